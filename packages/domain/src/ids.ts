@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Deterministic ids (RFC 4122 version 5, SHA-1 name-based).
+ *
+ * A transfer's id is derived from (principal, Idempotency-Key): every replay of a request
+ * names the same transfer, so the worker can dedupe on the id alone even when the Redis
+ * fast path forgot the key. System accounts get ids derived from their role, so every
+ * process computes the same id without a lookup.
+ */
+const NAMESPACE = Buffer.from('6f1b0c52d7e84b1c9a3f0e2d4c5b6a79', 'hex');
+
+export function uuidV5(name: string): string {
+  const hash = createHash('sha1').update(NAMESPACE).update(name, 'utf8').digest();
+  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
+  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function transferIdFor(principal: string, idempotencyKey: string): string {
+  return uuidV5(`transfer\n${principal}\n${idempotencyKey}`);
+}
+
+export function accountIdFor(principal: string, idempotencyKey: string): string {
+  return uuidV5(`account\n${principal}\n${idempotencyKey}`);
+}
+
+/** Money in flight between partitions sits here: one per (partition, currency). */
+export function transitAccountId(partition: number, currency: string): string {
+  return uuidV5(`transit\n${partition}\n${currency}`);
+}
+
+/**
+ * Money from or to outside the ledger (deposits, withdrawals). One per (partition, currency)
+ * rather than one per currency, so that each external account still has a single writer.
+ */
+export function externalAccountId(partition: number, currency: string): string {
+  return uuidV5(`external\n${partition}\n${currency}`);
+}

@@ -1,0 +1,5 @@
+export * from './money';
+export * from './routing';
+export * from './ids';
+export * from './model';
+export * from './apply';

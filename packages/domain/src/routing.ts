@@ -1,0 +1,64 @@
+/**
+ * account -> bucket -> partition.
+ *
+ * The bucket is a fixed hash of the account id (BUCKET_COUNT never changes, so an account's
+ * bucket never does); the bucket -> partition map is a versioned table an operator can
+ * change with the move protocol. Rebalancing is therefore a table change, not a re-hash.
+ */
+export const BUCKET_COUNT = 1024;
+
+/** FNV-1a over the canonical (lower-case) id: cheap, stable across languages, well spread. */
+export function bucketOf(accountId: string): number {
+  const text = accountId.toLowerCase();
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % BUCKET_COUNT;
+}
+
+export class RoutingTable {
+  private constructor(
+    readonly version: number,
+    private readonly partitionByBucket: readonly number[],
+  ) {}
+
+  /** The initial table: buckets dealt round-robin over the partitions. */
+  static initial(partitionCount: number, version = 1): RoutingTable {
+    assertPartitionCount(partitionCount);
+    const map = Array.from({ length: BUCKET_COUNT }, (_, bucket) => bucket % partitionCount);
+    return new RoutingTable(version, map);
+  }
+
+  static fromRows(version: number, rows: readonly { bucket: number; partition: number }[]): RoutingTable {
+    const map = new Array<number>(BUCKET_COUNT).fill(-1);
+    for (const row of rows) {
+      if (row.bucket < 0 || row.bucket >= BUCKET_COUNT) throw new Error(`routing row has bucket ${row.bucket} out of range`);
+      map[row.bucket] = row.partition;
+    }
+    const missing = map.findIndex((p) => p < 0);
+    if (missing >= 0) throw new Error(`routing table version ${version} has no partition for bucket ${missing}`);
+    return new RoutingTable(version, map);
+  }
+
+  partitionOfBucket(bucket: number): number {
+    const partition = this.partitionByBucket[bucket];
+    if (partition === undefined) throw new Error(`bucket ${bucket} out of range`);
+    return partition;
+  }
+
+  partitionOf(accountId: string): number {
+    return this.partitionOfBucket(bucketOf(accountId));
+  }
+
+  rows(): { bucket: number; partition: number }[] {
+    return this.partitionByBucket.map((partition, bucket) => ({ bucket, partition }));
+  }
+}
+
+function assertPartitionCount(count: number): void {
+  if (!Number.isInteger(count) || count < 1 || count > BUCKET_COUNT) {
+    throw new Error(`partition count must be an integer in 1..${BUCKET_COUNT}, got ${count}`);
+  }
+}

@@ -1,0 +1,4 @@
+export * from './primitives';
+export * from './commands';
+export * from './events';
+export * from './http';

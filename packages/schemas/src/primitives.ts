@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { AMOUNT_MAX, CURRENCY_PATTERN, OVERDRAFT_LIMIT_MAX } from '@ledgerline/domain';
+
+/** A positive amount in minor units, as the wire carries it: a string of decimal digits. */
+export const amountString = z
+  .string()
+  .regex(/^[1-9][0-9]*$/, 'must be a positive integer of minor units, as a string of digits')
+  .refine((text) => text.length <= 18 && BigInt(text) <= AMOUNT_MAX, `must be at most ${AMOUNT_MAX}`);
+
+/** A non-negative limit in minor units. */
+export const limitString = z
+  .string()
+  .regex(/^(0|[1-9][0-9]*)$/, 'must be a non-negative integer of minor units, as a string of digits')
+  .refine((text) => text.length <= 18 && BigInt(text) <= OVERDRAFT_LIMIT_MAX, `must be at most ${OVERDRAFT_LIMIT_MAX}`);
+
+export const currencyCode = z.string().regex(CURRENCY_PATTERN, 'must be 3 upper-case letters (ISO 4217)');
+
+export const uuid = z.uuid({ message: 'must be a UUID' }).transform((id) => id.toLowerCase());
+
+export const isoTimestamp = z.iso.datetime({ offset: true });
+
+export const rejectionReason = z.enum([
+  'INSUFFICIENT_FUNDS',
+  'ACCOUNT_NOT_FOUND',
+  'DESTINATION_NOT_FOUND',
+  'CURRENCY_MISMATCH',
+  'ACCOUNT_CLOSED',
+  'FORBIDDEN',
+]);
