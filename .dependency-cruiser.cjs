@@ -1,0 +1,42 @@
+/**
+ * Layer rules (STYLE.md habit 1): the domain stays pure, apps never import each other, and
+ * no import cycle anywhere. `npm run boundaries` fails the build when one is broken.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      comment: 'packages/domain is the pure heart: no I/O adapters, no frameworks.',
+      severity: 'error',
+      from: { path: '^packages/domain/' },
+      to: { path: ['node_modules/(pg|pg-[a-z-]+|ioredis|kafkajs|express|jose|zod)/', '^packages/(postgres|redis|kafka|schemas|auth|config)/'] },
+    },
+    {
+      name: 'no-app-to-app',
+      comment: 'An app is wired in its own main.ts; shared code belongs in packages/.',
+      severity: 'error',
+      from: { path: '^apps/([^/]+)/' },
+      to: { path: '^apps/', pathNot: '^apps/$1/' },
+    },
+    {
+      name: 'packages-do-not-import-apps',
+      severity: 'error',
+      from: { path: '^packages/' },
+      to: { path: '^apps/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    combinedDependencies: true,
+    exclude: { path: '(^|/)test/' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

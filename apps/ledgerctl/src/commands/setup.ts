@@ -1,0 +1,28 @@
+/**
+ * `ledgerctl migrate`: migrations, the initial routing table and the Kafka topics. Safe to
+ * run from several processes at once and as often as you like.
+ */
+import { createKafka, ensureTopics, topicNames } from '@ledgerline/kafka';
+import { createPool, ensureRouting, migrate } from '@ledgerline/postgres';
+import type { CtlConfig } from '../config';
+
+export async function setup(config: CtlConfig, log: (line: string) => void): Promise<void> {
+  const pool = createPool({ connectionString: config.databaseUrl, connectionsMax: 2, connectTimeoutMs: 10_000, applicationName: 'ledgerctl' });
+  try {
+    const applied = await migrate(pool);
+    log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
+    const routing = await ensureRouting(pool, config.partitionCount);
+    log(`routing table version ${routing.version}`);
+  } finally {
+    await pool.end();
+  }
+  const admin = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl' }).admin();
+  await admin.connect();
+  try {
+    const names = topicNames(config.topicPrefix);
+    await ensureTopics(admin, names, config.partitionCount);
+    log(`topics ready: ${names.commands} (${config.partitionCount} partitions), ${names.events}, ${names.deadLetter}`);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,64 @@
+/** Every tunable of the partition worker, with its unit and bounds, parsed once from env. */
+import { z } from 'zod';
+import { LOCAL_DEFAULTS, brokersVar, intVar, parseConfig, stringVar } from '@ledgerline/config';
+
+const schema = z.object({
+  KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
+  KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
+  KAFKA_GROUP_ID: z.string().optional(),
+  DATABASE_URL: stringVar(LOCAL_DEFAULTS.databaseUrl),
+  REDIS_URL: stringVar(LOCAL_DEFAULTS.redisUrl),
+  REDIS_KEY_PREFIX: stringVar('ll:'),
+  WORKER_ID: z.string().optional(),
+  /** Commands applied and committed together at most (one Postgres transaction). */
+  WORKER_BATCH_COMMANDS_MAX: intVar(2000, 1, 20000),
+  /** Partitions this process applies at the same time (each still strictly in order). */
+  WORKER_PARTITIONS_CONCURRENT_MAX: intVar(8, 1, 256),
+  /** Accounts kept in memory per partition between batches. */
+  WORKER_ACCOUNT_CACHE_MAX: intVar(200_000, 0, 10_000_000),
+  /** How often the sweeper looks for outbox rows a crash left unpublished. */
+  WORKER_OUTBOX_SWEEP_INTERVAL_MS: intVar(2000, 100, 600_000),
+  /** Outbox rows younger than this are left to the relay that wrote them. */
+  WORKER_OUTBOX_SWEEP_AGE_MS: intVar(3000, 0, 600_000),
+  /** How often the routing table version is checked. */
+  WORKER_ROUTING_REFRESH_MS: intVar(1000, 50, 60_000),
+  WORKER_PG_CONNECTIONS_MAX: intVar(12, 1, 200),
+  /** Kafka fetch bytes per partition: bounds one fetched batch's memory. */
+  WORKER_FETCH_BYTES_MAX: intVar(1_048_576, 1024, 64 * 1_048_576),
+  /** How often the worker reconciles the ledger and exports the result as metrics; 0 = never. */
+  WORKER_RECONCILE_INTERVAL_MS: intVar(60_000, 0, 86_400_000),
+  WORKER_RECONCILE_OUTBOX_AGE_MAX_MS: intVar(30_000, 0, 86_400_000),
+  /** 0 disables the metrics endpoint. */
+  WORKER_METRICS_PORT: intVar(0, 0, 65535),
+  /** Fault injection for tests and chaos runs only: `crash-after-commit` SIGKILLs the process
+   * right after its first Postgres commit, before anything else (Kafka offset commit included). */
+  FAULT_INJECT: z.enum(['none', 'crash-after-commit']).default('none'),
+});
+
+export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
+  const raw = parseConfig(schema, env);
+  const workerId = raw.WORKER_ID ?? `worker-${process.pid}`;
+  return {
+    kafkaBrokers: raw.KAFKA_BROKERS,
+    topicPrefix: raw.KAFKA_TOPIC_PREFIX,
+    groupId: raw.KAFKA_GROUP_ID ?? `${raw.KAFKA_TOPIC_PREFIX}.partition-workers`,
+    databaseUrl: raw.DATABASE_URL,
+    redisUrl: raw.REDIS_URL,
+    redisKeyPrefix: raw.REDIS_KEY_PREFIX,
+    workerId,
+    batchCommandsMax: raw.WORKER_BATCH_COMMANDS_MAX,
+    partitionsConcurrentMax: raw.WORKER_PARTITIONS_CONCURRENT_MAX,
+    accountCacheMax: raw.WORKER_ACCOUNT_CACHE_MAX,
+    outboxSweepIntervalMs: raw.WORKER_OUTBOX_SWEEP_INTERVAL_MS,
+    outboxSweepAgeMs: raw.WORKER_OUTBOX_SWEEP_AGE_MS,
+    routingRefreshMs: raw.WORKER_ROUTING_REFRESH_MS,
+    pgConnectionsMax: raw.WORKER_PG_CONNECTIONS_MAX,
+    fetchBytesMax: raw.WORKER_FETCH_BYTES_MAX,
+    metricsPort: raw.WORKER_METRICS_PORT,
+    reconcileIntervalMs: raw.WORKER_RECONCILE_INTERVAL_MS,
+    reconcileOutboxAgeMaxMs: raw.WORKER_RECONCILE_OUTBOX_AGE_MAX_MS,
+    faultInject: raw.FAULT_INJECT,
+  };
+}

@@ -1,0 +1,28 @@
+/** Prometheus metrics of one worker process. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createWorkerMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    commandsApplied: new Counter({ name: 'ledger_worker_commands_applied_total', help: 'Commands committed', labelNames: ['partition'], registers: [registry] }),
+    batchCommands: new Histogram({
+      name: 'ledger_worker_batch_commands',
+      help: 'Commands per committed Postgres transaction',
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+      registers: [registry],
+    }),
+    commitSeconds: new Histogram({
+      name: 'ledger_worker_batch_seconds',
+      help: 'Time to load, apply and commit one batch',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    fenced: new Counter({ name: 'ledger_worker_fenced_total', help: 'Commits refused because the epoch moved on', registers: [registry] }),
+    ownedPartitions: new Gauge({ name: 'ledger_worker_owned_partitions', help: 'Partitions this process owns', registers: [registry] }),
+    reconcileViolations: new Gauge({ name: 'ledger_reconcile_violations', help: 'Invariant violations found by the last reconcile', labelNames: ['check'], registers: [registry] }),
+    reconcileLastRun: new Gauge({ name: 'ledger_reconcile_last_run_timestamp_seconds', help: 'When reconcile last completed', registers: [registry] }),
+  };
+}
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

@@ -1,0 +1,86 @@
+/**
+ * Publishes committed outbox rows, then marks them published.
+ *
+ * One serial chain per source partition keeps a partition's rows in commit order (so two
+ * legs from one account reach their destination in the order they were applied) without
+ * making the apply loop wait for Kafka. The sweeper republishes rows a crash left behind;
+ * a row may therefore go out twice, which consumers tolerate: legs are deduped on
+ * (transfer, leg), events on (transfer, type).
+ *
+ * Command rows are routed by the routing table at publish time, not at commit time, so a
+ * leg addressed to an account whose bucket moved meanwhile follows the move.
+ */
+import type { Pool } from 'pg';
+import type { RoutingTable } from '@ledgerline/domain';
+import { type BatchingProducer, type OutgoingMessage, type TopicNames, topicForOutbox } from '@ledgerline/kafka';
+import { type OutboxRow, loadUnpublishedOutbox, markOutboxPublished } from '@ledgerline/postgres';
+
+export interface OutboxRelayOptions {
+  producer: BatchingProducer;
+  pool: Pool;
+  topics: TopicNames;
+  routing(): RoutingTable;
+  log(message: string): void;
+  /** Rows waiting in one partition's chain at most before `relay` callers are told to wait. */
+  pendingRowsMax: number;
+}
+
+export class OutboxRelay {
+  private readonly chains = new Map<number, Promise<void>>();
+  private readonly pendingRows = new Map<number, number>();
+  published = 0;
+  failures = 0;
+
+  constructor(private readonly options: OutboxRelayOptions) {}
+
+  relay(partition: number, rows: OutboxRow[]): void {
+    if (rows.length === 0) return;
+    this.pendingRows.set(partition, (this.pendingRows.get(partition) ?? 0) + rows.length);
+    const previous = this.chains.get(partition) ?? Promise.resolve();
+    const next = previous.then(() => this.publish(rows)).finally(() => {
+      this.pendingRows.set(partition, (this.pendingRows.get(partition) ?? 0) - rows.length);
+    });
+    this.chains.set(partition, next);
+  }
+
+  /** Lets the apply loop slow down when Kafka cannot keep up with its outbox. */
+  async backpressure(partition: number): Promise<void> {
+    if ((this.pendingRows.get(partition) ?? 0) > this.options.pendingRowsMax) await this.chains.get(partition);
+  }
+
+  /** Republish rows older than `ageMs` that nobody marked published (crash leftovers). */
+  async sweep(partitions: readonly number[], ageMs: number): Promise<number> {
+    const rows = await loadUnpublishedOutbox(this.options.pool, partitions, ageMs);
+    if (rows.length > 0) {
+      this.options.log(`outbox sweeper: republishing ${rows.length} rows left behind`);
+      await this.publish(rows);
+    }
+    return rows.length;
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all([...this.chains.values()]);
+  }
+
+  /** Never throws: a failed publish leaves the rows unpublished for the sweeper. */
+  private async publish(rows: readonly OutboxRow[]): Promise<void> {
+    try {
+      const routing = this.options.routing();
+      await this.options.producer.publishAll(rows.map((row) => this.toMessage(row, routing)));
+      await markOutboxPublished(this.options.pool, rows.map((r) => r.id));
+      this.published += rows.length;
+    } catch (error) {
+      this.failures++;
+      this.options.log(`outbox relay: ${rows.length} rows not published yet (${(error as Error).message}); the sweeper retries`);
+    }
+  }
+
+  private toMessage(row: OutboxRow, routing: RoutingTable): OutgoingMessage {
+    const topic = topicForOutbox(this.options.topics, row.topic);
+    if (row.topic === 'commands') {
+      if (!row.key) throw new Error(`outbox row ${row.id} is a command without a key`);
+      return { topic, partition: routing.partitionOf(row.key), key: row.key, value: row.payload };
+    }
+    return { topic, partition: row.topic === 'dead-letter' ? 0 : null, key: row.key ?? String(row.id), value: row.payload };
+  }
+}

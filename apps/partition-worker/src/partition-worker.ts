@@ -1,0 +1,139 @@
+/**
+ * Wires the consumer group to one PartitionApplier per assigned partition.
+ *
+ * Kafka decides which worker process owns which partition (consumer-group protocol);
+ * Postgres decides whether that ownership is still current (epoch fencing). Every
+ * rebalance releases all local claims: a partition that comes back to us may have been
+ * written by someone else in between, so it is re-claimed and its cache reloaded.
+ */
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { InvariantViolation } from '@ledgerline/domain';
+import { ConcurrentWriteError } from '@ledgerline/postgres';
+import { type ApplierPorts, PartitionApplier } from './partition-applier';
+import type { OutboxRelay } from './outbox-relay';
+
+export interface PartitionWorkerOptions {
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  workerId: string;
+  batchCommandsMax: number;
+  partitionsConcurrentMax: number;
+  accountCacheMax: number;
+  fetchBytesMax: number;
+  outboxSweepIntervalMs: number;
+  outboxSweepAgeMs: number;
+  ports: ApplierPorts;
+  relay: OutboxRelay;
+  /** A broken invariant: the process must stop rather than write (STYLE.md habit 5). */
+  onFatal(error: Error): void;
+}
+
+export class PartitionWorker {
+  private consumer: Consumer | null = null;
+  private readonly appliers = new Map<number, PartitionApplier>();
+  private assigned: number[] = [];
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: PartitionWorkerOptions) {}
+
+  /** Partitions this process owns right now, with their epoch and stored offset. */
+  ownership(): { partition: number; epoch: bigint | null; nextOffset: bigint | null }[] {
+    return this.assigned.map((partition) => {
+      const applier = this.appliers.get(partition);
+      return { partition, epoch: applier?.epoch ?? null, nextOffset: applier?.nextOffset ?? null };
+    });
+  }
+
+  async start(): Promise<void> {
+    const { kafka, topic, groupId } = this.options;
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 20_000,
+      heartbeatInterval: 1_000,
+      maxBytesPerPartition: this.options.fetchBytesMax,
+      maxWaitTimeInMs: 25,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.assigned = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+      for (const applier of this.appliers.values()) applier.release();
+      this.options.ports.log(`joined group generation: partitions [${this.assigned.join(', ')}]`);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConcurrentMax,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.sweepTimer = setInterval(() => void this.sweep(), this.options.outboxSweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.options.relay.drain();
+  }
+
+  private applierFor(partition: number): PartitionApplier {
+    let applier = this.appliers.get(partition);
+    if (!applier) {
+      const { topic, workerId, ports, accountCacheMax } = this.options;
+      applier = new PartitionApplier(topic, partition, workerId, ports, accountCacheMax);
+      this.appliers.set(partition, applier);
+    }
+    return applier;
+  }
+
+  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const applier = this.applierFor(batch.partition);
+    const { batchCommandsMax, relay } = this.options;
+    for (let start = 0; start < batch.messages.length; start += batchCommandsMax) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(start, start + batchCommandsMax);
+      const result = await this.applyGuarded(applier, chunk);
+      if (result.kind === 'seek') {
+        this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: result.offset.toString() });
+        return;
+      }
+      if (result.kind === 'fenced') return;
+      await relay.backpressure(batch.partition);
+      await heartbeat();
+    }
+    const next = applier.nextOffset;
+    if (next !== null) {
+      // Only a hint for where the next owner starts fetching; Postgres holds the truth.
+      this.consumer
+        ?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next.toString() }])
+        .catch(() => undefined);
+    }
+  }
+
+  private async applyGuarded(applier: PartitionApplier, chunk: EachBatchPayload['batch']['messages']) {
+    try {
+      return await applier.apply(chunk);
+    } catch (error) {
+      if (error instanceof InvariantViolation || error instanceof ConcurrentWriteError) {
+        this.options.onFatal(error);
+      }
+      // Operating errors (Postgres or PgBouncer restarting): kafkajs retries the batch with
+      // backoff. Nothing was committed, the claim and cache are still valid.
+      throw error;
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    const owned = this.ownership().filter((o) => o.epoch !== null).map((o) => o.partition);
+    try {
+      await this.options.relay.sweep(owned, this.options.outboxSweepAgeMs);
+    } catch (error) {
+      this.options.ports.log(`outbox sweep failed: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,195 @@
+// Proves DESIGN.md's invariants hold when real workers apply real Kafka commands to Postgres
+// through PgBouncer: conservation, balances = entries, append-only entries, per-account
+// order, no overdraft under a storm, exactly-once across a crash, and poison messages.
+import { randomUUID } from 'node:crypto';
+import type { Command, RoutingTable } from '@ledgerline/domain';
+import { loadRouting, reconcile } from '@ledgerline/postgres';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import {
+  TestPublisher,
+  allTerminal,
+  balanceOf,
+  deposit,
+  openAccountOn,
+  transfer,
+  transferStatuses,
+  withdrawal,
+} from '../../../test/support/ledger';
+import { exited, spawnWorker, startWorker, waitFor } from '../../../test/support/worker';
+
+const PARTITIONS = 4;
+
+describe('partition workers against real Kafka, Postgres and Redis', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let routing: RoutingTable;
+  let publisher: TestPublisher;
+  let target: { databaseUrl: string; topicPrefix: string; redisKeyPrefix: string };
+
+  beforeAll(async () => {
+    db = await createTestDatabase(PARTITIONS);
+    topics = await createTestTopics(PARTITIONS);
+    routing = await loadRouting(db.pool);
+    publisher = await TestPublisher.create(topics, db.pool);
+    target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+  });
+
+  afterAll(async () => {
+    await publisher.stop();
+    await topics.delete();
+    await db.drop();
+  });
+
+  async function sendAll(commands: Command[]): Promise<string[]> {
+    await Promise.all(commands.map((c) => publisher.publish(c)));
+    return commands.map((c) => c.transferId);
+  }
+
+  async function settle(ids: string[], timeoutMs = 60_000): Promise<void> {
+    await waitFor(`${ids.length} transfers terminal`, () => allTerminal(db.pool, ids), timeoutMs);
+  }
+
+  async function expectReconciled(): Promise<void> {
+    await waitFor('outbox drained', async () => {
+      const r = await db.pool.query('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
+      return r.rows[0].n === '0';
+    });
+    const report = await reconcile(db.pool, { outboxAgeMaxMs: 60_000 });
+    const broken = report.checks.filter((c) => c.violations > 0);
+    expect(broken).toEqual([]);
+  }
+
+  describe('with one in-process worker', () => {
+    let worker: Awaited<ReturnType<typeof startWorker>>;
+    beforeAll(async () => {
+      worker = await startWorker(target);
+    });
+    afterAll(async () => {
+      await worker.stop();
+      expect(worker.fatal).toEqual([]);
+    });
+
+    test('a mixed load conserves money and every balance equals its entries', async () => {
+      const accounts = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => openAccountOn(db.pool, routing, i % PARTITIONS, `owner-${i % PARTITIONS}`)),
+      );
+      const funding = await sendAll(accounts.map((a) => deposit(a, 10_000n)));
+      await settle(funding);
+      const moves: Command[] = [];
+      for (let i = 0; i < 200; i++) {
+        const from = accounts[i % accounts.length]!;
+        const to = accounts[(i * 7 + 3) % accounts.length]!;
+        if (from === to) continue;
+        const owner = `owner-${accounts.indexOf(from) % PARTITIONS}`;
+        moves.push(i % 10 === 0 ? withdrawal(from, owner, 50n) : transfer(from, to, owner, BigInt(100 + (i % 17) * 37)));
+      }
+      // A transfer to an account that does not exist is refunded through the saga.
+      moves.push(transfer(accounts[0]!, randomUUID(), 'owner-0', 123n));
+      await settle(await sendAll(moves));
+
+      const totals = await db.pool.query('SELECT currency, sum(balance)::text AS total FROM accounts GROUP BY currency');
+      expect(totals.rows).toEqual([{ currency: 'USD', total: '0' }]);
+      const mismatched = await db.pool.query(
+        `SELECT a.id FROM accounts a LEFT JOIN (SELECT account_id, sum(amount) AS s FROM entries GROUP BY account_id) e
+           ON e.account_id = a.id WHERE a.balance <> coalesce(e.s, 0)`,
+      );
+      expect(mismatched.rows).toEqual([]);
+      const transit = await db.pool.query(`SELECT coalesce(sum(balance), 0)::text AS held FROM accounts WHERE kind = 'TRANSIT'`);
+      expect(transit.rows[0].held).toBe('0');
+      const refunded = await transferStatuses(db.pool, [moves[moves.length - 1]!.transferId]);
+      expect([...refunded.values()]).toEqual([{ status: 'REJECTED', reason: 'DESTINATION_NOT_FOUND' }]);
+      await expectReconciled();
+    });
+
+    test('the database refuses to update, delete or truncate entries', async () => {
+      const account = await openAccountOn(db.pool, routing, 0, 'owner-append');
+      await settle(await sendAll([deposit(account, 5n)]));
+      await expect(db.pool.query('UPDATE entries SET amount = amount + 1 WHERE account_id = $1', [account])).rejects.toThrow(/append-only/);
+      await expect(db.pool.query('DELETE FROM entries WHERE account_id = $1', [account])).rejects.toThrow(/append-only/);
+      await expect(db.pool.query('TRUNCATE entries CASCADE')).rejects.toThrow(/append-only/);
+      expect(await balanceOf(db.pool, account)).toBe(5n);
+    });
+
+    test('sequential sends of 60, 60 and 40 from 100 end COMPLETED, REJECTED, COMPLETED', async () => {
+      const from = await openAccountOn(db.pool, routing, 1, 'owner-order');
+      const to = await openAccountOn(db.pool, routing, 2, 'owner-other');
+      await settle(await sendAll([deposit(from, 100n)]));
+      const sends = [60n, 60n, 40n].map((amount) => transfer(from, to, 'owner-order', amount));
+      for (const command of sends) await publisher.publish(command); // each acked before the next is sent
+      const ids = sends.map((c) => c.transferId);
+      await settle(ids);
+      const statuses = await transferStatuses(db.pool, ids);
+      expect(ids.map((id) => statuses.get(id))).toEqual([
+        { status: 'COMPLETED', reason: null },
+        { status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
+        { status: 'COMPLETED', reason: null },
+      ]);
+      expect(await balanceOf(db.pool, from)).toBe(0n);
+      expect(await balanceOf(db.pool, to)).toBe(100n);
+    });
+
+    test('a concurrent storm on one account never overdraws it', async () => {
+      const hot = await openAccountOn(db.pool, routing, 3, 'owner-hot');
+      const sinks = await Promise.all([0, 1, 2, 3].map((p) => openAccountOn(db.pool, routing, p, `sink-${p}`)));
+      await settle(await sendAll([deposit(hot, 1_000n)]));
+      const storm: Command[] = Array.from({ length: 300 }, (_, i) =>
+        i % 3 === 0 ? withdrawal(hot, 'owner-hot', BigInt(5 + (i % 13))) : transfer(hot, sinks[i % 4]!, 'owner-hot', BigInt(5 + (i % 29))),
+      );
+      const ids = await sendAll(storm);
+      await settle(ids);
+      const balance = await balanceOf(db.pool, hot);
+      expect(balance).toBeGreaterThanOrEqual(0n);
+      const statuses = await transferStatuses(db.pool, ids);
+      const spent = storm
+        .filter((c) => statuses.get(c.transferId)?.status === 'COMPLETED')
+        .reduce((sum, c) => sum + c.amount, 0n);
+      expect(spent).toBe(1_000n - balance);
+      expect([...statuses.values()].some((s) => s.reason === 'INSUFFICIENT_FUNDS')).toBe(true);
+      await expectReconciled();
+    });
+
+    test('a poison message goes to the dead-letter topic and the partition keeps moving', async () => {
+      const account = await openAccountOn(db.pool, routing, 2, 'owner-poison');
+      await publisher.publishRaw(2, '{"v":1,"type":"TRANSFER","amount":12.5}');
+      await publisher.publishRaw(2, 'not json at all');
+      const after = deposit(account, 7n);
+      await settle(await sendAll([after]));
+      expect(await balanceOf(db.pool, account)).toBe(7n);
+      const letters = await db.pool.query(`SELECT payload FROM outbox WHERE topic = 'dead-letter' ORDER BY id`);
+      expect(letters.rows.map((r) => r.payload.reason)).toEqual([expect.stringMatching(/^schema: /), expect.stringMatching(/^not JSON/)]);
+      expect(Buffer.from(letters.rows[1].payload.value_base64, 'base64').toString()).toBe('not json at all');
+      await waitFor('dead letters published', async () => {
+        const r = await db.pool.query(`SELECT count(*) AS n FROM outbox WHERE topic = 'dead-letter' AND published_at IS NOT NULL`);
+        return r.rows[0].n === '2';
+      });
+    });
+  });
+
+  test('a worker killed after its Postgres commit and before its Kafka offset commit applies nothing twice', async () => {
+    const accounts = await Promise.all([0, 1, 2, 3].map((p) => openAccountOn(db.pool, routing, p, `crash-${p}`)));
+    const commands = accounts.flatMap((a) => [deposit(a, 1_000n), deposit(a, 1n)]);
+    const before = await db.pool.query('SELECT coalesce(sum(next_offset), 0)::text AS applied FROM partition_state');
+    await sendAll(commands);
+
+    const crashing = spawnWorker(target, { FAULT_INJECT: 'crash-after-commit', WORKER_ID: 'crashing-worker' });
+    const ended = await exited(crashing);
+    expect(ended.signal).toBe('SIGKILL');
+    const afterCrash = await db.pool.query('SELECT coalesce(sum(next_offset), 0)::text AS applied FROM partition_state');
+    expect(BigInt(afterCrash.rows[0].applied)).toBeGreaterThan(BigInt(before.rows[0].applied)); // it did commit first
+
+    const survivor = await startWorker(target);
+    try {
+      await settle(commands.map((c) => c.transferId));
+      for (const account of accounts) expect(await balanceOf(db.pool, account)).toBe(1_001n);
+      const entries = await db.pool.query('SELECT transfer_id, count(*)::int AS n FROM entries WHERE transfer_id = ANY($1::uuid[]) GROUP BY transfer_id', [
+        commands.map((c) => c.transferId),
+      ]);
+      expect(entries.rows).toHaveLength(commands.length);
+      expect(entries.rows.every((r) => r.n === 2)).toBe(true);
+      await expectReconciled();
+    } finally {
+      await survivor.stop();
+    }
+  });
+});

@@ -1,0 +1,237 @@
+/**
+ * An idempotent, acks=all producer that turns many concurrent `publish` calls into few
+ * produce requests.
+ *
+ * Why explicit batching: one produce request per HTTP request costs a broker round trip
+ * each (a few ms with acks=all); sharing one request among everything that arrived during
+ * the previous round trip (or `lingerMs`) keeps the ack latency near one round trip while
+ * the throughput grows with the batch size.
+ *
+ * States of a message: buffered -> in flight -> acked (resolve) | failed (reject).
+ * A message still buffered when its caller's deadline passes is dropped from the buffer
+ * (the caller answered 503 and may retry with the same Idempotency-Key; the worker dedupes
+ * anyway, so a message sent after its deadline is harmless, only wasteful).
+ *
+ * Ordering: one produce request in flight at a time (maxInFlightRequests 1). A client that
+ * got its ack for T1 before publishing T2 therefore sees T1 first in the partition.
+ */
+import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import { BackpressureError, BrokerUnavailableError } from './errors';
+
+export interface OutgoingMessage {
+  topic: string;
+  /** Explicit partition (routing is ours); null lets the key's hash choose (events). */
+  partition: number | null;
+  key: string;
+  value: string;
+}
+
+export interface BatchingProducerOptions {
+  kafka: Kafka;
+  /** How long the first message of a batch waits for company before the batch is sent. */
+  lingerMs: number;
+  /** Messages per produce request at most. */
+  batchSizeMax: number;
+  /** Messages buffered or in flight at most; beyond it publish fails with BackpressureError. */
+  bufferMessagesMax: number;
+  /** A publish not acknowledged within this fails with BrokerUnavailableError. */
+  ackTimeoutMs: number;
+}
+
+interface Pending {
+  message: OutgoingMessage;
+  resolve: () => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+  settled: boolean;
+}
+
+export interface ProducerStats {
+  batchesSent: number;
+  messagesSent: number;
+  lastBatchSize: number;
+  buffered: number;
+  inFlight: number;
+}
+
+export class BatchingProducer {
+  private producer: Producer | null = null;
+  private connecting: Promise<Producer> | null = null;
+  private buffer: Pending[] = [];
+  private inFlight = 0;
+  private sending = false;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private lastFailureAt = 0;
+  private stopped = false;
+  readonly stats: ProducerStats = { batchesSent: 0, messagesSent: 0, lastBatchSize: 0, buffered: 0, inFlight: 0 };
+  /** Called after each produce request with its size and duration (metrics). */
+  onBatch: ((size: number, durationMs: number, ok: boolean) => void) | null = null;
+
+  constructor(private readonly options: BatchingProducerOptions) {}
+
+  async start(): Promise<void> {
+    await this.connection();
+  }
+
+  /** Healthy unless the last produce request failed within the last ackTimeoutMs. */
+  isHealthy(): boolean {
+    return !this.stopped && Date.now() - this.lastFailureAt > this.options.ackTimeoutMs;
+  }
+
+  publish(message: OutgoingMessage): Promise<void> {
+    if (this.stopped) return Promise.reject(new BrokerUnavailableError('producer is stopped'));
+    if (this.buffer.length + this.inFlight >= this.options.bufferMessagesMax) {
+      return Promise.reject(new BackpressureError(`produce buffer full (${this.options.bufferMessagesMax} messages)`));
+    }
+    if (!this.isHealthy()) {
+      return Promise.reject(new BrokerUnavailableError('Kafka failed recently; not accepting until it recovers'));
+    }
+    return this.enqueue(message);
+  }
+
+  /** Publishes a list and resolves when all are acked (the outbox relay's entry point). */
+  async publishAll(messages: readonly OutgoingMessage[]): Promise<void> {
+    await Promise.all(messages.map((m) => this.publishUnbounded(m)));
+  }
+
+  /** Like publish, but never refused for a full buffer: committed outbox rows must go out. */
+  private publishUnbounded(message: OutgoingMessage): Promise<void> {
+    if (this.stopped) return Promise.reject(new BrokerUnavailableError('producer is stopped'));
+    return this.enqueue(message);
+  }
+
+  private enqueue(message: OutgoingMessage): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const pending: Pending = {
+        message,
+        resolve,
+        reject,
+        settled: false,
+        timer: setTimeout(() => {
+          this.settle(pending, new BrokerUnavailableError(`Kafka did not acknowledge within ${this.options.ackTimeoutMs} ms`));
+        }, this.options.ackTimeoutMs),
+      };
+      this.buffer.push(pending);
+      this.schedule();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    for (const pending of this.buffer) this.settle(pending, new BrokerUnavailableError('producer stopped'));
+    this.buffer = [];
+    const producer = this.producer;
+    this.producer = null;
+    if (producer) await producer.disconnect().catch(() => undefined);
+  }
+
+  private schedule(): void {
+    this.stats.buffered = this.buffer.length;
+    if (this.sending) return; // the send loop picks the buffer up when the request returns
+    if (this.buffer.length >= this.options.batchSizeMax) {
+      if (this.lingerTimer) clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+      void this.sendLoop();
+      return;
+    }
+    if (!this.lingerTimer) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = null;
+        void this.sendLoop();
+      }, this.options.lingerMs);
+    }
+  }
+
+  private async sendLoop(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (!this.stopped) {
+        this.buffer = this.buffer.filter((p) => !p.settled);
+        if (this.buffer.length === 0) break;
+        const batch = this.buffer.splice(0, this.options.batchSizeMax);
+        await this.send(batch);
+      }
+    } finally {
+      this.sending = false;
+      this.stats.buffered = this.buffer.length;
+    }
+  }
+
+  private async send(batch: Pending[]): Promise<void> {
+    this.inFlight = batch.length;
+    this.stats.inFlight = batch.length;
+    const started = Date.now();
+    try {
+      const producer = await this.connection();
+      await producer.sendBatch({ topicMessages: groupByTopic(batch), acks: -1 });
+      this.stats.batchesSent++;
+      this.stats.messagesSent += batch.length;
+      this.stats.lastBatchSize = batch.length;
+      this.onBatch?.(batch.length, Date.now() - started, true);
+      for (const pending of batch) this.settle(pending, null);
+    } catch (error) {
+      this.lastFailureAt = Date.now();
+      this.onBatch?.(batch.length, Date.now() - started, false);
+      const failure = new BrokerUnavailableError(`Kafka produce failed: ${(error as Error).message}`);
+      for (const pending of batch) this.settle(pending, failure);
+      // The idempotent producer's sequence numbers may be out of step after a failure:
+      // start a fresh producer session for the next batch.
+      await this.resetConnection();
+    } finally {
+      this.inFlight = 0;
+      this.stats.inFlight = 0;
+    }
+  }
+
+  private settle(pending: Pending, error: Error | null): void {
+    if (pending.settled) return;
+    pending.settled = true;
+    clearTimeout(pending.timer);
+    if (error) pending.reject(error);
+    else pending.resolve();
+  }
+
+  private async connection(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    if (!this.connecting) {
+      const producer = this.options.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+      });
+      this.connecting = producer
+        .connect()
+        .then(() => {
+          this.producer = producer;
+          return producer;
+        })
+        .finally(() => {
+          this.connecting = null;
+        });
+    }
+    return this.connecting;
+  }
+
+  private async resetConnection(): Promise<void> {
+    const producer = this.producer;
+    this.producer = null;
+    if (producer) await producer.disconnect().catch(() => undefined);
+  }
+}
+
+function groupByTopic(batch: readonly Pending[]): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const { message } of batch) {
+    const list = byTopic.get(message.topic) ?? [];
+    list.push(
+      message.partition === null
+        ? { key: message.key, value: message.value }
+        : { key: message.key, value: message.value, partition: message.partition },
+    );
+    byTopic.set(message.topic, list);
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}

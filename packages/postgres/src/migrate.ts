@@ -1,0 +1,46 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Pool } from 'pg';
+import { inTransaction } from './pool';
+
+/**
+ * Forward-only numbered migrations (`migrations/NNNN_name.sql`), each applied in its own
+ * transaction. A transaction-scoped advisory lock serialises two processes that start at
+ * once (it is released at COMMIT, so it works through PgBouncer's transaction mode); the
+ * second one then sees the version recorded and skips it.
+ */
+const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
+const MIGRATION_LOCK_KEY = 4_271_946_001;
+const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
+    .sort()
+    .map((file) => ({ version: Number(file.slice(0, 4)), name: file, sql: readFileSync(join(dir, file), 'utf8') }));
+}
+
+export async function migrate(pool: Pool, migrations = listMigrations()): Promise<string[]> {
+  const applied: string[] = [];
+  for (const migration of migrations) {
+    const ran = await inTransaction(pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      // Created under the lock: two concurrent CREATE TABLE IF NOT EXISTS can still collide.
+      await client.query(CREATE_MIGRATIONS_TABLE);
+      const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
+      if (done.rowCount) return false;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      return true;
+    });
+    if (ran) applied.push(migration.name);
+  }
+  return applied;
+}

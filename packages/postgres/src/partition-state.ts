@@ -1,0 +1,76 @@
+/**
+ * Fencing and exactly-once bookkeeping for one partition (DESIGN.md invariants 3 and 4).
+ *
+ * claim:   a worker that is assigned a partition bumps its epoch and learns the offset to
+ *          resume from. Any older owner still running now holds a stale epoch.
+ * advance: inside the batch's transaction, moves next_offset forward only if the epoch and
+ *          the expected offset still match. A zombie (stale epoch) or a batch that does not
+ *          start where the last one ended changes zero rows, and the caller rolls back.
+ */
+import type { Pool, PoolClient } from 'pg';
+
+export interface PartitionClaim {
+  topic: string;
+  partition: number;
+  epoch: bigint;
+  nextOffset: bigint;
+}
+
+export class FencedError extends Error {
+  override readonly name = 'FencedError';
+}
+
+export async function claimPartition(pool: Pool, topic: string, partition: number, owner: string): Promise<PartitionClaim> {
+  const result = await pool.query(
+    `INSERT INTO partition_state (topic, partition, next_offset, epoch, owner, claimed_at)
+     VALUES ($1, $2, 0, 1, $3, now())
+     ON CONFLICT (topic, partition) DO UPDATE
+       SET epoch = partition_state.epoch + 1, owner = EXCLUDED.owner, claimed_at = now()
+     RETURNING epoch, next_offset`,
+    [topic, partition, owner],
+  );
+  const row = result.rows[0];
+  return { topic, partition, epoch: BigInt(row.epoch), nextOffset: BigInt(row.next_offset) };
+}
+
+export async function advancePartition(
+  client: PoolClient,
+  claim: PartitionClaim,
+  expectedOffset: bigint,
+  nextOffset: bigint,
+): Promise<void> {
+  const result = await client.query(
+    `UPDATE partition_state SET next_offset = $4, updated_at = now()
+      WHERE topic = $1 AND partition = $2 AND epoch = $3 AND next_offset = $5`,
+    [claim.topic, claim.partition, claim.epoch.toString(), nextOffset.toString(), expectedOffset.toString()],
+  );
+  if (result.rowCount !== 1) {
+    throw new FencedError(
+      `partition ${claim.topic}/${claim.partition}: epoch ${claim.epoch} at offset ${expectedOffset} is no longer current`,
+    );
+  }
+}
+
+export interface PartitionStateRow {
+  topic: string;
+  partition: number;
+  nextOffset: bigint;
+  epoch: bigint;
+  owner: string | null;
+  updatedAt: string;
+}
+
+export async function listPartitionStates(pool: Pool, topic: string): Promise<PartitionStateRow[]> {
+  const result = await pool.query(
+    'SELECT topic, partition, next_offset, epoch, owner, updated_at FROM partition_state WHERE topic = $1 ORDER BY partition',
+    [topic],
+  );
+  return result.rows.map((r) => ({
+    topic: r.topic,
+    partition: Number(r.partition),
+    nextOffset: BigInt(r.next_offset),
+    epoch: BigInt(r.epoch),
+    owner: r.owner,
+    updatedAt: (r.updated_at as Date).toISOString(),
+  }));
+}

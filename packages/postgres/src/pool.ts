@@ -1,0 +1,62 @@
+import { Pool, type PoolClient } from 'pg';
+
+/**
+ * Pools connect through PgBouncer in transaction mode. So: no named (server-side prepared)
+ * statements, no session SET (use SET LOCAL inside a transaction), and nothing that
+ * expects two statements outside a transaction to share a server connection.
+ */
+export interface PoolOptions {
+  connectionString: string;
+  /** Client-side connections; PgBouncer multiplexes them onto its own server pool. */
+  connectionsMax: number;
+  /** How long to wait for a connection before failing fast (a dependency is down). */
+  connectTimeoutMs: number;
+  applicationName: string;
+}
+
+export function createPool(options: PoolOptions): Pool {
+  const pool = new Pool({
+    connectionString: options.connectionString,
+    max: options.connectionsMax,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    application_name: options.applicationName,
+  });
+  // An idle client losing its connection (PgBouncer or Postgres restarting) must not crash
+  // the process; the next checkout reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Runs `work` inside BEGIN/COMMIT on one connection; rolls back on any error. */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Postgres SQLSTATEs worth retrying: the operation may succeed as is on another attempt. */
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+export function isRetryablePgError(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  if (code && RETRYABLE_SQLSTATES.has(code)) return true;
+  const message = (error as Error)?.message ?? '';
+  return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|server conn crashed|no more connections allowed|query_wait_timeout/i.test(
+    message,
+  );
+}

@@ -1,0 +1,82 @@
+import type { Pool } from 'pg';
+import { RoutingTable } from '@ledgerline/domain';
+import { inTransaction } from './pool';
+
+/** Creates the initial table (round-robin buckets) once; later calls leave it alone. */
+export async function ensureRouting(pool: Pool, partitionCount: number): Promise<RoutingTable> {
+  const initial = RoutingTable.initial(partitionCount);
+  await inTransaction(pool, async (client) => {
+    const created = await client.query(
+      `INSERT INTO routing_version (singleton, version, partition_count) VALUES (true, $1, $2)
+       ON CONFLICT (singleton) DO NOTHING`,
+      [initial.version, partitionCount],
+    );
+    if (!created.rowCount) return;
+    const rows = initial.rows();
+    await client.query(
+      `INSERT INTO routing_buckets (bucket, partition) SELECT * FROM unnest($1::int[], $2::int[])`,
+      [rows.map((r) => r.bucket), rows.map((r) => r.partition)],
+    );
+  });
+  return loadRouting(pool);
+}
+
+export async function loadRoutingVersion(pool: Pool): Promise<number | null> {
+  const result = await pool.query('SELECT version FROM routing_version');
+  return result.rows[0] ? Number(result.rows[0].version) : null;
+}
+
+export async function loadRouting(pool: Pool): Promise<RoutingTable> {
+  // One transaction so the version and the rows belong together.
+  return inTransaction(pool, async (client) => {
+    const version = await client.query('SELECT version, partition_count FROM routing_version');
+    if (!version.rows[0]) throw new Error('routing table is not initialised: run migrations/setup first');
+    const rows = await client.query('SELECT bucket, partition FROM routing_buckets');
+    return RoutingTable.fromRows(
+      Number(version.rows[0].version),
+      rows.rows.map((r) => ({ bucket: Number(r.bucket), partition: Number(r.partition) })),
+    );
+  });
+}
+
+/**
+ * Keeps a process's routing snapshot current: polls the version (one tiny query) every
+ * `refreshMs` and reloads the table only when it changed.
+ */
+export class RoutingWatcher {
+  private table: RoutingTable | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly refreshMs: number,
+    private readonly onError: (error: Error) => void = () => undefined,
+  ) {}
+
+  async start(): Promise<RoutingTable> {
+    this.table = await loadRouting(this.pool);
+    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+    this.timer.unref();
+    return this.table;
+  }
+
+  current(): RoutingTable {
+    if (!this.table) throw new Error('RoutingWatcher.current() before start()');
+    return this.table;
+  }
+
+  async refresh(): Promise<RoutingTable> {
+    try {
+      const version = await loadRoutingVersion(this.pool);
+      if (version !== null && version !== this.table?.version) this.table = await loadRouting(this.pool);
+    } catch (error) {
+      this.onError(error as Error);
+    }
+    return this.current();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Row parsers: what Postgres returns is checked at the border like any other input.
+ * int8 arrives as a string (pg's default) and becomes bigint; never a JS number.
+ */
+import type { AccountKind, AccountState, AccountStatus, RejectionReason, TransferKind } from '@ledgerline/domain';
+
+export class RowShapeError extends Error {
+  override readonly name = 'RowShapeError';
+}
+
+function text(row: Record<string, unknown>, column: string): string {
+  const value = row[column];
+  if (typeof value !== 'string') throw new RowShapeError(`column ${column}: expected text, got ${typeof value}`);
+  return value;
+}
+
+function nullableText(row: Record<string, unknown>, column: string): string | null {
+  return row[column] === null ? null : text(row, column);
+}
+
+function int8(row: Record<string, unknown>, column: string): bigint {
+  const value = row[column];
+  if (typeof value !== 'string' || !/^-?\d+$/.test(value)) throw new RowShapeError(`column ${column}: expected int8, got ${String(value)}`);
+  return BigInt(value);
+}
+
+function nullableInt8(row: Record<string, unknown>, column: string): bigint | null {
+  return row[column] === null ? null : int8(row, column);
+}
+
+function timestamp(row: Record<string, unknown>, column: string): string {
+  const value = row[column];
+  if (!(value instanceof Date)) throw new RowShapeError(`column ${column}: expected timestamptz`);
+  return value.toISOString();
+}
+
+function nullableTimestamp(row: Record<string, unknown>, column: string): string | null {
+  return row[column] === null ? null : timestamp(row, column);
+}
+
+function oneOf<T extends string>(row: Record<string, unknown>, column: string, allowed: readonly T[]): T {
+  const value = text(row, column);
+  if (!(allowed as readonly string[]).includes(value)) throw new RowShapeError(`column ${column}: unexpected ${value}`);
+  return value as T;
+}
+
+export const ACCOUNT_COLUMNS = 'id, owner, kind, currency, overdraft_limit, status, metadata, request_hash, balance, seq, created_at, updated_at';
+
+export interface AccountRow extends AccountState {
+  readonly metadata: Record<string, unknown>;
+  readonly requestHash: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export function parseAccountRow(row: Record<string, unknown>): AccountRow {
+  return {
+    id: text(row, 'id'),
+    owner: text(row, 'owner'),
+    kind: oneOf<AccountKind>(row, 'kind', ['USER', 'TRANSIT', 'EXTERNAL']),
+    currency: text(row, 'currency'),
+    overdraftLimit: nullableInt8(row, 'overdraft_limit'),
+    status: oneOf<AccountStatus>(row, 'status', ['OPEN', 'CLOSED']),
+    metadata: (row.metadata ?? {}) as Record<string, unknown>,
+    requestHash: nullableText(row, 'request_hash'),
+    balance: int8(row, 'balance'),
+    seq: int8(row, 'seq'),
+    createdAt: timestamp(row, 'created_at'),
+    updatedAt: timestamp(row, 'updated_at'),
+  };
+}
+
+export const TRANSFER_COLUMNS =
+  'id, kind, status, reason, from_account_id, to_account_id, amount, currency, principal, request_hash, description, source_partition, created_at, completed_at';
+
+export interface TransferRow {
+  readonly id: string;
+  readonly kind: TransferKind;
+  readonly status: 'PROCESSING' | 'COMPLETED' | 'REJECTED';
+  readonly reason: RejectionReason | null;
+  readonly fromAccountId: string | null;
+  readonly toAccountId: string | null;
+  readonly amount: bigint;
+  readonly currency: string;
+  readonly principal: string;
+  readonly requestHash: string;
+  readonly description: string | null;
+  readonly sourcePartition: number;
+  readonly createdAt: string;
+  readonly completedAt: string | null;
+}
+
+export function parseTransferRow(row: Record<string, unknown>): TransferRow {
+  return {
+    id: text(row, 'id'),
+    kind: oneOf<TransferKind>(row, 'kind', ['TRANSFER', 'DEPOSIT', 'WITHDRAWAL']),
+    status: oneOf(row, 'status', ['PROCESSING', 'COMPLETED', 'REJECTED'] as const),
+    reason: nullableText(row, 'reason') as RejectionReason | null,
+    fromAccountId: nullableText(row, 'from_account_id'),
+    toAccountId: nullableText(row, 'to_account_id'),
+    amount: int8(row, 'amount'),
+    currency: text(row, 'currency'),
+    principal: text(row, 'principal'),
+    requestHash: text(row, 'request_hash'),
+    description: nullableText(row, 'description'),
+    sourcePartition: Number(row.source_partition),
+    createdAt: timestamp(row, 'created_at'),
+    completedAt: nullableTimestamp(row, 'completed_at'),
+  };
+}
+
+export interface EntryRow {
+  readonly accountId: string;
+  readonly seq: bigint;
+  readonly transferId: string;
+  readonly amount: bigint;
+  readonly balanceAfter: bigint;
+  readonly createdAt: string;
+}
+
+export function parseEntryRow(row: Record<string, unknown>): EntryRow {
+  return {
+    accountId: text(row, 'account_id'),
+    seq: int8(row, 'seq'),
+    transferId: text(row, 'transfer_id'),
+    amount: int8(row, 'amount'),
+    balanceAfter: int8(row, 'balance_after'),
+    createdAt: timestamp(row, 'created_at'),
+  };
+}

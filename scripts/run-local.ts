@@ -1,0 +1,53 @@
+/**
+ * Runs the ingest API and WORKERS partition workers as child processes with prefixed logs,
+ * prints the URL and a ready-to-use token, and stops them all on Ctrl-C.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { signDevToken } from '@ledgerline/auth';
+
+const workers = Number(process.env.WORKERS ?? 2);
+const port = Number(process.env.PORT ?? 8080);
+const secret = process.env.JWT_SECRET ?? 'dev-secret-change-me';
+const children: ChildProcess[] = [];
+
+function run(name: string, script: string, env: Record<string, string> = {}): void {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = (line: string) => (line ? `${name.padEnd(9)}| ${line}\n` : '');
+  child.stdout?.on('data', (d: Buffer) => process.stdout.write(d.toString().split('\n').map(prefix).join('')));
+  child.stderr?.on('data', (d: Buffer) => process.stderr.write(d.toString().split('\n').map(prefix).join('')));
+  child.on('exit', (code, signal) => {
+    process.stdout.write(`${name} exited (${signal ?? code})\n`);
+    if (!stopping) shutdown(1);
+  });
+  children.push(child);
+}
+
+let stopping = false;
+function shutdown(code: number): void {
+  stopping = true;
+  for (const child of children) child.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 3000).unref();
+  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r))))).then(() => process.exit(code));
+}
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+
+async function main(): Promise<void> {
+  run('api', 'apps/ingest-api/src/main.ts', { PORT: String(port) });
+  for (let i = 1; i <= workers; i++) run(`worker-${i}`, 'apps/partition-worker/src/main.ts', { WORKER_ID: `worker-${i}`, WORKER_METRICS_PORT: String(9100 + i) });
+  const token = await signDevToken({ sub: 'alice', scope: 'ledger:read ledger:write ledger:admin', secret, ttlS: 24 * 3600 });
+  process.stdout.write(
+    [
+      '',
+      `ledgerline is starting: API http://127.0.0.1:${port}  (docs: /docs, health: /readyz)`,
+      `token (sub=alice, scopes read/write/admin, 24 h):`,
+      token,
+      `try: curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port}/readyz`,
+      '',
+    ].join('\n'),
+  );
+}
+void main();

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# npm start: the local stack (dev profile), migrations and topics, then the ingest API and
+# the partition workers in the foreground. Ctrl-C stops the apps; `npm run stop` stops the
+# services too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/bootstrap.sh
+export LL_PROFILE="${LL_PROFILE:-dev}"
+bash infra/local/stack.sh up
+eval "$(bash infra/local/stack.sh env)"
+npx tsx apps/ledgerctl/src/main.ts migrate
+exec npx tsx scripts/run-local.ts

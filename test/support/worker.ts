@@ -1,0 +1,73 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { loadWorkerConfig } from '../../apps/partition-worker/src/config';
+import { type WorkerRuntime, startWorkerRuntime } from '../../apps/partition-worker/src/runtime';
+import { testServices } from './env';
+
+export interface WorkerTarget {
+  databaseUrl: string;
+  topicPrefix: string;
+  redisKeyPrefix: string;
+}
+
+export function workerEnv(target: WorkerTarget, extra: Record<string, string> = {}): Record<string, string> {
+  const services = testServices();
+  return {
+    KAFKA_BROKERS: services.kafkaBrokers.join(','),
+    KAFKA_TOPIC_PREFIX: target.topicPrefix,
+    DATABASE_URL: target.databaseUrl,
+    REDIS_URL: services.redisUrl,
+    REDIS_KEY_PREFIX: target.redisKeyPrefix,
+    WORKER_OUTBOX_SWEEP_INTERVAL_MS: '500',
+    WORKER_OUTBOX_SWEEP_AGE_MS: '1000',
+    WORKER_RECONCILE_INTERVAL_MS: '0',
+    ...extra,
+  };
+}
+
+/** A real worker (real kafkajs, pg, ioredis) running inside the test process. */
+export async function startWorker(target: WorkerTarget, extra: Record<string, string> = {}): Promise<WorkerRuntime & { fatal: Error[] }> {
+  const fatal: Error[] = [];
+  const config = loadWorkerConfig(workerEnv(target, { WORKER_ID: `test-worker-${Math.random().toString(16).slice(2, 8)}`, ...extra }));
+  const runtime = await startWorkerRuntime(config, {
+    log: (line) => {
+      if (process.env.TEST_WORKER_LOG) process.stdout.write(`${line}\n`);
+    },
+    onFatal: (error) => fatal.push(error),
+  });
+  return { ...runtime, fatal };
+}
+
+/** A worker as its own OS process, for tests that kill it. */
+export function spawnWorker(target: WorkerTarget, extra: Record<string, string> = {}): ChildProcess & { output: string[] } {
+  const root = join(__dirname, '..', '..');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/partition-worker/src/main.ts')], {
+    cwd: root,
+    env: { ...process.env, ...workerEnv(target, extra) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }) as ChildProcess & { output: string[] };
+  child.output = [];
+  child.stdout?.on('data', (d: Buffer) => child.output.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => child.output.push(d.toString()));
+  return child;
+}
+
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
