@@ -45,3 +45,16 @@ export async function listEntries(
   );
   return result.rows.map(parseEntryRow);
 }
+
+/**
+ * Which of `ids` have reached COMPLETED or REJECTED: the long poll's safety re-check asks
+ * this once per second for every transfer still waited on, in one query.
+ */
+export async function findTerminalTransferIds(pool: Pool, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const result = await pool.query(
+    `SELECT id FROM transfers WHERE id = ANY($1::uuid[]) AND status IN ('COMPLETED', 'REJECTED')`,
+    [ids],
+  );
+  return new Set(result.rows.map((r) => r.id as string));
+}

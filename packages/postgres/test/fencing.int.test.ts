@@ -1,10 +1,9 @@
 // Proves that a zombie owner whose epoch was bumped by a newer claim can commit nothing,
 // and that a batch not starting at the stored offset is refused too (DESIGN.md invariant 4).
-import { applyBatch } from '@ledgerline/domain';
-import { FencedError, claimPartition, inTransaction, loadAccountStates, writeBatch } from '../src';
+import { applyBatch, externalAccountId } from '@ledgerline/domain';
+import { FencedError, claimPartition, inTransaction, loadAccountStates, loadRouting, writeBatch } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { deposit, openAccountOn } from '../../../test/support/ledger';
-import { loadRouting } from '../src';
 
 describe('partition fencing in Postgres', () => {
   let db: TestDatabase;
@@ -17,7 +16,7 @@ describe('partition fencing in Postgres', () => {
 
   async function effectsFor(account: string) {
     const routing = await loadRouting(db.pool);
-    const accounts = await loadAccountStates(db.pool, [account]);
+    const accounts = await loadAccountStates(db.pool, [account, externalAccountId(0, 'USD')]);
     return {
       accounts,
       effects: applyBatch(

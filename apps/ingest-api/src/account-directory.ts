@@ -1,0 +1,41 @@
+/**
+ * Who owns an account and in which currency it is: the facts every authorisation needs.
+ * Neither ever changes once the account exists, so they are cached in a bounded LRU and a
+ * hot account costs no Postgres round trip. Misses are not cached: an id unknown now may
+ * be opened a moment later.
+ */
+import type { Pool } from 'pg';
+import type { AccountKind } from '@ledgerline/domain';
+import { type AccountRow, findAccount } from '@ledgerline/postgres';
+import { LruCache } from './lru';
+
+export interface AccountFacts {
+  readonly id: string;
+  readonly owner: string;
+  readonly kind: AccountKind;
+  readonly currency: string;
+}
+
+export class AccountDirectory {
+  private readonly cache: LruCache<string, AccountFacts>;
+
+  constructor(
+    private readonly pool: Pool,
+    entriesMax: number,
+  ) {
+    this.cache = new LruCache(entriesMax);
+  }
+
+  async lookup(accountId: string): Promise<AccountFacts | null> {
+    const cached = this.cache.get(accountId);
+    if (cached) return cached;
+    const row = await findAccount(this.pool, accountId);
+    return row ? this.remember(row) : null;
+  }
+
+  remember(row: AccountRow): AccountFacts {
+    const facts: AccountFacts = { id: row.id, owner: row.owner, kind: row.kind, currency: row.currency };
+    this.cache.set(row.id, facts);
+    return facts;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Builds the express app from injected ports; no connection is opened here. runtime.ts
+ * wires the real adapters; integration tests may call buildApp with their own database,
+ * key prefix and topics.
+ *
+ * Request pipeline, in order:
+ *   metrics -> in-flight cap (429) -> [/v1] auth (401) -> JSON only (415) -> body limit and
+ *   parse (413/400) -> route -> 404 -> the one error handler (errors.ts)
+ */
+import type { Server } from 'node:http';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Pool } from 'pg';
+import { TokenVerifier } from '@ledgerline/auth';
+import { topicNames } from '@ledgerline/kafka';
+import { AccountDirectory } from './account-directory';
+import type { ApiConfig } from './config';
+import type { AppContext } from './context';
+import { ApiError, toHttpError } from './errors';
+import { type ApiMetrics, createApiMetrics } from './metrics';
+import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from './ports';
+import { registerAccountRoutes } from './routes/accounts';
+import { registerOpsRoutes } from './routes/ops';
+import { registerTransferRoutes } from './routes/transfers';
+
+export type * from './ports';
+
+export interface AppDeps {
+  config: ApiConfig;
+  /** Through PgBouncer (transaction mode). */
+  pool: Pool;
+  redis: RedisPorts;
+  publisher: CommandPublisher;
+  routing: RoutingProvider;
+  /** Readiness of Kafka; throws when not ready. Defaults to "always ready". */
+  checkKafka?: KafkaCheck;
+  clock?: () => Date;
+  metrics?: ApiMetrics;
+  log?: (line: string) => void;
+}
+
+export function buildApp(deps: AppDeps): Express {
+  const { config } = deps;
+  const log = deps.log ?? ((line: string) => process.stdout.write(`[ingest-api] ${line}\n`));
+  const ctx: AppContext = {
+    config,
+    pool: deps.pool,
+    redis: deps.redis,
+    publisher: deps.publisher,
+    routing: deps.routing,
+    checkKafka: deps.checkKafka ?? (async () => undefined),
+    verifier: new TokenVerifier({
+      hs256Secret: config.jwtSecret,
+      jwksUrl: config.jwtJwksUrl ?? undefined,
+      issuer: config.jwtIssuer ?? undefined,
+      audience: config.jwtAudience ?? undefined,
+    }),
+    directory: new AccountDirectory(deps.pool, config.accountCacheEntriesMax),
+    metrics: deps.metrics ?? createApiMetrics({ defaultMetrics: false }),
+    commandsTopic: topicNames(config.kafkaTopicPrefix).commands,
+    clock: deps.clock ?? (() => new Date()),
+    log,
+    warn: rateLimited(log, WARN_INTERVAL_MS),
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(measure(ctx));
+  app.use(inFlightCap(ctx));
+  app.use('/v1', authenticate(ctx));
+  app.use(jsonOnly);
+  app.use(express.json({ limit: config.requestBodyBytesMax, type: 'application/json', strict: true }));
+
+  registerAccountRoutes(app, ctx);
+  registerTransferRoutes(app, ctx);
+  registerOpsRoutes(app, ctx);
+
+  app.use((req: Request) => {
+    throw new ApiError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);
+  });
+  app.use(errorHandler(ctx));
+  return app;
+}
+
+/** The same warning (by key) is logged at most this often; the rest are counted in metrics. */
+const WARN_INTERVAL_MS = 10_000;
+
+function rateLimited(log: (line: string) => void, intervalMs: number): (key: string, line: string) => void {
+  const lastAt = new Map<string, number>();
+  return (key, line) => {
+    const now = Date.now();
+    if (now - (lastAt.get(key) ?? 0) < intervalMs) return;
+    lastAt.set(key, now);
+    log(line);
+  };
+}
+
+/** Listens and resolves once the port is bound (port 0 picks a free one: tests). */
+export function startServer(app: Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    // Long polls last up to 30 s; keep-alive must outlive a load balancer's idle timeout.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    server.requestTimeout = 60_000;
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+/** Counts and times every answer by route template (never by raw path: unbounded labels). */
+function measure(ctx: AppContext) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const stopTimer = ctx.metrics.requestSeconds.startTimer();
+    res.once('finish', () => {
+      const route = (req.route?.path as string | undefined) ?? 'unmatched';
+      stopTimer({ method: req.method, route });
+      ctx.metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+/**
+ * A bound on requests in progress: past it the API answers 429 at once instead of queueing
+ * work it cannot finish in time. Ops endpoints are exempt so probes still see the process.
+ */
+function inFlightCap(ctx: AppContext) {
+  let inFlight = 0;
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!req.path.startsWith('/v1/')) return next();
+    if (inFlight >= ctx.config.inFlightRequestsMax) {
+      ctx.metrics.refusedOverload.inc();
+      res
+        .status(429)
+        .set('Retry-After', String(ctx.config.backpressureRetryAfterS))
+        .json({ error: { code: 'TOO_MANY_REQUESTS', message: 'too many requests in progress; retry shortly' } });
+      return;
+    }
+    inFlight++;
+    ctx.metrics.inFlight.inc();
+    res.once('close', () => {
+      inFlight--;
+      ctx.metrics.inFlight.dec();
+    });
+    next();
+  };
+}
+
+function authenticate(ctx: AppContext) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    res.locals.auth = await ctx.verifier.verifyToken(req.get('Authorization'));
+    next();
+  };
+}
+
+/** A request that carries a body must say it is JSON; one without a body parses as {}. */
+function jsonOnly(req: Request, _res: Response, next: NextFunction) {
+  if (req.is('application/json') === false) {
+    throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
+  }
+  next();
+}
+
+function errorHandler(ctx: AppContext) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const answer = toHttpError(error, ctx.config);
+    if (answer.unexpected) ctx.log(`500 on ${req.method} ${req.originalUrl}: ${(error as Error)?.stack ?? String(error)}`);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(answer.status).set(answer.headers).json(answer.body);
+  };
+}

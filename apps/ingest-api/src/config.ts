@@ -1,0 +1,98 @@
+/**
+ * Every tunable of the ingest API, with its unit and bounds, parsed once from env. The
+ * defaults run against the local stack (infra/local/ports.env, profile dev).
+ */
+import { z } from 'zod';
+import { LOCAL_DEFAULTS, brokersVar, intVar, parseConfig, stringVar } from '@ledgerline/config';
+
+const optionalUrl = z.url({ message: 'must be a URL' }).optional();
+
+const schema = z.object({
+  PORT: intVar(8080, 0, 65535),
+  HOST: stringVar('127.0.0.1'),
+  DATABASE_URL: stringVar(LOCAL_DEFAULTS.databaseUrl),
+  REDIS_URL: stringVar(LOCAL_DEFAULTS.redisUrl),
+  REDIS_KEY_PREFIX: stringVar('ll:'),
+  KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
+  KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
+  /** HS256 secret. Always accepted alongside JWKS; set a long random value in production. */
+  JWT_SECRET: stringVar(LOCAL_DEFAULTS.jwtSecret),
+  /** RS256 key set; when set, tokens signed by its keys are accepted too. */
+  JWT_JWKS_URL: optionalUrl,
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  /** A body larger than this answers 413 before it is parsed. */
+  API_REQUEST_BODY_BYTES_MAX: intVar(16_384, 1_024, 1_048_576),
+  /** Upper bound of `?wait_ms` (the contract allows up to 30000). */
+  API_LONG_POLL_MS_MAX: intVar(30_000, 0, 30_000),
+  /** Long polls waiting at once; beyond it a long poll answers at once (no wait). */
+  API_LONG_POLLS_MAX: intVar(10_000, 0, 1_000_000),
+  /** Safety re-check of long-polled transfers (pub/sub can lose messages when Redis restarts). */
+  API_LONG_POLL_RECHECK_MS: intVar(1_000, 50, 60_000),
+  /** Requests in progress at once (long polls included); beyond it 429 + Retry-After. */
+  API_IN_FLIGHT_REQUESTS_MAX: intVar(20_000, 1, 1_000_000),
+  /** How often the routing table's version is checked. */
+  API_ROUTING_REFRESH_MS: intVar(1_000, 50, 60_000),
+  API_PG_CONNECTIONS_MAX: intVar(20, 1, 500),
+  /** Waiting longer than this for a Postgres connection means Postgres/PgBouncer is down: 503. */
+  API_PG_CONNECT_TIMEOUT_MS: intVar(2_000, 100, 60_000),
+  /** Owner and currency of accounts kept in memory (they never change). */
+  API_ACCOUNT_CACHE_ENTRIES_MAX: intVar(100_000, 0, 10_000_000),
+  API_REDIS_COMMAND_TIMEOUT_MS: intVar(500, 10, 10_000),
+  /** How long a claimed Idempotency-Key and an ACCEPTED record stay in Redis. */
+  API_IDEMPOTENCY_TTL_S: intVar(86_400, 60, 30 * 86_400),
+  API_ACCEPTED_TTL_S: intVar(86_400, 60, 30 * 86_400),
+  /** The first message of a produce request waits at most this long for company. */
+  API_PRODUCE_LINGER_MS: intVar(2, 0, 1_000),
+  API_PRODUCE_BATCH_SIZE_MAX: intVar(500, 1, 10_000),
+  /** Commands buffered or in flight at most; beyond it POSTs answer 429. */
+  API_PRODUCE_BUFFER_MESSAGES_MAX: intVar(20_000, 1, 1_000_000),
+  /** A command not acknowledged by Kafka within this answers 503. */
+  API_PRODUCE_ACK_TIMEOUT_MS: intVar(5_000, 100, 120_000),
+  /** Each readiness check (Kafka, Postgres, Redis) gets at most this long. */
+  API_READY_CHECK_TIMEOUT_MS: intVar(1_000, 50, 30_000),
+  /** Retry-After sent with 429 (backpressure) and with 503 (dependency down). */
+  API_BACKPRESSURE_RETRY_AFTER_S: intVar(1, 1, 3_600),
+  API_UNAVAILABLE_RETRY_AFTER_S: intVar(2, 1, 3_600),
+  /** On SIGTERM, requests in progress get this long to finish before connections are cut. */
+  API_SHUTDOWN_GRACE_MS: intVar(10_000, 0, 120_000),
+});
+
+export type ApiConfig = ReturnType<typeof loadApiConfig>;
+
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
+  const raw = parseConfig(schema, env);
+  return {
+    port: raw.PORT,
+    host: raw.HOST,
+    databaseUrl: raw.DATABASE_URL,
+    redisUrl: raw.REDIS_URL,
+    redisKeyPrefix: raw.REDIS_KEY_PREFIX,
+    kafkaBrokers: raw.KAFKA_BROKERS,
+    kafkaTopicPrefix: raw.KAFKA_TOPIC_PREFIX,
+    jwtSecret: raw.JWT_SECRET,
+    jwtJwksUrl: raw.JWT_JWKS_URL ?? null,
+    jwtIssuer: raw.JWT_ISSUER ?? null,
+    jwtAudience: raw.JWT_AUDIENCE ?? null,
+    requestBodyBytesMax: raw.API_REQUEST_BODY_BYTES_MAX,
+    longPollMsMax: raw.API_LONG_POLL_MS_MAX,
+    longPollsMax: raw.API_LONG_POLLS_MAX,
+    longPollRecheckMs: raw.API_LONG_POLL_RECHECK_MS,
+    inFlightRequestsMax: raw.API_IN_FLIGHT_REQUESTS_MAX,
+    routingRefreshMs: raw.API_ROUTING_REFRESH_MS,
+    pgConnectionsMax: raw.API_PG_CONNECTIONS_MAX,
+    pgConnectTimeoutMs: raw.API_PG_CONNECT_TIMEOUT_MS,
+    accountCacheEntriesMax: raw.API_ACCOUNT_CACHE_ENTRIES_MAX,
+    redisCommandTimeoutMs: raw.API_REDIS_COMMAND_TIMEOUT_MS,
+    idempotencyTtlS: raw.API_IDEMPOTENCY_TTL_S,
+    acceptedTtlS: raw.API_ACCEPTED_TTL_S,
+    produceLingerMs: raw.API_PRODUCE_LINGER_MS,
+    produceBatchSizeMax: raw.API_PRODUCE_BATCH_SIZE_MAX,
+    produceBufferMessagesMax: raw.API_PRODUCE_BUFFER_MESSAGES_MAX,
+    produceAckTimeoutMs: raw.API_PRODUCE_ACK_TIMEOUT_MS,
+    readyCheckTimeoutMs: raw.API_READY_CHECK_TIMEOUT_MS,
+    backpressureRetryAfterS: raw.API_BACKPRESSURE_RETRY_AFTER_S,
+    unavailableRetryAfterS: raw.API_UNAVAILABLE_RETRY_AFTER_S,
+    shutdownGraceMs: raw.API_SHUTDOWN_GRACE_MS,
+  };
+}

@@ -1,0 +1,24 @@
+/** Everything a route handler may use, built once by buildApp from the injected ports. */
+import type { Pool } from 'pg';
+import type { TokenVerifier } from '@ledgerline/auth';
+import type { AccountDirectory } from './account-directory';
+import type { ApiConfig } from './config';
+import type { ApiMetrics } from './metrics';
+import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from './ports';
+
+export interface AppContext {
+  readonly config: ApiConfig;
+  readonly pool: Pool;
+  readonly redis: RedisPorts;
+  readonly publisher: CommandPublisher;
+  readonly routing: RoutingProvider;
+  readonly checkKafka: KafkaCheck;
+  readonly verifier: TokenVerifier;
+  readonly directory: AccountDirectory;
+  readonly metrics: ApiMetrics;
+  readonly commandsTopic: string;
+  clock(): Date;
+  log(line: string): void;
+  /** Logs `line` at most once per interval for each `key`: an outage must not flood the log. */
+  warn(key: string, line: string): void;
+}

@@ -1,0 +1,141 @@
+/**
+ * The ONE place where failures become HTTP answers. Everything else throws:
+ *
+ *   - ApiError: an answer decided by the API itself (validation, 403, 404, 422...).
+ *   - auth errors (packages/auth): 401, or 503 when the key set cannot be fetched.
+ *   - produce errors (packages/kafka): BackpressureError 429, BrokerUnavailableError 503.
+ *   - DependencyUnavailableError and Postgres connection failures: 503.
+ *   - body-parser errors (express.json): 400 / 413 / 415 by their `type`.
+ *   - anything else is a bug: 500 with no detail leaked (the log has it).
+ *
+ * Body: {"error": {"code": "SCREAMING_SNAKE", "message": "...", "details": ...}}; 429 and 503
+ * carry Retry-After. Bad input never becomes a 500.
+ */
+import type { ZodError } from 'zod';
+import { AuthError, AuthUnavailableError } from '@ledgerline/auth';
+import { BackpressureError, BrokerUnavailableError } from '@ledgerline/kafka';
+import { isRetryablePgError } from '@ledgerline/postgres';
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export type Dependency = 'kafka' | 'postgres' | 'redis' | 'auth';
+
+/** A dependency the request cannot do without is down (Redis only where it has no fallback). */
+export class DependencyUnavailableError extends Error {
+  override readonly name = 'DependencyUnavailableError';
+  constructor(
+    readonly dependency: Dependency,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export function validationFailed(issues: FieldIssue[], message = 'request is not valid'): ApiError {
+  return new ApiError(400, 'VALIDATION_FAILED', message, issues);
+}
+
+/** zod issues as field paths; an unknown key is reported at its own path. */
+export function issuesOf(error: ZodError, prefix: readonly (string | number)[] = []): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const issue of error.issues) {
+    const base = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) issues.push({ path: [...base, key].join('.'), message: 'is not a known field' });
+    } else {
+      issues.push({ path: base.join('.') || '(body)', message: issue.message });
+    }
+  }
+  return issues;
+}
+
+export const notFound = (what: string) => new ApiError(404, 'NOT_FOUND', `${what} not found`);
+export const forbidden = (message: string) => new ApiError(403, 'FORBIDDEN', message);
+export const idempotencyKeyReused = () =>
+  new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request body');
+
+export interface RetryAfterPolicy {
+  backpressureRetryAfterS: number;
+  unavailableRetryAfterS: number;
+}
+
+export interface HttpErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: { code: string; message: string; details?: unknown } };
+  /** True when the failure is a bug worth logging with its stack. */
+  unexpected: boolean;
+}
+
+export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorAnswer {
+  const answer = (status: number, code: string, message: string, details?: unknown, headers: Record<string, string> = {}): HttpErrorAnswer => ({
+    status,
+    headers,
+    body: { error: details === undefined ? { code, message } : { code, message, details } },
+    unexpected: false,
+  });
+  const unavailable = (dependency: Dependency, message: string) =>
+    answer(503, 'DEPENDENCY_UNAVAILABLE', message, { dependency }, { 'Retry-After': String(retry.unavailableRetryAfterS) });
+
+  if (error instanceof ApiError) return answer(error.status, error.code, error.message, error.details);
+  if (error instanceof AuthUnavailableError) return unavailable('auth', 'token keys are unavailable');
+  if (error instanceof AuthError) {
+    return answer(401, error.code, error.message, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+  }
+  if (error instanceof BackpressureError) {
+    return answer(429, 'BACKPRESSURE', 'too many commands in flight; retry shortly with the same Idempotency-Key', undefined, {
+      'Retry-After': String(retry.backpressureRetryAfterS),
+    });
+  }
+  if (error instanceof BrokerUnavailableError) return unavailable('kafka', 'kafka unreachable; retry with the same Idempotency-Key');
+  if (error instanceof DependencyUnavailableError) return unavailable(error.dependency, error.message);
+
+  const bodyParser = bodyParserAnswer(error, answer);
+  if (bodyParser) return bodyParser;
+  if (isRetryablePgError(error)) return unavailable('postgres', 'postgres unreachable');
+  // SQLSTATE class 22 (data exception: out of range, bad encoding...) comes from a value the
+  // client sent that slipped past validation: still the client's input, so never a 500.
+  if (/^22[0-9A-Z]{3}$/.test(String((error as { code?: unknown }).code ?? ''))) {
+    return answer(400, 'VALIDATION_FAILED', 'a value in the request cannot be stored (out of range or invalid characters)');
+  }
+  return { ...answer(500, 'INTERNAL', 'internal error'), unexpected: true };
+}
+
+/** express.json() (body-parser) marks its errors with `type` and a 4xx `status`. */
+function bodyParserAnswer(
+  error: unknown,
+  answer: (status: number, code: string, message: string) => HttpErrorAnswer,
+): HttpErrorAnswer | null {
+  if (typeof error !== 'object' || error === null || !('type' in error)) return null;
+  const { type, status, limit } = error as { type?: unknown; status?: unknown; limit?: unknown };
+  switch (type) {
+    case 'entity.too.large':
+      return answer(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${String(limit)} bytes`);
+    case 'entity.parse.failed':
+      return answer(400, 'MALFORMED_JSON', 'request body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return answer(415, 'UNSUPPORTED_MEDIA_TYPE', 'request body must be UTF-8 application/json');
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return answer(400, 'BAD_REQUEST', 'request body was incomplete');
+    default:
+      if (typeof status === 'number' && status >= 400 && status < 500) return answer(status, 'BAD_REQUEST', 'request could not be read');
+      return null;
+  }
+}

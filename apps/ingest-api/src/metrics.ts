@@ -1,0 +1,71 @@
+/**
+ * Prometheus metrics of one API process. A registry per app (not prom-client's global one),
+ * so tests can build several apps in one process without name clashes.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'ledger_api_requests_total',
+      help: 'HTTP requests answered, by route template and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    requestSeconds: new Histogram({
+      name: 'ledger_api_request_seconds',
+      help: 'HTTP request latency, by route template',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    inFlight: new Gauge({ name: 'ledger_api_requests_in_flight', help: 'Requests in progress', registers: [registry] }),
+    refusedOverload: new Counter({
+      name: 'ledger_api_overload_refused_total',
+      help: 'Requests refused with 429 because the in-flight cap was reached',
+      registers: [registry],
+    }),
+    produceBatchSize: new Histogram({
+      name: 'ledger_api_produce_batch_size',
+      help: 'Commands per Kafka produce request',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+      registers: [registry],
+    }),
+    produceSeconds: new Histogram({
+      name: 'ledger_api_produce_seconds',
+      help: 'Duration of one Kafka produce request (acks=all), by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    publishFailures: new Counter({
+      name: 'ledger_api_publish_failures_total',
+      help: 'Commands not accepted because publishing failed, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    idempotency: new Counter({
+      name: 'ledger_api_idempotency_total',
+      help: 'How money POSTs resolved their Idempotency-Key',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    longPollsWaiting: new Gauge({ name: 'ledger_api_long_polls_waiting', help: 'Long polls waiting now', registers: [registry] }),
+    longPollsRefused: new Counter({
+      name: 'ledger_api_long_polls_refused_total',
+      help: 'Long polls answered at once because the waiter map was full',
+      registers: [registry],
+    }),
+    cacheFallbacks: new Counter({
+      name: 'ledger_api_cache_fallbacks_total',
+      help: 'Reads that fell back to Postgres because Redis failed or missed',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+  };
+}
+
+export type ApiMetrics = ReturnType<typeof createApiMetrics>;

@@ -1,0 +1,55 @@
+/**
+ * What the HTTP app needs from the outside world, as interfaces. app.ts depends on these
+ * only; runtime.ts passes the real adapters (kafkajs producer, ioredis classes, pg pool),
+ * and tests may pass their own.
+ */
+import type { RoutingTable } from '@ledgerline/domain';
+import type { AcceptedTransfer, CachedBalance, ClaimResult, WaitHandle } from '@ledgerline/redis';
+
+export interface OutgoingCommand {
+  topic: string;
+  partition: number;
+  /** The subject account id: the partition's order is per key. */
+  key: string;
+  value: string;
+}
+
+/** Resolves once Kafka acknowledged (acks=all); rejects with BackpressureError or BrokerUnavailableError. */
+export interface CommandPublisher {
+  publish(message: OutgoingCommand): Promise<void>;
+}
+
+export interface RoutingProvider {
+  current(): RoutingTable;
+}
+
+export interface BalanceCachePort {
+  refresh(balances: CachedBalance[]): Promise<void>;
+  read(accountId: string): Promise<CachedBalance | null>;
+}
+
+export interface IdempotencyPort {
+  claim(principal: string, key: string, requestHash: string, transferId: string, ttlS: number): Promise<ClaimResult>;
+  release(principal: string, key: string): Promise<void>;
+}
+
+export interface AcceptedTransfersPort {
+  putAccepted(record: AcceptedTransfer): Promise<void>;
+  getAccepted(transferId: string): Promise<AcceptedTransfer | null>;
+}
+
+export interface StatusWaiterPort {
+  register(transferId: string): WaitHandle | null;
+  readonly waiting: number;
+}
+
+export interface RedisPorts {
+  balances: BalanceCachePort;
+  idempotency: IdempotencyPort;
+  accepted: AcceptedTransfersPort;
+  waiter: StatusWaiterPort;
+  ping(): Promise<void>;
+}
+
+/** Throws when Kafka is not ready (readiness probe). */
+export type KafkaCheck = () => Promise<void>;

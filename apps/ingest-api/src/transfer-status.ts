@@ -1,0 +1,91 @@
+/**
+ * Reading a transfer: `GET /v1/transfers/{id}[?wait_ms=N]`.
+ *
+ * Where the status comes from, in order of authority:
+ *   1. Postgres (the worker's commit): PROCESSING, COMPLETED or REJECTED.
+ *   2. Redis's ACCEPTED record (written after Kafka acked, before any worker applied it).
+ *   3. Neither: 404 (or 503 when Redis could not be asked, since ACCEPTED may be there).
+ *
+ * Long poll: the request registers with the TransferStatusWaiter BEFORE it reads, so a
+ * notification published between the read and the wait cannot be missed; it then sleeps
+ * until the waiter wakes it (pub/sub, or the waiter's 1 s safety re-check) or time is up,
+ * and reads once more.
+ *
+ * Read-your-writes: before a terminal status read from Postgres is returned, the balances
+ * of the transfer's accounts are read from Postgres and pushed through the versioned cache
+ * refresh (which never goes backwards). A client that has seen COMPLETED therefore never
+ * gets an older balance from the cache afterwards.
+ */
+import { type AuthContext, isAdmin } from '@ledgerline/auth';
+import { type TransferRow, findAccounts, findTransfer } from '@ledgerline/postgres';
+import type { TransferResource } from '@ledgerline/schemas';
+import type { AppContext } from './context';
+import { DependencyUnavailableError, notFound } from './errors';
+import { transferWireFromRow } from './resources';
+
+interface CurrentTransfer {
+  resource: TransferResource;
+  principal: string;
+  row: TransferRow | null;
+}
+
+const isTerminal = (status: string) => status === 'COMPLETED' || status === 'REJECTED';
+
+export async function readTransfer(ctx: AppContext, auth: AuthContext, transferId: string, waitMs: number): Promise<TransferResource> {
+  const handle = waitMs > 0 ? ctx.redis.waiter.register(transferId) : null;
+  if (waitMs > 0 && !handle) ctx.metrics.longPollsRefused.inc();
+  try {
+    let current = await currentTransfer(ctx, transferId);
+    if (!current || !(await mayRead(ctx, auth, current))) throw notFound('transfer');
+    if (handle && !isTerminal(current.resource.status)) {
+      ctx.metrics.longPollsWaiting.inc();
+      try {
+        await handle.until(waitMs);
+      } finally {
+        ctx.metrics.longPollsWaiting.dec();
+      }
+      current = (await currentTransfer(ctx, transferId)) ?? current;
+    }
+    if (current.row && isTerminal(current.row.status)) await readRepairBalances(ctx, current.row);
+    return current.resource;
+  } finally {
+    handle?.cancel();
+  }
+}
+
+async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | null> {
+  const row = await findTransfer(ctx.pool, transferId);
+  if (row) return { resource: transferWireFromRow(row), principal: row.principal, row };
+  let accepted;
+  try {
+    accepted = await ctx.redis.accepted.getAccepted(transferId);
+  } catch {
+    throw new DependencyUnavailableError('redis', `redis unreachable: cannot tell whether transfer ${transferId} was accepted`);
+  }
+  return accepted ? { resource: accepted.resource as TransferResource, principal: accepted.principal, row: null } : null;
+}
+
+/**
+ * The sender, an admin, or the owner of either account may read a transfer; anyone else
+ * gets the same 404 as for an id that does not exist.
+ */
+async function mayRead(ctx: AppContext, auth: AuthContext, current: CurrentTransfer): Promise<boolean> {
+  if (isAdmin(auth) || current.principal === auth.principal) return true;
+  for (const id of [current.resource.from_account_id, current.resource.to_account_id]) {
+    if (!id) continue;
+    const facts = await ctx.directory.lookup(id);
+    if (facts?.owner === auth.principal) return true;
+  }
+  return false;
+}
+
+/** Best effort: Redis down means GET /balance reads Postgres anyway. */
+async function readRepairBalances(ctx: AppContext, row: TransferRow): Promise<void> {
+  const ids = [row.fromAccountId, row.toAccountId].filter((id): id is string => id !== null);
+  if (ids.length === 0) return;
+  const accounts = await findAccounts(ctx.pool, ids);
+  if (accounts.length === 0) return;
+  await ctx.redis.balances
+    .refresh(accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, asOf: a.updatedAt })))
+    .catch((error: Error) => ctx.warn('read-repair', `balance read-repair failed: ${error.message}`));
+}

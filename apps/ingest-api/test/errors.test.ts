@@ -1,0 +1,73 @@
+// Proves every kind of failure maps to its documented status and error body in one place, with Retry-After where the contract asks for it.
+import { ExpiredTokenError, InvalidTokenError, MissingTokenError, AuthUnavailableError } from '@ledgerline/auth';
+import { BackpressureError, BrokerUnavailableError } from '@ledgerline/kafka';
+import { z } from 'zod';
+import { ApiError, DependencyUnavailableError, issuesOf, toHttpError } from '../src/errors';
+
+const retry = { backpressureRetryAfterS: 1, unavailableRetryAfterS: 2 };
+const map = (error: unknown) => toHttpError(error, retry);
+
+describe('toHttpError', () => {
+  it('passes ApiError through', () => {
+    const answer = map(new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'reused', { a: 1 }));
+    expect(answer).toMatchObject({ status: 422, body: { error: { code: 'IDEMPOTENCY_KEY_REUSED', message: 'reused', details: { a: 1 } } } });
+  });
+
+  it('maps auth errors to 401 with their code, and an unreachable key set to 503', () => {
+    expect(map(new MissingTokenError('x'))).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_MISSING' } } });
+    expect(map(new InvalidTokenError('x'))).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_INVALID' } } });
+    const expired = map(new ExpiredTokenError('x'));
+    expect(expired).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_EXPIRED' } } });
+    expect(expired.headers['WWW-Authenticate']).toContain('Bearer');
+    expect(map(new AuthUnavailableError('x'))).toMatchObject({ status: 503, headers: { 'Retry-After': '2' } });
+  });
+
+  it('maps produce failures to 429 and 503 with Retry-After', () => {
+    expect(map(new BackpressureError('full'))).toMatchObject({ status: 429, headers: { 'Retry-After': '1' }, body: { error: { code: 'BACKPRESSURE' } } });
+    expect(map(new BrokerUnavailableError('down'))).toMatchObject({
+      status: 503,
+      headers: { 'Retry-After': '2' },
+      body: { error: { code: 'DEPENDENCY_UNAVAILABLE', details: { dependency: 'kafka' } } },
+    });
+  });
+
+  it('maps dependency and Postgres connection failures to 503', () => {
+    expect(map(new DependencyUnavailableError('redis', 'redis unreachable'))).toMatchObject({
+      status: 503,
+      body: { error: { message: 'redis unreachable', details: { dependency: 'redis' } } },
+    });
+    expect(map(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6432'), { code: 'ECONNREFUSED' }))).toMatchObject({
+      status: 503,
+      body: { error: { details: { dependency: 'postgres' } } },
+    });
+  });
+
+  it('maps body-parser errors by type, never to 500', () => {
+    expect(map({ type: 'entity.too.large', status: 413, limit: 16384 })).toMatchObject({ status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE' } } });
+    expect(map({ type: 'entity.parse.failed', status: 400 })).toMatchObject({ status: 400, body: { error: { code: 'MALFORMED_JSON' } } });
+    expect(map({ type: 'charset.unsupported', status: 415 })).toMatchObject({ status: 415 });
+    expect(map({ type: 'something.else', status: 400 })).toMatchObject({ status: 400 });
+  });
+
+  it('hides unexpected errors behind a 500 and flags them for the log', () => {
+    const answer = map(new TypeError('undefined is not a function'));
+    expect(answer).toMatchObject({ status: 500, unexpected: true, body: { error: { code: 'INTERNAL', message: 'internal error' } } });
+  });
+});
+
+describe('issuesOf', () => {
+  it('lists field paths, one per unknown key', () => {
+    const schema = z.object({ amount: z.string(), nested: z.object({ x: z.number() }) }).strict();
+    const parsed = schema.safeParse({ amount: 5, nested: { x: 'no' }, extra: 1 });
+    expect(parsed.success).toBe(false);
+    const paths = issuesOf(parsed.error!).map((i) => i.path).sort();
+    expect(paths).toEqual(['amount', 'extra', 'nested.x']);
+  });
+});
+
+describe('Postgres data exceptions', () => {
+  it('are the client input, so 400, never 500', () => {
+    expect(map(Object.assign(new Error('value out of range for type bigint'), { code: '22003' }))).toMatchObject({ status: 400 });
+    expect(map(Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' }))).toMatchObject({ status: 400 });
+  });
+});

@@ -1,0 +1,819 @@
+#!/usr/bin/env bash
+# ledgerline local service stack, without Docker: Kafka (KRaft, jars from Maven Central),
+# PostgreSQL 15, PgBouncer, Redis, each as a plain process with its data, config, logs and pid
+# file in one runtime directory per profile.
+#
+#   LL_PROFILE=dev|test bash infra/local/stack.sh <command> [service]
+#
+#   up                    install what is missing (as root), start what is not running, wait
+#                         until every service really answers, print a summary
+#   down                  stop what this script started (by recorded pid: TERM, wait, KILL)
+#   status                running/stopped, pid, port per service (exit 0 only if all run)
+#   env                   `export ...` lines for the apps: eval "$(stack.sh env)"
+#   logs [service] [-f]   tail the logs (all services, or one; -f follows)
+#   reset                 down, then delete the runtime dir (all data); next `up` re-inits
+#   start-service <svc>   start one service and wait for it to answer
+#   stop-service <svc>    stop one service gracefully
+#   kill-service <svc>    SIGKILL one service (chaos testing: crash, not shutdown)
+#   restart-service <svc> stop-service + start-service
+#
+# services: kafka postgres pgbouncer redis
+#
+# Environment:
+#   LL_PROFILE        dev (default; npm start) or test (npm test): picks the ports in ports.env
+#   LL_STACK_DIR      runtime dir, default /var/tmp/ledgerline/$LL_PROFILE (outside the repo,
+#                     so git clean / fresh clones don't touch data; must be traversable by the
+#                     postgres user when running as root)
+#   LEDGERLINE_CACHE  jar cache, default $HOME/.cache/ledgerline (shared by clones and profiles)
+#   PG_BIN            PostgreSQL binaries, default /usr/lib/postgresql/15/bin
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/infra/local"
+SERVICES=(kafka postgres pgbouncer redis)
+
+# ---------------------------------------------------------------------------------------------
+# Profile and paths
+# ---------------------------------------------------------------------------------------------
+PROFILE="${LL_PROFILE:-dev}"
+case "$PROFILE" in
+  dev | test) ;;
+  *) echo "stack.sh: LL_PROFILE must be dev or test (got '$PROFILE')" >&2; exit 2 ;;
+esac
+
+# ports.env is the single source of truth for ports (docker-compose.yml reads it too).
+# shellcheck source=ports.env
+. "$HERE/ports.env"
+profile_var() { local name="${PROFILE^^}_$1"; printf '%s' "${!name:?$name missing from ports.env}"; }
+KAFKA_PORT="$(profile_var KAFKA_PORT)"
+KAFKA_CONTROLLER_PORT="$(profile_var KAFKA_CONTROLLER_PORT)"
+POSTGRES_PORT="$(profile_var POSTGRES_PORT)"
+PGBOUNCER_PORT="$(profile_var PGBOUNCER_PORT)"
+REDIS_PORT="$(profile_var REDIS_PORT)"
+
+STACK_DIR="${LL_STACK_DIR:-/var/tmp/ledgerline/$PROFILE}"
+STACK_DIR="${STACK_DIR%/}"
+STACK_MARKER="$STACK_DIR/.ledgerline-stack"   # proves a dir is ours before `reset` deletes it
+
+KAFKA_DIR="$STACK_DIR/kafka"
+PG_DIR="$STACK_DIR/postgres"
+PG_DATA="$PG_DIR/data"
+PG_RUN="$PG_DIR/run"        # unix socket dir: per profile, so two clusters never share /var/run
+PGB_DIR="$STACK_DIR/pgbouncer"
+REDIS_DIR="$STACK_DIR/redis"
+
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+DB_USER=ledgerline
+DB_PASSWORD=ledgerline
+DB_NAME=ledgerline
+
+# The Kafka version lives in the pom only; the cache dir is named after it.
+KAFKA_POM="$HERE/kafka/pom.xml"
+KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_POM")"
+CACHE_DIR="${LEDGERLINE_CACHE:-${HOME:-/root}/.cache/ledgerline}"
+KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
+KAFKA_LIBS="$KAFKA_HOME/libs"
+KAFKA_LIBS_MARKER="$KAFKA_HOME/.complete"     # written only after the jars are all in place
+
+IS_ROOT=0
+[ "$(id -u)" = 0 ] && IS_ROOT=1
+
+# Set by with_lock for the locked re-run; kept as a shell variable but not exported further, so
+# the daemons started below don't carry it.
+LL_STACK_LOCKED="${LL_STACK_LOCKED:-}"
+export -n LL_STACK_LOCKED
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+say() { printf '%s\n' "$*"; }
+warn() { printf 'stack.sh: %s\n' "$*" >&2; }
+die() { warn "$*"; exit 1; }
+
+# PostgreSQL refuses to run as root and PgBouncer too: as root, run them as `postgres`.
+as_pg() {
+  if [ "$IS_ROOT" = 1 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+# Files the postgres user must own (its data dir, pgbouncer's config/pid/log dir).
+pg_own() {
+  if [ "$IS_ROOT" = 1 ]; then chown -R postgres:postgres "$@"; fi
+}
+
+# True when something accepts TCP connections on 127.0.0.1:$1 (bash's /dev/tcp, no nc needed).
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+is_service() {
+  local s
+  for s in "${SERVICES[@]}"; do [ "$s" = "${1:-}" ] && return 0; done
+  return 1
+}
+
+service_port() {
+  case "$1" in
+    kafka) echo "$KAFKA_PORT" ;;
+    postgres) echo "$POSTGRES_PORT" ;;
+    pgbouncer) echo "$PGBOUNCER_PORT" ;;
+    redis) echo "$REDIS_PORT" ;;
+  esac
+}
+
+pid_file() {
+  case "$1" in
+    kafka) echo "$KAFKA_DIR/kafka.pid" ;;
+    postgres) echo "$PG_DATA/postmaster.pid" ;;   # postgres writes it; first line is the pid
+    pgbouncer) echo "$PGB_DIR/pgbouncer.pid" ;;
+    redis) echo "$REDIS_DIR/redis.pid" ;;
+  esac
+}
+
+# A string that must appear in the process's command line for a recorded pid to count as
+# ours: guards against pid reuse after a reboot or a crash (we never signal a stranger).
+cmdline_marker() {
+  case "$1" in
+    kafka) echo "$KAFKA_DIR/server.properties" ;;
+    postgres) echo "$PG_DATA" ;;
+    pgbouncer) echo "$PGB_DIR/pgbouncer.ini" ;;
+    redis) echo "redis-server 127.0.0.1:$REDIS_PORT" ;;   # redis rewrites its title to this
+  esac
+}
+
+log_files() {
+  case "$1" in
+    kafka) echo "$KAFKA_DIR/logs/server.log $KAFKA_DIR/stdout.log" ;;
+    postgres) echo "$PG_DIR/postgres.log" ;;
+    pgbouncer) echo "$PGB_DIR/pgbouncer.log" ;;
+    redis) echo "$REDIS_DIR/redis.log" ;;
+  esac
+}
+
+recorded_pid() {
+  local f
+  f="$(pid_file "$1")"
+  [ -r "$f" ] || return 1
+  local pid
+  pid="$(head -n 1 "$f" 2>/dev/null | tr -dc '0-9')"
+  [ -n "$pid" ] && echo "$pid"
+}
+
+pid_is() {   # pid_is <pid> <marker>: alive, not a zombie, and its cmdline contains marker
+  local pid="$1" marker="$2" cmd
+  kill -0 "$pid" 2>/dev/null || return 1
+  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmd" == *"$marker"* ]]
+}
+
+# Prints the pid and succeeds when the service is running and is ours.
+live_pid() {
+  local pid
+  pid="$(recorded_pid "$1")" || return 1
+  pid_is "$pid" "$(cmdline_marker "$1")" || return 1
+  echo "$pid"
+}
+
+running() { live_pid "$1" >/dev/null; }
+
+show_log_tail() {
+  local f
+  for f in $(log_files "$1"); do
+    [ -s "$f" ] || continue
+    printf -- '----- tail of %s -----\n' "$f" >&2
+    tail -n "${2:-30}" "$f" >&2
+  done
+}
+
+fail_service() {   # fail_service <svc> <message>
+  warn "$1 did not come up: $2"
+  show_log_tail "$1" 40
+  exit 1
+}
+
+# A foreign process on our port would make readiness checks pass against the wrong server.
+require_port_free() {
+  local svc="$1" port="$2"
+  if port_open "$port"; then
+    warn "$svc: port $port is already in use by a process this stack did not start:"
+    ss -ltnp "sport = :$port" >&2 2>/dev/null || true
+    die "free port $port or change it in infra/local/ports.env"
+  fi
+}
+
+# Polls <check...> every 0.2 s until it succeeds; fails fast if the service's process died.
+wait_until() {   # wait_until <svc> <timeout-s> <what> <check command...>
+  local svc="$1" timeout="$2" what="$3"
+  shift 3
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    running "$svc" || fail_service "$svc" "process exited while waiting for $what"
+    [ "$SECONDS" -lt "$deadline" ] || fail_service "$svc" "no $what within ${timeout}s"
+    sleep 0.2
+  done
+}
+
+# Sends <sig> to a recorded pid, then waits up to <timeout> s for it to exit.
+wait_gone() {   # wait_gone <pid> <timeout-s>
+  local pid="$1" deadline=$((SECONDS + $2))
+  while kill -0 "$pid" 2>/dev/null; do
+    # a zombie (exited, not yet reaped) counts as gone
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Prerequisites: packages, runtime dir, Kafka jars, kafkajs
+# ---------------------------------------------------------------------------------------------
+pgbouncer_bin() { command -v pgbouncer 2>/dev/null || { [ -x /usr/sbin/pgbouncer ] && echo /usr/sbin/pgbouncer; }; }
+
+kafka_jars_cached() {
+  [ -f "$KAFKA_LIBS_MARKER" ] && [ -d "$KAFKA_LIBS" ] &&
+    [ "$(cat "$KAFKA_LIBS_MARKER")" = "$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)" ]
+}
+
+# apt-get only when something is missing, and only as root (apt-get update first, since a
+# fresh machine's package lists may be empty).
+ensure_packages() {
+  local missing=()
+  [ -x "$PG_BIN/postgres" ] && [ -x "$PG_BIN/psql" ] || missing+=(postgresql-15)
+  pgbouncer_bin >/dev/null || missing+=(pgbouncer)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+  command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+  if ! kafka_jars_cached && ! command -v mvn >/dev/null 2>&1; then missing+=(maven); fi
+  [ "${#missing[@]}" -eq 0 ] && return 0
+
+  if [ "$IS_ROOT" != 1 ]; then
+    die "missing packages: ${missing[*]}; install them (sudo apt-get install -y ${missing[*]}) or run as root"
+  fi
+  say "installing missing packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+ensure_runtime_dir() {
+  if [ -d "$STACK_DIR" ] && [ ! -f "$STACK_MARKER" ] && [ -n "$(ls -A "$STACK_DIR" 2>/dev/null)" ]; then
+    die "$STACK_DIR exists, is not empty and was not created by this script; set LL_STACK_DIR elsewhere"
+  fi
+  mkdir -p "$STACK_DIR"
+  touch "$STACK_MARKER"
+  # postgres (the user) needs to traverse every level down to its data dir.
+  chmod 755 "$STACK_DIR"
+  if [ "$IS_ROOT" = 1 ] && [ "$STACK_DIR" = "/var/tmp/ledgerline/$PROFILE" ]; then chmod 755 /var/tmp/ledgerline; fi
+  if [ "$IS_ROOT" = 1 ] && ! runuser -u postgres -- test -x "$STACK_DIR"; then
+    die "the postgres user cannot enter $STACK_DIR (a parent dir is not world-traversable); set LL_STACK_DIR elsewhere"
+  fi
+}
+
+# Fetches the broker jars once per machine (not per clone, not per profile). Maven writes to a
+# temp dir; the marker (the pom's sha256) is written last, so an interrupted download is never
+# mistaken for a complete one. flock: dev and test `up` may race on a fresh machine.
+ensure_kafka_jars() {
+  kafka_jars_cached && return 0
+  mkdir -p "$KAFKA_HOME"
+  (
+    flock 9
+    kafka_jars_cached && exit 0
+    say "fetching Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_LIBS (once per machine)"
+    rm -rf "$KAFKA_LIBS.tmp" "$KAFKA_LIBS"
+    mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS.tmp" ||
+      die "maven could not fetch the Kafka jars (see output above)"
+    [ -f "$KAFKA_LIBS.tmp/kafka_2.13-$KAFKA_VERSION.jar" ] || die "maven finished but kafka_2.13-$KAFKA_VERSION.jar is missing"
+    mv "$KAFKA_LIBS.tmp" "$KAFKA_LIBS"
+    sha256sum "$KAFKA_POM" | cut -d' ' -f1 >"$KAFKA_LIBS_MARKER"
+  ) 9>"$KAFKA_HOME/.lock"
+}
+
+# wait-kafka.mjs needs kafkajs from the repo's node_modules.
+ensure_kafkajs() {
+  command -v node >/dev/null 2>&1 || die "node not found; install Node.js >= 20"
+  [ -f "$ROOT/node_modules/kafkajs/package.json" ] && return 0
+  say "kafkajs not installed yet: running scripts/bootstrap.sh"
+  bash "$ROOT/scripts/bootstrap.sh"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Kafka (KRaft, single node acting as broker and controller)
+# ---------------------------------------------------------------------------------------------
+kafka_java() {   # the broker and StorageTool share classpath and logging
+  java -Dlog4j.configuration="file:$HERE/kafka/log4j.properties" -Dkafka.logs.dir="$KAFKA_DIR/logs" \
+    -cp "$KAFKA_LIBS/*" "$@"
+}
+
+kafka_prepare() {
+  mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
+  # Rewritten on every start so edits here apply without a reset; ports come from the profile.
+  cat >"$KAFKA_DIR/server.properties" <<EOF
+# generated by infra/local/stack.sh (profile $PROFILE); edits are overwritten on start
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$KAFKA_DIR/data
+
+# Topics are created explicitly (ledgerctl migrate, tests), never by a typo'd producer.
+auto.create.topics.enable=false
+delete.topic.enable=true
+num.partitions=8
+default.replication.factor=1
+min.insync.replicas=1
+
+# Single node: internal topics at RF 1. Few partitions: created on first use, faster.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+
+# Consumer groups start at once instead of waiting 3 s for more members (tests, restarts).
+group.initial.rebalance.delay.ms=0
+
+# After a crash (kill-service kafka) the restarted node cannot re-register until the controller
+# expires the dead incarnation's session (default 9 s, then registration backoff: ~16 s restarts).
+# 5 s with a 1 s heartbeat still tolerates 4 missed heartbeats (GC, a busy 2-core box).
+broker.session.timeout.ms=5000
+broker.heartbeat.interval.ms=1000
+
+# Two cores: modest thread pools.
+num.network.threads=3
+num.io.threads=4
+num.recovery.threads.per.data.dir=2
+EOF
+  # Format the storage once; meta.properties marks a formatted log dir.
+  if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
+    if [ ! -s "$KAFKA_DIR/cluster.id" ]; then
+      kafka_java kafka.tools.StorageTool random-uuid 2>>"$KAFKA_DIR/format.log" | tr -d '[:space:]' >"$KAFKA_DIR/cluster.id"
+      [ -s "$KAFKA_DIR/cluster.id" ] || { cat "$KAFKA_DIR/format.log" >&2; die "kafka: could not generate a cluster id"; }
+    fi
+    kafka_java kafka.tools.StorageTool format -t "$(cat "$KAFKA_DIR/cluster.id")" \
+      -c "$KAFKA_DIR/server.properties" >>"$KAFKA_DIR/format.log" 2>&1 ||
+      { cat "$KAFKA_DIR/format.log" >&2; die "kafka: storage format failed"; }
+  fi
+}
+
+# Launches the JVM in the background and returns at once (readiness: kafka_wait), so the JVM
+# warms up while Postgres, PgBouncer and Redis start.
+kafka_launch() {
+  require_port_free kafka "$KAFKA_PORT"
+  require_port_free kafka "$KAFKA_CONTROLLER_PORT"
+  kafka_prepare
+  local pidf="$KAFKA_DIR/kafka.pid"
+  rm -f "$pidf"
+  # setsid: its own session, so Ctrl-C on `npm start` (which only stops the apps) or a closing
+  # terminal does not reach the broker. The wrapper shell records its own pid and then execs
+  # java, so the recorded pid IS the JVM whether or not setsid had to fork.
+  nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidf" \
+    java -server -Xms256m -Xmx768m \
+    -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError \
+    -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$HERE/kafka/log4j.properties" -Dkafka.logs.dir="$KAFKA_DIR/logs" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_DIR/server.properties" \
+    >"$KAFKA_DIR/stdout.log" 2>&1 </dev/null &
+  local i
+  for i in $(seq 50); do [ -s "$pidf" ] && break; sleep 0.1; done
+  running kafka || fail_service kafka "the JVM exited right after launch"
+}
+
+kafka_wait() {
+  # Phase 1 in bash: until the port listens, checking the JVM is alive (fails in a second on a
+  # config error instead of after the whole timeout). Phase 2: real metadata via kafkajs.
+  local deadline=$((SECONDS + 90))
+  wait_until kafka 90 "listener on port $KAFKA_PORT" port_open "$KAFKA_PORT"
+  local left=$((deadline - SECONDS))
+  [ "$left" -ge 10 ] || left=10
+  node "$HERE/wait-kafka.mjs" "$KAFKA_PORT" "$left" ||
+    fail_service kafka "no metadata answer from 127.0.0.1:$KAFKA_PORT"
+}
+
+kafka_start() { kafka_launch; kafka_wait; }
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL 15
+# ---------------------------------------------------------------------------------------------
+pg_prepare() {
+  mkdir -p "$PG_DIR" "$PG_RUN"
+  pg_own "$PG_DIR"
+  if [ ! -s "$PG_DATA/PG_VERSION" ]; then
+    say "postgres: initdb $PG_DATA"
+    # cd: initdb as postgres must not start in a cwd it cannot read (e.g. /root/...).
+    (cd "$PG_DIR" && as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C \
+      --auth-local=trust --auth-host=scram-sha-256 >"$PG_DIR/initdb.log" 2>&1) ||
+      { cat "$PG_DIR/initdb.log" >&2; die "postgres: initdb failed"; }
+  fi
+  # Our settings live in their own file, included once from postgresql.conf and rewritten on
+  # every start (ports follow the profile; edits here apply without a reset).
+  cat >"$PG_DATA/ledgerline.conf" <<EOF
+# generated by infra/local/stack.sh (profile $PROFILE); edits are overwritten on start
+listen_addresses = '127.0.0.1'
+port = $POSTGRES_PORT
+unix_socket_directories = '$PG_RUN'
+max_connections = 300
+shared_buffers = 256MB
+wal_buffers = 16MB
+max_wal_size = 2GB
+checkpoint_timeout = 15min
+# durable like production: the ledger's fencing/ordering tests mean nothing without it
+fsync = on
+synchronous_commit = on
+shared_preload_libraries = 'pg_stat_statements'
+password_encryption = scram-sha-256
+log_line_prefix = '%m [%p] %q%u@%d '
+log_min_duration_statement = 1000
+EOF
+  cat >"$PG_DATA/pg_hba.conf" <<'EOF'
+# generated by infra/local/stack.sh; edits are overwritten on start
+# TYPE  DATABASE     USER  ADDRESS        METHOD
+local   all          all                  trust
+local   replication  all                  trust
+host    all          all   127.0.0.1/32   scram-sha-256
+host    replication  all   127.0.0.1/32   scram-sha-256
+EOF
+  grep -q "^include_if_exists = 'ledgerline.conf'" "$PG_DATA/postgresql.conf" ||
+    printf "\n# ledgerline local stack settings\ninclude_if_exists = 'ledgerline.conf'\n" >>"$PG_DATA/postgresql.conf"
+  pg_own "$PG_DATA/ledgerline.conf" "$PG_DATA/pg_hba.conf" "$PG_DATA/postgresql.conf"
+  # A postmaster.pid whose pid now belongs to some other process (pid reuse after a crash or
+  # reboot) would make postgres refuse to start; only then is it safe to drop.
+  local pid
+  if pid="$(recorded_pid postgres)" && kill -0 "$pid" 2>/dev/null && ! running postgres; then
+    rm -f "$PG_DATA/postmaster.pid"
+  fi
+}
+
+pg_psql_admin() {   # superuser over the unix socket (trust), no password needed
+  "$PG_BIN/psql" -h "$PG_RUN" -p "$POSTGRES_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+postgres_start() {
+  require_port_free postgres "$POSTGRES_PORT"
+  pg_prepare
+  (cd "$PG_DIR" && as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 60 start >/dev/null) ||
+    fail_service postgres "pg_ctl start failed"
+  # Role, database and extension: idempotent, so it also repairs a half-initialised cluster.
+  pg_psql_admin -d postgres <<EOF >/dev/null || fail_service postgres "could not create role/database $DB_NAME"
+DO \$\$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
+    CREATE ROLE $DB_USER LOGIN SUPERUSER CREATEDB PASSWORD '$DB_PASSWORD';
+  END IF;
+END
+\$\$;
+SELECT 'CREATE DATABASE $DB_NAME OWNER $DB_USER' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DB_NAME')\gexec
+EOF
+  pg_psql_admin -d "$DB_NAME" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null ||
+    fail_service postgres "could not create extension pg_stat_statements"
+}
+
+postgres_check() {
+  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -d "$DB_NAME" -t 2
+}
+
+# ---------------------------------------------------------------------------------------------
+# PgBouncer 1.18 (transaction pooling in front of Postgres)
+# ---------------------------------------------------------------------------------------------
+pgbouncer_prepare() {
+  mkdir -p "$PGB_DIR"
+  cat >"$PGB_DIR/pgbouncer.ini" <<EOF
+; generated by infra/local/stack.sh (profile $PROFILE); edits are overwritten on start
+[databases]
+; wildcard: tests create per-test databases with arbitrary names and reach them through here
+* = host=127.0.0.1 port=$POSTGRES_PORT
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGBOUNCER_PORT
+unix_socket_dir = $PGB_DIR
+pidfile = $PGB_DIR/pgbouncer.pid
+logfile = $PGB_DIR/pgbouncer.log
+
+auth_type = scram-sha-256
+auth_file = $PGB_DIR/userlist.txt
+admin_users = $DB_USER
+stats_users = $DB_USER
+
+pool_mode = transaction
+max_client_conn = 2000
+default_pool_size = 40
+; in transaction mode there is no session to reset
+server_reset_query =
+; node-postgres / JDBC send these at startup; PgBouncer would reject the connection otherwise
+ignore_startup_parameters = extra_float_digits,options
+; release idle server connections of dropped per-test databases soon
+server_idle_timeout = 60
+log_connections = 0
+log_disconnections = 0
+EOF
+  # Plain-text password: lets PgBouncer do SCRAM both to clients and to Postgres.
+  printf '"%s" "%s"\n' "$DB_USER" "$DB_PASSWORD" >"$PGB_DIR/userlist.txt"
+  chmod 600 "$PGB_DIR/userlist.txt"
+  pg_own "$PGB_DIR"
+  # A stale pid file from a crash would make PgBouncer think it is already running.
+  running pgbouncer || rm -f "$PGB_DIR/pgbouncer.pid"
+}
+
+pgbouncer_start() {
+  require_port_free pgbouncer "$PGBOUNCER_PORT"
+  pgbouncer_prepare
+  local bin
+  bin="$(pgbouncer_bin)"
+  # PgBouncer refuses to run as root. -d daemonizes (its own session) and writes the pid file.
+  (cd "$PGB_DIR" && as_pg "$bin" -d -q "$PGB_DIR/pgbouncer.ini") ||
+    fail_service pgbouncer "pgbouncer -d exited with an error"
+  local i
+  for i in $(seq 50); do running pgbouncer && break; sleep 0.1; done
+  running pgbouncer || fail_service pgbouncer "no live pid in $PGB_DIR/pgbouncer.pid"
+  pgbouncer_wait
+}
+
+# Real readiness: pg_isready through the pooler, then an authenticated query to Postgres.
+pgbouncer_query() {
+  PGCONNECT_TIMEOUT=3 "$PG_BIN/psql" -X -Atq \
+    "postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME" -c 'select 1' | grep -qx 1
+}
+pgbouncer_check() {
+  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PGBOUNCER_PORT" -d "$DB_NAME" -U "$DB_USER" -t 2 && pgbouncer_query
+}
+pgbouncer_wait() {
+  wait_until pgbouncer 30 "pg_isready on port $PGBOUNCER_PORT" \
+    "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PGBOUNCER_PORT" -d "$DB_NAME" -U "$DB_USER" -t 2
+  running postgres || fail_service pgbouncer "postgres (port $POSTGRES_PORT) is not running behind it"
+  wait_until pgbouncer 30 "a 'select 1' through port $PGBOUNCER_PORT" pgbouncer_query
+}
+
+# ---------------------------------------------------------------------------------------------
+# Redis 7 (a cache: no persistence, so a restart comes back empty)
+# ---------------------------------------------------------------------------------------------
+redis_start() {
+  require_port_free redis "$REDIS_PORT"
+  mkdir -p "$REDIS_DIR"
+  cat >"$REDIS_DIR/redis.conf" <<EOF
+# generated by infra/local/stack.sh (profile $PROFILE); edits are overwritten on start
+port $REDIS_PORT
+bind 127.0.0.1
+protected-mode no
+daemonize yes
+pidfile $REDIS_DIR/redis.pid
+logfile $REDIS_DIR/redis.log
+dir $REDIS_DIR
+save ""
+appendonly no
+loglevel notice
+EOF
+  running redis || rm -f "$REDIS_DIR/redis.pid"
+  rm -f "$REDIS_DIR/dump.rdb"   # never resurrect old keys
+  redis-server "$REDIS_DIR/redis.conf" || fail_service redis "redis-server exited with an error"
+  local i
+  for i in $(seq 50); do running redis && break; sleep 0.1; done
+  running redis || fail_service redis "no live pid in $REDIS_DIR/redis.pid"
+  wait_until redis 15 "PONG on port $REDIS_PORT" redis_check
+}
+
+redis_check() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+
+# ---------------------------------------------------------------------------------------------
+# Generic service operations
+# ---------------------------------------------------------------------------------------------
+check_service() {   # does an already running service answer?
+  case "$1" in
+    kafka) node "$HERE/wait-kafka.mjs" "$KAFKA_PORT" 60 || fail_service kafka "running but no metadata answer" ;;
+    postgres) wait_until postgres 30 "pg_isready on port $POSTGRES_PORT" postgres_check ;;
+    pgbouncer) pgbouncer_wait ;;
+    redis) wait_until redis 15 "PONG on port $REDIS_PORT" redis_check ;;
+  esac
+}
+
+start_service() {
+  local svc="$1" pid
+  if pid="$(live_pid "$svc")"; then
+    check_service "$svc"
+    say "$svc: already running (pid $pid)"
+    return 0
+  fi
+  case "$svc" in
+    kafka) ensure_kafka_jars; ensure_kafkajs; kafka_start ;;
+    postgres) postgres_start ;;
+    pgbouncer) pgbouncer_start ;;
+    redis) redis_start ;;
+  esac
+  say "$svc: started (pid $(live_pid "$svc"), port $(service_port "$svc"))"
+}
+
+# Graceful signal per service: postgres gets SIGINT ("fast" shutdown: aborts open sessions;
+# its SIGTERM would wait for every client to disconnect), the others SIGTERM.
+stop_signal() { if [ "$1" = postgres ]; then echo INT; else echo TERM; fi; }
+
+signal_service() {   # signal_service <svc> <signal>; prints the pid it signalled
+  local pid
+  pid="$(live_pid "$1")" || return 1
+  kill -s "$2" "$pid" 2>/dev/null || true
+  echo "$pid"
+}
+
+# Waits for a signalled service to exit; escalates (postgres: QUIT = immediate shutdown) then
+# KILL. Kafka gets longer: its controlled shutdown flushes and closes every partition.
+reap_service() {   # reap_service <svc> <pid>
+  local svc="$1" pid="$2" grace=15
+  [ "$svc" = kafka ] && grace=30
+  if ! wait_gone "$pid" "$grace"; then
+    if [ "$svc" = postgres ]; then
+      warn "postgres did not stop in ${grace}s: immediate shutdown"
+      kill -s QUIT "$pid" 2>/dev/null || true
+      wait_gone "$pid" 10 && { cleanup_pidfile "$svc"; return 0; }
+    fi
+    warn "$svc (pid $pid) did not stop in time: SIGKILL"
+    kill -s KILL "$pid" 2>/dev/null || true
+    wait_gone "$pid" 10 || warn "$svc (pid $pid) still alive after SIGKILL"
+  fi
+  cleanup_pidfile "$svc"
+}
+
+# postgres manages (and checks) its own postmaster.pid; the others we tidy up ourselves.
+cleanup_pidfile() { [ "$1" = postgres ] || rm -f "$(pid_file "$1")"; }
+
+stop_services() {   # stop_services <svc>...: signal all first, then wait (stops in parallel)
+  local svc pid
+  local -a svcs=() pids=()
+  for svc in "$@"; do
+    if pid="$(signal_service "$svc" "$(stop_signal "$svc")")"; then
+      svcs+=("$svc")
+      pids+=("$pid")
+    else
+      say "$svc: not running"
+    fi
+  done
+  local i
+  for i in "${!svcs[@]}"; do
+    reap_service "${svcs[$i]}" "${pids[$i]}"
+    say "${svcs[$i]}: stopped (was pid ${pids[$i]})"
+  done
+}
+
+kill_service() {
+  local svc="$1" pid
+  pid="$(live_pid "$svc")" || { say "$svc: not running"; return 0; }
+  local children=""
+  # A SIGKILLed postmaster leaves its backends running (attached to shared memory, which would
+  # block the next start): kill the children it has right now, by parent pid.
+  [ "$svc" = postgres ] && children="$(pgrep -P "$pid" || true)"
+  kill -s KILL "$pid" $children 2>/dev/null || true
+  wait_gone "$pid" 10 || warn "$svc (pid $pid) still alive after SIGKILL"
+  local c
+  for c in $children; do wait_gone "$c" 10 || true; done
+  cleanup_pidfile "$svc"
+  say "$svc: killed (was pid $pid)"
+}
+
+restart_service() { stop_services "$1"; start_service "$1"; }
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+url_env() {
+  cat <<EOF
+export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+export DATABASE_URL=postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME
+export DATABASE_DIRECT_URL=postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/$DB_NAME
+export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+EOF
+}
+
+cmd_up() {
+  local t0=$SECONDS
+  ensure_packages
+  ensure_runtime_dir
+  ensure_kafka_jars
+  ensure_kafkajs
+  ulimit -n 65536 2>/dev/null || true   # max_client_conn=2000 and Kafka both want many fds
+
+  # Kafka is the slowest (JVM): launch it first and wait for it last.
+  local kafka_launched=0 pid
+  if pid="$(live_pid kafka)"; then
+    say "kafka: already running (pid $pid)"
+  else
+    kafka_launch
+    kafka_launched=1
+  fi
+  start_service postgres
+  start_service pgbouncer
+  start_service redis
+  kafka_wait
+  [ "$kafka_launched" = 1 ] && say "kafka: started (pid $(live_pid kafka), port $KAFKA_PORT)"
+
+  say ""
+  say "ledgerline stack up (profile $PROFILE, ${LL_STACK_DIR:+LL_STACK_DIR=}$STACK_DIR) in $((SECONDS - t0))s:"
+  say "  kafka      127.0.0.1:$KAFKA_PORT  (controller $KAFKA_CONTROLLER_PORT)"
+  say "  postgres   127.0.0.1:$POSTGRES_PORT  (direct; user/password/db $DB_USER)"
+  say "  pgbouncer  127.0.0.1:$PGBOUNCER_PORT  (transaction pooling -> postgres)"
+  say "  redis      127.0.0.1:$REDIS_PORT"
+  say "  env:       eval \"\$(LL_PROFILE=$PROFILE bash infra/local/stack.sh env)\""
+}
+
+cmd_down() {
+  # pgbouncer and redis first in the list only for the messages' order; all stop in parallel.
+  stop_services pgbouncer redis kafka postgres
+}
+
+cmd_status() {
+  local svc pid n=0 extra
+  say "profile $PROFILE, runtime dir $STACK_DIR"
+  for svc in "${SERVICES[@]}"; do
+    extra=""
+    [ "$svc" = kafka ] && extra=" (controller $KAFKA_CONTROLLER_PORT)"
+    if pid="$(live_pid "$svc")"; then
+      printf '  %-10s running  pid %-8s port %s%s\n' "$svc" "$pid" "$(service_port "$svc")" "$extra"
+      n=$((n + 1))
+    else
+      printf '  %-10s stopped  %-12s port %s%s\n' "$svc" "" "$(service_port "$svc")" "$extra"
+    fi
+  done
+  # Exit 0 only when everything runs: scripts/test.sh uses this to know whether it owns the stack.
+  [ "$n" -eq "${#SERVICES[@]}" ] || return 3
+}
+
+cmd_logs() {
+  local svc="" follow=0 arg
+  for arg in "$@"; do
+    case "$arg" in
+      -f | --follow) follow=1 ;;
+      *) is_service "$arg" || die "unknown service '$arg' (one of: ${SERVICES[*]})"; svc="$arg" ;;
+    esac
+  done
+  local files=() f s
+  for s in ${svc:-${SERVICES[*]}}; do
+    for f in $(log_files "$s"); do [ -f "$f" ] && files+=("$f"); done
+  done
+  [ "${#files[@]}" -gt 0 ] || die "no logs yet in $STACK_DIR"
+  if [ "$follow" = 1 ]; then
+    exec tail -n 50 -F "${files[@]}"
+  fi
+  local lines=40
+  [ -n "$svc" ] && lines=200
+  tail -n "$lines" "${files[@]}"
+}
+
+cmd_reset() {
+  cmd_down
+  if [ -d "$STACK_DIR" ]; then
+    [ -f "$STACK_MARKER" ] || die "refusing to delete $STACK_DIR: no $STACK_MARKER in it"
+    rm -rf "$STACK_DIR"
+    say "deleted $STACK_DIR"
+  fi
+}
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+}
+
+# Mutating commands hold a per-profile lock, so `npm start` and a concurrent `stack.sh up` of the
+# same profile don't both start a Kafka. The lock is held by flock(1) around a re-run of this
+# script; `flock -o` keeps the lock fd out of the re-run, so the daemons it starts never inherit
+# (and keep holding) the lock. The lock file sits beside the runtime dir (reset deletes the dir).
+LOCK_FILE="$STACK_DIR.stacklock"
+with_lock() {
+  if [ "${LL_STACK_LOCKED:-}" = "$LOCK_FILE" ]; then "$@"; return; fi
+  mkdir -p "$(dirname "$STACK_DIR")"
+  local rc=0
+  LL_STACK_LOCKED="$LOCK_FILE" flock -o -w 300 -E 75 "$LOCK_FILE" bash "$HERE/stack.sh" "${ARGS[@]}" || rc=$?
+  [ "$rc" != 75 ] || die "waited 300s for $LOCK_FILE: another stack.sh $PROFILE command is still running"
+  exit "$rc"
+}
+need_service() {
+  is_service "${1:-}" || die "usage: stack.sh $2 <${SERVICES[*]// /|}>"
+}
+
+main() {
+  ARGS=("$@")
+  local cmd="${1:-help}"
+  shift || true
+  case "$cmd" in
+    up) with_lock cmd_up ;;
+    down | stop) with_lock cmd_down ;;
+    status) cmd_status ;;
+    env) url_env ;;
+    logs) cmd_logs "$@" ;;
+    reset) with_lock cmd_reset ;;
+    start-service)
+      need_service "${1:-}" start-service
+      ensure_packages
+      ensure_runtime_dir
+      ulimit -n 65536 2>/dev/null || true
+      with_lock start_service "$1"
+      ;;
+    stop-service) need_service "${1:-}" stop-service; with_lock stop_services "$1" ;;
+    kill-service) need_service "${1:-}" kill-service; with_lock kill_service "$1" ;;
+    restart-service)
+      need_service "${1:-}" restart-service
+      ensure_runtime_dir
+      ulimit -n 65536 2>/dev/null || true
+      with_lock restart_service "$1"
+      ;;
+    help | -h | --help) usage ;;
+    *) usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"

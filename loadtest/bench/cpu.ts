@@ -1,0 +1,129 @@
+/**
+ * Who used the CPU during a measurement window, from /proc (Linux): the machine's busy share
+ * and, per process group (our workers, the API, Postgres with its backends, Kafka, PgBouncer,
+ * Redis, k6), how many cores' worth of CPU it burnt. The remainder ("other") is everything
+ * else on the machine, e.g. another engineer's test run: the noise figure of the window.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const CLOCK_TICKS_PER_S = 100;
+
+export type PidSource = () => number[];
+
+interface Sample {
+  at: number;
+  busy: number;
+  all: number;
+  perPid: Map<string, number>;
+}
+
+function readMachine(): { busy: number; all: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const fields = line.trim().split(/\s+/).slice(1).map(Number);
+  const all = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: all - idle, all };
+}
+
+function pidTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields after ")": state(0) ppid(1) ... utime(11) stime(12)
+    return Number(after[11]) + Number(after[12]);
+  } catch {
+    return null;
+  }
+}
+
+export function childrenOf(parent: number): number[] {
+  const children: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return children;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(join('/proc', entry, 'stat'), 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent) children.push(Number(entry));
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return children;
+}
+
+/** The pid recorded in a pid file (first line), if the file exists and the process lives. */
+export function pidFromFile(path: string): number | null {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').split('\n')[0]?.trim());
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    readFileSync(`/proc/${pid}/stat`);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+export class CpuMeter {
+  private start: Sample | null = null;
+
+  constructor(private readonly groups: Record<string, PidSource>) {}
+
+  private sample(): Sample {
+    const perPid = new Map<string, number>();
+    for (const [group, source] of Object.entries(this.groups)) {
+      for (const pid of source()) {
+        const ticks = pidTicks(pid);
+        if (ticks !== null) perPid.set(`${group}:${pid}`, ticks);
+      }
+    }
+    return { at: Date.now(), ...readMachine(), perPid };
+  }
+
+  begin(): void {
+    this.start = this.sample();
+  }
+
+  /** Cores used per group over the window (1.0 = one core busy for the whole window). */
+  end(): CpuReport | null {
+    if (!this.start) return null;
+    try {
+      const end = this.sample();
+      const seconds = (end.at - this.start.at) / 1000;
+      if (seconds <= 0) return null;
+      const cores: Record<string, number> = {};
+      for (const [key, ticks] of end.perPid) {
+        const group = key.slice(0, key.indexOf(':'));
+        const delta = ticks - (this.start.perPid.get(key) ?? 0);
+        cores[group] = (cores[group] ?? 0) + delta / CLOCK_TICKS_PER_S / seconds;
+      }
+      const machineCores = ((end.busy - this.start.busy) / Math.max(1, end.all - this.start.all)) * coresCount();
+      const known = Object.values(cores).reduce((a, b) => a + b, 0);
+      const rounded: Record<string, number> = {};
+      for (const [group, value] of Object.entries(cores)) rounded[group] = Math.round(value * 100) / 100;
+      rounded.other = Math.round(Math.max(0, machineCores - known) * 100) / 100;
+      return { window_s: Math.round(seconds * 10) / 10, machine_busy_cores: Math.round(machineCores * 100) / 100, cores: coresCount(), by_group: rounded };
+    } catch {
+      return null;
+    }
+  }
+}
+
+export interface CpuReport {
+  window_s: number;
+  machine_busy_cores: number;
+  cores: number;
+  /** Cores used by each group; `other` = machine busy minus all groups (other tenants). */
+  by_group: Record<string, number>;
+}
+
+function coresCount(): number {
+  const text = readFileSync('/proc/stat', 'utf8');
+  return text.split('\n').filter((l) => /^cpu\d+ /.test(l)).length || 1;
+}

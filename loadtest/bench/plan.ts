@@ -1,0 +1,160 @@
+/**
+ * What one bench run measures, and for how long: every rate, duration, count and timeout in
+ * one place, for the two modes. `--quick` is sized for about 3 minutes on a 2-core machine,
+ * the full run for about 15-20; both are bounded (no loop waits without a timeout).
+ */
+
+export type Phase = 'e2e' | 'ingest' | 'drain' | 'baseline' | 'ceiling' | 'scenarios';
+export const ALL_PHASES: readonly Phase[] = ['e2e', 'ingest', 'drain', 'baseline', 'ceiling', 'scenarios'];
+
+export interface BenchPlan {
+  mode: 'quick' | 'full';
+  phases: Phase[];
+  /** How many times each measurement is repeated; figures are the median of the repeats. */
+  repeat: number;
+  partitions: number;
+  workers: number;
+  accounts: number;
+  users: number;
+  /** Minor units each account is funded with; the merchant gets 1000x. */
+  fundAmount: bigint;
+  /** Offered loads of the ingest sweep and of the baseline's open-model sweep (the chart). */
+  sweepRates: number[];
+  ingestDurationS: number;
+  /** The rate the ingest target is judged at (issue: >= 5,000 acked/s for 60 s). */
+  ingestTargetRate: number;
+  baselineSweepDurationS: number;
+  e2eRate: number;
+  e2eDurationS: number;
+  /** One e2e iteration in this many long-polls its transfer to COMPLETED. */
+  e2eSampleEvery: number;
+  drainCommands: number;
+  drainTimeoutS: number;
+  /** Closed-model clients of the baseline saturation runs, and their duration. */
+  baselineVus: number;
+  baselineSaturationDurationS: number;
+  ceilingDurationS: number;
+  ceilingWarmupS: number;
+  ceilingBatchCommands: number;
+  scenarioDurationS: number;
+  /** Longest wait for the workers to catch up after a load step. */
+  settleTimeoutS: number;
+  profile: boolean;
+  reconcile: boolean;
+  keep: boolean;
+  apiPort: number;
+  baselinePort: number;
+}
+
+const QUICK: Omit<BenchPlan, 'phases' | 'repeat' | 'profile' | 'reconcile' | 'keep'> = {
+  mode: 'quick',
+  partitions: 8,
+  workers: 2,
+  accounts: 2_000,
+  users: 50,
+  fundAmount: 100_000_000n,
+  sweepRates: [1_000, 2_500, 5_000],
+  ingestDurationS: 10,
+  ingestTargetRate: 5_000,
+  baselineSweepDurationS: 8,
+  e2eRate: 2_000,
+  e2eDurationS: 15,
+  e2eSampleEvery: 20,
+  drainCommands: 100_000,
+  drainTimeoutS: 240,
+  baselineVus: 64,
+  baselineSaturationDurationS: 10,
+  ceilingDurationS: 10,
+  ceilingWarmupS: 2,
+  ceilingBatchCommands: 2_000,
+  scenarioDurationS: 10,
+  settleTimeoutS: 120,
+  apiPort: 18080,
+  baselinePort: 18090,
+};
+
+const FULL: typeof QUICK = {
+  ...QUICK,
+  mode: 'full',
+  accounts: 10_000,
+  users: 200,
+  sweepRates: [1_000, 2_500, 5_000, 7_500],
+  ingestDurationS: 60,
+  baselineSweepDurationS: 30,
+  e2eDurationS: 60,
+  drainCommands: 1_000_000,
+  drainTimeoutS: 900,
+  baselineSaturationDurationS: 30,
+  ceilingDurationS: 30,
+  ceilingWarmupS: 5,
+  scenarioDurationS: 30,
+  settleTimeoutS: 300,
+};
+
+const USAGE = `usage: npm run bench -- [--quick] [--repeat N] [--only a,b] [--skip a,b] [--drain-commands N]
+                        [--profile] [--reconcile] [--keep]
+  --quick             ~3 minute run (shorter steps, 100k-command drain backlog)
+  --repeat N          repeat each measurement N times (1..9) and report medians
+  --only / --skip     phases: ${ALL_PHASES.join(', ')} (scenarios runs only when named or in a full run)
+  --drain-commands N  size of each drain backlog (default 1,000,000; quick 100,000)
+  --profile           node --cpu-prof on the workers and the API, summarised in the report
+  --reconcile         time one full reconcile of the bench ledger at the end (evidence only)
+  --keep              keep the bench databases, topics and Redis keys afterwards`;
+
+export function parsePlan(argv: readonly string[]): BenchPlan {
+  const args = [...argv];
+  let quick = false;
+  let repeat = 1;
+  let only: Phase[] | null = null;
+  let skip: Phase[] = [];
+  let drainCommands: number | null = null;
+  let profile = false;
+  let reconcile = false;
+  let keep = false;
+  while (args.length > 0) {
+    const arg = args.shift()!;
+    const value = () => {
+      const v = args.shift();
+      if (v === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (arg === '--quick') quick = true;
+    else if (arg === '--repeat') repeat = boundedInt(arg, value(), 1, 9);
+    else if (arg === '--only') only = phases(value());
+    else if (arg === '--skip') skip = phases(value());
+    else if (arg === '--drain-commands') drainCommands = boundedInt(arg, value(), 1_000, 10_000_000);
+    else if (arg === '--profile') profile = true;
+    else if (arg === '--reconcile') reconcile = true;
+    else if (arg === '--keep') keep = true;
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  }
+  const base = quick ? QUICK : FULL;
+  const defaultPhases = ALL_PHASES.filter((p) => p !== 'scenarios' || !quick);
+  const selected = (only ?? defaultPhases).filter((p) => !skip.includes(p));
+  return {
+    ...base,
+    phases: ALL_PHASES.filter((p) => selected.includes(p)),
+    repeat,
+    drainCommands: drainCommands ?? base.drainCommands,
+    profile,
+    reconcile,
+    keep,
+  };
+}
+
+function phases(list: string): Phase[] {
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const name of names) {
+    if (!(ALL_PHASES as readonly string[]).includes(name)) throw new Error(`unknown phase ${name} (one of ${ALL_PHASES.join(', ')})`);
+  }
+  return names as Phase[];
+}
+
+function boundedInt(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} ${text}: must be an integer in ${min}..${max}`);
+  return n;
+}

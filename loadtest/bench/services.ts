@@ -1,0 +1,146 @@
+/**
+ * The bench's own corner of the dev stack: its databases (created fresh each run, migrated
+ * with the project's own migrations, reached through PgBouncer's wildcard entry), its topic
+ * prefixes, its Redis key prefix, and the probes that tell when the workers have caught up.
+ */
+import { Client, type Pool } from 'pg';
+import type { Admin, Kafka } from 'kafkajs';
+import Redis from 'ioredis';
+import { createPool, ensureRouting, migrate } from '@ledgerline/postgres';
+import { ensureTopics, topicNames } from '@ledgerline/kafka';
+import { log, requireEnv, sleep, withDatabase } from './util';
+
+export interface Services {
+  kafkaBrokers: string[];
+  /** Through PgBouncer (what the apps use), database name replaced per use. */
+  databaseUrl: string;
+  /** Straight to Postgres: CREATE/DROP DATABASE and pg_stat_statements only. */
+  databaseDirectUrl: string;
+  redisUrl: string;
+}
+
+export function servicesFromEnv(): Services {
+  return {
+    kafkaBrokers: requireEnv('KAFKA_BROKERS').split(','),
+    databaseUrl: requireEnv('DATABASE_URL'),
+    databaseDirectUrl: requireEnv('DATABASE_DIRECT_URL'),
+    redisUrl: requireEnv('REDIS_URL'),
+  };
+}
+
+const SAFE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+async function adminQuery(directUrl: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: directUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function recreateDatabase(services: Services, name: string): Promise<void> {
+  if (!SAFE_NAME.test(name)) throw new Error(`unsafe database name ${name}`);
+  await adminQuery(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await adminQuery(services.databaseDirectUrl, `CREATE DATABASE ${name}`);
+}
+
+export async function dropDatabase(services: Services, name: string): Promise<void> {
+  if (!SAFE_NAME.test(name)) throw new Error(`unsafe database name ${name}`);
+  await adminQuery(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
+/** Migrates a fresh database through PgBouncer and initialises its routing table. */
+export async function migrateDatabase(services: Services, name: string, partitions: number): Promise<Pool> {
+  const pool = createPool({
+    connectionString: withDatabase(services.databaseUrl, name),
+    connectionsMax: 16,
+    connectTimeoutMs: 10_000,
+    applicationName: 'bench-driver',
+  });
+  await migrate(pool);
+  await ensureRouting(pool, partitions);
+  return pool;
+}
+
+export async function createTopics(kafka: Kafka, prefix: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topicNames(prefix), partitions);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Tidiness, not correctness: every prefix is unique to its run. */
+export async function deleteTopicsAndGroups(kafka: Kafka, prefixes: readonly string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const topics = prefixes.flatMap((p) => Object.values(topicNames(p))).filter((t) => existing.has(t));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 }).catch((e) => log(`topic cleanup: ${(e as Error).message}`));
+    const groups = prefixes.map((p) => `${p}.partition-workers`);
+    await admin.deleteGroups(groups).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const REDIS_SCAN_ROUNDS_MAX = 100_000;
+
+export async function deleteRedisPrefix(redisUrl: string, prefix: string): Promise<number> {
+  if (!/^bench[a-z0-9]+:$/.test(prefix)) throw new Error(`refusing to delete Redis keys under ${prefix}`);
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    for (let round = 0; round < REDIS_SCAN_ROUNDS_MAX; round++) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 2000);
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+export async function partitionOffsets(pool: Pool, topic: string): Promise<Map<number, bigint>> {
+  const result = await pool.query('SELECT partition, next_offset FROM partition_state WHERE topic = $1', [topic]);
+  return new Map(result.rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]));
+}
+
+export async function highWatermarks(admin: Admin, topic: string): Promise<Map<number, bigint>> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+}
+
+export async function processingCount(pool: Pool): Promise<number> {
+  const result = await pool.query("SELECT count(*)::int AS n FROM transfers WHERE status = 'PROCESSING'");
+  return Number(result.rows[0].n);
+}
+
+/**
+ * Waits until the workers have applied everything in the topic (stored next_offset = high
+ * watermark on every partition, twice in a row so a leg in flight through the outbox is
+ * not missed) and no transfer is half-way (PROCESSING). Returns the time it took, or null on
+ * timeout (the caller reports it; the bench goes on).
+ */
+export async function waitSettled(pool: Pool, admin: Admin, topic: string, timeoutMs: number): Promise<number | null> {
+  const started = Date.now();
+  let quietPolls = 0;
+  while (Date.now() - started < timeoutMs) {
+    const [high, applied, processing] = await Promise.all([highWatermarks(admin, topic), partitionOffsets(pool, topic), processingCount(pool)]);
+    let caughtUp = processing === 0;
+    for (const [partition, end] of high) if ((applied.get(partition) ?? 0n) < end) caughtUp = false;
+    quietPolls = caughtUp ? quietPolls + 1 : 0;
+    if (quietPolls >= 2) return Date.now() - started;
+    await sleep(250);
+  }
+  return null;
+}

@@ -1,0 +1,27 @@
+// HS256 JWTs signed inside k6 with JWT_SECRET, the way API.md says local tokens are made
+// (claims: sub = the principal, scope = space-separated scopes). Cached per VU.
+import crypto from 'k6/crypto';
+import encoding from 'k6/encoding';
+
+const TOKEN_TTL_S = 24 * 3600;
+export const USER_SCOPE = 'ledger:read ledger:write';
+export const ADMIN_SCOPE = 'ledger:read ledger:write ledger:admin';
+
+const cache = {};
+
+export function token(secret, sub, scope) {
+  const cacheKey = `${sub}\n${scope}`;
+  const cached = cache[cacheKey];
+  if (cached) return cached;
+  const now = Math.floor(Date.now() / 1000);
+  const header = encoding.b64encode(JSON.stringify({ alg: 'HS256', typ: 'JWT' }), 'rawurl');
+  const payload = encoding.b64encode(JSON.stringify({ sub, scope, iat: now, exp: now + TOKEN_TTL_S }), 'rawurl');
+  const signature = crypto.hmac('sha256', secret, `${header}.${payload}`, 'base64rawurl');
+  const jwt = `${header}.${payload}.${signature}`;
+  cache[cacheKey] = jwt;
+  return jwt;
+}
+
+export function bearer(secret, sub, scope) {
+  return `Bearer ${token(secret, sub, scope)}`;
+}

@@ -1,0 +1,86 @@
+// Where the accounts come from.
+//
+// With FIXTURE=<file> (the bench driver): accounts already exist and are funded; the file is
+// read once in the init context into a SharedArray (one copy for all VUs, however many).
+// Without it (a scenario run by hand against `npm start`): setup() creates ACCOUNTS accounts
+// for USERS principals plus one merchant, funds them through POST /v1/deposits and waits
+// until every deposit is COMPLETED, all through the public API.
+import http from 'k6/http';
+import { SharedArray } from 'k6/data';
+import { adminPrincipal, createAccount, depositRequest, getTransferRequest, is2xx, jsonOf } from './api.js';
+import { common } from './env.js';
+
+const BATCH_PARALLEL_MAX = 50;
+const FUND_WAIT_ROUNDS_MAX = 10;
+
+const fileAccounts = common.fixturePath
+  ? new SharedArray('fixture-accounts', () => JSON.parse(open(common.fixturePath)).accounts)
+  : null;
+const fileMeta = common.fixturePath
+  ? new SharedArray('fixture-meta', () => {
+      const f = JSON.parse(open(common.fixturePath));
+      return [{ merchant: f.merchant, admin: f.admin, currency: f.currency }];
+    })
+  : null;
+
+/** Call from setup(): returns what every VU needs (small; copied to each VU). */
+export function setupFixture(cfg) {
+  if (fileMeta) {
+    const meta = fileMeta[0];
+    if (meta.currency !== cfg.currency) throw new Error(`fixture currency ${meta.currency} != CURRENCY ${cfg.currency}`);
+    return { merchant: meta.merchant, admin: meta.admin, accounts: null, prefix: `k6${Date.now().toString(36)}` };
+  }
+  const prefix = `k6${Date.now().toString(36)}`;
+  const admin = adminPrincipal(prefix);
+  const accounts = [];
+  for (let i = 0; i < cfg.accountsCount; i++) {
+    const owner = `${prefix}-u${i % cfg.usersCount}`;
+    accounts.push(openAccount(cfg, owner, `acct-${i}`));
+  }
+  const merchant = openAccount(cfg, `${prefix}-merchant`, 'acct-merchant');
+  const funding = accounts.map((a) => ({ id: a.id, amount: cfg.fundAmount }));
+  funding.push({ id: merchant.id, amount: cfg.fundAmount * 1000 });
+  fund(cfg, admin, funding);
+  return { merchant, admin, accounts, prefix };
+}
+
+/** The account list in a VU (file-backed SharedArray, or what setup() created). */
+export function accountsOf(data) {
+  return fileAccounts || data.accounts;
+}
+
+function openAccount(cfg, owner, key) {
+  const res = createAccount(cfg, owner, key);
+  const body = jsonOf(res);
+  if (!is2xx(res) || !body || !body.id) throw new Error(`POST /v1/accounts answered ${res.status}: ${res.body}`);
+  return { id: body.id, owner };
+}
+
+function fund(cfg, admin, funding) {
+  const ids = [];
+  for (let start = 0; start < funding.length; start += BATCH_PARALLEL_MAX) {
+    const chunk = funding.slice(start, start + BATCH_PARALLEL_MAX);
+    const responses = http.batch(chunk.map((f) => depositRequest(cfg, admin, f.id, f.amount, `fund-${f.id}`)));
+    responses.forEach((res, i) => {
+      const body = jsonOf(res);
+      if (!is2xx(res) || !body || !body.id) throw new Error(`deposit into ${chunk[i].id} answered ${res.status}: ${res.body}`);
+      ids.push(body.id);
+    });
+  }
+  // Deposits are applied asynchronously by the workers: wait (bounded) until all are COMPLETED.
+  let pending = ids;
+  for (let round = 0; round < FUND_WAIT_ROUNDS_MAX && pending.length > 0; round++) {
+    const still = [];
+    for (let start = 0; start < pending.length; start += BATCH_PARALLEL_MAX) {
+      const chunk = pending.slice(start, start + BATCH_PARALLEL_MAX);
+      const responses = http.batch(chunk.map((id) => getTransferRequest(cfg, admin, id, cfg.waitMs)));
+      responses.forEach((res, i) => {
+        const body = jsonOf(res);
+        if (body && body.status === 'REJECTED') throw new Error(`deposit ${chunk[i]} was REJECTED: ${body.reason}`);
+        if (!body || body.status !== 'COMPLETED') still.push(chunk[i]);
+      });
+    }
+    pending = still;
+  }
+  if (pending.length > 0) throw new Error(`${pending.length} deposits not COMPLETED after ${FUND_WAIT_ROUNDS_MAX} long polls`);
+}

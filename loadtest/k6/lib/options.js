@@ -1,0 +1,65 @@
+// Scenario options built from env, with the thresholds every scenario carries: p95/p99 of the
+// ack latency, the error rate, dropped iterations (the generator could not keep the offered
+// rate: the system, or k6, fell behind) and the sampled money-moved check.
+import { duration, int, num, oneOf } from './env.js';
+
+export const TREND_STATS = ['avg', 'min', 'med', 'max', 'p(50)', 'p(95)', 'p(99)', 'count'];
+
+export function thresholdSettings(defaults) {
+  return {
+    p95Ms: num('P95_MS', defaults.p95Ms, 1, 600000),
+    p99Ms: num('P99_MS', defaults.p99Ms, 1, 600000),
+    errorRateMax: num('ERROR_RATE_MAX', defaults.errorRateMax, 0, 1),
+    droppedMax: int('DROPPED_MAX', defaults.droppedMax, 0, 1000000000),
+    e2eP99Ms: num('E2E_P99_MS', defaults.e2eP99Ms, 1, 600000),
+    movedRateMin: num('MOVED_RATE_MIN', 0.99, 0, 1),
+  };
+}
+
+export function transferThresholds(t) {
+  return {
+    ack_ms: [`p(95)<${t.p95Ms}`, `p(99)<${t.p99Ms}`],
+    transfer_failed: [`rate<=${t.errorRateMax}`],
+    dropped_iterations: [`count<=${t.droppedMax}`],
+    money_moved: [`rate>=${t.movedRateMin}`],
+    e2e_ms: [`p(99)<${t.e2eP99Ms}`],
+  };
+}
+
+/**
+ * The load shape of one scenario. EXECUTOR=constant-arrival-rate (open model: RATE per
+ * second whatever the latency; what the ingest figures use) or constant-vus (closed model:
+ * VUS clients as fast as answers come back; what a saturation measurement uses).
+ */
+export function loadShape(exec, defaults) {
+  const executor = oneOf('EXECUTOR', defaults.executor || 'constant-arrival-rate', ['constant-arrival-rate', 'constant-vus']);
+  const dur = duration('DURATION', defaults.duration);
+  if (executor === 'constant-vus') {
+    return { executor, exec, vus: int('VUS', defaults.vus || 32, 1, 5000), duration: dur, gracefulStop: '10s' };
+  }
+  const rate = int('RATE', defaults.rate, 1, 100000);
+  return {
+    executor,
+    exec,
+    rate,
+    timeUnit: '1s',
+    duration: dur,
+    // Enough VUs for RATE x (latency) in flight; more are added up to MAX_VUS when it grows.
+    preAllocatedVUs: int('PRE_VUS', Math.min(Math.max(20, Math.ceil(rate / 50)), 2000), 1, 5000),
+    maxVUs: int('MAX_VUS', Math.min(Math.max(100, Math.ceil(rate / 5)), 3000), 1, 5000),
+    gracefulStop: '10s',
+  };
+}
+
+export function baseOptions(scenarios, thresholds) {
+  return {
+    scenarios,
+    thresholds,
+    summaryTrendStats: TREND_STATS,
+    setupTimeout: '600s',
+    teardownTimeout: '60s',
+    // Verification long polls can take WAIT_MS; nothing else should be anywhere near this.
+    noConnectionReuse: false,
+    userAgent: 'ledgerline-loadtest/k6',
+  };
+}

@@ -1,0 +1,38 @@
+// handleSummary: a short text summary on stdout, and the full k6 summary data (plus the
+// scenario's own computed figures) as JSON at SUMMARY_JSON for the bench driver.
+import { common } from './env.js';
+
+function fmt(value, digits) {
+  return value === undefined || value === null || Number.isNaN(value) ? '-' : Number(value).toFixed(digits);
+}
+
+function trendLine(name, m) {
+  if (!m) return null;
+  const v = m.values;
+  return `  ${name.padEnd(18)} p50 ${fmt(v['p(50)'], 1)} ms  p95 ${fmt(v['p(95)'], 1)} ms  p99 ${fmt(v['p(99)'], 1)} ms  max ${fmt(v.max, 1)} ms  n ${v.count}`;
+}
+
+export function summarize(data, scenarioName, extra) {
+  const m = data.metrics;
+  const lines = [`\n== ${scenarioName} (${common.target} ${common.baseUrl}) ==`];
+  const push = (line) => line && lines.push(line);
+  push(trendLine('ack_ms', m.ack_ms));
+  push(trendLine('e2e_ms (sampled)', m.e2e_ms));
+  push(trendLine('read_ms', m.read_ms));
+  if (m.transfers_acked) push(`  transfers_acked    ${m.transfers_acked.values.count} (${fmt(m.transfers_acked.values.rate, 1)}/s over the whole run)`);
+  if (m.transfer_failed) push(`  transfer_failed    ${fmt(m.transfer_failed.values.rate * 100, 3)}% (${m.transfer_failed.values.passes} of ${m.transfer_failed.values.passes + m.transfer_failed.values.fails})`);
+  if (m.dropped_iterations) push(`  dropped_iterations ${m.dropped_iterations.values.count}`);
+  if (m.money_moved) push(`  money_moved        ${fmt(m.money_moved.values.rate * 100, 1)}% of ${m.money_moved.values.passes + m.money_moved.values.fails} sampled transfers`);
+  if (m.replay_consistent) push(`  replay_consistent  ${fmt(m.replay_consistent.values.rate * 100, 2)}%`);
+  if (m.http_req_failed) push(`  http_req_failed    ${fmt(m.http_req_failed.values.rate * 100, 3)}% of all requests`);
+  if (extra && extra.text) lines.push(extra.text);
+  const crossed = [];
+  for (const name of Object.keys(m)) {
+    const thresholds = m[name].thresholds || {};
+    for (const expr of Object.keys(thresholds)) if (!thresholds[expr].ok) crossed.push(`${name}: ${expr}`);
+  }
+  lines.push(crossed.length ? `  THRESHOLDS CROSSED: ${crossed.join('; ')}` : '  all thresholds passed');
+  const out = { stdout: `${lines.join('\n')}\n` };
+  if (common.summaryJson) out[common.summaryJson] = JSON.stringify(Object.assign({ scenario: scenarioName, computed: (extra && extra.computed) || null }, data));
+  return out;
+}

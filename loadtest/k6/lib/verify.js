@@ -1,0 +1,61 @@
+// The sampled proof that money really moved: the transfer reaches COMPLETED (long poll),
+// both accounts' balance versions advanced past what they were before the POST, and the
+// journal of the account that is not the hot merchant holds the entry with the right sign.
+import http from 'k6/http';
+import { check } from 'k6';
+import { ADMIN_SCOPE, bearer } from './auth.js';
+import { getEntries, getTransfer, is2xx, jsonOf } from './api.js';
+import { e2eMs, moneyMoved } from './metrics.js';
+
+const JOURNAL_PAGE = 100;
+
+/** Balance versions of the accounts, read with the admin token (it may read any account). */
+export function balanceVersions(cfg, admin, ids) {
+  const responses = http.batch(
+    ids.map((id) => ({
+      method: 'GET',
+      url: `${cfg.baseUrl}/v1/accounts/${id}/balance`,
+      params: { headers: { Authorization: bearer(cfg.jwtSecret, admin, ADMIN_SCOPE) }, tags: { name: 'verify balance' } },
+    })),
+  );
+  return responses.map((res) => {
+    const body = jsonOf(res);
+    return is2xx(res) && body && /^[0-9]+$/.test(String(body.version)) ? Number(body.version) : null;
+  });
+}
+
+/**
+ * Waits for the transfer to become terminal and checks its effects. `ackedAtMs` is when the
+ * POST's 2xx arrived; the wait from there to COMPLETED is the sampled end-to-end latency.
+ * `journalSide` names the account whose entries to search ('from' or 'to'), or null to skip.
+ */
+export function verifyMoved(cfg, admin, transferId, from, to, amount, versionsBefore, ackedAtMs, journalSide) {
+  const res = getTransfer(cfg, admin, transferId, cfg.waitMs);
+  const seenAt = Date.now();
+  const body = jsonOf(res);
+  const completed = check(body, { 'transfer COMPLETED': (b) => b !== null && b.status === 'COMPLETED' });
+  if (completed) e2eMs.add(seenAt - ackedAtMs);
+  let ok = completed;
+  if (completed) {
+    const after = balanceVersions(cfg, admin, [from.id, to.id]);
+    ok =
+      check(after, {
+        'source balance version advanced': (v) => v[0] !== null && versionsBefore[0] !== null && v[0] > versionsBefore[0],
+        'destination balance version advanced': (v) => v[1] !== null && versionsBefore[1] !== null && v[1] > versionsBefore[1],
+      }) && ok;
+    if (journalSide) {
+      const account = journalSide === 'from' ? from : to;
+      const signed = journalSide === 'from' ? `-${amount}` : `${amount}`;
+      const page = jsonOf(getEntries(cfg, admin, account.id, JOURNAL_PAGE));
+      ok =
+        check(page, {
+          'journal holds exactly one entry for the transfer': (p) =>
+            p !== null &&
+            Array.isArray(p.entries) &&
+            p.entries.filter((e) => e.transfer_id === transferId && String(e.amount) === signed).length === 1,
+        }) && ok;
+    }
+  }
+  moneyMoved.add(ok ? 1 : 0);
+  return ok;
+}

@@ -1,0 +1,34 @@
+/**
+ * Why a request is not authenticated. Each class has a stable `code`; the API maps them to
+ * HTTP in its one error-mapping file (401 for the first three, 503 for the last).
+ */
+export abstract class AuthError extends Error {
+  abstract readonly code: string;
+}
+
+/** No `Authorization: Bearer ...` header at all. */
+export class MissingTokenError extends AuthError {
+  override readonly name = 'MissingTokenError';
+  readonly code = 'TOKEN_MISSING';
+}
+
+/** Malformed, badly signed, wrong algorithm, unknown key, or missing required claims. */
+export class InvalidTokenError extends AuthError {
+  override readonly name = 'InvalidTokenError';
+  readonly code = 'TOKEN_INVALID';
+}
+
+/** Well formed and correctly signed, but past its `exp`. */
+export class ExpiredTokenError extends AuthError {
+  override readonly name = 'ExpiredTokenError';
+  readonly code = 'TOKEN_EXPIRED';
+}
+
+/**
+ * The key set could not be fetched (JWKS endpoint down or slow): not the client's fault, so
+ * it must not answer 401 (a client would throw its token away).
+ */
+export class AuthUnavailableError extends AuthError {
+  override readonly name = 'AuthUnavailableError';
+  readonly code = 'AUTH_UNAVAILABLE';
+}

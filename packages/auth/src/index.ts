@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './scopes';
+export * from './verify';
+export * from './sign';

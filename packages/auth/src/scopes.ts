@@ -1,0 +1,33 @@
+/**
+ * The API's scopes (shared/API.md). `ledger:admin` implies the other two: an operator can do
+ * anything a user can, on any account. `ledger:write` does not imply `ledger:read` (least
+ * privilege: a token minted to move money need not be able to read balances).
+ */
+export const SCOPE_READ = 'ledger:read';
+export const SCOPE_WRITE = 'ledger:write';
+export const SCOPE_ADMIN = 'ledger:admin';
+
+export interface AuthContext {
+  /** The JWT `sub`: owner of the accounts it opens, author of the transfers it sends. */
+  readonly principal: string;
+  readonly scopes: ReadonlySet<string>;
+}
+
+export function isAdmin(auth: AuthContext): boolean {
+  return auth.scopes.has(SCOPE_ADMIN);
+}
+
+export function canRead(auth: AuthContext): boolean {
+  return auth.scopes.has(SCOPE_READ) || isAdmin(auth);
+}
+
+export function canWrite(auth: AuthContext): boolean {
+  return auth.scopes.has(SCOPE_WRITE) || isAdmin(auth);
+}
+
+/** `scope` is a space-separated string (RFC 8693); an array is accepted for tolerance. */
+export function parseScopes(claim: unknown): Set<string> {
+  if (typeof claim === 'string') return new Set(claim.split(' ').filter(Boolean));
+  if (Array.isArray(claim)) return new Set(claim.filter((s): s is string => typeof s === 'string' && s.length > 0));
+  return new Set();
+}

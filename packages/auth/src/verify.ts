@@ -1,0 +1,111 @@
+/**
+ * Bearer-token verification with jose.
+ *
+ * HS256 with a shared secret is the local default (shared/API.md); RS256 against a JWKS URL
+ * is for production, where the API must not hold a signing key. Both may be configured at
+ * once: the token's header `alg` chooses the key, and only these two algorithms are ever
+ * accepted (never `none`, never an HMAC keyed with a public key).
+ */
+import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { AuthUnavailableError, ExpiredTokenError, InvalidTokenError, MissingTokenError } from './errors';
+import { type AuthContext, parseScopes } from './scopes';
+
+export interface TokenVerifierOptions {
+  /** HS256 shared secret; omit to refuse HS256 tokens. */
+  hs256Secret?: string;
+  /** RS256 key set URL; omit to refuse RS256 tokens. */
+  jwksUrl?: string;
+  /** Checked when set. */
+  issuer?: string;
+  audience?: string;
+  /** Clock skew tolerated on exp/nbf between the token issuer and us. */
+  clockToleranceS?: number;
+  /** A JWKS fetch slower than this fails (503), rather than hanging the request. */
+  jwksTimeoutMs?: number;
+}
+
+/** Principals longer than this are refused: the command schema carries at most 256 chars. */
+export const PRINCIPAL_LENGTH_MAX = 256;
+/** A header longer than this is not a token we issued; refuse before parsing it. */
+const HEADER_LENGTH_MAX = 8192;
+
+export class TokenVerifier {
+  private readonly secret: Uint8Array | null;
+  private readonly jwks: JWTVerifyGetKey | null;
+
+  constructor(private readonly options: TokenVerifierOptions) {
+    if (!options.hs256Secret && !options.jwksUrl) throw new Error('TokenVerifier needs an HS256 secret or a JWKS URL');
+    this.secret = options.hs256Secret ? new TextEncoder().encode(options.hs256Secret) : null;
+    this.jwks = options.jwksUrl
+      ? createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: options.jwksTimeoutMs ?? 2000 })
+      : null;
+  }
+
+  /** Verifies `Authorization: Bearer <jwt>`; throws a typed AuthError otherwise. */
+  async verifyToken(authorizationHeader: string | undefined): Promise<AuthContext> {
+    const token = bearerToken(authorizationHeader);
+    const payload = await this.verifySignatureAndClaims(token);
+    const principal = payload.sub;
+    // NUL cannot be stored in a Postgres text column: refuse it here, not as a crash later.
+    if (typeof principal !== 'string' || principal.length === 0 || principal.length > PRINCIPAL_LENGTH_MAX || principal.includes('\u0000')) {
+      throw new InvalidTokenError(`sub must be a string of 1..${PRINCIPAL_LENGTH_MAX} characters without NUL`);
+    }
+    return { principal, scopes: parseScopes(payload.scope) };
+  }
+
+  private async verifySignatureAndClaims(token: string): Promise<JWTPayload> {
+    const alg = headerAlg(token);
+    const common = {
+      issuer: this.options.issuer,
+      audience: this.options.audience,
+      clockTolerance: this.options.clockToleranceS ?? 5,
+      requiredClaims: ['exp', 'sub'],
+    };
+    try {
+      if (alg === 'HS256' && this.secret) {
+        return (await jwtVerify(token, this.secret, { ...common, algorithms: ['HS256'] })).payload;
+      }
+      if (alg === 'RS256' && this.jwks) {
+        return (await jwtVerify(token, this.jwks, { ...common, algorithms: ['RS256'] })).payload;
+      }
+    } catch (error) {
+      throw translate(error);
+    }
+    throw new InvalidTokenError(`algorithm ${alg} is not accepted`);
+  }
+}
+
+/** One-shot convenience; long-lived callers keep a TokenVerifier (it caches the key set). */
+export function verifyToken(authorizationHeader: string | undefined, options: TokenVerifierOptions): Promise<AuthContext> {
+  return new TokenVerifier(options).verifyToken(authorizationHeader);
+}
+
+function bearerToken(header: string | undefined): string {
+  if (header === undefined || header.trim() === '') throw new MissingTokenError('Authorization header is missing');
+  if (header.length > HEADER_LENGTH_MAX) throw new InvalidTokenError('Authorization header is too long');
+  const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/i.exec(header);
+  if (!match) throw new InvalidTokenError('Authorization header must be "Bearer <JWT>"');
+  return match[1]!;
+}
+
+function headerAlg(token: string): string {
+  try {
+    const alg = decodeProtectedHeader(token).alg;
+    if (typeof alg !== 'string') throw new InvalidTokenError('token header has no alg');
+    return alg;
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw error;
+    throw new InvalidTokenError('token header is not valid base64url JSON');
+  }
+}
+
+function translate(error: unknown): Error {
+  if (error instanceof errors.JWTExpired) return new ExpiredTokenError('token has expired');
+  // The key set's endpoint failing (timeout, non-200, garbage) is ours to fix, not the client's.
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || (error as errors.JOSEError).code === 'ERR_JOSE_GENERIC') {
+    return new AuthUnavailableError(`JWKS unavailable: ${(error as Error).message}`);
+  }
+  if (error instanceof errors.JOSEError) return new InvalidTokenError(`token rejected: ${error.code}`);
+  // Anything else came from fetching the key set (network), not from the token.
+  return new AuthUnavailableError(`could not verify token: ${(error as Error).message}`);
+}

@@ -1,0 +1,129 @@
+// Proves tokens are accepted only when correctly signed with an allowed algorithm and unexpired, and that each refusal has its own typed error.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import {
+  AuthUnavailableError,
+  ExpiredTokenError,
+  InvalidTokenError,
+  MissingTokenError,
+  TokenVerifier,
+  canRead,
+  canWrite,
+  isAdmin,
+  signDevToken,
+  verifyToken,
+} from '../src';
+
+const secret = 'test-secret-of-a-decent-length';
+const hs = new TokenVerifier({ hs256Secret: secret });
+
+describe('HS256', () => {
+  it('accepts a dev token and returns principal and scopes', async () => {
+    const token = await signDevToken({ sub: 'alice', scope: 'ledger:read ledger:write', secret, ttlS: 60 });
+    const auth = await hs.verifyToken(`Bearer ${token}`);
+    expect(auth.principal).toBe('alice');
+    expect([...auth.scopes].sort()).toEqual(['ledger:read', 'ledger:write']);
+    expect(canRead(auth) && canWrite(auth) && !isAdmin(auth)).toBe(true);
+  });
+
+  it('admin implies read and write', async () => {
+    const token = await signDevToken({ sub: 'ops', scope: 'ledger:admin', secret, ttlS: 60 });
+    const auth = await verifyToken(`bearer ${token}`, { hs256Secret: secret });
+    expect(isAdmin(auth) && canRead(auth) && canWrite(auth)).toBe(true);
+  });
+
+  it('missing header is MissingTokenError', async () => {
+    await expect(hs.verifyToken(undefined)).rejects.toBeInstanceOf(MissingTokenError);
+    await expect(hs.verifyToken('')).rejects.toBeInstanceOf(MissingTokenError);
+  });
+
+  it('a non-bearer or garbled header is InvalidTokenError', async () => {
+    await expect(hs.verifyToken('Basic dXNlcjpwYXNz')).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(hs.verifyToken('Bearer not-a-jwt')).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(hs.verifyToken('Bearer aaa.bbb.ccc')).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('a token signed with another secret is InvalidTokenError', async () => {
+    const token = await signDevToken({ sub: 'alice', scope: 'ledger:read', secret: 'another-secret', ttlS: 60 });
+    await expect(hs.verifyToken(`Bearer ${token}`)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('an expired token is ExpiredTokenError', async () => {
+    const token = await signDevToken({ sub: 'alice', scope: 'ledger:read', secret, ttlS: 60, nowS: Math.floor(Date.now() / 1000) - 3600 });
+    await expect(hs.verifyToken(`Bearer ${token}`)).rejects.toBeInstanceOf(ExpiredTokenError);
+  });
+
+  it('a token without exp or sub is refused', async () => {
+    const key = new TextEncoder().encode(secret);
+    const noExp = await new SignJWT({ scope: 'ledger:read' }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(key);
+    const noSub = await new SignJWT({ scope: 'ledger:read' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key);
+    await expect(hs.verifyToken(`Bearer ${noExp}`)).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(hs.verifyToken(`Bearer ${noSub}`)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('alg none and algorithms without a configured key are refused', async () => {
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    const body = Buffer.from(JSON.stringify({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
+    await expect(hs.verifyToken(`Bearer ${header}.${body}.`)).rejects.toBeInstanceOf(InvalidTokenError);
+    const { privateKey } = await generateKeyPair('RS256');
+    const rs = await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject('alice').setExpirationTime('1h').sign(privateKey);
+    await expect(hs.verifyToken(`Bearer ${rs}`)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('refuses to be built without any key', () => {
+    expect(() => new TokenVerifier({})).toThrow();
+  });
+});
+
+describe('RS256 via JWKS', () => {
+  let server: Server;
+  let url: string;
+  let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+  let available = true;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('RS256');
+    privateKey = pair.privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    server = createServer((_req, res) => {
+      if (!available) {
+        res.writeHead(500).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const sign = (ttl: string) =>
+    new SignJWT({ scope: 'ledger:read' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('bob').setExpirationTime(ttl).sign(privateKey);
+
+  it('accepts a token signed by a key from the set', async () => {
+    const verifier = new TokenVerifier({ jwksUrl: url });
+    const auth = await verifier.verifyToken(`Bearer ${await sign('1h')}`);
+    expect(auth.principal).toBe('bob');
+    expect(auth.scopes.has('ledger:read')).toBe(true);
+  });
+
+  it('an HS256 token is refused when only JWKS is configured', async () => {
+    const verifier = new TokenVerifier({ jwksUrl: url });
+    const token = await signDevToken({ sub: 'alice', scope: 'ledger:admin', secret, ttlS: 60 });
+    await expect(verifier.verifyToken(`Bearer ${token}`)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('an unreachable key set is AuthUnavailableError, not a 401', async () => {
+    available = false;
+    try {
+      const verifier = new TokenVerifier({ jwksUrl: url });
+      await expect(verifier.verifyToken(`Bearer ${await sign('1h')}`)).rejects.toBeInstanceOf(AuthUnavailableError);
+    } finally {
+      available = true;
+    }
+  });
+});

@@ -1,0 +1,658 @@
+// Proves, example by example, that applyBatch takes every branch of the transfer life cycle
+// (same-partition, cross-partition saga, deposits, withdrawals, rejections, duplicates,
+// forwarding, per-account order) to exactly the entries, balances and messages DESIGN.md asks for.
+import { InvariantViolation, applyBatch, assertBatchInvariants, canDebit, type BatchEffects } from '../src/apply';
+import { externalAccountId, transitAccountId } from '../src/ids';
+import type { AccountState, Command } from '../src/model';
+import {
+  ACCEPTED_AT,
+  HASH,
+  NOW,
+  accountIn,
+  carryForward,
+  contextFor,
+  creditLegCmd,
+  depositCmd,
+  fingerprint,
+  refundLegCmd,
+  systemAccount,
+  transferCmd,
+  userAccount,
+  withdrawalCmd,
+} from './fixtures';
+
+const A = 'acct-a'; // alice's
+const B = 'acct-b'; // bob's
+const GHOST = 'acct-ghost'; // no such account
+
+function noMoneyMoved(effects: BatchEffects): void {
+  expect(effects.entries).toEqual([]);
+  expect(effects.accounts).toEqual([]);
+  expect(effects.createdAccountIds.size).toBe(0);
+}
+
+function expectRejected(effects: BatchEffects, transferId: string, reason: string): void {
+  expect(effects.outcomes).toEqual([{ transferId, result: 'REJECTED', reason }]);
+  noMoneyMoved(effects);
+  expect(effects.newTransfers).toHaveLength(1);
+  expect(effects.newTransfers[0]).toMatchObject({ id: transferId, status: 'REJECTED', reason, completedAt: NOW });
+  expect(effects.outbox).toEqual([
+    { kind: 'EVENT', key: transferId, event: expect.objectContaining({ type: 'TransferRejected', transferId, reason, occurredAt: NOW }) },
+  ]);
+  expect(effects.legs).toEqual([]);
+  expect(effects.transferStatuses).toEqual([]);
+}
+
+describe('same-partition transfer', () => {
+  test('completes: two entries, both balances, per-account seq and balance_after', () => {
+    const a = userAccount(A, { owner: 'alice', balance: 100n, seq: 3n });
+    const b = userAccount(B, { owner: 'bob', balance: 5n, seq: 7n });
+    const command = transferCmd('t1', A, B, 30n, { description: 'rent' });
+
+    const effects = applyBatch(contextFor(2, [a, b]), [command]);
+
+    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'COMPLETED' }]);
+    expect(effects.entries).toEqual([
+      { accountId: A, seq: 4n, transferId: 't1', leg: 'DEBIT', amount: -30n, balanceAfter: 70n, currency: 'USD' },
+      { accountId: B, seq: 8n, transferId: 't1', leg: 'CREDIT', amount: 30n, balanceAfter: 35n, currency: 'USD' },
+    ]);
+    expect(effects.accounts).toEqual([
+      { ...a, balance: 70n, seq: 4n },
+      { ...b, balance: 35n, seq: 8n },
+    ]);
+    expect(effects.createdAccountIds.size).toBe(0);
+    expect(effects.newTransfers).toEqual([
+      {
+        id: 't1',
+        kind: 'TRANSFER',
+        status: 'COMPLETED',
+        reason: null,
+        fromAccountId: A,
+        toAccountId: B,
+        amount: 30n,
+        currency: 'USD',
+        principal: 'alice',
+        requestHash: HASH,
+        description: 'rent',
+        sourcePartition: 2,
+        createdAt: ACCEPTED_AT,
+        completedAt: NOW,
+      },
+    ]);
+    expect(effects.outbox).toEqual([
+      {
+        kind: 'EVENT',
+        key: 't1',
+        event: {
+          type: 'TransferCompleted',
+          transferId: 't1',
+          kind: 'TRANSFER',
+          fromAccountId: A,
+          toAccountId: B,
+          amount: 30n,
+          currency: 'USD',
+          reason: null,
+          occurredAt: NOW,
+        },
+      },
+    ]);
+    expect(effects.legs).toEqual([]);
+    expect(effects.transferStatuses).toEqual([]);
+  });
+
+  test('may spend the whole balance, to exactly zero', () => {
+    const effects = applyBatch(contextFor(0, [userAccount(A, { balance: 100n }), userAccount(B, { owner: 'bob' })]), [
+      transferCmd('t1', A, B, 100n),
+    ]);
+    expect(effects.outcomes[0]).toEqual({ transferId: 't1', result: 'COMPLETED' });
+    expect(accountIn(effects, A)?.balance).toBe(0n);
+    expect(accountIn(effects, B)?.balance).toBe(100n);
+  });
+
+  test('INSUFFICIENT_FUNDS one minor unit over the balance', () => {
+    const effects = applyBatch(contextFor(0, [userAccount(A, { balance: 100n }), userAccount(B, { owner: 'bob' })]), [
+      transferCmd('t1', A, B, 101n),
+    ]);
+    expectRejected(effects, 't1', 'INSUFFICIENT_FUNDS');
+    expect(effects.newTransfers[0]).toMatchObject({ kind: 'TRANSFER', fromAccountId: A, toAccountId: B, amount: 101n, sourcePartition: 0 });
+  });
+
+  test('an admin may move money out of an account it does not own', () => {
+    const effects = applyBatch(contextFor(0, [userAccount(A, { owner: 'alice', balance: 10n }), userAccount(B, { owner: 'bob' })]), [
+      transferCmd('t1', A, B, 10n, { principal: 'ops', admin: true }),
+    ]);
+    expect(effects.outcomes[0]).toEqual({ transferId: 't1', result: 'COMPLETED' });
+  });
+
+  test('a transfer to oneself completes and leaves the balance unchanged, two entries in seq order', () => {
+    const effects = applyBatch(contextFor(0, [userAccount(A, { balance: 10n, seq: 1n })]), [transferCmd('t1', A, A, 10n)]);
+    expect(effects.outcomes[0]).toEqual({ transferId: 't1', result: 'COMPLETED' });
+    expect(effects.entries.map((e) => [e.seq, e.amount, e.balanceAfter])).toEqual([
+      [2n, -10n, 0n],
+      [3n, 10n, 10n],
+    ]);
+    expect(accountIn(effects, A)).toMatchObject({ balance: 10n, seq: 3n });
+  });
+});
+
+describe('overdraft limit', () => {
+  const limited = userAccount(A, { balance: 10n, overdraftLimit: 50n });
+
+  test.each([
+    [60n, 'COMPLETED', -50n],
+    [61n, 'REJECTED', 10n],
+  ])('withdrawing %p from 10 with limit 50 is %s', (amount, result, balance) => {
+    const effects = applyBatch(contextFor(0, [limited]), [withdrawalCmd('w1', A, amount)]);
+    expect(effects.outcomes[0]?.result).toBe(result);
+    expect(accountIn(effects, A)?.balance ?? limited.balance).toBe(balance);
+  });
+
+  test('once at -limit, not one more unit goes out, by transfer or withdrawal', () => {
+    const effects = applyBatch(contextFor(0, [limited, userAccount(B, { owner: 'bob' })]), [
+      transferCmd('t1', A, B, 60n),
+      transferCmd('t2', A, B, 1n),
+      withdrawalCmd('w3', A, 1n),
+    ]);
+    expect(effects.outcomes).toEqual([
+      { transferId: 't1', result: 'COMPLETED' },
+      { transferId: 't2', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
+      { transferId: 'w3', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
+    ]);
+    expect(accountIn(effects, A)?.balance).toBe(-50n);
+  });
+
+  test('canDebit: limit boundary and unbounded system accounts', () => {
+    expect(canDebit(limited, 60n)).toBe(true);
+    expect(canDebit(limited, 61n)).toBe(false);
+    expect(canDebit(userAccount(A, { balance: 0n }), 1n)).toBe(false);
+    expect(canDebit(systemAccount('sys', 'TRANSIT', 'USD', -1_000n, 1n), 999_999_999_999_999n)).toBe(true);
+  });
+});
+
+describe('source refusals', () => {
+  test.each<[string, Command]>([
+    ['transfer', transferCmd('x1', GHOST, B, 1n)],
+    ['withdrawal', withdrawalCmd('x1', GHOST, 1n)],
+    ['deposit', depositCmd('x1', GHOST, 1n)],
+  ])('ACCOUNT_NOT_FOUND: %s names an account this partition owns but does not have', (_kind, command) => {
+    expectRejected(applyBatch(contextFor(0, [userAccount(B, { owner: 'bob' })]), [command]), 'x1', 'ACCOUNT_NOT_FOUND');
+  });
+
+  test('ACCOUNT_NOT_FOUND: a system account is no source for a client', () => {
+    const transit = systemAccount(transitAccountId(0, 'USD'), 'TRANSIT', 'USD', 500n, 1n);
+    const effects = applyBatch(contextFor(0, [transit, userAccount(B, { owner: 'bob' })]), [
+      transferCmd('x1', transit.id, B, 1n, { principal: 'system', admin: true }),
+    ]);
+    expectRejected(effects, 'x1', 'ACCOUNT_NOT_FOUND');
+  });
+
+  test.each<[string, Command]>([
+    ['transfer', transferCmd('x1', A, B, 1n, { principal: 'mallory' })],
+    ['withdrawal', withdrawalCmd('x1', A, 1n, { principal: 'mallory' })],
+    ['deposit by the owner without admin', depositCmd('x1', A, 1n, { principal: 'alice', admin: false })],
+  ])('FORBIDDEN: %s', (_kind, command) => {
+    const effects = applyBatch(contextFor(0, [userAccount(A, { owner: 'alice', balance: 100n }), userAccount(B, { owner: 'bob' })]), [
+      command,
+    ]);
+    expectRejected(effects, 'x1', 'FORBIDDEN');
+  });
+
+  test.each<[string, Command]>([
+    ['transfer', transferCmd('x1', A, B, 1n)],
+    ['withdrawal', withdrawalCmd('x1', A, 1n)],
+  ])('ACCOUNT_CLOSED: %s from a closed account', (_kind, command) => {
+    const effects = applyBatch(contextFor(0, [userAccount(A, { balance: 100n, status: 'CLOSED' }), userAccount(B, { owner: 'bob' })]), [
+      command,
+    ]);
+    expectRejected(effects, 'x1', 'ACCOUNT_CLOSED');
+  });
+
+  test.each<[string, Command]>([
+    ['transfer', transferCmd('x1', A, B, 1n, { currency: 'USD' })],
+    ['withdrawal', withdrawalCmd('x1', A, 1n, { currency: 'USD' })],
+  ])('CURRENCY_MISMATCH: %s in USD from a EUR account', (_kind, command) => {
+    const effects = applyBatch(contextFor(0, [userAccount(A, { balance: 100n, currency: 'EUR' }), userAccount(B, { owner: 'bob', currency: 'USD' })]), [
+      command,
+    ]);
+    expectRejected(effects, 'x1', 'CURRENCY_MISMATCH');
+  });
+});
+
+describe('same-partition destination refusals', () => {
+  const a = userAccount(A, { balance: 100n });
+
+  test('DESTINATION_NOT_FOUND: no such account on this partition', () => {
+    expectRejected(applyBatch(contextFor(1, [a]), [transferCmd('x1', A, GHOST, 1n)]), 'x1', 'DESTINATION_NOT_FOUND');
+  });
+
+  test('DESTINATION_NOT_FOUND: a system account cannot be paid into by a client', () => {
+    const external = systemAccount(externalAccountId(1, 'USD'), 'EXTERNAL', 'USD', -500n, 4n);
+    expectRejected(applyBatch(contextFor(1, [a, external]), [transferCmd('x1', A, external.id, 1n)]), 'x1', 'DESTINATION_NOT_FOUND');
+  });
+
+  test('CURRENCY_MISMATCH: destination holds another currency', () => {
+    const effects = applyBatch(contextFor(1, [a, userAccount(B, { owner: 'bob', currency: 'EUR' })]), [transferCmd('x1', A, B, 1n)]);
+    expectRejected(effects, 'x1', 'CURRENCY_MISMATCH');
+  });
+
+  test('ACCOUNT_CLOSED: destination is closed', () => {
+    const effects = applyBatch(contextFor(1, [a, userAccount(B, { owner: 'bob', status: 'CLOSED' })]), [transferCmd('x1', A, B, 1n)]);
+    expectRejected(effects, 'x1', 'ACCOUNT_CLOSED');
+  });
+
+  test('deposit: ACCOUNT_CLOSED and CURRENCY_MISMATCH on the credited account', () => {
+    expectRejected(applyBatch(contextFor(1, [userAccount(A, { status: 'CLOSED' })]), [depositCmd('x1', A, 5n)]), 'x1', 'ACCOUNT_CLOSED');
+    expectRejected(applyBatch(contextFor(1, [userAccount(A, { currency: 'GBP' })]), [depositCmd('x1', A, 5n)]), 'x1', 'CURRENCY_MISMATCH');
+  });
+});
+
+describe('cross-partition saga', () => {
+  // A lives on partition 1, B on partition 2.
+  const routes = { [A]: 1, [B]: 2 };
+  const transit1 = transitAccountId(1, 'USD');
+  const transit2 = transitAccountId(2, 'USD');
+
+  test('source partition: debits A, credits its own transit account (created), PROCESSING, CREDIT_LEG to p(B)', () => {
+    const a = userAccount(A, { balance: 100n, seq: 2n });
+    const effects = applyBatch(contextFor(1, [a], { routes }), [transferCmd('t1', A, B, 40n)]);
+
+    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'PROCESSING' }]);
+    expect(effects.entries).toEqual([
+      { accountId: A, seq: 3n, transferId: 't1', leg: 'DEBIT', amount: -40n, balanceAfter: 60n, currency: 'USD' },
+      { accountId: transit1, seq: 1n, transferId: 't1', leg: 'DEBIT', amount: 40n, balanceAfter: 40n, currency: 'USD' },
+    ]);
+    expect([...effects.createdAccountIds]).toEqual([transit1]);
+    expect(accountIn(effects, transit1)).toEqual({
+      id: transit1,
+      owner: 'system',
+      kind: 'TRANSIT',
+      currency: 'USD',
+      status: 'OPEN',
+      overdraftLimit: null,
+      balance: 40n,
+      seq: 1n,
+    });
+    expect(accountIn(effects, A)).toEqual({ ...a, balance: 60n, seq: 3n });
+    expect(effects.newTransfers).toEqual([expect.objectContaining({ id: 't1', status: 'PROCESSING', reason: null, sourcePartition: 1, completedAt: null })]);
+    expect(effects.outbox).toEqual([
+      {
+        kind: 'COMMAND',
+        partition: 2,
+        key: B,
+        command: { type: 'CREDIT_LEG', transferId: 't1', fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', sourcePartition: 1 },
+      },
+    ]);
+    expect(effects.legs).toEqual([]);
+    expect(effects.transferStatuses).toEqual([]);
+  });
+
+  test('source partition reuses an existing transit account and continues its seq', () => {
+    const transit = systemAccount(transit1, 'TRANSIT', 'USD', 500n, 9n);
+    const effects = applyBatch(contextFor(1, [userAccount(A, { balance: 100n }), transit], { routes }), [transferCmd('t1', A, B, 40n)]);
+    expect(effects.createdAccountIds.size).toBe(0);
+    expect(accountIn(effects, transit1)).toEqual({ ...transit, balance: 540n, seq: 10n });
+  });
+
+  test('source partition refuses before any leg is sent (insufficient funds)', () => {
+    const effects = applyBatch(contextFor(1, [userAccount(A, { balance: 39n })], { routes }), [transferCmd('t1', A, B, 40n)]);
+    expectRejected(effects, 't1', 'INSUFFICIENT_FUNDS');
+  });
+
+  test('CREDIT_LEG at p(B): credits B, debits p(B) transit, leg APPLIED, transfer COMPLETED, TransferCompleted event', () => {
+    const b = userAccount(B, { owner: 'bob', balance: 1n, seq: 5n });
+    const effects = applyBatch(contextFor(2, [b], { routes }), [creditLegCmd('t1', A, B, 40n, 1)]);
+
+    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'LEG_APPLIED' }]);
+    expect(effects.entries).toEqual([
+      { accountId: transit2, seq: 1n, transferId: 't1', leg: 'CREDIT', amount: -40n, balanceAfter: -40n, currency: 'USD' },
+      { accountId: B, seq: 6n, transferId: 't1', leg: 'CREDIT', amount: 40n, balanceAfter: 41n, currency: 'USD' },
+    ]);
+    expect([...effects.createdAccountIds]).toEqual([transit2]);
+    expect(effects.legs).toEqual([{ transferId: 't1', leg: 'CREDIT', partition: 2, outcome: 'APPLIED', reason: null }]);
+    expect(effects.transferStatuses).toEqual([{ id: 't1', status: 'COMPLETED', reason: null, completedAt: NOW }]);
+    expect(effects.newTransfers).toEqual([]);
+    expect(effects.outbox).toEqual([
+      {
+        kind: 'EVENT',
+        key: 't1',
+        event: {
+          type: 'TransferCompleted',
+          transferId: 't1',
+          kind: 'TRANSFER',
+          fromAccountId: A,
+          toAccountId: B,
+          amount: 40n,
+          currency: 'USD',
+          reason: null,
+          occurredAt: NOW,
+        },
+      },
+    ]);
+  });
+
+  test.each<[string, AccountState[], string]>([
+    ['missing', [], 'DESTINATION_NOT_FOUND'],
+    ['closed', [userAccount(B, { owner: 'bob', status: 'CLOSED' })], 'ACCOUNT_CLOSED'],
+    ['in another currency', [userAccount(B, { owner: 'bob', currency: 'EUR' })], 'CURRENCY_MISMATCH'],
+  ])('CREDIT_LEG to a destination that is %s: leg REJECTED, REFUND_LEG back to the source partition, no entries', (_what, accounts, reason) => {
+    const effects = applyBatch(contextFor(2, accounts, { routes }), [creditLegCmd('t1', A, B, 40n, 1)]);
+
+    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'LEG_REJECTED', reason }]);
+    noMoneyMoved(effects);
+    expect(effects.legs).toEqual([{ transferId: 't1', leg: 'CREDIT', partition: 2, outcome: 'REJECTED', reason }]);
+    expect(effects.transferStatuses).toEqual([]);
+    expect(effects.newTransfers).toEqual([]);
+    expect(effects.outbox).toEqual([
+      {
+        kind: 'COMMAND',
+        partition: 1,
+        key: A,
+        command: { type: 'REFUND_LEG', transferId: 't1', fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', reason, sourcePartition: 2 },
+      },
+    ]);
+  });
+
+  test('REFUND_LEG at p(A): credits A back, debits transit, transfer REJECTED with the reason, TransferRejected event', () => {
+    const a = userAccount(A, { balance: 60n, seq: 3n });
+    const transit = systemAccount(transit1, 'TRANSIT', 'USD', 40n, 1n);
+    const effects = applyBatch(contextFor(1, [a, transit], { routes }), [refundLegCmd('t1', A, B, 40n, 'DESTINATION_NOT_FOUND', 2)]);
+
+    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'LEG_APPLIED' }]);
+    expect(effects.entries).toEqual([
+      { accountId: transit1, seq: 2n, transferId: 't1', leg: 'REFUND', amount: -40n, balanceAfter: 0n, currency: 'USD' },
+      { accountId: A, seq: 4n, transferId: 't1', leg: 'REFUND', amount: 40n, balanceAfter: 100n, currency: 'USD' },
+    ]);
+    expect(effects.createdAccountIds.size).toBe(0);
+    expect(effects.legs).toEqual([{ transferId: 't1', leg: 'REFUND', partition: 1, outcome: 'APPLIED', reason: null }]);
+    expect(effects.transferStatuses).toEqual([{ id: 't1', status: 'REJECTED', reason: 'DESTINATION_NOT_FOUND', completedAt: NOW }]);
+    expect(effects.outbox).toEqual([
+      {
+        kind: 'EVENT',
+        key: 't1',
+        event: {
+          type: 'TransferRejected',
+          transferId: 't1',
+          kind: 'TRANSFER',
+          fromAccountId: A,
+          toAccountId: B,
+          amount: 40n,
+          currency: 'USD',
+          reason: 'DESTINATION_NOT_FOUND',
+          occurredAt: NOW,
+        },
+      },
+    ]);
+  });
+
+  test('REFUND_LEG lands even on an account closed since the debit', () => {
+    const a = userAccount(A, { balance: 0n, seq: 1n, status: 'CLOSED' });
+    const effects = applyBatch(contextFor(1, [a, systemAccount(transit1, 'TRANSIT', 'USD', 40n, 1n)], { routes }), [
+      refundLegCmd('t1', A, B, 40n, 'ACCOUNT_CLOSED', 2),
+    ]);
+    expect(effects.outcomes[0]).toEqual({ transferId: 't1', result: 'LEG_APPLIED' });
+    expect(accountIn(effects, A)?.balance).toBe(40n);
+  });
+
+  test('REFUND_LEG naming an account that never existed is a bug, not a rejection', () => {
+    expect(() => applyBatch(contextFor(1, [], { routes }), [refundLegCmd('t1', A, B, 40n, 'ACCOUNT_CLOSED', 2)])).toThrow(InvariantViolation);
+  });
+
+  test('the whole saga across two partitions conserves money and empties the source transit on refund', () => {
+    let p1 = new Map([[A, userAccount(A, { balance: 100n })]]);
+    const p2 = new Map<string, AccountState>();
+    const first = applyBatch(contextFor(1, p1, { routes }), [transferCmd('t1', A, B, 40n)]);
+    p1 = carryForward(p1, first);
+    const leg = first.outbox[0];
+    if (leg?.kind !== 'COMMAND') throw new Error('expected a credit leg');
+    const second = applyBatch(contextFor(leg.partition, p2, { routes }), [leg.command]);
+    const refund = second.outbox[0];
+    if (refund?.kind !== 'COMMAND') throw new Error('expected a refund leg');
+    const third = applyBatch(contextFor(refund.partition, p1, { routes }), [refund.command]);
+    p1 = carryForward(p1, third);
+    expect(p1.get(A)?.balance).toBe(100n);
+    expect(p1.get(transit1)?.balance).toBe(0n);
+    expect(third.transferStatuses).toEqual([{ id: 't1', status: 'REJECTED', reason: 'DESTINATION_NOT_FOUND', completedAt: NOW }]);
+  });
+});
+
+describe('deposits and withdrawals move money against externalAccountId(partition, currency)', () => {
+  const external = externalAccountId(3, 'EUR');
+
+  test('an admin deposit credits the account and debits the external account (created on first use)', () => {
+    const a = userAccount(A, { currency: 'EUR', balance: 7n, seq: 1n });
+    const effects = applyBatch(contextFor(3, [a]), [depositCmd('d1', A, 500n, { currency: 'EUR' })]);
+
+    expect(effects.outcomes).toEqual([{ transferId: 'd1', result: 'COMPLETED' }]);
+    expect(effects.entries).toEqual([
+      { accountId: external, seq: 1n, transferId: 'd1', leg: 'DEBIT', amount: -500n, balanceAfter: -500n, currency: 'EUR' },
+      { accountId: A, seq: 2n, transferId: 'd1', leg: 'CREDIT', amount: 500n, balanceAfter: 507n, currency: 'EUR' },
+    ]);
+    expect([...effects.createdAccountIds]).toEqual([external]);
+    expect(accountIn(effects, external)).toMatchObject({ kind: 'EXTERNAL', owner: 'system', overdraftLimit: null, balance: -500n });
+    expect(effects.newTransfers).toEqual([
+      expect.objectContaining({ id: 'd1', kind: 'DEPOSIT', status: 'COMPLETED', fromAccountId: null, toAccountId: A, principal: 'ops', sourcePartition: 3 }),
+    ]);
+    expect(effects.outbox).toEqual([
+      { kind: 'EVENT', key: 'd1', event: expect.objectContaining({ type: 'TransferCompleted', kind: 'DEPOSIT', fromAccountId: null, toAccountId: A }) },
+    ]);
+  });
+
+  test('a withdrawal debits the account and credits the existing external account', () => {
+    const a = userAccount(A, { currency: 'EUR', balance: 100n, seq: 4n });
+    const ext = systemAccount(external, 'EXTERNAL', 'EUR', -1_000n, 12n);
+    const effects = applyBatch(contextFor(3, [a, ext]), [withdrawalCmd('w1', A, 30n, { currency: 'EUR' })]);
+
+    expect(effects.outcomes).toEqual([{ transferId: 'w1', result: 'COMPLETED' }]);
+    expect(effects.entries).toEqual([
+      { accountId: A, seq: 5n, transferId: 'w1', leg: 'DEBIT', amount: -30n, balanceAfter: 70n, currency: 'EUR' },
+      { accountId: external, seq: 13n, transferId: 'w1', leg: 'CREDIT', amount: 30n, balanceAfter: -970n, currency: 'EUR' },
+    ]);
+    expect(effects.createdAccountIds.size).toBe(0);
+    expect(effects.newTransfers).toEqual([
+      expect.objectContaining({ id: 'w1', kind: 'WITHDRAWAL', status: 'COMPLETED', fromAccountId: A, toAccountId: null }),
+    ]);
+  });
+
+  test('external accounts are per partition: the same currency on another partition is another account', () => {
+    expect(externalAccountId(3, 'EUR')).not.toBe(externalAccountId(2, 'EUR'));
+    const effects = applyBatch(contextFor(2, [userAccount(A, { currency: 'EUR' })]), [depositCmd('d1', A, 1n, { currency: 'EUR' })]);
+    expect(effects.entries[0]?.accountId).toBe(externalAccountId(2, 'EUR'));
+  });
+});
+
+describe('exactly once: duplicates have no effect', () => {
+  const accounts = [userAccount(A, { balance: 100n }), userAccount(B, { owner: 'bob' })];
+
+  test('a transfer already applied in an earlier batch is DUPLICATE and does nothing', () => {
+    const effects = applyBatch(contextFor(0, accounts, { alreadyApplied: ['t1'] }), [transferCmd('t1', A, B, 10n)]);
+    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'DUPLICATE' }]);
+    noMoneyMoved(effects);
+    expect(effects.newTransfers).toEqual([]);
+    expect(effects.outbox).toEqual([]);
+  });
+
+  test('the same command twice in one batch applies once', () => {
+    const command = transferCmd('t1', A, B, 10n);
+    const effects = applyBatch(contextFor(0, accounts), [command, command]);
+    expect(effects.outcomes).toEqual([
+      { transferId: 't1', result: 'COMPLETED' },
+      { transferId: 't1', result: 'DUPLICATE' },
+    ]);
+    expect(effects.entries).toHaveLength(2);
+    expect(accountIn(effects, A)?.balance).toBe(90n);
+    expect(effects.newTransfers).toHaveLength(1);
+    expect(effects.outbox).toHaveLength(1);
+  });
+
+  test('a rejected command uses its id up: its retry in the same batch is DUPLICATE even once funds arrive', () => {
+    const effects = applyBatch(contextFor(0, accounts), [transferCmd('t1', A, B, 150n), depositCmd('d1', A, 100n), transferCmd('t1', A, B, 150n)]);
+    expect(effects.outcomes.map((o) => o.result)).toEqual(['REJECTED', 'COMPLETED', 'DUPLICATE']);
+    expect(accountIn(effects, A)?.balance).toBe(200n);
+  });
+
+  test('legs dedupe on transferId:LEG, independently of the client command with the same id', () => {
+    const b = [userAccount(B, { owner: 'bob' })];
+    const routes = { [A]: 1 };
+    const leg = creditLegCmd('t1', A, B, 10n, 1);
+    expect(applyBatch(contextFor(0, b, { routes, alreadyApplied: ['t1:CREDIT'] }), [leg]).outcomes).toEqual([{ transferId: 't1', result: 'DUPLICATE' }]);
+    expect(applyBatch(contextFor(0, b, { routes, alreadyApplied: ['t1'] }), [leg]).outcomes).toEqual([{ transferId: 't1', result: 'LEG_APPLIED' }]);
+    const twice = applyBatch(contextFor(0, b, { routes }), [leg, leg]);
+    expect(twice.outcomes.map((o) => o.result)).toEqual(['LEG_APPLIED', 'DUPLICATE']);
+    expect(twice.entries).toHaveLength(2);
+
+    const a = [userAccount(A, { balance: 0n }), systemAccount(transitAccountId(0, 'USD'), 'TRANSIT', 'USD', 10n, 1n)];
+    const refund = refundLegCmd('t1', A, B, 10n, 'ACCOUNT_CLOSED', 1);
+    expect(applyBatch(contextFor(0, a, { alreadyApplied: ['t1:REFUND'] }), [refund]).outcomes).toEqual([{ transferId: 't1', result: 'DUPLICATE' }]);
+    expect(applyBatch(contextFor(0, a), [refund, refund]).outcomes.map((o) => o.result)).toEqual(['LEG_APPLIED', 'DUPLICATE']);
+  });
+});
+
+describe('forwarding: a command whose subject account is routed elsewhere', () => {
+  test.each<[string, Command, string]>([
+    ['TRANSFER (subject: source)', transferCmd('f1', A, B, 10n), A],
+    ['DEPOSIT', depositCmd('f1', A, 10n), A],
+    ['WITHDRAWAL', withdrawalCmd('f1', A, 10n), A],
+    ['CREDIT_LEG (subject: destination)', creditLegCmd('f1', B, A, 10n, 2), A],
+    ['REFUND_LEG (subject: source)', refundLegCmd('f1', A, B, 10n, 'ACCOUNT_CLOSED', 2), A],
+  ])('%s goes unchanged to the owner partition and nothing is written here', (_what, command, subject) => {
+    // This partition still has a stale copy of A; it must not write it.
+    const context = contextFor(0, [userAccount(A, { balance: 100n }), userAccount(B, { owner: 'bob', balance: 100n })], { routes: { [subject]: 3 } });
+    const effects = applyBatch(context, [command]);
+    expect(effects.outcomes).toEqual([{ transferId: 'f1', result: 'FORWARDED' }]);
+    expect(effects.outbox).toEqual([{ kind: 'COMMAND', partition: 3, key: subject, command }]);
+    noMoneyMoved(effects);
+    expect(effects.newTransfers).toEqual([]);
+    expect(effects.legs).toEqual([]);
+    expect(effects.transferStatuses).toEqual([]);
+  });
+
+  test('a forwarded command is not marked seen here: the owner dedupes it', () => {
+    const command = transferCmd('f1', A, B, 10n);
+    const effects = applyBatch(contextFor(0, [], { routes: { [A]: 3 } }), [command, command]);
+    expect(effects.outcomes.map((o) => o.result)).toEqual(['FORWARDED', 'FORWARDED']);
+    expect(effects.outbox).toHaveLength(2);
+  });
+
+  test('a command already applied here is DUPLICATE, not forwarded, even if its bucket moved since', () => {
+    const effects = applyBatch(contextFor(0, [], { routes: { [A]: 3 }, alreadyApplied: ['f1'] }), [transferCmd('f1', A, B, 10n)]);
+    expect(effects.outcomes).toEqual([{ transferId: 'f1', result: 'DUPLICATE' }]);
+    expect(effects.outbox).toEqual([]);
+  });
+});
+
+describe('per-account order (DESIGN.md invariant 5)', () => {
+  const a = userAccount(A, { balance: 100n });
+  const b = userAccount(B, { owner: 'bob' });
+  const commands = [transferCmd('t1', A, B, 60n), transferCmd('t2', A, B, 60n), transferCmd('t3', A, B, 40n)];
+
+  test('balance 100, transfers of 60, 60, 40 in one batch: COMPLETED, REJECTED(INSUFFICIENT_FUNDS), COMPLETED', () => {
+    const effects = applyBatch(contextFor(0, [a, b]), commands);
+    expect(effects.outcomes).toEqual([
+      { transferId: 't1', result: 'COMPLETED' },
+      { transferId: 't2', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
+      { transferId: 't3', result: 'COMPLETED' },
+    ]);
+    expect(effects.entries.filter((e) => e.accountId === A).map((e) => [e.seq, e.balanceAfter])).toEqual([
+      [1n, 40n],
+      [2n, 0n],
+    ]);
+    expect(accountIn(effects, A)).toMatchObject({ balance: 0n, seq: 2n });
+    expect(accountIn(effects, B)).toMatchObject({ balance: 100n, seq: 2n });
+  });
+
+  test('the same three across three consecutive batches, state carried forward from effects.accounts', () => {
+    let state: ReadonlyMap<string, AccountState> = new Map([
+      [A, a],
+      [B, b],
+    ]);
+    const outcomes = [];
+    const seqs = [];
+    for (const command of commands) {
+      const effects = applyBatch(contextFor(0, state), [command]);
+      outcomes.push(...effects.outcomes);
+      seqs.push(...effects.entries.filter((e) => e.accountId === A).map((e) => e.seq));
+      state = carryForward(state, effects);
+    }
+    expect(outcomes).toEqual([
+      { transferId: 't1', result: 'COMPLETED' },
+      { transferId: 't2', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
+      { transferId: 't3', result: 'COMPLETED' },
+    ]);
+    expect(seqs).toEqual([1n, 2n]);
+    expect(state.get(A)).toMatchObject({ balance: 0n, seq: 2n });
+    expect(state.get(B)).toMatchObject({ balance: 100n, seq: 2n });
+  });
+});
+
+describe('purity', () => {
+  test('inputs are not mutated: context.accounts, its states and the commands are unchanged', () => {
+    const accounts = new Map<string, AccountState>([
+      [A, Object.freeze(userAccount(A, { balance: 100n, seq: 1n }))],
+      [B, Object.freeze(userAccount(B, { owner: 'bob', seq: 2n }))],
+      [transitAccountId(0, 'USD'), Object.freeze(systemAccount(transitAccountId(0, 'USD'), 'TRANSIT', 'USD', 10n, 1n))],
+    ]);
+    const alreadyApplied = new Set(['old']);
+    const commands: Command[] = [
+      transferCmd('t1', A, B, 30n),
+      transferCmd('t2', A, GHOST, 5n),
+      depositCmd('d1', B, 7n),
+      withdrawalCmd('w1', A, 1n),
+      refundLegCmd('r1', A, B, 10n, 'ACCOUNT_CLOSED', 1),
+      creditLegCmd('c1', 'far', B, 3n, 1),
+      transferCmd('old', A, B, 1n),
+    ].map((c) => Object.freeze(c));
+    const before = fingerprint({ accounts, alreadyApplied, commands });
+
+    const context = contextFor(0, accounts, { routes: { [GHOST]: 2, far: 1 }, alreadyApplied });
+    const effects = applyBatch(context, commands);
+
+    expect(effects.entries.length).toBeGreaterThan(0);
+    expect(fingerprint({ accounts: context.accounts, alreadyApplied: context.alreadyApplied, commands })).toBe(before);
+    expect(accounts.get(A)).toMatchObject({ balance: 100n, seq: 1n });
+  });
+
+  test('an empty batch has no effects', () => {
+    expect(applyBatch(contextFor(0, [userAccount(A)]), [])).toEqual({
+      entries: [],
+      accounts: [],
+      createdAccountIds: new Set(),
+      newTransfers: [],
+      transferStatuses: [],
+      legs: [],
+      outbox: [],
+      outcomes: [],
+    });
+  });
+});
+
+describe('assertBatchInvariants refuses a broken batch before anything is written', () => {
+  const a = userAccount(A, { balance: 100n, seq: 1n });
+  const b = userAccount(B, { owner: 'bob', seq: 0n });
+  const context = contextFor(0, [a, b]);
+  const good = applyBatch(context, [transferCmd('t1', A, B, 30n)]);
+
+  test('the real batch passes', () => {
+    expect(() => assertBatchInvariants(context, good)).not.toThrow();
+  });
+
+  test.each<[string, (e: BatchEffects) => BatchEffects, RegExp]>([
+    ['unbalanced', (e) => ({ ...e, entries: e.entries.map((x, i) => (i === 1 ? { ...x, amount: 29n } : x)) }), /unbalanced in USD by -1/],
+    ['seq gap', (e) => ({ ...e, entries: e.entries.map((x, i) => (i === 0 ? { ...x, seq: 3n } : x)) }), /seq 3 does not follow 1/],
+    ['zero entry', (e) => ({ ...e, entries: [...e.entries, { ...e.entries[0]!, amount: 0n, seq: 3n }] }), /zero entry/],
+    [
+      'amount above AMOUNT_MAX',
+      (e) => ({
+        ...e,
+        entries: [
+          { ...e.entries[0]!, amount: -1_000_000_000_000_000n },
+          { ...e.entries[1]!, amount: 1_000_000_000_000_000n },
+        ],
+      }),
+      /exceeds AMOUNT_MAX/,
+    ],
+    ['balance not equal to entries', (e) => ({ ...e, accounts: e.accounts.map((x) => (x.id === B ? { ...x, balance: 31n } : x)) }), /does not equal its entries/],
+    ['below overdraft limit', (e) => ({ ...e, accounts: e.accounts.map((x) => (x.id === A ? { ...x, balance: -1n } : x)) }), /below its limit/],
+  ])('%s', (_what, breakIt, message) => {
+    expect(() => assertBatchInvariants(context, breakIt(good))).toThrow(message);
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * The balance cache: what `GET /balance` answers from when Redis is up. Written after each
+ * worker commit and read-repaired by the API from Postgres; every write is versioned by the
+ * account's entry seq (see lua/refresh-balances.lua), so it never shows an older balance
+ * after a newer one was written.
+ */
+import type Redis from 'ioredis';
+import { Keys } from './keys';
+import { LuaScript } from './script';
+
+export interface CachedBalance {
+  accountId: string;
+  currency: string;
+  balance: bigint;
+  /** The account's entry sequence number this balance reflects. */
+  seq: bigint;
+  /** ISO 8601: when the balance was committed (or read from Postgres). */
+  asOf: string;
+}
+
+export interface BalanceCacheOptions {
+  /** Cached balances expire unless written again: idle accounts leave memory. */
+  ttlS?: number;
+  /**
+   * Accounts per EVALSHA at most. A Lua script blocks Redis while it runs; ~1000 HGET+HSET
+   * pairs take well under a millisecond, so larger batches are split rather than let one
+   * call stall every other client.
+   */
+  accountsPerCallMax?: number;
+}
+
+export const BALANCE_TTL_S_DEFAULT = 24 * 3600;
+const ACCOUNTS_PER_CALL_MAX_DEFAULT = 1000;
+const refreshScript = LuaScript.fromFile('refresh-balances');
+
+export class BalanceCache {
+  private readonly keys: Keys;
+  private readonly ttlS: number;
+  private readonly accountsPerCallMax: number;
+
+  constructor(
+    private readonly redis: Redis,
+    keyPrefix: string,
+    options: BalanceCacheOptions = {},
+  ) {
+    this.keys = new Keys(keyPrefix);
+    this.ttlS = options.ttlS ?? BALANCE_TTL_S_DEFAULT;
+    this.accountsPerCallMax = options.accountsPerCallMax ?? ACCOUNTS_PER_CALL_MAX_DEFAULT;
+  }
+
+  /** Writes each balance unless Redis already holds the same or a newer seq for it. */
+  async refresh(balances: readonly CachedBalance[]): Promise<void> {
+    for (let start = 0; start < balances.length; start += this.accountsPerCallMax) {
+      const chunk = balances.slice(start, start + this.accountsPerCallMax);
+      const keys = chunk.map((b) => this.keys.balance(b.accountId));
+      const args: string[] = [String(this.ttlS)];
+      for (const b of chunk) {
+        if (b.seq < 0n) throw new RangeError(`seq of ${b.accountId} must not be negative`);
+        args.push(b.balance.toString(), b.seq.toString(), b.currency, b.asOf);
+      }
+      await refreshScript.run(this.redis, keys, args);
+    }
+  }
+
+  async read(accountId: string): Promise<CachedBalance | null> {
+    const [balance, seq, currency, asOf] = await this.redis.hmget(this.keys.balance(accountId), 'balance', 'seq', 'currency', 'as_of');
+    if (!balance || !seq || !currency || !asOf) return null;
+    if (!/^-?[0-9]+$/.test(balance) || !/^[0-9]+$/.test(seq)) return null; // not ours: treat as a miss
+    return { accountId, currency, balance: BigInt(balance), seq: BigInt(seq), asOf };
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * ioredis connections tuned to fail fast. Redis is never the truth (DESIGN.md invariant 9):
+ * when it is down, every caller has a fallback (Postgres), so a command must fail within
+ * milliseconds rather than queue behind a reconnect and hold an HTTP request hostage.
+ */
+import Redis from 'ioredis';
+
+export type RedisClient = Redis;
+
+export interface RedisClientOptions {
+  /** A command not answered within this fails. */
+  commandTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** How long between reconnect attempts at most. */
+  reconnectDelayMsMax?: number;
+}
+
+export const REDIS_COMMAND_TIMEOUT_MS_DEFAULT = 500;
+
+/** The connection for commands: no offline queue, one retry, a per-command timeout. */
+export function createRedis(url: string, options: RedisClientOptions = {}): Redis {
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS_DEFAULT,
+    connectTimeout: options.connectTimeoutMs ?? 2_000,
+    retryStrategy: (attempt) => Math.min(50 * attempt, options.reconnectDelayMsMax ?? 2_000),
+  });
+  // Errors surface on the commands that fail; an 'error' event without a listener would
+  // crash the process while Redis restarts.
+  client.on('error', () => undefined);
+  return client;
+}
+
+/**
+ * The connection for SUBSCRIBE. It must queue its (re)subscription until Redis is back and
+ * never give up, so it keeps the offline queue and retries forever; it carries no request
+ * path, so nothing waits on it.
+ */
+export function createSubscriber(url: string, options: RedisClientOptions = {}): Redis {
+  const client = new Redis(url, {
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    autoResubscribe: true,
+    connectTimeout: options.connectTimeoutMs ?? 2_000,
+    retryStrategy: (attempt) => Math.min(50 * attempt, options.reconnectDelayMsMax ?? 2_000),
+  });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Resolves once the connection is ready, or rejects after `timeoutMs`. */
+export function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`redis not ready within ${timeoutMs} ms (status ${client.status})`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
+/** Readiness probe: PING, bounded by the client's command timeout. */
+export async function ping(client: Redis): Promise<void> {
+  const answer = await client.ping();
+  if (answer !== 'PONG') throw new Error(`redis answered ${answer} to PING`);
+}

@@ -1,0 +1,186 @@
+// Proves the Redis adapter against a real Redis: the versioned balance refresh never goes back, survives SCRIPT FLUSH, idempotency claims behave, and one PUBLISH wakes a long-poll waiter.
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  AcceptedTransfers,
+  BalanceCache,
+  IdempotencyStore,
+  StatusNotifier,
+  TransferStatusWaiter,
+  createRedis,
+  createSubscriber,
+  ping,
+  waitUntilReady,
+} from '../src';
+
+const url = process.env.REDIS_URL;
+if (!url) throw new Error('REDIS_URL must point at the test Redis (npm test sets it)');
+const prefix = `t:${randomBytes(4).toString('hex')}:`;
+const redis = createRedis(url);
+const subscriber = createSubscriber(url);
+
+beforeAll(async () => {
+  await waitUntilReady(redis, 5_000);
+});
+
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+  subscriber.disconnect();
+});
+
+const balance = (accountId: string, value: bigint, seq: bigint) => ({
+  accountId,
+  currency: 'USD',
+  balance: value,
+  seq,
+  asOf: new Date().toISOString(),
+});
+
+describe('BalanceCache', () => {
+  const cache = new BalanceCache(redis, prefix);
+
+  it('never replaces a newer seq with an older one', async () => {
+    const id = randomUUID();
+    await cache.refresh([balance(id, 500n, 5n)]);
+    await cache.refresh([balance(id, 300n, 3n)]);
+    expect(await cache.read(id)).toMatchObject({ balance: 500n, seq: 5n, currency: 'USD' });
+    await cache.refresh([balance(id, 300n, 5n)]); // same seq: stays as written first
+    expect((await cache.read(id))?.balance).toBe(500n);
+    await cache.refresh([balance(id, -600n, 6n)]);
+    expect(await cache.read(id)).toMatchObject({ balance: -600n, seq: 6n });
+  });
+
+  it('compares seq exactly beyond 2^53 and writes many accounts per call', async () => {
+    const big = randomUUID();
+    await cache.refresh([balance(big, 1n, 9007199254740993n)]);
+    await cache.refresh([balance(big, 2n, 9007199254740992n)]);
+    expect((await cache.read(big))?.seq).toBe(9007199254740993n);
+
+    const small = new BalanceCache(redis, prefix, { accountsPerCallMax: 7 });
+    const ids = Array.from({ length: 30 }, () => randomUUID());
+    await small.refresh(ids.map((id, i) => balance(id, BigInt(i), 1n)));
+    const read = await Promise.all(ids.map((id) => small.read(id)));
+    expect(read.map((r) => r?.balance)).toEqual(ids.map((_, i) => BigInt(i)));
+  });
+
+  it('sets a TTL on every written key', async () => {
+    const id = randomUUID();
+    await new BalanceCache(redis, prefix, { ttlS: 120 }).refresh([balance(id, 1n, 1n)]);
+    const ttl = await redis.ttl(`${prefix}bal:${id}`);
+    expect(ttl).toBeGreaterThan(100);
+    expect(ttl).toBeLessThanOrEqual(120);
+  });
+
+  it('recovers from NOSCRIPT after SCRIPT FLUSH', async () => {
+    const id = randomUUID();
+    await cache.refresh([balance(id, 1n, 1n)]);
+    await redis.script('FLUSH');
+    await cache.refresh([balance(id, 2n, 2n)]);
+    expect(await cache.read(id)).toMatchObject({ balance: 2n, seq: 2n });
+  });
+
+  it('a miss is null', async () => {
+    expect(await cache.read(randomUUID())).toBeNull();
+  });
+});
+
+describe('IdempotencyStore', () => {
+  const store = new IdempotencyStore(redis, prefix);
+
+  it('claims once, then reports the first claim; release frees the key', async () => {
+    const transferId = randomUUID();
+    expect(await store.claim('alice', 'k1', 'hash-a', transferId, 60)).toEqual({ claimed: true });
+    expect(await store.claim('alice', 'k1', 'hash-b', randomUUID(), 60)).toEqual({ claimed: false, requestHash: 'hash-a', transferId });
+    expect(await store.claim('bob', 'k1', 'hash-b', randomUUID(), 60)).toEqual({ claimed: true });
+    await store.release('alice', 'k1');
+    expect(await store.claim('alice', 'k1', 'hash-c', randomUUID(), 60)).toEqual({ claimed: true });
+  });
+
+  it('keeps principals apart even when they contain the separator', async () => {
+    expect(await store.claim('a:b', 'c', 'h', randomUUID(), 60)).toEqual({ claimed: true });
+    expect(await store.claim('a', 'b:c', 'h', randomUUID(), 60)).toEqual({ claimed: true });
+  });
+
+  it('exactly one of many concurrent claims wins', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim('carol', 'race', `h${i}`, randomUUID(), 60)));
+    expect(results.filter((r) => r.claimed)).toHaveLength(1);
+  });
+});
+
+describe('AcceptedTransfers', () => {
+  it('stores and returns the record with a TTL', async () => {
+    const accepted = new AcceptedTransfers(redis, prefix, 300);
+    const id = randomUUID();
+    const record = { id, principal: 'alice', requestHash: 'h', resource: { id, status: 'ACCEPTED', amount: '10' } };
+    await accepted.putAccepted(record);
+    expect(await accepted.getAccepted(id)).toEqual(record);
+    expect(await redis.ttl(`${prefix}acc:${id}`)).toBeGreaterThan(200);
+    expect(await accepted.getAccepted(randomUUID())).toBeNull();
+  });
+});
+
+describe('status notifications', () => {
+  const terminalInStore = new Set<string>();
+  const waiter = new TransferStatusWaiter(subscriber, prefix, {
+    waitersMax: 3,
+    recheckMs: 200,
+    areTerminal: async (ids) => new Set(ids.filter((id) => terminalInStore.has(id))),
+  });
+  const notifier = new StatusNotifier(redis, prefix);
+
+  beforeAll(async () => {
+    await waiter.start(5_000);
+  });
+  afterAll(() => waiter.close());
+
+  it('one PUBLISH wakes the waiters of every id in it', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const ha = waiter.register(a)!;
+    const hb = waiter.register(b)!;
+    const started = Date.now();
+    const outcomes = Promise.all([ha.until(10_000), hb.until(10_000)]);
+    await notifier.publishTerminal([a, b]);
+    expect(await outcomes).toEqual(['terminal', 'terminal']);
+    expect(Date.now() - started).toBeLessThan(150); // woken by the message, not by the re-check
+    expect(waiter.waiting).toBe(0);
+  });
+
+  it('times out when nothing happens, and the safety re-check finds what pub/sub missed', async () => {
+    const quiet = waiter.register(randomUUID())!;
+    expect(await quiet.until(50)).toBe('timeout');
+    const missed = randomUUID();
+    const handle = waiter.register(missed)!;
+    terminalInStore.add(missed); // terminal in the store, but no message was published
+    expect(await handle.until(5_000)).toBe('terminal');
+  });
+
+  it('refuses to register past waitersMax, and cancel frees a slot', async () => {
+    const handles = [1, 2, 3].map(() => waiter.register(randomUUID()));
+    expect(handles.every(Boolean)).toBe(true);
+    expect(waiter.register(randomUUID())).toBeNull();
+    handles[0]!.cancel();
+    const again = waiter.register(randomUUID());
+    expect(again).not.toBeNull();
+    for (const h of [...handles, again]) h?.cancel();
+    expect(waiter.waiting).toBe(0);
+  });
+
+  it('ping answers while Redis is up', async () => {
+    await expect(ping(redis)).resolves.toBeUndefined();
+  });
+});
+
+describe('Redis down', () => {
+  it('commands fail fast instead of queueing', async () => {
+    const dead = createRedis('redis://127.0.0.1:1');
+    try {
+      const started = Date.now();
+      await expect(new BalanceCache(dead, prefix).read(randomUUID())).rejects.toThrow();
+      await expect(ping(dead)).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      dead.disconnect();
+    }
+  });
+});
