@@ -3,7 +3,12 @@
 const tsJest = ['ts-jest', { diagnostics: false }];
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': tsJest },
+  transform: {
+    '^.+\\.ts$': tsJest,
+    // jose 6 ships ESM only; Jest 29 runs CommonJS, so jose's files are transpiled too.
+    '^.+/node_modules/jose/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
 module.exports = {

@@ -172,6 +172,18 @@ live_pid() {
 
 running() { live_pid "$1" >/dev/null; }
 
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+# PgBouncer (max_client_conn=2000) and Kafka want more than the usual 1024 fds; daemons inherit
+# the soft limit from here. Raise it to the hard limit (capped), never fail over it.
+raise_fd_limit() {
+  local hard
+  hard="$(ulimit -Hn)"
+  [ "$hard" = unlimited ] && hard=65536
+  [ "$hard" -gt 65536 ] && hard=65536
+  ulimit -Sn "$hard" 2>/dev/null || true
+}
+
 show_log_tail() {
   local f
   for f in $(log_files "$1"); do
@@ -209,13 +221,16 @@ wait_until() {   # wait_until <svc> <timeout-s> <what> <check command...>
   done
 }
 
-# Sends <sig> to a recorded pid, then waits up to <timeout> s for it to exit.
+# Waits up to <timeout> s for a pid to disappear. A zombie (dead, not yet reaped by pid 1) still
+# counts as alive until the timeout: postgres checks a crashed postmaster's pid with kill(pid, 0)
+# and refuses to start while it exists, so waiting for the reap avoids a failed restart.
 wait_gone() {   # wait_gone <pid> <timeout-s>
   local pid="$1" deadline=$((SECONDS + $2))
   while kill -0 "$pid" 2>/dev/null; do
-    # a zombie (exited, not yet reaped) counts as gone
-    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
-    [ "$SECONDS" -lt "$deadline" ] || return 1
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
+      return 1
+    fi
     sleep 0.1
   done
 }
@@ -444,15 +459,17 @@ EOF
   fi
 }
 
-pg_psql_admin() {   # superuser over the unix socket (trust), no password needed
-  "$PG_BIN/psql" -h "$PG_RUN" -p "$POSTGRES_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"
+pg_psql_admin() {   # superuser over the unix socket (trust), no password needed; no NOTICEs
+  PGOPTIONS='-c client_min_messages=warning' "$PG_BIN/psql" -h "$PG_RUN" -p "$POSTGRES_PORT" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"
 }
 
 postgres_start() {
   require_port_free postgres "$POSTGRES_PORT"
   pg_prepare
-  (cd "$PG_DIR" && as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 60 start >/dev/null) ||
-    fail_service postgres "pg_ctl start failed"
+  # pg_ctl's chatter (e.g. "another server might be running" after a crash) only on failure.
+  local out
+  out="$(cd "$PG_DIR" && as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 60 start 2>&1)" ||
+    { printf '%s\n' "$out" >&2; fail_service postgres "pg_ctl start failed"; }
   # Role, database and extension: idempotent, so it also repairs a half-initialised cluster.
   pg_psql_admin -d postgres <<EOF >/dev/null || fail_service postgres "could not create role/database $DB_NAME"
 DO \$\$
@@ -504,6 +521,8 @@ server_reset_query =
 ignore_startup_parameters = extra_float_digits,options
 ; release idle server connections of dropped per-test databases soon
 server_idle_timeout = 60
+; after Postgres restarts (chaos runs), retry logins after 1 s instead of failing clients for 15 s
+server_login_retry = 1
 log_connections = 0
 log_disconnections = 0
 EOF
@@ -521,7 +540,10 @@ pgbouncer_start() {
   local bin
   bin="$(pgbouncer_bin)"
   # PgBouncer refuses to run as root. -d daemonizes (its own session) and writes the pid file.
-  (cd "$PGB_DIR" && as_pg "$bin" -d -q "$PGB_DIR/pgbouncer.ini") ||
+  # runuser's PAM session resets the fd limit to 1024 (soft): raise it again inside, for
+  # max_client_conn=2000.
+  (cd "$PGB_DIR" && as_pg bash -c 'ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$@"' pgbouncer \
+    "$bin" -d -q "$PGB_DIR/pgbouncer.ini") ||
     fail_service pgbouncer "pgbouncer -d exited with an error"
   local i
   for i in $(seq 50); do running pgbouncer && break; sleep 0.1; done
@@ -682,29 +704,33 @@ EOF
 }
 
 cmd_up() {
-  local t0=$SECONDS
+  local t0="$EPOCHREALTIME"
   ensure_packages
   ensure_runtime_dir
   ensure_kafka_jars
   ensure_kafkajs
-  ulimit -n 65536 2>/dev/null || true   # max_client_conn=2000 and Kafka both want many fds
+  raise_fd_limit
 
-  # Kafka is the slowest (JVM): launch it first and wait for it last.
-  local kafka_launched=0 pid
+  # Kafka is the slowest (storage format + JVM start): launch it in the background first, start
+  # the others meanwhile, and wait for it last.
+  local kafka_bg="" pid
   if pid="$(live_pid kafka)"; then
     say "kafka: already running (pid $pid)"
   else
-    kafka_launch
-    kafka_launched=1
+    kafka_launch &
+    kafka_bg=$!
   fi
   start_service postgres
   start_service pgbouncer
   start_service redis
+  if [ -n "$kafka_bg" ]; then
+    wait "$kafka_bg" || exit 1   # kafka_launch already said why
+  fi
   kafka_wait
-  [ "$kafka_launched" = 1 ] && say "kafka: started (pid $(live_pid kafka), port $KAFKA_PORT)"
+  [ -n "$kafka_bg" ] && say "kafka: started (pid $(live_pid kafka), port $KAFKA_PORT)"
 
   say ""
-  say "ledgerline stack up (profile $PROFILE, ${LL_STACK_DIR:+LL_STACK_DIR=}$STACK_DIR) in $((SECONDS - t0))s:"
+  say "ledgerline stack up (profile $PROFILE, ${LL_STACK_DIR:+LL_STACK_DIR=}$STACK_DIR) in $(elapsed "$t0")s:"
   say "  kafka      127.0.0.1:$KAFKA_PORT  (controller $KAFKA_CONTROLLER_PORT)"
   say "  postgres   127.0.0.1:$POSTGRES_PORT  (direct; user/password/db $DB_USER)"
   say "  pgbouncer  127.0.0.1:$PGBOUNCER_PORT  (transaction pooling -> postgres)"
@@ -800,7 +826,7 @@ main() {
       need_service "${1:-}" start-service
       ensure_packages
       ensure_runtime_dir
-      ulimit -n 65536 2>/dev/null || true
+      raise_fd_limit
       with_lock start_service "$1"
       ;;
     stop-service) need_service "${1:-}" stop-service; with_lock stop_services "$1" ;;
@@ -808,7 +834,7 @@ main() {
     restart-service)
       need_service "${1:-}" restart-service
       ensure_runtime_dir
-      ulimit -n 65536 2>/dev/null || true
+      raise_fd_limit
       with_lock restart_service "$1"
       ;;
     help | -h | --help) usage ;;

@@ -5,7 +5,7 @@
  */
 
 export type Phase = 'e2e' | 'ingest' | 'drain' | 'baseline' | 'ceiling' | 'scenarios';
-export const ALL_PHASES: readonly Phase[] = ['e2e', 'ingest', 'drain', 'baseline', 'ceiling', 'scenarios'];
+export const ALL_PHASES: readonly Phase[] = ['e2e', 'ingest', 'scenarios', 'drain', 'baseline', 'ceiling'];
 
 export interface BenchPlan {
   mode: 'quick' | 'full';

@@ -48,15 +48,6 @@ export class PairPicker {
     const from = this.any();
     return { from, to: this.otherThan(from) };
   }
-
-  /** A transfer whose source is one of `sources` (the ceiling fills a partition's batch). */
-  nextFrom(sources: readonly FixtureAccount[], merchantIsSource: boolean): { from: FixtureAccount; to: FixtureAccount } {
-    const r = this.random();
-    if (this.mix === 'hot' && merchantIsSource && r < HOT_SHARE / 2) return { from: this.merchant, to: this.any() };
-    const from = sources[Math.floor(this.random() * sources.length)]!;
-    if (this.mix === 'hot' && r < HOT_SHARE && from.id !== this.merchant.id) return { from, to: this.merchant };
-    return { from, to: this.otherThan(from) };
-  }
 }
 
 export function randomAmount(random: () => number, amountMax = 100): bigint {

@@ -63,5 +63,8 @@ export const common = {
   waitMs: int('WAIT_MS', 10000, 0, 30000),
   /** One iteration in SAMPLE_EVERY verifies that the money really moved (and times e2e). */
   sampleEvery: int('SAMPLE_EVERY', 100, 1, 1000000),
+  /** full: status, balance versions and journal; status: only the long poll to COMPLETED
+   * (cheaper, for e2e timing at high rates). */
+  verify: oneOf('VERIFY', 'full', ['full', 'status']),
   summaryJson: str('SUMMARY_JSON', ''),
 };

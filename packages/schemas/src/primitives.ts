@@ -1,17 +1,23 @@
 import { z } from 'zod';
 import { AMOUNT_MAX, CURRENCY_PATTERN, OVERDRAFT_LIMIT_MAX } from '@ledgerline/domain';
 
+/**
+ * zod runs a refinement even when the regex before it failed, so the bound check must not
+ * assume digits: BigInt('1.5') throws, and a throw in validation would surface as a 500.
+ */
+const isDigits = (text: string) => /^[0-9]{1,19}$/.test(text);
+
 /** A positive amount in minor units, as the wire carries it: a string of decimal digits. */
 export const amountString = z
   .string()
   .regex(/^[1-9][0-9]*$/, 'must be a positive integer of minor units, as a string of digits')
-  .refine((text) => text.length <= 18 && BigInt(text) <= AMOUNT_MAX, `must be at most ${AMOUNT_MAX}`);
+  .refine((text) => !isDigits(text) || BigInt(text) <= AMOUNT_MAX, `must be at most ${AMOUNT_MAX}`);
 
 /** A non-negative limit in minor units. */
 export const limitString = z
   .string()
   .regex(/^(0|[1-9][0-9]*)$/, 'must be a non-negative integer of minor units, as a string of digits')
-  .refine((text) => text.length <= 18 && BigInt(text) <= OVERDRAFT_LIMIT_MAX, `must be at most ${OVERDRAFT_LIMIT_MAX}`);
+  .refine((text) => !isDigits(text) || BigInt(text) <= OVERDRAFT_LIMIT_MAX, `must be at most ${OVERDRAFT_LIMIT_MAX}`);
 
 export const currencyCode = z.string().regex(CURRENCY_PATTERN, 'must be 3 upper-case letters (ISO 4217)');
 

@@ -2,7 +2,7 @@
 // message into a reason instead of an exception.
 import { randomUUID } from 'node:crypto';
 import type { Command } from '@ledgerline/domain';
-import { decodeCommand, encodeCommand } from '../src';
+import { amountString, decodeCommand, encodeCommand, limitString } from '../src';
 
 const hash = 'a'.repeat(64);
 const at = '2026-11-21T04:00:00.000Z';
@@ -37,5 +37,20 @@ describe('command wire format', () => {
     const decoded = decodeCommand(Buffer.from(text));
     expect(decoded.ok).toBe(false);
     if (!decoded.ok) expect(decoded.reason).toMatch(reason);
+  });
+});
+
+describe('amount fields', () => {
+  // Regression: '1.5' once reached BigInt() inside a refinement and threw (a 500 for bad input).
+  test.each(['1.5', '-1', '0', '01', '1e3', ' 1', '', '9999999999999999999', '1000000000000000'])('refuses %j with an issue, never a throw', (text) => {
+    expect(() => amountString.safeParse(text)).not.toThrow();
+    expect(amountString.safeParse(text).success).toBe(false);
+  });
+  test.each(['1', '42', '999999999999999'])('accepts %j', (text) => {
+    expect(amountString.safeParse(text).success).toBe(true);
+  });
+  test('limits accept 0 and refuse fractions without throwing', () => {
+    expect(limitString.safeParse('0').success).toBe(true);
+    expect(limitString.safeParse('2.5').success).toBe(false);
   });
 });

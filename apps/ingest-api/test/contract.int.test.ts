@@ -1,0 +1,300 @@
+// Proves the HTTP contract of shared/API.md end to end against the real API, a real worker,
+// Kafka, Postgres through PgBouncer and Redis: every endpoint and every status code path.
+import { randomUUID } from 'node:crypto';
+import type { Express } from 'express';
+import { openApiDocument } from '../src/openapi';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { Client, startApi, token } from '../../../test/support/api';
+import { startWorker } from '../../../test/support/worker';
+
+const PARTITIONS = 4;
+
+describe('HTTP contract v1', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let api: Awaited<ReturnType<typeof startApi>>;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  let alice: Client;
+  let bob: Client;
+  let admin: Client;
+  let readOnly: Client;
+  let anonymous: Client;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(PARTITIONS);
+    topics = await createTestTopics(PARTITIONS);
+    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    worker = await startWorker(target);
+    api = await startApi(target);
+    alice = new Client(api.url, await token('alice'));
+    bob = new Client(api.url, await token('bob'));
+    admin = new Client(api.url, await token('ops', 'ledger:admin'));
+    readOnly = new Client(api.url, await token('alice', 'ledger:read'));
+    anonymous = new Client(api.url, null);
+  });
+
+  afterAll(async () => {
+    await api.stop();
+    await worker.stop();
+    expect(worker.fatal).toEqual([]);
+    await topics.delete();
+    await db.drop();
+  });
+
+  async function openAccount(client: Client, body: Record<string, unknown> = { currency: 'USD' }): Promise<string> {
+    const answer = await client.post('/v1/accounts', body);
+    expect(answer.status).toBe(201);
+    return answer.body.id;
+  }
+
+  async function settled(client: Client, id: string): Promise<{ status: string; reason?: string }> {
+    const answer = await client.get(`/v1/transfers/${id}?wait_ms=15000`);
+    expect(answer.status).toBe(200);
+    return answer.body;
+  }
+
+  async function deposit(accountId: string, amount: string): Promise<void> {
+    const answer = await admin.post('/v1/deposits', { account_id: accountId, amount, currency: 'USD' });
+    expect(answer.status).toBe(202);
+    expect((await settled(admin, answer.body.id)).status).toBe('COMPLETED');
+  }
+
+  describe('accounts', () => {
+    test('open (201), replay (200, same resource), reuse with another body (422)', async () => {
+      const key = randomUUID();
+      const created = await alice.post('/v1/accounts', { currency: 'EUR', overdraft_limit: '500', metadata: { tag: 'x' } }, key);
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ owner: 'alice', currency: 'EUR', overdraft_limit: '500', status: 'OPEN' });
+      const replay = await alice.post('/v1/accounts', { currency: 'EUR', overdraft_limit: '500', metadata: { tag: 'x' } }, key);
+      expect(replay.status).toBe(200);
+      expect(replay.body).toEqual(created.body);
+      const reused = await alice.post('/v1/accounts', { currency: 'USD' }, key);
+      expect(reused.status).toBe(422);
+      expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    });
+
+    test('GET account and balance; another owner gets 404, not a leak', async () => {
+      const id = await openAccount(alice);
+      const account = await alice.get(`/v1/accounts/${id}`);
+      expect(account.status).toBe(200);
+      expect(account.body.id).toBe(id);
+      const balance = await alice.get(`/v1/accounts/${id}/balance`);
+      expect(balance.status).toBe(200);
+      expect(balance.body).toMatchObject({ account_id: id, currency: 'USD', balance: '0', available: '0', version: '0' });
+      expect((await bob.get(`/v1/accounts/${id}`)).status).toBe(404);
+      expect((await bob.get(`/v1/accounts/${id}/balance`)).status).toBe(404);
+      expect((await admin.get(`/v1/accounts/${id}`)).status).toBe(200);
+      expect((await alice.get(`/v1/accounts/${randomUUID()}`)).status).toBe(404);
+    });
+
+    test('entries page newest first by cursor', async () => {
+      const id = await openAccount(alice);
+      for (const amount of ['1', '2', '3']) await deposit(id, amount);
+      const first = await alice.get(`/v1/accounts/${id}/entries?limit=2`);
+      expect(first.status).toBe(200);
+      expect(first.body.entries.map((e: { amount: string }) => e.amount)).toEqual(['3', '2']);
+      expect(first.body.entries[0]).toMatchObject({ seq: '3', balance_after: '6' });
+      const second = await alice.get(`/v1/accounts/${id}/entries?limit=2&cursor=${first.body.next_cursor}`);
+      expect(second.body.entries.map((e: { amount: string }) => e.amount)).toEqual(['1']);
+      expect(second.body.next_cursor).toBeNull();
+    });
+  });
+
+  describe('money movement', () => {
+    test('a cross-partition transfer goes ACCEPTED -> COMPLETED; balances read-your-writes', async () => {
+      const from = await openAccount(alice);
+      const to = await openAccount(bob);
+      await deposit(from, '1000');
+      const sent = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: to, amount: '250', currency: 'USD', description: 'rent' });
+      expect(sent.status).toBe(202);
+      expect(sent.headers.get('location')).toBe(`/v1/transfers/${sent.body.id}`);
+      expect(sent.body).toMatchObject({ kind: 'TRANSFER', amount: '250', currency: 'USD', from_account_id: from, to_account_id: to });
+      expect(['ACCEPTED', 'PROCESSING', 'COMPLETED']).toContain(sent.body.status);
+      expect(await settled(alice, sent.body.id)).toMatchObject({ status: 'COMPLETED' });
+      expect((await alice.get(`/v1/accounts/${from}/balance`)).body.balance).toBe('750');
+      expect((await bob.get(`/v1/accounts/${to}/balance`)).body.balance).toBe('250');
+    });
+
+    test('replay returns the same transfer; another body with the key is 422; a rejection uses the key up', async () => {
+      const from = await openAccount(alice);
+      const to = await openAccount(bob);
+      const key = randomUUID();
+      const body = { from_account_id: from, to_account_id: to, amount: '5', currency: 'USD' };
+      const first = await alice.post('/v1/transfers', body, key);
+      expect(first.status).toBe(202);
+      expect(await settled(alice, first.body.id)).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' });
+      await deposit(from, '100');
+      const replay = await alice.post('/v1/transfers', body, key);
+      expect([200, 202]).toContain(replay.status);
+      expect(replay.body).toMatchObject({ id: first.body.id, status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' });
+      const reused = await alice.post('/v1/transfers', { ...body, amount: '6' }, key);
+      expect(reused.status).toBe(422);
+      expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      expect((await alice.get(`/v1/accounts/${from}/balance`)).body.balance).toBe('100');
+    });
+
+    test('withdrawals by the owner; deposits need ledger:admin (403)', async () => {
+      const id = await openAccount(alice);
+      await deposit(id, '40');
+      const withdrawn = await alice.post('/v1/withdrawals', { account_id: id, amount: '15', currency: 'USD' });
+      expect(withdrawn.status).toBe(202);
+      expect(await settled(alice, withdrawn.body.id)).toMatchObject({ status: 'COMPLETED', kind: 'WITHDRAWAL' });
+      expect((await alice.get(`/v1/accounts/${id}/balance`)).body.balance).toBe('25');
+      const forbidden = await alice.post('/v1/deposits', { account_id: id, amount: '1', currency: 'USD' });
+      expect(forbidden.status).toBe(403);
+    });
+
+    test('moving money from an account you do not own is 403 and publishes nothing', async () => {
+      const bobs = await openAccount(bob);
+      await deposit(bobs, '10');
+      const theft = await alice.post('/v1/transfers', { from_account_id: bobs, to_account_id: randomUUID(), amount: '10', currency: 'USD' });
+      expect(theft.status).toBe(403);
+      expect((await bob.get(`/v1/accounts/${bobs}/balance`)).body.balance).toBe('10');
+    });
+
+    test('a destination that does not exist ends REJECTED with DESTINATION_NOT_FOUND and the money comes back', async () => {
+      const from = await openAccount(alice);
+      await deposit(from, '70');
+      const sent = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: randomUUID(), amount: '70', currency: 'USD' });
+      expect(await settled(alice, sent.body.id)).toMatchObject({ status: 'REJECTED', reason: 'DESTINATION_NOT_FOUND' });
+      expect((await alice.get(`/v1/accounts/${from}/balance`)).body.balance).toBe('70');
+    });
+
+    test('GET a transfer of someone else is 404; a wait_ms beyond 30000 is 400', async () => {
+      const from = await openAccount(alice);
+      const sent = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: randomUUID(), amount: '1', currency: 'USD' });
+      expect((await bob.get(`/v1/transfers/${sent.body.id}`)).status).toBe(404);
+      expect((await alice.get(`/v1/transfers/${sent.body.id}?wait_ms=30001`)).status).toBe(400);
+      expect((await alice.get(`/v1/transfers/${randomUUID()}`)).status).toBe(404);
+    });
+  });
+
+  describe('errors', () => {
+    test('401 for a missing, malformed or expired token', async () => {
+      expect((await anonymous.get('/v1/accounts/' + randomUUID())).status).toBe(401);
+      expect((await new Client(api.url, 'not-a-jwt').get('/v1/accounts/' + randomUUID())).status).toBe(401);
+      const expired = new Client(api.url, await token('alice', 'ledger:read', -10));
+      const answer = await expired.get('/v1/accounts/' + randomUUID());
+      expect(answer.status).toBe(401);
+      expect(answer.body.error.code).toMatch(/^[A-Z_]+$/);
+    });
+
+    test('403 when the scope does not allow it', async () => {
+      expect((await readOnly.post('/v1/accounts', { currency: 'USD' })).status).toBe(403);
+    });
+
+    test('400 with field paths for invalid bodies, and nothing is published', async () => {
+      const from = await openAccount(alice);
+      const bad = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: from, amount: 10, currency: 'usd' });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+      const paths = JSON.stringify(bad.body.error.details);
+      expect(paths).toMatch(/amount/);
+      expect(paths).toMatch(/currency/);
+      for (const amount of ['0', '-1', '1.5', '01', '1e3', '9999999999999999999']) {
+        const answer = await alice.post('/v1/withdrawals', { account_id: from, amount, currency: 'USD' });
+        expect([amount, answer.status]).toEqual([amount, 400]);
+      }
+      const missingKey = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: randomUUID(), amount: '1', currency: 'USD' }, null);
+      expect(missingKey.status).toBe(400);
+      const malformed = await alice.request('POST', '/v1/transfers', { raw: '{"from_account_id":' });
+      expect(malformed.status).toBe(400);
+      const transfers = await db.pool.query('SELECT count(*) AS n FROM transfers WHERE from_account_id = $1', [from]);
+      expect(transfers.rows[0].n).toBe('0');
+    });
+
+    test('413 for an oversized body, 415 for a non-JSON content type, 404 for an unknown route', async () => {
+      const big = await alice.request('POST', '/v1/accounts', { raw: JSON.stringify({ currency: 'USD', metadata: { x: 'y'.repeat(40_000) } }) });
+      expect(big.status).toBe(413);
+      const text = await alice.request('POST', '/v1/accounts', { raw: 'currency=USD', headers: { 'content-type': 'text/plain' } });
+      expect(text.status).toBe(415);
+      expect((await alice.get('/v1/nothing-here')).status).toBe(404);
+    });
+  });
+
+  describe('operations', () => {
+    test('healthz, readyz, metrics and the OpenAPI spec', async () => {
+      expect((await anonymous.get('/healthz')).status).toBe(200);
+      const ready = await anonymous.get('/readyz');
+      expect(ready.status).toBe(200);
+      expect(ready.body.checks).toEqual({ kafka: 'ok', postgres: 'ok', redis: 'ok' });
+      const metrics = await anonymous.get('/metrics');
+      expect(metrics.status).toBe(200);
+      expect(String(metrics.body)).toMatch(/# TYPE/);
+      const spec = await anonymous.get('/openapi.json');
+      expect(spec.status).toBe(200);
+      expect(Object.keys(spec.body.paths)).toEqual(
+        expect.arrayContaining(['/v1/accounts', '/v1/transfers', '/v1/deposits', '/v1/withdrawals']),
+      );
+      expect((await anonymous.get('/docs')).status).toBe(200);
+    });
+
+    test('the spec documents every route the running app serves, and no other', () => {
+      const documented = Object.entries(openApiDocument().paths).flatMap(([path, ops]) =>
+        Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${path}`),
+      );
+      expect(servedRoutes(api.app).sort()).toEqual(documented.sort());
+    });
+  });
+
+  describe('backpressure and broken dependencies', () => {
+    test('a full produce buffer answers 429 with Retry-After, and the refused key stays usable', async () => {
+      const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+      const tight = await startApi(target, { API_PRODUCE_BUFFER_MESSAGES_MAX: '1', API_PRODUCE_LINGER_MS: '300' });
+      try {
+        const from = await openAccount(alice);
+        const client = new Client(tight.url, await token('alice'));
+        const keys = Array.from({ length: 12 }, () => randomUUID());
+        const answers = await Promise.all(
+          keys.map((key) => client.post('/v1/withdrawals', { account_id: from, amount: '1', currency: 'USD' }, key)),
+        );
+        const refused = answers.map((a, i) => ({ a, key: keys[i]! })).filter(({ a }) => a.status === 429);
+        expect(refused.length).toBeGreaterThan(0);
+        expect(answers.every((a) => a.status === 202 || a.status === 429)).toBe(true);
+        for (const { a } of refused) {
+          expect(a.headers.get('retry-after')).toMatch(/^\d+$/);
+          expect(a.body.error.code).toMatch(/^[A-Z_]+$/);
+        }
+        const retried = await alice.post('/v1/withdrawals', { account_id: from, amount: '1', currency: 'USD' }, refused[0]!.key);
+        expect(retried.status).toBe(202);
+      } finally {
+        await tight.stop();
+      }
+    });
+
+    test('Kafka unreachable: POST answers 503 with Retry-After within a bounded time; readyz names kafka', async () => {
+      const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+      const cut = await startApi(target, { KAFKA_BROKERS: '127.0.0.1:1', API_PRODUCE_ACK_TIMEOUT_MS: '1500' });
+      try {
+        const from = await openAccount(alice);
+        const client = new Client(cut.url, await token('alice'));
+        const key = randomUUID();
+        const started = Date.now();
+        const answer = await client.post('/v1/withdrawals', { account_id: from, amount: '1', currency: 'USD' }, key);
+        expect(answer.status).toBe(503);
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
+        const ready = await new Client(cut.url, null).get('/readyz');
+        expect(ready.status).toBe(503);
+        expect(JSON.stringify(ready.body)).toMatch(/kafka/);
+        // Nothing was accepted, so the same key goes through once Kafka is reachable.
+        const retried = await alice.post('/v1/withdrawals', { account_id: from, amount: '1', currency: 'USD' }, key);
+        expect(retried.status).toBe(202);
+      } finally {
+        await cut.stop();
+      }
+    });
+  });
+});
+
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+}
+
+function servedRoutes(app: Express): string[] {
+  const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
+  return stack
+    .filter((layer) => layer.route)
+    .flatMap((layer) => Object.keys(layer.route!.methods).map((m) => `${m.toUpperCase()} ${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`));
+}

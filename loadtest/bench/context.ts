@@ -1,0 +1,115 @@
+/**
+ * Everything the phases share: the plan, the services, the run's names (databases, topic
+ * prefixes, Redis prefix), the fixture, and how to start the apps against the bench's own
+ * corner of the stack.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Pool } from 'pg';
+import type { Kafka } from 'kafkajs';
+import type { RoutingTable } from '@ledgerline/domain';
+import type { BenchPlan } from './plan';
+import type { Services } from './services';
+import type { Fixture } from './fixture';
+import { type Managed, spawnNode } from './processes';
+import { CpuMeter, type PidSource, childrenOf, pidFromFile } from './cpu';
+import { withDatabase } from './util';
+
+export const API_SCRIPT = 'apps/ingest-api/src/main.ts';
+export const WORKER_SCRIPT = 'apps/partition-worker/src/main.ts';
+export const BASELINE_SCRIPT = 'loadtest/baseline/server.ts';
+
+export interface BenchContext {
+  plan: BenchPlan;
+  services: Services;
+  repoRoot: string;
+  /** bench<base36 time>: topic prefixes, Redis prefix and principals derive from it. */
+  runId: string;
+  runDir: string;
+  benchDb: string;
+  baseDb: string;
+  pool: Pool;
+  basePool: Pool;
+  kafka: Kafka;
+  routing: RoutingTable;
+  fixture: Fixture;
+  fixturePath: string;
+  jwtSecret: string;
+  k6Bin: string;
+  redisPrefix: string;
+  /** The topic prefix the API and its workers use during the API phases. */
+  mainPrefix: string;
+  /** Every topic prefix created, for cleanup. */
+  prefixes: string[];
+  stackDir: string;
+}
+
+export function apiAvailable(repoRoot: string): boolean {
+  return existsSync(join(repoRoot, API_SCRIPT));
+}
+
+function appEnv(ctx: BenchContext, topicPrefix: string): Record<string, string> {
+  return {
+    KAFKA_BROKERS: ctx.services.kafkaBrokers.join(','),
+    KAFKA_TOPIC_PREFIX: topicPrefix,
+    DATABASE_URL: withDatabase(ctx.services.databaseUrl, ctx.benchDb),
+    REDIS_URL: ctx.services.redisUrl,
+    REDIS_KEY_PREFIX: ctx.redisPrefix,
+    JWT_SECRET: ctx.jwtSecret,
+  };
+}
+
+/**
+ * The partition workers, as `npm start` runs them (scripts/run-local.ts), except that the
+ * periodic reconcile is off: it scans the whole ledger every minute in each worker, which
+ * would land in the middle of a measurement window (its cost is measured separately with
+ * `--reconcile`).
+ */
+export function startWorkers(ctx: BenchContext, topicPrefix: string, label: string, profile: boolean): Managed[] {
+  return Array.from({ length: ctx.plan.workers }, (_, i) =>
+    spawnNode(`${label}-worker-${i + 1}`, WORKER_SCRIPT, {
+      logDir: ctx.runDir,
+      cpuProfDir: profile ? join(ctx.runDir, 'profiles') : undefined,
+      env: {
+        ...appEnv(ctx, topicPrefix),
+        WORKER_ID: `${label}-worker-${i + 1}`,
+        WORKER_RECONCILE_INTERVAL_MS: '0',
+        WORKER_METRICS_PORT: '0',
+      },
+    }),
+  );
+}
+
+export function startApi(ctx: BenchContext, topicPrefix: string, label: string, profile: boolean): Managed {
+  return spawnNode(`${label}-api`, API_SCRIPT, {
+    logDir: ctx.runDir,
+    cpuProfDir: profile ? join(ctx.runDir, 'profiles') : undefined,
+    env: { ...appEnv(ctx, topicPrefix), PORT: String(ctx.plan.apiPort), HOST: '127.0.0.1' },
+  });
+}
+
+export function startBaseline(ctx: BenchContext): Managed {
+  return spawnNode('baseline', BASELINE_SCRIPT, {
+    logDir: ctx.runDir,
+    env: {
+      DATABASE_URL: withDatabase(ctx.services.databaseUrl, ctx.baseDb),
+      JWT_SECRET: ctx.jwtSecret,
+      BASELINE_PORT: String(ctx.plan.baselinePort),
+    },
+  });
+}
+
+/** CPU groups: the given processes plus the stack's services, found through their pid files. */
+export function cpuMeter(ctx: BenchContext, procs: Record<string, readonly (Managed | null)[]>, pids: Record<string, number[]> = {}): CpuMeter {
+  const groups: Record<string, PidSource> = {};
+  for (const [name, list] of Object.entries(pids)) groups[name] = () => list;
+  for (const [name, list] of Object.entries(procs)) {
+    groups[name] = () => list.filter((p): p is Managed => p !== null && p.alive).map((p) => p.pid);
+  }
+  const withChildren = (pid: number | null) => (pid === null ? [] : [pid, ...childrenOf(pid)]);
+  groups.postgres = () => withChildren(pidFromFile(join(ctx.stackDir, 'postgres/data/postmaster.pid')));
+  groups.kafka = () => withChildren(pidFromFile(join(ctx.stackDir, 'kafka/kafka.pid')));
+  groups.pgbouncer = () => withChildren(pidFromFile(join(ctx.stackDir, 'pgbouncer/pgbouncer.pid')));
+  groups.redis = () => withChildren(pidFromFile(join(ctx.stackDir, 'redis/redis.pid')));
+  return new CpuMeter(groups);
+}

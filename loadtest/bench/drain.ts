@@ -1,0 +1,210 @@
+/**
+ * Worker drain: how fast the partition workers apply a backlog already sitting in Kafka.
+ *
+ * 1. A fresh topic prefix; N TRANSFER commands produced while no worker runs, encoded with
+ *    `encodeCommand` exactly as the API publishes them, each to the partition the routing
+ *    table gives its source account (big batches, acks=all).
+ * 2. The workers (2 processes, as `npm start` runs them) start; the driver polls
+ *    partition_state until every partition's stored next_offset covers what was produced.
+ *    The rate is counted from the first commit seen (process start-up, tsx compilation and
+ *    the consumer-group join are reported apart, as `startup_s`) to the last partition done.
+ * 3. Cross-partition transfers then still have their credit legs to apply (they were
+ *    appended to the destination partitions by the outbox relay); `settled_per_s` counts
+ *    until every transfer is terminal.
+ */
+import { createHash } from 'node:crypto';
+import { type TransferCommand, transferIdFor } from '@ledgerline/domain';
+import { topicNames } from '@ledgerline/kafka';
+import { encodeCommand } from '@ledgerline/schemas';
+import { type BenchContext, cpuMeter, startWorkers } from './context';
+import type { CpuReport } from './cpu';
+import { PgMeter, type PgReport } from './pgstats';
+import type { Managed } from './processes';
+import { createTopics, highWatermarks, partitionOffsets, waitSettled } from './services';
+import { log, round, sleep } from './util';
+import { type Mix, PairPicker, randomAmount, seededRandom } from './workload';
+
+const PRODUCE_CHUNK = 4_000;
+const PRODUCE_IN_FLIGHT_MAX = 4;
+const POLL_MS = 200;
+
+export interface DrainResult {
+  mix: Mix;
+  commands: number;
+  topic: string;
+  produce_per_s: number | null;
+  /** From the workers' spawn to their first commit (start-up, group join, claims). */
+  startup_s: number | null;
+  drain_s: number | null;
+  per_s: number | null;
+  settled_s: number | null;
+  settled_per_s: number | null;
+  timed_out: boolean;
+  per_partition: { partition: number; commands: number; done_s: number | null }[];
+  outcome: Record<string, number>;
+  cpu: CpuReport | null;
+  pg: PgReport | null;
+}
+
+export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number, rep: number): Promise<DrainResult> {
+  const prefix = `${ctx.runId}d${mix === 'uniform' ? 'u' : 'h'}${rep}`;
+  const topic = topicNames(prefix).commands;
+  const tag = `${ctx.runId}-drain-${mix}-${rep}`;
+  await createTopics(ctx.kafka, prefix, ctx.plan.partitions);
+  ctx.prefixes.push(prefix);
+
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  let workers: Managed[] = [];
+  try {
+    const produceStarted = Date.now();
+    await produceBacklog(ctx, topic, tag, mix, commands, rep);
+    const produceS = (Date.now() - produceStarted) / 1000;
+    const targets = await highWatermarks(admin, topic);
+    const produced = [...targets.values()].reduce((a, b) => a + b, 0n);
+    if (produced !== BigInt(commands)) throw new Error(`drain ${mix}: topic holds ${produced} messages, produced ${commands}`);
+    log(`drain ${mix}: ${commands} commands in ${topic} (${Math.round(commands / produceS)}/s produced); starting ${ctx.plan.workers} workers`);
+
+    const spawnedAt = Date.now();
+    workers = startWorkers(ctx, prefix, `drain-${mix}${rep}`, ctx.plan.profile);
+    const cpu = cpuMeter(ctx, { workers });
+    const pg = new PgMeter(ctx.services.databaseDirectUrl, ctx.benchDb);
+    const progress = await followProgress(ctx, topic, targets, workers, spawnedAt, () => {
+      cpu.begin();
+      void pg.begin();
+    });
+    const cpuReport = cpu.end();
+    const pgReport = await pg.end();
+    let settledS: number | null = null;
+    if (!progress.timedOut && progress.firstAt !== null) {
+      const settleMs = await waitSettled(ctx.pool, admin, topic, ctx.plan.settleTimeoutS * 1000);
+      settledS = settleMs === null ? null : (Date.now() - progress.firstAt) / 1000;
+    }
+    await Promise.all(workers.map((w) => w.stop()));
+    const outcome = await outcomes(ctx, tag);
+    const drainS = progress.doneAt !== null && progress.firstAt !== null ? (progress.doneAt - progress.firstAt) / 1000 : null;
+    const result: DrainResult = {
+      mix,
+      commands,
+      topic,
+      produce_per_s: round(commands / produceS, 0),
+      startup_s: progress.firstAt === null ? null : round((progress.firstAt - spawnedAt) / 1000, 1),
+      drain_s: round(drainS, 2),
+      per_s: drainS ? round((commands - progress.coveredAtFirst) / drainS, 0) : null,
+      settled_s: round(settledS, 2),
+      settled_per_s: settledS ? round((commands - progress.coveredAtFirst) / settledS, 0) : null,
+      timed_out: progress.timedOut,
+      per_partition: [...targets.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([partition, end]) => ({
+          partition,
+          commands: Number(end),
+          done_s: progress.doneByPartition.has(partition) && progress.firstAt !== null ? round((progress.doneByPartition.get(partition)! - progress.firstAt) / 1000, 2) : null,
+        })),
+      outcome,
+      cpu: cpuReport,
+      pg: pgReport,
+    };
+    log(
+      `drain ${mix}: ${result.per_s ?? '-'} commands/s applied (${result.drain_s ?? '-'} s after the first commit, start-up ${result.startup_s ?? '-'} s); ` +
+        `all legs settled: ${result.settled_per_s ?? '-'} transfers/s; outcomes ${JSON.stringify(outcome)}`,
+    );
+    return result;
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await admin.disconnect();
+  }
+}
+
+async function produceBacklog(ctx: BenchContext, topic: string, tag: string, mix: Mix, commands: number, rep: number): Promise<void> {
+  const random = seededRandom(mix === 'uniform' ? 1_000 + rep : 2_000 + rep);
+  const picker = new PairPicker(ctx.fixture.accounts, ctx.fixture.merchant, mix, random);
+  // Not idempotent: several requests in flight make the backlog fast to build, and the order
+  // between chunks does not matter (every source account is funded many times over).
+  const producer = ctx.kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: PRODUCE_IN_FLIGHT_MAX });
+  await producer.connect();
+  try {
+    const inFlight = new Set<Promise<unknown>>();
+    for (let start = 0; start < commands; start += PRODUCE_CHUNK) {
+      const acceptedAt = new Date().toISOString();
+      const messages = [];
+      for (let i = start; i < Math.min(commands, start + PRODUCE_CHUNK); i++) {
+        const { from, to } = picker.next();
+        const key = `${tag}-${i}`;
+        const command: TransferCommand = {
+          type: 'TRANSFER',
+          transferId: transferIdFor(from.owner, key),
+          fromAccountId: from.id,
+          toAccountId: to.id,
+          description: tag,
+          amount: randomAmount(random),
+          currency: ctx.fixture.currency,
+          principal: from.owner,
+          admin: false,
+          requestHash: createHash('sha256').update(key).digest('hex'),
+          acceptedAt,
+        };
+        messages.push({ partition: ctx.routing.partitionOf(from.id), key: from.id, value: encodeCommand(command) });
+      }
+      const send = producer.send({ topic, acks: -1, messages }).finally(() => inFlight.delete(send));
+      inFlight.add(send);
+      if (inFlight.size >= PRODUCE_IN_FLIGHT_MAX) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+interface Progress {
+  firstAt: number | null;
+  doneAt: number | null;
+  coveredAtFirst: number;
+  doneByPartition: Map<number, number>;
+  timedOut: boolean;
+}
+
+async function followProgress(
+  ctx: BenchContext,
+  topic: string,
+  targets: Map<number, bigint>,
+  workers: readonly Managed[],
+  spawnedAt: number,
+  onFirstCommit: () => void,
+): Promise<Progress> {
+  const progress: Progress = { firstAt: null, doneAt: null, coveredAtFirst: 0, doneByPartition: new Map(), timedOut: false };
+  const deadline = spawnedAt + ctx.plan.drainTimeoutS * 1000;
+  while (Date.now() < deadline) {
+    const dead = workers.find((w) => !w.alive);
+    if (dead) throw new Error(`${dead.name} exited (code ${dead.exitCode}) during the drain; see ${dead.logPath}`);
+    const applied = await partitionOffsets(ctx.pool, topic);
+    const now = Date.now();
+    let covered = 0n;
+    let done = true;
+    for (const [partition, end] of targets) {
+      const at = applied.get(partition) ?? 0n;
+      covered += at < end ? at : end;
+      if (at >= end) {
+        if (!progress.doneByPartition.has(partition)) progress.doneByPartition.set(partition, now);
+      } else done = false;
+    }
+    if (progress.firstAt === null && covered > 0n) {
+      progress.firstAt = now;
+      progress.coveredAtFirst = Number(covered);
+      onFirstCommit();
+    }
+    if (done) {
+      progress.doneAt = now;
+      return progress;
+    }
+    await sleep(POLL_MS);
+  }
+  log(`drain: timed out after ${ctx.plan.drainTimeoutS} s`);
+  progress.timedOut = true;
+  return progress;
+}
+
+async function outcomes(ctx: BenchContext, tag: string): Promise<Record<string, number>> {
+  const result = await ctx.pool.query('SELECT status, count(*)::int AS n FROM transfers WHERE description = $1 GROUP BY status', [tag]);
+  return Object.fromEntries(result.rows.map((r) => [String(r.status), Number(r.n)]));
+}

@@ -1,0 +1,294 @@
+/**
+ * The k6-driven phases: ingest sweep and end-to-end latency against the ingest API, the
+ * five scenarios as a smoke run, and the same load against the row-lock baseline.
+ */
+import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
+import { topicNames } from '@ledgerline/kafka';
+import { type BenchContext, cpuMeter } from './context';
+import type { CpuReport } from './cpu';
+import { type K6Figures, runK6 } from './k6run';
+import { PgMeter, type PgReport } from './pgstats';
+import type { Managed } from './processes';
+import { waitSettled } from './services';
+import { log, round } from './util';
+
+export interface StepResult {
+  offered_per_s: number;
+  duration_s: number;
+  acked_per_s: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  errors: number;
+  dropped: number;
+  /** Ours only: transfers COMPLETED per second while the step ran (from Postgres). */
+  completed_per_s: number | null;
+  /** Ours only: how long the workers needed after the step to apply everything. */
+  settle_s: number | null;
+  thresholds_crossed: string[];
+  cpu: CpuReport | null;
+  pg: PgReport | null;
+}
+
+export interface E2eResult extends StepResult {
+  /** Client-observed, sampled: from the 202 to seeing COMPLETED through a long poll. */
+  e2e: { p50_ms: number | null; p95_ms: number | null; p99_ms: number | null; n: number } | null;
+  /** From Postgres, every transfer: completed_at (the batch's clock) minus created_at (the ack). */
+  e2e_db: { p50_ms: number | null; p95_ms: number | null; p99_ms: number | null; n: number } | null;
+  money_moved: { rate: number; n: number } | null;
+}
+
+interface Target {
+  kind: 'api' | 'baseline';
+  baseUrl: string;
+  procs: Record<string, readonly (Managed | null)[]>;
+  /** Ours: the topic whose backlog must be applied before the next step. */
+  topic: string | null;
+  admin: Admin | null;
+}
+
+export function apiTarget(ctx: BenchContext, api: Managed, workers: Managed[], admin: Admin): Target {
+  return {
+    kind: 'api',
+    baseUrl: `http://127.0.0.1:${ctx.plan.apiPort}`,
+    procs: { api: [api], workers },
+    topic: topicNames(ctx.mainPrefix).commands,
+    admin,
+  };
+}
+
+export function baselineTarget(ctx: BenchContext, baseline: Managed): Target {
+  return { kind: 'baseline', baseUrl: `http://127.0.0.1:${ctx.plan.baselinePort}`, procs: { baseline: [baseline] }, topic: null, admin: null };
+}
+
+interface StepOptions {
+  name: string;
+  script: string;
+  durationS: number;
+  env: Record<string, string>;
+  tag: string;
+}
+
+async function runStep(ctx: BenchContext, target: Target, step: StepOptions): Promise<{ figures: K6Figures; result: StepResult }> {
+  // The CPU window opens when k6 is spawned, so k6 itself is one of the groups measured.
+  let meter = cpuMeter(ctx, target.procs);
+  const pg = new PgMeter(ctx.services.databaseDirectUrl, target.kind === 'api' ? ctx.benchDb : ctx.baseDb);
+  await pg.begin();
+  const run = await runK6({
+    k6Bin: ctx.k6Bin,
+    runDir: ctx.runDir,
+    script: join(ctx.repoRoot, 'loadtest/k6', step.script),
+    name: step.name,
+    loadSeconds: step.durationS,
+    env: {
+      BASE_URL: target.baseUrl,
+      TARGET: target.kind,
+      JWT_SECRET: ctx.jwtSecret,
+      FIXTURE: ctx.fixturePath,
+      CURRENCY: ctx.fixture.currency,
+      RUN_TAG: step.tag,
+      DURATION: `${step.durationS}s`,
+      ...step.env,
+    },
+    onSpawn: (proc) => {
+      meter = cpuMeter(ctx, { ...target.procs, k6: [proc] });
+      meter.begin();
+    },
+  });
+  const cpuReport = meter.end();
+  const pgReport = await pg.end();
+  const f = run.figures;
+  let completedPerS: number | null = null;
+  let settleS: number | null = null;
+  if (target.kind === 'api' && target.topic && target.admin) {
+    completedPerS = await completedDuringRun(ctx, step.tag);
+    const settleMs = await waitSettled(ctx.pool, target.admin, target.topic, ctx.plan.settleTimeoutS * 1000);
+    settleS = settleMs === null ? null : round(settleMs / 1000, 1);
+    if (settleMs === null) log(`${step.name}: the workers did not catch up within ${ctx.plan.settleTimeoutS} s`);
+  }
+  const result: StepResult = {
+    offered_per_s: Number(step.env.RATE ?? 0),
+    duration_s: step.durationS,
+    acked_per_s: Math.round(f.acked_per_s),
+    p50_ms: round(f.p50_ms, 2),
+    p95_ms: round(f.p95_ms, 2),
+    p99_ms: round(f.p99_ms, 2),
+    errors: f.errors,
+    dropped: f.dropped,
+    completed_per_s: completedPerS,
+    settle_s: settleS,
+    thresholds_crossed: f.thresholds_crossed,
+    cpu: cpuReport,
+    pg: pgReport,
+  };
+  log(
+    `${step.name}: offered ${result.offered_per_s || '-'}/s, acked ${result.acked_per_s}/s, ack p50/p95/p99 ${result.p50_ms}/${result.p95_ms}/${result.p99_ms} ms, ` +
+      `errors ${result.errors}, dropped ${result.dropped}` +
+      (completedPerS !== null ? `, completed ${completedPerS}/s during the step, settled ${settleS ?? '>timeout'} s after` : '') +
+      (cpuReport ? `; cpu ${JSON.stringify(cpuReport.by_group)}` : ''),
+  );
+  return { figures: f, result };
+}
+
+/** Transfers of this step COMPLETED while the step was still accepting (Postgres clocks). */
+async function completedDuringRun(ctx: BenchContext, tag: string): Promise<number | null> {
+  const r = await ctx.pool.query(
+    `WITH w AS (SELECT min(created_at) AS t0, max(created_at) AS t1 FROM transfers WHERE description = $1)
+     SELECT extract(epoch FROM w.t1 - w.t0)::float8 AS seconds,
+            (SELECT count(*) FROM transfers t WHERE t.description = $1 AND t.status = 'COMPLETED' AND t.completed_at <= w.t1)::int AS n
+       FROM w`,
+    [tag],
+  );
+  const seconds = Number(r.rows[0]?.seconds ?? 0);
+  return seconds > 0 ? Math.round(Number(r.rows[0].n) / seconds) : null;
+}
+
+async function e2eFromDb(ctx: BenchContext, tag: string): Promise<E2eResult['e2e_db']> {
+  const r = await ctx.pool.query(
+    `SELECT count(*)::int AS n,
+            percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at) * 1000) AS p
+       FROM transfers WHERE description = $1 AND status = 'COMPLETED'`,
+    [tag],
+  );
+  const row = r.rows[0];
+  if (!row || Number(row.n) === 0) return null;
+  const p = (row.p as (number | string)[]).map(Number);
+  return { p50_ms: round(p[0], 1), p95_ms: round(p[1], 1), p99_ms: round(p[2], 1), n: Number(row.n) };
+}
+
+export async function measureIngestStep(ctx: BenchContext, target: Target, rate: number, rep: number): Promise<StepResult> {
+  const { result } = await runStep(ctx, target, {
+    name: `ingest-${rate}-r${rep}`,
+    script: 'steady.js',
+    durationS: ctx.plan.ingestDurationS,
+    tag: `${ctx.runId}-ingest-${rate}-${rep}`,
+    // The targets as thresholds: p99 ack <= 50 ms, 0 errors, 0 dropped. A crossed threshold
+    // is recorded, not fatal: the sweep is meant to go past the knee.
+    env: { RATE: String(rate), SAMPLE_EVERY: '1000', P95_MS: '25', P99_MS: '50', ERROR_RATE_MAX: '0', DROPPED_MAX: '0' },
+  });
+  return result;
+}
+
+export async function measureE2e(ctx: BenchContext, target: Target, rep: number): Promise<E2eResult> {
+  const tag = `${ctx.runId}-e2e-${rep}`;
+  const { figures, result } = await runStep(ctx, target, {
+    name: `e2e-${ctx.plan.e2eRate}-r${rep}`,
+    script: 'steady.js',
+    durationS: ctx.plan.e2eDurationS,
+    tag,
+    env: {
+      RATE: String(ctx.plan.e2eRate),
+      SAMPLE_EVERY: String(ctx.plan.e2eSampleEvery),
+      VERIFY: 'status',
+      E2E_P99_MS: '250',
+      P99_MS: '50',
+      ERROR_RATE_MAX: '0',
+      DROPPED_MAX: '0',
+    },
+  });
+  const db = await e2eFromDb(ctx, tag);
+  const e2e = figures.e2e
+    ? { p50_ms: round(figures.e2e.p50_ms, 1), p95_ms: round(figures.e2e.p95_ms, 1), p99_ms: round(figures.e2e.p99_ms, 1), n: figures.e2e.n }
+    : null;
+  log(`e2e: client-observed p50/p95/p99 ${e2e?.p50_ms}/${e2e?.p95_ms}/${e2e?.p99_ms} ms (n ${e2e?.n}); Postgres clocks ${db?.p50_ms}/${db?.p95_ms}/${db?.p99_ms} ms (n ${db?.n})`);
+  return { ...result, e2e, e2e_db: db, money_moved: figures.money_moved };
+}
+
+export async function measureBaselineStep(ctx: BenchContext, target: Target, rate: number, rep: number): Promise<StepResult> {
+  const { result } = await runStep(ctx, target, {
+    name: `baseline-${rate}-r${rep}`,
+    script: 'steady.js',
+    durationS: ctx.plan.baselineSweepDurationS,
+    tag: `${ctx.runId}-base-${rate}-${rep}`,
+    env: { RATE: String(rate), SAMPLE_EVERY: '1000', P95_MS: '25', P99_MS: '50', ERROR_RATE_MAX: '0', DROPPED_MAX: '0' },
+  });
+  return result;
+}
+
+/** Closed model: VUS clients back to back; the throughput is what the system can take. */
+export async function measureSaturation(ctx: BenchContext, target: Target, mix: 'uniform' | 'hot', rep: number): Promise<StepResult> {
+  const { result } = await runStep(ctx, target, {
+    name: `${target.kind}-saturation-${mix}-r${rep}`,
+    script: mix === 'hot' ? 'hot-account.js' : 'steady.js',
+    durationS: ctx.plan.baselineSaturationDurationS,
+    tag: `${ctx.runId}-${target.kind}-sat-${mix}-${rep}`,
+    env: {
+      EXECUTOR: 'constant-vus',
+      VUS: String(ctx.plan.baselineVus),
+      SAMPLE_EVERY: '1000',
+      // Saturation is the point here; latency thresholds would only restate it.
+      P95_MS: '600000',
+      P99_MS: '600000',
+      ERROR_RATE_MAX: '0',
+    },
+  });
+  return result;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  passed: boolean;
+  exit_code: number | null;
+  acked_per_s: number;
+  p95_ms: number | null;
+  p99_ms: number | null;
+  errors: number;
+  dropped: number;
+  money_moved: { rate: number; n: number } | null;
+  thresholds_crossed: string[];
+  computed: Record<string, unknown> | null;
+}
+
+/** Each of the five scenarios once, at modest rates, with its own thresholds. */
+export async function runScenarios(ctx: BenchContext, target: Target): Promise<ScenarioResult[]> {
+  const d = ctx.plan.scenarioDurationS;
+  const runs: { scenario: string; env: Record<string, string>; loadS: number }[] = [
+    { scenario: 'steady', env: { RATE: '500', SAMPLE_EVERY: '50' }, loadS: d },
+    { scenario: 'hot-account', env: { RATE: '500', SAMPLE_EVERY: '50' }, loadS: d },
+    { scenario: 'retry-storm', env: { RATE: '200', SAMPLE_EVERY: '20' }, loadS: d },
+    { scenario: 'read-heavy', env: { RATE: '300', READ_RATE: '1500', SAMPLE_EVERY: '30' }, loadS: d },
+    {
+      scenario: 'ramp',
+      env: { START_RATE: '1000', STEP_RATE: '1500', STEPS: '5', RAMP_S: '3', HOLD_S: String(Math.max(5, Math.round(d / 2))), SAMPLE_EVERY: '500' },
+      loadS: 5 * (3 + Math.max(5, Math.round(d / 2))),
+    },
+  ];
+  const results: ScenarioResult[] = [];
+  for (const run of runs) {
+    const k6 = await runK6({
+      k6Bin: ctx.k6Bin,
+      runDir: ctx.runDir,
+      script: join(ctx.repoRoot, 'loadtest/k6', `${run.scenario}.js`),
+      name: `scenario-${run.scenario}`,
+      loadSeconds: run.loadS,
+      env: {
+        BASE_URL: target.baseUrl,
+        TARGET: target.kind,
+        JWT_SECRET: ctx.jwtSecret,
+        FIXTURE: ctx.fixturePath,
+        CURRENCY: ctx.fixture.currency,
+        RUN_TAG: `${ctx.runId}-scenario-${run.scenario}`,
+        DURATION: `${d}s`,
+        ...run.env,
+      },
+    });
+    const f = k6.figures;
+    results.push({
+      scenario: run.scenario,
+      passed: k6.exitCode === 0,
+      exit_code: k6.exitCode,
+      acked_per_s: Math.round(f.acked_per_s),
+      p95_ms: round(f.p95_ms, 2),
+      p99_ms: round(f.p99_ms, 2),
+      errors: f.errors,
+      dropped: f.dropped,
+      money_moved: f.money_moved,
+      thresholds_crossed: f.thresholds_crossed,
+      computed: k6.summary.computed,
+    });
+    log(`scenario ${run.scenario}: ${k6.exitCode === 0 ? 'thresholds passed' : `thresholds crossed: ${f.thresholds_crossed.join('; ')}`}`);
+    if (target.topic && target.admin) await waitSettled(ctx.pool, target.admin, target.topic, ctx.plan.settleTimeoutS * 1000);
+  }
+  return results;
+}
