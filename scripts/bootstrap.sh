@@ -31,5 +31,6 @@ else
 fi
 
 # npm may write package-lock.json after its hidden lockfile; mark the install as at least as
-# new as the lockfile so the next run is a no-op rather than another full install.
-touch "$installed"
+# new as the lockfile so the next run is a no-op rather than another full install. (npm writes
+# no hidden lockfile when there is nothing to install.)
+if [ -f "$installed" ]; then touch "$installed"; fi

@@ -42,7 +42,7 @@ case "$PROFILE" in
 esac
 
 # ports.env is the single source of truth for ports (docker-compose.yml reads it too).
-# shellcheck source=ports.env
+# shellcheck source-path=SCRIPTDIR source=ports.env
 . "$HERE/ports.env"
 profile_var() { local name="${PROFILE^^}_$1"; printf '%s' "${!name:?$name missing from ports.env}"; }
 KAFKA_PORT="$(profile_var KAFKA_PORT)"
@@ -221,14 +221,17 @@ wait_until() {   # wait_until <svc> <timeout-s> <what> <check command...>
   done
 }
 
-# Waits up to <timeout> s for a pid to disappear. A zombie (dead, not yet reaped by pid 1) still
-# counts as alive until the timeout: postgres checks a crashed postmaster's pid with kill(pid, 0)
-# and refuses to start while it exists, so waiting for the reap avoids a failed restart.
-wait_gone() {   # wait_gone <pid> <timeout-s>
-  local pid="$1" deadline=$((SECONDS + $2))
+# Waits up to <timeout> s for a pid to exit. A zombie (dead, not yet reaped by pid 1, which can
+# take a couple of seconds in some containers) counts as exited, except with "strict": postgres
+# checks a crashed postmaster's pid with kill(pid, 0) and refuses to start while it exists.
+wait_gone() {   # wait_gone <pid> <timeout-s> [strict]
+  local pid="$1" deadline=$((SECONDS + $2)) strict="${3:-}" zombie
   while kill -0 "$pid" 2>/dev/null; do
+    zombie=0
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && zombie=1
+    [ "$zombie" = 1 ] && [ -z "$strict" ] && return 0
     if [ "$SECONDS" -ge "$deadline" ]; then
-      [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
+      [ "$zombie" = 1 ] && return 0
       return 1
     fi
     sleep 0.1
@@ -262,8 +265,14 @@ ensure_packages() {
   fi
   say "installing missing packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # flock: the dev and test stacks may both install on a fresh machine; apt would refuse the
+  # second one while the first holds its lock.
+  (
+    flock 7
+    apt-get update -q
+    # --no-upgrade: install what is absent, never upgrade a present package as a side effect.
+    apt-get install -y -q --no-install-recommends --no-upgrade "${missing[@]}"
+  ) 7>/var/lock/ledgerline-apt.lock
 }
 
 ensure_runtime_dir() {
@@ -381,6 +390,7 @@ kafka_launch() {
   # setsid: its own session, so Ctrl-C on `npm start` (which only stops the apps) or a closing
   # terminal does not reach the broker. The wrapper shell records its own pid and then execs
   # java, so the recorded pid IS the JVM whether or not setsid had to fork.
+  # shellcheck disable=SC2016  # $$ and $@ belong to the inner shell
   nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidf" \
     java -server -Xms256m -Xmx768m \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
@@ -542,6 +552,7 @@ pgbouncer_start() {
   # PgBouncer refuses to run as root. -d daemonizes (its own session) and writes the pid file.
   # runuser's PAM session resets the fd limit to 1024 (soft): raise it again inside, for
   # max_client_conn=2000.
+  # shellcheck disable=SC2016  # expanded by the inner shell
   (cd "$PGB_DIR" && as_pg bash -c 'ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; exec "$@"' pgbouncer \
     "$bin" -d -q "$PGB_DIR/pgbouncer.ini") ||
     fail_service pgbouncer "pgbouncer -d exited with an error"
@@ -638,13 +649,14 @@ signal_service() {   # signal_service <svc> <signal>; prints the pid it signalle
 # Waits for a signalled service to exit; escalates (postgres: QUIT = immediate shutdown) then
 # KILL. Kafka gets longer: its controlled shutdown flushes and closes every partition.
 reap_service() {   # reap_service <svc> <pid>
-  local svc="$1" pid="$2" grace=15
+  local svc="$1" pid="$2" grace=15 strict=""
   [ "$svc" = kafka ] && grace=30
-  if ! wait_gone "$pid" "$grace"; then
+  [ "$svc" = postgres ] && strict=strict
+  if ! wait_gone "$pid" "$grace" $strict; then
     if [ "$svc" = postgres ]; then
       warn "postgres did not stop in ${grace}s: immediate shutdown"
       kill -s QUIT "$pid" 2>/dev/null || true
-      wait_gone "$pid" 10 && { cleanup_pidfile "$svc"; return 0; }
+      wait_gone "$pid" 10 strict && { cleanup_pidfile "$svc"; return 0; }
     fi
     warn "$svc (pid $pid) did not stop in time: SIGKILL"
     kill -s KILL "$pid" 2>/dev/null || true
@@ -677,14 +689,16 @@ stop_services() {   # stop_services <svc>...: signal all first, then wait (stops
 kill_service() {
   local svc="$1" pid
   pid="$(live_pid "$svc")" || { say "$svc: not running"; return 0; }
-  local children=""
+  local -a children=()
   # A SIGKILLed postmaster leaves its backends running (attached to shared memory, which would
   # block the next start): kill the children it has right now, by parent pid.
-  [ "$svc" = postgres ] && children="$(pgrep -P "$pid" || true)"
-  kill -s KILL "$pid" $children 2>/dev/null || true
-  wait_gone "$pid" 10 || warn "$svc (pid $pid) still alive after SIGKILL"
+  [ "$svc" = postgres ] && mapfile -t children < <(pgrep -P "$pid" || true)
+  kill -s KILL "$pid" "${children[@]}" 2>/dev/null || true
+  local strict=""
+  [ "$svc" = postgres ] && strict=strict
+  wait_gone "$pid" 10 $strict || warn "$svc (pid $pid) still alive after SIGKILL"
   local c
-  for c in $children; do wait_gone "$c" 10 || true; done
+  for c in "${children[@]}"; do wait_gone "$c" 10 || true; done
   cleanup_pidfile "$svc"
   say "$svc: killed (was pid $pid)"
 }
@@ -808,7 +822,33 @@ with_lock() {
   exit "$rc"
 }
 need_service() {
-  is_service "${1:-}" || die "usage: stack.sh $2 <${SERVICES[*]// /|}>"
+  local IFS='|'
+  is_service "${1:-}" || die "usage: stack.sh $2 <${SERVICES[*]}>"
+}
+
+# Everything that starts or stops something runs here, inside the profile lock.
+run_locked() {
+  local cmd="$1"
+  shift
+  case "$cmd" in
+    up) cmd_up ;;
+    down | stop) cmd_down ;;
+    reset) cmd_reset ;;
+    start-service)
+      ensure_packages
+      ensure_runtime_dir
+      raise_fd_limit
+      start_service "$1"
+      ;;
+    stop-service) stop_services "$1" ;;
+    kill-service) kill_service "$1" ;;
+    restart-service)
+      ensure_packages
+      ensure_runtime_dir
+      raise_fd_limit
+      restart_service "$1"
+      ;;
+  esac
 }
 
 main() {
@@ -816,27 +856,14 @@ main() {
   local cmd="${1:-help}"
   shift || true
   case "$cmd" in
-    up) with_lock cmd_up ;;
-    down | stop) with_lock cmd_down ;;
+    up | down | stop | reset) with_lock run_locked "$cmd" ;;
+    start-service | stop-service | kill-service | restart-service)
+      need_service "${1:-}" "$cmd"
+      with_lock run_locked "$cmd" "$1"
+      ;;
     status) cmd_status ;;
     env) url_env ;;
     logs) cmd_logs "$@" ;;
-    reset) with_lock cmd_reset ;;
-    start-service)
-      need_service "${1:-}" start-service
-      ensure_packages
-      ensure_runtime_dir
-      raise_fd_limit
-      with_lock start_service "$1"
-      ;;
-    stop-service) need_service "${1:-}" stop-service; with_lock stop_services "$1" ;;
-    kill-service) need_service "${1:-}" kill-service; with_lock kill_service "$1" ;;
-    restart-service)
-      need_service "${1:-}" restart-service
-      ensure_runtime_dir
-      raise_fd_limit
-      with_lock restart_service "$1"
-      ;;
     help | -h | --help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

@@ -1,0 +1,58 @@
+// Proves /readyz answers 200 with Kafka, Postgres and Redis up, and 503 naming the one
+// dependency that is really stopped (each service is stopped and restarted for real).
+import { type TestDatabase, createTestDatabase } from './support/database';
+import { type TestTopics, createTestTopics } from './support/kafka';
+import { Client, startApi } from './support/api';
+import { stack } from './support/stack';
+import { waitFor } from './support/worker';
+
+describe('GET /readyz against really stopped services', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let api: Awaited<ReturnType<typeof startApi>>;
+  let probe: Client;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+    topics = await createTestTopics(2);
+    api = await startApi({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` }, { API_READY_CHECK_TIMEOUT_MS: '1000' });
+    probe = new Client(api.url, null);
+  });
+
+  afterAll(async () => {
+    await api.stop();
+    await topics.delete();
+    await db.drop();
+  });
+
+  async function readiness() {
+    const answer = await probe.get('/readyz');
+    return { status: answer.status, text: JSON.stringify(answer.body), retryAfter: answer.headers.get('retry-after') };
+  }
+
+  test('all up: 200', async () => {
+    await waitFor('ready', async () => (await readiness()).status === 200);
+  });
+
+  test.each([
+    ['redis', 'redis'],
+    ['pgbouncer', 'postgres'],
+    ['kafka', 'kafka'],
+  ] as const)('%s stopped: 503 naming %s, then 200 again once it is back', async (service, named) => {
+    stack('stop-service', service);
+    try {
+      const down = await waitFor(`readyz to notice ${service}`, async () => {
+        const r = await readiness();
+        return r.status === 503 ? r : null;
+      });
+      expect(down.text).toMatch(new RegExp(named));
+      for (const other of ['kafka', 'postgres', 'redis'].filter((n) => n !== named)) {
+        expect(down.text).not.toMatch(new RegExp(`"${other}":"(unreachable|down|error)`));
+      }
+      expect(down.retryAfter).toMatch(/^\d+$/);
+    } finally {
+      stack('start-service', service);
+    }
+    await waitFor('readyz to recover', async () => (await readiness()).status === 200, 60_000, 250);
+  });
+});
