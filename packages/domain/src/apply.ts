@@ -162,6 +162,11 @@ class BatchBuilder {
   constructor(private readonly context: ApplyContext) {}
 
   apply(command: Command): void {
+    // The wire schema already bounds amounts; a command past it here is a programming error,
+    // and a negative amount would turn a debit into a credit.
+    if (command.amount <= 0n || command.amount > AMOUNT_MAX) {
+      throw new InvariantViolation(`command ${command.transferId} has amount ${command.amount} outside 1..${AMOUNT_MAX}`);
+    }
     const key = dedupeKeyOf(command);
     if (this.context.alreadyApplied.has(key) || this.seen.has(key)) {
       this.outcomes.push({ transferId: command.transferId, result: 'DUPLICATE' });

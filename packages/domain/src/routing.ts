@@ -34,7 +34,10 @@ export class RoutingTable {
   static fromRows(version: number, rows: readonly { bucket: number; partition: number }[]): RoutingTable {
     const map = new Array<number>(BUCKET_COUNT).fill(-1);
     for (const row of rows) {
-      if (row.bucket < 0 || row.bucket >= BUCKET_COUNT) throw new Error(`routing row has bucket ${row.bucket} out of range`);
+      if (!Number.isInteger(row.bucket) || row.bucket < 0 || row.bucket >= BUCKET_COUNT) {
+        throw new Error(`routing row has bucket ${row.bucket} out of range`);
+      }
+      if (!Number.isInteger(row.partition) || row.partition < 0) throw new Error(`routing row has partition ${row.partition}`);
       map[row.bucket] = row.partition;
     }
     const missing = map.findIndex((p) => p < 0);
