@@ -21,7 +21,7 @@ export async function openAccount(pool: Pool, owner: string, options: { currency
 }
 
 /** An account id that routes to `partition`. */
-export function accountOnPartition(routing: RoutingTable, partition: number, salt = randomUUID()): string {
+export function accountOnPartition(routing: RoutingTable, partition: number, salt: string = randomUUID()): string {
   for (let i = 0; ; i++) {
     const id = uuidV5(`${salt}:${i}`);
     if (routing.partitionOf(id) === partition) return id;

@@ -41,6 +41,11 @@ export class DependencyUnavailableError extends Error {
   }
 }
 
+/** The account's bucket is being moved to another partition: retry in a moment. */
+export class BucketMovingError extends Error {
+  override readonly name = 'BucketMovingError';
+}
+
 export interface FieldIssue {
   path: string;
   message: string;
@@ -101,6 +106,9 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
     return answer(429, 'BACKPRESSURE', 'too many commands in flight; retry shortly with the same Idempotency-Key', undefined, {
       'Retry-After': String(retry.backpressureRetryAfterS),
     });
+  }
+  if (error instanceof BucketMovingError) {
+    return answer(503, 'BUCKET_MOVING', error.message, undefined, { 'Retry-After': String(retry.backpressureRetryAfterS) });
   }
   if (error instanceof BrokerUnavailableError) return unavailable('kafka', 'kafka unreachable; retry with the same Idempotency-Key');
   if (error instanceof DependencyUnavailableError) return unavailable(error.dependency, error.message);

@@ -21,7 +21,7 @@ import type { z } from 'zod';
 import type { movementBody, transferBody } from '@ledgerline/schemas';
 import type { AcceptedTransfer, ClaimResult } from '@ledgerline/redis';
 import type { AppContext } from './context';
-import { forbidden, idempotencyKeyReused } from './errors';
+import { BucketMovingError, forbidden, idempotencyKeyReused } from './errors';
 import { requestHashOf } from './request-hash';
 import { acceptedTransferWire, transferWireFromRow } from './resources';
 
@@ -44,6 +44,11 @@ export async function submitMovement(
 ): Promise<MovementAnswer> {
   const normalized = normalize(request);
   await authorise(ctx, auth, normalized);
+  const subject = subjectOf(normalized);
+  // Before any claim: a held bucket's command is refused without using the key up.
+  if (ctx.routing.current().isHeld(subject)) {
+    throw new BucketMovingError(`account ${subject} is being moved to another partition; retry shortly with the same Idempotency-Key`);
+  }
   const transferId = transferIdFor(auth.principal, idempotencyKey);
   const requestHash = requestHashOf(normalized.kind, normalized.body);
 
@@ -61,7 +66,6 @@ export async function submitMovement(
   }
 
   const command = toCommand(normalized, auth, transferId, requestHash, ctx.clock().toISOString());
-  const subject = subjectOf(normalized);
   try {
     await ctx.publisher.publish({
       topic: ctx.commandsTopic,

@@ -3,7 +3,9 @@
  * buildApp. main.ts calls it for the process (and adds signals); integration tests may call
  * it to run the real thing in-process with their own database, key prefix and topics.
  */
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { Admin } from 'kafkajs';
 import { BatchingProducer, createKafka } from '@ledgerline/kafka';
 import { RoutingWatcher, createPool, findTerminalTransferIds } from '@ledgerline/postgres';
@@ -48,7 +50,12 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     applicationName: 'ingest-api',
   });
   // Routing is the one thing the API cannot serve without: fail start-up if Postgres is down.
-  const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => log(`routing refresh failed: ${e.message}`));
+  // It reports the routing version it holds (routing_observers): a bucket move waits until
+  // every live API holds the bucket before it fences it.
+  const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => log(`routing refresh failed: ${e.message}`), {
+    instance: `api-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    role: 'api',
+  });
   await routing.start();
 
   const redis = createRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });

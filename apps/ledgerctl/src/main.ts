@@ -5,6 +5,7 @@ import { signDevToken } from '@ledgerline/auth';
 import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
 import { runReconcile } from './commands/reconcile';
+import { addPartitions, moveCommand, rebalance, showRouting, showWorkers } from './commands/operate';
 
 const program = new Command('ledgerctl').description('Operate a ledgerline deployment').showHelpAfterError();
 
@@ -36,6 +37,54 @@ program
   .action(async (options: { progress: boolean; cache: boolean }) => {
     process.exitCode = await runReconcile(loadCtlConfig(), options);
   });
+
+program
+  .command('workers')
+  .description("the consumer group's members, each partition's owner, epoch, stored offset and lag")
+  .action(() => showWorkers(loadCtlConfig()));
+
+const routing = program.command('routing').description('the bucket -> partition table');
+routing
+  .command('show')
+  .description('the table, its version, and the command rate per partition and bucket')
+  .action(() => showRouting(loadCtlConfig()));
+
+const buckets = program.command('buckets').description('bucket operations');
+buckets
+  .command('move')
+  .description('move buckets to a partition with the hold/fence/switch protocol (re-run to finish a crashed move)')
+  .argument('<bucket...>', 'bucket numbers (0..1023)')
+  .requiredOption('--to-partition <p>', 'target partition')
+  .action((list: string[], options: { toPartition: string }) =>
+    moveCommand(loadCtlConfig(), list.map(parseBucket), parseNonNegative(options.toPartition, '--to-partition')),
+  );
+
+program
+  .command('partitions')
+  .description('partition operations')
+  .command('add')
+  .description('grow the commands topic and spread buckets onto the new partitions')
+  .requiredOption('--to <n>', 'the new partition count')
+  .action((options: { to: string }) => addPartitions(loadCtlConfig(), parseNonNegative(options.to, '--to')));
+
+program
+  .command('rebalance')
+  .description('propose (--plan) or carry out (--apply) moves that even out per-bucket traffic')
+  .option('--plan', 'print the proposed moves (default)')
+  .option('--apply', 'carry the moves out')
+  .option('--moves-max <n>', 'at most this many bucket moves', '32')
+  .action((options: { apply?: boolean; movesMax: string }) => rebalance(loadCtlConfig(), options.apply === true, parseNonNegative(options.movesMax, '--moves-max')));
+
+function parseBucket(text: string): number {
+  const bucket = parseNonNegative(text, 'bucket');
+  if (bucket >= 1024) throw new Error(`bucket ${text} is out of range 0..1023`);
+  return bucket;
+}
+
+function parseNonNegative(text: string, what: string): number {
+  if (!/^[0-9]{1,9}$/.test(text)) throw new Error(`${what} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
 
 program.parseAsync(process.argv).catch((error: Error) => {
   process.stderr.write(`ledgerctl: ${error.message}\n`);

@@ -9,7 +9,7 @@ import {
   subjectAccountOf,
   transitAccountId,
 } from '@ledgerline/domain';
-import { type DeadLetterMessage, decodeCommand } from '@ledgerline/schemas';
+import { type DeadLetterMessage, type Fence, decodeCommand } from '@ledgerline/schemas';
 
 export interface RawMessage {
   offset: string;
@@ -20,17 +20,26 @@ export interface RawMessage {
 export interface DecodedBatch {
   commands: Command[];
   deadLetters: DeadLetterMessage[];
+  /** A FENCE marker ends a segment: see `splitAtFence`. */
+  fence: Fence | null;
 }
 
-export function decodeBatch(topic: string, partition: number, messages: readonly RawMessage[], now: string): DecodedBatch {
+/**
+ * Decodes messages up to and including the first FENCE marker, and says how many it took.
+ * Commands after a fence must see the routing the fence changes, so they go in the next
+ * segment (and the next transaction).
+ */
+export function decodeSegment(topic: string, partition: number, messages: readonly RawMessage[], now: string): { batch: DecodedBatch; taken: number } {
   const commands: Command[] = [];
   const deadLetters: DeadLetterMessage[] = [];
-  for (const message of messages) {
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i]!;
     const decoded = decodeCommand(message.value);
-    if (decoded.ok) {
+    if (decoded.ok && decoded.command) {
       commands.push(decoded.command);
       continue;
     }
+    if (decoded.ok) return { batch: { commands, deadLetters, fence: decoded.fence }, taken: i + 1 };
     deadLetters.push({
       v: 1,
       reason: decoded.reason,
@@ -42,7 +51,7 @@ export function decodeBatch(topic: string, partition: number, messages: readonly
       dead_lettered_at: now,
     });
   }
-  return { commands, deadLetters };
+  return { batch: { commands, deadLetters, fence: null }, taken: messages.length };
 }
 
 /** Accounts the batch may read or write on this partition, system accounts included. */

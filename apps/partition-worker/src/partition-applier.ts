@@ -14,8 +14,10 @@ import type { Pool } from 'pg';
 import {
   type AccountState,
   type BatchEffects,
+  type Command,
   type RoutingTable,
   applyBatch,
+  subjectAccountOf,
 } from '@ledgerline/domain';
 import {
   type OutboxRow,
@@ -29,7 +31,7 @@ import {
   writeBatch,
 } from '@ledgerline/postgres';
 import { encodeCommand, toEventMessage } from '@ledgerline/schemas';
-import { type RawMessage, accountsNamed, decodeBatch, dedupeCandidates } from './batch-input';
+import { type RawMessage, accountsNamed, decodeSegment, dedupeCandidates } from './batch-input';
 
 export interface CachedBalance {
   accountId: string;
@@ -49,6 +51,8 @@ export interface PostCommitPorts {
 export interface ApplierPorts {
   pool: Pool;
   routing(): RoutingTable;
+  /** Reloads the routing table now if its version changed (after a fence, before a forward). */
+  refreshRouting(): Promise<RoutingTable>;
   postCommit: PostCommitPorts;
   now(): Date;
   /** Called right after each Postgres commit (metrics, fault injection). */
@@ -82,6 +86,12 @@ export class PartitionApplier {
     return this.claim?.epoch ?? null;
   }
 
+  /** Drop cached accounts (the routing changed: some may belong to another partition now). */
+  forgetAccounts(): void {
+    this.accounts.clear();
+    this.generation++; // a segment in flight must not put back what it loaded before
+  }
+
   /** Forget ownership: the next chunk claims the partition afresh (and bumps its epoch). */
   release(): void {
     this.claim = null;
@@ -96,7 +106,10 @@ export class PartitionApplier {
     const firstOffset = BigInt(fresh[0]!.offset);
     if (firstOffset > claim.nextOffset) return { kind: 'seek', offset: claim.nextOffset };
     try {
-      await this.applyChunk(claim, fresh);
+      for (let rest = fresh; rest.length > 0; ) {
+        const taken = await this.applySegment(claim, rest);
+        rest = rest.slice(taken);
+      }
       return { kind: 'applied', nextOffset: claim.nextOffset };
     } catch (error) {
       if (error instanceof FencedError) {
@@ -116,13 +129,16 @@ export class PartitionApplier {
     return claim;
   }
 
-  private async applyChunk(claim: PartitionClaim, messages: readonly RawMessage[]): Promise<void> {
+  /** Applies messages up to and including the first FENCE marker; returns how many. */
+  private async applySegment(claim: PartitionClaim, all: readonly RawMessage[]): Promise<number> {
     const started = Date.now();
     const generation = this.generation;
     const now = this.ports.now().toISOString();
-    const routing = this.ports.routing();
+    const { batch, taken } = decodeSegment(this.topic, this.partition, all, now);
+    const messages = all.slice(0, taken);
+    const { commands, deadLetters, fence } = batch;
+    const routing = await this.currentRouting(commands);
     const partitionOf = (id: string) => routing.partitionOf(id);
-    const { commands, deadLetters } = decodeBatch(this.topic, this.partition, messages, now);
 
     const known = await this.accountsFor(accountsNamed(commands, this.partition, partitionOf));
     const candidates = dedupeCandidates(commands);
@@ -134,13 +150,31 @@ export class PartitionApplier {
     const fromOffset = claim.nextOffset;
     const toOffset = BigInt(messages[messages.length - 1]!.offset) + 1n;
     const published = await inTransaction(this.ports.pool, (client) =>
-      writeBatch(client, { claim, fromOffset, toOffset, effects, before: known, outbox }),
+      writeBatch(client, { claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds }),
     );
 
     claim.nextOffset = toOffset;
     if (generation === this.generation) this.remember(known, effects.accounts);
     this.ports.afterCommit?.(this.partition, { commands: messages.length, effects, durationMs: Date.now() - started });
     this.afterCommit(effects, published, now);
+    if (fence) {
+      // The moved buckets are no longer ours: forget their accounts and route by the new table.
+      this.accounts.clear();
+      await this.ports.refreshRouting();
+      this.ports.log(`partition ${this.partition}: applied fence for moves ${fence.moveIds.join(', ')}`);
+    }
+    return taken;
+  }
+
+  /**
+   * The routing to apply with. A command that looks like another partition's is about to be
+   * forwarded; first make sure the table is not merely stale (a move just fenced), or the
+   * command would bounce back and overtake later ones.
+   */
+  private async currentRouting(commands: readonly Command[]): Promise<RoutingTable> {
+    const routing = this.ports.routing();
+    const foreign = commands.some((c) => routing.partitionOf(subjectAccountOf(c)) !== this.partition);
+    return foreign ? this.ports.refreshRouting() : routing;
   }
 
   /** Cached states plus one query for the rest; absent ids do not exist (yet). */

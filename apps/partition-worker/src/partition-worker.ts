@@ -45,6 +45,11 @@ export class PartitionWorker {
     });
   }
 
+  /** The routing changed: cached accounts may now belong elsewhere (they are reloaded). */
+  forgetAccounts(): void {
+    for (const applier of this.appliers.values()) applier.forgetAccounts();
+  }
+
   async start(): Promise<void> {
     const { kafka, topic, groupId } = this.options;
     const consumer = kafka.consumer({
@@ -55,6 +60,8 @@ export class PartitionWorker {
       maxBytesPerPartition: this.options.fetchBytesMax,
       maxWaitTimeInMs: 25,
       allowAutoTopicCreation: false,
+      // New partitions (ledgerctl partitions add) join the assignment within seconds.
+      metadataMaxAge: 5_000,
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
     this.consumer = consumer;

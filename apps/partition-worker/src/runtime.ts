@@ -61,6 +61,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     ports: {
       pool,
       routing: () => routing.current(),
+      refreshRouting: () => routing.refresh(),
       now: () => new Date(),
       log: hooks.log,
       afterCommit: hooks.afterCommit,
@@ -71,6 +72,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       },
     },
   });
+  routing.onChange(() => worker.forgetAccounts());
   await worker.start();
 
   return {

@@ -22,6 +22,8 @@ export class RoutingTable {
   private constructor(
     readonly version: number,
     private readonly partitionByBucket: readonly number[],
+    /** Buckets being moved: ingest holds their commands until the move is fenced. */
+    private readonly heldBuckets: ReadonlySet<number> = new Set(),
   ) {}
 
   /** The initial table: buckets dealt round-robin over the partitions. */
@@ -31,18 +33,29 @@ export class RoutingTable {
     return new RoutingTable(version, map);
   }
 
-  static fromRows(version: number, rows: readonly { bucket: number; partition: number }[]): RoutingTable {
+  static fromRows(version: number, rows: readonly { bucket: number; partition: number; held?: boolean }[]): RoutingTable {
     const map = new Array<number>(BUCKET_COUNT).fill(-1);
+    const held = new Set<number>();
     for (const row of rows) {
       if (!Number.isInteger(row.bucket) || row.bucket < 0 || row.bucket >= BUCKET_COUNT) {
         throw new Error(`routing row has bucket ${row.bucket} out of range`);
       }
       if (!Number.isInteger(row.partition) || row.partition < 0) throw new Error(`routing row has partition ${row.partition}`);
       map[row.bucket] = row.partition;
+      if (row.held) held.add(row.bucket);
     }
     const missing = map.findIndex((p) => p < 0);
     if (missing >= 0) throw new Error(`routing table version ${version} has no partition for bucket ${missing}`);
-    return new RoutingTable(version, map);
+    return new RoutingTable(version, map, held);
+  }
+
+  /** True while the account's bucket is being moved and ingest must hold its commands. */
+  isHeld(accountId: string): boolean {
+    return this.heldBuckets.has(bucketOf(accountId));
+  }
+
+  partitionCount(): number {
+    return Math.max(...this.partitionByBucket) + 1;
   }
 
   partitionOfBucket(bucket: number): number {

@@ -200,6 +200,8 @@ export class BatchingProducer {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
+        // Partitions added by `ledgerctl partitions add` must become known within seconds.
+        metadataMaxAge: 5_000,
         retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
       });
       this.connecting = producer

@@ -14,6 +14,7 @@
  */
 import type { PoolClient } from 'pg';
 import type { AccountState, BatchEffects } from '@ledgerline/domain';
+import { markFenced } from './moves';
 import { type PartitionClaim, advancePartition } from './partition-state';
 
 export class ConcurrentWriteError extends Error {
@@ -41,6 +42,8 @@ export interface BatchWrite {
   /** State of every touched account before the batch (for the seq check). */
   before: ReadonlyMap<string, AccountState>;
   outbox: readonly OutboxRowInput[];
+  /** A FENCE marker applied at the end of this batch (bucket moves away from this partition). */
+  fenceMoveIds?: readonly bigint[];
 }
 
 export async function writeBatch(client: PoolClient, write: BatchWrite): Promise<OutboxRow[]> {
@@ -55,6 +58,7 @@ export async function writeBatch(client: PoolClient, write: BatchWrite): Promise
   await insertTransfers(client, effects);
   await updateTransferStatuses(client, effects);
   await insertLegs(client, effects);
+  if (write.fenceMoveIds?.length) await markFenced(client, write.fenceMoveIds, partition);
   return insertOutbox(client, partition, write.outbox);
 }
 

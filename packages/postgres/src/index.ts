@@ -9,3 +9,4 @@ export * from './batch-writer';
 export * from './outbox';
 export * from './worker-reads';
 export * from './reconcile';
+export * from './moves';

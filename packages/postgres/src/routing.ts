@@ -31,10 +31,14 @@ export async function loadRouting(pool: Pool): Promise<RoutingTable> {
   return inTransaction(pool, async (client) => {
     const version = await client.query('SELECT version, partition_count FROM routing_version');
     if (!version.rows[0]) throw new Error('routing table is not initialised: run migrations/setup first');
-    const rows = await client.query('SELECT bucket, partition FROM routing_buckets');
+    // A FENCED move already belongs to its new partition, before the table itself is switched.
+    const rows = await client.query(
+      `SELECT b.bucket, coalesce(m.to_partition, b.partition) AS partition, b.held
+         FROM routing_buckets b LEFT JOIN bucket_moves m ON m.bucket = b.bucket AND m.state = 'FENCED'`,
+    );
     return RoutingTable.fromRows(
       Number(version.rows[0].version),
-      rows.rows.map((r) => ({ bucket: Number(r.bucket), partition: Number(r.partition) })),
+      rows.rows.map((r) => ({ bucket: Number(r.bucket), partition: Number(r.partition), held: r.held === true })),
     );
   });
 }
@@ -46,15 +50,26 @@ export async function loadRouting(pool: Pool): Promise<RoutingTable> {
 export class RoutingWatcher {
   private table: RoutingTable | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private changeListeners: ((table: RoutingTable) => void)[] = [];
 
+  /**
+   * `observer` names this process in routing_observers, where a bucket move checks that
+   * every live router already holds the bucket before fencing it.
+   */
   constructor(
     private readonly pool: Pool,
     private readonly refreshMs: number,
     private readonly onError: (error: Error) => void = () => undefined,
+    private readonly observer: { instance: string; role: string } | null = null,
   ) {}
+
+  onChange(listener: (table: RoutingTable) => void): void {
+    this.changeListeners.push(listener);
+  }
 
   async start(): Promise<RoutingTable> {
     this.table = await loadRouting(this.pool);
+    await this.report();
     this.timer = setInterval(() => void this.refresh(), this.refreshMs);
     this.timer.unref();
     return this.table;
@@ -68,7 +83,11 @@ export class RoutingWatcher {
   async refresh(): Promise<RoutingTable> {
     try {
       const version = await loadRoutingVersion(this.pool);
-      if (version !== null && version !== this.table?.version) this.table = await loadRouting(this.pool);
+      if (version !== null && version !== this.table?.version) {
+        this.table = await loadRouting(this.pool);
+        for (const listener of this.changeListeners) listener(this.table);
+      }
+      await this.report();
     } catch (error) {
       this.onError(error as Error);
     }
@@ -78,5 +97,15 @@ export class RoutingWatcher {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.observer) void this.pool.query('DELETE FROM routing_observers WHERE instance = $1', [this.observer.instance]).catch(() => undefined);
+  }
+
+  private async report(): Promise<void> {
+    if (!this.observer || !this.table) return;
+    await this.pool.query(
+      `INSERT INTO routing_observers (instance, role, version, seen_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (instance) DO UPDATE SET version = EXCLUDED.version, role = EXCLUDED.role, seen_at = now()`,
+      [this.observer.instance, this.observer.role, this.table.version],
+    );
   }
 }

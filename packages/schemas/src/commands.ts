@@ -54,7 +54,28 @@ export const commandMessage = z.discriminatedUnion('type', [
 ]);
 export type CommandMessage = z.input<typeof commandMessage>;
 
-export type DecodeResult = { ok: true; command: Command } | { ok: false; reason: string };
+/**
+ * A control marker of the bucket-move protocol, sent by `ledgerctl` to a bucket's OLD
+ * partition: once its owner has applied everything before it, the moves are FENCED.
+ */
+export const fenceMessage = z.object({
+  v: z.literal(1),
+  type: z.literal('FENCE'),
+  move_ids: z.array(z.string().regex(/^[0-9]{1,19}$/)).min(1).max(1024),
+  from_partition: z.number().int().min(0),
+});
+export type FenceMessage = z.input<typeof fenceMessage>;
+
+export interface Fence {
+  moveIds: bigint[];
+  fromPartition: number;
+}
+
+export type DecodeResult = { ok: true; command: Command } | { ok: true; fence: Fence; command?: undefined } | { ok: false; reason: string };
+
+export function encodeFence(fence: Fence): string {
+  return JSON.stringify({ v: 1, type: 'FENCE', move_ids: fence.moveIds.map(String), from_partition: fence.fromPartition } satisfies FenceMessage);
+}
 
 /** Parses one Kafka message value. Never throws: a poison message is a value, not an error. */
 export function decodeCommand(value: Buffer | null): DecodeResult {
@@ -64,6 +85,11 @@ export function decodeCommand(value: Buffer | null): DecodeResult {
     json = JSON.parse(value.toString('utf8'));
   } catch (error) {
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  if ((json as { type?: unknown } | null)?.type === 'FENCE') {
+    const fence = fenceMessage.safeParse(json);
+    if (fence.success) return { ok: true, fence: { moveIds: fence.data.move_ids.map(BigInt), fromPartition: fence.data.from_partition } };
+    return { ok: false, reason: `schema: ${fence.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}` };
   }
   const parsed = commandMessage.safeParse(json);
   if (!parsed.success) {

@@ -1,0 +1,157 @@
+/**
+ * Operator commands for scaling and rebalancing: workers, routing show, buckets move,
+ * partitions add, rebalance. Each opens what it needs and closes it.
+ */
+import { SingleBar } from 'cli-progress';
+import { BUCKET_COUNT } from '@ledgerline/domain';
+import { BatchingProducer, createKafka, partitionCountOf, topicNames } from '@ledgerline/kafka';
+import { bucketTraffic, createPool, listOpenMoves, listPartitionStates, loadRouting } from '@ledgerline/postgres';
+import type { CtlConfig } from '../config';
+import { printTable } from '../table';
+import { moveBuckets } from '../rebalance/move-buckets';
+import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
+
+const TRAFFIC_WINDOW_MS = 5 * 60_000;
+/** Buckets held at once while moving many: bounds the pause any one client sees. */
+const BUCKETS_PER_MOVE_MAX = 64;
+
+async function withDeps<T>(config: CtlConfig, work: (deps: Deps) => Promise<T>): Promise<T> {
+  const pool = createPool({ connectionString: config.databaseUrl, connectionsMax: 3, connectTimeoutMs: 10_000, applicationName: 'ledgerctl' });
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl' });
+  const admin = kafka.admin();
+  const producer = new BatchingProducer({ kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 15_000 });
+  try {
+    await admin.connect();
+    await producer.start();
+    return await work({ pool, admin, producer, topics: topicNames(config.topicPrefix) });
+  } finally {
+    await producer.stop();
+    await admin.disconnect().catch(() => undefined);
+    await pool.end();
+  }
+}
+type Deps = { pool: ReturnType<typeof createPool>; admin: ReturnType<ReturnType<typeof createKafka>['admin']>; producer: BatchingProducer; topics: ReturnType<typeof topicNames> };
+
+export async function showWorkers(config: CtlConfig): Promise<void> {
+  await withDeps(config, async ({ pool, admin, topics }) => {
+    const [groups, offsets, states] = await Promise.all([
+      admin.describeGroups([config.groupId]),
+      admin.fetchTopicOffsets(topics.commands),
+      listPartitionStates(pool, topics.commands),
+    ]);
+    const owners = new Map<number, string>();
+    for (const member of groups.groups[0]?.members ?? []) {
+      const assignment = decodeAssignment(member.memberAssignment);
+      for (const partition of assignment[topics.commands] ?? []) owners.set(partition, `${member.clientId} ${member.clientHost}`);
+    }
+    const rows = offsets
+      .sort((a, b) => a.partition - b.partition)
+      .map((o) => {
+        const state = states.find((s) => s.partition === o.partition);
+        const applied = state?.nextOffset ?? 0n;
+        return [String(o.partition), owners.get(o.partition) ?? '(unassigned)', String(state?.epoch ?? 0n), String(applied), String(BigInt(o.high) - applied)];
+      });
+    process.stdout.write(`group ${config.groupId}: ${groups.groups[0]?.state ?? 'unknown'}, ${groups.groups[0]?.members.length ?? 0} members\n`);
+    printTable(['partition', 'owner', 'epoch', 'applied (pg offset)', 'lag'], rows);
+  });
+}
+
+/** kafkajs returns the member assignment as the raw consumer-protocol bytes. */
+function decodeAssignment(buffer: Buffer): Record<string, number[]> {
+  const result: Record<string, number[]> = {};
+  if (!buffer || buffer.length < 6) return result;
+  let at = 2; // version
+  const topics = buffer.readInt32BE(at);
+  at += 4;
+  for (let t = 0; t < topics; t++) {
+    const nameLength = buffer.readInt16BE(at);
+    at += 2;
+    const name = buffer.toString('utf8', at, at + nameLength);
+    at += nameLength;
+    const count = buffer.readInt32BE(at);
+    at += 4;
+    const partitions: number[] = [];
+    for (let p = 0; p < count; p++, at += 4) partitions.push(buffer.readInt32BE(at));
+    result[name] = partitions;
+  }
+  return result;
+}
+
+export async function showRouting(config: CtlConfig): Promise<void> {
+  await withDeps(config, async ({ pool }) => {
+    const [routing, traffic, open] = await Promise.all([loadRouting(pool), bucketTraffic(pool, TRAFFIC_WINDOW_MS), listOpenMoves(pool)]);
+    const perPartition = new Map<number, { buckets: number; load: number }>();
+    for (let bucket = 0; bucket < BUCKET_COUNT; bucket++) {
+      const p = routing.partitionOfBucket(bucket);
+      const entry = perPartition.get(p) ?? { buckets: 0, load: 0 };
+      entry.buckets++;
+      entry.load += traffic.get(bucket) ?? 0;
+      perPartition.set(p, entry);
+    }
+    process.stdout.write(`routing table version ${routing.version}, ${BUCKET_COUNT} buckets\n`);
+    printTable(
+      ['partition', 'buckets', 'commands/min'],
+      [...perPartition].sort((a, b) => a[0] - b[0]).map(([p, e]) => [String(p), String(e.buckets), (e.load / (TRAFFIC_WINDOW_MS / 60_000)).toFixed(1)]),
+    );
+    const hot = [...traffic].sort((a, b) => b[1] - a[1]).slice(0, 10);
+    process.stdout.write('\nhottest buckets (last 5 min):\n');
+    printTable(['bucket', 'partition', 'commands/min'], hot.map(([b, n]) => [String(b), String(routing.partitionOfBucket(b)), (n / 5).toFixed(1)]));
+    if (open.length) process.stdout.write(`\nmoves in progress: ${open.map((m) => `${m.bucket} ${m.fromPartition}->${m.toPartition} ${m.state}`).join(', ')}\n`);
+  });
+}
+
+export async function moveCommand(config: CtlConfig, buckets: number[], toPartition: number): Promise<void> {
+  await withDeps(config, async ({ pool, admin, producer, topics }) => {
+    const partitions = await partitionCountOf(admin, topics.commands);
+    if (toPartition < 0 || toPartition >= partitions) throw new Error(`--to-partition must be in 0..${partitions - 1}`);
+    const result = await moveBuckets({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition);
+    process.stdout.write(`moved ${result.moved.length} buckets to partition ${toPartition}; held ${result.holdMs} ms\n`);
+  });
+}
+
+export async function addPartitions(config: CtlConfig, to: number): Promise<void> {
+  await withDeps(config, async (deps) => {
+    const current = await partitionCountOf(deps.admin, deps.topics.commands);
+    if (to <= current) throw new Error(`${deps.topics.commands} already has ${current} partitions`);
+    await deps.admin.createPartitions({ topicPartitions: [{ topic: deps.topics.commands, count: to }, { topic: deps.topics.events, count: to }] });
+    process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
+    await new Promise((r) => setTimeout(r, 6_000)); // producers and consumers refresh metadata every 5 s
+    const routing = await loadRouting(deps.pool);
+    await applyPlan(deps, spreadPlan((b) => routing.partitionOfBucket(b), to));
+  });
+}
+
+export async function rebalance(config: CtlConfig, apply: boolean, movesMax: number): Promise<void> {
+  await withDeps(config, async (deps) => {
+    const partitions = await partitionCountOf(deps.admin, deps.topics.commands);
+    const [routing, traffic] = await Promise.all([loadRouting(deps.pool), bucketTraffic(deps.pool, TRAFFIC_WINDOW_MS)]);
+    const plan = levelPlan((b) => routing.partitionOfBucket(b), partitions, traffic, movesMax);
+    printTable(['bucket', 'from', 'to', 'commands (5 min)'], plan.map((m) => [String(m.bucket), String(m.from), String(m.to), String(m.load)]));
+    if (plan.length === 0) process.stdout.write('already level: nothing to move\n');
+    if (apply && plan.length) await applyPlan(deps, plan);
+  });
+}
+
+/** Carries out a plan in groups of one target partition and at most BUCKETS_PER_MOVE_MAX buckets. */
+async function applyPlan(deps: Deps, plan: readonly PlannedMove[]): Promise<void> {
+  const groups: { to: number; buckets: number[] }[] = [];
+  for (const move of plan) {
+    const group = groups.find((g) => g.to === move.to && g.buckets.length < BUCKETS_PER_MOVE_MAX);
+    if (group) group.buckets.push(move.bucket);
+    else groups.push({ to: move.to, buckets: [move.bucket] });
+  }
+  const bar = process.stderr.isTTY ? new SingleBar({ format: 'moving buckets {bar} {value}/{total}', stream: process.stderr }) : null;
+  bar?.start(plan.length, 0);
+  let done = 0;
+  const holds: number[] = [];
+  for (const group of groups) {
+    const result = await moveBuckets({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log: () => undefined }, group.buckets, group.to);
+    holds.push(result.holdMs);
+    done += group.buckets.length;
+    if (bar) bar.update(done);
+    else process.stdout.write(`moved ${done}/${plan.length} buckets\n`);
+  }
+  bar?.stop();
+  holds.sort((a, b) => a - b);
+  process.stdout.write(`${plan.length} buckets moved in ${groups.length} steps; hold per step p50 ${holds[Math.floor(holds.length / 2)] ?? 0} ms, max ${holds[holds.length - 1] ?? 0} ms\n`);
+}

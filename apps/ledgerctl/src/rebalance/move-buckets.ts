@@ -1,0 +1,118 @@
+/**
+ * The bucket move protocol (DESIGN.md "Routing and rebalancing"), driven from the operator's
+ * side. Steps, each idempotent, so re-running after a crash at any point finishes the move
+ * (or rolls it back if it had not been fenced):
+ *
+ *   1. hold    startMoves: HOLDING + routing_buckets.held, version bumped; ingest answers 503
+ *              for these buckets only
+ *   2. settle  wait until every live API reports the new version (routing_observers), so no
+ *              API can still publish a command for the bucket to the old partition
+ *   3. fence   publish a FENCE marker to each old partition
+ *   4. fenced  wait until the old owner applied past it (state FENCED, set in its batch
+ *              transaction: from then on the bucket is the new partition's)
+ *   5. switch  finishMoves: routing_buckets points at the new partition, hold lifted
+ */
+import type { Pool } from 'pg';
+import type { BatchingProducer } from '@ledgerline/kafka';
+import { type BucketMove, abortMoves, finishMoves, listOpenMoves, loadMoves, routersBehind, startMoves } from '@ledgerline/postgres';
+import { encodeFence } from '@ledgerline/schemas';
+
+export interface MoveDeps {
+  pool: Pool;
+  producer: BatchingProducer;
+  commandsTopic: string;
+  log(line: string): void;
+}
+
+export interface MoveOptions {
+  /** How long APIs get to pick up the hold before the move is rolled back. */
+  routersWaitMs: number;
+  /** An API that has not reported within this is considered gone. */
+  routerFreshMs: number;
+  /** How long the old partition gets to apply the fence before the move is rolled back. */
+  fenceWaitMs: number;
+  pollMs: number;
+}
+
+export const MOVE_DEFAULTS: MoveOptions = { routersWaitMs: 15_000, routerFreshMs: 5_000, fenceWaitMs: 60_000, pollMs: 25 };
+
+export interface MoveResult {
+  moved: BucketMove[];
+  /** From hold to switch: how long the moved buckets' clients were refused. */
+  holdMs: number;
+}
+
+export class MoveAbortedError extends Error {
+  override readonly name = 'MoveAbortedError';
+}
+
+/** Steps 1-5 for `buckets`, resuming any open move of theirs first. */
+export async function moveBuckets(deps: MoveDeps, buckets: readonly number[], toPartition: number, options = MOVE_DEFAULTS): Promise<MoveResult> {
+  const started = Date.now();
+  const wanted = new Set(buckets);
+  const resumed = (await listOpenMoves(deps.pool)).filter((m) => wanted.has(m.bucket));
+  const fresh = buckets.filter((b) => !resumed.some((m) => m.bucket === b));
+  const { moves: created, version } = await startMoves(deps.pool, fresh, toPartition);
+  const moves = [...resumed, ...created];
+  if (moves.length === 0) return { moved: [], holdMs: 0 };
+  if (resumed.length) deps.log(`resuming ${resumed.length} open moves (${resumed.map((m) => `${m.bucket}:${m.state}`).join(', ')})`);
+  return { moved: await completeMoves(deps, moves, version, options), holdMs: Date.now() - started };
+}
+
+/** Finishes open moves from whatever step they reached (the crash-recovery entry point). */
+export async function completeMoves(deps: MoveDeps, moves: readonly BucketMove[], version: number, options = MOVE_DEFAULTS): Promise<BucketMove[]> {
+  const ids = moves.map((m) => m.id);
+  const holding = moves.filter((m) => m.state === 'HOLDING');
+  if (holding.length > 0) {
+    await waitForRouters(deps, version, holding, options);
+    await publishFences(deps, holding);
+    await waitForFences(deps, ids, options);
+  }
+  await finishMoves(deps.pool, ids);
+  const done = await loadMoves(deps.pool, ids);
+  deps.log(`moved ${done.filter((m) => m.state === 'DONE').length} buckets`);
+  return done;
+}
+
+async function waitForRouters(deps: MoveDeps, version: number, holding: readonly BucketMove[], options: MoveOptions): Promise<void> {
+  const deadline = Date.now() + options.routersWaitMs;
+  for (;;) {
+    const behind = await routersBehind(deps.pool, version, options.routerFreshMs);
+    if (behind.length === 0) return;
+    if (Date.now() > deadline) {
+      await abortMoves(deps.pool, holding.map((m) => m.id));
+      throw new MoveAbortedError(`APIs ${behind.join(', ')} did not pick up routing version ${version}; move rolled back`);
+    }
+    await sleep(options.pollMs);
+  }
+}
+
+async function publishFences(deps: MoveDeps, holding: readonly BucketMove[]): Promise<void> {
+  const byPartition = new Map<number, bigint[]>();
+  for (const move of holding) byPartition.set(move.fromPartition, [...(byPartition.get(move.fromPartition) ?? []), move.id]);
+  await deps.producer.publishAll(
+    [...byPartition].map(([fromPartition, moveIds]) => ({
+      topic: deps.commandsTopic,
+      partition: fromPartition,
+      key: `fence-${fromPartition}`,
+      value: encodeFence({ moveIds, fromPartition }),
+    })),
+  );
+}
+
+async function waitForFences(deps: MoveDeps, ids: readonly bigint[], options: MoveOptions): Promise<void> {
+  const deadline = Date.now() + options.fenceWaitMs;
+  for (;;) {
+    const moves = await loadMoves(deps.pool, ids);
+    if (moves.every((m) => m.state !== 'HOLDING')) return;
+    if (Date.now() > deadline) {
+      // Only moves still HOLDING roll back; a fence that lands later finds them ABORTED and
+      // changes nothing.
+      await abortMoves(deps.pool, moves.filter((m) => m.state === 'HOLDING').map((m) => m.id));
+      throw new MoveAbortedError('the old partition did not apply the fence in time (is a worker running?); move rolled back');
+    }
+    await sleep(options.pollMs);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

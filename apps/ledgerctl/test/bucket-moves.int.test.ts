@@ -1,0 +1,171 @@
+// Proves buckets move between partitions while money keeps moving (hold, fence, switch):
+// per-account order holds, nothing is applied twice, money is conserved, only the moved
+// buckets' clients are held, and a move interrupted at any step is finished by re-running it.
+import { randomUUID } from 'node:crypto';
+import { bucketOf } from '@ledgerline/domain';
+import { BatchingProducer } from '@ledgerline/kafka';
+import { loadMoves, loadRouting, reconcile, startMoves, abortMoves } from '@ledgerline/postgres';
+import { encodeFence } from '@ledgerline/schemas';
+import { moveBuckets } from '../src/rebalance/move-buckets';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { Client, startApi, token } from '../../../test/support/api';
+import { startWorker, waitFor } from '../../../test/support/worker';
+import { accountOnPartition } from '../../../test/support/ledger';
+
+const PARTITIONS = 4;
+const quiet = () => undefined;
+
+describe('bucket moves under load', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let api: Awaited<ReturnType<typeof startApi>>;
+  let workers: Awaited<ReturnType<typeof startWorker>>[];
+  let producer: BatchingProducer;
+  let admin: Client;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(PARTITIONS);
+    topics = await createTestTopics(PARTITIONS);
+    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    workers = [await startWorker(target, { WORKER_ROUTING_REFRESH_MS: '200' }), await startWorker(target, { WORKER_ROUTING_REFRESH_MS: '200' })];
+    api = await startApi(target, { API_ROUTING_REFRESH_MS: '200' });
+    producer = new BatchingProducer({ kafka: topics.kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 10_000 });
+    await producer.start();
+    admin = new Client(api.url, await token('ops', 'ledger:admin'));
+  });
+
+  afterAll(async () => {
+    await producer.stop();
+    await api.stop();
+    for (const worker of workers) {
+      await worker.stop();
+      expect(worker.fatal).toEqual([]);
+    }
+    await topics.delete();
+    await db.drop();
+  });
+
+  const deps = () => ({ pool: db.pool, producer, commandsTopic: topics.names.commands, log: quiet });
+  const fastMove = { routersWaitMs: 10_000, routerFreshMs: 3_000, fenceWaitMs: 30_000, pollMs: 20 };
+
+  /** Sends one request until it gets a definite answer, retrying 503/429 with the same key. */
+  async function send(client: Client, path: string, body: unknown, holds: { account: string; at: number }[], account: string): Promise<string> {
+    const key = randomUUID();
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const answer = await client.post(path, body, key);
+      if (answer.status === 202 || answer.status === 200) return answer.body.id;
+      if (answer.status !== 503 && answer.status !== 429) throw new Error(`${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+      if (answer.body?.error?.code === 'BUCKET_MOVING') holds.push({ account, at: Date.now() });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`${path} never accepted`);
+  }
+
+  async function openFunded(owner: Client, amount: string, holds: { account: string; at: number }[]): Promise<string> {
+    const created = await owner.post('/v1/accounts', { currency: 'USD' });
+    const id = created.body.id as string;
+    await send(admin, '/v1/deposits', { account_id: id, amount, currency: 'USD' }, holds, id);
+    return id;
+  }
+
+  test('moving busy buckets keeps order, applies nothing twice and holds only the moved buckets', async () => {
+    const holds: { account: string; at: number }[] = [];
+    const clients = await Promise.all(['c0', 'c1', 'c2', 'c3'].map(async (sub) => new Client(api.url, await token(sub))));
+    const sources = await Promise.all(clients.map((c) => openFunded(c, '100000', holds)));
+    const sinks = await Promise.all(clients.map((c) => openFunded(c, '1', holds)));
+    const routing = await loadRouting(db.pool);
+    const moved = [sources[0]!, sources[1]!];
+    const movedBuckets = moved.map(bucketOf);
+
+    // Sequential clients: each sends its next transfer only after the previous one was acked.
+    let running = true;
+    const sent: string[][] = sources.map(() => []);
+    const loops = sources.map(async (source, i) => {
+      for (let n = 0; running && n < 400; n++) {
+        const to = sinks[(i + n) % sinks.length]!;
+        sent[i]!.push(await send(clients[i]!, '/v1/transfers', { from_account_id: source, to_account_id: to, amount: String(1 + (n % 7)), currency: 'USD' }, holds, source));
+      }
+    });
+
+    await new Promise((r) => setTimeout(r, 500));
+    for (let round = 0; round < 3; round++) {
+      for (const [i, bucket] of movedBuckets.entries()) {
+        const current = (await loadRouting(db.pool)).partitionOfBucket(bucket);
+        const result = await moveBuckets(deps(), [bucket], (current + 1 + i) % PARTITIONS, fastMove);
+        expect(result.moved.map((m) => m.state)).toEqual(['DONE']);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    running = false;
+    await Promise.all(loops);
+
+    const all = sent.flat();
+    await waitFor('every transfer terminal', async () => {
+      const r = await db.pool.query(`SELECT count(*) AS n FROM transfers WHERE id = ANY($1::uuid[]) AND status IN ('COMPLETED', 'REJECTED')`, [all]);
+      return Number(r.rows[0].n) === all.length;
+    }, 60_000);
+
+    // Order: on each source account, the entries follow the order the client was acked in.
+    for (const [i, source] of sources.entries()) {
+      const entries = await db.pool.query(
+        `SELECT transfer_id FROM entries WHERE account_id = $1 AND transfer_id = ANY($2::uuid[]) AND leg = 'DEBIT' ORDER BY seq`,
+        [source, sent[i]],
+      );
+      expect(entries.rows.map((r) => r.transfer_id)).toEqual(sent[i]!.filter((id) => entries.rows.some((r) => r.transfer_id === id)));
+      expect(entries.rows).toHaveLength(sent[i]!.length); // all completed: the sources never run dry
+    }
+    // Nothing twice: every transfer has exactly one debit and one credit on user accounts.
+    const twice = await db.pool.query(
+      `SELECT transfer_id, account_id, leg, count(*) FROM entries WHERE transfer_id = ANY($1::uuid[]) GROUP BY 1, 2, 3 HAVING count(*) > 1`,
+      [all],
+    );
+    expect(twice.rows).toEqual([]);
+    // Only the moved buckets' clients were held.
+    const heldAccounts = new Set(holds.map((h) => h.account));
+    for (const account of heldAccounts) expect(moved).toContain(account);
+    expect(routing.version).toBeLessThan((await loadRouting(db.pool)).version);
+
+    await waitFor('outbox drained', async () => (await db.pool.query('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')).rows[0].n === '0');
+    const report = await reconcile(db.pool, { outboxAgeMaxMs: 60_000 });
+    expect(report.checks.filter((c) => c.violations > 0)).toEqual([]);
+  });
+
+  test('a move that died after the hold is finished by running it again', async () => {
+    const account = accountOnPartition(await loadRouting(db.pool), 0);
+    const bucket = bucketOf(account);
+    const { moves } = await startMoves(db.pool, [bucket], 2); // ...and the operator's process dies here
+    expect((await loadRouting(db.pool)).isHeld(account)).toBe(true);
+    const rerun = await moveBuckets(deps(), [bucket], 2, fastMove);
+    expect(rerun.moved.map((m) => [m.id, m.state])).toEqual([[moves[0]!.id, 'DONE']]);
+    expect((await loadRouting(db.pool)).partitionOfBucket(bucket)).toBe(2);
+    expect((await loadRouting(db.pool)).isHeld(account)).toBe(false);
+  });
+
+  test('a move that died after the fence was applied is finished by running it again', async () => {
+    const bucket = bucketOf(accountOnPartition(await loadRouting(db.pool), 1));
+    const { moves } = await startMoves(db.pool, [bucket], 3);
+    await producer.publish({ topic: topics.names.commands, partition: 1, key: 'fence-1', value: encodeFence({ moveIds: [moves[0]!.id], fromPartition: 1 }) });
+    await waitFor('fenced', async () => (await loadMoves(db.pool, [moves[0]!.id]))[0]!.state === 'FENCED');
+    // Fenced but not switched: the bucket already belongs to partition 3.
+    expect((await loadRouting(db.pool)).partitionOfBucket(bucket)).toBe(3);
+    const rerun = await moveBuckets(deps(), [bucket], 3, fastMove);
+    expect(rerun.moved.map((m) => m.state)).toEqual(['DONE']);
+  });
+
+  test('a move rolled back before its fence stays rolled back when the fence arrives late', async () => {
+    const bucket = bucketOf(accountOnPartition(await loadRouting(db.pool), 2, 'late'));
+    const { moves } = await startMoves(db.pool, [bucket], 0);
+    await abortMoves(db.pool, [moves[0]!.id]);
+    await producer.publish({ topic: topics.names.commands, partition: 2, key: 'fence-2', value: encodeFence({ moveIds: [moves[0]!.id], fromPartition: 2 }) });
+    // A deposit after the late fence proves the worker went past it.
+    const account = accountOnPartition(await loadRouting(db.pool), 2, 'after-late-fence');
+    await db.pool.query(`INSERT INTO accounts (id, owner, kind, currency, overdraft_limit) VALUES ($1, 'ops', 'USER', 'USD', 0)`, [account]);
+    const id = await send(admin, '/v1/deposits', { account_id: account, amount: '5', currency: 'USD' }, [], account);
+    await waitFor('deposit applied', async () => (await db.pool.query(`SELECT status FROM transfers WHERE id = $1`, [id])).rows[0]?.status === 'COMPLETED');
+    expect((await loadMoves(db.pool, [moves[0]!.id]))[0]!.state).toBe('ABORTED');
+    const routing = await loadRouting(db.pool);
+    expect(routing.partitionOfBucket(bucket)).toBe(2);
+    expect(routing.isHeld(account)).toBe(false);
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * Bucket moves, the Postgres side of DESIGN.md's rebalancing protocol. See
+ * migrations/0002_bucket_moves.sql for the states. Every step is one transaction and
+ * re-running any step is harmless, so an operator's command that died half-way is finished
+ * (or rolled back) by running it again.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { bucketOf } from '@ledgerline/domain';
+import { inTransaction } from './pool';
+
+export type MoveState = 'HOLDING' | 'FENCED' | 'DONE' | 'ABORTED';
+
+export interface BucketMove {
+  id: bigint;
+  bucket: number;
+  fromPartition: number;
+  toPartition: number;
+  state: MoveState;
+  createdAt: string;
+}
+
+const MOVE_COLUMNS = 'id, bucket, from_partition, to_partition, state, created_at';
+
+function parseMove(row: Record<string, unknown>): BucketMove {
+  return {
+    id: BigInt(row.id as string),
+    bucket: Number(row.bucket),
+    fromPartition: Number(row.from_partition),
+    toPartition: Number(row.to_partition),
+    state: row.state as MoveState,
+    createdAt: (row.created_at as Date).toISOString(),
+  };
+}
+
+async function bumpRoutingVersion(client: PoolClient): Promise<number> {
+  const result = await client.query('UPDATE routing_version SET version = version + 1, updated_at = now() RETURNING version');
+  return Number(result.rows[0].version);
+}
+
+/**
+ * Step 1: hold the buckets (ingest answers 503 for them) and record one HOLDING move each.
+ * Buckets already on `toPartition` are skipped; a bucket with a move in progress is refused
+ * by the unique index, so two moves of one bucket cannot race.
+ */
+export async function startMoves(pool: Pool, buckets: readonly number[], toPartition: number): Promise<{ moves: BucketMove[]; version: number }> {
+  return inTransaction(pool, async (client) => {
+    const inserted = await client.query(
+      `INSERT INTO bucket_moves (bucket, from_partition, to_partition, state)
+       SELECT b.bucket, b.partition, $2, 'HOLDING' FROM routing_buckets b
+        WHERE b.bucket = ANY($1::int[]) AND b.partition <> $2
+       RETURNING ${MOVE_COLUMNS}`,
+      [buckets, toPartition],
+    );
+    if (inserted.rowCount === 0) return { moves: [], version: Number((await client.query('SELECT version FROM routing_version')).rows[0].version) };
+    await client.query('UPDATE routing_buckets SET held = true WHERE bucket = ANY($1::int[])', [inserted.rows.map((r) => r.bucket)]);
+    const version = await bumpRoutingVersion(client);
+    return { moves: inserted.rows.map(parseMove), version };
+  });
+}
+
+/**
+ * Step 3, run by the OLD partition's owner inside the batch transaction that applies the
+ * FENCE marker: from this commit on, the buckets belong to their new partition.
+ */
+export async function markFenced(client: PoolClient, moveIds: readonly bigint[], fromPartition: number): Promise<number> {
+  if (moveIds.length === 0) return 0;
+  const result = await client.query(
+    `UPDATE bucket_moves SET state = 'FENCED', fenced_at = now()
+      WHERE id = ANY($1::int8[]) AND state = 'HOLDING' AND from_partition = $2`,
+    [moveIds.map(String), fromPartition],
+  );
+  if (result.rowCount) await bumpRoutingVersion(client);
+  return result.rowCount ?? 0;
+}
+
+/** Step 4: switch the table for fenced moves and lift the hold. */
+export async function finishMoves(pool: Pool, moveIds: readonly bigint[]): Promise<number> {
+  return inTransaction(pool, async (client) => {
+    const done = await client.query(
+      `UPDATE bucket_moves SET state = 'DONE', finished_at = now()
+        WHERE id = ANY($1::int8[]) AND state = 'FENCED' RETURNING bucket, to_partition`,
+      [moveIds.map(String)],
+    );
+    if (!done.rowCount) return 0;
+    await client.query(
+      `UPDATE routing_buckets b SET partition = d.to_partition, held = false
+         FROM unnest($1::int[], $2::int[]) AS d(bucket, to_partition) WHERE b.bucket = d.bucket`,
+      [done.rows.map((r) => r.bucket), done.rows.map((r) => r.to_partition)],
+    );
+    await bumpRoutingVersion(client);
+    return done.rowCount;
+  });
+}
+
+/** Rollback: only a move that has not been fenced can be undone. */
+export async function abortMoves(pool: Pool, moveIds: readonly bigint[]): Promise<number> {
+  return inTransaction(pool, async (client) => {
+    const aborted = await client.query(
+      `UPDATE bucket_moves SET state = 'ABORTED', finished_at = now() WHERE id = ANY($1::int8[]) AND state = 'HOLDING' RETURNING bucket`,
+      [moveIds.map(String)],
+    );
+    if (!aborted.rowCount) return 0;
+    await client.query('UPDATE routing_buckets SET held = false WHERE bucket = ANY($1::int[])', [aborted.rows.map((r) => r.bucket)]);
+    await bumpRoutingVersion(client);
+    return aborted.rowCount;
+  });
+}
+
+export async function loadMoves(pool: Pool, ids: readonly bigint[]): Promise<BucketMove[]> {
+  const result = await pool.query(`SELECT ${MOVE_COLUMNS} FROM bucket_moves WHERE id = ANY($1::int8[]) ORDER BY id`, [ids.map(String)]);
+  return result.rows.map(parseMove);
+}
+
+export async function listOpenMoves(pool: Pool): Promise<BucketMove[]> {
+  const result = await pool.query(`SELECT ${MOVE_COLUMNS} FROM bucket_moves WHERE state IN ('HOLDING', 'FENCED') ORDER BY id`);
+  return result.rows.map(parseMove);
+}
+
+/** Ingest instances seen within `freshMs` that still route with an older table than `version`. */
+export async function routersBehind(pool: Pool, version: number, freshMs: number): Promise<string[]> {
+  const result = await pool.query(
+    `SELECT instance FROM routing_observers
+      WHERE role = 'api' AND version < $1 AND seen_at > now() - make_interval(secs => $2::float8 / 1000)`,
+    [version, freshMs],
+  );
+  return result.rows.map((r) => r.instance as string);
+}
+
+/** Commands per bucket over the last `windowMs`, from the transfers applied in it. */
+export async function bucketTraffic(pool: Pool, windowMs: number, rowsMax = 200_000): Promise<Map<number, number>> {
+  const result = await pool.query(
+    `SELECT coalesce(from_account_id, to_account_id)::text AS subject FROM transfers
+      WHERE applied_at > now() - make_interval(secs => $1::float8 / 1000) ORDER BY applied_at DESC LIMIT $2`,
+    [windowMs, rowsMax],
+  );
+  const counts = new Map<number, number>();
+  for (const row of result.rows) {
+    const bucket = bucketOf(row.subject as string);
+    counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
+  }
+  return counts;
+}
