@@ -192,7 +192,7 @@ describe('HTTP contract v1', () => {
       const paths = JSON.stringify(bad.body.error.details);
       expect(paths).toMatch(/amount/);
       expect(paths).toMatch(/currency/);
-      for (const amount of ['0', '-1', '1.5', '01', '1e3', '9999999999999999999']) {
+      for (const amount of ['0', '-1', '1.5', '01', '1e3', '9999999999999999999', '99999999999999999999']) {
         const answer = await alice.post('/v1/withdrawals', { account_id: from, amount, currency: 'USD' });
         expect([amount, answer.status]).toEqual([amount, 400]);
       }

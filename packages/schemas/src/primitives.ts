@@ -2,22 +2,25 @@ import { z } from 'zod';
 import { AMOUNT_MAX, CURRENCY_PATTERN, OVERDRAFT_LIMIT_MAX } from '@ledgerline/domain';
 
 /**
- * zod runs a refinement even when the regex before it failed, so the bound check must not
- * assume digits: BigInt('1.5') throws, and a throw in validation would surface as a 500.
+ * The bound check of a digit string. zod runs a refinement even when the regex before it
+ * failed, so it must not assume digits (BigInt('1.5') throws: a 500 for bad input); a
+ * non-digit string passes here because the regex has already refused it. Length first:
+ * 20 digits must be refused too, without building a huge BigInt.
  */
-const isDigits = (text: string) => /^[0-9]{1,19}$/.test(text);
+const withinBound = (max: bigint) => (text: string) =>
+  !/^[0-9]+$/.test(text) || (text.length <= max.toString().length && BigInt(text) <= max);
 
 /** A positive amount in minor units, as the wire carries it: a string of decimal digits. */
 export const amountString = z
   .string()
   .regex(/^[1-9][0-9]*$/, 'must be a positive integer of minor units, as a string of digits')
-  .refine((text) => !isDigits(text) || BigInt(text) <= AMOUNT_MAX, `must be at most ${AMOUNT_MAX}`);
+  .refine(withinBound(AMOUNT_MAX), `must be at most ${AMOUNT_MAX}`);
 
 /** A non-negative limit in minor units. */
 export const limitString = z
   .string()
   .regex(/^(0|[1-9][0-9]*)$/, 'must be a non-negative integer of minor units, as a string of digits')
-  .refine((text) => !isDigits(text) || BigInt(text) <= OVERDRAFT_LIMIT_MAX, `must be at most ${OVERDRAFT_LIMIT_MAX}`);
+  .refine(withinBound(OVERDRAFT_LIMIT_MAX), `must be at most ${OVERDRAFT_LIMIT_MAX}`);
 
 export const currencyCode = z.string().regex(CURRENCY_PATTERN, 'must be 3 upper-case letters (ISO 4217)');
 

@@ -30,6 +30,7 @@ describe('command wire format', () => {
     ['not JSON', '{nope', /not JSON/],
     ['numeric amount', JSON.stringify({ ...JSON.parse(encodeCommand(commands[1]!)), amount: 5 }), /amount/],
     ['negative amount', JSON.stringify({ ...JSON.parse(encodeCommand(commands[1]!)), amount: '-5' }), /amount/],
+    ['20-digit amount', JSON.stringify({ ...JSON.parse(encodeCommand(commands[1]!)), amount: '99999999999999999999' }), /amount/],
     ['unknown type', JSON.stringify({ v: 1, type: 'STEAL' }), /schema/],
     ['from equals to', JSON.stringify({ ...JSON.parse(encodeCommand(commands[0]!)), to_account_id: (commands[0] as { fromAccountId: string }).fromAccountId }), /differ/],
     ['lower-case currency', JSON.stringify({ ...JSON.parse(encodeCommand(commands[2]!)), currency: 'usd' }), /currency/],
@@ -41,16 +42,19 @@ describe('command wire format', () => {
 });
 
 describe('amount fields', () => {
-  // Regression: '1.5' once reached BigInt() inside a refinement and threw (a 500 for bad input).
-  test.each(['1.5', '-1', '0', '01', '1e3', ' 1', '', '9999999999999999999', '1000000000000000'])('refuses %j with an issue, never a throw', (text) => {
+  // Regressions: '1.5' once reached BigInt() inside a refinement and threw (a 500 for bad
+  // input); then 20+ digit amounts slipped past the bound (found by the chaos run: the worker
+  // stopped on a command it should have refused at ingest).
+  test.each(['1.5', '-1', '0', '01', '1e3', ' 1', '', '9999999999999999999', '99999999999999999999', '9'.repeat(400), '1000000000000000'])('refuses %j with an issue, never a throw', (text) => {
     expect(() => amountString.safeParse(text)).not.toThrow();
     expect(amountString.safeParse(text).success).toBe(false);
   });
   test.each(['1', '42', '999999999999999'])('accepts %j', (text) => {
     expect(amountString.safeParse(text).success).toBe(true);
   });
-  test('limits accept 0 and refuse fractions without throwing', () => {
+  test('limits accept 0 and refuse fractions and oversized values without throwing', () => {
     expect(limitString.safeParse('0').success).toBe(true);
     expect(limitString.safeParse('2.5').success).toBe(false);
+    expect(limitString.safeParse('99999999999999999999').success).toBe(false);
   });
 });
