@@ -98,7 +98,7 @@ export class PartitionWorker {
     return applier;
   }
 
-  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     const applier = this.applierFor(batch.partition);
     const { batchCommandsMax, relay } = this.options;
     for (let start = 0; start < batch.messages.length; start += batchCommandsMax) {
@@ -110,6 +110,10 @@ export class PartitionWorker {
         return;
       }
       if (result.kind === 'fenced') return;
+      // Moves kafkajs's fetch position on: with eachBatchAutoResolve off, an unresolved batch
+      // is fetched again from its start (found by the benchmark: the consumer re-read the same
+      // messages, and stalled once they filled a whole fetch).
+      resolveOffset((result.nextOffset - 1n).toString());
       await relay.backpressure(batch.partition);
       await heartbeat();
     }

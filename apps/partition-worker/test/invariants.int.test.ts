@@ -63,7 +63,9 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
   describe('with one in-process worker', () => {
     let worker: Awaited<ReturnType<typeof startWorker>>;
     beforeAll(async () => {
-      worker = await startWorker(target);
+      // Small fetches (a few messages each): the worker must move its fetch position on
+      // after every chunk, or it would re-read the same messages forever.
+      worker = await startWorker(target, { WORKER_FETCH_BYTES_MAX: '2048' });
     });
     afterAll(async () => {
       await worker.stop();
