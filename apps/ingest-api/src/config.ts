@@ -39,8 +39,7 @@ const schema = z.object({
   /** Owner and currency of accounts kept in memory (they never change). */
   API_ACCOUNT_CACHE_ENTRIES_MAX: intVar(100_000, 0, 10_000_000),
   API_REDIS_COMMAND_TIMEOUT_MS: intVar(500, 10, 10_000),
-  /** How long a claimed Idempotency-Key and an ACCEPTED record stay in Redis. */
-  API_IDEMPOTENCY_TTL_S: intVar(86_400, 60, 30 * 86_400),
+  /** How long an ACCEPTED record stays in Redis (Postgres has the transfer once applied). */
   API_ACCEPTED_TTL_S: intVar(86_400, 60, 30 * 86_400),
   /** The first message of a produce request waits at most this long for company. */
   API_PRODUCE_LINGER_MS: intVar(2, 0, 1_000),
@@ -84,7 +83,6 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     pgConnectTimeoutMs: raw.API_PG_CONNECT_TIMEOUT_MS,
     accountCacheEntriesMax: raw.API_ACCOUNT_CACHE_ENTRIES_MAX,
     redisCommandTimeoutMs: raw.API_REDIS_COMMAND_TIMEOUT_MS,
-    idempotencyTtlS: raw.API_IDEMPOTENCY_TTL_S,
     acceptedTtlS: raw.API_ACCEPTED_TTL_S,
     produceLingerMs: raw.API_PRODUCE_LINGER_MS,
     produceBatchSizeMax: raw.API_PRODUCE_BATCH_SIZE_MAX,

@@ -2,7 +2,9 @@
  * Accepting a money movement (transfer, deposit, withdrawal): the API's write path.
  *
  *   authorise (scope, ownership of the source account)
- *   -> idempotency: Redis claim (fast path) / Postgres (truth) / Redis accepted record
+ *   -> hold check (bucket being moved: 503) -> idempotency claim in Postgres (the truth: a
+ *      reused key stays a 422 even when Redis forgot everything) -> earlier resource
+ *      from Postgres or the Redis ACCEPTED record
  *   -> route (account -> bucket -> partition) -> publish to Kafka, wait for acks=all
  *   -> record ACCEPTED in Redis -> 202 + Location
  *
@@ -14,12 +16,12 @@
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { type ClientCommand, transferIdFor } from '@ledgerline/domain';
-import { findTransfer } from '@ledgerline/postgres';
+import { claimIdempotencyKey, findTransfer, releaseIdempotencyKey } from '@ledgerline/postgres';
 import { type TransferResource, encodeCommand } from '@ledgerline/schemas';
 import { BackpressureError } from '@ledgerline/kafka';
 import type { z } from 'zod';
 import type { movementBody, transferBody } from '@ledgerline/schemas';
-import type { AcceptedTransfer, ClaimResult } from '@ledgerline/redis';
+import type { AcceptedTransfer } from '@ledgerline/redis';
 import type { AppContext } from './context';
 import { BucketMovingError, forbidden, idempotencyKeyReused } from './errors';
 import { requestHashOf } from './request-hash';
@@ -52,17 +54,20 @@ export async function submitMovement(
   const transferId = transferIdFor(auth.principal, idempotencyKey);
   const requestHash = requestHashOf(normalized.kind, normalized.body);
 
-  const claim = await tryClaim(ctx, auth.principal, idempotencyKey, requestHash, transferId);
-  const earlier = await earlierAnswer(ctx, claim, transferId, requestHash);
-  if (earlier.kind === 'reused') {
-    // A fresh claim of ours recorded this body for a key Postgres knows with another: drop it.
-    if (claim?.claimed) await ctx.redis.idempotency.release(auth.principal, idempotencyKey).catch(() => undefined);
+  const claim = await claimIdempotencyKey(ctx.pool, transferId, auth.principal, requestHash);
+  if (claim.kind === 'reused') {
     ctx.metrics.idempotency.inc({ outcome: 'reused' });
     throw idempotencyKeyReused();
   }
-  if (earlier.kind === 'found') {
-    ctx.metrics.idempotency.inc({ outcome: 'replay' });
-    return { status: 200, resource: earlier.resource };
+  if (claim.kind === 'replay') {
+    const earlier = await earlierResource(ctx, transferId);
+    if (earlier) {
+      ctx.metrics.idempotency.inc({ outcome: 'replay' });
+      return { status: 200, resource: earlier };
+    }
+    // Claimed with this very body but nothing to show: that request died before Kafka acked
+    // (or is publishing right now). Publishing again is safe: same body, same partition,
+    // and the worker dedupes on the transfer id.
   }
 
   const command = toCommand(normalized, auth, transferId, requestHash, ctx.clock().toISOString());
@@ -75,7 +80,7 @@ export async function submitMovement(
     });
   } catch (error) {
     // Nothing was accepted: give the key back so the client's retry can go through.
-    if (claim?.claimed) await ctx.redis.idempotency.release(auth.principal, idempotencyKey).catch(() => undefined);
+    if (claim.kind === 'new') await releaseIdempotencyKey(ctx.pool, transferId, requestHash).catch(() => undefined);
     ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' });
     throw error;
   }
@@ -126,42 +131,12 @@ async function authorise(ctx: AppContext, auth: AuthContext, request: MovementRe
   }
 }
 
-/** The Redis claim, or null when Redis is down (the caller falls back to Postgres). */
-async function tryClaim(ctx: AppContext, principal: string, key: string, requestHash: string, transferId: string) {
-  try {
-    return await ctx.redis.idempotency.claim(principal, key, requestHash, transferId, ctx.config.idempotencyTtlS);
-  } catch (error) {
-    ctx.metrics.cacheFallbacks.inc({ reason: 'redis_error' });
-    ctx.warn('claim', `idempotency claim failed, falling back to Postgres: ${(error as Error).message}`);
-    return null;
-  }
-}
-
-type Earlier = { kind: 'none' } | { kind: 'found'; resource: TransferResource } | { kind: 'reused' };
-
-/**
- * What an earlier request with this key produced.
- *
- * - Claimed before with another hash: 'reused' (422).
- * - Claimed before with the same hash: that transfer, from Postgres or the ACCEPTED record.
- *   If neither exists yet, that request is still publishing (or died before Kafka acked):
- *   publishing again is safe (same body -> same partition, and the worker dedupes on the
- *   transfer id), so this request goes ahead ('none').
- * - Claimed now, or Redis down: Redis may have forgotten an earlier request (restart, TTL),
- *   so Postgres (and the ACCEPTED record) decide. This costs one primary-key read per POST;
- *   it is what keeps a reused key a 422 after Redis lost its memory.
- */
-async function earlierAnswer(ctx: AppContext, claim: ClaimResult | null, transferId: string, requestHash: string): Promise<Earlier> {
-  if (claim && !claim.claimed && claim.requestHash !== requestHash) return { kind: 'reused' };
-  const [row, accepted] = await Promise.all([
-    findTransfer(ctx.pool, transferId),
-    claim ? ctx.redis.accepted.getAccepted(transferId).catch(() => null) : Promise.resolve(null),
-  ]);
-  const earlierHash = row?.requestHash ?? accepted?.requestHash;
-  if (earlierHash !== undefined && earlierHash !== requestHash) return { kind: 'reused' };
-  if (row) return { kind: 'found', resource: transferWireFromRow(row) };
-  if (accepted) return { kind: 'found', resource: accepted.resource as TransferResource };
-  return { kind: 'none' };
+/** What an earlier request with the same key and body produced: Postgres, else the ACCEPTED record. */
+async function earlierResource(ctx: AppContext, transferId: string): Promise<TransferResource | null> {
+  const row = await findTransfer(ctx.pool, transferId);
+  if (row) return transferWireFromRow(row);
+  const accepted = await ctx.redis.accepted.getAccepted(transferId).catch(() => null);
+  return accepted ? (accepted.resource as TransferResource) : null;
 }
 
 function toCommand(

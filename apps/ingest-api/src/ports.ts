@@ -4,7 +4,7 @@
  * and tests may pass their own.
  */
 import type { RoutingTable } from '@ledgerline/domain';
-import type { AcceptedTransfer, CachedBalance, ClaimResult, WaitHandle } from '@ledgerline/redis';
+import type { AcceptedTransfer, CachedBalance, WaitHandle } from '@ledgerline/redis';
 
 export interface OutgoingCommand {
   topic: string;
@@ -28,11 +28,6 @@ export interface BalanceCachePort {
   read(accountId: string): Promise<CachedBalance | null>;
 }
 
-export interface IdempotencyPort {
-  claim(principal: string, key: string, requestHash: string, transferId: string, ttlS: number): Promise<ClaimResult>;
-  release(principal: string, key: string): Promise<void>;
-}
-
 export interface AcceptedTransfersPort {
   putAccepted(record: AcceptedTransfer): Promise<void>;
   getAccepted(transferId: string): Promise<AcceptedTransfer | null>;
@@ -45,7 +40,6 @@ export interface StatusWaiterPort {
 
 export interface RedisPorts {
   balances: BalanceCachePort;
-  idempotency: IdempotencyPort;
   accepted: AcceptedTransfersPort;
   waiter: StatusWaiterPort;
   ping(): Promise<void>;

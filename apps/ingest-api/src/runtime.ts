@@ -12,7 +12,6 @@ import { RoutingWatcher, createPool, findTerminalTransferIds } from '@ledgerline
 import {
   AcceptedTransfers,
   BalanceCache,
-  IdempotencyStore,
   TransferStatusWaiter,
   createRedis,
   createSubscriber,
@@ -98,7 +97,6 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     log,
     redis: {
       balances: new BalanceCache(redis, config.redisKeyPrefix),
-      idempotency: new IdempotencyStore(redis, config.redisKeyPrefix),
       accepted: new AcceptedTransfers(redis, config.redisKeyPrefix, config.acceptedTtlS),
       waiter,
       ping: () => ping(redis),

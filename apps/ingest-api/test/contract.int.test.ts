@@ -6,6 +6,8 @@ import { openApiDocument } from '../src/openapi';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { Client, startApi, token } from '../../../test/support/api';
+import { testServices } from '../../../test/support/env';
+import { createRedis } from '@ledgerline/redis';
 import { startWorker } from '../../../test/support/worker';
 
 const PARTITIONS = 4;
@@ -132,6 +134,33 @@ describe('HTTP contract v1', () => {
       expect(reused.status).toBe(422);
       expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
       expect((await alice.get(`/v1/accounts/${from}/balance`)).body.balance).toBe('100');
+    });
+
+    test('a reused key stays 422 even when Redis forgot it and the first command is not applied yet', async () => {
+      // Regression (found by the chaos run): the refusal must not depend on Redis or on the
+      // worker having applied the first command. No worker consumes these topics.
+      const idle = await createTestTopics(PARTITIONS);
+      const target = { databaseUrl: db.url, topicPrefix: idle.prefix, redisKeyPrefix: `${idle.prefix}:` };
+      const unapplied = await startApi(target);
+      const redis = createRedis(testServices().redisUrl);
+      try {
+        const ops = new Client(unapplied.url, await token('ops', 'ledger:admin'));
+        const account = await openAccount(alice);
+        const key = randomUUID();
+        const first = await ops.post('/v1/deposits', { account_id: account, amount: '100', currency: 'USD' }, key);
+        expect(first.status).toBe(202);
+        const keys = await redis.keys(`${idle.prefix}:*`);
+        if (keys.length) await redis.del(...keys); // Redis restarted empty
+        const reused = await ops.post('/v1/deposits', { account_id: account, amount: '999', currency: 'USD' }, key);
+        expect(reused.status).toBe(422);
+        const replay = await ops.post('/v1/deposits', { account_id: account, amount: '100', currency: 'USD' }, key);
+        expect([200, 202]).toContain(replay.status);
+        expect(replay.body.id).toBe(first.body.id);
+      } finally {
+        redis.disconnect();
+        await unapplied.stop();
+        await idle.delete();
+      }
     });
 
     test('withdrawals by the owner; deposits need ledger:admin (403)', async () => {

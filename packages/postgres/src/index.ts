@@ -10,3 +10,4 @@ export * from './outbox';
 export * from './worker-reads';
 export * from './reconcile';
 export * from './moves';
+export * from './idempotency';

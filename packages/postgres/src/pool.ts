@@ -32,6 +32,13 @@ export function createPool(options: PoolOptions): Pool {
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // A checked-out client has no listener of pg-pool's: without ours, PgBouncer or Postgres
+  // restarting mid-transaction emits an unhandled 'error' and kills the process (found by
+  // the chaos run). The failed query rejects on its own; this only keeps the process alive.
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -45,18 +52,21 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     }
     throw error;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
 
 /** Postgres SQLSTATEs worth retrying: the operation may succeed as is on another attempt. */
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+// 08P01 is how PgBouncer reports its own trouble reaching Postgres ("server login has been
+// failing, try again later", "server conn crashed?"): a dependency down, not bad input.
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '08P01']);
 
 export function isRetryablePgError(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   if (code && RETRYABLE_SQLSTATES.has(code)) return true;
   const message = (error as Error)?.message ?? '';
-  return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|server conn crashed|no more connections allowed|query_wait_timeout/i.test(
+  return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|server conn crashed|no more connections allowed|query_wait_timeout|server login has been failing|pgbouncer cannot connect to server|the database system is (starting up|shutting down)/i.test(
     message,
   );
 }

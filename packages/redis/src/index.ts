@@ -2,6 +2,5 @@ export * from './client';
 export * from './keys';
 export * from './script';
 export * from './balance-cache';
-export * from './idempotency';
 export * from './accepted';
 export * from './status';

@@ -3,7 +3,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
   AcceptedTransfers,
   BalanceCache,
-  IdempotencyStore,
   StatusNotifier,
   TransferStatusWaiter,
   createRedis,
@@ -82,29 +81,6 @@ describe('BalanceCache', () => {
 
   it('a miss is null', async () => {
     expect(await cache.read(randomUUID())).toBeNull();
-  });
-});
-
-describe('IdempotencyStore', () => {
-  const store = new IdempotencyStore(redis, prefix);
-
-  it('claims once, then reports the first claim; release frees the key', async () => {
-    const transferId = randomUUID();
-    expect(await store.claim('alice', 'k1', 'hash-a', transferId, 60)).toEqual({ claimed: true });
-    expect(await store.claim('alice', 'k1', 'hash-b', randomUUID(), 60)).toEqual({ claimed: false, requestHash: 'hash-a', transferId });
-    expect(await store.claim('bob', 'k1', 'hash-b', randomUUID(), 60)).toEqual({ claimed: true });
-    await store.release('alice', 'k1');
-    expect(await store.claim('alice', 'k1', 'hash-c', randomUUID(), 60)).toEqual({ claimed: true });
-  });
-
-  it('keeps principals apart even when they contain the separator', async () => {
-    expect(await store.claim('a:b', 'c', 'h', randomUUID(), 60)).toEqual({ claimed: true });
-    expect(await store.claim('a', 'b:c', 'h', randomUUID(), 60)).toEqual({ claimed: true });
-  });
-
-  it('exactly one of many concurrent claims wins', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim('carol', 'race', `h${i}`, randomUUID(), 60)));
-    expect(results.filter((r) => r.claimed)).toHaveLength(1);
   });
 });
 

@@ -1,0 +1,31 @@
+// Proves PgBouncer's and Postgres's "not now" errors are classed as retryable (503 at the
+// API, a retried batch at the worker) and data errors are not.
+import { isRetryablePgError } from '../src';
+
+const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+describe('isRetryablePgError', () => {
+  // Regression (found by the chaos run): PgBouncer reports a Postgres it cannot log in to
+  // with SQLSTATE 08P01, which the API used to answer with a 500.
+  test.each([
+    pgError('08P01', 'server login has been failing, try again later (server_login_retry)'),
+    pgError('08P01', 'server conn crashed?'),
+    pgError('57P01', 'terminating connection due to administrator command'),
+    pgError('57P03', 'the database system is starting up'),
+    pgError('40001', 'could not serialize access'),
+    new Error('connect ECONNREFUSED 127.0.0.1:26432'),
+    new Error('Connection terminated unexpectedly'),
+    new Error('timeout exceeded when trying to connect'),
+  ])('retryable: %s', (error) => {
+    expect(isRetryablePgError(error)).toBe(true);
+  });
+
+  test.each([
+    pgError('22003', 'value "99999999999999999999" is out of range for type bigint'),
+    pgError('23505', 'duplicate key value violates unique constraint'),
+    pgError('42601', 'syntax error'),
+    new Error('something else'),
+  ])('not retryable: %s', (error) => {
+    expect(isRetryablePgError(error)).toBe(false);
+  });
+});
