@@ -1,0 +1,498 @@
+/**
+ * The chaos run (GitHub issue 4): a realistic load through the HTTP API while processes and
+ * services crash and restart, then a proof against Postgres that nothing acknowledged was
+ * lost, nothing applied twice, per-account order held and every invariant holds.
+ *
+ *   npm run chaos -- --duration-s 60 [--seed 42] [--rate 80] [--keep]
+ *
+ * Wiring, in order: the stack (LL_PROFILE, default test; started if it was not running and
+ * stopped again at the end), a database, topics and a Redis key prefix of this run's own,
+ * the API and two workers as child processes, the accounts, the load, the faults, the drain,
+ * quiescence, the proof, the report. The last line printed is the summary line of
+ * report.ts; the exit code is 0 only when its last five counts are all 0 (and 2 when the
+ * harness itself failed, 3 when an app process died without being told to).
+ */
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client, type Pool } from 'pg';
+import type { Admin } from 'kafkajs';
+import { BatchingProducer, createKafka, ensureTopics, topicNames } from '@ledgerline/kafka';
+import { createPool, ensureRouting, loadRouting, migrate } from '@ledgerline/postgres';
+import { createRedis, waitUntilReady } from '@ledgerline/redis';
+import { FaultRunner, planFaults } from './faults';
+import { LedgerBooks } from './ledger-books';
+import { DEFAULT_SHAPE, LoadGenerator, RunControl, buildWorld, fund } from './load';
+import { AppProcesses, type UnexpectedExit } from './processes';
+import { prove, waitForQuiet } from './proof';
+import { Rng, sleep } from './random';
+import { anyViolation, countsOf, faultTimeline, finalLine, findingsReport } from './report';
+import { ChaosRebalancer, percentile } from './rebalance';
+import { SERVICES, Stack } from './stack';
+
+interface Options {
+  durationS: number;
+  seed: number;
+  /** Requests/s of the concurrent load (the sequential clients come on top, ~4/s each). */
+  rate: number;
+  /** Keep the database, topics, Redis keys and logs even when the run passes. */
+  keep: boolean;
+  profile: string;
+  /** Grow the commands topic to this many partitions midway (0: never). */
+  growPartitionsTo: number;
+}
+
+/** Runs up to this long are "smoke" runs: one of each fault, evenly spaced. */
+const SMOKE_DURATION_S_MAX = 120;
+const PARTITION_COUNT = 8;
+const WORKERS_COUNT = 2;
+/** Load before the first fault. */
+const FAULT_LEAD_MS = 4_000;
+/** After the last heal, the load keeps going this long before it stops. */
+const LOAD_AFTER_LAST_HEAL_MS = 3_000;
+/** After the load stops, requests of unknown outcome keep retrying this long at most. */
+const DRAIN_MS_MAX = 30_000;
+const QUIET_TIMEOUT_MS = 120_000;
+const FUNDING_TIMEOUT_MS = 90_000;
+
+const USAGE = `usage: npm run chaos -- [--duration-s N] [--seed N] [--rate N] [--grow-partitions-to N] [--keep]
+  --grow-partitions-to N  midway, grow the partitions to N and spread the buckets onto them
+  --duration-s N  how long the load runs, seconds (default 60; <= ${SMOKE_DURATION_S_MAX}: one of each fault, evenly spaced)
+  --seed N        seed of every random choice (default: from the clock; printed)
+  --rate N        concurrent-load requests per second (default 80; sequential clients add ~4/s each)
+  --keep          keep the run's database, topics, Redis keys and logs even when it passes
+env: LL_PROFILE=dev|test (default test) picks the local stack (infra/local/stack.sh)`;
+
+function parseArgs(argv: readonly string[]): Options {
+  const options: Options = { durationS: 60, seed: Date.now() % 2_147_483_647, rate: 80, keep: false, profile: process.env.LL_PROFILE ?? 'test', growPartitionsTo: 0 };
+  const int = (name: string, value: string | undefined, min: number, max: number) => {
+    const n = Number(value);
+    if (value === undefined || !Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in ${min}..${max} (got ${value})`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => inline ?? argv[++i];
+    switch (flag) {
+      case '--duration-s':
+        options.durationS = int(flag, value(), 10, 86_400);
+        break;
+      case '--seed':
+        options.seed = int(flag, value(), 0, 2_147_483_647);
+        break;
+      case '--rate':
+        options.rate = int(flag, value(), 1, 2_000);
+        break;
+      case '--keep':
+        options.keep = true;
+        break;
+      case '--grow-partitions-to':
+        options.growPartitionsTo = int(flag, value(), 2, 1024);
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    }
+  }
+  return options;
+}
+
+/** Env the apps read that this run sets itself: never inherit a stray value of them. */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    if (/^(API_|WORKER_|JWT_|REDIS_|KAFKA_|DATABASE_)/.test(name) || ['PORT', 'HOST', 'FAULT_INJECT'].includes(name)) continue;
+    env[name] = value;
+  }
+  return env;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ok, fail) => server.listen(0, '127.0.0.1', ok).once('error', fail));
+  const address = server.address();
+  await new Promise<void>((ok) => server.close(() => ok()));
+  if (typeof address !== 'object' || !address) throw new Error('could not find a free port');
+  return address.port;
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function adminQuery(directUrl: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: directUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+class HarnessError extends Error {}
+
+async function main(): Promise<number> {
+  const options = parseArgs(process.argv.slice(2));
+  const root = resolve(__dirname, '..', '..');
+  const runStarted = Date.now();
+  const clock = () => Date.now() - runStarted;
+  const log = (line: string) => process.stdout.write(`[chaos ${(clock() / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
+  const smoke = options.durationS <= SMOKE_DURATION_S_MAX;
+  const rng = new Rng(options.seed);
+  const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+  const tag = `${stamp}${rng.fork('tag').int(0, 0xfff).toString(16).padStart(3, '0')}`;
+  const names = { database: `chaos_${tag}`, topicPrefix: `chaos${tag}`, redisPrefix: `chaos${tag}:` };
+  const runDir = join(tmpdir(), `ledgerline-chaos-${tag}`);
+  mkdirSync(runDir, { recursive: true });
+  log(`seed ${options.seed}, duration ${options.durationS}s (${smoke ? 'smoke: one of each fault' : 'long: faults over and over'}), rate ${options.rate}/s, profile ${options.profile}`);
+  log(`database ${names.database}, topic prefix ${names.topicPrefix}, redis prefix ${names.redisPrefix}, logs ${runDir}`);
+
+  const stack = new Stack(root, options.profile);
+  const wasRunning = await stack.allRunning();
+  const harnessErrors: string[] = [];
+  const crashes: UnexpectedExit[] = [];
+  const workerFatalExits: string[] = [];
+  let apps: AppProcesses | null = null;
+  let pool: Pool | null = null;
+  let admin: Admin | null = null;
+  let closeMover: () => Promise<void> = async () => undefined;
+  let shuttingDown = false;
+  let passed = false;
+  const control = new RunControl(clock);
+
+  const cleanup = async () => {
+    shuttingDown = true;
+    control.stopHard();
+    await apps?.stopAll().catch((e: Error) => log(`stopping the apps: ${e.message}`));
+    await admin?.disconnect().catch(() => undefined);
+    await closeMover().catch(() => undefined);
+    await pool?.end().catch(() => undefined);
+    // A fault that failed half way may have left a service down: put the stack back as found.
+    if (wasRunning) {
+      const running = await stack.running().catch(() => new Set<string>());
+      for (const service of SERVICES) {
+        if (!running.has(service)) {
+          log(`${service} is not running after the run: starting it`);
+          await stack.start(service).catch((e: Error) => log(`could not start ${service}: ${e.message}`));
+        }
+      }
+    }
+    const tidy = passed && !options.keep;
+    if (tidy) await tidyUp(stack, names).catch((e: Error) => log(`cleanup: ${e.message}`));
+    else log(`kept for the post-mortem: database ${names.database}, topics ${names.topicPrefix}.*, redis ${names.redisPrefix}*, logs and books in ${runDir}`);
+    if (!wasRunning) {
+      log('stopping the stack this run started');
+      await stack.down().catch((e: Error) => log(`stack down: ${e.message}`));
+    }
+    if (tidy) rmSync(runDir, { recursive: true, force: true });
+  };
+  const onSignal = (signal: string) => {
+    log(`${signal}: stopping the run`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+
+  let counts = { accepted: 0, faults: 0, lost: 0, duplicated: 0, orderViolations: 0, invariantViolations: 0, serverErrorsOnBadInput: 0 };
+  const timings: string[] = [];
+  try {
+    // ---- stack, database, topics ------------------------------------------------------------
+    if (!wasRunning) {
+      log(`the ${options.profile} stack is not (fully) running: stack.sh up (it is stopped again at the end)`);
+      await stack.up();
+    }
+    const services = await stack.env();
+    await adminQuery(services.databaseDirectUrl, `CREATE DATABASE ${names.database}`);
+    pool = createPool({ connectionString: withDatabase(services.databaseDirectUrl, names.database), connectionsMax: 4, connectTimeoutMs: 10_000, applicationName: 'chaos' });
+    await migrate(pool);
+    await ensureRouting(pool, PARTITION_COUNT);
+    const routing = await loadRouting(pool);
+    const kafka = createKafka({ brokers: services.kafkaBrokers.split(','), clientId: `chaos-${tag}` });
+    const topics = topicNames(names.topicPrefix);
+    admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, topics, PARTITION_COUNT);
+    await admin.disconnect();
+    admin = null;
+
+    // ---- the apps ------------------------------------------------------------------------
+    const jwtSecret = `chaos-${tag}-${rng.fork('secret').int(0, 1e9)}`;
+    const env = {
+      ...baseEnv(),
+      DATABASE_URL: withDatabase(services.databaseUrl, names.database),
+      REDIS_URL: services.redisUrl,
+      REDIS_KEY_PREFIX: names.redisPrefix,
+      KAFKA_BROKERS: services.kafkaBrokers,
+      KAFKA_TOPIC_PREFIX: names.topicPrefix,
+      JWT_SECRET: jwtSecret,
+    };
+    // One restart loop per process name: a restart that itself crashes (during start-up) is
+    // recorded as a crash too, but retried by the loop already running, not by a second one.
+    const restarting = new Set<string>();
+    const restartAfterCrash = async (exit: UnexpectedExit) => {
+      if (restarting.has(exit.name)) return;
+      restarting.add(exit.name);
+      try {
+        for (let attempt = 1; attempt <= 5 && !shuttingDown; attempt++) {
+          await sleep(1_000 * attempt);
+          if (shuttingDown || !apps) return;
+          const alive = exit.role === 'api' ? apps.api() : apps.workers().find((w) => w.name === exit.name);
+          if (alive) return; // a fault injector started it meanwhile
+          try {
+            if (exit.role === 'api') await apps.startApi();
+            else await apps.startWorker(exit.name);
+            log(`${exit.name} restarted after its crash`);
+            return;
+          } catch (error) {
+            log(`restarting ${exit.name} failed (attempt ${attempt}): ${(error as Error).message.split('\n')[0]}`);
+          }
+        }
+      } finally {
+        restarting.delete(exit.name);
+      }
+    };
+    apps = new AppProcesses({
+      root,
+      runDir,
+      env,
+      apiPort: await freePort(),
+      workerEnv: { WORKER_OUTBOX_SWEEP_INTERVAL_MS: '500', WORKER_OUTBOX_SWEEP_AGE_MS: '1000', WORKER_RECONCILE_INTERVAL_MS: '0' },
+      clock,
+      onUnexpectedExit: (exit) => {
+        crashes.push(exit);
+        if (exit.role === 'worker' && exit.code === 70) workerFatalExits.push(`${exit.name} pid ${exit.pid}: ${exit.tail.filter((l) => l.includes('FATAL')).join(' | ')}`);
+        log(`UNEXPECTED EXIT: ${exit.name} pid ${exit.pid} code=${exit.code} signal=${exit.signal}; last lines:\n    ${exit.tail.slice(-8).join('\n    ')}`);
+        void restartAfterCrash(exit);
+      },
+    });
+    const appsStarted = clock();
+    await Promise.all([apps.startApi(), ...Array.from({ length: WORKERS_COUNT }, () => apps!.startWorker(apps!.newWorkerId()))]);
+    timings.push(`apps up in ${((clock() - appsStarted) / 1000).toFixed(1)}s`);
+    log(`API on ${apps.apiUrl}, workers ${apps.workers().map((w) => `${w.name}(pid ${w.pid})`).join(', ')}`);
+
+    // ---- accounts and funding ----------------------------------------------------------------
+    const books = new LedgerBooks();
+    const shape = DEFAULT_SHAPE;
+    const world = await buildWorld({ apiUrl: apps.apiUrl, jwtSecret, routing, shape, rng: rng.fork('world'), control });
+    const funding = await fund(world, books, control, rng.fork('fund'), shape);
+    await waitUntil('funding deposits COMPLETED', FUNDING_TIMEOUT_MS, async () => {
+      const r = await pool!.query(`SELECT count(*)::int AS n FROM transfers WHERE id = ANY($1::uuid[]) AND status = 'COMPLETED'`, [funding.map((f) => f.transferId)]);
+      return r.rows[0].n === funding.length;
+    });
+    const perPartition = new Map<number, number>();
+    for (const a of [...world.random, world.hot, ...world.sequential.map((s) => s.account)]) perPartition.set(a.partition, (perPartition.get(a.partition) ?? 0) + 1);
+    log(`world: ${world.random.length} accounts of ${world.owners.length} owners, hot account on p${world.hot.partition}, ${world.sequential.length} sequential clients; accounts per partition ${[...perPartition].sort((a, b) => a[0] - b[0]).map(([p, n]) => `p${p}=${n}`).join(' ')}`);
+    timings.push(`setup done at ${(clock() / 1000).toFixed(1)}s`);
+
+    // ---- load and faults -----------------------------------------------------------------------
+    const load = new LoadGenerator(world, books, rng.fork('load'), control, options.rate);
+    const loadStart = clock();
+    const durationMs = options.durationS * 1000;
+    const plan = planFaults(rng.fork('faults'), { durationMs, smoke, leadMs: FAULT_LEAD_MS }).map((p) => ({ ...p, atMs: p.atMs + loadStart }));
+    log(`load started; ${plan.length} faults planned: ${plan.map((p) => `${p.kind}@${((p.atMs - loadStart) / 1000).toFixed(0)}s`).join(', ')}`);
+    load.start();
+    const moverProducer = new BatchingProducer({ kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 15_000 });
+    await moverProducer.start();
+    closeMover = () => moverProducer.stop();
+    const moverAdmin = kafka.admin();
+    await moverAdmin.connect();
+    const closeProducer = closeMover;
+    closeMover = async () => {
+      await closeProducer();
+      await moverAdmin.disconnect().catch(() => undefined);
+    };
+    const rebalancer = new ChaosRebalancer({
+      pool: pool!,
+      admin: moverAdmin,
+      producer: moverProducer,
+      commandsTopic: topics.commands,
+      eventsTopic: topics.events,
+      rng: rng.fork('rebalance'),
+      accountIds: [world.hot, ...world.random].map((a) => a.id),
+    });
+    const runner = new FaultRunner({ stack, apps, rng: rng.fork('injectors'), clock, log, moveBucket: () => rebalancer.moveRandomBucket() });
+    const grown =
+      options.growPartitionsTo > 0
+        ? sleep(durationMs / 2)
+            .then(() => rebalancer.growPartitions(options.growPartitionsTo))
+            .then((detail) => log(`grew partitions: ${detail}`))
+            .catch((error: Error) => {
+              harnessErrors.push(`growing partitions failed: ${error.message}`);
+            })
+        : Promise.resolve();
+    const faultsDone = runner.run(plan, { untilMs: loadStart + durationMs, allPlanned: smoke }).catch((error: Error) => {
+      harnessErrors.push(`fault injection failed: ${error.message}`);
+    });
+    const progress = setInterval(() => {
+      const c = books.counts();
+      log(`load: ${c.acknowledged} acknowledged, ${c.refused} refused, ${c['in-flight']} in flight, ${books.bad.length} bad requests`);
+    }, 10_000);
+    await sleep(loadStart + durationMs - clock());
+    if (smoke) {
+      // Every fault kind must have happened under load: keep the load going until the last heals.
+      await faultsDone;
+      const lastHeal = Math.max(0, ...runner.records.map((r) => r.healedAtMs ?? 0));
+      await sleep(lastHeal + LOAD_AFTER_LAST_HEAL_MS - clock());
+    } else {
+      runner.stop();
+    }
+    load.stopIssuing();
+    clearInterval(progress);
+    const loadEnded = clock();
+    log(`load stopped after ${((loadEnded - loadStart) / 1000).toFixed(1)}s; waiting for the fault in progress to heal`);
+    await faultsDone;
+    await grown;
+    if (rebalancer.holdsMs.length) {
+      log(`bucket moves: ${rebalancer.holdsMs.length}, hold seen by the moved buckets' clients p50 ${percentile(rebalancer.holdsMs, 50)} ms, p99 ${percentile(rebalancer.holdsMs, 99)} ms`);
+    }
+    timings.push(`load ran ${((loadEnded - loadStart) / 1000).toFixed(1)}s`);
+
+    // ---- drain, quiescence, proof ----------------------------------------------------------
+    await ensureRunning(stack, apps, WORKERS_COUNT, log);
+    log(`draining: ${load.pending} requests still retrying (at most ${DRAIN_MS_MAX / 1000}s)`);
+    await load.drain(DRAIN_MS_MAX);
+    const drained = clock();
+    const acknowledgedIds = books.acknowledged().map((m) => m.transferId);
+    admin = kafka.admin();
+    await admin.connect();
+    log(`waiting for quiet (${acknowledgedIds.length} acknowledged; at most ${QUIET_TIMEOUT_MS / 1000}s)`);
+    const quiet = await waitForQuiet({ pool, admin, topic: topics.commands, acknowledgedIds, timeoutMs: QUIET_TIMEOUT_MS, log });
+    log(quiet.quiet ? `quiet after ${(quiet.waitedMs / 1000).toFixed(1)}s` : `NOT quiet after ${(quiet.waitedMs / 1000).toFixed(1)}s: ${JSON.stringify(quiet.state)}`);
+    timings.push(`drain ${((drained - loadEnded) / 1000).toFixed(1)}s, quiesce ${(quiet.waitedMs / 1000).toFixed(1)}s`);
+
+    const proofStarted = clock();
+    const proof = await prove({ pool, books, sequential: world.sequential, workerFatalExits });
+    timings.push(`proof ${((clock() - proofStarted) / 1000).toFixed(1)}s`);
+    books.save(join(runDir, 'books.json'));
+    counts = countsOf(proof, runner.records.length);
+
+    // ---- report --------------------------------------------------------------------------------
+    const kinds = new Set(runner.records.filter((r) => r.healedAtMs !== null).map((r) => r.kind));
+    process.stdout.write('\nfaults:\n');
+    for (const line of faultTimeline(runner.records)) process.stdout.write(`${line}\n`);
+    process.stdout.write(`  (run clock, as in the logs; load from ${(loadStart / 1000).toFixed(1)}s to ${(loadEnded / 1000).toFixed(1)}s; ${kinds.size} of 7 kinds)\n\n`);
+    for (const line of findingsReport(proof)) process.stdout.write(`${line}\n`);
+    process.stdout.write(`  load: ${JSON.stringify(load.stats)}\n`);
+    if (smoke && kinds.size < 7) harnessErrors.push(`only ${kinds.size} of 7 fault kinds were injected and healed`);
+    if (!quiet.quiet) process.stdout.write(`  the system did not become quiet within ${QUIET_TIMEOUT_MS / 1000}s: ${JSON.stringify(quiet.state)}\n`);
+    for (const crash of crashes) process.stdout.write(`  CRASH: ${crash.name} pid ${crash.pid} exited code=${crash.code} signal=${crash.signal} at t=${(crash.atMs / 1000).toFixed(1)}s\n`);
+    for (const line of logDigest(runDir)) process.stdout.write(`${line}\n`);
+    passed = !anyViolation(counts) && harnessErrors.length === 0 && crashes.length === 0;
+  } catch (error) {
+    harnessErrors.push((error as Error).stack ?? String(error));
+  }
+
+  await cleanup();
+  timings.push(`total ${(clock() / 1000).toFixed(1)}s`);
+  process.stdout.write(`timings: ${timings.join(', ')}\n`);
+  for (const e of harnessErrors) process.stdout.write(`chaos: HARNESS ERROR (the counts below prove nothing): ${e}\n`);
+  if (crashes.length > 0) process.stdout.write(`chaos: ${crashes.length} app process(es) exited without being told to (see CRASH above)\n`);
+  process.stdout.write(`${finalLine(counts)}\n`);
+  if (anyViolation(counts)) return 1;
+  if (harnessErrors.length > 0) return 2;
+  if (crashes.length > 0) return 3;
+  return 0;
+}
+
+/**
+ * The apps' own complaints, counted by message: why batches failed in the workers, why the
+ * API answered 500. The first place to look when a count is not 0.
+ */
+function logDigest(runDir: string): string[] {
+  const patterns: [string, RegExp][] = [
+    ['worker batch failures', /Error when calling eachBatch (.*)$/],
+    ['worker stops', /(FATAL: .*|Crash: .*)$/],
+    ['API 500 answers', /500 on [A-Z]+ \S+: (.*)$/],
+  ];
+  const counts = patterns.map(() => new Map<string, number>());
+  for (const file of readdirSync(runDir).filter((f) => f.endsWith('.log'))) {
+    for (const line of readFileSync(join(runDir, file), 'utf8').split('\n')) {
+      patterns.forEach(([, pattern], i) => {
+        const match = pattern.exec(line);
+        if (match) counts[i]!.set(match[1]!, (counts[i]!.get(match[1]!) ?? 0) + 1);
+      });
+    }
+  }
+  const lines: string[] = [];
+  patterns.forEach(([title], i) => {
+    const top = [...counts[i]!].sort((a, b) => b[1] - a[1]).slice(0, 6);
+    if (top.length === 0) return;
+    lines.push(`  ${title} (from the logs):`);
+    for (const [message, n] of top) lines.push(`    ${n}x ${message.slice(0, 200)}`);
+  });
+  return lines;
+}
+
+async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await sleep(250);
+  }
+  throw new HarnessError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** After the faults: every service up, the API up, and the planned number of workers. */
+async function ensureRunning(stack: Stack, apps: AppProcesses, workers: number, log: (line: string) => void): Promise<void> {
+  const running = await stack.running();
+  for (const service of SERVICES) {
+    if (!running.has(service)) {
+      log(`${service} is down after the faults: starting it`);
+      await stack.start(service);
+    }
+  }
+  if (!apps.api()) {
+    log('the API is down after the faults: starting it');
+    await apps.startApi();
+  }
+  while (apps.workers().length < workers) {
+    log('fewer workers than planned after the faults: starting one');
+    await apps.startWorker(apps.newWorkerId());
+  }
+}
+
+/** A passing run leaves nothing behind: its database, topics and Redis keys go. */
+async function tidyUp(stack: Stack, names: { database: string; topicPrefix: string; redisPrefix: string }): Promise<void> {
+  const services = await stack.env();
+  await adminQuery(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${names.database} WITH (FORCE)`);
+  const kafka = createKafka({ brokers: services.kafkaBrokers.split(','), clientId: `chaos-cleanup` });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const t = topicNames(names.topicPrefix);
+    await admin.deleteTopics({ topics: [t.commands, t.events, t.deadLetter] }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+  const redis = createRedis(services.redisUrl, { commandTimeoutMs: 5_000 });
+  try {
+    await waitUntilReady(redis, 5_000);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${names.redisPrefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stdout.write(`chaos: HARNESS ERROR: ${(error as Error).stack ?? error}\n`);
+    process.stdout.write(`${finalLine({ accepted: 0, faults: 0, lost: 0, duplicated: 0, orderViolations: 0, invariantViolations: 0, serverErrorsOnBadInput: 0 })}\n`);
+    process.exit(2);
+  },
+);
