@@ -4,7 +4,7 @@
  */
 import { SingleBar } from 'cli-progress';
 import { createPool, findAccounts, reconcile } from '@ledgerline/postgres';
-import { BalanceCache, createRedis } from '@ledgerline/redis';
+import { BalanceCache, createRedis, waitUntilReady } from '@ledgerline/redis';
 import type { CheckResult } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 import { printTable } from '../table';
@@ -54,6 +54,8 @@ async function cacheAgreesWithPostgres(config: CtlConfig, pool: ReturnType<typeo
   const examples: string[] = [];
   let violations = 0;
   try {
+    // The client fails fast rather than queue: wait for the connection before the first read.
+    await waitUntilReady(redis, 5_000);
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
       const ids = (await pool.query('SELECT id FROM accounts WHERE id > $1 ORDER BY id LIMIT $2', [after, CACHE_CHECK_ACCOUNTS_PER_STEP])).rows.map(

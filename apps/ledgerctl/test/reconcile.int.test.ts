@@ -1,0 +1,64 @@
+// Proves `ledgerctl reconcile` passes a consistent ledger and exits non-zero, naming the
+// check, when a balance no longer equals its entries or money was created.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { loadRouting } from '@ledgerline/postgres';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { testServices } from '../../../test/support/env';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { TestPublisher, allTerminal, deposit, openAccountOn } from '../../../test/support/ledger';
+import { startWorker, waitFor } from '../../../test/support/worker';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..', '..', '..');
+
+describe('ledgerctl reconcile', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+    topics = await createTestTopics(2);
+  });
+  afterAll(async () => {
+    await topics.delete();
+    await db.drop();
+  });
+
+  async function reconcileCli(): Promise<{ code: number; out: string }> {
+    const env = { ...process.env, DATABASE_URL: db.url, REDIS_URL: testServices().redisUrl, REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix };
+    try {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/ledgerctl/src/main.ts'), 'reconcile', '--no-progress'], { cwd: ROOT, env });
+      return { code: 0, out: stdout };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string };
+      return { code: failed.code, out: failed.stdout };
+    }
+  }
+
+  test('OK on a consistent ledger, exit 1 naming the broken checks otherwise', async () => {
+    const routing = await loadRouting(db.pool);
+    const account = await openAccountOn(db.pool, routing, 0, 'reconciled');
+    const worker = await startWorker({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` });
+    const publisher = await TestPublisher.create(topics, db.pool);
+    try {
+      const funding = deposit(account, 500n);
+      await publisher.publish(funding);
+      await waitFor('deposit applied', () => allTerminal(db.pool, [funding.transferId]));
+    } finally {
+      await publisher.stop();
+      await worker.stop();
+    }
+    const clean = await reconcileCli();
+    expect(clean.code).toBe(0);
+    expect(clean.out).toMatch(/reconcile: OK/);
+
+    // Money created out of thin air: a balance moved without an entry.
+    await db.pool.query('UPDATE accounts SET balance = balance + 1 WHERE id = $1', [account]);
+    const broken = await reconcileCli();
+    expect(broken.code).toBe(1);
+    expect(broken.out).toMatch(/conservation\s+1/);
+    expect(broken.out).toMatch(/balance-equals-entries\s+1/);
+  });
+});
