@@ -8,7 +8,7 @@ import type { Pool } from 'pg';
 import { bucketOf } from '@ledgerline/domain';
 import { type BatchingProducer, partitionCountOf } from '@ledgerline/kafka';
 import { loadRouting } from '@ledgerline/postgres';
-import { moveBuckets } from '../../apps/ledgerctl/src/rebalance/move-buckets';
+import { moveBucketsRetrying } from '../../apps/ledgerctl/src/rebalance/move-buckets';
 import { spreadPlan } from '../../apps/ledgerctl/src/rebalance/plan';
 import type { Rng } from './random';
 
@@ -33,7 +33,7 @@ export class ChaosRebalancer {
     const bucket = bucketOf(rng.pick(accountIds));
     const from = (await loadRouting(pool)).partitionOfBucket(bucket);
     const to = (from + 1 + Math.floor(rng.between(0, partitions - 1))) % partitions;
-    const result = await moveBuckets(this.moveDeps(), [bucket], to);
+    const result = await moveBucketsRetrying(this.moveDeps(), [bucket], to);
     this.holdsMs.push(result.holdMs);
     return `bucket ${bucket} p${from} -> p${to}, held ${result.holdMs} ms`;
   }
@@ -51,7 +51,7 @@ export class ChaosRebalancer {
     let steps = 0;
     for (const [target, buckets] of byTarget) {
       for (let i = 0; i < buckets.length; i += SPREAD_BUCKETS_PER_MOVE_MAX) {
-        const result = await moveBuckets(this.moveDeps(), buckets.slice(i, i + SPREAD_BUCKETS_PER_MOVE_MAX), target);
+        const result = await moveBucketsRetrying(this.moveDeps(), buckets.slice(i, i + SPREAD_BUCKETS_PER_MOVE_MAX), target);
         this.holdsMs.push(result.holdMs);
         steps++;
       }

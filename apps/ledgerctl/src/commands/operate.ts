@@ -8,7 +8,7 @@ import { BatchingProducer, createKafka, partitionCountOf, topicNames } from '@le
 import { bucketTraffic, createPool, listOpenMoves, listPartitionStates, loadRouting } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 import { printTable } from '../table';
-import { moveBuckets } from '../rebalance/move-buckets';
+import { moveBucketsRetrying } from '../rebalance/move-buckets';
 import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
 
 const TRAFFIC_WINDOW_MS = 5 * 60_000;
@@ -104,7 +104,7 @@ export async function moveCommand(config: CtlConfig, buckets: number[], toPartit
   await withDeps(config, async ({ pool, admin, producer, topics }) => {
     const partitions = await partitionCountOf(admin, topics.commands);
     if (toPartition < 0 || toPartition >= partitions) throw new Error(`--to-partition must be in 0..${partitions - 1}`);
-    const result = await moveBuckets({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition);
+    const result = await moveBucketsRetrying({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition);
     process.stdout.write(`moved ${result.moved.length} buckets to partition ${toPartition}; held ${result.holdMs} ms\n`);
   });
 }
@@ -145,7 +145,7 @@ async function applyPlan(deps: Deps, plan: readonly PlannedMove[]): Promise<void
   let done = 0;
   const holds: number[] = [];
   for (const group of groups) {
-    const result = await moveBuckets({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log: () => undefined }, group.buckets, group.to);
+    const result = await moveBucketsRetrying({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log: () => undefined }, group.buckets, group.to);
     holds.push(result.holdMs);
     done += group.buckets.length;
     if (bar) bar.update(done);

@@ -14,7 +14,17 @@
  */
 import type { Pool } from 'pg';
 import type { BatchingProducer } from '@ledgerline/kafka';
-import { type BucketMove, abortMoves, finishMoves, listOpenMoves, loadMoves, routersBehind, startMoves } from '@ledgerline/postgres';
+import { BrokerUnavailableError } from '@ledgerline/kafka';
+import {
+  type BucketMove,
+  abortMoves,
+  finishMoves,
+  isRetryablePgError,
+  listOpenMoves,
+  loadMoves,
+  routersBehind,
+  startMoves,
+} from '@ledgerline/postgres';
 import { encodeFence } from '@ledgerline/schemas';
 
 export interface MoveDeps {
@@ -57,6 +67,29 @@ export async function moveBuckets(deps: MoveDeps, buckets: readonly number[], to
   if (moves.length === 0) return { moved: [], holdMs: 0 };
   if (resumed.length) deps.log(`resuming ${resumed.length} open moves (${resumed.map((m) => `${m.bucket}:${m.state}`).join(', ')})`);
   return { moved: await completeMoves(deps, moves, version, options), holdMs: Date.now() - started };
+}
+
+/** Attempts of `moveBucketsRetrying` at most, one second apart times the attempt. */
+const MOVE_ATTEMPTS_MAX = 10;
+
+/**
+ * `moveBuckets`, re-run when Postgres or Kafka fails under it (restarting, failing over):
+ * each step is idempotent, so running it again resumes where the failure left the move.
+ * A rolled-back move (MoveAbortedError) or any other error is not retried.
+ */
+export async function moveBucketsRetrying(deps: MoveDeps, buckets: readonly number[], toPartition: number, options = MOVE_DEFAULTS): Promise<MoveResult> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await moveBuckets(deps, buckets, toPartition, options);
+      return { ...result, holdMs: result.moved.length ? Date.now() - started : 0 };
+    } catch (error) {
+      const transient = isRetryablePgError(error) || error instanceof BrokerUnavailableError;
+      if (!transient || attempt >= MOVE_ATTEMPTS_MAX) throw error;
+      deps.log(`move interrupted (${(error as Error).message}); resuming, attempt ${attempt + 1}`);
+      await sleep(1_000 * attempt);
+    }
+  }
 }
 
 /** Finishes open moves from whatever step they reached (the crash-recovery entry point). */
