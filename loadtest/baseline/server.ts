@@ -4,8 +4,8 @@
  * bench can say how much the ordered design buys on the same machine, data and load.
  *
  * Per POST /v1/transfers, in one Postgres transaction through PgBouncer:
- *   BEGIN; SELECT ... FOR UPDATE both accounts (in id order, so two transfers between the
- *   same pair cannot deadlock); check owner, status, currency, funds; INSERT the transfer
+ *   BEGIN; row-lock both accounts with one SELECT (in id order, so two transfers between
+ *   the same pair cannot deadlock); check owner, status, currency, funds; INSERT the transfer
  *   (ON CONFLICT: a replay of the Idempotency-Key); UPDATE both balances; INSERT two
  *   entries; COMMIT; answer 201 with the terminal status.
  *
@@ -85,10 +85,9 @@ type TransferResource = Record<string, string>;
 // SQL (plain, $n parameters, never `name:`: PgBouncer transaction mode)
 // ---------------------------------------------------------------------------------------------
 
-// Comparator only: this row lock is exactly what the ordered design (one writer per
-// partition) avoids; the baseline takes it so that concurrent transfers stay correct.
-const LOCK_ACCOUNTS_SQL = `SELECT id, owner, kind, currency, status, overdraft_limit, balance, seq
-   FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
+// Benchmark comparator only, never the product's path: this row lock is exactly what the
+// ordered design (one writer per partition) avoids; the baseline needs it to stay correct.
+const LOCK_ACCOUNTS_SQL = `SELECT id, owner, kind, currency, status, overdraft_limit, balance, seq FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`;
 
 const INSERT_TRANSFER_SQL = `INSERT INTO transfers (id, kind, status, reason, from_account_id, to_account_id, amount,
      currency, principal, request_hash, description, source_partition, created_at, completed_at)

@@ -20,8 +20,8 @@ import { type OutboxRowInput, type PartitionClaim, claimPartition, createPool, i
 import { encodeCommand, toEventMessage } from '@ledgerline/schemas';
 import type { BenchContext } from './context';
 import { requestHash } from './fixture';
-import { PgMeter, type PgReport } from './pgstats';
-import { cpuMeter } from './context';
+import type { PgReport } from './pgstats';
+import { cpuMeter, pgMeter } from './context';
 import type { CpuReport } from './cpu';
 import { log, percentileSorted, round, sleep, withDatabase } from './util';
 import { type Mix, PairPicker, randomAmount, seededRandom } from './workload';
@@ -97,7 +97,7 @@ export async function measureCeiling(ctx: BenchContext, mix: Mix, rep: number): 
     const commitMs: number[] = [];
     let generating = true;
     const cpu = cpuMeter(ctx, {}, { 'bench-driver (applyBatch + pg client)': [process.pid] });
-    const pg = new PgMeter(ctx.services.databaseDirectUrl, ctx.benchDb);
+    const pg = pgMeter(ctx, ctx.benchDb);
     let metersStarted = false;
 
     // Bounded queues: a slow (hot) partition must not let the generator run away with memory.

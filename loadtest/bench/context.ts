@@ -12,11 +12,18 @@ import type { BenchPlan } from './plan';
 import type { Services } from './services';
 import type { Fixture } from './fixture';
 import { type Managed, spawnNode } from './processes';
-import { CpuMeter, type PidSource, childrenOf, pidFromFile } from './cpu';
+import { CpuMeter, type PidSource, type TickSource, childrenOf, pidFromFile, reapedChildrenTicks } from './cpu';
+import { PgMeter } from './pgstats';
 import { withDatabase } from './util';
 
 export const API_SCRIPT = 'apps/ingest-api/src/main.ts';
-export const WORKER_SCRIPT = 'apps/partition-worker/src/main.ts';
+/**
+ * BENCH_WORKER_SCRIPT swaps in another worker entry point, for experiments only (e.g. a
+ * patched copy outside the repo, to measure a proposed fix before it lands); the report
+ * then says so on its first line.
+ */
+export const WORKER_SCRIPT = process.env.BENCH_WORKER_SCRIPT || 'apps/partition-worker/src/main.ts';
+export const WORKER_SCRIPT_OVERRIDDEN = Boolean(process.env.BENCH_WORKER_SCRIPT);
 export const BASELINE_SCRIPT = 'loadtest/baseline/server.ts';
 
 export interface BenchContext {
@@ -100,8 +107,15 @@ export function startBaseline(ctx: BenchContext): Managed {
 }
 
 /** CPU groups: the given processes plus the stack's services, found through their pid files. */
-export function cpuMeter(ctx: BenchContext, procs: Record<string, readonly (Managed | null)[]>, pids: Record<string, number[]> = {}): CpuMeter {
-  const groups: Record<string, PidSource> = {};
+export function cpuMeter(
+  ctx: BenchContext,
+  procs: Record<string, readonly (Managed | null)[]>,
+  pids: Record<string, number[]> = {},
+  withReapedChildren?: string,
+): CpuMeter {
+  const groups: Record<string, PidSource | TickSource> = {};
+  // k6 (or any child that exits inside the window) is only measurable once reaped.
+  if (withReapedChildren) groups[withReapedChildren] = { ticks: reapedChildrenTicks };
   for (const [name, list] of Object.entries(pids)) groups[name] = () => list;
   for (const [name, list] of Object.entries(procs)) {
     groups[name] = () => list.filter((p): p is Managed => p !== null && p.alive).map((p) => p.pid);
@@ -112,4 +126,9 @@ export function cpuMeter(ctx: BenchContext, procs: Record<string, readonly (Mana
   groups.pgbouncer = () => withChildren(pidFromFile(join(ctx.stackDir, 'pgbouncer/pgbouncer.pid')));
   groups.redis = () => withChildren(pidFromFile(join(ctx.stackDir, 'redis/redis.pid')));
   return new CpuMeter(groups);
+}
+
+/** Postgres counters for one of the bench databases (statements, commits, WAL by kind). */
+export function pgMeter(ctx: BenchContext, database: string): PgMeter {
+  return new PgMeter(ctx.services.databaseDirectUrl, database, withDatabase(ctx.services.databaseDirectUrl, database));
 }

@@ -16,11 +16,11 @@ import { createHash } from 'node:crypto';
 import { type TransferCommand, transferIdFor } from '@ledgerline/domain';
 import { topicNames } from '@ledgerline/kafka';
 import { encodeCommand } from '@ledgerline/schemas';
-import { type BenchContext, cpuMeter, startWorkers } from './context';
+import { type BenchContext, cpuMeter, pgMeter, startWorkers } from './context';
 import type { CpuReport } from './cpu';
-import { PgMeter, type PgReport } from './pgstats';
+import type { PgReport } from './pgstats';
 import type { Managed } from './processes';
-import { createTopics, highWatermarks, partitionOffsets, waitSettled } from './services';
+import { STALL_MS, createTopics, highWatermarks, partitionOffsets, waitSettled } from './services';
 import { log, round, sleep } from './util';
 import { type Mix, PairPicker, randomAmount, seededRandom } from './workload';
 
@@ -40,8 +40,13 @@ export interface DrainResult {
   settled_s: number | null;
   settled_per_s: number | null;
   timed_out: boolean;
+  /** The workers stopped applying with the backlog not done (see the worker logs). */
+  stalled: boolean;
+  /** Commands of the backlog applied (= commands unless timed out or stalled). */
+  applied: number;
   per_partition: { partition: number; commands: number; done_s: number | null }[];
   outcome: Record<string, number>;
+  worker_logs: string[];
   cpu: CpuReport | null;
   pg: PgReport | null;
 }
@@ -68,7 +73,7 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
     const spawnedAt = Date.now();
     workers = startWorkers(ctx, prefix, `drain-${mix}${rep}`, ctx.plan.profile);
     const cpu = cpuMeter(ctx, { workers });
-    const pg = new PgMeter(ctx.services.databaseDirectUrl, ctx.benchDb);
+    const pg = pgMeter(ctx, ctx.benchDb);
     const progress = await followProgress(ctx, topic, targets, workers, spawnedAt, () => {
       cpu.begin();
       void pg.begin();
@@ -76,9 +81,9 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
     const cpuReport = cpu.end();
     const pgReport = await pg.end();
     let settledS: number | null = null;
-    if (!progress.timedOut && progress.firstAt !== null) {
-      const settleMs = await waitSettled(ctx.pool, admin, topic, ctx.plan.settleTimeoutS * 1000);
-      settledS = settleMs === null ? null : (Date.now() - progress.firstAt) / 1000;
+    if (!progress.timedOut && !progress.stalled && progress.firstAt !== null) {
+      const settled = await waitSettled(ctx.pool, admin, topic, ctx.plan.settleTimeoutS * 1000);
+      settledS = settled.ms === null ? null : (Date.now() - progress.firstAt) / 1000;
     }
     await Promise.all(workers.map((w) => w.stop()));
     const outcome = await outcomes(ctx, tag);
@@ -94,6 +99,8 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
       settled_s: round(settledS, 2),
       settled_per_s: settledS ? round((commands - progress.coveredAtFirst) / settledS, 0) : null,
       timed_out: progress.timedOut,
+      stalled: progress.stalled,
+      applied: progress.covered,
       per_partition: [...targets.entries()]
         .sort((a, b) => a[0] - b[0])
         .map(([partition, end]) => ({
@@ -102,6 +109,7 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
           done_s: progress.doneByPartition.has(partition) && progress.firstAt !== null ? round((progress.doneByPartition.get(partition)! - progress.firstAt) / 1000, 2) : null,
         })),
       outcome,
+      worker_logs: workers.map((w) => w.logPath),
       cpu: cpuReport,
       pg: pgReport,
     };
@@ -162,7 +170,14 @@ interface Progress {
   coveredAtFirst: number;
   doneByPartition: Map<number, number>;
   timedOut: boolean;
+  /** Nothing applied for STALL_MS (or no first commit within the start-up bound). */
+  stalled: boolean;
+  /** Commands applied when it stopped (all of them unless timed out or stalled). */
+  covered: number;
 }
+
+/** The workers' start-up (tsx, group join, claims) must end in a first commit by then. */
+const STARTUP_MS_MAX = 90_000;
 
 async function followProgress(
   ctx: BenchContext,
@@ -172,8 +187,10 @@ async function followProgress(
   spawnedAt: number,
   onFirstCommit: () => void,
 ): Promise<Progress> {
-  const progress: Progress = { firstAt: null, doneAt: null, coveredAtFirst: 0, doneByPartition: new Map(), timedOut: false };
+  const progress: Progress = { firstAt: null, doneAt: null, coveredAtFirst: 0, doneByPartition: new Map(), timedOut: false, stalled: false, covered: 0 };
   const deadline = spawnedAt + ctx.plan.drainTimeoutS * 1000;
+  let lastCovered = -1n;
+  let lastProgressAt = spawnedAt;
   while (Date.now() < deadline) {
     const dead = workers.find((w) => !w.alive);
     if (dead) throw new Error(`${dead.name} exited (code ${dead.exitCode}) during the drain; see ${dead.logPath}`);
@@ -188,6 +205,7 @@ async function followProgress(
         if (!progress.doneByPartition.has(partition)) progress.doneByPartition.set(partition, now);
       } else done = false;
     }
+    progress.covered = Number(covered);
     if (progress.firstAt === null && covered > 0n) {
       progress.firstAt = now;
       progress.coveredAtFirst = Number(covered);
@@ -195,6 +213,14 @@ async function followProgress(
     }
     if (done) {
       progress.doneAt = now;
+      return progress;
+    }
+    if (covered !== lastCovered) {
+      lastCovered = covered;
+      lastProgressAt = now;
+    } else if (now - lastProgressAt > (progress.firstAt === null ? STARTUP_MS_MAX : STALL_MS)) {
+      log(`drain: stalled: ${covered} of the backlog applied, nothing more for ${Math.round((now - lastProgressAt) / 1000)} s`);
+      progress.stalled = true;
       return progress;
     }
     await sleep(POLL_MS);

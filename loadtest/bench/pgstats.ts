@@ -16,7 +16,16 @@ interface Snapshot {
   statements: Map<string, StatementRow> | null;
   commits: number;
   walBytes: bigint;
+  walLsn: string;
   walSyncs: number | null;
+}
+
+export interface WalShare {
+  resource_manager: string;
+  records: number;
+  record_mb: number;
+  /** Full-page images: the first change of a page after a checkpoint writes the whole page. */
+  fpi_mb: number;
 }
 
 export interface StatementReport {
@@ -33,6 +42,8 @@ export interface PgReport {
   commits_per_s: number;
   wal_mb: number;
   wal_fsyncs: number | null;
+  /** WAL by resource manager (pg_walinspect; cluster-wide), when the extension is there. */
+  wal_by_kind: WalShare[] | null;
   top_statements: StatementReport[];
 }
 
@@ -43,11 +54,39 @@ export class PgMeter {
   private start: Snapshot | null = null;
   private startedAt = 0;
 
-  /** `directUrl` must name a database where the pg_stat_statements extension exists. */
+  /**
+   * `directUrl` must name a database where the pg_stat_statements extension exists;
+   * `walInspectUrl`, one where pg_walinspect exists (the bench database creates it).
+   */
   constructor(
     private readonly directUrl: string,
     private readonly database: string,
+    private readonly walInspectUrl: string | null = null,
   ) {}
+
+  private async walByKind(from: string, to: string): Promise<WalShare[] | null> {
+    if (!this.walInspectUrl) return null;
+    const client = new Client({ connectionString: this.walInspectUrl });
+    await client.connect();
+    try {
+      const r = await client.query(
+        // PostgreSQL 15 names the column "resource_manager/record_type" (16 renamed it).
+        `SELECT "resource_manager/record_type" AS resource_manager, count::float8 AS n, record_size::float8 AS rec, fpi_size::float8 AS fpi
+           FROM pg_get_wal_stats($1::pg_lsn, $2::pg_lsn, false) ORDER BY combined_size DESC LIMIT 8`,
+        [from, to],
+      );
+      return r.rows.map((row) => ({
+        resource_manager: String(row.resource_manager),
+        records: Number(row.n),
+        record_mb: Math.round(Number(row.rec) / 1e5) / 10,
+        fpi_mb: Math.round(Number(row.fpi) / 1e5) / 10,
+      }));
+    } catch {
+      return null;
+    } finally {
+      await client.end();
+    }
+  }
 
   private async snapshot(): Promise<Snapshot> {
     const client = new Client({ connectionString: this.directUrl });
@@ -65,14 +104,20 @@ export class PgMeter {
         statements = null; // extension missing: the report says so
       }
       const db = await client.query('SELECT xact_commit::float8 AS commits FROM pg_stat_database WHERE datname = $1', [this.database]);
-      const wal = await client.query("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn AS bytes");
+      const wal = await client.query("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn AS bytes, pg_current_wal_flush_lsn()::text AS lsn");
       let walSyncs: number | null = null;
       try {
         walSyncs = Number((await client.query('SELECT wal_sync::float8 AS n FROM pg_stat_wal')).rows[0]?.n);
       } catch {
         walSyncs = null;
       }
-      return { statements, commits: Number(db.rows[0]?.commits ?? 0), walBytes: BigInt(String(wal.rows[0].bytes).split('.')[0]!), walSyncs };
+      return {
+        statements,
+        commits: Number(db.rows[0]?.commits ?? 0),
+        walBytes: BigInt(String(wal.rows[0].bytes).split('.')[0]!),
+        walLsn: String(wal.rows[0].lsn),
+        walSyncs,
+      };
     } finally {
       await client.end();
     }
@@ -110,11 +155,13 @@ export class PgMeter {
       }
     }
     const commits = end.commits - this.start.commits;
+    const walByKind = await this.walByKind(this.start.walLsn, end.walLsn).catch(() => null);
     return {
       commits,
       commits_per_s: Math.round(commits / seconds),
       wal_mb: Math.round(Number(end.walBytes - this.start.walBytes) / 1e5) / 10,
       wal_fsyncs: end.walSyncs !== null && this.start.walSyncs !== null ? end.walSyncs - this.start.walSyncs : null,
+      wal_by_kind: walByKind,
       top_statements: top,
     };
   }

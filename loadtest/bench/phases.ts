@@ -5,12 +5,12 @@
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { topicNames } from '@ledgerline/kafka';
-import { type BenchContext, cpuMeter } from './context';
+import { type BenchContext, cpuMeter, pgMeter } from './context';
 import type { CpuReport } from './cpu';
 import { type K6Figures, runK6 } from './k6run';
-import { PgMeter, type PgReport } from './pgstats';
+import type { PgReport } from './pgstats';
 import type { Managed } from './processes';
-import { waitSettled } from './services';
+import { STALL_MS, waitSettled } from './services';
 import { log, round } from './util';
 
 export interface StepResult {
@@ -26,6 +26,8 @@ export interface StepResult {
   completed_per_s: number | null;
   /** Ours only: how long the workers needed after the step to apply everything. */
   settle_s: number | null;
+  /** Ours only: set when the workers did not catch up (timeout, or stalled). */
+  settle_problem: string | null;
   thresholds_crossed: string[];
   cpu: CpuReport | null;
   pg: PgReport | null;
@@ -71,9 +73,9 @@ interface StepOptions {
 }
 
 async function runStep(ctx: BenchContext, target: Target, step: StepOptions): Promise<{ figures: K6Figures; result: StepResult }> {
-  // The CPU window opens when k6 is spawned, so k6 itself is one of the groups measured.
-  let meter = cpuMeter(ctx, target.procs);
-  const pg = new PgMeter(ctx.services.databaseDirectUrl, target.kind === 'api' ? ctx.benchDb : ctx.baseDb);
+  // The CPU window opens when k6 is spawned; k6 is counted once it has exited and been reaped.
+  let meter = cpuMeter(ctx, target.procs, {}, 'k6');
+  const pg = pgMeter(ctx, target.kind === 'api' ? ctx.benchDb : ctx.baseDb);
   await pg.begin();
   const run = await runK6({
     k6Bin: ctx.k6Bin,
@@ -91,8 +93,8 @@ async function runStep(ctx: BenchContext, target: Target, step: StepOptions): Pr
       DURATION: `${step.durationS}s`,
       ...step.env,
     },
-    onSpawn: (proc) => {
-      meter = cpuMeter(ctx, { ...target.procs, k6: [proc] });
+    onSpawn: () => {
+      meter = cpuMeter(ctx, target.procs, {}, 'k6');
       meter.begin();
     },
   });
@@ -101,11 +103,16 @@ async function runStep(ctx: BenchContext, target: Target, step: StepOptions): Pr
   const f = run.figures;
   let completedPerS: number | null = null;
   let settleS: number | null = null;
+  let settleNote: string | null = null;
   if (target.kind === 'api' && target.topic && target.admin) {
     completedPerS = await completedDuringRun(ctx, step.tag);
-    const settleMs = await waitSettled(ctx.pool, target.admin, target.topic, ctx.plan.settleTimeoutS * 1000);
-    settleS = settleMs === null ? null : round(settleMs / 1000, 1);
-    if (settleMs === null) log(`${step.name}: the workers did not catch up within ${ctx.plan.settleTimeoutS} s`);
+    const settled = await waitSettled(ctx.pool, target.admin, target.topic, ctx.plan.settleTimeoutS * 1000);
+    settleS = settled.ms === null ? null : round(settled.ms / 1000, 1);
+    if (settled.ms === null) {
+      const why = settled.reason === 'stalled' ? `applied nothing for ${STALL_MS / 1000} s with work pending (stalled)` : `did not catch up within ${ctx.plan.settleTimeoutS} s`;
+      log(`${step.name}: the workers ${why}`);
+      settleNote = `after ${step.name} the workers ${why}`;
+    }
   }
   const result: StepResult = {
     offered_per_s: Number(step.env.RATE ?? 0),
@@ -119,6 +126,7 @@ async function runStep(ctx: BenchContext, target: Target, step: StepOptions): Pr
     completed_per_s: completedPerS,
     settle_s: settleS,
     thresholds_crossed: f.thresholds_crossed,
+    settle_problem: settleNote,
     cpu: cpuReport,
     pg: pgReport,
   };

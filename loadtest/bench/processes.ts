@@ -66,8 +66,11 @@ export interface SpawnOptions {
 export function spawnNode(name: string, script: string, options: SpawnOptions): Managed {
   const args = ['--import', 'tsx'];
   if (options.cpuProfDir) {
-    mkdirSync(options.cpuProfDir, { recursive: true });
-    args.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`);
+    // One directory per process and Node's default file names (pid and thread id in them):
+    // tsx runs its loader hooks on a second thread, which writes a profile of its own.
+    const dir = join(options.cpuProfDir, name);
+    mkdirSync(dir, { recursive: true });
+    args.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
   args.push(script);
   return spawnLogged(name, process.execPath, args, options);

@@ -9,6 +9,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -25,6 +26,53 @@ export interface ProfileSummary {
   busy_pct: number;
   top_functions: { name: string; where: string; self_pct: number }[];
   by_area: { area: string; self_pct: number }[];
+  /** Our own code (apps/, packages/) by inclusive time: what each entry point costs in all. */
+  top_inclusive_ours: { name: string; where: string; total_pct: number }[];
+}
+
+/** Inclusive time per function, each function counted once per stack (recursion-safe). */
+function inclusiveOurs(profile: CpuProfile, selfUs: Map<number, number>, total: number, topN: number): ProfileSummary['top_inclusive_ours'] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const childIds = new Set(profile.nodes.flatMap((n) => n.children ?? []));
+  const roots = profile.nodes.filter((n) => !childIds.has(n.id));
+  const totals = new Map<string, { name: string; where: string; us: number }>();
+  const keyOf = (n: ProfileNode) => `${n.callFrame.functionName}@${n.callFrame.url}:${n.callFrame.lineNumber}`;
+  // Iterative DFS carrying the set of our functions already on the stack.
+  const stack: { node: ProfileNode; onStack: Set<string> }[] = roots.map((node) => ({ node, onStack: new Set<string>() }));
+  while (stack.length > 0) {
+    const { node, onStack } = stack.pop()!;
+    const ours = /\/(apps|packages)\//.test(node.callFrame.url) && !/node_modules/.test(node.callFrame.url);
+    let below = onStack;
+    if (ours) {
+      const key = keyOf(node);
+      if (!onStack.has(key)) {
+        below = new Set(onStack);
+        below.add(key);
+      }
+    }
+    const us = selfUs.get(node.id) ?? 0;
+    if (us > 0) {
+      for (const key of below) {
+        const entry = totals.get(key);
+        if (entry) entry.us += us;
+        else {
+          const at = key.lastIndexOf('@');
+          const name = key.slice(0, at) || '(anonymous)';
+          const rest = key.slice(at + 1);
+          const colon = rest.lastIndexOf(':');
+          totals.set(key, { name, where: where(rest.slice(0, colon), Number(rest.slice(colon + 1))), us });
+        }
+      }
+    }
+    for (const child of node.children ?? []) {
+      const c = byId.get(child);
+      if (c) stack.push({ node: c, onStack: below });
+    }
+  }
+  return [...totals.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, topN)
+    .map((t) => ({ name: t.name, where: t.where, total_pct: Math.round((t.us / total) * 1000) / 10 }));
 }
 
 function area(url: string, functionName: string): string {
@@ -86,6 +134,7 @@ export function summariseProfile(file: string, topN = 15): ProfileSummary {
       .slice(0, topN)
       .map((f) => ({ name: f.name, where: f.where, self_pct: pct(f.us) })),
     by_area: [...areas.entries()].sort((a, b) => b[1] - a[1]).slice(0, topN).map(([a, us]) => ({ area: a, self_pct: pct(us) })),
+    top_inclusive_ours: inclusiveOurs(profile, selfUs, total, topN),
   };
 }
 
@@ -96,5 +145,7 @@ if (require.main === module) {
     for (const a of s.by_area) process.stdout.write(`    ${String(a.self_pct).padStart(5)}%  ${a.area}\n`);
     process.stdout.write('  top functions (self):\n');
     for (const f of s.top_functions) process.stdout.write(`    ${String(f.self_pct).padStart(5)}%  ${f.name}  ${f.where}\n`);
+    process.stdout.write('  our code, inclusive:\n');
+    for (const f of s.top_inclusive_ours) process.stdout.write(`    ${String(f.total_pct).padStart(5)}%  ${f.name}  ${f.where}\n`);
   }
 }

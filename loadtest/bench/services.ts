@@ -44,6 +44,10 @@ export async function recreateDatabase(services: Services, name: string): Promis
   if (!SAFE_NAME.test(name)) throw new Error(`unsafe database name ${name}`);
   await adminQuery(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await adminQuery(services.databaseDirectUrl, `CREATE DATABASE ${name}`);
+  // WAL by kind for the report (pg_walinspect ships with PostgreSQL 15's contrib); optional.
+  await adminQuery(withDatabase(services.databaseDirectUrl, name), 'CREATE EXTENSION IF NOT EXISTS pg_walinspect').catch((error) =>
+    log(`pg_walinspect unavailable (${(error as Error).message}): the report will not break WAL down`),
+  );
 }
 
 export async function dropDatabase(services: Services, name: string): Promise<void> {
@@ -125,22 +129,45 @@ export async function processingCount(pool: Pool): Promise<number> {
   return Number(result.rows[0].n);
 }
 
+/** No progress for this long while work is pending means the workers are stuck. */
+export const STALL_MS = 30_000;
+
+export interface Settled {
+  /** How long it took, or null when it did not happen. */
+  ms: number | null;
+  /** Why not: 'timeout' or 'stalled' (nothing applied for STALL_MS while work was pending). */
+  reason: 'timeout' | 'stalled' | null;
+}
+
 /**
  * Waits until the workers have applied everything in the topic (stored next_offset = high
  * watermark on every partition, twice in a row so a leg in flight through the outbox is
- * not missed) and no transfer is half-way (PROCESSING). Returns the time it took, or null on
- * timeout (the caller reports it; the bench goes on).
+ * not missed) and no transfer is half-way (PROCESSING). Gives up after `timeoutMs`, or
+ * sooner when nothing moves for STALL_MS; the caller reports it and the bench goes on.
  */
-export async function waitSettled(pool: Pool, admin: Admin, topic: string, timeoutMs: number): Promise<number | null> {
+export async function waitSettled(pool: Pool, admin: Admin, topic: string, timeoutMs: number): Promise<Settled> {
   const started = Date.now();
   let quietPolls = 0;
+  let lastApplied = -1n;
+  let lastProgressAt = started;
   while (Date.now() - started < timeoutMs) {
     const [high, applied, processing] = await Promise.all([highWatermarks(admin, topic), partitionOffsets(pool, topic), processingCount(pool)]);
     let caughtUp = processing === 0;
-    for (const [partition, end] of high) if ((applied.get(partition) ?? 0n) < end) caughtUp = false;
+    let appliedSum = 0n;
+    for (const [partition, end] of high) {
+      const at = applied.get(partition) ?? 0n;
+      appliedSum += at;
+      if (at < end) caughtUp = false;
+    }
     quietPolls = caughtUp ? quietPolls + 1 : 0;
-    if (quietPolls >= 2) return Date.now() - started;
+    if (quietPolls >= 2) return { ms: Date.now() - started, reason: null };
+    if (appliedSum !== lastApplied) {
+      lastApplied = appliedSum;
+      lastProgressAt = Date.now();
+    } else if (!caughtUp && Date.now() - lastProgressAt > STALL_MS) {
+      return { ms: null, reason: 'stalled' };
+    }
     await sleep(250);
   }
-  return null;
+  return { ms: null, reason: 'timeout' };
 }

@@ -4,7 +4,9 @@
 // its hold, acked/s >= 95% of the offered rate, p99 ack <= P99_MS and errors <= ERROR_RATE_MAX.
 // A step whose p99 or error rate goes past ABORT_FACTOR x its limit aborts the test (the
 // system has collapsed: there is nothing more to learn), so crossing thresholds here is the
-// expected end, and the figure of merit is "highest sustained rate" in the summary.
+// expected end, and the figure of merit is "highest sustained rate" in the summary. (A hold
+// cut short by the abort counts its acks over the full HOLD_S, so it reads low; it is never
+// the sustained one anyway.)
 //
 //   k6 run -e BASE_URL=http://127.0.0.1:8080 -e START_RATE=500 -e STEP_RATE=500 -e STEPS=10 loadtest/k6/ramp.js
 import exec from 'k6/execution';

@@ -1,0 +1,406 @@
+/**
+ * Turns the measurements into loadtest/results/latest.json (the keys the issue names, plus
+ * the details behind them), latest.md (the same for people) and latest.svg (the chart).
+ * Every headline figure is the median over `--repeat` runs of the same measurement.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { CeilingResult } from './ceiling';
+import { renderChart } from './chart';
+import type { CpuReport } from './cpu';
+import type { DrainResult } from './drain';
+import type { PgReport } from './pgstats';
+import type { E2eResult, ScenarioResult, StepResult } from './phases';
+import type { BenchPlan } from './plan';
+import type { ProfileSummary } from './profile';
+import { median, round } from './util';
+
+export interface Measurements {
+  ingest: Map<number, StepResult[]>;
+  e2e: E2eResult[];
+  drain: { uniform: DrainResult[]; hot: DrainResult[] };
+  baselineSweep: Map<number, StepResult[]>;
+  baselineSaturation: { uniform: StepResult[]; hot: StepResult[] };
+  ceiling: CeilingResult[];
+  scenarios: ScenarioResult[];
+  profiles: ProfileSummary[];
+  reconcile: { seconds: number; entries: number; violations: Record<string, number> } | null;
+  notes: string[];
+  skipped: Record<string, string>;
+  errors: Record<string, string>;
+}
+
+export function emptyMeasurements(): Measurements {
+  return {
+    ingest: new Map(),
+    e2e: [],
+    drain: { uniform: [], hot: [] },
+    baselineSweep: new Map(),
+    baselineSaturation: { uniform: [], hot: [] },
+    ceiling: [],
+    scenarios: [],
+    profiles: [],
+    reconcile: null,
+    notes: [],
+    skipped: {},
+    errors: {},
+  };
+}
+
+/** How a drain that never finished ended, for the targets table. */
+function stuck(runs: DrainResult[]): string | null {
+  const bad = runs.find((d) => d.stalled || d.timed_out);
+  return bad ? `${bad.stalled ? 'stalled' : 'timed out'} after applying ${bad.applied.toLocaleString('en-US')} of ${bad.commands.toLocaleString('en-US')}` : null;
+}
+
+const med = (values: (number | null | undefined)[], digits = 1) => round(median(values.filter((v): v is number => typeof v === 'number')), digits);
+
+function medianStep(steps: StepResult[]) {
+  return {
+    offered_per_s: steps[0]?.offered_per_s ?? null,
+    acked_per_s: med(steps.map((s) => s.acked_per_s), 0),
+    p50_ms: med(steps.map((s) => s.p50_ms), 2),
+    p95_ms: med(steps.map((s) => s.p95_ms), 2),
+    p99_ms: med(steps.map((s) => s.p99_ms), 2),
+    errors: med(steps.map((s) => s.errors), 0),
+    dropped: med(steps.map((s) => s.dropped), 0),
+    completed_per_s: med(steps.map((s) => s.completed_per_s), 0),
+    settle_s: med(steps.map((s) => s.settle_s), 1),
+    runs: steps.length,
+  };
+}
+
+function machine(k6Version: string): Record<string, unknown> {
+  return {
+    cores: cpus().length,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    memory_bytes: totalmem(),
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    load_avg_at_start: loadavg().map((v) => Math.round(v * 100) / 100),
+    kernel: release(),
+    node: process.version,
+    k6: k6Version,
+    shared: 'the machine is shared with other test runs; see cpu.by_group.other per phase for the noise',
+  };
+}
+
+function git(repoRoot: string): { commit: string | null; dirty: boolean | null } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: repoRoot, encoding: 'utf8' }).trim().length > 0;
+    return { commit, dirty };
+  } catch {
+    return { commit: null, dirty: null };
+  }
+}
+
+export interface ReportInput {
+  plan: BenchPlan;
+  m: Measurements;
+  startedAt: Date;
+  finishedAt: Date;
+  runId: string;
+  runDir: string;
+  repoRoot: string;
+  outDir: string;
+  k6Version: string;
+}
+
+export function writeReport(input: ReportInput): Record<string, unknown> {
+  const { plan, m } = input;
+  const targetSteps = m.ingest.get(plan.ingestTargetRate) ?? [];
+  const ingestHead = medianStep(targetSteps);
+  const e2eHead = {
+    rate_per_s: med(m.e2e.map((e) => e.acked_per_s), 0),
+    p50_ms: med(m.e2e.map((e) => e.e2e?.p50_ms)),
+    p95_ms: med(m.e2e.map((e) => e.e2e?.p95_ms)),
+    p99_ms: med(m.e2e.map((e) => e.e2e?.p99_ms)),
+  };
+  const drainUniform = med(m.drain.uniform.map((d) => d.per_s), 0);
+  const drainHot = med(m.drain.hot.map((d) => d.per_s), 0);
+  const baseUniform = med(m.baselineSaturation.uniform.map((s) => s.acked_per_s), 0);
+  const baseHot = med(m.baselineSaturation.hot.map((s) => s.acked_per_s), 0);
+  const ceiling = med(m.ceiling.map((c) => c.per_s), 0);
+
+  const targets = [
+    {
+      name: `ingest: >= 5,000 acked transfers/s for ${plan.ingestDurationS} s at ${plan.ingestTargetRate}/s offered, p99 ack <= 50 ms, 0 errors`,
+      measured: `${ingestHead.acked_per_s ?? '-'}/s, p99 ${ingestHead.p99_ms ?? '-'} ms, ${ingestHead.errors ?? '-'} errors, ${ingestHead.dropped ?? '-'} dropped`,
+      met:
+        ingestHead.acked_per_s === null
+          ? null
+          : plan.ingestDurationS >= 60 && ingestHead.acked_per_s >= 5000 && (ingestHead.p99_ms ?? Infinity) <= 50 && ingestHead.errors === 0,
+      note: plan.ingestDurationS < 60 ? `quick mode holds each rate ${plan.ingestDurationS} s, not 60 s: indicative only` : undefined,
+    },
+    { name: 'e2e: p99 202 -> COMPLETED <= 250 ms at 2,000/s', measured: `p99 ${e2eHead.p99_ms ?? '-'} ms at ${e2eHead.rate_per_s ?? '-'}/s`, met: e2eHead.p99_ms === null ? null : e2eHead.p99_ms <= 250 },
+    {
+      name: 'drain uniform >= 20,000 commands/s',
+      measured: drainUniform !== null ? `${drainUniform}/s` : stuck(m.drain.uniform) ?? '-',
+      met: drainUniform !== null ? drainUniform >= 20000 : stuck(m.drain.uniform) ? false : null,
+    },
+    {
+      name: 'drain hot >= 90% of uniform',
+      measured: drainUniform && drainHot !== null ? `${Math.round((drainHot / drainUniform) * 100)}%` : stuck(m.drain.hot) ?? '-',
+      met: drainUniform && drainHot !== null ? drainHot >= 0.9 * drainUniform : stuck(m.drain.hot) ? false : null,
+    },
+    {
+      name: 'drain hot >= 10x the row-lock baseline (hot)',
+      measured: baseHot && drainHot !== null ? `${round(drainHot / baseHot, 1)}x (${drainHot}/s vs ${baseHot}/s)` : stuck(m.drain.hot) ?? '-',
+      met: baseHot && drainHot !== null ? drainHot >= 10 * baseHot : stuck(m.drain.hot) ? false : null,
+    },
+  ];
+
+  const result: Record<string, unknown> = {
+    started_at: input.startedAt.toISOString(),
+    finished_at: input.finishedAt.toISOString(),
+    mode: plan.mode,
+    repeat: plan.repeat,
+    run_id: input.runId,
+    ingest: { rate_per_s: ingestHead.acked_per_s, p50_ms: ingestHead.p50_ms, p95_ms: ingestHead.p95_ms, p99_ms: ingestHead.p99_ms, errors: ingestHead.errors },
+    e2e: e2eHead,
+    drain: { uniform_per_s: drainUniform, hot_per_s: drainHot },
+    baseline: { uniform_per_s: baseUniform, hot_per_s: baseHot },
+    ceiling: { per_s: ceiling },
+    machine: machine(input.k6Version),
+    targets,
+    git: git(input.repoRoot),
+    details: {
+      definitions: {
+        ingest: `k6 constant-arrival-rate against POST /v1/transfers at ${plan.ingestTargetRate}/s for ${plan.ingestDurationS} s; rate_per_s = 2xx answers / s; latency = the 202 (durable in Kafka); errors = non-2xx or timeouts`,
+        e2e: `k6 at ${plan.e2eRate}/s; one transfer in ${plan.e2eSampleEvery} is long-polled (GET /v1/transfers/{id}?wait_ms=10000) from its 202 until COMPLETED; percentiles of those samples`,
+        drain: `commands/s the ${plan.workers} worker processes apply from a backlog of ${plan.drainCommands.toLocaleString('en-US')} TRANSFER commands already in Kafka, from their first commit until every partition's stored offset covers the backlog`,
+        baseline: `the synchronous row-lock comparator (loadtest/baseline/server.ts) driven by k6 with ${plan.baselineVus} closed-loop clients for ${plan.baselineSaturationDurationS} s: committed transfers/s`,
+        ceiling: `PostgreSQL alone applying writeBatch(applyBatch(...)) batches of ${plan.ceilingBatchCommands} on ${plan.partitions} partitions through PgBouncer, legs routed in memory: COMPLETED transfers/s`,
+      },
+      ingest_sweep: [...m.ingest.entries()].sort((a, b) => a[0] - b[0]).map(([rate, steps]) => ({ rate, median: medianStep(steps), runs: steps })),
+      e2e: m.e2e,
+      drain: m.drain,
+      baseline_sweep: [...m.baselineSweep.entries()].sort((a, b) => a[0] - b[0]).map(([rate, steps]) => ({ rate, median: medianStep(steps), runs: steps })),
+      baseline_saturation: m.baselineSaturation,
+      ceiling: m.ceiling,
+      scenarios: m.scenarios,
+      profiles: m.profiles,
+      reconcile: m.reconcile,
+      run_dir: input.runDir,
+    },
+    notes: m.notes,
+    skipped: m.skipped,
+    errors: m.errors,
+  };
+
+  mkdirSync(input.outDir, { recursive: true });
+  writeFileSync(join(input.outDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(input.outDir, 'latest.svg'), chart(input, e2eHead.p99_ms, { drainUniform, drainHot, baseUniform, baseHot, ceiling }));
+  writeFileSync(join(input.outDir, 'latest.md'), markdown(input, result, targets));
+  return result;
+}
+
+function chart(input: ReportInput, e2eP99: number | null, caps: Record<string, number | null>): string {
+  const { plan, m } = input;
+  const sweep = (map: Map<number, StepResult[]>, pick: (s: ReturnType<typeof medianStep>) => number | null) =>
+    [...map.entries()].map(([rate, steps]) => ({ offered: rate, value: pick(medianStep(steps)) }));
+  return renderChart({
+    title: `ledgerline vs row-lock baseline (${plan.mode} run, ${input.startedAt.toISOString().slice(0, 16)}Z)`,
+    subtitle: `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, shared machine; medians of ${plan.repeat} run(s); same accounts and k6 load for both`,
+    oursAcked: sweep(m.ingest, (s) => s.acked_per_s),
+    oursCompleted: sweep(m.ingest, (s) => s.completed_per_s),
+    baselineDone: sweep(m.baselineSweep, (s) => s.acked_per_s),
+    oursP99: sweep(m.ingest, (s) => s.p99_ms),
+    baselineP99: sweep(m.baselineSweep, (s) => s.p99_ms),
+    e2eP99: e2eP99 === null ? null : { offered: plan.e2eRate, value: e2eP99 },
+    ackP99TargetMs: 50,
+    e2eP99TargetMs: 250,
+    bars: [
+      { label: 'ledgerline drain, uniform', value: caps.drainUniform ?? null, kind: 'ours' },
+      { label: 'ledgerline drain, hot account', value: caps.drainHot ?? null, kind: 'ours' },
+      { label: 'row-lock baseline, uniform', value: caps.baseUniform ?? null, kind: 'baseline' },
+      { label: 'row-lock baseline, hot account', value: caps.baseHot ?? null, kind: 'baseline' },
+      { label: 'Postgres ceiling (writeBatch alone)', value: caps.ceiling ?? null, kind: 'ceiling' },
+    ],
+  });
+}
+
+function cell(v: unknown): string {
+  return v === null || v === undefined ? '-' : String(v);
+}
+
+function cpuLine(cpu: CpuReport | null): string {
+  if (!cpu) return '-';
+  const groups = Object.entries(cpu.by_group)
+    .filter(([, v]) => v >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([g, v]) => `${g} ${v}`)
+    .join(', ');
+  return `${cpu.machine_busy_cores}/${cpu.cores} cores busy: ${groups}`;
+}
+
+/** CPU milliseconds per transfer (or command) by group: comparable across noisy runs. */
+function cpuPerItem(cpu: CpuReport | null, perS: number | null): string {
+  if (!cpu || !perS) return '-';
+  return Object.entries(cpu.by_group)
+    .filter(([g, v]) => g !== 'other' && v >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([g, v]) => `${g} ${round((v * 1000) / perS, 3)}`)
+    .join(', ');
+}
+
+function pgTable(pg: PgReport | null): string[] {
+  if (!pg) return ['(no pg_stat_statements data)'];
+  const lines = [
+    `${pg.commits} commits (${pg.commits_per_s}/s), ${pg.wal_mb} MB WAL${pg.wal_fsyncs !== null ? `, ${pg.wal_fsyncs} WAL fsyncs` : ''}`,
+    ...(pg.wal_by_kind
+      ? ['', `WAL by kind (cluster-wide): ${pg.wal_by_kind.map((w) => `${w.resource_manager} ${w.records} records, ${w.record_mb} MB + ${w.fpi_mb} MB full-page images`).join('; ')}`]
+      : []),
+    '',
+    '| share | calls | total ms | mean ms | statement |',
+    '|---:|---:|---:|---:|---|',
+  ];
+  for (const s of pg.top_statements) lines.push(`| ${s.share_pct}% | ${s.calls} | ${s.total_ms} | ${s.mean_ms} | \`${s.query.replace(/\|/g, '\\|')}\` |`);
+  return lines;
+}
+
+function markdown(input: ReportInput, r: Record<string, unknown>, targets: { name: string; measured: string; met: boolean | null; note?: string }[]): string {
+  const { plan, m } = input;
+  const L: string[] = [];
+  const head = r as {
+    ingest: Record<string, unknown>;
+    e2e: Record<string, unknown>;
+    drain: Record<string, unknown>;
+    baseline: Record<string, unknown>;
+    ceiling: Record<string, unknown>;
+    machine: Record<string, unknown>;
+  };
+  L.push(`# ledgerline bench: ${plan.mode} run of ${input.startedAt.toISOString()}`);
+  L.push('');
+  for (const note of m.notes.filter((n) => n.startsWith('EXPERIMENT'))) L.push(`> **${note}**`, '');
+  L.push(
+    `Machine: ${head.machine.cores} cores (${head.machine.cpu_model}), ${head.machine.memory}, load average at start ${JSON.stringify(head.machine.load_avg_at_start)}; node ${head.machine.node}, k6 ${head.machine.k6}. ` +
+      `Shared with other work, so figures are noisy: each phase below lists the CPU used by "other" (not the bench). ` +
+      `Medians of ${plan.repeat} run(s). Command: \`npm run bench${plan.mode === 'quick' ? ' -- --quick' : ''}${plan.repeat > 1 ? ` --repeat ${plan.repeat}` : ''}\`.`,
+  );
+  L.push('', '![chart](latest.svg)', '');
+  L.push('## Headline', '');
+  L.push('| figure | value |', '|---|---|');
+  L.push(`| ingest at ${plan.ingestTargetRate}/s offered: acked/s, ack p50/p95/p99, errors | ${cell(head.ingest.rate_per_s)}/s, ${cell(head.ingest.p50_ms)} / ${cell(head.ingest.p95_ms)} / ${cell(head.ingest.p99_ms)} ms, ${cell(head.ingest.errors)} errors |`);
+  L.push(`| e2e at ${plan.e2eRate}/s: 202 -> COMPLETED p50/p95/p99 | ${cell(head.e2e.p50_ms)} / ${cell(head.e2e.p95_ms)} / ${cell(head.e2e.p99_ms)} ms |`);
+  L.push(`| worker drain, uniform / hot (commands/s) | ${cell(head.drain.uniform_per_s)} / ${cell(head.drain.hot_per_s)} |`);
+  L.push(`| row-lock baseline, uniform / hot (transfers/s) | ${cell(head.baseline.uniform_per_s)} / ${cell(head.baseline.hot_per_s)} |`);
+  L.push(`| Postgres ceiling (writeBatch alone, transfers/s) | ${cell(head.ceiling.per_s)} |`);
+  L.push('');
+  L.push('## Targets', '');
+  L.push('| target | measured | reached |', '|---|---|---|');
+  for (const t of targets) L.push(`| ${t.name} | ${t.measured} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'}${t.note ? ` (${t.note})` : ''} |`);
+  L.push('');
+  if (Object.keys(m.skipped).length || Object.keys(m.errors).length || m.notes.length) {
+    L.push('## Notes', '');
+    for (const [phase, why] of Object.entries(m.skipped)) L.push(`- skipped ${phase}: ${why}`);
+    for (const [phase, why] of Object.entries(m.errors)) L.push(`- **${phase} failed**: ${why}`);
+    for (const note of m.notes) L.push(`- ${note}`);
+    L.push('');
+  }
+  if (m.ingest.size) {
+    L.push('## 1. Ingest sweep (k6 constant-arrival-rate, POST /v1/transfers)', '');
+    L.push(
+      '| offered/s | acked/s | p50 ms | p95 ms | p99 ms | errors | dropped | COMPLETED/s during step | settle s | CPU (cores) | CPU ms per acked transfer |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    );
+    for (const [rate, steps] of [...m.ingest.entries()].sort((a, b) => a[0] - b[0])) {
+      const s = medianStep(steps);
+      const last = steps[steps.length - 1];
+      L.push(
+        `| ${rate} | ${cell(s.acked_per_s)} | ${cell(s.p50_ms)} | ${cell(s.p95_ms)} | ${cell(s.p99_ms)} | ${cell(s.errors)} | ${cell(s.dropped)} | ${cell(s.completed_per_s)} | ${last?.settle_problem ? `**${last.settle_problem}**` : cell(s.settle_s)} | ${cpuLine(last?.cpu ?? null)} | ${cpuPerItem(last?.cpu ?? null, last?.acked_per_s ?? null)} |`,
+      );
+    }
+    const atTarget = m.ingest.get(plan.ingestTargetRate);
+    const lastAtTarget = atTarget?.[atTarget.length - 1];
+    if (lastAtTarget) L.push('', `Postgres during the ${plan.ingestTargetRate}/s step (bench database only):`, '', ...pgTable(lastAtTarget.pg));
+    L.push('');
+  }
+  if (m.e2e.length) {
+    L.push(`## 2. End to end at ${plan.e2eRate}/s`, '');
+    L.push('| run | acked/s | ack p99 ms | e2e p50/p95/p99 ms (client, sampled) | n | e2e p50/p95/p99 ms (Postgres clocks, all) | n | money moved | CPU |', '|---|---:|---:|---|---:|---|---:|---|---|');
+    m.e2e.forEach((e, i) =>
+      L.push(
+        `| ${i + 1} | ${e.acked_per_s} | ${cell(e.p99_ms)} | ${cell(e.e2e?.p50_ms)} / ${cell(e.e2e?.p95_ms)} / ${cell(e.e2e?.p99_ms)} | ${cell(e.e2e?.n)} | ${cell(e.e2e_db?.p50_ms)} / ${cell(e.e2e_db?.p95_ms)} / ${cell(e.e2e_db?.p99_ms)} | ${cell(e.e2e_db?.n)} | ${e.money_moved ? `${round(e.money_moved.rate * 100, 1)}% of ${e.money_moved.n}` : '-'} | ${cpuLine(e.cpu)} |`,
+      ),
+    );
+    L.push('', 'Client-observed = from the 202 to a long poll returning COMPLETED (includes the Redis wake-up). Postgres clocks = completed_at (the worker batch\'s clock, taken before its commit) minus created_at (the ack): a lower bound.', '');
+  }
+  for (const mix of ['uniform', 'hot'] as const) {
+    const runs = m.drain[mix];
+    if (!runs.length) continue;
+    L.push(`## 3. Worker drain, ${mix} (${runs[0]!.commands.toLocaleString('en-US')} commands${plan.drainCommands < 1_000_000 ? ', fewer than the 1,000,000 of a full run' : ''})`, '');
+    L.push('| run | applied/s | drain s | start-up s | all legs settled /s | finished | outcomes | CPU | CPU ms per command |', '|---|---:|---:|---:|---:|---|---|---|---|');
+    runs.forEach((d, i) =>
+      L.push(
+        `| ${i + 1} | ${cell(d.per_s)} | ${cell(d.drain_s)} | ${cell(d.startup_s)} | ${cell(d.settled_per_s)} | ${d.stalled ? `**stalled** at ${d.applied}` : d.timed_out ? `**timed out** at ${d.applied}` : 'yes'} | ${JSON.stringify(d.outcome)} | ${cpuLine(d.cpu)} | ${cpuPerItem(d.cpu, d.per_s)} |`,
+      ),
+    );
+    const last = runs[runs.length - 1]!;
+    if (last.stalled || last.timed_out) L.push('', `The workers stopped applying before the backlog was done; their logs: ${last.worker_logs.map((p) => `\`${p}\``).join(', ')}`);
+    L.push('', `Per partition (last run): ${last.per_partition.map((p) => `p${p.partition}: ${p.commands} in ${cell(p.done_s)} s`).join('; ')}`, '');
+    L.push(`Postgres during the last run (bench database only):`, '', ...pgTable(last.pg), '');
+  }
+  if (m.baselineSweep.size || m.baselineSaturation.uniform.length) {
+    L.push('## 4. Row-lock baseline (comparator only: loadtest/baseline/server.ts)', '');
+    if (m.baselineSweep.size) {
+      L.push('| offered/s | committed/s | p50 ms | p95 ms | p99 ms | errors | dropped | CPU |', '|---:|---:|---:|---:|---:|---:|---:|---|');
+      for (const [rate, steps] of [...m.baselineSweep.entries()].sort((a, b) => a[0] - b[0])) {
+        const s = medianStep(steps);
+        L.push(`| ${rate} | ${cell(s.acked_per_s)} | ${cell(s.p50_ms)} | ${cell(s.p95_ms)} | ${cell(s.p99_ms)} | ${cell(s.errors)} | ${cell(s.dropped)} | ${cpuLine(steps[steps.length - 1]?.cpu ?? null)} |`);
+      }
+      L.push('');
+    }
+    for (const mix of ['uniform', 'hot'] as const) {
+      const runs = m.baselineSaturation[mix];
+      if (!runs.length) continue;
+      const lastRun = runs[runs.length - 1]!;
+      L.push(
+        `Saturation, ${mix} (${plan.baselineVus} closed-loop clients): ${runs.map((s) => `${s.acked_per_s}/s (p99 ${s.p99_ms} ms, ${s.errors} errors)`).join(', ')}; CPU ${cpuLine(lastRun.cpu)}; CPU ms per transfer: ${cpuPerItem(lastRun.cpu, lastRun.acked_per_s)}`,
+      );
+      L.push('');
+      L.push(...pgTable(runs[runs.length - 1]!.pg), '');
+    }
+  }
+  if (m.ceiling.length) {
+    L.push('## 5. Ceiling: Postgres alone applying writeBatch', '');
+    L.push('| run | transfers/s | batches | commands/batch | commit p50 ms | commit p99 ms | CPU |', '|---|---:|---:|---:|---:|---:|---|');
+    m.ceiling.forEach((c, i) =>
+      L.push(`| ${i + 1} | ${c.per_s} | ${c.batches} | ${c.batch_commands_avg} | ${cell(c.commit_ms.p50)} | ${cell(c.commit_ms.p99)} | ${cpuLine(c.cpu)}; per transfer (ms): ${cpuPerItem(c.cpu, c.per_s)} |`),
+    );
+    L.push('', ...pgTable(m.ceiling[m.ceiling.length - 1]!.pg), '');
+  }
+  if (m.scenarios.length) {
+    L.push('## k6 scenarios (smoke run against the bench API)', '');
+    L.push('| scenario | thresholds | acked/s | p95 ms | p99 ms | errors | dropped | money moved | crossed |', '|---|---|---:|---:|---:|---:|---:|---|---|');
+    for (const s of m.scenarios) {
+      L.push(`| ${s.scenario} | ${s.passed ? 'passed' : '**crossed**'} | ${s.acked_per_s} | ${cell(s.p95_ms)} | ${cell(s.p99_ms)} | ${s.errors} | ${s.dropped} | ${s.money_moved ? `${round(s.money_moved.rate * 100, 1)}% of ${s.money_moved.n}` : '-'} | ${s.thresholds_crossed.join('; ') || '-'} |`);
+    }
+    const ramp = m.scenarios.find((s) => s.scenario === 'ramp');
+    if (ramp?.computed) L.push('', `ramp: highest sustained rate ${cell(ramp.computed.highest_sustained_per_s)}/s`);
+    L.push('');
+  }
+  if (m.profiles.length) {
+    L.push('## CPU profiles (node --cpu-prof)', '');
+    for (const p of m.profiles) {
+      L.push(`### ${p.file} (${p.duration_s} s, busy ${p.busy_pct}%)`, '');
+      L.push(`By area: ${p.by_area.map((a) => `${a.area} ${a.self_pct}%`).join(', ')}`, '');
+      L.push('| self | function | where |', '|---:|---|---|');
+      for (const f of p.top_functions.slice(0, 12)) L.push(`| ${f.self_pct}% | ${f.name} | ${f.where} |`);
+      if (p.top_inclusive_ours.length) {
+        L.push('', `Our code by inclusive time (synchronous stacks only): ${p.top_inclusive_ours.slice(0, 10).map((f) => `${f.name} ${f.total_pct}%`).join(', ')}`);
+      }
+      L.push('');
+    }
+  }
+  if (m.reconcile) {
+    L.push('## Reconcile cost', '', `One full reconcile() of the bench ledger (${m.reconcile.entries.toLocaleString('en-US')} entries) took ${m.reconcile.seconds} s; violations ${JSON.stringify(m.reconcile.violations)}. Each worker runs it every WORKER_RECONCILE_INTERVAL_MS (60 s by default); the bench turns it off during measurements.`, '');
+  }
+  L.push('## Method', '');
+  for (const [k, v] of Object.entries((r.details as { definitions: Record<string, string> }).definitions)) L.push(`- **${k}**: ${v}`);
+  L.push(`- Raw k6 summaries, logs and profiles: \`${input.runDir}\``);
+  L.push('');
+  return `${L.join('\n')}\n`;
+}
