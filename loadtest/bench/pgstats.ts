@@ -82,6 +82,7 @@ export class PgMeter {
         fpi_mb: Math.round(Number(row.fpi) / 1e5) / 10,
       }));
     } catch {
+      // e.g. the window's WAL was already recycled (a long drain writes more than max_wal_size).
       return null;
     } finally {
       await client.end();
