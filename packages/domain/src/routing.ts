@@ -54,10 +54,6 @@ export class RoutingTable {
     return this.heldBuckets.has(bucketOf(accountId));
   }
 
-  partitionCount(): number {
-    return Math.max(...this.partitionByBucket) + 1;
-  }
-
   partitionOfBucket(bucket: number): number {
     const partition = this.partitionByBucket[bucket];
     if (partition === undefined) throw new Error(`bucket ${bucket} out of range`);

@@ -46,14 +46,6 @@ interface Pending {
   settled: boolean;
 }
 
-export interface ProducerStats {
-  batchesSent: number;
-  messagesSent: number;
-  lastBatchSize: number;
-  buffered: number;
-  inFlight: number;
-}
-
 export class BatchingProducer {
   private producer: Producer | null = null;
   private connecting: Promise<Producer> | null = null;
@@ -63,7 +55,6 @@ export class BatchingProducer {
   private lingerTimer: NodeJS.Timeout | null = null;
   private lastFailureAt = 0;
   private stopped = false;
-  readonly stats: ProducerStats = { batchesSent: 0, messagesSent: 0, lastBatchSize: 0, buffered: 0, inFlight: 0 };
   /** Called after each produce request with its size and duration (metrics). */
   onBatch: ((size: number, durationMs: number, ok: boolean) => void) | null = null;
 
@@ -127,7 +118,6 @@ export class BatchingProducer {
   }
 
   private schedule(): void {
-    this.stats.buffered = this.buffer.length;
     if (this.sending) return; // the send loop picks the buffer up when the request returns
     if (this.buffer.length >= this.options.batchSizeMax) {
       if (this.lingerTimer) clearTimeout(this.lingerTimer);
@@ -155,20 +145,15 @@ export class BatchingProducer {
       }
     } finally {
       this.sending = false;
-      this.stats.buffered = this.buffer.length;
     }
   }
 
   private async send(batch: Pending[]): Promise<void> {
     this.inFlight = batch.length;
-    this.stats.inFlight = batch.length;
     const started = Date.now();
     try {
       const producer = await this.connection();
       await producer.sendBatch({ topicMessages: groupByTopic(batch), acks: -1 });
-      this.stats.batchesSent++;
-      this.stats.messagesSent += batch.length;
-      this.stats.lastBatchSize = batch.length;
       this.onBatch?.(batch.length, Date.now() - started, true);
       for (const pending of batch) this.settle(pending, null);
     } catch (error) {
@@ -181,7 +166,6 @@ export class BatchingProducer {
       await this.resetConnection();
     } finally {
       this.inFlight = 0;
-      this.stats.inFlight = 0;
     }
   }
 

@@ -2,7 +2,7 @@
  * Row parsers: what Postgres returns is checked at the border like any other input.
  * int8 arrives as a string (pg's default) and becomes bigint; never a JS number.
  */
-import type { AccountKind, AccountState, AccountStatus, RejectionReason, TransferKind } from '@ledgerline/domain';
+import type { AccountKind, AccountState, AccountStatus, NewTransferEffect, RejectionReason, TransferKind } from '@ledgerline/domain';
 
 export class RowShapeError extends Error {
   override readonly name = 'RowShapeError';
@@ -73,22 +73,8 @@ export function parseAccountRow(row: Record<string, unknown>): AccountRow {
 export const TRANSFER_COLUMNS =
   'id, kind, status, reason, from_account_id, to_account_id, amount, currency, principal, request_hash, description, source_partition, created_at, completed_at';
 
-export interface TransferRow {
-  readonly id: string;
-  readonly kind: TransferKind;
-  readonly status: 'PROCESSING' | 'COMPLETED' | 'REJECTED';
-  readonly reason: RejectionReason | null;
-  readonly fromAccountId: string | null;
-  readonly toAccountId: string | null;
-  readonly amount: bigint;
-  readonly currency: string;
-  readonly principal: string;
-  readonly requestHash: string;
-  readonly description: string | null;
-  readonly sourcePartition: number;
-  readonly createdAt: string;
-  readonly completedAt: string | null;
-}
+/** A transfer as stored: exactly what the worker's apply produced when it inserted it. */
+export type TransferRow = NewTransferEffect;
 
 export function parseTransferRow(row: Record<string, unknown>): TransferRow {
   return {
