@@ -16,7 +16,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type AccountState, type Command, type TransferCommand, applyBatch, externalAccountId, transferIdFor, transitAccountId } from '@ledgerline/domain';
-import { type OutboxRowInput, type PartitionClaim, claimPartition, createPool, inTransaction, loadAccountStates, writeBatch } from '@ledgerline/postgres';
+import { type OutboxRowInput, type PartitionClaim, claimPartition, createPool, loadAccountStates, writeBatch } from '@ledgerline/postgres';
 import { encodeCommand, toEventMessage } from '@ledgerline/schemas';
 import type { BenchContext } from './context';
 import { requestHash } from './fixture';
@@ -122,7 +122,7 @@ export async function measureCeiling(ctx: BenchContext, mix: Mix, rep: number): 
         const fromOffset = lane.claim.nextOffset;
         const toOffset = fromOffset + BigInt(commands.length);
         const t0 = performance.now();
-        await inTransaction(pool, (client) => writeBatch(client, { claim: lane.claim, fromOffset, toOffset, effects, before: lane.states, outbox }));
+        await writeBatch(pool, { claim: lane.claim, fromOffset, toOffset, effects, before: lane.states, outbox });
         const t1 = performance.now();
         lane.claim.nextOffset = toOffset;
         for (const account of effects.accounts) lane.states.set(account.id, account);

@@ -29,4 +29,5 @@ export function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-export const TEMPLATE_DATABASE = 'ledgerline_template';
+// LL_TEST_TEMPLATE_DB lets two integration runs share one test stack without dropping each other's template.
+export const TEMPLATE_DATABASE = process.env.LL_TEST_TEMPLATE_DB ?? 'ledgerline_template';

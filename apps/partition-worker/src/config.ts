@@ -25,6 +25,13 @@ const schema = z.object({
   WORKER_PG_CONNECTIONS_MAX: intVar(12, 1, 200),
   /** Kafka fetch bytes per partition: bounds one fetched batch's memory. */
   WORKER_FETCH_BYTES_MAX: intVar(1_048_576, 1024, 64 * 1_048_576),
+  /** How long a Kafka fetch may wait for WORKER_FETCH_BYTES_MIN to arrive: bigger live batches, more latency. */
+  WORKER_FETCH_WAIT_MS: intVar(25, 1, 10_000),
+  WORKER_FETCH_BYTES_MIN: intVar(1, 1, 16 * 1_048_576),
+  /** How often the group's offsets (only a hint: Postgres holds next_offset) are committed to Kafka. */
+  WORKER_OFFSET_COMMIT_INTERVAL_MS: intVar(1000, 50, 600_000),
+  /** How often relayed outbox rows are marked published (one UPDATE for all partitions). */
+  WORKER_OUTBOX_MARK_INTERVAL_MS: intVar(250, 10, 60_000),
   /** How often the worker reconciles the ledger and exports the result as metrics; 0 = never. */
   WORKER_RECONCILE_INTERVAL_MS: intVar(60_000, 0, 86_400_000),
   WORKER_RECONCILE_OUTBOX_AGE_MAX_MS: intVar(30_000, 0, 86_400_000),
@@ -39,6 +46,12 @@ export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
+  // Marks must land before the sweeper takes a published row for a crash leftover.
+  if (raw.WORKER_OUTBOX_MARK_INTERVAL_MS * 2 > raw.WORKER_OUTBOX_SWEEP_AGE_MS && raw.WORKER_OUTBOX_SWEEP_AGE_MS > 0) {
+    throw new Error(
+      `WORKER_OUTBOX_MARK_INTERVAL_MS=${raw.WORKER_OUTBOX_MARK_INTERVAL_MS} must be at most half of WORKER_OUTBOX_SWEEP_AGE_MS=${raw.WORKER_OUTBOX_SWEEP_AGE_MS}`,
+    );
+  }
   const workerId = raw.WORKER_ID ?? `worker-${process.pid}`;
   return {
     kafkaBrokers: raw.KAFKA_BROKERS,
@@ -56,6 +69,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     routingRefreshMs: raw.WORKER_ROUTING_REFRESH_MS,
     pgConnectionsMax: raw.WORKER_PG_CONNECTIONS_MAX,
     fetchBytesMax: raw.WORKER_FETCH_BYTES_MAX,
+    fetchWaitMs: raw.WORKER_FETCH_WAIT_MS,
+    fetchBytesMin: raw.WORKER_FETCH_BYTES_MIN,
+    offsetCommitIntervalMs: raw.WORKER_OFFSET_COMMIT_INTERVAL_MS,
+    outboxMarkIntervalMs: raw.WORKER_OUTBOX_MARK_INTERVAL_MS,
     metricsPort: raw.WORKER_METRICS_PORT,
     reconcileIntervalMs: raw.WORKER_RECONCILE_INTERVAL_MS,
     reconcileOutboxAgeMaxMs: raw.WORKER_RECONCILE_OUTBOX_AGE_MAX_MS,

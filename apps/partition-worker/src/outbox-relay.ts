@@ -1,5 +1,5 @@
 /**
- * Publishes committed outbox rows, then marks them published.
+ * Publishes committed outbox rows, then has them marked published (PublishedMarks).
  *
  * One serial chain per source partition keeps a partition's rows in commit order (so two
  * legs from one account reach their destination in the order they were applied) without
@@ -13,11 +13,14 @@
 import type { Pool } from 'pg';
 import type { RoutingTable } from '@ledgerline/domain';
 import { type BatchingProducer, type OutgoingMessage, type TopicNames, topicForOutbox } from '@ledgerline/kafka';
-import { type OutboxRow, loadUnpublishedOutbox, markOutboxPublished } from '@ledgerline/postgres';
+import { type OutboxRow, loadUnpublishedOutbox } from '@ledgerline/postgres';
+import type { PublishedMarks } from './published-marks';
 
 export interface OutboxRelayOptions {
   producer: BatchingProducer;
   pool: Pool;
+  /** Where published rows are marked (a few times a second, not per batch). */
+  marks: PublishedMarks;
   topics: TopicNames;
   routing(): RoutingTable;
   log(message: string): void;
@@ -58,8 +61,10 @@ export class OutboxRelay {
     return rows.length;
   }
 
+  /** Waits for every chain, then writes the pending published marks. */
   async drain(): Promise<void> {
     await Promise.all([...this.chains.values()]);
+    await this.options.marks.flush();
   }
 
   /** Never throws: a failed publish leaves the rows unpublished for the sweeper. */
@@ -67,7 +72,7 @@ export class OutboxRelay {
     try {
       const routing = this.options.routing();
       await this.options.producer.publishAll(rows.map((row) => this.toMessage(row, routing)));
-      await markOutboxPublished(this.options.pool, rows.map((r) => r.id));
+      this.options.marks.add(rows.map((r) => r.id));
       this.published += rows.length;
     } catch (error) {
       this.failures++;

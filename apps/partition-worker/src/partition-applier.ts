@@ -25,7 +25,6 @@ import {
   type PartitionClaim,
   FencedError,
   claimPartition,
-  inTransaction,
   loadAccountStates,
   loadAppliedKeys,
   writeBatch,
@@ -149,9 +148,8 @@ export class PartitionApplier {
     const outbox = outboxRows(effects, deadLetters);
     const fromOffset = claim.nextOffset;
     const toOffset = BigInt(messages[messages.length - 1]!.offset) + 1n;
-    const published = await inTransaction(this.ports.pool, (client) =>
-      writeBatch(client, { claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds }),
-    );
+    // One statement, so one transaction: effects, offset, epoch check and outbox commit together.
+    const published = await writeBatch(this.ports.pool, { claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds });
 
     claim.nextOffset = toOffset;
     if (generation === this.generation) this.remember(known, effects.accounts);

@@ -21,6 +21,11 @@ export interface PartitionWorkerOptions {
   partitionsConcurrentMax: number;
   accountCacheMax: number;
   fetchBytesMax: number;
+  /** How long a fetch may wait on the broker for `fetchBytesMin` (bigger batches, more latency). */
+  fetchWaitMs: number;
+  fetchBytesMin: number;
+  /** How often the consumer group's offsets (a hint, see onBatch) are committed to Kafka. */
+  offsetCommitIntervalMs: number;
   outboxSweepIntervalMs: number;
   outboxSweepAgeMs: number;
   ports: ApplierPorts;
@@ -34,6 +39,9 @@ export class PartitionWorker {
   private readonly appliers = new Map<number, PartitionApplier>();
   private assigned: number[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
+  private commitTimer: NodeJS.Timeout | null = null;
+  /** Latest stored next_offset per partition not yet committed to the group. */
+  private readonly offsetHints = new Map<number, { topic: string; offset: string }>();
 
   constructor(private readonly options: PartitionWorkerOptions) {}
 
@@ -58,7 +66,8 @@ export class PartitionWorker {
       rebalanceTimeout: 20_000,
       heartbeatInterval: 1_000,
       maxBytesPerPartition: this.options.fetchBytesMax,
-      maxWaitTimeInMs: 25,
+      maxWaitTimeInMs: this.options.fetchWaitMs,
+      minBytes: this.options.fetchBytesMin,
       allowAutoTopicCreation: false,
       // New partitions (ledgerctl partitions add) join the assignment within seconds.
       metadataMaxAge: 5_000,
@@ -68,6 +77,7 @@ export class PartitionWorker {
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.assigned = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
       for (const applier of this.appliers.values()) applier.release();
+      this.offsetHints.clear(); // hints for partitions another member may own now
       this.options.ports.log(`joined group generation: partitions [${this.assigned.join(', ')}]`);
     });
     await consumer.connect();
@@ -80,10 +90,14 @@ export class PartitionWorker {
     });
     this.sweepTimer = setInterval(() => void this.sweep(), this.options.outboxSweepIntervalMs);
     this.sweepTimer.unref();
+    this.commitTimer = setInterval(() => void this.commitOffsetHints(), this.options.offsetCommitIntervalMs);
+    this.commitTimer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    await this.commitOffsetHints();
     await this.consumer?.disconnect().catch(() => undefined);
     await this.options.relay.drain();
   }
@@ -118,12 +132,18 @@ export class PartitionWorker {
       await heartbeat();
     }
     const next = applier.nextOffset;
-    if (next !== null) {
-      // Only a hint for where the next owner starts fetching; Postgres holds the truth.
-      this.consumer
-        ?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next.toString() }])
-        .catch(() => undefined);
-    }
+    // Only a hint for where the next owner starts fetching; Postgres holds the truth. So it is
+    // committed on a timer, for all partitions in one request, not after every batch.
+    if (next !== null) this.offsetHints.set(batch.partition, { topic: batch.topic, offset: next.toString() });
+  }
+
+  private async commitOffsetHints(): Promise<void> {
+    if (this.offsetHints.size === 0 || !this.consumer) return;
+    const offsets = [...this.offsetHints].map(([partition, hint]) => ({ topic: hint.topic, partition, offset: hint.offset }));
+    this.offsetHints.clear();
+    // A failure (rebalance in progress, broker restarting) is harmless: the next owner
+    // resumes from Postgres's next_offset whatever the group says.
+    await this.consumer.commitOffsets(offsets).catch(() => undefined);
   }
 
   private async applyGuarded(applier: PartitionApplier, chunk: EachBatchPayload['batch']['messages']) {

@@ -4,13 +4,14 @@
  * real worker in-process against the real services, with their own database and topics.
  */
 import { BatchingProducer, createKafka, topicNames } from '@ledgerline/kafka';
-import { RoutingWatcher, createPool } from '@ledgerline/postgres';
+import { RoutingWatcher, createPool, markOutboxPublished } from '@ledgerline/postgres';
 import { BalanceCache, StatusNotifier, createRedis } from '@ledgerline/redis';
 import type { BatchEffects } from '@ledgerline/domain';
 import type { Pool } from 'pg';
 import type { WorkerConfig } from './config';
 import { OutboxRelay } from './outbox-relay';
 import { PartitionWorker } from './partition-worker';
+import { PublishedMarks } from './published-marks';
 
 export interface WorkerHooks {
   log(message: string): void;
@@ -43,7 +44,14 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   // publish waits long; the rows stay in Postgres for the sweeper whatever happens.
   const producer = new BatchingProducer({ kafka, lingerMs: 2, batchSizeMax: 1000, bufferMessagesMax: 1_000_000, ackTimeoutMs: 15_000 });
   await producer.start();
-  const relay = new OutboxRelay({ producer, pool, topics, routing: () => routing.current(), log: hooks.log, pendingRowsMax: 20_000 });
+  const marks = new PublishedMarks({
+    mark: (ids) => markOutboxPublished(pool, ids),
+    intervalMs: config.outboxMarkIntervalMs,
+    pendingMax: 1_000_000,
+    log: hooks.log,
+  });
+  marks.start();
+  const relay = new OutboxRelay({ producer, pool, marks, topics, routing: () => routing.current(), log: hooks.log, pendingRowsMax: 20_000 });
 
   const worker = new PartitionWorker({
     kafka,
@@ -54,6 +62,9 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     partitionsConcurrentMax: config.partitionsConcurrentMax,
     accountCacheMax: config.accountCacheMax,
     fetchBytesMax: config.fetchBytesMax,
+    fetchWaitMs: config.fetchWaitMs,
+    fetchBytesMin: config.fetchBytesMin,
+    offsetCommitIntervalMs: config.offsetCommitIntervalMs,
     outboxSweepIntervalMs: config.outboxSweepIntervalMs,
     outboxSweepAgeMs: config.outboxSweepAgeMs,
     relay,
@@ -81,6 +92,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     pool,
     async stop() {
       await worker.stop();
+      await marks.stop();
       await producer.stop();
       routing.stop();
       redis.disconnect();

@@ -58,20 +58,11 @@ export async function startMoves(pool: Pool, buckets: readonly number[], toParti
   });
 }
 
-/**
- * Step 3, run by the OLD partition's owner inside the batch transaction that applies the
- * FENCE marker: from this commit on, the buckets belong to their new partition.
+/*
+ * Step 3 runs in the OLD partition owner's batch transaction that applies the FENCE marker
+ * (ledger_apply_batch, fence_move_ids): from that commit on, the buckets belong to their new
+ * partition.
  */
-export async function markFenced(client: PoolClient, moveIds: readonly bigint[], fromPartition: number): Promise<number> {
-  if (moveIds.length === 0) return 0;
-  const result = await client.query(
-    `UPDATE bucket_moves SET state = 'FENCED', fenced_at = now()
-      WHERE id = ANY($1::int8[]) AND state = 'HOLDING' AND from_partition = $2`,
-    [moveIds.map(String), fromPartition],
-  );
-  if (result.rowCount) await bumpRoutingVersion(client);
-  return result.rowCount ?? 0;
-}
 
 /** Step 4: switch the table for fenced moves and lift the hold. */
 export async function finishMoves(pool: Pool, moveIds: readonly bigint[]): Promise<number> {

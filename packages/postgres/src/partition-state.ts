@@ -3,11 +3,12 @@
  *
  * claim:   a worker that is assigned a partition bumps its epoch and learns the offset to
  *          resume from. Any older owner still running now holds a stale epoch.
- * advance: inside the batch's transaction, moves next_offset forward only if the epoch and
- *          the expected offset still match. A zombie (stale epoch) or a batch that does not
- *          start where the last one ended changes zero rows, and the caller rolls back.
+ * advance: ledger_apply_batch (writeBatch) moves next_offset forward in the batch's own
+ *          transaction only if the epoch and the expected offset still match. A zombie
+ *          (stale epoch) or a batch that does not start where the last one ended raises
+ *          FencedError, and nothing of the batch is written.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 
 export interface PartitionClaim {
   topic: string;
@@ -31,24 +32,6 @@ export async function claimPartition(pool: Pool, topic: string, partition: numbe
   );
   const row = result.rows[0];
   return { topic, partition, epoch: BigInt(row.epoch), nextOffset: BigInt(row.next_offset) };
-}
-
-export async function advancePartition(
-  client: PoolClient,
-  claim: PartitionClaim,
-  expectedOffset: bigint,
-  nextOffset: bigint,
-): Promise<void> {
-  const result = await client.query(
-    `UPDATE partition_state SET next_offset = $4, updated_at = now()
-      WHERE topic = $1 AND partition = $2 AND epoch = $3 AND next_offset = $5`,
-    [claim.topic, claim.partition, claim.epoch.toString(), nextOffset.toString(), expectedOffset.toString()],
-  );
-  if (result.rowCount !== 1) {
-    throw new FencedError(
-      `partition ${claim.topic}/${claim.partition}: epoch ${claim.epoch} at offset ${expectedOffset} is no longer current`,
-    );
-  }
 }
 
 export interface PartitionStateRow {
