@@ -104,6 +104,31 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       await expectReconciled();
     });
 
+    test('a command or a saga leg delivered again at a later offset is applied once, and the partition moves on', async () => {
+      const from = await openAccountOn(db.pool, routing, 1, 'owner-dup');
+      const to = await openAccountOn(db.pool, routing, 2, 'owner-dup-to');
+      await settle(await sendAll([deposit(from, 1_000n)]));
+      const first = transfer(from, to, 'owner-dup', 100n);
+      // The API publishes again when a retry finds its key claimed but nothing to show.
+      await publisher.publish(first);
+      await publisher.publish(first);
+      await settle([first.transferId]);
+      // The sweeper republishes a credit leg a crash left unmarked: the same leg, a new offset.
+      const leg = await db.pool.query(
+        `SELECT target_partition, payload::text AS payload FROM outbox WHERE topic = 'commands' AND payload->>'transfer_id' = $1`,
+        [first.transferId],
+      );
+      expect(leg.rowCount).toBe(1);
+      await publisher.publishRaw(leg.rows[0].target_partition, leg.rows[0].payload);
+      // Later commands on both partitions still apply: nothing is stuck behind the duplicates.
+      const later = [transfer(from, to, 'owner-dup', 50n), deposit(to, 7n)];
+      await settle(await sendAll(later));
+      expect(await balanceOf(db.pool, from)).toBe(850n);
+      expect(await balanceOf(db.pool, to)).toBe(157n);
+      const entries = await db.pool.query('SELECT count(*) AS n FROM entries WHERE transfer_id = $1', [first.transferId]);
+      expect(entries.rows[0].n).toBe('4'); // debit, transit credit; transit debit, credit
+    });
+
     test('the database refuses to update, delete or truncate entries', async () => {
       const account = await openAccountOn(db.pool, routing, 0, 'owner-append');
       await settle(await sendAll([deposit(account, 5n)]));

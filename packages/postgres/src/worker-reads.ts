@@ -25,19 +25,13 @@ export async function loadAppliedKeys(
   legs: readonly { transferId: string; leg: 'CREDIT' | 'REFUND' }[],
 ): Promise<Set<string>> {
   const applied = new Set<string>();
-  const [transfers, legRows] = await Promise.all([
-    transferIds.length === 0
-      ? Promise.resolve({ rows: [] as { id: string }[] })
-      : pool.query('SELECT id FROM transfers WHERE id = ANY($1::uuid[])', [transferIds]),
-    legs.length === 0
-      ? Promise.resolve({ rows: [] as { transfer_id: string; leg: string }[] })
-      : pool.query(
-          `SELECT l.transfer_id, l.leg FROM transfer_legs l
-             JOIN unnest($1::uuid[], $2::text[]) AS w(transfer_id, leg) ON l.transfer_id = w.transfer_id AND l.leg = w.leg`,
-          [legs.map((l) => l.transferId), legs.map((l) => l.leg)],
-        ),
+  if (transferIds.length === 0 && legs.length === 0) return applied;
+  // One round trip for both kinds (migrations/0005_applied_keys_function.sql).
+  const result = await pool.query('SELECT transfer_id, leg FROM ledger_applied_keys($1::uuid[], $2::uuid[], $3::text[])', [
+    transferIds,
+    legs.map((l) => l.transferId),
+    legs.map((l) => l.leg),
   ]);
-  for (const row of transfers.rows) applied.add(row.id);
-  for (const row of legRows.rows) applied.add(`${row.transfer_id}:${row.leg}`);
+  for (const row of result.rows) applied.add(row.leg === null ? row.transfer_id : `${row.transfer_id}:${row.leg}`);
   return applied;
 }
