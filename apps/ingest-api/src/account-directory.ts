@@ -5,9 +5,8 @@
  * be opened a moment later.
  */
 import type { Pool } from 'pg';
-import type { AccountKind } from '@ledgerline/domain';
+import { type AccountKind, LruCache } from '@ledgerline/domain';
 import { type AccountRow, findAccount } from '@ledgerline/postgres';
-import { LruCache } from './lru';
 
 export interface AccountFacts {
   readonly id: string;

@@ -11,6 +11,7 @@ import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Pool } from 'pg';
 import { TokenVerifier } from '@ledgerline/auth';
+import type { IdempotencyClaims } from '@ledgerline/postgres';
 import { topicNames } from '@ledgerline/kafka';
 import { AccountDirectory } from './account-directory';
 import type { ApiConfig } from './config';
@@ -28,6 +29,8 @@ export interface AppDeps {
   config: ApiConfig;
   /** Through PgBouncer (transaction mode). */
   pool: Pool;
+  /** Group-commits the Idempotency-Key claims of money POSTs (built on `pool`). */
+  claims: IdempotencyClaims;
   redis: RedisPorts;
   publisher: CommandPublisher;
   routing: RoutingProvider;
@@ -44,6 +47,7 @@ export function buildApp(deps: AppDeps): Express {
   const ctx: AppContext = {
     config,
     pool: deps.pool,
+    claims: deps.claims,
     redis: deps.redis,
     publisher: deps.publisher,
     routing: deps.routing,
@@ -53,6 +57,7 @@ export function buildApp(deps: AppDeps): Express {
       jwksUrl: config.jwtJwksUrl ?? undefined,
       issuer: config.jwtIssuer ?? undefined,
       audience: config.jwtAudience ?? undefined,
+      cachedTokensMax: config.verifiedTokensMax,
     }),
     directory: new AccountDirectory(deps.pool, config.accountCacheEntriesMax),
     metrics: deps.metrics ?? createApiMetrics({ defaultMetrics: false }),

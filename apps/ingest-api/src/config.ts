@@ -38,6 +38,12 @@ const schema = z.object({
   API_PG_CONNECT_TIMEOUT_MS: intVar(2_000, 100, 60_000),
   /** Owner and currency of accounts kept in memory (they never change). */
   API_ACCOUNT_CACHE_ENTRIES_MAX: intVar(100_000, 0, 10_000_000),
+  /** Verified bearer tokens kept in memory (each for at most 60 s, never past its exp); 0 verifies every request. */
+  API_VERIFIED_TOKENS_MAX: intVar(10_000, 0, 1_000_000),
+  /** Idempotency claims sent to Postgres in one statement at most. */
+  API_IDEMPOTENCY_CLAIM_BATCH_SIZE_MAX: intVar(500, 1, 10_000),
+  /** Idempotency claim statements in flight at once; claims arriving meanwhile join the next one. */
+  API_IDEMPOTENCY_CLAIM_FLUSHES_MAX: intVar(2, 1, 64),
   API_REDIS_COMMAND_TIMEOUT_MS: intVar(500, 10, 10_000),
   /** How long an ACCEPTED record stays in Redis (Postgres has the transfer once applied). */
   API_ACCEPTED_TTL_S: intVar(86_400, 60, 30 * 86_400),
@@ -82,6 +88,9 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     pgConnectionsMax: raw.API_PG_CONNECTIONS_MAX,
     pgConnectTimeoutMs: raw.API_PG_CONNECT_TIMEOUT_MS,
     accountCacheEntriesMax: raw.API_ACCOUNT_CACHE_ENTRIES_MAX,
+    verifiedTokensMax: raw.API_VERIFIED_TOKENS_MAX,
+    idempotencyClaimBatchSizeMax: raw.API_IDEMPOTENCY_CLAIM_BATCH_SIZE_MAX,
+    idempotencyClaimFlushesMax: raw.API_IDEMPOTENCY_CLAIM_FLUSHES_MAX,
     redisCommandTimeoutMs: raw.API_REDIS_COMMAND_TIMEOUT_MS,
     acceptedTtlS: raw.API_ACCEPTED_TTL_S,
     produceLingerMs: raw.API_PRODUCE_LINGER_MS,

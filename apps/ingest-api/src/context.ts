@@ -1,6 +1,7 @@
 /** Everything a route handler may use, built once by buildApp from the injected ports. */
 import type { Pool } from 'pg';
 import type { TokenVerifier } from '@ledgerline/auth';
+import type { IdempotencyClaims } from '@ledgerline/postgres';
 import type { AccountDirectory } from './account-directory';
 import type { ApiConfig } from './config';
 import type { ApiMetrics } from './metrics';
@@ -9,6 +10,8 @@ import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from '
 export interface AppContext {
   readonly config: ApiConfig;
   readonly pool: Pool;
+  /** Claims Idempotency-Keys in batches through `pool`. */
+  readonly claims: IdempotencyClaims;
   readonly redis: RedisPorts;
   readonly publisher: CommandPublisher;
   readonly routing: RoutingProvider;

@@ -47,6 +47,19 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    idempotencyClaimBatchSize: new Histogram({
+      name: 'ledger_api_idempotency_claim_batch_size',
+      help: 'Idempotency-Key claims per Postgres statement (group commit)',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers: [registry],
+    }),
+    idempotencyClaimSeconds: new Histogram({
+      name: 'ledger_api_idempotency_claim_seconds',
+      help: 'Duration of one idempotency claim statement, by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     idempotency: new Counter({
       name: 'ledger_api_idempotency_total',
       help: 'How money POSTs resolved their Idempotency-Key',

@@ -2,8 +2,9 @@
  * Accepting a money movement (transfer, deposit, withdrawal): the API's write path.
  *
  *   authorise (scope, ownership of the source account)
- *   -> hold check (bucket being moved: 503) -> idempotency claim in Postgres (the truth: a
- *      reused key stays a 422 even when Redis forgot everything) -> earlier resource
+ *   -> hold check (bucket being moved: 503) -> idempotency claim in Postgres, batched with
+ *      the claims of concurrent requests (the truth: a reused key stays a 422 even when
+ *      Redis forgot everything) -> earlier resource
  *      from Postgres or the Redis ACCEPTED record
  *   -> route (account -> bucket -> partition) -> publish to Kafka, wait for acks=all
  *   -> record ACCEPTED in Redis -> 202 + Location
@@ -16,7 +17,7 @@
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { type ClientCommand, transferIdFor } from '@ledgerline/domain';
-import { claimIdempotencyKey, findTransfer, releaseIdempotencyKey } from '@ledgerline/postgres';
+import { findTransfer, releaseIdempotencyKey } from '@ledgerline/postgres';
 import { type TransferResource, encodeCommand } from '@ledgerline/schemas';
 import { BackpressureError } from '@ledgerline/kafka';
 import type { z } from 'zod';
@@ -54,7 +55,7 @@ export async function submitMovement(
   const transferId = transferIdFor(auth.principal, idempotencyKey);
   const requestHash = requestHashOf(normalized.kind, normalized.body);
 
-  const claim = await claimIdempotencyKey(ctx.pool, transferId, auth.principal, requestHash);
+  const claim = await ctx.claims.claim(transferId, auth.principal, requestHash);
   if (claim.kind === 'reused') {
     ctx.metrics.idempotency.inc({ outcome: 'reused' });
     throw idempotencyKeyReused();

@@ -9,6 +9,7 @@
 import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import { AuthUnavailableError, ExpiredTokenError, InvalidTokenError, MissingTokenError } from './errors';
 import { type AuthContext, parseScopes } from './scopes';
+import { VerifiedTokenCache } from './verified-token-cache';
 
 export interface TokenVerifierOptions {
   /** HS256 shared secret; omit to refuse HS256 tokens. */
@@ -22,7 +23,21 @@ export interface TokenVerifierOptions {
   clockToleranceS?: number;
   /** A JWKS fetch slower than this fails (503), rather than hanging the request. */
   jwksTimeoutMs?: number;
+  /** Verified tokens remembered (LRU); 0 verifies every request. */
+  cachedTokensMax?: number;
+  /** A remembered token is checked again after at most this long (and never served past its exp). */
+  cachedTokenLifetimeMs?: number;
+  /** What exp and nbf are checked against; tests pass a fake one. */
+  clock?: () => Date;
 }
+
+/**
+ * Most clients send the same token with every request; verifying it costs an HMAC, base64 and
+ * JSON parsing each time (see verified-token-cache.ts). 10,000 entries of about 1 KB each.
+ */
+export const CACHED_TOKENS_MAX_DEFAULT = 10_000;
+/** Bounds how long a token whose key left the JWKS can still be accepted. */
+export const CACHED_TOKEN_LIFETIME_MS_DEFAULT = 60_000;
 
 /** Principals longer than this are refused: the command schema carries at most 256 chars. */
 export const PRINCIPAL_LENGTH_MAX = 256;
@@ -32,33 +47,47 @@ const HEADER_LENGTH_MAX = 8192;
 export class TokenVerifier {
   private readonly secret: Uint8Array | null;
   private readonly jwks: JWTVerifyGetKey | null;
+  private readonly verified: VerifiedTokenCache;
+  private readonly clock: () => Date;
 
   constructor(private readonly options: TokenVerifierOptions) {
     if (!options.hs256Secret && !options.jwksUrl) throw new Error('TokenVerifier needs an HS256 secret or a JWKS URL');
+    this.verified = new VerifiedTokenCache(
+      options.cachedTokensMax ?? CACHED_TOKENS_MAX_DEFAULT,
+      options.cachedTokenLifetimeMs ?? CACHED_TOKEN_LIFETIME_MS_DEFAULT,
+    );
+    this.clock = options.clock ?? (() => new Date());
     this.secret = options.hs256Secret ? new TextEncoder().encode(options.hs256Secret) : null;
     this.jwks = options.jwksUrl
       ? createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: options.jwksTimeoutMs ?? 2000 })
       : null;
   }
 
+  /** Tokens remembered as verified right now (at most `cachedTokensMax`). */
+  get cachedTokens(): number {
+    return this.verified.size;
+  }
+
   /** Verifies `Authorization: Bearer <jwt>`; throws a typed AuthError otherwise. */
   async verifyToken(authorizationHeader: string | undefined): Promise<AuthContext> {
     const token = bearerToken(authorizationHeader);
-    const payload = await this.verifySignatureAndClaims(token);
-    const principal = payload.sub;
-    // NUL cannot be stored in a Postgres text column: refuse it here, not as a crash later.
-    if (typeof principal !== 'string' || principal.length === 0 || principal.length > PRINCIPAL_LENGTH_MAX || principal.includes('\u0000')) {
-      throw new InvalidTokenError(`sub must be a string of 1..${PRINCIPAL_LENGTH_MAX} characters without NUL`);
-    }
-    return { principal, scopes: parseScopes(payload.scope) };
+    const now = this.clock();
+    const remembered = this.verified.get(token, now.getTime());
+    if (remembered) return remembered;
+    const payload = await this.verifySignatureAndClaims(token, now);
+    const auth = authContextOf(payload);
+    // requiredClaims makes jose refuse a token without a numeric exp.
+    this.verified.remember(token, auth, payload.exp!, now.getTime());
+    return auth;
   }
 
-  private async verifySignatureAndClaims(token: string): Promise<JWTPayload> {
+  private async verifySignatureAndClaims(token: string, now: Date): Promise<JWTPayload> {
     const alg = headerAlg(token);
     const common = {
       issuer: this.options.issuer,
       audience: this.options.audience,
       clockTolerance: this.options.clockToleranceS ?? 5,
+      currentDate: now,
       requiredClaims: ['exp', 'sub'],
     };
     try {
@@ -78,6 +107,15 @@ export class TokenVerifier {
 /** One-shot convenience; long-lived callers keep a TokenVerifier (it caches the key set). */
 export function verifyToken(authorizationHeader: string | undefined, options: TokenVerifierOptions): Promise<AuthContext> {
   return new TokenVerifier(options).verifyToken(authorizationHeader);
+}
+
+function authContextOf(payload: JWTPayload): AuthContext {
+  const principal = payload.sub;
+  // NUL cannot be stored in a Postgres text column: refuse it here, not as a crash later.
+  if (typeof principal !== 'string' || principal.length === 0 || principal.length > PRINCIPAL_LENGTH_MAX || principal.includes('\u0000')) {
+    throw new InvalidTokenError(`sub must be a string of 1..${PRINCIPAL_LENGTH_MAX} characters without NUL`);
+  }
+  return { principal, scopes: parseScopes(payload.scope) };
 }
 
 function bearerToken(header: string | undefined): string {

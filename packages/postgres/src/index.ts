@@ -11,3 +11,4 @@ export * from './worker-reads';
 export * from './reconcile';
 export * from './moves';
 export * from './idempotency';
+export * from './idempotency-claims';

@@ -1,4 +1,4 @@
-// Proves the Redis adapter against a real Redis: the versioned balance refresh never goes back, survives SCRIPT FLUSH, idempotency claims behave, and one PUBLISH wakes a long-poll waiter.
+// Proves the Redis adapter against a real Redis: the versioned balance refresh never goes back, survives SCRIPT FLUSH, idempotency claims behave, one PUBLISH wakes a long-poll waiter, and an auto-pipelined connection answers each command on its own.
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   AcceptedTransfers,
@@ -144,6 +144,45 @@ describe('status notifications', () => {
 
   it('ping answers while Redis is up', async () => {
     await expect(ping(redis)).resolves.toBeUndefined();
+  });
+});
+
+describe('auto-pipelined connection (the API\'s)', () => {
+  const pipelined = createRedis(url, { autoPipelining: true });
+  beforeAll(() => waitUntilReady(pipelined, 5_000));
+  afterAll(() => pipelined.disconnect());
+
+  it('commands issued together are each answered with their own result, Lua and NOSCRIPT recovery included', async () => {
+    const cache = new BalanceCache(pipelined, prefix);
+    const accepted = new AcceptedTransfers(pipelined, prefix, 300);
+    const ids = Array.from({ length: 20 }, () => randomUUID());
+    await pipelined.script('FLUSH');
+    await Promise.all(ids.map((id, i) => cache.refresh([balance(id, BigInt(i), 1n)])));
+    const records = ids.map((id) => ({ id, principal: 'alice', requestHash: 'h', resource: { id, status: 'ACCEPTED', amount: '1' } }));
+    await Promise.all(records.map((record) => accepted.putAccepted(record)));
+    const [balances, stored] = await Promise.all([Promise.all(ids.map((id) => cache.read(id))), Promise.all(ids.map((id) => accepted.getAccepted(id)))]);
+    expect(balances.map((b) => b?.balance)).toEqual(ids.map((_, i) => BigInt(i)));
+    expect(stored).toEqual(records);
+  });
+
+  it('a command that fails rejects alone; its neighbours in the pipeline succeed', async () => {
+    const key = `${prefix}plain:${randomUUID()}`;
+    await pipelined.set(key, 'not a hash');
+    const sent = [pipelined.get(key), pipelined.hget(key, 'field'), pipelined.ping()];
+    expect(pipelined.autoPipelineQueueSize).toBe(3); // one pipeline, sent at the end of this turn
+    const outcomes = await Promise.allSettled(sent);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason.message).toMatch(/WRONGTYPE/);
+  });
+
+  it('with Redis down every command still fails instead of queueing', async () => {
+    const dead = createRedis('redis://127.0.0.1:1', { autoPipelining: true });
+    try {
+      const outcomes = await Promise.allSettled([new BalanceCache(dead, prefix).read(randomUUID()), ping(dead), dead.get('k')]);
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    } finally {
+      dead.disconnect();
+    }
   });
 });
 

@@ -2,6 +2,10 @@
  * A bounded least-recently-used map. Map keeps insertion order, so re-inserting on every hit
  * moves a key to the young end and the first key is always the oldest: O(1) get and set
  * with no extra structure.
+ *
+ * It lives in the domain package because it is pure and dependency-free, and both the API's
+ * account directory and packages/auth's verified-token cache need it: every other package
+ * may import the domain, and the domain imports nothing.
  */
 export class LruCache<K, V> {
   private readonly map = new Map<K, V>();

@@ -1,0 +1,197 @@
+/**
+ * Idempotency claims of the ingest API, group-committed: every POST that moves money claims
+ * its transfer id, and the claims waiting at one moment go to Postgres as ONE multi-row
+ * upsert whose answer says, per claim, new / replay / reused.
+ *
+ * Batching is natural, with no timer: a claim arriving while fewer than
+ * `concurrentFlushesMax` statements are in flight goes out at the end of the current
+ * event-loop turn (with whatever else arrived in that turn); otherwise it queues, and the
+ * queue goes out as soon as a statement comes back. At idle a claim costs what it did alone;
+ * under load one round trip, one PgBouncer hand-off and one executor start serve up to
+ * `batchSizeMax` claims. The queue needs no bound of its own: each claim is one HTTP request
+ * in progress, and those are capped (API_IN_FLIGHT_REQUESTS_MAX).
+ *
+ * Every claim of a batch shares the statement's fate: when it fails (Postgres or PgBouncer
+ * down), every claim of the batch is rejected with that error and each caller answers 503 as
+ * before. No single claim can fail it on its own: the transfer id is a derived UUID, the hash
+ * is hex and the principal was checked by packages/auth.
+ */
+import type { Pool } from 'pg';
+import { RowShapeError } from './rows';
+
+export type KeyClaim = { kind: 'new' } | { kind: 'replay' } | { kind: 'reused' };
+
+export interface ClaimRequest {
+  /** transferIdFor(principal, Idempotency-Key): a lower-case UUID. */
+  readonly transferId: string;
+  readonly principal: string;
+  readonly requestHash: string;
+}
+
+/** What the statement answered for one transfer id. */
+export interface StoredClaim {
+  /** The hash the row holds: the claim's own when it inserted the row, else the earlier claim's. */
+  readonly requestHash: string;
+  /** This statement inserted the row (nobody had claimed the id before). */
+  readonly inserted: boolean;
+}
+
+export interface IdempotencyClaimsOptions {
+  /** Claims per statement at most. */
+  batchSizeMax?: number;
+  /** Statements in flight at once at most; claims arriving meanwhile wait for the next one. */
+  concurrentFlushesMax?: number;
+}
+
+export const CLAIM_BATCH_SIZE_MAX_DEFAULT = 500;
+export const CLAIM_CONCURRENT_FLUSHES_MAX_DEFAULT = 2;
+
+/**
+ * The no-op DO UPDATE makes RETURNING answer on a conflict too; xmax = 0 only for a row this
+ * statement inserted. ORDER BY: two statements in flight that share ids take their row locks
+ * in the same order, so they wait for each other instead of deadlocking. Postgres refuses to
+ * touch one row twice in a statement ("cannot affect row a second time"), so each id appears
+ * once (distinctClaims).
+ */
+const CLAIM_KEYS_SQL = `INSERT INTO idempotency_keys (transfer_id, principal, request_hash)
+SELECT c.transfer_id, c.principal, c.request_hash
+  FROM unnest($1::uuid[], $2::text[], $3::text[]) AS c(transfer_id, principal, request_hash)
+ ORDER BY c.transfer_id
+ON CONFLICT (transfer_id) DO UPDATE SET transfer_id = EXCLUDED.transfer_id
+RETURNING transfer_id, request_hash, (xmax = 0) AS inserted`;
+
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const NEW: KeyClaim = { kind: 'new' };
+const REPLAY: KeyClaim = { kind: 'replay' };
+const REUSED: KeyClaim = { kind: 'reused' };
+
+/** The first claim of each transfer id, in arrival order: what goes to the database. */
+export function distinctClaims<C extends ClaimRequest>(claims: readonly C[]): C[] {
+  const seen = new Set<string>();
+  const distinct: C[] = [];
+  for (const claim of claims) {
+    if (seen.has(claim.transferId)) continue;
+    seen.add(claim.transferId);
+    distinct.push(claim);
+  }
+  return distinct;
+}
+
+/**
+ * Each claim's answer, exactly as if the claims had run one after another in arrival order:
+ * the first claim of an id is 'new' when the statement inserted the row; every other claim
+ * (an earlier batch's row, or an earlier claim in this very batch) compares its hash with
+ * the one the row holds: same body 'replay', another body 'reused'.
+ */
+export function answerClaims(claims: readonly ClaimRequest[], stored: ReadonlyMap<string, StoredClaim>): KeyClaim[] {
+  const answered = new Set<string>();
+  return claims.map((claim) => {
+    const row = stored.get(claim.transferId);
+    if (row === undefined) throw new Error(`idempotency claim of ${claim.transferId} got no row back`);
+    const first = !answered.has(claim.transferId);
+    answered.add(claim.transferId);
+    if (first && row.inserted) return NEW;
+    return row.requestHash === claim.requestHash ? REPLAY : REUSED;
+  });
+}
+
+interface PendingClaim extends ClaimRequest {
+  resolve(claim: KeyClaim): void;
+  reject(error: unknown): void;
+}
+
+export class IdempotencyClaims {
+  /** Called after each statement: claims it carried (duplicates included), how long it took, whether it worked. */
+  onFlush: ((claims: number, durationMs: number, ok: boolean) => void) | null = null;
+
+  private readonly batchSizeMax: number;
+  private readonly concurrentFlushesMax: number;
+  private queue: PendingClaim[] = [];
+  private flushesInFlight = 0;
+  private flushScheduled = false;
+
+  constructor(
+    private readonly pool: Pool,
+    options: IdempotencyClaimsOptions = {},
+  ) {
+    this.batchSizeMax = positiveInteger('batchSizeMax', options.batchSizeMax ?? CLAIM_BATCH_SIZE_MAX_DEFAULT);
+    this.concurrentFlushesMax = positiveInteger('concurrentFlushesMax', options.concurrentFlushesMax ?? CLAIM_CONCURRENT_FLUSHES_MAX_DEFAULT);
+  }
+
+  /** Claims `transferId` for a request whose body hashes to `requestHash`. */
+  claim(transferId: string, principal: string, requestHash: string): Promise<KeyClaim> {
+    // The answer is matched by the id Postgres returns, which is always canonical lower case.
+    if (!CANONICAL_UUID.test(transferId)) return Promise.reject(new TypeError(`transfer id ${transferId} is not a lower-case UUID`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ transferId, principal, requestHash, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /** Claims waiting for a statement (not yet sent). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * One event-loop turn of delay (setImmediate) lets requests parsed in the same turn share
+   * the statement; while every flush slot is busy, the returning flush takes the queue.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushesInFlight >= this.concurrentFlushesMax) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushQueued();
+    });
+  }
+
+  private flushQueued(): void {
+    while (this.flushesInFlight < this.concurrentFlushesMax && this.queue.length > 0) {
+      const batch = this.queue.length <= this.batchSizeMax ? this.queue : this.queue.slice(0, this.batchSizeMax);
+      this.queue = batch === this.queue ? [] : this.queue.slice(this.batchSizeMax);
+      this.flushesInFlight++;
+      void this.flush(batch).finally(() => {
+        this.flushesInFlight--;
+        this.flushQueued();
+      });
+    }
+  }
+
+  private async flush(batch: PendingClaim[]): Promise<void> {
+    const startedAt = performance.now();
+    let answers: KeyClaim[];
+    try {
+      answers = answerClaims(batch, await this.store(distinctClaims(batch)));
+    } catch (error) {
+      this.onFlush?.(batch.length, performance.now() - startedAt, false);
+      for (const claim of batch) claim.reject(error);
+      return;
+    }
+    this.onFlush?.(batch.length, performance.now() - startedAt, true);
+    batch.forEach((claim, i) => claim.resolve(answers[i]!));
+  }
+
+  private async store(claims: readonly ClaimRequest[]): Promise<Map<string, StoredClaim>> {
+    const result = await this.pool.query(CLAIM_KEYS_SQL, [
+      claims.map((c) => c.transferId),
+      claims.map((c) => c.principal),
+      claims.map((c) => c.requestHash),
+    ]);
+    const stored = new Map<string, StoredClaim>();
+    for (const row of result.rows as Record<string, unknown>[]) {
+      const { transfer_id: transferId, request_hash: requestHash, inserted } = row;
+      if (typeof transferId !== 'string' || typeof requestHash !== 'string' || typeof inserted !== 'boolean') {
+        throw new RowShapeError('idempotency claim: expected (transfer_id text, request_hash text, inserted boolean)');
+      }
+      stored.set(transferId, { requestHash, inserted });
+    }
+    return stored;
+  }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
+  return value;
+}
