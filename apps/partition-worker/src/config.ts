@@ -25,9 +25,14 @@ const schema = z.object({
   WORKER_PG_CONNECTIONS_MAX: intVar(12, 1, 200),
   /** Kafka fetch bytes per partition: bounds one fetched batch's memory. */
   WORKER_FETCH_BYTES_MAX: intVar(1_048_576, 1024, 64 * 1_048_576),
-  /** How long a Kafka fetch may wait for WORKER_FETCH_BYTES_MIN to arrive: bigger live batches, more latency. */
-  WORKER_FETCH_WAIT_MS: intVar(25, 1, 10_000),
-  WORKER_FETCH_BYTES_MIN: intVar(1, 1, 16 * 1_048_576),
+  /**
+   * How long a Kafka fetch may wait for WORKER_FETCH_BYTES_MIN to arrive. Under load this is
+   * what makes live batches big enough to be cheap (bench, ingest at 1,000/s offered: 25 ms /
+   * 1 byte gave 880 acked/s at ack p99 245 ms; 50 ms / 64 KiB gave 980/s at p99 74 ms, with
+   * worker and Postgres CPU down a quarter). At idle it adds up to this much per hop.
+   */
+  WORKER_FETCH_WAIT_MS: intVar(50, 1, 10_000),
+  WORKER_FETCH_BYTES_MIN: intVar(65_536, 1, 16 * 1_048_576),
   /** How often the group's offsets (only a hint: Postgres holds next_offset) are committed to Kafka. */
   WORKER_OFFSET_COMMIT_INTERVAL_MS: intVar(1000, 50, 600_000),
   /** How often relayed outbox rows are marked published (one UPDATE for all partitions). */

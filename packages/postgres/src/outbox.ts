@@ -14,6 +14,12 @@ export async function markOutboxPublished(pool: Pool, ids: readonly bigint[]): P
 /**
  * Rows a crash left behind: committed, never marked published, older than `ageMs`
  * (younger ones are likely still being published by the relay right now).
+ *
+ * Per partition it reads only the `limit` oldest unpublished rows (by id, from the partial
+ * index) and keeps those older than `ageMs`: ids grow with commit time within a partition,
+ * so crash leftovers are always at the front. Filtering the whole unpublished set by age
+ * instead cost 422 ms per sweep during the bench's drains, where the relay legitimately
+ * runs seconds behind the commits.
  */
 export async function loadUnpublishedOutbox(
   pool: Pool,
@@ -23,11 +29,15 @@ export async function loadUnpublishedOutbox(
 ): Promise<(OutboxRow & { sourcePartition: number })[]> {
   if (partitions.length === 0) return [];
   const result = await pool.query(
-    `SELECT id, source_partition, topic, target_partition, message_key, payload::text AS payload
-       FROM outbox
-      WHERE published_at IS NULL AND source_partition = ANY($1::int[])
-        AND created_at < now() - make_interval(secs => $2::float8 / 1000)
-      ORDER BY id LIMIT $3`,
+    `SELECT o.id, o.source_partition, o.topic, o.target_partition, o.message_key, o.payload::text AS payload
+       FROM unnest($1::int[]) AS p(partition)
+       CROSS JOIN LATERAL (
+         SELECT id, created_at FROM outbox
+          WHERE published_at IS NULL AND source_partition = p.partition
+          ORDER BY id LIMIT $3) AS oldest
+       JOIN outbox o ON o.id = oldest.id
+      WHERE oldest.created_at < now() - make_interval(secs => $2::float8 / 1000)
+      ORDER BY o.id LIMIT $3`,
     [partitions, ageMs, Math.min(limit, OUTBOX_SWEEP_ROWS_MAX)],
   );
   return result.rows.map((r) => ({
