@@ -251,15 +251,17 @@ export interface ScenarioResult {
 /** Each of the five scenarios once, at modest rates, with its own thresholds. */
 export async function runScenarios(ctx: BenchContext, target: Target): Promise<ScenarioResult[]> {
   const d = ctx.plan.scenarioDurationS;
+  const r = ctx.plan.scenarioRates;
+  const hold = Math.max(5, Math.round(d / 2));
   const runs: { scenario: string; env: Record<string, string>; loadS: number }[] = [
-    { scenario: 'steady', env: { RATE: '500', SAMPLE_EVERY: '50' }, loadS: d },
-    { scenario: 'hot-account', env: { RATE: '500', SAMPLE_EVERY: '50' }, loadS: d },
-    { scenario: 'retry-storm', env: { RATE: '200', SAMPLE_EVERY: '20' }, loadS: d },
-    { scenario: 'read-heavy', env: { RATE: '300', READ_RATE: '1500', SAMPLE_EVERY: '30' }, loadS: d },
+    { scenario: 'steady', env: { RATE: String(r.steadyPerS), SAMPLE_EVERY: '50' }, loadS: d },
+    { scenario: 'hot-account', env: { RATE: String(r.hotAccountPerS), SAMPLE_EVERY: '50' }, loadS: d },
+    { scenario: 'retry-storm', env: { RATE: String(r.retryStormPerS), SAMPLE_EVERY: '20' }, loadS: d },
+    { scenario: 'read-heavy', env: { RATE: String(r.readHeavyWritesPerS), READ_RATE: String(r.readHeavyReadsPerS), SAMPLE_EVERY: '30' }, loadS: d },
     {
       scenario: 'ramp',
-      env: { START_RATE: '1000', STEP_RATE: '1500', STEPS: '5', RAMP_S: '3', HOLD_S: String(Math.max(5, Math.round(d / 2))), SAMPLE_EVERY: '500' },
-      loadS: 5 * (3 + Math.max(5, Math.round(d / 2))),
+      env: { START_RATE: String(r.rampStartPerS), STEP_RATE: String(r.rampStepPerS), STEPS: String(r.rampSteps), RAMP_S: '3', HOLD_S: String(hold), SAMPLE_EVERY: '100' },
+      loadS: r.rampSteps * (3 + hold),
     },
   ];
   const results: ScenarioResult[] = [];

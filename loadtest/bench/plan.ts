@@ -7,6 +7,19 @@
 export type Phase = 'e2e' | 'ingest' | 'drain' | 'baseline' | 'ceiling' | 'scenarios';
 export const ALL_PHASES: readonly Phase[] = ['e2e', 'ingest', 'scenarios', 'drain', 'baseline', 'ceiling'];
 
+export interface ScenarioRates {
+  steadyPerS: number;
+  hotAccountPerS: number;
+  /** Transfers per second; each is sent 3 times at once. */
+  retryStormPerS: number;
+  readHeavyWritesPerS: number;
+  readHeavyReadsPerS: number;
+  /** The ramp's staircase: start, step, number of steps. */
+  rampStartPerS: number;
+  rampStepPerS: number;
+  rampSteps: number;
+}
+
 export interface BenchPlan {
   mode: 'quick' | 'full';
   phases: Phase[];
@@ -37,6 +50,11 @@ export interface BenchPlan {
   ceilingWarmupS: number;
   ceilingBatchCommands: number;
   scenarioDurationS: number;
+  /**
+   * The offered rates each k6 scenario runs at in the `scenarios` phase: the rates at which
+   * we state that the scenarios pass their thresholds on this 2-core box (loadtest/README.md).
+   */
+  scenarioRates: ScenarioRates;
   /** Longest wait for the workers to catch up after a load step. */
   settleTimeoutS: number;
   profile: boolean;
@@ -68,6 +86,16 @@ const QUICK: Omit<BenchPlan, 'phases' | 'repeat' | 'profile' | 'reconcile' | 'ke
   ceilingWarmupS: 2,
   ceilingBatchCommands: 2_000,
   scenarioDurationS: 10,
+  scenarioRates: {
+    steadyPerS: 400,
+    hotAccountPerS: 400,
+    retryStormPerS: 150,
+    readHeavyWritesPerS: 250,
+    readHeavyReadsPerS: 800,
+    rampStartPerS: 200,
+    rampStepPerS: 200,
+    rampSteps: 4,
+  },
   settleTimeoutS: 120,
   apiPort: 18080,
   baselinePort: 18090,

@@ -25,8 +25,10 @@ const readShape = {
   rate: readRate,
   timeUnit: '1s',
   duration: writeShape.duration,
-  preAllocatedVUs: Math.min(Math.max(20, Math.ceil(readRate / 100)), 2000),
-  maxVUs: Math.min(Math.max(100, Math.ceil(readRate / 10)), 3000),
+  // As lib/options.js: VUs for READ_RATE x 100 ms, so a latency blip is absorbed rather
+  // than counted as dropped while k6 allocates VUs mid-run.
+  preAllocatedVUs: Math.min(Math.max(50, Math.ceil(readRate / 10)), 2000),
+  maxVUs: Math.min(Math.max(200, Math.ceil(readRate / 2)), 3000),
   gracefulStop: '10s',
 };
 const thresholds = transferThresholds(t);
