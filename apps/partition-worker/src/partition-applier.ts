@@ -17,6 +17,7 @@ import {
   type Command,
   type RoutingTable,
   applyBatch,
+  dedupeKeyOf,
   subjectAccountOf,
 } from '@ledgerline/domain';
 import {
@@ -59,6 +60,45 @@ export interface ApplierPorts {
   log(message: string): void;
 }
 
+/** What the consumer loop wants to hear while a fetched batch is applied. */
+export interface ApplyProgress {
+  /** False once the consumer stops or the batch went stale (rebalance): apply no more pieces. */
+  isActive(): boolean;
+  /** Before each commit (the outbox relay's backpressure). */
+  beforeCommit(): Promise<void>;
+  /** After each commit, with the partition's new next offset (resolve it in Kafka, heartbeat). */
+  committed(nextOffset: bigint): Promise<void>;
+}
+
+const IDLE_PROGRESS: ApplyProgress = {
+  isActive: () => true,
+  beforeCommit: async () => undefined,
+  committed: async () => undefined,
+};
+
+/** The piece being committed while the next one is prepared: what the database may not show yet. */
+interface Ahead {
+  /** Account states after it. */
+  accounts: ReadonlyMap<string, AccountState>;
+  /** Dedupe keys of the commands it applied (forwarded ones excluded: their owner dedupes them). */
+  appliedKeys: readonly string[];
+}
+
+interface PreparedPiece {
+  started: number;
+  generation: number;
+  now: string;
+  /** Messages of the input this piece covers (up to and including a FENCE). */
+  taken: number;
+  fromOffset: bigint;
+  toOffset: bigint;
+  known: Map<string, AccountState>;
+  effects: BatchEffects;
+  outbox: OutboxRowInput[];
+  fence: { moveIds: bigint[] } | null;
+  appliedKeys: string[];
+}
+
 export type ApplyResult =
   | { kind: 'applied'; nextOffset: bigint }
   | { kind: 'seek'; offset: bigint }
@@ -75,6 +115,8 @@ export class PartitionApplier {
     private readonly owner: string,
     private readonly ports: ApplierPorts,
     private readonly accountCacheMax: number,
+    /** Commands per Postgres transaction at most. */
+    private readonly chunkCommandsMax: number,
   ) {}
 
   get nextOffset(): bigint | null {
@@ -98,25 +140,55 @@ export class PartitionApplier {
     this.generation++;
   }
 
-  async apply(messages: readonly RawMessage[]): Promise<ApplyResult> {
+  /**
+   * Applies `messages` (one fetched Kafka batch of this partition) in chunks of at most
+   * `chunkCommandsMax`, each chunk cut again after a FENCE marker, each piece one Postgres
+   * transaction. Two pieces overlap: while piece N is being written, piece N+1 is decoded,
+   * read and applied in memory against the state N leaves behind (see `Ahead`). Commits stay
+   * strictly one after another, in offset order; a piece is only ever committed after the
+   * one before it, and a failure of N discards N+1 unwritten.
+   */
+  async apply(messages: readonly RawMessage[], progress: ApplyProgress = IDLE_PROGRESS): Promise<ApplyResult> {
     const claim = this.claim ?? (await this.takeClaim());
     const fresh = messages.filter((m) => BigInt(m.offset) >= claim.nextOffset);
     if (fresh.length === 0) return { kind: 'applied', nextOffset: claim.nextOffset };
     const firstOffset = BigInt(fresh[0]!.offset);
     if (firstOffset > claim.nextOffset) return { kind: 'seek', offset: claim.nextOffset };
+    let committing: Promise<void> | null = null;
     try {
-      for (let rest = fresh; rest.length > 0; ) {
-        const taken = await this.applySegment(claim, rest);
-        rest = rest.slice(taken);
+      let ahead: Ahead | null = null;
+      let fromOffset = claim.nextOffset;
+      for (let rest = fresh; rest.length > 0 && progress.isActive(); ) {
+        const piece = await this.prepare(rest.slice(0, this.chunkCommandsMax), fromOffset, ahead);
+        if (committing) await committing;
+        await progress.beforeCommit();
+        committing = this.commit(claim, piece, progress);
+        // Observed here so a failure while the next piece is prepared is not an unhandled
+        // rejection; it is rethrown where `committing` is awaited.
+        committing.catch(() => undefined);
+        rest = rest.slice(piece.taken);
+        fromOffset = piece.toOffset;
+        if (piece.fence) {
+          // The fence changes the routing the next piece must be applied with: no overlap.
+          await committing;
+          committing = null;
+          ahead = null;
+        } else {
+          ahead = { accounts: new Map(piece.effects.accounts.map((a) => [a.id, a])), appliedKeys: piece.appliedKeys };
+        }
       }
+      if (committing) await committing;
       return { kind: 'applied', nextOffset: claim.nextOffset };
     } catch (error) {
-      if (error instanceof FencedError) {
-        this.ports.log(`partition ${this.partition}: ${error.message}; releasing`);
+      // Never leave a commit running unobserved: its outcome decides the claim's offset.
+      const commitError = committing ? await committing.then(() => null, (e: unknown) => e) : null;
+      const failure = commitError ?? error;
+      if (failure instanceof FencedError) {
+        this.ports.log(`partition ${this.partition}: ${failure.message}; releasing`);
         this.release();
         return { kind: 'fenced' };
       }
-      throw error;
+      throw failure;
     }
   }
 
@@ -128,40 +200,59 @@ export class PartitionApplier {
     return claim;
   }
 
-  /** Applies messages up to and including the first FENCE marker; returns how many. */
-  private async applySegment(claim: PartitionClaim, all: readonly RawMessage[]): Promise<number> {
+  /**
+   * Decodes messages up to and including the first FENCE marker, reads what they need and
+   * applies them in memory: everything of a piece but the write. `ahead` is the piece being
+   * committed right now, whose effects the database may not show yet.
+   */
+  private async prepare(all: readonly RawMessage[], fromOffset: bigint, ahead: Ahead | null): Promise<PreparedPiece> {
     const started = Date.now();
     const generation = this.generation;
     const now = this.ports.now().toISOString();
     const { batch, taken } = decodeSegment(this.topic, this.partition, all, now);
-    const messages = all.slice(0, taken);
     const { commands, deadLetters, fence } = batch;
     const routing = await this.currentRouting(commands);
     const partitionOf = (id: string) => routing.partitionOf(id);
 
-    const known = await this.accountsFor(accountsNamed(commands, this.partition, partitionOf));
+    const known = await this.accountsFor(accountsNamed(commands, this.partition, partitionOf), ahead?.accounts);
     const candidates = dedupeCandidates(commands);
     const alreadyApplied = await loadAppliedKeys(this.ports.pool, candidates.transferIds, candidates.legs);
+    if (ahead) for (const key of ahead.appliedKeys) alreadyApplied.add(key);
     // Pure: may throw InvariantViolation, which must stop the worker before any write.
     const effects = applyBatch({ partition: this.partition, now, accounts: known, partitionOf, alreadyApplied }, commands);
+    const appliedKeys = commands.filter((_, i) => effects.outcomes[i]!.result !== 'FORWARDED').map(dedupeKeyOf);
+    return {
+      started,
+      generation,
+      now,
+      taken,
+      fromOffset,
+      toOffset: BigInt(all[taken - 1]!.offset) + 1n,
+      known,
+      effects,
+      outbox: outboxRows(effects, deadLetters),
+      fence,
+      appliedKeys,
+    };
+  }
 
-    const outbox = outboxRows(effects, deadLetters);
-    const fromOffset = claim.nextOffset;
-    const toOffset = BigInt(messages[messages.length - 1]!.offset) + 1n;
+  /** Writes a prepared piece; only called once the piece before it has committed. */
+  private async commit(claim: PartitionClaim, piece: PreparedPiece, progress: ApplyProgress): Promise<void> {
+    const { fromOffset, toOffset, effects, known, outbox, fence } = piece;
     // One statement, so one transaction: effects, offset, epoch check and outbox commit together.
     const published = await writeBatch(this.ports.pool, { claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds });
 
     claim.nextOffset = toOffset;
-    if (generation === this.generation) this.remember(known, effects.accounts);
-    this.ports.afterCommit?.(this.partition, { commands: messages.length, effects, durationMs: Date.now() - started });
-    this.afterCommit(effects, published, now);
+    if (piece.generation === this.generation) this.remember(known, effects.accounts);
+    this.ports.afterCommit?.(this.partition, { commands: piece.taken, effects, durationMs: Date.now() - piece.started });
+    this.afterCommit(effects, published, piece.now);
     if (fence) {
       // The moved buckets are no longer ours: forget their accounts and route by the new table.
       this.accounts.clear();
       await this.ports.refreshRouting();
       this.ports.log(`partition ${this.partition}: applied fence for moves ${fence.moveIds.join(', ')}`);
     }
-    return taken;
+    await progress.committed(toOffset);
   }
 
   /**
@@ -175,12 +266,16 @@ export class PartitionApplier {
     return foreign ? this.ports.refreshRouting() : routing;
   }
 
-  /** Cached states plus one query for the rest; absent ids do not exist (yet). */
-  private async accountsFor(ids: readonly string[]): Promise<Map<string, AccountState>> {
+  /**
+   * States after the piece being committed (`pending`), else cached ones, plus one query for
+   * the rest; absent ids do not exist (yet). The piece being committed is the only writer of
+   * these accounts, so whatever it did not touch is as the database has it.
+   */
+  private async accountsFor(ids: readonly string[], pending?: ReadonlyMap<string, AccountState>): Promise<Map<string, AccountState>> {
     const known = new Map<string, AccountState>();
     const missing: string[] = [];
     for (const id of ids) {
-      const cached = this.accounts.get(id);
+      const cached = pending?.get(id) ?? this.accounts.get(id);
       if (cached) known.set(id, cached);
       else missing.push(id);
     }

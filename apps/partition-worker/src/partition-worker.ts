@@ -9,7 +9,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { InvariantViolation } from '@ledgerline/domain';
 import { ConcurrentWriteError } from '@ledgerline/postgres';
-import { type ApplierPorts, PartitionApplier } from './partition-applier';
+import { type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
 
 export interface PartitionWorkerOptions {
@@ -105,8 +105,8 @@ export class PartitionWorker {
   private applierFor(partition: number): PartitionApplier {
     let applier = this.appliers.get(partition);
     if (!applier) {
-      const { topic, workerId, ports, accountCacheMax } = this.options;
-      applier = new PartitionApplier(topic, partition, workerId, ports, accountCacheMax);
+      const { topic, workerId, ports, accountCacheMax, batchCommandsMax } = this.options;
+      applier = new PartitionApplier(topic, partition, workerId, ports, accountCacheMax, batchCommandsMax);
       this.appliers.set(partition, applier);
     }
     return applier;
@@ -114,23 +114,23 @@ export class PartitionWorker {
 
   private async onBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     const applier = this.applierFor(batch.partition);
-    const { batchCommandsMax, relay } = this.options;
-    for (let start = 0; start < batch.messages.length; start += batchCommandsMax) {
-      if (!isRunning() || isStale()) return;
-      const chunk = batch.messages.slice(start, start + batchCommandsMax);
-      const result = await this.applyGuarded(applier, chunk);
-      if (result.kind === 'seek') {
-        this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: result.offset.toString() });
-        return;
-      }
-      if (result.kind === 'fenced') return;
-      // Moves kafkajs's fetch position on: with eachBatchAutoResolve off, an unresolved batch
-      // is fetched again from its start (found by the benchmark: the consumer re-read the same
-      // messages, and stalled once they filled a whole fetch).
-      resolveOffset((result.nextOffset - 1n).toString());
-      await relay.backpressure(batch.partition);
-      await heartbeat();
+    const { relay } = this.options;
+    const result = await this.applyGuarded(applier, batch.messages, {
+      isActive: () => isRunning() && !isStale(),
+      beforeCommit: () => relay.backpressure(batch.partition),
+      committed: async (nextOffset) => {
+        // Moves kafkajs's fetch position on: with eachBatchAutoResolve off, an unresolved
+        // batch is fetched again from its start (found by the benchmark: the consumer re-read
+        // the same messages, and stalled once they filled a whole fetch).
+        resolveOffset((nextOffset - 1n).toString());
+        await heartbeat();
+      },
+    });
+    if (result.kind === 'seek') {
+      this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: result.offset.toString() });
+      return;
     }
+    if (result.kind === 'fenced') return;
     const next = applier.nextOffset;
     // Only a hint for where the next owner starts fetching; Postgres holds the truth. So it is
     // committed on a timer, for all partitions in one request, not after every batch.
@@ -146,9 +146,9 @@ export class PartitionWorker {
     await this.consumer.commitOffsets(offsets).catch(() => undefined);
   }
 
-  private async applyGuarded(applier: PartitionApplier, chunk: EachBatchPayload['batch']['messages']) {
+  private async applyGuarded(applier: PartitionApplier, messages: EachBatchPayload['batch']['messages'], progress: ApplyProgress) {
     try {
-      return await applier.apply(chunk);
+      return await applier.apply(messages, progress);
     } catch (error) {
       if (error instanceof InvariantViolation || error instanceof ConcurrentWriteError) {
         this.options.onFatal(error);

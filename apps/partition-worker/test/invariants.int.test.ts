@@ -64,8 +64,10 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
     let worker: Awaited<ReturnType<typeof startWorker>>;
     beforeAll(async () => {
       // Small fetches (a few messages each): the worker must move its fetch position on
-      // after every chunk, or it would re-read the same messages forever.
-      worker = await startWorker(target, { WORKER_FETCH_BYTES_MAX: '2048' });
+      // after every chunk, or it would re-read the same messages forever. Pieces of at most
+      // 2 commands: most fetches hold several, so a piece is prepared (read, applied in
+      // memory) while the one before it is still being written.
+      worker = await startWorker(target, { WORKER_FETCH_BYTES_MAX: '2048', WORKER_BATCH_COMMANDS_MAX: '2' });
     });
     afterAll(async () => {
       await worker.stop();
@@ -109,9 +111,9 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       const to = await openAccountOn(db.pool, routing, 2, 'owner-dup-to');
       await settle(await sendAll([deposit(from, 1_000n)]));
       const first = transfer(from, to, 'owner-dup', 100n);
-      // The API publishes again when a retry finds its key claimed but nothing to show.
-      await publisher.publish(first);
-      await publisher.publish(first);
+      // The API publishes again when a retry finds its key claimed but nothing to show. With
+      // pieces of 2, the copies land in the same piece and in the piece after it.
+      await Promise.all([publisher.publish(first), publisher.publish(first), publisher.publish(first)]);
       await settle([first.transferId]);
       // The sweeper republishes a credit leg a crash left unmarked: the same leg, a new offset.
       const leg = await db.pool.query(
