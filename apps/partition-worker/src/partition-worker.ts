@@ -131,6 +131,11 @@ export class PartitionWorker {
       return;
     }
     if (result.kind === 'fenced') return;
+    // Also when nothing in the batch was new: a batch wholly below the stored next_offset
+    // (the group's offset is only a hint and lags, e.g. after a crash or a rebalance) must
+    // still move the fetch position on, or kafkajs fetches it again forever (found by the
+    // bench's drain: three partitions stalled after a rebalance).
+    if (result.nextOffset > 0n) resolveOffset((result.nextOffset - 1n).toString());
     const next = applier.nextOffset;
     // Only a hint for where the next owner starts fetching; Postgres holds the truth. So it is
     // committed on a timer, for all partitions in one request, not after every batch.
