@@ -12,6 +12,8 @@ import { ConcurrentWriteError } from '@ledgerline/postgres';
 import { type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
 
+const CONSUMER_RESTART_DELAY_MS = 1_000;
+
 export interface PartitionWorkerOptions {
   kafka: Kafka;
   topic: string;
@@ -40,6 +42,7 @@ export class PartitionWorker {
   private assigned: number[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
   private commitTimer: NodeJS.Timeout | null = null;
+  private stopping = false;
   /** Latest stored next_offset per partition not yet committed to the group. */
   private readonly offsetHints = new Map<number, { topic: string; offset: string }>();
 
@@ -59,6 +62,14 @@ export class PartitionWorker {
   }
 
   async start(): Promise<void> {
+    await this.startConsumer();
+    this.sweepTimer = setInterval(() => void this.sweep(), this.options.outboxSweepIntervalMs);
+    this.sweepTimer.unref();
+    this.commitTimer = setInterval(() => void this.commitOffsetHints(), this.options.offsetCommitIntervalMs);
+    this.commitTimer.unref();
+  }
+
+  private async startConsumer(): Promise<void> {
     const { kafka, topic, groupId } = this.options;
     const consumer = kafka.consumer({
       groupId,
@@ -80,6 +91,14 @@ export class PartitionWorker {
       this.offsetHints.clear(); // hints for partitions another member may own now
       this.options.ports.log(`joined group generation: partitions [${this.assigned.join(', ')}]`);
     });
+    consumer.on(consumer.events.CRASH, (event) => {
+      // kafkajs restarts the consumer itself after a retriable error; after a non-retriable
+      // one (seen in the chaos run: "Failed to find group coordinator" while Kafka restarted)
+      // it stops for good and the process would sit idle. Start a fresh consumer instead.
+      if (event.payload.restart || this.stopping) return;
+      this.options.ports.log(`consumer crashed (${event.payload.error.message}); starting a new one in ${CONSUMER_RESTART_DELAY_MS} ms`);
+      void this.restartConsumer(consumer);
+    });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -88,13 +107,35 @@ export class PartitionWorker {
       partitionsConsumedConcurrently: this.options.partitionsConcurrentMax,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.sweepTimer = setInterval(() => void this.sweep(), this.options.outboxSweepIntervalMs);
-    this.sweepTimer.unref();
-    this.commitTimer = setInterval(() => void this.commitOffsetHints(), this.options.offsetCommitIntervalMs);
-    this.commitTimer.unref();
+  }
+
+  /** Replaces a crashed consumer, retrying until one runs (or the worker stops). */
+  private async restartConsumer(crashed: Consumer): Promise<void> {
+    if (this.consumer !== crashed) return; // already replaced
+    this.consumer = null;
+    this.assigned = [];
+    for (const applier of this.appliers.values()) applier.release();
+    this.offsetHints.clear();
+    await crashed.disconnect().catch(() => undefined);
+    while (!this.stopping) {
+      await new Promise((resolve) => setTimeout(resolve, CONSUMER_RESTART_DELAY_MS));
+      if (this.stopping) return;
+      try {
+        await this.startConsumer();
+        this.options.ports.log('consumer restarted');
+        return;
+      } catch (error) {
+        this.options.ports.log(`consumer restart failed (${(error as Error).message}); retrying`);
+        // startConsumer may have got as far as creating one: do not leave it half-connected.
+        const partial = this.consumer as Consumer | null;
+        await partial?.disconnect().catch(() => undefined);
+        this.consumer = null;
+      }
+    }
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.commitTimer) clearInterval(this.commitTimer);
     await this.commitOffsetHints();
