@@ -412,6 +412,8 @@ function logDigest(runDir: string): string[] {
   const patterns: [string, RegExp][] = [
     ['worker batch failures', /Error when calling eachBatch (.*)$/],
     ['worker stops', /(FATAL: .*|Crash: .*)$/],
+    // A kafkajs consumer that stopped for good is replaced by the worker (partition-worker.ts).
+    ['worker consumer restarts', /(consumer restarted|consumer restart failed.*)$/],
     ['API 500 answers', /500 on [A-Z]+ \S+: (.*)$/],
   ];
   const counts = patterns.map(() => new Map<string, number>());

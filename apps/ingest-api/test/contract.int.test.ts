@@ -229,6 +229,15 @@ describe('HTTP contract v1', () => {
       expect(missingKey.status).toBe(400);
       const malformed = await alice.request('POST', '/v1/transfers', { raw: '{"from_account_id":' });
       expect(malformed.status).toBe(400);
+      // Postgres text and jsonb cannot hold NUL: refused at the edge (http-input.ts), never
+      // accepted as a command whose write would fail its partition forever.
+      const nul = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: randomUUID(), amount: '1', currency: 'USD', description: 'a\u0000b' });
+      expect(nul.status).toBe(400);
+      expect(JSON.stringify(nul.body.error.details)).toMatch(/description/);
+      for (const metadata of [{ 'k\u0000': 'v' }, { k: 'v\u0000' }, { k: { deep: ['\u0000'] } }]) {
+        const account = await alice.post('/v1/accounts', { currency: 'USD', metadata });
+        expect([JSON.stringify(metadata), account.status]).toEqual([JSON.stringify(metadata), 400]);
+      }
       const transfers = await db.pool.query('SELECT count(*) AS n FROM transfers WHERE from_account_id = $1', [from]);
       expect(transfers.rows[0].n).toBe('0');
     });

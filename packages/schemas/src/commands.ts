@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { Command } from '@ledgerline/domain';
-import { amountString, currencyCode, isoTimestamp, rejectionReason, uuid } from './primitives';
+import { amountString, currencyCode, isoTimestamp, rejectionReason, storableText, uuid } from './primitives';
 
 const clientFields = {
   v: z.literal(1),
@@ -26,7 +26,8 @@ const transferMessage = z
     type: z.literal('TRANSFER'),
     from_account_id: uuid,
     to_account_id: uuid,
-    description: z.string().max(512).nullable(),
+    // A message written before the API refused NUL is dead-lettered, not applied.
+    description: storableText(512).nullable(),
   })
   .refine((m) => m.from_account_id !== m.to_account_id, { message: 'from and to must differ', path: ['to_account_id'] });
 

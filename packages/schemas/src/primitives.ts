@@ -36,3 +36,16 @@ export const rejectionReason = z.enum([
   'ACCOUNT_CLOSED',
   'FORBIDDEN',
 ]);
+
+/**
+ * Free text stored in a Postgres text column: at most `max` characters, no NUL (U+0000),
+ * which Postgres cannot store. The API refuses NUL in any request body already
+ * (apps/ingest-api/src/http-input.ts); this is the same rule for a command read back from
+ * Kafka, so one written by anything else is dead-lettered instead of failing its
+ * partition's write forever.
+ */
+export const storableText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((text) => !text.includes('\u0000'), 'must not contain the NUL character (\\u0000)');

@@ -58,3 +58,13 @@ describe('amount fields', () => {
     expect(limitString.safeParse('99999999999999999999').success).toBe(false);
   });
 });
+
+describe('text Postgres cannot store', () => {
+  test('a transfer whose description holds NUL is a poison message (dead-lettered), not a command', () => {
+    const wire = JSON.parse(encodeCommand(commands[0]!));
+    wire.description = 'a\u0000b';
+    const decoded = decodeCommand(Buffer.from(JSON.stringify(wire)));
+    expect(decoded.ok).toBe(false);
+    expect(decoded.ok ? '' : decoded.reason).toMatch(/NUL/);
+  });
+});
