@@ -15,16 +15,15 @@
  * published; so this is an upper bound for the worker, not a prediction.
  */
 import { performance } from 'node:perf_hooks';
-import { type AccountState, type Command, type TransferCommand, applyBatch, externalAccountId, transferIdFor, transitAccountId } from '@ledgerline/domain';
-import { type OutboxRowInput, type PartitionClaim, claimPartition, createPool, loadAccountStates, writeBatch } from '@ledgerline/postgres';
+import { type AccountState, type Command, applyBatch, externalAccountId, transitAccountId } from '@ledgerline/domain';
+import { type OutboxRowInput, type PartitionClaim, claimPartition, createPool, loadAccountStates, withDatabase, writeBatch } from '@ledgerline/postgres';
 import { encodeCommand, toEventMessage } from '@ledgerline/schemas';
 import type { BenchContext } from './context';
-import { requestHash } from './fixture';
 import type { PgReport } from './pgstats';
 import { cpuMeter, pgMeter } from './context';
 import type { CpuReport } from './cpu';
-import { log, percentileSorted, round, sleep, withDatabase } from './util';
-import { type Mix, PairPicker, randomAmount, seededRandom } from './workload';
+import { log, percentileSorted, round, sleep } from './util';
+import { type Mix, PairPicker, nextTransfer, seededRandom } from './workload';
 
 const LOAD_CHUNK = 5_000;
 const GENERATE_CHUNK = 1_000;
@@ -69,22 +68,9 @@ export async function measureCeiling(ctx: BenchContext, mix: Mix, rep: number): 
     let serial = 0;
     const generate = () => {
       for (let i = 0; i < GENERATE_CHUNK; i++) {
-        const { from, to } = picker.next();
-        const key = `${tag}-${serial++}`;
-        const command: TransferCommand = {
-          type: 'TRANSFER',
-          transferId: transferIdFor(from.owner, key),
-          fromAccountId: from.id,
-          toAccountId: to.id,
-          description: tag,
-          amount: randomAmount(random),
-          currency: ctx.fixture.currency,
-          principal: from.owner,
-          admin: false,
-          requestHash: requestHash(key),
-          acceptedAt: new Date().toISOString(),
-        };
-        lanes[partitionOf(from.id)]!.queue.push(command);
+        const run = { currency: ctx.fixture.currency, tag, acceptedAt: new Date().toISOString() };
+        const command = nextTransfer(picker, random, run, `${tag}-${serial++}`);
+        lanes[partitionOf(command.fromAccountId)]!.queue.push(command);
       }
     };
 

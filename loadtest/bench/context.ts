@@ -14,7 +14,7 @@ import type { Fixture } from './fixture';
 import { type Managed, spawnNode } from './processes';
 import { CpuMeter, type PidSource, type TickSource, childrenOf, pidFromFile, reapedChildrenTicks } from './cpu';
 import { PgMeter } from './pgstats';
-import { withDatabase } from './util';
+import { withDatabase } from '@ledgerline/postgres';
 
 export const API_SCRIPT = 'apps/ingest-api/src/main.ts';
 /**

@@ -12,8 +12,6 @@
  *    appended to the destination partitions by the outbox relay); `settled_per_s` counts
  *    until every transfer is terminal.
  */
-import { createHash } from 'node:crypto';
-import { type TransferCommand, transferIdFor } from '@ledgerline/domain';
 import { topicNames } from '@ledgerline/kafka';
 import { encodeCommand } from '@ledgerline/schemas';
 import { type BenchContext, cpuMeter, pgMeter, startWorkers } from './context';
@@ -22,7 +20,7 @@ import type { PgReport } from './pgstats';
 import type { Managed } from './processes';
 import { STALL_MS, createTopics, highWatermarks, partitionOffsets, waitSettled } from './services';
 import { log, round, sleep } from './util';
-import { type Mix, PairPicker, randomAmount, seededRandom } from './workload';
+import { type Mix, PairPicker, nextTransfer, seededRandom } from './workload';
 
 const PRODUCE_CHUNK = 4_000;
 const PRODUCE_IN_FLIGHT_MAX = 4;
@@ -134,25 +132,12 @@ async function produceBacklog(ctx: BenchContext, topic: string, tag: string, mix
   try {
     const inFlight = new Set<Promise<unknown>>();
     for (let start = 0; start < commands; start += PRODUCE_CHUNK) {
-      const acceptedAt = new Date().toISOString();
+      const run = { currency: ctx.fixture.currency, tag, acceptedAt: new Date().toISOString() };
       const messages = [];
       for (let i = start; i < Math.min(commands, start + PRODUCE_CHUNK); i++) {
-        const { from, to } = picker.next();
-        const key = `${tag}-${i}`;
-        const command: TransferCommand = {
-          type: 'TRANSFER',
-          transferId: transferIdFor(from.owner, key),
-          fromAccountId: from.id,
-          toAccountId: to.id,
-          description: tag,
-          amount: randomAmount(random),
-          currency: ctx.fixture.currency,
-          principal: from.owner,
-          admin: false,
-          requestHash: createHash('sha256').update(key).digest('hex'),
-          acceptedAt,
-        };
-        messages.push({ partition: ctx.routing.partitionOf(from.id), key: from.id, value: encodeCommand(command) });
+        const command = nextTransfer(picker, random, run, `${tag}-${i}`);
+        const from = command.fromAccountId;
+        messages.push({ partition: ctx.routing.partitionOf(from), key: from, value: encodeCommand(command) });
       }
       const send = producer.send({ topic, acks: -1, messages }).finally(() => inFlight.delete(send));
       inFlight.add(send);

@@ -29,7 +29,7 @@ import { measureCeiling } from './ceiling';
 import { type BenchContext, WORKER_SCRIPT, WORKER_SCRIPT_OVERRIDDEN, apiAvailable, startApi, startBaseline, startWorkers } from './context';
 import { measureDrain } from './drain';
 import { TokenCache, createDirect, createViaHttp, fixtureSpec, k6Fixture } from './fixture';
-import { apiTarget, baselineTarget, measureBaselineStep, measureE2e, measureIngestStep, measureSaturation, runScenarios } from './phases';
+import { apiTarget, baselineTarget, measureE2e, measureSaturation, measureSweepStep, runScenarios } from './phases';
 import { type Phase, parsePlan } from './plan';
 import { type Managed, stopAll, waitHttpOk } from './processes';
 import { summariseProfile } from './profile';
@@ -161,7 +161,7 @@ async function main(): Promise<number> {
           for (const rate of plan.sweepRates) {
             for (let rep = 1; rep <= plan.repeat; rep++) {
               const list = m.baselineSweep.get(rate) ?? [];
-              list.push(await measureBaselineStep(ctx, target, rate, rep));
+              list.push(await measureSweepStep(ctx, target, rate, rep));
               m.baselineSweep.set(rate, list);
             }
           }
@@ -252,7 +252,7 @@ async function apiPhases_(ctx: BenchContext, m: Measurements, api: Managed, work
       for (let rep = 1; rep <= plan.repeat; rep++) {
         await guard(`ingest ${rate}/s #${rep}`, async () => {
           const list = m.ingest.get(rate) ?? [];
-          list.push(await measureIngestStep(ctx, target, rate, rep));
+          list.push(await measureSweepStep(ctx, target, rate, rep));
           m.ingest.set(rate, list);
         });
       }

@@ -165,14 +165,20 @@ async function e2eFromDb(ctx: BenchContext, tag: string): Promise<E2eResult['e2e
   return { p50_ms: round(p[0], 1), p95_ms: round(p[1], 1), p99_ms: round(p[2], 1), n: Number(row.n) };
 }
 
-export async function measureIngestStep(ctx: BenchContext, target: Target, rate: number, rep: number): Promise<StepResult> {
+/**
+ * One step of an offered-load sweep (k6 steady at `rate`), against ours (`ingest`) or the
+ * row-lock baseline (`baseline`): the same script, the same accounts and the same
+ * thresholds, so the two curves of the chart compare like with like. The targets are the
+ * thresholds (p99 ack <= 50 ms, 0 errors, 0 dropped); a crossed one is recorded, not fatal:
+ * the sweep is meant to go past the knee.
+ */
+export async function measureSweepStep(ctx: BenchContext, target: Target, rate: number, rep: number): Promise<StepResult> {
+  const kind = target.kind === 'baseline' ? 'baseline' : 'ingest';
   const { result } = await runStep(ctx, target, {
-    name: `ingest-${rate}-r${rep}`,
+    name: `${kind}-${rate}-r${rep}`,
     script: 'steady.js',
-    durationS: ctx.plan.ingestDurationS,
-    tag: `${ctx.runId}-ingest-${rate}-${rep}`,
-    // The targets as thresholds: p99 ack <= 50 ms, 0 errors, 0 dropped. A crossed threshold
-    // is recorded, not fatal: the sweep is meant to go past the knee.
+    durationS: kind === 'baseline' ? ctx.plan.baselineSweepDurationS : ctx.plan.ingestDurationS,
+    tag: `${ctx.runId}-${kind === 'baseline' ? 'base' : 'ingest'}-${rate}-${rep}`,
     env: { RATE: String(rate), SAMPLE_EVERY: '1000', P95_MS: '25', P99_MS: '50', ERROR_RATE_MAX: '0', DROPPED_MAX: '0' },
   });
   return result;
@@ -203,16 +209,6 @@ export async function measureE2e(ctx: BenchContext, target: Target, rep: number)
   return { ...result, e2e, e2e_db: db, money_moved: figures.money_moved };
 }
 
-export async function measureBaselineStep(ctx: BenchContext, target: Target, rate: number, rep: number): Promise<StepResult> {
-  const { result } = await runStep(ctx, target, {
-    name: `baseline-${rate}-r${rep}`,
-    script: 'steady.js',
-    durationS: ctx.plan.baselineSweepDurationS,
-    tag: `${ctx.runId}-base-${rate}-${rep}`,
-    env: { RATE: String(rate), SAMPLE_EVERY: '1000', P95_MS: '25', P99_MS: '50', ERROR_RATE_MAX: '0', DROPPED_MAX: '0' },
-  });
-  return result;
-}
 
 /** Closed model: VUS clients back to back; the throughput is what the system can take. */
 export async function measureSaturation(ctx: BenchContext, target: Target, mix: 'uniform' | 'hot', rep: number): Promise<StepResult> {

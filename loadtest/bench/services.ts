@@ -3,12 +3,12 @@
  * with the project's own migrations, reached through PgBouncer's wildcard entry), its topic
  * prefixes, its Redis key prefix, and the probes that tell when the workers have caught up.
  */
-import { Client, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { Admin, Kafka } from 'kafkajs';
 import Redis from 'ioredis';
-import { createPool, ensureRouting, migrate } from '@ledgerline/postgres';
+import { createPool, ensureRouting, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
 import { ensureTopics, topicNames } from '@ledgerline/kafka';
-import { log, requireEnv, sleep, withDatabase } from './util';
+import { log, requireEnv, sleep } from './util';
 
 export interface Services {
   kafkaBrokers: string[];
@@ -30,29 +30,19 @@ export function servicesFromEnv(): Services {
 
 const SAFE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-async function adminQuery(directUrl: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: directUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 export async function recreateDatabase(services: Services, name: string): Promise<void> {
   if (!SAFE_NAME.test(name)) throw new Error(`unsafe database name ${name}`);
-  await adminQuery(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await adminQuery(services.databaseDirectUrl, `CREATE DATABASE ${name}`);
+  await runAdminStatement(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await runAdminStatement(services.databaseDirectUrl, `CREATE DATABASE ${name}`);
   // WAL by kind for the report (pg_walinspect ships with PostgreSQL 15's contrib); optional.
-  await adminQuery(withDatabase(services.databaseDirectUrl, name), 'CREATE EXTENSION IF NOT EXISTS pg_walinspect').catch((error) =>
+  await runAdminStatement(withDatabase(services.databaseDirectUrl, name), 'CREATE EXTENSION IF NOT EXISTS pg_walinspect').catch((error) =>
     log(`pg_walinspect unavailable (${(error as Error).message}): the report will not break WAL down`),
   );
 }
 
 export async function dropDatabase(services: Services, name: string): Promise<void> {
   if (!SAFE_NAME.test(name)) throw new Error(`unsafe database name ${name}`);
-  await adminQuery(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await runAdminStatement(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
 }
 
 /** Migrates a fresh database through PgBouncer and initialises its routing table. */

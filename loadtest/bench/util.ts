@@ -64,12 +64,6 @@ export async function waitFor<T>(what: string, timeoutMs: number, intervalMs: nu
   }
 }
 
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
 export function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: run the bench through \`npm run bench\` (loadtest/bench.sh sets it)`);

@@ -3,7 +3,8 @@
  * pairs, or "hot": 90% of transfers into or out of the merchant (45% each way), 10% uniform.
  * Seeded, so a drain backlog or a ceiling run is the same from one bench run to the next.
  */
-import type { FixtureAccount } from './fixture';
+import { type TransferCommand, transferIdFor } from '@ledgerline/domain';
+import { type FixtureAccount, requestHash } from './fixture';
 
 export type Mix = 'uniform' | 'hot';
 const HOT_SHARE = 0.9;
@@ -52,4 +53,30 @@ export class PairPicker {
 
 export function randomAmount(random: () => number, amountMax = 100): bigint {
   return BigInt(1 + Math.floor(random() * amountMax));
+}
+
+/**
+ * The next transfer of the mix as the API would have encoded it, sent with Idempotency-Key
+ * `key` by the source account's owner (the drain's backlog and the ceiling's queues).
+ */
+export function nextTransfer(
+  picker: PairPicker,
+  random: () => number,
+  run: { currency: string; tag: string; acceptedAt: string },
+  key: string,
+): TransferCommand {
+  const { from, to } = picker.next();
+  return {
+    type: 'TRANSFER',
+    transferId: transferIdFor(from.owner, key),
+    fromAccountId: from.id,
+    toAccountId: to.id,
+    description: run.tag,
+    amount: randomAmount(random),
+    currency: run.currency,
+    principal: from.owner,
+    admin: false,
+    requestHash: requestHash(key),
+    acceptedAt: run.acceptedAt,
+  };
 }

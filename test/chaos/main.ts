@@ -16,10 +16,10 @@ import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { Admin } from 'kafkajs';
 import { BatchingProducer, createKafka, ensureTopics, topicNames } from '@ledgerline/kafka';
-import { createPool, ensureRouting, loadRouting, migrate } from '@ledgerline/postgres';
+import { createPool, ensureRouting, loadRouting, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
 import { createRedis, waitUntilReady } from '@ledgerline/redis';
 import { FaultRunner, planFaults } from './faults';
 import { LedgerBooks } from './ledger-books';
@@ -123,22 +123,6 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function adminQuery(directUrl: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: directUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 class HarnessError extends Error {}
 
 async function main(): Promise<number> {
@@ -212,7 +196,7 @@ async function main(): Promise<number> {
       await stack.up();
     }
     const services = await stack.env();
-    await adminQuery(services.databaseDirectUrl, `CREATE DATABASE ${names.database}`);
+    await runAdminStatement(services.databaseDirectUrl, `CREATE DATABASE ${names.database}`);
     pool = createPool({ connectionString: withDatabase(services.databaseDirectUrl, names.database), connectionsMax: 4, connectTimeoutMs: 10_000, applicationName: 'chaos' });
     await migrate(pool);
     await ensureRouting(pool, PARTITION_COUNT);
@@ -466,7 +450,7 @@ async function ensureRunning(stack: Stack, apps: AppProcesses, workers: number, 
 /** A passing run leaves nothing behind: its database, topics and Redis keys go. */
 async function tidyUp(stack: Stack, names: { database: string; topicPrefix: string; redisPrefix: string }): Promise<void> {
   const services = await stack.env();
-  await adminQuery(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${names.database} WITH (FORCE)`);
+  await runAdminStatement(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${names.database} WITH (FORCE)`);
   const kafka = createKafka({ brokers: services.kafkaBrokers.split(','), clientId: `chaos-cleanup` });
   const admin = kafka.admin();
   await admin.connect();

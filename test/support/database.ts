@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Client, type Pool } from 'pg';
-import { createPool, ensureRouting } from '@ledgerline/postgres';
-import { TEMPLATE_DATABASE, testServices, withDatabase } from './env';
+import type { Pool } from 'pg';
+import { createPool, ensureRouting, runAdminStatement, withDatabase } from '@ledgerline/postgres';
+import { TEMPLATE_DATABASE, testServices } from './env';
 
 export interface TestDatabase {
   name: string;
@@ -15,7 +15,7 @@ export interface TestDatabase {
 export async function createTestDatabase(partitionCount: number): Promise<TestDatabase> {
   const services = testServices();
   const name = `t_${randomBytes(6).toString('hex')}`;
-  await adminQuery(services.databaseDirectUrl, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+  await runAdminStatement(services.databaseDirectUrl, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
   const url = withDatabase(services.databaseUrl, name);
   const pool = createPool({ connectionString: url, connectionsMax: 10, connectTimeoutMs: 10_000, applicationName: 'test' });
   await ensureRouting(pool, partitionCount);
@@ -25,17 +25,7 @@ export async function createTestDatabase(partitionCount: number): Promise<TestDa
     pool,
     async drop() {
       await pool.end();
-      await adminQuery(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await runAdminStatement(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
-}
-
-async function adminQuery(directUrl: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: directUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }

@@ -23,11 +23,5 @@ export function testServices(): TestServices {
   };
 }
 
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
 // LL_TEST_TEMPLATE_DB lets two integration runs share one test stack without dropping each other's template.
 export const TEMPLATE_DATABASE = process.env.LL_TEST_TEMPLATE_DB ?? 'ledgerline_template';

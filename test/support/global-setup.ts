@@ -4,8 +4,8 @@
  * in milliseconds instead of re-running migrations.
  */
 import { Client } from 'pg';
-import { createPool, migrate } from '@ledgerline/postgres';
-import { TEMPLATE_DATABASE, testServices, withDatabase } from './env';
+import { createPool, migrate, withDatabase } from '@ledgerline/postgres';
+import { TEMPLATE_DATABASE, testServices } from './env';
 
 export default async function globalSetup(): Promise<void> {
   const services = testServices();

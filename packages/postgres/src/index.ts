@@ -12,3 +12,4 @@ export * from './reconcile';
 export * from './moves';
 export * from './idempotency';
 export * from './idempotency-claims';
+export * from './admin';
