@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/bootstrap.sh
-export LL_PROFILE=test
+export LL_PROFILE="${LL_PROFILE:-test}"   # ws1..ws4 run a second checkout's suite on its own stack
 
 echo "== static checks"
 npx tsc -p tsconfig.json --noEmit

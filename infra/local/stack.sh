@@ -20,7 +20,8 @@
 # services: kafka postgres pgbouncer redis
 #
 # Environment:
-#   LL_PROFILE        dev (default; npm start) or test (npm test): picks the ports in ports.env
+#   LL_PROFILE        dev (default; npm start), test (npm test) or ws1..ws4 (spare port sets for
+#                     parallel checkouts): picks the ports in ports.env
 #   LL_STACK_DIR      runtime dir, default /var/tmp/ledgerline/$LL_PROFILE (outside the repo,
 #                     so git clean / fresh clones don't touch data; must be traversable by the
 #                     postgres user when running as root)
@@ -36,9 +37,11 @@ SERVICES=(kafka postgres pgbouncer redis)
 # Profile and paths
 # ---------------------------------------------------------------------------------------------
 PROFILE="${LL_PROFILE:-dev}"
+# dev and test are the two everyday profiles; ws1..ws4 are spare sets of ports for working on
+# several checkouts at once (each with its own stack), e.g. LL_PROFILE=ws1 npm test.
 case "$PROFILE" in
-  dev | test) ;;
-  *) echo "stack.sh: LL_PROFILE must be dev or test (got '$PROFILE')" >&2; exit 2 ;;
+  dev | test | ws[1-4]) ;;
+  *) echo "stack.sh: LL_PROFILE must be dev, test or ws1..ws4 (got '$PROFILE')" >&2; exit 2 ;;
 esac
 
 # ports.env is the single source of truth for ports (docker-compose.yml reads it too).
