@@ -1,5 +1,5 @@
 /**
- * Layer rules (STYLE.md habit 1): the domain stays pure, apps never import each other, and
+ * Layer rules (docs/design.md, "Where things live"): the domain stays pure, apps never import each other, and
  * no import cycle anywhere. `npm run boundaries` fails the build when one is broken.
  */
 module.exports = {

@@ -9,7 +9,7 @@
  *   (ON CONFLICT: a replay of the Idempotency-Key); UPDATE both balances; INSERT two
  *   entries; COMMIT; answer 201 with the terminal status.
  *
- * It speaks the subset of shared/API.md the k6 scenarios use (accounts, deposits, transfers,
+ * It speaks the subset of docs/api.md the k6 scenarios use (accounts, deposits, transfers,
  * transfer/balance/entries reads), verifies the same HS256 tokens with the same verifier and
  * validates bodies with the same zod schemas as the ingest API, so the HTTP side costs about
  * the same and the difference is the data path. Tables: the project's own schema

@@ -1,6 +1,6 @@
 /**
  * `npm run bench` (through loadtest/bench.sh, which brings the dev stack up and sets the
- * service URLs): one run, one machine, everything the issue asks for.
+ * service URLs): one run, one machine, every figure loadtest/README.md reports.
  *
  *   setup     fresh databases ledgerline_bench (ours) and ledgerline_bench_base (baseline),
  *             migrated with the project's migrations; topics under bench<id>m; Redis keys

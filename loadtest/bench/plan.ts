@@ -34,7 +34,7 @@ export interface BenchPlan {
   /** Offered loads of the ingest sweep and of the baseline's open-model sweep (the chart). */
   sweepRates: number[];
   ingestDurationS: number;
-  /** The rate the ingest target is judged at (issue: >= 5,000 acked/s for 60 s). */
+  /** The rate the ingest target is judged at (the target: >= 5,000 acked/s for 60 s). */
   ingestTargetRate: number;
   baselineSweepDurationS: number;
   e2eRate: number;

@@ -1,5 +1,5 @@
 /**
- * Turns the measurements into loadtest/results/latest.json (the keys the issue names, plus
+ * Turns the measurements into loadtest/results/latest.json (the headline keys of loadtest/README.md, plus
  * the details behind them), latest.md (the same for people) and latest.svg (the chart).
  * Every headline figure is the median over `--repeat` runs of the same measurement.
  */

@@ -1,6 +1,6 @@
 // retry-storm: every request is sent COPIES (3) times at once with the same Idempotency-Key
 // and body, like an impatient double click. All copies must answer 2xx with the same
-// transfer (API.md: "Replaying the same key + body returns the same resource"), and the
+// transfer (docs/api.md: "Replaying the same key + body returns the same resource"), and the
 // sampled check proves the money moved exactly once (one journal entry, not three).
 //
 //   k6 run -e BASE_URL=http://127.0.0.1:8080 -e RATE=200 -e DURATION=60s loadtest/k6/retry-storm.js

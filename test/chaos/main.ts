@@ -1,5 +1,5 @@
 /**
- * The chaos run (GitHub issue 4): a realistic load through the HTTP API while processes and
+ * The chaos run (test/chaos/README.md): a realistic load through the HTTP API while processes and
  * services crash and restart, then a proof against Postgres that nothing acknowledged was
  * lost, nothing applied twice, per-account order held and every invariant holds.
  *

@@ -1,5 +1,5 @@
 /**
- * The request hash behind Idempotency-Key reuse detection (DESIGN.md invariant 7): sha256
+ * The request hash behind Idempotency-Key reuse detection (docs/design.md, invariant 7): sha256
  * over a canonical JSON of (endpoint kind, parsed body). Canonical means object keys sorted
  * at every depth, no whitespace, and the body as zod parsed it (defaults applied, ids
  * lower-cased by the caller), so two requests that mean the same thing hash the same

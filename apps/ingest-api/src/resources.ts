@@ -1,5 +1,5 @@
 /**
- * Rows and commands as the wire shows them (shared/API.md): amounts as digit strings,
+ * Rows and commands as the wire shows them (docs/api.md): amounts as digit strings,
  * absent fields omitted rather than null (the response schemas mark them optional).
  */
 import type { ClientCommand } from '@ledgerline/domain';
@@ -86,7 +86,7 @@ export function balanceWire(figure: BalanceFigure) {
     balance: figure.balance.toString(),
     // Nothing is ever held: the single writer applies a debit in full the moment it accepts
     // it (there is no authorise-then-capture), so what is available is exactly the posted
-    // balance. Overdraft headroom is deliberately not added (shared/API.md).
+    // balance. Overdraft headroom is deliberately not added (docs/api.md).
     available: figure.balance.toString(),
     version: figure.seq.toString(),
     as_of: figure.asOf,

@@ -1,4 +1,4 @@
-// Proves the HTTP contract of shared/API.md end to end against the real API, a real worker,
+// Proves the HTTP contract of docs/api.md end to end against the real API, a real worker,
 // Kafka, Postgres through PgBouncer and Redis: every endpoint and every status code path.
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';

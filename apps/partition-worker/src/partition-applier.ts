@@ -6,7 +6,7 @@
  *          owning --chunk committed--> owning (next_offset advanced, account cache updated)
  *          owning --fenced | rebalance--> released (cache dropped: someone else may write)
  *
- * Exactly-once (DESIGN.md invariant 3): messages below the stored next_offset were applied
+ * Exactly-once (docs/design.md, invariant 3): messages below the stored next_offset were applied
  * by an earlier commit and are skipped; Kafka's own committed offset is only a hint for
  * where to fetch from. A chunk that does not start at next_offset asks the consumer to seek.
  */
@@ -41,7 +41,7 @@ export interface CachedBalance {
   asOf: string;
 }
 
-/** What happens after a commit; best effort, never the truth (DESIGN.md invariant 9). */
+/** What happens after a commit; best effort, never the truth (docs/design.md, invariant 9). */
 export interface PostCommitPorts {
   refreshBalances(balances: CachedBalance[]): Promise<void>;
   publishTerminal(transferIds: string[]): Promise<void>;

@@ -32,7 +32,7 @@ export interface PartitionWorkerOptions {
   outboxSweepAgeMs: number;
   ports: ApplierPorts;
   relay: OutboxRelay;
-  /** A broken invariant: the process must stop rather than write (STYLE.md habit 5). */
+  /** A broken invariant: the process must stop rather than write (docs/design.md, "Poison isolation"). */
   onFatal(error: Error): void;
 }
 

@@ -1,4 +1,4 @@
-// Proves DESIGN.md's invariants hold when real workers apply real Kafka commands to Postgres
+// Proves the invariants of docs/design.md hold when real workers apply real Kafka commands to Postgres
 // through PgBouncer: conservation, balances = entries, append-only entries, per-account
 // order, no overdraft under a storm, exactly-once across a crash, and poison messages.
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Thin wrappers over the HTTP contract (shared/API.md). Every request carries a `name` tag so
+// Thin wrappers over the HTTP contract (docs/api.md). Every request carries a `name` tag so
 // thresholds and the summary can tell POSTs from verification reads.
 import http from 'k6/http';
 import { ADMIN_SCOPE, USER_SCOPE, bearer } from './auth.js';

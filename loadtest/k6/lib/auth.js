@@ -1,4 +1,4 @@
-// HS256 JWTs signed inside k6 with JWT_SECRET, the way API.md says local tokens are made
+// HS256 JWTs signed inside k6 with JWT_SECRET, the way docs/api.md says local tokens are made
 // (claims: sub = the principal, scope = space-separated scopes). Cached per VU.
 import crypto from 'k6/crypto';
 import encoding from 'k6/encoding';

@@ -1,5 +1,5 @@
 // Environment parsing for the k6 scenarios: every knob has a default, a unit in its name
-// and bounds, and an out-of-range value stops the test before it starts (STYLE.md habit 4).
+// and bounds, and an out-of-range value stops the test before it starts, as the apps' config modules do.
 // Plain JS: k6 runs it, not Node (ESLint ignores loadtest/k6/).
 
 export function str(name, fallback) {
@@ -59,7 +59,7 @@ export const common = {
   target: oneOf('TARGET', 'api', ['api', 'baseline']),
   /** Put on every transfer's description, so the driver can find this run's rows in Postgres. */
   runTag: str('RUN_TAG', ''),
-  /** Long-poll bound of a verification GET /v1/transfers/{id}?wait_ms= (API.md allows <= 30000). */
+  /** Long-poll bound of a verification GET /v1/transfers/{id}?wait_ms= (docs/api.md allows <= 30000). */
   waitMs: int('WAIT_MS', 10000, 0, 30000),
   /** One iteration in SAMPLE_EVERY verifies that the money really moved (and times e2e). */
   sampleEvery: int('SAMPLE_EVERY', 100, 1, 1000000),

@@ -1,5 +1,5 @@
 /**
- * The API's scopes (shared/API.md). `ledger:admin` implies the other two: an operator can do
+ * The API's scopes (docs/api.md). `ledger:admin` implies the other two: an operator can do
  * anything a user can, on any account. `ledger:write` does not imply `ledger:read` (least
  * privilege: a token minted to move money need not be able to read balances).
  */

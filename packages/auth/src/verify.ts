@@ -1,7 +1,7 @@
 /**
  * Bearer-token verification with jose.
  *
- * HS256 with a shared secret is the local default (shared/API.md); RS256 against a JWKS URL
+ * HS256 with a shared secret is the local default (docs/api.md); RS256 against a JWKS URL
  * is for production, where the API must not hold a signing key. Both may be configured at
  * once: the token's header `alg` chooses the key, and only these two algorithms are ever
  * accepted (never `none`, never an HMAC keyed with a public key).

@@ -1,6 +1,6 @@
 // Proves, example by example, that applyBatch takes every branch of the transfer life cycle
 // (same-partition, cross-partition saga, deposits, withdrawals, rejections, duplicates,
-// forwarding, per-account order) to exactly the entries, balances and messages DESIGN.md asks for.
+// forwarding, per-account order) to exactly the entries, balances and messages docs/design.md asks for.
 import { InvariantViolation, applyBatch, assertBatchInvariants, canDebit, type BatchEffects } from '../src/apply';
 import { externalAccountId, transitAccountId } from '../src/ids';
 import type { AccountState, Command } from '../src/model';
@@ -540,7 +540,7 @@ describe('forwarding: a command whose subject account is routed elsewhere', () =
   });
 });
 
-describe('per-account order (DESIGN.md invariant 5)', () => {
+describe('per-account order (docs/design.md invariant 5)', () => {
   const a = userAccount(A, { balance: 100n });
   const b = userAccount(B, { owner: 'bob' });
   const commands = [transferCmd('t1', A, B, 60n), transferCmd('t2', A, B, 60n), transferCmd('t3', A, B, 40n)];

@@ -6,7 +6,7 @@
  *
  * Why multi-row statements rather than a statement per command: PostgreSQL alone does ~55,000 batched
  * transfers/s this way on 2 cores, against ~3,300/s one transaction per transfer
- * (DESIGN.md, "Batching is where the speed comes from"). Why one function call rather than
+ * (docs/design.md, "Batching is where the speed comes from"). Why one function call rather than
  * those statements sent one by one: on the live path batches are small, and eleven round
  * trips through PgBouncer, each parsed and planned afresh, cost more than the rows.
  *

@@ -1,5 +1,5 @@
 /**
- * Bucket moves, the Postgres side of DESIGN.md's rebalancing protocol. See
+ * Bucket moves, the Postgres side of the bucket-move protocol (docs/design.md). See
  * migrations/0002_bucket_moves.sql for the states. Every step is one transaction and
  * re-running any step is harmless, so an operator's command that died half-way is finished
  * (or rolled back) by running it again.

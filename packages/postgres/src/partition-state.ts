@@ -1,5 +1,5 @@
 /**
- * Fencing and exactly-once bookkeeping for one partition (DESIGN.md invariants 3 and 4).
+ * Fencing and exactly-once bookkeeping for one partition (docs/design.md, invariants 3 and 4).
  *
  * claim:   a worker that is assigned a partition bumps its epoch and learns the offset to
  *          resume from. Any older owner still running now holds a stale epoch.

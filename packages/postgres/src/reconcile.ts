@@ -1,5 +1,5 @@
 /**
- * Reconciliation: checks DESIGN.md's invariants against live data, in ONE repeatable-read
+ * Reconciliation: checks the invariants of docs/design.md against live data, in ONE repeatable-read
  * snapshot so that money moving meanwhile cannot show up as a false violation.
  *
  * Each check returns how many rows break it and a few examples. The per-account checks

@@ -1,5 +1,5 @@
 // Proves that a zombie owner whose epoch was bumped by a newer claim can commit nothing,
-// that a batch not starting at the stored offset is refused too (DESIGN.md invariant 4), and
+// that a batch not starting at the stored offset is refused too (docs/design.md, invariant 4), and
 // that ledger_apply_batch is all or nothing: a broken single-writer assumption found half-way
 // leaves no entry, balance or offset behind.
 import { applyBatch, externalAccountId } from '@ledgerline/domain';

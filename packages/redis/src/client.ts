@@ -1,5 +1,5 @@
 /**
- * ioredis connections tuned to fail fast. Redis is never the truth (DESIGN.md invariant 9):
+ * ioredis connections tuned to fail fast. Redis is never the truth (docs/design.md, invariant 9):
  * when it is down, every caller has a fallback (Postgres), so a command must fail within
  * milliseconds rather than queue behind a reconnect and hold an HTTP request hostage.
  */

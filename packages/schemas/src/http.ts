@@ -1,5 +1,5 @@
 /**
- * HTTP contract v1 (shared/API.md): one zod schema per body, used both to validate requests
+ * HTTP contract v1 (docs/api.md): one zod schema per body, used both to validate requests
  * and to generate /openapi.json, so the spec cannot drift from the validation.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * `ledgerctl reconcile`: every invariant of DESIGN.md checked against live data; prints a
+ * `ledgerctl reconcile`: every invariant of docs/design.md checked against live data; prints a
  * table and exits non-zero on any violation.
  */
 import { SingleBar } from 'cli-progress';

@@ -1,5 +1,5 @@
 /**
- * The bucket move protocol (DESIGN.md "Routing and rebalancing"), driven from the operator's
+ * The bucket move protocol (docs/design.md, "Routing and rebalancing"), driven from the operator's
  * side. Steps, each idempotent, so re-running after a crash at any point finishes the move
  * (or rolls it back if it had not been fenced):
  *
