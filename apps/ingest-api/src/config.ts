@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { LOCAL_DEFAULTS, brokersVar, intVar, parseConfig, stringVar } from '@ledgerline/config';
+import { WAIT_MS_MAX } from '@ledgerline/domain';
 
 const optionalUrl = z.url({ message: 'must be a URL' }).optional();
 
@@ -23,8 +24,8 @@ const schema = z.object({
   JWT_AUDIENCE: z.string().min(1).optional(),
   /** A body larger than this answers 413 before it is parsed. */
   API_REQUEST_BODY_BYTES_MAX: intVar(16_384, 1_024, 1_048_576),
-  /** Upper bound of `?wait_ms` (the contract allows up to 30000). */
-  API_LONG_POLL_MS_MAX: intVar(30_000, 0, 30_000),
+  /** Upper bound of `?wait_ms` (the contract allows up to WAIT_MS_MAX, 30000). */
+  API_LONG_POLL_MS_MAX: intVar(WAIT_MS_MAX, 0, WAIT_MS_MAX),
   /** Long polls waiting at once; beyond it a long poll answers at once (no wait). */
   API_LONG_POLLS_MAX: intVar(10_000, 0, 1_000_000),
   /** Safety re-check of long-polled transfers (pub/sub can lose messages when Redis restarts). */

@@ -1,11 +1,12 @@
 /** ledgerctl's settings: the same env names as the apps, so one `.env` serves all three. */
 import { z } from 'zod';
 import { LOCAL_DEFAULTS, brokersVar, intVar, parseConfig, stringVar } from '@ledgerline/config';
+import { BUCKET_COUNT } from '@ledgerline/domain';
 
 const schema = z.object({
   KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
   KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
-  KAFKA_PARTITIONS: intVar(LOCAL_DEFAULTS.partitionCount, 1, 1024),
+  KAFKA_PARTITIONS: intVar(LOCAL_DEFAULTS.partitionCount, 1, BUCKET_COUNT),
   KAFKA_GROUP_ID: z.string().optional(),
   DATABASE_URL: stringVar(LOCAL_DEFAULTS.databaseUrl),
   REDIS_URL: stringVar(LOCAL_DEFAULTS.redisUrl),

@@ -2,6 +2,7 @@
 /** ledgerctl: the operator CLI. Each command lives in src/commands/. */
 import { Command } from 'commander';
 import { signDevToken } from '@ledgerline/auth';
+import { BUCKET_COUNT } from '@ledgerline/domain';
 import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
 import { runReconcile } from './commands/reconcile';
@@ -77,7 +78,7 @@ program
 
 function parseBucket(text: string): number {
   const bucket = parseNonNegative(text, 'bucket');
-  if (bucket >= 1024) throw new Error(`bucket ${text} is out of range 0..1023`);
+  if (bucket >= BUCKET_COUNT) throw new Error(`bucket ${text} is out of range 0..${BUCKET_COUNT - 1}`);
   return bucket;
 }
 

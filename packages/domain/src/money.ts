@@ -4,13 +4,8 @@
  * floats cannot represent 0.10.
  */
 
-/** The largest amount a single command may move: 15 digits keeps every sum of a batch far
- * inside PostgreSQL's bigint (9.2e18) even when thousands of such amounts land on one
- * account, so no running total can overflow. */
-export const AMOUNT_MAX = 999_999_999_999_999n;
-
-/** Overdraft limits share the amount bound for the same reason. */
-export const OVERDRAFT_LIMIT_MAX = AMOUNT_MAX;
+// The bounds live with the other shared limits; apply.ts still imports them from here.
+export { AMOUNT_MAX, OVERDRAFT_LIMIT_MAX } from './limits';
 
 const DIGITS = /^(0|[1-9][0-9]{0,17})$/;
 

@@ -5,7 +5,7 @@
  * bucket never does); the bucket -> partition map is a versioned table an operator can
  * change with the move protocol. Rebalancing is therefore a table change, not a re-hash.
  */
-export const BUCKET_COUNT = 1024;
+import { BUCKET_COUNT } from './limits';
 
 /** FNV-1a over the canonical (lower-case) id: cheap, stable across languages, well spread. */
 export function bucketOf(accountId: string): number {

@@ -1,7 +1,8 @@
 // Proves that an account's bucket is a fixed, case-insensitive, well-spread FNV-1a hash and that
 // the versioned bucket -> partition table round-trips through its rows and refuses gaps.
 import { randomUUID } from 'node:crypto';
-import { BUCKET_COUNT, RoutingTable, bucketOf } from '../src/routing';
+import { BUCKET_COUNT } from '../src/limits';
+import { RoutingTable, bucketOf } from '../src/routing';
 
 /** Reproducible v4-shaped uuids (xorshift32), so the spread assertions cannot flake. */
 function seededUuids(count: number, seed = 0x9e3779b9): string[] {

@@ -1,5 +1,6 @@
 /** Read side used by the API and ledgerctl. Every query is bounded by a key or a LIMIT. */
 import type { Pool } from 'pg';
+import { ENTRIES_PAGE_MAX } from '@ledgerline/domain';
 import {
   ACCOUNT_COLUMNS,
   TRANSFER_COLUMNS,
@@ -11,7 +12,6 @@ import {
   parseTransferRow,
 } from './rows';
 
-export const ENTRIES_PAGE_MAX = 500;
 
 export async function findAccount(pool: Pool, id: string): Promise<AccountRow | null> {
   const result = await pool.query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id]);

@@ -6,7 +6,7 @@
  * it to the dead-letter topic with the reason and keeps the partition moving.
  */
 import { z } from 'zod';
-import type { Command } from '@ledgerline/domain';
+import { type Command, DESCRIPTION_CHARS_MAX, FENCE_MOVES_MAX } from '@ledgerline/domain';
 import { amountString, currencyCode, isoTimestamp, rejectionReason, storableText, uuid } from './primitives';
 
 const clientFields = {
@@ -27,7 +27,7 @@ const transferMessage = z
     from_account_id: uuid,
     to_account_id: uuid,
     // A message written before the API refused NUL is dead-lettered, not applied.
-    description: storableText(512).nullable(),
+    description: storableText(DESCRIPTION_CHARS_MAX).nullable(),
   })
   .refine((m) => m.from_account_id !== m.to_account_id, { message: 'from and to must differ', path: ['to_account_id'] });
 
@@ -62,7 +62,7 @@ export type CommandMessage = z.input<typeof commandMessage>;
 export const fenceMessage = z.object({
   v: z.literal(1),
   type: z.literal('FENCE'),
-  move_ids: z.array(z.string().regex(/^[0-9]{1,19}$/)).min(1).max(1024),
+  move_ids: z.array(z.string().regex(/^[0-9]{1,19}$/)).min(1).max(FENCE_MOVES_MAX),
   from_partition: z.number().int().min(0),
 });
 export type FenceMessage = z.input<typeof fenceMessage>;

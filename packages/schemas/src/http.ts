@@ -3,6 +3,14 @@
  * and to generate /openapi.json, so the spec cannot drift from the validation.
  */
 import { z } from 'zod';
+import {
+  DESCRIPTION_CHARS_MAX,
+  ENTRIES_PAGE_MAX,
+  IDEMPOTENCY_KEY_CHARS_MAX,
+  METADATA_BYTES_MAX,
+  METADATA_KEY_CHARS_MAX,
+  WAIT_MS_MAX,
+} from '@ledgerline/domain';
 import { amountString, currencyCode, limitString, rejectionReason } from './primitives';
 
 const accountIdField = z.uuid({ message: 'must be a UUID' });
@@ -12,9 +20,9 @@ export const createAccountBody = z
     currency: currencyCode,
     overdraft_limit: limitString.default('0'),
     metadata: z
-      .record(z.string().max(64), z.unknown())
+      .record(z.string().max(METADATA_KEY_CHARS_MAX), z.unknown())
       .default({})
-      .refine((m) => JSON.stringify(m).length <= 4096, 'must serialise to at most 4096 bytes'),
+      .refine((m) => JSON.stringify(m).length <= METADATA_BYTES_MAX, `must serialise to at most ${METADATA_BYTES_MAX} bytes`),
   })
   .strict();
 
@@ -24,7 +32,7 @@ export const transferBody = z
     to_account_id: accountIdField,
     amount: amountString,
     currency: currencyCode,
-    description: z.string().max(512).optional(),
+    description: z.string().max(DESCRIPTION_CHARS_MAX).optional(),
   })
   .strict()
   .refine((b) => b.from_account_id.toLowerCase() !== b.to_account_id.toLowerCase(), {
@@ -43,16 +51,16 @@ export const movementBody = z
 export const idempotencyKeyHeader = z
   .string()
   .min(1, 'Idempotency-Key header is required')
-  .max(128, 'Idempotency-Key must be at most 128 characters')
+  .max(IDEMPOTENCY_KEY_CHARS_MAX, `Idempotency-Key must be at most ${IDEMPOTENCY_KEY_CHARS_MAX} characters`)
   .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be printable ASCII without spaces');
 
 export const transferQuery = z
-  .object({ wait_ms: z.coerce.number().int().min(0).max(30000).optional() })
+  .object({ wait_ms: z.coerce.number().int().min(0).max(WAIT_MS_MAX).optional() })
   .strict();
 
 export const entriesQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(500).default(50),
+    limit: z.coerce.number().int().min(1).max(ENTRIES_PAGE_MAX).default(50),
     cursor: z.string().regex(/^[0-9]{1,19}$/, 'must be a cursor returned by a previous page').optional(),
   })
   .strict();

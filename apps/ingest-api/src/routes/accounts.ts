@@ -7,8 +7,8 @@
  */
 import type { Express, Request, Response } from 'express';
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
-import { accountIdFor } from '@ledgerline/domain';
-import { type AccountRow, ENTRIES_PAGE_MAX, findAccount, insertUserAccount, listEntries } from '@ledgerline/postgres';
+import { ENTRIES_PAGE_MAX, accountIdFor } from '@ledgerline/domain';
+import { type AccountRow, findAccount, insertUserAccount, listEntries } from '@ledgerline/postgres';
 import { createAccountBody, entriesQuery } from '@ledgerline/schemas';
 import type { AccountFacts } from '../account-directory';
 import type { AppContext } from '../context';

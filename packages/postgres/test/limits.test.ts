@@ -1,0 +1,71 @@
+// Proves that the migrations' CHECK constraints and column types agree with the shared limits
+// of packages/domain/src/limits.ts: a bucket bound, a currency pattern or a money column that
+// drifted from the constants the API and the worker validate against fails here, before a
+// value one side accepts is refused by the other (a 500 at the API, a wedged partition).
+import {
+  AMOUNT_MAX,
+  BALANCE_MAX,
+  BALANCE_MIN,
+  BUCKET_COUNT,
+  CURRENCY_PATTERN,
+  DESCRIPTION_CHARS_MAX,
+  OVERDRAFT_LIMIT_MAX,
+} from '@ledgerline/domain';
+import { listMigrations } from '../src/migrate';
+
+/** Every migration, comments stripped: a limit quoted in a comment is not a constraint. */
+const sql = listMigrations()
+  .map((m) => m.sql.replace(/--[^\n]*/g, ''))
+  .join('\n');
+
+/** Columns of money: each must be a bigint, whose range is BALANCE_MIN..BALANCE_MAX. */
+const MONEY_COLUMNS = ['balance', 'balance_after', 'amount', 'overdraft_limit'];
+
+/** Text columns bounded by a shared limit, when a migration bounds them at all. */
+const TEXT_LIMITS: Record<string, number> = { description: DESCRIPTION_CHARS_MAX };
+
+describe('the migrations agree with packages/domain/src/limits.ts', () => {
+  test('every bucket CHECK is 0 <= bucket < BUCKET_COUNT', () => {
+    const bounds = [...sql.matchAll(/bucket\s*>=\s*0\s+AND\s+bucket\s*<\s*(\d+)/gi)].map((m) => Number(m[1]));
+    expect(bounds.length).toBeGreaterThanOrEqual(2);
+    for (const bound of bounds) expect(bound).toBe(BUCKET_COUNT);
+    // And no other shape of bucket bound slipped in (<= 1023, BETWEEN ...).
+    const allBucketChecks = [...sql.matchAll(/CHECK\s*\(\s*bucket[^)]*\)/gi)].map((m) => m[0]);
+    expect(allBucketChecks).toHaveLength(bounds.length);
+  });
+
+  test('every currency CHECK uses the domain pattern', () => {
+    const patterns = [...sql.matchAll(/currency\s*~\s*'([^']+)'/gi)].map((m) => m[1]);
+    expect(patterns.length).toBeGreaterThanOrEqual(1);
+    for (const pattern of patterns) expect(pattern).toBe(CURRENCY_PATTERN.source);
+  });
+
+  test('money columns are bigint, and the balance range is bigint', () => {
+    expect(BALANCE_MAX).toBe(2n ** 63n - 1n);
+    expect(BALANCE_MIN).toBe(-(2n ** 63n));
+    // Any sum of two in-range amounts or limits stays inside a balance.
+    expect(AMOUNT_MAX + OVERDRAFT_LIMIT_MAX).toBeLessThan(BALANCE_MAX);
+    for (const column of MONEY_COLUMNS) {
+      const declarations = [...sql.matchAll(new RegExp(`^\\s*${column}\\s+(\\w+)`, 'gim'))].map((m) => m[1]!.toLowerCase());
+      expect({ column, found: declarations.length > 0 }).toEqual({ column, found: true });
+      for (const type of declarations) expect({ column, type }).toEqual({ column, type: 'bigint' });
+    }
+  });
+
+  test('a numeric bound on a money column is a shared limit', () => {
+    const bounds = [...sql.matchAll(new RegExp(`(${MONEY_COLUMNS.join('|')})\\s*<=?\\s*(\\d+)`, 'gi'))];
+    const allowed = new Set([AMOUNT_MAX, OVERDRAFT_LIMIT_MAX, BALANCE_MAX].map(String));
+    for (const [, column, bound] of bounds) expect({ column, bound, shared: allowed.has(bound!) }).toEqual({ column, bound, shared: true });
+  });
+
+  test('a length bound on a text column is its shared limit', () => {
+    const checks = [
+      ...sql.matchAll(/(?:char_length|length)\((\w+)\)\s*<=\s*(\d+)/gi),
+      ...sql.matchAll(/^\s*(\w+)\s+(?:varchar|character varying)\((\d+)\)/gim),
+    ];
+    for (const [, column, bound] of checks) {
+      expect({ column, known: column! in TEXT_LIMITS }).toEqual({ column, known: true });
+      expect({ column, bound: Number(bound) }).toEqual({ column, bound: TEXT_LIMITS[column!] });
+    }
+  });
+});
