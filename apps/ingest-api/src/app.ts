@@ -4,8 +4,9 @@
  * key prefix and topics.
  *
  * Request pipeline, in order:
- *   metrics -> in-flight cap (429) -> [/v1] auth (401) -> JSON only (415) -> body limit and
- *   parse (413/400) -> route -> 404 -> the one error handler (errors.ts)
+ *   metrics -> in-flight cap (429) -> method guard (405 + Allow) -> [/v1] auth (401) ->
+ *   JSON only (415) -> body limit and parse (413/400) -> route (routes/index.ts, the one
+ *   table the router and /openapi.json both read) -> 404 -> the one error handler (errors.ts)
  */
 import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
@@ -19,9 +20,8 @@ import type { AppContext } from './context';
 import { ApiError, toHttpError } from './errors';
 import { type ApiMetrics, createApiMetrics } from './metrics';
 import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from './ports';
-import { registerAccountRoutes } from './routes/accounts';
-import { registerOpsRoutes } from './routes/ops';
-import { registerTransferRoutes } from './routes/transfers';
+import { mountMethodGuard, mountRoutes } from './route-table';
+import { ROUTES } from './routes';
 
 export type * from './ports';
 
@@ -72,13 +72,12 @@ export function buildApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.use(measure(ctx));
   app.use(inFlightCap(ctx));
+  mountMethodGuard(app, ROUTES);
   app.use('/v1', authenticate(ctx));
   app.use(jsonOnly);
   app.use(express.json({ limit: config.requestBodyBytesMax, type: 'application/json', strict: true }));
 
-  registerAccountRoutes(app, ctx);
-  registerTransferRoutes(app, ctx);
-  registerOpsRoutes(app, ctx);
+  mountRoutes(app, ctx, ROUTES);
 
   app.use((req: Request) => {
     throw new ApiError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);

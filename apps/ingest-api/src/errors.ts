@@ -9,18 +9,75 @@
  *   - anything else is a bug: 500 with no detail leaked (the log has it).
  *
  * Body: {"error": {"code": "SCREAMING_SNAKE", "message": "...", "details": ...}}; 429 and 503
- * carry Retry-After. Bad input never becomes a 500.
+ * carry Retry-After. Bad input never becomes a 500. `code` is one of API_ERROR_CODES, the
+ * one list every handler uses and /openapi.json publishes as an enum.
  */
-import type { ZodError } from 'zod';
-import { AuthError, AuthUnavailableError } from '@ledgerline/auth';
+import { type ZodError, z } from 'zod';
+import { AuthError, type AuthErrorCode, AuthUnavailableError } from '@ledgerline/auth';
 import { BackpressureError, BrokerUnavailableError } from '@ledgerline/kafka';
 import { isRetryablePgError } from '@ledgerline/postgres';
+
+/**
+ * Every `error.code` the API answers with. A client may switch on it; adding one is a
+ * change of the contract (regenerate the typed client), renaming one breaks clients.
+ */
+export const API_ERROR_CODES = [
+  // 400
+  'VALIDATION_FAILED',
+  'MALFORMED_JSON',
+  'BAD_REQUEST',
+  // 401 (packages/auth)
+  'TOKEN_MISSING',
+  'TOKEN_INVALID',
+  'TOKEN_EXPIRED',
+  // 403, 404, 405
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  // 409 (quotas and the account lifecycle: docs/api.md)
+  'ACCOUNT_QUOTA_EXCEEDED',
+  'ACCOUNT_NOT_EMPTY',
+  'OVERDRAFT_IN_USE',
+  // 413, 415, 422
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'IDEMPOTENCY_KEY_REUSED',
+  // 429
+  'RATE_LIMITED',
+  'TOO_MANY_REQUESTS',
+  'BACKPRESSURE',
+  // 503
+  'DEPENDENCY_UNAVAILABLE',
+  'BUCKET_MOVING',
+  // 500: a bug; the answer says nothing more
+  'INTERNAL',
+] as const;
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+// Compile-time proof that packages/auth's codes are in the list (AUTH_UNAVAILABLE never
+// reaches a client: it answers 503 DEPENDENCY_UNAVAILABLE).
+const _authCodesListed: Exclude<AuthErrorCode, 'AUTH_UNAVAILABLE'> extends ApiErrorCode ? true : never = true;
+void _authCodesListed;
+
+/** The body of every error answer. */
+export const errorBody = z
+  .object({
+    error: z.object({
+      code: z.enum(API_ERROR_CODES),
+      message: z.string(),
+      details: z.unknown().optional().meta({ description: 'VALIDATION_FAILED: a list of {path, message}; 503: {dependency}' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export type ErrorBody = z.infer<typeof errorBody>;
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ApiErrorCode,
     message: string,
     readonly details?: unknown,
   ) {
@@ -82,13 +139,13 @@ export interface RetryAfterPolicy {
 export interface HttpErrorAnswer {
   status: number;
   headers: Record<string, string>;
-  body: { error: { code: string; message: string; details?: unknown } };
+  body: ErrorBody;
   /** True when the failure is a bug worth logging with its stack. */
   unexpected: boolean;
 }
 
 export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorAnswer {
-  const answer = (status: number, code: string, message: string, details?: unknown, headers: Record<string, string> = {}): HttpErrorAnswer => ({
+  const answer = (status: number, code: ApiErrorCode, message: string, details?: unknown, headers: Record<string, string> = {}): HttpErrorAnswer => ({
     status,
     headers,
     body: { error: details === undefined ? { code, message } : { code, message, details } },
@@ -100,7 +157,7 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
   if (error instanceof ApiError) return answer(error.status, error.code, error.message, error.details);
   if (error instanceof AuthUnavailableError) return unavailable('auth', 'token keys are unavailable');
   if (error instanceof AuthError) {
-    return answer(401, error.code, error.message, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    return answer(401, error.code as Exclude<AuthErrorCode, 'AUTH_UNAVAILABLE'>, error.message, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
   }
   if (error instanceof BackpressureError) {
     return answer(429, 'BACKPRESSURE', 'too many commands in flight; retry shortly with the same Idempotency-Key', undefined, {
@@ -127,7 +184,7 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
 /** express.json() (body-parser) marks its errors with `type` and a 4xx `status`. */
 function bodyParserAnswer(
   error: unknown,
-  answer: (status: number, code: string, message: string) => HttpErrorAnswer,
+  answer: (status: number, code: ApiErrorCode, message: string) => HttpErrorAnswer,
 ): HttpErrorAnswer | null {
   if (typeof error !== 'object' || error === null || !('type' in error)) return null;
   const { type, status, limit } = error as { type?: unknown; status?: unknown; limit?: unknown };

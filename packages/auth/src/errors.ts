@@ -2,8 +2,10 @@
  * Why a request is not authenticated. Each class has a stable `code`; the API maps them to
  * HTTP in its one error-mapping file (401 for the first three, 503 for the last).
  */
+export type AuthErrorCode = 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'AUTH_UNAVAILABLE';
+
 export abstract class AuthError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: AuthErrorCode;
 }
 
 /** No `Authorization: Bearer ...` header at all. */

@@ -1,6 +1,9 @@
 /**
- * HTTP contract v1 (docs/api.md): one zod schema per body, used both to validate requests
- * and to generate /openapi.json, so the spec cannot drift from the validation.
+ * HTTP contract v1 (docs/api.md): one zod schema per body, query and path, used both to
+ * validate requests and to generate /openapi.json (apps/ingest-api/src/route-table.ts), so
+ * the spec cannot drift from the validation. Every bound is declared so that JSON Schema
+ * can say it (min/max, maxLength, pattern); a `.refine` is reserved for what it cannot
+ * (from != to). `.meta({ id })` names a schema in the document's components.
  */
 import { z } from 'zod';
 import {
@@ -15,6 +18,15 @@ import { amountString, currencyCode, limitString, rejectionReason } from './prim
 
 const accountIdField = z.uuid({ message: 'must be a UUID' });
 
+/**
+ * Text a client sends that Postgres stores: no NUL (U+0000), which text and jsonb cannot
+ * hold. Said as a pattern so the document declares it too.
+ */
+const text = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, 'must not contain the NUL character (\\u0000)');
+
+/** A path `{id}`: a UUID, lower-cased so that case never changes the lookup. */
+export const idPath = z.object({ id: z.uuid({ message: 'must be a UUID' }).transform((id) => id.toLowerCase()) }).strict();
+
 export const createAccountBody = z
   .object({
     currency: currencyCode,
@@ -24,7 +36,8 @@ export const createAccountBody = z
       .default({})
       .refine((m) => JSON.stringify(m).length <= METADATA_BYTES_MAX, `must serialise to at most ${METADATA_BYTES_MAX} bytes`),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'CreateAccount' });
 
 export const transferBody = z
   .object({
@@ -32,13 +45,14 @@ export const transferBody = z
     to_account_id: accountIdField,
     amount: amountString,
     currency: currencyCode,
-    description: z.string().max(DESCRIPTION_CHARS_MAX).optional(),
+    description: text(DESCRIPTION_CHARS_MAX).optional(),
   })
   .strict()
   .refine((b) => b.from_account_id.toLowerCase() !== b.to_account_id.toLowerCase(), {
     message: 'must differ from from_account_id',
     path: ['to_account_id'],
-  });
+  })
+  .meta({ id: 'TransferRequest' });
 
 export const movementBody = z
   .object({
@@ -46,7 +60,8 @@ export const movementBody = z
     amount: amountString,
     currency: currencyCode,
   })
-  .strict();
+  .strict()
+  .meta({ id: 'MovementRequest' });
 
 export const idempotencyKeyHeader = z
   .string()
@@ -61,7 +76,9 @@ export const transferQuery = z
 export const entriesQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(ENTRIES_PAGE_MAX).default(50),
-    cursor: z.string().regex(/^[0-9]{1,19}$/, 'must be a cursor returned by a previous page').optional(),
+    // An entry's seq: 18 digits keep every cursor inside Postgres's bigint, so a cursor the
+    // pattern allows is never refused afterwards (seq will not reach 10^18).
+    cursor: z.string().regex(/^[0-9]{1,18}$/, 'must be a cursor returned by a previous page').optional(),
   })
   .strict();
 
@@ -73,7 +90,7 @@ export const accountResource = z.object({
   status: z.enum(['OPEN', 'PENDING', 'CLOSED']),
   metadata: z.record(z.string(), z.unknown()),
   created_at: z.string(),
-});
+}).meta({ id: 'Account' });
 
 export const balanceResource = z.object({
   account_id: z.uuid(),
@@ -82,7 +99,7 @@ export const balanceResource = z.object({
   available: z.string().regex(/^-?[0-9]+$/),
   version: z.string().regex(/^[0-9]+$/),
   as_of: z.string(),
-});
+}).meta({ id: 'Balance' });
 
 export const entryResource = z.object({
   transfer_id: z.uuid(),
@@ -90,9 +107,9 @@ export const entryResource = z.object({
   balance_after: z.string().regex(/^-?[0-9]+$/),
   seq: z.string().regex(/^[0-9]+$/),
   created_at: z.string(),
-});
+}).meta({ id: 'Entry' });
 
-export const entriesPage = z.object({ entries: z.array(entryResource), next_cursor: z.string().nullable() });
+export const entriesPage = z.object({ entries: z.array(entryResource), next_cursor: z.string().nullable() }).meta({ id: 'EntriesPage' });
 
 export const transferResource = z.object({
   id: z.uuid(),
@@ -106,9 +123,5 @@ export const transferResource = z.object({
   description: z.string().optional(),
   created_at: z.string(),
   completed_at: z.string().optional(),
-});
+}).meta({ id: 'Transfer' });
 export type TransferResource = z.infer<typeof transferResource>;
-
-export const errorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
-});

@@ -2,25 +2,31 @@ import { z } from 'zod';
 import { AMOUNT_MAX, CURRENCY_PATTERN, OVERDRAFT_LIMIT_MAX } from '@ledgerline/domain';
 
 /**
- * The bound check of a digit string. zod runs a refinement even when the regex before it
- * failed, so it must not assume digits (BigInt('1.5') throws: a 500 for bad input); a
- * non-digit string passes here because the regex has already refused it. Length first:
- * 20 digits must be refused too, without building a huge BigInt.
+ * A digit string bounded by `max` as a regular expression, so that the bound is part of
+ * the JSON Schema in /openapi.json (a `.refine` would be invisible there, and a fuzzer
+ * would rightly report schema-valid amounts the API refuses). A bound of the form
+ * 10^n - 1 is exactly "at most n digits"; any other bound would need a longer expression,
+ * so it is refused here rather than approximated.
  */
-const withinBound = (max: bigint) => (text: string) =>
-  !/^[0-9]+$/.test(text) || (text.length <= max.toString().length && BigInt(text) <= max);
+function digitsUpTo(max: bigint, allowZero: boolean): RegExp {
+  const digits = max.toString().length;
+  if (max !== 10n ** BigInt(digits) - 1n) throw new Error(`bound ${max} is not 10^n - 1: write its regular expression by hand`);
+  const positive = `[1-9][0-9]{0,${digits - 1}}`;
+  return new RegExp(allowZero ? `^(0|${positive})$` : `^${positive}$`);
+}
 
 /** A positive amount in minor units, as the wire carries it: a string of decimal digits. */
 export const amountString = z
   .string()
-  .regex(/^[1-9][0-9]*$/, 'must be a positive integer of minor units, as a string of digits')
-  .refine(withinBound(AMOUNT_MAX), `must be at most ${AMOUNT_MAX}`);
+  .regex(digitsUpTo(AMOUNT_MAX, false), `must be a positive integer of minor units, as a string of at most ${AMOUNT_MAX.toString().length} digits (at most ${AMOUNT_MAX})`);
 
 /** A non-negative limit in minor units. */
 export const limitString = z
   .string()
-  .regex(/^(0|[1-9][0-9]*)$/, 'must be a non-negative integer of minor units, as a string of digits')
-  .refine(withinBound(OVERDRAFT_LIMIT_MAX), `must be at most ${OVERDRAFT_LIMIT_MAX}`);
+  .regex(
+    digitsUpTo(OVERDRAFT_LIMIT_MAX, true),
+    `must be a non-negative integer of minor units, as a string of at most ${OVERDRAFT_LIMIT_MAX.toString().length} digits (at most ${OVERDRAFT_LIMIT_MAX})`,
+  );
 
 export const currencyCode = z.string().regex(CURRENCY_PATTERN, 'must be 3 upper-case letters (ISO 4217)');
 

@@ -5,81 +5,110 @@
  * (its id is derived from principal + Idempotency-Key), so the API writes it directly and
  * answers 201 OPEN; the partition worker becomes its single writer from the first movement.
  */
-import type { Express, Request, Response } from 'express';
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
 import { ENTRIES_PAGE_MAX, accountIdFor } from '@ledgerline/domain';
 import { type AccountRow, findAccount, insertUserAccount, listEntries } from '@ledgerline/postgres';
-import { createAccountBody, entriesQuery } from '@ledgerline/schemas';
+import { accountResource, balanceResource, createAccountBody, entriesPage, entriesQuery, idPath } from '@ledgerline/schemas';
 import type { AccountFacts } from '../account-directory';
 import type { AppContext } from '../context';
-import { idempotencyKeyReused, notFound, validationFailed } from '../errors';
-import { authOf, idempotencyKeyOf, parseBody, parseId, parseQuery, requireRead, requireWrite } from '../http-input';
+import { idempotencyKeyReused, notFound } from '../errors';
+import { authOf, requireRead, requireWrite } from '../http-input';
 import { requestHashOf } from '../request-hash';
+import { defineRoute } from '../route-table';
 import { type BalanceFigure, accountWire, balanceWire, entryWire } from '../resources';
 
-const INT8_MAX = 9_223_372_036_854_775_807n;
+export const accountRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/v1/accounts',
+    summary: 'Open an account owned by the token subject',
+    idempotent: true,
+    body: createAccountBody,
+    responses: {
+      201: { description: 'Opened', schema: accountResource, location: true },
+      200: { description: 'Replay of an earlier request with the same key and body', schema: accountResource, location: true },
+    },
+    errors: [403],
+    handle: async (ctx, { res, key, body }) => {
+      const auth = authOf(res);
+      requireWrite(auth);
+      const id = accountIdFor(auth.principal, key);
+      const requestHash = requestHashOf('ACCOUNT', body);
 
-export function registerAccountRoutes(app: Express, ctx: AppContext): void {
-  app.post('/v1/accounts', async (req: Request, res: Response) => {
-    const auth = authOf(res);
-    requireWrite(auth);
-    const key = idempotencyKeyOf(req);
-    const body = parseBody(createAccountBody, req.body);
-    const id = accountIdFor(auth.principal, key);
-    const requestHash = requestHashOf('ACCOUNT', body);
+      const existing = await findAccount(ctx.pool, id);
+      if (existing) {
+        if (existing.requestHash !== requestHash) throw idempotencyKeyReused();
+        res.status(200).location(`/v1/accounts/${id}`).json(accountWire(existing));
+        return;
+      }
+      const row = await insertUserAccount(ctx.pool, {
+        id,
+        owner: auth.principal,
+        currency: body.currency,
+        overdraftLimit: BigInt(body.overdraft_limit),
+        metadata: body.metadata,
+        requestHash,
+      });
+      // A concurrent request with the same key but another body may have won the insert.
+      if (row.requestHash !== requestHash) throw idempotencyKeyReused();
+      ctx.directory.remember(row);
+      res.status(201).location(`/v1/accounts/${id}`).json(accountWire(row));
+    },
+  }),
 
-    const existing = await findAccount(ctx.pool, id);
-    if (existing) {
-      if (existing.requestHash !== requestHash) throw idempotencyKeyReused();
-      res.status(200).location(`/v1/accounts/${id}`).json(accountWire(existing));
-      return;
-    }
-    const row = await insertUserAccount(ctx.pool, {
-      id,
-      owner: auth.principal,
-      currency: body.currency,
-      overdraftLimit: BigInt(body.overdraft_limit),
-      metadata: body.metadata,
-      requestHash,
-    });
-    // A concurrent request with the same key but another body may have won the insert.
-    if (row.requestHash !== requestHash) throw idempotencyKeyReused();
-    ctx.directory.remember(row);
-    res.status(201).location(`/v1/accounts/${id}`).json(accountWire(row));
-  });
+  defineRoute({
+    method: 'get',
+    path: '/v1/accounts/{id}',
+    summary: 'An account',
+    params: idPath,
+    responses: { 200: { description: 'The account', schema: accountResource } },
+    errors: [403],
+    handle: async (ctx, { res, params }) => {
+      const auth = authOf(res);
+      requireRead(auth);
+      const row = await findAccount(ctx.pool, params.id);
+      if (!row || !visible(auth, row)) throw notFound('account');
+      res.json(accountWire(row));
+    },
+  }),
 
-  app.get('/v1/accounts/:id', async (req: Request, res: Response) => {
-    const auth = authOf(res);
-    requireRead(auth);
-    const row = await findAccount(ctx.pool, parseId(req, 'account'));
-    if (!row || !visible(auth, row)) throw notFound('account');
-    res.json(accountWire(row));
-  });
+  defineRoute({
+    method: 'get',
+    path: '/v1/accounts/{id}/balance',
+    summary: "An account's balance; version is the entry sequence number it reflects",
+    params: idPath,
+    responses: { 200: { description: 'The balance', schema: balanceResource } },
+    errors: [403],
+    handle: async (ctx, { res, params }) => {
+      const auth = authOf(res);
+      requireRead(auth);
+      const facts = await visibleAccount(ctx, auth, params.id);
+      res.json(balanceWire(await balanceOf(ctx, facts)));
+    },
+  }),
 
-  app.get('/v1/accounts/:id/balance', async (req: Request, res: Response) => {
-    const auth = authOf(res);
-    requireRead(auth);
-    const facts = await visibleAccount(ctx, auth, parseId(req, 'account'));
-    res.json(balanceWire(await balanceOf(ctx, facts)));
-  });
-
-  app.get('/v1/accounts/:id/entries', async (req: Request, res: Response) => {
-    const auth = authOf(res);
-    requireRead(auth);
-    const facts = await visibleAccount(ctx, auth, parseId(req, 'account'));
-    const query = parseQuery(entriesQuery, req.query);
-    if (query.cursor !== undefined && BigInt(query.cursor) > INT8_MAX) {
-      throw validationFailed([{ path: 'cursor', message: 'must be a cursor returned by a previous page' }]);
-    }
-    const limit = Math.min(query.limit, ENTRIES_PAGE_MAX);
-    const entries = await listEntries(ctx.pool, facts.id, query.cursor === undefined ? null : BigInt(query.cursor), limit);
-    // An account's entries are numbered 1, 2, 3... without gaps, so the page ending at seq 1
-    // (or a short page) is the last one: no extra row is fetched to find out.
-    const last = entries[entries.length - 1];
-    const more = entries.length === limit && last !== undefined && last.seq > 1n;
-    res.json({ entries: entries.map(entryWire), next_cursor: more ? last.seq.toString() : null });
-  });
-}
+  defineRoute({
+    method: 'get',
+    path: '/v1/accounts/{id}/entries',
+    summary: "An account's entries, newest first; pass next_cursor as cursor for the next page",
+    params: idPath,
+    query: entriesQuery,
+    responses: { 200: { description: 'A page of entries', schema: entriesPage } },
+    errors: [403],
+    handle: async (ctx, { res, params, query }) => {
+      const auth = authOf(res);
+      requireRead(auth);
+      const facts = await visibleAccount(ctx, auth, params.id);
+      const limit = Math.min(query.limit, ENTRIES_PAGE_MAX);
+      const entries = await listEntries(ctx.pool, facts.id, query.cursor === undefined ? null : BigInt(query.cursor), limit);
+      // An account's entries are numbered 1, 2, 3... without gaps, so the page ending at seq 1
+      // (or a short page) is the last one: no extra row is fetched to find out.
+      const last = entries[entries.length - 1];
+      const more = entries.length === limit && last !== undefined && last.seq > 1n;
+      res.json({ entries: entries.map(entryWire), next_cursor: more ? last.seq.toString() : null });
+    },
+  }),
+];
 
 /** Owners see their accounts, admins see all; for anyone else the account does not exist. */
 function visible(auth: AuthContext, account: Pick<AccountRow, 'owner'>): boolean {

@@ -1,47 +1,65 @@
-/** Operations: liveness, readiness, metrics, and the API's own description. */
-import type { Express, Request, Response } from 'express';
+/** Operations: liveness, readiness and metrics. No token: probes and scrapers have none. */
+import { z } from 'zod';
 import type { AppContext } from '../context';
-import { DOCS_HTML, openApiDocument } from '../openapi';
+import { errorBody } from '../errors';
+import { defineRoute } from '../route-table';
 
 type CheckName = 'kafka' | 'postgres' | 'redis';
 
-export function registerOpsRoutes(app: Express, ctx: AppContext): void {
-  app.get('/healthz', (_req: Request, res: Response) => {
-    res.json({ status: 'ok' });
-  });
+const readiness = z.object({ status: z.literal('ok'), checks: z.record(z.string(), z.string()) }).meta({ id: 'Readiness' });
 
-  app.get('/readyz', async (_req: Request, res: Response) => {
-    const checks = await runChecks(ctx);
-    const failed = (Object.keys(checks) as CheckName[]).filter((name) => checks[name] !== 'ok');
-    if (failed.length === 0) {
-      res.json({ status: 'ok', checks });
-      return;
-    }
-    res
-      .status(503)
-      .set('Retry-After', String(ctx.config.unavailableRetryAfterS))
-      .json({
-        error: {
-          code: 'DEPENDENCY_UNAVAILABLE',
-          message: `${failed.join(', ')} unreachable`,
-          details: { failed, checks },
-        },
-      });
-  });
+export const opsRoutes = [
+  defineRoute({
+    method: 'get',
+    path: '/healthz',
+    summary: 'Process alive',
+    public: true,
+    responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } },
+    handle: (_ctx, { res }) => {
+      res.json({ status: 'ok' });
+    },
+  }),
 
-  app.get('/metrics', async (_req: Request, res: Response) => {
-    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
-  });
+  defineRoute({
+    method: 'get',
+    path: '/readyz',
+    summary: 'Kafka, Postgres and Redis reachable',
+    public: true,
+    responses: {
+      200: { description: 'Ready', schema: readiness },
+      503: { description: 'A dependency is unreachable (details name it; Retry-After)', schema: errorBody },
+    },
+    handle: async (ctx, { res }) => {
+      const checks = await runChecks(ctx);
+      const failed = (Object.keys(checks) as CheckName[]).filter((name) => checks[name] !== 'ok');
+      if (failed.length === 0) {
+        res.json({ status: 'ok', checks });
+        return;
+      }
+      res
+        .status(503)
+        .set('Retry-After', String(ctx.config.unavailableRetryAfterS))
+        .json({
+          error: {
+            code: 'DEPENDENCY_UNAVAILABLE',
+            message: `${failed.join(', ')} unreachable`,
+            details: { failed, checks },
+          },
+        });
+    },
+  }),
 
-  const spec = JSON.stringify(openApiDocument());
-  app.get('/openapi.json', (_req: Request, res: Response) => {
-    res.type('application/json').send(spec);
-  });
-
-  app.get('/docs', (_req: Request, res: Response) => {
-    res.type('html').send(DOCS_HTML);
-  });
-}
+  defineRoute({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    public: true,
+    responses: { 200: { description: 'Prometheus text format', contentTypes: ['text/plain'] } },
+    handle: async (ctx, { res }) => {
+      res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+    },
+  }),
+];
 
 /** All three at once, each bounded: a hung dependency costs readyCheckTimeoutMs, not forever. */
 async function runChecks(ctx: AppContext): Promise<Record<CheckName, string>> {

@@ -1,0 +1,68 @@
+/**
+ * /openapi.json and /docs. The document is built from the route table (routes/index.ts
+ * passes it in, which keeps this module out of an import cycle); /docs is swagger-ui
+ * served from swagger-ui-dist in node_modules, so it works on a box with no network.
+ */
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { defineRoute } from '../route-table';
+
+/** The files of swagger-ui-dist the page loads; nothing else of the package is served. */
+const ASSETS = ['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png'] as const;
+const ASSET_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ledgerline API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+</head><body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
+<script>
+window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  layout: 'StandaloneLayout',
+});
+</script></body></html>
+`;
+
+export function docsRoutes(documentJson: () => string) {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/openapi.json',
+      summary: 'This document',
+      public: true,
+      responses: { 200: { description: 'OpenAPI 3.1', contentTypes: ['application/json'] } },
+      handle: (_ctx, { res }) => {
+        res.type('application/json').send(documentJson());
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/docs',
+      summary: 'This document, rendered by swagger-ui',
+      public: true,
+      responses: { 200: { description: 'HTML', contentTypes: ['text/html'] } },
+      handle: (_ctx, { res }) => {
+        res.type('html').send(DOCS_HTML);
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/docs/assets/{file}',
+      summary: 'The files of swagger-ui that /docs loads',
+      public: true,
+      params: z.object({ file: z.enum(ASSETS) }).strict(),
+      responses: { 200: { description: 'A stylesheet, script or icon', contentTypes: ['text/css', 'text/javascript', 'application/javascript', 'image/png'] } },
+      handle: (_ctx, { res, params }) => {
+        // Cached for a day: the files change only with the package version.
+        res.sendFile(join(ASSET_DIR, params.file), { maxAge: 86_400_000 });
+      },
+    }),
+  ];
+}
