@@ -139,7 +139,7 @@ export function allowedMethods(routes: readonly Route[]): Map<string, string[]> 
 export function mountMethodGuard(app: Express, routes: readonly Route[]): void {
   for (const [path, methods] of allowedMethods(routes)) {
     const allow = methods.join(', ');
-    app.all(expressPath(path), (req: Request, res: Response, next: NextFunction) => {
+    app.all(expressPath(path), function methodGuard(req: Request, res: Response, next: NextFunction) {
       if (methods.includes(req.method)) return next();
       res.set('Allow', allow);
       throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; allowed: ${allow}`);

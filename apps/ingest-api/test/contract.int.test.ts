@@ -2,7 +2,7 @@
 // Kafka, Postgres through PgBouncer and Redis: every endpoint and every status code path.
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
-import { openApiDocument } from '../src/openapi';
+import { apiDocument } from '../src/routes';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { Client, startApi, token } from '../../../test/support/api';
@@ -269,10 +269,48 @@ describe('HTTP contract v1', () => {
     });
 
     test('the spec documents every route the running app serves, and no other', () => {
-      const documented = Object.entries(openApiDocument().paths).flatMap(([path, ops]) =>
+      const documented = Object.entries(apiDocument().paths ?? {}).flatMap(([path, ops]) =>
         Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${path}`),
       );
       expect(servedRoutes(api.app).sort()).toEqual(documented.sort());
+    });
+
+    test('a method a declared path does not have answers 405 with Allow, before auth and body checks', async () => {
+      const paths = apiDocument().paths ?? {};
+      for (const [template, ops] of Object.entries(paths)) {
+        const path = template.replace('{id}', randomUUID()).replace('{file}', 'swagger-ui.css');
+        const declared = Object.keys(ops as object).map((m) => m.toUpperCase());
+        // fetch refuses TRACE and CONNECT itself; HEAD comes with GET.
+        for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].filter((m) => !declared.includes(m))) {
+          const body = method === 'GET' ? {} : { raw: 'not json', headers: { 'content-type': 'text/plain' } };
+          const answer = await anonymous.request(method, path, body);
+          expect({ method, path: template, status: answer.status, code: answer.body?.error?.code }).toEqual({
+            method,
+            path: template,
+            status: 405,
+            code: 'METHOD_NOT_ALLOWED',
+          });
+          const allow = answer.headers.get('allow')!.split(', ');
+          expect(allow).toEqual(expect.arrayContaining(declared));
+          expect(allow).not.toContain(method);
+        }
+      }
+      // An undeclared path is still a 404, and a declared method still reaches its route.
+      expect((await alice.request('DELETE', '/v1/nothing')).status).toBe(404);
+      expect((await anonymous.request('HEAD', '/healthz')).status).toBe(200);
+    });
+
+    test('/docs is swagger-ui served from node_modules, and nothing else of the package is', async () => {
+      const page = await anonymous.get('/docs');
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(String(page.body)).toContain('/docs/assets/swagger-ui-bundle.js');
+      const bundle = await anonymous.get('/docs/assets/swagger-ui-bundle.js');
+      expect(bundle.status).toBe(200);
+      expect(bundle.headers.get('content-type')).toMatch(/javascript/);
+      expect((await anonymous.get('/docs/assets/swagger-ui.css')).status).toBe(200);
+      expect((await anonymous.get('/docs/assets/package.json')).status).toBe(404);
+      expect((await anonymous.get('/docs/assets/..%2fpackage.json')).status).toBe(404);
     });
   });
 
@@ -327,12 +365,13 @@ describe('HTTP contract v1', () => {
 });
 
 interface Layer {
-  route?: { path: string; methods: Record<string, boolean> };
+  route?: { path: string; methods: Record<string, boolean>; stack: { name: string }[] };
 }
 
 function servedRoutes(app: Express): string[] {
   const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
   return stack
-    .filter((layer) => layer.route)
+    // The 405 guard of each declared path (app.all) is not a route of its own.
+    .filter((layer) => layer.route && !layer.route.stack.some((handler) => handler.name === 'methodGuard'))
     .flatMap((layer) => Object.keys(layer.route!.methods).map((m) => `${m.toUpperCase()} ${layer.route!.path.replace(/:(\w+)/g, '{$1}')}`));
 }

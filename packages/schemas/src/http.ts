@@ -69,13 +69,22 @@ export const idempotencyKeyHeader = z
   .max(IDEMPOTENCY_KEY_CHARS_MAX, `Idempotency-Key must be at most ${IDEMPOTENCY_KEY_CHARS_MAX} characters`)
   .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be printable ASCII without spaces');
 
+/**
+ * An integer query parameter. A query value is text: only decimal digits (optionally
+ * signed) are read as a number, so '', '1e3', '0x10' or ' 5' are refused rather than
+ * coerced (z.coerce.number would take them all), and the document says `integer` with its
+ * bounds, which is what a client sends.
+ */
+const integerQuery = (min: number, max: number) =>
+  z.preprocess((value) => (typeof value === 'string' && /^-?[0-9]{1,16}$/.test(value) ? Number(value) : value), z.number().int().min(min).max(max));
+
 export const transferQuery = z
-  .object({ wait_ms: z.coerce.number().int().min(0).max(WAIT_MS_MAX).optional() })
+  .object({ wait_ms: integerQuery(0, WAIT_MS_MAX).optional() })
   .strict();
 
 export const entriesQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(ENTRIES_PAGE_MAX).default(50),
+    limit: integerQuery(1, ENTRIES_PAGE_MAX).default(50),
     // An entry's seq: 18 digits keep every cursor inside Postgres's bigint, so a cursor the
     // pattern allows is never refused afterwards (seq will not reach 10^18).
     cursor: z.string().regex(/^[0-9]{1,18}$/, 'must be a cursor returned by a previous page').optional(),
