@@ -5,7 +5,8 @@
  *   - auth errors (packages/auth): 401, or 503 when the key set cannot be fetched.
  *   - produce errors (packages/kafka): BackpressureError 429, BrokerUnavailableError 503.
  *   - DependencyUnavailableError and Postgres connection failures: 503.
- *   - body-parser errors (express.json): 400 / 413 / 415 by their `type`.
+ *   - body-parser errors (express.json): 400 / 413 / 415 by their `type`; a malformed
+ *     percent-escape in the path (URIError): 400.
  *   - anything else is a bug: 500 with no detail leaked (the log has it).
  *
  * Body: {"error": {"code": "SCREAMING_SNAKE", "message": "...", "details": ...}}; 429 and 503
@@ -13,7 +14,7 @@
  * one list every handler uses and /openapi.json publishes as an enum.
  */
 import { type ZodError, z } from 'zod';
-import { AuthError, type AuthErrorCode, AuthUnavailableError } from '@ledgerline/auth';
+import { AuthError, type AuthErrorCode, AuthUnavailableError, MalformedClaimError } from '@ledgerline/auth';
 import { BackpressureError, BrokerUnavailableError } from '@ledgerline/kafka';
 import { isRetryablePgError } from '@ledgerline/postgres';
 
@@ -25,6 +26,7 @@ export const API_ERROR_CODES = [
   // 400
   'VALIDATION_FAILED',
   'MALFORMED_JSON',
+  'MALFORMED_URL',
   'BAD_REQUEST',
   // 401 (packages/auth)
   'TOKEN_MISSING',
@@ -156,6 +158,9 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
 
   if (error instanceof ApiError) return answer(error.status, error.code, error.message, error.details);
   if (error instanceof AuthUnavailableError) return unavailable('auth', 'token keys are unavailable');
+  if (error instanceof MalformedClaimError) {
+    return answer(400, 'VALIDATION_FAILED', error.message, [{ path: `Authorization.${error.claim}`, message: 'must be well-formed Unicode without NUL' }]);
+  }
   if (error instanceof AuthError) {
     return answer(401, error.code as Exclude<AuthErrorCode, 'AUTH_UNAVAILABLE'>, error.message, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
   }
@@ -170,6 +175,8 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
   if (error instanceof BrokerUnavailableError) return unavailable('kafka', 'kafka unreachable; retry with the same Idempotency-Key');
   if (error instanceof DependencyUnavailableError) return unavailable(error.dependency, error.message);
 
+  // express decodes path parameters with decodeURIComponent: "%ZZ" throws a URIError.
+  if (error instanceof URIError) return answer(400, 'MALFORMED_URL', 'the URL holds a malformed percent-escape');
   const bodyParser = bodyParserAnswer(error, answer);
   if (bodyParser) return bodyParser;
   if (isRetryablePgError(error)) return unavailable('postgres', 'postgres unreachable');

@@ -6,30 +6,48 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { type AuthContext, canRead, canWrite } from '@ledgerline/auth';
-import { idempotencyKeyHeader } from '@ledgerline/schemas';
-import { forbidden, issuesOf, notFound, validationFailed } from './errors';
+import { idempotencyKeyHeader, textProblem } from '@ledgerline/schemas';
+import { type FieldIssue, forbidden, issuesOf, notFound, validationFailed } from './errors';
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  // Before zod: the shape check below walks the document without recursion, so no nesting
+  // depth can exhaust the stack, and no text Postgres cannot store reaches a command.
+  const problem = jsonProblem(body ?? {}, BODY_DEPTH_MAX);
+  if (problem) throw validationFailed([problem], 'request body is not valid');
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) throw validationFailed(issuesOf(parsed.error), 'request body is not valid');
-  const nul = pathOfNul(parsed.data);
-  if (nul !== null) throw validationFailed([{ path: nul || '(body)', message: 'must not contain the NUL character' }]);
   return parsed.data;
 }
 
 /**
- * Postgres text and jsonb cannot hold U+0000; a string carrying one would pass zod and then
- * fail at insert time (here as a 500, or in the worker as a poison message). Refused at
- * the border instead. Returns the dotted path of the first offender, or null.
+ * Nesting levels a request body may have at most. The deepest legitimate body is an account's
+ * metadata (itself capped lower by its schema) inside the body object; a body thousands of
+ * levels deep is refused before anything recursive (zod, JSON.stringify) walks it.
  */
-export function pathOfNul(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
-  if (typeof value !== 'object' || value === null) return null;
-  for (const [key, child] of Object.entries(value)) {
-    const childPath = path ? `${path}.${key}` : key;
-    if (key.includes('\u0000')) return childPath;
-    const found = pathOfNul(child, childPath);
-    if (found !== null) return found;
+export const BODY_DEPTH_MAX = 16;
+
+/**
+ * The first problem of a parsed JSON document, as a field issue: a string (value or key)
+ * that is not storable text (`textProblem`: a lone surrogate, NUL), or nesting deeper than
+ * `depthMax`. Iterative on purpose: the input decides the depth. Null when it is fine.
+ */
+export function jsonProblem(root: unknown, depthMax: number): FieldIssue | null {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value: root, path: '', depth: 0 }];
+  while (stack.length > 0) {
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value === 'string') {
+      const problem = textProblem(value);
+      if (problem) return { path: path || '(body)', message: problem };
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= depthMax) return { path: path || '(body)', message: `nests deeper than ${depthMax} levels` };
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = path ? `${path}.${key}` : key;
+      const keyProblem = textProblem(key);
+      if (keyProblem) return { path: childPath.isWellFormed() ? childPath : childPath.toWellFormed(), message: `key ${keyProblem}` };
+      stack.push({ value: child, path: childPath, depth: depth + 1 });
+    }
   }
   return null;
 }

@@ -9,7 +9,7 @@ import {
   subjectAccountOf,
   transitAccountId,
 } from '@ledgerline/domain';
-import { type DeadLetterMessage, type Fence, decodeCommand } from '@ledgerline/schemas';
+import { type DeadLetterMessage, type Fence, decodeCommand, storableReason } from '@ledgerline/schemas';
 
 export interface RawMessage {
   offset: string;
@@ -42,7 +42,7 @@ export function decodeSegment(topic: string, partition: number, messages: readon
     if (decoded.ok) return { batch: { commands, deadLetters, fence: decoded.fence }, taken: i + 1 };
     deadLetters.push({
       v: 1,
-      reason: decoded.reason,
+      reason: storableReason(decoded.reason),
       topic,
       partition,
       offset: message.offset,

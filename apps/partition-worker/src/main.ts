@@ -24,6 +24,12 @@ async function main(): Promise<void> {
         process.kill(process.pid, 'SIGKILL');
       }
     },
+    onDeadLetter(partition, reason) {
+      metrics.deadLetters.inc({ reason });
+    },
+    onWriteRetry(partition) {
+      metrics.writeRetries.inc({ partition: String(partition) });
+    },
     onFatal(error) {
       log(`FATAL: ${error.message}; stopping rather than writing`);
       process.exit(70);

@@ -19,6 +19,18 @@ export function createWorkerMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    deadLetters: new Counter({
+      name: 'ledger_worker_dead_letters_total',
+      help: 'Messages put on the dead-letter topic: malformed (did not decode) or unprocessable (write failed deterministically)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    writeRetries: new Counter({
+      name: 'ledger_worker_write_retries_total',
+      help: 'Batch writes retried after an operating error (a dependency down); alert when it keeps growing',
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
     fenced: new Counter({ name: 'ledger_worker_fenced_total', help: 'Commits refused because the epoch moved on', registers: [registry] }),
     ownedPartitions: new Gauge({ name: 'ledger_worker_owned_partitions', help: 'Partitions this process owns', registers: [registry] }),
     reconcileViolations: new Gauge({ name: 'ledger_reconcile_violations', help: 'Invariant violations found by the last reconcile', labelNames: ['check'], registers: [registry] }),

@@ -9,6 +9,14 @@
  * Exactly-once (docs/design.md, invariant 3): messages below the stored next_offset were applied
  * by an earlier commit and are skipped; Kafka's own committed offset is only a hint for
  * where to fetch from. A chunk that does not start at next_offset asks the consumer to seek.
+ *
+ * No command can stop the partition (docs/design.md invariant 10). A write that fails
+ * deterministically (write-errors.ts) is not retried as is: the piece is bisected until the
+ * one command that fails alone is found; everything before and after it is written in
+ * order, and that command is isolated: REJECTED with UNPROCESSABLE (its client's long poll
+ * ends) and put on the dead-letter topic with its original bytes, offset and SQLSTATE. A
+ * failure that even a write of no commands repeats is the database's, not a command's: it
+ * is thrown as an operating error for the consumer loop to retry with backoff.
  */
 import type { Pool } from 'pg';
 import {
@@ -18,6 +26,7 @@ import {
   type RoutingTable,
   applyBatch,
   dedupeKeyOf,
+  isolateUnprocessable,
   subjectAccountOf,
 } from '@ledgerline/domain';
 import {
@@ -25,12 +34,14 @@ import {
   type OutboxRowInput,
   type PartitionClaim,
   FencedError,
+  classifyWriteFailure,
   claimPartition,
+  sqlStateOf,
   loadAccountStates,
   loadAppliedKeys,
   writeBatch,
 } from '@ledgerline/postgres';
-import { encodeCommand, toEventMessage } from '@ledgerline/schemas';
+import { type DeadLetterMessage, decodeCommand, encodeCommand, storableReason, toEventMessage } from '@ledgerline/schemas';
 import { type RawMessage, accountsNamed, decodeSegment, dedupeCandidates } from './batch-input';
 
 export interface CachedBalance {
@@ -57,7 +68,24 @@ export interface ApplierPorts {
   now(): Date;
   /** Called right after each Postgres commit (metrics, fault injection). */
   afterCommit?(partition: number, committed: { commands: number; effects: BatchEffects; durationMs: number }): void;
+  /** A message went to the dead-letter topic: `malformed` (it did not decode) or `unprocessable` (its write failed). */
+  onDeadLetter?(partition: number, reason: 'malformed' | 'unprocessable'): void;
   log(message: string): void;
+}
+
+/**
+ * A write failed, and a write of no commands failed the same way: the database (a broken
+ * deploy, a revoked privilege, a full disk), not a command, is at fault. Retried with
+ * backoff by the consumer loop, never blamed on a command.
+ */
+export class DatabaseWriteError extends Error {
+  override readonly name = 'DatabaseWriteError';
+  constructor(
+    message: string,
+    override readonly cause: unknown,
+  ) {
+    super(message);
+  }
 }
 
 /** What the consumer loop wants to hear while a fetched batch is applied. */
@@ -188,8 +216,104 @@ export class PartitionApplier {
         this.release();
         return { kind: 'fenced' };
       }
-      throw failure;
+      if (classifyWriteFailure(failure) !== 'deterministic') throw failure;
+      // Everything before the failed piece is committed; isolate the culprit in that piece,
+      // then go on with the rest as usual.
+      const failed = fresh.filter((m) => BigInt(m.offset) >= claim.nextOffset).slice(0, this.chunkCommandsMax);
+      this.ports.log(`partition ${this.partition}: write failed deterministically (${sqlStateOf(failure)}: ${(failure as Error).message}); bisecting ${failed.length} messages`);
+      const isolated = await this.isolatePoison(claim, failed, failure, progress);
+      if (isolated.kind === 'fenced') return isolated;
+      return this.apply(messages, progress);
     }
+  }
+
+  /**
+   * Writes `messages` (which start at the claim's next offset) while isolating the commands
+   * whose write fails on its own. First proves the failure is a command's: a write of no
+   * commands must succeed, or the database is at fault (DatabaseWriteError).
+   */
+  private async isolatePoison(claim: PartitionClaim, messages: readonly RawMessage[], failure: unknown, progress: ApplyProgress): Promise<ApplyResult> {
+    try {
+      await writeBatch(this.ports.pool, { claim, fromOffset: claim.nextOffset, toOffset: claim.nextOffset, effects: NO_EFFECTS, before: new Map(), outbox: [] });
+    } catch (error) {
+      if (error instanceof FencedError) return this.fencedBy(error);
+      throw new DatabaseWriteError(`partition ${this.partition}: even a write of no commands fails (${(error as Error).message}); after: ${(failure as Error).message}`, error);
+    }
+    try {
+      await this.bisect(claim, messages, progress);
+    } catch (error) {
+      if (error instanceof FencedError) return this.fencedBy(error);
+      throw error;
+    }
+    return { kind: 'applied', nextOffset: claim.nextOffset };
+  }
+
+  /** Commits `messages` in order, halving any run whose write fails deterministically. */
+  private async bisect(claim: PartitionClaim, messages: readonly RawMessage[], progress: ApplyProgress): Promise<void> {
+    let rest = messages;
+    while (rest.length > 0 && progress.isActive()) {
+      let taken = rest.length;
+      try {
+        const piece = await this.prepare(rest, claim.nextOffset, null);
+        taken = piece.taken;
+        await this.commit(claim, piece, progress);
+        rest = rest.slice(piece.taken);
+        continue;
+      } catch (error) {
+        if (classifyWriteFailure(error) !== 'deterministic') throw error;
+        if (taken === 1) {
+          await this.isolateOne(claim, rest[0]!, error, progress);
+          rest = rest.slice(1);
+          continue;
+        }
+        await this.bisect(claim, rest.slice(0, Math.ceil(taken / 2)), progress);
+        rest = rest.slice(Math.ceil(taken / 2));
+      }
+    }
+  }
+
+  /**
+   * The one message whose write fails alone: commit it as REJECTED UNPROCESSABLE (a client
+   * command) with its bytes on the dead-letter topic; if even that cannot be written, the
+   * dead letter alone. The partition's offset moves past it either way.
+   */
+  private async isolateOne(claim: PartitionClaim, message: RawMessage, error: unknown, progress: ApplyProgress): Promise<void> {
+    const now = this.ports.now().toISOString();
+    const offset = BigInt(message.offset);
+    const letter = deadLetterOf(this.topic, this.partition, message, now, `UNPROCESSABLE: ${(error as Error).message}`, sqlStateOf(error));
+    const decoded = decodeCommand(message.value);
+    const effects = decoded.ok && decoded.command ? isolateUnprocessable({ partition: this.partition, now }, decoded.command) : NO_EFFECTS;
+    this.ports.log(`partition ${this.partition}: offset ${offset} isolated as UNPROCESSABLE (${letter.sqlstate ?? 'no SQLSTATE'}): ${(error as Error).message}`);
+    const write = { claim, fromOffset: offset, toOffset: offset + 1n, before: new Map<string, AccountState>() };
+    try {
+      const published = await writeBatch(this.ports.pool, { ...write, effects, outbox: outboxRows(effects, [letter]) });
+      this.afterIsolation(claim, offset + 1n, effects, published, now);
+    } catch (rejectionError) {
+      if (classifyWriteFailure(rejectionError) !== 'deterministic') throw rejectionError;
+      let published: OutboxRow[];
+      try {
+        published = await writeBatch(this.ports.pool, { ...write, effects: NO_EFFECTS, outbox: outboxRows(NO_EFFECTS, [letter]) });
+      } catch (letterError) {
+        // A dead letter is base64 bytes and storable text: if it cannot be written, the
+        // database is at fault; never loop on it as if it were the command's.
+        if (classifyWriteFailure(letterError) !== 'deterministic') throw letterError;
+        throw new DatabaseWriteError(`partition ${this.partition}: cannot write the dead letter of offset ${offset}`, letterError);
+      }
+      this.afterIsolation(claim, offset + 1n, NO_EFFECTS, published, now);
+    }
+    await progress.committed(claim.nextOffset);
+  }
+
+  private afterIsolation(claim: PartitionClaim, nextOffset: bigint, effects: BatchEffects, published: OutboxRow[], now: string): void {
+    claim.nextOffset = nextOffset;
+    this.ports.onDeadLetter?.(this.partition, 'unprocessable');
+    this.afterCommit(effects, published, now);
+  }
+
+  private fencedBy(error: FencedError): ApplyResult {
+    this.ports.log(`partition ${this.partition}: ${error.message}; releasing`);
+    this.release();
+    return { kind: 'fenced' };
   }
 
   private async takeClaim(): Promise<PartitionClaim> {
@@ -211,6 +335,7 @@ export class PartitionApplier {
     const now = this.ports.now().toISOString();
     const { batch, taken } = decodeSegment(this.topic, this.partition, all, now);
     const { commands, deadLetters, fence } = batch;
+    for (let i = 0; i < deadLetters.length; i++) this.ports.onDeadLetter?.(this.partition, 'malformed');
     const routing = await this.currentRouting(commands);
     const partitionOf = (id: string) => routing.partitionOf(id);
 
@@ -312,6 +437,31 @@ export class PartitionApplier {
       .then(() => (terminal.length ? postCommit.publishTerminal(terminal) : undefined))
       .catch((error) => log(`partition ${this.partition}: status notification failed: ${(error as Error).message}`));
   }
+}
+
+const NO_EFFECTS: BatchEffects = {
+  entries: [],
+  accounts: [],
+  createdAccountIds: new Set(),
+  newTransfers: [],
+  transferStatuses: [],
+  legs: [],
+  outbox: [],
+  outcomes: [],
+};
+
+function deadLetterOf(topic: string, partition: number, message: RawMessage, now: string, reason: string, sqlstate: string | null): DeadLetterMessage {
+  return {
+    v: 1,
+    reason: storableReason(reason),
+    sqlstate,
+    topic,
+    partition,
+    offset: message.offset,
+    key_base64: message.key ? message.key.toString('base64') : null,
+    value_base64: message.value ? message.value.toString('base64') : null,
+    dead_lettered_at: now,
+  };
 }
 
 function outboxRows(effects: BatchEffects, deadLetters: readonly object[]): OutboxRowInput[] {

@@ -6,6 +6,7 @@
  * rebalance releases all local claims: a partition that comes back to us may have been
  * written by someone else in between, so it is re-claimed and its cache reloaded.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { InvariantViolation } from '@ledgerline/domain';
 import { ConcurrentWriteError } from '@ledgerline/postgres';
@@ -13,6 +14,19 @@ import { type ApplierPorts, type ApplyProgress, PartitionApplier } from './parti
 import type { OutboxRelay } from './outbox-relay';
 
 const CONSUMER_RESTART_DELAY_MS = 1_000;
+
+/**
+ * Backoff between attempts at a batch whose write failed for an operating reason (Postgres or
+ * PgBouncer down, a broken deploy): doubling from the first delay up to the cap, each delay
+ * jittered down by up to half so that workers do not retry in step.
+ */
+export const WRITE_RETRY_DELAY_FIRST_MS = 100;
+export const WRITE_RETRY_DELAY_MAX_MS = 5_000;
+
+export function writeRetryDelayMs(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(WRITE_RETRY_DELAY_MAX_MS, WRITE_RETRY_DELAY_FIRST_MS * 2 ** Math.min(attempt, 16));
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
 
 export interface PartitionWorkerOptions {
   kafka: Kafka;
@@ -34,6 +48,8 @@ export interface PartitionWorkerOptions {
   relay: OutboxRelay;
   /** A broken invariant: the process must stop rather than write (docs/design.md, "Poison isolation"). */
   onFatal(error: Error): void;
+  /** A batch's write failed for an operating reason and will be retried (alerting, metrics). */
+  onWriteRetry?(partition: number, attempt: number, error: Error): void;
 }
 
 export class PartitionWorker {
@@ -166,7 +182,7 @@ export class PartitionWorker {
         resolveOffset((nextOffset - 1n).toString());
         await heartbeat();
       },
-    });
+    }, heartbeat);
     if (result.kind === 'seek') {
       this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: result.offset.toString() });
       return;
@@ -192,16 +208,36 @@ export class PartitionWorker {
     await this.consumer.commitOffsets(offsets).catch(() => undefined);
   }
 
-  private async applyGuarded(applier: PartitionApplier, messages: EachBatchPayload['batch']['messages'], progress: ApplyProgress) {
-    try {
-      return await applier.apply(messages, progress);
-    } catch (error) {
-      if (error instanceof InvariantViolation || error instanceof ConcurrentWriteError) {
-        this.options.onFatal(error);
+  /**
+   * Applies a fetched batch until it is written or the partition is no longer ours. Programmer
+   * errors stop the process. Operating errors (a dependency down) are retried here, with
+   * backoff and a heartbeat between attempts, instead of being thrown to kafkajs: a throw
+   * makes kafkajs restart the consumer, which rebalances every partition of the group, every
+   * ~30 s for as long as Postgres is down. Deterministic failures never get here: the
+   * applier isolates the command that causes them.
+   */
+  private async applyGuarded(
+    applier: PartitionApplier,
+    messages: EachBatchPayload['batch']['messages'],
+    progress: ApplyProgress,
+    heartbeat: () => Promise<void>,
+  ) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await applier.apply(messages, progress);
+      } catch (error) {
+        if (error instanceof InvariantViolation || error instanceof ConcurrentWriteError) {
+          this.options.onFatal(error);
+          throw error;
+        }
+        if (!progress.isActive()) throw error; // rebalance or stop: the next owner takes over
+        const delayMs = writeRetryDelayMs(attempt);
+        this.options.onWriteRetry?.(applier.partition, attempt, error as Error);
+        this.options.ports.log(`partition ${applier.partition}: write failed (${(error as Error).message}); attempt ${attempt}, retrying in ${delayMs} ms`);
+        await sleep(delayMs);
+        // Throws during a rebalance, which ends this batch the way kafkajs expects.
+        await heartbeat();
       }
-      // Operating errors (Postgres or PgBouncer restarting): kafkajs retries the batch with
-      // backoff. Nothing was committed, the claim and cache are still valid.
-      throw error;
     }
   }
 

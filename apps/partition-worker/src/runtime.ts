@@ -17,6 +17,8 @@ export interface WorkerHooks {
   log(message: string): void;
   onFatal(error: Error): void;
   afterCommit?(partition: number, committed: { commands: number; effects: BatchEffects; durationMs: number }): void;
+  onDeadLetter?(partition: number, reason: 'malformed' | 'unprocessable'): void;
+  onWriteRetry?(partition: number, attempt: number, error: Error): void;
 }
 
 export interface WorkerRuntime {
@@ -69,6 +71,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     outboxSweepAgeMs: config.outboxSweepAgeMs,
     relay,
     onFatal: hooks.onFatal,
+    onWriteRetry: hooks.onWriteRetry,
     ports: {
       pool,
       routing: () => routing.current(),
@@ -76,6 +79,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       now: () => new Date(),
       log: hooks.log,
       afterCommit: hooks.afterCommit,
+      onDeadLetter: hooks.onDeadLetter,
       postCommit: {
         refreshBalances: (list) => balances.refresh(list),
         publishTerminal: (ids) => notifier.publishTerminal(ids),

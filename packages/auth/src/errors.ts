@@ -1,8 +1,9 @@
 /**
  * Why a request is not authenticated. Each class has a stable `code`; the API maps them to
- * HTTP in its one error-mapping file (401 for the first three, 503 for the last).
+ * HTTP in its one error-mapping file (401 for the first three, 503 for AUTH_UNAVAILABLE, 400 for
+ * a malformed claim).
  */
-export type AuthErrorCode = 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'AUTH_UNAVAILABLE';
+export type AuthErrorCode = 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'AUTH_UNAVAILABLE' | 'VALIDATION_FAILED';
 
 export abstract class AuthError extends Error {
   abstract readonly code: AuthErrorCode;
@@ -33,4 +34,20 @@ export class ExpiredTokenError extends AuthError {
 export class AuthUnavailableError extends AuthError {
   override readonly name = 'AuthUnavailableError';
   readonly code = 'AUTH_UNAVAILABLE';
+}
+
+/**
+ * Correctly signed, but a claim holds text the ledger cannot store (a `sub` with a lone UTF-16
+ * surrogate or NUL): the request is refused as bad input (400, naming the claim), before the
+ * principal could reach a transfer row.
+ */
+export class MalformedClaimError extends AuthError {
+  override readonly name = 'MalformedClaimError';
+  readonly code = 'VALIDATION_FAILED';
+  constructor(
+    readonly claim: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }

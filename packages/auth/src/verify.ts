@@ -7,7 +7,7 @@
  * accepted (never `none`, never an HMAC keyed with a public key).
  */
 import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
-import { AuthUnavailableError, ExpiredTokenError, InvalidTokenError, MissingTokenError } from './errors';
+import { AuthUnavailableError, ExpiredTokenError, InvalidTokenError, MalformedClaimError, MissingTokenError } from './errors';
 import { type AuthContext, parseScopes } from './scopes';
 import { VerifiedTokenCache } from './verified-token-cache';
 
@@ -111,9 +111,13 @@ export function verifyToken(authorizationHeader: string | undefined, options: To
 
 function authContextOf(payload: JWTPayload): AuthContext {
   const principal = payload.sub;
-  // NUL cannot be stored in a Postgres text column: refuse it here, not as a crash later.
-  if (typeof principal !== 'string' || principal.length === 0 || principal.length > PRINCIPAL_LENGTH_MAX || principal.includes('\u0000')) {
-    throw new InvalidTokenError(`sub must be a string of 1..${PRINCIPAL_LENGTH_MAX} characters without NUL`);
+  if (typeof principal !== 'string' || principal.length === 0 || principal.length > PRINCIPAL_LENGTH_MAX) {
+    throw new InvalidTokenError(`sub must be a string of 1..${PRINCIPAL_LENGTH_MAX} characters`);
+  }
+  // Postgres text cannot hold NUL, nor jsonb a lone surrogate: refuse them here, not as a
+  // write that fails in the worker every time it is retried.
+  if (!principal.isWellFormed() || principal.includes('\u0000')) {
+    throw new MalformedClaimError('sub', 'the token\'s sub must be well-formed Unicode without NUL');
   }
   return { principal, scopes: parseScopes(payload.scope) };
 }

@@ -18,11 +18,19 @@
  *   DEPOSIT:    credit account, debit external(p, currency)             -> COMPLETED | REJECTED
  *   WITHDRAWAL: debit account, credit external(p, currency)             -> COMPLETED | REJECTED
  *
+ * Every posting stays inside a balance's range (money.ts): a client command whose credit
+ * would take a USER account past USER_BALANCE_MAX, or a system account past BALANCE_MAX /
+ * BALANCE_MIN, is REJECTED with BALANCE_LIMIT_EXCEEDED, a normal outcome like
+ * INSUFFICIENT_FUNDS; a credit leg refused for it sends the money home. A refund leg is the
+ * one posting that cannot be refused (the money is in transit); it may use the range above
+ * USER_BALANCE_MAX, and should even that not suffice, the leg is recorded REJECTED and the
+ * money stays visible in transit with the transfer PROCESSING, for an operator to settle.
+ *
  * A command whose subject account is routed to another partition (it arrived before a
  * bucket move finished) is forwarded there unchanged: this partition must not write an
  * account it does not own.
  */
-import { AMOUNT_MAX } from './money';
+import { AMOUNT_MAX, BALANCE_MAX, BALANCE_MIN, USER_BALANCE_MAX, withinBalanceRange } from './money';
 import { externalAccountId, transitAccountId } from './ids';
 import {
   type AccountState,
@@ -147,6 +155,23 @@ export function applyBatch(context: ApplyContext, commands: readonly Command[]):
   return effects;
 }
 
+/**
+ * The effects that isolate a client command whose write failed deterministically (the
+ * worker found it by bisecting its batch): the transfer ends REJECTED with UNPROCESSABLE, so
+ * the client's long poll ends, and nothing else moves. Its free text is left out (the text
+ * itself may be what Postgres refused) and the principal made storable. A leg gets no
+ * effects: its money is in transit and stays there, visible, with the transfer PROCESSING;
+ * the dead-letter topic carries its bytes for an operator.
+ */
+export function isolateUnprocessable(context: Pick<ApplyContext, 'partition' | 'now'>, command: Command): BatchEffects {
+  const batch = new BatchBuilder({ ...context, accounts: new Map(), partitionOf: () => context.partition, alreadyApplied: new Set() });
+  if (command.type === 'CREDIT_LEG' || command.type === 'REFUND_LEG') return batch.effects();
+  const principal = command.principal.toWellFormed().replaceAll('\u0000', '\ufffd');
+  const safe: ClientCommand = command.type === 'TRANSFER' ? { ...command, principal, description: null } : { ...command, principal };
+  batch.rejectAs(safe, 'UNPROCESSABLE');
+  return batch.effects();
+}
+
 /** Working state of one batch; every write goes through `post` so entries and balances agree. */
 class BatchBuilder {
   private readonly working = new Map<string, AccountState>();
@@ -201,13 +226,15 @@ class BatchBuilder {
     const toPartition = this.context.partitionOf(command.toAccountId);
     if (toPartition === this.context.partition) {
       const destination = this.account(command.toAccountId);
-      const destinationRefusal = refuseDestination(destination, command.currency);
+      const destinationRefusal = refuseDestination(destination, command.currency) ?? this.refuseCredit(command.toAccountId, command.amount);
       if (destinationRefusal) return this.reject(command, destinationRefusal);
       this.post(command.fromAccountId, command.transferId, 'DEBIT', -command.amount);
       this.post(command.toAccountId, command.transferId, 'CREDIT', command.amount);
       return this.complete(command);
     }
     // Cross-partition: money waits in this partition's transit account until p(B) answers.
+    const transitRefusal = this.refuseCredit(this.systemAccountId('TRANSIT', command.currency), command.amount);
+    if (transitRefusal) return this.reject(command, transitRefusal);
     this.post(command.fromAccountId, command.transferId, 'DEBIT', -command.amount);
     this.post(this.systemAccount('TRANSIT', command.currency).id, command.transferId, 'DEBIT', command.amount);
     this.newTransfers.push(this.transferRow(command, 'PROCESSING', null));
@@ -226,7 +253,10 @@ class BatchBuilder {
 
   private applyDeposit(command: ClientCommand & { type: 'DEPOSIT' }): void {
     const account = this.account(command.accountId);
-    const refusal = !command.admin ? 'FORBIDDEN' : refuseDestination(account, command.currency, 'ACCOUNT_NOT_FOUND');
+    const refusal =
+      (!command.admin ? 'FORBIDDEN' : refuseDestination(account, command.currency, 'ACCOUNT_NOT_FOUND')) ??
+      this.refuseCredit(command.accountId, command.amount) ??
+      this.refuseDebit(this.systemAccountId('EXTERNAL', command.currency), command.amount);
     if (refusal) return this.reject(command, refusal);
     this.post(this.systemAccount('EXTERNAL', command.currency).id, command.transferId, 'DEBIT', -command.amount);
     this.post(command.accountId, command.transferId, 'CREDIT', command.amount);
@@ -235,7 +265,7 @@ class BatchBuilder {
 
   private applyWithdrawal(command: ClientCommand & { type: 'WITHDRAWAL' }): void {
     const account = this.account(command.accountId);
-    const refusal = this.refuseSource(command, account);
+    const refusal = this.refuseSource(command, account) ?? this.refuseCredit(this.systemAccountId('EXTERNAL', command.currency), command.amount);
     if (refusal) return this.reject(command, refusal);
     this.post(command.accountId, command.transferId, 'DEBIT', -command.amount);
     this.post(this.systemAccount('EXTERNAL', command.currency).id, command.transferId, 'CREDIT', command.amount);
@@ -244,7 +274,10 @@ class BatchBuilder {
 
   private applyCreditLeg(command: CreditLegCommand): void {
     const destination = this.account(command.toAccountId);
-    const refusal = refuseDestination(destination, command.currency);
+    const refusal =
+      refuseDestination(destination, command.currency) ??
+      this.refuseCredit(command.toAccountId, command.amount) ??
+      this.refuseDebit(this.systemAccountId('TRANSIT', command.currency), command.amount);
     if (refusal) {
       this.legs.push(this.legRow(command, 'REJECTED', refusal));
       const refund: RefundLegCommand = {
@@ -274,6 +307,13 @@ class BatchBuilder {
     if (!this.context.accounts.has(command.fromAccountId) && !this.working.has(command.fromAccountId)) {
       throw new InvariantViolation(`refund for transfer ${command.transferId} names unknown account ${command.fromAccountId}`);
     }
+    if (this.refuseCredit(command.fromAccountId, command.amount, BALANCE_MAX) ?? this.refuseDebit(this.systemAccountId('TRANSIT', command.currency), command.amount)) {
+      // Not even the reserve above USER_BALANCE_MAX holds it: keep the money in transit, where
+      // reconcile shows it against this PROCESSING transfer, rather than write past bigint.
+      this.legs.push(this.legRow(command, 'REJECTED', 'BALANCE_LIMIT_EXCEEDED'));
+      this.outcomes.push({ transferId: command.transferId, result: 'LEG_REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' });
+      return;
+    }
     this.post(this.systemAccount('TRANSIT', command.currency).id, command.transferId, 'REFUND', -command.amount);
     this.post(command.fromAccountId, command.transferId, 'REFUND', command.amount);
     this.legs.push(this.legRow(command, 'APPLIED', null));
@@ -289,6 +329,30 @@ class BatchBuilder {
     if (account.currency !== command.currency) return 'CURRENCY_MISMATCH';
     if (!canDebit(account, command.amount)) return 'INSUFFICIENT_FUNDS';
     return null;
+  }
+
+  /**
+   * BALANCE_LIMIT_EXCEEDED when crediting `amount` would take the account past its ceiling:
+   * USER_BALANCE_MAX for a USER account (the rest is kept for refunds), BALANCE_MAX otherwise.
+   */
+  private refuseCredit(accountId: string, amount: bigint, userCeiling = USER_BALANCE_MAX): RejectionReason | null {
+    const account = this.account(accountId);
+    if (!account) return null; // not posted to: the caller refuses a missing account itself
+    const ceiling = account.kind === 'USER' ? userCeiling : BALANCE_MAX;
+    return account.balance + amount > ceiling ? 'BALANCE_LIMIT_EXCEEDED' : null;
+  }
+
+  /** BALANCE_LIMIT_EXCEEDED when debiting `amount` would take the account below BALANCE_MIN. */
+  private refuseDebit(accountId: string, amount: bigint): RejectionReason | null {
+    const account = this.account(accountId);
+    if (!account) return null;
+    return account.balance - amount < BALANCE_MIN ? 'BALANCE_LIMIT_EXCEEDED' : null;
+  }
+
+  /** Rejects a client command whatever it says (see `isolateUnprocessable`). */
+  rejectAs(command: ClientCommand, reason: RejectionReason): void {
+    this.seen.add(dedupeKeyOf(command));
+    this.reject(command, reason);
   }
 
   private complete(command: ClientCommand): void {
@@ -329,10 +393,13 @@ class BatchBuilder {
     return this.working.get(id) ?? this.context.accounts.get(id);
   }
 
+  private systemAccountId(kind: 'TRANSIT' | 'EXTERNAL', currency: string): string {
+    return kind === 'TRANSIT' ? transitAccountId(this.context.partition, currency) : externalAccountId(this.context.partition, currency);
+  }
+
   /** This partition's transit or external account for a currency, created on first use. */
   private systemAccount(kind: 'TRANSIT' | 'EXTERNAL', currency: string): AccountState {
-    const id =
-      kind === 'TRANSIT' ? transitAccountId(this.context.partition, currency) : externalAccountId(this.context.partition, currency);
+    const id = this.systemAccountId(kind, currency);
     const existing = this.account(id);
     if (existing) return existing;
     const fresh: AccountState = {
@@ -457,6 +524,9 @@ export function assertBatchInvariants(context: ApplyContext, effects: BatchEffec
     if (entry.amount > AMOUNT_MAX || -entry.amount > AMOUNT_MAX) {
       throw new InvariantViolation(`entry of ${entry.amount} exceeds AMOUNT_MAX`);
     }
+    if (!withinBalanceRange(entry.balanceAfter)) {
+      throw new InvariantViolation(`account ${entry.accountId} entry ${entry.seq} would leave the balance at ${entry.balanceAfter}, outside bigint`);
+    }
     sumByCurrency.set(entry.currency, (sumByCurrency.get(entry.currency) ?? 0n) + entry.amount);
     postedByAccount.set(entry.accountId, (postedByAccount.get(entry.accountId) ?? 0n) + entry.amount);
     const previous = lastSeq.get(entry.accountId) ?? context.accounts.get(entry.accountId)?.seq ?? 0n;
@@ -469,6 +539,9 @@ export function assertBatchInvariants(context: ApplyContext, effects: BatchEffec
     if (sum !== 0n) throw new InvariantViolation(`batch is unbalanced in ${currency} by ${sum}`);
   }
   for (const account of effects.accounts) {
+    if (!withinBalanceRange(account.balance)) {
+      throw new InvariantViolation(`account ${account.id} would end at ${account.balance}, outside bigint`);
+    }
     if (account.overdraftLimit !== null && account.balance < -account.overdraftLimit) {
       throw new InvariantViolation(`account ${account.id} would end at ${account.balance}, below its limit`);
     }

@@ -32,6 +32,9 @@ export const DESCRIPTION_CHARS_MAX = 512;
 /** An account's metadata: serialised size, and characters of one key. */
 export const METADATA_BYTES_MAX = 4096;
 export const METADATA_KEY_CHARS_MAX = 64;
+/** Nesting levels of an account's metadata, and its keys counted over every level. */
+export const METADATA_DEPTH_MAX = 4;
+export const METADATA_KEYS_MAX = 64;
 
 /** Characters of an Idempotency-Key header (printable ASCII). */
 export const IDEMPOTENCY_KEY_CHARS_MAX = 128;

@@ -26,6 +26,10 @@ export const REJECTION_REASONS = [
   'CURRENCY_MISMATCH',
   'ACCOUNT_CLOSED',
   'FORBIDDEN',
+  /** The result would not fit the balance's range (money.ts BALANCE_MAX / USER_BALANCE_MAX). */
+  'BALANCE_LIMIT_EXCEEDED',
+  /** The command could not be written (a deterministic write failure); it was dead-lettered. */
+  'UNPROCESSABLE',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 

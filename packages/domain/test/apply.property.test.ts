@@ -294,7 +294,10 @@ describe('applyBatch over random batches', () => {
     if (process.env.SHOW_COVERAGE) console.log(Object.fromEntries([...counts].sort()));
     const results = ['COMPLETED', 'PROCESSING', 'LEG_APPLIED', 'DUPLICATE', 'FORWARDED'];
     for (const result of results) expect([result, (counts.get(result) ?? 0) > 10]).toEqual([result, true]);
-    for (const reason of REJECTION_REASONS) expect([reason, (counts.get(`REJECTED:${reason}`) ?? 0) > 3]).toEqual([reason, true]);
+    // Balances here stay far from bigint's range (balance-bounds.test.ts covers that reason),
+    // and UNPROCESSABLE is never an outcome of applyBatch (the worker's isolation assigns it).
+    const reachable = REJECTION_REASONS.filter((r) => r !== 'BALANCE_LIMIT_EXCEEDED' && r !== 'UNPROCESSABLE');
+    for (const reason of reachable) expect([reason, (counts.get(`REJECTED:${reason}`) ?? 0) > 3]).toEqual([reason, true]);
     for (const reason of ['DESTINATION_NOT_FOUND', 'ACCOUNT_CLOSED', 'CURRENCY_MISMATCH']) {
       expect([reason, (counts.get(`LEG_REJECTED:${reason}`) ?? 0) > 3]).toEqual([reason, true]);
     }

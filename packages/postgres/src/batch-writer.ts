@@ -18,6 +18,7 @@
 import type { PoolClient } from 'pg';
 import type { AccountState, BatchEffects } from '@ledgerline/domain';
 import { FencedError, type PartitionClaim } from './partition-state';
+import { SQLSTATE_CONCURRENT_WRITE, SQLSTATE_FENCED } from './write-errors';
 
 export class ConcurrentWriteError extends Error {
   override readonly name = 'ConcurrentWriteError';
@@ -53,9 +54,6 @@ export interface Queryable {
   query: PoolClient['query'];
 }
 
-/** SQLSTATEs raised by ledger_apply_batch (migrations/0004_apply_batch_function.sql). */
-const SQLSTATE_FENCED = 'LL001';
-const SQLSTATE_CONCURRENT_WRITE = 'LL002';
 
 /**
  * Writes the batch with one call of ledger_apply_batch: one round trip, one transaction

@@ -13,3 +13,4 @@ export * from './moves';
 export * from './idempotency';
 export * from './idempotency-claims';
 export * from './admin';
+export * from './write-errors';

@@ -14,7 +14,7 @@ const clientFields = {
   transfer_id: uuid,
   amount: amountString,
   currency: currencyCode,
-  principal: z.string().min(1).max(256),
+  principal: storableText(256).pipe(z.string().min(1)),
   admin: z.boolean(),
   request_hash: z.string().regex(/^[0-9a-f]{64}$/),
   accepted_at: isoTimestamp,

@@ -45,11 +45,22 @@ export function toEventMessage(event: TransferEvent): TransferEventMessage {
 /** The dead-letter topic's value: why a message was refused, and its original bytes. */
 export interface DeadLetterMessage {
   v: 1;
+  /** Why: the decode failure, or `UNPROCESSABLE: <database error>`; storable text (see `storableReason`). */
   reason: string;
+  /** The SQLSTATE of the failed write, for an UNPROCESSABLE one. */
+  sqlstate?: string | null;
   topic: string;
   partition: number;
   offset: string;
   key_base64: string | null;
   value_base64: string | null;
   dead_lettered_at: string;
+}
+
+/**
+ * A reason safe to store and publish: error messages may quote the very input that was
+ * refused (a lone surrogate, NUL), which would make the dead letter itself unwritable.
+ */
+export function storableReason(text: string, lengthMax = 1000): string {
+  return text.toWellFormed().replaceAll('\u0000', '\ufffd').slice(0, lengthMax).toWellFormed();
 }

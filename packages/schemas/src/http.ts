@@ -11,7 +11,9 @@ import {
   ENTRIES_PAGE_MAX,
   IDEMPOTENCY_KEY_CHARS_MAX,
   METADATA_BYTES_MAX,
+  METADATA_DEPTH_MAX,
   METADATA_KEY_CHARS_MAX,
+  METADATA_KEYS_MAX,
   WAIT_MS_MAX,
 } from '@ledgerline/domain';
 import { amountString, currencyCode, limitString, rejectionReason } from './primitives';
@@ -27,6 +29,28 @@ const text = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, 'must no
 /** A path `{id}`: a UUID, lower-cased so that case never changes the lookup. */
 export const idPath = z.object({ id: z.uuid({ message: 'must be a UUID' }).transform((id) => id.toLowerCase()) }).strict();
 
+/**
+ * Why a metadata object is refused, or null. Iterative (the client decides the depth); the
+ * API has already refused text Postgres cannot store (apps/ingest-api/src/http-input.ts).
+ */
+export function metadataProblem(metadata: Record<string, unknown>): string | null {
+  let keys = 0;
+  const stack: { value: unknown; depth: number }[] = [{ value: metadata, depth: 1 }];
+  while (stack.length > 0) {
+    const { value, depth } = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > METADATA_DEPTH_MAX) return `must nest at most ${METADATA_DEPTH_MAX} levels deep`;
+    for (const [key, child] of Object.entries(value)) {
+      keys++;
+      if (keys > METADATA_KEYS_MAX) return `must hold at most ${METADATA_KEYS_MAX} keys in all`;
+      if (key.length > METADATA_KEY_CHARS_MAX) return `keys must be at most ${METADATA_KEY_CHARS_MAX} characters`;
+      stack.push({ value: child, depth: depth + 1 });
+    }
+  }
+  if (Buffer.byteLength(JSON.stringify(metadata)) > METADATA_BYTES_MAX) return `must serialise to at most ${METADATA_BYTES_MAX} bytes`;
+  return null;
+}
+
 export const createAccountBody = z
   .object({
     currency: currencyCode,
@@ -34,7 +58,10 @@ export const createAccountBody = z
     metadata: z
       .record(z.string().max(METADATA_KEY_CHARS_MAX), z.unknown())
       .default({})
-      .refine((m) => JSON.stringify(m).length <= METADATA_BYTES_MAX, `must serialise to at most ${METADATA_BYTES_MAX} bytes`),
+      .superRefine((m, ctx) => {
+        const problem = metadataProblem(m);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
   })
   .strict()
   .meta({ id: 'CreateAccount' });

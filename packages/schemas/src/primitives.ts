@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AMOUNT_MAX, CURRENCY_PATTERN, OVERDRAFT_LIMIT_MAX } from '@ledgerline/domain';
+import { AMOUNT_MAX, CURRENCY_PATTERN, OVERDRAFT_LIMIT_MAX, REJECTION_REASONS } from '@ledgerline/domain';
 
 /**
  * A digit string bounded by `max` as a regular expression, so that the bound is part of
@@ -34,24 +34,31 @@ export const uuid = z.uuid({ message: 'must be a UUID' }).transform((id) => id.t
 
 export const isoTimestamp = z.iso.datetime({ offset: true });
 
-export const rejectionReason = z.enum([
-  'INSUFFICIENT_FUNDS',
-  'ACCOUNT_NOT_FOUND',
-  'DESTINATION_NOT_FOUND',
-  'CURRENCY_MISMATCH',
-  'ACCOUNT_CLOSED',
-  'FORBIDDEN',
-]);
+export const rejectionReason = z.enum(REJECTION_REASONS);
 
 /**
- * Free text stored in a Postgres text column: at most `max` characters, no NUL (U+0000),
- * which Postgres cannot store. The API refuses NUL in any request body already
- * (apps/ingest-api/src/http-input.ts); this is the same rule for a command read back from
- * Kafka, so one written by anything else is dead-lettered instead of failing its
- * partition's write forever.
+ * Why a string cannot be stored, or null when it can. Postgres text and jsonb refuse U+0000,
+ * and jsonb refuses a lone UTF-16 surrogate ("\udc00" is valid JSON, but no Unicode text):
+ * either one, let through, fails its write every time it is retried. Every string that
+ * crosses a border (HTTP body, JWT claim, Kafka message) passes this check first.
+ */
+export function textProblem(text: string): string | null {
+  if (!text.isWellFormed()) return 'must be well-formed Unicode (no lone UTF-16 surrogate)';
+  if (text.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
+  return null;
+}
+
+/**
+ * Free text stored in a Postgres text column: at most `max` characters, well-formed, no NUL.
+ * The API refuses such text in any request already (apps/ingest-api/src/http-input.ts); this
+ * is the same rule for a command read back from Kafka, so one written by anything else is
+ * dead-lettered instead of failing its partition's write forever.
  */
 export const storableText = (max: number) =>
   z
     .string()
     .max(max)
-    .refine((text) => !text.includes('\u0000'), 'must not contain the NUL character (\\u0000)');
+    .superRefine((text, ctx) => {
+      const problem = textProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });

@@ -1,0 +1,62 @@
+/**
+ * What a failed batch write means, decided in one place from the error's SQLSTATE (or, for a
+ * connection that never got one, its message). The worker acts on the answer:
+ *
+ *   operating       a dependency is down or busy (connection lost, PgBouncer 08P01, server
+ *                   shutting down, serialization failure, out of resources): the same write
+ *                   may succeed later. Retried as is, with capped jittered backoff.
+ *   fenced          LL001: another owner took the partition; stop writing it.
+ *   concurrent      LL002: an account's seq or a transfer's status was not what the single
+ *                   writer expected: the one-writer assumption is broken; stop the process.
+ *   deterministic   anything else (a value Postgres refuses, a constraint, a bug in one
+ *                   command's data): the same input fails the same way every time. Retrying
+ *                   would stop the partition for good, so the batch is bisected until the one
+ *                   command that fails alone is found and isolated (REJECTED UNPROCESSABLE,
+ *                   dead-lettered); the rest is written.
+ *
+ * A "deterministic" error that a batch with no commands also fails with (a broken deploy: a
+ * missing function, a revoked privilege) is really an operating error: the worker checks
+ * that before blaming a command (PartitionApplier).
+ */
+
+export type WriteFailureKind = 'operating' | 'fenced' | 'concurrent' | 'deterministic';
+
+/** SQLSTATE classes whose every code is an operating error. */
+const OPERATING_CLASSES: ReadonlyMap<string, string> = new Map([
+  ['08', 'connection exception (08P01: PgBouncer cannot reach Postgres)'],
+  ['53', 'insufficient resources (disk full, out of memory, too many connections)'],
+  ['57', 'operator intervention (admin shutdown, crash shutdown, cannot connect now, query canceled)'],
+  ['58', 'system error (I/O error)'],
+  ['XX', 'internal error'],
+]);
+
+/** Single SQLSTATEs that are operating errors outside those classes. */
+const OPERATING_CODES: ReadonlyMap<string, string> = new Map([
+  ['40001', 'serialization failure'],
+  ['40P01', 'deadlock detected'],
+  ['55P03', 'lock not available'],
+  ['55006', 'object in use'],
+  ['25P03', 'idle-in-transaction session timeout'],
+]);
+
+export const SQLSTATE_FENCED = 'LL001';
+export const SQLSTATE_CONCURRENT_WRITE = 'LL002';
+
+export function sqlStateOf(error: unknown): string | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+}
+
+export function classifyWriteFailure(error: unknown): WriteFailureKind {
+  const code = sqlStateOf(error);
+  if (code === SQLSTATE_FENCED) return 'fenced';
+  if (code === SQLSTATE_CONCURRENT_WRITE) return 'concurrent';
+  if (code !== null) {
+    if (OPERATING_CODES.has(code) || OPERATING_CLASSES.has(code.slice(0, 2))) return 'operating';
+    return 'deterministic';
+  }
+  // No SQLSTATE: the statement never ran to an answer (connection refused, pool timeout,
+  // socket closed, PgBouncer gone). Only the server can blame the data, so this is never
+  // taken as the command's fault.
+  return 'operating';
+}
