@@ -1,0 +1,102 @@
+// Proves that input Postgres could not store, or that could exhaust the API, is refused at the
+// HTTP border with a 400 naming the field, and never reaches Kafka: a lone UTF-16 surrogate in
+// a body field, a metadata key or the JWT `sub`; metadata nested thousands of levels deep or
+// with too many keys; a malformed percent-escape in the path. Against the real API, Kafka,
+// Postgres through PgBouncer and Redis.
+import { signDevToken } from '@ledgerline/auth';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { Client, TEST_JWT_SECRET, startApi, token } from '../../../test/support/api';
+
+describe('hostile input at the HTTP border', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let api: Awaited<ReturnType<typeof startApi>>;
+  let alice: Client;
+  let account: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+    topics = await createTestTopics(2);
+    api = await startApi({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` });
+    alice = new Client(api.url, await token('alice'));
+    const opened = await alice.post('/v1/accounts', { currency: 'USD' });
+    expect(opened.status).toBe(201);
+    account = opened.body.id;
+  });
+
+  afterAll(async () => {
+    await api.stop();
+    await topics.delete();
+    await db.drop();
+  });
+
+  async function commandsPublished(): Promise<number> {
+    const admin = topics.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(topics.names.commands);
+      return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  test('a lone surrogate in a transfer description is a 400 naming the field, and nothing is published', async () => {
+    const before = await commandsPublished();
+    // Valid JSON (the escape is legal), but not Unicode text: jsonb refuses it.
+    const raw = `{"from_account_id":"${account}","to_account_id":"00000000-0000-4000-8000-000000000001","amount":"1","currency":"USD","description":"x\\udc00y"}`;
+    const answer = await alice.request('POST', '/v1/transfers', { raw });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+    expect(answer.body.error.details).toEqual([{ path: 'description', message: expect.stringMatching(/well-formed Unicode/) }]);
+    expect(await commandsPublished()).toBe(before);
+  });
+
+  test('a lone surrogate or NUL in a metadata key or value is a 400', async () => {
+    for (const raw of [
+      '{"currency":"USD","metadata":{"k\\ud800":"v"}}',
+      '{"currency":"USD","metadata":{"k":{"deep":["\\udfff"]}}}',
+      '{"currency":"USD","metadata":{"k":"\\u0000"}}',
+    ]) {
+      const answer = await alice.request('POST', '/v1/accounts', { raw });
+      expect([raw, answer.status, answer.body.error.code]).toEqual([raw, 400, 'VALIDATION_FAILED']);
+    }
+  });
+
+  test('a JWT whose sub holds a lone surrogate is a 400 naming the claim', async () => {
+    const bad = new Client(api.url, await signDevToken({ sub: 'mallory\udc00', scope: 'ledger:read ledger:write', secret: TEST_JWT_SECRET, ttlS: 60 }));
+    const answer = await bad.post('/v1/accounts', { currency: 'USD' });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.details).toEqual([{ path: 'Authorization.sub', message: expect.any(String) }]);
+    const count = await db.pool.query(`SELECT count(*)::int AS n FROM accounts WHERE owner LIKE 'mallory%'`);
+    expect(count.rows[0].n).toBe(0);
+  });
+
+  test('metadata nested thousands of levels deep inside a small body is a 400, not a 500', async () => {
+    const depth = 3_000;
+    const raw = `{"currency":"USD","metadata":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    expect(raw.length).toBeLessThan(8_192);
+    const answer = await alice.request('POST', '/v1/accounts', { raw });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.details[0].message).toMatch(/nests deeper than/);
+  });
+
+  test('metadata beyond its depth or key-count bound is a 400; within them it is stored', async () => {
+    const tooDeep = { a: { b: { c: { d: { e: 1 } } } } };
+    const tooMany = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i]));
+    for (const metadata of [tooDeep, tooMany]) {
+      const answer = await alice.post('/v1/accounts', { currency: 'USD', metadata });
+      expect(answer.status).toBe(400);
+    }
+    const fine = await alice.post('/v1/accounts', { currency: 'USD', metadata: { a: { b: { c: 'ok' } }, tags: ['x', 'y'] } });
+    expect(fine.status).toBe(201);
+  });
+
+  test('a malformed percent-escape in the path is a 400, never a 500', async () => {
+    for (const path of ['/v1/accounts/%ZZ', '/v1/transfers/%E0%A4%A', '/v1/accounts/%ZZ/balance']) {
+      const answer = await alice.get(path);
+      expect([path, answer.status]).toEqual([path, 400]);
+    }
+  });
+});

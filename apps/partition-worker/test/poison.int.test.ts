@@ -1,0 +1,165 @@
+// Proves that no command can stop a partition (docs/design.md invariant 10), against a real
+// worker, Kafka, Postgres through PgBouncer and Redis: text Postgres cannot store is
+// dead-lettered at decode; a balance driven to bigint's edge gets a REJECTED outcome; a
+// command whose write fails deterministically is found by bisecting its batch, REJECTED
+// UNPROCESSABLE and dead-lettered with its bytes while everything around it is written in
+// order; and a failure that even an empty write repeats is retried, never blamed on a command.
+import type { Command, RoutingTable } from '@ledgerline/domain';
+import { AMOUNT_MAX, USER_BALANCE_MAX } from '@ledgerline/domain';
+import { loadRouting, reconcile } from '@ledgerline/postgres';
+import { encodeCommand } from '@ledgerline/schemas';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, transfer, transferStatuses } from '../../../test/support/ledger';
+import { startWorker, waitFor } from '../../../test/support/worker';
+
+const PARTITIONS = 2;
+
+describe('poison commands cannot stop a partition', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let routing: RoutingTable;
+  let publisher: TestPublisher;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(PARTITIONS);
+    topics = await createTestTopics(PARTITIONS);
+    routing = await loadRouting(db.pool);
+    publisher = await TestPublisher.create(topics, db.pool);
+    // Pieces of up to 500 commands: a burst published at once is written as one batch, so a
+    // poison command in it fails the whole batch's write and must be bisected out.
+    worker = await startWorker(
+      { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` },
+      { WORKER_BATCH_COMMANDS_MAX: '500' },
+    );
+  });
+
+  afterAll(async () => {
+    await worker.stop();
+    expect(worker.fatal).toEqual([]);
+    await publisher.stop();
+    await topics.delete();
+    await db.drop();
+  });
+
+  const settle = (ids: string[], timeoutMs = 60_000) => waitFor(`${ids.length} transfers terminal`, () => allTerminal(db.pool, ids), timeoutMs);
+  const sendAll = async (commands: Command[]) => {
+    await Promise.all(commands.map((c) => publisher.publish(c)));
+    return commands.map((c) => c.transferId);
+  };
+  const deadLetters = async () =>
+    (await db.pool.query(`SELECT payload FROM outbox WHERE topic = 'dead-letter' ORDER BY id`)).rows.map((r) => r.payload as Record<string, unknown>);
+
+  test('a forged message with a lone surrogate in its description or principal is dead-lettered and the partition keeps applying', async () => {
+    const account = await openAccountOn(db.pool, routing, 0, 'owner-text');
+    const other = await openAccountOn(db.pool, routing, 0, 'owner-text-2');
+    const before = (await deadLetters()).length;
+    // JSON.stringify escapes the lone surrogate as \udc00: valid JSON, but no Unicode text,
+    // and Postgres's jsonb refuses it.
+    const badDescription = encodeCommand({ ...transfer(account, other, 'owner-text', 1n), description: 'x\udc00y' } as Command);
+    const badPrincipal = encodeCommand({ ...transfer(account, other, 'owner-\udc00', 1n) } as Command);
+    expect(badDescription).toContain('\\udc00');
+    await publisher.publishRaw(0, badDescription);
+    await publisher.publishRaw(0, badPrincipal);
+    const after = deposit(account, 7n);
+    await settle(await sendAll([after]));
+    expect(await balanceOf(db.pool, account)).toBe(7n);
+    const letters = (await deadLetters()).slice(before);
+    expect(letters.map((l) => l.reason)).toEqual([
+      expect.stringMatching(/description: must be well-formed Unicode/),
+      expect.stringMatching(/principal: must be well-formed Unicode/),
+    ]);
+    expect(Buffer.from(letters[0]!.value_base64 as string, 'base64').toString()).toBe(badDescription);
+  });
+
+  test('deposits that would take a balance past its bound are REJECTED BALANCE_LIMIT_EXCEEDED and the next command applies', async () => {
+    const account = await openAccountOn(db.pool, routing, 1, 'owner-rich');
+    const fits = USER_BALANCE_MAX / AMOUNT_MAX; // 4,611 deposits of AMOUNT_MAX fit
+    const filling = Array.from({ length: Number(fits) }, () => deposit(account, AMOUNT_MAX));
+    const over = deposit(account, AMOUNT_MAX);
+    const small = deposit(account, 1n);
+    await settle(await sendAll(filling), 120_000);
+    await publisher.publish(over);
+    await publisher.publish(small);
+    await settle([over.transferId, small.transferId]);
+    const statuses = await transferStatuses(db.pool, [over.transferId, small.transferId]);
+    expect(statuses.get(over.transferId)).toEqual({ status: 'REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' });
+    expect(statuses.get(small.transferId)).toEqual({ status: 'COMPLETED', reason: null });
+    expect(await balanceOf(db.pool, account)).toBe(fits * AMOUNT_MAX + 1n);
+  });
+
+  test('a command whose write fails deterministically is bisected out: REJECTED UNPROCESSABLE, dead-lettered, everything else applied in order', async () => {
+    // The test's own way to make the write path fail deterministically on one chosen command,
+    // in real Postgres: a trigger that refuses one description (SQLSTATE 22023).
+    await db.pool.query(`CREATE FUNCTION test_refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.description = 'poison-me' THEN RAISE EXCEPTION 'test: poison description refused' USING ERRCODE = '22023'; END IF;
+        RETURN NEW;
+      END $$`);
+    await db.pool.query('CREATE TRIGGER test_refuse_poison BEFORE INSERT ON transfers FOR EACH ROW EXECUTE FUNCTION test_refuse_poison()');
+    try {
+      const from = await openAccountOn(db.pool, routing, 0, 'owner-bisect');
+      const to = await openAccountOn(db.pool, routing, 0, 'owner-bisect-to');
+      const before = (await deadLetters()).length;
+      const offsetsBefore = await db.pool.query('SELECT next_offset FROM partition_state WHERE topic = $1 AND partition = 0', [topics.names.commands]);
+      const head = Array.from({ length: 6 }, (_, i) => deposit(from, BigInt(i + 1)));
+      const poison = { ...transfer(from, to, 'owner-bisect', 5n), description: 'poison-me' } as Command;
+      const tail = Array.from({ length: 7 }, (_, i) => deposit(from, BigInt(100 + i)));
+      const burst = [...head, poison, ...tail];
+      // One produce request: the burst reaches the worker as one fetch, one batch.
+      await settle(await sendAll(burst));
+
+      const statuses = await transferStatuses(db.pool, burst.map((c) => c.transferId));
+      expect(statuses.get(poison.transferId)).toEqual({ status: 'REJECTED', reason: 'UNPROCESSABLE' });
+      for (const c of [...head, ...tail]) expect(statuses.get(c.transferId)).toEqual({ status: 'COMPLETED', reason: null });
+      // In order: the account's entries follow the burst's order, seq by seq.
+      const entries = await db.pool.query('SELECT amount::text AS amount FROM entries WHERE account_id = $1 ORDER BY entries.seq', [from]);
+      expect(entries.rows.map((r) => r.amount)).toEqual([...head, ...tail].map((c) => c.amount.toString()));
+      expect(await balanceOf(db.pool, from)).toBe([...head, ...tail].reduce((sum, c) => sum + c.amount, 0n));
+      expect(await balanceOf(db.pool, to)).toBe(0n);
+
+      const letters = (await deadLetters()).slice(before);
+      expect(letters).toHaveLength(1);
+      const letter = letters[0]!;
+      expect(letter.reason).toMatch(/^UNPROCESSABLE: test: poison description refused/);
+      expect(letter.sqlstate).toBe('22023');
+      expect(letter.partition).toBe(0);
+      expect(BigInt(letter.offset as string)).toBe(BigInt(offsetsBefore.rows[0].next_offset) + BigInt(head.length));
+      expect(JSON.parse(Buffer.from(letter.value_base64 as string, 'base64').toString())).toMatchObject({ transfer_id: poison.transferId, description: 'poison-me' });
+
+      // The partition's stored offset is past the burst, and it keeps applying.
+      const later = deposit(from, 1_000n);
+      await settle(await sendAll([later]));
+      const report = await reconcile(db.pool, { outboxAgeMaxMs: 60_000 });
+      expect(report.checks.filter((c) => c.violations > 0 && c.name !== 'outbox-published')).toEqual([]);
+    } finally {
+      await db.pool.query('DROP TRIGGER IF EXISTS test_refuse_poison ON transfers');
+    }
+  });
+
+  test('a failure that even an empty write repeats is the database, not a command: retried, nothing dead-lettered, applied once it heals', async () => {
+    // Every write of the partition fails, whatever its commands: like a broken deploy.
+    await db.pool.query(`CREATE FUNCTION test_refuse_progress() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'test: partition_state is read-only' USING ERRCODE = '22023'; END $$`);
+    const account = await openAccountOn(db.pool, routing, 1, 'owner-broken-db');
+    const before = (await deadLetters()).length;
+    await db.pool.query('CREATE TRIGGER test_refuse_progress BEFORE UPDATE ON partition_state FOR EACH ROW EXECUTE FUNCTION test_refuse_progress()');
+    let healed = false;
+    try {
+      const commands = [deposit(account, 3n), deposit(account, 4n)];
+      await sendAll(commands);
+      // Several attempts fail meanwhile; none is allowed to blame (and drop) a command.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(await allTerminal(db.pool, commands.map((c) => c.transferId))).toBe(false);
+      expect((await deadLetters()).length).toBe(before);
+      await db.pool.query('DROP TRIGGER test_refuse_progress ON partition_state');
+      healed = true;
+      await settle(commands.map((c) => c.transferId));
+      expect(await balanceOf(db.pool, account)).toBe(7n);
+      expect((await deadLetters()).length).toBe(before);
+    } finally {
+      if (!healed) await db.pool.query('DROP TRIGGER IF EXISTS test_refuse_progress ON partition_state');
+    }
+  });
+});
