@@ -37,12 +37,13 @@ process.on('SIGTERM', () => shutdown(0));
 
 async function main(): Promise<void> {
   run('api', 'apps/ingest-api/src/main.ts', { PORT: String(port) });
-  for (let i = 1; i <= workers; i++) run(`worker-${i}`, 'apps/partition-worker/src/main.ts', { WORKER_ID: `worker-${i}`, WORKER_METRICS_PORT: String(9100 + i) });
+  for (let i = 1; i <= workers; i++) run(`worker-${i}`, 'apps/partition-worker/src/main.ts', { WORKER_ID: `worker-${i}`, WORKER_OPS_PORT: String(9100 + i) });
   const token = await signDevToken({ sub: 'alice', scope: 'ledger:read ledger:write ledger:admin', secret, ttlS: 24 * 3600 });
   process.stdout.write(
     [
       '',
       `ledgerline is starting: API http://127.0.0.1:${port}  (docs: /docs, health: /readyz)`,
+      `workers' ops servers (/readyz, /metrics): ${Array.from({ length: workers }, (_, i) => `http://127.0.0.1:${9101 + i}`).join('  ')}`,
       `token (sub=alice, scopes read/write/admin, 24 h):`,
       token,
       `try: curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port}/readyz`,

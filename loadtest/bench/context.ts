@@ -81,10 +81,15 @@ export function startWorkers(ctx: BenchContext, topicPrefix: string, label: stri
         ...appEnv(ctx, topicPrefix),
         WORKER_ID: `${label}-worker-${i + 1}`,
         WORKER_RECONCILE_INTERVAL_MS: '0',
-        WORKER_METRICS_PORT: '0',
+        WORKER_OPS_PORT: String(workerOpsPort(ctx, i)),
       },
     }),
   );
+}
+
+/** Worker i's ops server (/readyz, /metrics): after the API's port, one each. */
+export function workerOpsPort(ctx: BenchContext, i: number): number {
+  return ctx.plan.apiPort + 101 + i;
 }
 
 export function startApi(ctx: BenchContext, topicPrefix: string, label: string, profile: boolean): Managed {

@@ -26,7 +26,7 @@ import type { Admin } from 'kafkajs';
 import { createKafka, topicNames } from '@ledgerline/kafka';
 import { loadRouting, reconcile } from '@ledgerline/postgres';
 import { measureCeiling } from './ceiling';
-import { type BenchContext, WORKER_SCRIPT, WORKER_SCRIPT_OVERRIDDEN, apiAvailable, startApi, startBaseline, startWorkers } from './context';
+import { type BenchContext, WORKER_SCRIPT, WORKER_SCRIPT_OVERRIDDEN, apiAvailable, startApi, startBaseline, startWorkers, workerOpsPort } from './context';
 import { measureDrain } from './drain';
 import { TokenCache, createDirect, createViaHttp, fixtureSpec, k6Fixture } from './fixture';
 import { apiTarget, baselineTarget, measureE2e, measureSaturation, measureSweepStep, runScenarios } from './phases';
@@ -124,6 +124,7 @@ async function main(): Promise<number> {
       await admin.connect();
       let api: Managed | null = null;
       try {
+        await Promise.all(workers.map((w, i) => waitHttpOk(`http://127.0.0.1:${workerOpsPort(ctx, i)}/readyz`, READY_TIMEOUT_MS, w)));
         if (hasApi) {
           api = startApi(ctx, mainPrefix, 'main', plan.profile);
           await waitHttpOk(`http://127.0.0.1:${plan.apiPort}/readyz`, READY_TIMEOUT_MS, api);

@@ -13,7 +13,6 @@
  * harness itself failed, 3 when an app process died without being told to).
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Pool } from 'pg';
@@ -24,7 +23,7 @@ import { createRedis, waitUntilReady } from '@ledgerline/redis';
 import { FaultRunner, planFaults } from './faults';
 import { LedgerBooks } from './ledger-books';
 import { DEFAULT_SHAPE, LoadGenerator, RunControl, buildWorld, fund } from './load';
-import { AppProcesses, type UnexpectedExit } from './processes';
+import { AppProcesses, type UnexpectedExit, freePort } from './processes';
 import { prove, waitForQuiet } from './proof';
 import { Rng, sleep } from './random';
 import { anyViolation, countsOf, faultTimeline, finalLine, findingsReport } from './report';
@@ -112,15 +111,6 @@ function baseEnv(): Record<string, string> {
     env[name] = value;
   }
   return env;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok, fail) => server.listen(0, '127.0.0.1', ok).once('error', fail));
-  const address = server.address();
-  await new Promise<void>((ok) => server.close(() => ok()));
-  if (typeof address !== 'object' || !address) throw new Error('could not find a free port');
-  return address.port;
 }
 
 class HarnessError extends Error {}
@@ -389,6 +379,22 @@ async function main(): Promise<number> {
 }
 
 /**
+ * A log line as text: the apps write JSON (pino) after the run's time stamp; its message and
+ * error read as one sentence, `msg: error`. Anything else (a stack trace) stays as it is.
+ */
+function messageOf(line: string): string {
+  const start = line.indexOf('{');
+  if (start < 0) return line;
+  try {
+    const entry = JSON.parse(line.slice(start)) as { msg?: unknown; error?: unknown; err?: { message?: unknown } };
+    const detail = entry.error ?? entry.err?.message;
+    return `${String(entry.msg ?? '')}${detail === undefined ? '' : `: ${String(detail)}`}`;
+  } catch {
+    return line;
+  }
+}
+
+/**
  * The apps' own complaints, counted by message: why batches failed in the workers, why the
  * API answered 500. The first place to look when a count is not 0.
  */
@@ -403,8 +409,9 @@ function logDigest(runDir: string): string[] {
   const counts = patterns.map(() => new Map<string, number>());
   for (const file of readdirSync(runDir).filter((f) => f.endsWith('.log'))) {
     for (const line of readFileSync(join(runDir, file), 'utf8').split('\n')) {
+      const text = messageOf(line);
       patterns.forEach(([, pattern], i) => {
-        const match = pattern.exec(line);
+        const match = pattern.exec(text);
         if (match) counts[i]!.set(match[1]!, (counts[i]!.get(match[1]!) ?? 0) + 1);
       });
     }

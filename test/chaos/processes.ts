@@ -9,6 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type WriteStream, createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { sleep } from './random';
 
@@ -31,6 +32,8 @@ export interface ManagedChild {
   exited: Promise<ExitInfo>;
   exitInfo: ExitInfo | null;
   tail: string[];
+  /** Where its /readyz answers (the API's port, a worker's ops server). */
+  readyUrl: string;
 }
 
 export interface UnexpectedExit {
@@ -92,23 +95,25 @@ export class AppProcesses {
   }
 
   async startApi(): Promise<ManagedChild> {
-    const child = this.spawn('api', 'api', 'apps/ingest-api/src/main.ts', { PORT: String(this.options.apiPort) });
-    await this.waitFor(child, () => this.apiAnswers(), 'GET /healthz answering 200');
+    const child = this.spawn('api', 'api', 'apps/ingest-api/src/main.ts', { PORT: String(this.options.apiPort) }, this.apiUrl);
+    await this.waitFor(child, () => answers200(`${this.apiUrl}/healthz`), 'GET /healthz answering 200');
     return child;
   }
 
+  /** Started once its ops server's /readyz answers 200: it joined the group and claimed what it must apply. */
   async startWorker(workerId: string): Promise<ManagedChild> {
-    const child = this.spawn(workerId, 'worker', 'apps/partition-worker/src/main.ts', { ...this.options.workerEnv, WORKER_ID: workerId });
-    await this.waitFor(child, async () => child.tail.some((l) => l.includes(' applying ')), 'its "applying" log line');
+    const opsPort = await freePort();
+    const child = this.spawn(workerId, 'worker', 'apps/partition-worker/src/main.ts', { ...this.options.workerEnv, WORKER_ID: workerId, WORKER_OPS_PORT: String(opsPort) }, `http://127.0.0.1:${opsPort}`);
+    await this.waitFor(child, () => answers200(`${child.readyUrl}/readyz`), 'GET /readyz answering 200');
     return child;
   }
 
-  /** Whether the worker logged joining a consumer-group generation within `timeoutMs`. */
+  /** Whether the worker's /readyz answered 200 (group joined, partitions claimed) within `timeoutMs`. */
   async waitForGroupJoin(child: ManagedChild, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && child.exitInfo === null) {
-      if (child.tail.some((l) => l.includes('joined group generation'))) return true;
-      await sleep(100);
+      if (await answers200(`${child.readyUrl}/readyz`).catch(() => false)) return true;
+      await sleep(150);
     }
     return false;
   }
@@ -147,7 +152,7 @@ export class AppProcesses {
     }
   }
 
-  private spawn(name: string, role: Role, script: string, extraEnv: Record<string, string>): ManagedChild {
+  private spawn(name: string, role: Role, script: string, extraEnv: Record<string, string>, readyUrl: string): ManagedChild {
     if (this.closing) throw new Error(`not starting ${name}: the run is shutting down`);
     const existing = this.children.get(name);
     if (existing && existing.exitInfo === null) throw new Error(`${name} is still running (pid ${existing.pid})`);
@@ -171,6 +176,7 @@ export class AppProcesses {
       expectedExit: false,
       exitInfo: null,
       tail: [],
+      readyUrl,
       exited: new Promise<ExitInfo>((resolve) => {
         child.once('exit', (code, signal) => {
           const info = { code, signal };
@@ -223,10 +229,20 @@ export class AppProcesses {
     }
     throw new Error(`${child.name} (pid ${child.pid}): no ${what} within ${READY_TIMEOUT_MS} ms:\n${child.tail.slice(-15).join('\n')}`);
   }
+}
 
-  private async apiAnswers(): Promise<boolean> {
-    const response = await fetch(`${this.apiUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
-    await response.arrayBuffer();
-    return response.status === 200;
-  }
+async function answers200(url: string): Promise<boolean> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+  await response.arrayBuffer();
+  return response.status === 200;
+}
+
+/** A port nobody listens on right now (the OS picks it; released before it is used). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ok, fail) => server.listen(0, '127.0.0.1', ok).once('error', fail));
+  const address = server.address();
+  await new Promise<void>((ok) => server.close(() => ok()));
+  if (typeof address !== 'object' || !address) throw new Error('could not find a free port');
+  return address.port;
 }

@@ -1,4 +1,5 @@
 import { signDevToken } from '@ledgerline/auth';
+import { createLogger, silentLogger } from '@ledgerline/logging';
 import { loadApiConfig } from '../../apps/ingest-api/src/config';
 import { type ApiRuntime, startApiRuntime } from '../../apps/ingest-api/src/runtime';
 import { testServices } from './env';
@@ -21,9 +22,7 @@ export async function startApi(target: WorkerTarget, extra: Record<string, strin
     ...extra,
   });
   const runtime = await startApiRuntime(config, {
-    log: (line) => {
-      if (process.env.TEST_API_LOG) process.stdout.write(`${line}\n`);
-    },
+    logger: process.env.TEST_API_LOG ? createLogger({ name: 'ingest-api', level: 'debug' }) : silentLogger,
   });
   return { ...runtime, url: `http://127.0.0.1:${runtime.port}` };
 }

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, silentLogger } from '@ledgerline/logging';
 import { loadWorkerConfig } from '../../apps/partition-worker/src/config';
 import { type WorkerRuntime, startWorkerRuntime } from '../../apps/partition-worker/src/runtime';
 import { testServices } from './env';
@@ -21,6 +23,8 @@ export function workerEnv(target: WorkerTarget, extra: Record<string, string> = 
     WORKER_OUTBOX_SWEEP_INTERVAL_MS: '500',
     WORKER_OUTBOX_SWEEP_AGE_MS: '1000',
     WORKER_RECONCILE_INTERVAL_MS: '0',
+    // Any free port: several workers run at once, in this process or beside it.
+    WORKER_OPS_PORT: '0',
     ...extra,
   };
 }
@@ -30,10 +34,9 @@ export async function startWorker(target: WorkerTarget, extra: Record<string, st
   const fatal: Error[] = [];
   const config = loadWorkerConfig(workerEnv(target, { WORKER_ID: `test-worker-${Math.random().toString(16).slice(2, 8)}`, ...extra }));
   const runtime = await startWorkerRuntime(config, {
-    log: (line) => {
-      if (process.env.TEST_WORKER_LOG) process.stdout.write(`${line}\n`);
-    },
+    logger: process.env.TEST_WORKER_LOG ? createLogger({ name: config.workerId, level: 'debug' }) : silentLogger,
     onFatal: (error) => fatal.push(error),
+    defaultMetrics: false,
   });
   return { ...runtime, fatal };
 }
@@ -67,7 +70,16 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
     } catch (error) {
       last = error;
     }
-    await new Promise((r) => setTimeout(r, everyMs));
+    await sleep(everyMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Resolves once GET `baseUrl`/readyz answers 200 (a worker's ops server or the API). */
+export async function waitReady(baseUrl: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(`${baseUrl}/readyz answering 200`, async () => {
+    const response = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  }, timeoutMs, 200);
 }

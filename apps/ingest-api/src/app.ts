@@ -4,7 +4,7 @@
  * key prefix and topics.
  *
  * Request pipeline, in order:
- *   metrics -> in-flight cap (429) -> method guard (405 + Allow) -> [/v1] auth (401) ->
+ *   request id and log line (pino-http) -> metrics -> in-flight cap (429) -> method guard (405 + Allow) -> [/v1] auth (401) ->
  *   JSON only (415) -> body limit and parse (413/400) -> route (routes/index.ts, the one
  *   table the router and /openapi.json both read) -> 404 -> the one error handler (errors.ts)
  */
@@ -14,6 +14,7 @@ import type { Pool } from 'pg';
 import { TokenVerifier } from '@ledgerline/auth';
 import type { IdempotencyClaims } from '@ledgerline/postgres';
 import { topicNames } from '@ledgerline/kafka';
+import { type Logger, httpLogger, silentLogger } from '@ledgerline/logging';
 import { AccountDirectory } from './account-directory';
 import type { ApiConfig } from './config';
 import type { AppContext } from './context';
@@ -38,12 +39,13 @@ export interface AppDeps {
   checkKafka?: KafkaCheck;
   clock?: () => Date;
   metrics?: ApiMetrics;
-  log?: (line: string) => void;
+  logger?: Logger;
 }
 
 export function buildApp(deps: AppDeps): Express {
   const { config } = deps;
-  const log = deps.log ?? ((line: string) => process.stdout.write(`[ingest-api] ${line}\n`));
+  const logger = deps.logger ?? silentLogger;
+  const log = (line: string) => logger.warn(line);
   const ctx: AppContext = {
     config,
     pool: deps.pool,
@@ -64,12 +66,13 @@ export function buildApp(deps: AppDeps): Express {
     commandsTopic: topicNames(config.kafkaTopicPrefix).commands,
     clock: deps.clock ?? (() => new Date()),
     log,
-    warn: rateLimited(log, WARN_INTERVAL_MS),
+    warn: rateLimited(log, config.warnIntervalMs),
   };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(httpLogger(logger));
   app.use(measure(ctx));
   app.use(inFlightCap(ctx));
   mountMethodGuard(app, ROUTES);
@@ -85,9 +88,6 @@ export function buildApp(deps: AppDeps): Express {
   app.use(errorHandler(ctx));
   return app;
 }
-
-/** The same warning (by key) is logged at most this often; the rest are counted in metrics. */
-const WARN_INTERVAL_MS = 10_000;
 
 function rateLimited(log: (line: string) => void, intervalMs: number): (key: string, line: string) => void {
   const lastAt = new Map<string, number>();
@@ -169,7 +169,8 @@ function jsonOnly(req: Request, _res: Response, next: NextFunction) {
 function errorHandler(ctx: AppContext) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const answer = toHttpError(error, ctx.config);
-    if (answer.unexpected) ctx.log(`500 on ${req.method} ${req.originalUrl}: ${(error as Error)?.stack ?? String(error)}`);
+    // pino-http's line for this request carries the status; the stack goes with the request id.
+    if (answer.unexpected) req.log.error({ err: error }, `500 on ${req.method} ${req.path}`);
     if (res.headersSent) {
       res.destroy();
       return;

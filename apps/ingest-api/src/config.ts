@@ -3,7 +3,7 @@
  * defaults run against the local stack (infra/local/ports.env, profile dev).
  */
 import { z } from 'zod';
-import { LOCAL_DEFAULTS, brokersVar, intVar, parseConfig, stringVar } from '@ledgerline/config';
+import { LOCAL_DEFAULTS, brokersVar, intVar, logLevelVar, parseConfig, stringVar } from '@ledgerline/config';
 import { WAIT_MS_MAX } from '@ledgerline/domain';
 
 const optionalUrl = z.url({ message: 'must be a URL' }).optional();
@@ -62,6 +62,12 @@ const schema = z.object({
   API_UNAVAILABLE_RETRY_AFTER_S: intVar(2, 1, 3_600),
   /** On SIGTERM, requests in progress get this long to finish before connections are cut. */
   API_SHUTDOWN_GRACE_MS: intVar(10_000, 0, 120_000),
+  /** Start-up waits this long for Kafka and Redis, then serves anyway (readyz says which is down). */
+  API_DEPENDENCY_START_WAIT_MS: intVar(5_000, 0, 120_000),
+  /** The same warning (a dependency failing on the request path) is logged at most this often. */
+  API_WARN_INTERVAL_MS: intVar(10_000, 0, 3_600_000),
+  /** fatal..trace or silent; answered requests log at debug (4xx at info, 5xx at error). */
+  LOG_LEVEL: logLevelVar(),
 });
 
 export type ApiConfig = ReturnType<typeof loadApiConfig>;
@@ -102,5 +108,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     backpressureRetryAfterS: raw.API_BACKPRESSURE_RETRY_AFTER_S,
     unavailableRetryAfterS: raw.API_UNAVAILABLE_RETRY_AFTER_S,
     shutdownGraceMs: raw.API_SHUTDOWN_GRACE_MS,
+    dependencyStartWaitMs: raw.API_DEPENDENCY_START_WAIT_MS,
+    warnIntervalMs: raw.API_WARN_INTERVAL_MS,
+    logLevel: raw.LOG_LEVEL,
   };
 }

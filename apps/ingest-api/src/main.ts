@@ -2,25 +2,26 @@
  * The ingest API process: config from env, real adapters (runtime.ts), signals. Nothing
  * else lives here.
  */
+import { createLogger } from '@ledgerline/logging';
 import { loadApiConfig } from './config';
 import { startApiRuntime } from './runtime';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
-  const log = (line: string) => process.stdout.write(`[ingest-api] ${line}\n`);
-  const runtime = await startApiRuntime(config, { log });
-  log(`listening on http://${config.host}:${runtime.port} (docs: /docs, readiness: /readyz)`);
+  const logger = createLogger({ name: 'ingest-api', level: config.logLevel });
+  const runtime = await startApiRuntime(config, { logger });
+  logger.info('listening', { url: `http://${config.host}:${runtime.port}`, docs: '/docs', readiness: '/readyz' });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: draining (up to ${config.shutdownGraceMs} ms)`);
+    logger.info('draining', { signal, graceMs: config.shutdownGraceMs });
     try {
       await runtime.stop();
       process.exit(0);
     } catch (error) {
-      log(`shutdown failed: ${(error as Error).message}`);
+      logger.error('shutdown failed', { error: (error as Error).message });
       process.exit(1);
     }
   };

@@ -5,9 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
-import type { Admin } from 'kafkajs';
-import { BatchingProducer, createKafka } from '@ledgerline/kafka';
+import { within } from '@ledgerline/config';
+import { BatchingProducer, KafkaProbe, createKafka } from '@ledgerline/kafka';
+import type { Logger } from '@ledgerline/logging';
 import { IdempotencyClaims, RoutingWatcher, createPool, findTerminalTransferIds } from '@ledgerline/postgres';
 import {
   AcceptedTransfers,
@@ -33,14 +35,11 @@ export interface ApiRuntime {
 }
 
 export interface ApiHooks {
-  log(line: string): void;
+  logger: Logger;
 }
 
-/** How long start-up waits for Kafka and Redis before serving anyway (readyz says which is down). */
-const DEPENDENCY_START_WAIT_MS = 5_000;
-
 export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promise<ApiRuntime> {
-  const { log } = hooks;
+  const { logger } = hooks;
   const metrics = createApiMetrics();
   const pool = createPool({
     connectionString: config.databaseUrl,
@@ -51,7 +50,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
   // Routing is the one thing the API cannot serve without: fail start-up if Postgres is down.
   // It reports the routing version it holds (routing_observers): a bucket move waits until
   // every live API holds the bucket before it fences it.
-  const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => log(`routing refresh failed: ${e.message}`), {
+  const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => logger.warn('routing refresh failed', { error: e.message }), {
     instance: `api-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     role: 'api',
   });
@@ -73,10 +72,10 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     waitersMax: config.longPollsMax,
     recheckMs: config.longPollRecheckMs,
     areTerminal: (ids) => findTerminalTransferIds(pool, ids),
-    onError: (e) => log(`long-poll re-check failed: ${e.message}`),
+    onError: (e) => logger.warn('long-poll re-check failed', { error: e.message }),
   });
 
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `ingest-api-${process.pid}`, requestTimeoutMs: config.produceAckTimeoutMs });
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `ingest-api-${process.pid}`, requestTimeoutMs: config.produceAckTimeoutMs, logger });
   const producer = new BatchingProducer({
     kafka,
     lingerMs: config.produceLingerMs,
@@ -88,14 +87,20 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     metrics.produceBatchSize.observe(size);
     metrics.produceSeconds.observe({ outcome: ok ? 'ok' : 'failed' }, durationMs / 1000);
   };
-  // Redis and Kafka are waited for together and at most DEPENDENCY_START_WAIT_MS: the API
+  // Redis and Kafka are waited for together and at most dependencyStartWaitMs: the API
   // serves without them (Postgres fallbacks, 503 on POST) and /readyz says what is missing.
+  const startWaitMs = config.dependencyStartWaitMs;
   await Promise.all([
-    waitUntilReady(redis, DEPENDENCY_START_WAIT_MS).catch((e: Error) => log(`${e.message}; serving without the cache`)),
-    waiter.start(DEPENDENCY_START_WAIT_MS),
-    withTimeout(producer.start(), DEPENDENCY_START_WAIT_MS).catch((e: Error) => log(`kafka producer not connected yet: ${e.message}`)),
+    waitUntilReady(redis, startWaitMs).catch((e: Error) => logger.warn('redis not ready; serving without the cache', { error: e.message })),
+    waiter.start(startWaitMs),
+    within(producer.start(), startWaitMs, 'no answer').catch((e: Error) => logger.warn('kafka producer not connected yet', { error: e.message })),
   ]);
-  const kafkaCheck = new KafkaReadiness(kafka.admin(), () => producer.isHealthy());
+  // Kafka is ready when the producer has not failed recently and the cluster answers.
+  const kafkaProbe = new KafkaProbe(kafka);
+  const checkKafka = async () => {
+    if (!producer.isHealthy()) throw new Error('producer failed recently');
+    await kafkaProbe.check();
+  };
 
   const app = buildApp({
     config,
@@ -103,9 +108,9 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     claims,
     publisher: producer,
     routing,
-    checkKafka: () => kafkaCheck.check(),
+    checkKafka,
     metrics,
-    log,
+    logger,
     redis: {
       balances: new BalanceCache(redis, config.redisKeyPrefix),
       accepted: new AcceptedTransfers(redis, config.redisKeyPrefix, config.acceptedTtlS),
@@ -125,40 +130,13 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
       await closeServer(server, config.shutdownGraceMs, () => waiter.close());
       // Only now: requests in progress may still have been publishing.
       await producer.stop();
-      await kafkaCheck.close();
+      await kafkaProbe.close();
       routing.stop();
       redis.disconnect();
       subscriber.disconnect();
       await pool.end();
     },
   };
-}
-
-/**
- * Kafka is ready when the producer has not failed recently and the cluster answers a
- * metadata request. The admin client connects lazily and is reused between probes.
- */
-class KafkaReadiness {
-  private connected: Promise<void> | null = null;
-
-  constructor(
-    private readonly admin: Admin,
-    private readonly producerHealthy: () => boolean,
-  ) {}
-
-  async check(): Promise<void> {
-    if (!this.producerHealthy()) throw new Error('producer failed recently');
-    this.connected ??= this.admin.connect().catch((error: Error) => {
-      this.connected = null;
-      throw error;
-    });
-    await this.connected;
-    await this.admin.describeCluster();
-  }
-
-  async close(): Promise<void> {
-    await this.admin.disconnect().catch(() => undefined);
-  }
 }
 
 /**
@@ -169,25 +147,11 @@ async function closeServer(server: Server, graceMs: number, releaseLongPolls: ()
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   releaseLongPolls();
   server.closeIdleConnections();
-  let timer: NodeJS.Timeout | undefined;
-  const grace = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      server.closeAllConnections();
-      resolve();
-    }, graceMs);
-  });
+  const graceOver = new AbortController();
+  const grace = sleep(graceMs, undefined, { signal: graceOver.signal }).then(
+    () => server.closeAllConnections(),
+    () => undefined, // aborted: everything closed in time
+  );
   await Promise.race([closed, grace]);
-  clearTimeout(timer);
-}
-
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  graceOver.abort();
 }

@@ -1,6 +1,6 @@
 /** Every tunable of the partition worker, with its unit and bounds, parsed once from env. */
 import { z } from 'zod';
-import { LOCAL_DEFAULTS, brokersVar, intVar, parseConfig, stringVar } from '@ledgerline/config';
+import { LOCAL_DEFAULTS, brokersVar, intVar, logLevelVar, parseConfig, stringVar } from '@ledgerline/config';
 
 const schema = z.object({
   KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
@@ -23,6 +23,8 @@ const schema = z.object({
   /** How often the routing table version is checked. */
   WORKER_ROUTING_REFRESH_MS: intVar(1000, 50, 60_000),
   WORKER_PG_CONNECTIONS_MAX: intVar(12, 1, 200),
+  /** Waiting longer than this for a Postgres connection fails the attempt (retried by the loop). */
+  WORKER_PG_CONNECT_TIMEOUT_MS: intVar(5_000, 100, 60_000),
   /** Kafka fetch bytes per partition: bounds one fetched batch's memory. */
   WORKER_FETCH_BYTES_MAX: intVar(1_048_576, 1024, 64 * 1_048_576),
   /**
@@ -45,8 +47,30 @@ const schema = z.object({
    */
   WORKER_RECONCILE_INTERVAL_MS: intVar(300_000, 0, 86_400_000),
   WORKER_RECONCILE_OUTBOX_AGE_MAX_MS: intVar(30_000, 0, 86_400_000),
-  /** 0 disables the metrics endpoint. */
-  WORKER_METRICS_PORT: intVar(0, 0, 65535),
+  /**
+   * The ops server (/healthz, /readyz, /metrics), always on. 0 takes any free port (it is
+   * logged); several workers on one host need a port each (npm start gives 9101, 9102...).
+   */
+  WORKER_OPS_PORT: intVar(9464, 0, 65535),
+  /** 0.0.0.0 in a container, so the published port reaches it. */
+  WORKER_OPS_HOST: stringVar('127.0.0.1'),
+  /** Each readiness check (Postgres, Redis, Kafka, the partitions' offsets) gets at most this long. */
+  WORKER_READY_CHECK_TIMEOUT_MS: intVar(1_000, 50, 30_000),
+  /** The relay's producer: the first outbox row of a produce request waits this long for company. */
+  WORKER_RELAY_LINGER_MS: intVar(2, 0, 1_000),
+  WORKER_RELAY_BATCH_SIZE_MAX: intVar(1_000, 1, 10_000),
+  /**
+   * Outbox rows buffered or in flight in the relay's producer. Large on purpose: committed
+   * rows must go out, and they stay in Postgres for the sweeper whatever happens.
+   */
+  WORKER_RELAY_BUFFER_MESSAGES_MAX: intVar(1_000_000, 1_000, 10_000_000),
+  /** A relay publish not acknowledged within this fails (the rows are retried). */
+  WORKER_RELAY_ACK_TIMEOUT_MS: intVar(15_000, 100, 120_000),
+  /** Rows waiting in one partition's relay chain before the apply loop waits for Kafka. */
+  WORKER_RELAY_PENDING_ROWS_MAX: intVar(20_000, 1, 10_000_000),
+  /** Published outbox ids waiting to be marked at most (beyond it the oldest marks are dropped: the sweeper republishes, consumers dedupe). */
+  WORKER_OUTBOX_MARKS_PENDING_MAX: intVar(1_000_000, 1_000, 100_000_000),
+  LOG_LEVEL: logLevelVar(),
   /** Fault injection for tests and chaos runs only: `crash-after-commit` SIGKILLs the process
    * right after its first Postgres commit, before anything else (Kafka offset commit included). */
   FAULT_INJECT: z.enum(['none', 'crash-after-commit']).default('none'),
@@ -83,7 +107,17 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     fetchBytesMin: raw.WORKER_FETCH_BYTES_MIN,
     offsetCommitIntervalMs: raw.WORKER_OFFSET_COMMIT_INTERVAL_MS,
     outboxMarkIntervalMs: raw.WORKER_OUTBOX_MARK_INTERVAL_MS,
-    metricsPort: raw.WORKER_METRICS_PORT,
+    pgConnectTimeoutMs: raw.WORKER_PG_CONNECT_TIMEOUT_MS,
+    opsPort: raw.WORKER_OPS_PORT,
+    opsHost: raw.WORKER_OPS_HOST,
+    readyCheckTimeoutMs: raw.WORKER_READY_CHECK_TIMEOUT_MS,
+    relayLingerMs: raw.WORKER_RELAY_LINGER_MS,
+    relayBatchSizeMax: raw.WORKER_RELAY_BATCH_SIZE_MAX,
+    relayBufferMessagesMax: raw.WORKER_RELAY_BUFFER_MESSAGES_MAX,
+    relayAckTimeoutMs: raw.WORKER_RELAY_ACK_TIMEOUT_MS,
+    relayPendingRowsMax: raw.WORKER_RELAY_PENDING_ROWS_MAX,
+    outboxMarksPendingMax: raw.WORKER_OUTBOX_MARKS_PENDING_MAX,
+    logLevel: raw.LOG_LEVEL,
     reconcileIntervalMs: raw.WORKER_RECONCILE_INTERVAL_MS,
     reconcileOutboxAgeMaxMs: raw.WORKER_RECONCILE_OUTBOX_AGE_MAX_MS,
     faultInject: raw.FAULT_INJECT,

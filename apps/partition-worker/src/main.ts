@@ -1,42 +1,31 @@
 /**
  * The partition worker process: the only place its real adapters (kafkajs, pg, ioredis)
- * are wired together.
+ * are wired together, and where its logger is made (JSON lines on stdout).
  */
-import { createServer } from 'node:http';
 import { topicNames } from '@ledgerline/kafka';
+import { createLogger } from '@ledgerline/logging';
 import { reconcile } from '@ledgerline/postgres';
 import { loadWorkerConfig } from './config';
-import { createWorkerMetrics } from './metrics';
 import { startWorkerRuntime } from './runtime';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
-  const log = (message: string) => process.stdout.write(`[${config.workerId}] ${message}\n`);
-  const metrics = createWorkerMetrics();
+  const logger = createLogger({ name: config.workerId, level: config.logLevel });
   const runtime = await startWorkerRuntime(config, {
-    log,
-    afterCommit(partition, committed) {
-      metrics.commandsApplied.inc({ partition: String(partition) }, committed.commands);
-      metrics.batchCommands.observe(committed.commands);
-      metrics.commitSeconds.observe(committed.durationMs / 1000);
+    logger,
+    afterCommit() {
       if (config.faultInject === 'crash-after-commit') {
-        log('FAULT_INJECT=crash-after-commit: SIGKILL after the Postgres commit');
+        logger.warn('FAULT_INJECT=crash-after-commit: SIGKILL after the Postgres commit');
         process.kill(process.pid, 'SIGKILL');
       }
     },
-    onDeadLetter(partition, reason) {
-      metrics.deadLetters.inc({ reason });
-    },
-    onWriteRetry(partition) {
-      metrics.writeRetries.inc({ partition: String(partition) });
-    },
     onFatal(error) {
-      log(`FATAL: ${error.message}; stopping rather than writing`);
+      logger.error('FATAL: stopping rather than writing', { error: error.message, stack: error.stack });
       process.exit(70);
     },
   });
-  const { worker, pool } = runtime;
-  log(`applying ${topicNames(config.topicPrefix).commands} as ${config.workerId} in group ${config.groupId}`);
+  const { pool, metrics } = runtime;
+  logger.info('applying', { topic: topicNames(config.topicPrefix).commands, group: config.groupId });
 
   // One run at a time: on a large ledger a run outlasts the interval (the bench measured
   // 67 s over 10.9M entries), and overlapping runs would only pile up on Postgres.
@@ -51,9 +40,9 @@ async function main(): Promise<void> {
               for (const check of report.checks) metrics.reconcileViolations.set({ check: check.name }, check.violations);
               metrics.reconcileLastRun.set(Date.now() / 1000);
               const broken = report.checks.filter((c) => c.violations > 0);
-              if (broken.length) log(`reconcile: ${broken.map((c) => `${c.name}=${c.violations}`).join(' ')}`);
+              if (broken.length) logger.error('reconcile found violations', Object.fromEntries(broken.map((c) => [c.name, c.violations])));
             })
-            .catch((error) => log(`reconcile failed: ${(error as Error).message}`))
+            .catch((error) => logger.warn('reconcile failed', { error: (error as Error).message }))
             .finally(() => {
               reconciling = false;
             });
@@ -61,29 +50,12 @@ async function main(): Promise<void> {
       : null;
   reconcileTimer?.unref();
 
-  const server =
-    config.metricsPort > 0
-      ? createServer((req, res) => {
-          if (req.url === '/metrics') {
-            metrics.ownedPartitions.set(worker.ownership().filter((o) => o.epoch !== null).length);
-            void metrics.registry.metrics().then((text) => {
-              res.writeHead(200, { 'content-type': metrics.registry.contentType });
-              res.end(text);
-            });
-          } else {
-            res.writeHead(200, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ worker: config.workerId, ownership: worker.ownership().map((o) => ({ ...o, epoch: o.epoch?.toString(), nextOffset: o.nextOffset?.toString() })) }));
-          }
-        }).listen(config.metricsPort, '127.0.0.1')
-      : null;
-
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`${signal}: stopping`);
+    logger.info('stopping', { signal });
     if (reconcileTimer) clearInterval(reconcileTimer);
-    server?.close();
     await runtime.stop();
     process.exit(0);
   };

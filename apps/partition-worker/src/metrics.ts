@@ -1,9 +1,9 @@
 /** Prometheus metrics of one worker process. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export function createWorkerMetrics() {
+export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   return {
     registry,
     commandsApplied: new Counter({ name: 'ledger_worker_commands_applied_total', help: 'Commands committed', labelNames: ['partition'], registers: [registry] }),
@@ -31,8 +31,28 @@ export function createWorkerMetrics() {
       labelNames: ['partition'],
       registers: [registry],
     }),
-    fenced: new Counter({ name: 'ledger_worker_fenced_total', help: 'Commits refused because the epoch moved on', registers: [registry] }),
-    ownedPartitions: new Gauge({ name: 'ledger_worker_owned_partitions', help: 'Partitions this process owns', registers: [registry] }),
+    fenced: new Counter({
+      name: 'ledger_worker_fenced_total',
+      help: 'Commits refused because another owner claimed the partition (epoch moved on)',
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
+    ownedPartitions: new Gauge({ name: 'ledger_worker_owned_partitions', help: 'Partitions this process has claimed', registers: [registry] }),
+    assignedPartitions: new Gauge({ name: 'ledger_worker_assigned_partitions', help: 'Partitions the consumer group assigned to this process', registers: [registry] }),
+    consumerLag: new Gauge({
+      name: 'ledger_worker_consumer_lag_messages',
+      help: "Messages in the partition not applied yet: Kafka's high watermark minus the next_offset Postgres holds",
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
+    outboxBacklog: new Gauge({
+      name: 'ledger_worker_outbox_backlog_rows',
+      help: 'Committed outbox rows of the partition not marked published yet (capped per scrape)',
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
+    relayPublished: new Counter({ name: 'ledger_worker_relay_published_total', help: 'Outbox rows the relay published', registers: [registry] }),
+    relayFailures: new Counter({ name: 'ledger_worker_relay_failures_total', help: 'Relay publishes that failed (rows retried)', registers: [registry] }),
     reconcileViolations: new Gauge({ name: 'ledger_reconcile_violations', help: 'Invariant violations found by the last reconcile', labelNames: ['check'], registers: [registry] }),
     reconcileLastRun: new Gauge({ name: 'ledger_reconcile_last_run_timestamp_seconds', help: 'When reconcile last completed', registers: [registry] }),
   };

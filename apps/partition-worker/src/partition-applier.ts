@@ -70,6 +70,8 @@ export interface ApplierPorts {
   afterCommit?(partition: number, committed: { commands: number; effects: BatchEffects; durationMs: number }): void;
   /** A message went to the dead-letter topic: `malformed` (it did not decode) or `unprocessable` (its write failed). */
   onDeadLetter?(partition: number, reason: 'malformed' | 'unprocessable'): void;
+  /** Called when a commit was refused because another owner claimed the partition (metrics). */
+  onFenced?(partition: number): void;
   log(message: string): void;
 }
 
@@ -213,6 +215,7 @@ export class PartitionApplier {
       const failure = commitError ?? error;
       if (failure instanceof FencedError) {
         this.ports.log(`partition ${this.partition}: ${failure.message}; releasing`);
+        this.ports.onFenced?.(this.partition);
         this.release();
         return { kind: 'fenced' };
       }

@@ -1,59 +1,80 @@
 /**
  * Builds a running worker from its config: the real adapters (kafkajs, pg, ioredis) wired
- * to the apply loop. main.ts calls it for the process; integration tests call it to run a
- * real worker in-process against the real services, with their own database and topics.
+ * to the apply loop, its metrics and its ops server. main.ts calls it for the process;
+ * integration tests call it to run a real worker in-process against the real services, with
+ * their own database and topics.
  */
-import { BatchingProducer, createKafka, topicNames } from '@ledgerline/kafka';
+import type { Server } from 'node:http';
+import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
+import { type Logger, lineLog } from '@ledgerline/logging';
 import { RoutingWatcher, createPool, markOutboxPublished } from '@ledgerline/postgres';
-import { BalanceCache, StatusNotifier, createRedis } from '@ledgerline/redis';
+import { BalanceCache, StatusNotifier, createRedis, ping } from '@ledgerline/redis';
 import type { BatchEffects } from '@ledgerline/domain';
 import type { Pool } from 'pg';
 import type { WorkerConfig } from './config';
+import { WorkerHealth } from './health';
+import { type WorkerMetrics, createWorkerMetrics } from './metrics';
+import { startOpsServer } from './ops-server';
 import { OutboxRelay } from './outbox-relay';
 import { PartitionWorker } from './partition-worker';
 import { PublishedMarks } from './published-marks';
 
 export interface WorkerHooks {
-  log(message: string): void;
+  logger: Logger;
   onFatal(error: Error): void;
   afterCommit?(partition: number, committed: { commands: number; effects: BatchEffects; durationMs: number }): void;
   onDeadLetter?(partition: number, reason: 'malformed' | 'unprocessable'): void;
   onWriteRetry?(partition: number, attempt: number, error: Error): void;
+  /** Node's process metrics in /metrics (off for workers run inside a test process). */
+  defaultMetrics?: boolean;
 }
 
 export interface WorkerRuntime {
   worker: PartitionWorker;
   relay: OutboxRelay;
   pool: Pool;
+  metrics: WorkerMetrics;
+  health: WorkerHealth;
+  /** The ops server's bound port (useful with WORKER_OPS_PORT=0). */
+  opsPort: number;
   stop(): Promise<void>;
 }
 
 export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHooks): Promise<WorkerRuntime> {
+  const { logger } = hooks;
+  const log = lineLog(logger);
   const topics = topicNames(config.topicPrefix);
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.workerId });
+  const metrics = createWorkerMetrics({ defaultMetrics: hooks.defaultMetrics ?? true });
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.workerId, logger });
   const pool = createPool({
     connectionString: config.databaseUrl,
     connectionsMax: config.pgConnectionsMax,
-    connectTimeoutMs: 5_000,
+    connectTimeoutMs: config.pgConnectTimeoutMs,
     applicationName: config.workerId,
   });
   const redis = createRedis(config.redisUrl);
   const balances = new BalanceCache(redis, config.redisKeyPrefix);
   const notifier = new StatusNotifier(redis, config.redisKeyPrefix);
-  const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => hooks.log(`routing refresh failed: ${e.message}`));
+  const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => logger.warn('routing refresh failed', { error: e.message }));
   await routing.start();
   // The relay's producer: committed outbox rows must go out, so its buffer is large and a
   // publish waits long; the rows stay in Postgres for the sweeper whatever happens.
-  const producer = new BatchingProducer({ kafka, lingerMs: 2, batchSizeMax: 1000, bufferMessagesMax: 1_000_000, ackTimeoutMs: 15_000 });
+  const producer = new BatchingProducer({
+    kafka,
+    lingerMs: config.relayLingerMs,
+    batchSizeMax: config.relayBatchSizeMax,
+    bufferMessagesMax: config.relayBufferMessagesMax,
+    ackTimeoutMs: config.relayAckTimeoutMs,
+  });
   await producer.start();
   const marks = new PublishedMarks({
     mark: (ids) => markOutboxPublished(pool, ids),
     intervalMs: config.outboxMarkIntervalMs,
-    pendingMax: 1_000_000,
-    log: hooks.log,
+    pendingMax: config.outboxMarksPendingMax,
+    log,
   });
   marks.start();
-  const relay = new OutboxRelay({ producer, pool, marks, topics, routing: () => routing.current(), log: hooks.log, pendingRowsMax: 20_000 });
+  const relay = new OutboxRelay({ producer, pool, marks, topics, routing: () => routing.current(), log, pendingRowsMax: config.relayPendingRowsMax });
 
   const worker = new PartitionWorker({
     kafka,
@@ -71,15 +92,27 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     outboxSweepAgeMs: config.outboxSweepAgeMs,
     relay,
     onFatal: hooks.onFatal,
-    onWriteRetry: hooks.onWriteRetry,
+    onWriteRetry(partition, attempt, error) {
+      metrics.writeRetries.inc({ partition: String(partition) });
+      hooks.onWriteRetry?.(partition, attempt, error);
+    },
     ports: {
       pool,
       routing: () => routing.current(),
       refreshRouting: () => routing.refresh(),
       now: () => new Date(),
-      log: hooks.log,
-      afterCommit: hooks.afterCommit,
-      onDeadLetter: hooks.onDeadLetter,
+      log,
+      afterCommit(partition, committed) {
+        metrics.commandsApplied.inc({ partition: String(partition) }, committed.commands);
+        metrics.batchCommands.observe(committed.commands);
+        metrics.commitSeconds.observe(committed.durationMs / 1000);
+        hooks.afterCommit?.(partition, committed);
+      },
+      onFenced: (partition) => metrics.fenced.inc({ partition: String(partition) }),
+      onDeadLetter(partition, reason) {
+        metrics.deadLetters.inc({ reason });
+        hooks.onDeadLetter?.(partition, reason);
+      },
       postCommit: {
         refreshBalances: (list) => balances.refresh(list),
         publishTerminal: (ids) => notifier.publishTerminal(ids),
@@ -88,19 +121,60 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     },
   });
   routing.onChange(() => worker.forgetAccounts());
-  await worker.start();
+
+  const probe = new KafkaProbe(kafka);
+  const health = new WorkerHealth({
+    topic: topics.commands,
+    pool,
+    pingRedis: () => ping(redis),
+    kafka: probe,
+    ownership: () => worker.ownership(),
+    relayCounts: () => ({ published: relay.published, failures: relay.failures }),
+    metrics,
+    checkTimeoutMs: config.readyCheckTimeoutMs,
+    logger,
+  });
+  // Up before the consumer joins: /healthz answers and /readyz says "not yet" meanwhile.
+  const ops = await startOpsServer(config.opsHost, config.opsPort, {
+    readiness: () => health.readiness(),
+    metrics: async () => {
+      await health.refreshMetrics();
+      return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+    },
+    status: () => ({
+      worker: config.workerId,
+      ownership: worker.ownership().map((o) => ({ ...o, epoch: o.epoch?.toString() ?? null, nextOffset: o.nextOffset?.toString() ?? null })),
+    }),
+  });
+  logger.info('ops server listening', { url: `http://${config.opsHost}:${ops.port}`, endpoints: ['/healthz', '/readyz', '/metrics'] });
+  try {
+    await worker.start();
+  } catch (error) {
+    await closeServer(ops.server);
+    throw error;
+  }
 
   return {
     worker,
     relay,
     pool,
+    metrics,
+    health,
+    opsPort: ops.port,
     async stop() {
       await worker.stop();
       await marks.stop();
       await producer.stop();
+      await probe.close();
       routing.stop();
       redis.disconnect();
       await pool.end();
+      await closeServer(ops.server);
     },
   };
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
 }

@@ -59,3 +59,22 @@ export const LOCAL_DEFAULTS = {
   partitionCount: 8,
   jwtSecret: 'dev-secret-change-me',
 } as const;
+
+/** The log level of an app (LOG_LEVEL): pino's levels, `silent` for none. */
+export function logLevelVar(defaultValue: 'info' | 'debug' | 'warn' = 'info') {
+  return z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level (fatal..trace, silent)' }).default(defaultValue);
+}
+
+/**
+ * `promise`, or a rejection once `timeoutMs` has passed (AbortSignal.timeout: its timer is
+ * unref'd, so a bounded probe never keeps the process alive). For the calls that take no
+ * signal of their own: the call itself keeps running, only the wait is bounded.
+ */
+export function within<T>(promise: Promise<T>, timeoutMs: number, what = 'no answer'): Promise<T> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(new Error(`${what} within ${timeoutMs} ms`)), { once: true });
+  });
+  timedOut.catch(() => undefined); // the usual case: the promise won and nobody awaits this one
+  return Promise.race([promise, timedOut]);
+}

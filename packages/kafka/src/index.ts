@@ -2,3 +2,4 @@ export * from './client';
 export * from './topics';
 export * from './errors';
 export * from './batching-producer';
+export * from './probe';

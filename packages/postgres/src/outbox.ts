@@ -49,3 +49,20 @@ export async function loadUnpublishedOutbox(
     payload: r.payload,
   }));
 }
+
+/**
+ * Unpublished outbox rows per source partition (the relay's backlog), each count capped at
+ * `capRows` so a scrape during a long outage reads a bounded part of the partial index.
+ */
+export async function countUnpublishedOutbox(pool: Pool, partitions: readonly number[], capRows: number): Promise<Map<number, number>> {
+  if (partitions.length === 0) return new Map();
+  const result = await pool.query(
+    `SELECT p.partition,
+            (SELECT count(*) FROM (SELECT 1 FROM outbox
+                                    WHERE published_at IS NULL AND source_partition = p.partition
+                                    LIMIT $2) AS capped) AS n
+       FROM unnest($1::int[]) AS p(partition)`,
+    [partitions, capRows],
+  );
+  return new Map(result.rows.map((r) => [Number(r.partition), Number(r.n)]));
+}

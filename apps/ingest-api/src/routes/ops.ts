@@ -1,5 +1,6 @@
 /** Operations: liveness, readiness and metrics. No token: probes and scrapers have none. */
 import { z } from 'zod';
+import { within } from '@ledgerline/config';
 import type { AppContext } from '../context';
 import { errorBody } from '../errors';
 import { defineRoute } from '../route-table';
@@ -73,15 +74,10 @@ async function runChecks(ctx: AppContext): Promise<Record<CheckName, string>> {
 }
 
 async function bounded(check: Promise<void>, timeoutMs: number): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`unreachable: no answer within ${timeoutMs} ms`), timeoutMs);
-  });
   try {
-    return await Promise.race([check.then(() => 'ok'), timeout]);
+    await within(check, timeoutMs, 'no answer');
+    return 'ok';
   } catch (error) {
     return `unreachable: ${(error as Error).message}`;
-  } finally {
-    clearTimeout(timer);
   }
 }

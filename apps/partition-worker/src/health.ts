@@ -1,0 +1,113 @@
+/**
+ * What the worker's ops server reports: readiness and the gauges that are cheaper to read
+ * at scrape time than to keep up to date on the apply path.
+ *
+ * Ready means: the consumer group assigned this process partitions, every assigned partition
+ * with commands waiting is claimed (a claim happens when its first fetch arrives, so an idle
+ * partition with nothing to apply needs none), and Postgres, Redis and Kafka answer. The
+ * answer names each check and says ok or failing; the reason goes to the log, once per change.
+ */
+import type { Pool } from 'pg';
+import { within } from '@ledgerline/config';
+import type { KafkaProbe } from '@ledgerline/kafka';
+import type { Logger } from '@ledgerline/logging';
+import { countUnpublishedOutbox, listPartitionStates } from '@ledgerline/postgres';
+import type { WorkerMetrics } from './metrics';
+
+type CheckName = 'postgres' | 'redis' | 'kafka' | 'partitions';
+export type Readiness = { ready: boolean; checks: Record<CheckName, 'ok' | 'failing'> };
+
+interface Ownership {
+  partition: number;
+  epoch: bigint | null;
+  nextOffset: bigint | null;
+}
+
+export interface WorkerHealthDeps {
+  topic: string;
+  pool: Pool;
+  pingRedis(): Promise<void>;
+  kafka: KafkaProbe;
+  ownership(): Ownership[];
+  relayCounts(): { published: number; failures: number };
+  metrics: WorkerMetrics;
+  checkTimeoutMs: number;
+  logger: Logger;
+}
+
+/** Unpublished outbox rows counted per partition and scrape at most. */
+const OUTBOX_BACKLOG_COUNT_CAP = 1_000_000;
+
+export class WorkerHealth {
+  private lastVerdict = 'not checked yet';
+  private relaySeen = { published: 0, failures: 0 };
+
+  constructor(private readonly deps: WorkerHealthDeps) {}
+
+  async readiness(): Promise<Readiness> {
+    const { pool, pingRedis, kafka, checkTimeoutMs } = this.deps;
+    const run = (name: CheckName, check: () => Promise<void>) =>
+      within(check(), checkTimeoutMs, 'no answer').then(
+        () => [name, null] as const,
+        (error: unknown) => [name, (error as Error).message ?? String(error)] as const,
+      );
+    const results = await Promise.all([
+      run('postgres', async () => void (await pool.query('SELECT 1'))),
+      run('redis', pingRedis),
+      run('kafka', () => kafka.check()),
+      run('partitions', () => this.checkPartitions()),
+    ]);
+    const checks = Object.fromEntries(results.map(([name, failure]) => [name, failure === null ? 'ok' : 'failing'])) as Readiness['checks'];
+    const failures = results.filter(([, failure]) => failure !== null);
+    this.logChange(failures.map(([name, failure]) => `${name}: ${failure}`).join('; '));
+    return { ready: failures.length === 0, checks };
+  }
+
+  /** Sets the scrape-time gauges; a dependency that does not answer leaves the last values. */
+  async refreshMetrics(): Promise<void> {
+    const { metrics, topic, pool, kafka, checkTimeoutMs } = this.deps;
+    const owned = this.deps.ownership();
+    metrics.assignedPartitions.set(owned.length);
+    metrics.ownedPartitions.set(owned.filter((o) => o.epoch !== null).length);
+    const relay = this.deps.relayCounts();
+    metrics.relayPublished.inc(relay.published - this.relaySeen.published);
+    metrics.relayFailures.inc(relay.failures - this.relaySeen.failures);
+    this.relaySeen = relay;
+
+    const partitions = owned.map((o) => o.partition);
+    try {
+      const [watermarks, states, backlog] = await within(
+        Promise.all([kafka.highWatermarks(topic), listPartitionStates(pool, topic), countUnpublishedOutbox(pool, partitions, OUTBOX_BACKLOG_COUNT_CAP)]),
+        checkTimeoutMs,
+        'lag and backlog not read',
+      );
+      metrics.consumerLag.reset();
+      metrics.outboxBacklog.reset();
+      for (const o of owned) {
+        const applied = o.nextOffset ?? states.find((s) => s.partition === o.partition)?.nextOffset ?? 0n;
+        const high = watermarks.get(o.partition) ?? applied;
+        metrics.consumerLag.set({ partition: String(o.partition) }, Number(high > applied ? high - applied : 0n));
+        metrics.outboxBacklog.set({ partition: String(o.partition) }, backlog.get(o.partition) ?? 0);
+      }
+    } catch (error) {
+      this.deps.logger.debug('scrape-time gauges not refreshed', { error: (error as Error).message });
+    }
+  }
+
+  private async checkPartitions(): Promise<void> {
+    const owned = this.deps.ownership();
+    if (owned.length === 0) throw new Error('no partitions assigned by the consumer group (yet)');
+    const unclaimed = owned.filter((o) => o.epoch === null);
+    if (unclaimed.length === 0) return;
+    const [watermarks, states] = await Promise.all([this.deps.kafka.highWatermarks(this.deps.topic), listPartitionStates(this.deps.pool, this.deps.topic)]);
+    const waiting = unclaimed.filter((o) => (watermarks.get(o.partition) ?? 0n) > (states.find((s) => s.partition === o.partition)?.nextOffset ?? 0n));
+    if (waiting.length > 0) throw new Error(`partitions [${waiting.map((o) => o.partition).join(', ')}] have commands waiting and are not claimed yet`);
+  }
+
+  private logChange(verdict: string): void {
+    if (verdict === this.lastVerdict) return;
+    this.lastVerdict = verdict;
+    if (verdict) this.deps.logger.warn('not ready', { reasons: verdict });
+    else this.deps.logger.info('ready');
+  }
+}

@@ -1,0 +1,94 @@
+// Proves the worker's ops server tells the truth: /readyz answers 200 only once the worker
+// holds partitions and Postgres, Redis and Kafka answer, 503 naming the failing check
+// otherwise (a worker the group gave no partition, a worker whose Redis is unreachable);
+// /metrics shows commands applied, relay publishes, and per-partition consumer lag and
+// outbox backlog that fall to 0 once everything published is applied.
+import { loadRouting } from '@ledgerline/postgres';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { TestPublisher, allTerminal, deposit, openAccountOn } from '../../../test/support/ledger';
+import { startWorker, waitFor } from '../../../test/support/worker';
+
+async function get(url: string): Promise<{ status: number; text: string; json: () => any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON under test
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  const text = await response.text();
+  return { status: response.status, text, json: () => JSON.parse(text) };
+}
+
+/** The value of one sample line of Prometheus text, e.g. `name{partition="0"}`. */
+function sample(metrics: string, series: string): number | null {
+  const line = metrics.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? null : Number(line.slice(series.length + 1));
+}
+
+describe('the worker ops server', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  beforeAll(async () => {
+    db = await createTestDatabase(1);
+    topics = await createTestTopics(1);
+  });
+  afterAll(async () => {
+    await topics.delete();
+    await db.drop();
+  });
+
+  test('ready with its partition; metrics show applied commands, relay publishes, lag and backlog at 0', async () => {
+    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    const worker = await startWorker(target);
+    const publisher = await TestPublisher.create(topics, db.pool);
+    const second = await startWorker(target);
+    try {
+      const url = `http://127.0.0.1:${worker.opsPort}`;
+      const secondUrl = `http://127.0.0.1:${second.opsPort}`;
+      expect((await get(`${url}/healthz`)).status).toBe(200);
+
+      // One partition, two workers: exactly one is ready, the other has nothing assigned.
+      await waitFor('one worker ready', async () => (await get(`${url}/readyz`)).status === 200 || (await get(`${secondUrl}/readyz`)).status === 200);
+      const answers = [await get(`${url}/readyz`), await get(`${secondUrl}/readyz`)];
+      const [ready, idle] = answers[0]!.status === 200 ? answers : [answers[1]!, answers[0]!];
+      expect(ready!.json()).toEqual({ status: 'ok', checks: { postgres: 'ok', redis: 'ok', kafka: 'ok', partitions: 'ok' } });
+      expect(idle!.status).toBe(503);
+      expect(idle!.json()).toEqual({ status: 'failing', checks: { postgres: 'ok', redis: 'ok', kafka: 'ok', partitions: 'failing' } });
+      const readyUrl = ready === answers[0] ? url : secondUrl;
+
+      const routing = await loadRouting(db.pool);
+      const account = await openAccountOn(db.pool, routing, 0, 'ops');
+      const deposits = [deposit(account, 100n), deposit(account, 200n), deposit(account, 300n)];
+      for (const command of deposits) await publisher.publish(command);
+      await waitFor('deposits applied', () => allTerminal(db.pool, deposits.map((d) => d.transferId)));
+      // Each deposit's event goes out through the relay and is then marked published.
+      await waitFor('outbox drained', async () => (await db.pool.query('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')).rows[0].n === '0');
+
+      const metrics = (await get(`${readyUrl}/metrics`)).text;
+      expect(sample(metrics, 'ledger_worker_commands_applied_total{partition="0"}')).toBe(3);
+      expect(sample(metrics, 'ledger_worker_relay_published_total')).toBeGreaterThanOrEqual(3);
+      expect(sample(metrics, 'ledger_worker_consumer_lag_messages{partition="0"}')).toBe(0);
+      expect(sample(metrics, 'ledger_worker_outbox_backlog_rows{partition="0"}')).toBe(0);
+      expect(sample(metrics, 'ledger_worker_owned_partitions')).toBe(1);
+      expect(metrics).toMatch(/^ledger_worker_batch_seconds_bucket\{le="0.1"\} \d+$/m);
+      expect(sample(metrics, 'ledger_worker_batch_commands_count')).toBeGreaterThanOrEqual(1);
+    } finally {
+      await publisher.stop();
+      await second.stop();
+      await worker.stop();
+    }
+  });
+
+  test('Redis unreachable: /readyz answers 503 naming redis, the other checks ok', async () => {
+    const worker = await startWorker(
+      { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` },
+      { REDIS_URL: 'redis://127.0.0.1:1' },
+    );
+    try {
+      const url = `http://127.0.0.1:${worker.opsPort}`;
+      // Partitions are assigned once the group settles; from then on only redis fails.
+      await waitFor('partitions settled', async () => (await get(`${url}/readyz`)).json().checks.partitions === 'ok');
+      const answer = await get(`${url}/readyz`);
+      expect(answer.status).toBe(503);
+      expect(answer.json()).toEqual({ status: 'failing', checks: { postgres: 'ok', redis: 'failing', kafka: 'ok', partitions: 'ok' } });
+    } finally {
+      await worker.stop();
+    }
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * Readiness and lag for the ops endpoints: whether the cluster answers, and each partition's
+ * high watermark. One admin client, connected on first use and reused between probes (a
+ * probe every few seconds must not open a connection each time).
+ */
+import type { Admin, Kafka } from 'kafkajs';
+
+export class KafkaProbe {
+  private readonly admin: Admin;
+  private connected: Promise<void> | null = null;
+
+  constructor(kafka: Kafka) {
+    this.admin = kafka.admin();
+  }
+
+  /** Resolves when the cluster answers a metadata request; throws otherwise. */
+  async check(): Promise<void> {
+    await this.connect();
+    await this.admin.describeCluster();
+  }
+
+  /** The next offset to be written in each partition of `topic` (its high watermark). */
+  async highWatermarks(topic: string): Promise<Map<number, bigint>> {
+    await this.connect();
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  }
+
+  async close(): Promise<void> {
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  private connect(): Promise<void> {
+    this.connected ??= this.admin.connect().catch((error: unknown) => {
+      this.connected = null;
+      throw error;
+    });
+    return this.connected;
+  }
+}

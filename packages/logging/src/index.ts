@@ -1,0 +1,138 @@
+/**
+ * The Logger port: structured, levelled lines with bound context (partition, epoch, request
+ * id), and its one adapter, pino (JSON on stdout, one object per line).
+ *
+ * Code below the composition roots depends on the `Logger` interface only (or, where it
+ * predates it, on a plain `log(message)` function: `lineLog` adapts a Logger to that), so
+ * a test can pass `silentLogger` and the wiring decides where lines go.
+ */
+import { randomUUID } from 'node:crypto';
+import pino, { type DestinationStream } from 'pino';
+import pinoHttp from 'pino-http';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  error(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  debug(message: string, fields?: LogFields): void;
+  /** A logger whose every line carries `bindings` (e.g. `{ partition: 3, epoch: '7' }`). */
+  child(bindings: LogFields): Logger;
+  isLevelEnabled(level: LogLevel): boolean;
+}
+
+export interface LoggerOptions {
+  /** The process's role: `ingest-api`, `worker-1`, `ledgerctl`... (the `name` field). */
+  name: string;
+  level?: LogLevel;
+  /** Where lines go; stdout by default (tests pass a stream they read). */
+  destination?: DestinationStream;
+}
+
+/** A Logger backed by pino; `pino` is exposed for pino-http, which needs the real thing. */
+export class PinoLogger implements Logger {
+  constructor(readonly pino: pino.Logger) {}
+
+  error(message: string, fields?: LogFields): void {
+    if (fields) this.pino.error(fields, message);
+    else this.pino.error(message);
+  }
+
+  warn(message: string, fields?: LogFields): void {
+    if (fields) this.pino.warn(fields, message);
+    else this.pino.warn(message);
+  }
+
+  info(message: string, fields?: LogFields): void {
+    if (fields) this.pino.info(fields, message);
+    else this.pino.info(message);
+  }
+
+  debug(message: string, fields?: LogFields): void {
+    if (fields) this.pino.debug(fields, message);
+    else this.pino.debug(message);
+  }
+
+  child(bindings: LogFields): Logger {
+    return new PinoLogger(this.pino.child(bindings));
+  }
+
+  isLevelEnabled(level: LogLevel): boolean {
+    return level !== 'silent' && this.pino.isLevelEnabled(level);
+  }
+}
+
+export function createLogger(options: LoggerOptions): PinoLogger {
+  const base = pino(
+    {
+      name: options.name,
+      level: options.level ?? 'info',
+      // ISO time instead of epoch milliseconds: people read these lines too.
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // The level as its name ("warn"), which every log shipper understands without a table.
+      formatters: { level: (label) => ({ level: label }) },
+      base: { pid: process.pid },
+    },
+    // Synchronous writes: a line logged right before process.exit or a SIGKILL (fault
+    // injection) is not lost in a buffer. Request lines are debug, so the volume is small.
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+  return new PinoLogger(base);
+}
+
+/** Discards everything (tests that do not look at logs). */
+export const silentLogger: Logger = {
+  error: () => undefined,
+  warn: () => undefined,
+  info: () => undefined,
+  debug: () => undefined,
+  child: () => silentLogger,
+  isLevelEnabled: () => false,
+};
+
+/**
+ * Adapts a Logger to the `log(message)` functions older modules take. Those messages name
+ * their partition as a `partition N: ` prefix; it becomes a `partition` field, so a
+ * partition's lines can be filtered whichever module wrote them. Messages about failures
+ * (they say "failed", "crashed", "FATAL") are warnings, the rest information.
+ */
+export function lineLog(logger: Logger): (message: string) => void {
+  return (message) => {
+    const match = /^partition (\d+): (.*)$/s.exec(message);
+    const fields: LogFields | undefined = match ? { partition: Number(match[1]) } : undefined;
+    const text = match ? match[2]! : message;
+    const epoch = /\bepoch (\d+)/.exec(text);
+    if (fields && epoch) fields.epoch = epoch[1];
+    if (/\b(FATAL|failed|crashed|not published)\b/i.test(text)) logger.warn(text, fields);
+    else logger.info(text, fields);
+  };
+}
+
+/**
+ * pino-http for the API: one line per answered request with its id, method, route, status and
+ * duration, and `req.log`, a child logger carrying the request id. The id is the caller's
+ * `X-Request-Id` when it is a short printable token, else a fresh UUID, and is echoed back.
+ * No headers are logged (they hold bearer tokens). Successful requests log at debug: at
+ * thousands of requests a second an info line each would cost more than the request.
+ */
+export function httpLogger(logger: Logger) {
+  const base = logger instanceof PinoLogger ? logger.pino : pino({ level: 'silent' });
+  return pinoHttp({
+    logger: base,
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+}
