@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/bootstrap.sh
 export LL_PROFILE="${LL_PROFILE:-dev}"
+# The local stack's defaults (dev secret, local role passwords) are accepted only outside production.
+export LEDGERLINE_ENV="${LEDGERLINE_ENV:-development}"
 bash infra/local/stack.sh up
 eval "$(bash infra/local/stack.sh env)"
 npx tsx apps/ledgerctl/src/main.ts migrate

@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/bootstrap.sh
 export LL_PROFILE="${LL_PROFILE:-test}"   # ws1..ws4 run a second checkout's suite on its own stack
+export LEDGERLINE_ENV="${LEDGERLINE_ENV:-test}"
 
 echo "== static checks"
 npx tsc -p tsconfig.json --noEmit

@@ -66,9 +66,12 @@ PGB_DIR="$STACK_DIR/pgbouncer"
 REDIS_DIR="$STACK_DIR/redis"
 
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
-DB_USER=ledgerline
+DB_USER=ledgerline          # superuser: CREATE/DROP DATABASE (tests, chaos, bench), never an app
 DB_PASSWORD=ledgerline
 DB_NAME=ledgerline
+# The apps' least-privileged roles (packages/postgres/migrations/privileges.sql says what each
+# may do). Local passwords are the role names; LEDGERLINE_ENV=production refuses them.
+APP_ROLES=(ledgerline_owner ledgerline_worker ledgerline_api)
 
 # The Kafka version lives in the pom only; the cache dir is named after it.
 KAFKA_POM="$HERE/kafka/pom.xml"
@@ -483,19 +486,57 @@ postgres_start() {
   local out
   out="$(cd "$PG_DIR" && as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 60 start 2>&1)" ||
     { printf '%s\n' "$out" >&2; fail_service postgres "pg_ctl start failed"; }
-  # Role, database and extension: idempotent, so it also repairs a half-initialised cluster.
-  pg_psql_admin -d postgres <<EOF >/dev/null || fail_service postgres "could not create role/database $DB_NAME"
+  pg_bootstrap
+}
+
+# Roles, database and extension: idempotent, so it also repairs a half-initialised cluster and
+# upgrades one initialised before the app roles existed (cmd_up runs it on a running one too).
+# The database belongs to ledgerline_owner, which thereby may create the schema's objects:
+# `ledgerctl migrate` runs as that role, like in production. Objects an earlier version
+# created as the superuser are handed to it here (the next migrate's privileges step would
+# refuse to run otherwise).
+pg_bootstrap() {
+  local role roles_sql=""
+  for role in "${APP_ROLES[@]}"; do
+    roles_sql+="  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role') THEN CREATE ROLE $role LOGIN; END IF;
+  ALTER ROLE $role LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$role';
+"
+  done
+  pg_psql_admin -d postgres <<EOF >/dev/null || fail_service postgres "could not create roles/database $DB_NAME"
 DO \$\$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
     CREATE ROLE $DB_USER LOGIN SUPERUSER CREATEDB PASSWORD '$DB_PASSWORD';
   END IF;
+$roles_sql
 END
 \$\$;
-SELECT 'CREATE DATABASE $DB_NAME OWNER $DB_USER' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DB_NAME')\gexec
+SELECT 'CREATE DATABASE $DB_NAME OWNER ledgerline_owner' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DB_NAME')\gexec
+ALTER DATABASE $DB_NAME OWNER TO ledgerline_owner;
 EOF
-  pg_psql_admin -d "$DB_NAME" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null ||
-    fail_service postgres "could not create extension pg_stat_statements"
+  pg_psql_admin -d "$DB_NAME" <<'EOF' >/dev/null || fail_service postgres "could not prepare database $DB_NAME"
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+DO $$
+DECLARE
+  stmt text;
+BEGIN
+  FOR stmt IN
+    SELECT format('ALTER %s %s OWNER TO ledgerline_owner', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, c.oid::regclass)
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+       AND pg_get_userbyid(c.relowner) <> 'ledgerline_owner'
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))
+    UNION ALL
+    SELECT format('ALTER ROUTINE %s OWNER TO ledgerline_owner', p.oid::regprocedure)
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> 'ledgerline_owner'
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE stmt;
+  END LOOP;
+END
+$$;
+EOF
 }
 
 postgres_check() {
@@ -539,12 +580,23 @@ server_login_retry = 1
 log_connections = 0
 log_disconnections = 0
 EOF
-  # Plain-text password: lets PgBouncer do SCRAM both to clients and to Postgres.
-  printf '"%s" "%s"\n' "$DB_USER" "$DB_PASSWORD" >"$PGB_DIR/userlist.txt"
-  chmod 600 "$PGB_DIR/userlist.txt"
+  pgbouncer_userlist
   pg_own "$PGB_DIR"
   # A stale pid file from a crash would make PgBouncer think it is already running.
   running pgbouncer || rm -f "$PGB_DIR/pgbouncer.pid"
+}
+
+# Plain-text passwords: let PgBouncer do SCRAM both to clients and to Postgres. Every app
+# role logs in through PgBouncer as itself (its own pool per database and role).
+pgbouncer_userlist() {
+  local role
+  {
+    printf '"%s" "%s"\n' "$DB_USER" "$DB_PASSWORD"
+    for role in "${APP_ROLES[@]}"; do printf '"%s" "%s"\n' "$role" "$role"; done
+  } >"$PGB_DIR/userlist.txt.tmp"
+  chmod 600 "$PGB_DIR/userlist.txt.tmp"
+  mv "$PGB_DIR/userlist.txt.tmp" "$PGB_DIR/userlist.txt"
+  pg_own "$PGB_DIR/userlist.txt"
 }
 
 pgbouncer_start() {
@@ -714,7 +766,9 @@ restart_service() { stop_services "$1"; start_service "$1"; }
 url_env() {
   cat <<EOF
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
-export DATABASE_URL=postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME
+export API_DATABASE_URL=postgres://ledgerline_api:ledgerline_api@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME
+export WORKER_DATABASE_URL=postgres://ledgerline_worker:ledgerline_worker@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME
+export OWNER_DATABASE_URL=postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME
 export DATABASE_DIRECT_URL=postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$POSTGRES_PORT/$DB_NAME
 export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 EOF
@@ -738,7 +792,13 @@ cmd_up() {
     kafka_bg=$!
   fi
   start_service postgres
+  # Already running from an older checkout: roles, database owner, PgBouncer's user list.
+  pg_bootstrap
   start_service pgbouncer
+  if [ -f "$PGB_DIR/pgbouncer.ini" ] && pid="$(live_pid pgbouncer)"; then
+    pgbouncer_userlist
+    kill -s HUP "$pid" 2>/dev/null || true   # PgBouncer re-reads its auth_file on SIGHUP
+  fi
   start_service redis
   if [ -n "$kafka_bg" ]; then
     wait "$kafka_bg" || exit 1   # kafka_launch already said why
@@ -749,7 +809,7 @@ cmd_up() {
   say ""
   say "ledgerline stack up (profile $PROFILE, ${LL_STACK_DIR:+LL_STACK_DIR=}$STACK_DIR) in $(elapsed "$t0")s:"
   say "  kafka      127.0.0.1:$KAFKA_PORT  (controller $KAFKA_CONTROLLER_PORT)"
-  say "  postgres   127.0.0.1:$POSTGRES_PORT  (direct; user/password/db $DB_USER)"
+  say "  postgres   127.0.0.1:$POSTGRES_PORT  (direct; superuser/password/db $DB_USER; app roles ${APP_ROLES[*]})"
   say "  pgbouncer  127.0.0.1:$PGBOUNCER_PORT  (transaction pooling -> postgres)"
   say "  redis      127.0.0.1:$REDIS_PORT"
   say "  env:       eval \"\$(LL_PROFILE=$PROFILE bash infra/local/stack.sh env)\""

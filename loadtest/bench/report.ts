@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { CeilingResult } from './ceiling';
+import { BENCH_RATE_LIMITS } from './context';
 import { renderChart } from './chart';
 import type { CpuReport } from './cpu';
 import type { DrainResult } from './drain';
@@ -279,6 +280,12 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
     `Machine: ${head.machine.cores} cores (${head.machine.cpu_model}), ${head.machine.memory}, load average at start ${JSON.stringify(head.machine.load_avg_at_start)}; node ${head.machine.node}, k6 ${head.machine.k6}. ` +
       `Shared with other work, so figures are noisy: each phase below lists the CPU used by "other" (not the bench). ` +
       `Medians of ${plan.repeat} run(s). Command: \`npm run bench${plan.mode === 'quick' ? ' -- --quick' : ''}${plan.repeat > 1 ? ` --repeat ${plan.repeat}` : ''}\`.`,
+  );
+  L.push(
+    '',
+    `Per-principal rate limits and the open-accounts quota are **raised for the bench** (a few principals send the whole load): ${Object.entries(BENCH_RATE_LIMITS)
+      .map(([k, v]) => `\`${k}=${v}\``)
+      .join(', ')}. A deployment keeps the defaults of apps/ingest-api/src/config.ts.`,
   );
   L.push('', '![chart](latest.svg)', '');
   L.push('## Headline', '');

@@ -7,13 +7,16 @@ import type { Pool } from 'pg';
 import type { Admin, Kafka } from 'kafkajs';
 import Redis from 'ioredis';
 import { createPool, ensureRouting, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
-import { ensureTopics, topicNames } from '@ledgerline/kafka';
+import { SINGLE_BROKER_DURABILITY, ensureTopics, topicNames } from '@ledgerline/kafka';
 import { log, requireEnv, sleep } from './util';
 
 export interface Services {
   kafkaBrokers: string[];
-  /** Through PgBouncer (what the apps use), database name replaced per use. */
+  /** Through PgBouncer as the schema owner (migrations, fixtures, the baseline), database name replaced per use. */
   databaseUrl: string;
+  /** Through PgBouncer as the apps' own roles. */
+  apiDatabaseUrl: string;
+  workerDatabaseUrl: string;
   /** Straight to Postgres: CREATE/DROP DATABASE and pg_stat_statements only. */
   databaseDirectUrl: string;
   redisUrl: string;
@@ -22,7 +25,9 @@ export interface Services {
 export function servicesFromEnv(): Services {
   return {
     kafkaBrokers: requireEnv('KAFKA_BROKERS').split(','),
-    databaseUrl: requireEnv('DATABASE_URL'),
+    databaseUrl: requireEnv('OWNER_DATABASE_URL'),
+    apiDatabaseUrl: requireEnv('API_DATABASE_URL'),
+    workerDatabaseUrl: requireEnv('WORKER_DATABASE_URL'),
     databaseDirectUrl: requireEnv('DATABASE_DIRECT_URL'),
     redisUrl: requireEnv('REDIS_URL'),
   };
@@ -33,7 +38,8 @@ const SAFE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export async function recreateDatabase(services: Services, name: string): Promise<void> {
   if (!SAFE_NAME.test(name)) throw new Error(`unsafe database name ${name}`);
   await runAdminStatement(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await runAdminStatement(services.databaseDirectUrl, `CREATE DATABASE ${name}`);
+  // Owned by ledgerline_owner, which migrates it, as `ledgerctl migrate` does.
+  await runAdminStatement(services.databaseDirectUrl, `CREATE DATABASE ${name} OWNER ledgerline_owner`);
   // WAL by kind for the report (pg_walinspect ships with PostgreSQL 15's contrib); optional.
   await runAdminStatement(withDatabase(services.databaseDirectUrl, name), 'CREATE EXTENSION IF NOT EXISTS pg_walinspect').catch((error) =>
     log(`pg_walinspect unavailable (${(error as Error).message}): the report will not break WAL down`),
@@ -62,7 +68,7 @@ export async function createTopics(kafka: Kafka, prefix: string, partitions: num
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, topicNames(prefix), partitions);
+    await ensureTopics(admin, topicNames(prefix), partitions, SINGLE_BROKER_DURABILITY);
   } finally {
     await admin.disconnect();
   }

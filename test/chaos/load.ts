@@ -267,9 +267,10 @@ export async function buildWorld(options: {
   const random: AccountInfo[] = [];
   const opening: Promise<AccountInfo>[] = [];
   for (let i = 0; i < shape.randomAccountsCount; i++) {
-    const owner = owners[i % owners.length]!;
-    // A quarter of the accounts may go below zero, down to their limit.
+    // A quarter of the accounts may go below zero, down to their limit. Credit is granted,
+    // not taken: only an admin may open an account with an overdraft, so those belong to it.
     const limit = i % 4 === 0 ? 5_000n : 0n;
+    const owner = limit > 0n ? admin : owners[i % owners.length]!;
     opening.push(open(owner, i % shape.partitionCount, 'random', limit, `acct-${i}`));
   }
   random.push(...(await Promise.all(opening)));

@@ -11,8 +11,9 @@ export const SERVICES: readonly Service[] = ['kafka', 'postgres', 'pgbouncer', '
 
 export interface StackEnv {
   kafkaBrokers: string;
-  /** Through PgBouncer (the wildcard database entry reaches any database name). */
-  databaseUrl: string;
+  /** Through PgBouncer (the wildcard database entry reaches any database name), per app role. */
+  apiDatabaseUrl: string;
+  workerDatabaseUrl: string;
   /** Straight to Postgres: CREATE/DROP DATABASE, migrations, the proof's reads. */
   databaseDirectUrl: string;
   redisUrl: string;
@@ -76,7 +77,8 @@ export class Stack {
     };
     return {
       kafkaBrokers: get('KAFKA_BROKERS'),
-      databaseUrl: get('DATABASE_URL'),
+      apiDatabaseUrl: get('API_DATABASE_URL'),
+      workerDatabaseUrl: get('WORKER_DATABASE_URL'),
       databaseDirectUrl: get('DATABASE_DIRECT_URL'),
       redisUrl: get('REDIS_URL'),
     };

@@ -2,25 +2,31 @@ import { signDevToken } from '@ledgerline/auth';
 import { createLogger, silentLogger } from '@ledgerline/logging';
 import { loadApiConfig } from '../../apps/ingest-api/src/config';
 import { type ApiRuntime, startApiRuntime } from '../../apps/ingest-api/src/runtime';
-import { testServices } from './env';
+import { roleUrl, testServices } from './env';
 import type { WorkerTarget } from './worker';
 
 export const TEST_JWT_SECRET = 'integration-test-secret';
 
-/** The real API (real pg, ioredis, kafkajs) in-process on a free port. */
-export async function startApi(target: WorkerTarget, extra: Record<string, string> = {}): Promise<ApiRuntime & { url: string }> {
+/**
+ * The real API (real pg, ioredis, kafkajs) in-process on a free port, logging in to the
+ * target's database as ledgerline_api. `extra` overrides the env; a key set to undefined
+ * is removed (e.g. JWT_SECRET, to run with JWKS alone).
+ */
+export async function startApi(target: WorkerTarget, extra: Record<string, string | undefined> = {}): Promise<ApiRuntime & { url: string }> {
   const services = testServices();
-  const config = loadApiConfig({
+  const env: Record<string, string | undefined> = {
+    LEDGERLINE_ENV: 'test',
     PORT: '0',
     KAFKA_BROKERS: services.kafkaBrokers.join(','),
     KAFKA_TOPIC_PREFIX: target.topicPrefix,
-    DATABASE_URL: target.databaseUrl,
+    API_DATABASE_URL: roleUrl(target.databaseUrl, 'api'),
     REDIS_URL: services.redisUrl,
     REDIS_KEY_PREFIX: target.redisKeyPrefix,
     JWT_SECRET: TEST_JWT_SECRET,
     API_SHUTDOWN_GRACE_MS: '1000',
     ...extra,
-  });
+  };
+  const config = loadApiConfig(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)));
   const runtime = await startApiRuntime(config, {
     logger: process.env.TEST_API_LOG ? createLogger({ name: 'ingest-api', level: 'debug' }) : silentLogger,
   });

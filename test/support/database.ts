@@ -5,7 +5,10 @@ import { TEMPLATE_DATABASE, testServices } from './env';
 
 export interface TestDatabase {
   name: string;
-  /** Through PgBouncer, like the apps. */
+  /**
+   * Through PgBouncer as the schema owner (what `pool` uses). startApi and startWorker log
+   * in as their own roles to the same database (env.ts roleUrl).
+   */
   url: string;
   pool: Pool;
   drop(): Promise<void>;
@@ -15,7 +18,7 @@ export interface TestDatabase {
 export async function createTestDatabase(partitionCount: number): Promise<TestDatabase> {
   const services = testServices();
   const name = `t_${randomBytes(6).toString('hex')}`;
-  await runAdminStatement(services.databaseDirectUrl, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+  await runAdminStatement(services.databaseDirectUrl, `CREATE DATABASE ${name} OWNER ledgerline_owner TEMPLATE ${TEMPLATE_DATABASE}`);
   const url = withDatabase(services.databaseUrl, name);
   const pool = createPool({ connectionString: url, connectionsMax: 10, connectTimeoutMs: 10_000, applicationName: 'test' });
   await ensureRouting(pool, partitionCount);

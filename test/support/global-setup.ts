@@ -1,10 +1,12 @@
 /**
  * Once per `jest --selectProjects integration` run: a migrated template database that every
  * test file clones (CREATE DATABASE ... TEMPLATE), so each file starts from a fresh schema
- * in milliseconds instead of re-running migrations.
+ * in milliseconds instead of re-running migrations. Migrated as ledgerline_owner, like
+ * `ledgerctl migrate` does: ownership and grants live in the database's catalogs, so every
+ * clone has them too.
  */
 import { Client } from 'pg';
-import { createPool, migrate, withDatabase } from '@ledgerline/postgres';
+import { createPool, migrate, withCredentials, withDatabase } from '@ledgerline/postgres';
 import { TEMPLATE_DATABASE, testServices } from './env';
 
 export default async function globalSetup(): Promise<void> {
@@ -13,12 +15,12 @@ export default async function globalSetup(): Promise<void> {
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
+    await admin.query(`CREATE DATABASE ${TEMPLATE_DATABASE} OWNER ledgerline_owner`);
   } finally {
     await admin.end();
   }
   const pool = createPool({
-    connectionString: withDatabase(services.databaseDirectUrl, TEMPLATE_DATABASE),
+    connectionString: withDatabase(withCredentials(services.databaseDirectUrl, services.databaseUrl), TEMPLATE_DATABASE),
     connectionsMax: 1,
     connectTimeoutMs: 10_000,
     applicationName: 'test-template',

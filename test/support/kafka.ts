@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { type TopicNames, createKafka, ensureTopics, topicNames } from '@ledgerline/kafka';
+import { type TopicNames, createKafka, SINGLE_BROKER_DURABILITY, ensureTopics, topicNames } from '@ledgerline/kafka';
 import { testServices } from './env';
 
 export interface TestTopics {
@@ -19,7 +19,7 @@ export async function createTestTopics(partitionCount: number): Promise<TestTopi
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, names, partitionCount);
+    await ensureTopics(admin, names, partitionCount, SINGLE_BROKER_DURABILITY);
   } finally {
     await admin.disconnect();
   }

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, silentLogger } from '@ledgerline/logging';
 import { loadWorkerConfig } from '../../apps/partition-worker/src/config';
 import { type WorkerRuntime, startWorkerRuntime } from '../../apps/partition-worker/src/runtime';
-import { testServices } from './env';
+import { roleUrl, testServices } from './env';
 
 export interface WorkerTarget {
   databaseUrl: string;
@@ -17,7 +17,8 @@ export function workerEnv(target: WorkerTarget, extra: Record<string, string> = 
   return {
     KAFKA_BROKERS: services.kafkaBrokers.join(','),
     KAFKA_TOPIC_PREFIX: target.topicPrefix,
-    DATABASE_URL: target.databaseUrl,
+    LEDGERLINE_ENV: 'test',
+    WORKER_DATABASE_URL: roleUrl(target.databaseUrl, 'worker'),
     REDIS_URL: services.redisUrl,
     REDIS_KEY_PREFIX: target.redisKeyPrefix,
     WORKER_OUTBOX_SWEEP_INTERVAL_MS: '500',

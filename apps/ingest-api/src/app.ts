@@ -4,14 +4,18 @@
  * key prefix and topics.
  *
  * Request pipeline, in order:
- *   request id and log line (pino-http) -> metrics -> in-flight cap (429) -> method guard (405 + Allow) -> [/v1] auth (401) ->
- *   JSON only (415) -> body limit and parse (413/400) -> route (routes/index.ts, the one
- *   table the router and /openapi.json both read) -> 404 -> the one error handler (errors.ts)
+ *   request id and log line (pino-http) -> metrics -> in-flight cap (429; every path but
+ *   /healthz) -> method guard (405 + Allow) -> [/v1] auth (401) -> per-principal rate limit
+ *   (429 RATE_LIMITED) -> JSON only (415) -> body limit and parse (413/400) -> route
+ *   (routes/index.ts, the one table the router and /openapi.json both read) -> 404 -> the
+ *   one error handler (errors.ts)
+ *
+ * Routes match case-sensitively: `/V1/...` is a 404, never a path around a /v1 middleware.
  */
 import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Pool } from 'pg';
-import { TokenVerifier } from '@ledgerline/auth';
+import { type AuthContext, TokenVerifier } from '@ledgerline/auth';
 import type { IdempotencyClaims } from '@ledgerline/postgres';
 import { topicNames } from '@ledgerline/kafka';
 import { type Logger, httpLogger, silentLogger } from '@ledgerline/logging';
@@ -20,6 +24,7 @@ import type { ApiConfig } from './config';
 import type { AppContext } from './context';
 import { ApiError, toHttpError } from './errors';
 import { type ApiMetrics, createApiMetrics } from './metrics';
+import { type RequestLimiter, createRequestLimiter } from './rate-limits';
 import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from './ports';
 import { mountMethodGuard, mountRoutes } from './route-table';
 import { ROUTES } from './routes';
@@ -35,6 +40,8 @@ export interface AppDeps {
   redis: RedisPorts;
   publisher: CommandPublisher;
   routing: RoutingProvider;
+  /** Per-principal rates (Redis-backed in runtime.ts). Defaults to in-memory, this instance only. */
+  limiter?: RequestLimiter;
   /** Readiness of Kafka; throws when not ready. Defaults to "always ready". */
   checkKafka?: KafkaCheck;
   clock?: () => Date;
@@ -55,12 +62,13 @@ export function buildApp(deps: AppDeps): Express {
     routing: deps.routing,
     checkKafka: deps.checkKafka ?? (async () => undefined),
     verifier: new TokenVerifier({
-      hs256Secret: config.jwtSecret,
-      jwksUrl: config.jwtJwksUrl ?? undefined,
-      issuer: config.jwtIssuer ?? undefined,
-      audience: config.jwtAudience ?? undefined,
+      hs256Secret: config.jwt.hs256Secret ?? undefined,
+      jwksUrl: config.jwt.jwksUrl ?? undefined,
+      issuer: config.jwt.issuer ?? undefined,
+      audience: config.jwt.audience ?? undefined,
       cachedTokensMax: config.verifiedTokensMax,
     }),
+    limiter: deps.limiter ?? createRequestLimiter(config.rateLimits, null, config.redisKeyPrefix),
     directory: new AccountDirectory(deps.pool, config.accountCacheEntriesMax),
     metrics: deps.metrics ?? createApiMetrics({ defaultMetrics: false }),
     commandsTopic: topicNames(config.kafkaTopicPrefix).commands,
@@ -72,11 +80,13 @@ export function buildApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('case sensitive routing', true);
   app.use(httpLogger(logger));
   app.use(measure(ctx));
   app.use(inFlightCap(ctx));
   mountMethodGuard(app, ROUTES);
   app.use('/v1', authenticate(ctx));
+  app.use('/v1', rateLimit(ctx));
   app.use(jsonOnly);
   app.use(express.json({ limit: config.requestBodyBytesMax, type: 'application/json', strict: true }));
 
@@ -127,12 +137,14 @@ function measure(ctx: AppContext) {
 
 /**
  * A bound on requests in progress: past it the API answers 429 at once instead of queueing
- * work it cannot finish in time. Ops endpoints are exempt so probes still see the process.
+ * work it cannot finish in time. Every path counts (an exemption by prefix was a way
+ * around it: `/V1/...`), except exactly `/healthz`, which does no work and must keep
+ * answering a liveness probe under overload.
  */
 function inFlightCap(ctx: AppContext) {
   let inFlight = 0;
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!req.path.startsWith('/v1/')) return next();
+    if (req.path === '/healthz') return next();
     if (inFlight >= ctx.config.inFlightRequestsMax) {
       ctx.metrics.refusedOverload.inc();
       res
@@ -154,6 +166,20 @@ function inFlightCap(ctx: AppContext) {
 function authenticate(ctx: AppContext) {
   return async (req: Request, res: Response, next: NextFunction) => {
     res.locals.auth = await ctx.verifier.verifyToken(req.get('Authorization'));
+    next();
+  };
+}
+
+/** GETs spend the principal's read budget, everything else its write budget. */
+function rateLimit(ctx: AppContext) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const kind = req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'write';
+    try {
+      await ctx.limiter.consume(kind, res.locals.auth as AuthContext);
+    } catch (error) {
+      ctx.metrics.refusedRateLimited.inc({ kind });
+      throw error;
+    }
     next();
   };
 }

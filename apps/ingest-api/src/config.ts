@@ -3,25 +3,72 @@
  * defaults run against the local stack (infra/local/ports.env, profile dev).
  */
 import { z } from 'zod';
-import { LOCAL_DEFAULTS, brokersVar, intVar, logLevelVar, parseConfig, stringVar } from '@ledgerline/config';
+import {
+  LOCAL_DEFAULTS,
+  brokersVar,
+  databaseUrlProblems,
+  intVar,
+  jwtSettings,
+  kafkaDurability,
+  kafkaDurabilityVars,
+  kafkaSecurity,
+  kafkaSecurityVars,
+  ledgerlineEnvVar,
+  logLevelVar,
+  ConfigError,
+  parseConfig,
+  refuseUnsafe,
+  stringVar,
+} from '@ledgerline/config';
 import { WAIT_MS_MAX } from '@ledgerline/domain';
+import { parseNetworkList } from './operator-network';
 
 const optionalUrl = z.url({ message: 'must be a URL' }).optional();
 
 const schema = z.object({
+  /** development (default), test or production: production refuses local secrets and credentials. */
+  LEDGERLINE_ENV: ledgerlineEnvVar(),
   PORT: intVar(8080, 0, 65535),
   HOST: stringVar('127.0.0.1'),
-  DATABASE_URL: stringVar(LOCAL_DEFAULTS.databaseUrl),
+  /** As the ledgerline_api role (reads; writes only accounts at open, idempotency claims, routing_observers). */
+  API_DATABASE_URL: stringVar(LOCAL_DEFAULTS.apiDatabaseUrl),
   REDIS_URL: stringVar(LOCAL_DEFAULTS.redisUrl),
   REDIS_KEY_PREFIX: stringVar('ll:'),
   KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
   KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
-  /** HS256 secret. Always accepted alongside JWKS; set a long random value in production. */
-  JWT_SECRET: stringVar(LOCAL_DEFAULTS.jwtSecret),
-  /** RS256 key set; when set, tokens signed by its keys are accepted too. */
+  ...kafkaDurabilityVars,
+  ...kafkaSecurityVars,
+  /**
+   * HS256 secret. HS256 tokens are accepted only when it is set, except outside production
+   * with no JWKS, where the development secret applies (packages/config jwtSettings).
+   * Production: at least 32 random bytes.
+   */
+  JWT_SECRET: z.string().optional(),
+  /** RS256 key set; production requires JWT_ISSUER and JWT_AUDIENCE with it. */
   JWT_JWKS_URL: optionalUrl,
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
+  /**
+   * Who may read /readyz and /metrics without a token: comma-separated CIDRs or addresses,
+   * matched against the TCP peer (X-Forwarded-For is never trusted). Anyone else needs a
+   * ledger:admin token. Default: loopback only.
+   */
+  API_OPERATOR_NETWORKS: stringVar('127.0.0.1/8,::1/128'),
+  /**
+   * Per-principal rate limits, shared by every API instance through Redis: a principal gets
+   * `*_PER_S` requests each second and may borrow up to `*_BURST` in a second from an
+   * allowance of (BURST - PER_S) refilled over API_RATE_BURST_WINDOW_S. Writes are POSTs,
+   * reads are GETs (long polls included). ledger:admin gets API_RATE_ADMIN_FACTOR times more.
+   * Past it: 429 RATE_LIMITED with Retry-After.
+   */
+  API_RATE_WRITES_PER_S: intVar(100, 1, 1_000_000),
+  API_RATE_WRITES_BURST: intVar(200, 1, 10_000_000),
+  API_RATE_READS_PER_S: intVar(500, 1, 1_000_000),
+  API_RATE_READS_BURST: intVar(1_000, 1, 10_000_000),
+  API_RATE_BURST_WINDOW_S: intVar(10, 1, 3_600),
+  API_RATE_ADMIN_FACTOR: intVar(10, 1, 1_000),
+  /** Accounts one principal may open (admins too); past it 409 ACCOUNT_QUOTA_EXCEEDED. */
+  API_ACCOUNTS_PER_PRINCIPAL_MAX: intVar(1_000, 1, 100_000_000),
   /** A body larger than this answers 413 before it is parsed. */
   API_REQUEST_BODY_BYTES_MAX: intVar(16_384, 1_024, 1_048_576),
   /** Upper bound of `?wait_ms` (the contract allows up to WAIT_MS_MAX, 30000). */
@@ -30,7 +77,7 @@ const schema = z.object({
   API_LONG_POLLS_MAX: intVar(10_000, 0, 1_000_000),
   /** Safety re-check of long-polled transfers (pub/sub can lose messages when Redis restarts). */
   API_LONG_POLL_RECHECK_MS: intVar(1_000, 50, 60_000),
-  /** Requests in progress at once (long polls included); beyond it 429 + Retry-After. */
+  /** Requests in progress at once (every path but /healthz, long polls included); beyond it 429 + Retry-After. */
   API_IN_FLIGHT_REQUESTS_MAX: intVar(20_000, 1, 1_000_000),
   /** How often the routing table's version is checked. */
   API_ROUTING_REFRESH_MS: intVar(1_000, 50, 60_000),
@@ -74,18 +121,36 @@ export type ApiConfig = ReturnType<typeof loadApiConfig>;
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
+  const problems: string[] = [];
+  if (raw.LEDGERLINE_ENV === 'production') problems.push(...databaseUrlProblems('API_DATABASE_URL', raw.API_DATABASE_URL));
+  const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
+  const jwt = jwtSettings(raw.LEDGERLINE_ENV, raw, problems);
+  refuseUnsafe(problems);
+  for (const [perS, burst] of [['API_RATE_WRITES_PER_S', 'API_RATE_WRITES_BURST'], ['API_RATE_READS_PER_S', 'API_RATE_READS_BURST']] as const) {
+    if (raw[burst] < raw[perS]) throw new ConfigError(`${burst}: ${raw[burst]} is less than ${perS}=${raw[perS]}`);
+  }
   return {
+    ledgerlineEnv: raw.LEDGERLINE_ENV,
     port: raw.PORT,
     host: raw.HOST,
-    databaseUrl: raw.DATABASE_URL,
+    databaseUrl: raw.API_DATABASE_URL,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     kafkaBrokers: raw.KAFKA_BROKERS,
     kafkaTopicPrefix: raw.KAFKA_TOPIC_PREFIX,
-    jwtSecret: raw.JWT_SECRET,
-    jwtJwksUrl: raw.JWT_JWKS_URL ?? null,
-    jwtIssuer: raw.JWT_ISSUER ?? null,
-    jwtAudience: raw.JWT_AUDIENCE ?? null,
+    kafkaDurability: kafkaDurability(raw.LEDGERLINE_ENV, raw),
+    kafkaSecurity: kafkaSecurityConfig,
+    jwt,
+    operatorNetworks: parseNetworkList('API_OPERATOR_NETWORKS', raw.API_OPERATOR_NETWORKS),
+    rateLimits: {
+      writesPerS: raw.API_RATE_WRITES_PER_S,
+      writesBurst: raw.API_RATE_WRITES_BURST,
+      readsPerS: raw.API_RATE_READS_PER_S,
+      readsBurst: raw.API_RATE_READS_BURST,
+      burstWindowS: raw.API_RATE_BURST_WINDOW_S,
+      adminFactor: raw.API_RATE_ADMIN_FACTOR,
+    },
+    accountsPerPrincipalMax: raw.API_ACCOUNTS_PER_PRINCIPAL_MAX,
     requestBodyBytesMax: raw.API_REQUEST_BODY_BYTES_MAX,
     longPollMsMax: raw.API_LONG_POLL_MS_MAX,
     longPollsMax: raw.API_LONG_POLLS_MAX,

@@ -5,6 +5,7 @@ import type { IdempotencyClaims } from '@ledgerline/postgres';
 import type { AccountDirectory } from './account-directory';
 import type { ApiConfig } from './config';
 import type { ApiMetrics } from './metrics';
+import type { RequestLimiter } from './rate-limits';
 import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from './ports';
 
 export interface AppContext {
@@ -17,6 +18,7 @@ export interface AppContext {
   readonly routing: RoutingProvider;
   readonly checkKafka: KafkaCheck;
   readonly verifier: TokenVerifier;
+  readonly limiter: RequestLimiter;
   readonly directory: AccountDirectory;
   readonly metrics: ApiMetrics;
   readonly commandsTopic: string;

@@ -4,6 +4,7 @@
  *   - ApiError: an answer decided by the API itself (validation, 403, 404, 422...).
  *   - auth errors (packages/auth): 401, or 503 when the key set cannot be fetched.
  *   - produce errors (packages/kafka): BackpressureError 429, BrokerUnavailableError 503.
+ *   - RateLimitedError (rate-limits.ts): 429 RATE_LIMITED with the limiter's Retry-After.
  *   - DependencyUnavailableError and Postgres connection failures: 503.
  *   - body-parser errors (express.json): 400 / 413 / 415 by their `type`; a malformed
  *     percent-escape in the path (URIError): 400.
@@ -17,6 +18,7 @@ import { type ZodError, z } from 'zod';
 import { AuthError, type AuthErrorCode, AuthUnavailableError, MalformedClaimError } from '@ledgerline/auth';
 import { BackpressureError, BrokerUnavailableError } from '@ledgerline/kafka';
 import { isRetryablePgError } from '@ledgerline/postgres';
+import { RateLimitedError } from './rate-limits';
 
 /**
  * Every `error.code` the API answers with. A client may switch on it; adding one is a
@@ -163,6 +165,9 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
   }
   if (error instanceof AuthError) {
     return answer(401, error.code as Exclude<AuthErrorCode, 'AUTH_UNAVAILABLE'>, error.message, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+  }
+  if (error instanceof RateLimitedError) {
+    return answer(429, 'RATE_LIMITED', error.message, { kind: error.kind }, { 'Retry-After': String(error.retryAfterS) });
   }
   if (error instanceof BackpressureError) {
     return answer(429, 'BACKPRESSURE', 'too many commands in flight; retry shortly with the same Idempotency-Key', undefined, {

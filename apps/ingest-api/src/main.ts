@@ -2,6 +2,7 @@
  * The ingest API process: config from env, real adapters (runtime.ts), signals. Nothing
  * else lives here.
  */
+import { describeStartFailure } from '@ledgerline/config';
 import { createLogger } from '@ledgerline/logging';
 import { loadApiConfig } from './config';
 import { startApiRuntime } from './runtime';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`ingest-api failed to start: ${(error as Error).stack ?? error}\n`);
+  // A refused configuration prints its message alone: the last line names the variable.
+  process.stderr.write(describeStartFailure('ingest-api', error));
   process.exit(1);
 });

@@ -28,6 +28,12 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Requests refused with 429 because the in-flight cap was reached',
       registers: [registry],
     }),
+    refusedRateLimited: new Counter({
+      name: 'ledger_api_rate_limited_total',
+      help: 'Requests refused with 429 RATE_LIMITED because their principal spent its read or write budget',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     produceBatchSize: new Histogram({
       name: 'ledger_api_produce_batch_size',
       help: 'Commands per Kafka produce request',

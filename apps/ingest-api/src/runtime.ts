@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { within } from '@ledgerline/config';
-import { BatchingProducer, KafkaProbe, createKafka } from '@ledgerline/kafka';
+import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
 import { IdempotencyClaims, RoutingWatcher, createPool, findTerminalTransferIds } from '@ledgerline/postgres';
 import {
@@ -24,6 +24,7 @@ import type { Express } from 'express';
 import { buildApp, startServer } from './app';
 import type { ApiConfig } from './config';
 import { createApiMetrics } from './metrics';
+import { createRequestLimiter } from './rate-limits';
 
 export interface ApiRuntime {
   app: Express;
@@ -75,7 +76,13 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     onError: (e) => logger.warn('long-poll re-check failed', { error: e.message }),
   });
 
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `ingest-api-${process.pid}`, requestTimeoutMs: config.produceAckTimeoutMs, logger });
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: `ingest-api-${process.pid}`,
+    requestTimeoutMs: config.produceAckTimeoutMs,
+    logger,
+    security: config.kafkaSecurity,
+  });
   const producer = new BatchingProducer({
     kafka,
     lingerMs: config.produceLingerMs,
@@ -95,12 +102,39 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     waiter.start(startWaitMs),
     within(producer.start(), startWaitMs, 'no answer').catch((e: Error) => logger.warn('kafka producer not connected yet', { error: e.message })),
   ]);
-  // Kafka is ready when the producer has not failed recently and the cluster answers.
+  // Kafka is ready when the producer has not failed recently, the cluster answers, and the
+  // commands topic has once been found as replicated as configured.
   const kafkaProbe = new KafkaProbe(kafka);
+  const commandsTopic = topicNames(config.kafkaTopicPrefix).commands;
+  let durable = false;
+  const verifyDurability = async () => {
+    const problem = await kafkaProbe.durabilityProblem(commandsTopic, config.kafkaDurability);
+    if (problem !== null) throw new TopicDurabilityError(problem);
+    durable = true;
+  };
   const checkKafka = async () => {
     if (!producer.isHealthy()) throw new Error('producer failed recently');
     await kafkaProbe.check();
+    if (!durable) await verifyDurability();
   };
+  // A commands topic less replicated than configured would make acks=all mean fewer disks
+  // than the operator asked for: refuse to start. Kafka unreachable: serve (POSTs answer
+  // 503) and let readiness fail until the check has passed.
+  try {
+    await within(verifyDurability(), startWaitMs, 'no answer');
+  } catch (error) {
+    if (error instanceof TopicDurabilityError) {
+      await producer.stop().catch(() => undefined);
+      await kafkaProbe.close();
+      waiter.close();
+      routing.stop();
+      redis.disconnect();
+      subscriber.disconnect();
+      await pool.end();
+      throw error;
+    }
+    logger.warn("could not check the commands topic's replication yet", { error: (error as Error).message });
+  }
 
   const app = buildApp({
     config,
@@ -111,6 +145,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     checkKafka,
     metrics,
     logger,
+    limiter: createRequestLimiter(config.rateLimits, redis, `${config.redisKeyPrefix}rl:`),
     redis: {
       balances: new BalanceCache(redis, config.redisKeyPrefix),
       accepted: new AcceptedTransfers(redis, config.redisKeyPrefix, config.acceptedTtlS),
@@ -137,6 +172,11 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
       await pool.end();
     },
   };
+}
+
+/** The commands topic has fewer replicas (or a lower min.insync.replicas) than configured. */
+export class TopicDurabilityError extends Error {
+  override readonly name = 'TopicDurabilityError';
 }
 
 /**

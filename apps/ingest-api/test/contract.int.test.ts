@@ -65,13 +65,14 @@ describe('HTTP contract v1', () => {
   describe('accounts', () => {
     test('open (201), replay (200, same resource), reuse with another body (422)', async () => {
       const key = randomUUID();
-      const created = await alice.post('/v1/accounts', { currency: 'EUR', overdraft_limit: '500', metadata: { tag: 'x' } }, key);
+      // Credit is granted by an admin (a non-admin's overdraft is a 403: security.int.test.ts).
+      const created = await admin.post('/v1/accounts', { currency: 'EUR', overdraft_limit: '500', metadata: { tag: 'x' } }, key);
       expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ owner: 'alice', currency: 'EUR', overdraft_limit: '500', status: 'OPEN' });
-      const replay = await alice.post('/v1/accounts', { currency: 'EUR', overdraft_limit: '500', metadata: { tag: 'x' } }, key);
+      expect(created.body).toMatchObject({ owner: 'ops', currency: 'EUR', overdraft_limit: '500', status: 'OPEN' });
+      const replay = await admin.post('/v1/accounts', { currency: 'EUR', overdraft_limit: '500', metadata: { tag: 'x' } }, key);
       expect(replay.status).toBe(200);
       expect(replay.body).toEqual(created.body);
-      const reused = await alice.post('/v1/accounts', { currency: 'USD' }, key);
+      const reused = await admin.post('/v1/accounts', { currency: 'USD' }, key);
       expect(reused.status).toBe(422);
       expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
     });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** ledgerctl: the operator CLI. Each command lives in src/commands/. */
 import { Command } from 'commander';
+import { ConfigError, describeStartFailure } from '@ledgerline/config';
 import { signDevToken } from '@ledgerline/auth';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 import { loadCtlConfig } from './config';
@@ -26,7 +27,9 @@ program
   .action(async (options: { sub: string; scope: string; ttlS: string }) => {
     const ttlS = Number(options.ttlS);
     if (!Number.isInteger(ttlS) || ttlS < 1) throw new Error('--ttl-s must be a positive integer');
-    const token = await signDevToken({ sub: options.sub, scope: options.scope, secret: loadCtlConfig().jwtSecret, ttlS });
+    const secret = loadCtlConfig().jwtSecret;
+    if (secret === null) throw new Error('JWT_SECRET: not set; with LEDGERLINE_ENV=production there is no development secret to sign with');
+    const token = await signDevToken({ sub: options.sub, scope: options.scope, secret, ttlS });
     process.stdout.write(`${token}\n`);
   });
 
@@ -88,6 +91,6 @@ function parseNonNegative(text: string, what: string): number {
 }
 
 program.parseAsync(process.argv).catch((error: Error) => {
-  process.stderr.write(`ledgerctl: ${error.message}\n`);
+  process.stderr.write(error instanceof ConfigError ? describeStartFailure('ledgerctl', error) : `ledgerctl: ${error.message}\n`);
   process.exit(2);
 });

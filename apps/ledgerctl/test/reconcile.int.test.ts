@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadRouting } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { testServices } from '../../../test/support/env';
+import { roleUrl, testServices } from '../../../test/support/env';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, allTerminal, deposit, openAccountOn } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
@@ -27,7 +27,7 @@ describe('ledgerctl reconcile', () => {
   });
 
   async function reconcileCli(): Promise<{ code: number; out: string }> {
-    const env = { ...process.env, DATABASE_URL: db.url, REDIS_URL: testServices().redisUrl, REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix };
+    const env = { ...process.env, OWNER_DATABASE_URL: db.url, API_DATABASE_URL: roleUrl(db.url, 'api'), REDIS_URL: testServices().redisUrl, REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix };
     try {
       const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/ledgerctl/src/main.ts'), 'reconcile', '--no-progress'], { cwd: ROOT, env });
       return { code: 0, out: stdout };

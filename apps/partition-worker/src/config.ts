@@ -1,12 +1,28 @@
 /** Every tunable of the partition worker, with its unit and bounds, parsed once from env. */
 import { z } from 'zod';
-import { LOCAL_DEFAULTS, brokersVar, intVar, logLevelVar, parseConfig, stringVar } from '@ledgerline/config';
+import {
+  LOCAL_DEFAULTS,
+  brokersVar,
+  databaseUrlProblems,
+  intVar,
+  kafkaSecurity,
+  kafkaSecurityVars,
+  logLevelVar,
+  ledgerlineEnvVar,
+  parseConfig,
+  refuseUnsafe,
+  stringVar,
+} from '@ledgerline/config';
 
 const schema = z.object({
+  /** development (default), test or production: production refuses the local credentials. */
+  LEDGERLINE_ENV: ledgerlineEnvVar(),
   KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
   KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
   KAFKA_GROUP_ID: z.string().optional(),
-  DATABASE_URL: stringVar(LOCAL_DEFAULTS.databaseUrl),
+  ...kafkaSecurityVars,
+  /** As the ledgerline_worker role: writes the ledger tables, can never rewrite an entry. */
+  WORKER_DATABASE_URL: stringVar(LOCAL_DEFAULTS.workerDatabaseUrl),
   REDIS_URL: stringVar(LOCAL_DEFAULTS.redisUrl),
   REDIS_KEY_PREFIX: stringVar('ll:'),
   WORKER_ID: z.string().optional(),
@@ -80,6 +96,9 @@ export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
+  const problems = raw.LEDGERLINE_ENV === 'production' ? databaseUrlProblems('WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL) : [];
+  const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
+  refuseUnsafe(problems);
   // Marks must land before the sweeper takes a published row for a crash leftover.
   if (raw.WORKER_OUTBOX_MARK_INTERVAL_MS * 2 > raw.WORKER_OUTBOX_SWEEP_AGE_MS && raw.WORKER_OUTBOX_SWEEP_AGE_MS > 0) {
     throw new Error(
@@ -89,9 +108,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   const workerId = raw.WORKER_ID ?? `worker-${process.pid}`;
   return {
     kafkaBrokers: raw.KAFKA_BROKERS,
+    kafkaSecurity: kafkaSecurityConfig,
     topicPrefix: raw.KAFKA_TOPIC_PREFIX,
     groupId: raw.KAFKA_GROUP_ID ?? `${raw.KAFKA_TOPIC_PREFIX}.partition-workers`,
-    databaseUrl: raw.DATABASE_URL,
+    ledgerlineEnv: raw.LEDGERLINE_ENV,
+    databaseUrl: raw.WORKER_DATABASE_URL,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     workerId,

@@ -3,6 +3,7 @@
  * are wired together, and where its logger is made (JSON lines on stdout).
  */
 import { topicNames } from '@ledgerline/kafka';
+import { describeStartFailure } from '@ledgerline/config';
 import { createLogger } from '@ledgerline/logging';
 import { reconcile } from '@ledgerline/postgres';
 import { loadWorkerConfig } from './config';
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`partition-worker failed to start: ${(error as Error).stack ?? error}\n`);
+  // A refused configuration prints its message alone: the last line names the variable.
+  process.stderr.write(describeStartFailure('partition-worker', error));
   process.exit(1);
 });

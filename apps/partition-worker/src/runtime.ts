@@ -45,7 +45,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   const log = lineLog(logger);
   const topics = topicNames(config.topicPrefix);
   const metrics = createWorkerMetrics({ defaultMetrics: hooks.defaultMetrics ?? true });
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.workerId, logger });
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.workerId, logger, security: config.kafkaSecurity });
   const pool = createPool({
     connectionString: config.databaseUrl,
     connectionsMax: config.pgConnectionsMax,

@@ -1,12 +1,15 @@
 /**
  * Bearer-token verification with jose.
  *
- * HS256 with a shared secret is the local default (docs/api.md); RS256 against a JWKS URL
- * is for production, where the API must not hold a signing key. Both may be configured at
- * once: the token's header `alg` chooses the key, and only these two algorithms are ever
- * accepted (never `none`, never an HMAC keyed with a public key).
+ * HS256 with a shared secret is the local default (docs/api.md); RS256 against a JWKS URL is for
+ * production, where the API must not hold a signing key. Both may be configured at once: the
+ * token's header `alg` chooses the key, and only these two algorithms are ever accepted
+ * (never `none`, never an HMAC keyed with a public key). Without `hs256Secret` an HS256
+ * token is refused (401): the app config decides whether a secret exists at all.
+ * A principal that names one of the ledger's internal owners (`system`) is refused too.
  */
 import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { INTERNAL_OWNERS } from '@ledgerline/domain';
 import { AuthUnavailableError, ExpiredTokenError, InvalidTokenError, MalformedClaimError, MissingTokenError } from './errors';
 import { type AuthContext, parseScopes } from './scopes';
 import { VerifiedTokenCache } from './verified-token-cache';
@@ -119,7 +122,22 @@ function authContextOf(payload: JWTPayload): AuthContext {
   if (!principal.isWellFormed() || principal.includes('\u0000')) {
     throw new MalformedClaimError('sub', 'the token\'s sub must be well-formed Unicode without NUL');
   }
+  if (isReservedPrincipal(principal)) throw new InvalidTokenError('sub names an internal owner of the ledger');
   return { principal, scopes: parseScopes(payload.scope) };
+}
+
+const RESERVED = new Set(INTERNAL_OWNERS.map(foldPrincipal));
+
+/**
+ * True for `system` however it is spelled: case and Unicode compatibility forms folded,
+ * surrounding whitespace ignored (a look-alike would still confuse a human reading the books).
+ */
+export function isReservedPrincipal(principal: string): boolean {
+  return RESERVED.has(foldPrincipal(principal));
+}
+
+function foldPrincipal(text: string): string {
+  return text.normalize('NFKC').trim().toLowerCase();
 }
 
 function bearerToken(header: string | undefined): string {

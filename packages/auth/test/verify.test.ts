@@ -127,3 +127,15 @@ describe('RS256 via JWKS', () => {
     }
   });
 });
+
+describe('internal principals', () => {
+  it.each(['system', 'SYSTEM', ' system', 'ｓｙｓｔｅｍ'])('sub=%j is refused', async (sub) => {
+    const token = await signDevToken({ sub, scope: 'ledger:admin', secret, ttlS: 60 });
+    await expect(hs.verifyToken(`Bearer ${token}`)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('a principal that merely contains the word is a principal like any other', async () => {
+    const token = await signDevToken({ sub: 'systems-team', scope: 'ledger:read', secret, ttlS: 60 });
+    expect((await hs.verifyToken(`Bearer ${token}`)).principal).toBe('systems-team');
+  });
+});

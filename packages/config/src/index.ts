@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+  override readonly name: string = 'ConfigError';
 }
 
 export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
@@ -50,10 +50,19 @@ export function brokersVar(defaultValue: string) {
     .refine((list) => list.length > 0 && list.every((b) => /^[^:\s]+:\d+$/.test(b)), 'must be host:port[,host:port...]');
 }
 
-/** The local stack's addresses (infra/local/ports.env, profile dev). */
+/**
+ * The local stack's addresses (infra/local/ports.env, profile dev). Each app connects to
+ * Postgres as its own least-privileged role (packages/postgres/privileges.sql); the local
+ * passwords are the role names, which LEDGERLINE_ENV=production refuses.
+ */
 export const LOCAL_DEFAULTS = {
   kafkaBrokers: '127.0.0.1:19092',
-  databaseUrl: 'postgres://ledgerline:ledgerline@127.0.0.1:16432/ledgerline',
+  /** The ingest API's role: reads, opens accounts, claims idempotency keys. */
+  apiDatabaseUrl: 'postgres://ledgerline_api:ledgerline_api@127.0.0.1:16432/ledgerline',
+  /** The partition workers' role: writes the ledger, never rewrites an entry. */
+  workerDatabaseUrl: 'postgres://ledgerline_worker:ledgerline_worker@127.0.0.1:16432/ledgerline',
+  /** The schema owner: migrations and bucket moves (ledgerctl only). */
+  ownerDatabaseUrl: 'postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:16432/ledgerline',
   redisUrl: 'redis://127.0.0.1:16379',
   topicPrefix: 'ledger',
   partitionCount: 8,
@@ -77,4 +86,220 @@ export function within<T>(promise: Promise<T>, timeoutMs: number, what = 'no ans
   });
   timedOut.catch(() => undefined); // the usual case: the promise won and nobody awaits this one
   return Promise.race([promise, timedOut]);
+}
+
+/** user:password pairs of the local stack (infra/local/stack.sh); never valid in production. */
+export const LOCAL_DATABASE_CREDENTIALS: readonly (readonly [string, string])[] = [
+  ['ledgerline', 'ledgerline'],
+  ['ledgerline_owner', 'ledgerline_owner'],
+  ['ledgerline_worker', 'ledgerline_worker'],
+  ['ledgerline_api', 'ledgerline_api'],
+];
+
+// ---------------------------------------------------------------------------------------------
+// Environments
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * LEDGERLINE_ENV: `development` (the default, `npm start`), `test` (`npm test`) or
+ * `production`. Only production refuses the local defaults (secrets, credentials) and
+ * raises the Kafka durability defaults; the other two run against the local stack as is.
+ */
+export const LEDGERLINE_ENVS = ['development', 'test', 'production'] as const;
+export type LedgerlineEnv = (typeof LEDGERLINE_ENVS)[number];
+
+export function ledgerlineEnvVar() {
+  return z.enum(LEDGERLINE_ENVS, { message: 'must be development, test or production' }).default('development');
+}
+
+/** An HS256 key shorter than this can be brute-forced offline from one captured token. */
+export const JWT_SECRET_BYTES_MIN = 32;
+
+/**
+ * Why the configuration is refused in production: one line per problem, each starting with
+ * the variable to fix. Thrown by `refuseUnsafe` after every check has run, so one start
+ * names everything at once.
+ */
+export class UnsafeConfigError extends ConfigError {
+  override readonly name = 'UnsafeConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export function refuseUnsafe(problems: readonly string[]): void {
+  if (problems.length > 0) throw new UnsafeConfigError(problems);
+}
+
+/** What the environment says about bearer tokens, before any default is applied. */
+export interface JwtEnv {
+  JWT_SECRET?: string | undefined;
+  JWT_JWKS_URL?: string | undefined;
+  JWT_ISSUER?: string | undefined;
+  JWT_AUDIENCE?: string | undefined;
+}
+
+export interface JwtSettings {
+  /** null: HS256 tokens are refused (401). */
+  hs256Secret: string | null;
+  jwksUrl: string | null;
+  issuer: string | null;
+  audience: string | null;
+}
+
+/**
+ * Which keys verify tokens. HS256 is accepted only with a secret: the explicit JWT_SECRET,
+ * or, outside production and only when no JWKS is configured, the development secret (so
+ * `npm start` works with no env). A deployment that configures JWKS and forgets JWT_SECRET
+ * therefore refuses HS256 instead of accepting tokens signed with the public dev secret.
+ * In production, problems are pushed to `problems` (refuseUnsafe throws them).
+ */
+export function jwtSettings(ledgerlineEnv: LedgerlineEnv, env: JwtEnv, problems: string[]): JwtSettings {
+  const secret = env.JWT_SECRET || undefined;
+  const jwksUrl = env.JWT_JWKS_URL || null;
+  const settings: JwtSettings = {
+    hs256Secret: secret ?? (jwksUrl === null && ledgerlineEnv !== 'production' ? LOCAL_DEFAULTS.jwtSecret : null),
+    jwksUrl,
+    issuer: env.JWT_ISSUER || null,
+    audience: env.JWT_AUDIENCE || null,
+  };
+  if (ledgerlineEnv !== 'production') return settings;
+  // The most dangerous mistakes are listed last, where the eye lands.
+  if (jwksUrl !== null && settings.issuer === null) {
+    problems.push('JWT_ISSUER: required with JWT_JWKS_URL in production (without it a token the same key set issued for another application is accepted)');
+  }
+  if (jwksUrl !== null && settings.audience === null) {
+    problems.push('JWT_AUDIENCE: required with JWT_JWKS_URL in production (without it a token the same key set issued for another application is accepted)');
+  }
+  if (secret !== undefined) problems.push(...jwtSecretProblems(secret));
+  else if (jwksUrl === null) {
+    problems.push(
+      `JWT_SECRET: not set, and JWT_JWKS_URL neither: production needs a random JWT_SECRET of at least ${JWT_SECRET_BYTES_MIN} bytes, or JWT_JWKS_URL with JWT_ISSUER and JWT_AUDIENCE`,
+    );
+  }
+  return settings;
+}
+
+/** A JWT_SECRET explicitly set to something an attacker knows or can guess. */
+export function jwtSecretProblems(secret: string): string[] {
+  if (secret === LOCAL_DEFAULTS.jwtSecret) {
+    return ['JWT_SECRET: is the development secret printed in the README; anyone could sign an admin token: set a random one of at least 32 bytes'];
+  }
+  const bytes = Buffer.byteLength(secret, 'utf8');
+  if (bytes < JWT_SECRET_BYTES_MIN) {
+    return [`JWT_SECRET: is ${bytes} bytes; production needs at least ${JWT_SECRET_BYTES_MIN} random bytes (e.g. openssl rand -base64 48)`];
+  }
+  return [];
+}
+
+/** A Postgres URL that logs in with the local stack's well-known credentials. */
+export function databaseUrlProblems(name: string, url: string): string[] {
+  let user: string;
+  let password: string;
+  try {
+    const parsed = new URL(url);
+    user = decodeURIComponent(parsed.username);
+    password = decodeURIComponent(parsed.password);
+  } catch {
+    return [`${name}: is not a URL (postgres://user:password@host:port/database)`];
+  }
+  if (LOCAL_DATABASE_CREDENTIALS.some(([u, p]) => u === user && p === password)) {
+    return [`${name}: uses the local stack's default credentials (${user}:${password}); production needs the role's own password`];
+  }
+  return [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kafka topics
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * How topics are created and what the API insists on finding. Optional in the schema because
+ * the defaults depend on LEDGERLINE_ENV (`kafkaDurability`).
+ */
+export const kafkaDurabilityVars = {
+  /** Copies of each partition. 1 only where losing one disk is acceptable (dev, test). */
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(16).optional(),
+  /** With acks=all, a write is acknowledged once this many replicas have it. */
+  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(16).optional(),
+  /**
+   * How long the commands and events topics keep messages. A command must still be there
+   * when its partition's worker comes back: keep it well above the longest outage you plan for.
+   */
+  KAFKA_RETENTION_MS: intVar(7 * 86_400_000, 3_600_000, 3_650 * 86_400_000),
+  /** The dead-letter topic keeps poison messages longer: someone has to look at them. */
+  KAFKA_DEAD_LETTER_RETENTION_MS: intVar(30 * 86_400_000, 3_600_000, 3_650 * 86_400_000),
+};
+
+/**
+ * How the apps reach a shared broker (docs/security.md): TLS, and a SASL user per app.
+ * Unset: plaintext, no authentication (the local stack).
+ */
+export const kafkaSecurityVars = {
+  KAFKA_SSL: boolVar(false),
+  /** PEM of the CA that signed the brokers' certificates; unset: the system CAs. */
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512'], { message: 'must be plain, scram-sha-256 or scram-sha-512' }).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+};
+
+export interface KafkaSecurity {
+  ssl: boolean;
+  sslCaFile: string | null;
+  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
+}
+
+export function kafkaSecurity(
+  ledgerlineEnv: LedgerlineEnv,
+  raw: { KAFKA_SSL: boolean; KAFKA_SSL_CA_FILE?: string | undefined; KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512' | undefined; KAFKA_SASL_USERNAME?: string | undefined; KAFKA_SASL_PASSWORD?: string | undefined },
+  problems: string[],
+): KafkaSecurity {
+  const mechanism = raw.KAFKA_SASL_MECHANISM;
+  if (mechanism !== undefined && (!raw.KAFKA_SASL_USERNAME || !raw.KAFKA_SASL_PASSWORD)) {
+    throw new ConfigError('KAFKA_SASL_USERNAME: KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
+  }
+  if (mechanism !== undefined && !raw.KAFKA_SSL && ledgerlineEnv === 'production') {
+    problems.push('KAFKA_SSL: SASL without TLS sends the credentials (plain) and every message in the clear: set KAFKA_SSL=true');
+  }
+  return {
+    ssl: raw.KAFKA_SSL || raw.KAFKA_SSL_CA_FILE !== undefined,
+    sslCaFile: raw.KAFKA_SSL_CA_FILE ?? null,
+    sasl: mechanism === undefined ? null : { mechanism, username: raw.KAFKA_SASL_USERNAME!, password: raw.KAFKA_SASL_PASSWORD! },
+  };
+}
+
+export interface KafkaDurability {
+  replicationFactor: number;
+  minInsyncReplicas: number;
+  retentionMs: number;
+  deadLetterRetentionMs: number;
+}
+
+/** Production defaults to 3 replicas, 2 in sync (one broker may fail); dev and test to 1 and 1. */
+export function kafkaDurability(
+  ledgerlineEnv: LedgerlineEnv,
+  raw: { KAFKA_REPLICATION_FACTOR?: number | undefined; KAFKA_MIN_INSYNC_REPLICAS?: number | undefined; KAFKA_RETENTION_MS: number; KAFKA_DEAD_LETTER_RETENTION_MS: number },
+): KafkaDurability {
+  const production = ledgerlineEnv === 'production';
+  const replicationFactor = raw.KAFKA_REPLICATION_FACTOR ?? (production ? 3 : 1);
+  const minInsyncReplicas = raw.KAFKA_MIN_INSYNC_REPLICAS ?? Math.min(production ? 2 : 1, replicationFactor);
+  if (minInsyncReplicas > replicationFactor) {
+    throw new ConfigError(
+      `KAFKA_MIN_INSYNC_REPLICAS: ${minInsyncReplicas} is more than KAFKA_REPLICATION_FACTOR=${replicationFactor}; no write could ever be acknowledged`,
+    );
+  }
+  return { replicationFactor, minInsyncReplicas, retentionMs: raw.KAFKA_RETENTION_MS, deadLetterRetentionMs: raw.KAFKA_DEAD_LETTER_RETENTION_MS };
+}
+
+/**
+ * How a process reports a configuration it will not start with: the message alone (no
+ * stack), so the last line printed names the variable to fix.
+ */
+export function describeStartFailure(app: string, error: unknown): string {
+  if (error instanceof UnsafeConfigError) {
+    return `${app}: refusing to start with LEDGERLINE_ENV=production:\n${error.problems.map((p) => `  ${p}`).join('\n')}\n`;
+  }
+  if (error instanceof ConfigError) return `${app}: ${error.message}\n`;
+  return `${app} failed to start: ${(error as Error)?.stack ?? String(error)}\n`;
 }

@@ -1,6 +1,14 @@
 /** The ledger's nouns, as the pure core sees them. Money is always bigint minor units. */
 
 export type AccountKind = 'USER' | 'TRANSIT' | 'EXTERNAL';
+
+/**
+ * Owner names the ledger uses for its own accounts (transit, external). No token may carry
+ * one as its principal: `sub=system` would otherwise read, and try to move, the system
+ * accounts. packages/auth refuses them (case-insensitively) at token verification; add any
+ * new internal owner here.
+ */
+export const INTERNAL_OWNERS: readonly string[] = ['system'];
 export type AccountStatus = 'OPEN' | 'CLOSED';
 
 export interface AccountState {

@@ -1,4 +1,5 @@
-import { Kafka, type LogEntry, logLevel } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { Kafka, type LogEntry, type SASLOptions, logLevel } from 'kafkajs';
 import type { Logger } from '@ledgerline/logging';
 
 export interface KafkaClientOptions {
@@ -9,13 +10,22 @@ export interface KafkaClientOptions {
   connectionTimeoutMs?: number;
   /** Where kafkajs's own lines go (as `component: kafkajs`); stderr when not given. */
   logger?: Logger;
+  /** TLS and SASL for a shared broker (packages/config kafkaSecurity); omitted: plaintext. */
+  security?: {
+    ssl: boolean;
+    sslCaFile: string | null;
+    sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
+  };
 }
 
 export function createKafka(options: KafkaClientOptions): Kafka {
   const logger = options.logger?.child({ component: 'kafkajs' });
+  const security = options.security;
   return new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
+    ...(security?.ssl ? { ssl: security.sslCaFile ? { ca: [readFileSync(security.sslCaFile, 'utf8')] } : true } : {}),
+    ...(security?.sasl ? { sasl: security.sasl as SASLOptions } : {}),
     requestTimeout: options.requestTimeoutMs ?? 10_000,
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
     retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },

@@ -4,6 +4,7 @@
  * probe every few seconds must not open a connection each time).
  */
 import type { Admin, Kafka } from 'kafkajs';
+import { type TopicDurability, commandsReplicationProblem } from './topics';
 
 export class KafkaProbe {
   private readonly admin: Admin;
@@ -24,6 +25,12 @@ export class KafkaProbe {
     await this.connect();
     const offsets = await this.admin.fetchTopicOffsets(topic);
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  }
+
+  /** Why `topic` is less durable than `durability` asks, or null (topics.ts commandsReplicationProblem). */
+  async durabilityProblem(topic: string, durability: TopicDurability): Promise<string | null> {
+    await this.connect();
+    return commandsReplicationProblem(this.admin, topic, durability);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import { type Admin, ConfigResourceTypes, type ITopicConfig } from 'kafkajs';
 
 /**
  * The project's topics. Kafka runs with auto.create.topics.enable=false, so these are
@@ -23,15 +23,45 @@ export function topicForOutbox(names: TopicNames, logical: 'commands' | 'events'
   return logical === 'commands' ? names.commands : logical === 'events' ? names.events : names.deadLetter;
 }
 
-export async function ensureTopics(admin: Admin, names: TopicNames, partitionCount: number): Promise<void> {
+/**
+ * How the topics are created: replicas, how many must have a write before acks=all
+ * acknowledges it, and retention. Apps take them from config (KAFKA_REPLICATION_FACTOR,
+ * KAFKA_MIN_INSYNC_REPLICAS, KAFKA_RETENTION_MS, KAFKA_DEAD_LETTER_RETENTION_MS).
+ */
+export interface TopicDurability {
+  replicationFactor: number;
+  minInsyncReplicas: number;
+  retentionMs: number;
+  deadLetterRetentionMs: number;
+}
+
+/** The local single-broker stack (tests, chaos, bench): one copy, a week of commands. */
+export const SINGLE_BROKER_DURABILITY: TopicDurability = {
+  replicationFactor: 1,
+  minInsyncReplicas: 1,
+  retentionMs: 7 * 86_400_000,
+  deadLetterRetentionMs: 30 * 86_400_000,
+};
+
+/**
+ * Creates the topics that do not exist yet. An existing topic is left as it is (its
+ * replication is checked by the API at start: `commandsReplicationProblem`).
+ */
+export async function ensureTopics(admin: Admin, names: TopicNames, partitionCount: number, durability: TopicDurability): Promise<void> {
   const existing = new Set(await admin.listTopics());
+  const configOf = (retentionMs: number) => [
+    { name: 'min.insync.replicas', value: String(durability.minInsyncReplicas) },
+    { name: 'retention.ms', value: String(retentionMs) },
+    // A leader that is not in sync never takes over: acknowledged writes are never dropped.
+    { name: 'unclean.leader.election.enable', value: 'false' },
+  ];
   const wanted: ITopicConfig[] = [
-    { topic: names.commands, numPartitions: partitionCount },
-    { topic: names.events, numPartitions: partitionCount },
-    { topic: names.deadLetter, numPartitions: 1 },
+    { topic: names.commands, numPartitions: partitionCount, configEntries: configOf(durability.retentionMs) },
+    { topic: names.events, numPartitions: partitionCount, configEntries: configOf(durability.retentionMs) },
+    { topic: names.deadLetter, numPartitions: 1, configEntries: configOf(durability.deadLetterRetentionMs) },
   ]
     .filter((t) => !existing.has(t.topic))
-    .map((t) => ({ ...t, replicationFactor: 1, configEntries: [{ name: 'min.insync.replicas', value: '1' }] }));
+    .map((t) => ({ ...t, replicationFactor: durability.replicationFactor }));
   if (wanted.length > 0) {
     try {
       await admin.createTopics({ topics: wanted, waitForLeaders: true });
@@ -47,4 +77,28 @@ export async function partitionCountOf(admin: Admin, topic: string): Promise<num
   const found = metadata.topics.find((t) => t.name === topic);
   if (!found) throw new Error(`topic ${topic} does not exist`);
   return found.partitions.length;
+}
+
+/**
+ * Why the commands topic is not as durable as configured, or null when it is: a partition
+ * with fewer replicas than `replicationFactor` (acks=all would then mean fewer disks than
+ * the operator asked for), or a topic min.insync.replicas below the configured one.
+ */
+export async function commandsReplicationProblem(admin: Admin, topic: string, durability: TopicDurability): Promise<string | null> {
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  const found = metadata.topics.find((t) => t.name === topic);
+  if (!found || found.partitions.length === 0) return `topic ${topic} does not exist (run ledgerctl migrate)`;
+  const replicas = Math.min(...found.partitions.map((p) => p.replicas.length));
+  if (replicas < durability.replicationFactor) {
+    return `topic ${topic} has partitions with ${replicas} replica(s); KAFKA_REPLICATION_FACTOR is ${durability.replicationFactor}`;
+  }
+  const configs = await admin.describeConfigs({
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
+    includeSynonyms: false,
+  });
+  const value = configs.resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue;
+  if (value !== undefined && Number(value) < durability.minInsyncReplicas) {
+    return `topic ${topic} has min.insync.replicas=${value}; KAFKA_MIN_INSYNC_REPLICAS is ${durability.minInsyncReplicas}`;
+  }
+  return null;
 }

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { inTransaction } from './pool';
 import { ACCOUNT_COLUMNS, type AccountRow, parseAccountRow } from './rows';
 
 export interface NewUserAccount {
@@ -29,3 +30,31 @@ export async function insertUserAccount(pool: Pool, account: NewUserAccount): Pr
   if (!existing.rows[0]) throw new Error(`account ${account.id} neither inserted nor found`);
   return parseAccountRow(existing.rows[0]);
 }
+
+/**
+ * insertUserAccount, unless `owner` already has `quota` accounts. The count and the insert
+ * run under a transaction-scoped advisory lock on the owner, so concurrent opens by one
+ * principal (on any API instance) are counted one after another and the quota is exact; other
+ * principals never wait on it. An account that already exists (a replay) is returned whatever
+ * the count. Transaction-scoped, so it works through PgBouncer's transaction mode.
+ */
+export async function insertUserAccountWithinQuota(pool: Pool, account: NewUserAccount, quota: number): Promise<AccountRow | 'QUOTA_EXCEEDED'> {
+  return inTransaction(pool, async (client) => {
+    await client.query(`SELECT pg_advisory_xact_lock(${OPEN_ACCOUNT_LOCK_CLASS}, hashtext($1))`, [account.owner]);
+    const existing = await client.query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [account.id]);
+    if (existing.rows[0]) return parseAccountRow(existing.rows[0]);
+    // Bounded: never counts more than `quota` rows, through accounts_owner_idx.
+    const owned = await client.query('SELECT count(*)::int AS n FROM (SELECT 1 FROM accounts WHERE owner = $1 LIMIT $2) AS o', [account.owner, quota]);
+    if (owned.rows[0].n >= quota) return 'QUOTA_EXCEEDED' as const;
+    const inserted = await client.query(
+      `INSERT INTO accounts (id, owner, kind, currency, overdraft_limit, metadata, request_hash)
+       VALUES ($1, $2, 'USER', $3, $4, $5, $6)
+       RETURNING ${ACCOUNT_COLUMNS}`,
+      [account.id, account.owner, account.currency, account.overdraftLimit.toString(), account.metadata, account.requestHash],
+    );
+    return parseAccountRow(inserted.rows[0]);
+  });
+}
+
+/** First key of the two-int advisory lock: keeps these locks apart from any other use. */
+const OPEN_ACCOUNT_LOCK_CLASS = 4_271_946;

@@ -23,3 +23,17 @@ export async function runAdminStatement(directUrl: string, sql: string): Promise
     await client.end();
   }
 }
+
+/** `url` logging in as the user (and password) of `credentialsFrom`: the same server, another role. */
+export function withCredentials(url: string, credentialsFrom: string): string {
+  const parsed = new URL(url);
+  const source = new URL(credentialsFrom);
+  parsed.username = source.username;
+  parsed.password = source.password;
+  return parsed.toString();
+}
+
+/** The login name in a Postgres URL. */
+export function userOf(url: string): string {
+  return decodeURIComponent(new URL(url).username);
+}

@@ -8,8 +8,13 @@ import { inTransaction } from './pool';
  * transaction. A transaction-scoped advisory lock serialises two processes that start at
  * once (it is released at COMMIT, so it works through PgBouncer's transaction mode); the
  * second one then sees the version recorded and skips it.
+ *
+ * After the last one, every run re-applies `migrations/privileges.sql` (ownership and the
+ * grants of the app roles), so a table added by any later migration gets its privileges
+ * without a migration of its own having to remember them.
  */
 const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
+const PRIVILEGES_FILE = join(MIGRATIONS_DIR, 'privileges.sql');
 const MIGRATION_LOCK_KEY = 4_271_946_001;
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
@@ -42,5 +47,19 @@ export async function migrate(pool: Pool, migrations = listMigrations()): Promis
     });
     if (ran) applied.push(migration.name);
   }
+  await applyPrivileges(pool);
   return applied;
+}
+
+/** Re-applies privileges.sql, once the roles exist (migration 0009); idempotent. */
+export async function applyPrivileges(pool: Pool, sql = readFileSync(PRIVILEGES_FILE, 'utf8')): Promise<boolean> {
+  return inTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    const roles = await client.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname IN ('ledgerline_owner', 'ledgerline_worker', 'ledgerline_api')`);
+    if (roles.rows[0].n < 3) return false;
+    // Notices ("no privileges were granted" on an extension's view) are not ours to fix.
+    await client.query("SET LOCAL client_min_messages = 'error'");
+    await client.query(sql);
+    return true;
+  });
 }

@@ -4,14 +4,18 @@
  * Opening an account is not a money movement: it inserts a row nobody else can be writing
  * (its id is derived from principal + Idempotency-Key), so the API writes it directly and
  * answers 201 OPEN; the partition worker becomes its single writer from the first movement.
+ *
+ * Credit is granted, not taken: an overdraft_limit above 0 needs ledger:admin (403
+ * otherwise, nothing created). Each principal may open at most API_ACCOUNTS_PER_PRINCIPAL_MAX
+ * accounts (409 ACCOUNT_QUOTA_EXCEEDED).
  */
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
 import { ENTRIES_PAGE_MAX, accountIdFor } from '@ledgerline/domain';
-import { type AccountRow, findAccount, insertUserAccount, listEntries } from '@ledgerline/postgres';
+import { type AccountRow, findAccount, insertUserAccountWithinQuota, listEntries } from '@ledgerline/postgres';
 import { accountResource, balanceResource, createAccountBody, entriesPage, entriesQuery, idPath } from '@ledgerline/schemas';
 import type { AccountFacts } from '../account-directory';
 import type { AppContext } from '../context';
-import { idempotencyKeyReused, notFound } from '../errors';
+import { ApiError, forbidden, idempotencyKeyReused, notFound } from '../errors';
 import { authOf, requireRead, requireWrite } from '../http-input';
 import { requestHashOf } from '../request-hash';
 import { defineRoute } from '../route-table';
@@ -28,10 +32,13 @@ export const accountRoutes = [
       201: { description: 'Opened', schema: accountResource, location: true },
       200: { description: 'Replay of an earlier request with the same key and body', schema: accountResource, location: true },
     },
-    errors: [403],
+    errors: [403, 409],
     handle: async (ctx, { res, key, body }) => {
       const auth = authOf(res);
       requireWrite(auth);
+      const overdraftLimit = BigInt(body.overdraft_limit);
+      // Before anything is read or written: a refused request creates nothing, replay or not.
+      if (overdraftLimit > 0n && !isAdmin(auth)) throw forbidden('an overdraft_limit above 0 needs the ledger:admin scope');
       const id = accountIdFor(auth.principal, key);
       const requestHash = requestHashOf('ACCOUNT', body);
 
@@ -41,14 +48,17 @@ export const accountRoutes = [
         res.status(200).location(`/v1/accounts/${id}`).json(accountWire(existing));
         return;
       }
-      const row = await insertUserAccount(ctx.pool, {
-        id,
-        owner: auth.principal,
-        currency: body.currency,
-        overdraftLimit: BigInt(body.overdraft_limit),
-        metadata: body.metadata,
-        requestHash,
-      });
+      const inserted = await insertUserAccountWithinQuota(
+        ctx.pool,
+        { id, owner: auth.principal, currency: body.currency, overdraftLimit, metadata: body.metadata, requestHash },
+        ctx.config.accountsPerPrincipalMax,
+      );
+      if (inserted === 'QUOTA_EXCEEDED') {
+        throw new ApiError(409, 'ACCOUNT_QUOTA_EXCEEDED', `this principal already has ${ctx.config.accountsPerPrincipalMax} accounts, the most it may open`, {
+          accounts_max: ctx.config.accountsPerPrincipalMax,
+        });
+      }
+      const row = inserted;
       // A concurrent request with the same key but another body may have won the insert.
       if (row.requestHash !== requestHash) throw idempotencyKeyReused();
       ctx.directory.remember(row);

@@ -15,9 +15,14 @@ const TRAFFIC_WINDOW_MS = 5 * 60_000;
 /** Buckets held at once while moving many: bounds the pause any one client sees. */
 const BUCKETS_PER_MOVE_MAX = 64;
 
-async function withDeps<T>(config: CtlConfig, work: (deps: Deps) => Promise<T>): Promise<T> {
-  const pool = createPool({ connectionString: config.databaseUrl, connectionsMax: 3, connectTimeoutMs: 10_000, applicationName: 'ledgerctl' });
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl' });
+/**
+ * `role` picks the Postgres login: `owner` only for commands that change the routing
+ * (moves, partitions add, rebalance --apply); everything else reads as the API role.
+ */
+async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (deps: Deps) => Promise<T>): Promise<T> {
+  const url = role === 'owner' ? config.ownerDatabaseUrl : config.readDatabaseUrl;
+  const pool = createPool({ connectionString: url, connectionsMax: 3, connectTimeoutMs: 10_000, applicationName: 'ledgerctl' });
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity });
   const admin = kafka.admin();
   const producer = new BatchingProducer({ kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 15_000 });
   try {
@@ -33,7 +38,7 @@ async function withDeps<T>(config: CtlConfig, work: (deps: Deps) => Promise<T>):
 type Deps = { pool: ReturnType<typeof createPool>; admin: ReturnType<ReturnType<typeof createKafka>['admin']>; producer: BatchingProducer; topics: ReturnType<typeof topicNames> };
 
 export async function showWorkers(config: CtlConfig): Promise<void> {
-  await withDeps(config, async ({ pool, admin, topics }) => {
+  await withDeps(config, 'read', async ({ pool, admin, topics }) => {
     const [groups, offsets, states] = await Promise.all([
       admin.describeGroups([config.groupId]),
       admin.fetchTopicOffsets(topics.commands),
@@ -78,7 +83,7 @@ function decodeAssignment(buffer: Buffer): Record<string, number[]> {
 }
 
 export async function showRouting(config: CtlConfig): Promise<void> {
-  await withDeps(config, async ({ pool }) => {
+  await withDeps(config, 'read', async ({ pool }) => {
     const [routing, traffic, open] = await Promise.all([loadRouting(pool), bucketTraffic(pool, TRAFFIC_WINDOW_MS), listOpenMoves(pool)]);
     const perPartition = new Map<number, { buckets: number; load: number }>();
     for (let bucket = 0; bucket < BUCKET_COUNT; bucket++) {
@@ -101,7 +106,7 @@ export async function showRouting(config: CtlConfig): Promise<void> {
 }
 
 export async function moveCommand(config: CtlConfig, buckets: number[], toPartition: number): Promise<void> {
-  await withDeps(config, async ({ pool, admin, producer, topics }) => {
+  await withDeps(config, 'owner', async ({ pool, admin, producer, topics }) => {
     const partitions = await partitionCountOf(admin, topics.commands);
     if (toPartition < 0 || toPartition >= partitions) throw new Error(`--to-partition must be in 0..${partitions - 1}`);
     const result = await moveBucketsRetrying({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition);
@@ -110,7 +115,7 @@ export async function moveCommand(config: CtlConfig, buckets: number[], toPartit
 }
 
 export async function addPartitions(config: CtlConfig, to: number): Promise<void> {
-  await withDeps(config, async (deps) => {
+  await withDeps(config, 'owner', async (deps) => {
     const current = await partitionCountOf(deps.admin, deps.topics.commands);
     if (to <= current) throw new Error(`${deps.topics.commands} already has ${current} partitions`);
     await deps.admin.createPartitions({ topicPartitions: [{ topic: deps.topics.commands, count: to }, { topic: deps.topics.events, count: to }] });
@@ -122,7 +127,7 @@ export async function addPartitions(config: CtlConfig, to: number): Promise<void
 }
 
 export async function rebalance(config: CtlConfig, apply: boolean, movesMax: number): Promise<void> {
-  await withDeps(config, async (deps) => {
+  await withDeps(config, apply ? 'owner' : 'read', async (deps) => {
     const partitions = await partitionCountOf(deps.admin, deps.topics.commands);
     const [routing, traffic] = await Promise.all([loadRouting(deps.pool), bucketTraffic(deps.pool, TRAFFIC_WINDOW_MS)]);
     const plan = levelPlan((b) => routing.partitionOfBucket(b), partitions, traffic, movesMax);

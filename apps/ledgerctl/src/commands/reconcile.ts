@@ -13,7 +13,7 @@ import { printTable } from '../table';
 const CACHE_CHECK_ACCOUNTS_PER_STEP = 1000;
 
 export async function runReconcile(config: CtlConfig, options: { progress: boolean; cache: boolean }): Promise<number> {
-  const pool = createPool({ connectionString: config.databaseUrl, connectionsMax: 2, connectTimeoutMs: 10_000, applicationName: 'ledgerctl-reconcile' });
+  const pool = createPool({ connectionString: config.readDatabaseUrl, connectionsMax: 2, connectTimeoutMs: 10_000, applicationName: 'ledgerctl-reconcile' });
   const bar = options.progress && process.stderr.isTTY ? new SingleBar({ format: 'accounts {bar} {value}/{total}', stream: process.stderr }) : null;
   try {
     let started = false;

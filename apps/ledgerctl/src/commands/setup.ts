@@ -7,7 +7,7 @@ import { createPool, ensureRouting, migrate } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 
 export async function setup(config: CtlConfig, log: (line: string) => void): Promise<void> {
-  const pool = createPool({ connectionString: config.databaseUrl, connectionsMax: 2, connectTimeoutMs: 10_000, applicationName: 'ledgerctl' });
+  const pool = createPool({ connectionString: config.ownerDatabaseUrl, connectionsMax: 2, connectTimeoutMs: 10_000, applicationName: 'ledgerctl' });
   try {
     const applied = await migrate(pool);
     log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
@@ -16,12 +16,16 @@ export async function setup(config: CtlConfig, log: (line: string) => void): Pro
   } finally {
     await pool.end();
   }
-  const admin = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl' }).admin();
+  const admin = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity }).admin();
   await admin.connect();
   try {
     const names = topicNames(config.topicPrefix);
-    await ensureTopics(admin, names, config.partitionCount);
-    log(`topics ready: ${names.commands} (${config.partitionCount} partitions), ${names.events}, ${names.deadLetter}`);
+    await ensureTopics(admin, names, config.partitionCount, config.kafkaDurability);
+    const d = config.kafkaDurability;
+    log(
+      `topics ready: ${names.commands} (${config.partitionCount} partitions), ${names.events}, ${names.deadLetter}` +
+        ` (new topics: replication ${d.replicationFactor}, min.insync.replicas ${d.minInsyncReplicas})`,
+    );
   } finally {
     await admin.disconnect();
   }

@@ -1,0 +1,96 @@
+/**
+ * Per-principal request rates, shared by every API instance through Redis
+ * (rate-limiter-flexible: an atomic INCR + PEXPIRE script per window, no hand-written bucket).
+ *
+ * Two separate budgets, writes (POST) and reads (GET, long polls included), so a client
+ * polling hard cannot starve its own writes and the other way round. Each budget is a
+ * BurstyRateLimiter: `perS` points per one-second window, and when a window is spent, up
+ * to (burst - perS) more from an allowance refilled every `burstWindowS` seconds. ledger:admin
+ * principals get `adminFactor` times both.
+ *
+ * When Redis is down the budgets fall back to an in-memory limiter per instance (the
+ * library's insuranceLimiter): the limit then holds per instance instead of across all of
+ * them, and requests keep being served. Redis is never the truth for money, and a limiter
+ * outage must not become an API outage.
+ */
+import { type AuthContext, isAdmin } from '@ledgerline/auth';
+import type { RedisClient } from '@ledgerline/redis';
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+
+export type RequestKind = 'read' | 'write';
+
+export interface RateLimitSettings {
+  writesPerS: number;
+  writesBurst: number;
+  readsPerS: number;
+  readsBurst: number;
+  burstWindowS: number;
+  adminFactor: number;
+}
+
+/** The principal spent its budget: answer 429 with Retry-After. */
+export class RateLimitedError extends Error {
+  override readonly name = 'RateLimitedError';
+  constructor(
+    readonly kind: RequestKind,
+    readonly retryAfterS: number,
+  ) {
+    super(`too many ${kind}s for this principal; retry after ${retryAfterS} s`);
+  }
+}
+
+export interface RequestLimiter {
+  /** Resolves when the request may go on; throws RateLimitedError otherwise. */
+  consume(kind: RequestKind, auth: AuthContext): Promise<void>;
+}
+
+interface Budget {
+  perS: number;
+  burst: number;
+}
+
+/**
+ * `redis` null: in-memory only (one instance; tests that build the app without Redis).
+ * `keyPrefix` keeps deployments (and test files) sharing a Redis apart.
+ */
+export function createRequestLimiter(settings: RateLimitSettings, redis: RedisClient | null, keyPrefix: string): RequestLimiter {
+  const build = (name: string, budget: Budget): { consume(key: string): Promise<unknown> } => {
+    const limiter = (suffix: string, points: number, duration: number): RateLimiterAbstract => {
+      const memory = new RateLimiterMemory({ points, duration, keyPrefix: `${keyPrefix}${name}:${suffix}` });
+      if (redis === null) return memory;
+      return new RateLimiterRedis({
+        storeClient: redis,
+        points,
+        duration,
+        keyPrefix: `${keyPrefix}${name}:${suffix}`,
+        // The client has no offline queue: fail over to memory at once, never wait for a reconnect.
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: memory,
+      });
+    };
+    const rate = limiter('rate', budget.perS, 1);
+    // A burst equal to the rate means no extra allowance at all.
+    if (budget.burst <= budget.perS) return rate;
+    return new BurstyRateLimiter(rate, limiter('burst', budget.burst - budget.perS, settings.burstWindowS));
+  };
+  const scaled = (budget: Budget, factor: number): Budget => ({ perS: budget.perS * factor, burst: budget.burst * factor });
+  const writes: Budget = { perS: settings.writesPerS, burst: settings.writesBurst };
+  const reads: Budget = { perS: settings.readsPerS, burst: settings.readsBurst };
+  const limiters = {
+    user: { write: build('w', writes), read: build('r', reads) },
+    admin: { write: build('aw', scaled(writes, settings.adminFactor)), read: build('ar', scaled(reads, settings.adminFactor)) },
+  };
+  return {
+    async consume(kind, auth) {
+      const limiter = limiters[isAdmin(auth) ? 'admin' : 'user'][kind];
+      try {
+        await limiter.consume(auth.principal);
+      } catch (rejection) {
+        if (rejection instanceof RateLimiterRes) {
+          throw new RateLimitedError(kind, Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
+        }
+        // Both Redis and the insurance limiter failed: serve rather than refuse everyone.
+      }
+    },
+  };
+}

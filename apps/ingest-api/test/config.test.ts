@@ -1,0 +1,97 @@
+// Proves the API refuses to start in production with each unsafe setting, one line naming
+// the variable, and that development and test still start with no env at all.
+import { UnsafeConfigError, describeStartFailure } from '@ledgerline/config';
+import { loadApiConfig } from '../src/config';
+
+const STRONG = 'x'.repeat(48);
+const DB = 'postgres://ledgerline_api:s3cret-from-the-vault@db.internal:6432/ledgerline';
+const prod = (env: Record<string, string>) => ({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, JWT_SECRET: STRONG, ...env });
+
+function refusal(env: Record<string, string | undefined>): string[] {
+  try {
+    loadApiConfig(env as NodeJS.ProcessEnv);
+  } catch (error) {
+    if (error instanceof UnsafeConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('LEDGERLINE_ENV=production refuses', () => {
+  test('no env at all: the local credentials, then JWT_SECRET on the last line', () => {
+    const problems = refusal({ LEDGERLINE_ENV: 'production' });
+    expect(problems[0]).toMatch(/^API_DATABASE_URL: uses the local stack's default credentials/);
+    expect(problems.at(-1)).toMatch(/^JWT_SECRET: not set, and JWT_JWKS_URL neither/);
+    let printed = '';
+    try {
+      loadApiConfig({ LEDGERLINE_ENV: 'production' });
+    } catch (error) {
+      printed = describeStartFailure('ingest-api', error);
+    }
+    expect(printed.trimEnd().split('\n').at(-1)).toMatch(/JWT_SECRET/);
+  });
+
+  test('the development secret', () => {
+    expect(refusal(prod({ JWT_SECRET: 'dev-secret-change-me' }))).toEqual([expect.stringMatching(/^JWT_SECRET: is the development secret/)]);
+  });
+
+  test('a secret shorter than 32 bytes', () => {
+    expect(refusal(prod({ JWT_SECRET: 'short-but-not-dev' }))).toEqual([expect.stringMatching(/^JWT_SECRET: is 17 bytes; production needs at least 32/)]);
+  });
+
+  test('neither a secret nor a JWKS URL', () => {
+    expect(refusal({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB })).toEqual([expect.stringMatching(/^JWT_SECRET: not set, and JWT_JWKS_URL neither/)]);
+  });
+
+  test('JWT_JWKS_URL without JWT_ISSUER and JWT_AUDIENCE', () => {
+    const problems = refusal({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, JWT_JWKS_URL: 'https://idp.example/jwks.json' });
+    expect(problems).toEqual([expect.stringMatching(/^JWT_ISSUER: required with JWT_JWKS_URL/), expect.stringMatching(/^JWT_AUDIENCE: required with JWT_JWKS_URL/)]);
+  });
+
+  test.each(['ledgerline:ledgerline', 'ledgerline_api:ledgerline_api', 'ledgerline_owner:ledgerline_owner'])('the local Postgres credentials %s', (credentials) => {
+    expect(refusal(prod({ API_DATABASE_URL: `postgres://${credentials}@db.internal:6432/ledgerline` }))).toEqual([
+      expect.stringMatching(/^API_DATABASE_URL: uses the local stack's default credentials/),
+    ]);
+  });
+});
+
+describe('what production accepts, and its defaults', () => {
+  test('a strong secret alone: HS256 with it', () => {
+    const config = loadApiConfig(prod({}));
+    expect(config.jwt).toEqual({ hs256Secret: STRONG, jwksUrl: null, issuer: null, audience: null });
+    expect(config.kafkaDurability).toMatchObject({ replicationFactor: 3, minInsyncReplicas: 2 });
+  });
+
+  test('JWKS with issuer and audience and no secret: HS256 refused (no secret at all)', () => {
+    const config = loadApiConfig({
+      LEDGERLINE_ENV: 'production',
+      API_DATABASE_URL: DB,
+      JWT_JWKS_URL: 'https://idp.example/jwks.json',
+      JWT_ISSUER: 'https://idp.example/',
+      JWT_AUDIENCE: 'ledgerline',
+    });
+    expect(config.jwt.hs256Secret).toBeNull();
+  });
+});
+
+describe('development and test', () => {
+  test('start with no env: the local defaults, the dev secret, one Kafka replica', () => {
+    for (const env of [{}, { LEDGERLINE_ENV: 'test' }]) {
+      const config = loadApiConfig(env);
+      expect(config.jwt.hs256Secret).toBe('dev-secret-change-me');
+      expect(config.kafkaDurability).toMatchObject({ replicationFactor: 1, minInsyncReplicas: 1 });
+      expect(config.databaseUrl).toMatch(/^postgres:\/\/ledgerline_api:/);
+    }
+  });
+
+  test('with a JWKS URL the dev secret no longer applies: HS256 needs an explicit JWT_SECRET everywhere', () => {
+    expect(loadApiConfig({ JWT_JWKS_URL: 'https://idp.example/jwks.json' }).jwt.hs256Secret).toBeNull();
+  });
+
+  test('an unknown LEDGERLINE_ENV, a min.insync above the replication factor, a bad operator network are refused', () => {
+    expect(() => loadApiConfig({ LEDGERLINE_ENV: 'prod' })).toThrow(/LEDGERLINE_ENV="prod": must be development, test or production/);
+    expect(() => loadApiConfig({ KAFKA_REPLICATION_FACTOR: '2', KAFKA_MIN_INSYNC_REPLICAS: '3' })).toThrow(/^KAFKA_MIN_INSYNC_REPLICAS: 3 is more than KAFKA_REPLICATION_FACTOR=2/);
+    expect(() => loadApiConfig({ API_OPERATOR_NETWORKS: '10.0.0.0/33' })).toThrow(/^API_OPERATOR_NETWORKS: "10.0.0.0\/33" is not an address or CIDR/);
+    expect(() => loadApiConfig({ API_RATE_WRITES_PER_S: '100', API_RATE_WRITES_BURST: '50' })).toThrow(/^API_RATE_WRITES_BURST: 50 is less than API_RATE_WRITES_PER_S=100/);
+  });
+});

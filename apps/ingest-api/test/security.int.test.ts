@@ -1,0 +1,192 @@
+// Proves the API is secure by default against the real services: credit needs an admin,
+// HS256 is refused when only JWKS is configured, internal principals are refused, each
+// principal has its own rate budget shared by every API instance (429 RATE_LIMITED with
+// Retry-After while another principal is served), the open-accounts quota is exact under
+// concurrency, routes are case-sensitive, readiness and metrics are for operators, and the
+// API refuses a commands topic less replicated than configured.
+import { randomUUID } from 'node:crypto';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { signDevToken } from '@ledgerline/auth';
+import { accountIdFor } from '@ledgerline/domain';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { Client, TEST_JWT_SECRET, startApi, token } from '../../../test/support/api';
+
+type Api = Awaited<ReturnType<typeof startApi>>;
+
+describe('secure by default', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let target: { databaseUrl: string; topicPrefix: string; redisKeyPrefix: string };
+  const started: Api[] = [];
+  const start = async (extra: Record<string, string | undefined> = {}, redisKeyPrefix = `${topics.prefix}:${randomUUID().slice(0, 8)}:`) => {
+    const api = await startApi({ ...target, redisKeyPrefix }, extra);
+    started.push(api);
+    return api;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+    topics = await createTestTopics(2);
+    target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+  });
+
+  afterAll(async () => {
+    for (const api of started) await api.stop();
+    await topics.delete();
+    await db.drop();
+  });
+
+  const accountsOf = async (owner: string) => (await db.pool.query('SELECT count(*)::int AS n FROM accounts WHERE owner = $1', [owner])).rows[0].n as number;
+
+  test('an overdraft_limit above 0 needs ledger:admin: 403 FORBIDDEN and nothing created', async () => {
+    const api = await start();
+    const carol = new Client(api.url, await token('carol'));
+    const key = randomUUID();
+    const refused = await carol.post('/v1/accounts', { currency: 'USD', overdraft_limit: '999999999999999' }, key);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('FORBIDDEN');
+    expect(await accountsOf('carol')).toBe(0);
+    expect((await db.pool.query('SELECT 1 FROM accounts WHERE id = $1', [accountIdFor('carol', key)])).rowCount).toBe(0);
+    // Zero is everyone's; credit is granted by an admin.
+    expect((await carol.post('/v1/accounts', { currency: 'USD', overdraft_limit: '0' })).status).toBe(201);
+    const ops = new Client(api.url, await token('ops', 'ledger:admin'));
+    const granted = await ops.post('/v1/accounts', { currency: 'USD', overdraft_limit: '500' });
+    expect(granted.status).toBe(201);
+    expect(granted.body.overdraft_limit).toBe('500');
+  });
+
+  test('internal principals are refused at token verification, however spelled', async () => {
+    const api = await start();
+    for (const sub of ['system', 'SYSTEM', ' System ']) {
+      const answer = await new Client(api.url, await token(sub, 'ledger:read ledger:admin')).get(`/v1/accounts/${randomUUID()}`);
+      expect(answer.status).toBe(401);
+    }
+  });
+
+  describe('with JWKS alone (no JWT_SECRET)', () => {
+    let jwks: Server;
+    let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
+    beforeAll(async () => {
+      const pair = await generateKeyPair('RS256');
+      privateKey = pair.privateKey;
+      const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+      jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+      await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    });
+
+    afterAll(async () => {
+      await new Promise((resolve) => jwks.close(resolve));
+    });
+
+    test('an HS256 token is 401, whether signed with the development secret or any other', async () => {
+      const url = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
+      const api = await start({ JWT_SECRET: undefined, JWT_JWKS_URL: url, JWT_ISSUER: 'https://idp.test', JWT_AUDIENCE: 'ledgerline' });
+      const path = `/v1/accounts/${randomUUID()}`;
+      for (const secret of ['dev-secret-change-me', TEST_JWT_SECRET]) {
+        const hs = await signDevToken({ sub: 'mallory', scope: 'ledger:admin', secret, ttlS: 60 });
+        expect((await new Client(api.url, hs).get(path)).status).toBe(401);
+      }
+      const rs = await new SignJWT({ scope: 'ledger:read' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setSubject('dave')
+        .setIssuer('https://idp.test')
+        .setAudience('ledgerline')
+        .setExpirationTime('1h')
+        .sign(privateKey);
+      expect((await new Client(api.url, rs).get(path)).status).toBe(404); // authenticated; the account does not exist
+      const otherApp = await new SignJWT({ scope: 'ledger:read' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setSubject('dave')
+        .setIssuer('https://idp.test')
+        .setAudience('another-app')
+        .setExpirationTime('1h')
+        .sign(privateKey);
+      expect((await new Client(api.url, otherApp).get(path)).status).toBe(401);
+    });
+  });
+
+  test('a principal over its write budget gets 429 RATE_LIMITED with Retry-After while another is served', async () => {
+    const api = await start({ API_RATE_WRITES_PER_S: '3', API_RATE_WRITES_BURST: '3' });
+    const greedy = new Client(api.url, await token('greedy'));
+    const modest = new Client(api.url, await token('modest'));
+    const [flood, other] = await Promise.all([
+      Promise.all(Array.from({ length: 40 }, () => greedy.post('/v1/accounts', { currency: 'USD' }))),
+      modest.post('/v1/accounts', { currency: 'USD' }),
+    ]);
+    const limited = flood.filter((a) => a.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    for (const answer of limited) {
+      expect(answer.body.error.code).toBe('RATE_LIMITED');
+      expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
+    expect(flood.every((a) => a.status === 201 || a.status === 429)).toBe(true);
+    expect(other.status).toBe(201);
+    // Reads have a budget of their own.
+    expect((await greedy.get(`/v1/accounts/${flood.find((a) => a.status === 201)!.body.id}`)).status).toBe(200);
+  });
+
+  test('the budget is shared by every API instance (Redis), not counted per instance', async () => {
+    const prefix = `${topics.prefix}:shared:`;
+    // 1 read/s plus 3 borrowed per hour: from a cold start, at most 1 per second elapsed + 3.
+    const limits = { API_RATE_READS_PER_S: '1', API_RATE_READS_BURST: '4', API_RATE_BURST_WINDOW_S: '3600' };
+    const [one, two] = [await start(limits, prefix), await start(limits, prefix)];
+    const reader = await token('reader', 'ledger:read');
+    const clients = [new Client(one.url, reader), new Client(two.url, reader)];
+    const startedAt = Date.now();
+    let served = 0;
+    for (let i = 0; i < 16; i++) if ((await clients[i % 2]!.get(`/v1/accounts/${randomUUID()}`)).status === 404) served++;
+    const windows = Math.ceil((Date.now() - startedAt) / 1000) + 1;
+    // Counted per instance, each would allow windows + 3 on its own.
+    expect(served).toBeLessThanOrEqual(windows + 3);
+    expect(served).toBeGreaterThanOrEqual(1);
+  });
+
+  test('the open-accounts quota is exact under concurrency: 409 ACCOUNT_QUOTA_EXCEEDED past it', async () => {
+    const api = await start({ API_ACCOUNTS_PER_PRINCIPAL_MAX: '3' });
+    const erin = new Client(api.url, await token('erin'));
+    const keys = Array.from({ length: 8 }, () => randomUUID());
+    const answers = await Promise.all(keys.map((key) => erin.post('/v1/accounts', { currency: 'USD' }, key)));
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(3);
+    const refused = answers.filter((a) => a.status === 409);
+    expect(refused).toHaveLength(5);
+    expect(refused[0]!.body.error.code).toBe('ACCOUNT_QUOTA_EXCEEDED');
+    expect(await accountsOf('erin')).toBe(3);
+    // A replay of an account already open is still answered; another principal is not affected.
+    const openedKey = keys[answers.findIndex((a) => a.status === 201)]!;
+    expect((await erin.post('/v1/accounts', { currency: 'USD' }, openedKey)).status).toBe(200);
+    expect((await new Client(api.url, await token('frank')).post('/v1/accounts', { currency: 'USD' })).status).toBe(201);
+  });
+
+  test('routes are case-sensitive: /V1/... is a 404, never a way around /v1 middleware', async () => {
+    const api = await start();
+    const anonymous = new Client(api.url, null);
+    const answer = await anonymous.post('/V1/accounts', { currency: 'USD' });
+    expect(answer.status).toBe(404);
+    expect((await anonymous.post('/v1/accounts', { currency: 'USD' })).status).toBe(401);
+  });
+
+  test('readiness and metrics: without a token only from the operator network; details never echoed', async () => {
+    const outside = await start({ API_OPERATOR_NETWORKS: '10.0.0.0/8' });
+    for (const path of ['/readyz', '/metrics']) {
+      expect((await new Client(outside.url, null).get(path)).status).toBe(401);
+      expect((await new Client(outside.url, await token('alice')).get(path)).status).toBe(403);
+      expect((await new Client(outside.url, await token('ops', 'ledger:admin')).get(path)).status).toBe(200);
+    }
+    expect((await new Client(outside.url, null).get('/healthz')).status).toBe(200);
+    const local = await start({ KAFKA_BROKERS: '127.0.0.1:1', API_READY_CHECK_TIMEOUT_MS: '500' });
+    const ready = await new Client(local.url, null).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.details).toEqual({ failed: ['kafka'], checks: { kafka: 'failing', postgres: 'ok', redis: 'ok' } });
+    expect(JSON.stringify(ready.body)).not.toMatch(/ECONN|127\.0\.0\.1|timeout|within/i);
+  });
+
+  test('the API refuses to start against a commands topic with fewer replicas than configured', async () => {
+    await expect(startApi(target, { KAFKA_REPLICATION_FACTOR: '2', KAFKA_MIN_INSYNC_REPLICAS: '1' })).rejects.toThrow(
+      /has partitions with 1 replica\(s\); KAFKA_REPLICATION_FACTOR is 2/,
+    );
+  });
+});

@@ -1,0 +1,88 @@
+// Proves each process's Postgres role is bounded by privileges, not by the app's good
+// behaviour: the API role cannot move a balance or write the journal, the worker role
+// cannot rewrite or delete an entry, and a table added by a later migration gets its grants
+// from the privileges step that every migrate re-runs. Runs in a clone of the template,
+// so it also proves the grants survive CREATE DATABASE ... TEMPLATE.
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { applyPrivileges, createPool, insertUserAccount } from '@ledgerline/postgres';
+import { type TestDatabase, createTestDatabase } from './support/database';
+import { roleUrl } from './support/env';
+
+describe('least-privileged Postgres roles', () => {
+  let db: TestDatabase;
+  let api: Pool;
+  let worker: Pool;
+  let account: string;
+  const entryOf = (accountId: string) => [accountId, 1, randomUUID(), 'CREDIT', 10, 10, 'USD', 0];
+  const INSERT_ENTRY = `INSERT INTO entries (account_id, seq, transfer_id, leg, amount, balance_after, currency, partition) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+    const pool = (role: 'api' | 'worker') => createPool({ connectionString: roleUrl(db.url, role), connectionsMax: 2, connectTimeoutMs: 10_000, applicationName: `roles-${role}` });
+    api = pool('api');
+    worker = pool('worker');
+    // Arranged as the owner: an account with one entry, as the worker would have left it.
+    account = randomUUID();
+    await insertUserAccount(db.pool, { id: account, owner: 'alice', currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'h' });
+    await db.pool.query(INSERT_ENTRY, entryOf(account));
+    await db.pool.query('UPDATE accounts SET balance = 10, seq = 1 WHERE id = $1', [account]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([api.end(), worker.end()]);
+    await db.drop();
+  });
+
+  const denied = /permission denied/;
+
+  test('each app logs in as its own role', async () => {
+    expect((await api.query('SELECT current_user AS u')).rows[0].u).toBe('ledgerline_api');
+    expect((await worker.query('SELECT current_user AS u')).rows[0].u).toBe('ledgerline_worker');
+  });
+
+  test('the API role cannot update a balance, insert an entry, or write transfers', async () => {
+    await expect(api.query('UPDATE accounts SET balance = balance + 1000000 WHERE id = $1', [account])).rejects.toThrow(denied);
+    await expect(api.query(INSERT_ENTRY, [account, 2, randomUUID(), 'CREDIT', 5, 15, 'USD', 0])).rejects.toThrow(denied);
+    await expect(
+      api.query(`INSERT INTO transfers (id, kind, status, amount, currency, principal, request_hash, source_partition, created_at) VALUES ($1, 'DEPOSIT', 'PROCESSING', 1, 'USD', 'x', 'h', 0, now())`, [randomUUID()]),
+    ).rejects.toThrow(denied);
+    await expect(api.query('DELETE FROM accounts WHERE id = $1', [account])).rejects.toThrow(denied);
+    // Opening an account is its to do, but never with money in it: balance is not its column.
+    await expect(
+      api.query(`INSERT INTO accounts (id, owner, kind, currency, overdraft_limit, balance) VALUES ($1, 'mallory', 'USER', 'USD', 0, 1000000)`, [randomUUID()]),
+    ).rejects.toThrow(denied);
+    const opened = randomUUID();
+    await insertUserAccount(api, { id: opened, owner: 'bob', currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'h' });
+    expect((await db.pool.query('SELECT balance, seq FROM accounts WHERE id = $1', [opened])).rows[0]).toEqual({ balance: '0', seq: '0' });
+    expect((await db.pool.query('SELECT balance FROM accounts WHERE id = $1', [account])).rows[0].balance).toBe('10');
+  });
+
+  test('the worker role cannot update, delete or truncate an entry (the privilege refuses, before the trigger)', async () => {
+    await expect(worker.query('UPDATE entries SET amount = 1000000 WHERE account_id = $1', [account])).rejects.toThrow(denied);
+    await expect(worker.query('DELETE FROM entries WHERE account_id = $1', [account])).rejects.toThrow(denied);
+    await expect(worker.query('TRUNCATE entries')).rejects.toThrow(denied);
+    await expect(worker.query('ALTER TABLE entries DISABLE TRIGGER entries_append_only')).rejects.toThrow(/must be owner/);
+    // What it is there for still works: appending, and moving the balance.
+    await worker.query(INSERT_ENTRY, [account, 2, randomUUID(), 'CREDIT', 5, 15, 'USD', 0]);
+    await worker.query('UPDATE accounts SET balance = 15, seq = 2 WHERE id = $1', [account]);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM entries WHERE account_id = $1', [account])).rows[0].n).toBe(2);
+  });
+
+  test('a table a later migration adds gets its grants from the privileges step', async () => {
+    await db.pool.query('CREATE TABLE later_feature (id int PRIMARY KEY, note text)');
+    await db.pool.query('INSERT INTO later_feature VALUES (1, $1)', ['x']);
+    // Readable and worker-writable at once (ALTER DEFAULT PRIVILEGES)...
+    expect((await api.query('SELECT count(*)::int AS n FROM later_feature')).rows[0].n).toBe(1);
+    // ...and after the step every migrate ends with, still exactly the documented defaults.
+    expect(await applyPrivileges(db.pool)).toBe(true);
+    expect((await api.query('SELECT count(*)::int AS n FROM later_feature')).rows[0].n).toBe(1);
+    await worker.query('INSERT INTO later_feature VALUES (2, $1)', ['y']);
+    await expect(api.query('INSERT INTO later_feature VALUES (3, $1)', ['z'])).rejects.toThrow(denied);
+    await expect(worker.query('DELETE FROM later_feature')).rejects.toThrow(denied);
+    // A grant made by hand does not outlive the next migrate.
+    await db.pool.query('GRANT UPDATE ON entries TO ledgerline_api');
+    await applyPrivileges(db.pool);
+    await expect(api.query('UPDATE entries SET amount = 1 WHERE account_id = $1', [account])).rejects.toThrow(denied);
+  });
+});
