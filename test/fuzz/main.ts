@@ -1,0 +1,81 @@
+/**
+ * `npm run fuzz` (scripts/fuzz.sh): schemathesis against /openapi.json of a real API and a
+ * real worker, on a database and topics of the run's own (dropped afterwards), with every
+ * check for FUZZ_SECONDS (default 120). Not part of `npm test`: it takes minutes and its
+ * search is random; what it finds becomes a unit or integration test.
+ *
+ * What JSON Schema cannot express, and schemathesis may therefore report as a schema-valid
+ * request the API refuses: from_account_id == to_account_id (400), a reused
+ * Idempotency-Key with another body (422), an account metadata object past its serialised
+ * size (400). Everything else the validators enforce is declared in the document.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createPool, ensureRouting, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
+import { startApi, token } from '../support/api';
+import { testServices } from '../support/env';
+import { createTestTopics } from '../support/kafka';
+import { startWorker } from '../support/worker';
+
+const PARTITIONS = 4;
+
+async function main(): Promise<number> {
+  const schemathesis = process.env.SCHEMATHESIS;
+  if (!schemathesis) throw new Error('SCHEMATHESIS (the schemathesis executable) is not set: run `npm run fuzz`');
+  const seconds = Number(process.env.FUZZ_SECONDS ?? 120);
+  const services = testServices();
+
+  // A database of the run's own, migrated from scratch: fuzzing writes thousands of rows.
+  const name = `fuzz_${randomBytes(5).toString('hex')}`;
+  await runAdminStatement(services.databaseDirectUrl, `CREATE DATABASE ${name}`);
+  const direct = createPool({ connectionString: withDatabase(services.databaseDirectUrl, name), connectionsMax: 1, connectTimeoutMs: 10_000, applicationName: 'fuzz' });
+  await migrate(direct);
+  await ensureRouting(direct, PARTITIONS);
+  await direct.end();
+
+  const topics = await createTestTopics(PARTITIONS);
+  const target = { databaseUrl: withDatabase(services.databaseUrl, name), topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+  const worker = await startWorker(target);
+  const api = await startApi(target);
+  try {
+    const bearer = await token('fuzz', 'ledger:read ledger:write ledger:admin', seconds + 3600);
+    const reportDir = join(__dirname, '..', '..', 'schemathesis-report');
+    const args = [
+      '--config-file',
+      join(__dirname, 'schemathesis.toml'),
+      'run',
+      `${api.url}/openapi.json`,
+      '--checks',
+      'all',
+      '--max-time',
+      String(seconds),
+      '--report',
+      'junit,har',
+      '--report-dir',
+      reportDir,
+      ...(process.env.FUZZ_SEED ? ['--seed', process.env.FUZZ_SEED] : []),
+    ];
+    process.stdout.write(`fuzz: ${schemathesis} ${args.join(' ')}\n`);
+    const child = spawn(schemathesis, args, { stdio: 'inherit', env: { ...process.env, LL_FUZZ_TOKEN: bearer } });
+    const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
+    if (worker.fatal.length > 0) {
+      process.stderr.write(`fuzz: the worker stopped on ${worker.fatal.map((e) => e.message).join('; ')}\n`);
+      return 1;
+    }
+    return code;
+  } finally {
+    await api.stop();
+    await worker.stop();
+    await topics.delete();
+    await runAdminStatement(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`fuzz failed: ${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+  },
+);
