@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { signDevToken } from '@ledgerline/auth';
+import { type CreateAccount, type LedgerlineClient, type MovementRequest, type TransferRequest, ledgerlineClient } from '@ledgerline/client';
 import { createLogger, silentLogger } from '@ledgerline/logging';
 import { loadApiConfig } from '../../apps/ingest-api/src/config';
 import { type ApiRuntime, startApiRuntime } from '../../apps/ingest-api/src/runtime';
@@ -37,18 +39,76 @@ export function token(sub: string, scope = 'ledger:read ledger:write', ttlS = 36
   return signDevToken({ sub, scope, secret: TEST_JWT_SECRET, ttlS });
 }
 
+/** An answer of the typed client: `data` on success, `error` (the Error body) otherwise. */
+export interface Typed<T> {
+  status: number;
+  data: T | undefined;
+  error: { error: { code: string; message: string; details?: unknown } } | undefined;
+  headers: Headers;
+}
+
+async function typed<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<Typed<T>> {
+  const { data, error, response } = await call;
+  return { status: response.status, data, error: error as Typed<T>['error'], headers: response.headers };
+}
+
+const newKey = () => `k-${randomUUID()}`;
+
 export interface Answer {
   status: number;
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON under test
   headers: Headers;
 }
 
-/** A small HTTP client for tests: JSON in, JSON out, never throws on a status. */
+/**
+ * The tests' HTTP client. What a well-behaved client sends goes through the typed client of
+ * packages/client (generated from /openapi.json), so these tests exercise the contract as
+ * its consumers see it: a path, parameter or body the document does not declare does not
+ * compile. `request`/`get`/`post` send raw requests, for what no typed client would send
+ * (malformed JSON, wrong types, unknown routes, undeclared methods). Never throws on a status.
+ */
 export class Client {
+  /** The typed client, for calls the helpers below do not cover. */
+  readonly api: LedgerlineClient;
+
   constructor(
     readonly baseUrl: string,
     private readonly bearer: string | null,
-  ) {}
+  ) {
+    this.api = ledgerlineClient({ baseUrl, token: bearer });
+  }
+
+  openAccount(body: CreateAccount = { currency: 'USD' }, key = newKey()) {
+    return typed(this.api.POST('/v1/accounts', { params: { header: { 'Idempotency-Key': key } }, body }));
+  }
+
+  transfer(body: TransferRequest, key = newKey()) {
+    return typed(this.api.POST('/v1/transfers', { params: { header: { 'Idempotency-Key': key } }, body }));
+  }
+
+  deposit(body: MovementRequest, key = newKey()) {
+    return typed(this.api.POST('/v1/deposits', { params: { header: { 'Idempotency-Key': key } }, body }));
+  }
+
+  withdraw(body: MovementRequest, key = newKey()) {
+    return typed(this.api.POST('/v1/withdrawals', { params: { header: { 'Idempotency-Key': key } }, body }));
+  }
+
+  account(id: string) {
+    return typed(this.api.GET('/v1/accounts/{id}', { params: { path: { id } } }));
+  }
+
+  balance(id: string) {
+    return typed(this.api.GET('/v1/accounts/{id}/balance', { params: { path: { id } } }));
+  }
+
+  entries(id: string, query: { limit?: number; cursor?: string } = {}) {
+    return typed(this.api.GET('/v1/accounts/{id}/entries', { params: { path: { id }, query } }));
+  }
+
+  transferStatus(id: string, waitMs?: number) {
+    return typed(this.api.GET('/v1/transfers/{id}', { params: { path: { id }, query: waitMs === undefined ? {} : { wait_ms: waitMs } } }));
+  }
 
   async request(method: string, path: string, options: { body?: unknown; raw?: string; key?: string | null; headers?: Record<string, string> } = {}): Promise<Answer> {
     const headers: Record<string, string> = { ...options.headers };

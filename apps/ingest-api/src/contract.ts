@@ -28,7 +28,8 @@ export interface ContractFile {
 
 export async function contractFiles(): Promise<ContractFile[]> {
   const document = apiDocument();
-  const types = astToString(await openapiTS(document as never, { silent: true }));
+  // defaultNonNullable off: a request field with a default (overdraft_limit) stays optional.
+  const types = astToString(await openapiTS(document as never, { silent: true, defaultNonNullable: false }));
   return [
     { path: join(CLIENT_DIR, 'openapi.json'), text: `${JSON.stringify(document, null, 2)}\n` },
     { path: join(CLIENT_DIR, 'src', 'schema.ts'), text: `${HEADER}${types}` },

@@ -9,7 +9,7 @@ import { encodeFence } from '@ledgerline/schemas';
 import { moveBuckets } from '../src/rebalance/move-buckets';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
-import { Client, startApi, token } from '../../../test/support/api';
+import { Client, type Typed, startApi, token } from '../../../test/support/api';
 import { startWorker, waitFor } from '../../../test/support/worker';
 import { accountOnPartition } from '../../../test/support/ledger';
 
@@ -50,22 +50,21 @@ describe('bucket moves under load', () => {
   const fastMove = { routersWaitMs: 10_000, routerFreshMs: 3_000, fenceWaitMs: 30_000, pollMs: 20 };
 
   /** Sends one request until it gets a definite answer, retrying 503/429 with the same key. */
-  async function send(client: Client, path: string, body: unknown, holds: { account: string; at: number }[], account: string): Promise<string> {
+  async function send(what: string, post: (key: string) => Promise<Typed<{ id: string }>>, holds: { account: string; at: number }[], account: string): Promise<string> {
     const key = randomUUID();
     for (let attempt = 0; attempt < 200; attempt++) {
-      const answer = await client.post(path, body, key);
-      if (answer.status === 202 || answer.status === 200) return answer.body.id;
-      if (answer.status !== 503 && answer.status !== 429) throw new Error(`${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-      if (answer.body?.error?.code === 'BUCKET_MOVING') holds.push({ account, at: Date.now() });
+      const answer = await post(key);
+      if (answer.data && (answer.status === 202 || answer.status === 200)) return answer.data.id;
+      if (answer.status !== 503 && answer.status !== 429) throw new Error(`${what} answered ${answer.status}: ${JSON.stringify(answer.error)}`);
+      if (answer.error?.error.code === 'BUCKET_MOVING') holds.push({ account, at: Date.now() });
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`${path} never accepted`);
+    throw new Error(`${what} never accepted`);
   }
 
   async function openFunded(owner: Client, amount: string, holds: { account: string; at: number }[]): Promise<string> {
-    const created = await owner.post('/v1/accounts', { currency: 'USD' });
-    const id = created.body.id as string;
-    await send(admin, '/v1/deposits', { account_id: id, amount, currency: 'USD' }, holds, id);
+    const id = (await owner.openAccount({ currency: 'USD' })).data!.id;
+    await send('deposit', (key) => admin.deposit({ account_id: id, amount, currency: 'USD' }, key), holds, id);
     return id;
   }
 
@@ -84,7 +83,8 @@ describe('bucket moves under load', () => {
     const loops = sources.map(async (source, i) => {
       for (let n = 0; running && n < 400; n++) {
         const to = sinks[(i + n) % sinks.length]!;
-        sent[i]!.push(await send(clients[i]!, '/v1/transfers', { from_account_id: source, to_account_id: to, amount: String(1 + (n % 7)), currency: 'USD' }, holds, source));
+        const body = { from_account_id: source, to_account_id: to, amount: String(1 + (n % 7)), currency: 'USD' };
+        sent[i]!.push(await send('transfer', (key) => clients[i]!.transfer(body, key), holds, source));
       }
     });
 
@@ -161,7 +161,7 @@ describe('bucket moves under load', () => {
     // A deposit after the late fence proves the worker went past it.
     const account = accountOnPartition(await loadRouting(db.pool), 2, 'after-late-fence');
     await db.pool.query(`INSERT INTO accounts (id, owner, kind, currency, overdraft_limit) VALUES ($1, 'ops', 'USER', 'USD', 0)`, [account]);
-    const id = await send(admin, '/v1/deposits', { account_id: account, amount: '5', currency: 'USD' }, [], account);
+    const id = await send('deposit', (key) => admin.deposit({ account_id: account, amount: '5', currency: 'USD' }, key), [], account);
     await waitFor('deposit applied', async () => (await db.pool.query(`SELECT status FROM transfers WHERE id = $1`, [id])).rows[0]?.status === 'COMPLETED');
     expect((await loadMoves(db.pool, [moves[0]!.id]))[0]!.state).toBe('ABORTED');
     const routing = await loadRouting(db.pool);

@@ -251,9 +251,9 @@ export interface components {
         CreateAccount: {
             currency: string;
             /** @default 0 */
-            overdraft_limit: string;
+            overdraft_limit?: string;
             /** @default {} */
-            metadata: {
+            metadata?: {
                 [key: string]: unknown;
             };
         };
