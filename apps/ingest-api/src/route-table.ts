@@ -27,7 +27,7 @@
  *      `params` (path, a failure answers 404: such an id names nothing), `query` and
  *      `body` are zod schemas; `handle` gets their parsed output, typed. Statuses implied
  *      by the declaration are documented without being listed: 401/429/503 for every /v1
- *      route, 404 for path params, 400 for a query, body or key, 413/415 for a body, 422
+ *      route, 404 (and 400) for path params, 400 for a query, body or key, 413/415 for a body, 422
  *      for `idempotent`. List in `errors` only what the handler adds (403, 404, 409...).
  *   3. Nothing else: mountRoutes registers it, answers 405 with `Allow` for the methods a
  *      declared path does not have, and openapi.ts describes it. Regenerate the typed
@@ -108,7 +108,8 @@ export const idempotencyKeySchema = idempotencyKeyHeader;
 export function errorStatusesOf(route: Route): number[] {
   const statuses = new Set<number>(route.errors ?? []);
   if (!route.public) [401, 429, 503].forEach((s) => statuses.add(s));
-  if (route.params) statuses.add(404);
+  // A path value outside its schema is 404; a malformed percent-escape in it is 400.
+  if (route.params) [400, 404].forEach((s) => statuses.add(s));
   if (route.query || route.body || route.idempotent) statuses.add(400);
   if (route.body) [413, 415].forEach((s) => statuses.add(s));
   if (route.idempotent) statuses.add(422);

@@ -252,9 +252,26 @@ export interface components {
             currency: string;
             /** @default 0 */
             overdraft_limit?: string;
-            /** @default {} */
+            /**
+             * @description Free-form, stored with the account: at most 64 keys in all (array items count) and 4096 bytes serialised, which JSON Schema cannot say
+             * @default {}
+             */
             metadata?: {
-                [key: string]: unknown;
+                [key: string]: string | number | boolean | null | (string | number | boolean | null | (string | number | boolean | null | (string | number | boolean | null)[] | {
+                    [key: string]: string | number | boolean | null;
+                })[] | {
+                    [key: string]: string | number | boolean | null | (string | number | boolean | null)[] | {
+                        [key: string]: string | number | boolean | null;
+                    };
+                })[] | {
+                    [key: string]: string | number | boolean | null | (string | number | boolean | null | (string | number | boolean | null)[] | {
+                        [key: string]: string | number | boolean | null;
+                    })[] | {
+                        [key: string]: string | number | boolean | null | (string | number | boolean | null)[] | {
+                            [key: string]: string | number | boolean | null;
+                        };
+                    };
+                };
             };
         };
         TransferRequest: {
@@ -288,7 +305,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";
+                code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "MALFORMED_URL" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";
                 message: string;
                 /** @description VALIDATION_FAILED: a list of {path, message}; 503: {dependency} */
                 details?: unknown;
@@ -323,7 +340,7 @@ export interface components {
             /** @enum {string} */
             status: "ACCEPTED" | "PROCESSING" | "COMPLETED" | "REJECTED";
             /** @enum {string} */
-            reason?: "INSUFFICIENT_FUNDS" | "ACCOUNT_NOT_FOUND" | "DESTINATION_NOT_FOUND" | "CURRENCY_MISMATCH" | "ACCOUNT_CLOSED" | "FORBIDDEN";
+            reason?: "INSUFFICIENT_FUNDS" | "ACCOUNT_NOT_FOUND" | "DESTINATION_NOT_FOUND" | "CURRENCY_MISMATCH" | "ACCOUNT_CLOSED" | "FORBIDDEN" | "BALANCE_LIMIT_EXCEEDED" | "UNPROCESSABLE";
             /** Format: uuid */
             from_account_id?: string;
             /** Format: uuid */
@@ -486,6 +503,15 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
+            /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
@@ -555,6 +581,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Balance"];
+                };
+            };
+            /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
@@ -1254,6 +1289,15 @@ export interface operations {
                     "text/javascript": unknown;
                     "application/javascript": unknown;
                     "image/png": unknown;
+                };
+            };
+            /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description NOT_FOUND (or not yours: existence does not leak) */

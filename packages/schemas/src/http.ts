@@ -51,13 +51,38 @@ export function metadataProblem(metadata: Record<string, unknown>): string | nul
   return null;
 }
 
+/**
+ * A metadata value at `depth` (the metadata object itself is depth 1): text without NUL,
+ * a number, a boolean, null, or (up to METADATA_DEPTH_MAX) an array or object of values one
+ * level deeper. Spelled out level by level so that /openapi.json declares the depth, the
+ * key length and the per-container counts (each at most METADATA_KEYS_MAX, which the total
+ * implies) instead of an unbounded `{}`. The total key count and the serialised size are
+ * checked by metadataProblem: JSON Schema cannot say them.
+ */
+function metadataValue(depth: number): z.ZodType {
+  // A JSON number is read as a finite double: the bound is the double's range.
+  const scalars = [text(METADATA_BYTES_MAX), z.number().min(-Number.MAX_VALUE).max(Number.MAX_VALUE), z.boolean(), z.null()] as const;
+  if (depth > METADATA_DEPTH_MAX) {
+    return z.union(scalars, { error: `must be text, a number, a boolean or null: metadata nests at most ${METADATA_DEPTH_MAX} levels deep` });
+  }
+  return z.union([...scalars, z.array(metadataValue(depth + 1)).max(METADATA_KEYS_MAX), metadataObject(depth)], {
+    error: `must be text without NUL, a number, a boolean, null, or an array or object (metadata nests at most ${METADATA_DEPTH_MAX} levels deep)`,
+  });
+}
+
+function metadataObject(depth: number) {
+  return z.record(text(METADATA_KEY_CHARS_MAX), metadataValue(depth + 1)).meta({ maxProperties: METADATA_KEYS_MAX });
+}
+
 export const createAccountBody = z
   .object({
     currency: currencyCode,
     overdraft_limit: limitString.default('0'),
-    metadata: z
-      .record(z.string().max(METADATA_KEY_CHARS_MAX), z.unknown())
+    metadata: metadataObject(1)
       .default({})
+      .meta({
+        description: `Free-form, stored with the account: at most ${METADATA_KEYS_MAX} keys in all (array items count) and ${METADATA_BYTES_MAX} bytes serialised, which JSON Schema cannot say`,
+      })
       .superRefine((m, ctx) => {
         const problem = metadataProblem(m);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
