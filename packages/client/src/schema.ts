@@ -166,7 +166,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Kafka, Postgres and Redis reachable */
+        /** Kafka, Postgres and Redis reachable (operator network, or a ledger:admin token) */
         get: operations["getReadyz"];
         put?: never;
         post?: never;
@@ -183,7 +183,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /** Prometheus metrics (operator network, or a ledger:admin token) */
         get: operations["getMetrics"];
         put?: never;
         post?: never;
@@ -355,7 +355,7 @@ export interface components {
             /** @constant */
             status: "ok";
             checks: {
-                [key: string]: string;
+                [key: string]: "ok" | "failing";
             };
         };
     };
@@ -425,6 +425,15 @@ export interface operations {
             };
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request conflicts with the resource state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1197,7 +1206,25 @@ export interface operations {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description A dependency is unreachable (details name it; Retry-After) */
+            /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency is failing (details name it, ok/failing only; Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1224,6 +1251,24 @@ export interface operations {
                 };
                 content: {
                     "text/plain": unknown;
+                };
+            };
+            /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
