@@ -9,8 +9,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type WriteStream, createWriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../support/ports';
 import { sleep } from './random';
 
 export type Role = 'api' | 'worker';
@@ -237,12 +237,3 @@ async function answers200(url: string): Promise<boolean> {
   return response.status === 200;
 }
 
-/** A port nobody listens on right now (the OS picks it; released before it is used). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok, fail) => server.listen(0, '127.0.0.1', ok).once('error', fail));
-  const address = server.address();
-  await new Promise<void>((ok) => server.close(() => ok()));
-  if (typeof address !== 'object' || !address) throw new Error('could not find a free port');
-  return address.port;
-}

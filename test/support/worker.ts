@@ -6,6 +6,8 @@ import { loadWorkerConfig } from '../../apps/partition-worker/src/config';
 import { type WorkerRuntime, startWorkerRuntime } from '../../apps/partition-worker/src/runtime';
 import { roleUrl, testServices } from './env';
 
+export { freePort } from './ports';
+
 export interface WorkerTarget {
   databaseUrl: string;
   topicPrefix: string;
@@ -84,3 +86,4 @@ export async function waitReady(baseUrl: string, timeoutMs = 60_000): Promise<vo
     return response.status === 200;
   }, timeoutMs, 200);
 }
+

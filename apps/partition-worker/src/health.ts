@@ -11,7 +11,7 @@ import type { Pool } from 'pg';
 import { within } from '@ledgerline/config';
 import type { KafkaProbe } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
-import { countUnpublishedOutbox, listPartitionStates } from '@ledgerline/postgres';
+import { countUnpublishedOutbox, listPartitionStates, moneyInFlight } from '@ledgerline/postgres';
 import type { WorkerMetrics } from './metrics';
 
 type CheckName = 'postgres' | 'redis' | 'kafka' | 'partitions';
@@ -76,18 +76,30 @@ export class WorkerHealth {
 
     const partitions = owned.map((o) => o.partition);
     try {
-      const [watermarks, states, backlog] = await within(
-        Promise.all([kafka.highWatermarks(topic), listPartitionStates(pool, topic), countUnpublishedOutbox(pool, partitions, OUTBOX_BACKLOG_COUNT_CAP)]),
+      const [watermarks, states, backlog, inFlight] = await within(
+        Promise.all([
+          kafka.highWatermarks(topic),
+          listPartitionStates(pool, topic),
+          countUnpublishedOutbox(pool, partitions, OUTBOX_BACKLOG_COUNT_CAP),
+          moneyInFlight(pool, partitions),
+        ]),
         checkTimeoutMs,
         'lag and backlog not read',
       );
       metrics.consumerLag.reset();
       metrics.outboxBacklog.reset();
+      metrics.moneyInFlight.reset();
+      metrics.transfersInFlight.reset();
       for (const o of owned) {
         const applied = o.nextOffset ?? states.find((s) => s.partition === o.partition)?.nextOffset ?? 0n;
         const high = watermarks.get(o.partition) ?? applied;
         metrics.consumerLag.set({ partition: String(o.partition) }, Number(high > applied ? high - applied : 0n));
         metrics.outboxBacklog.set({ partition: String(o.partition) }, backlog.get(o.partition) ?? 0);
+        metrics.transfersInFlight.set({ partition: String(o.partition) }, 0);
+      }
+      for (const row of inFlight) {
+        metrics.moneyInFlight.set({ partition: String(row.partition), currency: row.currency }, Number(row.amount));
+        metrics.transfersInFlight.inc({ partition: String(row.partition) }, row.transfers);
       }
     } catch (error) {
       this.deps.logger.debug('scrape-time gauges not refreshed', { error: (error as Error).message });

@@ -53,6 +53,18 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
     }),
     relayPublished: new Counter({ name: 'ledger_worker_relay_published_total', help: 'Outbox rows the relay published', registers: [registry] }),
     relayFailures: new Counter({ name: 'ledger_worker_relay_failures_total', help: 'Relay publishes that failed (rows retried)', registers: [registry] }),
+    moneyInFlight: new Gauge({
+      name: 'ledger_money_in_flight_minor_units',
+      help: 'Money between the debit and the credit leg of cross-partition transfers (PROCESSING), by source partition and currency, in minor units (a float: exact below 2^53)',
+      labelNames: ['partition', 'currency'],
+      registers: [registry],
+    }),
+    transfersInFlight: new Gauge({
+      name: 'ledger_transfers_in_flight',
+      help: 'Transfers between their debit and their credit leg (PROCESSING), by source partition',
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
     reconcileViolations: new Gauge({ name: 'ledger_reconcile_violations', help: 'Invariant violations found by the last reconcile', labelNames: ['check'], registers: [registry] }),
     reconcileLastRun: new Gauge({ name: 'ledger_reconcile_last_run_timestamp_seconds', help: 'When reconcile last completed', registers: [registry] }),
   };

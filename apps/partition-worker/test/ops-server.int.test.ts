@@ -1,8 +1,8 @@
 // Proves the worker's ops server tells the truth: /readyz answers 200 only once the worker
 // holds partitions and Postgres, Redis and Kafka answer, 503 naming the failing check
 // otherwise (a worker the group gave no partition, a worker whose Redis is unreachable);
-// /metrics shows commands applied, relay publishes, and per-partition consumer lag and
-// outbox backlog that fall to 0 once everything published is applied.
+// /metrics shows commands applied, relay publishes, per-partition consumer lag and outbox
+// backlog that fall to 0 once everything published is applied, and the money in flight.
 import { loadRouting } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -60,7 +60,16 @@ describe('the worker ops server', () => {
       // Each deposit's event goes out through the relay and is then marked published.
       await waitFor('outbox drained', async () => (await db.pool.query('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')).rows[0].n === '0');
 
+      // A transfer between its legs (PROCESSING) is money in flight out of its source partition.
+      await db.pool.query(
+        `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal, request_hash, source_partition, created_at)
+         VALUES (gen_random_uuid(), 'TRANSFER', 'PROCESSING', $1, gen_random_uuid(), 777, 'USD', 'ops', 'h', 0, now())`,
+        [account],
+      );
+
       const metrics = (await get(`${readyUrl}/metrics`)).text;
+      expect(sample(metrics, 'ledger_money_in_flight_minor_units{partition="0",currency="USD"}')).toBe(777);
+      expect(sample(metrics, 'ledger_transfers_in_flight{partition="0"}')).toBe(1);
       expect(sample(metrics, 'ledger_worker_commands_applied_total{partition="0"}')).toBe(3);
       expect(sample(metrics, 'ledger_worker_relay_published_total')).toBeGreaterThanOrEqual(3);
       expect(sample(metrics, 'ledger_worker_consumer_lag_messages{partition="0"}')).toBe(0);

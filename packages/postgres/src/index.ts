@@ -7,6 +7,7 @@ export * from './routing';
 export * from './partition-state';
 export * from './batch-writer';
 export * from './outbox';
+export * from './ops-reads';
 export * from './worker-reads';
 export * from './reconcile';
 export * from './moves';

@@ -1,0 +1,49 @@
+// Proves the Grafana dashboard and the Prometheus scrape config agree with the code: every
+// metric a panel queries is one the API or a worker registers (a renamed metric fails here,
+// not on an operator's blank panel), and the scrape targets are the ports `npm start` uses.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createApiMetrics } from '../../apps/ingest-api/src/metrics';
+import { createWorkerMetrics } from '../../apps/partition-worker/src/metrics';
+
+const DIR = join(__dirname, '..', '..', 'infra', 'observability');
+
+interface Panel {
+  type: string;
+  title: string;
+  targets?: { expr: string }[];
+}
+
+async function registered(): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const metrics of [createApiMetrics({ defaultMetrics: false }), createWorkerMetrics({ defaultMetrics: false })]) {
+    for (const metric of await metrics.registry.getMetricsAsJSON()) {
+      names.add(metric.name);
+      if (String(metric.type) === 'histogram') for (const suffix of ['_bucket', '_count', '_sum']) names.add(`${metric.name}${suffix}`);
+    }
+  }
+  return names;
+}
+
+describe('infra/observability', () => {
+  test('every metric a dashboard panel queries is registered by the API or a worker', async () => {
+    const dashboard = JSON.parse(readFileSync(join(DIR, 'grafana', 'ledgerline-dashboard.json'), 'utf8')) as { panels: Panel[] };
+    const known = await registered();
+    const queried = dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => t.expr.match(/\bledger_[a-z_]+/g) ?? []));
+    expect(queried.length).toBeGreaterThan(10);
+    expect(queried.filter((name) => !known.has(name))).toEqual([]);
+    // The panels the runbook names, each with at least one query.
+    const titles = dashboard.panels.filter((p) => p.type !== 'row' && (p.targets ?? []).length > 0).map((p) => p.title);
+    for (const title of ['Ingest rate', 'Ingest latency (POST)', 'Apply rate', 'Consumer lag per partition', 'Money in flight', 'Dead letters', 'Reconcile violations']) {
+      expect(titles).toContain(title);
+    }
+  });
+
+  test('the scrape config targets the API and the workers as npm start runs them', () => {
+    const config = readFileSync(join(DIR, 'prometheus.yml'), 'utf8');
+    const runLocal = readFileSync(join(__dirname, '..', '..', 'scripts', 'run-local.ts'), 'utf8');
+    expect(config).toContain("'127.0.0.1:8080'");
+    expect(runLocal).toContain('WORKER_OPS_PORT: String(9100 + i)');
+    expect(config).toContain("'127.0.0.1:9101', '127.0.0.1:9102'");
+  });
+});
