@@ -9,6 +9,7 @@ import { accountIdFor, bucketOf } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
 import { Client, TEST_JWT_SECRET, token } from '../support/api';
 import { type TestDatabase, createTestDatabase } from '../support/database';
+import { roleUrl } from '../support/env';
 import { type TestTopics, createTestTopics } from '../support/kafka';
 import { exited, freePort, waitFor, waitReady, workerEnv } from '../support/worker';
 
@@ -45,7 +46,7 @@ describe('the compiled apps (dist/)', () => {
     await run(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT });
     db = await createTestDatabase(2);
     topics = await createTestTopics(2);
-  });
+  }, 120_000);
   afterAll(async () => {
     await stop(api);
     await stop(worker);
@@ -58,7 +59,7 @@ describe('the compiled apps (dist/)', () => {
     const env = workerEnv(target);
     const [apiPort, opsPort] = [await freePort(), await freePort()];
     worker = startNode('dist/partition-worker/main.js', { ...env, WORKER_ID: 'dist-worker', WORKER_OPS_PORT: String(opsPort) });
-    api = startNode('dist/ingest-api/main.js', { ...env, PORT: String(apiPort), JWT_SECRET: TEST_JWT_SECRET });
+    api = startNode('dist/ingest-api/main.js', { ...env, API_DATABASE_URL: roleUrl(db.url, 'api'), PORT: String(apiPort), JWT_SECRET: TEST_JWT_SECRET });
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitReady(apiUrl, 90_000);
     await waitReady(`http://127.0.0.1:${opsPort}`, 90_000);
@@ -98,8 +99,8 @@ describe('the compiled apps (dist/)', () => {
 
     const reconcile = await run(process.execPath, [join(ROOT, 'dist/ledgerctl/main.js'), 'reconcile', '--no-progress'], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: db.url, REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix },
+      env: { ...process.env, OWNER_DATABASE_URL: db.url, API_DATABASE_URL: roleUrl(db.url, 'api'), REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix },
     });
     expect(reconcile.stdout).toMatch(/reconcile: OK/);
-  });
+  }, 180_000);
 });

@@ -1,0 +1,40 @@
+// Proves the deployment files agree with the code by construction (there is no Docker engine
+// here to build the image): every `dist/<app>/main.js` the Dockerfile and the compose file
+// run is one scripts/build.mjs produces from an app that exists, the image runs as a non-root
+// user, and the compose app containers bind 0.0.0.0 so their published ports reach them.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+describe('Dockerfile, docker-compose.yml and the build', () => {
+  const built = /const APPS = \[([^\]]*)\]/.exec(read('scripts/build.mjs'))![1]!.match(/'([a-z-]+)'/g)!.map((s) => s.slice(1, -1));
+
+  test('the build compiles every app there is', () => {
+    expect(built.sort()).toEqual(['ingest-api', 'ledgerctl', 'partition-worker']);
+    for (const app of built) expect(existsSync(join(ROOT, 'apps', app, 'src', 'main.ts'))).toBe(true);
+  });
+
+  test('every dist entry point the Dockerfile and compose run is one the build produces', () => {
+    const referenced = [...`${read('Dockerfile')}\n${read('docker-compose.yml')}`.matchAll(/dist\/([a-z-]+)\/main\.js/g)].map((m) => m[1]!);
+    expect(new Set(referenced)).toEqual(new Set(built));
+  });
+
+  test('the image runs as a non-root user', () => {
+    const dockerfile = read('Dockerfile');
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(finalStage).toMatch(/^USER node$/m);
+    expect(finalStage).not.toMatch(/^USER root$/m);
+  });
+
+  test('compose app containers use the image and bind 0.0.0.0 inside', () => {
+    const compose = read('docker-compose.yml');
+    const service = (name: string) => compose.slice(compose.indexOf(`\n  ${name}:\n`), compose.indexOf('\n\n', compose.indexOf(`\n  ${name}:\n`)));
+    expect(service('ingest-api')).toMatch(/image: ledgerline:local/);
+    expect(service('ingest-api')).toMatch(/HOST: 0\.0\.0\.0/);
+    expect(service('partition-worker')).toMatch(/image: ledgerline:local/);
+    expect(service('partition-worker')).toMatch(/WORKER_OPS_HOST: 0\.0\.0\.0/);
+    expect(compose).not.toMatch(/npx", "tsx"/);
+  });
+});
