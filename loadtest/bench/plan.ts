@@ -3,6 +3,7 @@
  * one place, for the two modes. `--quick` is sized for about 3 minutes on a 2-core machine,
  * the full run for about 15-20; both are bounded (no loop waits without a timeout).
  */
+import { parseArgs } from 'node:util';
 
 export type Phase = 'e2e' | 'ingest' | 'drain' | 'baseline' | 'ceiling' | 'scenarios';
 export const ALL_PHASES: readonly Phase[] = ['e2e', 'ingest', 'scenarios', 'drain', 'baseline', 'ceiling'];
@@ -130,46 +131,44 @@ const USAGE = `usage: npm run bench -- [--quick] [--repeat N] [--only a,b] [--sk
   --keep              keep the bench databases, topics and Redis keys afterwards`;
 
 export function parsePlan(argv: readonly string[]): BenchPlan {
-  const args = [...argv];
-  let quick = false;
-  let repeat = 1;
-  let only: Phase[] | null = null;
-  let skip: Phase[] = [];
-  let drainCommands: number | null = null;
-  let profile = false;
-  let reconcile = false;
-  let keep = false;
-  while (args.length > 0) {
-    const arg = args.shift()!;
-    const value = () => {
-      const v = args.shift();
-      if (v === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
-      return v;
-    };
-    if (arg === '--quick') quick = true;
-    else if (arg === '--repeat') repeat = boundedInt(arg, value(), 1, 9);
-    else if (arg === '--only') only = phases(value());
-    else if (arg === '--skip') skip = phases(value());
-    else if (arg === '--drain-commands') drainCommands = boundedInt(arg, value(), 1_000, 10_000_000);
-    else if (arg === '--profile') profile = true;
-    else if (arg === '--reconcile') reconcile = true;
-    else if (arg === '--keep') keep = true;
-    else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    } else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        quick: { type: 'boolean', default: false },
+        repeat: { type: 'string' },
+        only: { type: 'string' },
+        skip: { type: 'string' },
+        'drain-commands': { type: 'string' },
+        profile: { type: 'boolean', default: false },
+        reconcile: { type: 'boolean', default: false },
+        keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const quick = values.quick;
   const base = quick ? QUICK : FULL;
   const defaultPhases = ALL_PHASES.filter((p) => p !== 'scenarios' || !quick);
-  const selected = (only ?? defaultPhases).filter((p) => !skip.includes(p));
+  const skip = values.skip === undefined ? [] : phases(values.skip);
+  const selected = (values.only === undefined ? defaultPhases : phases(values.only)).filter((p) => !skip.includes(p));
   return {
     ...base,
     phases: ALL_PHASES.filter((p) => selected.includes(p)),
-    repeat,
-    drainCommands: drainCommands ?? base.drainCommands,
-    profile,
-    reconcile,
-    keep,
+    repeat: values.repeat === undefined ? 1 : boundedInt('--repeat', values.repeat, 1, 9),
+    drainCommands: values['drain-commands'] === undefined ? base.drainCommands : boundedInt('--drain-commands', values['drain-commands'], 1_000, 10_000_000),
+    profile: values.profile,
+    reconcile: values.reconcile,
+    keep: values.keep,
   };
 }
 

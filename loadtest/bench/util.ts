@@ -1,4 +1,5 @@
 /** Small helpers of the bench driver: logging, time, statistics. */
+import { setTimeout as delay } from 'node:timers/promises';
 
 const started = Date.now();
 
@@ -8,7 +9,7 @@ export function log(message: string): void {
 }
 
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return delay(ms);
 }
 
 export function median(values: readonly number[]): number | null {

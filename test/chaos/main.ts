@@ -15,11 +15,13 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
 import type { Admin } from 'kafkajs';
 import { BatchingProducer, createKafka, SINGLE_BROKER_DURABILITY, ensureTopics, topicNames } from '@ledgerline/kafka';
 import { createPool, ensureRouting, loadRouting, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
 import { createRedis, waitUntilReady } from '@ledgerline/redis';
+import { BUCKET_COUNT } from '@ledgerline/domain';
 import { FaultRunner, planFaults } from './faults';
 import { LedgerBooks } from './ledger-books';
 import { DEFAULT_SHAPE, LoadGenerator, RunControl, buildWorld, fund } from './load';
@@ -64,43 +66,43 @@ const USAGE = `usage: npm run chaos -- [--duration-s N] [--seed N] [--rate N] [-
   --keep          keep the run's database, topics, Redis keys and logs even when it passes
 env: LL_PROFILE=dev|test (default test) picks the local stack (infra/local/stack.sh)`;
 
-function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { durationS: 60, seed: Date.now() % 2_147_483_647, rate: 80, keep: false, profile: process.env.LL_PROFILE ?? 'test', growPartitionsTo: 0 };
-  const int = (name: string, value: string | undefined, min: number, max: number) => {
+function parseOptions(argv: readonly string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        'duration-s': { type: 'string' },
+        seed: { type: 'string' },
+        rate: { type: 'string' },
+        'grow-partitions-to': { type: 'string' },
+        keep: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const int = (flag: string, value: string | undefined, fallback: number, min: number, max: number) => {
+    if (value === undefined) return fallback;
     const n = Number(value);
-    if (value === undefined || !Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in ${min}..${max} (got ${value})`);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag} must be an integer in ${min}..${max} (got ${value})`);
     return n;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--duration-s':
-        options.durationS = int(flag, value(), 10, 86_400);
-        break;
-      case '--seed':
-        options.seed = int(flag, value(), 0, 2_147_483_647);
-        break;
-      case '--rate':
-        options.rate = int(flag, value(), 1, 2_000);
-        break;
-      case '--keep':
-        options.keep = true;
-        break;
-      case '--grow-partitions-to':
-        options.growPartitionsTo = int(flag, value(), 2, 1024);
-        break;
-      case '--help':
-      case '-h':
-        process.stdout.write(`${USAGE}\n`);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown argument ${arg}\n${USAGE}`);
-    }
-  }
-  return options;
+  return {
+    durationS: int('duration-s', values['duration-s'], 60, 10, 86_400),
+    seed: int('seed', values.seed, Date.now() % 2_147_483_647, 0, 2_147_483_647),
+    rate: int('rate', values.rate, 80, 1, 2_000),
+    keep: values.keep,
+    profile: process.env.LL_PROFILE ?? 'test',
+    growPartitionsTo: int('grow-partitions-to', values['grow-partitions-to'], 0, 2, BUCKET_COUNT),
+  };
 }
 
 /** Per-principal limits for the chaos run, far above what its load sends (see the env above). */
@@ -126,7 +128,7 @@ function baseEnv(): Record<string, string> {
 class HarnessError extends Error {}
 
 async function main(): Promise<number> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   const root = resolve(__dirname, '..', '..');
   const runStarted = Date.now();
   const clock = () => Date.now() - runStarted;

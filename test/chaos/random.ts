@@ -3,6 +3,7 @@
  * same fault order and the same request mix decisions, so a failing run can be replayed in
  * spirit (timing on a real machine never replays exactly).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 export class Rng {
   private state: number;
 
@@ -55,4 +56,4 @@ export class Rng {
   }
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+export const sleep = (ms: number): Promise<void> => delay(Math.max(0, ms));

@@ -3,6 +3,7 @@
  * load uses, so the move happens under traffic) and, optionally, grow the partitions midway
  * and spread the buckets onto them. Both go through the same code as `ledgerctl`.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import type { Pool } from 'pg';
 import { bucketOf } from '@ledgerline/domain';
@@ -43,7 +44,7 @@ export class ChaosRebalancer {
     const current = await partitionCountOf(admin, commandsTopic);
     if (to <= current) return `already ${current} partitions`;
     await admin.createPartitions({ topicPartitions: [{ topic: commandsTopic, count: to }, { topic: eventsTopic, count: to }] });
-    await new Promise((r) => setTimeout(r, 6_000)); // clients refresh topic metadata every 5 s
+    await delay(6_000); // clients refresh topic metadata every 5 s
     const routing = await loadRouting(pool);
     const plan = spreadPlan((b) => routing.partitionOfBucket(b), to);
     const byTarget = new Map<number, number[]>();

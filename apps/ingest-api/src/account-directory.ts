@@ -5,7 +5,8 @@
  * be opened a moment later.
  */
 import type { Pool } from 'pg';
-import { type AccountKind, LruCache } from '@ledgerline/domain';
+import { LRUCache } from 'lru-cache';
+import type { AccountKind } from '@ledgerline/domain';
 import { type AccountRow, findAccount } from '@ledgerline/postgres';
 
 export interface AccountFacts {
@@ -16,17 +17,18 @@ export interface AccountFacts {
 }
 
 export class AccountDirectory {
-  private readonly cache: LruCache<string, AccountFacts>;
+  /** null when entriesMax is 0: every lookup reads Postgres. */
+  private readonly cache: LRUCache<string, AccountFacts> | null;
 
   constructor(
     private readonly pool: Pool,
     entriesMax: number,
   ) {
-    this.cache = new LruCache(entriesMax);
+    this.cache = entriesMax > 0 ? new LRUCache({ max: entriesMax }) : null;
   }
 
   async lookup(accountId: string): Promise<AccountFacts | null> {
-    const cached = this.cache.get(accountId);
+    const cached = this.cache?.get(accountId);
     if (cached) return cached;
     const row = await findAccount(this.pool, accountId);
     return row ? this.remember(row) : null;
@@ -34,7 +36,7 @@ export class AccountDirectory {
 
   remember(row: AccountRow): AccountFacts {
     const facts: AccountFacts = { id: row.id, owner: row.owner, kind: row.kind, currency: row.currency };
-    this.cache.set(row.id, facts);
+    this.cache?.set(row.id, facts);
     return facts;
   }
 }

@@ -11,7 +11,7 @@
  *
  * Only successful verifications are stored; a refused token is checked again every time.
  */
-import { LruCache } from '@ledgerline/domain';
+import { LRUCache } from 'lru-cache';
 import type { AuthContext } from './scopes';
 
 interface VerifiedToken {
@@ -21,26 +21,28 @@ interface VerifiedToken {
 }
 
 export class VerifiedTokenCache {
-  private readonly entries: LruCache<string, VerifiedToken>;
+  /** null when entriesMax is 0: nothing is remembered. */
+  private readonly entries: LRUCache<string, VerifiedToken> | null;
 
   constructor(
     entriesMax: number,
     private readonly lifetimeMs: number,
   ) {
     if (!Number.isFinite(lifetimeMs) || lifetimeMs < 0) throw new RangeError('lifetimeMs must be a non-negative number');
-    this.entries = new LruCache(entriesMax);
+    if (!Number.isInteger(entriesMax) || entriesMax < 0) throw new RangeError('entriesMax must be a non-negative integer');
+    this.entries = entriesMax > 0 ? new LRUCache({ max: entriesMax }) : null;
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.entries?.size ?? 0;
   }
 
   /** The AuthContext `token` was verified into, if that verification still holds at `nowMs`. */
   get(token: string, nowMs: number): AuthContext | undefined {
-    const entry = this.entries.get(token);
+    const entry = this.entries?.get(token);
     if (entry === undefined) return undefined;
     if (nowMs < entry.verifiedAtMs || nowMs >= entry.validUntilMs) {
-      this.entries.delete(token);
+      this.entries?.delete(token);
       return undefined;
     }
     return entry.auth;
@@ -50,6 +52,6 @@ export class VerifiedTokenCache {
   remember(token: string, auth: AuthContext, expS: number, verifiedAtMs: number): void {
     const validUntilMs = Math.min(expS * 1000, verifiedAtMs + this.lifetimeMs);
     if (!(validUntilMs > verifiedAtMs)) return;
-    this.entries.set(token, { auth, verifiedAtMs, validUntilMs });
+    this.entries?.set(token, { auth, verifiedAtMs, validUntilMs });
   }
 }

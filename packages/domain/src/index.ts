@@ -4,4 +4,3 @@ export * from './routing';
 export * from './ids';
 export * from './model';
 export * from './apply';
-export * from './lru';

@@ -4,9 +4,10 @@
  * account's entry seq (see lua/refresh-balances.lua), so it never shows an older balance
  * after a newer one was written.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { Keys } from './keys';
-import { LuaScript } from './script';
 
 export interface CachedBalance {
   accountId: string;
@@ -31,18 +32,30 @@ export interface BalanceCacheOptions {
 
 export const BALANCE_TTL_S_DEFAULT = 24 * 3600;
 const ACCOUNTS_PER_CALL_MAX_DEFAULT = 1000;
-const refreshScript = LuaScript.fromFile('refresh-balances');
+/** KEYS: the balance hashes; ARGV: ttl, then balance, seq, currency, as_of per key (see the script's header). */
+const REFRESH_BALANCES_LUA = readFileSync(join(__dirname, 'lua', 'refresh-balances.lua'), 'utf8');
+
+type WithRefreshBalances = Redis & { refreshBalances(keyCount: number, ...keysThenArgs: string[]): Promise<unknown> };
+
+/**
+ * The script as a command of this connection (ioredis defineCommand): it sends EVALSHA and
+ * falls back to EVAL when Redis answers NOSCRIPT (restarted empty, SCRIPT FLUSH), inside
+ * pipelines too. Defined once per connection.
+ */
+function withRefreshBalances(redis: Redis): WithRefreshBalances {
+  if (!('refreshBalances' in redis)) redis.defineCommand('refreshBalances', { lua: REFRESH_BALANCES_LUA });
+  return redis as WithRefreshBalances;
+}
 
 export class BalanceCache {
   private readonly keys: Keys;
   private readonly ttlS: number;
   private readonly accountsPerCallMax: number;
 
-  constructor(
-    private readonly redis: Redis,
-    keyPrefix: string,
-    options: BalanceCacheOptions = {},
-  ) {
+  private readonly redis: WithRefreshBalances;
+
+  constructor(redis: Redis, keyPrefix: string, options: BalanceCacheOptions = {}) {
+    this.redis = withRefreshBalances(redis);
     this.keys = new Keys(keyPrefix);
     this.ttlS = options.ttlS ?? BALANCE_TTL_S_DEFAULT;
     this.accountsPerCallMax = options.accountsPerCallMax ?? ACCOUNTS_PER_CALL_MAX_DEFAULT;
@@ -58,7 +71,7 @@ export class BalanceCache {
         if (b.seq < 0n) throw new RangeError(`seq of ${b.accountId} must not be negative`);
         args.push(b.balance.toString(), b.seq.toString(), b.currency, b.asOf);
       }
-      await refreshScript.run(this.redis, keys, args);
+      await this.redis.refreshBalances(keys.length, ...keys, ...args);
     }
   }
 

@@ -1,6 +1,5 @@
 export * from './client';
 export * from './keys';
-export * from './script';
 export * from './balance-cache';
 export * from './accepted';
 export * from './status';

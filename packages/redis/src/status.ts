@@ -18,6 +18,7 @@
  * No request polls on its own. The map is bounded by `waitersMax`; past it, `register`
  * returns null and the caller answers at once instead of waiting.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type Redis from 'ioredis';
 import { Keys } from './keys';
 
@@ -97,12 +98,8 @@ export class TransferStatusWaiter {
     this.recheckTimer = setInterval(() => void this.recheck(), this.options.recheckMs);
     this.recheckTimer.unref();
     const subscribed = this.subscriber.subscribe(this.channel).catch((error: Error) => this.options.onError?.(error));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    await Promise.race([subscribed, timeout]);
-    clearTimeout(timer);
+    // Bounded wait only: past it the subscription stays queued and lands when Redis is back.
+    await Promise.race([subscribed, delay(timeoutMs, undefined, { ref: false })]);
   }
 
   /** Requests waiting now (for metrics and tests). */

@@ -2,6 +2,7 @@
  * Operator commands for scaling and rebalancing: workers, routing show, buckets move,
  * partitions add, rebalance. Each opens what it needs and closes it.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 import { BatchingProducer, createKafka, partitionCountOf, topicNames } from '@ledgerline/kafka';
@@ -12,6 +13,8 @@ import { moveBucketsRetrying } from '../rebalance/move-buckets';
 import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
 
 const TRAFFIC_WINDOW_MS = 5 * 60_000;
+/** Producers and consumers refresh topic metadata every 5 s: after growing the topics, wait one refresh and a margin. */
+const METADATA_REFRESH_WAIT_MS = 6_000;
 /** Buckets held at once while moving many: bounds the pause any one client sees. */
 const BUCKETS_PER_MOVE_MAX = 64;
 
@@ -120,7 +123,7 @@ export async function addPartitions(config: CtlConfig, to: number): Promise<void
     if (to <= current) throw new Error(`${deps.topics.commands} already has ${current} partitions`);
     await deps.admin.createPartitions({ topicPartitions: [{ topic: deps.topics.commands, count: to }, { topic: deps.topics.events, count: to }] });
     process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
-    await new Promise((r) => setTimeout(r, 6_000)); // producers and consumers refresh metadata every 5 s
+    await sleep(METADATA_REFRESH_WAIT_MS);
     const routing = await loadRouting(deps.pool);
     await applyPlan(deps, spreadPlan((b) => routing.partitionOfBucket(b), to));
   });

@@ -12,6 +12,7 @@
  *              transaction: from then on the bucket is the new partition's)
  *   5. switch  finishMoves: routing_buckets points at the new partition, hold lifted
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'pg';
 import type { BatchingProducer } from '@ledgerline/kafka';
 import { BrokerUnavailableError } from '@ledgerline/kafka';
@@ -148,4 +149,3 @@ async function waitForFences(deps: MoveDeps, ids: readonly bigint[], options: Mo
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

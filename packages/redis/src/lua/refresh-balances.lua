@@ -4,7 +4,7 @@
   A worker refreshes the cache after its Postgres commit, and the API read-repairs it after
   reading Postgres; two writers may race, and a slow one may carry an older figure. So each
   balance travels with its account's entry sequence number (seq) and a write lands only if
-  it is newer than what is stored: the cache may lag, it never goes back (DESIGN.md inv. 9).
+  it is newer than what is stored: the cache may lag, it never goes back (docs/design.md, invariant 9).
 
   KEYS[i]   {prefix}bal:{accountId}, one per account (a hash: balance, seq, currency, as_of)
   ARGV[1]   TTL in seconds, set again on every write
