@@ -44,13 +44,17 @@ const schema = z.object({
   /** Kafka fetch bytes per partition: bounds one fetched batch's memory. */
   WORKER_FETCH_BYTES_MAX: intVar(1_048_576, 1024, 64 * 1_048_576),
   /**
-   * How long a Kafka fetch may wait for WORKER_FETCH_BYTES_MIN to arrive. Under load this is
-   * what makes live batches big enough to be cheap (bench, ingest at 1,000/s offered: 25 ms /
-   * 1 byte gave 880 acked/s at ack p99 245 ms; 50 ms / 64 KiB gave 980/s at p99 74 ms, with
-   * worker and Postgres CPU down a quarter). At idle it adds up to this much per hop.
+   * Smart batching: a fetch returns as soon as WORKER_FETCH_BYTES_MIN bytes are there (1: any
+   * message), and the next fetch is only sent once the previous one's batches are applied. So
+   * a quiet system applies each command as it arrives, and a busy one applies, in one piece,
+   * whatever arrived during the previous commit: batches grow with the load by themselves.
+   * WORKER_FETCH_WAIT_MS is then only how long an EMPTY fetch waits on the broker (a long poll:
+   * a message arriving meanwhile ends it at once); it bounds idle fetch traffic and how late
+   * the consumer hears of a rebalance. The previous defaults (wait 50 ms for 64 KiB) made each
+   * leg of an idle transfer wait the full 50 ms (~130 ms from 202 to COMPLETED).
    */
-  WORKER_FETCH_WAIT_MS: intVar(50, 1, 10_000),
-  WORKER_FETCH_BYTES_MIN: intVar(65_536, 1, 16 * 1_048_576),
+  WORKER_FETCH_WAIT_MS: intVar(100, 1, 10_000),
+  WORKER_FETCH_BYTES_MIN: intVar(1, 1, 16 * 1_048_576),
   /** How often the group's offsets (only a hint: Postgres holds next_offset) are committed to Kafka. */
   WORKER_OFFSET_COMMIT_INTERVAL_MS: intVar(1000, 50, 600_000),
   /** How often relayed outbox rows are marked published (one UPDATE for all partitions). */
@@ -72,8 +76,13 @@ const schema = z.object({
   WORKER_OPS_HOST: stringVar('127.0.0.1'),
   /** Each readiness check (Postgres, Redis, Kafka, the partitions' offsets) gets at most this long. */
   WORKER_READY_CHECK_TIMEOUT_MS: intVar(1_000, 50, 30_000),
-  /** The relay's producer: the first outbox row of a produce request waits this long for company. */
-  WORKER_RELAY_LINGER_MS: intVar(2, 0, 1_000),
+  /**
+   * How long the relay's producer lets the first outbox row of a produce request wait for
+   * company; 0 = none: the request goes out at the end of the event-loop turn that published,
+   * and what is published while it is in flight forms the next one (one request in flight at
+   * a time). A credit leg is on its transfer's critical path, so no timer by default.
+   */
+  WORKER_RELAY_LINGER_MS: intVar(0, 0, 1_000),
   WORKER_RELAY_BATCH_SIZE_MAX: intVar(1_000, 1, 10_000),
   /**
    * Outbox rows buffered or in flight in the relay's producer. Large on purpose: committed

@@ -58,7 +58,8 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => logger.warn('routing refresh failed', { error: e.message }));
   await routing.start();
   // The relay's producer: committed outbox rows must go out, so its buffer is large and a
-  // publish waits long; the rows stay in Postgres for the sweeper whatever happens.
+  // publish waits long; the rows stay in Postgres for the sweeper whatever happens. No linger
+  // by default: a credit leg is on the transfer's critical path (WORKER_RELAY_LINGER_MS).
   const producer = new BatchingProducer({
     kafka,
     lingerMs: config.relayLingerMs,

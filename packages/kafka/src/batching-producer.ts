@@ -28,7 +28,12 @@ export interface OutgoingMessage {
 
 export interface BatchingProducerOptions {
   kafka: Kafka;
-  /** How long the first message of a batch waits for company before the batch is sent. */
+  /**
+   * How long the first message of a batch waits for company before the batch is sent. 0 = no
+   * timer: the batch goes out at the end of the current event-loop turn (setImmediate; a
+   * zero setTimeout would still cost about a millisecond), so what was published in the same
+   * turn shares it, and what arrives while it is in flight forms the next one.
+   */
   lingerMs: number;
   /** Messages per produce request at most. */
   batchSizeMax: number;
@@ -52,7 +57,7 @@ export class BatchingProducer {
   private buffer: Pending[] = [];
   private inFlight = 0;
   private sending = false;
-  private lingerTimer: NodeJS.Timeout | null = null;
+  private linger: { cancel(): void } | null = null;
   private lastFailureAt = 0;
   private stopped = false;
   /** Called after each produce request with its size and duration (metrics). */
@@ -109,7 +114,8 @@ export class BatchingProducer {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.linger?.cancel();
+    this.linger = null;
     for (const pending of this.buffer) this.settle(pending, new BrokerUnavailableError('producer stopped'));
     this.buffer = [];
     const producer = this.producer;
@@ -120,16 +126,23 @@ export class BatchingProducer {
   private schedule(): void {
     if (this.sending) return; // the send loop picks the buffer up when the request returns
     if (this.buffer.length >= this.options.batchSizeMax) {
-      if (this.lingerTimer) clearTimeout(this.lingerTimer);
-      this.lingerTimer = null;
+      this.linger?.cancel();
+      this.linger = null;
       void this.sendLoop();
       return;
     }
-    if (!this.lingerTimer) {
-      this.lingerTimer = setTimeout(() => {
-        this.lingerTimer = null;
+    if (!this.linger) {
+      const fire = () => {
+        this.linger = null;
         void this.sendLoop();
-      }, this.options.lingerMs);
+      };
+      if (this.options.lingerMs > 0) {
+        const timer = setTimeout(fire, this.options.lingerMs);
+        this.linger = { cancel: () => clearTimeout(timer) };
+      } else {
+        const immediate = setImmediate(fire);
+        this.linger = { cancel: () => clearImmediate(immediate) };
+      }
     }
   }
 
