@@ -20,15 +20,17 @@ export interface ChartInput {
   e2eP99: { offered: number; value: number } | null;
   ackP99TargetMs: number;
   e2eP99TargetMs: number;
-  bars: { label: string; value: number | null; kind: 'ours' | 'baseline' | 'ceiling' }[];
+  bars: { label: string; value: number | null; kind: 'ours' | 'baseline' | 'ceiling' | 'ideal' }[];
+  /** Lines under the panels (figures that are not curves or bars). */
+  footer?: string[];
 }
 
 const W = 1260;
-const H = 540;
+const H = 580;
 const PANEL_W = 360;
 const PANEL_H = 300;
 const TOP = 90;
-const COLORS = { ours: '#1f6feb', oursDone: '#58a6ff', baseline: '#d1242f', ceiling: '#6e7781', grid: '#d0d7de', text: '#24292f', target: '#8250df' };
+const COLORS = { ours: '#1f6feb', oursDone: '#58a6ff', baseline: '#d1242f', ceiling: '#6e7781', ideal: '#1a7f37', grid: '#d0d7de', text: '#24292f', target: '#8250df' };
 
 function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -164,7 +166,7 @@ export function renderChart(input: ChartInput): string {
     out.push(`<text x="${a2.x0 + 28}" y="${ly + 4}" font-size="11" fill="${COLORS.text}">ledgerline: e2e p99 at ${fmt(input.e2eP99.offered)}/s (202 to COMPLETED)</text>`);
   }
 
-  // Panel 3: capacity bars.
+  // Panel 3: capacity bars: ours, the baseline and the ideal side by side.
   const x0 = 920;
   const barsMax = niceMax(Math.max(1, ...input.bars.map((b) => b.value ?? 0)));
   out.push(`<text x="${x0}" y="${TOP - 14}" font-size="14" font-weight="600" fill="${COLORS.text}">Capacity (transfers/s)</text>`);
@@ -172,13 +174,14 @@ export function renderChart(input: ChartInput): string {
   input.bars.forEach((bar, i) => {
     const y = TOP + i * rowH;
     const width = bar.value ? (bar.value / barsMax) * 200 : 0;
-    const color = bar.kind === 'ours' ? COLORS.ours : bar.kind === 'baseline' ? COLORS.baseline : COLORS.ceiling;
+    const color = COLORS[bar.kind];
     out.push(`<text x="${x0}" y="${y + 14}" font-size="11" fill="${COLORS.text}">${esc(bar.label)}</text>`);
     out.push(`<rect x="${x0}" y="${y + 20}" width="${width.toFixed(1)}" height="${Math.max(8, rowH - 34)}" fill="${color}"/>`);
     out.push(
       `<text x="${x0 + width + 6}" y="${y + 20 + Math.max(8, rowH - 34) / 2 + 4}" font-size="11" fill="${COLORS.text}">${bar.value === null ? 'not measured' : fmt(bar.value)}</text>`,
     );
   });
+  (input.footer ?? []).forEach((line, i) => out.push(`<text x="20" y="${H - 30 + i * 16}" font-size="12" fill="${COLORS.text}">${esc(line)}</text>`));
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

@@ -35,6 +35,8 @@ export interface BenchContext {
   runDir: string;
   benchDb: string;
   baseDb: string;
+  /** The ideal phase's own database (PostgreSQL alone, smallest double-entry schema). */
+  idealDb: string;
   pool: Pool;
   basePool: Pool;
   kafka: Kafka;

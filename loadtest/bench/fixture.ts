@@ -15,14 +15,16 @@ import type { Kafka } from 'kafkajs';
 import { signDevToken } from '@ledgerline/auth';
 import { type Command, type RoutingTable, accountIdFor, transferIdFor } from '@ledgerline/domain';
 import { encodeCommand } from '@ledgerline/schemas';
-import { log, mapLimit } from './util';
+import { log, mapLimit, sleep } from './util';
 
 export const CURRENCY = 'USD';
 const HTTP_CONCURRENCY = 32;
 const FUND_WAIT_ROUNDS_MAX = 6;
 const FUND_WAIT_MS = 10_000;
-const USER_SCOPE = 'ledger:read ledger:write';
-const ADMIN_SCOPE = 'ledger:read ledger:write ledger:admin';
+const RETRIES_MAX = 5;
+const RETRY_PAUSE_MS = 500;
+export const USER_SCOPE = 'ledger:read ledger:write';
+export const ADMIN_SCOPE = 'ledger:read ledger:write ledger:admin';
 
 export interface FixtureAccount {
   id: string;
@@ -58,11 +60,14 @@ export function fixtureSpec(prefix: string, accountsCount: number, usersCount: n
   };
 }
 
-/** What k6 reads (FIXTURE=...): no keys, they are the driver's business. */
-export function k6Fixture(f: Fixture): object {
+/**
+ * What k6 reads (FIXTURE=...): no keys, they are the driver's business. Each account's
+ * partition lets a scenario draw cross-partition pairs only (PAIRS=cross).
+ */
+export function k6Fixture(f: Fixture, partitionOf: (accountId: string) => number): object {
   return {
     currency: f.currency,
-    accounts: f.accounts.map((a) => ({ id: a.id, owner: a.owner })),
+    accounts: f.accounts.map((a) => ({ id: a.id, owner: a.owner, partition: partitionOf(a.id) })),
     merchant: { id: f.merchant.id, owner: f.merchant.owner },
     admin: f.admin,
   };
@@ -83,7 +88,20 @@ export class TokenCache {
   }
 }
 
+/**
+ * One request, retried as the contract tells a client to: a 503 or 429 (a dependency slow to
+ * answer on a loaded machine, e.g. a Postgres connection not made within the API's connect
+ * timeout) is retried with the same Idempotency-Key after a short pause, a few times.
+ */
 async function call(baseUrl: string, method: string, path: string, token: string, body?: object, key?: string): Promise<{ status: number; json: Record<string, unknown> | null }> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await callOnce(baseUrl, method, path, token, body, key);
+    if ((res.status !== 503 && res.status !== 429) || attempt >= RETRIES_MAX) return res;
+    await sleep(RETRY_PAUSE_MS * attempt);
+  }
+}
+
+async function callOnce(baseUrl: string, method: string, path: string, token: string, body?: object, key?: string): Promise<{ status: number; json: Record<string, unknown> | null }> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body) headers['content-type'] = 'application/json';
   if (key) headers['idempotency-key'] = key;

@@ -6,12 +6,17 @@
  *             migrated with the project's migrations; topics under bench<id>m; Redis keys
  *             under bench<id>:; our own API (port 18080) and 2 workers; the fixture accounts
  *             opened and funded through the API.
+ *   quiet     e2e_quiet: sequential cross-partition transfers at 20/s, 202 -> COMPLETED
  *   e2e       202 -> COMPLETED at 2,000/s
  *   ingest    acked/s and ack latency at each offered rate of the sweep
+ *   capacity  single-request capacity by a short ramp (ours here, the baseline's with it)
+ *   cpu       CPU per transfer at half that capacity; WAL, rows and index entries per transfer
+ *   batch     POST /v1/batch ingest, then its backlog applied (once the route exists)
  *   scenarios the five k6 scenarios once (full runs, or --only scenarios)
  *   drain     backlog of N commands in Kafka, then the workers: uniform, then hot
  *   baseline  the row-lock comparator: same accounts (same requests, same ids), same k6
  *   ceiling   writeBatch alone
+ *   ideal     PostgreSQL alone on the smallest double-entry schema (the physical limit)
  *
  * Phases run one after another, never overlapping: a worker of one topic and a drain worker
  * of another would both write the same partition's transit account (the single-writer rule
@@ -29,7 +34,19 @@ import { measureCeiling } from './ceiling';
 import { type BenchContext, WORKER_SCRIPT, WORKER_SCRIPT_OVERRIDDEN, apiAvailable, startApi, startBaseline, startWorkers, workerOpsPort } from './context';
 import { measureDrain } from './drain';
 import { TokenCache, createDirect, createViaHttp, fixtureSpec, k6Fixture } from './fixture';
-import { apiTarget, baselineTarget, measureE2e, measureSaturation, measureSweepStep, runScenarios } from './phases';
+import { batchUnavailable, measureBatchIngest } from './batch';
+import { measureIdeal } from './ideal';
+import {
+  apiTarget,
+  baselineTarget,
+  measureCapacity,
+  measureCpuPerTransfer,
+  measureE2e,
+  measureSaturation,
+  measureSweepStep,
+  runScenarios,
+} from './phases';
+import { measureQuiet } from './quiet';
 import { type Phase, parsePlan } from './plan';
 import { type Managed, stopAll, waitHttpOk } from './processes';
 import { summariseProfile } from './profile';
@@ -48,6 +65,7 @@ import { log, requireEnv } from './util';
 
 const BENCH_DB = 'ledgerline_bench';
 const BASE_DB = 'ledgerline_bench_base';
+const IDEAL_DB = 'ledgerline_bench_ideal';
 const READY_TIMEOUT_MS = 90_000;
 
 async function main(): Promise<number> {
@@ -65,6 +83,7 @@ async function main(): Promise<number> {
 
   await recreateDatabase(services, BENCH_DB);
   await recreateDatabase(services, BASE_DB);
+  if (plan.phases.includes('ideal')) await recreateDatabase(services, IDEAL_DB);
   const pool = await migrateDatabase(services, BENCH_DB, plan.partitions);
   const basePool = await migrateDatabase(services, BASE_DB, plan.partitions);
   const kafka = createKafka({ brokers: services.kafkaBrokers, clientId: runId });
@@ -79,6 +98,7 @@ async function main(): Promise<number> {
     runDir,
     benchDb: BENCH_DB,
     baseDb: BASE_DB,
+    idealDb: IDEAL_DB,
     pool,
     basePool,
     kafka,
@@ -93,14 +113,14 @@ async function main(): Promise<number> {
     stackDir: process.env.LL_STACK_DIR ?? '/var/tmp/ledgerline/dev',
   };
   execFileSync('mkdir', ['-p', runDir]);
-  writeFileSync(ctx.fixturePath, JSON.stringify(k6Fixture(fixture)));
+  writeFileSync(ctx.fixturePath, JSON.stringify(k6Fixture(fixture, (id) => ctx.routing.partitionOf(id))));
   const tokens = new TokenCache(ctx.jwtSecret);
   if (WORKER_SCRIPT_OVERRIDDEN) {
     m.notes.push(`EXPERIMENT: workers ran ${WORKER_SCRIPT} (BENCH_WORKER_SCRIPT), not apps/partition-worker: these figures are not the product's`);
   }
   const has = (p: Phase) => plan.phases.includes(p);
   const hasApi = apiAvailable(repoRoot);
-  const apiPhases = plan.phases.filter((p) => p === 'e2e' || p === 'ingest' || p === 'scenarios');
+  const apiPhases = plan.phases.filter((p) => ['quiet', 'e2e', 'ingest', 'capacity', 'cpu', 'batch', 'scenarios'].includes(p));
   if (!hasApi) for (const p of apiPhases) m.skipped[p] = `the ingest API (apps/ingest-api/src/main.ts) does not exist yet`;
 
   const phase = async (name: string, work: () => Promise<void>) => {
@@ -135,7 +155,7 @@ async function main(): Promise<number> {
           const settled = await waitSettled(pool, admin, topicNames(mainPrefix).commands, READY_TIMEOUT_MS);
           if (settled.ms === null) throw new Error(`deposits were not applied (${settled.reason})`);
         }
-        if (api) await apiPhases_(ctx, m, api, workers, admin);
+        if (api) await apiPhases_(ctx, m, api, workers, admin, tokens);
       } finally {
         await admin.disconnect();
         await Promise.all([api?.stop(), ...workers.map((w) => w.stop())]);
@@ -152,13 +172,17 @@ async function main(): Promise<number> {
     } else if (has('drain')) m.skipped.drain = 'setup failed';
 
     // ---- baseline ---------------------------------------------------------------------------
-    if (has('baseline')) {
+    if (has('baseline') || has('capacity')) {
       await phase('baseline', async () => {
         const server = startBaseline(ctx);
         try {
           await waitHttpOk(`http://127.0.0.1:${plan.baselinePort}/healthz`, READY_TIMEOUT_MS, server);
           await createViaHttp(`http://127.0.0.1:${plan.baselinePort}`, tokens, fixture, 'baseline');
           const target = baselineTarget(ctx, server);
+          if (has('capacity')) {
+            for (let rep = 1; rep <= plan.repeat; rep++) m.capacity.baseline.push(await measureCapacity(ctx, target, rep));
+          }
+          if (!has('baseline')) return;
           for (const rate of plan.sweepRates) {
             for (let rep = 1; rep <= plan.repeat; rep++) {
               const list = m.baselineSweep.get(rate) ?? [];
@@ -182,6 +206,13 @@ async function main(): Promise<number> {
         await phase(`ceiling #${rep}`, async () => void m.ceiling.push(await measureCeiling(ctx, 'uniform', rep)));
       }
     } else if (has('ceiling')) m.skipped.ceiling = 'setup failed';
+
+    // ---- ideal ------------------------------------------------------------------------------
+    if (has('ideal')) {
+      for (let rep = 1; rep <= plan.repeat; rep++) {
+        await phase(`ideal #${rep}`, async () => void m.ideal.push(await measureIdeal(ctx, rep)));
+      }
+    }
 
     if (plan.reconcile) {
       await phase('reconcile', async () => {
@@ -229,7 +260,7 @@ async function main(): Promise<number> {
   return Object.keys(m.errors).length > 0 ? 1 : 0;
 }
 
-async function apiPhases_(ctx: BenchContext, m: Measurements, api: Managed, workers: Managed[], admin: Admin): Promise<void> {
+async function apiPhases_(ctx: BenchContext, m: Measurements, api: Managed, workers: Managed[], admin: Admin, tokens: TokenCache): Promise<void> {
   const { plan } = ctx;
   const target = apiTarget(ctx, api, workers, admin);
   const has = (p: Phase) => plan.phases.includes(p);
@@ -244,6 +275,10 @@ async function apiPhases_(ctx: BenchContext, m: Measurements, api: Managed, work
     const dead = workers.find((w) => !w.alive);
     if (dead) throw new Error(`${dead.name} exited (code ${dead.exitCode}); see ${dead.logPath}`);
   };
+  // First, while the system is still quiet.
+  if (has('quiet')) {
+    for (let rep = 1; rep <= plan.repeat; rep++) await guard(`quiet #${rep}`, async () => void m.quiet.push(await measureQuiet(ctx, tokens, rep)));
+  }
   if (has('e2e')) {
     for (let rep = 1; rep <= plan.repeat; rep++) await guard(`e2e #${rep}`, async () => void m.e2e.push(await measureE2e(ctx, target, rep)));
   }
@@ -259,6 +294,25 @@ async function apiPhases_(ctx: BenchContext, m: Measurements, api: Managed, work
       }
     }
   }
+  if (has('capacity')) {
+    for (let rep = 1; rep <= plan.repeat; rep++) await guard(`capacity #${rep}`, async () => void m.capacity.ours.push(await measureCapacity(ctx, target, rep)));
+  }
+  if (has('cpu')) {
+    const capacities = m.capacity.ours.map((c) => c.per_s).filter((v): v is number => v !== null).sort((a, b) => a - b);
+    const capacity = capacities[Math.floor(capacities.length / 2)];
+    const rate = capacity ? Math.max(10, Math.round(capacity / 2 / 10) * 10) : plan.cpuFallbackRatePerS;
+    if (!capacity) m.notes.push(`cpu_ms_per_transfer ran at ${rate}/s: the capacity phase gave no figure to halve`);
+    for (let rep = 1; rep <= plan.repeat; rep++) await guard(`cpu #${rep}`, async () => void m.cpu.push(await measureCpuPerTransfer(ctx, target, rate, rep)));
+  }
+  if (has('batch')) {
+    const why = await batchUnavailable(ctx);
+    if (why) {
+      m.skipped.batch = `not available: ${why}`;
+      log(`batch ingest: not available (${why})`);
+    } else {
+      for (let rep = 1; rep <= plan.repeat; rep++) await guard(`batch #${rep}`, async () => void m.batch.push(await measureBatchIngest(ctx, { api, workers }, admin, rep)));
+    }
+  }
   if (has('scenarios')) await guard('scenarios', async () => void m.scenarios.push(...(await runScenarios(ctx, target))));
 }
 
@@ -268,6 +322,7 @@ async function cleanup(ctx: BenchContext): Promise<void> {
     ['redis keys', () => deleteRedisPrefix(ctx.services.redisUrl, ctx.redisPrefix)],
     [`database ${ctx.benchDb}`, () => dropDatabase(ctx.services, ctx.benchDb)],
     [`database ${ctx.baseDb}`, () => dropDatabase(ctx.services, ctx.baseDb)],
+    [`database ${ctx.idealDb}`, () => dropDatabase(ctx.services, ctx.idealDb)],
   ];
   for (const [what, step] of steps) {
     try {

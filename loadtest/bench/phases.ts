@@ -5,13 +5,15 @@
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { topicNames } from '@ledgerline/kafka';
+import { withDatabase } from '@ledgerline/postgres';
 import { type BenchContext, cpuMeter, pgMeter } from './context';
 import type { CpuReport } from './cpu';
 import { type K6Figures, runK6 } from './k6run';
 import type { PgReport } from './pgstats';
 import type { Managed } from './processes';
 import { STALL_MS, waitSettled } from './services';
-import { log, round } from './util';
+import { log, round, sleep } from './util';
+import { WritesMeter, type WritesReport } from './writes';
 
 export interface StepResult {
   offered_per_s: number;
@@ -298,3 +300,124 @@ export async function runScenarios(ctx: BenchContext, target: Target): Promise<S
   }
   return results;
 }
+
+export interface CapacityStep {
+  offered_per_s: number;
+  acked_per_s: number;
+  p99_ms: number | null;
+  errors: number;
+  dropped: number;
+  passed: boolean;
+}
+
+export interface CapacityResult {
+  /** Highest offered rate whose step passed; null when even the lowest tried failed. */
+  per_s: number | null;
+  p99_limit_ms: number;
+  step_s: number;
+  steps: CapacityStep[];
+}
+
+/**
+ * Single-request capacity (`ingest_capacity_per_s`): the highest offered rate at which every
+ * request was acked (no error, no dropped iteration) with ack p99 <= the limit (100 ms). A
+ * short ramp of k6 `steady` steps: up by a factor until a step fails, then a few bisections
+ * between the last pass and the first fail. The same for ours and the baseline (same script,
+ * same accounts); ours waits for the workers to catch up between steps.
+ */
+export async function measureCapacity(ctx: BenchContext, target: Target, rep: number): Promise<CapacityResult> {
+  const p = ctx.plan;
+  const kind = target.kind === 'baseline' ? 'baseline' : 'ours';
+  const steps: CapacityStep[] = [];
+  const run = async (rate: number): Promise<boolean> => {
+    const { result } = await runStep(ctx, target, {
+      name: `capacity-${kind}-${rate}-r${rep}`,
+      script: 'steady.js',
+      durationS: p.capacityStepS,
+      tag: `${ctx.runId}-cap-${kind}-${rate}-${rep}`,
+      env: { RATE: String(rate), SAMPLE_EVERY: '100000', P99_MS: String(p.capacityP99Ms), P95_MS: String(p.capacityP99Ms), ERROR_RATE_MAX: '0', DROPPED_MAX: '0' },
+    });
+    const passed = result.p99_ms !== null && result.p99_ms <= p.capacityP99Ms && result.errors === 0 && result.dropped === 0;
+    steps.push({ offered_per_s: rate, acked_per_s: result.acked_per_s, p99_ms: result.p99_ms, errors: result.errors, dropped: result.dropped, passed });
+    return passed;
+  };
+  let best: number | null = null;
+  let failed: number | null = null;
+  let rate = p.capacityStartPerS;
+  for (let i = 0; i < p.capacityStepsMax; i++) {
+    if (await run(rate)) {
+      best = rate;
+      rate = Math.round((rate * p.capacityFactor) / 10) * 10;
+    } else {
+      failed = rate;
+      if (best !== null) break;
+      rate = Math.round(rate / 2 / 10) * 10; // even the first failed: look lower
+      if (rate < 10) break;
+    }
+  }
+  for (let i = 0; i < p.capacityBisections && best !== null && failed !== null; i++) {
+    const mid = Math.round((best + failed) / 2 / 10) * 10;
+    if (mid <= best || mid >= failed) break;
+    if (await run(mid)) best = mid;
+    else failed = mid;
+  }
+  log(`capacity ${kind}: ${best ?? '-'} transfers/s with ack p99 <= ${p.capacityP99Ms} ms and nothing dropped (steps ${steps.map((s) => `${s.offered_per_s}${s.passed ? '+' : '-'}`).join(' ')})`);
+  return { per_s: best, p99_limit_ms: p.capacityP99Ms, step_s: p.capacityStepS, steps };
+}
+
+/** Process groups whose CPU a transfer costs (k6 and other tenants are reported apart). */
+export const SYSTEM_GROUPS = ['api', 'workers', 'postgres', 'pgbouncer', 'kafka', 'redis'] as const;
+
+export interface CpuPerTransferResult {
+  offered_per_s: number;
+  acked_per_s: number;
+  acked: number;
+  completed: number;
+  /** CPU ms per acked transfer, sum of SYSTEM_GROUPS. */
+  total_ms: number | null;
+  by_process: Record<string, number>;
+  /** Not in the total: the load generator and everything that is not the bench. */
+  outside_ms: Record<string, number>;
+  step: StepResult;
+  writes: WritesReport | null;
+}
+
+/**
+ * CPU per transfer (`cpu_ms_per_transfer`) at a fixed offered rate (half the measured
+ * single-request capacity), cross-partition pairs only (PAIRS=cross), and in the same window
+ * what Postgres wrote per completed transfer (`wal_bytes_per_transfer`, `rows_per_transfer`).
+ * CPU is counted from k6's start to its exit, per acked transfer; the writes from before the
+ * first request until every transfer is COMPLETED and its outbox rows are marked.
+ */
+export async function measureCpuPerTransfer(ctx: BenchContext, target: Target, rate: number, rep: number): Promise<CpuPerTransferResult> {
+  const tag = `${ctx.runId}-cpu-${rep}`;
+  const writes = new WritesMeter(ctx.pool, withDatabase(ctx.services.databaseDirectUrl, ctx.benchDb));
+  await writes.begin();
+  const { result } = await runStep(ctx, target, {
+    name: `cpu-${rate}-r${rep}`,
+    script: 'steady.js',
+    durationS: ctx.plan.cpuDurationS,
+    tag,
+    env: { RATE: String(rate), PAIRS: 'cross', SAMPLE_EVERY: '100000', P99_MS: '100', P95_MS: '100', ERROR_RATE_MAX: '0', DROPPED_MAX: '0' },
+  });
+  // Published marks are written every 250 ms (WORKER_OUTBOX_MARK_INTERVAL_MS): let them land.
+  await sleep(MARKS_SETTLE_MS);
+  await writes.markWalEnd();
+  const done = await ctx.pool.query("SELECT count(*)::int AS n FROM transfers WHERE description = $1 AND status = 'COMPLETED'", [tag]);
+  const completed = Number(done.rows[0].n);
+  const writesReport = await writes.end(completed);
+  const acked = Math.round(result.acked_per_s * ctx.plan.cpuDurationS);
+  const cpu = result.cpu;
+  const msPer = (cores: number) => (cpu && acked > 0 ? (round((cores * cpu.window_s * 1000) / acked, 3) ?? 0) : 0);
+  const byProcess: Record<string, number> = {};
+  for (const g of SYSTEM_GROUPS) byProcess[g] = msPer(cpu?.by_group[g] ?? 0);
+  const outside: Record<string, number> = { k6: msPer(cpu?.by_group.k6 ?? 0), other: msPer(cpu?.by_group.other ?? 0) };
+  const total = cpu && acked > 0 ? round(Object.values(byProcess).reduce((a, b) => a + b, 0), 3) : null;
+  log(
+    `cpu per transfer at ${rate}/s offered (cross-partition): ${total ?? '-'} ms (${SYSTEM_GROUPS.map((g) => `${g} ${byProcess[g]}`).join(', ')}; k6 ${outside.k6}, other ${outside.other}); ` +
+      `writes per completed transfer: ${writesReport?.wal_bytes_per_transfer ?? '-'} WAL bytes, ${writesReport?.rows_per_transfer ?? '-'} rows, ${writesReport?.index_entries_per_transfer ?? '-'} index entries (${completed} completed)`,
+  );
+  return { offered_per_s: rate, acked_per_s: result.acked_per_s, acked, completed, total_ms: total, by_process: byProcess, outside_ms: outside, step: result, writes: writesReport };
+}
+
+const MARKS_SETTLE_MS = 1_500;

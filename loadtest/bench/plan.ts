@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 
-export type Phase = 'e2e' | 'ingest' | 'drain' | 'baseline' | 'ceiling' | 'scenarios';
-export const ALL_PHASES: readonly Phase[] = ['e2e', 'ingest', 'scenarios', 'drain', 'baseline', 'ceiling'];
+export type Phase = 'quiet' | 'e2e' | 'ingest' | 'capacity' | 'cpu' | 'batch' | 'scenarios' | 'drain' | 'baseline' | 'ceiling' | 'ideal';
+export const ALL_PHASES: readonly Phase[] = ['quiet', 'e2e', 'ingest', 'capacity', 'cpu', 'batch', 'scenarios', 'drain', 'baseline', 'ceiling', 'ideal'];
 
 export interface ScenarioRates {
   steadyPerS: number;
@@ -42,6 +42,26 @@ export interface BenchPlan {
   e2eDurationS: number;
   /** One e2e iteration in this many long-polls its transfer to COMPLETED. */
   e2eSampleEvery: number;
+  /** e2e_quiet: sequential cross-partition transfers at this rate, for this long (plus 1 s warm-up). */
+  quietRatePerS: number;
+  quietDurationS: number;
+  /** ingest_capacity_per_s: the ramp's first rate, growth factor, step length, limits. */
+  capacityStartPerS: number;
+  capacityFactor: number;
+  capacityStepS: number;
+  capacityStepsMax: number;
+  capacityBisections: number;
+  capacityP99Ms: number;
+  /** cpu_ms_per_transfer: how long the half-capacity load runs; the rate when capacity was not measured. */
+  cpuDurationS: number;
+  cpuFallbackRatePerS: number;
+  /** batch_ingest: items per POST /v1/batch, items offered per second, for how long. */
+  batchItems: number;
+  batchItemsPerS: number;
+  batchDurationS: number;
+  /** The ideal (PostgreSQL alone, smallest double-entry schema): writers and batch size. */
+  idealWriters: number;
+  idealBatchTransfers: number;
   drainCommands: number;
   drainTimeoutS: number;
   /** Closed-model clients of the baseline saturation runs, and their duration. */
@@ -79,6 +99,21 @@ const QUICK: Omit<BenchPlan, 'phases' | 'repeat' | 'profile' | 'reconcile' | 'ke
   e2eRate: 2_000,
   e2eDurationS: 12,
   e2eSampleEvery: 20,
+  quietRatePerS: 20,
+  quietDurationS: 10,
+  capacityStartPerS: 250,
+  capacityFactor: 1.4,
+  capacityStepS: 5,
+  capacityStepsMax: 10,
+  capacityBisections: 1,
+  capacityP99Ms: 100,
+  cpuDurationS: 10,
+  cpuFallbackRatePerS: 300,
+  batchItems: 500,
+  batchItemsPerS: 15_000,
+  batchDurationS: 10,
+  idealWriters: 2,
+  idealBatchTransfers: 1_000,
   drainCommands: 100_000,
   drainTimeoutS: 240,
   baselineVus: 64,
@@ -111,6 +146,11 @@ const FULL: typeof QUICK = {
   ingestDurationS: 60,
   baselineSweepDurationS: 30,
   e2eDurationS: 60,
+  quietDurationS: 30,
+  capacityStepS: 10,
+  capacityBisections: 2,
+  cpuDurationS: 30,
+  batchDurationS: 30,
   drainCommands: 1_000_000,
   drainTimeoutS: 900,
   baselineSaturationDurationS: 30,
@@ -124,7 +164,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--repeat N] [--only a,b] [--sk
                         [--profile] [--reconcile] [--keep]
   --quick             ~3 minute run (shorter steps, 100k-command drain backlog)
   --repeat N          repeat each measurement N times (1..9) and report medians
-  --only / --skip     phases: ${ALL_PHASES.join(', ')} (scenarios runs only when named or in a full run)
+  --only / --skip     phases: ${ALL_PHASES.join(', ')} (scenarios runs only when named or in a full run;
+                      cpu runs at half the capacity phase's figure, or at a fixed rate without it)
   --drain-commands N  size of each drain backlog (default 1,000,000; quick 100,000)
   --profile           node --cpu-prof on the workers and the API, summarised in the report
   --reconcile         time one full reconcile of the bench ledger at the end (evidence only)

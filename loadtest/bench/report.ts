@@ -13,12 +13,20 @@ import { renderChart } from './chart';
 import type { CpuReport } from './cpu';
 import type { DrainResult } from './drain';
 import type { PgReport } from './pgstats';
-import type { E2eResult, ScenarioResult, StepResult } from './phases';
+import type { BatchIngestResult } from './batch';
+import type { IdealResult } from './ideal';
+import type { CapacityResult, CpuPerTransferResult, E2eResult, ScenarioResult, StepResult } from './phases';
+import type { QuietResult } from './quiet';
 import type { BenchPlan } from './plan';
 import type { ProfileSummary } from './profile';
 import { median, round } from './util';
 
 export interface Measurements {
+  quiet: QuietResult[];
+  capacity: { ours: CapacityResult[]; baseline: CapacityResult[] };
+  cpu: CpuPerTransferResult[];
+  batch: BatchIngestResult[];
+  ideal: IdealResult[];
   ingest: Map<number, StepResult[]>;
   e2e: E2eResult[];
   drain: { uniform: DrainResult[]; hot: DrainResult[] };
@@ -35,6 +43,11 @@ export interface Measurements {
 
 export function emptyMeasurements(): Measurements {
   return {
+    quiet: [],
+    capacity: { ours: [], baseline: [] },
+    cpu: [],
+    batch: [],
+    ideal: [],
     ingest: new Map(),
     e2e: [],
     drain: { uniform: [], hot: [] },
@@ -54,6 +67,12 @@ export function emptyMeasurements(): Measurements {
 function stuck(runs: DrainResult[]): string | null {
   const bad = runs.find((d) => d.stalled || d.timed_out);
   return bad ? `${bad.stalled ? 'stalled' : 'timed out'} after applying ${bad.applied.toLocaleString('en-US')} of ${bad.commands.toLocaleString('en-US')}` : null;
+}
+
+/** The run whose `key` is the median (the lower one of an even count); null when none has it. */
+function medianBy<T>(runs: readonly T[], key: (run: T) => number | null): T | null {
+  const valued = runs.filter((r) => key(r) !== null).sort((a, b) => key(a)! - key(b)!);
+  return valued[Math.floor((valued.length - 1) / 2)] ?? null;
 }
 
 const med = (values: (number | null | undefined)[], digits = 1) => round(median(values.filter((v): v is number => typeof v === 'number')), digits);
@@ -124,6 +143,27 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
   const baseUniform = med(m.baselineSaturation.uniform.map((s) => s.acked_per_s), 0);
   const baseHot = med(m.baselineSaturation.hot.map((s) => s.acked_per_s), 0);
   const ceiling = med(m.ceiling.map((c) => c.per_s), 0);
+  const ideal = med(m.ideal.map((c) => c.per_s), 0);
+  const quiet = {
+    rate_per_s: m.quiet[0]?.rate_per_s ?? null,
+    p50_ms: med(m.quiet.map((q) => q.p50_ms)),
+    p99_ms: med(m.quiet.map((q) => q.p99_ms)),
+    n: med(m.quiet.map((q) => q.n), 0),
+  };
+  const capOurs = med(m.capacity.ours.map((c) => c.per_s), 0);
+  const capBase = med(m.capacity.baseline.map((c) => c.per_s), 0);
+  const cpuRun = medianBy(m.cpu, (c) => c.total_ms);
+  const cpuHead = {
+    offered_per_s: cpuRun?.offered_per_s ?? null,
+    total: cpuRun?.total_ms ?? null,
+    by_process: cpuRun?.by_process ?? null,
+    outside_the_total: cpuRun?.outside_ms ?? null,
+  };
+  const writesRun = medianBy(m.cpu, (c) => c.writes?.wal_bytes_per_transfer ?? null)?.writes ?? null;
+  const batchRun = medianBy(m.batch, (b) => b.rate_per_s);
+  const batchHead = batchRun
+    ? { items_per_batch: batchRun.items_per_batch, rate_per_s: batchRun.rate_per_s, p99_ms: batchRun.p99_ms, drained_per_s: batchRun.drained_per_s }
+    : { items_per_batch: plan.batchItems, rate_per_s: null, p99_ms: null, drained_per_s: null, not_available: m.skipped.batch ?? m.errors['batch #1'] ?? 'not measured' };
 
   const targets = [
     {
@@ -136,6 +176,41 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
       note: plan.ingestDurationS < 60 ? `quick mode holds each rate ${plan.ingestDurationS} s, not 60 s: indicative only` : undefined,
     },
     { name: 'e2e: p99 202 -> COMPLETED <= 250 ms at 2,000/s', measured: `p99 ${e2eHead.p99_ms ?? '-'} ms at ${e2eHead.rate_per_s ?? '-'}/s`, met: e2eHead.p99_ms === null ? null : e2eHead.p99_ms <= 250 },
+    {
+      name: 'quiet: 202 -> COMPLETED p50 <= 15 ms and p99 <= 40 ms (sequential cross-partition transfers at 20/s, client-measured)',
+      measured: `p50 ${quiet.p50_ms ?? '-'} ms, p99 ${quiet.p99_ms ?? '-'} ms (n ${quiet.n ?? '-'})`,
+      met: quiet.p50_ms === null || quiet.p99_ms === null ? null : quiet.p50_ms <= 15 && quiet.p99_ms <= 40,
+    },
+    {
+      name: 'CPU per acked transfer (API, workers, Postgres, PgBouncer, Kafka, Redis) <= 0.5 ms at half the single-request capacity',
+      measured: cpuHead.total === null ? '-' : `${cpuHead.total} ms at ${cpuHead.offered_per_s}/s offered`,
+      met: cpuHead.total === null ? null : cpuHead.total <= 0.5,
+    },
+    {
+      name: 'single-request capacity (ack p99 <= 100 ms, nothing dropped) >= 3x the row-lock baseline',
+      measured: capOurs !== null && capBase ? `${capOurs}/s vs ${capBase}/s: ${round(capOurs / capBase, 2)}x` : `${capOurs ?? '-'}/s vs ${capBase ?? '-'}/s`,
+      met: capOurs !== null && capBase ? capOurs >= 3 * capBase : null,
+    },
+    {
+      name: `batch ingest: >= 15,000 transfers/s accepted for ${plan.batchDurationS} s in ${plan.batchItems}-item batches, batch ack p99 <= 250 ms`,
+      measured: batchRun ? `${batchRun.rate_per_s}/s, p99 ${batchRun.p99_ms ?? '-'} ms; backlog applied at ${batchRun.drained_per_s ?? '-'}/s` : String((batchHead as { not_available?: string }).not_available),
+      met: batchRun ? batchRun.rate_per_s >= 15000 && (batchRun.p99_ms ?? Infinity) <= 250 && plan.batchDurationS >= 30 : null,
+    },
+    {
+      name: 'drain uniform >= 80% of the ceiling',
+      measured: drainUniform !== null && ceiling ? `${Math.round((drainUniform / ceiling) * 100)}% (${drainUniform}/s vs ${ceiling}/s)` : '-',
+      met: drainUniform !== null && ceiling ? drainUniform >= 0.8 * ceiling : null,
+    },
+    {
+      name: 'ceiling >= 50% of the ideal (PostgreSQL alone, smallest double-entry schema)',
+      measured: ceiling !== null && ideal ? `${Math.round((ceiling / ideal) * 100)}% (${ceiling}/s vs ${ideal}/s)` : '-',
+      met: ceiling !== null && ideal ? ceiling >= 0.5 * ideal : null,
+    },
+    {
+      name: 'WAL bytes per completed cross-partition transfer <= 2,000',
+      measured: writesRun ? `${cell(writesRun.wal_bytes_per_transfer)} bytes (${cell(writesRun.rows_per_transfer)} rows, ${cell(writesRun.index_entries_per_transfer)} index entries)` : '-',
+      met: typeof writesRun?.wal_bytes_per_transfer === 'number' ? writesRun.wal_bytes_per_transfer <= 2000 : null,
+    },
     {
       name: 'drain uniform >= 20,000 commands/s',
       measured: drainUniform !== null ? `${drainUniform}/s` : stuck(m.drain.uniform) ?? '-',
@@ -164,6 +239,15 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
     drain: { uniform_per_s: drainUniform, hot_per_s: drainHot },
     baseline: { uniform_per_s: baseUniform, hot_per_s: baseHot },
     ceiling: { per_s: ceiling },
+    e2e_quiet: { rate_per_s: quiet.rate_per_s, p50_ms: quiet.p50_ms, p99_ms: quiet.p99_ms },
+    cpu_ms_per_transfer: cpuHead,
+    ingest_capacity_per_s: { ours: capOurs, baseline: capBase },
+    batch_ingest: batchHead,
+    ideal: { per_s: ideal },
+    wal_bytes_per_transfer: writesRun?.wal_bytes_per_transfer ?? null,
+    rows_per_transfer: writesRun
+      ? { rows: writesRun.rows_per_transfer, index_entries: writesRun.index_entries_per_transfer, by_table: writesRun.by_table, wal_bytes_by_relation: writesRun.wal_by_relation }
+      : null,
     machine: machine(input.k6Version),
     targets,
     git: git(input.repoRoot),
@@ -174,8 +258,20 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
         drain: `commands/s the ${plan.workers} worker processes apply from a backlog of ${plan.drainCommands.toLocaleString('en-US')} TRANSFER commands already in Kafka, from their first commit until every partition's stored offset covers the backlog`,
         baseline: `the synchronous row-lock comparator (loadtest/baseline/server.ts) driven by k6 with ${plan.baselineVus} closed-loop clients for ${plan.baselineSaturationDurationS} s: committed transfers/s`,
         ceiling: `PostgreSQL alone applying writeBatch(applyBatch(...)) batches of ${plan.ceilingBatchCommands} on ${plan.partitions} partitions through PgBouncer, legs routed in memory: COMPLETED transfers/s`,
+        e2e_quiet: `${plan.quietRatePerS} cross-partition transfers/s, one at a time, for ${plan.quietDurationS} s after a 1 s warm-up, on an idle system, from the bench driver: POST /v1/transfers, then GET /v1/transfers/{id}?wait_ms=5000; from the 202 to COMPLETED`,
+        ingest_capacity_per_s: `highest offered rate of a k6 steady ramp (${plan.capacityStepS} s steps from ${plan.capacityStartPerS}/s, x${plan.capacityFactor} per step, then ${plan.capacityBisections} bisection(s)) with ack p99 <= ${plan.capacityP99Ms} ms, 0 errors and 0 dropped iterations; ours and the baseline the same way`,
+        cpu_ms_per_transfer: `k6 steady at half of ingest_capacity_per_s.ours for ${plan.cpuDurationS} s, cross-partition pairs only; CPU (/proc) of API, workers, Postgres, PgBouncer, Kafka and Redis from k6's start to its exit, per acked transfer; k6 and other tenants reported outside the total`,
+        wal_bytes_per_transfer: 'same window as cpu_ms_per_transfer, until every transfer is COMPLETED and its outbox marks are written: pg_current_wal_lsn() difference / COMPLETED transfers (the dev profile\'s cluster serves only the bench)',
+        rows_per_transfer: 'same window: pg_stat_user_tables inserts + updates + deletes per COMPLETED transfer; index entries = (inserts + updates - HOT updates) x the table\'s indexes',
+        batch_ingest: `k6 ${plan.batchItems}-item POST /v1/batch requests at ${plan.batchItemsPerS} items/s offered for ${plan.batchDurationS} s: items accepted/s, batch ack p99; drained_per_s = items applied per second after the load stopped`,
+        ideal: `PostgreSQL alone (direct connections, same server): ${plan.idealWriters} writers on disjoint accounts, batches of ${plan.idealBatchTransfers} transfers in one statement each (a transfer row, two entries, one balance UPDATE per account per batch): transfers committed/s`,
       },
       ingest_sweep: [...m.ingest.entries()].sort((a, b) => a[0] - b[0]).map(([rate, steps]) => ({ rate, median: medianStep(steps), runs: steps })),
+      e2e_quiet: m.quiet,
+      capacity: m.capacity,
+      cpu: m.cpu,
+      batch: m.batch,
+      ideal: m.ideal,
       e2e: m.e2e,
       drain: m.drain,
       baseline_sweep: [...m.baselineSweep.entries()].sort((a, b) => a[0] - b[0]).map(([rate, steps]) => ({ rate, median: medianStep(steps), runs: steps })),
@@ -193,12 +289,19 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
 
   mkdirSync(input.outDir, { recursive: true });
   writeFileSync(join(input.outDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(input.outDir, 'latest.svg'), chart(input, e2eHead.p99_ms, { drainUniform, drainHot, baseUniform, baseHot, ceiling }));
+  const footer = [
+    `e2e quiet (20/s, one at a time): p50 ${quiet.p50_ms ?? '-'} ms, p99 ${quiet.p99_ms ?? '-'} ms`,
+    `CPU per transfer at ${cpuHead.offered_per_s ?? '-'}/s: ${cpuHead.total ?? '-'} ms; WAL per transfer ${writesRun?.wal_bytes_per_transfer ?? '-'} bytes, ${writesRun?.rows_per_transfer ?? '-'} rows, ${writesRun?.index_entries_per_transfer ?? '-'} index entries`,
+  ];
+  writeFileSync(
+    join(input.outDir, 'latest.svg'),
+    chart(input, e2eHead.p99_ms, { capOurs, capBase, drainUniform, drainHot, baseUniform, baseHot, ceiling, ideal }, footer),
+  );
   writeFileSync(join(input.outDir, 'latest.md'), markdown(input, result, targets));
   return result;
 }
 
-function chart(input: ReportInput, e2eP99: number | null, caps: Record<string, number | null>): string {
+function chart(input: ReportInput, e2eP99: number | null, caps: Record<string, number | null>, footer: string[]): string {
   const { plan, m } = input;
   const sweep = (map: Map<number, StepResult[]>, pick: (s: ReturnType<typeof medianStep>) => number | null) =>
     [...map.entries()].map(([rate, steps]) => ({ offered: rate, value: pick(medianStep(steps)) }));
@@ -214,12 +317,16 @@ function chart(input: ReportInput, e2eP99: number | null, caps: Record<string, n
     ackP99TargetMs: 50,
     e2eP99TargetMs: 250,
     bars: [
+      { label: 'ledgerline single requests (p99 <= 100 ms)', value: caps.capOurs ?? null, kind: 'ours' },
+      { label: 'row-lock baseline single requests (p99 <= 100 ms)', value: caps.capBase ?? null, kind: 'baseline' },
       { label: 'ledgerline drain, uniform', value: caps.drainUniform ?? null, kind: 'ours' },
       { label: 'ledgerline drain, hot account', value: caps.drainHot ?? null, kind: 'ours' },
-      { label: 'row-lock baseline, uniform', value: caps.baseUniform ?? null, kind: 'baseline' },
-      { label: 'row-lock baseline, hot account', value: caps.baseHot ?? null, kind: 'baseline' },
-      { label: 'Postgres ceiling (writeBatch alone)', value: caps.ceiling ?? null, kind: 'ceiling' },
+      { label: 'row-lock baseline saturated, uniform', value: caps.baseUniform ?? null, kind: 'baseline' },
+      { label: 'row-lock baseline saturated, hot account', value: caps.baseHot ?? null, kind: 'baseline' },
+      { label: 'ledgerline ceiling (writeBatch alone)', value: caps.ceiling ?? null, kind: 'ceiling' },
+      { label: 'ideal: PostgreSQL alone, minimal double entry', value: caps.ideal ?? null, kind: 'ideal' },
     ],
+    footer,
   });
 }
 
@@ -271,6 +378,13 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
     drain: Record<string, unknown>;
     baseline: Record<string, unknown>;
     ceiling: Record<string, unknown>;
+    ideal: Record<string, unknown>;
+    e2e_quiet: Record<string, unknown>;
+    cpu_ms_per_transfer: { offered_per_s: number | null; total: number | null; by_process: Record<string, number> | null };
+    ingest_capacity_per_s: Record<string, unknown>;
+    batch_ingest: Record<string, unknown>;
+    wal_bytes_per_transfer: number | null;
+    rows_per_transfer: { rows: number | null; index_entries: number | null } | null;
     machine: Record<string, unknown>;
   };
   L.push(`# ledgerline bench: ${plan.mode} run of ${input.startedAt.toISOString()}`);
@@ -295,6 +409,13 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
   L.push(`| worker drain, uniform / hot (commands/s) | ${cell(head.drain.uniform_per_s)} / ${cell(head.drain.hot_per_s)} |`);
   L.push(`| row-lock baseline, uniform / hot (transfers/s) | ${cell(head.baseline.uniform_per_s)} / ${cell(head.baseline.hot_per_s)} |`);
   L.push(`| Postgres ceiling (writeBatch alone, transfers/s) | ${cell(head.ceiling.per_s)} |`);
+  L.push(`| ideal: PostgreSQL alone, smallest double-entry schema (transfers/s) | ${cell(head.ideal.per_s)} |`);
+  L.push(`| e2e quiet: sequential cross-partition transfers at ${cell(head.e2e_quiet.rate_per_s)}/s, 202 -> COMPLETED p50 / p99 | ${cell(head.e2e_quiet.p50_ms)} / ${cell(head.e2e_quiet.p99_ms)} ms |`);
+  const cpuSplit = head.cpu_ms_per_transfer.by_process ? Object.entries(head.cpu_ms_per_transfer.by_process).map(([g, v]) => `${g} ${v}`).join(', ') : '';
+  L.push(`| CPU ms per transfer at ${cell(head.cpu_ms_per_transfer.offered_per_s)}/s offered (half the capacity) | ${cell(head.cpu_ms_per_transfer.total)}${cpuSplit ? ` (${cpuSplit})` : ''} |`);
+  L.push(`| single-request capacity, ours / baseline (ack p99 <= 100 ms, nothing dropped) | ${cell(head.ingest_capacity_per_s.ours)} / ${cell(head.ingest_capacity_per_s.baseline)} per s |`);
+  L.push(`| batch ingest: items/s accepted, batch ack p99, backlog applied/s | ${head.batch_ingest.rate_per_s === null ? `not available (${cell(head.batch_ingest.not_available)})` : `${cell(head.batch_ingest.rate_per_s)}/s, ${cell(head.batch_ingest.p99_ms)} ms, ${cell(head.batch_ingest.drained_per_s)}/s`} |`);
+  L.push(`| per completed cross-partition transfer: WAL bytes, rows, index entries | ${cell(head.wal_bytes_per_transfer)}, ${cell(head.rows_per_transfer?.rows)}, ${cell(head.rows_per_transfer?.index_entries)} |`);
   L.push('');
   L.push('## Targets', '');
   L.push('| target | measured | reached |', '|---|---|---|');
@@ -334,6 +455,49 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
       ),
     );
     L.push('', 'Client-observed = from the 202 to a long poll returning COMPLETED (includes the Redis wake-up). Postgres clocks = completed_at (the worker batch\'s clock, taken before its commit) minus created_at (the ack): a lower bound.', '');
+  }
+  if (m.quiet.length) {
+    L.push(`## Quiet latency: one cross-partition transfer at a time, ${plan.quietRatePerS}/s`, '');
+    L.push('| run | n | 202 -> COMPLETED p50 / p95 / p99 / max ms (client) | Postgres clocks p50 / p99 ms | ack p50 / p99 ms | failures |', '|---|---:|---|---|---|---:|');
+    m.quiet.forEach((q, i) =>
+      L.push(`| ${i + 1} | ${q.n} | ${cell(q.p50_ms)} / ${cell(q.p95_ms)} / ${cell(q.p99_ms)} / ${cell(q.max_ms)} | ${cell(q.db_p50_ms)} / ${cell(q.db_p99_ms)} | ${cell(q.ack_p50_ms)} / ${cell(q.ack_p99_ms)} | ${q.failures} |`),
+    );
+    L.push('', 'Postgres clocks = completed_at (the credit leg\'s batch clock) minus created_at (the debit leg\'s batch clock): the two worker hops; the client figure adds the API\'s long-poll wake-up and read.', '');
+  }
+  for (const [kind, runs] of [['ours', m.capacity.ours], ['row-lock baseline', m.capacity.baseline]] as const) {
+    if (!runs.length) continue;
+    L.push(`## Single-request capacity, ${kind}`, '');
+    runs.forEach((c, i) =>
+      L.push(`Run ${i + 1}: **${cell(c.per_s)}/s**. Steps (${c.step_s} s each; + passed: ack p99 <= ${c.p99_limit_ms} ms, 0 errors, 0 dropped): ${c.steps.map((st) => `${st.offered_per_s}/s ${st.passed ? '+' : '-'} (p99 ${cell(st.p99_ms)} ms, ${st.errors} errors, ${st.dropped} dropped)`).join('; ')}`, ''),
+    );
+  }
+  if (m.cpu.length) {
+    L.push('## CPU and writes per transfer (half the single-request capacity, cross-partition pairs)', '');
+    L.push('| run | offered/s | acked/s | CPU ms per acked transfer | by process | k6 / other (not counted) | WAL bytes | rows | index entries |', '|---|---:|---:|---:|---|---|---:|---:|---:|');
+    m.cpu.forEach((c, i) =>
+      L.push(
+        `| ${i + 1} | ${c.offered_per_s} | ${c.acked_per_s} | ${cell(c.total_ms)} | ${Object.entries(c.by_process).map(([g, v]) => `${g} ${v}`).join(', ')} | ${c.outside_ms.k6} / ${c.outside_ms.other} | ${cell(c.writes?.wal_bytes_per_transfer)} | ${cell(c.writes?.rows_per_transfer)} | ${cell(c.writes?.index_entries_per_transfer)} |`,
+      ),
+    );
+    const w = m.cpu[m.cpu.length - 1]!.writes;
+    if (w) {
+      L.push('', `Per completed transfer, by table (last run, ${w.transfers} transfers):`, '', '| table | inserted | updated | of which HOT | deleted | index entries |', '|---|---:|---:|---:|---:|---:|');
+      for (const [table, t] of Object.entries(w.by_table).sort((a, b) => b[1].inserted + b[1].updated - (a[1].inserted + a[1].updated))) {
+        L.push(`| ${table} | ${t.inserted} | ${t.updated} | ${t.hot_updated} | ${t.deleted} | ${t.index_entries} |`);
+      }
+      if (w.wal_by_relation) {
+        L.push('', `WAL bytes per completed transfer by relation (pg_walinspect): ${Object.entries(w.wal_by_relation).map(([rel, b]) => `${rel} ${b}`).join(', ')}`);
+      }
+    }
+    L.push('', `Postgres during the load (bench database only):`, '', ...pgTable(m.cpu[m.cpu.length - 1]!.step.pg), '');
+  }
+  if (m.batch.length) {
+    L.push('## Batch ingest (POST /v1/batch)', '');
+    L.push('| run | items/batch | offered items/s | accepted items/s | ack p50 / p99 ms | errors | dropped | applied/s during | backlog applied/s after | CPU |', '|---|---:|---:|---:|---|---:|---:|---:|---:|---|');
+    m.batch.forEach((b, i) =>
+      L.push(`| ${i + 1} | ${b.items_per_batch} | ${b.offered_items_per_s} | ${b.rate_per_s} | ${cell(b.p50_ms)} / ${cell(b.p99_ms)} | ${b.errors} | ${b.dropped} | ${cell(b.completed_during_per_s)} | ${cell(b.drained_per_s)} | ${cpuLine(b.cpu)} |`),
+    );
+    L.push('');
   }
   for (const mix of ['uniform', 'hot'] as const) {
     const runs = m.drain[mix];
@@ -378,6 +542,14 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
       L.push(`| ${i + 1} | ${c.per_s} | ${c.batches} | ${c.batch_commands_avg} | ${cell(c.commit_ms.p50)} | ${cell(c.commit_ms.p99)} | ${cpuLine(c.cpu)}; per transfer (ms): ${cpuPerItem(c.cpu, c.per_s)} |`),
     );
     L.push('', ...pgTable(m.ceiling[m.ceiling.length - 1]!.pg), '');
+  }
+  if (m.ideal.length) {
+    L.push('## 6. Ideal: PostgreSQL alone, smallest double-entry schema', '');
+    L.push('| run | transfers/s | writers | batch | batches | commit p50 / p99 ms | WAL bytes per transfer | CPU |', '|---|---:|---:|---:|---:|---|---:|---|');
+    m.ideal.forEach((r, i) =>
+      L.push(`| ${i + 1} | ${r.per_s} | ${r.writers} | ${r.batch_transfers} | ${r.batches} | ${cell(r.commit_ms.p50)} / ${cell(r.commit_ms.p99)} | ${cell(r.wal_bytes_per_transfer)} | ${cpuLine(r.cpu)} |`),
+    );
+    L.push('');
   }
   if (m.scenarios.length) {
     L.push('## k6 scenarios (smoke run against the bench API)', '');

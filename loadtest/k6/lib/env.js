@@ -66,5 +66,8 @@ export const common = {
   /** full: status, balance versions and journal; status: only the long poll to COMPLETED
    * (cheaper, for e2e timing at high rates). */
   verify: oneOf('VERIFY', 'full', ['full', 'status']),
+  /** any: pairs as the mix draws them; cross: uniform pairs whose ends sit on different
+   * partitions (needs the bench's FIXTURE, which records each account's partition). */
+  pairs: oneOf('PAIRS', 'any', ['any', 'cross']),
   summaryJson: str('SUMMARY_JSON', ''),
 };

@@ -33,7 +33,8 @@ function otherThan(accounts, account) {
  * (45% each way), 10% uniform. `journalSide` names an end that is not the merchant: its
  * journal is small enough to search for the sampled transfer's entry.
  */
-export function pickPair(accounts, merchant, mix) {
+export function pickPair(accounts, merchant, mix, pairs) {
+  if (pairs === 'cross') return crossPair(accounts);
   const r = Math.random();
   if (mix === 'hot' && r < HOT_SHARE / 2) return { from: merchant, to: otherThan(accounts, merchant), journalSide: 'to' };
   if (mix === 'hot' && r < HOT_SHARE) {
@@ -42,6 +43,17 @@ export function pickPair(accounts, merchant, mix) {
   }
   const from = accounts[randomIndex(accounts.length)];
   return { from, to: otherThan(accounts, from), journalSide: 'from' };
+}
+
+/** A uniform pair on two different partitions (the fixture file says which is where). */
+function crossPair(accounts) {
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const from = accounts[randomIndex(accounts.length)];
+    const to = accounts[randomIndex(accounts.length)];
+    if (from.partition === undefined) throw new Error('PAIRS=cross needs a FIXTURE that records partitions');
+    if (from.partition !== to.partition) return { from, to, journalSide: 'from' };
+  }
+  throw new Error('PAIRS=cross: no cross-partition pair found (all accounts on one partition?)');
 }
 
 export function randomAmount(cfg) {
@@ -58,7 +70,7 @@ export function isSampled(cfg) {
 }
 
 export function transferIteration(cfg, data, mix, tags) {
-  const { from, to, journalSide } = pickPair(accountsOf(data), data.merchant, mix);
+  const { from, to, journalSide } = pickPair(accountsOf(data), data.merchant, mix, cfg.pairs);
   const amount = randomAmount(cfg);
   const sampled = isSampled(cfg);
   const before = sampled && cfg.verify === 'full' ? balanceVersions(cfg, data.admin, [from.id, to.id]) : null;

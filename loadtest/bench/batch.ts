@@ -1,0 +1,119 @@
+/**
+ * Batch ingest (`batch_ingest`): k6 posts `POST /v1/batch` requests of `batchItems` transfers
+ * at `batchItemsPerS` items per second for `batchDurationS`, then the workers apply the
+ * backlog. Reported: items accepted per second, batch ack p99, and how fast the backlog was
+ * applied once the load stopped (`drained_per_s`).
+ *
+ * Needs the batch route (issue 14) and its k6 scenario `loadtest/k6/batch.js`; until both are
+ * there the phase reports itself as not available instead of measuring something else.
+ * The scenario's interface as the bench uses it: env RATE (batches per second), ITEMS (items
+ * per batch), DURATION, RUN_TAG (each item's description); its `ack_ms` is one sample per
+ * batch answered 202, `transfers_acked` counts accepted items and `transfer_failed` items
+ * refused (or all of a batch that was not answered 202).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
+import { topicNames } from '@ledgerline/kafka';
+import { type BenchContext, cpuMeter } from './context';
+import type { CpuReport } from './cpu';
+import { runK6 } from './k6run';
+import type { Managed } from './processes';
+import { waitSettled } from './services';
+import { log, round } from './util';
+
+export const BATCH_SCRIPT = 'loadtest/k6/batch.js';
+export const BATCH_ROUTE = '/v1/batch';
+
+export interface BatchIngestResult {
+  items_per_batch: number;
+  offered_items_per_s: number;
+  /** Items accepted (202 within a 202 batch) per second of load. */
+  rate_per_s: number;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  batches: number;
+  errors: number;
+  dropped: number;
+  /** Items applied per second after the load stopped, until the backlog was gone. */
+  drained_per_s: number | null;
+  /** Items COMPLETED per second while the load ran. */
+  completed_during_per_s: number | null;
+  cpu: CpuReport | null;
+}
+
+/** Why the phase cannot run yet, or null when it can. */
+export async function batchUnavailable(ctx: BenchContext): Promise<string | null> {
+  if (!existsSync(join(ctx.repoRoot, BATCH_SCRIPT))) return `${BATCH_SCRIPT} does not exist (the batch scenario of issue 14)`;
+  try {
+    const res = await fetch(`http://127.0.0.1:${ctx.plan.apiPort}/openapi.json`, { signal: AbortSignal.timeout(5_000) });
+    const spec = (await res.json()) as { paths?: Record<string, unknown> };
+    if (!spec.paths || !(BATCH_ROUTE in spec.paths)) return `the ingest API has no ${BATCH_ROUTE} route (issue 14)`;
+  } catch (error) {
+    return `could not read the API's /openapi.json: ${(error as Error).message}`;
+  }
+  return null;
+}
+
+export async function measureBatchIngest(ctx: BenchContext, procs: { api: Managed; workers: Managed[] }, admin: Admin, rep: number): Promise<BatchIngestResult> {
+  const { batchItems: items, batchItemsPerS, batchDurationS: durationS } = ctx.plan;
+  const batchesPerS = Math.max(1, Math.round(batchItemsPerS / items));
+  const tag = `${ctx.runId}-batch-${rep}`;
+  const topic = topicNames(ctx.mainPrefix).commands;
+  let meter = cpuMeter(ctx, { api: [procs.api], workers: procs.workers }, {}, 'k6');
+  const run = await runK6({
+    k6Bin: ctx.k6Bin,
+    runDir: ctx.runDir,
+    script: join(ctx.repoRoot, BATCH_SCRIPT),
+    name: `batch-${items}x${batchesPerS}-r${rep}`,
+    loadSeconds: durationS,
+    env: {
+      BASE_URL: `http://127.0.0.1:${ctx.plan.apiPort}`,
+      JWT_SECRET: ctx.jwtSecret,
+      FIXTURE: ctx.fixturePath,
+      CURRENCY: ctx.fixture.currency,
+      RUN_TAG: tag,
+      DURATION: `${durationS}s`,
+      RATE: String(batchesPerS),
+      ITEMS: String(items),
+      // Follow a few items of one batch in 50 to COMPLETED (status only): a check, not a load.
+      BATCH_SAMPLE_EVERY: '50',
+      VERIFY: 'status',
+      P95_MS: '250',
+      P99_MS: '250',
+      ERROR_RATE_MAX: '0',
+      DROPPED_MAX: '0',
+    },
+    onSpawn: () => {
+      meter = cpuMeter(ctx, { api: [procs.api], workers: procs.workers }, {}, 'k6');
+      meter.begin();
+    },
+  });
+  const cpu = meter.end();
+  const count = async () => Number((await ctx.pool.query("SELECT count(*)::int AS n FROM transfers WHERE description = $1 AND status = 'COMPLETED'", [tag])).rows[0].n);
+  const appliedAtEnd = await count();
+  const settled = await waitSettled(ctx.pool, admin, topic, ctx.plan.settleTimeoutS * 1000);
+  const appliedAfter = await count();
+  const f = run.figures;
+  const batches = run.summary.metrics.ack_ms?.values.count;
+  if (batches === undefined) throw new Error(`${BATCH_SCRIPT} answered no batch with 202; see ${run.logPath}`);
+  const drainS = settled.ms === null ? null : settled.ms / 1000 - 0.5; // waitSettled needs two quiet polls 250 ms apart
+  const result: BatchIngestResult = {
+    items_per_batch: items,
+    offered_items_per_s: batchesPerS * items,
+    rate_per_s: Math.round(f.acked / durationS),
+    p50_ms: round(f.p50_ms, 1),
+    p99_ms: round(f.p99_ms, 1),
+    batches,
+    errors: f.errors,
+    dropped: f.dropped,
+    drained_per_s: drainS && drainS > 0 && appliedAfter > appliedAtEnd ? Math.round((appliedAfter - appliedAtEnd) / drainS) : null,
+    completed_during_per_s: Math.round(appliedAtEnd / durationS),
+    cpu,
+  };
+  log(
+    `batch ingest: ${result.rate_per_s} items/s accepted (${items} per batch, ${batchesPerS} batches/s offered), ack p50/p99 ${result.p50_ms}/${result.p99_ms} ms; ` +
+      `backlog of ${appliedAfter - appliedAtEnd} applied at ${result.drained_per_s ?? '-'}/s after the load (${settled.ms === null ? `not settled: ${settled.reason}` : `settled in ${settled.ms} ms`})`,
+  );
+  return result;
+}
