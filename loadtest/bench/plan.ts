@@ -1,7 +1,7 @@
 /**
  * What one bench run measures, and for how long: every rate, duration, count and timeout in
- * one place, for the two modes. `--quick` is sized for about 3 minutes on a 2-core machine,
- * the full run for about 15-20; both are bounded (no loop waits without a timeout).
+ * one place, for the two modes. `--quick` is sized for about 6 minutes on a quiet 2-core machine,
+ * the full run for about 30; both are bounded (no loop waits without a timeout).
  */
 import { parseArgs } from 'node:util';
 
@@ -162,7 +162,7 @@ const FULL: typeof QUICK = {
 
 const USAGE = `usage: npm run bench -- [--quick] [--repeat N] [--only a,b] [--skip a,b] [--drain-commands N]
                         [--profile] [--reconcile] [--keep]
-  --quick             ~3 minute run (shorter steps, 100k-command drain backlog)
+  --quick             ~6 minute run (shorter steps, 100k-command drain backlog)
   --repeat N          repeat each measurement N times (1..9) and report medians
   --only / --skip     phases: ${ALL_PHASES.join(', ')} (scenarios runs only when named or in a full run;
                       cpu runs at half the capacity phase's figure, or at a fixed rate without it)
