@@ -57,9 +57,16 @@ export interface WritesReport {
 const STATS_SETTLE_MS_MAX = 25_000;
 const STATS_POLL_MS = 2_000;
 
-async function walPosition(pool: Pool): Promise<{ bytes: bigint; lsn: string }> {
-  const r = await pool.query("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS bytes, pg_current_wal_lsn()::text AS lsn");
-  return { bytes: BigInt(String(r.rows[0].bytes).split('.')[0]!), lsn: String(r.rows[0].lsn) };
+/** Read as the server's admin: the apps' roles need not be allowed to ask. */
+async function walPosition(directUrl: string): Promise<{ bytes: bigint; lsn: string }> {
+  const client = new Client({ connectionString: directUrl });
+  await client.connect();
+  try {
+    const r = await client.query("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS bytes, pg_current_wal_lsn()::text AS lsn");
+    return { bytes: BigInt(String(r.rows[0].bytes).split('.')[0]!), lsn: String(r.rows[0].lsn) };
+  } finally {
+    await client.end();
+  }
 }
 
 /** WAL bytes between two positions by relation, read in the bench database itself (its pg_class). */
@@ -115,18 +122,18 @@ export class WritesMeter {
   async begin(): Promise<void> {
     // Start from settled counters too, or the previous phase's late reports land in this window.
     const tables = await this.settledCounters();
-    const wal = await walPosition(this.pool);
+    const wal = await walPosition(this.directUrl);
     this.start = { tables, walBytes: wal.bytes, walLsn: wal.lsn };
   }
 
   /** Closes the WAL window now (call once the work is applied and its bookkeeping written). */
   async markWalEnd(): Promise<void> {
-    this.walEnd = await walPosition(this.pool);
+    this.walEnd = await walPosition(this.directUrl);
   }
 
   async end(transfers: number): Promise<WritesReport | null> {
     if (!this.start) return null;
-    const walEnd = this.walEnd ?? (await walPosition(this.pool));
+    const walEnd = this.walEnd ?? (await walPosition(this.directUrl));
     const relations = await walByRelation(this.directUrl, this.start.walLsn, walEnd.lsn);
     const tables = await this.settledCounters();
     const byTable: Record<string, TableWrites> = {};
