@@ -6,8 +6,10 @@
  */
 import type { Pool } from 'pg';
 import { LRUCache } from 'lru-cache';
+import { type AuthContext, isAdmin } from '@ledgerline/auth';
 import type { AccountKind } from '@ledgerline/domain';
 import { type AccountRow, findAccount } from '@ledgerline/postgres';
+import { notFound } from './errors';
 
 export interface AccountFacts {
   readonly id: string;
@@ -39,4 +41,16 @@ export class AccountDirectory {
     this.cache?.set(row.id, facts);
     return facts;
   }
+}
+
+/** Owners see their accounts, admins see all; for anyone else the account does not exist. */
+export function visible(auth: AuthContext, account: Pick<AccountRow, 'owner'>): boolean {
+  return isAdmin(auth) || account.owner === auth.principal;
+}
+
+/** The account's facts when `auth` may see it; 404 otherwise, as for an id that does not exist. */
+export async function visibleAccount(directory: AccountDirectory, auth: AuthContext, id: string): Promise<AccountFacts> {
+  const facts = await directory.lookup(id);
+  if (!facts || !visible(auth, facts)) throw notFound('account');
+  return facts;
 }

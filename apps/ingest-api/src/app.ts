@@ -6,7 +6,8 @@
  * Request pipeline, in order:
  *   request id and log line (pino-http) -> metrics -> in-flight cap (429; every path but
  *   /healthz) -> method guard (405 + Allow) -> [/v1] auth (401) -> per-principal rate limit
- *   (429 RATE_LIMITED) -> JSON only (415) -> body limit and parse (413/400) -> route
+ *   (429 RATE_LIMITED) -> JSON only (415) -> body limit and parse (413/400;
+ *   POST /v1/batch has a limit of its own) -> route
  *   (routes/index.ts, the one table the router and /openapi.json both read) -> 404 -> the
  *   one error handler (errors.ts)
  *
@@ -28,6 +29,7 @@ import { type RequestLimiter, createRequestLimiter } from './rate-limits';
 import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from './ports';
 import { mountMethodGuard, mountRoutes } from './route-table';
 import { ROUTES } from './routes';
+import { BATCH_PATH } from './routes/batch';
 
 export type * from './ports';
 
@@ -88,7 +90,10 @@ export function buildApp(deps: AppDeps): Express {
   app.use('/v1', authenticate(ctx));
   app.use('/v1', rateLimit(ctx));
   app.use(jsonOnly);
-  app.use(express.json({ limit: config.requestBodyBytesMax, type: 'application/json', strict: true }));
+  // The batch route alone takes a large body; every other route keeps the small limit.
+  const parseJson = express.json({ limit: config.requestBodyBytesMax, type: 'application/json', strict: true });
+  const parseBatchJson = express.json({ limit: config.batchBodyBytesMax, type: 'application/json', strict: true });
+  app.use((req: Request, res: Response, next: NextFunction) => (req.path === BATCH_PATH ? parseBatchJson : parseJson)(req, res, next));
 
   mountRoutes(app, ctx, ROUTES);
 

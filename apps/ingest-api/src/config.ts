@@ -20,7 +20,7 @@ import {
   refuseUnsafe,
   stringVar,
 } from '@ledgerline/config';
-import { WAIT_MS_MAX } from '@ledgerline/domain';
+import { BATCH_ITEMS_MAX, WAIT_MS_MAX } from '@ledgerline/domain';
 import { parseNetworkList } from './operator-network';
 
 const optionalUrl = z.url({ message: 'must be a URL' }).optional();
@@ -71,6 +71,13 @@ const schema = z.object({
   API_ACCOUNTS_PER_PRINCIPAL_MAX: intVar(1_000, 1, 100_000_000),
   /** A body larger than this answers 413 before it is parsed. */
   API_REQUEST_BODY_BYTES_MAX: intVar(16_384, 1_024, 1_048_576),
+  /** POST /v1/batch: the body may be this large (the other routes keep API_REQUEST_BODY_BYTES_MAX). */
+  API_BATCH_BODY_BYTES_MAX: intVar(1_048_576, 1_024, 1_048_576),
+  /**
+   * POST /v1/batch: items per batch at most (the contract's BATCH_ITEMS_MAX, 1000, is the
+   * ceiling the document declares). All of a batch's accepted items go out in one produce request.
+   */
+  API_BATCH_ITEMS_MAX: intVar(BATCH_ITEMS_MAX, 1, BATCH_ITEMS_MAX),
   /** Upper bound of `?wait_ms` (the contract allows up to WAIT_MS_MAX, 30000). */
   API_LONG_POLL_MS_MAX: intVar(WAIT_MS_MAX, 0, WAIT_MS_MAX),
   /** Long polls waiting at once; beyond it a long poll answers at once (no wait). */
@@ -152,6 +159,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     accountsPerPrincipalMax: raw.API_ACCOUNTS_PER_PRINCIPAL_MAX,
     requestBodyBytesMax: raw.API_REQUEST_BODY_BYTES_MAX,
+    batchBodyBytesMax: raw.API_BATCH_BODY_BYTES_MAX,
+    batchItemsMax: raw.API_BATCH_ITEMS_MAX,
     longPollMsMax: raw.API_LONG_POLL_MS_MAX,
     longPollsMax: raw.API_LONG_POLLS_MAX,
     longPollRecheckMs: raw.API_LONG_POLL_RECHECK_MS,

@@ -52,6 +52,22 @@ export function jsonProblem(root: unknown, depthMax: number): FieldIssue | null 
   return null;
 }
 
+/**
+ * True when `value` nests arrays/objects deeper than `depthMax`. Iterative: a hostile body
+ * of a million nested brackets must not overflow the stack of whoever walks it next
+ * (hashing, zod, JSON.stringify).
+ */
+export function jsonDepthExceeds(value: unknown, depthMax: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= depthMax) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
   const parsed = schema.safeParse(query ?? {});
   if (!parsed.success) throw validationFailed(issuesOf(parsed.error), 'query is not valid');

@@ -72,6 +72,12 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['outcome'],
       registers: [registry],
     }),
+    batchItems: new Counter({
+      name: 'ledger_api_batch_items_total',
+      help: 'POST /v1/batch items answered, by the status each item got',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
     longPollsWaiting: new Gauge({ name: 'ledger_api_long_polls_waiting', help: 'Long polls waiting now', registers: [registry] }),
     longPollsRefused: new Counter({
       name: 'ledger_api_long_polls_refused_total',

@@ -1,15 +1,18 @@
 /**
- * Accepting a money movement (transfer, deposit, withdrawal): the API's write path.
+ * Accepting money movements (transfer, deposit, withdrawal): the API's write path, one
+ * function for the single endpoints and for each item of POST /v1/batch (routes/batch.ts).
  *
  *   authorise (scope, ownership of the source account)
  *   -> hold check (bucket being moved: 503) -> idempotency claim in Postgres, batched with
  *      the claims of concurrent requests (the truth: a reused key stays a 422 even when
  *      Redis forgot everything) -> earlier resource
  *      from Postgres or the Redis ACCEPTED record
- *   -> route (account -> bucket -> partition) -> publish to Kafka, wait for acks=all
+ *   -> route (account -> bucket -> partition) -> publish to Kafka, wait for acks=all (a
+ *      batch's commands all in one produce request, in item order)
  *   -> record ACCEPTED in Redis -> 202 + Location
  *
- * The transfer id is derived from (principal, Idempotency-Key), so every retry names the
+ * The transfer id is derived from (principal, Idempotency-Key) (a batch item's from
+ * (principal, batch key, index): batchItemIdFor), so every retry names the
  * same transfer and the worker applies it at most once whatever the API does. What the
  * API adds is the answer: a replay with the same body gets the transfer's current
  * resource (200), a reuse with another body 422, a publish that failed 429/503 with the
@@ -17,7 +20,7 @@
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { type ClientCommand, transferIdFor } from '@ledgerline/domain';
-import { findTransfer, releaseIdempotencyKey } from '@ledgerline/postgres';
+import { type KeyClaim, findTransfer, releaseIdempotencyKey } from '@ledgerline/postgres';
 import { type TransferResource, encodeCommand } from '@ledgerline/schemas';
 import { BackpressureError } from '@ledgerline/kafka';
 import type { z } from 'zod';
@@ -39,21 +42,66 @@ export interface MovementAnswer {
   resource: TransferResource;
 }
 
+/** One movement to submit: its transfer id (already derived by the caller) and its body. */
+export interface MovementSubmission {
+  /** transferIdFor(principal, Idempotency-Key), or batchItemIdFor(principal, key, index) for a batch item. */
+  transferId: string;
+  request: MovementRequest;
+}
+
+/** What became of one submission: the answer, or the error its single endpoint would throw. */
+export type MovementOutcome = { answer: MovementAnswer; error?: undefined } | { error: unknown; answer?: undefined };
+
+/** The single endpoints' entry point: one movement, the transfer id derived from (principal, key). */
 export async function submitMovement(
   ctx: AppContext,
   auth: AuthContext,
   idempotencyKey: string,
   request: MovementRequest,
 ): Promise<MovementAnswer> {
-  const normalized = normalize(request);
+  const [outcome] = await submitMovements(ctx, auth, [{ transferId: transferIdFor(auth.principal, idempotencyKey), request }]);
+  if (outcome?.answer === undefined) throw outcome?.error;
+  return outcome.answer;
+}
+
+/**
+ * THE use case "submit movements", for one (the single endpoints) or many (POST /v1/batch):
+ * each submission is authorised, hold-checked and claimed on its own, concurrently (the
+ * claims share the group-committed statement), and every one that must be published goes
+ * out in ONE produce request, in submission order (publishTogether). Outcomes come back in
+ * submission order; a failure of one submission before publishing is its own.
+ */
+export async function submitMovements(
+  ctx: AppContext,
+  auth: AuthContext,
+  submissions: readonly MovementSubmission[],
+): Promise<MovementOutcome[]> {
+  const prepared = await Promise.all(
+    submissions.map((submission) => prepare(ctx, auth, submission).catch((error: unknown): Prepared => ({ outcome: { error } }))),
+  );
+  const toPublish = prepared.filter((p): p is ToPublish => 'command' in p);
+  const published = await publish(ctx, toPublish);
+  return prepared.map((p) => ('command' in p ? published.get(p)! : p.outcome));
+}
+
+interface ToPublish {
+  command: ClientCommand;
+  subject: string;
+  claim: KeyClaim;
+}
+type Prepared = ToPublish | { outcome: MovementOutcome };
+
+/** Everything before Kafka: authorise, hold check, claim; a replay with something to show ends here. */
+async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementSubmission): Promise<Prepared> {
+  const normalized = normalize(submission.request);
   await authorise(ctx, auth, normalized);
   const subject = subjectOf(normalized);
   // Before any claim: a held bucket's command is refused without using the key up.
   if (ctx.routing.current().isHeld(subject)) {
     throw new BucketMovingError(`account ${subject} is being moved to another partition; retry shortly with the same Idempotency-Key`);
   }
-  const transferId = transferIdFor(auth.principal, idempotencyKey);
-  const requestHash = requestHashOf(normalized.kind, normalized.body);
+  const { transferId } = submission;
+  const requestHash = hashOfNormalized(normalized);
 
   const claim = await ctx.claims.claim(transferId, auth.principal, requestHash);
   if (claim.kind === 'reused') {
@@ -64,35 +112,63 @@ export async function submitMovement(
     const earlier = await earlierResource(ctx, transferId);
     if (earlier) {
       ctx.metrics.idempotency.inc({ outcome: 'replay' });
-      return { status: 200, resource: earlier };
+      return { outcome: { answer: { status: 200, resource: earlier } } };
     }
     // Claimed with this very body but nothing to show: that request died before Kafka acked
     // (or is publishing right now). Publishing again is safe: same body, same partition,
     // and the worker dedupes on the transfer id.
   }
+  return { command: toCommand(normalized, auth, transferId, requestHash, ctx.clock().toISOString()), subject, claim };
+}
 
-  const command = toCommand(normalized, auth, transferId, requestHash, ctx.clock().toISOString());
+/** One produce request for all of them, in order; then the ACCEPTED records. */
+async function publish(ctx: AppContext, items: readonly ToPublish[]): Promise<Map<ToPublish, MovementOutcome>> {
+  const outcomes = new Map<ToPublish, MovementOutcome>();
+  if (items.length === 0) return outcomes;
+  const routing = ctx.routing.current();
   try {
-    await ctx.publisher.publish({
-      topic: ctx.commandsTopic,
-      partition: ctx.routing.current().partitionOf(subject),
-      key: subject,
-      value: encodeCommand(command),
-    });
+    await ctx.publisher.publishTogether(
+      items.map((item) => ({
+        topic: ctx.commandsTopic,
+        partition: routing.partitionOf(item.subject),
+        key: item.subject,
+        value: encodeCommand(item.command),
+      })),
+    );
   } catch (error) {
-    // Nothing was accepted: give the key back so the client's retry can go through.
-    if (claim.kind === 'new') await releaseIdempotencyKey(ctx.pool, transferId, requestHash).catch(() => undefined);
-    ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' });
-    throw error;
+    // Nothing was accepted: give the keys back so the client's retry can go through.
+    await Promise.all(
+      items
+        .filter((item) => item.claim.kind === 'new')
+        .map((item) => releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash).catch(() => undefined)),
+    );
+    ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' }, items.length);
+    for (const item of items) outcomes.set(item, { error });
+    return outcomes;
   }
 
-  const resource = acceptedTransferWire(command);
-  const record: AcceptedTransfer = { id: transferId, principal: auth.principal, requestHash, resource };
-  // Awaited so that a GET right after the 202 finds it; a failure only costs that GET a 404
-  // until the worker has applied the transfer.
-  await ctx.redis.accepted.putAccepted(record).catch((error: Error) => ctx.warn('putAccepted', `putAccepted failed: ${error.message}`));
-  ctx.metrics.idempotency.inc({ outcome: 'new' });
-  return { status: 202, resource };
+  await Promise.all(
+    items.map(async (item) => {
+      const { command } = item;
+      const resource = acceptedTransferWire(command);
+      const record: AcceptedTransfer = { id: command.transferId, principal: command.principal, requestHash: command.requestHash, resource };
+      // Awaited so that a GET right after the 202 finds it; a failure only costs that GET a
+      // 404 until the worker has applied the transfer.
+      await ctx.redis.accepted.putAccepted(record).catch((error: Error) => ctx.warn('putAccepted', `putAccepted failed: ${error.message}`));
+      outcomes.set(item, { answer: { status: 202, resource } });
+    }),
+  );
+  ctx.metrics.idempotency.inc({ outcome: 'new' }, items.length);
+  return outcomes;
+}
+
+/** The hash a movement is claimed with: the same request always hashes the same, whatever its ids' case. */
+export function movementRequestHash(request: MovementRequest): string {
+  return hashOfNormalized(normalize(request));
+}
+
+function hashOfNormalized(normalized: MovementRequest): string {
+  return requestHashOf(normalized.kind, normalized.body);
 }
 
 /** Ids lower-cased so that case never changes the route, the hash or the owner lookup. */

@@ -16,7 +16,11 @@ export interface OutgoingCommand {
 
 /** Resolves once Kafka acknowledged (acks=all); rejects with BackpressureError or BrokerUnavailableError. */
 export interface CommandPublisher {
-  publish(message: OutgoingCommand): Promise<void>;
+  /**
+   * All of `messages` in one produce request, in order (one record batch per partition: all
+   * or none of a partition's messages are appended). Resolves when all are acknowledged.
+   */
+  publishTogether(messages: readonly OutgoingCommand[]): Promise<void>;
 }
 
 export interface RoutingProvider {

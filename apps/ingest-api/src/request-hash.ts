@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 
-export type RequestKind = 'ACCOUNT' | 'TRANSFER' | 'DEPOSIT' | 'WITHDRAWAL';
+/** BATCH: a whole batch (over its items' hashes); BATCH_ITEM_INVALID: an item that failed validation, as sent. */
+export type RequestKind = 'ACCOUNT' | 'TRANSFER' | 'DEPOSIT' | 'WITHDRAWAL' | 'BATCH' | 'BATCH_ITEM_INVALID';
 
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);

@@ -92,3 +92,14 @@ export function balanceWire(figure: BalanceFigure) {
     as_of: figure.asOf,
   };
 }
+
+/** A balance as it stood at `at`, read from the ledger (version 0: no entry yet then). */
+export function balanceAtWire(account: { id: string; currency: string }, figure: { seq: bigint; balance: bigint }, at: string) {
+  return {
+    account_id: account.id,
+    currency: account.currency,
+    balance: figure.balance.toString(),
+    version: figure.seq.toString(),
+    as_of: new Date(at).toISOString(),
+  };
+}

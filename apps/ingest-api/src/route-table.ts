@@ -25,7 +25,10 @@
  *        ];
  *
  *      `params` (path, a failure answers 404: such an id names nothing), `query` and
- *      `body` are zod schemas; `handle` gets their parsed output, typed. Statuses implied
+ *      `body` are zod schemas; `handle` gets their parsed output, typed. A route whose
+ *      body holds items each answered on its own (POST /v1/batch) sets `bodyCheckedBy:
+ *      'handler'`: the table documents the body, and the handler checks it piece by piece
+ *      with the same schemas (`body` is then the raw JSON). Statuses implied
  *      by the declaration are documented without being listed: 401/429/503 for every /v1
  *      route, 404 (and 400) for path params, 400 for a query, body or key, 413/415 for a body, 422
  *      for `idempotent`. List in `errors` only what the handler adds (403, 404, 409...).
@@ -82,6 +85,12 @@ export interface RouteSpec<
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * 'table' (default): the body is parsed with `body` before `handle`. 'handler': `handle`
+   * gets the raw JSON and checks it itself with the same schemas, so that one bad item of a
+   * batch is a 400 of that item and not of the whole request.
+   */
+  bodyCheckedBy?: 'table' | 'handler';
   responses: Record<number, ResponseSpec>;
   /** Error statuses the handler itself may answer beyond those implied (see the top). */
   errors?: number[];
@@ -175,7 +184,7 @@ function inputOf(route: Route, req: Request, res: Response): RouteInput<unknown,
   }
   const key = route.idempotent ? idempotencyKeyOf(req) : undefined;
   const query = route.query ? parseQuery(route.query, req.query) : undefined;
-  const body = route.body ? parseBody(route.body, req.body) : undefined;
+  const body = route.body && route.bodyCheckedBy !== 'handler' ? parseBody(route.body, req.body) : req.body;
   return {
     req,
     res,

@@ -110,6 +110,14 @@ const BOUNDS: BoundCase[] = [
   { route: 'GET /v1/accounts/{id}/entries', where: 'query', base: {}, field: 'limit', inside: ['1', '500'], past: ['0', '501', 'many'] },
   { route: 'GET /v1/accounts/{id}/entries', where: 'query', base: {}, field: 'cursor', inside: ['1', '9'.repeat(18)], past: ['9'.repeat(19), '-1', 'abc'] },
   { route: 'GET /v1/accounts/{id}/entries', where: 'query', base: {}, field: 'unknown', inside: [], past: ['1'] },
+  { route: 'GET /v1/accounts/{id}/entries', where: 'query', base: {}, field: 'from', inside: ['2026-01-31T12:00:00Z', '2026-01-31T12:00:00.123456+02:00'], past: ['2026-01-31T12:00:00', '2026-01-31T12:00:00.1234567Z', 'yesterday', '2026-13-01T00:00:00Z', `2026-01-31T12:00:00.${'1'.repeat(40)}Z`] },
+  { route: 'GET /v1/accounts/{id}/balance', where: 'query', base: {}, field: 'at', inside: ['2026-01-31T12:00:00Z', '1999-12-31T23:59:59.5-05:30'], past: ['2026-01-31', '2026-01-31T24:00:00Z', 'now'] },
+  { route: 'GET /v1/transfers', where: 'query', base: { account_id: ACCOUNT }, field: 'limit', inside: ['1', '200'], past: ['0', '201', 'all'] },
+  { route: 'GET /v1/transfers', where: 'query', base: { account_id: ACCOUNT }, field: 'status', inside: ['PROCESSING', 'REJECTED'], past: ['ACCEPTED', 'rejected'] },
+  { route: 'GET /v1/transfers', where: 'query', base: { account_id: ACCOUNT }, field: 'kind', inside: ['DEPOSIT'], past: ['deposit', 'HOLD'] },
+  { route: 'GET /v1/transfers', where: 'query', base: { account_id: ACCOUNT }, field: 'cursor', inside: ['abc_-1', x(128)], past: [x(129), 'a b', 'a+b/='] },
+  { route: 'GET /v1/transfers', where: 'query', base: {}, field: 'account_id', inside: [ACCOUNT], past: ['abc', ''] },
+  { route: 'POST /v1/batch', where: 'body', base: {}, field: 'items', inside: [[{ kind: 'DEPOSIT', ...movement }], [{ kind: 'TRANSFER', ...transfer }]], past: [[], [{ kind: 'REFUND', ...movement }], [{ ...movement }], 'x'] },
   { route: 'POST /v1/transfers', where: 'header', base: {}, field: 'Idempotency-Key', inside: ['k', x(128), '!~'], past: ['', x(129), 'has space', 'é'] },
   { route: 'GET /v1/accounts/{id}', where: 'path', base: {}, field: 'id', inside: [ACCOUNT, ACCOUNT.toUpperCase()], past: ['abc', `${ACCOUNT}0`] },
 ];
@@ -213,7 +221,10 @@ describe('openApiDocument', () => {
     expect(transferRequest.required.sort()).toEqual(['amount', 'currency', 'from_account_id', 'to_account_id']);
     expect(transferRequest.additionalProperties).toBe(false);
     const entries = (operationOf(routeOf('GET /v1/accounts/{id}/entries')).parameters ?? []).map((p) => p.name);
-    expect(entries).toEqual(['id', 'limit', 'cursor']);
+    expect(entries).toEqual(['id', 'limit', 'cursor', 'from', 'to']);
+    const batchItems = (doc.components.schemas.BatchRequest as { properties: { items: { maxItems: number; items: Json } } }).properties.items;
+    expect(batchItems.maxItems).toBe(1000);
+    expect(batchItems.items).toEqual({ $ref: '#/components/schemas/BatchItem' });
   });
 
   test('is plain JSON (serialisable, no $schema per component)', () => {

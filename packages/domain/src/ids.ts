@@ -22,6 +22,21 @@ export function transferIdFor(principal: string, idempotencyKey: string): string
   return uuidV5(`transfer\n${principal}\n${idempotencyKey}`);
 }
 
+/**
+ * Item `index` of a POST /v1/batch sent under `batchKey`. Its own name space: no batch item
+ * can share an id with a single request's transfer, whatever the keys. Unambiguous although
+ * a principal may contain newlines: the key cannot (printable ASCII) and the index is digits.
+ */
+export function batchItemIdFor(principal: string, batchKey: string, index: number): string {
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`batch item index must be a non-negative integer, got ${index}`);
+  return uuidV5(`batch-item\n${principal}\n${batchKey}\n${index}`);
+}
+
+/** The Idempotency-Key claim of a whole batch (its body's hash is checked against it). */
+export function batchIdFor(principal: string, batchKey: string): string {
+  return uuidV5(`batch\n${principal}\n${batchKey}`);
+}
+
 export function accountIdFor(principal: string, idempotencyKey: string): string {
   return uuidV5(`account\n${principal}\n${idempotencyKey}`);
 }

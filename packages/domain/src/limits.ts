@@ -47,3 +47,12 @@ export const WAIT_MS_MAX = 30_000;
 
 /** Bucket moves named by one FENCE marker (a hold moves at most this many buckets). */
 export const FENCE_MOVES_MAX = BUCKET_COUNT;
+
+/** Movements in one page of GET /v1/transfers (an account's history). */
+export const HISTORY_PAGE_MAX = 200;
+
+/**
+ * Items of one POST /v1/batch at most (API_BATCH_ITEMS_MAX may lower it). All of a batch's
+ * accepted items travel in one Kafka produce request, so this also bounds that request.
+ */
+export const BATCH_ITEMS_MAX = 1_000;

@@ -24,8 +24,16 @@ export interface AccountState {
   readonly seq: bigint;
 }
 
-export type TransferKind = 'TRANSFER' | 'DEPOSIT' | 'WITHDRAWAL';
+/**
+ * Every kind a stored movement can have. A list, not only a type: the history read
+ * (GET /v1/transfers) walks one index range per (status, kind), so a kind missing here would
+ * be missing from every account's history.
+ */
+export const TRANSFER_KINDS = ['TRANSFER', 'DEPOSIT', 'WITHDRAWAL'] as const;
+export type TransferKind = (typeof TRANSFER_KINDS)[number];
 export type TransferStatus = 'ACCEPTED' | 'PROCESSING' | 'COMPLETED' | 'REJECTED';
+/** The statuses of a row in `transfers` (ACCEPTED is only ever in Redis). */
+export const STORED_TRANSFER_STATUSES = ['PROCESSING', 'COMPLETED', 'REJECTED'] as const;
 
 export const REJECTION_REASONS = [
   'INSUFFICIENT_FUNDS',

@@ -43,8 +43,9 @@ export interface BatchingProducerOptions {
   ackTimeoutMs: number;
 }
 
+/** One publish call: a single message, or a group that must travel in one produce request. */
 interface Pending {
-  message: OutgoingMessage;
+  messages: readonly OutgoingMessage[];
   resolve: () => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -55,6 +56,8 @@ export class BatchingProducer {
   private producer: Producer | null = null;
   private connecting: Promise<Producer> | null = null;
   private buffer: Pending[] = [];
+  /** Messages waiting in the buffer (not yet in a produce request). */
+  private buffered = 0;
   private inFlight = 0;
   private sending = false;
   private linger: { cancel(): void } | null = null;
@@ -75,14 +78,28 @@ export class BatchingProducer {
   }
 
   publish(message: OutgoingMessage): Promise<void> {
+    return this.publishTogether([message]);
+  }
+
+  /**
+   * Publishes `messages` in ONE produce request, in this order: resolves when Kafka has
+   * acknowledged all of them, rejects (for all of them) otherwise. Kafka appends the messages
+   * of one partition in one request as one record batch, all or none, so a group keeps its
+   * per-partition order even when it fails: no later message of the group can be in the log
+   * while an earlier one of the same partition is not. The API's batch endpoint publishes
+   * its accepted items this way (one round trip for up to API_BATCH_ITEMS_MAX commands).
+   * A group may be larger than batchSizeMax: it is sent alone then, never split.
+   */
+  publishTogether(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
     if (this.stopped) return Promise.reject(new BrokerUnavailableError('producer is stopped'));
-    if (this.buffer.length + this.inFlight >= this.options.bufferMessagesMax) {
+    if (this.buffered + this.inFlight + messages.length > this.options.bufferMessagesMax) {
       return Promise.reject(new BackpressureError(`produce buffer full (${this.options.bufferMessagesMax} messages)`));
     }
     if (!this.isHealthy()) {
       return Promise.reject(new BrokerUnavailableError('Kafka failed recently; not accepting until it recovers'));
     }
-    return this.enqueue(message);
+    return this.enqueue(messages);
   }
 
   /** Publishes a list and resolves when all are acked (the outbox relay's entry point). */
@@ -93,13 +110,13 @@ export class BatchingProducer {
   /** Like publish, but never refused for a full buffer: committed outbox rows must go out. */
   private publishUnbounded(message: OutgoingMessage): Promise<void> {
     if (this.stopped) return Promise.reject(new BrokerUnavailableError('producer is stopped'));
-    return this.enqueue(message);
+    return this.enqueue([message]);
   }
 
-  private enqueue(message: OutgoingMessage): Promise<void> {
+  private enqueue(messages: readonly OutgoingMessage[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const pending: Pending = {
-        message,
+        messages,
         resolve,
         reject,
         settled: false,
@@ -108,6 +125,7 @@ export class BatchingProducer {
         }, this.options.ackTimeoutMs),
       };
       this.buffer.push(pending);
+      this.buffered += messages.length;
       this.schedule();
     });
   }
@@ -118,6 +136,7 @@ export class BatchingProducer {
     this.linger = null;
     for (const pending of this.buffer) this.settle(pending, new BrokerUnavailableError('producer stopped'));
     this.buffer = [];
+    this.buffered = 0;
     const producer = this.producer;
     this.producer = null;
     if (producer) await producer.disconnect().catch(() => undefined);
@@ -125,7 +144,7 @@ export class BatchingProducer {
 
   private schedule(): void {
     if (this.sending) return; // the send loop picks the buffer up when the request returns
-    if (this.buffer.length >= this.options.batchSizeMax) {
+    if (this.buffered >= this.options.batchSizeMax) {
       this.linger?.cancel();
       this.linger = null;
       void this.sendLoop();
@@ -152,8 +171,10 @@ export class BatchingProducer {
     try {
       while (!this.stopped) {
         this.buffer = this.buffer.filter((p) => !p.settled);
+        this.buffered = this.buffer.reduce((sum, p) => sum + p.messages.length, 0);
         if (this.buffer.length === 0) break;
-        const batch = this.buffer.splice(0, this.options.batchSizeMax);
+        const batch = this.buffer.splice(0, this.requestLength());
+        this.buffered -= batch.reduce((sum, p) => sum + p.messages.length, 0);
         await this.send(batch);
       }
     } finally {
@@ -161,17 +182,30 @@ export class BatchingProducer {
     }
   }
 
+  /** How many buffered publish calls the next request takes: up to batchSizeMax messages, at least one call. */
+  private requestLength(): number {
+    let messages = 0;
+    let calls = 0;
+    for (const pending of this.buffer) {
+      if (calls > 0 && messages + pending.messages.length > this.options.batchSizeMax) break;
+      messages += pending.messages.length;
+      calls++;
+    }
+    return calls;
+  }
+
   private async send(batch: Pending[]): Promise<void> {
-    this.inFlight = batch.length;
+    const messages = batch.reduce((sum, p) => sum + p.messages.length, 0);
+    this.inFlight = messages;
     const started = Date.now();
     try {
       const producer = await this.connection();
       await producer.sendBatch({ topicMessages: groupByTopic(batch), acks: -1 });
-      this.onBatch?.(batch.length, Date.now() - started, true);
+      this.onBatch?.(messages, Date.now() - started, true);
       for (const pending of batch) this.settle(pending, null);
     } catch (error) {
       this.lastFailureAt = Date.now();
-      this.onBatch?.(batch.length, Date.now() - started, false);
+      this.onBatch?.(messages, Date.now() - started, false);
       const failure = new BrokerUnavailableError(`Kafka produce failed: ${(error as Error).message}`);
       for (const pending of batch) this.settle(pending, failure);
       // The idempotent producer's sequence numbers may be out of step after a failure:
@@ -223,7 +257,7 @@ export class BatchingProducer {
 
 function groupByTopic(batch: readonly Pending[]): TopicMessages[] {
   const byTopic = new Map<string, Message[]>();
-  for (const { message } of batch) {
+  for (const message of batch.flatMap((pending) => pending.messages)) {
     const list = byTopic.get(message.topic) ?? [];
     list.push(
       message.partition === null

@@ -7,13 +7,17 @@
  */
 import { z } from 'zod';
 import {
+  BATCH_ITEMS_MAX,
   DESCRIPTION_CHARS_MAX,
   ENTRIES_PAGE_MAX,
+  HISTORY_PAGE_MAX,
   IDEMPOTENCY_KEY_CHARS_MAX,
   METADATA_BYTES_MAX,
   METADATA_DEPTH_MAX,
   METADATA_KEY_CHARS_MAX,
   METADATA_KEYS_MAX,
+  STORED_TRANSFER_STATUSES,
+  TRANSFER_KINDS,
   WAIT_MS_MAX,
 } from '@ledgerline/domain';
 import { amountString, currencyCode, limitString, rejectionReason } from './primitives';
@@ -91,14 +95,16 @@ export const createAccountBody = z
   .strict()
   .meta({ id: 'CreateAccount' });
 
+const transferFields = {
+  from_account_id: accountIdField,
+  to_account_id: accountIdField,
+  amount: amountString,
+  currency: currencyCode,
+  description: text(DESCRIPTION_CHARS_MAX).optional(),
+};
+
 export const transferBody = z
-  .object({
-    from_account_id: accountIdField,
-    to_account_id: accountIdField,
-    amount: amountString,
-    currency: currencyCode,
-    description: text(DESCRIPTION_CHARS_MAX).optional(),
-  })
+  .object(transferFields)
   .strict()
   .refine((b) => b.from_account_id.toLowerCase() !== b.to_account_id.toLowerCase(), {
     message: 'must differ from from_account_id',
@@ -106,14 +112,39 @@ export const transferBody = z
   })
   .meta({ id: 'TransferRequest' });
 
-export const movementBody = z
-  .object({
-    account_id: accountIdField,
-    amount: amountString,
-    currency: currencyCode,
-  })
+const movementFields = {
+  account_id: accountIdField,
+  amount: amountString,
+  currency: currencyCode,
+};
+
+export const movementBody = z.object(movementFields).strict().meta({ id: 'MovementRequest' });
+
+/** The kinds of movement a batch item may be; each item is validated by its single endpoint's schema. */
+export const batchItemKind = z.enum(['TRANSFER', 'DEPOSIT', 'WITHDRAWAL']);
+export type BatchItemKind = z.infer<typeof batchItemKind>;
+
+/**
+ * One batch item: its kind and that kind's body. The API checks an item with exactly these
+ * fields, one item at a time (apps/ingest-api/src/routes/batch.ts), with the single
+ * endpoint's own schema, so a bad item is a 400 of its own, never the whole batch's.
+ */
+export const batchItem = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('TRANSFER'), ...transferFields }).strict(),
+    z.object({ kind: z.literal('DEPOSIT'), ...movementFields }).strict(),
+    z.object({ kind: z.literal('WITHDRAWAL'), ...movementFields }).strict(),
+  ])
+  .meta({ id: 'BatchItem' });
+
+/** POST /v1/batch. API_BATCH_ITEMS_MAX may lower the item ceiling (400 beyond it). */
+export const batchBody = z
+  .object({ items: z.array(batchItem).min(1, 'must hold at least one item').max(BATCH_ITEMS_MAX, `must hold at most ${BATCH_ITEMS_MAX} items`) })
   .strict()
-  .meta({ id: 'MovementRequest' });
+  .meta({ id: 'BatchRequest' });
+
+/** The envelope as the API checks it before the items, which are checked one by one. */
+export const batchEnvelope = z.object({ items: z.array(z.unknown()).min(1, 'must hold at least one item').max(BATCH_ITEMS_MAX, `must hold at most ${BATCH_ITEMS_MAX} items`) }).strict();
 
 export const idempotencyKeyHeader = z
   .string()
@@ -130,6 +161,20 @@ export const idempotencyKeyHeader = z
 const integerQuery = (min: number, max: number) =>
   z.preprocess((value) => (typeof value === 'string' && /^-?[0-9]{1,16}$/.test(value) ? Number(value) : value), z.number().int().min(min).max(max));
 
+/**
+ * An RFC 3339 instant with its offset (`Z` or `+hh:mm`) and at most microsecond precision
+ * (what Postgres keeps), as a pattern so the document declares it. The refinement only
+ * refuses what a pattern cannot see (a 31st of February).
+ */
+export const instantParam = z
+  .string()
+  .max(40)
+  .regex(
+    /^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$/,
+    'must be an RFC 3339 date-time with an offset and at most 6 fractional digits, e.g. 2026-01-31T12:00:00Z',
+  )
+  .refine((value) => Number.isFinite(Date.parse(value)) && new Date(Date.parse(value)).getUTCFullYear() >= 1, 'must be a date that exists');
+
 export const transferQuery = z
   .object({ wait_ms: integerQuery(0, WAIT_MS_MAX).optional() })
   .strict();
@@ -140,6 +185,33 @@ export const entriesQuery = z
     // An entry's seq: 18 digits keep every cursor inside Postgres's bigint, so a cursor the
     // pattern allows is never refused afterwards (seq will not reach 10^18).
     cursor: z.string().regex(/^[0-9]{1,18}$/, 'must be a cursor returned by a previous page').optional(),
+    from: instantParam.optional().meta({ description: 'Entries created at or after this instant' }),
+    to: instantParam.optional().meta({ description: 'Entries created before this instant (from..to is half-open)' }),
+  })
+  .strict();
+
+export const balanceQuery = z
+  .object({
+    at: instantParam.optional().meta({ description: 'The balance as it stood at this instant (after the last entry created at or before it); not in the future' }),
+  })
+  .strict();
+
+/** Kinds and statuses of a stored movement (ACCEPTED lives in Redis only, never in history). */
+export const transferKind = z.enum(TRANSFER_KINDS);
+export const storedTransferStatus = z.enum(STORED_TRANSFER_STATUSES);
+
+export const historyQuery = z
+  .object({
+    account_id: z.uuid({ message: 'must be a UUID' }),
+    status: storedTransferStatus.optional(),
+    kind: transferKind.optional(),
+    limit: integerQuery(1, HISTORY_PAGE_MAX).default(50),
+    cursor: z
+      .string()
+      .max(128)
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor returned by a previous page')
+      .optional()
+      .meta({ description: 'The next_cursor of the previous page' }),
   })
   .strict();
 
@@ -172,9 +244,20 @@ export const entryResource = z.object({
 
 export const entriesPage = z.object({ entries: z.array(entryResource), next_cursor: z.string().nullable() }).meta({ id: 'EntriesPage' });
 
+/** A balance as it stood at `as_of` (the `at` asked for), read from the ledger. */
+export const balanceAtResource = z
+  .object({
+    account_id: z.uuid(),
+    currency: currencyCode,
+    balance: z.string().regex(/^-?[0-9]+$/),
+    version: z.string().regex(/^[0-9]+$/),
+    as_of: z.string(),
+  })
+  .meta({ id: 'BalanceAt' });
+
 export const transferResource = z.object({
   id: z.uuid(),
-  kind: z.enum(['TRANSFER', 'DEPOSIT', 'WITHDRAWAL']),
+  kind: transferKind,
   status: z.enum(['ACCEPTED', 'PROCESSING', 'COMPLETED', 'REJECTED']),
   reason: rejectionReason.optional(),
   from_account_id: z.uuid().optional(),
@@ -186,3 +269,5 @@ export const transferResource = z.object({
   completed_at: z.string().optional(),
 }).meta({ id: 'Transfer' });
 export type TransferResource = z.infer<typeof transferResource>;
+
+export const transfersPage = z.object({ transfers: z.array(transferResource), next_cursor: z.string().nullable() }).meta({ id: 'TransfersPage' });

@@ -9,17 +9,27 @@
  * otherwise, nothing created). Each principal may open at most API_ACCOUNTS_PER_PRINCIPAL_MAX
  * accounts (409 ACCOUNT_QUOTA_EXCEEDED).
  */
-import { type AuthContext, isAdmin } from '@ledgerline/auth';
+import { z } from 'zod';
+import { isAdmin } from '@ledgerline/auth';
 import { ENTRIES_PAGE_MAX, accountIdFor } from '@ledgerline/domain';
-import { type AccountRow, findAccount, insertUserAccountWithinQuota, listEntries } from '@ledgerline/postgres';
-import { accountResource, balanceResource, createAccountBody, entriesPage, entriesQuery, idPath } from '@ledgerline/schemas';
-import type { AccountFacts } from '../account-directory';
+import { balanceAt, findAccount, insertUserAccountWithinQuota, listEntries } from '@ledgerline/postgres';
+import {
+  accountResource,
+  balanceAtResource,
+  balanceQuery,
+  balanceResource,
+  createAccountBody,
+  entriesPage,
+  entriesQuery,
+  idPath,
+} from '@ledgerline/schemas';
+import { type AccountFacts, visible, visibleAccount } from '../account-directory';
 import type { AppContext } from '../context';
-import { ApiError, forbidden, idempotencyKeyReused, notFound } from '../errors';
+import { ApiError, forbidden, idempotencyKeyReused, notFound, validationFailed } from '../errors';
 import { authOf, requireRead, requireWrite } from '../http-input';
 import { requestHashOf } from '../request-hash';
 import { defineRoute } from '../route-table';
-import { type BalanceFigure, accountWire, balanceWire, entryWire } from '../resources';
+import { type BalanceFigure, accountWire, balanceAtWire, balanceWire, entryWire } from '../resources';
 
 export const accountRoutes = [
   defineRoute({
@@ -85,22 +95,34 @@ export const accountRoutes = [
   defineRoute({
     method: 'get',
     path: '/v1/accounts/{id}/balance',
-    summary: "An account's balance; version is the entry sequence number it reflects",
+    summary: "An account's balance; version is the entry sequence number it reflects. With `at`, the balance as it stood then",
+    description:
+      'Without `at`: Balance, from the cache when it has the account. With `at`: BalanceAt, the balance after the last entry created at or before `at`, read from the ledger (never the cache); version 0 and balance 0 before the first entry; a future `at` is 400.',
     params: idPath,
-    responses: { 200: { description: 'The balance', schema: balanceResource } },
+    query: balanceQuery,
+    responses: { 200: { description: 'The balance (Balance), or with `at` the balance then (BalanceAt)', schema: z.union([balanceResource, balanceAtResource]) } },
     errors: [403],
-    handle: async (ctx, { res, params }) => {
+    handle: async (ctx, { res, params, query }) => {
       const auth = authOf(res);
       requireRead(auth);
-      const facts = await visibleAccount(ctx, auth, params.id);
-      res.json(balanceWire(await balanceOf(ctx, facts)));
+      const facts = await visibleAccount(ctx.directory, auth, params.id);
+      if (query.at === undefined) {
+        res.json(balanceWire(await balanceOf(ctx, facts)));
+        return;
+      }
+      // A figure for a moment that has not happened yet would change as money moves: refused.
+      if (Date.parse(query.at) > ctx.clock().getTime()) {
+        throw validationFailed([{ path: 'at', message: 'must not be in the future' }]);
+      }
+      // From the ledger, never the cache: the cache only knows the latest figure.
+      res.json(balanceAtWire(facts, await balanceAt(ctx.pool, facts.id, query.at), query.at));
     },
   }),
 
   defineRoute({
     method: 'get',
     path: '/v1/accounts/{id}/entries',
-    summary: "An account's entries, newest first; pass next_cursor as cursor for the next page",
+    summary: "An account's entries, newest first; pass next_cursor as cursor for the next page; from (inclusive) and to (exclusive) bound created_at",
     params: idPath,
     query: entriesQuery,
     responses: { 200: { description: 'A page of entries', schema: entriesPage } },
@@ -108,28 +130,23 @@ export const accountRoutes = [
     handle: async (ctx, { res, params, query }) => {
       const auth = authOf(res);
       requireRead(auth);
-      const facts = await visibleAccount(ctx, auth, params.id);
+      const facts = await visibleAccount(ctx.directory, auth, params.id);
       const limit = Math.min(query.limit, ENTRIES_PAGE_MAX);
-      const entries = await listEntries(ctx.pool, facts.id, query.cursor === undefined ? null : BigInt(query.cursor), limit);
+      const entries = await listEntries(ctx.pool, facts.id, {
+        beforeSeq: query.cursor === undefined ? null : BigInt(query.cursor),
+        from: query.from ?? null,
+        to: query.to ?? null,
+        limit,
+      });
       // An account's entries are numbered 1, 2, 3... without gaps, so the page ending at seq 1
-      // (or a short page) is the last one: no extra row is fetched to find out.
+      // (or a short page) is the last one: no extra row is fetched to find out. With a `from`
+      // filter the page after a full one may be empty.
       const last = entries[entries.length - 1];
       const more = entries.length === limit && last !== undefined && last.seq > 1n;
       res.json({ entries: entries.map(entryWire), next_cursor: more ? last.seq.toString() : null });
     },
   }),
 ];
-
-/** Owners see their accounts, admins see all; for anyone else the account does not exist. */
-function visible(auth: AuthContext, account: Pick<AccountRow, 'owner'>): boolean {
-  return isAdmin(auth) || account.owner === auth.principal;
-}
-
-async function visibleAccount(ctx: AppContext, auth: AuthContext, id: string): Promise<AccountFacts> {
-  const facts = await ctx.directory.lookup(id);
-  if (!facts || !visible(auth, facts)) throw notFound('account');
-  return facts;
-}
 
 /**
  * Redis first (the worker refreshes it after every commit, and GET /v1/transfers read-repairs

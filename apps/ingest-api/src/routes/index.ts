@@ -6,6 +6,7 @@
 import { openApiDocument } from '../openapi';
 import type { Route } from '../route-table';
 import { accountRoutes } from './accounts';
+import { batchRoutes } from './batch';
 import { docsRoutes } from './docs';
 import { opsRoutes } from './ops';
 import { transferRoutes } from './transfers';
@@ -15,6 +16,7 @@ let documentJson: string | undefined;
 export const ROUTES: readonly Route[] = [
   ...accountRoutes,
   ...transferRoutes,
+  ...batchRoutes,
   ...opsRoutes,
   ...docsRoutes(() => (documentJson ??= JSON.stringify(apiDocument()))),
 ];

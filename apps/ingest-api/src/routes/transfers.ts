@@ -1,9 +1,14 @@
 /** /v1/transfers, /v1/deposits, /v1/withdrawals: money movements and their status. */
 import type { Response } from 'express';
-import { idPath, movementBody, transferBody, transferQuery, transferResource } from '@ledgerline/schemas';
+import { STORED_TRANSFER_STATUSES, TRANSFER_KINDS } from '@ledgerline/domain';
+import { type HistoryCursor, listAccountTransfers } from '@ledgerline/postgres';
+import { historyQuery, idPath, movementBody, transferBody, transferQuery, transferResource, transfersPage } from '@ledgerline/schemas';
+import { visibleAccount } from '../account-directory';
+import { validationFailed } from '../errors';
 import { authOf, requireRead } from '../http-input';
 import { type MovementAnswer, submitMovement } from '../movements';
 import { type ResponseSpec, defineRoute } from '../route-table';
+import { transferWireFromRow } from '../resources';
 import { readTransfer } from '../transfer-status';
 
 const movementResponses: Record<number, ResponseSpec> = {
@@ -54,6 +59,30 @@ export const transferRoutes = [
 
   defineRoute({
     method: 'get',
+    path: '/v1/transfers',
+    summary: 'The movements that touch an account (as source or destination), newest first; pass next_cursor as cursor for the next page',
+    description:
+      'Owner of the account or admin; 404 otherwise. Movements a worker has applied (PROCESSING, COMPLETED, REJECTED), ordered by (created_at, id).',
+    query: historyQuery,
+    responses: { 200: { description: 'A page of movements', schema: transfersPage } },
+    errors: [403, 404],
+    handle: async (ctx, { res, query }) => {
+      const auth = authOf(res);
+      requireRead(auth);
+      const account = await visibleAccount(ctx.directory, auth, query.account_id.toLowerCase());
+      const page = await listAccountTransfers(ctx.pool, {
+        accountId: account.id,
+        statuses: query.status === undefined ? STORED_TRANSFER_STATUSES : [query.status],
+        kinds: query.kind === undefined ? TRANSFER_KINDS : [query.kind],
+        after: query.cursor === undefined ? null : decodeHistoryCursor(query.cursor),
+        limit: query.limit,
+      });
+      res.json({ transfers: page.transfers.map(transferWireFromRow), next_cursor: page.next ? encodeHistoryCursor(page.next) : null });
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
     path: '/v1/transfers/{id}',
     summary: 'A transfer; wait_ms holds the request until it is COMPLETED or REJECTED or the time is up',
     params: idPath,
@@ -71,4 +100,20 @@ export const transferRoutes = [
 
 function answer(res: Response, result: MovementAnswer): void {
   res.status(result.status).location(`/v1/transfers/${result.resource.id}`).json(result.resource);
+}
+
+/** Opaque to clients: base64url of "<created_at with microseconds>|<id>" of a page's last row. */
+export function encodeHistoryCursor(cursor: HistoryCursor): string {
+  return Buffer.from(`${cursor.createdAt}|${cursor.id}`, 'utf8').toString('base64url');
+}
+
+const HISTORY_CURSOR = /^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** Anything but a cursor this API made is a 400: it reaches Postgres only in that exact shape. */
+export function decodeHistoryCursor(text: string): HistoryCursor {
+  const match = HISTORY_CURSOR.exec(Buffer.from(text, 'base64url').toString('utf8'));
+  if (!match || Number.isNaN(Date.parse(match[1]!))) {
+    throw validationFailed([{ path: 'cursor', message: 'must be a cursor returned by a previous page' }]);
+  }
+  return { createdAt: match[1]!, id: match[2]! };
 }

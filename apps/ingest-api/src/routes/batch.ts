@@ -1,0 +1,159 @@
+/**
+ * POST /v1/batch: up to API_BATCH_ITEMS_MAX movements under one Idempotency-Key.
+ *
+ *   envelope (items 1..API_BATCH_ITEMS_MAX, body up to API_BATCH_BODY_BYTES_MAX; else
+ *   400/413 for all)
+ *   -> each item parsed by its single endpoint's schema (a bad item is a 400 of its own)
+ *   -> batch claim: the key with the hash of the whole body (another body: 422 for all)
+ *   -> submitMovements (movements.ts, the single endpoints' own function): each item
+ *      authorised, hold-checked and claimed under batchItemIdFor(principal, key, index);
+ *      every accepted item published in ONE produce request, in item order
+ *   -> 202 {"results": [{index, status, resource?, error?}]} in item order
+ *
+ * Not atomic: each item gets the status it would have got alone (202, 200 for a replayed
+ * item, 400, 403, 422, 429, 503...). Every 202/200 item is durable in Kafka before the
+ * answer is sent. Item ids are derived from (principal, key, index), so replaying the same
+ * key and body names the same transfers: accepted items answer 200 with their current
+ * resource, items that failed are tried again. The batch claim is never given back: a key
+ * once used for a batch stays bound to that body.
+ *
+ * Order: publishTogether puts the items of one partition into one record batch, in item
+ * order, all or none; the partition's worker applies them in that order.
+ */
+import { z } from 'zod';
+import { batchIdFor, batchItemIdFor } from '@ledgerline/domain';
+import { type BatchItemKind, batchBody, batchEnvelope, batchItemKind, movementBody, transferBody, transferResource } from '@ledgerline/schemas';
+import type { AppContext } from '../context';
+import { ApiError, errorBody, idempotencyKeyReused, issuesOf, toHttpError, validationFailed } from '../errors';
+import { authOf, jsonDepthExceeds, parseBody, requireWrite } from '../http-input';
+import { type MovementRequest, type MovementSubmission, movementRequestHash, submitMovements } from '../movements';
+import { requestHashOf } from '../request-hash';
+import { defineRoute } from '../route-table';
+
+export const BATCH_PATH = '/v1/batch';
+
+/** A valid item is an object of strings (depth 2); anything much deeper is hostile, refused whole. */
+const BATCH_BODY_DEPTH_MAX = 8;
+
+/** Item results of a batch, in item order; `status` is what the item would have got alone. */
+export const batchResult = z
+  .object({
+    results: z.array(
+      z.object({
+        index: z.number().int().min(0),
+        status: z.number().int().min(200).max(599),
+        resource: transferResource.optional(),
+        error: errorBody.shape.error.optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'BatchResult' });
+
+type ParsedItem = { request: MovementRequest } | { error: ApiError; raw: unknown };
+
+export interface BatchItemResult {
+  index: number;
+  status: number;
+  resource?: unknown;
+  error?: { code: string; message: string; details?: unknown };
+}
+
+export const batchRoutes = [
+  defineRoute({
+    method: 'post',
+    path: BATCH_PATH,
+    summary: 'Up to 1,000 movements under one Idempotency-Key; each item answered as its single endpoint would',
+    description:
+      'Not atomic: the answer is 202 with one result per item, in item order, `status` being what the item would have got alone (202, 200 for a replayed item, 400, 403, 429, 503...). Every accepted item is durable in Kafka before the answer. Item i is named by (principal, key, i): the same key and body replay, another body under the key is 422. API_BATCH_ITEMS_MAX may lower the item ceiling; the body may be up to API_BATCH_BODY_BYTES_MAX (1 MiB).',
+    idempotent: true,
+    body: batchBody,
+    bodyCheckedBy: 'handler',
+    responses: { 202: { description: 'One result per item, in item order', schema: batchResult } },
+    errors: [403],
+    handle: async (ctx, { res, key, body }) => {
+      const auth = authOf(res);
+      requireWrite(auth);
+      const items = parseEnvelope(ctx, body).map(parseItem);
+
+      const claim = await ctx.claims.claim(batchIdFor(auth.principal, key), auth.principal, batchHash(items));
+      if (claim.kind === 'reused') throw idempotencyKeyReused();
+
+      const submissions: MovementSubmission[] = [];
+      const submitted: number[] = [];
+      items.forEach((item, index) => {
+        if (!('request' in item)) return;
+        submissions.push({ transferId: batchItemIdFor(auth.principal, key, index), request: item.request });
+        submitted.push(index);
+      });
+      const outcomes = await submitMovements(ctx, auth, submissions);
+
+      const results: BatchItemResult[] = items.map((item, index) => ('error' in item ? errorResult(ctx, index, item.error) : { index, status: 0 }));
+      outcomes.forEach((outcome, i) => {
+        const index = submitted[i]!;
+        results[index] =
+          outcome.answer !== undefined
+            ? { index, status: outcome.answer.status, resource: outcome.answer.resource }
+            : errorResult(ctx, index, outcome.error);
+      });
+      for (const result of results) ctx.metrics.batchItems.inc({ status: String(result.status) });
+      res.status(202).json({ results });
+    },
+  }),
+];
+
+/** The envelope (items 1..API_BATCH_ITEMS_MAX), before any item is looked at. */
+function parseEnvelope(ctx: AppContext, body: unknown): unknown[] {
+  if (jsonDepthExceeds(body, BATCH_BODY_DEPTH_MAX)) {
+    throw validationFailed([{ path: 'items', message: `must not nest deeper than ${BATCH_BODY_DEPTH_MAX} levels` }], 'request body is not valid');
+  }
+  const parsed = batchEnvelope.safeParse(body ?? {});
+  if (!parsed.success) throw validationFailed(issuesOf(parsed.error), 'request body is not valid');
+  const { items } = parsed.data;
+  if (items.length > ctx.config.batchItemsMax) {
+    throw validationFailed([{ path: 'items', message: `must hold at most ${ctx.config.batchItemsMax} items` }], 'request body is not valid');
+  }
+  return items;
+}
+
+/** Exactly what the item's single endpoint would parse: the same schema, the same 400s. */
+function parseItem(raw: unknown): ParsedItem {
+  try {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw validationFailed([{ path: '(item)', message: 'must be an object with a kind' }], 'item is not valid');
+    }
+    const { kind, ...body } = raw as Record<string, unknown>;
+    const parsedKind = batchItemKind.safeParse(kind);
+    if (!parsedKind.success) throw validationFailed(issuesOf(parsedKind.error, ['kind']), 'item is not valid');
+    return { request: requestOf(parsedKind.data, body) };
+  } catch (error) {
+    if (error instanceof ApiError) return { error, raw };
+    throw error;
+  }
+}
+
+function requestOf(kind: BatchItemKind, body: Record<string, unknown>): MovementRequest {
+  switch (kind) {
+    case 'TRANSFER':
+      return { kind, body: parseBody(transferBody, body) };
+    case 'DEPOSIT':
+    case 'WITHDRAWAL':
+      return { kind, body: parseBody(movementBody, body) };
+  }
+}
+
+/**
+ * The whole body's hash, for the batch claim: each valid item by its movement hash (as its
+ * single endpoint would claim it, so id case does not matter), each invalid one as sent.
+ */
+function batchHash(items: readonly ParsedItem[]): string {
+  return requestHashOf(
+    'BATCH',
+    items.map((item) => ('request' in item ? movementRequestHash(item.request) : requestHashOf('BATCH_ITEM_INVALID', item.raw))),
+  );
+}
+
+function errorResult(ctx: AppContext, index: number, error: unknown): BatchItemResult {
+  const answer = toHttpError(error, ctx.config);
+  if (answer.unexpected) ctx.log(`500 on batch item ${index}: ${(error as Error)?.stack ?? String(error)}`);
+  return { index, status: answer.status, error: answer.body.error };
+}

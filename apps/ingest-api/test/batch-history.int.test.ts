@@ -1,0 +1,350 @@
+// Proves POST /v1/batch (per-item statuses, replay and reuse, per-partition order), the
+// transfer history with its filters and cursor, the entries time window, and the
+// point-in-time balance, against the real API, a real worker, Kafka, Postgres and Redis.
+import { randomUUID } from 'node:crypto';
+import { type RoutingTable, batchItemIdFor } from '@ledgerline/domain';
+import { loadRouting } from '@ledgerline/postgres';
+import { BalanceCache, createRedis } from '@ledgerline/redis';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { Client, startApi, token } from '../../../test/support/api';
+import { testServices } from '../../../test/support/env';
+import { openAccountOn } from '../../../test/support/ledger';
+import { startWorker, waitFor } from '../../../test/support/worker';
+
+const PARTITIONS = 4;
+
+describe('batch, history and point in time', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let api: Awaited<ReturnType<typeof startApi>>;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  let routing: RoutingTable;
+  let redisKeyPrefix: string;
+  let alice: Client;
+  let bob: Client;
+  let admin: Client;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(PARTITIONS);
+    topics = await createTestTopics(PARTITIONS);
+    redisKeyPrefix = `${topics.prefix}:`;
+    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix };
+    worker = await startWorker(target);
+    api = await startApi(target, { API_BATCH_ITEMS_MAX: '50' });
+    routing = await loadRouting(db.pool);
+    alice = new Client(api.url, await token('alice'));
+    bob = new Client(api.url, await token('bob'));
+    admin = new Client(api.url, await token('ops', 'ledger:read ledger:admin'));
+  });
+
+  afterAll(async () => {
+    await api.stop();
+    await worker.stop();
+    expect(worker.fatal).toEqual([]);
+    await topics.delete();
+    await db.drop();
+  });
+
+  async function openAccount(client: Client): Promise<string> {
+    const answer = await client.post('/v1/accounts', { currency: 'USD' });
+    expect(answer.status).toBe(201);
+    return answer.body.id;
+  }
+
+  async function settled(client: Client, id: string): Promise<{ status: string; reason?: string }> {
+    const answer = await client.get(`/v1/transfers/${id}?wait_ms=15000`);
+    expect(answer.status).toBe(200);
+    expect(['COMPLETED', 'REJECTED']).toContain(answer.body.status);
+    return answer.body;
+  }
+
+  async function deposit(accountId: string, amount: string): Promise<string> {
+    const answer = await admin.post('/v1/deposits', { account_id: accountId, amount, currency: 'USD' });
+    expect(answer.status).toBe(202);
+    expect((await settled(admin, answer.body.id)).status).toBe('COMPLETED');
+    return answer.body.id;
+  }
+
+  async function balance(client: Client, accountId: string): Promise<string> {
+    return (await client.get(`/v1/accounts/${accountId}/balance`)).body.balance;
+  }
+
+  describe('POST /v1/batch', () => {
+    test('mixed items: each gets the status its single endpoint would give, in item order', async () => {
+      const mine = await openAccount(alice);
+      const mineToo = await openAccount(alice);
+      const bobs = await openAccount(bob);
+      await deposit(mine, '1000');
+      const key = randomUUID();
+      const badAmount = { from_account_id: mine, to_account_id: bobs, amount: '-5', currency: 'USD' };
+      const items = [
+        { kind: 'TRANSFER', from_account_id: mine, to_account_id: bobs, amount: '100', currency: 'USD', description: 'rent' },
+        { kind: 'TRANSFER', ...badAmount },
+        { kind: 'WITHDRAWAL', account_id: bobs, amount: '1', currency: 'USD' },
+        { kind: 'DEPOSIT', account_id: mine, amount: '1', currency: 'USD' },
+        { kind: 'REFUND', account_id: mine, amount: '1', currency: 'USD' },
+        { kind: 'TRANSFER', from_account_id: mineToo, to_account_id: bobs, amount: '1', currency: 'USD', description: 'a\u0000b' },
+        'not an object',
+        { kind: 'WITHDRAWAL', account_id: mine, amount: '50', currency: 'USD' },
+        { kind: 'TRANSFER', from_account_id: randomUUID(), to_account_id: bobs, amount: '1', currency: 'USD' },
+      ];
+      const answer = await alice.post('/v1/batch', { items }, key);
+      expect(answer.status).toBe(202);
+      const results = answer.body.results as { index: number; status: number; resource?: { id: string; status: string }; error?: { code: string; details?: unknown } }[];
+      expect(results.map((r) => r.index)).toEqual(items.map((_, i) => i));
+      expect(results.map((r) => r.status)).toEqual([202, 400, 403, 403, 400, 400, 400, 202, 403]);
+      expect(results[4]!.error!.details).toEqual([expect.objectContaining({ path: 'kind' })]);
+
+      // The same item sent alone gets the very same answer.
+      const alone = await alice.post('/v1/transfers', badAmount);
+      expect(alone.status).toBe(400);
+      expect(results[1]!.error).toEqual(alone.body.error);
+      const notMine = await alice.post('/v1/withdrawals', { account_id: bobs, amount: '1', currency: 'USD' });
+      expect(results[2]!.error).toEqual(notMine.body.error);
+
+      // Accepted items carry ids derived from (principal, key, index) and really move money.
+      expect(results[0]!.resource!.id).toBe(batchItemIdFor('alice', key, 0));
+      expect(results[7]!.resource!.id).toBe(batchItemIdFor('alice', key, 7));
+      expect((await settled(alice, results[0]!.resource!.id)).status).toBe('COMPLETED');
+      expect((await settled(alice, results[7]!.resource!.id)).status).toBe('COMPLETED');
+      expect(await balance(alice, mine)).toBe('850');
+      expect(await balance(bob, bobs)).toBe('100');
+      expect(await balance(alice, mineToo)).toBe('0');
+    });
+
+    test('replay answers the same items with their current status; another body under the key is 422', async () => {
+      const from = await openAccount(alice);
+      const to = await openAccount(bob);
+      await deposit(from, '500');
+      const key = randomUUID();
+      const items = [
+        { kind: 'TRANSFER', from_account_id: from, to_account_id: to, amount: '200', currency: 'USD' },
+        { kind: 'WITHDRAWAL', account_id: from, amount: 'abc', currency: 'USD' },
+        { kind: 'WITHDRAWAL', account_id: from, amount: '100', currency: 'USD' },
+      ];
+      const first = await alice.post('/v1/batch', { items }, key);
+      expect(first.status).toBe(202);
+      expect(first.body.results.map((r: { status: number }) => r.status)).toEqual([202, 400, 202]);
+      for (const i of [0, 2]) await settled(alice, first.body.results[i].resource.id);
+
+      // The same body (ids in another case, keys in another order): the same transfers, now COMPLETED.
+      const replayItems = [
+        { currency: 'USD', amount: '200', to_account_id: to.toUpperCase(), from_account_id: from, kind: 'TRANSFER' },
+        items[1],
+        items[2],
+      ];
+      const replay = await alice.post('/v1/batch', { items: replayItems }, key);
+      expect(replay.status).toBe(202);
+      expect(replay.body.results.map((r: { status: number }) => r.status)).toEqual([200, 400, 200]);
+      for (const i of [0, 2]) {
+        expect(replay.body.results[i].resource.id).toBe(first.body.results[i].resource.id);
+        expect(replay.body.results[i].resource.status).toBe('COMPLETED');
+      }
+      expect(replay.body.results[1].error).toEqual(first.body.results[1].error);
+
+      // Another body under the same key: refused whole, nothing moves.
+      const reused = await alice.post('/v1/batch', { items: [items[0], items[1], { ...items[2], amount: '101' }] }, key);
+      expect(reused.status).toBe(422);
+      expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      const fewer = await alice.post('/v1/batch', { items: [items[0]] }, key);
+      expect(fewer.status).toBe(422);
+      expect(await balance(alice, from)).toBe('200');
+      expect(await balance(bob, to)).toBe('200');
+    });
+
+    test('items of one partition apply in batch order; items of other partitions are independent', async () => {
+      // Each withdrawal empties its account, so it only succeeds if the deposit before it in
+      // the batch was applied first; each account's entries must follow the item order.
+      const accounts = [0, 1, 2].map(() => '');
+      for (let p = 0; p < 3; p++) accounts[p] = await openAccountOn(db.pool, routing, p, 'carol');
+      const items: Record<string, string>[] = [];
+      for (let round = 0; round < 8; round++) {
+        for (const account of accounts) {
+          const amount = String(10 + round);
+          items.push({ kind: 'DEPOSIT', account_id: account, amount, currency: 'USD' });
+          items.push({ kind: 'WITHDRAWAL', account_id: account, amount, currency: 'USD' });
+        }
+      }
+      const answer = await admin.post('/v1/batch', { items }, randomUUID());
+      expect(answer.status).toBe(202);
+      const ids: string[] = answer.body.results.map((r: { status: number; resource: { id: string } }) => {
+        expect(r.status).toBe(202);
+        return r.resource.id;
+      });
+      const outcomes = await Promise.all(ids.map((id) => settled(admin, id)));
+      expect(outcomes.filter((o) => o.status !== 'COMPLETED')).toEqual([]);
+      for (const account of accounts) {
+        const expected = ids.filter((_, i) => items[i]!.account_id === account);
+        const entries = await db.pool.query('SELECT transfer_id FROM entries WHERE account_id = $1 ORDER BY seq', [account]);
+        expect(entries.rows.map((r) => r.transfer_id)).toEqual(expected);
+        expect(await balance(admin, account)).toBe('0');
+      }
+    });
+
+    test('envelope: empty, too many items, too deep, too large, and a token that cannot write', async () => {
+      const account = await openAccount(alice);
+      const item = { kind: 'WITHDRAWAL', account_id: account, amount: '1', currency: 'USD' };
+      expect((await alice.post('/v1/batch', { items: [] })).status).toBe(400);
+      expect((await alice.post('/v1/batch', { items: Array.from({ length: 51 }, () => item) })).status).toBe(400);
+      expect((await alice.post('/v1/batch', { items: [item], extra: 1 })).status).toBe(400);
+      const deep = `{"items":[${'['.repeat(10_000)}"x"${']'.repeat(10_000)}]}`;
+      const tooDeep = await alice.request('POST', '/v1/batch', { raw: deep });
+      expect(tooDeep.status).toBe(400);
+      expect(tooDeep.body.error.code).toBe('VALIDATION_FAILED');
+      // Beyond the single routes' 16 KiB, within the batch route's 1 MiB: accepted for parsing.
+      const big = await alice.post('/v1/batch', { items: Array.from({ length: 50 }, () => ({ ...item, pad: 'p'.repeat(400) })) });
+      expect(big.status).toBe(202);
+      expect(big.body.results.every((r: { status: number }) => r.status === 400)).toBe(true);
+      const huge = await alice.request('POST', '/v1/batch', { raw: JSON.stringify({ items: [{ ...item, pad: 'p'.repeat(1_100_000) }] }) });
+      expect(huge.status).toBe(413);
+      const readOnly = new Client(api.url, await token('alice', 'ledger:read'));
+      expect((await readOnly.post('/v1/batch', { items: [item] })).status).toBe(403);
+      expect((await alice.post('/v1/batch', { items: [item] }, null)).status).toBe(400);
+    });
+  });
+
+  describe('GET /v1/transfers (history)', () => {
+    test('pages newest first through every movement of the account, with status and kind filters', async () => {
+      const account = await openAccount(alice);
+      const other = await openAccount(bob);
+      const ids: string[] = [];
+      for (const amount of ['100', '200', '300']) ids.push(await deposit(account, amount));
+      for (const amount of ['10', '20', '30']) {
+        const sent = await alice.post('/v1/transfers', { from_account_id: account, to_account_id: other, amount, currency: 'USD' });
+        ids.push(sent.body.id);
+        await settled(alice, sent.body.id);
+      }
+      for (const amount of ['5', '6']) {
+        const back = await bob.post('/v1/transfers', { from_account_id: other, to_account_id: account, amount, currency: 'USD' });
+        ids.push(back.body.id);
+        await settled(bob, back.body.id);
+      }
+      const withdrawal = await alice.post('/v1/withdrawals', { account_id: account, amount: '1', currency: 'USD' });
+      ids.push(withdrawal.body.id);
+      await settled(alice, withdrawal.body.id);
+      const tooMuch = await alice.post('/v1/transfers', { from_account_id: account, to_account_id: other, amount: '999999', currency: 'USD' });
+      ids.push(tooMuch.body.id);
+      expect((await settled(alice, tooMuch.body.id)).reason).toBe('INSUFFICIENT_FUNDS');
+      // Someone else's movement must not show up.
+      await deposit(other, '1');
+
+      const expected = (
+        await db.pool.query(
+          `SELECT id FROM transfers WHERE from_account_id = $1 OR to_account_id = $1 ORDER BY created_at DESC, id DESC`,
+          [account],
+        )
+      ).rows.map((r) => r.id);
+      expect([...expected].sort()).toEqual([...ids].sort());
+
+      const all = await pages(alice, `account_id=${account}&limit=3`);
+      expect(all.map((t) => t.id)).toEqual(expected);
+      expect(all.length).toBe(10);
+
+      const rejected = await pages(alice, `account_id=${account}&status=REJECTED`);
+      expect(rejected.map((t) => t.id)).toEqual([tooMuch.body.id]);
+      expect(rejected[0]).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS', kind: 'TRANSFER' });
+      const deposits = await pages(alice, `account_id=${account}&kind=DEPOSIT&limit=2`);
+      expect(deposits.map((t) => t.id)).toEqual(expected.filter((id) => ids.slice(0, 3).includes(id)));
+      const completedTransfers = await pages(alice, `account_id=${account}&kind=TRANSFER&status=COMPLETED&limit=4`);
+      expect(completedTransfers.map((t) => t.id)).toEqual(expected.filter((id) => ids.slice(3, 8).includes(id)));
+
+      // Owner or admin only; anyone else (or an unknown account) is a 404.
+      expect((await admin.get(`/v1/transfers?account_id=${account}`)).status).toBe(200);
+      expect((await bob.get(`/v1/transfers?account_id=${account}`)).status).toBe(404);
+      expect((await alice.get(`/v1/transfers?account_id=${randomUUID()}`)).status).toBe(404);
+      expect((await alice.get(`/v1/transfers?account_id=${account}&cursor=bm90LWEtY3Vyc29y`)).status).toBe(400);
+      expect((await alice.get(`/v1/transfers?account_id=${account}&limit=201`)).status).toBe(400);
+      expect((await alice.get(`/v1/transfers?account_id=${account}&status=ACCEPTED`)).status).toBe(400);
+      expect((await alice.get(`/v1/transfers`)).status).toBe(400);
+    });
+
+    async function pages(client: Client, query: string): Promise<{ id: string; status: string }[]> {
+      const seen: { id: string; status: string }[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 50; page++) {
+        const answer = await client.get(`/v1/transfers?${query}${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(answer.status).toBe(200);
+        seen.push(...answer.body.transfers);
+        cursor = answer.body.next_cursor;
+        if (!cursor) return seen;
+      }
+      throw new Error('history never ended');
+    }
+  });
+
+  describe('point in time and time windows', () => {
+    test('the balance between two known transfers, before the first, and now; never the cache', async () => {
+      const account = await openAccount(alice);
+      const first = await deposit(account, '100');
+      const second = await deposit(account, '50');
+      const [t1, t2] = await entryMicros(account, [first, second]);
+      expect(t2! > t1!).toBe(true);
+
+      const at = async (micros: bigint) => (await alice.get(`/v1/accounts/${account}/balance?at=${isoMicros(micros)}`)).body;
+      expect(await at(t1! - 1n)).toMatchObject({ account_id: account, currency: 'USD', balance: '0', version: '0' });
+      expect(await at(t1!)).toMatchObject({ balance: '100', version: '1' });
+      expect(await at((t1! + t2!) / 2n)).toMatchObject({ balance: '100', version: '1' });
+      expect(await at(t2!)).toMatchObject({ balance: '150', version: '2' });
+
+      // A cached figure (here a forged, newer one) is what the plain read serves; `at` reads the ledger.
+      const redis = createRedis(testServices().redisUrl);
+      await new Promise((resolve) => redis.once('ready', resolve));
+      try {
+        await new BalanceCache(redis, redisKeyPrefix).refresh([{ accountId: account, currency: 'USD', balance: 424242n, seq: 99n, asOf: new Date().toISOString() }]);
+        expect(await balance(alice, account)).toBe('424242');
+        const now = (await alice.get(`/v1/accounts/${account}/balance?at=${new Date().toISOString()}`)).body;
+        expect(now).toMatchObject({ balance: '150', version: '2' });
+      } finally {
+        redis.disconnect();
+      }
+
+      const future = await alice.get(`/v1/accounts/${account}/balance?at=${new Date(Date.now() + 60_000).toISOString()}`);
+      expect(future.status).toBe(400);
+      expect(future.body.error.details).toEqual([expect.objectContaining({ path: 'at' })]);
+      expect((await alice.get(`/v1/accounts/${account}/balance?at=yesterday`)).status).toBe(400);
+      expect((await alice.get(`/v1/accounts/${account}/balance?at=2026-01-01T00:00:00`)).status).toBe(400); // no offset
+      expect((await bob.get(`/v1/accounts/${account}/balance?at=${new Date().toISOString()}`)).status).toBe(404);
+    });
+
+    test('entries from/to select a half-open window and combine with the cursor', async () => {
+      const account = await openAccount(alice);
+      const ids: string[] = [];
+      for (const amount of ['1', '2', '3', '4', '5']) ids.push(await deposit(account, amount));
+      const micros = await entryMicros(account, ids);
+      const from = isoMicros(micros[1]!);
+      const to = isoMicros(micros[4]!);
+      const page1 = await alice.get(`/v1/accounts/${account}/entries?from=${from}&to=${to}&limit=2`);
+      expect(page1.status).toBe(200);
+      expect(page1.body.entries.map((e: { amount: string }) => e.amount)).toEqual(['4', '3']);
+      const page2 = await alice.get(`/v1/accounts/${account}/entries?from=${from}&to=${to}&limit=2&cursor=${page1.body.next_cursor}`);
+      expect(page2.body.entries.map((e: { amount: string }) => e.amount)).toEqual(['2']);
+      const since = await alice.get(`/v1/accounts/${account}/entries?from=${isoMicros(micros[3]!)}`);
+      expect(since.body.entries.map((e: { amount: string }) => e.amount)).toEqual(['5', '4']);
+      const before = await alice.get(`/v1/accounts/${account}/entries?to=${isoMicros(micros[0]!)}`);
+      expect(before.body.entries).toEqual([]);
+      expect((await alice.get(`/v1/accounts/${account}/entries?from=not-a-time`)).status).toBe(400);
+    });
+  });
+
+  /** The exact created_at (epoch microseconds) of each transfer's entry on `account`. */
+  async function entryMicros(account: string, transferIds: string[]): Promise<bigint[]> {
+    await waitFor('entries', async () => {
+      const count = await db.pool.query('SELECT count(*)::int AS n FROM entries WHERE account_id = $1 AND transfer_id = ANY($2::uuid[])', [account, transferIds]);
+      return count.rows[0].n === transferIds.length;
+    });
+    const result = await db.pool.query(
+      `SELECT transfer_id, (extract(epoch FROM created_at) * 1000000)::int8 AS micros FROM entries WHERE account_id = $1`,
+      [account],
+    );
+    const byTransfer = new Map(result.rows.map((r) => [r.transfer_id as string, BigInt(r.micros)]));
+    return transferIds.map((id) => byTransfer.get(id)!);
+  }
+});
+
+/** RFC 3339 with all six fractional digits Postgres keeps. */
+function isoMicros(micros: bigint): string {
+  const ms = micros / 1000n;
+  const base = new Date(Number(ms)).toISOString(); // ...:SS.mmmZ
+  return `${base.slice(0, -1)}${(micros % 1000n).toString().padStart(3, '0')}Z`;
+}
