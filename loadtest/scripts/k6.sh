@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run k6 -- <scenario> [k6 run options...]
-#   scenario: steady | ramp | hot-account | retry-storm | read-heavy (loadtest/k6/<scenario>.js)
+#   scenario: steady | ramp | hot-account | retry-storm | read-heavy | batch (loadtest/k6/<scenario>.js)
 #
 # Runs a scenario with the real k6 (built and cached by build-k6.sh) against BASE_URL
 # (default http://127.0.0.1:8080, i.e. `npm start`). Without FIXTURE the scenario's setup()
@@ -12,9 +12,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 scenario="${1:-}"
 case "$scenario" in
-  steady | ramp | hot-account | retry-storm | read-heavy) shift ;;
+  steady | ramp | hot-account | retry-storm | read-heavy | batch) shift ;;
   *)
-    echo "usage: npm run k6 -- <steady|ramp|hot-account|retry-storm|read-heavy> [k6 run options]" >&2
+    echo "usage: npm run k6 -- <steady|ramp|hot-account|retry-storm|read-heavy|batch> [k6 run options]" >&2
     exit 2
     ;;
 esac

@@ -105,6 +105,13 @@ const schema = z.object({
   /** The first message of a produce request waits at most this long for company. */
   API_PRODUCE_LINGER_MS: intVar(2, 0, 1_000),
   API_PRODUCE_BATCH_SIZE_MAX: intVar(500, 1, 10_000),
+  /**
+   * A batch's commands go to Kafka together, in produce requests of at most this many bytes
+   * of message values each, sent one after another. Kafka refuses a partition's record
+   * batch over its message.max.bytes (1 MiB by default): 768 KiB leaves room for keys and
+   * record overhead. A 500-transfer batch is about 200 KiB: one request.
+   */
+  API_PRODUCE_GROUP_BYTES_MAX: intVar(786_432, 1_024, 8_388_608),
   /** Commands buffered or in flight at most; beyond it POSTs answer 429. */
   API_PRODUCE_BUFFER_MESSAGES_MAX: intVar(20_000, 1, 1_000_000),
   /** A command not acknowledged by Kafka within this answers 503. */
@@ -176,6 +183,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     acceptedTtlS: raw.API_ACCEPTED_TTL_S,
     produceLingerMs: raw.API_PRODUCE_LINGER_MS,
     produceBatchSizeMax: raw.API_PRODUCE_BATCH_SIZE_MAX,
+    produceGroupBytesMax: raw.API_PRODUCE_GROUP_BYTES_MAX,
     produceBufferMessagesMax: raw.API_PRODUCE_BUFFER_MESSAGES_MAX,
     produceAckTimeoutMs: raw.API_PRODUCE_ACK_TIMEOUT_MS,
     readyCheckTimeoutMs: raw.API_READY_CHECK_TIMEOUT_MS,

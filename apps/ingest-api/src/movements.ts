@@ -121,34 +121,44 @@ async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementS
   return { command: toCommand(normalized, auth, transferId, requestHash, ctx.clock().toISOString()), subject, claim };
 }
 
-/** One produce request for all of them, in order; then the ACCEPTED records. */
+/**
+ * Publishes them in order, as few produce requests as API_PRODUCE_GROUP_BYTES_MAX allows
+ * (one for any batch of ordinary size), one after another; then the ACCEPTED records.
+ * After a request fails, the later ones are not sent: no item can then be in Kafka while an
+ * earlier item of the same batch, perhaps of the same partition, is not.
+ */
 async function publish(ctx: AppContext, items: readonly ToPublish[]): Promise<Map<ToPublish, MovementOutcome>> {
   const outcomes = new Map<ToPublish, MovementOutcome>();
   if (items.length === 0) return outcomes;
   const routing = ctx.routing.current();
-  try {
-    await ctx.publisher.publishTogether(
-      items.map((item) => ({
-        topic: ctx.commandsTopic,
-        partition: routing.partitionOf(item.subject),
-        key: item.subject,
-        value: encodeCommand(item.command),
-      })),
-    );
-  } catch (error) {
-    // Nothing was accepted: give the keys back so the client's retry can go through.
-    await Promise.all(
-      items
-        .filter((item) => item.claim.kind === 'new')
-        .map((item) => releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash).catch(() => undefined)),
-    );
-    ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' }, items.length);
-    for (const item of items) outcomes.set(item, { error });
-    return outcomes;
+  const messages = items.map((item) => ({
+    topic: ctx.commandsTopic,
+    partition: routing.partitionOf(item.subject),
+    key: item.subject,
+    value: encodeCommand(item.command),
+  }));
+  let sent = 0;
+  for (const group of groupsOf(messages, ctx.config.produceGroupBytesMax)) {
+    try {
+      await ctx.publisher.publishTogether(group);
+      sent += group.length;
+    } catch (error) {
+      const failed = items.slice(sent);
+      // Nothing of these was accepted: give the keys back so the client's retry can go through.
+      await Promise.all(
+        failed
+          .filter((item) => item.claim.kind === 'new')
+          .map((item) => releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash).catch(() => undefined)),
+      );
+      ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' }, failed.length);
+      for (const item of failed) outcomes.set(item, { error });
+      break;
+    }
   }
 
+  const accepted = items.slice(0, sent);
   await Promise.all(
-    items.map(async (item) => {
+    accepted.map(async (item) => {
       const { command } = item;
       const resource = acceptedTransferWire(command);
       const record: AcceptedTransfer = { id: command.transferId, principal: command.principal, requestHash: command.requestHash, resource };
@@ -158,8 +168,27 @@ async function publish(ctx: AppContext, items: readonly ToPublish[]): Promise<Ma
       outcomes.set(item, { answer: { status: 202, resource } });
     }),
   );
-  ctx.metrics.idempotency.inc({ outcome: 'new' }, items.length);
+  if (accepted.length > 0) ctx.metrics.idempotency.inc({ outcome: 'new' }, accepted.length);
   return outcomes;
+}
+
+/** Consecutive runs of messages whose values add up to at most `bytesMax` (a larger message goes alone). */
+export function groupsOf<M extends { value: string }>(messages: readonly M[], bytesMax: number): M[][] {
+  const groups: M[][] = [];
+  let current: M[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = Buffer.byteLength(message.value, 'utf8');
+    if (current.length > 0 && bytes + size > bytesMax) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }
 
 /** The hash a movement is claimed with: the same request always hashes the same, whatever its ids' case. */

@@ -18,12 +18,15 @@ describe('batch, history and point in time', () => {
   let db: TestDatabase;
   let topics: TestTopics;
   let api: Awaited<ReturnType<typeof startApi>>;
+  /** Publishes a batch in several produce requests (4 KiB of commands each). */
+  let splittingApi: Awaited<ReturnType<typeof startApi>>;
   let worker: Awaited<ReturnType<typeof startWorker>>;
   let routing: RoutingTable;
   let redisKeyPrefix: string;
   let alice: Client;
   let bob: Client;
   let admin: Client;
+  let splittingAdmin: Client;
 
   beforeAll(async () => {
     db = await createTestDatabase(PARTITIONS);
@@ -32,14 +35,17 @@ describe('batch, history and point in time', () => {
     const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix };
     worker = await startWorker(target);
     api = await startApi(target, { API_BATCH_ITEMS_MAX: '50' });
+    splittingApi = await startApi(target, { API_PRODUCE_GROUP_BYTES_MAX: '4096' });
     routing = await loadRouting(db.pool);
     alice = new Client(api.url, await token('alice'));
     bob = new Client(api.url, await token('bob'));
     admin = new Client(api.url, await token('ops', 'ledger:read ledger:admin'));
+    splittingAdmin = new Client(splittingApi.url, await token('ops', 'ledger:read ledger:admin'));
   });
 
   afterAll(async () => {
     await api.stop();
+    await splittingApi.stop();
     await worker.stop();
     expect(worker.fatal).toEqual([]);
     await topics.delete();
@@ -153,7 +159,10 @@ describe('batch, history and point in time', () => {
       expect(await balance(bob, to)).toBe('200');
     });
 
-    test('items of one partition apply in batch order; items of other partitions are independent', async () => {
+    test.each([
+      ['in one produce request', () => admin],
+      ['in several produce requests', () => splittingAdmin],
+    ])('items of one partition apply in batch order; items of other partitions are independent (%s)', async (_how, client) => {
       // Each withdrawal empties its account, so it only succeeds if the deposit before it in
       // the batch was applied first; each account's entries must follow the item order.
       const accounts = [0, 1, 2].map(() => '');
@@ -166,7 +175,7 @@ describe('batch, history and point in time', () => {
           items.push({ kind: 'WITHDRAWAL', account_id: account, amount, currency: 'USD' });
         }
       }
-      const answer = await admin.post('/v1/batch', { items }, randomUUID());
+      const answer = await client().post('/v1/batch', { items }, randomUUID());
       expect(answer.status).toBe(202);
       const ids: string[] = answer.body.results.map((r: { status: number; resource: { id: string } }) => {
         expect(r.status).toBe(202);

@@ -32,6 +32,20 @@ export function postTransfer(cfg, from, to, amount, key) {
   return http.request(r.method, r.url, r.body, r.params);
 }
 
+/** POST /v1/batch of TRANSFER items, all sent by `owner` (its accounts are the sources). */
+export function postBatch(cfg, owner, transfers, key) {
+  const items = transfers.map((t) => {
+    const item = { kind: 'TRANSFER', from_account_id: t.from.id, to_account_id: t.to.id, amount: String(t.amount), currency: cfg.currency };
+    if (cfg.runTag) item.description = cfg.runTag;
+    return item;
+  });
+  return http.post(`${cfg.baseUrl}/v1/batch`, JSON.stringify({ items }), {
+    headers: headers(cfg, owner, USER_SCOPE, key),
+    tags: { name: 'POST /v1/batch' },
+    timeout: '60s',
+  });
+}
+
 export function createAccount(cfg, owner, key) {
   return http.post(`${cfg.baseUrl}/v1/accounts`, JSON.stringify({ currency: cfg.currency }), {
     headers: headers(cfg, owner, USER_SCOPE, key),

@@ -1,0 +1,55 @@
+// Proves the pure pieces of the batch and history routes: produce groups keep order and
+// their byte bound, hostile nesting is detected without recursion, history cursors
+// round-trip and anything else is refused.
+import { ApiError } from '../src/errors';
+import { jsonDepthExceeds } from '../src/http-input';
+import { groupsOf } from '../src/movements';
+import { decodeHistoryCursor, encodeHistoryCursor } from '../src/routes/transfers';
+
+describe('groupsOf', () => {
+  const message = (value: string) => ({ value });
+
+  test('keeps the order, never splits below the bound, sends an oversized message alone', () => {
+    const messages = ['aaaa', 'bb', 'cccc', 'dddddddddd', 'e'].map(message);
+    const groups = groupsOf(messages, 6);
+    expect(groups.map((g) => g.map((m) => m.value))).toEqual([['aaaa', 'bb'], ['cccc'], ['dddddddddd'], ['e']]);
+    expect(groups.flat()).toEqual(messages);
+  });
+
+  test('one group when everything fits; bytes, not characters', () => {
+    expect(groupsOf(['a', 'b', 'c'].map(message), 100)).toHaveLength(1);
+    expect(groupsOf(['é', 'é'].map(message), 3)).toHaveLength(2);
+    expect(groupsOf([], 10)).toEqual([]);
+  });
+});
+
+describe('jsonDepthExceeds', () => {
+  test('counts nesting of arrays and objects, not strings', () => {
+    expect(jsonDepthExceeds({ items: [{ kind: 'TRANSFER', amount: '1' }] }, 3)).toBe(false);
+    expect(jsonDepthExceeds({ items: [{ kind: { deeper: 1 } }] }, 3)).toBe(true);
+    expect(jsonDepthExceeds('x'.repeat(100), 0)).toBe(false);
+  });
+
+  test('a million levels do not overflow the stack', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 1_000_000; i++) deep = [deep];
+    expect(jsonDepthExceeds(deep, 8)).toBe(true);
+  });
+});
+
+describe('history cursor', () => {
+  test('round-trips', () => {
+    const cursor = { createdAt: '2026-01-31T12:00:00.123456Z', id: '7f0c2a8e-3b1d-4c5e-9f6a-1b2c3d4e5f60' };
+    expect(decodeHistoryCursor(encodeHistoryCursor(cursor))).toEqual(cursor);
+  });
+
+  test.each([
+    ['not base64 of a cursor', 'bm90LWEtY3Vyc29y'],
+    ['an id in upper case', Buffer.from('2026-01-31T12:00:00.123456Z|7F0C2A8E-3B1D-4C5E-9F6A-1B2C3D4E5F60').toString('base64url')],
+    ['an impossible time', Buffer.from('2026-19-31T12:00:00.123456Z|7f0c2a8e-3b1d-4c5e-9f6a-1b2c3d4e5f60').toString('base64url')],
+    ['SQL in the id', Buffer.from("2026-01-31T12:00:00.123456Z|x' OR 1=1 --").toString('base64url')],
+    ['empty', ''],
+  ])('refuses %s with a 400', (_what, text) => {
+    expect(() => decodeHistoryCursor(text)).toThrow(ApiError);
+  });
+});

@@ -1,0 +1,88 @@
+// batch: POST /v1/batch at a constant arrival rate, each batch ITEMS transfers (default 500)
+// sent by one principal from its own accounts to uniformly drawn ones: a payroll or
+// settlement file. RATE is batches per second, so transfers/s = RATE x ITEMS.
+//
+//   k6 run -e BASE_URL=http://127.0.0.1:8080 -e RATE=2 -e ITEMS=500 -e DURATION=60s loadtest/k6/batch.js
+//
+// ack_ms is the time to the batch's answer (every accepted item durable in Kafka);
+// transfer_failed counts items, not batches. On one batch in SAMPLE_EVERY, SAMPLE_ITEMS
+// items are followed to COMPLETED and their accounts' balance versions must have advanced
+// (money_moved). Without FIXTURE, setup() opens ACCOUNTS accounts for USERS principals.
+import exec from 'k6/execution';
+import { is2xx, jsonOf, postBatch } from './lib/api.js';
+import { common, int } from './lib/env.js';
+import { accountsOf, setupFixture } from './lib/fixture.js';
+import { ackMs, transferFailed, transfersAcked } from './lib/metrics.js';
+import { baseOptions, loadShape, thresholdSettings, transferThresholds } from './lib/options.js';
+import { summarize } from './lib/summary.js';
+import { balanceVersions, verifyMoved } from './lib/verify.js';
+import { iterationKey, randomAmount } from './lib/transfer.js';
+
+/** Transfers per batch (the API's API_BATCH_ITEMS_MAX must allow it; 1000 by default). */
+const items = int('ITEMS', 500, 1, 1000);
+/** Items of a sampled batch followed to COMPLETED. */
+const sampleItems = int('SAMPLE_ITEMS', 3, 1, 50);
+/** One batch in this many is sampled (the transfer scenarios' SAMPLE_EVERY is per transfer). */
+const batchSampleEvery = int('BATCH_SAMPLE_EVERY', 5, 1, 1000000);
+
+// A batch of 500 takes longer to answer than one transfer: ack thresholds are per batch.
+const t = thresholdSettings({ p95Ms: 250, p99Ms: 500, errorRateMax: 0, droppedMax: 0, e2eP99Ms: 2000 });
+
+export const options = baseOptions({ batch: loadShape('batch', { rate: 2, duration: '60s' }) }, transferThresholds(t));
+
+export function setup() {
+  return setupFixture(common);
+}
+
+function pick(list) {
+  return list[Math.floor(Math.random() * list.length)];
+}
+
+/** The accounts of one principal, drawn at random, and `items` transfers from them. */
+function batchOf(accounts) {
+  const owner = pick(accounts).owner;
+  const sources = accounts.filter((a) => a.owner === owner);
+  const transfers = [];
+  for (let i = 0; i < items; i++) {
+    const from = pick(sources);
+    let to = pick(accounts);
+    while (to.id === from.id) to = pick(accounts);
+    transfers.push({ from, to, amount: randomAmount(common) });
+  }
+  return { owner, transfers };
+}
+
+export function batch(data) {
+  const accounts = accountsOf(data);
+  const { owner, transfers } = batchOf(accounts);
+  const sampled = exec.scenario.iterationInTest % batchSampleEvery === 0;
+  const chosen = sampled ? Array.from({ length: Math.min(sampleItems, transfers.length) }, () => Math.floor(Math.random() * transfers.length)) : [];
+  const before = chosen.map((i) => (common.verify === 'full' ? balanceVersions(common, data.admin, [transfers[i].from.id, transfers[i].to.id]) : null));
+
+  const res = postBatch(common, owner, transfers, iterationKey(data));
+  const ackedAt = Date.now();
+  const body = jsonOf(res);
+  const results = res.status === 202 && body !== null && Array.isArray(body.results) ? body.results : null;
+  if (!results) {
+    transferFailed.add(1, { batch: 'whole' });
+    return;
+  }
+  ackMs.add(res.timings.duration);
+  let acked = 0;
+  for (const result of results) {
+    const ok = is2xx({ status: result.status }) && result.resource && typeof result.resource.id === 'string';
+    transferFailed.add(ok ? 0 : 1);
+    if (ok) acked++;
+  }
+  transfersAcked.add(acked);
+  chosen.forEach((i, n) => {
+    const result = results[i];
+    if (!result || !result.resource) return;
+    const { from, to, amount } = transfers[i];
+    verifyMoved(common, data.admin, result.resource.id, from, to, amount, before[n], ackedAt, null);
+  });
+}
+
+export function handleSummary(data) {
+  return summarize(data, `batch (${items} transfers per batch)`);
+}
