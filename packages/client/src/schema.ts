@@ -44,7 +44,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An account's balance; version is the entry sequence number it reflects */
+        /**
+         * An account's balance; version is the entry sequence number it reflects. With `at`, the balance as it stood then
+         * @description Without `at`: Balance, from the cache when it has the account. With `at`: BalanceAt, the balance after the last entry created at or before `at`, read from the ledger (never the cache); version 0 and balance 0 before the first entry; a future `at` is 400.
+         */
         get: operations["getAccountsIdBalance"];
         put?: never;
         post?: never;
@@ -61,7 +64,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An account's entries, newest first; pass next_cursor as cursor for the next page */
+        /** An account's entries, newest first; pass next_cursor as cursor for the next page; from (inclusive) and to (exclusive) bound created_at */
         get: operations["getAccountsIdEntries"];
         put?: never;
         post?: never;
@@ -78,7 +81,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The movements that touch an account (as source or destination), newest first; pass next_cursor as cursor for the next page
+         * @description Owner of the account or admin; 404 otherwise. Movements a worker has applied (PROCESSING, COMPLETED, REJECTED), ordered by (created_at, id).
+         */
+        get: operations["getTransfers"];
         put?: never;
         /**
          * Move money between two accounts (you must own the source)
@@ -136,6 +143,26 @@ export interface paths {
         get: operations["getTransfersId"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Up to 1,000 movements under one Idempotency-Key; each item answered as its single endpoint would
+         * @description Not atomic: the answer is 202 with one result per item, in item order, `status` being what the item would have got alone (202, 200 for a replayed item, 400, 403, 429, 503...). Every accepted item is durable in Kafka before the answer. Item i is named by (principal, key, i): the same key and body replay, another body under the key is 422. API_BATCH_ITEMS_MAX may lower the item ceiling; the body may be up to API_BATCH_BODY_BYTES_MAX (1 MiB).
+         */
+        post: operations["postBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -289,6 +316,34 @@ export interface components {
             amount: string;
             currency: string;
         };
+        BatchRequest: {
+            items: components["schemas"]["BatchItem"][];
+        };
+        BatchItem: {
+            /** @constant */
+            kind: "TRANSFER";
+            /** Format: uuid */
+            from_account_id: string;
+            /** Format: uuid */
+            to_account_id: string;
+            amount: string;
+            currency: string;
+            description?: string;
+        } | {
+            /** @constant */
+            kind: "DEPOSIT";
+            /** Format: uuid */
+            account_id: string;
+            amount: string;
+            currency: string;
+        } | {
+            /** @constant */
+            kind: "WITHDRAWAL";
+            /** Format: uuid */
+            account_id: string;
+            amount: string;
+            currency: string;
+        };
         Account: {
             /** Format: uuid */
             id: string;
@@ -317,6 +372,14 @@ export interface components {
             currency: string;
             balance: string;
             available: string;
+            version: string;
+            as_of: string;
+        };
+        BalanceAt: {
+            /** Format: uuid */
+            account_id: string;
+            currency: string;
+            balance: string;
             version: string;
             as_of: string;
         };
@@ -350,6 +413,24 @@ export interface components {
             description?: string;
             created_at: string;
             completed_at?: string;
+        };
+        TransfersPage: {
+            transfers: components["schemas"]["Transfer"][];
+            next_cursor: string | null;
+        };
+        BatchResult: {
+            results: {
+                index: number;
+                status: number;
+                resource?: components["schemas"]["Transfer"];
+                error?: {
+                    /** @enum {string} */
+                    code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "MALFORMED_URL" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";
+                    message: string;
+                    /** @description VALIDATION_FAILED: a list of {path, message}; 503: {dependency} */
+                    details?: unknown;
+                };
+            }[];
         };
         Readiness: {
             /** @constant */
@@ -574,7 +655,10 @@ export interface operations {
     };
     getAccountsIdBalance: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The balance as it stood at this instant (after the last entry created at or before it); not in the future */
+                at?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -583,13 +667,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The balance */
+            /** @description The balance (Balance), or with `at` the balance then (BalanceAt) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Balance"];
+                    "application/json": components["schemas"]["Balance"] | components["schemas"]["BalanceAt"];
                 };
             };
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
@@ -657,6 +741,10 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
+                /** @description Entries created at or after this instant */
+                from?: string;
+                /** @description Entries created before this instant (from..to is half-open) */
+                to?: string;
             };
             header?: never;
             path: {
@@ -673,6 +761,91 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EntriesPage"];
+                };
+            };
+            /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description NOT_FOUND (or not yours: existence does not leak) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTransfers: {
+        parameters: {
+            query: {
+                account_id: string;
+                status?: "PROCESSING" | "COMPLETED" | "REJECTED";
+                kind?: "TRANSFER" | "DEPOSIT" | "WITHDRAWAL";
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of movements */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransfersPage"];
                 };
             };
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
@@ -1134,6 +1307,109 @@ export interface operations {
             };
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postBatch: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The same key and body return the same resource */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per item, in item order */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResult"];
+                };
+            };
+            /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
