@@ -40,8 +40,13 @@ export class RateLimitedError extends Error {
 }
 
 export interface RequestLimiter {
-  /** Resolves when the request may go on; throws RateLimitedError otherwise. */
-  consume(kind: RequestKind, auth: AuthContext): Promise<void>;
+  /**
+   * Resolves when the request may go on; throws RateLimitedError otherwise. `points` (1 by
+   * default) is what it costs: a POST /v1/batch of n items costs n writes.
+   */
+  consume(kind: RequestKind, auth: AuthContext, points?: number): Promise<void>;
+  /** The most one request of this principal can ever spend at once (its burst): a larger one would be refused forever. */
+  capacity(kind: RequestKind, auth: AuthContext): number;
 }
 
 interface Budget {
@@ -54,7 +59,7 @@ interface Budget {
  * `keyPrefix` keeps deployments (and test files) sharing a Redis apart.
  */
 export function createRequestLimiter(settings: RateLimitSettings, redis: RedisClient | null, keyPrefix: string): RequestLimiter {
-  const build = (name: string, budget: Budget): { consume(key: string): Promise<unknown> } => {
+  const build = (name: string, budget: Budget): { consume(key: string, points?: number): Promise<unknown> } => {
     const limiter = (suffix: string, points: number, duration: number): RateLimiterAbstract => {
       const memory = new RateLimiterMemory({ points, duration, keyPrefix: `${keyPrefix}${name}:${suffix}` });
       if (redis === null) return memory;
@@ -81,10 +86,15 @@ export function createRequestLimiter(settings: RateLimitSettings, redis: RedisCl
     admin: { write: build('aw', scaled(writes, settings.adminFactor)), read: build('ar', scaled(reads, settings.adminFactor)) },
   };
   return {
-    async consume(kind, auth) {
+    capacity(kind, auth) {
+      const budget = kind === 'write' ? writes : reads;
+      const factor = isAdmin(auth) ? settings.adminFactor : 1;
+      return Math.max(budget.perS, budget.burst) * factor;
+    },
+    async consume(kind, auth, points = 1) {
       const limiter = limiters[isAdmin(auth) ? 'admin' : 'user'][kind];
       try {
-        await limiter.consume(auth.principal);
+        await limiter.consume(auth.principal, points);
       } catch (rejection) {
         if (rejection instanceof RateLimiterRes) {
           throw new RateLimitedError(kind, Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));

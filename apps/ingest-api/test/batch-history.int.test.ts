@@ -191,6 +191,34 @@ describe('batch, history and point in time', () => {
       }
     });
 
+    test('a batch costs one write per item of the principal\'s budget', async () => {
+      // 1 write/s plus 9 borrowed per hour: from a cold start, 10 writes at once and then
+      // about one per second. Deterministic: the second batch needs 3 at once whatever the clock.
+      const limited = await startApi(
+        { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${redisKeyPrefix}rl:` },
+        { API_RATE_WRITES_PER_S: '1', API_RATE_WRITES_BURST: '10', API_RATE_BURST_WINDOW_S: '3600' },
+      );
+      try {
+        const dora = new Client(limited.url, await token('dora'));
+        const eve = new Client(limited.url, await token('eve'));
+        const account = await openAccountOn(db.pool, routing, 0, 'dora');
+        const item = { kind: 'WITHDRAWAL', account_id: account, amount: '1', currency: 'USD' };
+        const tooBig = await dora.post('/v1/batch', { items: Array.from({ length: 11 }, () => item) });
+        expect(tooBig.status).toBe(400);
+        expect(tooBig.body.error.details).toEqual([expect.objectContaining({ path: 'items' })]);
+        const spent = await dora.post('/v1/batch', { items: Array.from({ length: 9 }, () => item) });
+        expect(spent.status).toBe(202);
+        const over = await dora.post('/v1/batch', { items: [item, item, item] });
+        expect(over.status).toBe(429);
+        expect(over.body.error.code).toBe('RATE_LIMITED');
+        expect(Number(over.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        // Another principal's budget is its own.
+        expect((await eve.post('/v1/batch', { items: Array.from({ length: 10 }, () => item) })).status).toBe(202);
+      } finally {
+        await limited.stop();
+      }
+    });
+
     test('envelope: empty, too many items, too deep, too large, and a token that cannot write', async () => {
       const account = await openAccount(alice);
       const item = { kind: 'WITHDRAWAL', account_id: account, amount: '1', currency: 'USD' };

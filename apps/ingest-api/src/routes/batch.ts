@@ -21,6 +21,7 @@
  * order, all or none; the partition's worker applies them in that order.
  */
 import { z } from 'zod';
+import type { AuthContext } from '@ledgerline/auth';
 import { batchIdFor, batchItemIdFor } from '@ledgerline/domain';
 import { type BatchItemKind, batchBody, batchEnvelope, batchItemKind, movementBody, transferBody, transferResource } from '@ledgerline/schemas';
 import type { AppContext } from '../context';
@@ -73,7 +74,9 @@ export const batchRoutes = [
     handle: async (ctx, { res, key, body }) => {
       const auth = authOf(res);
       requireWrite(auth);
-      const items = parseEnvelope(ctx, body).map(parseItem);
+      const envelope = parseEnvelope(ctx, body);
+      await chargeWrites(ctx, auth, envelope.length);
+      const items = envelope.map(parseItem);
 
       const claim = await ctx.claims.claim(batchIdFor(auth.principal, key), auth.principal, batchHash(items));
       if (claim.kind === 'reused') throw idempotencyKeyReused();
@@ -113,6 +116,23 @@ function parseEnvelope(ctx: AppContext, body: unknown): unknown[] {
     throw validationFailed([{ path: 'items', message: `must hold at most ${ctx.config.batchItemsMax} items` }], 'request body is not valid');
   }
   return items;
+}
+
+/**
+ * A batch of n items costs n writes of the principal's budget, as n single requests would:
+ * the rate-limit middleware took one for the request, the rest is taken here, before the
+ * key is claimed (a refused batch leaves the key unused). A batch larger than the whole
+ * budget could never pass: refused as invalid, not as "retry later".
+ */
+async function chargeWrites(ctx: AppContext, auth: AuthContext, items: number): Promise<void> {
+  const capacity = ctx.limiter.capacity('write', auth);
+  if (items > capacity) {
+    throw validationFailed(
+      [{ path: 'items', message: `must hold at most ${capacity} items: a batch costs one write per item, and this principal's write budget holds ${capacity}` }],
+      'request body is not valid',
+    );
+  }
+  if (items > 1) await ctx.limiter.consume('write', auth, items - 1);
 }
 
 /** Exactly what the item's single endpoint would parse: the same schema, the same 400s. */
