@@ -190,13 +190,15 @@ async function main(): Promise<void> {
   const directUrl = required('DATABASE_DIRECT_URL');
   const name = 'll_history_explain';
   await runAdminStatement(directUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await runAdminStatement(directUrl, `CREATE DATABASE ${name}`);
-  const pool = createPool({ connectionString: withDatabase(required('DATABASE_URL'), name), connectionsMax: 4, connectTimeoutMs: 10_000, applicationName: 'history-explain' });
+  await runAdminStatement(directUrl, `CREATE DATABASE ${name} OWNER ledgerline_owner`);
+  // The schema owner migrates and writes the data; the reads run as the API's role, as in production.
+  const owner = createPool({ connectionString: withDatabase(required('OWNER_DATABASE_URL'), name), connectionsMax: 2, connectTimeoutMs: 10_000, applicationName: 'history-explain' });
+  const pool = createPool({ connectionString: withDatabase(required('API_DATABASE_URL'), name), connectionsMax: 4, connectTimeoutMs: 10_000, applicationName: 'history-explain' });
   try {
-    await migrate(pool);
-    await ensureRouting(pool, 8);
+    await migrate(owner);
+    await ensureRouting(owner, 8);
     console.log(`building ${entriesTotal} entries and ${transfersTotal} transfers...`);
-    await build(pool, entriesTotal, transfersTotal);
+    await build(owner, entriesTotal, transfersTotal);
     // VACUUM sets the visibility map (as autovacuum would on a settled table); ANALYZE the stats.
     await runAdminStatement(withDatabase(directUrl, name), 'VACUUM ANALYZE');
     const counts = await pool.query(`SELECT (SELECT count(*) FROM entries) AS entries, (SELECT count(*) FROM transfers) AS transfers`);
@@ -229,6 +231,7 @@ async function main(): Promise<void> {
     console.log(`Round trips through PgBouncer, ${runs} runs each (client-side wall time):\n${rows.join('\n')}`);
   } finally {
     await pool.end();
+    await owner.end();
     if (!args.keep) await runAdminStatement(directUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
 }
