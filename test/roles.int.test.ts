@@ -36,6 +36,27 @@ describe('least-privileged Postgres roles', () => {
 
   const denied = /permission denied/;
 
+  test('holds, reversal totals and account changes (0007): the API reads them only; account changes are append-only for the worker', async () => {
+    for (const table of ['holds', 'transfer_reversals', 'account_changes']) {
+      await expect(api.query(`SELECT count(*) FROM ${table}`)).resolves.toBeDefined();
+      await expect(worker.query(`SELECT count(*) FROM ${table}`)).resolves.toBeDefined();
+    }
+    const hold = randomUUID();
+    const insertHold = `INSERT INTO holds (id, account_id, bucket, amount, currency, status, principal, request_hash, partition, expires_at, created_at)
+                        VALUES ($1, $2, 0, 5, 'USD', 'HELD', 'alice', 'h', 0, now(), now())`;
+    await expect(api.query(insertHold, [hold, account])).rejects.toThrow(denied);
+    await worker.query(insertHold, [hold, account]);
+    await expect(api.query(`UPDATE holds SET status = 'VOIDED', completed_at = now() WHERE id = $1`, [hold])).rejects.toThrow(denied);
+    await worker.query(`UPDATE holds SET status = 'VOIDED', completed_at = now() WHERE id = $1`, [hold]);
+    const change = randomUUID();
+    const insertChange = `INSERT INTO account_changes (id, account_id, status, outcome, principal, request_hash, seq_at, created_at, applied_at)
+                          VALUES ($1, $2, 'FROZEN', 'APPLIED', 'ops', 'h', 1, now(), now())`;
+    await expect(api.query(insertChange, [change, account])).rejects.toThrow(denied);
+    await worker.query(insertChange, [change, account]);
+    await expect(worker.query(`UPDATE account_changes SET outcome = 'REJECTED', reason = 'FORBIDDEN' WHERE id = $1`, [change])).rejects.toThrow(denied);
+    await expect(api.query(`INSERT INTO transfer_reversals (transfer_id, reversed_amount) VALUES ($1, 1)`, [randomUUID()])).rejects.toThrow(denied);
+  });
+
   test('each app logs in as its own role', async () => {
     expect((await api.query('SELECT current_user AS u')).rows[0].u).toBe('ledgerline_api');
     expect((await worker.query('SELECT current_user AS u')).rows[0].u).toBe('ledgerline_worker');

@@ -17,7 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import { type AccountState, type Command, applyBatch, externalAccountId, transitAccountId } from '@ledgerline/domain';
 import { type OutboxRowInput, type PartitionClaim, claimPartition, createPool, loadAccountStates, withDatabase, writeBatch } from '@ledgerline/postgres';
-import { encodeCommand, toEventMessage } from '@ledgerline/schemas';
+import { encodeCommand, toLedgerEventMessage } from '@ledgerline/schemas';
 import type { BenchContext } from './context';
 import type { PgReport } from './pgstats';
 import { cpuMeter, pgMeter } from './context';
@@ -103,7 +103,7 @@ export async function measureCeiling(ctx: BenchContext, mix: Mix, rep: number): 
         const outbox: OutboxRowInput[] = effects.outbox.map((item) =>
           item.kind === 'COMMAND'
             ? { topic: 'commands', targetPartition: item.partition, key: item.key, payload: encodeCommand(item.command) }
-            : { topic: 'events', targetPartition: null, key: item.key, payload: JSON.stringify(toEventMessage(item.event)) },
+            : { topic: 'events', targetPartition: null, key: item.key, payload: JSON.stringify(toLedgerEventMessage(item.event)) },
         );
         const fromOffset = lane.claim.nextOffset;
         const toOffset = fromOffset + BigInt(commands.length);

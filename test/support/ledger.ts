@@ -1,7 +1,7 @@
 /** Test-side helpers that talk to the real services: build commands, publish them, read outcomes. */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { type Command, RoutingTable, subjectAccountOf, uuidV5 } from '@ledgerline/domain';
+import { type ClientCommand, type Command, RoutingTable, subjectAccountOf, uuidV5 } from '@ledgerline/domain';
 import { BatchingProducer } from '@ledgerline/kafka';
 import { insertUserAccount, loadRouting } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
@@ -36,15 +36,15 @@ export async function openAccountOn(pool: Pool, routing: RoutingTable, partition
 
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');
 
-export function deposit(accountId: string, amount: bigint, transferId = randomUUID()): Command {
+export function deposit(accountId: string, amount: bigint, transferId = randomUUID()): ClientCommand {
   return { type: 'DEPOSIT', transferId, accountId, amount, currency: 'USD', principal: 'admin', admin: true, requestHash: hash(transferId), acceptedAt: new Date().toISOString() };
 }
 
-export function withdrawal(accountId: string, owner: string, amount: bigint, transferId = randomUUID()): Command {
+export function withdrawal(accountId: string, owner: string, amount: bigint, transferId = randomUUID()): ClientCommand {
   return { type: 'WITHDRAWAL', transferId, accountId, amount, currency: 'USD', principal: owner, admin: false, requestHash: hash(transferId), acceptedAt: new Date().toISOString() };
 }
 
-export function transfer(from: string, to: string, owner: string, amount: bigint, transferId = randomUUID()): Command {
+export function transfer(from: string, to: string, owner: string, amount: bigint, transferId = randomUUID()): ClientCommand {
   return {
     type: 'TRANSFER',
     transferId,

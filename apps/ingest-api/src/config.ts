@@ -80,6 +80,8 @@ const schema = z.object({
   API_BATCH_ITEMS_MAX: intVar(BATCH_ITEMS_MAX, 1, BATCH_ITEMS_MAX),
   /** Upper bound of `?wait_ms` (the contract allows up to WAIT_MS_MAX, 30000). */
   API_LONG_POLL_MS_MAX: intVar(WAIT_MS_MAX, 0, WAIT_MS_MAX),
+  /** How long `PATCH /v1/accounts/{id}` waits for the writer's outcome before answering 202 (the contract says 5 s). */
+  API_ACCOUNT_CHANGE_WAIT_MS: intVar(5_000, 0, WAIT_MS_MAX),
   /** Long polls waiting at once; beyond it a long poll answers at once (no wait). */
   API_LONG_POLLS_MAX: intVar(10_000, 0, 1_000_000),
   /** Safety re-check of long-polled transfers (pub/sub can lose messages when Redis restarts). */
@@ -169,6 +171,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     batchBodyBytesMax: raw.API_BATCH_BODY_BYTES_MAX,
     batchItemsMax: raw.API_BATCH_ITEMS_MAX,
     longPollMsMax: raw.API_LONG_POLL_MS_MAX,
+    accountChangeWaitMs: raw.API_ACCOUNT_CHANGE_WAIT_MS,
     longPollsMax: raw.API_LONG_POLLS_MAX,
     longPollRecheckMs: raw.API_LONG_POLL_RECHECK_MS,
     inFlightRequestsMax: raw.API_IN_FLIGHT_REQUESTS_MAX,

@@ -8,7 +8,17 @@
 import { createHash } from 'node:crypto';
 
 /** BATCH: a whole batch (over its items' hashes); BATCH_ITEM_INVALID: an item that failed validation, as sent. */
-export type RequestKind = 'ACCOUNT' | 'TRANSFER' | 'DEPOSIT' | 'WITHDRAWAL' | 'BATCH' | 'BATCH_ITEM_INVALID';
+export type RequestKind =
+  | 'ACCOUNT'
+  | 'TRANSFER'
+  | 'DEPOSIT'
+  | 'WITHDRAWAL'
+  | 'BATCH'
+  | 'BATCH_ITEM_INVALID'
+  | 'HOLD'
+  | 'CAPTURE'
+  | 'REVERSAL'
+  | 'ACCOUNT_CHANGE';
 
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);

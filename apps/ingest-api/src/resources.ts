@@ -2,16 +2,16 @@
  * Rows and commands as the wire shows them (docs/api.md): amounts as digit strings,
  * absent fields omitted rather than null (the response schemas mark them optional).
  */
-import type { ClientCommand } from '@ledgerline/domain';
-import type { AccountRow, EntryRow, TransferRow } from '@ledgerline/postgres';
-import type { TransferResource } from '@ledgerline/schemas';
+import type { ClientCommand, HoldCommand } from '@ledgerline/domain';
+import type { AccountRow, EntryRow, HoldRow, TransferRow } from '@ledgerline/postgres';
+import type { HoldResource, TransferResource } from '@ledgerline/schemas';
 
 export type AccountWire = {
   id: string;
   owner: string;
   currency: string;
   overdraft_limit: string;
-  status: 'OPEN' | 'PENDING' | 'CLOSED';
+  status: 'OPEN' | 'PENDING' | 'FROZEN' | 'CLOSED';
   metadata: Record<string, unknown>;
   created_at: string;
 };
@@ -41,13 +41,61 @@ export function transferWireFromRow(row: TransferRow): TransferResource {
     ...(row.description !== null ? { description: row.description } : {}),
     created_at: row.createdAt,
     ...(row.completedAt ? { completed_at: row.completedAt } : {}),
+    ...(row.holdId ? { hold_id: row.holdId } : {}),
+    ...(row.reverses ? { reverses: row.reverses } : {}),
   };
 }
 
-/** The resource of a command Kafka has acknowledged and no worker has applied yet. */
-export function acceptedTransferWire(command: ClientCommand): TransferResource {
-  const from = command.type === 'TRANSFER' ? command.fromAccountId : command.type === 'WITHDRAWAL' ? command.accountId : null;
-  const to = command.type === 'TRANSFER' ? command.toAccountId : command.type === 'DEPOSIT' ? command.accountId : null;
+export function holdWire(row: HoldRow): HoldResource {
+  return {
+    id: row.id,
+    account_id: row.accountId,
+    amount: row.amount.toString(),
+    captured_amount: row.capturedAmount.toString(),
+    currency: row.currency,
+    status: row.status,
+    ...(row.reason ? { reason: row.reason as HoldResource['reason'] } : {}),
+    ...(row.description !== null ? { description: row.description } : {}),
+    expires_at: row.expiresAt,
+    created_at: row.createdAt,
+    ...(row.completedAt ? { completed_at: row.completedAt } : {}),
+  };
+}
+
+/** The resource of a hold Kafka has acknowledged and no worker has applied yet. */
+export function acceptedHoldWire(command: HoldCommand): HoldResource {
+  return {
+    id: command.transferId,
+    account_id: command.accountId,
+    amount: command.amount.toString(),
+    captured_amount: '0',
+    currency: command.currency,
+    status: 'ACCEPTED',
+    ...(command.description !== null ? { description: command.description } : {}),
+    expires_at: command.expiresAt,
+    created_at: command.acceptedAt,
+  };
+}
+
+/**
+ * The resource of a command Kafka has acknowledged and no worker has applied yet. A
+ * reversal's destination (`to`) is the original's source, known to the caller only.
+ */
+export function acceptedTransferWire(command: ClientCommand, reversalTo: string | null = null): TransferResource {
+  const from =
+    command.type === 'TRANSFER' || command.type === 'REVERSAL'
+      ? command.fromAccountId
+      : command.type === 'WITHDRAWAL' || command.type === 'CAPTURE'
+        ? command.accountId
+        : null;
+  const to =
+    command.type === 'TRANSFER' || command.type === 'CAPTURE'
+      ? command.toAccountId
+      : command.type === 'DEPOSIT'
+        ? command.accountId
+        : command.type === 'REVERSAL'
+          ? reversalTo
+          : null;
   return {
     id: command.transferId,
     kind: command.type,
@@ -56,8 +104,10 @@ export function acceptedTransferWire(command: ClientCommand): TransferResource {
     ...(to ? { to_account_id: to } : {}),
     amount: command.amount.toString(),
     currency: command.currency,
-    ...(command.type === 'TRANSFER' && command.description !== null ? { description: command.description } : {}),
+    ...((command.type === 'TRANSFER' || command.type === 'REVERSAL') && command.description !== null ? { description: command.description } : {}),
     created_at: command.acceptedAt,
+    ...(command.type === 'CAPTURE' ? { hold_id: command.holdId } : {}),
+    ...(command.type === 'REVERSAL' ? { reverses: command.reverses } : {}),
   };
 }
 
@@ -76,6 +126,10 @@ export interface BalanceFigure {
   currency: string;
   balance: bigint;
   seq: bigint;
+  /** Sum of active holds. */
+  held: bigint;
+  /** The account's change counter (the cache's version). */
+  rev: bigint;
   asOf: string;
 }
 
@@ -84,10 +138,9 @@ export function balanceWire(figure: BalanceFigure) {
     account_id: figure.accountId,
     currency: figure.currency,
     balance: figure.balance.toString(),
-    // Nothing is ever held: the single writer applies a debit in full the moment it accepts
-    // it (there is no authorise-then-capture), so what is available is exactly the posted
-    // balance. Overdraft headroom is deliberately not added (docs/api.md).
-    available: figure.balance.toString(),
+    // Balance minus the account's active holds. Overdraft headroom is deliberately not added
+    // (docs/api.md): `available` says what the account holds, not what it may still spend.
+    available: (figure.balance - figure.held).toString(),
     version: figure.seq.toString(),
     as_of: figure.asOf,
   };

@@ -17,7 +17,8 @@
  * gets an older balance from the cache afterwards.
  */
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
-import { type TransferRow, findAccounts, findTransfer } from '@ledgerline/postgres';
+import { REVERSIBLE_KINDS } from '@ledgerline/domain';
+import { type TransferRow, findAccounts, findReversedAmount, findTransfer } from '@ledgerline/postgres';
 import type { TransferResource } from '@ledgerline/schemas';
 import type { AppContext } from './context';
 import { DependencyUnavailableError, notFound } from './errors';
@@ -55,7 +56,7 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
 
 async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | null> {
   const row = await findTransfer(ctx.pool, transferId);
-  if (row) return { resource: transferWireFromRow(row), principal: row.principal, row };
+  if (row) return { resource: await withReversedAmount(ctx, transferWireFromRow(row)), principal: row.principal, row };
   let accepted;
   try {
     accepted = await ctx.redis.accepted.getAccepted(transferId);
@@ -63,6 +64,12 @@ async function currentTransfer(ctx: AppContext, transferId: string): Promise<Cur
     throw new DependencyUnavailableError('redis', `redis unreachable: cannot tell whether transfer ${transferId} was accepted`);
   }
   return accepted ? { resource: accepted.resource as TransferResource, principal: accepted.principal, row: null } : null;
+}
+
+/** A COMPLETED TRANSFER, CAPTURE or DEPOSIT shows how much its reversals took back. */
+export async function withReversedAmount(ctx: AppContext, resource: TransferResource): Promise<TransferResource> {
+  if (resource.status !== 'COMPLETED' || !REVERSIBLE_KINDS.includes(resource.kind)) return resource;
+  return { ...resource, reversed_amount: (await findReversedAmount(ctx.pool, resource.id)).toString() };
 }
 
 /**
@@ -86,6 +93,6 @@ async function readRepairBalances(ctx: AppContext, row: TransferRow): Promise<vo
   const accounts = await findAccounts(ctx.pool, ids);
   if (accounts.length === 0) return;
   await ctx.redis.balances
-    .refresh(accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, asOf: a.updatedAt })))
+    .refresh(accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, held: a.held, rev: a.rev, asOf: a.updatedAt })))
     .catch((error: Error) => ctx.warn('read-repair', `balance read-repair failed: ${error.message}`));
 }

@@ -328,7 +328,7 @@ describe('batch, history and point in time', () => {
       const redis = createRedis(testServices().redisUrl);
       await new Promise((resolve) => redis.once('ready', resolve));
       try {
-        await new BalanceCache(redis, redisKeyPrefix).refresh([{ accountId: account, currency: 'USD', balance: 424242n, seq: 99n, asOf: new Date().toISOString() }]);
+        await new BalanceCache(redis, redisKeyPrefix).refresh([{ accountId: account, currency: 'USD', balance: 424242n, seq: 99n, held: 0n, rev: 99n, asOf: new Date().toISOString() }]);
         expect(await balance(alice, account)).toBe('424242');
         const now = (await alice.get(`/v1/accounts/${account}/balance?at=${new Date().toISOString()}`)).body;
         expect(now).toMatchObject({ balance: '150', version: '2' });

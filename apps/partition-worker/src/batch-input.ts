@@ -5,6 +5,8 @@
  */
 import {
   type Command,
+  type ReversibleTransfer,
+  dedupeKeyOf,
   externalAccountId,
   subjectAccountOf,
   transitAccountId,
@@ -55,13 +57,23 @@ export function decodeSegment(topic: string, partition: number, messages: readon
 }
 
 /** Accounts the batch may read or write on this partition, system accounts included. */
-export function accountsNamed(commands: readonly Command[], partition: number, partitionOf: (id: string) => number): string[] {
+export function accountsNamed(
+  commands: readonly Command[],
+  partition: number,
+  partitionOf: (id: string) => number,
+  reversible: ReadonlyMap<string, ReversibleTransfer> = new Map(),
+): string[] {
   const ids = new Set<string>();
   const currencies = new Set<string>();
   for (const command of commands) {
     ids.add(subjectAccountOf(command));
-    currencies.add(command.currency);
-    if (command.type === 'TRANSFER' && partitionOf(command.toAccountId) === partition) ids.add(command.toAccountId);
+    if ('currency' in command) currencies.add(command.currency);
+    if ((command.type === 'TRANSFER' || command.type === 'CAPTURE') && partitionOf(command.toAccountId) === partition) ids.add(command.toAccountId);
+    if (command.type === 'REVERSAL') {
+      // A reversal pays the original's source back: on this partition, at once.
+      const source = reversible.get(command.reverses)?.fromAccountId;
+      if (source && partitionOf(source) === partition) ids.add(source);
+    }
   }
   for (const currency of currencies) {
     ids.add(transitAccountId(partition, currency));
@@ -79,7 +91,11 @@ export function dedupeCandidates(commands: readonly Command[]): {
   for (const command of commands) {
     if (command.type === 'CREDIT_LEG') legs.push({ transferId: command.transferId, leg: 'CREDIT' });
     else if (command.type === 'REFUND_LEG') legs.push({ transferId: command.transferId, leg: 'REFUND' });
-    else transferIds.push(command.transferId);
+    else {
+      // Transfers, holds and account changes by id; voids and expiries have no key (state decides).
+      const key = dedupeKeyOf(command);
+      if (key !== null) transferIds.push(key);
+    }
   }
   return { transferIds, legs };
 }

@@ -96,6 +96,15 @@ const schema = z.object({
   /** Published outbox ids waiting to be marked at most (beyond it the oldest marks are dropped: the sweeper republishes, consumers dedupe). */
   WORKER_OUTBOX_MARKS_PENDING_MAX: intVar(1_000_000, 1_000, 100_000_000),
   LOG_LEVEL: logLevelVar(),
+  /**
+   * How often the worker looks for HELD holds that fell due on its partitions and publishes
+   * their EXPIRE_HOLD (issue 13: released within 5 s of expires_at); 0 = never (tests only).
+   */
+  WORKER_HOLD_EXPIRY_SCAN_MS: intVar(1_000, 0, 4_000),
+  /** Due holds published per scan at most. */
+  WORKER_HOLD_EXPIRY_HOLDS_PER_SCAN_MAX: intVar(5_000, 1, 100_000),
+  /** A hold's EXPIRE_HOLD is not published again before this (the first may still be in flight). */
+  WORKER_HOLD_EXPIRY_REPUBLISH_MS: intVar(3_000, 100, 600_000),
   /** Fault injection for tests and chaos runs only: `crash-after-commit` SIGKILLs the process
    * right after its first Postgres commit, before anything else (Kafka offset commit included). */
   FAULT_INJECT: z.enum(['none', 'crash-after-commit']).default('none'),
@@ -148,6 +157,9 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     relayPendingRowsMax: raw.WORKER_RELAY_PENDING_ROWS_MAX,
     outboxMarksPendingMax: raw.WORKER_OUTBOX_MARKS_PENDING_MAX,
     logLevel: raw.LOG_LEVEL,
+    holdExpiryScanMs: raw.WORKER_HOLD_EXPIRY_SCAN_MS,
+    holdExpiryHoldsPerScanMax: raw.WORKER_HOLD_EXPIRY_HOLDS_PER_SCAN_MAX,
+    holdExpiryRepublishMs: raw.WORKER_HOLD_EXPIRY_REPUBLISH_MS,
     reconcileIntervalMs: raw.WORKER_RECONCILE_INTERVAL_MS,
     reconcileOutboxAgeMaxMs: raw.WORKER_RECONCILE_OUTBOX_AGE_MAX_MS,
     faultInject: raw.FAULT_INJECT,

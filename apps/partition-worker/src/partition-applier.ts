@@ -41,14 +41,17 @@ import {
   loadAppliedKeys,
   writeBatch,
 } from '@ledgerline/postgres';
-import { type DeadLetterMessage, decodeCommand, encodeCommand, storableReason, toEventMessage } from '@ledgerline/schemas';
+import { type DeadLetterMessage, decodeCommand, encodeCommand, storableReason, toLedgerEventMessage } from '@ledgerline/schemas';
 import { type RawMessage, accountsNamed, decodeSegment, dedupeCandidates } from './batch-input';
+import { type HoldLedgerAhead, holdLedgerAheadOf, readHoldLedgerState } from './hold-state';
 
 export interface CachedBalance {
   accountId: string;
   currency: string;
   balance: bigint;
   seq: bigint;
+  held: bigint;
+  rev: bigint;
   asOf: string;
 }
 
@@ -112,6 +115,8 @@ interface Ahead {
   accounts: ReadonlyMap<string, AccountState>;
   /** Dedupe keys of the commands it applied (forwarded ones excluded: their owner dedupes them). */
   appliedKeys: readonly string[];
+  /** Holds, reversal totals and in-flight debits after it. */
+  holdLedger: HoldLedgerAhead;
 }
 
 interface PreparedPiece {
@@ -204,7 +209,11 @@ export class PartitionApplier {
           committing = null;
           ahead = null;
         } else {
-          ahead = { accounts: new Map(piece.effects.accounts.map((a) => [a.id, a])), appliedKeys: piece.appliedKeys };
+          ahead = {
+            accounts: new Map(piece.effects.accounts.map((a) => [a.id, a])),
+            appliedKeys: piece.appliedKeys,
+            holdLedger: holdLedgerAheadOf(piece.effects, null),
+          };
         }
       }
       if (committing) await committing;
@@ -342,13 +351,18 @@ export class PartitionApplier {
     const routing = await this.currentRouting(commands);
     const partitionOf = (id: string) => routing.partitionOf(id);
 
-    const known = await this.accountsFor(accountsNamed(commands, this.partition, partitionOf), ahead?.accounts);
+    const holdLedger = await readHoldLedgerState(this.ports.pool, commands, ahead?.holdLedger ?? null);
+    const named = accountsNamed(commands, this.partition, partitionOf, holdLedger.reversible);
+    const known = await this.accountsFor(named, ahead?.accounts);
     const candidates = dedupeCandidates(commands);
     const alreadyApplied = await loadAppliedKeys(this.ports.pool, candidates.transferIds, candidates.legs);
     if (ahead) for (const key of ahead.appliedKeys) alreadyApplied.add(key);
     // Pure: may throw InvariantViolation, which must stop the worker before any write.
-    const effects = applyBatch({ partition: this.partition, now, accounts: known, partitionOf, alreadyApplied }, commands);
-    const appliedKeys = commands.filter((_, i) => effects.outcomes[i]!.result !== 'FORWARDED').map(dedupeKeyOf);
+    const effects = applyBatch({ partition: this.partition, now, accounts: known, partitionOf, alreadyApplied, ...holdLedger }, commands);
+    const appliedKeys = commands
+      .filter((_, i) => effects.outcomes[i]!.result !== 'FORWARDED')
+      .map(dedupeKeyOf)
+      .filter((key): key is string => key !== null);
     return {
       started,
       generation,
@@ -427,10 +441,13 @@ export class PartitionApplier {
   private afterCommit(effects: BatchEffects, published: OutboxRow[], now: string): void {
     const { postCommit, log } = this.ports;
     postCommit.relay(this.partition, published);
-    const balances = effects.accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, asOf: now }));
+    const balances = effects.accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, held: a.held, rev: a.rev, asOf: now }));
     const terminal = [
       ...effects.newTransfers.filter((t) => t.status !== 'PROCESSING').map((t) => t.id),
       ...effects.transferStatuses.map((t) => t.id),
+      // Long polls on holds wait for them to be applied, PATCHes for their outcome.
+      ...effects.newHolds.map((h) => h.id),
+      ...effects.accountChanges.map((c) => c.id),
     ];
     // Balances first, then the wake-up: a long-poller woken by the notification reads a
     // cache that already holds the balance its transfer produced.
@@ -449,6 +466,10 @@ const NO_EFFECTS: BatchEffects = {
   newTransfers: [],
   transferStatuses: [],
   legs: [],
+  newHolds: [],
+  holdEnds: [],
+  reversalTotals: [],
+  accountChanges: [],
   outbox: [],
   outcomes: [],
 };
@@ -473,7 +494,7 @@ function outboxRows(effects: BatchEffects, deadLetters: readonly object[]): Outb
     if (item.kind === 'COMMAND') {
       rows.push({ topic: 'commands', targetPartition: item.partition, key: item.key, payload: encodeCommand(item.command) });
     } else {
-      rows.push({ topic: 'events', targetPartition: null, key: item.key, payload: JSON.stringify(toEventMessage(item.event)) });
+      rows.push({ topic: 'events', targetPartition: null, key: item.key, payload: JSON.stringify(toLedgerEventMessage(item.event)) });
     }
   }
   for (const letter of deadLetters) rows.push({ topic: 'dead-letter', targetPartition: 0, key: null, payload: JSON.stringify(letter) });

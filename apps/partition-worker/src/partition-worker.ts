@@ -72,6 +72,11 @@ export class PartitionWorker {
     });
   }
 
+  /** Partitions Kafka assigned to this process now (claimed or not yet). */
+  assignedPartitions(): readonly number[] {
+    return this.assigned;
+  }
+
   /** The routing changed: cached accounts may now belong elsewhere (they are reloaded). */
   forgetAccounts(): void {
     for (const applier of this.appliers.values()) applier.forgetAccounts();

@@ -15,6 +15,7 @@ import type { WorkerConfig } from './config';
 import { WorkerHealth } from './health';
 import { type WorkerMetrics, createWorkerMetrics } from './metrics';
 import { startOpsServer } from './ops-server';
+import { HoldExpiry } from './hold-expiry';
 import { OutboxRelay } from './outbox-relay';
 import { PartitionWorker } from './partition-worker';
 import { PublishedMarks } from './published-marks';
@@ -154,6 +155,20 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     await closeServer(ops.server);
     throw error;
   }
+  // Published through the relay's producer: an EXPIRE_HOLD is a command like a leg.
+  const expiry = new HoldExpiry({
+    pool,
+    producer,
+    topic: topics.commands,
+    routing: () => routing.current(),
+    assigned: () => worker.assignedPartitions(),
+    now: () => new Date(),
+    scanIntervalMs: config.holdExpiryScanMs,
+    holdsPerScanMax: config.holdExpiryHoldsPerScanMax,
+    republishAfterMs: config.holdExpiryRepublishMs,
+    log,
+  });
+  expiry.start();
 
   return {
     worker,
@@ -163,6 +178,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     health,
     opsPort: ops.port,
     async stop() {
+      await expiry.stop();
       await worker.stop();
       await marks.stop();
       await producer.stop();

@@ -2,7 +2,7 @@
 // through PgBouncer: conservation, balances = entries, append-only entries, per-account
 // order, no overdraft under a storm, exactly-once across a crash, and poison messages.
 import { randomUUID } from 'node:crypto';
-import type { Command, RoutingTable } from '@ledgerline/domain';
+import type { ClientCommand as Command, RoutingTable } from '@ledgerline/domain';
 import { loadRouting, reconcile } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';

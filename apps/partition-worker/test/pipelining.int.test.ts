@@ -4,7 +4,7 @@
 // leaves behind, commands it applied (a duplicate in N+1 is skipped), and that a failed
 // write of N discards N+1 so a retry applies everything exactly once.
 import type { Pool } from 'pg';
-import type { Command, RoutingTable } from '@ledgerline/domain';
+import type { ClientCommand as Command, RoutingTable } from '@ledgerline/domain';
 import { type OutboxRow, loadRouting, reconcile } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
 import { PartitionApplier } from '../src/partition-applier';

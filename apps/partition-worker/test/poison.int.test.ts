@@ -4,7 +4,7 @@
 // command whose write fails deterministically is found by bisecting its batch, REJECTED
 // UNPROCESSABLE and dead-lettered with its bytes while everything around it is written in
 // order; and a failure that even an empty write repeats is retried, never blamed on a command.
-import type { Command, RoutingTable } from '@ledgerline/domain';
+import type { ClientCommand as Command, RoutingTable } from '@ledgerline/domain';
 import { AMOUNT_MAX, USER_BALANCE_MAX } from '@ledgerline/domain';
 import { loadRouting, reconcile } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';

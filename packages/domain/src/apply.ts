@@ -17,6 +17,21 @@
  *       REFUND_LEG at p(A): credit A, debit transit(p(A))               -> REJECTED(reason)
  *   DEPOSIT:    credit account, debit external(p, currency)             -> COMPLETED | REJECTED
  *   WITHDRAWAL: debit account, credit external(p, currency)             -> COMPLETED | REJECTED
+ *   CAPTURE:    at p(held account): the hold must be HELD and not due; debit the held
+ *               account by `amount` out of the held money, release the whole hold (CAPTURED),
+ *               then credit the destination like a TRANSFER (same partition: at once; else
+ *               transit + CREDIT_LEG, a refused credit refunds the held account's balance).
+ *               A refusal before the hold is touched (destination refused on the same
+ *               partition, frozen account...) leaves the hold HELD.
+ *   REVERSAL:   at p(original's destination D), the single writer of "how much of T is
+ *               reversed": reserve `amount` of T (never past T.amount), debit D, credit T's
+ *               source (same partition, or transit + CREDIT_LEG; a DEPOSIT's goes to
+ *               external(p)); a refund of a reversal gives its amount back to T's total.
+ *
+ * Holds (states in model.ts): HOLD reserves money (`held` += amount, no entry), VOID_HOLD and
+ * EXPIRE_HOLD release it; every debit checks `balance - held - amount >= -overdraft_limit`.
+ * Account status and limit (states in model.ts) change by UPDATE_ACCOUNT, here, so the
+ * writer that owns the cached account is the one that changes it.
  *
  * Every posting stays inside a balance's range (money.ts): a client command whose credit
  * would take a USER account past USER_BALANCE_MAX, or a system account past BALANCE_MAX /
@@ -33,16 +48,29 @@
 import { AMOUNT_MAX, BALANCE_MAX, BALANCE_MIN, USER_BALANCE_MAX, withinBalanceRange } from './money';
 import { externalAccountId, transitAccountId } from './ids';
 import {
+  type AccountChangeReason,
   type AccountState,
+  type AccountStatus,
+  type CaptureCommand,
   type ClientCommand,
   type Command,
   type CreditLegCommand,
+  type ExpireHoldCommand,
+  type HoldCommand,
+  type HoldState,
   type Leg,
+  type MoneyCommand,
   type RefundLegCommand,
   type RejectionReason,
+  type ReversalCommand,
+  type ReversibleTransfer,
   type TransferCommand,
   type TransferKind,
   type TransferStatus,
+  type UpdateAccountCommand,
+  type VoidHoldCommand,
+  REVERSIBLE_KINDS,
+  commandIdOf,
   dedupeKeyOf,
   subjectAccountOf,
 } from './model';
@@ -62,6 +90,15 @@ export interface ApplyContext {
   partitionOf(accountId: string): number;
   /** Dedupe keys (see `dedupeKeyOf`) already applied in an earlier, committed batch. */
   readonly alreadyApplied: ReadonlySet<string>;
+  /** Every existing hold the batch's CAPTURE, VOID_HOLD and EXPIRE_HOLD commands name. */
+  readonly holds?: ReadonlyMap<string, HoldState>;
+  /** Every existing transfer the batch's REVERSAL commands (and refunds of reversals) name. */
+  readonly reversible?: ReadonlyMap<string, ReversibleTransfer>;
+  /**
+   * Accounts (of those the batch's UPDATE_ACCOUNT commands close) that have an outgoing
+   * transfer still PROCESSING: a refund may still come home, so they cannot close yet.
+   */
+  readonly outgoingInFlight?: ReadonlySet<string>;
 }
 
 export interface EntryEffect {
@@ -90,6 +127,62 @@ export interface NewTransferEffect {
   readonly sourcePartition: number;
   readonly createdAt: string;
   readonly completedAt: string | null;
+  /** CAPTURE: the hold it captures. */
+  readonly holdId: string | null;
+  /** REVERSAL: the transfer it pays back. */
+  readonly reverses: string | null;
+}
+
+/** A hold the batch placed (HELD) or refused (REJECTED). */
+export interface NewHoldEffect {
+  readonly id: string;
+  readonly accountId: string;
+  readonly amount: bigint;
+  readonly currency: string;
+  readonly status: 'HELD' | 'REJECTED';
+  readonly reason: RejectionReason | null;
+  readonly principal: string;
+  readonly requestHash: string;
+  readonly description: string | null;
+  readonly partition: number;
+  readonly expiresAt: string;
+  readonly createdAt: string;
+  readonly completedAt: string | null;
+}
+
+/** A HELD hold (of this or an earlier batch) that ended: its whole `amount` is released. */
+export interface HoldEndEffect {
+  readonly id: string;
+  readonly accountId: string;
+  readonly amount: bigint;
+  readonly status: 'CAPTURED' | 'VOIDED' | 'EXPIRED';
+  readonly capturedAmount: bigint;
+  /** The CAPTURE transfer that ended it. */
+  readonly captureId: string | null;
+  readonly completedAt: string;
+}
+
+/** The new reversal total of a transfer (`before` is what the writer expects stored). */
+export interface ReversalTotalEffect {
+  readonly transferId: string;
+  readonly before: bigint;
+  readonly reversedAmount: bigint;
+}
+
+/** The outcome of an UPDATE_ACCOUNT, applied or refused. */
+export interface AccountChangeEffect {
+  readonly id: string;
+  readonly accountId: string;
+  readonly status: AccountStatus | null;
+  readonly overdraftLimit: bigint | null;
+  readonly outcome: 'APPLIED' | 'REJECTED';
+  readonly reason: AccountChangeReason | null;
+  readonly principal: string;
+  readonly requestHash: string;
+  /** The account's entry seq when the change was applied (no entry may follow a closing). */
+  readonly seqAt: bigint;
+  readonly createdAt: string;
+  readonly appliedAt: string;
 }
 
 /** A status change of a transfer some earlier batch (possibly another partition's) created. */
@@ -118,15 +211,45 @@ export interface TransferEvent {
   readonly currency: string;
   readonly reason: RejectionReason | null;
   readonly occurredAt: string;
+  readonly holdId?: string | null;
+  readonly reverses?: string | null;
 }
+
+export interface HoldEvent {
+  readonly type: 'HoldPlaced' | 'HoldRejected' | 'HoldCaptured' | 'HoldVoided' | 'HoldExpired';
+  readonly holdId: string;
+  readonly accountId: string;
+  readonly amount: bigint;
+  readonly capturedAmount: bigint;
+  readonly currency: string;
+  readonly reason: RejectionReason | null;
+  readonly occurredAt: string;
+}
+
+export interface AccountEvent {
+  readonly type: 'AccountUpdated' | 'AccountUpdateRejected';
+  readonly changeId: string;
+  readonly accountId: string;
+  /** The account's status and limit after the change (as asked, when refused). */
+  readonly status: AccountStatus | null;
+  readonly overdraftLimit: bigint | null;
+  readonly reason: AccountChangeReason | null;
+  readonly occurredAt: string;
+}
+
+export type LedgerEvent = TransferEvent | HoldEvent | AccountEvent;
 
 export type OutboxEffect =
   | { readonly kind: 'COMMAND'; readonly partition: number; readonly key: string; readonly command: Command }
-  | { readonly kind: 'EVENT'; readonly key: string; readonly event: TransferEvent };
+  | { readonly kind: 'EVENT'; readonly key: string; readonly event: LedgerEvent };
 
+/** `transferId` is the command's id (`commandIdOf`): a transfer's, a hold's or an account change's. */
 export type CommandOutcome =
-  | { readonly transferId: string; readonly result: 'COMPLETED' | 'PROCESSING' | 'LEG_APPLIED' }
+  | { readonly transferId: string; readonly result: 'COMPLETED' | 'PROCESSING' | 'LEG_APPLIED' | 'HELD' | 'HOLD_ENDED' | 'ACCOUNT_UPDATED' }
   | { readonly transferId: string; readonly result: 'REJECTED' | 'LEG_REJECTED'; readonly reason: RejectionReason }
+  | { readonly transferId: string; readonly result: 'ACCOUNT_UPDATE_REJECTED'; readonly reason: AccountChangeReason }
+  /** A void or expiry that found the hold no longer HELD (or, for an expiry, not yet due). */
+  | { readonly transferId: string; readonly result: 'NO_CHANGE' }
   | { readonly transferId: string; readonly result: 'DUPLICATE' | 'FORWARDED' };
 
 export interface BatchEffects {
@@ -138,6 +261,10 @@ export interface BatchEffects {
   readonly newTransfers: readonly NewTransferEffect[];
   readonly transferStatuses: readonly TransferStatusEffect[];
   readonly legs: readonly LegEffect[];
+  readonly newHolds: readonly NewHoldEffect[];
+  readonly holdEnds: readonly HoldEndEffect[];
+  readonly reversalTotals: readonly ReversalTotalEffect[];
+  readonly accountChanges: readonly AccountChangeEffect[];
   readonly outbox: readonly OutboxEffect[];
   /** One per input command, same order. */
   readonly outcomes: readonly CommandOutcome[];
@@ -165,9 +292,17 @@ export function applyBatch(context: ApplyContext, commands: readonly Command[]):
  */
 export function isolateUnprocessable(context: Pick<ApplyContext, 'partition' | 'now'>, command: Command): BatchEffects {
   const batch = new BatchBuilder({ ...context, accounts: new Map(), partitionOf: () => context.partition, alreadyApplied: new Set() });
+  // Voids, expiries and account changes move no money and have no transfer to end: the
+  // dead letter is their only record (a PATCH waiting on one answers 202).
   if (command.type === 'CREDIT_LEG' || command.type === 'REFUND_LEG') return batch.effects();
+  if (command.type === 'VOID_HOLD' || command.type === 'EXPIRE_HOLD' || command.type === 'UPDATE_ACCOUNT') return batch.effects();
   const principal = command.principal.toWellFormed().replaceAll('\u0000', '\ufffd');
-  const safe: ClientCommand = command.type === 'TRANSFER' ? { ...command, principal, description: null } : { ...command, principal };
+  if (command.type === 'HOLD') {
+    batch.rejectHoldAs({ ...command, principal, description: null }, 'UNPROCESSABLE');
+    return batch.effects();
+  }
+  const safe: ClientCommand =
+    command.type === 'TRANSFER' || command.type === 'REVERSAL' ? { ...command, principal, description: null } : { ...command, principal };
   batch.rejectAs(safe, 'UNPROCESSABLE');
   return batch.effects();
 }
@@ -183,28 +318,36 @@ class BatchBuilder {
   private readonly legs: LegEffect[] = [];
   private readonly outbox: OutboxEffect[] = [];
   private readonly outcomes: CommandOutcome[] = [];
+  private readonly workingHolds = new Map<string, HoldState>();
+  private readonly newHolds: NewHoldEffect[] = [];
+  private readonly holdEnds: HoldEndEffect[] = [];
+  private readonly reversalTotals = new Map<string, ReversalTotalEffect>();
+  private readonly accountChanges: AccountChangeEffect[] = [];
+  /** Accounts this batch debited for a saga still in flight (cannot close in this batch). */
+  private readonly inFlightFrom = new Set<string>();
 
   constructor(private readonly context: ApplyContext) {}
 
   apply(command: Command): void {
     // The wire schema already bounds amounts; a command past it here is a programming error,
     // and a negative amount would turn a debit into a credit.
-    if (command.amount <= 0n || command.amount > AMOUNT_MAX) {
-      throw new InvariantViolation(`command ${command.transferId} has amount ${command.amount} outside 1..${AMOUNT_MAX}`);
+    if ('amount' in command && (command.amount <= 0n || command.amount > AMOUNT_MAX)) {
+      throw new InvariantViolation(`command ${commandIdOf(command)} has amount ${command.amount} outside 1..${AMOUNT_MAX}`);
     }
+    const id = commandIdOf(command);
     const key = dedupeKeyOf(command);
-    if (this.context.alreadyApplied.has(key) || this.seen.has(key)) {
-      this.outcomes.push({ transferId: command.transferId, result: 'DUPLICATE' });
+    if (key !== null && (this.context.alreadyApplied.has(key) || this.seen.has(key))) {
+      this.outcomes.push({ transferId: id, result: 'DUPLICATE' });
       return;
     }
     const owner = this.context.partitionOf(subjectAccountOf(command));
     if (owner !== this.context.partition) {
       // Not ours (a bucket moved): forward without marking it seen, so the owner dedupes it.
       this.outbox.push({ kind: 'COMMAND', partition: owner, key: subjectAccountOf(command), command });
-      this.outcomes.push({ transferId: command.transferId, result: 'FORWARDED' });
+      this.outcomes.push({ transferId: id, result: 'FORWARDED' });
       return;
     }
-    this.seen.add(key);
+    if (key !== null) this.seen.add(key);
     switch (command.type) {
       case 'TRANSFER':
         return this.applyTransfer(command);
@@ -216,6 +359,17 @@ class BatchBuilder {
         return this.applyCreditLeg(command);
       case 'REFUND_LEG':
         return this.applyRefundLeg(command);
+      case 'HOLD':
+        return this.applyHold(command);
+      case 'CAPTURE':
+        return this.applyCapture(command);
+      case 'VOID_HOLD':
+      case 'EXPIRE_HOLD':
+        return this.applyHoldRelease(command);
+      case 'REVERSAL':
+        return this.applyReversal(command);
+      case 'UPDATE_ACCOUNT':
+        return this.applyAccountUpdate(command);
     }
   }
 
@@ -223,31 +377,50 @@ class BatchBuilder {
     const source = this.account(command.fromAccountId);
     const refusal = this.refuseSource(command, source);
     if (refusal) return this.reject(command, refusal);
-    const toPartition = this.context.partitionOf(command.toAccountId);
+    this.moveFromSource(command, command.fromAccountId, command.toAccountId, null);
+  }
+
+  /**
+   * The debit side is accepted: move `command.amount` from `from` to `to`, at once when `to`
+   * is this partition's, else through transit and a CREDIT_LEG (the saga). `afterDebit` runs
+   * once the money has left `from` (a capture ends its hold there).
+   */
+  private moveFromSource(
+    command: TransferCommand | CaptureCommand | ReversalCommand,
+    from: string,
+    to: string,
+    afterDebit: (() => void) | null,
+  ): void {
+    const toPartition = this.context.partitionOf(to);
     if (toPartition === this.context.partition) {
-      const destination = this.account(command.toAccountId);
-      const destinationRefusal = refuseDestination(destination, command.currency) ?? this.refuseCredit(command.toAccountId, command.amount);
+      const destination = this.account(to);
+      const destinationRefusal = refuseDestination(destination, command.currency) ?? this.refuseCredit(to, command.amount);
       if (destinationRefusal) return this.reject(command, destinationRefusal);
-      this.post(command.fromAccountId, command.transferId, 'DEBIT', -command.amount);
-      this.post(command.toAccountId, command.transferId, 'CREDIT', command.amount);
+      afterDebit?.();
+      this.post(from, command.transferId, 'DEBIT', -command.amount);
+      this.post(to, command.transferId, 'CREDIT', command.amount);
       return this.complete(command);
     }
     // Cross-partition: money waits in this partition's transit account until p(B) answers.
     const transitRefusal = this.refuseCredit(this.systemAccountId('TRANSIT', command.currency), command.amount);
     if (transitRefusal) return this.reject(command, transitRefusal);
-    this.post(command.fromAccountId, command.transferId, 'DEBIT', -command.amount);
+    afterDebit?.();
+    this.post(from, command.transferId, 'DEBIT', -command.amount);
     this.post(this.systemAccount('TRANSIT', command.currency).id, command.transferId, 'DEBIT', command.amount);
     this.newTransfers.push(this.transferRow(command, 'PROCESSING', null));
+    this.inFlightFrom.add(from);
     const leg: CreditLegCommand = {
       type: 'CREDIT_LEG',
       transferId: command.transferId,
-      fromAccountId: command.fromAccountId,
-      toAccountId: command.toAccountId,
+      kind: command.type,
+      reverses: command.type === 'REVERSAL' ? command.reverses : null,
+      fromAccountId: from,
+      toAccountId: to,
       amount: command.amount,
       currency: command.currency,
       sourcePartition: this.context.partition,
     };
-    this.outbox.push({ kind: 'COMMAND', partition: toPartition, key: command.toAccountId, command: leg });
+    this.outbox.push({ kind: 'COMMAND', partition: toPartition, key: to, command: leg });
     this.outcomes.push({ transferId: command.transferId, result: 'PROCESSING' });
   }
 
@@ -283,6 +456,8 @@ class BatchBuilder {
       const refund: RefundLegCommand = {
         type: 'REFUND_LEG',
         transferId: command.transferId,
+        kind: command.kind,
+        reverses: command.reverses,
         fromAccountId: command.fromAccountId,
         toAccountId: command.toAccountId,
         amount: command.amount,
@@ -297,7 +472,7 @@ class BatchBuilder {
     this.post(this.systemAccount('TRANSIT', command.currency).id, command.transferId, 'CREDIT', -command.amount);
     this.post(command.toAccountId, command.transferId, 'CREDIT', command.amount);
     this.legs.push(this.legRow(command, 'APPLIED', null));
-    this.finish(command, 'TRANSFER', 'COMPLETED', null);
+    this.finish(command, command.kind, 'COMPLETED', null);
     this.outcomes.push({ transferId: command.transferId, result: 'LEG_APPLIED' });
   }
 
@@ -317,15 +492,163 @@ class BatchBuilder {
     this.post(this.systemAccount('TRANSIT', command.currency).id, command.transferId, 'REFUND', -command.amount);
     this.post(command.fromAccountId, command.transferId, 'REFUND', command.amount);
     this.legs.push(this.legRow(command, 'APPLIED', null));
-    this.finish(command, 'TRANSFER', 'REJECTED', command.reason);
+    // A refused reversal reversed nothing: its amount goes back to the original's total.
+    if (command.kind === 'REVERSAL' && command.reverses !== null) this.addReversed(command.reverses, -command.amount);
+    this.finish(command, command.kind, 'REJECTED', command.reason);
     this.outcomes.push({ transferId: command.transferId, result: 'LEG_APPLIED' });
   }
 
+  private applyHold(command: HoldCommand): void {
+    const account = this.account(command.accountId);
+    const refusal = this.refuseSource(command, account);
+    if (refusal) {
+      this.newHolds.push(this.holdRow(command, 'REJECTED', refusal));
+      this.outbox.push({ kind: 'EVENT', key: command.transferId, event: this.holdEvent('HoldRejected', command, 0n, refusal) });
+      this.outcomes.push({ transferId: command.transferId, result: 'REJECTED', reason: refusal });
+      return;
+    }
+    this.changeHeld(command.accountId, command.amount);
+    this.newHolds.push(this.holdRow(command, 'HELD', null));
+    this.workingHolds.set(command.transferId, {
+      id: command.transferId,
+      accountId: command.accountId,
+      amount: command.amount,
+      capturedAmount: 0n,
+      currency: command.currency,
+      status: 'HELD',
+      expiresAt: command.expiresAt,
+    });
+    this.outbox.push({ kind: 'EVENT', key: command.transferId, event: this.holdEvent('HoldPlaced', command, 0n, null) });
+    this.outcomes.push({ transferId: command.transferId, result: 'HELD' });
+  }
+
+  private applyCapture(command: CaptureCommand): void {
+    const hold = this.hold(command.holdId);
+    if (!hold || hold.status !== 'HELD' || hold.accountId !== command.accountId) return this.reject(command, 'HOLD_NOT_ACTIVE');
+    if (this.isDue(hold)) {
+      // By this partition's clock the hold has expired: release it now, and refuse the capture.
+      this.endHold(hold, 'EXPIRED', 0n, null);
+      return this.reject(command, 'HOLD_EXPIRED');
+    }
+    const account = this.account(hold.accountId);
+    if (!account) throw new InvariantViolation(`hold ${hold.id} names unknown account ${hold.accountId}`);
+    const refusal = this.refuseCapture(command, account, hold);
+    if (refusal) return this.reject(command, refusal);
+    // Cannot fail for lack of funds: `held` drops by hold.amount >= amount, so available
+    // (balance - held) only grows, and it was within the limit before.
+    this.moveFromSource(command, hold.accountId, command.toAccountId, () => this.endHold(hold, 'CAPTURED', command.amount, command.transferId));
+  }
+
+  private refuseCapture(command: CaptureCommand, account: AccountState, hold: HoldState): RejectionReason | null {
+    if (!command.admin && account.owner !== command.principal) return 'FORBIDDEN';
+    if (account.status === 'CLOSED') return 'ACCOUNT_CLOSED';
+    if (account.status === 'FROZEN') return 'ACCOUNT_FROZEN';
+    if (command.currency !== hold.currency) return 'CURRENCY_MISMATCH';
+    if (command.amount > hold.amount) return 'CAPTURE_EXCEEDS_HOLD';
+    return null;
+  }
+
+  private applyHoldRelease(command: VoidHoldCommand | ExpireHoldCommand): void {
+    const hold = this.hold(command.holdId);
+    if (!hold || hold.status !== 'HELD' || hold.accountId !== command.accountId) {
+      return void this.outcomes.push({ transferId: command.holdId, result: 'NO_CHANGE' });
+    }
+    if (command.type === 'VOID_HOLD') {
+      const account = this.account(hold.accountId);
+      if (!command.admin && account?.owner !== command.principal) {
+        return void this.outcomes.push({ transferId: command.holdId, result: 'NO_CHANGE' });
+      }
+      // A void that arrives after expiry by this partition's clock finds the hold expired.
+      this.endHold(hold, this.isDue(hold) ? 'EXPIRED' : 'VOIDED', 0n, null);
+      return void this.outcomes.push({ transferId: command.holdId, result: 'HOLD_ENDED' });
+    }
+    // An expiry is applied only when this writer's own clock agrees the hold is due.
+    if (!this.isDue(hold)) return void this.outcomes.push({ transferId: command.holdId, result: 'NO_CHANGE' });
+    this.endHold(hold, 'EXPIRED', 0n, null);
+    this.outcomes.push({ transferId: command.holdId, result: 'HOLD_ENDED' });
+  }
+
+  private applyReversal(command: ReversalCommand): void {
+    const original = this.context.reversible?.get(command.reverses);
+    if (
+      !original ||
+      original.status !== 'COMPLETED' ||
+      !REVERSIBLE_KINDS.includes(original.kind) ||
+      original.toAccountId !== command.fromAccountId ||
+      (original.kind !== 'DEPOSIT' && original.fromAccountId === null)
+    ) {
+      return this.reject(command, 'TRANSFER_NOT_REVERSIBLE');
+    }
+    if (original.currency !== command.currency) return this.reject(command, 'CURRENCY_MISMATCH');
+    const payer = this.account(command.fromAccountId);
+    if (payer && payer.kind === 'USER' && !command.admin && payer.owner !== command.principal) return this.reject(command, 'FORBIDDEN');
+    if (this.reversedOf(original) + command.amount > original.amount) return this.reject(command, 'REVERSAL_EXCEEDS_ORIGINAL');
+    const refusal = this.refuseSource({ ...command, admin: true }, payer);
+    if (refusal) return this.reject(command, refusal);
+    if (original.kind === 'DEPOSIT') {
+      // The money goes back outside, through this partition's external account.
+      const limit = this.refuseCredit(this.systemAccountId('EXTERNAL', command.currency), command.amount);
+      if (limit) return this.reject(command, limit);
+      this.addReversed(original.id, command.amount);
+      this.post(command.fromAccountId, command.transferId, 'DEBIT', -command.amount);
+      this.post(this.systemAccount('EXTERNAL', command.currency).id, command.transferId, 'CREDIT', command.amount);
+      return this.complete(command);
+    }
+    const before = this.newTransfers.length;
+    this.moveFromSource(command, command.fromAccountId, original.fromAccountId!, null);
+    // Reserved unless it was refused on the spot (same-partition destination closed...).
+    const row = this.newTransfers[before];
+    if (row && row.status !== 'REJECTED') this.addReversed(original.id, command.amount);
+  }
+
+  private applyAccountUpdate(command: UpdateAccountCommand): void {
+    const account = this.account(command.accountId);
+    const refusal = this.refuseAccountUpdate(command, account);
+    if (refusal || !account) {
+      const reason = refusal ?? 'ACCOUNT_NOT_FOUND';
+      this.accountChanges.push(this.changeRow(command, account?.seq ?? 0n, 'REJECTED', reason));
+      this.outbox.push({ kind: 'EVENT', key: command.accountId, event: this.accountEvent(command, command.status, command.overdraftLimit, reason) });
+      this.outcomes.push({ transferId: command.changeId, result: 'ACCOUNT_UPDATE_REJECTED', reason });
+      return;
+    }
+    const updated: AccountState = {
+      ...account,
+      status: command.status ?? account.status,
+      overdraftLimit: command.overdraftLimit ?? account.overdraftLimit,
+      rev: account.rev + 1n,
+    };
+    this.working.set(account.id, updated);
+    this.accountChanges.push(this.changeRow(command, account.seq, 'APPLIED', null));
+    this.outbox.push({ kind: 'EVENT', key: command.accountId, event: this.accountEvent(command, updated.status, updated.overdraftLimit, null) });
+    this.outcomes.push({ transferId: command.changeId, result: 'ACCOUNT_UPDATED' });
+  }
+
+  private refuseAccountUpdate(command: UpdateAccountCommand, account: AccountState | undefined): AccountChangeReason | null {
+    if (!account || account.kind !== 'USER') return 'ACCOUNT_NOT_FOUND';
+    if (!command.admin) {
+      // The owner may close the account and nothing else; the limit is credit, an admin's call.
+      if (account.owner !== command.principal || command.overdraftLimit !== null || command.status !== 'CLOSED') return 'FORBIDDEN';
+    }
+    if (account.status === 'CLOSED') {
+      // Closing again is a no-op that succeeds; anything else would reopen or change it.
+      return (command.status ?? 'CLOSED') === 'CLOSED' && command.overdraftLimit === null ? null : 'ACCOUNT_CLOSED';
+    }
+    const status = command.status ?? account.status;
+    if (status === 'CLOSED') {
+      const inFlight = this.inFlightFrom.has(account.id) || (this.context.outgoingInFlight?.has(account.id) ?? false);
+      if (account.balance !== 0n || account.held !== 0n || inFlight) return 'ACCOUNT_NOT_EMPTY';
+    }
+    const limit = command.overdraftLimit ?? account.overdraftLimit;
+    if (limit !== null && account.balance - account.held < -limit) return 'OVERDRAFT_IN_USE';
+    return null;
+  }
+
   /** Why the account named as the money's source cannot give `command.amount`, if it cannot. */
-  private refuseSource(command: ClientCommand, account: AccountState | undefined): RejectionReason | null {
+  private refuseSource(command: MoneyCommand, account: AccountState | undefined): RejectionReason | null {
     if (!account || account.kind !== 'USER') return 'ACCOUNT_NOT_FOUND';
     if (!command.admin && account.owner !== command.principal) return 'FORBIDDEN';
-    if (account.status !== 'OPEN') return 'ACCOUNT_CLOSED';
+    if (account.status === 'CLOSED') return 'ACCOUNT_CLOSED';
+    if (account.status === 'FROZEN') return 'ACCOUNT_FROZEN';
     if (account.currency !== command.currency) return 'CURRENCY_MISMATCH';
     if (!canDebit(account, command.amount)) return 'INSUFFICIENT_FUNDS';
     return null;
@@ -351,8 +674,16 @@ class BatchBuilder {
 
   /** Rejects a client command whatever it says (see `isolateUnprocessable`). */
   rejectAs(command: ClientCommand, reason: RejectionReason): void {
-    this.seen.add(dedupeKeyOf(command));
+    this.seen.add(dedupeKeyOf(command)!);
     this.reject(command, reason);
+  }
+
+  /** Refuses a hold whatever it says (see `isolateUnprocessable`). */
+  rejectHoldAs(command: HoldCommand, reason: RejectionReason): void {
+    this.seen.add(command.transferId);
+    this.newHolds.push(this.holdRow(command, 'REJECTED', reason));
+    this.outbox.push({ kind: 'EVENT', key: command.transferId, event: this.holdEvent('HoldRejected', command, 0n, reason) });
+    this.outcomes.push({ transferId: command.transferId, result: 'REJECTED', reason });
   }
 
   private complete(command: ClientCommand): void {
@@ -385,6 +716,7 @@ class BatchBuilder {
       currency: command.currency,
       reason,
       occurredAt: this.context.now,
+      ...(command.reverses !== null ? { reverses: command.reverses } : {}),
     };
     this.outbox.push({ kind: 'EVENT', key: command.transferId, event });
   }
@@ -395,6 +727,55 @@ class BatchBuilder {
 
   private systemAccountId(kind: 'TRANSIT' | 'EXTERNAL', currency: string): string {
     return kind === 'TRANSIT' ? transitAccountId(this.context.partition, currency) : externalAccountId(this.context.partition, currency);
+  }
+
+  private hold(id: string): HoldState | undefined {
+    return this.workingHolds.get(id) ?? this.context.holds?.get(id);
+  }
+
+  private isDue(hold: HoldState): boolean {
+    return Date.parse(this.context.now) >= Date.parse(hold.expiresAt);
+  }
+
+  /** Ends a HELD hold: its whole amount leaves the account's `held`. */
+  private endHold(hold: HoldState, status: 'CAPTURED' | 'VOIDED' | 'EXPIRED', capturedAmount: bigint, captureId: string | null): void {
+    this.changeHeld(hold.accountId, -hold.amount);
+    const ended: HoldState = { ...hold, status, capturedAmount };
+    this.workingHolds.set(hold.id, ended);
+    this.holdEnds.push({ id: hold.id, accountId: hold.accountId, amount: hold.amount, status, capturedAmount, captureId, completedAt: this.context.now });
+    const type = status === 'CAPTURED' ? 'HoldCaptured' : status === 'VOIDED' ? 'HoldVoided' : 'HoldExpired';
+    const event: HoldEvent = {
+      type,
+      holdId: hold.id,
+      accountId: hold.accountId,
+      amount: hold.amount,
+      capturedAmount,
+      currency: hold.currency,
+      reason: null,
+      occurredAt: this.context.now,
+    };
+    this.outbox.push({ kind: 'EVENT', key: hold.id, event });
+  }
+
+  private changeHeld(accountId: string, delta: bigint): void {
+    const before = this.account(accountId);
+    if (!before) throw new InvariantViolation(`hold on unknown account ${accountId}`);
+    this.working.set(accountId, { ...before, held: before.held + delta, rev: before.rev + 1n });
+  }
+
+  private reversedOf(original: ReversibleTransfer): bigint {
+    return this.reversalTotals.get(original.id)?.reversedAmount ?? original.reversedAmount;
+  }
+
+  private addReversed(transferId: string, delta: bigint): void {
+    const current = this.reversalTotals.get(transferId);
+    const stored = this.context.reversible?.get(transferId)?.reversedAmount;
+    if (current === undefined && stored === undefined) {
+      throw new InvariantViolation(`reversal total of ${transferId} was not loaded`);
+    }
+    const before = current?.before ?? stored!;
+    const reversedAmount = (current?.reversedAmount ?? before) + delta;
+    this.reversalTotals.set(transferId, { transferId, before, reversedAmount });
   }
 
   /** This partition's transit or external account for a currency, created on first use. */
@@ -411,6 +792,8 @@ class BatchBuilder {
       overdraftLimit: null,
       balance: 0n,
       seq: 0n,
+      held: 0n,
+      rev: 0n,
     };
     this.working.set(id, fresh);
     this.created.add(id);
@@ -420,7 +803,7 @@ class BatchBuilder {
   private post(accountId: string, transferId: string, leg: Leg, amount: bigint): void {
     const before = this.account(accountId);
     if (!before) throw new InvariantViolation(`posting to unknown account ${accountId}`);
-    const after: AccountState = { ...before, balance: before.balance + amount, seq: before.seq + 1n };
+    const after: AccountState = { ...before, balance: before.balance + amount, seq: before.seq + 1n, rev: before.rev + 1n };
     this.working.set(accountId, after);
     this.entries.push({
       accountId,
@@ -438,22 +821,91 @@ class BatchBuilder {
     status: 'PROCESSING' | 'COMPLETED' | 'REJECTED',
     reason: RejectionReason | null,
   ): NewTransferEffect {
-    const isTransfer = command.type === 'TRANSFER';
     return {
       id: command.transferId,
       kind: command.type,
       status,
       reason,
-      fromAccountId: isTransfer ? command.fromAccountId : command.type === 'WITHDRAWAL' ? command.accountId : null,
-      toAccountId: isTransfer ? command.toAccountId : command.type === 'DEPOSIT' ? command.accountId : null,
+      ...transferEnds(command, this.context.reversible),
       amount: command.amount,
       currency: command.currency,
       principal: command.principal,
       requestHash: command.requestHash,
-      description: isTransfer ? command.description : null,
+      description: command.type === 'TRANSFER' || command.type === 'REVERSAL' ? command.description : null,
       sourcePartition: this.context.partition,
       createdAt: command.acceptedAt,
       completedAt: status === 'PROCESSING' ? null : this.context.now,
+      holdId: command.type === 'CAPTURE' ? command.holdId : null,
+      reverses: command.type === 'REVERSAL' ? command.reverses : null,
+    };
+  }
+
+  private holdRow(command: HoldCommand, status: 'HELD' | 'REJECTED', reason: RejectionReason | null): NewHoldEffect {
+    return {
+      id: command.transferId,
+      accountId: command.accountId,
+      amount: command.amount,
+      currency: command.currency,
+      status,
+      reason,
+      principal: command.principal,
+      requestHash: command.requestHash,
+      description: command.description,
+      partition: this.context.partition,
+      expiresAt: command.expiresAt,
+      createdAt: command.acceptedAt,
+      completedAt: status === 'REJECTED' ? this.context.now : null,
+    };
+  }
+
+  private holdEvent(type: HoldEvent['type'], command: HoldCommand, capturedAmount: bigint, reason: RejectionReason | null): HoldEvent {
+    return {
+      type,
+      holdId: command.transferId,
+      accountId: command.accountId,
+      amount: command.amount,
+      capturedAmount,
+      currency: command.currency,
+      reason,
+      occurredAt: this.context.now,
+    };
+  }
+
+  private changeRow(
+    command: UpdateAccountCommand,
+    seqAt: bigint,
+    outcome: 'APPLIED' | 'REJECTED',
+    reason: AccountChangeReason | null,
+  ): AccountChangeEffect {
+    return {
+      id: command.changeId,
+      accountId: command.accountId,
+      status: command.status,
+      overdraftLimit: command.overdraftLimit,
+      outcome,
+      reason,
+      principal: command.principal,
+      requestHash: command.requestHash,
+      seqAt,
+      createdAt: command.acceptedAt,
+      appliedAt: this.context.now,
+    };
+  }
+
+  private accountEvent(
+    command: UpdateAccountCommand,
+    status: AccountStatus | null,
+    overdraftLimit: bigint | null,
+    reason: AccountChangeReason | null,
+  ): AccountEvent {
+    return {
+      type: reason === null ? 'AccountUpdated' : 'AccountUpdateRejected',
+      changeId: command.changeId,
+      accountId: command.accountId,
+      status,
+      overdraftLimit,
+      reason,
+      occurredAt: this.context.now,
     };
   }
 
@@ -478,6 +930,8 @@ class BatchBuilder {
       currency: row.currency,
       reason,
       occurredAt: this.context.now,
+      ...(row.holdId !== null ? { holdId: row.holdId } : {}),
+      ...(row.reverses !== null ? { reverses: row.reverses } : {}),
     };
   }
 
@@ -489,15 +943,45 @@ class BatchBuilder {
       newTransfers: this.newTransfers,
       transferStatuses: this.transferStatuses,
       legs: this.legs,
+      newHolds: this.newHolds,
+      holdEnds: this.holdEnds,
+      reversalTotals: [...this.reversalTotals.values()],
+      accountChanges: this.accountChanges,
       outbox: this.outbox,
       outcomes: this.outcomes,
     };
   }
 }
 
+/** The accounts a transfer row names: where the money left and where it arrived. */
+function transferEnds(
+  command: ClientCommand,
+  reversible: ReadonlyMap<string, ReversibleTransfer> | undefined,
+): { fromAccountId: string | null; toAccountId: string | null } {
+  switch (command.type) {
+    case 'TRANSFER':
+      return { fromAccountId: command.fromAccountId, toAccountId: command.toAccountId };
+    case 'CAPTURE':
+      return { fromAccountId: command.accountId, toAccountId: command.toAccountId };
+    case 'DEPOSIT':
+      return { fromAccountId: null, toAccountId: command.accountId };
+    case 'WITHDRAWAL':
+      return { fromAccountId: command.accountId, toAccountId: null };
+    case 'REVERSAL': {
+      // Back to the original's source; a deposit's reversal leaves the ledger (no account).
+      const original = reversible?.get(command.reverses);
+      return { fromAccountId: command.fromAccountId, toAccountId: original?.kind === 'DEPOSIT' ? null : (original?.fromAccountId ?? null) };
+    }
+  }
+}
+
+/**
+ * What the account can still spend: balance minus active holds plus the overdraft headroom
+ * must cover `amount`. Every debit and every new hold goes through this.
+ */
 export function canDebit(account: AccountState, amount: bigint): boolean {
   if (account.overdraftLimit === null) return true;
-  return account.balance - amount >= -account.overdraftLimit;
+  return account.balance - account.held - amount >= -account.overdraftLimit;
 }
 
 function refuseDestination(
@@ -506,19 +990,22 @@ function refuseDestination(
   missing: RejectionReason = 'DESTINATION_NOT_FOUND',
 ): RejectionReason | null {
   if (!account || account.kind !== 'USER') return missing;
-  if (account.status !== 'OPEN') return 'ACCOUNT_CLOSED';
+  // A FROZEN account still receives credits; only a CLOSED one refuses them.
+  if (account.status === 'CLOSED') return 'ACCOUNT_CLOSED';
   if (account.currency !== currency) return 'CURRENCY_MISMATCH';
   return null;
 }
 
 /**
  * Asserted before anything is written: a batch that breaks one of these is a bug, and the
- * worker must stop rather than commit it (docs/design.md, invariants 1, 2 and 6).
+ * worker must stop rather than commit it (docs/design.md, invariants 1, 2 and 6, and the
+ * holds', reversals' and closed accounts' rules of issue 13).
  */
 export function assertBatchInvariants(context: ApplyContext, effects: BatchEffects): void {
   const sumByCurrency = new Map<string, bigint>();
   const lastSeq = new Map<string, bigint>();
   const postedByAccount = new Map<string, bigint>();
+  const refundOnly = new Map<string, boolean>();
   for (const entry of effects.entries) {
     if (entry.amount === 0n) throw new InvariantViolation(`zero entry for transfer ${entry.transferId}`);
     if (entry.amount > AMOUNT_MAX || -entry.amount > AMOUNT_MAX) {
@@ -529,6 +1016,7 @@ export function assertBatchInvariants(context: ApplyContext, effects: BatchEffec
     }
     sumByCurrency.set(entry.currency, (sumByCurrency.get(entry.currency) ?? 0n) + entry.amount);
     postedByAccount.set(entry.accountId, (postedByAccount.get(entry.accountId) ?? 0n) + entry.amount);
+    refundOnly.set(entry.accountId, (refundOnly.get(entry.accountId) ?? true) && entry.leg === 'REFUND');
     const previous = lastSeq.get(entry.accountId) ?? context.accounts.get(entry.accountId)?.seq ?? 0n;
     if (entry.seq !== previous + 1n) {
       throw new InvariantViolation(`account ${entry.accountId} entry seq ${entry.seq} does not follow ${previous}`);
@@ -538,16 +1026,49 @@ export function assertBatchInvariants(context: ApplyContext, effects: BatchEffec
   for (const [currency, sum] of sumByCurrency) {
     if (sum !== 0n) throw new InvariantViolation(`batch is unbalanced in ${currency} by ${sum}`);
   }
+  // Held money per account moves only by holds placed and holds ended.
+  const heldDelta = new Map<string, bigint>();
+  for (const hold of effects.newHolds) {
+    if (hold.status === 'HELD') heldDelta.set(hold.accountId, (heldDelta.get(hold.accountId) ?? 0n) + hold.amount);
+  }
+  const ended = new Set<string>();
+  for (const end of effects.holdEnds) {
+    if (ended.has(end.id)) throw new InvariantViolation(`hold ${end.id} ended twice in one batch`);
+    ended.add(end.id);
+    if (end.capturedAmount < 0n || end.capturedAmount > end.amount || (end.status !== 'CAPTURED') !== (end.capturedAmount === 0n)) {
+      throw new InvariantViolation(`hold ${end.id} ${end.status} with captured amount ${end.capturedAmount} of ${end.amount}`);
+    }
+    heldDelta.set(end.accountId, (heldDelta.get(end.accountId) ?? 0n) - end.amount);
+  }
   for (const account of effects.accounts) {
+    const initial = context.accounts.get(account.id);
     if (!withinBalanceRange(account.balance)) {
       throw new InvariantViolation(`account ${account.id} would end at ${account.balance}, outside bigint`);
     }
-    if (account.overdraftLimit !== null && account.balance < -account.overdraftLimit) {
-      throw new InvariantViolation(`account ${account.id} would end at ${account.balance}, below its limit`);
+    if (account.held < 0n) throw new InvariantViolation(`account ${account.id} holds ${account.held}`);
+    if (account.overdraftLimit !== null && account.balance - account.held < -account.overdraftLimit) {
+      throw new InvariantViolation(`account ${account.id} would end at ${account.balance} (${account.held} held), below its limit`);
     }
-    const before = context.accounts.get(account.id)?.balance ?? 0n;
+    const before = initial?.balance ?? 0n;
     if (before + (postedByAccount.get(account.id) ?? 0n) !== account.balance) {
       throw new InvariantViolation(`account ${account.id} balance does not equal its entries`);
+    }
+    if ((initial?.held ?? 0n) + (heldDelta.get(account.id) ?? 0n) !== account.held) {
+      throw new InvariantViolation(`account ${account.id} held ${account.held} does not equal its holds`);
+    }
+    if (initial?.status === 'CLOSED' && account.status !== 'CLOSED') throw new InvariantViolation(`closed account ${account.id} reopened`);
+    if (account.status === 'CLOSED' && initial?.status !== 'CLOSED' && (account.balance !== 0n || account.held !== 0n)) {
+      throw new InvariantViolation(`account ${account.id} closed with balance ${account.balance}, held ${account.held}`);
+    }
+    // After closing only a refund of money already in flight may land, and closing waits for those.
+    if (initial?.status === 'CLOSED' && postedByAccount.has(account.id) && !refundOnly.get(account.id)) {
+      throw new InvariantViolation(`closed account ${account.id} was posted to`);
+    }
+  }
+  for (const total of effects.reversalTotals) {
+    const original = context.reversible?.get(total.transferId);
+    if (total.reversedAmount < 0n || !original || total.reversedAmount > original.amount) {
+      throw new InvariantViolation(`transfer ${total.transferId} reversed ${total.reversedAmount} of ${original?.amount ?? 'unknown'}`);
     }
   }
 }

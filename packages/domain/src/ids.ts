@@ -37,6 +37,16 @@ export function batchIdFor(principal: string, batchKey: string): string {
   return uuidV5(`batch\n${principal}\n${batchKey}`);
 }
 
+/** A hold's id: its own namespace, so a hold and a transfer under one key never collide. */
+export function holdIdFor(principal: string, idempotencyKey: string): string {
+  return uuidV5(`hold\n${principal}\n${idempotencyKey}`);
+}
+
+/** A `PATCH /v1/accounts/{id}`'s id (the writer dedupes on it). */
+export function accountChangeIdFor(principal: string, idempotencyKey: string): string {
+  return uuidV5(`account-change\n${principal}\n${idempotencyKey}`);
+}
+
 export function accountIdFor(principal: string, idempotencyKey: string): string {
   return uuidV5(`account\n${principal}\n${idempotencyKey}`);
 }

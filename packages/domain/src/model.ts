@@ -9,7 +9,21 @@ export type AccountKind = 'USER' | 'TRANSIT' | 'EXTERNAL';
  * new internal owner here.
  */
 export const INTERNAL_OWNERS: readonly string[] = ['system'];
-export type AccountStatus = 'OPEN' | 'CLOSED';
+
+/**
+ * Account life cycle (applied by the account's partition writer, UPDATE_ACCOUNT commands):
+ *
+ *   OPEN <--> FROZEN      admin only; FROZEN refuses every debit (ACCOUNT_FROZEN), credits land
+ *   OPEN | FROZEN -> CLOSED   admin or owner; needs balance 0, no active hold and no outgoing
+ *                             transfer in flight (ACCOUNT_NOT_EMPTY); refuses debits and
+ *                             credits (ACCOUNT_CLOSED)
+ *   CLOSED -> anything else   refused (ACCOUNT_CLOSED): a closed account stays closed
+ *
+ * Lowering `overdraftLimit` below what the account already uses (balance minus active holds)
+ * is refused with OVERDRAFT_IN_USE.
+ */
+export type AccountStatus = 'OPEN' | 'FROZEN' | 'CLOSED';
+export const ACCOUNT_STATUSES = ['OPEN', 'FROZEN', 'CLOSED'] as const;
 
 export interface AccountState {
   readonly id: string;
@@ -22,6 +36,13 @@ export interface AccountState {
   readonly balance: bigint;
   /** Sequence number of the account's latest entry; 0 before the first. */
   readonly seq: bigint;
+  /** Sum of the account's active (HELD) holds: `available` = balance - held. Never negative. */
+  readonly held: bigint;
+  /**
+   * Bumped by every change the writer makes to the account (entry, hold, release, status,
+   * limit): the balance cache's version, since a hold changes `available` but not `seq`.
+   */
+  readonly rev: bigint;
 }
 
 /**
@@ -29,8 +50,12 @@ export interface AccountState {
  * (GET /v1/transfers) walks one index range per (status, kind), so a kind missing here would
  * be missing from every account's history.
  */
-export const TRANSFER_KINDS = ['TRANSFER', 'DEPOSIT', 'WITHDRAWAL'] as const;
+export const TRANSFER_KINDS = ['TRANSFER', 'DEPOSIT', 'WITHDRAWAL', 'CAPTURE', 'REVERSAL'] as const;
 export type TransferKind = (typeof TRANSFER_KINDS)[number];
+/** Kinds whose money moves between two user accounts through the saga's legs. */
+export type SagaKind = 'TRANSFER' | 'CAPTURE' | 'REVERSAL';
+/** Kinds a REVERSAL may pay back (the original must be COMPLETED). */
+export const REVERSIBLE_KINDS: readonly TransferKind[] = ['TRANSFER', 'CAPTURE', 'DEPOSIT'];
 export type TransferStatus = 'ACCEPTED' | 'PROCESSING' | 'COMPLETED' | 'REJECTED';
 /** The statuses of a row in `transfers` (ACCEPTED is only ever in Redis). */
 export const STORED_TRANSFER_STATUSES = ['PROCESSING', 'COMPLETED', 'REJECTED'] as const;
@@ -46,8 +71,62 @@ export const REJECTION_REASONS = [
   'BALANCE_LIMIT_EXCEEDED',
   /** The command could not be written (a deterministic write failure); it was dead-lettered. */
   'UNPROCESSABLE',
+  'ACCOUNT_FROZEN',
+  /** A capture of a hold that is not HELD (captured, voided, expired, rejected or unknown). */
+  'HOLD_NOT_ACTIVE',
+  /** A capture applied at or after the hold's `expires_at` by the partition's clock. */
+  'HOLD_EXPIRED',
+  /** A capture of more than the hold (only a message not written by the API can ask it). */
+  'CAPTURE_EXCEEDS_HOLD',
+  /** The reversals of a transfer would add up to more than its amount. */
+  'REVERSAL_EXCEEDS_ORIGINAL',
+  /** The original is not a COMPLETED TRANSFER, CAPTURE or DEPOSIT paid to the named account. */
+  'TRANSFER_NOT_REVERSIBLE',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+/** Why an UPDATE_ACCOUNT was refused (409 on `PATCH /v1/accounts/{id}`). */
+export const ACCOUNT_CHANGE_REASONS = ['ACCOUNT_NOT_EMPTY', 'OVERDRAFT_IN_USE', 'ACCOUNT_CLOSED', 'ACCOUNT_NOT_FOUND', 'FORBIDDEN'] as const;
+export type AccountChangeReason = (typeof ACCOUNT_CHANGE_REASONS)[number];
+
+/**
+ * Hold life cycle (the hold row has one writer: the held account's partition):
+ *
+ *   ACCEPTED (API, Redis only) --HOLD applied--> HELD | REJECTED(reason)
+ *   HELD --CAPTURE before expires_at--> CAPTURED (captured_amount <= amount; the rest released)
+ *   HELD --VOID_HOLD before expires_at--> VOIDED
+ *   HELD --EXPIRE_HOLD, or any capture/void, at or after expires_at--> EXPIRED
+ *
+ * Every arrow out of HELD releases the whole hold from the account's `held`; only CAPTURE
+ * also posts entries. The writer decides "at or after expires_at" with its batch clock, so
+ * a capture racing the expiry has exactly one outcome whatever order things are retried in.
+ */
+export type HoldStatus = 'HELD' | 'CAPTURED' | 'VOIDED' | 'EXPIRED' | 'REJECTED';
+export const HOLD_STATUSES = ['HELD', 'CAPTURED', 'VOIDED', 'EXPIRED', 'REJECTED'] as const;
+
+export interface HoldState {
+  readonly id: string;
+  readonly accountId: string;
+  readonly amount: bigint;
+  readonly capturedAmount: bigint;
+  readonly currency: string;
+  readonly status: HoldStatus;
+  /** ISO 8601. */
+  readonly expiresAt: string;
+}
+
+/** What a REVERSAL needs to know about the transfer it pays back. */
+export interface ReversibleTransfer {
+  readonly id: string;
+  readonly kind: TransferKind;
+  readonly status: 'PROCESSING' | 'COMPLETED' | 'REJECTED';
+  readonly fromAccountId: string | null;
+  readonly toAccountId: string | null;
+  readonly amount: bigint;
+  readonly currency: string;
+  /** Sum of its COMPLETED and PROCESSING reversals (kept by the partition of `toAccountId`). */
+  readonly reversedAmount: bigint;
+}
 
 /** Which half of a movement an entry or a saga message belongs to. */
 export type Leg = 'DEBIT' | 'CREDIT' | 'REFUND';
@@ -83,10 +162,73 @@ export interface WithdrawalCommand extends MoneyCommandBase {
   readonly accountId: string;
 }
 
+/** Reserve `amount` of the account's available money until `expiresAt`. `transferId` is the hold's id. */
+export interface HoldCommand extends MoneyCommandBase {
+  readonly type: 'HOLD';
+  readonly accountId: string;
+  /** ISO 8601, fixed by the API (accepted_at + expires_in_s) so every replay agrees. */
+  readonly expiresAt: string;
+  readonly description: string | null;
+}
+
+/** Move `amount` of a HELD hold from the held account (`accountId`) to `toAccountId`. */
+export interface CaptureCommand extends MoneyCommandBase {
+  readonly type: 'CAPTURE';
+  readonly holdId: string;
+  readonly accountId: string;
+  readonly toAccountId: string;
+}
+
+/** Pay back (part of) a COMPLETED transfer: from its destination (`fromAccountId`) to its source. */
+export interface ReversalCommand extends MoneyCommandBase {
+  readonly type: 'REVERSAL';
+  readonly reverses: string;
+  /** The original's destination account: the payer, and the subject. */
+  readonly fromAccountId: string;
+  readonly description: string | null;
+}
+
+/** Release a HELD hold without moving money. Idempotent by the hold's state, so no dedupe key. */
+export interface VoidHoldCommand {
+  readonly type: 'VOID_HOLD';
+  readonly holdId: string;
+  readonly accountId: string;
+  readonly principal: string;
+  readonly admin: boolean;
+  readonly acceptedAt: string;
+}
+
+/**
+ * Release a hold whose time has passed. Published by the partition's own worker to its own
+ * partition when the hold falls due; the writer applies it only if its own clock agrees.
+ */
+export interface ExpireHoldCommand {
+  readonly type: 'EXPIRE_HOLD';
+  readonly holdId: string;
+  readonly accountId: string;
+}
+
+/** Change an account's status and/or overdraft limit (`PATCH /v1/accounts/{id}`). */
+export interface UpdateAccountCommand {
+  readonly type: 'UPDATE_ACCOUNT';
+  readonly changeId: string;
+  readonly accountId: string;
+  readonly status: AccountStatus | null;
+  readonly overdraftLimit: bigint | null;
+  readonly principal: string;
+  readonly admin: boolean;
+  readonly requestHash: string;
+  readonly acceptedAt: string;
+}
+
 /** Saga step 2: sent by the source partition to the destination's partition. */
 export interface CreditLegCommand {
   readonly type: 'CREDIT_LEG';
   readonly transferId: string;
+  /** The saga's transfer kind (events and the reversal total need it). */
+  readonly kind: SagaKind;
+  /** For a REVERSAL: the transfer it pays back. */
+  readonly reverses: string | null;
   readonly fromAccountId: string;
   readonly toAccountId: string;
   readonly amount: bigint;
@@ -98,6 +240,9 @@ export interface CreditLegCommand {
 export interface RefundLegCommand {
   readonly type: 'REFUND_LEG';
   readonly transferId: string;
+  readonly kind: SagaKind;
+  /** For a REVERSAL: its refund gives the amount back to the original's reversal total. */
+  readonly reverses: string | null;
   readonly fromAccountId: string;
   readonly toAccountId: string;
   readonly amount: bigint;
@@ -107,17 +252,41 @@ export interface RefundLegCommand {
   readonly sourcePartition: number;
 }
 
-export type ClientCommand = TransferCommand | DepositCommand | WithdrawalCommand;
+/** Commands that create a transfer row. */
+export type ClientCommand = TransferCommand | DepositCommand | WithdrawalCommand | CaptureCommand | ReversalCommand;
+/** Commands that move money (or reserve it) and carry an amount. */
+export type MoneyCommand = ClientCommand | HoldCommand;
 export type LegCommand = CreditLegCommand | RefundLegCommand;
-export type Command = ClientCommand | LegCommand;
+/** Commands that change state without an amount of their own. */
+export type ControlCommand = VoidHoldCommand | ExpireHoldCommand | UpdateAccountCommand;
+export type Command = MoneyCommand | LegCommand | ControlCommand;
+
+/** The id a command's outcome is reported under: transfer, hold or account change. */
+export function commandIdOf(command: Command): string {
+  switch (command.type) {
+    case 'VOID_HOLD':
+    case 'EXPIRE_HOLD':
+      return command.holdId;
+    case 'UPDATE_ACCOUNT':
+      return command.changeId;
+    default:
+      return command.transferId;
+  }
+}
 
 /** The account a command must be applied next to: it decides the partition. */
 export function subjectAccountOf(command: Command): string {
   switch (command.type) {
     case 'TRANSFER':
+    case 'REVERSAL':
       return command.fromAccountId;
     case 'DEPOSIT':
     case 'WITHDRAWAL':
+    case 'HOLD':
+    case 'CAPTURE':
+    case 'VOID_HOLD':
+    case 'EXPIRE_HOLD':
+    case 'UPDATE_ACCOUNT':
       return command.accountId;
     case 'CREDIT_LEG':
       return command.toAccountId;
@@ -126,13 +295,23 @@ export function subjectAccountOf(command: Command): string {
   }
 }
 
-/** The key the single writer dedupes on: a client command once per transfer, each leg once. */
-export function dedupeKeyOf(command: Command): string {
+/**
+ * The key the single writer dedupes on: a client command once per transfer (a hold once per
+ * hold, an account change once per change), each leg once. null for VOID_HOLD and
+ * EXPIRE_HOLD: applying one twice finds the hold no longer HELD and changes nothing, and an
+ * expiry found not yet due must be able to come again.
+ */
+export function dedupeKeyOf(command: Command): string | null {
   switch (command.type) {
     case 'CREDIT_LEG':
       return `${command.transferId}:CREDIT`;
     case 'REFUND_LEG':
       return `${command.transferId}:REFUND`;
+    case 'VOID_HOLD':
+    case 'EXPIRE_HOLD':
+      return null;
+    case 'UPDATE_ACCOUNT':
+      return command.changeId;
     default:
       return command.transferId;
   }

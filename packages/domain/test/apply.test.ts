@@ -57,8 +57,8 @@ describe('same-partition transfer', () => {
       { accountId: B, seq: 8n, transferId: 't1', leg: 'CREDIT', amount: 30n, balanceAfter: 35n, currency: 'USD' },
     ]);
     expect(effects.accounts).toEqual([
-      { ...a, balance: 70n, seq: 4n },
-      { ...b, balance: 35n, seq: 8n },
+      { ...a, balance: 70n, seq: 4n, rev: 4n },
+      { ...b, balance: 35n, seq: 8n, rev: 8n },
     ]);
     expect(effects.createdAccountIds.size).toBe(0);
     expect(effects.newTransfers).toEqual([
@@ -77,6 +77,8 @@ describe('same-partition transfer', () => {
         sourcePartition: 2,
         createdAt: ACCEPTED_AT,
         completedAt: NOW,
+        holdId: null,
+        reverses: null,
       },
     ]);
     expect(effects.outbox).toEqual([
@@ -271,15 +273,17 @@ describe('cross-partition saga', () => {
       overdraftLimit: null,
       balance: 40n,
       seq: 1n,
+      held: 0n,
+      rev: 1n,
     });
-    expect(accountIn(effects, A)).toEqual({ ...a, balance: 60n, seq: 3n });
+    expect(accountIn(effects, A)).toEqual({ ...a, balance: 60n, seq: 3n, rev: 3n });
     expect(effects.newTransfers).toEqual([expect.objectContaining({ id: 't1', status: 'PROCESSING', reason: null, sourcePartition: 1, completedAt: null })]);
     expect(effects.outbox).toEqual([
       {
         kind: 'COMMAND',
         partition: 2,
         key: B,
-        command: { type: 'CREDIT_LEG', transferId: 't1', fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', sourcePartition: 1 },
+        command: { type: 'CREDIT_LEG', transferId: 't1', kind: 'TRANSFER', reverses: null, fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', sourcePartition: 1 },
       },
     ]);
     expect(effects.legs).toEqual([]);
@@ -290,7 +294,7 @@ describe('cross-partition saga', () => {
     const transit = systemAccount(transit1, 'TRANSIT', 'USD', 500n, 9n);
     const effects = applyBatch(contextFor(1, [userAccount(A, { balance: 100n }), transit], { routes }), [transferCmd('t1', A, B, 40n)]);
     expect(effects.createdAccountIds.size).toBe(0);
-    expect(accountIn(effects, transit1)).toEqual({ ...transit, balance: 540n, seq: 10n });
+    expect(accountIn(effects, transit1)).toEqual({ ...transit, balance: 540n, seq: 10n, rev: 10n });
   });
 
   test('source partition refuses before any leg is sent (insufficient funds)', () => {
@@ -347,7 +351,7 @@ describe('cross-partition saga', () => {
         kind: 'COMMAND',
         partition: 1,
         key: A,
-        command: { type: 'REFUND_LEG', transferId: 't1', fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', reason, sourcePartition: 2 },
+        command: { type: 'REFUND_LEG', transferId: 't1', kind: 'TRANSFER', reverses: null, fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', reason, sourcePartition: 2 },
       },
     ]);
   });
@@ -619,6 +623,10 @@ describe('purity', () => {
       newTransfers: [],
       transferStatuses: [],
       legs: [],
+      newHolds: [],
+      holdEnds: [],
+      reversalTotals: [],
+      accountChanges: [],
       outbox: [],
       outcomes: [],
     });

@@ -23,6 +23,7 @@ export interface UserOptions {
   overdraftLimit?: bigint;
   status?: AccountStatus;
   seq?: bigint;
+  held?: bigint;
 }
 
 export function userAccount(id: string, options: UserOptions = {}): AccountState {
@@ -35,11 +36,13 @@ export function userAccount(id: string, options: UserOptions = {}): AccountState
     overdraftLimit: options.overdraftLimit ?? 0n,
     balance: options.balance ?? 0n,
     seq: options.seq ?? 0n,
+    held: options.held ?? 0n,
+    rev: options.seq ?? 0n,
   };
 }
 
 export function systemAccount(id: string, kind: 'TRANSIT' | 'EXTERNAL', currency: string, balance: bigint, seq: bigint): AccountState {
-  return { id, owner: 'system', kind, currency, status: 'OPEN', overdraftLimit: null, balance, seq };
+  return { id, owner: 'system', kind, currency, status: 'OPEN', overdraftLimit: null, balance, seq, held: 0n, rev: seq };
 }
 
 export interface ContextOptions {
@@ -112,7 +115,7 @@ export function withdrawalCmd(transferId: string, accountId: string, amount: big
 }
 
 export function creditLegCmd(transferId: string, from: string, to: string, amount: bigint, sourcePartition: number, currency = 'USD'): CreditLegCommand {
-  return { type: 'CREDIT_LEG', transferId, fromAccountId: from, toAccountId: to, amount, currency, sourcePartition };
+  return { type: 'CREDIT_LEG', transferId, kind: 'TRANSFER', reverses: null, fromAccountId: from, toAccountId: to, amount, currency, sourcePartition };
 }
 
 export function refundLegCmd(
@@ -124,7 +127,7 @@ export function refundLegCmd(
   sourcePartition: number,
   currency = 'USD',
 ): RefundLegCommand {
-  return { type: 'REFUND_LEG', transferId, fromAccountId: from, toAccountId: to, amount, currency, reason, sourcePartition };
+  return { type: 'REFUND_LEG', transferId, kind: 'TRANSFER', reverses: null, fromAccountId: from, toAccountId: to, amount, currency, reason, sourcePartition };
 }
 
 /** The next batch's state: the previous map with every account the batch wrote replaced. */

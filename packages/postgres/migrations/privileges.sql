@@ -70,6 +70,8 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ledgerline_worker;
 -- Append-only: the journal is only ever added to (the trigger of 0001 refuses UPDATE/DELETE/
 -- TRUNCATE for everyone; without the privilege the worker cannot even try, nor drop it).
 REVOKE UPDATE ON entries FROM ledgerline_worker;
+-- account_changes (0007) is the record of each PATCH's outcome: written once, never changed.
+REVOKE UPDATE ON account_changes FROM ledgerline_worker;
 -- Not the worker's to write: the migration record, and the API's idempotency claims.
 REVOKE INSERT, UPDATE ON schema_migrations, idempotency_keys FROM ledgerline_worker;
 -- DELETE only where the worker deletes: its own routing_observers row when it stops.

@@ -1,6 +1,6 @@
 /**
  * Writes one applied batch in ONE transaction with ONE statement, whatever the batch size:
- * ledger_apply_batch (migrations/0004) runs the fence, new system accounts, entries,
+ * ledger_apply_batch (migrations/0004, extended by 0007) runs the fence, new system accounts, entries,
  * balances, transfers, status changes, legs, fenced moves and outbox rows as multi-row
  * statements over a JSON document of the batch.
  *
@@ -16,7 +16,7 @@
  * silently overwriting a balance.
  */
 import type { PoolClient } from 'pg';
-import type { AccountState, BatchEffects } from '@ledgerline/domain';
+import { type AccountState, type BatchEffects, bucketOf } from '@ledgerline/domain';
 import { FencedError, type PartitionClaim } from './partition-state';
 import { SQLSTATE_CONCURRENT_WRITE, SQLSTATE_FENCED } from './write-errors';
 
@@ -114,6 +114,10 @@ export function batchDocument(write: BatchWrite): string {
     balance: a.balance.toString(),
     seq: a.seq.toString(),
     expected_seq: effects.createdAccountIds.has(a.id) ? '0' : (before.get(a.id)?.seq ?? 0n).toString(),
+    held: a.held.toString(),
+    rev: a.rev.toString(),
+    status: a.status,
+    overdraft_limit: a.overdraftLimit === null ? null : a.overdraftLimit.toString(),
   }));
   const transfers = effects.newTransfers.map((t) => ({
     id: t.id,
@@ -130,6 +134,8 @@ export function batchDocument(write: BatchWrite): string {
     source_partition: t.sourcePartition,
     created_at: t.createdAt,
     completed_at: t.completedAt,
+    hold_id: t.holdId,
+    reverses: t.reverses,
   }));
   const statuses = effects.transferStatuses.map((s) => ({ id: s.id, status: s.status, reason: s.reason, completed_at: s.completedAt }));
   const legs = effects.legs.map((l) => ({ transfer_id: l.transferId, leg: l.leg, partition: l.partition, outcome: l.outcome, reason: l.reason }));
@@ -140,7 +146,60 @@ export function batchDocument(write: BatchWrite): string {
         `"message_key":${o.key === null ? 'null' : JSON.stringify(o.key)},"payload":${o.payload}}`,
     )
     .join(',');
+  const holdsNew = effects.newHolds.map((h) => ({
+    id: h.id,
+    account_id: h.accountId,
+    bucket: bucketOf(h.accountId),
+    amount: h.amount.toString(),
+    currency: h.currency,
+    status: h.status,
+    reason: h.reason,
+    principal: h.principal,
+    request_hash: h.requestHash,
+    description: h.description,
+    partition: h.partition,
+    expires_at: h.expiresAt,
+    created_at: h.createdAt,
+    completed_at: h.completedAt,
+  }));
+  const holdEnds = effects.holdEnds.map((h) => ({
+    id: h.id,
+    status: h.status,
+    captured_amount: h.capturedAmount.toString(),
+    capture_id: h.captureId,
+    completed_at: h.completedAt,
+  }));
+  const reversalTotals = effects.reversalTotals.map((r) => ({
+    transfer_id: r.transferId,
+    reversed_amount: r.reversedAmount.toString(),
+    expected: r.before.toString(),
+  }));
+  const accountChanges = effects.accountChanges.map((c) => ({
+    id: c.id,
+    account_id: c.accountId,
+    status: c.status,
+    overdraft_limit: c.overdraftLimit === null ? null : c.overdraftLimit.toString(),
+    outcome: c.outcome,
+    reason: c.reason,
+    principal: c.principal,
+    request_hash: c.requestHash,
+    seq_at: c.seqAt.toString(),
+    created_at: c.createdAt,
+    applied_at: c.appliedAt,
+  }));
   const fenceMoveIds = (write.fenceMoveIds ?? []).map(String);
-  const rest = JSON.stringify({ created, entries, balances, transfers, statuses, legs, fence_move_ids: fenceMoveIds });
+  const rest = JSON.stringify({
+    created,
+    entries,
+    balances,
+    transfers,
+    statuses,
+    legs,
+    holds_new: holdsNew,
+    hold_ends: holdEnds,
+    reversal_totals: reversalTotals,
+    account_changes: accountChanges,
+    fence_move_ids: fenceMoveIds,
+  });
   return `${rest.slice(0, -1)},"outbox":[${outbox}]}`;
 }

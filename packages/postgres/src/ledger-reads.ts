@@ -3,7 +3,12 @@ import type { Pool } from 'pg';
 import { ENTRIES_PAGE_MAX } from '@ledgerline/domain';
 import {
   ACCOUNT_COLUMNS,
+  type AccountChangeRow,
+  HOLD_COLUMNS,
+  type HoldRow,
   TRANSFER_COLUMNS,
+  parseAccountChangeRow,
+  parseHoldRow,
   type AccountRow,
   type EntryRow,
   type TransferRow,
@@ -28,6 +33,22 @@ export async function findAccounts(pool: Pool, ids: readonly string[]): Promise<
 export async function findTransfer(pool: Pool, id: string): Promise<TransferRow | null> {
   const result = await pool.query(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = $1`, [id]);
   return result.rows[0] ? parseTransferRow(result.rows[0]) : null;
+}
+
+/** How much of a transfer its reversals took back (COMPLETED and PROCESSING ones). */
+export async function findReversedAmount(pool: Pool, transferId: string): Promise<bigint> {
+  const result = await pool.query('SELECT reversed_amount FROM transfer_reversals WHERE transfer_id = $1', [transferId]);
+  return result.rows[0] ? BigInt(result.rows[0].reversed_amount) : 0n;
+}
+
+export async function findHold(pool: Pool, id: string): Promise<HoldRow | null> {
+  const result = await pool.query(`SELECT ${HOLD_COLUMNS} FROM holds WHERE id = $1`, [id]);
+  return result.rows[0] ? parseHoldRow(result.rows[0]) : null;
+}
+
+export async function findAccountChange(pool: Pool, id: string): Promise<AccountChangeRow | null> {
+  const result = await pool.query('SELECT id, account_id, outcome, reason, principal, request_hash FROM account_changes WHERE id = $1', [id]);
+  return result.rows[0] ? parseAccountChangeRow(result.rows[0]) : null;
 }
 
 export interface EntriesPageRequest {
@@ -164,8 +185,12 @@ export async function listAccountTransfers(pool: Pool, request: HistoryPageReque
  */
 export async function findTerminalTransferIds(pool: Pool, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
+  // Holds and account changes share the long poll: for them, "terminal" is "applied" (a hold
+  // is waited on until it is no longer ACCEPTED, a PATCH until its outcome is known).
   const result = await pool.query(
-    `SELECT id FROM transfers WHERE id = ANY($1::uuid[]) AND status IN ('COMPLETED', 'REJECTED')`,
+    `SELECT id FROM transfers WHERE id = ANY($1::uuid[]) AND status IN ('COMPLETED', 'REJECTED')
+     UNION ALL SELECT id FROM holds WHERE id = ANY($1::uuid[])
+     UNION ALL SELECT id FROM account_changes WHERE id = ANY($1::uuid[])`,
     [ids],
   );
   return new Set(result.rows.map((r) => r.id as string));

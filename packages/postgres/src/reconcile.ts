@@ -45,6 +45,10 @@ export async function reconcile(pool: Pool, options: ReconcileOptions): Promise<
     const inFlight = await inFlightCheck(client);
     checks.push(inFlight.check);
     checks.push(await outboxBacklog(client, options.outboxAgeMaxMs));
+    checks.push(await heldEqualsHolds(client));
+    checks.push(await holdEndsAgreeWithCaptures(client));
+    checks.push(await reversalsWithinOriginal(client));
+    checks.push(await closedAccountsStayClosed(client));
     const counts = await client.query('SELECT (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM transfers) AS transfers');
     return {
       checks,
@@ -128,7 +132,7 @@ async function legsAgreeWithStatus(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(
     `SELECT t.id || ' is ' || t.status || ' with legs ' || coalesce(string_agg(l.leg || ':' || l.outcome, ','), 'none') AS example
        FROM transfers t LEFT JOIN transfer_legs l ON l.transfer_id = t.id
-      WHERE t.kind = 'TRANSFER'
+      WHERE t.kind IN ('TRANSFER', 'CAPTURE', 'REVERSAL')
       GROUP BY t.id, t.status
      HAVING (t.status = 'COMPLETED' AND bool_or(l.leg = 'CREDIT') AND NOT bool_or(l.leg = 'CREDIT' AND l.outcome = 'APPLIED'))
          OR (t.status = 'REJECTED' AND bool_or(l.leg = 'CREDIT') AND NOT bool_or(l.leg = 'REFUND' AND l.outcome = 'APPLIED'))
@@ -140,17 +144,19 @@ async function legsAgreeWithStatus(client: PoolClient): Promise<CheckResult> {
 
 async function transferEntriesAgreeWithStatus(client: PoolClient): Promise<CheckResult> {
   // For the client-facing accounts: COMPLETED moved `amount`, REJECTED moved nothing net,
-  // PROCESSING has debited the source and not yet credited the destination.
+  // PROCESSING has debited the source and not yet credited the destination. A side with no
+  // account (a deposit's source, a withdrawal's or a deposit reversal's destination) is the
+  // external account.
   const rows = await client.query(
     `WITH moved AS (
-       SELECT t.id, t.kind, t.status, t.amount,
+       SELECT t.id, t.kind, t.status, t.amount, t.from_account_id, t.to_account_id,
               coalesce(sum(e.amount) FILTER (WHERE e.account_id = t.from_account_id), 0) AS from_net,
               coalesce(sum(e.amount) FILTER (WHERE e.account_id = t.to_account_id), 0) AS to_net
          FROM transfers t LEFT JOIN entries e ON e.transfer_id = t.id
         GROUP BY t.id)
      SELECT id || ' ' || status || ': from ' || from_net || ', to ' || to_net || ', amount ' || amount AS example
        FROM moved
-      WHERE (status = 'COMPLETED' AND ((kind <> 'DEPOSIT' AND from_net <> -amount) OR (kind <> 'WITHDRAWAL' AND to_net <> amount)))
+      WHERE (status = 'COMPLETED' AND ((from_account_id IS NOT NULL AND from_net <> -amount) OR (to_account_id IS NOT NULL AND to_net <> amount)))
          OR (status = 'REJECTED' AND (from_net <> 0 OR to_net <> 0))
          OR (status = 'PROCESSING' AND (from_net <> -amount OR to_net <> 0))`,
   );
@@ -181,4 +187,61 @@ async function outboxBacklog(client: PoolClient, ageMaxMs: number): Promise<Chec
     [ageMaxMs],
   );
   return result('outbox-published', `no outbox row stays unpublished beyond ${ageMaxMs} ms`, rows.rows);
+}
+
+// Issue 13's invariants.
+
+async function heldEqualsHolds(client: PoolClient): Promise<CheckResult> {
+  const rows = await client.query(
+    `WITH active AS (SELECT account_id, sum(amount) AS held FROM holds WHERE status = 'HELD' GROUP BY account_id)
+     SELECT coalesce(a.id, h.account_id) || ': held ' || coalesce(a.held, 0) || ', active holds ' || coalesce(h.held, 0) AS example
+       FROM (SELECT id, held FROM accounts WHERE held <> 0) a FULL JOIN active h ON h.account_id = a.id
+      WHERE coalesce(a.held, 0) <> coalesce(h.held, 0)`,
+  );
+  return result('held-equals-active-holds', 'each account\'s balance - available (held) equals the sum of its HELD holds', rows.rows);
+}
+
+async function holdEndsAgreeWithCaptures(client: PoolClient): Promise<CheckResult> {
+  // A capture "moved money" when it has entries (a refused one has none, a refunded one nets
+  // zero but still took the held money out first). Only a CAPTURED hold may have one, exactly
+  // one, for its captured amount: so no hold is both captured and voided (or expired).
+  const rows = await client.query(
+    `WITH moved AS (
+       SELECT t.hold_id, count(*) AS n, max(t.amount) AS amount, max(t.id::text) AS id
+         FROM transfers t
+        WHERE t.hold_id IS NOT NULL AND EXISTS (SELECT 1 FROM entries e WHERE e.transfer_id = t.id)
+        GROUP BY t.hold_id)
+     SELECT h.id || ' is ' || h.status || ' (captured ' || h.captured_amount || ') with ' || coalesce(m.n, 0) || ' captures moving money' AS example
+       FROM holds h LEFT JOIN moved m ON m.hold_id = h.id
+      WHERE (h.status = 'CAPTURED' AND (m.n IS DISTINCT FROM 1 OR m.amount <> h.captured_amount OR m.id <> h.capture_id::text))
+         OR (h.status <> 'CAPTURED' AND m.n IS NOT NULL)`,
+  );
+  return result('holds-end-once', 'a hold is captured by exactly one capture (for captured_amount) or by none; never captured and voided', rows.rows);
+}
+
+async function reversalsWithinOriginal(client: PoolClient): Promise<CheckResult> {
+  const rows = await client.query(
+    `WITH reversing AS (
+       SELECT reverses AS id, sum(amount) AS amount FROM transfers
+        WHERE reverses IS NOT NULL AND status IN ('COMPLETED', 'PROCESSING') GROUP BY reverses)
+     SELECT t.id || ': amount ' || t.amount || ', reversed ' || coalesce(r.reversed_amount, 0) || ', reversals ' || coalesce(v.amount, 0) AS example
+       FROM transfers t
+       LEFT JOIN transfer_reversals r ON r.transfer_id = t.id
+       LEFT JOIN reversing v ON v.id = t.id
+      WHERE (r.transfer_id IS NOT NULL OR v.id IS NOT NULL)
+        AND (coalesce(r.reversed_amount, 0) <> coalesce(v.amount, 0) OR coalesce(v.amount, 0) > t.amount)`,
+  );
+  return result('reversals-within-original', "a transfer's reversals add up to its reversed_amount, never more than its amount", rows.rows);
+}
+
+async function closedAccountsStayClosed(client: PoolClient): Promise<CheckResult> {
+  const rows = await client.query(
+    `WITH closing AS (
+       SELECT account_id, min(seq_at) AS seq_at FROM account_changes
+        WHERE outcome = 'APPLIED' AND status = 'CLOSED' GROUP BY account_id)
+     SELECT a.id || ': balance ' || a.balance || ', held ' || a.held || ', seq ' || a.seq || ' after closing at ' || coalesce(c.seq_at::text, 'unknown') AS example
+       FROM accounts a LEFT JOIN closing c ON c.account_id = a.id
+      WHERE a.status = 'CLOSED' AND (a.balance <> 0 OR a.held <> 0 OR c.seq_at IS NULL OR a.seq <> c.seq_at)`,
+  );
+  return result('closed-accounts-empty', 'a closed account has balance 0, no hold and no entry after its closing', rows.rows);
 }

@@ -2,7 +2,18 @@
  * Row parsers: what Postgres returns is checked at the border like any other input.
  * int8 arrives as a string (pg's default) and becomes bigint; never a JS number.
  */
-import type { AccountKind, AccountState, AccountStatus, NewTransferEffect, RejectionReason, TransferKind } from '@ledgerline/domain';
+import {
+  ACCOUNT_STATUSES,
+  type AccountKind,
+  type AccountState,
+  type AccountStatus,
+  type HoldState,
+  type HoldStatus,
+  HOLD_STATUSES,
+  type NewTransferEffect,
+  type RejectionReason,
+  type TransferKind,
+} from '@ledgerline/domain';
 
 export class RowShapeError extends Error {
   override readonly name = 'RowShapeError';
@@ -44,7 +55,8 @@ function oneOf<T extends string>(row: Record<string, unknown>, column: string, a
   return value as T;
 }
 
-export const ACCOUNT_COLUMNS = 'id, owner, kind, currency, overdraft_limit, status, metadata, request_hash, balance, seq, created_at, updated_at';
+export const ACCOUNT_COLUMNS =
+  'id, owner, kind, currency, overdraft_limit, status, metadata, request_hash, balance, seq, held, rev, created_at, updated_at';
 
 export interface AccountRow extends AccountState {
   readonly metadata: Record<string, unknown>;
@@ -60,18 +72,20 @@ export function parseAccountRow(row: Record<string, unknown>): AccountRow {
     kind: oneOf<AccountKind>(row, 'kind', ['USER', 'TRANSIT', 'EXTERNAL']),
     currency: text(row, 'currency'),
     overdraftLimit: nullableInt8(row, 'overdraft_limit'),
-    status: oneOf<AccountStatus>(row, 'status', ['OPEN', 'CLOSED']),
+    status: oneOf<AccountStatus>(row, 'status', ACCOUNT_STATUSES),
     metadata: (row.metadata ?? {}) as Record<string, unknown>,
     requestHash: nullableText(row, 'request_hash'),
     balance: int8(row, 'balance'),
     seq: int8(row, 'seq'),
+    held: int8(row, 'held'),
+    rev: int8(row, 'rev'),
     createdAt: timestamp(row, 'created_at'),
     updatedAt: timestamp(row, 'updated_at'),
   };
 }
 
 export const TRANSFER_COLUMNS =
-  'id, kind, status, reason, from_account_id, to_account_id, amount, currency, principal, request_hash, description, source_partition, created_at, completed_at';
+  'id, kind, status, reason, from_account_id, to_account_id, amount, currency, principal, request_hash, description, source_partition, created_at, completed_at, hold_id, reverses';
 
 /** A transfer as stored: exactly what the worker's apply produced when it inserted it. */
 export type TransferRow = NewTransferEffect;
@@ -79,7 +93,7 @@ export type TransferRow = NewTransferEffect;
 export function parseTransferRow(row: Record<string, unknown>): TransferRow {
   return {
     id: text(row, 'id'),
-    kind: oneOf<TransferKind>(row, 'kind', ['TRANSFER', 'DEPOSIT', 'WITHDRAWAL']),
+    kind: oneOf<TransferKind>(row, 'kind', ['TRANSFER', 'DEPOSIT', 'WITHDRAWAL', 'CAPTURE', 'REVERSAL']),
     status: oneOf(row, 'status', ['PROCESSING', 'COMPLETED', 'REJECTED'] as const),
     reason: nullableText(row, 'reason') as RejectionReason | null,
     fromAccountId: nullableText(row, 'from_account_id'),
@@ -92,6 +106,8 @@ export function parseTransferRow(row: Record<string, unknown>): TransferRow {
     sourcePartition: Number(row.source_partition),
     createdAt: timestamp(row, 'created_at'),
     completedAt: nullableTimestamp(row, 'completed_at'),
+    holdId: nullableText(row, 'hold_id'),
+    reverses: nullableText(row, 'reverses'),
   };
 }
 
@@ -112,5 +128,56 @@ export function parseEntryRow(row: Record<string, unknown>): EntryRow {
     amount: int8(row, 'amount'),
     balanceAfter: int8(row, 'balance_after'),
     createdAt: timestamp(row, 'created_at'),
+  };
+}
+
+export const HOLD_COLUMNS =
+  'id, account_id, amount, captured_amount, currency, status, reason, principal, request_hash, description, expires_at, created_at, completed_at';
+
+/** A hold as stored (the resource of `GET /v1/holds/{id}`). */
+export interface HoldRow extends HoldState {
+  readonly reason: string | null;
+  readonly principal: string;
+  readonly requestHash: string;
+  readonly description: string | null;
+  readonly createdAt: string;
+  readonly completedAt: string | null;
+}
+
+export function parseHoldRow(row: Record<string, unknown>): HoldRow {
+  return {
+    id: text(row, 'id'),
+    accountId: text(row, 'account_id'),
+    amount: int8(row, 'amount'),
+    capturedAmount: int8(row, 'captured_amount'),
+    currency: text(row, 'currency'),
+    status: oneOf<HoldStatus>(row, 'status', HOLD_STATUSES),
+    expiresAt: timestamp(row, 'expires_at'),
+    reason: row.reason === undefined ? null : nullableText(row, 'reason'),
+    principal: row.principal === undefined ? '' : text(row, 'principal'),
+    requestHash: row.request_hash === undefined ? '' : text(row, 'request_hash'),
+    description: row.description === undefined ? null : nullableText(row, 'description'),
+    createdAt: row.created_at === undefined ? '' : timestamp(row, 'created_at'),
+    completedAt: row.completed_at === undefined ? null : nullableTimestamp(row, 'completed_at'),
+  };
+}
+
+export interface AccountChangeRow {
+  readonly id: string;
+  readonly accountId: string;
+  readonly outcome: 'APPLIED' | 'REJECTED';
+  readonly reason: string | null;
+  readonly principal: string;
+  readonly requestHash: string;
+}
+
+export function parseAccountChangeRow(row: Record<string, unknown>): AccountChangeRow {
+  return {
+    id: text(row, 'id'),
+    accountId: text(row, 'account_id'),
+    outcome: oneOf(row, 'outcome', ['APPLIED', 'REJECTED'] as const),
+    reason: nullableText(row, 'reason'),
+    principal: text(row, 'principal'),
+    requestHash: text(row, 'request_hash'),
   };
 }

@@ -1,15 +1,15 @@
 /** What a partition worker reads before applying a batch: one query each, any batch size. */
 import type { Pool } from 'pg';
-import type { AccountState } from '@ledgerline/domain';
-import { ACCOUNT_COLUMNS, parseAccountRow } from './rows';
+import type { AccountState, HoldState, ReversibleTransfer } from '@ledgerline/domain';
+import { ACCOUNT_COLUMNS, parseAccountRow, parseHoldRow } from './rows';
 
 export async function loadAccountStates(pool: Pool, ids: readonly string[]): Promise<Map<string, AccountState>> {
   const states = new Map<string, AccountState>();
   if (ids.length === 0) return states;
   const result = await pool.query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[])`, [ids]);
   for (const row of result.rows) {
-    const { id, owner, kind, currency, status, overdraftLimit, balance, seq } = parseAccountRow(row);
-    states.set(id, { id, owner, kind, currency, status, overdraftLimit, balance, seq });
+    const { id, owner, kind, currency, status, overdraftLimit, balance, seq, held, rev } = parseAccountRow(row);
+    states.set(id, { id, owner, kind, currency, status, overdraftLimit, balance, seq, held, rev });
   }
   return states;
 }
@@ -34,4 +34,75 @@ export async function loadAppliedKeys(
   ]);
   for (const row of result.rows) applied.add(row.leg === null ? row.transfer_id : `${row.transfer_id}:${row.leg}`);
   return applied;
+}
+
+/** The holds a batch's captures, voids and expiries name (absent ids do not exist yet). */
+export async function loadHoldStates(pool: Pool, ids: readonly string[]): Promise<Map<string, HoldState>> {
+  const holds = new Map<string, HoldState>();
+  if (ids.length === 0) return holds;
+  const result = await pool.query(
+    `SELECT id, account_id, amount, captured_amount, currency, status, expires_at FROM holds WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  for (const row of result.rows) {
+    const hold = parseHoldRow(row);
+    holds.set(hold.id, hold);
+  }
+  return holds;
+}
+
+/** The transfers a batch's reversals (and refunds of reversals) name, with their reversal totals. */
+export async function loadReversibleTransfers(pool: Pool, ids: readonly string[]): Promise<Map<string, ReversibleTransfer>> {
+  const transfers = new Map<string, ReversibleTransfer>();
+  if (ids.length === 0) return transfers;
+  const result = await pool.query(
+    `SELECT t.id, t.kind, t.status, t.from_account_id, t.to_account_id, t.amount, t.currency,
+            coalesce(r.reversed_amount, 0) AS reversed_amount
+       FROM transfers t LEFT JOIN transfer_reversals r ON r.transfer_id = t.id
+      WHERE t.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  for (const row of result.rows) {
+    transfers.set(row.id, {
+      id: row.id,
+      kind: row.kind,
+      status: row.status,
+      fromAccountId: row.from_account_id,
+      toAccountId: row.to_account_id,
+      amount: BigInt(row.amount),
+      currency: row.currency,
+      reversedAmount: BigInt(row.reversed_amount),
+    });
+  }
+  return transfers;
+}
+
+/**
+ * Which of these accounts have an outgoing transfer still PROCESSING (a refund may come
+ * home: they cannot close yet). Reads the partial index of PROCESSING rows only.
+ */
+export async function loadOutgoingInFlight(pool: Pool, accountIds: readonly string[]): Promise<Set<string>> {
+  if (accountIds.length === 0) return new Set();
+  const result = await pool.query(
+    `SELECT DISTINCT from_account_id FROM transfers WHERE status = 'PROCESSING' AND from_account_id = ANY($1::uuid[])`,
+    [accountIds],
+  );
+  return new Set(result.rows.map((r) => r.from_account_id as string));
+}
+
+/** HELD holds of these buckets due at `now` (by the worker's clock), oldest first. */
+export async function loadDueHolds(
+  pool: Pool,
+  buckets: readonly number[],
+  now: Date,
+  limit: number,
+): Promise<{ id: string; accountId: string }[]> {
+  if (buckets.length === 0) return [];
+  const result = await pool.query(
+    `SELECT id, account_id FROM holds
+      WHERE status = 'HELD' AND expires_at <= $1 AND bucket = ANY($2::int[])
+      ORDER BY expires_at LIMIT $3`,
+    [now, buckets, limit],
+  );
+  return result.rows.map((r) => ({ id: r.id as string, accountId: r.account_id as string }));
 }

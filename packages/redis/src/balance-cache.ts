@@ -1,8 +1,9 @@
 /**
  * The balance cache: what `GET /balance` answers from when Redis is up. Written after each
  * worker commit and read-repaired by the API from Postgres; every write is versioned by the
- * account's entry seq (see lua/refresh-balances.lua), so it never shows an older balance
- * after a newer one was written.
+ * account's `rev` (bumped by every change the writer makes: entries, holds, status; see
+ * lua/refresh-balances.lua), so it never shows an older balance or `available` after a newer
+ * one was written.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,10 @@ export interface CachedBalance {
   balance: bigint;
   /** The account's entry sequence number this balance reflects. */
   seq: bigint;
+  /** Sum of the account's active holds: available = balance - held. */
+  held: bigint;
+  /** The account's change counter: the cache's version (a hold moves `held`, not `seq`). */
+  rev: bigint;
   /** ISO 8601: when the balance was committed (or read from Postgres). */
   asOf: string;
 }
@@ -32,7 +37,7 @@ export interface BalanceCacheOptions {
 
 export const BALANCE_TTL_S_DEFAULT = 24 * 3600;
 const ACCOUNTS_PER_CALL_MAX_DEFAULT = 1000;
-/** KEYS: the balance hashes; ARGV: ttl, then balance, seq, currency, as_of per key (see the script's header). */
+/** KEYS: the balance hashes; ARGV: ttl, then balance, seq, currency, as_of, held, rev per key (see the script's header). */
 const REFRESH_BALANCES_LUA = readFileSync(join(__dirname, 'lua', 'refresh-balances.lua'), 'utf8');
 
 type WithRefreshBalances = Redis & { refreshBalances(keyCount: number, ...keysThenArgs: string[]): Promise<unknown> };
@@ -68,17 +73,25 @@ export class BalanceCache {
       const keys = chunk.map((b) => this.keys.balance(b.accountId));
       const args: string[] = [String(this.ttlS)];
       for (const b of chunk) {
-        if (b.seq < 0n) throw new RangeError(`seq of ${b.accountId} must not be negative`);
-        args.push(b.balance.toString(), b.seq.toString(), b.currency, b.asOf);
+        if (b.seq < 0n || b.rev < 0n || b.held < 0n) throw new RangeError(`seq, rev and held of ${b.accountId} must not be negative`);
+        args.push(b.balance.toString(), b.seq.toString(), b.currency, b.asOf, b.held.toString(), b.rev.toString());
       }
       await this.redis.refreshBalances(keys.length, ...keys, ...args);
     }
   }
 
   async read(accountId: string): Promise<CachedBalance | null> {
-    const [balance, seq, currency, asOf] = await this.redis.hmget(this.keys.balance(accountId), 'balance', 'seq', 'currency', 'as_of');
-    if (!balance || !seq || !currency || !asOf) return null;
-    if (!/^-?[0-9]+$/.test(balance) || !/^[0-9]+$/.test(seq)) return null; // not ours: treat as a miss
-    return { accountId, currency, balance: BigInt(balance), seq: BigInt(seq), asOf };
+    const [balance, seq, currency, asOf, held, rev] = await this.redis.hmget(
+      this.keys.balance(accountId),
+      'balance',
+      'seq',
+      'currency',
+      'as_of',
+      'held',
+      'rev',
+    );
+    if (!balance || !seq || !currency || !asOf || !held || !rev) return null; // held/rev absent: written before holds, a miss
+    if (!/^-?[0-9]+$/.test(balance) || !/^[0-9]+$/.test(seq) || !/^[0-9]+$/.test(held) || !/^[0-9]+$/.test(rev)) return null; // not ours: a miss
+    return { accountId, currency, balance: BigInt(balance), seq: BigInt(seq), held: BigInt(held), rev: BigInt(rev), asOf };
   }
 }

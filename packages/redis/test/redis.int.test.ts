@@ -28,16 +28,28 @@ afterAll(async () => {
   subscriber.disconnect();
 });
 
-const balance = (accountId: string, value: bigint, seq: bigint) => ({
+// rev = seq unless said otherwise: the cache is versioned by rev (a hold bumps rev, not seq).
+const balance = (accountId: string, value: bigint, seq: bigint, held = 0n, rev = seq) => ({
   accountId,
   currency: 'USD',
   balance: value,
   seq,
+  held,
+  rev,
   asOf: new Date().toISOString(),
 });
 
 describe('BalanceCache', () => {
   const cache = new BalanceCache(redis, prefix);
+
+  test('a hold (same seq, newer rev) replaces the figure; an older rev never does', async () => {
+    const id = randomUUID();
+    await cache.refresh([balance(id, 500n, 5n, 0n, 7n)]);
+    await cache.refresh([balance(id, 500n, 5n, 200n, 8n)]);
+    expect(await cache.read(id)).toMatchObject({ balance: 500n, seq: 5n, held: 200n, rev: 8n });
+    await cache.refresh([balance(id, 500n, 5n, 0n, 7n)]); // the stale figure, from before the hold
+    expect(await cache.read(id)).toMatchObject({ held: 200n, rev: 8n });
+  });
 
   it('never replaces a newer seq with an older one', async () => {
     const id = randomUUID();

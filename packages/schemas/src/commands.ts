@@ -6,8 +6,15 @@
  * it to the dead-letter topic with the reason and keeps the partition moving.
  */
 import { z } from 'zod';
-import { type Command, DESCRIPTION_CHARS_MAX, FENCE_MOVES_MAX } from '@ledgerline/domain';
-import { amountString, currencyCode, isoTimestamp, rejectionReason, storableText, uuid } from './primitives';
+import { ACCOUNT_STATUSES, type Command, DESCRIPTION_CHARS_MAX, FENCE_MOVES_MAX } from '@ledgerline/domain';
+import { amountString, currencyCode, isoTimestamp, limitString, rejectionReason, storableText, uuid } from './primitives';
+
+const principalFields = {
+  principal: z.string().min(1).max(256),
+  admin: z.boolean(),
+  request_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  accepted_at: isoTimestamp,
+};
 
 const clientFields = {
   v: z.literal(1),
@@ -34,6 +41,47 @@ const transferMessage = z
 const depositMessage = z.object({ ...clientFields, type: z.literal('DEPOSIT'), account_id: uuid });
 const withdrawalMessage = z.object({ ...clientFields, type: z.literal('WITHDRAWAL'), account_id: uuid });
 
+// Issue 13: holds, captures, reversals and account changes. Keyed by the account whose
+// partition applies them (the held account, the original's destination, the account changed).
+const { transfer_id: _transferId, ...holdBase } = clientFields;
+const holdMessage = z.object({
+  ...holdBase,
+  type: z.literal('HOLD'),
+  hold_id: uuid,
+  account_id: uuid,
+  expires_at: isoTimestamp,
+  description: storableText(512).nullable(),
+});
+const captureMessage = z.object({ ...clientFields, type: z.literal('CAPTURE'), hold_id: uuid, account_id: uuid, to_account_id: uuid });
+const reversalMessage = z.object({
+  ...clientFields,
+  type: z.literal('REVERSAL'),
+  reverses: uuid,
+  from_account_id: uuid,
+  description: storableText(512).nullable(),
+});
+const voidHoldMessage = z.object({
+  v: z.literal(1),
+  type: z.literal('VOID_HOLD'),
+  hold_id: uuid,
+  account_id: uuid,
+  principal: principalFields.principal,
+  admin: z.boolean(),
+  accepted_at: isoTimestamp,
+});
+const expireHoldMessage = z.object({ v: z.literal(1), type: z.literal('EXPIRE_HOLD'), hold_id: uuid, account_id: uuid });
+const updateAccountMessage = z
+  .object({
+    v: z.literal(1),
+    type: z.literal('UPDATE_ACCOUNT'),
+    change_id: uuid,
+    account_id: uuid,
+    status: z.enum(ACCOUNT_STATUSES).nullable(),
+    overdraft_limit: limitString.nullable(),
+    ...principalFields,
+  })
+  .refine((m) => m.status !== null || m.overdraft_limit !== null, { message: 'changes nothing', path: ['status'] });
+
 const legFields = {
   v: z.literal(1),
   transfer_id: uuid,
@@ -42,6 +90,9 @@ const legFields = {
   amount: amountString,
   currency: currencyCode,
   source_partition: z.number().int().min(0),
+  // Absent in legs written before issue 13: those were all plain transfers.
+  kind: z.enum(['TRANSFER', 'CAPTURE', 'REVERSAL']).default('TRANSFER'),
+  reverses: uuid.nullable().default(null),
 };
 const creditLegMessage = z.object({ ...legFields, type: z.literal('CREDIT_LEG') });
 const refundLegMessage = z.object({ ...legFields, type: z.literal('REFUND_LEG'), reason: rejectionReason });
@@ -52,6 +103,12 @@ export const commandMessage = z.discriminatedUnion('type', [
   withdrawalMessage,
   creditLegMessage,
   refundLegMessage,
+  holdMessage,
+  captureMessage,
+  reversalMessage,
+  voidHoldMessage,
+  expireHoldMessage,
+  updateAccountMessage,
 ]);
 export type CommandMessage = z.input<typeof commandMessage>;
 
@@ -118,6 +175,42 @@ function toCommand(m: z.output<typeof commandMessage>): Command {
       return { type: m.type, ...legCommon(m) };
     case 'REFUND_LEG':
       return { type: m.type, reason: m.reason, ...legCommon(m) };
+    case 'HOLD':
+      return {
+        type: m.type,
+        transferId: m.hold_id,
+        accountId: m.account_id,
+        expiresAt: m.expires_at,
+        description: m.description,
+        ...clientCommon(m),
+      };
+    case 'CAPTURE':
+      return { type: m.type, transferId: m.transfer_id, holdId: m.hold_id, accountId: m.account_id, toAccountId: m.to_account_id, ...clientCommon(m) };
+    case 'REVERSAL':
+      return {
+        type: m.type,
+        transferId: m.transfer_id,
+        reverses: m.reverses,
+        fromAccountId: m.from_account_id,
+        description: m.description,
+        ...clientCommon(m),
+      };
+    case 'VOID_HOLD':
+      return { type: m.type, holdId: m.hold_id, accountId: m.account_id, principal: m.principal, admin: m.admin, acceptedAt: m.accepted_at };
+    case 'EXPIRE_HOLD':
+      return { type: m.type, holdId: m.hold_id, accountId: m.account_id };
+    case 'UPDATE_ACCOUNT':
+      return {
+        type: m.type,
+        changeId: m.change_id,
+        accountId: m.account_id,
+        status: m.status,
+        overdraftLimit: m.overdraft_limit === null ? null : BigInt(m.overdraft_limit),
+        principal: m.principal,
+        admin: m.admin,
+        requestHash: m.request_hash,
+        acceptedAt: m.accepted_at,
+      };
   }
 }
 
@@ -135,6 +228,8 @@ function clientCommon(m: { amount: string; currency: string; principal: string; 
 function legCommon(m: Omit<z.output<typeof creditLegMessage>, "type">) {
   return {
     transferId: m.transfer_id,
+    kind: m.kind,
+    reverses: m.reverses,
     fromAccountId: m.from_account_id,
     toAccountId: m.to_account_id,
     amount: BigInt(m.amount),
@@ -154,7 +249,6 @@ export function toMessage(command: Command): CommandMessage {
       return {
         v: 1,
         type: command.type,
-        transfer_id: command.transferId,
         from_account_id: command.fromAccountId,
         to_account_id: command.toAccountId,
         description: command.description,
@@ -162,16 +256,50 @@ export function toMessage(command: Command): CommandMessage {
       };
     case 'DEPOSIT':
     case 'WITHDRAWAL':
-      return { v: 1, type: command.type, transfer_id: command.transferId, account_id: command.accountId, ...clientWire(command) };
+      return { v: 1, type: command.type, account_id: command.accountId, ...clientWire(command) };
     case 'CREDIT_LEG':
       return { v: 1, type: command.type, ...legWire(command) };
     case 'REFUND_LEG':
       return { v: 1, type: command.type, reason: command.reason, ...legWire(command) };
+    case 'HOLD': {
+      const { transfer_id: holdId, ...wire } = clientWire(command);
+      return { v: 1, type: command.type, hold_id: holdId, account_id: command.accountId, expires_at: command.expiresAt, description: command.description, ...wire };
+    }
+    case 'CAPTURE':
+      return { v: 1, type: command.type, hold_id: command.holdId, account_id: command.accountId, to_account_id: command.toAccountId, ...clientWire(command) };
+    case 'REVERSAL':
+      return { v: 1, type: command.type, reverses: command.reverses, from_account_id: command.fromAccountId, description: command.description, ...clientWire(command) };
+    case 'VOID_HOLD':
+      return {
+        v: 1,
+        type: command.type,
+        hold_id: command.holdId,
+        account_id: command.accountId,
+        principal: command.principal,
+        admin: command.admin,
+        accepted_at: command.acceptedAt,
+      };
+    case 'EXPIRE_HOLD':
+      return { v: 1, type: command.type, hold_id: command.holdId, account_id: command.accountId };
+    case 'UPDATE_ACCOUNT':
+      return {
+        v: 1,
+        type: command.type,
+        change_id: command.changeId,
+        account_id: command.accountId,
+        status: command.status,
+        overdraft_limit: command.overdraftLimit === null ? null : command.overdraftLimit.toString(),
+        principal: command.principal,
+        admin: command.admin,
+        request_hash: command.requestHash,
+        accepted_at: command.acceptedAt,
+      };
   }
 }
 
-function clientWire(c: { amount: bigint; currency: string; principal: string; admin: boolean; requestHash: string; acceptedAt: string }) {
+function clientWire(c: { transferId: string; amount: bigint; currency: string; principal: string; admin: boolean; requestHash: string; acceptedAt: string }) {
   return {
+    transfer_id: c.transferId,
     amount: c.amount.toString(),
     currency: c.currency,
     principal: c.principal,
@@ -181,9 +309,20 @@ function clientWire(c: { amount: bigint; currency: string; principal: string; ad
   };
 }
 
-function legWire(c: { transferId: string; fromAccountId: string; toAccountId: string; amount: bigint; currency: string; sourcePartition: number }) {
+function legWire(c: {
+  transferId: string;
+  kind: 'TRANSFER' | 'CAPTURE' | 'REVERSAL';
+  reverses: string | null;
+  fromAccountId: string;
+  toAccountId: string;
+  amount: bigint;
+  currency: string;
+  sourcePartition: number;
+}) {
   return {
     transfer_id: c.transferId,
+    kind: c.kind,
+    reverses: c.reverses,
     from_account_id: c.fromAccountId,
     to_account_id: c.toAccountId,
     amount: c.amount.toString(),

@@ -11,6 +11,8 @@ import {
   DESCRIPTION_CHARS_MAX,
   ENTRIES_PAGE_MAX,
   HISTORY_PAGE_MAX,
+  HOLD_EXPIRES_IN_S_DEFAULT,
+  HOLD_EXPIRES_IN_S_MAX,
   IDEMPOTENCY_KEY_CHARS_MAX,
   METADATA_BYTES_MAX,
   METADATA_DEPTH_MAX,
@@ -146,6 +148,47 @@ export const batchBody = z
 /** The envelope as the API checks it before the items, which are checked one by one. */
 export const batchEnvelope = z.object({ items: z.array(z.unknown()).min(1, 'must hold at least one item').max(BATCH_ITEMS_MAX, `must hold at most ${BATCH_ITEMS_MAX} items`) }).strict();
 
+export const holdBody = z
+  .object({
+    account_id: accountIdField,
+    amount: amountString,
+    currency: currencyCode,
+    expires_in_s: z.number().int().min(1).max(HOLD_EXPIRES_IN_S_MAX).default(HOLD_EXPIRES_IN_S_DEFAULT),
+    description: text(DESCRIPTION_CHARS_MAX).optional(),
+  })
+  .strict()
+  .meta({ id: 'HoldRequest' });
+
+export const captureBody = z
+  .object({
+    to_account_id: accountIdField,
+    /** Default: the whole hold. */
+    amount: amountString.optional(),
+  })
+  .strict()
+  .meta({ id: 'CaptureRequest' });
+
+export const voidBody = z.object({}).strict().meta({ id: 'VoidRequest' });
+
+export const reversalBody = z
+  .object({
+    /** Default: what is left to reverse. */
+    amount: amountString.optional(),
+    description: text(DESCRIPTION_CHARS_MAX).optional(),
+  })
+  .strict()
+  .meta({ id: 'ReversalRequest' });
+
+export const accountPatchBody = z
+  .object({
+    status: z.enum(['OPEN', 'FROZEN', 'CLOSED']).optional(),
+    overdraft_limit: limitString.optional(),
+  })
+  .strict()
+  // JSON Schema says it as minProperties (declared below); zod as a refinement.
+  .refine((b) => b.status !== undefined || b.overdraft_limit !== undefined, { message: 'must change status or overdraft_limit', path: ['status'] })
+  .meta({ id: 'AccountChange', minProperties: 1 });
+
 export const idempotencyKeyHeader = z
   .string()
   .min(1, 'Idempotency-Key header is required')
@@ -220,7 +263,7 @@ export const accountResource = z.object({
   owner: z.string(),
   currency: currencyCode,
   overdraft_limit: limitString,
-  status: z.enum(['OPEN', 'PENDING', 'CLOSED']),
+  status: z.enum(['OPEN', 'PENDING', 'FROZEN', 'CLOSED']),
   metadata: z.record(z.string(), z.unknown()),
   created_at: z.string(),
 }).meta({ id: 'Account' });
@@ -267,7 +310,28 @@ export const transferResource = z.object({
   description: z.string().optional(),
   created_at: z.string(),
   completed_at: z.string().optional(),
+  /** CAPTURE: the hold it captured. */
+  hold_id: z.uuid().optional(),
+  /** REVERSAL: the transfer it pays back. */
+  reverses: z.uuid().optional(),
+  /** COMPLETED TRANSFER, CAPTURE or DEPOSIT: how much its reversals took back so far. */
+  reversed_amount: z.string().regex(/^[0-9]+$/).optional(),
 }).meta({ id: 'Transfer' });
 export type TransferResource = z.infer<typeof transferResource>;
 
 export const transfersPage = z.object({ transfers: z.array(transferResource), next_cursor: z.string().nullable() }).meta({ id: 'TransfersPage' });
+
+export const holdResource = z.object({
+  id: z.uuid(),
+  account_id: z.uuid(),
+  amount: amountString,
+  captured_amount: z.string().regex(/^[0-9]+$/),
+  currency: currencyCode,
+  status: z.enum(['ACCEPTED', 'HELD', 'CAPTURED', 'VOIDED', 'EXPIRED', 'REJECTED']),
+  reason: rejectionReason.optional(),
+  description: z.string().optional(),
+  expires_at: z.string(),
+  created_at: z.string(),
+  completed_at: z.string().optional(),
+}).meta({ id: 'Hold' });
+export type HoldResource = z.infer<typeof holdResource>;

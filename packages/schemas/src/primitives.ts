@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AMOUNT_MAX, CURRENCY_PATTERN, OVERDRAFT_LIMIT_MAX, REJECTION_REASONS } from '@ledgerline/domain';
+import { ACCOUNT_CHANGE_REASONS, AMOUNT_MAX, CURRENCY_PATTERN, OVERDRAFT_LIMIT_MAX, REJECTION_REASONS } from '@ledgerline/domain';
 
 /**
  * A digit string bounded by `max` as a regular expression, so that the bound is part of
@@ -35,6 +35,7 @@ export const uuid = z.uuid({ message: 'must be a UUID' }).transform((id) => id.t
 export const isoTimestamp = z.iso.datetime({ offset: true });
 
 export const rejectionReason = z.enum(REJECTION_REASONS);
+export const accountChangeReason = z.enum(ACCOUNT_CHANGE_REASONS);
 
 /**
  * Why a string cannot be stored, or null when it can. Postgres text and jsonb refuse U+0000,

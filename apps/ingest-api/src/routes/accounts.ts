@@ -14,6 +14,7 @@ import { isAdmin } from '@ledgerline/auth';
 import { ENTRIES_PAGE_MAX, accountIdFor } from '@ledgerline/domain';
 import { balanceAt, findAccount, insertUserAccountWithinQuota, listEntries } from '@ledgerline/postgres';
 import {
+  accountPatchBody,
   accountResource,
   balanceAtResource,
   balanceQuery,
@@ -24,6 +25,7 @@ import {
   idPath,
 } from '@ledgerline/schemas';
 import { type AccountFacts, visible, visibleAccount } from '../account-directory';
+import { submitAccountChange } from '../account-changes';
 import type { AppContext } from '../context';
 import { ApiError, forbidden, idempotencyKeyReused, notFound, validationFailed } from '../errors';
 import { authOf, requireRead, requireWrite } from '../http-input';
@@ -73,6 +75,30 @@ export const accountRoutes = [
       if (row.requestHash !== requestHash) throw idempotencyKeyReused();
       ctx.directory.remember(row);
       res.status(201).location(`/v1/accounts/${id}`).json(accountWire(row));
+    },
+  }),
+
+  defineRoute({
+    method: 'patch',
+    path: '/v1/accounts/{id}',
+    summary: "Change an account's status (OPEN | FROZEN | CLOSED) or overdraft limit, through its partition's writer",
+    description:
+      'Admin may change anything; the owner may only close. Waits up to 5 s for the outcome: 200 applied, 409 refused ' +
+      '(ACCOUNT_NOT_EMPTY: closing needs balance 0, no active hold and nothing in flight; OVERDRAFT_IN_USE; ACCOUNT_CLOSED: ' +
+      'a closed account stays closed), 202 + Location when not applied yet (replay the request to learn the outcome).',
+    idempotent: true,
+    params: idPath,
+    body: accountPatchBody,
+    responses: {
+      200: { description: 'Applied: the account as it is now', schema: accountResource, location: true },
+      202: { description: 'Durable in Kafka, not applied yet: the account as it is now', schema: accountResource, location: true },
+    },
+    errors: [403, 409],
+    handle: async (ctx, { res, key, params, body }) => {
+      const auth = authOf(res);
+      requireRead(auth);
+      const answer = await submitAccountChange(ctx, auth, key, params.id, body);
+      res.status(answer.status).location(`/v1/accounts/${params.id}`).json(answer.account);
     },
   }),
 
@@ -163,7 +189,7 @@ async function balanceOf(ctx: AppContext, facts: AccountFacts): Promise<BalanceF
   }
   const row = await findAccount(ctx.pool, facts.id);
   if (!row) throw notFound('account');
-  const figure = { accountId: row.id, currency: row.currency, balance: row.balance, seq: row.seq, asOf: row.updatedAt };
+  const figure = { accountId: row.id, currency: row.currency, balance: row.balance, seq: row.seq, held: row.held, rev: row.rev, asOf: row.updatedAt };
   void ctx.redis.balances.refresh([figure]).catch(() => undefined);
   return figure;
 }

@@ -8,6 +8,7 @@ import type { Route } from '../route-table';
 import { accountRoutes } from './accounts';
 import { batchRoutes } from './batch';
 import { docsRoutes } from './docs';
+import { holdRoutes } from './holds';
 import { opsRoutes } from './ops';
 import { transferRoutes } from './transfers';
 
@@ -17,6 +18,7 @@ export const ROUTES: readonly Route[] = [
   ...accountRoutes,
   ...transferRoutes,
   ...batchRoutes,
+  ...holdRoutes,
   ...opsRoutes,
   ...docsRoutes(() => (documentJson ??= JSON.stringify(apiDocument()))),
 ];

@@ -2,13 +2,14 @@
 import type { Response } from 'express';
 import { STORED_TRANSFER_STATUSES, TRANSFER_KINDS } from '@ledgerline/domain';
 import { type HistoryCursor, listAccountTransfers } from '@ledgerline/postgres';
-import { historyQuery, idPath, movementBody, transferBody, transferQuery, transferResource, transfersPage } from '@ledgerline/schemas';
+import { historyQuery, idPath, movementBody, reversalBody, transferBody, transferQuery, transferResource, transfersPage } from '@ledgerline/schemas';
 import { visibleAccount } from '../account-directory';
 import { validationFailed } from '../errors';
 import { authOf, requireRead } from '../http-input';
 import { type MovementAnswer, submitMovement } from '../movements';
 import { type ResponseSpec, defineRoute } from '../route-table';
 import { transferWireFromRow } from '../resources';
+import { submitReversal } from '../reversals';
 import { readTransfer } from '../transfer-status';
 
 const movementResponses: Record<number, ResponseSpec> = {
@@ -54,6 +55,25 @@ export const transferRoutes = [
     errors: [403],
     handle: async (ctx, { res, key, body }) => {
       answer(res, await submitMovement(ctx, authOf(res), key, { kind: 'WITHDRAWAL', body }));
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/v1/transfers/{id}/reversals',
+    summary: "Pay back (part of) a COMPLETED TRANSFER, CAPTURE or DEPOSIT: a transfer of kind REVERSAL (owner of the original's destination, or admin)",
+    description:
+      'amount defaults to what is left to reverse; the reversals of a transfer never add up to more than its amount ' +
+      '(REJECTED REVERSAL_EXCEEDS_ORIGINAL), and one can be REJECTED INSUFFICIENT_FUNDS if the money was spent. ' +
+      '409 TRANSFER_NOT_REVERSIBLE: the original is not a COMPLETED TRANSFER, CAPTURE or DEPOSIT.',
+    idempotent: true,
+    params: idPath,
+    body: reversalBody,
+    responses: movementResponses,
+    errors: [403, 409],
+    handle: async (ctx, { res, key, params, body }) => {
+      const result = await submitReversal(ctx, authOf(res), key, params.id, body);
+      res.status(result.status).location(`/v1/transfers/${result.resource.id}`).json(result.resource);
     },
   }),
 

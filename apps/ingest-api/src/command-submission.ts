@@ -1,0 +1,92 @@
+/**
+ * The write path shared by issue 13's commands (holds, captures, reversals, account changes),
+ * the same steps as `submitMovement` (movements.ts) without its money-movement specifics:
+ *
+ *   hold check (bucket being moved: 503) -> idempotency claim in Postgres -> replay: the
+ *   earlier resource -> publish to the subject's partition, wait for acks=all (a failure gives
+ *   the key back) -> ACCEPTED record in Redis -> 202
+ */
+import type { AuthContext } from '@ledgerline/auth';
+import { type Command, subjectAccountOf } from '@ledgerline/domain';
+import { releaseIdempotencyKey } from '@ledgerline/postgres';
+import { encodeCommand } from '@ledgerline/schemas';
+import { BackpressureError } from '@ledgerline/kafka';
+import type { AppContext } from './context';
+import { BucketMovingError, idempotencyKeyReused } from './errors';
+
+export interface CommandSubmission<R> {
+  /** The command's id (the claim's key): transfer, hold or account change id. */
+  id: string;
+  /** The account whose partition applies it. */
+  subject: string;
+  requestHash: string;
+  /** Builds the command and its ACCEPTED resource at the moment it is accepted. */
+  build(acceptedAt: string): { command: Command; resource: R };
+  /** What an earlier request with the same key and body produced, if anything shows yet. */
+  earlier(): Promise<R | null>;
+  /** Record the ACCEPTED resource in Redis (GET shows it until the worker applied it). */
+  recordAccepted?: boolean;
+}
+
+export interface SubmissionAnswer<R> {
+  status: 200 | 202;
+  resource: R;
+  /** True when this request published the command (false for a replay). */
+  published: boolean;
+}
+
+export async function submitCommand<R extends Record<string, unknown>>(
+  ctx: AppContext,
+  auth: AuthContext,
+  submission: CommandSubmission<R>,
+): Promise<SubmissionAnswer<R>> {
+  const { id, subject, requestHash } = submission;
+  // Before any claim: a held bucket's command is refused without using the key up.
+  if (ctx.routing.current().isHeld(subject)) {
+    throw new BucketMovingError(`account ${subject} is being moved to another partition; retry shortly with the same Idempotency-Key`);
+  }
+  const claim = await ctx.claims.claim(id, auth.principal, requestHash);
+  if (claim.kind === 'reused') {
+    ctx.metrics.idempotency.inc({ outcome: 'reused' });
+    throw idempotencyKeyReused();
+  }
+  if (claim.kind === 'replay') {
+    const earlier = await submission.earlier();
+    if (earlier) {
+      ctx.metrics.idempotency.inc({ outcome: 'replay' });
+      return { status: 200, resource: earlier, published: false };
+    }
+    // Claimed with this very body but nothing to show: publishing again is safe (the
+    // worker dedupes on the id).
+  }
+  const { command, resource } = submission.build(ctx.clock().toISOString());
+  if (subjectAccountOf(command) !== subject) throw new Error(`command ${id} routes by ${subjectAccountOf(command)}, not ${subject}`);
+  try {
+    await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: ctx.routing.current().partitionOf(subject), key: subject, value: encodeCommand(command) }]);
+  } catch (error) {
+    if (claim.kind === 'new') await releaseIdempotencyKey(ctx.pool, id, requestHash).catch(() => undefined);
+    ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' });
+    throw error;
+  }
+  if (submission.recordAccepted !== false) {
+    await ctx.redis.accepted
+      .putAccepted({ id, principal: auth.principal, requestHash, resource })
+      .catch((error: Error) => ctx.warn('putAccepted', `putAccepted failed: ${error.message}`));
+  }
+  ctx.metrics.idempotency.inc({ outcome: 'new' });
+  return { status: 202, resource, published: true };
+}
+
+/** Publishes a command that needs no claim (its effect is idempotent by state: a void). */
+export async function publishCommand(ctx: AppContext, command: Command): Promise<void> {
+  const subject = subjectAccountOf(command);
+  if (ctx.routing.current().isHeld(subject)) {
+    throw new BucketMovingError(`account ${subject} is being moved to another partition; retry shortly`);
+  }
+  try {
+    await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: ctx.routing.current().partitionOf(subject), key: subject, value: encodeCommand(command) }]);
+  } catch (error) {
+    ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' });
+    throw error;
+  }
+}

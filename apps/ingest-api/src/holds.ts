@@ -1,0 +1,199 @@
+/**
+ * Holds at the API (issue 13): place one, read it (long poll), capture it, void it.
+ *
+ * A hold's states are documented in packages/domain/src/model.ts; the API adds ACCEPTED (in
+ * Kafka, not applied yet: the Redis record). The writer of the held account's partition
+ * decides everything else, so the API's checks here (ownership, capture amount) only spare
+ * a round trip: the worker checks again.
+ *
+ * `submitHold` is the one entry point for placing a hold, next to `submitMovement`, so that
+ * `POST /v1/batch` can place holds the same way.
+ */
+import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
+import { type CaptureCommand, type HoldCommand, type VoidHoldCommand, holdIdFor, transferIdFor } from '@ledgerline/domain';
+import { type HoldRow, findHold, findTransfer } from '@ledgerline/postgres';
+import type { HoldResource, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
+import type { z } from 'zod';
+import { submitCommand, publishCommand } from './command-submission';
+import type { AppContext } from './context';
+import { DependencyUnavailableError, forbidden, notFound, validationFailed } from './errors';
+import { requestHashOf } from './request-hash';
+import { acceptedHoldWire, acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
+
+export interface HoldAnswer {
+  /** 202 when this request made it durable; 200 when it replays an earlier one. */
+  status: 200 | 202;
+  resource: HoldResource;
+}
+
+/** `POST /v1/holds`: the owner of the account (or an admin) reserves money on it. */
+export async function submitHold(ctx: AppContext, auth: AuthContext, idempotencyKey: string, input: z.output<typeof holdBody>): Promise<HoldAnswer> {
+  const body = { ...input, account_id: input.account_id.toLowerCase() };
+  await authoriseOwner(ctx, auth, body.account_id, 'money can only be held on your own accounts');
+  const holdId = holdIdFor(auth.principal, idempotencyKey);
+  const requestHash = requestHashOf('HOLD', body);
+  const answer = await submitCommand<HoldResource>(ctx, auth, {
+    id: holdId,
+    subject: body.account_id,
+    requestHash,
+    build: (acceptedAt) => {
+      const command: HoldCommand = {
+        type: 'HOLD',
+        transferId: holdId,
+        accountId: body.account_id,
+        amount: BigInt(body.amount),
+        currency: body.currency,
+        // Fixed here, once: every replay and the writer agree on when it falls due.
+        expiresAt: new Date(Date.parse(acceptedAt) + body.expires_in_s * 1000).toISOString(),
+        description: body.description ?? null,
+        principal: auth.principal,
+        admin: isAdmin(auth),
+        requestHash,
+        acceptedAt,
+      };
+      return { command, resource: acceptedHoldWire(command) };
+    },
+    earlier: async () => (await currentHold(ctx, holdId))?.resource ?? null,
+  });
+  return { status: answer.status, resource: answer.resource };
+}
+
+interface CurrentHold {
+  resource: HoldResource;
+  principal: string;
+  row: HoldRow | null;
+}
+
+/** Postgres (applied), else the Redis ACCEPTED record, else nothing. */
+async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold | null> {
+  const row = await findHold(ctx.pool, holdId);
+  if (row) return { resource: holdWire(row), principal: row.principal, row };
+  let accepted;
+  try {
+    accepted = await ctx.redis.accepted.getAccepted(holdId);
+  } catch {
+    throw new DependencyUnavailableError('redis', `redis unreachable: cannot tell whether hold ${holdId} was accepted`);
+  }
+  return accepted ? { resource: accepted.resource as HoldResource, principal: accepted.principal, row: null } : null;
+}
+
+/** The principal that placed it, the held account's owner, or an admin; 404 for anyone else. */
+async function mayRead(ctx: AppContext, auth: AuthContext, hold: CurrentHold): Promise<boolean> {
+  if (isAdmin(auth) || hold.principal === auth.principal) return true;
+  const facts = await ctx.directory.lookup(hold.resource.account_id);
+  return facts?.owner === auth.principal;
+}
+
+/** `GET /v1/holds/{id}?wait_ms=`: waits while the hold is ACCEPTED (not applied yet). */
+export async function readHold(ctx: AppContext, auth: AuthContext, holdId: string, waitMs: number): Promise<HoldResource> {
+  const handle = waitMs > 0 ? ctx.redis.waiter.register(holdId) : null;
+  if (waitMs > 0 && !handle) ctx.metrics.longPollsRefused.inc();
+  try {
+    let current = await currentHold(ctx, holdId);
+    if (!current || !(await mayRead(ctx, auth, current))) throw notFound('hold');
+    if (handle && current.resource.status === 'ACCEPTED') {
+      ctx.metrics.longPollsWaiting.inc();
+      try {
+        await handle.until(waitMs);
+      } finally {
+        ctx.metrics.longPollsWaiting.dec();
+      }
+      current = (await currentHold(ctx, holdId)) ?? current;
+    }
+    return current.resource;
+  } finally {
+    handle?.cancel();
+  }
+}
+
+/** The hold a capture or void names, if the caller may act on it (owner of the held account or admin). */
+async function holdToActOn(ctx: AppContext, auth: AuthContext, holdId: string): Promise<CurrentHold> {
+  const current = await currentHold(ctx, holdId);
+  if (!current || !(await mayRead(ctx, auth, current))) throw notFound('hold');
+  if (isAdmin(auth)) return current;
+  if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
+  const facts = await ctx.directory.lookup(current.resource.account_id);
+  if (facts?.owner !== auth.principal) throw forbidden('only the owner of the held account may capture or void a hold');
+  return current;
+}
+
+export interface CaptureAnswer {
+  status: 200 | 202;
+  resource: TransferResource;
+}
+
+/**
+ * `POST /v1/holds/{id}/capture`: a transfer of kind CAPTURE from the held account. Its id is
+ * derived from (principal, Idempotency-Key) like any transfer's, so a retry names it again.
+ */
+export async function submitCapture(
+  ctx: AppContext,
+  auth: AuthContext,
+  idempotencyKey: string,
+  holdId: string,
+  input: z.output<typeof captureBody>,
+): Promise<CaptureAnswer> {
+  const hold = await holdToActOn(ctx, auth, holdId);
+  const body = { ...input, to_account_id: input.to_account_id.toLowerCase() };
+  const holdAmount = BigInt(hold.resource.amount);
+  const amount = body.amount === undefined ? holdAmount : BigInt(body.amount);
+  if (amount > holdAmount) throw validationFailed([{ path: 'amount', message: `must be at most the hold's amount (${holdAmount})` }]);
+  if (body.to_account_id === hold.resource.account_id) throw validationFailed([{ path: 'to_account_id', message: 'must differ from the held account' }]);
+  const transferId = transferIdFor(auth.principal, idempotencyKey);
+  const requestHash = requestHashOf('CAPTURE', { hold_id: holdId, ...body });
+  const answer = await submitCommand<TransferResource>(ctx, auth, {
+    id: transferId,
+    subject: hold.resource.account_id,
+    requestHash,
+    build: (acceptedAt) => {
+      const command: CaptureCommand = {
+        type: 'CAPTURE',
+        transferId,
+        holdId,
+        accountId: hold.resource.account_id,
+        toAccountId: body.to_account_id,
+        amount,
+        currency: hold.resource.currency,
+        principal: auth.principal,
+        admin: isAdmin(auth),
+        requestHash,
+        acceptedAt,
+      };
+      return { command, resource: acceptedTransferWire(command) };
+    },
+    earlier: async () => {
+      const row = await findTransfer(ctx.pool, transferId);
+      if (row) return transferWireFromRow(row);
+      const accepted = await ctx.redis.accepted.getAccepted(transferId).catch(() => null);
+      return accepted ? (accepted.resource as TransferResource) : null;
+    },
+  });
+  return { status: answer.status, resource: answer.resource };
+}
+
+/**
+ * `POST /v1/holds/{id}/void`: asks the writer to release the hold. A void is idempotent by
+ * the hold's state (a second one finds it no longer HELD), so it needs no claim; the answer
+ * is the hold as it is now, and `GET /v1/holds/{id}` shows VOIDED (or what won the race).
+ */
+export async function submitVoid(ctx: AppContext, auth: AuthContext, holdId: string): Promise<HoldResource> {
+  const hold = await holdToActOn(ctx, auth, holdId);
+  const command: VoidHoldCommand = {
+    type: 'VOID_HOLD',
+    holdId,
+    accountId: hold.resource.account_id,
+    principal: auth.principal,
+    admin: isAdmin(auth),
+    acceptedAt: ctx.clock().toISOString(),
+  };
+  await publishCommand(ctx, command);
+  return hold.resource;
+}
+
+/** Owner of the account (or admin); an unknown account is refused like someone else's. */
+async function authoriseOwner(ctx: AppContext, auth: AuthContext, accountId: string, message: string): Promise<void> {
+  if (isAdmin(auth)) return;
+  if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
+  const facts = await ctx.directory.lookup(accountId);
+  if (!facts || facts.kind !== 'USER' || facts.owner !== auth.principal) throw forbidden(message);
+}

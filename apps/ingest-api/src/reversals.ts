@@ -1,0 +1,86 @@
+/**
+ * `POST /v1/transfers/{id}/reversals` (issue 13): pay back (part of) a COMPLETED TRANSFER,
+ * CAPTURE or DEPOSIT, from its destination to its source (a deposit's back outside).
+ *
+ * The command goes to the partition of the original's destination account: the single
+ * writer of "how much of T is reversed", which refuses an over-reversal
+ * (REVERSAL_EXCEEDS_ORIGINAL). What the API reads here (status, what is left) only fills the
+ * default amount and spares an obviously doomed command; the writer decides.
+ */
+import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
+import { REVERSIBLE_KINDS, type ReversalCommand, transferIdFor } from '@ledgerline/domain';
+import { findReversedAmount, findTransfer } from '@ledgerline/postgres';
+import type { TransferResource, reversalBody } from '@ledgerline/schemas';
+import type { z } from 'zod';
+import { submitCommand } from './command-submission';
+import type { AppContext } from './context';
+import { ApiError, forbidden, notFound } from './errors';
+import { requestHashOf } from './request-hash';
+import { acceptedTransferWire, transferWireFromRow } from './resources';
+
+export interface ReversalAnswer {
+  status: 200 | 202;
+  resource: TransferResource;
+}
+
+export async function submitReversal(
+  ctx: AppContext,
+  auth: AuthContext,
+  idempotencyKey: string,
+  originalId: string,
+  body: z.output<typeof reversalBody>,
+): Promise<ReversalAnswer> {
+  const original = await findTransfer(ctx.pool, originalId);
+  if (!original) throw notFound('transfer');
+  const payer = original.toAccountId;
+  const payerFacts = payer ? await ctx.directory.lookup(payer) : null;
+  if (!isAdmin(auth)) {
+    // Whoever may read the original learns why they may not reverse it; anyone else gets 404.
+    const sourceFacts = original.fromAccountId ? await ctx.directory.lookup(original.fromAccountId) : null;
+    const mayRead = original.principal === auth.principal || payerFacts?.owner === auth.principal || sourceFacts?.owner === auth.principal;
+    if (!mayRead) throw notFound('transfer');
+  }
+  if (!payer || original.status !== 'COMPLETED' || !REVERSIBLE_KINDS.includes(original.kind)) {
+    throw new ApiError(409, 'TRANSFER_NOT_REVERSIBLE', 'only a COMPLETED TRANSFER, CAPTURE or DEPOSIT can be reversed');
+  }
+  if (!isAdmin(auth)) {
+    if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
+    if (payerFacts?.owner !== auth.principal) throw forbidden("only the owner of the original's destination account may reverse it");
+  }
+  const transferId = transferIdFor(auth.principal, idempotencyKey);
+  const requestHash = requestHashOf('REVERSAL', { reverses: originalId, ...body });
+  const reversalTo = original.kind === 'DEPOSIT' ? null : original.fromAccountId;
+  // The default is what is left now; if another reversal takes it first, the writer refuses
+  // this one (REVERSAL_EXCEEDS_ORIGINAL). With nothing left, asking for the whole amount gets
+  // that refusal recorded rather than a request that can never succeed.
+  const left = original.amount - (await findReversedAmount(ctx.pool, originalId));
+  const amount = body.amount !== undefined ? BigInt(body.amount) : left > 0n ? left : original.amount;
+  const answer = await submitCommand<TransferResource>(ctx, auth, {
+    id: transferId,
+    subject: payer,
+    requestHash,
+    build: (acceptedAt) => {
+      const command: ReversalCommand = {
+        type: 'REVERSAL',
+        transferId,
+        reverses: originalId,
+        fromAccountId: payer,
+        amount,
+        currency: original.currency,
+        description: body.description ?? null,
+        principal: auth.principal,
+        admin: isAdmin(auth),
+        requestHash,
+        acceptedAt,
+      };
+      return { command, resource: acceptedTransferWire(command, reversalTo) };
+    },
+    earlier: async () => {
+      const row = await findTransfer(ctx.pool, transferId);
+      if (row) return transferWireFromRow(row);
+      const accepted = await ctx.redis.accepted.getAccepted(transferId).catch(() => null);
+      return accepted ? (accepted.resource as TransferResource) : null;
+    },
+  });
+  return { status: answer.status, resource: answer.resource };
+}

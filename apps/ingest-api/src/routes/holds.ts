@@ -1,0 +1,78 @@
+/** /v1/holds: place, read (long poll), capture and void holds (issue 13; states in packages/domain/src/model.ts). */
+import { captureBody, holdBody, holdResource, idPath, transferQuery, transferResource, voidBody } from '@ledgerline/schemas';
+import { readHold, submitCapture, submitHold, submitVoid } from '../holds';
+import { authOf, requireRead } from '../http-input';
+import { defineRoute } from '../route-table';
+
+export const holdRoutes = [
+  defineRoute({
+    method: 'post',
+    path: '/v1/holds',
+    summary: 'Reserve money on an account (owner or admin) until captured, voided or expired',
+    description:
+      'available drops by amount while the hold is HELD; balance does not move. expires_in_s: 1..2592000, default 604800. ' +
+      'Poll (or long-poll) the hold: ACCEPTED -> HELD | REJECTED (INSUFFICIENT_FUNDS, ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, ACCOUNT_FROZEN, ACCOUNT_CLOSED).',
+    idempotent: true,
+    body: holdBody,
+    responses: {
+      202: { description: 'Durable in Kafka; poll Location for HELD or REJECTED', schema: holdResource, location: true },
+      200: { description: 'Replay of an earlier request with the same key and body: its current resource', schema: holdResource, location: true },
+    },
+    errors: [403],
+    handle: async (ctx, { res, key, body }) => {
+      const answer = await submitHold(ctx, authOf(res), key, body);
+      res.status(answer.status).location(`/v1/holds/${answer.resource.id}`).json(answer.resource);
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/v1/holds/{id}',
+    summary: 'A hold; wait_ms holds the request while it is ACCEPTED (not applied yet) or the time is up',
+    params: idPath,
+    query: transferQuery,
+    responses: { 200: { description: 'The hold', schema: holdResource } },
+    errors: [403],
+    handle: async (ctx, { res, params, query }) => {
+      const auth = authOf(res);
+      requireRead(auth);
+      res.json(await readHold(ctx, auth, params.id, Math.min(query.wait_ms ?? 0, ctx.config.longPollMsMax)));
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/v1/holds/{id}/capture',
+    summary: 'Move (part of) a HELD hold to another account: a transfer of kind CAPTURE (owner of the held account or admin)',
+    description:
+      'amount <= the hold (default: all of it); the rest is released and the hold ends CAPTURED. A hold that is not HELD ends the ' +
+      'capture REJECTED HOLD_NOT_ACTIVE; one applied at or after expires_at, HOLD_EXPIRED.',
+    idempotent: true,
+    params: idPath,
+    body: captureBody,
+    responses: {
+      202: { description: 'Durable in Kafka; poll Location (the transfer) for the outcome', schema: transferResource, location: true },
+      200: { description: 'Replay of an earlier request with the same key and body: its current resource', schema: transferResource, location: true },
+    },
+    errors: [403],
+    handle: async (ctx, { res, key, params, body }) => {
+      const answer = await submitCapture(ctx, authOf(res), key, params.id, body);
+      res.status(answer.status).location(`/v1/transfers/${answer.resource.id}`).json(answer.resource);
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/v1/holds/{id}/void',
+    summary: 'Release a HELD hold (owner of the held account or admin); it ends VOIDED and available is restored',
+    description: 'Idempotent by the hold\'s state (no Idempotency-Key needed): the answer is the hold as it is now; poll it for VOIDED, or for what won a race.',
+    params: idPath,
+    body: voidBody,
+    responses: { 202: { description: 'Durable in Kafka; poll Location (the hold)', schema: holdResource, location: true } },
+    errors: [403],
+    handle: async (ctx, { res, params }) => {
+      const resource = await submitVoid(ctx, authOf(res), params.id);
+      res.status(202).location(`/v1/holds/${params.id}`).json(resource);
+    },
+  }),
+];

@@ -1,0 +1,444 @@
+// Proves issue 13's contract end to end against the real API, a real worker, Kafka, Postgres
+// (through PgBouncer) and Redis: every hold status and reason, captures (partial, cross-
+// partition, racing a void, after expiry), reversals (partial up to the original, deposit,
+// spent money, cross-partition), and the account life cycle (frozen keeps receiving credits,
+// closed refuses both, closing needs an empty account). The reconciler must find nothing.
+//
+// The worker here never scans for due holds (WORKER_HOLD_EXPIRY_SCAN_MS=0), so HOLD_EXPIRED
+// is decided by the capture itself; hold-expiry.int.test.ts proves the scan.
+import { randomUUID } from 'node:crypto';
+import { loadRouting, reconcile } from '@ledgerline/postgres';
+import { type RoutingTable } from '@ledgerline/domain';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { type Answer, Client, startApi, token } from '../../../test/support/api';
+import { accountOnPartition } from '../../../test/support/ledger';
+import { startWorker } from '../../../test/support/worker';
+
+const PARTITIONS = 4;
+
+describe('holds, reversals and the account life cycle (issue 13)', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let api: Awaited<ReturnType<typeof startApi>>;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  let routing: RoutingTable;
+  let alice: Client;
+  let bob: Client;
+  let admin: Client;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(PARTITIONS);
+    topics = await createTestTopics(PARTITIONS);
+    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    worker = await startWorker(target, { WORKER_HOLD_EXPIRY_SCAN_MS: '0' });
+    api = await startApi(target);
+    routing = await loadRouting(db.pool);
+    alice = new Client(api.url, await token('alice'));
+    bob = new Client(api.url, await token('bob'));
+    admin = new Client(api.url, await token('ops', 'ledger:admin'));
+  });
+
+  afterAll(async () => {
+    const report = await reconcile(db.pool, { outboxAgeMaxMs: 60_000 });
+    await api.stop();
+    await worker.stop();
+    expect(worker.fatal).toEqual([]);
+    expect(report.checks.filter((c) => c.violations > 0)).toEqual([]);
+    await topics.delete();
+    await db.drop();
+  });
+
+  /** Opens an account; `partition` pins where it lives (its id is chosen to route there). */
+  async function openAccount(client: Client, partition?: number): Promise<string> {
+    if (partition === undefined) {
+      const answer = await client.post('/v1/accounts', { currency: 'USD' });
+      expect(answer.status).toBe(201);
+      return answer.body.id;
+    }
+    // The id is derived from (principal, Idempotency-Key): try keys until one routes there.
+    for (;;) {
+      const key = randomUUID();
+      const answer = await client.post('/v1/accounts', { currency: 'USD' }, key);
+      expect(answer.status).toBe(201);
+      if (routing.partitionOf(answer.body.id) === partition) return answer.body.id;
+    }
+  }
+
+  async function settled(client: Client, id: string): Promise<Answer["body"]> {
+    const answer = await client.get(`/v1/transfers/${id}?wait_ms=15000`);
+    expect(answer.status).toBe(200);
+    if (answer.body.status === 'PROCESSING' || answer.body.status === 'ACCEPTED') return settled(client, id);
+    return answer.body;
+  }
+
+  async function holdApplied(client: Client, id: string): Promise<Answer["body"]> {
+    const answer = await client.get(`/v1/holds/${id}?wait_ms=15000`);
+    expect(answer.status).toBe(200);
+    expect(answer.body.status).not.toBe('ACCEPTED');
+    return answer.body;
+  }
+
+  /** Waits until the hold is in a final state (a void or capture is applied after its 202). */
+  async function holdEnded(client: Client, id: string): Promise<Answer["body"]> {
+    for (let i = 0; i < 150; i++) {
+      const answer = await client.get(`/v1/holds/${id}`);
+      if (answer.body.status !== 'HELD' && answer.body.status !== 'ACCEPTED') return answer.body;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`hold ${id} never ended`);
+  }
+
+  async function deposit(accountId: string, amount: string): Promise<string> {
+    const answer = await admin.post('/v1/deposits', { account_id: accountId, amount, currency: 'USD' });
+    expect(answer.status).toBe(202);
+    expect((await settled(admin, answer.body.id)).status).toBe('COMPLETED');
+    return answer.body.id;
+  }
+
+  async function balance(client: Client, accountId: string): Promise<{ balance: string; available: string }> {
+    const answer = await client.get(`/v1/accounts/${accountId}/balance`);
+    expect(answer.status).toBe(200);
+    return { balance: answer.body.balance, available: answer.body.available };
+  }
+
+  async function hold(client: Client, accountId: string, amount: string, extra: Record<string, unknown> = {}) {
+    return client.post('/v1/holds', { account_id: accountId, amount, currency: 'USD', ...extra });
+  }
+
+  async function patch(client: Client, accountId: string, body: Record<string, unknown>) {
+    return client.request('PATCH', `/v1/accounts/${accountId}`, { body, headers: { 'idempotency-key': randomUUID() } });
+  }
+
+  describe('holds', () => {
+    test('HELD lowers available, not balance; a later debit and a second hold count it', async () => {
+      const account = await openAccount(alice);
+      await deposit(account, '1000');
+      const placed = await hold(alice, account, '600', { description: 'card auth' });
+      expect(placed.status).toBe(202);
+      expect(placed.headers.get('location')).toBe(`/v1/holds/${placed.body.id}`);
+      expect(placed.body).toMatchObject({ account_id: account, amount: '600', captured_amount: '0', currency: 'USD', status: 'ACCEPTED' });
+      expect(await holdApplied(alice, placed.body.id)).toMatchObject({ status: 'HELD', description: 'card auth' });
+      expect(await balance(alice, account)).toEqual({ balance: '1000', available: '400' });
+
+      const tooMuch = await hold(alice, account, '401');
+      expect(await holdApplied(alice, tooMuch.body.id)).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' });
+      const other = await openAccount(bob);
+      const spend = await alice.post('/v1/transfers', { from_account_id: account, to_account_id: other, amount: '401', currency: 'USD' });
+      expect(await settled(alice, spend.body.id)).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' });
+      const fits = await alice.post('/v1/transfers', { from_account_id: account, to_account_id: other, amount: '400', currency: 'USD' });
+      expect(await settled(alice, fits.body.id)).toMatchObject({ status: 'COMPLETED' });
+      expect(await balance(alice, account)).toEqual({ balance: '600', available: '0' });
+    });
+
+    test('replay of POST /v1/holds returns the hold; another body with the key is 422', async () => {
+      const account = await openAccount(alice);
+      await deposit(account, '50');
+      const key = randomUUID();
+      const first = await alice.post('/v1/holds', { account_id: account, amount: '10', currency: 'USD' }, key);
+      expect(first.status).toBe(202);
+      await holdApplied(alice, first.body.id);
+      const replay = await alice.post('/v1/holds', { account_id: account, amount: '10', currency: 'USD' }, key);
+      expect(replay.status).toBe(200);
+      expect(replay.body).toMatchObject({ id: first.body.id, status: 'HELD' });
+      expect((await alice.post('/v1/holds', { account_id: account, amount: '11', currency: 'USD' }, key)).status).toBe(422);
+      expect(await balance(alice, account)).toEqual({ balance: '50', available: '40' });
+    });
+
+    test('REJECTED reasons: ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH; input bounds; strangers', async () => {
+      const missing = await hold(admin, randomUUID(), '5');
+      expect(await holdApplied(admin, missing.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_NOT_FOUND' });
+      const account = await openAccount(alice);
+      await deposit(account, '50');
+      const euros = await alice.post('/v1/holds', { account_id: account, amount: '5', currency: 'EUR' });
+      expect(await holdApplied(alice, euros.body.id)).toMatchObject({ status: 'REJECTED', reason: 'CURRENCY_MISMATCH' });
+      expect((await hold(alice, account, '5', { expires_in_s: 0 })).status).toBe(400);
+      expect((await hold(alice, account, '5', { expires_in_s: 2_592_001 })).status).toBe(400);
+      expect((await hold(alice, account, '5', { expires_in_s: 1.5 })).status).toBe(400);
+      expect((await hold(bob, account, '5')).status).toBe(403);
+      const placed = await hold(alice, account, '5');
+      await holdApplied(alice, placed.body.id);
+      expect((await bob.get(`/v1/holds/${placed.body.id}`)).status).toBe(404);
+      expect((await bob.post(`/v1/holds/${placed.body.id}/void`, {})).status).toBe(404);
+      expect((await alice.get(`/v1/holds/${randomUUID()}`)).status).toBe(404);
+    });
+
+    test('partial capture on the same partition: CAPTURED with captured_amount, the rest released', async () => {
+      const from = await openAccount(alice, 0);
+      const to = await openAccount(bob, 0);
+      await deposit(from, '1000');
+      const placed = await hold(alice, from, '300');
+      await holdApplied(alice, placed.body.id);
+      const capture = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to, amount: '120' });
+      expect(capture.status).toBe(202);
+      expect(capture.headers.get('location')).toBe(`/v1/transfers/${capture.body.id}`);
+      expect(capture.body).toMatchObject({ kind: 'CAPTURE', hold_id: placed.body.id, from_account_id: from, to_account_id: to, amount: '120' });
+      expect(await settled(alice, capture.body.id)).toMatchObject({ kind: 'CAPTURE', status: 'COMPLETED', hold_id: placed.body.id });
+      expect(await holdEnded(alice, placed.body.id)).toMatchObject({ status: 'CAPTURED', captured_amount: '120', amount: '300' });
+      expect(await balance(alice, from)).toEqual({ balance: '880', available: '880' });
+      expect((await balance(bob, to)).balance).toBe('120');
+      // A second capture finds it no longer HELD.
+      const again = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to, amount: '1' });
+      expect(await settled(alice, again.body.id)).toMatchObject({ status: 'REJECTED', reason: 'HOLD_NOT_ACTIVE' });
+      expect((await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to, amount: '301' })).status).toBe(400);
+    });
+
+    test('full capture across partitions (the saga); a refused destination refunds the held balance', async () => {
+      const from = await openAccount(alice, 1);
+      const to = await openAccount(bob, 2);
+      await deposit(from, '500');
+      const placed = await hold(alice, from, '200');
+      await holdApplied(alice, placed.body.id);
+      const capture = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to });
+      expect(await settled(alice, capture.body.id)).toMatchObject({ status: 'COMPLETED', amount: '200' });
+      expect(await holdEnded(alice, placed.body.id)).toMatchObject({ status: 'CAPTURED', captured_amount: '200' });
+      expect(await balance(alice, from)).toEqual({ balance: '300', available: '300' });
+      expect((await balance(bob, to)).balance).toBe('200');
+
+      const closed = await openAccount(bob, 3);
+      expect((await patch(admin, closed, { status: 'CLOSED' })).status).toBe(200);
+      const second = await hold(alice, from, '100');
+      await holdApplied(alice, second.body.id);
+      const refused = await alice.post(`/v1/holds/${second.body.id}/capture`, { to_account_id: closed });
+      expect(await settled(alice, refused.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+      expect(await holdEnded(alice, second.body.id)).toMatchObject({ status: 'CAPTURED' });
+      expect(await balance(alice, from)).toEqual({ balance: '300', available: '300' });
+    });
+
+    test('void: VOIDED, available restored; a capture after it is HOLD_NOT_ACTIVE', async () => {
+      const from = await openAccount(alice);
+      const to = await openAccount(bob);
+      await deposit(from, '100');
+      const placed = await hold(alice, from, '70');
+      await holdApplied(alice, placed.body.id);
+      const voided = await alice.post(`/v1/holds/${placed.body.id}/void`, {});
+      expect(voided.status).toBe(202);
+      expect(await holdEnded(alice, placed.body.id)).toMatchObject({ status: 'VOIDED', captured_amount: '0' });
+      expect(await balance(alice, from)).toEqual({ balance: '100', available: '100' });
+      const capture = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to });
+      expect(await settled(alice, capture.body.id)).toMatchObject({ status: 'REJECTED', reason: 'HOLD_NOT_ACTIVE' });
+      expect((await alice.post(`/v1/holds/${placed.body.id}/void`, {})).status).toBe(202); // harmless again
+      expect(await balance(alice, from)).toEqual({ balance: '100', available: '100' });
+    });
+
+    test('a void racing a capture: exactly one wins, and the money agrees with the winner', async () => {
+      for (let round = 0; round < 4; round++) {
+        const from = await openAccount(alice, round % PARTITIONS);
+        const to = await openAccount(bob, (round + 1) % PARTITIONS);
+        await deposit(from, '100');
+        const placed = await hold(alice, from, '60');
+        await holdApplied(alice, placed.body.id);
+        const [capture] = await Promise.all([
+          alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to, amount: '50' }),
+          alice.post(`/v1/holds/${placed.body.id}/void`, {}),
+        ]);
+        const outcome = await settled(alice, capture.body.id);
+        const ended = await holdEnded(alice, placed.body.id);
+        if (ended.status === 'CAPTURED') {
+          expect(outcome).toMatchObject({ status: 'COMPLETED' });
+          expect(await balance(alice, from)).toEqual({ balance: '50', available: '50' });
+          expect((await balance(bob, to)).balance).toBe('50');
+        } else {
+          expect(ended.status).toBe('VOIDED');
+          expect(outcome).toMatchObject({ status: 'REJECTED', reason: 'HOLD_NOT_ACTIVE' });
+          expect(await balance(alice, from)).toEqual({ balance: '100', available: '100' });
+          expect((await balance(bob, to)).balance).toBe('0');
+        }
+      }
+    });
+
+    test('a capture applied after expires_at is HOLD_EXPIRED and releases the hold', async () => {
+      const from = await openAccount(alice);
+      const to = await openAccount(bob);
+      await deposit(from, '100');
+      const placed = await hold(alice, from, '40', { expires_in_s: 1 });
+      await holdApplied(alice, placed.body.id);
+      await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(placed.body.expires_at) - Date.now() + 50)));
+      const capture = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to });
+      expect(await settled(alice, capture.body.id)).toMatchObject({ status: 'REJECTED', reason: 'HOLD_EXPIRED' });
+      expect(await holdEnded(alice, placed.body.id)).toMatchObject({ status: 'EXPIRED' });
+      expect(await balance(alice, from)).toEqual({ balance: '100', available: '100' });
+    });
+  });
+
+  describe('reversals', () => {
+    test('partial reversals add up to the original and no further; reversed_amount shows it', async () => {
+      const from = await openAccount(alice, 0);
+      const to = await openAccount(bob, 0);
+      await deposit(from, '100');
+      const original = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: to, amount: '100', currency: 'USD' });
+      await settled(alice, original.body.id);
+      const reverse = (amount?: string) => bob.post(`/v1/transfers/${original.body.id}/reversals`, amount ? { amount } : {});
+      const first = await reverse('30');
+      expect(first.status).toBe(202);
+      expect(first.body).toMatchObject({ kind: 'REVERSAL', reverses: original.body.id, from_account_id: to, to_account_id: from, amount: '30' });
+      expect(await settled(bob, first.body.id)).toMatchObject({ status: 'COMPLETED', kind: 'REVERSAL' });
+      expect(await settled(bob, (await reverse('50')).body.id)).toMatchObject({ status: 'COMPLETED' });
+      expect(await settled(bob, (await reverse('21')).body.id)).toMatchObject({ status: 'REJECTED', reason: 'REVERSAL_EXCEEDS_ORIGINAL' });
+      expect((await alice.get(`/v1/transfers/${original.body.id}`)).body).toMatchObject({ reversed_amount: '80' });
+      const rest = await reverse();
+      expect(rest.body.amount).toBe('20');
+      expect(await settled(bob, rest.body.id)).toMatchObject({ status: 'COMPLETED' });
+      expect(await settled(bob, (await reverse()).body.id)).toMatchObject({ status: 'REJECTED', reason: 'REVERSAL_EXCEEDS_ORIGINAL' });
+      expect((await alice.get(`/v1/transfers/${original.body.id}`)).body).toMatchObject({ reversed_amount: '100' });
+      expect((await balance(alice, from)).balance).toBe('100');
+      expect((await balance(bob, to)).balance).toBe('0');
+    });
+
+    test('across partitions, of a capture, of a deposit; spent money is INSUFFICIENT_FUNDS; only the payer may ask', async () => {
+      const from = await openAccount(alice, 1);
+      const to = await openAccount(bob, 3);
+      const depositId = await deposit(from, '500');
+      const placed = await hold(alice, from, '200');
+      await holdApplied(alice, placed.body.id);
+      const capture = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to });
+      await settled(alice, capture.body.id);
+      expect((await alice.post(`/v1/transfers/${capture.body.id}/reversals`, {})).status).toBe(403);
+      const back = await bob.post(`/v1/transfers/${capture.body.id}/reversals`, { amount: '150', description: 'refund' });
+      expect(await settled(bob, back.body.id)).toMatchObject({ status: 'COMPLETED', description: 'refund' });
+      expect((await balance(alice, from)).balance).toBe('450');
+      // Bob spends what is left, so reversing more fails for lack of funds (and reserves nothing).
+      const sink = await openAccount(bob, 3);
+      await settled(bob, (await bob.post('/v1/transfers', { from_account_id: to, to_account_id: sink, amount: '50', currency: 'USD' })).body.id);
+      const broke = await bob.post(`/v1/transfers/${capture.body.id}/reversals`, { amount: '50' });
+      expect(await settled(bob, broke.body.id)).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' });
+      expect((await bob.get(`/v1/transfers/${capture.body.id}`)).body.reversed_amount).toBe('150');
+      // A deposit's reversal pays the external account back (admin here: the deposit's destination is alice's).
+      const refund = await alice.post(`/v1/transfers/${depositId}/reversals`, { amount: '400' });
+      expect(refund.body).toMatchObject({ kind: 'REVERSAL', from_account_id: from });
+      expect(refund.body.to_account_id).toBeUndefined();
+      expect(await settled(alice, refund.body.id)).toMatchObject({ status: 'COMPLETED' });
+      expect((await balance(alice, from)).balance).toBe('50');
+      const notDone = await alice.post(`/v1/transfers/${refund.body.id}/reversals`, {});
+      expect(notDone.status).toBe(409);
+      expect(notDone.body.error.code).toBe('TRANSFER_NOT_REVERSIBLE');
+      expect((await alice.post(`/v1/transfers/${randomUUID()}/reversals`, {})).status).toBe(404);
+    });
+
+    test('a reversal whose money cannot go home (source closed) is refunded and reserves nothing', async () => {
+      const from = await openAccount(alice, 2);
+      const to = await openAccount(bob, 0);
+      await deposit(from, '40');
+      const original = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: to, amount: '40', currency: 'USD' });
+      await settled(alice, original.body.id);
+      expect((await patch(alice, from, { status: 'CLOSED' })).status).toBe(200);
+      const back = await bob.post(`/v1/transfers/${original.body.id}/reversals`, {});
+      expect(await settled(bob, back.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+      expect((await balance(bob, to)).balance).toBe('40');
+      expect((await bob.get(`/v1/transfers/${original.body.id}`)).body.reversed_amount).toBe('0');
+    });
+  });
+
+  describe('account life cycle', () => {
+    test('FROZEN refuses every debit (ACCOUNT_FROZEN) and keeps receiving credits; OPEN again unfreezes', async () => {
+      const account = await openAccount(alice, 1);
+      const other = await openAccount(bob, 2);
+      const local = await openAccount(bob, 1);
+      await deposit(account, '300');
+      await deposit(other, '300');
+      const keep = await hold(alice, account, '50');
+      await holdApplied(alice, keep.body.id);
+      const frozen = await patch(admin, account, { status: 'FROZEN' });
+      expect(frozen.status).toBe(200);
+      expect(frozen.body).toMatchObject({ id: account, status: 'FROZEN' });
+      expect((await alice.get(`/v1/accounts/${account}`)).body.status).toBe('FROZEN');
+
+      const out = await alice.post('/v1/transfers', { from_account_id: account, to_account_id: other, amount: '1', currency: 'USD' });
+      expect(await settled(alice, out.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_FROZEN' });
+      const withdrawal = await alice.post('/v1/withdrawals', { account_id: account, amount: '1', currency: 'USD' });
+      expect(await settled(alice, withdrawal.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_FROZEN' });
+      const held = await hold(alice, account, '1');
+      expect(await holdApplied(alice, held.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_FROZEN' });
+      const capture = await alice.post(`/v1/holds/${keep.body.id}/capture`, { to_account_id: other, amount: '10' });
+      expect(await settled(alice, capture.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_FROZEN' });
+      const incoming = await bob.post('/v1/transfers', { from_account_id: other, to_account_id: account, amount: '25', currency: 'USD' });
+      expect(await settled(bob, incoming.body.id)).toMatchObject({ status: 'COMPLETED' });
+      const sameSide = await bob.post('/v1/transfers', { from_account_id: local, to_account_id: account, amount: '1', currency: 'USD' });
+      expect(await settled(bob, sameSide.body.id)).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' });
+      await deposit(account, '5');
+      const reversal = await alice.post(`/v1/transfers/${incoming.body.id}/reversals`, {});
+      expect(await settled(alice, reversal.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_FROZEN' });
+      expect(await balance(alice, account)).toEqual({ balance: '330', available: '280' });
+
+      expect((await patch(alice, account, { status: 'OPEN' })).status).toBe(403); // the owner may only close
+      expect((await patch(admin, account, { status: 'OPEN' })).status).toBe(200);
+      const after = await alice.post('/v1/transfers', { from_account_id: account, to_account_id: other, amount: '30', currency: 'USD' });
+      expect(await settled(alice, after.body.id)).toMatchObject({ status: 'COMPLETED' });
+    });
+
+    test('closing needs balance 0 and no active hold; CLOSED refuses debits and credits and stays closed', async () => {
+      const account = await openAccount(alice, 3);
+      const other = await openAccount(bob, 0);
+      await deposit(account, '20');
+      const notEmpty = await patch(alice, account, { status: 'CLOSED' });
+      expect(notEmpty.status).toBe(409);
+      expect(notEmpty.body.error.code).toBe('ACCOUNT_NOT_EMPTY');
+      const out = await alice.post('/v1/transfers', { from_account_id: account, to_account_id: other, amount: '20', currency: 'USD' });
+      await settled(alice, out.body.id);
+      await deposit(account, '5');
+      const pending = await hold(alice, account, '5');
+      await holdApplied(alice, pending.body.id);
+      const withdraw = await alice.post('/v1/withdrawals', { account_id: account, amount: '0', currency: 'USD' });
+      expect(withdraw.status).toBe(400);
+      const stillHeld = await patch(alice, account, { status: 'CLOSED' });
+      expect(stillHeld.body.error.code).toBe('ACCOUNT_NOT_EMPTY');
+      await alice.post(`/v1/holds/${pending.body.id}/void`, {});
+      await holdEnded(alice, pending.body.id);
+      const gone = await alice.post('/v1/withdrawals', { account_id: account, amount: '5', currency: 'USD' });
+      await settled(alice, gone.body.id);
+
+      const closed = await patch(alice, account, { status: 'CLOSED' });
+      expect(closed.status).toBe(200);
+      expect(closed.body.status).toBe('CLOSED');
+      const credit = await admin.post('/v1/deposits', { account_id: account, amount: '1', currency: 'USD' });
+      expect(await settled(admin, credit.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+      const incoming = await bob.post('/v1/transfers', { from_account_id: other, to_account_id: account, amount: '1', currency: 'USD' });
+      expect(await settled(bob, incoming.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+      const debit = await alice.post('/v1/holds', { account_id: account, amount: '1', currency: 'USD' });
+      expect(await holdApplied(alice, debit.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+      const reopen = await patch(admin, account, { status: 'OPEN' });
+      expect(reopen.status).toBe(409);
+      expect(reopen.body.error.code).toBe('ACCOUNT_CLOSED');
+      expect((await patch(alice, account, { status: 'CLOSED' })).status).toBe(200); // closing again is a no-op
+      expect(await balance(alice, account)).toEqual({ balance: '0', available: '0' });
+    });
+
+    test('overdraft limit: admin only; a limit below what is used is OVERDRAFT_IN_USE; replay tells the outcome', async () => {
+      const account = await openAccount(alice);
+      const other = await openAccount(bob);
+      expect((await patch(alice, account, { overdraft_limit: '100' })).status).toBe(403);
+      const raised = await patch(admin, account, { overdraft_limit: '100' });
+      expect(raised.status).toBe(200);
+      expect(raised.body.overdraft_limit).toBe('100');
+      const spend = await alice.post('/v1/transfers', { from_account_id: account, to_account_id: other, amount: '60', currency: 'USD' });
+      expect(await settled(alice, spend.body.id)).toMatchObject({ status: 'COMPLETED' });
+      const key = randomUUID();
+      const lower = () => admin.request('PATCH', `/v1/accounts/${account}`, { body: { overdraft_limit: '50' }, headers: { 'idempotency-key': key } });
+      const refused = await lower();
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.code).toBe('OVERDRAFT_IN_USE');
+      expect((await lower()).status).toBe(409); // the replay answers the recorded outcome
+      expect((await admin.request('PATCH', `/v1/accounts/${account}`, { body: { overdraft_limit: '70' }, headers: { 'idempotency-key': key } })).status).toBe(422);
+      expect((await patch(admin, account, { overdraft_limit: '60' })).status).toBe(200);
+      expect((await patch(admin, account, {})).status).toBe(400);
+      expect((await patch(admin, account, { status: 'GONE' })).status).toBe(400);
+      expect((await patch(bob, account, { status: 'CLOSED' })).status).toBe(404);
+      expect((await patch(admin, randomUUID(), { status: 'FROZEN' })).status).toBe(404);
+    });
+  });
+
+  test('the balance cache and Postgres agree on available after holds come and go', async () => {
+    const account = await openAccount(alice);
+    await deposit(account, '90');
+    const placed = await hold(alice, account, '30');
+    await holdApplied(alice, placed.body.id);
+    const row = await db.pool.query('SELECT balance, held FROM accounts WHERE id = $1', [account]);
+    expect(row.rows[0]).toEqual({ balance: '90', held: '30' });
+    expect(await balance(alice, account)).toEqual({ balance: '90', available: '60' });
+    await alice.post(`/v1/holds/${placed.body.id}/void`, {});
+    await holdEnded(alice, placed.body.id);
+    for (let i = 0; i < 50 && (await balance(alice, account)).available !== '90'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await balance(alice, account)).toEqual({ balance: '90', available: '90' });
+    expect(accountOnPartition(routing, 0)).toBeDefined();
+  });
+});
