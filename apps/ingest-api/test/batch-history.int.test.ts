@@ -160,9 +160,9 @@ describe('batch, history and point in time', () => {
     });
 
     test.each([
-      ['in one produce request', () => admin],
-      ['in several produce requests', () => splittingAdmin],
-    ])('items of one partition apply in batch order; items of other partitions are independent (%s)', async (_how, client) => {
+      ['in one produce request', () => admin, () => api, (requests: number) => expect(requests).toBe(1)],
+      ['in several produce requests', () => splittingAdmin, () => splittingApi, (requests: number) => expect(requests).toBeGreaterThan(1)],
+    ])('items of one partition apply in batch order; items of other partitions are independent (%s)', async (_how, client, server, expectRequests) => {
       // Each withdrawal empties its account, so it only succeeds if the deposit before it in
       // the batch was applied first; each account's entries must follow the item order.
       const accounts = [0, 1, 2].map(() => '');
@@ -175,8 +175,13 @@ describe('batch, history and point in time', () => {
           items.push({ kind: 'WITHDRAWAL', account_id: account, amount, currency: 'USD' });
         }
       }
+      const before = await produced(server().url);
       const answer = await client().post('/v1/batch', { items }, randomUUID());
       expect(answer.status).toBe(202);
+      // One produce round trip for the whole batch (not one per item), unless split by size.
+      const after = await produced(server().url);
+      expect(after.messages - before.messages).toBe(items.length);
+      expectRequests(after.requests - before.requests);
       const ids: string[] = answer.body.results.map((r: { status: number; resource: { id: string } }) => {
         expect(r.status).toBe(202);
         return r.resource.id;
@@ -378,6 +383,13 @@ describe('batch, history and point in time', () => {
     return transferIds.map((id) => byTransfer.get(id)!);
   }
 });
+
+/** Produce requests and messages the API has sent so far (its /metrics, open to loopback). */
+async function produced(url: string): Promise<{ requests: number; messages: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n'))?.[2] ?? NaN);
+  return { requests: value('ledger_api_produce_batch_size_count'), messages: value('ledger_api_produce_batch_size_sum') };
+}
 
 /** RFC 3339 with all six fractional digits Postgres keeps. */
 function isoMicros(micros: bigint): string {
