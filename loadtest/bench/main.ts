@@ -307,7 +307,7 @@ async function apiPhases_(ctx: BenchContext, m: Measurements, api: Managed, work
   if (has('batch')) {
     const why = await batchUnavailable(ctx);
     if (why) {
-      m.skipped.batch = `not available: ${why}`;
+      m.skipped.batch = why;
       log(`batch ingest: not available (${why})`);
     } else {
       for (let rep = 1; rep <= plan.repeat; rep++) await guard(`batch #${rep}`, async () => void m.batch.push(await measureBatchIngest(ctx, { api, workers }, admin, rep)));

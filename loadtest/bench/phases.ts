@@ -344,19 +344,22 @@ export async function measureCapacity(ctx: BenchContext, target: Target, rep: nu
   let best: number | null = null;
   let failed: number | null = null;
   let rate = p.capacityStartPerS;
+  // Up by the factor while steps pass; if even the first fails, down by half until one
+  // passes. Either way the search stops once it has a pass and a fail, and bisects between.
   for (let i = 0; i < p.capacityStepsMax; i++) {
     if (await run(rate)) {
       best = rate;
-      rate = Math.round((rate * p.capacityFactor) / 10) * 10;
+      if (failed !== null) break;
+      rate = Math.max(rate + CAPACITY_GRAIN_PER_S, roundTo(rate * p.capacityFactor, CAPACITY_GRAIN_PER_S));
     } else {
       failed = rate;
       if (best !== null) break;
-      rate = Math.round(rate / 2 / 10) * 10; // even the first failed: look lower
-      if (rate < 10) break;
+      rate = roundTo(rate / 2, CAPACITY_GRAIN_PER_S);
+      if (rate < CAPACITY_GRAIN_PER_S) break;
     }
   }
   for (let i = 0; i < p.capacityBisections && best !== null && failed !== null; i++) {
-    const mid = Math.round((best + failed) / 2 / 10) * 10;
+    const mid = roundTo((best + failed) / 2, CAPACITY_GRAIN_PER_S);
     if (mid <= best || mid >= failed) break;
     if (await run(mid)) best = mid;
     else failed = mid;
@@ -364,6 +367,10 @@ export async function measureCapacity(ctx: BenchContext, target: Target, rep: nu
   log(`capacity ${kind}: ${best ?? '-'} transfers/s with ack p99 <= ${p.capacityP99Ms} ms and nothing dropped (steps ${steps.map((s) => `${s.offered_per_s}${s.passed ? '+' : '-'}`).join(' ')})`);
   return { per_s: best, p99_limit_ms: p.capacityP99Ms, step_s: p.capacityStepS, steps };
 }
+
+/** Capacity rates are multiples of this (transfers/s). */
+const CAPACITY_GRAIN_PER_S = 10;
+const roundTo = (value: number, grain: number) => Math.round(value / grain) * grain;
 
 /** Process groups whose CPU a transfer costs (k6 and other tenants are reported apart). */
 export const SYSTEM_GROUPS = ['api', 'workers', 'postgres', 'pgbouncer', 'kafka', 'redis'] as const;
