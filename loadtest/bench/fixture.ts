@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Kafka } from 'kafkajs';
 import { signDevToken } from '@ledgerline/auth';
+import { ledgerlineClient } from '@ledgerline/client';
 import { type Command, type RoutingTable, accountIdFor, transferIdFor } from '@ledgerline/domain';
 import { encodeCommand } from '@ledgerline/schemas';
 import { log, mapLimit, sleep } from './util';
@@ -89,31 +90,26 @@ export class TokenCache {
 }
 
 /**
+ * The typed client of @ledgerline/client (generated from /openapi.json) for `token`: the
+ * fixture speaks the contract as declared, and a change of it fails to compile here. k6
+ * scenarios cannot import npm packages (they run in goja), so the setup that creates and
+ * funds accounts runs here, in node, and hands k6 the FIXTURE file.
+ */
+function apiFor(baseUrl: string, token: string) {
+  return ledgerlineClient({ baseUrl, token, fetch: (request: Request) => fetch(request, { signal: AbortSignal.timeout(FUND_WAIT_MS + 15_000) }) });
+}
+
+/**
  * One request, retried as the contract tells a client to: a 503 or 429 (a dependency slow to
  * answer on a loaded machine, e.g. a Postgres connection not made within the API's connect
  * timeout) is retried with the same Idempotency-Key after a short pause, a few times.
  */
-async function call(baseUrl: string, method: string, path: string, token: string, body?: object, key?: string): Promise<{ status: number; json: Record<string, unknown> | null }> {
+async function retried<T extends { response: Response }>(send: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const res = await callOnce(baseUrl, method, path, token, body, key);
-    if ((res.status !== 503 && res.status !== 429) || attempt >= RETRIES_MAX) return res;
+    const answer = await send();
+    if ((answer.response.status !== 503 && answer.response.status !== 429) || attempt >= RETRIES_MAX) return answer;
     await sleep(RETRY_PAUSE_MS * attempt);
   }
-}
-
-async function callOnce(baseUrl: string, method: string, path: string, token: string, body?: object, key?: string): Promise<{ status: number; json: Record<string, unknown> | null }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  if (body) headers['content-type'] = 'application/json';
-  if (key) headers['idempotency-key'] = key;
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(FUND_WAIT_MS + 15_000) });
-  const text = await res.text();
-  let json: Record<string, unknown> | null = null;
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    json = null;
-  }
-  return { status: res.status, json };
 }
 
 /** Opens and funds every fixture account through `baseUrl` (the ingest API or the baseline). */
@@ -121,27 +117,33 @@ export async function createViaHttp(baseUrl: string, tokens: TokenCache, fixture
   const all = [...fixture.accounts, fixture.merchant];
   log(`${label}: opening ${all.length} accounts through POST /v1/accounts`);
   await mapLimit(all, HTTP_CONCURRENCY, async (account) => {
-    const res = await call(baseUrl, 'POST', '/v1/accounts', await tokens.get(account.owner, USER_SCOPE), { currency: fixture.currency }, account.key);
-    if (res.status < 200 || res.status > 299 || res.json?.id !== account.id) {
-      throw new Error(`${label}: POST /v1/accounts for ${account.owner}/${account.key} answered ${res.status} ${JSON.stringify(res.json)} (expected id ${account.id})`);
+    const api = apiFor(baseUrl, await tokens.get(account.owner, USER_SCOPE));
+    const { data, error, response } = await retried(() =>
+      api.POST('/v1/accounts', { params: { header: { 'Idempotency-Key': account.key } }, body: { currency: fixture.currency } }),
+    );
+    if (data?.id !== account.id) {
+      throw new Error(`${label}: POST /v1/accounts for ${account.owner}/${account.key} answered ${response.status} ${JSON.stringify(error ?? data)} (expected id ${account.id})`);
     }
   });
   log(`${label}: funding them through POST /v1/deposits`);
-  const adminToken = await tokens.get(fixture.admin, ADMIN_SCOPE);
+  const admin = apiFor(baseUrl, await tokens.get(fixture.admin, ADMIN_SCOPE));
   const depositIds = await mapLimit(all, HTTP_CONCURRENCY, async (account) => {
     const amount = account === fixture.merchant ? fixture.merchantFundAmount : fixture.fundAmount;
-    const res = await call(baseUrl, 'POST', '/v1/deposits', adminToken, { account_id: account.id, amount, currency: fixture.currency }, `fund-${account.id}`);
-    if (res.status < 200 || res.status > 299 || typeof res.json?.id !== 'string') {
-      throw new Error(`${label}: deposit into ${account.id} answered ${res.status} ${JSON.stringify(res.json)}`);
-    }
-    return res.json.id as string;
+    const { data, error, response } = await retried(() =>
+      admin.POST('/v1/deposits', {
+        params: { header: { 'Idempotency-Key': `fund-${account.id}` } },
+        body: { account_id: account.id, amount, currency: fixture.currency },
+      }),
+    );
+    if (!data) throw new Error(`${label}: deposit into ${account.id} answered ${response.status} ${JSON.stringify(error)}`);
+    return data.id;
   });
   let pending = depositIds;
   for (let round = 0; round < FUND_WAIT_ROUNDS_MAX && pending.length > 0; round++) {
     const states = await mapLimit(pending, HTTP_CONCURRENCY, async (id) => {
-      const res = await call(baseUrl, 'GET', `/v1/transfers/${id}?wait_ms=${FUND_WAIT_MS}`, adminToken);
-      if (res.json?.status === 'REJECTED') throw new Error(`${label}: deposit ${id} was REJECTED (${String(res.json.reason)})`);
-      return res.json?.status === 'COMPLETED';
+      const { data } = await retried(() => admin.GET('/v1/transfers/{id}', { params: { path: { id }, query: { wait_ms: FUND_WAIT_MS } } }));
+      if (data?.status === 'REJECTED') throw new Error(`${label}: deposit ${id} was REJECTED (${String(data.reason)})`);
+      return data?.status === 'COMPLETED';
     });
     pending = pending.filter((_, i) => !states[i]);
   }

@@ -1,7 +1,10 @@
 // Where the accounts come from.
 //
 // With FIXTURE=<file> (the bench driver): accounts already exist and are funded; the file is
-// read once in the init context into a SharedArray (one copy for all VUs, however many).
+// read once in the init context into a SharedArray (one copy for all VUs, however many). The
+// bench creates them in node with the typed client generated from /openapi.json
+// (loadtest/bench/fixture.ts, @ledgerline/client); k6 itself runs scripts in goja, which
+// cannot load npm packages, so the fallback below speaks HTTP by hand.
 // Without it (a scenario run by hand against `npm start`): setup() creates ACCOUNTS accounts
 // for USERS principals plus one merchant, funds them through POST /v1/deposits and waits
 // until every deposit is COMPLETED, all through the public API.

@@ -65,9 +65,16 @@ export function metadataProblem(metadata: Record<string, unknown>): string | nul
  * implies) instead of an unbounded `{}`. The total key count and the serialised size are
  * checked by metadataProblem: JSON Schema cannot say them.
  */
+/**
+ * The longest text a metadata value can be: the whole object serialises to at most
+ * METADATA_BYTES_MAX bytes, and the smallest object holding one text, {"":"..."}, spends 7
+ * of them. A true bound the document can state (the byte total itself it cannot).
+ */
+const METADATA_TEXT_CHARS_MAX = METADATA_BYTES_MAX - '{"":""}'.length;
+
 function metadataValue(depth: number): z.ZodType {
   // A JSON number is read as a finite double: the bound is the double's range.
-  const scalars = [text(METADATA_BYTES_MAX), z.number().min(-Number.MAX_VALUE).max(Number.MAX_VALUE), z.boolean(), z.null()] as const;
+  const scalars = [text(METADATA_TEXT_CHARS_MAX), z.number().min(-Number.MAX_VALUE).max(Number.MAX_VALUE), z.boolean(), z.null()] as const;
   if (depth > METADATA_DEPTH_MAX) {
     return z.union(scalars, { error: `must be text, a number, a boolean or null: metadata nests at most ${METADATA_DEPTH_MAX} levels deep` });
   }
@@ -98,8 +105,10 @@ export const createAccountBody = z
   .meta({ id: 'CreateAccount' });
 
 const transferFields = {
-  from_account_id: accountIdField,
-  to_account_id: accountIdField,
+  // Distinct examples: they document the rule, and generators that start from examples
+  // (schemathesis) do not send the same id twice, which JSON Schema cannot forbid.
+  from_account_id: accountIdField.meta({ examples: ['7f0c2a8e-3b1d-4c5e-9f6a-1b2c3d4e5f60'] }),
+  to_account_id: accountIdField.meta({ examples: ['0e8d4f1a-6c2b-4a3d-8e5f-6a7b8c9d0e1f'], description: 'Must differ from from_account_id' }),
   amount: amountString,
   currency: currencyCode,
   description: text(DESCRIPTION_CHARS_MAX).optional(),
