@@ -13,6 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPool, ensureRouting, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
 import { startApi, token } from '../support/api';
@@ -61,7 +62,9 @@ async function main(): Promise<number> {
     process.stdout.write(`fuzz: ${schemathesis} ${args.join(' ')}\n`);
     // fuzz_hooks.py keeps out of the generated bodies what JSON Schema cannot say (see there).
     const env = { ...process.env, LL_FUZZ_TOKEN: bearer, PYTHONPATH: __dirname, SCHEMATHESIS_HOOKS: 'fuzz_hooks' };
-    const child = spawn(schemathesis, args, { stdio: 'inherit', env });
+    // Run from the (ignored) report directory: schemathesis keeps a .schemathesis/ cache in its cwd.
+    mkdirSync(reportDir, { recursive: true });
+    const child = spawn(schemathesis, args, { stdio: 'inherit', env, cwd: reportDir });
     const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
     if (worker.fatal.length > 0) {
       process.stderr.write(`fuzz: the worker stopped on ${worker.fatal.map((e) => e.message).join('; ')}\n`);
