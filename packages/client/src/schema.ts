@@ -439,9 +439,16 @@ export interface components {
         BatchItem: {
             /** @constant */
             kind: "TRANSFER";
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @example 7f0c2a8e-3b1d-4c5e-9f6a-1b2c3d4e5f60
+             */
             from_account_id: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description Must differ from from_account_id
+             * @example 0e8d4f1a-6c2b-4a3d-8e5f-6a7b8c9d0e1f
+             */
             to_account_id: string;
             amount: string;
             currency: string;
