@@ -17,11 +17,11 @@ import {
   logLevelVar,
   ConfigError,
   parseConfig,
+  parseNetworkList,
   refuseUnsafe,
   stringVar,
 } from '@ledgerline/config';
 import { BATCH_ITEMS_MAX, WAIT_MS_MAX } from '@ledgerline/domain';
-import { parseNetworkList } from './operator-network';
 
 const optionalUrl = z.url({ message: 'must be a URL' }).optional();
 

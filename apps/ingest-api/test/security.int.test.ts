@@ -2,8 +2,9 @@
 // HS256 is refused when only JWKS is configured, internal principals are refused, each
 // principal has its own rate budget shared by every API instance (429 RATE_LIMITED with
 // Retry-After while another principal is served), the open-accounts quota is exact under
-// concurrency, routes are case-sensitive, readiness and metrics are for operators, and the
-// API refuses a commands topic less replicated than configured.
+// concurrency, routes are case-sensitive and the in-flight cap counts every path, readiness
+// and metrics are for operators, and the API refuses a commands topic less replicated than
+// configured.
 import { randomUUID } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +14,7 @@ import { accountIdFor } from '@ledgerline/domain';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { Client, TEST_JWT_SECRET, startApi, token } from '../../../test/support/api';
+import { waitFor } from '../../../test/support/worker';
 
 type Api = Awaited<ReturnType<typeof startApi>>;
 
@@ -167,6 +169,30 @@ describe('secure by default', () => {
     const answer = await anonymous.post('/V1/accounts', { currency: 'USD' });
     expect(answer.status).toBe(404);
     expect((await anonymous.post('/v1/accounts', { currency: 'USD' })).status).toBe(401);
+  });
+
+  test('the in-flight cap counts every path but /healthz: /readyz, /metrics and /V1/... are refused past it', async () => {
+    const api = await start({ API_IN_FLIGHT_REQUESTS_MAX: '1' });
+    const ops = new Client(api.url, await token('ops', 'ledger:admin'));
+    const account = (await ops.post('/v1/accounts', { currency: 'USD' })).body.id as string;
+    const accepted = await ops.post('/v1/deposits', { account_id: account, amount: '1', currency: 'USD' });
+    expect(accepted.status).toBe(202);
+    // No worker runs in this file: the long poll holds the only in-flight slot until aborted.
+    const abort = new AbortController();
+    const held = fetch(`${api.url}/v1/transfers/${accepted.body.id}?wait_ms=30000`, {
+      headers: { authorization: `Bearer ${await token('ops', 'ledger:admin')}` },
+      signal: abort.signal,
+    }).catch(() => null);
+    try {
+      const anonymous = new Client(api.url, null);
+      await waitFor('the long poll to hold the slot', async () => (await anonymous.get('/metrics')).status === 429);
+      expect((await anonymous.get('/readyz')).status).toBe(429);
+      expect((await anonymous.get('/V1/accounts')).status).toBe(429);
+      expect((await anonymous.get('/healthz')).status).toBe(200);
+    } finally {
+      abort.abort();
+      await held;
+    }
   });
 
   test('readiness and metrics: without a token only from the operator network; details never echoed', async () => {

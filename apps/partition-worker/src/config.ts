@@ -10,6 +10,7 @@ import {
   logLevelVar,
   ledgerlineEnvVar,
   parseConfig,
+  parseNetworkList,
   refuseUnsafe,
   stringVar,
 } from '@ledgerline/config';
@@ -74,6 +75,12 @@ const schema = z.object({
   WORKER_OPS_PORT: intVar(9464, 0, 65535),
   /** 0.0.0.0 in a container, so the published port reaches it. */
   WORKER_OPS_HOST: stringVar('127.0.0.1'),
+  /**
+   * Who may read /readyz, /metrics and / (comma-separated CIDRs, matched on the TCP peer;
+   * anyone else gets 403, /healthz stays open). The worker holds no token keys: the network
+   * is its only gate, so keep it narrow when WORKER_OPS_HOST is not loopback.
+   */
+  WORKER_OPS_NETWORKS: stringVar('127.0.0.1/8,::1/128'),
   /** Each readiness check (Postgres, Redis, Kafka, the partitions' offsets) gets at most this long. */
   WORKER_READY_CHECK_TIMEOUT_MS: intVar(1_000, 50, 30_000),
   /**
@@ -149,6 +156,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     pgConnectTimeoutMs: raw.WORKER_PG_CONNECT_TIMEOUT_MS,
     opsPort: raw.WORKER_OPS_PORT,
     opsHost: raw.WORKER_OPS_HOST,
+    opsNetworks: parseNetworkList('WORKER_OPS_NETWORKS', raw.WORKER_OPS_NETWORKS),
     readyCheckTimeoutMs: raw.WORKER_READY_CHECK_TIMEOUT_MS,
     relayLingerMs: raw.WORKER_RELAY_LINGER_MS,
     relayBatchSizeMax: raw.WORKER_RELAY_BATCH_SIZE_MAX,

@@ -147,7 +147,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       worker: config.workerId,
       ownership: worker.ownership().map((o) => ({ ...o, epoch: o.epoch?.toString() ?? null, nextOffset: o.nextOffset?.toString() ?? null })),
     }),
-  });
+  }, config.opsNetworks);
   logger.info('ops server listening', { url: `http://${config.opsHost}:${ops.port}`, endpoints: ['/healthz', '/readyz', '/metrics'] });
   try {
     await worker.start();

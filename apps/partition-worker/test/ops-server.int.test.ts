@@ -2,7 +2,8 @@
 // holds partitions and Postgres, Redis and Kafka answer, 503 naming the failing check
 // otherwise (a worker the group gave no partition, a worker whose Redis is unreachable);
 // /metrics shows commands applied, relay publishes, per-partition consumer lag and outbox
-// backlog that fall to 0 once everything published is applied, and the money in flight.
+// backlog that fall to 0 once everything published is applied, and the money in flight;
+// and that only the operator network reads any of it.
 import { loadRouting } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -96,6 +97,20 @@ describe('the worker ops server', () => {
       const answer = await get(`${url}/readyz`);
       expect(answer.status).toBe(503);
       expect(answer.json()).toEqual({ status: 'failing', checks: { postgres: 'ok', redis: 'failing', kafka: 'ok', partitions: 'ok' } });
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  test('only the operator network reads /readyz, /metrics and /: anyone else 403, /healthz open', async () => {
+    const worker = await startWorker(
+      { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` },
+      { WORKER_OPS_NETWORKS: '10.0.0.0/8' },
+    );
+    try {
+      const url = `http://127.0.0.1:${worker.opsPort}`;
+      for (const path of ['/readyz', '/metrics', '/']) expect((await get(`${url}${path}`)).status).toBe(403);
+      expect((await get(`${url}/healthz`)).status).toBe(200);
     } finally {
       await worker.stop();
     }

@@ -4,10 +4,9 @@
  * and field builders that name their unit and bounds.
  */
 import { z } from 'zod';
+import { ConfigError } from './errors';
 
-export class ConfigError extends Error {
-  override readonly name: string = 'ConfigError';
-}
+export { ConfigError } from './errors';
 
 export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
   const parsed = schema.safeParse(env);
@@ -303,3 +302,4 @@ export function describeStartFailure(app: string, error: unknown): string {
   if (error instanceof ConfigError) return `${app}: ${error.message}\n`;
   return `${app} failed to start: ${(error as Error)?.stack ?? String(error)}\n`;
 }
+export * from './network';

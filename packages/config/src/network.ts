@@ -4,7 +4,7 @@
  * node's BlockList does the CIDR matching (IPv4 and IPv6).
  */
 import { BlockList, isIP } from 'node:net';
-import { ConfigError } from '@ledgerline/config';
+import { ConfigError } from './errors';
 
 export interface NetworkList {
   readonly text: string;
