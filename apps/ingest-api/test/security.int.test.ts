@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { signDevToken } from '@ledgerline/auth';
 import { accountIdFor } from '@ledgerline/domain';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -89,7 +88,14 @@ describe('secure by default', () => {
       const api = await start({ JWT_SECRET: undefined, JWT_JWKS_URL: url, JWT_ISSUER: 'https://idp.test', JWT_AUDIENCE: 'ledgerline' });
       const path = `/v1/accounts/${randomUUID()}`;
       for (const secret of ['dev-secret-change-me', TEST_JWT_SECRET]) {
-        const hs = await signDevToken({ sub: 'mallory', scope: 'ledger:admin', secret, ttlS: 60 });
+        // With the right issuer and audience: only the missing secret can refuse it.
+        const hs = await new SignJWT({ scope: 'ledger:admin' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('mallory')
+          .setIssuer('https://idp.test')
+          .setAudience('ledgerline')
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode(secret));
         expect((await new Client(api.url, hs).get(path)).status).toBe(401);
       }
       const rs = await new SignJWT({ scope: 'ledger:read' })
