@@ -6,19 +6,20 @@
  * decides everything else, so the API's checks here (ownership, capture amount) only spare
  * a round trip: the worker checks again.
  *
- * `submitHold` is the one entry point for placing a hold, next to `submitMovement`, so that
- * `POST /v1/batch` can place holds the same way.
+ * Placing a hold goes through submitMovements (movements.ts), like every transfer, deposit
+ * and withdrawal, so that `POST /v1/batch` places holds the same way and in batch order.
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
-import { type CaptureCommand, type HoldCommand, type VoidHoldCommand, holdIdFor, transferIdFor } from '@ledgerline/domain';
+import { type CaptureCommand, type VoidHoldCommand, holdIdFor, transferIdFor } from '@ledgerline/domain';
 import { type HoldRow, findHold, findTransfer } from '@ledgerline/postgres';
 import type { HoldResource, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
 import { submitCommand, publishCommand } from './command-submission';
+import { submitMovements } from './movements';
 import type { AppContext } from './context';
 import { DependencyUnavailableError, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
-import { acceptedHoldWire, acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
+import { acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
 
 export interface HoldAnswer {
   /** 202 when this request made it durable; 200 when it replays an earlier one. */
@@ -26,36 +27,16 @@ export interface HoldAnswer {
   resource: HoldResource;
 }
 
-/** `POST /v1/holds`: the owner of the account (or an admin) reserves money on it. */
+/**
+ * `POST /v1/holds`: the owner of the account (or an admin) reserves money on it. Placed by
+ * submitMovements (movements.ts), the one function that accepts movements for the single
+ * endpoints and for POST /v1/batch's items, so a hold in a batch keeps its place in the
+ * batch's order.
+ */
 export async function submitHold(ctx: AppContext, auth: AuthContext, idempotencyKey: string, input: z.output<typeof holdBody>): Promise<HoldAnswer> {
-  const body = { ...input, account_id: input.account_id.toLowerCase() };
-  await authoriseOwner(ctx, auth, body.account_id, 'money can only be held on your own accounts');
-  const holdId = holdIdFor(auth.principal, idempotencyKey);
-  const requestHash = requestHashOf('HOLD', body);
-  const answer = await submitCommand<HoldResource>(ctx, auth, {
-    id: holdId,
-    subject: body.account_id,
-    requestHash,
-    build: (acceptedAt) => {
-      const command: HoldCommand = {
-        type: 'HOLD',
-        transferId: holdId,
-        accountId: body.account_id,
-        amount: BigInt(body.amount),
-        currency: body.currency,
-        // Fixed here, once: every replay and the writer agree on when it falls due.
-        expiresAt: new Date(Date.parse(acceptedAt) + body.expires_in_s * 1000).toISOString(),
-        description: body.description ?? null,
-        principal: auth.principal,
-        admin: isAdmin(auth),
-        requestHash,
-        acceptedAt,
-      };
-      return { command, resource: acceptedHoldWire(command) };
-    },
-    earlier: async () => (await currentHold(ctx, holdId))?.resource ?? null,
-  });
-  return { status: answer.status, resource: answer.resource };
+  const [outcome] = await submitMovements(ctx, auth, [{ transferId: holdIdFor(auth.principal, idempotencyKey), request: { kind: 'HOLD', body: input } }]);
+  if (outcome?.answer === undefined) throw outcome?.error;
+  return { status: outcome.answer.status, resource: outcome.answer.resource as HoldResource };
 }
 
 interface CurrentHold {
@@ -190,10 +171,3 @@ export async function submitVoid(ctx: AppContext, auth: AuthContext, holdId: str
   return hold.resource;
 }
 
-/** Owner of the account (or admin); an unknown account is refused like someone else's. */
-async function authoriseOwner(ctx: AppContext, auth: AuthContext, accountId: string, message: string): Promise<void> {
-  if (isAdmin(auth)) return;
-  if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
-  const facts = await ctx.directory.lookup(accountId);
-  if (!facts || facts.kind !== 'USER' || facts.owner !== auth.principal) throw forbidden(message);
-}

@@ -19,27 +19,30 @@
  * key released so the retry can go through.
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
-import { type ClientCommand, transferIdFor } from '@ledgerline/domain';
-import { type KeyClaim, findTransfer, releaseIdempotencyKey } from '@ledgerline/postgres';
-import { type TransferResource, encodeCommand } from '@ledgerline/schemas';
+import { type ClientCommand, type HoldCommand, transferIdFor } from '@ledgerline/domain';
+import { type KeyClaim, findHold, findTransfer, releaseIdempotencyKey } from '@ledgerline/postgres';
+import { type HoldResource, type TransferResource, encodeCommand } from '@ledgerline/schemas';
 import { BackpressureError } from '@ledgerline/kafka';
 import type { z } from 'zod';
-import type { movementBody, transferBody } from '@ledgerline/schemas';
+import type { holdBody, movementBody, transferBody } from '@ledgerline/schemas';
 import type { AcceptedTransfer } from '@ledgerline/redis';
 import type { AppContext } from './context';
 import { BucketMovingError, forbidden, idempotencyKeyReused } from './errors';
 import { requestHashOf } from './request-hash';
-import { acceptedTransferWire, transferWireFromRow } from './resources';
+import { acceptedHoldWire, acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
 
+/** A HOLD reserves money rather than moving it, but is accepted exactly like the others (POST /v1/holds, batch items). */
 export type MovementRequest =
   | { kind: 'TRANSFER'; body: z.output<typeof transferBody> }
   | { kind: 'DEPOSIT'; body: z.output<typeof movementBody> }
-  | { kind: 'WITHDRAWAL'; body: z.output<typeof movementBody> };
+  | { kind: 'WITHDRAWAL'; body: z.output<typeof movementBody> }
+  | { kind: 'HOLD'; body: z.output<typeof holdBody> };
 
 export interface MovementAnswer {
   /** 202 when this request made it durable; 200 when it replays an earlier one. */
   status: 200 | 202;
-  resource: TransferResource;
+  /** A hold's resource for HOLD, a transfer's for the others. */
+  resource: TransferResource | HoldResource;
 }
 
 /** One movement to submit: its transfer id (already derived by the caller) and its body. */
@@ -85,7 +88,7 @@ export async function submitMovements(
 }
 
 interface ToPublish {
-  command: ClientCommand;
+  command: ClientCommand | HoldCommand;
   subject: string;
   claim: KeyClaim;
 }
@@ -109,7 +112,7 @@ async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementS
     throw idempotencyKeyReused();
   }
   if (claim.kind === 'replay') {
-    const earlier = await earlierResource(ctx, transferId);
+    const earlier = await earlierResource(ctx, normalized.kind, transferId);
     if (earlier) {
       ctx.metrics.idempotency.inc({ outcome: 'replay' });
       return { outcome: { answer: { status: 200, resource: earlier } } };
@@ -160,7 +163,7 @@ async function publish(ctx: AppContext, items: readonly ToPublish[]): Promise<Ma
   await Promise.all(
     accepted.map(async (item) => {
       const { command } = item;
-      const resource = acceptedTransferWire(command);
+      const resource = command.type === 'HOLD' ? acceptedHoldWire(command) : acceptedTransferWire(command);
       const record: AcceptedTransfer = { id: command.transferId, principal: command.principal, requestHash: command.requestHash, resource };
       // Awaited so that a GET right after the 202 finds it; a failure only costs that GET a
       // 404 until the worker has applied the transfer.
@@ -211,6 +214,8 @@ function normalize(request: MovementRequest): MovementRequest {
     case 'DEPOSIT':
     case 'WITHDRAWAL':
       return { kind: request.kind, body: { ...request.body, account_id: request.body.account_id.toLowerCase() } };
+    case 'HOLD':
+      return { kind: 'HOLD', body: { ...request.body, account_id: request.body.account_id.toLowerCase() } };
   }
 }
 
@@ -233,16 +238,21 @@ async function authorise(ctx: AppContext, auth: AuthContext, request: MovementRe
   if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
   const source = await ctx.directory.lookup(subjectOf(request));
   if (!source || source.kind !== 'USER' || source.owner !== auth.principal) {
-    throw forbidden('money can only be moved from your own accounts');
+    throw forbidden(request.kind === 'HOLD' ? 'money can only be held on your own accounts' : 'money can only be moved from your own accounts');
   }
 }
 
 /** What an earlier request with the same key and body produced: Postgres, else the ACCEPTED record. */
-async function earlierResource(ctx: AppContext, transferId: string): Promise<TransferResource | null> {
-  const row = await findTransfer(ctx.pool, transferId);
-  if (row) return transferWireFromRow(row);
-  const accepted = await ctx.redis.accepted.getAccepted(transferId).catch(() => null);
-  return accepted ? (accepted.resource as TransferResource) : null;
+async function earlierResource(ctx: AppContext, kind: MovementRequest['kind'], id: string): Promise<TransferResource | HoldResource | null> {
+  if (kind === 'HOLD') {
+    const hold = await findHold(ctx.pool, id);
+    if (hold) return holdWire(hold);
+  } else {
+    const row = await findTransfer(ctx.pool, id);
+    if (row) return transferWireFromRow(row);
+  }
+  const accepted = await ctx.redis.accepted.getAccepted(id).catch(() => null);
+  return accepted ? (accepted.resource as TransferResource | HoldResource) : null;
 }
 
 function toCommand(
@@ -251,7 +261,7 @@ function toCommand(
   transferId: string,
   requestHash: string,
   acceptedAt: string,
-): ClientCommand {
+): ClientCommand | HoldCommand {
   const common = {
     transferId,
     amount: BigInt(request.body.amount),
@@ -273,5 +283,14 @@ function toCommand(
     case 'DEPOSIT':
     case 'WITHDRAWAL':
       return { type: request.kind, accountId: request.body.account_id, ...common };
+    case 'HOLD':
+      return {
+        type: 'HOLD',
+        accountId: request.body.account_id,
+        // Fixed here, once: every replay and the writer agree on when it falls due.
+        expiresAt: new Date(Date.parse(acceptedAt) + request.body.expires_in_s * 1000).toISOString(),
+        description: request.body.description ?? null,
+        ...common,
+      };
   }
 }

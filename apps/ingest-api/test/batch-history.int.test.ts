@@ -196,6 +196,31 @@ describe('batch, history and point in time', () => {
       }
     });
 
+    test('a HOLD item is placed in batch order: the withdrawal after it sees the money held', async () => {
+      const account = await openAccount(alice);
+      await deposit(account, '100');
+      const key = randomUUID();
+      const items = [
+        { kind: 'HOLD', account_id: account, amount: '80', currency: 'USD', expires_in_s: 3600 },
+        { kind: 'WITHDRAWAL', account_id: account, amount: '50', currency: 'USD' },
+        { kind: 'WITHDRAWAL', account_id: account, amount: '20', currency: 'USD' },
+        { kind: 'HOLD', account_id: account, amount: '1', currency: 'USD', expires_in_s: 0 },
+      ];
+      const answer = await alice.post('/v1/batch', { items }, key);
+      expect(answer.status).toBe(202);
+      expect(answer.body.results.map((r: { status: number }) => r.status)).toEqual([202, 202, 202, 400]);
+      const hold = answer.body.results[0].resource;
+      expect(hold).toMatchObject({ id: batchItemIdFor('alice', key, 0), account_id: account, amount: '80', status: 'ACCEPTED' });
+      const held = await alice.get(`/v1/holds/${hold.id}?wait_ms=15000`);
+      expect(held.body.status).toBe('HELD');
+      expect(await settled(alice, answer.body.results[1].resource.id)).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' });
+      expect((await settled(alice, answer.body.results[2].resource.id)).status).toBe('COMPLETED');
+      expect((await alice.get(`/v1/accounts/${account}/balance`)).body).toMatchObject({ balance: '80', available: '0' });
+      // Replayed, the hold answers 200 with its current state.
+      const replay = await alice.post('/v1/batch', { items }, key);
+      expect(replay.body.results[0]).toMatchObject({ status: 200, resource: { id: hold.id, status: 'HELD' } });
+    });
+
     test('a batch costs one write per item of the principal\'s budget', async () => {
       // 1 write/s plus 9 borrowed per hour: from a cold start, 10 writes at once and then
       // about one per second. Deterministic: the second batch needs 3 at once whatever the clock.

@@ -184,7 +184,7 @@ export interface paths {
         put?: never;
         /**
          * Up to 1,000 movements under one Idempotency-Key; each item answered as its single endpoint would
-         * @description Not atomic: the answer is 202 with one result per item, in item order, `status` being what the item would have got alone (202, 200 for a replayed item, 400, 403, 429, 503...). Every accepted item is durable in Kafka before the answer. Item i is named by (principal, key, i): the same key and body replay, another body under the key is 422. API_BATCH_ITEMS_MAX may lower the item ceiling; the body may be up to API_BATCH_BODY_BYTES_MAX (1 MiB).
+         * @description Items are TRANSFER, DEPOSIT, WITHDRAWAL or HOLD, each with its endpoint's body. Not atomic: the answer is 202 with one result per item, in item order, `status` being what the item would have got alone (202, 200 for a replayed item, 400, 403, 429, 503...). Every accepted item is durable in Kafka before the answer. Item i is named by (principal, key, i): the same key and body replay, another body under the key is 422. API_BATCH_ITEMS_MAX may lower the item ceiling; the body may be up to API_BATCH_BODY_BYTES_MAX (1 MiB).
          */
         post: operations["postBatch"];
         delete?: never;
@@ -467,6 +467,16 @@ export interface components {
             account_id: string;
             amount: string;
             currency: string;
+        } | {
+            /** @constant */
+            kind: "HOLD";
+            /** Format: uuid */
+            account_id: string;
+            amount: string;
+            currency: string;
+            /** @default 604800 */
+            expires_in_s?: number;
+            description?: string;
         };
         HoldRequest: {
             /** Format: uuid */
@@ -566,7 +576,8 @@ export interface components {
             results: {
                 index: number;
                 status: number;
-                resource?: components["schemas"]["Transfer"];
+                /** @description A hold for a HOLD item, a transfer for the others */
+                resource?: components["schemas"]["Transfer"] | components["schemas"]["Hold"];
                 error?: {
                     /** @enum {string} */
                     code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "MALFORMED_URL" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "ACCOUNT_CLOSED" | "TRANSFER_NOT_REVERSIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";

@@ -131,8 +131,18 @@ const movementFields = {
 
 export const movementBody = z.object(movementFields).strict().meta({ id: 'MovementRequest' });
 
+const holdFields = {
+  account_id: accountIdField,
+  amount: amountString,
+  currency: currencyCode,
+  expires_in_s: z.number().int().min(1).max(HOLD_EXPIRES_IN_S_MAX).default(HOLD_EXPIRES_IN_S_DEFAULT),
+  description: text(DESCRIPTION_CHARS_MAX).optional(),
+};
+
+export const holdBody = z.object(holdFields).strict().meta({ id: 'HoldRequest' });
+
 /** The kinds of movement a batch item may be; each item is validated by its single endpoint's schema. */
-export const batchItemKind = z.enum(['TRANSFER', 'DEPOSIT', 'WITHDRAWAL']);
+export const batchItemKind = z.enum(['TRANSFER', 'DEPOSIT', 'WITHDRAWAL', 'HOLD']);
 export type BatchItemKind = z.infer<typeof batchItemKind>;
 
 /**
@@ -145,6 +155,7 @@ export const batchItem = z
     z.object({ kind: z.literal('TRANSFER'), ...transferFields }).strict(),
     z.object({ kind: z.literal('DEPOSIT'), ...movementFields }).strict(),
     z.object({ kind: z.literal('WITHDRAWAL'), ...movementFields }).strict(),
+    z.object({ kind: z.literal('HOLD'), ...holdFields }).strict(),
   ])
   .meta({ id: 'BatchItem' });
 
@@ -157,16 +168,6 @@ export const batchBody = z
 /** The envelope as the API checks it before the items, which are checked one by one. */
 export const batchEnvelope = z.object({ items: z.array(z.unknown()).min(1, 'must hold at least one item').max(BATCH_ITEMS_MAX, `must hold at most ${BATCH_ITEMS_MAX} items`) }).strict();
 
-export const holdBody = z
-  .object({
-    account_id: accountIdField,
-    amount: amountString,
-    currency: currencyCode,
-    expires_in_s: z.number().int().min(1).max(HOLD_EXPIRES_IN_S_MAX).default(HOLD_EXPIRES_IN_S_DEFAULT),
-    description: text(DESCRIPTION_CHARS_MAX).optional(),
-  })
-  .strict()
-  .meta({ id: 'HoldRequest' });
 
 export const captureBody = z
   .object({

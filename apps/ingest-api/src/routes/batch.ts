@@ -23,7 +23,7 @@
 import { z } from 'zod';
 import type { AuthContext } from '@ledgerline/auth';
 import { batchIdFor, batchItemIdFor } from '@ledgerline/domain';
-import { type BatchItemKind, batchBody, batchEnvelope, batchItemKind, movementBody, transferBody, transferResource } from '@ledgerline/schemas';
+import { type BatchItemKind, batchBody, batchEnvelope, batchItemKind, holdBody, holdResource, movementBody, transferBody, transferResource } from '@ledgerline/schemas';
 import type { AppContext } from '../context';
 import { ApiError, errorBody, idempotencyKeyReused, issuesOf, toHttpError, validationFailed } from '../errors';
 import { authOf, jsonDepthExceeds, parseBody, requireWrite } from '../http-input';
@@ -43,7 +43,7 @@ export const batchResult = z
       z.object({
         index: z.number().int().min(0),
         status: z.number().int().min(200).max(599),
-        resource: transferResource.optional(),
+        resource: z.union([transferResource, holdResource]).optional().meta({ description: 'A hold for a HOLD item, a transfer for the others' }),
         error: errorBody.shape.error.optional(),
       }),
     ),
@@ -65,7 +65,7 @@ export const batchRoutes = [
     path: BATCH_PATH,
     summary: 'Up to 1,000 movements under one Idempotency-Key; each item answered as its single endpoint would',
     description:
-      'Not atomic: the answer is 202 with one result per item, in item order, `status` being what the item would have got alone (202, 200 for a replayed item, 400, 403, 429, 503...). Every accepted item is durable in Kafka before the answer. Item i is named by (principal, key, i): the same key and body replay, another body under the key is 422. API_BATCH_ITEMS_MAX may lower the item ceiling; the body may be up to API_BATCH_BODY_BYTES_MAX (1 MiB).',
+      'Items are TRANSFER, DEPOSIT, WITHDRAWAL or HOLD, each with its endpoint\'s body. Not atomic: the answer is 202 with one result per item, in item order, `status` being what the item would have got alone (202, 200 for a replayed item, 400, 403, 429, 503...). Every accepted item is durable in Kafka before the answer. Item i is named by (principal, key, i): the same key and body replay, another body under the key is 422. API_BATCH_ITEMS_MAX may lower the item ceiling; the body may be up to API_BATCH_BODY_BYTES_MAX (1 MiB).',
     idempotent: true,
     body: batchBody,
     bodyCheckedBy: 'handler',
@@ -158,6 +158,8 @@ function requestOf(kind: BatchItemKind, body: Record<string, unknown>): Movement
     case 'DEPOSIT':
     case 'WITHDRAWAL':
       return { kind, body: parseBody(movementBody, body) };
+    case 'HOLD':
+      return { kind, body: parseBody(holdBody, body) };
   }
 }
 
