@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm test: everything the suite needs, from a fresh clone.
 #   1. install node packages (scripts/bootstrap.sh)
-#   2. static checks: types, lint, layer boundaries
+#   2. static checks: types, lint, layer boundaries, dead code and dependencies (knip)
 #   3. unit tests (pure code, no services)
 #   4. bring up the TEST stack (its own ports and data dir: infra/local/ports.env, profile
 #      test), so a running `npm start` stack is left alone
@@ -18,6 +18,7 @@ echo "== static checks"
 npx tsc -p tsconfig.json --noEmit
 npx eslint .
 npx depcruise --config .dependency-cruiser.cjs apps packages
+npx knip
 
 echo "== unit tests"
 npx jest --selectProjects unit
@@ -36,6 +37,6 @@ bash infra/local/stack.sh up
 eval "$(bash infra/local/stack.sh env)"
 
 echo "== integration tests"
-# --forceExit: kafkajs keeps reconnect timers alive for a moment after a broker restart;
-# every test file closes its own pools, consumers and producers in afterAll.
-npx jest --selectProjects integration --runInBand --forceExit "$@"
+# No --forceExit: every test file closes its own pools, consumers, producers and servers in
+# afterAll, and --detectOpenHandles names anything left open instead of hiding it.
+npx jest --selectProjects integration --runInBand --detectOpenHandles "$@"

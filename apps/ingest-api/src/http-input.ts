@@ -7,7 +7,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { type AuthContext, canRead, canWrite } from '@ledgerline/auth';
 import { idempotencyKeyHeader, textProblem } from '@ledgerline/schemas';
-import { type FieldIssue, forbidden, issuesOf, notFound, validationFailed } from './errors';
+import { type FieldIssue, forbidden, issuesOf, validationFailed } from './errors';
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   // Before zod: the shape check below walks the document without recursion, so no nesting
@@ -72,15 +72,6 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.ou
   const parsed = schema.safeParse(query ?? {});
   if (!parsed.success) throw validationFailed(issuesOf(parsed.error), 'query is not valid');
   return parsed.data;
-}
-
-const uuidParam = z.uuid();
-
-/** A path id that is not a UUID names nothing that could exist: 404, and Postgres never sees it. */
-export function parseId(req: Request, what: string): string {
-  const raw = req.params.id;
-  if (typeof raw !== 'string' || !uuidParam.safeParse(raw).success) throw notFound(what);
-  return raw.toLowerCase();
 }
 
 export function idempotencyKeyOf(req: Request): string {

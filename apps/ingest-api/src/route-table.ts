@@ -39,7 +39,6 @@
  */
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
-import { idempotencyKeyHeader } from '@ledgerline/schemas';
 import type { AppContext } from './context';
 import { ApiError, notFound } from './errors';
 import { idempotencyKeyOf, parseBody, parseQuery } from './http-input';
@@ -111,7 +110,6 @@ export function defineRoute<
 
 /** The header every `idempotent` route declares (its schema validates it too). */
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
-export const idempotencyKeySchema = idempotencyKeyHeader;
 
 /** Error statuses of a route: those its declaration implies, then its own, sorted. */
 export function errorStatusesOf(route: Route): number[] {

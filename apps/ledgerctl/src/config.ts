@@ -36,6 +36,16 @@ const schema = z.object({
   JWT_SECRET: z.string().optional(),
   /** reconcile: an outbox row unpublished longer than this is a violation. */
   RECONCILE_OUTBOX_AGE_MAX_MS: intVar(30_000, 0, 86_400_000),
+  /** reconcile: accounts compared with Redis per round trip. */
+  CTL_CACHE_CHECK_ACCOUNTS_PER_STEP: intVar(1_000, 1, 100_000),
+  /** Waiting longer than this for a Postgres connection fails the command. */
+  CTL_PG_CONNECT_TIMEOUT_MS: intVar(10_000, 100, 120_000),
+  /** routing show and rebalance measure per-bucket traffic over this window. */
+  CTL_TRAFFIC_WINDOW_MS: intVar(5 * 60_000, 10_000, 86_400_000),
+  /** Buckets held at once while moving many (partitions add, rebalance --apply): bounds the pause any one client sees. */
+  CTL_BUCKETS_PER_MOVE_MAX: intVar(64, 1, BUCKET_COUNT),
+  /** After growing the topics: clients refresh topic metadata every 5 s, so wait one refresh and a margin. */
+  CTL_METADATA_REFRESH_WAIT_MS: intVar(6_000, 0, 600_000),
 });
 
 export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -66,6 +76,11 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
     /** null in production without JWT_SECRET: `token` refuses (there is no default to sign with). */
     jwtSecret: raw.JWT_SECRET || (production ? null : LOCAL_DEFAULTS.jwtSecret),
     reconcileOutboxAgeMaxMs: raw.RECONCILE_OUTBOX_AGE_MAX_MS,
+    cacheCheckAccountsPerStep: raw.CTL_CACHE_CHECK_ACCOUNTS_PER_STEP,
+    pgConnectTimeoutMs: raw.CTL_PG_CONNECT_TIMEOUT_MS,
+    trafficWindowMs: raw.CTL_TRAFFIC_WINDOW_MS,
+    bucketsPerMoveMax: raw.CTL_BUCKETS_PER_MOVE_MAX,
+    metadataRefreshWaitMs: raw.CTL_METADATA_REFRESH_WAIT_MS,
   };
 }
 export type CtlConfig = ReturnType<typeof loadCtlConfig>;

@@ -102,6 +102,8 @@ const schema = z.object({
   WORKER_RELAY_PENDING_ROWS_MAX: intVar(20_000, 1, 10_000_000),
   /** Published outbox ids waiting to be marked at most (beyond it the oldest marks are dropped: the sweeper republishes, consumers dedupe). */
   WORKER_OUTBOX_MARKS_PENDING_MAX: intVar(1_000_000, 1_000, 100_000_000),
+  /** Published outbox ids marked by one UPDATE at most. */
+  WORKER_OUTBOX_MARK_IDS_PER_FLUSH_MAX: intVar(20_000, 1, 1_000_000),
   LOG_LEVEL: logLevelVar(),
   /**
    * How often the worker looks for HELD holds that fell due on its partitions and publishes
@@ -164,6 +166,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     relayAckTimeoutMs: raw.WORKER_RELAY_ACK_TIMEOUT_MS,
     relayPendingRowsMax: raw.WORKER_RELAY_PENDING_ROWS_MAX,
     outboxMarksPendingMax: raw.WORKER_OUTBOX_MARKS_PENDING_MAX,
+    outboxMarkIdsPerFlushMax: raw.WORKER_OUTBOX_MARK_IDS_PER_FLUSH_MAX,
     logLevel: raw.LOG_LEVEL,
     holdExpiryScanMs: raw.WORKER_HOLD_EXPIRY_SCAN_MS,
     holdExpiryHoldsPerScanMax: raw.WORKER_HOLD_EXPIRY_HOLDS_PER_SCAN_MAX,

@@ -9,12 +9,12 @@
  * consumer tolerates that (legs are deduped on (transfer, leg), events on (transfer, type)).
  * So marks may wait, as long as they land well before the sweeper's age limit.
  */
-const FLUSH_IDS_MAX = 20_000;
-
 export interface PublishedMarksOptions {
   /** Writes the marks (markOutboxPublished); a failure keeps the ids for the next flush. */
   mark(ids: readonly bigint[]): Promise<void>;
   intervalMs: number;
+  /** Ids marked by one UPDATE at most: after an outage the backlog goes out in several flushes. */
+  idsPerFlushMax: number;
   /** Ids kept at most while flushes fail; beyond it the oldest are dropped (the sweeper republishes them). */
   pendingMax: number;
   log(message: string): void;
@@ -47,7 +47,7 @@ export class PublishedMarks {
     if (this.flushing) return this.flushing;
     if (this.pending.length === 0) return;
     // Bounded per statement: after an outage the backlog goes out in several flushes.
-    const ids = this.pending.splice(0, FLUSH_IDS_MAX);
+    const ids = this.pending.splice(0, this.options.idsPerFlushMax);
     this.flushing = this.options
       .mark(ids)
       .catch((error: Error) => {

@@ -72,6 +72,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   const marks = new PublishedMarks({
     mark: (ids) => markOutboxPublished(pool, ids),
     intervalMs: config.outboxMarkIntervalMs,
+    idsPerFlushMax: config.outboxMarkIdsPerFlushMax,
     pendingMax: config.outboxMarksPendingMax,
     log,
   });

@@ -2,7 +2,7 @@ import { PublishedMarks } from '../src/published-marks';
 
 function marksWith(mark: (ids: readonly bigint[]) => Promise<void>, pendingMax = 100) {
   const logs: string[] = [];
-  return { marks: new PublishedMarks({ mark, intervalMs: 1_000_000, pendingMax, log: (m) => logs.push(m) }), logs };
+  return { marks: new PublishedMarks({ mark, intervalMs: 1_000_000, idsPerFlushMax: 20_000, pendingMax, log: (m) => logs.push(m) }), logs };
 }
 
 describe('PublishedMarks', () => {

@@ -12,11 +12,6 @@ import { printTable } from '../table';
 import { moveBucketsRetrying } from '../rebalance/move-buckets';
 import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
 
-const TRAFFIC_WINDOW_MS = 5 * 60_000;
-/** Producers and consumers refresh topic metadata every 5 s: after growing the topics, wait one refresh and a margin. */
-const METADATA_REFRESH_WAIT_MS = 6_000;
-/** Buckets held at once while moving many: bounds the pause any one client sees. */
-const BUCKETS_PER_MOVE_MAX = 64;
 
 /**
  * `role` picks the Postgres login: `owner` only for commands that change the routing
@@ -24,7 +19,7 @@ const BUCKETS_PER_MOVE_MAX = 64;
  */
 async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (deps: Deps) => Promise<T>): Promise<T> {
   const url = role === 'owner' ? config.ownerDatabaseUrl : config.readDatabaseUrl;
-  const pool = createPool({ connectionString: url, connectionsMax: 3, connectTimeoutMs: 10_000, applicationName: 'ledgerctl' });
+  const pool = createPool({ connectionString: url, connectionsMax: 3, connectTimeoutMs: config.pgConnectTimeoutMs, applicationName: 'ledgerctl' });
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity });
   const admin = kafka.admin();
   const producer = new BatchingProducer({ kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 15_000 });
@@ -87,7 +82,7 @@ function decodeAssignment(buffer: Buffer): Record<string, number[]> {
 
 export async function showRouting(config: CtlConfig): Promise<void> {
   await withDeps(config, 'read', async ({ pool }) => {
-    const [routing, traffic, open] = await Promise.all([loadRouting(pool), bucketTraffic(pool, TRAFFIC_WINDOW_MS), listOpenMoves(pool)]);
+    const [routing, traffic, open] = await Promise.all([loadRouting(pool), bucketTraffic(pool, config.trafficWindowMs), listOpenMoves(pool)]);
     const perPartition = new Map<number, { buckets: number; load: number }>();
     for (let bucket = 0; bucket < BUCKET_COUNT; bucket++) {
       const p = routing.partitionOfBucket(bucket);
@@ -99,7 +94,7 @@ export async function showRouting(config: CtlConfig): Promise<void> {
     process.stdout.write(`routing table version ${routing.version}, ${BUCKET_COUNT} buckets\n`);
     printTable(
       ['partition', 'buckets', 'commands/min'],
-      [...perPartition].sort((a, b) => a[0] - b[0]).map(([p, e]) => [String(p), String(e.buckets), (e.load / (TRAFFIC_WINDOW_MS / 60_000)).toFixed(1)]),
+      [...perPartition].sort((a, b) => a[0] - b[0]).map(([p, e]) => [String(p), String(e.buckets), (e.load / (config.trafficWindowMs / 60_000)).toFixed(1)]),
     );
     const hot = [...traffic].sort((a, b) => b[1] - a[1]).slice(0, 10);
     process.stdout.write('\nhottest buckets (last 5 min):\n');
@@ -123,28 +118,28 @@ export async function addPartitions(config: CtlConfig, to: number): Promise<void
     if (to <= current) throw new Error(`${deps.topics.commands} already has ${current} partitions`);
     await deps.admin.createPartitions({ topicPartitions: [{ topic: deps.topics.commands, count: to }, { topic: deps.topics.events, count: to }] });
     process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
-    await sleep(METADATA_REFRESH_WAIT_MS);
+    await sleep(config.metadataRefreshWaitMs);
     const routing = await loadRouting(deps.pool);
-    await applyPlan(deps, spreadPlan((b) => routing.partitionOfBucket(b), to));
+    await applyPlan(deps, spreadPlan((b) => routing.partitionOfBucket(b), to), config.bucketsPerMoveMax);
   });
 }
 
 export async function rebalance(config: CtlConfig, apply: boolean, movesMax: number): Promise<void> {
   await withDeps(config, apply ? 'owner' : 'read', async (deps) => {
     const partitions = await partitionCountOf(deps.admin, deps.topics.commands);
-    const [routing, traffic] = await Promise.all([loadRouting(deps.pool), bucketTraffic(deps.pool, TRAFFIC_WINDOW_MS)]);
+    const [routing, traffic] = await Promise.all([loadRouting(deps.pool), bucketTraffic(deps.pool, config.trafficWindowMs)]);
     const plan = levelPlan((b) => routing.partitionOfBucket(b), partitions, traffic, movesMax);
     printTable(['bucket', 'from', 'to', 'commands (5 min)'], plan.map((m) => [String(m.bucket), String(m.from), String(m.to), String(m.load)]));
     if (plan.length === 0) process.stdout.write('already level: nothing to move\n');
-    if (apply && plan.length) await applyPlan(deps, plan);
+    if (apply && plan.length) await applyPlan(deps, plan, config.bucketsPerMoveMax);
   });
 }
 
-/** Carries out a plan in groups of one target partition and at most BUCKETS_PER_MOVE_MAX buckets. */
-async function applyPlan(deps: Deps, plan: readonly PlannedMove[]): Promise<void> {
+/** Carries out a plan in groups of one target partition and at most CTL_BUCKETS_PER_MOVE_MAX buckets. */
+async function applyPlan(deps: Deps, plan: readonly PlannedMove[], bucketsPerMoveMax: number): Promise<void> {
   const groups: { to: number; buckets: number[] }[] = [];
   for (const move of plan) {
-    const group = groups.find((g) => g.to === move.to && g.buckets.length < BUCKETS_PER_MOVE_MAX);
+    const group = groups.find((g) => g.to === move.to && g.buckets.length < bucketsPerMoveMax);
     if (group) group.buckets.push(move.bucket);
     else groups.push({ to: move.to, buckets: [move.bucket] });
   }

@@ -9,11 +9,9 @@ import type { CheckResult } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 import { printTable } from '../table';
 
-/** Accounts compared with Redis per round trip. */
-const CACHE_CHECK_ACCOUNTS_PER_STEP = 1000;
 
 export async function runReconcile(config: CtlConfig, options: { progress: boolean; cache: boolean }): Promise<number> {
-  const pool = createPool({ connectionString: config.readDatabaseUrl, connectionsMax: 2, connectTimeoutMs: 10_000, applicationName: 'ledgerctl-reconcile' });
+  const pool = createPool({ connectionString: config.readDatabaseUrl, connectionsMax: 2, connectTimeoutMs: config.pgConnectTimeoutMs, applicationName: 'ledgerctl-reconcile' });
   const bar = options.progress && process.stderr.isTTY ? new SingleBar({ format: 'accounts {bar} {value}/{total}', stream: process.stderr }) : null;
   try {
     let started = false;
@@ -58,7 +56,7 @@ async function cacheAgreesWithPostgres(config: CtlConfig, pool: ReturnType<typeo
     await waitUntilReady(redis, 5_000);
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const ids = (await pool.query('SELECT id FROM accounts WHERE id > $1 ORDER BY id LIMIT $2', [after, CACHE_CHECK_ACCOUNTS_PER_STEP])).rows.map(
+      const ids = (await pool.query('SELECT id FROM accounts WHERE id > $1 ORDER BY id LIMIT $2', [after, config.cacheCheckAccountsPerStep])).rows.map(
         (r) => r.id as string,
       );
       if (ids.length === 0) break;

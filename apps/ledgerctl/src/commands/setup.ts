@@ -7,7 +7,7 @@ import { createPool, ensureRouting, migrate } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 
 export async function setup(config: CtlConfig, log: (line: string) => void): Promise<void> {
-  const pool = createPool({ connectionString: config.ownerDatabaseUrl, connectionsMax: 2, connectTimeoutMs: 10_000, applicationName: 'ledgerctl' });
+  const pool = createPool({ connectionString: config.ownerDatabaseUrl, connectionsMax: 2, connectTimeoutMs: config.pgConnectTimeoutMs, applicationName: 'ledgerctl' });
   try {
     const applied = await migrate(pool);
     log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
