@@ -4,7 +4,7 @@
  * backlog. Reported: items accepted per second, batch ack p99, and how fast the backlog was
  * applied once the load stopped (`drained_per_s`).
  *
- * Needs the batch route (issue 14) and its k6 scenario `loadtest/k6/batch.js`; until both are
+ * Needs the batch route (docs/api.md, Batch submission) and its k6 scenario `loadtest/k6/batch.js`; until both are
  * there the phase reports itself as not available instead of measuring something else.
  * The scenario's interface as the bench uses it: env RATE (batches per second), ITEMS (items
  * per batch), DURATION, RUN_TAG (each item's description); its `ack_ms` is one sample per
@@ -44,11 +44,11 @@ export interface BatchIngestResult {
 
 /** Why the phase cannot run yet, or null when it can. */
 export async function batchUnavailable(ctx: BenchContext): Promise<string | null> {
-  if (!existsSync(join(ctx.repoRoot, BATCH_SCRIPT))) return `${BATCH_SCRIPT} does not exist (the batch scenario of issue 14)`;
+  if (!existsSync(join(ctx.repoRoot, BATCH_SCRIPT))) return `${BATCH_SCRIPT} does not exist (the batch scenario)`;
   try {
     const res = await fetch(`http://127.0.0.1:${ctx.plan.apiPort}/openapi.json`, { signal: AbortSignal.timeout(5_000) });
     const spec = (await res.json()) as { paths?: Record<string, unknown> };
-    if (!spec.paths || !(BATCH_ROUTE in spec.paths)) return `the ingest API has no ${BATCH_ROUTE} route (issue 14)`;
+    if (!spec.paths || !(BATCH_ROUTE in spec.paths)) return `the ingest API has no ${BATCH_ROUTE} route (docs/api.md, Batch submission)`;
   } catch (error) {
     return `could not read the API's /openapi.json: ${(error as Error).message}`;
   }

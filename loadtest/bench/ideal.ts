@@ -1,7 +1,7 @@
 /**
  * The ideal: PostgreSQL alone, on the same server and settings, applying money movements to
  * the smallest schema that still records a double entry. It is the physical limit the
- * product's ceiling is compared with (issue: ceiling / ideal >= 50%).
+ * product's ceiling is compared with (the target: ceiling / ideal >= 50%).
  *
  *   accounts  (id, balance)                            primary key id
  *   transfers (id, debit_account_id, credit_account_id, amount)   primary key id

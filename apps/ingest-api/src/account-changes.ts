@@ -1,5 +1,5 @@
 /**
- * `PATCH /v1/accounts/{id}` (issue 13): status (OPEN | FROZEN | CLOSED) and overdraft limit.
+ * `PATCH /v1/accounts/{id}` (docs/api.md, Account lifecycle): status (OPEN | FROZEN | CLOSED) and overdraft limit.
  *
  * A change of an account is a command through the account's partition, applied by its single
  * writer (the one that caches the account): a row edited behind the writer's back would be

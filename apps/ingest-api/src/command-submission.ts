@@ -1,5 +1,5 @@
 /**
- * The write path shared by issue 13's commands (holds, captures, reversals, account changes),
+ * The write path shared by the account commands of docs/api.md (holds, captures, reversals, account changes),
  * the same steps as `submitMovement` (movements.ts) without its money-movement specifics:
  *
  *   hold check (bucket being moved: 503) -> idempotency claim in Postgres -> replay: the

@@ -1,5 +1,5 @@
 /**
- * Holds at the API (issue 13): place one, read it (long poll), capture it, void it.
+ * Holds at the API (docs/api.md, Holds): place one, read it (long poll), capture it, void it.
  *
  * A hold's states are documented in packages/domain/src/model.ts; the API adds ACCEPTED (in
  * Kafka, not applied yet: the Redis record). The writer of the held account's partition

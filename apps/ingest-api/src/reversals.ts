@@ -1,5 +1,5 @@
 /**
- * `POST /v1/transfers/{id}/reversals` (issue 13): pay back (part of) a COMPLETED TRANSFER,
+ * `POST /v1/transfers/{id}/reversals` (docs/api.md, Reversals): pay back (part of) a COMPLETED TRANSFER,
  * CAPTURE or DEPOSIT, from its destination to its source (a deposit's back outside).
  *
  * The command goes to the partition of the original's destination account: the single

@@ -1,4 +1,5 @@
-// Proves issue 13's contract end to end against the real API, a real worker, Kafka, Postgres
+// Proves the contract of holds, reversals and the account life cycle (docs/api.md) end to
+// end against the real API, a real worker, Kafka, Postgres
 // (through PgBouncer) and Redis: every hold status and reason, captures (partial, cross-
 // partition, racing a void, after expiry), reversals (partial up to the original, deposit,
 // spent money, cross-partition), and the account life cycle (frozen keeps receiving credits,
@@ -17,7 +18,7 @@ import { startWorker } from '../../../test/support/worker';
 
 const PARTITIONS = 4;
 
-describe('holds, reversals and the account life cycle (issue 13)', () => {
+describe('holds, reversals and the account life cycle', () => {
   let db: TestDatabase;
   let topics: TestTopics;
   let api: Awaited<ReturnType<typeof startApi>>;

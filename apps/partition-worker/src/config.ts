@@ -107,7 +107,7 @@ const schema = z.object({
   LOG_LEVEL: logLevelVar(),
   /**
    * How often the worker looks for HELD holds that fell due on its partitions and publishes
-   * their EXPIRE_HOLD (issue 13: released within 5 s of expires_at); 0 = never (tests only).
+   * their EXPIRE_HOLD (docs/api.md: released within 5 s of expires_at); 0 = never (tests only).
    */
   WORKER_HOLD_EXPIRY_SCAN_MS: intVar(1_000, 0, 4_000),
   /** Due holds published per scan at most. */

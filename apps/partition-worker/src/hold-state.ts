@@ -1,5 +1,5 @@
 /**
- * What the pure apply needs beyond accounts and dedupe keys for issue 13's commands: the holds
+ * What the pure apply needs beyond accounts and dedupe keys for the hold and account commands: the holds
  * that captures, voids and expiries name, the transfers that reversals (and refunds of
  * reversals) name with their reversal totals, and which accounts about to close still have
  * money in flight. Read in one round trip each, only when the piece has such commands.

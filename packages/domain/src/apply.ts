@@ -999,7 +999,7 @@ function refuseDestination(
 /**
  * Asserted before anything is written: a batch that breaks one of these is a bug, and the
  * worker must stop rather than commit it (docs/design.md, invariants 1, 2 and 6, and the
- * holds', reversals' and closed accounts' rules of issue 13).
+ * holds', reversals' and closed accounts' rules of docs/api.md).
  */
 export function assertBatchInvariants(context: ApplyContext, effects: BatchEffects): void {
   const sumByCurrency = new Map<string, bigint>();

@@ -57,6 +57,6 @@ export const HISTORY_PAGE_MAX = 200;
  */
 export const BATCH_ITEMS_MAX = 1_000;
 
-/** A hold lasts 1 s to 30 days (`expires_in_s`), a week unless asked otherwise (issue 13). */
+/** A hold lasts 1 s to 30 days (`expires_in_s`), a week unless asked otherwise (docs/api.md, Holds). */
 export const HOLD_EXPIRES_IN_S_MAX = 2_592_000;
 export const HOLD_EXPIRES_IN_S_DEFAULT = 604_800;

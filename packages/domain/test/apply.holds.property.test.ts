@@ -1,4 +1,4 @@
-// Proves with random sequences of batches that applyBatch keeps issue 13's invariants when
+// Proves with random sequences of batches that applyBatch keeps the holds', reversals' and lifecycle invariants when
 // holds, captures, voids, expiries, reversals and account changes are mixed with transfers,
 // deposits, withdrawals and legs: money is conserved, every balance is its entries, no
 // account spends past its limit counting its holds, `held` always equals the account's HELD

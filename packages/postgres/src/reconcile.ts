@@ -189,7 +189,7 @@ async function outboxBacklog(client: PoolClient, ageMaxMs: number): Promise<Chec
   return result('outbox-published', `no outbox row stays unpublished beyond ${ageMaxMs} ms`, rows.rows);
 }
 
-// Issue 13's invariants.
+// The invariants of holds, reversals and the account life cycle (docs/api.md).
 
 async function heldEqualsHolds(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(

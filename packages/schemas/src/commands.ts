@@ -41,7 +41,7 @@ const transferMessage = z
 const depositMessage = z.object({ ...clientFields, type: z.literal('DEPOSIT'), account_id: uuid });
 const withdrawalMessage = z.object({ ...clientFields, type: z.literal('WITHDRAWAL'), account_id: uuid });
 
-// Issue 13: holds, captures, reversals and account changes. Keyed by the account whose
+// Holds, captures, reversals and account changes (docs/api.md). Keyed by the account whose
 // partition applies them (the held account, the original's destination, the account changed).
 const { transfer_id: _transferId, ...holdBase } = clientFields;
 const holdMessage = z.object({
@@ -90,7 +90,7 @@ const legFields = {
   amount: amountString,
   currency: currencyCode,
   source_partition: z.number().int().min(0),
-  // Absent in legs written before issue 13: those were all plain transfers.
+  // Absent in legs written before holds and reversals existed: those were all plain transfers.
   kind: z.enum(['TRANSFER', 'CAPTURE', 'REVERSAL']).default('TRANSFER'),
   reverses: uuid.nullable().default(null),
 };

@@ -1,4 +1,4 @@
-/** /v1/holds: place, read (long poll), capture and void holds (issue 13; states in packages/domain/src/model.ts). */
+/** /v1/holds: place, read (long poll), capture and void holds (docs/api.md, Holds; states in packages/domain/src/model.ts). */
 import { captureBody, holdBody, holdResource, idPath, transferQuery, transferResource, voidBody } from '@ledgerline/schemas';
 import { readHold, submitCapture, submitHold, submitVoid } from '../holds';
 import { authOf, requireRead } from '../http-input';
