@@ -216,14 +216,17 @@ const integerQuery = (min: number, max: number) =>
 
 /**
  * An RFC 3339 instant with its offset (`Z` or `+hh:mm`) and at most microsecond precision
- * (what Postgres keeps), as a pattern so the document declares it. The refinement only
- * refuses what a pattern cannot see (a 31st of February).
+ * (what Postgres keeps), as a pattern so the document declares it, month lengths and leap
+ * years included. The refinement only refuses what the pattern cannot see: an instant that
+ * falls before year 1 once its offset is applied (0001-01-01T00:00:00+01:00).
  */
 export const instantParam = z
   .string()
   .max(40)
   .regex(
-    /^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$/,
+    // The date part spells out month lengths and leap years (29 February only in a year
+    // divisible by 4, and by 400 for a century), so the document declares that too.
+    /^((?!0000)[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29)T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$/,
     'must be an RFC 3339 date-time with an offset and at most 6 fractional digits, e.g. 2026-01-31T12:00:00Z',
   )
   .refine((value) => Number.isFinite(Date.parse(value)) && new Date(Date.parse(value)).getUTCFullYear() >= 1, 'must be a date that exists');
