@@ -217,7 +217,9 @@ const integerQuery = (min: number, max: number) =>
 /**
  * An RFC 3339 instant with its offset (`Z` or `+hh:mm`) and at most microsecond precision
  * (what Postgres keeps), as a pattern so the document declares it, month lengths and leap
- * years included. The refinement only refuses what the pattern cannot see: an instant that
+ * years included, and offsets within ±15:59 (the most Postgres takes; RFC 3339 would allow
+ * ±23:59, which reached Postgres and was refused there). The refinement only refuses what
+ * the pattern cannot see: an instant that
  * falls before year 1 once its offset is applied (0001-01-01T00:00:00+01:00).
  */
 export const instantParam = z
@@ -226,8 +228,8 @@ export const instantParam = z
   .regex(
     // The date part spells out month lengths and leap years (29 February only in a year
     // divisible by 4, and by 400 for a century), so the document declares that too.
-    /^((?!0000)[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29)T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$/,
-    'must be an RFC 3339 date-time with an offset and at most 6 fractional digits, e.g. 2026-01-31T12:00:00Z',
+    /^((?!0000)[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29)T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-5]):[0-5][0-9])$/,
+    'must be an RFC 3339 date-time with an offset (at most ±15:59) and at most 6 fractional digits, e.g. 2026-01-31T12:00:00Z',
   )
   .refine((value) => Number.isFinite(Date.parse(value)) && new Date(Date.parse(value)).getUTCFullYear() >= 1, 'must be a date that exists');
 
