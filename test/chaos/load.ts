@@ -188,7 +188,7 @@ function movementCall(record: MovementRecord): TypedCall {
   }
 }
 
-async function http(apiUrl: string, control: RunControl, request: HttpRequest): Promise<HttpAnswer> {
+export async function http(apiUrl: string, control: RunControl, request: HttpRequest): Promise<HttpAnswer> {
   const headers: Record<string, string> = {};
   if (request.authorization !== undefined) headers.authorization = request.authorization;
   else if (request.token) headers.authorization = `Bearer ${request.token}`;
@@ -234,7 +234,7 @@ async function http(apiUrl: string, control: RunControl, request: HttpRequest): 
 }
 
 /** Sends until a definite answer (2xx or a 4xx other than 429) or the hard stop. */
-async function untilDefinite(
+export async function untilDefinite(
   control: RunControl,
   rng: Rng,
   send: () => Promise<HttpAnswer>,

@@ -24,6 +24,7 @@ import { createRedis, waitUntilReady } from '@ledgerline/redis';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 import { FaultRunner, planFaults } from './faults';
 import { LedgerBooks } from './ledger-books';
+import { HoldLoad } from './hold-load';
 import { DEFAULT_SHAPE, LoadGenerator, RunControl, buildWorld, fund } from './load';
 import { freePort } from '../support/ports';
 import { AppProcesses, type UnexpectedExit } from './processes';
@@ -291,11 +292,14 @@ async function main(): Promise<number> {
 
     // ---- load and faults -----------------------------------------------------------------------
     const load = new LoadGenerator(world, books, rng.fork('load'), control, options.rate);
+    // Holds, captures, voids, expiries and reversals (issue 13) beside the main load: a tenth of its rate.
+    const holdLoad = new HoldLoad(world, books, rng.fork('holds'), control, Math.max(1, options.rate / 10));
     const loadStart = clock();
     const durationMs = options.durationS * 1000;
     const plan = planFaults(rng.fork('faults'), { durationMs, smoke, leadMs: FAULT_LEAD_MS }).map((p) => ({ ...p, atMs: p.atMs + loadStart }));
     log(`load started; ${plan.length} faults planned: ${plan.map((p) => `${p.kind}@${((p.atMs - loadStart) / 1000).toFixed(0)}s`).join(', ')}`);
     load.start();
+    holdLoad.start();
     const moverProducer = new BatchingProducer({ kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 15_000 });
     await moverProducer.start();
     closeMover = () => moverProducer.stop();
@@ -342,6 +346,7 @@ async function main(): Promise<number> {
       runner.stop();
     }
     load.stopIssuing();
+    holdLoad.stopIssuing();
     clearInterval(progress);
     const loadEnded = clock();
     log(`load stopped after ${((loadEnded - loadStart) / 1000).toFixed(1)}s; waiting for the fault in progress to heal`);
@@ -355,7 +360,7 @@ async function main(): Promise<number> {
     // ---- drain, quiescence, proof ----------------------------------------------------------
     await ensureRunning(stack, apps, WORKERS_COUNT, log);
     log(`draining: ${load.pending} requests still retrying (at most ${DRAIN_MS_MAX / 1000}s)`);
-    await load.drain(DRAIN_MS_MAX);
+    await Promise.all([load.drain(DRAIN_MS_MAX), holdLoad.drain()]);
     const drained = clock();
     const acknowledgedIds = books.acknowledged().map((m) => m.transferId);
     admin = kafka.admin();
@@ -366,7 +371,10 @@ async function main(): Promise<number> {
     timings.push(`drain ${((drained - loadEnded) / 1000).toFixed(1)}s, quiesce ${(quiet.waitedMs / 1000).toFixed(1)}s`);
 
     const proofStarted = clock();
-    const proof = await prove({ pool, books, sequential: world.sequential, workerFatalExits });
+    // The last holds expire at most 15 s after the load stopped; the expiry scan releases them
+    // within seconds, so by now none should be HELD 5 s past its time (checkHolds).
+    await sleep(Math.max(0, 21_000 - (clock() - loadEnded)));
+    const proof = await prove({ pool, books, sequential: world.sequential, workerFatalExits, holdBook: holdLoad.book });
     timings.push(`proof ${((clock() - proofStarted) / 1000).toFixed(1)}s`);
     books.save(join(runDir, 'books.json'));
     counts = countsOf(proof, runner.records.length);

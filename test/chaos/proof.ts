@@ -25,6 +25,7 @@
  */
 import type { Admin } from 'kafkajs';
 import type { Pool } from 'pg';
+import type { HoldBook } from './hold-load';
 import { reconcile } from '@ledgerline/postgres';
 import type { LedgerBooks, MovementRecord } from './ledger-books';
 import type { SequentialClient } from './load';
@@ -173,6 +174,8 @@ export interface ProofInput {
   sequential: readonly SequentialClient[];
   /** Workers that stopped themselves on a broken invariant (exit code 70). */
   workerFatalExits: string[];
+  /** Holds, captures, voids and reversals the hold load sent (issue 13). */
+  holdBook?: HoldBook;
 }
 
 export async function prove(input: ProofInput): Promise<ProofResult> {
@@ -182,16 +185,17 @@ export async function prove(input: ProofInput): Promise<ProofResult> {
   const lost = checkLost(books, transfers);
   const invariant = new FindingSet();
   await checkReconcile(pool, invariant);
-  checkRowsMatchBooks(books, transfers, invariant);
+  checkRowsMatchBooks(books, transfers, invariant, input.holdBook);
+  const heldLost = input.holdBook ? await checkHolds(pool, input.holdBook, transfers, invariant) : [];
   checkApiPromises(books, transfers, invariant, notes);
   for (const exit of input.workerFatalExits) invariant.add('worker-stopped-on-broken-invariant', exit);
-  const duplicated = await checkDuplicates(pool, books, transfers);
+  const duplicated = await checkDuplicates(pool, books, transfers, input.holdBook);
   const order = await checkOrder(pool, books, input.sequential, transfers);
   const badInput = checkBadInput(books, notes);
   notes.push(...runNotes(books, transfers));
   return {
     accepted: books.acknowledged().length,
-    lost: lost.list(),
+    lost: [...lost.list(), ...heldLost],
     duplicated: duplicated.list(),
     orderViolations: order.list(),
     invariantViolations: invariant.list(),
@@ -234,8 +238,11 @@ async function checkReconcile(pool: Pool, findings: FindingSet): Promise<void> {
 }
 
 /** What Postgres applied must be what was acknowledged, and nothing nobody asked for. */
-function checkRowsMatchBooks(books: LedgerBooks, transfers: Map<string, TransferRow>, findings: FindingSet): void {
+function checkRowsMatchBooks(books: LedgerBooks, transfers: Map<string, TransferRow>, findings: FindingSet, holdBook?: HoldBook): void {
+  const holdLoadIds = holdBook?.sentTransferIds() ?? new Set<string>();
   for (const row of transfers.values()) {
+    // Captures and reversals are the hold load's (checkHolds), never the main books'.
+    if ((row.kind === 'CAPTURE' || row.kind === 'REVERSAL') && holdLoadIds.has(row.id)) continue;
     const record = books.find(row.id);
     if (!record) {
       findings.add('transfer-nobody-sent', `${row.id} ${row.kind} ${row.status} amount ${row.amount} from ${row.from} to ${row.to}`);
@@ -300,7 +307,7 @@ function checkApiPromises(books: LedgerBooks, transfers: Map<string, TransferRow
  * differ from the books. The balance a user account must have is computed from the books'
  * bodies and Postgres's statuses only, never from Postgres's entries.
  */
-async function checkDuplicates(pool: Pool, books: LedgerBooks, transfers: Map<string, TransferRow>): Promise<FindingSet> {
+async function checkDuplicates(pool: Pool, books: LedgerBooks, transfers: Map<string, TransferRow>, holdBook?: HoldBook): Promise<FindingSet> {
   const findings = new FindingSet();
   const repeated = await pool.query(
     `SELECT transfer_id, account_id, leg, count(*)::int AS n FROM entries GROUP BY transfer_id, account_id, leg HAVING count(*) > 1`,
@@ -328,6 +335,13 @@ async function checkDuplicates(pool: Pool, books: LedgerBooks, transfers: Map<st
     if (record.kind === 'WITHDRAWAL' && row.status === 'COMPLETED') add(body.account_id, -amount);
     if (record.kind === 'TRANSFER' && (row.status === 'COMPLETED' || row.status === 'PROCESSING')) add(body.from_account_id, -amount);
     if (record.kind === 'TRANSFER' && row.status === 'COMPLETED') add(body.to_account_id, amount);
+  }
+  // The hold load's captures and reversals move money the main books do not know about:
+  // counted by their entries (checkHolds and reconcile prove those were applied once).
+  const holdLoadIds = [...(holdBook?.sentTransferIds() ?? [])];
+  if (holdLoadIds.length > 0) {
+    const moved = await pool.query('SELECT account_id, sum(amount) AS amount FROM entries WHERE transfer_id = ANY($1::uuid[]) GROUP BY account_id', [holdLoadIds]);
+    for (const m of moved.rows) add(m.account_id, BigInt(m.amount));
   }
   const accounts = await pool.query(`SELECT id, balance FROM accounts WHERE kind = 'USER'`);
   for (const a of accounts.rows) {
@@ -467,3 +481,39 @@ function describe(record: MovementRecord, what: string): string {
 }
 
 const ms = (value: number | null) => (value === null ? '?' : `${(value / 1000).toFixed(1)}s`);
+
+/**
+ * Issue 13 under chaos: every acknowledged hold, capture and reversal was applied; no hold is
+ * still HELD 5 s past its expiry (the expiry kept working through every fault); a CAPTURED
+ * hold was captured by the capture the books sent. The money itself (held = HELD holds,
+ * reversals within the original, one capture per hold) is reconcile's.
+ */
+async function checkHolds(pool: Pool, book: HoldBook, transfers: Map<string, TransferRow>, findings: FindingSet): Promise<Finding[]> {
+  const lost = new FindingSet();
+  const rows = await pool.query('SELECT id, status, capture_id, expires_at < now() - make_interval(secs => 5) AS overdue FROM holds');
+  const holds = new Map(rows.rows.map((r) => [r.id as string, r as { status: string; capture_id: string | null; overdue: boolean }]));
+  for (const hold of book.holds) {
+    if (hold.outcome === 'acknowledged' && !holds.has(hold.id)) lost.add('hold-acknowledged-never-applied', `${hold.key} (${hold.id})`);
+  }
+  const sent = book.sentTransferIds();
+  for (const [id, hold] of holds) {
+    if (hold.status === 'HELD' && hold.overdue) findings.add('hold-not-released-5s-after-expiry', id);
+    if (hold.status === 'CAPTURED' && !sent.has(hold.capture_id ?? '')) findings.add('hold-captured-by-nobody-sent', `${id} by ${hold.capture_id}`);
+  }
+  for (const follow of book.follows) {
+    if (follow.outcome !== 'acknowledged' || follow.kind === 'VOID') continue;
+    const row = transfers.get(follow.id);
+    if (!row) lost.add(`${follow.kind.toLowerCase()}-acknowledged-never-applied`, `${follow.key} (${follow.id})`);
+    else if (row.status !== 'COMPLETED' && row.status !== 'REJECTED') lost.add(`${follow.kind.toLowerCase()}-acknowledged-not-terminal`, `${follow.key}: ${row.status}`);
+  }
+  const counts = { holds: book.holds.length, acknowledged: book.holds.filter((h) => h.outcome === 'acknowledged').length };
+  const ended = [...holds.values()].reduce<Record<string, number>>((acc, h) => ({ ...acc, [h.status]: (acc[h.status] ?? 0) + 1 }), {});
+  process.stdout.write(`  holds: ${JSON.stringify(counts)} ended ${JSON.stringify(ended)}; follow-ups ${JSON.stringify(countBy(book.follows))}\n`);
+  return lost.list();
+}
+
+function countBy(follows: readonly { kind: string; outcome: string }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const f of follows) counts[`${f.kind}:${f.outcome}`] = (counts[`${f.kind}:${f.outcome}`] ?? 0) + 1;
+  return counts;
+}

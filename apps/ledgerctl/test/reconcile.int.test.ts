@@ -40,10 +40,11 @@ describe('ledgerctl reconcile', () => {
   test('OK on a consistent ledger, exit 1 naming the broken checks otherwise', async () => {
     const routing = await loadRouting(db.pool);
     const account = await openAccountOn(db.pool, routing, 0, 'reconciled');
+    let funding: ReturnType<typeof deposit>;
     const worker = await startWorker({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` });
     const publisher = await TestPublisher.create(topics, db.pool);
     try {
-      const funding = deposit(account, 500n);
+      funding = deposit(account, 500n);
       await publisher.publish(funding);
       await waitFor('deposit applied', () => allTerminal(db.pool, [funding.transferId]));
     } finally {
@@ -60,5 +61,17 @@ describe('ledgerctl reconcile', () => {
     expect(broken.code).toBe(1);
     expect(broken.out).toMatch(/conservation\s+1/);
     expect(broken.out).toMatch(/balance-equals-entries\s+1/);
+    await db.pool.query('UPDATE accounts SET balance = balance - 1 WHERE id = $1', [account]);
+
+    // Issue 13's invariants: held money no hold explains, a reversal total past the original,
+    // a closed account still holding money.
+    await db.pool.query('UPDATE accounts SET held = 7 WHERE id = $1', [account]);
+    await db.pool.query('INSERT INTO transfer_reversals (transfer_id, reversed_amount) VALUES ($1, 600)', [funding.transferId]);
+    await db.pool.query(`UPDATE accounts SET status = 'CLOSED' WHERE id = $1`, [account]);
+    const issue13 = await reconcileCli();
+    expect(issue13.code).toBe(1);
+    expect(issue13.out).toMatch(/held-equals-active-holds\s+1/);
+    expect(issue13.out).toMatch(/reversals-within-original\s+1/);
+    expect(issue13.out).toMatch(/closed-accounts-empty\s+1/);
   });
 });
