@@ -16,6 +16,8 @@
 #   stop-service <svc>    stop one service gracefully
 #   kill-service <svc>    SIGKILL one service (chaos testing: crash, not shutdown)
 #   restart-service <svc> stop-service + start-service
+#   pause-service <svc>   SIGSTOP one service (chaos testing: a hung process, sockets stay open)
+#   resume-service <svc>  SIGCONT a paused service
 #
 # services: kafka postgres pgbouncer redis
 #
@@ -760,6 +762,15 @@ kill_service() {
 
 restart_service() { stop_services "$1"; start_service "$1"; }
 
+# SIGSTOP/SIGCONT by recorded pid: the process and its sockets stay, it just stops answering
+# (a GC pause, a hung disk, a VM freeze), which is not what a crash looks like to its clients.
+signal_service() {
+  local svc="$1" signal="$2" verb="$3" pid
+  pid="$(live_pid "$svc")" || die "$svc: not running"
+  kill -s "$signal" "$pid"
+  say "$svc: $verb (pid $pid)"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
@@ -905,6 +916,8 @@ run_locked() {
       ;;
     stop-service) stop_services "$1" ;;
     kill-service) kill_service "$1" ;;
+    pause-service) signal_service "$1" STOP paused ;;
+    resume-service) signal_service "$1" CONT resumed ;;
     restart-service)
       ensure_packages
       ensure_runtime_dir
@@ -920,7 +933,7 @@ main() {
   shift || true
   case "$cmd" in
     up | down | stop | reset) with_lock run_locked "$cmd" ;;
-    start-service | stop-service | kill-service | restart-service)
+    start-service | stop-service | kill-service | restart-service | pause-service | resume-service)
       need_service "${1:-}" "$cmd"
       with_lock run_locked "$cmd" "$1"
       ;;

@@ -15,14 +15,23 @@
  * (principal, batch key, index): batchItemIdFor), so every retry names the
  * same transfer and the worker applies it at most once whatever the API does. What the
  * API adds is the answer: a replay with the same body gets the transfer's current
- * resource (200), a reuse with another body 422, a publish that failed 429/503 with the
- * key released so the retry can go through.
+ * resource (200), a reuse with another body 422. A publish that failed answers 429/503; the
+ * key is given back only when the message certainly never left this process (a full
+ * buffer, a producer refusing up front, a group after a failed one). Once a message may have
+ * reached Kafka the key stays bound to it (docs/design.md invariant 11): a retry with the
+ * same body publishes the same command again (the worker dedupes), another body is 422,
+ * always. Handing it back would let a second body get 202 while the worker silently drops
+ * it as a duplicate of the first.
+ *
+ * The routing snapshot is leased from the hold check until the publish has resolved: a
+ * bucket move's settle step waits until no request that passed the hold check with an older
+ * table is still publishing (packages/postgres/src/routing.ts, RoutingWatcher).
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
-import { type ClientCommand, type HoldCommand, transferIdFor } from '@ledgerline/domain';
+import { type ClientCommand, type HoldCommand, type RoutingTable, transferIdFor } from '@ledgerline/domain';
 import { type KeyClaim, findHold, findTransfer, releaseIdempotencyKey } from '@ledgerline/postgres';
 import { type HoldResource, type TransferResource, encodeCommand } from '@ledgerline/schemas';
-import { BackpressureError } from '@ledgerline/kafka';
+import { BackpressureError, publishMayHaveReachedKafka } from '@ledgerline/kafka';
 import type { z } from 'zod';
 import type { holdBody, movementBody, transferBody } from '@ledgerline/schemas';
 import type { AcceptedTransfer } from '@ledgerline/redis';
@@ -79,12 +88,18 @@ export async function submitMovements(
   auth: AuthContext,
   submissions: readonly MovementSubmission[],
 ): Promise<MovementOutcome[]> {
-  const prepared = await Promise.all(
-    submissions.map((submission) => prepare(ctx, auth, submission).catch((error: unknown): Prepared => ({ outcome: { error } }))),
-  );
-  const toPublish = prepared.filter((p): p is ToPublish => 'command' in p);
-  const published = await publish(ctx, toPublish);
-  return prepared.map((p) => ('command' in p ? published.get(p)! : p.outcome));
+  const lease = ctx.routing.lease();
+  try {
+    const routing = lease.table;
+    const prepared = await Promise.all(
+      submissions.map((submission) => prepare(ctx, auth, submission, routing).catch((error: unknown): Prepared => ({ outcome: { error } }))),
+    );
+    const toPublish = prepared.filter((p): p is ToPublish => 'command' in p);
+    const published = await publish(ctx, toPublish, routing);
+    return prepared.map((p) => ('command' in p ? published.get(p)! : p.outcome));
+  } finally {
+    lease.release();
+  }
 }
 
 interface ToPublish {
@@ -95,12 +110,12 @@ interface ToPublish {
 type Prepared = ToPublish | { outcome: MovementOutcome };
 
 /** Everything before Kafka: authorise, hold check, claim; a replay with something to show ends here. */
-async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementSubmission): Promise<Prepared> {
+async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementSubmission, routing: RoutingTable): Promise<Prepared> {
   const normalized = normalize(submission.request);
   await authorise(ctx, auth, normalized);
   const subject = subjectOf(normalized);
   // Before any claim: a held bucket's command is refused without using the key up.
-  if (ctx.routing.current().isHeld(subject)) {
+  if (routing.isHeld(subject)) {
     throw new BucketMovingError(`account ${subject} is being moved to another partition; retry shortly with the same Idempotency-Key`);
   }
   const { transferId } = submission;
@@ -130,10 +145,9 @@ async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementS
  * After a request fails, the later ones are not sent: no item can then be in Kafka while an
  * earlier item of the same batch, perhaps of the same partition, is not.
  */
-async function publish(ctx: AppContext, items: readonly ToPublish[]): Promise<Map<ToPublish, MovementOutcome>> {
+async function publish(ctx: AppContext, items: readonly ToPublish[], routing: RoutingTable): Promise<Map<ToPublish, MovementOutcome>> {
   const outcomes = new Map<ToPublish, MovementOutcome>();
   if (items.length === 0) return outcomes;
-  const routing = ctx.routing.current();
   const messages = items.map((item) => ({
     topic: ctx.commandsTopic,
     partition: routing.partitionOf(item.subject),
@@ -147,13 +161,16 @@ async function publish(ctx: AppContext, items: readonly ToPublish[]): Promise<Ma
       sent += group.length;
     } catch (error) {
       const failed = items.slice(sent);
-      // Nothing of these was accepted: give the keys back so the client's retry can go through.
+      // The failed group may be in Kafka (a timeout while in flight): its keys stay bound.
+      // The groups after it were certainly never sent: their keys go back.
+      const maybeSent = publishMayHaveReachedKafka(error);
+      const released = maybeSent ? failed.slice(group.length) : failed;
       await Promise.all(
-        failed
+        released
           .filter((item) => item.claim.kind === 'new')
           .map((item) => releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash).catch(() => undefined)),
       );
-      ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' }, failed.length);
+      ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : maybeSent ? 'unknown' : 'unavailable' }, failed.length);
       for (const item of failed) outcomes.set(item, { error });
       break;
     }

@@ -25,6 +25,12 @@ export interface CommandPublisher {
 
 export interface RoutingProvider {
   current(): RoutingTable;
+  /**
+   * The current table, held until `release`: while any request holds a table, this process
+   * reports that table's version as the one it routes with, so a bucket move does not fence
+   * a bucket while a request that saw it unheld may still publish to its old partition.
+   */
+  lease(): { table: RoutingTable; release(): void };
 }
 
 export interface BalanceCachePort {

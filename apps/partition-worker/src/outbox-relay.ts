@@ -3,13 +3,18 @@
  *
  * One serial chain per source partition keeps a partition's rows in commit order (so two
  * legs from one account reach their destination in the order they were applied) without
- * making the apply loop wait for Kafka. The sweeper republishes rows a crash left behind;
- * a row may therefore go out twice, which consumers tolerate: legs are deduped on
- * (transfer, leg), events on (transfer, type).
+ * making the apply loop wait for Kafka. A publish that fails is not skipped: the producer
+ * sends the same rows again until Kafka takes them, and nothing behind them in the chain goes
+ * out first (a later row never overtakes an earlier one of the same partition). The sweeper
+ * republishes rows a crash left behind, only for partitions whose chain is idle (else it
+ * could send a later row ahead of an earlier one still in the chain); a row may therefore go
+ * out twice, which consumers tolerate: legs are deduped on (transfer, leg), events on
+ * (transfer, type).
  *
  * Command rows are routed by the routing table at publish time, not at commit time, so a
  * leg addressed to an account whose bucket moved meanwhile follows the move.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'pg';
 import type { RoutingTable } from '@ledgerline/domain';
 import { type BatchingProducer, type OutgoingMessage, type TopicNames, topicForOutbox } from '@ledgerline/kafka';
@@ -51,9 +56,14 @@ export class OutboxRelay {
     if ((this.pendingRows.get(partition) ?? 0) > this.options.pendingRowsMax) await this.chains.get(partition);
   }
 
-  /** Republish rows older than `ageMs` that nobody marked published (crash leftovers). */
+  /**
+   * Republish rows older than `ageMs` that nobody marked published (crash leftovers), for the
+   * given partitions whose chain has nothing pending.
+   */
   async sweep(partitions: readonly number[], ageMs: number): Promise<number> {
-    const rows = await loadUnpublishedOutbox(this.options.pool, partitions, ageMs);
+    const idle = partitions.filter((p) => (this.pendingRows.get(p) ?? 0) === 0);
+    if (idle.length === 0) return 0;
+    const rows = await loadUnpublishedOutbox(this.options.pool, idle, ageMs);
     if (rows.length > 0) {
       this.options.log(`outbox sweeper: republishing ${rows.length} rows left behind`);
       await this.publish(rows);
@@ -61,13 +71,23 @@ export class OutboxRelay {
     return rows.length;
   }
 
-  /** Waits for every chain, then writes the pending published marks. */
-  async drain(): Promise<void> {
-    await Promise.all([...this.chains.values()]);
+  /**
+   * Waits for every chain (at most `timeoutMs`: with Kafka down they would wait forever, and
+   * the rows are safe in Postgres for the next owner's sweeper), then writes the pending
+   * published marks.
+   */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    const abort = new AbortController();
+    await Promise.race([Promise.all([...this.chains.values()]), sleep(timeoutMs, undefined, { signal: abort.signal }).catch(() => undefined)]);
+    abort.abort();
     await this.options.marks.flush();
   }
 
-  /** Never throws: a failed publish leaves the rows unpublished for the sweeper. */
+  /**
+   * Resolves once Kafka has the rows (the producer resends a failed request until it is
+   * acknowledged, keeping the order). Never throws: when the producer stops first, the rows
+   * stay unpublished for the sweeper.
+   */
   private async publish(rows: readonly OutboxRow[]): Promise<void> {
     try {
       const routing = this.options.routing();
@@ -76,7 +96,7 @@ export class OutboxRelay {
       this.published += rows.length;
     } catch (error) {
       this.failures++;
-      this.options.log(`outbox relay: ${rows.length} rows not published yet (${(error as Error).message}); the sweeper retries`);
+      this.options.log(`outbox relay: ${rows.length} rows not published (${(error as Error).message}); they stay for the sweeper`);
     }
   }
 

@@ -8,15 +8,33 @@
  * the throughput grows with the batch size.
  *
  * States of a message: buffered -> in flight -> acked (resolve) | failed (reject).
- * A message still buffered when its caller's deadline passes is dropped from the buffer
- * (the caller answered 503 and may retry with the same Idempotency-Key; the worker dedupes
- * anyway, so a message sent after its deadline is harmless, only wasteful).
+ * A message still buffered when its caller's deadline passes is dropped from the buffer: it
+ * certainly never reached Kafka (BrokerUnavailableError, maybeSent false). A message whose
+ * deadline passes while its request is in flight is rejected with maybeSent true: Kafka may
+ * still append it, so its caller must keep the Idempotency-Key bound to it.
  *
- * Ordering: one produce request in flight at a time (maxInFlightRequests 1). A client that
- * got its ack for T1 before publishing T2 therefore sees T1 first in the partition.
+ * Ordering: one produce request in flight at a time (maxInFlightRequests 1), and a request
+ * that fails is sent again, with backoff, by the SAME idempotent producer session until Kafka
+ * acknowledges it, before anything behind it goes out. Kafka's idempotence (producer id and
+ * per-partition sequence numbers) then appends it exactly once, and nothing published after
+ * it can be appended before it: a command whose produce timed out is never applied after a
+ * later command that got its 202 first. Starting a fresh session after a failure (as this
+ * class once did) would lose that guarantee: the old request could still land, after newer
+ * ones. Only a broker's definite refusal of the session resets it (see `sessionBroken`).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { BackpressureError, BrokerUnavailableError } from './errors';
+
+/** Backoff between attempts at a produce request that failed: doubling, capped, jittered. */
+const RESEND_DELAY_FIRST_MS = 50;
+const RESEND_DELAY_MAX_MS = 2_000;
+
+/**
+ * kafkajs error types after which the broker refuses this producer session for good: the
+ * request was answered (so it was not appended), and a new session must be started.
+ */
+const SESSION_BROKEN_TYPES = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
 
 export interface OutgoingMessage {
   topic: string;
@@ -48,8 +66,11 @@ interface Pending {
   messages: readonly OutgoingMessage[];
   resolve: () => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  /** The caller's deadline; null for a publish that waits until Kafka acknowledges (the outbox relay). */
+  timer: NodeJS.Timeout | null;
   settled: boolean;
+  /** A produce request carrying it has been sent at least once. */
+  sent: boolean;
 }
 
 export class BatchingProducer {
@@ -102,28 +123,28 @@ export class BatchingProducer {
     return this.enqueue(messages);
   }
 
-  /** Publishes a list and resolves when all are acked (the outbox relay's entry point). */
-  async publishAll(messages: readonly OutgoingMessage[]): Promise<void> {
-    await Promise.all(messages.map((m) => this.publishUnbounded(m)));
+  /**
+   * Publishes a list and resolves when all are acked: the outbox relay's entry point. Never
+   * refused for a full buffer and, without a deadline, never given up on (committed outbox
+   * rows must go out, in order); it then rejects only when the producer stops. A caller that
+   * can repeat itself (a fence marker) may pass a deadline.
+   */
+  async publishAll(messages: readonly OutgoingMessage[], deadlineMs: number | null = null): Promise<void> {
+    if (this.stopped) throw new BrokerUnavailableError('producer is stopped');
+    await Promise.all(messages.map((m) => this.enqueue([m], deadlineMs)));
   }
 
-  /** Like publish, but never refused for a full buffer: committed outbox rows must go out. */
-  private publishUnbounded(message: OutgoingMessage): Promise<void> {
-    if (this.stopped) return Promise.reject(new BrokerUnavailableError('producer is stopped'));
-    return this.enqueue([message]);
-  }
-
-  private enqueue(messages: readonly OutgoingMessage[]): Promise<void> {
+  private enqueue(messages: readonly OutgoingMessage[], deadlineMs: number | null = this.options.ackTimeoutMs): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const pending: Pending = {
-        messages,
-        resolve,
-        reject,
-        settled: false,
-        timer: setTimeout(() => {
-          this.settle(pending, new BrokerUnavailableError(`Kafka did not acknowledge within ${this.options.ackTimeoutMs} ms`));
-        }, this.options.ackTimeoutMs),
-      };
+      const pending: Pending = { messages, resolve, reject, settled: false, sent: false, timer: null };
+      if (deadlineMs !== null) {
+        pending.timer = setTimeout(() => {
+          const error = pending.sent
+            ? new BrokerUnavailableError(`Kafka did not acknowledge within ${deadlineMs} ms; the message may still be appended`, true)
+            : new BrokerUnavailableError(`Kafka did not take the message within ${deadlineMs} ms; it was not sent`);
+          this.settle(pending, error);
+        }, deadlineMs);
+      }
       this.buffer.push(pending);
       this.buffered += messages.length;
       this.schedule();
@@ -134,7 +155,7 @@ export class BatchingProducer {
     this.stopped = true;
     this.linger?.cancel();
     this.linger = null;
-    for (const pending of this.buffer) this.settle(pending, new BrokerUnavailableError('producer stopped'));
+    for (const pending of this.buffer) this.settle(pending, new BrokerUnavailableError('producer stopped', pending.sent));
     this.buffer = [];
     this.buffered = 0;
     const producer = this.producer;
@@ -170,6 +191,8 @@ export class BatchingProducer {
     this.sending = true;
     try {
       while (!this.stopped) {
+        // A message whose caller gave up before any request carried it is dropped: it was
+        // never sent, and its caller was told so.
         this.buffer = this.buffer.filter((p) => !p.settled);
         this.buffered = this.buffer.reduce((sum, p) => sum + p.messages.length, 0);
         if (this.buffer.length === 0) break;
@@ -194,23 +217,38 @@ export class BatchingProducer {
     return calls;
   }
 
+  /**
+   * Sends one produce request and, if it fails, sends the same messages again with the same
+   * producer session until Kafka acknowledges them (see the ordering note at the top). Callers
+   * whose deadline passes meanwhile have been answered already; their messages are still sent,
+   * since they may have been appended and the resend is what makes that exactly once.
+   */
   private async send(batch: Pending[]): Promise<void> {
     const messages = batch.reduce((sum, p) => sum + p.messages.length, 0);
     this.inFlight = messages;
-    const started = Date.now();
     try {
-      const producer = await this.connection();
-      await producer.sendBatch({ topicMessages: groupByTopic(batch), acks: -1 });
-      this.onBatch?.(messages, Date.now() - started, true);
-      for (const pending of batch) this.settle(pending, null);
-    } catch (error) {
-      this.lastFailureAt = Date.now();
-      this.onBatch?.(messages, Date.now() - started, false);
-      const failure = new BrokerUnavailableError(`Kafka produce failed: ${(error as Error).message}`);
-      for (const pending of batch) this.settle(pending, failure);
-      // The idempotent producer's sequence numbers may be out of step after a failure:
-      // start a fresh producer session for the next batch.
-      await this.resetConnection();
+      for (let attempt = 1; !this.stopped; attempt++) {
+        const started = Date.now();
+        try {
+          const producer = await this.connection();
+          for (const pending of batch) pending.sent = true;
+          await producer.sendBatch({ topicMessages: groupByTopic(batch), acks: -1 });
+          this.onBatch?.(messages, Date.now() - started, true);
+          for (const pending of batch) this.settle(pending, null);
+          return;
+        } catch (error) {
+          this.lastFailureAt = Date.now();
+          this.onBatch?.(messages, Date.now() - started, false);
+          if (sessionBroken(error)) {
+            // The broker answered and refused the session: nothing of this request was
+            // appended, so a new session may send it without breaking the order.
+            await this.resetConnection();
+          }
+          const ceiling = Math.min(RESEND_DELAY_MAX_MS, RESEND_DELAY_FIRST_MS * 2 ** Math.min(attempt, 10));
+          await sleep(Math.round(ceiling * (0.5 + Math.random() / 2)));
+        }
+      }
+      for (const pending of batch) this.settle(pending, new BrokerUnavailableError('producer stopped', true));
     } finally {
       this.inFlight = 0;
     }
@@ -219,7 +257,7 @@ export class BatchingProducer {
   private settle(pending: Pending, error: Error | null): void {
     if (pending.settled) return;
     pending.settled = true;
-    clearTimeout(pending.timer);
+    if (pending.timer) clearTimeout(pending.timer);
     if (error) pending.reject(error);
     else pending.resolve();
   }
@@ -267,4 +305,11 @@ function groupByTopic(batch: readonly Pending[]): TopicMessages[] {
     byTopic.set(message.topic, list);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+function sessionBroken(error: unknown): boolean {
+  for (let cause: unknown = error; cause; cause = (cause as { cause?: unknown }).cause) {
+    if (SESSION_BROKEN_TYPES.has(String((cause as { type?: unknown }).type))) return true;
+  }
+  return false;
 }

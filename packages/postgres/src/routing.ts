@@ -46,11 +46,22 @@ export async function loadRouting(pool: Pool): Promise<RoutingTable> {
 /**
  * Keeps a process's routing snapshot current: polls the version (one tiny query) every
  * `refreshMs` and reloads the table only when it changed.
+ *
+ * The snapshot only moves forward: a load installs its table only if its version is newer
+ * than the one held, so two reloads finishing out of order never put an older table back.
+ * `refresh` throws when it cannot read the table (a caller about to forward a command must
+ * not act on a snapshot it failed to refresh); the timer's refreshes report to `onError`.
+ *
+ * Leases: a request that routes with a table holds it until it has published. The version
+ * this process reports (routing_observers) is the oldest one still leased, so a bucket move's
+ * settle step also waits for requests that passed the hold check before the hold was visible.
  */
 export class RoutingWatcher {
   private table: RoutingTable | null = null;
   private timer: NodeJS.Timeout | null = null;
   private changeListeners: ((table: RoutingTable) => void)[] = [];
+  /** Leases held per routing version. */
+  private readonly leases = new Map<number, number>();
 
   /**
    * `observer` names this process in routing_observers, where a bucket move checks that
@@ -68,11 +79,11 @@ export class RoutingWatcher {
   }
 
   async start(): Promise<RoutingTable> {
-    this.table = await loadRouting(this.pool);
+    this.install(await loadRouting(this.pool));
     await this.report();
-    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
+    this.timer = setInterval(() => void this.refresh().catch((error: Error) => this.onError(error)), this.refreshMs);
     this.timer.unref();
-    return this.table;
+    return this.current();
   }
 
   current(): RoutingTable {
@@ -80,17 +91,27 @@ export class RoutingWatcher {
     return this.table;
   }
 
+  lease(): { table: RoutingTable; release(): void } {
+    const table = this.current();
+    this.leases.set(table.version, (this.leases.get(table.version) ?? 0) + 1);
+    let released = false;
+    return {
+      table,
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (this.leases.get(table.version) ?? 1) - 1;
+        if (left > 0) this.leases.set(table.version, left);
+        else this.leases.delete(table.version);
+      },
+    };
+  }
+
+  /** Reloads the table if its version changed; throws when Postgres cannot be read. */
   async refresh(): Promise<RoutingTable> {
-    try {
-      const version = await loadRoutingVersion(this.pool);
-      if (version !== null && version !== this.table?.version) {
-        this.table = await loadRouting(this.pool);
-        for (const listener of this.changeListeners) listener(this.table);
-      }
-      await this.report();
-    } catch (error) {
-      this.onError(error as Error);
-    }
+    const version = await loadRoutingVersion(this.pool);
+    if (version !== null && (this.table === null || version > this.table.version)) this.install(await loadRouting(this.pool));
+    await this.report();
     return this.current();
   }
 
@@ -100,12 +121,26 @@ export class RoutingWatcher {
     if (this.observer) void this.pool.query('DELETE FROM routing_observers WHERE instance = $1', [this.observer.instance]).catch(() => undefined);
   }
 
+  /** Installs `table` unless a newer one is already held (monotonic). */
+  private install(table: RoutingTable): void {
+    if (this.table && table.version <= this.table.version) return;
+    this.table = table;
+    for (const listener of this.changeListeners) listener(table);
+  }
+
+  /** The version this process routes with: the oldest one a request still holds. */
+  routedVersion(): number {
+    let version = this.current().version;
+    for (const leased of this.leases.keys()) version = Math.min(version, leased);
+    return version;
+  }
+
   private async report(): Promise<void> {
     if (!this.observer || !this.table) return;
     await this.pool.query(
       `INSERT INTO routing_observers (instance, role, version, seen_at) VALUES ($1, $2, $3, now())
        ON CONFLICT (instance) DO UPDATE SET version = EXCLUDED.version, role = EXCLUDED.role, seen_at = now()`,
-      [this.observer.instance, this.observer.role, this.table.version],
+      [this.observer.instance, this.observer.role, this.routedVersion()],
     );
   }
 }

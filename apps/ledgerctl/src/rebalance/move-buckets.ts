@@ -70,6 +70,9 @@ export async function moveBuckets(deps: MoveDeps, buckets: readonly number[], to
   return { moved: await completeMoves(deps, moves, version, options), holdMs: Date.now() - started };
 }
 
+/** How long one attempt waits for Kafka to take the fence markers. */
+const FENCE_PUBLISH_DEADLINE_MS = 15_000;
+
 /** Attempts of `moveBucketsRetrying` at most, one second apart times the attempt. */
 const MOVE_ATTEMPTS_MAX = 10;
 
@@ -131,6 +134,9 @@ async function publishFences(deps: MoveDeps, holding: readonly BucketMove[]): Pr
       key: `fence-${fromPartition}`,
       value: encodeFence({ moveIds, fromPartition }),
     })),
+    // Bounded: a fence is safe to send again (the retrying caller resumes the move), so a
+    // broker that does not answer fails this attempt instead of hanging the command.
+    FENCE_PUBLISH_DEADLINE_MS,
   );
 }
 
@@ -141,9 +147,16 @@ async function waitForFences(deps: MoveDeps, ids: readonly bigint[], options: Mo
     if (moves.every((m) => m.state !== 'HOLDING')) return;
     if (Date.now() > deadline) {
       // Only moves still HOLDING roll back; a fence that lands later finds them ABORTED and
-      // changes nothing.
-      await abortMoves(deps.pool, moves.filter((m) => m.state === 'HOLDING').map((m) => m.id));
-      throw new MoveAbortedError('the old partition did not apply the fence in time (is a worker running?); move rolled back');
+      // changes nothing. Moves already FENCED belong to their new partition: they cannot be
+      // undone, so they are finished (switched, hold lifted) rather than left held.
+      const aborted = await abortMoves(deps.pool, moves.filter((m) => m.state === 'HOLDING').map((m) => m.id));
+      // All ids: a fence may have landed between the read above and the rollback.
+      const finished = await finishMoves(deps.pool, ids);
+      const after = await loadMoves(deps.pool, ids);
+      const states = after.map((m) => `bucket ${m.bucket}: ${m.state}`).join(', ');
+      throw new MoveAbortedError(
+        `the old partition did not apply the fence in time (is a worker running?): ${aborted} moves rolled back, ${finished} already fenced and finished; ${states}`,
+      );
     }
     await sleep(options.pollMs);
   }
