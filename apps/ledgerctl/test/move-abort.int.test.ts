@@ -1,0 +1,61 @@
+// Proves that a bucket move rolled back at the fence deadline leaves no bucket held and says
+// truthfully what it left: a move whose fence was applied in time cannot be undone, so it is
+// finished (switched, hold lifted); one whose fence never came is rolled back. Against real
+// Postgres through PgBouncer and Kafka, with no worker running to apply the second fence.
+import { bucketOf } from '@ledgerline/domain';
+import { BatchingProducer } from '@ledgerline/kafka';
+import { loadRouting } from '@ledgerline/postgres';
+import { MoveAbortedError, moveBuckets } from '../src/rebalance/move-buckets';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { accountOnPartition } from '../../../test/support/ledger';
+import { waitFor } from '../../../test/support/worker';
+
+describe('a bucket move aborted at the fence deadline', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let producer: BatchingProducer;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(4);
+    topics = await createTestTopics(4);
+    producer = new BatchingProducer({ kafka: topics.kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 10_000 });
+    await producer.start();
+  });
+
+  afterAll(async () => {
+    await producer.stop();
+    await topics.delete();
+    await db.drop();
+  });
+
+  test('finishes the fenced move, rolls back the other, holds nothing, and reports both', async () => {
+    const routing = await loadRouting(db.pool);
+    const fencedBucket = bucketOf(accountOnPartition(routing, 0));
+    const lateBucket = bucketOf(accountOnPartition(routing, 1));
+    const moving = moveBuckets(
+      { pool: db.pool, producer, commandsTopic: topics.names.commands, log: () => undefined },
+      [fencedBucket, lateBucket],
+      3,
+      { routersWaitMs: 5_000, routerFreshMs: 3_000, fenceWaitMs: 3_000, pollMs: 20 },
+    );
+    const outcome = moving.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    // Partition 0's owner applies its fence in time (as its batch transaction would); nobody
+    // applies partition 1's.
+    await waitFor('the moves are holding', async () => {
+      const r = await db.pool.query(`UPDATE bucket_moves SET state = 'FENCED', fenced_at = now() WHERE bucket = $1 AND state = 'HOLDING' RETURNING id`, [fencedBucket]);
+      return r.rowCount === 1;
+    });
+    const error = await outcome;
+    expect(error).toBeInstanceOf(MoveAbortedError);
+    expect((error as Error).message).toMatch(/1 moves rolled back, 1 already fenced and finished/);
+
+    const moves = await db.pool.query('SELECT bucket, state FROM bucket_moves ORDER BY bucket');
+    expect(Object.fromEntries(moves.rows.map((r) => [r.bucket, r.state]))).toEqual({ [fencedBucket]: 'DONE', [lateBucket]: 'ABORTED' });
+    const buckets = await db.pool.query('SELECT bucket, partition, held FROM routing_buckets WHERE bucket = ANY($1::int[]) ORDER BY bucket', [[fencedBucket, lateBucket]]);
+    expect(Object.fromEntries(buckets.rows.map((r) => [r.bucket, [r.partition, r.held]]))).toEqual({ [fencedBucket]: [3, false], [lateBucket]: [1, false] });
+  });
+});
