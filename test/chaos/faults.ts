@@ -9,6 +9,11 @@
  *   pgbouncer-restart  stack.sh restart-service pgbouncer
  *   postgres-restart   stack.sh restart-service postgres (fast shutdown: sessions aborted)
  *   redis-flush        stack.sh kill-service redis, then start it: it comes back empty
+ *   worker-pause       SIGSTOP a partition worker past its consumer-group session timeout (the
+ *                      group evicts it and hands its partitions on), then SIGCONT: it wakes up
+ *                      a zombie that must be fenced, not write
+ *   kafka-pause        SIGSTOP the broker for 15 s, then SIGCONT: requests in flight neither
+ *                      fail nor succeed for a while (produce outcomes become ambiguous)
  *
  * One fault at a time: each is injected, then healed (the process or service is back and
  * answering) before the next one starts. The schedule is drawn from the seed: every kind in
@@ -29,7 +34,13 @@ export const FAULT_KINDS = [
   'postgres-restart',
   'redis-flush',
   'bucket-move',
+  'worker-pause',
+  'kafka-pause',
 ] as const;
+
+/** The worker's consumer-group session timeout is 10 s: a pause past it gets it evicted. */
+const WORKER_PAUSE_MS = 12_000;
+const KAFKA_PAUSE_MS = 15_000;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultRecord {
@@ -178,6 +189,28 @@ export class FaultRunner {
     'pgbouncer-restart': async () => this.stackOp('pgbouncer', () => this.deps.stack.restart('pgbouncer')),
     'postgres-restart': async () => this.stackOp('postgres', () => this.deps.stack.restart('postgres')),
     'bucket-move': async () => this.deps.moveBucket(),
+    'worker-pause': async () => {
+      const { apps, rng } = this.deps;
+      const live = await this.waitFor('a live worker to pause', () => (apps.workers().length > 0 ? apps.workers() : null));
+      const victim = rng.pick(live);
+      apps.pause(victim);
+      try {
+        await sleep(WORKER_PAUSE_MS);
+      } finally {
+        apps.resume(victim);
+      }
+      return `${victim.name} pid ${victim.pid} paused ${WORKER_PAUSE_MS / 1000}s (past its session timeout), resumed`;
+    },
+    'kafka-pause': async () => {
+      const { stack } = this.deps;
+      const paused = await stack.pause('kafka');
+      try {
+        await sleep(KAFKA_PAUSE_MS);
+      } finally {
+        await stack.resume('kafka');
+      }
+      return `${paused}; resumed after ${KAFKA_PAUSE_MS / 1000}s`;
+    },
     'redis-flush': async () => {
       const { stack, rng } = this.deps;
       const killed = await stack.kill('redis');

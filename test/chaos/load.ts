@@ -22,7 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { accountIdFor, type RoutingTable } from '@ledgerline/domain';
+import { AMOUNT_MAX, USER_BALANCE_MAX, accountIdFor, type RoutingTable } from '@ledgerline/domain';
 import { signDevToken } from '@ledgerline/auth';
 import { type LedgerlineClient, type MovementRequest, type TransferRequest, ledgerlineClient } from '@ledgerline/client';
 import { type Attempt, type LedgerBooks, type MovementKind, type MovementRecord, isRetryable, isSuccess } from './ledger-books';
@@ -33,7 +33,10 @@ export interface Principal {
   token: string;
 }
 
-export type AccountRole = 'random' | 'hot' | 'sequential';
+export type AccountRole = 'random' | 'hot' | 'sequential' | 'brim';
+
+/** The books' client name of the deposits into the brim account (World.brim). */
+export const OVERFLOW_CLIENT = 'overflow';
 
 export interface AccountInfo {
   id: string;
@@ -58,7 +61,15 @@ export interface World {
   readOnly: Principal;
   wrongSecretToken: string;
   expiredToken: string;
+  /** Correctly signed, but its `sub` holds a lone UTF-16 surrogate: must be a 400. */
+  malformedSubToken: string;
   random: AccountInfo[];
+  /**
+   * Filled to within less than one AMOUNT_MAX of USER_BALANCE_MAX at setup, and touched by
+   * nothing else: every later deposit of AMOUNT_MAX into it must end REJECTED with
+   * BALANCE_LIMIT_EXCEEDED, and the partition must keep applying.
+   */
+  brim: AccountInfo;
   hot: AccountInfo;
   sequential: SequentialClient[];
 }
@@ -276,6 +287,7 @@ export async function buildWorld(options: {
   const readOnly: Principal = { name: 'reader', token: await token('reader', 'ledger:read') };
   const wrongSecretToken = await signDevToken({ sub: 'owner-00', scope: userScope, secret: `${jwtSecret}-not`, ttlS: TOKEN_TTL_S });
   const expiredToken = await signDevToken({ sub: 'owner-00', scope: userScope, secret: jwtSecret, ttlS: 60, nowS: Math.floor(Date.now() / 1000) - 3600 });
+  const malformedSubToken = await token('owner-\udc00', userScope);
 
   const open = async (owner: Principal, partition: number, role: AccountRole, overdraftLimit: bigint, label: string): Promise<AccountInfo> => {
     // Search for an Idempotency-Key whose derived account id routes to the wanted partition,
@@ -321,6 +333,7 @@ export async function buildWorld(options: {
   random.push(...(await Promise.all(opening)));
   const hotOwner: Principal = { name: 'hot-owner', token: await token('hot-owner', userScope) };
   const hot = await open(hotOwner, rng.int(0, shape.partitionCount - 1), 'hot', 0n, 'hot');
+  const brim = await open(hotOwner, rng.int(0, shape.partitionCount - 1), 'brim', 0n, 'brim');
 
   const sequential: SequentialClient[] = [];
   for (let i = 0; i < shape.sequentialClientsCount; i++) {
@@ -334,12 +347,18 @@ export async function buildWorld(options: {
     const destinations = [rng.pick(others), rng.pick(others), same.length > 0 && i % 2 === 0 ? rng.pick(same) : rng.pick(others)];
     sequential.push({ name, principal, account, destinations });
   }
-  return { apiUrl, admin, owners, readOnly, wrongSecretToken, expiredToken, random, hot, sequential };
+  return { apiUrl, admin, owners, readOnly, wrongSecretToken, expiredToken, malformedSubToken, random, hot, brim, sequential };
 }
 
 /** Deposits the initial balances (through the API, into the books); returns their ids. */
 export async function fund(world: World, books: LedgerBooks, control: RunControl, rng: Rng, shape: LoadShape): Promise<MovementRecord[]> {
-  const targets: [AccountInfo, bigint][] = [...world.random.map((a): [AccountInfo, bigint] => [a, shape.initialBalance]), [world.hot, shape.hotInitialBalance]];
+  // The brim account takes as many deposits of AMOUNT_MAX as fit under USER_BALANCE_MAX.
+  const brimFill = Array.from({ length: Number(USER_BALANCE_MAX / AMOUNT_MAX) }, (): [AccountInfo, bigint] => [world.brim, AMOUNT_MAX]);
+  const targets: [AccountInfo, bigint][] = [
+    ...world.random.map((a): [AccountInfo, bigint] => [a, shape.initialBalance]),
+    [world.hot, shape.hotInitialBalance],
+    ...brimFill,
+  ];
   const records = await Promise.all(
     targets.map(async ([account, amount], i) => {
       const record = books.movement({
@@ -372,7 +391,7 @@ async function sendMovement(world: World, books: LedgerBooks, control: RunContro
 // The load generator
 // ---------------------------------------------------------------------------------------------
 
-type Operation = 'transfer' | 'hot-transfer' | 'deposit' | 'withdrawal' | 'replay' | 'bad' | 'status';
+type Operation = 'transfer' | 'hot-transfer' | 'deposit' | 'withdrawal' | 'replay' | 'bad' | 'overflow' | 'status';
 
 /** Relative weights of the concurrent load's operations. */
 const OPERATION_WEIGHTS: readonly [Operation, number][] = [
@@ -382,6 +401,7 @@ const OPERATION_WEIGHTS: readonly [Operation, number][] = [
   ['withdrawal', 7],
   ['replay', 6],
   ['bad', 9],
+  ['overflow', 1],
   ['status', 8],
 ];
 /** Share of transfers whose destination lives on another partition (the saga path). */
@@ -494,6 +514,8 @@ export class LoadGenerator {
           return await this.replay();
         case 'bad':
           return await this.badRequest();
+        case 'overflow':
+          return await this.overflow();
         case 'status':
           return await this.statusRead();
       }
@@ -540,6 +562,11 @@ export class LoadGenerator {
   private async deposit(): Promise<void> {
     const account = this.rng.chance(0.1) ? this.world.hot : this.rng.pick(this.world.random);
     await this.movement('admin', this.world.admin, 'DEPOSIT', { account_id: account.id, amount: String(this.rng.int(500, 5_000)), currency: 'USD' } satisfies MovementRequest);
+  }
+
+  /** A deposit the brim account cannot hold: accepted (202), then REJECTED BALANCE_LIMIT_EXCEEDED. */
+  private async overflow(): Promise<void> {
+    await this.movement(OVERFLOW_CLIENT, this.world.admin, 'DEPOSIT', { account_id: this.world.brim.id, amount: AMOUNT_MAX.toString(), currency: 'USD' });
   }
 
   private async withdrawal(): Promise<void> {
@@ -672,6 +699,19 @@ export class LoadGenerator {
       () => make('unknown-field', [400], post({ body: { ...body, fee: '1' } })),
       () => make('not-a-uuid', [400], post({ body: { ...body, from_account_id: 'abc' } })),
       () => make('nul-in-description', [400], post({ body: { ...body, description: 'a\u0000b' } })),
+      // JSON.stringify writes the lone surrogate as the escape \udc00: valid JSON, not Unicode.
+      () => make('lone-surrogate-description', [400], post({ body: { ...body, description: 'x\udc00y' } })),
+      () => make('lone-surrogate-sub', [400], post({ token: this.world.malformedSubToken })),
+      () =>
+        make('metadata-nested-deep', [400], {
+          method: 'POST',
+          path: '/v1/accounts',
+          token: owner.token,
+          key,
+          rawBody: `{"currency":"USD","metadata":{"a":${'['.repeat(3_000)}${']'.repeat(3_000)}}}`,
+          timeoutMs: POST_TIMEOUT_MS,
+        }),
+      () => make('malformed-url-escape', [400], { method: 'GET', path: '/v1/accounts/%ZZ', token: owner.token, timeoutMs: POST_TIMEOUT_MS }),
       () => make('missing-field', [400], post({ body: { from_account_id: body.from_account_id, amount: '5', currency: 'USD' } })),
       () => make('oversized-body', [413], post({ body: { ...body, description: 'x'.repeat(20_000) } })),
       () => make('text-plain', [415], post({ contentType: 'text/plain' })),

@@ -125,6 +125,15 @@ export class AppProcesses {
     return child.exited;
   }
 
+  /** SIGSTOP: the process hangs with its sockets open (a GC pause, a frozen VM); `resume` wakes it. */
+  pause(child: ManagedChild): void {
+    this.signal(child, 'SIGSTOP');
+  }
+
+  resume(child: ManagedChild): void {
+    this.signal(child, 'SIGCONT');
+  }
+
   /** SIGTERM, then SIGKILL after the grace period. Returns whether it left on its own. */
   async stop(child: ManagedChild, graceMs = STOP_GRACE_MS): Promise<{ graceful: boolean; exit: ExitInfo }> {
     child.expectedExit = true;

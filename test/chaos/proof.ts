@@ -28,7 +28,7 @@ import type { Pool } from 'pg';
 import type { HoldBook } from './hold-load';
 import { reconcile } from '@ledgerline/postgres';
 import type { LedgerBooks, MovementRecord } from './ledger-books';
-import type { SequentialClient } from './load';
+import { OVERFLOW_CLIENT, type SequentialClient } from './load';
 import { sleep } from './random';
 
 /** Requests per sequential round: deposit 100, transfer 60, 60, 40 (load.ts). */
@@ -188,6 +188,7 @@ export async function prove(input: ProofInput): Promise<ProofResult> {
   checkRowsMatchBooks(books, transfers, invariant, input.holdBook);
   const heldLost = input.holdBook ? await checkHolds(pool, input.holdBook, transfers, invariant) : [];
   checkApiPromises(books, transfers, invariant, notes);
+  checkOverflows(books, transfers, invariant, notes);
   for (const exit of input.workerFatalExits) invariant.add('worker-stopped-on-broken-invariant', exit);
   const duplicated = await checkDuplicates(pool, books, transfers, input.holdBook);
   const order = await checkOrder(pool, books, input.sequential, transfers);
@@ -202,6 +203,22 @@ export async function prove(input: ProofInput): Promise<ProofResult> {
     serverErrorsOnBadInput: badInput.list(),
     notes,
   };
+}
+
+/**
+ * Every acknowledged deposit into the brim account must end REJECTED BALANCE_LIMIT_EXCEEDED:
+ * the result would not fit the balance's range (docs/design.md invariant 10).
+ */
+function checkOverflows(books: LedgerBooks, transfers: Map<string, TransferRow>, findings: FindingSet, notes: string[]): void {
+  let refused = 0;
+  for (const record of books.movements) {
+    if (record.client !== OVERFLOW_CLIENT || record.outcome !== 'acknowledged') continue;
+    const row = transfers.get(record.transferId);
+    if (!row || !terminal(row.status)) continue; // checkLost reports it
+    if (row.status === 'REJECTED' && row.reason === 'BALANCE_LIMIT_EXCEEDED') refused++;
+    else findings.add('overflow-not-refused', describe(record, `ended ${row.status} ${row.reason ?? ''}`));
+  }
+  notes.push(`overflow deposits refused with BALANCE_LIMIT_EXCEEDED: ${refused}`);
 }
 
 async function loadTransfers(pool: Pool): Promise<Map<string, TransferRow>> {

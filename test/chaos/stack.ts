@@ -93,6 +93,15 @@ export class Stack {
     return this.must(['kill-service', service]).then(said);
   }
 
+  /** SIGSTOP / SIGCONT by the pid stack.sh recorded. */
+  pause(service: Service): Promise<string> {
+    return this.must(['pause-service', service]).then(said);
+  }
+
+  resume(service: Service): Promise<string> {
+    return this.must(['resume-service', service]).then(said);
+  }
+
   start(service: Service): Promise<string> {
     return this.must(['start-service', service]).then(said);
   }
