@@ -764,7 +764,7 @@ restart_service() { stop_services "$1"; start_service "$1"; }
 
 # SIGSTOP/SIGCONT by recorded pid: the process and its sockets stay, it just stops answering
 # (a GC pause, a hung disk, a VM freeze), which is not what a crash looks like to its clients.
-signal_service() {
+freeze_service() {   # freeze_service <svc> STOP|CONT <verb>
   local svc="$1" signal="$2" verb="$3" pid
   pid="$(live_pid "$svc")" || die "$svc: not running"
   kill -s "$signal" "$pid"
@@ -916,8 +916,8 @@ run_locked() {
       ;;
     stop-service) stop_services "$1" ;;
     kill-service) kill_service "$1" ;;
-    pause-service) signal_service "$1" STOP paused ;;
-    resume-service) signal_service "$1" CONT resumed ;;
+    pause-service) freeze_service "$1" STOP paused ;;
+    resume-service) freeze_service "$1" CONT resumed ;;
     restart-service)
       ensure_packages
       ensure_runtime_dir
