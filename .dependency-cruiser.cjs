@@ -25,6 +25,14 @@ module.exports = {
       to: { path: '^apps/' },
     },
     {
+      name: 'kafkajs-only-in-the-kafka-port',
+      comment:
+        'The Kafka client library is an implementation detail of packages/kafka (producer, PartitionConsumer, probe, topics): replacing it must be a change inside that package alone.',
+      severity: 'error',
+      from: { pathNot: '^packages/kafka/' },
+      to: { path: 'node_modules/kafkajs/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -1,6 +1,6 @@
 /**
  * What the HTTP app needs from the outside world, as interfaces. app.ts depends on these
- * only; runtime.ts passes the real adapters (kafkajs producer, ioredis classes, pg pool),
+ * only; runtime.ts passes the real adapters (the Kafka port's producer, ioredis classes, pg pool),
  * and tests may pass their own.
  */
 import type { RoutingTable } from '@ledgerline/domain';

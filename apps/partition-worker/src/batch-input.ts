@@ -11,13 +11,9 @@ import {
   subjectAccountOf,
   transitAccountId,
 } from '@ledgerline/domain';
+import type { ConsumedMessage } from '@ledgerline/kafka';
 import { type DeadLetterMessage, type Fence, decodeCommand, storableReason } from '@ledgerline/schemas';
 
-export interface RawMessage {
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-}
 
 export interface DecodedBatch {
   commands: Command[];
@@ -31,7 +27,7 @@ export interface DecodedBatch {
  * Commands after a fence must see the routing the fence changes, so they go in the next
  * segment (and the next transaction).
  */
-export function decodeSegment(topic: string, partition: number, messages: readonly RawMessage[], now: string): { batch: DecodedBatch; taken: number } {
+export function decodeSegment(topic: string, partition: number, messages: readonly ConsumedMessage[], now: string): { batch: DecodedBatch; taken: number } {
   const commands: Command[] = [];
   const deadLetters: DeadLetterMessage[] = [];
   for (let i = 0; i < messages.length; i++) {

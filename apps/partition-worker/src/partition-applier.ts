@@ -42,7 +42,8 @@ import {
   writeBatch,
 } from '@ledgerline/postgres';
 import { type DeadLetterMessage, decodeCommand, encodeCommand, storableReason, toLedgerEventMessage } from '@ledgerline/schemas';
-import { type RawMessage, accountsNamed, decodeSegment, dedupeCandidates } from './batch-input';
+import type { ConsumedMessage } from '@ledgerline/kafka';
+import { accountsNamed, decodeSegment, dedupeCandidates } from './batch-input';
 import { type HoldLedgerAhead, holdLedgerAheadOf, readHoldLedgerState } from './hold-state';
 
 export interface CachedBalance {
@@ -183,7 +184,7 @@ export class PartitionApplier {
    * strictly one after another, in offset order; a piece is only ever committed after the
    * one before it, and a failure of N discards N+1 unwritten.
    */
-  async apply(messages: readonly RawMessage[], progress: ApplyProgress = IDLE_PROGRESS): Promise<ApplyResult> {
+  async apply(messages: readonly ConsumedMessage[], progress: ApplyProgress = IDLE_PROGRESS): Promise<ApplyResult> {
     const claim = this.claim ?? (await this.takeClaim());
     const fresh = messages.filter((m) => BigInt(m.offset) >= claim.nextOffset);
     if (fresh.length === 0) return { kind: 'applied', nextOffset: claim.nextOffset };
@@ -244,7 +245,7 @@ export class PartitionApplier {
    * whose write fails on its own. First proves the failure is a command's: a write of no
    * commands must succeed, or the database is at fault (DatabaseWriteError).
    */
-  private async isolatePoison(claim: PartitionClaim, messages: readonly RawMessage[], failure: unknown, progress: ApplyProgress): Promise<ApplyResult> {
+  private async isolatePoison(claim: PartitionClaim, messages: readonly ConsumedMessage[], failure: unknown, progress: ApplyProgress): Promise<ApplyResult> {
     try {
       await writeBatch(this.ports.pool, { claim, fromOffset: claim.nextOffset, toOffset: claim.nextOffset, effects: NO_EFFECTS, before: new Map(), outbox: [] });
     } catch (error) {
@@ -261,7 +262,7 @@ export class PartitionApplier {
   }
 
   /** Commits `messages` in order, halving any run whose write fails deterministically. */
-  private async bisect(claim: PartitionClaim, messages: readonly RawMessage[], progress: ApplyProgress): Promise<void> {
+  private async bisect(claim: PartitionClaim, messages: readonly ConsumedMessage[], progress: ApplyProgress): Promise<void> {
     let rest = messages;
     while (rest.length > 0 && progress.isActive()) {
       let taken = rest.length;
@@ -289,7 +290,7 @@ export class PartitionApplier {
    * command) with its bytes on the dead-letter topic; if even that cannot be written, the
    * dead letter alone. The partition's offset moves past it either way.
    */
-  private async isolateOne(claim: PartitionClaim, message: RawMessage, error: unknown, progress: ApplyProgress): Promise<void> {
+  private async isolateOne(claim: PartitionClaim, message: ConsumedMessage, error: unknown, progress: ApplyProgress): Promise<void> {
     const now = this.ports.now().toISOString();
     const offset = BigInt(message.offset);
     const letter = deadLetterOf(this.topic, this.partition, message, now, `UNPROCESSABLE: ${(error as Error).message}`, sqlStateOf(error));
@@ -341,7 +342,7 @@ export class PartitionApplier {
    * applies them in memory: everything of a piece but the write. `ahead` is the piece being
    * committed right now, whose effects the database may not show yet.
    */
-  private async prepare(all: readonly RawMessage[], fromOffset: bigint, ahead: Ahead | null): Promise<PreparedPiece> {
+  private async prepare(all: readonly ConsumedMessage[], fromOffset: bigint, ahead: Ahead | null): Promise<PreparedPiece> {
     const started = Date.now();
     const generation = this.generation;
     const now = this.ports.now().toISOString();
@@ -474,7 +475,7 @@ const NO_EFFECTS: BatchEffects = {
   outcomes: [],
 };
 
-function deadLetterOf(topic: string, partition: number, message: RawMessage, now: string, reason: string, sqlstate: string | null): DeadLetterMessage {
+function deadLetterOf(topic: string, partition: number, message: ConsumedMessage, now: string, reason: string, sqlstate: string | null): DeadLetterMessage {
   return {
     v: 1,
     reason: storableReason(reason),

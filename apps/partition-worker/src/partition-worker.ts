@@ -1,5 +1,6 @@
 /**
- * Wires the consumer group to one PartitionApplier per assigned partition.
+ * Wires the consumer group (the Kafka port's PartitionConsumer) to one PartitionApplier per
+ * assigned partition.
  *
  * Kafka decides which worker process owns which partition (consumer-group protocol);
  * Postgres decides whether that ownership is still current (epoch fencing). Every
@@ -7,13 +8,11 @@
  * written by someone else in between, so it is re-claimed and its cache reloaded.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { InvariantViolation } from '@ledgerline/domain';
+import { type ConsumedMessage, type KafkaClient, type PartitionBatch, PartitionConsumer } from '@ledgerline/kafka';
 import { ConcurrentWriteError } from '@ledgerline/postgres';
 import { type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
-
-const CONSUMER_RESTART_DELAY_MS = 1_000;
 
 /**
  * Backoff between attempts at a batch whose write failed for an operating reason (Postgres or
@@ -29,7 +28,7 @@ export function writeRetryDelayMs(attempt: number, random: () => number = Math.r
 }
 
 export interface PartitionWorkerOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   groupId: string;
   workerId: string;
@@ -53,14 +52,13 @@ export interface PartitionWorkerOptions {
 }
 
 export class PartitionWorker {
-  private consumer: Consumer | null = null;
+  private consumer: PartitionConsumer | null = null;
   private readonly appliers = new Map<number, PartitionApplier>();
   private assigned: number[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
   private commitTimer: NodeJS.Timeout | null = null;
-  private stopping = false;
   /** Latest stored next_offset per partition not yet committed to the group. */
-  private readonly offsetHints = new Map<number, { topic: string; offset: string }>();
+  private readonly offsetHints = new Map<number, bigint>();
 
   constructor(private readonly options: PartitionWorkerOptions) {}
 
@@ -83,84 +81,39 @@ export class PartitionWorker {
   }
 
   async start(): Promise<void> {
-    await this.startConsumer();
+    const { kafka, topic, groupId, partitionsConcurrentMax, fetchBytesMax, fetchWaitMs, fetchBytesMin, ports } = this.options;
+    this.consumer = new PartitionConsumer({
+      kafka,
+      topic,
+      groupId,
+      partitionsConcurrentMax,
+      fetchBytesMax,
+      fetchWaitMs,
+      fetchBytesMin,
+      onAssignment: (partitions) => this.assign(partitions),
+      onBatch: (batch) => this.onBatch(batch),
+      log: (message) => ports.log(message),
+    });
+    await this.consumer.start();
     this.sweepTimer = setInterval(() => void this.sweep(), this.options.outboxSweepIntervalMs);
     this.sweepTimer.unref();
     this.commitTimer = setInterval(() => void this.commitOffsetHints(), this.options.offsetCommitIntervalMs);
     this.commitTimer.unref();
   }
 
-  private async startConsumer(): Promise<void> {
-    const { kafka, topic, groupId } = this.options;
-    const consumer = kafka.consumer({
-      groupId,
-      sessionTimeout: 10_000,
-      rebalanceTimeout: 20_000,
-      heartbeatInterval: 1_000,
-      maxBytesPerPartition: this.options.fetchBytesMax,
-      maxWaitTimeInMs: this.options.fetchWaitMs,
-      minBytes: this.options.fetchBytesMin,
-      allowAutoTopicCreation: false,
-      // New partitions (ledgerctl partitions add) join the assignment within seconds.
-      metadataMaxAge: 5_000,
-      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
-    });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      this.assigned = [...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
-      for (const applier of this.appliers.values()) applier.release();
-      this.offsetHints.clear(); // hints for partitions another member may own now
-      this.options.ports.log(`joined group generation: partitions [${this.assigned.join(', ')}]`);
-    });
-    consumer.on(consumer.events.CRASH, (event) => {
-      // kafkajs restarts the consumer itself after a retriable error; after a non-retriable
-      // one (seen in the chaos run: "Failed to find group coordinator" while Kafka restarted)
-      // it stops for good and the process would sit idle. Start a fresh consumer instead.
-      if (event.payload.restart || this.stopping) return;
-      this.options.ports.log(`consumer crashed (${event.payload.error.message}); starting a new one in ${CONSUMER_RESTART_DELAY_MS} ms`);
-      void this.restartConsumer(consumer);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConcurrentMax,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
-  }
-
-  /** Replaces a crashed consumer, retrying until one runs (or the worker stops). */
-  private async restartConsumer(crashed: Consumer): Promise<void> {
-    if (this.consumer !== crashed) return; // already replaced
-    this.consumer = null;
-    this.assigned = [];
+  /** A new group generation (or a crashed consumer: none): every local claim is released. */
+  private assign(partitions: number[]): void {
+    this.assigned = partitions;
     for (const applier of this.appliers.values()) applier.release();
-    this.offsetHints.clear();
-    await crashed.disconnect().catch(() => undefined);
-    while (!this.stopping) {
-      await new Promise((resolve) => setTimeout(resolve, CONSUMER_RESTART_DELAY_MS));
-      if (this.stopping) return;
-      try {
-        await this.startConsumer();
-        this.options.ports.log('consumer restarted');
-        return;
-      } catch (error) {
-        this.options.ports.log(`consumer restart failed (${(error as Error).message}); retrying`);
-        // startConsumer may have got as far as creating one: do not leave it half-connected.
-        const partial = this.consumer as Consumer | null;
-        await partial?.disconnect().catch(() => undefined);
-        this.consumer = null;
-      }
-    }
+    this.offsetHints.clear(); // hints for partitions another member may own now
+    this.options.ports.log(`joined group generation: partitions [${partitions.join(', ')}]`);
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.commitTimer) clearInterval(this.commitTimer);
     await this.commitOffsetHints();
-    await this.consumer?.disconnect().catch(() => undefined);
+    await this.consumer?.stop();
     await this.options.relay.drain();
   }
 
@@ -174,43 +127,40 @@ export class PartitionWorker {
     return applier;
   }
 
-  private async onBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+  private async onBatch(batch: PartitionBatch): Promise<void> {
     const applier = this.applierFor(batch.partition);
     const { relay } = this.options;
-    const result = await this.applyGuarded(applier, batch.messages, {
-      isActive: () => isRunning() && !isStale(),
+    const result = await this.applyGuarded(applier, batch.messages, batch, {
+      isActive: () => batch.isActive(),
       beforeCommit: () => relay.backpressure(batch.partition),
       committed: async (nextOffset) => {
-        // Moves kafkajs's fetch position on: with eachBatchAutoResolve off, an unresolved
-        // batch is fetched again from its start (found by the benchmark: the consumer re-read
-        // the same messages, and stalled once they filled a whole fetch).
-        resolveOffset((nextOffset - 1n).toString());
-        await heartbeat();
+        batch.markProcessed(nextOffset - 1n);
+        await batch.heartbeat();
       },
-    }, heartbeat);
+    });
     if (result.kind === 'seek') {
-      this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: result.offset.toString() });
+      batch.seek(result.offset);
       return;
     }
     if (result.kind === 'fenced') return;
     // Also when nothing in the batch was new: a batch wholly below the stored next_offset
     // (the group's offset is only a hint and lags, e.g. after a crash or a rebalance) must
-    // still move the fetch position on, or kafkajs fetches it again forever (found by the
+    // still move the fetch position on, or it is fetched again forever (found by the
     // bench's drain: three partitions stalled after a rebalance).
-    if (result.nextOffset > 0n) resolveOffset((result.nextOffset - 1n).toString());
+    if (result.nextOffset > 0n) batch.markProcessed(result.nextOffset - 1n);
     const next = applier.nextOffset;
     // Only a hint for where the next owner starts fetching; Postgres holds the truth. So it is
     // committed on a timer, for all partitions in one request, not after every batch.
-    if (next !== null) this.offsetHints.set(batch.partition, { topic: batch.topic, offset: next.toString() });
+    if (next !== null) this.offsetHints.set(batch.partition, next);
   }
 
   private async commitOffsetHints(): Promise<void> {
     if (this.offsetHints.size === 0 || !this.consumer) return;
-    const offsets = [...this.offsetHints].map(([partition, hint]) => ({ topic: hint.topic, partition, offset: hint.offset }));
+    const offsets = [...this.offsetHints].map(([partition, offset]) => ({ partition, offset }));
     this.offsetHints.clear();
     // A failure (rebalance in progress, broker restarting) is harmless: the next owner
     // resumes from Postgres's next_offset whatever the group says.
-    await this.consumer.commitOffsets(offsets).catch(() => undefined);
+    await this.consumer.commitOffsets(offsets);
   }
 
   /**
@@ -221,12 +171,7 @@ export class PartitionWorker {
    * ~30 s for as long as Postgres is down. Deterministic failures never get here: the
    * applier isolates the command that causes them.
    */
-  private async applyGuarded(
-    applier: PartitionApplier,
-    messages: EachBatchPayload['batch']['messages'],
-    progress: ApplyProgress,
-    heartbeat: () => Promise<void>,
-  ) {
+  private async applyGuarded(applier: PartitionApplier, messages: readonly ConsumedMessage[], batch: PartitionBatch, progress: ApplyProgress) {
     for (let attempt = 1; ; attempt++) {
       try {
         return await applier.apply(messages, progress);
@@ -240,8 +185,8 @@ export class PartitionWorker {
         this.options.onWriteRetry?.(applier.partition, attempt, error as Error);
         this.options.ports.log(`partition ${applier.partition}: write failed (${(error as Error).message}); attempt ${attempt}, retrying in ${delayMs} ms`);
         await sleep(delayMs);
-        // Throws during a rebalance, which ends this batch the way kafkajs expects.
-        await heartbeat();
+        // Throws during a rebalance, which ends this batch the way the consumer expects.
+        await batch.heartbeat();
       }
     }
   }

@@ -8,7 +8,7 @@ import type { ClientCommand as Command, RoutingTable } from '@ledgerline/domain'
 import { type OutboxRow, loadRouting, reconcile } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
 import { PartitionApplier } from '../src/partition-applier';
-import type { RawMessage } from '../src/batch-input';
+import type { ConsumedMessage } from '@ledgerline/kafka';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { balanceOf, deposit, openAccountOn, transfer, transferStatuses } from '../../../test/support/ledger';
 
@@ -33,7 +33,7 @@ function slowWritePool(pool: Pool, failWriteNumber: number | null = null): { poo
   return { pool: proxy, writes: () => writes };
 }
 
-function messagesOf(commands: readonly Command[], firstOffset = 0): RawMessage[] {
+function messagesOf(commands: readonly Command[], firstOffset = 0): ConsumedMessage[] {
   return commands.map((c, i) => ({ offset: String(firstOffset + i), key: null, value: Buffer.from(encodeCommand(c)) }));
 }
 

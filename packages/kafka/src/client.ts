@@ -18,7 +18,14 @@ export interface KafkaClientOptions {
   };
 }
 
-export function createKafka(options: KafkaClientOptions): Kafka {
+/**
+ * A connection to the cluster, as the rest of ledgerline holds it: an opaque handle passed to
+ * this package's producer, consumer and probe. (It is kafkajs's client today; nothing outside
+ * packages/kafka may rely on that.)
+ */
+export type KafkaClient = Kafka;
+
+export function createKafka(options: KafkaClientOptions): KafkaClient {
   const logger = options.logger?.child({ component: 'kafkajs' });
   const security = options.security;
   return new Kafka({

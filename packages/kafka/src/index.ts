@@ -3,3 +3,4 @@ export * from './topics';
 export * from './errors';
 export * from './batching-producer';
 export * from './probe';
+export * from './partition-consumer';

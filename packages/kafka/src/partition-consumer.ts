@@ -1,0 +1,169 @@
+/**
+ * The consumer side of the Kafka port: a consumer-group member that hands each assigned
+ * partition's fetched messages to its owner, one batch at a time per partition, and keeps
+ * running through broker trouble. Everything kafkajs about consuming lives here (group
+ * membership, assignment events, fetch sizing, offset resolution, seeks, commits, crash and
+ * restart), so that replacing the client library is a change inside this package, checked
+ * by its conformance suite (test/partition-consumer.int.test.ts).
+ *
+ * States:  stopped --start--> running --crash (non-retriable)--> restarting --> running
+ *          running | restarting --stop--> stopped
+ *
+ * Offsets: nothing is committed automatically. The owner marks what it has processed
+ * (`markProcessed`, which moves the fetch position on) and may `commitOffsets` whenever it
+ * likes; for ledgerline they are only a hint, since Postgres holds each partition's truth.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { KafkaClient } from './client';
+
+/** One record as the consumer hands it over: offsets are decimal strings, as Kafka's are. */
+export interface ConsumedMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** One fetch of one partition, with what its owner may do about it. */
+export interface PartitionBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly ConsumedMessage[];
+  /** False once the consumer stops or a rebalance has made this batch stale. */
+  isActive(): boolean;
+  /** Tells the group this member is alive; throws while a rebalance is in progress. */
+  heartbeat(): Promise<void>;
+  /** Everything up to and including `offset` is done with: the next fetch starts after it. */
+  markProcessed(offset: bigint): void;
+  /** The next fetch of this partition starts at `offset` instead. */
+  seek(offset: bigint): void;
+}
+
+export interface PartitionConsumerOptions {
+  kafka: KafkaClient;
+  topic: string;
+  groupId: string;
+  /** Partitions whose batches are handled at the same time, at most. */
+  partitionsConcurrentMax: number;
+  /** Bytes of one partition in one fetch, at most. */
+  fetchBytesMax: number;
+  /** How long a fetch may wait on the broker for `fetchBytesMin`. */
+  fetchWaitMs: number;
+  fetchBytesMin: number;
+  /** The member's partitions of `topic` changed (a new group generation; [] after a crash). */
+  onAssignment(partitions: number[]): void;
+  /** Handles one batch; a throw makes the client fetch it again (after its own backoff). */
+  onBatch(batch: PartitionBatch): Promise<void>;
+  log(message: string): void;
+}
+
+const RESTART_DELAY_MS = 1_000;
+/** Consumer-group timing: a member silent for the session timeout is evicted. */
+const SESSION_TIMEOUT_MS = 10_000;
+const REBALANCE_TIMEOUT_MS = 20_000;
+const HEARTBEAT_INTERVAL_MS = 1_000;
+/** New partitions (ledgerctl partitions add) join the assignment within this. */
+const METADATA_MAX_AGE_MS = 5_000;
+
+export class PartitionConsumer {
+  private consumer: Consumer | null = null;
+  private stopping = false;
+
+  constructor(private readonly options: PartitionConsumerOptions) {}
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    await this.startConsumer();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const consumer = this.consumer;
+    this.consumer = null;
+    await consumer?.disconnect().catch(() => undefined);
+  }
+
+  /** Commits the group's offsets (the next offset to read, per partition); failures are ignored. */
+  async commitOffsets(offsets: readonly { partition: number; offset: bigint }[]): Promise<boolean> {
+    if (offsets.length === 0 || !this.consumer) return false;
+    const topic = this.options.topic;
+    return this.consumer
+      .commitOffsets(offsets.map((o) => ({ topic, partition: o.partition, offset: o.offset.toString() })))
+      .then(() => true)
+      .catch(() => false);
+  }
+
+  private async startConsumer(): Promise<void> {
+    const { kafka, topic, groupId } = this.options;
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      rebalanceTimeout: REBALANCE_TIMEOUT_MS,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
+      maxBytesPerPartition: this.options.fetchBytesMax,
+      maxWaitTimeInMs: this.options.fetchWaitMs,
+      minBytes: this.options.fetchBytesMin,
+      allowAutoTopicCreation: false,
+      metadataMaxAge: METADATA_MAX_AGE_MS,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.options.onAssignment([...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b));
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      // kafkajs restarts the consumer itself after a retriable error; after a non-retriable
+      // one (seen in the chaos run: "Failed to find group coordinator" while Kafka restarted)
+      // it stops for good and the process would sit idle. Start a fresh consumer instead.
+      if (event.payload.restart || this.stopping) return;
+      this.options.log(`consumer crashed (${event.payload.error.message}); starting a new one in ${RESTART_DELAY_MS} ms`);
+      void this.restart(consumer);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConcurrentMax,
+      eachBatch: (payload) => this.options.onBatch(this.batchOf(consumer, payload)),
+    });
+  }
+
+  private batchOf(consumer: Consumer, { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): PartitionBatch {
+    return {
+      topic: batch.topic,
+      partition: batch.partition,
+      messages: batch.messages,
+      isActive: () => isRunning() && !isStale(),
+      heartbeat,
+      // With eachBatchAutoResolve off, an unresolved batch is fetched again from its start
+      // (found by the benchmark: the consumer re-read the same messages, and stalled once
+      // they filled a whole fetch).
+      markProcessed: (offset) => resolveOffset(offset.toString()),
+      seek: (offset) => consumer.seek({ topic: batch.topic, partition: batch.partition, offset: offset.toString() }),
+    };
+  }
+
+  /** Replaces a crashed consumer, retrying until one runs (or the consumer stops). */
+  private async restart(crashed: Consumer): Promise<void> {
+    if (this.consumer !== crashed) return; // already replaced
+    this.consumer = null;
+    this.options.onAssignment([]);
+    await crashed.disconnect().catch(() => undefined);
+    while (!this.stopping) {
+      await sleep(RESTART_DELAY_MS);
+      if (this.stopping) return;
+      try {
+        await this.startConsumer();
+        this.options.log('consumer restarted');
+        return;
+      } catch (error) {
+        this.options.log(`consumer restart failed (${(error as Error).message}); retrying`);
+        // startConsumer may have got as far as creating one: do not leave it half-connected.
+        const partial = this.consumer as Consumer | null;
+        await partial?.disconnect().catch(() => undefined);
+        this.consumer = null;
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+// The conformance suite of the Kafka port's consumer side, against the real broker: what the
+// partition worker relies on, whatever client library sits behind PartitionConsumer. It
+// reports its assignment, hands over each partition's messages in offset order, moves the
+// fetch position on only past what was marked processed, seeks, and commits group offsets.
+import { BatchingProducer, type ConsumedMessage, type PartitionBatch, PartitionConsumer } from '../src';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { waitFor } from '../../../test/support/worker';
+
+const PARTITIONS = 2;
+
+describe('PartitionConsumer (the Kafka port, consumer side)', () => {
+  let topics: TestTopics;
+  let producer: BatchingProducer;
+
+  beforeAll(async () => {
+    topics = await createTestTopics(PARTITIONS);
+    producer = new BatchingProducer({ kafka: topics.kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 10_000, ackTimeoutMs: 10_000 });
+    await producer.start();
+  });
+
+  afterAll(async () => {
+    await producer.stop();
+    await topics.delete();
+  });
+
+  const publish = (partition: number, values: string[]) =>
+    Promise.all(values.map((value) => producer.publish({ topic: topics.names.commands, partition, key: `k${partition}`, value })));
+
+  function consumerFor(groupId: string, onBatch: (batch: PartitionBatch) => Promise<void>, assignments: number[][] = []) {
+    return new PartitionConsumer({
+      kafka: topics.kafka,
+      topic: topics.names.commands,
+      groupId,
+      partitionsConcurrentMax: PARTITIONS,
+      fetchBytesMax: 1_024,
+      fetchWaitMs: 10,
+      fetchBytesMin: 1,
+      onAssignment: (partitions) => assignments.push(partitions),
+      onBatch,
+      log: () => undefined,
+    });
+  }
+
+  test('reports its assignment and hands over each partition in offset order, each message once when marked processed', async () => {
+    await publish(0, Array.from({ length: 30 }, (_, i) => `a${i}`));
+    await publish(1, Array.from({ length: 30 }, (_, i) => `b${i}`));
+    const seen = new Map<number, string[]>([[0, []], [1, []]]);
+    const assignments: number[][] = [];
+    const consumer = consumerFor(`${topics.prefix}-order`, async (batch) => {
+      expect(batch.isActive()).toBe(true);
+      for (const m of batch.messages) seen.get(batch.partition)!.push(m.value!.toString());
+      batch.markProcessed(BigInt(batch.messages[batch.messages.length - 1]!.offset));
+      await batch.heartbeat();
+    }, assignments);
+    await consumer.start();
+    try {
+      await waitFor('all 60 consumed', async () => seen.get(0)!.length >= 30 && seen.get(1)!.length >= 30, 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 500)); // nothing comes twice meanwhile
+      expect(seen.get(0)).toEqual(Array.from({ length: 30 }, (_, i) => `a${i}`));
+      expect(seen.get(1)).toEqual(Array.from({ length: 30 }, (_, i) => `b${i}`));
+      expect(assignments.at(-1)).toEqual([0, 1]);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  test('a batch not marked processed is fetched again; seek restarts a partition where asked; commits store the group offset', async () => {
+    const group = `${topics.prefix}-seek`;
+    const offsets: string[] = [];
+    let refusals = 1;
+    let sought = false;
+    const consumer = consumerFor(group, async (batch) => {
+      if (batch.partition !== 0) {
+        batch.markProcessed(BigInt(batch.messages[batch.messages.length - 1]!.offset));
+        return;
+      }
+      const first = batch.messages[0] as ConsumedMessage;
+      offsets.push(first.offset);
+      if (refusals-- > 0) return; // not marked: the same messages come again
+      if (!sought && BigInt(first.offset) === 0n) {
+        sought = true;
+        batch.seek(10n);
+        return;
+      }
+      batch.markProcessed(BigInt(batch.messages[batch.messages.length - 1]!.offset));
+    });
+    await consumer.start();
+    try {
+      await waitFor('partition 0 read after the seek', async () => offsets.includes('10'), 30_000);
+      expect(offsets.slice(0, 2)).toEqual(['0', '0']);
+      expect(await consumer.commitOffsets([{ partition: 0, offset: 30n }])).toBe(true);
+    } finally {
+      await consumer.stop();
+    }
+    const admin = topics.kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topics.names.commands] });
+      expect(committed!.partitions.find((p) => p.partition === 0)?.offset).toBe('30');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
