@@ -44,7 +44,9 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     combinedDependencies: true,
-    exclude: { path: '(^|/)test/' },
+    // Tests inside an app or package may reach across (they drive the real apps); the shared
+    // harness under test/ is cruised, so it too reaches Kafka only through @ledgerline/kafka.
+    exclude: { path: '^(apps|packages)/[^/]+/test/' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
   },
 };

@@ -17,8 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
-import type { Admin } from 'kafkajs';
-import { BatchingProducer, createKafka, SINGLE_BROKER_DURABILITY, ensureTopics, topicNames } from '@ledgerline/kafka';
+import { BatchingProducer, KafkaAdmin, createKafka, SINGLE_BROKER_DURABILITY, topicNames } from '@ledgerline/kafka';
 import { createPool, ensureRouting, loadRouting, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
 import { createRedis, waitUntilReady } from '@ledgerline/redis';
 import { BUCKET_COUNT } from '@ledgerline/domain';
@@ -152,7 +151,7 @@ async function main(): Promise<number> {
   const workerFatalExits: string[] = [];
   let apps: AppProcesses | null = null;
   let pool: Pool | null = null;
-  let admin: Admin | null = null;
+  let admin: KafkaAdmin | null = null;
   let closeMover: () => Promise<void> = async () => undefined;
   let shuttingDown = false;
   let passed = false;
@@ -162,7 +161,7 @@ async function main(): Promise<number> {
     shuttingDown = true;
     control.stopHard();
     await apps?.stopAll().catch((e: Error) => log(`stopping the apps: ${e.message}`));
-    await admin?.disconnect().catch(() => undefined);
+    await admin?.close();
     await closeMover().catch(() => undefined);
     await pool?.end().catch(() => undefined);
     // A fault that failed half way may have left a service down: put the stack back as found.
@@ -207,10 +206,9 @@ async function main(): Promise<number> {
     const routing = await loadRouting(pool);
     const kafka = createKafka({ brokers: services.kafkaBrokers.split(','), clientId: `chaos-${tag}` });
     const topics = topicNames(names.topicPrefix);
-    admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, topics, PARTITION_COUNT, SINGLE_BROKER_DURABILITY);
-    await admin.disconnect();
+    admin = new KafkaAdmin(kafka);
+    await admin.ensureTopics(topics, PARTITION_COUNT, SINGLE_BROKER_DURABILITY);
+    await admin.close();
     admin = null;
 
     // ---- the apps ------------------------------------------------------------------------
@@ -303,12 +301,11 @@ async function main(): Promise<number> {
     const moverProducer = new BatchingProducer({ kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 15_000 });
     await moverProducer.start();
     closeMover = () => moverProducer.stop();
-    const moverAdmin = kafka.admin();
-    await moverAdmin.connect();
+    const moverAdmin = new KafkaAdmin(kafka);
     const closeProducer = closeMover;
     closeMover = async () => {
       await closeProducer();
-      await moverAdmin.disconnect().catch(() => undefined);
+      await moverAdmin.close();
     };
     const rebalancer = new ChaosRebalancer({
       pool: pool!,
@@ -363,8 +360,7 @@ async function main(): Promise<number> {
     await Promise.all([load.drain(DRAIN_MS_MAX), holdLoad.drain()]);
     const drained = clock();
     const acknowledgedIds = books.acknowledged().map((m) => m.transferId);
-    admin = kafka.admin();
-    await admin.connect();
+    admin = new KafkaAdmin(kafka);
     log(`waiting for quiet (${acknowledgedIds.length} acknowledged; at most ${QUIET_TIMEOUT_MS / 1000}s)`);
     const quiet = await waitForQuiet({ pool, admin, topic: topics.commands, acknowledgedIds, timeoutMs: QUIET_TIMEOUT_MS, log });
     log(quiet.quiet ? `quiet after ${(quiet.waitedMs / 1000).toFixed(1)}s` : `NOT quiet after ${(quiet.waitedMs / 1000).toFixed(1)}s: ${JSON.stringify(quiet.state)}`);
@@ -488,13 +484,12 @@ async function tidyUp(stack: Stack, names: { database: string; topicPrefix: stri
   const services = await stack.env();
   await runAdminStatement(services.databaseDirectUrl, `DROP DATABASE IF EXISTS ${names.database} WITH (FORCE)`);
   const kafka = createKafka({ brokers: services.kafkaBrokers.split(','), clientId: `chaos-cleanup` });
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = new KafkaAdmin(kafka);
   try {
     const t = topicNames(names.topicPrefix);
-    await admin.deleteTopics({ topics: [t.commands, t.events, t.deadLetter] }).catch(() => undefined);
+    await admin.deleteTopics([t.commands, t.events, t.deadLetter]).catch(() => undefined);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
   const redis = createRedis(services.redisUrl, { commandTimeoutMs: 5_000 });
   try {

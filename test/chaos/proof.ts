@@ -23,7 +23,7 @@
  *   server_errors_on_bad_input  bad requests answered with a 5xx (a 503 + Retry-After is
  *                       the documented answer only for the ones that need a dependency)
  */
-import type { Admin } from 'kafkajs';
+import type { KafkaAdmin } from '@ledgerline/kafka';
 import type { Pool } from 'pg';
 import type { HoldBook } from './hold-load';
 import { reconcile } from '@ledgerline/postgres';
@@ -89,17 +89,17 @@ export interface QuietState {
 
 const isQuiet = (s: QuietState) => s.lag === 0 && s.processing === 0 && s.unpublishedOutbox === 0 && s.acknowledgedNotTerminal === 0;
 
-export async function quietState(pool: Pool, admin: Admin, topic: string, acknowledgedIds: readonly string[]): Promise<QuietState> {
-  const watermarks = await admin.fetchTopicOffsets(topic);
+export async function quietState(pool: Pool, admin: KafkaAdmin, topic: string, acknowledgedIds: readonly string[]): Promise<QuietState> {
+  const watermarks = await admin.highWatermarks(topic);
   const stored = await pool.query('SELECT partition, next_offset FROM partition_state WHERE topic = $1', [topic]);
   const next = new Map<number, bigint>(stored.rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]));
   let lag = 0n;
   const behind: string[] = [];
-  for (const w of watermarks.sort((a, b) => a.partition - b.partition)) {
-    const stored = next.get(w.partition) ?? 0n;
-    if (BigInt(w.high) > stored) {
-      lag += BigInt(w.high) - stored;
-      behind.push(`p${w.partition}@${stored}/${w.high}`);
+  for (const [partition, high] of [...watermarks].sort((a, b) => a[0] - b[0])) {
+    const stored = next.get(partition) ?? 0n;
+    if (high > stored) {
+      lag += high - stored;
+      behind.push(`p${partition}@${stored}/${high}`);
     }
   }
   const counts = await pool.query(
@@ -125,7 +125,7 @@ export async function quietState(pool: Pool, admin: Admin, topic: string, acknow
  */
 export async function waitForQuiet(options: {
   pool: Pool;
-  admin: Admin;
+  admin: KafkaAdmin;
   topic: string;
   acknowledgedIds: readonly string[];
   timeoutMs: number;

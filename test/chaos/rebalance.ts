@@ -4,10 +4,9 @@
  * and spread the buckets onto them. Both go through the same code as `ledgerctl`.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Admin } from 'kafkajs';
 import type { Pool } from 'pg';
 import { bucketOf } from '@ledgerline/domain';
-import { type BatchingProducer, partitionCountOf } from '@ledgerline/kafka';
+import type { BatchingProducer, KafkaAdmin } from '@ledgerline/kafka';
 import { loadRouting } from '@ledgerline/postgres';
 import { moveBucketsRetrying } from '../../apps/ledgerctl/src/rebalance/move-buckets';
 import { spreadPlan } from '../../apps/ledgerctl/src/rebalance/plan';
@@ -21,7 +20,7 @@ export class ChaosRebalancer {
   readonly holdsMs: number[] = [];
 
   constructor(
-    private readonly deps: { pool: Pool; admin: Admin; producer: BatchingProducer; commandsTopic: string; eventsTopic: string; rng: Rng; accountIds: readonly string[] },
+    private readonly deps: { pool: Pool; admin: KafkaAdmin; producer: BatchingProducer; commandsTopic: string; eventsTopic: string; rng: Rng; accountIds: readonly string[] },
   ) {}
 
   private moveDeps() {
@@ -30,7 +29,7 @@ export class ChaosRebalancer {
 
   async moveRandomBucket(): Promise<string> {
     const { pool, admin, commandsTopic, rng, accountIds } = this.deps;
-    const partitions = await partitionCountOf(admin, commandsTopic);
+    const partitions = await admin.partitionCount(commandsTopic);
     const bucket = bucketOf(rng.pick(accountIds));
     const from = (await loadRouting(pool)).partitionOfBucket(bucket);
     const to = (from + 1 + Math.floor(rng.between(0, partitions - 1))) % partitions;
@@ -41,9 +40,9 @@ export class ChaosRebalancer {
 
   async growPartitions(to: number): Promise<string> {
     const { pool, admin, commandsTopic, eventsTopic } = this.deps;
-    const current = await partitionCountOf(admin, commandsTopic);
+    const current = await admin.partitionCount(commandsTopic);
     if (to <= current) return `already ${current} partitions`;
-    await admin.createPartitions({ topicPartitions: [{ topic: commandsTopic, count: to }, { topic: eventsTopic, count: to }] });
+    await admin.addPartitions([commandsTopic, eventsTopic], to);
     await delay(6_000); // clients refresh topic metadata every 5 s
     const routing = await loadRouting(pool);
     const plan = spreadPlan((b) => routing.partitionOfBucket(b), to);

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import { type TopicNames, createKafka, SINGLE_BROKER_DURABILITY, ensureTopics, topicNames } from '@ledgerline/kafka';
+import { KafkaAdmin, type KafkaClient, type TopicNames, createKafka, SINGLE_BROKER_DURABILITY, topicNames } from '@ledgerline/kafka';
 import { testServices } from './env';
 
 export interface TestTopics {
-  kafka: Kafka;
+  kafka: KafkaClient;
+  /** Offsets, groups and topics of this test's cluster (closed by `delete`). */
+  admin: KafkaAdmin;
   prefix: string;
   names: TopicNames;
   delete(): Promise<void>;
@@ -16,26 +17,20 @@ export async function createTestTopics(partitionCount: number): Promise<TestTopi
   const prefix = `t${randomBytes(5).toString('hex')}`;
   const kafka = createKafka({ brokers: services.kafkaBrokers, clientId: `test-${prefix}` });
   const names = topicNames(prefix);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics(admin, names, partitionCount, SINGLE_BROKER_DURABILITY);
-  } finally {
-    await admin.disconnect();
-  }
+  const admin = new KafkaAdmin(kafka);
+  await admin.ensureTopics(names, partitionCount, SINGLE_BROKER_DURABILITY);
   return {
     kafka,
+    admin,
     prefix,
     names,
     async delete() {
-      const cleaner = kafka.admin();
-      await cleaner.connect();
       try {
-        await cleaner.deleteTopics({ topics: [names.commands, names.events, names.deadLetter] });
+        await admin.deleteTopics([names.commands, names.events, names.deadLetter]);
       } catch {
         // Deleting is tidiness, not correctness: the prefix is unique to this run.
       } finally {
-        await cleaner.disconnect();
+        await admin.close();
       }
     },
   };

@@ -208,14 +208,10 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
     expect(BigInt(afterCrash.rows[0].applied)).toBeGreaterThan(BigInt(before.rows[0].applied)); // it did commit first
     // The crash window is real: on some partition Postgres is ahead of the group's Kafka
     // offset, so the next owner is handed messages that were already applied.
-    const admin = topics.kafka.admin();
-    await admin.connect();
-    const [committed] = await admin.fetchOffsets({ groupId: `${topics.prefix}.partition-workers`, topics: [topics.names.commands] });
-    await admin.disconnect();
+    const committed = await topics.admin.groupOffsets(`${topics.prefix}.partition-workers`, topics.names.commands);
     const stored = await db.pool.query('SELECT partition, next_offset FROM partition_state WHERE topic = $1', [topics.names.commands]);
     const ahead = stored.rows.filter((row) => {
-      const kafkaOffset = committed!.partitions.find((p) => p.partition === row.partition)?.offset ?? '-1';
-      return BigInt(row.next_offset) > BigInt(kafkaOffset === '-1' ? '0' : kafkaOffset);
+      return BigInt(row.next_offset) > (committed.get(row.partition) ?? 0n);
     });
     expect(ahead.length).toBeGreaterThan(0);
 
@@ -225,10 +221,7 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
     try {
       await settle(commands.map((c) => c.transferId));
       // ...and it moves past the redelivered messages instead of tripping over them.
-      const caughtUp = topics.kafka.admin();
-      await caughtUp.connect();
-      const high = (await caughtUp.fetchTopicOffsets(topics.names.commands)).reduce((sum, p) => sum + BigInt(p.high), 0n);
-      await caughtUp.disconnect();
+      const high = [...(await topics.admin.highWatermarks(topics.names.commands)).values()].reduce((sum, h) => sum + h, 0n);
       await waitFor('the survivor applied up to the end of every partition', async () => {
         const r = await db.pool.query('SELECT coalesce(sum(next_offset), 0)::text AS applied FROM partition_state WHERE topic = $1', [topics.names.commands]);
         return BigInt(r.rows[0].applied) === high;

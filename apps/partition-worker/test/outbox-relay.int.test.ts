@@ -3,7 +3,7 @@
 // relayed, its requests time out, and once it is back every row arrives, in commit order,
 // none skipped. Against the real Kafka (and Postgres for the published marks).
 import { RoutingTable } from '@ledgerline/domain';
-import { BatchingProducer, createKafka } from '@ledgerline/kafka';
+import { BatchingProducer, PartitionConsumer, createKafka } from '@ledgerline/kafka';
 import { type OutboxRow, markOutboxPublished } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { testServices } from '../../../test/support/env';
@@ -40,7 +40,7 @@ describe('outbox relay order across a publish failure', () => {
     producer.onBatch = (_size, _ms, ok) => {
       if (!ok) failedRequests++;
     };
-    const marks = new PublishedMarks({ mark: (ids) => markOutboxPublished(db.pool, ids), intervalMs: 100, pendingMax: 10_000, log: () => undefined });
+    const marks = new PublishedMarks({ mark: (ids) => markOutboxPublished(db.pool, ids), intervalMs: 100, pendingMax: 10_000, idsPerFlushMax: 1_000, log: () => undefined });
     marks.start();
     const routing = RoutingTable.initial(2);
     const key = '00000000-0000-4000-8000-000000000001';
@@ -81,19 +81,27 @@ describe('outbox relay order across a publish failure', () => {
 
 /** The payload numbers on one partition of the commands topic, in offset order. */
 async function readPartition(topics: TestTopics, partition: number, atLeast: number): Promise<number[]> {
-  const consumer = topics.kafka.consumer({ groupId: `${topics.prefix}-reader` });
   const seen: number[] = [];
-  await consumer.connect();
+  const consumer = new PartitionConsumer({
+    kafka: topics.kafka,
+    topic: topics.names.commands,
+    groupId: `${topics.prefix}-reader`,
+    partitionsConcurrentMax: 1,
+    fetchBytesMax: 1_048_576,
+    fetchWaitMs: 50,
+    fetchBytesMin: 1,
+    onAssignment: () => undefined,
+    onBatch: async (batch) => {
+      if (batch.partition === partition) for (const m of batch.messages) seen.push((JSON.parse(m.value!.toString()) as { n: number }).n);
+      if (batch.messages.length > 0) batch.markProcessed(BigInt(batch.messages[batch.messages.length - 1]!.offset));
+    },
+    log: () => undefined,
+  });
+  await consumer.start();
   try {
-    await consumer.subscribe({ topic: topics.names.commands, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition: p, message }) => {
-        if (p === partition) seen.push((JSON.parse(message.value!.toString()) as { n: number }).n);
-      },
-    });
     await waitFor(`${atLeast} messages read`, async () => new Set(seen).size >= atLeast, 60_000);
   } finally {
-    await consumer.disconnect();
+    await consumer.stop();
   }
   return seen;
 }

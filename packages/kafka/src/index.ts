@@ -4,3 +4,4 @@ export * from './errors';
 export * from './batching-producer';
 export * from './probe';
 export * from './partition-consumer';
+export * from './admin';

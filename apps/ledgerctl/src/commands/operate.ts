@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
 import { BUCKET_COUNT } from '@ledgerline/domain';
-import { BatchingProducer, createKafka, partitionCountOf, topicNames } from '@ledgerline/kafka';
+import { BatchingProducer, KafkaAdmin, createKafka, topicNames } from '@ledgerline/kafka';
 import { bucketTraffic, createPool, listOpenMoves, listPartitionStates, loadRouting } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 import { printTable } from '../table';
@@ -21,63 +21,40 @@ async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (dep
   const url = role === 'owner' ? config.ownerDatabaseUrl : config.readDatabaseUrl;
   const pool = createPool({ connectionString: url, connectionsMax: 3, connectTimeoutMs: config.pgConnectTimeoutMs, applicationName: 'ledgerctl' });
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity });
-  const admin = kafka.admin();
+  const admin = new KafkaAdmin(kafka);
   const producer = new BatchingProducer({ kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 15_000 });
   try {
-    await admin.connect();
     await producer.start();
     return await work({ pool, admin, producer, topics: topicNames(config.topicPrefix) });
   } finally {
     await producer.stop();
-    await admin.disconnect().catch(() => undefined);
+    await admin.close();
     await pool.end();
   }
 }
-type Deps = { pool: ReturnType<typeof createPool>; admin: ReturnType<ReturnType<typeof createKafka>['admin']>; producer: BatchingProducer; topics: ReturnType<typeof topicNames> };
+type Deps = { pool: ReturnType<typeof createPool>; admin: KafkaAdmin; producer: BatchingProducer; topics: ReturnType<typeof topicNames> };
 
 export async function showWorkers(config: CtlConfig): Promise<void> {
   await withDeps(config, 'read', async ({ pool, admin, topics }) => {
-    const [groups, offsets, states] = await Promise.all([
-      admin.describeGroups([config.groupId]),
-      admin.fetchTopicOffsets(topics.commands),
+    const [group, watermarks, states] = await Promise.all([
+      admin.describeGroup(config.groupId),
+      admin.highWatermarks(topics.commands),
       listPartitionStates(pool, topics.commands),
     ]);
     const owners = new Map<number, string>();
-    for (const member of groups.groups[0]?.members ?? []) {
-      const assignment = decodeAssignment(member.memberAssignment);
-      for (const partition of assignment[topics.commands] ?? []) owners.set(partition, `${member.clientId} ${member.clientHost}`);
+    for (const member of group.members) {
+      for (const partition of member.assignment[topics.commands] ?? []) owners.set(partition, `${member.clientId} ${member.host}`);
     }
-    const rows = offsets
-      .sort((a, b) => a.partition - b.partition)
-      .map((o) => {
-        const state = states.find((s) => s.partition === o.partition);
+    const rows = [...watermarks]
+      .sort((a, b) => a[0] - b[0])
+      .map(([partition, high]) => {
+        const state = states.find((s) => s.partition === partition);
         const applied = state?.nextOffset ?? 0n;
-        return [String(o.partition), owners.get(o.partition) ?? '(unassigned)', String(state?.epoch ?? 0n), String(applied), String(BigInt(o.high) - applied)];
+        return [String(partition), owners.get(partition) ?? '(unassigned)', String(state?.epoch ?? 0n), String(applied), String(high - applied)];
       });
-    process.stdout.write(`group ${config.groupId}: ${groups.groups[0]?.state ?? 'unknown'}, ${groups.groups[0]?.members.length ?? 0} members\n`);
+    process.stdout.write(`group ${config.groupId}: ${group.state}, ${group.members.length} members\n`);
     printTable(['partition', 'owner', 'epoch', 'applied (pg offset)', 'lag'], rows);
   });
-}
-
-/** kafkajs returns the member assignment as the raw consumer-protocol bytes. */
-function decodeAssignment(buffer: Buffer): Record<string, number[]> {
-  const result: Record<string, number[]> = {};
-  if (!buffer || buffer.length < 6) return result;
-  let at = 2; // version
-  const topics = buffer.readInt32BE(at);
-  at += 4;
-  for (let t = 0; t < topics; t++) {
-    const nameLength = buffer.readInt16BE(at);
-    at += 2;
-    const name = buffer.toString('utf8', at, at + nameLength);
-    at += nameLength;
-    const count = buffer.readInt32BE(at);
-    at += 4;
-    const partitions: number[] = [];
-    for (let p = 0; p < count; p++, at += 4) partitions.push(buffer.readInt32BE(at));
-    result[name] = partitions;
-  }
-  return result;
 }
 
 export async function showRouting(config: CtlConfig): Promise<void> {
@@ -105,7 +82,7 @@ export async function showRouting(config: CtlConfig): Promise<void> {
 
 export async function moveCommand(config: CtlConfig, buckets: number[], toPartition: number): Promise<void> {
   await withDeps(config, 'owner', async ({ pool, admin, producer, topics }) => {
-    const partitions = await partitionCountOf(admin, topics.commands);
+    const partitions = await admin.partitionCount(topics.commands);
     if (toPartition < 0 || toPartition >= partitions) throw new Error(`--to-partition must be in 0..${partitions - 1}`);
     const result = await moveBucketsRetrying({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition);
     process.stdout.write(`moved ${result.moved.length} buckets to partition ${toPartition}; held ${result.holdMs} ms\n`);
@@ -114,9 +91,9 @@ export async function moveCommand(config: CtlConfig, buckets: number[], toPartit
 
 export async function addPartitions(config: CtlConfig, to: number): Promise<void> {
   await withDeps(config, 'owner', async (deps) => {
-    const current = await partitionCountOf(deps.admin, deps.topics.commands);
+    const current = await deps.admin.partitionCount(deps.topics.commands);
     if (to <= current) throw new Error(`${deps.topics.commands} already has ${current} partitions`);
-    await deps.admin.createPartitions({ topicPartitions: [{ topic: deps.topics.commands, count: to }, { topic: deps.topics.events, count: to }] });
+    await deps.admin.addPartitions([deps.topics.commands, deps.topics.events], to);
     process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
     await sleep(config.metadataRefreshWaitMs);
     const routing = await loadRouting(deps.pool);
@@ -126,7 +103,7 @@ export async function addPartitions(config: CtlConfig, to: number): Promise<void
 
 export async function rebalance(config: CtlConfig, apply: boolean, movesMax: number): Promise<void> {
   await withDeps(config, apply ? 'owner' : 'read', async (deps) => {
-    const partitions = await partitionCountOf(deps.admin, deps.topics.commands);
+    const partitions = await deps.admin.partitionCount(deps.topics.commands);
     const [routing, traffic] = await Promise.all([loadRouting(deps.pool), bucketTraffic(deps.pool, config.trafficWindowMs)]);
     const plan = levelPlan((b) => routing.partitionOfBucket(b), partitions, traffic, movesMax);
     printTable(['bucket', 'from', 'to', 'commands (5 min)'], plan.map((m) => [String(m.bucket), String(m.from), String(m.to), String(m.load)]));

@@ -2,7 +2,7 @@
  * `ledgerctl migrate`: migrations, the initial routing table and the Kafka topics. Safe to
  * run from several processes at once and as often as you like.
  */
-import { createKafka, ensureTopics, topicNames } from '@ledgerline/kafka';
+import { KafkaAdmin, createKafka, topicNames } from '@ledgerline/kafka';
 import { createPool, ensureRouting, migrate } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 
@@ -16,17 +16,16 @@ export async function setup(config: CtlConfig, log: (line: string) => void): Pro
   } finally {
     await pool.end();
   }
-  const admin = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity }).admin();
-  await admin.connect();
+  const admin = new KafkaAdmin(createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity }));
   try {
     const names = topicNames(config.topicPrefix);
-    await ensureTopics(admin, names, config.partitionCount, config.kafkaDurability);
+    await admin.ensureTopics(names, config.partitionCount, config.kafkaDurability);
     const d = config.kafkaDurability;
     log(
       `topics ready: ${names.commands} (${config.partitionCount} partitions), ${names.events}, ${names.deadLetter}` +
         ` (new topics: replication ${d.replicationFactor}, min.insync.replicas ${d.minInsyncReplicas})`,
     );
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
