@@ -352,15 +352,25 @@ export async function buildWorld(options: {
 
 /** Deposits the initial balances (through the API, into the books); returns their ids. */
 export async function fund(world: World, books: LedgerBooks, control: RunControl, rng: Rng, shape: LoadShape): Promise<MovementRecord[]> {
-  // The brim account takes as many deposits of AMOUNT_MAX as fit under USER_BALANCE_MAX.
+  // The brim account takes as many deposits of AMOUNT_MAX as fit under USER_BALANCE_MAX
+  // (4,611); all funding goes FUNDING_CONCURRENCY deposits at a time.
   const brimFill = Array.from({ length: Number(USER_BALANCE_MAX / AMOUNT_MAX) }, (): [AccountInfo, bigint] => [world.brim, AMOUNT_MAX]);
   const targets: [AccountInfo, bigint][] = [
     ...world.random.map((a): [AccountInfo, bigint] => [a, shape.initialBalance]),
     [world.hot, shape.hotInitialBalance],
     ...brimFill,
   ];
-  const records = await Promise.all(
-    targets.map(async ([account, amount], i) => {
+  const records: MovementRecord[] = [];
+  for (let from = 0; from < targets.length; from += FUNDING_CONCURRENCY) {
+    records.push(...(await fundSome(targets.slice(from, from + FUNDING_CONCURRENCY), from)));
+  }
+  const failed = records.filter((r) => r.outcome !== 'acknowledged');
+  if (failed.length > 0) throw new Error(`${failed.length} funding deposits were not acknowledged (first: ${JSON.stringify(failed[0]!.attempts.slice(-1))})`);
+  return records;
+
+  function fundSome(some: [AccountInfo, bigint][], offset: number): Promise<MovementRecord[]> {
+    return Promise.all(some.map(async ([account, amount], j) => {
+      const i = offset + j;
       const record = books.movement({
         client: 'setup',
         principal: world.admin.name,
@@ -370,12 +380,12 @@ export async function fund(world: World, books: LedgerBooks, control: RunControl
       });
       await sendMovement(world, books, control, rng, record, world.admin);
       return record;
-    }),
-  );
-  const failed = records.filter((r) => r.outcome !== 'acknowledged');
-  if (failed.length > 0) throw new Error(`${failed.length} funding deposits were not acknowledged (first: ${JSON.stringify(failed[0]!.attempts.slice(-1))})`);
-  return records;
+    }));
+  }
 }
+
+/** Funding deposits in flight at once at most (thousands at once only time out). */
+const FUNDING_CONCURRENCY = 100;
 
 async function sendMovement(world: World, books: LedgerBooks, control: RunControl, rng: Rng, record: MovementRecord, principal: Principal): Promise<void> {
   const { definite } = await untilDefinite(
