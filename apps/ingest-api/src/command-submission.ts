@@ -3,14 +3,19 @@
  * the same steps as `submitMovement` (movements.ts) without its money-movement specifics:
  *
  *   hold check (bucket being moved: 503) -> idempotency claim in Postgres -> replay: the
- *   earlier resource -> publish to the subject's partition, wait for acks=all (a failure gives
- *   the key back) -> ACCEPTED record in Redis -> 202
+ *   earlier resource -> publish to the subject's partition, wait for acks=all -> ACCEPTED
+ *   record in Redis -> 202
+ *
+ * With the same two rules as movements.ts: a failed publish gives the key back only when the
+ * command certainly never left this process (docs/design.md invariant 11), and the routing
+ * table is leased from the hold check until the publish has resolved (a bucket move's settle
+ * step waits for it).
  */
 import type { AuthContext } from '@ledgerline/auth';
-import { type Command, subjectAccountOf } from '@ledgerline/domain';
+import { type Command, type RoutingTable, subjectAccountOf } from '@ledgerline/domain';
 import { releaseIdempotencyKey } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
-import { BackpressureError } from '@ledgerline/kafka';
+import { BackpressureError, publishMayHaveReachedKafka } from '@ledgerline/kafka';
 import type { AppContext } from './context';
 import { BucketMovingError, idempotencyKeyReused } from './errors';
 
@@ -40,9 +45,23 @@ export async function submitCommand<R extends Record<string, unknown>>(
   auth: AuthContext,
   submission: CommandSubmission<R>,
 ): Promise<SubmissionAnswer<R>> {
+  const lease = ctx.routing.lease();
+  try {
+    return await submitWithTable(ctx, auth, submission, lease.table);
+  } finally {
+    lease.release();
+  }
+}
+
+async function submitWithTable<R extends Record<string, unknown>>(
+  ctx: AppContext,
+  auth: AuthContext,
+  submission: CommandSubmission<R>,
+  routing: RoutingTable,
+): Promise<SubmissionAnswer<R>> {
   const { id, subject, requestHash } = submission;
   // Before any claim: a held bucket's command is refused without using the key up.
-  if (ctx.routing.current().isHeld(subject)) {
+  if (routing.isHeld(subject)) {
     throw new BucketMovingError(`account ${subject} is being moved to another partition; retry shortly with the same Idempotency-Key`);
   }
   const claim = await ctx.claims.claim(id, auth.principal, requestHash);
@@ -62,10 +81,11 @@ export async function submitCommand<R extends Record<string, unknown>>(
   const { command, resource } = submission.build(ctx.clock().toISOString());
   if (subjectAccountOf(command) !== subject) throw new Error(`command ${id} routes by ${subjectAccountOf(command)}, not ${subject}`);
   try {
-    await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: ctx.routing.current().partitionOf(subject), key: subject, value: encodeCommand(command) }]);
+    await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: routing.partitionOf(subject), key: subject, value: encodeCommand(command) }]);
   } catch (error) {
-    if (claim.kind === 'new') await releaseIdempotencyKey(ctx.pool, id, requestHash).catch(() => undefined);
-    ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' });
+    const maybeSent = publishMayHaveReachedKafka(error);
+    if (claim.kind === 'new' && !maybeSent) await releaseIdempotencyKey(ctx.pool, id, requestHash).catch(() => undefined);
+    ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : maybeSent ? 'unknown' : 'unavailable' });
     throw error;
   }
   if (submission.recordAccepted !== false) {
@@ -80,13 +100,17 @@ export async function submitCommand<R extends Record<string, unknown>>(
 /** Publishes a command that needs no claim (its effect is idempotent by state: a void). */
 export async function publishCommand(ctx: AppContext, command: Command): Promise<void> {
   const subject = subjectAccountOf(command);
-  if (ctx.routing.current().isHeld(subject)) {
-    throw new BucketMovingError(`account ${subject} is being moved to another partition; retry shortly`);
-  }
+  const lease = ctx.routing.lease();
   try {
-    await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: ctx.routing.current().partitionOf(subject), key: subject, value: encodeCommand(command) }]);
+    if (lease.table.isHeld(subject)) {
+      throw new BucketMovingError(`account ${subject} is being moved to another partition; retry shortly`);
+    }
+    await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: lease.table.partitionOf(subject), key: subject, value: encodeCommand(command) }]);
   } catch (error) {
+    if (error instanceof BucketMovingError) throw error;
     ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' });
     throw error;
+  } finally {
+    lease.release();
   }
 }
