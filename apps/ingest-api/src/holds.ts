@@ -11,15 +11,15 @@
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { type CaptureCommand, type VoidHoldCommand, holdIdFor, transferIdFor } from '@ledgerline/domain';
-import { type HoldRow, findHold, findTransfer } from '@ledgerline/postgres';
+import { type HoldRow, findHold } from '@ledgerline/postgres';
 import type { HoldResource, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
 import { submitCommand, publishCommand } from './command-submission';
-import { submitMovements } from './movements';
+import { earlierTransfer, submitMovements } from './movements';
 import type { AppContext } from './context';
 import { DependencyUnavailableError, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
-import { acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
+import { acceptedTransferWire, holdWire } from './resources';
 
 export interface HoldAnswer {
   /** 202 when this request made it durable; 200 when it replays an earlier one. */
@@ -142,12 +142,7 @@ export async function submitCapture(
       };
       return { command, resource: acceptedTransferWire(command) };
     },
-    earlier: async () => {
-      const row = await findTransfer(ctx.pool, transferId);
-      if (row) return transferWireFromRow(row);
-      const accepted = await ctx.redis.accepted.getAccepted(transferId).catch(() => null);
-      return accepted ? (accepted.resource as TransferResource) : null;
-    },
+    earlier: () => earlierTransfer(ctx, transferId),
   });
   return { status: answer.status, resource: answer.resource };
 }

@@ -261,15 +261,23 @@ async function authorise(ctx: AppContext, auth: AuthContext, request: MovementRe
 
 /** What an earlier request with the same key and body produced: Postgres, else the ACCEPTED record. */
 async function earlierResource(ctx: AppContext, kind: MovementRequest['kind'], id: string): Promise<TransferResource | HoldResource | null> {
-  if (kind === 'HOLD') {
-    const hold = await findHold(ctx.pool, id);
-    if (hold) return holdWire(hold);
-  } else {
-    const row = await findTransfer(ctx.pool, id);
-    if (row) return transferWireFromRow(row);
-  }
+  if (kind !== 'HOLD') return earlierTransfer(ctx, id);
+  const hold = await findHold(ctx.pool, id);
+  if (hold) return holdWire(hold);
   const accepted = await ctx.redis.accepted.getAccepted(id).catch(() => null);
-  return accepted ? (accepted.resource as TransferResource | HoldResource) : null;
+  return accepted ? (accepted.resource as HoldResource) : null;
+}
+
+/**
+ * The transfer an earlier request under the same key produced (a replay's answer): the row in
+ * Postgres, else the ACCEPTED record in Redis, else null. Shared by every write path that
+ * names a transfer (movements, captures, reversals).
+ */
+export async function earlierTransfer(ctx: AppContext, transferId: string): Promise<TransferResource | null> {
+  const row = await findTransfer(ctx.pool, transferId);
+  if (row) return transferWireFromRow(row);
+  const accepted = await ctx.redis.accepted.getAccepted(transferId).catch(() => null);
+  return accepted ? (accepted.resource as TransferResource) : null;
 }
 
 function toCommand(

@@ -13,10 +13,11 @@ import { findReversedAmount, findTransfer } from '@ledgerline/postgres';
 import type { TransferResource, reversalBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
 import { submitCommand } from './command-submission';
+import { earlierTransfer } from './movements';
 import type { AppContext } from './context';
 import { ApiError, forbidden, notFound } from './errors';
 import { requestHashOf } from './request-hash';
-import { acceptedTransferWire, transferWireFromRow } from './resources';
+import { acceptedTransferWire } from './resources';
 
 export interface ReversalAnswer {
   status: 200 | 202;
@@ -75,12 +76,7 @@ export async function submitReversal(
       };
       return { command, resource: acceptedTransferWire(command, reversalTo) };
     },
-    earlier: async () => {
-      const row = await findTransfer(ctx.pool, transferId);
-      if (row) return transferWireFromRow(row);
-      const accepted = await ctx.redis.accepted.getAccepted(transferId).catch(() => null);
-      return accepted ? (accepted.resource as TransferResource) : null;
-    },
+    earlier: () => earlierTransfer(ctx, transferId),
   });
   return { status: answer.status, resource: answer.resource };
 }

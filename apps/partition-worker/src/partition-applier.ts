@@ -27,6 +27,7 @@ import {
   applyBatch,
   dedupeKeyOf,
   isolateUnprocessable,
+  noEffects,
   subjectAccountOf,
 } from '@ledgerline/domain';
 import {
@@ -460,20 +461,7 @@ export class PartitionApplier {
   }
 }
 
-const NO_EFFECTS: BatchEffects = {
-  entries: [],
-  accounts: [],
-  createdAccountIds: new Set(),
-  newTransfers: [],
-  transferStatuses: [],
-  legs: [],
-  newHolds: [],
-  holdEnds: [],
-  reversalTotals: [],
-  accountChanges: [],
-  outbox: [],
-  outcomes: [],
-};
+const NO_EFFECTS = noEffects();
 
 function deadLetterOf(topic: string, partition: number, message: ConsumedMessage, now: string, reason: string, sqlstate: string | null): DeadLetterMessage {
   return {

@@ -291,7 +291,7 @@ export function applyBatch(context: ApplyContext, commands: readonly Command[]):
  * the dead-letter topic carries its bytes for an operator.
  */
 export function isolateUnprocessable(context: Pick<ApplyContext, 'partition' | 'now'>, command: Command): BatchEffects {
-  const batch = new BatchBuilder({ ...context, accounts: new Map(), partitionOf: () => context.partition, alreadyApplied: new Set() });
+  const batch = emptyBatch(context);
   // Voids, expiries and account changes move no money and have no transfer to end: the
   // dead letter is their only record (a PATCH waiting on one answers 202).
   if (command.type === 'CREDIT_LEG' || command.type === 'REFUND_LEG') return batch.effects();
@@ -305,6 +305,19 @@ export function isolateUnprocessable(context: Pick<ApplyContext, 'partition' | '
     command.type === 'TRANSFER' || command.type === 'REVERSAL' ? { ...command, principal, description: null } : { ...command, principal };
   batch.rejectAs(safe, 'UNPROCESSABLE');
   return batch.effects();
+}
+
+/**
+ * Effects that change nothing: what the worker writes to advance past a message it can only
+ * dead-letter, or to prove a failing write is the database's fault. Built by the builder, so
+ * it has every field BatchEffects will ever have.
+ */
+export function noEffects(): BatchEffects {
+  return emptyBatch({ partition: 0, now: '' }).effects();
+}
+
+function emptyBatch(context: Pick<ApplyContext, 'partition' | 'now'>): BatchBuilder {
+  return new BatchBuilder({ ...context, accounts: new Map(), partitionOf: () => context.partition, alreadyApplied: new Set() });
 }
 
 /** Working state of one batch; every write goes through `post` so entries and balances agree. */
