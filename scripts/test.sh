@@ -17,7 +17,7 @@ export LEDGERLINE_ENV="${LEDGERLINE_ENV:-test}"
 echo "== static checks"
 npx tsc -p tsconfig.json --noEmit
 npx eslint .
-npx depcruise --config .dependency-cruiser.cjs apps packages test
+npx depcruise --config .dependency-cruiser.cjs apps packages test loadtest
 npx knip
 
 echo "== unit tests"

@@ -7,7 +7,9 @@
 // timeout (with the last error on stderr); exit 2 on bad usage or kafkajs missing.
 // Plain ESM so it runs before any TypeScript tooling; kafkajs comes from the repo root's
 // node_modules (installed by scripts/bootstrap.sh), resolved relative to this file so the
-// caller's cwd does not matter.
+// caller's cwd does not matter. The root package.json declares kafkajs for this probe alone
+// (the TypeScript code reaches Kafka through packages/kafka); knip cannot follow a
+// createRequire, hence kafkajs in its ignoreDependencies.
 import { createRequire } from 'node:module';
 
 const [portArg, timeoutArg = '60', host = '127.0.0.1'] = process.argv.slice(2);

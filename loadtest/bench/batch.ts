@@ -13,8 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Admin } from 'kafkajs';
-import { topicNames } from '@ledgerline/kafka';
+import { type KafkaAdmin, topicNames } from '@ledgerline/kafka';
 import { type BenchContext, cpuMeter } from './context';
 import type { CpuReport } from './cpu';
 import { runK6 } from './k6run';
@@ -55,7 +54,7 @@ export async function batchUnavailable(ctx: BenchContext): Promise<string | null
   return null;
 }
 
-export async function measureBatchIngest(ctx: BenchContext, procs: { api: Managed; workers: Managed[] }, admin: Admin, rep: number): Promise<BatchIngestResult> {
+export async function measureBatchIngest(ctx: BenchContext, procs: { api: Managed; workers: Managed[] }, admin: KafkaAdmin, rep: number): Promise<BatchIngestResult> {
   const { batchItems: items, batchItemsPerS, batchDurationS: durationS } = ctx.plan;
   const batchesPerS = Math.max(1, Math.round(batchItemsPerS / items));
   const tag = `${ctx.runId}-batch-${rep}`;

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '@ledgerline/kafka';
 import type { RoutingTable } from '@ledgerline/domain';
 import type { BenchPlan } from './plan';
 import type { Services } from './services';
@@ -39,7 +39,7 @@ export interface BenchContext {
   idealDb: string;
   pool: Pool;
   basePool: Pool;
-  kafka: Kafka;
+  kafka: KafkaClient;
   routing: RoutingTable;
   fixture: Fixture;
   fixturePath: string;

@@ -12,13 +12,13 @@
  *    appended to the destination partitions by the outbox relay); `settled_per_s` counts
  *    until every transfer is terminal.
  */
-import { topicNames } from '@ledgerline/kafka';
+import { BulkProducer, KafkaAdmin, type OutgoingMessage, topicNames } from '@ledgerline/kafka';
 import { encodeCommand } from '@ledgerline/schemas';
 import { type BenchContext, cpuMeter, pgMeter, startWorkers } from './context';
 import type { CpuReport } from './cpu';
 import type { PgReport } from './pgstats';
 import type { Managed } from './processes';
-import { STALL_MS, createTopics, highWatermarks, partitionOffsets, waitSettled } from './services';
+import { STALL_MS, createTopics, partitionOffsets, waitSettled } from './services';
 import { log, round, sleep } from './util';
 import { type Mix, PairPicker, nextTransfer, seededRandom } from './workload';
 
@@ -56,14 +56,13 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
   await createTopics(ctx.kafka, prefix, ctx.plan.partitions);
   ctx.prefixes.push(prefix);
 
-  const admin = ctx.kafka.admin();
-  await admin.connect();
+  const admin = new KafkaAdmin(ctx.kafka);
   let workers: Managed[] = [];
   try {
     const produceStarted = Date.now();
     await produceBacklog(ctx, topic, tag, mix, commands, rep);
     const produceS = (Date.now() - produceStarted) / 1000;
-    const targets = await highWatermarks(admin, topic);
+    const targets = await admin.highWatermarks(topic);
     const produced = [...targets.values()].reduce((a, b) => a + b, 0n);
     if (produced !== BigInt(commands)) throw new Error(`drain ${mix}: topic holds ${produced} messages, produced ${commands}`);
     log(`drain ${mix}: ${commands} commands in ${topic} (${Math.round(commands / produceS)}/s produced); starting ${ctx.plan.workers} workers`);
@@ -118,7 +117,7 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
     return result;
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -127,25 +126,24 @@ async function produceBacklog(ctx: BenchContext, topic: string, tag: string, mix
   const picker = new PairPicker(ctx.fixture.accounts, ctx.fixture.merchant, mix, random);
   // Not idempotent: several requests in flight make the backlog fast to build, and the order
   // between chunks does not matter (every source account is funded many times over).
-  const producer = ctx.kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: PRODUCE_IN_FLIGHT_MAX });
-  await producer.connect();
+  const producer = new BulkProducer({ kafka: ctx.kafka, idempotent: false, requestsInFlightMax: PRODUCE_IN_FLIGHT_MAX });
   try {
     const inFlight = new Set<Promise<unknown>>();
     for (let start = 0; start < commands; start += PRODUCE_CHUNK) {
       const run = { currency: ctx.fixture.currency, tag, acceptedAt: new Date().toISOString() };
-      const messages = [];
+      const messages: OutgoingMessage[] = [];
       for (let i = start; i < Math.min(commands, start + PRODUCE_CHUNK); i++) {
         const command = nextTransfer(picker, random, run, `${tag}-${i}`);
         const from = command.fromAccountId;
-        messages.push({ partition: ctx.routing.partitionOf(from), key: from, value: encodeCommand(command) });
+        messages.push({ topic, partition: ctx.routing.partitionOf(from), key: from, value: encodeCommand(command) });
       }
-      const send = producer.send({ topic, acks: -1, messages }).finally(() => inFlight.delete(send));
+      const send = producer.send(messages).finally(() => inFlight.delete(send));
       inFlight.add(send);
       if (inFlight.size >= PRODUCE_IN_FLIGHT_MAX) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
   } finally {
-    await producer.disconnect();
+    await producer.close();
   }
 }
 

@@ -11,10 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
-import type { Kafka } from 'kafkajs';
 import { signDevToken } from '@ledgerline/auth';
 import { ledgerlineClient } from '@ledgerline/client';
 import { type Command, type RoutingTable, accountIdFor, transferIdFor } from '@ledgerline/domain';
+import { BulkProducer, type KafkaClient, type OutgoingMessage } from '@ledgerline/kafka';
 import { encodeCommand } from '@ledgerline/schemas';
 import { log, mapLimit, sleep } from './util';
 
@@ -160,7 +160,7 @@ export function requestHash(text: string): string {
  * columns), then one DEPOSIT command per account on the commands topic, exactly as the API
  * would publish it; the caller runs the workers until they are applied.
  */
-export async function createDirect(pool: Pool, kafka: Kafka, topic: string, routing: RoutingTable, fixture: Fixture): Promise<number> {
+export async function createDirect(pool: Pool, kafka: KafkaClient, topic: string, routing: RoutingTable, fixture: Fixture): Promise<number> {
   const all = [...fixture.accounts, fixture.merchant];
   await pool.query(
     `INSERT INTO accounts (id, owner, kind, currency, overdraft_limit, metadata, request_hash)
@@ -169,7 +169,7 @@ export async function createDirect(pool: Pool, kafka: Kafka, topic: string, rout
     [all.map((a) => a.id), all.map((a) => a.owner), fixture.currency, all.map((a) => requestHash(`${a.owner}/${a.key}`))],
   );
   const acceptedAt = new Date().toISOString();
-  const messages = all.map((account) => {
+  const messages = all.map((account): OutgoingMessage => {
     const amount = BigInt(account === fixture.merchant ? fixture.merchantFundAmount : fixture.fundAmount);
     const command: Command = {
       type: 'DEPOSIT',
@@ -182,16 +182,13 @@ export async function createDirect(pool: Pool, kafka: Kafka, topic: string, rout
       requestHash: requestHash(`fund-${account.id}`),
       acceptedAt,
     };
-    return { partition: routing.partitionOf(account.id), key: account.id, value: encodeCommand(command) };
+    return { topic, partition: routing.partitionOf(account.id), key: account.id, value: encodeCommand(command) };
   });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  await producer.connect();
+  const producer = new BulkProducer({ kafka, idempotent: true, requestsInFlightMax: 1 });
   try {
-    for (let i = 0; i < messages.length; i += 2_000) {
-      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 2_000) });
-    }
+    for (let i = 0; i < messages.length; i += 2_000) await producer.send(messages.slice(i, i + 2_000));
   } finally {
-    await producer.disconnect();
+    await producer.close();
   }
   return messages.length;
 }

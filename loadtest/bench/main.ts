@@ -27,8 +27,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Admin } from 'kafkajs';
-import { createKafka, topicNames } from '@ledgerline/kafka';
+import { KafkaAdmin, createKafka, topicNames } from '@ledgerline/kafka';
 import { loadRouting, reconcile } from '@ledgerline/postgres';
 import { measureCeiling } from './ceiling';
 import { type BenchContext, WORKER_SCRIPT, WORKER_SCRIPT_OVERRIDDEN, apiAvailable, startApi, startBaseline, startWorkers, workerOpsPort } from './context';
@@ -140,8 +139,7 @@ async function main(): Promise<number> {
     // ---- ours: accounts, then the API phases ------------------------------------------------
     await phase('setup', async () => {
       const workers = startWorkers(ctx, mainPrefix, 'main', plan.profile);
-      const admin = kafka.admin();
-      await admin.connect();
+      const admin = new KafkaAdmin(kafka);
       let api: Managed | null = null;
       try {
         await Promise.all(workers.map((w, i) => waitHttpOk(`http://127.0.0.1:${workerOpsPort(ctx, i)}/readyz`, READY_TIMEOUT_MS, w)));
@@ -157,7 +155,7 @@ async function main(): Promise<number> {
         }
         if (api) await apiPhases_(ctx, m, api, workers, admin, tokens);
       } finally {
-        await admin.disconnect();
+        await admin.close();
         await Promise.all([api?.stop(), ...workers.map((w) => w.stop())]);
       }
     });
@@ -260,7 +258,7 @@ async function main(): Promise<number> {
   return Object.keys(m.errors).length > 0 ? 1 : 0;
 }
 
-async function apiPhases_(ctx: BenchContext, m: Measurements, api: Managed, workers: Managed[], admin: Admin, tokens: TokenCache): Promise<void> {
+async function apiPhases_(ctx: BenchContext, m: Measurements, api: Managed, workers: Managed[], admin: KafkaAdmin, tokens: TokenCache): Promise<void> {
   const { plan } = ctx;
   const target = apiTarget(ctx, api, workers, admin);
   const has = (p: Phase) => plan.phases.includes(p);

@@ -3,8 +3,7 @@
  * five scenarios as a smoke run, and the same load against the row-lock baseline.
  */
 import { join } from 'node:path';
-import type { Admin } from 'kafkajs';
-import { topicNames } from '@ledgerline/kafka';
+import { type KafkaAdmin, topicNames } from '@ledgerline/kafka';
 import { withDatabase } from '@ledgerline/postgres';
 import { type BenchContext, cpuMeter, pgMeter } from './context';
 import type { CpuReport } from './cpu';
@@ -49,10 +48,10 @@ interface Target {
   procs: Record<string, readonly (Managed | null)[]>;
   /** Ours: the topic whose backlog must be applied before the next step. */
   topic: string | null;
-  admin: Admin | null;
+  admin: KafkaAdmin | null;
 }
 
-export function apiTarget(ctx: BenchContext, api: Managed, workers: Managed[], admin: Admin): Target {
+export function apiTarget(ctx: BenchContext, api: Managed, workers: Managed[], admin: KafkaAdmin): Target {
   return {
     kind: 'api',
     baseUrl: `http://127.0.0.1:${ctx.plan.apiPort}`,

@@ -4,10 +4,9 @@
  * prefixes, its Redis key prefix, and the probes that tell when the workers have caught up.
  */
 import type { Pool } from 'pg';
-import type { Admin, Kafka } from 'kafkajs';
 import Redis from 'ioredis';
 import { createPool, ensureRouting, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
-import { SINGLE_BROKER_DURABILITY, ensureTopics, topicNames } from '@ledgerline/kafka';
+import { KafkaAdmin, type KafkaClient, SINGLE_BROKER_DURABILITY, topicNames } from '@ledgerline/kafka';
 import { log, requireEnv, sleep } from './util';
 
 export interface Services {
@@ -64,28 +63,26 @@ export async function migrateDatabase(services: Services, name: string, partitio
   return pool;
 }
 
-export async function createTopics(kafka: Kafka, prefix: string, partitions: number): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
+export async function createTopics(kafka: KafkaClient, prefix: string, partitions: number): Promise<void> {
+  const admin = new KafkaAdmin(kafka);
   try {
-    await ensureTopics(admin, topicNames(prefix), partitions, SINGLE_BROKER_DURABILITY);
+    await admin.ensureTopics(topicNames(prefix), partitions, SINGLE_BROKER_DURABILITY);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
 /** Tidiness, not correctness: every prefix is unique to its run. */
-export async function deleteTopicsAndGroups(kafka: Kafka, prefixes: readonly string[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
+export async function deleteTopicsAndGroups(kafka: KafkaClient, prefixes: readonly string[]): Promise<void> {
+  const admin = new KafkaAdmin(kafka);
   try {
     const existing = new Set(await admin.listTopics());
     const topics = prefixes.flatMap((p) => Object.values(topicNames(p))).filter((t) => existing.has(t));
-    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 }).catch((e) => log(`topic cleanup: ${(e as Error).message}`));
+    await admin.deleteTopics(topics).catch((e) => log(`topic cleanup: ${(e as Error).message}`));
     const groups = prefixes.map((p) => `${p}.partition-workers`);
     await admin.deleteGroups(groups).catch(() => undefined);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -115,11 +112,6 @@ export async function partitionOffsets(pool: Pool, topic: string): Promise<Map<n
   return new Map(result.rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]));
 }
 
-export async function highWatermarks(admin: Admin, topic: string): Promise<Map<number, bigint>> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
-}
-
 export async function processingCount(pool: Pool): Promise<number> {
   const result = await pool.query("SELECT count(*)::int AS n FROM transfers WHERE status = 'PROCESSING'");
   return Number(result.rows[0].n);
@@ -141,13 +133,13 @@ export interface Settled {
  * not missed) and no transfer is half-way (PROCESSING). Gives up after `timeoutMs`, or
  * sooner when nothing moves for STALL_MS; the caller reports it and the bench goes on.
  */
-export async function waitSettled(pool: Pool, admin: Admin, topic: string, timeoutMs: number): Promise<Settled> {
+export async function waitSettled(pool: Pool, admin: KafkaAdmin, topic: string, timeoutMs: number): Promise<Settled> {
   const started = Date.now();
   let quietPolls = 0;
   let lastApplied = -1n;
   let lastProgressAt = started;
   while (Date.now() - started < timeoutMs) {
-    const [high, applied, processing] = await Promise.all([highWatermarks(admin, topic), partitionOffsets(pool, topic), processingCount(pool)]);
+    const [high, applied, processing] = await Promise.all([admin.highWatermarks(topic), partitionOffsets(pool, topic), processingCount(pool)]);
     let caughtUp = processing === 0;
     let appliedSum = 0n;
     for (const [partition, end] of high) {

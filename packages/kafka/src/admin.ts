@@ -6,6 +6,7 @@
  */
 import { type Admin, AssignerProtocol } from 'kafkajs';
 import type { KafkaClient } from './client';
+import { kafkajsOf } from './kafkajs';
 import { type TopicDurability, type TopicNames, ensureTopics, partitionCountOf } from './topics';
 
 export interface GroupMember {
@@ -25,7 +26,7 @@ export class KafkaAdmin {
   private connected: Promise<void> | null = null;
 
   constructor(kafka: KafkaClient) {
-    this.admin = kafka.admin();
+    this.admin = kafkajsOf(kafka).admin();
   }
 
   /** Creates the topics that do not exist yet (topics.ts `ensureTopics`). */

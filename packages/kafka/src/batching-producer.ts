@@ -23,8 +23,11 @@
  * ones. Only a broker's definite refusal of the session resets it (see `sessionBroken`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import type { KafkaClient } from './client';
 import { BackpressureError, BrokerUnavailableError } from './errors';
+import { kafkajsOf, toTopicMessages } from './kafkajs';
+import type { OutgoingMessage } from './messages';
 
 /** Backoff between attempts at a produce request that failed: doubling, capped, jittered. */
 const RESEND_DELAY_FIRST_MS = 50;
@@ -36,16 +39,8 @@ const RESEND_DELAY_MAX_MS = 2_000;
  */
 const SESSION_BROKEN_TYPES = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
 
-export interface OutgoingMessage {
-  topic: string;
-  /** Explicit partition (routing is ours); null lets the key's hash choose (events). */
-  partition: number | null;
-  key: string;
-  value: string;
-}
-
 export interface BatchingProducerOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   /**
    * How long the first message of a batch waits for company before the batch is sent. 0 = no
    * timer: the batch goes out at the end of the current event-loop turn (setImmediate; a
@@ -232,7 +227,7 @@ export class BatchingProducer {
         try {
           const producer = await this.connection();
           for (const pending of batch) pending.sent = true;
-          await producer.sendBatch({ topicMessages: groupByTopic(batch), acks: -1 });
+          await producer.sendBatch({ topicMessages: toTopicMessages(batch.flatMap((pending) => pending.messages)), acks: -1 });
           this.onBatch?.(messages, Date.now() - started, true);
           for (const pending of batch) this.settle(pending, null);
           return;
@@ -265,7 +260,7 @@ export class BatchingProducer {
   private async connection(): Promise<Producer> {
     if (this.producer) return this.producer;
     if (!this.connecting) {
-      const producer = this.options.kafka.producer({
+      const producer = kafkajsOf(this.options.kafka).producer({
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
@@ -291,20 +286,6 @@ export class BatchingProducer {
     this.producer = null;
     if (producer) await producer.disconnect().catch(() => undefined);
   }
-}
-
-function groupByTopic(batch: readonly Pending[]): TopicMessages[] {
-  const byTopic = new Map<string, Message[]>();
-  for (const message of batch.flatMap((pending) => pending.messages)) {
-    const list = byTopic.get(message.topic) ?? [];
-    list.push(
-      message.partition === null
-        ? { key: message.key, value: message.value }
-        : { key: message.key, value: message.value, partition: message.partition },
-    );
-    byTopic.set(message.topic, list);
-  }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 function sessionBroken(error: unknown): boolean {

@@ -18,17 +18,22 @@ export interface KafkaClientOptions {
   };
 }
 
+declare const kafkaClientBrand: unique symbol;
+
 /**
  * A connection to the cluster, as the rest of ledgerline holds it: an opaque handle passed to
- * this package's producer, consumer and probe. (It is kafkajs's client today; nothing outside
- * packages/kafka may rely on that.)
+ * this package's producers, consumer, admin and probe. It is kafkajs's client underneath, but
+ * its type says nothing of it, so code outside packages/kafka cannot call the library through
+ * it (the boundary check stops imports; this stops the calls).
  */
-export type KafkaClient = Kafka;
+export interface KafkaClient {
+  readonly [kafkaClientBrand]: 'KafkaClient';
+}
 
 export function createKafka(options: KafkaClientOptions): KafkaClient {
   const logger = options.logger?.child({ component: 'kafkajs' });
   const security = options.security;
-  return new Kafka({
+  const kafka = new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
     ...(security?.ssl ? { ssl: security.sslCaFile ? { ca: [readFileSync(security.sslCaFile, 'utf8')] } : true } : {}),
@@ -40,6 +45,7 @@ export function createKafka(options: KafkaClientOptions): KafkaClient {
     logLevel: logLevel.ERROR,
     logCreator: () => (entry) => (logger ? toLogger(logger, entry) : toStderr(entry)),
   });
+  return kafka as unknown as KafkaClient;
 }
 
 function toLogger(logger: Logger, { namespace, level, log }: LogEntry): void {

@@ -16,6 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { KafkaClient } from './client';
+import { kafkajsOf } from './kafkajs';
 
 /** One record as the consumer hands it over: offsets are decimal strings, as Kafka's are. */
 export interface ConsumedMessage {
@@ -95,7 +96,7 @@ export class PartitionConsumer {
 
   private async startConsumer(): Promise<void> {
     const { kafka, topic, groupId } = this.options;
-    const consumer = kafka.consumer({
+    const consumer = kafkajsOf(kafka).consumer({
       groupId,
       sessionTimeout: SESSION_TIMEOUT_MS,
       rebalanceTimeout: REBALANCE_TIMEOUT_MS,

@@ -3,15 +3,17 @@
  * high watermark. One admin client, connected on first use and reused between probes (a
  * probe every few seconds must not open a connection each time).
  */
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import type { KafkaClient } from './client';
+import { kafkajsOf } from './kafkajs';
 import { type TopicDurability, commandsReplicationProblem } from './topics';
 
 export class KafkaProbe {
   private readonly admin: Admin;
   private connected: Promise<void> | null = null;
 
-  constructor(kafka: Kafka) {
-    this.admin = kafka.admin();
+  constructor(kafka: KafkaClient) {
+    this.admin = kafkajsOf(kafka).admin();
   }
 
   /** Resolves when the cluster answers a metadata request; throws otherwise. */

@@ -5,6 +5,7 @@
  * partition receives everything in publish order.
  */
 import { BatchingProducer } from '@ledgerline/kafka';
+import { kafkajsOf } from '../src/kafkajs';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 
 describe('BatchingProducer with lingerMs 0 (smart batching)', () => {
@@ -41,7 +42,7 @@ describe('BatchingProducer with lingerMs 0 (smart batching)', () => {
     expect(requests).toEqual([50, 1, 20]);
 
     // The partition holds all 71, in publish order.
-    const consumer = topics.kafka.consumer({ groupId: `${topics.prefix}.check` });
+    const consumer = kafkajsOf(topics.kafka).consumer({ groupId: `${topics.prefix}.check` });
     const keys: string[] = [];
     await consumer.connect();
     await consumer.subscribe({ topic: topics.names.commands, fromBeginning: true });

@@ -1,0 +1,8 @@
+/** What ledgerline hands the Kafka port to publish, in its own terms (no client-library types). */
+export interface OutgoingMessage {
+  topic: string;
+  /** Explicit partition (routing is ours); null lets the key's hash choose (events). */
+  partition: number | null;
+  key: string;
+  value: string;
+}
