@@ -14,8 +14,9 @@ import type { Pool } from 'pg';
 import { signDevToken } from '@ledgerline/auth';
 import { ledgerlineClient } from '@ledgerline/client';
 import { type Command, type RoutingTable, accountIdFor, transferIdFor } from '@ledgerline/domain';
+import { LOCAL_DEFAULTS } from '@ledgerline/config';
 import { BulkProducer, type KafkaClient, type OutgoingMessage } from '@ledgerline/kafka';
-import { encodeCommand } from '@ledgerline/schemas';
+import { CommandSeal, encodeCommand } from '@ledgerline/schemas';
 import { log, mapLimit, sleep } from './util';
 
 export const CURRENCY = 'USD';
@@ -169,6 +170,8 @@ export async function createDirect(pool: Pool, kafka: KafkaClient, topic: string
     [all.map((a) => a.id), all.map((a) => a.owner), fixture.currency, all.map((a) => requestHash(`${a.owner}/${a.key}`))],
   );
   const acceptedAt = new Date().toISOString();
+  // The bench's workers run with the development key (no LEDGERLINE_COMMAND_KEY in their env).
+  const seal = new CommandSeal(LOCAL_DEFAULTS.commandKey);
   const messages = all.map((account): OutgoingMessage => {
     const amount = BigInt(account === fixture.merchant ? fixture.merchantFundAmount : fixture.fundAmount);
     const command: Command = {
@@ -182,7 +185,7 @@ export async function createDirect(pool: Pool, kafka: KafkaClient, topic: string
       requestHash: requestHash(`fund-${account.id}`),
       acceptedAt,
     };
-    return { topic, partition: routing.partitionOf(account.id), key: account.id, value: encodeCommand(command) };
+    return { topic, partition: routing.partitionOf(account.id), key: account.id, value: encodeCommand(command, seal) };
   });
   const producer = new BulkProducer({ kafka, idempotent: true, requestsInFlightMax: 1 });
   try {

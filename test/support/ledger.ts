@@ -4,7 +4,8 @@ import type { Pool } from 'pg';
 import { type ClientCommand, type Command, RoutingTable, subjectAccountOf, uuidV5 } from '@ledgerline/domain';
 import { BatchingProducer } from '@ledgerline/kafka';
 import { insertUserAccount, loadRouting } from '@ledgerline/postgres';
-import { encodeCommand } from '@ledgerline/schemas';
+import { LOCAL_DEFAULTS } from '@ledgerline/config';
+import { CommandSeal, encodeCommand } from '@ledgerline/schemas';
 import type { TestTopics } from './kafka';
 
 export async function openAccount(pool: Pool, owner: string, options: { currency?: string; overdraftLimit?: bigint } = {}): Promise<string> {
@@ -60,6 +61,9 @@ export function transfer(from: string, to: string, owner: string, amount: bigint
   };
 }
 
+/** The key a worker started with no LEDGERLINE_COMMAND_KEY verifies operator seals with. */
+export const testSeal = new CommandSeal(LOCAL_DEFAULTS.commandKey);
+
 /** Publishes like the ingest API does: key = subject account, partition = routing. */
 export class TestPublisher {
   private readonly producer: BatchingProducer;
@@ -78,7 +82,7 @@ export class TestPublisher {
 
   publish(command: Command): Promise<void> {
     const key = subjectAccountOf(command);
-    return this.producer.publish({ topic: this.topics.names.commands, partition: this.routing.partitionOf(key), key, value: encodeCommand(command) });
+    return this.producer.publish({ topic: this.topics.names.commands, partition: this.routing.partitionOf(key), key, value: encodeCommand(command, testSeal) });
   }
 
   publishRaw(partition: number, value: string): Promise<void> {

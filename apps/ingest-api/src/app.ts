@@ -20,6 +20,7 @@ import { type AuthContext, TokenVerifier } from '@ledgerline/auth';
 import type { IdempotencyClaims } from '@ledgerline/postgres';
 import { topicNames } from '@ledgerline/kafka';
 import { type Logger, httpLogger, silentLogger } from '@ledgerline/logging';
+import { CommandSeal } from '@ledgerline/schemas';
 import { AccountDirectory } from './account-directory';
 import type { ApiConfig } from './config';
 import type { AppContext } from './context';
@@ -74,6 +75,7 @@ export function buildApp(deps: AppDeps): Express {
     directory: new AccountDirectory(deps.pool, config.accountCacheEntriesMax),
     metrics: deps.metrics ?? createApiMetrics({ defaultMetrics: false }),
     commandsTopic: topicNames(config.kafkaTopicPrefix).commands,
+    seal: new CommandSeal(config.commandKey.current),
     clock: deps.clock ?? (() => new Date()),
     log,
     warn: rateLimited(log, config.warnIntervalMs),

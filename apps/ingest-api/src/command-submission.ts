@@ -81,7 +81,7 @@ async function submitWithTable<R extends Record<string, unknown>>(
   const { command, resource } = submission.build(ctx.clock().toISOString());
   if (subjectAccountOf(command) !== subject) throw new Error(`command ${id} routes by ${subjectAccountOf(command)}, not ${subject}`);
   try {
-    await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: routing.partitionOf(subject), key: subject, value: encodeCommand(command) }]);
+    await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: routing.partitionOf(subject), key: subject, value: encodeCommand(command, ctx.seal) }]);
   } catch (error) {
     const maybeSent = publishMayHaveReachedKafka(error);
     if (claim.kind === 'new' && !maybeSent) await releaseIdempotencyKey(ctx.pool, id, requestHash).catch(() => undefined);
@@ -105,7 +105,7 @@ export async function publishCommand(ctx: AppContext, command: Command): Promise
     if (lease.table.isHeld(subject)) {
       throw new BucketMovingError(`account ${subject} is being moved to another partition; retry shortly`);
     }
-    await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: lease.table.partitionOf(subject), key: subject, value: encodeCommand(command) }]);
+    await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: lease.table.partitionOf(subject), key: subject, value: encodeCommand(command, ctx.seal) }]);
   } catch (error) {
     if (error instanceof BucketMovingError) throw error;
     ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' });

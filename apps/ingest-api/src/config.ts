@@ -8,6 +8,7 @@ import {
   brokersVar,
   databaseUrlProblems,
   intVar,
+  commandKeySettings,
   jwtSettings,
   kafkaDurability,
   kafkaDurabilityVars,
@@ -44,6 +45,13 @@ const schema = z.object({
    * Production: at least 32 random bytes.
    */
   JWT_SECRET: z.string().optional(),
+  /**
+   * Seals operator (ledger:admin) commands on Kafka so workers can tell them from forged
+   * ones; the same key in the API and every worker. Production: at least 32 random bytes.
+   */
+  LEDGERLINE_COMMAND_KEY: z.string().optional(),
+  /** Comma-separated keys workers still accept (rotation); the API always seals with the current one. */
+  LEDGERLINE_COMMAND_KEY_PREVIOUS: z.string().optional(),
   /** RS256 key set; production requires JWT_ISSUER and JWT_AUDIENCE with it. */
   JWT_JWKS_URL: optionalUrl,
   JWT_ISSUER: z.string().min(1).optional(),
@@ -140,6 +148,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const problems: string[] = [];
   if (raw.LEDGERLINE_ENV === 'production') problems.push(...databaseUrlProblems('API_DATABASE_URL', raw.API_DATABASE_URL));
   const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
+  const commandKey = commandKeySettings(raw.LEDGERLINE_ENV, raw, problems);
   const jwt = jwtSettings(raw.LEDGERLINE_ENV, raw, problems);
   refuseUnsafe(problems);
   for (const [perS, burst] of [['API_RATE_WRITES_PER_S', 'API_RATE_WRITES_BURST'], ['API_RATE_READS_PER_S', 'API_RATE_READS_BURST']] as const) {
@@ -157,6 +166,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     kafkaDurability: kafkaDurability(raw.LEDGERLINE_ENV, raw),
     kafkaSecurity: kafkaSecurityConfig,
     jwt,
+    commandKey,
     operatorNetworks: parseNetworkList('API_OPERATOR_NETWORKS', raw.API_OPERATOR_NETWORKS),
     rateLimits: {
       writesPerS: raw.API_RATE_WRITES_PER_S,

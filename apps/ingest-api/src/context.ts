@@ -1,6 +1,7 @@
 /** Everything a route handler may use, built once by buildApp from the injected ports. */
 import type { Pool } from 'pg';
 import type { TokenVerifier } from '@ledgerline/auth';
+import type { CommandSeal } from '@ledgerline/schemas';
 import type { IdempotencyClaims } from '@ledgerline/postgres';
 import type { AccountDirectory } from './account-directory';
 import type { ApiConfig } from './config';
@@ -22,6 +23,8 @@ export interface AppContext {
   readonly directory: AccountDirectory;
   readonly metrics: ApiMetrics;
   readonly commandsTopic: string;
+  /** Seals the commands a ledger:admin principal asks for, so workers can tell them from forged ones. */
+  readonly seal: CommandSeal;
   clock(): Date;
   log(line: string): void;
   /** Logs `line` at most once per interval for each `key`: an outage must not flood the log. */

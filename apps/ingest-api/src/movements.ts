@@ -152,7 +152,7 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
     topic: ctx.commandsTopic,
     partition: routing.partitionOf(item.subject),
     key: item.subject,
-    value: encodeCommand(item.command),
+    value: encodeCommand(item.command, ctx.seal),
   }));
   let sent = 0;
   for (const group of groupsOf(messages, ctx.config.produceGroupBytesMax)) {

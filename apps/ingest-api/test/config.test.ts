@@ -4,8 +4,9 @@ import { UnsafeConfigError, describeStartFailure } from '@ledgerline/config';
 import { loadApiConfig } from '../src/config';
 
 const STRONG = 'x'.repeat(48);
+const COMMAND_KEY = 'c'.repeat(48);
 const DB = 'postgres://ledgerline_api:s3cret-from-the-vault@db.internal:6432/ledgerline';
-const prod = (env: Record<string, string>) => ({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, JWT_SECRET: STRONG, ...env });
+const prod = (env: Record<string, string>) => ({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, JWT_SECRET: STRONG, LEDGERLINE_COMMAND_KEY: COMMAND_KEY, ...env });
 
 function refusal(env: Record<string, string | undefined>): string[] {
   try {
@@ -40,12 +41,24 @@ describe('LEDGERLINE_ENV=production refuses', () => {
   });
 
   test('neither a secret nor a JWKS URL', () => {
-    expect(refusal({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB })).toEqual([expect.stringMatching(/^JWT_SECRET: not set, and JWT_JWKS_URL neither/)]);
+    expect(refusal({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, LEDGERLINE_COMMAND_KEY: COMMAND_KEY })).toEqual([
+      expect.stringMatching(/^JWT_SECRET: not set, and JWT_JWKS_URL neither/),
+    ]);
   });
 
   test('JWT_JWKS_URL without JWT_ISSUER and JWT_AUDIENCE', () => {
-    const problems = refusal({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, JWT_JWKS_URL: 'https://idp.example/jwks.json' });
+    const problems = refusal({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, LEDGERLINE_COMMAND_KEY: COMMAND_KEY, JWT_JWKS_URL: 'https://idp.example/jwks.json' });
     expect(problems).toEqual([expect.stringMatching(/^JWT_ISSUER: required with JWT_JWKS_URL/), expect.stringMatching(/^JWT_AUDIENCE: required with JWT_JWKS_URL/)]);
+  });
+
+  test('no LEDGERLINE_COMMAND_KEY, the development one, or one shorter than 32 bytes (anyone holding it can seal a deposit)', () => {
+    const { LEDGERLINE_COMMAND_KEY: _unset, ...withoutKey } = prod({});
+    expect(refusal(withoutKey)).toEqual([expect.stringMatching(/^LEDGERLINE_COMMAND_KEY: not set; production needs a random key of at least 32 bytes/)]);
+    expect(refusal(prod({ LEDGERLINE_COMMAND_KEY: 'dev-command-key-change-me' }))).toEqual([expect.stringMatching(/^LEDGERLINE_COMMAND_KEY: is the development key/)]);
+    expect(refusal(prod({ LEDGERLINE_COMMAND_KEY: 'short' }))).toEqual([expect.stringMatching(/^LEDGERLINE_COMMAND_KEY: is 5 bytes/)]);
+    expect(refusal(prod({ LEDGERLINE_COMMAND_KEY_PREVIOUS: 'old-key-'.repeat(5) + ',dev-command-key-change-me' }))).toEqual([
+      expect.stringMatching(/^LEDGERLINE_COMMAND_KEY_PREVIOUS: includes the development key/),
+    ]);
   });
 
   test.each(['ledgerline:ledgerline', 'ledgerline_api:ledgerline_api', 'ledgerline_owner:ledgerline_owner'])('the local Postgres credentials %s', (credentials) => {
@@ -66,6 +79,7 @@ describe('what production accepts, and its defaults', () => {
     const config = loadApiConfig({
       LEDGERLINE_ENV: 'production',
       API_DATABASE_URL: DB,
+      LEDGERLINE_COMMAND_KEY: COMMAND_KEY,
       JWT_JWKS_URL: 'https://idp.example/jwks.json',
       JWT_ISSUER: 'https://idp.example/',
       JWT_AUDIENCE: 'ledgerline',
@@ -79,6 +93,7 @@ describe('development and test', () => {
     for (const env of [{}, { LEDGERLINE_ENV: 'test' }]) {
       const config = loadApiConfig(env);
       expect(config.jwt.hs256Secret).toBe('dev-secret-change-me');
+      expect(config.commandKey).toEqual({ current: 'dev-command-key-change-me', previous: [] });
       expect(config.kafkaDurability).toMatchObject({ replicationFactor: 1, minInsyncReplicas: 1 });
       expect(config.databaseUrl).toMatch(/^postgres:\/\/ledgerline_api:/);
     }

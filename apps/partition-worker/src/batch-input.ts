@@ -12,7 +12,7 @@ import {
   transitAccountId,
 } from '@ledgerline/domain';
 import type { ConsumedMessage } from '@ledgerline/kafka';
-import { type DeadLetterMessage, type Fence, decodeCommand, storableReason } from '@ledgerline/schemas';
+import { type CommandSeal, type DeadLetterMessage, type Fence, decodeCommand, storableReason } from '@ledgerline/schemas';
 
 
 export interface DecodedBatch {
@@ -27,12 +27,18 @@ export interface DecodedBatch {
  * Commands after a fence must see the routing the fence changes, so they go in the next
  * segment (and the next transaction).
  */
-export function decodeSegment(topic: string, partition: number, messages: readonly ConsumedMessage[], now: string): { batch: DecodedBatch; taken: number } {
+export function decodeSegment(
+  topic: string,
+  partition: number,
+  messages: readonly ConsumedMessage[],
+  now: string,
+  seal: CommandSeal,
+): { batch: DecodedBatch; taken: number } {
   const commands: Command[] = [];
   const deadLetters: DeadLetterMessage[] = [];
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i]!;
-    const decoded = decodeCommand(message.value);
+    const decoded = decodeCommand(message.value, seal);
     if (decoded.ok && decoded.command) {
       commands.push(decoded.command);
       continue;

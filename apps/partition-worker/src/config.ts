@@ -11,6 +11,7 @@ import {
   ledgerlineEnvVar,
   parseConfig,
   parseNetworkList,
+  commandKeySettings,
   refuseUnsafe,
   stringVar,
 } from '@ledgerline/config';
@@ -18,6 +19,10 @@ import {
 const schema = z.object({
   /** development (default), test or production: production refuses the local credentials. */
   LEDGERLINE_ENV: ledgerlineEnvVar(),
+  /** Verifies operator seals on commands (docs/security.md); the API's key. Production: 32+ random bytes. */
+  LEDGERLINE_COMMAND_KEY: z.string().optional(),
+  /** Comma-separated earlier keys still accepted while messages sealed with them may be unapplied. */
+  LEDGERLINE_COMMAND_KEY_PREVIOUS: z.string().optional(),
   KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
   KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
   KAFKA_GROUP_ID: z.string().optional(),
@@ -125,6 +130,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
   const problems = raw.LEDGERLINE_ENV === 'production' ? databaseUrlProblems('WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL) : [];
   const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
+  const commandKey = commandKeySettings(raw.LEDGERLINE_ENV, raw, problems);
   refuseUnsafe(problems);
   // Marks must land before the sweeper takes a published row for a crash leftover.
   if (raw.WORKER_OUTBOX_MARK_INTERVAL_MS * 2 > raw.WORKER_OUTBOX_SWEEP_AGE_MS && raw.WORKER_OUTBOX_SWEEP_AGE_MS > 0) {
@@ -139,6 +145,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     topicPrefix: raw.KAFKA_TOPIC_PREFIX,
     groupId: raw.KAFKA_GROUP_ID ?? `${raw.KAFKA_TOPIC_PREFIX}.partition-workers`,
     ledgerlineEnv: raw.LEDGERLINE_ENV,
+    commandKey,
     databaseUrl: raw.WORKER_DATABASE_URL,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,

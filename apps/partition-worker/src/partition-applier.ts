@@ -42,7 +42,7 @@ import {
   loadAppliedKeys,
   writeBatch,
 } from '@ledgerline/postgres';
-import { type DeadLetterMessage, decodeCommand, encodeCommand, storableReason, toLedgerEventMessage } from '@ledgerline/schemas';
+import { type CommandSeal, type DeadLetterMessage, decodeCommand, encodeCommand, storableReason, toLedgerEventMessage } from '@ledgerline/schemas';
 import type { ConsumedMessage } from '@ledgerline/kafka';
 import { accountsNamed, decodeSegment, dedupeCandidates } from './batch-input';
 import { type HoldLedgerAhead, holdLedgerAheadOf, readHoldLedgerState } from './hold-state';
@@ -71,14 +71,21 @@ export interface ApplierPorts {
   refreshRouting(): Promise<RoutingTable>;
   postCommit: PostCommitPorts;
   now(): Date;
+  /** Verifies operator seals on commands (LEDGERLINE_COMMAND_KEY); see command-seal.ts. */
+  seal: CommandSeal;
   /** Called right after each Postgres commit (metrics, fault injection). */
   afterCommit?(partition: number, committed: { commands: number; effects: BatchEffects; durationMs: number }): void;
-  /** A message went to the dead-letter topic: `malformed` (it did not decode) or `unprocessable` (its write failed). */
-  onDeadLetter?(partition: number, reason: 'malformed' | 'unprocessable'): void;
+  /**
+   * A message went to the dead-letter topic: `malformed` (it did not decode), `forged` (it
+   * claims an authority its kind and seal do not give) or `unprocessable` (its write failed).
+   */
+  onDeadLetter?(partition: number, reason: DeadLetterReason): void;
   /** Called when a commit was refused because another owner claimed the partition (metrics). */
   onFenced?(partition: number): void;
   log(message: string): void;
 }
+
+export type DeadLetterReason = 'malformed' | 'forged' | 'unprocessable';
 
 /**
  * A write failed, and a write of no commands failed the same way: the database (a broken
@@ -295,7 +302,7 @@ export class PartitionApplier {
     const now = this.ports.now().toISOString();
     const offset = BigInt(message.offset);
     const letter = deadLetterOf(this.topic, this.partition, message, now, `UNPROCESSABLE: ${(error as Error).message}`, sqlStateOf(error));
-    const decoded = decodeCommand(message.value);
+    const decoded = decodeCommand(message.value, this.ports.seal);
     const effects = decoded.ok && decoded.command ? isolateUnprocessable({ partition: this.partition, now }, decoded.command) : NO_EFFECTS;
     this.ports.log(`partition ${this.partition}: offset ${offset} isolated as UNPROCESSABLE (${letter.sqlstate ?? 'no SQLSTATE'}): ${(error as Error).message}`);
     const write = { claim, fromOffset: offset, toOffset: offset + 1n, before: new Map<string, AccountState>() };
@@ -347,9 +354,9 @@ export class PartitionApplier {
     const started = Date.now();
     const generation = this.generation;
     const now = this.ports.now().toISOString();
-    const { batch, taken } = decodeSegment(this.topic, this.partition, all, now);
+    const { batch, taken } = decodeSegment(this.topic, this.partition, all, now, this.ports.seal);
     const { commands, deadLetters, fence } = batch;
-    for (let i = 0; i < deadLetters.length; i++) this.ports.onDeadLetter?.(this.partition, 'malformed');
+    for (const letter of deadLetters) this.ports.onDeadLetter?.(this.partition, letter.reason.startsWith('forged:') ? 'forged' : 'malformed');
     const routing = await this.currentRouting(commands);
     const partitionOf = (id: string) => routing.partitionOf(id);
 

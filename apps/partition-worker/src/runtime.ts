@@ -10,6 +10,7 @@ import { type Logger, lineLog } from '@ledgerline/logging';
 import { RoutingWatcher, createPool, markOutboxPublished } from '@ledgerline/postgres';
 import { BalanceCache, StatusNotifier, createRedis, ping } from '@ledgerline/redis';
 import type { BatchEffects } from '@ledgerline/domain';
+import { CommandSeal } from '@ledgerline/schemas';
 import type { Pool } from 'pg';
 import type { WorkerConfig } from './config';
 import { WorkerHealth } from './health';
@@ -17,6 +18,7 @@ import { type WorkerMetrics, createWorkerMetrics } from './metrics';
 import { startOpsServer } from './ops-server';
 import { HoldExpiry } from './hold-expiry';
 import { OutboxRelay } from './outbox-relay';
+import type { DeadLetterReason } from './partition-applier';
 import { PartitionWorker } from './partition-worker';
 import { PublishedMarks } from './published-marks';
 
@@ -24,7 +26,7 @@ export interface WorkerHooks {
   logger: Logger;
   onFatal(error: Error): void;
   afterCommit?(partition: number, committed: { commands: number; effects: BatchEffects; durationMs: number }): void;
-  onDeadLetter?(partition: number, reason: 'malformed' | 'unprocessable'): void;
+  onDeadLetter?(partition: number, reason: DeadLetterReason): void;
   onWriteRetry?(partition: number, attempt: number, error: Error): void;
   /** Node's process metrics in /metrics (off for workers run inside a test process). */
   defaultMetrics?: boolean;
@@ -104,6 +106,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       routing: () => routing.current(),
       refreshRouting: () => routing.refresh(),
       now: () => new Date(),
+      seal: new CommandSeal(config.commandKey.current, config.commandKey.previous),
       log,
       afterCommit(partition, committed) {
         metrics.commandsApplied.inc({ partition: String(partition) }, committed.commands);

@@ -10,7 +10,7 @@ import { encodeCommand } from '@ledgerline/schemas';
 import { PartitionApplier } from '../src/partition-applier';
 import type { ConsumedMessage } from '@ledgerline/kafka';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { balanceOf, deposit, openAccountOn, transfer, transferStatuses } from '../../../test/support/ledger';
+import { balanceOf, deposit, openAccountOn, testSeal, transfer, transferStatuses } from '../../../test/support/ledger';
 
 const WRITE_DELAY_MS = 150;
 
@@ -34,7 +34,7 @@ function slowWritePool(pool: Pool, failWriteNumber: number | null = null): { poo
 }
 
 function messagesOf(commands: readonly Command[], firstOffset = 0): ConsumedMessage[] {
-  return commands.map((c, i) => ({ offset: String(firstOffset + i), key: null, value: Buffer.from(encodeCommand(c)) }));
+  return commands.map((c, i) => ({ offset: String(firstOffset + i), key: null, value: Buffer.from(encodeCommand(c, testSeal)) }));
 }
 
 describe('pipelined pieces of one partition', () => {
@@ -58,6 +58,7 @@ describe('pipelined pieces of one partition', () => {
         routing: () => routing,
         refreshRouting: async () => routing,
         now: () => new Date(),
+        seal: testSeal,
         log: () => undefined,
         postCommit: { refreshBalances: async () => undefined, publishTerminal: async () => undefined, relay: (_p, rows) => void relayed.push(...rows) },
       },

@@ -66,6 +66,8 @@ export const LOCAL_DEFAULTS = {
   topicPrefix: 'ledger',
   partitionCount: 8,
   jwtSecret: 'dev-secret-change-me',
+  /** Seals operator commands on Kafka (LEDGERLINE_COMMAND_KEY); as public as the JWT one. */
+  commandKey: 'dev-command-key-change-me',
 } as const;
 
 /** The log level of an app (LOG_LEVEL): pino's levels, `silent` for none. */
@@ -189,6 +191,49 @@ export function jwtSecretProblems(secret: string): string[] {
     return [`JWT_SECRET: is ${bytes} bytes; production needs at least ${JWT_SECRET_BYTES_MIN} random bytes (e.g. openssl rand -base64 48)`];
   }
   return [];
+}
+
+/** A command key shorter than this can be brute-forced from sealed messages read off the topic. */
+export const COMMAND_KEY_BYTES_MIN = 32;
+
+/** What the environment says about the key that seals operator commands on Kafka. */
+export interface CommandKeyEnv {
+  LEDGERLINE_COMMAND_KEY?: string | undefined;
+  LEDGERLINE_COMMAND_KEY_PREVIOUS?: string | undefined;
+}
+
+export interface CommandKeySettings {
+  /** Seals (API) and verifies (workers). */
+  current: string;
+  /** Still verify, while messages sealed with them may be unapplied (rotation). */
+  previous: string[];
+}
+
+/**
+ * The key the ingest API seals operator commands with and the workers verify them by
+ * (docs/security.md "Commands on Kafka"). Outside production the development key applies;
+ * production refuses to start without a random key of its own, because anyone holding the
+ * key can write deposits to the commands topic.
+ */
+export function commandKeySettings(ledgerlineEnv: LedgerlineEnv, env: CommandKeyEnv, problems: string[]): CommandKeySettings {
+  const key = env.LEDGERLINE_COMMAND_KEY || undefined;
+  const previous = (env.LEDGERLINE_COMMAND_KEY_PREVIOUS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
+  const settings = { current: key ?? LOCAL_DEFAULTS.commandKey, previous };
+  if (ledgerlineEnv !== 'production') return settings;
+  if (key === undefined) {
+    problems.push(`LEDGERLINE_COMMAND_KEY: not set; production needs a random key of at least ${COMMAND_KEY_BYTES_MIN} bytes, the same in the API and every worker (e.g. openssl rand -base64 48)`);
+  } else if (key === LOCAL_DEFAULTS.commandKey) {
+    problems.push('LEDGERLINE_COMMAND_KEY: is the development key; anyone could seal a deposit: set a random one of at least 32 bytes');
+  } else if (Buffer.byteLength(key, 'utf8') < COMMAND_KEY_BYTES_MIN) {
+    problems.push(`LEDGERLINE_COMMAND_KEY: is ${Buffer.byteLength(key, 'utf8')} bytes; production needs at least ${COMMAND_KEY_BYTES_MIN} random bytes`);
+  }
+  if (previous.includes(LOCAL_DEFAULTS.commandKey)) {
+    problems.push('LEDGERLINE_COMMAND_KEY_PREVIOUS: includes the development key; a message sealed with it would be accepted');
+  }
+  return settings;
 }
 
 /** A Postgres URL that logs in with the local stack's well-known credentials. */

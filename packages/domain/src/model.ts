@@ -137,7 +137,10 @@ interface MoneyCommandBase {
   readonly currency: string;
   /** The authenticated principal that asked for it (JWT `sub`). */
   readonly principal: string;
-  /** True when the principal held `ledger:admin` at ingest. */
+  /**
+   * True when the principal held `ledger:admin` at ingest. On the wire this is never a flag:
+   * the API seals the message (`CommandSeal`) and the worker sets it only if the seal verifies.
+   */
   readonly admin: boolean;
   /** Hash of the request body: the API compares it to refuse a reused Idempotency-Key. */
   readonly requestHash: string;

@@ -6,12 +6,19 @@
  * it to the dead-letter topic with the reason and keeps the partition moving.
  */
 import { z } from 'zod';
-import { ACCOUNT_STATUSES, type Command, DESCRIPTION_CHARS_MAX, FENCE_MOVES_MAX } from '@ledgerline/domain';
+import { ACCOUNT_STATUSES, type Command, DESCRIPTION_CHARS_MAX, FENCE_MOVES_MAX, INTERNAL_OWNERS } from '@ledgerline/domain';
+import type { CommandSeal } from './command-seal';
 import { amountString, currencyCode, isoTimestamp, limitString, rejectionReason, storableText, uuid } from './primitives';
 
+/**
+ * Messages written before operator seals carried `admin`; `false` still decodes (it grants
+ * nothing), anything else is refused as forged before the schema runs (`decodeCommand`).
+ */
+const legacyAdminFlag = z.literal(false).optional();
+
 const principalFields = {
-  principal: z.string().min(1).max(256),
-  admin: z.boolean(),
+  principal: storableText(256).pipe(z.string().min(1)),
+  admin: legacyAdminFlag,
   request_hash: z.string().regex(/^[0-9a-f]{64}$/),
   accepted_at: isoTimestamp,
 };
@@ -21,14 +28,12 @@ const clientFields = {
   transfer_id: uuid,
   amount: amountString,
   currency: currencyCode,
-  principal: storableText(256).pipe(z.string().min(1)),
-  admin: z.boolean(),
-  request_hash: z.string().regex(/^[0-9a-f]{64}$/),
-  accepted_at: isoTimestamp,
+  ...principalFields,
 };
 
+// Client commands are strict: a member this version does not know is a claim nobody checks.
 const transferMessage = z
-  .object({
+  .strictObject({
     ...clientFields,
     type: z.literal('TRANSFER'),
     from_account_id: uuid,
@@ -38,13 +43,13 @@ const transferMessage = z
   })
   .refine((m) => m.from_account_id !== m.to_account_id, { message: 'from and to must differ', path: ['to_account_id'] });
 
-const depositMessage = z.object({ ...clientFields, type: z.literal('DEPOSIT'), account_id: uuid });
-const withdrawalMessage = z.object({ ...clientFields, type: z.literal('WITHDRAWAL'), account_id: uuid });
+const depositMessage = z.strictObject({ ...clientFields, type: z.literal('DEPOSIT'), account_id: uuid });
+const withdrawalMessage = z.strictObject({ ...clientFields, type: z.literal('WITHDRAWAL'), account_id: uuid });
 
 // Holds, captures, reversals and account changes (docs/api.md). Keyed by the account whose
 // partition applies them (the held account, the original's destination, the account changed).
 const { transfer_id: _transferId, ...holdBase } = clientFields;
-const holdMessage = z.object({
+const holdMessage = z.strictObject({
   ...holdBase,
   type: z.literal('HOLD'),
   hold_id: uuid,
@@ -52,26 +57,26 @@ const holdMessage = z.object({
   expires_at: isoTimestamp,
   description: storableText(512).nullable(),
 });
-const captureMessage = z.object({ ...clientFields, type: z.literal('CAPTURE'), hold_id: uuid, account_id: uuid, to_account_id: uuid });
-const reversalMessage = z.object({
+const captureMessage = z.strictObject({ ...clientFields, type: z.literal('CAPTURE'), hold_id: uuid, account_id: uuid, to_account_id: uuid });
+const reversalMessage = z.strictObject({
   ...clientFields,
   type: z.literal('REVERSAL'),
   reverses: uuid,
   from_account_id: uuid,
   description: storableText(512).nullable(),
 });
-const voidHoldMessage = z.object({
+const voidHoldMessage = z.strictObject({
   v: z.literal(1),
   type: z.literal('VOID_HOLD'),
   hold_id: uuid,
   account_id: uuid,
   principal: principalFields.principal,
-  admin: z.boolean(),
+  admin: legacyAdminFlag,
   accepted_at: isoTimestamp,
 });
 const expireHoldMessage = z.object({ v: z.literal(1), type: z.literal('EXPIRE_HOLD'), hold_id: uuid, account_id: uuid });
 const updateAccountMessage = z
-  .object({
+  .strictObject({
     v: z.literal(1),
     type: z.literal('UPDATE_ACCOUNT'),
     change_id: uuid,
@@ -135,29 +140,61 @@ export function encodeFence(fence: Fence): string {
   return JSON.stringify({ v: 1, type: 'FENCE', move_ids: fence.moveIds.map(String), from_partition: fence.fromPartition } satisfies FenceMessage);
 }
 
-/** Parses one Kafka message value. Never throws: a poison message is a value, not an error. */
-export function decodeCommand(value: Buffer | null): DecodeResult {
+/**
+ * Parses one Kafka message value. Never throws: a poison message is a value, not an error.
+ * `seal` verifies operator authority (see command-seal.ts); a command whose kind needs an
+ * authority it does not prove is refused here, with a reason starting `forged:`.
+ */
+export function decodeCommand(value: Buffer | null, seal: CommandSeal): DecodeResult {
   if (!value || value.length === 0) return { ok: false, reason: 'empty message value' };
+  const opened = seal.open(value.toString('utf8'));
+  if ('forged' in opened) return { ok: false, reason: `forged: ${opened.forged}` };
   let json: unknown;
   try {
-    json = JSON.parse(value.toString('utf8'));
+    json = JSON.parse(opened.text);
   } catch (error) {
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }
-  if ((json as { type?: unknown } | null)?.type === 'FENCE') {
+  const type = (json as { type?: unknown } | null)?.type;
+  if (opened.sealed && !SEALABLE.has(type)) return { ok: false, reason: `forged: a ${String(type)} message is never sealed` };
+  if (type === 'FENCE') {
     const fence = fenceMessage.safeParse(json);
     if (fence.success) return { ok: true, fence: { moveIds: fence.data.move_ids.map(BigInt), fromPartition: fence.data.from_partition } };
     return { ok: false, reason: `schema: ${fence.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}` };
+  }
+  const admin = typeof json === 'object' && json !== null ? (json as { admin?: unknown }).admin : undefined;
+  if (admin !== undefined && admin !== false) {
+    return { ok: false, reason: 'forged: claims admin in a flag; operator authority is proven by operator_seal, never claimed' };
   }
   const parsed = commandMessage.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     return { ok: false, reason: `schema: ${issues.join('; ')}` };
   }
-  return { ok: true, command: toCommand(parsed.data) };
+  const command = toCommand(parsed.data, opened.sealed);
+  const overreach = authorityProblem(command);
+  return overreach ? { ok: false, reason: `forged: ${overreach}` } : { ok: true, command };
 }
 
-function toCommand(m: z.output<typeof commandMessage>): Command {
+/** The kinds a principal submits through the API: the only ones that may carry a seal. */
+const SEALABLE: ReadonlySet<unknown> = new Set(['TRANSFER', 'DEPOSIT', 'WITHDRAWAL', 'HOLD', 'CAPTURE', 'REVERSAL', 'VOID_HOLD', 'UPDATE_ACCOUNT']);
+
+/**
+ * What the command's kind cannot do without an operator's seal. The owner checks that need
+ * the account (a transfer from someone else's account) are the apply's: REJECTED FORBIDDEN.
+ */
+function authorityProblem(command: Command): string | null {
+  if (!('principal' in command)) return null;
+  if (INTERNAL_OWNERS.includes(command.principal)) return `principal '${command.principal}' is internal and never submits commands`;
+  if (command.admin) return null;
+  if (command.type === 'DEPOSIT') return 'a DEPOSIT brings money from outside and needs an operator seal';
+  if (command.type === 'UPDATE_ACCOUNT' && (command.overdraftLimit !== null || command.status !== 'CLOSED')) {
+    return 'an UPDATE_ACCOUNT other than the owner closing the account needs an operator seal';
+  }
+  return null;
+}
+
+function toCommand(m: z.output<typeof commandMessage>, admin: boolean): Command {
   switch (m.type) {
     case 'TRANSFER':
       return {
@@ -166,11 +203,11 @@ function toCommand(m: z.output<typeof commandMessage>): Command {
         fromAccountId: m.from_account_id,
         toAccountId: m.to_account_id,
         description: m.description,
-        ...clientCommon(m),
+        ...clientCommon(m, admin),
       };
     case 'DEPOSIT':
     case 'WITHDRAWAL':
-      return { type: m.type, transferId: m.transfer_id, accountId: m.account_id, ...clientCommon(m) };
+      return { type: m.type, transferId: m.transfer_id, accountId: m.account_id, ...clientCommon(m, admin) };
     case 'CREDIT_LEG':
       return { type: m.type, ...legCommon(m) };
     case 'REFUND_LEG':
@@ -182,10 +219,10 @@ function toCommand(m: z.output<typeof commandMessage>): Command {
         accountId: m.account_id,
         expiresAt: m.expires_at,
         description: m.description,
-        ...clientCommon(m),
+        ...clientCommon(m, admin),
       };
     case 'CAPTURE':
-      return { type: m.type, transferId: m.transfer_id, holdId: m.hold_id, accountId: m.account_id, toAccountId: m.to_account_id, ...clientCommon(m) };
+      return { type: m.type, transferId: m.transfer_id, holdId: m.hold_id, accountId: m.account_id, toAccountId: m.to_account_id, ...clientCommon(m, admin) };
     case 'REVERSAL':
       return {
         type: m.type,
@@ -193,10 +230,10 @@ function toCommand(m: z.output<typeof commandMessage>): Command {
         reverses: m.reverses,
         fromAccountId: m.from_account_id,
         description: m.description,
-        ...clientCommon(m),
+        ...clientCommon(m, admin),
       };
     case 'VOID_HOLD':
-      return { type: m.type, holdId: m.hold_id, accountId: m.account_id, principal: m.principal, admin: m.admin, acceptedAt: m.accepted_at };
+      return { type: m.type, holdId: m.hold_id, accountId: m.account_id, principal: m.principal, admin, acceptedAt: m.accepted_at };
     case 'EXPIRE_HOLD':
       return { type: m.type, holdId: m.hold_id, accountId: m.account_id };
     case 'UPDATE_ACCOUNT':
@@ -207,19 +244,19 @@ function toCommand(m: z.output<typeof commandMessage>): Command {
         status: m.status,
         overdraftLimit: m.overdraft_limit === null ? null : BigInt(m.overdraft_limit),
         principal: m.principal,
-        admin: m.admin,
+        admin,
         requestHash: m.request_hash,
         acceptedAt: m.accepted_at,
       };
   }
 }
 
-function clientCommon(m: { amount: string; currency: string; principal: string; admin: boolean; request_hash: string; accepted_at: string }) {
+function clientCommon(m: { amount: string; currency: string; principal: string; request_hash: string; accepted_at: string }, admin: boolean) {
   return {
     amount: BigInt(m.amount),
     currency: m.currency,
     principal: m.principal,
-    admin: m.admin,
+    admin,
     requestHash: m.request_hash,
     acceptedAt: m.accepted_at,
   };
@@ -238,9 +275,15 @@ function legCommon(m: Omit<z.output<typeof creditLegMessage>, "type">) {
   };
 }
 
-/** The inverse of `decodeCommand`: what producers put on the wire. */
-export function encodeCommand(command: Command): string {
-  return JSON.stringify(toMessage(command));
+/**
+ * The inverse of `decodeCommand`: what producers put on the wire. A command an operator
+ * asked for (`admin`) is sealed, so only a producer holding the command key can write one.
+ */
+export function encodeCommand(command: Command, seal?: CommandSeal): string {
+  const json = JSON.stringify(toMessage(command));
+  if (!('admin' in command) || !command.admin) return json;
+  if (!seal) throw new Error(`encodeCommand: ${command.type} ${'principal' in command ? `by ${command.principal} ` : ''}is an operator command and needs a CommandSeal`);
+  return seal.seal(json);
 }
 
 export function toMessage(command: Command): CommandMessage {
@@ -276,7 +319,6 @@ export function toMessage(command: Command): CommandMessage {
         hold_id: command.holdId,
         account_id: command.accountId,
         principal: command.principal,
-        admin: command.admin,
         accepted_at: command.acceptedAt,
       };
     case 'EXPIRE_HOLD':
@@ -290,20 +332,18 @@ export function toMessage(command: Command): CommandMessage {
         status: command.status,
         overdraft_limit: command.overdraftLimit === null ? null : command.overdraftLimit.toString(),
         principal: command.principal,
-        admin: command.admin,
         request_hash: command.requestHash,
         accepted_at: command.acceptedAt,
       };
   }
 }
 
-function clientWire(c: { transferId: string; amount: bigint; currency: string; principal: string; admin: boolean; requestHash: string; acceptedAt: string }) {
+function clientWire(c: { transferId: string; amount: bigint; currency: string; principal: string; requestHash: string; acceptedAt: string }) {
   return {
     transfer_id: c.transferId,
     amount: c.amount.toString(),
     currency: c.currency,
     principal: c.principal,
-    admin: c.admin,
     request_hash: c.requestHash,
     accepted_at: c.acceptedAt,
   };

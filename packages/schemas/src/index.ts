@@ -2,3 +2,4 @@ export * from './primitives';
 export * from './commands';
 export * from './events';
 export * from './http';
+export * from './command-seal';

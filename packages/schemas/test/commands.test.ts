@@ -1,8 +1,13 @@
-// Proves the Kafka command format round-trips every command exactly and turns any poison
-// message into a reason instead of an exception.
+// Proves the Kafka command format round-trips every command exactly, turns any poison
+// message into a reason instead of an exception, and grants operator authority only to a
+// message whose seal verifies: never to a flag, never to a kind that needs it unsealed.
 import { randomUUID } from 'node:crypto';
 import type { Command } from '@ledgerline/domain';
-import { amountString, decodeCommand, encodeCommand, limitString } from '../src';
+import { CommandSeal, amountString, decodeCommand as decodeWith, encodeCommand as encodeWith, limitString } from '../src';
+
+const seal = new CommandSeal('k'.repeat(32));
+const decodeCommand = (value: Buffer) => decodeWith(value, seal);
+const encodeCommand = (command: Command) => encodeWith(command, seal);
 
 const hash = 'a'.repeat(64);
 const at = '2026-11-21T04:00:00.000Z';
@@ -28,9 +33,10 @@ describe('command wire format', () => {
   test.each([
     ['empty', '', /empty/],
     ['not JSON', '{nope', /not JSON/],
-    ['numeric amount', JSON.stringify({ ...JSON.parse(encodeCommand(commands[1]!)), amount: 5 }), /amount/],
-    ['negative amount', JSON.stringify({ ...JSON.parse(encodeCommand(commands[1]!)), amount: '-5' }), /amount/],
-    ['20-digit amount', JSON.stringify({ ...JSON.parse(encodeCommand(commands[1]!)), amount: '99999999999999999999' }), /amount/],
+    ['numeric amount', JSON.stringify({ ...JSON.parse(encodeCommand(commands[2]!)), amount: 5 }), /amount/],
+    ['negative amount', JSON.stringify({ ...JSON.parse(encodeCommand(commands[2]!)), amount: '-5' }), /amount/],
+    ['20-digit amount', JSON.stringify({ ...JSON.parse(encodeCommand(commands[2]!)), amount: '99999999999999999999' }), /amount/],
+    ['a member this version does not know', JSON.stringify({ ...JSON.parse(encodeCommand(commands[2]!)), on_behalf_of: 'ops' }), /on_behalf_of/],
     ['unknown type', JSON.stringify({ v: 1, type: 'STEAL' }), /schema/],
     ['from equals to', JSON.stringify({ ...JSON.parse(encodeCommand(commands[0]!)), to_account_id: (commands[0] as { fromAccountId: string }).fromAccountId }), /differ/],
     ['lower-case currency', JSON.stringify({ ...JSON.parse(encodeCommand(commands[2]!)), currency: 'usd' }), /currency/],
@@ -66,5 +72,84 @@ describe('text Postgres cannot store', () => {
     const decoded = decodeCommand(Buffer.from(JSON.stringify(wire)));
     expect(decoded.ok).toBe(false);
     expect(decoded.ok ? '' : decoded.reason).toMatch(/NUL/);
+  });
+});
+
+describe('operator authority is sealed, never claimed', () => {
+  const deposit = commands[1] as Command & { type: 'DEPOSIT' };
+  const unsealed = (command: Command) => encodeWith({ ...command, admin: false } as Command);
+  const forged = (text: string) => {
+    const decoded = decodeCommand(Buffer.from(text));
+    expect(decoded.ok).toBe(false);
+    return decoded.ok ? '' : decoded.reason;
+  };
+
+  test('an operator command carries a seal as its last member and decodes as admin', () => {
+    const text = encodeCommand(deposit);
+    expect(text).toMatch(/,"operator_seal":"[A-Za-z0-9_-]{43}"}$/);
+    expect(JSON.parse(text).admin).toBeUndefined();
+    expect(decodeCommand(Buffer.from(text))).toEqual({ ok: true, command: deposit });
+  });
+
+  test('encoding an operator command without a seal is a programming error, not an unsealed message', () => {
+    expect(() => encodeWith(deposit)).toThrow(/needs a CommandSeal/);
+  });
+
+  test('a flag claiming admin is forged, whatever the kind', () => {
+    const transfer = JSON.parse(unsealed(commands[0]!));
+    expect(forged(JSON.stringify({ ...transfer, admin: true }))).toMatch(/^forged: claims admin/);
+    expect(forged(JSON.stringify({ ...JSON.parse(unsealed(deposit)), admin: true }))).toMatch(/^forged: claims admin/);
+  });
+
+  test('a DEPOSIT without a seal is forged: its kind needs an operator', () => {
+    expect(forged(unsealed(deposit))).toMatch(/^forged: a DEPOSIT brings money from outside/);
+  });
+
+  test('a seal made with another key, or over other bytes, does not verify', () => {
+    const other = encodeWith(deposit, new CommandSeal('x'.repeat(32)));
+    expect(forged(other)).toMatch(/^forged: operator_seal does not verify/);
+    const text = encodeCommand(deposit);
+    const tampered = text.replace(`"amount":"${deposit.amount}"`, '"amount":"999999"');
+    expect(tampered).not.toBe(text);
+    expect(forged(tampered)).toMatch(/^forged: operator_seal does not verify/);
+  });
+
+  test('a seal anywhere but last, or twice, is forged', () => {
+    const text = encodeCommand(deposit);
+    const member = text.slice(text.lastIndexOf(',"operator_seal"'), -1);
+    const moved = `{${member.slice(1)},${text.slice(1, text.lastIndexOf(',"operator_seal"'))}}`;
+    expect(forged(moved)).toMatch(/^forged: operator_seal must be the last member/);
+    expect(forged(`${text.slice(0, -1)}${member}}`)).toMatch(/^forged: operator_seal/);
+  });
+
+  test('messages the API never seals stay unsealed: a sealed credit leg is forged', () => {
+    const leg = encodeWith(commands[3]!);
+    expect(forged(seal.seal(leg))).toMatch(/^forged: a CREDIT_LEG message is never sealed/);
+  });
+
+  test('the internal principal never submits commands, sealed or not', () => {
+    expect(forged(unsealed({ ...commands[0]!, principal: 'system' } as Command))).toMatch(/^forged: principal 'system' is internal/);
+    expect(forged(encodeCommand({ ...deposit, principal: 'system' }))).toMatch(/^forged: principal 'system' is internal/);
+  });
+
+  test('an owner closing an account needs no seal; any other account change does', () => {
+    const base = { type: 'UPDATE_ACCOUNT', changeId: randomUUID(), accountId: randomUUID(), principal: 'alice', admin: false, requestHash: hash, acceptedAt: at } as const;
+    const close = { ...base, status: 'CLOSED', overdraftLimit: null } as const;
+    expect(decodeCommand(Buffer.from(unsealed(close)))).toEqual({ ok: true, command: close });
+    expect(forged(unsealed({ ...base, status: 'OPEN', overdraftLimit: 100n }))).toMatch(/^forged: an UPDATE_ACCOUNT other than the owner closing/);
+    expect(forged(unsealed({ ...base, status: 'FROZEN', overdraftLimit: null }))).toMatch(/^forged: an UPDATE_ACCOUNT/);
+    const freeze = { ...base, admin: true, status: 'FROZEN', overdraftLimit: null } as const;
+    expect(decodeCommand(Buffer.from(encodeCommand(freeze)))).toEqual({ ok: true, command: freeze });
+  });
+
+  test('messages written before seals decode: admin false grants nothing and still applies', () => {
+    const old = JSON.stringify({ ...JSON.parse(unsealed(commands[0]!)), admin: false });
+    expect(decodeCommand(Buffer.from(old))).toEqual({ ok: true, command: commands[0] });
+  });
+
+  test('a previous key still verifies during rotation; the current one seals', () => {
+    const rotated = new CommandSeal('n'.repeat(32), ['k'.repeat(32)]);
+    expect(decodeWith(Buffer.from(encodeCommand(deposit)), rotated)).toEqual({ ok: true, command: deposit });
+    expect(decodeWith(Buffer.from(encodeWith(deposit, rotated)), seal).ok).toBe(false);
   });
 });
