@@ -70,6 +70,7 @@ import {
   type UpdateAccountCommand,
   type VoidHoldCommand,
   REVERSIBLE_KINDS,
+  SYSTEM_OWNER,
   commandIdOf,
   dedupeKeyOf,
   subjectAccountOf,
@@ -798,7 +799,7 @@ class BatchBuilder {
     if (existing) return existing;
     const fresh: AccountState = {
       id,
-      owner: 'system',
+      owner: SYSTEM_OWNER,
       kind,
       currency,
       status: 'OPEN',

@@ -8,7 +8,8 @@ export type AccountKind = 'USER' | 'TRANSIT' | 'EXTERNAL';
  * accounts. packages/auth refuses them (case-insensitively) at token verification; add any
  * new internal owner here.
  */
-export const INTERNAL_OWNERS: readonly string[] = ['system'];
+export const SYSTEM_OWNER = 'system';
+export const INTERNAL_OWNERS: readonly string[] = [SYSTEM_OWNER];
 
 /**
  * Account life cycle (applied by the account's partition writer, UPDATE_ACCOUNT commands):
