@@ -420,12 +420,13 @@ function messageOf(line: string): string {
 }
 
 /**
- * The apps' own complaints, counted by message: why batches failed in the workers, why the
+ * The apps' own complaints, counted by message: why fetches failed in the workers, why the
  * API answered 500. The first place to look when a count is not 0.
  */
 function logDigest(runDir: string): string[] {
   const patterns: [string, RegExp][] = [
-    ['worker batch failures', /Error when calling eachBatch (.*)$/],
+    // kafkajs's words for a throw out of the worker's onFetch (kafkajs calls a fetch a batch).
+    ['worker fetch failures', /Error when calling eachBatch (.*)$/],
     ['worker stops', /(FATAL: .*|Crash: .*)$/],
     // A kafkajs consumer that stopped for good is replaced by the worker (partition-worker.ts).
     ['worker consumer restarts', /(consumer restarted|consumer restart failed.*)$/],

@@ -1,5 +1,5 @@
 /**
- * Turns one partition's fetched Kafka messages into what the pure apply needs: decoded
+ * Turns the messages of one partition's fetch, a batch at a time, into what the pure apply needs: decoded
  * commands (poison messages set aside for the dead-letter topic), the accounts they name
  * that this partition owns, and the keys to check for duplicates.
  */
@@ -18,16 +18,16 @@ import { type CommandSeal, type DeadLetterMessage, type Fence, decodeCommand, st
 export interface DecodedBatch {
   commands: Command[];
   deadLetters: DeadLetterMessage[];
-  /** A FENCE marker ends a segment: see `splitAtFence`. */
+  /** The FENCE marker the batch ends at, if any (see `decodeBatch`). */
   fence: Fence | null;
 }
 
 /**
- * Decodes messages up to and including the first FENCE marker, and says how many it took.
- * Commands after a fence must see the routing the fence changes, so they go in the next
- * segment (and the next transaction).
+ * Decodes the next batch: messages up to and including the first FENCE marker (the batch
+ * ends at the fence), and says how many it took. Commands after a fence must see the
+ * routing the fence changes, so they go in the next batch (the next transaction).
  */
-export function decodeSegment(
+export function decodeBatch(
   topic: string,
   partition: number,
   messages: readonly ConsumedMessage[],

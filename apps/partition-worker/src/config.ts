@@ -32,7 +32,7 @@ const schema = z.object({
   REDIS_URL: stringVar(LOCAL_DEFAULTS.redisUrl),
   REDIS_KEY_PREFIX: stringVar('ll:'),
   WORKER_ID: z.string().optional(),
-  /** Commands applied and committed together at most (one Postgres transaction). */
+  /** Commands in one batch at most: applied and committed together, in one Postgres transaction. */
   WORKER_BATCH_COMMANDS_MAX: intVar(2000, 1, 20000),
   /** Partitions this process applies at the same time (each still strictly in order). */
   WORKER_PARTITIONS_CONCURRENT_MAX: intVar(8, 1, 256),
@@ -47,13 +47,14 @@ const schema = z.object({
   WORKER_PG_CONNECTIONS_MAX: intVar(12, 1, 200),
   /** Waiting longer than this for a Postgres connection fails the attempt (retried by the loop). */
   WORKER_PG_CONNECT_TIMEOUT_MS: intVar(5_000, 100, 60_000),
-  /** Kafka fetch bytes per partition: bounds one fetched batch's memory. */
+  /** Kafka fetch bytes per partition: bounds one fetch's memory. */
   WORKER_FETCH_BYTES_MAX: intVar(1_048_576, 1024, 64 * 1_048_576),
   /**
    * Smart batching: a fetch returns as soon as WORKER_FETCH_BYTES_MIN bytes are there (1: any
-   * message), and the next fetch is only sent once the previous one's batches are applied. So
-   * a quiet system applies each command as it arrives, and a busy one applies, in one piece,
-   * whatever arrived during the previous commit: batches grow with the load by themselves.
+   * message), and the next fetch is only sent once the previous one is applied. So a quiet
+   * system applies each command as it arrives, and a busy one applies, in one batch (up to
+   * WORKER_BATCH_COMMANDS_MAX), whatever arrived during the previous commit: fetches and
+   * batches grow with the load by themselves.
    * WORKER_FETCH_WAIT_MS is then only how long an EMPTY fetch waits on the broker (a long poll:
    * a message arriving meanwhile ends it at once); it bounds idle fetch traffic and how late
    * the consumer hears of a rebalance. The previous defaults (wait 50 ms for 64 KiB) made each

@@ -2,9 +2,9 @@
  * What the pure apply needs beyond accounts and dedupe keys for the hold and account commands: the holds
  * that captures, voids and expiries name, the transfers that reversals (and refunds of
  * reversals) name with their reversal totals, and which accounts about to close still have
- * money in flight. Read in one round trip each, only when the piece has such commands.
+ * money in flight. Read in one round trip each, only when the batch has such commands.
  *
- * The piece being committed while this one is prepared (`Ahead` in partition-applier.ts) may
+ * The batch being committed while this one is prepared (`Ahead` in partition-applier.ts) may
  * have changed any of these without the database showing it yet: its effects are laid over
  * what was read, exactly as for accounts.
  */
@@ -18,7 +18,7 @@ export interface HoldLedgerState {
   outgoingInFlight: Set<string>;
 }
 
-/** What a committed-but-not-yet-visible piece changed, in the shape `readHoldLedgerState` overlays. */
+/** What a committed-but-not-yet-visible batch changed, in the shape `readHoldLedgerState` overlays. */
 export interface HoldLedgerAhead {
   holds: ReadonlyMap<string, HoldState>;
   reversed: ReadonlyMap<string, bigint>;

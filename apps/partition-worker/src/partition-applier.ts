@@ -1,17 +1,18 @@
 /**
- * The single writer of one partition: applies its commands in offset order, a chunk at a
- * time, each chunk in ONE Postgres transaction.
+ * The single writer of one partition: applies its commands in offset order, a batch at a
+ * time, each batch in ONE Postgres transaction. A *fetch* is what Kafka returns for the
+ * partition; a *batch* is what one transaction writes (a fetch holds one or more).
  *
  * States:  released --claim (epoch+1, read next_offset)--> owning
- *          owning --chunk committed--> owning (next_offset advanced, account cache updated)
+ *          owning --batch committed--> owning (next_offset advanced, account cache updated)
  *          owning --fenced | rebalance--> released (cache dropped: someone else may write)
  *
  * Exactly-once (docs/design.md, invariant 3): messages below the stored next_offset were applied
  * by an earlier commit and are skipped; Kafka's own committed offset is only a hint for
- * where to fetch from. A chunk that does not start at next_offset asks the consumer to seek.
+ * where to fetch from. A fetch that does not start at next_offset asks the consumer to seek.
  *
  * No command can stop the partition (docs/design.md invariant 10). A write that fails
- * deterministically (write-errors.ts) is not retried as is: the piece is bisected until the
+ * deterministically (write-errors.ts) is not retried as is: the batch is bisected until the
  * one command that fails alone is found; everything before and after it is written in
  * order, and that command is isolated: REJECTED with UNPROCESSABLE (its client's long poll
  * ends) and put on the dead-letter topic with its original bytes, offset and SQLSTATE. A
@@ -44,7 +45,7 @@ import {
 } from '@ledgerline/postgres';
 import { type CommandSeal, type DeadLetterMessage, decodeCommand, encodeCommand, storableReason, toLedgerEventMessage } from '@ledgerline/schemas';
 import type { ConsumedMessage } from '@ledgerline/kafka';
-import { accountsNamed, decodeSegment, dedupeCandidates } from './batch-input';
+import { accountsNamed, decodeBatch, dedupeCandidates } from './batch-input';
 import { type HoldLedgerAhead, holdLedgerAheadOf, readHoldLedgerState } from './hold-state';
 
 export interface CachedBalance {
@@ -102,9 +103,9 @@ export class DatabaseWriteError extends Error {
   }
 }
 
-/** What the consumer loop wants to hear while a fetched batch is applied. */
+/** What the consumer loop wants to hear while a fetch is applied. */
 export interface ApplyProgress {
-  /** False once the consumer stops or the batch went stale (rebalance): apply no more pieces. */
+  /** False once the consumer stops or the fetch went stale (rebalance): apply no more batches. */
   isActive(): boolean;
   /** Before each commit (the outbox relay's backpressure). */
   beforeCommit(): Promise<void>;
@@ -118,7 +119,7 @@ const IDLE_PROGRESS: ApplyProgress = {
   committed: async () => undefined,
 };
 
-/** The piece being committed while the next one is prepared: what the database may not show yet. */
+/** The batch being committed while the next one is prepared: what the database may not show yet. */
 interface Ahead {
   /** Account states after it. */
   accounts: ReadonlyMap<string, AccountState>;
@@ -128,11 +129,11 @@ interface Ahead {
   holdLedger: HoldLedgerAhead;
 }
 
-interface PreparedPiece {
+interface PreparedBatch {
   started: number;
   generation: number;
   now: string;
-  /** Messages of the input this piece covers (up to and including a FENCE). */
+  /** Messages of the input this batch covers (up to and including a FENCE). */
   taken: number;
   fromOffset: bigint;
   toOffset: bigint;
@@ -160,7 +161,7 @@ export class PartitionApplier {
     private readonly ports: ApplierPorts,
     private readonly accountCacheMax: number,
     /** Commands per Postgres transaction at most. */
-    private readonly chunkCommandsMax: number,
+    private readonly batchCommandsMax: number,
   ) {}
 
   get nextOffset(): bigint | null {
@@ -174,10 +175,10 @@ export class PartitionApplier {
   /** Drop cached accounts (the routing changed: some may belong to another partition now). */
   forgetAccounts(): void {
     this.accounts.clear();
-    this.generation++; // a segment in flight must not put back what it loaded before
+    this.generation++; // a batch in flight must not put back what it loaded before
   }
 
-  /** Forget ownership: the next chunk claims the partition afresh (and bumps its epoch). */
+  /** Forget ownership: the next batch claims the partition afresh (and bumps its epoch). */
   release(): void {
     this.claim = null;
     this.accounts.clear();
@@ -185,11 +186,11 @@ export class PartitionApplier {
   }
 
   /**
-   * Applies `messages` (one fetched Kafka batch of this partition) in chunks of at most
-   * `chunkCommandsMax`, each chunk cut again after a FENCE marker, each piece one Postgres
-   * transaction. Two pieces overlap: while piece N is being written, piece N+1 is decoded,
+   * Applies `messages` (one fetch of this partition) in batches of at most
+   * `batchCommandsMax` commands, each batch one Postgres transaction; a batch ends early at
+   * a FENCE marker. Two batches overlap: while batch N is being written, batch N+1 is decoded,
    * read and applied in memory against the state N leaves behind (see `Ahead`). Commits stay
-   * strictly one after another, in offset order; a piece is only ever committed after the
+   * strictly one after another, in offset order; a batch is only ever committed after the
    * one before it, and a failure of N discards N+1 unwritten.
    */
   async apply(messages: readonly ConsumedMessage[], progress: ApplyProgress = IDLE_PROGRESS): Promise<ApplyResult> {
@@ -203,25 +204,25 @@ export class PartitionApplier {
       let ahead: Ahead | null = null;
       let fromOffset = claim.nextOffset;
       for (let rest = fresh; rest.length > 0 && progress.isActive(); ) {
-        const piece = await this.prepare(rest.slice(0, this.chunkCommandsMax), fromOffset, ahead);
+        const batch = await this.prepare(rest.slice(0, this.batchCommandsMax), fromOffset, ahead);
         if (committing) await committing;
         await progress.beforeCommit();
-        committing = this.commit(claim, piece, progress);
-        // Observed here so a failure while the next piece is prepared is not an unhandled
+        committing = this.commit(claim, batch, progress);
+        // Observed here so a failure while the next batch is prepared is not an unhandled
         // rejection; it is rethrown where `committing` is awaited.
         committing.catch(() => undefined);
-        rest = rest.slice(piece.taken);
-        fromOffset = piece.toOffset;
-        if (piece.fence) {
-          // The fence changes the routing the next piece must be applied with: no overlap.
+        rest = rest.slice(batch.taken);
+        fromOffset = batch.toOffset;
+        if (batch.fence) {
+          // The fence changes the routing the next batch must be applied with: no overlap.
           await committing;
           committing = null;
           ahead = null;
         } else {
           ahead = {
-            accounts: new Map(piece.effects.accounts.map((a) => [a.id, a])),
-            appliedKeys: piece.appliedKeys,
-            holdLedger: holdLedgerAheadOf(piece.effects, null),
+            accounts: new Map(batch.effects.accounts.map((a) => [a.id, a])),
+            appliedKeys: batch.appliedKeys,
+            holdLedger: holdLedgerAheadOf(batch.effects, null),
           };
         }
       }
@@ -238,9 +239,9 @@ export class PartitionApplier {
         return { kind: 'fenced' };
       }
       if (classifyWriteFailure(failure) !== 'deterministic') throw failure;
-      // Everything before the failed piece is committed; isolate the culprit in that piece,
+      // Everything before the failed batch is committed; isolate the culprit in that batch,
       // then go on with the rest as usual.
-      const failed = fresh.filter((m) => BigInt(m.offset) >= claim.nextOffset).slice(0, this.chunkCommandsMax);
+      const failed = fresh.filter((m) => BigInt(m.offset) >= claim.nextOffset).slice(0, this.batchCommandsMax);
       this.ports.log(`partition ${this.partition}: write failed deterministically (${sqlStateOf(failure)}: ${(failure as Error).message}); bisecting ${failed.length} messages`);
       const isolated = await this.isolatePoison(claim, failed, failure, progress);
       if (isolated.kind === 'fenced') return isolated;
@@ -275,10 +276,10 @@ export class PartitionApplier {
     while (rest.length > 0 && progress.isActive()) {
       let taken = rest.length;
       try {
-        const piece = await this.prepare(rest, claim.nextOffset, null);
-        taken = piece.taken;
-        await this.commit(claim, piece, progress);
-        rest = rest.slice(piece.taken);
+        const batch = await this.prepare(rest, claim.nextOffset, null);
+        taken = batch.taken;
+        await this.commit(claim, batch, progress);
+        rest = rest.slice(batch.taken);
         continue;
       } catch (error) {
         if (classifyWriteFailure(error) !== 'deterministic') throw error;
@@ -347,14 +348,14 @@ export class PartitionApplier {
 
   /**
    * Decodes messages up to and including the first FENCE marker, reads what they need and
-   * applies them in memory: everything of a piece but the write. `ahead` is the piece being
+   * applies them in memory: everything of a batch but the write. `ahead` is the batch being
    * committed right now, whose effects the database may not show yet.
    */
-  private async prepare(all: readonly ConsumedMessage[], fromOffset: bigint, ahead: Ahead | null): Promise<PreparedPiece> {
+  private async prepare(all: readonly ConsumedMessage[], fromOffset: bigint, ahead: Ahead | null): Promise<PreparedBatch> {
     const started = Date.now();
     const generation = this.generation;
     const now = this.ports.now().toISOString();
-    const { batch, taken } = decodeSegment(this.topic, this.partition, all, now, this.ports.seal);
+    const { batch, taken } = decodeBatch(this.topic, this.partition, all, now, this.ports.seal);
     const { commands, deadLetters, fence } = batch;
     for (const letter of deadLetters) this.ports.onDeadLetter?.(this.partition, letter.reason.startsWith('forged:') ? 'forged' : 'malformed');
     const routing = await this.currentRouting(commands);
@@ -387,16 +388,16 @@ export class PartitionApplier {
     };
   }
 
-  /** Writes a prepared piece; only called once the piece before it has committed. */
-  private async commit(claim: PartitionClaim, piece: PreparedPiece, progress: ApplyProgress): Promise<void> {
-    const { fromOffset, toOffset, effects, known, outbox, fence } = piece;
+  /** Writes a prepared batch; only called once the batch before it has committed. */
+  private async commit(claim: PartitionClaim, batch: PreparedBatch, progress: ApplyProgress): Promise<void> {
+    const { fromOffset, toOffset, effects, known, outbox, fence } = batch;
     // One statement, so one transaction: effects, offset, epoch check and outbox commit together.
     const published = await writeBatch(this.ports.pool, { claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds });
 
     claim.nextOffset = toOffset;
-    if (piece.generation === this.generation) this.remember(known, effects.accounts);
-    this.ports.afterCommit?.(this.partition, { commands: piece.taken, effects, durationMs: Date.now() - piece.started });
-    this.afterCommit(effects, published, piece.now);
+    if (batch.generation === this.generation) this.remember(known, effects.accounts);
+    this.ports.afterCommit?.(this.partition, { commands: batch.taken, effects, durationMs: Date.now() - batch.started });
+    this.afterCommit(effects, published, batch.now);
     if (fence) {
       // The moved buckets are no longer ours: forget their accounts and route by the new table.
       this.accounts.clear();
@@ -418,8 +419,8 @@ export class PartitionApplier {
   }
 
   /**
-   * States after the piece being committed (`pending`), else cached ones, plus one query for
-   * the rest; absent ids do not exist (yet). The piece being committed is the only writer of
+   * States after the batch being committed (`pending`), else cached ones, plus one query for
+   * the rest; absent ids do not exist (yet). The batch being committed is the only writer of
    * these accounts, so whatever it did not touch is as the database has it.
    */
   private async accountsFor(ids: readonly string[], pending?: ReadonlyMap<string, AccountState>): Promise<Map<string, AccountState>> {

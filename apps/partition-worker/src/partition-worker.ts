@@ -9,15 +9,15 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvariantViolation } from '@ledgerline/domain';
-import { type ConsumedMessage, type KafkaClient, type PartitionBatch, PartitionConsumer } from '@ledgerline/kafka';
+import { type ConsumedMessage, type KafkaClient, type PartitionFetch, PartitionConsumer } from '@ledgerline/kafka';
 import { ConcurrentWriteError } from '@ledgerline/postgres';
 import { type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
 
 /**
- * Backoff between attempts at a batch whose write failed for an operating reason (Postgres or
- * PgBouncer down, a broken deploy): doubling from the first delay up to the cap, each delay
- * jittered down by up to half so that workers do not retry in step.
+ * Backoff between attempts at applying a fetch after a batch's write failed for an operating
+ * reason (Postgres or PgBouncer down, a broken deploy): doubling from the first delay up to
+ * the cap, each delay jittered down by up to half so that workers do not retry in step.
  */
 export const WRITE_RETRY_DELAY_FIRST_MS = 100;
 export const WRITE_RETRY_DELAY_MAX_MS = 5_000;
@@ -36,10 +36,10 @@ export interface PartitionWorkerOptions {
   partitionsConcurrentMax: number;
   accountCacheMax: number;
   fetchBytesMax: number;
-  /** How long a fetch may wait on the broker for `fetchBytesMin` (bigger batches, more latency). */
+  /** How long a fetch may wait on the broker for `fetchBytesMin` (bigger fetches, more latency). */
   fetchWaitMs: number;
   fetchBytesMin: number;
-  /** How often the consumer group's offsets (a hint, see onBatch) are committed to Kafka. */
+  /** How often the consumer group's offsets (a hint, see onFetch) are committed to Kafka. */
   offsetCommitIntervalMs: number;
   outboxSweepIntervalMs: number;
   outboxSweepAgeMs: number;
@@ -91,7 +91,7 @@ export class PartitionWorker {
       fetchWaitMs,
       fetchBytesMin,
       onAssignment: (partitions) => this.assign(partitions),
-      onBatch: (batch) => this.onBatch(batch),
+      onFetch: (fetched) => this.onFetch(fetched),
       log: (message) => ports.log(message),
     });
     await this.consumer.start();
@@ -127,31 +127,31 @@ export class PartitionWorker {
     return applier;
   }
 
-  private async onBatch(batch: PartitionBatch): Promise<void> {
-    const applier = this.applierFor(batch.partition);
+  private async onFetch(fetched: PartitionFetch): Promise<void> {
+    const applier = this.applierFor(fetched.partition);
     const { relay } = this.options;
-    const result = await this.applyGuarded(applier, batch.messages, batch, {
-      isActive: () => batch.isActive(),
-      beforeCommit: () => relay.backpressure(batch.partition),
+    const result = await this.applyGuarded(applier, fetched.messages, fetched, {
+      isActive: () => fetched.isActive(),
+      beforeCommit: () => relay.backpressure(fetched.partition),
       committed: async (nextOffset) => {
-        batch.markProcessed(nextOffset - 1n);
-        await batch.heartbeat();
+        fetched.markProcessed(nextOffset - 1n);
+        await fetched.heartbeat();
       },
     });
     if (result.kind === 'seek') {
-      batch.seek(result.offset);
+      fetched.seek(result.offset);
       return;
     }
     if (result.kind === 'fenced') return;
-    // Also when nothing in the batch was new: a batch wholly below the stored next_offset
+    // Also when nothing in the fetch was new: a fetch wholly below the stored next_offset
     // (the group's offset is only a hint and lags, e.g. after a crash or a rebalance) must
     // still move the fetch position on, or it is fetched again forever (found by the
     // bench's drain: three partitions stalled after a rebalance).
-    if (result.nextOffset > 0n) batch.markProcessed(result.nextOffset - 1n);
+    if (result.nextOffset > 0n) fetched.markProcessed(result.nextOffset - 1n);
     const next = applier.nextOffset;
     // Only a hint for where the next owner starts fetching; Postgres holds the truth. So it is
-    // committed on a timer, for all partitions in one request, not after every batch.
-    if (next !== null) this.offsetHints.set(batch.partition, next);
+    // committed on a timer, for all partitions in one request, not after every fetch.
+    if (next !== null) this.offsetHints.set(fetched.partition, next);
   }
 
   private async commitOffsetHints(): Promise<void> {
@@ -164,14 +164,14 @@ export class PartitionWorker {
   }
 
   /**
-   * Applies a fetched batch until it is written or the partition is no longer ours. Programmer
+   * Applies a fetch until it is written or the partition is no longer ours. Programmer
    * errors stop the process. Operating errors (a dependency down) are retried here, with
    * backoff and a heartbeat between attempts, instead of being thrown to kafkajs: a throw
    * makes kafkajs restart the consumer, which rebalances every partition of the group, every
    * ~30 s for as long as Postgres is down. Deterministic failures never get here: the
    * applier isolates the command that causes them.
    */
-  private async applyGuarded(applier: PartitionApplier, messages: readonly ConsumedMessage[], batch: PartitionBatch, progress: ApplyProgress) {
+  private async applyGuarded(applier: PartitionApplier, messages: readonly ConsumedMessage[], fetched: PartitionFetch, progress: ApplyProgress) {
     for (let attempt = 1; ; attempt++) {
       try {
         return await applier.apply(messages, progress);
@@ -185,8 +185,8 @@ export class PartitionWorker {
         this.options.onWriteRetry?.(applier.partition, attempt, error as Error);
         this.options.ports.log(`partition ${applier.partition}: write failed (${(error as Error).message}); attempt ${attempt}, retrying in ${delayMs} ms`);
         await sleep(delayMs);
-        // Throws during a rebalance, which ends this batch the way the consumer expects.
-        await batch.heartbeat();
+        // Throws during a rebalance, which ends this fetch the way the consumer expects.
+        await fetched.heartbeat();
       }
     }
   }

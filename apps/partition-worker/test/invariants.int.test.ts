@@ -64,8 +64,8 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
     let worker: Awaited<ReturnType<typeof startWorker>>;
     beforeAll(async () => {
       // Small fetches (a few messages each): the worker must move its fetch position on
-      // after every chunk, or it would re-read the same messages forever. Pieces of at most
-      // 2 commands: most fetches hold several, so a piece is prepared (read, applied in
+      // after every batch, or it would re-read the same messages forever. Batches of at most
+      // 2 commands: most fetches hold several, so a batch is prepared (read, applied in
       // memory) while the one before it is still being written.
       worker = await startWorker(target, { WORKER_FETCH_BYTES_MAX: '2048', WORKER_BATCH_COMMANDS_MAX: '2' });
     });
@@ -112,7 +112,7 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       await settle(await sendAll([deposit(from, 1_000n)]));
       const first = transfer(from, to, 'owner-dup', 100n);
       // The API publishes again when a retry finds its key claimed but nothing to show. With
-      // pieces of 2, the copies land in the same piece and in the piece after it.
+      // batches of 2, the copies land in the same batch and in the batch after it.
       await Promise.all([publisher.publish(first), publisher.publish(first), publisher.publish(first)]);
       await settle([first.transferId]);
       // The sweeper republishes a credit leg a crash left unmarked: the same leg, a new offset.

@@ -91,9 +91,9 @@ async function readPartition(topics: TestTopics, partition: number, atLeast: num
     fetchWaitMs: 50,
     fetchBytesMin: 1,
     onAssignment: () => undefined,
-    onBatch: async (batch) => {
-      if (batch.partition === partition) for (const m of batch.messages) seen.push((JSON.parse(m.value!.toString()) as { n: number }).n);
-      if (batch.messages.length > 0) batch.markProcessed(BigInt(batch.messages[batch.messages.length - 1]!.offset));
+    onFetch: async (fetched) => {
+      if (fetched.partition === partition) for (const m of fetched.messages) seen.push((JSON.parse(m.value!.toString()) as { n: number }).n);
+      if (fetched.messages.length > 0) fetched.markProcessed(BigInt(fetched.messages[fetched.messages.length - 1]!.offset));
     },
     log: () => undefined,
   });

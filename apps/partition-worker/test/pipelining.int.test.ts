@@ -1,4 +1,4 @@
-// The applier prepares piece N+1 (reads, in-memory apply) while piece N is still being
+// The applier prepares batch N+1 (reads, in-memory apply) while batch N is still being
 // written. These tests make every write slow, so the overlap always happens, and check
 // against real Postgres that N+1 sees N's effects before the database does: balances it
 // leaves behind, commands it applied (a duplicate in N+1 is skipped), and that a failed
@@ -37,7 +37,7 @@ function messagesOf(commands: readonly Command[], firstOffset = 0): ConsumedMess
   return commands.map((c, i) => ({ offset: String(firstOffset + i), key: null, value: Buffer.from(encodeCommand(c, testSeal)) }));
 }
 
-describe('pipelined pieces of one partition', () => {
+describe('pipelined batches of one partition', () => {
   let db: TestDatabase;
   let routing: RoutingTable;
   beforeAll(async () => {
@@ -63,18 +63,18 @@ describe('pipelined pieces of one partition', () => {
         postCommit: { refreshBalances: async () => undefined, publishTerminal: async () => undefined, relay: (_p, rows) => void relayed.push(...rows) },
       },
       1000,
-      1, // one command per piece: every piece overlaps the write of the one before
+      1, // one command per batch: every batch overlaps the write of the one before
     );
   }
 
-  test('each piece sees the balances and the applied commands of the piece still being written', async () => {
+  test('each batch sees the balances and the applied commands of the batch still being written', async () => {
     const a = await openAccountOn(db.pool, routing, 0, 'pipe-a');
     const b = await openAccountOn(db.pool, routing, 0, 'pipe-b');
     const elsewhere = await openAccountOn(db.pool, routing, 1, 'pipe-c');
     const pay = transfer(a, b, 'pipe-a', 60n);
     const crossing = transfer(a, elsewhere, 'pipe-a', 30n);
-    // a is only funded by the piece before each debit: read from the database instead of
-    // the piece in flight, the debits would be refused (or fail the seq check).
+    // a is only funded by the batch before each debit: read from the database instead of
+    // the batch in flight, the debits would be refused (or fail the seq check).
     const commands = [deposit(a, 100n), pay, pay, crossing, crossing, deposit(b, 5n)];
     const relayed: OutboxRow[] = [];
     const slow = slowWritePool(db.pool);
@@ -100,7 +100,7 @@ describe('pipelined pieces of one partition', () => {
     expect(seqs.rows.map((r) => Number(r.seq))).toEqual([1, 2, 3]);
   });
 
-  test('a failed write discards the piece prepared behind it; the retry applies everything once', async () => {
+  test('a failed write discards the batch prepared behind it; the retry applies everything once', async () => {
     const a = await openAccountOn(db.pool, routing, 0, 'pipe-retry-a');
     const b = await openAccountOn(db.pool, routing, 0, 'pipe-retry-b');
     const commands = [deposit(a, 100n), transfer(a, b, 'pipe-retry-a', 70n), transfer(a, b, 'pipe-retry-a', 20n), deposit(b, 1n)];
@@ -109,11 +109,11 @@ describe('pipelined pieces of one partition', () => {
     const applier = applierOn(failing.pool, 'pipe-retry-topic', relayed);
 
     await expect(applier.apply(messagesOf(commands))).rejects.toThrow(/injected/);
-    // Only the first piece committed; the one prepared on top of the failed write never was.
+    // Only the first batch committed; the one prepared on top of the failed write never was.
     expect(await balanceOf(db.pool, a)).toBe(100n);
     expect(applier.nextOffset).toBe(1n);
 
-    // kafkajs redelivers the whole batch; the applier skips what is below its offset.
+    // kafkajs redelivers the whole fetch; the applier skips what is below its offset.
     const result = await applier.apply(messagesOf(commands));
     expect(result).toEqual({ kind: 'applied', nextOffset: 4n });
     expect(await balanceOf(db.pool, a)).toBe(10n);

@@ -27,7 +27,7 @@ describe('poison commands cannot stop a partition', () => {
     topics = await createTestTopics(PARTITIONS);
     routing = await loadRouting(db.pool);
     publisher = await TestPublisher.create(topics, db.pool);
-    // Pieces of up to 500 commands: a burst published at once is written as one batch, so a
+    // Batches of up to 500 commands: a burst published at once is written as one batch, so a
     // poison command in it fails the whole batch's write and must be bisected out.
     worker = await startWorker(
       { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` },

@@ -1,6 +1,6 @@
 /**
  * The consumer side of the Kafka port: a consumer-group member that hands each assigned
- * partition's fetched messages to its owner, one batch at a time per partition, and keeps
+ * partition's fetched messages to its owner, one fetch at a time per partition, and keeps
  * running through broker trouble. Everything kafkajs about consuming lives here (group
  * membership, assignment events, fetch sizing, offset resolution, seeks, commits, crash and
  * restart), so that replacing the client library is a change inside this package, checked
@@ -25,12 +25,16 @@ export interface ConsumedMessage {
   value: Buffer | null;
 }
 
-/** One fetch of one partition, with what its owner may do about it. */
-export interface PartitionBatch {
+/**
+ * One fetch of one partition, with what its owner may do about it. (kafkajs calls it a
+ * batch; in ledgerline a batch is what one Postgres transaction writes, and a fetch may
+ * hold several.)
+ */
+export interface PartitionFetch {
   readonly topic: string;
   readonly partition: number;
   readonly messages: readonly ConsumedMessage[];
-  /** False once the consumer stops or a rebalance has made this batch stale. */
+  /** False once the consumer stops or a rebalance has made this fetch stale. */
   isActive(): boolean;
   /** Tells the group this member is alive; throws while a rebalance is in progress. */
   heartbeat(): Promise<void>;
@@ -44,7 +48,7 @@ export interface PartitionConsumerOptions {
   kafka: KafkaClient;
   topic: string;
   groupId: string;
-  /** Partitions whose batches are handled at the same time, at most. */
+  /** Partitions whose fetches are handled at the same time, at most. */
   partitionsConcurrentMax: number;
   /** Bytes of one partition in one fetch, at most. */
   fetchBytesMax: number;
@@ -53,8 +57,8 @@ export interface PartitionConsumerOptions {
   fetchBytesMin: number;
   /** The member's partitions of `topic` changed (a new group generation; [] after a crash). */
   onAssignment(partitions: number[]): void;
-  /** Handles one batch; a throw makes the client fetch it again (after its own backoff). */
-  onBatch(batch: PartitionBatch): Promise<void>;
+  /** Handles one fetch; a throw makes the client fetch it again (after its own backoff). */
+  onFetch(fetched: PartitionFetch): Promise<void>;
   log(message: string): void;
 }
 
@@ -126,18 +130,18 @@ export class PartitionConsumer {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConcurrentMax,
-      eachBatch: (payload) => this.options.onBatch(this.batchOf(consumer, payload)),
+      eachBatch: (payload) => this.options.onFetch(this.fetchOf(consumer, payload)),
     });
   }
 
-  private batchOf(consumer: Consumer, { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): PartitionBatch {
+  private fetchOf(consumer: Consumer, { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): PartitionFetch {
     return {
       topic: batch.topic,
       partition: batch.partition,
       messages: batch.messages,
       isActive: () => isRunning() && !isStale(),
       heartbeat,
-      // With eachBatchAutoResolve off, an unresolved batch is fetched again from its start
+      // With eachBatchAutoResolve off, an unresolved fetch is fetched again from its start
       // (found by the benchmark: the consumer re-read the same messages, and stalled once
       // they filled a whole fetch).
       markProcessed: (offset) => resolveOffset(offset.toString()),

@@ -2,7 +2,7 @@
 // partition worker relies on, whatever client library sits behind PartitionConsumer. It
 // reports its assignment, hands over each partition's messages in offset order, moves the
 // fetch position on only past what was marked processed, seeks, and commits group offsets.
-import { BatchingProducer, type ConsumedMessage, type PartitionBatch, PartitionConsumer } from '../src';
+import { BatchingProducer, type ConsumedMessage, type PartitionFetch, PartitionConsumer } from '../src';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { waitFor } from '../../../test/support/worker';
 
@@ -26,7 +26,7 @@ describe('PartitionConsumer (the Kafka port, consumer side)', () => {
   const publish = (partition: number, values: string[]) =>
     Promise.all(values.map((value) => producer.publish({ topic: topics.names.commands, partition, key: `k${partition}`, value })));
 
-  function consumerFor(groupId: string, onBatch: (batch: PartitionBatch) => Promise<void>, assignments: number[][] = []) {
+  function consumerFor(groupId: string, onFetch: (fetched: PartitionFetch) => Promise<void>, assignments: number[][] = []) {
     return new PartitionConsumer({
       kafka: topics.kafka,
       topic: topics.names.commands,
@@ -36,7 +36,7 @@ describe('PartitionConsumer (the Kafka port, consumer side)', () => {
       fetchWaitMs: 10,
       fetchBytesMin: 1,
       onAssignment: (partitions) => assignments.push(partitions),
-      onBatch,
+      onFetch,
       log: () => undefined,
     });
   }
@@ -46,11 +46,11 @@ describe('PartitionConsumer (the Kafka port, consumer side)', () => {
     await publish(1, Array.from({ length: 30 }, (_, i) => `b${i}`));
     const seen = new Map<number, string[]>([[0, []], [1, []]]);
     const assignments: number[][] = [];
-    const consumer = consumerFor(`${topics.prefix}-order`, async (batch) => {
-      expect(batch.isActive()).toBe(true);
-      for (const m of batch.messages) seen.get(batch.partition)!.push(m.value!.toString());
-      batch.markProcessed(BigInt(batch.messages[batch.messages.length - 1]!.offset));
-      await batch.heartbeat();
+    const consumer = consumerFor(`${topics.prefix}-order`, async (fetched) => {
+      expect(fetched.isActive()).toBe(true);
+      for (const m of fetched.messages) seen.get(fetched.partition)!.push(m.value!.toString());
+      fetched.markProcessed(BigInt(fetched.messages[fetched.messages.length - 1]!.offset));
+      await fetched.heartbeat();
     }, assignments);
     await consumer.start();
     try {
@@ -64,25 +64,25 @@ describe('PartitionConsumer (the Kafka port, consumer side)', () => {
     }
   });
 
-  test('a batch not marked processed is fetched again; seek restarts a partition where asked; commits store the group offset', async () => {
+  test('a fetch not marked processed is fetched again; seek restarts a partition where asked; commits store the group offset', async () => {
     const group = `${topics.prefix}-seek`;
     const offsets: string[] = [];
     let refusals = 1;
     let sought = false;
-    const consumer = consumerFor(group, async (batch) => {
-      if (batch.partition !== 0) {
-        batch.markProcessed(BigInt(batch.messages[batch.messages.length - 1]!.offset));
+    const consumer = consumerFor(group, async (fetched) => {
+      if (fetched.partition !== 0) {
+        fetched.markProcessed(BigInt(fetched.messages[fetched.messages.length - 1]!.offset));
         return;
       }
-      const first = batch.messages[0] as ConsumedMessage;
+      const first = fetched.messages[0] as ConsumedMessage;
       offsets.push(first.offset);
       if (refusals-- > 0) return; // not marked: the same messages come again
       if (!sought && BigInt(first.offset) === 0n) {
         sought = true;
-        batch.seek(10n);
+        fetched.seek(10n);
         return;
       }
-      batch.markProcessed(BigInt(batch.messages[batch.messages.length - 1]!.offset));
+      fetched.markProcessed(BigInt(fetched.messages[fetched.messages.length - 1]!.offset));
     });
     await consumer.start();
     try {
