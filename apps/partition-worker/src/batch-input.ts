@@ -6,8 +6,10 @@
 import {
   type Command,
   type ReversibleTransfer,
+  type SagaLeg,
   dedupeKeyOf,
   externalAccountId,
+  sagaLegOf,
   subjectAccountOf,
   transitAccountId,
 } from '@ledgerline/domain';
@@ -86,13 +88,12 @@ export function accountsNamed(
 
 export function dedupeCandidates(commands: readonly Command[]): {
   transferIds: string[];
-  legs: { transferId: string; leg: 'CREDIT' | 'REFUND' }[];
+  legs: { transferId: string; leg: SagaLeg }[];
 } {
   const transferIds: string[] = [];
-  const legs: { transferId: string; leg: 'CREDIT' | 'REFUND' }[] = [];
+  const legs: { transferId: string; leg: SagaLeg }[] = [];
   for (const command of commands) {
-    if (command.type === 'CREDIT_LEG') legs.push({ transferId: command.transferId, leg: 'CREDIT' });
-    else if (command.type === 'REFUND_LEG') legs.push({ transferId: command.transferId, leg: 'REFUND' });
+    if (command.type === 'CREDIT_LEG' || command.type === 'REFUND_LEG') legs.push({ transferId: command.transferId, leg: sagaLegOf(command) });
     else {
       // Transfers, holds and account changes by id; voids and expiries have no key (state decides).
       const key = dedupeKeyOf(command);

@@ -58,12 +58,13 @@ import {
   type ExpireHoldCommand,
   type HoldCommand,
   type HoldState,
-  type Leg,
   type MoneyCommand,
+  type MovementStep,
   type RefundLegCommand,
   type RejectionReason,
   type ReversalCommand,
   type ReversibleTransfer,
+  type SagaLeg,
   type TransferCommand,
   type TransferKind,
   type TransferStatus,
@@ -73,6 +74,7 @@ import {
   SYSTEM_OWNER,
   commandIdOf,
   dedupeKeyOf,
+  sagaLegOf,
   subjectAccountOf,
 } from './model';
 
@@ -106,7 +108,7 @@ export interface EntryEffect {
   readonly accountId: string;
   readonly seq: bigint;
   readonly transferId: string;
-  readonly leg: Leg;
+  readonly step: MovementStep;
   /** Signed: negative debits, positive credits. */
   readonly amount: bigint;
   readonly balanceAfter: bigint;
@@ -196,7 +198,7 @@ export interface TransferStatusEffect {
 
 export interface LegEffect {
   readonly transferId: string;
-  readonly leg: 'CREDIT' | 'REFUND';
+  readonly leg: SagaLeg;
   readonly partition: number;
   readonly outcome: 'APPLIED' | 'REJECTED';
   readonly reason: RejectionReason | null;
@@ -814,7 +816,7 @@ class BatchBuilder {
     return fresh;
   }
 
-  private post(accountId: string, transferId: string, leg: Leg, amount: bigint): void {
+  private post(accountId: string, transferId: string, step: MovementStep, amount: bigint): void {
     const before = this.account(accountId);
     if (!before) throw new InvariantViolation(`posting to unknown account ${accountId}`);
     const after: AccountState = { ...before, balance: before.balance + amount, seq: before.seq + 1n, rev: before.rev + 1n };
@@ -823,7 +825,7 @@ class BatchBuilder {
       accountId,
       seq: after.seq,
       transferId,
-      leg,
+      step,
       amount,
       balanceAfter: after.balance,
       currency: after.currency,
@@ -928,8 +930,7 @@ class BatchBuilder {
     outcome: 'APPLIED' | 'REJECTED',
     reason: RejectionReason | null,
   ): LegEffect {
-    const leg = command.type === 'CREDIT_LEG' ? 'CREDIT' : 'REFUND';
-    return { transferId: command.transferId, leg, partition: this.context.partition, outcome, reason };
+    return { transferId: command.transferId, leg: sagaLegOf(command), partition: this.context.partition, outcome, reason };
   }
 
   private event(command: ClientCommand, status: 'COMPLETED' | 'REJECTED', reason: RejectionReason | null): TransferEvent {
@@ -1030,7 +1031,7 @@ export function assertBatchInvariants(context: ApplyContext, effects: BatchEffec
     }
     sumByCurrency.set(entry.currency, (sumByCurrency.get(entry.currency) ?? 0n) + entry.amount);
     postedByAccount.set(entry.accountId, (postedByAccount.get(entry.accountId) ?? 0n) + entry.amount);
-    refundOnly.set(entry.accountId, (refundOnly.get(entry.accountId) ?? true) && entry.leg === 'REFUND');
+    refundOnly.set(entry.accountId, (refundOnly.get(entry.accountId) ?? true) && entry.step === 'REFUND');
     const previous = lastSeq.get(entry.accountId) ?? context.accounts.get(entry.accountId)?.seq ?? 0n;
     if (entry.seq !== previous + 1n) {
       throw new InvariantViolation(`account ${entry.accountId} entry seq ${entry.seq} does not follow ${previous}`);

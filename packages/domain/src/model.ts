@@ -129,8 +129,23 @@ export interface ReversibleTransfer {
   readonly reversedAmount: bigint;
 }
 
-/** Which half of a movement an entry or a saga message belongs to. */
-export type Leg = 'DEBIT' | 'CREDIT' | 'REFUND';
+/**
+ * The step of a money movement that posted an entry (stored in `entries.leg`): DEBIT where
+ * the money leaves (the source, or EXTERNAL for a deposit), CREDIT where it arrives, REFUND
+ * where a refused credit brings it home. Not the entry's sign: a cross-partition debit
+ * posts -amount on the source and +amount on the transit account, both DEBIT.
+ */
+export type MovementStep = 'DEBIT' | 'CREDIT' | 'REFUND';
+
+/**
+ * A saga message that crossed partitions (CREDIT_LEG, REFUND_LEG), recorded once per
+ * transfer in `transfer_legs.leg` and deduped on `transfer:leg`.
+ */
+export type SagaLeg = 'CREDIT' | 'REFUND';
+
+export function sagaLegOf(command: { readonly type: 'CREDIT_LEG' | 'REFUND_LEG' }): SagaLeg {
+  return command.type === 'CREDIT_LEG' ? 'CREDIT' : 'REFUND';
+}
 
 interface MoneyCommandBase {
   readonly transferId: string;

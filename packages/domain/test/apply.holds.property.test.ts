@@ -288,7 +288,7 @@ describe('applyBatch with holds, captures, voids, expiries, reversals and accoun
             if (a.status !== 'CLOSED') continue;
             expect([a.balance, a.held]).toEqual([0n, 0n]);
             if (before.accounts.get(a.id)?.status === 'CLOSED') {
-              expect(effects.entries.filter((e) => e.accountId === a.id && e.leg !== 'REFUND')).toEqual([]);
+              expect(effects.entries.filter((e) => e.accountId === a.id && e.step !== 'REFUND')).toEqual([]);
             }
           }
           // A frozen account is never debited by a client command (while it stays frozen: an

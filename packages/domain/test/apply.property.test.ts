@@ -677,7 +677,7 @@ describe('cross-partition saga over several partitions', () => {
         const run = runSaga(spec);
         for (const c of run.clientCommands) {
           if (c.type !== 'TRANSFER' || run.partitionOf(c.fromAccountId) === run.partitionOf(c.toAccountId)) continue;
-          const refund = run.entries.some((e) => e.transferId === c.transferId && e.leg === 'REFUND');
+          const refund = run.entries.some((e) => e.transferId === c.transferId && e.step === 'REFUND');
           if (run.status.get(c.transferId)!.status === 'COMPLETED') completed++;
           else if (refund) refunded++;
         }

@@ -53,8 +53,8 @@ describe('same-partition transfer', () => {
 
     expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'COMPLETED' }]);
     expect(effects.entries).toEqual([
-      { accountId: A, seq: 4n, transferId: 't1', leg: 'DEBIT', amount: -30n, balanceAfter: 70n, currency: 'USD' },
-      { accountId: B, seq: 8n, transferId: 't1', leg: 'CREDIT', amount: 30n, balanceAfter: 35n, currency: 'USD' },
+      { accountId: A, seq: 4n, transferId: 't1', step: 'DEBIT', amount: -30n, balanceAfter: 70n, currency: 'USD' },
+      { accountId: B, seq: 8n, transferId: 't1', step: 'CREDIT', amount: 30n, balanceAfter: 35n, currency: 'USD' },
     ]);
     expect(effects.accounts).toEqual([
       { ...a, balance: 70n, seq: 4n, rev: 4n },
@@ -260,8 +260,8 @@ describe('cross-partition saga', () => {
 
     expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'PROCESSING' }]);
     expect(effects.entries).toEqual([
-      { accountId: A, seq: 3n, transferId: 't1', leg: 'DEBIT', amount: -40n, balanceAfter: 60n, currency: 'USD' },
-      { accountId: transit1, seq: 1n, transferId: 't1', leg: 'DEBIT', amount: 40n, balanceAfter: 40n, currency: 'USD' },
+      { accountId: A, seq: 3n, transferId: 't1', step: 'DEBIT', amount: -40n, balanceAfter: 60n, currency: 'USD' },
+      { accountId: transit1, seq: 1n, transferId: 't1', step: 'DEBIT', amount: 40n, balanceAfter: 40n, currency: 'USD' },
     ]);
     expect([...effects.createdAccountIds]).toEqual([transit1]);
     expect(accountIn(effects, transit1)).toEqual({
@@ -308,8 +308,8 @@ describe('cross-partition saga', () => {
 
     expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'LEG_APPLIED' }]);
     expect(effects.entries).toEqual([
-      { accountId: transit2, seq: 1n, transferId: 't1', leg: 'CREDIT', amount: -40n, balanceAfter: -40n, currency: 'USD' },
-      { accountId: B, seq: 6n, transferId: 't1', leg: 'CREDIT', amount: 40n, balanceAfter: 41n, currency: 'USD' },
+      { accountId: transit2, seq: 1n, transferId: 't1', step: 'CREDIT', amount: -40n, balanceAfter: -40n, currency: 'USD' },
+      { accountId: B, seq: 6n, transferId: 't1', step: 'CREDIT', amount: 40n, balanceAfter: 41n, currency: 'USD' },
     ]);
     expect([...effects.createdAccountIds]).toEqual([transit2]);
     expect(effects.legs).toEqual([{ transferId: 't1', leg: 'CREDIT', partition: 2, outcome: 'APPLIED', reason: null }]);
@@ -363,8 +363,8 @@ describe('cross-partition saga', () => {
 
     expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'LEG_APPLIED' }]);
     expect(effects.entries).toEqual([
-      { accountId: transit1, seq: 2n, transferId: 't1', leg: 'REFUND', amount: -40n, balanceAfter: 0n, currency: 'USD' },
-      { accountId: A, seq: 4n, transferId: 't1', leg: 'REFUND', amount: 40n, balanceAfter: 100n, currency: 'USD' },
+      { accountId: transit1, seq: 2n, transferId: 't1', step: 'REFUND', amount: -40n, balanceAfter: 0n, currency: 'USD' },
+      { accountId: A, seq: 4n, transferId: 't1', step: 'REFUND', amount: 40n, balanceAfter: 100n, currency: 'USD' },
     ]);
     expect(effects.createdAccountIds.size).toBe(0);
     expect(effects.legs).toEqual([{ transferId: 't1', leg: 'REFUND', partition: 1, outcome: 'APPLIED', reason: null }]);
@@ -428,8 +428,8 @@ describe('deposits and withdrawals move money against externalAccountId(partitio
 
     expect(effects.outcomes).toEqual([{ transferId: 'd1', result: 'COMPLETED' }]);
     expect(effects.entries).toEqual([
-      { accountId: external, seq: 1n, transferId: 'd1', leg: 'DEBIT', amount: -500n, balanceAfter: -500n, currency: 'EUR' },
-      { accountId: A, seq: 2n, transferId: 'd1', leg: 'CREDIT', amount: 500n, balanceAfter: 507n, currency: 'EUR' },
+      { accountId: external, seq: 1n, transferId: 'd1', step: 'DEBIT', amount: -500n, balanceAfter: -500n, currency: 'EUR' },
+      { accountId: A, seq: 2n, transferId: 'd1', step: 'CREDIT', amount: 500n, balanceAfter: 507n, currency: 'EUR' },
     ]);
     expect([...effects.createdAccountIds]).toEqual([external]);
     expect(accountIn(effects, external)).toMatchObject({ kind: 'EXTERNAL', owner: 'system', overdraftLimit: null, balance: -500n });
@@ -448,8 +448,8 @@ describe('deposits and withdrawals move money against externalAccountId(partitio
 
     expect(effects.outcomes).toEqual([{ transferId: 'w1', result: 'COMPLETED' }]);
     expect(effects.entries).toEqual([
-      { accountId: A, seq: 5n, transferId: 'w1', leg: 'DEBIT', amount: -30n, balanceAfter: 70n, currency: 'EUR' },
-      { accountId: external, seq: 13n, transferId: 'w1', leg: 'CREDIT', amount: 30n, balanceAfter: -970n, currency: 'EUR' },
+      { accountId: A, seq: 5n, transferId: 'w1', step: 'DEBIT', amount: -30n, balanceAfter: 70n, currency: 'EUR' },
+      { accountId: external, seq: 13n, transferId: 'w1', step: 'CREDIT', amount: 30n, balanceAfter: -970n, currency: 'EUR' },
     ]);
     expect(effects.createdAccountIds.size).toBe(0);
     expect(effects.newTransfers).toEqual([

@@ -78,7 +78,7 @@ describe('balance bounds', () => {
     const effects = applyBatch(context, []);
     const forged = {
       ...effects,
-      entries: [{ accountId: A, seq: 2n, transferId: T1, leg: 'CREDIT' as const, amount: 1n, balanceAfter: BALANCE_MAX + 1n, currency: 'USD' }],
+      entries: [{ accountId: A, seq: 2n, transferId: T1, step: 'CREDIT' as const, amount: 1n, balanceAfter: BALANCE_MAX + 1n, currency: 'USD' }],
       accounts: [userAccount(A, { balance: BALANCE_MAX + 1n, seq: 2n })],
     };
     expect(() => assertBatchInvariants(context, forged)).toThrow(InvariantViolation);

@@ -104,7 +104,7 @@ export function batchDocument(write: BatchWrite): string {
     account_id: e.accountId,
     seq: e.seq.toString(),
     transfer_id: e.transferId,
-    leg: e.leg,
+    leg: e.step, // the column keeps its name: entries.leg holds the movement step
     amount: e.amount.toString(),
     balance_after: e.balanceAfter.toString(),
     currency: e.currency,

@@ -1,6 +1,6 @@
 /** What a partition worker reads before applying a batch: one query each, any batch size. */
 import type { Pool } from 'pg';
-import type { AccountState, HoldState, ReversibleTransfer } from '@ledgerline/domain';
+import type { AccountState, HoldState, ReversibleTransfer, SagaLeg } from '@ledgerline/domain';
 import { ACCOUNT_COLUMNS, parseAccountRow, parseHoldRow } from './rows';
 
 export async function loadAccountStates(pool: Pool, ids: readonly string[]): Promise<Map<string, AccountState>> {
@@ -22,7 +22,7 @@ export async function loadAccountStates(pool: Pool, ids: readonly string[]): Pro
 export async function loadAppliedKeys(
   pool: Pool,
   transferIds: readonly string[],
-  legs: readonly { transferId: string; leg: 'CREDIT' | 'REFUND' }[],
+  legs: readonly { transferId: string; leg: SagaLeg }[],
 ): Promise<Set<string>> {
   const applied = new Set<string>();
   if (transferIds.length === 0 && legs.length === 0) return applied;
