@@ -9,7 +9,7 @@
  * A principal that names one of the ledger's internal owners (`system`) is refused too.
  */
 import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
-import { INTERNAL_OWNERS } from '@ledgerline/domain';
+import { INTERNAL_OWNERS, PRINCIPAL_CHARS_MAX } from '@ledgerline/domain';
 import { AuthUnavailableError, ExpiredTokenError, InvalidTokenError, MalformedClaimError, MissingTokenError } from './errors';
 import { type AuthContext, parseScopes } from './scopes';
 import { VerifiedTokenCache } from './verified-token-cache';
@@ -42,8 +42,6 @@ export const CACHED_TOKENS_MAX_DEFAULT = 10_000;
 /** Bounds how long a token whose key left the JWKS can still be accepted. */
 export const CACHED_TOKEN_LIFETIME_MS_DEFAULT = 60_000;
 
-/** Principals longer than this are refused: the command schema carries at most 256 chars. */
-export const PRINCIPAL_LENGTH_MAX = 256;
 /** A header longer than this is not a token we issued; refuse before parsing it. */
 const HEADER_LENGTH_MAX = 8192;
 
@@ -114,8 +112,8 @@ export function verifyToken(authorizationHeader: string | undefined, options: To
 
 function authContextOf(payload: JWTPayload): AuthContext {
   const principal = payload.sub;
-  if (typeof principal !== 'string' || principal.length === 0 || principal.length > PRINCIPAL_LENGTH_MAX) {
-    throw new InvalidTokenError(`sub must be a string of 1..${PRINCIPAL_LENGTH_MAX} characters`);
+  if (typeof principal !== 'string' || principal.length === 0 || principal.length > PRINCIPAL_CHARS_MAX) {
+    throw new InvalidTokenError(`sub must be a string of 1..${PRINCIPAL_CHARS_MAX} characters`);
   }
   // Postgres text cannot hold NUL, nor jsonb a lone surrogate: refuse them here, not as a
   // write that fails in the worker every time it is retried.

@@ -36,6 +36,9 @@ export const METADATA_KEY_CHARS_MAX = 64;
 export const METADATA_DEPTH_MAX = 4;
 export const METADATA_KEYS_MAX = 64;
 
+/** Characters of a principal (a token's `sub`), as carried by every command. */
+export const PRINCIPAL_CHARS_MAX = 256;
+
 /** Characters of an Idempotency-Key header (printable ASCII). */
 export const IDEMPOTENCY_KEY_CHARS_MAX = 128;
 

@@ -43,7 +43,7 @@ describe('bucketOf', () => {
   });
 
   // Expected values are the standard 32-bit FNV-1a (0xe40c292c for "a", 0xbf9cf968 for "foobar"),
-  // cross-checked with an independent implementation, mod 1024. Changing the hash moves accounts.
+  // cross-checked with an independent implementation, mod BUCKET_COUNT. Changing the hash moves accounts.
   test.each([
     ['', 453],
     ['a', 300],
@@ -134,22 +134,22 @@ describe('RoutingTable', () => {
 
   test('fromRows refuses a bucket out of range', () => {
     const rows = RoutingTable.initial(2).rows();
-    expect(() => RoutingTable.fromRows(1, [...rows, { bucket: 1024, partition: 0 }])).toThrow(/bucket 1024 out of range/);
+    expect(() => RoutingTable.fromRows(1, [...rows, { bucket: BUCKET_COUNT, partition: 0 }])).toThrow(new RegExp(`bucket ${BUCKET_COUNT} out of range`));
     expect(() => RoutingTable.fromRows(1, [...rows, { bucket: -1, partition: 0 }])).toThrow(/bucket -1 out of range/);
   });
 
-  test.each([0, -1, 1.5, 1025, Number.NaN])('initial refuses partition count %p', (count) => {
-    expect(() => RoutingTable.initial(count)).toThrow(/partition count must be an integer in 1..1024/);
+  test.each([0, -1, 1.5, BUCKET_COUNT + 1, Number.NaN])('initial refuses partition count %p', (count) => {
+    expect(() => RoutingTable.initial(count)).toThrow(`partition count must be an integer in 1..${BUCKET_COUNT}`);
   });
 
-  test('initial accepts the extremes 1 and 1024', () => {
+  test('initial accepts the extremes 1 and BUCKET_COUNT', () => {
     expect(RoutingTable.initial(1).rows().every((r) => r.partition === 0)).toBe(true);
-    expect(RoutingTable.initial(1024).partitionOfBucket(1023)).toBe(1023);
+    expect(RoutingTable.initial(BUCKET_COUNT).partitionOfBucket(BUCKET_COUNT - 1)).toBe(BUCKET_COUNT - 1);
   });
 
   test('partitionOfBucket refuses a bucket out of range', () => {
     const table = RoutingTable.initial(4);
-    expect(() => table.partitionOfBucket(1024)).toThrow(/out of range/);
+    expect(() => table.partitionOfBucket(BUCKET_COUNT)).toThrow(/out of range/);
     expect(() => table.partitionOfBucket(-1)).toThrow(/out of range/);
   });
 });

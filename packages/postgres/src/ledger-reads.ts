@@ -1,6 +1,6 @@
 /** Read side used by the API and ledgerctl. Every query is bounded by a key or a LIMIT. */
 import type { Pool } from 'pg';
-import { ENTRIES_PAGE_MAX } from '@ledgerline/domain';
+import { ENTRIES_PAGE_MAX, HISTORY_PAGE_MAX } from '@ledgerline/domain';
 import {
   ACCOUNT_COLUMNS,
   type AccountChangeRow,
@@ -118,8 +118,6 @@ export async function balanceAt(pool: Pool, accountId: string, at: string): Prom
   return { seq: BigInt(seq), balance: BigInt(balance) };
 }
 
-export const HISTORY_PAGE_ROWS_MAX = 200;
-
 /** Where a history page ends: the exact created_at (microseconds, UTC) and id of its last row. */
 export interface HistoryCursor {
   readonly createdAt: string;
@@ -168,8 +166,8 @@ export const HISTORY_SQL = `SELECT page.*,
 
 export async function listAccountTransfers(pool: Pool, request: HistoryPageRequest): Promise<HistoryPage> {
   const { accountId, statuses, kinds, after, limit } = request;
-  if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_PAGE_ROWS_MAX) {
-    throw new RangeError(`limit must be in 1..${HISTORY_PAGE_ROWS_MAX}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_PAGE_MAX) {
+    throw new RangeError(`limit must be in 1..${HISTORY_PAGE_MAX}`);
   }
   const result = await pool.query(HISTORY_SQL, [accountId, after?.createdAt ?? null, after?.id ?? null, statuses, kinds, limit + 1]);
   const rows = result.rows as Record<string, unknown>[];

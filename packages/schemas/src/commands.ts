@@ -6,7 +6,7 @@
  * it to the dead-letter topic with the reason and keeps the partition moving.
  */
 import { z } from 'zod';
-import { ACCOUNT_STATUSES, type Command, DESCRIPTION_CHARS_MAX, FENCE_MOVES_MAX, INTERNAL_OWNERS } from '@ledgerline/domain';
+import { ACCOUNT_STATUSES, type Command, DESCRIPTION_CHARS_MAX, FENCE_MOVES_MAX, INTERNAL_OWNERS, PRINCIPAL_CHARS_MAX } from '@ledgerline/domain';
 import type { CommandSeal } from './command-seal';
 import { amountString, currencyCode, isoTimestamp, limitString, rejectionReason, storableText, uuid } from './primitives';
 
@@ -17,7 +17,7 @@ import { amountString, currencyCode, isoTimestamp, limitString, rejectionReason,
 const legacyAdminFlag = z.literal(false).optional();
 
 const principalFields = {
-  principal: storableText(256).pipe(z.string().min(1)),
+  principal: storableText(PRINCIPAL_CHARS_MAX).pipe(z.string().min(1)),
   admin: legacyAdminFlag,
   request_hash: z.string().regex(/^[0-9a-f]{64}$/),
   accepted_at: isoTimestamp,
