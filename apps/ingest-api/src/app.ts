@@ -117,13 +117,18 @@ function rateLimited(log: (line: string) => void, intervalMs: number): (key: str
 }
 
 /** Listens and resolves once the port is bound (port 0 picks a free one: tests). */
-export function startServer(app: Express, port: number, host: string): Promise<Server> {
+export function startServer(
+  app: Express,
+  port: number,
+  host: string,
+  timeouts: { keepAliveTimeoutMs: number; headersTimeoutMs: number; requestTimeoutMs: number },
+): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     // Long polls last up to 30 s; keep-alive must outlive a load balancer's idle timeout.
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-    server.requestTimeout = 60_000;
+    server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
+    server.headersTimeout = timeouts.headersTimeoutMs;
+    server.requestTimeout = timeouts.requestTimeoutMs;
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });

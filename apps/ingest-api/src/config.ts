@@ -10,6 +10,8 @@ import {
   intVar,
   commandKeySettings,
   jwtSettings,
+  kafkaClientTuning,
+  kafkaClientVars,
   kafkaDurability,
   kafkaDurabilityVars,
   kafkaSecurity,
@@ -26,9 +28,13 @@ import { BATCH_ITEMS_MAX, WAIT_MS_MAX } from '@ledgerline/domain';
 
 const optionalUrl = z.url({ message: 'must be a URL' }).optional();
 
+/** The API's Kafka requests time out at API_PRODUCE_ACK_TIMEOUT_MS: no KAFKA_REQUEST_TIMEOUT_MS here. */
+const { KAFKA_REQUEST_TIMEOUT_MS: _requestTimeout, ...kafkaClientVarsOfTheApi } = kafkaClientVars;
+
 const schema = z.object({
   /** development (default), test or production: production refuses local secrets and credentials. */
   LEDGERLINE_ENV: ledgerlineEnvVar(),
+  ...kafkaClientVarsOfTheApi,
   PORT: intVar(8080, 0, 65535),
   HOST: stringVar('127.0.0.1'),
   /** As the ledgerline_api role (reads; writes only accounts at open, idempotency claims, routing_observers). */
@@ -110,6 +116,21 @@ const schema = z.object({
   /** Idempotency claim statements in flight at once; claims arriving meanwhile join the next one. */
   API_IDEMPOTENCY_CLAIM_FLUSHES_MAX: intVar(2, 1, 64),
   API_REDIS_COMMAND_TIMEOUT_MS: intVar(500, 10, 10_000),
+  /** Time to open a Redis connection (ms). */
+  API_REDIS_CONNECT_TIMEOUT_MS: intVar(2_000, 100, 60_000),
+  /** Redis reconnect attempts wait 50 ms more each, up to this (ms). */
+  API_REDIS_RECONNECT_DELAY_MAX_MS: intVar(2_000, 50, 60_000),
+  /** A pooled Postgres connection idle this long (ms) is closed; 0 = never. */
+  API_PG_IDLE_TIMEOUT_MS: intVar(30_000, 0, 3_600_000),
+  /**
+   * HTTP server timeouts (ms). An idle keep-alive connection is kept this long: longer than a
+   * load balancer's idle timeout (often 60 s), or it may reuse one the API just closed.
+   */
+  API_HTTP_KEEP_ALIVE_TIMEOUT_MS: intVar(65_000, 1_000, 600_000),
+  /** Time to receive a request's headers (ms); more than the keep-alive timeout (Node's advice). */
+  API_HTTP_HEADERS_TIMEOUT_MS: intVar(66_000, 1_000, 600_000),
+  /** Time to receive a whole request (ms); long polls answer within API_LONG_POLL_MS_MAX, well inside it. */
+  API_HTTP_REQUEST_TIMEOUT_MS: intVar(60_000, 1_000, 600_000),
   /** How long an ACCEPTED record stays in Redis (Postgres has the transfer once applied). */
   API_ACCEPTED_TTL_S: intVar(86_400, 60, 30 * 86_400),
   /** The first message of a produce request waits at most this long for company. */
@@ -154,6 +175,9 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
   for (const [perS, burst] of [['API_RATE_WRITES_PER_S', 'API_RATE_WRITES_BURST'], ['API_RATE_READS_PER_S', 'API_RATE_READS_BURST']] as const) {
     if (raw[burst] < raw[perS]) throw new ConfigError(`${burst}: ${raw[burst]} is less than ${perS}=${raw[perS]}`);
   }
+  if (raw.API_HTTP_HEADERS_TIMEOUT_MS <= raw.API_HTTP_KEEP_ALIVE_TIMEOUT_MS) {
+    throw new ConfigError(`API_HTTP_HEADERS_TIMEOUT_MS: ${raw.API_HTTP_HEADERS_TIMEOUT_MS} must be more than API_HTTP_KEEP_ALIVE_TIMEOUT_MS=${raw.API_HTTP_KEEP_ALIVE_TIMEOUT_MS}`);
+  }
   return {
     ledgerlineEnv: raw.LEDGERLINE_ENV,
     port: raw.PORT,
@@ -165,6 +189,13 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     kafkaTopicPrefix: raw.KAFKA_TOPIC_PREFIX,
     kafkaDurability: kafkaDurability(raw.LEDGERLINE_ENV, raw),
     kafkaSecurity: kafkaSecurityConfig,
+    /** Its request timeout is replaced by produceAckTimeoutMs (runtime.ts). */
+    kafkaClient: kafkaClientTuning({ ...raw, KAFKA_REQUEST_TIMEOUT_MS: raw.API_PRODUCE_ACK_TIMEOUT_MS }),
+    http: {
+      keepAliveTimeoutMs: raw.API_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeoutMs: raw.API_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: raw.API_HTTP_REQUEST_TIMEOUT_MS,
+    },
     jwt,
     commandKey,
     operatorNetworks: parseNetworkList('API_OPERATOR_NETWORKS', raw.API_OPERATOR_NETWORKS),
@@ -188,6 +219,9 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     routingRefreshMs: raw.API_ROUTING_REFRESH_MS,
     pgConnectionsMax: raw.API_PG_CONNECTIONS_MAX,
     pgConnectTimeoutMs: raw.API_PG_CONNECT_TIMEOUT_MS,
+    pgIdleTimeoutMs: raw.API_PG_IDLE_TIMEOUT_MS,
+    redisConnectTimeoutMs: raw.API_REDIS_CONNECT_TIMEOUT_MS,
+    redisReconnectDelayMsMax: raw.API_REDIS_RECONNECT_DELAY_MAX_MS,
     accountCacheEntriesMax: raw.API_ACCOUNT_CACHE_ENTRIES_MAX,
     verifiedTokensMax: raw.API_VERIFIED_TOKENS_MAX,
     idempotencyClaimBatchSizeMax: raw.API_IDEMPOTENCY_CLAIM_BATCH_SIZE_MAX,

@@ -46,6 +46,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     connectionString: config.databaseUrl,
     connectionsMax: config.pgConnectionsMax,
     connectTimeoutMs: config.pgConnectTimeoutMs,
+    idleTimeoutMs: config.pgIdleTimeoutMs,
     applicationName: 'ingest-api',
   });
   // Routing is the one thing the API cannot serve without: fail start-up if Postgres is down.
@@ -67,8 +68,9 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
 
   // Auto-pipelining: the Redis commands of many requests in one event-loop turn leave in one
   // write and one read, instead of a syscall pair each.
-  const redis = createRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs, autoPipelining: true });
-  const subscriber = createSubscriber(config.redisUrl);
+  const redisConnection = { connectTimeoutMs: config.redisConnectTimeoutMs, reconnectDelayMsMax: config.redisReconnectDelayMsMax };
+  const redis = createRedis(config.redisUrl, { ...redisConnection, commandTimeoutMs: config.redisCommandTimeoutMs, autoPipelining: true });
+  const subscriber = createSubscriber(config.redisUrl, redisConnection);
   const waiter = new TransferStatusWaiter(subscriber, config.redisKeyPrefix, {
     waitersMax: config.longPollsMax,
     recheckMs: config.longPollRecheckMs,
@@ -79,7 +81,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
   const kafka = createKafka({
     brokers: config.kafkaBrokers,
     clientId: `ingest-api-${process.pid}`,
-    requestTimeoutMs: config.produceAckTimeoutMs,
+    ...config.kafkaClient,
     logger,
     security: config.kafkaSecurity,
   });
@@ -153,7 +155,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
       ping: () => ping(redis),
     },
   });
-  const server = await startServer(app, config.port, config.host);
+  const server = await startServer(app, config.port, config.host, config.http);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
 

@@ -4,8 +4,11 @@ import {
   LOCAL_DEFAULTS,
   brokersVar,
   databaseUrlProblems,
+  ConfigError,
   intVar,
   jwtSecretProblems,
+  kafkaClientTuning,
+  kafkaClientVars,
   kafkaDurability,
   kafkaDurabilityVars,
   kafkaSecurity,
@@ -30,6 +33,7 @@ const schema = z.object({
   API_DATABASE_URL: stringVar(LOCAL_DEFAULTS.apiDatabaseUrl),
   ...kafkaDurabilityVars,
   ...kafkaSecurityVars,
+  ...kafkaClientVars,
   REDIS_URL: stringVar(LOCAL_DEFAULTS.redisUrl),
   REDIS_KEY_PREFIX: stringVar('ll:'),
   /** `ledgerctl token` signs with it; the development secret outside production when unset. */
@@ -46,6 +50,24 @@ const schema = z.object({
   CTL_BUCKETS_PER_MOVE_MAX: intVar(64, 1, BUCKET_COUNT),
   /** After growing the topics: clients refresh topic metadata every 5 s, so wait one refresh and a margin. */
   CTL_METADATA_REFRESH_WAIT_MS: intVar(6_000, 0, 600_000),
+  /** Bucket moves: how long the APIs get to pick up a hold before the move is rolled back (ms). */
+  CTL_MOVE_ROUTERS_WAIT_MS: intVar(15_000, 100, 600_000),
+  /** Bucket moves: an API that has not reported its routing version within this (ms) is taken as gone. */
+  CTL_MOVE_ROUTER_FRESH_MS: intVar(5_000, 100, 600_000),
+  /** Bucket moves: how long the old partition gets to apply the fence before the move is rolled back (ms). */
+  CTL_MOVE_FENCE_WAIT_MS: intVar(60_000, 1_000, 3_600_000),
+  /** Bucket moves: how often the routers and the fence are polled (ms). */
+  CTL_MOVE_POLL_MS: intVar(25, 1, 10_000),
+  /** Bucket moves: one attempt waits this long (ms) for Kafka to take the fence markers. */
+  CTL_MOVE_FENCE_PUBLISH_TIMEOUT_MS: intVar(15_000, 100, 600_000),
+  /** Bucket moves: attempts after Postgres or Kafka failed under a move, each resuming it. */
+  CTL_MOVE_ATTEMPTS_MAX: intVar(10, 1, 100),
+  /** Bucket moves: attempt n waits n times this (ms) first. */
+  CTL_MOVE_ATTEMPT_DELAY_MS: intVar(1_000, 0, 60_000),
+  /** reconcile: how long (ms) to wait for the Redis connection before comparing the cache. */
+  CTL_REDIS_READY_WAIT_MS: intVar(5_000, 100, 120_000),
+  /** A pooled Postgres connection idle this long (ms) is closed; 0 = never. */
+  CTL_PG_IDLE_TIMEOUT_MS: intVar(30_000, 0, 3_600_000),
 });
 
 export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -61,10 +83,14 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
       ...(raw.JWT_SECRET ? jwtSecretProblems(raw.JWT_SECRET) : []),
     ]);
   }
+  if (raw.CTL_MOVE_FENCE_WAIT_MS < raw.CTL_MOVE_POLL_MS || raw.CTL_MOVE_ROUTERS_WAIT_MS < raw.CTL_MOVE_POLL_MS) {
+    throw new ConfigError(`CTL_MOVE_POLL_MS: ${raw.CTL_MOVE_POLL_MS} is longer than the waits it polls (CTL_MOVE_ROUTERS_WAIT_MS, CTL_MOVE_FENCE_WAIT_MS)`);
+  }
   return {
     ledgerlineEnv: raw.LEDGERLINE_ENV,
     kafkaBrokers: raw.KAFKA_BROKERS,
     kafkaSecurity: kafkaSecurityConfig,
+    kafkaClient: kafkaClientTuning(raw),
     topicPrefix: raw.KAFKA_TOPIC_PREFIX,
     partitionCount: raw.KAFKA_PARTITIONS,
     groupId: raw.KAFKA_GROUP_ID ?? `${raw.KAFKA_TOPIC_PREFIX}.partition-workers`,
@@ -81,6 +107,17 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
     trafficWindowMs: raw.CTL_TRAFFIC_WINDOW_MS,
     bucketsPerMoveMax: raw.CTL_BUCKETS_PER_MOVE_MAX,
     metadataRefreshWaitMs: raw.CTL_METADATA_REFRESH_WAIT_MS,
+    move: {
+      routersWaitMs: raw.CTL_MOVE_ROUTERS_WAIT_MS,
+      routerFreshMs: raw.CTL_MOVE_ROUTER_FRESH_MS,
+      fenceWaitMs: raw.CTL_MOVE_FENCE_WAIT_MS,
+      pollMs: raw.CTL_MOVE_POLL_MS,
+      fencePublishTimeoutMs: raw.CTL_MOVE_FENCE_PUBLISH_TIMEOUT_MS,
+      attemptsMax: raw.CTL_MOVE_ATTEMPTS_MAX,
+      attemptDelayMs: raw.CTL_MOVE_ATTEMPT_DELAY_MS,
+    },
+    redisReadyWaitMs: raw.CTL_REDIS_READY_WAIT_MS,
+    pgIdleTimeoutMs: raw.CTL_PG_IDLE_TIMEOUT_MS,
   };
 }
 export type CtlConfig = ReturnType<typeof loadCtlConfig>;

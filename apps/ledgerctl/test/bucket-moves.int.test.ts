@@ -6,7 +6,7 @@ import { bucketOf } from '@ledgerline/domain';
 import { BatchingProducer } from '@ledgerline/kafka';
 import { loadMoves, loadRouting, reconcile, startMoves, abortMoves } from '@ledgerline/postgres';
 import { encodeFence } from '@ledgerline/schemas';
-import { moveBuckets } from '../src/rebalance/move-buckets';
+import { MOVE_DEFAULTS, moveBuckets } from '../src/rebalance/move-buckets';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { Client, type Typed, startApi, token } from '../../../test/support/api';
@@ -47,7 +47,7 @@ describe('bucket moves under load', () => {
   });
 
   const deps = () => ({ pool: db.pool, producer, commandsTopic: topics.names.commands, log: quiet });
-  const fastMove = { routersWaitMs: 10_000, routerFreshMs: 3_000, fenceWaitMs: 30_000, pollMs: 20 };
+  const fastMove = { ...MOVE_DEFAULTS, routersWaitMs: 10_000, routerFreshMs: 3_000, fenceWaitMs: 30_000, pollMs: 20 };
 
   /** Sends one request until it gets a definite answer, retrying 503/429 with the same key. */
   async function send(what: string, post: (key: string) => Promise<Typed<{ id: string }>>, holds: { account: string; at: number }[], account: string): Promise<string> {

@@ -2,6 +2,7 @@
 // uses the owner only where the routing changes.
 import { UnsafeConfigError } from '@ledgerline/config';
 import { loadCtlConfig } from '../src/config';
+import { MOVE_DEFAULTS } from '../src/rebalance/move-buckets';
 
 const OWNER = 'postgres://ledgerline_owner:vault-1@db:6432/ledgerline';
 const READ = 'postgres://ledgerline_api:vault-2@db:6432/ledgerline';
@@ -30,4 +31,15 @@ test('owner for migrate and moves, the API role for reads; topic durability by e
   expect([config.ownerDatabaseUrl, config.readDatabaseUrl]).toEqual([OWNER, READ]);
   expect(config.kafkaDurability).toEqual({ replicationFactor: 3, minInsyncReplicas: 2, retentionMs: 86_400_000, deadLetterRetentionMs: 30 * 86_400_000 });
   expect(loadCtlConfig({}).kafkaDurability).toMatchObject({ replicationFactor: 1, minInsyncReplicas: 1 });
+});
+
+test('bucket-move timing: the defaults of MOVE_DEFAULTS, bounds and order checked', () => {
+  expect(loadCtlConfig({}).move).toEqual(MOVE_DEFAULTS);
+  expect(loadCtlConfig({ CTL_MOVE_ATTEMPTS_MAX: '3' }).move.attemptsMax).toBe(3);
+  expect(() => loadCtlConfig({ CTL_MOVE_ATTEMPTS_MAX: '0' })).toThrow(/CTL_MOVE_ATTEMPTS_MAX="0": must be >= 1/);
+  expect(() => loadCtlConfig({ CTL_MOVE_FENCE_WAIT_MS: '999' })).toThrow(/CTL_MOVE_FENCE_WAIT_MS="999": must be >= 1000/);
+  expect(() => loadCtlConfig({ CTL_MOVE_POLL_MS: '10001' })).toThrow(/CTL_MOVE_POLL_MS="10001": must be <= 10000/);
+  expect(() => loadCtlConfig({ CTL_MOVE_POLL_MS: '5000', CTL_MOVE_FENCE_WAIT_MS: '4000' })).toThrow(/^CTL_MOVE_POLL_MS: 5000 is longer than the waits it polls/);
+  expect(loadCtlConfig({}).kafkaClient).toEqual({ connectionTimeoutMs: 3_000, requestTimeoutMs: 10_000, retry: { retries: 8, delayFirstMs: 100, delayMaxMs: 2_000 } });
+  expect(() => loadCtlConfig({ CTL_REDIS_READY_WAIT_MS: '99' })).toThrow(/CTL_REDIS_READY_WAIT_MS="99": must be >= 100/);
 });

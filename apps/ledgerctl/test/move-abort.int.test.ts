@@ -5,7 +5,7 @@
 import { bucketOf } from '@ledgerline/domain';
 import { BatchingProducer } from '@ledgerline/kafka';
 import { loadRouting } from '@ledgerline/postgres';
-import { MoveAbortedError, moveBuckets } from '../src/rebalance/move-buckets';
+import { MOVE_DEFAULTS, MoveAbortedError, moveBuckets } from '../src/rebalance/move-buckets';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { accountOnPartition } from '../../../test/support/ledger';
@@ -37,7 +37,7 @@ describe('a bucket move aborted at the fence deadline', () => {
       { pool: db.pool, producer, commandsTopic: topics.names.commands, log: () => undefined },
       [fencedBucket, lateBucket],
       3,
-      { routersWaitMs: 5_000, routerFreshMs: 3_000, fenceWaitMs: 3_000, pollMs: 20 },
+      { ...MOVE_DEFAULTS, routersWaitMs: 5_000, routerFreshMs: 3_000, fenceWaitMs: 3_000, pollMs: 20 },
     );
     const outcome = moving.then(
       () => null,

@@ -1,10 +1,13 @@
 /** Every tunable of the partition worker, with its unit and bounds, parsed once from env. */
 import { z } from 'zod';
 import {
+  ConfigError,
   LOCAL_DEFAULTS,
   brokersVar,
   databaseUrlProblems,
   intVar,
+  kafkaClientTuning,
+  kafkaClientVars,
   kafkaSecurity,
   kafkaSecurityVars,
   logLevelVar,
@@ -27,6 +30,27 @@ const schema = z.object({
   KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
   KAFKA_GROUP_ID: z.string().optional(),
   ...kafkaSecurityVars,
+  ...kafkaClientVars,
+  /** Consumer group: a member silent this long (ms) is evicted and its partitions move. */
+  WORKER_KAFKA_SESSION_TIMEOUT_MS: intVar(10_000, 3_000, 300_000),
+  /** Consumer group: how long (ms) a rebalance waits for every member to rejoin. */
+  WORKER_KAFKA_REBALANCE_TIMEOUT_MS: intVar(20_000, 1_000, 600_000),
+  /** Consumer group: heartbeats at most this far apart (ms); at most a third of the session timeout. */
+  WORKER_KAFKA_HEARTBEAT_INTERVAL_MS: intVar(1_000, 100, 100_000),
+  /** Partitions added to the topic (ledgerctl partitions add) join the assignment within this (ms). */
+  WORKER_KAFKA_METADATA_MAX_AGE_MS: intVar(5_000, 100, 600_000),
+  /** A consumer that stopped for good (non-retriable crash) is replaced after this (ms), and again while that fails. */
+  WORKER_CONSUMER_RESTART_DELAY_MS: intVar(1_000, 10, 60_000),
+  /** The consumer's own requests: retries before it crashes (and is replaced), first and longest delay (ms). */
+  WORKER_CONSUMER_RETRIES: intVar(10, 0, 100),
+  WORKER_CONSUMER_RETRY_DELAY_FIRST_MS: intVar(200, 1, 60_000),
+  WORKER_CONSUMER_RETRY_DELAY_MAX_MS: intVar(5_000, 1, 300_000),
+  /**
+   * A batch whose write failed for an operating reason (Postgres or PgBouncer down) is tried
+   * again after a delay doubling from the first (ms) up to the cap (ms), jittered down by up to half.
+   */
+  WORKER_WRITE_RETRY_DELAY_FIRST_MS: intVar(100, 1, 60_000),
+  WORKER_WRITE_RETRY_DELAY_MAX_MS: intVar(5_000, 1, 600_000),
   /** As the ledgerline_worker role: writes the ledger tables, can never rewrite an entry. */
   WORKER_DATABASE_URL: stringVar(LOCAL_DEFAULTS.workerDatabaseUrl),
   REDIS_URL: stringVar(LOCAL_DEFAULTS.redisUrl),
@@ -47,6 +71,14 @@ const schema = z.object({
   WORKER_PG_CONNECTIONS_MAX: intVar(12, 1, 200),
   /** Waiting longer than this for a Postgres connection fails the attempt (retried by the loop). */
   WORKER_PG_CONNECT_TIMEOUT_MS: intVar(5_000, 100, 60_000),
+  /** A pooled Postgres connection idle this long (ms) is closed; 0 = never. */
+  WORKER_PG_IDLE_TIMEOUT_MS: intVar(30_000, 0, 3_600_000),
+  /** A Redis command (balance cache, status notification) not answered within this (ms) fails. */
+  WORKER_REDIS_COMMAND_TIMEOUT_MS: intVar(500, 10, 10_000),
+  /** Time to open the Redis connection (ms). */
+  WORKER_REDIS_CONNECT_TIMEOUT_MS: intVar(2_000, 100, 60_000),
+  /** Redis reconnect attempts wait 50 ms more each, up to this (ms). */
+  WORKER_REDIS_RECONNECT_DELAY_MAX_MS: intVar(2_000, 50, 60_000),
   /** Kafka fetch bytes per partition: bounds one fetch's memory. */
   WORKER_FETCH_BYTES_MAX: intVar(1_048_576, 1024, 64 * 1_048_576),
   /**
@@ -139,10 +171,27 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
       `WORKER_OUTBOX_MARK_INTERVAL_MS=${raw.WORKER_OUTBOX_MARK_INTERVAL_MS} must be at most half of WORKER_OUTBOX_SWEEP_AGE_MS=${raw.WORKER_OUTBOX_SWEEP_AGE_MS}`,
     );
   }
+  if (raw.WORKER_KAFKA_HEARTBEAT_INTERVAL_MS * 3 > raw.WORKER_KAFKA_SESSION_TIMEOUT_MS) {
+    throw new ConfigError(
+      `WORKER_KAFKA_HEARTBEAT_INTERVAL_MS=${raw.WORKER_KAFKA_HEARTBEAT_INTERVAL_MS} must be at most a third of WORKER_KAFKA_SESSION_TIMEOUT_MS=${raw.WORKER_KAFKA_SESSION_TIMEOUT_MS}`,
+    );
+  }
+  orderedDelays('WORKER_CONSUMER_RETRY_DELAY', raw.WORKER_CONSUMER_RETRY_DELAY_FIRST_MS, raw.WORKER_CONSUMER_RETRY_DELAY_MAX_MS);
+  orderedDelays('WORKER_WRITE_RETRY_DELAY', raw.WORKER_WRITE_RETRY_DELAY_FIRST_MS, raw.WORKER_WRITE_RETRY_DELAY_MAX_MS);
   const workerId = raw.WORKER_ID ?? `worker-${process.pid}`;
   return {
     kafkaBrokers: raw.KAFKA_BROKERS,
     kafkaSecurity: kafkaSecurityConfig,
+    kafkaClient: kafkaClientTuning(raw),
+    consumerGroup: {
+      sessionTimeoutMs: raw.WORKER_KAFKA_SESSION_TIMEOUT_MS,
+      rebalanceTimeoutMs: raw.WORKER_KAFKA_REBALANCE_TIMEOUT_MS,
+      heartbeatIntervalMs: raw.WORKER_KAFKA_HEARTBEAT_INTERVAL_MS,
+      metadataMaxAgeMs: raw.WORKER_KAFKA_METADATA_MAX_AGE_MS,
+      restartDelayMs: raw.WORKER_CONSUMER_RESTART_DELAY_MS,
+      retry: { retries: raw.WORKER_CONSUMER_RETRIES, delayFirstMs: raw.WORKER_CONSUMER_RETRY_DELAY_FIRST_MS, delayMaxMs: raw.WORKER_CONSUMER_RETRY_DELAY_MAX_MS },
+    },
+    writeRetryDelay: { firstMs: raw.WORKER_WRITE_RETRY_DELAY_FIRST_MS, maxMs: raw.WORKER_WRITE_RETRY_DELAY_MAX_MS },
     topicPrefix: raw.KAFKA_TOPIC_PREFIX,
     groupId: raw.KAFKA_GROUP_ID ?? `${raw.KAFKA_TOPIC_PREFIX}.partition-workers`,
     ledgerlineEnv: raw.LEDGERLINE_ENV,
@@ -164,6 +213,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     offsetCommitIntervalMs: raw.WORKER_OFFSET_COMMIT_INTERVAL_MS,
     outboxMarkIntervalMs: raw.WORKER_OUTBOX_MARK_INTERVAL_MS,
     pgConnectTimeoutMs: raw.WORKER_PG_CONNECT_TIMEOUT_MS,
+    pgIdleTimeoutMs: raw.WORKER_PG_IDLE_TIMEOUT_MS,
+    redis: {
+      commandTimeoutMs: raw.WORKER_REDIS_COMMAND_TIMEOUT_MS,
+      connectTimeoutMs: raw.WORKER_REDIS_CONNECT_TIMEOUT_MS,
+      reconnectDelayMsMax: raw.WORKER_REDIS_RECONNECT_DELAY_MAX_MS,
+    },
     opsPort: raw.WORKER_OPS_PORT,
     opsHost: raw.WORKER_OPS_HOST,
     opsNetworks: parseNetworkList('WORKER_OPS_NETWORKS', raw.WORKER_OPS_NETWORKS),
@@ -183,4 +238,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     reconcileOutboxAgeMaxMs: raw.WORKER_RECONCILE_OUTBOX_AGE_MAX_MS,
     faultInject: raw.FAULT_INJECT,
   };
+}
+
+function orderedDelays(prefix: string, firstMs: number, maxMs: number): void {
+  if (firstMs > maxMs) throw new ConfigError(`${prefix}_FIRST_MS=${firstMs} must be at most ${prefix}_MAX_MS=${maxMs}`);
 }

@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvariantViolation } from '@ledgerline/domain';
-import { type ConsumedMessage, type KafkaClient, type PartitionFetch, PartitionConsumer } from '@ledgerline/kafka';
+import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer } from '@ledgerline/kafka';
 import { ConcurrentWriteError } from '@ledgerline/postgres';
 import { type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
@@ -19,11 +19,13 @@ import type { OutboxRelay } from './outbox-relay';
  * reason (Postgres or PgBouncer down, a broken deploy): doubling from the first delay up to
  * the cap, each delay jittered down by up to half so that workers do not retry in step.
  */
-export const WRITE_RETRY_DELAY_FIRST_MS = 100;
-export const WRITE_RETRY_DELAY_MAX_MS = 5_000;
+export interface WriteRetryDelay {
+  firstMs: number;
+  maxMs: number;
+}
 
-export function writeRetryDelayMs(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(WRITE_RETRY_DELAY_MAX_MS, WRITE_RETRY_DELAY_FIRST_MS * 2 ** Math.min(attempt, 16));
+export function writeRetryDelayMs(attempt: number, delay: WriteRetryDelay, random: () => number = Math.random): number {
+  const ceiling = Math.min(delay.maxMs, delay.firstMs * 2 ** Math.min(attempt, 16));
   return Math.round(ceiling * (0.5 + random() / 2));
 }
 
@@ -39,6 +41,10 @@ export interface PartitionWorkerOptions {
   /** How long a fetch may wait on the broker for `fetchBytesMin` (bigger fetches, more latency). */
   fetchWaitMs: number;
   fetchBytesMin: number;
+  /** Session, heartbeat, rebalance, metadata and restart timing of the consumer group. */
+  consumerGroup: ConsumerGroupTiming;
+  /** Backoff of a fetch whose batch write failed for an operating reason. */
+  writeRetryDelay: WriteRetryDelay;
   /** How often the consumer group's offsets (a hint, see onFetch) are committed to Kafka. */
   offsetCommitIntervalMs: number;
   outboxSweepIntervalMs: number;
@@ -81,7 +87,7 @@ export class PartitionWorker {
   }
 
   async start(): Promise<void> {
-    const { kafka, topic, groupId, partitionsConcurrentMax, fetchBytesMax, fetchWaitMs, fetchBytesMin, ports } = this.options;
+    const { kafka, topic, groupId, partitionsConcurrentMax, fetchBytesMax, fetchWaitMs, fetchBytesMin, consumerGroup, ports } = this.options;
     this.consumer = new PartitionConsumer({
       kafka,
       topic,
@@ -90,6 +96,7 @@ export class PartitionWorker {
       fetchBytesMax,
       fetchWaitMs,
       fetchBytesMin,
+      group: consumerGroup,
       onAssignment: (partitions) => this.assign(partitions),
       onFetch: (fetched) => this.onFetch(fetched),
       log: (message) => ports.log(message),
@@ -181,7 +188,7 @@ export class PartitionWorker {
           throw error;
         }
         if (!progress.isActive()) throw error; // rebalance or stop: the next owner takes over
-        const delayMs = writeRetryDelayMs(attempt);
+        const delayMs = writeRetryDelayMs(attempt, this.options.writeRetryDelay);
         this.options.onWriteRetry?.(applier.partition, attempt, error as Error);
         this.options.ports.log(`partition ${applier.partition}: write failed (${(error as Error).message}); attempt ${attempt}, retrying in ${delayMs} ms`);
         await sleep(delayMs);

@@ -48,14 +48,15 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   const log = lineLog(logger);
   const topics = topicNames(config.topicPrefix);
   const metrics = createWorkerMetrics({ defaultMetrics: hooks.defaultMetrics ?? true });
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.workerId, logger, security: config.kafkaSecurity });
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: config.workerId, logger, security: config.kafkaSecurity, ...config.kafkaClient });
   const pool = createPool({
     connectionString: config.databaseUrl,
     connectionsMax: config.pgConnectionsMax,
     connectTimeoutMs: config.pgConnectTimeoutMs,
+    idleTimeoutMs: config.pgIdleTimeoutMs,
     applicationName: config.workerId,
   });
-  const redis = createRedis(config.redisUrl);
+  const redis = createRedis(config.redisUrl, config.redis);
   const balances = new BalanceCache(redis, config.redisKeyPrefix);
   const notifier = new StatusNotifier(redis, config.redisKeyPrefix);
   const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => logger.warn('routing refresh failed', { error: e.message }));
@@ -92,6 +93,8 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     fetchBytesMax: config.fetchBytesMax,
     fetchWaitMs: config.fetchWaitMs,
     fetchBytesMin: config.fetchBytesMin,
+    consumerGroup: config.consumerGroup,
+    writeRetryDelay: config.writeRetryDelay,
     offsetCommitIntervalMs: config.offsetCommitIntervalMs,
     outboxSweepIntervalMs: config.outboxSweepIntervalMs,
     outboxSweepAgeMs: config.outboxSweepAgeMs,

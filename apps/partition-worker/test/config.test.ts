@@ -1,6 +1,10 @@
 // Proves the worker refuses the local Postgres credentials and the development command key
-// in production, naming the variable.
+// in production, naming the variable, and that every tunable it passes to the packages has
+// its default and bounds.
 import { UnsafeConfigError } from '@ledgerline/config';
+import { CONSUMER_GROUP_DEFAULTS, KAFKA_CLIENT_DEFAULTS } from '@ledgerline/kafka';
+import { POOL_IDLE_TIMEOUT_MS_DEFAULT } from '@ledgerline/postgres';
+import { REDIS_COMMAND_TIMEOUT_MS_DEFAULT, REDIS_CONNECT_TIMEOUT_MS_DEFAULT, REDIS_RECONNECT_DELAY_MS_MAX_DEFAULT } from '@ledgerline/redis';
 import { loadWorkerConfig } from '../src/config';
 
 const COMMAND_KEY = 'c'.repeat(48);
@@ -38,4 +42,51 @@ test('Kafka SASL: needs its user; production refuses it without TLS', () => {
   expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: db, ...key, ...sasl })).toThrow(/^KAFKA_SSL: SASL without TLS/);
   const config = loadWorkerConfig({ LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: db, KAFKA_SSL: 'true', ...key, ...sasl });
   expect(config.kafkaSecurity).toEqual({ ssl: true, sslCaFile: null, sasl: { mechanism: 'scram-sha-512', username: 'ledgerline-worker', password: 'pw' } });
+});
+
+describe('tunables passed to the packages', () => {
+  test('unset, they are the values the packages fall back to', () => {
+    const config = loadWorkerConfig({});
+    expect(config.consumerGroup).toEqual(CONSUMER_GROUP_DEFAULTS);
+    expect(config.kafkaClient).toEqual(KAFKA_CLIENT_DEFAULTS);
+    expect(config.pgIdleTimeoutMs).toBe(POOL_IDLE_TIMEOUT_MS_DEFAULT);
+    expect(config.redis).toEqual({
+      commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS_DEFAULT,
+      connectTimeoutMs: REDIS_CONNECT_TIMEOUT_MS_DEFAULT,
+      reconnectDelayMsMax: REDIS_RECONNECT_DELAY_MS_MAX_DEFAULT,
+    });
+    expect(config.writeRetryDelay).toEqual({ firstMs: 100, maxMs: 5_000 });
+  });
+
+  test.each([
+    ['WORKER_KAFKA_SESSION_TIMEOUT_MS', '2999', /must be >= 3000/],
+    ['WORKER_KAFKA_SESSION_TIMEOUT_MS', '300001', /must be <= 300000/],
+    ['WORKER_KAFKA_HEARTBEAT_INTERVAL_MS', '99', /must be >= 100/],
+    ['WORKER_KAFKA_REBALANCE_TIMEOUT_MS', '999', /must be >= 1000/],
+    ['WORKER_KAFKA_METADATA_MAX_AGE_MS', '600001', /must be <= 600000/],
+    ['WORKER_CONSUMER_RESTART_DELAY_MS', '9', /must be >= 10/],
+    ['WORKER_CONSUMER_RETRIES', '101', /must be <= 100/],
+    ['WORKER_WRITE_RETRY_DELAY_FIRST_MS', '0', /must be >= 1/],
+    ['WORKER_PG_IDLE_TIMEOUT_MS', '-1', /must be >= 0/],
+    ['WORKER_REDIS_COMMAND_TIMEOUT_MS', '9', /must be >= 10/],
+    ['WORKER_REDIS_RECONNECT_DELAY_MAX_MS', '60001', /must be <= 60000/],
+    ['KAFKA_REQUEST_TIMEOUT_MS', '99', /must be >= 100/],
+    ['KAFKA_RETRIES', '1.5', /must be an integer/],
+  ])('%s=%s is refused, naming the variable', (name, value, why) => {
+    expect(() => loadWorkerConfig({ [name]: value })).toThrow(new RegExp(`${name}="${value.replace('.', '\\.')}": ${why.source}`));
+  });
+
+  test('set, they reach the packages; the pairs that must be ordered are checked', () => {
+    const config = loadWorkerConfig({
+      WORKER_KAFKA_SESSION_TIMEOUT_MS: '30000',
+      WORKER_KAFKA_HEARTBEAT_INTERVAL_MS: '3000',
+      WORKER_CONSUMER_RETRIES: '0',
+      KAFKA_RETRY_DELAY_MAX_MS: '10000',
+    });
+    expect(config.consumerGroup).toMatchObject({ sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000, retry: { retries: 0, delayFirstMs: 200, delayMaxMs: 5_000 } });
+    expect(config.kafkaClient.retry).toEqual({ retries: 8, delayFirstMs: 100, delayMaxMs: 10_000 });
+    expect(() => loadWorkerConfig({ WORKER_KAFKA_HEARTBEAT_INTERVAL_MS: '4000' })).toThrow(/^WORKER_KAFKA_HEARTBEAT_INTERVAL_MS=4000 must be at most a third of WORKER_KAFKA_SESSION_TIMEOUT_MS=10000/);
+    expect(() => loadWorkerConfig({ WORKER_WRITE_RETRY_DELAY_FIRST_MS: '6000' })).toThrow(/^WORKER_WRITE_RETRY_DELAY_FIRST_MS=6000 must be at most WORKER_WRITE_RETRY_DELAY_MAX_MS=5000/);
+    expect(() => loadWorkerConfig({ KAFKA_RETRY_DELAY_FIRST_MS: '3000' })).toThrow(/^KAFKA_RETRY_DELAY_FIRST_MS: 3000 is more than KAFKA_RETRY_DELAY_MAX_MS=2000/);
+  });
 });

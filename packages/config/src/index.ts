@@ -313,6 +313,47 @@ export function kafkaSecurity(
   };
 }
 
+/**
+ * The Kafka client's own timing, the same names in every app. A restarting broker should fail
+ * a request, not hang it; kafkajs retries a failed request with a backoff that grows from
+ * the first delay to the cap, `KAFKA_RETRIES` times, before the caller sees the error.
+ */
+export const kafkaClientVars = {
+  /** Time to open a connection to a broker, in ms. */
+  KAFKA_CONNECTION_TIMEOUT_MS: intVar(3_000, 100, 60_000),
+  /** Time a broker has to answer one request, in ms. */
+  KAFKA_REQUEST_TIMEOUT_MS: intVar(10_000, 100, 120_000),
+  /** Retries of a failed request before it fails (kafkajs `retry.retries`). */
+  KAFKA_RETRIES: intVar(8, 0, 100),
+  /** The first retry's delay, in ms (kafkajs `retry.initialRetryTime`). */
+  KAFKA_RETRY_DELAY_FIRST_MS: intVar(100, 1, 60_000),
+  /** The longest delay between retries, in ms (kafkajs `retry.maxRetryTime`). */
+  KAFKA_RETRY_DELAY_MAX_MS: intVar(2_000, 1, 300_000),
+};
+
+export interface KafkaClientTuning {
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+  retry: { retries: number; delayFirstMs: number; delayMaxMs: number };
+}
+
+export function kafkaClientTuning(raw: {
+  KAFKA_CONNECTION_TIMEOUT_MS: number;
+  KAFKA_REQUEST_TIMEOUT_MS: number;
+  KAFKA_RETRIES: number;
+  KAFKA_RETRY_DELAY_FIRST_MS: number;
+  KAFKA_RETRY_DELAY_MAX_MS: number;
+}): KafkaClientTuning {
+  if (raw.KAFKA_RETRY_DELAY_FIRST_MS > raw.KAFKA_RETRY_DELAY_MAX_MS) {
+    throw new ConfigError(`KAFKA_RETRY_DELAY_FIRST_MS: ${raw.KAFKA_RETRY_DELAY_FIRST_MS} is more than KAFKA_RETRY_DELAY_MAX_MS=${raw.KAFKA_RETRY_DELAY_MAX_MS}`);
+  }
+  return {
+    connectionTimeoutMs: raw.KAFKA_CONNECTION_TIMEOUT_MS,
+    requestTimeoutMs: raw.KAFKA_REQUEST_TIMEOUT_MS,
+    retry: { retries: raw.KAFKA_RETRIES, delayFirstMs: raw.KAFKA_RETRY_DELAY_FIRST_MS, delayMaxMs: raw.KAFKA_RETRY_DELAY_MAX_MS },
+  };
+}
+
 export interface KafkaDurability {
   replicationFactor: number;
   minInsyncReplicas: number;

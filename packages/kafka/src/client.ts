@@ -8,6 +8,8 @@ export interface KafkaClientOptions {
   /** Per-request timeout; a restarting broker should fail a request, not hang it. */
   requestTimeoutMs?: number;
   connectionTimeoutMs?: number;
+  /** How a failed request is retried: `retries` times, the delay growing from the first to the cap. */
+  retry?: KafkaRetry;
   /** Where kafkajs's own lines go (as `component: kafkajs`); stderr when not given. */
   logger?: Logger;
   /** TLS and SASL for a shared broker (packages/config kafkaSecurity); omitted: plaintext. */
@@ -17,6 +19,19 @@ export interface KafkaClientOptions {
     sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
   };
 }
+
+export interface KafkaRetry {
+  retries: number;
+  delayFirstMs: number;
+  delayMaxMs: number;
+}
+
+/** What a client gets for what its options leave out (the apps pass their config's values). */
+export const KAFKA_CLIENT_DEFAULTS = {
+  requestTimeoutMs: 10_000,
+  connectionTimeoutMs: 3_000,
+  retry: { retries: 8, delayFirstMs: 100, delayMaxMs: 2_000 },
+} as const;
 
 declare const kafkaClientBrand: unique symbol;
 
@@ -38,14 +53,19 @@ export function createKafka(options: KafkaClientOptions): KafkaClient {
     brokers: options.brokers,
     ...(security?.ssl ? { ssl: security.sslCaFile ? { ca: [readFileSync(security.sslCaFile, 'utf8')] } : true } : {}),
     ...(security?.sasl ? { sasl: security.sasl as SASLOptions } : {}),
-    requestTimeout: options.requestTimeoutMs ?? 10_000,
-    connectionTimeout: options.connectionTimeoutMs ?? 3_000,
-    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
+    requestTimeout: options.requestTimeoutMs ?? KAFKA_CLIENT_DEFAULTS.requestTimeoutMs,
+    connectionTimeout: options.connectionTimeoutMs ?? KAFKA_CLIENT_DEFAULTS.connectionTimeoutMs,
+    retry: kafkajsRetry(options.retry ?? KAFKA_CLIENT_DEFAULTS.retry),
     // kafkajs is noisy while a broker restarts (every retry is a warning); keep its errors.
     logLevel: logLevel.ERROR,
     logCreator: () => (entry) => (logger ? toLogger(logger, entry) : toStderr(entry)),
   });
   return kafka as unknown as KafkaClient;
+}
+
+/** The port's retry settings in kafkajs's words. */
+export function kafkajsRetry(retry: KafkaRetry): { retries: number; initialRetryTime: number; maxRetryTime: number } {
+  return { retries: retry.retries, initialRetryTime: retry.delayFirstMs, maxRetryTime: retry.delayMaxMs };
 }
 
 function toLogger(logger: Logger, { namespace, level, log }: LogEntry): void {

@@ -15,7 +15,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import type { KafkaClient } from './client';
+import { type KafkaClient, type KafkaRetry, kafkajsRetry } from './client';
 import { kafkajsOf } from './kafkajs';
 
 /** One record as the consumer hands it over: offsets are decimal strings, as Kafka's are. */
@@ -55,6 +55,8 @@ export interface PartitionConsumerOptions {
   /** How long a fetch may wait on the broker for `fetchBytesMin`. */
   fetchWaitMs: number;
   fetchBytesMin: number;
+  /** Group membership timing; what is left out comes from CONSUMER_GROUP_DEFAULTS. */
+  group?: Partial<ConsumerGroupTiming>;
   /** The member's partitions of `topic` changed (a new group generation; [] after a crash). */
   onAssignment(partitions: number[]): void;
   /** Handles one fetch; a throw makes the client fetch it again (after its own backoff). */
@@ -62,19 +64,38 @@ export interface PartitionConsumerOptions {
   log(message: string): void;
 }
 
-const RESTART_DELAY_MS = 1_000;
-/** Consumer-group timing: a member silent for the session timeout is evicted. */
-const SESSION_TIMEOUT_MS = 10_000;
-const REBALANCE_TIMEOUT_MS = 20_000;
-const HEARTBEAT_INTERVAL_MS = 1_000;
-/** New partitions (ledgerctl partitions add) join the assignment within this. */
-const METADATA_MAX_AGE_MS = 5_000;
+export interface ConsumerGroupTiming {
+  /** A member silent for this long is evicted from the group (ms). */
+  sessionTimeoutMs: number;
+  /** How long the group waits for every member to rejoin during a rebalance (ms). */
+  rebalanceTimeoutMs: number;
+  /** How often the member tells the group it is alive, at most (ms). */
+  heartbeatIntervalMs: number;
+  /** New partitions (ledgerctl partitions add) join the assignment within this (ms). */
+  metadataMaxAgeMs: number;
+  /** After a consumer stopped for good (a non-retriable crash), the wait before a new one (ms). */
+  restartDelayMs: number;
+  /** How the consumer's own requests are retried before it crashes. */
+  retry: KafkaRetry;
+}
+
+export const CONSUMER_GROUP_DEFAULTS: ConsumerGroupTiming = {
+  sessionTimeoutMs: 10_000,
+  rebalanceTimeoutMs: 20_000,
+  heartbeatIntervalMs: 1_000,
+  metadataMaxAgeMs: 5_000,
+  restartDelayMs: 1_000,
+  retry: { retries: 10, delayFirstMs: 200, delayMaxMs: 5_000 },
+};
 
 export class PartitionConsumer {
   private consumer: Consumer | null = null;
   private stopping = false;
+  private readonly group: ConsumerGroupTiming;
 
-  constructor(private readonly options: PartitionConsumerOptions) {}
+  constructor(private readonly options: PartitionConsumerOptions) {
+    this.group = { ...CONSUMER_GROUP_DEFAULTS, ...options.group };
+  }
 
   async start(): Promise<void> {
     this.stopping = false;
@@ -102,15 +123,15 @@ export class PartitionConsumer {
     const { kafka, topic, groupId } = this.options;
     const consumer = kafkajsOf(kafka).consumer({
       groupId,
-      sessionTimeout: SESSION_TIMEOUT_MS,
-      rebalanceTimeout: REBALANCE_TIMEOUT_MS,
-      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
+      sessionTimeout: this.group.sessionTimeoutMs,
+      rebalanceTimeout: this.group.rebalanceTimeoutMs,
+      heartbeatInterval: this.group.heartbeatIntervalMs,
       maxBytesPerPartition: this.options.fetchBytesMax,
       maxWaitTimeInMs: this.options.fetchWaitMs,
       minBytes: this.options.fetchBytesMin,
       allowAutoTopicCreation: false,
-      metadataMaxAge: METADATA_MAX_AGE_MS,
-      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
+      metadataMaxAge: this.group.metadataMaxAgeMs,
+      retry: kafkajsRetry(this.group.retry),
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -121,7 +142,7 @@ export class PartitionConsumer {
       // one (seen in the chaos run: "Failed to find group coordinator" while Kafka restarted)
       // it stops for good and the process would sit idle. Start a fresh consumer instead.
       if (event.payload.restart || this.stopping) return;
-      this.options.log(`consumer crashed (${event.payload.error.message}); starting a new one in ${RESTART_DELAY_MS} ms`);
+      this.options.log(`consumer crashed (${event.payload.error.message}); starting a new one in ${this.group.restartDelayMs} ms`);
       void this.restart(consumer);
     });
     await consumer.connect();
@@ -156,7 +177,7 @@ export class PartitionConsumer {
     this.options.onAssignment([]);
     await crashed.disconnect().catch(() => undefined);
     while (!this.stopping) {
-      await sleep(RESTART_DELAY_MS);
+      await sleep(this.group.restartDelayMs);
       if (this.stopping) return;
       try {
         await this.startConsumer();

@@ -11,15 +11,19 @@ export interface PoolOptions {
   connectionsMax: number;
   /** How long to wait for a connection before failing fast (a dependency is down). */
   connectTimeoutMs: number;
+  /** A connection idle this long is closed (0: never); POOL_IDLE_TIMEOUT_MS_DEFAULT when left out. */
+  idleTimeoutMs?: number;
   applicationName: string;
 }
+
+export const POOL_IDLE_TIMEOUT_MS_DEFAULT = 30_000;
 
 export function createPool(options: PoolOptions): Pool {
   const pool = new Pool({
     connectionString: options.connectionString,
     max: options.connectionsMax,
     connectionTimeoutMillis: options.connectTimeoutMs,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: options.idleTimeoutMs ?? POOL_IDLE_TIMEOUT_MS_DEFAULT,
     application_name: options.applicationName,
   });
   // An idle client losing its connection (PgBouncer or Postgres restarting) must not crash

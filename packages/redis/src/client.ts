@@ -8,10 +8,11 @@ import Redis from 'ioredis';
 export type RedisClient = Redis;
 
 export interface RedisClientOptions {
-  /** A command not answered within this fails. */
+  /** A command not answered within this fails (ms). */
   commandTimeoutMs?: number;
+  /** Time to open the connection (ms). */
   connectTimeoutMs?: number;
-  /** How long between reconnect attempts at most. */
+  /** How long between reconnect attempts at most (ms); the delay grows by RECONNECT_DELAY_STEP_MS per attempt up to it. */
   reconnectDelayMsMax?: number;
   /**
    * Send the commands issued in one event-loop turn as one pipeline (ioredis
@@ -27,6 +28,15 @@ export interface RedisClientOptions {
 }
 
 export const REDIS_COMMAND_TIMEOUT_MS_DEFAULT = 500;
+export const REDIS_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
+export const REDIS_RECONNECT_DELAY_MS_MAX_DEFAULT = 2_000;
+/** Reconnect attempt n waits n times this, up to `reconnectDelayMsMax`. */
+const RECONNECT_DELAY_STEP_MS = 50;
+
+function reconnectDelay(options: RedisClientOptions): (attempt: number) => number {
+  const cap = options.reconnectDelayMsMax ?? REDIS_RECONNECT_DELAY_MS_MAX_DEFAULT;
+  return (attempt) => Math.min(RECONNECT_DELAY_STEP_MS * attempt, cap);
+}
 
 /** The connection for commands: no offline queue, one retry, a per-command timeout, optionally auto-pipelined. */
 export function createRedis(url: string, options: RedisClientOptions = {}): Redis {
@@ -35,8 +45,8 @@ export function createRedis(url: string, options: RedisClientOptions = {}): Redi
     enableAutoPipelining: options.autoPipelining ?? false,
     maxRetriesPerRequest: 1,
     commandTimeout: options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS_DEFAULT,
-    connectTimeout: options.connectTimeoutMs ?? 2_000,
-    retryStrategy: (attempt) => Math.min(50 * attempt, options.reconnectDelayMsMax ?? 2_000),
+    connectTimeout: options.connectTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS_DEFAULT,
+    retryStrategy: reconnectDelay(options),
   });
   // Errors surface on the commands that fail; an 'error' event without a listener would
   // crash the process while Redis restarts.
@@ -54,8 +64,8 @@ export function createSubscriber(url: string, options: RedisClientOptions = {}):
     enableOfflineQueue: true,
     maxRetriesPerRequest: null,
     autoResubscribe: true,
-    connectTimeout: options.connectTimeoutMs ?? 2_000,
-    retryStrategy: (attempt) => Math.min(50 * attempt, options.reconnectDelayMsMax ?? 2_000),
+    connectTimeout: options.connectTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS_DEFAULT,
+    retryStrategy: reconnectDelay(options),
   });
   client.on('error', () => undefined);
   return client;

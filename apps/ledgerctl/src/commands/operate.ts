@@ -19,8 +19,8 @@ import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
  */
 async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (deps: Deps) => Promise<T>): Promise<T> {
   const url = role === 'owner' ? config.ownerDatabaseUrl : config.readDatabaseUrl;
-  const pool = createPool({ connectionString: url, connectionsMax: 3, connectTimeoutMs: config.pgConnectTimeoutMs, applicationName: 'ledgerctl' });
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity });
+  const pool = createPool({ connectionString: url, connectionsMax: 3, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity, ...config.kafkaClient });
   const admin = new KafkaAdmin(kafka);
   const producer = new BatchingProducer({ kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 15_000 });
   try {
@@ -84,7 +84,7 @@ export async function moveCommand(config: CtlConfig, buckets: number[], toPartit
   await withDeps(config, 'owner', async ({ pool, admin, producer, topics }) => {
     const partitions = await admin.partitionCount(topics.commands);
     if (toPartition < 0 || toPartition >= partitions) throw new Error(`--to-partition must be in 0..${partitions - 1}`);
-    const result = await moveBucketsRetrying({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition);
+    const result = await moveBucketsRetrying({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition, config.move);
     process.stdout.write(`moved ${result.moved.length} buckets to partition ${toPartition}; held ${result.holdMs} ms\n`);
   });
 }
@@ -97,7 +97,7 @@ export async function addPartitions(config: CtlConfig, to: number): Promise<void
     process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
     await sleep(config.metadataRefreshWaitMs);
     const routing = await loadRouting(deps.pool);
-    await applyPlan(deps, spreadPlan((b) => routing.partitionOfBucket(b), to), config.bucketsPerMoveMax);
+    await applyPlan(deps, spreadPlan((b) => routing.partitionOfBucket(b), to), config);
   });
 }
 
@@ -108,12 +108,13 @@ export async function rebalance(config: CtlConfig, apply: boolean, movesMax: num
     const plan = levelPlan((b) => routing.partitionOfBucket(b), partitions, traffic, movesMax);
     printTable(['bucket', 'from', 'to', 'commands (5 min)'], plan.map((m) => [String(m.bucket), String(m.from), String(m.to), String(m.load)]));
     if (plan.length === 0) process.stdout.write('already level: nothing to move\n');
-    if (apply && plan.length) await applyPlan(deps, plan, config.bucketsPerMoveMax);
+    if (apply && plan.length) await applyPlan(deps, plan, config);
   });
 }
 
 /** Carries out a plan in groups of one target partition and at most CTL_BUCKETS_PER_MOVE_MAX buckets. */
-async function applyPlan(deps: Deps, plan: readonly PlannedMove[], bucketsPerMoveMax: number): Promise<void> {
+async function applyPlan(deps: Deps, plan: readonly PlannedMove[], config: CtlConfig): Promise<void> {
+  const { bucketsPerMoveMax } = config;
   const groups: { to: number; buckets: number[] }[] = [];
   for (const move of plan) {
     const group = groups.find((g) => g.to === move.to && g.buckets.length < bucketsPerMoveMax);
@@ -125,7 +126,7 @@ async function applyPlan(deps: Deps, plan: readonly PlannedMove[], bucketsPerMov
   let done = 0;
   const holds: number[] = [];
   for (const group of groups) {
-    const result = await moveBucketsRetrying({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log: () => undefined }, group.buckets, group.to);
+    const result = await moveBucketsRetrying({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log: () => undefined }, group.buckets, group.to, config.move);
     holds.push(result.holdMs);
     done += group.buckets.length;
     if (bar) bar.update(done);

@@ -11,7 +11,7 @@ import { printTable } from '../table';
 
 
 export async function runReconcile(config: CtlConfig, options: { progress: boolean; cache: boolean }): Promise<number> {
-  const pool = createPool({ connectionString: config.readDatabaseUrl, connectionsMax: 2, connectTimeoutMs: config.pgConnectTimeoutMs, applicationName: 'ledgerctl-reconcile' });
+  const pool = createPool({ connectionString: config.readDatabaseUrl, connectionsMax: 2, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl-reconcile' });
   const bar = options.progress && process.stderr.isTTY ? new SingleBar({ format: 'accounts {bar} {value}/{total}', stream: process.stderr }) : null;
   try {
     let started = false;
@@ -53,7 +53,7 @@ async function cacheAgreesWithPostgres(config: CtlConfig, pool: ReturnType<typeo
   let violations = 0;
   try {
     // The client fails fast rather than queue: wait for the connection before the first read.
-    await waitUntilReady(redis, 5_000);
+    await waitUntilReady(redis, config.redisReadyWaitMs);
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
       const ids = (await pool.query('SELECT id FROM accounts WHERE id > $1 ORDER BY id LIMIT $2', [after, config.cacheCheckAccountsPerStep])).rows.map(

@@ -7,7 +7,7 @@ import { createPool, ensureRouting, migrate } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 
 export async function setup(config: CtlConfig, log: (line: string) => void): Promise<void> {
-  const pool = createPool({ connectionString: config.ownerDatabaseUrl, connectionsMax: 2, connectTimeoutMs: config.pgConnectTimeoutMs, applicationName: 'ledgerctl' });
+  const pool = createPool({ connectionString: config.ownerDatabaseUrl, connectionsMax: 2, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
   try {
     const applied = await migrate(pool);
     log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
@@ -16,7 +16,7 @@ export async function setup(config: CtlConfig, log: (line: string) => void): Pro
   } finally {
     await pool.end();
   }
-  const admin = new KafkaAdmin(createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity }));
+  const admin = new KafkaAdmin(createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity, ...config.kafkaClient }));
   try {
     const names = topicNames(config.topicPrefix);
     await admin.ensureTopics(names, config.partitionCount, config.kafkaDurability);

@@ -43,9 +43,23 @@ export interface MoveOptions {
   /** How long the old partition gets to apply the fence before the move is rolled back. */
   fenceWaitMs: number;
   pollMs: number;
+  /** How long one attempt waits for Kafka to take the fence markers. */
+  fencePublishTimeoutMs: number;
+  /** Attempts of `moveBucketsRetrying` at most, `attemptDelayMs` apart times the attempt. */
+  attemptsMax: number;
+  attemptDelayMs: number;
 }
 
-export const MOVE_DEFAULTS: MoveOptions = { routersWaitMs: 15_000, routerFreshMs: 5_000, fenceWaitMs: 60_000, pollMs: 25 };
+/** The values of ledgerctl's CTL_MOVE_* settings when unset (config.ts), for callers without a config. */
+export const MOVE_DEFAULTS: MoveOptions = {
+  routersWaitMs: 15_000,
+  routerFreshMs: 5_000,
+  fenceWaitMs: 60_000,
+  pollMs: 25,
+  fencePublishTimeoutMs: 15_000,
+  attemptsMax: 10,
+  attemptDelayMs: 1_000,
+};
 
 export interface MoveResult {
   moved: BucketMove[];
@@ -70,12 +84,6 @@ export async function moveBuckets(deps: MoveDeps, buckets: readonly number[], to
   return { moved: await completeMoves(deps, moves, version, options), holdMs: Date.now() - started };
 }
 
-/** How long one attempt waits for Kafka to take the fence markers. */
-const FENCE_PUBLISH_DEADLINE_MS = 15_000;
-
-/** Attempts of `moveBucketsRetrying` at most, one second apart times the attempt. */
-const MOVE_ATTEMPTS_MAX = 10;
-
 /**
  * `moveBuckets`, re-run when Postgres or Kafka fails under it (restarting, failing over):
  * each step is idempotent, so running it again resumes where the failure left the move.
@@ -89,9 +97,9 @@ export async function moveBucketsRetrying(deps: MoveDeps, buckets: readonly numb
       return { ...result, holdMs: result.moved.length ? Date.now() - started : 0 };
     } catch (error) {
       const transient = isRetryablePgError(error) || error instanceof BrokerUnavailableError;
-      if (!transient || attempt >= MOVE_ATTEMPTS_MAX) throw error;
+      if (!transient || attempt >= options.attemptsMax) throw error;
       deps.log(`move interrupted (${(error as Error).message}); resuming, attempt ${attempt + 1}`);
-      await sleep(1_000 * attempt);
+      await sleep(options.attemptDelayMs * attempt);
     }
   }
 }
@@ -102,7 +110,7 @@ export async function completeMoves(deps: MoveDeps, moves: readonly BucketMove[]
   const holding = moves.filter((m) => m.state === 'HOLDING');
   if (holding.length > 0) {
     await waitForRouters(deps, version, holding, options);
-    await publishFences(deps, holding);
+    await publishFences(deps, holding, options);
     await waitForFences(deps, ids, options);
   }
   await finishMoves(deps.pool, ids);
@@ -124,7 +132,7 @@ async function waitForRouters(deps: MoveDeps, version: number, holding: readonly
   }
 }
 
-async function publishFences(deps: MoveDeps, holding: readonly BucketMove[]): Promise<void> {
+async function publishFences(deps: MoveDeps, holding: readonly BucketMove[], options: MoveOptions): Promise<void> {
   const byPartition = new Map<number, bigint[]>();
   for (const move of holding) byPartition.set(move.fromPartition, [...(byPartition.get(move.fromPartition) ?? []), move.id]);
   await deps.producer.publishAll(
@@ -136,7 +144,7 @@ async function publishFences(deps: MoveDeps, holding: readonly BucketMove[]): Pr
     })),
     // Bounded: a fence is safe to send again (the retrying caller resumes the move), so a
     // broker that does not answer fails this attempt instead of hanging the command.
-    FENCE_PUBLISH_DEADLINE_MS,
+    options.fencePublishTimeoutMs,
   );
 }
 
