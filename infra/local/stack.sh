@@ -775,7 +775,10 @@ freeze_service() {   # freeze_service <svc> STOP|CONT <verb>
 # Commands
 # ---------------------------------------------------------------------------------------------
 url_env() {
+  # LL_PROFILE too: the tests that stop and start a service (test/support/stack.ts) must drive
+  # this stack, not the test profile's, which another checkout may be using.
   cat <<EOF
+export LL_PROFILE=$PROFILE
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export API_DATABASE_URL=postgres://ledgerline_api:ledgerline_api@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME
 export WORKER_DATABASE_URL=postgres://ledgerline_worker:ledgerline_worker@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME
