@@ -20,6 +20,7 @@ import { type AuthContext, TokenVerifier } from '@ledgerline/auth';
 import type { IdempotencyClaims } from '@ledgerline/postgres';
 import { topicNames } from '@ledgerline/kafka';
 import { type Logger, httpLogger, silentLogger } from '@ledgerline/logging';
+import { type Clock, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
 import { AccountDirectory } from './account-directory';
 import type { ApiConfig } from './config';
@@ -47,7 +48,7 @@ export interface AppDeps {
   limiter?: RequestLimiter;
   /** Readiness of Kafka; throws when not ready. Defaults to "always ready". */
   checkKafka?: KafkaCheck;
-  clock?: () => Date;
+  clock?: Clock;
   metrics?: ApiMetrics;
   logger?: Logger;
 }
@@ -76,7 +77,7 @@ export function buildApp(deps: AppDeps): Express {
     metrics: deps.metrics ?? createApiMetrics({ defaultMetrics: false }),
     commandsTopic: topicNames(config.kafkaTopicPrefix).commands,
     seal: new CommandSeal(config.commandKey.current),
-    clock: deps.clock ?? (() => new Date()),
+    clock: deps.clock ?? systemClock,
     log,
     warn: rateLimited(log, config.warnIntervalMs),
   };

@@ -78,7 +78,7 @@ async function submitWithTable<R extends Record<string, unknown>>(
     // Claimed with this very body but nothing to show: publishing again is safe (the
     // worker dedupes on the id).
   }
-  const { command, resource } = submission.build(ctx.clock().toISOString());
+  const { command, resource } = submission.build(ctx.clock.now().toISOString());
   if (subjectAccountOf(command) !== subject) throw new Error(`command ${id} routes by ${subjectAccountOf(command)}, not ${subject}`);
   try {
     await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: routing.partitionOf(subject), key: subject, value: encodeCommand(command, ctx.seal) }]);

@@ -1,6 +1,7 @@
 /** Everything a route handler may use, built once by buildApp from the injected ports. */
 import type { Pool } from 'pg';
 import type { TokenVerifier } from '@ledgerline/auth';
+import type { Clock } from '@ledgerline/domain';
 import type { CommandSeal } from '@ledgerline/schemas';
 import type { IdempotencyClaims } from '@ledgerline/postgres';
 import type { AccountDirectory } from './account-directory';
@@ -25,7 +26,7 @@ export interface AppContext {
   readonly commandsTopic: string;
   /** Seals the commands a ledger:admin principal asks for, so workers can tell them from forged ones. */
   readonly seal: CommandSeal;
-  clock(): Date;
+  readonly clock: Clock;
   log(line: string): void;
   /** Logs `line` at most once per interval for each `key`: an outage must not flood the log. */
   warn(key: string, line: string): void;

@@ -160,7 +160,7 @@ export async function submitVoid(ctx: AppContext, auth: AuthContext, holdId: str
     accountId: hold.resource.account_id,
     principal: auth.principal,
     admin: isAdmin(auth),
-    acceptedAt: ctx.clock().toISOString(),
+    acceptedAt: ctx.clock.now().toISOString(),
   };
   await publishCommand(ctx, command);
   return hold.resource;

@@ -136,7 +136,7 @@ async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementS
     // (or is publishing right now). Publishing again is safe: same body, same partition,
     // and the worker dedupes on the transfer id.
   }
-  return { command: toCommand(normalized, auth, transferId, requestHash, ctx.clock().toISOString()), subject, claim };
+  return { command: toCommand(normalized, auth, transferId, requestHash, ctx.clock.now().toISOString()), subject, claim };
 }
 
 /**

@@ -15,7 +15,7 @@
  * released ~1-2 s after it falls due (the contract: within 5 s).
  */
 import type { Pool } from 'pg';
-import { BUCKET_COUNT, type ExpireHoldCommand, type RoutingTable } from '@ledgerline/domain';
+import { BUCKET_COUNT, type Clock, type ExpireHoldCommand, type RoutingTable } from '@ledgerline/domain';
 import type { BatchingProducer } from '@ledgerline/kafka';
 import { loadDueHolds } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
@@ -27,7 +27,7 @@ export interface HoldExpiryOptions {
   routing(): RoutingTable;
   /** Partitions assigned to this process now. */
   assigned(): readonly number[];
-  now(): Date;
+  clock: Clock;
   scanIntervalMs: number;
   /** Due holds handled per scan at most (the rest wait for the next scan). */
   holdsPerScanMax: number;
@@ -63,7 +63,7 @@ export class HoldExpiry {
     const routing = this.options.routing();
     const buckets: number[] = [];
     for (let bucket = 0; bucket < BUCKET_COUNT; bucket++) if (assigned.has(routing.partitionOfBucket(bucket))) buckets.push(bucket);
-    const now = this.options.now();
+    const now = this.options.clock.now();
     let due;
     try {
       due = await loadDueHolds(this.options.pool, buckets, now, this.options.holdsPerScanMax);

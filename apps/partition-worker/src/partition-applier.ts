@@ -21,6 +21,7 @@
  */
 import type { Pool } from 'pg';
 import {
+  type Clock,
   type AccountState,
   type BatchEffects,
   type Command,
@@ -71,7 +72,8 @@ export interface ApplierPorts {
   /** Reloads the routing table now if its version changed (after a fence, before a forward). */
   refreshRouting(): Promise<RoutingTable>;
   postCommit: PostCommitPorts;
-  now(): Date;
+  /** The ledger's time: when a batch applies, whether a hold is due. */
+  clock: Clock;
   /** Verifies operator seals on commands (LEDGERLINE_COMMAND_KEY); see command-seal.ts. */
   seal: CommandSeal;
   /** Called right after each Postgres commit (metrics, fault injection). */
@@ -300,7 +302,7 @@ export class PartitionApplier {
    * dead letter alone. The partition's offset moves past it either way.
    */
   private async isolateOne(claim: PartitionClaim, message: ConsumedMessage, error: unknown, progress: ApplyProgress): Promise<void> {
-    const now = this.ports.now().toISOString();
+    const now = this.ports.clock.now().toISOString();
     const offset = BigInt(message.offset);
     const letter = deadLetterOf(this.topic, this.partition, message, now, `UNPROCESSABLE: ${(error as Error).message}`, sqlStateOf(error));
     const decoded = decodeCommand(message.value, this.ports.seal);
@@ -354,7 +356,7 @@ export class PartitionApplier {
   private async prepare(all: readonly ConsumedMessage[], fromOffset: bigint, ahead: Ahead | null): Promise<PreparedBatch> {
     const started = Date.now();
     const generation = this.generation;
-    const now = this.ports.now().toISOString();
+    const now = this.ports.clock.now().toISOString();
     const { batch, taken } = decodeBatch(this.topic, this.partition, all, now, this.ports.seal);
     const { commands, deadLetters, fence } = batch;
     for (const letter of deadLetters) this.ports.onDeadLetter?.(this.partition, letter.reason.startsWith('forged:') ? 'forged' : 'malformed');

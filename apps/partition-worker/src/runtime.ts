@@ -9,7 +9,7 @@ import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerli
 import { type Logger, lineLog } from '@ledgerline/logging';
 import { RoutingWatcher, createPool, markOutboxPublished } from '@ledgerline/postgres';
 import { BalanceCache, StatusNotifier, createRedis, ping } from '@ledgerline/redis';
-import type { BatchEffects } from '@ledgerline/domain';
+import { type BatchEffects, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
 import type { Pool } from 'pg';
 import type { WorkerConfig } from './config';
@@ -108,7 +108,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       pool,
       routing: () => routing.current(),
       refreshRouting: () => routing.refresh(),
-      now: () => new Date(),
+      clock: systemClock,
       seal: new CommandSeal(config.commandKey.current, config.commandKey.previous),
       log,
       afterCommit(partition, committed) {
@@ -169,7 +169,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     topic: topics.commands,
     routing: () => routing.current(),
     assigned: () => worker.assignedPartitions(),
-    now: () => new Date(),
+    clock: systemClock,
     scanIntervalMs: config.holdExpiryScanMs,
     holdsPerScanMax: config.holdExpiryHoldsPerScanMax,
     republishAfterMs: config.holdExpiryRepublishMs,

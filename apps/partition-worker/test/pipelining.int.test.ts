@@ -4,7 +4,7 @@
 // leaves behind, commands it applied (a duplicate in N+1 is skipped), and that a failed
 // write of N discards N+1 so a retry applies everything exactly once.
 import type { Pool } from 'pg';
-import type { ClientCommand as Command, RoutingTable } from '@ledgerline/domain';
+import { type ClientCommand as Command, type RoutingTable, systemClock } from '@ledgerline/domain';
 import { type OutboxRow, loadRouting, reconcile } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
 import { PartitionApplier } from '../src/partition-applier';
@@ -57,7 +57,7 @@ describe('pipelined batches of one partition', () => {
         pool,
         routing: () => routing,
         refreshRouting: async () => routing,
-        now: () => new Date(),
+        clock: systemClock,
         seal: testSeal,
         log: () => undefined,
         postCommit: { refreshBalances: async () => undefined, publishTerminal: async () => undefined, relay: (_p, rows) => void relayed.push(...rows) },

@@ -9,7 +9,7 @@
  * A principal that names one of the ledger's internal owners (`system`) is refused too.
  */
 import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
-import { INTERNAL_OWNERS, PRINCIPAL_CHARS_MAX } from '@ledgerline/domain';
+import { type Clock, INTERNAL_OWNERS, PRINCIPAL_CHARS_MAX, systemClock } from '@ledgerline/domain';
 import { AuthUnavailableError, ExpiredTokenError, InvalidTokenError, MalformedClaimError, MissingTokenError } from './errors';
 import { type AuthContext, parseScopes } from './scopes';
 import { VerifiedTokenCache } from './verified-token-cache';
@@ -31,7 +31,7 @@ export interface TokenVerifierOptions {
   /** A remembered token is checked again after at most this long (and never served past its exp). */
   cachedTokenLifetimeMs?: number;
   /** What exp and nbf are checked against; tests pass a fake one. */
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 /**
@@ -49,7 +49,7 @@ export class TokenVerifier {
   private readonly secret: Uint8Array | null;
   private readonly jwks: JWTVerifyGetKey | null;
   private readonly verified: VerifiedTokenCache;
-  private readonly clock: () => Date;
+  private readonly clock: Clock;
 
   constructor(private readonly options: TokenVerifierOptions) {
     if (!options.hs256Secret && !options.jwksUrl) throw new Error('TokenVerifier needs an HS256 secret or a JWKS URL');
@@ -57,7 +57,7 @@ export class TokenVerifier {
       options.cachedTokensMax ?? CACHED_TOKENS_MAX_DEFAULT,
       options.cachedTokenLifetimeMs ?? CACHED_TOKEN_LIFETIME_MS_DEFAULT,
     );
-    this.clock = options.clock ?? (() => new Date());
+    this.clock = options.clock ?? systemClock;
     this.secret = options.hs256Secret ? new TextEncoder().encode(options.hs256Secret) : null;
     this.jwks = options.jwksUrl
       ? createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: options.jwksTimeoutMs ?? 2000 })
@@ -72,7 +72,7 @@ export class TokenVerifier {
   /** Verifies `Authorization: Bearer <jwt>`; throws a typed AuthError otherwise. */
   async verifyToken(authorizationHeader: string | undefined): Promise<AuthContext> {
     const token = bearerToken(authorizationHeader);
-    const now = this.clock();
+    const now = this.clock.now();
     const remembered = this.verified.get(token, now.getTime());
     if (remembered) return remembered;
     const payload = await this.verifySignatureAndClaims(token, now);

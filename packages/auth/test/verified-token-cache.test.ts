@@ -63,7 +63,7 @@ describe('VerifiedTokenCache', () => {
 describe('TokenVerifier with remembered tokens', () => {
   it('a remembered token stops being accepted once the clock reaches exp (no tolerance)', async () => {
     const clock = fakeClock(T0_S * 1000);
-    const verifier = new TokenVerifier({ hs256Secret: secret, clockToleranceS: 0, clock: clock.now });
+    const verifier = new TokenVerifier({ hs256Secret: secret, clockToleranceS: 0, clock });
     const token = await tokenFor('alice', 30);
     expect((await verifier.verifyToken(`Bearer ${token}`)).principal).toBe('alice');
     expect(verifier.cachedTokens).toBe(1);
@@ -77,7 +77,7 @@ describe('TokenVerifier with remembered tokens', () => {
 
   it('with the default tolerance, past exp is jose answering (accepted within tolerance, refused after), never the cache', async () => {
     const clock = fakeClock(T0_S * 1000);
-    const verifier = new TokenVerifier({ hs256Secret: secret, clock: clock.now });
+    const verifier = new TokenVerifier({ hs256Secret: secret, clock });
     const token = await tokenFor('alice', 30);
     await verifier.verifyToken(`Bearer ${token}`);
 
@@ -90,7 +90,7 @@ describe('TokenVerifier with remembered tokens', () => {
 
   it('another token is verified for real: a forged signature on a remembered payload is refused', async () => {
     const clock = fakeClock(T0_S * 1000);
-    const verifier = new TokenVerifier({ hs256Secret: secret, clock: clock.now });
+    const verifier = new TokenVerifier({ hs256Secret: secret, clock });
     const token = await tokenFor('alice', 3600);
     await verifier.verifyToken(`Bearer ${token}`);
     const [header, payload] = token.split('.');
@@ -103,7 +103,7 @@ describe('TokenVerifier with remembered tokens', () => {
 
   it('a refused token is not remembered: refused again, every time', async () => {
     const clock = fakeClock(T0_S * 1000);
-    const verifier = new TokenVerifier({ hs256Secret: secret, clock: clock.now });
+    const verifier = new TokenVerifier({ hs256Secret: secret, clock });
     // Correctly signed and unexpired, but refused after jose by the principal check.
     const longSub = await new SignJWT({ scope: 'ledger:read' })
       .setProtectedHeader({ alg: 'HS256' })
@@ -119,7 +119,7 @@ describe('TokenVerifier with remembered tokens', () => {
 
   it('a token refused before its nbf is accepted once the clock reaches it', async () => {
     const clock = fakeClock(T0_S * 1000);
-    const verifier = new TokenVerifier({ hs256Secret: secret, clockToleranceS: 0, clock: clock.now });
+    const verifier = new TokenVerifier({ hs256Secret: secret, clockToleranceS: 0, clock });
     const notYet = await new SignJWT({ scope: 'ledger:read' })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('alice')
@@ -133,7 +133,7 @@ describe('TokenVerifier with remembered tokens', () => {
 
   it('stays bounded by cachedTokensMax; an evicted token is verified again', async () => {
     const clock = fakeClock(T0_S * 1000);
-    const verifier = new TokenVerifier({ hs256Secret: secret, cachedTokensMax: 2, clock: clock.now });
+    const verifier = new TokenVerifier({ hs256Secret: secret, cachedTokensMax: 2, clock });
     const tokens = await Promise.all(['a', 'b', 'c', 'd'].map((sub) => tokenFor(sub, 3600)));
     for (const token of tokens) await verifier.verifyToken(`Bearer ${token}`);
     expect(verifier.cachedTokens).toBe(2);

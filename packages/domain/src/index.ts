@@ -4,3 +4,4 @@ export * from './routing';
 export * from './ids';
 export * from './model';
 export * from './apply';
+export * from './clock';

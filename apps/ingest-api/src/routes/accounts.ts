@@ -137,7 +137,7 @@ export const accountRoutes = [
         return;
       }
       // A figure for a moment that has not happened yet would change as money moves: refused.
-      if (Date.parse(query.at) > ctx.clock().getTime()) {
+      if (Date.parse(query.at) > ctx.clock.now().getTime()) {
         throw validationFailed([{ path: 'at', message: 'must not be in the future' }]);
       }
       // From the ledger, never the cache: the cache only knows the latest figure.
