@@ -90,6 +90,13 @@ describe('least-privileged Postgres roles', () => {
     expect((await db.pool.query('SELECT count(*)::int AS n FROM entries WHERE account_id = $1', [account])).rows[0].n).toBe(2);
   });
 
+  test('the worker may delete outbox rows (the relay deletes what it published); the API may not', async () => {
+    const inserted = await worker.query(`INSERT INTO outbox (source_partition, topic, message_key, payload) VALUES (0, 'events', 'k', '{}') RETURNING id`);
+    const id = inserted.rows[0].id;
+    await expect(api.query('DELETE FROM outbox WHERE id = $1', [id])).rejects.toThrow(denied);
+    expect((await worker.query('DELETE FROM outbox WHERE source_partition = 0 AND id = $1', [id])).rowCount).toBe(1);
+  });
+
   test('a table a later migration adds gets its grants from the privileges step', async () => {
     await db.pool.query('CREATE TABLE later_feature (id int PRIMARY KEY, note text)');
     await db.pool.query('INSERT INTO later_feature VALUES (1, $1)', ['x']);

@@ -1,5 +1,6 @@
 /**
- * Publishes committed outbox rows, then has them marked published (PublishedMarks).
+ * Publishes committed outbox rows, then has them marked published (PublishedMarks: the rows
+ * are deleted, dead letters kept and marked), only once Kafka acknowledged them.
  *
  * One serial chain per source partition keeps a partition's rows in commit order (so two
  * legs from one account reach their destination in the order they were applied) without
@@ -18,14 +19,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'pg';
 import type { RoutingTable } from '@ledgerline/domain';
 import { type BatchingProducer, type OutgoingMessage, type TopicNames, topicForOutbox } from '@ledgerline/kafka';
-import { type OutboxRow, loadUnpublishedOutbox } from '@ledgerline/postgres';
+import { type OutboxMark, type OutboxRow, loadUnpublishedOutbox } from '@ledgerline/postgres';
 import type { PublishedMarks } from './published-marks';
 
 export interface OutboxRelayOptions {
   producer: BatchingProducer;
   pool: Pool;
   /** Where published rows are marked (a few times a second, not per batch). */
-  marks: PublishedMarks;
+  marks: PublishedMarks<OutboxMark>;
   topics: TopicNames;
   routing(): RoutingTable;
   log(message: string): void;
@@ -45,7 +46,7 @@ export class OutboxRelay {
     if (rows.length === 0) return;
     this.pendingRows.set(partition, (this.pendingRows.get(partition) ?? 0) + rows.length);
     const previous = this.chains.get(partition) ?? Promise.resolve();
-    const next = previous.then(() => this.publish(rows)).finally(() => {
+    const next = previous.then(() => this.publish(rows, () => partition)).finally(() => {
       this.pendingRows.set(partition, (this.pendingRows.get(partition) ?? 0) - rows.length);
     });
     this.chains.set(partition, next);
@@ -66,7 +67,7 @@ export class OutboxRelay {
     const rows = await loadUnpublishedOutbox(this.options.pool, idle, ageMs);
     if (rows.length > 0) {
       this.options.log(`outbox sweeper: republishing ${rows.length} rows left behind`);
-      await this.publish(rows);
+      await this.publish(rows, (row) => row.sourcePartition);
     }
     return rows.length;
   }
@@ -88,11 +89,12 @@ export class OutboxRelay {
    * acknowledged, keeping the order). Never throws: when the producer stops first, the rows
    * stay unpublished for the sweeper.
    */
-  private async publish(rows: readonly OutboxRow[]): Promise<void> {
+  private async publish<R extends OutboxRow>(rows: readonly R[], sourcePartition: (row: R) => number): Promise<void> {
     try {
       const routing = this.options.routing();
       await this.options.producer.publishAll(rows.map((row) => this.toMessage(row, routing)));
-      this.options.marks.add(rows.map((r) => r.id));
+      // Only now: a row is deleted (marked) once Kafka has it, never before.
+      this.options.marks.add(rows.map((r) => ({ sourcePartition: sourcePartition(r), id: r.id, topic: r.topic })));
       this.published += rows.length;
     } catch (error) {
       this.failures++;

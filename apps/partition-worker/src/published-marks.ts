@@ -1,6 +1,6 @@
 /**
- * Marks published outbox rows in Postgres a few times a second, for every partition at once,
- * instead of one UPDATE per relayed batch.
+ * Tells Postgres which outbox rows were published (markOutboxPublished: deleted, dead letters
+ * marked) a few times a second, for every partition at once, instead of once per relayed batch.
  *
  * Why: on the live path batches are small, and the relay's "mark published" UPDATE was a
  * transaction of its own after every batch (a third of Postgres statement time in the
@@ -9,9 +9,9 @@
  * consumer tolerates that (legs are deduped on (transfer, leg), events on (transfer, type)).
  * So marks may wait, as long as they land well before the sweeper's age limit.
  */
-export interface PublishedMarksOptions {
+export interface PublishedMarksOptions<T> {
   /** Writes the marks (markOutboxPublished); a failure keeps the ids for the next flush. */
-  mark(ids: readonly bigint[]): Promise<void>;
+  mark(ids: readonly T[]): Promise<void>;
   intervalMs: number;
   /** Ids marked by one UPDATE at most: after an outage the backlog goes out in several flushes. */
   idsPerFlushMax: number;
@@ -20,19 +20,19 @@ export interface PublishedMarksOptions {
   log(message: string): void;
 }
 
-export class PublishedMarks {
-  private pending: bigint[] = [];
+export class PublishedMarks<T> {
+  private pending: T[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
 
-  constructor(private readonly options: PublishedMarksOptions) {}
+  constructor(private readonly options: PublishedMarksOptions<T>) {}
 
   start(): void {
     this.timer = setInterval(() => void this.flush(), this.options.intervalMs);
     this.timer.unref();
   }
 
-  add(ids: readonly bigint[]): void {
+  add(ids: readonly T[]): void {
     for (const id of ids) this.pending.push(id);
     const excess = this.pending.length - this.options.pendingMax;
     if (excess > 0) this.pending.splice(0, excess);

@@ -7,7 +7,7 @@
 import type { Server } from 'node:http';
 import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
 import { type Logger, lineLog } from '@ledgerline/logging';
-import { RoutingWatcher, createPool, markOutboxPublished } from '@ledgerline/postgres';
+import { type OutboxMark, RoutingWatcher, createPool, markOutboxPublished } from '@ledgerline/postgres';
 import { BalanceCache, StatusNotifier, createRedis, ping } from '@ledgerline/redis';
 import { type BatchEffects, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
@@ -72,7 +72,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     ackTimeoutMs: config.relayAckTimeoutMs,
   });
   await producer.start();
-  const marks = new PublishedMarks({
+  const marks = new PublishedMarks<OutboxMark>({
     mark: (ids) => markOutboxPublished(pool, ids),
     intervalMs: config.outboxMarkIntervalMs,
     idsPerFlushMax: config.outboxMarkIdsPerFlushMax,

@@ -2,7 +2,7 @@
 // through PgBouncer: conservation, balances = entries, append-only entries, per-account
 // order, no overdraft under a storm, exactly-once across a crash, and poison messages.
 import { randomUUID } from 'node:crypto';
-import type { ClientCommand as Command, RoutingTable } from '@ledgerline/domain';
+import type { ClientCommand as Command, CreditLegCommand, RoutingTable } from '@ledgerline/domain';
 import { loadRouting, reconcile } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -115,13 +115,20 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       // batches of 2, the copies land in the same batch and in the batch after it.
       await Promise.all([publisher.publish(first), publisher.publish(first), publisher.publish(first)]);
       await settle([first.transferId]);
-      // The sweeper republishes a credit leg a crash left unmarked: the same leg, a new offset.
-      const leg = await db.pool.query(
-        `SELECT target_partition, payload::text AS payload FROM outbox WHERE topic = 'commands' AND payload->>'transfer_id' = $1`,
-        [first.transferId],
-      );
-      expect(leg.rowCount).toBe(1);
-      await publisher.publishRaw(leg.rows[0].target_partition, leg.rows[0].payload);
+      // The sweeper republishes a credit leg a crash left undeleted: the same leg, a new offset
+      // (the relay deleted the row once published, so the test sends what it held again).
+      const leg: CreditLegCommand = {
+        type: 'CREDIT_LEG',
+        transferId: first.transferId,
+        kind: 'TRANSFER',
+        reverses: null,
+        fromAccountId: from,
+        toAccountId: to,
+        amount: 100n,
+        currency: 'USD',
+        sourcePartition: 1,
+      };
+      await publisher.publish(leg);
       // Later commands on both partitions still apply: nothing is stuck behind the duplicates.
       const later = [transfer(from, to, 'owner-dup', 50n), deposit(to, 7n)];
       await settle(await sendAll(later));

@@ -1,15 +1,19 @@
 // Proves that the outbox relay never lets a later row overtake an earlier one of the same
 // partition, across a real publish failure: the broker is paused (SIGSTOP) while rows are being
 // relayed, its requests time out, and once it is back every row arrives, in commit order,
-// none skipped. Against the real Kafka (and Postgres for the published marks).
+// none skipped. And that a row leaves Postgres only once Kafka has it: nothing is deleted while
+// the broker is paused, and after a crash (rows committed but never relayed, or published but
+// not yet deleted) the sweeper publishes them all again before they go. Against the real Kafka
+// and Postgres.
 import { RoutingTable } from '@ledgerline/domain';
 import { BatchingProducer, PartitionConsumer, createKafka } from '@ledgerline/kafka';
-import { type OutboxRow, markOutboxPublished } from '@ledgerline/postgres';
+import { type OutboxMark, type OutboxRow, markOutboxPublished } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { testServices } from '../../../test/support/env';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { stack } from '../../../test/support/stack';
 import { waitFor } from '../../../test/support/worker';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { OutboxRelay } from '../src/outbox-relay';
 import { PublishedMarks } from '../src/published-marks';
 
@@ -40,13 +44,15 @@ describe('outbox relay order across a publish failure', () => {
     producer.onBatch = (_size, _ms, ok) => {
       if (!ok) failedRequests++;
     };
-    const marks = new PublishedMarks({ mark: (ids) => markOutboxPublished(db.pool, ids), intervalMs: 100, pendingMax: 10_000, idsPerFlushMax: 1_000, log: () => undefined });
+    const marks = new PublishedMarks<OutboxMark>({ mark: (m) => markOutboxPublished(db.pool, m), intervalMs: 100, pendingMax: 10_000, idsPerFlushMax: 1_000, log: () => undefined });
     marks.start();
     const routing = RoutingTable.initial(2);
-    const key = '00000000-0000-4000-8000-000000000001';
-    const target = routing.partitionOf(key);
+    const target = routing.partitionOf(KEY);
     const relay = new OutboxRelay({ producer, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 10_000 });
-    const row = (i: number): OutboxRow => ({ id: BigInt(i + 1), topic: 'commands', targetPartition: target, key, payload: JSON.stringify({ n: i }) });
+    // Committed rows of source partition 0, as the apply loop hands them over.
+    const committed = await commitRows(db, 0, target, 0, ROWS);
+    const row = (i: number): OutboxRow => committed[i]!;
+    let whilePaused: bigint[] = [];
 
     try {
       // A first handful go out normally; the rest are committed (relayed) while the broker is
@@ -59,6 +65,11 @@ describe('outbox relay order across a publish failure', () => {
       // Long enough for kafkajs's own retries to give up: produce requests really fail.
       await waitFor('a produce request failed', async () => failedRequests > 0, 30_000);
       expect(relay.published).toBe(5);
+      // Marks are flushed every 100 ms: the published rows are gone, every other row is still
+      // there for the sweeper, whatever happens to this process now (checked below, once the
+      // broker is back).
+      await sleep(500);
+      whilePaused = await remaining(db, 0);
       stack('resume-service', 'kafka');
       paused = false;
       await waitFor('every row published', async () => relay.published >= ROWS, 60_000);
@@ -67,6 +78,8 @@ describe('outbox relay order across a publish failure', () => {
       await marks.stop();
       await producer.stop();
     }
+    expect(whilePaused).toEqual(committed.slice(5).map((r) => r.id));
+    expect(await remaining(db, 0)).toEqual([]);
 
     const seen = await readPartition(topics, target, ROWS);
     // Resends may repeat a row (consumers dedupe), but never out of order and never a gap:
@@ -77,15 +90,71 @@ describe('outbox relay order across a publish failure', () => {
       if (seen[i]! < seen[i - 1]!) expect(seen.slice(0, i)).toContain(seen[i]); // a repeat, not an overtaking
     }
   }, 120_000);
+
+  test('after a crash the sweeper publishes rows never relayed and rows published but not yet deleted, then deletes them', async () => {
+    const kafka = createKafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-sweep` });
+    const routing = RoutingTable.initial(2);
+    const target = routing.partitionOf(KEY);
+    // Source partition 1, payloads 1000.. so they are told apart from the first test's on the same topic partition.
+    const committed = await commitRows(db, 1, target, 1_000, 4);
+    const before = new BatchingProducer({ kafka, lingerMs: 0, batchSizeMax: 100, bufferMessagesMax: 1_000, ackTimeoutMs: 5_000 });
+    await before.start();
+    // The process that dies: it relays the last row, Kafka acknowledges it, and the process is
+    // gone before its marks are flushed (never started, never flushed). The first three rows
+    // were committed and never handed to its relay at all.
+    const lostMarks = new PublishedMarks<OutboxMark>({ mark: () => Promise.reject(new Error('dead')), intervalMs: 100, pendingMax: 10, idsPerFlushMax: 10, log: () => undefined });
+    const dying = new OutboxRelay({ producer: before, pool: db.pool, marks: lostMarks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100 });
+    dying.relay(1, [committed[3]!]);
+    await waitFor('the last row published', async () => dying.published === 1);
+    await before.stop();
+    expect(await remaining(db, 1)).toEqual(committed.map((r) => r.id));
+
+    // The next owner's sweeper: every row is still there, goes out again, in commit order, and only then is deleted.
+    const after = new BatchingProducer({ kafka, lingerMs: 0, batchSizeMax: 100, bufferMessagesMax: 1_000, ackTimeoutMs: 5_000 });
+    await after.start();
+    const marks = new PublishedMarks<OutboxMark>({ mark: (m) => markOutboxPublished(db.pool, m), intervalMs: 100, pendingMax: 100, idsPerFlushMax: 100, log: () => undefined });
+    const sweeper = new OutboxRelay({ producer: after, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100 });
+    try {
+      expect(await sweeper.sweep([1], 0)).toBe(4);
+      await marks.flush();
+    } finally {
+      await after.stop();
+    }
+    expect(await remaining(db, 1)).toEqual([]);
+    const seen = (await readPartition(topics, target, ROWS + 4, 'after-crash')).filter((n) => n >= 1_000);
+    expect(seen).toEqual([1_003, 1_000, 1_001, 1_002, 1_003]);
+  }, 120_000);
 });
 
+const KEY = '00000000-0000-4000-8000-000000000001';
+
+/** Commits `count` command rows of one source partition (payloads {n: first..}), as a batch would. */
+async function commitRows(db: TestDatabase, sourcePartition: number, target: number, first: number, count: number): Promise<OutboxRow[]> {
+  const rows: OutboxRow[] = [];
+  for (let i = 0; i < count; i++) {
+    const payload = JSON.stringify({ n: first + i });
+    const r = await db.pool.query(
+      `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES ($1, 'commands', $2, $3, $4::jsonb) RETURNING id`,
+      [sourcePartition, target, KEY, payload],
+    );
+    rows.push({ id: BigInt(r.rows[0].id), topic: 'commands', targetPartition: target, key: KEY, payload });
+  }
+  return rows;
+}
+
+/** Ids of the outbox rows of a source partition still in Postgres (not deleted as published), in order. */
+async function remaining(db: TestDatabase, sourcePartition: number): Promise<bigint[]> {
+  const r = await db.pool.query('SELECT id FROM outbox WHERE source_partition = $1 ORDER BY id', [sourcePartition]);
+  return r.rows.map((row) => BigInt(row.id));
+}
+
 /** The payload numbers on one partition of the commands topic, in offset order. */
-async function readPartition(topics: TestTopics, partition: number, atLeast: number): Promise<number[]> {
+async function readPartition(topics: TestTopics, partition: number, atLeast: number, reader = 'reader'): Promise<number[]> {
   const seen: number[] = [];
   const consumer = new PartitionConsumer({
     kafka: topics.kafka,
     topic: topics.names.commands,
-    groupId: `${topics.prefix}-reader`,
+    groupId: `${topics.prefix}-${reader}`,
     partitionsConcurrentMax: 1,
     fetchBytesMax: 1_048_576,
     fetchWaitMs: 50,

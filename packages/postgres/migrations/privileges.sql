@@ -74,8 +74,9 @@ REVOKE UPDATE ON entries FROM ledgerline_worker;
 REVOKE UPDATE ON account_changes FROM ledgerline_worker;
 -- Not the worker's to write: the migration record, and the API's idempotency claims.
 REVOKE INSERT, UPDATE ON schema_migrations, idempotency_keys FROM ledgerline_worker;
--- DELETE only where the worker deletes: its own routing_observers row when it stops.
-GRANT DELETE ON routing_observers TO ledgerline_worker;
+-- DELETE only where the worker deletes: its own routing_observers row when it stops, and
+-- outbox rows the relay has published (markOutboxPublished, migration 0010).
+GRANT DELETE ON routing_observers, outbox TO ledgerline_worker;
 
 -- ---------------------------------------------------------------------------------------
 -- ledgerline_api: internet-facing, so it writes only what it writes itself

@@ -4,20 +4,47 @@ import type { OutboxRow } from './batch-writer';
 /** Bound on rows one sweep picks up, so a large backlog drains in steps, not one huge query. */
 export const OUTBOX_SWEEP_ROWS_MAX = 1000;
 
-export async function markOutboxPublished(pool: Pool, ids: readonly bigint[]): Promise<void> {
-  if (ids.length === 0) return;
-  await pool.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::int8[]) AND published_at IS NULL', [
-    ids.map(String),
-  ]);
+/** A row the relay has published: where it lives (the primary key) and what it is. */
+export interface OutboxMark {
+  sourcePartition: number;
+  id: bigint;
+  topic: OutboxRow['topic'];
+}
+
+/**
+ * Done with published rows (call only once Kafka acknowledged them): commands and events are
+ * deleted (Kafka has them now; a delete writes a few dozen WAL bytes where a "published"
+ * UPDATE copied the whole row), dead letters are kept and marked published (the only record in
+ * Postgres of an isolated command's bytes; rare). Idempotent: repeating it changes nothing.
+ */
+export async function markOutboxPublished(pool: Pool, marks: readonly OutboxMark[]): Promise<void> {
+  const gone = marks.filter((m) => m.topic !== 'dead-letter');
+  const kept = marks.filter((m) => m.topic === 'dead-letter');
+  // One primary-key probe per row: the pairs are joined to (source_partition, id).
+  if (gone.length > 0) {
+    await pool.query(
+      `DELETE FROM outbox o USING unnest($1::int[], $2::int8[]) AS d(source_partition, id)
+        WHERE o.source_partition = d.source_partition AND o.id = d.id`,
+      [gone.map((m) => m.sourcePartition), gone.map((m) => String(m.id))],
+    );
+  }
+  if (kept.length > 0) {
+    await pool.query(
+      `UPDATE outbox o SET published_at = now() FROM unnest($1::int[], $2::int8[]) AS d(source_partition, id)
+        WHERE o.source_partition = d.source_partition AND o.id = d.id AND o.published_at IS NULL`,
+      [kept.map((m) => m.sourcePartition), kept.map((m) => String(m.id))],
+    );
+  }
 }
 
 /**
  * Rows a crash left behind: committed, never marked published, older than `ageMs`
  * (younger ones are likely still being published by the relay right now).
  *
- * Per partition it reads only the `limit` oldest unpublished rows (by id, from the partial
- * index) and keeps those older than `ageMs`: ids grow with commit time within a partition,
- * so crash leftovers are always at the front. Filtering the whole unpublished set by age
+ * Per partition it reads only the `limit` oldest unpublished rows (by id, from the primary key
+ * (source_partition, id)) and keeps those older than `ageMs`, the only ones whose payload is
+ * turned into text: ids grow with commit time within a partition (one writer at a time), so
+ * crash leftovers are always at the front. Filtering the whole unpublished set by age
  * instead cost 422 ms per sweep during the bench's drains, where the relay legitimately
  * runs seconds behind the commits.
  */
@@ -32,11 +59,10 @@ export async function loadUnpublishedOutbox(
     `SELECT o.id, o.source_partition, o.topic, o.target_partition, o.message_key, o.payload::text AS payload
        FROM unnest($1::int[]) AS p(partition)
        CROSS JOIN LATERAL (
-         SELECT id, created_at FROM outbox
+         SELECT id, source_partition, topic, target_partition, message_key, payload, created_at FROM outbox
           WHERE published_at IS NULL AND source_partition = p.partition
-          ORDER BY id LIMIT $3) AS oldest
-       JOIN outbox o ON o.id = oldest.id
-      WHERE oldest.created_at < now() - make_interval(secs => $2::float8 / 1000)
+          ORDER BY id LIMIT $3) AS o
+      WHERE o.created_at < now() - make_interval(secs => $2::float8 / 1000)
       ORDER BY o.id LIMIT $3`,
     [partitions, ageMs, Math.min(limit, OUTBOX_SWEEP_ROWS_MAX)],
   );
@@ -52,7 +78,7 @@ export async function loadUnpublishedOutbox(
 
 /**
  * Unpublished outbox rows per source partition (the relay's backlog), each count capped at
- * `capRows` so a scrape during a long outage reads a bounded part of the partial index.
+ * `capRows` so a scrape during a long outage reads a bounded part of the primary key.
  */
 export async function countUnpublishedOutbox(pool: Pool, partitions: readonly number[], capRows: number): Promise<Map<number, number>> {
   if (partitions.length === 0) return new Map();

@@ -1,5 +1,6 @@
 // The outbox sweeper's read: crash leftovers (old, unpublished) come back oldest first, per
-// partition; young rows (the relay is still on them) and published rows never do.
+// partition; young rows (the relay is still on them) and published rows never do. And what
+// "published" does to a row: commands and events are deleted, dead letters kept and marked.
 import { loadUnpublishedOutbox, markOutboxPublished } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 
@@ -25,7 +26,7 @@ describe('loadUnpublishedOutbox', () => {
     const oldP0 = [await insertRow(0, 60, 1), await insertRow(0, 50, 2)];
     const oldP1 = [await insertRow(1, 40, 3)];
     const publishedP1 = await insertRow(1, 30, 4);
-    await markOutboxPublished(db.pool, [publishedP1]);
+    await markOutboxPublished(db.pool, [{ sourcePartition: 1, id: publishedP1, topic: 'events' }]);
     await insertRow(2, 60, 5); // another worker's partition
     const young = [await insertRow(0, 0, 6), await insertRow(1, 0, 7)];
     expect(young).toHaveLength(2);
@@ -44,5 +45,27 @@ describe('loadUnpublishedOutbox', () => {
     for (let i = 0; i < 5; i++) ids.push(await insertRow(3, 100 - i, 100 + i));
     const rows = await loadUnpublishedOutbox(db.pool, [3], 10_000, 3);
     expect(rows.map((r) => r.id)).toEqual(ids.slice(0, 3));
+  });
+
+  test('published rows are deleted, dead letters kept and marked; only the rows named, and again is a no-op', async () => {
+    const event = await insertRow(5, 0, 200);
+    const untouched = await insertRow(5, 0, 201);
+    const letter = (
+      await db.pool.query(
+        `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (5, 'dead-letter', NULL, 'l', '{"reason":"x"}') RETURNING id`,
+      )
+    ).rows[0].id;
+    const marks = [
+      { sourcePartition: 5, id: event, topic: 'events' as const },
+      { sourcePartition: 5, id: BigInt(letter), topic: 'dead-letter' as const },
+      { sourcePartition: 6, id: untouched, topic: 'events' as const }, // another partition's key: names no row
+    ];
+    await markOutboxPublished(db.pool, marks);
+    await markOutboxPublished(db.pool, marks);
+    const left = await db.pool.query('SELECT id, topic, published_at IS NOT NULL AS published FROM outbox WHERE source_partition = 5 ORDER BY id');
+    expect(left.rows).toEqual([
+      { id: String(untouched), topic: 'events', published: false },
+      { id: String(letter), topic: 'dead-letter', published: true },
+    ]);
   });
 });
