@@ -33,6 +33,14 @@ module.exports = {
       to: { path: 'node_modules/kafkajs/' },
     },
     {
+      name: 'opentelemetry-sdk-only-in-tracing',
+      comment:
+        'Apps and packages instrument with @opentelemetry/api alone (a no-op until a process starts tracing); the SDK, exporters and resources are started by packages/tracing only. Tests may use the SDK (its in-memory exporter).',
+      severity: 'error',
+      from: { pathNot: ['^packages/tracing/', '[.]test[.]ts$'] },
+      to: { path: 'node_modules/@opentelemetry/(sdk-|exporter-|otlp-|resources|context-)' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

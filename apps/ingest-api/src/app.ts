@@ -4,7 +4,7 @@
  * key prefix and topics.
  *
  * Request pipeline, in order:
- *   request id and log line (pino-http) -> metrics -> in-flight cap (429; every path but
+ *   [tracing on: the request's span (tracing.ts)] -> request id and log line (pino-http) -> metrics -> in-flight cap (429; every path but
  *   /healthz) -> method guard (405 + Allow) -> [/v1] auth (401) -> per-principal rate limit
  *   (429 RATE_LIMITED) -> JSON only (415) -> body limit and parse (413/400;
  *   POST /v1/batch has a limit of its own) -> route
@@ -22,6 +22,7 @@ import { topicNames } from '@ledgerline/kafka';
 import { type Logger, httpLogger, silentLogger } from '@ledgerline/logging';
 import { type Clock, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
+import { tracingEnabled } from '@ledgerline/tracing';
 import { AccountDirectory } from './account-directory';
 import type { ApiConfig } from './config';
 import type { AppContext } from './context';
@@ -32,6 +33,7 @@ import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from '
 import { mountMethodGuard, mountRoutes } from './route-table';
 import { ROUTES } from './routes';
 import { BATCH_PATH } from './routes/batch';
+import { requestSpans } from './tracing';
 
 export type * from './ports';
 
@@ -86,6 +88,8 @@ export function buildApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('case sensitive routing', true);
+  // Tracing on (packages/tracing): the request's span, active for all that follows.
+  if (tracingEnabled()) app.use(requestSpans());
   app.use(httpLogger(logger));
   app.use(measure(ctx));
   app.use(inFlightCap(ctx));

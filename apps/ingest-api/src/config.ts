@@ -16,6 +16,8 @@ import {
   kafkaDurabilityVars,
   kafkaSecurity,
   kafkaSecurityVars,
+  tracingConfig,
+  tracingVars,
   ledgerlineEnvVar,
   logLevelVar,
   ConfigError,
@@ -160,6 +162,7 @@ const schema = z.object({
   API_WARN_INTERVAL_MS: intVar(10_000, 0, 3_600_000),
   /** fatal..trace or silent; answered requests log at debug (4xx at info, 5xx at error). */
   LOG_LEVEL: logLevelVar(),
+  ...tracingVars,
 });
 
 export type ApiConfig = ReturnType<typeof loadApiConfig>;
@@ -240,5 +243,6 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     dependencyStartWaitMs: raw.API_DEPENDENCY_START_WAIT_MS,
     warnIntervalMs: raw.API_WARN_INTERVAL_MS,
     logLevel: raw.LOG_LEVEL,
+    tracing: tracingConfig(raw, 'ledgerline-ingest-api'),
   };
 }

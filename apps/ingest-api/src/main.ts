@@ -4,12 +4,16 @@
  */
 import { describeStartFailure } from '@ledgerline/config';
 import { createLogger } from '@ledgerline/logging';
+import { startTracing } from '@ledgerline/tracing';
 import { loadApiConfig } from './config';
 import { startApiRuntime } from './runtime';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
   const logger = createLogger({ name: 'ingest-api', level: config.logLevel });
+  // Before the runtime: the app and the publisher wire their spans only when it is on.
+  const tracing = config.tracing.enabled ? startTracing({ serviceName: config.tracing.serviceName }) : null;
+  if (tracing) logger.info('tracing on (OTLP over HTTP)', { serviceName: config.tracing.serviceName });
   const runtime = await startApiRuntime(config, { logger });
   logger.info('listening', { url: `http://${config.host}:${runtime.port}`, docs: '/docs', readiness: '/readyz' });
 
@@ -20,6 +24,7 @@ async function main(): Promise<void> {
     logger.info('draining', { signal, graceMs: config.shutdownGraceMs });
     try {
       await runtime.stop();
+      await tracing?.shutdown(); // exports the spans still buffered
       process.exit(0);
     } catch (error) {
       logger.error('shutdown failed', { error: (error as Error).message });

@@ -12,6 +12,8 @@ export interface OutgoingCommand {
   /** The subject account id: the partition's order is per key. */
   key: string;
   value: string;
+  /** Record headers: W3C trace context when tracing is on (tracing.ts); none otherwise. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Resolves once Kafka acknowledged (acks=all); rejects with BackpressureError or BrokerUnavailableError. */

@@ -25,6 +25,7 @@ import { buildApp, startServer } from './app';
 import type { ApiConfig } from './config';
 import { createApiMetrics } from './metrics';
 import { createRequestLimiter } from './rate-limits';
+import { commandPublisher } from './tracing';
 
 export interface ApiRuntime {
   app: Express;
@@ -142,7 +143,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     config,
     pool,
     claims,
-    publisher: producer,
+    publisher: commandPublisher(producer),
     routing,
     checkKafka,
     metrics,

@@ -10,6 +10,8 @@ import {
   kafkaClientVars,
   kafkaSecurity,
   kafkaSecurityVars,
+  tracingConfig,
+  tracingVars,
   logLevelVar,
   ledgerlineEnvVar,
   parseConfig,
@@ -143,6 +145,7 @@ const schema = z.object({
   /** Published outbox ids marked by one UPDATE at most. */
   WORKER_OUTBOX_MARK_IDS_PER_FLUSH_MAX: intVar(20_000, 1, 1_000_000),
   LOG_LEVEL: logLevelVar(),
+  ...tracingVars,
   /**
    * How often the worker looks for HELD holds that fell due on its partitions and publishes
    * their EXPIRE_HOLD (docs/api.md: released within 5 s of expires_at); 0 = never (tests only).
@@ -231,6 +234,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     outboxMarksPendingMax: raw.WORKER_OUTBOX_MARKS_PENDING_MAX,
     outboxMarkIdsPerFlushMax: raw.WORKER_OUTBOX_MARK_IDS_PER_FLUSH_MAX,
     logLevel: raw.LOG_LEVEL,
+    tracing: tracingConfig(raw, 'ledgerline-partition-worker'),
     holdExpiryScanMs: raw.WORKER_HOLD_EXPIRY_SCAN_MS,
     holdExpiryHoldsPerScanMax: raw.WORKER_HOLD_EXPIRY_HOLDS_PER_SCAN_MAX,
     holdExpiryRepublishMs: raw.WORKER_HOLD_EXPIRY_REPUBLISH_MS,

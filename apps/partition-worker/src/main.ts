@@ -5,6 +5,7 @@
 import { topicNames } from '@ledgerline/kafka';
 import { describeStartFailure } from '@ledgerline/config';
 import { createLogger } from '@ledgerline/logging';
+import { startTracing } from '@ledgerline/tracing';
 import { reconcile } from '@ledgerline/postgres';
 import { loadWorkerConfig } from './config';
 import { startWorkerRuntime } from './runtime';
@@ -12,6 +13,11 @@ import { startWorkerRuntime } from './runtime';
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger({ name: config.workerId, level: config.logLevel });
+  // Before the runtime: the applier wires its batch spans only when it is on.
+  const tracing = config.tracing.enabled
+    ? startTracing({ serviceName: config.tracing.serviceName, attributes: { 'service.instance.id': config.workerId } })
+    : null;
+  if (tracing) logger.info('tracing on (OTLP over HTTP)', { serviceName: config.tracing.serviceName });
   const runtime = await startWorkerRuntime(config, {
     logger,
     afterCommit() {
@@ -58,6 +64,7 @@ async function main(): Promise<void> {
     logger.info('stopping', { signal });
     if (reconcileTimer) clearInterval(reconcileTimer);
     await runtime.stop();
+    await tracing?.shutdown(); // exports the spans still buffered
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

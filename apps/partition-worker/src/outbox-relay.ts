@@ -14,6 +14,10 @@
  *
  * Command rows are routed by the routing table at publish time, not at commit time, so a
  * leg addressed to an account whose bucket moved meanwhile follows the move.
+ *
+ * Tracing on: the rows of a commit carry that batch's trace context in their headers (W3C
+ * `traceparent`), so the batch that applies a credit leg links to the batch that debited.
+ * Rows the sweeper republishes carry none (the context lived in the crashed process only).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'pg';
@@ -42,11 +46,11 @@ export class OutboxRelay {
 
   constructor(private readonly options: OutboxRelayOptions) {}
 
-  relay(partition: number, rows: OutboxRow[]): void {
+  relay(partition: number, rows: OutboxRow[], trace: Readonly<Record<string, string>> | null = null): void {
     if (rows.length === 0) return;
     this.pendingRows.set(partition, (this.pendingRows.get(partition) ?? 0) + rows.length);
     const previous = this.chains.get(partition) ?? Promise.resolve();
-    const next = previous.then(() => this.publish(rows, () => partition)).finally(() => {
+    const next = previous.then(() => this.publish(rows, () => partition, trace)).finally(() => {
       this.pendingRows.set(partition, (this.pendingRows.get(partition) ?? 0) - rows.length);
     });
     this.chains.set(partition, next);
@@ -89,10 +93,12 @@ export class OutboxRelay {
    * acknowledged, keeping the order). Never throws: when the producer stops first, the rows
    * stay unpublished for the sweeper.
    */
-  private async publish<R extends OutboxRow>(rows: readonly R[], sourcePartition: (row: R) => number): Promise<void> {
+  private async publish<R extends OutboxRow>(rows: readonly R[], sourcePartition: (row: R) => number, trace: Readonly<Record<string, string>> | null = null): Promise<void> {
     try {
       const routing = this.options.routing();
-      await this.options.producer.publishAll(rows.map((row) => this.toMessage(row, routing)));
+      const messages = rows.map((row) => this.toMessage(row, routing));
+      if (trace) for (const message of messages) message.headers = trace;
+      await this.options.producer.publishAll(messages);
       // Only now: a row is deleted (marked) once Kafka has it, never before.
       this.options.marks.add(rows.map((r) => ({ sourcePartition: sourcePartition(r), id: r.id, topic: r.topic })));
       this.published += rows.length;

@@ -46,7 +46,9 @@ import {
 } from '@ledgerline/postgres';
 import { type CommandSeal, type DeadLetterMessage, decodeCommand, encodeCommand, storableReason, toLedgerEventMessage } from '@ledgerline/schemas';
 import type { ConsumedMessage } from '@ledgerline/kafka';
+import type { TraceHeaders } from '@ledgerline/tracing';
 import { accountsNamed, decodeBatch, dedupeCandidates } from './batch-input';
+import type { BatchTracing } from './batch-tracing';
 import { type HoldLedgerAhead, holdLedgerAheadOf, readHoldLedgerState } from './hold-state';
 
 export interface CachedBalance {
@@ -63,7 +65,8 @@ export interface CachedBalance {
 export interface PostCommitPorts {
   refreshBalances(balances: CachedBalance[]): Promise<void>;
   publishTerminal(transferIds: string[]): Promise<void>;
-  relay(partition: number, rows: OutboxRow[]): void;
+  /** `trace`: the committing batch's context (tracing on), carried on in the rows' headers. */
+  relay(partition: number, rows: OutboxRow[], trace: TraceHeaders | null): void;
 }
 
 export interface ApplierPorts {
@@ -85,6 +88,8 @@ export interface ApplierPorts {
   onDeadLetter?(partition: number, reason: DeadLetterReason): void;
   /** Called when a commit was refused because another owner claimed the partition (metrics). */
   onFenced?(partition: number): void;
+  /** A span per batch when tracing is on (batch-tracing.ts); null or absent: none. */
+  tracing?: BatchTracing | null;
   log(message: string): void;
 }
 
@@ -135,7 +140,8 @@ interface PreparedBatch {
   started: number;
   generation: number;
   now: string;
-  /** Messages of the input this batch covers (up to and including a FENCE). */
+  /** The input it was prepared from; it covers the first `taken` (up to and including a FENCE). */
+  input: readonly ConsumedMessage[];
   taken: number;
   fromOffset: bigint;
   toOffset: bigint;
@@ -379,6 +385,7 @@ export class PartitionApplier {
       started,
       generation,
       now,
+      input: all,
       taken,
       fromOffset,
       toOffset: BigInt(all[taken - 1]!.offset) + 1n,
@@ -393,13 +400,21 @@ export class PartitionApplier {
   /** Writes a prepared batch; only called once the batch before it has committed. */
   private async commit(claim: PartitionClaim, batch: PreparedBatch, progress: ApplyProgress): Promise<void> {
     const { fromOffset, toOffset, effects, known, outbox, fence } = batch;
-    // One statement, so one transaction: effects, offset, epoch check and outbox commit together.
-    const published = await writeBatch(this.ports.pool, { claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds });
+    const span = this.ports.tracing?.start(this.topic, this.partition, batch.input, batch.taken, fromOffset, toOffset) ?? null;
+    let published: OutboxRow[];
+    try {
+      // One statement, so one transaction: effects, offset, epoch check and outbox commit together.
+      published = await writeBatch(this.ports.pool, { claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds });
+    } catch (error) {
+      span?.fail(error);
+      throw error;
+    }
+    span?.end();
 
     claim.nextOffset = toOffset;
     if (batch.generation === this.generation) this.remember(known, effects.accounts);
     this.ports.afterCommit?.(this.partition, { commands: batch.taken, effects, durationMs: Date.now() - batch.started });
-    this.afterCommit(effects, published, batch.now);
+    this.afterCommit(effects, published, batch.now, span?.headers ?? null);
     if (fence) {
       // The moved buckets are no longer ours: forget their accounts and route by the new table.
       this.accounts.clear();
@@ -450,9 +465,9 @@ export class PartitionApplier {
     }
   }
 
-  private afterCommit(effects: BatchEffects, published: OutboxRow[], now: string): void {
+  private afterCommit(effects: BatchEffects, published: OutboxRow[], now: string, trace: TraceHeaders | null = null): void {
     const { postCommit, log } = this.ports;
-    postCommit.relay(this.partition, published);
+    postCommit.relay(this.partition, published, trace);
     const balances = effects.accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, held: a.held, rev: a.rev, asOf: now }));
     const terminal = [
       ...effects.newTransfers.filter((t) => t.status !== 'PROCESSING').map((t) => t.id),

@@ -13,6 +13,7 @@ import { type BatchEffects, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
 import type { Pool } from 'pg';
 import type { WorkerConfig } from './config';
+import { batchTracing } from './batch-tracing';
 import { WorkerHealth } from './health';
 import { type WorkerMetrics, createWorkerMetrics } from './metrics';
 import { startOpsServer } from './ops-server';
@@ -118,6 +119,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
         hooks.afterCommit?.(partition, committed);
       },
       onFenced: (partition) => metrics.fenced.inc({ partition: String(partition) }),
+      tracing: batchTracing(),
       onDeadLetter(partition, reason) {
         metrics.deadLetters.inc({ reason });
         hooks.onDeadLetter?.(partition, reason);
@@ -125,7 +127,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       postCommit: {
         refreshBalances: (list) => balances.refresh(list),
         publishTerminal: (ids) => notifier.publishTerminal(ids),
-        relay: (partition, rows) => relay.relay(partition, rows),
+        relay: (partition, rows, trace) => relay.relay(partition, rows, trace),
       },
     },
   });

@@ -276,6 +276,28 @@ export const kafkaDurabilityVars = {
 };
 
 /**
+ * OpenTelemetry tracing (README, "Tracing"): off unless OTEL_TRACING=on. Where the spans go
+ * is the OTLP exporter's own business, set by its standard variables
+ * (OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318, or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; OTEL_EXPORTER_OTLP_HEADERS), read by the exporter.
+ */
+export const tracingVars = {
+  /** ledgerline's one switch for tracing: `on` starts the SDK at start-up; `off` (the default) never does. */
+  OTEL_TRACING: z.enum(['on', 'off'], { message: 'must be on or off' }).default('off'),
+  /** `service.name` of the spans; unset: the app's own name. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+};
+
+export interface TracingConfig {
+  enabled: boolean;
+  serviceName: string;
+}
+
+export function tracingConfig(raw: { OTEL_TRACING: 'on' | 'off'; OTEL_SERVICE_NAME?: string | undefined }, appName: string): TracingConfig {
+  return { enabled: raw.OTEL_TRACING === 'on', serviceName: raw.OTEL_SERVICE_NAME ?? appName };
+}
+
+/**
  * How the apps reach a shared broker (docs/security.md): TLS, and a SASL user per app.
  * Unset: plaintext, no authentication (the local stack).
  */

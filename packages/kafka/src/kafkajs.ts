@@ -18,11 +18,10 @@ export function toTopicMessages(messages: Iterable<OutgoingMessage>): TopicMessa
   for (const message of messages) {
     let list = byTopic.get(message.topic);
     if (!list) byTopic.set(message.topic, (list = []));
-    list.push(
-      message.partition === null
-        ? { key: message.key, value: message.value }
-        : { key: message.key, value: message.value, partition: message.partition },
-    );
+    const kafkaMessage: Message = { key: message.key, value: message.value };
+    if (message.partition !== null) kafkaMessage.partition = message.partition;
+    if (message.headers !== undefined) kafkaMessage.headers = message.headers;
+    list.push(kafkaMessage);
   }
   return [...byTopic].map(([topic, list]) => ({ topic, messages: list }));
 }

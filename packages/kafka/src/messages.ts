@@ -5,4 +5,9 @@ export interface OutgoingMessage {
   partition: number | null;
   key: string;
   value: string;
+  /**
+   * Record headers (e.g. W3C `traceparent` when tracing is on, packages/tracing); omitted:
+   * none. Plain strings here; the consumer hands them back as bytes (`headersOf`).
+   */
+  headers?: Readonly<Record<string, string>>;
 }

@@ -23,6 +23,28 @@ export interface ConsumedMessage {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** Record headers as the broker returned them (bytes, undecoded: most readers never look); `headersOf` decodes. */
+  headers?: ConsumedHeaders;
+}
+
+/** Header values as they come off the wire: bytes (a header may repeat: a list). */
+export type ConsumedHeaders = Readonly<Record<string, Buffer | string | readonly (Buffer | string)[] | undefined>>;
+
+/**
+ * A consumed message's headers as strings (UTF-8; the first value of a repeated header).
+ * Decodes on call: a reader that does not need headers (the worker with tracing off) pays
+ * nothing for them.
+ */
+export function headersOf(message: ConsumedMessage): Record<string, string> {
+  const decoded: Record<string, string> = {};
+  const headers = message.headers;
+  if (!headers) return decoded;
+  for (const name in headers) {
+    const raw = headers[name];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (value !== undefined) decoded[name] = value.toString();
+  }
+  return decoded;
 }
 
 /**
