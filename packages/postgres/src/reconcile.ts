@@ -205,6 +205,10 @@ async function holdEndsAgreeWithCaptures(client: PoolClient): Promise<CheckResul
   // A capture "moved money" when it has entries (a refused one has none, a refunded one nets
   // zero but still took the held money out first). Only a CAPTURED hold may have one, exactly
   // one, for its captured amount: so no hold is both captured and voided (or expired).
+  // Entries have no index on transfer_id (migration 0011), so "has entries" must be one hashed
+  // pass over entries: a nested loop, which the planner picks when it expects a single
+  // capture, would scan every entry once per capture.
+  await client.query('SET LOCAL enable_nestloop = off');
   const rows = await client.query(
     `WITH moved AS (
        SELECT t.hold_id, count(*) AS n, max(t.amount) AS amount, max(t.id::text) AS id
@@ -216,6 +220,7 @@ async function holdEndsAgreeWithCaptures(client: PoolClient): Promise<CheckResul
       WHERE (h.status = 'CAPTURED' AND (m.n IS DISTINCT FROM 1 OR m.amount <> h.captured_amount OR m.id <> h.capture_id::text))
          OR (h.status <> 'CAPTURED' AND m.n IS NOT NULL)`,
   );
+  await client.query('SET LOCAL enable_nestloop = on');
   return result('holds-end-once', 'a hold is captured by exactly one capture (for captured_amount) or by none; never captured and voided', rows.rows);
 }
 
