@@ -98,7 +98,7 @@ const schema = z.object({
   WORKER_FETCH_BYTES_MIN: intVar(1, 1, 16 * 1_048_576),
   /** How often the group's offsets (only a hint: Postgres holds next_offset) are committed to Kafka. */
   WORKER_OFFSET_COMMIT_INTERVAL_MS: intVar(1000, 50, 600_000),
-  /** How often relayed outbox rows are marked published (one UPDATE for all partitions). */
+  /** How often relayed outbox rows are marked published (deleted; dead letters marked: one statement for all partitions). */
   WORKER_OUTBOX_MARK_INTERVAL_MS: intVar(250, 10, 60_000),
   /**
    * How often the worker reconciles the ledger and exports the result as metrics; 0 = never.
@@ -142,7 +142,7 @@ const schema = z.object({
   WORKER_RELAY_PENDING_ROWS_MAX: intVar(20_000, 1, 10_000_000),
   /** Published outbox ids waiting to be marked at most (beyond it the oldest marks are dropped: the sweeper republishes, consumers dedupe). */
   WORKER_OUTBOX_MARKS_PENDING_MAX: intVar(1_000_000, 1_000, 100_000_000),
-  /** Published outbox ids marked by one UPDATE at most. */
+  /** Published outbox ids marked (deleted) by one statement at most. */
   WORKER_OUTBOX_MARK_IDS_PER_FLUSH_MAX: intVar(20_000, 1, 1_000_000),
   LOG_LEVEL: logLevelVar(),
   ...tracingVars,

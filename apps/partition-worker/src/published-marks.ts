@@ -13,7 +13,7 @@ export interface PublishedMarksOptions<T> {
   /** Writes the marks (markOutboxPublished); a failure keeps the ids for the next flush. */
   mark(ids: readonly T[]): Promise<void>;
   intervalMs: number;
-  /** Ids marked by one UPDATE at most: after an outage the backlog goes out in several flushes. */
+  /** Ids marked by one statement at most: after an outage the backlog goes out in several flushes. */
   idsPerFlushMax: number;
   /** Ids kept at most while flushes fail; beyond it the oldest are dropped (the sweeper republishes them). */
   pendingMax: number;

@@ -74,6 +74,9 @@ describe('outbox relay order across a publish failure', () => {
       paused = false;
       await waitFor('every row published', async () => relay.published >= ROWS, 60_000);
     } finally {
+      // Resumed whatever failed, so the next test finds the broker up.
+      if (paused) stack('resume-service', 'kafka');
+      paused = false;
       await relay.drain();
       await marks.stop();
       await producer.stop();
