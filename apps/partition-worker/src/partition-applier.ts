@@ -22,6 +22,7 @@
 import type { Pool } from 'pg';
 import {
   type Clock,
+  InvariantViolation,
   type AccountState,
   type BatchEffects,
   type Command,
@@ -38,6 +39,7 @@ import {
   type PartitionClaim,
   FencedError,
   classifyWriteFailure,
+  claimIsCurrent,
   claimPartition,
   sqlStateOf,
   loadAccountStates,
@@ -242,6 +244,16 @@ export class PartitionApplier {
       const failure = commitError ?? error;
       if (failure instanceof FencedError) {
         this.ports.log(`partition ${this.partition}: ${failure.message}; releasing`);
+        this.ports.onFenced?.(this.partition);
+        this.release();
+        return { kind: 'fenced' };
+      }
+      // A worker that lost the partition without hearing of it yet (paused past its session,
+      // a broker restart) applies the next fetch to accounts another owner has since written:
+      // the in-memory apply can break an invariant before the write would have been fenced.
+      // Only the partition's current owner may take that for a bug and stop.
+      if (failure instanceof InvariantViolation && !(await claimIsCurrent(this.ports.pool, claim))) {
+        this.ports.log(`partition ${this.partition}: epoch ${claim.epoch} was superseded while this worker applied from its cache (${failure.message}); releasing`);
         this.ports.onFenced?.(this.partition);
         this.release();
         return { kind: 'fenced' };

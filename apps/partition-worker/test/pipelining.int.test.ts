@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 // The applier prepares batch N+1 (reads, in-memory apply) while batch N is still being
 // written. These tests make every write slow, so the overlap always happens, and check
 // against real Postgres that N+1 sees N's effects before the database does: balances it
@@ -48,7 +49,7 @@ describe('pipelined batches of one partition', () => {
     await db.drop();
   });
 
-  function applierOn(pool: Pool, topic: string, relayed: OutboxRow[]): PartitionApplier {
+  function applierOn(pool: Pool, topic: string, relayed: OutboxRow[], batchCommandsMax = 1): PartitionApplier {
     return new PartitionApplier(
       topic,
       0,
@@ -63,7 +64,7 @@ describe('pipelined batches of one partition', () => {
         postCommit: { refreshBalances: async () => undefined, publishTerminal: async () => undefined, relay: (_p, rows) => void relayed.push(...rows) },
       },
       1000,
-      1, // one command per batch: every batch overlaps the write of the one before
+      batchCommandsMax, // 1 by default: every batch overlaps the write of the one before
     );
   }
 
@@ -120,5 +121,43 @@ describe('pipelined batches of one partition', () => {
     expect(await balanceOf(db.pool, b)).toBe(91n);
     const report = await reconcile(db.pool, { outboxAgeMaxMs: 3_600_000 });
     expect(report.checks.filter((c) => c.violations > 0)).toEqual([]);
+  });
+
+  test('a worker that lost the partition unawares and applies from stale cached accounts releases it instead of stopping on a broken invariant', async () => {
+    const topic = 'stale-owner-topic';
+    const account = await openAccountOn(db.pool, routing, 0, 'stale-owner');
+    const holdId = randomUUID();
+    const at = new Date().toISOString();
+    const hold = {
+      type: 'HOLD',
+      transferId: holdId,
+      accountId: account,
+      amount: 10n,
+      currency: 'USD',
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      description: null,
+      principal: 'stale-owner',
+      admin: false,
+      requestHash: 'c'.repeat(64),
+      acceptedAt: at,
+    } as const;
+    const voidHold = { type: 'VOID_HOLD', holdId, accountId: account, principal: 'stale-owner', admin: false, acceptedAt: at } as const;
+    const all = messagesOf([deposit(account, 100n), hold as unknown as Command, voidHold as unknown as Command]);
+    // One batch per fetch: nothing is being committed when the in-memory apply breaks.
+    const stale = applierOn(db.pool, topic, [], 100);
+    const owner = applierOn(db.pool, topic, [], 100);
+
+    // The first owner applies the deposit and caches the account (nothing held).
+    expect(await stale.apply(all.slice(0, 1))).toEqual({ kind: 'applied', nextOffset: 1n });
+    // Another worker claims the partition (a rebalance the first has not heard of) and places the hold.
+    expect(await owner.apply(all.slice(1, 2))).toEqual({ kind: 'applied', nextOffset: 2n });
+    // The first gets the hold (a duplicate now) and the void, applies them to its cached
+    // account (held 0) and the hold it reads (HELD, 10): held would be -10. Not a bug of the
+    // ledger: its claim is stale. It releases and writes nothing.
+    expect(await stale.apply(all.slice(1, 3))).toEqual({ kind: 'fenced' });
+    expect((await db.pool.query('SELECT held FROM accounts WHERE id = $1', [account])).rows[0].held).toBe('10');
+    // Claimed afresh, with accounts read from Postgres, the void applies.
+    expect(await stale.apply(all.slice(1, 3))).toEqual({ kind: 'applied', nextOffset: 3n });
+    expect((await db.pool.query('SELECT held FROM accounts WHERE id = $1', [account])).rows[0].held).toBe('0');
   });
 });

@@ -34,6 +34,16 @@ export async function claimPartition(pool: Pool, topic: string, partition: numbe
   return { topic, partition, epoch: BigInt(row.epoch), nextOffset: BigInt(row.next_offset) };
 }
 
+/**
+ * Whether `claim` is still the partition's latest: nobody claimed it since. A worker asks
+ * before it takes a broken invariant for a bug: accounts it cached while it owned the
+ * partition are stale once another owner has written them.
+ */
+export async function claimIsCurrent(pool: Pool, claim: PartitionClaim): Promise<boolean> {
+  const result = await pool.query('SELECT epoch FROM partition_state WHERE topic = $1 AND partition = $2', [claim.topic, claim.partition]);
+  return result.rows.length === 1 && BigInt(result.rows[0].epoch) === claim.epoch;
+}
+
 export interface PartitionStateRow {
   topic: string;
   partition: number;
