@@ -57,8 +57,9 @@ describe('LEDGERLINE_ENV=production refuses', () => {
     expect(refusal(prod({ LEDGERLINE_COMMAND_KEY: 'dev-command-key-change-me' }))).toEqual([expect.stringMatching(/^LEDGERLINE_COMMAND_KEY: is the development key/)]);
     expect(refusal(prod({ LEDGERLINE_COMMAND_KEY: 'short' }))).toEqual([expect.stringMatching(/^LEDGERLINE_COMMAND_KEY: is 5 bytes/)]);
     expect(refusal(prod({ LEDGERLINE_COMMAND_KEY_PREVIOUS: 'old-key-'.repeat(5) + ',dev-command-key-change-me' }))).toEqual([
-      expect.stringMatching(/^LEDGERLINE_COMMAND_KEY_PREVIOUS: includes the development key/),
+      expect.stringMatching(/^LEDGERLINE_COMMAND_KEY_PREVIOUS: is the development key \(in the list\)/),
     ]);
+    expect(refusal(prod({ LEDGERLINE_COMMAND_KEY_PREVIOUS: 'old' }))).toEqual([expect.stringMatching(/^LEDGERLINE_COMMAND_KEY_PREVIOUS: is 3 bytes/)]);
   });
 
   test.each(['ledgerline:ledgerline', 'ledgerline_api:ledgerline_api', 'ledgerline_owner:ledgerline_owner'])('the local Postgres credentials %s', (credentials) => {

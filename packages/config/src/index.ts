@@ -113,8 +113,11 @@ export function ledgerlineEnvVar() {
   return z.enum(LEDGERLINE_ENVS, { message: 'must be development, test or production' }).default('development');
 }
 
-/** An HS256 key shorter than this can be brute-forced offline from one captured token. */
-export const JWT_SECRET_BYTES_MIN = 32;
+/**
+ * Shared secrets (the HS256 JWT secret, the command key) shorter than this can be brute-forced
+ * offline from one captured token or one sealed message read off the topic.
+ */
+export const SECRET_BYTES_MIN = 32;
 
 /**
  * Why the configuration is refused in production: one line per problem, each starting with
@@ -175,7 +178,7 @@ export function jwtSettings(ledgerlineEnv: LedgerlineEnv, env: JwtEnv, problems:
   if (secret !== undefined) problems.push(...jwtSecretProblems(secret));
   else if (jwksUrl === null) {
     problems.push(
-      `JWT_SECRET: not set, and JWT_JWKS_URL neither: production needs a random JWT_SECRET of at least ${JWT_SECRET_BYTES_MIN} bytes, or JWT_JWKS_URL with JWT_ISSUER and JWT_AUDIENCE`,
+      `JWT_SECRET: not set, and JWT_JWKS_URL neither: production needs a random JWT_SECRET of at least ${SECRET_BYTES_MIN} bytes, or JWT_JWKS_URL with JWT_ISSUER and JWT_AUDIENCE`,
     );
   }
   return settings;
@@ -183,18 +186,19 @@ export function jwtSettings(ledgerlineEnv: LedgerlineEnv, env: JwtEnv, problems:
 
 /** A JWT_SECRET explicitly set to something an attacker knows or can guess. */
 export function jwtSecretProblems(secret: string): string[] {
-  if (secret === LOCAL_DEFAULTS.jwtSecret) {
-    return ['JWT_SECRET: is the development secret printed in the README; anyone could sign an admin token: set a random one of at least 32 bytes'];
-  }
-  const bytes = Buffer.byteLength(secret, 'utf8');
-  if (bytes < JWT_SECRET_BYTES_MIN) {
-    return [`JWT_SECRET: is ${bytes} bytes; production needs at least ${JWT_SECRET_BYTES_MIN} random bytes (e.g. openssl rand -base64 48)`];
-  }
-  return [];
+  return secretProblems('JWT_SECRET', secret, LOCAL_DEFAULTS.jwtSecret, 'the development secret printed in the README; anyone could sign an admin token');
 }
 
-/** A command key shorter than this can be brute-forced from sealed messages read off the topic. */
-export const COMMAND_KEY_BYTES_MIN = 32;
+/**
+ * A shared secret set to the public development value (`misuse` says what anyone could then
+ * do) or shorter than SECRET_BYTES_MIN: one line naming `variable`, or none.
+ */
+function secretProblems(variable: string, secret: string, developmentValue: string, misuse: string): string[] {
+  if (secret === developmentValue) return [`${variable}: is ${misuse}: set a random one of at least ${SECRET_BYTES_MIN} bytes`];
+  const bytes = Buffer.byteLength(secret, 'utf8');
+  if (bytes < SECRET_BYTES_MIN) return [`${variable}: is ${bytes} bytes; production needs at least ${SECRET_BYTES_MIN} random bytes (e.g. openssl rand -base64 48)`];
+  return [];
+}
 
 /** What the environment says about the key that seals operator commands on Kafka. */
 export interface CommandKeyEnv {
@@ -224,14 +228,13 @@ export function commandKeySettings(ledgerlineEnv: LedgerlineEnv, env: CommandKey
   const settings = { current: key ?? LOCAL_DEFAULTS.commandKey, previous };
   if (ledgerlineEnv !== 'production') return settings;
   if (key === undefined) {
-    problems.push(`LEDGERLINE_COMMAND_KEY: not set; production needs a random key of at least ${COMMAND_KEY_BYTES_MIN} bytes, the same in the API and every worker (e.g. openssl rand -base64 48)`);
-  } else if (key === LOCAL_DEFAULTS.commandKey) {
-    problems.push('LEDGERLINE_COMMAND_KEY: is the development key; anyone could seal a deposit: set a random one of at least 32 bytes');
-  } else if (Buffer.byteLength(key, 'utf8') < COMMAND_KEY_BYTES_MIN) {
-    problems.push(`LEDGERLINE_COMMAND_KEY: is ${Buffer.byteLength(key, 'utf8')} bytes; production needs at least ${COMMAND_KEY_BYTES_MIN} random bytes`);
+    problems.push(`LEDGERLINE_COMMAND_KEY: not set; production needs a random key of at least ${SECRET_BYTES_MIN} bytes, the same in the API and every worker (e.g. openssl rand -base64 48)`);
+  } else {
+    problems.push(...secretProblems('LEDGERLINE_COMMAND_KEY', key, LOCAL_DEFAULTS.commandKey, 'the development key; anyone could seal a deposit'));
   }
-  if (previous.includes(LOCAL_DEFAULTS.commandKey)) {
-    problems.push('LEDGERLINE_COMMAND_KEY_PREVIOUS: includes the development key; a message sealed with it would be accepted');
+  // A previous key still verifies seals: as weak a door as the current one.
+  for (const old of previous) {
+    problems.push(...secretProblems('LEDGERLINE_COMMAND_KEY_PREVIOUS', old, LOCAL_DEFAULTS.commandKey, 'the development key (in the list); a message sealed with it would be accepted'));
   }
   return settings;
 }
