@@ -1,0 +1,114 @@
+// Proves that the worker's per-batch statements (ledger_apply_batch and ledger_applied_keys)
+// find their rows by key, never by reading a whole table, once the tables hold data and
+// statistics (migrations/0012). The planner once answered a one-transfer status change with
+// a sequential scan of every transfer: correct, but a cost that grew with the ledger. Counted
+// with pg_stat_xact_user_tables: the server connection's table statistics not yet flushed,
+// read before and after the statement on the same connection.
+import type { PoolClient } from 'pg';
+import { claimPartition, inTransaction } from '../src';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+
+const TRANSFERS = 20_000;
+const ACCOUNTS = 2_000;
+
+describe('batch statements are key lookups', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase(1);
+    await db.pool.query(
+      `INSERT INTO accounts (id, owner, kind, currency, overdraft_limit, balance, seq)
+       SELECT gen_random_uuid(), 'bulk', 'USER', 'USD', 0, 0, 0 FROM generate_series(1, $1)`,
+      [ACCOUNTS],
+    );
+    // Mostly finished transfers, a few in flight: the statistics that misled the planner.
+    await db.pool.query(
+      `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal,
+                              request_hash, source_partition, created_at, completed_at)
+       SELECT gen_random_uuid(), 'TRANSFER', CASE WHEN i % 1000 = 0 THEN 'PROCESSING' ELSE 'COMPLETED' END,
+              gen_random_uuid(), gen_random_uuid(), 1, 'USD', 'bulk', 'h', 0, now(),
+              CASE WHEN i % 1000 = 0 THEN NULL ELSE now() END
+         FROM generate_series(1, $1) AS i`,
+      [TRANSFERS],
+    );
+    await db.pool.query(
+      `INSERT INTO transfer_legs (transfer_id, leg, partition, outcome)
+       SELECT id, 'CREDIT', 0, 'APPLIED' FROM transfers WHERE status = 'COMPLETED'`,
+    );
+    await db.pool.query('ANALYZE accounts, transfers, transfer_legs, holds, account_changes');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  /** Whole-table reads of each table made by `statement` on this server connection. */
+  async function sequentialScansOf(client: PoolClient, statement: () => Promise<unknown>): Promise<Record<string, number>> {
+    const read = async () => {
+      const { rows } = await client.query<{ relname: string; seq_scan: string }>(
+        `SELECT relname, seq_scan FROM pg_stat_xact_user_tables
+          WHERE relname IN ('accounts', 'transfers', 'transfer_legs', 'holds', 'account_changes')`,
+      );
+      return new Map(rows.map((r) => [r.relname, Number(r.seq_scan)]));
+    };
+    const before = await read();
+    await statement();
+    const after = await read();
+    return Object.fromEntries([...after].map(([table, n]) => [table, n - (before.get(table) ?? 0)]));
+  }
+
+  const NONE = { accounts: 0, transfers: 0, transfer_legs: 0, holds: 0, account_changes: 0 };
+
+  test('a batch that finishes a transfer, moves a balance and records a leg reads no table whole', async () => {
+    const claim = await claimPartition(db.pool, 'key-lookups', 0, 'owner');
+    const processing = (await db.pool.query(`SELECT id FROM transfers WHERE status = 'PROCESSING' LIMIT 1`)).rows[0].id as string;
+    const account = (await db.pool.query(`SELECT id FROM accounts LIMIT 1`)).rows[0].id as string;
+    const batch = {
+      created: [],
+      entries: [],
+      balances: [{ id: account, balance: '0', seq: '0', expected_seq: '0', held: '0', rev: '1', status: 'OPEN', overdraft_limit: '0' }],
+      transfers: [],
+      statuses: [{ id: processing, status: 'COMPLETED', reason: null, completed_at: new Date().toISOString() }],
+      legs: [{ transfer_id: processing, leg: 'CREDIT', partition: 0, outcome: 'APPLIED', reason: null }],
+      fence_move_ids: [],
+      outbox: [],
+    };
+    await inTransaction(db.pool, async (client) => {
+      const scans = await sequentialScansOf(client, () =>
+        client.query('SELECT ledger_apply_batch($1, $2, $3, $4, $5, $6::jsonb)', [
+          claim.topic,
+          claim.partition,
+          claim.epoch.toString(),
+          '0',
+          '1',
+          JSON.stringify(batch),
+        ]),
+      );
+      // The batch did what it says (so the counts below are about statements that ran).
+      const done = await client.query('SELECT status FROM transfers WHERE id = $1', [processing]);
+      expect(done.rows[0].status).toBe('COMPLETED');
+      expect((await client.query('SELECT rev FROM accounts WHERE id = $1', [account])).rows[0].rev).toBe('1');
+      expect(scans).toEqual(NONE);
+    });
+  });
+
+  test('the dedupe read finds applied transfers and legs by key', async () => {
+    const { rows: known } = await db.pool.query<{ id: string }>(`SELECT id FROM transfers WHERE status = 'COMPLETED' LIMIT 3`);
+    const unknown = '00000000-0000-4000-8000-000000000001';
+    await inTransaction(db.pool, async (client) => {
+      let rows: { transfer_id: string; leg: string | null }[] = [];
+      const scans = await sequentialScansOf(client, async () => {
+        ({ rows } = await client.query<{ transfer_id: string; leg: string | null }>(
+          'SELECT transfer_id, leg FROM ledger_applied_keys($1::uuid[], $2::uuid[], $3::text[])',
+          [[known[0]!.id, unknown], [known[1]!.id, known[2]!.id, unknown], ['CREDIT', 'REFUND', 'CREDIT']],
+        ));
+      });
+      expect(rows).toEqual(
+        expect.arrayContaining([
+          { transfer_id: known[0]!.id, leg: null },
+          { transfer_id: known[1]!.id, leg: 'CREDIT' },
+        ]),
+      );
+      expect(rows).toHaveLength(2);
+      expect(scans).toEqual(NONE);
+    });
+  });
+});
