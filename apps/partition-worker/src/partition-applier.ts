@@ -37,7 +37,9 @@ import {
   type OutboxRow,
   type OutboxRowInput,
   type PartitionClaim,
+  ConcurrentWriteError,
   FencedError,
+  SQLSTATE_UNIQUE_VIOLATION,
   classifyWriteFailure,
   claimIsCurrent,
   claimPartition,
@@ -65,7 +67,9 @@ export interface CachedBalance {
 
 /** What happens after a commit; best effort, never the truth (docs/design.md, invariant 9). */
 export interface PostCommitPorts {
+  /** Sends its writes before it returns (the promise only reports how they went). */
   refreshBalances(balances: CachedBalance[]): Promise<void>;
+  /** Called right after refreshBalances, without waiting for it: must reach the cache after it (one connection). */
   publishTerminal(transferIds: string[]): Promise<void>;
   /** `trace`: the committing batch's context (tracing on), carried on in the rows' headers. */
   relay(partition: number, rows: OutboxRow[], trace: TraceHeaders | null): void;
@@ -163,6 +167,11 @@ export class PartitionApplier {
   private claim: PartitionClaim | null = null;
   private readonly accounts = new Map<string, AccountState>();
   private generation = 0;
+  /**
+   * Batches starting below this offset read their dedupe keys from the database first; the
+   * others are applied optimistically (see `apply`).
+   */
+  private readKeysBelow = 0n;
 
   constructor(
     readonly topic: string,
@@ -202,6 +211,16 @@ export class PartitionApplier {
    * read and applied in memory against the state N leaves behind (see `Ahead`). Commits stay
    * strictly one after another, in offset order; a batch is only ever committed after the
    * one before it, and a failure of N discards N+1 unwritten.
+   *
+   * Dedupe is optimistic: a batch is applied as if none of its commands had been applied
+   * before (only the batch ahead of it is consulted), without the read of applied keys. A
+   * command applied before cannot be written twice: every deduped command writes a row keyed
+   * by its dedupe key (a transfer, hold, account change or leg row: primary keys), or changes
+   * a row only from the state its first application left behind (LL002). So a copy fails the
+   * batch's write, or its in-memory apply, and the batch is applied again from the same offset
+   * with the read (`readKeysBelow`), where the copy is a DUPLICATE. Copies are rare (an API
+   * retry after an unanswered publish, a leg republished after a crash); the read was one
+   * round trip per batch for every batch.
    */
   async apply(messages: readonly ConsumedMessage[], progress: ApplyProgress = IDLE_PROGRESS): Promise<ApplyResult> {
     const claim = this.claim ?? (await this.takeClaim());
@@ -214,7 +233,7 @@ export class PartitionApplier {
       let ahead: Ahead | null = null;
       let fromOffset = claim.nextOffset;
       for (let rest = fresh; rest.length > 0 && progress.isActive(); ) {
-        const batch = await this.prepare(rest.slice(0, this.batchCommandsMax), fromOffset, ahead);
+        const batch = await this.prepare(rest.slice(0, this.batchCommandsMax), fromOffset, ahead, fromOffset < this.readKeysBelow);
         if (committing) await committing;
         await progress.beforeCommit();
         committing = this.commit(claim, batch, progress);
@@ -247,6 +266,14 @@ export class PartitionApplier {
         this.ports.onFenced?.(this.partition);
         this.release();
         return { kind: 'fenced' };
+      }
+      // The failed batch starts at the claim's next offset (everything before it committed).
+      if (claim.nextOffset >= this.readKeysBelow && mayBeACopy(failure)) {
+        this.readKeysBelow = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
+        this.ports.log(
+          `partition ${this.partition}: batch at offset ${claim.nextOffset} failed when applied optimistically (${sqlStateOf(failure) ?? (failure as Error).name}: ${(failure as Error).message}); applying again after reading which commands were applied before`,
+        );
+        return this.apply(messages, progress);
       }
       // A worker that lost the partition without hearing of it yet (paused past its session,
       // a broker restart) applies the next fetch to accounts another owner has since written:
@@ -296,7 +323,7 @@ export class PartitionApplier {
     while (rest.length > 0 && progress.isActive()) {
       let taken = rest.length;
       try {
-        const batch = await this.prepare(rest, claim.nextOffset, null);
+        const batch = await this.prepare(rest, claim.nextOffset, null, true);
         taken = batch.taken;
         await this.commit(claim, batch, progress);
         rest = rest.slice(batch.taken);
@@ -371,7 +398,7 @@ export class PartitionApplier {
    * applies them in memory: everything of a batch but the write. `ahead` is the batch being
    * committed right now, whose effects the database may not show yet.
    */
-  private async prepare(all: readonly ConsumedMessage[], fromOffset: bigint, ahead: Ahead | null): Promise<PreparedBatch> {
+  private async prepare(all: readonly ConsumedMessage[], fromOffset: bigint, ahead: Ahead | null, readAppliedKeys: boolean): Promise<PreparedBatch> {
     const started = Date.now();
     const generation = this.generation;
     const now = this.ports.clock.now().toISOString();
@@ -385,7 +412,7 @@ export class PartitionApplier {
     const named = accountsNamed(commands, this.partition, partitionOf, holdLedger.reversible);
     const known = await this.accountsFor(named, ahead?.accounts);
     const candidates = dedupeCandidates(commands);
-    const alreadyApplied = await loadAppliedKeys(this.ports.pool, candidates.transferIds, candidates.legs);
+    const alreadyApplied = readAppliedKeys ? await loadAppliedKeys(this.ports.pool, candidates.transferIds, candidates.legs) : new Set<string>();
     if (ahead) for (const key of ahead.appliedKeys) alreadyApplied.add(key);
     // Pure: may throw InvariantViolation, which must stop the worker before any write.
     const effects = applyBatch({ partition: this.partition, now, accounts: known, partitionOf, alreadyApplied, ...holdLedger }, commands);
@@ -488,17 +515,31 @@ export class PartitionApplier {
       ...effects.newHolds.map((h) => h.id),
       ...effects.accountChanges.map((c) => c.id),
     ];
-    // Balances first, then the wake-up: a long-poller woken by the notification reads a
-    // cache that already holds the balance its transfer produced.
+    // Balances first, then the wake-up, issued back to back on one connection (Redis runs a
+    // connection's commands in the order sent): a long-poller woken by the notification reads
+    // a cache that already holds the balance its transfer produced, and both leave in one
+    // write instead of two round trips one after the other.
     void postCommit
       .refreshBalances(balances)
-      .catch((error) => log(`partition ${this.partition}: balance cache refresh failed: ${(error as Error).message}`))
-      .then(() => (terminal.length ? postCommit.publishTerminal(terminal) : undefined))
-      .catch((error) => log(`partition ${this.partition}: status notification failed: ${(error as Error).message}`));
+      .catch((error) => log(`partition ${this.partition}: balance cache refresh failed: ${(error as Error).message}`));
+    if (terminal.length) {
+      void postCommit
+        .publishTerminal(terminal)
+        .catch((error) => log(`partition ${this.partition}: status notification failed: ${(error as Error).message}`));
+    }
   }
 }
 
 const NO_EFFECTS = noEffects();
+
+/**
+ * How a copy of an applied command fails an optimistic batch: a key already taken (23505),
+ * a row no longer in the state its first application found (LL002), or, before any write,
+ * an in-memory apply that breaks an invariant (a leg's transit money counted twice).
+ */
+function mayBeACopy(failure: unknown): boolean {
+  return failure instanceof InvariantViolation || failure instanceof ConcurrentWriteError || sqlStateOf(failure) === SQLSTATE_UNIQUE_VIOLATION;
+}
 
 function deadLetterOf(topic: string, partition: number, message: ConsumedMessage, now: string, reason: string, sqlstate: string | null): DeadLetterMessage {
   return {

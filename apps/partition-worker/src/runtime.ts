@@ -65,7 +65,9 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     // holds a partition is in partition_state.owner and in the worker's own logs.
     applicationName: WORKER_APPLICATION_NAME,
   });
-  const redis = createRedis(config.redisUrl, config.redis);
+  // Auto-pipelining: a batch's balance refresh and its wake-up, and those of the partitions
+  // committing in the same event-loop turn, leave in one socket write.
+  const redis = createRedis(config.redisUrl, { ...config.redis, autoPipelining: true });
   const balances = new BalanceCache(redis, config.redisKeyPrefix);
   const notifier = new StatusNotifier(redis, config.redisKeyPrefix);
   const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => logger.warn('routing refresh failed', { error: e.message }));

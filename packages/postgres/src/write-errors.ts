@@ -41,6 +41,8 @@ const OPERATING_CODES: ReadonlyMap<string, string> = new Map([
 
 export const SQLSTATE_FENCED = 'LL001';
 export const SQLSTATE_CONCURRENT_WRITE = 'LL002';
+/** A key already taken: deterministic for a batch written with its dedupe read, maybe a copy without it. */
+export const SQLSTATE_UNIQUE_VIOLATION = '23505';
 
 export function sqlStateOf(error: unknown): string | null {
   const code = (error as { code?: unknown } | null)?.code;

@@ -67,17 +67,26 @@ export class BalanceCache {
   }
 
   /** Writes each balance unless Redis already holds the same or a newer seq for it. */
-  async refresh(balances: readonly CachedBalance[]): Promise<void> {
+  /**
+   * Every script call is issued before this returns its promise (none waits for the one
+   * before): the calls, and whatever the caller sends right after on this connection (the
+   * worker's wake-up PUBLISH), reach Redis in that order, in as few writes as the connection's
+   * pipelining allows. Each call is still a script of its own, so other clients get a turn
+   * between chunks.
+   */
+  refresh(balances: readonly CachedBalance[]): Promise<void> {
+    const calls: Promise<unknown>[] = [];
     for (let start = 0; start < balances.length; start += this.accountsPerCallMax) {
       const chunk = balances.slice(start, start + this.accountsPerCallMax);
       const keys = chunk.map((b) => this.keys.balance(b.accountId));
       const args: string[] = [String(this.ttlS)];
       for (const b of chunk) {
-        if (b.seq < 0n || b.rev < 0n || b.held < 0n) throw new RangeError(`seq, rev and held of ${b.accountId} must not be negative`);
+        if (b.seq < 0n || b.rev < 0n || b.held < 0n) return Promise.reject(new RangeError(`seq, rev and held of ${b.accountId} must not be negative`));
         args.push(b.balance.toString(), b.seq.toString(), b.currency, b.asOf, b.held.toString(), b.rev.toString());
       }
-      await this.redis.refreshBalances(keys.length, ...keys, ...args);
+      calls.push(this.redis.refreshBalances(keys.length, ...keys, ...args));
     }
+    return Promise.all(calls).then(() => undefined);
   }
 
   async read(accountId: string): Promise<CachedBalance | null> {
