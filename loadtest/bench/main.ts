@@ -298,8 +298,9 @@ async function apiPhases_(ctx: BenchContext, m: Measurements, api: Managed, work
   if (has('cpu')) {
     const capacities = m.capacity.ours.map((c) => c.per_s).filter((v): v is number => v !== null).sort((a, b) => a - b);
     const capacity = capacities[Math.floor(capacities.length / 2)];
-    const rate = capacity ? Math.max(10, Math.round(capacity / 2 / 10) * 10) : plan.cpuFallbackRatePerS;
-    if (!capacity) m.notes.push(`cpu_ms_per_transfer ran at ${rate}/s: the capacity phase gave no figure to halve`);
+    const rate = plan.cpuRatePerS ?? (capacity ? Math.max(10, Math.round(capacity / 2 / 10) * 10) : plan.cpuFallbackRatePerS);
+    if (plan.cpuRatePerS !== null) m.notes.push(`cpu_ms_per_transfer ran at ${rate}/s, fixed by --cpu-rate (not half the capacity)`);
+    else if (!capacity) m.notes.push(`cpu_ms_per_transfer ran at ${rate}/s: the capacity phase gave no figure to halve`);
     for (let rep = 1; rep <= plan.repeat; rep++) await guard(`cpu #${rep}`, async () => void m.cpu.push(await measureCpuPerTransfer(ctx, target, rate, rep)));
   }
   if (has('batch')) {

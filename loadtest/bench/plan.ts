@@ -55,6 +55,8 @@ export interface BenchPlan {
   /** cpu_ms_per_transfer: how long the half-capacity load runs; the rate when capacity was not measured. */
   cpuDurationS: number;
   cpuFallbackRatePerS: number;
+  /** --cpu-rate: the cpu phase's offered rate, fixed (for before/after comparisons at one load); null: half the capacity. */
+  cpuRatePerS: number | null;
   /** batch_ingest: items per POST /v1/batch, items offered per second, for how long. */
   batchItems: number;
   batchItemsPerS: number;
@@ -109,6 +111,7 @@ const QUICK: Omit<BenchPlan, 'phases' | 'repeat' | 'profile' | 'reconcile' | 'ke
   capacityP99Ms: 100,
   cpuDurationS: 10,
   cpuFallbackRatePerS: 300,
+  cpuRatePerS: null,
   batchItems: 500,
   batchItemsPerS: 15_000,
   batchDurationS: 10,
@@ -161,12 +164,14 @@ const FULL: typeof QUICK = {
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--repeat N] [--only a,b] [--skip a,b] [--drain-commands N]
-                        [--profile] [--reconcile] [--keep]
+                        [--cpu-rate N] [--profile] [--reconcile] [--keep]
   --quick             ~6 minute run (shorter steps, 100k-command drain backlog)
   --repeat N          repeat each measurement N times (1..9) and report medians
   --only / --skip     phases: ${ALL_PHASES.join(', ')} (scenarios runs only when named or in a full run;
                       cpu runs at half the capacity phase's figure, or at a fixed rate without it)
   --drain-commands N  size of each drain backlog (default 1,000,000; quick 100,000)
+  --cpu-rate N        run the cpu phase at N transfers/s instead of half the capacity (to compare
+                      two builds at one load; the report says so)
   --profile           node --cpu-prof on the workers and the API, summarised in the report
   --reconcile         time one full reconcile of the bench ledger at the end (evidence only)
   --keep              keep the bench databases, topics and Redis keys afterwards`;
@@ -182,6 +187,7 @@ export function parsePlan(argv: readonly string[]): BenchPlan {
         only: { type: 'string' },
         skip: { type: 'string' },
         'drain-commands': { type: 'string' },
+        'cpu-rate': { type: 'string' },
         profile: { type: 'boolean', default: false },
         reconcile: { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
@@ -207,6 +213,7 @@ export function parsePlan(argv: readonly string[]): BenchPlan {
     phases: ALL_PHASES.filter((p) => selected.includes(p)),
     repeat: values.repeat === undefined ? 1 : boundedInt('--repeat', values.repeat, 1, 9),
     drainCommands: values['drain-commands'] === undefined ? base.drainCommands : boundedInt('--drain-commands', values['drain-commands'], 1_000, 10_000_000),
+    cpuRatePerS: values['cpu-rate'] === undefined ? null : boundedInt('--cpu-rate', values['cpu-rate'], 1, 100_000),
     profile: values.profile,
     reconcile: values.reconcile,
     keep: values.keep,
