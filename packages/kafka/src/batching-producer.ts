@@ -156,6 +156,9 @@ export class BatchingProducer {
     const producer = this.producer;
     this.producer = null;
     if (producer) await producer.disconnect().catch(() => undefined);
+    // A connection still being made closes itself once made (see `connection`); wait for it,
+    // so that nothing of this producer is left open when stop resolves.
+    await this.connecting?.catch(() => undefined);
   }
 
   private schedule(): void {
@@ -270,7 +273,12 @@ export class BatchingProducer {
       });
       this.connecting = producer
         .connect()
-        .then(() => {
+        .then(async () => {
+          if (this.stopped) {
+            // Stopped while connecting: nobody would ever disconnect it.
+            await producer.disconnect().catch(() => undefined);
+            throw new BrokerUnavailableError('producer is stopped');
+          }
           this.producer = producer;
           return producer;
         })

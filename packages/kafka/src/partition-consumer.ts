@@ -141,7 +141,7 @@ export class PartitionConsumer {
       .catch(() => false);
   }
 
-  private async startConsumer(): Promise<void> {
+  private async startConsumer(): Promise<Consumer> {
     const { kafka, topic, groupId } = this.options;
     const consumer = kafkajsOf(kafka).consumer({
       groupId,
@@ -175,6 +175,7 @@ export class PartitionConsumer {
       partitionsConsumedConcurrently: this.options.partitionsConcurrentMax,
       eachBatch: (payload) => this.options.onFetch(this.fetchOf(consumer, payload)),
     });
+    return consumer;
   }
 
   private fetchOf(consumer: Consumer, { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): PartitionFetch {
@@ -202,7 +203,14 @@ export class PartitionConsumer {
       await sleep(this.group.restartDelayMs);
       if (this.stopping) return;
       try {
-        await this.startConsumer();
+        const started = await this.startConsumer();
+        if (this.stopping) {
+          // stop() ran while this one was connecting: its disconnect may have come before the
+          // connection was made, so make sure it is closed.
+          if (this.consumer === started) this.consumer = null;
+          await started.disconnect().catch(() => undefined);
+          return;
+        }
         this.options.log('consumer restarted');
         return;
       } catch (error) {

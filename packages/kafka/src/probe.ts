@@ -11,6 +11,7 @@ import { type TopicDurability, commandsReplicationProblem } from './topics';
 export class KafkaProbe {
   private readonly admin: Admin;
   private connected: Promise<void> | null = null;
+  private closed = false;
 
   constructor(kafka: KafkaClient) {
     this.admin = kafkajsOf(kafka).admin();
@@ -35,11 +36,18 @@ export class KafkaProbe {
     return commandsReplicationProblem(this.admin, topic, durability);
   }
 
+  /**
+   * Disconnects, after a connect still in progress has finished (disconnecting in the middle
+   * of it would leave the connection it is making open); no probe connects again afterwards.
+   */
   async close(): Promise<void> {
+    this.closed = true;
+    await this.connected?.catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
   }
 
   private connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the Kafka probe is closed'));
     this.connected ??= this.admin.connect().catch((error: unknown) => {
       this.connected = null;
       throw error;
