@@ -411,8 +411,7 @@ export class PartitionApplier {
     const holdLedger = await readHoldLedgerState(this.ports.pool, commands, ahead?.holdLedger ?? null);
     const named = accountsNamed(commands, this.partition, partitionOf, holdLedger.reversible);
     const known = await this.accountsFor(named, ahead?.accounts);
-    const candidates = dedupeCandidates(commands);
-    const alreadyApplied = readAppliedKeys ? await loadAppliedKeys(this.ports.pool, candidates.transferIds, candidates.legs) : new Set<string>();
+    const alreadyApplied = readAppliedKeys ? await this.appliedKeysOf(commands) : new Set<string>();
     if (ahead) for (const key of ahead.appliedKeys) alreadyApplied.add(key);
     // Pure: may throw InvariantViolation, which must stop the worker before any write.
     const effects = applyBatch({ partition: this.partition, now, accounts: known, partitionOf, alreadyApplied, ...holdLedger }, commands);
@@ -434,6 +433,12 @@ export class PartitionApplier {
       fence,
       appliedKeys,
     };
+  }
+
+  /** Which of `commands` an earlier, committed batch applied (one round trip). */
+  private appliedKeysOf(commands: readonly Command[]): Promise<Set<string>> {
+    const candidates = dedupeCandidates(commands);
+    return loadAppliedKeys(this.ports.pool, candidates.transferIds, candidates.legs);
   }
 
   /** Writes a prepared batch; only called once the batch before it has committed. */
