@@ -76,6 +76,10 @@ export class BatchingProducer {
   private buffered = 0;
   private inFlight = 0;
   private sending = false;
+  /** The last send loop started; `stop` waits for it. */
+  private loop: Promise<void> = Promise.resolve();
+  /** Aborted by `stop`: ends a resend backoff at once. */
+  private readonly stopping = new AbortController();
   private linger: { cancel(): void } | null = null;
   private lastFailureAt = 0;
   private stopped = false;
@@ -146,13 +150,25 @@ export class BatchingProducer {
     });
   }
 
+  /**
+   * Refuses new publishes, fails what is still buffered, lets a produce request in flight
+   * end (for at most ackTimeoutMs), then disconnects. Disconnecting under a request in flight
+   * is not an option: kafkajs, still working on that request (a metadata refresh), would
+   * connect again after the disconnect, and nothing would close that connection.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.linger?.cancel();
     this.linger = null;
     for (const pending of this.buffer) this.settle(pending, new BrokerUnavailableError('producer stopped', pending.sent));
     this.buffer = [];
     this.buffered = 0;
+    if (this.sending) {
+      const waited = new AbortController();
+      await Promise.race([this.loop, sleep(this.options.ackTimeoutMs, undefined, { signal: waited.signal }).catch(() => undefined)]);
+      waited.abort();
+    }
     const producer = this.producer;
     this.producer = null;
     if (producer) await producer.disconnect().catch(() => undefined);
@@ -166,13 +182,13 @@ export class BatchingProducer {
     if (this.buffered >= this.options.batchSizeMax) {
       this.linger?.cancel();
       this.linger = null;
-      void this.sendLoop();
+      this.sendLoop();
       return;
     }
     if (!this.linger) {
       const fire = () => {
         this.linger = null;
-        void this.sendLoop();
+        this.sendLoop();
       };
       if (this.options.lingerMs > 0) {
         const timer = setTimeout(fire, this.options.lingerMs);
@@ -184,9 +200,13 @@ export class BatchingProducer {
     }
   }
 
-  private async sendLoop(): Promise<void> {
+  private sendLoop(): void {
     if (this.sending) return;
     this.sending = true;
+    this.loop = this.sendAll();
+  }
+
+  private async sendAll(): Promise<void> {
     try {
       while (!this.stopped) {
         // A message whose caller gave up before any request carried it is dropped: it was
@@ -199,6 +219,7 @@ export class BatchingProducer {
         await this.send(batch);
       }
     } finally {
+      // Cleared in the same turn the loop ends: a publish after this starts a new loop.
       this.sending = false;
     }
   }
@@ -229,6 +250,7 @@ export class BatchingProducer {
         const started = Date.now();
         try {
           const producer = await this.connection();
+          if (this.stopped) break;
           for (const pending of batch) pending.sent = true;
           await producer.sendBatch({ topicMessages: toTopicMessages(batch.flatMap((pending) => pending.messages)), acks: -1 });
           this.onBatch?.(messages, Date.now() - started, true);
@@ -243,7 +265,7 @@ export class BatchingProducer {
             await this.resetConnection();
           }
           const ceiling = Math.min(RESEND_DELAY_MAX_MS, RESEND_DELAY_FIRST_MS * 2 ** Math.min(attempt, 10));
-          await sleep(Math.round(ceiling * (0.5 + Math.random() / 2)));
+          await sleep(Math.round(ceiling * (0.5 + Math.random() / 2)), undefined, { signal: this.stopping.signal }).catch(() => undefined);
         }
       }
       for (const pending of batch) this.settle(pending, new BrokerUnavailableError('producer stopped', true));

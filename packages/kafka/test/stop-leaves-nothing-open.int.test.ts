@@ -1,8 +1,15 @@
 /**
- * A Kafka client stopped while it is still connecting leaves no connection behind. The
- * connection a client was making when it was told to stop used to complete afterwards and
- * stay open: nothing would ever close it, and it kept a test run's process alive after its
- * last test (seen once in CI). Counted as this process's TCP sockets to the broker.
+ * A Kafka client that is stopped leaves no connection behind, whatever it was doing.
+ *
+ * - Stopped while still connecting: the connection used to complete afterwards and stay open,
+ *   with nothing left to close it. It kept a test run's process alive after its last test
+ *   (seen once in CI).
+ * - Stopped during a produce request: `stop` disconnected under the request, and kafkajs,
+ *   still refreshing metadata for it, connected again. That connection stayed open, and the
+ *   request ran on after `stop` had resolved (a CI run failed on it: code loaded after Jest's
+ *   teardown).
+ *
+ * Counted as this process's TCP sockets to the broker.
  */
 import { Socket } from 'node:net';
 import { BatchingProducer, KafkaProbe } from '@ledgerline/kafka';
@@ -19,7 +26,7 @@ function brokerSockets(): number {
 /** Lets a connection that was still being made finish and, if it was leaked, show. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
 
-describe('stopped while connecting', () => {
+describe('a stopped Kafka client leaves no connection open', () => {
   let topics: TestTopics;
   beforeAll(async () => {
     topics = await createTestTopics(1);
@@ -39,6 +46,32 @@ describe('stopped while connecting', () => {
     await settle();
     expect(await starting).toBe('BrokerUnavailableError');
     expect(brokerSockets()).toBe(before);
+  });
+
+  test('BatchingProducer.stop during a produce request waits for it and closes everything', async () => {
+    const before = brokerSockets();
+    const producer = new BatchingProducer({ kafka: topics.kafka, lingerMs: 0, batchSizeMax: 10, bufferMessagesMax: 10, ackTimeoutMs: 5_000 });
+    let requests = 0;
+    producer.onBatch = () => {
+      requests++;
+    };
+    await producer.start();
+    // Metadata older than metadataMaxAge (5 s) makes the next produce request refresh it
+    // first: the window in which a disconnect used to be followed by a reconnect.
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    const published = producer.publish({ topic: topics.names.commands, partition: 0, key: 'k', value: 'v' }).then(
+      () => 'acked',
+      (error: Error) => error.name,
+    );
+    await new Promise((resolve) => setImmediate(resolve)); // the request is now in flight
+    await producer.stop();
+    const answered = requests;
+    await settle();
+    expect(brokerSockets()).toBe(before);
+    // The request in flight ran to its end before stop resolved, and nothing ran after it.
+    expect(answered).toBe(1);
+    expect(requests).toBe(1);
+    expect(await published).toBe('acked');
   });
 
   test('KafkaProbe.close during its connect closes that connection, and the probe stays closed', async () => {
