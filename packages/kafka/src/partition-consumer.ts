@@ -121,7 +121,11 @@ export class PartitionConsumer {
 
   async start(): Promise<void> {
     this.stopping = false;
-    await this.startConsumer();
+    try {
+      await this.launch();
+    } catch (error) {
+      if (!this.stopping) throw error; // a stop during the start may make it fail: that is the stop
+    }
   }
 
   async stop(): Promise<void> {
@@ -141,7 +145,34 @@ export class PartitionConsumer {
       .catch(() => false);
   }
 
-  private async startConsumer(): Promise<Consumer> {
+  /**
+   * Creates, connects and runs a consumer. Whatever it opened is closed again if it fails, or
+   * if stop() ran meanwhile: stop's disconnect may have come before the connection was made,
+   * and the start would otherwise go on to join the group and fetch after stop resolved.
+   */
+  private async launch(): Promise<void> {
+    const consumer = this.createConsumer();
+    const close = async () => {
+      if (this.consumer === consumer) this.consumer = null;
+      await consumer.disconnect().catch(() => undefined);
+    };
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.options.partitionsConcurrentMax,
+        eachBatch: (payload) => this.options.onFetch(this.fetchOf(consumer, payload)),
+      });
+    } catch (error) {
+      await close();
+      throw error;
+    }
+    if (this.stopping) await close();
+  }
+
+  private createConsumer(): Consumer {
     const { kafka, topic, groupId } = this.options;
     const consumer = kafkajsOf(kafka).consumer({
       groupId,
@@ -166,14 +197,6 @@ export class PartitionConsumer {
       if (event.payload.restart || this.stopping) return;
       this.options.log(`consumer crashed (${event.payload.error.message}); starting a new one in ${this.group.restartDelayMs} ms`);
       void this.restart(consumer);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConcurrentMax,
-      eachBatch: (payload) => this.options.onFetch(this.fetchOf(consumer, payload)),
     });
     return consumer;
   }
@@ -203,22 +226,11 @@ export class PartitionConsumer {
       await sleep(this.group.restartDelayMs);
       if (this.stopping) return;
       try {
-        const started = await this.startConsumer();
-        if (this.stopping) {
-          // stop() ran while this one was connecting: its disconnect may have come before the
-          // connection was made, so make sure it is closed.
-          if (this.consumer === started) this.consumer = null;
-          await started.disconnect().catch(() => undefined);
-          return;
-        }
-        this.options.log('consumer restarted');
+        await this.launch();
+        if (!this.stopping) this.options.log('consumer restarted');
         return;
       } catch (error) {
         this.options.log(`consumer restart failed (${(error as Error).message}); retrying`);
-        // startConsumer may have got as far as creating one: do not leave it half-connected.
-        const partial = this.consumer as Consumer | null;
-        await partial?.disconnect().catch(() => undefined);
-        this.consumer = null;
       }
     }
   }

@@ -4,6 +4,8 @@
  * - Stopped while still connecting: the connection used to complete afterwards and stay open,
  *   with nothing left to close it. It kept a test run's process alive after its last test
  *   (seen once in CI).
+ * - A consumer stopped while it was starting: the start went on (connect, join, run), and the
+ *   consumer ran, fetching, after `stop` had resolved.
  * - Stopped during a produce request: `stop` disconnected under the request, and kafkajs,
  *   still refreshing metadata for it, connected again. That connection stayed open, and the
  *   request ran on after `stop` had resolved (a CI run failed on it: code loaded after Jest's
@@ -12,7 +14,7 @@
  * Counted as this process's TCP sockets to the broker.
  */
 import { Socket } from 'node:net';
-import { BatchingProducer, KafkaProbe } from '@ledgerline/kafka';
+import { BatchingProducer, KafkaProbe, PartitionConsumer } from '@ledgerline/kafka';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { testServices } from '../../../test/support/env';
 
@@ -72,6 +74,31 @@ describe('a stopped Kafka client leaves no connection open', () => {
     expect(answered).toBe(1);
     expect(requests).toBe(1);
     expect(await published).toBe('acked');
+  });
+
+  test('PartitionConsumer.stop during its start leaves no consumer running', async () => {
+    const before = brokerSockets();
+    const consumer = new PartitionConsumer({
+      kafka: topics.kafka,
+      topic: topics.names.commands,
+      groupId: `${topics.prefix}.stop-while-starting`,
+      partitionsConcurrentMax: 1,
+      fetchBytesMax: 1_024,
+      fetchWaitMs: 10,
+      fetchBytesMin: 1,
+      onAssignment: () => undefined,
+      onFetch: async () => undefined,
+      log: () => undefined,
+    });
+    const starting = consumer.start().then(
+      () => 'started',
+      () => 'failed',
+    );
+    await new Promise((resolve) => setImmediate(resolve)); // connecting now
+    await consumer.stop();
+    await starting;
+    await settle();
+    expect(brokerSockets()).toBe(before);
   });
 
   test('KafkaProbe.close during its connect closes that connection, and the probe stays closed', async () => {
