@@ -268,7 +268,7 @@ export class BatchingProducer {
           await sleep(Math.round(ceiling * (0.5 + Math.random() / 2)), undefined, { signal: this.stopping.signal }).catch(() => undefined);
         }
       }
-      for (const pending of batch) this.settle(pending, new BrokerUnavailableError('producer stopped', true));
+      for (const pending of batch) this.settle(pending, new BrokerUnavailableError('producer stopped', pending.sent));
     } finally {
       this.inFlight = 0;
     }
