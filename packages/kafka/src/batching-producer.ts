@@ -78,15 +78,18 @@ export class BatchingProducer {
   private sending = false;
   /** The last send loop started; `stop` waits for it. */
   private loop: Promise<void> = Promise.resolve();
-  /** Aborted by `stop`: ends a resend backoff at once. */
+  /** Aborted by `stop`, once: the producer's stopped state, and what ends a resend backoff at once. */
   private readonly stopping = new AbortController();
   private linger: { cancel(): void } | null = null;
   private lastFailureAt = 0;
-  private stopped = false;
   /** Called after each produce request with its size and duration (metrics). */
   onBatch: ((size: number, durationMs: number, ok: boolean) => void) | null = null;
 
   constructor(private readonly options: BatchingProducerOptions) {}
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
 
   async start(): Promise<void> {
     await this.connection();
@@ -157,7 +160,6 @@ export class BatchingProducer {
    * connect again after the disconnect, and nothing would close that connection.
    */
   async stop(): Promise<void> {
-    this.stopped = true;
     this.stopping.abort();
     this.linger?.cancel();
     this.linger = null;
