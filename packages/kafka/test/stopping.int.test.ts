@@ -1,5 +1,11 @@
 /**
- * A Kafka client that is stopped leaves no connection behind, whatever it was doing.
+ * What stopping a Kafka client leaves behind.
+ *
+ * A stopped producer tells each caller it did not answer whether its message may still reach
+ * Kafka (`maybeSent`, docs/design.md invariant 11): true once a produce request carried it,
+ * false only when none did. The API gives an Idempotency-Key back on false alone.
+ *
+ * And a stopped client leaves no connection behind, whatever it was doing.
  *
  * - Stopped while still connecting: the connection used to complete afterwards and stay open,
  *   with nothing left to close it. It kept a test run's process alive after its last test
@@ -14,7 +20,7 @@
  * Counted as this process's TCP sockets to the broker.
  */
 import { Socket } from 'node:net';
-import { BatchingProducer, KafkaProbe, PartitionConsumer } from '@ledgerline/kafka';
+import { BatchingProducer, BrokerUnavailableError, KafkaProbe, PartitionConsumer } from '@ledgerline/kafka';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { testServices } from '../../../test/support/env';
 
@@ -28,7 +34,15 @@ function brokerSockets(): number {
 /** Lets a connection that was still being made finish and, if it was leaked, show. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500));
 
-describe('a stopped Kafka client leaves no connection open', () => {
+/** How a publish ended: 'acked', or the error's name and its maybeSent. */
+function outcome(publishing: Promise<void>): Promise<string> {
+  return publishing.then(
+    () => 'acked',
+    (error: Error) => (error instanceof BrokerUnavailableError ? `${error.name} maybeSent=${error.maybeSent}` : error.name),
+  );
+}
+
+describe('stopping a Kafka client', () => {
   let topics: TestTopics;
   beforeAll(async () => {
     topics = await createTestTopics(1);
@@ -36,6 +50,31 @@ describe('a stopped Kafka client leaves no connection open', () => {
   afterAll(async () => {
     await topics.delete();
   });
+
+  test('a message no request carried yet is reported as not sent', async () => {
+    const producer = new BatchingProducer({ kafka: topics.kafka, lingerMs: 0, batchSizeMax: 10, bufferMessagesMax: 10, ackTimeoutMs: 5_000 });
+    // Not started: the send loop is still connecting when stop comes.
+    const published = outcome(producer.publishAll([{ topic: topics.names.commands, partition: 0, key: 'k', value: 'v' }]));
+    await new Promise((resolve) => setImmediate(resolve));
+    await producer.stop();
+    expect(await published).toBe('BrokerUnavailableError maybeSent=false');
+  });
+
+  test('a message a failed request carried is reported as maybe sent', async () => {
+    const producer = new BatchingProducer({ kafka: topics.kafka, lingerMs: 0, batchSizeMax: 10, bufferMessagesMax: 10, ackTimeoutMs: 5_000 });
+    let failed = 0;
+    producer.onBatch = (_size, _ms, ok) => {
+      if (!ok) failed++;
+    };
+    await producer.start();
+    // No such topic: every request fails, and the producer keeps resending (no deadline).
+    const published = outcome(producer.publishAll([{ topic: `${topics.prefix}.missing`, partition: 0, key: 'k', value: 'v' }]));
+    const deadline = Date.now() + 30_000;
+    while (failed === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(failed).toBeGreaterThan(0);
+    await producer.stop();
+    expect(await published).toBe('BrokerUnavailableError maybeSent=true');
+  }, 40_000);
 
   test('BatchingProducer.stop during its connect closes that connection', async () => {
     const before = brokerSockets();
