@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, type LogEntry, type SASLOptions, logLevel } from 'kafkajs';
 import type { Logger } from '@ledgerline/logging';
+import { installIdleTimerFix } from './idle-timer-fix';
 
 export interface KafkaClientOptions {
   brokers: string[];
@@ -46,6 +47,7 @@ export interface KafkaClient {
 }
 
 export function createKafka(options: KafkaClientOptions): KafkaClient {
+  installIdleTimerFix();
   const logger = options.logger?.child({ component: 'kafkajs' });
   const security = options.security;
   const kafka = new Kafka({
