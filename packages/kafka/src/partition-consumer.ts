@@ -112,6 +112,8 @@ export const CONSUMER_GROUP_DEFAULTS: ConsumerGroupTiming = {
 
 export class PartitionConsumer {
   private consumer: Consumer | null = null;
+  /** The start (or restart) in progress: connect, subscribe and run, up to the group join. */
+  private launching: Promise<void> | null = null;
   private stopping = false;
   private readonly group: ConsumerGroupTiming;
 
@@ -130,6 +132,11 @@ export class PartitionConsumer {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    // kafkajs forgets a consumer's runner when it is disconnected before `run` has joined the
+    // group; the runner then joins and fetches on its own, with nothing left to stop it. So a
+    // start in progress ends first and closes what it opened itself (connectAndRun); past the
+    // group's rebalance timeout, stop goes on anyway.
+    if (this.launching) await settledWithin(this.launching, this.group.rebalanceTimeoutMs);
     const consumer = this.consumer;
     this.consumer = null;
     await consumer?.disconnect().catch(() => undefined);
@@ -145,12 +152,20 @@ export class PartitionConsumer {
       .catch(() => false);
   }
 
+  /** A start or a restart, kept while it runs so that stop() can wait for it. */
+  private launch(): Promise<void> {
+    const launching = this.connectAndRun().finally(() => {
+      if (this.launching === launching) this.launching = null;
+    });
+    this.launching = launching;
+    return launching;
+  }
+
   /**
    * Creates, connects and runs a consumer. Whatever it opened is closed again if it fails, or
-   * if stop() ran meanwhile: stop's disconnect may have come before the connection was made,
-   * and the start would otherwise go on to join the group and fetch after stop resolved.
+   * if stop() ran meanwhile: the start would otherwise go on to fetch after stop resolved.
    */
-  private async launch(): Promise<void> {
+  private async connectAndRun(): Promise<void> {
     const consumer = this.createConsumer();
     const close = async () => {
       if (this.consumer === consumer) this.consumer = null;
@@ -235,3 +250,13 @@ export class PartitionConsumer {
     }
   }
 }
+
+/** Waits for `promise` to settle, for at most `ms`; its outcome is not this wait's concern. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([promise.then(noop, noop), elapsed]);
+  clearTimeout(timer);
+}
+
+function noop(): void {}

@@ -12,6 +12,9 @@
  *   (seen once in CI).
  * - A consumer stopped while it was starting: the start went on (connect, join, run), and the
  *   consumer ran, fetching, after `stop` had resolved.
+ * - A consumer stopped while it joined the group: kafkajs's disconnect forgot the runner that
+ *   was joining, which then joined and fetched with nothing left to stop it (its connection
+ *   kept a CI run's process alive for the broker's 10-minute idle limit).
  * - Stopped during a produce request: `stop` disconnected under the request, and kafkajs,
  *   still refreshing metadata for it, connected again. That connection stayed open, and the
  *   request ran on after `stop` had resolved (a CI run failed on it: code loaded after Jest's
@@ -138,6 +141,47 @@ describe('stopping a Kafka client', () => {
     await starting;
     await settle();
     expect(brokerSockets()).toBe(before);
+  });
+
+  test('PartitionConsumer.stop while it joins the group leaves no consumer running', async () => {
+    // kafkajs's internal consumer group: the test stops the consumer at the moment its runner
+    // starts to join (the race a random-timing stress run hit in 8 of 60 stop/start rounds).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup') as { prototype: { joinAndSync(): Promise<void> } };
+    const joinAndSync = ConsumerGroup.prototype.joinAndSync;
+    const before = brokerSockets();
+    let fetches = 0;
+    const consumer = new PartitionConsumer({
+      kafka: topics.kafka,
+      topic: topics.names.commands,
+      groupId: `${topics.prefix}.stop-while-joining`,
+      partitionsConcurrentMax: 1,
+      fetchBytesMax: 1_024,
+      fetchWaitMs: 10,
+      fetchBytesMin: 1,
+      onAssignment: () => undefined,
+      onFetch: async () => {
+        fetches += 1;
+      },
+      log: () => undefined,
+    });
+    let stopping: Promise<void> | null = null;
+    ConsumerGroup.prototype.joinAndSync = async function joinWhileStopping(this: unknown) {
+      // stop() comes now; the join goes on once a disconnect would have had time to finish.
+      stopping ??= consumer.stop();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return joinAndSync.call(this);
+    };
+    try {
+      await consumer.start().catch(() => undefined);
+      await stopping;
+    } finally {
+      ConsumerGroup.prototype.joinAndSync = joinAndSync;
+    }
+    await settle();
+    const fetchesAfterStop = fetches;
+    await settle();
+    expect({ sockets: brokerSockets(), fetchingAfterStop: fetches > fetchesAfterStop }).toEqual({ sockets: before, fetchingAfterStop: false });
   });
 
   test('KafkaProbe.close during its connect closes that connection, and the probe stays closed', async () => {
