@@ -14,7 +14,8 @@
  *   consumer ran, fetching, after `stop` had resolved.
  * - A consumer stopped while it joined the group: kafkajs's disconnect forgot the runner that
  *   was joining, which then joined and fetched with nothing left to stop it (its connection
- *   kept a CI run's process alive for the broker's 10-minute idle limit).
+ *   kept a CI run's process alive for the broker's 10-minute idle limit). Its stress
+ *   counterpart, random stop moments over many rounds: scripts/consumer-stop-stress.ts.
  * - Stopped during a produce request: `stop` disconnected under the request, and kafkajs,
  *   still refreshing metadata for it, connected again. That connection stayed open, and the
  *   request ran on after `stop` had resolved (a CI run failed on it: code loaded after Jest's
