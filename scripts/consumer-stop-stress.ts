@@ -7,54 +7,33 @@
  *   npx tsx scripts/consumer-stop-stress.ts [rounds, default 60]
  *
  * Each round starts two consumers of one group 0-150 ms apart, stops both 0-600 ms later, and
- * 300 ms after that counts the sockets to the broker still open; a leaked socket is printed
- * with the stack that connected it. Exits 1 if any socket is still open 8 s after the last
- * round. Uses its own topic (4 partitions), deleted at the end.
+ * 300 ms after that counts the connections to the broker still open; a leaked one is printed
+ * with the stack that connected it (test/support/broker-connections.ts records them). Exits 1
+ * if any round leaked one. Uses its own topic (4 partitions), deleted at the end.
  */
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaAdmin, PartitionConsumer, SINGLE_BROKER_DURABILITY, createKafka, topicNames } from '@ledgerline/kafka';
+import { describeBrokerConnection, openBrokerConnections, recordBrokerConnections } from '../test/support/broker-connections';
 
-interface OpenSocket {
-  round: number;
-  stack: string;
-}
-
-const open = new Map<net.Socket, OpenSocket>();
-let round = 0;
-
-/** Records every socket this process connects, with its stack, until it closes. */
-function recordSockets(): void {
-  Error.stackTraceLimit = 60;
-  const connect = net.Socket.prototype.connect as (...args: unknown[]) => net.Socket;
-  net.Socket.prototype.connect = function recorded(this: net.Socket, ...args: unknown[]) {
-    open.set(this, { round, stack: new Error().stack ?? '' });
-    this.once('close', () => open.delete(this));
-    return connect.apply(this, args);
-  } as typeof net.Socket.prototype.connect;
-}
-
-function report(socket: OpenSocket): string {
-  const frames = socket.stack.split('\n').slice(2).filter((line) => !line.includes('node:internal') && !line.includes('consumer-stop-stress'));
-  return `  connected in round ${socket.round}:\n${frames.slice(0, 25).join('\n')}`;
-}
+/** Rounds at most: each takes about a second. */
+const ROUNDS_MAX = 10_000;
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 60);
   const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
-  if (!Number.isInteger(rounds) || rounds < 1 || brokers.length === 0) {
-    process.stderr.write('usage: KAFKA_BROKERS=host:port npx tsx scripts/consumer-stop-stress.ts [rounds]\n');
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > ROUNDS_MAX || brokers.length === 0) {
+    process.stderr.write(`usage: KAFKA_BROKERS=host:port npx tsx scripts/consumer-stop-stress.ts [rounds, 1-${ROUNDS_MAX}]\n`);
     process.exit(2);
   }
   const kafka = createKafka({ brokers, clientId: 'consumer-stop-stress' });
   const names = topicNames(`stress${randomBytes(4).toString('hex')}`);
   const admin = new KafkaAdmin(kafka);
   await admin.ensureTopics(names, 4, SINGLE_BROKER_DURABILITY);
-  recordSockets();
 
   let leakyRounds = 0;
-  for (round = 1; round <= rounds; round++) {
+  for (let round = 1; round <= rounds; round++) {
+    recordBrokerConnections(`round ${round}`);
     const consumer = () =>
       new PartitionConsumer({
         kafka,
@@ -77,15 +56,15 @@ async function main(): Promise<void> {
     await Promise.all([a.stop(), b.stop()]);
     await Promise.all([startingA, startingB]);
     await sleep(300);
-    const leaked = [...open.values()].filter((socket) => socket.round === round);
+    const leaked = openBrokerConnections().filter((entry) => entry.openedBy === `round ${round}`);
     if (leaked.length > 0) {
       leakyRounds += 1;
-      process.stdout.write(`round ${round}: ${leaked.length} socket(s) to the broker still open after stop\n${leaked.map(report).join('\n')}\n`);
+      process.stdout.write(`round ${round}: ${leaked.length} connection(s) to the broker still open after stop\n${leaked.map(describeBrokerConnection).join('\n')}\n`);
     }
   }
 
   await sleep(8_000);
-  const left = open.size; // every socket recorded was connected by a round
+  const left = openBrokerConnections().length; // every connection recorded was made by a round
   process.stdout.write(`consumer-stop-stress: rounds=${rounds} rounds_with_open_sockets=${leakyRounds} open_after_8s=${left}\n`);
   await admin.deleteTopics([names.commands, names.events, names.deadLetter]).catch(() => undefined);
   await admin.close();

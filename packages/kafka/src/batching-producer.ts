@@ -28,6 +28,7 @@ import type { KafkaClient } from './client';
 import { BackpressureError, BrokerUnavailableError } from './errors';
 import { kafkajsOf, toTopicMessages } from './kafkajs';
 import type { OutgoingMessage } from './messages';
+import { settledWithin } from './settled-within';
 
 /** Backoff between attempts at a produce request that failed: doubling, capped, jittered. */
 const RESEND_DELAY_FIRST_MS = 50;
@@ -166,11 +167,7 @@ export class BatchingProducer {
     for (const pending of this.buffer) this.settle(pending, new BrokerUnavailableError('producer stopped', pending.sent));
     this.buffer = [];
     this.buffered = 0;
-    if (this.sending) {
-      const waited = new AbortController();
-      await Promise.race([this.loop, sleep(this.options.ackTimeoutMs, undefined, { signal: waited.signal }).catch(() => undefined)]);
-      waited.abort();
-    }
+    if (this.sending) await settledWithin(this.loop, this.options.ackTimeoutMs);
     const producer = this.producer;
     this.producer = null;
     if (producer) await producer.disconnect().catch(() => undefined);

@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { type KafkaClient, type KafkaRetry, kafkajsRetry } from './client';
 import { kafkajsOf } from './kafkajs';
+import { settledWithin } from './settled-within';
 
 /** One record as the consumer hands it over: offsets are decimal strings, as Kafka's are. */
 export interface ConsumedMessage {
@@ -250,13 +251,3 @@ export class PartitionConsumer {
     }
   }
 }
-
-/** Waits for `promise` to settle, for at most `ms`; its outcome is not this wait's concern. */
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  await Promise.race([promise.then(noop, noop), elapsed]);
-  clearTimeout(timer);
-}
-
-function noop(): void {}

@@ -1,0 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Waits for `promise` to settle, for at most `ms`; how it settles is not this wait's concern.
+ * The stops of this package's clients use it to let work in flight end before they disconnect.
+ */
+export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  const waited = new AbortController();
+  await Promise.race([promise.catch(() => undefined), sleep(ms, undefined, { signal: waited.signal }).catch(() => undefined)]);
+  waited.abort();
+}
