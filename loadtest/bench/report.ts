@@ -246,7 +246,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
     ideal: { per_s: ideal },
     wal_bytes_per_transfer: writesRun?.wal_bytes_per_transfer ?? null,
     rows_per_transfer: writesRun
-      ? { rows: writesRun.rows_per_transfer, index_entries: writesRun.index_entries_per_transfer, by_table: writesRun.by_table, wal_bytes_by_relation: writesRun.wal_by_relation }
+      ? { rows: writesRun.rows_per_transfer, index_entries: writesRun.index_entries_per_transfer, by_table: writesRun.by_table, wal_bytes_by_relation: writesRun.wal_by_relation, wal_bytes_by_record: writesRun.wal_by_record }
       : null,
     machine: machine(input.k6Version),
     targets,
@@ -487,6 +487,9 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
       }
       if (w.wal_by_relation) {
         L.push('', `WAL bytes per completed transfer by relation (pg_walinspect): ${Object.entries(w.wal_by_relation).map(([rel, b]) => `${rel} ${b}`).join(', ')}`);
+      }
+      if (w.wal_by_record) {
+        L.push('', `The same by relation and record type: ${Object.entries(w.wal_by_record).map(([key, b]) => `${key} ${b}`).join(', ')}`);
       }
     }
     L.push('', `Postgres during the load (bench database only):`, '', ...pgTable(m.cpu[m.cpu.length - 1]!.step.pg), '');

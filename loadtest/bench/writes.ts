@@ -51,6 +51,11 @@ export interface WritesReport {
    * extension. Records that touch several relations count for the first only.
    */
   wal_by_relation: Record<string, number> | null;
+  /**
+   * The same bytes by relation and record type (resource manager/record type, e.g.
+   * `accounts Heap/LOCK`): which kind of change to a relation writes them.
+   */
+  wal_by_record: Record<string, number> | null;
 }
 
 /** Counters flushed by idle backends show up within this (10 s idle interval + margin). */
@@ -69,24 +74,33 @@ async function walPosition(directUrl: string): Promise<{ bytes: bigint; lsn: str
   }
 }
 
-/** WAL bytes between two positions by relation, read in the bench database itself (its pg_class). */
-async function walByRelation(directUrl: string, from: string, to: string): Promise<Map<string, number> | null> {
+/** WAL bytes between two positions by relation and record type, read in the bench database itself (its pg_class). */
+async function walByRelationAndRecord(directUrl: string, from: string, to: string): Promise<{ rel: string; record: string; bytes: number }[] | null> {
   const client = new Client({ connectionString: directUrl });
   await client.connect();
   try {
     const r = await client.query(
-      `SELECT coalesce(c.relname, '(no relation)') AS rel, sum(w.record_length)::float8 AS bytes
+      `SELECT coalesce(c.relname, '(no relation)') AS rel, w.resource_manager || '/' || w.record_type AS record, sum(w.record_length)::float8 AS bytes
          FROM pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn) w
          LEFT JOIN pg_class c ON c.relfilenode = substring(w.block_ref from 'rel [0-9]+/[0-9]+/([0-9]+)')::oid
-        GROUP BY 1 ORDER BY 2 DESC`,
+        GROUP BY 1, 2 ORDER BY 3 DESC`,
       [from, to],
     );
-    return new Map(r.rows.map((row) => [String(row.rel), Number(row.bytes)]));
+    return r.rows.map((row) => ({ rel: String(row.rel), record: String(row.record), bytes: Number(row.bytes) }));
   } catch {
     return null; // no pg_walinspect, or the window's WAL already recycled
   } finally {
     await client.end();
   }
+}
+
+/** Bytes per transfer by key, largest first, leaving out keys under one byte per transfer. */
+function perTransferBy<R extends { bytes: number }>(rows: readonly R[], keyOf: (row: R) => string, transfers: number): Record<string, number> {
+  const sums = new Map<string, number>();
+  for (const row of rows) sums.set(keyOf(row), (sums.get(keyOf(row)) ?? 0) + row.bytes);
+  const out: Record<string, number> = {};
+  for (const [key, bytes] of [...sums].sort((a, b) => b[1] - a[1])) if (bytes / transfers >= 1) out[key] = Math.round(bytes / transfers);
+  return out;
 }
 
 async function tableCounters(pool: Pool): Promise<Map<string, TableCounters>> {
@@ -134,7 +148,7 @@ export class WritesMeter {
   async end(transfers: number): Promise<WritesReport | null> {
     if (!this.start) return null;
     const walEnd = this.walEnd ?? (await walPosition(this.directUrl));
-    const relations = await walByRelation(this.directUrl, this.start.walLsn, walEnd.lsn);
+    const records = await walByRelationAndRecord(this.directUrl, this.start.walLsn, walEnd.lsn);
     const tables = await this.settledCounters();
     const byTable: Record<string, TableWrites> = {};
     let rows = 0;
@@ -155,11 +169,9 @@ export class WritesMeter {
       byTable[name] = { inserted: per(d.inserted), updated: per(d.updated), hot_updated: per(d.hotUpdated), deleted: per(d.deleted), index_entries: per(indexEntries) };
     }
     const wal = Number(walEnd.bytes - this.start.walBytes);
-    let perRelation: Record<string, number> | null = null;
-    if (relations && transfers > 0) {
-      perRelation = {};
-      for (const [rel, bytes] of relations) if (bytes / transfers >= 1) perRelation[rel] = Math.round(bytes / transfers);
-    }
+    const known = records && transfers > 0 ? records : null;
+    const perRelation = known ? perTransferBy(known, (row) => row.rel, transfers) : null;
+    const perRecord = known ? perTransferBy(known, (row) => `${row.rel} ${row.record}`, transfers) : null;
     return {
       transfers,
       wal_bytes: wal,
@@ -168,6 +180,7 @@ export class WritesMeter {
       index_entries_per_transfer: transfers > 0 ? round(entries / transfers, 2) : null,
       by_table: byTable,
       wal_by_relation: perRelation,
+      wal_by_record: perRecord,
     };
   }
 
