@@ -16,6 +16,11 @@
  *   was joining, which then joined and fetched with nothing left to stop it (its connection
  *   kept a CI run's process alive for the broker's 10-minute idle limit). Its stress
  *   counterpart, random stop moments over many rounds: scripts/consumer-stop-stress.ts.
+ * - A probe closed during a check (an API or worker stopping while its readiness check ran):
+ *   `close` disconnected under the check. Here the check then fails ("write after end"); in a
+ *   CI run, at another moment of the same race, kafkajs connected again for the check's
+ *   metadata request, and that connection stayed open (and the run failed on code loaded
+ *   after Jest's teardown).
  * - Stopped during a produce request: `stop` disconnected under the request, and kafkajs,
  *   still refreshing metadata for it, connected again. That connection stayed open, and the
  *   request ran on after `stop` had resolved (a CI run failed on it: code loaded after Jest's
@@ -186,6 +191,20 @@ describe('stopping a Kafka client', () => {
     await settle();
     expect(brokerSockets()).toBe(before);
     await expect(probe.check()).rejects.toThrow(/closed/);
+    await settle();
+    expect(brokerSockets()).toBe(before);
+  });
+
+  test('KafkaProbe.close during a check lets the check finish, and leaves no connection behind', async () => {
+    const before = brokerSockets();
+    const probe = new KafkaProbe(topics.kafka);
+    await probe.check(); // connected: the next check goes straight to its request
+    const checking = probe.check().then(
+      () => 'answered',
+      (error: Error) => `failed: ${error.message}`,
+    );
+    await probe.close();
+    expect(await checking).toBe('answered');
     await settle();
     expect(brokerSockets()).toBe(before);
   });
