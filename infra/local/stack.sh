@@ -433,8 +433,9 @@ kafka_start() { kafka_launch; kafka_wait; }
 # The dev profile (npm start, npm run bench) sizes Postgres like a server: shared buffers a
 # quarter of the machine's memory, at most 4GB (the usual starting point), and 16GB of WAL
 # between checkpoints. At 256MB/2GB, the bench's 1,000,000-command drains were Postgres-bound
-# on reading and evicting index pages (buffers_backend 17.8M, 43 checkpoints forced by WAL
-# volume in one run): a memory-starved database, not the pipeline. LL_PG_SHARED_BUFFERS and
+# on reading and evicting index pages (after three drains: 17.8M buffers written by backends,
+# 43 checkpoints forced by WAL volume against 2 timed): a memory-starved database, not the
+# pipeline. LL_PG_SHARED_BUFFERS and
 # LL_PG_MAX_WAL_SIZE override either (e.g. LL_PG_SHARED_BUFFERS=256MB to measure the old
 # setting).
 pg_memory() {

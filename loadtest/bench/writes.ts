@@ -97,7 +97,10 @@ async function walByRelationAndRecord(directUrl: string, from: string, to: strin
 /** Bytes per transfer by key, largest first, leaving out keys under one byte per transfer. */
 function perTransferBy<R extends { bytes: number }>(rows: readonly R[], keyOf: (row: R) => string, transfers: number): Record<string, number> {
   const sums = new Map<string, number>();
-  for (const row of rows) sums.set(keyOf(row), (sums.get(keyOf(row)) ?? 0) + row.bytes);
+  for (const row of rows) {
+    const key = keyOf(row);
+    sums.set(key, (sums.get(key) ?? 0) + row.bytes);
+  }
   const out: Record<string, number> = {};
   for (const [key, bytes] of [...sums].sort((a, b) => b[1] - a[1])) if (bytes / transfers >= 1) out[key] = Math.round(bytes / transfers);
   return out;
