@@ -1,5 +1,6 @@
 // Proves `ledgerctl reconcile` passes a consistent ledger and exits non-zero, naming the
-// check, when a balance no longer equals its entries or money was created.
+// check, when a balance no longer equals its entries, money was created, or an entry names
+// no account.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -73,5 +74,16 @@ describe('ledgerctl reconcile', () => {
     expect(issue13.out).toMatch(/held-equals-active-holds\s+1/);
     expect(issue13.out).toMatch(/reversals-within-original\s+1/);
     expect(issue13.out).toMatch(/closed-accounts-empty\s+1/);
+    expect(issue13.out).toMatch(/entry-accounts-exist\s+0/);
+
+    // An entry for an account that does not exist (the batch write refuses one; written here
+    // by hand, as the schema owner, to prove reconcile would see it).
+    await db.pool.query(
+      `INSERT INTO entries (account_id, seq, transfer_id, leg, amount, balance_after, currency, partition)
+       VALUES (gen_random_uuid(), 1, gen_random_uuid(), 'CREDIT', 1, 1, 'USD', 0)`,
+    );
+    const orphan = await reconcileCli();
+    expect(orphan.code).toBe(1);
+    expect(orphan.out).toMatch(/entry-accounts-exist\s+1/);
   });
 });

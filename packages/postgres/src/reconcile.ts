@@ -40,6 +40,7 @@ export async function reconcile(pool: Pool, options: ReconcileOptions): Promise<
     checks.push(await currencyTotals(client));
     checks.push(...(await perAccountChecks(client, options)));
     checks.push(await transfersBalanced(client));
+    checks.push(await entriesNameAccounts(client));
     checks.push(await legsAgreeWithStatus(client));
     checks.push(await transferEntriesAgreeWithStatus(client));
     const inFlight = await inFlightCheck(client);
@@ -126,6 +127,17 @@ async function transfersBalanced(client: PoolClient): Promise<CheckResult> {
     `SELECT transfer_id || ' nets ' || sum(amount) AS example FROM entries GROUP BY transfer_id HAVING sum(amount) <> 0`,
   );
   return result('transfer-balanced', "each transfer's entries net to zero", rows.rows);
+}
+
+/** Guarded on every write (ledger_apply_batch, migration 0013; accounts are never removed); checked here too. */
+async function entriesNameAccounts(client: PoolClient): Promise<CheckResult> {
+  const rows = await client.query(
+    `SELECT e.account_id || ' has ' || count(*) || ' entries and no account' AS example
+       FROM entries e
+      WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id)
+      GROUP BY e.account_id`,
+  );
+  return result('entry-accounts-exist', 'every entry names an existing account', rows.rows);
 }
 
 async function legsAgreeWithStatus(client: PoolClient): Promise<CheckResult> {
