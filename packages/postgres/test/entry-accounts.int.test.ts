@@ -2,7 +2,7 @@
 // database itself: ledger_apply_batch checks the batch's entries against `accounts` once per
 // batch (migration 0013; a foreign key did it per row before), and accounts are never
 // removed, so an entry's account cannot disappear afterwards. Remove the check from the
-// function and the first test fails (the batch commits an entry for nobody); drop the
+// function and the first two tests fail (the batch commits an entry for nobody); drop the
 // triggers and the last one does.
 import { noEffects } from '@ledgerline/domain';
 import { claimPartition, writeBatch } from '../src';
