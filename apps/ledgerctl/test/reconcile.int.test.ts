@@ -76,12 +76,14 @@ describe('ledgerctl reconcile', () => {
     expect(issue13.out).toMatch(/closed-accounts-empty\s+1/);
     expect(issue13.out).toMatch(/entry-accounts-exist\s+0/);
 
-    // An entry for an account that does not exist (the batch write refuses one; written here
-    // by hand, as the schema owner, to prove reconcile would see it).
+    // An entry for an account that does not exist: the entries trigger refuses one, so the
+    // schema owner switches it off for this insert, to prove reconcile would see it anyway.
+    await db.pool.query('ALTER TABLE entries DISABLE TRIGGER entries_name_accounts');
     await db.pool.query(
       `INSERT INTO entries (account_id, seq, transfer_id, leg, amount, balance_after, currency, partition)
        VALUES (gen_random_uuid(), 1, gen_random_uuid(), 'CREDIT', 1, 1, 'USD', 0)`,
     );
+    await db.pool.query('ALTER TABLE entries ENABLE TRIGGER entries_name_accounts');
     const orphan = await reconcileCli();
     expect(orphan.code).toBe(1);
     expect(orphan.out).toMatch(/entry-accounts-exist\s+1/);

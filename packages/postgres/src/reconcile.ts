@@ -129,7 +129,7 @@ async function transfersBalanced(client: PoolClient): Promise<CheckResult> {
   return result('transfer-balanced', "each transfer's entries net to zero", rows.rows);
 }
 
-/** Guarded on every write (ledger_apply_batch, migration 0013; accounts are never removed); checked here too. */
+/** Guarded on every insert (the entries trigger of migration 0013; accounts are never removed); checked here too. */
 async function entriesNameAccounts(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(
     `SELECT e.account_id || ' has ' || count(*) || ' entries and no account' AS example

@@ -1,9 +1,9 @@
 // Every entry names an existing account (docs/design.md, invariant 2), guarded by the
-// database itself: ledger_apply_batch checks the batch's entries against `accounts` once per
-// batch (migration 0013; a foreign key did it per row before), and accounts are never
-// removed, so an entry's account cannot disappear afterwards. Remove the check from the
-// function and the first two tests fail (the batch commits an entry for nobody); drop the
-// triggers and the last one does.
+// database itself: a statement trigger on `entries` checks each INSERT's accounts once
+// (migration 0013; a foreign key did it per row before), and accounts are never removed, so
+// an entry's account cannot disappear afterwards. Drop the entries trigger and the first
+// three tests fail (an entry for nobody is committed); drop the accounts triggers and the
+// last one does.
 import { noEffects } from '@ledgerline/domain';
 import { claimPartition, writeBatch } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -94,6 +94,17 @@ describe('every entry names an existing account', () => {
       },
     });
     await expect(write).rejects.toMatchObject({ code: '23503' });
+  });
+
+  test('the check is the table\'s, not the batch function\'s: a plain INSERT is refused too', async () => {
+    await expect(
+      db.pool.query(
+        `INSERT INTO entries (account_id, seq, transfer_id, leg, amount, balance_after, currency, partition)
+         VALUES ($1, 1, gen_random_uuid(), 'CREDIT', 1, 1, 'USD', 0), ($2, 1, gen_random_uuid(), 'CREDIT', 1, 1, 'USD', 0)`,
+        [await openAccount(), NOBODY],
+      ),
+    ).rejects.toMatchObject({ code: '23503' });
+    expect(await entriesOf(NOBODY)).toBe(0);
   });
 
   test('entries for existing accounts go in', async () => {
