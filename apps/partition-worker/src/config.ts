@@ -60,6 +60,13 @@ const schema = z.object({
   WORKER_ID: z.string().optional(),
   /** Commands in one batch at most: applied and committed together, in one Postgres transaction. */
   WORKER_BATCH_COMMANDS_MAX: intVar(2000, 1, 20000),
+  /**
+   * Group commit (packages/postgres/src/group-commit.ts): batches of at most this many
+   * messages, of this process's partitions, that are ready while another such write is in
+   * flight are written together in one statement. Larger batches are written alone, at once.
+   * 0: every batch alone.
+   */
+  WORKER_WRITE_GROUP_MESSAGES_MAX: intVar(64, 0, 20000),
   /** Partitions this process applies at the same time (each still strictly in order). */
   WORKER_PARTITIONS_CONCURRENT_MAX: intVar(8, 1, 256),
   /** Accounts kept in memory per partition between batches. */
@@ -204,6 +211,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     workerId,
     batchCommandsMax: raw.WORKER_BATCH_COMMANDS_MAX,
+    writeGroupMessagesMax: raw.WORKER_WRITE_GROUP_MESSAGES_MAX,
     partitionsConcurrentMax: raw.WORKER_PARTITIONS_CONCURRENT_MAX,
     accountCacheMax: raw.WORKER_ACCOUNT_CACHE_MAX,
     outboxSweepIntervalMs: raw.WORKER_OUTBOX_SWEEP_INTERVAL_MS,

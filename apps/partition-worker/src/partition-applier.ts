@@ -34,6 +34,7 @@ import {
   subjectAccountOf,
 } from '@ledgerline/domain';
 import {
+  type BatchWriter,
   type OutboxRow,
   type OutboxRowInput,
   type PartitionClaim,
@@ -77,6 +78,8 @@ export interface PostCommitPorts {
 
 export interface ApplierPorts {
   pool: Pool;
+  /** Where committed batches go: group commit across this process's partitions (group-commit.ts). */
+  writer: BatchWriter;
   routing(): RoutingTable;
   /** Reloads the routing table now if its version changed (after a fence, before a forward). */
   refreshRouting(): Promise<RoutingTable>;
@@ -448,7 +451,7 @@ export class PartitionApplier {
     let published: OutboxRow[];
     try {
       // One statement, so one transaction: effects, offset, epoch check and outbox commit together.
-      published = await writeBatch(this.ports.pool, { claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds });
+      published = await this.ports.writer.write({ claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds });
     } catch (error) {
       span?.fail(error);
       throw error;

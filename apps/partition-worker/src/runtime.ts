@@ -7,7 +7,7 @@
 import type { Server } from 'node:http';
 import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
 import { type Logger, lineLog } from '@ledgerline/logging';
-import { type OutboxMark, RoutingWatcher, createPool, markOutboxPublished } from '@ledgerline/postgres';
+import { GroupCommitWriter, type OutboxMark, RoutingWatcher, createPool, markOutboxPublished } from '@ledgerline/postgres';
 import { BalanceCache, StatusNotifier, createRedis, ping } from '@ledgerline/redis';
 import { type BatchEffects, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
@@ -117,6 +117,10 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     },
     ports: {
       pool,
+      writer: new GroupCommitWriter(pool, {
+        groupMessagesMax: config.writeGroupMessagesMax,
+        onStatement: (batches) => metrics.writeStatementBatches.observe(batches),
+      }),
       routing: () => routing.current(),
       refreshRouting: () => routing.refresh(),
       clock: systemClock,

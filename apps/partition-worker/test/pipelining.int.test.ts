@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 // write of N discards N+1 so a retry applies everything exactly once.
 import type { Pool } from 'pg';
 import { type ClientCommand as Command, type RoutingTable, systemClock } from '@ledgerline/domain';
-import { type OutboxRow, loadRouting, reconcile } from '@ledgerline/postgres';
+import { GroupCommitWriter, type OutboxRow, loadRouting, reconcile } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
 import { PartitionApplier } from '../src/partition-applier';
 import type { ConsumedMessage } from '@ledgerline/kafka';
@@ -56,6 +56,7 @@ describe('pipelined batches of one partition', () => {
       'pipelining-test',
       {
         pool,
+        writer: new GroupCommitWriter(pool, { groupMessagesMax: 0 }),
         routing: () => routing,
         refreshRouting: async () => routing,
         clock: systemClock,

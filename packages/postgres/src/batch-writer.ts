@@ -22,6 +22,8 @@ import { SQLSTATE_CONCURRENT_WRITE, SQLSTATE_FENCED } from './write-errors';
 
 export class ConcurrentWriteError extends Error {
   override readonly name = 'ConcurrentWriteError';
+  /** The SQLSTATE it was raised with, so classifyWriteFailure reads it like the raw error. */
+  readonly code = SQLSTATE_CONCURRENT_WRITE;
 }
 
 export interface OutboxRowInput {
@@ -61,26 +63,49 @@ export interface Queryable {
  * that transaction instead). Returns the outbox rows with their ids, in batch order.
  */
 export async function writeBatch(db: Queryable, write: BatchWrite): Promise<OutboxRow[]> {
-  const { claim } = write;
-  let ids: string[];
+  const [rows] = await writeBatches(db, [write]);
+  return rows!;
+}
+
+/**
+ * Writes several partitions' batches in ONE statement, so one transaction: every batch
+ * commits, or none does. One call of ledger_apply_batch per batch, in the order given; each
+ * batch keeps its own fence (epoch and offset of its partition). Returns each batch's outbox
+ * rows, in the order of `writes`. Used by group commit (group-commit.ts): the batches must be
+ * of distinct partitions, which touch distinct accounts (one writer per account).
+ */
+export async function writeBatches(db: Queryable, writes: readonly BatchWrite[]): Promise<OutboxRow[][]> {
+  if (writes.length === 0) return [];
+  const calls = writes.map((_, i) => {
+    const at = i * APPLY_PARAMS;
+    return `ledger_apply_batch($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6}::jsonb) AS b${i}`;
+  });
+  const params = writes.flatMap((write) => [
+    write.claim.topic,
+    write.claim.partition,
+    write.claim.epoch.toString(),
+    write.fromOffset.toString(),
+    write.toOffset.toString(),
+    batchDocument(write),
+  ]);
+  let row: Record<string, string[]>;
   try {
-    const result = await db.query('SELECT ledger_apply_batch($1, $2, $3, $4, $5, $6::jsonb) AS ids', [
-      claim.topic,
-      claim.partition,
-      claim.epoch.toString(),
-      write.fromOffset.toString(),
-      write.toOffset.toString(),
-      batchDocument(write),
-    ]);
-    ids = result.rows[0].ids;
+    const result = await db.query(`SELECT ${calls.join(', ')}`, params);
+    row = result.rows[0];
   } catch (error) {
     throw typedWriteError(error);
   }
-  if (ids.length !== write.outbox.length) {
-    throw new Error(`ledger_apply_batch returned ${ids.length} outbox ids for ${write.outbox.length} rows`);
-  }
-  return write.outbox.map((row, i) => ({ ...row, id: BigInt(ids[i]!) }));
+  return writes.map((write, i) => {
+    const ids = row[`b${i}`]!;
+    if (ids.length !== write.outbox.length) {
+      throw new Error(`ledger_apply_batch returned ${ids.length} outbox ids for ${write.outbox.length} rows`);
+    }
+    return write.outbox.map((out, n) => ({ ...out, id: BigInt(ids[n]!) }));
+  });
 }
+
+/** Parameters per ledger_apply_batch call: topic, partition, epoch, from, to, the batch document. */
+const APPLY_PARAMS = 6;
 
 function typedWriteError(error: unknown): unknown {
   const code = (error as { code?: string }).code;

@@ -6,6 +6,7 @@ export * from './accounts';
 export * from './routing';
 export * from './partition-state';
 export * from './batch-writer';
+export * from './group-commit';
 export * from './outbox';
 export * from './ops-reads';
 export * from './worker-reads';

@@ -9,6 +9,7 @@
  *          FencedError, and nothing of the batch is written.
  */
 import type { Pool } from 'pg';
+import { SQLSTATE_FENCED } from './write-errors';
 
 export interface PartitionClaim {
   topic: string;
@@ -19,6 +20,8 @@ export interface PartitionClaim {
 
 export class FencedError extends Error {
   override readonly name = 'FencedError';
+  /** The SQLSTATE it was raised with, so classifyWriteFailure reads it like the raw error. */
+  readonly code = SQLSTATE_FENCED;
 }
 
 export async function claimPartition(pool: Pool, topic: string, partition: number, owner: string): Promise<PartitionClaim> {

@@ -1,0 +1,160 @@
+// Group commit (src/group-commit.ts) against the real database: small batches of different
+// partitions that wait behind a write in flight go together in one statement, each gets its
+// own outbox rows back, and a failure stays the failing batch's own: the statement is all or
+// nothing, so the others are written again alone and commit.
+import { applyBatch, externalAccountId } from '@ledgerline/domain';
+import type { Pool } from 'pg';
+import {
+  type BatchWrite,
+  FencedError,
+  GroupCommitWriter,
+  type PartitionClaim,
+  type Queryable,
+  claimPartition,
+  loadAccountStates,
+  loadRouting,
+} from '../src';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { balanceOf, deposit, openAccountOn } from '../../../test/support/ledger';
+
+/** The real pool, recording each statement's number of ledger_apply_batch calls; a statement can be held back. */
+function recordingDb(pool: Pool) {
+  const statements: number[] = [];
+  const gates: (() => void)[] = [];
+  let holdNext = false;
+  const db: Queryable = {
+    query: (async (text: string, values: unknown[]) => {
+      statements.push(text.split('ledger_apply_batch(').length - 1);
+      if (holdNext) {
+        holdNext = false;
+        await new Promise<void>((release) => gates.push(release));
+      }
+      return pool.query(text, values);
+    }) as unknown as Queryable['query'],
+  };
+  return {
+    db,
+    statements,
+    holdNextStatement: () => {
+      holdNext = true;
+    },
+    releaseHeld: () => gates.splice(0).forEach((release) => release()),
+  };
+}
+
+describe('group commit of several partitions', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase(4);
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  /** A deposit into a new account of `partition`, as that partition's owner would write it. */
+  async function depositWrite(topic: string, partition: number, amount: bigint, options: { messages?: bigint; claim?: PartitionClaim } = {}) {
+    const routing = await loadRouting(db.pool);
+    const account = await openAccountOn(db.pool, routing, partition, `group-${topic}-${partition}`);
+    const claim = options.claim ?? (await claimPartition(db.pool, topic, partition, 'owner'));
+    const accounts = await loadAccountStates(db.pool, [account, externalAccountId(partition, 'USD')]);
+    const effects = applyBatch({ partition, now: new Date().toISOString(), accounts, partitionOf: (id) => routing.partitionOf(id), alreadyApplied: new Set() }, [
+      deposit(account, amount),
+    ]);
+    const write: BatchWrite = {
+      claim,
+      fromOffset: 0n,
+      toOffset: options.messages ?? 1n,
+      effects,
+      before: accounts,
+      outbox: [{ topic: 'events', targetPartition: null, key: `${topic}-${partition}`, payload: JSON.stringify({ partition }) }],
+    };
+    return { account, write };
+  }
+
+  test('batches that wait behind the write in flight go together, each with its own outbox rows', async () => {
+    const recording = recordingDb(db.pool);
+    const writer = new GroupCommitWriter(recording.db, { groupMessagesMax: 64 });
+    const batches = await Promise.all([0, 1, 2].map((p) => depositWrite('together', p, BigInt(10 + p))));
+
+    // All three ready at once: the first goes alone at once, the two others wait and go together.
+    const rows = await Promise.all(batches.map((b) => writer.write(b.write)));
+
+    expect(recording.statements).toEqual([1, 2]);
+    rows.forEach((written, p) => {
+      expect(written).toHaveLength(1);
+      expect(written[0]!.key).toBe(`together-${p}`);
+      expect(JSON.parse(written[0]!.payload)).toEqual({ partition: p });
+    });
+    const stored = await db.pool.query('SELECT id, message_key FROM outbox WHERE message_key LIKE $1', ['together-%']);
+    expect(new Map(stored.rows.map((r) => [r.message_key, BigInt(r.id)]))).toEqual(new Map(rows.map((written) => [written[0]!.key, written[0]!.id])));
+    for (const [p, b] of batches.entries()) expect(await balanceOf(db.pool, b.account)).toBe(BigInt(10 + p));
+    const offsets = await db.pool.query(`SELECT partition, next_offset FROM partition_state WHERE topic = 'together' ORDER BY partition`);
+    expect(offsets.rows).toEqual([0, 1, 2].map((p) => ({ partition: p, next_offset: '1' })));
+  });
+
+  test('a batch that fails fails alone: the others of its statement are written again and commit', async () => {
+    const recording = recordingDb(db.pool);
+    const writer = new GroupCommitWriter(recording.db, { groupMessagesMax: 64 });
+    const first = await depositWrite('alone', 0, 5n);
+    // Partition 1's owner was superseded: its write is fenced (LL001).
+    const zombie = await claimPartition(db.pool, 'alone', 1, 'zombie');
+    await claimPartition(db.pool, 'alone', 1, 'newer');
+    const fenced = await depositWrite('alone', 1, 7n, { claim: zombie });
+    const healthy = await depositWrite('alone', 2, 9n);
+
+    const outcomes = await Promise.allSettled([first, fenced, healthy].map((b) => writer.write(b.write)));
+
+    // The first alone; the group of two refused whole; then each of the two alone.
+    expect(recording.statements).toEqual([1, 2, 1, 1]);
+    expect(outcomes[0]!.status).toBe('fulfilled');
+    expect(outcomes[1]!.status).toBe('rejected');
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(FencedError);
+    expect(outcomes[2]!.status).toBe('fulfilled');
+    expect(await balanceOf(db.pool, fenced.account)).toBe(0n);
+    expect(await balanceOf(db.pool, healthy.account)).toBe(9n);
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM outbox WHERE message_key = 'alone-1'`)).rows[0].n).toBe(0);
+  });
+
+  test('a batch larger than the group bound is written at once, beside the statement in flight', async () => {
+    const recording = recordingDb(db.pool);
+    const writer = new GroupCommitWriter(recording.db, { groupMessagesMax: 1 });
+    const small = await depositWrite('large', 0, 3n);
+    const large = await depositWrite('large', 1, 4n, { messages: 5n });
+
+    recording.holdNextStatement();
+    const smallWritten = writer.write(small.write);
+    const largeWritten = writer.write(large.write);
+    await largeWritten; // sent and committed while the small batch's statement is held back
+    expect(recording.statements).toEqual([1, 1]);
+    expect(await balanceOf(db.pool, small.account)).toBe(0n);
+    recording.releaseHeld();
+    await smallWritten;
+    expect(await balanceOf(db.pool, small.account)).toBe(3n);
+    expect(await balanceOf(db.pool, large.account)).toBe(4n);
+  });
+
+  test('an operating error reaches every batch of the statement, and none is written again alone', async () => {
+    const recording = recordingDb(db.pool);
+    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: '08006' });
+    const failingGroups: Queryable = {
+      query: (async (text: string, values: unknown[]) => {
+        if (text.split('ledger_apply_batch(').length - 1 > 1) {
+          recording.statements.push(-1);
+          throw lost;
+        }
+        return recording.db.query(text, values);
+      }) as unknown as Queryable['query'],
+    };
+    const writer = new GroupCommitWriter(failingGroups, { groupMessagesMax: 64 });
+    const batches = await Promise.all([0, 1, 2].map((p) => depositWrite('operating', p, 1n)));
+
+    const outcomes = await Promise.allSettled(batches.map((b) => writer.write(b.write)));
+
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBe(lost);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toBe(lost);
+    // One statement alone, the group that failed; no retry of the group's batches here (the
+    // partitions retry their own writes, and a write that did commit meets its fence).
+    expect(recording.statements).toEqual([1, -1]);
+  });
+});
