@@ -9,7 +9,7 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
     commandsApplied: new Counter({ name: 'ledger_worker_commands_applied_total', help: 'Commands committed', labelNames: ['partition'], registers: [registry] }),
     batchCommands: new Histogram({
       name: 'ledger_worker_batch_commands',
-      help: 'Commands per committed Postgres transaction',
+      help: 'Commands per committed batch (one ledger_apply_batch call; several batches may share a transaction, see ledger_worker_write_statement_batches)',
       buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
       registers: [registry],
     }),
