@@ -63,18 +63,21 @@ export interface Queryable {
  * that transaction instead). Returns the outbox rows with their ids, in batch order.
  */
 export async function writeBatch(db: Queryable, write: BatchWrite): Promise<OutboxRow[]> {
-  const [rows] = await writeBatches(db, [write]);
-  return rows!;
+  const [written] = await writeBatches(db, [write]);
+  if (written instanceof Error) throw written;
+  return written!;
 }
 
 /**
  * Writes several partitions' batches in ONE statement, so one transaction: every batch
- * commits, or none does. One call of ledger_apply_batch per batch, in the order given; each
- * batch keeps its own fence (epoch and offset of its partition). Returns each batch's outbox
- * rows, in the order of `writes`. Used by group commit (group-commit.ts): the batches must be
- * of distinct partitions, which touch distinct accounts (one writer per account).
+ * commits, or none does (then it throws). One call of ledger_apply_batch per batch, in the
+ * order given; each batch keeps its own fence (epoch and offset of its partition). Returns,
+ * in the order of `writes`, each batch's outbox rows, or the Error of a batch whose answer
+ * did not match it (committed, but its outbox ids are not what it wrote). Used by group
+ * commit (group-commit.ts): the batches must be of distinct partitions, which touch distinct
+ * accounts (one writer per account).
  */
-export async function writeBatches(db: Queryable, writes: readonly BatchWrite[]): Promise<OutboxRow[][]> {
+export async function writeBatches(db: Queryable, writes: readonly BatchWrite[]): Promise<(OutboxRow[] | Error)[]> {
   if (writes.length === 0) return [];
   const calls = writes.map((_, i) => {
     const at = i * APPLY_PARAMS;
@@ -96,9 +99,9 @@ export async function writeBatches(db: Queryable, writes: readonly BatchWrite[])
     throw typedWriteError(error);
   }
   return writes.map((write, i) => {
-    const ids = row[`b${i}`]!;
+    const ids = row[`b${i}`] ?? [];
     if (ids.length !== write.outbox.length) {
-      throw new Error(`ledger_apply_batch returned ${ids.length} outbox ids for ${write.outbox.length} rows`);
+      return new Error(`ledger_apply_batch returned ${ids.length} outbox ids for ${write.outbox.length} rows`);
     }
     return write.outbox.map((out, n) => ({ ...out, id: BigInt(ids[n]!) }));
   });

@@ -20,18 +20,22 @@
  * only after the previous one), so a statement holds at most one batch per partition, and
  * the batches of one statement touch distinct accounts (one writer per account).
  *
- * Failures stay each batch's own. The statement is all or nothing, so when it fails:
- *   - an operating error (connection lost, server shutting down; write-errors.ts): every
- *     batch of the statement gets it, exactly as each would have got it from its own
- *     statement. Whether the statement committed may be unknown: each partition retries its
- *     write, and a write that did commit is refused by its fence (LL001), as today;
- *   - anything else (a fenced or stale partition, a copy of an applied command, a value
- *     Postgres refuses): the statement changed nothing; each batch is written again alone,
- *     so the failing one fails with its own error and the others commit.
+ * Failures stay each batch's own. The statement is all or nothing, so when it fails, for
+ * whatever reason, each of its batches is written again alone and gets its own outcome: a
+ * fenced or stale partition, a copy of an applied command or a value Postgres refuses fails
+ * only its own write, and so does an error the server raises as operating but one batch's
+ * data causes (a corrupted index page, an I/O error on its relation). When Postgres itself
+ * is down, each alone-write fails the same way, as it would have without grouping. If the
+ * statement did commit and only its answer was lost, each alone-write is refused by its fence
+ * (LL001) and the partition resumes from the stored offset, exactly as after a single write
+ * whose answer was lost.
+ *
+ * Not handled here: a statement that never answers holds the lane, so every small write of
+ * the process waits behind it (before, only its own partition's). Writes have no timeout
+ * today, grouped or not.
  */
 import type { BatchWrite, OutboxRow, Queryable } from './batch-writer';
 import { writeBatch, writeBatches } from './batch-writer';
-import { classifyWriteFailure } from './write-errors';
 
 /** What the applier writes its batches through. */
 export interface BatchWriter {
@@ -62,7 +66,7 @@ export class GroupCommitWriter implements BatchWriter {
 
   write(write: BatchWrite): Promise<OutboxRow[]> {
     if (write.toOffset - write.fromOffset > BigInt(this.options.groupMessagesMax)) {
-      this.options.onStatement?.(1);
+      this.observe(1);
       return writeBatch(this.db, write);
     }
     return new Promise<OutboxRow[]>((resolve, reject) => {
@@ -71,7 +75,7 @@ export class GroupCommitWriter implements BatchWriter {
     });
   }
 
-  /** Sends what waits, one statement at a time, until nothing does. */
+  /** Sends what waits, one statement at a time, until nothing does. `send` never rejects. */
   private async runLane(): Promise<void> {
     this.laneBusy = true;
     try {
@@ -82,23 +86,34 @@ export class GroupCommitWriter implements BatchWriter {
   }
 
   private async send(group: Waiting[]): Promise<void> {
-    this.options.onStatement?.(group.length);
+    if (group.length === 1) return this.alone(group[0]!);
+    this.observe(group.length);
+    let written: (OutboxRow[] | Error)[];
     try {
-      const rows = await writeBatches(this.db, group.map((w) => w.write));
-      group.forEach((w, i) => w.resolve(rows[i]!));
+      written = await writeBatches(this.db, group.map((w) => w.write));
+    } catch {
+      // Nothing of it committed, or its answer was lost: each alone gets its own outcome.
+      await Promise.all(group.map((w) => this.alone(w)));
       return;
-    } catch (error) {
-      if (group.length === 1 || classifyWriteFailure(error) === 'operating') {
-        for (const w of group) w.reject(error);
-        return;
-      }
     }
-    // One batch's failure rolled the statement back for all: each alone gets its own outcome.
-    await Promise.all(
-      group.map((w) => {
-        this.options.onStatement?.(1);
-        return writeBatch(this.db, w.write).then(w.resolve, w.reject);
-      }),
-    );
+    group.forEach((w, i) => {
+      const rows = written[i]!;
+      if (rows instanceof Error) w.reject(rows);
+      else w.resolve(rows);
+    });
+  }
+
+  private alone(w: Waiting): Promise<void> {
+    this.observe(1);
+    return writeBatch(this.db, w.write).then(w.resolve, w.reject);
+  }
+
+  /** Metrics must never keep a batch from being written or answered. */
+  private observe(batches: number): void {
+    try {
+      this.options.onStatement?.(batches);
+    } catch {
+      // a broken metrics callback is not the write's failure
+    }
   }
 }

@@ -44,9 +44,15 @@ export const SQLSTATE_CONCURRENT_WRITE = 'LL002';
 /** A key already taken: deterministic for a batch written with its dedupe read, maybe a copy without it. */
 export const SQLSTATE_UNIQUE_VIOLATION = '23505';
 
+/**
+ * The error's SQLSTATE, or null when the server gave none. A Node system error (a socket's
+ * `EPIPE`: five capitals, like a SQLSTATE) carries `syscall` and a numeric `errno`; its code
+ * says the connection failed, never that the data did.
+ */
 export function sqlStateOf(error: unknown): string | null {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+  const e = error as { code?: unknown; errno?: unknown; syscall?: unknown } | null;
+  if (e === null || typeof e !== 'object' || typeof e.errno === 'number' || e.syscall !== undefined) return null;
+  return typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : null;
 }
 
 export function classifyWriteFailure(error: unknown): WriteFailureKind {

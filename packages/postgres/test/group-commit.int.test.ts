@@ -1,7 +1,8 @@
 // Group commit (src/group-commit.ts) against the real database: small batches of different
 // partitions that wait behind a write in flight go together in one statement, each gets its
 // own outbox rows back, and a failure stays the failing batch's own: the statement is all or
-// nothing, so the others are written again alone and commit.
+// nothing, so the others are written again alone and commit; a statement whose answer was
+// lost after it committed is refused by each batch's fence when written again.
 import { applyBatch, externalAccountId } from '@ledgerline/domain';
 import type { Pool } from 'pg';
 import {
@@ -133,28 +134,50 @@ describe('group commit of several partitions', () => {
     expect(await balanceOf(db.pool, large.account)).toBe(4n);
   });
 
-  test('an operating error reaches every batch of the statement, and none is written again alone', async () => {
-    const recording = recordingDb(db.pool);
-    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: '08006' });
-    const failingGroups: Queryable = {
+  /** The recording db, whose statements of several batches fail with `lost` before (or, with `afterCommit`, after) running. */
+  function losingGroups(recording: ReturnType<typeof recordingDb>, lost: Error, afterCommit: boolean): Queryable {
+    return {
       query: (async (text: string, values: unknown[]) => {
         if (text.split('ledger_apply_batch(').length - 1 > 1) {
-          recording.statements.push(-1);
+          recording.statements.push(afterCommit ? 2 : -1);
+          if (afterCommit) await db.pool.query(text, values);
           throw lost;
         }
         return recording.db.query(text, values);
       }) as unknown as Queryable['query'],
     };
-    const writer = new GroupCommitWriter(failingGroups, { groupMessagesMax: 64 });
+  }
+
+  test('a group refused with an operating error is written again batch by batch, and each commits', async () => {
+    const recording = recordingDb(db.pool);
+    const lost = Object.assign(new Error('could not read block: I/O error'), { code: '58030' });
+    const writer = new GroupCommitWriter(losingGroups(recording, lost, false), { groupMessagesMax: 64 });
     const batches = await Promise.all([0, 1, 2].map((p) => depositWrite('operating', p, 1n)));
 
     const outcomes = await Promise.allSettled(batches.map((b) => writer.write(b.write)));
 
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
-    expect((outcomes[1] as PromiseRejectedResult).reason).toBe(lost);
-    expect((outcomes[2] as PromiseRejectedResult).reason).toBe(lost);
-    // One statement alone, the group that failed; no retry of the group's batches here (the
-    // partitions retry their own writes, and a write that did commit meets its fence).
-    expect(recording.statements).toEqual([1, -1]);
+    // An operating error one batch's data may cause does not fail the batches beside it.
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(recording.statements).toEqual([1, -1, 1, 1]);
+    for (const b of batches) expect(await balanceOf(db.pool, b.account)).toBe(1n);
+  });
+
+  test('a group whose answer was lost after it committed: each batch alone meets its fence, nothing is applied twice', async () => {
+    const recording = recordingDb(db.pool);
+    const lost = Object.assign(new Error('Connection terminated unexpectedly'), { code: '08006' });
+    const writer = new GroupCommitWriter(losingGroups(recording, lost, true), { groupMessagesMax: 64 });
+    const batches = await Promise.all([0, 1, 2].map((p) => depositWrite('lost', p, 4n)));
+
+    const outcomes = await Promise.allSettled(batches.map((b) => writer.write(b.write)));
+
+    expect(outcomes[0]!.status).toBe('fulfilled');
+    for (const o of outcomes.slice(1)) {
+      expect(o.status).toBe('rejected');
+      expect((o as PromiseRejectedResult).reason).toBeInstanceOf(FencedError);
+    }
+    expect(recording.statements).toEqual([1, 2, 1, 1]);
+    for (const b of batches) expect(await balanceOf(db.pool, b.account)).toBe(4n);
+    const offsets = await db.pool.query(`SELECT next_offset FROM partition_state WHERE topic = 'lost' ORDER BY partition`);
+    expect(offsets.rows.map((r) => r.next_offset)).toEqual(['1', '1', '1']);
   });
 });
