@@ -24,6 +24,7 @@ import { type Clock, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
 import { tracingEnabled } from '@ledgerline/tracing';
 import { AccountDirectory } from './account-directory';
+import { BatchAdmission } from './batch-admission';
 import type { ApiConfig } from './config';
 import type { AppContext } from './context';
 import { ApiError, toHttpError } from './errors';
@@ -59,6 +60,7 @@ export function buildApp(deps: AppDeps): Express {
   const { config } = deps;
   const logger = deps.logger ?? silentLogger;
   const log = (line: string) => logger.warn(line);
+  const metrics = deps.metrics ?? createApiMetrics({ defaultMetrics: false });
   const ctx: AppContext = {
     config,
     pool: deps.pool,
@@ -76,7 +78,13 @@ export function buildApp(deps: AppDeps): Express {
     }),
     limiter: deps.limiter ?? createRequestLimiter(config.rateLimits, null, config.redisKeyPrefix),
     directory: new AccountDirectory(deps.pool, config.accountCacheEntriesMax),
-    metrics: deps.metrics ?? createApiMetrics({ defaultMetrics: false }),
+    metrics,
+    batchAdmission: new BatchAdmission({
+      itemsInFlightMax: config.batchItemsInFlightMax,
+      waitMaxMs: config.batchAdmissionWaitMs,
+      onRefused: () => metrics.batchAdmissionRefused.inc(),
+      onInFlight: (items) => metrics.batchItemsInFlight.set(items),
+    }),
     commandsTopic: topicNames(config.kafkaTopicPrefix).commands,
     seal: new CommandSeal(config.commandKey.current),
     clock: deps.clock ?? systemClock,
@@ -100,7 +108,12 @@ export function buildApp(deps: AppDeps): Express {
   // The batch route alone takes a large body; every other route keeps the small limit.
   const parseJson = express.json({ limit: config.requestBodyBytesMax, type: 'application/json', strict: true });
   const parseBatchJson = express.json({ limit: config.batchBodyBytesMax, type: 'application/json', strict: true });
-  app.use((req: Request, res: Response, next: NextFunction) => (req.path === BATCH_PATH ? parseBatchJson : parseJson)(req, res, next));
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.path !== BATCH_PATH) return parseJson(req, res, next);
+    // A batch the API could not start in time is refused before its body is read and parsed.
+    if (req.method === 'POST' && ctx.batchAdmission.saturated()) return next(ctx.batchAdmission.refusal());
+    return parseBatchJson(req, res, next);
+  });
 
   mountRoutes(app, ctx, ROUTES);
 

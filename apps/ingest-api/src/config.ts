@@ -94,6 +94,13 @@ const schema = z.object({
    * ceiling the document declares). All of a batch's accepted items go out in one produce request.
    */
   API_BATCH_ITEMS_MAX: intVar(BATCH_ITEMS_MAX, 1, BATCH_ITEMS_MAX),
+  /**
+   * POST /v1/batch admission (batch-admission.ts): batch items worked on at once, at most (a
+   * larger batch runs alone); a batch that does not fit waits its turn, in arrival order, up to
+   * API_BATCH_ADMISSION_WAIT_MS, then answers 429 TOO_MANY_REQUESTS with Retry-After.
+   */
+  API_BATCH_ITEMS_IN_FLIGHT_MAX: intVar(2_000, 1, 1_000_000),
+  API_BATCH_ADMISSION_WAIT_MS: intVar(100, 0, 60_000),
   /** Upper bound of `?wait_ms` (the contract allows up to WAIT_MS_MAX, 30000). */
   API_LONG_POLL_MS_MAX: intVar(WAIT_MS_MAX, 0, WAIT_MS_MAX),
   /** How long `PATCH /v1/accounts/{id}` waits for the writer's outcome before answering 202 (the contract says 5 s). */
@@ -214,6 +221,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     requestBodyBytesMax: raw.API_REQUEST_BODY_BYTES_MAX,
     batchBodyBytesMax: raw.API_BATCH_BODY_BYTES_MAX,
     batchItemsMax: raw.API_BATCH_ITEMS_MAX,
+    batchItemsInFlightMax: raw.API_BATCH_ITEMS_IN_FLIGHT_MAX,
+    batchAdmissionWaitMs: raw.API_BATCH_ADMISSION_WAIT_MS,
     longPollMsMax: raw.API_LONG_POLL_MS_MAX,
     accountChangeWaitMs: raw.API_ACCOUNT_CHANGE_WAIT_MS,
     longPollsMax: raw.API_LONG_POLLS_MAX,

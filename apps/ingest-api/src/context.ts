@@ -5,6 +5,7 @@ import type { Clock } from '@ledgerline/domain';
 import type { CommandSeal } from '@ledgerline/schemas';
 import type { IdempotencyClaims } from '@ledgerline/postgres';
 import type { AccountDirectory } from './account-directory';
+import type { BatchAdmission } from './batch-admission';
 import type { ApiConfig } from './config';
 import type { ApiMetrics } from './metrics';
 import type { RequestLimiter } from './rate-limits';
@@ -22,6 +23,8 @@ export interface AppContext {
   readonly verifier: TokenVerifier;
   readonly limiter: RequestLimiter;
   readonly directory: AccountDirectory;
+  /** Bounds the batch items worked on at once (POST /v1/batch). */
+  readonly batchAdmission: BatchAdmission;
   readonly metrics: ApiMetrics;
   readonly commandsTopic: string;
   /** Seals the commands a ledger:admin principal asks for, so workers can tell them from forged ones. */

@@ -5,6 +5,7 @@
  *   - auth errors (packages/auth): 401, or 503 when the key set cannot be fetched.
  *   - produce errors (packages/kafka): BackpressureError 429, BrokerUnavailableError 503.
  *   - RateLimitedError (rate-limits.ts): 429 RATE_LIMITED with the limiter's Retry-After.
+ *   - AdmissionRefusedError (batch-admission.ts): 429 TOO_MANY_REQUESTS with Retry-After.
  *   - DependencyUnavailableError and Postgres connection failures: 503.
  *   - body-parser errors (express.json): 400 / 413 / 415 by their `type`; a malformed
  *     percent-escape in the path (URIError): 400.
@@ -18,6 +19,7 @@ import { type ZodError, z } from 'zod';
 import { AuthError, type AuthErrorCode, AuthUnavailableError, MalformedClaimError } from '@ledgerline/auth';
 import { BackpressureError, BrokerUnavailableError } from '@ledgerline/kafka';
 import { isRetryablePgError } from '@ledgerline/postgres';
+import { AdmissionRefusedError } from './batch-admission';
 import { RateLimitedError } from './rate-limits';
 
 /**
@@ -176,6 +178,9 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
     return answer(429, 'BACKPRESSURE', 'too many commands in flight; retry shortly with the same Idempotency-Key', undefined, {
       'Retry-After': String(retry.backpressureRetryAfterS),
     });
+  }
+  if (error instanceof AdmissionRefusedError) {
+    return answer(429, 'TOO_MANY_REQUESTS', error.message, undefined, { 'Retry-After': String(retry.backpressureRetryAfterS) });
   }
   if (error instanceof BucketMovingError) {
     return answer(503, 'BUCKET_MOVING', error.message, undefined, { 'Retry-After': String(retry.backpressureRetryAfterS) });

@@ -72,6 +72,12 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['outcome'],
       registers: [registry],
     }),
+    batchAdmissionRefused: new Counter({
+      name: 'ledger_api_batch_admission_refused_total',
+      help: 'POST /v1/batch requests refused with 429 because they could not start within API_BATCH_ADMISSION_WAIT_MS',
+      registers: [registry],
+    }),
+    batchItemsInFlight: new Gauge({ name: 'ledger_api_batch_items_in_flight', help: 'POST /v1/batch items being worked on now', registers: [registry] }),
     batchItems: new Counter({
       name: 'ledger_api_batch_items_total',
       help: 'POST /v1/batch items answered, by the status each item got',

@@ -2,7 +2,7 @@
 // transfer history with its filters and cursor, the entries time window, and the
 // point-in-time balance, against the real API, a real worker, Kafka, Postgres and Redis.
 import { randomUUID } from 'node:crypto';
-import { type RoutingTable, batchItemIdFor } from '@ledgerline/domain';
+import { type RoutingTable, batchIdFor, batchItemIdFor } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
 import { BalanceCache, createRedis } from '@ledgerline/redis';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -27,6 +27,8 @@ describe('batch, history and point in time', () => {
   let bob: Client;
   let admin: Client;
   let splittingAdmin: Client;
+  /** Works on one batch item at a time; a batch waits 1.5 s for its turn, then is refused. */
+  let gatedApi: Awaited<ReturnType<typeof startApi>>;
 
   beforeAll(async () => {
     db = await createTestDatabase(PARTITIONS);
@@ -36,6 +38,7 @@ describe('batch, history and point in time', () => {
     worker = await startWorker(target);
     api = await startApi(target, { API_BATCH_ITEMS_MAX: '50' });
     splittingApi = await startApi(target, { API_PRODUCE_GROUP_BYTES_MAX: '4096' });
+    gatedApi = await startApi(target, { API_BATCH_ITEMS_IN_FLIGHT_MAX: '1', API_BATCH_ADMISSION_WAIT_MS: '1500' });
     routing = await loadRouting(db.pool);
     alice = new Client(api.url, await token('alice'));
     bob = new Client(api.url, await token('bob'));
@@ -46,6 +49,7 @@ describe('batch, history and point in time', () => {
   afterAll(async () => {
     await api.stop();
     await splittingApi.stop();
+    await gatedApi.stop();
     await worker.stop();
     expect(worker.fatal).toEqual([]);
     await topics.delete();
@@ -164,6 +168,56 @@ describe('batch, history and point in time', () => {
       expect(fewer.status).toBe(422);
       expect(await balance(alice, from)).toBe('200');
       expect(await balance(bob, to)).toBe('200');
+    });
+
+    test('admission: past the items in flight a batch waits its turn, then is refused with 429 before anything of it is claimed', async () => {
+      const from = await openAccount(alice);
+      const to = await openAccount(bob);
+      await deposit(from, '100');
+      const gated = new Client(gatedApi.url, await token('alice'));
+      const item = (amount: string) => ({ kind: 'TRANSFER', from_account_id: from, to_account_id: to, amount, currency: 'USD' });
+      const [heldKey, refusedKey] = [randomUUID(), randomUUID()];
+      // Hold the first batch inside the API: its key's claim waits on a row this transaction inserted.
+      const blocker = await db.pool.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query('INSERT INTO idempotency_keys (transfer_id, principal, request_hash) VALUES ($1, $2, $3)', [batchIdFor('alice', heldKey), 'alice', 'held']);
+        const held = gated.post('/v1/batch', { items: [item('10')] }, heldKey);
+        await waitFor('the held batch in flight', async () => (await metricValue(gatedApi.url, 'ledger_api_batch_items_in_flight')) === 1);
+
+        // The next batch waits its turn (1.5 s) and is refused; meanwhile a third one finds a
+        // full round waiting and is refused before its body is even parsed (malformed JSON,
+        // never looked at: 429, not 400).
+        const refused = gated.post('/v1/batch', { items: [item('20')] }, refusedKey);
+        await waitFor('a full round waiting', async () => {
+          const early = await gated.request('POST', '/v1/batch', { raw: '{"items": [', key: randomUUID() });
+          return early.status === 429;
+        });
+        const answer = await refused;
+        expect(answer.status).toBe(429);
+        expect(answer.body.error.code).toBe('TOO_MANY_REQUESTS');
+        expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(await metricValue(gatedApi.url, 'ledger_api_batch_admission_refused_total')).toBeGreaterThanOrEqual(2);
+        // Nothing of the refused batch was claimed: its key is free, its item unknown.
+        const claimed = await db.pool.query('SELECT count(*)::int AS n FROM idempotency_keys WHERE transfer_id = ANY($1::uuid[])', [
+          [batchIdFor('alice', refusedKey), batchItemIdFor('alice', refusedKey, 0)],
+        ]);
+        expect(claimed.rows[0].n).toBe(0);
+
+        await blocker.query('ROLLBACK');
+        const first = await held;
+        expect(first.status).toBe(202);
+        expect(first.body.results[0].status).toBe(202);
+      } finally {
+        blocker.release();
+      }
+      // The client's retry with the same key is a first submission, and is accepted.
+      const retry = await gated.post('/v1/batch', { items: [item('20')] }, refusedKey);
+      expect(retry.status).toBe(202);
+      expect(retry.body.results[0].status).toBe(202);
+      expect((await settled(alice, retry.body.results[0].resource.id)).status).toBe('COMPLETED');
+      await settled(alice, batchItemIdFor('alice', heldKey, 0));
+      expect(await balance(alice, from)).toBe('70');
     });
 
     test.each([
@@ -418,9 +472,13 @@ describe('batch, history and point in time', () => {
 
 /** Produce requests and messages the API has sent so far (its /metrics, open to loopback). */
 async function produced(url: string): Promise<{ requests: number; messages: number }> {
+  return { requests: await metricValue(url, 'ledger_api_produce_batch_size_count'), messages: await metricValue(url, 'ledger_api_produce_batch_size_sum') };
+}
+
+/** One unlabelled series of the API's /metrics. */
+async function metricValue(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n'))?.[2] ?? NaN);
-  return { requests: value('ledger_api_produce_batch_size_count'), messages: value('ledger_api_produce_batch_size_sum') };
+  return Number(/^(\S+) (\S+)$/m.exec(text.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n'))?.[2] ?? NaN);
 }
 
 /** RFC 3339 with all six fractional digits Postgres keeps. */

@@ -75,34 +75,43 @@ export const batchRoutes = [
       const auth = authOf(res);
       requireWrite(auth);
       const envelope = parseEnvelope(ctx, body);
-      await chargeWrites(ctx, auth, envelope.length);
-      const items = envelope.map(parseItem);
-
-      const claim = await ctx.claims.claim(batchIdFor(auth.principal, key), auth.principal, batchHash(items));
-      if (claim.kind === 'reused') throw idempotencyKeyReused();
-
-      const submissions: MovementSubmission[] = [];
-      const submitted: number[] = [];
-      items.forEach((item, index) => {
-        if (!('request' in item)) return;
-        submissions.push({ transferId: batchItemIdFor(auth.principal, key, index), request: item.request });
-        submitted.push(index);
-      });
-      const outcomes = await submitMovements(ctx, auth, submissions);
-
-      const results: BatchItemResult[] = items.map((item, index) => ('error' in item ? errorResult(ctx, index, item.error) : { index, status: 0 }));
-      outcomes.forEach((outcome, i) => {
-        const index = submitted[i]!;
-        results[index] =
-          outcome.answer !== undefined
-            ? { index, status: outcome.answer.status, resource: outcome.answer.resource }
-            : errorResult(ctx, index, outcome.error);
-      });
+      const results = await ctx.batchAdmission.run(envelope.length, () => submitBatch(ctx, auth, key, envelope));
       for (const result of results) ctx.metrics.batchItems.inc({ status: String(result.status) });
       res.status(202).json({ results });
     },
   }),
 ];
+
+/**
+ * The batch's work once admitted: charge, parse, claim, submit. Answers one result per item,
+ * in item order.
+ */
+async function submitBatch(ctx: AppContext, auth: AuthContext, key: string, envelope: unknown[]): Promise<BatchItemResult[]> {
+  await chargeWrites(ctx, auth, envelope.length);
+  const items = envelope.map(parseItem);
+
+  const claim = await ctx.claims.claim(batchIdFor(auth.principal, key), auth.principal, batchHash(items));
+  if (claim.kind === 'reused') throw idempotencyKeyReused();
+
+  const submissions: MovementSubmission[] = [];
+  const submitted: number[] = [];
+  items.forEach((item, index) => {
+    if (!('request' in item)) return;
+    submissions.push({ transferId: batchItemIdFor(auth.principal, key, index), request: item.request });
+    submitted.push(index);
+  });
+  const outcomes = await submitMovements(ctx, auth, submissions);
+
+  const results: BatchItemResult[] = items.map((item, index) => ('error' in item ? errorResult(ctx, index, item.error) : { index, status: 0 }));
+  outcomes.forEach((outcome, i) => {
+    const index = submitted[i]!;
+    results[index] =
+      outcome.answer !== undefined
+        ? { index, status: outcome.answer.status, resource: outcome.answer.resource }
+        : errorResult(ctx, index, outcome.error);
+  });
+  return results;
+}
 
 /** The envelope (items 1..API_BATCH_ITEMS_MAX), before any item is looked at. */
 function parseEnvelope(ctx: AppContext, body: unknown): unknown[] {
