@@ -9,7 +9,7 @@
  * The scenario's interface as the bench uses it: env RATE (batches per second), ITEMS (items
  * per batch), DURATION, RUN_TAG (each item's description); its `ack_ms` is one sample per
  * batch answered 202, `transfers_acked` counts accepted items and `transfer_failed` items
- * refused (or all of a batch that was not answered 202).
+ * refused (or all of a batch that was not answered 202), `batch_refused` the 429s it retried.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +32,8 @@ export interface BatchIngestResult {
   p50_ms: number | null;
   p99_ms: number | null;
   batches: number;
+  /** 429 answers (the API busy) that k6 retried after Retry-After with the same key. */
+  refusals: number;
   errors: number;
   dropped: number;
   /** Items applied per second after the load stopped, until the backlog was gone. */
@@ -104,6 +106,7 @@ export async function measureBatchIngest(ctx: BenchContext, procs: { api: Manage
     p50_ms: round(f.p50_ms, 1),
     p99_ms: round(f.p99_ms, 1),
     batches,
+    refusals: run.summary.metrics.batch_refused?.values.count ?? 0,
     errors: f.errors,
     dropped: f.dropped,
     drained_per_s: drainS && drainS > 0 && appliedAfter > appliedAtEnd ? Math.round((appliedAfter - appliedAtEnd) / drainS) : null,
@@ -111,7 +114,7 @@ export async function measureBatchIngest(ctx: BenchContext, procs: { api: Manage
     cpu,
   };
   log(
-    `batch ingest: ${result.rate_per_s} items/s accepted (${items} per batch, ${batchesPerS} batches/s offered), ack p50/p99 ${result.p50_ms}/${result.p99_ms} ms; ` +
+    `batch ingest: ${result.rate_per_s} items/s accepted (${items} per batch, ${batchesPerS} batches/s offered), ack p50/p99 ${result.p50_ms}/${result.p99_ms} ms, ${result.refusals} refusals retried after Retry-After, ${result.errors} items failed, ${result.dropped} batches dropped by k6; ` +
       `backlog of ${appliedAfter - appliedAtEnd} applied at ${result.drained_per_s ?? '-'}/s after the load (${settled.ms === null ? `not settled: ${settled.reason}` : `settled in ${settled.ms} ms`})`,
   );
   return result;

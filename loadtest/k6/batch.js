@@ -5,10 +5,15 @@
 //   k6 run -e BASE_URL=http://127.0.0.1:8080 -e RATE=2 -e ITEMS=500 -e DURATION=60s loadtest/k6/batch.js
 //
 // ack_ms is the time to the batch's answer (every accepted item durable in Kafka);
-// transfer_failed counts items, not batches. On one batch in SAMPLE_EVERY, SAMPLE_ITEMS
+// transfer_failed counts items, not batches. A batch refused with 429 (the API's batch
+// admission is full: docs/api.md) is sent again after its Retry-After with the same key and
+// body, as the contract tells a client to, up to RETRIES times (batch_refused counts the
+// refusals); only a batch still refused after that counts as failed. On one batch in SAMPLE_EVERY, SAMPLE_ITEMS
 // items are followed to COMPLETED and their accounts' balance versions must have advanced
 // (money_moved). Without FIXTURE, setup() opens ACCOUNTS accounts for USERS principals.
 import exec from 'k6/execution';
+import { sleep } from 'k6';
+import { Counter } from 'k6/metrics';
 import { is2xx, jsonOf, postBatch } from './lib/api.js';
 import { common, int } from './lib/env.js';
 import { accountsOf, setupFixture } from './lib/fixture.js';
@@ -24,6 +29,16 @@ const items = int('ITEMS', 500, 1, 1000);
 const sampleItems = int('SAMPLE_ITEMS', 3, 1, 50);
 /** One batch in this many is sampled (the transfer scenarios' SAMPLE_EVERY is per transfer). */
 const batchSampleEvery = int('BATCH_SAMPLE_EVERY', 5, 1, 1000000);
+/** A batch refused with 429 is sent again (same key, same body) after Retry-After, this many times at most. */
+const retries = int('RETRIES', 3, 0, 100);
+
+/** Answers 429: the API is busy (batch admission, in-flight cap or produce buffer). */
+const batchRefused = new Counter('batch_refused');
+
+function retryAfterS(res) {
+  const value = Number(res.headers['Retry-After']);
+  return Number.isFinite(value) && value > 0 ? Math.min(value, 30) : 1;
+}
 
 // A batch of 500 takes longer to answer than one transfer: ack thresholds are per batch.
 const t = thresholdSettings({ p95Ms: 250, p99Ms: 500, errorRateMax: 0, droppedMax: 0, e2eP99Ms: 2000 });
@@ -82,7 +97,13 @@ export function batch(data) {
   const chosen = sampled ? Array.from({ length: Math.min(sampleItems, transfers.length) }, () => Math.floor(Math.random() * transfers.length)) : [];
   const before = chosen.map((i) => (common.verify === 'full' ? balanceVersions(common, data.admin, [transfers[i].from.id, transfers[i].to.id]) : null));
 
-  const res = postBatch(common, owner, transfers, iterationKey(data));
+  const key = iterationKey(data);
+  let res = postBatch(common, owner, transfers, key);
+  for (let attempt = 0; res.status === 429 && attempt < retries; attempt++) {
+    batchRefused.add(1);
+    sleep(retryAfterS(res));
+    res = postBatch(common, owner, transfers, key);
+  }
   const ackedAt = Date.now();
   const body = jsonOf(res);
   const results = res.status === 202 && body !== null && Array.isArray(body.results) ? body.results : null;
