@@ -67,6 +67,13 @@ const schema = z.object({
    * 0: every batch alone.
    */
   WORKER_WRITE_GROUP_MESSAGES_MAX: intVar(64, 0, 20000),
+  /**
+   * A batch's write (ledger_apply_batch, alone or grouped) not answered within this (ms)
+   * fails as an operating error and is retried with backoff; its connection is closed. It
+   * bounds how long a hung statement (a lock held elsewhere, a dead connection) holds the
+   * process's group-commit lane. A 2,000-command batch takes 0.1-0.3 s in the bench.
+   */
+  WORKER_WRITE_TIMEOUT_MS: intVar(10_000, 100, 600_000),
   /** Partitions this process applies at the same time (each still strictly in order). */
   WORKER_PARTITIONS_CONCURRENT_MAX: intVar(8, 1, 256),
   /** Accounts kept in memory per partition between batches. */
@@ -212,6 +219,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     workerId,
     batchCommandsMax: raw.WORKER_BATCH_COMMANDS_MAX,
     writeGroupMessagesMax: raw.WORKER_WRITE_GROUP_MESSAGES_MAX,
+    writeTimeoutMs: raw.WORKER_WRITE_TIMEOUT_MS,
     partitionsConcurrentMax: raw.WORKER_PARTITIONS_CONCURRENT_MAX,
     accountCacheMax: raw.WORKER_ACCOUNT_CACHE_MAX,
     outboxSweepIntervalMs: raw.WORKER_OUTBOX_SWEEP_INTERVAL_MS,

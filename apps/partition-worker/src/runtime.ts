@@ -119,6 +119,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       pool,
       writer: new GroupCommitWriter(pool, {
         groupMessagesMax: config.writeGroupMessagesMax,
+        timeoutMs: config.writeTimeoutMs,
         onStatement: (batches) => metrics.writeStatementBatches.observe(batches),
       }),
       routing: () => routing.current(),

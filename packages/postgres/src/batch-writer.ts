@@ -15,7 +15,7 @@
  * the writer expected, so a broken single-writer assumption fails loudly instead of
  * silently overwriting a balance.
  */
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryConfig } from 'pg';
 import { type AccountState, type BatchEffects, bucketOf } from '@ledgerline/domain';
 import { FencedError, type PartitionClaim } from './partition-state';
 import { SQLSTATE_CONCURRENT_WRITE, SQLSTATE_FENCED } from './write-errors';
@@ -61,9 +61,10 @@ export interface Queryable {
  * Writes the batch with one call of ledger_apply_batch: one round trip, one transaction
  * (a single statement commits or rolls back as a whole; inside a caller's BEGIN it joins
  * that transaction instead). Returns the outbox rows with their ids, in batch order.
+ * `timeoutMs` (0: none) bounds the wait for its answer.
  */
-export async function writeBatch(db: Queryable, write: BatchWrite): Promise<OutboxRow[]> {
-  const [written] = await writeBatches(db, [write]);
+export async function writeBatch(db: Queryable, write: BatchWrite, timeoutMs = 0): Promise<OutboxRow[]> {
+  const [written] = await writeBatches(db, [write], timeoutMs);
   if (written instanceof Error) throw written;
   return written!;
 }
@@ -77,7 +78,7 @@ export async function writeBatch(db: Queryable, write: BatchWrite): Promise<Outb
  * commit (group-commit.ts): the batches must be of distinct partitions, which touch distinct
  * accounts (one writer per account).
  */
-export async function writeBatches(db: Queryable, writes: readonly BatchWrite[]): Promise<(OutboxRow[] | Error)[]> {
+export async function writeBatches(db: Queryable, writes: readonly BatchWrite[], timeoutMs = 0): Promise<(OutboxRow[] | Error)[]> {
   if (writes.length === 0) return [];
   const calls = writes.map((_, i) => {
     const at = i * APPLY_PARAMS;
@@ -93,7 +94,11 @@ export async function writeBatches(db: Queryable, writes: readonly BatchWrite[])
   ]);
   let row: Record<string, string[]>;
   try {
-    const result = await db.query(`SELECT ${calls.join(', ')}`, params);
+    const text = `SELECT ${calls.join(', ')}`;
+    // pg's client-side read timeout: the promise fails with "Query read timeout" and, through
+    // a pool, the connection is closed. No SQLSTATE, so an operating error (retried); had the
+    // statement committed all the same, the retry meets its fence (LL001).
+    const result = await db.query(timeoutMs > 0 ? ({ text, values: params, query_timeout: timeoutMs } as QueryConfig) : { text, values: params });
     row = result.rows[0];
   } catch (error) {
     throw typedWriteError(error);

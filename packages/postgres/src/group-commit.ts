@@ -30,9 +30,12 @@
  * (LL001) and the partition resumes from the stored offset, exactly as after a single write
  * whose answer was lost.
  *
- * Not handled here: a statement that never answers holds the lane, so every small write of
- * the process waits behind it (before, only its own partition's). Writes have no timeout
- * today, grouped or not.
+ * A statement that does not answer (a lock held elsewhere, a connection that died without a
+ * reset) holds the lane, so every small write of the process waits behind it. `timeoutMs`
+ * bounds that wait for every write made here, grouped or alone: past it the write fails as
+ * an operating error (retried by the applier with backoff) and its connection is closed. If
+ * the statement committed all the same, the retry is refused by its fence, as after any lost
+ * answer.
  */
 import type { BatchWrite, OutboxRow, Queryable } from './batch-writer';
 import { writeBatch, writeBatches } from './batch-writer';
@@ -45,6 +48,8 @@ export interface BatchWriter {
 export interface GroupCommitOptions {
   /** Batches of more messages than this are written alone, at once. 0: every batch alone (no grouping). */
   groupMessagesMax: number;
+  /** A write not answered within this many ms fails (an operating error); 0: no bound. */
+  timeoutMs?: number;
   /** Called once per statement with the number of batches it wrote (metrics). */
   onStatement?(batches: number): void;
 }
@@ -67,7 +72,7 @@ export class GroupCommitWriter implements BatchWriter {
   write(write: BatchWrite): Promise<OutboxRow[]> {
     if (write.toOffset - write.fromOffset > BigInt(this.options.groupMessagesMax)) {
       this.observe(1);
-      return writeBatch(this.db, write);
+      return writeBatch(this.db, write, this.options.timeoutMs);
     }
     return new Promise<OutboxRow[]>((resolve, reject) => {
       this.waiting.push({ write, resolve, reject });
@@ -90,7 +95,7 @@ export class GroupCommitWriter implements BatchWriter {
     this.observe(group.length);
     let written: (OutboxRow[] | Error)[];
     try {
-      written = await writeBatches(this.db, group.map((w) => w.write));
+      written = await writeBatches(this.db, group.map((w) => w.write), this.options.timeoutMs);
     } catch {
       // Nothing of it committed, or its answer was lost: each alone gets its own outcome.
       await Promise.all(group.map((w) => this.alone(w)));
@@ -105,7 +110,7 @@ export class GroupCommitWriter implements BatchWriter {
 
   private alone(w: Waiting): Promise<void> {
     this.observe(1);
-    return writeBatch(this.db, w.write).then(w.resolve, w.reject);
+    return writeBatch(this.db, w.write, this.options.timeoutMs).then(w.resolve, w.reject);
   }
 
   /** Metrics must never keep a batch from being written or answered. */

@@ -4,11 +4,12 @@
 // nothing, so the others are written again alone and commit; a statement whose answer was
 // lost after it committed is refused by each batch's fence when written again.
 import { applyBatch, externalAccountId } from '@ledgerline/domain';
-import type { Pool } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 import {
   type BatchWrite,
   FencedError,
   GroupCommitWriter,
+  classifyWriteFailure,
   type PartitionClaim,
   type Queryable,
   claimPartition,
@@ -24,13 +25,13 @@ function recordingDb(pool: Pool) {
   const gates: (() => void)[] = [];
   let holdNext = false;
   const db: Queryable = {
-    query: (async (text: string, values: unknown[]) => {
-      statements.push(text.split('ledger_apply_batch(').length - 1);
+    query: (async (config: QueryConfig) => {
+      statements.push(config.text.split('ledger_apply_batch(').length - 1);
       if (holdNext) {
         holdNext = false;
         await new Promise<void>((release) => gates.push(release));
       }
-      return pool.query(text, values);
+      return pool.query(config);
     }) as unknown as Queryable['query'],
   };
   return {
@@ -134,16 +135,58 @@ describe('group commit of several partitions', () => {
     expect(await balanceOf(db.pool, large.account)).toBe(4n);
   });
 
+  test('a write not answered within the timeout fails as an operating error and frees the lane; it is never applied twice', async () => {
+    const writer = new GroupCommitWriter(db.pool, { groupMessagesMax: 64, timeoutMs: 300 });
+    const stuck = await depositWrite('timeout', 0, 6n);
+    const behind = await depositWrite('timeout', 1, 8n);
+    // Another session holds partition 0's state row: its owner's write waits on the lock.
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`UPDATE partition_state SET next_offset = next_offset WHERE topic = 'timeout' AND partition = 0`);
+      const stuckWritten = writer.write(stuck.write);
+      const behindWritten = writer.write(behind.write); // waits behind the stuck statement in the lane
+
+      const failure = await stuckWritten.then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(Error);
+      expect(classifyWriteFailure(failure)).toBe('operating');
+      await behindWritten; // committed while the lock is still held
+      expect(await balanceOf(db.pool, behind.account)).toBe(8n);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    // The abandoned statement may still commit once the lock is gone; wait until no call of
+    // ledger_apply_batch runs, then write the batch again, as the applier's retry does: it
+    // commits, or is refused by the fence because the abandoned one did. Never both.
+    for (let i = 0; i < 100; i++) {
+      const running = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%ledger_apply_batch%' AND pid <> pg_backend_pid()`);
+      if (running.rows[0].n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const retried = await writer.write(stuck.write).then(
+      () => 'committed',
+      (error: unknown) => (error instanceof FencedError ? 'fenced' : error),
+    );
+    expect(['committed', 'fenced']).toContain(retried);
+    expect(await balanceOf(db.pool, stuck.account)).toBe(6n);
+    const offsets = await db.pool.query(`SELECT next_offset FROM partition_state WHERE topic = 'timeout' ORDER BY partition`);
+    expect(offsets.rows.map((r) => r.next_offset)).toEqual(['1', '1']);
+  });
+
   /** The recording db, whose statements of several batches fail with `lost` before (or, with `afterCommit`, after) running. */
   function losingGroups(recording: ReturnType<typeof recordingDb>, lost: Error, afterCommit: boolean): Queryable {
     return {
-      query: (async (text: string, values: unknown[]) => {
-        if (text.split('ledger_apply_batch(').length - 1 > 1) {
+      query: (async (config: QueryConfig) => {
+        if (config.text.split('ledger_apply_batch(').length - 1 > 1) {
           recording.statements.push(afterCommit ? 2 : -1);
-          if (afterCommit) await db.pool.query(text, values);
+          if (afterCommit) await db.pool.query(config);
           throw lost;
         }
-        return recording.db.query(text, values);
+        return recording.db.query(config);
       }) as unknown as Queryable['query'],
     };
   }
