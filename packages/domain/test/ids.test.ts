@@ -94,4 +94,11 @@ describe('system account ids', () => {
     expect(transitAccountId(0, 'USD')).toBe('87c59812-9dfb-5b1c-be1e-d0b61b306d00');
     expect(externalAccountId(3, 'EUR')).toBe('43a298b0-4531-5431-ab4b-77c331a08d98');
   });
+
+  test('computed once per name, and the same after the memo is full and starts over', () => {
+    expect(transitAccountId(0, 'USD')).toBe(transitAccountId(0, 'USD'));
+    for (let partition = 0; partition < 10_000; partition++) expect(transitAccountId(partition, 'CHF')).toBe(uuidV5(`transit\n${partition}\nCHF`));
+    expect(transitAccountId(0, 'USD')).toBe('87c59812-9dfb-5b1c-be1e-d0b61b306d00');
+    expect(externalAccountId(3, 'EUR')).toBe('43a298b0-4531-5431-ab4b-77c331a08d98');
+  });
 });
