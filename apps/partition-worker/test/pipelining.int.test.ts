@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 // against real Postgres that N+1 sees N's effects before the database does: balances it
 // leaves behind, commands it applied (a duplicate in N+1 is skipped), and that a failed
 // write of N discards N+1 so a retry applies everything exactly once.
-import type { Pool } from 'pg';
+import type { Pool, QueryConfig } from 'pg';
 import { type ClientCommand as Command, type RoutingTable, systemClock } from '@ledgerline/domain';
 import { GroupCommitWriter, type OutboxRow, loadRouting, reconcile } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
@@ -21,13 +21,14 @@ function slowWritePool(pool: Pool, failWriteNumber: number | null = null): { poo
   const proxy = new Proxy(pool, {
     get(target, property) {
       if (property !== 'query') return Reflect.get(target, property, target);
-      return async (text: string, values?: unknown[]) => {
-        if (typeof text === 'string' && text.includes('ledger_apply_batch')) {
+      return async (query: string | QueryConfig, values?: unknown[]) => {
+        const text = typeof query === 'string' ? query : query.text;
+        if (text.includes('ledger_apply_batch')) {
           writes++;
           await new Promise((resolve) => setTimeout(resolve, WRITE_DELAY_MS));
           if (writes === failWriteNumber) throw new Error('injected: connection lost before the write was sent');
         }
-        return target.query(text, values);
+        return target.query(query, values);
       };
     },
   });
