@@ -91,6 +91,14 @@ const schema = z.object({
   WORKER_PG_IDLE_TIMEOUT_MS: intVar(30_000, 0, 3_600_000),
   /** A Redis command (balance cache, status notification) not answered within this (ms) fails. */
   WORKER_REDIS_COMMAND_TIMEOUT_MS: intVar(500, 10, 10_000),
+  /**
+   * A balance-cache refresh Redis failed is sent again after a delay doubling from the first
+   * (ms) up to the cap (ms), until it lands; at most this many accounts are owed one (the
+   * oldest debts beyond it are dropped: the cache is never the truth).
+   */
+  WORKER_BALANCE_REFRESH_RETRY_DELAY_FIRST_MS: intVar(250, 10, 60_000),
+  WORKER_BALANCE_REFRESH_RETRY_DELAY_MAX_MS: intVar(5_000, 10, 600_000),
+  WORKER_BALANCE_REFRESH_OWED_MAX: intVar(100_000, 1, 10_000_000),
   /** Time to open the Redis connection (ms). */
   WORKER_REDIS_CONNECT_TIMEOUT_MS: intVar(2_000, 100, 60_000),
   /** Redis reconnect attempts wait 50 ms more each, up to this (ms). */
@@ -220,6 +228,9 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     batchCommandsMax: raw.WORKER_BATCH_COMMANDS_MAX,
     writeGroupMessagesMax: raw.WORKER_WRITE_GROUP_MESSAGES_MAX,
     writeTimeoutMs: raw.WORKER_WRITE_TIMEOUT_MS,
+    balanceRefreshRetryDelayFirstMs: raw.WORKER_BALANCE_REFRESH_RETRY_DELAY_FIRST_MS,
+    balanceRefreshRetryDelayMaxMs: raw.WORKER_BALANCE_REFRESH_RETRY_DELAY_MAX_MS,
+    balanceRefreshOwedMax: raw.WORKER_BALANCE_REFRESH_OWED_MAX,
     partitionsConcurrentMax: raw.WORKER_PARTITIONS_CONCURRENT_MAX,
     accountCacheMax: raw.WORKER_ACCOUNT_CACHE_MAX,
     outboxSweepIntervalMs: raw.WORKER_OUTBOX_SWEEP_INTERVAL_MS,

@@ -31,6 +31,11 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
       labelNames: ['reason'],
       registers: [registry],
     }),
+    balanceRefreshOwed: new Gauge({
+      name: 'ledger_worker_balance_refresh_owed_accounts',
+      help: 'Accounts whose balance-cache refresh Redis failed and that wait for a retry (their cached balance is older than the ledger)',
+      registers: [registry],
+    }),
     writeRetries: new Counter({
       name: 'ledger_worker_write_retries_total',
       help: 'Batch writes retried after an operating error (a dependency down); alert when it keeps growing',

@@ -9,6 +9,7 @@ import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerli
 import { type Logger, lineLog } from '@ledgerline/logging';
 import { GroupCommitWriter, type OutboxMark, RoutingWatcher, createPool, markOutboxPublished } from '@ledgerline/postgres';
 import { BalanceCache, StatusNotifier, createRedis, ping } from '@ledgerline/redis';
+import { BalanceRefresher } from './balance-refresher';
 import { type BatchEffects, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
 import type { Pool } from 'pg';
@@ -69,6 +70,15 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   // committing in the same event-loop turn, leave in one socket write.
   const redis = createRedis(config.redisUrl, { ...config.redis, autoPipelining: true });
   const balances = new BalanceCache(redis, config.redisKeyPrefix);
+  // A refresh Redis failed is owed and sent again until it lands (balance-refresher.ts).
+  const refresher = new BalanceRefresher({
+    send: (list) => balances.refresh(list),
+    retryDelayFirstMs: config.balanceRefreshRetryDelayFirstMs,
+    retryDelayMaxMs: config.balanceRefreshRetryDelayMaxMs,
+    owedMax: config.balanceRefreshOwedMax,
+    log,
+    onOwed: (accounts) => metrics.balanceRefreshOwed.set(accounts),
+  });
   const notifier = new StatusNotifier(redis, config.redisKeyPrefix);
   const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => logger.warn('routing refresh failed', { error: e.message }));
   await routing.start();
@@ -140,7 +150,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
         hooks.onDeadLetter?.(partition, reason);
       },
       postCommit: {
-        refreshBalances: (list) => balances.refresh(list),
+        refreshBalances: (list) => refresher.refresh(list),
         publishTerminal: (ids) => notifier.publishTerminal(ids),
         relay: (partition, rows, trace) => relay.relay(partition, rows, trace),
       },
@@ -204,6 +214,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     async stop() {
       await expiry.stop();
       await worker.stop();
+      refresher.stop();
       await marks.stop();
       await producer.stop();
       await probe.close();

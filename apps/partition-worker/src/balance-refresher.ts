@@ -1,0 +1,118 @@
+/**
+ * The worker's balance-cache refreshes, made good after Redis failed them.
+ *
+ * After each commit the applier refreshes the cached balances of the accounts the batch
+ * changed. When Redis does not take the write (a command timeout while it is busy, a
+ * restart), the cache keeps the older figure, and an account that sees no further commit
+ * would be served stale from the cache until the key expires (24 h). Seen in the bench's
+ * hot drain: "balance cache refresh failed: Command timed out".
+ *
+ * So a failed refresh is owed: the newest figure of each account whose refresh failed is
+ * kept, and sent again after a delay that doubles up to a cap, until Redis takes it. Sending
+ * an older figure again is always safe: the cache's script never replaces a newer `seq` with
+ * an older one (docs/design.md, invariant 9). At most `owedMax` accounts are owed; past it
+ * the oldest debts are dropped (and counted), since the cache is never the truth.
+ */
+import type { CachedBalance } from '@ledgerline/redis';
+
+export interface BalanceRefresherOptions {
+  /** Writes the figures to the cache (BalanceCache.refresh). */
+  send(balances: readonly CachedBalance[]): Promise<void>;
+  /** First and longest delay before a failed refresh is sent again (ms). */
+  retryDelayFirstMs: number;
+  retryDelayMaxMs: number;
+  /** Accounts owed a refresh, at most. */
+  owedMax: number;
+  log(line: string): void;
+  /** Accounts now owed a refresh (metrics). */
+  onOwed?(accounts: number): void;
+}
+
+export class BalanceRefresher {
+  /** The newest figure not yet in the cache, per account, oldest debt first (Map order). */
+  private readonly owed = new Map<string, CachedBalance>();
+  private timer: NodeJS.Timeout | null = null;
+  private delayMs: number;
+  private dropped = 0;
+  private stopped = false;
+
+  constructor(private readonly options: BalanceRefresherOptions) {
+    this.delayMs = options.retryDelayFirstMs;
+  }
+
+  /** Accounts owed a refresh now. */
+  get owedCount(): number {
+    return this.owed.size;
+  }
+
+  /**
+   * Sends at once (callers rely on the order of commands on the connection); a failure is
+   * remembered and retried, never thrown: the caller has nothing to do about it.
+   */
+  refresh(balances: readonly CachedBalance[]): Promise<void> {
+    return this.options.send(balances).then(
+      () => this.settled(balances),
+      (error: Error) => {
+        this.owe(balances);
+        this.options.log(`balance cache refresh failed (${error.message}); ${this.owed.size} accounts owed, retrying in ${this.delayMs} ms`);
+      },
+    );
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** A figure the cache now holds (or holds something newer than) is no longer owed. */
+  private settled(balances: readonly CachedBalance[]): void {
+    if (this.owed.size === 0) return;
+    for (const b of balances) {
+      const owed = this.owed.get(b.accountId);
+      if (owed && owed.seq <= b.seq && owed.rev <= b.rev) this.owed.delete(b.accountId);
+    }
+    this.report();
+  }
+
+  private owe(balances: readonly CachedBalance[]): void {
+    for (const b of balances) {
+      const owed = this.owed.get(b.accountId);
+      if (owed && (owed.seq > b.seq || owed.rev > b.rev)) continue; // a newer figure is owed already
+      this.owed.delete(b.accountId); // re-insert: the newest debt goes last
+      this.owed.set(b.accountId, b);
+    }
+    for (const id of this.owed.keys()) {
+      if (this.owed.size <= this.options.owedMax) break;
+      this.owed.delete(id);
+      this.dropped++;
+    }
+    this.report();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopped || this.owed.size === 0) return;
+    this.timer = setTimeout(() => void this.retry(), this.delayMs);
+    this.timer.unref();
+  }
+
+  private async retry(): Promise<void> {
+    this.timer = null;
+    const batch = [...this.owed.values()];
+    try {
+      await this.options.send(batch);
+      this.delayMs = this.options.retryDelayFirstMs;
+      this.settled(batch);
+      this.options.log(`balance cache refresh made good for ${batch.length} accounts${this.dropped ? ` (${this.dropped} dropped past the bound)` : ''}`);
+      this.dropped = 0;
+    } catch {
+      this.delayMs = Math.min(this.delayMs * 2, this.options.retryDelayMaxMs);
+    }
+    this.schedule();
+  }
+
+  private report(): void {
+    this.options.onOwed?.(this.owed.size);
+  }
+}

@@ -1,0 +1,69 @@
+// Proves the bookkeeping of owed balance refreshes: only the newest figure of an account is
+// owed, a figure the cache took is no longer owed, the bound drops the oldest debts, and
+// retries stop once everything landed.
+import type { CachedBalance } from '@ledgerline/redis';
+import { BalanceRefresher } from '../src/balance-refresher';
+
+const figure = (accountId: string, seq: bigint): CachedBalance => ({
+  accountId,
+  currency: 'USD',
+  balance: seq * 10n,
+  seq,
+  held: 0n,
+  rev: 0n,
+  asOf: '2026-12-03T00:00:00.000Z',
+});
+
+/** A cache that refuses while `down` and records what it took. */
+function flakyCache() {
+  const state = { down: true, sends: 0, taken: new Map<string, bigint>() };
+  const send = async (balances: readonly CachedBalance[]) => {
+    state.sends++;
+    if (state.down) throw new Error('OOM command not allowed');
+    for (const b of balances) state.taken.set(b.accountId, b.seq);
+  };
+  return { state, send };
+}
+
+const until = async (condition: () => boolean) => {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+};
+
+describe('BalanceRefresher', () => {
+  test('owes the newest figure per account and sends it once the cache takes writes again', async () => {
+    const cache = flakyCache();
+    const refresher = new BalanceRefresher({ send: cache.send, retryDelayFirstMs: 5, retryDelayMaxMs: 20, owedMax: 100, log: () => undefined });
+    await refresher.refresh([figure('a', 1n), figure('b', 1n)]);
+    await refresher.refresh([figure('a', 3n)]);
+    await refresher.refresh([figure('a', 2n)]); // older than what is owed: changes nothing
+    expect(refresher.owedCount).toBe(2);
+    cache.state.down = false;
+    await until(() => refresher.owedCount === 0);
+    expect(cache.state.taken).toEqual(new Map([['b', 1n], ['a', 3n]]));
+    const sends = cache.state.sends;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(cache.state.sends).toBe(sends); // nothing owed: no more retries
+    refresher.stop();
+  });
+
+  test('a later refresh that lands settles the older debt of the same account', async () => {
+    const cache = flakyCache();
+    const refresher = new BalanceRefresher({ send: cache.send, retryDelayFirstMs: 10_000, retryDelayMaxMs: 10_000, owedMax: 100, log: () => undefined });
+    await refresher.refresh([figure('a', 1n)]);
+    cache.state.down = false;
+    await refresher.refresh([figure('a', 2n)]);
+    expect(refresher.owedCount).toBe(0);
+    refresher.stop();
+  });
+
+  test('past the bound the oldest debts are dropped', async () => {
+    const cache = flakyCache();
+    const refresher = new BalanceRefresher({ send: cache.send, retryDelayFirstMs: 10_000, retryDelayMaxMs: 10_000, owedMax: 2, log: () => undefined });
+    await refresher.refresh([figure('a', 1n), figure('b', 1n), figure('c', 1n)]);
+    expect(refresher.owedCount).toBe(2);
+    cache.state.down = false;
+    await refresher.refresh([figure('b', 1n), figure('c', 1n)]);
+    expect(refresher.owedCount).toBe(0);
+    refresher.stop();
+  });
+});
