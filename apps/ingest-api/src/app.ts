@@ -103,17 +103,17 @@ export function buildApp(deps: AppDeps): Express {
   app.use(inFlightCap(ctx));
   mountMethodGuard(app, ROUTES);
   app.use('/v1', authenticate(ctx));
+  // A batch the API could not start in time is refused before it costs the caller a write
+  // of its budget, and before its body is read and parsed (batch-admission.ts).
+  app.use((req: Request, _res: Response, next: NextFunction) =>
+    next(req.path === BATCH_PATH && req.method === 'POST' && ctx.batchAdmission.saturated() ? ctx.batchAdmission.refusal() : undefined),
+  );
   app.use('/v1', rateLimit(ctx));
   app.use(jsonOnly);
   // The batch route alone takes a large body; every other route keeps the small limit.
   const parseJson = express.json({ limit: config.requestBodyBytesMax, type: 'application/json', strict: true });
   const parseBatchJson = express.json({ limit: config.batchBodyBytesMax, type: 'application/json', strict: true });
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.path !== BATCH_PATH) return parseJson(req, res, next);
-    // A batch the API could not start in time is refused before its body is read and parsed.
-    if (req.method === 'POST' && ctx.batchAdmission.saturated()) return next(ctx.batchAdmission.refusal());
-    return parseBatchJson(req, res, next);
-  });
+  app.use((req: Request, res: Response, next: NextFunction) => (req.path === BATCH_PATH ? parseBatchJson : parseJson)(req, res, next));
 
   mountRoutes(app, ctx, ROUTES);
 

@@ -1,8 +1,10 @@
 /**
  * Admission of `POST /v1/batch` work: at most `itemsInFlightMax` batch items are worked on at
  * once; a batch that does not fit waits its turn, first come first served, for at most
- * `waitMaxMs`, and is then refused (429 TOO_MANY_REQUESTS with Retry-After) before anything of
- * it is claimed, charged or published.
+ * `waitMaxMs`, and is then refused (429 TOO_MANY_REQUESTS with Retry-After) before any of its
+ * items is charged to the caller's write budget, claimed or published (the request itself
+ * took one write, as every request does). Once a full round of items is waiting, a new batch
+ * is refused before it is charged at all or its body is parsed (app.ts).
  *
  * Why: without a bound, every batch that arrives is worked on at once, and the process's CPU
  * is shared among all of them. Offered more than it can do, the API then answers EVERY batch

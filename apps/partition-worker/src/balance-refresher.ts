@@ -8,10 +8,13 @@
  * hot drain: "balance cache refresh failed: Command timed out".
  *
  * So a failed refresh is owed: the newest figure of each account whose refresh failed is
- * kept, and sent again after a delay that doubles up to a cap, until Redis takes it. Sending
- * an older figure again is always safe: the cache's script never replaces a newer `seq` with
- * an older one (docs/design.md, invariant 9). At most `owedMax` accounts are owed; past it
- * the oldest debts are dropped (and counted), since the cache is never the truth.
+ * kept, and sent again after a delay that doubles up to a cap, until Redis takes it, in
+ * slices of at most `sliceMax` accounts, each settled on its own. Sending an older figure
+ * again is always safe: the cache's script never replaces a newer version with an older one
+ * (it compares `rev`, which every change of the account raises; docs/design.md, invariant 9).
+ * At most `owedMax` accounts are owed; past it the oldest debts are dropped (and counted),
+ * and what is owed when the worker stops is dropped too (logged): the cache is never the
+ * truth, and such an account's key falls back to the ledger when it expires.
  */
 import type { CachedBalance } from '@ledgerline/redis';
 
@@ -23,6 +26,8 @@ export interface BalanceRefresherOptions {
   retryDelayMaxMs: number;
   /** Accounts owed a refresh, at most. */
   owedMax: number;
+  /** Accounts per retried send, at most (each slice is settled on its own). */
+  sliceMax: number;
   log(line: string): void;
   /** Accounts now owed a refresh (metrics). */
   onOwed?(accounts: number): void;
@@ -60,6 +65,7 @@ export class BalanceRefresher {
   }
 
   stop(): void {
+    if (this.owed.size > 0) this.options.log(`stopping with ${this.owed.size} accounts owed a balance-cache refresh; their cached balances stay behind the ledger until they expire or change`);
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -99,16 +105,30 @@ export class BalanceRefresher {
 
   private async retry(): Promise<void> {
     this.timer = null;
-    const batch = [...this.owed.values()];
-    try {
-      await this.options.send(batch);
-      this.delayMs = this.options.retryDelayFirstMs;
-      this.settled(batch);
-      this.options.log(`balance cache refresh made good for ${batch.length} accounts${this.dropped ? ` (${this.dropped} dropped past the bound)` : ''}`);
-      this.dropped = 0;
-    } catch {
-      this.delayMs = Math.min(this.delayMs * 2, this.options.retryDelayMaxMs);
+    const owed = [...this.owed.values()];
+    let landed = 0;
+    for (let at = 0; at < owed.length && !this.stopped; at += this.options.sliceMax) {
+      const slice = owed.slice(at, at + this.options.sliceMax);
+      try {
+        await this.options.send(slice);
+        this.settled(slice);
+        landed += slice.length;
+      } catch (error) {
+        if (!(error instanceof RangeError)) {
+          // Redis still refuses: try again later, from where this left off.
+          this.delayMs = Math.min(this.delayMs * 2, this.options.retryDelayMaxMs);
+          this.schedule();
+          return;
+        }
+        // A figure the cache can never take (a negative version): a bug, not an outage.
+        for (const b of slice) if (this.owed.get(b.accountId) === b) this.owed.delete(b.accountId);
+        this.options.log(`balance cache refresh dropped for ${slice.length} accounts: ${error.message}`);
+        this.report();
+      }
     }
+    this.delayMs = this.options.retryDelayFirstMs;
+    this.options.log(`balance cache refresh made good for ${landed} accounts${this.dropped ? ` (${this.dropped} dropped past the bound)` : ''}`);
+    this.dropped = 0;
     this.schedule();
   }
 

@@ -1,11 +1,12 @@
-// Proves that a balance-cache refresh Redis refused is made good: a real Redis is made to
-// refuse every write (maxmemory below what it holds, no eviction: each write answers OOM)
-// while a worker applies a deposit; the cache keeps the older balance while Redis refuses,
-// and holds the ledger's balance once Redis takes writes again, without any further commit
-// on the account.
+// Proves that a balance-cache refresh Redis refused is made good: the worker connects to the
+// real Redis as a user of its own, whose write permission is taken away (ACL) while the
+// worker applies a deposit. The cache keeps the older balance while Redis refuses, and holds
+// the ledger's balance once the user may write again, without any further commit on the
+// account. Only this worker's user is touched: other clients of the Redis are not.
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Redis from 'ioredis';
-import { BalanceCache, createRedis } from '@ledgerline/redis';
+import { BalanceCache, createRedis, waitUntilReady } from '@ledgerline/redis';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, balanceOf, deposit, openAccount } from '../../../test/support/ledger';
@@ -19,17 +20,24 @@ describe('balance-cache refreshes Redis failed', () => {
   let publisher: TestPublisher;
   let redis: Redis;
   let cache: BalanceCache;
+  const workerUser = `ll-refresh-${randomUUID()}`;
 
   beforeAll(async () => {
     db = await createTestDatabase(2);
     topics = await createTestTopics(2);
     const redisKeyPrefix = `${topics.prefix}:`;
+    redis = createRedis(testServices().redisUrl);
+    await waitUntilReady(redis, 5_000);
+    const password = randomUUID();
+    await redis.call('ACL', 'SETUSER', workerUser, 'on', `>${password}`, '~*', '&*', '+@all');
+    const workerRedisUrl = new URL(testServices().redisUrl);
+    workerRedisUrl.username = workerUser;
+    workerRedisUrl.password = password;
     worker = await startWorker(
       { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix },
-      { WORKER_BALANCE_REFRESH_RETRY_DELAY_FIRST_MS: '50', WORKER_BALANCE_REFRESH_RETRY_DELAY_MAX_MS: '200' },
+      { REDIS_URL: workerRedisUrl.toString(), WORKER_BALANCE_REFRESH_RETRY_DELAY_FIRST_MS: '50', WORKER_BALANCE_REFRESH_RETRY_DELAY_MAX_MS: '200' },
     );
     publisher = await TestPublisher.create(topics, db.pool);
-    redis = createRedis(testServices().redisUrl);
     cache = new BalanceCache(redis, redisKeyPrefix);
   });
 
@@ -37,6 +45,7 @@ describe('balance-cache refreshes Redis failed', () => {
     await publisher.stop();
     await worker.stop();
     expect(worker.fatal).toEqual([]);
+    await redis.call('ACL', 'DELUSER', workerUser);
     redis.disconnect();
     await topics.delete();
     await db.drop();
@@ -47,10 +56,7 @@ describe('balance-cache refreshes Redis failed', () => {
     await publisher.publish(deposit(account, 100n));
     await waitFor('the first balance cached', async () => (await cache.read(account))?.balance === 100n);
 
-    const [, maxmemory] = (await redis.config('GET', 'maxmemory')) as [string, string];
-    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
-    await redis.config('SET', 'maxmemory-policy', 'noeviction');
-    await redis.config('SET', 'maxmemory', '1');
+    await redis.call('ACL', 'SETUSER', workerUser, '-@write'); // the worker's writes now answer NOPERM
     try {
       await publisher.publish(deposit(account, 50n));
       await waitFor('the second deposit applied', async () => (await balanceOf(db.pool, account)) === 150n);
@@ -58,8 +64,7 @@ describe('balance-cache refreshes Redis failed', () => {
       expect((await cache.read(account))?.balance).toBe(100n); // the fault is real: the cache is behind
       expect((await worker.metrics.balanceRefreshOwed.get()).values[0]?.value).toBe(2); // the account and its partition's external account
     } finally {
-      await redis.config('SET', 'maxmemory', maxmemory);
-      await redis.config('SET', 'maxmemory-policy', policy);
+      await redis.call('ACL', 'SETUSER', workerUser, '+@all');
     }
     await waitFor('the cache made good', async () => (await cache.read(account))?.balance === 150n, 10_000);
     expect((await cache.read(account))?.seq).toBe(2n);

@@ -32,7 +32,7 @@ const until = async (condition: () => boolean) => {
 describe('BalanceRefresher', () => {
   test('owes the newest figure per account and sends it once the cache takes writes again', async () => {
     const cache = flakyCache();
-    const refresher = new BalanceRefresher({ send: cache.send, retryDelayFirstMs: 5, retryDelayMaxMs: 20, owedMax: 100, log: () => undefined });
+    const refresher = new BalanceRefresher({ send: cache.send, retryDelayFirstMs: 5, retryDelayMaxMs: 20, owedMax: 100, sliceMax: 1, log: () => undefined });
     await refresher.refresh([figure('a', 1n), figure('b', 1n)]);
     await refresher.refresh([figure('a', 3n)]);
     await refresher.refresh([figure('a', 2n)]); // older than what is owed: changes nothing
@@ -48,7 +48,7 @@ describe('BalanceRefresher', () => {
 
   test('a later refresh that lands settles the older debt of the same account', async () => {
     const cache = flakyCache();
-    const refresher = new BalanceRefresher({ send: cache.send, retryDelayFirstMs: 10_000, retryDelayMaxMs: 10_000, owedMax: 100, log: () => undefined });
+    const refresher = new BalanceRefresher({ send: cache.send, retryDelayFirstMs: 10_000, retryDelayMaxMs: 10_000, owedMax: 100, sliceMax: 1, log: () => undefined });
     await refresher.refresh([figure('a', 1n)]);
     cache.state.down = false;
     await refresher.refresh([figure('a', 2n)]);
@@ -56,9 +56,27 @@ describe('BalanceRefresher', () => {
     refresher.stop();
   });
 
+  test('retries go in slices, each settled on its own; a figure the cache can never take is dropped', async () => {
+    const taken: string[] = [];
+    let down = true;
+    const send = async (balances: readonly CachedBalance[]) => {
+      if (down) throw new Error('connection lost');
+      if (balances.some((b) => b.accountId === 'bad')) throw new RangeError('seq of bad must not be negative');
+      if (balances.some((b) => b.accountId === 'later')) throw new Error('OOM command not allowed');
+      taken.push(...balances.map((b) => b.accountId));
+    };
+    const refresher = new BalanceRefresher({ send, retryDelayFirstMs: 5, retryDelayMaxMs: 5, owedMax: 100, sliceMax: 1, log: () => undefined });
+    await refresher.refresh([figure('a', 1n), figure('bad', 1n), figure('b', 1n), figure('later', 1n)]);
+    down = false;
+    await until(() => refresher.owedCount === 1);
+    expect(taken).toEqual(['a', 'b']);
+    expect(refresher.owedCount).toBe(1); // 'later' is still owed; 'bad' was dropped
+    refresher.stop();
+  });
+
   test('past the bound the oldest debts are dropped', async () => {
     const cache = flakyCache();
-    const refresher = new BalanceRefresher({ send: cache.send, retryDelayFirstMs: 10_000, retryDelayMaxMs: 10_000, owedMax: 2, log: () => undefined });
+    const refresher = new BalanceRefresher({ send: cache.send, retryDelayFirstMs: 10_000, retryDelayMaxMs: 10_000, owedMax: 2, sliceMax: 1, log: () => undefined });
     await refresher.refresh([figure('a', 1n), figure('b', 1n), figure('c', 1n)]);
     expect(refresher.owedCount).toBe(2);
     cache.state.down = false;

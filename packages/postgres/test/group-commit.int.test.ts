@@ -177,6 +177,40 @@ describe('group commit of several partitions', () => {
     expect(offsets.rows.map((r) => r.next_offset)).toEqual(['1', '1']);
   });
 
+  test('in a group, a call stuck on a lock gives up within lock_timeout and takes the group\'s locks with it: the other batch commits alone', async () => {
+    const recording = recordingDb(db.pool);
+    // A client deadline longer than ledger_apply_batch's lock_timeout (5 s, migration 0014).
+    const writer = new GroupCommitWriter(recording.db, { groupMessagesMax: 64, timeoutMs: 8_000 });
+    const first = await depositWrite('locked', 2, 1n);
+    const innocent = await depositWrite('locked', 1, 2n);
+    const stuck = await depositWrite('locked', 0, 3n);
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`UPDATE partition_state SET next_offset = next_offset WHERE topic = 'locked' AND partition = 0`);
+      // The first write is held in flight, so the two others go together: [partition 1, partition 0].
+      recording.holdNextStatement();
+      const outcomes = Promise.allSettled([first, innocent, stuck].map((b) => writer.write(b.write)));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      recording.releaseHeld();
+      const [firstDone, innocentDone, stuckDone] = await outcomes;
+      // Without the lock_timeout the group's statement would hold partition 1's row until the
+      // client deadline, and partition 1's write alone would then wait on it and time out too.
+      expect(recording.statements).toEqual([1, 2, 1, 1]);
+      expect(firstDone!.status).toBe('fulfilled');
+      expect(innocentDone!.status).toBe('fulfilled');
+      expect(stuckDone!.status).toBe('rejected');
+      const failure = (stuckDone as PromiseRejectedResult).reason;
+      expect((failure as { code?: string }).code).toBe('55P03');
+      expect(classifyWriteFailure(failure)).toBe('operating');
+      expect(await balanceOf(db.pool, innocent.account)).toBe(2n);
+      expect(await balanceOf(db.pool, stuck.account)).toBe(0n);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+  }, 30_000);
+
   /** The recording db, whose statements of several batches fail with `lost` before (or, with `afterCommit`, after) running. */
   function losingGroups(recording: ReturnType<typeof recordingDb>, lost: Error, afterCommit: boolean): Queryable {
     return {

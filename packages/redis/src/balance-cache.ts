@@ -66,7 +66,7 @@ export class BalanceCache {
     this.accountsPerCallMax = options.accountsPerCallMax ?? ACCOUNTS_PER_CALL_MAX_DEFAULT;
   }
 
-  /** Writes each balance unless Redis already holds the same or a newer seq for it. */
+  /** Writes each balance unless Redis already holds the same or a newer version (`rev`) of it. */
   /**
    * Every script call is issued before this returns its promise (none waits for the one
    * before): the calls, and whatever the caller sends right after on this connection (the

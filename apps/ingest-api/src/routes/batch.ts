@@ -75,6 +75,7 @@ export const batchRoutes = [
       const auth = authOf(res);
       requireWrite(auth);
       const envelope = parseEnvelope(ctx, body);
+      checkWriteBudget(ctx, auth, envelope.length);
       const results = await ctx.batchAdmission.run(envelope.length, () => submitBatch(ctx, auth, key, envelope));
       for (const result of results) ctx.metrics.batchItems.inc({ status: String(result.status) });
       res.status(202).json({ results });
@@ -129,11 +130,16 @@ function parseEnvelope(ctx: AppContext, body: unknown): unknown[] {
 
 /**
  * A batch of n items costs n writes of the principal's budget, as n single requests would:
- * the rate-limit middleware took one for the request, the rest is taken here, before the
- * key is claimed (a refused batch leaves the key unused). A batch larger than the whole
- * budget could never pass: refused as invalid, not as "retry later".
+ * the rate-limit middleware took one for the request, the rest is taken here, once the batch
+ * is admitted and before the key is claimed (a refused batch leaves the key unused). Whether
+ * n can ever fit the budget is checked before admission (checkWriteBudget).
  */
 async function chargeWrites(ctx: AppContext, auth: AuthContext, items: number): Promise<void> {
+  if (items > 1) await ctx.limiter.consume('write', auth, items - 1);
+}
+
+/** A batch larger than the principal's whole write budget could never pass: invalid, not "retry later". */
+function checkWriteBudget(ctx: AppContext, auth: AuthContext, items: number): void {
   const capacity = ctx.limiter.capacity('write', auth);
   if (items > capacity) {
     throw validationFailed(
@@ -141,7 +147,6 @@ async function chargeWrites(ctx: AppContext, auth: AuthContext, items: number): 
       'request body is not valid',
     );
   }
-  if (items > 1) await ctx.limiter.consume('write', auth, items - 1);
 }
 
 /** Exactly what the item's single endpoint would parse: the same schema, the same 400s. */
