@@ -58,8 +58,9 @@ export class BalanceRefresher {
     return this.options.send(balances).then(
       () => this.settled(balances),
       (error: Error) => {
+        // One line when a run of failures starts, not one per batch while Redis is down.
+        if (this.owed.size === 0) this.options.log(`balance cache refresh failed (${error.message}); retrying until Redis takes it`);
         this.owe(balances);
-        this.options.log(`balance cache refresh failed (${error.message}); ${this.owed.size} accounts owed, retrying in ${this.delayMs} ms`);
       },
     );
   }
@@ -76,7 +77,7 @@ export class BalanceRefresher {
     if (this.owed.size === 0) return;
     for (const b of balances) {
       const owed = this.owed.get(b.accountId);
-      if (owed && owed.seq <= b.seq && owed.rev <= b.rev) this.owed.delete(b.accountId);
+      if (owed && owed.rev <= b.rev) this.owed.delete(b.accountId);
     }
     this.report();
   }
@@ -84,7 +85,7 @@ export class BalanceRefresher {
   private owe(balances: readonly CachedBalance[]): void {
     for (const b of balances) {
       const owed = this.owed.get(b.accountId);
-      if (owed && (owed.seq > b.seq || owed.rev > b.rev)) continue; // a newer figure is owed already
+      if (owed && owed.rev > b.rev) continue; // a newer figure is owed already
       this.owed.delete(b.accountId); // re-insert: the newest debt goes last
       this.owed.set(b.accountId, b);
     }

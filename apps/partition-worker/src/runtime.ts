@@ -76,7 +76,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     retryDelayFirstMs: config.balanceRefreshRetryDelayFirstMs,
     retryDelayMaxMs: config.balanceRefreshRetryDelayMaxMs,
     owedMax: config.balanceRefreshOwedMax,
-    sliceMax: 1_000,
+    sliceMax: balances.accountsPerCallMax,
     log,
     onOwed: (accounts) => metrics.balanceRefreshOwed.set(accounts),
   });

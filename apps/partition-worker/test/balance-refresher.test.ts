@@ -10,7 +10,7 @@ const figure = (accountId: string, seq: bigint): CachedBalance => ({
   balance: seq * 10n,
   seq,
   held: 0n,
-  rev: 0n,
+  rev: seq, // every change of an account raises its rev
   asOf: '2026-12-03T00:00:00.000Z',
 });
 

@@ -73,6 +73,19 @@ describe('group commit of several partitions', () => {
     return { account, write };
   }
 
+  /** Another session holds `partition`'s state row (an open transaction) until `release`. */
+  async function holdStateRow(topic: string, partition: number): Promise<{ release(): Promise<void> }> {
+    const holder = await db.pool.connect();
+    await holder.query('BEGIN');
+    await holder.query('UPDATE partition_state SET next_offset = next_offset WHERE topic = $1 AND partition = $2', [topic, partition]);
+    return {
+      async release() {
+        await holder.query('ROLLBACK');
+        holder.release();
+      },
+    };
+  }
+
   test('batches that wait behind the write in flight go together, each with its own outbox rows', async () => {
     const recording = recordingDb(db.pool);
     const writer = new GroupCommitWriter(recording.db, { groupMessagesMax: 64 });
@@ -140,10 +153,8 @@ describe('group commit of several partitions', () => {
     const stuck = await depositWrite('timeout', 0, 6n);
     const behind = await depositWrite('timeout', 1, 8n);
     // Another session holds partition 0's state row: its owner's write waits on the lock.
-    const holder = await db.pool.connect();
+    const held = await holdStateRow('timeout', 0);
     try {
-      await holder.query('BEGIN');
-      await holder.query(`UPDATE partition_state SET next_offset = next_offset WHERE topic = 'timeout' AND partition = 0`);
       const stuckWritten = writer.write(stuck.write);
       const behindWritten = writer.write(behind.write); // waits behind the stuck statement in the lane
 
@@ -156,8 +167,7 @@ describe('group commit of several partitions', () => {
       await behindWritten; // committed while the lock is still held
       expect(await balanceOf(db.pool, behind.account)).toBe(8n);
     } finally {
-      await holder.query('ROLLBACK');
-      holder.release();
+      await held.release();
     }
     // The abandoned statement may still commit once the lock is gone; wait until no call of
     // ledger_apply_batch runs, then write the batch again, as the applier's retry does: it
@@ -184,10 +194,8 @@ describe('group commit of several partitions', () => {
     const first = await depositWrite('locked', 2, 1n);
     const innocent = await depositWrite('locked', 1, 2n);
     const stuck = await depositWrite('locked', 0, 3n);
-    const holder = await db.pool.connect();
+    const held = await holdStateRow('locked', 0);
     try {
-      await holder.query('BEGIN');
-      await holder.query(`UPDATE partition_state SET next_offset = next_offset WHERE topic = 'locked' AND partition = 0`);
       // The first write is held in flight, so the two others go together: [partition 1, partition 0].
       recording.holdNextStatement();
       const outcomes = Promise.allSettled([first, innocent, stuck].map((b) => writer.write(b.write)));
@@ -206,8 +214,7 @@ describe('group commit of several partitions', () => {
       expect(await balanceOf(db.pool, innocent.account)).toBe(2n);
       expect(await balanceOf(db.pool, stuck.account)).toBe(0n);
     } finally {
-      await holder.query('ROLLBACK');
-      holder.release();
+      await held.release();
     }
   }, 30_000);
 

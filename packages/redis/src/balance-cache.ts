@@ -55,7 +55,8 @@ function withRefreshBalances(redis: Redis): WithRefreshBalances {
 export class BalanceCache {
   private readonly keys: Keys;
   private readonly ttlS: number;
-  private readonly accountsPerCallMax: number;
+  /** Accounts per script call at most (a larger refresh is sent in chunks of this size). */
+  readonly accountsPerCallMax: number;
 
   private readonly redis: WithRefreshBalances;
 
@@ -66,8 +67,8 @@ export class BalanceCache {
     this.accountsPerCallMax = options.accountsPerCallMax ?? ACCOUNTS_PER_CALL_MAX_DEFAULT;
   }
 
-  /** Writes each balance unless Redis already holds the same or a newer version (`rev`) of it. */
   /**
+   * Writes each balance unless Redis already holds the same or a newer version (`rev`) of it.
    * Every script call is issued before this returns its promise (none waits for the one
    * before): the calls, and whatever the caller sends right after on this connection (the
    * worker's wake-up PUBLISH), reach Redis in that order, in as few writes as the connection's
