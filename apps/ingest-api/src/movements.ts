@@ -119,7 +119,7 @@ async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementS
     throw new BucketMovingError(`account ${subject} is being moved to another partition; retry shortly with the same Idempotency-Key`);
   }
   const { transferId } = submission;
-  const requestHash = hashOfNormalized(normalized);
+  const requestHash = movementRequestHash(submission.request);
 
   const claim = await ctx.claims.claim(transferId, auth.principal, requestHash);
   if (claim.kind === 'reused') {
@@ -211,13 +211,18 @@ export function groupsOf<M extends { value: string }>(messages: readonly M[], by
   return groups;
 }
 
+/** Hashes already taken, per request: a batch hashes each item for its own claim, then submits it. */
+const hashes = new WeakMap<MovementRequest, string>();
+
 /** The hash a movement is claimed with: the same request always hashes the same, whatever its ids' case. */
 export function movementRequestHash(request: MovementRequest): string {
-  return hashOfNormalized(normalize(request));
-}
-
-function hashOfNormalized(normalized: MovementRequest): string {
-  return requestHashOf(normalized.kind, normalized.body);
+  let hash = hashes.get(request);
+  if (hash === undefined) {
+    const normalized = normalize(request);
+    hash = requestHashOf(normalized.kind, normalized.body);
+    hashes.set(request, hash);
+  }
+  return hash;
 }
 
 /** Ids lower-cased so that case never changes the route, the hash or the owner lookup. */

@@ -5,7 +5,7 @@
  * lower-cased by the caller), so two requests that mean the same thing hash the same
  * whatever their key order or spacing, and a different endpoint never matches.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** BATCH: a whole batch (over its items' hashes); BATCH_ITEM_INVALID: an item that failed validation, as sent. */
 export type RequestKind =
@@ -26,16 +26,32 @@ export function canonicalJson(value: unknown): string {
     if (!Number.isFinite(value)) throw new TypeError('canonicalJson: non-finite number');
     return JSON.stringify(value);
   }
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  // Built by concatenation, without intermediate arrays: a batch hashes every item (this ran
+  // at ~3.5 µs a transfer body with Object.entries/filter/sort/map/join).
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      out += (i === 0 ? '' : ',') + (item === undefined ? 'null' : canonicalJson(item));
+    }
+    return `${out}]`;
+  }
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    const record = value as Record<string, unknown>;
+    // The default sort compares UTF-16 code units, as `<` on strings does.
+    const keys = Object.keys(record).sort();
+    let out = '{';
+    for (const key of keys) {
+      const item = record[key];
+      if (item === undefined) continue;
+      out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+    }
+    return `${out}}`;
   }
   throw new TypeError(`canonicalJson: cannot encode ${typeof value}`);
 }
 
 export function requestHashOf(kind: RequestKind, body: unknown): string {
-  return createHash('sha256').update(canonicalJson({ kind, body })).digest('hex');
+  // The one-shot hash: a third of createHash().update().digest()'s cost on a short input.
+  return hash('sha256', canonicalJson({ kind, body }), 'hex');
 }
