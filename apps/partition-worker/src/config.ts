@@ -77,6 +77,14 @@ const schema = z.object({
    * bench.
    */
   WORKER_WRITE_TIMEOUT_MS: intVar(10_000, 6_000, 600_000),
+  /**
+   * Every other statement of the worker (a batch's reads, poison isolation's writes, the
+   * relay's published marks, the sweeper, claims) not answered within this (ms) fails as an
+   * operating error, its connection discarded, and is retried by its caller. Without it, a
+   * connection that died without a reset held its partition forever. Above the server's 5 s
+   * lock timeout, like WORKER_WRITE_TIMEOUT_MS.
+   */
+  WORKER_QUERY_TIMEOUT_MS: intVar(10_000, 6_000, 600_000),
   /** Partitions this process applies at the same time (each still strictly in order). */
   WORKER_PARTITIONS_CONCURRENT_MAX: intVar(8, 1, 256),
   /** Accounts kept in memory per partition between batches. */
@@ -231,6 +239,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     batchCommandsMax: raw.WORKER_BATCH_COMMANDS_MAX,
     writeGroupMessagesMax: raw.WORKER_WRITE_GROUP_MESSAGES_MAX,
     writeTimeoutMs: raw.WORKER_WRITE_TIMEOUT_MS,
+    queryTimeoutMs: raw.WORKER_QUERY_TIMEOUT_MS,
     balanceRefreshRetryDelayFirstMs: raw.WORKER_BALANCE_REFRESH_RETRY_DELAY_FIRST_MS,
     balanceRefreshRetryDelayMaxMs: raw.WORKER_BALANCE_REFRESH_RETRY_DELAY_MAX_MS,
     balanceRefreshOwedMax: raw.WORKER_BALANCE_REFRESH_OWED_MAX,

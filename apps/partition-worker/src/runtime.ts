@@ -59,6 +59,8 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     connectionsMax: config.pgConnectionsMax,
     connectTimeoutMs: config.pgConnectTimeoutMs,
     idleTimeoutMs: config.pgIdleTimeoutMs,
+    // Every statement has a deadline (the group-commit writer sets its own per write).
+    queryTimeoutMs: config.queryTimeoutMs,
     // One name for every worker, not the WORKER_ID: PgBouncer (transaction pooling) shares
     // server connections among the workers and sends `SET application_name` whenever a
     // connection passes to a client that named itself differently, a statement before nearly

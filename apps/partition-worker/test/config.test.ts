@@ -56,6 +56,9 @@ describe('tunables passed to the packages', () => {
       reconnectDelayMsMax: REDIS_RECONNECT_DELAY_MS_MAX_DEFAULT,
     });
     expect(config.writeRetryDelay).toEqual({ firstMs: 100, maxMs: 5_000 });
+    // Every statement has a deadline by default (a dead connection must not hold a partition).
+    expect(config.writeTimeoutMs).toBe(10_000);
+    expect(config.queryTimeoutMs).toBe(10_000);
   });
 
   test.each([
@@ -68,6 +71,8 @@ describe('tunables passed to the packages', () => {
     ['WORKER_CONSUMER_RETRIES', '101', /must be <= 100/],
     ['WORKER_WRITE_RETRY_DELAY_FIRST_MS', '0', /must be >= 1/],
     ['WORKER_PG_IDLE_TIMEOUT_MS', '-1', /must be >= 0/],
+    ['WORKER_QUERY_TIMEOUT_MS', '0', /must be >= 6000/],
+    ['WORKER_WRITE_TIMEOUT_MS', '5000', /must be >= 6000/],
     ['WORKER_REDIS_COMMAND_TIMEOUT_MS', '9', /must be >= 10/],
     ['WORKER_REDIS_RECONNECT_DELAY_MAX_MS', '60001', /must be <= 60000/],
     ['KAFKA_REQUEST_TIMEOUT_MS', '99', /must be >= 100/],

@@ -13,6 +13,13 @@ export interface PoolOptions {
   connectTimeoutMs: number;
   /** A connection idle this long is closed (0: never); POOL_IDLE_TIMEOUT_MS_DEFAULT when left out. */
   idleTimeoutMs?: number;
+  /**
+   * A statement not answered within this (ms) fails on the client ("Query read timeout", no
+   * SQLSTATE: an operating error) and its connection is discarded; 0 or left out: no deadline.
+   * Without one, a connection that died without a reset (a peer gone, a dropped route) holds
+   * its caller forever. A query may set its own `query_timeout`.
+   */
+  queryTimeoutMs?: number;
   applicationName: string;
 }
 
@@ -25,6 +32,7 @@ export function createPool(options: PoolOptions): Pool {
     connectionTimeoutMillis: options.connectTimeoutMs,
     idleTimeoutMillis: options.idleTimeoutMs ?? POOL_IDLE_TIMEOUT_MS_DEFAULT,
     application_name: options.applicationName,
+    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
   });
   // An idle client losing its connection (PgBouncer or Postgres restarting) must not crash
   // the process; the next checkout reconnects.
