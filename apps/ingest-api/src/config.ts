@@ -116,6 +116,13 @@ const schema = z.object({
   API_PG_CONNECTIONS_MAX: intVar(20, 1, 500),
   /** Waiting longer than this for a Postgres connection means Postgres/PgBouncer is down: 503. */
   API_PG_CONNECT_TIMEOUT_MS: intVar(2_000, 100, 60_000),
+  /**
+   * A Postgres statement not answered within this (ms) fails, its connection discarded, and
+   * the request answers 503 + Retry-After (a retry with the same Idempotency-Key is safe).
+   * Without it a connection that died without a reset held its request, and its in-flight
+   * slot, forever.
+   */
+  API_PG_QUERY_TIMEOUT_MS: intVar(5_000, 100, 120_000),
   /** Owner and currency of accounts kept in memory (they never change). */
   API_ACCOUNT_CACHE_ENTRIES_MAX: intVar(100_000, 0, 10_000_000),
   /** Verified bearer tokens kept in memory (each for at most 60 s, never past its exp); 0 verifies every request. */
@@ -232,6 +239,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     pgConnectionsMax: raw.API_PG_CONNECTIONS_MAX,
     pgConnectTimeoutMs: raw.API_PG_CONNECT_TIMEOUT_MS,
     pgIdleTimeoutMs: raw.API_PG_IDLE_TIMEOUT_MS,
+    pgQueryTimeoutMs: raw.API_PG_QUERY_TIMEOUT_MS,
     redisConnectTimeoutMs: raw.API_REDIS_CONNECT_TIMEOUT_MS,
     redisReconnectDelayMsMax: raw.API_REDIS_RECONNECT_DELAY_MAX_MS,
     accountCacheEntriesMax: raw.API_ACCOUNT_CACHE_ENTRIES_MAX,

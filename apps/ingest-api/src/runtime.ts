@@ -48,6 +48,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     connectionsMax: config.pgConnectionsMax,
     connectTimeoutMs: config.pgConnectTimeoutMs,
     idleTimeoutMs: config.pgIdleTimeoutMs,
+    queryTimeoutMs: config.pgQueryTimeoutMs,
     applicationName: 'ingest-api',
   });
   // Routing is the one thing the API cannot serve without: fail start-up if Postgres is down.

@@ -38,7 +38,8 @@ describe('batch, history and point in time', () => {
     worker = await startWorker(target);
     api = await startApi(target, { API_BATCH_ITEMS_MAX: '50' });
     splittingApi = await startApi(target, { API_PRODUCE_GROUP_BYTES_MAX: '4096' });
-    gatedApi = await startApi(target, { API_BATCH_ITEMS_IN_FLIGHT_MAX: '1', API_BATCH_ADMISSION_WAIT_MS: '1500' });
+    // The held batch's claim waits on a row lock for as long as the test needs: no statement deadline.
+    gatedApi = await startApi(target, { API_BATCH_ITEMS_IN_FLIGHT_MAX: '1', API_BATCH_ADMISSION_WAIT_MS: '1500', API_PG_QUERY_TIMEOUT_MS: '120000' });
     routing = await loadRouting(db.pool);
     alice = new Client(api.url, await token('alice'));
     bob = new Client(api.url, await token('bob'));

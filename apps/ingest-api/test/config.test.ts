@@ -117,6 +117,7 @@ describe('timeouts passed to the HTTP server, Postgres, Redis and Kafka', () => 
     const config = loadApiConfig({});
     expect(config.http).toEqual({ keepAliveTimeoutMs: 65_000, headersTimeoutMs: 66_000, requestTimeoutMs: 60_000 });
     expect(config.pgIdleTimeoutMs).toBe(30_000);
+    expect(config.pgQueryTimeoutMs).toBe(5_000);
     expect([config.redisConnectTimeoutMs, config.redisReconnectDelayMsMax]).toEqual([2_000, 2_000]);
     expect(config.kafkaClient).toEqual({ connectionTimeoutMs: 3_000, requestTimeoutMs: 5_000, retry: { retries: 8, delayFirstMs: 100, delayMaxMs: 2_000 } });
     expect(loadApiConfig({ API_PRODUCE_ACK_TIMEOUT_MS: '7000' }).kafkaClient.requestTimeoutMs).toBe(7_000);
@@ -125,6 +126,7 @@ describe('timeouts passed to the HTTP server, Postgres, Redis and Kafka', () => 
   test('out of bounds or out of order is refused, naming the variable', () => {
     expect(() => loadApiConfig({ API_HTTP_KEEP_ALIVE_TIMEOUT_MS: '999' })).toThrow(/API_HTTP_KEEP_ALIVE_TIMEOUT_MS="999": must be >= 1000/);
     expect(() => loadApiConfig({ API_PG_IDLE_TIMEOUT_MS: '3600001' })).toThrow(/API_PG_IDLE_TIMEOUT_MS="3600001": must be <= 3600000/);
+    expect(() => loadApiConfig({ API_PG_QUERY_TIMEOUT_MS: '99' })).toThrow(/API_PG_QUERY_TIMEOUT_MS="99": must be >= 100/);
     expect(() => loadApiConfig({ API_REDIS_CONNECT_TIMEOUT_MS: '99' })).toThrow(/API_REDIS_CONNECT_TIMEOUT_MS="99": must be >= 100/);
     expect(() => loadApiConfig({ KAFKA_CONNECTION_TIMEOUT_MS: '60001' })).toThrow(/KAFKA_CONNECTION_TIMEOUT_MS="60001": must be <= 60000/);
     expect(() => loadApiConfig({ API_HTTP_HEADERS_TIMEOUT_MS: '65000' })).toThrow(/^API_HTTP_HEADERS_TIMEOUT_MS: 65000 must be more than API_HTTP_KEEP_ALIVE_TIMEOUT_MS=65000/);

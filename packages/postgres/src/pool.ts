@@ -78,7 +78,7 @@ export function isRetryablePgError(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   if (code && RETRYABLE_SQLSTATES.has(code)) return true;
   const message = (error as Error)?.message ?? '';
-  return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|server conn crashed|no more connections allowed|query_wait_timeout|server login has been failing|pgbouncer cannot connect to server|the database system is (starting up|shutting down)/i.test(
+  return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|Query read timeout|server conn crashed|no more connections allowed|query_wait_timeout|server login has been failing|pgbouncer cannot connect to server|the database system is (starting up|shutting down)/i.test(
     message,
   );
 }

@@ -16,6 +16,7 @@ describe('isRetryablePgError', () => {
     new Error('connect ECONNREFUSED 127.0.0.1:26432'),
     new Error('Connection terminated unexpectedly'),
     new Error('timeout exceeded when trying to connect'),
+    new Error('Query read timeout'), // the pool's own deadline (PoolOptions.queryTimeoutMs)
   ])('retryable: %s', (error) => {
     expect(isRetryablePgError(error)).toBe(true);
   });
