@@ -487,6 +487,9 @@ checkpoint_timeout = 15min
 fsync = on
 synchronous_commit = on
 shared_preload_libraries = 'pg_stat_statements'
+# A statement whose client gave up (the apps' statement deadlines close the connection, and
+# PgBouncer then drops its server connection) stops within 2 s instead of running on.
+client_connection_check_interval = 2s
 password_encryption = scram-sha-256
 log_line_prefix = '%m [%p] %q%u@%d '
 log_min_duration_statement = 1000
