@@ -84,7 +84,7 @@ async function submitWithTable<R extends Record<string, unknown>>(
     await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: routing.partitionOf(subject), key: subject, value: encodeCommand(command, ctx.seal) }]);
   } catch (error) {
     const maybeSent = publishMayHaveReachedKafka(error);
-    if (claim.kind === 'new' && !maybeSent) await releaseIdempotencyKey(ctx.pool, id, requestHash).catch(() => undefined);
+    if (claim.kind === 'new' && !maybeSent) await releaseIdempotencyKey(ctx.pool, id, requestHash, claim.version).catch(() => undefined);
     ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : maybeSent ? 'unknown' : 'unavailable' });
     throw error;
   }

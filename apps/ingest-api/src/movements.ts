@@ -166,9 +166,9 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
       const maybeSent = publishMayHaveReachedKafka(error);
       const released = maybeSent ? failed.slice(group.length) : failed;
       await Promise.all(
-        released
-          .filter((item) => item.claim.kind === 'new')
-          .map((item) => releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash).catch(() => undefined)),
+        released.map((item) =>
+          item.claim.kind === 'new' ? releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash, item.claim.version).catch(() => undefined) : undefined,
+        ),
       );
       ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : maybeSent ? 'unknown' : 'unavailable' }, failed.length);
       for (const item of failed) outcomes.set(item, { error });

@@ -6,7 +6,7 @@ import { topicNames } from '@ledgerline/kafka';
 import { describeStartFailure } from '@ledgerline/config';
 import { createLogger } from '@ledgerline/logging';
 import { startTracing } from '@ledgerline/tracing';
-import { reconcile } from '@ledgerline/postgres';
+import { createPool, reconcile } from '@ledgerline/postgres';
 import { loadWorkerConfig } from './config';
 import { startWorkerRuntime } from './runtime';
 
@@ -31,18 +31,24 @@ async function main(): Promise<void> {
       process.exit(70);
     },
   });
-  const { pool, metrics } = runtime;
+  const { metrics } = runtime;
   logger.info('applying', { topic: topicNames(config.topicPrefix).commands, group: config.groupId });
 
   // One run at a time: on a large ledger a run outlasts the interval (the bench measured
-  // 67 s over 10.9M entries), and overlapping runs would only pile up on Postgres.
+  // 67 s over 10.9M entries), and overlapping runs would only pile up on Postgres. Its own
+  // connection, without the worker's statement deadline (WORKER_QUERY_TIMEOUT_MS): its
+  // checks read whole tables by design.
+  const reconcilePool =
+    config.reconcileIntervalMs > 0
+      ? createPool({ connectionString: config.databaseUrl, connectionsMax: 1, connectTimeoutMs: config.pgConnectTimeoutMs, applicationName: 'partition-worker' })
+      : null;
   let reconciling = false;
   const reconcileTimer =
-    config.reconcileIntervalMs > 0
+    reconcilePool
       ? setInterval(() => {
           if (reconciling) return;
           reconciling = true;
-          reconcile(pool, { outboxAgeMaxMs: config.reconcileOutboxAgeMaxMs })
+          reconcile(reconcilePool, { outboxAgeMaxMs: config.reconcileOutboxAgeMaxMs })
             .then((report) => {
               for (const check of report.checks) metrics.reconcileViolations.set({ check: check.name }, check.violations);
               metrics.reconcileLastRun.set(Date.now() / 1000);
@@ -64,6 +70,7 @@ async function main(): Promise<void> {
     logger.info('stopping', { signal });
     if (reconcileTimer) clearInterval(reconcileTimer);
     await runtime.stop();
+    await reconcilePool?.end();
     await tracing?.shutdown(); // exports the spans still buffered
     process.exit(0);
   };

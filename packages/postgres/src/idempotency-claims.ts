@@ -19,7 +19,11 @@
 import type { Pool } from 'pg';
 import { RowShapeError } from './rows';
 
-export type KeyClaim = { kind: 'new' } | { kind: 'replay' } | { kind: 'reused' };
+/**
+ * `new` carries the row version it inserted (the row's xmin), which is what a release gives
+ * back (releaseIdempotencyKey): never a version a later replay of the key has written.
+ */
+export type KeyClaim = { kind: 'new'; version: string } | { kind: 'replay' } | { kind: 'reused' };
 
 export interface ClaimRequest {
   /** transferIdFor(principal, Idempotency-Key): a lower-case UUID. */
@@ -34,6 +38,8 @@ export interface StoredClaim {
   readonly requestHash: string;
   /** This statement inserted the row (nobody had claimed the id before). */
   readonly inserted: boolean;
+  /** The row version this statement left (its xmin): a replay's no-op update writes a new one. */
+  readonly version: string;
 }
 
 export interface IdempotencyClaimsOptions {
@@ -58,11 +64,10 @@ SELECT c.transfer_id, c.principal, c.request_hash
   FROM unnest($1::uuid[], $2::text[], $3::text[]) AS c(transfer_id, principal, request_hash)
  ORDER BY c.transfer_id
 ON CONFLICT (transfer_id) DO UPDATE SET transfer_id = EXCLUDED.transfer_id
-RETURNING transfer_id, request_hash, (xmax = 0) AS inserted`;
+RETURNING transfer_id, request_hash, (xmax = 0) AS inserted, xmin::text AS version`;
 
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-const NEW: KeyClaim = { kind: 'new' };
 const REPLAY: KeyClaim = { kind: 'replay' };
 const REUSED: KeyClaim = { kind: 'reused' };
 
@@ -91,7 +96,7 @@ export function answerClaims(claims: readonly ClaimRequest[], stored: ReadonlyMa
     if (row === undefined) throw new Error(`idempotency claim of ${claim.transferId} got no row back`);
     const first = !answered.has(claim.transferId);
     answered.add(claim.transferId);
-    if (first && row.inserted) return NEW;
+    if (first && row.inserted) return { kind: 'new', version: row.version };
     return row.requestHash === claim.requestHash ? REPLAY : REUSED;
   });
 }
@@ -181,11 +186,11 @@ export class IdempotencyClaims {
     ]);
     const stored = new Map<string, StoredClaim>();
     for (const row of result.rows as Record<string, unknown>[]) {
-      const { transfer_id: transferId, request_hash: requestHash, inserted } = row;
-      if (typeof transferId !== 'string' || typeof requestHash !== 'string' || typeof inserted !== 'boolean') {
-        throw new RowShapeError('idempotency claim: expected (transfer_id text, request_hash text, inserted boolean)');
+      const { transfer_id: transferId, request_hash: requestHash, inserted, version } = row;
+      if (typeof transferId !== 'string' || typeof requestHash !== 'string' || typeof inserted !== 'boolean' || typeof version !== 'string') {
+        throw new RowShapeError('idempotency claim: expected (transfer_id text, request_hash text, inserted boolean, version text)');
       }
-      stored.set(transferId, { requestHash, inserted });
+      stored.set(transferId, { requestHash, inserted, version });
     }
     return stored;
   }

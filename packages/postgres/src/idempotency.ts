@@ -5,7 +5,13 @@
  */
 import type { Pool } from 'pg';
 
-/** Nothing was accepted under the key (Kafka refused): give it back for the client's retry. */
-export async function releaseIdempotencyKey(pool: Pool, transferId: string, requestHash: string): Promise<void> {
-  await pool.query('DELETE FROM idempotency_keys WHERE transfer_id = $1 AND request_hash = $2', [transferId, requestHash]);
+/**
+ * Nothing was accepted under the key (Kafka refused): give it back for the client's retry.
+ * Only the row version the claim inserted (`version`, KeyClaim 'new') is deleted. A replay of
+ * the key (same body) claims it again by writing a new version, and may publish: a release
+ * that reaches Postgres after it (its request past the statement deadline, the client
+ * retrying meanwhile) deletes nothing, so a key whose command may be in Kafka is never freed.
+ */
+export async function releaseIdempotencyKey(pool: Pool, transferId: string, requestHash: string, version: string): Promise<void> {
+  await pool.query('DELETE FROM idempotency_keys WHERE transfer_id = $1 AND request_hash = $2 AND xmin = $3::xid', [transferId, requestHash, version]);
 }

@@ -15,7 +15,8 @@ export interface PoolOptions {
   idleTimeoutMs?: number;
   /**
    * A statement not answered within this (ms) fails on the client ("Query read timeout", no
-   * SQLSTATE: an operating error) and its connection is discarded; 0 or left out: no deadline.
+   * SQLSTATE: an operating error) and its connection is discarded (by pg-pool for
+   * `pool.query`, by inTransaction for its own); 0 or left out: no deadline.
    * Without one, a connection that died without a reset (a peer gone, a dropped route) holds
    * its caller forever. A query may set its own `query_timeout`.
    */
@@ -57,16 +58,28 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    try {
-      await client.query('ROLLBACK');
-    } catch {
+    if (isQueryTimeout(error)) {
+      // The statement past the deadline may still be running: a ROLLBACK would queue behind
+      // it. The connection is dropped instead (PgBouncer then drops its server connection,
+      // which rolls the transaction back).
       broken = true;
+    } else {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
     }
     throw error;
   } finally {
     client.off('error', onError);
     client.release(broken);
   }
+}
+
+/** node-pg's error for a statement past its `query_timeout` (PoolOptions.queryTimeoutMs). */
+export function isQueryTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Query read timeout';
 }
 
 /** Postgres SQLSTATEs worth retrying: the operation may succeed as is on another attempt. */

@@ -1,7 +1,7 @@
-// Proves against real Postgres (through PgBouncer) that group-committed idempotency claims answer new / replay / reused within one statement and across statements, that concurrent statements sharing ids neither deadlock nor both say new, and that a failed statement rejects every claim of its batch and writes none of them.
+// Proves against real Postgres (through PgBouncer) that group-committed idempotency claims answer new / replay / reused within one statement and across statements, that concurrent statements sharing ids neither deadlock nor both say new, that a failed statement rejects every claim of its batch and writes none of them, and that a release gives back only the claim it made, never a later replay's.
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { IdempotencyClaims, type KeyClaim, isRetryablePgError } from '../src';
+import { IdempotencyClaims, type KeyClaim, isRetryablePgError, releaseIdempotencyKey } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 
 describe('IdempotencyClaims against Postgres', () => {
@@ -111,5 +111,31 @@ describe('IdempotencyClaims against Postgres', () => {
     } finally {
       await unreachable.end();
     }
+  });
+  describe('releasing a key (Kafka refused the command)', () => {
+    const newVersion = (claim: KeyClaim) => {
+      if (claim.kind !== 'new') throw new Error(`expected a new claim, got ${claim.kind}`);
+      return claim.version;
+    };
+
+    test('frees the key the claim made', async () => {
+      const { claims } = claimer();
+      const id = randomUUID();
+      const first = await claims.claim(id, 'alice', 'h1');
+      await releaseIdempotencyKey(db.pool, id, 'h1', newVersion(first));
+      expect(await storedHash(id)).toBeUndefined();
+      expect(kinds([await claims.claim(id, 'alice', 'h2')])).toEqual(['new']); // another body may now use it
+    });
+
+    test('a release arriving after a replay of the key frees nothing: the replay may have published', async () => {
+      const { claims } = claimer();
+      const id = randomUUID();
+      const first = await claims.claim(id, 'alice', 'h1');
+      // The client retried (its first request past a deadline) before the first one's release ran.
+      expect(kinds([await claims.claim(id, 'alice', 'h1')])).toEqual(['replay']);
+      await releaseIdempotencyKey(db.pool, id, 'h1', newVersion(first));
+      expect(await storedHash(id)).toBe('h1');
+      expect(kinds([await claims.claim(id, 'alice', 'h2')])).toEqual(['reused']);
+    });
   });
 });

@@ -28,7 +28,7 @@ function statement(table: Map<string, string>, claims: readonly ClaimRequest[]):
   for (const claim of distinctClaims(claims)) {
     const held = table.get(claim.transferId);
     if (held === undefined) table.set(claim.transferId, claim.requestHash);
-    stored.set(claim.transferId, { requestHash: held ?? claim.requestHash, inserted: held === undefined });
+    stored.set(claim.transferId, { requestHash: held ?? claim.requestHash, inserted: held === undefined, version: '1' });
   }
   return stored;
 }
@@ -43,15 +43,15 @@ describe('distinctClaims', () => {
 describe('answerClaims', () => {
   it('a retry storm in one batch: the first is new, identical ones replay, another body is reused', () => {
     const claims = [claimOf(ID_A, 'h1'), claimOf(ID_A, 'h1'), claimOf(ID_A, 'h2'), claimOf(ID_A, 'h1')];
-    const stored = new Map([[ID_A, { requestHash: 'h1', inserted: true }]]);
+    const stored = new Map([[ID_A, { requestHash: 'h1', inserted: true, version: '7' }]]);
     expect(kinds(answerClaims(claims, stored))).toEqual(['new', 'replay', 'reused', 'replay']);
   });
 
   it('an id claimed before this batch: every claim compares with the held hash, none is new', () => {
     const claims = [claimOf(ID_A, 'other'), claimOf(ID_A, 'held'), claimOf(ID_B, 'x')];
     const stored = new Map([
-      [ID_A, { requestHash: 'held', inserted: false }],
-      [ID_B, { requestHash: 'x', inserted: true }],
+      [ID_A, { requestHash: 'held', inserted: false, version: '8' }],
+      [ID_B, { requestHash: 'x', inserted: true, version: '8' }],
     ]);
     expect(kinds(answerClaims(claims, stored))).toEqual(['reused', 'replay', 'new']);
   });
@@ -96,7 +96,7 @@ describe('IdempotencyClaims (batching, against a fake pool)', () => {
               const rows = ids.map((id, i) => {
                 const held = table.get(id);
                 if (held === undefined) table.set(id, hashes[i]!);
-                return { transfer_id: id, request_hash: held ?? hashes[i]!, inserted: held === undefined };
+                return { transfer_id: id, request_hash: held ?? hashes[i]!, inserted: held === undefined, version: '1' };
               });
               resolve({ rows });
             },

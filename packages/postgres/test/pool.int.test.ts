@@ -3,7 +3,8 @@
 // operating error (no SQLSTATE: never blamed on a command), its connection is discarded,
 // and the pool goes on serving. Without it a connection that died without a reset held its
 // caller, a partition's whole apply loop, forever.
-import { classifyWriteFailure, createPool, sqlStateOf } from '../src';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { classifyWriteFailure, createPool, inTransaction, sqlStateOf } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 
 describe('pool statement deadline', () => {
@@ -28,6 +29,32 @@ describe('pool statement deadline', () => {
       expect(sqlStateOf(error)).toBeNull();
       expect(classifyWriteFailure(error)).toBe('operating');
       expect(pool.totalCount).toBe(0); // the timed-out connection is not handed out again
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test('inside a transaction the timed-out connection is dropped, not rolled back behind the statement', async () => {
+    const pool = createPool({ connectionString: db.url, connectionsMax: 2, connectTimeoutMs: 10_000, applicationName: 'test', queryTimeoutMs: 200 });
+    const sent: string[] = [];
+    try {
+      const failed = inTransaction(pool, (client) => {
+        // Record what inTransaction sends on this connection after the statement fails.
+        const query = client.query.bind(client) as (text: string) => Promise<unknown>;
+        (client as unknown as { query: (text: string) => Promise<unknown> }).query = (text: string) => {
+          sent.push(text);
+          return query(text);
+        };
+        return client.query('SELECT pg_sleep(3)');
+      }).then(
+        () => 'committed',
+        (e: unknown) => (e as Error).message,
+      );
+      expect(await Promise.race([failed, sleep(2_500, 'still waiting')])).toBe('Query read timeout');
+      // No ROLLBACK queued behind the statement still running: the connection is dropped.
+      expect(sent).toEqual(['SELECT pg_sleep(3)']);
+      expect(pool.totalCount).toBe(0);
       expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
     } finally {
       await pool.end();
