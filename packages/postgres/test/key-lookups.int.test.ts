@@ -54,12 +54,18 @@ describe.each([1_000, 20_000])('batch statements are key lookups (%i transfers)'
     await db.drop();
   });
 
-  /** Rows of each table read by `statement` on this server connection: sequential and index scans. */
+  /**
+   * Rows of each table read by `statement` on this server connection: by sequential scans, and
+   * index entries returned by its indexes' scans (index-only scans included, which fetch no
+   * heap row).
+   */
   async function rowsReadBy(client: PoolClient, statement: () => Promise<unknown>): Promise<Record<string, number>> {
     const read = async () => {
       const { rows } = await client.query<{ relname: string; read: string }>(
-        `SELECT relname, seq_tup_read + coalesce(idx_tup_fetch, 0) AS read FROM pg_stat_xact_user_tables
-          WHERE relname IN ('accounts', 'transfers', 'transfer_legs', 'holds', 'account_changes')`,
+        `SELECT t.relname,
+                t.seq_tup_read + coalesce((SELECT sum(pg_stat_get_xact_tuples_returned(i.indexrelid)) FROM pg_index i WHERE i.indrelid = t.relid), 0) AS read
+           FROM pg_stat_xact_user_tables t
+          WHERE t.relname IN ('accounts', 'transfers', 'transfer_legs', 'holds', 'account_changes')`,
       );
       return new Map(rows.map((r) => [r.relname, Number(r.read)]));
     };
