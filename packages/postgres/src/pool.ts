@@ -88,10 +88,11 @@ export function isQueryTimeout(error: unknown): boolean {
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '08P01']);
 
 export function isRetryablePgError(error: unknown): boolean {
+  if (isQueryTimeout(error)) return true;
   const code = (error as { code?: string }).code;
   if (code && RETRYABLE_SQLSTATES.has(code)) return true;
   const message = (error as Error)?.message ?? '';
-  return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|Query read timeout|server conn crashed|no more connections allowed|query_wait_timeout|server login has been failing|pgbouncer cannot connect to server|the database system is (starting up|shutting down)/i.test(
+  return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|server conn crashed|no more connections allowed|query_wait_timeout|server login has been failing|pgbouncer cannot connect to server|the database system is (starting up|shutting down)/i.test(
     message,
   );
 }
