@@ -12,6 +12,7 @@ import type { PgReport } from './pgstats';
 import type { Managed } from './processes';
 import { STALL_MS, waitSettled } from './services';
 import { log, round, sleep } from './util';
+import { ExchangeMeter, type ExchangesReport, type HopNaming } from './exchanges';
 import { WritesMeter, type WritesReport } from './writes';
 
 export interface StepResult {
@@ -71,6 +72,8 @@ interface StepOptions {
   durationS: number;
   env: Record<string, string>;
   tag: string;
+  /** Called when k6 has been spawned (the load starts). */
+  onLoadStart?: () => void;
 }
 
 async function runStep(ctx: BenchContext, target: Target, step: StepOptions): Promise<{ figures: K6Figures; result: StepResult }> {
@@ -97,6 +100,7 @@ async function runStep(ctx: BenchContext, target: Target, step: StepOptions): Pr
     onSpawn: () => {
       meter = cpuMeter(ctx, target.procs, {}, 'k6');
       meter.begin();
+      step.onLoadStart?.();
     },
   });
   const cpuReport = meter.end();
@@ -386,6 +390,8 @@ export interface CpuPerTransferResult {
   outside_ms: Record<string, number>;
   step: StepResult;
   writes: WritesReport | null;
+  /** Messages per transfer on each hop, in the middle of the load (exchanges.ts). */
+  exchanges: ExchangesReport | null;
 }
 
 /**
@@ -399,13 +405,25 @@ export async function measureCpuPerTransfer(ctx: BenchContext, target: Target, r
   const tag = `${ctx.runId}-cpu-${rep}`;
   const writes = new WritesMeter(ctx.pool, withDatabase(ctx.services.databaseDirectUrl, ctx.benchDb));
   await writes.begin();
+  // The exchanges are counted inside the load: k6's own connections close when it exits, and
+  // its first and last seconds are start-up and wind-down.
+  const exchanges = new ExchangeMeter(() => hopNaming(ctx, target));
+  const exchangeTimers: NodeJS.Timeout[] = [];
+  const counted: { report: ExchangesReport | null } = { report: null };
+  const durationS = ctx.plan.cpuDurationS;
   const { result } = await runStep(ctx, target, {
     name: `cpu-${rate}-r${rep}`,
     script: 'steady.js',
-    durationS: ctx.plan.cpuDurationS,
+    durationS,
     tag,
     env: { RATE: String(rate), PAIRS: 'cross', SAMPLE_EVERY: '100000', P99_MS: '100', P95_MS: '100', ERROR_RATE_MAX: '0', DROPPED_MAX: '0' },
+    onLoadStart: () => {
+      const fromS = Math.min(EXCHANGES_SKIP_S, durationS / 4);
+      exchangeTimers.push(setTimeout(() => exchanges.begin(), (EXCHANGES_K6_START_S + fromS) * 1000));
+      exchangeTimers.push(setTimeout(() => void (counted.report = exchanges.end(rate)), (EXCHANGES_K6_START_S + durationS - fromS) * 1000));
+    },
   });
+  for (const timer of exchangeTimers) clearTimeout(timer);
   // Published marks are written every 250 ms (WORKER_OUTBOX_MARK_INTERVAL_MS): let them land.
   await sleep(MARKS_SETTLE_MS);
   await writes.markWalEnd();
@@ -423,7 +441,34 @@ export async function measureCpuPerTransfer(ctx: BenchContext, target: Target, r
     `cpu per transfer at ${rate}/s offered (cross-partition): ${total ?? '-'} ms (${SYSTEM_GROUPS.map((g) => `${g} ${byProcess[g]}`).join(', ')}; k6 ${outside.k6}, other ${outside.other}); ` +
       `writes per completed transfer: ${writesReport?.wal_bytes_per_transfer ?? '-'} WAL bytes, ${writesReport?.rows_per_transfer ?? '-'} rows, ${writesReport?.index_entries_per_transfer ?? '-'} index entries (${completed} completed)`,
   );
-  return { offered_per_s: rate, acked_per_s: result.acked_per_s, acked, completed, total_ms: total, by_process: byProcess, outside_ms: outside, step: result, writes: writesReport };
+  const exchangesReport = counted.report;
+  if (exchangesReport) {
+    const top = Object.entries(exchangesReport.by_hop).slice(0, 6).map(([hop, n]) => `${hop} ${n}`).join(', ');
+    log(`exchanges per transfer at ${rate}/s: ${exchangesReport.total} data segments (${top}, ...)`);
+  }
+  return { offered_per_s: rate, acked_per_s: result.acked_per_s, acked, completed, total_ms: total, by_process: byProcess, outside_ms: outside, step: result, writes: writesReport, exchanges: exchangesReport };
+}
+
+/** Seconds k6 takes from its spawn to its first iteration (setup() reads the fixture): outside the window. */
+const EXCHANGES_K6_START_S = 2;
+/** Seconds left out at each end of the load. */
+const EXCHANGES_SKIP_S = 3;
+
+/** Who is who on the loopback: the services' ports and the apps' pids. */
+function hopNaming(ctx: BenchContext, target: Target): HopNaming {
+  const portOfUrl = (url: string) => Number(new URL(url).port);
+  const pids: Record<string, number[]> = {};
+  for (const [group, list] of Object.entries(target.procs)) pids[group] = list.filter((p): p is Managed => p !== null && p.alive).map((p) => p.pid);
+  return {
+    servicePorts: {
+      api: Number(new URL(target.baseUrl).port),
+      pgbouncer: portOfUrl(ctx.services.databaseUrl),
+      postgres: portOfUrl(ctx.services.databaseDirectUrl),
+      kafka: Number(ctx.services.kafkaBrokers[0]!.split(':').pop()),
+      redis: portOfUrl(ctx.services.redisUrl),
+    },
+    pids,
+  };
 }
 
 const MARKS_SETTLE_MS = 1_500;

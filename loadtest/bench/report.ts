@@ -160,6 +160,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
     outside_the_total: cpuRun?.outside_ms ?? null,
   };
   const writesRun = medianBy(m.cpu, (c) => c.writes?.wal_bytes_per_transfer ?? null)?.writes ?? null;
+  const exchangesRun = medianBy(m.cpu, (c) => c.exchanges?.total ?? null)?.exchanges ?? null;
   const batchRun = medianBy(m.batch, (b) => b.rate_per_s);
   const batchHead = batchRun
     ? { items_per_batch: batchRun.items_per_batch, rate_per_s: batchRun.rate_per_s, p99_ms: batchRun.p99_ms, drained_per_s: batchRun.drained_per_s }
@@ -248,6 +249,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
     rows_per_transfer: writesRun
       ? { rows: writesRun.rows_per_transfer, index_entries: writesRun.index_entries_per_transfer, by_table: writesRun.by_table, wal_bytes_by_relation: writesRun.wal_by_relation, wal_bytes_by_record: writesRun.wal_by_record }
       : null,
+    exchanges_per_transfer: exchangesRun ? { offered_per_s: cpuHead.offered_per_s, total: exchangesRun.total, by_hop: exchangesRun.by_hop } : null,
     machine: machine(input.k6Version),
     targets,
     git: git(input.repoRoot),
@@ -263,6 +265,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
         cpu_ms_per_transfer: `k6 steady at half of ingest_capacity_per_s.ours for ${plan.cpuDurationS} s, cross-partition pairs only; CPU (/proc) of API, workers, Postgres, PgBouncer, Kafka and Redis from k6's start to its exit, per acked transfer; k6 and other tenants reported outside the total`,
         wal_bytes_per_transfer: 'same window as cpu_ms_per_transfer, until every transfer is COMPLETED and its outbox marks are written: pg_current_wal_lsn() difference / COMPLETED transfers (the dev profile\'s cluster serves only the bench)',
         rows_per_transfer: 'same window: pg_stat_user_tables inserts + updates + deletes per COMPLETED transfer; index entries = (inserts + updates - HOT updates) x the table\'s indexes',
+        exchanges_per_transfer: 'inside the cpu_ms_per_transfer load (its first and last seconds left out): TCP data segments sent on the stack\'s loopback connections (ss -ti data_segs_out), by hop from the process that wrote to the one that read, per offered transfer; a segment is one write as the kernel sent it (loadtest/bench/exchanges.ts)',
         batch_ingest: `k6 ${plan.batchItems}-item POST /v1/batch requests at ${plan.batchItemsPerS} items/s offered for ${plan.batchDurationS} s: items accepted/s, batch ack p99; drained_per_s = items applied per second after the load stopped`,
         ideal: `PostgreSQL alone (direct connections, same server): ${plan.idealWriters} writers on disjoint accounts, batches of ${plan.idealBatchTransfers} transfers in one statement each (a transfer row, two entries, one balance UPDATE per account per batch): transfers committed/s`,
       },
@@ -385,6 +388,7 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
     batch_ingest: Record<string, unknown>;
     wal_bytes_per_transfer: number | null;
     rows_per_transfer: { rows: number | null; index_entries: number | null } | null;
+    exchanges_per_transfer: { total: number; by_hop: Record<string, number> } | null;
     machine: Record<string, unknown>;
   };
   L.push(`# ledgerline bench: ${plan.mode} run of ${input.startedAt.toISOString()}`);
@@ -416,6 +420,7 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
   L.push(`| single-request capacity, ours / baseline (ack p99 <= 100 ms, nothing dropped) | ${cell(head.ingest_capacity_per_s.ours)} / ${cell(head.ingest_capacity_per_s.baseline)} per s |`);
   L.push(`| batch ingest: items/s accepted, batch ack p99, backlog applied/s | ${head.batch_ingest.rate_per_s === null ? `not available (${cell(head.batch_ingest.not_available)})` : `${cell(head.batch_ingest.rate_per_s)}/s, ${cell(head.batch_ingest.p99_ms)} ms, ${cell(head.batch_ingest.drained_per_s)}/s`} |`);
   L.push(`| per completed cross-partition transfer: WAL bytes, rows, index entries | ${cell(head.wal_bytes_per_transfer)}, ${cell(head.rows_per_transfer?.rows)}, ${cell(head.rows_per_transfer?.index_entries)} |`);
+  L.push(`| messages between processes per transfer at ${cell(head.cpu_ms_per_transfer.offered_per_s)}/s (TCP data segments, all hops) | ${cell(head.exchanges_per_transfer?.total)} |`);
   L.push('');
   L.push('## Targets', '');
   L.push('| target | measured | reached |', '|---|---|---|');
@@ -491,6 +496,10 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
       if (w.wal_by_record) {
         L.push('', `The same by relation and record type: ${Object.entries(w.wal_by_record).map(([key, b]) => `${key} ${b}`).join(', ')}`);
       }
+    }
+    const x = m.cpu[m.cpu.length - 1]!.exchanges;
+    if (x) {
+      L.push('', `Messages between processes per transfer (last run, ${x.window_s} s inside the load, ~${x.transfers} transfers; TCP data segments by hop, writer -> reader): ${x.total} in all: ${Object.entries(x.by_hop).map(([hop, n]) => `${hop} ${n}`).join(', ')}`);
     }
     L.push('', `Postgres during the load (bench database only):`, '', ...pgTable(m.cpu[m.cpu.length - 1]!.step.pg), '');
   }
