@@ -38,7 +38,7 @@ describe('a forged Kafka command gets no privilege', () => {
   });
 
   const deadLetters = async () =>
-    (await db.pool.query(`SELECT payload FROM outbox WHERE topic = 'dead-letter' ORDER BY id`)).rows.map((r) => JSON.parse(r.payload) as { reason: string; value_base64: string });
+    (await db.pool.query(`SELECT payload FROM outbox WHERE topic = 'dead-letter' ORDER BY id`)).rows.map((r) => r.payload as { reason: string; value_base64: string });
   const forgedCount = async () => (await worker.metrics.deadLetters.get()).values.find((v) => v.labels.reason === 'forged')?.value ?? 0;
   const transferRows = async (ids: string[]) => (await db.pool.query(`SELECT id FROM transfers WHERE id = ANY($1::uuid[])`, [ids])).rowCount;
 

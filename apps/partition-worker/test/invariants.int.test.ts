@@ -193,8 +193,8 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       await settle(await sendAll([after]));
       expect(await balanceOf(db.pool, account)).toBe(7n);
       const letters = await db.pool.query(`SELECT payload FROM outbox WHERE topic = 'dead-letter' ORDER BY id`);
-      expect(letters.rows.map((r) => JSON.parse(r.payload).reason)).toEqual([expect.stringMatching(/^schema: /), expect.stringMatching(/^not JSON/)]);
-      expect(Buffer.from(JSON.parse(letters.rows[1].payload).value_base64, 'base64').toString()).toBe('not json at all');
+      expect(letters.rows.map((r) => r.payload.reason)).toEqual([expect.stringMatching(/^schema: /), expect.stringMatching(/^not JSON/)]);
+      expect(Buffer.from(letters.rows[1].payload.value_base64, 'base64').toString()).toBe('not json at all');
       await waitFor('dead letters published', async () => {
         const r = await db.pool.query(`SELECT count(*) AS n FROM outbox WHERE topic = 'dead-letter' AND published_at IS NOT NULL`);
         return r.rows[0].n === '2';

@@ -137,7 +137,7 @@ async function commitRows(db: TestDatabase, sourcePartition: number, target: num
   for (let i = 0; i < count; i++) {
     const payload = JSON.stringify({ n: first + i });
     const r = await db.pool.query(
-      `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES ($1, 'commands', $2, $3, $4) RETURNING id`,
+      `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES ($1, 'commands', $2, $3, $4::jsonb) RETURNING id`,
       [sourcePartition, target, KEY, payload],
     );
     rows.push({ id: BigInt(r.rows[0].id), topic: 'commands', targetPartition: target, key: KEY, payload });

@@ -49,7 +49,7 @@ describe('poison commands cannot stop a partition', () => {
     return commands.map((c) => c.transferId);
   };
   const deadLetters = async () =>
-    (await db.pool.query(`SELECT payload FROM outbox WHERE topic = 'dead-letter' ORDER BY id`)).rows.map((r) => JSON.parse(r.payload) as Record<string, unknown>);
+    (await db.pool.query(`SELECT payload FROM outbox WHERE topic = 'dead-letter' ORDER BY id`)).rows.map((r) => r.payload as Record<string, unknown>);
 
   test('a forged message with a lone surrogate in its description or principal is dead-lettered and the partition keeps applying', async () => {
     const account = await openAccountOn(db.pool, routing, 0, 'owner-text');

@@ -81,11 +81,8 @@ export async function writeBatch(db: Queryable, write: BatchWrite, timeoutMs = 0
 export async function writeBatches(db: Queryable, writes: readonly BatchWrite[], timeoutMs = 0): Promise<(OutboxRow[] | Error)[]> {
   if (writes.length === 0) return [];
   const calls = writes.map((_, i) => {
-    const p = (n: number) => `$${i * APPLY_PARAMS + n}`;
-    return (
-      `ledger_apply_batch(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}::jsonb, ` +
-      `${p(7)}::text[], ${p(8)}::int[], ${p(9)}::text[], ${p(10)}::text[]) AS b${i}`
-    );
+    const at = i * APPLY_PARAMS;
+    return `ledger_apply_batch($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6}::jsonb) AS b${i}`;
   });
   const params = writes.flatMap((write) => [
     write.claim.topic,
@@ -94,12 +91,6 @@ export async function writeBatches(db: Queryable, writes: readonly BatchWrite[],
     write.fromOffset.toString(),
     write.toOffset.toString(),
     batchDocument(write),
-    // Outbox rows travel as four parallel arrays, not in the document: Postgres keeps their
-    // payloads as text and never parses them (migration 0016).
-    write.outbox.map((o) => o.topic),
-    write.outbox.map((o) => o.targetPartition),
-    write.outbox.map((o) => o.key),
-    write.outbox.map((o) => o.payload),
   ]);
   let row: Record<string, string[]>;
   try {
@@ -121,11 +112,8 @@ export async function writeBatches(db: Queryable, writes: readonly BatchWrite[],
   });
 }
 
-/**
- * Parameters per ledger_apply_batch call: topic, partition, epoch, from, to, the batch
- * document, and the outbox's topics, target partitions, keys and payloads.
- */
-const APPLY_PARAMS = 10;
+/** Parameters per ledger_apply_batch call: topic, partition, epoch, from, to, the batch document. */
+const APPLY_PARAMS = 6;
 
 function typedWriteError(error: unknown): unknown {
   const code = (error as { code?: string }).code;
@@ -136,9 +124,9 @@ function typedWriteError(error: unknown): unknown {
 }
 
 /**
- * The JSON document ledger_apply_batch reads (its keys are listed in the migration): every
- * section of the batch but its outbox rows, which go as arrays of their own (`writeBatches`).
- * Bigints travel as strings, so no amount is ever squeezed through a float.
+ * The JSON document ledger_apply_batch reads (its keys are listed in the migration).
+ * Bigints travel as strings, so no amount is ever squeezed through a float; outbox payloads
+ * are already JSON and are spliced in as they are rather than escaped into strings.
  */
 export function batchDocument(write: BatchWrite): string {
   const { effects, before } = write;
@@ -184,6 +172,13 @@ export function batchDocument(write: BatchWrite): string {
   }));
   const statuses = effects.transferStatuses.map((s) => ({ id: s.id, status: s.status, reason: s.reason, completed_at: s.completedAt }));
   const legs = effects.legs.map((l) => ({ transfer_id: l.transferId, leg: l.leg, partition: l.partition, outcome: l.outcome, reason: l.reason }));
+  const outbox = write.outbox
+    .map(
+      (o) =>
+        `{"topic":${JSON.stringify(o.topic)},"target_partition":${o.targetPartition === null ? 'null' : String(o.targetPartition)},` +
+        `"message_key":${o.key === null ? 'null' : JSON.stringify(o.key)},"payload":${o.payload}}`,
+    )
+    .join(',');
   const holdsNew = effects.newHolds.map((h) => ({
     id: h.id,
     account_id: h.accountId,
@@ -226,7 +221,7 @@ export function batchDocument(write: BatchWrite): string {
     applied_at: c.appliedAt,
   }));
   const fenceMoveIds = (write.fenceMoveIds ?? []).map(String);
-  return JSON.stringify({
+  const rest = JSON.stringify({
     created,
     entries,
     balances,
@@ -239,4 +234,5 @@ export function batchDocument(write: BatchWrite): string {
     account_changes: accountChanges,
     fence_move_ids: fenceMoveIds,
   });
+  return `${rest.slice(0, -1)},"outbox":[${outbox}]}`;
 }

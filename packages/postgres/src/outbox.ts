@@ -43,7 +43,7 @@ export async function markOutboxPublished(pool: Pool, marks: readonly OutboxMark
  *
  * Per partition it reads only the `limit` oldest unpublished rows (by id, from the primary key
  * (source_partition, id)) and keeps those older than `ageMs`, the only ones whose payload is
- * read: ids grow with commit time within a partition (one writer at a time), so
+ * turned into text: ids grow with commit time within a partition (one writer at a time), so
  * crash leftovers are always at the front. Filtering the whole unpublished set by age
  * instead cost 422 ms per sweep during the bench's drains, where the relay legitimately
  * runs seconds behind the commits.
@@ -56,7 +56,7 @@ export async function loadUnpublishedOutbox(
 ): Promise<(OutboxRow & { sourcePartition: number })[]> {
   if (partitions.length === 0) return [];
   const result = await pool.query(
-    `SELECT o.id, o.source_partition, o.topic, o.target_partition, o.message_key, o.payload
+    `SELECT o.id, o.source_partition, o.topic, o.target_partition, o.message_key, o.payload::text AS payload
        FROM unnest($1::int[]) AS p(partition)
        CROSS JOIN LATERAL (
          SELECT id, source_partition, topic, target_partition, message_key, payload, created_at FROM outbox

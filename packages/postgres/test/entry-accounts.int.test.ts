@@ -43,18 +43,15 @@ describe('every entry names an existing account', () => {
       statuses: [],
       legs: [],
       fence_move_ids: [],
+      outbox: [],
     };
-    return db.pool.query('SELECT ledger_apply_batch($1, $2, $3, $4, $5, $6::jsonb, $7::text[], $8::int[], $9::text[], $10::text[])', [
+    return db.pool.query('SELECT ledger_apply_batch($1, $2, $3, $4, $5, $6::jsonb)', [
       claim.topic,
       claim.partition,
       claim.epoch.toString(),
       claimOffset.toString(),
       (claimOffset + 1n).toString(),
       JSON.stringify(batch),
-      [],
-      [],
-      [],
-      [],
     ]);
   }
 

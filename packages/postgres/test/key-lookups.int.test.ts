@@ -94,20 +94,17 @@ describe.each([1_000, 20_000])('batch statements are key lookups (%i transfers)'
       legs: [{ transfer_id: processing, leg: 'CREDIT', partition: 0, outcome: 'APPLIED', reason: null }],
       hold_ends: [{ id: held, status: 'VOIDED', captured_amount: '0', capture_id: null, completed_at: new Date().toISOString() }],
       fence_move_ids: [],
+      outbox: [],
     };
     await inTransaction(db.pool, async (client) => {
       const read = await rowsReadBy(client, () =>
-        client.query('SELECT ledger_apply_batch($1, $2, $3, $4, $5, $6::jsonb, $7::text[], $8::int[], $9::text[], $10::text[])', [
+        client.query('SELECT ledger_apply_batch($1, $2, $3, $4, $5, $6::jsonb)', [
           claim.topic,
           claim.partition,
           claim.epoch.toString(),
           '0',
           '1',
           JSON.stringify(batch),
-          [],
-          [],
-          [],
-          [],
         ]),
       );
       // The batch did what it says (so the counts below are about statements that ran).

@@ -16,7 +16,7 @@ describe('loadUnpublishedOutbox', () => {
   async function insertRow(partition: number, ageS: number, n: number): Promise<bigint> {
     const result = await db.pool.query(
       `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload, created_at)
-       VALUES ($1, 'events', NULL, $2, $3, now() - make_interval(secs => $4)) RETURNING id`,
+       VALUES ($1, 'events', NULL, $2, $3::jsonb, now() - make_interval(secs => $4)) RETURNING id`,
       [partition, `k${n}`, JSON.stringify({ n }), ageS],
     );
     return BigInt(result.rows[0].id);
