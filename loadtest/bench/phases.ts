@@ -12,7 +12,7 @@ import type { PgReport } from './pgstats';
 import type { Managed } from './processes';
 import { STALL_MS, waitSettled } from './services';
 import { log, round, sleep } from './util';
-import { ExchangeMeter, type ExchangesReport, type HopNaming } from './exchanges';
+import { ExchangeMeter, type ExchangesReport, type HopNaming, portOf } from './exchanges';
 import { WritesMeter, type WritesReport } from './writes';
 
 export interface StepResult {
@@ -461,10 +461,10 @@ function hopNaming(ctx: BenchContext, target: Target): HopNaming {
   for (const [group, list] of Object.entries(target.procs)) pids[group] = list.filter((p): p is Managed => p !== null && p.alive).map((p) => p.pid);
   return {
     servicePorts: {
-      api: Number(new URL(target.baseUrl).port),
+      api: portOfUrl(target.baseUrl),
       pgbouncer: portOfUrl(ctx.services.databaseUrl),
       postgres: portOfUrl(ctx.services.databaseDirectUrl),
-      kafka: Number(ctx.services.kafkaBrokers[0]!.split(':').pop()),
+      kafka: portOf(ctx.services.kafkaBrokers[0]!),
       redis: portOfUrl(ctx.services.redisUrl),
     },
     pids,
