@@ -16,6 +16,7 @@ import { BulkProducer, KafkaAdmin, type OutgoingMessage, topicNames } from '@led
 import { encodeCommand } from '@ledgerline/schemas';
 import { type BenchContext, cpuMeter, pgMeter, startWorkers } from './context';
 import type { CpuReport } from './cpu';
+import { type LastPartition, LastPartitionTracker } from './last-partition';
 import type { PgReport } from './pgstats';
 import type { Managed } from './processes';
 import { STALL_MS, createTopics, partitionOffsets, waitSettled } from './services';
@@ -43,6 +44,8 @@ export interface DrainResult {
   /** Commands of the backlog applied (= commands unless timed out or stalled). */
   applied: number;
   per_partition: { partition: number; commands: number; done_s: number | null }[];
+  /** The partition done last: its rate while others ran and once alone (last-partition.ts). */
+  last_partition: LastPartition | null;
   outcome: Record<string, number>;
   worker_logs: string[];
   cpu: CpuReport | null;
@@ -105,6 +108,7 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
           commands: Number(end),
           done_s: progress.doneByPartition.has(partition) && progress.firstAt !== null ? round((progress.doneByPartition.get(partition)! - progress.firstAt) / 1000, 2) : null,
         })),
+      last_partition: progress.doneAt === null ? null : progress.last.summary(progress.doneAt),
       outcome,
       worker_logs: workers.map((w) => w.logPath),
       cpu: cpuReport,
@@ -157,6 +161,7 @@ interface Progress {
   stalled: boolean;
   /** Commands applied when it stopped (all of them unless timed out or stalled). */
   covered: number;
+  last: LastPartitionTracker;
 }
 
 /** The workers' start-up (tsx, group join, claims) must end in a first commit by then. */
@@ -170,7 +175,16 @@ async function followProgress(
   spawnedAt: number,
   onFirstCommit: () => void,
 ): Promise<Progress> {
-  const progress: Progress = { firstAt: null, doneAt: null, coveredAtFirst: 0, doneByPartition: new Map(), timedOut: false, stalled: false, covered: 0 };
+  const progress: Progress = {
+    firstAt: null,
+    doneAt: null,
+    coveredAtFirst: 0,
+    doneByPartition: new Map(),
+    timedOut: false,
+    stalled: false,
+    covered: 0,
+    last: new LastPartitionTracker(targets),
+  };
   const deadline = spawnedAt + ctx.plan.drainTimeoutS * 1000;
   let lastCovered = -1n;
   let lastProgressAt = spawnedAt;
@@ -179,6 +193,7 @@ async function followProgress(
     if (dead) throw new Error(`${dead.name} exited (code ${dead.exitCode}) during the drain; see ${dead.logPath}`);
     const applied = await partitionOffsets(ctx.pool, topic);
     const now = Date.now();
+    progress.last.observe(now, applied);
     let covered = 0n;
     let done = true;
     for (const [partition, end] of targets) {

@@ -12,6 +12,7 @@ import { BENCH_RATE_LIMITS } from './context';
 import { renderChart } from './chart';
 import type { CpuReport } from './cpu';
 import type { DrainResult } from './drain';
+import type { LastPartition } from './last-partition';
 import type { PgReport } from './pgstats';
 import type { BatchIngestResult } from './batch';
 import type { IdealResult } from './ideal';
@@ -140,6 +141,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
   };
   const drainUniform = med(m.drain.uniform.map((d) => d.per_s), 0);
   const drainHot = med(m.drain.hot.map((d) => d.per_s), 0);
+  const hotLast = medianBy(m.drain.hot, (d) => d.per_s)?.last_partition ?? null;
   const baseUniform = med(m.baselineSaturation.uniform.map((s) => s.acked_per_s), 0);
   const baseHot = med(m.baselineSaturation.hot.map((s) => s.acked_per_s), 0);
   const ceiling = med(m.ceiling.map((c) => c.per_s), 0);
@@ -249,6 +251,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
     rows_per_transfer: writesRun
       ? { rows: writesRun.rows_per_transfer, index_entries: writesRun.index_entries_per_transfer, by_table: writesRun.by_table, wal_bytes_by_relation: writesRun.wal_by_relation, wal_bytes_by_record: writesRun.wal_by_record }
       : null,
+    drain_hot_last_partition: hotLast ? { ...hotLast, alone_vs_uniform: drainUniform && hotLast.alone_per_s !== null ? round(hotLast.alone_per_s / drainUniform, 2) : null } : null,
     exchanges_per_transfer: exchangesRun ? { offered_per_s: cpuHead.offered_per_s, total: exchangesRun.total, by_hop: exchangesRun.by_hop } : null,
     machine: machine(input.k6Version),
     targets,
@@ -258,6 +261,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
         ingest: `k6 constant-arrival-rate against POST /v1/transfers at ${plan.ingestTargetRate}/s for ${plan.ingestDurationS} s; rate_per_s = 2xx answers / s; latency = the 202 (durable in Kafka); errors = non-2xx or timeouts`,
         e2e: `k6 at ${plan.e2eRate}/s; one transfer in ${plan.e2eSampleEvery} is long-polled (GET /v1/transfers/{id}?wait_ms=10000) from its 202 until COMPLETED; percentiles of those samples`,
         drain: `commands/s the ${plan.workers} worker processes apply from a backlog of ${plan.drainCommands.toLocaleString('en-US')} TRANSFER commands already in Kafka, from their first commit until every partition's stored offset covers the backlog`,
+        drain_hot_last_partition: `the hot drain's partition done last (the merchant's): backlog commands it applied per second from the first commit until it was the only partition not done (shared_per_s), and after (alone_per_s, for alone_s seconds; alone_vs_uniform = alone_per_s / the uniform drain); from the drain's polls of partition_state (loadtest/bench/last-partition.ts)`,
         baseline: `the synchronous row-lock comparator (loadtest/baseline/server.ts) driven by k6 with ${plan.baselineVus} closed-loop clients for ${plan.baselineSaturationDurationS} s: committed transfers/s`,
         ceiling: `PostgreSQL alone applying writeBatch(applyBatch(...)) batches of ${plan.ceilingBatchCommands} on ${plan.partitions} partitions through PgBouncer, legs routed in memory: COMPLETED transfers/s`,
         e2e_quiet: `${plan.quietRatePerS} cross-partition transfers/s, one at a time, for ${plan.quietDurationS} s after a 1 s warm-up, on an idle system, from the bench driver: POST /v1/transfers, then GET /v1/transfers/{id}?wait_ms=5000; from the 202 to COMPLETED`,
@@ -389,6 +393,7 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
     wal_bytes_per_transfer: number | null;
     rows_per_transfer: { rows: number | null; index_entries: number | null } | null;
     exchanges_per_transfer: { total: number; by_hop: Record<string, number> } | null;
+    drain_hot_last_partition: (LastPartition & { alone_vs_uniform: number | null }) | null;
     machine: Record<string, unknown>;
   };
   L.push(`# ledgerline bench: ${plan.mode} run of ${input.startedAt.toISOString()}`);
@@ -411,6 +416,8 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
   L.push(`| ingest at ${plan.ingestTargetRate}/s offered: acked/s, ack p50/p95/p99, errors | ${cell(head.ingest.rate_per_s)}/s, ${cell(head.ingest.p50_ms)} / ${cell(head.ingest.p95_ms)} / ${cell(head.ingest.p99_ms)} ms, ${cell(head.ingest.errors)} errors |`);
   L.push(`| e2e at ${plan.e2eRate}/s: 202 -> COMPLETED p50/p95/p99 | ${cell(head.e2e.p50_ms)} / ${cell(head.e2e.p95_ms)} / ${cell(head.e2e.p99_ms)} ms |`);
   L.push(`| worker drain, uniform / hot (commands/s) | ${cell(head.drain.uniform_per_s)} / ${cell(head.drain.hot_per_s)} |`);
+  const lastP = head.drain_hot_last_partition;
+  L.push(`| hot drain, the partition done last: commands/s while others ran / once alone (share of uniform) | ${lastP ? `p${lastP.partition}: ${cell(lastP.shared_per_s)} / ${cell(lastP.alone_per_s)} for ${cell(lastP.alone_s)} s (${lastP.alone_vs_uniform === null ? '-' : `${Math.round(lastP.alone_vs_uniform * 100)}%`})` : '-'} |`);
   L.push(`| row-lock baseline, uniform / hot (transfers/s) | ${cell(head.baseline.uniform_per_s)} / ${cell(head.baseline.hot_per_s)} |`);
   L.push(`| Postgres ceiling (writeBatch alone, transfers/s) | ${cell(head.ceiling.per_s)} |`);
   L.push(`| ideal: PostgreSQL alone, smallest double-entry schema (transfers/s) | ${cell(head.ideal.per_s)} |`);
@@ -524,6 +531,8 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
     const last = runs[runs.length - 1]!;
     if (last.stalled || last.timed_out) L.push('', `The workers stopped applying before the backlog was done; their logs: ${last.worker_logs.map((p) => `\`${p}\``).join(', ')}`);
     L.push('', `Per partition (last run): ${last.per_partition.map((p) => `p${p.partition}: ${p.commands} in ${cell(p.done_s)} s`).join('; ')}`, '');
+    const lp = last.last_partition;
+    if (lp) L.push(`Done last: p${lp.partition} (${lp.commands} commands), ${cell(lp.shared_per_s)}/s while other partitions still had backlog, ${cell(lp.alone_per_s)}/s once the only one left (${cell(lp.alone_s)} s).`, '');
     L.push(`Postgres during the last run (bench database only):`, '', ...pgTable(last.pg), '');
   }
   if (m.baselineSweep.size || m.baselineSaturation.uniform.length) {
