@@ -24,6 +24,13 @@ import { log, round, sleep } from './util';
 import { type Mix, PairPicker, nextTransfer, seededRandom } from './workload';
 
 const PRODUCE_CHUNK = 4_000;
+/**
+ * Kafka refuses a record batch above the broker's message.max.bytes (1 MiB by default), and
+ * a produce request carries one batch per partition. The hot mix sends ~46% of a chunk to
+ * the merchant's partition: ~1,850 commands of ~500 bytes, close enough to the limit that a
+ * quick run's fixture tipped it over. So a chunk also ends at this many for one partition.
+ */
+const PRODUCE_PARTITION_MESSAGES_MAX = 1_000;
 const PRODUCE_IN_FLIGHT_MAX = 4;
 const POLL_MS = 200;
 
@@ -133,13 +140,21 @@ async function produceBacklog(ctx: BenchContext, topic: string, tag: string, mix
   const producer = new BulkProducer({ kafka: ctx.kafka, idempotent: false, requestsInFlightMax: PRODUCE_IN_FLIGHT_MAX });
   try {
     const inFlight = new Set<Promise<unknown>>();
-    for (let start = 0; start < commands; start += PRODUCE_CHUNK) {
+    for (let i = 0; i < commands; ) {
       const run = { currency: ctx.fixture.currency, tag, acceptedAt: new Date().toISOString() };
       const messages: OutgoingMessage[] = [];
-      for (let i = start; i < Math.min(commands, start + PRODUCE_CHUNK); i++) {
+      const perPartition = new Map<number, number>();
+      for (; i < commands && messages.length < PRODUCE_CHUNK; i++) {
         const command = nextTransfer(picker, random, run, `${tag}-${i}`);
         const from = command.fromAccountId;
-        messages.push({ topic, partition: ctx.routing.partitionOf(from), key: from, value: encodeCommand(command) });
+        const partition = ctx.routing.partitionOf(from);
+        messages.push({ topic, partition, key: from, value: encodeCommand(command) });
+        const count = (perPartition.get(partition) ?? 0) + 1;
+        perPartition.set(partition, count);
+        if (count >= PRODUCE_PARTITION_MESSAGES_MAX) {
+          i++;
+          break;
+        }
       }
       const send = producer.send(messages).finally(() => inFlight.delete(send));
       inFlight.add(send);
