@@ -144,17 +144,15 @@ async function produceBacklog(ctx: BenchContext, topic: string, tag: string, mix
       const run = { currency: ctx.fixture.currency, tag, acceptedAt: new Date().toISOString() };
       const messages: OutgoingMessage[] = [];
       const perPartition = new Map<number, number>();
-      for (; i < commands && messages.length < PRODUCE_CHUNK; i++) {
+      let partitionFull = false;
+      for (; i < commands && messages.length < PRODUCE_CHUNK && !partitionFull; i++) {
         const command = nextTransfer(picker, random, run, `${tag}-${i}`);
         const from = command.fromAccountId;
         const partition = ctx.routing.partitionOf(from);
         messages.push({ topic, partition, key: from, value: encodeCommand(command) });
         const count = (perPartition.get(partition) ?? 0) + 1;
         perPartition.set(partition, count);
-        if (count >= PRODUCE_PARTITION_MESSAGES_MAX) {
-          i++;
-          break;
-        }
+        partitionFull = count >= PRODUCE_PARTITION_MESSAGES_MAX;
       }
       const send = producer.send(messages).finally(() => inFlight.delete(send));
       inFlight.add(send);

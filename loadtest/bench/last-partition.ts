@@ -10,7 +10,9 @@
  * stored next offsets, `summary` once every partition is done.
  */
 
-/** What `summary` reports; null figures where a window is empty (no poll inside it). */
+import { round } from './util';
+
+/** What `summary` reports; a rate is null where its window is empty (no poll inside it). */
 export interface LastPartition {
   partition: number;
   /** Backlog commands of the partition. */
@@ -18,18 +20,13 @@ export interface LastPartition {
   /** Applied per second from the drain's first commit until it was the only partition left. */
   shared_per_s: number | null;
   /** Seconds it was the only partition left, and what it applied per second then. */
-  alone_s: number | null;
+  alone_s: number;
   alone_per_s: number | null;
-}
-
-interface Mark {
-  at: number;
-  applied: bigint;
 }
 
 export class LastPartitionTracker {
   private first: { at: number; applied: Map<number, bigint> } | null = null;
-  private alone: (Mark & { partition: number }) | null = null;
+  private alone: { at: number; partition: number; applied: bigint } | null = null;
 
   /** `targets`: each partition's backlog end offset. */
   constructor(private readonly targets: ReadonlyMap<number, bigint>) {}
@@ -59,9 +56,9 @@ export class LastPartitionTracker {
     return {
       partition,
       commands: Number(end),
-      shared_per_s: sharedS > 0 ? Math.round(Number(this.alone.applied - startedAt) / sharedS) : null,
-      alone_s: Math.round(aloneS * 100) / 100,
-      alone_per_s: aloneS > 0 ? Math.round(Number(end - this.alone.applied) / aloneS) : null,
+      shared_per_s: sharedS > 0 ? round(Number(this.alone.applied - startedAt) / sharedS, 0) : null,
+      alone_s: round(aloneS, 2) ?? 0,
+      alone_per_s: aloneS > 0 ? round(Number(end - this.alone.applied) / aloneS, 0) : null,
     };
   }
 }
