@@ -67,21 +67,15 @@ export interface EntriesPageRequest {
  * An account's entries are written by its one writer, each batch in a transaction that
  * starts after the previous one committed, and created_at is that transaction's now(): so
  * created_at never decreases as seq grows (as long as the database's clock does not step
- * back), and a time window is a seq range. Its two ends come from two descents of
- * entries_account_created_idx (migration 0008); the page is then a primary-key range scan
- * of `limit` rows, however wide the window and however deep the cursor. Filtering on
- * created_at instead made the planner either walk the primary key back through every newer
- * entry (54 ms for a one-day window of a 200,000-entry account) or sort the whole window
- * (7 ms); this way it is 0.1 ms (scripts/history-explain.ts).
+ * back), and a time window is a seq range. Its two ends come from `ledger_entry_seq_before`
+ * (migration 0016: a bisection over the account's seqs 1..n, one primary-key probe a step),
+ * each evaluated once; the page is then a primary-key range scan of `limit` rows, however
+ * wide the window and however deep the cursor (scripts/history-explain.ts).
  */
 export const ENTRIES_SQL = `SELECT account_id, seq, transfer_id, amount, balance_after, created_at FROM entries
   WHERE account_id = $1 AND ($2::int8 IS NULL OR seq < $2::int8)
-    AND ($3::timestamptz IS NULL OR seq >= COALESCE(
-          (SELECT f.seq FROM entries f WHERE f.account_id = $1 AND f.created_at >= $3::timestamptz
-            ORDER BY f.created_at, f.seq LIMIT 1), 9223372036854775807))
-    AND ($4::timestamptz IS NULL OR seq <= COALESCE(
-          (SELECT t.seq FROM entries t WHERE t.account_id = $1 AND t.created_at < $4::timestamptz
-            ORDER BY t.created_at DESC, t.seq DESC LIMIT 1), 0))
+    AND ($3::timestamptz IS NULL OR seq > (SELECT ledger_entry_seq_before($1, $3::timestamptz, false)))
+    AND ($4::timestamptz IS NULL OR seq <= (SELECT ledger_entry_seq_before($1, $4::timestamptz, false)))
   ORDER BY seq DESC LIMIT $5`;
 
 export async function listEntries(pool: Pool, accountId: string, page: EntriesPageRequest): Promise<EntryRow[]> {
@@ -99,13 +93,13 @@ export interface BalanceAt {
 
 /**
  * The balance after the last entry created at or before `at` (RFC 3339), from the ledger
- * itself: one descent of entries_account_time_idx (migration 0008) and one heap fetch,
- * whatever the account's history length. Ties on created_at (entries of one batch share
- * its transaction's timestamp) go to the higher seq, the later entry.
+ * itself: `ledger_entry_seq_before` finds that entry's seq by bisection over the primary key
+ * (migration 0016), whatever the account's history length, and one more probe reads it.
+ * Ties on created_at (entries of one batch share its transaction's timestamp) go to the
+ * higher seq, the later entry.
  */
 export const BALANCE_AT_SQL = `SELECT seq, balance_after FROM entries
-  WHERE account_id = $1 AND created_at <= $2::timestamptz
-  ORDER BY created_at DESC, seq DESC LIMIT 1`;
+  WHERE account_id = $1 AND seq = (SELECT ledger_entry_seq_before($1, $2::timestamptz, true))`;
 
 export async function balanceAt(pool: Pool, accountId: string, at: string): Promise<BalanceAt> {
   const result = await pool.query(BALANCE_AT_SQL, [accountId, at]);
