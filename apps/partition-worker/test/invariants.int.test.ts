@@ -122,6 +122,7 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
         transferId: first.transferId,
         kind: 'TRANSFER',
         reverses: null,
+        holdId: null,
         fromAccountId: from,
         toAccountId: to,
         amount: 100n,

@@ -430,6 +430,7 @@ class BatchBuilder {
       transferId: command.transferId,
       kind: command.type,
       reverses: command.type === 'REVERSAL' ? command.reverses : null,
+      holdId: command.type === 'CAPTURE' ? command.holdId : null,
       fromAccountId: from,
       toAccountId: to,
       amount: command.amount,
@@ -474,6 +475,7 @@ class BatchBuilder {
         transferId: command.transferId,
         kind: command.kind,
         reverses: command.reverses,
+        holdId: command.holdId,
         fromAccountId: command.fromAccountId,
         toAccountId: command.toAccountId,
         amount: command.amount,
@@ -732,6 +734,7 @@ class BatchBuilder {
       currency: command.currency,
       reason,
       occurredAt: this.context.now,
+      ...(command.holdId !== null ? { holdId: command.holdId } : {}),
       ...(command.reverses !== null ? { reverses: command.reverses } : {}),
     };
     this.outbox.push({ kind: 'EVENT', key: command.transferId, event });

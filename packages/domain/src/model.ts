@@ -248,6 +248,8 @@ export interface CreditLegCommand {
   readonly kind: SagaKind;
   /** For a REVERSAL: the transfer it pays back. */
   readonly reverses: string | null;
+  /** For a CAPTURE: the hold it takes the money from (the transfer's events name it). */
+  readonly holdId: string | null;
   readonly fromAccountId: string;
   readonly toAccountId: string;
   readonly amount: bigint;
@@ -262,6 +264,8 @@ export interface RefundLegCommand {
   readonly kind: SagaKind;
   /** For a REVERSAL: its refund gives the amount back to the original's reversal total. */
   readonly reverses: string | null;
+  /** For a CAPTURE: the hold it took the money from (the transfer's events name it). */
+  readonly holdId: string | null;
   readonly fromAccountId: string;
   readonly toAccountId: string;
   readonly amount: bigint;

@@ -50,7 +50,7 @@ interface World {
   holds: Map<string, HoldState>;
   originals: Map<string, ReversibleTransfer>;
   /** PROCESSING transfers of this partition: id -> (from, amount, kind, reverses) for refunds. */
-  inFlight: Map<string, { from: string; amount: bigint; reverses: string | null; kind: 'TRANSFER' | 'CAPTURE' | 'REVERSAL' }>;
+  inFlight: Map<string, { from: string; amount: bigint; reverses: string | null; holdId: string | null; kind: 'TRANSFER' | 'CAPTURE' | 'REVERSAL' }>;
   applied: Set<string>;
 }
 
@@ -160,7 +160,7 @@ function commandsOf(world: World, specs: RunSpec['batches'][number], step: numbe
         if (inFlight.length === 0) break;
         const id = inFlight[c.of % inFlight.length]!;
         const saga = world.inFlight.get(id)!;
-        out.push({ type: 'REFUND_LEG', transferId: id, kind: saga.kind, reverses: saga.reverses, fromAccountId: saga.from, toAccountId: 'r0', amount: saga.amount, currency: 'USD', reason: 'ACCOUNT_CLOSED', sourcePartition: REMOTE });
+        out.push({ type: 'REFUND_LEG', transferId: id, kind: saga.kind, reverses: saga.reverses, holdId: saga.holdId, fromAccountId: saga.from, toAccountId: 'r0', amount: saga.amount, currency: 'USD', reason: 'ACCOUNT_CLOSED', sourcePartition: REMOTE });
         break;
       }
     }
@@ -200,7 +200,7 @@ function advance(world: World, commands: readonly Command[], effects: BatchEffec
   }
   const inFlight = new Map(world.inFlight);
   for (const t of effects.newTransfers) {
-    if (t.status === 'PROCESSING') inFlight.set(t.id, { from: t.fromAccountId!, amount: t.amount, reverses: t.reverses, kind: t.kind as 'TRANSFER' | 'CAPTURE' | 'REVERSAL' });
+    if (t.status === 'PROCESSING') inFlight.set(t.id, { from: t.fromAccountId!, amount: t.amount, reverses: t.reverses, holdId: t.holdId, kind: t.kind as 'TRANSFER' | 'CAPTURE' | 'REVERSAL' });
   }
   for (const s of effects.transferStatuses) inFlight.delete(s.id);
   const applied = new Set(world.applied);

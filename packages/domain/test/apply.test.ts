@@ -283,7 +283,7 @@ describe('cross-partition saga', () => {
         kind: 'COMMAND',
         partition: 2,
         key: B,
-        command: { type: 'CREDIT_LEG', transferId: 't1', kind: 'TRANSFER', reverses: null, fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', sourcePartition: 1 },
+        command: { type: 'CREDIT_LEG', transferId: 't1', kind: 'TRANSFER', reverses: null, holdId: null, fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', sourcePartition: 1 },
       },
     ]);
     expect(effects.legs).toEqual([]);
@@ -334,6 +334,38 @@ describe('cross-partition saga', () => {
     ]);
   });
 
+  test("a capture's saga names its hold: its leg, its refund and both terminal events carry hold_id (docs/events.md)", () => {
+    const hold = { id: 'h1', accountId: A, amount: 40n, capturedAmount: 0n, currency: 'USD', status: 'HELD' as const, expiresAt: '2026-11-22T00:00:00.000Z' };
+    const capture: Command = {
+      type: 'CAPTURE',
+      transferId: 'c1',
+      holdId: 'h1',
+      accountId: A,
+      toAccountId: B,
+      amount: 40n,
+      currency: 'USD',
+      principal: 'alice',
+      admin: false,
+      requestHash: HASH,
+      acceptedAt: ACCEPTED_AT,
+    };
+    const a = userAccount(A, { balance: 100n, held: 40n, seq: 2n });
+    const source = applyBatch({ ...contextFor(1, [a], { routes }), holds: new Map([['h1', hold]]) }, [capture]);
+    const leg = source.outbox.find((o) => o.kind === 'COMMAND')?.command;
+    expect(leg).toMatchObject({ type: 'CREDIT_LEG', kind: 'CAPTURE', holdId: 'h1' });
+    if (leg?.type !== 'CREDIT_LEG') throw new Error('no credit leg');
+
+    const credited = applyBatch(contextFor(2, [userAccount(B, { owner: 'bob' })], { routes }), [leg]);
+    expect(credited.outbox.map((o) => o.kind === 'EVENT' && o.event)).toEqual([expect.objectContaining({ type: 'TransferCompleted', kind: 'CAPTURE', holdId: 'h1' })]);
+
+    const refused = applyBatch(contextFor(2, [], { routes }), [leg]);
+    const refund = refused.outbox.find((o) => o.kind === 'COMMAND')?.command;
+    expect(refund).toMatchObject({ type: 'REFUND_LEG', kind: 'CAPTURE', holdId: 'h1' });
+    if (refund?.type !== 'REFUND_LEG') throw new Error('no refund leg');
+    const home = applyBatch(contextFor(1, carryForward(new Map([[A, a]]), source), { routes }), [refund]);
+    expect(home.outbox.map((o) => o.kind === 'EVENT' && o.event)).toEqual([expect.objectContaining({ type: 'TransferRejected', kind: 'CAPTURE', holdId: 'h1' })]);
+  });
+
   test.each<[string, AccountState[], string]>([
     ['missing', [], 'DESTINATION_NOT_FOUND'],
     ['closed', [userAccount(B, { owner: 'bob', status: 'CLOSED' })], 'ACCOUNT_CLOSED'],
@@ -351,7 +383,7 @@ describe('cross-partition saga', () => {
         kind: 'COMMAND',
         partition: 1,
         key: A,
-        command: { type: 'REFUND_LEG', transferId: 't1', kind: 'TRANSFER', reverses: null, fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', reason, sourcePartition: 2 },
+        command: { type: 'REFUND_LEG', transferId: 't1', kind: 'TRANSFER', reverses: null, holdId: null, fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', reason, sourcePartition: 2 },
       },
     ]);
   });

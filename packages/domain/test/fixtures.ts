@@ -115,7 +115,7 @@ export function withdrawalCmd(transferId: string, accountId: string, amount: big
 }
 
 export function creditLegCmd(transferId: string, from: string, to: string, amount: bigint, sourcePartition: number, currency = 'USD'): CreditLegCommand {
-  return { type: 'CREDIT_LEG', transferId, kind: 'TRANSFER', reverses: null, fromAccountId: from, toAccountId: to, amount, currency, sourcePartition };
+  return { type: 'CREDIT_LEG', transferId, kind: 'TRANSFER', reverses: null, holdId: null, fromAccountId: from, toAccountId: to, amount, currency, sourcePartition };
 }
 
 export function refundLegCmd(
@@ -127,7 +127,7 @@ export function refundLegCmd(
   sourcePartition: number,
   currency = 'USD',
 ): RefundLegCommand {
-  return { type: 'REFUND_LEG', transferId, kind: 'TRANSFER', reverses: null, fromAccountId: from, toAccountId: to, amount, currency, reason, sourcePartition };
+  return { type: 'REFUND_LEG', transferId, kind: 'TRANSFER', reverses: null, holdId: null, fromAccountId: from, toAccountId: to, amount, currency, reason, sourcePartition };
 }
 
 /** The next batch's state: the previous map with every account the batch wrote replaced. */

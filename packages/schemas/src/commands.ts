@@ -98,6 +98,8 @@ const legFields = {
   // Absent in legs written before holds and reversals existed: those were all plain transfers.
   kind: z.enum(['TRANSFER', 'CAPTURE', 'REVERSAL']).default('TRANSFER'),
   reverses: uuid.nullable().default(null),
+  // Absent in legs written before a capture's leg named its hold, and in every other leg.
+  hold_id: uuid.nullable().default(null),
 };
 const creditLegMessage = z.object({ ...legFields, type: z.literal('CREDIT_LEG') });
 const refundLegMessage = z.object({ ...legFields, type: z.literal('REFUND_LEG'), reason: rejectionReason });
@@ -267,6 +269,7 @@ function legCommon(m: Omit<z.output<typeof creditLegMessage>, "type">) {
     transferId: m.transfer_id,
     kind: m.kind,
     reverses: m.reverses,
+    holdId: m.hold_id,
     fromAccountId: m.from_account_id,
     toAccountId: m.to_account_id,
     amount: BigInt(m.amount),
@@ -353,6 +356,7 @@ function legWire(c: {
   transferId: string;
   kind: 'TRANSFER' | 'CAPTURE' | 'REVERSAL';
   reverses: string | null;
+  holdId: string | null;
   fromAccountId: string;
   toAccountId: string;
   amount: bigint;
@@ -363,6 +367,8 @@ function legWire(c: {
     transfer_id: c.transferId,
     kind: c.kind,
     reverses: c.reverses,
+    // Only a capture's legs name a hold; the others leave the member out.
+    ...(c.holdId !== null ? { hold_id: c.holdId } : {}),
     from_account_id: c.fromAccountId,
     to_account_id: c.toAccountId,
     amount: c.amount.toString(),

@@ -15,8 +15,9 @@ const commands: Command[] = [
   { type: 'TRANSFER', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 999_999_999_999_999n, currency: 'USD', principal: 'alice', admin: false, requestHash: hash, description: 'rent', acceptedAt: at },
   { type: 'DEPOSIT', transferId: randomUUID(), accountId: randomUUID(), amount: 1n, currency: 'EUR', principal: 'ops', admin: true, requestHash: hash, acceptedAt: at },
   { type: 'WITHDRAWAL', transferId: randomUUID(), accountId: randomUUID(), amount: 42n, currency: 'USD', principal: 'bob', admin: false, requestHash: hash, acceptedAt: at },
-  { type: 'CREDIT_LEG', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 5n, currency: 'USD', sourcePartition: 3, kind: 'TRANSFER', reverses: null },
-  { type: 'REFUND_LEG', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 5n, currency: 'USD', sourcePartition: 6, reason: 'DESTINATION_NOT_FOUND', kind: 'REVERSAL', reverses: randomUUID() },
+  { type: 'CREDIT_LEG', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 5n, currency: 'USD', sourcePartition: 3, kind: 'TRANSFER', reverses: null, holdId: null },
+  { type: 'CREDIT_LEG', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 7n, currency: 'USD', sourcePartition: 2, kind: 'CAPTURE', reverses: null, holdId: randomUUID() },
+  { type: 'REFUND_LEG', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 5n, currency: 'USD', sourcePartition: 6, reason: 'DESTINATION_NOT_FOUND', kind: 'REVERSAL', reverses: randomUUID(), holdId: null },
 ];
 
 describe('command wire format', () => {
