@@ -5,9 +5,10 @@
  * One async loop per partition does what a warm PartitionApplier does per chunk: take up to
  * `batchCommands` commands, `applyBatch` them against the partition's in-memory account
  * states, and `writeBatch` the effects in ONE transaction through PgBouncer (fence, entries,
- * balances, transfers, legs, outbox rows: the very statements the worker sends). Credit
- * legs of cross-partition transfers go straight to the destination partition's queue instead
- * of through the outbox relay and Kafka, so a transfer costs its two legs, as in production.
+ * balances, transfers, legs, and outbox rows as the worker stores them, `outboxRowsOf`: the
+ * very statements the worker sends). Credit legs of cross-partition transfers go straight to
+ * the destination partition's queue instead of through the outbox relay and Kafka, so a
+ * transfer costs its two legs, as in production.
  *
  * Counted: transfers COMPLETED per second (same-partition completions plus credit legs
  * applied) between the warm-up and the end. Not included: the worker's per-batch dedupe
@@ -16,8 +17,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { type AccountState, type Command, applyBatch, externalAccountId, transitAccountId } from '@ledgerline/domain';
-import { type OutboxRowInput, type PartitionClaim, claimPartition, createPool, loadAccountStates, withDatabase, writeBatch } from '@ledgerline/postgres';
-import { encodeCommand, toLedgerEventMessage } from '@ledgerline/schemas';
+import { type PartitionClaim, claimPartition, createPool, loadAccountStates, withDatabase, writeBatch } from '@ledgerline/postgres';
+import { outboxRowsOf } from '../../apps/partition-worker/src/outbox-messages';
 import type { BenchContext } from './context';
 import type { PgReport } from './pgstats';
 import { cpuMeter, pgMeter } from './context';
@@ -100,11 +101,7 @@ export async function measureCeiling(ctx: BenchContext, mix: Mix, rep: number): 
         const commands = lane.queue.splice(0, batchMax);
         const now = new Date().toISOString();
         const effects = applyBatch({ partition: lane.partition, now, accounts: lane.states, partitionOf, alreadyApplied: new Set() }, commands);
-        const outbox: OutboxRowInput[] = effects.outbox.map((item) =>
-          item.kind === 'COMMAND'
-            ? { topic: 'commands', targetPartition: item.partition, key: item.key, payload: encodeCommand(item.command) }
-            : { topic: 'events', targetPartition: null, key: item.key, payload: JSON.stringify(toLedgerEventMessage(item.event)) },
-        );
+        const outbox = outboxRowsOf(effects, []);
         const fromOffset = lane.claim.nextOffset;
         const toOffset = fromOffset + BigInt(commands.length);
         const t0 = performance.now();

@@ -24,6 +24,7 @@ import type { Pool } from 'pg';
 import type { RoutingTable } from '@ledgerline/domain';
 import { type BatchingProducer, type OutgoingMessage, type TopicNames, topicForOutbox } from '@ledgerline/kafka';
 import { type OutboxMark, type OutboxRow, loadUnpublishedOutbox } from '@ledgerline/postgres';
+import { withMessage } from './outbox-messages';
 import type { PublishedMarks } from './published-marks';
 
 export interface OutboxRelayOptions {
@@ -68,7 +69,7 @@ export class OutboxRelay {
   async sweep(partitions: readonly number[], ageMs: number): Promise<number> {
     const idle = partitions.filter((p) => (this.pendingRows.get(p) ?? 0) === 0);
     if (idle.length === 0) return 0;
-    const rows = await loadUnpublishedOutbox(this.options.pool, idle, ageMs);
+    const rows = (await loadUnpublishedOutbox(this.options.pool, idle, ageMs)).map(withMessage);
     if (rows.length > 0) {
       this.options.log(`outbox sweeper: republishing ${rows.length} rows left behind`);
       await this.publish(rows, (row) => row.sourcePartition);

@@ -49,12 +49,13 @@ import {
   loadAppliedKeys,
   writeBatch,
 } from '@ledgerline/postgres';
-import { type CommandSeal, type DeadLetterMessage, decodeCommand, encodeCommand, storableReason, toLedgerEventMessage } from '@ledgerline/schemas';
+import { type CommandSeal, type DeadLetterMessage, decodeCommand, storableReason } from '@ledgerline/schemas';
 import type { ConsumedMessage } from '@ledgerline/kafka';
 import type { TraceHeaders } from '@ledgerline/tracing';
 import { accountsNamed, decodeBatch, dedupeCandidates } from './batch-input';
 import type { BatchTracing } from './batch-tracing';
 import { type HoldLedgerAhead, holdLedgerAheadOf, readHoldLedgerState } from './hold-state';
+import { outboxRowsOf } from './outbox-messages';
 
 export interface CachedBalance {
   accountId: string;
@@ -358,13 +359,13 @@ export class PartitionApplier {
     this.ports.log(`partition ${this.partition}: offset ${offset} isolated as UNPROCESSABLE (${letter.sqlstate ?? 'no SQLSTATE'}): ${(error as Error).message}`);
     const write = { claim, fromOffset: offset, toOffset: offset + 1n, before: new Map<string, AccountState>() };
     try {
-      const published = await writeBatch(this.ports.pool, { ...write, effects, outbox: outboxRows(effects, [letter]) });
+      const published = await writeBatch(this.ports.pool, { ...write, effects, outbox: outboxRowsOf(effects, [letter]) });
       this.afterIsolation(claim, offset + 1n, effects, published, now);
     } catch (rejectionError) {
       if (classifyWriteFailure(rejectionError) !== 'deterministic') throw rejectionError;
       let published: OutboxRow[];
       try {
-        published = await writeBatch(this.ports.pool, { ...write, effects: NO_EFFECTS, outbox: outboxRows(NO_EFFECTS, [letter]) });
+        published = await writeBatch(this.ports.pool, { ...write, effects: NO_EFFECTS, outbox: outboxRowsOf(NO_EFFECTS, [letter]) });
       } catch (letterError) {
         // A dead letter is base64 bytes and storable text: if it cannot be written, the
         // database is at fault; never loop on it as if it were the command's.
@@ -432,7 +433,7 @@ export class PartitionApplier {
       toOffset: BigInt(all[taken - 1]!.offset) + 1n,
       known,
       effects,
-      outbox: outboxRows(effects, deadLetters),
+      outbox: outboxRowsOf(effects, deadLetters),
       fence,
       appliedKeys,
     };
@@ -563,15 +564,3 @@ function deadLetterOf(topic: string, partition: number, message: ConsumedMessage
   };
 }
 
-function outboxRows(effects: BatchEffects, deadLetters: readonly object[]): OutboxRowInput[] {
-  const rows: OutboxRowInput[] = [];
-  for (const item of effects.outbox) {
-    if (item.kind === 'COMMAND') {
-      rows.push({ topic: 'commands', targetPartition: item.partition, key: item.key, payload: encodeCommand(item.command) });
-    } else {
-      rows.push({ topic: 'events', targetPartition: null, key: item.key, payload: JSON.stringify(toLedgerEventMessage(item.event)) });
-    }
-  }
-  for (const letter of deadLetters) rows.push({ topic: 'dead-letter', targetPartition: 0, key: null, payload: JSON.stringify(letter) });
-  return rows;
-}

@@ -242,9 +242,15 @@ export interface AccountEvent {
 
 export type LedgerEvent = TransferEvent | HoldEvent | AccountEvent;
 
+/**
+ * A message the batch leaves for the outbox relay. `derivedAs` is set on the messages built
+ * from nothing but their transfer's row as this batch leaves it (`creditLegOf`,
+ * `terminalEventOf`): the outbox may store the transfer's id instead of the message, and
+ * the sweeper rebuild it from that row.
+ */
 export type OutboxEffect =
-  | { readonly kind: 'COMMAND'; readonly partition: number; readonly key: string; readonly command: Command }
-  | { readonly kind: 'EVENT'; readonly key: string; readonly event: LedgerEvent };
+  | { readonly kind: 'COMMAND'; readonly partition: number; readonly key: string; readonly command: Command; readonly derivedAs?: 'CREDIT_LEG' }
+  | { readonly kind: 'EVENT'; readonly key: string; readonly event: LedgerEvent; readonly derivedAs?: 'TERMINAL_EVENT' };
 
 /** `transferId` is the command's id (`commandIdOf`): a transfer's, a hold's or an account change's. */
 export type CommandOutcome =
@@ -423,21 +429,13 @@ class BatchBuilder {
     afterDebit?.();
     this.post(from, command.transferId, 'DEBIT', -command.amount);
     this.post(this.systemAccount('TRANSIT', command.currency).id, command.transferId, 'DEBIT', command.amount);
-    this.newTransfers.push(this.transferRow(command, 'PROCESSING', null));
+    const row = this.transferRow(command, 'PROCESSING', null);
+    if (row.fromAccountId !== from || row.toAccountId !== to) {
+      throw new InvariantViolation(`transfer ${command.transferId}: its row names ${row.fromAccountId} -> ${row.toAccountId}, its money moves ${from} -> ${to}`);
+    }
+    this.newTransfers.push(row);
     this.inFlightFrom.add(from);
-    const leg: CreditLegCommand = {
-      type: 'CREDIT_LEG',
-      transferId: command.transferId,
-      kind: command.type,
-      reverses: command.type === 'REVERSAL' ? command.reverses : null,
-      holdId: command.type === 'CAPTURE' ? command.holdId : null,
-      fromAccountId: from,
-      toAccountId: to,
-      amount: command.amount,
-      currency: command.currency,
-      sourcePartition: this.context.partition,
-    };
-    this.outbox.push({ kind: 'COMMAND', partition: toPartition, key: to, command: leg });
+    this.outbox.push({ kind: 'COMMAND', partition: toPartition, key: to, command: creditLegOf(row), derivedAs: 'CREDIT_LEG' });
     this.outcomes.push({ transferId: command.transferId, result: 'PROCESSING' });
   }
 
@@ -705,14 +703,16 @@ class BatchBuilder {
   }
 
   private complete(command: ClientCommand): void {
-    this.newTransfers.push(this.transferRow(command, 'COMPLETED', null));
-    this.outbox.push({ kind: 'EVENT', key: command.transferId, event: this.event(command, 'COMPLETED', null) });
+    const row = this.transferRow(command, 'COMPLETED', null);
+    this.newTransfers.push(row);
+    this.outbox.push({ kind: 'EVENT', key: command.transferId, event: terminalEventOf(row), derivedAs: 'TERMINAL_EVENT' });
     this.outcomes.push({ transferId: command.transferId, result: 'COMPLETED' });
   }
 
   private reject(command: ClientCommand, reason: RejectionReason): void {
-    this.newTransfers.push(this.transferRow(command, 'REJECTED', reason));
-    this.outbox.push({ kind: 'EVENT', key: command.transferId, event: this.event(command, 'REJECTED', reason) });
+    const row = this.transferRow(command, 'REJECTED', reason);
+    this.newTransfers.push(row);
+    this.outbox.push({ kind: 'EVENT', key: command.transferId, event: terminalEventOf(row), derivedAs: 'TERMINAL_EVENT' });
     this.outcomes.push({ transferId: command.transferId, result: 'REJECTED', reason });
   }
 
@@ -724,20 +724,21 @@ class BatchBuilder {
     reason: RejectionReason | null,
   ): void {
     this.transferStatuses.push({ id: command.transferId, status, reason, completedAt: this.context.now });
-    const event: TransferEvent = {
-      type: status === 'COMPLETED' ? 'TransferCompleted' : 'TransferRejected',
-      transferId: command.transferId,
+    // The row as this status change leaves it: its facts are the leg's (creditLegOf).
+    const event = terminalEventOf({
+      id: command.transferId,
       kind,
+      status,
+      reason,
       fromAccountId: command.fromAccountId,
       toAccountId: command.toAccountId,
       amount: command.amount,
       currency: command.currency,
-      reason,
-      occurredAt: this.context.now,
-      ...(command.holdId !== null ? { holdId: command.holdId } : {}),
-      ...(command.reverses !== null ? { reverses: command.reverses } : {}),
-    };
-    this.outbox.push({ kind: 'EVENT', key: command.transferId, event });
+      completedAt: this.context.now,
+      holdId: command.holdId,
+      reverses: command.reverses,
+    });
+    this.outbox.push({ kind: 'EVENT', key: command.transferId, event, derivedAs: 'TERMINAL_EVENT' });
   }
 
   private account(id: string): AccountState | undefined {
@@ -936,23 +937,6 @@ class BatchBuilder {
     return { transferId: command.transferId, leg: sagaLegOf(command), partition: this.context.partition, outcome, reason };
   }
 
-  private event(command: ClientCommand, status: 'COMPLETED' | 'REJECTED', reason: RejectionReason | null): TransferEvent {
-    const row = this.transferRow(command, status, reason);
-    return {
-      type: status === 'COMPLETED' ? 'TransferCompleted' : 'TransferRejected',
-      transferId: row.id,
-      kind: row.kind,
-      fromAccountId: row.fromAccountId,
-      toAccountId: row.toAccountId,
-      amount: row.amount,
-      currency: row.currency,
-      reason,
-      occurredAt: this.context.now,
-      ...(row.holdId !== null ? { holdId: row.holdId } : {}),
-      ...(row.reverses !== null ? { reverses: row.reverses } : {}),
-    };
-  }
-
   effects(): BatchEffects {
     return {
       entries: this.entries,
@@ -972,6 +956,53 @@ class BatchBuilder {
 }
 
 /** The accounts a transfer row names: where the money left and where it arrived. */
+/**
+ * The CREDIT_LEG a PROCESSING cross-partition transfer sends to its destination. Nothing but
+ * facts of the transfer's row, so the outbox sweeper rebuilds it from that row.
+ */
+export function creditLegOf(
+  transfer: Pick<NewTransferEffect, 'id' | 'kind' | 'fromAccountId' | 'toAccountId' | 'amount' | 'currency' | 'sourcePartition' | 'holdId' | 'reverses'>,
+): CreditLegCommand {
+  const { id, kind, fromAccountId, toAccountId } = transfer;
+  if (kind !== 'TRANSFER' && kind !== 'CAPTURE' && kind !== 'REVERSAL') throw new InvariantViolation(`transfer ${id}: a ${kind} has no credit leg`);
+  if (fromAccountId === null || toAccountId === null) throw new InvariantViolation(`transfer ${id}: a credit leg needs both accounts`);
+  return {
+    type: 'CREDIT_LEG',
+    transferId: id,
+    kind,
+    reverses: transfer.reverses,
+    holdId: transfer.holdId,
+    fromAccountId,
+    toAccountId,
+    amount: transfer.amount,
+    currency: transfer.currency,
+    sourcePartition: transfer.sourcePartition,
+  };
+}
+
+/**
+ * A finished transfer's event (TransferCompleted or TransferRejected). Nothing but facts of
+ * the transfer's row once finished, so the outbox sweeper rebuilds it from that row.
+ */
+export function terminalEventOf(
+  transfer: Pick<NewTransferEffect, 'id' | 'kind' | 'status' | 'reason' | 'fromAccountId' | 'toAccountId' | 'amount' | 'currency' | 'completedAt' | 'holdId' | 'reverses'>,
+): TransferEvent {
+  if (transfer.status === 'PROCESSING' || transfer.completedAt === null) throw new InvariantViolation(`transfer ${transfer.id} is not finished`);
+  return {
+    type: transfer.status === 'COMPLETED' ? 'TransferCompleted' : 'TransferRejected',
+    transferId: transfer.id,
+    kind: transfer.kind,
+    fromAccountId: transfer.fromAccountId,
+    toAccountId: transfer.toAccountId,
+    amount: transfer.amount,
+    currency: transfer.currency,
+    reason: transfer.reason,
+    occurredAt: transfer.completedAt,
+    ...(transfer.holdId !== null ? { holdId: transfer.holdId } : {}),
+    ...(transfer.reverses !== null ? { reverses: transfer.reverses } : {}),
+  };
+}
+
 function transferEnds(
   command: ClientCommand,
   reversible: ReadonlyMap<string, ReversibleTransfer> | undefined,

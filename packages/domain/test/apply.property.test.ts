@@ -408,7 +408,7 @@ function verifyOutcomes(context: ApplyContext, commands: readonly Command[], eff
             [command.fromAccountId, -command.amount, id],
             [transitAccountId(P, command.currency), command.amount, id],
           ]);
-          expect(effects.outbox).toContainEqual({ kind: 'COMMAND', partition: toPartition, key: command.toAccountId, command: expect.objectContaining({ type: 'CREDIT_LEG', transferId: id, sourcePartition: P }) });
+          expect(effects.outbox).toContainEqual({ kind: 'COMMAND', partition: toPartition, key: command.toAccountId, derivedAs: 'CREDIT_LEG', command: expect.objectContaining({ type: 'CREDIT_LEG', transferId: id, sourcePartition: P }) });
         }
         return;
       }

@@ -1,7 +1,7 @@
 // Proves, example by example, that applyBatch takes every branch of the transfer life cycle
 // (same-partition, cross-partition saga, deposits, withdrawals, rejections, duplicates,
 // forwarding, per-account order) to exactly the entries, balances and messages docs/design.md asks for.
-import { InvariantViolation, applyBatch, assertBatchInvariants, canDebit, type BatchEffects } from '../src/apply';
+import { InvariantViolation, applyBatch, assertBatchInvariants, canDebit, creditLegOf, terminalEventOf, type BatchEffects } from '../src/apply';
 import { externalAccountId, transitAccountId } from '../src/ids';
 import type { AccountState, Command } from '../src/model';
 import {
@@ -37,7 +37,7 @@ function expectRejected(effects: BatchEffects, transferId: string, reason: strin
   expect(effects.newTransfers).toHaveLength(1);
   expect(effects.newTransfers[0]).toMatchObject({ id: transferId, status: 'REJECTED', reason, completedAt: NOW });
   expect(effects.outbox).toEqual([
-    { kind: 'EVENT', key: transferId, event: expect.objectContaining({ type: 'TransferRejected', transferId, reason, occurredAt: NOW }) },
+    { kind: 'EVENT', key: transferId, derivedAs: 'TERMINAL_EVENT', event: expect.objectContaining({ type: 'TransferRejected', transferId, reason, occurredAt: NOW }) },
   ]);
   expect(effects.legs).toEqual([]);
   expect(effects.transferStatuses).toEqual([]);
@@ -85,6 +85,7 @@ describe('same-partition transfer', () => {
       {
         kind: 'EVENT',
         key: 't1',
+        derivedAs: 'TERMINAL_EVENT',
         event: {
           type: 'TransferCompleted',
           transferId: 't1',
@@ -283,6 +284,7 @@ describe('cross-partition saga', () => {
         kind: 'COMMAND',
         partition: 2,
         key: B,
+        derivedAs: 'CREDIT_LEG',
         command: { type: 'CREDIT_LEG', transferId: 't1', kind: 'TRANSFER', reverses: null, holdId: null, fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', sourcePartition: 1 },
       },
     ]);
@@ -319,6 +321,7 @@ describe('cross-partition saga', () => {
       {
         kind: 'EVENT',
         key: 't1',
+        derivedAs: 'TERMINAL_EVENT',
         event: {
           type: 'TransferCompleted',
           transferId: 't1',
@@ -405,6 +408,7 @@ describe('cross-partition saga', () => {
       {
         kind: 'EVENT',
         key: 't1',
+        derivedAs: 'TERMINAL_EVENT',
         event: {
           type: 'TransferRejected',
           transferId: 't1',
@@ -451,6 +455,45 @@ describe('cross-partition saga', () => {
   });
 });
 
+describe('messages derived from a transfer row (the outbox stores the row, the sweeper rebuilds them)', () => {
+  const row = {
+    id: 't9',
+    kind: 'TRANSFER' as const,
+    status: 'PROCESSING' as const,
+    reason: null,
+    fromAccountId: A,
+    toAccountId: B,
+    amount: 7n,
+    currency: 'USD',
+    sourcePartition: 1,
+    completedAt: null,
+    holdId: null,
+    reverses: null,
+  };
+
+  test('a PROCESSING transfer has a credit leg; a deposit or a row without both ends has none', () => {
+    expect(creditLegOf(row)).toEqual({ type: 'CREDIT_LEG', transferId: 't9', kind: 'TRANSFER', reverses: null, holdId: null, fromAccountId: A, toAccountId: B, amount: 7n, currency: 'USD', sourcePartition: 1 });
+    expect(() => creditLegOf({ ...row, kind: 'DEPOSIT' })).toThrow(InvariantViolation);
+    expect(() => creditLegOf({ ...row, toAccountId: null })).toThrow(InvariantViolation);
+  });
+
+  test('a finished transfer has its terminal event; a PROCESSING one has none', () => {
+    expect(() => terminalEventOf(row)).toThrow(InvariantViolation);
+    expect(terminalEventOf({ ...row, status: 'REJECTED', reason: 'ACCOUNT_CLOSED', completedAt: NOW, holdId: 'h9' })).toEqual({
+      type: 'TransferRejected',
+      transferId: 't9',
+      kind: 'TRANSFER',
+      fromAccountId: A,
+      toAccountId: B,
+      amount: 7n,
+      currency: 'USD',
+      reason: 'ACCOUNT_CLOSED',
+      occurredAt: NOW,
+      holdId: 'h9',
+    });
+  });
+});
+
 describe('deposits and withdrawals move money against externalAccountId(partition, currency)', () => {
   const external = externalAccountId(3, 'EUR');
 
@@ -469,7 +512,7 @@ describe('deposits and withdrawals move money against externalAccountId(partitio
       expect.objectContaining({ id: 'd1', kind: 'DEPOSIT', status: 'COMPLETED', fromAccountId: null, toAccountId: A, principal: 'ops', sourcePartition: 3 }),
     ]);
     expect(effects.outbox).toEqual([
-      { kind: 'EVENT', key: 'd1', event: expect.objectContaining({ type: 'TransferCompleted', kind: 'DEPOSIT', fromAccountId: null, toAccountId: A }) },
+      { kind: 'EVENT', key: 'd1', derivedAs: 'TERMINAL_EVENT', event: expect.objectContaining({ type: 'TransferCompleted', kind: 'DEPOSIT', fromAccountId: null, toAccountId: A }) },
     ]);
   });
 

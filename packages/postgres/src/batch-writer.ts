@@ -26,11 +26,23 @@ export class ConcurrentWriteError extends Error {
   readonly code = SQLSTATE_CONCURRENT_WRITE;
 }
 
+/**
+ * A message built from nothing but its transfer's row (the domain's creditLegOf and
+ * terminalEventOf): its outbox row stores the transfer's id instead of the message, and the
+ * sweeper rebuilds the message from the row (migration 0017).
+ */
+export interface OutboxDerivation {
+  as: 'CREDIT_LEG' | 'TERMINAL_EVENT';
+  transferId: string;
+}
+
 export interface OutboxRowInput {
   topic: 'commands' | 'events' | 'dead-letter';
   targetPartition: number | null;
   key: string | null;
+  /** The message, published by the relay from memory; stored only when not derived. */
   payload: string;
+  derived?: OutboxDerivation;
 }
 
 export interface OutboxRow extends OutboxRowInput {
@@ -126,7 +138,8 @@ function typedWriteError(error: unknown): unknown {
 /**
  * The JSON document ledger_apply_batch reads (its keys are listed in the migration).
  * Bigints travel as strings, so no amount is ever squeezed through a float; outbox payloads
- * are already JSON and are spliced in as they are rather than escaped into strings.
+ * are already JSON and are spliced in as they are rather than escaped into strings. A derived
+ * outbox row sends its transfer's id instead of its payload and key.
  */
 export function batchDocument(write: BatchWrite): string {
   const { effects, before } = write;
@@ -173,11 +186,11 @@ export function batchDocument(write: BatchWrite): string {
   const statuses = effects.transferStatuses.map((s) => ({ id: s.id, status: s.status, reason: s.reason, completed_at: s.completedAt }));
   const legs = effects.legs.map((l) => ({ transfer_id: l.transferId, leg: l.leg, partition: l.partition, outcome: l.outcome, reason: l.reason }));
   const outbox = write.outbox
-    .map(
-      (o) =>
-        `{"topic":${JSON.stringify(o.topic)},"target_partition":${o.targetPartition === null ? 'null' : String(o.targetPartition)},` +
-        `"message_key":${o.key === null ? 'null' : JSON.stringify(o.key)},"payload":${o.payload}}`,
-    )
+    .map((o) => {
+      const head = `{"topic":${JSON.stringify(o.topic)},"target_partition":${o.targetPartition === null ? 'null' : String(o.targetPartition)},`;
+      if (o.derived) return `${head}"message_key":null,"payload":null,"transfer_id":${JSON.stringify(o.derived.transferId)},"derived_as":"${o.derived.as}"}`;
+      return `${head}"message_key":${o.key === null ? 'null' : JSON.stringify(o.key)},"payload":${o.payload}}`;
+    })
     .join(',');
   const holdsNew = effects.newHolds.map((h) => ({
     id: h.id,

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import type { OutboxRow } from './batch-writer';
+import type { OutboxDerivation, OutboxRow } from './batch-writer';
+import { TRANSFER_COLUMNS, type TransferRow, parseTransferRow } from './rows';
 
 /** Bound on rows one sweep picks up, so a large backlog drains in steps, not one huge query. */
 export const OUTBOX_SWEEP_ROWS_MAX = 1000;
@@ -38,6 +39,16 @@ export async function markOutboxPublished(pool: Pool, marks: readonly OutboxMark
 }
 
 /**
+ * A row a crash left behind: its message as stored, or, for a derived row, the transfer row
+ * its message is rebuilt from (the worker rebuilds it with the domain's creditLegOf or
+ * terminalEventOf, the functions that built it in the first place).
+ */
+export type UnpublishedOutboxRow = Omit<OutboxRow, 'payload' | 'derived'> & { sourcePartition: number } & (
+    | { payload: string; derivedFrom: null }
+    | { payload: null; derivedFrom: { as: OutboxDerivation['as']; transfer: TransferRow } }
+  );
+
+/**
  * Rows a crash left behind: committed, never marked published, older than `ageMs`
  * (younger ones are likely still being published by the relay right now).
  *
@@ -46,34 +57,46 @@ export async function markOutboxPublished(pool: Pool, marks: readonly OutboxMark
  * turned into text: ids grow with commit time within a partition (one writer at a time), so
  * crash leftovers are always at the front. Filtering the whole unpublished set by age
  * instead cost 422 ms per sweep during the bench's drains, where the relay legitimately
- * runs seconds behind the commits.
+ * runs seconds behind the commits. Derived rows come with their transfer's row, read by
+ * primary key in a second statement.
  */
 export async function loadUnpublishedOutbox(
   pool: Pool,
   partitions: readonly number[],
   ageMs: number,
   limit = OUTBOX_SWEEP_ROWS_MAX,
-): Promise<(OutboxRow & { sourcePartition: number })[]> {
+): Promise<UnpublishedOutboxRow[]> {
   if (partitions.length === 0) return [];
   const result = await pool.query(
-    `SELECT o.id, o.source_partition, o.topic, o.target_partition, o.message_key, o.payload::text AS payload
+    `SELECT o.id, o.source_partition, o.topic, o.target_partition, o.message_key, o.payload::text AS payload, o.transfer_id, o.derived_as
        FROM unnest($1::int[]) AS p(partition)
        CROSS JOIN LATERAL (
-         SELECT id, source_partition, topic, target_partition, message_key, payload, created_at FROM outbox
+         SELECT id, source_partition, topic, target_partition, message_key, payload, transfer_id, derived_as, created_at FROM outbox
           WHERE published_at IS NULL AND source_partition = p.partition
           ORDER BY id LIMIT $3) AS o
       WHERE o.created_at < now() - make_interval(secs => $2::float8 / 1000)
       ORDER BY o.id LIMIT $3`,
     [partitions, ageMs, Math.min(limit, OUTBOX_SWEEP_ROWS_MAX)],
   );
-  return result.rows.map((r) => ({
-    id: BigInt(r.id),
-    sourcePartition: Number(r.source_partition),
-    topic: r.topic,
-    targetPartition: r.target_partition === null ? null : Number(r.target_partition),
-    key: r.message_key,
-    payload: r.payload,
-  }));
+  const derivedIds = [...new Set(result.rows.filter((r) => r.derived_as !== null).map((r) => String(r.transfer_id)))];
+  const transfers = new Map<string, TransferRow>();
+  if (derivedIds.length > 0) {
+    const found = await pool.query(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = ANY($1::uuid[])`, [derivedIds]);
+    for (const row of found.rows) transfers.set(String(row.id), parseTransferRow(row));
+  }
+  return result.rows.map((r): UnpublishedOutboxRow => {
+    const common = {
+      id: BigInt(r.id),
+      sourcePartition: Number(r.source_partition),
+      topic: r.topic,
+      targetPartition: r.target_partition === null ? null : Number(r.target_partition),
+    };
+    if (r.derived_as === null) return { ...common, key: r.message_key, payload: r.payload, derivedFrom: null };
+    const transfer = transfers.get(String(r.transfer_id));
+    // Inserted by the same commit and never deleted: a missing row is a broken ledger, not a leftover.
+    if (!transfer) throw new Error(`outbox row ${r.id} is derived from transfer ${r.transfer_id}, which does not exist`);
+    return { ...common, key: null, payload: null, derivedFrom: { as: r.derived_as, transfer } };
+  });
 }
 
 /**

@@ -33,7 +33,7 @@ describe('loadUnpublishedOutbox', () => {
 
     const rows = await loadUnpublishedOutbox(db.pool, [0, 1], 10_000);
     expect(rows.map((r) => r.id)).toEqual([...oldP0, ...oldP1].sort((a, b) => (a < b ? -1 : 1)));
-    expect(rows.map((r) => JSON.parse(r.payload).n)).toEqual([1, 2, 3]);
+    expect(rows.map((r) => JSON.parse(r.payload ?? 'null').n)).toEqual([1, 2, 3]);
     expect(rows.every((r) => r.topic === 'events' && r.targetPartition === null)).toBe(true);
 
     // Everything is young for a long enough age bound.

@@ -1,0 +1,46 @@
+/**
+ * What the outbox stores for a batch's messages, and how the sweeper gets a stored row's
+ * message back.
+ *
+ * A credit leg and a transfer's terminal event are built from nothing but their transfer's
+ * row (the domain's `creditLegOf` and `terminalEventOf`), so their rows store the transfer's
+ * id instead of the message (migration 0017): the relay publishes the message it holds in
+ * memory, and after a crash the sweeper rebuilds it from the transfer's row with the same
+ * functions. Every other message is stored as it is published.
+ */
+import { type BatchEffects, type Command, creditLegOf, terminalEventOf } from '@ledgerline/domain';
+import type { OutboxRow, OutboxRowInput, UnpublishedOutboxRow } from '@ledgerline/postgres';
+import { encodeCommand, toLedgerEventMessage } from '@ledgerline/schemas';
+
+/** The outbox rows of a batch: its messages in order, then its dead letters. */
+export function outboxRowsOf(effects: BatchEffects, deadLetters: readonly object[]): OutboxRowInput[] {
+  const rows: OutboxRowInput[] = [];
+  for (const item of effects.outbox) {
+    if (item.kind === 'COMMAND') {
+      const derived = item.derivedAs ? { as: item.derivedAs, transferId: commandTransferId(item.command) } : undefined;
+      rows.push({ topic: 'commands', targetPartition: item.partition, key: item.key, payload: encodeCommand(item.command), ...(derived ? { derived } : {}) });
+    } else {
+      const derived = item.derivedAs ? { as: item.derivedAs, transferId: item.key } : undefined;
+      rows.push({ topic: 'events', targetPartition: null, key: item.key, payload: JSON.stringify(toLedgerEventMessage(item.event)), ...(derived ? { derived } : {}) });
+    }
+  }
+  for (const letter of deadLetters) rows.push({ topic: 'dead-letter', targetPartition: 0, key: null, payload: JSON.stringify(letter) });
+  return rows;
+}
+
+/** A row the sweeper found, with its message: as stored, or rebuilt from its transfer's row. */
+export function withMessage(row: UnpublishedOutboxRow): OutboxRow & { sourcePartition: number } {
+  const { id, sourcePartition, topic, targetPartition } = row;
+  if (row.derivedFrom === null) return { id, sourcePartition, topic, targetPartition, key: row.key, payload: row.payload };
+  const { as, transfer } = row.derivedFrom;
+  if (as === 'CREDIT_LEG') {
+    const leg = creditLegOf(transfer);
+    return { id, sourcePartition, topic, targetPartition, key: leg.toAccountId, payload: encodeCommand(leg) };
+  }
+  return { id, sourcePartition, topic, targetPartition, key: transfer.id, payload: JSON.stringify(toLedgerEventMessage(terminalEventOf(transfer))) };
+}
+
+function commandTransferId(command: Command): string {
+  if (command.type !== 'CREDIT_LEG') throw new Error(`only a credit leg is derived from its transfer, not a ${command.type}`);
+  return command.transferId;
+}
