@@ -5,7 +5,7 @@
 // so it also proves the grants survive CREATE DATABASE ... TEMPLATE.
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { applyPrivileges, createPool, insertUserAccount } from '@ledgerline/postgres';
+import { applyPrivileges, balanceAt, createPool, insertUserAccount, listEntries } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from './support/database';
 import { roleUrl } from './support/env';
 
@@ -60,6 +60,15 @@ describe('least-privileged Postgres roles', () => {
   test('each app logs in as its own role', async () => {
     expect((await api.query('SELECT current_user AS u')).rows[0].u).toBe('ledgerline_api');
     expect((await worker.query('SELECT current_user AS u')).rows[0].u).toBe('ledgerline_worker');
+  });
+
+  test('the API role runs the entries time reads (0016) by its own grant, not by PUBLIC', async () => {
+    // An operator who hardens the schema revokes EXECUTE from PUBLIC: the API keeps its reads.
+    await db.pool.query('REVOKE EXECUTE ON FUNCTION ledger_entry_seq_before(uuid, timestamptz, boolean) FROM PUBLIC');
+    const later = new Date(Date.now() + 1000).toISOString();
+    expect(await balanceAt(api, account, later)).toEqual({ seq: 1n, balance: 10n });
+    const entries = await listEntries(api, account, { beforeSeq: null, from: '2000-01-01T00:00:00Z', to: later, limit: 10 });
+    expect(entries.map((e) => e.seq)).toEqual([1n]);
   });
 
   test('the API role cannot update a balance, insert an entry, or write transfers', async () => {

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { within } from '@ledgerline/config';
 import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
-import { IdempotencyClaims, RoutingWatcher, createPool, findTerminalTransferIds } from '@ledgerline/postgres';
+import { IdempotencyClaims, RoutingWatcher, assertSchemaCurrent, createPool, findTerminalTransferIds } from '@ledgerline/postgres';
 import {
   AcceptedTransfers,
   BalanceCache,
@@ -50,6 +50,10 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     idleTimeoutMs: config.pgIdleTimeoutMs,
     queryTimeoutMs: config.pgQueryTimeoutMs,
     applicationName: 'ingest-api',
+  });
+  await assertSchemaCurrent(pool).catch(async (error: unknown) => {
+    await pool.end();
+    throw error;
   });
   // Routing is the one thing the API cannot serve without: fail start-up if Postgres is down.
   // It reports the routing version it holds (routing_observers): a bucket move waits until

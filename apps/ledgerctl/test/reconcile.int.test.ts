@@ -1,6 +1,6 @@
 // Proves `ledgerctl reconcile` passes a consistent ledger and exits non-zero, naming the
-// check, when a balance no longer equals its entries, money was created, or an entry names
-// no account.
+// check, when a balance no longer equals its entries, money was created, an entry names
+// no account, or an account's entries go back in time as their seq grows.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -87,5 +87,21 @@ describe('ledgerctl reconcile', () => {
     const orphan = await reconcileCli();
     expect(orphan.code).toBe(1);
     expect(orphan.out).toMatch(/entry-accounts-exist\s+1/);
+    expect(orphan.out).toMatch(/entry-times-ordered\s+0/);
+
+    // Entries whose time goes back as seq grows (a clock stepped back): the time reads bisect
+    // on that order, so reconcile names it. Balanced (+1, -1), so nothing else is wrong.
+    const stepped = await openAccountOn(db.pool, routing, 1, 'reconciled');
+    await db.pool.query(
+      `INSERT INTO entries (account_id, seq, transfer_id, leg, amount, balance_after, currency, partition, created_at)
+       VALUES ($1, 1, gen_random_uuid(), 'CREDIT', 1, 1, 'USD', 1, now()), ($1, 2, gen_random_uuid(), 'DEBIT', -1, 0, 'USD', 1, now() - interval '1 day')`,
+      [stepped],
+    );
+    await db.pool.query('UPDATE accounts SET seq = 2 WHERE id = $1', [stepped]);
+    const clock = await reconcileCli();
+    expect(clock.code).toBe(1);
+    expect(clock.out).toMatch(/entry-times-ordered\s+1/);
+    expect(clock.out).toMatch(/seq-contiguous\s+0/);
+    expect(clock.out).toMatch(/balance-equals-entries\s+0/);
   });
 });

@@ -28,11 +28,15 @@ export function outboxRowsOf(effects: BatchEffects, deadLetters: readonly object
   return rows;
 }
 
-/** A row the sweeper found, with its message: as stored, or rebuilt from its transfer's row. */
+/**
+ * A row the sweeper found, with its message: as stored, or rebuilt from its transfer's row.
+ * Throws for a derived row whose transfer does not exist (a broken ledger, never a leftover).
+ */
 export function withMessage(row: UnpublishedOutboxRow): OutboxRow & { sourcePartition: number } {
   const { id, sourcePartition, topic, targetPartition } = row;
   if (row.derivedFrom === null) return { id, sourcePartition, topic, targetPartition, key: row.key, payload: row.payload };
-  const { as, transfer } = row.derivedFrom;
+  const { as, transfer, transferId } = row.derivedFrom;
+  if (transfer === null) throw new Error(`outbox row ${sourcePartition}/${id} is derived from transfer ${transferId}, which does not exist`);
   if (as === 'CREDIT_LEG') {
     const leg = creditLegOf(transfer);
     return { id, sourcePartition, topic, targetPartition, key: leg.toAccountId, payload: encodeCommand(leg) };

@@ -69,7 +69,16 @@ export class OutboxRelay {
   async sweep(partitions: readonly number[], ageMs: number): Promise<number> {
     const idle = partitions.filter((p) => (this.pendingRows.get(p) ?? 0) === 0);
     if (idle.length === 0) return 0;
-    const rows = (await loadUnpublishedOutbox(this.options.pool, idle, ageMs)).map(withMessage);
+    const rows: (OutboxRow & { sourcePartition: number })[] = [];
+    for (const row of await loadUnpublishedOutbox(this.options.pool, idle, ageMs)) {
+      try {
+        rows.push(withMessage(row));
+      } catch (error) {
+        // This row alone stays unsent (reconcile's outbox check names it); the rest go out.
+        this.failures++;
+        this.options.log(`outbox sweeper: ${(error as Error).message}; left unsent`);
+      }
+    }
     if (rows.length > 0) {
       this.options.log(`outbox sweeper: republishing ${rows.length} rows left behind`);
       await this.publish(rows, (row) => row.sourcePartition);

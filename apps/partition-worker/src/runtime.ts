@@ -7,7 +7,7 @@
 import type { Server } from 'node:http';
 import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
 import { type Logger, lineLog } from '@ledgerline/logging';
-import { GroupCommitWriter, type OutboxMark, RoutingWatcher, createPool, markOutboxPublished } from '@ledgerline/postgres';
+import { GroupCommitWriter, type OutboxMark, RoutingWatcher, assertSchemaCurrent, createPool, markOutboxPublished } from '@ledgerline/postgres';
 import { BalanceCache, StatusNotifier, createRedis, ping } from '@ledgerline/redis';
 import { BalanceRefresher } from './balance-refresher';
 import { type BatchEffects, systemClock } from '@ledgerline/domain';
@@ -67,6 +67,10 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     // every batch (2,900 of 9,700 statements at 100 transfers/s with two workers). Which worker
     // holds a partition is in partition_state.owner and in the worker's own logs.
     applicationName: WORKER_APPLICATION_NAME,
+  });
+  await assertSchemaCurrent(pool).catch(async (error: unknown) => {
+    await pool.end();
+    throw error;
   });
   // Auto-pipelining: a batch's balance refresh and its wake-up, and those of the partitions
   // committing in the same event-loop turn, leave in one socket write.

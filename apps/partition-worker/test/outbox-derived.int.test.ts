@@ -135,4 +135,14 @@ describe('outbox rows derived from their transfer', () => {
       else expect(JSON.parse(row.payload)).toEqual(JSON.parse(sent.payload));
     }
   });
+
+  test('a derived row whose transfer does not exist is refused alone; the others still get their message', async () => {
+    const ghost = randomUUID();
+    await db.pool.query(`INSERT INTO outbox (source_partition, topic, transfer_id, derived_as) VALUES ($1, 'events', $2, 'TERMINAL_EVENT')`, [P, ghost]);
+    const leftovers = await loadUnpublishedOutbox(db.pool, [P], 0);
+    const broken = leftovers.filter((r) => r.derivedFrom?.transferId === ghost);
+    expect(broken).toHaveLength(1);
+    expect(() => withMessage(broken[0]!)).toThrow(ghost);
+    expect(leftovers.filter((r) => r !== broken[0]).map(withMessage).length).toBe(leftovers.length - 1);
+  });
 });

@@ -955,7 +955,6 @@ class BatchBuilder {
   }
 }
 
-/** The accounts a transfer row names: where the money left and where it arrived. */
 /**
  * The CREDIT_LEG a PROCESSING cross-partition transfer sends to its destination. Nothing but
  * facts of the transfer's row, so the outbox sweeper rebuilds it from that row.
@@ -1003,6 +1002,7 @@ export function terminalEventOf(
   };
 }
 
+/** The accounts a transfer row names: where the money left and where it arrived. */
 function transferEnds(
   command: ClientCommand,
   reversible: ReadonlyMap<string, ReversibleTransfer> | undefined,

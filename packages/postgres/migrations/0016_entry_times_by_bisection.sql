@@ -11,10 +11,13 @@
 -- gaps (the in-memory apply refuses anything else, and reconcile checks it), and created_at
 -- never decreases as seq grows: an account has one writer, each batch is a transaction
 -- that starts after the previous one committed, and created_at is its now() (as long as
--- the database's clock does not step back; the window read relied on the same before).
+-- the database's clock does not step back; the window read relied on the same before, and
+-- reconcile's entry-times-ordered check now watches it).
 -- So "the last entry created before T" is a bisection over 1..n by primary-key probes:
 -- about log2(n) of them, 18 for an account of 200,000 entries, still independent of the
 -- window's width or the account's age. scripts/history-explain.ts shows the plans and times.
+-- A probe that lands on a missing seq is refused (XX001) rather than read past; a gap the
+-- probes do not touch is reconcile's seq-contiguous check to find.
 
 -- The highest seq of the account's entries created before p_at (at or before it when
 -- p_inclusive), 0 when there is none. STABLE: every probe reads the calling statement's
@@ -38,7 +41,7 @@ BEGIN
     mid := lo + (hi - lo + 1) / 2;
     SELECT e.created_at INTO created FROM entries e WHERE e.account_id = p_account AND e.seq = mid;
     IF NOT FOUND THEN
-      RAISE EXCEPTION 'account %: entry seq % is missing (seqs must run 1..n)', p_account, mid USING ERRCODE = 'XX001';
+      RAISE EXCEPTION 'account %: entry seq % is missing, so its seqs do not run 1..n', p_account, mid USING ERRCODE = 'XX001';
     END IF;
     IF created < p_at OR (p_inclusive AND created = p_at) THEN
       lo := mid;

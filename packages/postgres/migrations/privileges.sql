@@ -89,6 +89,10 @@ GRANT INSERT, DELETE ON idempotency_keys TO ledgerline_api;
 GRANT UPDATE (transfer_id) ON idempotency_keys TO ledgerline_api;
 -- The routing version this API instance holds (bucket moves wait for every router).
 GRANT INSERT, UPDATE, DELETE ON routing_observers TO ledgerline_api;
+-- The time reads of entries (balance at an instant, the entries window; migration 0016).
+-- Functions are executable by PUBLIC by default; stated here so a REVOKE on functions
+-- cannot take the API's reads away unnoticed (test/roles.int.test.ts).
+GRANT EXECUTE ON FUNCTION ledger_entry_seq_before(uuid, timestamptz, boolean) TO ledgerline_api;
 
 -- Tables ledgerline_owner creates from now on are readable at once, and writable by the
 -- worker, even before this file runs again at the end of the migration.

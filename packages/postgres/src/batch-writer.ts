@@ -136,7 +136,8 @@ function typedWriteError(error: unknown): unknown {
 }
 
 /**
- * The JSON document ledger_apply_batch reads (its keys are listed in the migration).
+ * The JSON document ledger_apply_batch reads (its keys are listed in migration 0004; the
+ * outbox rows' `transfer_id` and `derived_as` in 0017).
  * Bigints travel as strings, so no amount is ever squeezed through a float; outbox payloads
  * are already JSON and are spliced in as they are rather than escaped into strings. A derived
  * outbox row sends its transfer's id instead of its payload and key.

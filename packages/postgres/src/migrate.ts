@@ -51,6 +51,29 @@ export async function migrate(pool: Pool, migrations = listMigrations()): Promis
   return applied;
 }
 
+export class SchemaBehindError extends Error {
+  override readonly name = 'SchemaBehindError';
+}
+
+/**
+ * Refuses to run a build against a database older than the build's own migrations: its
+ * statements would write columns or call functions the schema does not have yet, and a
+ * worker would take the refusals for bad commands. The upgrade order is: migrate, then start
+ * the new processes (README, "Operating it").
+ */
+export async function assertSchemaCurrent(pool: Pool, migrations = listMigrations()): Promise<void> {
+  const needed = migrations.reduce((newest, m) => Math.max(newest, m.version), 0);
+  let applied = 0;
+  try {
+    applied = (await pool.query('SELECT coalesce(max(version), 0)::int AS v FROM schema_migrations')).rows[0].v;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42P01') throw error; // no schema_migrations yet: nothing applied
+  }
+  if (applied < needed) {
+    throw new SchemaBehindError(`the database's schema is at migration ${applied}, this build needs ${needed}: run \`ledgerctl migrate\` first`);
+  }
+}
+
 /** Re-applies privileges.sql, once the roles exist (migration 0009); idempotent. */
 export async function applyPrivileges(pool: Pool, sql = readFileSync(PRIVILEGES_FILE, 'utf8')): Promise<boolean> {
   return inTransaction(pool, async (client) => {

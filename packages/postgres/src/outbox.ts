@@ -45,7 +45,7 @@ export async function markOutboxPublished(pool: Pool, marks: readonly OutboxMark
  */
 export type UnpublishedOutboxRow = Omit<OutboxRow, 'payload' | 'derived'> & { sourcePartition: number } & (
     | { payload: string; derivedFrom: null }
-    | { payload: null; derivedFrom: { as: OutboxDerivation['as']; transfer: TransferRow } }
+    | { payload: null; derivedFrom: { as: OutboxDerivation['as']; transferId: string; transfer: TransferRow | null } }
   );
 
 /**
@@ -92,10 +92,10 @@ export async function loadUnpublishedOutbox(
       targetPartition: r.target_partition === null ? null : Number(r.target_partition),
     };
     if (r.derived_as === null) return { ...common, key: r.message_key, payload: r.payload, derivedFrom: null };
-    const transfer = transfers.get(String(r.transfer_id));
-    // Inserted by the same commit and never deleted: a missing row is a broken ledger, not a leftover.
-    if (!transfer) throw new Error(`outbox row ${r.id} is derived from transfer ${r.transfer_id}, which does not exist`);
-    return { ...common, key: null, payload: null, derivedFrom: { as: r.derived_as, transfer } };
+    // Inserted by the same commit and never deleted: null here is a broken ledger, which the
+    // caller reports for this row alone (the other rows still go out).
+    const transfer = transfers.get(String(r.transfer_id)) ?? null;
+    return { ...common, key: null, payload: null, derivedFrom: { as: r.derived_as, transferId: String(r.transfer_id), transfer } };
   });
 }
 

@@ -80,6 +80,8 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
   const overdraft: { example: string }[] = [];
   let balanceCount = 0;
   let gapCount = 0;
+  const backwards: { example: string }[] = [];
+  let backwardsCount = 0;
   let overdraftCount = 0;
   let after = '00000000-0000-0000-0000-000000000000';
   let done = 0;
@@ -87,11 +89,13 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
     const page = await client.query(
       `SELECT a.id, a.balance, a.seq, a.overdraft_limit,
               coalesce(e.total, 0) AS entries_total, coalesce(e.n, 0) AS entries_n, coalesce(e.max_seq, 0) AS max_seq,
-              coalesce(e.last_after, 0) AS last_after
+              coalesce(e.last_after, 0) AS last_after, coalesce(e.backwards, 0) AS backwards
          FROM (SELECT * FROM accounts WHERE id > $1 ORDER BY id LIMIT $2) a
          LEFT JOIN LATERAL (
            SELECT sum(amount) AS total, count(*) AS n, max(seq) AS max_seq,
-                  (SELECT balance_after FROM entries x WHERE x.account_id = a.id ORDER BY seq DESC LIMIT 1) AS last_after
+                  (SELECT balance_after FROM entries x WHERE x.account_id = a.id ORDER BY seq DESC LIMIT 1) AS last_after,
+                  (SELECT count(*) FROM (SELECT y.created_at < lag(y.created_at) OVER (ORDER BY y.seq) AS back
+                                           FROM entries y WHERE y.account_id = a.id) z WHERE z.back) AS backwards
              FROM entries WHERE account_id = a.id) e ON true
         ORDER BY a.id`,
       [after, step],
@@ -106,6 +110,10 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
         gapCount++;
         gaps.push({ example: `${row.id}: ${row.entries_n} entries, max seq ${row.max_seq}, account seq ${row.seq}` });
       }
+      if (row.backwards !== '0') {
+        backwardsCount++;
+        backwards.push({ example: `${row.id}: created_at goes back ${row.backwards} time(s) as seq grows` });
+      }
       if (row.overdraft_limit !== null && BigInt(row.balance) < -BigInt(row.overdraft_limit)) {
         overdraftCount++;
         overdraft.push({ example: `${row.id}: balance ${row.balance} below -${row.overdraft_limit}` });
@@ -118,6 +126,8 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
   return [
     result('balance-equals-entries', "every account's balance equals the sum of its entries", balance, balanceCount),
     result('seq-contiguous', "each account's entry seq runs 1..n without gaps", gaps, gapCount),
+    // The time reads (balance at an instant, the entries window) bisect the seqs on it (0016).
+    result('entry-times-ordered', "each account's entries' created_at never decreases as seq grows", backwards, backwardsCount),
     result('no-overdraft', 'no balance is below its overdraft limit', overdraft, overdraftCount),
   ];
 }

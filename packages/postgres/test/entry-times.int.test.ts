@@ -119,7 +119,7 @@ describe('entry times by bisection (ledger_entry_seq_before)', () => {
     expect(read).toBeLessThanOrEqual(Math.ceil(Math.log2(ENTRIES)) + 2);
   });
 
-  test('a gap in the seqs is refused, not bisected into a wrong answer', async () => {
+  test('a probe that lands on a gap in the seqs is refused, not read past', async () => {
     await expect(db.pool.query('SELECT ledger_entry_seq_before($1, now() + interval \'1 day\', true)', [gapped])).rejects.toMatchObject({ code: 'XX001' });
   });
 });
