@@ -8,7 +8,7 @@
  * memory, and after a crash the sweeper rebuilds it from the transfer's row with the same
  * functions. Every other message is stored as it is published.
  */
-import { type BatchEffects, type Command, creditLegOf, terminalEventOf } from '@ledgerline/domain';
+import { type BatchEffects, creditLegOf, terminalEventOf } from '@ledgerline/domain';
 import type { OutboxRow, OutboxRowInput, UnpublishedOutboxRow } from '@ledgerline/postgres';
 import { encodeCommand, toLedgerEventMessage } from '@ledgerline/schemas';
 
@@ -17,11 +17,11 @@ export function outboxRowsOf(effects: BatchEffects, deadLetters: readonly object
   const rows: OutboxRowInput[] = [];
   for (const item of effects.outbox) {
     if (item.kind === 'COMMAND') {
-      const derived = item.derivedAs ? { as: item.derivedAs, transferId: commandTransferId(item.command) } : undefined;
-      rows.push({ topic: 'commands', targetPartition: item.partition, key: item.key, payload: encodeCommand(item.command), ...(derived ? { derived } : {}) });
+      const row: OutboxRowInput = { topic: 'commands', targetPartition: item.partition, key: item.key, payload: encodeCommand(item.command) };
+      rows.push(item.derivedAs ? { ...row, derived: { as: item.derivedAs, transferId: item.command.transferId } } : row);
     } else {
-      const derived = item.derivedAs ? { as: item.derivedAs, transferId: item.key } : undefined;
-      rows.push({ topic: 'events', targetPartition: null, key: item.key, payload: JSON.stringify(toLedgerEventMessage(item.event)), ...(derived ? { derived } : {}) });
+      const row: OutboxRowInput = { topic: 'events', targetPartition: null, key: item.key, payload: JSON.stringify(toLedgerEventMessage(item.event)) };
+      rows.push(item.derivedAs ? { ...row, derived: { as: item.derivedAs, transferId: item.event.transferId } } : row);
     }
   }
   for (const letter of deadLetters) rows.push({ topic: 'dead-letter', targetPartition: 0, key: null, payload: JSON.stringify(letter) });
@@ -42,9 +42,4 @@ export function withMessage(row: UnpublishedOutboxRow): OutboxRow & { sourcePart
     return { id, sourcePartition, topic, targetPartition, key: leg.toAccountId, payload: encodeCommand(leg) };
   }
   return { id, sourcePartition, topic, targetPartition, key: transfer.id, payload: JSON.stringify(toLedgerEventMessage(terminalEventOf(transfer))) };
-}
-
-function commandTransferId(command: Command): string {
-  if (command.type !== 'CREDIT_LEG') throw new Error(`only a credit leg is derived from its transfer, not a ${command.type}`);
-  return command.transferId;
 }

@@ -249,8 +249,10 @@ export type LedgerEvent = TransferEvent | HoldEvent | AccountEvent;
  * the sweeper rebuild it from that row.
  */
 export type OutboxEffect =
-  | { readonly kind: 'COMMAND'; readonly partition: number; readonly key: string; readonly command: Command; readonly derivedAs?: 'CREDIT_LEG' }
-  | { readonly kind: 'EVENT'; readonly key: string; readonly event: LedgerEvent; readonly derivedAs?: 'TERMINAL_EVENT' };
+  | { readonly kind: 'COMMAND'; readonly partition: number; readonly key: string; readonly command: Command; readonly derivedAs?: undefined }
+  | { readonly kind: 'COMMAND'; readonly partition: number; readonly key: string; readonly command: CreditLegCommand; readonly derivedAs: 'CREDIT_LEG' }
+  | { readonly kind: 'EVENT'; readonly key: string; readonly event: LedgerEvent; readonly derivedAs?: undefined }
+  | { readonly kind: 'EVENT'; readonly key: string; readonly event: TransferEvent; readonly derivedAs: 'TERMINAL_EVENT' };
 
 /** `transferId` is the command's id (`commandIdOf`): a transfer's, a hold's or an account change's. */
 export type CommandOutcome =

@@ -92,11 +92,12 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
               coalesce(e.last_after, 0) AS last_after, coalesce(e.backwards, 0) AS backwards
          FROM (SELECT * FROM accounts WHERE id > $1 ORDER BY id LIMIT $2) a
          LEFT JOIN LATERAL (
-           SELECT sum(amount) AS total, count(*) AS n, max(seq) AS max_seq,
-                  (SELECT balance_after FROM entries x WHERE x.account_id = a.id ORDER BY seq DESC LIMIT 1) AS last_after,
-                  (SELECT count(*) FROM (SELECT y.created_at < lag(y.created_at) OVER (ORDER BY y.seq) AS back
-                                           FROM entries y WHERE y.account_id = a.id) z WHERE z.back) AS backwards
-             FROM entries WHERE account_id = a.id) e ON true
+           SELECT sum(amount) AS total, count(*) AS n, max(seq) AS max_seq, count(*) FILTER (WHERE back) AS backwards,
+                  (SELECT balance_after FROM entries x WHERE x.account_id = a.id ORDER BY seq DESC LIMIT 1) AS last_after
+             -- One pass over the account's entries in seq order: the sums, and each created_at
+             -- against the one before it (entry-times-ordered).
+             FROM (SELECT amount, seq, created_at < lag(created_at) OVER (ORDER BY seq) AS back
+                     FROM entries WHERE account_id = a.id) y) e ON true
         ORDER BY a.id`,
       [after, step],
     );
