@@ -139,6 +139,40 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       expect(entries.rows[0].n).toBe('4'); // debit, transit credit; transit debit, credit
     });
 
+    test('a refund leg delivered again at a later offset is applied once: the REJECTED status is its record', async () => {
+      const from = await openAccountOn(db.pool, routing, 1, 'owner-refund-dup');
+      await settle(await sendAll([deposit(from, 1_000n)]));
+      // A destination that does not exist, routed to another partition: the credit leg is
+      // refused there and a refund comes home.
+      let missing = randomUUID();
+      while (routing.partitionOf(missing) === 1) missing = randomUUID();
+      const refused = transfer(from, missing, 'owner-refund-dup', 300n);
+      await settle(await sendAll([refused]));
+      expect([...(await transferStatuses(db.pool, [refused.transferId])).values()]).toEqual([{ status: 'REJECTED', reason: 'DESTINATION_NOT_FOUND' }]);
+      // Only the refused credit leg has a row; the applied refund left none.
+      const legRows = await db.pool.query('SELECT leg, outcome FROM transfer_legs WHERE transfer_id = $1', [refused.transferId]);
+      expect(legRows.rows).toEqual([{ leg: 'CREDIT', outcome: 'REJECTED' }]);
+
+      await publisher.publish({
+        type: 'REFUND_LEG',
+        transferId: refused.transferId,
+        kind: 'TRANSFER',
+        reverses: null,
+        holdId: null,
+        fromAccountId: from,
+        toAccountId: missing,
+        amount: 300n,
+        currency: 'USD',
+        reason: 'DESTINATION_NOT_FOUND',
+        sourcePartition: routing.partitionOf(missing),
+      });
+      await settle(await sendAll([deposit(from, 7n)]));
+      expect(await balanceOf(db.pool, from)).toBe(1_007n);
+      const entries = await db.pool.query('SELECT count(*) AS n FROM entries WHERE transfer_id = $1', [refused.transferId]);
+      expect(entries.rows[0].n).toBe('4'); // debit, transit credit; transit debit, refund
+      await expectReconciled();
+    });
+
     test('the database refuses to update, delete or truncate entries', async () => {
       const account = await openAccountOn(db.pool, routing, 0, 'owner-append');
       await settle(await sendAll([deposit(account, 5n)]));

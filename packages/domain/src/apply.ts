@@ -196,12 +196,17 @@ export interface TransferStatusEffect {
   readonly completedAt: string;
 }
 
-export interface LegEffect {
+/**
+ * A saga leg the partition refused: it moved no money and changed no transfer's status, so
+ * this row is its only record (and its dedupe key). A leg that applies is recorded by the
+ * status it sets instead (COMPLETED for a credit leg, REJECTED for a refund leg): a copy then
+ * finds the transfer no longer PROCESSING (docs/design.md, invariant 3).
+ */
+export interface RefusedLegEffect {
   readonly transferId: string;
   readonly leg: SagaLeg;
   readonly partition: number;
-  readonly outcome: 'APPLIED' | 'REJECTED';
-  readonly reason: RejectionReason | null;
+  readonly reason: RejectionReason;
 }
 
 export interface TransferEvent {
@@ -271,7 +276,7 @@ export interface BatchEffects {
   readonly createdAccountIds: ReadonlySet<string>;
   readonly newTransfers: readonly NewTransferEffect[];
   readonly transferStatuses: readonly TransferStatusEffect[];
-  readonly legs: readonly LegEffect[];
+  readonly refusedLegs: readonly RefusedLegEffect[];
   readonly newHolds: readonly NewHoldEffect[];
   readonly holdEnds: readonly HoldEndEffect[];
   readonly reversalTotals: readonly ReversalTotalEffect[];
@@ -339,7 +344,7 @@ class BatchBuilder {
   private readonly entries: EntryEffect[] = [];
   private readonly newTransfers: NewTransferEffect[] = [];
   private readonly transferStatuses: TransferStatusEffect[] = [];
-  private readonly legs: LegEffect[] = [];
+  private readonly refusedLegs: RefusedLegEffect[] = [];
   private readonly outbox: OutboxEffect[] = [];
   private readonly outcomes: CommandOutcome[] = [];
   private readonly workingHolds = new Map<string, HoldState>();
@@ -469,7 +474,7 @@ class BatchBuilder {
       this.refuseCredit(command.toAccountId, command.amount) ??
       this.refuseDebit(this.systemAccountId('TRANSIT', command.currency), command.amount);
     if (refusal) {
-      this.legs.push(this.legRow(command, 'REJECTED', refusal));
+      this.refusedLegs.push(this.refusedLeg(command, refusal));
       const refund: RefundLegCommand = {
         type: 'REFUND_LEG',
         transferId: command.transferId,
@@ -489,7 +494,6 @@ class BatchBuilder {
     }
     this.post(this.systemAccount('TRANSIT', command.currency).id, command.transferId, 'CREDIT', -command.amount);
     this.post(command.toAccountId, command.transferId, 'CREDIT', command.amount);
-    this.legs.push(this.legRow(command, 'APPLIED', null));
     this.finish(command, command.kind, 'COMPLETED', null);
     this.outcomes.push({ transferId: command.transferId, result: 'LEG_APPLIED' });
   }
@@ -503,13 +507,12 @@ class BatchBuilder {
     if (this.refuseCredit(command.fromAccountId, command.amount, BALANCE_MAX) ?? this.refuseDebit(this.systemAccountId('TRANSIT', command.currency), command.amount)) {
       // Not even the reserve above USER_BALANCE_MAX holds it: keep the money in transit, where
       // reconcile shows it against this PROCESSING transfer, rather than write past bigint.
-      this.legs.push(this.legRow(command, 'REJECTED', 'BALANCE_LIMIT_EXCEEDED'));
+      this.refusedLegs.push(this.refusedLeg(command, 'BALANCE_LIMIT_EXCEEDED'));
       this.outcomes.push({ transferId: command.transferId, result: 'LEG_REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' });
       return;
     }
     this.post(this.systemAccount('TRANSIT', command.currency).id, command.transferId, 'REFUND', -command.amount);
     this.post(command.fromAccountId, command.transferId, 'REFUND', command.amount);
-    this.legs.push(this.legRow(command, 'APPLIED', null));
     // A refused reversal reversed nothing: its amount goes back to the original's total.
     if (command.kind === 'REVERSAL' && command.reverses !== null) this.addReversed(command.reverses, -command.amount);
     this.finish(command, command.kind, 'REJECTED', command.reason);
@@ -931,12 +934,8 @@ class BatchBuilder {
     };
   }
 
-  private legRow(
-    command: CreditLegCommand | RefundLegCommand,
-    outcome: 'APPLIED' | 'REJECTED',
-    reason: RejectionReason | null,
-  ): LegEffect {
-    return { transferId: command.transferId, leg: sagaLegOf(command), partition: this.context.partition, outcome, reason };
+  private refusedLeg(command: CreditLegCommand | RefundLegCommand, reason: RejectionReason): RefusedLegEffect {
+    return { transferId: command.transferId, leg: sagaLegOf(command), partition: this.context.partition, reason };
   }
 
   effects(): BatchEffects {
@@ -946,7 +945,7 @@ class BatchBuilder {
       createdAccountIds: this.created,
       newTransfers: this.newTransfers,
       transferStatuses: this.transferStatuses,
-      legs: this.legs,
+      refusedLegs: this.refusedLegs,
       newHolds: this.newHolds,
       holdEnds: this.holdEnds,
       reversalTotals: [...this.reversalTotals.values()],

@@ -138,8 +138,8 @@ export interface ReversibleTransfer {
 export type MovementStep = 'DEBIT' | 'CREDIT' | 'REFUND';
 
 /**
- * A saga message that crossed partitions (CREDIT_LEG, REFUND_LEG), recorded once per
- * transfer in `transfer_legs.leg` and deduped on `transfer:leg`.
+ * A saga message that crossed partitions (CREDIT_LEG, REFUND_LEG), deduped on `transfer:leg`:
+ * applied, by the status it set on the transfer; refused, by its `transfer_legs` row.
  */
 export type SagaLeg = 'CREDIT' | 'REFUND';
 

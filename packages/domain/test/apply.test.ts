@@ -39,7 +39,7 @@ function expectRejected(effects: BatchEffects, transferId: string, reason: strin
   expect(effects.outbox).toEqual([
     { kind: 'EVENT', key: transferId, derivedAs: 'TERMINAL_EVENT', event: expect.objectContaining({ type: 'TransferRejected', transferId, reason, occurredAt: NOW }) },
   ]);
-  expect(effects.legs).toEqual([]);
+  expect(effects.refusedLegs).toEqual([]);
   expect(effects.transferStatuses).toEqual([]);
 }
 
@@ -99,7 +99,7 @@ describe('same-partition transfer', () => {
         },
       },
     ]);
-    expect(effects.legs).toEqual([]);
+    expect(effects.refusedLegs).toEqual([]);
     expect(effects.transferStatuses).toEqual([]);
   });
 
@@ -288,7 +288,7 @@ describe('cross-partition saga', () => {
         command: { type: 'CREDIT_LEG', transferId: 't1', kind: 'TRANSFER', reverses: null, holdId: null, fromAccountId: A, toAccountId: B, amount: 40n, currency: 'USD', sourcePartition: 1 },
       },
     ]);
-    expect(effects.legs).toEqual([]);
+    expect(effects.refusedLegs).toEqual([]);
     expect(effects.transferStatuses).toEqual([]);
   });
 
@@ -304,7 +304,7 @@ describe('cross-partition saga', () => {
     expectRejected(effects, 't1', 'INSUFFICIENT_FUNDS');
   });
 
-  test('CREDIT_LEG at p(B): credits B, debits p(B) transit, leg APPLIED, transfer COMPLETED, TransferCompleted event', () => {
+  test("CREDIT_LEG at p(B): credits B, debits p(B) transit, transfer COMPLETED (the leg's only record), TransferCompleted event", () => {
     const b = userAccount(B, { owner: 'bob', balance: 1n, seq: 5n });
     const effects = applyBatch(contextFor(2, [b], { routes }), [creditLegCmd('t1', A, B, 40n, 1)]);
 
@@ -314,7 +314,8 @@ describe('cross-partition saga', () => {
       { accountId: B, seq: 6n, transferId: 't1', step: 'CREDIT', amount: 40n, balanceAfter: 41n, currency: 'USD' },
     ]);
     expect([...effects.createdAccountIds]).toEqual([transit2]);
-    expect(effects.legs).toEqual([{ transferId: 't1', leg: 'CREDIT', partition: 2, outcome: 'APPLIED', reason: null }]);
+    // Recorded by the COMPLETED status it sets, not by a leg row.
+    expect(effects.refusedLegs).toEqual([]);
     expect(effects.transferStatuses).toEqual([{ id: 't1', status: 'COMPLETED', reason: null, completedAt: NOW }]);
     expect(effects.newTransfers).toEqual([]);
     expect(effects.outbox).toEqual([
@@ -378,7 +379,7 @@ describe('cross-partition saga', () => {
 
     expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'LEG_REJECTED', reason }]);
     noMoneyMoved(effects);
-    expect(effects.legs).toEqual([{ transferId: 't1', leg: 'CREDIT', partition: 2, outcome: 'REJECTED', reason }]);
+    expect(effects.refusedLegs).toEqual([{ transferId: 't1', leg: 'CREDIT', partition: 2, reason }]);
     expect(effects.transferStatuses).toEqual([]);
     expect(effects.newTransfers).toEqual([]);
     expect(effects.outbox).toEqual([
@@ -402,7 +403,8 @@ describe('cross-partition saga', () => {
       { accountId: A, seq: 4n, transferId: 't1', step: 'REFUND', amount: 40n, balanceAfter: 100n, currency: 'USD' },
     ]);
     expect(effects.createdAccountIds.size).toBe(0);
-    expect(effects.legs).toEqual([{ transferId: 't1', leg: 'REFUND', partition: 1, outcome: 'APPLIED', reason: null }]);
+    // Recorded by the REJECTED status it sets, not by a leg row.
+    expect(effects.refusedLegs).toEqual([]);
     expect(effects.transferStatuses).toEqual([{ id: 't1', status: 'REJECTED', reason: 'DESTINATION_NOT_FOUND', completedAt: NOW }]);
     expect(effects.outbox).toEqual([
       {
@@ -601,7 +603,7 @@ describe('forwarding: a command whose subject account is routed elsewhere', () =
     expect(effects.outbox).toEqual([{ kind: 'COMMAND', partition: 3, key: subject, command }]);
     noMoneyMoved(effects);
     expect(effects.newTransfers).toEqual([]);
-    expect(effects.legs).toEqual([]);
+    expect(effects.refusedLegs).toEqual([]);
     expect(effects.transferStatuses).toEqual([]);
   });
 
@@ -697,7 +699,7 @@ describe('purity', () => {
       createdAccountIds: new Set(),
       newTransfers: [],
       transferStatuses: [],
-      legs: [],
+      refusedLegs: [],
       newHolds: [],
       holdEnds: [],
       reversalTotals: [],

@@ -185,7 +185,8 @@ export function batchDocument(write: BatchWrite): string {
     reverses: t.reverses,
   }));
   const statuses = effects.transferStatuses.map((s) => ({ id: s.id, status: s.status, reason: s.reason, completed_at: s.completedAt }));
-  const legs = effects.legs.map((l) => ({ transfer_id: l.transferId, leg: l.leg, partition: l.partition, outcome: l.outcome, reason: l.reason }));
+  // Only refused legs have a row; an applied one is recorded by the status it sets.
+  const legs = effects.refusedLegs.map((l) => ({ transfer_id: l.transferId, leg: l.leg, partition: l.partition, outcome: 'REJECTED', reason: l.reason }));
   const outbox = write.outbox
     .map((o) => {
       const head = `{"topic":${JSON.stringify(o.topic)},"target_partition":${o.targetPartition === null ? 'null' : String(o.targetPartition)},`;

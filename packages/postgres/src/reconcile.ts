@@ -151,14 +151,22 @@ async function entriesNameAccounts(client: PoolClient): Promise<CheckResult> {
   return result('entry-accounts-exist', 'every entry names an existing account', rows.rows);
 }
 
+/**
+ * A transfer_legs row is a leg its partition refused, or (written before migration 0018) one
+ * that applied; a leg that applies now leaves no row, its record being the status it sets.
+ * Contradictions: a COMPLETED transfer with a refused leg or any refund; a REJECTED one whose
+ * credit applied or whose refund was refused (that keeps it PROCESSING, money in transit); a
+ * PROCESSING one with an applied credit or any refund row (a refused refund is shown here on
+ * purpose: its money waits in transit for an operator); a refund without a refused credit.
+ */
 async function legsAgreeWithStatus(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(
     `SELECT t.id || ' is ' || t.status || ' with legs ' || coalesce(string_agg(l.leg || ':' || l.outcome, ','), 'none') AS example
        FROM transfers t LEFT JOIN transfer_legs l ON l.transfer_id = t.id
       WHERE t.kind IN ('TRANSFER', 'CAPTURE', 'REVERSAL')
       GROUP BY t.id, t.status
-     HAVING (t.status = 'COMPLETED' AND bool_or(l.leg = 'CREDIT') AND NOT bool_or(l.leg = 'CREDIT' AND l.outcome = 'APPLIED'))
-         OR (t.status = 'REJECTED' AND bool_or(l.leg = 'CREDIT') AND NOT bool_or(l.leg = 'REFUND' AND l.outcome = 'APPLIED'))
+     HAVING (t.status = 'COMPLETED' AND (bool_or(l.outcome = 'REJECTED') OR bool_or(l.leg = 'REFUND')))
+         OR (t.status = 'REJECTED' AND (bool_or(l.leg = 'CREDIT' AND l.outcome = 'APPLIED') OR bool_or(l.leg = 'REFUND' AND l.outcome = 'REJECTED')))
          OR (t.status = 'PROCESSING' AND (bool_or(l.leg = 'CREDIT' AND l.outcome = 'APPLIED') OR bool_or(l.leg = 'REFUND')))
          OR (bool_or(l.leg = 'REFUND') AND NOT bool_or(l.leg = 'CREDIT' AND l.outcome = 'REJECTED'))`,
   );
