@@ -219,8 +219,9 @@ export class PartitionApplier {
    * Dedupe is optimistic: a batch is applied as if none of its commands had been applied
    * before (only the batch ahead of it is consulted), without the read of applied keys. A
    * command applied before cannot be written twice: every deduped command writes a row keyed
-   * by its dedupe key (a transfer, hold, account change or leg row: primary keys), or changes
-   * a row only from the state its first application left behind (LL002). So a copy fails the
+   * by its dedupe key (a transfer, hold, account change or refused leg: primary keys), or
+   * changes a row only from the state its first application left behind (LL002; an applied
+   * leg's status, which a copy on either branch checks: migration 0018). So a copy fails the
    * batch's write, or its in-memory apply, and the batch is applied again from the same offset
    * with the read (`readKeysBelow`), where the copy is a DUPLICATE. Copies are rare (an API
    * retry after an unanswered publish, a leg republished after a crash); the read was one

@@ -46,6 +46,11 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
     return commands.map((c) => c.transferId);
   }
 
+  /** The credit leg of a TRANSFER, as its source partition sends it (and the sweeper again). */
+  function creditLegOf(transferId: string, from: string, to: string, amount: bigint, sourcePartition: number): CreditLegCommand {
+    return { type: 'CREDIT_LEG', transferId, kind: 'TRANSFER', reverses: null, holdId: null, fromAccountId: from, toAccountId: to, amount, currency: 'USD', sourcePartition };
+  }
+
   async function settle(ids: string[], timeoutMs = 60_000): Promise<void> {
     await waitFor(`${ids.length} transfers terminal`, () => allTerminal(db.pool, ids), timeoutMs);
   }
@@ -117,19 +122,7 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       await settle([first.transferId]);
       // The sweeper republishes a credit leg a crash left undeleted: the same leg, a new offset
       // (the relay deleted the row once published, so the test sends what it held again).
-      const leg: CreditLegCommand = {
-        type: 'CREDIT_LEG',
-        transferId: first.transferId,
-        kind: 'TRANSFER',
-        reverses: null,
-        holdId: null,
-        fromAccountId: from,
-        toAccountId: to,
-        amount: 100n,
-        currency: 'USD',
-        sourcePartition: 1,
-      };
-      await publisher.publish(leg);
+      await publisher.publish(creditLegOf(first.transferId, from, to, 100n, 1));
       // Later commands on both partitions still apply: nothing is stuck behind the duplicates.
       const later = [transfer(from, to, 'owner-dup', 50n), deposit(to, 7n)];
       await settle(await sendAll(later));
@@ -170,6 +163,39 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       expect(await balanceOf(db.pool, from)).toBe(1_007n);
       const entries = await db.pool.query('SELECT count(*) AS n FROM entries WHERE transfer_id = $1', [refused.transferId]);
       expect(entries.rows[0].n).toBe('4'); // debit, transit credit; transit debit, refund
+      await expectReconciled();
+    });
+
+    test('a copy of an applied credit leg that its destination would now refuse is a duplicate: no refund, nothing stuck', async () => {
+      const from = await openAccountOn(db.pool, routing, 1, 'owner-late-copy');
+      const to = await openAccountOn(db.pool, routing, 2, 'owner-late-copy-to');
+      const elsewhere = await openAccountOn(db.pool, routing, 2, 'owner-late-copy-other');
+      await settle(await sendAll([deposit(from, 1_000n)]));
+      const first = transfer(from, to, 'owner-late-copy', 100n);
+      await settle(await sendAll([first]));
+      // The destination empties and closes its account: from now on it refuses credits.
+      await settle(await sendAll([withdrawal(to, 'owner-late-copy-to', 100n)]));
+      await publisher.publish({
+        type: 'UPDATE_ACCOUNT',
+        changeId: randomUUID(),
+        accountId: to,
+        status: 'CLOSED',
+        overdraftLimit: null,
+        principal: 'owner-late-copy-to',
+        admin: false,
+        requestHash: 'c'.repeat(64),
+        acceptedAt: new Date().toISOString(),
+      });
+      await waitFor('the destination closed', async () => (await db.pool.query('SELECT status FROM accounts WHERE id = $1', [to])).rows[0]?.status === 'CLOSED');
+      // The sweeper sends the credit leg again, long after it applied.
+      await publisher.publish(creditLegOf(first.transferId, from, to, 100n, 1));
+      // Both partitions move on: the copy neither records a refusal nor sends money home.
+      await settle(await sendAll([deposit(elsewhere, 5n), deposit(from, 7n)]));
+      expect([...(await transferStatuses(db.pool, [first.transferId])).values()]).toEqual([{ status: 'COMPLETED', reason: null }]);
+      expect(await balanceOf(db.pool, from)).toBe(907n);
+      expect(await balanceOf(db.pool, to)).toBe(0n);
+      const legRows = await db.pool.query('SELECT leg, outcome FROM transfer_legs WHERE transfer_id = $1', [first.transferId]);
+      expect(legRows.rows).toEqual([]);
       await expectReconciled();
     });
 

@@ -1,11 +1,14 @@
-// Proves which saga legs the dedupe read (ledger_applied_keys, migration 0018) reports as
-// applied: a leg that applied is recorded by the status it set (a credit leg: COMPLETED, a
-// refund leg: REJECTED), a refused leg by its transfer_legs row, and a row an applied leg
-// wrote before 0018 still counts. Every state a transfer can be in with a leg pending,
-// straight from SQL, so each row of the table below is the database's answer.
+// Proves migration 0018: a saga leg that applied is recorded by the status it set (a credit
+// leg: COMPLETED, a refund leg: REJECTED), a refused leg by its transfer_legs row.
+// - The dedupe read (ledger_applied_keys) reports a leg applied on either record, and on a
+//   row an applied leg wrote before 0018, for every state a transfer can be in with a leg
+//   pending, set up straight in SQL.
+// - The batch write refuses a copy that takes the other branch than its leg did: a copy
+//   that applies where the leg was refused, one refused where the leg applied (LL002).
+// - Reconcile names the statuses their rows contradict.
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { loadAppliedKeys, reconcile } from '../src';
+import { claimPartition, loadAppliedKeys, reconcile } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 
 type Status = 'PROCESSING' | 'COMPLETED' | 'REJECTED';
@@ -117,5 +120,88 @@ describe('reconcile: legs agree with status', () => {
     const check = report.checks.find((c) => c.name === 'legs-agree-with-status')!;
     expect(check.violations).toBe(contradicted.length);
     expect(check.examples.map((e) => e.split(' ')[0]).sort()).toEqual([...contradicted].sort());
+  });
+});
+
+describe('the batch write refuses a copy of a leg that takes the other branch', () => {
+  let db: TestDatabase;
+  let claim: Awaited<ReturnType<typeof claimPartition>>;
+  let offset = 0;
+  beforeAll(async () => {
+    db = await createTestDatabase(1);
+    claim = await claimPartition(db.pool, 'applied-legs', 0, 'owner');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  /** One ledger_apply_batch call with these sections; resolves null or the SQLSTATE it failed with. */
+  async function applyBatch(sections: { statuses?: object[]; legs?: object[] }): Promise<string | null> {
+    const batch = { created: [], entries: [], balances: [], transfers: [], statuses: [], legs: [], fence_move_ids: [], outbox: [], ...sections };
+    try {
+      await db.pool.query('SELECT ledger_apply_batch($1, $2, $3, $4, $5, $6::jsonb)', [
+        claim.topic,
+        claim.partition,
+        claim.epoch.toString(),
+        String(offset),
+        String(offset + 1),
+        JSON.stringify(batch),
+      ]);
+      offset++;
+      return null;
+    } catch (error) {
+      return (error as { code?: string }).code ?? String(error);
+    }
+  }
+  const status = (id: string, to: 'COMPLETED' | 'REJECTED') => ({
+    id,
+    status: to,
+    reason: to === 'REJECTED' ? 'DESTINATION_NOT_FOUND' : null,
+    completed_at: new Date().toISOString(),
+  });
+  const refusedLeg = (id: string, leg: 'CREDIT' | 'REFUND') => ({ transfer_id: id, leg, partition: 0, outcome: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+  const statusOf = async (id: string) => (await db.pool.query('SELECT status FROM transfers WHERE id = $1', [id])).rows[0].status as string;
+
+  test('a credit leg refused before: a copy that would now complete the transfer fails', async () => {
+    const id = await plantTransfer(db.pool, 'PROCESSING', [{ leg: 'CREDIT', outcome: 'REJECTED' }]);
+    expect(await applyBatch({ statuses: [status(id, 'COMPLETED')] })).toBe('LL002');
+    expect(await statusOf(id)).toBe('PROCESSING');
+  });
+
+  test('a refund refused before: a copy that would now reject the transfer fails', async () => {
+    const id = await plantTransfer(db.pool, 'PROCESSING', [
+      { leg: 'CREDIT', outcome: 'REJECTED' },
+      { leg: 'REFUND', outcome: 'REJECTED' },
+    ]);
+    expect(await applyBatch({ statuses: [status(id, 'REJECTED')] })).toBe('LL002');
+    expect(await statusOf(id)).toBe('PROCESSING');
+  });
+
+  test('a leg applied before (the transfer is no longer PROCESSING): a copy refused now fails', async () => {
+    const completed = await plantTransfer(db.pool, 'COMPLETED', []);
+    expect(await applyBatch({ legs: [refusedLeg(completed, 'CREDIT')] })).toBe('LL002');
+    const rejected = await plantTransfer(db.pool, 'REJECTED', [{ leg: 'CREDIT', outcome: 'REJECTED' }]);
+    expect(await applyBatch({ legs: [refusedLeg(rejected, 'REFUND')] })).toBe('LL002');
+    const rows = await db.pool.query('SELECT transfer_id, leg FROM transfer_legs WHERE transfer_id = ANY($1::uuid[])', [[completed, rejected]]);
+    expect(rows.rows).toEqual([{ transfer_id: rejected, leg: 'CREDIT' }]);
+  });
+
+  test('the first delivery of each branch is written', async () => {
+    const refused = await plantTransfer(db.pool, 'PROCESSING', []);
+    expect(await applyBatch({ legs: [refusedLeg(refused, 'CREDIT')] })).toBeNull();
+    const completed = await plantTransfer(db.pool, 'PROCESSING', []);
+    expect(await applyBatch({ statuses: [status(completed, 'COMPLETED')] })).toBeNull();
+    expect(await statusOf(completed)).toBe('COMPLETED');
+    const refunded = await plantTransfer(db.pool, 'PROCESSING', [{ leg: 'CREDIT', outcome: 'REJECTED' }]);
+    expect(await applyBatch({ statuses: [status(refunded, 'REJECTED')] })).toBeNull();
+    expect(await statusOf(refunded)).toBe('REJECTED');
+  });
+
+  test('a worker older than 0018 still records an applied leg with its status, in one batch', async () => {
+    const id = await plantTransfer(db.pool, 'PROCESSING', []);
+    expect(
+      await applyBatch({ statuses: [status(id, 'COMPLETED')], legs: [{ transfer_id: id, leg: 'CREDIT', partition: 0, outcome: 'APPLIED', reason: null }] }),
+    ).toBeNull();
+    expect(await statusOf(id)).toBe('COMPLETED');
   });
 });

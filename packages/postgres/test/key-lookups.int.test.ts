@@ -29,9 +29,9 @@ describe.each([1_000, 20_000])('batch statements are key lookups (%i transfers)'
     await db.pool.query(
       `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal,
                               request_hash, source_partition, created_at, completed_at)
-       SELECT gen_random_uuid(), 'TRANSFER', CASE WHEN i % 1000 = 0 THEN 'PROCESSING' ELSE 'COMPLETED' END,
+       SELECT gen_random_uuid(), 'TRANSFER', CASE WHEN i % 500 = 0 THEN 'PROCESSING' ELSE 'COMPLETED' END,
               gen_random_uuid(), gen_random_uuid(), 1, 'USD', 'bulk', 'h', 0, now(),
-              CASE WHEN i % 1000 = 0 THEN NULL ELSE now() END
+              CASE WHEN i % 500 = 0 THEN NULL ELSE now() END
          FROM generate_series(1, $1) AS i`,
       [TRANSFERS],
     );
@@ -44,9 +44,11 @@ describe.each([1_000, 20_000])('batch statements are key lookups (%i transfers)'
          FROM generate_series(1, $1) AS i`,
       [TRANSFERS],
     );
+    // Legs as a ledger of both eras holds them: rows of applied credit legs written before
+    // migration 0018, and refused legs (since 0018 the only ones with a row).
     await db.pool.query(
-      `INSERT INTO transfer_legs (transfer_id, leg, partition, outcome)
-       SELECT id, 'CREDIT', 0, 'APPLIED' FROM transfers WHERE status = 'COMPLETED'`,
+      `INSERT INTO transfer_legs (transfer_id, leg, partition, outcome, reason)
+       SELECT id, 'CREDIT', 0, CASE WHEN random() < 0.5 THEN 'APPLIED' ELSE 'REJECTED' END, NULL FROM transfers WHERE status = 'COMPLETED'`,
     );
     await db.pool.query('ANALYZE accounts, transfers, transfer_legs, holds, account_changes');
   });
@@ -80,9 +82,9 @@ describe.each([1_000, 20_000])('batch statements are key lookups (%i transfers)'
     expect(Object.entries(read).filter(([, rows]) => rows > KEYED_ROWS_MAX)).toEqual([]);
   }
 
-  test('a batch that finishes a transfer, ends a hold, moves a balance and records a leg reads no table whole', async () => {
+  test('a batch that finishes a transfer, ends a hold, moves a balance and records a refused leg reads no table whole', async () => {
     const claim = await claimPartition(db.pool, 'key-lookups', 0, 'owner');
-    const processing = (await db.pool.query(`SELECT id FROM transfers WHERE status = 'PROCESSING' LIMIT 1`)).rows[0].id as string;
+    const [processing, refused] = (await db.pool.query(`SELECT id FROM transfers WHERE status = 'PROCESSING' LIMIT 2`)).rows.map((r) => r.id as string);
     const account = (await db.pool.query(`SELECT id FROM accounts LIMIT 1`)).rows[0].id as string;
     const held = (await db.pool.query(`SELECT id FROM holds WHERE status = 'HELD' LIMIT 1`)).rows[0].id as string;
     const batch = {
@@ -91,7 +93,7 @@ describe.each([1_000, 20_000])('batch statements are key lookups (%i transfers)'
       balances: [{ id: account, balance: '0', seq: '0', expected_seq: '0', held: '0', rev: '1', status: 'OPEN', overdraft_limit: '0' }],
       transfers: [],
       statuses: [{ id: processing, status: 'COMPLETED', reason: null, completed_at: new Date().toISOString() }],
-      legs: [{ transfer_id: processing, leg: 'CREDIT', partition: 0, outcome: 'APPLIED', reason: null }],
+      legs: [{ transfer_id: refused, leg: 'CREDIT', partition: 0, outcome: 'REJECTED', reason: 'ACCOUNT_CLOSED' }],
       hold_ends: [{ id: held, status: 'VOIDED', captured_amount: '0', capture_id: null, completed_at: new Date().toISOString() }],
       fence_move_ids: [],
       outbox: [],
@@ -110,6 +112,7 @@ describe.each([1_000, 20_000])('batch statements are key lookups (%i transfers)'
       // The batch did what it says (so the counts below are about statements that ran).
       const done = await client.query('SELECT status FROM transfers WHERE id = $1', [processing]);
       expect(done.rows[0].status).toBe('COMPLETED');
+      expect((await client.query('SELECT outcome FROM transfer_legs WHERE transfer_id = $1', [refused])).rows).toEqual([{ outcome: 'REJECTED' }]);
       expect((await client.query('SELECT status FROM holds WHERE id = $1', [held])).rows[0].status).toBe('VOIDED');
       expect((await client.query('SELECT rev FROM accounts WHERE id = $1', [account])).rows[0].rev).toBe('1');
       expectKeyed(read);
