@@ -5,11 +5,11 @@
  *   authorise (scope, ownership of the source account)
  *   -> hold check (bucket being moved: 503) -> idempotency claim in Postgres, batched with
  *      the claims of concurrent requests (the truth: a reused key stays a 422 even when
- *      Redis forgot everything) -> earlier resource
- *      from Postgres or the Redis ACCEPTED record
+ *      Redis forgot everything; a batch item is bound by its batch's claim instead,
+ *      IdBinding) -> earlier resource from Postgres or the Redis ACCEPTED record
  *   -> route (account -> bucket -> partition) -> publish to Kafka, wait for acks=all (a
  *      batch's commands all in one produce request, in item order)
- *   -> record ACCEPTED in Redis -> 202 + Location
+ *   -> record ACCEPTED in Redis (a batch's records in one call) -> 202 + Location
  *
  * The transfer id is derived from (principal, Idempotency-Key) (a batch item's from
  * (principal, batch key, index): batchItemIdFor), so every retry names the
@@ -71,28 +71,41 @@ export async function submitMovement(
   idempotencyKey: string,
   request: MovementRequest,
 ): Promise<MovementAnswer> {
-  const [outcome] = await submitMovements(ctx, auth, [{ transferId: transferIdFor(auth.principal, idempotencyKey), request }]);
+  const [outcome] = await submitMovements(ctx, auth, [{ transferId: transferIdFor(auth.principal, idempotencyKey), request }], 'claim');
   if (outcome?.answer === undefined) throw outcome?.error;
   return outcome.answer;
 }
 
 /**
+ * How each submission's id is bound to its body (docs/design.md invariant 11):
+ * - `claim`: each id is claimed in Postgres on its own (the single endpoints);
+ * - `batch-first`, `batch-replay`: a batch item's id is bound by the batch's own claim,
+ *   which holds the hash of the whole body and is never given back, so the item needs no
+ *   claim row of its own. Under the batch's first claim no item can have been submitted
+ *   before (its id derives from the batch key); under a replay each item may have been, and
+ *   answers with what it produced, or is published again (the worker dedupes on the id).
+ */
+export type IdBinding = 'claim' | 'batch-first' | 'batch-replay';
+
+/**
  * THE use case "submit movements", for one (the single endpoints) or many (POST /v1/batch):
- * each submission is authorised, hold-checked and claimed on its own, concurrently (the
- * claims share the group-committed statement), and every one that must be published goes
- * out in ONE produce request, in submission order (publishTogether). Outcomes come back in
- * submission order; a failure of one submission before publishing is its own.
+ * each submission is authorised, hold-checked and bound to its id (`binding`) on its own,
+ * concurrently (claims share the group-committed statement), and every one that must be
+ * published goes out in ONE produce request, in submission order (publishTogether).
+ * Outcomes come back in submission order; a failure of one submission before publishing is
+ * its own.
  */
 export async function submitMovements(
   ctx: AppContext,
   auth: AuthContext,
   submissions: readonly MovementSubmission[],
+  binding: IdBinding,
 ): Promise<MovementOutcome[]> {
   const lease = ctx.routing.lease();
   try {
     const routing = lease.table;
     const prepared = await Promise.all(
-      submissions.map((submission) => prepare(ctx, auth, submission, routing).catch((error: unknown): Prepared => ({ outcome: { error } }))),
+      submissions.map((submission) => prepare(ctx, auth, submission, binding, routing).catch((error: unknown): Prepared => ({ outcome: { error } }))),
     );
     const toPublish = prepared.filter((p): p is ToPublish => 'command' in p);
     const published = await publish(ctx, toPublish, routing);
@@ -105,12 +118,13 @@ export async function submitMovements(
 interface ToPublish {
   command: ClientCommand | HoldCommand;
   subject: string;
-  claim: KeyClaim;
+  /** The version of the claim row this request inserted (what a release gives back); null when it inserted none. */
+  insertedClaim: string | null;
 }
 type Prepared = ToPublish | { outcome: MovementOutcome };
 
 /** Everything before Kafka: authorise, hold check, claim; a replay with something to show ends here. */
-async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementSubmission, routing: RoutingTable): Promise<Prepared> {
+async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementSubmission, binding: IdBinding, routing: RoutingTable): Promise<Prepared> {
   const normalized = normalize(submission.request);
   await authorise(ctx, auth, normalized);
   const subject = subjectOf(normalized);
@@ -121,12 +135,8 @@ async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementS
   const { transferId } = submission;
   const requestHash = movementRequestHash(submission.request);
 
-  const claim = await ctx.claims.claim(transferId, auth.principal, requestHash);
-  if (claim.kind === 'reused') {
-    ctx.metrics.idempotency.inc({ outcome: 'reused' });
-    throw idempotencyKeyReused();
-  }
-  if (claim.kind === 'replay') {
+  const bound = await bindId(ctx, auth, binding, transferId, requestHash);
+  if (bound.replay) {
     const earlier = await earlierResource(ctx, normalized.kind, transferId);
     if (earlier) {
       ctx.metrics.idempotency.inc({ outcome: 'replay' });
@@ -136,7 +146,24 @@ async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementS
     // (or is publishing right now). Publishing again is safe: same body, same partition,
     // and the worker dedupes on the transfer id.
   }
-  return { command: toCommand(normalized, auth, transferId, requestHash, ctx.clock.now().toISOString()), subject, claim };
+  return { command: toCommand(normalized, auth, transferId, requestHash, ctx.clock.now().toISOString()), subject, insertedClaim: bound.insertedClaim };
+}
+
+/** Whether the id may have been submitted before, and the claim row this request inserted for it, if any. */
+async function bindId(
+  ctx: AppContext,
+  auth: AuthContext,
+  binding: IdBinding,
+  transferId: string,
+  requestHash: string,
+): Promise<{ replay: boolean; insertedClaim: string | null }> {
+  if (binding !== 'claim') return { replay: binding === 'batch-replay', insertedClaim: null };
+  const claim: KeyClaim = await ctx.claims.claim(transferId, auth.principal, requestHash);
+  if (claim.kind === 'reused') {
+    ctx.metrics.idempotency.inc({ outcome: 'reused' });
+    throw idempotencyKeyReused();
+  }
+  return { replay: claim.kind === 'replay', insertedClaim: claim.kind === 'new' ? claim.version : null };
 }
 
 /**
@@ -167,7 +194,7 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
       const released = maybeSent ? failed.slice(group.length) : failed;
       await Promise.all(
         released.map((item) =>
-          item.claim.kind === 'new' ? releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash, item.claim.version).catch(() => undefined) : undefined,
+          item.insertedClaim !== null ? releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash, item.insertedClaim).catch(() => undefined) : undefined,
         ),
       );
       ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : maybeSent ? 'unknown' : 'unavailable' }, failed.length);
@@ -177,17 +204,19 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
   }
 
   const accepted = items.slice(0, sent);
-  await Promise.all(
-    accepted.map(async (item) => {
-      const { command } = item;
-      const resource = command.type === 'HOLD' ? acceptedHoldWire(command) : acceptedTransferWire(command);
-      const record: AcceptedTransfer = { id: command.transferId, principal: command.principal, requestHash: command.requestHash, resource };
-      // Awaited so that a GET right after the 202 finds it; a failure only costs that GET a
-      // 404 until the worker has applied the transfer.
-      await ctx.redis.accepted.putAccepted(record).catch((error: Error) => ctx.warn('putAccepted', `putAccepted failed: ${error.message}`));
-      outcomes.set(item, { answer: { status: 202, resource } });
-    }),
-  );
+  const resources = accepted.map(({ command }) => (command.type === 'HOLD' ? acceptedHoldWire(command) : acceptedTransferWire(command)));
+  const records: AcceptedTransfer[] = accepted.map(({ command }, i) => ({
+    id: command.transferId,
+    principal: command.principal,
+    requestHash: command.requestHash,
+    resource: resources[i]!,
+  }));
+  // All in one round trip, awaited so that a GET right after the 202 finds them; a failure
+  // only costs such a GET a 404 until the worker has applied the transfer.
+  if (records.length > 0) {
+    await ctx.redis.accepted.putAcceptedMany(records).catch((error: Error) => ctx.warn('putAccepted', `putAccepted failed: ${error.message}`));
+  }
+  accepted.forEach((item, i) => outcomes.set(item, { answer: { status: 202, resource: resources[i]! } }));
   if (accepted.length > 0) ctx.metrics.idempotency.inc({ outcome: 'new' }, accepted.length);
   return outcomes;
 }

@@ -42,6 +42,8 @@ export interface BalanceCachePort {
 
 export interface AcceptedTransfersPort {
   putAccepted(record: AcceptedTransfer): Promise<void>;
+  /** Many records in one round trip (a batch's items); the same records as putAccepted each. */
+  putAcceptedMany(records: readonly AcceptedTransfer[]): Promise<void>;
   getAccepted(transferId: string): Promise<AcceptedTransfer | null>;
 }
 

@@ -171,6 +171,47 @@ describe('batch, history and point in time', () => {
       expect(await balance(bob, to)).toBe('200');
     });
 
+    test('the batch claim binds its items: one claim row per batch, and a batch claimed before a crash is published by its retry, once', async () => {
+      const from = await openAccount(alice);
+      const to = await openAccount(bob);
+      await deposit(from, '100');
+      const items = [
+        { kind: 'TRANSFER', from_account_id: from, to_account_id: to, amount: '30', currency: 'USD' },
+        { kind: 'WITHDRAWAL', account_id: from, amount: '20', currency: 'USD' },
+      ];
+      const claimRows = async (key: string) =>
+        (
+          await db.pool.query('SELECT transfer_id::text AS id, request_hash FROM idempotency_keys WHERE transfer_id = ANY($1::uuid[])', [
+            [batchIdFor('alice', key), ...items.map((_, i) => batchItemIdFor('alice', key, i))],
+          ])
+        ).rows as { id: string; request_hash: string }[];
+
+      const firstKey = randomUUID();
+      const first = await alice.post('/v1/batch', { items }, firstKey);
+      expect(first.body.results.map((r: { status: number }) => r.status)).toEqual([202, 202]);
+      for (const r of first.body.results) await settled(alice, r.resource.id);
+      // The batch's claim is the only row: its items are bound by it.
+      const rows = await claimRows(firstKey);
+      expect(rows.map((r) => r.id)).toEqual([batchIdFor('alice', firstKey)]);
+
+      // An API that claimed a batch and died before publishing anything leaves exactly that
+      // row (the hash depends on the body only). The client's retry must publish every item.
+      const crashedKey = randomUUID();
+      await db.pool.query('INSERT INTO idempotency_keys (transfer_id, principal, request_hash) VALUES ($1, $2, $3)', [batchIdFor('alice', crashedKey), 'alice', rows[0]!.request_hash]);
+      const retry = await alice.post('/v1/batch', { items }, crashedKey);
+      expect(retry.status).toBe(202);
+      expect(retry.body.results.map((r: { status: number }) => r.status)).toEqual([202, 202]);
+      for (const r of retry.body.results) expect((await settled(alice, r.resource.id)).status).toBe('COMPLETED');
+      // Its replay now finds both applied: 200 each, nothing moves twice.
+      const replay = await alice.post('/v1/batch', { items }, crashedKey);
+      expect(replay.body.results.map((r: { status: number; resource: { status: string } }) => [r.status, r.resource.status])).toEqual([
+        [200, 'COMPLETED'],
+        [200, 'COMPLETED'],
+      ]);
+      expect(await balance(alice, from)).toBe('0');
+      expect(await balance(bob, to)).toBe('60');
+    });
+
     test('admission: past the items in flight a batch waits its turn, then is refused with 429 before anything of it is claimed', async () => {
       const from = await openAccount(alice);
       const to = await openAccount(bob);

@@ -106,6 +106,27 @@ describe('AcceptedTransfers', () => {
     expect(await redis.ttl(`${prefix}acc:${id}`)).toBeGreaterThan(200);
     expect(await accepted.getAccepted(randomUUID())).toBeNull();
   });
+
+  it('stores many records in script calls, each readable alone with its TTL, after the scripts were flushed', async () => {
+    const accepted = new AcceptedTransfers(redis, prefix, 300);
+    const records = Array.from({ length: 7 }, (_, i) => {
+      const id = randomUUID();
+      return { id, principal: 'alice', requestHash: `h${i}`, resource: { id, status: 'ACCEPTED', amount: String(i + 1), description: 'snow \u2603' } };
+    });
+    await redis.script('FLUSH'); // the first call meets NOSCRIPT and falls back to EVAL
+    await accepted.putAcceptedMany(records, 3); // three calls: 3, 3 and 1 records
+    expect(await Promise.all(records.map((r) => accepted.getAccepted(r.id)))).toEqual(records);
+    for (const r of records) {
+      const ttl = await redis.ttl(`${prefix}acc:${r.id}`);
+      expect(ttl).toBeGreaterThan(200);
+      expect(ttl).toBeLessThanOrEqual(300);
+    }
+    const single = records[0]!;
+    const again = { ...single, id: randomUUID() };
+    await accepted.putAcceptedMany([again]);
+    expect(await accepted.getAccepted(again.id)).toEqual(again);
+    await accepted.putAcceptedMany([]);
+  });
 });
 
 describe('status notifications', () => {

@@ -6,8 +6,9 @@
  *   -> each item parsed by its single endpoint's schema (a bad item is a 400 of its own)
  *   -> batch claim: the key with the hash of the whole body (another body: 422 for all)
  *   -> submitMovements (movements.ts, the single endpoints' own function): each item
- *      authorised, hold-checked and claimed under batchItemIdFor(principal, key, index);
- *      every accepted item published in ONE produce request, in item order
+ *      authorised and hold-checked under batchItemIdFor(principal, key, index), its id bound
+ *      by the batch claim (no claim row per item: IdBinding); every accepted item published
+ *      in ONE produce request, in item order, and its ACCEPTED record written in one Redis call
  *   -> 202 {"results": [{index, status, resource?, error?}]} in item order
  *
  * Not atomic: each item gets the status it would have got alone (202, 200 for a replayed
@@ -101,7 +102,8 @@ async function submitBatch(ctx: AppContext, auth: AuthContext, key: string, enve
     submissions.push({ transferId: batchItemIdFor(auth.principal, key, index), request: item.request });
     submitted.push(index);
   });
-  const outcomes = await submitMovements(ctx, auth, submissions);
+  // The batch's claim binds every item id to its body: items need no claim rows of their own.
+  const outcomes = await submitMovements(ctx, auth, submissions, claim.kind === 'new' ? 'batch-first' : 'batch-replay');
 
   const results: BatchItemResult[] = items.map((item, index) => ('error' in item ? errorResult(ctx, index, item.error) : { index, status: 0 }));
   outcomes.forEach((outcome, i) => {
