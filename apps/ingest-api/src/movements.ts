@@ -240,7 +240,7 @@ export function groupsOf<M extends { value: string }>(messages: readonly M[], by
   return groups;
 }
 
-/** Hashes already taken, per request: a batch hashes each item for its own claim, then submits it. */
+/** Hashes already taken, per request: a batch hashes each item for the batch's hash, then for its command. */
 const hashes = new WeakMap<MovementRequest, string>();
 
 /** The hash a movement is claimed with: the same request always hashes the same, whatever its ids' case. */

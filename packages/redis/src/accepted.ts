@@ -53,6 +53,7 @@ export class AcceptedTransfers {
    * which only ever shows the truth (each record is written after Kafka acknowledged it).
    */
   async putAcceptedMany(records: readonly AcceptedTransfer[], recordsPerCallMax = 1000): Promise<void> {
+    if (!Number.isSafeInteger(recordsPerCallMax) || recordsPerCallMax < 1) throw new RangeError(`recordsPerCallMax must be a positive integer, got ${recordsPerCallMax}`);
     if (records.length === 1) return this.putAccepted(records[0]!);
     const calls: Promise<unknown>[] = [];
     for (let start = 0; start < records.length; start += recordsPerCallMax) {

@@ -126,6 +126,7 @@ describe('AcceptedTransfers', () => {
     await accepted.putAcceptedMany([again]);
     expect(await accepted.getAccepted(again.id)).toEqual(again);
     await accepted.putAcceptedMany([]);
+    await expect(accepted.putAcceptedMany(records, 0)).rejects.toThrow(RangeError);
   });
 });
 
