@@ -211,11 +211,9 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
     requestHash: command.requestHash,
     resource: resources[i]!,
   }));
-  // All in one round trip, awaited so that a GET right after the 202 finds them; a failure
-  // only costs such a GET a 404 until the worker has applied the transfer.
-  if (records.length > 0) {
-    await ctx.redis.accepted.putAcceptedMany(records).catch((error: Error) => ctx.warn('putAccepted', `putAccepted failed: ${error.message}`));
-  }
+  // All in one round trip (none for none), awaited so that a GET right after the 202 finds
+  // them; a failure only costs such a GET a 404 until the worker has applied the transfer.
+  await ctx.redis.accepted.putAcceptedMany(records).catch((error: Error) => ctx.warn('putAccepted', `putAccepted failed: ${error.message}`));
   accepted.forEach((item, i) => outcomes.set(item, { answer: { status: 202, resource: resources[i]! } }));
   if (accepted.length > 0) ctx.metrics.idempotency.inc({ outcome: 'new' }, accepted.length);
   return outcomes;

@@ -3,10 +3,9 @@
  * row for a transfer; this record lets `GET /v1/transfers/{id}` answer ACCEPTED meanwhile.
  * It is written only after Kafka acknowledged, so it never claims more than is true.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { Keys } from './keys';
+import { type ScriptCommand, scriptCommand } from './scripts';
 
 export interface AcceptedTransfer {
   id: string;
@@ -19,27 +18,18 @@ export interface AcceptedTransfer {
 }
 
 export const ACCEPTED_TTL_S_DEFAULT = 24 * 3600;
-/** KEYS: the records' keys; ARGV: ttl, then each record's JSON (see the script's header). */
-const PUT_ACCEPTED_LUA = readFileSync(join(__dirname, 'lua', 'put-accepted.lua'), 'utf8');
-
-type WithPutAccepted = Redis & { putAcceptedRecords(keyCount: number, ...keysThenArgs: string[]): Promise<unknown> };
-
-/** The script as a command of this connection (EVALSHA, EVAL after NOSCRIPT), defined once per connection. */
-function withPutAccepted(redis: Redis): WithPutAccepted {
-  if (!('putAcceptedRecords' in redis)) redis.defineCommand('putAcceptedRecords', { lua: PUT_ACCEPTED_LUA });
-  return redis as WithPutAccepted;
-}
 
 export class AcceptedTransfers {
   private readonly keys: Keys;
-  private readonly redis: WithPutAccepted;
+  /** KEYS: the records' keys; ARGV: ttl, then each record's JSON (see the script's header). */
+  private readonly putAcceptedRecords: ScriptCommand;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     keyPrefix: string,
     private readonly ttlS: number = ACCEPTED_TTL_S_DEFAULT,
   ) {
-    this.redis = withPutAccepted(redis);
+    this.putAcceptedRecords = scriptCommand(redis, 'put-accepted.lua');
     this.keys = new Keys(keyPrefix);
   }
 
@@ -58,7 +48,7 @@ export class AcceptedTransfers {
     const calls: Promise<unknown>[] = [];
     for (let start = 0; start < records.length; start += recordsPerCallMax) {
       const chunk = records.slice(start, start + recordsPerCallMax);
-      calls.push(this.redis.putAcceptedRecords(chunk.length, ...chunk.map((r) => this.keys.accepted(r.id)), String(this.ttlS), ...chunk.map((r) => JSON.stringify(r))));
+      calls.push(this.putAcceptedRecords(chunk.length, ...chunk.map((r) => this.keys.accepted(r.id)), String(this.ttlS), ...chunk.map((r) => JSON.stringify(r))));
     }
     await Promise.all(calls);
   }

@@ -5,10 +5,9 @@
  * lua/refresh-balances.lua), so it never shows an older balance or `available` after a newer
  * one was written.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { Keys } from './keys';
+import { type ScriptCommand, scriptCommand } from './scripts';
 
 export interface CachedBalance {
   accountId: string;
@@ -37,20 +36,6 @@ export interface BalanceCacheOptions {
 
 export const BALANCE_TTL_S_DEFAULT = 24 * 3600;
 const ACCOUNTS_PER_CALL_MAX_DEFAULT = 1000;
-/** KEYS: the balance hashes; ARGV: ttl, then balance, seq, currency, as_of, held, rev per key (see the script's header). */
-const REFRESH_BALANCES_LUA = readFileSync(join(__dirname, 'lua', 'refresh-balances.lua'), 'utf8');
-
-type WithRefreshBalances = Redis & { refreshBalances(keyCount: number, ...keysThenArgs: string[]): Promise<unknown> };
-
-/**
- * The script as a command of this connection (ioredis defineCommand): it sends EVALSHA and
- * falls back to EVAL when Redis answers NOSCRIPT (restarted empty, SCRIPT FLUSH), inside
- * pipelines too. Defined once per connection.
- */
-function withRefreshBalances(redis: Redis): WithRefreshBalances {
-  if (!('refreshBalances' in redis)) redis.defineCommand('refreshBalances', { lua: REFRESH_BALANCES_LUA });
-  return redis as WithRefreshBalances;
-}
 
 export class BalanceCache {
   private readonly keys: Keys;
@@ -58,10 +43,15 @@ export class BalanceCache {
   /** Accounts per script call at most (a larger refresh is sent in chunks of this size). */
   readonly accountsPerCallMax: number;
 
-  private readonly redis: WithRefreshBalances;
+  /** KEYS: the balance hashes; ARGV: ttl, then balance, seq, currency, as_of, held, rev per key (see the script's header). */
+  private readonly refreshBalances: ScriptCommand;
 
-  constructor(redis: Redis, keyPrefix: string, options: BalanceCacheOptions = {}) {
-    this.redis = withRefreshBalances(redis);
+  constructor(
+    private readonly redis: Redis,
+    keyPrefix: string,
+    options: BalanceCacheOptions = {},
+  ) {
+    this.refreshBalances = scriptCommand(redis, 'refresh-balances.lua');
     this.keys = new Keys(keyPrefix);
     this.ttlS = options.ttlS ?? BALANCE_TTL_S_DEFAULT;
     this.accountsPerCallMax = options.accountsPerCallMax ?? ACCOUNTS_PER_CALL_MAX_DEFAULT;
@@ -85,7 +75,7 @@ export class BalanceCache {
         if (b.seq < 0n || b.rev < 0n || b.held < 0n) return Promise.reject(new RangeError(`seq, rev and held of ${b.accountId} must not be negative`));
         args.push(b.balance.toString(), b.seq.toString(), b.currency, b.asOf, b.held.toString(), b.rev.toString());
       }
-      calls.push(this.redis.refreshBalances(keys.length, ...keys, ...args));
+      calls.push(this.refreshBalances(keys.length, ...keys, ...args));
     }
     return Promise.all(calls).then(() => undefined);
   }
