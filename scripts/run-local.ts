@@ -1,17 +1,21 @@
 /**
  * Runs the ingest API and WORKERS partition workers as child processes with prefixed logs,
- * prints the URL and a ready-to-use token, and stops them all on Ctrl-C.
+ * prints the URL and a ready-to-use token, and stops them all on Ctrl-C. The workers run at
+ * WORKERS_NICE (scripts/worker-priority.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { signDevToken } from '@ledgerline/auth';
+import { nicedCommand, workersNiceFrom } from './worker-priority';
 
 const workers = Number(process.env.WORKERS ?? 2);
+const workersNice = workersNiceFrom(process.env);
 const port = Number(process.env.PORT ?? 8080);
 const secret = process.env.JWT_SECRET ?? 'dev-secret-change-me';
 const children: ChildProcess[] = [];
 
-function run(name: string, script: string, env: Record<string, string> = {}): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+function run(name: string, script: string, env: Record<string, string>, nice = 0): void {
+  const { command, args } = nicedCommand(nice, process.execPath, ['--import', 'tsx', script]);
+  const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -37,13 +41,16 @@ process.on('SIGTERM', () => shutdown(0));
 
 async function main(): Promise<void> {
   run('api', 'apps/ingest-api/src/main.ts', { PORT: String(port) });
-  for (let i = 1; i <= workers; i++) run(`worker-${i}`, 'apps/partition-worker/src/main.ts', { WORKER_ID: `worker-${i}`, WORKER_OPS_PORT: String(9100 + i) });
+  for (let i = 1; i <= workers; i++) {
+    run(`worker-${i}`, 'apps/partition-worker/src/main.ts', { WORKER_ID: `worker-${i}`, WORKER_OPS_PORT: String(9100 + i) }, workersNice);
+  }
   const token = await signDevToken({ sub: 'alice', scope: 'ledger:read ledger:write ledger:admin', secret, ttlS: 24 * 3600 });
   process.stdout.write(
     [
       '',
       `ledgerline is starting: API http://127.0.0.1:${port}  (docs: /docs, health: /readyz)`,
       `workers' ops servers (/readyz, /metrics): ${Array.from({ length: workers }, (_, i) => `http://127.0.0.1:${9101 + i}`).join('  ')}`,
+      `workers' CPU priority: nice ${workersNice} (WORKERS_NICE; the API gets the CPU first when the host is full)`,
       `token (sub=alice, scopes read/write/admin, 24 h):`,
       token,
       `try: curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port}/readyz`,

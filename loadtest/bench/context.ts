@@ -85,16 +85,17 @@ function appEnv(ctx: BenchContext, topicPrefix: string): Record<string, string> 
 }
 
 /**
- * The partition workers, as `npm start` runs them (scripts/run-local.ts), except that the
- * periodic reconcile is off: it scans the whole ledger every minute in each worker, which
- * would land in the middle of a measurement window (its cost is measured separately with
- * `--reconcile`).
+ * The partition workers, as `npm start` runs them (scripts/run-local.ts: at WORKERS_NICE),
+ * except that the periodic reconcile is off: it scans the whole ledger every minute in each
+ * worker, which would land in the middle of a measurement window (its cost is measured
+ * separately with `--reconcile`).
  */
 export function startWorkers(ctx: BenchContext, topicPrefix: string, label: string, profile: boolean): Managed[] {
   return Array.from({ length: ctx.plan.workers }, (_, i) =>
     spawnNode(`${label}-worker-${i + 1}`, WORKER_SCRIPT, {
       logDir: ctx.runDir,
       cpuProfDir: profile ? join(ctx.runDir, 'profiles') : undefined,
+      nice: ctx.plan.workersNice,
       env: {
         ...appEnv(ctx, topicPrefix),
         WORKER_ID: `${label}-worker-${i + 1}`,

@@ -4,6 +4,7 @@
  * the full run for about 30; both are bounded (no loop waits without a timeout).
  */
 import { parseArgs } from 'node:util';
+import { workersNiceFrom } from '../../scripts/worker-priority';
 
 export type Phase = 'quiet' | 'e2e' | 'ingest' | 'capacity' | 'cpu' | 'batch' | 'scenarios' | 'drain' | 'baseline' | 'ceiling' | 'ideal';
 export const ALL_PHASES: readonly Phase[] = ['quiet', 'e2e', 'ingest', 'capacity', 'cpu', 'batch', 'scenarios', 'drain', 'baseline', 'ceiling', 'ideal'];
@@ -28,6 +29,8 @@ export interface BenchPlan {
   repeat: number;
   partitions: number;
   workers: number;
+  /** The workers' nice value (WORKERS_NICE, as npm start runs them: scripts/worker-priority.ts). */
+  workersNice: number;
   accounts: number;
   users: number;
   /** Minor units each account is funded with; the merchant gets 1000x. */
@@ -87,7 +90,7 @@ export interface BenchPlan {
   baselinePort: number;
 }
 
-const QUICK: Omit<BenchPlan, 'phases' | 'repeat' | 'profile' | 'reconcile' | 'keep'> = {
+const QUICK: Omit<BenchPlan, 'phases' | 'repeat' | 'profile' | 'reconcile' | 'keep' | 'workersNice'> = {
   mode: 'quick',
   partitions: 8,
   workers: 2,
@@ -176,7 +179,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--repeat N] [--only a,b] [--sk
   --reconcile         time one full reconcile of the bench ledger at the end (evidence only)
   --keep              keep the bench databases, topics and Redis keys afterwards`;
 
-export function parsePlan(argv: readonly string[]): BenchPlan {
+export function parsePlan(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchPlan {
   let values;
   try {
     ({ values } = parseArgs({
@@ -217,6 +220,7 @@ export function parsePlan(argv: readonly string[]): BenchPlan {
     profile: values.profile,
     reconcile: values.reconcile,
     keep: values.keep,
+    workersNice: workersNiceFrom(env),
   };
 }
 

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { log, sleep } from './util';
+import { nicedCommand } from '../../scripts/worker-priority';
 
 const STOP_GRACE_MS = 15_000;
 const running = new Set<Managed>();
@@ -60,6 +61,8 @@ export interface SpawnOptions {
   logDir: string;
   /** Write a V8 CPU profile into this directory when the process exits. */
   cpuProfDir?: string;
+  /** Run at this nice value (scripts/worker-priority.ts); 0 by default. */
+  nice?: number;
 }
 
 /** `node --import tsx <script>` from the repo root, with `env` on top of the driver's env. */
@@ -73,7 +76,8 @@ export function spawnNode(name: string, script: string, options: SpawnOptions): 
     args.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
   args.push(script);
-  return spawnLogged(name, process.execPath, args, options);
+  const niced = nicedCommand(options.nice ?? 0, process.execPath, args);
+  return spawnLogged(name, niced.command, niced.args, options);
 }
 
 export function spawnLogged(name: string, command: string, args: string[], options: SpawnOptions): Managed {
