@@ -8,10 +8,19 @@ import { signDevToken } from '@ledgerline/auth';
 import { nicedCommand, workersNiceFrom } from './worker-priority';
 
 const workers = Number(process.env.WORKERS ?? 2);
-const workersNice = workersNiceFrom(process.env);
+const workersNice = configuredNice();
 const port = Number(process.env.PORT ?? 8080);
 const secret = process.env.JWT_SECRET ?? 'dev-secret-change-me';
 const children: ChildProcess[] = [];
+
+function configuredNice(): number {
+  try {
+    return workersNiceFrom(process.env);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
+}
 
 function run(name: string, script: string, env: Record<string, string>, nice = 0): void {
   const { command, args } = nicedCommand(nice, process.execPath, ['--import', 'tsx', script]);
@@ -22,6 +31,11 @@ function run(name: string, script: string, env: Record<string, string>, nice = 0
   const prefix = (line: string) => (line ? `${name.padEnd(9)}| ${line}\n` : '');
   child.stdout?.on('data', (d: Buffer) => process.stdout.write(d.toString().split('\n').map(prefix).join('')));
   child.stderr?.on('data', (d: Buffer) => process.stderr.write(d.toString().split('\n').map(prefix).join('')));
+  // A program that cannot be started (no `nice` on the PATH, say) stops the others too.
+  child.on('error', (error) => {
+    process.stderr.write(`${name} could not start: ${error.message}\n`);
+    if (!stopping) shutdown(1);
+  });
   child.on('exit', (code, signal) => {
     process.stdout.write(`${name} exited (${signal ?? code})\n`);
     if (!stopping) shutdown(1);

@@ -13,8 +13,9 @@
  *   cpu       CPU per transfer at half that capacity; WAL, rows and index entries per transfer
  *   batch     POST /v1/batch ingest, then its backlog applied (once the route exists)
  *   scenarios the five k6 scenarios once (full runs, or --only scenarios)
+ *   baseline  the row-lock comparator: same accounts (same requests, same ids), same k6;
+ *             before the drains, so its capacity ramp meets the state ours met
  *   drain     backlog of N commands in Kafka, then the workers: uniform, then hot
- *   baseline  the row-lock comparator: same accounts (same requests, same ids), same k6
  *   ceiling   writeBatch alone
  *   ideal     PostgreSQL alone on the smallest double-entry schema (the physical limit)
  *
@@ -165,16 +166,9 @@ async function main(): Promise<number> {
       }
     });
 
-    // ---- drain ----------------------------------------------------------------------------
-    if (has('drain') && !m.errors.setup) {
-      if (plan.drainCommands < 1_000_000) m.notes.push(`drain backlogs hold ${plan.drainCommands.toLocaleString('en-US')} commands, fewer than the 1,000,000 of a full run`);
-      for (let rep = 1; rep <= plan.repeat; rep++) {
-        await phase(`drain uniform #${rep}`, async () => void m.drain.uniform.push(await measureDrain(ctx, 'uniform', plan.drainCommands, rep)));
-        await phase(`drain hot #${rep}`, async () => void m.drain.hot.push(await measureDrain(ctx, 'hot', plan.drainCommands, rep)));
-      }
-    } else if (has('drain')) m.skipped.drain = 'setup failed';
-
     // ---- baseline ---------------------------------------------------------------------------
+    // Right after our API phases and before the drains, so that its capacity ramp meets the
+    // state ours met, not the checkpoint and vacuum of two 1,000,000-command drains.
     if (has('baseline') || has('capacity')) {
       await phase('baseline', async () => {
         const server = startBaseline(ctx);
@@ -202,6 +196,15 @@ async function main(): Promise<number> {
         }
       });
     }
+
+    // ---- drain ----------------------------------------------------------------------------
+    if (has('drain') && !m.errors.setup) {
+      if (plan.drainCommands < 1_000_000) m.notes.push(`drain backlogs hold ${plan.drainCommands.toLocaleString('en-US')} commands, fewer than the 1,000,000 of a full run`);
+      for (let rep = 1; rep <= plan.repeat; rep++) {
+        await phase(`drain uniform #${rep}`, async () => void m.drain.uniform.push(await measureDrain(ctx, 'uniform', plan.drainCommands, rep)));
+        await phase(`drain hot #${rep}`, async () => void m.drain.hot.push(await measureDrain(ctx, 'hot', plan.drainCommands, rep)));
+      }
+    } else if (has('drain')) m.skipped.drain = 'setup failed';
 
     // ---- ceiling ----------------------------------------------------------------------------
     if (has('ceiling') && !m.errors.setup) {

@@ -29,6 +29,13 @@ export class Managed {
         running.delete(this);
         resolve(this.exitCode);
       });
+      // Not started at all (no such program): as the shell reports it, 127.
+      child.on('error', (error) => {
+        log(`${name} could not start: ${error.message}`);
+        this.exitCode = 127;
+        running.delete(this);
+        resolve(this.exitCode);
+      });
     });
   }
 
