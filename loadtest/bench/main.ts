@@ -118,7 +118,7 @@ async function main(): Promise<number> {
   m.notes.push(
     plan.workersNice === 0
       ? 'the workers ran at the API\'s CPU priority (WORKERS_NICE=0), not at npm start\'s nice value'
-      : `the workers ran at nice ${plan.workersNice} (WORKERS_NICE), as npm start runs them: the API takes the CPU first when the box is full`,
+      : `the workers ran at nice ${plan.workersNice} (WORKERS_NICE), as npm start runs them: behind the API, k6 and this driver (their session) when the box is full`,
   );
   if (WORKER_SCRIPT_OVERRIDDEN) {
     m.notes.push(`EXPERIMENT: workers ran ${WORKER_SCRIPT} (BENCH_WORKER_SCRIPT), not apps/partition-worker: these figures are not the product's`);
