@@ -29,7 +29,7 @@
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { type ClientCommand, type HoldCommand, type RoutingTable, transferIdFor } from '@ledgerline/domain';
-import { type KeyClaim, findHold, findTransfer, releaseIdempotencyKey } from '@ledgerline/postgres';
+import { type KeyClaim, findHold, findHolds, findTransfer, findTransfers, releaseIdempotencyKey } from '@ledgerline/postgres';
 import { type HoldResource, type TransferResource, encodeCommand } from '@ledgerline/schemas';
 import { BackpressureError, publishMayHaveReachedKafka } from '@ledgerline/kafka';
 import type { z } from 'zod';
@@ -104,8 +104,9 @@ export async function submitMovements(
   const lease = ctx.routing.lease();
   try {
     const routing = lease.table;
+    const earlier = earlierLookup(ctx, submissions, binding);
     const prepared = await Promise.all(
-      submissions.map((submission) => prepare(ctx, auth, submission, binding, routing).catch((error: unknown): Prepared => ({ outcome: { error } }))),
+      submissions.map((submission) => prepare(ctx, auth, submission, binding, routing, earlier).catch((error: unknown): Prepared => ({ outcome: { error } }))),
     );
     const toPublish = prepared.filter((p): p is ToPublish => 'command' in p);
     const published = await publish(ctx, toPublish, routing);
@@ -123,8 +124,52 @@ interface ToPublish {
 }
 type Prepared = ToPublish | { outcome: MovementOutcome };
 
+/** What an earlier submission of an id produced (its resource), or null when nothing shows yet. */
+type EarlierLookup = (kind: MovementRequest['kind'], id: string) => Promise<TransferResource | HoldResource | null>;
+
+/**
+ * How a replayed submission finds what it produced before. A single request looks its one id
+ * up (earlierResource). A replayed batch may hold 1,000 items, each of which may have been
+ * accepted before: all are looked up at once, one read per table and one Redis call, started
+ * before the items are prepared. A failed lookup is each replayed item's own error (503), as
+ * it would be alone.
+ */
+function earlierLookup(ctx: AppContext, submissions: readonly MovementSubmission[], binding: IdBinding): EarlierLookup {
+  if (binding !== 'batch-replay') return (kind, id) => earlierResource(ctx, kind, id);
+  const found = earlierResources(ctx, submissions);
+  // Awaited only by items that reach the replay branch; none may, and a rejection is theirs.
+  found.catch(() => undefined);
+  return async (_kind, id) => (await found).get(id) ?? null;
+}
+
+/** earlierResource for many ids: the rows in Postgres, else the ACCEPTED records in Redis. */
+async function earlierResources(ctx: AppContext, submissions: readonly MovementSubmission[]): Promise<Map<string, TransferResource | HoldResource>> {
+  const holdIds: string[] = [];
+  const transferIds: string[] = [];
+  for (const { request, transferId } of submissions) (request.kind === 'HOLD' ? holdIds : transferIds).push(transferId);
+  const [transfers, holds] = await Promise.all([findTransfers(ctx.pool, transferIds), findHolds(ctx.pool, holdIds)]);
+  const found = new Map<string, TransferResource | HoldResource>();
+  for (const row of transfers) found.set(row.id, transferWireFromRow(row));
+  for (const row of holds) found.set(row.id, holdWire(row));
+  const missing = submissions.map((s) => s.transferId).filter((id) => !found.has(id));
+  if (missing.length === 0) return found;
+  const records = await ctx.redis.accepted.getAcceptedMany(missing).catch(() => []);
+  missing.forEach((id, i) => {
+    const record = records[i];
+    if (record) found.set(id, record.resource as TransferResource | HoldResource);
+  });
+  return found;
+}
+
 /** Everything before Kafka: authorise, hold check, claim; a replay with something to show ends here. */
-async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementSubmission, binding: IdBinding, routing: RoutingTable): Promise<Prepared> {
+async function prepare(
+  ctx: AppContext,
+  auth: AuthContext,
+  submission: MovementSubmission,
+  binding: IdBinding,
+  routing: RoutingTable,
+  earlierOf: EarlierLookup,
+): Promise<Prepared> {
   const normalized = normalize(submission.request);
   await authorise(ctx, auth, normalized);
   const subject = subjectOf(normalized);
@@ -137,7 +182,7 @@ async function prepare(ctx: AppContext, auth: AuthContext, submission: MovementS
 
   const bound = await bindId(ctx, auth, binding, transferId, requestHash);
   if (bound.replay) {
-    const earlier = await earlierResource(ctx, normalized.kind, transferId);
+    const earlier = await earlierOf(normalized.kind, transferId);
     if (earlier) {
       ctx.metrics.idempotency.inc({ outcome: 'replay' });
       return { outcome: { answer: { status: 200, resource: earlier } } };

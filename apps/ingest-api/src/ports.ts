@@ -45,6 +45,8 @@ export interface AcceptedTransfersPort {
   /** Many records in one round trip (a batch's items); the same records as putAccepted each. */
   putAcceptedMany(records: readonly AcceptedTransfer[]): Promise<void>;
   getAccepted(transferId: string): Promise<AcceptedTransfer | null>;
+  /** The records of many ids in one round trip, in their order (a replayed batch's items). */
+  getAcceptedMany(transferIds: readonly string[]): Promise<(AcceptedTransfer | null)[]>;
 }
 
 export interface StatusWaiterPort {

@@ -2,6 +2,7 @@
 // transfer history with its filters and cursor, the entries time window, and the
 // point-in-time balance, against the real API, a real worker, Kafka, Postgres and Redis.
 import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
 import { type RoutingTable, batchIdFor, batchItemIdFor } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
 import { BalanceCache, createRedis } from '@ledgerline/redis';
@@ -169,6 +170,61 @@ describe('batch, history and point in time', () => {
       expect(fewer.status).toBe(422);
       expect(await balance(alice, from)).toBe('200');
       expect(await balance(bob, to)).toBe('200');
+    });
+
+    test('a replay looks its items up at once: one read per table, not one per item', async () => {
+      const from = await openAccount(alice);
+      const to = await openAccount(bob);
+      await deposit(from, '1000');
+      const items = [
+        ...Array.from({ length: 30 }, () => ({ kind: 'TRANSFER', from_account_id: from, to_account_id: to, amount: '1', currency: 'USD' })),
+        { kind: 'HOLD', account_id: from, amount: '5', currency: 'USD', expires_in_s: 3600 },
+        { kind: 'WITHDRAWAL', account_id: from, amount: '2', currency: 'USD' },
+      ];
+      const key = randomUUID();
+      const first = await alice.post('/v1/batch', { items }, key);
+      expect(first.status).toBe(202);
+      expect(new Set(first.body.results.map((r: { status: number }) => r.status))).toEqual(new Set([202]));
+      for (const [i, r] of first.body.results.entries()) {
+        if (items[i]!.kind !== 'HOLD') await settled(alice, r.resource.id);
+        else expect((await alice.get(`/v1/holds/${r.resource.id}?wait_ms=15000`)).body.status).toBe('HELD');
+      }
+
+      // Statements of the test's database, counted by Postgres itself (pg_stat_statements).
+      const admin = new Pool({ connectionString: testServices().databaseDirectUrl, max: 1 });
+      const calls = async (tail: string): Promise<number> => {
+        const { rows } = await admin.query(
+          `SELECT coalesce(sum(s.calls), 0)::int AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+            WHERE d.datname = $1 AND s.query LIKE $2`,
+          [db.name, `%${tail}`],
+        );
+        return rows[0].calls as number;
+      };
+      const lookups = async () => ({
+        transferById: await calls('FROM transfers WHERE id = $1'),
+        holdById: await calls('FROM holds WHERE id = $1'),
+        transfersByIds: await calls('FROM transfers WHERE id = ANY($1::uuid[])'),
+        holdsByIds: await calls('FROM holds WHERE id = ANY($1::uuid[])'),
+      });
+      try {
+        const before = await lookups();
+        const replay = await alice.post('/v1/batch', { items }, key);
+        const after = await lookups();
+        expect(replay.status).toBe(202);
+        replay.body.results.forEach((r: { status: number; resource: { id: string; status: string } }, i: number) => {
+          expect(r.status).toBe(200);
+          expect(r.resource.id).toBe(first.body.results[i].resource.id);
+          expect(r.resource.status).toBe(items[i]!.kind === 'HOLD' ? 'HELD' : 'COMPLETED');
+        });
+        expect({
+          transferById: after.transferById - before.transferById,
+          holdById: after.holdById - before.holdById,
+          transfersByIds: after.transfersByIds - before.transfersByIds,
+          holdsByIds: after.holdsByIds - before.holdsByIds,
+        }).toEqual({ transferById: 0, holdById: 0, transfersByIds: 1, holdsByIds: 1 });
+      } finally {
+        await admin.end();
+      }
     });
 
     test('the batch claim binds its items: one claim row per batch, and a batch claimed before a crash is published by its retry, once', async () => {

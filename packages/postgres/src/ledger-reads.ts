@@ -35,6 +35,13 @@ export async function findTransfer(pool: Pool, id: string): Promise<TransferRow 
   return result.rows[0] ? parseTransferRow(result.rows[0]) : null;
 }
 
+/** The transfers of `ids` that exist, in no particular order (a replayed batch's items, at once). */
+export async function findTransfers(pool: Pool, ids: readonly string[]): Promise<TransferRow[]> {
+  if (ids.length === 0) return [];
+  const result = await pool.query(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = ANY($1::uuid[])`, [ids]);
+  return result.rows.map(parseTransferRow);
+}
+
 /** How much of a transfer its reversals took back (COMPLETED and PROCESSING ones). */
 export async function findReversedAmount(pool: Pool, transferId: string): Promise<bigint> {
   const result = await pool.query('SELECT reversed_amount FROM transfer_reversals WHERE transfer_id = $1', [transferId]);
@@ -44,6 +51,13 @@ export async function findReversedAmount(pool: Pool, transferId: string): Promis
 export async function findHold(pool: Pool, id: string): Promise<HoldRow | null> {
   const result = await pool.query(`SELECT ${HOLD_COLUMNS} FROM holds WHERE id = $1`, [id]);
   return result.rows[0] ? parseHoldRow(result.rows[0]) : null;
+}
+
+/** The holds of `ids` that exist, in no particular order (a replayed batch's items, at once). */
+export async function findHolds(pool: Pool, ids: readonly string[]): Promise<HoldRow[]> {
+  if (ids.length === 0) return [];
+  const result = await pool.query(`SELECT ${HOLD_COLUMNS} FROM holds WHERE id = ANY($1::uuid[])`, [ids]);
+  return result.rows.map(parseHoldRow);
 }
 
 export async function findAccountChange(pool: Pool, id: string): Promise<AccountChangeRow | null> {

@@ -54,15 +54,33 @@ export class AcceptedTransfers {
   }
 
   async getAccepted(transferId: string): Promise<AcceptedTransfer | null> {
-    const text = await this.redis.get(this.keys.accepted(transferId));
-    if (text === null) return null;
-    try {
-      const record = JSON.parse(text) as AcceptedTransfer;
-      if (record.id !== transferId || typeof record.requestHash !== 'string' || typeof record.principal !== 'string') return null;
-      if (typeof record.resource !== 'object' || record.resource === null) return null;
-      return record;
-    } catch {
-      return null;
+    return recordOf(transferId, await this.redis.get(this.keys.accepted(transferId)));
+  }
+
+  /**
+   * The records of many ids, in their order (null where none is kept), in one `MGET` per
+   * `idsPerCallMax`: a replayed batch looks up all its items at once.
+   */
+  async getAcceptedMany(transferIds: readonly string[], idsPerCallMax = 1000): Promise<(AcceptedTransfer | null)[]> {
+    if (!Number.isSafeInteger(idsPerCallMax) || idsPerCallMax < 1) throw new RangeError(`idsPerCallMax must be a positive integer, got ${idsPerCallMax}`);
+    const calls: Promise<(string | null)[]>[] = [];
+    for (let start = 0; start < transferIds.length; start += idsPerCallMax) {
+      calls.push(this.redis.mget(transferIds.slice(start, start + idsPerCallMax).map((id) => this.keys.accepted(id))));
     }
+    const texts = (await Promise.all(calls)).flat();
+    return transferIds.map((id, i) => recordOf(id, texts[i] ?? null));
+  }
+}
+
+/** A stored record, checked: anything that is not this id's well-formed record reads as none. */
+function recordOf(transferId: string, text: string | null): AcceptedTransfer | null {
+  if (text === null) return null;
+  try {
+    const record = JSON.parse(text) as AcceptedTransfer;
+    if (record.id !== transferId || typeof record.requestHash !== 'string' || typeof record.principal !== 'string') return null;
+    if (typeof record.resource !== 'object' || record.resource === null) return null;
+    return record;
+  } catch {
+    return null;
   }
 }

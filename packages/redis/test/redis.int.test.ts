@@ -128,6 +128,27 @@ describe('AcceptedTransfers', () => {
     await accepted.putAcceptedMany([]);
     await expect(accepted.putAcceptedMany(records, 0)).rejects.toThrow(RangeError);
   });
+
+  it('reads many records in their order, in MGET calls: none for ids without one, and none for a record that is not its id\'s', async () => {
+    const accepted = new AcceptedTransfers(redis, prefix, 300);
+    const records = Array.from({ length: 5 }, (_, i) => {
+      const id = randomUUID();
+      return { id, principal: 'alice', requestHash: `h${i}`, resource: { id, status: 'ACCEPTED', amount: String(i + 1) } };
+    });
+    await accepted.putAcceptedMany(records);
+    const unknown = randomUUID();
+    const misfiled = randomUUID(); // holds another id's record: read as none, as getAccepted does
+    await redis.set(`${prefix}acc:${misfiled}`, JSON.stringify(records[0]), 'EX', 300);
+    const garbled = randomUUID();
+    await redis.set(`${prefix}acc:${garbled}`, '{not json', 'EX', 300);
+    const ids = [records[3]!.id, unknown, records[0]!.id, misfiled, garbled, records[4]!.id, records[1]!.id];
+    const expected = [records[3], null, records[0], null, null, records[4], records[1]];
+    expect(await accepted.getAcceptedMany(ids, 2)).toEqual(expected); // four calls: 2, 2, 2 and 1 ids
+    expect(await accepted.getAcceptedMany(ids)).toEqual(expected);
+    expect(await Promise.all(ids.map((id) => accepted.getAccepted(id)))).toEqual(expected);
+    expect(await accepted.getAcceptedMany([])).toEqual([]);
+    await expect(accepted.getAcceptedMany(ids, 0)).rejects.toThrow(RangeError);
+  });
 });
 
 describe('status notifications', () => {
