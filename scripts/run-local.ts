@@ -5,17 +5,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { signDevToken } from '@ledgerline/auth';
-import { nicedCommand, workersNiceFrom } from './worker-priority';
+import { localSettingsFrom } from './local-settings';
+import { nicedCommand } from './worker-priority';
 
-const workers = Number(process.env.WORKERS ?? 2);
-const workersNice = configuredNice();
-const port = Number(process.env.PORT ?? 8080);
+const { workers, port, workersNice } = checkedSettings();
 const secret = process.env.JWT_SECRET ?? 'dev-secret-change-me';
 const children: ChildProcess[] = [];
 
-function configuredNice(): number {
+function checkedSettings() {
   try {
-    return workersNiceFrom(process.env);
+    return localSettingsFrom(process.env);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     process.exit(2);

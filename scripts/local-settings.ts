@@ -1,0 +1,36 @@
+/**
+ * What `npm start` (scripts/run-local.ts) takes from the environment, checked before anything
+ * starts: a value out of range is one clear line and exit 2, never a pipeline that half
+ * starts (`WORKERS=1e9` used to spawn processes until the host gave out).
+ */
+import { workersNiceFrom } from './worker-priority';
+
+/** More workers than the commands topic has partitions only wait; 64 is far past any local use. */
+export const LOCAL_WORKERS_MAX = 64;
+const WORKERS_DEFAULT = 2;
+const PORT_DEFAULT = 8080;
+
+export interface LocalSettings {
+  /** Partition worker processes (WORKERS, 1..64). */
+  workers: number;
+  /** The API's port (PORT). */
+  port: number;
+  /** The workers' nice value (WORKERS_NICE, scripts/worker-priority.ts). */
+  workersNice: number;
+}
+
+export function localSettingsFrom(env: NodeJS.ProcessEnv): LocalSettings {
+  return {
+    workers: integerFrom(env, 'WORKERS', WORKERS_DEFAULT, 1, LOCAL_WORKERS_MAX, 'partition worker processes'),
+    port: integerFrom(env, 'PORT', PORT_DEFAULT, 1, 65_535, "the API's port"),
+    workersNice: workersNiceFrom(env),
+  };
+}
+
+function integerFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, what: string): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = /^\d{1,6}$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) throw new Error(`${name} must be an integer from ${min} to ${max} (${what}), got ${JSON.stringify(raw)}`);
+  return value;
+}

@@ -1,0 +1,41 @@
+// What `npm start` takes from the environment (scripts/local-settings.ts): defaults, bounds,
+// and one clear error for anything else.
+import { LOCAL_WORKERS_MAX, localSettingsFrom } from '../../scripts/local-settings';
+import { WORKERS_NICE_DEFAULT } from '../../scripts/worker-priority';
+
+describe('npm start settings', () => {
+  test('defaults: 2 workers, the API on 8080, workers at the default nice', () => {
+    expect(localSettingsFrom({})).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT });
+    expect(localSettingsFrom({ WORKERS: '', PORT: '' })).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT });
+  });
+
+  test('values in range are taken', () => {
+    expect(localSettingsFrom({ WORKERS: '1', PORT: '18081', WORKERS_NICE: '0' })).toEqual({ workers: 1, port: 18081, workersNice: 0 });
+    expect(localSettingsFrom({ WORKERS: String(LOCAL_WORKERS_MAX), PORT: '65535' })).toMatchObject({ workers: LOCAL_WORKERS_MAX, port: 65535 });
+  });
+
+  test.each([
+    ['WORKERS', '0'],
+    ['WORKERS', String(LOCAL_WORKERS_MAX + 1)],
+    ['WORKERS', '1e9'],
+    ['WORKERS', '2.5'],
+    ['WORKERS', ' 2'],
+    ['WORKERS', '-1'],
+    ['WORKERS', 'two'],
+    ['WORKERS', '99999999999'],
+    ['PORT', '0'],
+    ['PORT', '65536'],
+    ['PORT', '80a'],
+    ['PORT', '0x1f90'],
+    ['WORKERS_NICE', '20'],
+  ])('%s=%j is refused with a message naming it, its range and the value', (name, value) => {
+    let message = '';
+    try {
+      localSettingsFrom({ [name]: value });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(new RegExp(`^${name} must be an integer from \\d+ to \\d+ `));
+    expect(message).toContain(`got ${JSON.stringify(value)}`);
+  });
+});
