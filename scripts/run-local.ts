@@ -4,6 +4,7 @@
  * WORKERS_NICE (scripts/worker-priority.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { getPriority } from 'node:os';
 import { signDevToken } from '@ledgerline/auth';
 import { localSettingsFrom } from './local-settings';
 import { nicedCommand } from './worker-priority';
@@ -19,6 +20,14 @@ function checkedSettings() {
     process.stderr.write(`${(error as Error).message}\n`);
     process.exit(2);
   }
+}
+
+/** The nice value the workers really run at: a launcher niced above WORKERS_NICE passes its own on (nicedCommand never lowers it). */
+function workersPriorityLine(): string {
+  const launcher = getPriority();
+  return launcher > workersNice
+    ? `workers' CPU priority: nice ${launcher}, this launcher's own (WORKERS_NICE=${workersNice}: npm start raises a nice value, never lowers it)`
+    : `workers' CPU priority: nice ${workersNice} (WORKERS_NICE; the API gets the CPU first when the host is full)`;
 }
 
 function run(name: string, script: string, env: Record<string, string>, nice = 0): void {
@@ -63,7 +72,7 @@ async function main(): Promise<void> {
       '',
       `ledgerline is starting: API http://127.0.0.1:${port}  (docs: /docs, health: /readyz)`,
       `workers' ops servers (/readyz, /metrics): ${Array.from({ length: workers }, (_, i) => `http://127.0.0.1:${9101 + i}`).join('  ')}`,
-      `workers' CPU priority: nice ${workersNice} (WORKERS_NICE; the API gets the CPU first when the host is full)`,
+      workersPriorityLine(),
       `token (sub=alice, scopes read/write/admin, 24 h):`,
       token,
       `try: curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:${port}/readyz`,
