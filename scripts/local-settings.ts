@@ -9,6 +9,8 @@ import { workersNiceFrom } from './worker-priority';
 export const LOCAL_WORKERS_MAX = 64;
 const WORKERS_DEFAULT = 2;
 const PORT_DEFAULT = 8080;
+/** Worker i (1, 2, ...) serves /readyz and /metrics on this + i (infra/observability scrapes 9101, 9102). */
+export const WORKER_OPS_PORT_BASE = 9100;
 
 export interface LocalSettings {
   /** Partition worker processes (WORKERS, 1..64). */
@@ -20,11 +22,13 @@ export interface LocalSettings {
 }
 
 export function localSettingsFrom(env: NodeJS.ProcessEnv): LocalSettings {
-  return {
-    workers: integerFrom(env, 'WORKERS', WORKERS_DEFAULT, 1, LOCAL_WORKERS_MAX, 'partition worker processes'),
-    port: integerFrom(env, 'PORT', PORT_DEFAULT, 1, 65_535, "the API's port"),
-    workersNice: workersNiceFrom(env),
-  };
+  const workers = integerFrom(env, 'WORKERS', WORKERS_DEFAULT, 1, LOCAL_WORKERS_MAX, 'partition worker processes');
+  const port = integerFrom(env, 'PORT', PORT_DEFAULT, 1, 65_535, "the API's port");
+  const opsPorts = { first: WORKER_OPS_PORT_BASE + 1, last: WORKER_OPS_PORT_BASE + workers };
+  if (port >= opsPorts.first && port <= opsPorts.last) {
+    throw new Error(`PORT ${port} is a worker's ops port (the workers use ${opsPorts.first}-${opsPorts.last}); choose another`);
+  }
+  return { workers, port, workersNice: workersNiceFrom(env) };
 }
 
 function integerFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, what: string): number {

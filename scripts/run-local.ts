@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { getPriority } from 'node:os';
 import { signDevToken } from '@ledgerline/auth';
-import { localSettingsFrom } from './local-settings';
+import { WORKER_OPS_PORT_BASE, localSettingsFrom } from './local-settings';
 import { nicedCommand } from './worker-priority';
 
 const { workers, port, workersNice } = checkedSettings();
@@ -22,12 +22,15 @@ function checkedSettings() {
   }
 }
 
-/** The nice value the workers really run at: a launcher niced above WORKERS_NICE passes its own on (nicedCommand never lowers it). */
+/**
+ * The nice value the workers really run at, against the API's: nicedCommand raises a value,
+ * never lowers it, so a launcher already at WORKERS_NICE or above passes its own on.
+ */
 function workersPriorityLine(): string {
   const launcher = getPriority();
-  return launcher > workersNice
-    ? `workers' CPU priority: nice ${launcher}, this launcher's own (WORKERS_NICE=${workersNice}: npm start raises a nice value, never lowers it)`
-    : `workers' CPU priority: nice ${workersNice} (WORKERS_NICE; the API gets the CPU first when the host is full)`;
+  if (launcher < workersNice) return `workers' CPU priority: nice ${workersNice} (WORKERS_NICE; the API gets the CPU first when the host is full)`;
+  const why = launcher === workersNice ? `WORKERS_NICE=${workersNice}` : `this launcher's own; WORKERS_NICE=${workersNice} is lower and npm start never lowers a nice value`;
+  return `workers' CPU priority: nice ${launcher}, the same as the API (${why})`;
 }
 
 function run(name: string, script: string, env: Record<string, string>, nice = 0): void {
@@ -64,14 +67,14 @@ process.on('SIGTERM', () => shutdown(0));
 async function main(): Promise<void> {
   run('api', 'apps/ingest-api/src/main.ts', { PORT: String(port) });
   for (let i = 1; i <= workers; i++) {
-    run(`worker-${i}`, 'apps/partition-worker/src/main.ts', { WORKER_ID: `worker-${i}`, WORKER_OPS_PORT: String(9100 + i) }, workersNice);
+    run(`worker-${i}`, 'apps/partition-worker/src/main.ts', { WORKER_ID: `worker-${i}`, WORKER_OPS_PORT: String(WORKER_OPS_PORT_BASE + i) }, workersNice);
   }
   const token = await signDevToken({ sub: 'alice', scope: 'ledger:read ledger:write ledger:admin', secret, ttlS: 24 * 3600 });
   process.stdout.write(
     [
       '',
       `ledgerline is starting: API http://127.0.0.1:${port}  (docs: /docs, health: /readyz)`,
-      `workers' ops servers (/readyz, /metrics): ${Array.from({ length: workers }, (_, i) => `http://127.0.0.1:${9101 + i}`).join('  ')}`,
+      `workers' ops servers (/readyz, /metrics): ${Array.from({ length: workers }, (_, i) => `http://127.0.0.1:${WORKER_OPS_PORT_BASE + 1 + i}`).join('  ')}`,
       workersPriorityLine(),
       `token (sub=alice, scopes read/write/admin, 24 h):`,
       token,

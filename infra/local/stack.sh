@@ -487,6 +487,9 @@ checkpoint_timeout = 15min
 fsync = on
 synchronous_commit = on
 shared_preload_libraries = 'pg_stat_statements'
+# Room for the statements of every test database of one run (each test file has its own), so a
+# test that counts its own statements never sees them evicted (the default keeps 5,000).
+pg_stat_statements.max = 20000
 # A statement whose client gave up (the apps' statement deadlines close the connection, and
 # PgBouncer then drops its server connection) stops within 2 s instead of running on.
 client_connection_check_interval = 2s

@@ -14,6 +14,13 @@ describe('npm start settings', () => {
     expect(localSettingsFrom({ WORKERS: String(LOCAL_WORKERS_MAX), PORT: '65535' })).toMatchObject({ workers: LOCAL_WORKERS_MAX, port: 65535 });
   });
 
+  test("PORT may not be one of the workers' ops ports", () => {
+    expect(() => localSettingsFrom({ PORT: '9101' })).toThrow("PORT 9101 is a worker's ops port (the workers use 9101-9102)");
+    expect(() => localSettingsFrom({ PORT: '9104', WORKERS: '4' })).toThrow('the workers use 9101-9104');
+    expect(localSettingsFrom({ PORT: '9103' }).port).toBe(9103);
+    expect(localSettingsFrom({ PORT: '9100' }).port).toBe(9100);
+  });
+
   test.each([
     ['WORKERS', '0'],
     ['WORKERS', String(LOCAL_WORKERS_MAX + 1)],

@@ -11,7 +11,7 @@ export interface TestServices {
   /** Through PgBouncer, per app role (same database as databaseUrl). */
   apiDatabaseUrl: string;
   workerDatabaseUrl: string;
-  /** Straight to Postgres as the superuser: for CREATE/DROP DATABASE only. */
+  /** Straight to Postgres as the superuser: for CREATE/DROP DATABASE and pg_stat_statements only. */
   databaseDirectUrl: string;
   redisUrl: string;
 }

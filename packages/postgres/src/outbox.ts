@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { OutboxDerivation, OutboxRow } from './batch-writer';
-import { TRANSFER_COLUMNS, type TransferRow, parseTransferRow } from './rows';
+import { findTransfers } from './ledger-reads';
+import type { TransferRow } from './rows';
 
 /** Bound on rows one sweep picks up, so a large backlog drains in steps, not one huge query. */
 export const OUTBOX_SWEEP_ROWS_MAX = 1000;
@@ -81,8 +82,7 @@ export async function loadUnpublishedOutbox(
   const derivedIds = [...new Set(result.rows.filter((r) => r.derived_as !== null).map((r) => String(r.transfer_id)))];
   const transfers = new Map<string, TransferRow>();
   if (derivedIds.length > 0) {
-    const found = await pool.query(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = ANY($1::uuid[])`, [derivedIds]);
-    for (const row of found.rows) transfers.set(String(row.id), parseTransferRow(row));
+    for (const row of await findTransfers(pool, derivedIds)) transfers.set(row.id, row);
   }
   return result.rows.map((r): UnpublishedOutboxRow => {
     const common = {
