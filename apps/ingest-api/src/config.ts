@@ -24,6 +24,7 @@ import {
   parseConfig,
   parseNetworkList,
   refuseUnsafe,
+  serviceAddressProblems,
   stringVar,
 } from '@ledgerline/config';
 import { BATCH_ITEMS_MAX, WAIT_MS_MAX } from '@ledgerline/domain';
@@ -184,7 +185,7 @@ export type ApiConfig = ReturnType<typeof loadApiConfig>;
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
   const problems: string[] = [];
-  if (raw.LEDGERLINE_ENV === 'production') problems.push(...databaseUrlProblems('API_DATABASE_URL', raw.API_DATABASE_URL));
+  if (raw.LEDGERLINE_ENV === 'production') problems.push(...databaseUrlProblems('API_DATABASE_URL', raw.API_DATABASE_URL), ...serviceAddressProblems(env));
   const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
   const commandKey = commandKeySettings(raw.LEDGERLINE_ENV, raw, problems);
   const jwt = jwtSettings(raw.LEDGERLINE_ENV, raw, problems);

@@ -11,7 +11,7 @@ export type AccountWire = {
   owner: string;
   currency: string;
   overdraft_limit: string;
-  status: 'OPEN' | 'PENDING' | 'FROZEN' | 'CLOSED';
+  status: 'OPEN' | 'FROZEN' | 'CLOSED';
   metadata: Record<string, unknown>;
   created_at: string;
 };

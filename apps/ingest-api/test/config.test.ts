@@ -6,7 +6,9 @@ import { loadApiConfig } from '../src/config';
 const STRONG = 'x'.repeat(48);
 const COMMAND_KEY = 'c'.repeat(48);
 const DB = 'postgres://ledgerline_api:s3cret-from-the-vault@db.internal:6432/ledgerline';
-const prod = (env: Record<string, string>) => ({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, JWT_SECRET: STRONG, LEDGERLINE_COMMAND_KEY: COMMAND_KEY, ...env });
+/** Where production's Kafka and Redis are: set, since their defaults are the local stack's. */
+const SERVICES = { KAFKA_BROKERS: 'kafka-1.internal:9092,kafka-2.internal:9092', REDIS_URL: 'rediss://cache.internal:6380' };
+const prod = (env: Record<string, string>) => ({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, JWT_SECRET: STRONG, LEDGERLINE_COMMAND_KEY: COMMAND_KEY, ...SERVICES, ...env });
 
 function refusal(env: Record<string, string | undefined>): string[] {
   try {
@@ -41,13 +43,13 @@ describe('LEDGERLINE_ENV=production refuses', () => {
   });
 
   test('neither a secret nor a JWKS URL', () => {
-    expect(refusal({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, LEDGERLINE_COMMAND_KEY: COMMAND_KEY })).toEqual([
+    expect(refusal({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, LEDGERLINE_COMMAND_KEY: COMMAND_KEY, ...SERVICES })).toEqual([
       expect.stringMatching(/^JWT_SECRET: not set, and JWT_JWKS_URL neither/),
     ]);
   });
 
   test('JWT_JWKS_URL without JWT_ISSUER and JWT_AUDIENCE', () => {
-    const problems = refusal({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, LEDGERLINE_COMMAND_KEY: COMMAND_KEY, JWT_JWKS_URL: 'https://idp.example/jwks.json' });
+    const problems = refusal({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, LEDGERLINE_COMMAND_KEY: COMMAND_KEY, ...SERVICES, JWT_JWKS_URL: 'https://idp.example/jwks.json' });
     expect(problems).toEqual([expect.stringMatching(/^JWT_ISSUER: required with JWT_JWKS_URL/), expect.stringMatching(/^JWT_AUDIENCE: required with JWT_JWKS_URL/)]);
   });
 
@@ -60,6 +62,16 @@ describe('LEDGERLINE_ENV=production refuses', () => {
       expect.stringMatching(/^LEDGERLINE_COMMAND_KEY_PREVIOUS: is the development key \(in the list\)/),
     ]);
     expect(refusal(prod({ LEDGERLINE_COMMAND_KEY_PREVIOUS: 'old' }))).toEqual([expect.stringMatching(/^LEDGERLINE_COMMAND_KEY_PREVIOUS: is 3 bytes/)]);
+  });
+
+  test("KAFKA_BROKERS and REDIS_URL unset: the local stack's addresses are not a production default", () => {
+    const { KAFKA_BROKERS: _k, REDIS_URL: _r, ...withoutServices } = prod({});
+    expect(refusal(withoutServices)).toEqual([
+      expect.stringMatching(/^KAFKA_BROKERS: not set; production needs your own \(the default, 127\.0\.0\.1:19092, is the local stack\)/),
+      expect.stringMatching(/^REDIS_URL: not set; production needs your own/),
+    ]);
+    expect(refusal(prod({ REDIS_URL: '  ' }))).toEqual([expect.stringMatching(/^REDIS_URL: not set/)]);
+    expect(loadApiConfig(prod({})).kafkaBrokers).toEqual(['kafka-1.internal:9092', 'kafka-2.internal:9092']);
   });
 
   test.each(['ledgerline:ledgerline', 'ledgerline_api:ledgerline_api', 'ledgerline_owner:ledgerline_owner'])('the local Postgres credentials %s', (credentials) => {
@@ -81,6 +93,7 @@ describe('what production accepts, and its defaults', () => {
       LEDGERLINE_ENV: 'production',
       API_DATABASE_URL: DB,
       LEDGERLINE_COMMAND_KEY: COMMAND_KEY,
+      ...SERVICES,
       JWT_JWKS_URL: 'https://idp.example/jwks.json',
       JWT_ISSUER: 'https://idp.example/',
       JWT_AUDIENCE: 'ledgerline',

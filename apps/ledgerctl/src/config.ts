@@ -16,6 +16,7 @@ import {
   ledgerlineEnvVar,
   parseConfig,
   refuseUnsafe,
+  serviceAddressProblems,
   stringVar,
 } from '@ledgerline/config';
 import { BUCKET_COUNT } from '@ledgerline/domain';
@@ -80,6 +81,7 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
       ...securityProblems,
       ...databaseUrlProblems('OWNER_DATABASE_URL', raw.OWNER_DATABASE_URL),
       ...databaseUrlProblems('API_DATABASE_URL', raw.API_DATABASE_URL),
+      ...serviceAddressProblems(env),
       ...(raw.JWT_SECRET ? jwtSecretProblems(raw.JWT_SECRET) : []),
     ]);
   }

@@ -6,8 +6,10 @@ import { MOVE_DEFAULTS } from '../src/rebalance/move-buckets';
 
 const OWNER = 'postgres://ledgerline_owner:vault-1@db:6432/ledgerline';
 const READ = 'postgres://ledgerline_api:vault-2@db:6432/ledgerline';
+/** Where production's Kafka and Redis are: set, since their defaults are the local stack's. */
+const SERVICES = { KAFKA_BROKERS: 'kafka-1.internal:9092', REDIS_URL: 'rediss://cache.internal:6380' };
 
-test('production refuses each local credential and a weak JWT_SECRET, one line each', () => {
+test('production refuses each local credential, the local stack\'s addresses and a weak JWT_SECRET, one line each', () => {
   try {
     loadCtlConfig({ LEDGERLINE_ENV: 'production', JWT_SECRET: 'dev-secret-change-me' });
     throw new Error('accepted');
@@ -16,18 +18,20 @@ test('production refuses each local credential and a weak JWT_SECRET, one line e
     expect((error as UnsafeConfigError).problems).toEqual([
       expect.stringMatching(/^OWNER_DATABASE_URL: uses the local stack's default credentials/),
       expect.stringMatching(/^API_DATABASE_URL: uses the local stack's default credentials/),
+      expect.stringMatching(/^KAFKA_BROKERS: not set; production needs your own/),
+      expect.stringMatching(/^REDIS_URL: not set; production needs your own/),
       expect.stringMatching(/^JWT_SECRET: is the development secret/),
     ]);
   }
 });
 
 test('production without JWT_SECRET has nothing to sign tokens with; development has the dev secret', () => {
-  expect(loadCtlConfig({ LEDGERLINE_ENV: 'production', OWNER_DATABASE_URL: OWNER, API_DATABASE_URL: READ }).jwtSecret).toBeNull();
+  expect(loadCtlConfig({ LEDGERLINE_ENV: 'production', OWNER_DATABASE_URL: OWNER, API_DATABASE_URL: READ, ...SERVICES }).jwtSecret).toBeNull();
   expect(loadCtlConfig({}).jwtSecret).toBe('dev-secret-change-me');
 });
 
 test('owner for migrate and moves, the API role for reads; topic durability by environment', () => {
-  const config = loadCtlConfig({ LEDGERLINE_ENV: 'production', OWNER_DATABASE_URL: OWNER, API_DATABASE_URL: READ, KAFKA_RETENTION_MS: '86400000' });
+  const config = loadCtlConfig({ LEDGERLINE_ENV: 'production', OWNER_DATABASE_URL: OWNER, API_DATABASE_URL: READ, ...SERVICES, KAFKA_RETENTION_MS: '86400000' });
   expect([config.ownerDatabaseUrl, config.readDatabaseUrl]).toEqual([OWNER, READ]);
   expect(config.kafkaDurability).toEqual({ replicationFactor: 3, minInsyncReplicas: 2, retentionMs: 86_400_000, deadLetterRetentionMs: 30 * 86_400_000 });
   expect(loadCtlConfig({}).kafkaDurability).toMatchObject({ replicationFactor: 1, minInsyncReplicas: 1 });

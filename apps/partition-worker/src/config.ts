@@ -18,6 +18,7 @@ import {
   parseNetworkList,
   commandKeySettings,
   refuseUnsafe,
+  serviceAddressProblems,
   stringVar,
 } from '@ledgerline/config';
 
@@ -197,7 +198,7 @@ export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
-  const problems = raw.LEDGERLINE_ENV === 'production' ? databaseUrlProblems('WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL) : [];
+  const problems = raw.LEDGERLINE_ENV === 'production' ? [...databaseUrlProblems('WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL), ...serviceAddressProblems(env)] : [];
   const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
   const commandKey = commandKeySettings(raw.LEDGERLINE_ENV, raw, problems);
   refuseUnsafe(problems);

@@ -8,6 +8,8 @@ import { REDIS_COMMAND_TIMEOUT_MS_DEFAULT, REDIS_CONNECT_TIMEOUT_MS_DEFAULT, RED
 import { loadWorkerConfig } from '../src/config';
 
 const COMMAND_KEY = 'c'.repeat(48);
+/** Where production's Kafka and Redis are: set, since their defaults are the local stack's. */
+const SERVICES = { KAFKA_BROKERS: 'kafka-1.internal:9092', REDIS_URL: 'rediss://cache.internal:6380' };
 
 test('production refuses the local credentials of WORKER_DATABASE_URL', () => {
   expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production' })).toThrow(UnsafeConfigError);
@@ -16,6 +18,7 @@ test('production refuses the local credentials of WORKER_DATABASE_URL', () => {
     LEDGERLINE_ENV: 'production',
     WORKER_DATABASE_URL: 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline',
     LEDGERLINE_COMMAND_KEY: COMMAND_KEY,
+    ...SERVICES,
   });
   expect(config.databaseUrl).toMatch(/from-the-vault/);
   expect(config.commandKey).toEqual({ current: COMMAND_KEY, previous: [] });
@@ -23,11 +26,19 @@ test('production refuses the local credentials of WORKER_DATABASE_URL', () => {
 
 test('production refuses a missing or development LEDGERLINE_COMMAND_KEY (a forged deposit would verify)', () => {
   const db = 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline';
-  expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: db })).toThrow(/^LEDGERLINE_COMMAND_KEY: not set/);
-  expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: db, LEDGERLINE_COMMAND_KEY: 'dev-command-key-change-me' })).toThrow(
+  expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, WORKER_DATABASE_URL: db })).toThrow(/^LEDGERLINE_COMMAND_KEY: not set/);
+  expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, WORKER_DATABASE_URL: db, LEDGERLINE_COMMAND_KEY: 'dev-command-key-change-me' })).toThrow(
     /^LEDGERLINE_COMMAND_KEY: is the development key/,
   );
   expect(loadWorkerConfig({ LEDGERLINE_COMMAND_KEY_PREVIOUS: 'a, b' }).commandKey).toEqual({ current: 'dev-command-key-change-me', previous: ['a', 'b'] });
+});
+
+test("production refuses unset KAFKA_BROKERS and REDIS_URL (the defaults are the local stack's)", () => {
+  const db = 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline';
+  const env = { LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: db, LEDGERLINE_COMMAND_KEY: COMMAND_KEY };
+  expect(() => loadWorkerConfig(env)).toThrow(/^KAFKA_BROKERS: not set; production needs your own[^\n]*\nREDIS_URL: not set/);
+  expect(() => loadWorkerConfig({ ...env, KAFKA_BROKERS: 'kafka-1.internal:9092' })).toThrow(/^REDIS_URL: not set/);
+  expect(loadWorkerConfig({ ...env, ...SERVICES }).redisUrl).toBe('rediss://cache.internal:6380');
 });
 
 test('development (no env) connects as ledgerline_worker', () => {
@@ -39,8 +50,8 @@ test('Kafka SASL: needs its user; production refuses it without TLS', () => {
   const key = { LEDGERLINE_COMMAND_KEY: COMMAND_KEY };
   expect(() => loadWorkerConfig({ KAFKA_SASL_MECHANISM: 'scram-sha-512' })).toThrow(/^KAFKA_SASL_USERNAME: KAFKA_SASL_MECHANISM needs/);
   const sasl = { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'ledgerline-worker', KAFKA_SASL_PASSWORD: 'pw' };
-  expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: db, ...key, ...sasl })).toThrow(/^KAFKA_SSL: SASL without TLS/);
-  const config = loadWorkerConfig({ LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: db, KAFKA_SSL: 'true', ...key, ...sasl });
+  expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, WORKER_DATABASE_URL: db, ...key, ...sasl })).toThrow(/^KAFKA_SSL: SASL without TLS/);
+  const config = loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, WORKER_DATABASE_URL: db, KAFKA_SSL: 'true', ...key, ...sasl });
   expect(config.kafkaSecurity).toEqual({ ssl: true, sslCaFile: null, sasl: { mechanism: 'scram-sha-512', username: 'ledgerline-worker', password: 'pw' } });
 });
 

@@ -500,7 +500,7 @@ export interface components {
             currency: string;
             overdraft_limit: string;
             /** @enum {string} */
-            status: "OPEN" | "PENDING" | "FROZEN" | "CLOSED";
+            status: "OPEN" | "FROZEN" | "CLOSED";
             metadata: {
                 [key: string]: unknown;
             };

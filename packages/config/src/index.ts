@@ -256,6 +256,20 @@ export function databaseUrlProblems(name: string, url: string): string[] {
   return [];
 }
 
+/**
+ * The services whose addresses default to the local stack. In production each must be given:
+ * with a default, an app that was deployed without one would quietly talk to whatever listens
+ * on 127.0.0.1 (a sidecar, another tenant's broker) instead of refusing to start.
+ */
+const LOCAL_SERVICE_ADDRESSES = { KAFKA_BROKERS: LOCAL_DEFAULTS.kafkaBrokers, REDIS_URL: LOCAL_DEFAULTS.redisUrl } as const;
+
+/** KAFKA_BROKERS and REDIS_URL left unset (production only calls this). */
+export function serviceAddressProblems(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(LOCAL_SERVICE_ADDRESSES)
+    .filter(([name]) => !env[name]?.trim())
+    .map(([name, local]) => `${name}: not set; production needs your own (the default, ${local}, is the local stack)`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Kafka topics
 // ---------------------------------------------------------------------------------------------

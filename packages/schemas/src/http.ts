@@ -280,7 +280,7 @@ export const accountResource = z.object({
   owner: z.string(),
   currency: currencyCode,
   overdraft_limit: limitString,
-  status: z.enum(['OPEN', 'PENDING', 'FROZEN', 'CLOSED']),
+  status: z.enum(['OPEN', 'FROZEN', 'CLOSED']),
   metadata: z.record(z.string(), z.unknown()),
   created_at: z.string(),
 }).meta({ id: 'Account' });
