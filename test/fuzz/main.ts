@@ -7,8 +7,9 @@
  * What JSON Schema cannot express, and schemathesis would therefore report as a schema-valid
  * request the API refuses: from_account_id == to_account_id (400) and account metadata past
  * its total key count or serialised size (400) are kept out of the generated bodies (and
- * the first out of the stateful phase's linked requests) by fuzz_hooks.py; a reused Idempotency-Key with another body (422) is an accepted answer of
- * the POSTs (schemathesis.toml). Everything else the validators enforce is declared in the
+ * the first out of the stateful phase's linked requests) by fuzz_hooks.py; a reused
+ * Idempotency-Key with another body (422) is an accepted answer of the POSTs
+ * (schemathesis.toml). Everything else the validators enforce is declared in the
  * document, and any other refusal, 5xx or non-405 answer to an undeclared method fails.
  */
 import { spawn } from 'node:child_process';
