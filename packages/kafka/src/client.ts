@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, type LogEntry, type SASLOptions, logLevel } from 'kafkajs';
+import { Kafka, type SASLOptions, logLevel } from 'kafkajs';
 import type { Logger } from '@ledgerline/logging';
 import { installIdleTimerFix } from './idle-timer-fix';
+import { kafkajsLogCreator } from './kafkajs-log';
 
 export interface KafkaClientOptions {
   brokers: string[];
@@ -60,7 +61,7 @@ export function createKafka(options: KafkaClientOptions): KafkaClient {
     retry: kafkajsRetry(options.retry ?? KAFKA_CLIENT_DEFAULTS.retry),
     // kafkajs is noisy while a broker restarts (every retry is a warning); keep its errors.
     logLevel: logLevel.ERROR,
-    logCreator: () => (entry) => (logger ? toLogger(logger, entry) : toStderr(entry)),
+    logCreator: kafkajsLogCreator(logger),
   });
   return kafka as unknown as KafkaClient;
 }
@@ -68,21 +69,4 @@ export function createKafka(options: KafkaClientOptions): KafkaClient {
 /** The port's retry settings in kafkajs's words. */
 export function kafkajsRetry(retry: KafkaRetry): { retries: number; initialRetryTime: number; maxRetryTime: number } {
   return { retries: retry.retries, initialRetryTime: retry.delayFirstMs, maxRetryTime: retry.delayMaxMs };
-}
-
-function toLogger(logger: Logger, { namespace, level, log }: LogEntry): void {
-  const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
-  const line = `${message ?? ''}`;
-  const bound = { namespace, ...fields };
-  if (level <= logLevel.ERROR) logger.error(line, bound);
-  else if (level === logLevel.WARN) logger.warn(line, bound);
-  else if (level === logLevel.INFO) logger.info(line, bound);
-  else logger.debug(line, bound);
-}
-
-function toStderr({ level, log }: LogEntry): void {
-  if (level <= logLevel.ERROR) {
-    const { message, error } = log as { message?: string; error?: string };
-    process.stderr.write(`[kafkajs] ${message ?? ''} ${error ?? ''}\n`);
-  }
 }
