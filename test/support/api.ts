@@ -110,11 +110,11 @@ export class Client {
     return typed(this.api.GET('/v1/transfers/{id}', { params: { path: { id }, query: waitMs === undefined ? {} : { wait_ms: waitMs } } }));
   }
 
-  async request(method: string, path: string, options: { body?: unknown; raw?: string; key?: string | null; headers?: Record<string, string> } = {}): Promise<Answer> {
+  async request(method: string, path: string, options: { body?: unknown; raw?: string | Uint8Array; key?: string | null; headers?: Record<string, string> } = {}): Promise<Answer> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
     if (options.key !== null && method === 'POST') headers['idempotency-key'] = options.key ?? `k-${Math.random().toString(36).slice(2)}`;
-    let body: string | undefined;
+    let body: string | Uint8Array | undefined;
     if (options.raw !== undefined) body = options.raw;
     else if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';

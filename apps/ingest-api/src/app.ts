@@ -13,6 +13,7 @@
  *
  * Routes match case-sensitively: `/V1/...` is a 404, never a path around a /v1 middleware.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Pool } from 'pg';
@@ -111,8 +112,12 @@ export function buildApp(deps: AppDeps): Express {
   app.use('/v1', rateLimit(ctx));
   app.use(jsonOnly);
   // The batch route alone takes a large body; every other route keeps the small limit.
-  const parseJson = express.json({ limit: config.requestBodyBytesMax, type: 'application/json', strict: true });
-  const parseBatchJson = express.json({ limit: config.batchBodyBytesMax, type: 'application/json', strict: true });
+  // Bodies are read as sent: no Content-Encoding (a compressed body is 415, and no
+  // decompression runs before the size limit), and bytes that are not UTF-8 are a 400 rather
+  // than replaced by U+FFFD, which would store something the client never sent.
+  const bodyOptions = { type: 'application/json', strict: true, inflate: false, verify: refuseInvalidUtf8 };
+  const parseJson = express.json({ ...bodyOptions, limit: config.requestBodyBytesMax });
+  const parseBatchJson = express.json({ ...bodyOptions, limit: config.batchBodyBytesMax });
   app.use((req: Request, res: Response, next: NextFunction) => (req.path === BATCH_PATH ? parseBatchJson : parseJson)(req, res, next));
 
   mountRoutes(app, ctx, ROUTES);
@@ -214,12 +219,32 @@ function rateLimit(ctx: AppContext) {
   };
 }
 
-/** A request that carries a body must say it is JSON; one without a body parses as {}. */
+/**
+ * A request that carries a body must say it is JSON, in UTF-8 if it names a charset (RFC 8259
+ * section 8.1; body-parser alone would decode UTF-7, UTF-16 and UTF-32, and a UTF-7 body can
+ * say one thing to whatever reads its bytes and another to the API); one without a body
+ * parses as {}.
+ */
 function jsonOnly(req: Request, _res: Response, next: NextFunction) {
   if (req.is('application/json') === false) {
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
   }
+  const charset = charsetOf(req.get('Content-Type'));
+  if (charset !== null && charset !== 'utf-8') {
+    throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'the body must be UTF-8: charset, when given, must be utf-8');
+  }
   next();
+}
+
+/** The charset parameter of a Content-Type header, lower-cased; null when it names none. */
+function charsetOf(contentType: string | undefined): string | null {
+  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
+  return match ? (match[1] ?? match[2] ?? '').toLowerCase() : null;
+}
+
+/** body-parser's `verify`: the raw bytes must be UTF-8 before they are decoded. */
+function refuseInvalidUtf8(_req: unknown, _res: unknown, bytes: Buffer): void {
+  if (!isUtf8(bytes)) throw Object.assign(new Error('request body is not valid UTF-8'), { status: 400, type: 'entity.encoding.invalid' });
 }
 
 function errorHandler(ctx: AppContext) {

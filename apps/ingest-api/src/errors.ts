@@ -213,7 +213,10 @@ function bodyParserAnswer(
       return answer(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${String(limit)} bytes`);
     case 'entity.parse.failed':
       return answer(400, 'MALFORMED_JSON', 'request body is not valid JSON');
+    case 'entity.encoding.invalid':
+      return answer(400, 'MALFORMED_JSON', 'request body is not valid UTF-8');
     case 'encoding.unsupported':
+      return answer(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding is not supported: send the body uncompressed');
     case 'charset.unsupported':
       return answer(415, 'UNSUPPORTED_MEDIA_TYPE', 'request body must be UTF-8 application/json');
     case 'request.aborted':

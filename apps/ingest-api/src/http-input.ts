@@ -46,6 +46,10 @@ export function jsonProblem(root: unknown, depthMax: number): FieldIssue | null 
       const childPath = path ? `${path}.${key}` : key;
       const keyProblem = textProblem(key);
       if (keyProblem) return { path: childPath.isWellFormed() ? childPath : childPath.toWellFormed(), message: `key ${keyProblem}` };
+      // JSON.parse makes "__proto__" an own key, but copying the object (zod does) sets the
+      // copy's prototype instead: the key would vanish, and what is stored and hashed would
+      // differ from what was sent.
+      if (key === '__proto__') return { path: childPath, message: 'key "__proto__" is not allowed' };
       stack.push({ value: child, path: childPath, depth: depth + 1 });
     }
   }

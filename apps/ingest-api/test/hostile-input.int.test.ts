@@ -3,6 +3,7 @@
 // a body field, a metadata key or the JWT `sub`; metadata nested thousands of levels deep or
 // with too many keys; a malformed percent-escape in the path. Against the real API, Kafka,
 // Postgres through PgBouncer and Redis.
+import { gzipSync } from 'node:zlib';
 import { signDevToken } from '@ledgerline/auth';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -92,5 +93,66 @@ describe('hostile input at the HTTP border', () => {
       const answer = await alice.get(path);
       expect([path, answer.status]).toEqual([path, 400]);
     }
+  });
+
+  async function accountsOwnedBy(owner: string): Promise<number> {
+    const count = await db.pool.query(`SELECT count(*)::int AS n FROM accounts WHERE owner = $1`, [owner]);
+    return count.rows[0].n;
+  }
+
+  test('bytes that are not UTF-8 are a 400, never stored as U+FFFD', async () => {
+    const before = await accountsOwnedBy('alice');
+    const published = await commandsPublished();
+    const bodies: [string, Buffer][] = [
+      ['/v1/accounts', Buffer.concat([Buffer.from('{"currency":"USD","metadata":{"a":"caf'), Buffer.from([0xe9]), Buffer.from('!"}}')])],
+      // An encoded surrogate (ED A0 80) and an overlong NUL (C0 80): decoders that replace
+      // them would store text the client never sent.
+      ['/v1/accounts', Buffer.concat([Buffer.from('{"currency":"USD","metadata":{"k'), Buffer.from([0xed, 0xa0, 0x80, 0xc0, 0x80]), Buffer.from('":1}}')])],
+      ['/v1/transfers', Buffer.concat([Buffer.from(`{"from_account_id":"${account}","to_account_id":"00000000-0000-4000-8000-000000000001","amount":"1","currency":"USD","description":"A`), Buffer.from([0xff]), Buffer.from('Z"}')])],
+    ];
+    for (const [path, raw] of bodies) {
+      const answer = await alice.request('POST', path, { raw });
+      expect([path, answer.status, answer.body.error.code, answer.body.error.message]).toEqual([path, 400, 'MALFORMED_JSON', 'request body is not valid UTF-8']);
+    }
+    expect(await accountsOwnedBy('alice')).toBe(before);
+    expect(await commandsPublished()).toBe(published);
+  });
+
+  test('a body in another charset than UTF-8 is a 415: a UTF-7 body cannot smuggle a field past a byte reader', async () => {
+    const published = await commandsPublished();
+    // Read as bytes, the amount is 1 and the rest a description; decoded as UTF-7, the
+    // description ends early and a second "amount" of 5 follows it.
+    const utf7 = `{"from_account_id":"${account}","to_account_id":"00000000-0000-4000-8000-000000000001","amount":"1","currency":"USD","description":"x+ACI-,+ACI-amount+ACI-:+ACI-5+ACI-}`;
+    const utf16 = Buffer.from(`{"from_account_id":"${account}","to_account_id":"00000000-0000-4000-8000-000000000001","amount":"1","currency":"USD"}`, 'utf16le');
+    for (const [charset, raw] of [['utf-7', utf7], ['UTF-16LE', utf16], ['utf-32', utf16], ['latin1', '{}']] as const) {
+      const answer = await alice.request('POST', '/v1/transfers', { raw, headers: { 'content-type': `application/json; charset=${charset}` } });
+      expect([charset, answer.status, answer.body.error.code]).toEqual([charset, 415, 'UNSUPPORTED_MEDIA_TYPE']);
+    }
+    expect(await commandsPublished()).toBe(published);
+    const utf8 = await alice.request('POST', '/v1/accounts', { raw: '{"currency":"USD"}', headers: { 'content-type': 'application/json; charset="UTF-8"' } });
+    expect(utf8.status).toBe(201);
+  });
+
+  test('a compressed body is a 415, not a 500, and nothing is decompressed', async () => {
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const answer = await alice.request('POST', '/v1/accounts', { raw: gzipSync('{"currency":"USD"}'), headers: { 'content-encoding': encoding } });
+      expect([encoding, answer.status, answer.body.error.code]).toEqual([encoding, 415, 'UNSUPPORTED_MEDIA_TYPE']);
+    }
+  });
+
+  test('a "__proto__" key is a 400 naming it, not silently dropped', async () => {
+    for (const raw of ['{"currency":"USD","metadata":{"__proto__":{"x":1},"a":1}}', '{"currency":"USD","metadata":{"a":{"__proto__":1}}}']) {
+      const answer = await alice.request('POST', '/v1/accounts', { raw });
+      expect([raw, answer.status, answer.body.error.details]).toEqual([raw, 400, [{ path: expect.stringMatching(/__proto__$/), message: 'key "__proto__" is not allowed' }]]);
+    }
+  });
+
+  test('a metadata key is bounded in characters (code points), as the document declares', async () => {
+    const emoji = '\u{1F600}';
+    const fits = await alice.post('/v1/accounts', { currency: 'USD', metadata: { [emoji.repeat(64)]: 1 } });
+    expect(fits.status).toBe(201);
+    expect(Object.keys(fits.body.metadata)).toEqual([emoji.repeat(64)]);
+    const over = await alice.post('/v1/accounts', { currency: 'USD', metadata: { [emoji.repeat(65)]: 1 } });
+    expect(over.status).toBe(400);
   });
 });

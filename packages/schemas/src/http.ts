@@ -49,12 +49,20 @@ export function metadataProblem(metadata: Record<string, unknown>): string | nul
     for (const [key, child] of Object.entries(value)) {
       keys++;
       if (keys > METADATA_KEYS_MAX) return `must hold at most ${METADATA_KEYS_MAX} keys in all`;
-      if (key.length > METADATA_KEY_CHARS_MAX) return `keys must be at most ${METADATA_KEY_CHARS_MAX} characters`;
+      // Characters are code points, as JSON Schema's maxLength and zod count them (a key of
+      // 33 emoji is 66 UTF-16 units and 33 characters); UTF-16 length bounds them from above.
+      if (key.length > METADATA_KEY_CHARS_MAX && codePointsOf(key) > METADATA_KEY_CHARS_MAX) return `keys must be at most ${METADATA_KEY_CHARS_MAX} characters`;
       stack.push({ value: child, depth: depth + 1 });
     }
   }
   if (Buffer.byteLength(JSON.stringify(metadata)) > METADATA_BYTES_MAX) return `must serialise to at most ${METADATA_BYTES_MAX} bytes`;
   return null;
+}
+
+function codePointsOf(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }
 
 /**
