@@ -19,7 +19,7 @@ import { earlierTransfer, submitMovements } from './movements';
 import type { AppContext } from './context';
 import { DependencyUnavailableError, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
-import { acceptedTransferWire, holdWire } from './resources';
+import { acceptedHoldOf, acceptedTransferWire, holdWire } from './resources';
 
 export interface HoldAnswer {
   /** 202 when this request made it durable; 200 when it replays an earlier one. */
@@ -55,7 +55,8 @@ async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold
   } catch {
     throw new DependencyUnavailableError('redis', `redis unreachable: cannot tell whether hold ${holdId} was accepted`);
   }
-  return accepted ? { resource: accepted.resource as HoldResource, principal: accepted.principal, row: null } : null;
+  const resource = accepted ? acceptedHoldOf(accepted.resource) : null;
+  return accepted && resource ? { resource, principal: accepted.principal, row: null } : null;
 }
 
 /** The principal that placed it, the held account's owner, or an admin; 404 for anyone else. */

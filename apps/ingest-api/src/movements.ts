@@ -38,7 +38,7 @@ import type { AcceptedTransfer } from '@ledgerline/redis';
 import type { AppContext } from './context';
 import { BucketMovingError, forbidden, idempotencyKeyReused } from './errors';
 import { requestHashOf } from './request-hash';
-import { acceptedHoldWire, acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
+import { acceptedHoldOf, acceptedHoldWire, acceptedTransferOf, acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
 
 /** A HOLD reserves money rather than moving it, but is accepted exactly like the others (POST /v1/holds, batch items). */
 export type MovementRequest =
@@ -342,7 +342,7 @@ async function earlierResource(ctx: AppContext, kind: MovementRequest['kind'], i
   const hold = await findHold(ctx.pool, id);
   if (hold) return holdWire(hold);
   const accepted = await ctx.redis.accepted.getAccepted(id).catch(() => null);
-  return accepted ? (accepted.resource as HoldResource) : null;
+  return accepted ? acceptedHoldOf(accepted.resource) : null;
 }
 
 /**
@@ -354,7 +354,7 @@ export async function earlierTransfer(ctx: AppContext, transferId: string): Prom
   const row = await findTransfer(ctx.pool, transferId);
   if (row) return transferWireFromRow(row);
   const accepted = await ctx.redis.accepted.getAccepted(transferId).catch(() => null);
-  return accepted ? (accepted.resource as TransferResource) : null;
+  return accepted ? acceptedTransferOf(accepted.resource) : null;
 }
 
 function toCommand(

@@ -111,6 +111,21 @@ export function acceptedTransferWire(command: ClientCommand, reversalTo: string 
   };
 }
 
+/**
+ * The resource an ACCEPTED record holds, when it is a transfer's. Transfers and holds keep
+ * their ACCEPTED records in one store, so a hold's id asked for as a transfer finds the
+ * hold's record: that is a 404 for the transfer, not a hold body frozen at ACCEPTED (the
+ * hold's row is in another table). A transfer's resource names its `kind`; a hold's does not.
+ */
+export function acceptedTransferOf(resource: Record<string, unknown>): TransferResource | null {
+  return typeof resource.kind === 'string' ? (resource as TransferResource) : null;
+}
+
+/** The resource an ACCEPTED record holds, when it is a hold's (see acceptedTransferOf). */
+export function acceptedHoldOf(resource: Record<string, unknown>): HoldResource | null {
+  return resource.kind === undefined && typeof resource.account_id === 'string' ? (resource as HoldResource) : null;
+}
+
 export function entryWire(row: EntryRow) {
   return {
     transfer_id: row.transferId,

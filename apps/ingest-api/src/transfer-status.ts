@@ -22,7 +22,7 @@ import { type TransferRow, findAccounts, findReversedAmount, findTransfer } from
 import type { TransferResource } from '@ledgerline/schemas';
 import type { AppContext } from './context';
 import { DependencyUnavailableError, notFound } from './errors';
-import { transferWireFromRow } from './resources';
+import { acceptedTransferOf, transferWireFromRow } from './resources';
 
 interface CurrentTransfer {
   resource: TransferResource;
@@ -63,7 +63,8 @@ async function currentTransfer(ctx: AppContext, transferId: string): Promise<Cur
   } catch {
     throw new DependencyUnavailableError('redis', `redis unreachable: cannot tell whether transfer ${transferId} was accepted`);
   }
-  return accepted ? { resource: accepted.resource as TransferResource, principal: accepted.principal, row: null } : null;
+  const resource = accepted ? acceptedTransferOf(accepted.resource) : null;
+  return accepted && resource ? { resource, principal: accepted.principal, row: null } : null;
 }
 
 /** A COMPLETED TRANSFER, CAPTURE or DEPOSIT shows how much its reversals took back. */

@@ -184,6 +184,25 @@ describe('holds, reversals and the account life cycle', () => {
       expect((await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to, amount: '301' })).status).toBe(400);
     });
 
+    test('a hold is not a transfer: each id read through the other\'s endpoint is a 404, before and after it is applied', async () => {
+      const from = await openAccount(alice, 0);
+      const to = await openAccount(bob, 0);
+      await deposit(from, '100');
+      const placed = await hold(alice, from, '30');
+      const capture = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to, amount: '30' });
+      // Both ids have an ACCEPTED record in Redis (kept for a day) whether or not a worker
+      // applied them yet: asked for as the other kind, neither record is an answer.
+      for (const at of ['accepted or applied', 'applied']) {
+        expect([at, (await alice.get(`/v1/transfers/${placed.body.id}`)).status]).toEqual([at, 404]);
+        expect([at, (await alice.get(`/v1/transfers/${placed.body.id}?wait_ms=50`)).status]).toEqual([at, 404]);
+        expect([at, (await alice.get(`/v1/holds/${capture.body.id}`)).status]).toEqual([at, 404]);
+        await settled(alice, capture.body.id);
+        await holdEnded(alice, placed.body.id);
+      }
+      expect((await alice.get(`/v1/holds/${placed.body.id}`)).body).toMatchObject({ status: 'CAPTURED' });
+      expect((await alice.get(`/v1/transfers/${capture.body.id}`)).body).toMatchObject({ kind: 'CAPTURE', status: 'COMPLETED' });
+    });
+
     test('full capture across partitions (the saga); a refused destination refunds the held balance', async () => {
       const from = await openAccount(alice, 1);
       const to = await openAccount(bob, 2);
