@@ -561,6 +561,24 @@ describe('batch, history and point in time', () => {
       expect((await bob.get(`/v1/accounts/${account}/balance?at=${new Date().toISOString()}`)).status).toBe(404);
     });
 
+    test('the times the API shows, given back as `at`, include what they were read from', async () => {
+      const account = await openAccount(alice);
+      await deposit(account, '100');
+      await deposit(account, '50');
+      // Shown to the millisecond; Postgres keeps microseconds, so the entry's own time is
+      // later than its shown time by up to 999 µs.
+      const shown = (await alice.get(`/v1/accounts/${account}/balance`)).body;
+      expect(shown).toMatchObject({ balance: '150', version: '2' });
+      expect(shown.as_of).toMatch(/\.[0-9]{3}Z$/);
+      const atAsOf = (await alice.get(`/v1/accounts/${account}/balance?at=${shown.as_of}`)).body;
+      expect(atAsOf).toMatchObject({ balance: '150', version: '2', as_of: shown.as_of });
+      const [latest] = (await alice.get(`/v1/accounts/${account}/entries?limit=1`)).body.entries;
+      expect((await alice.get(`/v1/accounts/${account}/balance?at=${latest.created_at}`)).body).toMatchObject({ balance: '150', version: '2' });
+      // Six digits are exact: the microsecond before the first entry is the empty account.
+      const [t1] = await entryMicros(account, [latest.transfer_id]);
+      expect((await alice.get(`/v1/accounts/${account}/balance?at=${isoMicros(t1! - 1n)}`)).body).toMatchObject({ balance: '100', version: '1' });
+    });
+
     test('entries from/to select a half-open window and combine with the cursor', async () => {
       const account = await openAccount(alice);
       const ids: string[] = [];

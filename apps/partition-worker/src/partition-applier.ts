@@ -361,7 +361,7 @@ export class PartitionApplier {
     const write = { claim, fromOffset: offset, toOffset: offset + 1n, before: new Map<string, AccountState>() };
     try {
       const published = await writeBatch(this.ports.pool, { ...write, effects, outbox: outboxRowsOf(effects, [letter]) });
-      this.afterIsolation(claim, offset + 1n, effects, published, now);
+      this.afterIsolation(claim, offset + 1n, effects, published);
     } catch (rejectionError) {
       if (classifyWriteFailure(rejectionError) !== 'deterministic') throw rejectionError;
       let published: OutboxRow[];
@@ -373,15 +373,15 @@ export class PartitionApplier {
         if (classifyWriteFailure(letterError) !== 'deterministic') throw letterError;
         throw new DatabaseWriteError(`partition ${this.partition}: cannot write the dead letter of offset ${offset}`, letterError);
       }
-      this.afterIsolation(claim, offset + 1n, NO_EFFECTS, published, now);
+      this.afterIsolation(claim, offset + 1n, NO_EFFECTS, published);
     }
     await progress.committed(claim.nextOffset);
   }
 
-  private afterIsolation(claim: PartitionClaim, nextOffset: bigint, effects: BatchEffects, published: OutboxRow[], now: string): void {
+  private afterIsolation(claim: PartitionClaim, nextOffset: bigint, effects: BatchEffects, published: OutboxRow[]): void {
     claim.nextOffset = nextOffset;
     this.ports.onDeadLetter?.(this.partition, 'unprocessable');
-    this.afterCommit(effects, published, now);
+    this.afterCommit(effects, published);
   }
 
   private fencedBy(error: FencedError): ApplyResult {
@@ -463,7 +463,7 @@ export class PartitionApplier {
     claim.nextOffset = toOffset;
     if (batch.generation === this.generation) this.remember(known, effects.accounts);
     this.ports.afterCommit?.(this.partition, { commands: batch.taken, effects, durationMs: Date.now() - batch.started });
-    this.afterCommit(effects, published, batch.now, span?.headers ?? null);
+    this.afterCommit(effects, published, span?.headers ?? null);
     if (fence) {
       // The moved buckets are no longer ours: forget their accounts and route by the new table.
       this.accounts.clear();
@@ -514,10 +514,15 @@ export class PartitionApplier {
     }
   }
 
-  private afterCommit(effects: BatchEffects, published: OutboxRow[], now: string, trace: TraceHeaders | null = null): void {
+  private afterCommit(effects: BatchEffects, published: OutboxRow[], trace: TraceHeaders | null = null): void {
     const { postCommit, log } = this.ports;
     postCommit.relay(this.partition, published, trace);
-    const balances = effects.accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, held: a.held, rev: a.rev, asOf: now }));
+    // As of now, once the commit returned: the batch's own clock reading (its `now`) was taken
+    // before the write, earlier than the entries' time (their transaction's), and a balance
+    // shown as of it would not be the balance a point-in-time read finds at that instant.
+    // This partition's next write starts after this reading, so no later entry precedes it.
+    const asOf = this.ports.clock.now().toISOString();
+    const balances = effects.accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, held: a.held, rev: a.rev, asOf }));
     const terminal = [
       ...effects.newTransfers.filter((t) => t.status !== 'PROCESSING').map((t) => t.id),
       ...effects.transferStatuses.map((t) => t.id),

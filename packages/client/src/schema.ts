@@ -964,7 +964,7 @@ export interface operations {
     getAccountsIdBalance: {
         parameters: {
             query?: {
-                /** @description The balance as it stood at this instant (after the last entry created at or before it); not in the future */
+                /** @description The balance as it stood at this instant (after the last entry created at or before it; an instant with fewer than 6 fractional digits includes the whole of its last digit); not in the future */
                 at?: string;
             };
             header?: never;

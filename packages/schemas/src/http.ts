@@ -243,6 +243,20 @@ export const instantParam = z
   )
   .refine((value) => Number.isFinite(Date.parse(value)) && new Date(Date.parse(value)).getUTCFullYear() >= 1, 'must be a date that exists');
 
+/**
+ * The last microsecond an instant names: `12:00:00.221Z` is the whole of that millisecond
+ * (through `.221999`), `12:00:00Z` the whole second. The API shows times to the millisecond
+ * while Postgres keeps microseconds, so a balance `as_of`, or an entry's `created_at`, given
+ * back as `at` must include what it was read from. An instant with six digits is itself.
+ * Expects a string instantParam accepted.
+ */
+export function lastMicrosecondOf(instant: string): string {
+  const match = /^([^.]*?:[0-9]{2})(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})$/.exec(instant);
+  if (!match) throw new RangeError(`not an instant: ${instant}`);
+  const [, whole, fraction = '', offset] = match;
+  return `${whole}.${fraction.padEnd(6, '9')}${offset}`;
+}
+
 export const transferQuery = z
   .object({ wait_ms: integerQuery(0, WAIT_MS_MAX).optional() })
   .strict();
@@ -260,7 +274,7 @@ export const entriesQuery = z
 
 export const balanceQuery = z
   .object({
-    at: instantParam.optional().meta({ description: 'The balance as it stood at this instant (after the last entry created at or before it); not in the future' }),
+    at: instantParam.optional().meta({ description: 'The balance as it stood at this instant (after the last entry created at or before it; an instant with fewer than 6 fractional digits includes the whole of its last digit); not in the future' }),
   })
   .strict();
 

@@ -23,6 +23,7 @@ import {
   entriesPage,
   entriesQuery,
   idPath,
+  lastMicrosecondOf,
 } from '@ledgerline/schemas';
 import { type AccountFacts, visible, visibleAccount } from '../account-directory';
 import { submitAccountChange } from '../account-changes';
@@ -141,7 +142,7 @@ export const accountRoutes = [
         throw validationFailed([{ path: 'at', message: 'must not be in the future' }]);
       }
       // From the ledger, never the cache: the cache only knows the latest figure.
-      res.json(balanceAtWire(facts, await balanceAt(ctx.pool, facts.id, query.at), query.at));
+      res.json(balanceAtWire(facts, await balanceAt(ctx.pool, facts.id, lastMicrosecondOf(query.at)), query.at));
     },
   }),
 

@@ -1,0 +1,16 @@
+import { lastMicrosecondOf } from '../src/http';
+
+describe('lastMicrosecondOf', () => {
+  it.each([
+    ['2026-12-04T14:36:50.221Z', '2026-12-04T14:36:50.221999Z'],
+    ['2026-12-04T14:36:50Z', '2026-12-04T14:36:50.999999Z'],
+    ['2026-12-04T14:36:50.2-05:30', '2026-12-04T14:36:50.299999-05:30'],
+    ['2026-12-04T14:36:50.221456+01:00', '2026-12-04T14:36:50.221456+01:00'],
+  ])('%s names the instants through %s', (instant, last) => {
+    expect(lastMicrosecondOf(instant)).toBe(last);
+  });
+
+  it('refuses what is not an instant', () => {
+    expect(() => lastMicrosecondOf('yesterday')).toThrow(RangeError);
+  });
+});
