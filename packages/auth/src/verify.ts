@@ -120,6 +120,13 @@ function authContextOf(payload: JWTPayload): AuthContext {
   if (!principal.isWellFormed() || principal.includes('\u0000')) {
     throw new MalformedClaimError('sub', 'the token\'s sub must be well-formed Unicode without NUL');
   }
+  // A principal is stored as the owner of accounts and the author of transfers and is read
+  // by people: no control characters (a newline or an escape sequence in a log or a
+  // terminal) and no invisible format characters (zero-width, bidirectional overrides) that
+  // make one name display as another.
+  if (/[\p{Cc}\p{Cf}]/u.test(principal)) {
+    throw new MalformedClaimError('sub', "the token's sub must not contain control or invisible format characters (zero-width, bidirectional)");
+  }
   if (isReservedPrincipal(principal)) throw new InvalidTokenError('sub names an internal owner of the ledger');
   return { principal, scopes: parseScopes(payload.scope) };
 }

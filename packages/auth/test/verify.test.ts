@@ -6,6 +6,7 @@ import {
   AuthUnavailableError,
   ExpiredTokenError,
   InvalidTokenError,
+  MalformedClaimError,
   MissingTokenError,
   TokenVerifier,
   canRead,
@@ -132,6 +133,16 @@ describe('internal principals', () => {
   it.each(['system', 'SYSTEM', ' system', 'ｓｙｓｔｅｍ'])('sub=%j is refused', async (sub) => {
     const token = await signDevToken({ sub, scope: 'ledger:admin', secret, ttlS: 60 });
     await expect(hs.verifyToken(`Bearer ${token}`)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it.each(['system\u200b', '\u202dsystem', 'alice\u200d', 'rv-\u0001\u001b[31m', 'a\nb', 'a\u0085b'])('sub=%j (control or invisible characters) is refused as malformed', async (sub) => {
+    const token = await signDevToken({ sub, scope: 'ledger:admin', secret, ttlS: 60 });
+    await expect(hs.verifyToken(`Bearer ${token}`)).rejects.toBeInstanceOf(MalformedClaimError);
+  });
+
+  it('a principal in any script is a principal: a look-alike of system is another name, never system', async () => {
+    const token = await signDevToken({ sub: '\u0455ystem', scope: 'ledger:read', secret, ttlS: 60 });
+    expect((await hs.verifyToken(`Bearer ${token}`)).principal).toBe('\u0455ystem');
   });
 
   it('a principal that merely contains the word is a principal like any other', async () => {
