@@ -16,7 +16,7 @@
  * one list every handler uses and /openapi.json publishes as an enum.
  */
 import { type ZodError, z } from 'zod';
-import { AuthError, type AuthErrorCode, AuthUnavailableError, MalformedClaimError } from '@ledgerline/auth';
+import { AuthError, type AuthErrorCode, AuthUnavailableError, MalformedClaimError, MissingTokenError } from '@ledgerline/auth';
 import { BackpressureError, BrokerUnavailableError } from '@ledgerline/kafka';
 import { isRetryablePgError } from '@ledgerline/postgres';
 import { AdmissionRefusedError } from './batch-admission';
@@ -166,10 +166,12 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
   if (error instanceof ApiError) return answer(error.status, error.code, error.message, error.details);
   if (error instanceof AuthUnavailableError) return unavailable('auth', 'token keys are unavailable');
   if (error instanceof MalformedClaimError) {
-    return answer(400, 'VALIDATION_FAILED', error.message, [{ path: `Authorization.${error.claim}`, message: 'must be well-formed Unicode without NUL' }]);
+    return answer(400, 'VALIDATION_FAILED', error.message, [{ path: `Authorization.${error.claim}`, message: error.rule }]);
   }
   if (error instanceof AuthError) {
-    return answer(401, error.code as Exclude<AuthErrorCode, 'AUTH_UNAVAILABLE'>, error.message, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    // RFC 6750 section 3.1: a request without credentials gets the challenge alone, no error code.
+    const challenge = error instanceof MissingTokenError ? 'Bearer' : 'Bearer error="invalid_token"';
+    return answer(401, error.code as Exclude<AuthErrorCode, 'AUTH_UNAVAILABLE'>, error.message, undefined, { 'WWW-Authenticate': challenge });
   }
   if (error instanceof RateLimitedError) {
     return answer(429, 'RATE_LIMITED', error.message, { kind: error.kind }, { 'Retry-After': String(error.retryAfterS) });

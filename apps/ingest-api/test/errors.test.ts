@@ -14,11 +14,11 @@ describe('toHttpError', () => {
   });
 
   it('maps auth errors to 401 with their code, and an unreachable key set to 503', () => {
-    expect(map(new MissingTokenError('x'))).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_MISSING' } } });
+    expect(map(new MissingTokenError('x'))).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_MISSING' } }, headers: { 'WWW-Authenticate': 'Bearer' } });
     expect(map(new InvalidTokenError('x'))).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_INVALID' } } });
     const expired = map(new ExpiredTokenError('x'));
     expect(expired).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_EXPIRED' } } });
-    expect(expired.headers['WWW-Authenticate']).toContain('Bearer');
+    expect(expired.headers['WWW-Authenticate']).toBe('Bearer error="invalid_token"');
     expect(map(new AuthUnavailableError('x'))).toMatchObject({ status: 503, headers: { 'Retry-After': '2' } });
   });
 

@@ -37,8 +37,8 @@ export class AuthUnavailableError extends AuthError {
 }
 
 /**
- * Correctly signed, but a claim holds text the ledger cannot store (a `sub` with a lone UTF-16
- * surrogate or NUL): the request is refused as bad input (400, naming the claim), before the
+ * Correctly signed, but a claim holds text the ledger cannot store or show (a `sub` with a lone
+ * UTF-16 surrogate, NUL, a control or an invisible format character): the request is refused as bad input (400, naming the claim), before the
  * principal could reach a transfer row.
  */
 export class MalformedClaimError extends AuthError {
@@ -46,8 +46,9 @@ export class MalformedClaimError extends AuthError {
   readonly code = 'VALIDATION_FAILED';
   constructor(
     readonly claim: string,
-    message: string,
+    /** What the claim must be, as a field issue says it ("must be ..."). */
+    readonly rule: string,
   ) {
-    super(message);
+    super(`the token's ${claim} ${rule}`);
   }
 }

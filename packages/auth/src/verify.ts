@@ -118,14 +118,14 @@ function authContextOf(payload: JWTPayload): AuthContext {
   // Postgres text cannot hold NUL, nor jsonb a lone surrogate: refuse them here, not as a
   // write that fails in the worker every time it is retried.
   if (!principal.isWellFormed() || principal.includes('\u0000')) {
-    throw new MalformedClaimError('sub', 'the token\'s sub must be well-formed Unicode without NUL');
+    throw new MalformedClaimError('sub', 'must be well-formed Unicode without NUL');
   }
   // A principal is stored as the owner of accounts and the author of transfers and is read
   // by people: no control characters (a newline or an escape sequence in a log or a
   // terminal) and no invisible format characters (zero-width, bidirectional overrides) that
   // make one name display as another.
   if (/[\p{Cc}\p{Cf}]/u.test(principal)) {
-    throw new MalformedClaimError('sub', "the token's sub must not contain control or invisible format characters (zero-width, bidirectional)");
+    throw new MalformedClaimError('sub', 'must not contain control or invisible format characters (zero-width, bidirectional)');
   }
   if (isReservedPrincipal(principal)) throw new InvalidTokenError('sub names an internal owner of the ledger');
   return { principal, scopes: parseScopes(payload.scope) };
