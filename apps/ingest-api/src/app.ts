@@ -15,6 +15,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Server } from 'node:http';
+import { parse as parseContentType } from 'content-type';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Pool } from 'pg';
 import { type AuthContext, TokenVerifier } from '@ledgerline/auth';
@@ -226,20 +227,26 @@ function rateLimit(ctx: AppContext) {
  * parses as {}.
  */
 function jsonOnly(req: Request, _res: Response, next: NextFunction) {
-  if (req.is('application/json') === false) {
+  const json = req.is('application/json'); // null: no body
+  if (json === false) {
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
   }
-  const charset = charsetOf(req.get('Content-Type'));
-  if (charset !== null && charset !== 'utf-8') {
-    throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'the body must be UTF-8: charset, when given, must be utf-8');
+  // Read by `content-type`, the parser body-parser decodes by: a check that read the header
+  // its own way could see utf-8 where the decoder sees utf-7 (a quoted parameter holding
+  // ";charset=utf-8;").
+  if (json !== null && charsetOf(req.get('Content-Type') ?? '') !== 'utf-8') {
+    throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json, its charset (when given) utf-8');
   }
   next();
 }
 
-/** The charset parameter of a Content-Type header, lower-cased; null when it names none. */
-function charsetOf(contentType: string | undefined): string | null {
-  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
-  return match ? (match[1] ?? match[2] ?? '').toLowerCase() : null;
+/** The charset a Content-Type names, lower-cased: utf-8 when it names none; null when malformed. */
+function charsetOf(header: string): string | null {
+  try {
+    return parseContentType(header).parameters.charset?.toLowerCase() ?? 'utf-8';
+  } catch {
+    return null;
+  }
 }
 
 /** body-parser's `verify`: the raw bytes must be UTF-8 before they are decoded. */

@@ -124,9 +124,17 @@ describe('hostile input at the HTTP border', () => {
     // description ends early and a second "amount" of 5 follows it.
     const utf7 = `{"from_account_id":"${account}","to_account_id":"00000000-0000-4000-8000-000000000001","amount":"1","currency":"USD","description":"x+ACI-,+ACI-amount+ACI-:+ACI-5+ACI-}`;
     const utf16 = Buffer.from(`{"from_account_id":"${account}","to_account_id":"00000000-0000-4000-8000-000000000001","amount":"1","currency":"USD"}`, 'utf16le');
-    for (const [charset, raw] of [['utf-7', utf7], ['UTF-16LE', utf16], ['utf-32', utf16], ['latin1', '{}']] as const) {
-      const answer = await alice.request('POST', '/v1/transfers', { raw, headers: { 'content-type': `application/json; charset=${charset}` } });
-      expect([charset, answer.status, answer.body.error.code]).toEqual([charset, 415, 'UNSUPPORTED_MEDIA_TYPE']);
+    // The last header hides a "charset=utf-8" inside another parameter's quoted value: a
+    // check that reads the header differently from the body's decoder would pass it.
+    for (const [contentType, raw] of [
+      ['application/json; charset=utf-7', utf7],
+      ['application/json; charset=UTF-16LE', utf16],
+      ['application/json; charset=utf-32', utf16],
+      ['application/json; charset=latin1', '{}'],
+      ['application/json; x="a;charset=utf-8;"; charset=utf-7', utf7],
+    ] as const) {
+      const answer = await alice.request('POST', '/v1/transfers', { raw, headers: { 'content-type': contentType } });
+      expect([contentType, answer.status, answer.body.error?.code]).toEqual([contentType, 415, 'UNSUPPORTED_MEDIA_TYPE']);
     }
     expect(await commandsPublished()).toBe(published);
     const utf8 = await alice.request('POST', '/v1/accounts', { raw: '{"currency":"USD"}', headers: { 'content-type': 'application/json; charset="UTF-8"' } });
