@@ -17,22 +17,18 @@ export function kafkajsLogCreator(logger: Logger | undefined): () => (entry: Log
  */
 const REJOIN_ANSWERS = ['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'MEMBER_ID_REQUIRED'];
 
-let routineAnswers: ReadonlySet<string> | null = null;
-
 /**
  * The messages of the broker's error answers that kafkajs handles by itself: the ones its
  * error table marks retriable (a leader election, a coordinator loading or moving) and the
  * rejoins above. From kafkajs's own table (an internal module of the pinned 2.2.4, like
  * idle-timer-fix.ts), so the messages are exactly the ones it logs.
  */
-function routineAnswerMessages(): ReadonlySet<string> {
-  if (!routineAnswers) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { errorCodes } = require('kafkajs/src/protocol/error') as { errorCodes: { type: string; retriable: boolean; message: string }[] };
-    routineAnswers = new Set(errorCodes.filter((e) => e.retriable || REJOIN_ANSWERS.includes(e.type)).map((e) => e.message));
-  }
-  return routineAnswers;
-}
+const ROUTINE_ANSWERS: ReadonlySet<string> = new Set(
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('kafkajs/src/protocol/error') as { errorCodes: { type: string; retriable: boolean; message: string }[] }).errorCodes
+    .filter((e) => e.retriable || REJOIN_ANSWERS.includes(e.type))
+    .map((e) => e.message),
+);
 
 /**
  * The level a kafkajs line is logged at. kafkajs's connection logs every error answer from a
@@ -43,7 +39,7 @@ function routineAnswerMessages(): ReadonlySet<string> {
  */
 export function kafkajsLineLevel({ namespace, level, log }: Pick<LogEntry, 'namespace' | 'level' | 'log'>): logLevel {
   const answer = (log as { error?: unknown }).error;
-  if (level === logLevel.ERROR && namespace === 'Connection' && typeof answer === 'string' && `${log.message ?? ''}`.startsWith('Response ') && routineAnswerMessages().has(answer)) {
+  if (level === logLevel.ERROR && namespace === 'Connection' && typeof answer === 'string' && `${log.message ?? ''}`.startsWith('Response ') && ROUTINE_ANSWERS.has(answer)) {
     return logLevel.WARN;
   }
   return level;
