@@ -27,9 +27,16 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
 export const BODY_DEPTH_MAX = 16;
 
 /**
+ * JSON.parse reads a number literal beyond a double's range (`1e400`) as Infinity, which no
+ * field accepts and no canonical form (the idempotency hash, a stored JSON document) can hold.
+ */
+const NUMBER_OUT_OF_RANGE = 'is a number beyond the range of a double';
+
+/**
  * The first problem of a parsed JSON document, as a field issue: a string (value or key)
- * that is not storable text (`textProblem`: a lone surrogate, NUL), or nesting deeper than
- * `depthMax`. Iterative on purpose: the input decides the depth. Null when it is fine.
+ * that is not storable text (`textProblem`: a lone surrogate, NUL), a number literal beyond
+ * a double's range, or nesting deeper than `depthMax`. Iterative on purpose: the input
+ * decides the depth. Null when it is fine.
  */
 export function jsonProblem(root: unknown, depthMax: number): FieldIssue | null {
   const stack: { value: unknown; path: string; depth: number }[] = [{ value: root, path: '', depth: 0 }];
@@ -38,6 +45,10 @@ export function jsonProblem(root: unknown, depthMax: number): FieldIssue | null 
     if (typeof value === 'string') {
       const problem = textProblem(value);
       if (problem) return { path: path || '(body)', message: problem };
+      continue;
+    }
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return { path: path || '(body)', message: NUMBER_OUT_OF_RANGE };
       continue;
     }
     if (typeof value !== 'object' || value === null) continue;
@@ -57,19 +68,22 @@ export function jsonProblem(root: unknown, depthMax: number): FieldIssue | null 
 }
 
 /**
- * True when `value` nests arrays/objects deeper than `depthMax`. Iterative: a hostile body
- * of a million nested brackets must not overflow the stack of whoever walks it next
- * (hashing, zod, JSON.stringify).
+ * The first problem of a document whose parts are judged one by one later (a batch's items):
+ * what must refuse it whole. Nesting deeper than `depthMax` (iterative: a hostile body of a
+ * million nested brackets must not overflow the stack of whoever walks it next: hashing,
+ * zod, JSON.stringify), or a number literal beyond a double's range (an invalid item is
+ * hashed as sent, and Infinity has no canonical form). Null when it is fine.
  */
-export function jsonDepthExceeds(value: unknown, depthMax: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
+export function envelopeProblem(root: unknown, depthMax: number): FieldIssue | null {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value: root, path: '', depth: 0 }];
   while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth >= depthMax) return true;
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value === 'number' && !Number.isFinite(value)) return { path: path || '(body)', message: NUMBER_OUT_OF_RANGE };
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= depthMax) return { path: path || '(body)', message: `nests deeper than ${depthMax} levels` };
+    for (const [key, child] of Object.entries(value)) stack.push({ value: child, path: path ? `${path}.${key}` : key, depth: depth + 1 });
   }
-  return false;
+  return null;
 }
 
 export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {

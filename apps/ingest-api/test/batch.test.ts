@@ -1,8 +1,8 @@
 // Proves the pure pieces of the batch and history routes: produce groups keep order and
-// their byte bound, hostile nesting is detected without recursion, history cursors
+// their byte bound, hostile nesting and out-of-range numbers are detected without recursion, history cursors
 // round-trip and anything else is refused.
 import { ApiError } from '../src/errors';
-import { jsonDepthExceeds } from '../src/http-input';
+import { envelopeProblem, jsonProblem } from '../src/http-input';
 import { groupsOf } from '../src/movements';
 import { decodeHistoryCursor, encodeHistoryCursor } from '../src/routes/transfers';
 
@@ -23,17 +23,30 @@ describe('groupsOf', () => {
   });
 });
 
-describe('jsonDepthExceeds', () => {
+describe('envelopeProblem', () => {
   test('counts nesting of arrays and objects, not strings', () => {
-    expect(jsonDepthExceeds({ items: [{ kind: 'TRANSFER', amount: '1' }] }, 3)).toBe(false);
-    expect(jsonDepthExceeds({ items: [{ kind: { deeper: 1 } }] }, 3)).toBe(true);
-    expect(jsonDepthExceeds('x'.repeat(100), 0)).toBe(false);
+    expect(envelopeProblem({ items: [{ kind: 'TRANSFER', amount: '1' }] }, 3)).toBeNull();
+    expect(envelopeProblem({ items: [{ kind: { deeper: 1 } }] }, 3)).toEqual({ path: 'items.0.kind', message: 'nests deeper than 3 levels' });
+    expect(envelopeProblem('x'.repeat(100), 0)).toBeNull();
   });
 
   test('a million levels do not overflow the stack', () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 1_000_000; i++) deep = [deep];
-    expect(jsonDepthExceeds(deep, 8)).toBe(true);
+    expect(envelopeProblem(deep, 8)?.message).toBe('nests deeper than 8 levels');
+  });
+
+  test('a number beyond the range of a double (JSON.parse reads 1e400 as Infinity) refuses the envelope, with its path', () => {
+    const body = JSON.parse('{"items":[{"kind":"TRANSFER","amount":"1"},{"kind":"FOO","note":-1e999}]}') as unknown;
+    expect(envelopeProblem(body, 8)).toEqual({ path: 'items.1.note', message: 'is a number beyond the range of a double' });
+    expect(envelopeProblem(JSON.parse('{"items":[{"n":1.7976931348623157e308}]}'), 8)).toBeNull();
+  });
+});
+
+describe('jsonProblem', () => {
+  test('a number beyond the range of a double is a field issue', () => {
+    expect(jsonProblem(JSON.parse('{"metadata":{"n":1e400}}'), 16)).toEqual({ path: 'metadata.n', message: 'is a number beyond the range of a double' });
+    expect(jsonProblem(JSON.parse('{"metadata":{"n":1e300}}'), 16)).toBeNull();
   });
 });
 

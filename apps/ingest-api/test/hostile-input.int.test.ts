@@ -1,7 +1,7 @@
 // Proves that input Postgres could not store, or that could exhaust the API, is refused at the
 // HTTP border with a 400 naming the field, and never reaches Kafka: a lone UTF-16 surrogate in
 // a body field, a metadata key or the JWT `sub`; metadata nested thousands of levels deep or
-// with too many keys; a malformed percent-escape in the path. Against the real API, Kafka,
+// with too many keys; a number beyond a double's range; a malformed percent-escape in the path. Against the real API, Kafka,
 // Postgres through PgBouncer and Redis.
 import { gzipSync } from 'node:zlib';
 import { signDevToken } from '@ledgerline/auth';
@@ -153,6 +153,23 @@ describe('hostile input at the HTTP border', () => {
       const answer = await alice.request('POST', '/v1/accounts', { raw });
       expect([raw, answer.status, answer.body.error.details]).toEqual([raw, 400, [{ path: expect.stringMatching(/__proto__$/), message: 'key "__proto__" is not allowed' }]]);
     }
+  });
+
+  test('a number beyond the range of a double is a 400 naming it: in a body, and in a batch item, refused whole before its key is claimed', async () => {
+    const metadata = await alice.request('POST', '/v1/accounts', { raw: '{"currency":"USD","metadata":{"n":1e400}}' });
+    expect([metadata.status, metadata.body.error.details]).toEqual([400, [{ path: 'metadata.n', message: 'is a number beyond the range of a double' }]]);
+
+    // JSON.parse reads 1e400 as Infinity; an invalid item is hashed as sent for the batch's
+    // claim, and Infinity has no canonical form: this was a 500.
+    const before = await commandsPublished();
+    const item = `{"kind":"WITHDRAWAL","account_id":"${account}","amount":"1","currency":"USD"}`;
+    for (const odd of ['{"kind":"WITHDRAWAL","amount":"1","note":1e400}', '{"kind":"FOO","x":-1e999}']) {
+      const answer = await alice.request('POST', '/v1/batch', { raw: `{"items":[${item},${odd}]}`, key: 'batch-inf' });
+      expect([odd, answer.status, answer.body.error.details]).toEqual([odd, 400, [{ path: expect.stringMatching(/^items\.1\./), message: 'is a number beyond the range of a double' }]]);
+    }
+    expect(await commandsPublished()).toBe(before);
+    const valid = await alice.request('POST', '/v1/batch', { raw: `{"items":[${item}]}`, key: 'batch-inf' });
+    expect(valid.status).toBe(202);
   });
 
   test('a metadata key is bounded in characters (code points), as the document declares', async () => {
