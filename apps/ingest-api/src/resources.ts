@@ -161,13 +161,13 @@ export function balanceWire(figure: BalanceFigure) {
   };
 }
 
-/** A balance as it stood at `at`, read from the ledger (version 0: no entry yet then). */
-export function balanceAtWire(account: { id: string; currency: string }, figure: { seq: bigint; balance: bigint }, at: string) {
+/** A balance as it stood at `asOf` (an instant as the wire shows it), read from the ledger (version 0: no entry yet then). */
+export function balanceAtWire(account: { id: string; currency: string }, figure: { seq: bigint; balance: bigint }, asOf: string) {
   return {
     account_id: account.id,
     currency: account.currency,
     balance: figure.balance.toString(),
     version: figure.seq.toString(),
-    as_of: new Date(at).toISOString(),
+    as_of: asOf,
   };
 }

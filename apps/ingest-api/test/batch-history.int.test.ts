@@ -2,6 +2,7 @@
 // transfer history with its filters and cursor, the entries time window, and the
 // point-in-time balance, against the real API, a real worker, Kafka, Postgres and Redis.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { type RoutingTable, batchIdFor, batchItemIdFor } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
@@ -571,12 +572,32 @@ describe('batch, history and point in time', () => {
       expect(shown).toMatchObject({ balance: '150', version: '2' });
       expect(shown.as_of).toMatch(/\.[0-9]{3}Z$/);
       const atAsOf = (await alice.get(`/v1/accounts/${account}/balance?at=${shown.as_of}`)).body;
-      expect(atAsOf).toMatchObject({ balance: '150', version: '2', as_of: shown.as_of });
+      // The figure's as_of is the last instant `at` stood for, to the microsecond: given back,
+      // it reads the same figure (with `at` cut to milliseconds it read less).
+      expect(atAsOf).toMatchObject({ balance: '150', version: '2', as_of: shown.as_of.replace(/Z$/, '999Z') });
+      expect((await alice.get(`/v1/accounts/${account}/balance?at=${atAsOf.as_of}`)).body).toEqual(atAsOf);
+      const second = shown.as_of.replace(/\.[0-9]+Z$/, 'Z');
+      while (Date.now() <= Date.parse(second) + 1_000) await sleep(10); // until that second is over
+      const atSecond = (await alice.get(`/v1/accounts/${account}/balance?at=${second}`)).body;
+      expect(atSecond).toMatchObject({ balance: '150', version: '2', as_of: second.replace(/Z$/, '.999999Z') });
+      expect((await alice.get(`/v1/accounts/${account}/balance?at=${atSecond.as_of}`)).body).toEqual(atSecond);
       const [latest] = (await alice.get(`/v1/accounts/${account}/entries?limit=1`)).body.entries;
       expect((await alice.get(`/v1/accounts/${account}/balance?at=${latest.created_at}`)).body).toMatchObject({ balance: '150', version: '2' });
       // Six digits are exact: the microsecond before the first entry is the empty account.
       const [t1] = await entryMicros(account, [latest.transfer_id]);
       expect((await alice.get(`/v1/accounts/${account}/balance?at=${isoMicros(t1! - 1n)}`)).body).toMatchObject({ balance: '100', version: '1' });
+    });
+
+    test('an `at` whose last instant has not passed is in the future: the current second is refused until it is over', async () => {
+      const account = await openAccount(alice);
+      // Early in a second, so that the request is answered within it.
+      while (new Date().getMilliseconds() > 500) await sleep(10);
+      const second = `${new Date().toISOString().slice(0, 19)}Z`;
+      const early = await alice.get(`/v1/accounts/${account}/balance?at=${second}`);
+      expect([early.status, early.body.error?.details]).toEqual([400, [{ path: 'at', message: 'must not be in the future' }]]);
+      while (Date.now() <= Date.parse(second) + 1_000) await sleep(10);
+      const after = await alice.get(`/v1/accounts/${account}/balance?at=${second}`);
+      expect(after.status).toBe(200);
     });
 
     test('entries from/to select a half-open window and combine with the cursor', async () => {

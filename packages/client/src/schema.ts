@@ -50,7 +50,7 @@ export interface paths {
         };
         /**
          * An account's balance; version is the entry sequence number it reflects. With `at`, the balance as it stood then
-         * @description Without `at`: Balance, from the cache when it has the account. With `at`: BalanceAt, the balance after the last entry created at or before `at`, read from the ledger (never the cache); version 0 and balance 0 before the first entry; a future `at` is 400.
+         * @description Without `at`: Balance, from the cache when it has the account. With `at`: BalanceAt, the balance after the last entry created at or before `at`, read from the ledger (never the cache); version 0 and balance 0 before the first entry; a future `at` is 400; `as_of` is the last instant `at` stands for, in UTC with microseconds.
          */
         get: operations["getAccountsIdBalance"];
         put?: never;
@@ -241,7 +241,7 @@ export interface paths {
         put?: never;
         /**
          * Move (part of) a HELD hold to another account: a transfer of kind CAPTURE (owner of the held account or admin)
-         * @description amount <= the hold (default: all of it); the rest is released and the hold ends CAPTURED. A hold that is not HELD ends the capture REJECTED HOLD_NOT_ACTIVE; one applied at or after expires_at, HOLD_EXPIRED.
+         * @description amount <= the hold (default: all of it); the rest is released and the hold ends CAPTURED. A capture applied at or after expires_at ends REJECTED HOLD_EXPIRED (whether the expiry scan released the hold yet or not); one of a VOIDED or CAPTURED hold, HOLD_NOT_ACTIVE.
          */
         post: operations["postHoldsIdCapture"];
         delete?: never;
@@ -964,7 +964,7 @@ export interface operations {
     getAccountsIdBalance: {
         parameters: {
             query?: {
-                /** @description The balance as it stood at this instant (after the last entry created at or before it; an instant with fewer than 6 fractional digits includes the whole of its last digit); not in the future */
+                /** @description The balance as it stood at this instant (after the last entry created at or before it; an instant with fewer than 6 fractional digits includes the whole of its last digit, and is in the future until that digit has passed); not in the future */
                 at?: string;
             };
             header?: never;

@@ -251,10 +251,26 @@ export const instantParam = z
  * Expects a string instantParam accepted.
  */
 export function lastMicrosecondOf(instant: string): string {
+  const [whole, fraction, offset] = instantParts(instant);
+  return `${whole}.${fraction.padEnd(6, '9')}${offset}`;
+}
+
+/**
+ * An instant in UTC with every fractional digit it has (`...T14:36:50.2-05:30` is
+ * `...T20:06:50.2Z`): Date's toISOString would cut it to milliseconds. Expects a string
+ * instantParam accepted.
+ */
+export function utcInstantOf(instant: string): string {
+  const [whole, fraction, offset] = instantParts(instant);
+  const seconds = new Date(`${whole}${offset}`).toISOString().slice(0, 19);
+  return fraction ? `${seconds}.${fraction}Z` : `${seconds}Z`;
+}
+
+/** Up to the seconds, the fractional digits ('' for none), the offset. */
+function instantParts(instant: string): [string, string, string] {
   const match = /^([^.]*?:[0-9]{2})(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})$/.exec(instant);
   if (!match) throw new RangeError(`not an instant: ${instant}`);
-  const [, whole, fraction = '', offset] = match;
-  return `${whole}.${fraction.padEnd(6, '9')}${offset}`;
+  return [match[1]!, match[2] ?? '', match[3]!];
 }
 
 export const transferQuery = z
@@ -274,7 +290,7 @@ export const entriesQuery = z
 
 export const balanceQuery = z
   .object({
-    at: instantParam.optional().meta({ description: 'The balance as it stood at this instant (after the last entry created at or before it; an instant with fewer than 6 fractional digits includes the whole of its last digit); not in the future' }),
+    at: instantParam.optional().meta({ description: 'The balance as it stood at this instant (after the last entry created at or before it; an instant with fewer than 6 fractional digits includes the whole of its last digit, and is in the future until that digit has passed); not in the future' }),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import { lastMicrosecondOf } from '../src/http';
+import { lastMicrosecondOf, utcInstantOf } from '../src/http';
 
 describe('lastMicrosecondOf', () => {
   it.each([
@@ -12,5 +12,16 @@ describe('lastMicrosecondOf', () => {
 
   it('refuses what is not an instant', () => {
     expect(() => lastMicrosecondOf('yesterday')).toThrow(RangeError);
+  });
+});
+
+describe('utcInstantOf', () => {
+  it.each([
+    ['2026-12-04T14:36:50.2-05:30', '2026-12-04T20:06:50.2Z'],
+    ['2026-12-04T14:36:50Z', '2026-12-04T14:36:50Z'],
+    ['2026-12-31T23:59:59.999999-01:00', '2027-01-01T00:59:59.999999Z'],
+    ['2026-12-04T14:36:50.221456+01:00', '2026-12-04T13:36:50.221456Z'],
+  ])('%s in UTC is %s, every digit kept', (instant, utc) => {
+    expect(utcInstantOf(instant)).toBe(utc);
   });
 });

@@ -24,6 +24,7 @@ import {
   entriesQuery,
   idPath,
   lastMicrosecondOf,
+  utcInstantOf,
 } from '@ledgerline/schemas';
 import { type AccountFacts, visible, visibleAccount } from '../account-directory';
 import { submitAccountChange } from '../account-changes';
@@ -124,7 +125,7 @@ export const accountRoutes = [
     path: '/v1/accounts/{id}/balance',
     summary: "An account's balance; version is the entry sequence number it reflects. With `at`, the balance as it stood then",
     description:
-      'Without `at`: Balance, from the cache when it has the account. With `at`: BalanceAt, the balance after the last entry created at or before `at`, read from the ledger (never the cache); version 0 and balance 0 before the first entry; a future `at` is 400.',
+      'Without `at`: Balance, from the cache when it has the account. With `at`: BalanceAt, the balance after the last entry created at or before `at`, read from the ledger (never the cache); version 0 and balance 0 before the first entry; a future `at` is 400; `as_of` is the last instant `at` stands for, in UTC with microseconds.',
     params: idPath,
     query: balanceQuery,
     responses: { 200: { description: 'The balance (Balance), or with `at` the balance then (BalanceAt)', schema: z.union([balanceResource, balanceAtResource]) } },
@@ -137,12 +138,17 @@ export const accountRoutes = [
         res.json(balanceWire(await balanceOf(ctx, facts)));
         return;
       }
-      // A figure for a moment that has not happened yet would change as money moves: refused.
-      if (Date.parse(query.at) > ctx.clock.now().getTime()) {
+      // `at` stands for the whole of its last digit. A figure for a moment that has not wholly
+      // passed would change as money moves: refused. (The clock has milliseconds: the
+      // current one has not passed.)
+      const last = lastMicrosecondOf(query.at);
+      if (Date.parse(last) >= ctx.clock.now().getTime()) {
         throw validationFailed([{ path: 'at', message: 'must not be in the future' }]);
       }
-      // From the ledger, never the cache: the cache only knows the latest figure.
-      res.json(balanceAtWire(facts, await balanceAt(ctx.pool, facts.id, lastMicrosecondOf(query.at)), query.at));
+      // From the ledger, never the cache: the cache only knows the latest figure. `as_of` is
+      // the last instant the figure covers, with microseconds: given back as `at`, it reads
+      // the same figure.
+      res.json(balanceAtWire(facts, await balanceAt(ctx.pool, facts.id, last), utcInstantOf(last)));
     },
   }),
 
