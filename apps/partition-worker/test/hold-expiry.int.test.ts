@@ -119,7 +119,8 @@ describe('hold expiry by the partition writer', () => {
       } else {
         expect(hold.status).toBe('EXPIRED');
         expect(capture.status).toBe('REJECTED');
-        expect(['HOLD_EXPIRED', 'HOLD_NOT_ACTIVE']).toContain(capture.reason);
+        // Released by the scan before the capture came, or by the capture itself: late either way.
+        expect(capture.reason).toBe('HOLD_EXPIRED');
         expect(from).toMatchObject({ balance: '100', available: '100' });
       }
       seen.add(hold.status);

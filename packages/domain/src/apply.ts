@@ -545,7 +545,10 @@ class BatchBuilder {
 
   private applyCapture(command: CaptureCommand): void {
     const hold = this.hold(command.holdId);
-    if (!hold || hold.status !== 'HELD' || hold.accountId !== command.accountId) return this.reject(command, 'HOLD_NOT_ACTIVE');
+    if (!hold || hold.accountId !== command.accountId) return this.reject(command, 'HOLD_NOT_ACTIVE');
+    // Released by the expiry scan before the capture came: the capture is late, as below.
+    if (hold.status === 'EXPIRED') return this.reject(command, 'HOLD_EXPIRED');
+    if (hold.status !== 'HELD') return this.reject(command, 'HOLD_NOT_ACTIVE');
     if (this.isDue(hold)) {
       // By this partition's clock the hold has expired: release it now, and refuse the capture.
       this.endHold(hold, 'EXPIRED', 0n, null);

@@ -370,6 +370,32 @@ describe('cross-partition saga', () => {
     expect(home.outbox.map((o) => o.kind === 'EVENT' && o.event)).toEqual([expect.objectContaining({ type: 'TransferRejected', kind: 'CAPTURE', holdId: 'h1' })]);
   });
 
+  test.each([
+    ['released by the expiry scan', 'EXPIRED' as const, '2026-11-20T00:00:00.000Z', 'HOLD_EXPIRED'],
+    ['still held, past expires_at', 'HELD' as const, '2026-11-20T00:00:00.000Z', 'HOLD_EXPIRED'],
+    ['voided', 'VOIDED' as const, '2026-11-22T00:00:00.000Z', 'HOLD_NOT_ACTIVE'],
+    ['captured', 'CAPTURED' as const, '2026-11-22T00:00:00.000Z', 'HOLD_NOT_ACTIVE'],
+  ])('a capture of a hold %s (%s, expiring %s) is REJECTED %s and moves no money', (_name, status, expiresAt, reason) => {
+    const hold = { id: 'h1', accountId: A, amount: 40n, capturedAmount: 0n, currency: 'USD', status, expiresAt };
+    const capture: Command = {
+      type: 'CAPTURE',
+      transferId: 'c1',
+      holdId: 'h1',
+      accountId: A,
+      toAccountId: B,
+      amount: 40n,
+      currency: 'USD',
+      principal: 'alice',
+      admin: false,
+      requestHash: HASH,
+      acceptedAt: ACCEPTED_AT,
+    };
+    const a = userAccount(A, { balance: 100n, held: status === 'HELD' ? 40n : 0n, seq: 2n });
+    const effects = applyBatch({ ...contextFor(1, [a], { routes }), holds: new Map([['h1', hold]]) }, [capture]);
+    expect(effects.outcomes).toEqual([{ transferId: 'c1', result: 'REJECTED', reason }]);
+    expect(effects.entries).toEqual([]);
+  });
+
   test.each<[string, AccountState[], string]>([
     ['missing', [], 'DESTINATION_NOT_FOUND'],
     ['closed', [userAccount(B, { owner: 'bob', status: 'CLOSED' })], 'ACCOUNT_CLOSED'],

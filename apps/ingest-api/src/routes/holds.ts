@@ -45,8 +45,8 @@ export const holdRoutes = [
     path: '/v1/holds/{id}/capture',
     summary: 'Move (part of) a HELD hold to another account: a transfer of kind CAPTURE (owner of the held account or admin)',
     description:
-      'amount <= the hold (default: all of it); the rest is released and the hold ends CAPTURED. A hold that is not HELD ends the ' +
-      'capture REJECTED HOLD_NOT_ACTIVE; one applied at or after expires_at, HOLD_EXPIRED.',
+      'amount <= the hold (default: all of it); the rest is released and the hold ends CAPTURED. A capture applied at or after ' +
+      'expires_at ends REJECTED HOLD_EXPIRED (whether the expiry scan released the hold yet or not); one of a VOIDED or CAPTURED hold, HOLD_NOT_ACTIVE.',
     idempotent: true,
     params: idPath,
     body: captureBody,
