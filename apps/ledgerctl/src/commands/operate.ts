@@ -58,9 +58,15 @@ export async function showWorkers(config: CtlConfig): Promise<void> {
 }
 
 export async function showRouting(config: CtlConfig): Promise<void> {
-  await withDeps(config, 'read', async ({ pool }) => {
-    const [routing, traffic, open] = await Promise.all([loadRouting(pool), bucketTraffic(pool, config.trafficWindowMs), listOpenMoves(pool)]);
-    const perPartition = new Map<number, { buckets: number; load: number }>();
+  await withDeps(config, 'read', async ({ pool, admin, topics }) => {
+    const [routing, traffic, open, partitions] = await Promise.all([
+      loadRouting(pool),
+      bucketTraffic(pool, config.trafficWindowMs),
+      listOpenMoves(pool),
+      admin.partitionCount(topics.commands),
+    ]);
+    // Every partition of the topic, those without buckets too (after a crashed spread).
+    const perPartition = new Map<number, { buckets: number; load: number }>(Array.from({ length: partitions }, (_, p) => [p, { buckets: 0, load: 0 }]));
     for (let bucket = 0; bucket < BUCKET_COUNT; bucket++) {
       const p = routing.partitionOfBucket(bucket);
       const entry = perPartition.get(p) ?? { buckets: 0, load: 0 };
@@ -68,16 +74,26 @@ export async function showRouting(config: CtlConfig): Promise<void> {
       entry.load += traffic.get(bucket) ?? 0;
       perPartition.set(p, entry);
     }
+    const minutes = config.trafficWindowMs / 60_000;
     process.stdout.write(`routing table version ${routing.version}, ${BUCKET_COUNT} buckets\n`);
     printTable(
       ['partition', 'buckets', 'commands/min'],
-      [...perPartition].sort((a, b) => a[0] - b[0]).map(([p, e]) => [String(p), String(e.buckets), (e.load / (config.trafficWindowMs / 60_000)).toFixed(1)]),
+      [...perPartition].sort((a, b) => a[0] - b[0]).map(([p, e]) => [String(p), String(e.buckets), (e.load / minutes).toFixed(1)]),
     );
     const hot = [...traffic].sort((a, b) => b[1] - a[1]).slice(0, 10);
-    process.stdout.write('\nhottest buckets (last 5 min):\n');
-    printTable(['bucket', 'partition', 'commands/min'], hot.map(([b, n]) => [String(b), String(routing.partitionOfBucket(b)), (n / 5).toFixed(1)]));
+    process.stdout.write(`\nhottest buckets (last ${windowWords(config.trafficWindowMs)}):\n`);
+    printTable(['bucket', 'partition', 'commands/min'], hot.map(([b, n]) => [String(b), String(routing.partitionOfBucket(b)), (n / minutes).toFixed(1)]));
     if (open.length) process.stdout.write(`\nmoves in progress: ${open.map((m) => `${m.bucket} ${m.fromPartition}->${m.toPartition} ${m.state}`).join(', ')}\n`);
   });
+}
+
+function bucketsWord(n: number): string {
+  return n === 1 ? '1 bucket' : `${n} buckets`;
+}
+
+/** CTL_TRAFFIC_WINDOW_MS in words: "5 min", "90 s". */
+function windowWords(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
 }
 
 export async function moveCommand(config: CtlConfig, buckets: number[], toPartition: number): Promise<void> {
@@ -85,19 +101,24 @@ export async function moveCommand(config: CtlConfig, buckets: number[], toPartit
     const partitions = await admin.partitionCount(topics.commands);
     if (toPartition < 0 || toPartition >= partitions) throw new Error(`--to-partition must be in 0..${partitions - 1}`);
     const result = await moveBucketsRetrying({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition, config.move);
-    process.stdout.write(`moved ${result.moved.length} buckets to partition ${toPartition}; held ${result.holdMs} ms\n`);
+    process.stdout.write(`moved ${bucketsWord(result.moved.length)} to partition ${toPartition}; held ${result.holdMs} ms\n`);
   });
 }
 
 export async function addPartitions(config: CtlConfig, to: number): Promise<void> {
   await withDeps(config, 'owner', async (deps) => {
     const current = await deps.admin.partitionCount(deps.topics.commands);
-    if (to <= current) throw new Error(`${deps.topics.commands} already has ${current} partitions`);
-    await deps.admin.addPartitions([deps.topics.commands, deps.topics.events], to);
-    process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
-    await sleep(config.metadataRefreshWaitMs);
+    if (to < current) throw new Error(`${deps.topics.commands} already has ${current} partitions: Kafka cannot remove partitions`);
+    if (to > current) {
+      await deps.admin.addPartitions([deps.topics.commands, deps.topics.events], to);
+      process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
+      await sleep(config.metadataRefreshWaitMs);
+    }
+    // With the topics already at `to` (a re-run after a crash), the spread is finished instead.
     const routing = await loadRouting(deps.pool);
-    await applyPlan(deps, spreadPlan((b) => routing.partitionOfBucket(b), to), config);
+    const plan = spreadPlan((b) => routing.partitionOfBucket(b), to);
+    if (to === current) process.stdout.write(`${deps.topics.commands} has ${to} partitions; ${plan.length ? `finishing the spread: ${plan.length} buckets to move` : 'buckets already spread: nothing to move'}\n`);
+    if (plan.length) await applyPlan(deps, plan, config);
   });
 }
 
@@ -106,8 +127,8 @@ export async function rebalance(config: CtlConfig, apply: boolean, movesMax: num
     const partitions = await deps.admin.partitionCount(deps.topics.commands);
     const [routing, traffic] = await Promise.all([loadRouting(deps.pool), bucketTraffic(deps.pool, config.trafficWindowMs)]);
     const plan = levelPlan((b) => routing.partitionOfBucket(b), partitions, traffic, movesMax);
-    printTable(['bucket', 'from', 'to', 'commands (5 min)'], plan.map((m) => [String(m.bucket), String(m.from), String(m.to), String(m.load)]));
     if (plan.length === 0) process.stdout.write('already level: nothing to move\n');
+    else printTable(['bucket', 'from', 'to', `commands (${windowWords(config.trafficWindowMs)})`], plan.map((m) => [String(m.bucket), String(m.from), String(m.to), String(m.load)]));
     if (apply && plan.length) await applyPlan(deps, plan, config);
   });
 }

@@ -21,8 +21,10 @@ export async function setup(config: CtlConfig, log: (line: string) => void): Pro
     const names = topicNames(config.topicPrefix);
     await admin.ensureTopics(names, config.partitionCount, config.kafkaDurability);
     const d = config.kafkaDurability;
+    // The topic's own count: KAFKA_PARTITIONS only sizes a new topic (partitions add grows it).
+    const partitions = await admin.partitionCount(names.commands);
     log(
-      `topics ready: ${names.commands} (${config.partitionCount} partitions), ${names.events}, ${names.deadLetter}` +
+      `topics ready: ${names.commands} (${partitions} partitions), ${names.events}, ${names.deadLetter}` +
         ` (new topics: replication ${d.replicationFactor}, min.insync.replicas ${d.minInsyncReplicas})`,
     );
   } finally {

@@ -115,7 +115,7 @@ export async function completeMoves(deps: MoveDeps, moves: readonly BucketMove[]
   }
   await finishMoves(deps.pool, ids);
   const done = await loadMoves(deps.pool, ids);
-  deps.log(`moved ${done.filter((m) => m.state === 'DONE').length} buckets`);
+  deps.log(`bucket moves done: ${done.filter((m) => m.state === 'DONE').length} of ${done.length}`);
   return done;
 }
 

@@ -11,14 +11,38 @@ export interface PlannedMove {
   load: number;
 }
 
-/** Buckets dealt round-robin over `partitionCount`: where `partitions add` sends them. */
+/**
+ * Where `partitions add` sends buckets: the fewest moves that leave every partition of
+ * `partitionCount` with BUCKET_COUNT / partitionCount buckets (one more for the remainder's
+ * partitions). A partition holding more than its share gives its highest-numbered buckets
+ * to the partitions holding fewer, lowest partition first; every other bucket stays where it
+ * is, so buckets an operator moved by hand stay put unless their partition has too many.
+ * The plan of a spread already done is empty: re-running after a crash finishes it.
+ */
 export function spreadPlan(current: (bucket: number) => number, partitionCount: number): PlannedMove[] {
-  const moves: PlannedMove[] = [];
+  const held: number[][] = Array.from({ length: partitionCount }, () => []);
   for (let bucket = 0; bucket < BUCKET_COUNT; bucket++) {
-    const to = bucket % partitionCount;
     const from = current(bucket);
-    if (from !== to) moves.push({ bucket, from, to, load: 0 });
+    if (from < 0 || from >= partitionCount) throw new RangeError(`bucket ${bucket} is routed to partition ${from}, outside 0..${partitionCount - 1}`);
+    held[from]!.push(bucket);
   }
+  // The remainder's extra bucket goes to the partitions holding the most already (fewest moves).
+  const base = Math.floor(BUCKET_COUNT / partitionCount);
+  const share = new Array<number>(partitionCount).fill(base);
+  const byHolding = held.map((buckets, p) => ({ p, n: buckets.length })).sort((a, b) => b.n - a.n || a.p - b.p);
+  for (let i = 0; i < BUCKET_COUNT % partitionCount; i++) share[byHolding[i]!.p]!++;
+
+  const spare: { bucket: number; from: number }[] = [];
+  held.forEach((buckets, from) => {
+    for (let i = buckets.length - 1; i >= share[from]!; i--) spare.push({ bucket: buckets[i]!, from });
+  });
+  const moves: PlannedMove[] = [];
+  held.forEach((buckets, to) => {
+    for (let n = buckets.length; n < share[to]!; n++) {
+      const { bucket, from } = spare.shift()!;
+      moves.push({ bucket, from, to, load: 0 });
+    }
+  });
   return moves;
 }
 
