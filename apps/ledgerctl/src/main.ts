@@ -8,6 +8,13 @@ import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
 import { runReconcile } from './commands/reconcile';
 import { addPartitions, moveCommand, rebalance, showRouting, showWorkers } from './commands/operate';
+import { showDeadLetters } from './commands/dead-letters';
+
+// Output piped into `head` closes early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 const program = new Command('ledgerctl').description('Operate a ledgerline deployment').showHelpAfterError();
 
@@ -47,6 +54,20 @@ program
   .description("the consumer group's members, each partition's owner, epoch, stored offset and lag")
   .action(() => showWorkers(loadCtlConfig()));
 
+program
+  .command('dead-letters')
+  .description('the newest commands a partition could not apply (malformed, forged or UNPROCESSABLE), oldest first')
+  .option('--limit <n>', 'at most this many', '20')
+  .option('--partition <p>', 'only those of this partition')
+  .option('--json', 'each whole message (reason, offset, key and value in base64) as a JSON line')
+  .action((options: { limit: string; partition?: string; json?: boolean }) =>
+    showDeadLetters(loadCtlConfig(), {
+      limit: parseNonNegative(options.limit, '--limit'),
+      partition: options.partition === undefined ? undefined : parseNonNegative(options.partition, '--partition'),
+      json: options.json === true,
+    }),
+  );
+
 const routing = program.command('routing').description('the bucket -> partition table');
 routing
   .command('show')
@@ -67,7 +88,7 @@ program
   .command('partitions')
   .description('partition operations')
   .command('add')
-  .description('grow the commands topic and spread buckets onto the new partitions')
+  .description('grow the commands and events topics and spread buckets onto the new partitions (re-run to finish a crashed spread)')
   .requiredOption('--to <n>', 'the new partition count')
   .action((options: { to: string }) => addPartitions(loadCtlConfig(), parseNonNegative(options.to, '--to')));
 

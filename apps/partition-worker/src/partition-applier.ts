@@ -409,7 +409,12 @@ export class PartitionApplier {
     const now = this.ports.clock.now().toISOString();
     const { batch, taken } = decodeBatch(this.topic, this.partition, all, now, this.ports.seal);
     const { commands, deadLetters, fence } = batch;
-    for (const letter of deadLetters) this.ports.onDeadLetter?.(this.partition, letter.reason.startsWith('forged:') ? 'forged' : 'malformed');
+    for (const letter of deadLetters) {
+      const kind = letter.reason.startsWith('forged:') ? 'forged' : 'malformed';
+      this.ports.onDeadLetter?.(this.partition, kind);
+      // As the UNPROCESSABLE isolation logs: an operator looks for the offset in the log first.
+      this.ports.log(`partition ${this.partition}: offset ${letter.offset} dead-lettered as ${kind}: ${letter.reason}`);
+    }
     const routing = await this.currentRouting(commands);
     const partitionOf = (id: string) => routing.partitionOf(id);
 

@@ -6,7 +6,7 @@
 // order; and a failure that even an empty write repeats is retried, never blamed on a command.
 import type { ClientCommand as Command, RoutingTable } from '@ledgerline/domain';
 import { AMOUNT_MAX, USER_BALANCE_MAX } from '@ledgerline/domain';
-import { loadRouting, reconcile } from '@ledgerline/postgres';
+import { listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -48,8 +48,8 @@ describe('poison commands cannot stop a partition', () => {
     await Promise.all(commands.map((c) => publisher.publish(c)));
     return commands.map((c) => c.transferId);
   };
-  const deadLetters = async () =>
-    (await db.pool.query(`SELECT payload FROM outbox WHERE topic = 'dead-letter' ORDER BY id`)).rows.map((r) => r.payload as Record<string, unknown>);
+  // What `ledgerctl dead-letters` lists.
+  const deadLetters = async () => (await listDeadLetters(db.pool, { limit: 10_000 })).map((row) => row.letter);
 
   test('a forged message with a lone surrogate in its description or principal is dead-lettered and the partition keeps applying', async () => {
     const account = await openAccountOn(db.pool, routing, 0, 'owner-text');

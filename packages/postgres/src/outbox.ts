@@ -115,3 +115,27 @@ export async function countUnpublishedOutbox(pool: Pool, partitions: readonly nu
   );
   return new Map(result.rows.map((r) => [Number(r.partition), Number(r.n)]));
 }
+
+/** A dead letter as Postgres keeps it: the outbox row (kept after publishing) and its message. */
+export interface DeadLetterRow {
+  id: bigint;
+  sourcePartition: number;
+  /** The dead-letter message as published (docs/events.md): reason, offset, the bytes in base64. */
+  letter: Record<string, unknown>;
+  createdAt: Date;
+  publishedAt: Date | null;
+}
+
+/**
+ * The newest `limit` dead letters (of one source partition, or all), oldest first. Dead
+ * letters are rare and the outbox holds only unpublished rows besides them, so this scans it.
+ */
+export async function listDeadLetters(pool: Pool, options: { limit: number; partition?: number }): Promise<DeadLetterRow[]> {
+  const { rows } = await pool.query<{ id: string; source_partition: number; payload: Record<string, unknown>; created_at: Date; published_at: Date | null }>(
+    `SELECT id, source_partition, payload, created_at, published_at FROM outbox
+      WHERE topic = 'dead-letter' AND ($2::int IS NULL OR source_partition = $2)
+      ORDER BY id DESC LIMIT $1`,
+    [options.limit, options.partition ?? null],
+  );
+  return rows.reverse().map((r) => ({ id: BigInt(r.id), sourcePartition: r.source_partition, letter: r.payload, createdAt: r.created_at, publishedAt: r.published_at }));
+}
