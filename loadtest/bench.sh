@@ -50,7 +50,8 @@ main() {
   }
   trap restore_stack EXIT
 
-  bash infra/local/stack.sh up
+  # 7>&-: the services outlive this script with LL_BENCH_KEEP_STACK=1, and must not hold the lock.
+  bash infra/local/stack.sh up 7>&-
   eval "$(bash infra/local/stack.sh env)"
 
   npx tsx loadtest/bench/main.ts "$@"

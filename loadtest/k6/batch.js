@@ -17,7 +17,7 @@ import { sleep } from 'k6';
 import { Counter, Trend } from 'k6/metrics';
 import { is2xx, jsonOf, postBatch } from './lib/api.js';
 import { common, int } from './lib/env.js';
-import { accountsOf, setupFixture } from './lib/fixture.js';
+import { accountGroupsOf, ownerAt, setupFixture } from './lib/fixture.js';
 import { ackMs, transferFailed, transfersAcked } from './lib/metrics.js';
 import { baseOptions, loadShape, thresholdSettings, transferThresholds } from './lib/options.js';
 import { summarize } from './lib/summary.js';
@@ -52,50 +52,30 @@ export function setup() {
   return setupFixture(common);
 }
 
-function pick(list) {
-  return list[Math.floor(Math.random() * list.length)];
+function randomIndex(n) {
+  return Math.floor(Math.random() * n);
 }
 
 /**
- * The fixture's accounts as a plain array and by owner, built once per VU. The fixture is a
- * SharedArray, which decodes an element on every access: filtering its 10,000 accounts for
- * each batch cost more CPU than the API spent on the batch.
+ * The accounts of one principal (drawn with the weight of its account count, as drawing an
+ * account and taking its owner would), and `items` transfers from them to any other account.
  */
-let vuAccounts = null;
-
-function accountsIndexed(accounts) {
-  if (vuAccounts === null) {
-    const all = [];
-    const byOwner = new Map();
-    for (const account of accounts) {
-      all.push(account);
-      const own = byOwner.get(account.owner);
-      if (own) own.push(account);
-      else byOwner.set(account.owner, [account]);
-    }
-    vuAccounts = { all, byOwner };
-  }
-  return vuAccounts;
-}
-
-/** The accounts of one principal, drawn at random, and `items` transfers from them. */
-function batchOf(accounts) {
-  const { all, byOwner } = accountsIndexed(accounts);
-  const owner = pick(all).owner;
-  const sources = byOwner.get(owner);
+function batchOf(data) {
+  const groups = accountGroupsOf(data);
+  const { ids } = groups;
+  const { owner, start, end } = ownerAt(groups, randomIndex(ids.length));
   const transfers = [];
   for (let i = 0; i < items; i++) {
-    const from = pick(sources);
-    let to = pick(all);
-    while (to.id === from.id) to = pick(all);
-    transfers.push({ from, to, amount: randomAmount(common) });
+    const from = ids[start + randomIndex(end - start)];
+    let to = ids[randomIndex(ids.length)];
+    while (to === from) to = ids[randomIndex(ids.length)];
+    transfers.push({ from: { id: from, owner }, to: { id: to }, amount: randomAmount(common) });
   }
   return { owner, transfers };
 }
 
 export function batch(data) {
-  const accounts = accountsOf(data);
-  const { owner, transfers } = batchOf(accounts);
+  const { owner, transfers } = batchOf(data);
   const sampled = exec.scenario.iterationInTest % batchSampleEvery === 0;
   const chosen = sampled ? Array.from({ length: Math.min(sampleItems, transfers.length) }, () => Math.floor(Math.random() * transfers.length)) : [];
   const before = chosen.map((i) => (common.verify === 'full' ? balanceVersions(common, data.admin, [transfers[i].from.id, transfers[i].to.id]) : null));
