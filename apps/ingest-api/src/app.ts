@@ -259,6 +259,7 @@ function errorHandler(ctx: AppContext) {
     const answer = toHttpError(error, ctx.config);
     // pino-http's line for this request carries the status; the stack goes with the request id.
     if (answer.unexpected) req.log.error({ err: error }, `500 on ${req.method} ${req.path}`);
+    res.locals.errorCode = answer.body.error.code; // for the request's log line
     if (res.headersSent) {
       res.destroy();
       return;

@@ -114,7 +114,8 @@ export function lineLog(logger: Logger): (message: string) => void {
 
 /**
  * pino-http for the API: one line per answered request with its id, method, route, status and
- * duration, and `req.log`, a child logger carrying the request id. The id is the caller's
+ * duration (and, for an error answer, the `code` the app put in `res.locals.errorCode`), and
+ * `req.log`, a child logger carrying the request id. The id is the caller's
  * `X-Request-Id` when it is a short printable token, else a fresh UUID, and is echoed back.
  * No headers are logged (they hold bearer tokens). Successful requests log at debug: at
  * thousands of requests a second an info line each would cost more than the request.
@@ -129,7 +130,18 @@ export function httpLogger(logger: Logger) {
       res.setHeader('X-Request-Id', id);
       return id;
     },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+    // A 503 is an answer the API chose (a dependency down, a bucket moving: the client retries
+    // after Retry-After), not a failure of its own: warn. An exception or another 5xx: error.
+    customLogLevel: (_req, res, error) =>
+      error || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode >= 400 ? (res.statusCode === 503 ? 'warn' : 'info') : 'debug',
+    // pino-http puts a made-up Error ("failed with status code 503", with pino-http's own
+    // stack) on a 5xx line that had no exception; the answer's error code says more.
+    customErrorObject: (_req, res, error, fields: Record<string, unknown>) => {
+      const answered = (res as { err?: unknown }).err === undefined && error.message === `failed with status code ${res.statusCode}`;
+      if (!answered) return fields;
+      const { err: _synthetic, ...rest } = fields;
+      return { ...rest, code: (res as { locals?: { errorCode?: string } }).locals?.errorCode };
+    },
     serializers: {
       req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -1,8 +1,11 @@
 // Proves the Logger port's pino adapter writes one JSON object per line with the level's
 // name, the message and the bound fields, that child loggers carry their bindings, and that
-// lineLog turns a `partition N: ...` message into a structured `partition` (and `epoch`).
+// lineLog turns a `partition N: ...` message into a structured `partition` (and `epoch`), and
+// that the request log gives a 503 the API chose a warn with its code, not a made-up error.
+import { type AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
-import { createLogger, lineLog } from '../src';
+import { createLogger, httpLogger, lineLog } from '../src';
 
 function capture(level: 'info' | 'debug' = 'info') {
   const lines: Record<string, unknown>[] = [];
@@ -43,5 +46,39 @@ describe('the pino Logger', () => {
     expect(lines[1]).toMatchObject({ level: 'warn' });
     expect(lines[2]).toMatchObject({ level: 'info', msg: 'joined group generation: partitions [0, 1]' });
     expect(lines[2]).not.toHaveProperty('partition');
+  });
+});
+
+describe('httpLogger', () => {
+  async function answered(status: number, code: string | null, thrown: Error | null = null): Promise<Record<string, unknown>> {
+    const { logger, lines } = capture('debug');
+    const middleware = httpLogger(logger);
+    const server = createServer((req, res) => {
+      middleware(req, res, () => {
+        if (code) (res as unknown as { locals: Record<string, unknown> }).locals = { errorCode: code };
+        if (thrown) (res as unknown as { err: Error }).err = thrown;
+        res.statusCode = status;
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await fetch(`http://127.0.0.1:${port}/v1/transfers`, { method: 'POST' });
+    await new Promise((resolve) => server.close(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    return lines.find((line) => line.res !== undefined)!;
+  }
+
+  test('a 503 the app answered is a warn with its code, without a made-up error and stack', async () => {
+    const line = await answered(503, 'BUCKET_MOVING');
+    expect(line).toMatchObject({ level: 'warn', code: 'BUCKET_MOVING', res: { statusCode: 503 } });
+    expect(line.err).toBeUndefined();
+  });
+
+  test('a 500 is an error, with the exception when there is one; a 4xx is info, a 2xx debug', async () => {
+    expect(await answered(500, 'INTERNAL')).toMatchObject({ level: 'error', code: 'INTERNAL' });
+    expect(await answered(500, 'INTERNAL', new Error('boom'))).toMatchObject({ level: 'error', err: { message: 'boom' } });
+    expect(await answered(404, 'NOT_FOUND')).toMatchObject({ level: 'info' });
+    expect(await answered(202, null)).toMatchObject({ level: 'debug' });
   });
 });
