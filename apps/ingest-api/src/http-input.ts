@@ -34,16 +34,30 @@ const NUMBER_OUT_OF_RANGE = 'is a number beyond the range of a double';
 
 /**
  * The first problem of a parsed JSON document, as a field issue: a string (value or key)
- * that is not storable text (`textProblem`: a lone surrogate, NUL), a number literal beyond
- * a double's range, or nesting deeper than `depthMax`. Iterative on purpose: the input
- * decides the depth. Null when it is fine.
+ * that is not storable text (`textProblem`: a lone surrogate, NUL) or a `__proto__` key, a
+ * number literal beyond a double's range, or nesting deeper than `depthMax`. Iterative on
+ * purpose: the input decides the depth (a million nested brackets must not overflow the
+ * stack of whoever walks it next: hashing, zod, JSON.stringify). Null when it is fine.
  */
 export function jsonProblem(root: unknown, depthMax: number): FieldIssue | null {
+  return documentProblem(root, depthMax, true);
+}
+
+/**
+ * What refuses a document whole when its parts are judged one by one later (a batch's
+ * items, each with jsonProblem): nesting deeper than `depthMax`, or a number literal beyond
+ * a double's range (an invalid item is hashed as sent, and Infinity has no canonical form).
+ */
+export function envelopeProblem(root: unknown, depthMax: number): FieldIssue | null {
+  return documentProblem(root, depthMax, false);
+}
+
+function documentProblem(root: unknown, depthMax: number, checkText: boolean): FieldIssue | null {
   const stack: { value: unknown; path: string; depth: number }[] = [{ value: root, path: '', depth: 0 }];
   while (stack.length > 0) {
     const { value, path, depth } = stack.pop()!;
     if (typeof value === 'string') {
-      const problem = textProblem(value);
+      const problem = checkText ? textProblem(value) : null;
       if (problem) return { path: path || '(body)', message: problem };
       continue;
     }
@@ -55,33 +69,16 @@ export function jsonProblem(root: unknown, depthMax: number): FieldIssue | null 
     if (depth >= depthMax) return { path: path || '(body)', message: `nests deeper than ${depthMax} levels` };
     for (const [key, child] of Object.entries(value)) {
       const childPath = path ? `${path}.${key}` : key;
-      const keyProblem = textProblem(key);
-      if (keyProblem) return { path: childPath.isWellFormed() ? childPath : childPath.toWellFormed(), message: `key ${keyProblem}` };
-      // JSON.parse makes "__proto__" an own key, but copying the object (zod does) sets the
-      // copy's prototype instead: the key would vanish, and what is stored and hashed would
-      // differ from what was sent.
-      if (key === '__proto__') return { path: childPath, message: 'key "__proto__" is not allowed' };
+      if (checkText) {
+        const keyProblem = textProblem(key);
+        if (keyProblem) return { path: childPath.isWellFormed() ? childPath : childPath.toWellFormed(), message: `key ${keyProblem}` };
+        // JSON.parse makes "__proto__" an own key, but copying the object (zod does) sets the
+        // copy's prototype instead: the key would vanish, and what is stored and hashed would
+        // differ from what was sent.
+        if (key === '__proto__') return { path: childPath, message: 'key "__proto__" is not allowed' };
+      }
       stack.push({ value: child, path: childPath, depth: depth + 1 });
     }
-  }
-  return null;
-}
-
-/**
- * The first problem of a document whose parts are judged one by one later (a batch's items):
- * what must refuse it whole. Nesting deeper than `depthMax` (iterative: a hostile body of a
- * million nested brackets must not overflow the stack of whoever walks it next: hashing,
- * zod, JSON.stringify), or a number literal beyond a double's range (an invalid item is
- * hashed as sent, and Infinity has no canonical form). Null when it is fine.
- */
-export function envelopeProblem(root: unknown, depthMax: number): FieldIssue | null {
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value: root, path: '', depth: 0 }];
-  while (stack.length > 0) {
-    const { value, path, depth } = stack.pop()!;
-    if (typeof value === 'number' && !Number.isFinite(value)) return { path: path || '(body)', message: NUMBER_OUT_OF_RANGE };
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth >= depthMax) return { path: path || '(body)', message: `nests deeper than ${depthMax} levels` };
-    for (const [key, child] of Object.entries(value)) stack.push({ value: child, path: path ? `${path}.${key}` : key, depth: depth + 1 });
   }
   return null;
 }
