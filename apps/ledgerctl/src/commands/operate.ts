@@ -24,7 +24,9 @@ async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (dep
   const admin = new KafkaAdmin(kafka);
   const producer = new BatchingProducer({ kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 15_000 });
   try {
-    await producer.start();
+    // A dependency that does not answer is named, not left to a bare ECONNREFUSED host:port.
+    await answering(`Postgres (${hostOf(url)})`, pool.query('SELECT 1'));
+    await answering(`Kafka (${config.kafkaBrokers.join(', ')})`, producer.start());
     return await work({ pool, admin, producer, topics: topicNames(config.topicPrefix) });
   } finally {
     await producer.stop();
@@ -32,6 +34,23 @@ async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (dep
     await pool.end();
   }
 }
+async function answering<T>(what: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    throw new Error(`${what} did not answer: ${(error as Error).message}`);
+  }
+}
+
+/** host:port of a connection URL, without its credentials. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'the configured database';
+  }
+}
+
 type Deps = { pool: ReturnType<typeof createPool>; admin: KafkaAdmin; producer: BatchingProducer; topics: ReturnType<typeof topicNames> };
 
 export async function showWorkers(config: CtlConfig): Promise<void> {
