@@ -45,7 +45,7 @@ export interface RequestLimiter {
    * default) is what it costs: a POST /v1/batch of n items costs n writes.
    */
   consume(kind: RequestKind, auth: AuthContext, points?: number): Promise<void>;
-  /** The most one request of this principal can ever spend at once (its burst): a larger one would be refused forever. */
+  /** The most one request of this principal can ever spend (1 as it arrives, the rest in one consume): a larger one would be refused forever. */
   capacity(kind: RequestKind, auth: AuthContext): number;
 }
 
@@ -87,9 +87,14 @@ export function createRequestLimiter(settings: RateLimitSettings, redis: RedisCl
   };
   return {
     capacity(kind, auth) {
-      const budget = kind === 'write' ? writes : reads;
-      const factor = isAdmin(auth) ? settings.adminFactor : 1;
-      return Math.max(budget.perS, budget.burst) * factor;
+      const base = kind === 'write' ? writes : reads;
+      const budget = isAdmin(auth) ? scaled(base, settings.adminFactor) : base;
+      // A BurstyRateLimiter takes a consume's points from the one-second window or, when
+      // that cannot hold them all, from the burst allowance: never split across the two. A
+      // request costs 1 point as it arrives (any window) and the rest at once, so the most
+      // it can ever pass with is the window's points, or 1 + the allowance (not the burst:
+      // a user batch of 150 against 100/s with a burst of 200 was a 429 forever).
+      return budget.burst > budget.perS ? Math.max(budget.perS, budget.burst - budget.perS + 1) : budget.perS;
     },
     async consume(kind, auth, points = 1) {
       const limiter = limiters[isAdmin(auth) ? 'admin' : 'user'][kind];

@@ -437,6 +437,26 @@ describe('batch, history and point in time', () => {
       }
     });
 
+    test('a batch the write budget can never take at once is a 400, not a 429 forever', async () => {
+      // 5 writes/s and an allowance of 5 more: a request's points come from the window or
+      // from the allowance, never both, so 1 (as it arrives) + 5 is the most a batch can cost.
+      const limited = await startApi(
+        { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${redisKeyPrefix}rl2:` },
+        { API_RATE_WRITES_PER_S: '5', API_RATE_WRITES_BURST: '10', API_RATE_BURST_WINDOW_S: '3600' },
+      );
+      try {
+        const frank = new Client(limited.url, await token('frank'));
+        const grace = new Client(limited.url, await token('grace'));
+        const account = await openAccountOn(db.pool, routing, 0, 'frank');
+        const item = { kind: 'WITHDRAWAL', account_id: account, amount: '1', currency: 'USD' };
+        const never = await frank.post('/v1/batch', { items: Array.from({ length: 7 }, () => item) });
+        expect([never.status, never.body.error.details]).toEqual([400, [{ path: 'items', message: expect.stringMatching(/at most 6 items/) }]]);
+        expect((await grace.post('/v1/batch', { items: Array.from({ length: 6 }, () => item) })).status).toBe(202);
+      } finally {
+        await limited.stop();
+      }
+    });
+
     test('envelope: empty, too many items, too deep, too large, and a token that cannot write', async () => {
       const account = await openAccount(alice);
       const item = { kind: 'WITHDRAWAL', account_id: account, amount: '1', currency: 'USD' };

@@ -144,7 +144,7 @@ function checkWriteBudget(ctx: AppContext, auth: AuthContext, items: number): vo
   const capacity = ctx.limiter.capacity('write', auth);
   if (items > capacity) {
     throw validationFailed(
-      [{ path: 'items', message: `must hold at most ${capacity} items: a batch costs one write per item, and this principal's write budget holds ${capacity}` }],
+      [{ path: 'items', message: `must hold at most ${capacity} items: a batch costs one write per item, and this principal's write budget can take at most ${capacity} at once` }],
       'request body is not valid',
     );
   }
