@@ -227,7 +227,10 @@ function rateLimit(ctx: AppContext) {
  * parses as {}.
  */
 function jsonOnly(req: Request, _res: Response, next: NextFunction) {
-  const json = req.is('application/json'); // null: no body
+  // `Content-Length: 0` is no body either (type-is counts it as one), as many clients send it
+  // on a POST without one (Node's fetch does): a void was a 415.
+  const empty = req.get('Content-Length') === '0' && req.get('Transfer-Encoding') === undefined;
+  const json = empty ? null : req.is('application/json'); // null: no body
   if (json === false) {
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
   }

@@ -172,6 +172,19 @@ describe('hostile input at the HTTP border', () => {
     expect(valid.status).toBe(202);
   });
 
+  test('a POST without a body is one whether or not it says Content-Length: 0 (no 415)', async () => {
+    const hold = `/v1/holds/${'00000000-0000-4000-8000-00000000f00d'}/void`;
+    const headers = { authorization: `Bearer ${await token('alice')}` };
+    // An empty Uint8Array: Content-Length: 0 and no Content-Type, as a bodyless fetch POST sends.
+    const declared = await fetch(`${api.url}${hold}`, { method: 'POST', headers, body: new Uint8Array(0) });
+    expect(declared.status).toBe(404);
+    const none = await fetch(`${api.url}${hold}`, { method: 'POST', headers });
+    expect(none.status).toBe(404);
+    // A body that is not JSON is still refused.
+    const text = await fetch(`${api.url}${hold}`, { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body: 'x' });
+    expect(text.status).toBe(415);
+  });
+
   test('a metadata key is bounded in characters (code points), as the document declares', async () => {
     const emoji = '\u{1F600}';
     const fits = await alice.post('/v1/accounts', { currency: 'USD', metadata: { [emoji.repeat(64)]: 1 } });
