@@ -169,6 +169,16 @@ describe('secure by default', () => {
     expect((await new Client(api.url, await token('frank')).post('/v1/accounts', { currency: 'USD' })).status).toBe(201);
   });
 
+  test('one key sent 30 times at once opens one account: one 201, the rest 200 with the same account (most race past the first read)', async () => {
+    const api = await start();
+    const gina = new Client(api.url, await token('gina'));
+    const key = randomUUID();
+    const answers = await Promise.all(Array.from({ length: 30 }, () => gina.post('/v1/accounts', { currency: 'USD' }, key)));
+    expect(answers.map((a) => a.status).sort()).toEqual([...Array.from({ length: 29 }, () => 200), 201]);
+    expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).toBe(1);
+    expect(await accountsOf('gina')).toBe(1);
+  });
+
   test('routes are case-sensitive: /V1/... is a 404, never a way around /v1 middleware', async () => {
     const api = await start();
     const anonymous = new Client(api.url, null);

@@ -38,11 +38,16 @@ export async function insertUserAccount(pool: Pool, account: NewUserAccount): Pr
  * principals never wait on it. An account that already exists (a replay) is returned whatever
  * the count. Transaction-scoped, so it works through PgBouncer's transaction mode.
  */
-export async function insertUserAccountWithinQuota(pool: Pool, account: NewUserAccount, quota: number): Promise<AccountRow | 'QUOTA_EXCEEDED'> {
+export async function insertUserAccountWithinQuota(
+  pool: Pool,
+  account: NewUserAccount,
+  quota: number,
+): Promise<{ account: AccountRow; inserted: boolean } | 'QUOTA_EXCEEDED'> {
   return inTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(${OPEN_ACCOUNT_LOCK_CLASS}, hashtext($1))`, [account.owner]);
     const existing = await client.query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [account.id]);
-    if (existing.rows[0]) return parseAccountRow(existing.rows[0]);
+    // A concurrent request with the same key inserted it first.
+    if (existing.rows[0]) return { account: parseAccountRow(existing.rows[0]), inserted: false };
     // Bounded: never counts more than `quota` rows, through accounts_owner_idx.
     const owned = await client.query('SELECT count(*)::int AS n FROM (SELECT 1 FROM accounts WHERE owner = $1 LIMIT $2) AS o', [account.owner, quota]);
     if (owned.rows[0].n >= quota) return 'QUOTA_EXCEEDED' as const;
@@ -52,7 +57,7 @@ export async function insertUserAccountWithinQuota(pool: Pool, account: NewUserA
        RETURNING ${ACCOUNT_COLUMNS}`,
       [account.id, account.owner, account.currency, account.overdraftLimit.toString(), account.metadata, account.requestHash],
     );
-    return parseAccountRow(inserted.rows[0]);
+    return { account: parseAccountRow(inserted.rows[0]), inserted: true };
   });
 }
 

@@ -72,11 +72,12 @@ export const accountRoutes = [
           accounts_max: ctx.config.accountsPerPrincipalMax,
         });
       }
-      const row = inserted;
-      // A concurrent request with the same key but another body may have won the insert.
+      const row = inserted.account;
+      // A concurrent request with the same key may have won the insert: with another body,
+      // a 422; with this one, a replay (200), as if it had come a moment later.
       if (row.requestHash !== requestHash) throw idempotencyKeyReused();
       ctx.directory.remember(row);
-      res.status(201).location(`/v1/accounts/${id}`).json(accountWire(row));
+      res.status(inserted.inserted ? 201 : 200).location(`/v1/accounts/${id}`).json(accountWire(row));
     },
   }),
 
