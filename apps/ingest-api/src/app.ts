@@ -15,6 +15,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { parse as parseContentType } from 'content-type';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Pool } from 'pg';
@@ -29,7 +30,7 @@ import { AccountDirectory } from './account-directory';
 import { BatchAdmission } from './batch-admission';
 import type { ApiConfig } from './config';
 import type { AppContext } from './context';
-import { ApiError, toHttpError } from './errors';
+import { ApiError, type ApiErrorCode, toHttpError } from './errors';
 import { type ApiMetrics, createApiMetrics } from './metrics';
 import { type RequestLimiter, createRequestLimiter } from './rate-limits';
 import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from './ports';
@@ -153,9 +154,34 @@ export function startServer(
     server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
     server.headersTimeout = timeouts.headersTimeoutMs;
     server.requestTimeout = timeouts.requestTimeoutMs;
+    server.on('clientError', answerClientError);
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });
+}
+
+/**
+ * What Node's HTTP parser refuses before express sees a request (headers over 16 KiB, a
+ * malformed request line or header, a request too slow to arrive) answered in the API's error
+ * body, where Node's default writes a bare status line. The connection closes: the parser
+ * cannot go on from a broken request.
+ */
+const CLIENT_ERRORS: Readonly<Record<string, { status: number; reason: string; code: ApiErrorCode; message: string }>> = {
+  HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', code: 'HEADERS_TOO_LARGE', message: 'the request line and headers are over 16 KiB' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', code: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' },
+};
+const MALFORMED_REQUEST = { status: 400, reason: 'Bad Request', code: 'BAD_REQUEST' as ApiErrorCode, message: 'the request is not valid HTTP' };
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A peer that is gone, or a connection whose answer has begun, gets nothing more.
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (error.code === 'ECONNRESET' || !socket.writable || answering) {
+    socket.destroy();
+    return;
+  }
+  const { status, reason, code, message } = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED_REQUEST;
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** Counts and times every answer by route template (never by raw path: unbounded labels). */

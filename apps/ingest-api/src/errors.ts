@@ -40,6 +40,9 @@ export const API_ERROR_CODES = [
   'FORBIDDEN',
   'NOT_FOUND',
   'METHOD_NOT_ALLOWED',
+  // 408, 431: refused by the HTTP parser (app.ts, answerClientError)
+  'REQUEST_TIMEOUT',
+  'HEADERS_TOO_LARGE',
   // 409 (quotas and the account lifecycle: docs/api.md)
   'ACCOUNT_QUOTA_EXCEEDED',
   'ACCOUNT_NOT_EMPTY',

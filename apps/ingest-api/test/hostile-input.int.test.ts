@@ -3,6 +3,7 @@
 // a body field, a metadata key or the JWT `sub`; metadata nested thousands of levels deep or
 // with too many keys; a number beyond a double's range; a malformed percent-escape in the path. Against the real API, Kafka,
 // Postgres through PgBouncer and Redis.
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { signDevToken } from '@ledgerline/auth';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -183,6 +184,23 @@ describe('hostile input at the HTTP border', () => {
     // A body that is not JSON is still refused.
     const text = await fetch(`${api.url}${hold}`, { method: 'POST', headers: { ...headers, 'content-type': 'text/plain' }, body: 'x' });
     expect(text.status).toBe(415);
+  });
+
+  test("what Node's HTTP parser refuses gets the API's error body too: 431 for headers over 16 KiB, 400 for a broken request", async () => {
+    const { port, hostname } = new URL(api.url);
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.write(request));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk.toString()));
+        socket.on('end', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const split = (answer: string) => ({ status: answer.split(' ')[1], body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as unknown });
+    const large = split(await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Junk: ${'a'.repeat(20_000)}\r\n\r\n`));
+    expect(large).toEqual({ status: '431', body: { error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) } } });
+    const broken = split(await raw('GET /healthz HTTP/1.1\r\nHost x\r\n\r\n'));
+    expect(broken).toEqual({ status: '400', body: { error: { code: 'BAD_REQUEST', message: 'the request is not valid HTTP' } } });
   });
 
   test('a metadata key is bounded in characters (code points), as the document declares', async () => {
