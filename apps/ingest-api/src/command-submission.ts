@@ -78,7 +78,8 @@ async function submitWithTable<R extends Record<string, unknown>>(
     // Claimed with this very body but nothing to show: publishing again is safe (the
     // worker dedupes on the id).
   }
-  const { command, resource } = submission.build(ctx.clock.now().toISOString());
+  // Accepted at the key's first claim: every submission of this id builds the same command.
+  const { command, resource } = submission.build(claim.claimedAt);
   if (subjectAccountOf(command) !== subject) throw new Error(`command ${id} routes by ${subjectAccountOf(command)}, not ${subject}`);
   try {
     await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: routing.partitionOf(subject), key: subject, value: encodeCommand(command, ctx.seal) }]);

@@ -84,8 +84,9 @@ export async function submitMovement(
  *   claim row of its own. Under the batch's first claim no item can have been submitted
  *   before (its id derives from the batch key); under a replay each item may have been, and
  *   answers with what it produced, or is published again (the worker dedupes on the id).
+ *   `claimedAt` is the batch claim's time: every item is accepted at it.
  */
-export type IdBinding = 'claim' | 'batch-first' | 'batch-replay';
+export type IdBinding = 'claim' | { kind: 'batch-first' | 'batch-replay'; claimedAt: string };
 
 /**
  * THE use case "submit movements", for one (the single endpoints) or many (POST /v1/batch):
@@ -135,7 +136,7 @@ type EarlierLookup = (kind: MovementRequest['kind'], id: string) => Promise<Tran
  * it would be alone.
  */
 function earlierLookup(ctx: AppContext, submissions: readonly MovementSubmission[], binding: IdBinding): EarlierLookup {
-  if (binding !== 'batch-replay') return (kind, id) => earlierResource(ctx, kind, id);
+  if (binding === 'claim' || binding.kind !== 'batch-replay') return (kind, id) => earlierResource(ctx, kind, id);
   const found = earlierResources(ctx, submissions);
   // Awaited only by items that reach the replay branch; none may, and a rejection is theirs.
   found.catch(() => undefined);
@@ -191,7 +192,9 @@ async function prepare(
     // (or is publishing right now). Publishing again is safe: same body, same partition,
     // and the worker dedupes on the transfer id.
   }
-  return { command: toCommand(normalized, auth, transferId, requestHash, ctx.clock.now().toISOString()), subject, insertedClaim: bound.insertedClaim };
+  // Accepted at the key's first claim: every submission of this id builds the same command,
+  // whichever publishes it (a replay racing the first request, a retry after a timeout).
+  return { command: toCommand(normalized, auth, transferId, requestHash, bound.claimedAt), subject, insertedClaim: bound.insertedClaim };
 }
 
 /** Whether the id may have been submitted before, and the claim row this request inserted for it, if any. */
@@ -201,14 +204,14 @@ async function bindId(
   binding: IdBinding,
   transferId: string,
   requestHash: string,
-): Promise<{ replay: boolean; insertedClaim: string | null }> {
-  if (binding !== 'claim') return { replay: binding === 'batch-replay', insertedClaim: null };
+): Promise<{ replay: boolean; insertedClaim: string | null; claimedAt: string }> {
+  if (binding !== 'claim') return { replay: binding.kind === 'batch-replay', insertedClaim: null, claimedAt: binding.claimedAt };
   const claim: KeyClaim = await ctx.claims.claim(transferId, auth.principal, requestHash);
   if (claim.kind === 'reused') {
     ctx.metrics.idempotency.inc({ outcome: 'reused' });
     throw idempotencyKeyReused();
   }
-  return { replay: claim.kind === 'replay', insertedClaim: claim.kind === 'new' ? claim.version : null };
+  return { replay: claim.kind === 'replay', insertedClaim: claim.kind === 'new' ? claim.version : null, claimedAt: claim.claimedAt };
 }
 
 /**

@@ -146,6 +146,24 @@ describe('holds, reversals and the account life cycle', () => {
       expect(await balance(alice, account)).toEqual({ balance: '50', available: '40' });
     });
 
+    test('one hold sent 30 times within ~30 ms with one key: every answer names the same hold, its times those it is stored with', async () => {
+      const account = await openAccount(alice);
+      await deposit(account, '50');
+      const key = randomUUID();
+      const body = { account_id: account, amount: '10', currency: 'USD', expires_in_s: 60 };
+      // Spread over ~30 ms: those claimed after the first but before its ACCEPTED record is
+      // written publish the command again, each at its own moment.
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => new Promise((resolve) => setTimeout(resolve, i)).then(() => alice.post('/v1/holds', body, key))),
+      );
+      expect(answers.every((a) => a.status === 200 || a.status === 202)).toBe(true);
+      const times = new Set(answers.map((a) => `${a.body.id} ${a.body.created_at} ${a.body.expires_at}`));
+      expect(times.size).toBe(1);
+      const stored = await holdApplied(alice, answers[0]!.body.id);
+      expect(`${stored.id} ${stored.created_at} ${stored.expires_at}`).toBe([...times][0]);
+      expect(await balance(alice, account)).toEqual({ balance: '50', available: '40' });
+    });
+
     test('REJECTED reasons: ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH; input bounds; strangers', async () => {
       const missing = await hold(admin, randomUUID(), '5');
       expect(await holdApplied(admin, missing.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_NOT_FOUND' });

@@ -22,8 +22,11 @@ import { RowShapeError } from './rows';
 /**
  * `new` carries the row version it inserted (the row's xmin), which is what a release gives
  * back (releaseIdempotencyKey): never a version a later replay of the key has written.
+ * `new` and `replay` carry when the key was first claimed (the row's created_at, ISO 8601 to
+ * the millisecond): the same for every claim of the key, so every submission of one command
+ * can build it with the same accepted-at time, whichever request publishes it.
  */
-export type KeyClaim = { kind: 'new'; version: string } | { kind: 'replay' } | { kind: 'reused' };
+export type KeyClaim = { kind: 'new'; version: string; claimedAt: string } | { kind: 'replay'; claimedAt: string } | { kind: 'reused' };
 
 export interface ClaimRequest {
   /** transferIdFor(principal, Idempotency-Key): a lower-case UUID. */
@@ -40,6 +43,8 @@ export interface StoredClaim {
   readonly inserted: boolean;
   /** The row version this statement left (its xmin): a replay's no-op update writes a new one. */
   readonly version: string;
+  /** When the row was inserted (created_at): never changed by a replay. */
+  readonly claimedAt: string;
 }
 
 export interface IdempotencyClaimsOptions {
@@ -64,11 +69,10 @@ SELECT c.transfer_id, c.principal, c.request_hash
   FROM unnest($1::uuid[], $2::text[], $3::text[]) AS c(transfer_id, principal, request_hash)
  ORDER BY c.transfer_id
 ON CONFLICT (transfer_id) DO UPDATE SET transfer_id = EXCLUDED.transfer_id
-RETURNING transfer_id, request_hash, (xmax = 0) AS inserted, xmin::text AS version`;
+RETURNING transfer_id, request_hash, (xmax = 0) AS inserted, xmin::text AS version, created_at`;
 
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-const REPLAY: KeyClaim = { kind: 'replay' };
 const REUSED: KeyClaim = { kind: 'reused' };
 
 /** The first claim of each transfer id, in arrival order: what goes to the database. */
@@ -96,8 +100,8 @@ export function answerClaims(claims: readonly ClaimRequest[], stored: ReadonlyMa
     if (row === undefined) throw new Error(`idempotency claim of ${claim.transferId} got no row back`);
     const first = !answered.has(claim.transferId);
     answered.add(claim.transferId);
-    if (first && row.inserted) return { kind: 'new', version: row.version };
-    return row.requestHash === claim.requestHash ? REPLAY : REUSED;
+    if (first && row.inserted) return { kind: 'new', version: row.version, claimedAt: row.claimedAt };
+    return row.requestHash === claim.requestHash ? { kind: 'replay', claimedAt: row.claimedAt } : REUSED;
   });
 }
 
@@ -186,11 +190,17 @@ export class IdempotencyClaims {
     ]);
     const stored = new Map<string, StoredClaim>();
     for (const row of result.rows as Record<string, unknown>[]) {
-      const { transfer_id: transferId, request_hash: requestHash, inserted, version } = row;
-      if (typeof transferId !== 'string' || typeof requestHash !== 'string' || typeof inserted !== 'boolean' || typeof version !== 'string') {
-        throw new RowShapeError('idempotency claim: expected (transfer_id text, request_hash text, inserted boolean, version text)');
+      const { transfer_id: transferId, request_hash: requestHash, inserted, version, created_at: createdAt } = row;
+      if (
+        typeof transferId !== 'string' ||
+        typeof requestHash !== 'string' ||
+        typeof inserted !== 'boolean' ||
+        typeof version !== 'string' ||
+        !(createdAt instanceof Date)
+      ) {
+        throw new RowShapeError('idempotency claim: expected (transfer_id text, request_hash text, inserted boolean, version text, created_at timestamptz)');
       }
-      stored.set(transferId, { requestHash, inserted, version });
+      stored.set(transferId, { requestHash, inserted, version, claimedAt: createdAt.toISOString() });
     }
     return stored;
   }

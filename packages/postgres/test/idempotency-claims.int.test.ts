@@ -118,6 +118,16 @@ describe('IdempotencyClaims against Postgres', () => {
       return claim.version;
     };
 
+    test("a replay answers with the key's first claim time, whenever it comes", async () => {
+      const { claims } = claimer();
+      const id = randomUUID();
+      const first = await claims.claim(id, 'alice', 'h1');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const again = await claims.claim(id, 'alice', 'h1');
+      expect(first).toMatchObject({ kind: 'new', claimedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) });
+      expect(again).toEqual({ kind: 'replay', claimedAt: (first as { claimedAt: string }).claimedAt });
+    });
+
     test('frees the key the claim made', async () => {
       const { claims } = claimer();
       const id = randomUUID();

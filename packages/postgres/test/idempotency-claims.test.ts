@@ -6,6 +6,7 @@ const ID_A = '00000000-0000-5000-8000-00000000000a';
 const ID_B = '00000000-0000-5000-8000-00000000000b';
 const claimOf = (transferId: string, requestHash: string): ClaimRequest => ({ transferId, principal: 'alice', requestHash });
 const kinds = (answers: KeyClaim[]) => answers.map((a) => a.kind);
+const AT = '2026-12-04T17:00:00.123Z';
 
 /**
  * The reference: claims one after another against a map standing in for the table, the way
@@ -28,7 +29,7 @@ function statement(table: Map<string, string>, claims: readonly ClaimRequest[]):
   for (const claim of distinctClaims(claims)) {
     const held = table.get(claim.transferId);
     if (held === undefined) table.set(claim.transferId, claim.requestHash);
-    stored.set(claim.transferId, { requestHash: held ?? claim.requestHash, inserted: held === undefined, version: '1' });
+    stored.set(claim.transferId, { requestHash: held ?? claim.requestHash, inserted: held === undefined, version: '1', claimedAt: AT });
   }
   return stored;
 }
@@ -43,15 +44,18 @@ describe('distinctClaims', () => {
 describe('answerClaims', () => {
   it('a retry storm in one batch: the first is new, identical ones replay, another body is reused', () => {
     const claims = [claimOf(ID_A, 'h1'), claimOf(ID_A, 'h1'), claimOf(ID_A, 'h2'), claimOf(ID_A, 'h1')];
-    const stored = new Map([[ID_A, { requestHash: 'h1', inserted: true, version: '7' }]]);
-    expect(kinds(answerClaims(claims, stored))).toEqual(['new', 'replay', 'reused', 'replay']);
+    const stored = new Map([[ID_A, { requestHash: 'h1', inserted: true, version: '7', claimedAt: AT }]]);
+    const answers = answerClaims(claims, stored);
+    expect(kinds(answers)).toEqual(['new', 'replay', 'reused', 'replay']);
+    // Every claim that may build the command builds it with the key's first claim time.
+    expect(answers.map((a) => ('claimedAt' in a ? a.claimedAt : null))).toEqual([AT, AT, null, AT]);
   });
 
   it('an id claimed before this batch: every claim compares with the held hash, none is new', () => {
     const claims = [claimOf(ID_A, 'other'), claimOf(ID_A, 'held'), claimOf(ID_B, 'x')];
     const stored = new Map([
-      [ID_A, { requestHash: 'held', inserted: false, version: '8' }],
-      [ID_B, { requestHash: 'x', inserted: true, version: '8' }],
+      [ID_A, { requestHash: 'held', inserted: false, version: '8', claimedAt: AT }],
+      [ID_B, { requestHash: 'x', inserted: true, version: '8', claimedAt: AT }],
     ]);
     expect(kinds(answerClaims(claims, stored))).toEqual(['reused', 'replay', 'new']);
   });
@@ -96,7 +100,7 @@ describe('IdempotencyClaims (batching, against a fake pool)', () => {
               const rows = ids.map((id, i) => {
                 const held = table.get(id);
                 if (held === undefined) table.set(id, hashes[i]!);
-                return { transfer_id: id, request_hash: held ?? hashes[i]!, inserted: held === undefined, version: '1' };
+                return { transfer_id: id, request_hash: held ?? hashes[i]!, inserted: held === undefined, version: '1', created_at: new Date(AT) };
               });
               resolve({ rows });
             },

@@ -103,7 +103,7 @@ async function submitBatch(ctx: AppContext, auth: AuthContext, key: string, enve
     submitted.push(index);
   });
   // The batch's claim binds every item id to its body: items need no claim rows of their own.
-  const outcomes = await submitMovements(ctx, auth, submissions, claim.kind === 'new' ? 'batch-first' : 'batch-replay');
+  const outcomes = await submitMovements(ctx, auth, submissions, { kind: claim.kind === 'new' ? 'batch-first' : 'batch-replay', claimedAt: claim.claimedAt });
 
   const results: BatchItemResult[] = items.map((item, index) => ('error' in item ? errorResult(ctx, index, item.error) : { index, status: 0 }));
   outcomes.forEach((outcome, i) => {
