@@ -58,7 +58,8 @@ function operationOf(route: Route): ZodOpenApiOperationObject {
       ...(route.query ? { query: route.query as z.ZodObject } : {}),
       ...(route.idempotent ? { header: z.object({ [IDEMPOTENCY_KEY_HEADER]: idempotencyKeyHeader.meta({ description: 'The same key and body return the same resource' }) }) } : {}),
     },
-    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: route.body } } } } : {}),
+    // A request without a body is read as {} (app.ts, jsonOnly): where {} is valid, the body is optional.
+    ...(route.body ? { requestBody: { required: !route.body.safeParse({}).success, content: { 'application/json': { schema: route.body } } } } : {}),
     responses,
   };
 }

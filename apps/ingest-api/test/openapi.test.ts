@@ -12,7 +12,7 @@ import { type Route, errorStatusesOf } from '../src/route-table';
 import { ROUTES, apiDocument } from '../src/routes';
 
 type Json = Record<string, unknown>;
-type Operation = { parameters?: Json[]; requestBody?: { content: Record<string, { schema: Json }> }; responses: Record<string, Json> };
+type Operation = { parameters?: Json[]; requestBody?: { required?: boolean; content: Record<string, { schema: Json }> }; responses: Record<string, Json> };
 
 const doc = apiDocument() as unknown as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Json> } };
 const SPEC_ID = 'ledgerline';
@@ -225,6 +225,15 @@ describe('openApiDocument', () => {
     const batchItems = (doc.components.schemas.BatchRequest as { properties: { items: { maxItems: number; items: Json } } }).properties.items;
     expect(batchItems.maxItems).toBe(1000);
     expect(batchItems.items).toEqual({ $ref: '#/components/schemas/BatchItem' });
+  });
+
+  test('a body is required exactly where an absent one (read as {}) would be refused', () => {
+    for (const route of ROUTES) {
+      if (!route.body) continue;
+      expect({ route: `${route.method} ${route.path}`, required: operationOf(route).requestBody?.required }).toEqual({ route: `${route.method} ${route.path}`, required: !route.body.safeParse({}).success });
+    }
+    expect(operationOf(routeOf('POST /v1/holds/{id}/void')).requestBody?.required).toBe(false);
+    expect(operationOf(routeOf('POST /v1/transfers')).requestBody?.required).toBe(true);
   });
 
   test('is plain JSON (serialisable, no $schema per component)', () => {
