@@ -25,6 +25,21 @@ const A = 'acct-a'; // alice's
 const B = 'acct-b'; // bob's
 const GHOST = 'acct-ghost'; // no such account
 
+/** Alice captures all 40 of her hold h1 (on A) to B. */
+const CAPTURE_OF_H1: Command = {
+  type: 'CAPTURE',
+  transferId: 'c1',
+  holdId: 'h1',
+  accountId: A,
+  toAccountId: B,
+  amount: 40n,
+  currency: 'USD',
+  principal: 'alice',
+  admin: false,
+  requestHash: HASH,
+  acceptedAt: ACCEPTED_AT,
+};
+
 function noMoneyMoved(effects: BatchEffects): void {
   expect(effects.entries).toEqual([]);
   expect(effects.accounts).toEqual([]);
@@ -340,21 +355,8 @@ describe('cross-partition saga', () => {
 
   test("a capture's saga names its hold: its leg, its refund and both terminal events carry hold_id (docs/events.md)", () => {
     const hold = { id: 'h1', accountId: A, amount: 40n, capturedAmount: 0n, currency: 'USD', status: 'HELD' as const, expiresAt: '2026-11-22T00:00:00.000Z' };
-    const capture: Command = {
-      type: 'CAPTURE',
-      transferId: 'c1',
-      holdId: 'h1',
-      accountId: A,
-      toAccountId: B,
-      amount: 40n,
-      currency: 'USD',
-      principal: 'alice',
-      admin: false,
-      requestHash: HASH,
-      acceptedAt: ACCEPTED_AT,
-    };
     const a = userAccount(A, { balance: 100n, held: 40n, seq: 2n });
-    const source = applyBatch({ ...contextFor(1, [a], { routes }), holds: new Map([['h1', hold]]) }, [capture]);
+    const source = applyBatch({ ...contextFor(1, [a], { routes }), holds: new Map([['h1', hold]]) }, [CAPTURE_OF_H1]);
     const leg = source.outbox.find((o) => o.kind === 'COMMAND')?.command;
     expect(leg).toMatchObject({ type: 'CREDIT_LEG', kind: 'CAPTURE', holdId: 'h1' });
     if (leg?.type !== 'CREDIT_LEG') throw new Error('no credit leg');
@@ -377,21 +379,8 @@ describe('cross-partition saga', () => {
     ['captured', 'CAPTURED' as const, '2026-11-22T00:00:00.000Z', 'HOLD_NOT_ACTIVE'],
   ])('a capture of a hold %s (%s, expiring %s) is REJECTED %s and moves no money', (_name, status, expiresAt, reason) => {
     const hold = { id: 'h1', accountId: A, amount: 40n, capturedAmount: 0n, currency: 'USD', status, expiresAt };
-    const capture: Command = {
-      type: 'CAPTURE',
-      transferId: 'c1',
-      holdId: 'h1',
-      accountId: A,
-      toAccountId: B,
-      amount: 40n,
-      currency: 'USD',
-      principal: 'alice',
-      admin: false,
-      requestHash: HASH,
-      acceptedAt: ACCEPTED_AT,
-    };
     const a = userAccount(A, { balance: 100n, held: status === 'HELD' ? 40n : 0n, seq: 2n });
-    const effects = applyBatch({ ...contextFor(1, [a], { routes }), holds: new Map([['h1', hold]]) }, [capture]);
+    const effects = applyBatch({ ...contextFor(1, [a], { routes }), holds: new Map([['h1', hold]]) }, [CAPTURE_OF_H1]);
     expect(effects.outcomes).toEqual([{ transferId: 'c1', result: 'REJECTED', reason }]);
     expect(effects.entries).toEqual([]);
   });
