@@ -10,6 +10,9 @@ import { runReconcile } from './commands/reconcile';
 import { addPartitions, moveCommand, rebalance, showRouting, showWorkers } from './commands/operate';
 import { showDeadLetters } from './commands/dead-letters';
 
+/** Dead letters one `ledgerctl dead-letters` prints at most: each is a row with its reason. */
+const DEAD_LETTERS_SHOWN_MAX = 10_000;
+
 // Output piped into `head` closes early: that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
@@ -57,12 +60,12 @@ program
 program
   .command('dead-letters')
   .description('the newest commands a partition could not apply (malformed, forged or UNPROCESSABLE), oldest first')
-  .option('--limit <n>', 'at most this many', '20')
+  .option('--limit <n>', `at most this many (1..${DEAD_LETTERS_SHOWN_MAX})`, '20')
   .option('--partition <p>', 'only those of this partition')
   .option('--json', 'each whole message (reason, offset, key and value in base64) as a JSON line')
   .action((options: { limit: string; partition?: string; json?: boolean }) =>
     showDeadLetters(loadCtlConfig(), {
-      limit: parseNonNegative(options.limit, '--limit'),
+      limit: parseWithin(options.limit, '--limit', 1, DEAD_LETTERS_SHOWN_MAX),
       partition: options.partition === undefined ? undefined : parseNonNegative(options.partition, '--partition'),
       json: options.json === true,
     }),
@@ -104,6 +107,12 @@ function parseBucket(text: string): number {
   const bucket = parseNonNegative(text, 'bucket');
   if (bucket >= BUCKET_COUNT) throw new Error(`bucket ${text} is out of range 0..${BUCKET_COUNT - 1}`);
   return bucket;
+}
+
+function parseWithin(text: string, what: string, min: number, max: number): number {
+  const value = parseNonNegative(text, what);
+  if (value < min || value > max) throw new Error(`${what} must be in ${min}..${max}, got ${value}`);
+  return value;
 }
 
 function parseNonNegative(text: string, what: string): number {
