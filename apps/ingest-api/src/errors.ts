@@ -18,7 +18,7 @@
 import { type ZodError, z } from 'zod';
 import { AuthError, type AuthErrorCode, AuthUnavailableError, MalformedClaimError, MissingTokenError } from '@ledgerline/auth';
 import { BackpressureError, BrokerUnavailableError } from '@ledgerline/kafka';
-import { isRetryablePgError } from '@ledgerline/postgres';
+import { EntriesUnsettledError, isRetryablePgError } from '@ledgerline/postgres';
 import { AdmissionRefusedError } from './batch-admission';
 import { RateLimitedError } from './rate-limits';
 
@@ -192,6 +192,7 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
   }
   if (error instanceof BrokerUnavailableError) return unavailable('kafka', 'kafka unreachable; retry with the same Idempotency-Key');
   if (error instanceof DependencyUnavailableError) return unavailable(error.dependency, error.message);
+  if (error instanceof EntriesUnsettledError) return unavailable('postgres', error.message);
 
   // express decodes path parameters with decodeURIComponent: "%ZZ" throws a URIError.
   if (error instanceof URIError) return answer(400, 'MALFORMED_URL', 'the URL holds a malformed percent-escape');

@@ -93,6 +93,9 @@ GRANT INSERT, UPDATE, DELETE ON routing_observers TO ledgerline_api;
 -- Functions are executable by PUBLIC by default; stated here so a REVOKE on functions
 -- cannot take the API's reads away unnoticed (test/roles.int.test.ts).
 GRANT EXECUTE ON FUNCTION ledger_entry_seq_before(uuid, timestamptz, boolean) TO ledgerline_api;
+-- Waiting for the writes in flight before such a read (migration 0019).
+GRANT EXECUTE ON FUNCTION ledger_entry_writers_before(timestamptz) TO ledgerline_api;
+GRANT EXECUTE ON FUNCTION ledger_transactions_running(xid8[]) TO ledgerline_api;
 
 -- Tables ledgerline_owner creates from now on are readable at once, and writable by the
 -- worker, even before this file runs again at the end of the migration.

@@ -1,5 +1,6 @@
 /** Read side used by the API and ledgerctl. Every query is bounded by a key or a LIMIT. */
-import type { Pool } from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool, QueryResult } from 'pg';
 import { ENTRIES_PAGE_MAX, HISTORY_PAGE_MAX } from '@ledgerline/domain';
 import {
   ACCOUNT_COLUMNS,
@@ -79,7 +80,8 @@ export interface EntriesPageRequest {
  * Newest first (by seq), optionally within a [from, to) window of created_at.
  *
  * An account's entries are written by its one writer, each batch in a transaction that
- * starts after the previous one committed, and created_at is that transaction's now(): so
+ * takes the partition's row after the previous one committed, and created_at is the clock
+ * read once it holds that row (migration 0019): so
  * created_at never decreases as seq grows (as long as the database's clock does not step
  * back), and a time window is a seq range. Its two ends come from `ledger_entry_seq_before`
  * (migration 0016: a bisection over the account's seqs 1..n, one primary-key probe a step),
@@ -109,7 +111,7 @@ export interface BalanceAt {
  * The balance after the last entry created at or before `at` (RFC 3339), from the ledger
  * itself: `ledger_entry_seq_before` finds that entry's seq by bisection over the primary key
  * (migration 0016), whatever the account's history length, and one more probe reads it.
- * Ties on created_at (entries of one batch share its transaction's timestamp) go to the
+ * Ties on created_at (entries of one partition's batch share one stamp) go to the
  * higher seq, the later entry.
  */
 export const BALANCE_AT_SQL = `SELECT seq, balance_after FROM entries
@@ -124,6 +126,47 @@ export async function balanceAt(pool: Pool, accountId: string, at: string): Prom
     throw new RowShapeError('balance at: expected (seq int8, balance_after int8)');
   }
   return { seq: BigInt(seq), balance: BigInt(balance) };
+}
+
+/** Writes that could still stamp entries at or before an instant did not finish in time. */
+export class EntriesUnsettledError extends Error {
+  constructor(readonly at: string, waitedMs: number) {
+    super(`writes in flight before ${at} did not finish within ${waitedMs} ms`);
+    this.name = 'EntriesUnsettledError';
+  }
+}
+
+export interface SettleOptions {
+  /** How long to wait at most (a batch write normally takes milliseconds; the worker's deadline is seconds). */
+  timeoutMs: number;
+  /** Between two checks. */
+  pollMs: number;
+}
+
+/**
+ * Resolves once no write in flight can still add entries stamped at or before `at`
+ * (RFC 3339): a read that starts after it sees every such entry, now and forever, so a past
+ * instant always reads the same figure. Migration 0019 states the protocol: a writer stamps
+ * its entries only after it holds its partition's row, and this waits for the row holders
+ * that the first check's snapshot, taken after `at`, shows. Costs one statement when nothing
+ * is in flight; throws EntriesUnsettledError after `timeoutMs`.
+ */
+export async function awaitEntriesSettled(pool: Pool, at: string, options: SettleOptions): Promise<void> {
+  const started = Date.now();
+  const overdue = () => Date.now() - started >= options.timeoutMs;
+  let writers: string[] | null = null;
+  for (;;) {
+    if (writers === null) {
+      const result: QueryResult<{ writers: string[] | null }> = await pool.query('SELECT ledger_entry_writers_before($1::timestamptz)::text[] AS writers', [at]);
+      writers = result.rows[0]?.writers ?? null; // null: `at` has not passed on the database's clock yet
+    } else {
+      const result: QueryResult<{ running: string[] }> = await pool.query('SELECT ledger_transactions_running($1::xid8[])::text[] AS running', [writers]);
+      writers = result.rows[0]?.running ?? [];
+    }
+    if (writers !== null && writers.length === 0) return;
+    if (overdue()) throw new EntriesUnsettledError(at, Date.now() - started);
+    await sleep(options.pollMs);
+  }
 }
 
 /** Where a history page ends: the exact created_at (microseconds, UTC) and id of its last row. */

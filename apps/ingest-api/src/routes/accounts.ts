@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { isAdmin } from '@ledgerline/auth';
 import { ENTRIES_PAGE_MAX, accountIdFor } from '@ledgerline/domain';
-import { balanceAt, findAccount, insertUserAccountWithinQuota, listEntries } from '@ledgerline/postgres';
+import { awaitEntriesSettled, balanceAt, findAccount, insertUserAccountWithinQuota, listEntries } from '@ledgerline/postgres';
 import {
   accountPatchBody,
   accountResource,
@@ -34,6 +34,12 @@ import { authOf, requireRead, requireWrite } from '../http-input';
 import { requestHashOf } from '../request-hash';
 import { defineRoute } from '../route-table';
 import { type BalanceFigure, accountWire, balanceAtWire, balanceWire, entryWire } from '../resources';
+
+/**
+ * How long a time read waits for the writes in flight before its instant (a batch write
+ * takes milliseconds; past this the answer is a 503 to retry), and how often it checks.
+ */
+const ENTRIES_SETTLE = { timeoutMs: 5_000, pollMs: 2 } as const;
 
 export const accountRoutes = [
   defineRoute({
@@ -146,6 +152,9 @@ export const accountRoutes = [
       if (Date.parse(last) >= ctx.clock.now().getTime()) {
         throw validationFailed([{ path: 'at', message: 'must not be in the future' }]);
       }
+      // Writes still in flight may stamp entries at or before `at`: wait for them, or the
+      // same `at` would read more a moment later (migration 0019).
+      await awaitEntriesSettled(ctx.pool, last, ENTRIES_SETTLE);
       // From the ledger, never the cache: the cache only knows the latest figure. `as_of` is
       // the last instant the figure covers, with microseconds: given back as `at`, it reads
       // the same figure.
@@ -166,6 +175,8 @@ export const accountRoutes = [
       requireRead(auth);
       const facts = await visibleAccount(ctx.directory, auth, params.id);
       const limit = Math.min(query.limit, ENTRIES_PAGE_MAX);
+      // A window that ends in the past reads the same entries forever, as a past `at` does.
+      if (query.to !== undefined && Date.parse(query.to) < ctx.clock.now().getTime()) await awaitEntriesSettled(ctx.pool, query.to, ENTRIES_SETTLE);
       const entries = await listEntries(ctx.pool, facts.id, {
         beforeSeq: query.cursor === undefined ? null : BigInt(query.cursor),
         from: query.from ?? null,
