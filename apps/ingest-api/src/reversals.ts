@@ -51,9 +51,11 @@ export async function submitReversal(
   const transferId = transferIdFor(auth.principal, idempotencyKey);
   const requestHash = requestHashOf('REVERSAL', { reverses: originalId, ...body });
   const reversalTo = original.kind === 'DEPOSIT' ? null : original.fromAccountId;
-  // The default is what is left now; if another reversal takes it first, the writer refuses
-  // this one (REVERSAL_EXCEEDS_ORIGINAL). With nothing left, asking for the whole amount gets
-  // that refusal recorded rather than a request that can never succeed.
+  // Without an amount the writer takes what is left when it applies the reversal (`rest`):
+  // only it counts the reversals still in flight. What is left now, as far as the applied
+  // ones tell, is the accepted answer's amount; with nothing left, the whole original, whose
+  // refusal gets recorded rather than a request that can never succeed.
+  const rest = body.amount === undefined;
   const left = original.amount - (await findReversedAmount(ctx.pool, originalId));
   const amount = body.amount !== undefined ? BigInt(body.amount) : left > 0n ? left : original.amount;
   const answer = await submitCommand<TransferResource>(ctx, auth, {
@@ -69,6 +71,7 @@ export async function submitReversal(
         amount,
         currency: original.currency,
         description: body.description ?? null,
+        ...(rest ? { rest: true as const } : {}),
         principal: auth.principal,
         admin: isAdmin(auth),
         requestHash,

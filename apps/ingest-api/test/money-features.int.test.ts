@@ -27,11 +27,12 @@ describe('holds, reversals and the account life cycle', () => {
   let alice: Client;
   let bob: Client;
   let admin: Client;
+  let target: { databaseUrl: string; topicPrefix: string; redisKeyPrefix: string };
 
   beforeAll(async () => {
     db = await createTestDatabase(PARTITIONS);
     topics = await createTestTopics(PARTITIONS);
-    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
     worker = await startWorker(target, { WORKER_HOLD_EXPIRY_SCAN_MS: '0' });
     api = await startApi(target);
     routing = await loadRouting(db.pool);
@@ -320,6 +321,25 @@ describe('holds, reversals and the account life cycle', () => {
       expect(await settled(bob, (await reverse()).body.id)).toMatchObject({ status: 'REJECTED', reason: 'REVERSAL_EXCEEDS_ORIGINAL' });
       expect((await alice.get(`/v1/transfers/${original.body.id}`)).body).toMatchObject({ reversed_amount: '100' });
       expect((await balance(alice, from)).balance).toBe('100');
+      expect((await balance(bob, to)).balance).toBe('0');
+    });
+
+    test('a reversal without an amount takes what is left when applied, counting a reversal still in flight', async () => {
+      const from = await openAccount(alice, 2);
+      const to = await openAccount(bob, 2);
+      await deposit(from, '100');
+      const original = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: to, amount: '100', currency: 'USD' });
+      await settled(alice, original.body.id);
+      // No worker: both reversals wait in Kafka, so the API sees none applied when it takes the second.
+      await worker.stop();
+      const partial = await bob.post(`/v1/transfers/${original.body.id}/reversals`, { amount: '30' });
+      const rest = await bob.post(`/v1/transfers/${original.body.id}/reversals`, {});
+      expect([partial.status, rest.status]).toEqual([202, 202]);
+      expect(rest.body.amount).toBe('100'); // what was left as far as the applied reversals told
+      worker = await startWorker(target, { WORKER_HOLD_EXPIRY_SCAN_MS: '0' });
+      expect(await settled(bob, partial.body.id)).toMatchObject({ status: 'COMPLETED', amount: '30' });
+      expect(await settled(bob, rest.body.id)).toMatchObject({ status: 'COMPLETED', amount: '70' });
+      expect((await alice.get(`/v1/transfers/${original.body.id}`)).body).toMatchObject({ reversed_amount: '100' });
       expect((await balance(bob, to)).balance).toBe('0');
     });
 

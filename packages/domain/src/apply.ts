@@ -606,6 +606,7 @@ class BatchBuilder {
     if (original.currency !== command.currency) return this.reject(command, 'CURRENCY_MISMATCH');
     const payer = this.account(command.fromAccountId);
     if (payer && payer.kind === 'USER' && !command.admin && payer.owner !== command.principal) return this.reject(command, 'FORBIDDEN');
+    command = command.rest ? { ...command, amount: this.restOf(original) } : command;
     if (this.reversedOf(original) + command.amount > original.amount) return this.reject(command, 'REVERSAL_EXCEEDS_ORIGINAL');
     const refusal = this.refuseSource({ ...command, admin: true }, payer);
     if (refusal) return this.reject(command, refusal);
@@ -793,6 +794,12 @@ class BatchBuilder {
 
   private reversedOf(original: ReversibleTransfer): bigint {
     return this.reversalTotals.get(original.id)?.reversedAmount ?? original.reversedAmount;
+  }
+
+  /** What a reversal that named no amount takes: what is left, or the whole original when nothing is (refused). */
+  private restOf(original: ReversibleTransfer): bigint {
+    const left = original.amount - this.reversedOf(original);
+    return left > 0n ? left : original.amount;
   }
 
   private addReversed(transferId: string, delta: bigint): void {

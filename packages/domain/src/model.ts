@@ -205,6 +205,13 @@ export interface ReversalCommand extends MoneyCommandBase {
   /** The original's destination account: the payer, and the subject. */
   readonly fromAccountId: string;
   readonly description: string | null;
+  /**
+   * Set when the client named no amount: the reversal takes what is left of the original when
+   * its writer applies it (the whole original when nothing is, which is refused), and `amount`
+   * is only what was left when the API read it. The writer is the one place where every
+   * earlier reversal of the original, in flight included, is counted.
+   */
+  readonly rest?: true;
 }
 
 /** Release a HELD hold without moving money. Idempotent by the hold's state, so no dedupe key. */

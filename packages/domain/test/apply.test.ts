@@ -756,3 +756,52 @@ describe('assertBatchInvariants refuses a broken batch before anything is writte
     expect(() => assertBatchInvariants(context, breakIt(good))).toThrow(message);
   });
 });
+
+describe('a reversal that names no amount takes what is left when its writer applies it', () => {
+  // Alice paid Bob 300 (T1, same partition); Bob reverses 100 and then, before that reversal
+  // is applied, "the rest": the API read 300 left (nothing applied yet), the writer counts the
+  // 100 ahead of it. Without `rest` the second would ask for 300 and be refused.
+  const original = { id: 't1', kind: 'TRANSFER' as const, status: 'COMPLETED' as const, fromAccountId: A, toAccountId: B, amount: 300n, currency: 'USD', reversedAmount: 0n };
+  const reversal = (transferId: string, amount: bigint, rest: boolean): Command => ({
+    type: 'REVERSAL',
+    transferId,
+    reverses: original.id,
+    fromAccountId: B,
+    amount,
+    currency: 'USD',
+    description: null,
+    ...(rest ? { rest: true as const } : {}),
+    principal: 'bob',
+    admin: false,
+    requestHash: HASH,
+    acceptedAt: ACCEPTED_AT,
+  });
+  const context = () => ({
+    ...contextFor(0, [userAccount(A, { balance: 0n }), userAccount(B, { owner: 'bob', balance: 300n, seq: 1n })]),
+    reversible: new Map([[original.id, original]]),
+  });
+
+  test('the rest after a reversal still in flight is what that one left', () => {
+    const effects = applyBatch(context(), [reversal('r1', 100n, false), reversal('r2', 300n, true)]);
+    expect(effects.outcomes).toEqual([
+      { transferId: 'r1', result: 'COMPLETED' },
+      { transferId: 'r2', result: 'COMPLETED' },
+    ]);
+    expect(effects.newTransfers.map((t) => [t.id, t.status, t.amount])).toEqual([
+      ['r1', 'COMPLETED', 100n],
+      ['r2', 'COMPLETED', 200n],
+    ]);
+    expect(effects.accounts.find((a) => a.id === B)?.balance).toBe(0n);
+  });
+
+  test('with nothing left, the rest is the whole original, refused', () => {
+    const effects = applyBatch(context(), [reversal('r1', 300n, false), reversal('r2', 300n, true)]);
+    expect(effects.outcomes[1]).toEqual({ transferId: 'r2', result: 'REJECTED', reason: 'REVERSAL_EXCEEDS_ORIGINAL' });
+    expect(effects.newTransfers[1]).toMatchObject({ id: 'r2', status: 'REJECTED', amount: 300n });
+  });
+
+  test('an amount named by the client is taken as named', () => {
+    const effects = applyBatch(context(), [reversal('r1', 100n, false), reversal('r2', 300n, false)]);
+    expect(effects.outcomes[1]).toEqual({ transferId: 'r2', result: 'REJECTED', reason: 'REVERSAL_EXCEEDS_ORIGINAL' });
+  });
+});

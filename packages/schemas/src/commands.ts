@@ -64,6 +64,9 @@ const reversalMessage = z.strictObject({
   reverses: uuid,
   from_account_id: uuid,
   description: storableText(512).nullable(),
+  // No amount asked for: the writer takes what is left (ReversalCommand.rest). Written only
+  // when set, so every other reversal stays readable by a worker older than it.
+  rest: z.literal(true).optional(),
 });
 const voidHoldMessage = z.strictObject({
   v: z.literal(1),
@@ -232,6 +235,7 @@ function toCommand(m: z.output<typeof commandMessage>, admin: boolean): Command 
         reverses: m.reverses,
         fromAccountId: m.from_account_id,
         description: m.description,
+        ...(m.rest ? { rest: true as const } : {}),
         ...clientCommon(m, admin),
       };
     case 'VOID_HOLD':
@@ -314,7 +318,15 @@ export function toMessage(command: Command): CommandMessage {
     case 'CAPTURE':
       return { v: 1, type: command.type, hold_id: command.holdId, account_id: command.accountId, to_account_id: command.toAccountId, ...clientWire(command) };
     case 'REVERSAL':
-      return { v: 1, type: command.type, reverses: command.reverses, from_account_id: command.fromAccountId, description: command.description, ...clientWire(command) };
+      return {
+        v: 1,
+        type: command.type,
+        reverses: command.reverses,
+        from_account_id: command.fromAccountId,
+        description: command.description,
+        ...(command.rest ? { rest: true } : {}),
+        ...clientWire(command),
+      };
     case 'VOID_HOLD':
       return {
         v: 1,

@@ -18,6 +18,9 @@ const commands: Command[] = [
   { type: 'CREDIT_LEG', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 5n, currency: 'USD', sourcePartition: 3, kind: 'TRANSFER', reverses: null, holdId: null },
   { type: 'CREDIT_LEG', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 7n, currency: 'USD', sourcePartition: 2, kind: 'CAPTURE', reverses: null, holdId: randomUUID() },
   { type: 'REFUND_LEG', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 5n, currency: 'USD', sourcePartition: 6, reason: 'DESTINATION_NOT_FOUND', kind: 'REVERSAL', reverses: randomUUID(), holdId: null },
+  { type: 'REVERSAL', transferId: randomUUID(), reverses: randomUUID(), fromAccountId: randomUUID(), amount: 30n, currency: 'USD', description: null, principal: 'bob', admin: false, requestHash: hash, acceptedAt: at },
+  // No amount asked for: the writer takes the rest (the amount is what the API saw left).
+  { type: 'REVERSAL', transferId: randomUUID(), reverses: randomUUID(), fromAccountId: randomUUID(), amount: 30n, currency: 'USD', description: 'rest', rest: true, principal: 'bob', admin: false, requestHash: hash, acceptedAt: at },
 ];
 
 describe('command wire format', () => {
