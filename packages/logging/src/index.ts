@@ -142,6 +142,11 @@ export function httpLogger(logger: Logger) {
       const { err: _synthetic, ...rest } = fields;
       return { ...rest, code: (res as { locals?: { errorCode?: string } }).locals?.errorCode };
     },
+    // A 4xx is a "success" to pino-http (no exception): its line gets the answer's code here.
+    customSuccessObject: (_req, res, fields: Record<string, unknown>) => {
+      const code = (res as { locals?: { errorCode?: string } }).locals?.errorCode;
+      return code === undefined ? fields : { ...fields, code };
+    },
     serializers: {
       req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -81,4 +81,9 @@ describe('httpLogger', () => {
     expect(await answered(404, 'NOT_FOUND')).toMatchObject({ level: 'info' });
     expect(await answered(202, null)).toMatchObject({ level: 'debug' });
   });
+
+  test('a 4xx line carries its code too, so an operator can find every IDEMPOTENCY_KEY_REUSED', async () => {
+    expect(await answered(422, 'IDEMPOTENCY_KEY_REUSED')).toMatchObject({ level: 'info', code: 'IDEMPOTENCY_KEY_REUSED', res: { statusCode: 422 } });
+    expect((await answered(202, null)).code).toBeUndefined();
+  });
 });
