@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvariantViolation } from '@ledgerline/domain';
 import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer } from '@ledgerline/kafka';
 import { ConcurrentWriteError } from '@ledgerline/postgres';
+import { FenceStorm } from './fence-storm';
 import { type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
 
@@ -65,6 +66,7 @@ export class PartitionWorker {
   private commitTimer: NodeJS.Timeout | null = null;
   /** Latest stored next_offset per partition not yet committed to the group. */
   private readonly offsetHints = new Map<number, bigint>();
+  private readonly fenceStorm = new FenceStorm();
 
   constructor(private readonly options: PartitionWorkerOptions) {}
 
@@ -113,6 +115,7 @@ export class PartitionWorker {
     this.assigned = partitions;
     for (const applier of this.appliers.values()) applier.release();
     this.offsetHints.clear(); // hints for partitions another member may own now
+    this.fenceStorm.reset();
     this.options.ports.log(`joined group generation: partitions [${partitions.join(', ')}]`);
   }
 
@@ -149,7 +152,14 @@ export class PartitionWorker {
       fetched.seek(result.offset);
       return;
     }
-    if (result.kind === 'fenced') return;
+    if (result.kind === 'fenced') {
+      // Kafka still says the partition is ours while another owner keeps claiming it: this
+      // member's view of the group is stale (fence-storm.ts), and only a rejoin mends it.
+      if (fetched.isActive() && this.fenceStorm.fenced(fetched.partition, Date.now())) {
+        this.consumer?.rejoin(`partition ${fetched.partition} was fenced by another owner again and again while assigned here`);
+      }
+      return;
+    }
     // Also when nothing in the fetch was new: a fetch wholly below the stored next_offset
     // (the group's offset is only a hint and lags, e.g. after a crash or a rebalance) must
     // still move the fetch position on, or it is fetched again forever (found by the

@@ -10,6 +10,8 @@ import { kafkajsOf } from './kafkajs';
 import { type TopicDurability, type TopicNames, ensureTopics, partitionCountOf } from './topics';
 
 export interface GroupMember {
+  /** The group's id for this membership: a member that leaves and joins again gets a new one. */
+  memberId: string;
   clientId: string;
   host: string;
   /** Partitions of each topic assigned to it. */
@@ -68,6 +70,7 @@ export class KafkaAdmin {
     return {
       state: group?.state ?? 'unknown',
       members: (group?.members ?? []).map((member) => ({
+        memberId: member.memberId,
         clientId: member.clientId,
         host: member.clientHost,
         assignment: AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment ?? {},

@@ -118,6 +118,8 @@ export class PartitionConsumer {
   private stopping = false;
   private readonly group: ConsumerGroupTiming;
 
+  private rejoining = false;
+
   constructor(private readonly options: PartitionConsumerOptions) {
     this.group = { ...CONSUMER_GROUP_DEFAULTS, ...options.group };
   }
@@ -141,6 +143,28 @@ export class PartitionConsumer {
     const consumer = this.consumer;
     this.consumer = null;
     await consumer?.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * Leaves the group and joins it again with a fresh consumer, for a member whose view of the
+   * group went stale (it still fetches partitions the group gave to another member). Returns
+   * at once: called from a fetch's handler, it must not wait for that fetch to end.
+   */
+  rejoin(reason: string): void {
+    const current = this.consumer;
+    if (!current || this.stopping || this.rejoining) return;
+    this.rejoining = true;
+    this.options.log(`rejoining the group: ${reason}`);
+    void (async () => {
+      try {
+        // First the fetches in progress end (kafkajs's disconnect waits for them), so no
+        // partition's work is cut off; then the claims are released and a new member joins.
+        await current.disconnect().catch(() => undefined);
+        await this.restart(current);
+      } finally {
+        this.rejoining = false;
+      }
+    })();
   }
 
   /** Commits the group's offsets (the next offset to read, per partition); failures are ignored. */
