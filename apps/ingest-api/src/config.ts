@@ -7,6 +7,8 @@ import {
   LOCAL_DEFAULTS,
   brokersVar,
   databaseUrlProblems,
+  openNetworkProblems,
+  redisUrlVar,
   intVar,
   commandKeySettings,
   jwtSettings,
@@ -42,7 +44,7 @@ const schema = z.object({
   HOST: stringVar('127.0.0.1'),
   /** As the ledgerline_api role (reads; writes only accounts at open, idempotency claims, routing_observers). */
   API_DATABASE_URL: stringVar(LOCAL_DEFAULTS.apiDatabaseUrl),
-  REDIS_URL: stringVar(LOCAL_DEFAULTS.redisUrl),
+  REDIS_URL: redisUrlVar(LOCAL_DEFAULTS.redisUrl),
   REDIS_KEY_PREFIX: stringVar('ll:'),
   KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
   KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
@@ -185,7 +187,13 @@ export type ApiConfig = ReturnType<typeof loadApiConfig>;
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
   const problems: string[] = [];
-  if (raw.LEDGERLINE_ENV === 'production') problems.push(...databaseUrlProblems('API_DATABASE_URL', raw.API_DATABASE_URL), ...serviceAddressProblems(env));
+  if (raw.LEDGERLINE_ENV === 'production') {
+    problems.push(
+      ...databaseUrlProblems('API_DATABASE_URL', raw.API_DATABASE_URL, env, true),
+      ...serviceAddressProblems(env),
+      ...openNetworkProblems('API_OPERATOR_NETWORKS', raw.API_OPERATOR_NETWORKS),
+    );
+  }
   const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
   const commandKey = commandKeySettings(raw.LEDGERLINE_ENV, raw, problems);
   const jwt = jwtSettings(raw.LEDGERLINE_ENV, raw, problems);

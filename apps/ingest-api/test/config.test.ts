@@ -3,8 +3,8 @@
 import { UnsafeConfigError, describeStartFailure } from '@ledgerline/config';
 import { loadApiConfig } from '../src/config';
 
-const STRONG = 'x'.repeat(48);
-const COMMAND_KEY = 'c'.repeat(48);
+const STRONG = 'Vq3xR9tLw2mZ8pKc5nYb7hJd4sFg6aQe1uTo0iWkXyEzCvBn'; // 48 varied characters: a secret that looks random
+const COMMAND_KEY = 'p7Gk2LxQ9rTz4mWc8nVb1sHd6fJy3aKe5uRo0iPqYtZwXmNc';
 const DB = 'postgres://ledgerline_api:s3cret-from-the-vault@db.internal:6432/ledgerline';
 /** Where production's Kafka and Redis are: set, since their defaults are the local stack's. */
 const SERVICES = { KAFKA_BROKERS: 'kafka-1.internal:9092,kafka-2.internal:9092', REDIS_URL: 'rediss://cache.internal:6380' };
@@ -78,6 +78,67 @@ describe('LEDGERLINE_ENV=production refuses', () => {
     expect(refusal(prod({ API_DATABASE_URL: `postgres://${credentials}@db.internal:6432/ledgerline` }))).toEqual([
       expect.stringMatching(/^API_DATABASE_URL: uses the local stack's default credentials/),
     ]);
+  });
+});
+
+describe('LEDGERLINE_ENV=production refuses what slipped past the first checks (an outside review)', () => {
+  test.each([
+    ['32 times the same character', 'a'.repeat(32), /^JWT_SECRET: does not look random/],
+    ['a short phrase repeated', 'abcd'.repeat(12), /^JWT_SECRET: does not look random/],
+    ['the development secret padded to length', `dev-secret-change-me${' '.repeat(12)}`, /^JWT_SECRET: is the development secret/],
+    ['a random secret with a trailing space', `${STRONG} `, /^JWT_SECRET: starts or ends with white space/],
+  ])('a JWT_SECRET that is %s', (_what, secret, line) => {
+    expect(refusal(prod({ JWT_SECRET: secret }))).toEqual([expect.stringMatching(line)]);
+  });
+
+  test('a LEDGERLINE_COMMAND_KEY of 32 spaces', () => {
+    expect(refusal(prod({ LEDGERLINE_COMMAND_KEY: ' '.repeat(32) }))).toEqual([expect.stringMatching(/^LEDGERLINE_COMMAND_KEY: starts or ends with white space/)]);
+  });
+
+  test("the local credentials given as the URL's query, or through PGPASSWORD", () => {
+    expect(refusal(prod({ API_DATABASE_URL: 'postgres://db.internal:6432/ledgerline?user=ledgerline_api&password=ledgerline_api' }))).toEqual([
+      expect.stringMatching(/^API_DATABASE_URL: uses the local stack's default credentials \(ledgerline_api:ledgerline_api\)/),
+    ]);
+    expect(refusal(prod({ API_DATABASE_URL: 'postgres://ledgerline_api@db.internal:6432/ledgerline', PGPASSWORD: 'ledgerline_api' }))).toEqual([
+      expect.stringMatching(/^API_DATABASE_URL: uses the local stack's default credentials/),
+    ]);
+  });
+
+  test("the API connecting as the schema's owner", () => {
+    expect(refusal(prod({ API_DATABASE_URL: 'postgres://ledgerline_owner:s3cret-from-the-vault@db.internal:6432/ledgerline' }))).toEqual([
+      expect.stringMatching(/^API_DATABASE_URL: logs in as ledgerline_owner, the schema's owner/),
+    ]);
+  });
+
+  test('operator endpoints opened to every address', () => {
+    expect(refusal(prod({ API_OPERATOR_NETWORKS: '10.0.0.0/8,0.0.0.0/0' }))).toEqual([expect.stringMatching(/^API_OPERATOR_NETWORKS: 0\.0\.0\.0\/0 opens the operator endpoints/)]);
+    expect(refusal(prod({ API_OPERATOR_NETWORKS: '::/0' }))).toEqual([expect.stringMatching(/^API_OPERATOR_NETWORKS: ::\/0 opens/)]);
+  });
+});
+
+describe('numbers, addresses and names are what they say, in every environment', () => {
+  test.each([
+    ['API_LONG_POLL_MS_MAX', ''],
+    ['API_SHUTDOWN_GRACE_MS', ' '],
+    ['PORT', ''],
+    ['KAFKA_RETRIES', ''],
+  ])('%s=%j is refused, not read as 0', (name, value) => {
+    expect(() => loadApiConfig({ [name]: value })).toThrow(new RegExp(`${name}="${value}": is empty: unset it to use the default`));
+  });
+
+  test.each(['1e3', '0x10', '10abc', '1.5'])('a number written %j is refused', (value) => {
+    expect(() => loadApiConfig({ PORT: value })).toThrow(/PORT=.*: must be an integer in decimal digits/);
+  });
+
+  test('surrounding blanks are trimmed; the bounds still hold', () => {
+    expect(loadApiConfig({ PORT: ' 8081 ' }).port).toBe(8081);
+    expect(() => loadApiConfig({ PORT: '70000' })).toThrow(/PORT="70000": must be <= 65535/);
+  });
+
+  test('REDIS_URL must be a redis:// or rediss:// URL; HOST must not be blank', () => {
+    expect(() => loadApiConfig({ REDIS_URL: 'NaN' })).toThrow(/REDIS_URL="NaN": must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(() => loadApiConfig({ REDIS_URL: 'http://cache:6379' })).toThrow(/REDIS_URL/);
+    expect(() => loadApiConfig({ HOST: ' ' })).toThrow(/HOST=" ": must not be empty or blank/);
   });
 });
 

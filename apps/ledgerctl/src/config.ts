@@ -4,6 +4,7 @@ import {
   LOCAL_DEFAULTS,
   brokersVar,
   databaseUrlProblems,
+  redisUrlVar,
   ConfigError,
   intVar,
   jwtSecretProblems,
@@ -35,7 +36,7 @@ const schema = z.object({
   ...kafkaDurabilityVars,
   ...kafkaSecurityVars,
   ...kafkaClientVars,
-  REDIS_URL: stringVar(LOCAL_DEFAULTS.redisUrl),
+  REDIS_URL: redisUrlVar(LOCAL_DEFAULTS.redisUrl),
   REDIS_KEY_PREFIX: stringVar('ll:'),
   /** `ledgerctl token` signs with it; the development secret outside production when unset. */
   JWT_SECRET: z.string().optional(),
@@ -79,8 +80,8 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
   if (production) {
     refuseUnsafe([
       ...securityProblems,
-      ...databaseUrlProblems('OWNER_DATABASE_URL', raw.OWNER_DATABASE_URL),
-      ...databaseUrlProblems('API_DATABASE_URL', raw.API_DATABASE_URL),
+      ...databaseUrlProblems('OWNER_DATABASE_URL', raw.OWNER_DATABASE_URL, env),
+      ...databaseUrlProblems('API_DATABASE_URL', raw.API_DATABASE_URL, env, true),
       ...serviceAddressProblems(env),
       ...(raw.JWT_SECRET ? jwtSecretProblems(raw.JWT_SECRET) : []),
     ]);

@@ -5,6 +5,8 @@ import {
   LOCAL_DEFAULTS,
   brokersVar,
   databaseUrlProblems,
+  openNetworkProblems,
+  redisUrlVar,
   intVar,
   kafkaClientTuning,
   kafkaClientVars,
@@ -56,7 +58,7 @@ const schema = z.object({
   WORKER_WRITE_RETRY_DELAY_MAX_MS: intVar(5_000, 1, 600_000),
   /** As the ledgerline_worker role: writes the ledger tables, can never rewrite an entry. */
   WORKER_DATABASE_URL: stringVar(LOCAL_DEFAULTS.workerDatabaseUrl),
-  REDIS_URL: stringVar(LOCAL_DEFAULTS.redisUrl),
+  REDIS_URL: redisUrlVar(LOCAL_DEFAULTS.redisUrl),
   REDIS_KEY_PREFIX: stringVar('ll:'),
   WORKER_ID: z.string().optional(),
   /** Commands in one batch at most: applied and committed together, in one Postgres transaction. */
@@ -198,13 +200,21 @@ export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
-  const problems = raw.LEDGERLINE_ENV === 'production' ? [...databaseUrlProblems('WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL), ...serviceAddressProblems(env)] : [];
+  const problems =
+    raw.LEDGERLINE_ENV === 'production'
+      ? [
+          ...databaseUrlProblems('WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL, env, true),
+          ...serviceAddressProblems(env),
+          ...openNetworkProblems('WORKER_OPS_NETWORKS', raw.WORKER_OPS_NETWORKS),
+          ...(raw.FAULT_INJECT === 'none' ? [] : [`FAULT_INJECT: ${raw.FAULT_INJECT} is a test switch (the worker kills itself); unset it`]),
+        ]
+      : [];
   const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
   const commandKey = commandKeySettings(raw.LEDGERLINE_ENV, raw, problems);
   refuseUnsafe(problems);
   // Marks must land before the sweeper takes a published row for a crash leftover.
   if (raw.WORKER_OUTBOX_MARK_INTERVAL_MS * 2 > raw.WORKER_OUTBOX_SWEEP_AGE_MS && raw.WORKER_OUTBOX_SWEEP_AGE_MS > 0) {
-    throw new Error(
+    throw new ConfigError(
       `WORKER_OUTBOX_MARK_INTERVAL_MS=${raw.WORKER_OUTBOX_MARK_INTERVAL_MS} must be at most half of WORKER_OUTBOX_SWEEP_AGE_MS=${raw.WORKER_OUTBOX_SWEEP_AGE_MS}`,
     );
   }

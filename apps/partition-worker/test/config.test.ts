@@ -1,13 +1,13 @@
 // Proves the worker refuses the local Postgres credentials and the development command key
 // in production, naming the variable, and that every tunable it passes to the packages has
 // its default and bounds.
-import { UnsafeConfigError } from '@ledgerline/config';
+import { ConfigError, UnsafeConfigError } from '@ledgerline/config';
 import { CONSUMER_GROUP_DEFAULTS, KAFKA_CLIENT_DEFAULTS } from '@ledgerline/kafka';
 import { POOL_IDLE_TIMEOUT_MS_DEFAULT } from '@ledgerline/postgres';
 import { REDIS_COMMAND_TIMEOUT_MS_DEFAULT, REDIS_CONNECT_TIMEOUT_MS_DEFAULT, REDIS_RECONNECT_DELAY_MS_MAX_DEFAULT } from '@ledgerline/redis';
 import { loadWorkerConfig } from '../src/config';
 
-const COMMAND_KEY = 'c'.repeat(48);
+const COMMAND_KEY = 'p7Gk2LxQ9rTz4mWc8nVb1sHd6fJy3aKe5uRo0iPqYtZwXmNc';
 /** Where production's Kafka and Redis are: set, since their defaults are the local stack's. */
 const SERVICES = { KAFKA_BROKERS: 'kafka-1.internal:9092', REDIS_URL: 'rediss://cache.internal:6380' };
 
@@ -105,4 +105,14 @@ describe('tunables passed to the packages', () => {
     expect(() => loadWorkerConfig({ WORKER_WRITE_RETRY_DELAY_FIRST_MS: '6000' })).toThrow(/^WORKER_WRITE_RETRY_DELAY_FIRST_MS=6000 must be at most WORKER_WRITE_RETRY_DELAY_MAX_MS=5000/);
     expect(() => loadWorkerConfig({ KAFKA_RETRY_DELAY_FIRST_MS: '3000' })).toThrow(/^KAFKA_RETRY_DELAY_FIRST_MS: 3000 is more than KAFKA_RETRY_DELAY_MAX_MS=2000/);
   });
+});
+
+test('production refuses the test-only fault switch, open ops networks and the owner role; a bad delay pair is one line', () => {
+  const prod = { LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline', LEDGERLINE_COMMAND_KEY: COMMAND_KEY, ...SERVICES };
+  expect(() => loadWorkerConfig({ ...prod, FAULT_INJECT: 'crash-after-commit' })).toThrow(/^FAULT_INJECT: crash-after-commit is a test switch/);
+  expect(() => loadWorkerConfig({ ...prod, WORKER_OPS_NETWORKS: '0.0.0.0/0' })).toThrow(/^WORKER_OPS_NETWORKS: 0\.0\.0\.0\/0 opens/);
+  expect(() => loadWorkerConfig({ ...prod, WORKER_DATABASE_URL: 'postgres://ledgerline_owner:from-the-vault@db:6432/ledgerline' })).toThrow(/^WORKER_DATABASE_URL: logs in as ledgerline_owner/);
+  expect(() => loadWorkerConfig({ WORKER_OUTBOX_SWEEP_AGE_MS: '100' })).toThrow(ConfigError);
+  expect(() => loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '' })).toThrow(/WORKER_HOLD_EXPIRY_SCAN_MS="": is empty/);
+  expect(loadWorkerConfig({ ...prod }).databaseUrl).toMatch(/from-the-vault/);
 });

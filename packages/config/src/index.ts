@@ -3,6 +3,7 @@
  * This package holds the shared pieces: the parse that turns issues into one clear message,
  * and field builders that name their unit and bounds.
  */
+import { parse as parsePgUrl } from 'pg-connection-string';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 
@@ -19,18 +20,31 @@ export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessE
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
 }
 
+/**
+ * An integer env var with inclusive bounds, written in decimal digits. Empty or blank is
+ * refused, not read as 0 (a templated `VAR=` would otherwise turn a timer off), and so are
+ * forms a number parser would take (`1e3`, `0x10`).
+ */
+export function decimalIntVar(min: number, max: number) {
+  return z
+    .string()
+    .trim()
+    .min(1, 'is empty: unset it to use the default')
+    .regex(/^-?[0-9]{1,16}$/, 'must be an integer in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`));
+}
+
 /** An integer env var with a default and inclusive bounds. */
 export function intVar(defaultValue: number, min: number, max: number) {
-  return z.coerce
-    .number({ message: 'must be a number' })
-    .int('must be an integer')
-    .min(min, `must be >= ${min}`)
-    .max(max, `must be <= ${max}`)
-    .default(defaultValue);
+  return decimalIntVar(min, max).default(defaultValue);
 }
 
 export function stringVar(defaultValue: string) {
-  return z.string().min(1, 'must not be empty').default(defaultValue);
+  return z
+    .string()
+    .refine((v) => v.trim().length > 0, 'must not be empty or blank')
+    .default(defaultValue);
 }
 
 export function boolVar(defaultValue: boolean) {
@@ -194,11 +208,33 @@ export function jwtSecretProblems(secret: string): string[] {
  * do) or shorter than SECRET_BYTES_MIN: one line naming `variable`, or none.
  */
 function secretProblems(variable: string, secret: string, developmentValue: string, misuse: string): string[] {
-  if (secret === developmentValue) return [`${variable}: is ${misuse}: set a random one of at least ${SECRET_BYTES_MIN} bytes`];
+  if (secret.includes(developmentValue)) return [`${variable}: is ${misuse}: set a random one of at least ${SECRET_BYTES_MIN} bytes`];
+  if (secret.trim() !== secret) return [`${variable}: starts or ends with white space (a copy-paste slip?); set the random value alone`];
   const bytes = Buffer.byteLength(secret, 'utf8');
   if (bytes < SECRET_BYTES_MIN) return [`${variable}: is ${bytes} bytes; production needs at least ${SECRET_BYTES_MIN} random bytes (e.g. openssl rand -base64 48)`];
+  const bits = Math.round(estimatedEntropyBits(secret));
+  if (bits < SECRET_ENTROPY_BITS_MIN) {
+    return [`${variable}: does not look random (about ${bits} bits, from how often each character repeats); production needs at least ${SECRET_BYTES_MIN} random bytes (e.g. openssl rand -base64 48)`];
+  }
   return [];
 }
+
+/**
+ * What a secret's own characters say about its randomness: its length times the Shannon
+ * entropy of its character frequencies. An upper bound (a repeated phrase of varied letters
+ * scores well), so it only catches the obvious: 32 times `a` is 0 bits, `abcd` repeated 64.
+ * A random 32-character hex string scores ~118, base64 of 32 random bytes ~220.
+ */
+export function estimatedEntropyBits(secret: string): number {
+  const chars = [...secret];
+  const counts = new Map<string, number>();
+  for (const c of chars) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let perChar = 0;
+  for (const n of counts.values()) perChar -= (n / chars.length) * Math.log2(n / chars.length);
+  return perChar * chars.length;
+}
+
+const SECRET_ENTROPY_BITS_MIN = 100;
 
 /** What the environment says about the key that seals operator commands on Kafka. */
 export interface CommandKeyEnv {
@@ -239,21 +275,57 @@ export function commandKeySettings(ledgerlineEnv: LedgerlineEnv, env: CommandKey
   return settings;
 }
 
-/** A Postgres URL that logs in with the local stack's well-known credentials. */
-export function databaseUrlProblems(name: string, url: string): string[] {
+/**
+ * A Postgres URL that logs in with the local stack's well-known credentials, read the way pg
+ * reads it (pg-connection-string, pg's own parser: `?user=&password=` count too, and without
+ * a password in the URL pg takes PGPASSWORD), or, for an app's URL, as the schema owner
+ * (`appRole`: the app must connect as its own least-privileged role).
+ */
+export function databaseUrlProblems(name: string, url: string, env: NodeJS.ProcessEnv = {}, appRole = false): string[] {
   let user: string;
   let password: string;
   try {
-    const parsed = new URL(url);
-    user = decodeURIComponent(parsed.username);
-    password = decodeURIComponent(parsed.password);
+    new URL(url); // pg-connection-string takes nearly anything; a URL it must be
+    const parsed = parsePgUrl(url);
+    user = parsed.user || env.PGUSER || '';
+    password = parsed.password || env.PGPASSWORD || '';
   } catch {
     return [`${name}: is not a URL (postgres://user:password@host:port/database)`];
   }
   if (LOCAL_DATABASE_CREDENTIALS.some(([u, p]) => u === user && p === password)) {
     return [`${name}: uses the local stack's default credentials (${user}:${password}); production needs the role's own password`];
   }
+  if (appRole && user === OWNER_ROLE) {
+    return [`${name}: logs in as ${OWNER_ROLE}, the schema's owner; the app needs its own least-privileged role (docs/security.md)`];
+  }
   return [];
+}
+
+const OWNER_ROLE = 'ledgerline_owner';
+
+/**
+ * A Redis URL ioredis can use: redis:// or rediss:// (TLS). Blank is unset (the default; in
+ * production serviceAddressProblems refuses it).
+ */
+export function redisUrlVar(defaultValue: string) {
+  return z
+    .preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().default(defaultValue))
+    .refine((text) => {
+      try {
+        return ['redis:', 'rediss:'].includes(new URL(text).protocol);
+      } catch {
+        return false;
+      }
+    }, 'must be a redis:// or rediss:// URL');
+}
+
+/** An operator network list that lets everyone in (production only calls this). */
+export function openNetworkProblems(name: string, text: string): string[] {
+  const open = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((item) => item === '0.0.0.0/0' || item === '::/0');
+  return open.length > 0 ? [`${name}: ${open.join(', ')} opens the operator endpoints (/metrics, readiness) to every address; list your operators' networks`] : [];
 }
 
 /**
@@ -280,9 +352,9 @@ export function serviceAddressProblems(env: NodeJS.ProcessEnv): string[] {
  */
 export const kafkaDurabilityVars = {
   /** Copies of each partition. 1 only where losing one disk is acceptable (dev, test). */
-  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(16).optional(),
+  KAFKA_REPLICATION_FACTOR: decimalIntVar(1, 16).optional(),
   /** With acks=all, a write is acknowledged once this many replicas have it. */
-  KAFKA_MIN_INSYNC_REPLICAS: z.coerce.number().int().min(1).max(16).optional(),
+  KAFKA_MIN_INSYNC_REPLICAS: decimalIntVar(1, 16).optional(),
   /**
    * How long the commands and events topics keep messages. A command must still be there
    * when its partition's worker comes back: keep it well above the longest outage you plan for.
