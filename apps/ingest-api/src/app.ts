@@ -14,7 +14,8 @@
  * Routes match case-sensitively: `/V1/...` is a 404, never a path around a /v1 middleware.
  */
 import { isUtf8 } from 'node:buffer';
-import type { Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { type Server, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parse as parseContentType } from 'content-type';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
@@ -149,7 +150,10 @@ export function startServer(
   timeouts: { keepAliveTimeoutMs: number; headersTimeoutMs: number; requestTimeoutMs: number },
 ): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    // Node checks the header and request deadlines on a timer, every 30 s by default: a
+    // request past API_HTTP_HEADERS_TIMEOUT_MS of 2 s got its 408 only ~30 s later.
+    const connectionsCheckingInterval = Math.max(100, Math.min(1_000, Math.floor(Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs) / 4)));
+    const server = createServer({ connectionsCheckingInterval }, app).listen(port, host);
     // Long polls last up to 30 s; keep-alive must outlive a load balancer's idle timeout.
     server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
     server.headersTimeout = timeouts.headersTimeoutMs;
@@ -181,7 +185,9 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   }
   const { status, reason, code, message } = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED_REQUEST;
   const body = JSON.stringify({ error: { code, message } });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  // Every answer carries X-Request-Id (docs/api.md); the parser read no header to echo.
+  const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${randomUUID()}\r\nConnection: close`;
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n\r\n${body}`);
 }
 
 /** Counts and times every answer by route template (never by raw path: unbounded labels). */

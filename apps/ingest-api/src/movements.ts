@@ -38,6 +38,7 @@ import type { AcceptedTransfer } from '@ledgerline/redis';
 import type { AppContext } from './context';
 import { BucketMovingError, forbidden, idempotencyKeyReused } from './errors';
 import { requestHashOf } from './request-hash';
+import { withReversedAmount } from './transfer-status';
 import { acceptedHoldOf, acceptedHoldWire, acceptedTransferOf, acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
 
 /** A HOLD reserves money rather than moving it, but is accepted exactly like the others (POST /v1/holds, batch items). */
@@ -355,7 +356,8 @@ async function earlierResource(ctx: AppContext, kind: MovementRequest['kind'], i
  */
 export async function earlierTransfer(ctx: AppContext, transferId: string): Promise<TransferResource | null> {
   const row = await findTransfer(ctx.pool, transferId);
-  if (row) return transferWireFromRow(row);
+  // The same resource GET /v1/transfers/{id} shows (a COMPLETED deposit with its reversed_amount).
+  if (row) return withReversedAmount(ctx, transferWireFromRow(row));
   const accepted = await ctx.redis.accepted.getAccepted(transferId).catch(() => null);
   return accepted ? acceptedTransferOf(accepted.resource) : null;
 }

@@ -197,10 +197,36 @@ describe('hostile input at the HTTP border', () => {
         socket.on('error', reject);
       });
     const split = (answer: string) => ({ status: answer.split(' ')[1], body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as unknown });
-    const large = split(await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Junk: ${'a'.repeat(20_000)}\r\n\r\n`));
-    expect(large).toEqual({ status: '431', body: { error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) } } });
-    const broken = split(await raw('GET /healthz HTTP/1.1\r\nHost x\r\n\r\n'));
-    expect(broken).toEqual({ status: '400', body: { error: { code: 'BAD_REQUEST', message: 'the request is not valid HTTP' } } });
+    const largeAnswer = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Junk: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(split(largeAnswer)).toEqual({ status: '431', body: { error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) } } });
+    const brokenAnswer = await raw('GET /healthz HTTP/1.1\r\nHost x\r\n\r\n');
+    expect(split(brokenAnswer)).toEqual({ status: '400', body: { error: { code: 'BAD_REQUEST', message: 'the request is not valid HTTP' } } });
+    // Every answer carries an X-Request-Id, these too.
+    for (const answer of [largeAnswer, brokenAnswer]) expect(answer).toMatch(/\r\nX-Request-Id: [0-9a-f-]{36}\r\n/);
+  });
+
+  test('a request whose headers stop arriving gets its 408 near API_HTTP_HEADERS_TIMEOUT_MS, not at Node\'s 30 s check', async () => {
+    const quick = await startApi(
+      { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` },
+      { API_HTTP_HEADERS_TIMEOUT_MS: '2000', API_HTTP_REQUEST_TIMEOUT_MS: '3000', API_HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000' },
+    );
+    try {
+      const { port, hostname } = new URL(quick.url);
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n')); // and nothing more
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toContain('"code":"REQUEST_TIMEOUT"');
+      // A deadline, not a speed figure: within a few seconds of the 2 s configured (it took ~30 s).
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await quick.stop();
+    }
   });
 
   test('a metadata key is bounded in characters (code points), as the document declares', async () => {

@@ -328,7 +328,9 @@ describe('holds, reversals and the account life cycle', () => {
       const from = await openAccount(alice, 2);
       const to = await openAccount(bob, 2);
       await deposit(from, '100');
-      const original = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: to, amount: '100', currency: 'USD' });
+      const body = { from_account_id: from, to_account_id: to, amount: '100', currency: 'USD' };
+      const key = `original-${Math.random().toString(36).slice(2)}`;
+      const original = await alice.request('POST', '/v1/transfers', { body, key });
       await settled(alice, original.body.id);
       // No worker: both reversals wait in Kafka, so the API sees none applied when it takes the second.
       await worker.stop();
@@ -339,7 +341,12 @@ describe('holds, reversals and the account life cycle', () => {
       worker = await startWorker(target, { WORKER_HOLD_EXPIRY_SCAN_MS: '0' });
       expect(await settled(bob, partial.body.id)).toMatchObject({ status: 'COMPLETED', amount: '30' });
       expect(await settled(bob, rest.body.id)).toMatchObject({ status: 'COMPLETED', amount: '70' });
-      expect((await alice.get(`/v1/transfers/${original.body.id}`)).body).toMatchObject({ reversed_amount: '100' });
+      const read = (await alice.get(`/v1/transfers/${original.body.id}`)).body;
+      expect(read).toMatchObject({ reversed_amount: '100' });
+      // A replay of the original answers the resource a read shows, reversed_amount included.
+      const replay = await alice.request('POST', '/v1/transfers', { body, key });
+      expect(replay.status).toBe(200);
+      expect(replay.body).toEqual(read);
       expect((await balance(bob, to)).balance).toBe('0');
     });
 
