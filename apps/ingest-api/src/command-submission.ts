@@ -78,7 +78,8 @@ async function submitWithTable<R extends Record<string, unknown>>(
     // Claimed with this very body but nothing to show: publishing again is safe (the
     // worker dedupes on the id).
   }
-  // Accepted at the key's first claim: every submission of this id builds the same command.
+  // Accepted at the key's first claim: every submission of this id builds the same command
+  // (a reversal without an amount may carry another estimate; its writer takes the rest).
   const { command, resource } = submission.build(claim.claimedAt);
   if (subjectAccountOf(command) !== subject) throw new Error(`command ${id} routes by ${subjectAccountOf(command)}, not ${subject}`);
   try {

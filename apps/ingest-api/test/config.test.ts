@@ -113,6 +113,8 @@ describe('LEDGERLINE_ENV=production refuses what slipped past the first checks (
   test('operator endpoints opened to every address', () => {
     expect(refusal(prod({ API_OPERATOR_NETWORKS: '10.0.0.0/8,0.0.0.0/0' }))).toEqual([expect.stringMatching(/^API_OPERATOR_NETWORKS: 0\.0\.0\.0\/0 opens the operator endpoints/)]);
     expect(refusal(prod({ API_OPERATOR_NETWORKS: '::/0' }))).toEqual([expect.stringMatching(/^API_OPERATOR_NETWORKS: ::\/0 opens/)]);
+    expect(refusal(prod({ API_OPERATOR_NETWORKS: '10.0.0.0/0,::0/00' }))).toEqual([expect.stringMatching(/^API_OPERATOR_NETWORKS: 10\.0\.0\.0\/0, ::0\/00 opens/)]);
+    expect(loadApiConfig(prod({ API_OPERATOR_NETWORKS: '10.0.0.0/8,fd00::/8' })).operatorNetworks.text).toBe('10.0.0.0/8,fd00::/8');
   });
 });
 

@@ -165,7 +165,8 @@ interface PreparedBatch {
 export type ApplyResult =
   | { kind: 'applied'; nextOffset: bigint }
   | { kind: 'seek'; offset: bigint }
-  | { kind: 'fenced' };
+  /** `byAnotherOwner`: the partition's epoch moved on (someone claimed it), not a retry of our own committed write. */
+  | { kind: 'fenced'; byAnotherOwner: boolean };
 
 export class PartitionApplier {
   private claim: PartitionClaim | null = null;
@@ -266,12 +267,7 @@ export class PartitionApplier {
       // Never leave a commit running unobserved: its outcome decides the claim's offset.
       const commitError = committing ? await committing.then(() => null, (e: unknown) => e) : null;
       const failure = commitError ?? error;
-      if (failure instanceof FencedError) {
-        this.ports.log(`partition ${this.partition}: ${failure.message}; releasing`);
-        this.ports.onFenced?.(this.partition);
-        this.release();
-        return { kind: 'fenced' };
-      }
+      if (failure instanceof FencedError) return this.fencedBy(claim, failure);
       // The failed batch starts at the claim's next offset (everything before it committed).
       if (claim.nextOffset >= this.readKeysBelow && mayBeACopy(failure)) {
         this.readKeysBelow = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
@@ -288,7 +284,7 @@ export class PartitionApplier {
         this.ports.log(`partition ${this.partition}: epoch ${claim.epoch} was superseded while this worker applied from its cache (${failure.message}); releasing`);
         this.ports.onFenced?.(this.partition);
         this.release();
-        return { kind: 'fenced' };
+        return { kind: 'fenced', byAnotherOwner: true };
       }
       if (classifyWriteFailure(failure) !== 'deterministic') throw failure;
       // Everything before the failed batch is committed; isolate the culprit in that batch,
@@ -310,13 +306,13 @@ export class PartitionApplier {
     try {
       await writeBatch(this.ports.pool, { claim, fromOffset: claim.nextOffset, toOffset: claim.nextOffset, effects: NO_EFFECTS, before: new Map(), outbox: [] });
     } catch (error) {
-      if (error instanceof FencedError) return this.fencedBy(error);
+      if (error instanceof FencedError) return this.fencedBy(claim, error);
       throw new DatabaseWriteError(`partition ${this.partition}: even a write of no commands fails (${(error as Error).message}); after: ${(failure as Error).message}`, error);
     }
     try {
       await this.bisect(claim, messages, progress);
     } catch (error) {
-      if (error instanceof FencedError) return this.fencedBy(error);
+      if (error instanceof FencedError) return this.fencedBy(claim, error);
       throw error;
     }
     return { kind: 'applied', nextOffset: claim.nextOffset };
@@ -384,10 +380,17 @@ export class PartitionApplier {
     this.afterCommit(effects, published);
   }
 
-  private fencedBy(error: FencedError): ApplyResult {
+  /**
+   * A write refused by the fence (LL001): the epoch moved on (another owner claimed the
+   * partition), or the offset did (a retry of our own write whose first attempt committed
+   * after all). Which one is told by the epoch; a failed look counts as our own.
+   */
+  private async fencedBy(claim: PartitionClaim, error: FencedError): Promise<ApplyResult> {
     this.ports.log(`partition ${this.partition}: ${error.message}; releasing`);
+    this.ports.onFenced?.(this.partition);
+    const byAnotherOwner = !(await claimIsCurrent(this.ports.pool, claim).catch(() => true));
     this.release();
-    return { kind: 'fenced' };
+    return { kind: 'fenced', byAnotherOwner };
   }
 
   private async takeClaim(): Promise<PartitionClaim> {

@@ -155,7 +155,7 @@ export class PartitionWorker {
     if (result.kind === 'fenced') {
       // Kafka still says the partition is ours while another owner keeps claiming it: this
       // member's view of the group is stale (fence-storm.ts), and only a rejoin mends it.
-      if (fetched.isActive() && this.fenceStorm.fenced(fetched.partition, Date.now())) {
+      if (result.byAnotherOwner && fetched.isActive() && this.fenceStorm.fenced(fetched.partition, Date.now())) {
         this.consumer?.rejoin(`partition ${fetched.partition} was fenced by another owner again and again while assigned here`);
       }
       return;

@@ -223,7 +223,8 @@ function secretProblems(variable: string, secret: string, developmentValue: stri
  * What a secret's own characters say about its randomness: its length times the Shannon
  * entropy of its character frequencies. An upper bound (a repeated phrase of varied letters
  * scores well), so it only catches the obvious: 32 times `a` is 0 bits, `abcd` repeated 64.
- * A random 32-character hex string scores ~118, base64 of 32 random bytes ~220.
+ * Base64 of 32 random bytes scores ~220, their 64 hex digits ~240; 16 random bytes as 32 hex
+ * digits score 89-125 and may be refused (production asks for 32 random bytes).
  */
 export function estimatedEntropyBits(secret: string): number {
   const chars = [...secret];
@@ -324,7 +325,7 @@ export function openNetworkProblems(name: string, text: string): string[] {
   const open = text
     .split(',')
     .map((s) => s.trim())
-    .filter((item) => item === '0.0.0.0/0' || item === '::/0');
+    .filter((item) => /^\/0+$/.test(item.slice(item.indexOf('/')))); // prefix 0: every address of its family
   return open.length > 0 ? [`${name}: ${open.join(', ')} opens the operator endpoints (/metrics, readiness) to every address; list your operators' networks`] : [];
 }
 

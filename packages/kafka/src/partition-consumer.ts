@@ -159,7 +159,7 @@ export class PartitionConsumer {
       try {
         // First the fetches in progress end (kafkajs's disconnect waits for them), so no
         // partition's work is cut off; then the claims are released and a new member joins.
-        await current.disconnect().catch(() => undefined);
+        await settledWithin(current.disconnect(), this.group.rebalanceTimeoutMs);
         await this.restart(current);
       } finally {
         this.rejoining = false;

@@ -50,7 +50,7 @@ BEGIN
   END IF;
   -- The entries' time, read only now that this transaction holds the partition's row: every
   -- write that stamps entries at or before an instant T locked its row before T, so a reader
-  -- that sees no such lock left (ledger_writes_in_flight) has every entry stamped <= T.
+  -- that sees no such lock left (ledger_entry_writers_before) has every entry stamped <= T.
   stamp := clock_timestamp();
 
   IF jsonb_array_length(p_batch->'created') > 0 THEN

@@ -139,8 +139,9 @@ export class EntriesUnsettledError extends Error {
 export interface SettleOptions {
   /** How long to wait at most (a batch write normally takes milliseconds; the worker's deadline is seconds). */
   timeoutMs: number;
-  /** Between two checks. */
+  /** The first pause between two checks; each next one doubles, up to `pollMaxMs`. */
   pollMs: number;
+  pollMaxMs: number;
 }
 
 /**
@@ -155,6 +156,7 @@ export async function awaitEntriesSettled(pool: Pool, at: string, options: Settl
   const started = Date.now();
   const overdue = () => Date.now() - started >= options.timeoutMs;
   let writers: string[] | null = null;
+  let pause = options.pollMs;
   for (;;) {
     if (writers === null) {
       const result: QueryResult<{ writers: string[] | null }> = await pool.query('SELECT ledger_entry_writers_before($1::timestamptz)::text[] AS writers', [at]);
@@ -165,7 +167,8 @@ export async function awaitEntriesSettled(pool: Pool, at: string, options: Settl
     }
     if (writers !== null && writers.length === 0) return;
     if (overdue()) throw new EntriesUnsettledError(at, Date.now() - started);
-    await sleep(options.pollMs);
+    await sleep(pause);
+    pause = Math.min(pause * 2, options.pollMaxMs);
   }
 }
 

@@ -37,9 +37,10 @@ import { type BalanceFigure, accountWire, balanceAtWire, balanceWire, entryWire 
 
 /**
  * How long a time read waits for the writes in flight before its instant (a batch write
- * takes milliseconds; past this the answer is a 503 to retry), and how often it checks.
+ * takes milliseconds; it may wait up to its 5 s lock timeout, hence 10 s; past this the
+ * answer is a 503 to retry), and how often it checks (2 ms, doubling up to 50 ms).
  */
-const ENTRIES_SETTLE = { timeoutMs: 5_000, pollMs: 2 } as const;
+const ENTRIES_SETTLE = { timeoutMs: 10_000, pollMs: 2, pollMaxMs: 50 } as const;
 
 export const accountRoutes = [
   defineRoute({
@@ -176,7 +177,7 @@ export const accountRoutes = [
       const facts = await visibleAccount(ctx.directory, auth, params.id);
       const limit = Math.min(query.limit, ENTRIES_PAGE_MAX);
       // A window that ends in the past reads the same entries forever, as a past `at` does.
-      if (query.to !== undefined && Date.parse(query.to) < ctx.clock.now().getTime()) await awaitEntriesSettled(ctx.pool, query.to, ENTRIES_SETTLE);
+      if (query.to !== undefined && Date.parse(query.to) <= ctx.clock.now().getTime()) await awaitEntriesSettled(ctx.pool, query.to, ENTRIES_SETTLE);
       const entries = await listEntries(ctx.pool, facts.id, {
         beforeSeq: query.cursor === undefined ? null : BigInt(query.cursor),
         from: query.from ?? null,
