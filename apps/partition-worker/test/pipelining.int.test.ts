@@ -156,7 +156,7 @@ describe('pipelined batches of one partition', () => {
     // The first gets the hold (a duplicate now) and the void, applies them to its cached
     // account (held 0) and the hold it reads (HELD, 10): held would be -10. Not a bug of the
     // ledger: its claim is stale. It releases and writes nothing.
-    expect(await stale.apply(all.slice(1, 3))).toEqual({ kind: 'fenced' });
+    expect(await stale.apply(all.slice(1, 3))).toEqual({ kind: 'fenced', byAnotherOwner: true }); // another owner moved the epoch on
     expect((await db.pool.query('SELECT held FROM accounts WHERE id = $1', [account])).rows[0].held).toBe('10');
     // Claimed afresh, with accounts read from Postgres, the void applies.
     expect(await stale.apply(all.slice(1, 3))).toEqual({ kind: 'applied', nextOffset: 3n });
