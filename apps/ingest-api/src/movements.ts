@@ -38,7 +38,7 @@ import type { AcceptedTransfer } from '@ledgerline/redis';
 import type { AppContext } from './context';
 import { BucketMovingError, forbidden, idempotencyKeyReused } from './errors';
 import { requestHashOf } from './request-hash';
-import { withReversedAmount } from './transfer-status';
+import { withReversedAmount, withReversedAmounts } from './transfer-status';
 import { acceptedHoldOf, acceptedHoldWire, acceptedTransferOf, acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
 
 /** A HOLD reserves money rather than moving it, but is accepted exactly like the others (POST /v1/holds, batch items). */
@@ -151,7 +151,8 @@ async function earlierResources(ctx: AppContext, submissions: readonly MovementS
   for (const { request, transferId } of submissions) (request.kind === 'HOLD' ? holdIds : transferIds).push(transferId);
   const [transfers, holds] = await Promise.all([findTransfers(ctx.pool, transferIds), findHolds(ctx.pool, holdIds)]);
   const found = new Map<string, TransferResource | HoldResource>();
-  for (const row of transfers) found.set(row.id, transferWireFromRow(row));
+  // As a read shows them (and a single request's replay): a COMPLETED one with its reversed_amount.
+  for (const resource of await withReversedAmounts(ctx, transfers.map(transferWireFromRow))) found.set(resource.id, resource);
   for (const row of holds) found.set(row.id, holdWire(row));
   const missing = submissions.map((s) => s.transferId).filter((id) => !found.has(id));
   if (missing.length === 0) return found;

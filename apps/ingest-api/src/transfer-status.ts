@@ -18,7 +18,7 @@
  */
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
 import { REVERSIBLE_KINDS } from '@ledgerline/domain';
-import { type TransferRow, findAccounts, findReversedAmount, findTransfer } from '@ledgerline/postgres';
+import { type TransferRow, findAccounts, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
 import type { TransferResource } from '@ledgerline/schemas';
 import type { AppContext } from './context';
 import { DependencyUnavailableError, notFound } from './errors';
@@ -69,8 +69,16 @@ async function currentTransfer(ctx: AppContext, transferId: string): Promise<Cur
 
 /** A COMPLETED TRANSFER, CAPTURE or DEPOSIT shows how much its reversals took back. */
 export async function withReversedAmount(ctx: AppContext, resource: TransferResource): Promise<TransferResource> {
-  if (resource.status !== 'COMPLETED' || !REVERSIBLE_KINDS.includes(resource.kind)) return resource;
-  return { ...resource, reversed_amount: (await findReversedAmount(ctx.pool, resource.id)).toString() };
+  return (await withReversedAmounts(ctx, [resource]))[0]!;
+}
+
+/** withReversedAmount for many resources (a batch's replay), in one read. */
+export async function withReversedAmounts(ctx: AppContext, resources: readonly TransferResource[]): Promise<TransferResource[]> {
+  const reversible = (r: TransferResource) => r.status === 'COMPLETED' && REVERSIBLE_KINDS.includes(r.kind);
+  const ids = resources.filter(reversible).map((r) => r.id);
+  if (ids.length === 0) return [...resources];
+  const reversed = await findReversedAmounts(ctx.pool, ids);
+  return resources.map((r) => (reversible(r) ? { ...r, reversed_amount: (reversed.get(r.id) ?? 0n).toString() } : r));
 }
 
 /**

@@ -190,6 +190,9 @@ describe('batch, history and point in time', () => {
         if (items[i]!.kind !== 'HOLD') await settled(alice, r.resource.id);
         else expect((await alice.get(`/v1/holds/${r.resource.id}?wait_ms=15000`)).body.status).toBe('HELD');
       }
+      // Bob gives the first transfer back: its replay shows that, as a read of it does.
+      const back = await bob.post(`/v1/transfers/${first.body.results[0].resource.id}/reversals`, {});
+      expect(await settled(bob, back.body.id)).toMatchObject({ status: 'COMPLETED' });
 
       // The API's statements in the test's database, counted by Postgres itself
       // (pg_stat_statements; the worker runs some of the same SQL under its own role).
@@ -211,13 +214,17 @@ describe('batch, history and point in time', () => {
           expect(r.status).toBe(200);
           expect(r.resource.id).toBe(first.body.results[i].resource.id);
           expect(r.resource.status).toBe(items[i]!.kind === 'HOLD' ? 'HELD' : 'COMPLETED');
+          // A COMPLETED transfer shows what its reversals took back; a withdrawal and a hold have no such member.
+          const reversed = items[i]!.kind === 'TRANSFER' ? (i === 0 ? '1' : '0') : undefined;
+          expect(r.resource).toEqual(reversed === undefined ? expect.not.objectContaining({ reversed_amount: expect.anything() }) : expect.objectContaining({ reversed_amount: reversed }));
         });
         expect({
           transferById: await calls('FROM transfers WHERE id = $1'),
           holdById: await calls('FROM holds WHERE id = $1'),
           transfersByIds: await calls('FROM transfers WHERE id = ANY($1::uuid[])'),
           holdsByIds: await calls('FROM holds WHERE id = ANY($1::uuid[])'),
-        }).toEqual({ transferById: 0, holdById: 0, transfersByIds: 1, holdsByIds: 1 });
+          reversedByIds: await calls('FROM transfer_reversals WHERE transfer_id = ANY($1::uuid[])'),
+        }).toEqual({ transferById: 0, holdById: 0, transfersByIds: 1, holdsByIds: 1, reversedByIds: 1 });
       } finally {
         await admin.end();
       }

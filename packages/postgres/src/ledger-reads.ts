@@ -45,8 +45,17 @@ export async function findTransfers(pool: Pool, ids: readonly string[]): Promise
 
 /** How much of a transfer its reversals took back (COMPLETED and PROCESSING ones). */
 export async function findReversedAmount(pool: Pool, transferId: string): Promise<bigint> {
-  const result = await pool.query('SELECT reversed_amount FROM transfer_reversals WHERE transfer_id = $1', [transferId]);
-  return result.rows[0] ? BigInt(result.rows[0].reversed_amount) : 0n;
+  return (await findReversedAmounts(pool, [transferId])).get(transferId) ?? 0n;
+}
+
+/** findReversedAmount for many transfers in one read; a transfer never reversed has no entry. */
+export async function findReversedAmounts(pool: Pool, transferIds: readonly string[]): Promise<Map<string, bigint>> {
+  if (transferIds.length === 0) return new Map();
+  const result = await pool.query<{ transfer_id: string; reversed_amount: string }>(
+    'SELECT transfer_id, reversed_amount FROM transfer_reversals WHERE transfer_id = ANY($1::uuid[])',
+    [transferIds],
+  );
+  return new Map(result.rows.map((row) => [row.transfer_id, BigInt(row.reversed_amount)]));
 }
 
 export async function findHold(pool: Pool, id: string): Promise<HoldRow | null> {
