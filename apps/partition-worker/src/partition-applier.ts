@@ -281,10 +281,7 @@ export class PartitionApplier {
       // the in-memory apply can break an invariant before the write would have been fenced.
       // Only the partition's current owner may take that for a bug and stop.
       if (failure instanceof InvariantViolation && !(await claimIsCurrent(this.ports.pool, claim))) {
-        this.ports.log(`partition ${this.partition}: epoch ${claim.epoch} was superseded while this worker applied from its cache (${failure.message}); releasing`);
-        this.ports.onFenced?.(this.partition);
-        this.release();
-        return { kind: 'fenced', byAnotherOwner: true };
+        return this.released(`epoch ${claim.epoch} was superseded while this worker applied from its cache (${failure.message})`, true);
       }
       if (classifyWriteFailure(failure) !== 'deterministic') throw failure;
       // Everything before the failed batch is committed; isolate the culprit in that batch,
@@ -386,9 +383,13 @@ export class PartitionApplier {
    * after all). Which one is told by the epoch; a failed look counts as our own.
    */
   private async fencedBy(claim: PartitionClaim, error: FencedError): Promise<ApplyResult> {
-    this.ports.log(`partition ${this.partition}: ${error.message}; releasing`);
+    return this.released(error.message, !(await claimIsCurrent(this.ports.pool, claim).catch(() => true)));
+  }
+
+  /** The partition is no longer ours to write: said, counted, and every local claim dropped. */
+  private released(why: string, byAnotherOwner: boolean): ApplyResult {
+    this.ports.log(`partition ${this.partition}: ${why}; releasing`);
     this.ports.onFenced?.(this.partition);
-    const byAnotherOwner = !(await claimIsCurrent(this.ports.pool, claim).catch(() => true));
     this.release();
     return { kind: 'fenced', byAnotherOwner };
   }

@@ -116,9 +116,9 @@ export class PartitionConsumer {
   /** The start (or restart) in progress: connect, subscribe and run, up to the group join. */
   private launching: Promise<void> | null = null;
   private stopping = false;
-  private readonly group: ConsumerGroupTiming;
-
+  /** A rejoin (leave, then join afresh) in progress: one at a time. */
   private rejoining = false;
+  private readonly group: ConsumerGroupTiming;
 
   constructor(private readonly options: PartitionConsumerOptions) {
     this.group = { ...CONSUMER_GROUP_DEFAULTS, ...options.group };

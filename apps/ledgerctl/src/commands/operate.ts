@@ -24,9 +24,10 @@ async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (dep
   const admin = new KafkaAdmin(kafka);
   const producer = new BatchingProducer({ kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 15_000 });
   try {
-    // A dependency that does not answer is named, not left to a bare ECONNREFUSED host:port.
-    await answering(`Postgres (${hostOf(url)})`, pool.query('SELECT 1'));
-    await answering(`Kafka (${config.kafkaBrokers.join(', ')})`, producer.start());
+    // A dependency that fails is named, not left to a bare ECONNREFUSED host:port or to pg's
+    // "SASL authentication failed" (a wrong password), which reads like Kafka's.
+    await naming(`Postgres (${hostOf(url)})`, pool.query('SELECT 1'));
+    await naming(`Kafka (${config.kafkaBrokers.join(', ')})`, producer.start());
     return await work({ pool, admin, producer, topics: topicNames(config.topicPrefix) });
   } finally {
     await producer.stop();
@@ -34,11 +35,12 @@ async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (dep
     await pool.end();
   }
 }
-async function answering<T>(what: string, call: Promise<T>): Promise<T> {
+
+async function naming<T>(what: string, call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (error) {
-    throw new Error(`${what} did not answer: ${(error as Error).message}`);
+    throw new Error(`${what}: ${(error as Error).message}`);
   }
 }
 
