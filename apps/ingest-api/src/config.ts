@@ -8,6 +8,7 @@ import {
   brokersVar,
   databaseUrlProblems,
   openNetworkProblems,
+  plaintextProblems,
   redisUrlVar,
   intVar,
   commandKeySettings,
@@ -30,6 +31,7 @@ import {
   stringVar,
 } from '@ledgerline/config';
 import { BATCH_ITEMS_MAX, WAIT_MS_MAX } from '@ledgerline/domain';
+import { TOKEN_LIFETIME_MAX_S_DEFAULT } from '@ledgerline/auth';
 
 const optionalUrl = z.url({ message: 'must be a URL' }).optional();
 
@@ -67,6 +69,8 @@ const schema = z.object({
   JWT_JWKS_URL: optionalUrl,
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
+  /** A token whose exp is further away than this (s) is refused (401): at most 30 days. */
+  JWT_LIFETIME_MAX_S: intVar(TOKEN_LIFETIME_MAX_S_DEFAULT, 60, 30 * 86_400),
   /**
    * Who may read /readyz and /metrics without a token: comma-separated CIDRs or addresses,
    * matched against the TCP peer (X-Forwarded-For is never trusted). Anyone else needs a
@@ -187,14 +191,18 @@ export type ApiConfig = ReturnType<typeof loadApiConfig>;
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
   const problems: string[] = [];
+  const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
   if (raw.LEDGERLINE_ENV === 'production') {
     problems.push(
       ...databaseUrlProblems('API_DATABASE_URL', raw.API_DATABASE_URL, env, true),
       ...serviceAddressProblems(env),
       ...openNetworkProblems('API_OPERATOR_NETWORKS', raw.API_OPERATOR_NETWORKS),
+      ...plaintextProblems(
+        { postgres: [['API_DATABASE_URL', raw.API_DATABASE_URL]], redisUrl: raw.REDIS_URL, kafka: { brokers: raw.KAFKA_BROKERS, ssl: kafkaSecurityConfig.ssl } },
+        env,
+      ),
     );
   }
-  const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
   const commandKey = commandKeySettings(raw.LEDGERLINE_ENV, raw, problems);
   const jwt = jwtSettings(raw.LEDGERLINE_ENV, raw, problems);
   refuseUnsafe(problems);
@@ -223,6 +231,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
       requestTimeoutMs: raw.API_HTTP_REQUEST_TIMEOUT_MS,
     },
     jwt,
+    jwtLifetimeMaxS: raw.JWT_LIFETIME_MAX_S,
     commandKey,
     operatorNetworks: parseNetworkList('API_OPERATOR_NETWORKS', raw.API_OPERATOR_NETWORKS),
     rateLimits: {

@@ -5,9 +5,9 @@ import { loadApiConfig } from '../src/config';
 
 const STRONG = 'Vq3xR9tLw2mZ8pKc5nYb7hJd4sFg6aQe1uTo0iWkXyEzCvBn'; // 48 varied characters: a secret that looks random
 const COMMAND_KEY = 'p7Gk2LxQ9rTz4mWc8nVb1sHd6fJy3aKe5uRo0iPqYtZwXmNc';
-const DB = 'postgres://ledgerline_api:s3cret-from-the-vault@db.internal:6432/ledgerline';
+const DB = 'postgres://ledgerline_api:s3cret-from-the-vault@db.internal:6432/ledgerline?sslmode=verify-full';
 /** Where production's Kafka and Redis are: set, since their defaults are the local stack's. */
-const SERVICES = { KAFKA_BROKERS: 'kafka-1.internal:9092,kafka-2.internal:9092', REDIS_URL: 'rediss://cache.internal:6380' };
+const SERVICES = { KAFKA_BROKERS: 'kafka-1.internal:9092,kafka-2.internal:9092', REDIS_URL: 'rediss://cache.internal:6380', KAFKA_SSL: 'true' };
 const prod = (env: Record<string, string>) => ({ LEDGERLINE_ENV: 'production', API_DATABASE_URL: DB, JWT_SECRET: STRONG, LEDGERLINE_COMMAND_KEY: COMMAND_KEY, ...SERVICES, ...env });
 
 function refusal(env: Record<string, string | undefined>): string[] {
@@ -75,7 +75,7 @@ describe('LEDGERLINE_ENV=production refuses', () => {
   });
 
   test.each(['ledgerline:ledgerline', 'ledgerline_api:ledgerline_api', 'ledgerline_owner:ledgerline_owner'])('the local Postgres credentials %s', (credentials) => {
-    expect(refusal(prod({ API_DATABASE_URL: `postgres://${credentials}@db.internal:6432/ledgerline` }))).toEqual([
+    expect(refusal(prod({ API_DATABASE_URL: `postgres://${credentials}@db.internal:6432/ledgerline?sslmode=verify-full` }))).toEqual([
       expect.stringMatching(/^API_DATABASE_URL: uses the local stack's default credentials/),
     ]);
   });
@@ -96,16 +96,16 @@ describe('LEDGERLINE_ENV=production refuses what slipped past the first checks (
   });
 
   test("the local credentials given as the URL's query, or through PGPASSWORD", () => {
-    expect(refusal(prod({ API_DATABASE_URL: 'postgres://db.internal:6432/ledgerline?user=ledgerline_api&password=ledgerline_api' }))).toEqual([
+    expect(refusal(prod({ API_DATABASE_URL: 'postgres://db.internal:6432/ledgerline?user=ledgerline_api&password=ledgerline_api&sslmode=verify-full' }))).toEqual([
       expect.stringMatching(/^API_DATABASE_URL: uses the local stack's default credentials \(ledgerline_api:ledgerline_api\)/),
     ]);
-    expect(refusal(prod({ API_DATABASE_URL: 'postgres://ledgerline_api@db.internal:6432/ledgerline', PGPASSWORD: 'ledgerline_api' }))).toEqual([
+    expect(refusal(prod({ API_DATABASE_URL: 'postgres://ledgerline_api@db.internal:6432/ledgerline?sslmode=verify-full', PGPASSWORD: 'ledgerline_api' }))).toEqual([
       expect.stringMatching(/^API_DATABASE_URL: uses the local stack's default credentials/),
     ]);
   });
 
   test("the API connecting as the schema's owner", () => {
-    expect(refusal(prod({ API_DATABASE_URL: 'postgres://ledgerline_owner:s3cret-from-the-vault@db.internal:6432/ledgerline' }))).toEqual([
+    expect(refusal(prod({ API_DATABASE_URL: 'postgres://ledgerline_owner:s3cret-from-the-vault@db.internal:6432/ledgerline?sslmode=verify-full' }))).toEqual([
       expect.stringMatching(/^API_DATABASE_URL: logs in as ledgerline_owner, the schema's owner/),
     ]);
   });
@@ -141,6 +141,19 @@ describe('numbers, addresses and names are what they say, in every environment',
     expect(() => loadApiConfig({ REDIS_URL: 'NaN' })).toThrow(/REDIS_URL="NaN": must be a redis:\/\/ or rediss:\/\/ URL/);
     expect(() => loadApiConfig({ REDIS_URL: 'http://cache:6379' })).toThrow(/REDIS_URL/);
     expect(() => loadApiConfig({ HOST: ' ' })).toThrow(/HOST=" ": must not be empty or blank/);
+  });
+});
+
+describe('LEDGERLINE_ENV=production refuses connections in the clear to another host', () => {
+  test('Postgres without sslmode, redis://, Kafka without KAFKA_SSL: one line each', () => {
+    const plain = prod({ API_DATABASE_URL: DB.replace('?sslmode=verify-full', ''), REDIS_URL: 'redis://cache.internal:6379', KAFKA_SSL: 'false' });
+    expect(refusal(plain)).toEqual([
+      expect.stringMatching(/^API_DATABASE_URL: connects to db\.internal without TLS; production needs sslmode=verify-full/),
+      expect.stringMatching(/^REDIS_URL: connects to cache\.internal without TLS; production needs rediss:\/\//),
+      expect.stringMatching(/^KAFKA_SSL: the brokers \(kafka-1\.internal, kafka-2\.internal\) are reached without TLS/),
+    ]);
+    // The operator's word that the network is encrypted (a service mesh): started.
+    expect(loadApiConfig({ ...plain, LEDGERLINE_PLAINTEXT_ALLOWED: 'postgres,redis,kafka' }).redisUrl).toBe('redis://cache.internal:6379');
   });
 });
 

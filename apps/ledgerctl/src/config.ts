@@ -17,6 +17,7 @@ import {
   ledgerlineEnvVar,
   parseConfig,
   refuseUnsafe,
+  plaintextProblems,
   serviceAddressProblems,
   stringVar,
 } from '@ledgerline/config';
@@ -84,6 +85,17 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
       ...databaseUrlProblems('API_DATABASE_URL', raw.API_DATABASE_URL, env, true),
       ...serviceAddressProblems(env),
       ...(raw.JWT_SECRET ? jwtSecretProblems(raw.JWT_SECRET) : []),
+      ...plaintextProblems(
+        {
+          postgres: [
+            ['OWNER_DATABASE_URL', raw.OWNER_DATABASE_URL],
+            ['API_DATABASE_URL', raw.API_DATABASE_URL],
+          ],
+          redisUrl: raw.REDIS_URL,
+          kafka: { brokers: raw.KAFKA_BROKERS, ssl: kafkaSecurityConfig.ssl },
+        },
+        env,
+      ),
     ]);
   }
   if (raw.CTL_MOVE_FENCE_WAIT_MS < raw.CTL_MOVE_POLL_MS || raw.CTL_MOVE_ROUTERS_WAIT_MS < raw.CTL_MOVE_POLL_MS) {

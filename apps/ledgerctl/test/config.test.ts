@@ -4,10 +4,10 @@ import { UnsafeConfigError } from '@ledgerline/config';
 import { loadCtlConfig } from '../src/config';
 import { MOVE_DEFAULTS } from '../src/rebalance/move-buckets';
 
-const OWNER = 'postgres://ledgerline_owner:vault-1@db:6432/ledgerline';
-const READ = 'postgres://ledgerline_api:vault-2@db:6432/ledgerline';
+const OWNER = 'postgres://ledgerline_owner:vault-1@db:6432/ledgerline?sslmode=verify-full';
+const READ = 'postgres://ledgerline_api:vault-2@db:6432/ledgerline?sslmode=verify-full';
 /** Where production's Kafka and Redis are: set, since their defaults are the local stack's. */
-const SERVICES = { KAFKA_BROKERS: 'kafka-1.internal:9092', REDIS_URL: 'rediss://cache.internal:6380' };
+const SERVICES = { KAFKA_BROKERS: 'kafka-1.internal:9092', REDIS_URL: 'rediss://cache.internal:6380', KAFKA_SSL: 'true' };
 
 test('production refuses each local credential, the local stack\'s addresses and a weak JWT_SECRET, one line each', () => {
   try {
@@ -21,6 +21,18 @@ test('production refuses each local credential, the local stack\'s addresses and
       expect.stringMatching(/^KAFKA_BROKERS: not set; production needs your own/),
       expect.stringMatching(/^REDIS_URL: not set; production needs your own/),
       expect.stringMatching(/^JWT_SECRET: is the development secret/),
+    ]);
+  }
+});
+
+test('production refuses the owner\'s and the reader\'s Postgres in the clear, as the apps do', () => {
+  try {
+    loadCtlConfig({ LEDGERLINE_ENV: 'production', OWNER_DATABASE_URL: OWNER.replace('verify-full', 'disable'), API_DATABASE_URL: READ, ...SERVICES, KAFKA_SSL: 'false' });
+    throw new Error('accepted');
+  } catch (error) {
+    expect((error as UnsafeConfigError).problems).toEqual([
+      expect.stringMatching(/^OWNER_DATABASE_URL: connects to db without TLS/),
+      expect.stringMatching(/^KAFKA_SSL: the brokers \(kafka-1\.internal\) are reached without TLS/),
     ]);
   }
 });

@@ -6,6 +6,7 @@ import {
   brokersVar,
   databaseUrlProblems,
   openNetworkProblems,
+  plaintextProblems,
   redisUrlVar,
   intVar,
   kafkaClientTuning,
@@ -200,16 +201,20 @@ export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
-  const problems =
-    raw.LEDGERLINE_ENV === 'production'
-      ? [
-          ...databaseUrlProblems('WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL, env, true),
-          ...serviceAddressProblems(env),
-          ...openNetworkProblems('WORKER_OPS_NETWORKS', raw.WORKER_OPS_NETWORKS),
-          ...(raw.FAULT_INJECT === 'none' ? [] : [`FAULT_INJECT: ${raw.FAULT_INJECT} is a test switch (the worker kills itself); unset it`]),
-        ]
-      : [];
+  const problems: string[] = [];
   const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
+  if (raw.LEDGERLINE_ENV === 'production') {
+    problems.push(
+      ...databaseUrlProblems('WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL, env, true),
+      ...serviceAddressProblems(env),
+      ...openNetworkProblems('WORKER_OPS_NETWORKS', raw.WORKER_OPS_NETWORKS),
+      ...(raw.FAULT_INJECT === 'none' ? [] : [`FAULT_INJECT: ${raw.FAULT_INJECT} is a test switch (the worker kills itself); unset it`]),
+      ...plaintextProblems(
+        { postgres: [['WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL]], redisUrl: raw.REDIS_URL, kafka: { brokers: raw.KAFKA_BROKERS, ssl: kafkaSecurityConfig.ssl } },
+        env,
+      ),
+    );
+  }
   const commandKey = commandKeySettings(raw.LEDGERLINE_ENV, raw, problems);
   refuseUnsafe(problems);
   // Marks must land before the sweeper takes a published row for a crash leftover.

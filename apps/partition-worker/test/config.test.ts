@@ -9,14 +9,14 @@ import { loadWorkerConfig } from '../src/config';
 
 const COMMAND_KEY = 'p7Gk2LxQ9rTz4mWc8nVb1sHd6fJy3aKe5uRo0iPqYtZwXmNc';
 /** Where production's Kafka and Redis are: set, since their defaults are the local stack's. */
-const SERVICES = { KAFKA_BROKERS: 'kafka-1.internal:9092', REDIS_URL: 'rediss://cache.internal:6380' };
+const SERVICES = { KAFKA_BROKERS: 'kafka-1.internal:9092', REDIS_URL: 'rediss://cache.internal:6380', KAFKA_SSL: 'true' };
 
 test('production refuses the local credentials of WORKER_DATABASE_URL', () => {
   expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production' })).toThrow(UnsafeConfigError);
   expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production' })).toThrow(/^WORKER_DATABASE_URL: uses the local stack's default credentials \(ledgerline_worker:ledgerline_worker\)/);
   const config = loadWorkerConfig({
     LEDGERLINE_ENV: 'production',
-    WORKER_DATABASE_URL: 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline',
+    WORKER_DATABASE_URL: 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline?sslmode=verify-full',
     LEDGERLINE_COMMAND_KEY: COMMAND_KEY,
     ...SERVICES,
   });
@@ -25,7 +25,7 @@ test('production refuses the local credentials of WORKER_DATABASE_URL', () => {
 });
 
 test('production refuses a missing or development LEDGERLINE_COMMAND_KEY (a forged deposit would verify)', () => {
-  const db = 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline';
+  const db = 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline?sslmode=verify-full';
   expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, WORKER_DATABASE_URL: db })).toThrow(/^LEDGERLINE_COMMAND_KEY: not set/);
   expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, WORKER_DATABASE_URL: db, LEDGERLINE_COMMAND_KEY: 'dev-command-key-change-me' })).toThrow(
     /^LEDGERLINE_COMMAND_KEY: is the development key/,
@@ -34,7 +34,7 @@ test('production refuses a missing or development LEDGERLINE_COMMAND_KEY (a forg
 });
 
 test("production refuses unset KAFKA_BROKERS and REDIS_URL (the defaults are the local stack's)", () => {
-  const db = 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline';
+  const db = 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline?sslmode=verify-full';
   const env = { LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: db, LEDGERLINE_COMMAND_KEY: COMMAND_KEY };
   expect(() => loadWorkerConfig(env)).toThrow(/^KAFKA_BROKERS: not set; production needs your own[^\n]*\nREDIS_URL: not set/);
   expect(() => loadWorkerConfig({ ...env, KAFKA_BROKERS: 'kafka-1.internal:9092' })).toThrow(/^REDIS_URL: not set/);
@@ -46,11 +46,11 @@ test('development (no env) connects as ledgerline_worker', () => {
 });
 
 test('Kafka SASL: needs its user; production refuses it without TLS', () => {
-  const db = 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline';
+  const db = 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline?sslmode=verify-full';
   const key = { LEDGERLINE_COMMAND_KEY: COMMAND_KEY };
   expect(() => loadWorkerConfig({ KAFKA_SASL_MECHANISM: 'scram-sha-512' })).toThrow(/^KAFKA_SASL_USERNAME: KAFKA_SASL_MECHANISM needs/);
   const sasl = { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'ledgerline-worker', KAFKA_SASL_PASSWORD: 'pw' };
-  expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, WORKER_DATABASE_URL: db, ...key, ...sasl })).toThrow(/^KAFKA_SSL: SASL without TLS/);
+  expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, KAFKA_SSL: 'false', WORKER_DATABASE_URL: db, ...key, ...sasl })).toThrow(/^KAFKA_SSL: SASL without TLS/);
   const config = loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, WORKER_DATABASE_URL: db, KAFKA_SSL: 'true', ...key, ...sasl });
   expect(config.kafkaSecurity).toEqual({ ssl: true, sslCaFile: null, sasl: { mechanism: 'scram-sha-512', username: 'ledgerline-worker', password: 'pw' } });
 });
@@ -108,10 +108,14 @@ describe('tunables passed to the packages', () => {
 });
 
 test('production refuses the test-only fault switch, open ops networks and the owner role; a bad delay pair is one line', () => {
-  const prod = { LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline', LEDGERLINE_COMMAND_KEY: COMMAND_KEY, ...SERVICES };
+  const prod = { LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline?sslmode=verify-full', LEDGERLINE_COMMAND_KEY: COMMAND_KEY, ...SERVICES };
   expect(() => loadWorkerConfig({ ...prod, FAULT_INJECT: 'crash-after-commit' })).toThrow(/^FAULT_INJECT: crash-after-commit is a test switch/);
   expect(() => loadWorkerConfig({ ...prod, WORKER_OPS_NETWORKS: '0.0.0.0/0' })).toThrow(/^WORKER_OPS_NETWORKS: 0\.0\.0\.0\/0 opens/);
-  expect(() => loadWorkerConfig({ ...prod, WORKER_DATABASE_URL: 'postgres://ledgerline_owner:from-the-vault@db:6432/ledgerline' })).toThrow(/^WORKER_DATABASE_URL: logs in as ledgerline_owner/);
+  expect(() => loadWorkerConfig({ ...prod, WORKER_DATABASE_URL: 'postgres://ledgerline_owner:from-the-vault@db:6432/ledgerline?sslmode=verify-full' })).toThrow(/^WORKER_DATABASE_URL: logs in as ledgerline_owner/);
+  expect(() => loadWorkerConfig({ ...prod, WORKER_DATABASE_URL: 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline' })).toThrow(
+    /^WORKER_DATABASE_URL: connects to db without TLS/,
+  );
+  expect(() => loadWorkerConfig({ ...prod, REDIS_URL: 'redis://cache.internal:6379' })).toThrow(/^REDIS_URL: connects to cache\.internal without TLS/);
   expect(() => loadWorkerConfig({ WORKER_OUTBOX_SWEEP_AGE_MS: '100' })).toThrow(ConfigError);
   expect(() => loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '' })).toThrow(/WORKER_HOLD_EXPIRY_SCAN_MS="": is empty/);
   expect(loadWorkerConfig({ ...prod }).databaseUrl).toMatch(/from-the-vault/);

@@ -501,3 +501,4 @@ export function describeStartFailure(app: string, error: unknown): string {
   return `${app} failed to start: ${(error as Error)?.stack ?? String(error)}\n`;
 }
 export * from './network';
+export * from './transport';
