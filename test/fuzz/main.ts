@@ -49,6 +49,8 @@ async function main(): Promise<number> {
     API_RATE_WRITES_BURST: unlimited,
     API_RATE_READS_PER_S: unlimited,
     API_RATE_READS_BURST: unlimited,
+    // The token outlives the run, however long FUZZ_SECONDS makes it (at most 30 days).
+    JWT_LIFETIME_MAX_S: String(Math.min(30 * 86_400, seconds + 3600)),
   });
   try {
     const bearer = await token('fuzz', 'ledger:read ledger:write ledger:admin', seconds + 3600);

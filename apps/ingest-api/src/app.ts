@@ -33,6 +33,7 @@ import type { ApiConfig } from './config';
 import type { AppContext } from './context';
 import { ApiError, type ApiErrorCode, toHttpError } from './errors';
 import { type ApiMetrics, createApiMetrics } from './metrics';
+import { authorizationOf } from './http-input';
 import { type RequestLimiter, createRequestLimiter } from './rate-limits';
 import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from './ports';
 import { mountMethodGuard, mountRoutes } from './route-table';
@@ -78,6 +79,7 @@ export function buildApp(deps: AppDeps): Express {
       jwksUrl: config.jwt.jwksUrl ?? undefined,
       issuer: config.jwt.issuer ?? undefined,
       audience: config.jwt.audience ?? undefined,
+      lifetimeMaxS: config.jwtLifetimeMaxS,
       cachedTokensMax: config.verifiedTokensMax,
     }),
     limiter: deps.limiter ?? createRequestLimiter(config.rateLimits, null, config.redisKeyPrefix),
@@ -233,7 +235,7 @@ function inFlightCap(ctx: AppContext) {
 
 function authenticate(ctx: AppContext) {
   return async (req: Request, res: Response, next: NextFunction) => {
-    res.locals.auth = await ctx.verifier.verifyToken(req.get('Authorization'));
+    res.locals.auth = await ctx.verifier.verifyToken(authorizationOf(req));
     next();
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { type AuthContext, canRead, canWrite } from '@ledgerline/auth';
+import { type AuthContext, InvalidTokenError, canRead, canWrite } from '@ledgerline/auth';
 import { idempotencyKeyHeader, textProblem } from '@ledgerline/schemas';
 import { type FieldIssue, forbidden, issuesOf, validationFailed } from './errors';
 
@@ -98,6 +98,18 @@ export function idempotencyKeyOf(req: Request): string {
     );
   }
   return parsed.data;
+}
+
+/**
+ * The request's one Authorization header. Node keeps the first of several and drops the
+ * rest; a proxy in front may keep the last. Two credentials in one request are refused
+ * (401), so that no two readers of it can disagree on who sent it.
+ */
+export function authorizationOf(req: Request): string | undefined {
+  let seen = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'authorization') seen++;
+  if (seen > 1) throw new InvalidTokenError('Authorization header appears more than once');
+  return req.get('Authorization');
 }
 
 export function authOf(res: Response): AuthContext {

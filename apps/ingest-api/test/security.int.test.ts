@@ -4,9 +4,9 @@
 // Retry-After while another principal is served), the open-accounts quota is exact under
 // concurrency, routes are case-sensitive and the in-flight cap counts every path, readiness
 // and metrics are for operators, and the API refuses a commands topic less replicated than
-// configured.
+// configured, and that a request's credentials are one token of bounded lifetime.
 import { randomUUID } from 'node:crypto';
-import { type Server, createServer } from 'node:http';
+import { type Server, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { accountIdFor } from '@ledgerline/domain';
@@ -224,6 +224,52 @@ describe('secure by default', () => {
     expect(ready.status).toBe(503);
     expect(ready.body.error.details).toEqual({ failed: ['kafka'], checks: { kafka: 'failing', postgres: 'ok', redis: 'ok' } });
     expect(JSON.stringify(ready.body)).not.toMatch(/ECONN|127\.0\.0\.1|timeout|within/i);
+  });
+
+  test('two Authorization headers in one request: 401, whichever of them is valid (a proxy may read the other)', async () => {
+    const api = await start();
+    const both = (method: string, path: string, tokens: string[]) =>
+      new Promise<{ status: number; body: { error?: { code?: string; message?: string } } }>((resolve, reject) => {
+        const url = new URL(path, api.url);
+        const req = request(url, { method, headers: { 'content-type': 'application/json' } }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        });
+        req.setHeader('Authorization', tokens.map((t) => `Bearer ${t}`)); // two header lines
+        req.on('error', reject);
+        req.end();
+      });
+    const alice = await token('alice');
+    const mallory = await token('mallory');
+    const account = (await new Client(api.url, alice).post('/v1/accounts', { currency: 'USD' })).body.id as string;
+    for (const pair of [[alice, mallory], [mallory, alice], [alice, alice]]) {
+      const answer = await both('GET', `/v1/accounts/${account}`, pair);
+      expect(answer.status).toBe(401);
+      expect(answer.body.error?.message).toMatch(/Authorization header appears more than once/);
+    }
+    // The operator endpoints read the header the same way.
+    const admin = await token('ops', 'ledger:admin');
+    const outside = await start({ API_OPERATOR_NETWORKS: '10.0.0.0/8' });
+    const ready = await new Promise<number>((resolve, reject) => {
+      const req = request(new URL('/readyz', outside.url), (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.setHeader('Authorization', [`Bearer ${admin}`, `Bearer ${admin}`]);
+      req.on('error', reject);
+      req.end();
+    });
+    expect(ready).toBe(401);
+    expect((await new Client(api.url, alice).get(`/v1/accounts/${account}`)).status).toBe(200);
+  });
+
+  test('a token valid for longer than JWT_LIFETIME_MAX_S is 401; one within it is served', async () => {
+    const api = await start({ JWT_LIFETIME_MAX_S: '600' });
+    const hour = await new Client(api.url, await token('alice', 'ledger:read ledger:write', 3600)).post('/v1/accounts', { currency: 'USD' });
+    expect(hour.status).toBe(401);
+    expect(hour.body.error.message).toMatch(/token is valid for longer than 600 s/);
+    expect((await new Client(api.url, await token('alice', 'ledger:read ledger:write', 300)).post('/v1/accounts', { currency: 'USD' })).status).toBe(201);
   });
 
   test('the API refuses to start against a commands topic with fewer replicas than configured', async () => {

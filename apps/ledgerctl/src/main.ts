@@ -2,7 +2,7 @@
 /** ledgerctl: the operator CLI. Each command lives in src/commands/. */
 import { Command } from 'commander';
 import { ConfigError, describeStartFailure } from '@ledgerline/config';
-import { signDevToken } from '@ledgerline/auth';
+import { TOKEN_LIFETIME_MAX_S_DEFAULT, signDevToken } from '@ledgerline/auth';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
@@ -33,10 +33,13 @@ program
   .description('print a signed HS256 JWT for local use')
   .option('--sub <principal>', 'the principal (JWT sub)', 'alice')
   .option('--scope <scopes>', 'space-separated scopes', 'ledger:read ledger:write')
-  .option('--ttl-s <seconds>', 'lifetime in seconds', '86400')
+  .option('--ttl-s <seconds>', `lifetime in seconds; the API refuses more than its JWT_LIFETIME_MAX_S (default ${TOKEN_LIFETIME_MAX_S_DEFAULT})`, String(TOKEN_LIFETIME_MAX_S_DEFAULT))
   .action(async (options: { sub: string; scope: string; ttlS: string }) => {
     const ttlS = Number(options.ttlS);
-    if (!Number.isInteger(ttlS) || ttlS < 1) throw new Error('--ttl-s must be a positive integer');
+    if (!/^[0-9]{1,9}$/.test(options.ttlS) || ttlS < 1) throw new Error('--ttl-s must be a positive integer');
+    if (ttlS > TOKEN_LIFETIME_MAX_S_DEFAULT) {
+      process.stderr.write(`ledgerctl token: valid for ${ttlS} s; an API with the default JWT_LIFETIME_MAX_S (${TOKEN_LIFETIME_MAX_S_DEFAULT}) refuses it\n`);
+    }
     const secret = loadCtlConfig().jwtSecret;
     if (secret === null) throw new Error('JWT_SECRET: not set; with LEDGERLINE_ENV=production there is no development secret to sign with');
     const token = await signDevToken({ sub: options.sub, scope: options.scope, secret, ttlS });

@@ -22,8 +22,13 @@ export interface TokenVerifierOptions {
   /** Checked when set. */
   issuer?: string;
   audience?: string;
-  /** Clock skew tolerated on exp/nbf between the token issuer and us. */
+  /** Clock skew tolerated on exp/nbf/iat between the token issuer and us. */
   clockToleranceS?: number;
+  /**
+   * A token still valid for longer than this (its `exp` further away) is refused: a token
+   * that cannot expire is a password that cannot be changed, and one that leaks stays good.
+   */
+  lifetimeMaxS?: number;
   /** A JWKS fetch slower than this fails (503), rather than hanging the request. */
   jwksTimeoutMs?: number;
   /** Verified tokens remembered (LRU); 0 verifies every request. */
@@ -41,6 +46,10 @@ export interface TokenVerifierOptions {
 export const CACHED_TOKENS_MAX_DEFAULT = 10_000;
 /** Bounds how long a token whose key left the JWKS can still be accepted. */
 export const CACHED_TOKEN_LIFETIME_MS_DEFAULT = 60_000;
+
+/** The longest a token may still be valid for, by default (the local tools issue 24 h tokens). */
+export const TOKEN_LIFETIME_MAX_S_DEFAULT = 86_400;
+const CLOCK_TOLERANCE_S_DEFAULT = 5;
 
 /** A header longer than this is not a token we issued; refuse before parsing it. */
 const HEADER_LENGTH_MAX = 8192;
@@ -76,6 +85,7 @@ export class TokenVerifier {
     const remembered = this.verified.get(token, now.getTime());
     if (remembered) return remembered;
     const payload = await this.verifySignatureAndClaims(token, now);
+    this.checkTimes(payload, now);
     const auth = authContextOf(payload);
     // requiredClaims makes jose refuse a token without a numeric exp.
     this.verified.remember(token, auth, payload.exp!, now.getTime());
@@ -87,7 +97,7 @@ export class TokenVerifier {
     const common = {
       issuer: this.options.issuer,
       audience: this.options.audience,
-      clockTolerance: this.options.clockToleranceS ?? 5,
+      clockTolerance: this.options.clockToleranceS ?? CLOCK_TOLERANCE_S_DEFAULT,
       currentDate: now,
       requiredClaims: ['exp', 'sub'],
     };
@@ -102,6 +112,21 @@ export class TokenVerifier {
       throw translate(error);
     }
     throw new InvalidTokenError(`algorithm ${alg} is not accepted`);
+  }
+
+  /**
+   * What jose leaves to the caller: a token issued in the future (a forged or a broken
+   * issuer's clock: jose checks `iat` only with maxTokenAge, which would make `iat`
+   * required), and a token valid for longer than `lifetimeMaxS`. Both with the clock tolerance.
+   */
+  private checkTimes(payload: JWTPayload, now: Date): void {
+    const nowS = now.getTime() / 1000;
+    const toleranceS = this.options.clockToleranceS ?? CLOCK_TOLERANCE_S_DEFAULT;
+    if (payload.iat !== undefined && payload.iat > nowS + toleranceS) throw new InvalidTokenError('token is issued in the future (iat)');
+    const lifetimeMaxS = this.options.lifetimeMaxS ?? TOKEN_LIFETIME_MAX_S_DEFAULT;
+    if (payload.exp! > nowS + lifetimeMaxS + toleranceS) {
+      throw new InvalidTokenError(`token is valid for longer than ${lifetimeMaxS} s (exp); this API accepts at most that`);
+    }
   }
 }
 

@@ -55,6 +55,28 @@ describe('HS256', () => {
     await expect(hs.verifyToken(`Bearer ${token}`)).rejects.toBeInstanceOf(ExpiredTokenError);
   });
 
+  it('a token issued in the future is refused, beyond the clock tolerance', async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    const key = new TextEncoder().encode(secret);
+    const issuedAt = (iat: number) =>
+      new SignJWT({ scope: 'ledger:read' }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuedAt(iat).setExpirationTime(nowS + 3600).sign(key);
+    await expect(hs.verifyToken(`Bearer ${await issuedAt(nowS + 3600)}`)).rejects.toThrow(new InvalidTokenError('token is issued in the future (iat)'));
+    // A few seconds ahead is a clock that drifts: within the 5 s tolerance.
+    await expect(hs.verifyToken(`Bearer ${await issuedAt(nowS + 3)}`)).resolves.toMatchObject({ principal: 'alice' });
+  });
+
+  it('a token valid for longer than the API accepts is refused (24 h by default, lifetimeMaxS otherwise)', async () => {
+    const year = await signDevToken({ sub: 'alice', scope: 'ledger:read', secret, ttlS: 365 * 86_400 });
+    await expect(hs.verifyToken(`Bearer ${year}`)).rejects.toThrow(new InvalidTokenError('token is valid for longer than 86400 s (exp); this API accepts at most that'));
+    const day = await signDevToken({ sub: 'alice', scope: 'ledger:read', secret, ttlS: 86_400 });
+    await expect(hs.verifyToken(`Bearer ${day}`)).resolves.toMatchObject({ principal: 'alice' });
+    const hour = new TokenVerifier({ hs256Secret: secret, lifetimeMaxS: 3600 });
+    await expect(hour.verifyToken(`Bearer ${day}`)).rejects.toBeInstanceOf(InvalidTokenError);
+    // Without iat too: what counts is how long the token is still good for.
+    const noIat = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime(Math.floor(Date.now() / 1000) + 2 * 86_400).sign(new TextEncoder().encode(secret));
+    await expect(hs.verifyToken(`Bearer ${noIat}`)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
   it('a token without exp or sub is refused', async () => {
     const key = new TextEncoder().encode(secret);
     const noExp = await new SignJWT({ scope: 'ledger:read' }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(key);
