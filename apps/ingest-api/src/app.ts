@@ -33,7 +33,7 @@ import type { ApiConfig } from './config';
 import type { AppContext } from './context';
 import { ApiError, type ApiErrorCode, toHttpError } from './errors';
 import { type ApiMetrics, createApiMetrics } from './metrics';
-import { authorizationOf } from './http-input';
+import { authorizationOf, inexactNumberLiteral } from './http-input';
 import { type RequestLimiter, createRequestLimiter } from './rate-limits';
 import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from './ports';
 import { mountMethodGuard, mountRoutes } from './route-table';
@@ -120,7 +120,7 @@ export function buildApp(deps: AppDeps): Express {
   // Bodies are read as sent: no Content-Encoding (a compressed body is 415, and no
   // decompression runs before the size limit), and bytes that are not UTF-8 are a 400 rather
   // than replaced by U+FFFD, which would store something the client never sent.
-  const bodyOptions = { type: 'application/json', strict: true, inflate: false, verify: refuseInvalidUtf8 };
+  const bodyOptions = { type: 'application/json', strict: true, inflate: false, verify: verifyBody };
   const parseJson = express.json({ ...bodyOptions, limit: config.requestBodyBytesMax });
   const parseBatchJson = express.json({ ...bodyOptions, limit: config.batchBodyBytesMax });
   app.use((req: Request, res: Response, next: NextFunction) => (req.path === BATCH_PATH ? parseBatchJson : parseJson)(req, res, next));
@@ -286,9 +286,14 @@ function charsetOf(header: string): string | null {
   }
 }
 
-/** body-parser's `verify`: the raw bytes must be UTF-8 before they are decoded. */
-function refuseInvalidUtf8(_req: unknown, _res: unknown, bytes: Buffer): void {
+/**
+ * body-parser's `verify`, on the raw bytes before they are decoded: they must be UTF-8, and
+ * every number literal must be one a double holds exactly (inexactNumberLiteral).
+ */
+function verifyBody(_req: unknown, _res: unknown, bytes: Buffer): void {
   if (!isUtf8(bytes)) throw Object.assign(new Error('request body is not valid UTF-8'), { status: 400, type: 'entity.encoding.invalid' });
+  const inexact = inexactNumberLiteral(bytes.toString('utf8'));
+  if (inexact !== null) throw Object.assign(new Error(`number ${inexact.slice(0, 40)} is not exact`), { status: 400, type: 'entity.number.inexact', literal: inexact });
 }
 
 function errorHandler(ctx: AppContext) {

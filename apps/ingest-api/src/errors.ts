@@ -213,7 +213,7 @@ function bodyParserAnswer(
   answer: (status: number, code: ApiErrorCode, message: string) => HttpErrorAnswer,
 ): HttpErrorAnswer | null {
   if (typeof error !== 'object' || error === null || !('type' in error)) return null;
-  const { type, status, limit } = error as { type?: unknown; status?: unknown; limit?: unknown };
+  const { type, status, limit, literal } = error as { type?: unknown; status?: unknown; limit?: unknown; literal?: unknown };
   switch (type) {
     case 'entity.too.large':
       return answer(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${String(limit)} bytes`);
@@ -221,6 +221,10 @@ function bodyParserAnswer(
       return answer(400, 'MALFORMED_JSON', 'request body is not valid JSON');
     case 'entity.encoding.invalid':
       return answer(400, 'MALFORMED_JSON', 'request body is not valid UTF-8');
+    case 'entity.number.inexact': {
+      const shown = String(literal).length > 40 ? `${String(literal).slice(0, 40)}...` : String(literal);
+      return answer(400, 'VALIDATION_FAILED', `number ${shown} cannot be kept exactly (a JSON number is read as a double): send it as text`);
+    }
     case 'encoding.unsupported':
       return answer(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding is not supported: send the body uncompressed');
     case 'charset.unsupported':

@@ -173,6 +173,28 @@ describe('hostile input at the HTTP border', () => {
     expect(valid.status).toBe(202);
   });
 
+  test('a number a double cannot keep exactly is a 400 naming it, nothing stored: 2^53 + 1 would read back as 2^53, and two bodies would be one request', async () => {
+    const before = await commandsPublished();
+    for (const literal of ['9007199254740993', '12345678901234567890123', '1e-400', '0.10000000000000001', '-9007199254740993']) {
+      const answer = await alice.request('POST', '/v1/accounts', { raw: `{"currency":"USD","metadata":{"order_id":${literal}}}`, key: `inexact-${literal}` });
+      expect([literal, answer.status, answer.body.error.code, answer.body.error.message]).toEqual([
+        literal,
+        400,
+        'VALIDATION_FAILED',
+        `number ${literal} cannot be kept exactly (a JSON number is read as a double): send it as text`,
+      ]);
+    }
+    const batch = await alice.request('POST', '/v1/batch', {
+      raw: `{"items":[{"kind":"WITHDRAWAL","account_id":"${account}","amount":"1","currency":"USD","note":9007199254740993}]}`,
+      key: 'batch-inexact',
+    });
+    expect([batch.status, batch.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(await commandsPublished()).toBe(before);
+    // Exact ones are kept as sent: the largest safe integer, 1.0 (the decimal 1), and text.
+    const kept = await alice.request('POST', '/v1/accounts', { raw: '{"currency":"USD","metadata":{"a":9007199254740991,"b":1.0,"c":"9007199254740993","d":19.99}}' });
+    expect([kept.status, kept.body.metadata]).toEqual([201, { a: 9007199254740991, b: 1, c: '9007199254740993', d: 19.99 }]);
+  });
+
   test('a POST without a body is one whether or not it says Content-Length: 0 (no 415)', async () => {
     const hold = `/v1/holds/${'00000000-0000-4000-8000-00000000f00d'}/void`;
     const headers = { authorization: `Bearer ${await token('alice')}` };
