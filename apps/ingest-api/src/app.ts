@@ -15,7 +15,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import { type Server, createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parse as parseContentType } from 'content-type';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
@@ -33,7 +33,7 @@ import type { ApiConfig } from './config';
 import type { AppContext } from './context';
 import { ApiError, type ApiErrorCode, toHttpError } from './errors';
 import { type ApiMetrics, createApiMetrics } from './metrics';
-import { authorizationOf, inexactNumberLiteral } from './http-input';
+import { authorizationOf, framingProblem, inexactNumberLiteral } from './http-input';
 import { type RequestLimiter, createRequestLimiter } from './rate-limits';
 import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from './ports';
 import { mountMethodGuard, mountRoutes } from './route-table';
@@ -106,6 +106,7 @@ export function buildApp(deps: AppDeps): Express {
   if (tracingEnabled()) app.use(requestSpans());
   app.use(httpLogger(logger));
   app.use(measure(ctx));
+  app.use(refuseAmbiguousFraming);
   app.use(inFlightCap(ctx));
   mountMethodGuard(app, ROUTES);
   app.use('/v1', authenticate(ctx));
@@ -155,12 +156,23 @@ export function startServer(
     // Node checks the header and request deadlines on a timer, every 30 s by default: a
     // request past API_HTTP_HEADERS_TIMEOUT_MS of 2 s got its 408 only ~30 s later.
     const connectionsCheckingInterval = Math.max(100, Math.min(1_000, Math.floor(Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs) / 4)));
-    const server = createServer({ connectionsCheckingInterval }, app).listen(port, host);
+    // A missing Host is refused by refuseAmbiguousFraming, in the API's error body.
+    const server = createServer({ connectionsCheckingInterval, requireHostHeader: false }, app).listen(port, host);
     // Long polls last up to 30 s; keep-alive must outlive a load balancer's idle timeout.
     server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
     server.headersTimeout = timeouts.headersTimeoutMs;
     server.requestTimeout = timeouts.requestTimeoutMs;
     server.on('clientError', answerClientError);
+    // Node's defaults: a bare 417 for an Expect other than 100-continue, and a CONNECT
+    // request's connection dropped without an answer.
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      const body = JSON.stringify({ error: { code: 'EXPECTATION_FAILED', message: 'Expect must be 100-continue or absent' } });
+      res.writeHead(417, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': randomUUID(), Connection: 'close' }).end(body);
+      req.resume();
+    });
+    server.on('connect', (_req: IncomingMessage, socket: Duplex) =>
+      answerRaw(socket, { status: 405, reason: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED', message: 'CONNECT is not served: this is not a proxy' }),
+    );
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });
@@ -185,11 +197,23 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
-  const { status, reason, code, message } = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED_REQUEST;
-  const body = JSON.stringify({ error: { code, message } });
+  answerRaw(socket, CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED_REQUEST);
+}
+
+/** An error answer written on the socket itself (no response object), then the connection closed. */
+function answerRaw(socket: Duplex, answer: { status: number; reason: string; code: ApiErrorCode; message: string }): void {
+  const body = JSON.stringify({ error: { code: answer.code, message: answer.message } });
   // Every answer carries X-Request-Id (docs/api.md); the parser read no header to echo.
   const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${randomUUID()}\r\nConnection: close`;
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${answer.status} ${answer.reason}\r\n${head}\r\n\r\n${body}`);
+}
+
+/** framingProblem's refusals: a 400, and the connection closes (what follows cannot be trusted). */
+function refuseAmbiguousFraming(req: Request, res: Response, next: NextFunction): void {
+  const problem = framingProblem(req);
+  if (problem === null) return next();
+  res.set('Connection', 'close');
+  next(new ApiError(400, 'BAD_REQUEST', problem));
 }
 
 /** Counts and times every answer by route template (never by raw path: unbounded labels). */

@@ -158,6 +158,32 @@ export function authorizationOf(req: Request): string | undefined {
   return req.get('Authorization');
 }
 
+/** Headers Node keeps one of (it drops the rest): a second copy is refused, not dropped. */
+const SINGLE_HEADERS = new Map([
+  ['host', 'Host'],
+  ['content-type', 'Content-Type'],
+]);
+
+/**
+ * Why the request's framing is ambiguous, or null: what Node reads one way and a proxy in
+ * front may read another. A second Host or Content-Type (Node keeps the first, a proxy may
+ * keep the last: another media type, another virtual host), an HTTP/1.1 request without a
+ * Host, and a transfer coding other than chunked (Node decodes only the chunking and would
+ * hand the rest, gzip for instance, to the JSON reader as if it were plain).
+ */
+export function framingProblem(req: Request): string | null {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    if (SINGLE_HEADERS.has(name)) seen.set(name, (seen.get(name) ?? 0) + 1);
+  }
+  for (const [name, count] of seen) if (count > 1) return `the ${SINGLE_HEADERS.get(name)} header appears more than once`;
+  if (req.httpVersion === '1.1' && !seen.has('host')) return 'an HTTP/1.1 request needs a Host header';
+  const coding = req.headers['transfer-encoding'];
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') return `Transfer-Encoding "${coding.slice(0, 64)}" is not supported: only chunked (send the body uncompressed)`;
+  return null;
+}
+
 export function authOf(res: Response): AuthContext {
   const auth = res.locals.auth as AuthContext | undefined;
   if (!auth) throw new Error('route reached without authentication: the /v1 middleware is missing');

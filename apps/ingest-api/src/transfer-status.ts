@@ -48,7 +48,7 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
       current = (await currentTransfer(ctx, transferId)) ?? current;
     }
     if (current.row && isTerminal(current.row.status)) await readRepairBalances(ctx, current.row);
-    return current.resource;
+    return await asSeenBy(ctx, auth, current.resource, current.principal);
   } finally {
     handle?.cancel();
   }
@@ -93,6 +93,27 @@ async function mayRead(ctx: AppContext, auth: AuthContext, current: CurrentTrans
     if (facts?.owner === auth.principal) return true;
   }
   return false;
+}
+
+/**
+ * Rejection reasons that can be about the destination account. The others (the source's
+ * funds, its status or existence, the sender's rights, a hold's or an original's state)
+ * are the payer's business.
+ */
+const DESTINATION_REASONS: ReadonlySet<string> = new Set(['DESTINATION_NOT_FOUND', 'CURRENCY_MISMATCH', 'ACCOUNT_CLOSED', 'BALANCE_LIMIT_EXCEEDED', 'UNPROCESSABLE']);
+
+/**
+ * A transfer as `auth` may see it: a reader who is only the payee (neither admin, nor the
+ * sender, nor the source account's owner) sees a rejection without a reason that concerns
+ * the payer alone, so that a payee does not learn that the payer's account is short of
+ * funds or frozen (an outside review).
+ */
+export async function asSeenBy(ctx: AppContext, auth: AuthContext, resource: TransferResource, sender: string): Promise<TransferResource> {
+  if (resource.reason === undefined || DESTINATION_REASONS.has(resource.reason)) return resource;
+  if (isAdmin(auth) || sender === auth.principal) return resource;
+  if (resource.from_account_id && (await ctx.directory.lookup(resource.from_account_id))?.owner === auth.principal) return resource;
+  const { reason: _payersBusiness, ...seen } = resource;
+  return seen;
 }
 
 /** Best effort: Redis down means GET /balance reads Postgres anyway. */

@@ -227,6 +227,52 @@ describe('hostile input at the HTTP border', () => {
     for (const answer of [largeAnswer, brokenAnswer]) expect(answer).toMatch(/\r\nX-Request-Id: [0-9a-f-]{36}\r\n/);
   });
 
+  test('framing two readers could read differently is a 400 that closes the connection; Expect and CONNECT get the error body too', async () => {
+    const { port, hostname } = new URL(api.url);
+    const raw = (request: string) =>
+      new Promise<{ status: string; body: { error: { code: string; message: string } }; head: string }>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.write(request));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk.toString()));
+        socket.on('end', () => {
+          const head = answer.slice(0, answer.indexOf('\r\n\r\n'));
+          resolve({ status: answer.split(' ')[1]!, body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)), head });
+        });
+        socket.on('error', reject);
+      });
+    const bearer = `Authorization: Bearer ${await token('alice')}\r\n`;
+    const body = '{"currency":"USD"}';
+    const post = (headers: string, key: string) =>
+      raw(`POST /v1/accounts HTTP/1.1\r\n${bearer}Idempotency-Key: ${key}\r\nContent-Length: ${body.length}\r\n${headers}\r\n${body}`);
+    const refusals = [
+      [await post('Host: x\r\nContent-Type: application/json\r\nContent-Type: text/plain\r\n', 'frame-1'), 'the Content-Type header appears more than once'],
+      [await post('Host: x\r\nHost: y\r\nContent-Type: application/json\r\n', 'frame-2'), 'the Host header appears more than once'],
+      [await post('Content-Type: application/json\r\n', 'frame-3'), 'an HTTP/1.1 request needs a Host header'],
+      [
+        await raw(`POST /v1/accounts HTTP/1.1\r\nHost: x\r\n${bearer}Idempotency-Key: frame-4\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`),
+        'Transfer-Encoding "gzip, chunked" is not supported: only chunked (send the body uncompressed)',
+      ],
+    ] as const;
+    for (const [answer, message] of refusals) {
+      expect([answer.status, answer.body.error]).toEqual(['400', { code: 'BAD_REQUEST', message }]);
+      expect(answer.head).toMatch(/\r\nConnection: close\r\n/i);
+      expect(answer.head).toMatch(/\r\nX-Request-Id: [0-9a-f-]{36}\r\n/);
+    }
+    // None of the four opened an account.
+    const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM accounts WHERE owner = 'alice'");
+    const opened = await alice.request('POST', '/v1/accounts', { raw: body, key: 'frame-5' });
+    expect(opened.status).toBe(201);
+    expect((await db.pool.query("SELECT count(*)::int AS n FROM accounts WHERE owner = 'alice'")).rows[0].n).toBe(rows[0].n + 1);
+    // HTTP/1.0 needs no Host.
+    expect((await raw('GET /healthz HTTP/1.0\r\n\r\n')).status).toBe('200');
+
+    const expect417 = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n');
+    expect([expect417.status, expect417.body.error.code]).toEqual(['417', 'EXPECTATION_FAILED']);
+    expect(expect417.head).toMatch(/\r\nX-Request-Id: [0-9a-f-]{36}\r\n/i);
+    const tunnel = await raw('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect([tunnel.status, tunnel.body.error.code]).toEqual(['405', 'METHOD_NOT_ALLOWED']);
+  });
+
   test('a request whose headers stop arriving gets its 408 near API_HTTP_HEADERS_TIMEOUT_MS, not at Node\'s 30 s check', async () => {
     const quick = await startApi(
       { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` },

@@ -492,6 +492,29 @@ describe('holds, reversals and the account life cycle', () => {
     });
   });
 
+  test("a payee sees a rejection without the payer's reason; a reason about the payee's own account it sees", async () => {
+    const payer = await openAccount(alice, 0);
+    const payee = await openAccount(bob, 1);
+    const short = await alice.post('/v1/transfers', { from_account_id: payer, to_account_id: payee, amount: '5', currency: 'USD', description: 'rent' });
+    expect(short.status).toBe(202);
+    expect(await settled(alice, short.body.id)).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' });
+    const seenByPayee = await settled(bob, short.body.id);
+    expect(seenByPayee).toMatchObject({ status: 'REJECTED', description: 'rent' });
+    expect(seenByPayee).not.toHaveProperty('reason');
+    // The same in each one's history, and an admin sees everything.
+    const inHistory = async (client: Client, account: string) =>
+      ((await client.get(`/v1/transfers?account_id=${account}`)).body.transfers as { id: string }[]).find((t) => t.id === short.body.id);
+    expect(await inHistory(alice, payer)).toMatchObject({ reason: 'INSUFFICIENT_FUNDS' });
+    expect(await inHistory(bob, payee)).not.toHaveProperty('reason');
+    expect((await admin.get(`/v1/transfers/${short.body.id}`)).body).toMatchObject({ reason: 'INSUFFICIENT_FUNDS' });
+
+    // A reason about the payee's account: its currency.
+    const euros = (await bob.post('/v1/accounts', { currency: 'EUR' })).body.id as string;
+    await deposit(payer, '10');
+    const mismatch = await alice.post('/v1/transfers', { from_account_id: payer, to_account_id: euros, amount: '5', currency: 'USD' });
+    expect(await settled(bob, mismatch.body.id)).toMatchObject({ status: 'REJECTED', reason: 'CURRENCY_MISMATCH' });
+  });
+
   test('the balance cache and Postgres agree on available after holds come and go', async () => {
     const account = await openAccount(alice);
     await deposit(account, '90');

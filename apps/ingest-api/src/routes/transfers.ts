@@ -10,7 +10,7 @@ import { type MovementAnswer, submitMovement } from '../movements';
 import { type ResponseSpec, defineRoute } from '../route-table';
 import { transferWireFromRow } from '../resources';
 import { submitReversal } from '../reversals';
-import { readTransfer } from '../transfer-status';
+import { asSeenBy, readTransfer } from '../transfer-status';
 
 const movementResponses: Record<number, ResponseSpec> = {
   202: { description: 'Durable in Kafka; poll Location for the outcome', schema: transferResource, location: true },
@@ -97,7 +97,8 @@ export const transferRoutes = [
         after: query.cursor === undefined ? null : decodeHistoryCursor(query.cursor),
         limit: query.limit,
       });
-      res.json({ transfers: page.transfers.map(transferWireFromRow), next_cursor: page.next ? encodeHistoryCursor(page.next) : null });
+      const transfers = await Promise.all(page.transfers.map((row) => asSeenBy(ctx, auth, transferWireFromRow(row), row.principal)));
+      res.json({ transfers, next_cursor: page.next ? encodeHistoryCursor(page.next) : null });
     },
   }),
 
@@ -129,10 +130,17 @@ export function encodeHistoryCursor(cursor: HistoryCursor): string {
 
 const HISTORY_CURSOR = /^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-/** Anything but a cursor this API made is a 400: it reaches Postgres only in that exact shape. */
+/**
+ * Anything but a cursor this API made is a 400: it reaches Postgres only in that exact shape,
+ * spelled as encodeHistoryCursor spells it (canonical base64url), with a time that exists
+ * (Date.parse takes February 30th; Postgres refuses it, and year 0).
+ */
 export function decodeHistoryCursor(text: string): HistoryCursor {
-  const match = HISTORY_CURSOR.exec(Buffer.from(text, 'base64url').toString('utf8'));
-  if (!match || Number.isNaN(Date.parse(match[1]!))) {
+  const decoded = Buffer.from(text, 'base64url');
+  const match = HISTORY_CURSOR.exec(decoded.toString('utf8'));
+  const time = match ? new Date(Date.parse(match[1]!)) : null;
+  const exists = time !== null && !Number.isNaN(time.getTime()) && time.getUTCFullYear() >= 1 && time.toISOString().slice(0, 23) === match![1]!.slice(0, 23);
+  if (!match || !exists || decoded.toString('base64url') !== text) {
     throw validationFailed([{ path: 'cursor', message: 'must be a cursor returned by a previous page' }]);
   }
   return { createdAt: match[1]!, id: match[2]! };
