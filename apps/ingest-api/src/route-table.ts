@@ -114,7 +114,9 @@ export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 /** Error statuses of a route: those its declaration implies, then its own, sorted. */
 export function errorStatusesOf(route: Route): number[] {
   const statuses = new Set<number>(route.errors ?? []);
-  if (!route.public) [401, 429, 503].forEach((s) => statuses.add(s));
+  if (!route.public) [401, 503].forEach((s) => statuses.add(s));
+  // The in-flight cap (app.ts) answers 429 on every path but /healthz, public ones included.
+  if (route.path !== '/healthz') statuses.add(429);
   // A path value outside its schema is 404; a malformed percent-escape in it is 400.
   if (route.params) [400, 404].forEach((s) => statuses.add(s));
   if (route.query || route.body || route.idempotent) statuses.add(400);

@@ -208,6 +208,8 @@ describe('openApiDocument', () => {
       const responses = operationOf(route).responses;
       for (const status of errorStatusesOf(route)) expect({ route: route.path, status, documented: String(status) in responses }).toEqual({ route: route.path, status, documented: true });
       if (!route.public) expect(Object.keys(responses)).toEqual(expect.arrayContaining(['400', '401', '429', '503'].filter((s) => s !== '400' || route.query || route.body || route.idempotent)));
+      // The in-flight cap answers 429 on public paths too (/metrics, /openapi.json, /docs), all but /healthz.
+      expect({ route: route.path, declares429: '429' in responses }).toEqual({ route: route.path, declares429: route.path !== '/healthz' });
     }
   });
 
