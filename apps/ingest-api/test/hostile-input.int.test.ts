@@ -49,6 +49,23 @@ describe('hostile input at the HTTP border', () => {
     expect(await commandsPublished()).toBe(before);
   });
 
+  test('a description with a control character or a bidirectional control is a 400 naming it: it is read by people', async () => {
+    const before = await commandsPublished();
+    const transfer = (description: string) =>
+      alice.post('/v1/transfers', { from_account_id: account, to_account_id: '00000000-0000-4000-8000-000000000001', amount: '1', currency: 'USD', description });
+    for (const odd of ['\u001b[31mrefund\u001b[0m', 'invoice\n42', 'txt\u202Eexe.pdf', 'a\u2066b', 'bell\u0007', 'c1\u0085']) {
+      const answer = await transfer(odd);
+      expect([JSON.stringify(odd), answer.status, answer.body.error.details]).toEqual([
+        JSON.stringify(odd),
+        400,
+        [{ path: 'description', message: 'must not contain control characters or bidirectional controls (it is read by people)' }],
+      ]);
+    }
+    expect(await commandsPublished()).toBe(before);
+    // Joiners stay (a family emoji, Persian's ZWNJ), and so does any other script.
+    expect((await transfer('\u{1F468}\u200D\u{1F469}\u200D\u{1F467} \u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645 \u00e9t\u00e9')).status).toBe(202);
+  });
+
   test('a lone surrogate or NUL in a metadata key or value is a 400', async () => {
     for (const raw of [
       '{"currency":"USD","metadata":{"k\\ud800":"v"}}',

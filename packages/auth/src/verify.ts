@@ -149,8 +149,8 @@ function authContextOf(payload: JWTPayload): AuthContext {
   // by people: no control characters (a newline or an escape sequence in a log or a
   // terminal) and no invisible format characters (zero-width, bidirectional overrides) that
   // make one name display as another.
-  if (/[\p{Cc}\p{Cf}]/u.test(principal)) {
-    throw new MalformedClaimError('sub', 'must not contain control or invisible format characters (zero-width, bidirectional)');
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(principal)) {
+    throw new MalformedClaimError('sub', 'must not contain control or invisible format characters (zero-width, bidirectional) or line separators');
   }
   if (isReservedPrincipal(principal)) throw new InvalidTokenError('sub names an internal owner of the ledger');
   return { principal, scopes: parseScopes(payload.scope) };

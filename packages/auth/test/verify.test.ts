@@ -157,7 +157,7 @@ describe('internal principals', () => {
     await expect(hs.verifyToken(`Bearer ${token}`)).rejects.toBeInstanceOf(InvalidTokenError);
   });
 
-  it.each(['system\u200b', '\u202dsystem', 'alice\u200d', 'rv-\u0001\u001b[31m', 'a\nb', 'a\u0085b'])('sub=%j (control or invisible characters) is refused as malformed', async (sub) => {
+  it.each(['system\u200b', '\u202dsystem', 'alice\u200d', 'rv-\u0001\u001b[31m', 'a\nb', 'a\u0085b', 'a\u2028b', 'a\u2029b'])('sub=%j (control or invisible characters) is refused as malformed', async (sub) => {
     const token = await signDevToken({ sub, scope: 'ledger:admin', secret, ttlS: 60 });
     await expect(hs.verifyToken(`Bearer ${token}`)).rejects.toBeInstanceOf(MalformedClaimError);
   });

@@ -32,6 +32,19 @@ const accountIdField = z.uuid({ message: 'must be a UUID' });
  */
 const text = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, 'must not contain the NUL character (\\u0000)');
 
+/**
+ * A description: one line people read (statements, the history, a support screen). Besides
+ * `text`'s rule (NUL is a control character), no control characters (an escape sequence in a terminal, a line break in a
+ * statement's line) and no bidirectional controls (U+202E turns "txt.exe" into "exe.txt"
+ * on screen). Joiners (U+200C, U+200D) stay: scripts and emoji need them. Checked at the
+ * API only: commands already on Kafka keep what the API accepted when they were sent.
+ */
+const description = (max: number) =>
+  z.string().max(max).regex(
+    /^[^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$/,
+    'must not contain control characters or bidirectional controls (it is read by people)',
+  );
+
 /** A path `{id}`: a UUID, lower-cased so that case never changes the lookup. */
 export const idPath = z.object({ id: z.uuid({ message: 'must be a UUID' }).transform((id) => id.toLowerCase()) }).strict();
 
@@ -121,7 +134,7 @@ const transferFields = {
   to_account_id: accountIdField.meta({ examples: ['0e8d4f1a-6c2b-4a3d-8e5f-6a7b8c9d0e1f'], description: 'Must differ from from_account_id' }),
   amount: amountString,
   currency: currencyCode,
-  description: text(DESCRIPTION_CHARS_MAX).optional(),
+  description: description(DESCRIPTION_CHARS_MAX).optional(),
 };
 
 export const transferBody = z
@@ -146,7 +159,7 @@ const holdFields = {
   amount: amountString,
   currency: currencyCode,
   expires_in_s: z.number().int().min(1).max(HOLD_EXPIRES_IN_S_MAX).default(HOLD_EXPIRES_IN_S_DEFAULT),
-  description: text(DESCRIPTION_CHARS_MAX).optional(),
+  description: description(DESCRIPTION_CHARS_MAX).optional(),
 };
 
 export const holdBody = z.object(holdFields).strict().meta({ id: 'HoldRequest' });
@@ -194,7 +207,7 @@ export const reversalBody = z
   .object({
     /** Default: what is left to reverse. */
     amount: amountString.optional(),
-    description: text(DESCRIPTION_CHARS_MAX).optional(),
+    description: description(DESCRIPTION_CHARS_MAX).optional(),
   })
   .strict()
   .meta({ id: 'ReversalRequest' });
