@@ -121,6 +121,14 @@ export async function submitCapture(
   const amount = body.amount === undefined ? holdAmount : BigInt(body.amount);
   if (amount > holdAmount) throw validationFailed([{ path: 'amount', message: `must be at most the hold's amount (${holdAmount})` }]);
   if (body.to_account_id === hold.resource.account_id) throw validationFailed([{ path: 'to_account_id', message: 'must differ from the held account' }]);
+  // Across partitions a hold ends CAPTURED before the destination answers (docs/api.md):
+  // a destination that cannot exist or cannot take the currency would use the hold up for
+  // a refund. What never changes about an account is checked here, before anything is sent.
+  const destination = await ctx.directory.lookup(body.to_account_id);
+  if (!destination || destination.kind !== 'USER') throw validationFailed([{ path: 'to_account_id', message: 'no such account' }]);
+  if (destination.currency !== hold.resource.currency) {
+    throw validationFailed([{ path: 'to_account_id', message: `is in ${destination.currency}; the hold is in ${hold.resource.currency}` }]);
+  }
   const transferId = transferIdFor(auth.principal, idempotencyKey);
   const requestHash = requestHashOf('CAPTURE', { hold_id: holdId, ...body });
   const answer = await submitCommand<TransferResource>(ctx, auth, {

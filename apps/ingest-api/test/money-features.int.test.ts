@@ -203,6 +203,23 @@ describe('holds, reversals and the account life cycle', () => {
       expect((await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to, amount: '301' })).status).toBe(400);
     });
 
+    test('a capture to an account that does not exist or is in another currency is a 400, and the hold stays HELD', async () => {
+      const from = await openAccount(alice, 0);
+      await deposit(from, '100');
+      const placed = await hold(alice, from, '60');
+      await holdApplied(alice, placed.body.id);
+      const euros = (await bob.post('/v1/accounts', { currency: 'EUR' })).body.id as string;
+      for (const [to, message] of [
+        [randomUUID(), 'no such account'],
+        [euros, 'is in EUR; the hold is in USD'],
+      ] as const) {
+        const refused = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to });
+        expect([refused.status, refused.body.error.details]).toEqual([400, [{ path: 'to_account_id', message }]]);
+      }
+      expect((await alice.get(`/v1/holds/${placed.body.id}`)).body).toMatchObject({ status: 'HELD', captured_amount: '0' });
+      expect(await balance(alice, from)).toEqual({ balance: '100', available: '40' });
+    });
+
     test('a hold is not a transfer: each id read through the other\'s endpoint is a 404, before and after it is applied', async () => {
       const from = await openAccount(alice, 0);
       const to = await openAccount(bob, 0);
