@@ -469,7 +469,12 @@ describe('holds, reversals and the account life cycle', () => {
       const gone = await alice.post('/v1/withdrawals', { account_id: account, amount: '5', currency: 'USD' });
       await settled(alice, gone.body.id);
 
-      const closed = await patch(alice, account, { status: 'CLOSED' });
+      // Closing is a write: a read-only token may not, a write-only one may (an outside review
+      // found the route asking for ledger:read).
+      const readOnly = new Client(api.url, await token('alice', 'ledger:read'));
+      expect((await patch(readOnly, account, { status: 'CLOSED' })).status).toBe(403);
+      const writeOnly = new Client(api.url, await token('alice', 'ledger:write'));
+      const closed = await patch(writeOnly, account, { status: 'CLOSED' });
       expect(closed.status).toBe(200);
       expect(closed.body.status).toBe('CLOSED');
       const credit = await admin.post('/v1/deposits', { account_id: account, amount: '1', currency: 'USD' });

@@ -106,7 +106,7 @@ export const accountRoutes = [
     errors: [403, 409],
     handle: async (ctx, { res, key, params, body }) => {
       const auth = authOf(res);
-      requireRead(auth);
+      requireWrite(auth); // a change is a write; its answer is the account it changed, as POST's is
       const answer = await submitAccountChange(ctx, auth, key, params.id, body);
       res.status(answer.status).location(`/v1/accounts/${params.id}`).json(answer.account);
     },
