@@ -92,8 +92,12 @@ export function spawnLogged(name: string, command: string, args: string[], optio
   const logPath = join(options.logDir, `${name}.log`);
   const out = createWriteStream(logPath, { flags: 'a' });
   const child = spawn(command, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
+  // Two pipes into one file: neither may end it (the first to close would, and the other's
+  // next chunk was a write after end that crashed a full run); the child's 'close' comes
+  // once both are done.
+  child.stdout?.pipe(out, { end: false });
+  child.stderr?.pipe(out, { end: false });
+  child.once('close', () => out.end());
   const managed = new Managed(name, child, logPath);
   return managed;
 }

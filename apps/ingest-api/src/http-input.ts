@@ -115,7 +115,16 @@ export function inexactNumberLiteral(text: string): string | null {
     if (!literal) continue;
     i += literal.length - 1;
     const value = Number(literal);
-    if (Number.isFinite(value) && decimalOf(literal) !== decimalOf(String(value))) return literal;
+    if (!Number.isFinite(value)) continue;
+    // An exponent of 7 digits or more is far outside the double's range (10^+-324..308):
+    // finite means it read as 0, which is exact only for a zero mantissa. (Spelling such an
+    // exponent out as a BigInt would cost a 1 MiB body a third of a second.)
+    const exponent = /[eE][-+]?0*([0-9]*)$/.exec(literal)?.[1] ?? '';
+    if (exponent.length > 6) {
+      if (/[1-9]/.test(literal.slice(0, literal.search(/[eE]/)))) return literal;
+      continue;
+    }
+    if (decimalOf(literal) !== decimalOf(String(value))) return literal;
   }
   return null;
 }

@@ -8,6 +8,14 @@ test('literals whose double is another decimal are found, the first one named', 
   expect(inexactNumberLiteral('[1, 1e-400]')).toBe('1e-400');
   expect(inexactNumberLiteral('[0.10000000000000001, 9007199254740993]')).toBe('0.10000000000000001');
   expect(inexactNumberLiteral('{"a":{"b":[1234567890.123456789]}}')).toBe('1234567890.123456789');
+  expect(inexactNumberLiteral('{"a":1e-0000000400}')).toBe('1e-0000000400');
+});
+
+test('an exponent of a million digits: a non-zero mantissa underflows, a zero one is exact', () => {
+  const underflow = `{"a":1e-${'9'.repeat(1_000_000)}}`;
+  expect(inexactNumberLiteral(underflow)).toBe(underflow.slice(5, -1));
+  expect(inexactNumberLiteral(`{"a":0.0e-${'9'.repeat(1_000_000)}}`)).toBeNull();
+  expect(inexactNumberLiteral(`{"a":-0e+${'9'.repeat(1_000_000)}}`)).toBeNull();
 });
 
 test('exact literals pass, however spelled; digits inside strings are text', () => {
