@@ -112,6 +112,13 @@ describe('LEDGERLINE_ENV=production refuses what slipped past the first checks (
 
   test('operator endpoints opened to every address', () => {
     expect(refusal(prod({ API_OPERATOR_NETWORKS: '10.0.0.0/8,0.0.0.0/0' }))).toEqual([expect.stringMatching(/^API_OPERATOR_NETWORKS: 0\.0\.0\.0\/0 opens the operator endpoints/)]);
+    // Every address without a /0: two halves; and most of IPv6.
+    expect(refusal(prod({ API_OPERATOR_NETWORKS: '0.0.0.0/1,128.0.0.0/1' }))).toEqual([
+      expect.stringMatching(/^API_OPERATOR_NETWORKS: 0\.0\.0\.0\/1, 128\.0\.0\.0\/1 opens the operator endpoints/),
+    ]);
+    expect(refusal(prod({ API_OPERATOR_NETWORKS: '2000::/3' }))).toEqual([expect.stringMatching(/^API_OPERATOR_NETWORKS: 2000::\/3 opens/)]);
+    // The widest private ranges pass.
+    expect(loadApiConfig(prod({ API_OPERATOR_NETWORKS: '10.0.0.0/8,fc00::/7,192.168.1.7' })).operatorNetworks.has('10.1.2.3')).toBe(true);
     expect(refusal(prod({ API_OPERATOR_NETWORKS: '::/0' }))).toEqual([expect.stringMatching(/^API_OPERATOR_NETWORKS: ::\/0 opens/)]);
     expect(refusal(prod({ API_OPERATOR_NETWORKS: '10.0.0.0/0,::0/00' }))).toEqual([expect.stringMatching(/^API_OPERATOR_NETWORKS: 10\.0\.0\.0\/0, ::0\/00 opens/)]);
     expect(loadApiConfig(prod({ API_OPERATOR_NETWORKS: '10.0.0.0/8,fd00::/8' })).operatorNetworks.text).toBe('10.0.0.0/8,fd00::/8');
