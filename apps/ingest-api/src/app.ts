@@ -125,6 +125,7 @@ export function buildApp(deps: AppDeps): Express {
   const parseJson = express.json({ ...bodyOptions, limit: config.requestBodyBytesMax });
   const parseBatchJson = express.json({ ...bodyOptions, limit: config.batchBodyBytesMax });
   app.use((req: Request, res: Response, next: NextFunction) => (req.path === BATCH_PATH ? parseBatchJson : parseJson)(req, res, next));
+  app.use(refuseInexactNumbers);
 
   mountRoutes(app, ctx, ROUTES);
 
@@ -314,10 +315,18 @@ function charsetOf(header: string): string | null {
  * body-parser's `verify`, on the raw bytes before they are decoded: they must be UTF-8, and
  * every number literal must be one a double holds exactly (inexactNumberLiteral).
  */
-function verifyBody(_req: unknown, _res: unknown, bytes: Buffer): void {
+function verifyBody(req: Request, _res: unknown, bytes: Buffer): void {
   if (!isUtf8(bytes)) throw Object.assign(new Error('request body is not valid UTF-8'), { status: 400, type: 'entity.encoding.invalid' });
   const inexact = inexactNumberLiteral(bytes.toString('utf8'));
-  if (inexact !== null) throw Object.assign(new Error(`number ${inexact.slice(0, 40)} is not exact`), { status: 400, type: 'entity.number.inexact', literal: inexact });
+  if (inexact !== null) inexactLiterals.set(req, inexact);
+}
+
+/** Found by verifyBody, refused once the body has parsed (a body that is not JSON is MALFORMED_JSON first). */
+const inexactLiterals = new WeakMap<Request, string>();
+
+function refuseInexactNumbers(req: Request, _res: Response, next: NextFunction): void {
+  const literal = inexactLiterals.get(req);
+  next(literal === undefined ? undefined : Object.assign(new Error(`number ${literal.slice(0, 40)} is not exact`), { status: 400, type: 'entity.number.inexact', literal }));
 }
 
 function errorHandler(ctx: AppContext) {

@@ -18,7 +18,7 @@
  */
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
 import { REVERSIBLE_KINDS } from '@ledgerline/domain';
-import { type TransferRow, findAccounts, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
+import { type TransferRow, findAccount, findAccounts, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
 import type { TransferResource } from '@ledgerline/schemas';
 import type { AppContext } from './context';
 import { DependencyUnavailableError, notFound } from './errors';
@@ -96,24 +96,39 @@ async function mayRead(ctx: AppContext, auth: AuthContext, current: CurrentTrans
 }
 
 /**
- * Rejection reasons that can be about the destination account. The others (the source's
- * funds, its status or existence, the sender's rights, a hold's or an original's state)
- * are the payer's business.
- */
-const DESTINATION_REASONS: ReadonlySet<string> = new Set(['DESTINATION_NOT_FOUND', 'CURRENCY_MISMATCH', 'ACCOUNT_CLOSED', 'BALANCE_LIMIT_EXCEEDED', 'UNPROCESSABLE']);
-
-/**
  * A transfer as `auth` may see it: a reader who is only the payee (neither admin, nor the
- * sender, nor the source account's owner) sees a rejection without a reason that concerns
- * the payer alone, so that a payee does not learn that the payer's account is short of
- * funds or frozen (an outside review).
+ * sender, nor the source account's owner) sees a rejection's reason only when it is about the
+ * payee's own account, so that a payee does not learn that the payer's account is short of
+ * funds, frozen or closed (two outside reviews).
  */
 export async function asSeenBy(ctx: AppContext, auth: AuthContext, resource: TransferResource, sender: string): Promise<TransferResource> {
-  if (resource.reason === undefined || DESTINATION_REASONS.has(resource.reason)) return resource;
-  if (isAdmin(auth) || sender === auth.principal) return resource;
+  if (resource.reason === undefined || isAdmin(auth) || sender === auth.principal) return resource;
   if (resource.from_account_id && (await ctx.directory.lookup(resource.from_account_id))?.owner === auth.principal) return resource;
+  if (await aboutThePayee(ctx, resource)) return resource;
   const { reason: _payersBusiness, ...seen } = resource;
   return seen;
+}
+
+/**
+ * Whether a rejection's reason is about the destination account. Some reasons name one side
+ * only; CURRENCY_MISMATCH and ACCOUNT_CLOSED can be either's (the reason does not say which),
+ * so they count as the payee's when its own account explains them: another currency than the
+ * transfer's (it never changes), or closed (it stays closed). The rest (funds, frozen, rights,
+ * a hold's or an original's state, a balance past its bound) are the payer's.
+ */
+async function aboutThePayee(ctx: AppContext, resource: TransferResource): Promise<boolean> {
+  const to = resource.to_account_id;
+  switch (resource.reason) {
+    case 'DESTINATION_NOT_FOUND':
+    case 'UNPROCESSABLE':
+      return true;
+    case 'CURRENCY_MISMATCH':
+      return to !== undefined && (await ctx.directory.lookup(to))?.currency !== resource.currency;
+    case 'ACCOUNT_CLOSED':
+      return to !== undefined && (await findAccount(ctx.pool, to))?.status === 'CLOSED';
+    default:
+      return false;
+  }
 }
 
 /** Best effort: Redis down means GET /balance reads Postgres anyway. */

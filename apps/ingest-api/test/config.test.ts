@@ -152,6 +152,14 @@ describe('numbers, addresses and names are what they say, in every environment',
 });
 
 describe('LEDGERLINE_ENV=production refuses connections in the clear to another host', () => {
+  test('a key set fetched over plain HTTP: anyone on the path could sign tokens (an outside review)', () => {
+    const jwks = { JWT_SECRET: undefined, JWT_ISSUER: 'https://idp.example/', JWT_AUDIENCE: 'ledgerline' };
+    expect(refusal(prod({ ...jwks, JWT_JWKS_URL: 'http://idp.internal/.well-known/jwks.json' } as unknown as Record<string, string>))).toEqual([
+      expect.stringMatching(/^JWT_JWKS_URL: fetches the key set from idp\.internal without TLS; production needs https:\/\//),
+    ]);
+    expect(loadApiConfig(prod({ ...jwks, JWT_JWKS_URL: 'http://127.0.0.1:8181/jwks.json' } as unknown as Record<string, string>)).jwt.jwksUrl).toBe('http://127.0.0.1:8181/jwks.json');
+  });
+
   test('Postgres without sslmode, redis://, Kafka without KAFKA_SSL: one line each', () => {
     const plain = prod({ API_DATABASE_URL: DB.replace('?sslmode=verify-full', ''), REDIS_URL: 'redis://cache.internal:6379', KAFKA_SSL: 'false' });
     expect(refusal(plain)).toEqual([

@@ -535,6 +535,17 @@ describe('holds, reversals and the account life cycle', () => {
     await deposit(payer, '10');
     const mismatch = await alice.post('/v1/transfers', { from_account_id: payer, to_account_id: euros, amount: '5', currency: 'USD' });
     expect(await settled(bob, mismatch.body.id)).toMatchObject({ status: 'REJECTED', reason: 'CURRENCY_MISMATCH' });
+
+    // ACCOUNT_CLOSED can be either side's: the payee sees it only when its own account is closed.
+    const closedPayer = await openAccount(alice, 2);
+    expect((await patch(alice, closedPayer, { status: 'CLOSED' })).status).toBe(200);
+    const fromClosed = await alice.post('/v1/transfers', { from_account_id: closedPayer, to_account_id: payee, amount: '1', currency: 'USD' });
+    expect(await settled(alice, fromClosed.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+    expect(await settled(bob, fromClosed.body.id)).not.toHaveProperty('reason');
+    const closedPayee = await openAccount(bob, 3);
+    expect((await patch(bob, closedPayee, { status: 'CLOSED' })).status).toBe(200);
+    const toClosed = await alice.post('/v1/transfers', { from_account_id: payer, to_account_id: closedPayee, amount: '1', currency: 'USD' });
+    expect(await settled(bob, toClosed.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
   });
 
   test('the balance cache and Postgres agree on available after holds come and go', async () => {

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { parse as parsePgUrl } from 'pg-connection-string';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { keySetUrlProblems } from './transport';
 
 export { ConfigError } from './errors';
 
@@ -190,6 +191,7 @@ export function jwtSettings(ledgerlineEnv: LedgerlineEnv, env: JwtEnv, problems:
   if (jwksUrl !== null && settings.audience === null) {
     problems.push('JWT_AUDIENCE: required with JWT_JWKS_URL in production (without it a token the same key set issued for another application is accepted)');
   }
+  if (jwksUrl !== null) problems.push(...keySetUrlProblems(jwksUrl));
   if (secret !== undefined) problems.push(...jwtSecretProblems(secret));
   else if (jwksUrl === null) {
     problems.push(

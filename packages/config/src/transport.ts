@@ -48,6 +48,17 @@ export function plaintextProblems(connections: AppConnections, env: NodeJS.Proce
   return problems;
 }
 
+/**
+ * The key set the API trusts tokens by: fetched over plain HTTP from another host, anyone on
+ * the path can swap it and sign a token for any principal. https:// is required (a loopback
+ * address passes, a sidecar's); there is no opt-out.
+ */
+export function keySetUrlProblems(jwksUrl: string): string[] {
+  const url = new URL(jwksUrl);
+  if (url.protocol === 'https:' || isThisHost(url.hostname)) return [];
+  return [`JWT_JWKS_URL: fetches the key set from ${url.hostname} without TLS; production needs https:// (a key set swapped on the way signs a token for anyone)`];
+}
+
 function allowedPlaintext(text: string | undefined): { allowed: Set<Dependency>; problems: string[] } {
   const allowed = new Set<Dependency>();
   const problems: string[] = [];
@@ -71,13 +82,27 @@ function postgresProblem(url: string, env: NodeJS.ProcessEnv): string | null {
   // Without sslmode in the URL, node-pg takes PGSSLMODE (and without either, no TLS).
   const ssl = parsed.ssl ?? sslOfMode(env.PGSSLMODE);
   if (ssl === undefined || ssl === false) return `connects to ${host} without TLS`;
-  if (typeof ssl === 'object' && ssl.rejectUnauthorized === false) return `connects to ${host} over TLS without checking its certificate (sslmode=no-verify)`;
+  // no-verify, and libpq's require/verify-ca under uselibpqcompat=true (pg-connection-string
+  // then replaces the host name check with one that passes everything).
+  if (typeof ssl === 'object' && (ssl.rejectUnauthorized === false || typeof (ssl as { checkServerIdentity?: unknown }).checkServerIdentity === 'function')) {
+    return `connects to ${host} over TLS without checking its certificate or its host name`;
+  }
   return null;
 }
 
+/** PGSSLMODE as node-pg reads it (readSSLConfigFromEnvironment): any other value, `allow` or `REQUIRE` included, is no TLS. */
 function sslOfMode(mode: string | undefined): boolean | { rejectUnauthorized: false } | undefined {
-  if (mode === undefined || mode === '' || mode === 'disable') return undefined;
-  return mode === 'no-verify' ? { rejectUnauthorized: false } : true;
+  switch (mode) {
+    case 'prefer':
+    case 'require':
+    case 'verify-ca':
+    case 'verify-full':
+      return true;
+    case 'no-verify':
+      return { rejectUnauthorized: false };
+    default:
+      return undefined;
+  }
 }
 
 /** Loopback or a Unix socket: the connection does not leave the machine. */

@@ -36,8 +36,13 @@ test('Postgres is read as node-pg reads it: sslmode=disable and no-verify refuse
   const db = (url: string, env: NodeJS.ProcessEnv = {}) => plaintextProblems({ postgres: [['DB', url]] }, env);
   expect(db('postgres://u:p@db.internal/l?sslmode=disable')).toEqual([expect.stringMatching(/^DB: connects to db\.internal without TLS/)]);
   expect(db('postgres://u:p@db.internal/l?sslmode=no-verify')).toEqual([
-    expect.stringMatching(/^DB: connects to db\.internal over TLS without checking its certificate \(sslmode=no-verify\)/),
+    expect.stringMatching(/^DB: connects to db\.internal over TLS without checking its certificate or its host name/),
   ]);
+  // libpq's semantics on request: require and verify-ca then check no host name.
+  expect(db('postgres://u:p@db.internal/l?uselibpqcompat=true&sslmode=require')).toEqual([expect.stringMatching(/without checking its certificate or its host name/)]);
+  expect(db('postgres://u:p@db.internal/l?uselibpqcompat=true&sslmode=verify-full')).toEqual([]);
+  // node-pg knows five PGSSLMODE values; anything else (libpq's allow, another case) is no TLS.
+  for (const mode of ['allow', 'REQUIRE', 'verify_full']) expect(db('postgres://u:p@db.internal/l', { PGSSLMODE: mode })).toHaveLength(1);
   expect(db('postgres://u:p@db.internal/l', { PGSSLMODE: 'verify-full' })).toEqual([]);
   expect(db('postgres://u:p@db.internal/l', { PGSSLMODE: 'disable' })).toHaveLength(1);
   expect(db('postgres://u:p@/l', { PGHOST: 'db.internal' })).toEqual([expect.stringMatching(/^DB: connects to db\.internal without TLS/)]);

@@ -35,14 +35,14 @@ const text = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, 'must no
 /**
  * A description: one line people read (statements, the history, a support screen). Besides
  * `text`'s rule (NUL is a control character), no control characters (an escape sequence in a terminal, a line break in a
- * statement's line) and no bidirectional controls (U+202E turns "txt.exe" into "exe.txt"
+ * statement's line, U+2028 and U+2029 too) and no bidirectional controls (U+202E turns "txt.exe" into "exe.txt"
  * on screen). Joiners (U+200C, U+200D) stay: scripts and emoji need them. Checked at the
  * API only: commands already on Kafka keep what the API accepted when they were sent.
  */
 const description = (max: number) =>
   z.string().max(max).regex(
-    /^[^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$/,
-    'must not contain control characters or bidirectional controls (it is read by people)',
+    /^[^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028-\u202E\u2066-\u206F]*$/,
+    'must not contain control characters, line separators or bidirectional controls (it is read by people)',
   );
 
 /** A path `{id}`: a UUID, lower-cased so that case never changes the lookup. */
