@@ -33,7 +33,7 @@ import type { ApiConfig } from './config';
 import type { AppContext } from './context';
 import { ApiError, type ApiErrorCode, toHttpError } from './errors';
 import { type ApiMetrics, createApiMetrics } from './metrics';
-import { authorizationOf, framingProblem, inexactNumberLiteral } from './http-input';
+import { framingProblem, inexactNumberLiteral } from './http-input';
 import { type RequestLimiter, createRequestLimiter } from './rate-limits';
 import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from './ports';
 import { mountMethodGuard, mountRoutes } from './route-table';
@@ -260,7 +260,7 @@ function inFlightCap(ctx: AppContext) {
 
 function authenticate(ctx: AppContext) {
   return async (req: Request, res: Response, next: NextFunction) => {
-    res.locals.auth = await ctx.verifier.verifyToken(authorizationOf(req));
+    res.locals.auth = await ctx.verifier.verifyToken(req.get('Authorization'));
     next();
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { type AuthContext, InvalidTokenError, canRead, canWrite } from '@ledgerline/auth';
+import { type AuthContext, canRead, canWrite } from '@ledgerline/auth';
 import { idempotencyKeyHeader, textProblem } from '@ledgerline/schemas';
 import { type FieldIssue, forbidden, issuesOf, validationFailed } from './errors';
 
@@ -168,28 +168,18 @@ export function idempotencyKeyOf(req: Request): string {
   return parsed.data;
 }
 
-/**
- * The request's one Authorization header. Node keeps the first of several and drops the
- * rest; a proxy in front may keep the last. Two credentials in one request are refused
- * (401), so that no two readers of it can disagree on who sent it.
- */
-export function authorizationOf(req: Request): string | undefined {
-  let seen = 0;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'authorization') seen++;
-  if (seen > 1) throw new InvalidTokenError('Authorization header appears more than once');
-  return req.get('Authorization');
-}
-
 /** Headers Node keeps one of (it drops the rest): a second copy is refused, not dropped. */
 const SINGLE_HEADERS = new Map([
   ['host', 'Host'],
   ['content-type', 'Content-Type'],
+  ['authorization', 'Authorization'],
 ]);
 
 /**
  * Why the request's framing is ambiguous, or null: what Node reads one way and a proxy in
- * front may read another. A second Host or Content-Type (Node keeps the first, a proxy may
- * keep the last: another media type, another virtual host), an HTTP/1.1 request without a
+ * front may read another. A second Host, Content-Type or Authorization (Node keeps the
+ * first, a proxy may keep the last: another virtual host, another media type, another
+ * principal), an HTTP/1.1 request without a
  * Host, and a transfer coding other than chunked (Node decodes only the chunking and would
  * hand the rest, gzip for instance, to the JSON reader as if it were plain).
  */

@@ -3,7 +3,6 @@
  * This package holds the shared pieces: the parse that turns issues into one clear message,
  * and field builders that name their unit and bounds.
  */
-import { isIP } from 'node:net';
 import { parse as parsePgUrl } from 'pg-connection-string';
 import { z } from 'zod';
 import { ConfigError } from './errors';
@@ -321,31 +320,6 @@ export function redisUrlVar(defaultValue: string) {
         return false;
       }
     }, 'must be a redis:// or rediss:// URL');
-}
-
-/**
- * The widest operator networks production takes: an IPv4 /8 (10.0.0.0/8) and an IPv6 /7
- * (fc00::/7, the unique-local range). Anything wider is most of an address family (two
- * halves, 0.0.0.0/1 and 128.0.0.0/1, are every address without a /0).
- */
-const OPERATOR_PREFIX_MIN = { ipv4: 8, ipv6: 7 } as const;
-
-/** An operator network list that lets everyone, or most of the internet, in (production only calls this). */
-export function openNetworkProblems(name: string, text: string): string[] {
-  const open = text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((item) => {
-      const [address = '', prefix] = item.split('/');
-      if (prefix === undefined || !/^[0-9]{1,3}$/.test(prefix)) return false; // a single address, or refused by parseNetworkList
-      const family = isIP(address);
-      return (family === 4 && Number(prefix) < OPERATOR_PREFIX_MIN.ipv4) || (family === 6 && Number(prefix) < OPERATOR_PREFIX_MIN.ipv6);
-    });
-  return open.length > 0
-    ? [
-        `${name}: ${open.join(', ')} opens the operator endpoints (/metrics, readiness) to every address or most of them (wider than a /${OPERATOR_PREFIX_MIN.ipv4} or an IPv6 /${OPERATOR_PREFIX_MIN.ipv6}); list your operators' networks`,
-      ]
-    : [];
 }
 
 /**

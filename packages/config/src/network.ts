@@ -11,19 +11,34 @@ export interface NetworkList {
   has(address: string | undefined): boolean;
 }
 
+interface NetworkItem {
+  readonly text: string;
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: 'ipv4' | 'ipv6';
+}
+
 /** "127.0.0.1/8,::1/128,10.0.0.5": CIDRs or single addresses, comma-separated. */
+function networkItems(name: string, text: string): NetworkItem[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const [address, prefixText, extra] = item.split('/');
+      const family = isIP(address ?? '');
+      const prefixMax = family === 4 ? 32 : 128;
+      const prefix = prefixText === undefined ? prefixMax : Number(prefixText);
+      if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > prefixMax || (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText))) {
+        throw new ConfigError(`${name}: "${item.slice(0, 64)}" is not an address or CIDR (e.g. 10.0.0.0/8, ::1/128)`);
+      }
+      return { text: item, address: address!, prefix, family: family === 4 ? 'ipv4' : 'ipv6' };
+    });
+}
+
 export function parseNetworkList(name: string, text: string): NetworkList {
   const list = new BlockList();
-  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [address, prefixText, extra] = item.split('/');
-    const family = isIP(address ?? '');
-    const prefixMax = family === 4 ? 32 : 128;
-    const prefix = prefixText === undefined ? prefixMax : Number(prefixText);
-    if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > prefixMax || (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText))) {
-      throw new ConfigError(`${name}: "${item}" is not an address or CIDR (e.g. 10.0.0.0/8, ::1/128)`);
-    }
-    list.addSubnet(address!, prefix, family === 4 ? 'ipv4' : 'ipv6');
-  }
+  for (const { address, prefix, family } of networkItems(name, text)) list.addSubnet(address, prefix, family);
   return {
     text,
     has(raw) {
@@ -35,4 +50,20 @@ export function parseNetworkList(name: string, text: string): NetworkList {
       return list.check(address, family === 4 ? 'ipv4' : 'ipv6');
     },
   };
+}
+
+/**
+ * The widest operator networks production takes: an IPv4 /8 (10.0.0.0/8) and an IPv6 /7
+ * (fc00::/7, the unique-local range). Anything wider is most of an address family (two
+ * halves, 0.0.0.0/1 and 128.0.0.0/1, are every address without a /0).
+ */
+const OPERATOR_PREFIX_MIN = { ipv4: 8, ipv6: 7 } as const;
+
+/** An operator network list that lets everyone, or most of the internet, in (production only calls this). */
+export function openNetworkProblems(name: string, text: string): string[] {
+  const open = networkItems(name, text).filter((item) => item.prefix < OPERATOR_PREFIX_MIN[item.family]);
+  if (open.length === 0) return [];
+  return [
+    `${name}: ${open.map((item) => item.text).join(', ')} opens the operator endpoints (/metrics, readiness) to every address or most of them (wider than a /${OPERATOR_PREFIX_MIN.ipv4} or an IPv6 /${OPERATOR_PREFIX_MIN.ipv6}); list your operators' networks`,
+  ];
 }

@@ -64,7 +64,7 @@ function allowedPlaintext(text: string | undefined): { allowed: Set<Dependency>;
   const problems: string[] = [];
   for (const item of (text ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
     if ((DEPENDENCIES as readonly string[]).includes(item)) allowed.add(item as Dependency);
-    else problems.push(`${PLAINTEXT_ALLOWED_VAR}: "${item}" is not one of ${DEPENDENCIES.join(', ')}`);
+    else problems.push(`${PLAINTEXT_ALLOWED_VAR}: "${item.slice(0, 64)}" is not one of ${DEPENDENCIES.join(', ')}`);
   }
   return { allowed, problems };
 }

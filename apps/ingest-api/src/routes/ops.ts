@@ -13,7 +13,6 @@ import { isAdmin } from '@ledgerline/auth';
 import { within } from '@ledgerline/config';
 import type { AppContext } from '../context';
 import { errorBody, forbidden } from '../errors';
-import { authorizationOf } from '../http-input';
 import { defineRoute } from '../route-table';
 
 type CheckName = 'kafka' | 'postgres' | 'redis';
@@ -87,7 +86,7 @@ export const opsRoutes = [
  */
 async function requireOperator(ctx: AppContext, req: Request): Promise<void> {
   if (ctx.config.operatorNetworks.has(req.socket.remoteAddress)) return;
-  const auth = await ctx.verifier.verifyToken(authorizationOf(req));
+  const auth = await ctx.verifier.verifyToken(req.get('Authorization'));
   if (!isAdmin(auth)) throw forbidden('readiness and metrics need the operator network or a ledger:admin token');
 }
 
