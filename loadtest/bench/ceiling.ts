@@ -18,6 +18,8 @@
 import { performance } from 'node:perf_hooks';
 import { type AccountState, type Command, applyBatch, externalAccountId, transitAccountId } from '@ledgerline/domain';
 import { type PartitionClaim, claimPartition, createPool, loadAccountStates, withDatabase, writeBatch } from '@ledgerline/postgres';
+import { LOCAL_DEFAULTS } from '@ledgerline/config';
+import { CommandSeal } from '@ledgerline/schemas';
 import { outboxRowsOf } from '../../apps/partition-worker/src/outbox-messages';
 import type { BenchContext } from './context';
 import type { PgReport } from './pgstats';
@@ -25,6 +27,9 @@ import { cpuMeter, pgMeter } from './context';
 import type { CpuReport } from './cpu';
 import { log, percentileSorted, round, sleep } from './util';
 import { type Mix, PairPicker, nextTransfer, seededRandom } from './workload';
+
+/** The ceiling's batches hold no operator command, so this seal never seals anything. */
+const NO_OPERATOR_COMMANDS = new CommandSeal(LOCAL_DEFAULTS.commandKey);
 
 const LOAD_CHUNK = 5_000;
 const GENERATE_CHUNK = 1_000;
@@ -101,7 +106,7 @@ export async function measureCeiling(ctx: BenchContext, mix: Mix, rep: number): 
         const commands = lane.queue.splice(0, batchMax);
         const now = new Date().toISOString();
         const effects = applyBatch({ partition: lane.partition, now, accounts: lane.states, partitionOf, alreadyApplied: new Set() }, commands);
-        const outbox = outboxRowsOf(effects, []);
+        const outbox = outboxRowsOf(effects, [], NO_OPERATOR_COMMANDS);
         const fromOffset = lane.claim.nextOffset;
         const toOffset = fromOffset + BigInt(commands.length);
         const t0 = performance.now();

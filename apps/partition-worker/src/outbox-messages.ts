@@ -10,14 +10,19 @@
  */
 import { type BatchEffects, creditLegOf, terminalEventOf } from '@ledgerline/domain';
 import type { OutboxRow, OutboxRowInput, UnpublishedOutboxRow } from '@ledgerline/postgres';
-import { encodeCommand, toLedgerEventMessage } from '@ledgerline/schemas';
+import { type CommandSeal, encodeCommand, toLedgerEventMessage } from '@ledgerline/schemas';
 
-/** The outbox rows of a batch: its messages in order, then its dead letters. */
-export function outboxRowsOf(effects: BatchEffects, deadLetters: readonly object[]): OutboxRowInput[] {
+/**
+ * The outbox rows of a batch: its messages in order, then its dead letters. `seal` seals a
+ * forwarded operator command again (its seal was verified when it was decoded here, and the
+ * new owner verifies it again): a command that reached the partition that owned its bucket
+ * before a move goes on with the authority it came with.
+ */
+export function outboxRowsOf(effects: BatchEffects, deadLetters: readonly object[], seal: CommandSeal): OutboxRowInput[] {
   const rows: OutboxRowInput[] = [];
   for (const item of effects.outbox) {
     if (item.kind === 'COMMAND') {
-      const row: OutboxRowInput = { topic: 'commands', targetPartition: item.partition, key: item.key, payload: encodeCommand(item.command) };
+      const row: OutboxRowInput = { topic: 'commands', targetPartition: item.partition, key: item.key, payload: encodeCommand(item.command, seal) };
       rows.push(item.derivedAs ? { ...row, derived: { as: item.derivedAs, transferId: item.command.transferId } } : row);
     } else {
       const row: OutboxRowInput = { topic: 'events', targetPartition: null, key: item.key, payload: JSON.stringify(toLedgerEventMessage(item.event)) };

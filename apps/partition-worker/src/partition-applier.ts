@@ -353,13 +353,13 @@ export class PartitionApplier {
     this.ports.log(`partition ${this.partition}: offset ${offset} isolated as UNPROCESSABLE (${letter.sqlstate ?? 'no SQLSTATE'}): ${(error as Error).message}`);
     const write = { claim, fromOffset: offset, toOffset: offset + 1n, before: new Map<string, AccountState>() };
     try {
-      const published = await writeBatch(this.ports.pool, { ...write, effects, outbox: outboxRowsOf(effects, [letter]) });
+      const published = await writeBatch(this.ports.pool, { ...write, effects, outbox: outboxRowsOf(effects, [letter], this.ports.seal) });
       this.afterIsolation(claim, offset + 1n, effects, published);
     } catch (rejectionError) {
       if (classifyWriteFailure(rejectionError) !== 'deterministic') throw rejectionError;
       let published: OutboxRow[];
       try {
-        published = await writeBatch(this.ports.pool, { ...write, effects: NO_EFFECTS, outbox: outboxRowsOf(NO_EFFECTS, [letter]) });
+        published = await writeBatch(this.ports.pool, { ...write, effects: NO_EFFECTS, outbox: outboxRowsOf(NO_EFFECTS, [letter], this.ports.seal) });
       } catch (letterError) {
         // A dead letter is base64 bytes and storable text: if it cannot be written, the
         // database is at fault; never loop on it as if it were the command's.
@@ -443,7 +443,7 @@ export class PartitionApplier {
       toOffset: BigInt(all[taken - 1]!.offset) + 1n,
       known,
       effects,
-      outbox: outboxRowsOf(effects, deadLetters),
+      outbox: outboxRowsOf(effects, deadLetters, this.ports.seal),
       fence,
       appliedKeys,
     };

@@ -20,7 +20,7 @@ import {
 import { type OutboxRow, type PartitionClaim, claimPartition, loadAccountStates, loadUnpublishedOutbox, writeBatch } from '@ledgerline/postgres';
 import { outboxRowsOf, withMessage } from '../src/outbox-messages';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { accountOnPartition, openAccountOn, transfer } from '../../../test/support/ledger';
+import { accountOnPartition, openAccountOn, testSeal, transfer } from '../../../test/support/ledger';
 
 const PARTITIONS = 8;
 const P = 2;
@@ -51,7 +51,7 @@ describe('outbox rows derived from their transfer', () => {
       commands,
     );
     const toOffset = claim.nextOffset + BigInt(commands.length);
-    const rows = await writeBatch(db.pool, { claim, fromOffset: claim.nextOffset, toOffset, effects, before: known, outbox: outboxRowsOf(effects, []) });
+    const rows = await writeBatch(db.pool, { claim, fromOffset: claim.nextOffset, toOffset, effects, before: known, outbox: outboxRowsOf(effects, [], testSeal) });
     claim.nextOffset = toOffset;
     const next = new Map(known);
     for (const account of effects.accounts) next.set(account.id, account);

@@ -10,7 +10,7 @@ import { listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
-import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, transfer, transferStatuses } from '../../../test/support/ledger';
+import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, testSeal, transfer, transferStatuses } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 const PARTITIONS = 2;
@@ -71,6 +71,28 @@ describe('poison commands cannot stop a partition', () => {
       expect.stringMatching(/principal: must be well-formed Unicode/),
     ]);
     expect(Buffer.from(letters[0]!.value_base64 as string, 'base64').toString()).toBe(badDescription);
+  });
+
+  test("an operator's sealed command that reaches the partition its account's bucket left is forwarded with its seal and applied by the owner", async () => {
+    // A produce that timed out during a bucket move can still land on the old partition
+    // after the fence; the old owner forwards it. Forwarding an operator command must keep
+    // its authority (a seal over the forwarded bytes), not fail the old partition's batch.
+    const moved = await openAccountOn(db.pool, routing, 1, 'owner-moved');
+    const stayed = await openAccountOn(db.pool, routing, 0, 'owner-stayed');
+    const before = (await deadLetters()).length;
+    const late = deposit(moved, 5n);
+    await publisher.publishRaw(0, encodeCommand(late, testSeal));
+    const behind = deposit(stayed, 3n);
+    await settle([late.transferId, ...(await sendAll([behind]))]);
+    expect(await transferStatuses(db.pool, [late.transferId, behind.transferId])).toEqual(
+      new Map([
+        [late.transferId, { status: 'COMPLETED', reason: null }],
+        [behind.transferId, { status: 'COMPLETED', reason: null }],
+      ]),
+    );
+    expect(await balanceOf(db.pool, moved)).toBe(5n);
+    expect(await balanceOf(db.pool, stayed)).toBe(3n);
+    expect((await deadLetters()).slice(before)).toEqual([]);
   });
 
   test('deposits that would take a balance past its bound are REJECTED BALANCE_LIMIT_EXCEEDED and the next command applies', async () => {

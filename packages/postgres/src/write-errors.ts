@@ -14,9 +14,10 @@
  *                   command that fails alone is found and isolated (REJECTED UNPROCESSABLE,
  *                   dead-lettered); the rest is written.
  *
- * A "deterministic" error that a batch with no commands also fails with (a broken deploy: a
- * missing function, a revoked privilege) is really an operating error: the worker checks
- * that before blaming a command (PartitionApplier).
+ * A "deterministic" error that a batch with no commands also fails with is really an
+ * operating error: the worker checks that before blaming a command (PartitionApplier). A
+ * broken deploy (a missing column, a revoked privilege on one table) may spare that empty
+ * write, so its SQLSTATE classes are operating errors by themselves.
  */
 
 export type WriteFailureKind = 'operating' | 'fenced' | 'concurrent' | 'deterministic';
@@ -24,6 +25,15 @@ export type WriteFailureKind = 'operating' | 'fenced' | 'concurrent' | 'determin
 /** SQLSTATE classes whose every code is an operating error. */
 const OPERATING_CLASSES: ReadonlyMap<string, string> = new Map([
   ['08', 'connection exception (08P01: PgBouncer cannot reach Postgres)'],
+  // The schema or the role does not match the code: a revoked privilege, a column, table or
+  // function a rolling deploy has not migrated yet. No command's data raises these (values
+  // reach ledger_apply_batch as one jsonb parameter), and the empty write that proves a
+  // failure is a command's touches only partition_state, so it cannot tell them apart.
+  ['0A', 'feature not supported'],
+  ['39', 'external routine invocation exception'],
+  ['3D', 'invalid catalog name (the database does not exist)'],
+  ['3F', 'invalid schema name'],
+  ['42', 'syntax error or access rule violation (42501 insufficient privilege, 42703 undefined column, 42P01 undefined table, 42883 undefined function)'],
   ['53', 'insufficient resources (disk full, out of memory, too many connections)'],
   ['57', 'operator intervention (admin shutdown, crash shutdown, cannot connect now, query canceled)'],
   ['58', 'system error (I/O error)'],

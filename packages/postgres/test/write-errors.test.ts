@@ -11,6 +11,14 @@ describe('classifyWriteFailure', () => {
     expect(classifyWriteFailure({ code: '40001', message: 'serialization failure' })).toBe('operating');
   });
 
+  test('a schema or role that does not match the code is an operating error, never a command to dead-letter', () => {
+    // A rolling deploy or a revoked grant on one table: the empty write that proves a failure
+    // is a command's touches only partition_state, so these must be operating by themselves.
+    for (const code of ['42501', '42703', '42P01', '42883', '0A000', '3F000', '3D000', '39P01']) {
+      expect([code, classifyWriteFailure({ code, message: 'deploy mismatch' })]).toEqual([code, 'operating']);
+    }
+  });
+
   test('a Node socket error is never the data: EPIPE looks like a SQLSTATE but is an operating error', () => {
     const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' });
     expect(sqlStateOf(epipe)).toBeNull();
