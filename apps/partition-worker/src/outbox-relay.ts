@@ -6,11 +6,12 @@
  * legs from one account reach their destination in the order they were applied) without
  * making the apply loop wait for Kafka. A publish that fails is not skipped: the producer
  * sends the same rows again until Kafka takes them, and nothing behind them in the chain goes
- * out first (a later row never overtakes an earlier one of the same partition). The sweeper
- * republishes rows a crash left behind, only for partitions whose chain is idle (else it
- * could send a later row ahead of an earlier one still in the chain); a row may therefore go
- * out twice, which consumers tolerate: legs are deduped on (transfer, leg), events on
- * (transfer, type).
+ * out first (a later row never overtakes an earlier one of the same partition). Rows a crash
+ * left behind go through the same chain: a new owner queues the partition's leftovers when it
+ * claims it, before its first batch's rows (`resume`), and the periodic sweeper queues those
+ * of partitions whose chain is idle (else it could send a later row ahead of an earlier one
+ * still in the chain); a row may therefore go out twice, which consumers tolerate: legs are
+ * deduped on (transfer, leg), events on (transfer, type).
  *
  * Command rows are routed by the routing table at publish time, not at commit time, so a
  * leg addressed to an account whose bucket moved meanwhile follows the move.
@@ -47,14 +48,16 @@ export class OutboxRelay {
 
   constructor(private readonly options: OutboxRelayOptions) {}
 
-  relay(partition: number, rows: OutboxRow[], trace: Readonly<Record<string, string>> | null = null): void {
-    if (rows.length === 0) return;
+  /** Queues `rows` behind everything queued for `partition`; resolves once Kafka has them (or they were left for the sweeper). */
+  relay(partition: number, rows: OutboxRow[], trace: Readonly<Record<string, string>> | null = null): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
     this.pendingRows.set(partition, (this.pendingRows.get(partition) ?? 0) + rows.length);
     const previous = this.chains.get(partition) ?? Promise.resolve();
     const next = previous.then(() => this.publish(rows, () => partition, trace)).finally(() => {
       this.pendingRows.set(partition, (this.pendingRows.get(partition) ?? 0) - rows.length);
     });
     this.chains.set(partition, next);
+    return next;
   }
 
   /** Lets the apply loop slow down when Kafka cannot keep up with its outbox. */
@@ -64,26 +67,50 @@ export class OutboxRelay {
 
   /**
    * Republish rows older than `ageMs` that nobody marked published (crash leftovers), for the
-   * given partitions whose chain has nothing pending.
+   * given partitions whose chain has nothing pending. Resolves once Kafka has them; while it
+   * has not, their chains are busy, so a later sweep does not read them again.
    */
   async sweep(partitions: readonly number[], ageMs: number): Promise<number> {
     const idle = partitions.filter((p) => (this.pendingRows.get(p) ?? 0) === 0);
-    if (idle.length === 0) return 0;
-    const rows: (OutboxRow & { sourcePartition: number })[] = [];
-    for (const row of await loadUnpublishedOutbox(this.options.pool, idle, ageMs)) {
+    const { count, sent } = await this.queueLeftovers(idle, ageMs, 'outbox sweeper');
+    await sent;
+    return count;
+  }
+
+  /**
+   * A partition just claimed: queue the rows its previous owner left unpublished, whatever
+   * their age, ahead of anything the new owner commits (call it before the first commit).
+   * At most one sweep's worth of rows (OUTBOX_SWEEP_ROWS_MAX); the sweeper sends the rest.
+   * Never throws: the sweeper finds what this could not read.
+   */
+  async resume(partition: number): Promise<void> {
+    try {
+      await this.queueLeftovers([partition], 0, `partition ${partition} claimed`);
+    } catch (error) {
+      this.options.log(`outbox relay: leftovers of partition ${partition} not read (${(error as Error).message}); the sweeper will send them`);
+    }
+  }
+
+  /** Reads leftovers and queues them on their chains; `sent` resolves once Kafka has them. */
+  private async queueLeftovers(partitions: readonly number[], ageMs: number, who: string): Promise<{ count: number; sent: Promise<unknown> }> {
+    const none = { count: 0, sent: Promise.resolve() };
+    if (partitions.length === 0) return none;
+    const byPartition = new Map<number, OutboxRow[]>();
+    let count = 0;
+    for (const row of await loadUnpublishedOutbox(this.options.pool, partitions, ageMs)) {
       try {
-        rows.push(withMessage(row));
+        const { sourcePartition, ...message } = withMessage(row);
+        byPartition.set(sourcePartition, [...(byPartition.get(sourcePartition) ?? []), message]);
+        count++;
       } catch (error) {
         // This row alone stays unsent (reconcile's outbox check names it); the rest go out.
         this.failures++;
-        this.options.log(`outbox sweeper: ${(error as Error).message}; left unsent`);
+        this.options.log(`${who}: ${(error as Error).message}; left unsent`);
       }
     }
-    if (rows.length > 0) {
-      this.options.log(`outbox sweeper: republishing ${rows.length} rows left behind`);
-      await this.publish(rows, (row) => row.sourcePartition);
-    }
-    return rows.length;
+    if (count === 0) return none;
+    this.options.log(`${who}: republishing ${count} rows left behind`);
+    return { count, sent: Promise.all([...byPartition].map(([partition, rows]) => this.relay(partition, rows))) };
   }
 
   /**

@@ -23,6 +23,7 @@ import type { Pool } from 'pg';
 import {
   type Clock,
   InvariantViolation,
+  UnprocessableCommand,
   type AccountState,
   type BatchEffects,
   type Command,
@@ -40,7 +41,9 @@ import {
   type PartitionClaim,
   ConcurrentWriteError,
   FencedError,
+  SQLSTATE_LEG_MISMATCH,
   SQLSTATE_UNIQUE_VIOLATION,
+  type WriteFailureKind,
   classifyWriteFailure,
   claimIsCurrent,
   claimPartition,
@@ -75,6 +78,11 @@ export interface PostCommitPorts {
   publishTerminal(transferIds: string[]): Promise<void>;
   /** `trace`: the committing batch's context (tracing on), carried on in the rows' headers. */
   relay(partition: number, rows: OutboxRow[], trace: TraceHeaders | null): void;
+  /**
+   * The partition was just claimed: queue what its previous owner left unpublished ahead of
+   * this owner's first rows (resolves once queued, never throws).
+   */
+  resumeRelay(partition: number): Promise<void>;
 }
 
 export interface ApplierPorts {
@@ -283,7 +291,7 @@ export class PartitionApplier {
       if (failure instanceof InvariantViolation && !(await claimIsCurrent(this.ports.pool, claim))) {
         return this.released(`epoch ${claim.epoch} was superseded while this worker applied from its cache (${failure.message})`, true);
       }
-      if (classifyWriteFailure(failure) !== 'deterministic') throw failure;
+      if (failureKind(failure) !== 'deterministic') throw failure;
       // Everything before the failed batch is committed; isolate the culprit in that batch,
       // then go on with the rest as usual.
       const failed = fresh.filter((m) => BigInt(m.offset) >= claim.nextOffset).slice(0, this.batchCommandsMax);
@@ -327,7 +335,7 @@ export class PartitionApplier {
         rest = rest.slice(batch.taken);
         continue;
       } catch (error) {
-        if (classifyWriteFailure(error) !== 'deterministic') throw error;
+        if (failureKind(error) !== 'deterministic') throw error;
         if (taken === 1) {
           await this.isolateOne(claim, rest[0]!, error, progress);
           rest = rest.slice(1);
@@ -399,6 +407,8 @@ export class PartitionApplier {
     this.accounts.clear();
     this.claim = claim;
     this.ports.log(`partition ${this.partition}: claimed epoch ${claim.epoch}, resuming at offset ${claim.nextOffset}`);
+    // The previous owner's unpublished rows go out before this owner's first ones.
+    await this.ports.postCommit.resumeRelay(this.partition);
     return claim;
   }
 
@@ -427,7 +437,8 @@ export class PartitionApplier {
     const known = await this.accountsFor(named, ahead?.accounts);
     const alreadyApplied = readAppliedKeys ? await this.appliedKeysOf(commands) : new Set<string>();
     if (ahead) for (const key of ahead.appliedKeys) alreadyApplied.add(key);
-    // Pure: may throw InvariantViolation, which must stop the worker before any write.
+    // Pure: may throw InvariantViolation, which must stop the worker before any write, or
+    // UnprocessableCommand, which isolates the command that can never apply.
     const effects = applyBatch({ partition: this.partition, now, accounts: known, partitionOf, alreadyApplied, ...holdLedger }, commands);
     const appliedKeys = commands
       .filter((_, i) => effects.outcomes[i]!.result !== 'FORWARDED')
@@ -562,7 +573,17 @@ const NO_EFFECTS = noEffects();
  * an in-memory apply that breaks an invariant (a leg's transit money counted twice).
  */
 function mayBeACopy(failure: unknown): boolean {
-  return failure instanceof InvariantViolation || failure instanceof ConcurrentWriteError || sqlStateOf(failure) === SQLSTATE_UNIQUE_VIOLATION;
+  const code = sqlStateOf(failure);
+  return failure instanceof InvariantViolation || failure instanceof ConcurrentWriteError || code === SQLSTATE_UNIQUE_VIOLATION || code === SQLSTATE_LEG_MISMATCH;
+}
+
+/**
+ * classifyWriteFailure, plus the domain's word that a command can never apply (a leg naming
+ * an account or an original that does not exist): that is the command's fault, isolated like
+ * a write Postgres refuses.
+ */
+function failureKind(failure: unknown): WriteFailureKind {
+  return failure instanceof UnprocessableCommand ? 'deterministic' : classifyWriteFailure(failure);
 }
 
 function deadLetterOf(topic: string, partition: number, message: ConsumedMessage, now: string, reason: string, sqlstate: string | null): DeadLetterMessage {

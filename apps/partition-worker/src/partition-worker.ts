@@ -63,6 +63,7 @@ export class PartitionWorker {
   private readonly appliers = new Map<number, PartitionApplier>();
   private assigned: number[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
   private commitTimer: NodeJS.Timeout | null = null;
   /** Latest stored next_offset per partition not yet committed to the group. */
   private readonly offsetHints = new Map<number, bigint>();
@@ -208,7 +209,15 @@ export class PartitionWorker {
     }
   }
 
-  private async sweep(): Promise<void> {
+  /** One sweep at a time: with Kafka slow, a sweep outlives its interval, and the next would queue the same rows again. */
+  private sweep(): Promise<void> {
+    this.sweeping ??= this.sweepOnce().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  private async sweepOnce(): Promise<void> {
     const owned = this.ownership().filter((o) => o.epoch !== null).map((o) => o.partition);
     try {
       await this.options.relay.sweep(owned, this.options.outboxSweepAgeMs);

@@ -159,7 +159,8 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       postCommit: {
         refreshBalances: (list) => refresher.refresh(list),
         publishTerminal: (ids) => notifier.publishTerminal(ids),
-        relay: (partition, rows, trace) => relay.relay(partition, rows, trace),
+        relay: (partition, rows, trace) => void relay.relay(partition, rows, trace),
+        resumeRelay: (partition) => relay.resume(partition),
       },
     },
   });

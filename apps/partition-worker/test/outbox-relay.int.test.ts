@@ -127,6 +127,61 @@ describe('outbox relay order across a publish failure', () => {
     const seen = (await readPartition(topics, target, ROWS + 4, 'after-crash')).filter((n) => n >= 1_000);
     expect(seen).toEqual([1_003, 1_000, 1_001, 1_002, 1_003]);
   }, 120_000);
+
+  test("a new owner's first rows go out after what the previous owner left unpublished", async () => {
+    const kafka = createKafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-resume` });
+    const routing = RoutingTable.initial(2);
+    const target = routing.partitionOf(KEY);
+    // Left by the crashed owner of source partition 0 (never relayed), then the new owner's
+    // first commit. The leftovers are younger than any sweep age: only `resume` sends them first.
+    const leftovers = await commitRows(db, 0, target, 2_000, 3);
+    const producer = new BatchingProducer({ kafka, lingerMs: 0, batchSizeMax: 100, bufferMessagesMax: 1_000, ackTimeoutMs: 5_000 });
+    await producer.start();
+    const marks = new PublishedMarks<OutboxMark>({ mark: (m) => markOutboxPublished(db.pool, m), intervalMs: 100, pendingMax: 100, idsPerFlushMax: 100, log: () => undefined });
+    const relay = new OutboxRelay({ producer, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100 });
+    try {
+      await relay.resume(0);
+      await relay.relay(0, await commitRows(db, 0, target, 2_003, 2));
+      await relay.drain();
+    } finally {
+      await producer.stop();
+    }
+    expect(leftovers).toHaveLength(3);
+    expect(await remaining(db, 0)).toEqual([]);
+    const seen = (await readPartition(topics, target, ROWS + 4 + 5, 'after-claim')).filter((n) => n >= 2_000 && n < 3_000);
+    expect(seen).toEqual([2_000, 2_001, 2_002, 2_003, 2_004]);
+  }, 120_000);
+
+  test('a sweep does not queue rows a sweep before it is still sending while the broker is away', async () => {
+    const kafka = createKafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-overlap`, requestTimeoutMs: 1_000 });
+    const routing = RoutingTable.initial(2);
+    const target = routing.partitionOf(KEY);
+    const producer = new BatchingProducer({ kafka, lingerMs: 0, batchSizeMax: 100, bufferMessagesMax: 1_000, ackTimeoutMs: 1_000 });
+    await producer.start();
+    const marks = new PublishedMarks<OutboxMark>({ mark: (m) => markOutboxPublished(db.pool, m), intervalMs: 100, pendingMax: 100, idsPerFlushMax: 100, log: () => undefined });
+    const relay = new OutboxRelay({ producer, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100 });
+    await commitRows(db, 1, target, 3_000, 3);
+    stack('pause-service', 'kafka');
+    paused = true;
+    try {
+      const first = relay.sweep([1], 0);
+      await sleep(500);
+      // The first sweep's rows are still on their way: a second sweep reads nothing again.
+      const second = await Promise.race([relay.sweep([1], 0), sleep(3_000).then(() => 'queued the same rows again and waits on them')]);
+      expect(second).toBe(0);
+      stack('resume-service', 'kafka');
+      paused = false;
+      expect(await first).toBe(3);
+      await relay.drain();
+    } finally {
+      if (paused) stack('resume-service', 'kafka');
+      paused = false;
+      await producer.stop();
+    }
+    expect(await remaining(db, 1)).toEqual([]);
+    const seen = (await readPartition(topics, target, ROWS + 4 + 5 + 3, 'after-overlap')).filter((n) => n >= 3_000);
+    expect(seen).toEqual([3_000, 3_001, 3_002]);
+  }, 120_000);
 });
 
 const KEY = '00000000-0000-4000-8000-000000000001';

@@ -194,6 +194,25 @@ export interface TransferStatusEffect {
   readonly status: 'COMPLETED' | 'REJECTED';
   readonly reason: RejectionReason | null;
   readonly completedAt: string;
+  /** The facts of the leg that sets it: the write refuses a status whose row has other facts. */
+  readonly leg: LegFacts;
+}
+
+/**
+ * What a saga leg claims about its transfer. A genuine leg is built from nothing but its
+ * transfer's row (`creditLegOf`), so the write checks these against the row before it takes
+ * the leg's status or records its refusal: a leg that names a transfer that does not exist,
+ * or a real one with another amount, accounts or currency, is refused as the leg's own fault
+ * (LL003) and dead-lettered, never applied and never taken for a second writer.
+ */
+export type LegFacts = Pick<CreditLegCommand, 'kind' | 'fromAccountId' | 'toAccountId' | 'amount' | 'currency' | 'holdId' | 'reverses'> & {
+  /** The transfer's source partition: a credit leg's; null for a refund leg, whose `sourcePartition` is the partition that refused the credit. */
+  readonly sourcePartition: number | null;
+};
+
+function legFactsOf(command: CreditLegCommand | RefundLegCommand): LegFacts {
+  const { kind, fromAccountId, toAccountId, amount, currency, holdId, reverses } = command;
+  return { kind, fromAccountId, toAccountId, amount, currency, holdId, reverses, sourcePartition: command.type === 'CREDIT_LEG' ? command.sourcePartition : null };
 }
 
 /**
@@ -207,6 +226,8 @@ export interface RefusedLegEffect {
   readonly leg: SagaLeg;
   readonly partition: number;
   readonly reason: RejectionReason;
+  /** Checked against the transfer's row like a status change's (TransferStatusEffect). */
+  readonly facts: LegFacts;
 }
 
 export interface TransferEvent {
@@ -288,6 +309,16 @@ export interface BatchEffects {
 
 export class InvariantViolation extends Error {
   override readonly name = 'InvariantViolation';
+}
+
+/**
+ * A command that can never apply, whatever the state: a saga leg that names an account or an
+ * original transfer that does not exist (no genuine leg does: it is built from its transfer's
+ * row). Deterministic, so the worker isolates it (dead letter) and applies the rest; unlike an
+ * InvariantViolation, it says nothing about the state this partition holds.
+ */
+export class UnprocessableCommand extends Error {
+  override readonly name = 'UnprocessableCommand';
 }
 
 export function applyBatch(context: ApplyContext, commands: readonly Command[]): BatchEffects {
@@ -502,7 +533,10 @@ class BatchBuilder {
     // The source account existed when it was debited and accounts are never deleted; a
     // refund must land even if the account was closed since: money goes back where it came from.
     if (!this.context.accounts.has(command.fromAccountId) && !this.working.has(command.fromAccountId)) {
-      throw new InvariantViolation(`refund for transfer ${command.transferId} names unknown account ${command.fromAccountId}`);
+      throw new UnprocessableCommand(`refund for transfer ${command.transferId} names unknown account ${command.fromAccountId}`);
+    }
+    if (command.kind === 'REVERSAL' && (command.reverses === null || !this.reversalTotalKnown(command.reverses))) {
+      throw new UnprocessableCommand(`refund of reversal ${command.transferId} names no loaded original (${command.reverses ?? 'none'})`);
     }
     if (this.refuseCredit(command.fromAccountId, command.amount, BALANCE_MAX) ?? this.refuseDebit(this.systemAccountId('TRANSIT', command.currency), command.amount)) {
       // Not even the reserve above USER_BALANCE_MAX holds it: keep the money in transit, where
@@ -732,7 +766,7 @@ class BatchBuilder {
     status: 'COMPLETED' | 'REJECTED',
     reason: RejectionReason | null,
   ): void {
-    this.transferStatuses.push({ id: command.transferId, status, reason, completedAt: this.context.now });
+    this.transferStatuses.push({ id: command.transferId, status, reason, completedAt: this.context.now, leg: legFactsOf(command) });
     // The row as this status change leaves it: its facts are the leg's (creditLegOf).
     const event = terminalEventOf({
       id: command.transferId,
@@ -800,6 +834,10 @@ class BatchBuilder {
   private restOf(original: ReversibleTransfer): bigint {
     const left = original.amount - this.reversedOf(original);
     return left > 0n ? left : original.amount;
+  }
+
+  private reversalTotalKnown(transferId: string): boolean {
+    return this.reversalTotals.has(transferId) || this.context.reversible?.get(transferId) !== undefined;
   }
 
   private addReversed(transferId: string, delta: bigint): void {
@@ -945,7 +983,7 @@ class BatchBuilder {
   }
 
   private refusedLeg(command: CreditLegCommand | RefundLegCommand, reason: RejectionReason): RefusedLegEffect {
-    return { transferId: command.transferId, leg: sagaLegOf(command), partition: this.context.partition, reason };
+    return { transferId: command.transferId, leg: sagaLegOf(command), partition: this.context.partition, reason, facts: legFactsOf(command) };
   }
 
   effects(): BatchEffects {

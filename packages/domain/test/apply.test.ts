@@ -1,7 +1,7 @@
 // Proves, example by example, that applyBatch takes every branch of the transfer life cycle
 // (same-partition, cross-partition saga, deposits, withdrawals, rejections, duplicates,
 // forwarding, per-account order) to exactly the entries, balances and messages docs/design.md asks for.
-import { InvariantViolation, applyBatch, assertBatchInvariants, canDebit, creditLegOf, terminalEventOf, type BatchEffects } from '../src/apply';
+import { InvariantViolation, UnprocessableCommand, applyBatch, assertBatchInvariants, canDebit, creditLegOf, terminalEventOf, type BatchEffects, type LegFacts } from '../src/apply';
 import { externalAccountId, transitAccountId } from '../src/ids';
 import type { AccountState, Command } from '../src/model';
 import {
@@ -56,6 +56,12 @@ function expectRejected(effects: BatchEffects, transferId: string, reason: strin
   ]);
   expect(effects.refusedLegs).toEqual([]);
   expect(effects.transferStatuses).toEqual([]);
+}
+
+
+/** What a TRANSFER's leg from `from` to `to` claims about its transfer (checked against the row by the write). */
+function legFacts(from: string, to: string, amount: bigint, sourcePartition: number | null): LegFacts {
+  return { kind: 'TRANSFER', fromAccountId: from, toAccountId: to, amount, currency: 'USD', holdId: null, reverses: null, sourcePartition };
 }
 
 describe('same-partition transfer', () => {
@@ -331,7 +337,7 @@ describe('cross-partition saga', () => {
     expect([...effects.createdAccountIds]).toEqual([transit2]);
     // Recorded by the COMPLETED status it sets, not by a leg row.
     expect(effects.refusedLegs).toEqual([]);
-    expect(effects.transferStatuses).toEqual([{ id: 't1', status: 'COMPLETED', reason: null, completedAt: NOW }]);
+    expect(effects.transferStatuses).toEqual([{ id: 't1', status: 'COMPLETED', reason: null, completedAt: NOW, leg: legFacts(A, B, 40n, 1) }]);
     expect(effects.newTransfers).toEqual([]);
     expect(effects.outbox).toEqual([
       {
@@ -394,7 +400,7 @@ describe('cross-partition saga', () => {
 
     expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'LEG_REJECTED', reason }]);
     noMoneyMoved(effects);
-    expect(effects.refusedLegs).toEqual([{ transferId: 't1', leg: 'CREDIT', partition: 2, reason }]);
+    expect(effects.refusedLegs).toEqual([{ transferId: 't1', leg: 'CREDIT', partition: 2, reason, facts: legFacts(A, B, 40n, 1) }]);
     expect(effects.transferStatuses).toEqual([]);
     expect(effects.newTransfers).toEqual([]);
     expect(effects.outbox).toEqual([
@@ -420,7 +426,7 @@ describe('cross-partition saga', () => {
     expect(effects.createdAccountIds.size).toBe(0);
     // Recorded by the REJECTED status it sets, not by a leg row.
     expect(effects.refusedLegs).toEqual([]);
-    expect(effects.transferStatuses).toEqual([{ id: 't1', status: 'REJECTED', reason: 'DESTINATION_NOT_FOUND', completedAt: NOW }]);
+    expect(effects.transferStatuses).toEqual([{ id: 't1', status: 'REJECTED', reason: 'DESTINATION_NOT_FOUND', completedAt: NOW, leg: legFacts(A, B, 40n, null) }]);
     expect(effects.outbox).toEqual([
       {
         kind: 'EVENT',
@@ -450,8 +456,13 @@ describe('cross-partition saga', () => {
     expect(accountIn(effects, A)?.balance).toBe(40n);
   });
 
-  test('REFUND_LEG naming an account that never existed is a bug, not a rejection', () => {
-    expect(() => applyBatch(contextFor(1, [], { routes }), [refundLegCmd('t1', A, B, 40n, 'ACCOUNT_CLOSED', 2)])).toThrow(InvariantViolation);
+  test('REFUND_LEG naming an account that never existed, or a reversal whose original is unknown, can never apply: unprocessable (isolated), not a rejection', () => {
+    // No worker builds such a leg (it comes from the transfer's row): it was written to the
+    // topic by someone else, and must be dead-lettered, not stop the partition.
+    expect(() => applyBatch(contextFor(1, [], { routes }), [refundLegCmd('t1', A, B, 40n, 'ACCOUNT_CLOSED', 2)])).toThrow(UnprocessableCommand);
+    const a = userAccount(A, { balance: 60n, seq: 3n });
+    const reversalRefund = { ...refundLegCmd('r1', A, B, 40n, 'ACCOUNT_CLOSED', 2), kind: 'REVERSAL' as const, reverses: 't-unknown' };
+    expect(() => applyBatch(contextFor(1, [a], { routes }), [reversalRefund])).toThrow(UnprocessableCommand);
   });
 
   test('the whole saga across two partitions conserves money and empties the source transit on refund', () => {
@@ -468,7 +479,7 @@ describe('cross-partition saga', () => {
     p1 = carryForward(p1, third);
     expect(p1.get(A)?.balance).toBe(100n);
     expect(p1.get(transit1)?.balance).toBe(0n);
-    expect(third.transferStatuses).toEqual([{ id: 't1', status: 'REJECTED', reason: 'DESTINATION_NOT_FOUND', completedAt: NOW }]);
+    expect(third.transferStatuses).toEqual([{ id: 't1', status: 'REJECTED', reason: 'DESTINATION_NOT_FOUND', completedAt: NOW, leg: legFacts(A, B, 40n, null) }]);
   });
 });
 

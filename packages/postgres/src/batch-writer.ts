@@ -16,7 +16,7 @@
  * silently overwriting a balance.
  */
 import type { PoolClient, QueryConfig } from 'pg';
-import { type AccountState, type BatchEffects, bucketOf } from '@ledgerline/domain';
+import { type AccountState, type BatchEffects, type LegFacts, bucketOf } from '@ledgerline/domain';
 import { FencedError, type PartitionClaim } from './partition-state';
 import { SQLSTATE_CONCURRENT_WRITE, SQLSTATE_FENCED } from './write-errors';
 
@@ -184,9 +184,9 @@ export function batchDocument(write: BatchWrite): string {
     hold_id: t.holdId,
     reverses: t.reverses,
   }));
-  const statuses = effects.transferStatuses.map((s) => ({ id: s.id, status: s.status, reason: s.reason, completed_at: s.completedAt }));
+  const statuses = effects.transferStatuses.map((s) => ({ id: s.id, status: s.status, reason: s.reason, completed_at: s.completedAt, ...legFactsDocument(s.leg) }));
   // Only refused legs have a row; an applied one is recorded by the status it sets.
-  const legs = effects.refusedLegs.map((l) => ({ transfer_id: l.transferId, leg: l.leg, partition: l.partition, outcome: 'REJECTED', reason: l.reason }));
+  const legs = effects.refusedLegs.map((l) => ({ transfer_id: l.transferId, leg: l.leg, partition: l.partition, outcome: 'REJECTED', reason: l.reason, ...legFactsDocument(l.facts) }));
   const outbox = write.outbox
     .map((o) => {
       const head = `{"topic":${JSON.stringify(o.topic)},"target_partition":${o.targetPartition === null ? 'null' : String(o.targetPartition)},`;
@@ -250,4 +250,18 @@ export function batchDocument(write: BatchWrite): string {
     fence_move_ids: fenceMoveIds,
   });
   return `${rest.slice(0, -1)},"outbox":[${outbox}]}`;
+}
+
+/** A leg's facts as ledger_apply_batch compares them with its transfer's row (migration 0021). */
+function legFactsDocument(facts: LegFacts) {
+  return {
+    kind: facts.kind,
+    from_account_id: facts.fromAccountId,
+    to_account_id: facts.toAccountId,
+    amount: facts.amount.toString(),
+    currency: facts.currency,
+    hold_id: facts.holdId,
+    reverses: facts.reverses,
+    source_partition: facts.sourcePartition,
+  };
 }

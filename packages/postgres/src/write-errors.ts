@@ -6,9 +6,13 @@
  *                   shutting down, serialization failure, out of resources): the same write
  *                   may succeed later. Retried as is, with capped jittered backoff.
  *   fenced          LL001: another owner took the partition; stop writing it.
- *   concurrent      LL002: an account's seq or a transfer's status was not what the single
- *                   writer expected: the one-writer assumption is broken; stop the process.
- *   deterministic   anything else (a value Postgres refuses, a constraint, a bug in one
+ *   concurrent      LL002: an account's seq, a hold's status or a reversal total was not what
+ *                   the single writer expected: the one-writer assumption is broken; stop the
+ *                   process.
+ *   deterministic   LL003 (a saga leg whose transfer does not exist, is no longer PROCESSING or
+ *                   has other facts: a copy of an applied leg, which the worker's dedupe read
+ *                   tells apart, or a leg no worker built) and anything else (a value
+ *                   Postgres refuses, a constraint, a bug in one
  *                   command's data): the same input fails the same way every time. Retrying
  *                   would stop the partition for good, so the batch is bisected until the one
  *                   command that fails alone is found and isolated (REJECTED UNPROCESSABLE,
@@ -51,6 +55,8 @@ const OPERATING_CODES: ReadonlyMap<string, string> = new Map([
 
 export const SQLSTATE_FENCED = 'LL001';
 export const SQLSTATE_CONCURRENT_WRITE = 'LL002';
+/** A saga leg that does not match its transfer's row (migration 0021). */
+export const SQLSTATE_LEG_MISMATCH = 'LL003';
 /** A key already taken: deterministic for a batch written with its dedupe read, maybe a copy without it. */
 export const SQLSTATE_UNIQUE_VIOLATION = '23505';
 

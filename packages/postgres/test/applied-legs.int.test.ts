@@ -4,7 +4,8 @@
 //   row an applied leg wrote before 0018, for every state a transfer can be in with a leg
 //   pending, set up straight in SQL.
 // - The batch write refuses a copy that takes the other branch than its leg did: a copy
-//   that applies where the leg was refused, one refused where the leg applied (LL002).
+//   that applies where the leg was refused, one refused where the leg applied (LL003, which the
+//   worker takes for a copy first, and only after its dedupe read for the leg's own fault).
 // - Reconcile names the statuses their rows contradict.
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
@@ -164,7 +165,7 @@ describe('the batch write refuses a copy of a leg that takes the other branch', 
 
   test('a credit leg refused before: a copy that would now complete the transfer fails', async () => {
     const id = await plantTransfer(db.pool, 'PROCESSING', [{ leg: 'CREDIT', outcome: 'REJECTED' }]);
-    expect(await applyBatch({ statuses: [status(id, 'COMPLETED')] })).toBe('LL002');
+    expect(await applyBatch({ statuses: [status(id, 'COMPLETED')] })).toBe('LL003');
     expect(await statusOf(id)).toBe('PROCESSING');
   });
 
@@ -173,17 +174,32 @@ describe('the batch write refuses a copy of a leg that takes the other branch', 
       { leg: 'CREDIT', outcome: 'REJECTED' },
       { leg: 'REFUND', outcome: 'REJECTED' },
     ]);
-    expect(await applyBatch({ statuses: [status(id, 'REJECTED')] })).toBe('LL002');
+    expect(await applyBatch({ statuses: [status(id, 'REJECTED')] })).toBe('LL003');
     expect(await statusOf(id)).toBe('PROCESSING');
   });
 
   test('a leg applied before (the transfer is no longer PROCESSING): a copy refused now fails', async () => {
     const completed = await plantTransfer(db.pool, 'COMPLETED', []);
-    expect(await applyBatch({ legs: [refusedLeg(completed, 'CREDIT')] })).toBe('LL002');
+    expect(await applyBatch({ legs: [refusedLeg(completed, 'CREDIT')] })).toBe('LL003');
     const rejected = await plantTransfer(db.pool, 'REJECTED', [{ leg: 'CREDIT', outcome: 'REJECTED' }]);
-    expect(await applyBatch({ legs: [refusedLeg(rejected, 'REFUND')] })).toBe('LL002');
+    expect(await applyBatch({ legs: [refusedLeg(rejected, 'REFUND')] })).toBe('LL003');
     const rows = await db.pool.query('SELECT transfer_id, leg FROM transfer_legs WHERE transfer_id = ANY($1::uuid[])', [[completed, rejected]]);
     expect(rows.rows).toEqual([{ transfer_id: rejected, leg: 'CREDIT' }]);
+  });
+
+  test("a leg whose facts are not its transfer's is refused (LL003) and changes nothing; with them it is written", async () => {
+    const id = await plantTransfer(db.pool, 'PROCESSING', []);
+    const row = (await db.pool.query('SELECT from_account_id, to_account_id FROM transfers WHERE id = $1', [id])).rows[0];
+    const facts = { kind: 'TRANSFER', from_account_id: row.from_account_id, to_account_id: row.to_account_id, amount: '1', currency: 'USD', hold_id: null, reverses: null, source_partition: 0 };
+    const wrongs = [{ amount: '1000000' }, { to_account_id: randomUUID() }, { from_account_id: randomUUID() }, { currency: 'EUR' }, { source_partition: 1 }, { kind: 'REVERSAL' }, { reverses: randomUUID() }];
+    for (const wrong of wrongs) {
+      expect([wrong, await applyBatch({ statuses: [{ ...status(id, 'COMPLETED'), ...facts, ...wrong }] })]).toEqual([wrong, 'LL003']);
+      expect([wrong, await applyBatch({ legs: [{ ...refusedLeg(id, 'CREDIT'), ...facts, ...wrong }] })]).toEqual([wrong, 'LL003']);
+    }
+    expect(await statusOf(id)).toBe('PROCESSING');
+    // A refund leg names the partition that refused the credit, not the source: no source_partition to compare.
+    expect(await applyBatch({ statuses: [{ ...status(id, 'COMPLETED'), ...facts, source_partition: null }] })).toBeNull();
+    expect(await statusOf(id)).toBe('COMPLETED');
   });
 
   test('the first delivery of each branch is written', async () => {

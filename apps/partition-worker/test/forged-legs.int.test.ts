@@ -1,0 +1,109 @@
+// Proves that a saga leg no worker built cannot stop a partition or move money (docs/design.md
+// invariant 10; docs/security.md "Commands on Kafka"), against a real worker, Kafka, Postgres
+// through PgBouncer and Redis. A CREDIT_LEG or REFUND_LEG is built from nothing but its
+// transfer's row, so the write checks the leg against that row (migration 0021): a leg naming
+// a transfer that does not exist, or a real PROCESSING transfer with another amount, or an
+// account that does not exist, is dead-lettered as UNPROCESSABLE, and the partition goes on.
+import { randomUUID } from 'node:crypto';
+import { type CreditLegCommand, type RefundLegCommand, type RoutingTable, creditLegOf } from '@ledgerline/domain';
+import { listDeadLetters, loadRouting } from '@ledgerline/postgres';
+import { encodeCommand } from '@ledgerline/schemas';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, transferStatuses } from '../../../test/support/ledger';
+import { startWorker, waitFor } from '../../../test/support/worker';
+
+const PARTITIONS = 2;
+
+describe('a saga leg no worker built', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let routing: RoutingTable;
+  let publisher: TestPublisher;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(PARTITIONS);
+    topics = await createTestTopics(PARTITIONS);
+    routing = await loadRouting(db.pool);
+    publisher = await TestPublisher.create(topics, db.pool);
+    worker = await startWorker({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` });
+  });
+
+  afterAll(async () => {
+    await worker.stop();
+    // Without the check against the transfer's row the worker stops itself (a leg's status
+    // change finding no PROCESSING row was taken for a second writer): fatal is not empty.
+    expect(worker.fatal).toEqual([]);
+    await publisher.stop();
+    await topics.delete();
+    await db.drop();
+  });
+
+  const letterCount = async () => (await listDeadLetters(db.pool, { limit: 10_000 })).length;
+  /** A deposit behind the forged message, on the same partition: it applies once the partition went past it. */
+  const depositBehind = async (account: string, amount: bigint) => {
+    const behind = deposit(account, amount);
+    await publisher.publish(behind);
+    await waitFor('the deposit behind it', () => allTerminal(db.pool, [behind.transferId]), 60_000);
+  };
+  const creditLeg = (transferId: string, from: string, to: string, amount: bigint): CreditLegCommand => ({
+    type: 'CREDIT_LEG',
+    transferId,
+    kind: 'TRANSFER',
+    reverses: null,
+    holdId: null,
+    fromAccountId: from,
+    toAccountId: to,
+    amount,
+    currency: 'USD',
+    sourcePartition: 0,
+  });
+
+  test('a CREDIT_LEG for a transfer that does not exist is dead-lettered and pays nothing', async () => {
+    const payer = await openAccountOn(db.pool, routing, 0, 'leg-payer');
+    const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee');
+    const before = await letterCount();
+    await publisher.publishRaw(1, encodeCommand(creditLeg(randomUUID(), payer, payee, 1_000_000n)));
+    await depositBehind(payee, 7n);
+    expect(await balanceOf(db.pool, payee)).toBe(7n);
+    const letters = (await listDeadLetters(db.pool, { limit: 10_000 })).map((r) => r.letter);
+    expect(letters.length - before).toBe(1);
+    expect(letters.map((l) => [l.sqlstate, String(l.reason).slice(0, 15)])).toContainEqual(['LL003', 'UNPROCESSABLE: ']);
+  });
+
+  test('a CREDIT_LEG with another amount than its real PROCESSING transfer is dead-lettered; the genuine leg then completes it', async () => {
+    const payer = await openAccountOn(db.pool, routing, 0, 'leg-payer-2');
+    const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee-2');
+    const id = randomUUID();
+    // The source partition's half, as its batch writes it: the transfer row, PROCESSING.
+    await db.pool.query(
+      `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal, request_hash, source_partition, created_at)
+       VALUES ($1, 'TRANSFER', 'PROCESSING', $2, $3, 40, 'USD', 'leg-payer-2', 'test', 0, now())`,
+      [id, payer, payee],
+    );
+    const genuine = creditLegOf({ id, kind: 'TRANSFER', fromAccountId: payer, toAccountId: payee, amount: 40n, currency: 'USD', sourcePartition: 0, holdId: null, reverses: null });
+    const before = await letterCount();
+    await publisher.publishRaw(1, encodeCommand({ ...genuine, amount: 1_000_000n }));
+    await depositBehind(payee, 1n);
+    expect(await balanceOf(db.pool, payee)).toBe(1n);
+    expect((await transferStatuses(db.pool, [id])).get(id)?.status).toBe('PROCESSING');
+    expect((await letterCount()) - before).toBe(1);
+
+    await publisher.publishRaw(1, encodeCommand(genuine));
+    await waitFor('the genuine leg', () => allTerminal(db.pool, [id]), 60_000);
+    expect((await transferStatuses(db.pool, [id])).get(id)).toEqual({ status: 'COMPLETED', reason: null });
+    expect(await balanceOf(db.pool, payee)).toBe(41n);
+  });
+
+  test('a REFUND_LEG naming an account that does not exist is dead-lettered and the partition goes on', async () => {
+    const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee-3');
+    const source = await openAccountOn(db.pool, routing, 0, 'leg-source-3');
+    const refund: RefundLegCommand = { ...creditLeg(randomUUID(), randomUUID(), payee, 5n), type: 'REFUND_LEG', reason: 'ACCOUNT_CLOSED', sourcePartition: 1 };
+    const before = await letterCount();
+    await publisher.publishRaw(0, encodeCommand(refund));
+    await depositBehind(source, 3n);
+    expect(await balanceOf(db.pool, source)).toBe(3n);
+    expect((await letterCount()) - before).toBe(1);
+  });
+});
