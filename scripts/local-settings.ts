@@ -9,8 +9,12 @@ import { workersNiceFrom } from './worker-priority';
 export const LOCAL_WORKERS_MAX = 64;
 const WORKERS_DEFAULT = 2;
 const PORT_DEFAULT = 8080;
-/** Worker i (1, 2, ...) serves /readyz and /metrics on this + i (infra/observability scrapes 9101, 9102). */
-export const WORKER_OPS_PORT_BASE = 9100;
+/**
+ * Worker i (1, 2, ...) serves /readyz and /metrics on this + i (infra/observability scrapes
+ * 9101, 9102). WORKERS_OPS_PORT_BASE moves them, so a second checkout's `npm start` (another
+ * LL_PROFILE) can run beside the first.
+ */
+const WORKER_OPS_PORT_BASE_DEFAULT = 9100;
 
 export interface LocalSettings {
   /** Partition worker processes (WORKERS, 1..64). */
@@ -19,16 +23,19 @@ export interface LocalSettings {
   port: number;
   /** The workers' nice value (WORKERS_NICE, scripts/worker-priority.ts). */
   workersNice: number;
+  /** Worker i's ops port is this + i (WORKERS_OPS_PORT_BASE, 1024..65000). */
+  opsPortBase: number;
 }
 
 export function localSettingsFrom(env: NodeJS.ProcessEnv): LocalSettings {
   const workers = integerFrom(env, 'WORKERS', WORKERS_DEFAULT, 1, LOCAL_WORKERS_MAX, 'partition worker processes');
   const port = integerFrom(env, 'PORT', PORT_DEFAULT, 1, 65_535, "the API's port");
-  const opsPorts = { first: WORKER_OPS_PORT_BASE + 1, last: WORKER_OPS_PORT_BASE + workers };
+  const opsPortBase = integerFrom(env, 'WORKERS_OPS_PORT_BASE', WORKER_OPS_PORT_BASE_DEFAULT, 1024, 65_000, "the workers' ops ports, worker i on this + i");
+  const opsPorts = { first: opsPortBase + 1, last: opsPortBase + workers };
   if (port >= opsPorts.first && port <= opsPorts.last) {
     throw new Error(`PORT ${port} is a worker's ops port (the workers use ${opsPorts.first}-${opsPorts.last}); choose another`);
   }
-  return { workers, port, workersNice: workersNiceFrom(env) };
+  return { workers, port, workersNice: workersNiceFrom(env), opsPortBase };
 }
 
 function integerFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, what: string): number {

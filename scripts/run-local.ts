@@ -6,10 +6,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { getPriority } from 'node:os';
 import { signDevToken } from '@ledgerline/auth';
-import { WORKER_OPS_PORT_BASE, localSettingsFrom } from './local-settings';
+import { localSettingsFrom } from './local-settings';
 import { nicedCommand } from './worker-priority';
 
-const { workers, port, workersNice } = checkedSettings();
+const { workers, port, workersNice, opsPortBase } = checkedSettings();
 const secret = process.env.JWT_SECRET ?? 'dev-secret-change-me';
 const children: ChildProcess[] = [];
 
@@ -67,14 +67,14 @@ process.on('SIGTERM', () => shutdown(0));
 async function main(): Promise<void> {
   run('api', 'apps/ingest-api/src/main.ts', { PORT: String(port) });
   for (let i = 1; i <= workers; i++) {
-    run(`worker-${i}`, 'apps/partition-worker/src/main.ts', { WORKER_ID: `worker-${i}`, WORKER_OPS_PORT: String(WORKER_OPS_PORT_BASE + i) }, workersNice);
+    run(`worker-${i}`, 'apps/partition-worker/src/main.ts', { WORKER_ID: `worker-${i}`, WORKER_OPS_PORT: String(opsPortBase + i) }, workersNice);
   }
   const token = await signDevToken({ sub: 'alice', scope: 'ledger:read ledger:write ledger:admin', secret, ttlS: 24 * 3600 });
   process.stdout.write(
     [
       '',
       `ledgerline is starting: API http://127.0.0.1:${port}  (docs: /docs, health: /readyz)`,
-      `workers' ops servers (/readyz, /metrics): ${Array.from({ length: workers }, (_, i) => `http://127.0.0.1:${WORKER_OPS_PORT_BASE + 1 + i}`).join('  ')}`,
+      `workers' ops servers (/readyz, /metrics): ${Array.from({ length: workers }, (_, i) => `http://127.0.0.1:${opsPortBase + 1 + i}`).join('  ')}`,
       workersPriorityLine(),
       `token (sub=alice, scopes read/write/admin, 24 h):`,
       token,

@@ -5,12 +5,12 @@ import { WORKERS_NICE_DEFAULT } from '../../scripts/worker-priority';
 
 describe('npm start settings', () => {
   test('defaults: 2 workers, the API on 8080, workers at the default nice', () => {
-    expect(localSettingsFrom({})).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT });
-    expect(localSettingsFrom({ WORKERS: '', PORT: '' })).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT });
+    expect(localSettingsFrom({})).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT, opsPortBase: 9100 });
+    expect(localSettingsFrom({ WORKERS: '', PORT: '' })).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT, opsPortBase: 9100 });
   });
 
   test('values in range are taken', () => {
-    expect(localSettingsFrom({ WORKERS: '1', PORT: '18081', WORKERS_NICE: '0' })).toEqual({ workers: 1, port: 18081, workersNice: 0 });
+    expect(localSettingsFrom({ WORKERS: '1', PORT: '18081', WORKERS_NICE: '0', WORKERS_OPS_PORT_BASE: '9400' })).toEqual({ workers: 1, port: 18081, workersNice: 0, opsPortBase: 9400 });
     expect(localSettingsFrom({ WORKERS: String(LOCAL_WORKERS_MAX), PORT: '65535' })).toMatchObject({ workers: LOCAL_WORKERS_MAX, port: 65535 });
   });
 
@@ -19,6 +19,9 @@ describe('npm start settings', () => {
     expect(() => localSettingsFrom({ PORT: '9104', WORKERS: '4' })).toThrow('the workers use 9101-9104');
     expect(localSettingsFrom({ PORT: '9103' }).port).toBe(9103);
     expect(localSettingsFrom({ PORT: '9100' }).port).toBe(9100);
+    // A second checkout moves its workers' ports, and PORT is checked against the moved ones.
+    expect(() => localSettingsFrom({ PORT: '9401', WORKERS_OPS_PORT_BASE: '9400' })).toThrow('the workers use 9401-9402');
+    expect(localSettingsFrom({ PORT: '9101', WORKERS_OPS_PORT_BASE: '9400' }).port).toBe(9101);
   });
 
   test.each([
@@ -35,6 +38,8 @@ describe('npm start settings', () => {
     ['PORT', '80a'],
     ['PORT', '0x1f90'],
     ['WORKERS_NICE', '20'],
+    ['WORKERS_OPS_PORT_BASE', '80'],
+    ['WORKERS_OPS_PORT_BASE', '65001'],
   ])('%s=%j is refused with a message naming it, its range and the value', (name, value) => {
     let message = '';
     try {

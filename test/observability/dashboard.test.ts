@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiMetrics } from '../../apps/ingest-api/src/metrics';
 import { createWorkerMetrics } from '../../apps/partition-worker/src/metrics';
-import { WORKER_OPS_PORT_BASE } from '../../scripts/local-settings';
+import { localSettingsFrom } from '../../scripts/local-settings';
 
 const DIR = join(__dirname, '..', '..', 'infra', 'observability');
 
@@ -44,8 +44,8 @@ describe('infra/observability', () => {
     const config = readFileSync(join(DIR, 'prometheus.yml'), 'utf8');
     const runLocal = readFileSync(join(__dirname, '..', '..', 'scripts', 'run-local.ts'), 'utf8');
     expect(config).toContain("'127.0.0.1:8080'");
-    expect(runLocal).toContain('WORKER_OPS_PORT: String(WORKER_OPS_PORT_BASE + i)');
-    expect(WORKER_OPS_PORT_BASE).toBe(9100);
+    expect(runLocal).toContain('WORKER_OPS_PORT: String(opsPortBase + i)');
+    expect(localSettingsFrom({}).opsPortBase).toBe(9100);
     expect(config).toContain("'127.0.0.1:9101', '127.0.0.1:9102'");
   });
 });

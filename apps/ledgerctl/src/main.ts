@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** ledgerctl: the operator CLI. Each command lives in src/commands/. */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError, describeStartFailure } from '@ledgerline/config';
 import { TOKEN_LIFETIME_MAX_S_DEFAULT, signDevToken } from '@ledgerline/auth';
 import { BUCKET_COUNT } from '@ledgerline/domain';
@@ -19,7 +19,10 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-const program = new Command('ledgerctl').description('Operate a ledgerline deployment').showHelpAfterError();
+// A usage error (unknown option, missing argument) exits 2 like every other refused input:
+// exit 1 stays reserved for what `reconcile` found, so a script can tell a typo from a
+// broken ledger.
+const program = new Command('ledgerctl').description('Operate a ledgerline deployment').showHelpAfterError().exitOverride();
 
 program
   .command('migrate')
@@ -96,7 +99,9 @@ program
   .command('add')
   .description('grow the commands and events topics and spread buckets onto the new partitions (re-run to finish a crashed spread)')
   .requiredOption('--to <n>', 'the new partition count')
-  .action((options: { to: string }) => addPartitions(loadCtlConfig(), parseNonNegative(options.to, '--to')));
+  // At most one partition per bucket: a partition above that could never own an account, and
+  // Kafka cannot take partitions back.
+  .action((options: { to: string }) => addPartitions(loadCtlConfig(), parseWithin(options.to, '--to', 1, BUCKET_COUNT)));
 
 program
   .command('rebalance')
@@ -104,7 +109,10 @@ program
   .option('--plan', 'print the proposed moves (default)')
   .option('--apply', 'carry the moves out')
   .option('--moves-max <n>', 'at most this many bucket moves', '32')
-  .action((options: { apply?: boolean; movesMax: string }) => rebalance(loadCtlConfig(), options.apply === true, parseNonNegative(options.movesMax, '--moves-max')));
+  .action((options: { plan?: boolean; apply?: boolean; movesMax: string }) => {
+    if (options.plan === true && options.apply === true) throw new Error('--plan and --apply exclude each other: --plan only prints, --apply moves');
+    return rebalance(loadCtlConfig(), options.apply === true, parseWithin(options.movesMax, '--moves-max', 1, BUCKET_COUNT));
+  });
 
 function parseBucket(text: string): number {
   const bucket = parseNonNegative(text, 'bucket');
@@ -124,6 +132,8 @@ function parseNonNegative(text: string, what: string): number {
 }
 
 program.parseAsync(process.argv).catch((error: Error) => {
+  // Commander has printed its own line (and the help) already; --help and --version end here with 0.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   process.stderr.write(error instanceof ConfigError ? describeStartFailure('ledgerctl', error) : `ledgerctl: ${error.message}\n`);
   process.exit(2);
 });

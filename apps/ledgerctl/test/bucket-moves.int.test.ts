@@ -142,6 +142,17 @@ describe('bucket moves under load', () => {
     expect((await loadRouting(db.pool)).isHeld(account)).toBe(false);
   });
 
+  test('a re-run that names another target is refused, naming where the open move goes; the open move is untouched', async () => {
+    const account = accountOnPartition(await loadRouting(db.pool), 0, 'elsewhere');
+    const bucket = bucketOf(account);
+    const { moves } = await startMoves(db.pool, [bucket], 2); // ...and the operator's process dies here
+    await expect(moveBuckets(deps(), [bucket], 3, fastMove)).rejects.toThrow(`already moving elsewhere: bucket ${bucket} -> partition 2 (HOLDING)`);
+    expect((await loadMoves(db.pool, [moves[0]!.id]))[0]!.state).toBe('HOLDING');
+    const rerun = await moveBuckets(deps(), [bucket], 2, fastMove);
+    expect(rerun.moved.map((m) => [m.id, m.state])).toEqual([[moves[0]!.id, 'DONE']]);
+    expect((await loadRouting(db.pool)).partitionOfBucket(bucket)).toBe(2);
+  });
+
   test('a move that died after the fence was applied is finished by running it again', async () => {
     const bucket = bucketOf(accountOnPartition(await loadRouting(db.pool), 1));
     const { moves } = await startMoves(db.pool, [bucket], 3);

@@ -27,16 +27,26 @@ describe('ledgerctl reconcile', () => {
     await db.drop();
   });
 
-  async function reconcileCli(): Promise<{ code: number; out: string }> {
+  async function ledgerctl(args: string[]): Promise<{ code: number; out: string; err: string }> {
     const env = { ...process.env, OWNER_DATABASE_URL: db.url, API_DATABASE_URL: roleUrl(db.url, 'api'), REDIS_URL: testServices().redisUrl, REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix };
     try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/ledgerctl/src/main.ts'), 'reconcile', '--no-progress'], { cwd: ROOT, env });
-      return { code: 0, out: stdout };
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/ledgerctl/src/main.ts'), ...args], { cwd: ROOT, env });
+      return { code: 0, out: stdout, err: stderr };
     } catch (error) {
-      const failed = error as { code: number; stdout: string };
-      return { code: failed.code, out: failed.stdout };
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, out: failed.stdout, err: failed.stderr };
     }
   }
+  const reconcileCli = () => ledgerctl(['reconcile', '--no-progress']);
+
+  test('a usage error exits 2, never 1 (which only reconcile gives, for a broken ledger); a partition count past the buckets is refused', async () => {
+    const typo = await ledgerctl(['reconcile', '--no-chache']);
+    expect([typo.code, typo.err]).toEqual([2, expect.stringContaining("unknown option '--no-chache'")]);
+    const huge = await ledgerctl(['partitions', 'add', '--to', '1600']);
+    expect([huge.code, huge.err]).toEqual([2, 'ledgerctl: --to must be in 1..1024, got 1600\n']);
+    const both = await ledgerctl(['rebalance', '--plan', '--apply']);
+    expect([both.code, both.err]).toEqual([2, 'ledgerctl: --plan and --apply exclude each other: --plan only prints, --apply moves\n']);
+  });
 
   test('OK on a consistent ledger, exit 1 naming the broken checks otherwise', async () => {
     const routing = await loadRouting(db.pool);

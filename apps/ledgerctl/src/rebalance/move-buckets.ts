@@ -76,6 +76,13 @@ export async function moveBuckets(deps: MoveDeps, buckets: readonly number[], to
   const started = Date.now();
   const wanted = new Set(buckets);
   const resumed = (await listOpenMoves(deps.pool)).filter((m) => wanted.has(m.bucket));
+  // An open move is finished where it was going: a different target now would be ignored, so
+  // it is refused, naming how to finish the open move first.
+  const elsewhere = resumed.filter((m) => m.toPartition !== toPartition);
+  if (elsewhere.length > 0) {
+    const which = elsewhere.map((m) => `bucket ${m.bucket} -> partition ${m.toPartition} (${m.state})`).join(', ');
+    throw new Error(`already moving elsewhere: ${which}; finish that first (run the same move again), then move the bucket on`);
+  }
   const fresh = buckets.filter((b) => !resumed.some((m) => m.bucket === b));
   const { moves: created, version } = await startMoves(deps.pool, fresh, toPartition);
   const moves = [...resumed, ...created];
