@@ -10,7 +10,7 @@ import { listDeadLetters, loadRouting } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
-import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, transferStatuses } from '../../../test/support/ledger';
+import { TestPublisher, accountOnPartition, allTerminal, balanceOf, deposit, openAccountOn, transferStatuses } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 const PARTITIONS = 2;
@@ -99,7 +99,10 @@ describe('a saga leg no worker built', () => {
   test('a REFUND_LEG naming an account that does not exist is dead-lettered and the partition goes on', async () => {
     const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee-3');
     const source = await openAccountOn(db.pool, routing, 0, 'leg-source-3');
-    const refund: RefundLegCommand = { ...creditLeg(randomUUID(), randomUUID(), payee, 5n), type: 'REFUND_LEG', reason: 'ACCOUNT_CLOSED', sourcePartition: 1 };
+    // An account id routed to partition 0 that was never opened (a random id could route to
+    // partition 1, and the leg would be forwarded there instead of refused here).
+    const ghost = accountOnPartition(routing, 0, 'ghost');
+    const refund: RefundLegCommand = { ...creditLeg(randomUUID(), ghost, payee, 5n), type: 'REFUND_LEG', reason: 'ACCOUNT_CLOSED', sourcePartition: 1 };
     const before = await letterCount();
     await publisher.publishRaw(0, encodeCommand(refund));
     await depositBehind(source, 3n);
