@@ -10,6 +10,8 @@ import { localSettingsFrom } from './local-settings';
 import { nicedCommand } from './worker-priority';
 
 const { workers, port, workersNice, opsPortBase } = checkedSettings();
+// `npm start` checks the settings first this way, before it brings the stack up for nothing.
+if (process.argv.includes('--check-settings')) process.exit(0);
 const secret = process.env.JWT_SECRET ?? 'dev-secret-change-me';
 const children: ChildProcess[] = [];
 

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/bootstrap.sh
+# PORT, WORKERS, WORKERS_NICE, WORKERS_OPS_PORT_BASE: refused here, before the stack starts.
+npx tsx scripts/run-local.ts --check-settings
 export LL_PROFILE="${LL_PROFILE:-dev}"
 # The local stack's defaults (dev secret, local role passwords) are accepted only outside production.
 export LEDGERLINE_ENV="${LEDGERLINE_ENV:-development}"

@@ -14,7 +14,7 @@ import {
   transitAccountId,
 } from '@ledgerline/domain';
 import type { ConsumedMessage } from '@ledgerline/kafka';
-import { type CommandSeal, type DeadLetterMessage, type Fence, decodeCommand, storableReason } from '@ledgerline/schemas';
+import { type CommandSeal, type DeadLetterMessage, type Fence, deadLetterOf, decodeCommand } from '@ledgerline/schemas';
 
 
 export interface DecodedBatch {
@@ -46,16 +46,7 @@ export function decodeBatch(
       continue;
     }
     if (decoded.ok) return { batch: { commands, deadLetters, fence: decoded.fence }, taken: i + 1 };
-    deadLetters.push({
-      v: 1,
-      reason: storableReason(decoded.reason),
-      topic,
-      partition,
-      offset: message.offset,
-      key_base64: message.key ? message.key.toString('base64') : null,
-      value_base64: message.value ? message.value.toString('base64') : null,
-      dead_lettered_at: now,
-    });
+    deadLetters.push(deadLetterOf({ topic, partition, offset: message.offset, key: message.key, value: message.value }, decoded.reason, now));
   }
   return { batch: { commands, deadLetters, fence: null }, taken: messages.length };
 }

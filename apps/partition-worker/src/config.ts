@@ -161,6 +161,12 @@ const schema = z.object({
   /** Each readiness check (Postgres, Redis, Kafka, the partitions' offsets) gets at most this long. */
   WORKER_READY_CHECK_TIMEOUT_MS: intVar(1_000, 50, 30_000),
   /**
+   * A partition whose writes have failed and been retried for this long makes /readyz 503
+   * (the partitions check), naming it and the last error: a partition that stopped moving
+   * must not look healthy while its lag grows.
+   */
+  WORKER_WRITES_FAILING_UNREADY_MS: intVar(60_000, 1_000, 3_600_000),
+  /**
    * How long the relay's producer lets the first outbox row of a produce request wait for
    * company; 0 = none: the request goes out at the end of the event-loop turn that published,
    * and what is published while it is in flight forms the next one (one request in flight at
@@ -281,6 +287,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     opsHost: raw.WORKER_OPS_HOST,
     opsNetworks: parseNetworkList('WORKER_OPS_NETWORKS', raw.WORKER_OPS_NETWORKS),
     readyCheckTimeoutMs: raw.WORKER_READY_CHECK_TIMEOUT_MS,
+    writesFailingUnreadyMs: raw.WORKER_WRITES_FAILING_UNREADY_MS,
     relayLingerMs: raw.WORKER_RELAY_LINGER_MS,
     relayBatchSizeMax: raw.WORKER_RELAY_BATCH_SIZE_MAX,
     relayBufferMessagesMax: raw.WORKER_RELAY_BUFFER_MESSAGES_MAX,

@@ -4,7 +4,8 @@
  *
  * Ready means: the consumer group assigned this process partitions, every assigned partition
  * with commands waiting is claimed (a claim happens when its first fetch arrives, so an idle
- * partition with nothing to apply needs none), and Postgres, Redis and Kafka answer. The
+ * partition with nothing to apply needs none), none has had its writes failing for
+ * WORKER_WRITES_FAILING_UNREADY_MS, and Postgres, Redis and Kafka answer. The
  * answer names each check and says ok or failing; the reason goes to the log, once per change.
  */
 import type { Pool } from 'pg';
@@ -21,6 +22,8 @@ interface Ownership {
   partition: number;
   epoch: bigint | null;
   nextOffset: bigint | null;
+  /** Since when this partition's writes have been failing and retried (Date.now()), with the last error; null while they succeed. */
+  writesFailing: { since: number; error: string } | null;
 }
 
 export interface WorkerHealthDeps {
@@ -32,6 +35,8 @@ export interface WorkerHealthDeps {
   relayCounts(): { published: number; failures: number };
   metrics: WorkerMetrics;
   checkTimeoutMs: number;
+  /** Writes failing this long make the partitions check fail. */
+  writesFailingUnreadyMs: number;
   logger: Logger;
 }
 
@@ -109,6 +114,11 @@ export class WorkerHealth {
   private async checkPartitions(): Promise<void> {
     const owned = this.deps.ownership();
     if (owned.length === 0) throw new Error('no partitions assigned by the consumer group (yet)');
+    const now = Date.now();
+    const stuck = owned.filter((o) => o.writesFailing !== null && now - o.writesFailing.since >= this.deps.writesFailingUnreadyMs);
+    if (stuck.length > 0) {
+      throw new Error(stuck.map((o) => `partition ${o.partition}: writes failing for ${Math.round((now - o.writesFailing!.since) / 1000)} s (last: ${o.writesFailing!.error.slice(0, 200)})`).join('; '));
+    }
     const unclaimed = owned.filter((o) => o.epoch === null);
     if (unclaimed.length === 0) return;
     const [watermarks, states] = await Promise.all([this.deps.kafka.highWatermarks(this.deps.topic), listPartitionStates(this.deps.pool, this.deps.topic)]);

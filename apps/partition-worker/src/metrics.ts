@@ -38,7 +38,7 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
     }),
     writeRetries: new Counter({
       name: 'ledger_worker_write_retries_total',
-      help: 'Batch writes retried after an operating error (a dependency down); alert when it keeps growing',
+      help: 'Batch writes retried after an operating error (a dependency down, a schema or privilege that does not match the code); alert when it keeps growing: the partition is not moving',
       labelNames: ['partition'],
       registers: [registry],
     }),

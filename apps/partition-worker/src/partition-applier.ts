@@ -52,7 +52,7 @@ import {
   loadAppliedKeys,
   writeBatch,
 } from '@ledgerline/postgres';
-import { type CommandSeal, type DeadLetterMessage, decodeCommand, storableReason } from '@ledgerline/schemas';
+import { type CommandSeal, deadLetterOf, decodeCommand } from '@ledgerline/schemas';
 import type { ConsumedMessage } from '@ledgerline/kafka';
 import type { TraceHeaders } from '@ledgerline/tracing';
 import { accountsNamed, decodeBatch, dedupeCandidates } from './batch-input';
@@ -355,7 +355,7 @@ export class PartitionApplier {
   private async isolateOne(claim: PartitionClaim, message: ConsumedMessage, error: unknown, progress: ApplyProgress): Promise<void> {
     const now = this.ports.clock.now().toISOString();
     const offset = BigInt(message.offset);
-    const letter = deadLetterOf(this.topic, this.partition, message, now, `UNPROCESSABLE: ${(error as Error).message}`, sqlStateOf(error));
+    const letter = deadLetterOf({ topic: this.topic, partition: this.partition, offset: message.offset, key: message.key, value: message.value }, `UNPROCESSABLE: ${(error as Error).message}`, now, sqlStateOf(error));
     const decoded = decodeCommand(message.value, this.ports.seal);
     const effects = decoded.ok && decoded.command ? isolateUnprocessable({ partition: this.partition, now }, decoded.command) : NO_EFFECTS;
     this.ports.log(`partition ${this.partition}: offset ${offset} isolated as UNPROCESSABLE (${letter.sqlstate ?? 'no SQLSTATE'}): ${(error as Error).message}`);
@@ -586,17 +586,4 @@ function failureKind(failure: unknown): WriteFailureKind {
   return failure instanceof UnprocessableCommand ? 'deterministic' : classifyWriteFailure(failure);
 }
 
-function deadLetterOf(topic: string, partition: number, message: ConsumedMessage, now: string, reason: string, sqlstate: string | null): DeadLetterMessage {
-  return {
-    v: 1,
-    reason: storableReason(reason),
-    sqlstate,
-    topic,
-    partition,
-    offset: message.offset,
-    key_base64: message.key ? message.key.toString('base64') : null,
-    value_base64: message.value ? message.value.toString('base64') : null,
-    dead_lettered_at: now,
-  };
-}
 

@@ -64,6 +64,8 @@ export class PartitionWorker {
   private assigned: number[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
+  /** Partitions whose writes are failing and being retried: since when, and the last error (readiness reads it). */
+  private readonly writesFailing = new Map<number, { since: number; error: string }>();
   private commitTimer: NodeJS.Timeout | null = null;
   /** Latest stored next_offset per partition not yet committed to the group. */
   private readonly offsetHints = new Map<number, bigint>();
@@ -72,10 +74,10 @@ export class PartitionWorker {
   constructor(private readonly options: PartitionWorkerOptions) {}
 
   /** Partitions this process owns right now, with their epoch and stored offset. */
-  ownership(): { partition: number; epoch: bigint | null; nextOffset: bigint | null }[] {
+  ownership(): { partition: number; epoch: bigint | null; nextOffset: bigint | null; writesFailing: { since: number; error: string } | null }[] {
     return this.assigned.map((partition) => {
       const applier = this.appliers.get(partition);
-      return { partition, epoch: applier?.epoch ?? null, nextOffset: applier?.nextOffset ?? null };
+      return { partition, epoch: applier?.epoch ?? null, nextOffset: applier?.nextOffset ?? null, writesFailing: this.writesFailing.get(partition) ?? null };
     });
   }
 
@@ -116,6 +118,7 @@ export class PartitionWorker {
     this.assigned = partitions;
     for (const applier of this.appliers.values()) applier.release();
     this.offsetHints.clear(); // hints for partitions another member may own now
+    this.writesFailing.clear();
     this.fenceStorm.reset();
     this.options.ports.log(`joined group generation: partitions [${partitions.join(', ')}]`);
   }
@@ -192,13 +195,16 @@ export class PartitionWorker {
   private async applyGuarded(applier: PartitionApplier, messages: readonly ConsumedMessage[], fetched: PartitionFetch, progress: ApplyProgress) {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await applier.apply(messages, progress);
+        const result = await applier.apply(messages, progress);
+        this.writesFailing.delete(applier.partition);
+        return result;
       } catch (error) {
         if (error instanceof InvariantViolation || error instanceof ConcurrentWriteError) {
           this.options.onFatal(error);
           throw error;
         }
         if (!progress.isActive()) throw error; // rebalance or stop: the next owner takes over
+        this.writesFailing.set(applier.partition, { since: this.writesFailing.get(applier.partition)?.since ?? Date.now(), error: (error as Error).message });
         const delayMs = writeRetryDelayMs(attempt, this.options.writeRetryDelay);
         this.options.onWriteRetry?.(applier.partition, attempt, error as Error);
         this.options.ports.log(`partition ${applier.partition}: write failed (${(error as Error).message}); attempt ${attempt}, retrying in ${delayMs} ms`);

@@ -176,6 +176,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     relayCounts: () => ({ published: relay.published, failures: relay.failures }),
     metrics,
     checkTimeoutMs: config.readyCheckTimeoutMs,
+    writesFailingUnreadyMs: config.writesFailingUnreadyMs,
     logger,
   });
   // Up before the consumer joins: /healthz answers and /readyz says "not yet" meanwhile.

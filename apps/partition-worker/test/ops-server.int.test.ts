@@ -4,6 +4,7 @@
 // /metrics shows commands applied, relay publishes, per-partition consumer lag and outbox
 // backlog that fall to 0 once everything published is applied, and the money in flight;
 // and that only the operator network reads any of it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadRouting } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -98,6 +99,44 @@ describe('the worker ops server', () => {
       expect(answer.status).toBe(503);
       expect(answer.json()).toEqual({ status: 'failing', checks: { postgres: 'ok', redis: 'failing', kafka: 'ok', partitions: 'ok' } });
     } finally {
+      await worker.stop();
+    }
+  });
+
+  test('a partition whose writes keep failing makes /readyz 503 naming it, until they succeed again', async () => {
+    // Every write of the partition fails, whatever its commands: the worker retries, and a
+    // partition that stopped moving must not look ready.
+    const worker = await startWorker(
+      { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` },
+      { WORKER_WRITES_FAILING_UNREADY_MS: '1000' },
+    );
+    const publisher = await TestPublisher.create(topics, db.pool);
+    const url = `http://127.0.0.1:${worker.opsPort}`;
+    try {
+      await waitFor('ready', async () => (await get(`${url}/readyz`)).status === 200);
+      // Claims (an epoch change) pass, so the partition is claimed; every batch write (an offset
+      // change) fails with an operating error, as a full disk would.
+      await db.pool.query(`CREATE FUNCTION test_refuse_progress() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.next_offset IS DISTINCT FROM OLD.next_offset THEN
+            RAISE EXCEPTION 'test: no progress allowed' USING ERRCODE = '53100';
+          END IF;
+          RETURN NEW;
+        END $$`);
+      await db.pool.query('CREATE TRIGGER test_refuse_progress BEFORE UPDATE ON partition_state FOR EACH ROW EXECUTE FUNCTION test_refuse_progress()');
+      const funding = deposit(await openAccountOn(db.pool, await loadRouting(db.pool), 0, 'stuck-owner'), 5n);
+      await publisher.publish(funding);
+      // Past the claim (a moment of "commands waiting, not claimed") and past the 1 s bound.
+      await sleep(3_000);
+      await waitFor('unready', async () => (await get(`${url}/readyz`)).status === 503, 30_000);
+      expect((await get(`${url}/readyz`)).json()).toEqual({ status: 'failing', checks: { postgres: 'ok', redis: 'ok', kafka: 'ok', partitions: 'failing' } });
+      await db.pool.query('DROP TRIGGER test_refuse_progress ON partition_state');
+      await waitFor('applied once the writes succeed', () => allTerminal(db.pool, [funding.transferId]), 30_000);
+      await waitFor('ready again', async () => (await get(`${url}/readyz`)).status === 200, 30_000);
+    } finally {
+      await db.pool.query('DROP TRIGGER IF EXISTS test_refuse_progress ON partition_state');
+      await db.pool.query('DROP FUNCTION IF EXISTS test_refuse_progress()');
+      await publisher.stop();
       await worker.stop();
     }
   });

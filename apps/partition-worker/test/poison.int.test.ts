@@ -4,10 +4,11 @@
 // command whose write fails deterministically is found by bisecting its batch, REJECTED
 // UNPROCESSABLE and dead-lettered with its bytes while everything around it is written in
 // order; and a failure that even an empty write repeats is retried, never blamed on a command.
+import { createHash } from 'node:crypto';
 import type { ClientCommand as Command, RoutingTable } from '@ledgerline/domain';
 import { AMOUNT_MAX, USER_BALANCE_MAX } from '@ledgerline/domain';
 import { listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
-import { encodeCommand } from '@ledgerline/schemas';
+import { DEAD_LETTER_VALUE_BYTES_KEPT, encodeCommand } from '@ledgerline/schemas';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, testSeal, transfer, transferStatuses } from '../../../test/support/ledger';
@@ -93,6 +94,24 @@ describe('poison commands cannot stop a partition', () => {
     expect(await balanceOf(db.pool, moved)).toBe(5n);
     expect(await balanceOf(db.pool, stayed)).toBe(3n);
     expect((await deadLetters()).slice(before)).toEqual([]);
+  });
+
+  test("a message near the broker's size limit is dead-lettered with its first bytes, its length and its hash, and the dead letter is published", async () => {
+    // In base64 the whole message would make a dead letter over the broker's 1 MiB limit: the
+    // relay would resend it forever, and every later outbox message of the worker would wait.
+    const account = await openAccountOn(db.pool, routing, 0, 'owner-huge');
+    const before = (await deadLetters()).length;
+    const huge = `{"v":1,"type":"${'x'.repeat(900_000)}"}`;
+    await publisher.publishRaw(0, huge);
+    await settle(await sendAll([deposit(account, 9n)]));
+    expect(await balanceOf(db.pool, account)).toBe(9n);
+    const rows = (await listDeadLetters(db.pool, { limit: 10_000 })).slice(before);
+    expect(rows).toHaveLength(1);
+    const letter = rows[0]!.letter;
+    expect(letter.value_bytes).toBe(Buffer.byteLength(huge));
+    expect(letter.value_sha256).toBe(createHash('sha256').update(huge).digest('hex'));
+    expect(Buffer.from(letter.value_base64 as string, 'base64').toString()).toBe(huge.slice(0, DEAD_LETTER_VALUE_BYTES_KEPT));
+    await waitFor('the dead letter published', async () => (await listDeadLetters(db.pool, { limit: 10_000 })).slice(before)[0]!.publishedAt !== null, 30_000);
   });
 
   test('deposits that would take a balance past its bound are REJECTED BALANCE_LIMIT_EXCEEDED and the next command applies', async () => {

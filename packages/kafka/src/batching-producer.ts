@@ -34,6 +34,11 @@ import { settledWithin } from './settled-within';
 const RESEND_DELAY_FIRST_MS = 50;
 const RESEND_DELAY_MAX_MS = 2_000;
 
+/** requestBytesMax's default: 768 KiB leaves room under a 1 MiB message.max.bytes for headers and framing. */
+const REQUEST_BYTES_MAX_DEFAULT = 786_432;
+/** A record's framing beyond its key and value (lengths, attributes, offsets), counted generously. */
+const RECORD_OVERHEAD_BYTES = 64;
+
 /**
  * kafkajs error types after which the broker refuses this producer session for good: the
  * request was answered (so it was not appended), and a new session must be started.
@@ -51,6 +56,13 @@ export interface BatchingProducerOptions {
   lingerMs: number;
   /** Messages per produce request at most. */
   batchSizeMax: number;
+  /**
+   * Bytes of keys and values per produce request at most (default 768 KiB), so that what one
+   * partition gets in a request stays under the broker's message.max.bytes (1 MiB by
+   * default), which a record batch must fit whatever its count. A single publish call larger
+   * than this is still sent, alone.
+   */
+  requestBytesMax?: number;
   /** Messages buffered or in flight at most; beyond it publish fails with BackpressureError. */
   bufferMessagesMax: number;
   /** A publish not acknowledged within this fails with BrokerUnavailableError. */
@@ -223,13 +235,17 @@ export class BatchingProducer {
     }
   }
 
-  /** How many buffered publish calls the next request takes: up to batchSizeMax messages, at least one call. */
+  /** How many buffered publish calls the next request takes: up to batchSizeMax messages and requestBytesMax bytes, at least one call. */
   private requestLength(): number {
+    const bytesMax = this.options.requestBytesMax ?? REQUEST_BYTES_MAX_DEFAULT;
     let messages = 0;
+    let bytes = 0;
     let calls = 0;
     for (const pending of this.buffer) {
-      if (calls > 0 && messages + pending.messages.length > this.options.batchSizeMax) break;
+      const size = pending.messages.reduce((sum, m) => sum + Buffer.byteLength(m.value) + Buffer.byteLength(m.key) + RECORD_OVERHEAD_BYTES, 0);
+      if (calls > 0 && (messages + pending.messages.length > this.options.batchSizeMax || bytes + size > bytesMax)) break;
       messages += pending.messages.length;
+      bytes += size;
       calls++;
     }
     return calls;

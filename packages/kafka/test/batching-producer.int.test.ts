@@ -58,4 +58,16 @@ describe('BatchingProducer with lingerMs 0 (smart batching)', () => {
     await consumer.disconnect();
     expect(keys).toEqual(Array.from({ length: 71 }, (_, i) => `k${i}`));
   });
+
+  it('a request carries at most requestBytesMax bytes: large messages published at once go out in several requests, all of them acknowledged', async () => {
+    // 24 messages of 100 KB to one partition: 2.4 MB in one record batch would be refused by
+    // the broker (message.max.bytes, 1 MiB) and, as a refused request is sent again until it
+    // is taken, would never be acknowledged.
+    requests.length = 0;
+    const big = 'x'.repeat(100_000);
+    await Promise.all(Array.from({ length: 24 }, (_, i) => producer.publish({ ...message(100 + i), value: big })));
+    expect(requests.reduce((a, b) => a + b, 0)).toBe(24);
+    expect(Math.max(...requests)).toBeLessThanOrEqual(7); // 7 x ~100 KB <= 768 KiB < 8 x ~100 KB
+  }, 60_000);
 });
+

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The `events` topic (version 1), for downstream consumers. Key: the transfer id. Value:
  *
@@ -137,9 +138,58 @@ export interface DeadLetterMessage {
   topic: string;
   partition: number;
   offset: string;
+  /** The message's key, its first DEAD_LETTER_KEY_BYTES_KEPT bytes when longer (then `key_bytes` and `key_sha256` say what it was). */
   key_base64: string | null;
+  key_bytes?: number;
+  key_sha256?: string;
+  /** The message's value, its first DEAD_LETTER_VALUE_BYTES_KEPT bytes when longer (then `value_bytes` and `value_sha256`). */
   value_base64: string | null;
+  value_bytes?: number;
+  value_sha256?: string;
   dead_lettered_at: string;
+}
+
+/**
+ * How many of a refused message's bytes its dead letter keeps. A command the API writes is a
+ * few hundred bytes; anything near the broker's 1 MiB limit was written by someone else, and
+ * in base64 (4/3 the size) its dead letter could not be published at all: the relay would
+ * resend it forever, with every later outbox message of the worker behind it.
+ */
+export const DEAD_LETTER_VALUE_BYTES_KEPT = 64 * 1024;
+export const DEAD_LETTER_KEY_BYTES_KEPT = 1024;
+
+export interface RefusedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** The dead letter of a refused message: why, where from, and its bytes (cut at a bound, with the length and hash of the whole). */
+export function deadLetterOf(message: RefusedMessage, reason: string, now: string, sqlstate?: string | null): DeadLetterMessage {
+  const key = cut(message.key, DEAD_LETTER_KEY_BYTES_KEPT);
+  const value = cut(message.value, DEAD_LETTER_VALUE_BYTES_KEPT);
+  return {
+    v: 1,
+    reason: storableReason(reason),
+    ...(sqlstate === undefined ? {} : { sqlstate }),
+    topic: message.topic,
+    partition: message.partition,
+    offset: message.offset,
+    key_base64: key.base64,
+    ...(key.whole ? { key_bytes: key.whole.bytes, key_sha256: key.whole.sha256 } : {}),
+    value_base64: value.base64,
+    ...(value.whole ? { value_bytes: value.whole.bytes, value_sha256: value.whole.sha256 } : {}),
+    dead_lettered_at: now,
+  };
+}
+
+/** `bytes` in base64, its first `kept` bytes when longer, with what the whole was. */
+function cut(bytes: Buffer | null, kept: number): { base64: string | null; whole: { bytes: number; sha256: string } | null } {
+  if (bytes === null) return { base64: null, whole: null };
+  if (bytes.length <= kept) return { base64: bytes.toString('base64'), whole: null };
+  return { base64: bytes.subarray(0, kept).toString('base64'), whole: { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') } };
 }
 
 /**

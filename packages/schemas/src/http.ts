@@ -102,7 +102,7 @@ function metadataValue(depth: number): z.ZodType {
     return z.union(scalars, { error: `must be text, a number, a boolean or null: metadata nests at most ${METADATA_DEPTH_MAX} levels deep` });
   }
   return z.union([...scalars, z.array(metadataValue(depth + 1)).max(METADATA_KEYS_MAX), metadataObject(depth)], {
-    error: `must be text without NUL, a number, a boolean, null, or an array or object (metadata nests at most ${METADATA_DEPTH_MAX} levels deep)`,
+    error: `must be text without NUL, a number, a boolean, null, or an array or object of at most ${METADATA_KEYS_MAX} items (metadata nests at most ${METADATA_DEPTH_MAX} levels deep)`,
   });
 }
 
