@@ -53,7 +53,7 @@ async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold
   try {
     accepted = await ctx.redis.accepted.getAccepted(holdId);
   } catch {
-    throw new DependencyUnavailableError('redis', `redis unreachable: cannot tell whether hold ${holdId} was accepted`);
+    throw new DependencyUnavailableError('redis', `redis did not answer (down or too slow): cannot tell whether hold ${holdId} was accepted; retry shortly`);
   }
   const resource = accepted ? acceptedHoldOf(accepted.resource) : null;
   return accepted && resource ? { resource, principal: accepted.principal, row: null } : null;

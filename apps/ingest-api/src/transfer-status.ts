@@ -61,7 +61,7 @@ async function currentTransfer(ctx: AppContext, transferId: string): Promise<Cur
   try {
     accepted = await ctx.redis.accepted.getAccepted(transferId);
   } catch {
-    throw new DependencyUnavailableError('redis', `redis unreachable: cannot tell whether transfer ${transferId} was accepted`);
+    throw new DependencyUnavailableError('redis', `redis did not answer (down or too slow): cannot tell whether transfer ${transferId} was accepted; retry shortly`);
   }
   const resource = accepted ? acceptedTransferOf(accepted.resource) : null;
   return accepted && resource ? { resource, principal: accepted.principal, row: null } : null;

@@ -106,6 +106,18 @@ describe('hostile input at the HTTP border', () => {
     expect(fine.status).toBe(201);
   });
 
+  test('a missing Idempotency-Key is one detail, not every rule an empty key breaks', async () => {
+    const missing = await alice.post('/v1/accounts', { currency: 'USD' }, null);
+    expect([missing.status, missing.body.error.details]).toEqual([400, [{ path: 'Idempotency-Key', message: 'Idempotency-Key header is required' }]]);
+  });
+
+  test('a refused metadata key or array says what its bound is', async () => {
+    const longKey = await alice.post('/v1/accounts', { currency: 'USD', metadata: { ['k'.repeat(65)]: 1 } });
+    expect(longKey.body.error.details).toEqual([{ path: `metadata.${'k'.repeat(65)}`, message: 'keys must be at most 64 characters of text without NUL' }]);
+    const longArray = await alice.post('/v1/accounts', { currency: 'USD', metadata: { tags: Array.from({ length: 65 }, (_, i) => i) } });
+    expect(longArray.body.error.details).toEqual([{ path: 'metadata.tags', message: expect.stringContaining('an array or object of at most 64 items') }]);
+  });
+
   test('a malformed percent-escape in the path is a 400, never a 500', async () => {
     for (const path of ['/v1/accounts/%ZZ', '/v1/transfers/%E0%A4%A', '/v1/accounts/%ZZ/balance']) {
       const answer = await alice.get(path);

@@ -107,7 +107,12 @@ function metadataValue(depth: number): z.ZodType {
 }
 
 function metadataObject(depth: number) {
-  return z.record(text(METADATA_KEY_CHARS_MAX), metadataValue(depth + 1)).meta({ maxProperties: METADATA_KEYS_MAX });
+  return z
+    .record(text(METADATA_KEY_CHARS_MAX), metadataValue(depth + 1), {
+      // zod's own word for a refused key is "Invalid key in record".
+      error: (issue) => (issue.code === 'invalid_key' ? `keys must be at most ${METADATA_KEY_CHARS_MAX} characters of text without NUL` : undefined),
+    })
+    .meta({ maxProperties: METADATA_KEYS_MAX });
 }
 
 export const createAccountBody = z
