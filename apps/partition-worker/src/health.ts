@@ -115,10 +115,12 @@ export class WorkerHealth {
     const owned = this.deps.ownership();
     if (owned.length === 0) throw new Error('no partitions assigned by the consumer group (yet)');
     const now = Date.now();
-    const stuck = owned.filter((o) => o.writesFailing !== null && now - o.writesFailing.since >= this.deps.writesFailingUnreadyMs);
-    if (stuck.length > 0) {
-      throw new Error(stuck.map((o) => `partition ${o.partition}: writes failing for ${Math.round((now - o.writesFailing!.since) / 1000)} s (last: ${o.writesFailing!.error.slice(0, 200)})`).join('; '));
+    const stuck: string[] = [];
+    for (const { partition, writesFailing } of owned) {
+      if (writesFailing === null || now - writesFailing.since < this.deps.writesFailingUnreadyMs) continue;
+      stuck.push(`partition ${partition}: writes failing for ${Math.round((now - writesFailing.since) / 1000)} s (last: ${writesFailing.error.slice(0, 200)})`);
     }
+    if (stuck.length > 0) throw new Error(stuck.join('; '));
     const unclaimed = owned.filter((o) => o.epoch === null);
     if (unclaimed.length === 0) return;
     const [watermarks, states] = await Promise.all([this.deps.kafka.highWatermarks(this.deps.topic), listPartitionStates(this.deps.pool, this.deps.topic)]);

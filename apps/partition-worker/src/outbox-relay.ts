@@ -100,7 +100,9 @@ export class OutboxRelay {
     for (const row of await loadUnpublishedOutbox(this.options.pool, partitions, ageMs)) {
       try {
         const { sourcePartition, ...message } = withMessage(row);
-        byPartition.set(sourcePartition, [...(byPartition.get(sourcePartition) ?? []), message]);
+        const rows = byPartition.get(sourcePartition);
+        if (rows) rows.push(message);
+        else byPartition.set(sourcePartition, [message]);
         count++;
       } catch (error) {
         // This row alone stays unsent (reconcile's outbox check names it); the rest go out.

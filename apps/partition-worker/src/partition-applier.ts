@@ -585,5 +585,3 @@ function mayBeACopy(failure: unknown): boolean {
 function failureKind(failure: unknown): WriteFailureKind {
   return failure instanceof UnprocessableCommand ? 'deterministic' : classifyWriteFailure(failure);
 }
-
-

@@ -841,11 +841,9 @@ class BatchBuilder {
   }
 
   private addReversed(transferId: string, delta: bigint): void {
+    if (!this.reversalTotalKnown(transferId)) throw new InvariantViolation(`reversal total of ${transferId} was not loaded`);
     const current = this.reversalTotals.get(transferId);
     const stored = this.context.reversible?.get(transferId)?.reversedAmount;
-    if (current === undefined && stored === undefined) {
-      throw new InvariantViolation(`reversal total of ${transferId} was not loaded`);
-    }
     const before = current?.before ?? stored!;
     const reversedAmount = (current?.reversedAmount ?? before) + delta;
     this.reversalTotals.set(transferId, { transferId, before, reversedAmount });

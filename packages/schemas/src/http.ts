@@ -229,7 +229,8 @@ export const accountPatchBody = z
 
 export const idempotencyKeyHeader = z
   .string()
-  .min(1, 'Idempotency-Key header is required')
+  // abort: a missing (empty) key would also break the pattern; say only that it is required.
+  .min(1, { error: 'Idempotency-Key header is required', abort: true })
   .max(IDEMPOTENCY_KEY_CHARS_MAX, `Idempotency-Key must be at most ${IDEMPOTENCY_KEY_CHARS_MAX} characters`)
   .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be printable ASCII without spaces');
 
