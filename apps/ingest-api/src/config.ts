@@ -205,6 +205,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   const commandKey = commandKeySettings(raw.LEDGERLINE_ENV, raw, problems);
   const jwt = jwtSettings(raw.LEDGERLINE_ENV, raw, problems);
+  const durability = kafkaDurability(raw.LEDGERLINE_ENV, raw, problems);
   refuseUnsafe(problems);
   for (const [perS, burst] of [['API_RATE_WRITES_PER_S', 'API_RATE_WRITES_BURST'], ['API_RATE_READS_PER_S', 'API_RATE_READS_BURST']] as const) {
     if (raw[burst] < raw[perS]) throw new ConfigError(`${burst}: ${raw[burst]} is less than ${perS}=${raw[perS]}`);
@@ -221,7 +222,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     kafkaBrokers: raw.KAFKA_BROKERS,
     kafkaTopicPrefix: raw.KAFKA_TOPIC_PREFIX,
-    kafkaDurability: kafkaDurability(raw.LEDGERLINE_ENV, raw),
+    kafkaDurability: durability,
     kafkaSecurity: kafkaSecurityConfig,
     /** Its request timeout is replaced by produceAckTimeoutMs (runtime.ts). */
     kafkaClient: kafkaClientTuning({ ...raw, KAFKA_REQUEST_TIMEOUT_MS: raw.API_PRODUCE_ACK_TIMEOUT_MS }),

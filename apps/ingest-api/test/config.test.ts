@@ -91,6 +91,13 @@ describe('LEDGERLINE_ENV=production refuses what slipped past the first checks (
     expect(refusal(prod({ JWT_SECRET: secret }))).toEqual([expect.stringMatching(line)]);
   });
 
+  test.each([
+    ['KAFKA_REPLICATION_FACTOR=1 (one in sync implied)', { KAFKA_REPLICATION_FACTOR: '1' }, /^KAFKA_REPLICATION_FACTOR: is 1, so one broker acknowledges a command alone/],
+    ['KAFKA_MIN_INSYNC_REPLICAS=1 under 3 replicas', { KAFKA_MIN_INSYNC_REPLICAS: '1' }, /^KAFKA_MIN_INSYNC_REPLICAS: is 1, so one broker acknowledges a command alone/],
+  ])('a 202 resting on one broker: %s', (_what, env, line) => {
+    expect(refusal(prod(env))).toEqual([expect.stringMatching(line)]);
+  });
+
   test('a LEDGERLINE_COMMAND_KEY of 32 spaces', () => {
     expect(refusal(prod({ LEDGERLINE_COMMAND_KEY: ' '.repeat(32) }))).toEqual([expect.stringMatching(/^LEDGERLINE_COMMAND_KEY: starts or ends with white space/)]);
   });
@@ -177,6 +184,7 @@ describe('what production accepts, and its defaults', () => {
     const config = loadApiConfig(prod({}));
     expect(config.jwt).toEqual({ hs256Secret: STRONG, jwksUrl: null, issuer: null, audience: null });
     expect(config.kafkaDurability).toMatchObject({ replicationFactor: 3, minInsyncReplicas: 2 });
+    expect(loadApiConfig(prod({ KAFKA_REPLICATION_FACTOR: '2' })).kafkaDurability).toMatchObject({ replicationFactor: 2, minInsyncReplicas: 2 });
   });
 
   test('JWKS with issuer and audience and no secret: HS256 refused (no secret at all)', () => {

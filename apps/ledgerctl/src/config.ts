@@ -78,6 +78,7 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
   const production = raw.LEDGERLINE_ENV === 'production';
   const securityProblems: string[] = [];
   const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, securityProblems);
+  const durability = kafkaDurability(raw.LEDGERLINE_ENV, raw, securityProblems);
   if (production) {
     refuseUnsafe([
       ...securityProblems,
@@ -111,7 +112,7 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
     groupId: raw.KAFKA_GROUP_ID ?? `${raw.KAFKA_TOPIC_PREFIX}.partition-workers`,
     ownerDatabaseUrl: raw.OWNER_DATABASE_URL,
     readDatabaseUrl: raw.API_DATABASE_URL,
-    kafkaDurability: kafkaDurability(raw.LEDGERLINE_ENV, raw),
+    kafkaDurability: durability,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     /** null in production without JWT_SECRET: `token` refuses (there is no default to sign with). */

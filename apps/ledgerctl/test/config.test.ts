@@ -37,6 +37,13 @@ test('production refuses the owner\'s and the reader\'s Postgres in the clear, a
   }
 });
 
+test('production refuses topics a single broker could lose: the replicas ledgerctl migrate creates', () => {
+  expect(() => loadCtlConfig({ LEDGERLINE_ENV: 'production', OWNER_DATABASE_URL: OWNER, API_DATABASE_URL: READ, ...SERVICES, KAFKA_REPLICATION_FACTOR: '1' })).toThrow(
+    expect.objectContaining({ problems: [expect.stringMatching(/^KAFKA_REPLICATION_FACTOR: is 1, so one broker acknowledges a command alone/)] }),
+  );
+  expect(loadCtlConfig({ LEDGERLINE_ENV: 'production', OWNER_DATABASE_URL: OWNER, API_DATABASE_URL: READ, ...SERVICES }).kafkaDurability).toMatchObject({ replicationFactor: 3, minInsyncReplicas: 2 });
+});
+
 test('production without JWT_SECRET has nothing to sign tokens with; development has the dev secret', () => {
   expect(loadCtlConfig({ LEDGERLINE_ENV: 'production', OWNER_DATABASE_URL: OWNER, API_DATABASE_URL: READ, ...SERVICES }).jwtSecret).toBeNull();
   expect(loadCtlConfig({}).jwtSecret).toBe('dev-secret-change-me');

@@ -466,10 +466,15 @@ export interface KafkaDurability {
   deadLetterRetentionMs: number;
 }
 
-/** Production defaults to 3 replicas, 2 in sync (one broker may fail); dev and test to 1 and 1. */
+/**
+ * Production defaults to 3 replicas, 2 in sync (one broker may fail); dev and test to 1 and 1.
+ * Production refuses fewer than 2 in sync, given or implied: with one, a 202 rests on one
+ * broker's disk, and losing that broker loses commands the API has acknowledged.
+ */
 export function kafkaDurability(
   ledgerlineEnv: LedgerlineEnv,
   raw: { KAFKA_REPLICATION_FACTOR?: number | undefined; KAFKA_MIN_INSYNC_REPLICAS?: number | undefined; KAFKA_RETENTION_MS: number; KAFKA_DEAD_LETTER_RETENTION_MS: number },
+  problems: string[],
 ): KafkaDurability {
   const production = ledgerlineEnv === 'production';
   const replicationFactor = raw.KAFKA_REPLICATION_FACTOR ?? (production ? 3 : 1);
@@ -479,8 +484,17 @@ export function kafkaDurability(
       `KAFKA_MIN_INSYNC_REPLICAS: ${minInsyncReplicas} is more than KAFKA_REPLICATION_FACTOR=${replicationFactor}; no write could ever be acknowledged`,
     );
   }
+  if (production && minInsyncReplicas < PRODUCTION_INSYNC_REPLICAS_MIN) {
+    const variable = raw.KAFKA_MIN_INSYNC_REPLICAS === undefined ? `KAFKA_REPLICATION_FACTOR: is ${replicationFactor}, so` : 'KAFKA_MIN_INSYNC_REPLICAS: is 1, so';
+    problems.push(
+      `${variable} one broker acknowledges a command alone and losing it loses acknowledged commands; production needs KAFKA_MIN_INSYNC_REPLICAS >= ${PRODUCTION_INSYNC_REPLICAS_MIN} (and as many replicas)`,
+    );
+  }
   return { replicationFactor, minInsyncReplicas, retentionMs: raw.KAFKA_RETENTION_MS, deadLetterRetentionMs: raw.KAFKA_DEAD_LETTER_RETENTION_MS };
 }
+
+/** In-sync replicas production requires: a 202 survives the loss of any one broker. */
+const PRODUCTION_INSYNC_REPLICAS_MIN = 2;
 
 /**
  * How a process reports a configuration it will not start with: the message alone (no
