@@ -178,6 +178,8 @@ export type ApplyResult =
 
 export class PartitionApplier {
   private claim: PartitionClaim | null = null;
+  /** A claim being taken (claimOnce): the fetch path and the sweeper never take two. */
+  private claiming: Promise<PartitionClaim> | null = null;
   private readonly accounts = new Map<string, AccountState>();
   private generation = 0;
   /**
@@ -237,7 +239,7 @@ export class PartitionApplier {
    * round trip per batch for every batch.
    */
   async apply(messages: readonly ConsumedMessage[], progress: ApplyProgress = IDLE_PROGRESS): Promise<ApplyResult> {
-    const claim = this.claim ?? (await this.takeClaim());
+    const claim = this.claim ?? (await this.claimOnce());
     const fresh = messages.filter((m) => BigInt(m.offset) >= claim.nextOffset);
     if (fresh.length === 0) return { kind: 'applied', nextOffset: claim.nextOffset };
     const firstOffset = BigInt(fresh[0]!.offset);
@@ -400,6 +402,24 @@ export class PartitionApplier {
     this.ports.onFenced?.(this.partition);
     this.release();
     return { kind: 'fenced', byAnotherOwner };
+  }
+
+  /**
+   * Claims a partition no fetch has claimed: one assigned here that has nothing to fetch, while
+   * its previous owner left rows unpublished. The claim queues them (resumeRelay); without it
+   * they would wait for the partition's next command, and a transfer for its credit leg.
+   */
+  async claimQuiet(): Promise<void> {
+    await this.claimOnce();
+  }
+
+  /** The current claim, or one claim shared by every caller that asks while it is taken. */
+  private claimOnce(): Promise<PartitionClaim> {
+    if (this.claim) return Promise.resolve(this.claim);
+    this.claiming ??= this.takeClaim().finally(() => {
+      this.claiming = null;
+    });
+    return this.claiming;
   }
 
   private async takeClaim(): Promise<PartitionClaim> {

@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvariantViolation } from '@ledgerline/domain';
 import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer } from '@ledgerline/kafka';
-import { ConcurrentWriteError } from '@ledgerline/postgres';
+import { ConcurrentWriteError, countUnpublishedOutbox } from '@ledgerline/postgres';
 import { FenceStorm } from './fence-storm';
 import { type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
@@ -215,6 +215,24 @@ export class PartitionWorker {
     }
   }
 
+  /**
+   * A partition is claimed by its first fetch, so one assigned here with nothing to fetch stays
+   * unclaimed, and the sweeper passes over unclaimed partitions. What its previous owner left
+   * unpublished (a stop whose relay could not reach Kafka in time, after the group's offset
+   * was committed) would wait for the partition's next command: a transfer stays PROCESSING
+   * for its credit leg. Such a partition is claimed here; the claim queues the leftovers.
+   */
+  private async claimQuietPartitionsWithLeftovers(): Promise<void> {
+    const unclaimed = this.ownership().filter((o) => o.epoch === null).map((o) => o.partition);
+    if (unclaimed.length === 0) return;
+    const leftovers = await countUnpublishedOutbox(this.options.ports.pool, unclaimed, 1);
+    for (const partition of unclaimed) {
+      if (!leftovers.get(partition) || !this.assigned.includes(partition)) continue;
+      this.options.ports.log(`partition ${partition}: nothing to fetch, and rows its previous owner left unpublished; claiming it to send them`);
+      await this.applierFor(partition).claimQuiet();
+    }
+  }
+
   /** One sweep at a time: with Kafka slow, a sweep outlives its interval, and the next would queue the same rows again. */
   private sweep(): Promise<void> {
     this.sweeping ??= this.sweepOnce().finally(() => {
@@ -224,8 +242,9 @@ export class PartitionWorker {
   }
 
   private async sweepOnce(): Promise<void> {
-    const owned = this.ownership().filter((o) => o.epoch !== null).map((o) => o.partition);
     try {
+      await this.claimQuietPartitionsWithLeftovers();
+      const owned = this.ownership().filter((o) => o.epoch !== null).map((o) => o.partition);
       await this.options.relay.sweep(owned, this.options.outboxSweepAgeMs);
     } catch (error) {
       this.options.ports.log(`outbox sweep failed: ${(error as Error).message}`);
