@@ -163,7 +163,8 @@ const schema = z.object({
    * A batch's commands go to Kafka together, in produce requests of at most this many bytes
    * of message values each, sent one after another. Kafka refuses a partition's record
    * batch over its message.max.bytes (1 MiB by default): 768 KiB leaves room for keys and
-   * record overhead. A 500-transfer batch is about 200 KiB: one request.
+   * record overhead. A 500-transfer batch is about 200 KiB: one request. The API refuses to
+   * start when the commands topic's max.message.bytes is below this plus 256 KiB.
    */
   API_PRODUCE_GROUP_BYTES_MAX: intVar(786_432, 1_024, 8_388_608),
   /** Commands buffered or in flight at most; beyond it POSTs answer 429. */

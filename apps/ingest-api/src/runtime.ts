@@ -97,6 +97,9 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     batchSizeMax: config.produceBatchSizeMax,
     bufferMessagesMax: config.produceBufferMessagesMax,
     ackTimeoutMs: config.produceAckTimeoutMs,
+    // One bound for both: a batch's group goes in one request (movements.ts groupsOf), and
+    // separate publishes are packed up to the same size (the start checks the topic takes it).
+    requestBytesMax: config.produceGroupBytesMax,
   });
   producer.onBatch = (size, durationMs, ok) => {
     metrics.produceBatchSize.observe(size);
@@ -111,27 +114,28 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     within(producer.start(), startWaitMs, 'no answer').catch((e: Error) => logger.warn('kafka producer not connected yet', { error: e.message })),
   ]);
   // Kafka is ready when the producer has not failed recently, the cluster answers, and the
-  // commands topic has once been found as replicated as configured.
+  // commands topic has once been found fit for what this API sends (commandsTopicProblem).
   const kafkaProbe = new KafkaProbe(kafka);
   const commandsTopic = topicNames(config.kafkaTopicPrefix).commands;
-  let durable = false;
-  const verifyDurability = async () => {
-    const problem = await kafkaProbe.durabilityProblem(commandsTopic, config.kafkaDurability);
-    if (problem !== null) throw new TopicDurabilityError(problem);
-    durable = true;
+  let topicFit = false;
+  const verifyCommandsTopic = async () => {
+    const problem = await kafkaProbe.commandsTopicProblem(commandsTopic, config.kafkaDurability, config.produceGroupBytesMax);
+    if (problem !== null) throw new CommandsTopicError(problem.includes('max.message.bytes') ? `${problem} (API_PRODUCE_GROUP_BYTES_MAX)` : problem);
+    topicFit = true;
   };
   const checkKafka = async () => {
     if (!producer.isHealthy()) throw new Error('producer failed recently');
     await kafkaProbe.check();
-    if (!durable) await verifyDurability();
+    if (!topicFit) await verifyCommandsTopic();
   };
   // A commands topic less replicated than configured would make acks=all mean fewer disks
-  // than the operator asked for: refuse to start. Kafka unreachable: serve (POSTs answer
-  // 503) and let readiness fail until the check has passed.
+  // than the operator asked for; one whose records are too small for our produce requests
+  // would refuse them: refuse to start. Kafka unreachable: serve (POSTs answer 503) and let
+  // readiness fail until the check has passed.
   try {
-    await within(verifyDurability(), startWaitMs, 'no answer');
+    await within(verifyCommandsTopic(), startWaitMs, 'no answer');
   } catch (error) {
-    if (error instanceof TopicDurabilityError) {
+    if (error instanceof CommandsTopicError) {
       await producer.stop().catch(() => undefined);
       await kafkaProbe.close();
       waiter.close();
@@ -141,7 +145,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
       await pool.end();
       throw error;
     }
-    logger.warn("could not check the commands topic's replication yet", { error: (error as Error).message });
+    logger.warn('could not check the commands topic yet', { error: (error as Error).message });
   }
 
   const app = buildApp({
@@ -182,9 +186,9 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
   };
 }
 
-/** The commands topic has fewer replicas (or a lower min.insync.replicas) than configured. */
-export class TopicDurabilityError extends Error {
-  override readonly name = 'TopicDurabilityError';
+/** The commands topic cannot take what the API sends as configured (its replicas, min.insync.replicas or max.message.bytes). */
+export class CommandsTopicError extends Error {
+  override readonly name = 'CommandsTopicError';
 }
 
 /**

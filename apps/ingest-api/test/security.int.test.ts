@@ -276,4 +276,15 @@ describe('secure by default', () => {
       /has partitions with 1 replica\(s\); KAFKA_REPLICATION_FACTOR is 2/,
     );
   });
+
+  test("the API refuses to start when its produce requests could exceed the commands topic's max.message.bytes", async () => {
+    // The broker's default is 1,048,588 bytes: a 1 MiB group of values with its keys and
+    // framing would be refused, and resent forever with every publish waiting behind it.
+    const attempt = startApi(target, { API_PRODUCE_GROUP_BYTES_MAX: '1048576' });
+    // Started after all (the check gone): stopped, so the failure below is all that is left.
+    attempt.then((api) => api.stop()).catch(() => undefined);
+    await expect(attempt).rejects.toThrow(
+      /has max\.message\.bytes=1048588; produce requests of up to 1048576 bytes of values need at least 1310720 \(API_PRODUCE_GROUP_BYTES_MAX\)/,
+    );
+  });
 });

@@ -7,7 +7,7 @@ import type { Admin } from 'kafkajs';
 import type { KafkaClient } from './client';
 import { kafkajsOf } from './kafkajs';
 import { settledWithin } from './settled-within';
-import { type TopicDurability, commandsReplicationProblem } from './topics';
+import { type TopicDurability, commandsTopicProblem } from './topics';
 
 /**
  * How long close() lets probes in flight finish before it disconnects. A probe is a metadata
@@ -38,9 +38,9 @@ export class KafkaProbe {
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   }
 
-  /** Why `topic` is less durable than `durability` asks, or null (topics.ts commandsReplicationProblem). */
-  async durabilityProblem(topic: string, durability: TopicDurability): Promise<string | null> {
-    return this.probe(() => commandsReplicationProblem(this.admin, topic, durability));
+  /** Why the commands topic `topic` cannot take what is sent as configured, or null (topics.ts commandsTopicProblem). */
+  async commandsTopicProblem(topic: string, durability: TopicDurability, requestBytesMax: number): Promise<string | null> {
+    return this.probe(() => commandsTopicProblem(this.admin, topic, durability, requestBytesMax));
   }
 
   /**

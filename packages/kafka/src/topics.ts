@@ -45,7 +45,7 @@ export const SINGLE_BROKER_DURABILITY: TopicDurability = {
 
 /**
  * Creates the topics that do not exist yet. An existing topic is left as it is (its
- * replication is checked by the API at start: `commandsReplicationProblem`).
+ * replication and record size are checked by the API at start: `commandsTopicProblem`).
  */
 export async function ensureTopics(admin: Admin, names: TopicNames, partitionCount: number, durability: TopicDurability): Promise<void> {
   const existing = new Set(await admin.listTopics());
@@ -80,11 +80,15 @@ export async function partitionCountOf(admin: Admin, topic: string): Promise<num
 }
 
 /**
- * Why the commands topic is not as durable as configured, or null when it is: a partition
- * with fewer replicas than `replicationFactor` (acks=all would then mean fewer disks than
- * the operator asked for), or a topic min.insync.replicas below the configured one.
+ * Why the commands topic cannot take what the API sends as configured, or null when it can:
+ * - a partition with fewer replicas than `replicationFactor` (acks=all would then mean fewer
+ *   disks than the operator asked for), or a topic min.insync.replicas below the configured one;
+ * - a max.message.bytes too small for a produce request of `requestBytesMax` bytes of values
+ *   (with room for keys and record framing): the broker would refuse such a request, and the
+ *   producer, which resends a failed request until it is taken, would resend it forever while
+ *   every publish behind it waited.
  */
-export async function commandsReplicationProblem(admin: Admin, topic: string, durability: TopicDurability): Promise<string | null> {
+export async function commandsTopicProblem(admin: Admin, topic: string, durability: TopicDurability, requestBytesMax: number): Promise<string | null> {
   const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
   const found = metadata.topics.find((t) => t.name === topic);
   if (!found || found.partitions.length === 0) return `topic ${topic} does not exist (run ledgerctl migrate)`;
@@ -93,12 +97,21 @@ export async function commandsReplicationProblem(admin: Admin, topic: string, du
     return `topic ${topic} has partitions with ${replicas} replica(s); KAFKA_REPLICATION_FACTOR is ${durability.replicationFactor}`;
   }
   const configs = await admin.describeConfigs({
-    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas', 'max.message.bytes'] }],
     includeSynonyms: false,
   });
-  const value = configs.resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue;
-  if (value !== undefined && Number(value) < durability.minInsyncReplicas) {
-    return `topic ${topic} has min.insync.replicas=${value}; KAFKA_MIN_INSYNC_REPLICAS is ${durability.minInsyncReplicas}`;
+  const entries = configs.resources[0]?.configEntries ?? [];
+  const valueOf = (name: string) => entries.find((e) => e.configName === name)?.configValue;
+  const minInsync = valueOf('min.insync.replicas');
+  if (minInsync !== undefined && Number(minInsync) < durability.minInsyncReplicas) {
+    return `topic ${topic} has min.insync.replicas=${minInsync}; KAFKA_MIN_INSYNC_REPLICAS is ${durability.minInsyncReplicas}`;
+  }
+  const recordBatchMax = valueOf('max.message.bytes');
+  if (recordBatchMax !== undefined && requestBytesMax + RECORD_BATCH_HEADROOM_BYTES > Number(recordBatchMax)) {
+    return `topic ${topic} has max.message.bytes=${recordBatchMax}; produce requests of up to ${requestBytesMax} bytes of values need at least ${requestBytesMax + RECORD_BATCH_HEADROOM_BYTES}`;
   }
   return null;
 }
+
+/** Room above a request's values for its keys and record framing (the 1 MiB default minus the 768 KiB request cap). */
+const RECORD_BATCH_HEADROOM_BYTES = 262_144;
