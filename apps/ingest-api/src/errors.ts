@@ -199,7 +199,7 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
   if (error instanceof URIError) return answer(400, 'MALFORMED_URL', 'the URL holds a malformed percent-escape');
   const bodyParser = bodyParserAnswer(error, answer);
   if (bodyParser) return bodyParser;
-  if (isRetryablePgError(error)) return unavailable('postgres', 'postgres unreachable');
+  if (isRetryablePgError(error)) return unavailable('postgres', 'postgres unavailable (unreachable or out of resources)');
   // SQLSTATE class 22 (data exception: out of range, bad encoding...) comes from a value the
   // client sent that slipped past validation: still the client's input, so never a 500.
   if (/^22[0-9A-Z]{3}$/.test(String((error as { code?: unknown }).code ?? ''))) {

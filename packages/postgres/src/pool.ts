@@ -1,4 +1,5 @@
 import { Pool, type PoolClient } from 'pg';
+import { isTransientSqlState, sqlStateOf } from './write-errors';
 
 /**
  * Pools connect through PgBouncer in transaction mode. So: no named (server-side prepared)
@@ -82,15 +83,15 @@ export function isQueryTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === 'Query read timeout';
 }
 
-/** Postgres SQLSTATEs worth retrying: the operation may succeed as is on another attempt. */
-// 08P01 is how PgBouncer reports its own trouble reaching Postgres ("server login has been
-// failing, try again later", "server conn crashed?"): a dependency down, not bad input.
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '08P01']);
-
+/**
+ * A statement that may succeed as is on another attempt: a transient SQLSTATE (write-errors.ts,
+ * the same table the worker uses; 08P01 is how PgBouncer reports its own trouble reaching
+ * Postgres), the pool's own deadline, or a connection that failed before any answer.
+ */
 export function isRetryablePgError(error: unknown): boolean {
   if (isQueryTimeout(error)) return true;
-  const code = (error as { code?: string }).code;
-  if (code && RETRYABLE_SQLSTATES.has(code)) return true;
+  const code = sqlStateOf(error);
+  if (code !== null) return isTransientSqlState(code);
   const message = (error as Error)?.message ?? '';
   return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|server conn crashed|no more connections allowed|query_wait_timeout|server login has been failing|pgbouncer cannot connect to server|the database system is (starting up|shutting down)/i.test(
     message,

@@ -26,32 +26,47 @@
 
 export type WriteFailureKind = 'operating' | 'fenced' | 'concurrent' | 'deterministic';
 
-/** SQLSTATE classes whose every code is an operating error. */
-const OPERATING_CLASSES: ReadonlyMap<string, string> = new Map([
+/**
+ * SQLSTATE classes of a dependency down or busy: the same statement may succeed as is on
+ * another attempt (the API answers 503, ledgerctl resumes, the worker retries).
+ */
+const TRANSIENT_CLASSES: ReadonlyMap<string, string> = new Map([
   ['08', 'connection exception (08P01: PgBouncer cannot reach Postgres)'],
-  // The schema or the role does not match the code: a revoked privilege, a column, table or
-  // function a rolling deploy has not migrated yet. No command's data raises these (values
-  // reach ledger_apply_batch as one jsonb parameter), and the empty write that proves a
-  // failure is a command's touches only partition_state, so it cannot tell them apart.
+  ['53', 'insufficient resources (disk full, out of memory, too many connections)'],
+  ['57', 'operator intervention (admin shutdown, crash shutdown, cannot connect now, query canceled)'],
+  ['58', 'system error (I/O error)'],
+]);
+
+/**
+ * SQLSTATE classes that are operating errors to the worker, though retrying does not mend them
+ * by itself: the schema or the role does not match the code (a revoked privilege; a column,
+ * table or function a rolling deploy has not migrated yet), or Postgres failed inside. No
+ * command's data raises these (values reach ledger_apply_batch as one jsonb parameter), and
+ * the empty write that proves a failure is a command's touches only partition_state, so it
+ * cannot tell them apart. The worker waits for the deploy to be mended; the API answers 500.
+ */
+const DEPLOY_CLASSES: ReadonlyMap<string, string> = new Map([
   ['0A', 'feature not supported'],
   ['39', 'external routine invocation exception'],
   ['3D', 'invalid catalog name (the database does not exist)'],
   ['3F', 'invalid schema name'],
   ['42', 'syntax error or access rule violation (42501 insufficient privilege, 42703 undefined column, 42P01 undefined table, 42883 undefined function)'],
-  ['53', 'insufficient resources (disk full, out of memory, too many connections)'],
-  ['57', 'operator intervention (admin shutdown, crash shutdown, cannot connect now, query canceled)'],
-  ['58', 'system error (I/O error)'],
   ['XX', 'internal error'],
 ]);
 
-/** Single SQLSTATEs that are operating errors outside those classes. */
-const OPERATING_CODES: ReadonlyMap<string, string> = new Map([
+/** Single SQLSTATEs that are transient outside those classes. */
+const TRANSIENT_CODES: ReadonlyMap<string, string> = new Map([
   ['40001', 'serialization failure'],
   ['40P01', 'deadlock detected'],
   ['55P03', 'lock not available'],
   ['55006', 'object in use'],
   ['25P03', 'idle-in-transaction session timeout'],
 ]);
+
+/** A SQLSTATE of a dependency down or busy: the same statement may succeed as is later. */
+export function isTransientSqlState(code: string): boolean {
+  return TRANSIENT_CODES.has(code) || TRANSIENT_CLASSES.has(code.slice(0, 2));
+}
 
 export const SQLSTATE_FENCED = 'LL001';
 export const SQLSTATE_CONCURRENT_WRITE = 'LL002';
@@ -76,7 +91,7 @@ export function classifyWriteFailure(error: unknown): WriteFailureKind {
   if (code === SQLSTATE_FENCED) return 'fenced';
   if (code === SQLSTATE_CONCURRENT_WRITE) return 'concurrent';
   if (code !== null) {
-    if (OPERATING_CODES.has(code) || OPERATING_CLASSES.has(code.slice(0, 2))) return 'operating';
+    if (isTransientSqlState(code) || DEPLOY_CLASSES.has(code.slice(0, 2))) return 'operating';
     return 'deterministic';
   }
   // No SQLSTATE: the statement never ran to an answer (connection refused, pool timeout,

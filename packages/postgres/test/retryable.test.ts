@@ -13,6 +13,12 @@ describe('isRetryablePgError', () => {
     pgError('57P01', 'terminating connection due to administrator command'),
     pgError('57P03', 'the database system is starting up'),
     pgError('40001', 'could not serialize access'),
+    // Found by an outside review: the worker retried these while the API answered 500.
+    pgError('53300', 'sorry, too many clients already'),
+    pgError('53100', 'could not extend file: No space left on device'),
+    pgError('57014', 'canceling statement due to statement timeout'),
+    pgError('55P03', 'could not obtain lock on row'),
+    pgError('25P03', 'terminating connection due to idle-in-transaction timeout'),
     new Error('connect ECONNREFUSED 127.0.0.1:26432'),
     new Error('Connection terminated unexpectedly'),
     new Error('timeout exceeded when trying to connect'),
@@ -25,6 +31,9 @@ describe('isRetryablePgError', () => {
     pgError('22003', 'value "99999999999999999999" is out of range for type bigint'),
     pgError('23505', 'duplicate key value violates unique constraint'),
     pgError('42601', 'syntax error'),
+    // A deploy that does not match the schema: the worker waits for it, the API answers 500.
+    pgError('42501', 'permission denied for table holds'),
+    pgError('XX000', 'internal error'),
     new Error('something else'),
   ])('not retryable: %s', (error) => {
     expect(isRetryablePgError(error)).toBe(false);
