@@ -133,8 +133,10 @@ type EarlierLookup = (kind: MovementRequest['kind'], id: string) => Promise<Tran
  * How a replayed submission finds what it produced before. A single request looks its one id
  * up (earlierResource). A replayed batch may hold 1,000 items, each of which may have been
  * accepted before: all are looked up at once, one read per table and one Redis call, started
- * before the items are prepared. A failed lookup is each replayed item's own error (503), as
- * it would be alone.
+ * before the items are prepared. A failed Postgres read is each replayed item's own error
+ * (503), as it would be alone. Redis unreadable means no ACCEPTED record to show: an item
+ * not applied yet is published again (the worker applies it once) and answers 202, as a
+ * replay racing its first request does (docs/api.md, Idempotency).
  */
 function earlierLookup(ctx: AppContext, submissions: readonly MovementSubmission[], binding: IdBinding): EarlierLookup {
   if (binding === 'claim' || binding.kind !== 'batch-replay') return (kind, id) => earlierResource(ctx, kind, id);
