@@ -444,6 +444,28 @@ describe('batch, history and point in time', () => {
       }
     });
 
+    test("a batch only the burst allowance can take is told to retry when the allowance refills, not in a second", async () => {
+      // 5 writes/s and an allowance of 5 more per hour. A 6-item batch costs 1 as it arrives
+      // and 5 more, which a window already holding that 1 cannot take: only the allowance can.
+      const limited = await startApi(
+        { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${redisKeyPrefix}rl3:` },
+        { API_RATE_WRITES_PER_S: '5', API_RATE_WRITES_BURST: '10', API_RATE_BURST_WINDOW_S: '3600' },
+      );
+      try {
+        const heidi = new Client(limited.url, await token('heidi'));
+        const account = await openAccountOn(db.pool, routing, 0, 'heidi');
+        const items = Array.from({ length: 6 }, () => ({ kind: 'WITHDRAWAL', account_id: account, amount: '1', currency: 'USD' }));
+        expect((await heidi.post('/v1/batch', { items })).status).toBe(202);
+        await sleep(1_100); // a fresh one-second window: the next batch's first point passes
+        const again = await heidi.post('/v1/batch', { items });
+        expect(again.status).toBe(429);
+        // The allowance refills an hour after it was first drawn on; a retry in 1 s would be refused again.
+        expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(3_500);
+      } finally {
+        await limited.stop();
+      }
+    });
+
     test('a batch the write budget can never take at once is a 400, not a 429 forever', async () => {
       // 5 writes/s and an allowance of 5 more: a request's points come from the window or
       // from the allowance, never both, so 1 (as it arrives) + 5 is the most a batch can cost.
