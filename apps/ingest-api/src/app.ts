@@ -122,6 +122,16 @@ export function buildApp(deps: AppDeps): Express {
   // decompression runs before the size limit), and bytes that are not UTF-8 are a 400 rather
   // than replaced by U+FFFD, which would store something the client never sent.
   const bodyOptions = { type: 'application/json', strict: true, inflate: false, verify: verifyBody };
+  // A declared length over the limit is refused before the body is read: body-parser answers
+  // its 413 only once the whole body has arrived, so a client that declares 10 MB and sends
+  // nothing held a connection and an in-flight slot until the request timed out (a 408 after
+  // a minute; found by an outside review). The connection closes: its body is never read.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const limit = req.path === BATCH_PATH ? config.batchBodyBytesMax : config.requestBodyBytesMax;
+    if (!(Number(req.headers['content-length']) > limit)) return next(); // absent (chunked): body-parser counts
+    res.setHeader('Connection', 'close');
+    next(Object.assign(new Error('request entity too large'), { status: 413, type: 'entity.too.large', limit }));
+  });
   const parseJson = express.json({ ...bodyOptions, limit: config.requestBodyBytesMax });
   const parseBatchJson = express.json({ ...bodyOptions, limit: config.batchBodyBytesMax });
   app.use((req: Request, res: Response, next: NextFunction) => (req.path === BATCH_PATH ? parseBatchJson : parseJson)(req, res, next));

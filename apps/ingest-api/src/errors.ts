@@ -208,6 +208,16 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
   return { ...answer(500, 'INTERNAL', 'internal error'), unexpected: true };
 }
 
+function isJsonScalar(body: unknown): boolean {
+  if (typeof body !== 'string') return false;
+  try {
+    const value: unknown = JSON.parse(body);
+    return value === null || typeof value !== 'object';
+  } catch {
+    return false;
+  }
+}
+
 /** express.json() (body-parser) marks its errors with `type` and a 4xx `status`. */
 function bodyParserAnswer(
   error: unknown,
@@ -219,6 +229,9 @@ function bodyParserAnswer(
     case 'entity.too.large':
       return answer(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${String(limit)} bytes`);
     case 'entity.parse.failed':
+      // strict parsing refuses a JSON text that is not an object or array ("hello", 5, null):
+      // valid JSON, so not MALFORMED_JSON, but never a body any route takes.
+      if (isJsonScalar((error as { body?: unknown }).body)) return answer(400, 'VALIDATION_FAILED', 'request body must be a JSON object');
       return answer(400, 'MALFORMED_JSON', 'request body is not valid JSON');
     case 'entity.encoding.invalid':
       return answer(400, 'MALFORMED_JSON', 'request body is not valid UTF-8');

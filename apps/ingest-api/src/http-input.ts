@@ -173,13 +173,14 @@ const SINGLE_HEADERS = new Map([
   ['host', 'Host'],
   ['content-type', 'Content-Type'],
   ['authorization', 'Authorization'],
+  ['idempotency-key', 'Idempotency-Key'],
 ]);
 
 /**
  * Why the request's framing is ambiguous, or null: what Node reads one way and a proxy in
- * front may read another. A second Host, Content-Type or Authorization (Node keeps the
- * first, a proxy may keep the last: another virtual host, another media type, another
- * principal), an HTTP/1.1 request without a
+ * front may read another. A second Host, Content-Type, Authorization or Idempotency-Key
+ * (Node keeps the first or joins them, a proxy may keep the last: another virtual host,
+ * another media type, another principal, another command), an HTTP/1.1 request without a
  * Host, and a transfer coding other than chunked (Node decodes only the chunking and would
  * hand the rest, gzip for instance, to the JSON reader as if it were plain).
  */

@@ -1,6 +1,7 @@
 // Proves the HTTP contract of docs/api.md end to end against the real API, a real worker,
 // Kafka, Postgres through PgBouncer and Redis: every endpoint and every status code path.
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import type { Express } from 'express';
 import { apiDocument } from '../src/routes';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -253,6 +254,43 @@ describe('HTTP contract v1', () => {
       const text = await alice.request('POST', '/v1/accounts', { raw: 'currency=USD', headers: { 'content-type': 'text/plain' } });
       expect(text.status).toBe(415);
       expect((await alice.get('/v1/nothing-here')).status).toBe(404);
+    });
+
+    test('a JSON text that is not an object is VALIDATION_FAILED; only text that is not JSON is MALFORMED_JSON', async () => {
+      for (const raw of ['"hello"', '5', 'null', 'true']) {
+        const answer = await alice.request('POST', '/v1/accounts', { raw });
+        expect([raw, answer.status, answer.body.error.code, answer.body.error.message]).toEqual([raw, 400, 'VALIDATION_FAILED', 'request body must be a JSON object']);
+      }
+      for (const raw of ['{', 'hello', '{"currency": "USD",}']) {
+        const answer = await alice.request('POST', '/v1/accounts', { raw });
+        expect([raw, answer.status, answer.body.error.code]).toEqual([raw, 400, 'MALFORMED_JSON']);
+      }
+    });
+
+    test('a declared Content-Length over the limit is a 413 at once, without waiting for the body', async () => {
+      const { hostname, port } = new URL(api.url);
+      const bearer = await token('alice');
+      const started = Date.now();
+      // Headers only: the 10 MB body never comes. body-parser alone answered once the request timed out.
+      const head = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => {
+          socket.write(`POST /v1/transfers HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${bearer}\r\nContent-Type: application/json\r\nIdempotency-Key: ${randomUUID()}\r\nContent-Length: 10000000\r\n\r\n`);
+        });
+        let received = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => {
+          received += chunk;
+          if (received.includes('\r\n\r\n')) {
+            socket.destroy();
+            resolve(received);
+          }
+        });
+        socket.on('error', reject);
+        socket.setTimeout(10_000, () => reject(new Error('no answer within 10 s')));
+      });
+      expect(head).toMatch(/^HTTP\/1\.1 413 /);
+      expect(head.toLowerCase()).toContain('connection: close');
+      expect(Date.now() - started).toBeLessThan(10_000);
     });
   });
 

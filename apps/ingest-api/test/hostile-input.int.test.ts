@@ -282,6 +282,7 @@ describe('hostile input at the HTTP border', () => {
       [await post('Host: x\r\nContent-Type: application/json\r\nContent-Type: text/plain\r\n', 'frame-1'), 'the Content-Type header appears more than once'],
       [await post('Host: x\r\nHost: y\r\nContent-Type: application/json\r\n', 'frame-2'), 'the Host header appears more than once'],
       [await post('Content-Type: application/json\r\n', 'frame-3'), 'an HTTP/1.1 request needs a Host header'],
+      [await post('Host: x\r\nContent-Type: application/json\r\nIdempotency-Key: frame-5b\r\n', 'frame-5a'), 'the Idempotency-Key header appears more than once'],
       [
         await raw(`POST /v1/accounts HTTP/1.1\r\nHost: x\r\n${bearer}Idempotency-Key: frame-4\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`),
         'Transfer-Encoding "gzip, chunked" is not supported: only chunked (send the body uncompressed)',
