@@ -1,5 +1,6 @@
-// Proves /readyz answers 200 with Kafka, Postgres and Redis up, and 503 naming the one
-// dependency that is really stopped (each service is stopped and restarted for real).
+// Proves /readyz answers 200 with Kafka, Postgres and Redis up, 503 naming Kafka or Postgres
+// when it is really stopped, and 200 `degraded` naming Redis when Redis is (the API serves
+// without its cache). Each service is stopped and restarted for real.
 import { type TestDatabase, createTestDatabase } from './support/database';
 import { type TestTopics, createTestTopics } from './support/kafka';
 import { Client, startApi } from './support/api';
@@ -34,8 +35,22 @@ describe('GET /readyz against really stopped services', () => {
     await waitFor('ready', async () => (await readiness()).status === 200);
   });
 
+  test('redis stopped: still 200, degraded, naming redis; ok again once it is back', async () => {
+    stack('stop-service', 'redis');
+    try {
+      const degraded = await waitFor('readyz to notice redis', async () => {
+        const r = await readiness();
+        return r.body.status === 'degraded' ? r : null;
+      });
+      expect(degraded.status).toBe(200);
+      expect(degraded.body).toEqual({ status: 'degraded', checks: { kafka: 'ok', postgres: 'ok', redis: 'failing' } });
+    } finally {
+      stack('start-service', 'redis');
+    }
+    await waitFor('readyz ok again', async () => (await readiness()).body.status === 'ok', 60_000, 250);
+  });
+
   test.each([
-    ['redis', 'redis'],
     ['pgbouncer', 'postgres'],
     ['kafka', 'kafka'],
   ] as const)('%s stopped: 503 naming %s, then 200 again once it is back', async (service, named) => {

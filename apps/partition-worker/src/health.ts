@@ -5,7 +5,8 @@
  * Ready means: the consumer group assigned this process partitions, every assigned partition
  * with commands waiting is claimed (a claim happens when its first fetch arrives, so an idle
  * partition with nothing to apply needs none), none has had its writes failing for
- * WORKER_WRITES_FAILING_UNREADY_MS, and Postgres, Redis and Kafka answer. The
+ * WORKER_WRITES_FAILING_UNREADY_MS, and Postgres and Kafka answer. Redis is checked too, but
+ * a worker whose only failing check is Redis is ready, `degraded` (READY_WITHOUT). The
  * answer names each check and says ok or failing; the reason goes to the log, once per change.
  */
 import type { Pool } from 'pg';
@@ -16,7 +17,14 @@ import { countUnpublishedOutbox, listPartitionStates, moneyInFlight } from '@led
 import type { WorkerMetrics } from './metrics';
 
 type CheckName = 'postgres' | 'redis' | 'kafka' | 'partitions';
-export type Readiness = { ready: boolean; checks: Record<CheckName, 'ok' | 'failing'> };
+export type Readiness = { ready: boolean; degraded: boolean; checks: Record<CheckName, 'ok' | 'failing'> };
+
+/**
+ * Checks that leave the worker ready when they fail: Redis is the balance cache, refreshed
+ * after commit and made good once it is back, so the worker applies commands without it (an
+ * outside fault review saw lag stay at 0 through a Redis outage while /readyz said 503).
+ */
+const READY_WITHOUT: ReadonlySet<CheckName> = new Set(['redis']);
 
 interface Ownership {
   partition: number;
@@ -65,7 +73,8 @@ export class WorkerHealth {
     const checks = Object.fromEntries(results.map(([name, failure]) => [name, failure === null ? 'ok' : 'failing'])) as Readiness['checks'];
     const failures = results.filter(([, failure]) => failure !== null);
     this.logChange(failures.map(([name, failure]) => `${name}: ${failure}`).join('; '));
-    return { ready: failures.length === 0, checks };
+    const blocking = failures.filter(([name]) => !READY_WITHOUT.has(name));
+    return { ready: blocking.length === 0, degraded: failures.length > 0, checks };
   }
 
   /** Sets the scrape-time gauges; a dependency that does not answer leaves the last values. */
@@ -131,7 +140,7 @@ export class WorkerHealth {
   private logChange(verdict: string): void {
     if (verdict === this.lastVerdict) return;
     this.lastVerdict = verdict;
-    if (verdict) this.deps.logger.warn('not ready', { reasons: verdict });
-    else this.deps.logger.info('ready');
+    if (verdict) this.deps.logger.warn('checks failing', { reasons: verdict });
+    else this.deps.logger.info('all checks ok');
   }
 }

@@ -50,7 +50,8 @@ async function route(req: IncomingMessage, res: ServerResponse, handlers: OpsHan
       return json(res, 200, { status: 'ok' });
     case '/readyz': {
       const readiness = await handlers.readiness();
-      return json(res, readiness.ready ? 200 : 503, { status: readiness.ready ? 'ok' : 'failing', checks: readiness.checks });
+      const status = !readiness.ready ? 'failing' : readiness.degraded ? 'degraded' : 'ok';
+      return json(res, readiness.ready ? 200 : 503, { status, checks: readiness.checks });
     }
     case '/metrics': {
       const { contentType, body } = await handlers.metrics();

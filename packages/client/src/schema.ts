@@ -294,7 +294,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Kafka, Postgres and Redis reachable (operator network, or a ledger:admin token) */
+        /** Kafka and Postgres answer; Redis reported but not required (operator network, or a ledger:admin token) */
         get: operations["getReadyz"];
         put?: never;
         post?: never;
@@ -605,8 +605,8 @@ export interface components {
             completed_at?: string;
         };
         Readiness: {
-            /** @constant */
-            status: "ok";
+            /** @enum {string} */
+            status: "ok" | "degraded";
             checks: {
                 [key: string]: "ok" | "failing";
             };
@@ -2346,7 +2346,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Ready */
+            /** @description Ready: `ok`, or `degraded` when only Redis is failing */
             200: {
                 headers: {
                     [name: string]: unknown;

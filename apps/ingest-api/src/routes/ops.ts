@@ -18,7 +18,15 @@ import { defineRoute } from '../route-table';
 type CheckName = 'kafka' | 'postgres' | 'redis';
 type CheckState = 'ok' | 'failing';
 
-const readiness = z.object({ status: z.literal('ok'), checks: z.record(z.string(), z.enum(['ok', 'failing'])) }).meta({ id: 'Readiness' });
+const readiness = z.object({ status: z.enum(['ok', 'degraded']), checks: z.record(z.string(), z.enum(['ok', 'failing'])) }).meta({ id: 'Readiness' });
+
+/**
+ * Redis is a cache (balances, ACCEPTED records, the rate limit's counters, long-poll wake-ups):
+ * without it the API still accepts and answers (Postgres fallbacks, in-memory limits), so a
+ * Redis outage leaves the API ready, `degraded`. Taking every instance out of a load balancer
+ * for it would turn a cache outage into an API outage (found by an outside fault review).
+ */
+const READY_WITHOUT: ReadonlySet<CheckName> = new Set(['redis']);
 
 export const opsRoutes = [
   defineRoute({
@@ -35,10 +43,10 @@ export const opsRoutes = [
   defineRoute({
     method: 'get',
     path: '/readyz',
-    summary: 'Kafka, Postgres and Redis reachable (operator network, or a ledger:admin token)',
+    summary: 'Kafka and Postgres answer; Redis reported but not required (operator network, or a ledger:admin token)',
     public: true,
     responses: {
-      200: { description: 'Ready', schema: readiness },
+      200: { description: 'Ready: `ok`, or `degraded` when only Redis is failing', schema: readiness },
       503: { description: 'A dependency is failing (details name it, ok/failing only; Retry-After)', schema: errorBody },
     },
     errors: [401, 403],
@@ -47,12 +55,13 @@ export const opsRoutes = [
       const results = await runChecks(ctx);
       const names = Object.keys(results) as CheckName[];
       const checks = Object.fromEntries(names.map((name) => [name, results[name] === 'ok' ? 'ok' : 'failing'])) as Record<CheckName, CheckState>;
-      const failed = names.filter((name) => results[name] !== 'ok');
+      const failing = names.filter((name) => results[name] !== 'ok');
+      for (const name of failing) ctx.warn(`readyz:${name}`, `readiness: ${name} ${results[name]}`);
+      const failed = failing.filter((name) => !READY_WITHOUT.has(name));
       if (failed.length === 0) {
-        res.json({ status: 'ok', checks });
+        res.json({ status: failing.length === 0 ? 'ok' : 'degraded', checks });
         return;
       }
-      for (const name of failed) ctx.warn(`readyz:${name}`, `readiness: ${name} ${results[name]}`);
       res
         .status(503)
         .set('Retry-After', String(ctx.config.unavailableRetryAfterS))
@@ -106,6 +115,6 @@ async function bounded(check: Promise<void>, timeoutMs: number): Promise<string>
     await within(check, timeoutMs, 'no answer');
     return 'ok';
   } catch (error) {
-    return `unreachable: ${(error as Error).message}`;
+    return `failing: ${(error as Error).message}`;
   }
 }
