@@ -111,6 +111,18 @@ export class DependencyUnavailableError extends Error {
   }
 }
 
+/**
+ * A command accepted under its Idempotency-Key (its claim is in Postgres) and not applied yet,
+ * whose ACCEPTED record Redis lost (restarted empty, flushed): a 503 to retry, never a 404,
+ * which a client could take for "never happened" and resubmit under a new key.
+ */
+export function acceptedButUnrecorded(what: 'transfer' | 'hold', id: string): DependencyUnavailableError {
+  return new DependencyUnavailableError(
+    'redis',
+    `${what} ${id} was accepted under its Idempotency-Key and is not applied yet, and the cache lost its ACCEPTED record: retry shortly (it is not lost; do not resubmit under a new key)`,
+  );
+}
+
 /** The account's bucket is being moved to another partition: retry in a moment. */
 export class BucketMovingError extends Error {
   override readonly name = 'BucketMovingError';

@@ -11,13 +11,13 @@
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { type CaptureCommand, type VoidHoldCommand, holdIdFor, transferIdFor } from '@ledgerline/domain';
-import { type HoldRow, findHold } from '@ledgerline/postgres';
+import { type HoldRow, findHold, findIdempotencyClaimant } from '@ledgerline/postgres';
 import type { HoldResource, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
 import { submitCommand, publishCommand } from './command-submission';
 import { earlierTransfer, submitMovements } from './movements';
 import type { AppContext } from './context';
-import { DependencyUnavailableError, forbidden, notFound, validationFailed } from './errors';
+import { DependencyUnavailableError, acceptedButUnrecorded, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
 import { acceptedHoldOf, acceptedTransferWire, holdWire } from './resources';
 
@@ -45,8 +45,11 @@ interface CurrentHold {
   row: HoldRow | null;
 }
 
-/** Postgres (applied), else the Redis ACCEPTED record, else nothing. */
-async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold | null> {
+/**
+ * Postgres (applied), else the Redis ACCEPTED record, else the key's claimant when only the
+ * Idempotency-Key claim shows it was accepted (its record lost: transfer-status.ts), else nothing.
+ */
+async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold | { claimant: string } | null> {
   const row = await findHold(ctx.pool, holdId);
   if (row) return { resource: holdWire(row), principal: row.principal, row };
   let accepted;
@@ -55,8 +58,23 @@ async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold
   } catch {
     throw new DependencyUnavailableError('redis', `redis did not answer (down or too slow): cannot tell whether hold ${holdId} was accepted; retry shortly`);
   }
-  const resource = accepted ? acceptedHoldOf(accepted.resource) : null;
-  return accepted && resource ? { resource, principal: accepted.principal, row: null } : null;
+  if (accepted) {
+    const resource = acceptedHoldOf(accepted.resource);
+    return resource ? { resource, principal: accepted.principal, row: null } : null; // a transfer's record: no hold
+  }
+  const claimant = await findIdempotencyClaimant(ctx.pool, holdId);
+  return claimant === null ? null : { claimant };
+}
+
+/** The hold as `auth` may see it; 404 when it may not, 503 when only its claim shows it (acceptedButUnrecorded). */
+async function visibleHold(ctx: AppContext, auth: AuthContext, holdId: string, current: Awaited<ReturnType<typeof currentHold>>): Promise<CurrentHold> {
+  if (current === null) throw notFound('hold');
+  if ('claimant' in current) {
+    if (isAdmin(auth) || current.claimant === auth.principal) throw acceptedButUnrecorded('hold', holdId);
+    throw notFound('hold');
+  }
+  if (!(await mayRead(ctx, auth, current))) throw notFound('hold');
+  return current;
 }
 
 /** The principal that placed it, the held account's owner, or an admin; 404 for anyone else. */
@@ -66,21 +84,33 @@ async function mayRead(ctx: AppContext, auth: AuthContext, hold: CurrentHold): P
   return facts?.owner === auth.principal;
 }
 
+async function waitFor(ctx: AppContext, handle: { until(ms: number): Promise<unknown> }, waitMs: number): Promise<void> {
+  ctx.metrics.longPollsWaiting.inc();
+  try {
+    await handle.until(waitMs);
+  } finally {
+    ctx.metrics.longPollsWaiting.dec();
+  }
+}
+
 /** `GET /v1/holds/{id}?wait_ms=`: waits while the hold is ACCEPTED (not applied yet). */
 export async function readHold(ctx: AppContext, auth: AuthContext, holdId: string, waitMs: number): Promise<HoldResource> {
   const handle = waitMs > 0 ? ctx.redis.waiter.register(holdId) : null;
   if (waitMs > 0 && !handle) ctx.metrics.longPollsRefused.inc();
   try {
-    let current = await currentHold(ctx, holdId);
-    if (!current || !(await mayRead(ctx, auth, current))) throw notFound('hold');
-    if (handle && current.resource.status === 'ACCEPTED') {
-      ctx.metrics.longPollsWaiting.inc();
-      try {
-        await handle.until(waitMs);
-      } finally {
-        ctx.metrics.longPollsWaiting.dec();
+    let current: CurrentHold;
+    const first = await currentHold(ctx, holdId);
+    if (handle && first !== null && 'claimant' in first && (isAdmin(auth) || first.claimant === auth.principal)) {
+      // Only its claim shows it: wait for the worker, then answer what there is.
+      await waitFor(ctx, handle, waitMs);
+      current = await visibleHold(ctx, auth, holdId, await currentHold(ctx, holdId));
+    } else {
+      current = await visibleHold(ctx, auth, holdId, first);
+      if (handle && current.resource.status === 'ACCEPTED') {
+        await waitFor(ctx, handle, waitMs);
+        const after = await currentHold(ctx, holdId);
+        if (after !== null && 'resource' in after) current = after;
       }
-      current = (await currentHold(ctx, holdId)) ?? current;
     }
     return current.resource;
   } finally {
@@ -90,8 +120,7 @@ export async function readHold(ctx: AppContext, auth: AuthContext, holdId: strin
 
 /** The hold a capture or void names, if the caller may act on it (owner of the held account or admin). */
 async function holdToActOn(ctx: AppContext, auth: AuthContext, holdId: string): Promise<CurrentHold> {
-  const current = await currentHold(ctx, holdId);
-  if (!current || !(await mayRead(ctx, auth, current))) throw notFound('hold');
+  const current = await visibleHold(ctx, auth, holdId, await currentHold(ctx, holdId));
   if (isAdmin(auth)) return current;
   if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
   const facts = await ctx.directory.lookup(current.resource.account_id);

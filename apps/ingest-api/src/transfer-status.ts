@@ -4,7 +4,12 @@
  * Where the status comes from, in order of authority:
  *   1. Postgres (the worker's commit): PROCESSING, COMPLETED or REJECTED.
  *   2. Redis's ACCEPTED record (written after Kafka acked, before any worker applied it).
- *   3. Neither: 404 (or 503 when Redis could not be asked, since ACCEPTED may be there).
+ *   3. Neither, but its Idempotency-Key is claimed: accepted (or in doubt after an unanswered
+ *      publish) and not applied yet, its ACCEPTED record lost with the cache (Redis restarted
+ *      or flushed while the worker was behind). Its claimant gets a 503 (after the long poll,
+ *      if any): a 404 there once read as "never happened", and a client resubmitting under a
+ *      new key would move the money twice (found by an outside fault review).
+ *   4. None of these: 404 (or 503 when Redis could not be asked, since ACCEPTED may be there).
  *
  * Long poll: the request registers with the TransferStatusWaiter BEFORE it reads, so a
  * notification published between the read and the wait cannot be missed; it then sleeps
@@ -18,10 +23,10 @@
  */
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
 import { REVERSIBLE_KINDS } from '@ledgerline/domain';
-import { type TransferRow, findAccount, findAccounts, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
+import { type TransferRow, findAccount, findAccounts, findIdempotencyClaimant, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
 import type { TransferResource } from '@ledgerline/schemas';
 import type { AppContext } from './context';
-import { DependencyUnavailableError, notFound } from './errors';
+import { DependencyUnavailableError, acceptedButUnrecorded, notFound } from './errors';
 import { acceptedTransferOf, transferWireFromRow } from './resources';
 
 interface CurrentTransfer {
@@ -36,16 +41,31 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
   const handle = waitMs > 0 ? ctx.redis.waiter.register(transferId) : null;
   if (waitMs > 0 && !handle) ctx.metrics.longPollsRefused.inc();
   try {
-    let current = await currentTransfer(ctx, transferId);
-    if (!current || !(await mayRead(ctx, auth, current))) throw notFound('transfer');
-    if (handle && !isTerminal(current.resource.status)) {
+    const first = await currentTransfer(ctx, transferId);
+    if (first === null) throw notFound('transfer');
+    if ('claimant' in first && !(isAdmin(auth) || first.claimant === auth.principal)) throw notFound('transfer');
+    if ('resource' in first && !(await mayRead(ctx, auth, first))) throw notFound('transfer');
+    const wait = async () => {
       ctx.metrics.longPollsWaiting.inc();
       try {
-        await handle.until(waitMs);
+        await handle!.until(waitMs);
       } finally {
         ctx.metrics.longPollsWaiting.dec();
       }
-      current = (await currentTransfer(ctx, transferId)) ?? current;
+    };
+    let current: CurrentTransfer;
+    if ('claimant' in first) {
+      if (handle) await wait();
+      const after = await currentTransfer(ctx, transferId);
+      if (after === null || 'claimant' in after) throw acceptedButUnrecorded('transfer', transferId);
+      current = after;
+    } else {
+      current = first;
+      if (handle && !isTerminal(current.resource.status)) {
+        await wait();
+        const after = await currentTransfer(ctx, transferId);
+        if (after !== null && 'resource' in after) current = after;
+      }
     }
     if (current.row && isTerminal(current.row.status)) await readRepairBalances(ctx, current.row);
     return await asSeenBy(ctx, auth, current.resource, current.principal);
@@ -54,7 +74,7 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
   }
 }
 
-async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | null> {
+async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | { claimant: string } | null> {
   const row = await findTransfer(ctx.pool, transferId);
   if (row) return { resource: await withReversedAmount(ctx, transferWireFromRow(row)), principal: row.principal, row };
   let accepted;
@@ -63,8 +83,12 @@ async function currentTransfer(ctx: AppContext, transferId: string): Promise<Cur
   } catch {
     throw new DependencyUnavailableError('redis', `redis did not answer (down or too slow): cannot tell whether transfer ${transferId} was accepted; retry shortly`);
   }
-  const resource = accepted ? acceptedTransferOf(accepted.resource) : null;
-  return accepted && resource ? { resource, principal: accepted.principal, row: null } : null;
+  if (accepted) {
+    const resource = acceptedTransferOf(accepted.resource);
+    return resource ? { resource, principal: accepted.principal, row: null } : null; // a hold's record: no transfer
+  }
+  const claimant = await findIdempotencyClaimant(ctx.pool, transferId);
+  return claimant === null ? null : { claimant };
 }
 
 /** A COMPLETED TRANSFER, CAPTURE or DEPOSIT shows how much its reversals took back. */

@@ -15,3 +15,21 @@ import type { Pool } from 'pg';
 export async function releaseIdempotencyKey(pool: Pool, transferId: string, requestHash: string, version: string): Promise<void> {
   await pool.query('DELETE FROM idempotency_keys WHERE transfer_id = $1 AND request_hash = $2 AND xmin = $3::xid', [transferId, requestHash, version]);
 }
+
+/**
+ * Who claimed `id` under an Idempotency-Key (its principal), or null when nobody did or the
+ * id names a hold, an account or an account change (their own families of ids): the proof
+ * that a command was accepted (or is in doubt after an unanswered publish) when neither its
+ * row nor its ACCEPTED record in Redis can show it. Read only on that rare path.
+ */
+export async function findIdempotencyClaimant(pool: Pool, id: string): Promise<string | null> {
+  const result = await pool.query(
+    `SELECT principal FROM idempotency_keys
+      WHERE transfer_id = $1
+        AND NOT EXISTS (SELECT 1 FROM holds WHERE id = $1)
+        AND NOT EXISTS (SELECT 1 FROM accounts WHERE id = $1)
+        AND NOT EXISTS (SELECT 1 FROM account_changes WHERE id = $1)`,
+    [id],
+  );
+  return (result.rows[0]?.principal as string | undefined) ?? null;
+}
