@@ -16,7 +16,8 @@
 #   stop-service <svc>    stop one service gracefully
 #   kill-service <svc>    SIGKILL one service (chaos testing: crash, not shutdown)
 #   restart-service <svc> stop-service + start-service
-#   pause-service <svc>   SIGSTOP one service (chaos testing: a hung process, sockets stay open)
+#   pause-service <svc>   SIGSTOP one service (chaos testing: a hung process, sockets stay open;
+#                         Postgres with its backends)
 #   resume-service <svc>  SIGCONT a paused service
 #
 # services: kafka postgres pgbouncer redis
@@ -804,10 +805,21 @@ restart_service() { stop_services "$1"; start_service "$1"; }
 # SIGSTOP/SIGCONT by recorded pid: the process and its sockets stay, it just stops answering
 # (a GC pause, a hung disk, a VM freeze), which is not what a crash looks like to its clients.
 freeze_service() {   # freeze_service <svc> STOP|CONT <verb>
-  local svc="$1" signal="$2" verb="$3" pid
+  local svc="$1" signal="$2" verb="$3" pid children
   pid="$(live_pid "$svc")" || die "$svc: not running"
-  kill -s "$signal" "$pid"
-  say "$svc: $verb (pid $pid)"
+  # Postgres serves each connection from a backend of its own: stopping the postmaster alone
+  # leaves every open connection answering (a 'pause' that paused nothing; found by an outside
+  # fault review). Its children are frozen with it (and thawed first on resume).
+  children=""
+  if [ "$svc" = postgres ]; then children="$(pgrep -P "$pid" | tr '\n' ' ')"; fi
+  if [ "$signal" = STOP ]; then
+    kill -s STOP "$pid"
+    [ -z "$children" ] || kill -s STOP $children 2>/dev/null || true
+  else
+    [ -z "$children" ] || kill -s CONT $children 2>/dev/null || true
+    kill -s CONT "$pid"
+  fi
+  say "$svc: $verb (pid $pid${children:+ and its backends})"
 }
 
 # ---------------------------------------------------------------------------------------------
