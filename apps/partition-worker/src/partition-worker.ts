@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvariantViolation } from '@ledgerline/domain';
-import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer } from '@ledgerline/kafka';
+import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer, isGroupRejoin } from '@ledgerline/kafka';
 import { ConcurrentWriteError, countUnpublishedOutbox } from '@ledgerline/postgres';
 import { FenceStorm } from './fence-storm';
 import { type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
@@ -185,12 +185,13 @@ export class PartitionWorker {
   }
 
   /**
-   * Applies a fetch until it is written or the partition is no longer ours. Programmer
-   * errors stop the process. Operating errors (a dependency down) are retried here, with
-   * backoff and a heartbeat between attempts, instead of being thrown to kafkajs: a throw
+   * Applies a fetch until it is written or the partition is no longer ours. A broken
+   * invariant or a second writer (InvariantViolation, ConcurrentWriteError) stops the
+   * process. Deterministic failures never get here: the applier isolates the command that
+   * causes them. Everything else is an operating error (a dependency down), retried here with
+   * backoff and a heartbeat between attempts instead of being thrown to kafkajs: a throw
    * makes kafkajs restart the consumer, which rebalances every partition of the group, every
-   * ~30 s for as long as Postgres is down. Deterministic failures never get here: the
-   * applier isolates the command that causes them.
+   * ~30 s for as long as Postgres is down.
    */
   private async applyGuarded(applier: PartitionApplier, messages: readonly ConsumedMessage[], fetched: PartitionFetch, progress: ApplyProgress) {
     for (let attempt = 1; ; attempt++) {
@@ -203,7 +204,10 @@ export class PartitionWorker {
           this.options.onFatal(error);
           throw error;
         }
-        if (!progress.isActive()) throw error; // rebalance or stop: the next owner takes over
+        // Rebalance or stop: the next owner takes over. A heartbeat answering that the group
+        // is rebalancing ends the fetch too; it is no write failure (it was logged and
+        // counted as one; found by an outside fault review).
+        if (!progress.isActive() || isGroupRejoin(error)) throw error;
         this.writesFailing.set(applier.partition, { since: this.writesFailing.get(applier.partition)?.since ?? Date.now(), error: (error as Error).message });
         const delayMs = writeRetryDelayMs(attempt, this.options.writeRetryDelay);
         this.options.onWriteRetry?.(applier.partition, attempt, error as Error);

@@ -6,4 +6,5 @@ export * from './batching-producer';
 export * from './bulk-producer';
 export * from './probe';
 export * from './partition-consumer';
+export { isGroupRejoin } from './group-rejoin';
 export * from './admin';

@@ -5,17 +5,13 @@
  */
 import { type LogEntry, logLevel } from 'kafkajs';
 import type { Logger } from '@ledgerline/logging';
+import { REJOIN_ANSWERS } from './group-rejoin';
 
 /** kafkajs's `logCreator` for a client whose lines go to `logger` (stderr when not given). */
 export function kafkajsLogCreator(logger: Logger | undefined): () => (entry: LogEntry) => void {
   return () => (entry) => (logger ? toLogger(logger, entry) : toStderr(entry));
 }
 
-/**
- * The group-membership answers a consumer handles by rejoining (kafkajs marks them not
- * retriable because it does not retry the request; the consumer runs the rejoin).
- */
-const REJOIN_ANSWERS = ['REBALANCE_IN_PROGRESS', 'UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'MEMBER_ID_REQUIRED'];
 
 /**
  * The messages of the broker's error answers that kafkajs handles by itself: the ones its
