@@ -8,7 +8,8 @@
  *      Redis forgot everything; a batch item is bound by its batch's claim instead,
  *      IdBinding) -> earlier resource from Postgres or the Redis ACCEPTED record
  *   -> route (account -> bucket -> partition) -> publish to Kafka, wait for acks=all (a
- *      batch's commands all in one produce request, in item order)
+ *      batch's commands in item order, in as few produce requests as
+ *      API_PRODUCE_GROUP_BYTES_MAX allows, one after another: groupsOf)
  *   -> record ACCEPTED in Redis (a batch's records in one call) -> 202 + Location
  *
  * The transfer id is derived from (principal, Idempotency-Key) (a batch item's from
@@ -93,7 +94,8 @@ export type IdBinding = 'claim' | { kind: 'batch-first' | 'batch-replay'; claime
  * THE use case "submit movements", for one (the single endpoints) or many (POST /v1/batch):
  * each submission is authorised, hold-checked and bound to its id (`binding`) on its own,
  * concurrently (claims share the group-committed statement), and every one that must be
- * published goes out in ONE produce request, in submission order (publishTogether).
+ * published goes out in submission order, in as few produce requests as
+ * API_PRODUCE_GROUP_BYTES_MAX allows (publish, groupsOf).
  * Outcomes come back in submission order; a failure of one submission before publishing is
  * its own.
  */
