@@ -246,9 +246,15 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
       // The groups after it were certainly never sent: their keys go back.
       const maybeSent = publishMayHaveReachedKafka(error);
       const released = maybeSent ? failed.slice(group.length) : failed;
+      // A release that fails leaves the key bound: a retry with the same body publishes again
+      // (the worker dedupes); only another body gets the 422 a release would have spared it.
       await Promise.all(
         released.map((item) =>
-          item.insertedClaim !== null ? releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash, item.insertedClaim).catch(() => undefined) : undefined,
+          item.insertedClaim !== null
+            ? releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash, item.insertedClaim).catch((e: Error) =>
+                ctx.warn('releaseIdempotencyKey', `releasing the Idempotency-Key of ${item.command.transferId} failed: ${e.message}`),
+              )
+            : undefined,
         ),
       );
       ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : maybeSent ? 'unknown' : 'unavailable' }, failed.length);
