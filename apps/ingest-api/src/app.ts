@@ -3,11 +3,15 @@
  * wires the real adapters; integration tests may call buildApp with their own database,
  * key prefix and topics.
  *
- * Request pipeline, in order:
- *   [tracing on: the request's span (tracing.ts)] -> request id and log line (pino-http) -> metrics -> in-flight cap (429; every path but
- *   /healthz) -> method guard (405 + Allow) -> [/v1] auth (401) -> per-principal rate limit
- *   (429 RATE_LIMITED) -> JSON only (415) -> body limit and parse (413/400;
- *   POST /v1/batch has a limit of its own) -> route
+ * Request pipeline, in the order buildApp mounts it:
+ *   [tracing on: the request's span (tracing.ts)] -> request id and log line (pino-http)
+ *   -> metrics -> ambiguous framing refused (400, connection closed; framingProblem)
+ *   -> in-flight cap (429; every path but /healthz) -> method guard (405 + Allow)
+ *   -> [/v1] auth (401) -> batch admission (POST /v1/batch when saturated: 429)
+ *   -> [/v1] per-principal rate limit (429 RATE_LIMITED) -> JSON only (415)
+ *   -> declared Content-Length over the limit (413 before the body is read, connection
+ *   closed) -> body read and parse (413/400; UTF-8 only, number literals scanned;
+ *   POST /v1/batch has a limit of its own) -> inexact number literal (400) -> route
  *   (routes/index.ts, the one table the router and /openapi.json both read) -> 404 -> the
  *   one error handler (errors.ts)
  *

@@ -86,7 +86,12 @@ async function submitWithTable<R extends Record<string, unknown>>(
     await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: routing.partitionOf(subject), key: subject, value: encodeCommand(command, ctx.seal) }]);
   } catch (error) {
     const maybeSent = publishMayHaveReachedKafka(error);
-    if (claim.kind === 'new' && !maybeSent) await releaseIdempotencyKey(ctx.pool, id, requestHash, claim.version).catch(() => undefined);
+    if (claim.kind === 'new' && !maybeSent) {
+      // A release that fails leaves the key bound (a retry with the same body publishes again).
+      await releaseIdempotencyKey(ctx.pool, id, requestHash, claim.version).catch((e: Error) =>
+        ctx.warn('releaseIdempotencyKey', `releasing the Idempotency-Key of ${id} failed: ${e.message}`),
+      );
+    }
     ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : maybeSent ? 'unknown' : 'unavailable' });
     throw error;
   }

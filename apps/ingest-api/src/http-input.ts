@@ -1,7 +1,11 @@
 /**
- * Parsing at the HTTP border: bodies, queries, path ids and headers, each through zod, each
- * failure a 400 with field paths. Authentication too: the verified principal and scopes
- * are attached to the request once, by the /v1 middleware.
+ * Checks and parsing at the HTTP border. Bodies, queries and the Idempotency-Key header are
+ * parsed through zod, each failure a 400 with field paths; before zod, a body is walked once
+ * for nesting depth and text Postgres cannot store (jsonProblem, envelopeProblem). Without
+ * zod: the ambiguous framing app.ts refuses (framingProblem) and the number literals a
+ * double would change (inexactNumberLiteral, run on the raw body). Also the reads of the
+ * principal app.ts's /v1 middleware attached (authOf) and the scope checks (requireRead,
+ * requireWrite).
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';

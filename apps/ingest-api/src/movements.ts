@@ -8,7 +8,8 @@
  *      Redis forgot everything; a batch item is bound by its batch's claim instead,
  *      IdBinding) -> earlier resource from Postgres or the Redis ACCEPTED record
  *   -> route (account -> bucket -> partition) -> publish to Kafka, wait for acks=all (a
- *      batch's commands all in one produce request, in item order)
+ *      batch's commands in item order, in as few produce requests as
+ *      API_PRODUCE_GROUP_BYTES_MAX allows, one after another: groupsOf)
  *   -> record ACCEPTED in Redis (a batch's records in one call) -> 202 + Location
  *
  * The transfer id is derived from (principal, Idempotency-Key) (a batch item's from
@@ -93,7 +94,8 @@ export type IdBinding = 'claim' | { kind: 'batch-first' | 'batch-replay'; claime
  * THE use case "submit movements", for one (the single endpoints) or many (POST /v1/batch):
  * each submission is authorised, hold-checked and bound to its id (`binding`) on its own,
  * concurrently (claims share the group-committed statement), and every one that must be
- * published goes out in ONE produce request, in submission order (publishTogether).
+ * published goes out in submission order, in as few produce requests as
+ * API_PRODUCE_GROUP_BYTES_MAX allows (publish, groupsOf).
  * Outcomes come back in submission order; a failure of one submission before publishing is
  * its own.
  */
@@ -244,9 +246,15 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
       // The groups after it were certainly never sent: their keys go back.
       const maybeSent = publishMayHaveReachedKafka(error);
       const released = maybeSent ? failed.slice(group.length) : failed;
+      // A release that fails leaves the key bound: a retry with the same body publishes again
+      // (the worker dedupes); only another body gets the 422 a release would have spared it.
       await Promise.all(
         released.map((item) =>
-          item.insertedClaim !== null ? releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash, item.insertedClaim).catch(() => undefined) : undefined,
+          item.insertedClaim !== null
+            ? releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash, item.insertedClaim).catch((e: Error) =>
+                ctx.warn('releaseIdempotencyKey', `releasing the Idempotency-Key of ${item.command.transferId} failed: ${e.message}`),
+              )
+            : undefined,
         ),
       );
       ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : maybeSent ? 'unknown' : 'unavailable' }, failed.length);

@@ -19,15 +19,17 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
       buckets: [1, 2, 3, 4, 6, 8, 16],
       registers: [registry],
     }),
+    // Not the commit alone: from the start of the batch's preparation to its commit's answer
+    // (PartitionApplier: `started` in prepare, observed in commit).
     commitSeconds: new Histogram({
       name: 'ledger_worker_batch_seconds',
-      help: 'Time to load, apply and commit one batch',
+      help: 'Seconds from the start of a batch to its commit: decode, reads and in-memory apply, then waiting for the batch ahead of it, relay backpressure and the group commit, then the write',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
     deadLetters: new Counter({
       name: 'ledger_worker_dead_letters_total',
-      help: 'Messages put on the dead-letter topic: malformed (did not decode) or unprocessable (write failed deterministically)',
+      help: 'Messages put on the dead-letter topic: malformed (did not decode), forged (claims an authority its kind and seal do not give) or unprocessable (write failed deterministically)',
       labelNames: ['reason'],
       registers: [registry],
     }),

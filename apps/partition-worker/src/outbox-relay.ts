@@ -53,7 +53,7 @@ export class OutboxRelay {
     if (rows.length === 0) return Promise.resolve();
     this.pendingRows.set(partition, (this.pendingRows.get(partition) ?? 0) + rows.length);
     const previous = this.chains.get(partition) ?? Promise.resolve();
-    const next = previous.then(() => this.publish(rows, () => partition, trace)).finally(() => {
+    const next = previous.then(() => this.publish(partition, rows, trace)).finally(() => {
       this.pendingRows.set(partition, (this.pendingRows.get(partition) ?? 0) - rows.length);
     });
     this.chains.set(partition, next);
@@ -132,14 +132,14 @@ export class OutboxRelay {
    * acknowledged, keeping the order). Never throws: when the producer stops first, the rows
    * stay unpublished for the sweeper.
    */
-  private async publish<R extends OutboxRow>(rows: readonly R[], sourcePartition: (row: R) => number, trace: Readonly<Record<string, string>> | null = null): Promise<void> {
+  private async publish(sourcePartition: number, rows: readonly OutboxRow[], trace: Readonly<Record<string, string>> | null): Promise<void> {
     try {
       const routing = this.options.routing();
       const messages = rows.map((row) => this.toMessage(row, routing));
       if (trace) for (const message of messages) message.headers = trace;
       await this.options.producer.publishAll(messages);
       // Only now: a row is deleted (marked) once Kafka has it, never before.
-      this.options.marks.add(rows.map((r) => ({ sourcePartition: sourcePartition(r), id: r.id, topic: r.topic })));
+      this.options.marks.add(rows.map((r) => ({ sourcePartition, id: r.id, topic: r.topic })));
       this.published += rows.length;
     } catch (error) {
       this.failures++;

@@ -14,10 +14,14 @@
  * No command can stop the partition (docs/design.md invariant 10). A write that fails
  * deterministically (write-errors.ts) is not retried as is: the batch is bisected until the
  * one command that fails alone is found; everything before and after it is written in
- * order, and that command is isolated: REJECTED with UNPROCESSABLE (its client's long poll
- * ends) and put on the dead-letter topic with its original bytes, offset and SQLSTATE. A
- * failure that even a write of no commands repeats is the database's, not a command's: it
- * is thrown as an operating error for the consumer loop to retry with backoff.
+ * order, and that command is isolated: put on the dead-letter topic with its original bytes,
+ * offset and SQLSTATE, and, if it is a client's transfer, deposit, withdrawal, capture,
+ * reversal or hold, REJECTED with UNPROCESSABLE (its client's long poll ends). A saga leg, a
+ * void, an expiry or an account change gets no status (isolateUnprocessable): it is only
+ * dead-lettered, and a leg's transfer stays PROCESSING with its money in transit until an
+ * operator acts (ledgerctl dead-letters; reconcile's in_flight figures). A failure that even
+ * a write of no commands repeats is the database's, not a command's: it is thrown as an
+ * operating error for the consumer loop to retry with backoff.
  */
 import type { Pool } from 'pg';
 import {
@@ -350,9 +354,10 @@ export class PartitionApplier {
   }
 
   /**
-   * The one message whose write fails alone: commit it as REJECTED UNPROCESSABLE (a client
-   * command) with its bytes on the dead-letter topic; if even that cannot be written, the
-   * dead letter alone. The partition's offset moves past it either way.
+   * The one message whose write fails alone: commit its bytes on the dead-letter topic with
+   * whatever isolateUnprocessable gives it (REJECTED UNPROCESSABLE for a client's transfer or
+   * hold; nothing for a leg, a void, an expiry or an account change); if even that cannot be
+   * written, the dead letter alone. The partition's offset moves past it either way.
    */
   private async isolateOne(claim: PartitionClaim, message: ConsumedMessage, error: unknown, progress: ApplyProgress): Promise<void> {
     const now = this.ports.clock.now().toISOString();

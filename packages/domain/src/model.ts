@@ -160,7 +160,11 @@ interface MoneyCommandBase {
   readonly admin: boolean;
   /** Hash of the request body: the API compares it to refuse a reused Idempotency-Key. */
   readonly requestHash: string;
-  /** When the ingest API had Kafka acknowledge it (ISO 8601). */
+  /**
+   * When the ingest API first claimed its Idempotency-Key (ISO 8601): the claim row's
+   * created_at (a batch item's: its batch's claim), taken before publishing, so every
+   * publish of the same id carries the same value. Not when Kafka acknowledged it.
+   */
   readonly acceptedAt: string;
 }
 

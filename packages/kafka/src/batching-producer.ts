@@ -123,7 +123,8 @@ export class BatchingProducer {
    * of one partition in one request as one record batch, all or none, so a group keeps its
    * per-partition order even when it fails: no later message of the group can be in the log
    * while an earlier one of the same partition is not. The API's batch endpoint publishes
-   * its accepted items this way (one round trip for up to API_BATCH_ITEMS_MAX commands).
+   * its accepted items this way, in groups of at most API_PRODUCE_GROUP_BYTES_MAX bytes, one
+   * group after another (the API's movements.ts, groupsOf).
    * A group may be larger than batchSizeMax: it is sent alone then, never split.
    */
   publishTogether(messages: readonly OutgoingMessage[]): Promise<void> {

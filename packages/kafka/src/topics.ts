@@ -8,7 +8,10 @@ import { type Admin, ConfigResourceTypes, type ITopicConfig } from 'kafkajs';
 export interface TopicNames {
   /** Client commands and saga legs, partitioned by routing(account). */
   commands: string;
-  /** TransferCompleted / TransferRejected for downstream consumers, keyed by transfer id. */
+  /**
+   * Events for downstream consumers (docs/events.md): a transfer's terminal event keyed by
+   * the transfer id, hold events by the hold id, account change events by the account id.
+   */
   events: string;
   /** Poison messages with the reason and their original bytes. */
   deadLetter: string;

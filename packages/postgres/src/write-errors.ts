@@ -15,8 +15,9 @@
  *                   Postgres refuses, a constraint, a bug in one
  *                   command's data): the same input fails the same way every time. Retrying
  *                   would stop the partition for good, so the batch is bisected until the one
- *                   command that fails alone is found and isolated (REJECTED UNPROCESSABLE,
- *                   dead-lettered); the rest is written.
+ *                   command that fails alone is found and isolated (dead-lettered; a client's
+ *                   transfer or hold also REJECTED UNPROCESSABLE, a saga leg's transfer left
+ *                   PROCESSING); the rest is written.
  *
  * A "deterministic" error that a batch with no commands also fails with is really an
  * operating error: the worker checks that before blaming a command (PartitionApplier). A

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 /**
- * The `events` topic (version 1), for downstream consumers. Key: the transfer id. Value:
+ * The `events` topic (version 1), for downstream consumers. Transfers (key: the transfer id):
  *
  *   { "v": 1, "type": "TransferCompleted" | "TransferRejected", "transfer_id": uuid,
- *     "kind": "TRANSFER" | "DEPOSIT" | "WITHDRAWAL", "from_account_id": uuid | null,
+ *     "kind": "TRANSFER" | "DEPOSIT" | "WITHDRAWAL" | "CAPTURE" | "REVERSAL",
+ *     "from_account_id": uuid | null,
  *     "to_account_id": uuid | null, "amount": "digits", "currency": "USD",
  *     "reason": null | "INSUFFICIENT_FUNDS" | ..., "occurred_at": ISO-8601 }
  *
