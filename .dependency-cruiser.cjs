@@ -33,6 +33,14 @@ module.exports = {
       to: { path: 'node_modules/kafkajs/' },
     },
     {
+      name: 'pg-and-ioredis-only-in-their-ports',
+      comment:
+        'The apps reach PostgreSQL through packages/postgres (its Database type, its queries) and Redis through packages/redis: the drivers are those packages\' details. Tests and harnesses may use the drivers to set up and inspect state.',
+      severity: 'error',
+      from: { path: '^apps/[^/]+/src/' },
+      to: { path: 'node_modules/(pg|ioredis)/' },
+    },
+    {
       name: 'opentelemetry-sdk-only-in-tracing',
       comment:
         'Apps and packages instrument with @opentelemetry/api alone (a no-op until a process starts tracing); the SDK, exporters and resources are started by packages/tracing only. Tests may use the SDK (its in-memory exporter).',

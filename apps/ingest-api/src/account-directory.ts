@@ -4,7 +4,7 @@
  * hot account costs no Postgres round trip. Misses are not cached: an id unknown now may
  * be opened a moment later.
  */
-import type { Pool } from 'pg';
+import type { Database } from '@ledgerline/postgres';
 import { LRUCache } from 'lru-cache';
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
 import type { AccountKind } from '@ledgerline/domain';
@@ -23,7 +23,7 @@ export class AccountDirectory {
   private readonly cache: LRUCache<string, AccountFacts> | null;
 
   constructor(
-    private readonly pool: Pool,
+    private readonly pool: Database,
     entriesMax: number,
   ) {
     this.cache = entriesMax > 0 ? new LRUCache({ max: entriesMax }) : null;

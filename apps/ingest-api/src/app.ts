@@ -17,13 +17,13 @@
  *
  * Routes match case-sensitively: `/V1/...` is a 404, never a path around a /v1 middleware.
  */
+import type { Database } from '@ledgerline/postgres';
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parse as parseContentType } from 'content-type';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { Pool } from 'pg';
 import { type AuthContext, TokenVerifier } from '@ledgerline/auth';
 import type { IdempotencyClaims } from '@ledgerline/postgres';
 import { topicNames } from '@ledgerline/kafka';
@@ -50,7 +50,7 @@ export type * from './ports';
 export interface AppDeps {
   config: ApiConfig;
   /** Through PgBouncer (transaction mode). */
-  pool: Pool;
+  pool: Database;
   /** Group-commits the Idempotency-Key claims of money POSTs (built on `pool`). */
   claims: IdempotencyClaims;
   redis: RedisPorts;

@@ -1,5 +1,5 @@
 /** Everything a route handler may use, built once by buildApp from the injected ports. */
-import type { Pool } from 'pg';
+import type { Database } from '@ledgerline/postgres';
 import type { TokenVerifier } from '@ledgerline/auth';
 import type { Clock } from '@ledgerline/domain';
 import type { CommandSeal } from '@ledgerline/schemas';
@@ -13,7 +13,7 @@ import type { CommandPublisher, KafkaCheck, RedisPorts, RoutingProvider } from '
 
 export interface AppContext {
   readonly config: ApiConfig;
-  readonly pool: Pool;
+  readonly pool: Database;
   /** Claims Idempotency-Keys in batches through `pool`. */
   readonly claims: IdempotencyClaims;
   readonly redis: RedisPorts;

@@ -9,7 +9,7 @@
  * a worker whose only failing check is Redis is ready, `degraded` (READY_WITHOUT). The
  * answer names each check and says ok or failing; the reason goes to the log, once per change.
  */
-import type { Pool } from 'pg';
+import type { Database } from '@ledgerline/postgres';
 import { within } from '@ledgerline/config';
 import type { KafkaProbe } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
@@ -36,7 +36,7 @@ interface Ownership {
 
 export interface WorkerHealthDeps {
   topic: string;
-  pool: Pool;
+  pool: Database;
   pingRedis(): Promise<void>;
   kafka: KafkaProbe;
   ownership(): Ownership[];

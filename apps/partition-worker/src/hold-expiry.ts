@@ -14,14 +14,14 @@
  * A lost publish is made good by the next scan. With the default 1 s scan a hold is
  * released ~1-2 s after it falls due (the contract: within 5 s).
  */
-import type { Pool } from 'pg';
+import type { Database } from '@ledgerline/postgres';
 import { BUCKET_COUNT, type Clock, type ExpireHoldCommand, type RoutingTable } from '@ledgerline/domain';
 import type { BatchingProducer } from '@ledgerline/kafka';
 import { loadDueHolds } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
 
 export interface HoldExpiryOptions {
-  pool: Pool;
+  pool: Database;
   producer: Pick<BatchingProducer, 'publish'>;
   topic: string;
   routing(): RoutingTable;

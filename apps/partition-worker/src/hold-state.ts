@@ -8,7 +8,7 @@
  * have changed any of these without the database showing it yet: its effects are laid over
  * what was read, exactly as for accounts.
  */
-import type { Pool } from 'pg';
+import type { Database } from '@ledgerline/postgres';
 import type { BatchEffects, Command, HoldState, ReversibleTransfer } from '@ledgerline/domain';
 import { loadHoldStates, loadOutgoingInFlight, loadReversibleTransfers } from '@ledgerline/postgres';
 
@@ -43,7 +43,7 @@ export function holdLedgerAheadOf(effects: BatchEffects, base: HoldLedgerAhead |
   return { holds, reversed, inFlightFrom };
 }
 
-export async function readHoldLedgerState(pool: Pool, commands: readonly Command[], ahead: HoldLedgerAhead | null): Promise<HoldLedgerState> {
+export async function readHoldLedgerState(pool: Database, commands: readonly Command[], ahead: HoldLedgerAhead | null): Promise<HoldLedgerState> {
   const holdIds = new Set<string>();
   const transferIds = new Set<string>();
   const closing = new Set<string>();

@@ -20,8 +20,8 @@
  * `traceparent`), so the batch that applies a credit leg links to the batch that debited.
  * Rows the sweeper republishes carry none (the context lived in the crashed process only).
  */
+import type { Database } from '@ledgerline/postgres';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Pool } from 'pg';
 import type { RoutingTable } from '@ledgerline/domain';
 import { type BatchingProducer, type OutgoingMessage, type TopicNames, topicForOutbox } from '@ledgerline/kafka';
 import { type OutboxMark, type OutboxRow, loadUnpublishedOutbox } from '@ledgerline/postgres';
@@ -30,7 +30,7 @@ import type { PublishedMarks } from './published-marks';
 
 export interface OutboxRelayOptions {
   producer: BatchingProducer;
-  pool: Pool;
+  pool: Database;
   /** Where published rows are marked (a few times a second, not per batch). */
   marks: PublishedMarks<OutboxMark>;
   topics: TopicNames;

@@ -23,7 +23,7 @@
  * a write of no commands repeats is the database's, not a command's: it is thrown as an
  * operating error for the consumer loop to retry with backoff.
  */
-import type { Pool } from 'pg';
+import type { Database } from '@ledgerline/postgres';
 import {
   type Clock,
   InvariantViolation,
@@ -90,7 +90,7 @@ export interface PostCommitPorts {
 }
 
 export interface ApplierPorts {
-  pool: Pool;
+  pool: Database;
   /** Where committed batches go: group commit across this process's partitions (group-commit.ts). */
   writer: BatchWriter;
   routing(): RoutingTable;

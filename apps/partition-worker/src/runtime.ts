@@ -4,6 +4,7 @@
  * integration tests call it to run a real worker in-process against the real services, with
  * their own database and topics.
  */
+import type { Database } from '@ledgerline/postgres';
 import type { Server } from 'node:http';
 import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
 import { type Logger, lineLog } from '@ledgerline/logging';
@@ -12,7 +13,6 @@ import { BalanceCache, StatusNotifier, createRedis, ping } from '@ledgerline/red
 import { BalanceRefresher } from './balance-refresher';
 import { type BatchEffects, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
-import type { Pool } from 'pg';
 import type { WorkerConfig } from './config';
 import { batchTracing } from './batch-tracing';
 import { WorkerHealth } from './health';
@@ -37,7 +37,7 @@ export interface WorkerHooks {
 export interface WorkerRuntime {
   worker: PartitionWorker;
   relay: OutboxRelay;
-  pool: Pool;
+  pool: Database;
   metrics: WorkerMetrics;
   health: WorkerHealth;
   /** The ops server's bound port (useful with WORKER_OPS_PORT=0). */

@@ -78,6 +78,13 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
   }
 }
 
+/**
+ * A pool of connections to the ledger's database, as the apps hold it. The apps name this
+ * type, never pg's: the driver is this package's detail (the dependency rules refuse `pg` in
+ * the apps' sources).
+ */
+export type Database = Pool;
+
 /** node-pg's error for a statement past its `query_timeout` (PoolOptions.queryTimeoutMs). */
 export function isQueryTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === 'Query read timeout';

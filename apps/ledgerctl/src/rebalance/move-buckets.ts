@@ -12,8 +12,8 @@
  *              transaction: from then on the bucket is the new partition's)
  *   5. switch  finishMoves: routing_buckets points at the new partition, hold lifted
  */
+import type { Database } from '@ledgerline/postgres';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Pool } from 'pg';
 import type { BatchingProducer } from '@ledgerline/kafka';
 import { BrokerUnavailableError } from '@ledgerline/kafka';
 import {
@@ -29,7 +29,7 @@ import {
 import { encodeFence } from '@ledgerline/schemas';
 
 export interface MoveDeps {
-  pool: Pool;
+  pool: Database;
   producer: BatchingProducer;
   commandsTopic: string;
   log(line: string): void;
