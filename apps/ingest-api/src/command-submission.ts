@@ -92,7 +92,7 @@ async function submitWithTable<R extends Record<string, unknown>>(
         ctx.warn('releaseIdempotencyKey', `releasing the Idempotency-Key of ${id} failed: ${e.message}`),
       );
     }
-    ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : maybeSent ? 'unknown' : 'unavailable' });
+    ctx.metrics.publishFailures.inc({ reason: publishFailureReason(error) });
     throw error;
   }
   if (submission.recordAccepted !== false) {
@@ -102,6 +102,15 @@ async function submitWithTable<R extends Record<string, unknown>>(
   }
   ctx.metrics.idempotency.inc({ outcome: 'new' });
   return { status: 202, resource, published: true };
+}
+
+/**
+ * ledger_api_publish_failures_total's reason: the local buffer was full (backpressure), Kafka
+ * may have the command (unknown: the key stays bound), or it certainly does not (unavailable).
+ */
+export function publishFailureReason(error: unknown): 'backpressure' | 'unknown' | 'unavailable' {
+  if (error instanceof BackpressureError) return 'backpressure';
+  return publishMayHaveReachedKafka(error) ? 'unknown' : 'unavailable';
 }
 
 /** Publishes a command that needs no claim (its effect is idempotent by state: a void). */
@@ -115,7 +124,7 @@ export async function publishCommand(ctx: AppContext, command: Command): Promise
     await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: lease.table.partitionOf(subject), key: subject, value: encodeCommand(command, ctx.seal) }]);
   } catch (error) {
     if (error instanceof BucketMovingError) throw error;
-    ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : 'unavailable' });
+    ctx.metrics.publishFailures.inc({ reason: publishFailureReason(error) });
     throw error;
   } finally {
     lease.release();

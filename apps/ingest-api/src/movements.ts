@@ -32,12 +32,13 @@ import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { type ClientCommand, type HoldCommand, type RoutingTable, transferIdFor } from '@ledgerline/domain';
 import { type KeyClaim, findHold, findHolds, findTransfer, findTransfers, releaseIdempotencyKey } from '@ledgerline/postgres';
 import { type HoldResource, type TransferResource, encodeCommand } from '@ledgerline/schemas';
-import { BackpressureError, publishMayHaveReachedKafka } from '@ledgerline/kafka';
+import { publishMayHaveReachedKafka } from '@ledgerline/kafka';
 import type { z } from 'zod';
 import type { holdBody, movementBody, transferBody } from '@ledgerline/schemas';
 import type { AcceptedTransfer } from '@ledgerline/redis';
 import type { AppContext } from './context';
 import { BucketMovingError, forbidden, idempotencyKeyReused } from './errors';
+import { publishFailureReason } from './command-submission';
 import { requestHashOf } from './request-hash';
 import { withReversedAmount, withReversedAmounts } from './transfer-status';
 import { acceptedHoldOf, acceptedHoldWire, acceptedTransferOf, acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
@@ -257,7 +258,7 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
             : undefined,
         ),
       );
-      ctx.metrics.publishFailures.inc({ reason: error instanceof BackpressureError ? 'backpressure' : maybeSent ? 'unknown' : 'unavailable' }, failed.length);
+      ctx.metrics.publishFailures.inc({ reason: publishFailureReason(error) }, failed.length);
       for (const item of failed) outcomes.set(item, { error });
       break;
     }
