@@ -241,7 +241,18 @@ export const idempotencyKeyHeader = z
  * bounds, which is what a client sends.
  */
 const integerQuery = (min: number, max: number) =>
-  z.preprocess((value) => (typeof value === 'string' && /^-?[0-9]{1,16}$/.test(value) ? Number(value) : value), z.number().int().min(min).max(max));
+  z.preprocess((value) => (typeof value === 'string' && /^-?[0-9]+$/.test(value) ? exactOrBeyond(value) : value), z.number().int().min(min).max(max));
+
+/**
+ * A run of digits as a number that is still an exact integer: past 15 digits, the largest
+ * safe one of its sign, so that `?limit=9999999999999999` is refused with the bound alone,
+ * not also with zod's note that the double is no longer an integer (an outside review).
+ */
+function exactOrBeyond(digits: string): number {
+  const negative = digits.startsWith('-');
+  if (digits.length - (negative ? 1 : 0) <= 15) return Number(digits);
+  return negative ? Number.MIN_SAFE_INTEGER : Number.MAX_SAFE_INTEGER;
+}
 
 /**
  * An RFC 3339 instant with its offset (`Z` or `+hh:mm`) and at most microsecond precision
