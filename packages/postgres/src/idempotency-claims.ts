@@ -13,10 +13,11 @@
  *
  * Every claim of a batch shares the statement's fate: when it fails (Postgres or PgBouncer
  * down), every claim of the batch is rejected with that error and each caller answers 503 as
- * before. No single claim can fail it on its own: the transfer id is a derived UUID, the hash
+ * before; so are the claims queued behind it when Postgres did not answer at all. No single claim can fail it on its own: the transfer id is a derived UUID, the hash
  * is hex and the principal was checked by packages/auth.
  */
 import type { Pool } from 'pg';
+import { isRetryablePgError } from './pool';
 import { RowShapeError } from './rows';
 
 /**
@@ -176,6 +177,15 @@ export class IdempotencyClaims {
     } catch (error) {
       this.onFlush?.(batch.length, performance.now() - startedAt, false);
       for (const claim of batch) claim.reject(error);
+      // Postgres did not answer (down, hung, past the statement's deadline): the claims that
+      // queued behind this statement would each wait out a deadline of their own after it,
+      // twice the documented wait (an outside fault review saw 503s after ~10 s against a
+      // 5 s deadline), for the same answer. They get it now, unsent.
+      if (isRetryablePgError(error)) {
+        const waiting = this.queue;
+        this.queue = [];
+        for (const claim of waiting) claim.reject(error);
+      }
       return;
     }
     this.onFlush?.(batch.length, performance.now() - startedAt, true);

@@ -1,7 +1,7 @@
 // Proves against real Postgres (through PgBouncer) that group-committed idempotency claims answer new / replay / reused within one statement and across statements, that concurrent statements sharing ids neither deadlock nor both say new, that a failed statement rejects every claim of its batch and writes none of them, and that a release gives back only the claim it made, never a later replay's.
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { IdempotencyClaims, type KeyClaim, isRetryablePgError, releaseIdempotencyKey } from '../src';
+import { IdempotencyClaims, type KeyClaim, createPool, isRetryablePgError, releaseIdempotencyKey } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 
 describe('IdempotencyClaims against Postgres', () => {
@@ -112,6 +112,31 @@ describe('IdempotencyClaims against Postgres', () => {
       await unreachable.end();
     }
   });
+  test('a statement past its deadline takes the claims queued behind it down with it, unsent', async () => {
+    // One statement at a time, each with a 1 s deadline; a lock makes the first one hang.
+    const pool = createPool({ connectionString: db.url, connectionsMax: 2, connectTimeoutMs: 5_000, queryTimeoutMs: 1_000, applicationName: 'claims-deadline-test' });
+    const locker = await db.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE idempotency_keys IN ACCESS EXCLUSIVE MODE');
+      const claims = new IdempotencyClaims(pool, { concurrentFlushesMax: 1 });
+      const flushes: number[] = [];
+      claims.onFlush = (n) => flushes.push(n);
+      const first = claims.claim(randomUUID(), 'gus', 'h');
+      await new Promise((resolve) => setImmediate(resolve)); // the first statement is sent
+      const queued = claims.claim(randomUUID(), 'gus', 'h');
+      const outcomes = await Promise.allSettled([first, queued]);
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+      expect(isRetryablePgError((outcomes[1] as PromiseRejectedResult).reason)).toBe(true);
+      // The queued claim was never sent: one statement, not a second one waiting out its own deadline.
+      expect(flushes).toEqual([1]);
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+      await pool.end();
+    }
+  });
+
   describe('releasing a key (Kafka refused the command)', () => {
     const newVersion = (claim: KeyClaim) => {
       if (claim.kind !== 'new') throw new Error(`expected a new claim, got ${claim.kind}`);
