@@ -8,7 +8,7 @@ import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
 import { runReconcile } from './commands/reconcile';
 import { addPartitions, moveCommand, rebalance, showRouting, showWorkers } from './commands/operate';
-import { showDeadLetters } from './commands/dead-letters';
+import { redriveDeadLetter, showDeadLetters } from './commands/dead-letters';
 
 /** Dead letters one `ledgerctl dead-letters` prints at most: each is a row with its reason. */
 const DEAD_LETTERS_SHOWN_MAX = 10_000;
@@ -63,7 +63,7 @@ program
   .description("the consumer group's members, each partition's owner, epoch, stored offset and lag")
   .action(() => showWorkers(loadCtlConfig()));
 
-program
+const deadLetters = program
   .command('dead-letters')
   .description('the newest commands a partition could not apply (malformed, forged or UNPROCESSABLE), oldest first')
   .option('--limit <n>', `at most this many (1..${DEAD_LETTERS_SHOWN_MAX})`, '20')
@@ -76,6 +76,10 @@ program
       json: options.json === true,
     }),
   );
+deadLetters
+  .command('redrive <id>')
+  .description("send one dead letter's command again (by its id from `dead-letters`) once what made it fail is mended")
+  .action((id: string) => redriveDeadLetter(loadCtlConfig(), parseOutboxId(id)));
 
 const routing = program.command('routing').description('the bucket -> partition table');
 routing
@@ -124,6 +128,12 @@ function parseWithin(text: string, what: string, min: number, max: number): numb
   const value = parseNonNegative(text, what);
   if (value < min || value > max) throw new Error(`${what} must be in ${min}..${max}, got ${value}`);
   return value;
+}
+
+/** An outbox row's id (a bigint sequence: beyond what parseNonNegative takes). */
+function parseOutboxId(text: string): bigint {
+  if (!/^[1-9][0-9]{0,17}$/.test(text)) throw new Error(`<id> must be a dead letter's id from \`ledgerctl dead-letters\`, got ${JSON.stringify(text)}`);
+  return BigInt(text);
 }
 
 function parseNonNegative(text: string, what: string): number {

@@ -19,7 +19,8 @@
  * reversal or hold, REJECTED with UNPROCESSABLE (its client's long poll ends). A saga leg, a
  * void, an expiry or an account change gets no status (isolateUnprocessable): it is only
  * dead-lettered, and a leg's transfer stays PROCESSING with its money in transit until an
- * operator acts (ledgerctl dead-letters; reconcile's in_flight figures). A failure that even
+ * operator mends the cause and sends it again (ledgerctl dead-letters [redrive]; reconcile's
+ * in_flight figures). A failure that even
  * a write of no commands repeats is the database's, not a command's: it is thrown as an
  * operating error for the consumer loop to retry with backoff.
  */

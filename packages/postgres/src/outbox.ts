@@ -139,3 +139,13 @@ export async function listDeadLetters(pool: Pool, options: { limit: number; part
   );
   return rows.reverse().map((r) => ({ id: BigInt(r.id), sourcePartition: r.source_partition, letter: r.payload, createdAt: r.created_at, publishedAt: r.published_at }));
 }
+
+/** One dead letter by its outbox id, or null when there is none (another topic's row, or no row). */
+export async function findDeadLetter(pool: Pool, id: bigint): Promise<DeadLetterRow | null> {
+  const { rows } = await pool.query<{ id: string; source_partition: number; payload: Record<string, unknown>; created_at: Date; published_at: Date | null }>(
+    `SELECT id, source_partition, payload, created_at, published_at FROM outbox WHERE id = $1 AND topic = 'dead-letter'`,
+    [id.toString()],
+  );
+  const r = rows[0];
+  return r ? { id: BigInt(r.id), sourcePartition: r.source_partition, letter: r.payload, createdAt: r.created_at, publishedAt: r.published_at } : null;
+}

@@ -1,10 +1,14 @@
 /**
  * `ledgerctl dead-letters`: the commands a partition could not apply, as Postgres keeps them
- * (the outbox rows of the dead-letter topic stay after publishing). Reads as the API role.
+ * (the outbox rows of the dead-letter topic stay after publishing), and `dead-letters
+ * redrive`, which sends one of them again once its cause is gone. Reads as the API role.
  */
-import { createPool, listDeadLetters } from '@ledgerline/postgres';
+import { createPool, findDeadLetter, listDeadLetters, loadRouting } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 import { printTable } from '../table';
+import { withDeps } from './operate';
+
+const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const REASON_SHOWN_MAX = 100;
 
@@ -38,4 +42,33 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
   } finally {
     await pool.end();
   }
+}
+
+/**
+ * Publishes dead letter `id`'s command again, with its own key and bytes, to the partition the
+ * routing gives its account now. For what only a dead letter records: a saga leg (its
+ * transfer stays PROCESSING), a void, an expiry or an account change that failed to write
+ * because of something since mended (a bug fixed by a deploy, a trigger dropped). A command
+ * applied since is a duplicate and changes nothing (the worker dedupes on its id); one whose
+ * cause is still there is dead-lettered again, as a new letter. A client's transfer, deposit,
+ * withdrawal, capture, reversal or hold was recorded REJECTED UNPROCESSABLE when it was
+ * dead-lettered: sent again it is that duplicate (its client sends a new request).
+ */
+export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<void> {
+  await withDeps(config, 'read', async ({ pool, producer, topics }) => {
+    const row = await findDeadLetter(pool, id);
+    if (row === null) throw new Error(`no dead letter ${id} (ledgerctl dead-letters lists them)`);
+    const { topic, partition, offset, key_base64: keyBase64, value_base64: valueBase64, value_bytes: valueBytes } = row.letter;
+    if (topic !== topics.commands) throw new Error(`dead letter ${id} was read from ${String(topic)}, not ${topics.commands}: only commands are sent again`);
+    if (valueBytes !== undefined) throw new Error(`dead letter ${id} keeps only the first bytes of a ${String(valueBytes)}-byte message: the whole command is not there to send again`);
+    if (typeof keyBase64 !== 'string' || typeof valueBase64 !== 'string') throw new Error(`dead letter ${id} has no key or no value: nothing to send again`);
+    const key = Buffer.from(keyBase64, 'base64').toString('utf8');
+    if (!ACCOUNT_ID.test(key)) throw new Error(`dead letter ${id} is keyed ${JSON.stringify(key.slice(0, 64))}, not by an account id: the pipeline never wrote it`);
+    const to = (await loadRouting(pool)).partitionOf(key);
+    await producer.publishTogether([{ topic: topics.commands, partition: to, key, value: Buffer.from(valueBase64, 'base64').toString('utf8') }]);
+    process.stdout.write(
+      `dead letter ${id} (partition ${String(partition)}, offset ${String(offset)}) sent again to partition ${to} of ${topics.commands}: ` +
+        'applied if its cause is gone (a copy of an applied command changes nothing), dead-lettered again if not\n',
+    );
+  });
 }

@@ -17,7 +17,7 @@ import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
  * `role` picks the Postgres login: `owner` only for commands that change the routing
  * (moves, partitions add, rebalance --apply); everything else reads as the API role.
  */
-async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (deps: Deps) => Promise<T>): Promise<T> {
+export async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (deps: Deps) => Promise<T>): Promise<T> {
   const url = role === 'owner' ? config.ownerDatabaseUrl : config.readDatabaseUrl;
   const pool = createPool({ connectionString: url, connectionsMax: 3, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity, ...config.kafkaClient });

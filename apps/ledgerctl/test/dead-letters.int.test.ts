@@ -1,0 +1,114 @@
+// Proves `ledgerctl dead-letters redrive` gives an operator a way to finish a transfer whose
+// credit leg was dead-lettered. A leg has no status of its own to end: isolated as
+// UNPROCESSABLE, it is only dead-lettered, and its transfer stays PROCESSING with the money in
+// transit. Once the cause is mended (here, a trigger that refused the payee's entries is
+// dropped), the leg sent again completes the transfer, once, and the ledger reconciles.
+// Letters that cannot be sent again are refused with a reason. Against the real Kafka,
+// Postgres through PgBouncer, Redis and a worker.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { RoutingTable } from '@ledgerline/domain';
+import { listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { roleUrl, testServices } from '../../../test/support/env';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, transfer, transferStatuses } from '../../../test/support/ledger';
+import { startWorker, waitFor } from '../../../test/support/worker';
+
+const run = promisify(execFile);
+const ROOT = join(__dirname, '..', '..', '..');
+
+describe('ledgerctl dead-letters redrive', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let routing: RoutingTable;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+    topics = await createTestTopics(2);
+    routing = await loadRouting(db.pool);
+  });
+  afterAll(async () => {
+    await db.pool.query('DROP TRIGGER IF EXISTS test_refuse_payee ON entries');
+    await topics.delete();
+    await db.drop();
+  });
+
+  async function ledgerctl(args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const env = { ...process.env, OWNER_DATABASE_URL: db.url, API_DATABASE_URL: roleUrl(db.url, 'api'), REDIS_URL: testServices().redisUrl, REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix };
+    try {
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/ledgerctl/src/main.ts'), ...args], { cwd: ROOT, env });
+      return { code: 0, out: stdout, err: stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, out: failed.stdout, err: failed.stderr };
+    }
+  }
+
+  test("a transfer whose credit leg was dead-lettered completes once the cause is mended and the leg is sent again", async () => {
+    const payer = await openAccountOn(db.pool, routing, 0, 'payer');
+    const payee = await openAccountOn(db.pool, routing, 1, 'payee');
+    // What a deploy's bug would do: every entry of the payee's account fails to write, for
+    // a reason in the data's class (22023), so the worker blames the command, not Postgres.
+    await db.pool.query(`CREATE OR REPLACE FUNCTION test_refuse_payee() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.account_id = '${payee}' THEN RAISE EXCEPTION 'test: entries of % refused', NEW.account_id USING ERRCODE = '22023'; END IF;
+        RETURN NEW;
+      END $$`);
+    await db.pool.query('CREATE TRIGGER test_refuse_payee BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION test_refuse_payee()');
+    const worker = await startWorker({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` });
+    const publisher = await TestPublisher.create(topics, db.pool);
+    try {
+      const funding = deposit(payer, 1_000n);
+      await publisher.publish(funding);
+      await waitFor('the deposit applied', () => allTerminal(db.pool, [funding.transferId]));
+      const payment = transfer(payer, payee, 'payer', 300n);
+      await publisher.publish(payment);
+      const letter = await waitFor('the credit leg dead-lettered', async () => (await listDeadLetters(db.pool, { limit: 10 })).find((row) => row.sourcePartition === 1));
+      expect(letter.letter).toMatchObject({ reason: expect.stringMatching(/UNPROCESSABLE|22023|refused/), topic: topics.names.commands });
+      // Debited, not credited: the money is in transit, and nothing ends the transfer by itself.
+      expect((await transferStatuses(db.pool, [payment.transferId])).get(payment.transferId)?.status).toBe('PROCESSING');
+      expect(await balanceOf(db.pool, payer)).toBe(700n);
+
+      // Not yet mended: sent again, it is dead-lettered again, and still nothing moved.
+      const early = await ledgerctl(['dead-letters', 'redrive', String(letter.id)]);
+      expect([early.code, early.out]).toEqual([0, expect.stringMatching(/^dead letter \d+ \(partition 1, offset \d+\) sent again to partition 1 of /)]);
+      await waitFor('dead-lettered again', async () => (await listDeadLetters(db.pool, { limit: 10 })).filter((row) => row.sourcePartition === 1).length === 2);
+
+      await db.pool.query('DROP TRIGGER test_refuse_payee ON entries');
+      const redriven = await ledgerctl(['dead-letters', 'redrive', String(letter.id)]);
+      expect(redriven.code).toBe(0);
+      await waitFor('the transfer completed', () => allTerminal(db.pool, [payment.transferId]));
+      expect((await transferStatuses(db.pool, [payment.transferId])).get(payment.transferId)?.status).toBe('COMPLETED');
+      expect(await balanceOf(db.pool, payee)).toBe(300n);
+
+      // Sent a third time it is a copy of an applied leg: nothing moves twice.
+      expect((await ledgerctl(['dead-letters', 'redrive', String(letter.id)])).code).toBe(0);
+      const marker = deposit(payee, 1n);
+      await publisher.publish(marker); // applied after the copy on the same partition
+      await waitFor('the marker applied', () => allTerminal(db.pool, [marker.transferId]));
+      expect(await balanceOf(db.pool, payee)).toBe(301n);
+      const report = await reconcile(db.pool, { outboxAgeMaxMs: 3_600_000 });
+      expect(report.checks.filter((c) => c.violations > 0)).toEqual([]);
+      expect(worker.fatal).toEqual([]);
+    } finally {
+      await publisher.stop();
+      await worker.stop();
+    }
+  }, 180_000);
+
+  test('what cannot be sent again is refused with its reason, exit 2', async () => {
+    const none = await ledgerctl(['dead-letters', 'redrive', '999999999']);
+    expect([none.code, none.err]).toEqual([2, 'ledgerctl: no dead letter 999999999 (ledgerctl dead-letters lists them)\n']);
+    const typo = await ledgerctl(['dead-letters', 'redrive', '12a']);
+    expect([typo.code, typo.err]).toEqual([2, expect.stringContaining("<id> must be a dead letter's id")]);
+    // A message that never came from the pipeline (keyed by no account) is not sent again.
+    const { rows } = await db.pool.query(
+      `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,
+      [JSON.stringify({ v: 1, reason: 'malformed: test', topic: topics.names.commands, partition: 0, offset: 7, key_base64: Buffer.from('poison').toString('base64'), value_base64: Buffer.from('{').toString('base64'), dead_lettered_at: new Date().toISOString() })],
+    );
+    const poison = await ledgerctl(['dead-letters', 'redrive', String(rows[0].id)]);
+    expect([poison.code, poison.err]).toEqual([2, expect.stringMatching(/is keyed "poison", not by an account id/)]);
+  }, 60_000);
+});
