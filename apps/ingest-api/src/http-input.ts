@@ -57,6 +57,13 @@ export function envelopeProblem(root: unknown, depthMax: number): FieldIssue | n
 }
 
 function documentProblem(root: unknown, depthMax: number, checkText: boolean): FieldIssue | null {
+  const issue = documentIssue(root, depthMax, checkText);
+  // A path is built from the keys as sent: an envelope's keys are not checked for text, and
+  // a lone surrogate in one must not be echoed back in the answer (an outside review).
+  return issue && { ...issue, path: issue.path.toWellFormed() };
+}
+
+function documentIssue(root: unknown, depthMax: number, checkText: boolean): FieldIssue | null {
   const stack: { value: unknown; path: string; depth: number }[] = [{ value: root, path: '', depth: 0 }];
   while (stack.length > 0) {
     const { value, path, depth } = stack.pop()!;
@@ -75,7 +82,7 @@ function documentProblem(root: unknown, depthMax: number, checkText: boolean): F
       const childPath = path ? `${path}.${key}` : key;
       if (checkText) {
         const keyProblem = textProblem(key);
-        if (keyProblem) return { path: childPath.isWellFormed() ? childPath : childPath.toWellFormed(), message: `key ${keyProblem}` };
+        if (keyProblem) return { path: childPath, message: `key ${keyProblem}` };
         // JSON.parse makes "__proto__" an own key, but copying the object (zod does) sets the
         // copy's prototype instead: the key would vanish, and what is stored and hashed would
         // differ from what was sent.

@@ -30,6 +30,13 @@ describe('envelopeProblem', () => {
     expect(envelopeProblem('x'.repeat(100), 0)).toBeNull();
   });
 
+  test('a key with a lone surrogate is not echoed back as such in the path', () => {
+    const body = JSON.parse('{"items":[{"\\ud800":{"a":{"b":1}}}]}') as unknown;
+    const issue = envelopeProblem(body, 3);
+    expect(issue).toEqual({ path: 'items.0.\ufffd', message: 'nests deeper than 3 levels' });
+    expect(issue!.path.isWellFormed()).toBe(true);
+  });
+
   test('a million levels do not overflow the stack', () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 1_000_000; i++) deep = [deep];
