@@ -112,14 +112,15 @@ export class DependencyUnavailableError extends Error {
 }
 
 /**
- * A command accepted under its Idempotency-Key (its claim is in Postgres) and not applied yet,
- * whose ACCEPTED record Redis lost (restarted empty, flushed): a 503 to retry, never a 404,
- * which a client could take for "never happened" and resubmit under a new key.
+ * A command whose Idempotency-Key is claimed and which is not applied yet, with no ACCEPTED
+ * record in Redis (restarted empty, flushed; or its publish was in doubt): a 503, never a
+ * 404, which a client could take for "never happened" and send again under a new key. Sent
+ * again under the same key it is published again if it has to be, and applied once.
  */
 export function acceptedButUnrecorded(what: 'transfer' | 'hold', id: string): DependencyUnavailableError {
   return new DependencyUnavailableError(
     'redis',
-    `${what} ${id} was accepted under its Idempotency-Key and is not applied yet, and the cache lost its ACCEPTED record: retry shortly (it is not lost; do not resubmit under a new key)`,
+    `${what} ${id} is not applied yet and its ACCEPTED record is not in the cache: poll again shortly, or send the same request again with the same Idempotency-Key (it is applied once); never under a new key`,
   );
 }
 

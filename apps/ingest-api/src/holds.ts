@@ -62,7 +62,7 @@ async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold
     const resource = acceptedHoldOf(accepted.resource);
     return resource ? { resource, principal: accepted.principal, row: null } : null; // a transfer's record: no hold
   }
-  const claimant = await findIdempotencyClaimant(ctx.pool, holdId);
+  const claimant = await findIdempotencyClaimant(ctx.pool, holdId, 'hold');
   return claimant === null ? null : { claimant };
 }
 

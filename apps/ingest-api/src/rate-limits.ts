@@ -112,8 +112,10 @@ export function createRequestLimiter(settings: RateLimitSettings, redis: RedisCl
           // 101-item batch at 100/s was told "1 s" again and again; found by an outside review).
           const perS = (kind === 'write' ? writes : reads).perS * (admin ? settings.adminFactor : 1);
           if (points > 1 && points + 1 > perS && burst !== null) {
-            const allowance = await burst.get(auth.principal).catch(() => null);
-            waitMs = Math.max(waitMs, allowance?.msBeforeNext ?? settings.burstWindowS * 1000);
+            // No record: the allowance has just refilled, and the window's wait is the one left.
+            // Unreadable (Redis failing): at most a whole allowance window.
+            const allowance = await burst.get(auth.principal).then((res) => res?.msBeforeNext ?? 0, () => settings.burstWindowS * 1000);
+            waitMs = Math.max(waitMs, allowance);
           }
           throw new RateLimitedError(kind, Math.max(1, Math.ceil(waitMs / 1000)));
         }

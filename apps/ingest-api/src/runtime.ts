@@ -120,7 +120,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
   let topicFit = false;
   const verifyCommandsTopic = async () => {
     const problem = await kafkaProbe.commandsTopicProblem(commandsTopic, config.kafkaDurability, config.produceGroupBytesMax);
-    if (problem !== null) throw new CommandsTopicError(problem.includes('max.message.bytes') ? `${problem} (API_PRODUCE_GROUP_BYTES_MAX)` : problem);
+    if (problem !== null) throw new CommandsTopicError(problem.check === 'record-size' ? `${problem.message} (API_PRODUCE_GROUP_BYTES_MAX)` : problem.message);
     topicFit = true;
   };
   const checkKafka = async () => {

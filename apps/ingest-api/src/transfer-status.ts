@@ -55,7 +55,8 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
     };
     let current: CurrentTransfer;
     if ('claimant' in first) {
-      if (handle) await wait();
+      if (!handle) throw acceptedButUnrecorded('transfer', transferId);
+      await wait();
       const after = await currentTransfer(ctx, transferId);
       if (after === null || 'claimant' in after) throw acceptedButUnrecorded('transfer', transferId);
       current = after;
@@ -87,7 +88,7 @@ async function currentTransfer(ctx: AppContext, transferId: string): Promise<Cur
     const resource = acceptedTransferOf(accepted.resource);
     return resource ? { resource, principal: accepted.principal, row: null } : null; // a hold's record: no transfer
   }
-  const claimant = await findIdempotencyClaimant(ctx.pool, transferId);
+  const claimant = await findIdempotencyClaimant(ctx.pool, transferId, 'transfer');
   return claimant === null ? null : { claimant };
 }
 

@@ -53,7 +53,7 @@ describe('a transfer whose ACCEPTED record Redis lost before a worker applied it
       expect(await redis.del(`${redisKeyPrefix}acc:${id}`)).toBe(1);
       const lost = await ivan.get(`/v1/transfers/${id}`);
       expect([lost.status, lost.body.error.code]).toEqual([503, 'DEPENDENCY_UNAVAILABLE']);
-      expect(lost.body.error.message).toMatch(/was accepted .* not applied yet/);
+      expect(lost.body.error.message).toMatch(/is not applied yet .* same Idempotency-Key/);
       expect(lost.headers.get('retry-after')).toMatch(/^\d+$/);
       const polled = await ivan.get(`/v1/transfers/${id}?wait_ms=300`);
       expect(polled.status).toBe(503);
@@ -75,7 +75,7 @@ describe('a transfer whose ACCEPTED record Redis lost before a worker applied it
       const holdId = placed.body.id as string;
       expect(await redis.del(`${redisKeyPrefix}acc:${holdId}`)).toBe(1);
       const holdLost = await ivan.get(`/v1/holds/${holdId}`);
-      expect([holdLost.status, holdLost.body.error.message]).toEqual([503, expect.stringMatching(/^hold .* was accepted/)]);
+      expect([holdLost.status, holdLost.body.error.message]).toEqual([503, expect.stringMatching(/^hold .* is not applied yet/)]);
       expect((await judy.get(`/v1/holds/${holdId}`)).status).toBe(404);
       worker = await startWorker(target);
       await waitFor('the hold applied', async () => (await ivan.get(`/v1/holds/${holdId}`)).status === 200);

@@ -3,7 +3,8 @@
 // UNPROCESSABLE, it is only dead-lettered, and its transfer stays PROCESSING with the money in
 // transit. Once the cause is mended (here, a trigger that refused the payee's entries is
 // dropped), the leg sent again completes the transfer, once, and the ledger reconciles.
-// Letters that cannot be sent again are refused with a reason. Against the real Kafka,
+// Letters that must not be sent again (unreadable, not the pipeline's, an account change that
+// could undo a later one, a client command already REJECTED) are refused with the reason. Against the real Kafka,
 // Postgres through PgBouncer, Redis and a worker.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -73,7 +74,7 @@ describe('ledgerctl dead-letters redrive', () => {
 
       // Not yet mended: sent again, it is dead-lettered again, and still nothing moved.
       const early = await ledgerctl(['dead-letters', 'redrive', String(letter.id)]);
-      expect([early.code, early.out]).toEqual([0, expect.stringMatching(/^dead letter \d+ \(partition 1, offset \d+\) sent again to partition 1 of /)]);
+      expect([early.code, early.out]).toEqual([0, expect.stringMatching(/^dead letter \d+ \(CREDIT_LEG, partition 1, offset \d+\) sent again to partition 1 of /)]);
       await waitFor('dead-lettered again', async () => (await listDeadLetters(db.pool, { limit: 10 })).filter((row) => row.sourcePartition === 1).length === 2);
 
       await db.pool.query('DROP TRIGGER test_refuse_payee ON entries');
@@ -103,12 +104,25 @@ describe('ledgerctl dead-letters redrive', () => {
     expect([none.code, none.err]).toEqual([2, 'ledgerctl: no dead letter 999999999 (ledgerctl dead-letters lists them)\n']);
     const typo = await ledgerctl(['dead-letters', 'redrive', '12a']);
     expect([typo.code, typo.err]).toEqual([2, expect.stringContaining("<id> must be a dead letter's id")]);
-    // A message that never came from the pipeline (keyed by no account) is not sent again.
-    const { rows } = await db.pool.query(
-      `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,
-      [JSON.stringify({ v: 1, reason: 'malformed: test', topic: topics.names.commands, partition: 0, offset: 7, key_base64: Buffer.from('poison').toString('base64'), value_base64: Buffer.from('{').toString('base64'), dead_lettered_at: new Date().toISOString() })],
-    );
-    const poison = await ledgerctl(['dead-letters', 'redrive', String(rows[0].id)]);
+    const letter = async (reason: string, key: string, value: string) => {
+      const { rows } = await db.pool.query(
+        `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,
+        [JSON.stringify({ v: 1, reason, topic: topics.names.commands, partition: 0, offset: 7, key_base64: Buffer.from(key).toString('base64'), value_base64: Buffer.from(value).toString('base64'), dead_lettered_at: new Date().toISOString() })],
+      );
+      return String(rows[0].id);
+    };
+    const account = '00000000-0000-4000-8000-0000000000aa';
+    // Never a command the worker could read: it would be refused the same way.
+    const malformed = await ledgerctl(['dead-letters', 'redrive', await letter('malformed: not JSON', account, '{')]);
+    expect([malformed.code, malformed.err]).toEqual([2, expect.stringMatching(/was never a command the worker could read \(malformed: not JSON\)/)]);
+    // Keyed by no account: the pipeline never wrote it.
+    const poison = await ledgerctl(['dead-letters', 'redrive', await letter('UNPROCESSABLE: test', 'poison', '{"v":1,"type":"CREDIT_LEG"}')]);
     expect([poison.code, poison.err]).toEqual([2, expect.stringMatching(/is keyed "poison", not by an account id/)]);
+    // An account change could undo a later one (an unfreeze over a freeze): not sent again.
+    const change = await ledgerctl(['dead-letters', 'redrive', await letter('UNPROCESSABLE: test', account, '{"v":1,"type":"UPDATE_ACCOUNT"}')]);
+    expect([change.code, change.err]).toEqual([2, expect.stringMatching(/is an account change: sent now it could undo a later one/)]);
+    // A client's command was recorded REJECTED UNPROCESSABLE: its client sends a new request.
+    const payment = await ledgerctl(['dead-letters', 'redrive', await letter('UNPROCESSABLE: test', account, '{"v":1,"type":"TRANSFER"}')]);
+    expect([payment.code, payment.err]).toEqual([2, expect.stringMatching(/is a TRANSFER, recorded REJECTED UNPROCESSABLE/)]);
   }, 60_000);
 });

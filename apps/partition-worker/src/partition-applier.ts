@@ -185,6 +185,10 @@ export class PartitionApplier {
   private claim: PartitionClaim | null = null;
   /** A claim being taken (claimOnce): the fetch path and the sweeper never take two. */
   private claiming: Promise<PartitionClaim> | null = null;
+  /** release() calls so far: a claim taken across one is not kept (takeClaim). */
+  private releases = 0;
+  /** Another owner fenced this worker's claim in the current group generation (claimQuiet leaves it to the fetch path). */
+  private fencedByAnotherOwner = false;
   private readonly accounts = new Map<string, AccountState>();
   private generation = 0;
   /**
@@ -222,6 +226,13 @@ export class PartitionApplier {
     this.claim = null;
     this.accounts.clear();
     this.generation++;
+    this.releases++;
+  }
+
+  /** A new group generation assigned partitions: every claim released, earlier fences forgotten. */
+  reassigned(): void {
+    this.release();
+    this.fencedByAnotherOwner = false;
   }
 
   /**
@@ -407,6 +418,7 @@ export class PartitionApplier {
     this.ports.log(`partition ${this.partition}: ${why}; releasing`);
     this.ports.onFenced?.(this.partition);
     this.release();
+    if (byAnotherOwner) this.fencedByAnotherOwner = true;
     return { kind: 'fenced', byAnotherOwner };
   }
 
@@ -415,8 +427,12 @@ export class PartitionApplier {
    * its previous owner left rows unpublished. The claim queues them (resumeRelay); without it
    * they would wait for the partition's next command, and a transfer for its credit leg.
    */
-  async claimQuiet(): Promise<void> {
+  async claimQuiet(): Promise<boolean> {
+    // Fenced by another owner while Kafka still assigns it here: this member's view may be
+    // stale, and only a fetch (with the fence-storm check behind it) may claim it back.
+    if (this.fencedByAnotherOwner) return false;
     await this.claimOnce();
+    return this.claim !== null;
   }
 
   /** The current claim, or one claim shared by every caller that asks while it is taken. */
@@ -429,7 +445,15 @@ export class PartitionApplier {
   }
 
   private async takeClaim(): Promise<PartitionClaim> {
+    const releases = this.releases;
     const claim = await claimPartition(this.ports.pool, this.topic, this.partition, this.owner);
+    if (this.releases !== releases) {
+      // Released meanwhile (a rebalance): the partition may be another member's now. The
+      // caller's fetch, if any, is no longer active and commits nothing with it; nothing
+      // keeps it, and the previous owner's rows are left to whoever owns it.
+      this.ports.log(`partition ${this.partition}: epoch ${claim.epoch} claimed while the partition was released; not kept`);
+      return claim;
+    }
     this.accounts.clear();
     this.claim = claim;
     this.ports.log(`partition ${this.partition}: claimed epoch ${claim.epoch}, resuming at offset ${claim.nextOffset}`);

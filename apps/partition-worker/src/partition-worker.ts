@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvariantViolation } from '@ledgerline/domain';
 import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer, isGroupRejoin } from '@ledgerline/kafka';
-import { ConcurrentWriteError, countUnpublishedOutbox } from '@ledgerline/postgres';
+import { ConcurrentWriteError, partitionsWithLeftovers } from '@ledgerline/postgres';
 import { FenceStorm } from './fence-storm';
 import { type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
@@ -116,7 +116,7 @@ export class PartitionWorker {
   /** A new group generation (or a crashed consumer: none): every local claim is released. */
   private assign(partitions: number[]): void {
     this.assigned = partitions;
-    for (const applier of this.appliers.values()) applier.release();
+    for (const applier of this.appliers.values()) applier.reassigned();
     this.offsetHints.clear(); // hints for partitions another member may own now
     this.writesFailing.clear();
     this.fenceStorm.reset();
@@ -126,6 +126,7 @@ export class PartitionWorker {
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.commitTimer) clearInterval(this.commitTimer);
+    await this.sweeping; // a sweep running now could still claim a partition (never throws)
     await this.commitOffsetHints();
     await this.consumer?.stop();
     await this.options.relay.drain();
@@ -229,11 +230,14 @@ export class PartitionWorker {
   private async claimQuietPartitionsWithLeftovers(): Promise<void> {
     const unclaimed = this.ownership().filter((o) => o.epoch === null).map((o) => o.partition);
     if (unclaimed.length === 0) return;
-    const leftovers = await countUnpublishedOutbox(this.options.ports.pool, unclaimed, 1);
-    for (const partition of unclaimed) {
-      if (!leftovers.get(partition) || !this.assigned.includes(partition)) continue;
-      this.options.ports.log(`partition ${partition}: nothing to fetch, and rows its previous owner left unpublished; claiming it to send them`);
-      await this.applierFor(partition).claimQuiet();
+    // Rows as old as the sweeper's own threshold: a live owner elsewhere publishes its rows
+    // within milliseconds, so younger ones say nothing about a partition being left behind.
+    const leftBehind = await partitionsWithLeftovers(this.options.ports.pool, unclaimed, this.options.outboxSweepAgeMs);
+    for (const partition of leftBehind) {
+      if (!this.assigned.includes(partition)) continue;
+      if (await this.applierFor(partition).claimQuiet()) {
+        this.options.ports.log(`partition ${partition}: nothing to fetch, and rows its previous owner left unpublished; claimed it to send them`);
+      }
     }
   }
 
@@ -248,6 +252,10 @@ export class PartitionWorker {
   private async sweepOnce(): Promise<void> {
     try {
       await this.claimQuietPartitionsWithLeftovers();
+    } catch (error) {
+      this.options.ports.log(`claiming quiet partitions with leftovers failed: ${(error as Error).message}`);
+    }
+    try {
       const owned = this.ownership().filter((o) => o.epoch !== null).map((o) => o.partition);
       await this.options.relay.sweep(owned, this.options.outboxSweepAgeMs);
     } catch (error) {

@@ -12,7 +12,6 @@ export function kafkajsLogCreator(logger: Logger | undefined): () => (entry: Log
   return () => (entry) => (logger ? toLogger(logger, entry) : toStderr(entry));
 }
 
-
 /**
  * The messages of the broker's error answers that kafkajs handles by itself: the ones its
  * error table marks retriable (a leader election, a coordinator loading or moving) and the

@@ -7,7 +7,7 @@ import type { Admin } from 'kafkajs';
 import type { KafkaClient } from './client';
 import { kafkajsOf } from './kafkajs';
 import { settledWithin } from './settled-within';
-import { type TopicDurability, commandsTopicProblem } from './topics';
+import { type CommandsTopicProblem, type TopicDurability, commandsTopicProblem } from './topics';
 
 /**
  * How long close() lets probes in flight finish before it disconnects. A probe is a metadata
@@ -39,7 +39,7 @@ export class KafkaProbe {
   }
 
   /** Why the commands topic `topic` cannot take what is sent as configured, or null (topics.ts commandsTopicProblem). */
-  async commandsTopicProblem(topic: string, durability: TopicDurability, requestBytesMax: number): Promise<string | null> {
+  async commandsTopicProblem(topic: string, durability: TopicDurability, requestBytesMax: number): Promise<CommandsTopicProblem | null> {
     return this.probe(() => commandsTopicProblem(this.admin, topic, durability, requestBytesMax));
   }
 

@@ -91,13 +91,13 @@ export async function partitionCountOf(admin: Admin, topic: string): Promise<num
  *   producer, which resends a failed request until it is taken, would resend it forever while
  *   every publish behind it waited.
  */
-export async function commandsTopicProblem(admin: Admin, topic: string, durability: TopicDurability, requestBytesMax: number): Promise<string | null> {
+export async function commandsTopicProblem(admin: Admin, topic: string, durability: TopicDurability, requestBytesMax: number): Promise<CommandsTopicProblem | null> {
   const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
   const found = metadata.topics.find((t) => t.name === topic);
-  if (!found || found.partitions.length === 0) return `topic ${topic} does not exist (run ledgerctl migrate)`;
+  if (!found || found.partitions.length === 0) return { check: 'exists', message: `topic ${topic} does not exist (run ledgerctl migrate)` };
   const replicas = Math.min(...found.partitions.map((p) => p.replicas.length));
   if (replicas < durability.replicationFactor) {
-    return `topic ${topic} has partitions with ${replicas} replica(s); KAFKA_REPLICATION_FACTOR is ${durability.replicationFactor}`;
+    return { check: 'replicas', message: `topic ${topic} has partitions with ${replicas} replica(s); KAFKA_REPLICATION_FACTOR is ${durability.replicationFactor}` };
   }
   const configs = await admin.describeConfigs({
     resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas', 'max.message.bytes'] }],
@@ -107,13 +107,22 @@ export async function commandsTopicProblem(admin: Admin, topic: string, durabili
   const valueOf = (name: string) => entries.find((e) => e.configName === name)?.configValue;
   const minInsync = valueOf('min.insync.replicas');
   if (minInsync !== undefined && Number(minInsync) < durability.minInsyncReplicas) {
-    return `topic ${topic} has min.insync.replicas=${minInsync}; KAFKA_MIN_INSYNC_REPLICAS is ${durability.minInsyncReplicas}`;
+    return { check: 'replicas', message: `topic ${topic} has min.insync.replicas=${minInsync}; KAFKA_MIN_INSYNC_REPLICAS is ${durability.minInsyncReplicas}` };
   }
   const recordBatchMax = valueOf('max.message.bytes');
   if (recordBatchMax !== undefined && requestBytesMax + RECORD_BATCH_HEADROOM_BYTES > Number(recordBatchMax)) {
-    return `topic ${topic} has max.message.bytes=${recordBatchMax}; produce requests of up to ${requestBytesMax} bytes of values need at least ${requestBytesMax + RECORD_BATCH_HEADROOM_BYTES}`;
+    return {
+      check: 'record-size',
+      message: `topic ${topic} has max.message.bytes=${recordBatchMax}; produce requests of up to ${requestBytesMax} bytes of values need at least ${requestBytesMax + RECORD_BATCH_HEADROOM_BYTES}`,
+    };
   }
   return null;
+}
+
+/** Which check of commandsTopicProblem failed, and how, in words. */
+export interface CommandsTopicProblem {
+  check: 'exists' | 'replicas' | 'record-size';
+  message: string;
 }
 
 /** Room above a request's values for its keys and record framing (the 1 MiB default minus the 768 KiB request cap). */

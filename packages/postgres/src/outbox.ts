@@ -100,6 +100,24 @@ export async function loadUnpublishedOutbox(
 }
 
 /**
+ * Which of `partitions` have a row unpublished for longer than `ageMs` (the oldest row of
+ * each, by the partial index on unpublished rows): what a sweeper would find left behind.
+ */
+export async function partitionsWithLeftovers(pool: Pool, partitions: readonly number[], ageMs: number): Promise<number[]> {
+  if (partitions.length === 0) return [];
+  const result = await pool.query(
+    `SELECT p.partition
+       FROM unnest($1::int[]) AS p(partition)
+       CROSS JOIN LATERAL (SELECT created_at FROM outbox
+                            WHERE published_at IS NULL AND source_partition = p.partition
+                            ORDER BY id LIMIT 1) AS oldest
+      WHERE oldest.created_at < now() - make_interval(secs => $2::float8 / 1000)`,
+    [partitions, ageMs],
+  );
+  return result.rows.map((r) => Number(r.partition));
+}
+
+/**
  * Unpublished outbox rows per source partition (the relay's backlog), each count capped at
  * `capRows` so a scrape during a long outage reads a bounded part of the primary key.
  */

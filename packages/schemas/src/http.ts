@@ -250,7 +250,8 @@ const integerQuery = (min: number, max: number) =>
  */
 function exactOrBeyond(digits: string): number {
   const negative = digits.startsWith('-');
-  if (digits.length - (negative ? 1 : 0) <= 15) return Number(digits);
+  const significant = digits.replace(/^-?0*/, '');
+  if (significant.length <= 15) return Number(digits);
   return negative ? Number.MIN_SAFE_INTEGER : Number.MAX_SAFE_INTEGER;
 }
 

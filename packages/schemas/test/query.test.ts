@@ -17,7 +17,8 @@ describe('integer query parameters', () => {
     expect(issues(value)).toHaveLength(1);
   });
 
-  test('within bounds: the number', () => {
+  test('within bounds: the number, leading zeros and all', () => {
     expect(transferQuery.parse({ wait_ms: '30000' })).toEqual({ wait_ms: 30_000 });
+    expect(transferQuery.parse({ wait_ms: '0000000000000005' })).toEqual({ wait_ms: 5 });
   });
 });

@@ -45,30 +45,60 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
 }
 
 /**
+ * What may be sent again: commands that end in no status of their own when isolated, and
+ * that their own checks keep from doing harm a second time or late. A leg is deduped on
+ * (transfer, leg) and checked against its transfer's row; a void or an expiry acts only on a
+ * hold still HELD. An account change is not among them: it carries no version, so sent after
+ * a later change it would undo that one (an unfreeze over a freeze), and the admin's seal on
+ * it does not expire. A client's command was recorded REJECTED UNPROCESSABLE: its client
+ * sends a new request.
+ */
+const REDRIVABLE: ReadonlySet<string> = new Set(['CREDIT_LEG', 'REFUND_LEG', 'VOID_HOLD', 'EXPIRE_HOLD']);
+
+/**
  * Publishes dead letter `id`'s command again, with its own key and bytes, to the partition the
- * routing gives its account now. For what only a dead letter records: a saga leg (its
- * transfer stays PROCESSING), a void, an expiry or an account change that failed to write
- * because of something since mended (a bug fixed by a deploy, a trigger dropped). A command
- * applied since is a duplicate and changes nothing (the worker dedupes on its id); one whose
- * cause is still there is dead-lettered again, as a new letter. A client's transfer, deposit,
- * withdrawal, capture, reversal or hold was recorded REJECTED UNPROCESSABLE when it was
- * dead-lettered: sent again it is that duplicate (its client sends a new request).
+ * routing gives its account now, for a command isolated as UNPROCESSABLE whose cause is since
+ * mended (a bug fixed by a deploy, a trigger dropped): a saga leg, whose transfer stays
+ * PROCESSING until then, or a void or an expiry. A command applied since is a copy and changes
+ * nothing; one whose cause is still there is dead-lettered again, as a new letter.
  */
 export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<void> {
   await withDeps(config, 'read', async ({ pool, producer, topics }) => {
     const row = await findDeadLetter(pool, id);
     if (row === null) throw new Error(`no dead letter ${id} (ledgerctl dead-letters lists them)`);
-    const { topic, partition, offset, key_base64: keyBase64, value_base64: valueBase64, value_bytes: valueBytes } = row.letter;
+    const { reason, topic, partition, offset, key_base64: keyBase64, value_base64: valueBase64, value_bytes: valueBytes } = row.letter;
     if (topic !== topics.commands) throw new Error(`dead letter ${id} was read from ${String(topic)}, not ${topics.commands}: only commands are sent again`);
+    if (typeof reason !== 'string' || !reason.startsWith('UNPROCESSABLE')) {
+      throw new Error(`dead letter ${id} was never a command the worker could read (${String(reason).slice(0, 80)}): sent again it would be refused the same way`);
+    }
     if (valueBytes !== undefined) throw new Error(`dead letter ${id} keeps only the first bytes of a ${String(valueBytes)}-byte message: the whole command is not there to send again`);
     if (typeof keyBase64 !== 'string' || typeof valueBase64 !== 'string') throw new Error(`dead letter ${id} has no key or no value: nothing to send again`);
     const key = Buffer.from(keyBase64, 'base64').toString('utf8');
     if (!ACCOUNT_ID.test(key)) throw new Error(`dead letter ${id} is keyed ${JSON.stringify(key.slice(0, 64))}, not by an account id: the pipeline never wrote it`);
+    const value = Buffer.from(valueBase64, 'base64').toString('utf8');
+    const type = commandTypeOf(value);
+    if (!REDRIVABLE.has(type)) {
+      throw new Error(
+        type === 'UPDATE_ACCOUNT'
+          ? `dead letter ${id} is an account change: sent now it could undo a later one; make the change again (PATCH /v1/accounts/{id})`
+          : `dead letter ${id} is a ${type}, recorded REJECTED UNPROCESSABLE when it was isolated: its client sends a new request`,
+      );
+    }
     const to = (await loadRouting(pool)).partitionOf(key);
-    await producer.publishTogether([{ topic: topics.commands, partition: to, key, value: Buffer.from(valueBase64, 'base64').toString('utf8') }]);
+    await producer.publishTogether([{ topic: topics.commands, partition: to, key, value }]);
     process.stdout.write(
-      `dead letter ${id} (partition ${String(partition)}, offset ${String(offset)}) sent again to partition ${to} of ${topics.commands}: ` +
+      `dead letter ${id} (${type}, partition ${String(partition)}, offset ${String(offset)}) sent again to partition ${to} of ${topics.commands}: ` +
         'applied if its cause is gone (a copy of an applied command changes nothing), dead-lettered again if not\n',
     );
   });
+}
+
+/** The `type` member of a command message (sealed or not, it is a JSON object), or '(unknown)'. */
+function commandTypeOf(value: string): string {
+  try {
+    const type = (JSON.parse(value) as { type?: unknown }).type;
+    return typeof type === 'string' ? type : '(unknown)';
+  } catch {
+    return '(unknown)';
+  }
 }
