@@ -16,6 +16,7 @@ import type { HoldResource, TransferResource, captureBody, holdBody } from '@led
 import type { z } from 'zod';
 import { submitCommand, publishCommand } from './command-submission';
 import { earlierTransfer, submitMovements } from './movements';
+import { mayKnowOfClaim, waitLongPoll } from './transfer-status';
 import type { AppContext } from './context';
 import { DependencyUnavailableError, acceptedButUnrecorded, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
@@ -70,7 +71,7 @@ async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold
 async function visibleHold(ctx: AppContext, auth: AuthContext, holdId: string, current: Awaited<ReturnType<typeof currentHold>>): Promise<CurrentHold> {
   if (current === null) throw notFound('hold');
   if ('claimant' in current) {
-    if (isAdmin(auth) || current.claimant === auth.principal) throw acceptedButUnrecorded('hold', holdId);
+    if (mayKnowOfClaim(auth, current.claimant)) throw acceptedButUnrecorded('hold', holdId);
     throw notFound('hold');
   }
   if (!(await mayRead(ctx, auth, current))) throw notFound('hold');
@@ -84,15 +85,6 @@ async function mayRead(ctx: AppContext, auth: AuthContext, hold: CurrentHold): P
   return facts?.owner === auth.principal;
 }
 
-async function waitFor(ctx: AppContext, handle: { until(ms: number): Promise<unknown> }, waitMs: number): Promise<void> {
-  ctx.metrics.longPollsWaiting.inc();
-  try {
-    await handle.until(waitMs);
-  } finally {
-    ctx.metrics.longPollsWaiting.dec();
-  }
-}
-
 /** `GET /v1/holds/{id}?wait_ms=`: waits while the hold is ACCEPTED (not applied yet). */
 export async function readHold(ctx: AppContext, auth: AuthContext, holdId: string, waitMs: number): Promise<HoldResource> {
   const handle = waitMs > 0 ? ctx.redis.waiter.register(holdId) : null;
@@ -100,14 +92,14 @@ export async function readHold(ctx: AppContext, auth: AuthContext, holdId: strin
   try {
     let current: CurrentHold;
     const first = await currentHold(ctx, holdId);
-    if (handle && first !== null && 'claimant' in first && (isAdmin(auth) || first.claimant === auth.principal)) {
+    if (handle && first !== null && 'claimant' in first && mayKnowOfClaim(auth, first.claimant)) {
       // Only its claim shows it: wait for the worker, then answer what there is.
-      await waitFor(ctx, handle, waitMs);
+      await waitLongPoll(ctx, handle, waitMs);
       current = await visibleHold(ctx, auth, holdId, await currentHold(ctx, holdId));
     } else {
       current = await visibleHold(ctx, auth, holdId, first);
       if (handle && current.resource.status === 'ACCEPTED') {
-        await waitFor(ctx, handle, waitMs);
+        await waitLongPoll(ctx, handle, waitMs);
         const after = await currentHold(ctx, holdId);
         if (after !== null && 'resource' in after) current = after;
       }

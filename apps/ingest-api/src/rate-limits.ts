@@ -87,10 +87,13 @@ export function createRequestLimiter(settings: RateLimitSettings, redis: RedisCl
     user: { write: build('w', writes), read: build('r', reads) },
     admin: { write: build('aw', scaled(writes, settings.adminFactor)), read: build('ar', scaled(reads, settings.adminFactor)) },
   };
+  const budgetOf = (kind: RequestKind, auth: AuthContext): Budget => {
+    const base = kind === 'write' ? writes : reads;
+    return isAdmin(auth) ? scaled(base, settings.adminFactor) : base;
+  };
   return {
     capacity(kind, auth) {
-      const base = kind === 'write' ? writes : reads;
-      const budget = isAdmin(auth) ? scaled(base, settings.adminFactor) : base;
+      const budget = budgetOf(kind, auth);
       // A BurstyRateLimiter takes a consume's points from the one-second window or, when
       // that cannot hold them all, from the burst allowance: never split across the two. A
       // request costs 1 point as it arrives (any window) and the rest at once, so the most
@@ -99,8 +102,7 @@ export function createRequestLimiter(settings: RateLimitSettings, redis: RedisCl
       return budget.burst > budget.perS ? Math.max(budget.perS, budget.burst - budget.perS + 1) : budget.perS;
     },
     async consume(kind, auth, points = 1) {
-      const admin = isAdmin(auth);
-      const { limiter, burst } = limiters[admin ? 'admin' : 'user'][kind];
+      const { limiter, burst } = limiters[isAdmin(auth) ? 'admin' : 'user'][kind];
       try {
         await limiter.consume(auth.principal, points);
       } catch (rejection) {
@@ -110,8 +112,7 @@ export function createRequestLimiter(settings: RateLimitSettings, redis: RedisCl
           // when the two together are more than the window holds, a fresh window never lets it
           // through, only the burst allowance does, so the retry waits for that to refill (a
           // 101-item batch at 100/s was told "1 s" again and again; found by an outside review).
-          const perS = (kind === 'write' ? writes : reads).perS * (admin ? settings.adminFactor : 1);
-          if (points > 1 && points + 1 > perS && burst !== null) {
+          if (points > 1 && points + 1 > budgetOf(kind, auth).perS && burst !== null) {
             // No record: the allowance has just refilled, and the window's wait is the one left.
             // Unreadable (Redis failing): at most a whole allowance window.
             const allowance = await burst.get(auth.principal).then((res) => res?.msBeforeNext ?? 0, () => settings.burstWindowS * 1000);

@@ -43,27 +43,19 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
   try {
     const first = await currentTransfer(ctx, transferId);
     if (first === null) throw notFound('transfer');
-    if ('claimant' in first && !(isAdmin(auth) || first.claimant === auth.principal)) throw notFound('transfer');
+    if ('claimant' in first && !mayKnowOfClaim(auth, first.claimant)) throw notFound('transfer');
     if ('resource' in first && !(await mayRead(ctx, auth, first))) throw notFound('transfer');
-    const wait = async () => {
-      ctx.metrics.longPollsWaiting.inc();
-      try {
-        await handle!.until(waitMs);
-      } finally {
-        ctx.metrics.longPollsWaiting.dec();
-      }
-    };
     let current: CurrentTransfer;
     if ('claimant' in first) {
       if (!handle) throw acceptedButUnrecorded('transfer', transferId);
-      await wait();
+      await waitLongPoll(ctx, handle, waitMs);
       const after = await currentTransfer(ctx, transferId);
       if (after === null || 'claimant' in after) throw acceptedButUnrecorded('transfer', transferId);
       current = after;
     } else {
       current = first;
       if (handle && !isTerminal(current.resource.status)) {
-        await wait();
+        await waitLongPoll(ctx, handle, waitMs);
         const after = await currentTransfer(ctx, transferId);
         if (after !== null && 'resource' in after) current = after;
       }
@@ -73,6 +65,21 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
   } finally {
     handle?.cancel();
   }
+}
+
+/** A long poll's sleep until its waiter wakes it or `waitMs` pass, counted while it lasts. */
+export async function waitLongPoll(ctx: AppContext, handle: { until(ms: number): Promise<unknown> }, waitMs: number): Promise<void> {
+  ctx.metrics.longPollsWaiting.inc();
+  try {
+    await handle.until(waitMs);
+  } finally {
+    ctx.metrics.longPollsWaiting.dec();
+  }
+}
+
+/** Who may learn that an id was claimed and not yet applied: its claimant, or an admin; anyone else gets a 404. */
+export function mayKnowOfClaim(auth: AuthContext, claimant: string): boolean {
+  return isAdmin(auth) || claimant === auth.principal;
 }
 
 async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | { claimant: string } | null> {

@@ -17,7 +17,7 @@
  * is hex and the principal was checked by packages/auth.
  */
 import type { Pool } from 'pg';
-import { isQueryTimeout } from './pool';
+import { isNoAnswer } from './pool';
 import { RowShapeError } from './rows';
 
 /**
@@ -181,7 +181,7 @@ export class IdempotencyClaims {
       // queued behind this statement would each wait out a deadline of their own after it,
       // twice the documented wait (an outside fault review saw 503s after ~10 s against a
       // 5 s deadline), for the same answer. They get it now, unsent.
-      if (postgresDidNotAnswer(error)) {
+      if (isNoAnswer(error)) {
         const waiting = this.queue;
         this.queue = [];
         for (const claim of waiting) claim.reject(error);
@@ -221,11 +221,3 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
-/**
- * The statement got no answer in time: the pool's query deadline, or no connection within the
- * connect timeout (PgBouncer hung). Not an answered failure (a deadlock, too many clients, one
- * dead connection), after which the next statement may well go through.
- */
-function postgresDidNotAnswer(error: unknown): boolean {
-  return isQueryTimeout(error) || /timeout exceeded when trying to connect/i.test((error as Error)?.message ?? '');
-}

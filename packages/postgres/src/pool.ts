@@ -91,6 +91,15 @@ export function isQueryTimeout(error: unknown): boolean {
 }
 
 /**
+ * The statement got no answer in time: the pool's query deadline, or no connection within the
+ * connect timeout (PgBouncer hung). Not an answered failure (a deadlock, too many clients, one
+ * dead connection), after which the next statement may well go through.
+ */
+export function isNoAnswer(error: unknown): boolean {
+  return isQueryTimeout(error) || /timeout exceeded when trying to connect/i.test((error as Error)?.message ?? '');
+}
+
+/**
  * A statement that may succeed as is on another attempt: a transient SQLSTATE (write-errors.ts,
  * the same table the worker uses; 08P01 is how PgBouncer reports its own trouble reaching
  * Postgres), the pool's own deadline, or a connection that failed before any answer.
