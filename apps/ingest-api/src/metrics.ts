@@ -77,6 +77,11 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'POST /v1/batch requests refused with 429 because they could not start within API_BATCH_ADMISSION_WAIT_MS',
       registers: [registry],
     }),
+    redisCircuitOpen: new Gauge({
+      name: 'ledger_api_redis_circuit_open',
+      help: '1 while Redis commands fail at once because Redis left one unanswered (the circuit breaker is open or probing), else 0',
+      registers: [registry],
+    }),
     batchItemsInFlight: new Gauge({ name: 'ledger_api_batch_items_in_flight', help: 'POST /v1/batch items being worked on now', registers: [registry] }),
     batchItems: new Counter({
       name: 'ledger_api_batch_items_total',

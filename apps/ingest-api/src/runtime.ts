@@ -19,6 +19,7 @@ import {
   createSubscriber,
   ping,
   waitUntilReady,
+  describeBreakerChange,
 } from '@ledgerline/redis';
 import type { Express } from 'express';
 import { buildApp, startServer } from './app';
@@ -75,7 +76,16 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
   // Auto-pipelining: the Redis commands of many requests in one event-loop turn leave in one
   // write and one read, instead of a syscall pair each.
   const redisConnection = { connectTimeoutMs: config.redisConnectTimeoutMs, reconnectDelayMsMax: config.redisReconnectDelayMsMax };
-  const redis = createRedis(config.redisUrl, { ...redisConnection, commandTimeoutMs: config.redisCommandTimeoutMs, autoPipelining: true });
+  const redis = createRedis(config.redisUrl, {
+    ...redisConnection,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    autoPipelining: true,
+    onBreakerChange: (state, previous) => {
+      metrics.redisCircuitOpen.set(state === 'closed' ? 0 : 1);
+      const change = describeBreakerChange(state, previous);
+      if (change) logger.warn(change);
+    },
+  });
   const subscriber = createSubscriber(config.redisUrl, redisConnection);
   const waiter = new TransferStatusWaiter(subscriber, config.redisKeyPrefix, {
     waitersMax: config.longPollsMax,

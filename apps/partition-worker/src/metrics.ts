@@ -33,6 +33,11 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
       labelNames: ['reason'],
       registers: [registry],
     }),
+    redisCircuitOpen: new Gauge({
+      name: 'ledger_worker_redis_circuit_open',
+      help: '1 while Redis commands fail at once because Redis left one unanswered (the circuit breaker is open or probing), else 0',
+      registers: [registry],
+    }),
     balanceRefreshOwed: new Gauge({
       name: 'ledger_worker_balance_refresh_owed_accounts',
       help: 'Accounts whose balance-cache refresh Redis failed and that wait for a retry (their cached balance is older than the ledger)',

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
 import { type Logger, lineLog } from '@ledgerline/logging';
 import { GroupCommitWriter, type OutboxMark, RoutingWatcher, assertSchemaCurrent, createPool, markOutboxPublished } from '@ledgerline/postgres';
-import { BalanceCache, StatusNotifier, createRedis, ping } from '@ledgerline/redis';
+import { BalanceCache, RedisCircuitOpenError, StatusNotifier, createRedis, describeBreakerChange, ping } from '@ledgerline/redis';
 import { BalanceRefresher } from './balance-refresher';
 import { type BatchEffects, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
@@ -74,7 +74,15 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   });
   // Auto-pipelining: a batch's balance refresh and its wake-up, and those of the partitions
   // committing in the same event-loop turn, leave in one socket write.
-  const redis = createRedis(config.redisUrl, { ...config.redis, autoPipelining: true });
+  const redis = createRedis(config.redisUrl, {
+    ...config.redis,
+    autoPipelining: true,
+    onBreakerChange: (state, previous) => {
+      metrics.redisCircuitOpen.set(state === 'closed' ? 0 : 1);
+      const change = describeBreakerChange(state, previous);
+      if (change) logger.warn(change);
+    },
+  });
   const balances = new BalanceCache(redis, config.redisKeyPrefix);
   // A refresh Redis failed is owed and sent again until it lands (balance-refresher.ts).
   const refresher = new BalanceRefresher({
@@ -158,7 +166,11 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       },
       postCommit: {
         refreshBalances: (list) => refresher.refresh(list),
-        publishTerminal: (ids) => notifier.publishTerminal(ids),
+        // While the breaker is open it has said so once; a line per batch would add nothing.
+        publishTerminal: (ids) =>
+          notifier.publishTerminal(ids).catch((error: unknown) => {
+            if (!(error instanceof RedisCircuitOpenError)) throw error;
+          }),
         relay: (partition, rows, trace) => void relay.relay(partition, rows, trace),
         resumeRelay: (partition) => relay.resume(partition),
       },

@@ -4,6 +4,7 @@
  * milliseconds rather than queue behind a reconnect and hold an HTTP request hostage.
  */
 import Redis from 'ioredis';
+import { type BreakerState, installBreaker } from './breaker';
 
 export type RedisClient = Redis;
 
@@ -25,11 +26,20 @@ export interface RedisClientOptions {
    * command may wait up to about twice `commandTimeoutMs` before it fails.
    */
   autoPipelining?: boolean;
+  /**
+   * After a command times out, how long every command fails at once before a PING probes
+   * whether Redis answers again (ms; see breaker.ts). A hung Redis then costs one timeout, not
+   * one per command.
+   */
+  breakerOpenMs?: number;
+  /** Told each change of the breaker's state (a gauge, a log line; see `describeBreakerChange`). */
+  onBreakerChange?: (state: BreakerState, previous: BreakerState) => void;
 }
 
 export const REDIS_COMMAND_TIMEOUT_MS_DEFAULT = 500;
 export const REDIS_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
 export const REDIS_RECONNECT_DELAY_MS_MAX_DEFAULT = 2_000;
+export const REDIS_BREAKER_OPEN_MS_DEFAULT = 1_000;
 /** Reconnect attempt n waits n times this, up to `reconnectDelayMsMax`. */
 const RECONNECT_DELAY_STEP_MS = 50;
 
@@ -38,7 +48,10 @@ function reconnectDelay(options: RedisClientOptions): (attempt: number) => numbe
   return (attempt) => Math.min(RECONNECT_DELAY_STEP_MS * attempt, cap);
 }
 
-/** The connection for commands: no offline queue, one retry, a per-command timeout, optionally auto-pipelined. */
+/**
+ * The connection for commands: no offline queue, one retry, a per-command timeout behind a
+ * circuit breaker, optionally auto-pipelined.
+ */
 export function createRedis(url: string, options: RedisClientOptions = {}): Redis {
   const client = new Redis(url, {
     enableOfflineQueue: false,
@@ -51,6 +64,7 @@ export function createRedis(url: string, options: RedisClientOptions = {}): Redi
   // Errors surface on the commands that fail; an 'error' event without a listener would
   // crash the process while Redis restarts.
   client.on('error', () => undefined);
+  installBreaker(client, { openMs: options.breakerOpenMs ?? REDIS_BREAKER_OPEN_MS_DEFAULT, onStateChange: options.onBreakerChange });
   return client;
 }
 
