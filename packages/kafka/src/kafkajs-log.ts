@@ -4,12 +4,39 @@
  * of ledgerline never sees kafkajs's log types.
  */
 import { type LogEntry, logLevel } from 'kafkajs';
-import type { Logger } from '@ledgerline/logging';
+import { type FoldedLine, type Logger, RepeatFilter } from '@ledgerline/logging';
 import { REJOIN_ANSWERS } from './group-rejoin';
 
-/** kafkajs's `logCreator` for a client whose lines go to `logger` (stderr when not given). */
-export function kafkajsLogCreator(logger: Logger | undefined): () => (entry: LogEntry) => void {
-  return () => (entry) => (logger ? toLogger(logger, entry) : toStderr(entry));
+/**
+ * How long a warning or error of one kind is folded after its first line (repeats.ts): kafkajs
+ * logs each retry, ~2 lines a second per process while a broker is unreachable.
+ */
+export const KAFKAJS_REPEATS_WINDOW_MS = 30_000;
+
+/**
+ * kafkajs's `logCreator` for a client whose lines go to `logger` (stderr when not given).
+ * Warnings and errors of one kind (level, message, error text) are folded per window; other
+ * levels are written as they come.
+ */
+export function kafkajsLogCreator(logger: Logger | undefined, windowMs = KAFKAJS_REPEATS_WINDOW_MS): () => (entry: LogEntry) => void {
+  return () => {
+    const write = (entry: LogEntry, folded: number) => {
+      const note = foldedNote(folded, windowMs);
+      return logger ? toLogger(logger, entry, folded, note) : toStderr(entry, note);
+    };
+    const repeats = new RepeatFilter<LogEntry>({ windowMs }, ({ line, folded }: FoldedLine<LogEntry>) => write(line, folded));
+    return (entry) => {
+      const level = kafkajsLineLevel(entry);
+      if (level > logLevel.WARN) return write(entry, 0);
+      const { message, error } = entry.log as { message?: unknown; error?: unknown };
+      repeats.offer(`${level}|${entry.namespace}|${String(message)}|${String(error)}`, entry);
+    };
+  };
+}
+
+/** The words added to a line that stands for `folded` more of its kind. */
+function foldedNote(folded: number, windowMs: number): string {
+  return folded > 0 ? ` (${folded} more like this in the last ${windowMs / 1000} s)` : '';
 }
 
 /**
@@ -40,22 +67,22 @@ export function kafkajsLineLevel({ namespace, level, log }: Pick<LogEntry, 'name
   return level;
 }
 
-function toLogger(logger: Logger, entry: LogEntry): void {
+function toLogger(logger: Logger, entry: LogEntry, folded: number, note: string): void {
   const { namespace, log } = entry;
   const level = kafkajsLineLevel(entry);
   const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
-  const line = `${message ?? ''}`;
-  const bound = { namespace, ...fields };
+  const line = `${message ?? ''}${note}`;
+  const bound = folded > 0 ? { namespace, ...fields, folded } : { namespace, ...fields };
   if (level <= logLevel.ERROR) logger.error(line, bound);
   else if (level === logLevel.WARN) logger.warn(line, bound);
   else if (level === logLevel.INFO) logger.info(line, bound);
   else logger.debug(line, bound);
 }
 
-function toStderr(entry: LogEntry): void {
+function toStderr(entry: LogEntry, note: string): void {
   const { log } = entry;
   if (kafkajsLineLevel(entry) <= logLevel.ERROR) {
     const { message, error } = log as { message?: string; error?: string };
-    process.stderr.write(`[kafkajs] ${message ?? ''} ${error ?? ''}\n`);
+    process.stderr.write(`[kafkajs] ${message ?? ''} ${error ?? ''}${note}\n`);
   }
 }

@@ -153,3 +153,4 @@ export function httpLogger(logger: Logger) {
     },
   });
 }
+export { type FoldedLine, RepeatFilter, type RepeatFilterOptions } from './repeats';

@@ -1,0 +1,71 @@
+/**
+ * Repeated lines folded into one per window: the first line of a kind is written at once,
+ * the same kind again within `windowMs` is counted instead, and when the window ends one line
+ * says how many were folded ("...; 96 more like this in the last 30 s").
+ *
+ * Why: a client library that retries by itself logs each attempt. With Kafka down for 90 s,
+ * the API and two workers wrote ~590 kafkajs lines (`Connection error: connect
+ * ECONNREFUSED`, `Failed to connect to seed broker` ...), one pair per retry, burying the
+ * few lines that say something new. An operator needs the first line of a kind, and how often
+ * it kept coming; not each copy.
+ *
+ * A line's kind is what the caller says it is (its level, message and error text, without
+ * the fields that differ each time). Kinds are bounded (`kindsMax`): past the bound a new
+ * kind is written as it comes, never dropped.
+ */
+export interface RepeatFilterOptions {
+  windowMs: number;
+  /** At most this many kinds are counted at once. */
+  kindsMax?: number;
+  /** For tests: the timer that ends a window (setTimeout, unref'd, by default). */
+  schedule?: (run: () => void, ms: number) => void;
+}
+
+export interface FoldedLine<Line> {
+  line: Line;
+  /** How many lines of this kind were folded into it (0 for the first of a window). */
+  folded: number;
+}
+
+const KINDS_MAX_DEFAULT = 1_000;
+
+interface Window<Line> {
+  last: Line;
+  folded: number;
+}
+
+export class RepeatFilter<Line> {
+  private readonly windows = new Map<string, Window<Line>>();
+  private readonly schedule: (run: () => void, ms: number) => void;
+
+  constructor(
+    private readonly options: RepeatFilterOptions,
+    private readonly write: (folded: FoldedLine<Line>) => void,
+  ) {
+    this.schedule =
+      options.schedule ??
+      ((run, ms) => {
+        setTimeout(run, ms).unref();
+      });
+  }
+
+  /** Writes `line` now, or counts it when a line of its `kind` was written within the window. */
+  offer(kind: string, line: Line): void {
+    const open = this.windows.get(kind);
+    if (open) {
+      open.folded += 1;
+      open.last = line;
+      return;
+    }
+    this.write({ line, folded: 0 });
+    if (this.windows.size >= (this.options.kindsMax ?? KINDS_MAX_DEFAULT)) return;
+    const window: Window<Line> = { last: line, folded: 0 };
+    this.windows.set(kind, window);
+    this.schedule(() => this.close(kind, window), this.options.windowMs);
+  }
+
+  private close(kind: string, window: Window<Line>): void {
+    this.windows.delete(kind);
+    if (window.folded > 0) this.write({ line: window.last, folded: window.folded });
+  }
+}
