@@ -45,7 +45,25 @@
  * bucket move finished) is forwarded there unchanged: this partition must not write an
  * account it does not own.
  */
-import { AMOUNT_MAX, BALANCE_MAX, BALANCE_MIN, USER_BALANCE_MAX, withinBalanceRange } from './money';
+import { AMOUNT_MAX, BALANCE_MAX, BALANCE_MIN, USER_BALANCE_MAX } from './money';
+import { InvariantViolation, assertBatchInvariants } from './batch-invariants';
+import { creditLegOf, terminalEventOf } from './derived-messages';
+import {
+  type AccountChangeEffect,
+  type AccountEvent,
+  type BatchEffects,
+  type CommandOutcome,
+  type EntryEffect,
+  type HoldEndEffect,
+  type HoldEvent,
+  type NewHoldEffect,
+  type NewTransferEffect,
+  type OutboxEffect,
+  type RefusedLegEffect,
+  type ReversalTotalEffect,
+  type TransferStatusEffect,
+  legFactsOf,
+} from './effects';
 import { externalAccountId, transitAccountId } from './ids';
 import {
   type AccountChangeReason,
@@ -64,10 +82,8 @@ import {
   type RejectionReason,
   type ReversalCommand,
   type ReversibleTransfer,
-  type SagaLeg,
   type TransferCommand,
   type TransferKind,
-  type TransferStatus,
   type UpdateAccountCommand,
   type VoidHoldCommand,
   REVERSIBLE_KINDS,
@@ -102,213 +118,6 @@ export interface ApplyContext {
    * transfer still PROCESSING: a refund may still come home, so they cannot close yet.
    */
   readonly outgoingInFlight?: ReadonlySet<string>;
-}
-
-export interface EntryEffect {
-  readonly accountId: string;
-  readonly seq: bigint;
-  readonly transferId: string;
-  readonly step: MovementStep;
-  /** Signed: negative debits, positive credits. */
-  readonly amount: bigint;
-  readonly balanceAfter: bigint;
-  readonly currency: string;
-}
-
-export interface NewTransferEffect {
-  readonly id: string;
-  readonly kind: TransferKind;
-  readonly status: Exclude<TransferStatus, 'ACCEPTED'>;
-  readonly reason: RejectionReason | null;
-  readonly fromAccountId: string | null;
-  readonly toAccountId: string | null;
-  readonly amount: bigint;
-  readonly currency: string;
-  readonly principal: string;
-  readonly requestHash: string;
-  readonly description: string | null;
-  readonly sourcePartition: number;
-  readonly createdAt: string;
-  readonly completedAt: string | null;
-  /** CAPTURE: the hold it captures. */
-  readonly holdId: string | null;
-  /** REVERSAL: the transfer it pays back. */
-  readonly reverses: string | null;
-}
-
-/** A hold the batch placed (HELD) or refused (REJECTED). */
-export interface NewHoldEffect {
-  readonly id: string;
-  readonly accountId: string;
-  readonly amount: bigint;
-  readonly currency: string;
-  readonly status: 'HELD' | 'REJECTED';
-  readonly reason: RejectionReason | null;
-  readonly principal: string;
-  readonly requestHash: string;
-  readonly description: string | null;
-  readonly partition: number;
-  readonly expiresAt: string;
-  readonly createdAt: string;
-  readonly completedAt: string | null;
-}
-
-/** A HELD hold (of this or an earlier batch) that ended: its whole `amount` is released. */
-export interface HoldEndEffect {
-  readonly id: string;
-  readonly accountId: string;
-  readonly amount: bigint;
-  readonly status: 'CAPTURED' | 'VOIDED' | 'EXPIRED';
-  readonly capturedAmount: bigint;
-  /** The CAPTURE transfer that ended it. */
-  readonly captureId: string | null;
-  readonly completedAt: string;
-}
-
-/** The new reversal total of a transfer (`before` is what the writer expects stored). */
-export interface ReversalTotalEffect {
-  readonly transferId: string;
-  readonly before: bigint;
-  readonly reversedAmount: bigint;
-}
-
-/** The outcome of an UPDATE_ACCOUNT, applied or refused. */
-export interface AccountChangeEffect {
-  readonly id: string;
-  readonly accountId: string;
-  readonly status: AccountStatus | null;
-  readonly overdraftLimit: bigint | null;
-  readonly outcome: 'APPLIED' | 'REJECTED';
-  readonly reason: AccountChangeReason | null;
-  readonly principal: string;
-  readonly requestHash: string;
-  /** The account's entry seq when the change was applied (no entry may follow a closing). */
-  readonly seqAt: bigint;
-  readonly createdAt: string;
-  readonly appliedAt: string;
-}
-
-/** A status change of a transfer some earlier batch (possibly another partition's) created. */
-export interface TransferStatusEffect {
-  readonly id: string;
-  readonly status: 'COMPLETED' | 'REJECTED';
-  readonly reason: RejectionReason | null;
-  readonly completedAt: string;
-  /** The facts of the leg that sets it: the write refuses a status whose row has other facts. */
-  readonly leg: LegFacts;
-}
-
-/**
- * What a saga leg claims about its transfer. A genuine leg is built from nothing but its
- * transfer's row (`creditLegOf`), so the write checks these against the row before it takes
- * the leg's status or records its refusal: a leg that names a transfer that does not exist,
- * or a real one with another amount, accounts or currency, is refused as the leg's own fault
- * (LL003) and dead-lettered, never applied and never taken for a second writer.
- */
-export type LegFacts = Pick<CreditLegCommand, 'kind' | 'fromAccountId' | 'toAccountId' | 'amount' | 'currency' | 'holdId' | 'reverses'> & {
-  /** The transfer's source partition: a credit leg's; null for a refund leg, whose `sourcePartition` is the partition that refused the credit. */
-  readonly sourcePartition: number | null;
-};
-
-function legFactsOf(command: CreditLegCommand | RefundLegCommand): LegFacts {
-  const { kind, fromAccountId, toAccountId, amount, currency, holdId, reverses } = command;
-  return { kind, fromAccountId, toAccountId, amount, currency, holdId, reverses, sourcePartition: command.type === 'CREDIT_LEG' ? command.sourcePartition : null };
-}
-
-/**
- * A saga leg the partition refused: it moved no money and changed no transfer's status, so
- * this row is its only record (and its dedupe key). A leg that applies is recorded by the
- * status it sets instead (COMPLETED for a credit leg, REJECTED for a refund leg): a copy then
- * finds the transfer no longer PROCESSING (docs/design.md, invariant 3).
- */
-export interface RefusedLegEffect {
-  readonly transferId: string;
-  readonly leg: SagaLeg;
-  readonly partition: number;
-  readonly reason: RejectionReason;
-  /** Checked against the transfer's row like a status change's (TransferStatusEffect). */
-  readonly facts: LegFacts;
-}
-
-export interface TransferEvent {
-  readonly type: 'TransferCompleted' | 'TransferRejected';
-  readonly transferId: string;
-  readonly kind: TransferKind;
-  readonly fromAccountId: string | null;
-  readonly toAccountId: string | null;
-  readonly amount: bigint;
-  readonly currency: string;
-  readonly reason: RejectionReason | null;
-  readonly occurredAt: string;
-  readonly holdId?: string | null;
-  readonly reverses?: string | null;
-}
-
-export interface HoldEvent {
-  readonly type: 'HoldPlaced' | 'HoldRejected' | 'HoldCaptured' | 'HoldVoided' | 'HoldExpired';
-  readonly holdId: string;
-  readonly accountId: string;
-  readonly amount: bigint;
-  readonly capturedAmount: bigint;
-  readonly currency: string;
-  readonly reason: RejectionReason | null;
-  readonly occurredAt: string;
-}
-
-export interface AccountEvent {
-  readonly type: 'AccountUpdated' | 'AccountUpdateRejected';
-  readonly changeId: string;
-  readonly accountId: string;
-  /** The account's status and limit after the change (as asked, when refused). */
-  readonly status: AccountStatus | null;
-  readonly overdraftLimit: bigint | null;
-  readonly reason: AccountChangeReason | null;
-  readonly occurredAt: string;
-}
-
-export type LedgerEvent = TransferEvent | HoldEvent | AccountEvent;
-
-/**
- * A message the batch leaves for the outbox relay. `derivedAs` is set on the messages built
- * from nothing but their transfer's row as this batch leaves it (`creditLegOf`,
- * `terminalEventOf`): the outbox may store the transfer's id instead of the message, and
- * the sweeper rebuild it from that row.
- */
-export type OutboxEffect =
-  | { readonly kind: 'COMMAND'; readonly partition: number; readonly key: string; readonly command: Command; readonly derivedAs?: undefined }
-  | { readonly kind: 'COMMAND'; readonly partition: number; readonly key: string; readonly command: CreditLegCommand; readonly derivedAs: 'CREDIT_LEG' }
-  | { readonly kind: 'EVENT'; readonly key: string; readonly event: LedgerEvent; readonly derivedAs?: undefined }
-  | { readonly kind: 'EVENT'; readonly key: string; readonly event: TransferEvent; readonly derivedAs: 'TERMINAL_EVENT' };
-
-/** `transferId` is the command's id (`commandIdOf`): a transfer's, a hold's or an account change's. */
-export type CommandOutcome =
-  | { readonly transferId: string; readonly result: 'COMPLETED' | 'PROCESSING' | 'LEG_APPLIED' | 'HELD' | 'HOLD_ENDED' | 'ACCOUNT_UPDATED' }
-  | { readonly transferId: string; readonly result: 'REJECTED' | 'LEG_REJECTED'; readonly reason: RejectionReason }
-  | { readonly transferId: string; readonly result: 'ACCOUNT_UPDATE_REJECTED'; readonly reason: AccountChangeReason }
-  /** A void or expiry that found the hold no longer HELD (or, for an expiry, not yet due). */
-  | { readonly transferId: string; readonly result: 'NO_CHANGE' }
-  | { readonly transferId: string; readonly result: 'DUPLICATE' | 'FORWARDED' };
-
-export interface BatchEffects {
-  readonly entries: readonly EntryEffect[];
-  /** Final state of every account whose balance changed or that the batch created. */
-  readonly accounts: readonly AccountState[];
-  /** Ids (subset of `accounts`) of system accounts the batch created. */
-  readonly createdAccountIds: ReadonlySet<string>;
-  readonly newTransfers: readonly NewTransferEffect[];
-  readonly transferStatuses: readonly TransferStatusEffect[];
-  readonly refusedLegs: readonly RefusedLegEffect[];
-  readonly newHolds: readonly NewHoldEffect[];
-  readonly holdEnds: readonly HoldEndEffect[];
-  readonly reversalTotals: readonly ReversalTotalEffect[];
-  readonly accountChanges: readonly AccountChangeEffect[];
-  readonly outbox: readonly OutboxEffect[];
-  /** One per input command, same order. */
-  readonly outcomes: readonly CommandOutcome[];
-}
-
-export class InvariantViolation extends Error {
-  override readonly name = 'InvariantViolation';
 }
 
 /**
@@ -1002,54 +811,6 @@ class BatchBuilder {
   }
 }
 
-/**
- * The CREDIT_LEG a PROCESSING cross-partition transfer sends to its destination. Nothing but
- * facts of the transfer's row, so the outbox sweeper rebuilds it from that row.
- */
-export function creditLegOf(
-  transfer: Pick<NewTransferEffect, 'id' | 'kind' | 'fromAccountId' | 'toAccountId' | 'amount' | 'currency' | 'sourcePartition' | 'holdId' | 'reverses'>,
-): CreditLegCommand {
-  const { id, kind, fromAccountId, toAccountId } = transfer;
-  if (kind !== 'TRANSFER' && kind !== 'CAPTURE' && kind !== 'REVERSAL') throw new InvariantViolation(`transfer ${id}: a ${kind} has no credit leg`);
-  if (fromAccountId === null || toAccountId === null) throw new InvariantViolation(`transfer ${id}: a credit leg needs both accounts`);
-  return {
-    type: 'CREDIT_LEG',
-    transferId: id,
-    kind,
-    reverses: transfer.reverses,
-    holdId: transfer.holdId,
-    fromAccountId,
-    toAccountId,
-    amount: transfer.amount,
-    currency: transfer.currency,
-    sourcePartition: transfer.sourcePartition,
-  };
-}
-
-/**
- * A finished transfer's event (TransferCompleted or TransferRejected). Nothing but facts of
- * the transfer's row once finished, so the outbox sweeper rebuilds it from that row.
- */
-export function terminalEventOf(
-  transfer: Pick<NewTransferEffect, 'id' | 'kind' | 'status' | 'reason' | 'fromAccountId' | 'toAccountId' | 'amount' | 'currency' | 'completedAt' | 'holdId' | 'reverses'>,
-): TransferEvent {
-  if (transfer.status === 'PROCESSING' || transfer.completedAt === null) throw new InvariantViolation(`transfer ${transfer.id} is not finished`);
-  return {
-    type: transfer.status === 'COMPLETED' ? 'TransferCompleted' : 'TransferRejected',
-    transferId: transfer.id,
-    kind: transfer.kind,
-    fromAccountId: transfer.fromAccountId,
-    toAccountId: transfer.toAccountId,
-    amount: transfer.amount,
-    currency: transfer.currency,
-    reason: transfer.reason,
-    occurredAt: transfer.completedAt,
-    ...(transfer.holdId !== null ? { holdId: transfer.holdId } : {}),
-    ...(transfer.reverses !== null ? { reverses: transfer.reverses } : {}),
-  };
-}
-
-/** The accounts a transfer row names: where the money left and where it arrived. */
 function transferEnds(
   command: ClientCommand,
   reversible: ReadonlyMap<string, ReversibleTransfer> | undefined,
@@ -1092,79 +853,3 @@ function refuseDestination(
   return null;
 }
 
-/**
- * Asserted before anything is written: a batch that breaks one of these is a bug, and the
- * worker must stop rather than commit it (docs/design.md, invariants 1, 2 and 6, and the
- * holds', reversals' and closed accounts' rules of docs/api.md).
- */
-export function assertBatchInvariants(context: ApplyContext, effects: BatchEffects): void {
-  const sumByCurrency = new Map<string, bigint>();
-  const lastSeq = new Map<string, bigint>();
-  const postedByAccount = new Map<string, bigint>();
-  const refundOnly = new Map<string, boolean>();
-  for (const entry of effects.entries) {
-    if (entry.amount === 0n) throw new InvariantViolation(`zero entry for transfer ${entry.transferId}`);
-    if (entry.amount > AMOUNT_MAX || -entry.amount > AMOUNT_MAX) {
-      throw new InvariantViolation(`entry of ${entry.amount} exceeds AMOUNT_MAX`);
-    }
-    if (!withinBalanceRange(entry.balanceAfter)) {
-      throw new InvariantViolation(`account ${entry.accountId} entry ${entry.seq} would leave the balance at ${entry.balanceAfter}, outside bigint`);
-    }
-    sumByCurrency.set(entry.currency, (sumByCurrency.get(entry.currency) ?? 0n) + entry.amount);
-    postedByAccount.set(entry.accountId, (postedByAccount.get(entry.accountId) ?? 0n) + entry.amount);
-    refundOnly.set(entry.accountId, (refundOnly.get(entry.accountId) ?? true) && entry.step === 'REFUND');
-    const previous = lastSeq.get(entry.accountId) ?? context.accounts.get(entry.accountId)?.seq ?? 0n;
-    if (entry.seq !== previous + 1n) {
-      throw new InvariantViolation(`account ${entry.accountId} entry seq ${entry.seq} does not follow ${previous}`);
-    }
-    lastSeq.set(entry.accountId, entry.seq);
-  }
-  for (const [currency, sum] of sumByCurrency) {
-    if (sum !== 0n) throw new InvariantViolation(`batch is unbalanced in ${currency} by ${sum}`);
-  }
-  // Held money per account moves only by holds placed and holds ended.
-  const heldDelta = new Map<string, bigint>();
-  for (const hold of effects.newHolds) {
-    if (hold.status === 'HELD') heldDelta.set(hold.accountId, (heldDelta.get(hold.accountId) ?? 0n) + hold.amount);
-  }
-  const ended = new Set<string>();
-  for (const end of effects.holdEnds) {
-    if (ended.has(end.id)) throw new InvariantViolation(`hold ${end.id} ended twice in one batch`);
-    ended.add(end.id);
-    if (end.capturedAmount < 0n || end.capturedAmount > end.amount || (end.status !== 'CAPTURED') !== (end.capturedAmount === 0n)) {
-      throw new InvariantViolation(`hold ${end.id} ${end.status} with captured amount ${end.capturedAmount} of ${end.amount}`);
-    }
-    heldDelta.set(end.accountId, (heldDelta.get(end.accountId) ?? 0n) - end.amount);
-  }
-  for (const account of effects.accounts) {
-    const initial = context.accounts.get(account.id);
-    if (!withinBalanceRange(account.balance)) {
-      throw new InvariantViolation(`account ${account.id} would end at ${account.balance}, outside bigint`);
-    }
-    if (account.held < 0n) throw new InvariantViolation(`account ${account.id} holds ${account.held}`);
-    if (account.overdraftLimit !== null && account.balance - account.held < -account.overdraftLimit) {
-      throw new InvariantViolation(`account ${account.id} would end at ${account.balance} (${account.held} held), below its limit`);
-    }
-    const before = initial?.balance ?? 0n;
-    if (before + (postedByAccount.get(account.id) ?? 0n) !== account.balance) {
-      throw new InvariantViolation(`account ${account.id} balance does not equal its entries`);
-    }
-    if ((initial?.held ?? 0n) + (heldDelta.get(account.id) ?? 0n) !== account.held) {
-      throw new InvariantViolation(`account ${account.id} held ${account.held} does not equal its holds`);
-    }
-    if (initial?.status === 'CLOSED' && account.status !== 'CLOSED') throw new InvariantViolation(`closed account ${account.id} reopened`);
-    if (account.status === 'CLOSED' && initial?.status !== 'CLOSED' && (account.balance !== 0n || account.held !== 0n)) {
-      throw new InvariantViolation(`account ${account.id} closed with balance ${account.balance}, held ${account.held}`);
-    }
-    // After closing only a refund of money already in flight may land, and closing waits for those.
-    if (initial?.status === 'CLOSED' && postedByAccount.has(account.id) && !refundOnly.get(account.id)) {
-      throw new InvariantViolation(`closed account ${account.id} was posted to`);
-    }
-  }
-  for (const total of effects.reversalTotals) {
-    const original = context.reversible?.get(total.transferId);
-    if (total.reversedAmount < 0n || !original || total.reversedAmount > original.amount) {
-      throw new InvariantViolation(`transfer ${total.transferId} reversed ${total.reversedAmount} of ${original?.amount ?? 'unknown'}`);
-    }
-  }
-}

@@ -4,4 +4,7 @@ export * from './routing';
 export * from './ids';
 export * from './model';
 export * from './apply';
+export * from './effects';
+export * from './derived-messages';
+export * from './batch-invariants';
 export * from './clock';

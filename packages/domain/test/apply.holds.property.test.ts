@@ -5,7 +5,7 @@
 // holds, a hold ends at most once, reversals never exceed the original, a closed account
 // stays empty, and the same input always gives the same output without touching its input.
 import fc from 'fast-check';
-import { type ApplyContext, type BatchEffects, applyBatch } from '../src/apply';
+import { type ApplyContext, type BatchEffects, applyBatch } from '../src';
 import type { AccountState, Command, HoldState, ReversibleTransfer } from '../src/model';
 import { ACCEPTED_AT, HASH, fingerprint, userAccount } from './fixtures';
 

@@ -2,7 +2,7 @@
 // entries, never overdraws, only rejects for a true reason, is deterministic and pure, and that
 // a multi-partition saga driven through the outbox (with redeliveries) settles every transfer.
 import fc from 'fast-check';
-import { applyBatch, type ApplyContext, type BatchEffects, type EntryEffect } from '../src/apply';
+import { applyBatch, type ApplyContext, type BatchEffects, type EntryEffect } from '../src';
 import { externalAccountId, transitAccountId } from '../src/ids';
 import {
   type AccountState,

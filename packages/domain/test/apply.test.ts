@@ -1,7 +1,7 @@
 // Proves, example by example, that applyBatch takes every branch of the transfer life cycle
 // (same-partition, cross-partition saga, deposits, withdrawals, rejections, duplicates,
 // forwarding, per-account order) to exactly the entries, balances and messages docs/design.md asks for.
-import { InvariantViolation, UnprocessableCommand, applyBatch, assertBatchInvariants, canDebit, creditLegOf, terminalEventOf, type BatchEffects, type LegFacts } from '../src/apply';
+import { InvariantViolation, UnprocessableCommand, applyBatch, assertBatchInvariants, canDebit, creditLegOf, terminalEventOf, type BatchEffects, type LegFacts } from '../src';
 import { externalAccountId, transitAccountId } from '../src/ids';
 import type { AccountState, Command } from '../src/model';
 import {

@@ -3,7 +3,7 @@
 // posted, the next command applies), that a refund may use the reserve above USER_BALANCE_MAX,
 // and that the batch assertion refuses any effect outside the range.
 import fc from 'fast-check';
-import { applyBatch, assertBatchInvariants, isolateUnprocessable, InvariantViolation } from '../src/apply';
+import { applyBatch, assertBatchInvariants, isolateUnprocessable, InvariantViolation } from '../src';
 import { externalAccountId, transitAccountId } from '../src/ids';
 import { AMOUNT_MAX, BALANCE_MAX, BALANCE_MIN, USER_BALANCE_MAX } from '../src/money';
 import { contextFor, creditLegCmd, depositCmd, refundLegCmd, systemAccount, transferCmd, userAccount, withdrawalCmd, accountIn } from './fixtures';

@@ -1,6 +1,6 @@
 // Shared builders for the domain tests: accounts, commands, apply contexts, and carrying a
 // batch's account effects forward into the next batch's state.
-import type { ApplyContext, BatchEffects } from '../src/apply';
+import type { ApplyContext, BatchEffects } from '../src';
 import type {
   AccountState,
   AccountStatus,
