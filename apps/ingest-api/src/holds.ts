@@ -14,6 +14,7 @@ import { type CaptureCommand, type VoidHoldCommand, holdIdFor, transferIdFor } f
 import { type HoldRow, findHold, findIdempotencyClaimant } from '@ledgerline/postgres';
 import type { HoldResource, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
+import { readRepairBalances } from './balance-read-repair';
 import { submitCommand, publishCommand } from './command-submission';
 import { earlierTransfer, submitMovements } from './movements';
 import { mayKnowOfClaim, waitLongPoll } from './transfer-status';
@@ -104,6 +105,7 @@ export async function readHold(ctx: AppContext, auth: AuthContext, holdId: strin
         if (after !== null && 'resource' in after) current = after;
       }
     }
+    if (current.resource.status !== 'ACCEPTED') await readRepairBalances(ctx, [current.resource.account_id]);
     return current.resource;
   } finally {
     handle?.cancel();

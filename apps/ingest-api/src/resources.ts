@@ -10,7 +10,8 @@ export type AccountWire = {
   id: string;
   owner: string;
   currency: string;
-  overdraft_limit: string;
+  /** null: a system account, which has no limit. */
+  overdraft_limit: string | null;
   status: 'OPEN' | 'FROZEN' | 'CLOSED';
   metadata: Record<string, unknown>;
   created_at: string;
@@ -21,7 +22,7 @@ export function accountWire(row: AccountRow): AccountWire {
     id: row.id,
     owner: row.owner,
     currency: row.currency,
-    overdraft_limit: (row.overdraftLimit ?? 0n).toString(),
+    overdraft_limit: row.overdraftLimit === null ? null : row.overdraftLimit.toString(),
     status: row.status,
     metadata: row.metadata,
     created_at: row.createdAt,

@@ -23,8 +23,9 @@
  */
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
 import { REVERSIBLE_KINDS } from '@ledgerline/domain';
-import { type TransferRow, findAccount, findAccounts, findIdempotencyClaimant, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
+import { type TransferRow, findAccount, findIdempotencyClaimant, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
 import type { TransferResource } from '@ledgerline/schemas';
+import { readRepairBalances } from './balance-read-repair';
 import type { AppContext } from './context';
 import { DependencyUnavailableError, acceptedButUnrecorded, notFound } from './errors';
 import { acceptedTransferOf, transferWireFromRow } from './resources';
@@ -60,7 +61,7 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
         if (after !== null && 'resource' in after) current = after;
       }
     }
-    if (current.row && isTerminal(current.row.status)) await readRepairBalances(ctx, current.row);
+    if (current.row && isTerminal(current.row.status)) await readRepairBalances(ctx, [current.row.fromAccountId, current.row.toAccountId]);
     return await asSeenBy(ctx, auth, current.resource, current.principal);
   } finally {
     handle?.cancel();
@@ -143,16 +144,19 @@ export async function asSeenBy(ctx: AppContext, auth: AuthContext, resource: Tra
 
 /**
  * Whether a rejection's reason is about the destination account. Some reasons name one side
- * only; CURRENCY_MISMATCH and ACCOUNT_CLOSED can be either's (the reason does not say which),
- * so they count as the payee's when its own account explains them: another currency than the
- * transfer's (it never changes), or closed (it stays closed). The rest (funds, frozen, rights,
- * a hold's or an original's state, a balance past its bound) are the payer's.
+ * only: BALANCE_LIMIT_EXCEEDED is never the payer's (a debit cannot pass a user account's
+ * bound; it is the credited account's ceiling, or a system account's, which is no one's
+ * private business). CURRENCY_MISMATCH and ACCOUNT_CLOSED can be either's (the reason does
+ * not say which), so they count as the payee's when its own account explains them: another
+ * currency than the transfer's (it never changes), or closed (it stays closed). The rest
+ * (funds, frozen, rights, a hold's or an original's state) are the payer's.
  */
 async function aboutThePayee(ctx: AppContext, resource: TransferResource): Promise<boolean> {
   const to = resource.to_account_id;
   switch (resource.reason) {
     case 'DESTINATION_NOT_FOUND':
     case 'UNPROCESSABLE':
+    case 'BALANCE_LIMIT_EXCEEDED':
       return true;
     case 'CURRENCY_MISMATCH':
       return to !== undefined && (await ctx.directory.lookup(to))?.currency !== resource.currency;
@@ -161,15 +165,4 @@ async function aboutThePayee(ctx: AppContext, resource: TransferResource): Promi
     default:
       return false;
   }
-}
-
-/** Best effort: Redis down means GET /balance reads Postgres anyway. */
-async function readRepairBalances(ctx: AppContext, row: TransferRow): Promise<void> {
-  const ids = [row.fromAccountId, row.toAccountId].filter((id): id is string => id !== null);
-  if (ids.length === 0) return;
-  const accounts = await findAccounts(ctx.pool, ids);
-  if (accounts.length === 0) return;
-  await ctx.redis.balances
-    .refresh(accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, held: a.held, rev: a.rev, asOf: a.updatedAt })))
-    .catch((error: Error) => ctx.warn('read-repair', `balance read-repair failed: ${error.message}`));
 }

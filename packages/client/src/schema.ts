@@ -498,7 +498,8 @@ export interface components {
             id: string;
             owner: string;
             currency: string;
-            overdraft_limit: string;
+            /** @description How far below zero the balance may go; null for a system account (transit, external), which has no limit and only an admin can read */
+            overdraft_limit: string | null;
             /** @enum {string} */
             status: "OPEN" | "FROZEN" | "CLOSED";
             metadata: {

@@ -348,7 +348,9 @@ export const accountResource = z.object({
   id: z.uuid(),
   owner: z.string(),
   currency: currencyCode,
-  overdraft_limit: limitString,
+  overdraft_limit: limitString
+    .nullable()
+    .meta({ description: 'How far below zero the balance may go; null for a system account (transit, external), which has no limit and only an admin can read' }),
   status: z.enum(['OPEN', 'FROZEN', 'CLOSED']),
   metadata: z.record(z.string(), z.unknown()),
   created_at: z.string(),

@@ -195,8 +195,9 @@ export const accountRoutes = [
 ];
 
 /**
- * Redis first (the worker refreshes it after every commit, and GET /v1/transfers read-repairs
- * it, so it is never older than a terminal status the client has seen); Postgres when Redis
+ * Redis first (the worker refreshes it after every commit, and GET /v1/transfers and
+ * /v1/holds read-repair it, so it is never older than a status the client has seen:
+ * balance-read-repair.ts); Postgres when Redis
  * misses or is down, and then the cache is filled from what Postgres said.
  */
 async function balanceOf(ctx: AppContext, facts: AccountFacts): Promise<BalanceFigure> {

@@ -1,0 +1,25 @@
+/**
+ * Read-repair of the balance cache: when a client is shown an applied status (a transfer
+ * COMPLETED or REJECTED, a hold HELD, CAPTURED, VOIDED, EXPIRED or REJECTED), the cached
+ * balances of the accounts it names are refreshed from Postgres first. The worker refreshes
+ * the cache after its commit, but without waiting for Redis (partition-applier.ts), so a client
+ * that reads the status and then the balance could otherwise see the balance from before: a
+ * hold shown HELD with `available` not yet lowered by it. With the repair, a cached balance is
+ * never older than a status the client has seen (docs/api.md, `GET .../balance`).
+ *
+ * Best effort: with Redis down, `GET /balance` reads Postgres anyway. The cache's script
+ * never replaces a newer figure with an older one (`rev`), so a repair racing the worker's
+ * own refresh is harmless.
+ */
+import { findAccounts } from '@ledgerline/postgres';
+import type { AppContext } from './context';
+
+export async function readRepairBalances(ctx: AppContext, accountIds: readonly (string | null)[]): Promise<void> {
+  const ids = accountIds.filter((id): id is string => id !== null);
+  if (ids.length === 0) return;
+  const accounts = await findAccounts(ctx.pool, ids);
+  if (accounts.length === 0) return;
+  await ctx.redis.balances
+    .refresh(accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, held: a.held, rev: a.rev, asOf: a.updatedAt })))
+    .catch((error: Error) => ctx.warn('read-repair', `balance read-repair failed: ${error.message}`));
+}
