@@ -22,7 +22,9 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 // A usage error (unknown option, missing argument) exits 2 like every other refused input:
 // exit 1 stays reserved for what `reconcile` found, so a script can tell a typo from a
 // broken ledger.
-const program = new Command('ledgerctl').description('Operate a ledgerline deployment').showHelpAfterError().exitOverride();
+// Excess arguments are refused too: `dead-letters redirve 5` once listed the dead letters
+// and exited 0, and a mistyped command must never look like one that ran.
+const program = new Command('ledgerctl').description('Operate a ledgerline deployment').showHelpAfterError().exitOverride().allowExcessArguments(false);
 
 program
   .command('migrate')

@@ -71,6 +71,10 @@ describe('ledgerctl dead-letters redrive', () => {
       // Debited, not credited: the money is in transit, and nothing ends the transfer by itself.
       expect((await transferStatuses(db.pool, [payment.transferId])).get(payment.transferId)?.status).toBe('PROCESSING');
       expect(await balanceOf(db.pool, payer)).toBe(700n);
+      // The listing names the command and its transfer, what an operator searches for.
+      const listed = await ledgerctl(['dead-letters', '--partition', '1']);
+      expect(listed.code).toBe(0);
+      expect(listed.out).toMatch(new RegExp(`^${letter.id}\\s+1\\s+\\d+\\s+CREDIT_LEG\\s+${payment.transferId}\\s`, 'm'));
 
       // Not yet mended: sent again, it is dead-lettered again, and still nothing moved.
       const early = await ledgerctl(['dead-letters', 'redrive', String(letter.id)]);
@@ -104,6 +108,12 @@ describe('ledgerctl dead-letters redrive', () => {
     expect([none.code, none.err]).toEqual([2, 'ledgerctl: no dead letter 999999999 (ledgerctl dead-letters lists them)\n']);
     const typo = await ledgerctl(['dead-letters', 'redrive', '12a']);
     expect([typo.code, typo.err]).toEqual([2, expect.stringContaining("<id> must be a dead letter's id")]);
+    // A mistyped subcommand or a partition the topic does not have is refused, never read
+    // as "no dead letters" with exit 0.
+    const misspelt = await ledgerctl(['dead-letters', 'redirve', '5']);
+    expect([misspelt.code, misspelt.err]).toEqual([2, expect.stringContaining("too many arguments for 'dead-letters'")]);
+    const beyond = await ledgerctl(['dead-letters', '--partition', '2']);
+    expect([beyond.code, beyond.err]).toEqual([2, expect.stringContaining('--partition must be in 0..1')]);
     const letter = async (reason: string, key: string, value: string) => {
       const { rows } = await db.pool.query(
         `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,

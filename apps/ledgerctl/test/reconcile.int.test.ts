@@ -1,10 +1,13 @@
 // Proves `ledgerctl reconcile` passes a consistent ledger and exits non-zero, naming the
 // check, when a balance no longer equals its entries, money was created, an entry names
-// no account, or an account's entries go back in time as their seq grows.
+// no account, an account's entries go back in time as their seq grows, or the balance cache
+// is ahead of Postgres or disagrees with it at the same revision; and that with Redis out of
+// reach it still runs the ledger's checks and says the cache's was skipped.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadRouting } from '@ledgerline/postgres';
+import { findAccount, loadRouting } from '@ledgerline/postgres';
+import { createRedis, waitUntilReady } from '@ledgerline/redis';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { roleUrl, testServices } from '../../../test/support/env';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -27,8 +30,8 @@ describe('ledgerctl reconcile', () => {
     await db.drop();
   });
 
-  async function ledgerctl(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const env = { ...process.env, OWNER_DATABASE_URL: db.url, API_DATABASE_URL: roleUrl(db.url, 'api'), REDIS_URL: testServices().redisUrl, REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix };
+  async function ledgerctl(args: string[], extra: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+    const env = { ...process.env, OWNER_DATABASE_URL: db.url, API_DATABASE_URL: roleUrl(db.url, 'api'), REDIS_URL: testServices().redisUrl, REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix, ...extra };
     try {
       const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/ledgerctl/src/main.ts'), ...args], { cwd: ROOT, env });
       return { code: 0, out: stdout, err: stderr };
@@ -64,7 +67,38 @@ describe('ledgerctl reconcile', () => {
     }
     const clean = await reconcileCli();
     expect(clean.code).toBe(0);
-    expect(clean.out).toMatch(/reconcile: OK/);
+    expect(clean.out).toMatch(/reconcile: OK\n/);
+    expect(clean.out).toMatch(/cache-agrees\s+0/);
+
+    // The balance cache: ahead of Postgres, or another figure at the same revision.
+    const redis = createRedis(testServices().redisUrl);
+    const cacheKey = `${topics.prefix}:bal:${account}`;
+    try {
+      await waitUntilReady(redis, 10_000);
+      const row = (await findAccount(db.pool, account))!;
+      const figure = await redis.hgetall(cacheKey);
+      expect(figure.rev).toBe(row.rev.toString());
+      await redis.hset(cacheKey, { rev: (row.rev + 1n).toString(), seq: (row.seq + 1n).toString(), balance: '501' });
+      const ahead = await reconcileCli();
+      expect(ahead.code).toBe(1);
+      expect(ahead.out).toMatch(/cache-agrees\s+1\s+\S+: redis 501 \(held 0\) rev \d+, postgres 500 \(held 0\)/);
+      await redis.hset(cacheKey, { ...figure, held: '3' });
+      const differs = await reconcileCli();
+      expect(differs.code).toBe(1);
+      expect(differs.out).toMatch(/cache-agrees\s+1/);
+      await redis.hset(cacheKey, figure);
+      expect((await reconcileCli()).code).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+
+    // Redis out of reach: the ledger's checks still run; the cache's is reported skipped.
+    const unreachable = await ledgerctl(['reconcile', '--no-progress'], { REDIS_URL: 'redis://127.0.0.1:1', CTL_REDIS_READY_WAIT_MS: '500' });
+    expect(unreachable.code).toBe(0);
+    expect(unreachable.out).toMatch(/conservation\s+0/);
+    expect(unreachable.out).toMatch(/cache-agrees\s+skipped/);
+    expect(unreachable.out).toMatch(/reconcile: OK \(cache-agrees skipped\)/);
+    expect(unreachable.err).toMatch(/cache-agrees skipped: .*--no-cache skips it deliberately/);
 
     // Money created out of thin air: a balance moved without an entry.
     await db.pool.query('UPDATE accounts SET balance = balance + 1 WHERE id = $1', [account]);

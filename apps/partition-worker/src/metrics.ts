@@ -84,7 +84,7 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
       registers: [registry],
     }),
     reconcileViolations: new Gauge({ name: 'ledger_reconcile_violations', help: 'Invariant violations found by the last reconcile', labelNames: ['check'], registers: [registry] }),
-    reconcileLastRun: new Gauge({ name: 'ledger_reconcile_last_run_timestamp_seconds', help: 'When reconcile last completed', registers: [registry] }),
+    reconcileLastRun: new Gauge({ name: 'ledger_reconcile_last_run_timestamp_seconds', help: 'When reconcile last completed (0 until the first run, WORKER_RECONCILE_INTERVAL_MS after the start)', registers: [registry] }),
   };
 }
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

@@ -107,7 +107,9 @@ export function lineLog(logger: Logger): (message: string) => void {
     const text = match ? match[2]! : message;
     const epoch = /\bepoch (\d+)/.exec(text);
     if (fields && epoch) fields.epoch = epoch[1];
-    if (/\b(FATAL|failed|crashed|not published)\b/i.test(text)) logger.warn(text, fields);
+    // A dead letter is an incident for an operator (a forged or malformed message, a command
+    // that could not be written), never routine.
+    if (/\b(FATAL|failed|crashed|not published|dead-lettered|isolated as UNPROCESSABLE)\b/i.test(text)) logger.warn(text, fields);
     else logger.info(text, fields);
   };
 }

@@ -42,6 +42,8 @@ describe('the pino Logger', () => {
     log('partition 5: claimed epoch 9, resuming at offset 100');
     log('outbox relay: 3 rows not published yet (timeout); the sweeper retries');
     log('joined group generation: partitions [0, 1]');
+    log('partition 2: offset 41 dead-lettered as forged: forged: a DEPOSIT needs an operator seal');
+    expect(lines[3]).toMatchObject({ level: 'warn', partition: 2 });
     expect(lines[0]).toMatchObject({ level: 'info', partition: 5, epoch: '9', msg: 'claimed epoch 9, resuming at offset 100' });
     expect(lines[1]).toMatchObject({ level: 'warn' });
     expect(lines[2]).toMatchObject({ level: 'info', msg: 'joined group generation: partitions [0, 1]' });

@@ -13,6 +13,14 @@ const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 const REASON_SHOWN_MAX = 100;
 
 export async function showDeadLetters(config: CtlConfig, options: { limit: number; partition?: number; json: boolean }): Promise<void> {
+  if (options.partition !== undefined) {
+    // A partition the topic does not have would list nothing, as if it had no dead letters.
+    const asked = options.partition;
+    await withDeps(config, 'read', async ({ admin, topics }) => {
+      const partitions = await admin.partitionCount(topics.commands);
+      if (asked >= partitions) throw new Error(`--partition must be in 0..${partitions - 1} (${topics.commands} has ${partitions} partitions), got ${asked}`);
+    });
+  }
   const pool = createPool({ connectionString: config.readDatabaseUrl, connectionsMax: 1, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
   try {
     const rows = await listDeadLetters(pool, options);
@@ -26,13 +34,16 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
       return;
     }
     printTable(
-      ['id', 'partition', 'offset', 'dead-lettered at', 'on topic', 'reason'],
+      ['id', 'partition', 'offset', 'command', 'command id', 'dead-lettered at', 'on topic', 'reason'],
       rows.map((row) => {
         const reason = String(row.letter.reason ?? '');
+        const command = commandOf(row.letter.value_base64, row.letter.value_bytes);
         return [
           String(row.id),
           String(row.letter.partition ?? row.sourcePartition),
           String(row.letter.offset ?? ''),
+          command.type,
+          command.id,
           String(row.letter.dead_lettered_at ?? row.createdAt.toISOString()),
           row.publishedAt ? 'yes' : 'not yet',
           reason.length > REASON_SHOWN_MAX ? `${reason.slice(0, REASON_SHOWN_MAX)}...` : reason,
@@ -101,4 +112,27 @@ function commandTypeOf(value: string): string {
   } catch {
     return '(unknown)';
   }
+}
+
+/** The members of a command that name what it acts on: a transfer's, a hold's, an account change's id. */
+const COMMAND_ID_MEMBERS = ['transfer_id', 'hold_id', 'change_id', 'account_id'] as const;
+
+/**
+ * A dead letter's command as the table shows it: its type and the id an operator searches for
+ * (GET /v1/transfers/{id}, the log), or '-' where the letter keeps no whole JSON command (a
+ * malformed message, or one cut to its first bytes).
+ */
+function commandOf(valueBase64: unknown, valueBytes: unknown): { type: string; id: string } {
+  if (typeof valueBase64 !== 'string' || valueBytes !== undefined) return { type: '-', id: '-' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(valueBase64, 'base64').toString('utf8'));
+  } catch {
+    return { type: '-', id: '-' };
+  }
+  if (typeof parsed !== 'object' || parsed === null) return { type: '-', id: '-' };
+  const command = parsed as Record<string, unknown>;
+  const type = typeof command.type === 'string' ? command.type.slice(0, 32) : '-';
+  const member = COMMAND_ID_MEMBERS.find((name) => typeof command[name] === 'string');
+  return { type, id: member ? String(command[member]).slice(0, 64) : '-' };
 }

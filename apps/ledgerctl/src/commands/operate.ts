@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 import { BatchingProducer, KafkaAdmin, createKafka, topicNames } from '@ledgerline/kafka';
+import { silentLogger } from '@ledgerline/logging';
 import { bucketTraffic, createPool, listOpenMoves, listPartitionStates, loadRouting } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 import { printTable } from '../table';
@@ -20,7 +21,9 @@ import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
 export async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (deps: Deps) => Promise<T>): Promise<T> {
   const url = role === 'owner' ? config.ownerDatabaseUrl : config.readDatabaseUrl;
   const pool = createPool({ connectionString: url, connectionsMax: 3, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity, ...config.kafkaClient });
+  // kafkajs's own lines (a refused connection, each retry) would repeat what ledgerctl says
+  // itself when a dependency fails, naming it; a command that fails says why.
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity, ...config.kafkaClient, logger: silentLogger });
   const admin = new KafkaAdmin(kafka);
   const producer = new BatchingProducer({ kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 15_000 });
   try {

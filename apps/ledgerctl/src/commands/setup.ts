@@ -3,6 +3,7 @@
  * run from several processes at once and as often as you like.
  */
 import { KafkaAdmin, createKafka, topicNames } from '@ledgerline/kafka';
+import { silentLogger } from '@ledgerline/logging';
 import { createPool, ensureRouting, migrate } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 
@@ -16,7 +17,9 @@ export async function setup(config: CtlConfig, log: (line: string) => void): Pro
   } finally {
     await pool.end();
   }
-  const admin = new KafkaAdmin(createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity, ...config.kafkaClient }));
+  // kafkajs's own lines (a refused connection, each retry) would repeat what ledgerctl says
+  // itself when a dependency fails, naming it; a command that fails says why.
+  const admin = new KafkaAdmin(createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity, ...config.kafkaClient, logger: silentLogger }));
   try {
     const names = topicNames(config.topicPrefix);
     await admin.ensureTopics(names, config.partitionCount, config.kafkaDurability);
