@@ -77,6 +77,11 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'POST /v1/batch requests refused with 429 because they could not start within API_BATCH_ADMISSION_WAIT_MS',
       registers: [registry],
     }),
+    bucketsHeld: new Gauge({
+      name: 'ledger_api_routing_buckets_held',
+      help: "Buckets held in this API's routing table: a bucket move is under way, and its accounts' commands answer 503 BUCKET_MOVING. Held for more than a minute: a move died; run it again (ledgerctl buckets move)",
+      registers: [registry],
+    }),
     redisCircuitOpen: new Gauge({
       name: 'ledger_api_redis_circuit_open',
       help: '1 while Redis commands fail at once because Redis left one unanswered (the circuit breaker is open or probing), else 0',

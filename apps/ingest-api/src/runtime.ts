@@ -63,7 +63,8 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     instance: `api-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     role: 'api',
   });
-  await routing.start();
+  routing.onChange((table) => metrics.bucketsHeld.set(table.heldBucketCount));
+  metrics.bucketsHeld.set((await routing.start()).heldBucketCount);
   const claims = new IdempotencyClaims(pool, {
     batchSizeMax: config.idempotencyClaimBatchSizeMax,
     concurrentFlushesMax: config.idempotencyClaimFlushesMax,

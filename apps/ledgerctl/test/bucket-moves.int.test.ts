@@ -136,8 +136,16 @@ describe('bucket moves under load', () => {
     const bucket = bucketOf(account);
     const { moves } = await startMoves(db.pool, [bucket], 2); // ...and the operator's process dies here
     expect((await loadRouting(db.pool)).isHeld(account)).toBe(true);
+    // What the operator is alerted by: the API counts the bucket it holds.
+    const operator = new Client(api.url, null);
+    const bucketsHeld = async () => /^ledger_api_routing_buckets_held (\d+)$/m.exec(String((await operator.get('/metrics')).body))?.[1];
+    await waitFor('the API to count the held bucket', async () => (await bucketsHeld()) === '1');
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // the operator notices, later
     const rerun = await moveBuckets(deps(), [bucket], 2, fastMove);
     expect(rerun.moved.map((m) => [m.id, m.state])).toEqual([[moves[0]!.id, 'DONE']]);
+    // The hold it reports is the time the bucket stood held, the crash included.
+    expect(rerun.holdMs).toBeGreaterThanOrEqual(1_500);
+    await waitFor('the API to count no held bucket', async () => (await bucketsHeld()) === '0');
     expect((await loadRouting(db.pool)).partitionOfBucket(bucket)).toBe(2);
     expect((await loadRouting(db.pool)).isHeld(account)).toBe(false);
   });

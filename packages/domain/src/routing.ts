@@ -49,6 +49,11 @@ export class RoutingTable {
     return new RoutingTable(version, map, held);
   }
 
+  /** How many buckets are held now (being moved: their accounts' commands answer 503). */
+  get heldBucketCount(): number {
+    return this.heldBuckets.size;
+  }
+
   /** True while the account's bucket is being moved and ingest must hold its commands. */
   isHeld(accountId: string): boolean {
     return this.heldBuckets.has(bucketOf(accountId));

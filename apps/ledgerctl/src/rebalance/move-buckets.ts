@@ -63,8 +63,19 @@ export const MOVE_DEFAULTS: MoveOptions = {
 
 export interface MoveResult {
   moved: BucketMove[];
-  /** From hold to switch: how long the moved buckets' clients were refused. */
+  /**
+   * From hold to switch: how long the moved buckets' clients were refused, from the moment the
+   * first of them was held (its move's created_at), so that a move resumed after a crash
+   * counts the time it stood held, not only its resumption's.
+   */
   holdMs: number;
+}
+
+/** Milliseconds since the earliest of `moves` began holding its bucket (0 for none). */
+function heldFor(moves: readonly BucketMove[]): number {
+  if (moves.length === 0) return 0;
+  const since = Math.min(...moves.map((m) => Date.parse(m.createdAt)));
+  return Math.max(0, Date.now() - since);
 }
 
 export class MoveAbortedError extends Error {
@@ -73,7 +84,6 @@ export class MoveAbortedError extends Error {
 
 /** Steps 1-5 for `buckets`, resuming any open move of theirs first. */
 export async function moveBuckets(deps: MoveDeps, buckets: readonly number[], toPartition: number, options = MOVE_DEFAULTS): Promise<MoveResult> {
-  const started = Date.now();
   const wanted = new Set(buckets);
   const resumed = (await listOpenMoves(deps.pool)).filter((m) => wanted.has(m.bucket));
   // An open move is finished where it was going: a different target now would be ignored, so
@@ -88,7 +98,8 @@ export async function moveBuckets(deps: MoveDeps, buckets: readonly number[], to
   const moves = [...resumed, ...created];
   if (moves.length === 0) return { moved: [], holdMs: 0 };
   if (resumed.length) deps.log(`resuming ${resumed.length} open moves (${resumed.map((m) => `${m.bucket}:${m.state}`).join(', ')})`);
-  return { moved: await completeMoves(deps, moves, version, options), holdMs: Date.now() - started };
+  const moved = await completeMoves(deps, moves, version, options);
+  return { moved, holdMs: heldFor(moved) };
 }
 
 /**
@@ -97,11 +108,9 @@ export async function moveBuckets(deps: MoveDeps, buckets: readonly number[], to
  * A rolled-back move (MoveAbortedError) or any other error is not retried.
  */
 export async function moveBucketsRetrying(deps: MoveDeps, buckets: readonly number[], toPartition: number, options = MOVE_DEFAULTS): Promise<MoveResult> {
-  const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await moveBuckets(deps, buckets, toPartition, options);
-      return { ...result, holdMs: result.moved.length ? Date.now() - started : 0 };
+      return await moveBuckets(deps, buckets, toPartition, options);
     } catch (error) {
       const transient = isRetryablePgError(error) || error instanceof BrokerUnavailableError;
       if (!transient || attempt >= options.attemptsMax) throw error;
