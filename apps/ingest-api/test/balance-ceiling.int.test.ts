@@ -8,27 +8,15 @@
 // far below zero). Against the real API, a worker, Kafka, Postgres through PgBouncer and Redis.
 import { AMOUNT_MAX, USER_BALANCE_MAX, externalAccountId } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
-import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { useTestLedger } from '../../../test/support/test-ledger';
 import { Client, startApi, token } from '../../../test/support/api';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 describe("a rejection for the payee's own ceiling", () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(2);
-    topics = await createTestTopics(2);
-  });
-
-  afterAll(async () => {
-    await topics.delete();
-    await db.drop();
-  });
+  const ledger = useTestLedger(2);
 
   test('BALANCE_LIMIT_EXCEEDED is shown to the payee, as to the sender', async () => {
-    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    const target = ledger.target;
     const worker = await startWorker(target);
     // The account is filled by 4,611 deposits: the writes budget is raised for that alone.
     const api = await startApi(target, { API_RATE_WRITES_PER_S: '100000', API_RATE_WRITES_BURST: '100000' });
@@ -70,7 +58,7 @@ describe("a rejection for the payee's own ceiling", () => {
       expect(history.find((t) => t.id === refused.body.id)).toMatchObject({ reason: 'BALANCE_LIMIT_EXCEEDED' });
 
       // Where bob's deposits came from: its partition's external account, for an admin only.
-      const external = externalAccountId((await loadRouting(db.pool)).partitionOf(full), 'USD');
+      const external = externalAccountId((await loadRouting(ledger.db.pool)).partitionOf(full), 'USD');
       expect((await admin.get(`/v1/accounts/${external}`)).body).toMatchObject({ id: external, owner: 'system', overdraft_limit: null, status: 'OPEN' });
       expect(BigInt((await admin.get(`/v1/accounts/${external}/balance`)).body.balance)).toBeLessThanOrEqual(-(AMOUNT_MAX * BigInt(fits)));
       expect((await bob.get(`/v1/accounts/${external}`)).status).toBe(404);

@@ -8,29 +8,16 @@
 // Against the real API, a worker, Kafka, Postgres through PgBouncer and Redis.
 import { randomUUID } from 'node:crypto';
 import { createRedis } from '@ledgerline/redis';
-import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { useTestLedger } from '../../../test/support/test-ledger';
 import { Client, startApi, token } from '../../../test/support/api';
 import { testServices } from '../../../test/support/env';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 describe('the balance cache read-repaired by the status a client reads', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(2);
-    topics = await createTestTopics(2);
-  });
-
-  afterAll(async () => {
-    await topics.delete();
-    await db.drop();
-  });
+  const ledger = useTestLedger(2);
 
   test('after a transfer COMPLETED, a hold HELD and a hold VOIDED, the balance read next shows it', async () => {
-    const redisKeyPrefix = `${topics.prefix}:`;
-    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix };
+    const target = ledger.target;
     const worker = await startWorker(target);
     const api = await startApi(target);
     const redis = createRedis(testServices().redisUrl);
@@ -40,7 +27,7 @@ describe('the balance cache read-repaired by the status a client reads', () => {
       const opened = await carol.post('/v1/accounts', { currency: 'USD' });
       expect(opened.status).toBe(201);
       const account = opened.body.id as string;
-      const cacheKey = `${redisKeyPrefix}bal:${account}`;
+      const cacheKey = `${target.redisKeyPrefix}bal:${account}`;
       const balance = async () => {
         const answer = await carol.get(`/v1/accounts/${account}/balance`);
         return { balance: answer.body.balance as string, available: answer.body.available as string };
@@ -57,7 +44,7 @@ describe('the balance cache read-repaired by the status a client reads', () => {
       };
       /** Applied in Postgres, and the worker's own refresh landed (so it cannot land after putBack). */
       const applied = async (sql: string, id: string, figureBefore: Record<string, string>) => {
-        await waitFor('the worker to apply it', async () => (await db.pool.query(sql, [id])).rowCount === 1);
+        await waitFor('the worker to apply it', async () => (await ledger.db.pool.query(sql, [id])).rowCount === 1);
         await waitFor("the worker's refresh to land", async () => (await redis.hget(cacheKey, 'rev')) !== figureBefore.rev);
       };
 

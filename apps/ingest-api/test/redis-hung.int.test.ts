@@ -6,10 +6,8 @@
 // while Redis was stopped, before the breaker (packages/redis/src/breaker.ts).
 // Against the real API, Kafka, Postgres through PgBouncer and Redis.
 import { randomUUID } from 'node:crypto';
-import type { RoutingTable } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
-import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { useTestLedger } from '../../../test/support/test-ledger';
 import { Client, startApi, token } from '../../../test/support/api';
 import { openAccountOn } from '../../../test/support/ledger';
 import { stack } from '../../../test/support/stack';
@@ -19,30 +17,18 @@ import { waitFor } from '../../../test/support/worker';
 const REDIS_COMMAND_TIMEOUT_MS = 3_000;
 
 describe('the API while Redis is hung', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-  let routing: RoutingTable;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(2);
-    topics = await createTestTopics(2);
-    routing = await loadRouting(db.pool);
-  });
-
-  afterAll(async () => {
-    await topics.delete();
-    await db.drop();
-  });
+  const ledger = useTestLedger(2);
 
   test('after the first timeout, requests do not wait for Redis; once it answers again it is used again', async () => {
-    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    const target = ledger.target;
+    const routing = await loadRouting(ledger.db.pool);
     const api = await startApi(target, { API_REDIS_COMMAND_TIMEOUT_MS: String(REDIS_COMMAND_TIMEOUT_MS) });
     try {
       const ivan = new Client(api.url, await token('ivan'));
       const operator = new Client(api.url, null);
       const circuit = async () => /^ledger_api_redis_circuit_open (\d)$/m.exec(String((await operator.get('/metrics')).body))?.[1];
-      const from = await openAccountOn(db.pool, routing, 0, 'ivan');
-      const to = await openAccountOn(db.pool, routing, 1, 'ivan');
+      const from = await openAccountOn(ledger.db.pool, routing, 0, 'ivan');
+      const to = await openAccountOn(ledger.db.pool, routing, 1, 'ivan');
       const transfer = () => ivan.post('/v1/transfers', { from_account_id: from, to_account_id: to, amount: '1', currency: 'USD' }, randomUUID());
       expect((await transfer()).status).toBe(202);
       expect(await circuit()).toBe('0');

@@ -6,19 +6,14 @@
 // Letters that must not be sent again (unreadable, not the pipeline's, an account change that
 // could undo a later one, a client command already REJECTED) are refused with the reason. Against the real Kafka,
 // Postgres through PgBouncer, Redis and a worker.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { RoutingTable } from '@ledgerline/domain';
 import { listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { roleUrl, testServices } from '../../../test/support/env';
+import { ledgerctlFor } from '../../../test/support/ledgerctl';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, transfer, transferStatuses } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
-const run = promisify(execFile);
-const ROOT = join(__dirname, '..', '..', '..');
 
 describe('ledgerctl dead-letters redrive', () => {
   let db: TestDatabase;
@@ -36,16 +31,8 @@ describe('ledgerctl dead-letters redrive', () => {
     await db.drop();
   });
 
-  async function ledgerctl(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const env = { ...process.env, OWNER_DATABASE_URL: db.url, API_DATABASE_URL: roleUrl(db.url, 'api'), REDIS_URL: testServices().redisUrl, REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix };
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/ledgerctl/src/main.ts'), ...args], { cwd: ROOT, env });
-      return { code: 0, out: stdout, err: stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, out: failed.stdout, err: failed.stderr };
-    }
-  }
+  const ledgerctl = (args: string[], extra: Record<string, string> = {}) => ledgerctlFor({ databaseUrl: db.url, topicPrefix: topics.prefix })(args, extra);
+
 
   test("a transfer whose credit leg was dead-lettered completes once the cause is mended and the leg is sent again", async () => {
     const payer = await openAccountOn(db.pool, routing, 0, 'payer');

@@ -3,19 +3,15 @@
 // no account, an account's entries go back in time as their seq grows, or the balance cache
 // is ahead of Postgres or disagrees with it at the same revision; and that with Redis out of
 // reach it still runs the ledger's checks and says the cache's was skipped.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { findAccount, loadRouting } from '@ledgerline/postgres';
 import { createRedis, waitUntilReady } from '@ledgerline/redis';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { roleUrl, testServices } from '../../../test/support/env';
+import { ledgerctlFor } from '../../../test/support/ledgerctl';
+import { testServices } from '../../../test/support/env';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, allTerminal, deposit, openAccountOn } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
-const run = promisify(execFile);
-const ROOT = join(__dirname, '..', '..', '..');
 
 describe('ledgerctl reconcile', () => {
   let db: TestDatabase;
@@ -30,16 +26,8 @@ describe('ledgerctl reconcile', () => {
     await db.drop();
   });
 
-  async function ledgerctl(args: string[], extra: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-    const env = { ...process.env, OWNER_DATABASE_URL: db.url, API_DATABASE_URL: roleUrl(db.url, 'api'), REDIS_URL: testServices().redisUrl, REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix, ...extra };
-    try {
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/ledgerctl/src/main.ts'), ...args], { cwd: ROOT, env });
-      return { code: 0, out: stdout, err: stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, out: failed.stdout, err: failed.stderr };
-    }
-  }
+  const ledgerctl = (args: string[], extra: Record<string, string> = {}) => ledgerctlFor({ databaseUrl: db.url, topicPrefix: topics.prefix })(args, extra);
+
   const reconcileCli = () => ledgerctl(['reconcile', '--no-progress']);
 
   test('a usage error exits 2, never 1 (which only reconcile gives, for a broken ledger); a partition count past the buckets is refused', async () => {

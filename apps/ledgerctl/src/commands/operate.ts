@@ -129,7 +129,14 @@ export async function moveCommand(config: CtlConfig, buckets: number[], toPartit
   });
 }
 
-export async function addPartitions(config: CtlConfig, to: number): Promise<void> {
+/**
+ * Grows the topics to `to` partitions and spreads buckets onto the new ones. With the topics
+ * already at `to` (a re-run after a crash cut the spread short), the spread is finished only
+ * with `finish`: without it the moves are printed, not made. A spread levels bucket counts,
+ * so a re-run by mistake would also move buckets an operator had put on a crowded partition
+ * by hand, each move with its hold (found by an operator review).
+ */
+export async function addPartitions(config: CtlConfig, to: number, finish: boolean): Promise<void> {
   await withDeps(config, 'owner', async (deps) => {
     const current = await deps.admin.partitionCount(deps.topics.commands);
     if (to < current) throw new Error(`${deps.topics.commands} already has ${current} partitions: Kafka cannot remove partitions`);
@@ -138,10 +145,23 @@ export async function addPartitions(config: CtlConfig, to: number): Promise<void
       process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
       await sleep(config.metadataRefreshWaitMs);
     }
-    // With the topics already at `to` (a re-run after a crash), the spread is finished instead.
     const routing = await loadRouting(deps.pool);
     const plan = spreadPlan((b) => routing.partitionOfBucket(b), to);
-    if (to === current) process.stdout.write(`${deps.topics.commands} has ${to} partitions; ${plan.length ? `finishing the spread: ${plan.length} buckets to move` : 'buckets already spread: nothing to move'}\n`);
+    if (to === current) {
+      if (plan.length === 0) {
+        process.stdout.write(`${deps.topics.commands} has ${to} partitions and the buckets are spread: nothing to move\n`);
+        return;
+      }
+      if (!finish) {
+        printTable(['bucket', 'from', 'to'], plan.map((m) => [String(m.bucket), String(m.from), String(m.to)]));
+        process.stdout.write(
+          `${deps.topics.commands} already has ${to} partitions; leveling its buckets would make the ${plan.length} moves above. ` +
+            'Nothing moved: to finish a spread a crash cut short, run again with --finish\n',
+        );
+        return;
+      }
+      process.stdout.write(`${deps.topics.commands} has ${to} partitions; finishing the spread: ${plan.length} buckets to move\n`);
+    }
     if (plan.length) await applyPlan(deps, plan, config);
   });
 }
