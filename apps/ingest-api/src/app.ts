@@ -349,6 +349,9 @@ function errorHandler(ctx: AppContext) {
     // pino-http's line for this request carries the status; the stack goes with the request id.
     if (answer.unexpected) req.log.error({ err: error }, `500 on ${req.method} ${req.path}`);
     res.locals.errorCode = answer.body.error.code; // for the request's log line
+    // A 503 names the dependency that failed (Postgres, Kafka, Redis, auth): the log line too.
+    const dependency = (answer.body.error as { details?: { dependency?: unknown } }).details?.dependency;
+    if (typeof dependency === 'string') res.locals.errorDependency = dependency;
     if (res.headersSent) {
       res.destroy();
       return;

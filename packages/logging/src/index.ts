@@ -116,7 +116,8 @@ export function lineLog(logger: Logger): (message: string) => void {
 
 /**
  * pino-http for the API: one line per answered request with its id, method, route, status and
- * duration (and, for an error answer, the `code` the app put in `res.locals.errorCode`), and
+ * duration (and, for an error answer, the `code` the app put in `res.locals.errorCode`, and for
+ * a 503 the failing dependency it put in `res.locals.errorDependency`), and
  * `req.log`, a child logger carrying the request id. The id is the caller's
  * `X-Request-Id` when it is a short printable token, else a fresh UUID, and is echoed back.
  * No headers are logged (they hold bearer tokens). Successful requests log at debug: at
@@ -142,7 +143,8 @@ export function httpLogger(logger: Logger) {
       const answered = (res as { err?: unknown }).err === undefined && error.message === `failed with status code ${res.statusCode}`;
       if (!answered) return fields;
       const { err: _synthetic, ...rest } = fields;
-      return { ...rest, code: (res as { locals?: { errorCode?: string } }).locals?.errorCode };
+      const locals = (res as { locals?: { errorCode?: string; errorDependency?: string } }).locals;
+      return locals?.errorDependency === undefined ? { ...rest, code: locals?.errorCode } : { ...rest, code: locals.errorCode, dependency: locals.errorDependency };
     },
     // A 4xx is a "success" to pino-http (no exception): its line gets the answer's code here.
     customSuccessObject: (_req, res, fields: Record<string, unknown>) => {

@@ -52,12 +52,12 @@ describe('the pino Logger', () => {
 });
 
 describe('httpLogger', () => {
-  async function answered(status: number, code: string | null, thrown: Error | null = null): Promise<Record<string, unknown>> {
+  async function answered(status: number, code: string | null, thrown: Error | null = null, dependency: string | null = null): Promise<Record<string, unknown>> {
     const { logger, lines } = capture('debug');
     const middleware = httpLogger(logger);
     const server = createServer((req, res) => {
       middleware(req, res, () => {
-        if (code) (res as unknown as { locals: Record<string, unknown> }).locals = { errorCode: code };
+        if (code) (res as unknown as { locals: Record<string, unknown> }).locals = dependency ? { errorCode: code, errorDependency: dependency } : { errorCode: code };
         if (thrown) (res as unknown as { err: Error }).err = thrown;
         res.statusCode = status;
         res.end();
@@ -75,6 +75,12 @@ describe('httpLogger', () => {
     const line = await answered(503, 'BUCKET_MOVING');
     expect(line).toMatchObject({ level: 'warn', code: 'BUCKET_MOVING', res: { statusCode: 503 } });
     expect(line.err).toBeUndefined();
+    expect(line).not.toHaveProperty('dependency');
+  });
+
+  test('a 503 for a failing dependency names it', async () => {
+    const line = await answered(503, 'DEPENDENCY_UNAVAILABLE', null, 'kafka');
+    expect(line).toMatchObject({ level: 'warn', code: 'DEPENDENCY_UNAVAILABLE', dependency: 'kafka' });
   });
 
   test('a 500 is an error, with the exception when there is one; a 4xx is info, a 2xx debug', async () => {
