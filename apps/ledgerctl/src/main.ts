@@ -8,7 +8,7 @@ import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
 import { runReconcile } from './commands/reconcile';
 import { addPartitions, moveCommand, rebalance, showRouting, showWorkers } from './commands/operate';
-import { redriveDeadLetter, showDeadLetters } from './commands/dead-letters';
+import { redriveDeadLetter, showDeadLetter, showDeadLetters } from './commands/dead-letters';
 
 /** Dead letters one `ledgerctl dead-letters` prints at most: each is a row with its reason. */
 const DEAD_LETTERS_SHOWN_MAX = 10_000;
@@ -78,6 +78,10 @@ const deadLetters = program
       json: options.json === true,
     }),
   );
+deadLetters
+  .command('show <id>')
+  .description('one dead letter whole: where it was read, why, and its command decoded')
+  .action((id: string) => showDeadLetter(loadCtlConfig(), parseOutboxId(id)));
 deadLetters
   .command('redrive <id>')
   .description("send one dead letter's command again (by its id from `dead-letters`) once what made it fail is mended")

@@ -62,6 +62,12 @@ describe('ledgerctl dead-letters redrive', () => {
       const listed = await ledgerctl(['dead-letters', '--partition', '1']);
       expect(listed.code).toBe(0);
       expect(listed.out).toMatch(new RegExp(`^${letter.id}\\s+1\\s+\\d+\\s+CREDIT_LEG\\s+${payment.transferId}\\s`, 'm'));
+      // One letter whole: why, and its command decoded.
+      const shown = await ledgerctl(['dead-letters', 'show', String(letter.id)]);
+      expect(shown.code).toBe(0);
+      expect(shown.out).toMatch(new RegExp(`^command:\\s+CREDIT_LEG ${payment.transferId}$`, 'm'));
+      expect(shown.out).toMatch(/^reason:\s+UNPROCESSABLE/m);
+      expect(shown.out).toMatch(/^value:\n\{\n {2}"v": 1,\n[\s\S]*"type": "CREDIT_LEG"/m);
 
       // Not yet mended: sent again, it is dead-lettered again, and still nothing moved.
       const early = await ledgerctl(['dead-letters', 'redrive', String(letter.id)]);

@@ -56,6 +56,43 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
 }
 
 /**
+ * One dead letter whole, for an operator: where it was read, why it was refused, and its
+ * command decoded (pretty JSON) when the letter keeps it whole, else its bytes' size and hash.
+ */
+export async function showDeadLetter(config: CtlConfig, id: bigint): Promise<void> {
+  const pool = createPool({ connectionString: config.readDatabaseUrl, connectionsMax: 1, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
+  try {
+    const row = await findDeadLetter(pool, id);
+    if (row === null) throw new Error(`no dead letter ${id} (ledgerctl dead-letters lists them)`);
+    const { letter } = row;
+    const command = commandOf(letter.value_base64, letter.value_bytes);
+    const lines: [string, string][] = [
+      ['id', String(row.id)],
+      ['read from', `${String(letter.topic ?? '?')} partition ${String(letter.partition ?? row.sourcePartition)} offset ${String(letter.offset ?? '?')}`],
+      ['dead-lettered at', String(letter.dead_lettered_at ?? row.createdAt.toISOString())],
+      ['on the dead-letter topic', row.publishedAt ? `yes, ${row.publishedAt.toISOString()}` : 'not yet'],
+      ['reason', String(letter.reason ?? '')],
+      ['command', `${command.type} ${command.id}`],
+      ['key', typeof letter.key_base64 === 'string' ? Buffer.from(letter.key_base64, 'base64').toString('utf8') : '-'],
+    ];
+    if (letter.value_bytes !== undefined) lines.push(['value', `${String(letter.value_bytes)} bytes (the letter keeps the first ones), sha256 ${String(letter.value_sha256 ?? '?')}`]);
+    for (const [name, value] of lines) process.stdout.write(`${`${name}:`.padEnd(26)}${value}\n`);
+    if (letter.value_bytes === undefined && typeof letter.value_base64 === 'string') {
+      const value = Buffer.from(letter.value_base64, 'base64').toString('utf8');
+      let shown = value;
+      try {
+        shown = JSON.stringify(JSON.parse(value), null, 2);
+      } catch {
+        // Not JSON (a malformed message): shown as it came.
+      }
+      process.stdout.write(`value:\n${shown}\n`);
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
  * What may be sent again: commands that end in no status of their own when isolated, and
  * that their own checks keep from doing harm a second time or late. A leg is deduped on
  * (transfer, leg) and checked against its transfer's row; a void or an expiry acts only on a
