@@ -79,7 +79,7 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     bucketsHeld: new Gauge({
       name: 'ledger_api_routing_buckets_held',
-      help: "Buckets held in this API's routing table: a bucket move is under way, and its accounts' commands answer 503 BUCKET_MOVING. Held for more than a minute: a move died; run it again (ledgerctl buckets move)",
+      help: "Buckets held in this API's routing table: a bucket move is under way, and its accounts' commands answer 503 BUCKET_MOVING. A single move holds for about a second; buckets held for minutes while no ledgerctl move, partitions add or rebalance runs are a move that died: run it again (ledgerctl buckets move)",
       registers: [registry],
     }),
     redisCircuitOpen: new Gauge({

@@ -300,7 +300,7 @@ export class PartitionApplier {
         // Routine after a takeover or a redelivery (a copy of an applied command), so an info
         // line, not a warning: the words avoid lineLog's alarm words on purpose.
         this.ports.log(
-          `partition ${this.partition}: batch at offset ${claim.nextOffset} holds a command applied before (${sqlStateOf(failure) ?? (failure as Error).name}: ${(failure as Error).message}), as after a takeover; applying it again after reading which commands were applied`,
+          `partition ${this.partition}: batch at offset ${claim.nextOffset} may hold a command applied before (${sqlStateOf(failure) ?? (failure as Error).name}: ${(failure as Error).message}), as after a takeover; applying it again after reading which commands were applied`,
         );
         return this.apply(messages, progress);
       }

@@ -811,6 +811,7 @@ class BatchBuilder {
   }
 }
 
+/** The accounts a transfer row names: where the money left and where it arrived. */
 function transferEnds(
   command: ClientCommand,
   reversible: ReadonlyMap<string, ReversibleTransfer> | undefined,

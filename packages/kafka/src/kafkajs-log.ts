@@ -20,11 +20,11 @@ export const KAFKAJS_REPEATS_WINDOW_MS = 30_000;
  */
 export function kafkajsLogCreator(logger: Logger | undefined, windowMs = KAFKAJS_REPEATS_WINDOW_MS): () => (entry: LogEntry) => void {
   return () => {
-    const write = (entry: LogEntry, folded: number) => {
+    const write = (entry: LogEntry, folded: number, lastAt?: number) => {
       const note = foldedNote(folded, windowMs);
-      return logger ? toLogger(logger, entry, folded, note) : toStderr(entry, note);
+      return logger ? toLogger(logger, entry, folded, note, lastAt) : toStderr(entry, note);
     };
-    const repeats = new RepeatFilter<LogEntry>({ windowMs }, ({ line, folded }: FoldedLine<LogEntry>) => write(line, folded));
+    const repeats = new RepeatFilter<LogEntry>({ windowMs }, ({ line, folded, lastAt }: FoldedLine<LogEntry>) => write(line, folded, lastAt));
     return (entry) => {
       const level = kafkajsLineLevel(entry);
       if (level > logLevel.WARN) return write(entry, 0);
@@ -67,12 +67,12 @@ export function kafkajsLineLevel({ namespace, level, log }: Pick<LogEntry, 'name
   return level;
 }
 
-function toLogger(logger: Logger, entry: LogEntry, folded: number, note: string): void {
+function toLogger(logger: Logger, entry: LogEntry, folded: number, note: string, lastAt?: number): void {
   const { namespace, log } = entry;
   const level = kafkajsLineLevel(entry);
   const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
   const line = `${message ?? ''}${note}`;
-  const bound = folded > 0 ? { namespace, ...fields, folded } : { namespace, ...fields };
+  const bound = folded > 0 ? { namespace, ...fields, folded, last_at: lastAt === undefined ? undefined : new Date(lastAt).toISOString() } : { namespace, ...fields };
   if (level <= logLevel.ERROR) logger.error(line, bound);
   else if (level === logLevel.WARN) logger.warn(line, bound);
   else if (level === logLevel.INFO) logger.info(line, bound);

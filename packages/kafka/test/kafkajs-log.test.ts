@@ -62,6 +62,6 @@ describe('kafkajsLogCreator', () => {
     await new Promise((resolve) => setTimeout(resolve, 250));
     const errors = lines.filter((l) => l.level === 'error');
     expect(errors).toHaveLength(2);
-    expect(errors[1]).toMatchObject({ msg: 'Connection error: connect ECONNREFUSED 127.0.0.1:19092 (39 more like this in the last 0.1 s)', folded: 39, namespace: 'Connection', broker: '127.0.0.1:19092' });
+    expect(errors[1]).toMatchObject({ msg: 'Connection error: connect ECONNREFUSED 127.0.0.1:19092 (39 more like this in the last 0.1 s)', folded: 39, last_at: expect.any(String), namespace: 'Connection', broker: '127.0.0.1:19092' });
   });
 });

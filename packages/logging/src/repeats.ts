@@ -1,7 +1,12 @@
 /**
  * Repeated lines folded into one per window: the first line of a kind is written at once,
  * the same kind again within `windowMs` is counted instead, and when the window ends one line
- * says how many were folded ("...; 96 more like this in the last 30 s").
+ * says how many were folded ("...; 96 more like this in the last 30 s") and when the last of
+ * them came (it may be seconds before the closing line is written).
+ *
+ * Not flushed at exit: a process that stops inside a window never writes that window's count
+ * (its first line of the kind is written). The timers are unref'd, so they never hold a
+ * process open.
  *
  * Why: a client library that retries by itself logs each attempt. With Kafka down for 90 s,
  * the API and two workers wrote ~590 kafkajs lines (`Connection error: connect
@@ -25,12 +30,15 @@ export interface FoldedLine<Line> {
   line: Line;
   /** How many lines of this kind were folded into it (0 for the first of a window). */
   folded: number;
+  /** When the last folded line came (ms since the epoch); the closing line is written later, when its window ends. */
+  lastAt?: number;
 }
 
 const KINDS_MAX_DEFAULT = 1_000;
 
 interface Window<Line> {
   last: Line;
+  lastAt: number;
   folded: number;
 }
 
@@ -55,17 +63,18 @@ export class RepeatFilter<Line> {
     if (open) {
       open.folded += 1;
       open.last = line;
+      open.lastAt = Date.now();
       return;
     }
     this.write({ line, folded: 0 });
     if (this.windows.size >= (this.options.kindsMax ?? KINDS_MAX_DEFAULT)) return;
-    const window: Window<Line> = { last: line, folded: 0 };
+    const window: Window<Line> = { last: line, lastAt: Date.now(), folded: 0 };
     this.windows.set(kind, window);
     this.schedule(() => this.close(kind, window), this.options.windowMs);
   }
 
   private close(kind: string, window: Window<Line>): void {
     this.windows.delete(kind);
-    if (window.folded > 0) this.write({ line: window.last, folded: window.folded });
+    if (window.folded > 0) this.write({ line: window.last, folded: window.folded, lastAt: window.lastAt });
   }
 }

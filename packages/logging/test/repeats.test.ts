@@ -22,7 +22,7 @@ describe('RepeatFilter', () => {
     closeWindows();
     expect(written).toEqual([
       { line: 'refused #1', folded: 0 },
-      { line: 'refused #97', folded: 96 },
+      { line: 'refused #97', folded: 96, lastAt: expect.any(Number) },
     ]);
   });
 
@@ -35,7 +35,7 @@ describe('RepeatFilter', () => {
     expect(written).toEqual([
       { line: 'a1', folded: 0 },
       { line: 'b1', folded: 0 },
-      { line: 'a2', folded: 1 },
+      { line: 'a2', folded: 1, lastAt: expect.any(Number) },
     ]);
   });
 
@@ -49,7 +49,7 @@ describe('RepeatFilter', () => {
     expect(written).toEqual([
       { line: 'a1', folded: 0 },
       { line: 'a2', folded: 0 },
-      { line: 'a3', folded: 1 },
+      { line: 'a3', folded: 1, lastAt: expect.any(Number) },
     ]);
   });
 

@@ -17,9 +17,12 @@ export interface BucketMove {
   toPartition: number;
   state: MoveState;
   createdAt: string;
+  /** How long the bucket has stood held, or stood held until the move ended (Postgres's clock, ms). */
+  heldMs: number;
 }
 
-const MOVE_COLUMNS = 'id, bucket, from_partition, to_partition, state, created_at';
+const MOVE_COLUMNS = `id, bucket, from_partition, to_partition, state, created_at,
+  (extract(epoch from coalesce(finished_at, now()) - created_at) * 1000)::float8 AS held_ms`;
 
 function parseMove(row: Record<string, unknown>): BucketMove {
   return {
@@ -29,6 +32,7 @@ function parseMove(row: Record<string, unknown>): BucketMove {
     toPartition: Number(row.to_partition),
     state: row.state as MoveState,
     createdAt: (row.created_at as Date).toISOString(),
+    heldMs: Math.round(Number(row.held_ms)),
   };
 }
 

@@ -8,12 +8,17 @@
  * open and answers nothing. Every command then waits out `commandTimeoutMs`, and an API request
  * makes several (its rate limit, its ACCEPTED record, a status read): an outside fault review
  * measured about 2 s added to every request while Redis was SIGSTOPped, with nothing failing.
- * Every caller already has a fallback for a failed command (docs/design.md, invariant 9), so
- * failing at once loses nothing the wait would have given.
+ * Every caller already has a fallback for a failed command (docs/design.md, invariant 9):
+ * the rate limit counts in memory, a balance is read from Postgres, an ACCEPTED record not
+ * written leaves its command findable by its claim (a 503 to retry, not a 404). While the
+ * breaker is open those fallbacks answer, as they would after each timeout, only at once.
  *
  * How: the breaker wraps the client's `sendCommand`, which every command goes through (single
  * commands, pipelines, auto-pipelines, Lua scripts).
- * - closed: commands pass. A command that times out opens the breaker.
+ * - closed: commands pass. A command that times out opens the breaker, unless Redis sent
+ *   anything since that command was sent: then Redis answers, and the timeout was this
+ *   process's own stall (the event loop runs timers before it reads the socket).
+ *   `redis-breaker.int.test.ts` stalls the loop with Redis healthy: the breaker stays closed.
  * - open: commands are refused at once with `RedisCircuitOpenError`, for `openMs`.
  * - probing: then one PING goes out (commands are still refused meanwhile). An answer closes
  *   the breaker; another timeout opens it again for `openMs`. Any other failure closes it too:
@@ -60,6 +65,8 @@ export class RedisBreaker {
   private current: BreakerState = 'closed';
   private timer: NodeJS.Timeout | null = null;
   private readonly send: SendCommand;
+  /** When bytes from Redis last arrived on the connection (ms). */
+  private heardAt = 0;
 
   constructor(
     private readonly client: Redis,
@@ -68,6 +75,8 @@ export class RedisBreaker {
     const target = client as unknown as { sendCommand: SendCommand };
     this.send = target.sendCommand.bind(client);
     target.sendCommand = (command, stream) => this.sendCommand(command, stream);
+    // Each (re)connection's socket: anything Redis sends proves it answers.
+    client.on('connect', () => client.stream?.on('data', () => (this.heardAt = Date.now())));
     client.once('end', () => this.clearTimer());
   }
 
@@ -81,13 +90,32 @@ export class RedisBreaker {
       command.reject(new RedisCircuitOpenError());
       return command.promise;
     }
+    const sentAt = Date.now();
     const sent = this.send(command, stream);
     command.promise.catch((error: unknown) => {
-      // Only a closed breaker trips: a command sent before it opened and timing out later
-      // says nothing new, and while probing the PING decides.
-      if (isTimeout(error) && this.current === 'closed') this.open();
+      if (!isTimeout(error)) return;
+      this.afterIo(() => {
+        // Only a closed breaker trips: a command sent before it opened and timing out later
+        // says nothing new, and while probing the PING decides.
+        if (this.current === 'closed' && !this.heardSince(sentAt)) this.open();
+      });
     });
     return sent;
+  }
+
+  /**
+   * Runs `check` once the replies already waiting on the socket have been read. A timeout fires
+   * in the event loop's timers phase, before its poll phase reads the socket: when this process
+   * itself stalled (a long GC pause, a CPU-bound burst), the command "timed out" with its
+   * reply waiting. setImmediate runs after the poll phase, when `heardAt` knows.
+   */
+  private afterIo(check: () => void): void {
+    setImmediate(check);
+  }
+
+  /** Whether Redis sent anything since `since`: then it answers, and a timeout was this process's stall. */
+  private heardSince(since: number): boolean {
+    return this.heardAt >= since;
   }
 
   private open(): void {
@@ -105,10 +133,14 @@ export class RedisBreaker {
     }
     this.change('probing');
     const ping = new Command('ping', []);
+    const sentAt = Date.now();
     this.send(ping);
     ping.promise.then(
       () => this.change('closed'),
-      (error: unknown) => (isTimeout(error) ? this.open() : this.change('closed')),
+      (error: unknown) => {
+        if (!isTimeout(error)) return this.change('closed');
+        this.afterIo(() => (this.heardSince(sentAt) ? this.change('closed') : this.open()));
+      },
     );
   }
 

@@ -195,8 +195,8 @@ export const accountRoutes = [
 ];
 
 /**
- * Redis first (the worker refreshes it after every commit, and GET /v1/transfers and
- * /v1/holds read-repair it, so it is never older than a status the client has seen:
+ * Redis first (the worker refreshes it after every commit, and GET /v1/transfers/{id} and
+ * /v1/holds/{id} read-repair it, so it is never older than a status read there:
  * balance-read-repair.ts); Postgres when Redis
  * misses or is down, and then the cache is filled from what Postgres said.
  */

@@ -71,11 +71,14 @@ async function cacheAgreesWithPostgres(config: CtlConfig, pool: ReturnType<typeo
   const examples: string[] = [];
   let violations = 0;
   try {
+    // Redis not ready, or failing partway (a read timed out, its breaker open) skips the
+    // cache's check; a Postgres error is the ledger's and goes on up.
+    const skipped = (error: unknown) => ({ skipped: `redis: ${(error as Error).message}` });
     // The client fails fast rather than queue: wait for the connection before the first read.
     try {
       await waitUntilReady(redis, config.redisReadyWaitMs);
     } catch (error) {
-      return { skipped: (error as Error).message };
+      return skipped(error);
     }
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
@@ -83,7 +86,12 @@ async function cacheAgreesWithPostgres(config: CtlConfig, pool: ReturnType<typeo
         (r) => r.id as string,
       );
       if (ids.length === 0) break;
-      const cached = await Promise.all(ids.map((id) => cache.read(id)));
+      let cached: Awaited<ReturnType<typeof cache.read>>[];
+      try {
+        cached = await Promise.all(ids.map((id) => cache.read(id)));
+      } catch (error) {
+        return skipped(error);
+      }
       const accounts = new Map((await findAccounts(pool, ids)).map((a) => [a.id, a]));
       for (const figure of cached) {
         const account = figure && accounts.get(figure.accountId);

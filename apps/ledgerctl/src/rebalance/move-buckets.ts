@@ -64,18 +64,16 @@ export const MOVE_DEFAULTS: MoveOptions = {
 export interface MoveResult {
   moved: BucketMove[];
   /**
-   * From hold to switch: how long the moved buckets' clients were refused, from the moment the
-   * first of them was held (its move's created_at), so that a move resumed after a crash
-   * counts the time it stood held, not only its resumption's.
+   * From hold to switch: how long the moved buckets' clients were refused, the longest of
+   * their moves' created_at to finished_at (Postgres's clock on both ends), so that a move
+   * resumed after a crash counts the time it stood held, not only its resumption's.
    */
   holdMs: number;
 }
 
-/** Milliseconds since the earliest of `moves` began holding its bucket (0 for none). */
+/** The longest any of `moves` held its bucket, measured by Postgres alone (0 for none). */
 function heldFor(moves: readonly BucketMove[]): number {
-  if (moves.length === 0) return 0;
-  const since = Math.min(...moves.map((m) => Date.parse(m.createdAt)));
-  return Math.max(0, Date.now() - since);
+  return moves.reduce((longest, m) => Math.max(longest, m.heldMs), 0);
 }
 
 export class MoveAbortedError extends Error {
