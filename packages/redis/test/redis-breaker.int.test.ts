@@ -51,4 +51,27 @@ describe('the Redis circuit breaker', () => {
       redis.disconnect();
     }
   });
+
+  test('open, it probes with a PING after its open time: still hung, it opens again; answered, it closes', async () => {
+    const changes: BreakerState[] = [];
+    const redis = createRedis(url, { commandTimeoutMs: 100, breakerOpenMs: 300, onBreakerChange: (state) => changes.push(state) });
+    try {
+      await waitUntilReady(redis, 10_000);
+      stack('pause-service', 'redis');
+      try {
+        await expect(redis.get('breaker-test:hung')).rejects.toThrow('Command timed out');
+        // 300 ms open, a PING unanswered for 100 ms, open again: at least one probe in 1 s.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        expect(changes.slice(0, 3)).toEqual(['open', 'probing', 'open']);
+        await expect(redis.get('breaker-test:still-refused')).rejects.toThrow(/redis is not answering/);
+      } finally {
+        stack('resume-service', 'redis');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(changes.at(-1)).toBe('closed');
+      expect(await redis.ping()).toBe('PONG');
+    } finally {
+      redis.disconnect();
+    }
+  });
 });
