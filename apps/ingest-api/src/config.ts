@@ -139,6 +139,8 @@ const schema = z.object({
   /** Idempotency claim statements in flight at once; claims arriving meanwhile join the next one. */
   API_IDEMPOTENCY_CLAIM_FLUSHES_MAX: intVar(2, 1, 64),
   API_REDIS_COMMAND_TIMEOUT_MS: intVar(500, 10, 10_000),
+  /** After Redis left a command unanswered, how long its commands fail at once before a PING probes it (ms; breaker.ts). */
+  API_REDIS_BREAKER_OPEN_MS: intVar(1_000, 100, 60_000),
   /** Time to open a Redis connection (ms). */
   API_REDIS_CONNECT_TIMEOUT_MS: intVar(2_000, 100, 60_000),
   /** Redis reconnect attempts wait 50 ms more each, up to this (ms). */
@@ -267,6 +269,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     idempotencyClaimBatchSizeMax: raw.API_IDEMPOTENCY_CLAIM_BATCH_SIZE_MAX,
     idempotencyClaimFlushesMax: raw.API_IDEMPOTENCY_CLAIM_FLUSHES_MAX,
     redisCommandTimeoutMs: raw.API_REDIS_COMMAND_TIMEOUT_MS,
+    redisBreakerOpenMs: raw.API_REDIS_BREAKER_OPEN_MS,
     acceptedTtlS: raw.API_ACCEPTED_TTL_S,
     produceLingerMs: raw.API_PRODUCE_LINGER_MS,
     produceBatchSizeMax: raw.API_PRODUCE_BATCH_SIZE_MAX,

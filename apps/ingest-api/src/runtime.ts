@@ -80,6 +80,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
   const redis = createRedis(config.redisUrl, {
     ...redisConnection,
     commandTimeoutMs: config.redisCommandTimeoutMs,
+    breakerOpenMs: config.redisBreakerOpenMs,
     autoPipelining: true,
     onBreakerChange: (state, previous) => {
       metrics.redisCircuitOpen.set(state === 'closed' ? 0 : 1);

@@ -1,5 +1,6 @@
 // Proves the API refuses to start in production with each unsafe setting, one line naming
 // the variable, and that development and test still start with no env at all.
+import { REDIS_BREAKER_OPEN_MS_DEFAULT } from '@ledgerline/redis';
 import { UnsafeConfigError, describeStartFailure } from '@ledgerline/config';
 import { loadApiConfig } from '../src/config';
 
@@ -149,6 +150,12 @@ describe('numbers, addresses and names are what they say, in every environment',
   test('surrounding blanks are trimmed; the bounds still hold', () => {
     expect(loadApiConfig({ PORT: ' 8081 ' }).port).toBe(8081);
     expect(() => loadApiConfig({ PORT: '70000' })).toThrow(/PORT="70000": must be <= 65535/);
+  });
+
+  test("the Redis breaker's open time defaults to the package's, and is bounded", () => {
+    expect(loadApiConfig({}).redisBreakerOpenMs).toBe(REDIS_BREAKER_OPEN_MS_DEFAULT);
+    expect(loadApiConfig({ API_REDIS_BREAKER_OPEN_MS: '250' }).redisBreakerOpenMs).toBe(250);
+    expect(() => loadApiConfig({ API_REDIS_BREAKER_OPEN_MS: '99' })).toThrow(/API_REDIS_BREAKER_OPEN_MS.*must be >= 100/);
   });
 
   test('REDIS_URL must be a redis:// or rediss:// URL; HOST must not be blank', () => {

@@ -106,6 +106,8 @@ const schema = z.object({
   WORKER_PG_IDLE_TIMEOUT_MS: intVar(30_000, 0, 3_600_000),
   /** A Redis command (balance cache, status notification) not answered within this (ms) fails. */
   WORKER_REDIS_COMMAND_TIMEOUT_MS: intVar(500, 10, 10_000),
+  /** After Redis left a command unanswered, how long its commands fail at once before a PING probes it (ms; breaker.ts). */
+  WORKER_REDIS_BREAKER_OPEN_MS: intVar(1_000, 100, 60_000),
   /**
    * A balance-cache refresh Redis failed is sent again after a delay doubling from the first
    * (ms) up to the cap (ms), until it lands; at most this many accounts are owed one (the
@@ -280,6 +282,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     pgIdleTimeoutMs: raw.WORKER_PG_IDLE_TIMEOUT_MS,
     redis: {
       commandTimeoutMs: raw.WORKER_REDIS_COMMAND_TIMEOUT_MS,
+      breakerOpenMs: raw.WORKER_REDIS_BREAKER_OPEN_MS,
       connectTimeoutMs: raw.WORKER_REDIS_CONNECT_TIMEOUT_MS,
       reconnectDelayMsMax: raw.WORKER_REDIS_RECONNECT_DELAY_MAX_MS,
     },

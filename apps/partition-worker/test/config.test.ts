@@ -4,7 +4,12 @@
 import { ConfigError, UnsafeConfigError } from '@ledgerline/config';
 import { CONSUMER_GROUP_DEFAULTS, KAFKA_CLIENT_DEFAULTS } from '@ledgerline/kafka';
 import { POOL_IDLE_TIMEOUT_MS_DEFAULT } from '@ledgerline/postgres';
-import { REDIS_COMMAND_TIMEOUT_MS_DEFAULT, REDIS_CONNECT_TIMEOUT_MS_DEFAULT, REDIS_RECONNECT_DELAY_MS_MAX_DEFAULT } from '@ledgerline/redis';
+import {
+  REDIS_BREAKER_OPEN_MS_DEFAULT,
+  REDIS_COMMAND_TIMEOUT_MS_DEFAULT,
+  REDIS_CONNECT_TIMEOUT_MS_DEFAULT,
+  REDIS_RECONNECT_DELAY_MS_MAX_DEFAULT,
+} from '@ledgerline/redis';
 import { loadWorkerConfig } from '../src/config';
 
 const COMMAND_KEY = 'p7Gk2LxQ9rTz4mWc8nVb1sHd6fJy3aKe5uRo0iPqYtZwXmNc';
@@ -63,6 +68,7 @@ describe('tunables passed to the packages', () => {
     expect(config.pgIdleTimeoutMs).toBe(POOL_IDLE_TIMEOUT_MS_DEFAULT);
     expect(config.redis).toEqual({
       commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS_DEFAULT,
+      breakerOpenMs: REDIS_BREAKER_OPEN_MS_DEFAULT,
       connectTimeoutMs: REDIS_CONNECT_TIMEOUT_MS_DEFAULT,
       reconnectDelayMsMax: REDIS_RECONNECT_DELAY_MS_MAX_DEFAULT,
     });
