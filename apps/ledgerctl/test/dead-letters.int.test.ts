@@ -73,6 +73,11 @@ describe('ledgerctl dead-letters redrive', () => {
       const early = await ledgerctl(['dead-letters', 'redrive', String(letter.id)]);
       expect([early.code, early.out]).toEqual([0, expect.stringMatching(/^dead letter \d+ \(CREDIT_LEG, partition 1, offset \d+\) sent again to partition 1 of /)]);
       await waitFor('dead-lettered again', async () => (await listDeadLetters(db.pool, { limit: 10 })).filter((row) => row.sourcePartition === 1).length === 2);
+      // The new letter names the first one: the same command, dead-lettered again.
+      const again = (await listDeadLetters(db.pool, { limit: 10 })).filter((row) => row.sourcePartition === 1)[1]!;
+      const relisted = await ledgerctl(['dead-letters', '--partition', '1']);
+      expect(relisted.out).toMatch(new RegExp(`^${letter.id}\\s+1\\s+\\d+\\s+CREDIT_LEG\\s+${payment.transferId}\\s+-\\s`, 'm'));
+      expect(relisted.out).toMatch(new RegExp(`^${again.id}\\s+1\\s+\\d+\\s+CREDIT_LEG\\s+${payment.transferId}\\s+${letter.id}\\s`, 'm'));
 
       await db.pool.query('DROP TRIGGER test_refuse_payee ON entries');
       const redriven = await ledgerctl(['dead-letters', 'redrive', String(letter.id)]);

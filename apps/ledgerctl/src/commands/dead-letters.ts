@@ -38,17 +38,24 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
       process.stdout.write('no dead letters\n');
       return;
     }
+    // A command redriven and dead-lettered again is a new letter with the same bytes: each
+    // later letter names the first listed one with its key and value ('again of').
+    const firstWithBytes = new Map<string, bigint>();
     printTable(
-      ['id', 'partition', 'offset', 'command', 'command id', 'dead-lettered at', 'on topic', 'reason'],
+      ['id', 'partition', 'offset', 'command', 'command id', 'again of', 'dead-lettered at', 'on topic', 'reason'],
       rows.map((row) => {
         const reason = String(row.letter.reason ?? '');
         const command = commandOf(row.letter.value_base64, row.letter.value_bytes);
+        const bytes = `${String(row.letter.key_base64 ?? '')}|${String(row.letter.value_base64 ?? '')}|${String(row.letter.value_sha256 ?? '')}`;
+        const first = firstWithBytes.get(bytes);
+        if (first === undefined) firstWithBytes.set(bytes, row.id);
         return [
           String(row.id),
           String(row.letter.partition ?? row.sourcePartition),
           String(row.letter.offset ?? ''),
           command.type,
           command.id,
+          first === undefined ? '-' : String(first),
           String(row.letter.dead_lettered_at ?? row.createdAt.toISOString()),
           row.publishedAt ? 'yes' : 'not yet',
           reason.length > REASON_SHOWN_MAX ? `${reason.slice(0, REASON_SHOWN_MAX)}...` : reason,
