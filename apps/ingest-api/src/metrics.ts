@@ -6,6 +6,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
+  /** Read at each scrape (set by the runtime, which has the pool). */
+  let oldestOpenMove: (() => Promise<number>) | null = null;
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   return {
     registry,
@@ -82,6 +84,21 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: "Buckets held in this API's routing table: a bucket move is under way, and its accounts' commands answer 503 BUCKET_MOVING. A single move holds for about a second; buckets held for minutes while no ledgerctl move, partitions add or rebalance runs are a move that died: run it again (ledgerctl buckets move)",
       registers: [registry],
     }),
+    bucketMoveOldestSeconds: new Gauge({
+      name: 'ledger_api_bucket_move_oldest_seconds',
+      help: 'How long the oldest open bucket move has stood (0 with none): a move takes about a second; one standing for minutes died, and its buckets stay held until it is run again (ledgerctl buckets move)',
+      registers: [registry],
+      async collect() {
+        if (!oldestOpenMove) return;
+        // Postgres not answering leaves the last value: a scrape never fails for it.
+        const seconds = await oldestOpenMove().catch(() => null);
+        if (seconds !== null) this.set(seconds);
+      },
+    }),
+    /** Where `ledger_api_bucket_move_oldest_seconds` reads its value at each scrape. */
+    readOldestOpenMoveFrom(source: () => Promise<number>): void {
+      oldestOpenMove = source;
+    },
     redisCircuitOpen: new Gauge({
       name: 'ledger_api_redis_circuit_open',
       help: '1 while Redis commands fail at once because Redis left one unanswered (the circuit breaker is open or probing), else 0',

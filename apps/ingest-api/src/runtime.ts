@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { within } from '@ledgerline/config';
 import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
-import { IdempotencyClaims, RoutingWatcher, assertSchemaCurrent, createPool, findTerminalTransferIds } from '@ledgerline/postgres';
+import { IdempotencyClaims, RoutingWatcher, assertSchemaCurrent, createPool, findTerminalTransferIds, oldestOpenMoveSeconds } from '@ledgerline/postgres';
 import {
   AcceptedTransfers,
   BalanceCache,
@@ -64,6 +64,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     role: 'api',
   });
   routing.onChange((table) => metrics.bucketsHeld.set(table.heldBucketCount));
+  metrics.readOldestOpenMoveFrom(() => oldestOpenMoveSeconds(pool));
   metrics.bucketsHeld.set((await routing.start()).heldBucketCount);
   const claims = new IdempotencyClaims(pool, {
     batchSizeMax: config.idempotencyClaimBatchSizeMax,

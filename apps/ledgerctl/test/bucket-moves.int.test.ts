@@ -141,11 +141,15 @@ describe('bucket moves under load', () => {
     const bucketsHeld = async () => /^ledger_api_routing_buckets_held (\d+)$/m.exec(String((await operator.get('/metrics')).body))?.[1];
     await waitFor('the API to count the held bucket', async () => (await bucketsHeld()) === '1');
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // the operator notices, later
+    // ...by the age of the oldest open move, which only grows while the move is dead.
+    const oldestMove = async () => Number(/^ledger_api_bucket_move_oldest_seconds (\S+)$/m.exec(String((await operator.get('/metrics')).body))?.[1]);
+    expect(await oldestMove()).toBeGreaterThanOrEqual(1.5);
     const rerun = await moveBuckets(deps(), [bucket], 2, fastMove);
     expect(rerun.moved.map((m) => [m.id, m.state])).toEqual([[moves[0]!.id, 'DONE']]);
     // The hold it reports is the time the bucket stood held, the crash included.
     expect(rerun.holdMs).toBeGreaterThanOrEqual(1_500);
     await waitFor('the API to count no held bucket', async () => (await bucketsHeld()) === '0');
+    expect(await oldestMove()).toBe(0);
     expect((await loadRouting(db.pool)).partitionOfBucket(bucket)).toBe(2);
     expect((await loadRouting(db.pool)).isHeld(account)).toBe(false);
   });

@@ -106,6 +106,14 @@ export async function loadMoves(pool: Pool, ids: readonly bigint[]): Promise<Buc
   return result.rows.map(parseMove);
 }
 
+/** How long the oldest open (HOLDING or FENCED) bucket move has stood, in seconds; 0 with none open. */
+export async function oldestOpenMoveSeconds(pool: Pool): Promise<number> {
+  const result = await pool.query(
+    `SELECT coalesce(extract(epoch from now() - min(created_at)), 0)::float8 AS seconds FROM bucket_moves WHERE state IN ('HOLDING', 'FENCED')`,
+  );
+  return Number(result.rows[0].seconds);
+}
+
 export async function listOpenMoves(pool: Pool): Promise<BucketMove[]> {
   const result = await pool.query(`SELECT ${MOVE_COLUMNS} FROM bucket_moves WHERE state IN ('HOLDING', 'FENCED') ORDER BY id`);
   return result.rows.map(parseMove);
