@@ -17,7 +17,7 @@ import type { z } from 'zod';
 import { readRepairBalances } from './balance-read-repair';
 import { submitCommand, publishCommand } from './command-submission';
 import { earlierTransfer, submitMovements } from './movements';
-import { mayKnowOfClaim, waitLongPoll } from './transfer-status';
+import { type ClaimedOnly, mayKnowOfClaim, readLongPolled } from './status-read';
 import type { AppContext } from './context';
 import { DependencyUnavailableError, acceptedButUnrecorded, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
@@ -51,7 +51,7 @@ interface CurrentHold {
  * Postgres (applied), else the Redis ACCEPTED record, else the key's claimant when only the
  * Idempotency-Key claim shows it was accepted (its record lost: transfer-status.ts), else nothing.
  */
-async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold | { claimant: string } | null> {
+async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold | ClaimedOnly | null> {
   const row = await findHold(ctx.pool, holdId);
   if (row) return { resource: holdWire(row), principal: row.principal, row };
   let accepted;
@@ -88,28 +88,14 @@ async function mayRead(ctx: AppContext, auth: AuthContext, hold: CurrentHold): P
 
 /** `GET /v1/holds/{id}?wait_ms=`: waits while the hold is ACCEPTED (not applied yet). */
 export async function readHold(ctx: AppContext, auth: AuthContext, holdId: string, waitMs: number): Promise<HoldResource> {
-  const handle = waitMs > 0 ? ctx.redis.waiter.register(holdId) : null;
-  if (waitMs > 0 && !handle) ctx.metrics.longPollsRefused.inc();
-  try {
-    let current: CurrentHold;
-    const first = await currentHold(ctx, holdId);
-    if (handle && first !== null && 'claimant' in first && mayKnowOfClaim(auth, first.claimant)) {
-      // Only its claim shows it: wait for the worker, then answer what there is.
-      await waitLongPoll(ctx, handle, waitMs);
-      current = await visibleHold(ctx, auth, holdId, await currentHold(ctx, holdId));
-    } else {
-      current = await visibleHold(ctx, auth, holdId, first);
-      if (handle && current.resource.status === 'ACCEPTED') {
-        await waitLongPoll(ctx, handle, waitMs);
-        const after = await currentHold(ctx, holdId);
-        if (after !== null && 'resource' in after) current = after;
-      }
-    }
-    if (current.resource.status !== 'ACCEPTED') await readRepairBalances(ctx, [current.resource.account_id]);
-    return current.resource;
-  } finally {
-    handle?.cancel();
-  }
+  const current = await readLongPolled(ctx, auth, holdId, waitMs, {
+    what: 'hold',
+    current: () => currentHold(ctx, holdId),
+    mayRead: (found) => mayRead(ctx, auth, found),
+    unsettled: (found) => found.resource.status === 'ACCEPTED',
+  });
+  if (current.resource.status !== 'ACCEPTED') await readRepairBalances(ctx, [current.resource.account_id]);
+  return current.resource;
 }
 
 /** The hold a capture or void names, if the caller may act on it (owner of the held account or admin). */

@@ -19,7 +19,7 @@ import {
   createSubscriber,
   ping,
   waitUntilReady,
-  describeBreakerChange,
+  reportBreakerChanges,
 } from '@ledgerline/redis';
 import type { Express } from 'express';
 import { buildApp, startServer } from './app';
@@ -83,11 +83,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     commandTimeoutMs: config.redisCommandTimeoutMs,
     breakerOpenMs: config.redisBreakerOpenMs,
     autoPipelining: true,
-    onBreakerChange: (state, previous) => {
-      metrics.redisCircuitOpen.set(state === 'closed' ? 0 : 1);
-      const change = describeBreakerChange(state, previous);
-      if (change) logger.warn(change);
-    },
+    onBreakerChange: reportBreakerChanges(metrics.redisCircuitOpen, (message) => logger.warn(message)),
   });
   const subscriber = createSubscriber(config.redisUrl, redisConnection);
   const waiter = new TransferStatusWaiter(subscriber, config.redisKeyPrefix, {

@@ -11,15 +11,11 @@
  *      new key would move the money twice (found by an outside fault review).
  *   4. None of these: 404 (or 503 when Redis could not be asked, since ACCEPTED may be there).
  *
- * Long poll: the request registers with the TransferStatusWaiter BEFORE it reads, so a
- * notification published between the read and the wait cannot be missed; it then sleeps
- * until the waiter wakes it (pub/sub, or the waiter's 1 s safety re-check) or time is up,
- * and reads once more.
+ * Long poll, 404s and the claimant's 503: status-read.ts, the same rule as for holds.
  *
  * Read-your-writes: before a terminal status read from Postgres is returned, the balances
- * of the transfer's accounts are read from Postgres and pushed through the versioned cache
- * refresh (which never goes backwards). A client that has seen COMPLETED therefore never
- * gets an older balance from the cache afterwards.
+ * of the transfer's accounts are refreshed in the cache (balance-read-repair.ts). A client
+ * that has seen COMPLETED therefore never gets an older balance from the cache afterwards.
  */
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
 import { REVERSIBLE_KINDS } from '@ledgerline/domain';
@@ -27,8 +23,9 @@ import { type TransferRow, findAccount, findIdempotencyClaimant, findReversedAmo
 import type { TransferResource } from '@ledgerline/schemas';
 import { readRepairBalances } from './balance-read-repair';
 import type { AppContext } from './context';
-import { DependencyUnavailableError, acceptedButUnrecorded, notFound } from './errors';
+import { DependencyUnavailableError } from './errors';
 import { acceptedTransferOf, transferWireFromRow } from './resources';
+import { type ClaimedOnly, readLongPolled } from './status-read';
 
 interface CurrentTransfer {
   resource: TransferResource;
@@ -39,51 +36,17 @@ interface CurrentTransfer {
 const isTerminal = (status: string) => status === 'COMPLETED' || status === 'REJECTED';
 
 export async function readTransfer(ctx: AppContext, auth: AuthContext, transferId: string, waitMs: number): Promise<TransferResource> {
-  const handle = waitMs > 0 ? ctx.redis.waiter.register(transferId) : null;
-  if (waitMs > 0 && !handle) ctx.metrics.longPollsRefused.inc();
-  try {
-    const first = await currentTransfer(ctx, transferId);
-    if (first === null) throw notFound('transfer');
-    if ('claimant' in first && !mayKnowOfClaim(auth, first.claimant)) throw notFound('transfer');
-    if ('resource' in first && !(await mayRead(ctx, auth, first))) throw notFound('transfer');
-    let current: CurrentTransfer;
-    if ('claimant' in first) {
-      if (!handle) throw acceptedButUnrecorded('transfer', transferId);
-      await waitLongPoll(ctx, handle, waitMs);
-      const after = await currentTransfer(ctx, transferId);
-      if (after === null || 'claimant' in after) throw acceptedButUnrecorded('transfer', transferId);
-      current = after;
-    } else {
-      current = first;
-      if (handle && !isTerminal(current.resource.status)) {
-        await waitLongPoll(ctx, handle, waitMs);
-        const after = await currentTransfer(ctx, transferId);
-        if (after !== null && 'resource' in after) current = after;
-      }
-    }
-    if (current.row && isTerminal(current.row.status)) await readRepairBalances(ctx, [current.row.fromAccountId, current.row.toAccountId]);
-    return await asSeenBy(ctx, auth, current.resource, current.principal);
-  } finally {
-    handle?.cancel();
-  }
+  const current = await readLongPolled(ctx, auth, transferId, waitMs, {
+    what: 'transfer',
+    current: () => currentTransfer(ctx, transferId),
+    mayRead: (found) => mayRead(ctx, auth, found),
+    unsettled: (found) => !isTerminal(found.resource.status),
+  });
+  if (current.row && isTerminal(current.row.status)) await readRepairBalances(ctx, [current.row.fromAccountId, current.row.toAccountId]);
+  return await asSeenBy(ctx, auth, current.resource, current.principal);
 }
 
-/** A long poll's sleep until its waiter wakes it or `waitMs` pass, counted while it lasts. */
-export async function waitLongPoll(ctx: AppContext, handle: { until(ms: number): Promise<unknown> }, waitMs: number): Promise<void> {
-  ctx.metrics.longPollsWaiting.inc();
-  try {
-    await handle.until(waitMs);
-  } finally {
-    ctx.metrics.longPollsWaiting.dec();
-  }
-}
-
-/** Who may learn that an id was claimed and not yet applied: its claimant, or an admin; anyone else gets a 404. */
-export function mayKnowOfClaim(auth: AuthContext, claimant: string): boolean {
-  return isAdmin(auth) || claimant === auth.principal;
-}
-
-async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | { claimant: string } | null> {
+async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | ClaimedOnly | null> {
   const row = await findTransfer(ctx.pool, transferId);
   if (row) return { resource: await withReversedAmount(ctx, transferWireFromRow(row)), principal: row.principal, row };
   let accepted;

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
 import { type Logger, lineLog } from '@ledgerline/logging';
 import { GroupCommitWriter, type OutboxMark, RoutingWatcher, assertSchemaCurrent, createPool, markOutboxPublished } from '@ledgerline/postgres';
-import { BalanceCache, RedisCircuitOpenError, StatusNotifier, createRedis, describeBreakerChange, ping } from '@ledgerline/redis';
+import { BalanceCache, RedisCircuitOpenError, StatusNotifier, createRedis, reportBreakerChanges, ping } from '@ledgerline/redis';
 import { BalanceRefresher } from './balance-refresher';
 import { type BatchEffects, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
@@ -77,11 +77,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   const redis = createRedis(config.redisUrl, {
     ...config.redis,
     autoPipelining: true,
-    onBreakerChange: (state, previous) => {
-      metrics.redisCircuitOpen.set(state === 'closed' ? 0 : 1);
-      const change = describeBreakerChange(state, previous);
-      if (change) logger.warn(change);
-    },
+    onBreakerChange: reportBreakerChanges(metrics.redisCircuitOpen, (message) => logger.warn(message)),
   });
   const balances = new BalanceCache(redis, config.redisKeyPrefix);
   // A refresh Redis failed is owed and sent again until it lands (balance-refresher.ts).

@@ -29,7 +29,8 @@ export function kafkajsLogCreator(logger: Logger | undefined, windowMs = KAFKAJS
       const level = kafkajsLineLevel(entry);
       if (level > logLevel.WARN) return write(entry, 0);
       const { message, error } = entry.log as { message?: unknown; error?: unknown };
-      repeats.offer(`${level}|${entry.namespace}|${String(message)}|${String(error)}`, entry);
+      // A kind is its first 200 characters of each: the filter holds at most 1,000 kinds.
+      repeats.offer(`${level}|${entry.namespace}|${String(message).slice(0, 200)}|${String(error).slice(0, 200)}`, entry);
     };
   };
 }

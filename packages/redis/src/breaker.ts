@@ -158,11 +158,14 @@ export class RedisBreaker {
 }
 
 /**
- * What an operator needs to hear of a change of state, or null: the breaker's opening and its
- * closing, not each probe of a Redis that stays hung.
+ * The listener both apps give the breaker: a gauge at 1 while it is open or probing (0 when
+ * closed), and a warning when it opens and when it closes, not at each probe of a Redis that
+ * stays hung.
  */
-export function describeBreakerChange(state: BreakerState, previous: BreakerState): string | null {
-  if (state === 'open' && previous === 'closed') return 'redis left a command unanswered: its commands fail at once (callers fall back) until a PING is answered';
-  if (state === 'closed' && previous !== 'closed') return 'redis answers again: its commands are sent again';
-  return null;
+export function reportBreakerChanges(gauge: { set(value: number): void }, warn: (message: string) => void): (state: BreakerState, previous: BreakerState) => void {
+  return (state, previous) => {
+    gauge.set(state === 'closed' ? 0 : 1);
+    if (state === 'open' && previous === 'closed') warn('redis left a command unanswered: its commands fail at once (callers fall back) until a PING is answered');
+    if (state === 'closed' && previous !== 'closed') warn('redis answers again: its commands are sent again');
+  };
 }

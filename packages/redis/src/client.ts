@@ -32,7 +32,7 @@ export interface RedisClientOptions {
    * one per command.
    */
   breakerOpenMs?: number;
-  /** Told each change of the breaker's state (a gauge, a log line; see `describeBreakerChange`). */
+  /** Told each change of the breaker's state (a gauge, a log line: `reportBreakerChanges`). */
   onBreakerChange?: (state: BreakerState, previous: BreakerState) => void;
 }
 

@@ -1,5 +1,5 @@
 export * from './client';
-export { type BreakerState, RedisCircuitOpenError, describeBreakerChange } from './breaker';
+export { type BreakerState, RedisCircuitOpenError, reportBreakerChanges } from './breaker';
 export * from './keys';
 export * from './balance-cache';
 export * from './accepted';

@@ -1,0 +1,72 @@
+/**
+ * A status read with an optional long poll (`GET /v1/transfers/{id}`, `GET /v1/holds/{id}`),
+ * one rule for both families:
+ * - unknown, or not the caller's to read: 404 (the same answer for both);
+ * - known only by its Idempotency-Key claim (accepted, its ACCEPTED record lost with the
+ *   cache): its claimant or an admin gets a 503 (acceptedButUnrecorded), after the long poll
+ *   if one was asked for and the resource did not show up meanwhile; anyone else the 404;
+ * - otherwise the resource, read again after the long poll when it was still unsettled.
+ *
+ * The request registers with the waiter BEFORE it reads, so a wake-up published between the
+ * read and the wait cannot be missed.
+ */
+import { type AuthContext, isAdmin } from '@ledgerline/auth';
+import type { AppContext } from './context';
+import { acceptedButUnrecorded, notFound } from './errors';
+
+/** Only the claim of its Idempotency-Key shows the resource, and who claimed it. */
+export interface ClaimedOnly {
+  claimant: string;
+}
+
+/** What a status read needs of its resource family. */
+export interface StatusSource<Current> {
+  what: 'transfer' | 'hold';
+  /** The resource as it stands now: applied, ACCEPTED, known by its claim only, or unknown. */
+  current(): Promise<Current | ClaimedOnly | null>;
+  mayRead(current: Current): Promise<boolean>;
+  /** Not settled yet: a long poll waits for it to change. */
+  unsettled(current: Current): boolean;
+}
+
+const isClaimedOnly = <Current>(found: Current | ClaimedOnly): found is ClaimedOnly => typeof found === 'object' && found !== null && 'claimant' in found;
+
+export async function readLongPolled<Current>(ctx: AppContext, auth: AuthContext, id: string, waitMs: number, source: StatusSource<Current>): Promise<Current> {
+  const handle = waitMs > 0 ? ctx.redis.waiter.register(id) : null;
+  if (waitMs > 0 && !handle) ctx.metrics.longPollsRefused.inc();
+  try {
+    const first = await source.current();
+    if (first === null) throw notFound(source.what);
+    if (isClaimedOnly(first)) {
+      if (!mayKnowOfClaim(auth, first.claimant)) throw notFound(source.what);
+      if (!handle) throw acceptedButUnrecorded(source.what, id);
+      await waitLongPoll(ctx, handle, waitMs);
+      const after = await source.current();
+      // Its claimant (or an admin) may read it once it shows: the id is derived from the claim.
+      if (after === null || isClaimedOnly(after)) throw acceptedButUnrecorded(source.what, id);
+      return after;
+    }
+    if (!(await source.mayRead(first))) throw notFound(source.what);
+    if (!handle || !source.unsettled(first)) return first;
+    await waitLongPoll(ctx, handle, waitMs);
+    const after = await source.current();
+    return after !== null && !isClaimedOnly(after) ? after : first;
+  } finally {
+    handle?.cancel();
+  }
+}
+
+/** A long poll's sleep until its waiter wakes it or `waitMs` pass, counted while it lasts. */
+async function waitLongPoll(ctx: AppContext, handle: { until(ms: number): Promise<unknown> }, waitMs: number): Promise<void> {
+  ctx.metrics.longPollsWaiting.inc();
+  try {
+    await handle.until(waitMs);
+  } finally {
+    ctx.metrics.longPollsWaiting.dec();
+  }
+}
+
+/** Who may learn that an id was claimed and not yet applied: its claimant, or an admin; anyone else gets a 404. */
+export function mayKnowOfClaim(auth: AuthContext, claimant: string): boolean {
+  return isAdmin(auth) || claimant === auth.principal;
+}
