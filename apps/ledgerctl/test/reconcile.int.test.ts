@@ -1,8 +1,10 @@
 // Proves `ledgerctl reconcile` passes a consistent ledger and exits non-zero, naming the
 // check, when a balance no longer equals its entries, money was created, an entry names
 // no account, an account's entries go back in time as their seq grows, or the balance cache
-// is ahead of Postgres or disagrees with it at the same revision; and that with Redis out of
-// reach it still runs the ledger's checks and says the cache's was skipped.
+// is ahead of Postgres or disagrees with it at the same revision; that with Redis out of
+// reach it still runs the ledger's checks and says the cache's was skipped; and that Redis
+// failing part-way through the cache's check (one account's key answering WRONGTYPE after
+// others were read) is reported the same way: skipped, exit 0, never a crash or a mismatch.
 import { findAccount, loadRouting } from '@ledgerline/postgres';
 import { createRedis, waitUntilReady } from '@ledgerline/redis';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -135,5 +137,90 @@ describe('ledgerctl reconcile', () => {
     expect(clock.out).toMatch(/entry-times-ordered\s+1/);
     expect(clock.out).toMatch(/seq-contiguous\s+0/);
     expect(clock.out).toMatch(/balance-equals-entries\s+0/);
+  });
+});
+
+
+describe('ledgerctl reconcile, Redis failing part-way through the cache check', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+    topics = await createTestTopics(2);
+  });
+  afterAll(async () => {
+    await topics.delete();
+    await db.drop();
+  });
+
+  const ledgerctl = (args: string[], extra: Record<string, string> = {}) => ledgerctlFor({ databaseUrl: db.url, topicPrefix: topics.prefix })(args, extra);
+
+  test('one account answering WRONGTYPE after others answered: cache-agrees skipped, the ledger checked and OK, no mismatch, exit 0', async () => {
+    // Three funded accounts, their balances cached by a real worker.
+    const routing = await loadRouting(db.pool);
+    const accounts = [
+      await openAccountOn(db.pool, routing, 0, 'partway'),
+      await openAccountOn(db.pool, routing, 1, 'partway'),
+      await openAccountOn(db.pool, routing, 0, 'partway'),
+    ].sort(); // reconcile walks accounts in id order
+    const funding = accounts.map((id, i) => deposit(id, BigInt(100 * (i + 1))));
+    const worker = await startWorker({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` });
+    const publisher = await TestPublisher.create(topics, db.pool);
+    try {
+      for (const command of funding) await publisher.publish(command);
+      await waitFor('deposits applied', () => allTerminal(db.pool, funding.map((f) => f.transferId)));
+    } finally {
+      await publisher.stop();
+      await worker.stop();
+    }
+
+    const redis = createRedis(testServices().redisUrl);
+    const keyOf = (id: string) => `${topics.prefix}:bal:${id}`;
+    const broken = accounts[1]!; // the middle one: the first account's figure is read before it fails
+    try {
+      await waitUntilReady(redis, 10_000);
+      for (const id of accounts) {
+        const row = (await findAccount(db.pool, id))!;
+        await waitFor(`${id} cached`, async () => (await redis.hget(keyOf(id), 'rev')) === row.rev.toString());
+      }
+      const clean = await ledgerctl(['reconcile', '--no-progress']);
+      expect([clean.code, clean.out]).toEqual([0, expect.stringMatching(/cache-agrees\s+0\s/)]);
+      expect(clean.out).toMatch(/reconcile: OK\n/);
+
+      // The middle account's key becomes a string: HMGET on it answers WRONGTYPE, the others'
+      // still answer.
+      const figure = await redis.hgetall(keyOf(broken));
+      await redis.del(keyOf(broken));
+      await redis.set(keyOf(broken), 'not a balance hash');
+      await expect(redis.hmget(keyOf(broken), 'balance')).rejects.toThrow(/WRONGTYPE/);
+      expect((await redis.hgetall(keyOf(accounts[0]!))).rev).toBeDefined();
+
+      // One account per step: step 1 compares the first account, step 2 fails. And the default
+      // step (all three at once): two reads answer, one fails.
+      for (const step of ['1', '1000']) {
+        const partway = await ledgerctl(['reconcile', '--no-progress'], { CTL_CACHE_CHECK_ACCOUNTS_PER_STEP: step });
+        expect({ step, code: partway.code }).toEqual({ step, code: 0 });
+        // The ledger's checks ran, over all three accounts, and passed.
+        expect(partway.out).toMatch(/conservation\s+0\s/);
+        expect(partway.out).toMatch(/balance-equals-entries\s+0\s/);
+        expect(partway.out).toMatch(/accounts=\d+ transfers=3 /);
+        // The cache's check says skipped, and why; never a count, never a violation.
+        expect(partway.out).toMatch(/cache-agrees\s+skipped\s+redis: WRONGTYPE/);
+        expect(partway.out).not.toMatch(/cache-agrees\s+\d/);
+        expect(partway.out).not.toMatch(/violations\n|mismatch|redis \d+ \(held/);
+        expect(partway.out).toMatch(/reconcile: OK \(cache-agrees skipped\)\n$/);
+        expect(partway.err).toMatch(/ledgerctl reconcile: cache-agrees skipped: redis: WRONGTYPE.*--no-cache skips it deliberately/);
+      }
+
+      // The key mended, the cache's check runs to the end again and agrees.
+      await redis.del(keyOf(broken));
+      await redis.hset(keyOf(broken), figure);
+      const mended = await ledgerctl(['reconcile', '--no-progress'], { CTL_CACHE_CHECK_ACCOUNTS_PER_STEP: '1' });
+      expect([mended.code, mended.out]).toEqual([0, expect.stringMatching(/cache-agrees\s+0\s/)]);
+      expect(mended.out).toMatch(/reconcile: OK\n$/);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
