@@ -29,7 +29,7 @@ import type { IdempotencyClaims } from '@ledgerline/postgres';
 import { topicNames } from '@ledgerline/kafka';
 import { type Logger, httpLogger, silentLogger } from '@ledgerline/logging';
 import { type Clock, systemClock } from '@ledgerline/domain';
-import { CommandSeal } from '@ledgerline/schemas';
+import { CommandSeal, duplicateKey, shownKey } from '@ledgerline/schemas';
 import { tracingEnabled } from '@ledgerline/tracing';
 import { AccountDirectory } from './account-directory';
 import { BatchAdmission } from './batch-admission';
@@ -139,7 +139,7 @@ export function buildApp(deps: AppDeps): Express {
   const parseJson = express.json({ ...bodyOptions, limit: config.requestBodyBytesMax });
   const parseBatchJson = express.json({ ...bodyOptions, limit: config.batchBodyBytesMax });
   app.use((req: Request, res: Response, next: NextFunction) => (req.path === BATCH_PATH ? parseBatchJson : parseJson)(req, res, next));
-  app.use(refuseInexactNumbers);
+  app.use(refuseBodyTextProblems);
 
   mountRoutes(app, ctx, ROUTES);
 
@@ -326,21 +326,27 @@ function charsetOf(header: string): string | null {
 }
 
 /**
- * body-parser's `verify`, on the raw bytes before they are decoded: they must be UTF-8, and
- * every number literal must be one a double holds exactly (inexactNumberLiteral).
+ * body-parser's `verify`, on the raw bytes before they are decoded: they must be UTF-8, every
+ * number literal must be one a double holds exactly (inexactNumberLiteral), and no object may
+ * repeat a key (duplicateKey: JSON.parse keeps the last, a proxy in front may keep the first).
  */
 function verifyBody(req: Request, _res: unknown, bytes: Buffer): void {
   if (!isUtf8(bytes)) throw Object.assign(new Error('request body is not valid UTF-8'), { status: 400, type: 'entity.encoding.invalid' });
-  const inexact = inexactNumberLiteral(bytes.toString('utf8'));
-  if (inexact !== null) inexactLiterals.set(req, inexact);
+  const text = bytes.toString('utf8');
+  const inexact = inexactNumberLiteral(text);
+  if (inexact !== null) {
+    bodyTextProblems.set(req, Object.assign(new Error(`number ${inexact.slice(0, 40)} is not exact`), { status: 400, type: 'entity.number.inexact', literal: inexact }));
+    return;
+  }
+  const repeated = duplicateKey(text);
+  if (repeated !== null) bodyTextProblems.set(req, Object.assign(new Error(`key ${shownKey(repeated)} is repeated`), { status: 400, type: 'entity.key.duplicate', key: repeated }));
 }
 
 /** Found by verifyBody, refused once the body has parsed (a body that is not JSON is MALFORMED_JSON first). */
-const inexactLiterals = new WeakMap<Request, string>();
+const bodyTextProblems = new WeakMap<Request, Error>();
 
-function refuseInexactNumbers(req: Request, _res: Response, next: NextFunction): void {
-  const literal = inexactLiterals.get(req);
-  next(literal === undefined ? undefined : Object.assign(new Error(`number ${literal.slice(0, 40)} is not exact`), { status: 400, type: 'entity.number.inexact', literal }));
+function refuseBodyTextProblems(req: Request, _res: Response, next: NextFunction): void {
+  next(bodyTextProblems.get(req));
 }
 
 function errorHandler(ctx: AppContext) {

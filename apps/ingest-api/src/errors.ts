@@ -19,6 +19,7 @@ import { type ZodError, z } from 'zod';
 import { AuthError, type AuthErrorCode, AuthUnavailableError, MalformedClaimError, MissingTokenError } from '@ledgerline/auth';
 import { BackpressureError, BrokerUnavailableError } from '@ledgerline/kafka';
 import { EntriesUnsettledError, isRetryablePgError } from '@ledgerline/postgres';
+import { shownKey } from '@ledgerline/schemas';
 import { AdmissionRefusedError } from './batch-admission';
 import { RateLimitedError } from './rate-limits';
 
@@ -237,7 +238,7 @@ function bodyParserAnswer(
   answer: (status: number, code: ApiErrorCode, message: string) => HttpErrorAnswer,
 ): HttpErrorAnswer | null {
   if (typeof error !== 'object' || error === null || !('type' in error)) return null;
-  const { type, status, limit, literal } = error as { type?: unknown; status?: unknown; limit?: unknown; literal?: unknown };
+  const { type, status, limit, literal, key } = error as { type?: unknown; status?: unknown; limit?: unknown; literal?: unknown; key?: unknown };
   switch (type) {
     case 'entity.too.large':
       return answer(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${String(limit)} bytes`);
@@ -252,6 +253,8 @@ function bodyParserAnswer(
       const shown = String(literal).length > 40 ? `${String(literal).slice(0, 40)}...` : String(literal);
       return answer(400, 'VALIDATION_FAILED', `number ${shown} cannot be kept exactly (a JSON number is read as a double): send it as text`);
     }
+    case 'entity.key.duplicate':
+      return answer(400, 'VALIDATION_FAILED', `key ${shownKey(String(key))} appears twice in one object: send each key once (readers disagree on which one counts)`);
     case 'encoding.unsupported':
       return answer(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding is not supported: send the body uncompressed');
     case 'charset.unsupported':

@@ -1,8 +1,10 @@
 // Proves that input Postgres could not store, or that could exhaust the API, is refused at the
 // HTTP border with a 400 naming the field, and never reaches Kafka: a lone UTF-16 surrogate in
 // a body field, a metadata key or the JWT `sub`; metadata nested thousands of levels deep or
-// with too many keys; a number beyond a double's range; a malformed percent-escape in the path. Against the real API, Kafka,
+// with too many keys; a number beyond a double's range; a key repeated in one object (in a body
+// or a token); a malformed percent-escape in the path. Against the real API, Kafka,
 // Postgres through PgBouncer and Redis.
+import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { signDevToken } from '@ledgerline/auth';
@@ -183,6 +185,42 @@ describe('hostile input at the HTTP border', () => {
       const answer = await alice.request('POST', '/v1/accounts', { raw });
       expect([raw, answer.status, answer.body.error.details]).toEqual([raw, 400, [{ path: expect.stringMatching(/__proto__$/), message: 'key "__proto__" is not allowed' }]]);
     }
+  });
+
+  test('a key repeated within one object is a 400 naming it, nothing published: JSON.parse keeps the last, a proxy in front may have checked the first', async () => {
+    const before = await commandsPublished();
+    const to = '00000000-0000-4000-8000-000000000001';
+    const repeated = [
+      `{"from_account_id":"${account}","to_account_id":"${to}","amount":"1","currency":"USD","amount":"1000"}`,
+      `{"from_account_id":"${account}","to_account_id":"${to}","amount":"1","currency":"USD","\u0061mount":"1000"}`,
+    ];
+    for (const raw of repeated) {
+      const answer = await alice.request('POST', '/v1/transfers', { raw, key: 'repeated-amount' });
+      expect([answer.status, answer.body.error.code, answer.body.error.message]).toEqual([
+        400,
+        'VALIDATION_FAILED',
+        'key "amount" appears twice in one object: send each key once (readers disagree on which one counts)',
+      ]);
+    }
+    // In one batch item: the whole batch is refused before its key is claimed.
+    const item = (extra: string) => `{"kind":"WITHDRAWAL","account_id":"${account}","amount":"1","currency":"USD"${extra}}`;
+    const batch = await alice.request('POST', '/v1/batch', { raw: `{"items":[${item('')},${item(',"currency":"EUR"')}]}`, key: 'batch-repeated' });
+    expect([batch.status, batch.body.error.message]).toEqual([400, expect.stringContaining('key "currency" appears twice')]);
+    expect(await commandsPublished()).toBe(before);
+    // A body that is not JSON is that first; the same key in two objects is two keys.
+    const broken = await alice.request('POST', '/v1/accounts', { raw: '{"currency":"USD","currency":"EUR",}' });
+    expect([broken.status, broken.body.error.code]).toEqual([400, 'MALFORMED_JSON']);
+    const valid = await alice.request('POST', '/v1/batch', { raw: `{"items":[${item('')},${item('')}]}`, key: 'batch-repeated' });
+    expect(valid.status).toBe(202);
+  });
+
+  test('a signed token whose payload repeats sub is a 401: its issuer may have read the other principal', async () => {
+    const signingInput = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(
+      `{"sub":"alice","scope":"ledger:read","exp":${Math.floor(Date.now() / 1000) + 60},"sub":"bob"}`,
+    ).toString('base64url')}`;
+    const forged = `${signingInput}.${createHmac('sha256', TEST_JWT_SECRET).update(signingInput).digest('base64url')}`;
+    const answer = await new Client(api.url, forged).request('GET', `/v1/accounts/${account}`);
+    expect([answer.status, answer.body.error.message]).toEqual([401, 'token payload repeats the key "sub"']);
   });
 
   test('a number beyond the range of a double is a 400 naming it: in a body, and in a batch item, refused whole before its key is claimed', async () => {

@@ -10,6 +10,7 @@
  */
 import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import { type Clock, INTERNAL_OWNERS, PRINCIPAL_CHARS_MAX, systemClock } from '@ledgerline/domain';
+import { duplicateKey, shownKey } from '@ledgerline/schemas';
 import { AuthUnavailableError, ExpiredTokenError, InvalidTokenError, MalformedClaimError, MissingTokenError } from './errors';
 import { type AuthContext, parseScopes } from './scopes';
 import { VerifiedTokenCache } from './verified-token-cache';
@@ -101,17 +102,19 @@ export class TokenVerifier {
       currentDate: now,
       requiredClaims: ['exp', 'sub'],
     };
+    const { secret, jwks } = this;
+    if (!(alg === 'HS256' && secret) && !(alg === 'RS256' && jwks)) throw new InvalidTokenError(`algorithm ${alg} is not accepted`);
+    let payload: JWTPayload;
     try {
-      if (alg === 'HS256' && this.secret) {
-        return (await jwtVerify(token, this.secret, { ...common, algorithms: ['HS256'] })).payload;
-      }
-      if (alg === 'RS256' && this.jwks) {
-        return (await jwtVerify(token, this.jwks, { ...common, algorithms: ['RS256'] })).payload;
-      }
+      payload =
+        alg === 'HS256' && secret
+          ? (await jwtVerify(token, secret, { ...common, algorithms: ['HS256'] })).payload
+          : (await jwtVerify(token, jwks!, { ...common, algorithms: ['RS256'] })).payload;
     } catch (error) {
       throw translate(error);
     }
-    throw new InvalidTokenError(`algorithm ${alg} is not accepted`);
+    refuseRepeatedKeys(token);
+    return payload;
   }
 
   /**
@@ -176,6 +179,19 @@ function bearerToken(header: string | undefined): string {
   const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/i.exec(header);
   if (!match) throw new InvalidTokenError('Authorization header must be "Bearer <JWT>"');
   return match[1]!;
+}
+
+/**
+ * A signed token whose header or payload repeats a key is refused: jose (JSON.parse) keeps
+ * the last `sub`, its issuer may have read, checked or logged the first, so the one signed
+ * text would name two principals. Run once the signature holds, on the texts it covers.
+ */
+function refuseRepeatedKeys(token: string): void {
+  const [header, payload] = token.split('.');
+  for (const [part, encoded] of [['header', header], ['payload', payload]] as const) {
+    const repeated = duplicateKey(Buffer.from(encoded ?? '', 'base64url').toString('utf8'));
+    if (repeated !== null) throw new InvalidTokenError(`token ${part} repeats the key ${shownKey(repeated)}`);
+  }
 }
 
 function headerAlg(token: string): string {

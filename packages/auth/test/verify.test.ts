@@ -1,4 +1,5 @@
 // Proves tokens are accepted only when correctly signed with an allowed algorithm and unexpired, and that each refusal has its own typed error.
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
@@ -92,6 +93,26 @@ describe('HS256', () => {
     const { privateKey } = await generateKeyPair('RS256');
     const rs = await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject('alice').setExpirationTime('1h').sign(privateKey);
     await expect(hs.verifyToken(`Bearer ${rs}`)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it('a signed token whose payload or header repeats a key is refused: its issuer may have read the other value', async () => {
+    const expS = Math.floor(Date.now() / 1000) + 60;
+    const signed = (header: string, payload: string) => {
+      const signingInput = `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+      return `${signingInput}.${createHmac('sha256', secret).update(signingInput).digest('base64url')}`;
+    };
+    const header = '{"alg":"HS256","typ":"JWT"}';
+    await expect(hs.verifyToken(`Bearer ${signed(header, `{"sub":"alice","exp":${expS},"sub":"bob"}`)}`)).rejects.toThrow(
+      new InvalidTokenError('token payload repeats the key "sub"'),
+    );
+    await expect(hs.verifyToken(`Bearer ${signed(header, `{"sub":"alice","exp":${expS},"scope":"ledger:read","\u0073cope":"ledger:admin"}`)}`)).rejects.toThrow(
+      new InvalidTokenError('token payload repeats the key "scope"'),
+    );
+    await expect(hs.verifyToken(`Bearer ${signed('{"alg":"HS256","typ":"JWT","typ":"x"}', `{"sub":"alice","exp":${expS}}`)}`)).rejects.toThrow(
+      new InvalidTokenError('token header repeats the key "typ"'),
+    );
+    // The same claims, each once, in the same hand-made form: accepted.
+    await expect(hs.verifyToken(`Bearer ${signed(header, `{"sub":"alice","exp":${expS},"scope":"ledger:read"}`)}`)).resolves.toMatchObject({ principal: 'alice' });
   });
 
   it('refuses to be built without any key', () => {

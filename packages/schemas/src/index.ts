@@ -3,3 +3,4 @@ export * from './commands';
 export * from './events';
 export * from './http';
 export * from './command-seal';
+export * from './json-text';

@@ -1,0 +1,70 @@
+/**
+ * What JSON.parse decides silently about a JSON text, found on the text itself. Used where a
+ * text crosses a border and another reader may have read the same bytes: a request body (a
+ * gateway or a WAF in front of the API) and a token's payload (its issuer).
+ */
+
+/** How much of a repeated key an error message quotes. */
+const KEY_SHOWN_MAX = 40;
+
+/**
+ * The first key a JSON text repeats within one object, or null. JSON.parse keeps the last of
+ * two same-named keys; another reader may keep the first (or refuse the text), so the same
+ * bytes would be two documents: `{"amount":"1","amount":"1000"}` checked by one reader and
+ * moved by another, or a token whose `sub` its issuer read one way and this API another.
+ *
+ * Keys are compared decoded (`"a"` and `"\u0061"` are one key). The walk is linear, keeps no
+ * recursion (a million nested brackets are a loop, not a stack), and never throws: a text
+ * that is not JSON gives null or an arbitrary key, and its parser refuses it anyway.
+ */
+export function duplicateKey(text: string): string | null {
+  // One entry per open object (its keys so far) or array (null), innermost last.
+  const open: (Set<string> | null)[] = [];
+  let expectingKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      let escaped = false;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) {
+        if (text.charCodeAt(i) === 0x5c /* \ */) {
+          escaped = true;
+          i++;
+        }
+      }
+      if (!expectingKey) continue;
+      expectingKey = false;
+      const keys = open[open.length - 1];
+      if (!keys) continue;
+      const key = escaped ? decodedString(text.slice(start, i + 1)) : text.slice(start + 1, i);
+      if (keys.has(key)) return key;
+      keys.add(key);
+    } else if (c === 0x7b /* { */) {
+      open.push(new Set());
+      expectingKey = true;
+    } else if (c === 0x5b /* [ */) {
+      open.push(null);
+      expectingKey = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      open.pop();
+      expectingKey = false;
+    } else if (c === 0x2c /* , */) {
+      expectingKey = open.length > 0 && open[open.length - 1] !== null;
+    }
+  }
+  return null;
+}
+
+/** A repeated key as an error message may show it: well-formed and short. */
+export function shownKey(key: string): string {
+  const wellFormed = key.toWellFormed();
+  return JSON.stringify(wellFormed.length > KEY_SHOWN_MAX ? `${wellFormed.slice(0, KEY_SHOWN_MAX)}...` : wellFormed);
+}
+
+function decodedString(literal: string): string {
+  try {
+    return JSON.parse(literal) as string;
+  } catch {
+    return literal; // not JSON: its parser refuses the whole text
+  }
+}
