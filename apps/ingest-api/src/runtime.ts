@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { within } from '@ledgerline/config';
-import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
+import { BatchingProducer, KafkaProbe, createKafka, flushKafkaLog, topicNames } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
 import { IdempotencyClaims, RoutingWatcher, assertSchemaCurrent, createPool, findTerminalTransferIds, oldestOpenMoveSeconds } from '@ledgerline/postgres';
 import {
@@ -187,6 +187,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
       // Only now: requests in progress may still have been publishing.
       await producer.stop();
       await kafkaProbe.close();
+      flushKafkaLog(kafka); // kafkajs's repeats still folded: written before the process exits
       routing.stop();
       redis.disconnect();
       subscriber.disconnect();

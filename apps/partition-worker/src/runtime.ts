@@ -6,7 +6,7 @@
  */
 import type { Database } from '@ledgerline/postgres';
 import type { Server } from 'node:http';
-import { BatchingProducer, KafkaProbe, createKafka, topicNames } from '@ledgerline/kafka';
+import { BatchingProducer, KafkaProbe, createKafka, flushKafkaLog, topicNames } from '@ledgerline/kafka';
 import { type Logger, lineLog } from '@ledgerline/logging';
 import { GroupCommitWriter, type OutboxMark, RoutingWatcher, assertSchemaCurrent, createPool, markOutboxPublished } from '@ledgerline/postgres';
 import { BalanceCache, RedisCircuitOpenError, StatusNotifier, createRedis, reportBreakerChanges, ping } from '@ledgerline/redis';
@@ -235,6 +235,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       await marks.stop();
       await producer.stop();
       await probe.close();
+      flushKafkaLog(kafka); // kafkajs's repeats still folded: written before the process exits
       routing.stop();
       redis.disconnect();
       await pool.end();

@@ -47,10 +47,14 @@ export interface KafkaClient {
   readonly [kafkaClientBrand]: 'KafkaClient';
 }
 
+/** Each client's `flushKafkaLog`, kept out of its opaque handle. */
+const logFlushes = new WeakMap<KafkaClient, () => void>();
+
 export function createKafka(options: KafkaClientOptions): KafkaClient {
   installIdleTimerFix();
   const logger = options.logger?.child({ component: 'kafkajs' });
   const security = options.security;
+  const logCreator = kafkajsLogCreator(logger);
   const kafka = new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
@@ -61,9 +65,21 @@ export function createKafka(options: KafkaClientOptions): KafkaClient {
     retry: kafkajsRetry(options.retry ?? KAFKA_CLIENT_DEFAULTS.retry),
     // kafkajs is noisy while a broker restarts (every retry is a warning); keep its errors.
     logLevel: logLevel.ERROR,
-    logCreator: kafkajsLogCreator(logger),
+    logCreator,
   });
+  logFlushes.set(kafka as unknown as KafkaClient, logCreator.flush);
   return kafka as unknown as KafkaClient;
+}
+
+/**
+ * Writes now the counts of `kafka`'s repeated log lines still folded in their window
+ * (kafkajs-log.ts): the apps call it when they stop, once the client's producers and consumers
+ * are closed, so that a fault lasting until the shutdown is not logged as one line. Without it
+ * a window's count is written only when the window ends, which a process that exits does not
+ * wait for.
+ */
+export function flushKafkaLog(kafka: KafkaClient): void {
+  logFlushes.get(kafka)?.();
 }
 
 /** The port's retry settings in kafkajs's words. */

@@ -13,19 +13,25 @@ import { REJOIN_ANSWERS } from './group-rejoin';
  */
 export const KAFKAJS_REPEATS_WINDOW_MS = 30_000;
 
+/** kafkajs's `logCreator`, and `flush()`: writes the counts its folding holds (RepeatFilter.flush), at exit. */
+type KafkajsLogCreator = (() => (entry: LogEntry) => void) & { flush(): void };
+
 /**
  * kafkajs's `logCreator` for a client whose lines go to `logger` (stderr when not given).
  * Warnings and errors of one kind (level, message, error text) are folded per window; other
  * levels are written as they come.
  */
-export function kafkajsLogCreator(logger: Logger | undefined, windowMs = KAFKAJS_REPEATS_WINDOW_MS): () => (entry: LogEntry) => void {
-  return () => {
+export function kafkajsLogCreator(logger: Logger | undefined, windowMs = KAFKAJS_REPEATS_WINDOW_MS): KafkajsLogCreator {
+  // kafkajs calls the creator once per client; each call folds on its own.
+  const filters: RepeatFilter<LogEntry>[] = [];
+  const create = () => {
     const write = (entry: LogEntry, folded: number, lastAt?: number) => {
       const note = foldedNote(folded, windowMs);
       return logger ? toLogger(logger, entry, folded, note, lastAt) : toStderr(entry, note);
     };
     const repeats = new RepeatFilter<LogEntry>({ windowMs }, ({ line, folded, lastAt }: FoldedLine<LogEntry>) => write(line, folded, lastAt));
-    return (entry) => {
+    filters.push(repeats);
+    return (entry: LogEntry) => {
       const level = kafkajsLineLevel(entry);
       if (level > logLevel.WARN) return write(entry, 0);
       const { message, error } = entry.log as { message?: unknown; error?: unknown };
@@ -33,6 +39,7 @@ export function kafkajsLogCreator(logger: Logger | undefined, windowMs = KAFKAJS
       repeats.offer(`${level}|${entry.namespace}|${String(message).slice(0, 200)}|${String(error).slice(0, 200)}`, entry);
     };
   };
+  return Object.assign(create, { flush: () => filters.forEach((filter) => filter.flush()) });
 }
 
 /** The words added to a line that stands for `folded` more of its kind. */

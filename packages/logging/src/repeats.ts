@@ -4,9 +4,10 @@
  * says how many were folded ("...; 96 more like this in the last 30 s") and when the last of
  * them came (it may be seconds before the closing line is written).
  *
- * Not flushed at exit: a process that stops inside a window never writes that window's count
- * (its first line of the kind is written). The timers are unref'd, so they never hold a
- * process open.
+ * At exit, `flush()` writes the counts of the windows still open: the timers are unref'd (they
+ * never hold a process open), so a process that stops inside a window would otherwise never
+ * write that window's count, and the repeats of a fault that lasted until the shutdown (a
+ * broker gone for the last 20 s) would read as one line.
  *
  * Why: a client library that retries by itself logs each attempt. With Kafka down for 90 s,
  * the API and two workers wrote ~590 kafkajs lines (`Connection error: connect
@@ -73,7 +74,19 @@ export class RepeatFilter<Line> {
     this.schedule(() => this.close(kind, window), this.options.windowMs);
   }
 
+  /**
+   * Ends every open window now, as if its time were up: one counted line per kind with repeats
+   * (none for a kind seen once), and the next line of a kind is written at once. For a process
+   * about to stop: once what logs through the filter is stopped, before the process exits.
+   */
+  flush(): void {
+    for (const [kind, window] of [...this.windows]) this.close(kind, window);
+  }
+
   private close(kind: string, window: Window<Line>): void {
+    // A window flush() already ended: its timer still fires, and must neither write its count
+    // again nor end the window a later line of its kind opened.
+    if (this.windows.get(kind) !== window) return;
     this.windows.delete(kind);
     if (window.folded > 0) this.write({ line: window.last, folded: window.folded, lastAt: window.lastAt });
   }

@@ -1,6 +1,8 @@
 // Proves RepeatFilter writes the first line of a kind at once, folds the same kind within its
 // window into one closing line that counts them, keeps kinds apart, starts a new window after
-// one closes, and past its bound of kinds writes every line rather than drop one.
+// one closes, and past its bound of kinds writes every line rather than drop one; and that
+// flush() (at exit) writes each open window's count once, nothing for a window without
+// repeats, and never again when that window's timer fires later.
 import { type FoldedLine, RepeatFilter } from '../src';
 
 function filter(kindsMax?: number) {
@@ -9,7 +11,7 @@ function filter(kindsMax?: number) {
   const repeats = new RepeatFilter<string>({ windowMs: 30_000, kindsMax, schedule: (run) => timers.push(run) }, (line) => written.push(line));
   /** Ends every window open now, as their timers would. */
   const closeWindows = () => timers.splice(0).forEach((run) => run());
-  return { repeats, written, closeWindows };
+  return { repeats, written, timers, closeWindows };
 }
 
 describe('RepeatFilter', () => {
@@ -60,5 +62,58 @@ describe('RepeatFilter', () => {
     repeats.offer('b', 'b2');
     repeats.offer('a', 'a2');
     expect(written.map((w) => w.line)).toEqual(['a1', 'b1', 'b2']);
+  });
+
+  describe('flush (at exit)', () => {
+    test("writes each open window's repeats at once, one counted line per kind", () => {
+      const { repeats, written } = filter();
+      repeats.offer('a', 'a1');
+      repeats.offer('a', 'a2');
+      repeats.offer('a', 'a3');
+      repeats.offer('b', 'b1');
+      repeats.offer('b', 'b2');
+      repeats.flush();
+      expect(written).toEqual([
+        { line: 'a1', folded: 0 },
+        { line: 'b1', folded: 0 },
+        { line: 'a3', folded: 2, lastAt: expect.any(Number) },
+        { line: 'b2', folded: 1, lastAt: expect.any(Number) },
+      ]);
+    });
+
+    test('writes nothing when no window holds a repeat, or none is open', () => {
+      const { repeats, written } = filter();
+      repeats.flush();
+      expect(written).toEqual([]);
+      repeats.offer('a', 'a1');
+      repeats.offer('b', 'b1');
+      repeats.flush();
+      expect(written).toEqual([
+        { line: 'a1', folded: 0 },
+        { line: 'b1', folded: 0 },
+      ]);
+    });
+
+    test("a flushed window's timer writes nothing later, and leaves the window a later line opened to count on", () => {
+      const { repeats, written, timers, closeWindows } = filter();
+      repeats.offer('a', 'a1');
+      repeats.offer('a', 'a2');
+      repeats.flush();
+      repeats.flush(); // twice: nothing new
+      expect(written).toHaveLength(2);
+      // After the flush the kind starts afresh: its next line is written at once.
+      repeats.offer('a', 'a3');
+      repeats.offer('a', 'a4');
+      timers.shift()!(); // the flushed window's timer: no line, and the new window stays open
+      repeats.offer('a', 'a5');
+      expect(written).toHaveLength(3);
+      closeWindows();
+      expect(written).toEqual([
+        { line: 'a1', folded: 0 },
+        { line: 'a2', folded: 1, lastAt: expect.any(Number) },
+        { line: 'a3', folded: 0 },
+        { line: 'a5', folded: 2, lastAt: expect.any(Number) },
+      ]);
+    });
   });
 });
