@@ -21,17 +21,16 @@ export function duplicateKey(text: string): string | null {
   // One entry per open object (its keys so far) or array (null), innermost last.
   const open: (Set<string> | null)[] = [];
   let expectingKey = false;
+  // The first backslash at or after the string being read (-1: none left): found once per
+  // backslash, not once per string, so unescaped keys are sliced, never decoded.
+  let nextBackslash = text.indexOf('\\');
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       const start = i;
-      let escaped = false;
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) {
-        if (text.charCodeAt(i) === 0x5c /* \ */) {
-          escaped = true;
-          i++;
-        }
-      }
+      i = closingQuote(text, i + 1);
+      if (nextBackslash !== -1 && nextBackslash < start) nextBackslash = text.indexOf('\\', start);
+      const escaped = nextBackslash !== -1 && nextBackslash < i;
       if (!expectingKey) continue;
       expectingKey = false;
       const keys = open[open.length - 1];
@@ -59,6 +58,19 @@ export function duplicateKey(text: string): string | null {
 export function shownKey(key: string): string {
   const wellFormed = key.toWellFormed();
   return JSON.stringify(wellFormed.length > KEY_SHOWN_MAX ? `${wellFormed.slice(0, KEY_SHOWN_MAX)}...` : wellFormed);
+}
+
+/**
+ * Where the string starting at `from` ends: the next quote not escaped by an odd run of
+ * backslashes (indexOf finds it at the runtime's speed; text.length when there is none).
+ */
+function closingQuote(text: string, from: number): number {
+  for (let at = text.indexOf('"', from); at >= 0; at = text.indexOf('"', at + 1)) {
+    let backslashes = 0;
+    while (at - 1 - backslashes >= from && text.charCodeAt(at - 1 - backslashes) === 0x5c /* \ */) backslashes++;
+    if (backslashes % 2 === 0) return at;
+  }
+  return text.length;
 }
 
 function decodedString(literal: string): string {
