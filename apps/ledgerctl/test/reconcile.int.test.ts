@@ -4,7 +4,8 @@
 // is ahead of Postgres or disagrees with it at the same revision; that with Redis out of
 // reach it still runs the ledger's checks and says the cache's was skipped; and that Redis
 // failing part-way through the cache's check (one account's key answering WRONGTYPE after
-// others were read) is reported the same way: skipped, exit 0, never a crash or a mismatch.
+// others were read) is reported the same way: skipped, exit 0, never a crash or a mismatch;
+// unless the accounts checked before the failure disagreed, which is reported (exit 1).
 import { findAccount, loadRouting } from '@ledgerline/postgres';
 import { createRedis, waitUntilReady } from '@ledgerline/redis';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -212,6 +213,19 @@ describe('ledgerctl reconcile, Redis failing part-way through the cache check', 
         expect(partway.out).toMatch(/reconcile: OK \(cache-agrees skipped\)\n$/);
         expect(partway.err).toMatch(/ledgerctl reconcile: cache-agrees skipped: redis: WRONGTYPE.*--no-cache skips it deliberately/);
       }
+
+      // What the check found before Redis failed is real (Redis is read first, so "ahead" is
+      // no race) and is reported, not dropped with the rest: the first account's figure one
+      // revision ahead, then the failure at the second step.
+      const first = accounts[0]!;
+      const firstRev = (await redis.hget(keyOf(first), 'rev'))!;
+      await redis.hset(keyOf(first), 'rev', String(BigInt(firstRev) + 1n));
+      const found = await ledgerctl(['reconcile', '--no-progress'], { CTL_CACHE_CHECK_ACCOUNTS_PER_STEP: '1' });
+      expect(found.code).toBe(1);
+      expect(found.out).toMatch(new RegExp(`cache-agrees\\s+1\\s+${first}: redis`));
+      expect(found.out).toMatch(/reconcile: 1 violations \(cache-agrees stopped part-way\)\n$/);
+      expect(found.err).toMatch(/cache-agrees stopped part-way: redis: WRONGTYPE/);
+      await redis.hset(keyOf(first), 'rev', firstRev);
 
       // The key mended, the cache's check runs to the end again and agrees.
       await redis.del(keyOf(broken));

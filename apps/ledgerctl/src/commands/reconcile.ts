@@ -26,25 +26,34 @@ export async function runReconcile(config: CtlConfig, options: { progress: boole
     });
     bar?.stop();
     const checks = [...report.checks];
-    let cacheSkipped: string | null = null;
+    // Why the cache's check did not run to the end (Redis not ready, or failing part-way).
+    let cacheStoppedBy: string | null = null;
+    let cacheSkipped = false;
     if (options.cache) {
       const cache = await cacheAgreesWithPostgres(config, pool);
-      if ('skipped' in cache) cacheSkipped = cache.skipped;
-      else checks.push(cache);
+      cacheStoppedBy = cache.stoppedBy;
+      // Stopped with nothing found: skipped. Stopped after finding some: what it found is
+      // real (Redis is read first, so "ahead" cannot be a race) and is reported, not dropped.
+      cacheSkipped = cache.stoppedBy !== null && cache.result.violations === 0;
+      if (!cacheSkipped) checks.push(cache.result);
     }
     printTable(
       ['check', 'violations', 'example'],
-      [...checks.map((c) => [c.name, String(c.violations), c.examples[0] ?? '']), ...(cacheSkipped === null ? [] : [['cache-agrees', 'skipped', cacheSkipped]])],
+      [...checks.map((c) => [c.name, String(c.violations), c.examples[0] ?? '']), ...(cacheSkipped ? [['cache-agrees', 'skipped', cacheStoppedBy ?? '']] : [])],
     );
-    if (cacheSkipped !== null) {
-      // The ledger's checks ran; only the cache's could not. Said on stderr too, for a cron's mail.
-      process.stderr.write(`ledgerctl reconcile: cache-agrees skipped: ${cacheSkipped} (--no-cache skips it deliberately)\n`);
+    if (cacheStoppedBy !== null) {
+      // The ledger's checks ran; the cache's did not finish. Said on stderr too, for a cron's mail.
+      process.stderr.write(
+        cacheSkipped
+          ? `ledgerctl reconcile: cache-agrees skipped: ${cacheStoppedBy} (--no-cache skips it deliberately)\n`
+          : `ledgerctl reconcile: cache-agrees stopped part-way: ${cacheStoppedBy}; its violations were found before that, the accounts after it were not checked\n`,
+      );
     }
     const inFlight = report.inFlight.map((f) => `${f.currency} ${f.amount}`).join(', ') || 'none';
     process.stdout.write(`accounts=${report.accounts} transfers=${report.transfers} in_flight=${inFlight}\n`);
     const violations = checks.reduce((n, c) => n + c.violations, 0);
-    const skipped = cacheSkipped === null ? '' : ' (cache-agrees skipped)';
-    process.stdout.write(violations === 0 ? `reconcile: OK${skipped}\n` : `reconcile: ${violations} violations${skipped}\n`);
+    const unfinished = cacheStoppedBy === null ? '' : cacheSkipped ? ' (cache-agrees skipped)' : ' (cache-agrees stopped part-way)';
+    process.stdout.write(violations === 0 ? `reconcile: OK${unfinished}\n` : `reconcile: ${violations} violations${unfinished}\n`);
     return violations === 0 ? 0 : 1;
   } finally {
     bar?.stop();
@@ -62,23 +71,24 @@ export async function runReconcile(config: CtlConfig, options: { progress: boole
  * other order reported false violations under load (a commit between the two reads put Redis
  * one revision ahead of the figure Postgres had given a moment before).
  *
- * Redis not answering is not a violation of the ledger: the check is reported skipped, and the
- * ledger's own checks stand.
+ * Redis not answering is not a violation of the ledger: the check stops, `stoppedBy` says why,
+ * and the ledger's own checks stand. What it found before stopping is returned with it.
  */
-async function cacheAgreesWithPostgres(config: CtlConfig, pool: ReturnType<typeof createPool>): Promise<CheckResult | { skipped: string }> {
+async function cacheAgreesWithPostgres(config: CtlConfig, pool: ReturnType<typeof createPool>): Promise<{ result: CheckResult; stoppedBy: string | null }> {
   const redis = createRedis(config.redisUrl);
   const cache = new BalanceCache(redis, config.redisKeyPrefix);
   const examples: string[] = [];
   let violations = 0;
+  const result = (): CheckResult => ({ name: 'cache-agrees', description: 'Redis never ahead of Postgres; same revision, same balance and held', violations, examples });
   try {
-    // Redis not ready, or failing partway (a read timed out, its breaker open) skips the
-    // cache's check; a Postgres error is the ledger's and goes on up.
-    const skipped = (error: unknown) => ({ skipped: `redis: ${(error as Error).message}` });
+    // Redis not ready, or failing part-way (a read timed out, its breaker open) stops the
+    // cache's check with what it found so far; a Postgres error is the ledger's and goes on up.
+    const stopped = (error: unknown) => ({ result: result(), stoppedBy: `redis: ${(error as Error).message}` });
     // The client fails fast rather than queue: wait for the connection before the first read.
     try {
       await waitUntilReady(redis, config.redisReadyWaitMs);
     } catch (error) {
-      return skipped(error);
+      return stopped(error);
     }
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
@@ -90,7 +100,7 @@ async function cacheAgreesWithPostgres(config: CtlConfig, pool: ReturnType<typeo
       try {
         cached = await Promise.all(ids.map((id) => cache.read(id)));
       } catch (error) {
-        return skipped(error);
+        return stopped(error);
       }
       const accounts = new Map((await findAccounts(pool, ids)).map((a) => [a.id, a]));
       for (const figure of cached) {
@@ -110,5 +120,5 @@ async function cacheAgreesWithPostgres(config: CtlConfig, pool: ReturnType<typeo
   } finally {
     redis.disconnect();
   }
-  return { name: 'cache-agrees', description: 'Redis never ahead of Postgres; same revision, same balance and held', violations, examples };
+  return { result: result(), stoppedBy: null };
 }
