@@ -160,12 +160,28 @@ function rateLimited(log: (line: string) => void, intervalMs: number): (key: str
   };
 }
 
+/**
+ * An answer written before express saw the request: Node's parser refused it, or it asked
+ * for an Expect or a CONNECT. express's access log and request counter never see these;
+ * startServer hands each one to its `onRawAnswer` instead.
+ */
+export interface RawAnswer {
+  status: number;
+  code: ApiErrorCode;
+  /** The X-Request-Id the answer carries. */
+  id: string;
+  /** Absent when the parser could not read the request line. */
+  method?: string;
+  url?: string;
+}
+
 /** Listens and resolves once the port is bound (port 0 picks a free one: tests). */
 export function startServer(
   app: Express,
   port: number,
   host: string,
   timeouts: { keepAliveTimeoutMs: number; headersTimeoutMs: number; requestTimeoutMs: number },
+  onRawAnswer: (answer: RawAnswer) => void = () => undefined,
 ): Promise<Server> {
   return new Promise((resolve, reject) => {
     // Node checks the header and request deadlines on a timer, every 30 s by default: a
@@ -177,17 +193,23 @@ export function startServer(
     server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
     server.headersTimeout = timeouts.headersTimeoutMs;
     server.requestTimeout = timeouts.requestTimeoutMs;
-    server.on('clientError', answerClientError);
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      const answer = answerClientError(error, socket);
+      if (answer) onRawAnswer(answer);
+    });
     // Node's defaults: a bare 417 for an Expect other than 100-continue, and a CONNECT
     // request's connection dropped without an answer.
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      const id = randomUUID();
       const body = JSON.stringify({ error: { code: 'EXPECTATION_FAILED', message: 'Expect must be 100-continue or absent' } });
-      res.writeHead(417, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': randomUUID(), Connection: 'close' }).end(body);
+      res.writeHead(417, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': id, Connection: 'close' }).end(body);
       req.resume();
+      onRawAnswer({ status: 417, code: 'EXPECTATION_FAILED', id, method: req.method, url: req.url });
     });
-    server.on('connect', (_req: IncomingMessage, socket: Duplex) =>
-      answerRaw(socket, { status: 405, reason: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED', message: 'CONNECT is not served: this is not a proxy' }),
-    );
+    server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      const answer = answerRaw(socket, { status: 405, reason: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED', message: 'CONNECT is not served: this is not a proxy' });
+      onRawAnswer({ ...answer, method: req.method, url: req.url });
+    });
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });
@@ -205,22 +227,25 @@ const CLIENT_ERRORS: Readonly<Record<string, { status: number; reason: string; c
 };
 const MALFORMED_REQUEST = { status: 400, reason: 'Bad Request', code: 'BAD_REQUEST' as ApiErrorCode, message: 'the request is not valid HTTP' };
 
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+/** The answer written, or null when the peer got none (gone, or an answer already begun). */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): RawAnswer | null {
   // A peer that is gone, or a connection whose answer has begun, gets nothing more.
   const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
   if (error.code === 'ECONNRESET' || !socket.writable || answering) {
     socket.destroy();
-    return;
+    return null;
   }
-  answerRaw(socket, CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED_REQUEST);
+  return answerRaw(socket, CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED_REQUEST);
 }
 
 /** An error answer written on the socket itself (no response object), then the connection closed. */
-function answerRaw(socket: Duplex, answer: { status: number; reason: string; code: ApiErrorCode; message: string }): void {
+function answerRaw(socket: Duplex, answer: { status: number; reason: string; code: ApiErrorCode; message: string }): RawAnswer {
   const body = JSON.stringify({ error: { code: answer.code, message: answer.message } });
   // Every answer carries X-Request-Id (docs/api.md); the parser read no header to echo.
-  const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${randomUUID()}\r\nConnection: close`;
+  const id = randomUUID();
+  const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close`;
   socket.end(`HTTP/1.1 ${answer.status} ${answer.reason}\r\n${head}\r\n\r\n${body}`);
+  return { status: answer.status, code: answer.code, id };
 }
 
 /** framingProblem's refusals: a 400, and the connection closes (what follows cannot be trusted). */

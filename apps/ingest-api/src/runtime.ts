@@ -174,7 +174,12 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
       ping: () => ping(redis),
     },
   });
-  const server = await startServer(app, config.port, config.host, config.http);
+  // Answers Node wrote before express (a malformed request, an Expect, a CONNECT): logged and
+  // counted like the rest, at info as pino-http logs a 4xx.
+  const server = await startServer(app, config.port, config.host, config.http, ({ status, code, id, method, url }) => {
+    metrics.requests.inc({ method: method ?? 'unknown', route: 'unparsed', status: String(status) });
+    logger.info('request answered before routing', { req: { id, method, url }, res: { statusCode: status }, code });
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
 

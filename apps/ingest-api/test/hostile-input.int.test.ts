@@ -344,6 +344,13 @@ describe('hostile input at the HTTP border', () => {
     expect(expect417.head).toMatch(/\r\nX-Request-Id: [0-9a-f-]{36}\r\n/i);
     const tunnel = await raw('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
     expect([tunnel.status, tunnel.body.error.code]).toEqual(['405', 'METHOD_NOT_ALLOWED']);
+    const garbled = await raw('NOT HTTP AT ALL\r\n\r\n');
+    expect([garbled.status, garbled.body.error.code]).toEqual(['400', 'BAD_REQUEST']);
+    // Answered before express, and still counted (and logged) like every other answer.
+    const counted = String((await new Client(api.url, null).get('/metrics')).body);
+    for (const series of ['method="GET",route="unparsed",status="417"', 'method="CONNECT",route="unparsed",status="405"', 'method="unknown",route="unparsed",status="400"']) {
+      expect([series, new RegExp(`^ledger_api_requests_total\\{${series.replace(/[{}]/g, '\\$&')}\\} 1$`, 'm').test(counted)]).toEqual([series, true]);
+    }
   });
 
   test('a request whose headers stop arriving gets its 408 near API_HTTP_HEADERS_TIMEOUT_MS, not at Node\'s 30 s check', async () => {
