@@ -131,7 +131,10 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     outboxSweepIntervalMs: config.outboxSweepIntervalMs,
     outboxSweepAgeMs: config.outboxSweepAgeMs,
     relay,
-    onFatal: hooks.onFatal,
+    onFatal(error) {
+      flushKafkaLog(kafka); // the process exits next, with no stop() to write them
+      hooks.onFatal(error);
+    },
     onWriteRetry(partition, attempt, error) {
       metrics.writeRetries.inc({ partition: String(partition) });
       hooks.onWriteRetry?.(partition, attempt, error);
