@@ -13,7 +13,7 @@ import type { Database } from '@ledgerline/postgres';
 import { within } from '@ledgerline/config';
 import type { KafkaProbe } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
-import { countUnpublishedOutbox, listPartitionStates, moneyInFlight } from '@ledgerline/postgres';
+import { countUnpublishedOutbox, describePgFailure, listPartitionStates, moneyInFlight } from '@ledgerline/postgres';
 import type { WorkerMetrics } from './metrics';
 
 type CheckName = 'postgres' | 'redis' | 'kafka' | 'partitions';
@@ -62,7 +62,7 @@ export class WorkerHealth {
     const run = (name: CheckName, check: () => Promise<void>) =>
       within(check(), checkTimeoutMs, 'no answer').then(
         () => [name, null] as const,
-        (error: unknown) => [name, (error as Error).message ?? String(error)] as const,
+        (error: unknown) => [name, name === 'postgres' ? describePgFailure(error) : ((error as Error).message ?? String(error))] as const,
       );
     const results = await Promise.all([
       run('postgres', async () => void (await pool.query('SELECT 1'))),

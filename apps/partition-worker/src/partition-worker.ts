@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvariantViolation } from '@ledgerline/domain';
 import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer, isGroupRejoin } from '@ledgerline/kafka';
-import { ConcurrentWriteError, partitionsWithLeftovers } from '@ledgerline/postgres';
+import { ConcurrentWriteError, describePgFailure, partitionsWithLeftovers } from '@ledgerline/postgres';
 import { FenceStorm } from './fence-storm';
 import { type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
@@ -212,7 +212,7 @@ export class PartitionWorker {
         this.writesFailing.set(applier.partition, { since: this.writesFailing.get(applier.partition)?.since ?? Date.now(), error: (error as Error).message });
         const delayMs = writeRetryDelayMs(attempt, this.options.writeRetryDelay);
         this.options.onWriteRetry?.(applier.partition, attempt, error as Error);
-        this.options.ports.log(`partition ${applier.partition}: write failed (${(error as Error).message}); attempt ${attempt}, retrying in ${delayMs} ms`);
+        this.options.ports.log(`partition ${applier.partition}: write failed (${describePgFailure(error)}); attempt ${attempt}, retrying in ${delayMs} ms`);
         await sleep(delayMs);
         // Throws during a rebalance, which ends this fetch the way the consumer expects.
         await fetched.heartbeat();

@@ -100,6 +100,21 @@ export function isNoAnswer(error: unknown): boolean {
 }
 
 /**
+ * A Postgres failure as an operator should read it. PgBouncer answers for Postgres in its
+ * own words ("server login has been failing, try again later (server_login_retry)"), which
+ * read like a PgBouncer setting to fix when it is Postgres that is down: those say so first,
+ * PgBouncer's text after. Any other error is its own message.
+ */
+export function describePgFailure(error: unknown): string {
+  const message = (error as Error)?.message ?? String(error);
+  if (/server login has been failing|pgbouncer cannot connect to server|server conn crashed/i.test(message)) {
+    return `Postgres is not answering PgBouncer (PgBouncer: ${message})`;
+  }
+  if (/query_wait_timeout/i.test(message)) return `no Postgres connection came free in time: Postgres down or saturated (PgBouncer: ${message})`;
+  return message;
+}
+
+/**
  * A statement that may succeed as is on another attempt: a transient SQLSTATE (write-errors.ts,
  * the same table the worker uses; 08P01 is how PgBouncer reports its own trouble reaching
  * Postgres), the pool's own deadline, or a connection that failed before any answer.

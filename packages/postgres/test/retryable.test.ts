@@ -1,6 +1,6 @@
 // Proves PgBouncer's and Postgres's "not now" errors are classed as retryable (503 at the
 // API, a retried batch at the worker) and data errors are not.
-import { isRetryablePgError } from '../src';
+import { describePgFailure, isRetryablePgError } from '../src';
 
 const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
 
@@ -37,5 +37,20 @@ describe('isRetryablePgError', () => {
     new Error('something else'),
   ])('not retryable: %s', (error) => {
     expect(isRetryablePgError(error)).toBe(false);
+  });
+});
+
+describe('describePgFailure', () => {
+  test("PgBouncer's words for a Postgres it cannot reach say Postgres first", () => {
+    expect(describePgFailure(pgError('08P01', 'server login has been failing, try again later (server_login_retry)'))).toBe(
+      'Postgres is not answering PgBouncer (PgBouncer: server login has been failing, try again later (server_login_retry))',
+    );
+    expect(describePgFailure(pgError('08P01', 'pgbouncer cannot connect to server'))).toMatch(/^Postgres is not answering PgBouncer \(PgBouncer: /);
+    expect(describePgFailure(pgError('08P01', 'query_wait_timeout'))).toMatch(/^no Postgres connection came free in time: Postgres down or saturated \(PgBouncer: query_wait_timeout\)$/);
+  });
+
+  test('any other failure is its own message', () => {
+    expect(describePgFailure(pgError('23505', 'duplicate key value violates unique constraint'))).toBe('duplicate key value violates unique constraint');
+    expect(describePgFailure(new Error('connect ECONNREFUSED 127.0.0.1:26432'))).toBe('connect ECONNREFUSED 127.0.0.1:26432');
   });
 });

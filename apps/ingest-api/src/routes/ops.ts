@@ -11,6 +11,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { isAdmin } from '@ledgerline/auth';
 import { within } from '@ledgerline/config';
+import { describePgFailure } from '@ledgerline/postgres';
 import type { AppContext } from '../context';
 import { errorBody, forbidden } from '../errors';
 import { defineRoute } from '../route-table';
@@ -104,17 +105,17 @@ async function runChecks(ctx: AppContext): Promise<Record<CheckName, string>> {
   const timeoutMs = ctx.config.readyCheckTimeoutMs;
   const [kafka, postgres, redis] = await Promise.all([
     bounded(ctx.checkKafka(), timeoutMs),
-    bounded(ctx.pool.query('SELECT 1').then(() => undefined), timeoutMs),
+    bounded(ctx.pool.query('SELECT 1').then(() => undefined), timeoutMs, describePgFailure),
     bounded(ctx.redis.ping(), timeoutMs),
   ]);
   return { kafka, postgres, redis };
 }
 
-async function bounded(check: Promise<void>, timeoutMs: number): Promise<string> {
+async function bounded(check: Promise<void>, timeoutMs: number, describe = (error: unknown) => (error as Error).message): Promise<string> {
   try {
     await within(check, timeoutMs, 'no answer');
     return 'ok';
   } catch (error) {
-    return `failing: ${(error as Error).message}`;
+    return `failing: ${describe(error)}`;
   }
 }
