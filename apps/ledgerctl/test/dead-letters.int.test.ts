@@ -78,6 +78,9 @@ describe('ledgerctl dead-letters redrive', () => {
       const relisted = await ledgerctl(['dead-letters', '--partition', '1']);
       expect(relisted.out).toMatch(new RegExp(`^${letter.id}\\s+1\\s+\\d+\\s+CREDIT_LEG\\s+${payment.transferId}\\s+-\\s`, 'm'));
       expect(relisted.out).toMatch(new RegExp(`^${again.id}\\s+1\\s+\\d+\\s+CREDIT_LEG\\s+${payment.transferId}\\s+${letter.id}\\s`, 'm'));
+      // The redrive is on record: the first letter says when, the new one was never redriven.
+      expect(relisted.out).toMatch(new RegExp(`^${letter.id}\\s.*\\s1x, last \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\s+UNPROCESSABLE`, 'm'));
+      expect(relisted.out).toMatch(new RegExp(`^${again.id}\\s.*\\s-\\s+UNPROCESSABLE`, 'm'));
 
       await db.pool.query('DROP TRIGGER test_refuse_payee ON entries');
       const redriven = await ledgerctl(['dead-letters', 'redrive', String(letter.id)]);
@@ -92,6 +95,13 @@ describe('ledgerctl dead-letters redrive', () => {
       await publisher.publish(marker); // applied after the copy on the same partition
       await waitFor('the marker applied', () => allTerminal(db.pool, [marker.transferId]));
       expect(await balanceOf(db.pool, payee)).toBe(301n);
+      // Three redrives, each with its partition and who sent it.
+      const history = await ledgerctl(['dead-letters', 'show', String(letter.id)]);
+      const redriveLines = history.out.match(/\d{4}-\d\d-\d\dT[\d:.]+Z to partition 1 by \S+@\S+/g) ?? [];
+      expect(redriveLines).toHaveLength(3);
+      expect(history.out).toMatch(new RegExp(`^redriven:\\s+${redriveLines[0]!.replace(/[.]/g, '\\.')}$`, 'm'));
+      const json = (await ledgerctl(['dead-letters', '--partition', '1', '--json'])).out.trim().split('\n').map((line) => JSON.parse(line));
+      expect(json.map((l: { id: string; redrives: number }) => [l.id, l.redrives])).toEqual([[String(letter.id), 3], [String(again.id), 0]]);
       const report = await reconcile(db.pool, { outboxAgeMaxMs: 3_600_000 });
       expect(report.checks.filter((c) => c.violations > 0)).toEqual([]);
       expect(worker.fatal).toEqual([]);
@@ -112,11 +122,13 @@ describe('ledgerctl dead-letters redrive', () => {
     expect([misspelt.code, misspelt.err]).toEqual([2, expect.stringContaining("too many arguments for 'dead-letters'")]);
     const beyond = await ledgerctl(['dead-letters', '--partition', '2']);
     expect([beyond.code, beyond.err]).toEqual([2, expect.stringContaining('--partition must be in 0..1')]);
+    const refusedIds: string[] = [];
     const letter = async (reason: string, key: string, value: string) => {
       const { rows } = await db.pool.query(
         `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,
         [JSON.stringify({ v: 1, reason, topic: topics.names.commands, partition: 0, offset: 7, key_base64: Buffer.from(key).toString('base64'), value_base64: Buffer.from(value).toString('base64'), dead_lettered_at: new Date().toISOString() })],
       );
+      refusedIds.push(String(rows[0].id));
       return String(rows[0].id);
     };
     const account = '00000000-0000-4000-8000-0000000000aa';
@@ -132,5 +144,8 @@ describe('ledgerctl dead-letters redrive', () => {
     // A client's command was recorded REJECTED UNPROCESSABLE: its client sends a new request.
     const payment = await ledgerctl(['dead-letters', 'redrive', await letter('UNPROCESSABLE: test', account, '{"v":1,"type":"TRANSFER"}')]);
     expect([payment.code, payment.err]).toEqual([2, expect.stringMatching(/is a TRANSFER, recorded REJECTED UNPROCESSABLE/)]);
+    // A refused redrive sent nothing and records nothing.
+    expect(refusedIds).toHaveLength(4);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM dead_letter_redrives WHERE letter_id = ANY($1::bigint[])', [refusedIds])).rows[0].n).toBe(0);
   }, 60_000);
 });

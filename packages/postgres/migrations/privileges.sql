@@ -72,8 +72,9 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ledgerline_worker;
 REVOKE UPDATE ON entries FROM ledgerline_worker;
 -- account_changes (0007) is the record of each PATCH's outcome: written once, never changed.
 REVOKE UPDATE ON account_changes FROM ledgerline_worker;
--- Not the worker's to write: the migration record, and the API's idempotency claims.
-REVOKE INSERT, UPDATE ON schema_migrations, idempotency_keys FROM ledgerline_worker;
+-- Not the worker's to write: the migration record, the API's idempotency claims, and the
+-- record of the dead letters an operator redrove (ledgerctl, as the owner; migration 0022).
+REVOKE INSERT, UPDATE ON schema_migrations, idempotency_keys, dead_letter_redrives FROM ledgerline_worker;
 -- DELETE only where the worker deletes: its own routing_observers row when it stops, and
 -- outbox rows the relay has published (markOutboxPublished, migration 0010).
 GRANT DELETE ON routing_observers, outbox TO ledgerline_worker;

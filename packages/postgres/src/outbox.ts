@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { OutboxDerivation, OutboxRow } from './batch-writer';
 import { findTransfers } from './ledger-reads';
 import type { TransferRow } from './rows';
@@ -142,6 +142,34 @@ export interface DeadLetterRow {
   letter: Record<string, unknown>;
   createdAt: Date;
   publishedAt: Date | null;
+  /** How often an operator sent its command again, and the last time (dead_letter_redrives). */
+  redrives: number;
+  lastRedrivenAt: Date | null;
+}
+
+/** One redrive of a dead letter (migration 0022). */
+export interface Redrive {
+  redrivenAt: Date;
+  toPartition: number;
+  redrivenBy: string;
+}
+
+const DEAD_LETTER_COLUMNS = `o.id, o.source_partition, o.payload, o.created_at, o.published_at,
+            (SELECT count(*)::int FROM dead_letter_redrives r WHERE r.letter_id = o.id) AS redrives,
+            (SELECT max(r.redriven_at) FROM dead_letter_redrives r WHERE r.letter_id = o.id) AS last_redriven_at`;
+
+type DeadLetterDbRow = { id: string; source_partition: number; payload: Record<string, unknown>; created_at: Date; published_at: Date | null; redrives: number; last_redriven_at: Date | null };
+
+function deadLetterOf(r: DeadLetterDbRow): DeadLetterRow {
+  return {
+    id: BigInt(r.id),
+    sourcePartition: r.source_partition,
+    letter: r.payload,
+    createdAt: r.created_at,
+    publishedAt: r.published_at,
+    redrives: r.redrives,
+    lastRedrivenAt: r.last_redriven_at,
+  };
 }
 
 /**
@@ -149,21 +177,34 @@ export interface DeadLetterRow {
  * letters are rare and the outbox holds only unpublished rows besides them, so this scans it.
  */
 export async function listDeadLetters(pool: Pool, options: { limit: number; partition?: number }): Promise<DeadLetterRow[]> {
-  const { rows } = await pool.query<{ id: string; source_partition: number; payload: Record<string, unknown>; created_at: Date; published_at: Date | null }>(
-    `SELECT id, source_partition, payload, created_at, published_at FROM outbox
-      WHERE topic = 'dead-letter' AND ($2::int IS NULL OR source_partition = $2)
-      ORDER BY id DESC LIMIT $1`,
+  const { rows } = await pool.query<DeadLetterDbRow>(
+    `SELECT ${DEAD_LETTER_COLUMNS} FROM outbox o
+      WHERE o.topic = 'dead-letter' AND ($2::int IS NULL OR o.source_partition = $2)
+      ORDER BY o.id DESC LIMIT $1`,
     [options.limit, options.partition ?? null],
   );
-  return rows.reverse().map((r) => ({ id: BigInt(r.id), sourcePartition: r.source_partition, letter: r.payload, createdAt: r.created_at, publishedAt: r.published_at }));
+  return rows.reverse().map(deadLetterOf);
 }
 
 /** One dead letter by its outbox id, or null when there is none (another topic's row, or no row). */
-export async function findDeadLetter(pool: Pool, id: bigint): Promise<DeadLetterRow | null> {
-  const { rows } = await pool.query<{ id: string; source_partition: number; payload: Record<string, unknown>; created_at: Date; published_at: Date | null }>(
-    `SELECT id, source_partition, payload, created_at, published_at FROM outbox WHERE id = $1 AND topic = 'dead-letter'`,
+export async function findDeadLetter(pool: Pool | PoolClient, id: bigint): Promise<DeadLetterRow | null> {
+  const { rows } = await pool.query<DeadLetterDbRow>(`SELECT ${DEAD_LETTER_COLUMNS} FROM outbox o WHERE o.id = $1 AND o.topic = 'dead-letter'`, [id.toString()]);
+  return rows[0] ? deadLetterOf(rows[0]) : null;
+}
+
+/** Every redrive of dead letter `id`, oldest first. */
+export async function listRedrives(pool: Pool, id: bigint): Promise<Redrive[]> {
+  const { rows } = await pool.query<{ redriven_at: Date; to_partition: number; redriven_by: string }>(
+    'SELECT redriven_at, to_partition, redriven_by FROM dead_letter_redrives WHERE letter_id = $1 ORDER BY redriven_at',
     [id.toString()],
   );
-  const r = rows[0];
-  return r ? { id: BigInt(r.id), sourcePartition: r.source_partition, letter: r.payload, createdAt: r.created_at, publishedAt: r.published_at } : null;
+  return rows.map((r) => ({ redrivenAt: r.redriven_at, toPartition: r.to_partition, redrivenBy: r.redriven_by }));
+}
+
+/**
+ * Records that dead letter `id` was sent again (as the schema owner: the app roles cannot).
+ * Run inside the transaction that commits once the command is on Kafka.
+ */
+export async function recordRedrive(client: PoolClient, id: bigint, toPartition: number, redrivenBy: string): Promise<void> {
+  await client.query('INSERT INTO dead_letter_redrives (letter_id, to_partition, redriven_by) VALUES ($1, $2, $3)', [id.toString(), toPartition, redrivenBy]);
 }

@@ -1,9 +1,11 @@
 /**
  * `ledgerctl dead-letters`: the commands a partition could not apply, as Postgres keeps them
  * (the outbox rows of the dead-letter topic stay after publishing), and `dead-letters
- * redrive`, which sends one of them again once its cause is gone. Reads as the API role.
+ * redrive`, which sends one of them again once its cause is gone and records that it did
+ * (dead_letter_redrives). Reads as the API role; a redrive writes its record as the owner.
  */
-import { createPool, findDeadLetter, listDeadLetters, loadRouting } from '@ledgerline/postgres';
+import { hostname, userInfo } from 'node:os';
+import { createPool, findDeadLetter, inTransaction, listDeadLetters, listRedrives, loadRouting, recordRedrive } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 import { printTable } from '../table';
 import { withDeps } from './operate';
@@ -31,7 +33,10 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
     const rows = await listDeadLetters(pool, options);
     if (options.json) {
       // The whole message, bytes included (docs/events.md), one JSON line each: for tools.
-      for (const row of rows) process.stdout.write(`${JSON.stringify({ id: String(row.id), source_partition: row.sourcePartition, published: row.publishedAt !== null, ...row.letter })}\n`);
+      for (const row of rows) {
+        const redriven = { redrives: row.redrives, last_redriven_at: row.lastRedrivenAt?.toISOString() ?? null };
+        process.stdout.write(`${JSON.stringify({ id: String(row.id), source_partition: row.sourcePartition, published: row.publishedAt !== null, ...redriven, ...row.letter })}\n`);
+      }
       return;
     }
     if (rows.length === 0) {
@@ -42,7 +47,7 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
     // later letter names the first listed one with its key and value ('again of').
     const firstWithBytes = new Map<string, bigint>();
     printTable(
-      ['id', 'partition', 'offset', 'command', 'command id', 'again of', 'dead-lettered at', 'on topic', 'reason'],
+      ['id', 'partition', 'offset', 'command', 'command id', 'again of', 'dead-lettered at', 'on topic', 'redriven', 'reason'],
       rows.map((row) => {
         const reason = String(row.letter.reason ?? '');
         const command = commandOf(row.letter.value_base64, row.letter.value_bytes);
@@ -58,6 +63,7 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
           first === undefined ? '-' : String(first),
           String(row.letter.dead_lettered_at ?? row.createdAt.toISOString()),
           row.publishedAt ? 'yes' : 'not yet',
+          row.lastRedrivenAt === null ? '-' : `${row.redrives}x, last ${row.lastRedrivenAt.toISOString()}`,
           reason.length > REASON_SHOWN_MAX ? `${reason.slice(0, REASON_SHOWN_MAX)}...` : reason,
         ];
       }),
@@ -87,6 +93,8 @@ export async function showDeadLetter(config: CtlConfig, id: bigint): Promise<voi
       ['command', `${command.type} ${command.id}`],
       ['key', typeof letter.key_base64 === 'string' ? Buffer.from(letter.key_base64, 'base64').toString('utf8') : '-'],
     ];
+    const redrives = await listRedrives(pool, id);
+    lines.push(['redriven', redrives.length === 0 ? 'never' : redrives.map((r) => `${r.redrivenAt.toISOString()} to partition ${r.toPartition} by ${r.redrivenBy}`).join('\n' + ' '.repeat(26))]);
     if (letter.value_bytes !== undefined) lines.push(['value', `${String(letter.value_bytes)} bytes (the letter keeps the first ones), sha256 ${String(letter.value_sha256 ?? '?')}`]);
     for (const [name, value] of lines) process.stdout.write(`${`${name}:`.padEnd(26)}${value}\n`);
     if (letter.value_bytes === undefined && typeof letter.value_base64 === 'string') {
@@ -123,7 +131,7 @@ const REDRIVABLE: ReadonlySet<string> = new Set(['CREDIT_LEG', 'REFUND_LEG', 'VO
  * nothing; one whose cause is still there is dead-lettered again, as a new letter.
  */
 export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<void> {
-  await withDeps(config, 'read', async ({ pool, producer, topics }) => {
+  await withDeps(config, 'owner', async ({ pool, producer, topics }) => {
     const row = await findDeadLetter(pool, id);
     if (row === null) throw new Error(`no dead letter ${id} (ledgerctl dead-letters lists them)`);
     const { reason, topic, partition, offset, key_base64: keyBase64, value_base64: valueBase64, value_bytes: valueBytes } = row.letter;
@@ -145,7 +153,19 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
       );
     }
     const to = (await loadRouting(pool)).partitionOf(key);
-    await producer.publishTogether([{ topic: topics.commands, partition: to, key, value }]);
+    // The record commits once the command is on Kafka: a publish that fails leaves no record.
+    // A commit that fails after the publish leaves a redrive without its record: said, not hidden.
+    let published = false;
+    try {
+      await inTransaction(pool, async (client) => {
+        await recordRedrive(client, id, to, redriverName());
+        await producer.publishTogether([{ topic: topics.commands, partition: to, key, value }]);
+        published = true;
+      });
+    } catch (error) {
+      if (!published) throw error;
+      process.stderr.write(`ledgerctl dead-letters redrive: dead letter ${id} was sent again, but its record was not written (${(error as Error).message}); the listing will not show this redrive\n`);
+    }
     process.stdout.write(
       `dead letter ${id} (${type}, partition ${String(partition)}, offset ${String(offset)}) sent again to partition ${to} of ${topics.commands}: ` +
         'applied if its cause is gone (a copy of an applied command changes nothing), dead-lettered again if not\n',
@@ -184,4 +204,15 @@ function commandOf(valueBase64: unknown, valueBytes: unknown): { type: string; i
   const type = typeof command.type === 'string' ? command.type.slice(0, 32) : '-';
   const member = COMMAND_ID_MEMBERS.find((name) => typeof command[name] === 'string');
   return { type, id: member ? String(command[member]).slice(0, 64) : '-' };
+}
+
+/** Who redrove a letter, for its record: the operating-system user and host running ledgerctl. */
+function redriverName(): string {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = `uid ${process.getuid?.() ?? '?'}`; // no passwd entry (a container's arbitrary uid)
+  }
+  return `${user}@${hostname()}`.replace(/[\p{Cc}\p{Cf}]/gu, '?').slice(0, 200).toWellFormed();
 }
