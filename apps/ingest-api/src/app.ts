@@ -35,7 +35,7 @@ import { AccountDirectory } from './account-directory';
 import { BatchAdmission } from './batch-admission';
 import type { ApiConfig } from './config';
 import type { AppContext } from './context';
-import { ApiError, type ApiErrorCode, toHttpError } from './errors';
+import { ApiError, type ApiErrorCode, toHttpError, validationFailed } from './errors';
 import { type ApiMetrics, createApiMetrics } from './metrics';
 import { framingProblem, inexactNumberLiteral } from './http-input';
 import { type RequestLimiter, createRequestLimiter } from './rate-limits';
@@ -120,6 +120,7 @@ export function buildApp(deps: AppDeps): Express {
     next(req.path === BATCH_PATH && req.method === 'POST' && ctx.batchAdmission.saturated() ? ctx.batchAdmission.refusal() : undefined),
   );
   app.use('/v1', rateLimit(ctx));
+  app.use(refuseLongQueries);
   app.use(jsonOnly);
   // The batch route alone takes a large body; every other route keeps the small limit.
   // Bodies are read as sent: no Content-Encoding (a compressed body is 415, and no
@@ -246,6 +247,20 @@ function answerRaw(socket: Duplex, answer: { status: number; reason: string; cod
   const head = `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close`;
   socket.end(`HTTP/1.1 ${answer.status} ${answer.reason}\r\n${head}\r\n\r\n${body}`);
   return { status: answer.status, code: answer.code, id };
+}
+
+/**
+ * Query parameters a request may carry at most. Express reads a query with node:querystring,
+ * which drops every pair past its 1,000th (empty ones counted) without a word: `?&&...&at=`
+ * was served as if `at` were absent, while a gateway in front read it. No route takes more
+ * than a handful, so a longer query is refused whole.
+ */
+export const QUERY_PAIRS_MAX = 64;
+
+function refuseLongQueries(req: Request, _res: Response, next: NextFunction): void {
+  const at = req.url.indexOf('?');
+  const pairs = at < 0 ? 0 : req.url.slice(at + 1).split('&').length;
+  next(pairs > QUERY_PAIRS_MAX ? validationFailed([{ path: '(query)', message: `has more than ${QUERY_PAIRS_MAX} parameters` }], 'query is not valid') : undefined);
 }
 
 /** framingProblem's refusals: a 400, and the connection closes (what follows cannot be trusted). */

@@ -51,6 +51,8 @@ export const API_ERROR_CODES = [
   'ACCOUNT_CLOSED',
   // 409: a reversal of what cannot be reversed (not a COMPLETED TRANSFER, CAPTURE or DEPOSIT)
   'TRANSFER_NOT_REVERSIBLE',
+  // 412: a precondition (If-Match, If-Unmodified-Since) on a static file that does not hold
+  'PRECONDITION_FAILED',
   // 413, 415, 417, 422
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
@@ -145,9 +147,10 @@ export function issuesOf(error: ZodError, prefix: readonly (string | number)[] =
   for (const issue of error.issues) {
     const base = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) issues.push({ path: [...base, key].join('.'), message: 'is not a known field' });
+      for (const key of issue.keys) issues.push({ path: [...base, key].join('.').toWellFormed(), message: 'is not a known field' });
     } else {
-      issues.push({ path: base.join('.') || '(body)', message: issue.message });
+      // A path is built from keys as sent: a lone surrogate in one is not echoed back.
+      issues.push({ path: base.join('.').toWellFormed() || '(body)', message: issue.message });
     }
   }
   return issues;

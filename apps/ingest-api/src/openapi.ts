@@ -17,6 +17,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'FORBIDDEN: the token lacks the scope, or the account is not yours',
   404: 'NOT_FOUND (or not yours: existence does not leak)',
   409: 'The request conflicts with the resource state',
+  412: 'PRECONDITION_FAILED: If-Match or If-Unmodified-Since does not hold for the file',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json',
   422: 'IDEMPOTENCY_KEY_REUSED: same key, different body',

@@ -40,7 +40,7 @@
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
 import type { AppContext } from './context';
-import { ApiError, notFound } from './errors';
+import { ApiError, notFound, validationFailed } from './errors';
 import { idempotencyKeyOf, parseBody, parseQuery } from './http-input';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -114,7 +114,8 @@ export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 /** Error statuses of a route: those its declaration implies, then its own, sorted. */
 export function errorStatusesOf(route: Route): number[] {
   const statuses = new Set<number>(route.errors ?? []);
-  if (!route.public) [401, 503].forEach((s) => statuses.add(s));
+  // Every non-public route refuses a query it does not declare (refuseQuery): 400.
+  if (!route.public) [400, 401, 503].forEach((s) => statuses.add(s));
   // The in-flight cap (app.ts) answers 429 on every path but /healthz, public ones included.
   if (route.path !== '/healthz') statuses.add(429);
   // A path value outside its schema is 404; a malformed percent-escape in it is 400.
@@ -173,6 +174,18 @@ function resourceNameOf(path: string): string {
   return collection.replace(/s$/, '');
 }
 
+/**
+ * A route of the API that declares no query takes none: `POST /v1/transfers?dry_run=true`
+ * would otherwise move the money and ignore the flag. Public routes (health, the spec, the
+ * docs page a browser may open with its own parameters) are not refused.
+ */
+function refuseQuery(route: Route, req: Request): undefined {
+  if (route.public) return undefined;
+  const names = Object.keys(req.query as object);
+  if (names.length > 0) throw validationFailed(names.slice(0, 5).map((name) => ({ path: name.toWellFormed(), message: 'is not a known query parameter' })), 'query is not valid');
+  return undefined;
+}
+
 function inputOf(route: Route, req: Request, res: Response): RouteInput<unknown, unknown, unknown> {
   let params: unknown;
   if (route.params) {
@@ -183,7 +196,7 @@ function inputOf(route: Route, req: Request, res: Response): RouteInput<unknown,
     params = parsed.data;
   }
   const key = route.idempotent ? idempotencyKeyOf(req) : undefined;
-  const query = route.query ? parseQuery(route.query, req.query) : undefined;
+  const query = route.query ? parseQuery(route.query, req.query) : refuseQuery(route, req);
   const body = route.body && route.bodyCheckedBy !== 'handler' ? parseBody(route.body, req.body) : req.body;
   return {
     req,

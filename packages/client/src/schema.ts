@@ -510,7 +510,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "MALFORMED_URL" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "ACCOUNT_CLOSED" | "TRANSFER_NOT_REVERSIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "EXPECTATION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";
+                code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "MALFORMED_URL" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "ACCOUNT_CLOSED" | "TRANSFER_NOT_REVERSIBLE" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "EXPECTATION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";
                 message: string;
                 /** @description VALIDATION_FAILED: a list of {path, message}; 503: {dependency} */
                 details?: unknown;
@@ -581,7 +581,7 @@ export interface components {
                 resource?: components["schemas"]["Transfer"] | components["schemas"]["Hold"];
                 error?: {
                     /** @enum {string} */
-                    code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "MALFORMED_URL" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "ACCOUNT_CLOSED" | "TRANSFER_NOT_REVERSIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "EXPECTATION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";
+                    code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "MALFORMED_URL" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "ACCOUNT_CLOSED" | "TRANSFER_NOT_REVERSIBLE" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "EXPECTATION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";
                     message: string;
                     /** @description VALIDATION_FAILED: a list of {path, message}; 503: {dependency} */
                     details?: unknown;
@@ -2541,6 +2541,15 @@ export interface operations {
             };
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PRECONDITION_FAILED: If-Match or If-Unmodified-Since does not hold for the file */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };

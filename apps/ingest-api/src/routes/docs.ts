@@ -6,6 +6,7 @@
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { defineRoute } from '../route-table';
+import { ApiError } from '../errors';
 
 /** The files of swagger-ui-dist the page loads; nothing else of the package is served. */
 const ASSETS = ['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png'] as const;
@@ -59,10 +60,19 @@ export function docsRoutes(documentJson: () => string) {
       public: true,
       params: z.object({ file: z.enum(ASSETS) }).strict(),
       responses: { 200: { description: 'A stylesheet, script or icon', contentTypes: ['text/css', 'text/javascript', 'application/javascript', 'image/png'] } },
-      handle: (_ctx, { res, params }) => {
-        // Cached for a day: the files change only with the package version.
-        res.sendFile(join(ASSET_DIR, params.file), { maxAge: 86_400_000 });
-      },
+      errors: [412],
+      handle: (_ctx, { res, params }) =>
+        new Promise<void>((resolve, reject) => {
+          // Cached for a day: the files change only with the package version. A Range is
+          // ignored (the whole file, 200: a few hundred KiB at most); a precondition that
+          // does not hold is 412, where `send`'s own error became a 500.
+          res.sendFile(join(ASSET_DIR, params.file), { maxAge: 86_400_000, acceptRanges: false }, (error?: Error & { status?: number }) => {
+            if (!error) return resolve();
+            if (error.status === 412) return reject(new ApiError(412, 'PRECONDITION_FAILED', 'If-Match or If-Unmodified-Since does not hold for this file'));
+            if (res.headersSent) return resolve(); // the client went away mid-file: nothing more to say
+            reject(error);
+          });
+        }),
     }),
   ];
 }
