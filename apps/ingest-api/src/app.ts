@@ -120,7 +120,7 @@ export function buildApp(deps: AppDeps): Express {
     next(req.path === BATCH_PATH && req.method === 'POST' && ctx.batchAdmission.saturated() ? ctx.batchAdmission.refusal() : undefined),
   );
   app.use('/v1', rateLimit(ctx));
-  app.use(refuseLongQueries);
+  app.use('/v1', refuseLongQueries);
   app.use(jsonOnly);
   // The batch route alone takes a large body; every other route keeps the small limit.
   // Bodies are read as sent: no Content-Encoding (a compressed body is 415, and no
@@ -366,27 +366,41 @@ function charsetOf(header: string): string | null {
 }
 
 /**
- * body-parser's `verify`, on the raw bytes before they are decoded: they must be UTF-8, every
- * number literal must be one a double holds exactly (inexactNumberLiteral), and no object may
- * repeat a key (duplicateKey: JSON.parse keeps the last, a proxy in front may keep the first).
+ * body-parser's `verify`, on the raw bytes before they are decoded: they must be UTF-8, and
+ * every number literal must be one a double holds exactly (inexactNumberLiteral). The text is
+ * kept for the checks that need a body that parsed (refuseBodyTextProblems).
  */
 function verifyBody(req: Request, _res: unknown, bytes: Buffer): void {
   if (!isUtf8(bytes)) throw Object.assign(new Error('request body is not valid UTF-8'), { status: 400, type: 'entity.encoding.invalid' });
   const text = bytes.toString('utf8');
+  bodyTexts.set(req, text);
   const inexact = inexactNumberLiteral(text);
-  if (inexact !== null) {
-    bodyTextProblems.set(req, Object.assign(new Error(`number ${inexact.slice(0, 40)} is not exact`), { status: 400, type: 'entity.number.inexact', literal: inexact }));
-    return;
-  }
-  const repeated = duplicateKey(text);
-  if (repeated !== null) bodyTextProblems.set(req, Object.assign(new Error(`key ${shownKey(repeated)} is repeated`), { status: 400, type: 'entity.key.duplicate', key: repeated }));
+  if (inexact !== null) inexactLiterals.set(req, inexact);
 }
 
-/** Found by verifyBody, refused once the body has parsed (a body that is not JSON is MALFORMED_JSON first). */
-const bodyTextProblems = new WeakMap<Request, Error>();
+/** Found or kept by verifyBody, judged once the body has parsed (a body that is not JSON is MALFORMED_JSON first). */
+const inexactLiterals = new WeakMap<Request, string>();
+const bodyTexts = new WeakMap<Request, string>();
 
+/**
+ * Objects deeper than this are not looked into for repeated keys: the depth checks refuse a
+ * body, or a batch item, far shallower (BODY_DEPTH_MAX), so the scan of a legal body is whole.
+ */
+const REPEATED_KEYS_DEPTH_MAX = 32;
+
+/**
+ * The parsed body's text problems: an inexact number literal, then a key repeated within one
+ * object (duplicateKey: JSON.parse keeps the last, a proxy in front may have kept the first).
+ * The key scan runs only on a text JSON.parse accepted, so garbage never costs it anything.
+ */
 function refuseBodyTextProblems(req: Request, _res: Response, next: NextFunction): void {
-  next(bodyTextProblems.get(req));
+  const literal = inexactLiterals.get(req);
+  if (literal !== undefined) {
+    return next(Object.assign(new Error(`number ${literal.slice(0, 40)} is not exact`), { status: 400, type: 'entity.number.inexact', literal }));
+  }
+  const text = bodyTexts.get(req);
+  const repeated = text === undefined ? null : duplicateKey(text, REPEATED_KEYS_DEPTH_MAX);
+  next(repeated === null ? undefined : Object.assign(new Error(`key ${shownKey(repeated)} is repeated`), { status: 400, type: 'entity.key.duplicate', key: repeated }));
 }
 
 function errorHandler(ctx: AppContext) {

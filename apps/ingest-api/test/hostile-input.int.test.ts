@@ -231,7 +231,7 @@ describe('hostile input at the HTTP border', () => {
     const to = '00000000-0000-4000-8000-000000000001';
     const repeated = [
       `{"from_account_id":"${account}","to_account_id":"${to}","amount":"1","currency":"USD","amount":"1000"}`,
-      `{"from_account_id":"${account}","to_account_id":"${to}","amount":"1","currency":"USD","\u0061mount":"1000"}`,
+      `{"from_account_id":"${account}","to_account_id":"${to}","amount":"1","currency":"USD","\\u0061mount":"1000"}`,
     ];
     for (const raw of repeated) {
       const answer = await alice.request('POST', '/v1/transfers', { raw, key: 'repeated-amount' });

@@ -209,7 +209,7 @@ export class PartitionWorker {
         // is rebalancing ends the fetch too; it is no write failure (it was logged and
         // counted as one; found by an outside fault review).
         if (!progress.isActive() || isGroupRejoin(error)) throw error;
-        this.writesFailing.set(applier.partition, { since: this.writesFailing.get(applier.partition)?.since ?? Date.now(), error: (error as Error).message });
+        this.writesFailing.set(applier.partition, { since: this.writesFailing.get(applier.partition)?.since ?? Date.now(), error: describePgFailure(error) });
         const delayMs = writeRetryDelayMs(attempt, this.options.writeRetryDelay);
         this.options.onWriteRetry?.(applier.partition, attempt, error as Error);
         this.options.ports.log(`partition ${applier.partition}: write failed (${describePgFailure(error)}); attempt ${attempt}, retrying in ${delayMs} ms`);

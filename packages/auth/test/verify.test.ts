@@ -105,7 +105,7 @@ describe('HS256', () => {
     await expect(hs.verifyToken(`Bearer ${signed(header, `{"sub":"alice","exp":${expS},"sub":"bob"}`)}`)).rejects.toThrow(
       new InvalidTokenError('token payload repeats the key "sub"'),
     );
-    await expect(hs.verifyToken(`Bearer ${signed(header, `{"sub":"alice","exp":${expS},"scope":"ledger:read","\u0073cope":"ledger:admin"}`)}`)).rejects.toThrow(
+    await expect(hs.verifyToken(`Bearer ${signed(header, `{"sub":"alice","exp":${expS},"scope":"ledger:read","\\u0073cope":"ledger:admin"}`)}`)).rejects.toThrow(
       new InvalidTokenError('token payload repeats the key "scope"'),
     );
     await expect(hs.verifyToken(`Bearer ${signed('{"alg":"HS256","typ":"JWT","typ":"x"}', `{"sub":"alice","exp":${expS}}`)}`)).rejects.toThrow(

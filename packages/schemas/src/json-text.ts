@@ -7,19 +7,28 @@
 /** How much of a repeated key an error message quotes. */
 const KEY_SHOWN_MAX = 40;
 
+/** An open object on duplicateKey's stack: its first key, then every key from the second on. */
+interface OpenObject {
+  first: string | null;
+  keys: Set<string> | null;
+}
+
 /**
  * The first key a JSON text repeats within one object, or null. JSON.parse keeps the last of
  * two same-named keys; another reader may keep the first (or refuse the text), so the same
  * bytes would be two documents: `{"amount":"1","amount":"1000"}` checked by one reader and
  * moved by another, or a token whose `sub` its issuer read one way and this API another.
  *
- * Keys are compared decoded (`"a"` and `"\u0061"` are one key). The walk is linear, keeps no
- * recursion (a million nested brackets are a loop, not a stack), and never throws: a text
- * that is not JSON gives null or an arbitrary key, and its parser refuses it anyway.
+ * Meant for a text JSON.parse has accepted (run it after the parse: on anything else its
+ * answer means nothing, though it never throws). Keys are compared decoded (`"a"` and
+ * `"\u0061"` are one key). Linear, without recursion; an object's key set is built only at
+ * its second key, so a text of many one-key objects costs no sets. Objects nested deeper
+ * than `depthMax` are not looked into (callers refuse such depth anyway).
  */
-export function duplicateKey(text: string): string | null {
-  // One entry per open object (its keys so far) or array (null), innermost last.
-  const open: (Set<string> | null)[] = [];
+export function duplicateKey(text: string, depthMax?: number): string | null {
+  // One entry per open object, or null per open array (and per object past depthMax),
+  // innermost last.
+  const open: (OpenObject | null)[] = [];
   let expectingKey = false;
   // The first backslash at or after the string being read (-1: none left): found once per
   // backslash, not once per string, so unescaped keys are sliced, never decoded.
@@ -29,17 +38,22 @@ export function duplicateKey(text: string): string | null {
     if (c === 0x22 /* " */) {
       const start = i;
       i = closingQuote(text, i + 1);
-      if (nextBackslash !== -1 && nextBackslash < start) nextBackslash = text.indexOf('\\', start);
-      const escaped = nextBackslash !== -1 && nextBackslash < i;
       if (!expectingKey) continue;
       expectingKey = false;
-      const keys = open[open.length - 1];
-      if (!keys) continue;
-      const key = escaped ? decodedString(text.slice(start, i + 1)) : text.slice(start + 1, i);
-      if (keys.has(key)) return key;
-      keys.add(key);
+      const object = open[open.length - 1];
+      if (!object) continue; // an array, or an object past depthMax
+      if (nextBackslash !== -1 && nextBackslash < start) nextBackslash = text.indexOf('\\', start);
+      const key = nextBackslash !== -1 && nextBackslash < i ? decodedString(text.slice(start, i + 1)) : text.slice(start + 1, i);
+      if (object.first === null) object.first = key;
+      else if (object.keys === null) {
+        if (object.first === key) return key;
+        object.keys = new Set([object.first, key]);
+      } else {
+        if (object.keys.has(key)) return key;
+        object.keys.add(key);
+      }
     } else if (c === 0x7b /* { */) {
-      open.push(new Set());
+      open.push(depthMax === undefined || open.length < depthMax ? { first: null, keys: null } : null);
       expectingKey = true;
     } else if (c === 0x5b /* [ */) {
       open.push(null);

@@ -32,6 +32,15 @@ describe('duplicateKey', () => {
     for (const broken of ['{"a', '}}]]{"a":1,,"a', '"\\', '{"a":1}"a","a"', ',,,"x"', '{"\\u12"}']) expect(() => duplicateKey(broken)).not.toThrow();
   });
 
+  it('looks no deeper than depthMax, and a first key alone builds no set', () => {
+    const nested = '{"a":{"b":{"c":1,"c":2}}}';
+    expect(duplicateKey(nested, 2)).toBeNull();
+    expect(duplicateKey(nested, 3)).toBe('c');
+    expect(duplicateKey('{"x":1,"x":2,"y":{"c":1,"c":2}}', 1)).toBe('x');
+    // Many one-key objects, and a key repeated only across siblings: nothing repeated.
+    expect(duplicateKey(`[${Array.from({ length: 10_000 }, () => '{"k":{"k":1}}').join(',')}]`)).toBeNull();
+  });
+
   it('shows a key well-formed and short', () => {
     expect(shownKey('sub')).toBe('"sub"');
     expect(shownKey('\ud800x')).toBe('"\ufffdx"');

@@ -66,10 +66,12 @@ export function docsRoutes(documentJson: () => string) {
           // Cached for a day: the files change only with the package version. A Range is
           // ignored (the whole file, 200: a few hundred KiB at most); a precondition that
           // does not hold is 412, where `send`'s own error became a 500.
-          res.sendFile(join(ASSET_DIR, params.file), { maxAge: 86_400_000, acceptRanges: false }, (error?: Error & { status?: number }) => {
+          res.sendFile(join(ASSET_DIR, params.file), { maxAge: 86_400_000, acceptRanges: false }, (error?: NodeJS.ErrnoException & { status?: number }) => {
             if (!error) return resolve();
             if (error.status === 412) return reject(new ApiError(412, 'PRECONDITION_FAILED', 'If-Match or If-Unmodified-Since does not hold for this file'));
-            if (res.headersSent) return resolve(); // the client went away mid-file: nothing more to say
+            // The client went away (before or during the file): nobody to answer, as express
+            // itself ignores these when no callback is given.
+            if (res.headersSent || error.code === 'ECONNABORTED' || error.syscall === 'write') return resolve();
             reject(error);
           });
         }),

@@ -2,7 +2,8 @@
  * `ledgerctl dead-letters`: the commands a partition could not apply, as Postgres keeps them
  * (the outbox rows of the dead-letter topic stay after publishing), and `dead-letters
  * redrive`, which sends one of them again once its cause is gone and records that it did
- * (dead_letter_redrives). Reads as the API role; a redrive writes its record as the owner.
+ * (dead_letter_redrives). Listing and showing read as the API role; a redrive runs as the
+ * owner, which writes its record.
  */
 import { hostname, userInfo } from 'node:os';
 import { createPool, findDeadLetter, inTransaction, listDeadLetters, listRedrives, loadRouting, recordRedrive } from '@ledgerline/postgres';
@@ -155,16 +156,21 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
     const to = (await loadRouting(pool)).partitionOf(key);
     // The record commits once the command is on Kafka: a publish that fails leaves no record.
     // A commit that fails after the publish leaves a redrive without its record: said, not hidden.
-    let published = false;
+    let stage: 'recording' | 'sending' | 'sent' = 'recording';
     try {
       await inTransaction(pool, async (client) => {
         await recordRedrive(client, id, to, redriverName());
+        stage = 'sending';
         await producer.publishTogether([{ topic: topics.commands, partition: to, key, value }]);
-        published = true;
+        stage = 'sent';
       });
     } catch (error) {
-      if (!published) throw error;
-      process.stderr.write(`ledgerctl dead-letters redrive: dead letter ${id} was sent again, but its record was not written (${(error as Error).message}); the listing will not show this redrive\n`);
+      const why = (error as Error).message;
+      if (stage === 'recording') throw error;
+      // A send that failed or timed out may still have reached Kafka: say so, never "not sent".
+      // Redriving again is safe either way (a copy of an applied command changes nothing).
+      if (stage === 'sending') throw new Error(`dead letter ${id}: the send did not confirm (${why}); the command may or may not be on Kafka, and no record was written. Redriving again is safe`);
+      process.stderr.write(`ledgerctl dead-letters redrive: dead letter ${id} was sent again, but its record was not written (${why}); the listing will not show this redrive\n`);
     }
     process.stdout.write(
       `dead letter ${id} (${type}, partition ${String(partition)}, offset ${String(offset)}) sent again to partition ${to} of ${topics.commands}: ` +
