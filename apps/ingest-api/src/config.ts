@@ -29,6 +29,7 @@ import {
   refuseUnsafe,
   serviceAddressProblems,
   stringVar,
+  implicitDevelopmentProblem,
 } from '@ledgerline/config';
 import { BATCH_ITEMS_MAX, WAIT_MS_MAX } from '@ledgerline/domain';
 import { TOKEN_LIFETIME_MAX_S_DEFAULT } from '@ledgerline/auth';
@@ -193,6 +194,8 @@ export type ApiConfig = ReturnType<typeof loadApiConfig>;
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
+  const implicit = implicitDevelopmentProblem(env, { postgres: [['API_DATABASE_URL', raw.API_DATABASE_URL]], redisUrl: raw.REDIS_URL, kafka: { brokers: raw.KAFKA_BROKERS, ssl: false } }, [['HOST', raw.HOST]]);
+  if (implicit) throw new ConfigError(implicit);
   const problems: string[] = [];
   const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
   if (raw.LEDGERLINE_ENV === 'production') {

@@ -219,6 +219,28 @@ describe('development and test', () => {
     }
   });
 
+  test('LEDGERLINE_ENV unset while reaching or listening beyond this machine is refused: a deployment that forgot production would take tokens signed with the public dev secret', () => {
+    const refusal = (env: Record<string, string>) => {
+      try {
+        loadApiConfig(env);
+        return null;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(refusal({ API_DATABASE_URL: 'postgres://u:p@db.internal:5432/ledgerline' })).toBe(
+      'LEDGERLINE_ENV: not set, so the development defaults apply (a public JWT secret and command key), yet API_DATABASE_URL reaches db.internal, beyond this machine. ' +
+        'Set LEDGERLINE_ENV=production for a deployment, or LEDGERLINE_ENV=development to run the development defaults on a network deliberately',
+    );
+    expect(refusal({ HOST: '0.0.0.0' })).toMatch(/^LEDGERLINE_ENV: not set, .* yet HOST listens on 0\.0\.0\.0, beyond this machine/);
+    expect(refusal({ KAFKA_BROKERS: '127.0.0.1:9092,kafka-2:9092' })).toMatch(/yet KAFKA_BROKERS reaches kafka-2,/);
+    expect(refusal({ REDIS_URL: 'redis://cache.internal:6379' })).toMatch(/yet REDIS_URL reaches cache.internal,/);
+    // Said explicitly, or all on this machine (loopback, localhost, a Unix socket): it starts.
+    expect(refusal({ LEDGERLINE_ENV: 'development', HOST: '0.0.0.0', API_DATABASE_URL: 'postgres://u:p@db.internal:5432/ledgerline' })).toBeNull();
+    expect(refusal({ LEDGERLINE_ENV: 'test', REDIS_URL: 'redis://cache.internal:6379' })).toBeNull();
+    expect(refusal({ HOST: '::1', API_DATABASE_URL: 'postgres://u:p@localhost:5432/ledgerline', REDIS_URL: 'redis://127.0.0.2:6379' })).toBeNull();
+  });
+
   test('with a JWKS URL the dev secret no longer applies: HS256 needs an explicit JWT_SECRET everywhere', () => {
     expect(loadApiConfig({ JWT_JWKS_URL: 'https://idp.example/jwks.json' }).jwt.hs256Secret).toBeNull();
   });

@@ -20,6 +20,7 @@ import {
   plaintextProblems,
   serviceAddressProblems,
   stringVar,
+  implicitDevelopmentProblem,
 } from '@ledgerline/config';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 
@@ -75,6 +76,12 @@ const schema = z.object({
 
 export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
+  const postgres = [
+    ['OWNER_DATABASE_URL', raw.OWNER_DATABASE_URL],
+    ['API_DATABASE_URL', raw.API_DATABASE_URL],
+  ] as const;
+  const implicit = implicitDevelopmentProblem(env, { postgres, redisUrl: raw.REDIS_URL, kafka: { brokers: raw.KAFKA_BROKERS, ssl: false } });
+  if (implicit) throw new ConfigError(implicit);
   const production = raw.LEDGERLINE_ENV === 'production';
   const securityProblems: string[] = [];
   const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, securityProblems);

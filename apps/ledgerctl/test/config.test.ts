@@ -66,3 +66,10 @@ test('bucket-move timing: the defaults of MOVE_DEFAULTS, bounds and order checke
   expect(loadCtlConfig({}).kafkaClient).toEqual({ connectionTimeoutMs: 3_000, requestTimeoutMs: 10_000, retry: { retries: 8, delayFirstMs: 100, delayMaxMs: 2_000 } });
   expect(() => loadCtlConfig({ CTL_REDIS_READY_WAIT_MS: '99' })).toThrow(/CTL_REDIS_READY_WAIT_MS="99": must be >= 100/);
 });
+
+test('LEDGERLINE_ENV unset while reaching another host is refused (it would sign tokens with the public development secret there)', () => {
+  expect(() => loadCtlConfig({ OWNER_DATABASE_URL: OWNER })).toThrow(/^LEDGERLINE_ENV: not set, .* yet OWNER_DATABASE_URL reaches db, beyond this machine/);
+  expect(() => loadCtlConfig({ KAFKA_BROKERS: 'kafka-1.internal:9092' })).toThrow(/yet KAFKA_BROKERS reaches kafka-1\.internal,/);
+  expect(() => loadCtlConfig({ LEDGERLINE_ENV: 'development', OWNER_DATABASE_URL: OWNER, API_DATABASE_URL: READ })).not.toThrow();
+  expect(() => loadCtlConfig({})).not.toThrow();
+});

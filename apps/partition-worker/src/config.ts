@@ -23,6 +23,7 @@ import {
   refuseUnsafe,
   serviceAddressProblems,
   stringVar,
+  implicitDevelopmentProblem,
 } from '@ledgerline/config';
 
 const schema = z.object({
@@ -209,6 +210,12 @@ export type WorkerConfig = ReturnType<typeof loadWorkerConfig>;
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   const raw = parseConfig(schema, env);
+  const implicit = implicitDevelopmentProblem(
+    env,
+    { postgres: [['WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL]], redisUrl: raw.REDIS_URL, kafka: { brokers: raw.KAFKA_BROKERS, ssl: false } },
+    [['WORKER_OPS_HOST', raw.WORKER_OPS_HOST]],
+  );
+  if (implicit) throw new ConfigError(implicit);
   const problems: string[] = [];
   const kafkaSecurityConfig = kafkaSecurity(raw.LEDGERLINE_ENV, raw, problems);
   if (raw.LEDGERLINE_ENV === 'production') {

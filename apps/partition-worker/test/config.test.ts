@@ -126,3 +126,14 @@ test('production refuses the test-only fault switch, open ops networks and the o
   expect(() => loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '' })).toThrow(/WORKER_HOLD_EXPIRY_SCAN_MS="": is empty/);
   expect(loadWorkerConfig({ ...prod }).databaseUrl).toMatch(/from-the-vault/);
 });
+
+test('LEDGERLINE_ENV unset while reaching or listening beyond this machine is refused: it would trust seals made with the public development command key', () => {
+  expect(() => loadWorkerConfig({ ...SERVICES })).toThrow(new ConfigError(
+    'LEDGERLINE_ENV: not set, so the development defaults apply (a public JWT secret and command key), yet REDIS_URL reaches cache.internal, beyond this machine. ' +
+      'Set LEDGERLINE_ENV=production for a deployment, or LEDGERLINE_ENV=development to run the development defaults on a network deliberately',
+  ));
+  expect(() => loadWorkerConfig({ WORKER_OPS_HOST: '0.0.0.0' })).toThrow(/yet WORKER_OPS_HOST listens on 0\.0\.0\.0, beyond this machine/);
+  expect(() => loadWorkerConfig({ WORKER_DATABASE_URL: 'postgres://u:p@10.0.0.5:6432/ledgerline' })).toThrow(/yet WORKER_DATABASE_URL reaches 10\.0\.0\.5,/);
+  expect(loadWorkerConfig({ LEDGERLINE_ENV: 'development', WORKER_OPS_HOST: '0.0.0.0', ...SERVICES }).commandKey.current).toBe('dev-command-key-change-me');
+  expect(() => loadWorkerConfig({})).not.toThrow();
+});

@@ -6,7 +6,7 @@
 import { parse as parsePgUrl } from 'pg-connection-string';
 import { z } from 'zod';
 import { ConfigError } from './errors';
-import { keySetUrlProblems } from './transport';
+import { type AppConnections, hostsBeyondThisMachine, isThisHost, keySetUrlProblems } from './transport';
 
 export { ConfigError } from './errors';
 
@@ -123,6 +123,31 @@ export const LOCAL_DATABASE_CREDENTIALS: readonly (readonly [string, string])[] 
  */
 export const LEDGERLINE_ENVS = ['development', 'test', 'production'] as const;
 export type LedgerlineEnv = (typeof LEDGERLINE_ENVS)[number];
+
+/**
+ * Why a process must say which environment it runs in, or null. LEDGERLINE_ENV unset means
+ * development, whose defaults are public (the JWT secret, the command key: anyone can sign an
+ * admin token or seal a deposit with them) and safe only on the machine that runs them. A
+ * process that reaches another host, or listens beyond this machine, without saying which
+ * environment it is in would be a deployment that forgot LEDGERLINE_ENV=production: it
+ * refuses to start. Saying `development` (npm start and docker compose do) or `test` goes on.
+ * `listens`: [variable, address] the process binds (0.0.0.0 and :: are every interface).
+ */
+export function implicitDevelopmentProblem(
+  env: NodeJS.ProcessEnv,
+  connections: AppConnections,
+  listens: readonly (readonly [string, string])[] = [],
+): string | null {
+  if (env.LEDGERLINE_ENV?.trim()) return null;
+  const beyond = [...hostsBeyondThisMachine(connections, env), ...listens.filter(([, host]) => !isThisHost(host))];
+  if (beyond.length === 0) return null;
+  const [name, host] = beyond[0]!;
+  return (
+    `LEDGERLINE_ENV: not set, so the development defaults apply (a public JWT secret and command key), yet ${name} ` +
+    `${listens.some(([n]) => n === name) ? 'listens on' : 'reaches'} ${host}, beyond this machine. Set LEDGERLINE_ENV=production for a deployment, ` +
+    'or LEDGERLINE_ENV=development to run the development defaults on a network deliberately'
+  );
+}
 
 export function ledgerlineEnvVar() {
   return z.enum(LEDGERLINE_ENVS, { message: 'must be development, test or production' }).default('development');

@@ -105,8 +105,28 @@ function sslOfMode(mode: string | undefined): boolean | { rejectUnauthorized: fa
   }
 }
 
+/**
+ * [variable, host] of every connection that leaves this machine (loopback and Unix sockets
+ * left out), read as the apps read their URLs.
+ */
+export function hostsBeyondThisMachine(connections: AppConnections, env: NodeJS.ProcessEnv): [string, string][] {
+  const hosts: [string, string][] = [];
+  for (const [name, url] of connections.postgres ?? []) {
+    let host: string;
+    try {
+      host = parsePgUrl(url).host || env.PGHOST || 'localhost';
+    } catch {
+      continue; // databaseUrlProblems names a URL that does not parse
+    }
+    hosts.push([name, host]);
+  }
+  if (connections.redisUrl !== undefined) hosts.push(['REDIS_URL', new URL(connections.redisUrl).hostname]);
+  for (const broker of connections.kafka?.brokers ?? []) hosts.push(['KAFKA_BROKERS', broker.slice(0, broker.lastIndexOf(':'))]);
+  return hosts.filter(([, host]) => !isThisHost(host));
+}
+
 /** Loopback or a Unix socket: the connection does not leave the machine. */
-function isThisHost(host: string): boolean {
+export function isThisHost(host: string): boolean {
   const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
   if (name.startsWith('/')) return true;
   if (name === 'localhost') return true;
