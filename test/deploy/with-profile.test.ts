@@ -33,7 +33,7 @@ describe('scripts/with-profile.sh', () => {
   });
 
   test('production gets nothing filled in, and without LL_PROFILE nothing is either', () => {
-    for (const given of [{ LL_PROFILE: 'ws1', LEDGERLINE_ENV: 'production' }, {}]) {
+    for (const given of [{ LL_PROFILE: 'ws1', LEDGERLINE_ENV: 'production' }, {}] as Record<string, string>[]) {
       const { status, env } = handedOver(given);
       expect(status).toBe(0);
       for (const name of ADDRESSES) expect([name, env.get(name)]).toEqual([name, undefined]);

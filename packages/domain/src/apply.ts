@@ -206,14 +206,14 @@ class BatchBuilder {
     const id = commandIdOf(command);
     const key = dedupeKeyOf(command);
     if (key !== null && (this.context.alreadyApplied.has(key) || this.seen.has(key))) {
-      this.outcomes.push({ transferId: id, result: 'DUPLICATE' });
+      this.outcomes.push({ commandId: id, result: 'DUPLICATE' });
       return;
     }
     const owner = this.context.partitionOf(subjectAccountOf(command));
     if (owner !== this.context.partition) {
       // Not ours (a bucket moved): forward without marking it seen, so the owner dedupes it.
       this.outbox.push({ kind: 'COMMAND', partition: owner, key: subjectAccountOf(command), command });
-      this.outcomes.push({ transferId: id, result: 'FORWARDED' });
+      this.outcomes.push({ commandId: id, result: 'FORWARDED' });
       return;
     }
     if (key !== null) this.seen.add(key);
@@ -283,7 +283,7 @@ class BatchBuilder {
     this.newTransfers.push(row);
     this.inFlightFrom.add(from);
     this.outbox.push({ kind: 'COMMAND', partition: toPartition, key: to, command: creditLegOf(row), derivedAs: 'CREDIT_LEG' });
-    this.outcomes.push({ transferId: command.transferId, result: 'PROCESSING' });
+    this.outcomes.push({ commandId: command.transferId, result: 'PROCESSING' });
   }
 
   private applyDeposit(command: ClientCommand & { type: 'DEPOSIT' }): void {
@@ -329,13 +329,13 @@ class BatchBuilder {
         sourcePartition: this.context.partition,
       };
       this.outbox.push({ kind: 'COMMAND', partition: command.sourcePartition, key: command.fromAccountId, command: refund });
-      this.outcomes.push({ transferId: command.transferId, result: 'LEG_REJECTED', reason: refusal });
+      this.outcomes.push({ commandId: command.transferId, result: 'LEG_REJECTED', reason: refusal });
       return;
     }
     this.post(this.systemAccount('TRANSIT', command.currency).id, command.transferId, 'CREDIT', -command.amount);
     this.post(command.toAccountId, command.transferId, 'CREDIT', command.amount);
     this.finish(command, command.kind, 'COMPLETED', null);
-    this.outcomes.push({ transferId: command.transferId, result: 'LEG_APPLIED' });
+    this.outcomes.push({ commandId: command.transferId, result: 'LEG_APPLIED' });
   }
 
   private applyRefundLeg(command: RefundLegCommand): void {
@@ -351,7 +351,7 @@ class BatchBuilder {
       // Not even the reserve above USER_BALANCE_MAX holds it: keep the money in transit, where
       // reconcile shows it against this PROCESSING transfer, rather than write past bigint.
       this.refusedLegs.push(this.refusedLeg(command, 'BALANCE_LIMIT_EXCEEDED'));
-      this.outcomes.push({ transferId: command.transferId, result: 'LEG_REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' });
+      this.outcomes.push({ commandId: command.transferId, result: 'LEG_REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' });
       return;
     }
     this.post(this.systemAccount('TRANSIT', command.currency).id, command.transferId, 'REFUND', -command.amount);
@@ -359,7 +359,7 @@ class BatchBuilder {
     // A refused reversal reversed nothing: its amount goes back to the original's total.
     if (command.kind === 'REVERSAL' && command.reverses !== null) this.addReversed(command.reverses, -command.amount);
     this.finish(command, command.kind, 'REJECTED', command.reason);
-    this.outcomes.push({ transferId: command.transferId, result: 'LEG_APPLIED' });
+    this.outcomes.push({ commandId: command.transferId, result: 'LEG_APPLIED' });
   }
 
   private applyHold(command: HoldCommand): void {
@@ -368,7 +368,7 @@ class BatchBuilder {
     if (refusal) {
       this.newHolds.push(this.holdRow(command, 'REJECTED', refusal));
       this.outbox.push({ kind: 'EVENT', key: command.transferId, event: this.holdEvent('HoldRejected', command, 0n, refusal) });
-      this.outcomes.push({ transferId: command.transferId, result: 'REJECTED', reason: refusal });
+      this.outcomes.push({ commandId: command.transferId, result: 'REJECTED', reason: refusal });
       return;
     }
     this.changeHeld(command.accountId, command.amount);
@@ -383,7 +383,7 @@ class BatchBuilder {
       expiresAt: command.expiresAt,
     });
     this.outbox.push({ kind: 'EVENT', key: command.transferId, event: this.holdEvent('HoldPlaced', command, 0n, null) });
-    this.outcomes.push({ transferId: command.transferId, result: 'HELD' });
+    this.outcomes.push({ commandId: command.transferId, result: 'HELD' });
   }
 
   private applyCapture(command: CaptureCommand): void {
@@ -418,21 +418,21 @@ class BatchBuilder {
   private applyHoldRelease(command: VoidHoldCommand | ExpireHoldCommand): void {
     const hold = this.hold(command.holdId);
     if (!hold || hold.status !== 'HELD' || hold.accountId !== command.accountId) {
-      return void this.outcomes.push({ transferId: command.holdId, result: 'NO_CHANGE' });
+      return void this.outcomes.push({ commandId: command.holdId, result: 'NO_CHANGE' });
     }
     if (command.type === 'VOID_HOLD') {
       const account = this.account(hold.accountId);
       if (!command.admin && account?.owner !== command.principal) {
-        return void this.outcomes.push({ transferId: command.holdId, result: 'NO_CHANGE' });
+        return void this.outcomes.push({ commandId: command.holdId, result: 'NO_CHANGE' });
       }
       // A void that arrives after expiry by this partition's clock finds the hold expired.
       this.endHold(hold, this.isDue(hold) ? 'EXPIRED' : 'VOIDED', 0n, null);
-      return void this.outcomes.push({ transferId: command.holdId, result: 'HOLD_ENDED' });
+      return void this.outcomes.push({ commandId: command.holdId, result: 'HOLD_ENDED' });
     }
     // An expiry is applied only when this writer's own clock agrees the hold is due.
-    if (!this.isDue(hold)) return void this.outcomes.push({ transferId: command.holdId, result: 'NO_CHANGE' });
+    if (!this.isDue(hold)) return void this.outcomes.push({ commandId: command.holdId, result: 'NO_CHANGE' });
     this.endHold(hold, 'EXPIRED', 0n, null);
-    this.outcomes.push({ transferId: command.holdId, result: 'HOLD_ENDED' });
+    this.outcomes.push({ commandId: command.holdId, result: 'HOLD_ENDED' });
   }
 
   private applyReversal(command: ReversalCommand): void {
@@ -476,7 +476,7 @@ class BatchBuilder {
       const reason = refusal ?? 'ACCOUNT_NOT_FOUND';
       this.accountChanges.push(this.changeRow(command, account?.seq ?? 0n, 'REJECTED', reason));
       this.outbox.push({ kind: 'EVENT', key: command.accountId, event: this.accountEvent(command, command.status, command.overdraftLimit, reason) });
-      this.outcomes.push({ transferId: command.changeId, result: 'ACCOUNT_UPDATE_REJECTED', reason });
+      this.outcomes.push({ commandId: command.changeId, result: 'ACCOUNT_UPDATE_REJECTED', reason });
       return;
     }
     const updated: AccountState = {
@@ -488,7 +488,7 @@ class BatchBuilder {
     this.working.set(account.id, updated);
     this.accountChanges.push(this.changeRow(command, account.seq, 'APPLIED', null));
     this.outbox.push({ kind: 'EVENT', key: command.accountId, event: this.accountEvent(command, updated.status, updated.overdraftLimit, null) });
-    this.outcomes.push({ transferId: command.changeId, result: 'ACCOUNT_UPDATED' });
+    this.outcomes.push({ commandId: command.changeId, result: 'ACCOUNT_UPDATED' });
   }
 
   private refuseAccountUpdate(command: UpdateAccountCommand, account: AccountState | undefined): AccountChangeReason | null {
@@ -551,21 +551,21 @@ class BatchBuilder {
     this.seen.add(command.transferId);
     this.newHolds.push(this.holdRow(command, 'REJECTED', reason));
     this.outbox.push({ kind: 'EVENT', key: command.transferId, event: this.holdEvent('HoldRejected', command, 0n, reason) });
-    this.outcomes.push({ transferId: command.transferId, result: 'REJECTED', reason });
+    this.outcomes.push({ commandId: command.transferId, result: 'REJECTED', reason });
   }
 
   private complete(command: ClientCommand): void {
     const row = this.transferRow(command, 'COMPLETED', null);
     this.newTransfers.push(row);
     this.outbox.push({ kind: 'EVENT', key: command.transferId, event: terminalEventOf(row), derivedAs: 'TERMINAL_EVENT' });
-    this.outcomes.push({ transferId: command.transferId, result: 'COMPLETED' });
+    this.outcomes.push({ commandId: command.transferId, result: 'COMPLETED' });
   }
 
   private reject(command: ClientCommand, reason: RejectionReason): void {
     const row = this.transferRow(command, 'REJECTED', reason);
     this.newTransfers.push(row);
     this.outbox.push({ kind: 'EVENT', key: command.transferId, event: terminalEventOf(row), derivedAs: 'TERMINAL_EVENT' });
-    this.outcomes.push({ transferId: command.transferId, result: 'REJECTED', reason });
+    this.outcomes.push({ commandId: command.transferId, result: 'REJECTED', reason });
   }
 
   /** Terminal status of a cross-partition transfer, reached by one of its legs. */

@@ -193,14 +193,14 @@ export type OutboxEffect =
   | { readonly kind: 'EVENT'; readonly key: string; readonly event: LedgerEvent; readonly derivedAs?: undefined }
   | { readonly kind: 'EVENT'; readonly key: string; readonly event: TransferEvent; readonly derivedAs: 'TERMINAL_EVENT' };
 
-/** `transferId` is the command's id (`commandIdOf`): a transfer's, a hold's or an account change's. */
+/** `commandId` is the command's id (`commandIdOf`): a transfer's, a hold's or an account change's. */
 export type CommandOutcome =
-  | { readonly transferId: string; readonly result: 'COMPLETED' | 'PROCESSING' | 'LEG_APPLIED' | 'HELD' | 'HOLD_ENDED' | 'ACCOUNT_UPDATED' }
-  | { readonly transferId: string; readonly result: 'REJECTED' | 'LEG_REJECTED'; readonly reason: RejectionReason }
-  | { readonly transferId: string; readonly result: 'ACCOUNT_UPDATE_REJECTED'; readonly reason: AccountChangeReason }
+  | { readonly commandId: string; readonly result: 'COMPLETED' | 'PROCESSING' | 'LEG_APPLIED' | 'HELD' | 'HOLD_ENDED' | 'ACCOUNT_UPDATED' }
+  | { readonly commandId: string; readonly result: 'REJECTED' | 'LEG_REJECTED'; readonly reason: RejectionReason }
+  | { readonly commandId: string; readonly result: 'ACCOUNT_UPDATE_REJECTED'; readonly reason: AccountChangeReason }
   /** A void or expiry that found the hold no longer HELD (or, for an expiry, not yet due). */
-  | { readonly transferId: string; readonly result: 'NO_CHANGE' }
-  | { readonly transferId: string; readonly result: 'DUPLICATE' | 'FORWARDED' };
+  | { readonly commandId: string; readonly result: 'NO_CHANGE' }
+  | { readonly commandId: string; readonly result: 'DUPLICATE' | 'FORWARDED' };
 
 export interface BatchEffects {
   readonly entries: readonly EntryEffect[];

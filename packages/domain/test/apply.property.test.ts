@@ -376,7 +376,7 @@ function verifyOutcomes(context: ApplyContext, commands: readonly Command[], eff
 
   commands.forEach((command, i) => {
     const outcome = effects.outcomes[i]!;
-    expect(outcome.transferId).toBe(command.transferId);
+    expect(outcome.commandId).toBe(command.transferId);
     const key = dedupeKeyOf(command);
     if (context.alreadyApplied.has(key) || seen.has(key)) {
       expect(outcome.result).toBe('DUPLICATE');

@@ -47,7 +47,7 @@ function noMoneyMoved(effects: BatchEffects): void {
 }
 
 function expectRejected(effects: BatchEffects, transferId: string, reason: string): void {
-  expect(effects.outcomes).toEqual([{ transferId, result: 'REJECTED', reason }]);
+  expect(effects.outcomes).toEqual([{ commandId: transferId, result: 'REJECTED', reason }]);
   noMoneyMoved(effects);
   expect(effects.newTransfers).toHaveLength(1);
   expect(effects.newTransfers[0]).toMatchObject({ id: transferId, status: 'REJECTED', reason, completedAt: NOW });
@@ -72,7 +72,7 @@ describe('same-partition transfer', () => {
 
     const effects = applyBatch(contextFor(2, [a, b]), [command]);
 
-    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'COMPLETED' }]);
+    expect(effects.outcomes).toEqual([{ commandId: 't1', result: 'COMPLETED' }]);
     expect(effects.entries).toEqual([
       { accountId: A, seq: 4n, transferId: 't1', step: 'DEBIT', amount: -30n, balanceAfter: 70n, currency: 'USD' },
       { accountId: B, seq: 8n, transferId: 't1', step: 'CREDIT', amount: 30n, balanceAfter: 35n, currency: 'USD' },
@@ -128,7 +128,7 @@ describe('same-partition transfer', () => {
     const effects = applyBatch(contextFor(0, [userAccount(A, { balance: 100n }), userAccount(B, { owner: 'bob' })]), [
       transferCmd('t1', A, B, 100n),
     ]);
-    expect(effects.outcomes[0]).toEqual({ transferId: 't1', result: 'COMPLETED' });
+    expect(effects.outcomes[0]).toEqual({ commandId: 't1', result: 'COMPLETED' });
     expect(accountIn(effects, A)?.balance).toBe(0n);
     expect(accountIn(effects, B)?.balance).toBe(100n);
   });
@@ -145,12 +145,12 @@ describe('same-partition transfer', () => {
     const effects = applyBatch(contextFor(0, [userAccount(A, { owner: 'alice', balance: 10n }), userAccount(B, { owner: 'bob' })]), [
       transferCmd('t1', A, B, 10n, { principal: 'ops', admin: true }),
     ]);
-    expect(effects.outcomes[0]).toEqual({ transferId: 't1', result: 'COMPLETED' });
+    expect(effects.outcomes[0]).toEqual({ commandId: 't1', result: 'COMPLETED' });
   });
 
   test('a transfer to oneself completes and leaves the balance unchanged, two entries in seq order', () => {
     const effects = applyBatch(contextFor(0, [userAccount(A, { balance: 10n, seq: 1n })]), [transferCmd('t1', A, A, 10n)]);
-    expect(effects.outcomes[0]).toEqual({ transferId: 't1', result: 'COMPLETED' });
+    expect(effects.outcomes[0]).toEqual({ commandId: 't1', result: 'COMPLETED' });
     expect(effects.entries.map((e) => [e.seq, e.amount, e.balanceAfter])).toEqual([
       [2n, -10n, 0n],
       [3n, 10n, 10n],
@@ -178,9 +178,9 @@ describe('overdraft limit', () => {
       withdrawalCmd('w3', A, 1n),
     ]);
     expect(effects.outcomes).toEqual([
-      { transferId: 't1', result: 'COMPLETED' },
-      { transferId: 't2', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
-      { transferId: 'w3', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
+      { commandId: 't1', result: 'COMPLETED' },
+      { commandId: 't2', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
+      { commandId: 'w3', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
     ]);
     expect(accountIn(effects, A)?.balance).toBe(-50n);
   });
@@ -280,7 +280,7 @@ describe('cross-partition saga', () => {
     const a = userAccount(A, { balance: 100n, seq: 2n });
     const effects = applyBatch(contextFor(1, [a], { routes }), [transferCmd('t1', A, B, 40n)]);
 
-    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'PROCESSING' }]);
+    expect(effects.outcomes).toEqual([{ commandId: 't1', result: 'PROCESSING' }]);
     expect(effects.entries).toEqual([
       { accountId: A, seq: 3n, transferId: 't1', step: 'DEBIT', amount: -40n, balanceAfter: 60n, currency: 'USD' },
       { accountId: transit1, seq: 1n, transferId: 't1', step: 'DEBIT', amount: 40n, balanceAfter: 40n, currency: 'USD' },
@@ -329,7 +329,7 @@ describe('cross-partition saga', () => {
     const b = userAccount(B, { owner: 'bob', balance: 1n, seq: 5n });
     const effects = applyBatch(contextFor(2, [b], { routes }), [creditLegCmd('t1', A, B, 40n, 1)]);
 
-    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'LEG_APPLIED' }]);
+    expect(effects.outcomes).toEqual([{ commandId: 't1', result: 'LEG_APPLIED' }]);
     expect(effects.entries).toEqual([
       { accountId: transit2, seq: 1n, transferId: 't1', step: 'CREDIT', amount: -40n, balanceAfter: -40n, currency: 'USD' },
       { accountId: B, seq: 6n, transferId: 't1', step: 'CREDIT', amount: 40n, balanceAfter: 41n, currency: 'USD' },
@@ -387,7 +387,7 @@ describe('cross-partition saga', () => {
     const hold = { id: 'h1', accountId: A, amount: 40n, capturedAmount: 0n, currency: 'USD', status, expiresAt };
     const a = userAccount(A, { balance: 100n, held: status === 'HELD' ? 40n : 0n, seq: 2n });
     const effects = applyBatch({ ...contextFor(1, [a], { routes }), holds: new Map([['h1', hold]]) }, [CAPTURE_OF_H1]);
-    expect(effects.outcomes).toEqual([{ transferId: 'c1', result: 'REJECTED', reason }]);
+    expect(effects.outcomes).toEqual([{ commandId: 'c1', result: 'REJECTED', reason }]);
     expect(effects.entries).toEqual([]);
   });
 
@@ -398,7 +398,7 @@ describe('cross-partition saga', () => {
   ])('CREDIT_LEG to a destination that is %s: leg REJECTED, REFUND_LEG back to the source partition, no entries', (_what, accounts, reason) => {
     const effects = applyBatch(contextFor(2, accounts, { routes }), [creditLegCmd('t1', A, B, 40n, 1)]);
 
-    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'LEG_REJECTED', reason }]);
+    expect(effects.outcomes).toEqual([{ commandId: 't1', result: 'LEG_REJECTED', reason }]);
     noMoneyMoved(effects);
     expect(effects.refusedLegs).toEqual([{ transferId: 't1', leg: 'CREDIT', partition: 2, reason, facts: legFacts(A, B, 40n, 1) }]);
     expect(effects.transferStatuses).toEqual([]);
@@ -418,7 +418,7 @@ describe('cross-partition saga', () => {
     const transit = systemAccount(transit1, 'TRANSIT', 'USD', 40n, 1n);
     const effects = applyBatch(contextFor(1, [a, transit], { routes }), [refundLegCmd('t1', A, B, 40n, 'DESTINATION_NOT_FOUND', 2)]);
 
-    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'LEG_APPLIED' }]);
+    expect(effects.outcomes).toEqual([{ commandId: 't1', result: 'LEG_APPLIED' }]);
     expect(effects.entries).toEqual([
       { accountId: transit1, seq: 2n, transferId: 't1', step: 'REFUND', amount: -40n, balanceAfter: 0n, currency: 'USD' },
       { accountId: A, seq: 4n, transferId: 't1', step: 'REFUND', amount: 40n, balanceAfter: 100n, currency: 'USD' },
@@ -452,7 +452,7 @@ describe('cross-partition saga', () => {
     const effects = applyBatch(contextFor(1, [a, systemAccount(transit1, 'TRANSIT', 'USD', 40n, 1n)], { routes }), [
       refundLegCmd('t1', A, B, 40n, 'ACCOUNT_CLOSED', 2),
     ]);
-    expect(effects.outcomes[0]).toEqual({ transferId: 't1', result: 'LEG_APPLIED' });
+    expect(effects.outcomes[0]).toEqual({ commandId: 't1', result: 'LEG_APPLIED' });
     expect(accountIn(effects, A)?.balance).toBe(40n);
   });
 
@@ -529,7 +529,7 @@ describe('deposits and withdrawals move money against externalAccountId(partitio
     const a = userAccount(A, { currency: 'EUR', balance: 7n, seq: 1n });
     const effects = applyBatch(contextFor(3, [a]), [depositCmd('d1', A, 500n, { currency: 'EUR' })]);
 
-    expect(effects.outcomes).toEqual([{ transferId: 'd1', result: 'COMPLETED' }]);
+    expect(effects.outcomes).toEqual([{ commandId: 'd1', result: 'COMPLETED' }]);
     expect(effects.entries).toEqual([
       { accountId: external, seq: 1n, transferId: 'd1', step: 'DEBIT', amount: -500n, balanceAfter: -500n, currency: 'EUR' },
       { accountId: A, seq: 2n, transferId: 'd1', step: 'CREDIT', amount: 500n, balanceAfter: 507n, currency: 'EUR' },
@@ -549,7 +549,7 @@ describe('deposits and withdrawals move money against externalAccountId(partitio
     const ext = systemAccount(external, 'EXTERNAL', 'EUR', -1_000n, 12n);
     const effects = applyBatch(contextFor(3, [a, ext]), [withdrawalCmd('w1', A, 30n, { currency: 'EUR' })]);
 
-    expect(effects.outcomes).toEqual([{ transferId: 'w1', result: 'COMPLETED' }]);
+    expect(effects.outcomes).toEqual([{ commandId: 'w1', result: 'COMPLETED' }]);
     expect(effects.entries).toEqual([
       { accountId: A, seq: 5n, transferId: 'w1', step: 'DEBIT', amount: -30n, balanceAfter: 70n, currency: 'EUR' },
       { accountId: external, seq: 13n, transferId: 'w1', step: 'CREDIT', amount: 30n, balanceAfter: -970n, currency: 'EUR' },
@@ -572,7 +572,7 @@ describe('exactly once: duplicates have no effect', () => {
 
   test('a transfer already applied in an earlier batch is DUPLICATE and does nothing', () => {
     const effects = applyBatch(contextFor(0, accounts, { alreadyApplied: ['t1'] }), [transferCmd('t1', A, B, 10n)]);
-    expect(effects.outcomes).toEqual([{ transferId: 't1', result: 'DUPLICATE' }]);
+    expect(effects.outcomes).toEqual([{ commandId: 't1', result: 'DUPLICATE' }]);
     noMoneyMoved(effects);
     expect(effects.newTransfers).toEqual([]);
     expect(effects.outbox).toEqual([]);
@@ -582,8 +582,8 @@ describe('exactly once: duplicates have no effect', () => {
     const command = transferCmd('t1', A, B, 10n);
     const effects = applyBatch(contextFor(0, accounts), [command, command]);
     expect(effects.outcomes).toEqual([
-      { transferId: 't1', result: 'COMPLETED' },
-      { transferId: 't1', result: 'DUPLICATE' },
+      { commandId: 't1', result: 'COMPLETED' },
+      { commandId: 't1', result: 'DUPLICATE' },
     ]);
     expect(effects.entries).toHaveLength(2);
     expect(accountIn(effects, A)?.balance).toBe(90n);
@@ -601,15 +601,15 @@ describe('exactly once: duplicates have no effect', () => {
     const b = [userAccount(B, { owner: 'bob' })];
     const routes = { [A]: 1 };
     const leg = creditLegCmd('t1', A, B, 10n, 1);
-    expect(applyBatch(contextFor(0, b, { routes, alreadyApplied: ['t1:CREDIT'] }), [leg]).outcomes).toEqual([{ transferId: 't1', result: 'DUPLICATE' }]);
-    expect(applyBatch(contextFor(0, b, { routes, alreadyApplied: ['t1'] }), [leg]).outcomes).toEqual([{ transferId: 't1', result: 'LEG_APPLIED' }]);
+    expect(applyBatch(contextFor(0, b, { routes, alreadyApplied: ['t1:CREDIT'] }), [leg]).outcomes).toEqual([{ commandId: 't1', result: 'DUPLICATE' }]);
+    expect(applyBatch(contextFor(0, b, { routes, alreadyApplied: ['t1'] }), [leg]).outcomes).toEqual([{ commandId: 't1', result: 'LEG_APPLIED' }]);
     const twice = applyBatch(contextFor(0, b, { routes }), [leg, leg]);
     expect(twice.outcomes.map((o) => o.result)).toEqual(['LEG_APPLIED', 'DUPLICATE']);
     expect(twice.entries).toHaveLength(2);
 
     const a = [userAccount(A, { balance: 0n }), systemAccount(transitAccountId(0, 'USD'), 'TRANSIT', 'USD', 10n, 1n)];
     const refund = refundLegCmd('t1', A, B, 10n, 'ACCOUNT_CLOSED', 1);
-    expect(applyBatch(contextFor(0, a, { alreadyApplied: ['t1:REFUND'] }), [refund]).outcomes).toEqual([{ transferId: 't1', result: 'DUPLICATE' }]);
+    expect(applyBatch(contextFor(0, a, { alreadyApplied: ['t1:REFUND'] }), [refund]).outcomes).toEqual([{ commandId: 't1', result: 'DUPLICATE' }]);
     expect(applyBatch(contextFor(0, a), [refund, refund]).outcomes.map((o) => o.result)).toEqual(['LEG_APPLIED', 'DUPLICATE']);
   });
 });
@@ -625,7 +625,7 @@ describe('forwarding: a command whose subject account is routed elsewhere', () =
     // This partition still has a stale copy of A; it must not write it.
     const context = contextFor(0, [userAccount(A, { balance: 100n }), userAccount(B, { owner: 'bob', balance: 100n })], { routes: { [subject]: 3 } });
     const effects = applyBatch(context, [command]);
-    expect(effects.outcomes).toEqual([{ transferId: 'f1', result: 'FORWARDED' }]);
+    expect(effects.outcomes).toEqual([{ commandId: 'f1', result: 'FORWARDED' }]);
     expect(effects.outbox).toEqual([{ kind: 'COMMAND', partition: 3, key: subject, command }]);
     noMoneyMoved(effects);
     expect(effects.newTransfers).toEqual([]);
@@ -642,7 +642,7 @@ describe('forwarding: a command whose subject account is routed elsewhere', () =
 
   test('a command already applied here is DUPLICATE, not forwarded, even if its bucket moved since', () => {
     const effects = applyBatch(contextFor(0, [], { routes: { [A]: 3 }, alreadyApplied: ['f1'] }), [transferCmd('f1', A, B, 10n)]);
-    expect(effects.outcomes).toEqual([{ transferId: 'f1', result: 'DUPLICATE' }]);
+    expect(effects.outcomes).toEqual([{ commandId: 'f1', result: 'DUPLICATE' }]);
     expect(effects.outbox).toEqual([]);
   });
 });
@@ -655,9 +655,9 @@ describe('per-account order (docs/design.md invariant 5)', () => {
   test('balance 100, transfers of 60, 60, 40 in one batch: COMPLETED, REJECTED(INSUFFICIENT_FUNDS), COMPLETED', () => {
     const effects = applyBatch(contextFor(0, [a, b]), commands);
     expect(effects.outcomes).toEqual([
-      { transferId: 't1', result: 'COMPLETED' },
-      { transferId: 't2', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
-      { transferId: 't3', result: 'COMPLETED' },
+      { commandId: 't1', result: 'COMPLETED' },
+      { commandId: 't2', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
+      { commandId: 't3', result: 'COMPLETED' },
     ]);
     expect(effects.entries.filter((e) => e.accountId === A).map((e) => [e.seq, e.balanceAfter])).toEqual([
       [1n, 40n],
@@ -681,9 +681,9 @@ describe('per-account order (docs/design.md invariant 5)', () => {
       state = carryForward(state, effects);
     }
     expect(outcomes).toEqual([
-      { transferId: 't1', result: 'COMPLETED' },
-      { transferId: 't2', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
-      { transferId: 't3', result: 'COMPLETED' },
+      { commandId: 't1', result: 'COMPLETED' },
+      { commandId: 't2', result: 'REJECTED', reason: 'INSUFFICIENT_FUNDS' },
+      { commandId: 't3', result: 'COMPLETED' },
     ]);
     expect(seqs).toEqual([1n, 2n]);
     expect(state.get(A)).toMatchObject({ balance: 0n, seq: 2n });
@@ -795,8 +795,8 @@ describe('a reversal that names no amount takes what is left when its writer app
   test('the rest after a reversal still in flight is what that one left', () => {
     const effects = applyBatch(context(), [reversal('r1', 100n, false), reversal('r2', 300n, true)]);
     expect(effects.outcomes).toEqual([
-      { transferId: 'r1', result: 'COMPLETED' },
-      { transferId: 'r2', result: 'COMPLETED' },
+      { commandId: 'r1', result: 'COMPLETED' },
+      { commandId: 'r2', result: 'COMPLETED' },
     ]);
     expect(effects.newTransfers.map((t) => [t.id, t.status, t.amount])).toEqual([
       ['r1', 'COMPLETED', 100n],
@@ -807,12 +807,12 @@ describe('a reversal that names no amount takes what is left when its writer app
 
   test('with nothing left, the rest is the whole original, refused', () => {
     const effects = applyBatch(context(), [reversal('r1', 300n, false), reversal('r2', 300n, true)]);
-    expect(effects.outcomes[1]).toEqual({ transferId: 'r2', result: 'REJECTED', reason: 'REVERSAL_EXCEEDS_ORIGINAL' });
+    expect(effects.outcomes[1]).toEqual({ commandId: 'r2', result: 'REJECTED', reason: 'REVERSAL_EXCEEDS_ORIGINAL' });
     expect(effects.newTransfers[1]).toMatchObject({ id: 'r2', status: 'REJECTED', amount: 300n });
   });
 
   test('an amount named by the client is taken as named', () => {
     const effects = applyBatch(context(), [reversal('r1', 100n, false), reversal('r2', 300n, false)]);
-    expect(effects.outcomes[1]).toEqual({ transferId: 'r2', result: 'REJECTED', reason: 'REVERSAL_EXCEEDS_ORIGINAL' });
+    expect(effects.outcomes[1]).toEqual({ commandId: 'r2', result: 'REJECTED', reason: 'REVERSAL_EXCEEDS_ORIGINAL' });
   });
 });

@@ -20,8 +20,8 @@ describe('balance bounds', () => {
     const context = contextFor(P, [userAccount(A, { balance: near, seq: 3n })]);
     const effects = applyBatch(context, [depositCmd(T1, A, 11n), depositCmd(T2, A, 10n)]);
     expect(effects.outcomes).toEqual([
-      { transferId: T1, result: 'REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' },
-      { transferId: T2, result: 'COMPLETED' },
+      { commandId: T1, result: 'REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' },
+      { commandId: T2, result: 'COMPLETED' },
     ]);
     expect(accountIn(effects, A)!.balance).toBe(USER_BALANCE_MAX);
     expect(effects.entries.filter((e) => e.transferId === T1)).toEqual([]);
@@ -57,18 +57,18 @@ describe('balance bounds', () => {
     const full = userAccount(B, { owner: 'bob', balance: USER_BALANCE_MAX, seq: 1n });
     const transit = systemAccount(transitAccountId(P, 'USD'), 'TRANSIT', 'USD', 50n, 1n);
     const leg = applyBatch(contextFor(P, [full, transit]), [creditLegCmd(T1, A, B, 1n, 1)]);
-    expect(leg.outcomes).toEqual([{ transferId: T1, result: 'LEG_REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' }]);
+    expect(leg.outcomes).toEqual([{ commandId: T1, result: 'LEG_REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' }]);
     expect(leg.outbox.some((o) => o.kind === 'COMMAND' && o.command.type === 'REFUND_LEG')).toBe(true);
 
     const refund = applyBatch(contextFor(P, [userAccount(A, { balance: USER_BALANCE_MAX, seq: 2n }), transit]), [refundLegCmd(T2, A, B, 7n, 'BALANCE_LIMIT_EXCEEDED', 1)]);
-    expect(refund.outcomes).toEqual([{ transferId: T2, result: 'LEG_APPLIED' }]);
+    expect(refund.outcomes).toEqual([{ commandId: T2, result: 'LEG_APPLIED' }]);
     expect(accountIn(refund, A)!.balance).toBe(USER_BALANCE_MAX + 7n);
   });
 
   test('a refund that not even the reserve holds stays in transit (leg REJECTED), it never writes past bigint', () => {
     const transit = systemAccount(transitAccountId(P, 'USD'), 'TRANSIT', 'USD', 50n, 1n);
     const effects = applyBatch(contextFor(P, [userAccount(A, { balance: BALANCE_MAX - 3n, seq: 2n }), transit]), [refundLegCmd(T2, A, B, 7n, 'ACCOUNT_CLOSED', 1)]);
-    expect(effects.outcomes).toEqual([{ transferId: T2, result: 'LEG_REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' }]);
+    expect(effects.outcomes).toEqual([{ commandId: T2, result: 'LEG_REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' }]);
     expect(effects.entries).toEqual([]);
     expect(effects.transferStatuses).toEqual([]);
   });
@@ -120,7 +120,7 @@ describe('isolateUnprocessable', () => {
   test('rejects a client command as UNPROCESSABLE without its text, and posts nothing', () => {
     const command = { ...transferCmd(T1, A, B, 5n, { description: 'x\udc00y' }), principal: 'bad\udc00' };
     const effects = isolateUnprocessable({ partition: P, now: '2026-12-01T00:00:00.000Z' }, command);
-    expect(effects.outcomes).toEqual([{ transferId: T1, result: 'REJECTED', reason: 'UNPROCESSABLE' }]);
+    expect(effects.outcomes).toEqual([{ commandId: T1, result: 'REJECTED', reason: 'UNPROCESSABLE' }]);
     expect(effects.entries).toEqual([]);
     expect(effects.newTransfers[0]!.description).toBeNull();
     expect(effects.newTransfers[0]!.principal.isWellFormed()).toBe(true);
