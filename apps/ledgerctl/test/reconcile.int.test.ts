@@ -8,28 +8,17 @@
 // unless the accounts checked before the failure disagreed, which is reported (exit 1).
 import { findAccount, loadRouting } from '@ledgerline/postgres';
 import { createRedis, waitUntilReady } from '@ledgerline/redis';
-import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { ledgerctlFor } from '../../../test/support/ledgerctl';
 import { testServices } from '../../../test/support/env';
-import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { useTestLedger } from '../../../test/support/test-ledger';
 import { TestPublisher, allTerminal, deposit, openAccountOn } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 
 describe('ledgerctl reconcile', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
+  const ledger = useTestLedger(2);
 
-  beforeAll(async () => {
-    db = await createTestDatabase(2);
-    topics = await createTestTopics(2);
-  });
-  afterAll(async () => {
-    await topics.delete();
-    await db.drop();
-  });
-
-  const ledgerctl = (args: string[], extra: Record<string, string> = {}) => ledgerctlFor({ databaseUrl: db.url, topicPrefix: topics.prefix })(args, extra);
+  const ledgerctl = (args: string[], extra: Record<string, string> = {}) => ledgerctlFor({ databaseUrl: ledger.db.url, topicPrefix: ledger.topics.prefix })(args, extra);
 
   const reconcileCli = () => ledgerctl(['reconcile', '--no-progress']);
 
@@ -43,15 +32,15 @@ describe('ledgerctl reconcile', () => {
   });
 
   test('OK on a consistent ledger, exit 1 naming the broken checks otherwise', async () => {
-    const routing = await loadRouting(db.pool);
-    const account = await openAccountOn(db.pool, routing, 0, 'reconciled');
+    const routing = await loadRouting(ledger.db.pool);
+    const account = await openAccountOn(ledger.db.pool, routing, 0, 'reconciled');
     let funding: ReturnType<typeof deposit>;
-    const worker = await startWorker({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` });
-    const publisher = await TestPublisher.create(topics, db.pool);
+    const worker = await startWorker({ databaseUrl: ledger.db.url, topicPrefix: ledger.topics.prefix, redisKeyPrefix: `${ledger.topics.prefix}:` });
+    const publisher = await TestPublisher.create(ledger.topics, ledger.db.pool);
     try {
       funding = deposit(account, 500n);
       await publisher.publish(funding);
-      await waitFor('deposit applied', () => allTerminal(db.pool, [funding.transferId]));
+      await waitFor('deposit applied', () => allTerminal(ledger.db.pool, [funding.transferId]));
     } finally {
       await publisher.stop();
       await worker.stop();
@@ -63,10 +52,10 @@ describe('ledgerctl reconcile', () => {
 
     // The balance cache: ahead of Postgres, or another figure at the same revision.
     const redis = createRedis(testServices().redisUrl);
-    const cacheKey = `${topics.prefix}:bal:${account}`;
+    const cacheKey = `${ledger.topics.prefix}:bal:${account}`;
     try {
       await waitUntilReady(redis, 10_000);
-      const row = (await findAccount(db.pool, account))!;
+      const row = (await findAccount(ledger.db.pool, account))!;
       const figure = await redis.hgetall(cacheKey);
       expect(figure.rev).toBe(row.rev.toString());
       await redis.hset(cacheKey, { rev: (row.rev + 1n).toString(), seq: (row.seq + 1n).toString(), balance: '501' });
@@ -92,18 +81,18 @@ describe('ledgerctl reconcile', () => {
     expect(unreachable.err).toMatch(/cache-agrees skipped: .*--no-cache skips it deliberately/);
 
     // Money created out of thin air: a balance moved without an entry.
-    await db.pool.query('UPDATE accounts SET balance = balance + 1 WHERE id = $1', [account]);
+    await ledger.db.pool.query('UPDATE accounts SET balance = balance + 1 WHERE id = $1', [account]);
     const broken = await reconcileCli();
     expect(broken.code).toBe(1);
     expect(broken.out).toMatch(/conservation\s+1/);
     expect(broken.out).toMatch(/balance-equals-entries\s+1/);
-    await db.pool.query('UPDATE accounts SET balance = balance - 1 WHERE id = $1', [account]);
+    await ledger.db.pool.query('UPDATE accounts SET balance = balance - 1 WHERE id = $1', [account]);
 
     // Issue 13's invariants: held money no hold explains, a reversal total past the original,
     // a closed account still holding money.
-    await db.pool.query('UPDATE accounts SET held = 7 WHERE id = $1', [account]);
-    await db.pool.query('INSERT INTO transfer_reversals (transfer_id, reversed_amount) VALUES ($1, 600)', [funding.transferId]);
-    await db.pool.query(`UPDATE accounts SET status = 'CLOSED' WHERE id = $1`, [account]);
+    await ledger.db.pool.query('UPDATE accounts SET held = 7 WHERE id = $1', [account]);
+    await ledger.db.pool.query('INSERT INTO transfer_reversals (transfer_id, reversed_amount) VALUES ($1, 600)', [funding.transferId]);
+    await ledger.db.pool.query(`UPDATE accounts SET status = 'CLOSED' WHERE id = $1`, [account]);
     const issue13 = await reconcileCli();
     expect(issue13.code).toBe(1);
     expect(issue13.out).toMatch(/held-equals-active-holds\s+1/);
@@ -113,12 +102,12 @@ describe('ledgerctl reconcile', () => {
 
     // An entry for an account that does not exist: the entries trigger refuses one, so the
     // schema owner switches it off for this insert, to prove reconcile would see it anyway.
-    await db.pool.query('ALTER TABLE entries DISABLE TRIGGER entries_name_accounts');
-    await db.pool.query(
+    await ledger.db.pool.query('ALTER TABLE entries DISABLE TRIGGER entries_name_accounts');
+    await ledger.db.pool.query(
       `INSERT INTO entries (account_id, seq, transfer_id, leg, amount, balance_after, currency, partition)
        VALUES (gen_random_uuid(), 1, gen_random_uuid(), 'CREDIT', 1, 1, 'USD', 0)`,
     );
-    await db.pool.query('ALTER TABLE entries ENABLE TRIGGER entries_name_accounts');
+    await ledger.db.pool.query('ALTER TABLE entries ENABLE TRIGGER entries_name_accounts');
     const orphan = await reconcileCli();
     expect(orphan.code).toBe(1);
     expect(orphan.out).toMatch(/entry-accounts-exist\s+1/);
@@ -126,13 +115,13 @@ describe('ledgerctl reconcile', () => {
 
     // Entries whose time goes back as seq grows (a clock stepped back): the time reads bisect
     // on that order, so reconcile names it. Balanced (+1, -1), so nothing else is wrong.
-    const stepped = await openAccountOn(db.pool, routing, 1, 'reconciled');
-    await db.pool.query(
+    const stepped = await openAccountOn(ledger.db.pool, routing, 1, 'reconciled');
+    await ledger.db.pool.query(
       `INSERT INTO entries (account_id, seq, transfer_id, leg, amount, balance_after, currency, partition, created_at)
        VALUES ($1, 1, gen_random_uuid(), 'CREDIT', 1, 1, 'USD', 1, now()), ($1, 2, gen_random_uuid(), 'DEBIT', -1, 0, 'USD', 1, now() - interval '1 day')`,
       [stepped],
     );
-    await db.pool.query('UPDATE accounts SET seq = 2 WHERE id = $1', [stepped]);
+    await ledger.db.pool.query('UPDATE accounts SET seq = 2 WHERE id = $1', [stepped]);
     const clock = await reconcileCli();
     expect(clock.code).toBe(1);
     expect(clock.out).toMatch(/entry-times-ordered\s+1/);
@@ -143,46 +132,36 @@ describe('ledgerctl reconcile', () => {
 
 
 describe('ledgerctl reconcile, Redis failing part-way through the cache check', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
+  const ledger = useTestLedger(2);
 
-  beforeAll(async () => {
-    db = await createTestDatabase(2);
-    topics = await createTestTopics(2);
-  });
-  afterAll(async () => {
-    await topics.delete();
-    await db.drop();
-  });
-
-  const ledgerctl = (args: string[], extra: Record<string, string> = {}) => ledgerctlFor({ databaseUrl: db.url, topicPrefix: topics.prefix })(args, extra);
+  const ledgerctl = (args: string[], extra: Record<string, string> = {}) => ledgerctlFor({ databaseUrl: ledger.db.url, topicPrefix: ledger.topics.prefix })(args, extra);
 
   test('one account answering WRONGTYPE after others answered: cache-agrees skipped, the ledger checked and OK, no mismatch, exit 0', async () => {
     // Three funded accounts, their balances cached by a real worker.
-    const routing = await loadRouting(db.pool);
+    const routing = await loadRouting(ledger.db.pool);
     const accounts = [
-      await openAccountOn(db.pool, routing, 0, 'partway'),
-      await openAccountOn(db.pool, routing, 1, 'partway'),
-      await openAccountOn(db.pool, routing, 0, 'partway'),
+      await openAccountOn(ledger.db.pool, routing, 0, 'partway'),
+      await openAccountOn(ledger.db.pool, routing, 1, 'partway'),
+      await openAccountOn(ledger.db.pool, routing, 0, 'partway'),
     ].sort(); // reconcile walks accounts in id order
     const funding = accounts.map((id, i) => deposit(id, BigInt(100 * (i + 1))));
-    const worker = await startWorker({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` });
-    const publisher = await TestPublisher.create(topics, db.pool);
+    const worker = await startWorker({ databaseUrl: ledger.db.url, topicPrefix: ledger.topics.prefix, redisKeyPrefix: `${ledger.topics.prefix}:` });
+    const publisher = await TestPublisher.create(ledger.topics, ledger.db.pool);
     try {
       for (const command of funding) await publisher.publish(command);
-      await waitFor('deposits applied', () => allTerminal(db.pool, funding.map((f) => f.transferId)));
+      await waitFor('deposits applied', () => allTerminal(ledger.db.pool, funding.map((f) => f.transferId)));
     } finally {
       await publisher.stop();
       await worker.stop();
     }
 
     const redis = createRedis(testServices().redisUrl);
-    const keyOf = (id: string) => `${topics.prefix}:bal:${id}`;
+    const keyOf = (id: string) => `${ledger.topics.prefix}:bal:${id}`;
     const broken = accounts[1]!; // the middle one: the first account's figure is read before it fails
     try {
       await waitUntilReady(redis, 10_000);
       for (const id of accounts) {
-        const row = (await findAccount(db.pool, id))!;
+        const row = (await findAccount(ledger.db.pool, id))!;
         await waitFor(`${id} cached`, async () => (await redis.hget(keyOf(id), 'rev')) === row.rev.toString());
       }
       const clean = await ledgerctl(['reconcile', '--no-progress']);
