@@ -31,7 +31,7 @@ const schema = z.object({
   KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
   KAFKA_PARTITIONS: intVar(LOCAL_DEFAULTS.partitionCount, 1, BUCKET_COUNT),
   KAFKA_GROUP_ID: z.string().optional(),
-  /** The schema owner (ledgerline_owner): only `migrate`, `buckets move`, `partitions add`, `rebalance --apply`, `dead-letters redrive` (its record). */
+  /** The schema owner (ledgerline_owner): only `migrate`, `buckets move`, `partitions add`, `rebalance --apply`, `dead-letters redrive` and `ack` (their records). */
   OWNER_DATABASE_URL: stringVar(LOCAL_DEFAULTS.ownerDatabaseUrl),
   /** Every read-only command (reconcile, workers, routing show, rebalance --plan) reads as the API role. */
   API_DATABASE_URL: stringVar(LOCAL_DEFAULTS.apiDatabaseUrl),

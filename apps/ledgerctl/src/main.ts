@@ -8,7 +8,7 @@ import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
 import { runReconcile } from './commands/reconcile';
 import { addPartitions, moveCommand, rebalance, showRouting, showWorkers } from './commands/operate';
-import { redriveDeadLetter, showDeadLetter, showDeadLetters } from './commands/dead-letters';
+import { acknowledgeLetter, redriveDeadLetter, showDeadLetter, showDeadLetters } from './commands/dead-letters';
 
 /** Dead letters one `ledgerctl dead-letters` prints at most: each is a row with its reason. */
 const DEAD_LETTERS_SHOWN_MAX = 10_000;
@@ -70,11 +70,13 @@ const deadLetters = program
   .description('the newest commands a partition could not apply (malformed, forged or UNPROCESSABLE), oldest first')
   .option('--limit <n>', `at most this many (1..${DEAD_LETTERS_SHOWN_MAX})`, '20')
   .option('--partition <p>', 'only those of this partition')
+  .option('--open', 'only the letters nobody has handled yet (neither acknowledged nor redriven)')
   .option('--json', 'each whole message (reason, offset, key and value in base64) as a JSON line')
-  .action((options: { limit: string; partition?: string; json?: boolean }) =>
+  .action((options: { limit: string; partition?: string; open?: boolean; json?: boolean }) =>
     showDeadLetters(loadCtlConfig(), {
       limit: parseWithin(options.limit, '--limit', 1, DEAD_LETTERS_SHOWN_MAX),
       partition: options.partition === undefined ? undefined : parseNonNegative(options.partition, '--partition'),
+      open: options.open === true,
       json: options.json === true,
     }),
   );
@@ -86,6 +88,11 @@ deadLetters
   .command('redrive <id>')
   .description("send one dead letter's command again (by its id from `dead-letters`) once what made it fail is mended")
   .action((id: string) => redriveDeadLetter(loadCtlConfig(), parseOutboxId(id)));
+deadLetters
+  .command('ack <id>')
+  .description('record that one dead letter is handled, and why: it leaves `dead-letters --open` (written once, as the schema owner)')
+  .requiredOption('--note <text>', 'why it is handled (one line, at most 500 characters)')
+  .action((id: string, options: { note: string }) => acknowledgeLetter(loadCtlConfig(), parseOutboxId(id), options.note));
 
 const routing = program.command('routing').description('the bucket -> partition table');
 routing

@@ -79,7 +79,7 @@ describe('ledgerctl dead-letters redrive', () => {
       expect(relisted.out).toMatch(new RegExp(`^${letter.id}\\s+1\\s+\\d+\\s+CREDIT_LEG\\s+${payment.transferId}\\s+-\\s`, 'm'));
       expect(relisted.out).toMatch(new RegExp(`^${again.id}\\s+1\\s+\\d+\\s+CREDIT_LEG\\s+${payment.transferId}\\s+${letter.id}\\s`, 'm'));
       // The redrive is on record: the first letter says when, the new one was never redriven.
-      expect(relisted.out).toMatch(new RegExp(`^${letter.id}\\s.*\\s1x, last \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\s+UNPROCESSABLE`, 'm'));
+      expect(relisted.out).toMatch(new RegExp(`^${letter.id}\\s.*\\s1x, last \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\s+-\\s+UNPROCESSABLE`, 'm'));
       expect(relisted.out).toMatch(new RegExp(`^${again.id}\\s.*\\s-\\s+UNPROCESSABLE`, 'm'));
 
       await db.pool.query('DROP TRIGGER test_refuse_payee ON entries');
@@ -102,6 +102,10 @@ describe('ledgerctl dead-letters redrive', () => {
       expect(history.out).toMatch(new RegExp(`^redriven:\\s+${redriveLines[0]!.replace(/[.]/g, '\\.')}$`, 'm'));
       const json = (await ledgerctl(['dead-letters', '--partition', '1', '--json'])).out.trim().split('\n').map((line) => JSON.parse(line));
       expect(json.map((l: { id: string; redrives: number }) => [l.id, l.redrives])).toEqual([[String(letter.id), 3], [String(again.id), 0]]);
+      // --open: the redriven letter is handled; the one dead-lettered again is not, yet.
+      const open = await ledgerctl(['dead-letters', '--partition', '1', '--open']);
+      expect(open.out).not.toMatch(new RegExp(`^${letter.id}\\s`, 'm'));
+      expect(open.out).toMatch(new RegExp(`^${again.id}\\s`, 'm'));
       const report = await reconcile(db.pool, { outboxAgeMaxMs: 3_600_000 });
       expect(report.checks.filter((c) => c.violations > 0)).toEqual([]);
       expect(worker.fatal).toEqual([]);
@@ -110,6 +114,42 @@ describe('ledgerctl dead-letters redrive', () => {
       await worker.stop();
     }
   }, 180_000);
+
+  test('ack records once, with its note, who handled a letter; --open then leaves it out; a bad note or id changes nothing', async () => {
+    const { rows } = await db.pool.query(
+      `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,
+      [JSON.stringify({ v: 1, reason: 'forged: operator_seal does not verify', topic: topics.names.commands, partition: 0, offset: 9, value_base64: Buffer.from('{"v":1,"type":"DEPOSIT"}').toString('base64'), dead_lettered_at: new Date().toISOString() })],
+    );
+    const id = String(rows[0].id);
+    const listedOpen = async () => (await ledgerctl(['dead-letters', '--partition', '0', '--open'])).out;
+    expect(await listedOpen()).toMatch(new RegExp(`^${id}\\s`, 'm'));
+
+    // Refused, and nothing written: no note, a note with an escape sequence, a letter that is not there.
+    const refused = [
+      [['dead-letters', 'ack', id, '--note', '  '], /--note must say why the letter is handled/],
+      [['dead-letters', 'ack', id, '--note', 'ok\u001b[31m red'], /--note must be one line of text, without control/],
+      [['dead-letters', 'ack', id, '--note', 'x'.repeat(501)], /--note must be at most 500 characters/],
+      [['dead-letters', 'ack', '999999999', '--note', 'gone'], /no dead letter 999999999/],
+      [['dead-letters', 'ack', id], /required option '--note <text>' not specified/],
+    ] as const;
+    for (const [args, message] of refused) {
+      const answer = await ledgerctl([...args]);
+      expect([args.join(' ').slice(0, 60), answer.code, answer.err]).toEqual([args.join(' ').slice(0, 60), 2, expect.stringMatching(message)]);
+    }
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM dead_letter_acknowledgements')).rows[0].n).toBe(0);
+
+    const acked = await ledgerctl(['dead-letters', 'ack', id, '--note', 'forged by the penetration test; nothing to replay']);
+    expect([acked.code, acked.out]).toEqual([0, `dead letter ${id} acknowledged: it no longer shows in dead-letters --open\n`]);
+    expect(await listedOpen()).not.toMatch(new RegExp(`^${id}\\s`, 'm'));
+    expect((await ledgerctl(['dead-letters', '--partition', '0'])).out).toMatch(new RegExp(`^${id}\\s.*\\s\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\s+forged:`, 'm'));
+    const shown = await ledgerctl(['dead-letters', 'show', id]);
+    expect(shown.out).toMatch(/^acknowledged:\s+\d{4}-\d\d-\d\dT[\d:.]+Z by \S+@\S+: forged by the penetration test; nothing to replay$/m);
+    // Written once: a second word is refused and names the first.
+    const again = await ledgerctl(['dead-letters', 'ack', id, '--note', 'another reason']);
+    expect([again.code, again.err]).toEqual([2, expect.stringMatching(/is already acknowledged \(.* by \S+@\S+: forged by the penetration test; nothing to replay\)/)]);
+    const json = (await ledgerctl(['dead-letters', '--partition', '0', '--json'])).out.trim().split('\n').map((line) => JSON.parse(line));
+    expect(json.find((l: { id: string }) => l.id === id).acknowledged).toEqual({ at: expect.any(String), by: expect.stringMatching(/@/), note: 'forged by the penetration test; nothing to replay' });
+  }, 60_000);
 
   test('what cannot be sent again is refused with its reason, exit 2', async () => {
     const none = await ledgerctl(['dead-letters', 'redrive', '999999999']);

@@ -73,8 +73,8 @@ REVOKE UPDATE ON entries FROM ledgerline_worker;
 -- account_changes (0007) is the record of each PATCH's outcome: written once, never changed.
 REVOKE UPDATE ON account_changes FROM ledgerline_worker;
 -- Not the worker's to write: the migration record, the API's idempotency claims, and the
--- record of the dead letters an operator redrove (ledgerctl, as the owner; migration 0022).
-REVOKE INSERT, UPDATE ON schema_migrations, idempotency_keys, dead_letter_redrives FROM ledgerline_worker;
+-- records of what an operator did with dead letters (ledgerctl, as the owner; 0022, 0023).
+REVOKE INSERT, UPDATE ON schema_migrations, idempotency_keys, dead_letter_redrives, dead_letter_acknowledgements FROM ledgerline_worker;
 -- DELETE only where the worker deletes: its own routing_observers row when it stops, and
 -- outbox rows the relay has published (markOutboxPublished, migration 0010).
 GRANT DELETE ON routing_observers, outbox TO ledgerline_worker;

@@ -145,6 +145,15 @@ export interface DeadLetterRow {
   /** How often an operator sent its command again, and the last time (dead_letter_redrives). */
   redrives: number;
   lastRedrivenAt: Date | null;
+  /** An operator's word that it is handled (dead_letter_acknowledgements), or null. */
+  acknowledgement: Acknowledgement | null;
+}
+
+/** One dead letter's acknowledgement (migration 0023). */
+export interface Acknowledgement {
+  acknowledgedAt: Date;
+  acknowledgedBy: string;
+  note: string;
 }
 
 /** One redrive of a dead letter (migration 0022). */
@@ -156,9 +165,22 @@ export interface Redrive {
 
 const DEAD_LETTER_COLUMNS = `o.id, o.source_partition, o.payload, o.created_at, o.published_at,
             (SELECT count(*)::int FROM dead_letter_redrives r WHERE r.letter_id = o.id) AS redrives,
-            (SELECT max(r.redriven_at) FROM dead_letter_redrives r WHERE r.letter_id = o.id) AS last_redriven_at`;
+            (SELECT max(r.redriven_at) FROM dead_letter_redrives r WHERE r.letter_id = o.id) AS last_redriven_at,
+            a.acknowledged_at, a.acknowledged_by, a.note`;
+const DEAD_LETTERS = `outbox o LEFT JOIN dead_letter_acknowledgements a ON a.letter_id = o.id`;
 
-type DeadLetterDbRow = { id: string; source_partition: number; payload: Record<string, unknown>; created_at: Date; published_at: Date | null; redrives: number; last_redriven_at: Date | null };
+type DeadLetterDbRow = {
+  id: string;
+  source_partition: number;
+  payload: Record<string, unknown>;
+  created_at: Date;
+  published_at: Date | null;
+  redrives: number;
+  last_redriven_at: Date | null;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  note: string | null;
+};
 
 function deadLetterOf(r: DeadLetterDbRow): DeadLetterRow {
   return {
@@ -169,6 +191,7 @@ function deadLetterOf(r: DeadLetterDbRow): DeadLetterRow {
     publishedAt: r.published_at,
     redrives: r.redrives,
     lastRedrivenAt: r.last_redriven_at,
+    acknowledgement: r.acknowledged_at === null ? null : { acknowledgedAt: r.acknowledged_at, acknowledgedBy: r.acknowledged_by ?? '', note: r.note ?? '' },
   };
 }
 
@@ -176,19 +199,21 @@ function deadLetterOf(r: DeadLetterDbRow): DeadLetterRow {
  * The newest `limit` dead letters (of one source partition, or all), oldest first. Dead
  * letters are rare and the outbox holds only unpublished rows besides them, so this scans it.
  */
-export async function listDeadLetters(pool: Pool, options: { limit: number; partition?: number }): Promise<DeadLetterRow[]> {
+export async function listDeadLetters(pool: Pool, options: { limit: number; partition?: number; open?: boolean }): Promise<DeadLetterRow[]> {
+  // `open`: only letters nobody has handled yet, neither acknowledged nor redriven.
   const { rows } = await pool.query<DeadLetterDbRow>(
-    `SELECT ${DEAD_LETTER_COLUMNS} FROM outbox o
+    `SELECT ${DEAD_LETTER_COLUMNS} FROM ${DEAD_LETTERS}
       WHERE o.topic = 'dead-letter' AND ($2::int IS NULL OR o.source_partition = $2)
+        AND (NOT $3::boolean OR (a.letter_id IS NULL AND NOT EXISTS (SELECT 1 FROM dead_letter_redrives r WHERE r.letter_id = o.id)))
       ORDER BY o.id DESC LIMIT $1`,
-    [options.limit, options.partition ?? null],
+    [options.limit, options.partition ?? null, options.open === true],
   );
   return rows.reverse().map(deadLetterOf);
 }
 
 /** One dead letter by its outbox id, or null when there is none (another topic's row, or no row). */
 export async function findDeadLetter(pool: Pool | PoolClient, id: bigint): Promise<DeadLetterRow | null> {
-  const { rows } = await pool.query<DeadLetterDbRow>(`SELECT ${DEAD_LETTER_COLUMNS} FROM outbox o WHERE o.id = $1 AND o.topic = 'dead-letter'`, [id.toString()]);
+  const { rows } = await pool.query<DeadLetterDbRow>(`SELECT ${DEAD_LETTER_COLUMNS} FROM ${DEAD_LETTERS} WHERE o.id = $1 AND o.topic = 'dead-letter'`, [id.toString()]);
   return rows[0] ? deadLetterOf(rows[0]) : null;
 }
 
@@ -207,4 +232,16 @@ export async function listRedrives(pool: Pool, id: bigint): Promise<Redrive[]> {
  */
 export async function recordRedrive(client: PoolClient, id: bigint, toPartition: number, redrivenBy: string): Promise<void> {
   await client.query('INSERT INTO dead_letter_redrives (letter_id, to_partition, redriven_by) VALUES ($1, $2, $3)', [id.toString(), toPartition, redrivenBy]);
+}
+
+/**
+ * Records an operator's word that dead letter `id` is handled (as the schema owner). False
+ * when it already has one: an acknowledgement is written once, never replaced.
+ */
+export async function acknowledgeDeadLetter(pool: Pool, id: bigint, acknowledgedBy: string, note: string): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    'INSERT INTO dead_letter_acknowledgements (letter_id, acknowledged_by, note) VALUES ($1, $2, $3) ON CONFLICT (letter_id) DO NOTHING',
+    [id.toString(), acknowledgedBy, note],
+  );
+  return rowCount === 1;
 }

@@ -2,11 +2,12 @@
  * `ledgerctl dead-letters`: the commands a partition could not apply, as Postgres keeps them
  * (the outbox rows of the dead-letter topic stay after publishing), and `dead-letters
  * redrive`, which sends one of them again once its cause is gone and records that it did
- * (dead_letter_redrives). Listing and showing read as the API role; a redrive runs as the
- * owner, which writes its record.
+ * (dead_letter_redrives), and `dead-letters ack`, an operator's word that one is handled
+ * (dead_letter_acknowledgements). Listing and showing read as the API role; a redrive and an
+ * acknowledgement run as the owner, which writes their records.
  */
 import { hostname, userInfo } from 'node:os';
-import { createPool, findDeadLetter, inTransaction, listDeadLetters, listRedrives, loadRouting, recordRedrive } from '@ledgerline/postgres';
+import { acknowledgeDeadLetter, createPool, findDeadLetter, inTransaction, listDeadLetters, listRedrives, loadRouting, recordRedrive } from '@ledgerline/postgres';
 import type { CtlConfig } from '../config';
 import { printTable } from '../table';
 import { withDeps } from './operate';
@@ -15,7 +16,7 @@ const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 const REASON_SHOWN_MAX = 100;
 
-export async function showDeadLetters(config: CtlConfig, options: { limit: number; partition?: number; json: boolean }): Promise<void> {
+export async function showDeadLetters(config: CtlConfig, options: { limit: number; partition?: number; open: boolean; json: boolean }): Promise<void> {
   if (options.partition !== undefined) {
     // A partition the topic does not have would list nothing, as if it had no dead letters.
     // Checked against Kafka when it answers; dead letters are read from Postgres, so a Kafka
@@ -35,20 +36,25 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
     if (options.json) {
       // The whole message, bytes included (docs/events.md), one JSON line each: for tools.
       for (const row of rows) {
-        const redriven = { redrives: row.redrives, last_redriven_at: row.lastRedrivenAt?.toISOString() ?? null };
+        const ack = row.acknowledgement;
+        const redriven = {
+          redrives: row.redrives,
+          last_redriven_at: row.lastRedrivenAt?.toISOString() ?? null,
+          acknowledged: ack === null ? null : { at: ack.acknowledgedAt.toISOString(), by: ack.acknowledgedBy, note: ack.note },
+        };
         process.stdout.write(`${JSON.stringify({ id: String(row.id), source_partition: row.sourcePartition, published: row.publishedAt !== null, ...redriven, ...row.letter })}\n`);
       }
       return;
     }
     if (rows.length === 0) {
-      process.stdout.write('no dead letters\n');
+      process.stdout.write(options.open ? 'no open dead letters (each is acknowledged or redriven)\n' : 'no dead letters\n');
       return;
     }
     // A command redriven and dead-lettered again is a new letter with the same bytes: each
     // later letter names the first listed one with its key and value ('again of').
     const firstWithBytes = new Map<string, bigint>();
     printTable(
-      ['id', 'partition', 'offset', 'command', 'command id', 'again of', 'dead-lettered at', 'on topic', 'redriven', 'reason'],
+      ['id', 'partition', 'offset', 'command', 'command id', 'again of', 'dead-lettered at', 'on topic', 'redriven', 'acknowledged', 'reason'],
       rows.map((row) => {
         const reason = String(row.letter.reason ?? '');
         const command = commandOf(row.letter.value_base64, row.letter.value_bytes);
@@ -65,6 +71,7 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
           String(row.letter.dead_lettered_at ?? row.createdAt.toISOString()),
           row.publishedAt ? 'yes' : 'not yet',
           row.lastRedrivenAt === null ? '-' : `${row.redrives}x, last ${row.lastRedrivenAt.toISOString()}`,
+          row.acknowledgement === null ? '-' : row.acknowledgement.acknowledgedAt.toISOString(),
           reason.length > REASON_SHOWN_MAX ? `${reason.slice(0, REASON_SHOWN_MAX)}...` : reason,
         ];
       }),
@@ -95,6 +102,8 @@ export async function showDeadLetter(config: CtlConfig, id: bigint): Promise<voi
       ['key', typeof letter.key_base64 === 'string' ? Buffer.from(letter.key_base64, 'base64').toString('utf8') : '-'],
     ];
     const redrives = await listRedrives(pool, id);
+    const ack = row.acknowledgement;
+    lines.push(['acknowledged', ack === null ? 'no' : `${ack.acknowledgedAt.toISOString()} by ${ack.acknowledgedBy}: ${ack.note}`]);
     lines.push(['redriven', redrives.length === 0 ? 'never' : redrives.map((r) => `${r.redrivenAt.toISOString()} to partition ${r.toPartition} by ${r.redrivenBy}`).join('\n' + ' '.repeat(26))]);
     if (letter.value_bytes !== undefined) lines.push(['value', `${String(letter.value_bytes)} bytes (the letter keeps the first ones), sha256 ${String(letter.value_sha256 ?? '?')}`]);
     for (const [name, value] of lines) process.stdout.write(`${`${name}:`.padEnd(26)}${value}\n`);
@@ -159,7 +168,7 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
     let stage: 'recording' | 'sending' | 'sent' = 'recording';
     try {
       await inTransaction(pool, async (client) => {
-        await recordRedrive(client, id, to, redriverName());
+        await recordRedrive(client, id, to, operatorName());
         stage = 'sending';
         await producer.publishTogether([{ topic: topics.commands, partition: to, key, value }]);
         stage = 'sent';
@@ -177,6 +186,39 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
         'applied if its cause is gone (a copy of an applied command changes nothing), dead-lettered again if not\n',
     );
   });
+}
+
+/** Characters an acknowledgement's note may have at most (the column's bound). */
+export const ACK_NOTE_CHARS_MAX = 500;
+
+/**
+ * Records that dead letter `id` is handled, and why (`note`): the letter leaves
+ * `dead-letters --open`. Written once; a second acknowledgement is refused, naming the first.
+ */
+export async function acknowledgeLetter(config: CtlConfig, id: bigint, note: string): Promise<void> {
+  const problem = noteProblem(note);
+  if (problem) throw new Error(`--note ${problem}`);
+  const pool = createPool({ connectionString: config.ownerDatabaseUrl, connectionsMax: 1, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
+  try {
+    const row = await findDeadLetter(pool, id);
+    if (row === null) throw new Error(`no dead letter ${id} (ledgerctl dead-letters lists them)`);
+    if (!(await acknowledgeDeadLetter(pool, id, operatorName(), note.trim()))) {
+      const first = (await findDeadLetter(pool, id))?.acknowledgement;
+      throw new Error(`dead letter ${id} is already acknowledged${first ? ` (${first.acknowledgedAt.toISOString()} by ${first.acknowledgedBy}: ${first.note})` : ''}`);
+    }
+    process.stdout.write(`dead letter ${id} acknowledged: it no longer shows in dead-letters --open\n`);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Why a note is refused, or null: it is read by people, in a terminal. */
+function noteProblem(note: string): string | null {
+  const text = note.trim();
+  if (text.length === 0) return 'must say why the letter is handled';
+  if ([...text].length > ACK_NOTE_CHARS_MAX) return `must be at most ${ACK_NOTE_CHARS_MAX} characters`;
+  if (!text.isWellFormed() || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(text)) return 'must be one line of text, without control or invisible format characters';
+  return null;
 }
 
 /** The `type` member of a command message (sealed or not, it is a JSON object), or '(unknown)'. */
@@ -212,8 +254,8 @@ function commandOf(valueBase64: unknown, valueBytes: unknown): { type: string; i
   return { type, id: member ? String(command[member]).slice(0, 64) : '-' };
 }
 
-/** Who redrove a letter, for its record: the operating-system user and host running ledgerctl. */
-function redriverName(): string {
+/** Who redrove or acknowledged a letter, for its record: the operating-system user and host running ledgerctl. */
+function operatorName(): string {
   let user: string;
   try {
     user = userInfo().username;

@@ -16,7 +16,7 @@ import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
 
 /**
  * `role` picks the Postgres login: `owner` only for commands that change the routing
- * (moves, partitions add, rebalance --apply) and for a dead letter's redrive (its record);
+ * (moves, partitions add, rebalance --apply) and for a dead letter's redrive or acknowledgement;
  * everything else reads as the API role.
  */
 export async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (deps: Deps) => Promise<T>): Promise<T> {
