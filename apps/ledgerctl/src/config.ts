@@ -23,6 +23,7 @@ import {
   implicitDevelopmentProblem,
 } from '@ledgerline/config';
 import { BUCKET_COUNT } from '@ledgerline/domain';
+import { createPool } from '@ledgerline/postgres';
 
 const schema = z.object({
   /** development (default), test or production: production refuses local secrets and credentials. */
@@ -144,3 +145,17 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
   };
 }
 export type CtlConfig = ReturnType<typeof loadCtlConfig>;
+
+/**
+ * ledgerctl's Postgres pool as `role`: `owner` for what changes the routing or records an
+ * operator's act on a dead letter, `read` (the API role) for everything else.
+ */
+export function ctlPool(config: CtlConfig, role: 'owner' | 'read', connectionsMax: number, applicationName = 'ledgerctl') {
+  return createPool({
+    connectionString: role === 'owner' ? config.ownerDatabaseUrl : config.readDatabaseUrl,
+    connectionsMax,
+    connectTimeoutMs: config.pgConnectTimeoutMs,
+    idleTimeoutMs: config.pgIdleTimeoutMs,
+    applicationName,
+  });
+}

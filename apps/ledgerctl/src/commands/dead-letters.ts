@@ -7,8 +7,8 @@
  * acknowledgement run as the owner, which writes their records.
  */
 import { hostname, userInfo } from 'node:os';
-import { acknowledgeDeadLetter, createPool, findDeadLetter, inTransaction, listDeadLetters, listRedrives, loadRouting, recordRedrive } from '@ledgerline/postgres';
-import type { CtlConfig } from '../config';
+import { acknowledgeDeadLetter, findDeadLetter, inTransaction, listDeadLetters, listRedrives, loadRouting, recordRedrive } from '@ledgerline/postgres';
+import { type CtlConfig, ctlPool } from '../config';
 import { printTable } from '../table';
 import { withDeps } from './operate';
 
@@ -30,7 +30,7 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
       throw new Error(`--partition must be in 0..${partitions.n - 1} (${partitions.topic} has ${partitions.n} partitions), got ${asked}`);
     }
   }
-  const pool = createPool({ connectionString: config.readDatabaseUrl, connectionsMax: 1, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
+  const pool = ctlPool(config, 'read', 1);
   try {
     const rows = await listDeadLetters(pool, options);
     if (options.json) {
@@ -86,7 +86,7 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
  * command decoded (pretty JSON) when the letter keeps it whole, else its bytes' size and hash.
  */
 export async function showDeadLetter(config: CtlConfig, id: bigint): Promise<void> {
-  const pool = createPool({ connectionString: config.readDatabaseUrl, connectionsMax: 1, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
+  const pool = ctlPool(config, 'read', 1);
   try {
     const row = await findDeadLetter(pool, id);
     if (row === null) throw new Error(`no dead letter ${id} (ledgerctl dead-letters lists them)`);
@@ -198,7 +198,7 @@ export const ACK_NOTE_CHARS_MAX = 500;
 export async function acknowledgeLetter(config: CtlConfig, id: bigint, note: string): Promise<void> {
   const problem = noteProblem(note);
   if (problem) throw new Error(`--note ${problem}`);
-  const pool = createPool({ connectionString: config.ownerDatabaseUrl, connectionsMax: 1, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
+  const pool = ctlPool(config, 'owner', 1);
   try {
     const row = await findDeadLetter(pool, id);
     if (row === null) throw new Error(`no dead letter ${id} (ledgerctl dead-letters lists them)`);

@@ -8,7 +8,7 @@ import { BUCKET_COUNT } from '@ledgerline/domain';
 import { BatchingProducer, KafkaAdmin, createKafka, topicNames } from '@ledgerline/kafka';
 import { silentLogger } from '@ledgerline/logging';
 import { bucketTraffic, createPool, listOpenMoves, listPartitionStates, loadRouting } from '@ledgerline/postgres';
-import type { CtlConfig } from '../config';
+import { type CtlConfig, ctlPool } from '../config';
 import { printTable } from '../table';
 import { moveBucketsRetrying } from '../rebalance/move-buckets';
 import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
@@ -20,8 +20,7 @@ import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
  * everything else reads as the API role.
  */
 export async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', work: (deps: Deps) => Promise<T>): Promise<T> {
-  const url = role === 'owner' ? config.ownerDatabaseUrl : config.readDatabaseUrl;
-  const pool = createPool({ connectionString: url, connectionsMax: 3, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
+  const pool = ctlPool(config, role, 3);
   // kafkajs's own lines (a refused connection, each retry) would repeat what ledgerctl says
   // itself when a dependency fails, naming it; a command that fails says why.
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'ledgerctl', security: config.kafkaSecurity, ...config.kafkaClient, logger: silentLogger });
@@ -30,7 +29,7 @@ export async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', wor
   try {
     // A dependency that fails is named, not left to a bare ECONNREFUSED host:port or to pg's
     // "SASL authentication failed" (a wrong password), which reads like Kafka's.
-    await naming(`Postgres (${hostOf(url)})`, pool.query('SELECT 1'));
+    await naming(`Postgres (${hostOf(role === 'owner' ? config.ownerDatabaseUrl : config.readDatabaseUrl)})`, pool.query('SELECT 1'));
     await naming(`Kafka (${config.kafkaBrokers.join(', ')})`, producer.start());
     return await work({ pool, admin, producer, topics: topicNames(config.topicPrefix) });
   } finally {

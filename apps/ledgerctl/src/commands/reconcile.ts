@@ -6,12 +6,12 @@ import { SingleBar } from 'cli-progress';
 import { createPool, findAccounts, reconcile } from '@ledgerline/postgres';
 import { BalanceCache, createRedis, waitUntilReady } from '@ledgerline/redis';
 import type { CheckResult } from '@ledgerline/postgres';
-import type { CtlConfig } from '../config';
+import { type CtlConfig, ctlPool } from '../config';
 import { printTable } from '../table';
 
 
 export async function runReconcile(config: CtlConfig, options: { progress: boolean; cache: boolean }): Promise<number> {
-  const pool = createPool({ connectionString: config.readDatabaseUrl, connectionsMax: 2, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl-reconcile' });
+  const pool = ctlPool(config, 'read', 2, 'ledgerctl-reconcile');
   const bar = options.progress && process.stderr.isTTY ? new SingleBar({ format: 'accounts {bar} {value}/{total}', stream: process.stderr }) : null;
   try {
     let started = false;

@@ -4,11 +4,11 @@
  */
 import { KafkaAdmin, createKafka, topicNames } from '@ledgerline/kafka';
 import { silentLogger } from '@ledgerline/logging';
-import { createPool, ensureRouting, migrate } from '@ledgerline/postgres';
-import type { CtlConfig } from '../config';
+import { ensureRouting, migrate } from '@ledgerline/postgres';
+import { type CtlConfig, ctlPool } from '../config';
 
 export async function setup(config: CtlConfig, log: (line: string) => void): Promise<void> {
-  const pool = createPool({ connectionString: config.ownerDatabaseUrl, connectionsMax: 2, connectTimeoutMs: config.pgConnectTimeoutMs, idleTimeoutMs: config.pgIdleTimeoutMs, applicationName: 'ledgerctl' });
+  const pool = ctlPool(config, 'owner', 2);
   try {
     const applied = await migrate(pool);
     log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
