@@ -1,6 +1,6 @@
 /**
  * Read-repair of the balance cache: when `GET /v1/transfers/{id}` shows a transfer COMPLETED or
- * REJECTED, or `GET /v1/holds/{id}` a hold HELD, CAPTURED, VOIDED, EXPIRED or REJECTED, the
+ * REJECTED, or `GET /v1/holds/{id}` a hold HELD, CAPTURED, VOIDED or EXPIRED (a REJECTED one changed nothing), the
  * cached balances of the accounts it names are refreshed from Postgres first. The worker refreshes
  * the cache after its commit, but without waiting for Redis (partition-applier.ts), so a client
  * that reads the status and then the balance could otherwise see the balance from before: a

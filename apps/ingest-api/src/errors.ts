@@ -141,16 +141,26 @@ export function validationFailed(issues: FieldIssue[], message = 'request is not
   return new ApiError(400, 'VALIDATION_FAILED', message, issues);
 }
 
+/** Characters of a field path an answer echoes at most: paths are built from keys as sent. */
+const PATH_SHOWN_MAX = 200;
+
+/**
+ * A field path as an answer may echo it: well-formed (a lone surrogate in a key is not echoed
+ * back) and bounded (a key may be kilobytes long).
+ */
+export function shownPath(path: string): string {
+  return (path.length > PATH_SHOWN_MAX ? `${path.slice(0, PATH_SHOWN_MAX)}...` : path).toWellFormed();
+}
+
 /** zod issues as field paths; an unknown key is reported at its own path. */
 export function issuesOf(error: ZodError, prefix: readonly (string | number)[] = []): FieldIssue[] {
   const issues: FieldIssue[] = [];
   for (const issue of error.issues) {
     const base = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) issues.push({ path: [...base, key].join('.').toWellFormed(), message: 'is not a known field' });
+      for (const key of issue.keys) issues.push({ path: shownPath([...base, key].join('.')), message: 'is not a known field' });
     } else {
-      // A path is built from keys as sent: a lone surrogate in one is not echoed back.
-      issues.push({ path: base.join('.').toWellFormed() || '(body)', message: issue.message });
+      issues.push({ path: shownPath(base.join('.')) || '(body)', message: issue.message });
     }
   }
   return issues;

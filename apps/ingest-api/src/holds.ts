@@ -94,7 +94,8 @@ export async function readHold(ctx: AppContext, auth: AuthContext, holdId: strin
     mayRead: (found) => mayRead(ctx, auth, found),
     unsettled: (found) => found.resource.status === 'ACCEPTED',
   });
-  if (current.resource.status !== 'ACCEPTED') await readRepairBalances(ctx, [current.resource.account_id]);
+  // A REJECTED hold never changed a balance: nothing for the cache to catch up with.
+  if (current.resource.status !== 'ACCEPTED' && current.resource.status !== 'REJECTED') await readRepairBalances(ctx, [current.resource.account_id]);
   return current.resource;
 }
 

@@ -40,7 +40,7 @@
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { z } from 'zod';
 import type { AppContext } from './context';
-import { ApiError, notFound, validationFailed } from './errors';
+import { ApiError, notFound, shownPath, validationFailed } from './errors';
 import { idempotencyKeyOf, parseBody, parseQuery } from './http-input';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -182,7 +182,7 @@ function resourceNameOf(path: string): string {
 function refuseQuery(route: Route, req: Request): undefined {
   if (route.public) return undefined;
   const names = Object.keys(req.query as object);
-  if (names.length > 0) throw validationFailed(names.slice(0, 5).map((name) => ({ path: name.toWellFormed(), message: 'is not a known query parameter' })), 'query is not valid');
+  if (names.length > 0) throw validationFailed(names.slice(0, 5).map((name) => ({ path: shownPath(name), message: 'is not a known query parameter' })), 'query is not valid');
   return undefined;
 }
 

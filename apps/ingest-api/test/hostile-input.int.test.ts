@@ -136,6 +136,9 @@ describe('hostile input at the HTTP border', () => {
     expect([dryRun.status, dryRun.body.error.details]).toEqual([400, [{ path: 'dry_run', message: 'is not a known query parameter' }]]);
     expect(await commandsPublished()).toBe(before);
     expect((await alice.get(`/v1/accounts/${account}?x=1`)).status).toBe(400);
+    // A parameter's name is echoed bounded: it may be kilobytes long.
+    const long = await alice.get(`/v1/accounts/${account}?${'n'.repeat(5000)}=1`);
+    expect([long.status, long.body.error.details]).toEqual([400, [{ path: `${'n'.repeat(200)}...`, message: 'is not a known query parameter' }]]);
     expect((await alice.get(`/v1/accounts/${account}`)).status).toBe(200);
   });
 
