@@ -75,10 +75,19 @@ const settle = () => jest.advanceTimersByTimeAsync(0);
 async function openIt(t: ReturnType<typeof setup>): Promise<void> {
   jest.advanceTimersByTime(1);
   const hung = t.send();
-  jest.advanceTimersByTime(TIMEOUT_MS);
-  timeOut(hung);
-  await settle();
+  await expire(t, hung);
   expect(t.breaker.state).toBe('open');
+}
+
+/**
+ * `command` left unanswered for its whole timeout, then timed out, and the breaker's checks
+ * run; `heardMeanwhile`: bytes from Redis arrived during the wait (this process stalled).
+ */
+async function expire(t: ReturnType<typeof setup>, command: Parameters<typeof timeOut>[0], { heardMeanwhile = false } = {}): Promise<void> {
+  jest.advanceTimersByTime(TIMEOUT_MS);
+  if (heardMeanwhile) t.connection.hear();
+  timeOut(command);
+  await settle();
 }
 
 /** The last command that reached the connection, checked to be the breaker's PING. */
@@ -114,10 +123,7 @@ describe('the Redis circuit breaker', () => {
     const t = setup();
     jest.advanceTimersByTime(1);
     const stalled = t.send();
-    jest.advanceTimersByTime(TIMEOUT_MS);
-    t.connection.hear();
-    timeOut(stalled);
-    await settle();
+    await expire(t, stalled, { heardMeanwhile: true });
     expect(t.breaker.state).toBe('closed');
     expect(t.changes).toEqual([]);
     t.send('get', ['next']);
@@ -145,9 +151,7 @@ describe('the Redis circuit breaker', () => {
     jest.advanceTimersByTime(1);
     const handshake = t.send('info');
     expect(t.connection.sent).toEqual([handshake]);
-    jest.advanceTimersByTime(TIMEOUT_MS);
-    timeOut(handshake);
-    await settle();
+    await expire(t, handshake);
     expect(t.breaker.state).toBe('closed');
 
     // Open, then the connection drops: commands go to ioredis, which refuses them itself.
@@ -190,9 +194,7 @@ describe('the Redis circuit breaker', () => {
     await openIt(t);
     jest.advanceTimersByTime(OPEN_MS);
     const first = lastPing(t.connection);
-    jest.advanceTimersByTime(TIMEOUT_MS);
-    timeOut(first);
-    await settle();
+    await expire(t, first);
     expect(t.breaker.state).toBe('open');
     await expect(t.send().promise).rejects.toBeInstanceOf(RedisCircuitOpenError);
 
@@ -210,10 +212,7 @@ describe('the Redis circuit breaker', () => {
     await openIt(t);
     jest.advanceTimersByTime(OPEN_MS);
     const ping = lastPing(t.connection);
-    jest.advanceTimersByTime(TIMEOUT_MS);
-    t.connection.hear();
-    timeOut(ping);
-    await settle();
+    await expire(t, ping, { heardMeanwhile: true });
     expect(t.breaker.state).toBe('closed');
   });
 
@@ -245,9 +244,7 @@ describe('the Redis circuit breaker', () => {
     jest.advanceTimersByTime(1);
     const hung = t.send('get', ['a']);
     const late = t.send('get', ['b']);
-    jest.advanceTimersByTime(TIMEOUT_MS);
-    timeOut(hung);
-    await settle();
+    await expire(t, hung);
     jest.advanceTimersByTime(OPEN_MS);
     expect(t.breaker.state).toBe('probing');
     timeOut(late);
@@ -263,10 +260,7 @@ describe('the Redis circuit breaker', () => {
     t.connection.connect(); // a reconnection: a new socket
     jest.advanceTimersByTime(1);
     const stalled = t.send();
-    jest.advanceTimersByTime(TIMEOUT_MS);
-    t.connection.hear();
-    timeOut(stalled);
-    await settle();
+    await expire(t, stalled, { heardMeanwhile: true });
     expect(t.breaker.state).toBe('closed');
   });
 
