@@ -36,7 +36,7 @@ export interface HoldAnswer {
  * batch's order.
  */
 export async function submitHold(ctx: AppContext, auth: AuthContext, idempotencyKey: string, input: z.output<typeof holdBody>): Promise<HoldAnswer> {
-  const [outcome] = await submitMovements(ctx, auth, [{ transferId: holdIdFor(auth.principal, idempotencyKey), request: { kind: 'HOLD', body: input } }], 'claim');
+  const [outcome] = await submitMovements(ctx, auth, [{ id: holdIdFor(auth.principal, idempotencyKey), request: { kind: 'HOLD', body: input } }], 'claim');
   if (outcome?.answer === undefined) throw outcome?.error;
   return { status: outcome.answer.status, resource: outcome.answer.resource as HoldResource };
 }

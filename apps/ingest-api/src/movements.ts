@@ -29,7 +29,7 @@
  * table is still publishing (packages/postgres/src/routing.ts, RoutingWatcher).
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
-import { type ClientCommand, type HoldCommand, type RoutingTable, transferIdFor } from '@ledgerline/domain';
+import { type ClientCommand, type HoldCommand, type RoutingTable, commandIdOf, transferIdFor } from '@ledgerline/domain';
 import { type KeyClaim, findHold, findHolds, findTransfer, findTransfers, releaseIdempotencyKey } from '@ledgerline/postgres';
 import { type HoldResource, type TransferResource, encodeCommand } from '@ledgerline/schemas';
 import { publishMayHaveReachedKafka } from '@ledgerline/kafka';
@@ -57,10 +57,13 @@ export interface MovementAnswer {
   resource: TransferResource | HoldResource;
 }
 
-/** One movement to submit: its transfer id (already derived by the caller) and its body. */
+/** One movement to submit: its resource's id (already derived by the caller) and its body. */
 export interface MovementSubmission {
-  /** transferIdFor(principal, Idempotency-Key), or batchItemIdFor(principal, key, index) for a batch item. */
-  transferId: string;
+  /**
+   * The transfer's or the hold's id: transferIdFor / holdIdFor(principal, Idempotency-Key),
+   * or batchItemIdFor(principal, key, index) for a batch item.
+   */
+  id: string;
   request: MovementRequest;
 }
 
@@ -74,7 +77,7 @@ export async function submitMovement(
   idempotencyKey: string,
   request: MovementRequest,
 ): Promise<MovementAnswer> {
-  const [outcome] = await submitMovements(ctx, auth, [{ transferId: transferIdFor(auth.principal, idempotencyKey), request }], 'claim');
+  const [outcome] = await submitMovements(ctx, auth, [{ id: transferIdFor(auth.principal, idempotencyKey), request }], 'claim');
   if (outcome?.answer === undefined) throw outcome?.error;
   return outcome.answer;
 }
@@ -153,13 +156,13 @@ function earlierLookup(ctx: AppContext, submissions: readonly MovementSubmission
 async function earlierResources(ctx: AppContext, submissions: readonly MovementSubmission[]): Promise<Map<string, TransferResource | HoldResource>> {
   const holdIds: string[] = [];
   const transferIds: string[] = [];
-  for (const { request, transferId } of submissions) (request.kind === 'HOLD' ? holdIds : transferIds).push(transferId);
+  for (const { request, id } of submissions) (request.kind === 'HOLD' ? holdIds : transferIds).push(id);
   const [transfers, holds] = await Promise.all([findTransfers(ctx.pool, transferIds), findHolds(ctx.pool, holdIds)]);
   const found = new Map<string, TransferResource | HoldResource>();
   // As a read shows them (and a single request's replay): a COMPLETED one with its reversed_amount.
   for (const resource of await withReversedAmounts(ctx, transfers.map(transferWireFromRow))) found.set(resource.id, resource);
   for (const row of holds) found.set(row.id, holdWire(row));
-  const missing = submissions.map((s) => s.transferId).filter((id) => !found.has(id));
+  const missing = submissions.map((s) => s.id).filter((id) => !found.has(id));
   if (missing.length === 0) return found;
   const records = await ctx.redis.accepted.getAcceptedMany(missing).catch(() => []);
   missing.forEach((id, i) => {
@@ -185,12 +188,12 @@ async function prepare(
   if (routing.isHeld(subject)) {
     throw new BucketMovingError(`account ${subject} is being moved to another partition; retry shortly with the same Idempotency-Key`);
   }
-  const { transferId } = submission;
+  const { id } = submission;
   const requestHash = movementRequestHash(submission.request);
 
-  const bound = await bindId(ctx, auth, binding, transferId, requestHash);
+  const bound = await bindId(ctx, auth, binding, id, requestHash);
   if (bound.replay) {
-    const earlier = await earlierOf(normalized.kind, transferId);
+    const earlier = await earlierOf(normalized.kind, id);
     if (earlier) {
       ctx.metrics.idempotency.inc({ outcome: 'replay' });
       return { outcome: { answer: { status: 200, resource: earlier } } };
@@ -201,7 +204,7 @@ async function prepare(
   }
   // Accepted at the key's first claim: every submission of this id builds the same command,
   // whichever publishes it (a replay racing the first request, a retry after a timeout).
-  return { command: toCommand(normalized, auth, transferId, requestHash, bound.claimedAt), subject, insertedClaim: bound.insertedClaim };
+  return { command: toCommand(normalized, auth, id, requestHash, bound.claimedAt), subject, insertedClaim: bound.insertedClaim };
 }
 
 /** Whether the id may have been submitted before, and the claim row this request inserted for it, if any. */
@@ -209,11 +212,11 @@ async function bindId(
   ctx: AppContext,
   auth: AuthContext,
   binding: IdBinding,
-  transferId: string,
+  id: string,
   requestHash: string,
 ): Promise<{ replay: boolean; insertedClaim: string | null; claimedAt: string }> {
   if (binding !== 'claim') return { replay: binding.kind === 'batch-replay', insertedClaim: null, claimedAt: binding.claimedAt };
-  const claim: KeyClaim = await ctx.claims.claim(transferId, auth.principal, requestHash);
+  const claim: KeyClaim = await ctx.claims.claim(id, auth.principal, requestHash);
   if (claim.kind === 'reused') {
     ctx.metrics.idempotency.inc({ outcome: 'reused' });
     throw idempotencyKeyReused();
@@ -252,8 +255,8 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
       await Promise.all(
         released.map((item) =>
           item.insertedClaim !== null
-            ? releaseIdempotencyKey(ctx.pool, item.command.transferId, item.command.requestHash, item.insertedClaim).catch((e: Error) =>
-                ctx.warn('releaseIdempotencyKey', `releasing the Idempotency-Key of ${item.command.transferId} failed: ${e.message}`),
+            ? releaseIdempotencyKey(ctx.pool, commandIdOf(item.command), item.command.requestHash, item.insertedClaim).catch((e: Error) =>
+                ctx.warn('releaseIdempotencyKey', `releasing the Idempotency-Key of ${commandIdOf(item.command)} failed: ${e.message}`),
               )
             : undefined,
         ),
@@ -267,7 +270,7 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
   const accepted = items.slice(0, sent);
   const resources = accepted.map(({ command }) => (command.type === 'HOLD' ? acceptedHoldWire(command) : acceptedTransferWire(command)));
   const records: AcceptedTransfer[] = accepted.map(({ command }, i) => ({
-    id: command.transferId,
+    id: commandIdOf(command),
     principal: command.principal,
     requestHash: command.requestHash,
     resource: resources[i]!,
@@ -377,12 +380,11 @@ export async function earlierTransfer(ctx: AppContext, transferId: string): Prom
 function toCommand(
   request: MovementRequest,
   auth: AuthContext,
-  transferId: string,
+  id: string,
   requestHash: string,
   acceptedAt: string,
 ): ClientCommand | HoldCommand {
   const common = {
-    transferId,
     amount: BigInt(request.body.amount),
     currency: request.body.currency,
     principal: auth.principal,
@@ -397,14 +399,16 @@ function toCommand(
         fromAccountId: request.body.from_account_id,
         toAccountId: request.body.to_account_id,
         description: request.body.description ?? null,
+        transferId: id,
         ...common,
       };
     case 'DEPOSIT':
     case 'WITHDRAWAL':
-      return { type: request.kind, accountId: request.body.account_id, ...common };
+      return { type: request.kind, accountId: request.body.account_id, transferId: id, ...common };
     case 'HOLD':
       return {
         type: 'HOLD',
+        holdId: id,
         accountId: request.body.account_id,
         // Fixed here, once: every replay and the writer agree on when it falls due.
         expiresAt: new Date(Date.parse(acceptedAt) + request.body.expires_in_s * 1000).toISOString(),

@@ -66,7 +66,7 @@ export function holdWire(row: HoldRow): HoldResource {
 /** The resource of a hold Kafka has acknowledged and no worker has applied yet. */
 export function acceptedHoldWire(command: HoldCommand): HoldResource {
   return {
-    id: command.transferId,
+    id: command.holdId,
     account_id: command.accountId,
     amount: command.amount.toString(),
     captured_amount: '0',

@@ -84,7 +84,7 @@ describe('outbox rows derived from their transfer', () => {
       cross,
       transfer(a, a2, owner, 10n),
       transfer(a, a2, owner, 1_000_000n),
-      { type: 'HOLD', transferId: holdId, accountId: a, amount: 50n, currency: 'USD', principal: owner, admin: false, requestHash: 'h', acceptedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 3_600_000).toISOString(), description: null },
+      { type: 'HOLD', holdId, accountId: a, amount: 50n, currency: 'USD', principal: owner, admin: false, requestHash: 'h', acceptedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 3_600_000).toISOString(), description: null },
       lost,
     ]);
     const hold = source.newHolds.find((h) => h.id === holdId)!;

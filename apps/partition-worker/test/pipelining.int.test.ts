@@ -132,7 +132,7 @@ describe('pipelined batches of one partition', () => {
     const at = new Date().toISOString();
     const hold = {
       type: 'HOLD',
-      transferId: holdId,
+      holdId,
       accountId: account,
       amount: 10n,
       currency: 'USD',

@@ -367,14 +367,14 @@ class BatchBuilder {
     const refusal = this.refuseSource(command, account);
     if (refusal) {
       this.newHolds.push(this.holdRow(command, 'REJECTED', refusal));
-      this.outbox.push({ kind: 'EVENT', key: command.transferId, event: this.holdEvent('HoldRejected', command, 0n, refusal) });
-      this.outcomes.push({ commandId: command.transferId, result: 'REJECTED', reason: refusal });
+      this.outbox.push({ kind: 'EVENT', key: command.holdId, event: this.holdEvent('HoldRejected', command, 0n, refusal) });
+      this.outcomes.push({ commandId: command.holdId, result: 'REJECTED', reason: refusal });
       return;
     }
     this.changeHeld(command.accountId, command.amount);
     this.newHolds.push(this.holdRow(command, 'HELD', null));
-    this.workingHolds.set(command.transferId, {
-      id: command.transferId,
+    this.workingHolds.set(command.holdId, {
+      id: command.holdId,
       accountId: command.accountId,
       amount: command.amount,
       capturedAmount: 0n,
@@ -382,8 +382,8 @@ class BatchBuilder {
       status: 'HELD',
       expiresAt: command.expiresAt,
     });
-    this.outbox.push({ kind: 'EVENT', key: command.transferId, event: this.holdEvent('HoldPlaced', command, 0n, null) });
-    this.outcomes.push({ commandId: command.transferId, result: 'HELD' });
+    this.outbox.push({ kind: 'EVENT', key: command.holdId, event: this.holdEvent('HoldPlaced', command, 0n, null) });
+    this.outcomes.push({ commandId: command.holdId, result: 'HELD' });
   }
 
   private applyCapture(command: CaptureCommand): void {
@@ -548,10 +548,10 @@ class BatchBuilder {
 
   /** Refuses a hold whatever it says (see `isolateUnprocessable`). */
   rejectHoldAs(command: HoldCommand, reason: RejectionReason): void {
-    this.seen.add(command.transferId);
+    this.seen.add(command.holdId);
     this.newHolds.push(this.holdRow(command, 'REJECTED', reason));
-    this.outbox.push({ kind: 'EVENT', key: command.transferId, event: this.holdEvent('HoldRejected', command, 0n, reason) });
-    this.outcomes.push({ commandId: command.transferId, result: 'REJECTED', reason });
+    this.outbox.push({ kind: 'EVENT', key: command.holdId, event: this.holdEvent('HoldRejected', command, 0n, reason) });
+    this.outcomes.push({ commandId: command.holdId, result: 'REJECTED', reason });
   }
 
   private complete(command: ClientCommand): void {
@@ -722,7 +722,7 @@ class BatchBuilder {
 
   private holdRow(command: HoldCommand, status: 'HELD' | 'REJECTED', reason: RejectionReason | null): NewHoldEffect {
     return {
-      id: command.transferId,
+      id: command.holdId,
       accountId: command.accountId,
       amount: command.amount,
       currency: command.currency,
@@ -741,7 +741,7 @@ class BatchBuilder {
   private holdEvent(type: HoldEvent['type'], command: HoldCommand, capturedAmount: bigint, reason: RejectionReason | null): HoldEvent {
     return {
       type,
-      holdId: command.transferId,
+      holdId: command.holdId,
       accountId: command.accountId,
       amount: command.amount,
       capturedAmount,

@@ -148,7 +148,6 @@ export function sagaLegOf(command: { readonly type: 'CREDIT_LEG' | 'REFUND_LEG' 
 }
 
 interface MoneyCommandBase {
-  readonly transferId: string;
   readonly amount: bigint;
   readonly currency: string;
   /** The authenticated principal that asked for it (JWT `sub`). */
@@ -168,26 +167,32 @@ interface MoneyCommandBase {
   readonly acceptedAt: string;
 }
 
-export interface TransferCommand extends MoneyCommandBase {
+/** A command that creates a transfer row, named by its id. */
+interface ClientCommandBase extends MoneyCommandBase {
+  readonly transferId: string;
+}
+
+export interface TransferCommand extends ClientCommandBase {
   readonly type: 'TRANSFER';
   readonly fromAccountId: string;
   readonly toAccountId: string;
   readonly description: string | null;
 }
 
-export interface DepositCommand extends MoneyCommandBase {
+export interface DepositCommand extends ClientCommandBase {
   readonly type: 'DEPOSIT';
   readonly accountId: string;
 }
 
-export interface WithdrawalCommand extends MoneyCommandBase {
+export interface WithdrawalCommand extends ClientCommandBase {
   readonly type: 'WITHDRAWAL';
   readonly accountId: string;
 }
 
-/** Reserve `amount` of the account's available money until `expiresAt`. `transferId` is the hold's id. */
+/** Reserve `amount` of the account's available money until `expiresAt`. */
 export interface HoldCommand extends MoneyCommandBase {
   readonly type: 'HOLD';
+  readonly holdId: string;
   readonly accountId: string;
   /** ISO 8601, fixed by the API (accepted_at + expires_in_s) so every replay agrees. */
   readonly expiresAt: string;
@@ -195,7 +200,7 @@ export interface HoldCommand extends MoneyCommandBase {
 }
 
 /** Move `amount` of a HELD hold from the held account (`accountId`) to `toAccountId`. */
-export interface CaptureCommand extends MoneyCommandBase {
+export interface CaptureCommand extends ClientCommandBase {
   readonly type: 'CAPTURE';
   readonly holdId: string;
   readonly accountId: string;
@@ -203,7 +208,7 @@ export interface CaptureCommand extends MoneyCommandBase {
 }
 
 /** Pay back (part of) a COMPLETED transfer: from its destination (`fromAccountId`) to its source. */
-export interface ReversalCommand extends MoneyCommandBase {
+export interface ReversalCommand extends ClientCommandBase {
   readonly type: 'REVERSAL';
   readonly reverses: string;
   /** The original's destination account: the payer, and the subject. */
@@ -298,6 +303,7 @@ export type Command = MoneyCommand | LegCommand | ControlCommand;
 /** The id a command's outcome is reported under: transfer, hold or account change. */
 export function commandIdOf(command: Command): string {
   switch (command.type) {
+    case 'HOLD':
     case 'VOID_HOLD':
     case 'EXPIRE_HOLD':
       return command.holdId;
@@ -346,6 +352,8 @@ export function dedupeKeyOf(command: Command): string | null {
       return null;
     case 'UPDATE_ACCOUNT':
       return command.changeId;
+    case 'HOLD':
+      return command.holdId;
     default:
       return command.transferId;
   }

@@ -109,7 +109,8 @@ function commandsOf(world: World, specs: RunSpec['batches'][number], step: numbe
       case 'HOLD': {
         const from = userId(c.from);
         const expiresAt = new Date(Date.parse(now) + c.expiresIn * 1000).toISOString();
-        out.push({ type: 'HOLD', ...base(i, c.who, ownerOf(from)), transferId: `h${step}c${i}`, amount: c.amount, accountId: from, expiresAt, description: null });
+        const { transferId: _transferId, ...common } = base(i, c.who, ownerOf(from));
+        out.push({ type: 'HOLD', ...common, holdId: `h${step}c${i}`, amount: c.amount, accountId: from, expiresAt, description: null });
         break;
       }
       case 'CAPTURE': {

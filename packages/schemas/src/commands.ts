@@ -220,7 +220,7 @@ function toCommand(m: z.output<typeof commandMessage>, admin: boolean): Command 
     case 'HOLD':
       return {
         type: m.type,
-        transferId: m.hold_id,
+        holdId: m.hold_id,
         accountId: m.account_id,
         expiresAt: m.expires_at,
         description: m.description,
@@ -312,8 +312,7 @@ export function toMessage(command: Command): CommandMessage {
     case 'REFUND_LEG':
       return { v: 1, type: command.type, reason: command.reason, ...legWire(command) };
     case 'HOLD': {
-      const { transfer_id: holdId, ...wire } = clientWire(command);
-      return { v: 1, type: command.type, hold_id: holdId, account_id: command.accountId, expires_at: command.expiresAt, description: command.description, ...wire };
+      return { v: 1, type: command.type, hold_id: command.holdId, account_id: command.accountId, expires_at: command.expiresAt, description: command.description, ...moneyWire(command) };
     }
     case 'CAPTURE':
       return { v: 1, type: command.type, hold_id: command.holdId, account_id: command.accountId, to_account_id: command.toAccountId, ...clientWire(command) };
@@ -353,9 +352,13 @@ export function toMessage(command: Command): CommandMessage {
   }
 }
 
+/** A command that creates a transfer row: its id, then what every money command carries. */
 function clientWire(c: { transferId: string; amount: bigint; currency: string; principal: string; requestHash: string; acceptedAt: string }) {
+  return { transfer_id: c.transferId, ...moneyWire(c) };
+}
+
+function moneyWire(c: { amount: bigint; currency: string; principal: string; requestHash: string; acceptedAt: string }) {
   return {
-    transfer_id: c.transferId,
     amount: c.amount.toString(),
     currency: c.currency,
     principal: c.principal,

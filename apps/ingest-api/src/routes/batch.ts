@@ -99,7 +99,7 @@ async function submitBatch(ctx: AppContext, auth: AuthContext, key: string, enve
   const submitted: number[] = [];
   items.forEach((item, index) => {
     if (!('request' in item)) return;
-    submissions.push({ transferId: batchItemIdFor(auth.principal, key, index), request: item.request });
+    submissions.push({ id: batchItemIdFor(auth.principal, key, index), request: item.request });
     submitted.push(index);
   });
   // The batch's claim binds every item id to its body: items need no claim rows of their own.
