@@ -339,6 +339,9 @@ describe('holds, reversals and the account life cycle', () => {
       expect((await alice.get(`/v1/transfers/${original.body.id}`)).body).toMatchObject({ reversed_amount: '100' });
       expect((await balance(alice, from)).balance).toBe('100');
       expect((await balance(bob, to)).balance).toBe('0');
+      // The history lists each movement as a read of it shows it, reversed_amount included.
+      const history = (await alice.get(`/v1/transfers?account_id=${from}&kind=TRANSFER`)).body.transfers;
+      expect(history).toEqual([(await alice.get(`/v1/transfers/${original.body.id}`)).body]);
     });
 
     test('a reversal without an amount takes what is left when applied, counting a reversal still in flight', async () => {

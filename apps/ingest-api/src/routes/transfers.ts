@@ -10,7 +10,7 @@ import { type MovementAnswer, submitMovement } from '../movements';
 import { type ResponseSpec, defineRoute } from '../route-table';
 import { transferWireFromRow } from '../resources';
 import { submitReversal } from '../reversals';
-import { asSeenBy, readTransfer } from '../transfer-status';
+import { asSeenBy, readTransfer, withReversedAmounts } from '../transfer-status';
 
 const movementResponses: Record<number, ResponseSpec> = {
   202: { description: 'Durable in Kafka; poll Location for the outcome', schema: transferResource, location: true },
@@ -97,7 +97,9 @@ export const transferRoutes = [
         after: query.cursor === undefined ? null : decodeHistoryCursor(query.cursor),
         limit: query.limit,
       });
-      const transfers = await Promise.all(page.transfers.map((row) => asSeenBy(ctx, auth, transferWireFromRow(row), row.principal)));
+      // Each as a read of it shows it: a COMPLETED one with its reversed_amount (one read for the page).
+      const resources = await withReversedAmounts(ctx, page.transfers.map(transferWireFromRow));
+      const transfers = await Promise.all(resources.map((resource, i) => asSeenBy(ctx, auth, resource, page.transfers[i]!.principal)));
       res.json({ transfers, next_cursor: page.next ? encodeHistoryCursor(page.next) : null });
     },
   }),
