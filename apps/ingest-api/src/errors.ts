@@ -152,7 +152,11 @@ export function shownPath(path: string): string {
   return (path.length > PATH_SHOWN_MAX ? `${path.slice(0, PATH_SHOWN_MAX)}...` : path).toWellFormed();
 }
 
-/** zod issues as field paths; an unknown key is reported at its own path. */
+/**
+ * zod issues as field paths; an unknown key is reported at its own path, and a missing one
+ * as "is required" (when the parse reported its input: `{ reportInput: true }`), not as the
+ * type or format it would have needed.
+ */
 export function issuesOf(error: ZodError, prefix: readonly (string | number)[] = []): FieldIssue[] {
   const issues: FieldIssue[] = [];
   for (const issue of error.issues) {
@@ -160,7 +164,8 @@ export function issuesOf(error: ZodError, prefix: readonly (string | number)[] =
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) issues.push({ path: shownPath([...base, key].join('.')), message: 'is not a known field' });
     } else {
-      issues.push({ path: shownPath(base.join('.')) || '(body)', message: issue.message });
+      const missing = issue.code === 'invalid_type' && 'input' in issue && issue.input === undefined;
+      issues.push({ path: shownPath(base.join('.')) || '(body)', message: missing ? 'is required' : issue.message });
     }
   }
   return issues;

@@ -18,7 +18,7 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   // depth can exhaust the stack, and no text Postgres cannot store reaches a command.
   const problem = jsonProblem(body ?? {}, BODY_DEPTH_MAX);
   if (problem) throw validationFailed([problem], 'request body is not valid');
-  const parsed = schema.safeParse(body ?? {});
+  const parsed = schema.safeParse(body ?? {}, { reportInput: true });
   if (!parsed.success) throw validationFailed(issuesOf(parsed.error), 'request body is not valid');
   return parsed.data;
 }
@@ -163,7 +163,7 @@ function decimalOf(text: string): string {
 }
 
 export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
-  const parsed = schema.safeParse(query ?? {});
+  const parsed = schema.safeParse(query ?? {}, { reportInput: true });
   if (!parsed.success) throw validationFailed(issuesOf(parsed.error), 'query is not valid');
   return parsed.data;
 }

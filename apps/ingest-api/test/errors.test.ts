@@ -63,6 +63,19 @@ describe('issuesOf', () => {
     const paths = issuesOf(parsed.error!).map((i) => i.path).sort();
     expect(paths).toEqual(['amount', 'extra', 'nested.x']);
   });
+
+  it('says a missing field is required, and a present one what it must be', () => {
+    const schema = z.object({ id: z.uuid({ message: 'must be a UUID' }), amount: z.string(), note: z.string().nullable() });
+    const parsed = schema.safeParse({ id: 5, note: undefined }, { reportInput: true });
+    expect(issuesOf(parsed.error!)).toEqual([
+      { path: 'id', message: 'must be a UUID' },
+      { path: 'amount', message: 'is required' },
+      { path: 'note', message: 'is required' },
+    ]);
+    // A null is a value of the wrong type, not a missing field.
+    const nulled = schema.safeParse({ id: null, amount: null, note: null }, { reportInput: true });
+    expect(issuesOf(nulled.error!).map((i) => i.message)).toEqual(['must be a UUID', 'Invalid input: expected string, received null']);
+  });
 });
 
 describe('Postgres data exceptions', () => {

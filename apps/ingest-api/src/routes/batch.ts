@@ -120,7 +120,7 @@ async function submitBatch(ctx: AppContext, auth: AuthContext, key: string, enve
 function parseEnvelope(ctx: AppContext, body: unknown): unknown[] {
   const problem = envelopeProblem(body, BATCH_BODY_DEPTH_MAX);
   if (problem) throw validationFailed([problem], 'request body is not valid');
-  const parsed = batchEnvelope.safeParse(body ?? {});
+  const parsed = batchEnvelope.safeParse(body ?? {}, { reportInput: true });
   if (!parsed.success) throw validationFailed(issuesOf(parsed.error), 'request body is not valid');
   const { items } = parsed.data;
   if (items.length > ctx.config.batchItemsMax) {
