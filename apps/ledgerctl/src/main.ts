@@ -2,7 +2,7 @@
 /** ledgerctl: the operator CLI. Each command lives in src/commands/. */
 import { Command, CommanderError } from 'commander';
 import { ConfigError, describeStartFailure } from '@ledgerline/config';
-import { TOKEN_LIFETIME_MAX_S_DEFAULT, signDevToken } from '@ledgerline/auth';
+import { SCOPES, TOKEN_LIFETIME_MAX_S_DEFAULT, signDevToken, unknownScopes } from '@ledgerline/auth';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
@@ -37,11 +37,15 @@ program
   .command('token')
   .description('print a signed HS256 JWT for local use')
   .option('--sub <principal>', 'the principal (JWT sub)', 'alice')
-  .option('--scope <scopes>', 'space-separated scopes', 'ledger:read ledger:write')
+  .option('--scope <scopes>', `space-separated scopes, of ${SCOPES.join(', ')} (ledger:write does not imply ledger:read; ledger:admin implies both)`, 'ledger:read ledger:write')
   .option('--ttl-s <seconds>', `lifetime in seconds; the API refuses more than its JWT_LIFETIME_MAX_S (default ${TOKEN_LIFETIME_MAX_S_DEFAULT})`, String(TOKEN_LIFETIME_MAX_S_DEFAULT))
   .action(async (options: { sub: string; scope: string; ttlS: string }) => {
     const ttlS = Number(options.ttlS);
     if (!/^[0-9]{1,9}$/.test(options.ttlS) || ttlS < 1) throw new Error('--ttl-s must be a positive integer');
+    // A scope the API does not know grants nothing: a token with only typos in it would be refused everything.
+    const unknown = unknownScopes(options.scope);
+    if (unknown.length > 0) throw new Error(`--scope: ${unknown.map((s) => JSON.stringify(s)).join(', ')} ${unknown.length === 1 ? 'grants' : 'grant'} nothing here; the scopes are ${SCOPES.join(', ')}`);
+    if (options.scope.trim() === '') throw new Error(`--scope: give at least one of ${SCOPES.join(', ')}`);
     if (ttlS > TOKEN_LIFETIME_MAX_S_DEFAULT) {
       process.stderr.write(`ledgerctl token: valid for ${ttlS} s; an API with the default JWT_LIFETIME_MAX_S (${TOKEN_LIFETIME_MAX_S_DEFAULT}) refuses it\n`);
     }

@@ -6,6 +6,13 @@
 export const SCOPE_READ = 'ledger:read';
 export const SCOPE_WRITE = 'ledger:write';
 export const SCOPE_ADMIN = 'ledger:admin';
+/** Every scope the API grants anything for; any other scope in a token grants nothing. */
+export const SCOPES: readonly string[] = [SCOPE_READ, SCOPE_WRITE, SCOPE_ADMIN];
+
+/** The scopes in a space-separated `scope` that grant nothing here (a typo, another API's). */
+export function unknownScopes(scope: string): string[] {
+  return [...parseScopes(scope)].filter((s) => !SCOPES.includes(s));
+}
 
 export interface AuthContext {
   /** The JWT `sub`: owner of the accounts it opens, author of the transfers it sends. */

@@ -211,6 +211,9 @@ function translate(error: unknown): Error {
   if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || (error as errors.JOSEError).code === 'ERR_JOSE_GENERIC') {
     return new AuthUnavailableError(`JWKS unavailable: ${(error as Error).message}`);
   }
+  // Which claim and why ("missing required \"exp\" claim", "\"iss\" claim check failed"):
+  // the caller's own token, and what to fix in it.
+  if (error instanceof errors.JWTClaimValidationFailed) return new InvalidTokenError(`token rejected: ${error.message}`);
   if (error instanceof errors.JOSEError) return new InvalidTokenError(`token rejected: ${error.code}`);
   // Anything else came from fetching the key set (network), not from the token.
   return new AuthUnavailableError(`could not verify token: ${(error as Error).message}`);
