@@ -86,7 +86,7 @@ export function openApiDocument(routes: readonly Route[]) {
       title: 'ledgerline ingest API',
       version: '1',
       description:
-        'Amounts are strings of decimal digits in minor units. Every POST needs an Idempotency-Key, except POST /v1/holds/{id}/void (idempotent by the hold\'s state). Money movements answer 202 once durable in Kafka; poll (or long-poll with wait_ms) the transfer for COMPLETED or REJECTED. A method a path does not declare answers 405 with Allow.',
+        'Amounts are strings of decimal digits in minor units. Every POST and PATCH needs an Idempotency-Key, except POST /v1/holds/{id}/void (idempotent by the hold\'s state). Money movements answer 202 once durable in Kafka; poll (or long-poll with wait_ms) the transfer for COMPLETED or REJECTED. A method a path does not declare answers 405 with Allow.',
     },
     security: [{ bearer: [] }],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
