@@ -3,7 +3,7 @@
 # PostgreSQL 15, PgBouncer, Redis, each as a plain process with its data, config, logs and pid
 # file in one runtime directory per profile.
 #
-#   LL_PROFILE=dev|test bash infra/local/stack.sh <command> [service]
+#   LL_PROFILE=dev|test|ws1..ws4 bash infra/local/stack.sh <command> [service]
 #
 #   up                    install what is missing (as root), start what is not running, wait
 #                         until every service really answers, print a summary
