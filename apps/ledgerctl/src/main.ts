@@ -7,7 +7,7 @@ import { BUCKET_COUNT } from '@ledgerline/domain';
 import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
 import { runReconcile } from './commands/reconcile';
-import { addPartitions, moveCommand, rebalance, showRouting, showWorkers } from './commands/operate';
+import { addPartitions, moveCommand, rebalance, showAccountRouting, showRouting, showWorkers } from './commands/operate';
 import { acknowledgeLetter, redriveDeadLetter, showDeadLetter, showDeadLetters } from './commands/dead-letters';
 
 /** Dead letters one `ledgerctl dead-letters` prints at most: each is a row with its reason. */
@@ -101,8 +101,9 @@ deadLetters
 const routing = program.command('routing').description('the bucket -> partition table');
 routing
   .command('show')
-  .description('the table, its version, and the command rate per partition and bucket')
-  .action(() => showRouting(loadCtlConfig()));
+  .description('the table, its version, and the command rate per partition and bucket; with --account, where one account lives')
+  .option('--account <id>', "an account's id: its bucket, its partition, and a move of its bucket in progress")
+  .action((options: { account?: string }) => (options.account === undefined ? showRouting(loadCtlConfig()) : showAccountRouting(loadCtlConfig(), parseAccountId(options.account))));
 
 const buckets = program.command('buckets').description('bucket operations');
 buckets
@@ -146,6 +147,12 @@ function parseWithin(text: string, what: string, min: number, max: number): numb
   const value = parseNonNegative(text, what);
   if (value < min || value > max) throw new Error(`${what} must be in ${min}..${max}, got ${value}`);
   return value;
+}
+
+/** An account id as the API spells it (a UUID, any case), lower-cased as the API stores it. */
+function parseAccountId(text: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) throw new Error(`--account must be an account id (a UUID), got ${JSON.stringify(text.slice(0, 100))}`);
+  return text.toLowerCase();
 }
 
 /** An outbox row's id (a bigint sequence: beyond what parseNonNegative takes). */

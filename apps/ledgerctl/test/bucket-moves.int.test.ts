@@ -12,6 +12,7 @@ import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { Client, type Typed, startApi, token } from '../../../test/support/api';
 import { startWorker, waitFor } from '../../../test/support/worker';
 import { accountOnPartition } from '../../../test/support/ledger';
+import { ledgerctlFor } from '../../../test/support/ledgerctl';
 
 const PARTITIONS = 4;
 const quiet = () => undefined;
@@ -136,6 +137,15 @@ describe('bucket moves under load', () => {
     const bucket = bucketOf(account);
     const { moves } = await startMoves(db.pool, [bucket], 2); // ...and the operator's process dies here
     expect((await loadRouting(db.pool)).isHeld(account)).toBe(true);
+    // Where the account lives, and that its bucket is stuck in a move, is one command away.
+    const ledgerctl = ledgerctlFor({ databaseUrl: db.url, topicPrefix: topics.prefix });
+    const where = async () => {
+      const answer = await ledgerctl(['routing', 'show', '--account', account.toUpperCase()]);
+      expect(answer).toMatchObject({ code: 0, err: '' });
+      return answer.out;
+    };
+    expect(await where()).toContain(`bucket ${bucket} -> partition 0`);
+    expect(await where()).toContain(`bucket ${bucket} is being moved 0->2 (HOLDING)`);
     // What the operator is alerted by: the API counts the bucket it holds.
     const operator = new Client(api.url, null);
     const bucketsHeld = async () => /^ledger_api_routing_buckets_held (\d+)$/m.exec(String((await operator.get('/metrics')).body))?.[1];
@@ -152,6 +162,9 @@ describe('bucket moves under load', () => {
     expect(await oldestMove()).toBe(0);
     expect((await loadRouting(db.pool)).partitionOfBucket(bucket)).toBe(2);
     expect((await loadRouting(db.pool)).isHeld(account)).toBe(false);
+    const after = await where();
+    expect(after).toContain(`bucket ${bucket} -> partition 2`);
+    expect(after).not.toContain('being moved');
   });
 
   test('a re-run that names another target is refused, naming where the open move goes; the open move is untouched', async () => {

@@ -4,10 +4,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
-import { BUCKET_COUNT } from '@ledgerline/domain';
+import { BUCKET_COUNT, bucketOf } from '@ledgerline/domain';
 import { BatchingProducer, KafkaAdmin, createKafka, topicNames } from '@ledgerline/kafka';
 import { silentLogger } from '@ledgerline/logging';
-import { bucketTraffic, createPool, listOpenMoves, listPartitionStates, loadRouting } from '@ledgerline/postgres';
+import { bucketTraffic, createPool, findAccount, listOpenMoves, listPartitionStates, loadRouting } from '@ledgerline/postgres';
 import { type CtlConfig, ctlPool } from '../config';
 import { printTable } from '../table';
 import { moveBucketsRetrying } from '../rebalance/move-buckets';
@@ -108,6 +108,19 @@ export async function showRouting(config: CtlConfig): Promise<void> {
     process.stdout.write(`\nhottest buckets (last ${windowWords(config.trafficWindowMs)}):\n`);
     printTable(['bucket', 'partition', 'commands/min'], hot.map(([b, n]) => [String(b), String(routing.partitionOfBucket(b)), (n / minutes).toFixed(1)]));
     if (open.length) process.stdout.write(`\nmoves in progress: ${open.map((m) => `${m.bucket} ${m.fromPartition}->${m.toPartition} ${m.state}`).join(', ')}\n`);
+  });
+}
+
+/** Where one account lives: its bucket, the partition that bucket routes to, and any move of it in progress. */
+export async function showAccountRouting(config: CtlConfig, accountId: string): Promise<void> {
+  await withDeps(config, 'read', async ({ pool }) => {
+    const [routing, open, account] = await Promise.all([loadRouting(pool), listOpenMoves(pool), findAccount(pool, accountId)]);
+    const bucket = bucketOf(accountId);
+    const what = account ? `${account.kind} account, ${account.currency}, ${account.status}` : 'no such account (this is where it would live)';
+    process.stdout.write(`account ${accountId}: ${what}\n`);
+    process.stdout.write(`bucket ${bucket} -> partition ${routing.partitionOfBucket(bucket)} (routing table version ${routing.version})\n`);
+    const move = open.find((m) => m.bucket === bucket);
+    if (move) process.stdout.write(`bucket ${bucket} is being moved ${move.fromPartition}->${move.toPartition} (${move.state}): its commands are refused with 503 BUCKET_MOVING until it ends\n`);
   });
 }
 
