@@ -21,6 +21,7 @@ import {
   serviceAddressProblems,
   stringVar,
   implicitDevelopmentProblem,
+  unfilledProfileProblem,
 } from '@ledgerline/config';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 import { createPool } from '@ledgerline/postgres';
@@ -75,7 +76,12 @@ const schema = z.object({
   CTL_PG_IDLE_TIMEOUT_MS: intVar(30_000, 0, 3_600_000),
 });
 
+/** The addresses a local profile must give (scripts/with-profile.sh); every other setting has one default for all. */
+const PROFILE_ADDRESSES = ['KAFKA_BROKERS', 'OWNER_DATABASE_URL', 'API_DATABASE_URL', 'REDIS_URL'] as const;
+
 export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
+  const unfilled = unfilledProfileProblem(env, PROFILE_ADDRESSES);
+  if (unfilled) throw new ConfigError(unfilled);
   const raw = parseConfig(schema, env);
   const postgres = [
     ['OWNER_DATABASE_URL', raw.OWNER_DATABASE_URL],

@@ -67,6 +67,18 @@ test('bucket-move timing: the defaults of MOVE_DEFAULTS, bounds and order checke
   expect(() => loadCtlConfig({ CTL_REDIS_READY_WAIT_MS: '99' })).toThrow(/CTL_REDIS_READY_WAIT_MS="99": must be >= 100/);
 });
 
+test("LL_PROFILE naming another stack than dev, without its addresses, is refused: the dev stack's would be used", () => {
+  const filled = { KAFKA_BROKERS: '127.0.0.1:31092', OWNER_DATABASE_URL: 'postgres://o:p@127.0.0.1:31532/ledgerline', API_DATABASE_URL: 'postgres://a:p@127.0.0.1:31532/ledgerline', REDIS_URL: 'redis://127.0.0.1:31379' };
+  expect(() => loadCtlConfig({ LL_PROFILE: 'ws1' })).toThrow(
+    /^LL_PROFILE="ws1" names a local stack, but KAFKA_BROKERS, OWNER_DATABASE_URL, API_DATABASE_URL, REDIS_URL are not set, so the dev stack's addresses would be used/,
+  );
+  expect(() => loadCtlConfig({ LL_PROFILE: 'ws1', ...filled, REDIS_URL: ' ' })).toThrow(/but REDIS_URL is not set/);
+  expect(loadCtlConfig({ LL_PROFILE: 'ws1', ...filled }).kafkaBrokers).toEqual(['127.0.0.1:31092']);
+  // dev's own addresses are the defaults; no profile, no check.
+  expect(loadCtlConfig({ LL_PROFILE: 'dev' }).kafkaBrokers).toEqual(['127.0.0.1:19092']);
+  expect(loadCtlConfig({}).kafkaBrokers).toEqual(['127.0.0.1:19092']);
+});
+
 test('LEDGERLINE_ENV unset while reaching another host is refused (it would sign tokens with the public development secret there)', () => {
   expect(() => loadCtlConfig({ OWNER_DATABASE_URL: OWNER })).toThrow(/^LEDGERLINE_ENV: not set, .* yet OWNER_DATABASE_URL reaches db, beyond this machine/);
   expect(() => loadCtlConfig({ KAFKA_BROKERS: 'kafka-1.internal:9092' })).toThrow(/yet KAFKA_BROKERS reaches kafka-1\.internal,/);

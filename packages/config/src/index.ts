@@ -149,6 +149,24 @@ export function implicitDevelopmentProblem(
   );
 }
 
+/**
+ * LL_PROFILE names a local stack (test, ws1..ws4), but the addresses `names` were not filled in
+ * from it (scripts/with-profile.sh does, behind `npm run ledgerctl`): the command would act
+ * on the dev stack's defaults, silently, while the operator believes it acts on the profile's.
+ */
+export function unfilledProfileProblem(env: NodeJS.ProcessEnv, names: readonly string[]): string | null {
+  const profile = env.LL_PROFILE?.trim();
+  if (!profile || profile === 'dev' || env.LEDGERLINE_ENV?.trim() === 'production') return null;
+  const unset = names.filter((name) => !env[name]?.trim());
+  if (unset.length === 0) return null;
+  const shown = JSON.stringify(profile.slice(0, 40));
+  return (
+    `LL_PROFILE=${shown} names a local stack, but ${unset.join(', ')} ${unset.length === 1 ? 'is' : 'are'} not set, so the dev stack's ` +
+    `addresses would be used. Run it through npm (npm run ledgerctl -- ..., which fills them in from the profile), ` +
+    `or eval "$(LL_PROFILE=${shown} bash infra/local/stack.sh env)" first`
+  );
+}
+
 export function ledgerlineEnvVar() {
   return z.enum(LEDGERLINE_ENVS, { message: 'must be development, test or production' }).default('development');
 }
