@@ -38,8 +38,10 @@
  * BALANCE_MIN, is REJECTED with BALANCE_LIMIT_EXCEEDED, a normal outcome like
  * INSUFFICIENT_FUNDS; a credit leg refused for it sends the money home. A refund leg is the
  * one posting that cannot be refused (the money is in transit); it may use the range above
- * USER_BALANCE_MAX, and should even that not suffice, the leg is recorded REJECTED and the
- * money stays visible in transit with the transfer PROCESSING, for an operator to settle.
+ * USER_BALANCE_MAX, and should even that not suffice (or should this partition's transit
+ * account be at BALANCE_MIN, after some 9.2e18 minor units of net inflow), the leg is
+ * recorded REJECTED and the money stays visible in transit with the transfer PROCESSING,
+ * for an operator to settle.
  *
  * A command whose subject account is routed to another partition (it arrived before a
  * bucket move finished) is forwarded there unchanged: this partition must not write an
