@@ -157,7 +157,7 @@ function parseItem(raw: unknown): ParsedItem {
       throw validationFailed([{ path: '(item)', message: 'must be an object with a kind' }], 'item is not valid');
     }
     const { kind, ...body } = raw as Record<string, unknown>;
-    const parsedKind = batchItemKind.safeParse(kind);
+    const parsedKind = batchItemKind.safeParse(kind, { reportInput: true });
     if (!parsedKind.success) throw validationFailed(issuesOf(parsedKind.error, ['kind']), 'item is not valid');
     return { request: requestOf(parsedKind.data, body) };
   } catch (error) {
