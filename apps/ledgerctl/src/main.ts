@@ -7,7 +7,7 @@ import { BUCKET_COUNT } from '@ledgerline/domain';
 import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
 import { runReconcile } from './commands/reconcile';
-import { addPartitions, moveCommand, rebalance, showAccountRouting, showRouting, showWorkers } from './commands/operate';
+import { addPartitions, moveCommand, rebalance, showAccountRouting, showRouting, showSystemAccounts, showWorkers } from './commands/operate';
 import { acknowledgeLetter, redriveDeadLetter, showDeadLetter, showDeadLetters } from './commands/dead-letters';
 
 /** Dead letters one `ledgerctl dead-letters` prints at most: each is a row with its reason. */
@@ -104,6 +104,11 @@ routing
   .description('the table, its version, and the command rate per partition and bucket; with --account, where one account lives')
   .option('--account <id>', "an account's id: its bucket, its partition, and a move of its bucket in progress")
   .action((options: { account?: string }) => (options.account === undefined ? showRouting(loadCtlConfig()) : showAccountRouting(loadCtlConfig(), parseAccountId(options.account))));
+
+program
+  .command('system-accounts')
+  .description("the ledger's own accounts by partition and currency (transit, external), their ids and balances")
+  .action(() => showSystemAccounts(loadCtlConfig()));
 
 const buckets = program.command('buckets').description('bucket operations');
 buckets

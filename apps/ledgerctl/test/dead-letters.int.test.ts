@@ -57,6 +57,11 @@ describe('ledgerctl dead-letters redrive', () => {
       expect(letter.letter).toMatchObject({ reason: expect.stringMatching(/UNPROCESSABLE|22023|refused/), topic: topics.names.commands });
       // Debited, not credited: the money is in transit, and nothing ends the transfer by itself.
       expect((await transferStatuses(db.pool, [payment.transferId])).get(payment.transferId)?.status).toBe('PROCESSING');
+      // What the operator sees of it: the transit accounts hold it.
+      const system = await ledgerctl(['system-accounts']);
+      expect(system).toMatchObject({ code: 0, err: '' });
+      expect(system.out).toContain('USD: 300 in transit');
+      expect(system.out).toMatch(/USD +0 +TRANSIT +[0-9a-f-]{36} +300\n/);
       expect(await balanceOf(db.pool, payer)).toBe(700n);
       // The listing names the command and its transfer, what an operator searches for.
       const listed = await ledgerctl(['dead-letters', '--partition', '1']);

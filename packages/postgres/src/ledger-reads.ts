@@ -256,3 +256,9 @@ export async function findTerminalTransferIds(pool: Pool, ids: readonly string[]
   );
   return new Set(result.rows.map((r) => r.id as string));
 }
+
+/** The ledger's own accounts (each partition's transit and external account per currency), with their balances. */
+export async function listSystemAccounts(pool: Pool): Promise<{ id: string; kind: 'TRANSIT' | 'EXTERNAL'; currency: string; balance: bigint }[]> {
+  const result = await pool.query(`SELECT id, kind, currency, balance::text AS balance FROM accounts WHERE kind <> 'USER' ORDER BY currency, kind, id`);
+  return result.rows.map((r) => ({ id: String(r.id), kind: r.kind as 'TRANSIT' | 'EXTERNAL', currency: String(r.currency), balance: BigInt(r.balance) }));
+}

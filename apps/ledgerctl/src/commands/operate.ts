@@ -4,10 +4,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
-import { BUCKET_COUNT, bucketOf } from '@ledgerline/domain';
+import { BUCKET_COUNT, bucketOf, externalAccountId, transitAccountId } from '@ledgerline/domain';
 import { BatchingProducer, KafkaAdmin, createKafka, topicNames } from '@ledgerline/kafka';
 import { silentLogger } from '@ledgerline/logging';
-import { bucketTraffic, createPool, findAccount, listOpenMoves, listPartitionStates, loadRouting } from '@ledgerline/postgres';
+import { bucketTraffic, createPool, findAccount, listOpenMoves, listPartitionStates, listSystemAccounts, loadRouting } from '@ledgerline/postgres';
 import { type CtlConfig, ctlPool } from '../config';
 import { printTable } from '../table';
 import { moveBucketsRetrying } from '../rebalance/move-buckets';
@@ -121,6 +121,38 @@ export async function showAccountRouting(config: CtlConfig, accountId: string): 
     process.stdout.write(`bucket ${bucket} -> partition ${routing.partitionOfBucket(bucket)} (routing table version ${routing.version})\n`);
     const move = open.find((m) => m.bucket === bucket);
     if (move) process.stdout.write(`bucket ${bucket} is being moved ${move.fromPartition}->${move.toPartition} (${move.state}): its commands are refused with 503 BUCKET_MOVING until it ends\n`);
+  });
+}
+
+/**
+ * The ledger's own accounts, by partition and currency: the transit account (credited by a
+ * cross-partition movement's first leg, debited by its second, each on its own partition:
+ * one partition's balance is what it sent out net of what it received, and their sum is the
+ * money between two legs now) and the external one (where deposits come from: minus what was
+ * deposited net). An admin token reads each with GET /v1/accounts/{id}; this is where their
+ * ids are found.
+ */
+export async function showSystemAccounts(config: CtlConfig): Promise<void> {
+  await withDeps(config, 'read', async ({ pool, admin, topics }) => {
+    const [accounts, partitions] = await Promise.all([listSystemAccounts(pool), admin.partitionCount(topics.commands)]);
+    // An id names its (kind, partition, currency): find which, for every partition the topic has.
+    const placeOf = new Map<string, number>();
+    for (const currency of new Set(accounts.map((a) => a.currency))) {
+      for (let p = 0; p < partitions; p++) {
+        placeOf.set(transitAccountId(p, currency), p);
+        placeOf.set(externalAccountId(p, currency), p);
+      }
+    }
+    const rows = accounts
+      .map((a) => ({ ...a, partition: placeOf.get(a.id) ?? -1 }))
+      .sort((a, b) => a.currency.localeCompare(b.currency) || a.partition - b.partition || a.kind.localeCompare(b.kind));
+    printTable(
+      ['currency', 'partition', 'kind', 'id', 'balance'],
+      rows.map((a) => [a.currency, a.partition < 0 ? '?' : String(a.partition), a.kind, a.id, a.balance.toString()]),
+    );
+    const inTransit = new Map<string, bigint>();
+    for (const a of accounts) if (a.kind === 'TRANSIT') inTransit.set(a.currency, (inTransit.get(a.currency) ?? 0n) + a.balance);
+    for (const [currency, total] of inTransit) process.stdout.write(`${currency}: ${total} in transit (the transit accounts' sum: money between a movement's two legs)\n`);
   });
 }
 
