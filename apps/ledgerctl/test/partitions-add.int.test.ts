@@ -3,7 +3,7 @@
 // --finish (a spread a crash cut short). An operator review re-ran it by mistake and it moved
 // buckets the operator had put on a crowded partition by hand, each move with its hold.
 // Against the real ledgerctl, a worker, Kafka and Postgres through PgBouncer.
-import { loadRouting } from '@ledgerline/postgres';
+import { listOpenMoves, loadRouting, startMoves } from '@ledgerline/postgres';
 import { useTestLedger } from '../../../test/support/test-ledger';
 import { ledgerctlFor } from '../../../test/support/ledgerctl';
 import { startWorker } from '../../../test/support/worker';
@@ -44,4 +44,45 @@ describe('ledgerctl partitions add at the current count', () => {
       await worker.stop();
     }
   }, 120_000);
+
+  // An operator review killed a spread after its first group: re-running it with --finish
+  // planned one of the held buckets elsewhere, was refused, and left the bucket held (its
+  // accounts answered 503) however often it was run. rebalance --apply did the same.
+  test('moves a crash left open are shown as held, and finished where they were going before a spread or a rebalance plans', async () => {
+    const ledgerctl = ledgerctlFor(ledger.target);
+    const worker = await startWorker(ledger.target);
+    try {
+      const onZero = (await loadRouting(ledger.db.pool)).rows().filter((r) => r.partition === 0).map((r) => r.bucket);
+      const [a, b, c] = onZero as [number, number, number];
+      await startMoves(ledger.db.pool, [a, b], 1); // ...and the spread's process dies here, both buckets held
+      const heldNote = `2 buckets held by 2 moves a crash left open (${a} 0->1 HOLDING, ${b} 0->1 HOLDING)`;
+
+      const preview = await ledgerctl(['partitions', 'add', '--to', '2']);
+      expect([preview.code, preview.err]).toEqual([0, '']);
+      expect(preview.out).toContain(heldNote);
+      expect(preview.out).toMatch(/would make the 2 moves above, after the 2 moves a crash left open\. Nothing moved/);
+      expect((await listOpenMoves(ledger.db.pool)).map((m) => m.bucket).sort((x, y) => x - y)).toEqual([a, b].sort((x, y) => x - y));
+
+      const finished = await ledgerctl(['partitions', 'add', '--to', '2', '--finish']);
+      expect([finished.code, finished.err]).toEqual([0, '']);
+      expect(finished.out).toMatch(new RegExp(`^finishing 2 moves a crash left open first: ${a} 0->1 HOLDING, ${b} 0->1 HOLDING\n`));
+      expect(await listOpenMoves(ledger.db.pool)).toEqual([]);
+      const routing = await loadRouting(ledger.db.pool);
+      expect(routing.rows().filter((r) => r.partition === 0)).toHaveLength(512);
+      expect(routing.heldBucketCount).toBe(0);
+
+      // The same for rebalance: the preview names the held bucket, --apply finishes its move first.
+      await startMoves(ledger.db.pool, [c], 1);
+      const plan = await ledgerctl(['rebalance']);
+      expect(plan.out).toContain(`1 bucket held by 1 move a crash left open (${c} 0->1 HOLDING)`);
+      const applied = await ledgerctl(['rebalance', '--apply']);
+      expect([applied.code, applied.err]).toEqual([0, '']);
+      expect(applied.out).toMatch(new RegExp(`^finishing 1 move a crash left open first: ${c} 0->1 HOLDING\n`));
+      expect(await listOpenMoves(ledger.db.pool)).toEqual([]);
+      expect((await loadRouting(ledger.db.pool)).partitionOfBucket(c)).toBe(1);
+      expect(worker.fatal).toEqual([]);
+    } finally {
+      await worker.stop();
+    }
+  }, 180_000);
 });

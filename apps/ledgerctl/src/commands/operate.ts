@@ -7,7 +7,7 @@ import { SingleBar } from 'cli-progress';
 import { BUCKET_COUNT, bucketOf, externalAccountId, transitAccountId } from '@ledgerline/domain';
 import { BatchingProducer, KafkaAdmin, createKafka, topicNames } from '@ledgerline/kafka';
 import { silentLogger } from '@ledgerline/logging';
-import { bucketTraffic, createPool, findAccount, listOpenMoves, listPartitionStates, listSystemAccounts, loadRouting } from '@ledgerline/postgres';
+import { type BucketMove, bucketTraffic, createPool, findAccount, listOpenMoves, listPartitionStates, listSystemAccounts, loadRouting } from '@ledgerline/postgres';
 import { type CtlConfig, ctlPool } from '../config';
 import { printTable } from '../table';
 import { moveBucketsRetrying } from '../rebalance/move-buckets';
@@ -170,7 +170,9 @@ export async function moveCommand(config: CtlConfig, buckets: number[], toPartit
     const partitions = await admin.partitionCount(topics.commands);
     if (toPartition < 0 || toPartition >= partitions) throw new Error(`--to-partition must be in 0..${partitions - 1}`);
     const result = await moveBucketsRetrying({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition, config.move);
-    process.stdout.write(`moved ${bucketsWord(result.moved.length)} to partition ${toPartition}; held ${result.holdMs} ms\n`);
+    // A bucket already on the target is not moved (nor held): say so rather than report a move.
+    if (result.moved.length === 0) process.stdout.write(`nothing to move: ${buckets.length === 1 ? `bucket ${buckets[0]} is` : 'the buckets are'} on partition ${toPartition} already\n`);
+    else process.stdout.write(`moved ${bucketsWord(result.moved.length)} to partition ${toPartition}; held ${result.holdMs} ms\n`);
   });
 }
 
@@ -190,18 +192,22 @@ export async function addPartitions(config: CtlConfig, to: number, finish: boole
       process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
       await sleep(config.metadataRefreshWaitMs);
     }
-    const routing = await loadRouting(deps.pool);
-    const plan = spreadPlan((b) => routing.partitionOfBucket(b), to);
+    const preview = to === current && !finish;
+    // Moves a crash left open are finished where they were going before anything is planned:
+    // a plan that sent one of their buckets elsewhere would be refused, and leave it held.
+    const open = preview ? await listOpenMoves(deps.pool) : await finishOpenMoves(deps, config);
+    const placed = await placement(deps, preview ? open : []);
+    const plan = spreadPlan(placed, to);
     if (to === current) {
-      if (plan.length === 0) {
+      if (plan.length === 0 && open.length === 0) {
         process.stdout.write(`${deps.topics.commands} has ${to} partitions and the buckets are spread: nothing to move\n`);
         return;
       }
-      if (!finish) {
-        printTable(['bucket', 'from', 'to'], plan.map((m) => [String(m.bucket), String(m.from), String(m.to)]));
+      if (preview) {
+        if (plan.length) printTable(['bucket', 'from', 'to'], plan.map((m) => [String(m.bucket), String(m.from), String(m.to)]));
         process.stdout.write(
-          `${deps.topics.commands} already has ${to} partitions; leveling its buckets would make the ${plan.length} moves above. ` +
-            'Nothing moved: to finish a spread a crash cut short, run again with --finish\n',
+          `${heldNote(open)}${deps.topics.commands} already has ${to} partitions; leveling its buckets would make the ${plan.length} moves above` +
+            `${open.length ? `, after the ${movesWord(open.length)} a crash left open` : ''}. Nothing moved: to finish a spread a crash cut short, run again with --finish\n`,
         );
         return;
       }
@@ -214,12 +220,59 @@ export async function addPartitions(config: CtlConfig, to: number, finish: boole
 export async function rebalance(config: CtlConfig, apply: boolean, movesMax: number): Promise<void> {
   await withDeps(config, apply ? 'owner' : 'read', async (deps) => {
     const partitions = await deps.admin.partitionCount(deps.topics.commands);
-    const [routing, traffic] = await Promise.all([loadRouting(deps.pool), bucketTraffic(deps.pool, config.trafficWindowMs)]);
-    const plan = levelPlan((b) => routing.partitionOfBucket(b), partitions, traffic, movesMax);
+    // As in addPartitions: open moves first, where they were going; a preview plans as if they were done.
+    const open = apply ? await finishOpenMoves(deps, config) : await listOpenMoves(deps.pool);
+    const [placed, traffic] = await Promise.all([placement(deps, apply ? [] : open), bucketTraffic(deps.pool, config.trafficWindowMs)]);
+    const plan = levelPlan(placed, partitions, traffic, movesMax);
+    if (!apply) process.stdout.write(heldNote(open));
     if (plan.length === 0) process.stdout.write('already level: nothing to move\n');
     else printTable(['bucket', 'from', 'to', `commands (${windowWords(config.trafficWindowMs)})`], plan.map((m) => [String(m.bucket), String(m.from), String(m.to), String(m.load)]));
     if (apply && plan.length) await applyPlan(deps, plan, config);
   });
+}
+
+/** Where each bucket is, or will be once `open` moves finish where they were going. */
+async function placement(deps: Deps, open: readonly BucketMove[]): Promise<(bucket: number) => number> {
+  const routing = await loadRouting(deps.pool);
+  const going = new Map(open.map((m) => [m.bucket, m.toPartition]));
+  return (bucket) => going.get(bucket) ?? routing.partitionOfBucket(bucket);
+}
+
+/**
+ * Finishes every open move (a `buckets move`, spread or rebalance a crash cut short) where it
+ * was going, grouped by target; returns none left open. Until then their buckets are held:
+ * their accounts' commands are refused with 503 BUCKET_MOVING.
+ */
+async function finishOpenMoves(deps: Deps, config: CtlConfig): Promise<BucketMove[]> {
+  const open = await listOpenMoves(deps.pool);
+  if (open.length === 0) return [];
+  process.stdout.write(`finishing ${movesWord(open.length)} a crash left open first: ${describeMoves(open)}\n`);
+  const byTarget = new Map<number, number[]>();
+  for (const move of open) byTarget.set(move.toPartition, [...(byTarget.get(move.toPartition) ?? []), move.bucket]);
+  for (const [to, buckets] of byTarget) {
+    await moveBucketsRetrying({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log: () => undefined }, buckets, to, config.move);
+  }
+  return [];
+}
+
+/** What a preview says of moves a crash left open: their buckets refuse commands until finished. */
+function heldNote(open: readonly BucketMove[]): string {
+  if (open.length === 0) return '';
+  return (
+    `${bucketsWord(open.length)} held by ${movesWord(open.length)} a crash left open (${describeMoves(open)}): ` +
+    'their accounts get 503 BUCKET_MOVING until the moves finish (this command with --finish or --apply finishes them first, ' +
+    'or `buckets move <bucket> --to-partition <to>`).\n'
+  );
+}
+
+/** "629 5->12 HOLDING, 630 5->12 FENCED" (the first 20, then how many more). */
+function describeMoves(moves: readonly BucketMove[]): string {
+  const shown = moves.slice(0, 20).map((m) => `${m.bucket} ${m.fromPartition}->${m.toPartition} ${m.state}`);
+  return moves.length > 20 ? `${shown.join(', ')} and ${moves.length - 20} more` : shown.join(', ');
+}
+
+function movesWord(n: number): string {
+  return n === 1 ? '1 move' : `${n} moves`;
 }
 
 /** Carries out a plan in groups of one target partition and at most CTL_BUCKETS_PER_MOVE_MAX buckets. */

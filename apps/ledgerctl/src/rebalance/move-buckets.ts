@@ -95,7 +95,7 @@ export async function moveBuckets(deps: MoveDeps, buckets: readonly number[], to
   const { moves: created, version } = await startMoves(deps.pool, fresh, toPartition);
   const moves = [...resumed, ...created];
   if (moves.length === 0) return { moved: [], holdMs: 0 };
-  if (resumed.length) deps.log(`resuming ${resumed.length} open moves (${resumed.map((m) => `${m.bucket}:${m.state}`).join(', ')})`);
+  if (resumed.length) deps.log(`resuming ${resumed.length === 1 ? '1 open move' : `${resumed.length} open moves`} (${resumed.map((m) => `${m.bucket}:${m.state}`).join(', ')})`);
   const moved = await completeMoves(deps, moves, version, options);
   return { moved, holdMs: heldFor(moved) };
 }
