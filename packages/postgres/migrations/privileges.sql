@@ -47,7 +47,14 @@ BEGIN
     IF NOT is_super AND current_user <> 'ledgerline_owner' THEN
       RAISE EXCEPTION 'privileges: % cannot run as %: run the migrations as ledgerline_owner (or once as a superuser)', stmt, current_user;
     END IF;
-    EXECUTE stmt;
+    BEGIN
+      EXECUTE stmt;
+    EXCEPTION WHEN insufficient_privilege THEN
+      -- An object someone else created in the schema (a DBA's helper function, a trigger):
+      -- ledgerline_owner cannot take it over, and a bare "must be owner of" names no way out.
+      RAISE EXCEPTION 'privileges: % failed as %: % (everything in schema public must belong to ledgerline_owner: have a superuser or the object''s owner run that statement, or drop the object, then migrate again)',
+        stmt, current_user, SQLERRM USING ERRCODE = 'insufficient_privilege';
+    END;
   END LOOP;
 END
 $$;
