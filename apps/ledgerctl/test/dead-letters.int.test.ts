@@ -102,6 +102,8 @@ describe('ledgerctl dead-letters redrive', () => {
       expect(await balanceOf(db.pool, payee)).toBe(301n);
       // Three redrives, each with its partition and who sent it.
       const history = await ledgerctl(['dead-letters', 'show', String(letter.id)]);
+      expect(history.out).toMatch(/^sqlstate:\s+22023$/m); // the worker's reason for isolating it
+      expect(history.out).toMatch(/^again of:\s+-$/m);
       const redriveLines = history.out.match(/\d{4}-\d\d-\d\dT[\d:.]+Z to partition 1 by \S+@\S+/g) ?? [];
       expect(redriveLines).toHaveLength(3);
       expect(history.out).toMatch(new RegExp(`^redriven:\\s+${redriveLines[0]!.replace(/[.]/g, '\\.')}$`, 'm'));
@@ -110,7 +112,8 @@ describe('ledgerctl dead-letters redrive', () => {
       // --open: the redriven letter is handled; the one dead-lettered again is not, yet.
       const open = await ledgerctl(['dead-letters', '--partition', '1', '--open']);
       expect(open.out).not.toMatch(new RegExp(`^${letter.id}\\s`, 'm'));
-      expect(open.out).toMatch(new RegExp(`^${again.id}\\s`, 'm'));
+      // ...and still names the first letter, though --open leaves that one out.
+      expect(open.out).toMatch(new RegExp(`^${again.id}\\s+1\\s+\\d+\\s+CREDIT_LEG\\s+${payment.transferId}\\s+${letter.id}\\s`, 'm'));
       const report = await reconcile(db.pool, { outboxAgeMaxMs: 3_600_000 });
       expect(report.checks.filter((c) => c.violations > 0)).toEqual([]);
       expect(worker.fatal).toEqual([]);
@@ -179,7 +182,7 @@ describe('ledgerctl dead-letters redrive', () => {
     const account = '00000000-0000-4000-8000-0000000000aa';
     // Never a command the worker could read: it would be refused the same way.
     const malformed = await ledgerctl(['dead-letters', 'redrive', await letter('malformed: not JSON', account, '{')]);
-    expect([malformed.code, malformed.err]).toEqual([2, expect.stringMatching(/was never a command the worker could read \(malformed: not JSON\)/)]);
+    expect([malformed.code, malformed.err]).toEqual([2, expect.stringMatching(/was refused before it was applied \(malformed: not JSON\)/)]);
     // Keyed by no account: the pipeline never wrote it.
     const poison = await ledgerctl(['dead-letters', 'redrive', await letter('UNPROCESSABLE: test', 'poison', '{"v":1,"type":"CREDIT_LEG"}')]);
     expect([poison.code, poison.err]).toEqual([2, expect.stringMatching(/is keyed "poison", not by an account id/)]);

@@ -147,6 +147,11 @@ export interface DeadLetterRow {
   lastRedrivenAt: Date | null;
   /** An operator's word that it is handled (dead_letter_acknowledgements), or null. */
   acknowledgement: Acknowledgement | null;
+  /**
+   * The first dead letter with the same key and value bytes, when it came before this one (a
+   * redrive dead-lettered again), among every dead letter, not only those listed; else null.
+   */
+  againOf: bigint | null;
 }
 
 /** One dead letter's acknowledgement (migration 0023). */
@@ -166,8 +171,14 @@ export interface Redrive {
 const DEAD_LETTER_COLUMNS = `o.id, o.source_partition, o.payload, o.created_at, o.published_at,
             (SELECT count(*)::int FROM dead_letter_redrives r WHERE r.letter_id = o.id) AS redrives,
             (SELECT max(r.redriven_at) FROM dead_letter_redrives r WHERE r.letter_id = o.id) AS last_redriven_at,
-            a.acknowledged_at, a.acknowledged_by, a.note`;
-const DEAD_LETTERS = `outbox o LEFT JOIN dead_letter_acknowledgements a ON a.letter_id = o.id`;
+            a.acknowledged_at, a.acknowledged_by, a.note, f.first_id::text AS again_of`;
+/** A letter's bytes as one value: its key, its value (or, cut, its size's hash), compared whole. */
+const LETTER_BYTES = (alias: string) =>
+  `md5(concat_ws('|', coalesce(${alias}.payload->>'key_base64', ''), coalesce(${alias}.payload->>'value_base64', ''), coalesce(${alias}.payload->>'value_sha256', '')))`;
+// Each group of letters with the same bytes hashed once; a later letter names its first.
+const DEAD_LETTERS = `outbox o LEFT JOIN dead_letter_acknowledgements a ON a.letter_id = o.id
+  LEFT JOIN (SELECT ${LETTER_BYTES('e')} AS bytes, min(e.id) AS first_id FROM outbox e WHERE e.topic = 'dead-letter' GROUP BY 1) f
+    ON f.bytes = ${LETTER_BYTES('o')} AND f.first_id < o.id`;
 
 type DeadLetterDbRow = {
   id: string;
@@ -180,6 +191,7 @@ type DeadLetterDbRow = {
   acknowledged_at: Date | null;
   acknowledged_by: string | null;
   note: string | null;
+  again_of: string | null;
 };
 
 function deadLetterOf(r: DeadLetterDbRow): DeadLetterRow {
@@ -192,6 +204,7 @@ function deadLetterOf(r: DeadLetterDbRow): DeadLetterRow {
     redrives: r.redrives,
     lastRedrivenAt: r.last_redriven_at,
     acknowledgement: r.acknowledged_at === null ? null : { acknowledgedAt: r.acknowledged_at, acknowledgedBy: r.acknowledged_by ?? '', note: r.note ?? '' },
+    againOf: r.again_of === null ? null : BigInt(r.again_of),
   };
 }
 

@@ -51,23 +51,20 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
       return;
     }
     // A command redriven and dead-lettered again is a new letter with the same bytes: each
-    // later letter names the first listed one with its key and value ('again of').
-    const firstWithBytes = new Map<string, bigint>();
+    // later letter names the first one with its key and value ('again of'), listed or not
+    // (--open leaves out the redriven original, and --limit the older ones).
     printTable(
       ['id', 'partition', 'offset', 'command', 'command id', 'again of', 'dead-lettered at', 'on topic', 'redriven', 'acknowledged', 'reason'],
       rows.map((row) => {
         const reason = String(row.letter.reason ?? '');
         const command = commandOf(row.letter.value_base64, row.letter.value_bytes);
-        const bytes = `${String(row.letter.key_base64 ?? '')}|${String(row.letter.value_base64 ?? '')}|${String(row.letter.value_sha256 ?? '')}`;
-        const first = firstWithBytes.get(bytes);
-        if (first === undefined) firstWithBytes.set(bytes, row.id);
         return [
           String(row.id),
           String(row.letter.partition ?? row.sourcePartition),
           String(row.letter.offset ?? ''),
           command.type,
           command.id,
-          first === undefined ? '-' : String(first),
+          row.againOf === null ? '-' : String(row.againOf),
           String(row.letter.dead_lettered_at ?? row.createdAt.toISOString()),
           row.publishedAt ? 'yes' : 'not yet',
           row.lastRedrivenAt === null ? '-' : `${row.redrives}x, last ${row.lastRedrivenAt.toISOString()}`,
@@ -98,6 +95,8 @@ export async function showDeadLetter(config: CtlConfig, id: bigint): Promise<voi
       ['dead-lettered at', String(letter.dead_lettered_at ?? row.createdAt.toISOString())],
       ['on the dead-letter topic', row.publishedAt ? `yes, ${row.publishedAt.toISOString()}` : 'not yet'],
       ['reason', String(letter.reason ?? '')],
+      ['sqlstate', typeof letter.sqlstate === 'string' ? letter.sqlstate : '-'],
+      ['again of', row.againOf === null ? '-' : `${row.againOf} (the same bytes, dead-lettered before)`],
       ['command', `${command.type} ${command.id}`],
       ['key', typeof letter.key_base64 === 'string' ? Buffer.from(letter.key_base64, 'base64').toString('utf8') : '-'],
     ];
@@ -147,7 +146,7 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
     const { reason, topic, partition, offset, key_base64: keyBase64, value_base64: valueBase64, value_bytes: valueBytes } = row.letter;
     if (topic !== topics.commands) throw new Error(`dead letter ${id} was read from ${String(topic)}, not ${topics.commands}: only commands are sent again`);
     if (typeof reason !== 'string' || !reason.startsWith('UNPROCESSABLE')) {
-      throw new Error(`dead letter ${id} was never a command the worker could read (${String(reason).slice(0, 80)}): sent again it would be refused the same way`);
+      throw new Error(`dead letter ${id} was refused before it was applied (${String(reason).slice(0, 80)}): sent again it would be refused the same way`);
     }
     if (valueBytes !== undefined) throw new Error(`dead letter ${id} keeps only the first bytes of a ${String(valueBytes)}-byte message: the whole command is not there to send again`);
     if (typeof keyBase64 !== 'string' || typeof valueBase64 !== 'string') throw new Error(`dead letter ${id} has no key or no value: nothing to send again`);
@@ -206,7 +205,9 @@ export async function acknowledgeLetter(config: CtlConfig, id: bigint, note: str
       const first = (await findDeadLetter(pool, id))?.acknowledgement;
       throw new Error(`dead letter ${id} is already acknowledged${first ? ` (${first.acknowledgedAt.toISOString()} by ${first.acknowledgedBy}: ${first.note})` : ''}`);
     }
-    process.stdout.write(`dead letter ${id} acknowledged: it no longer shows in dead-letters --open\n`);
+    process.stdout.write(
+      row.redrives > 0 ? `dead letter ${id} acknowledged (it had left dead-letters --open already, when it was redriven)\n` : `dead letter ${id} acknowledged: it no longer shows in dead-letters --open\n`,
+    );
   } finally {
     await pool.end();
   }
