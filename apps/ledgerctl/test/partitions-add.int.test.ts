@@ -6,7 +6,7 @@
 import { listOpenMoves, loadRouting, startMoves } from '@ledgerline/postgres';
 import { useTestLedger } from '../../../test/support/test-ledger';
 import { ledgerctlFor } from '../../../test/support/ledgerctl';
-import { startWorker } from '../../../test/support/worker';
+import { startWorker, waitFor } from '../../../test/support/worker';
 
 describe('ledgerctl partitions add at the current count', () => {
   const ledger = useTestLedger(2);
@@ -85,4 +85,32 @@ describe('ledgerctl partitions add at the current count', () => {
       await worker.stop();
     }
   }, 180_000);
+
+  // An operator review started a second worker with the same WORKER_ID: `workers` showed
+  // two owners both named "worker-1 /127.0.0.1", and nothing said why.
+  test('workers tells apart two members that share one WORKER_ID, and says to give each its own', async () => {
+    const ledgerctl = ledgerctlFor(ledger.target);
+    const twins = [await startWorker(ledger.target, { WORKER_ID: 'twin' }), await startWorker(ledger.target, { WORKER_ID: 'twin' })];
+    try {
+      const listed = await waitFor('both twins to own a partition', async () => {
+        const answer = await ledgerctl(['workers']);
+        return /: Stable, 2 members\n/.test(answer.out) && (answer.out.match(/ twin \S+ \(member twin-[0-9a-f-]+\)/g) ?? []).length === 2 ? answer : undefined;
+      });
+      expect([listed.code, listed.err]).toEqual([0, 'ledgerctl workers: 2 members share the client id "twin": give each worker its own WORKER_ID\n']);
+      const members = listed.out.match(/\(member (twin-[0-9a-f-]+)\)/g) ?? [];
+      expect(new Set(members).size).toBe(2);
+    } finally {
+      for (const twin of twins) await twin.stop();
+    }
+  }, 120_000);
+
+  // An operator review stopped Kafka: routing show, whose table is in Postgres, failed after
+  // ~11 s of retries to learn the partition count.
+  test('routing show reads the table from Postgres when Kafka does not answer, and says what it leaves out', async () => {
+    const ledgerctl = ledgerctlFor(ledger.target);
+    const shown = await ledgerctl(['routing', 'show'], { KAFKA_BROKERS: '127.0.0.1:1' });
+    expect(shown.code).toBe(0);
+    expect(shown.out).toMatch(/^routing table version \d+, 1024 buckets\npartition +buckets +commands\/min\n-+ +-+ +-+\n0 +\d+ /);
+    expect(shown.err).toMatch(/^ledgerctl: Kafka \(127\.0\.0\.1:1\) did not answer \(.*\); partitions without buckets are not listed\n$/);
+  });
 });

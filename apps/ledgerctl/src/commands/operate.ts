@@ -58,6 +58,41 @@ function hostOf(url: string): string {
 
 type Deps = { pool: ReturnType<typeof createPool>; admin: KafkaAdmin; producer: BatchingProducer; topics: ReturnType<typeof topicNames> };
 
+/** Postgres alone, as the API role: for the views that need nothing of Kafka (the routing table lives in Postgres). */
+async function withReadPool<T>(config: CtlConfig, work: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
+  const pool = ctlPool(config, 'read', 3);
+  try {
+    await naming(`Postgres (${hostOf(config.readDatabaseUrl)})`, pool.query('SELECT 1'));
+    return await work(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
+ * The command topic's partition count, asked once without retries, or null with a word on
+ * stderr when Kafka does not answer: a view of the routing must not be lost in a Kafka outage.
+ */
+async function partitionCountIfKafkaAnswers(config: CtlConfig): Promise<number | null> {
+  const kafka = createKafka({
+    brokers: config.kafkaBrokers,
+    clientId: 'ledgerctl',
+    security: config.kafkaSecurity,
+    ...config.kafkaClient,
+    retry: { ...config.kafkaClient.retry, retries: 0 },
+    logger: silentLogger,
+  });
+  const admin = new KafkaAdmin(kafka);
+  try {
+    return await admin.partitionCount(topicNames(config.topicPrefix).commands);
+  } catch (error) {
+    process.stderr.write(`ledgerctl: Kafka (${config.kafkaBrokers.join(', ')}) did not answer (${(error as Error).message}); partitions without buckets are not listed\n`);
+    return null;
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
 export async function showWorkers(config: CtlConfig): Promise<void> {
   await withDeps(config, 'read', async ({ pool, admin, topics }) => {
     const [group, watermarks, states] = await Promise.all([
@@ -65,9 +100,16 @@ export async function showWorkers(config: CtlConfig): Promise<void> {
       admin.highWatermarks(topics.commands),
       listPartitionStates(pool, topics.commands),
     ]);
+    // Two members with one WORKER_ID would read as one: each is then told apart by its member id.
+    const perClientId = new Map<string, number>();
+    for (const member of group.members) perClientId.set(member.clientId, (perClientId.get(member.clientId) ?? 0) + 1);
     const owners = new Map<number, string>();
     for (const member of group.members) {
-      for (const partition of member.assignment[topics.commands] ?? []) owners.set(partition, `${member.clientId} ${member.host}`);
+      const shared = (perClientId.get(member.clientId) ?? 0) > 1;
+      for (const partition of member.assignment[topics.commands] ?? []) owners.set(partition, `${member.clientId} ${member.host}${shared ? ` (member ${member.memberId})` : ''}`);
+    }
+    for (const [clientId, n] of perClientId) {
+      if (n > 1) process.stderr.write(`ledgerctl workers: ${n} members share the client id ${JSON.stringify(clientId)}: give each worker its own WORKER_ID\n`);
     }
     const rows = [...watermarks]
       .sort((a, b) => a[0] - b[0])
@@ -82,15 +124,15 @@ export async function showWorkers(config: CtlConfig): Promise<void> {
 }
 
 export async function showRouting(config: CtlConfig): Promise<void> {
-  await withDeps(config, 'read', async ({ pool, admin, topics }) => {
+  await withReadPool(config, async (pool) => {
     const [routing, traffic, open, partitions] = await Promise.all([
       loadRouting(pool),
       bucketTraffic(pool, config.trafficWindowMs),
       listOpenMoves(pool),
-      admin.partitionCount(topics.commands),
+      partitionCountIfKafkaAnswers(config),
     ]);
     // Every partition of the topic, those without buckets too (after a crashed spread).
-    const perPartition = new Map<number, { buckets: number; load: number }>(Array.from({ length: partitions }, (_, p) => [p, { buckets: 0, load: 0 }]));
+    const perPartition = new Map<number, { buckets: number; load: number }>(Array.from({ length: partitions ?? 0 }, (_, p) => [p, { buckets: 0, load: 0 }]));
     for (let bucket = 0; bucket < BUCKET_COUNT; bucket++) {
       const p = routing.partitionOfBucket(bucket);
       const entry = perPartition.get(p) ?? { buckets: 0, load: 0 };
@@ -113,7 +155,7 @@ export async function showRouting(config: CtlConfig): Promise<void> {
 
 /** Where one account lives: its bucket, the partition that bucket routes to, and any move of it in progress. */
 export async function showAccountRouting(config: CtlConfig, accountId: string): Promise<void> {
-  await withDeps(config, 'read', async ({ pool }) => {
+  await withReadPool(config, async (pool) => {
     const [routing, open, account] = await Promise.all([loadRouting(pool), listOpenMoves(pool), findAccount(pool, accountId)]);
     const bucket = bucketOf(accountId);
     const what = account ? `${account.kind} account, ${account.currency}, ${account.status}` : 'no such account (this is where it would live)';
