@@ -104,6 +104,20 @@ describe('ledgerctl partitions add at the current count', () => {
     }
   }, 120_000);
 
+  // An operator review moved a bucket with no worker running: the bucket stood held, its
+  // accounts answering 503, for the 60 s the fence wait lasts, then the move rolled back.
+  test('a move, a spread or a rebalance with no worker in the group is refused before anything is held', async () => {
+    const ledgerctl = ledgerctlFor(ledger.target);
+    const refused = await waitFor('the group to have no member left', async () => {
+      const answer = await ledgerctl(['buckets', 'move', '3', '--to-partition', '0']);
+      return answer.code === 2 ? answer : undefined;
+    });
+    expect(refused.err).toMatch(/^ledgerctl: no partition worker is in group \S+: a move's fence is applied by the old partition's worker; start the workers/);
+    expect((await ledgerctl(['partitions', 'add', '--to', '2', '--finish'])).err).toMatch(/no partition worker is in group/);
+    expect(await listOpenMoves(ledger.db.pool)).toEqual([]);
+    expect((await loadRouting(ledger.db.pool)).heldBucketCount).toBe(0);
+  }, 120_000);
+
   // An operator review stopped Kafka: routing show, whose table is in Postgres, failed after
   // ~11 s of retries to learn the partition count.
   test('routing show reads the table from Postgres when Kafka does not answer, and says what it leaves out', async () => {

@@ -207,10 +207,24 @@ function windowWords(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
 }
 
+/**
+ * A move holds its buckets until the old partition's worker applies its fence: with no worker
+ * in the group that never happens, and the buckets' accounts would get 503 BUCKET_MOVING
+ * until CTL_MOVE_FENCE_WAIT_MS rolls the move back. Refused up front instead.
+ */
+async function requireWorkers(deps: Deps, config: CtlConfig): Promise<void> {
+  const group = await deps.admin.describeGroup(config.groupId);
+  if (group.members.length === 0) {
+    throw new Error(`no partition worker is in group ${config.groupId}: a move's fence is applied by the old partition's worker; start the workers (ledgerctl workers lists them), then move`);
+  }
+}
+
 export async function moveCommand(config: CtlConfig, buckets: number[], toPartition: number): Promise<void> {
-  await withDeps(config, 'owner', async ({ pool, admin, producer, topics }) => {
+  await withDeps(config, 'owner', async (deps) => {
+    const { pool, admin, producer, topics } = deps;
     const partitions = await admin.partitionCount(topics.commands);
     if (toPartition < 0 || toPartition >= partitions) throw new Error(`--to-partition must be in 0..${partitions - 1}`);
+    await requireWorkers(deps, config);
     const result = await moveBucketsRetrying({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition, config.move);
     // A bucket already on the target is not moved (nor held): say so rather than report a move.
     if (result.moved.length === 0) process.stdout.write(`nothing to move: ${buckets.length === 1 ? `bucket ${buckets[0]} is` : 'the buckets are'} on partition ${toPartition} already\n`);
@@ -229,6 +243,7 @@ export async function addPartitions(config: CtlConfig, to: number, finish: boole
   await withDeps(config, 'owner', async (deps) => {
     const current = await deps.admin.partitionCount(deps.topics.commands);
     if (to < current) throw new Error(`${deps.topics.commands} already has ${current} partitions: Kafka cannot remove partitions`);
+    if (to > current || finish) await requireWorkers(deps, config); // before the topics grow: a spread needs them
     if (to > current) {
       await deps.admin.addPartitions([deps.topics.commands, deps.topics.events], to);
       process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
@@ -288,6 +303,7 @@ async function placement(deps: Deps, open: readonly BucketMove[]): Promise<(buck
 async function finishOpenMoves(deps: Deps, config: CtlConfig): Promise<BucketMove[]> {
   const open = await listOpenMoves(deps.pool);
   if (open.length === 0) return [];
+  await requireWorkers(deps, config);
   process.stdout.write(`finishing ${movesWord(open.length)} a crash left open first: ${describeMoves(open)}\n`);
   const byTarget = new Map<number, number[]>();
   for (const move of open) byTarget.set(move.toPartition, [...(byTarget.get(move.toPartition) ?? []), move.bucket]);
@@ -319,6 +335,7 @@ function movesWord(n: number): string {
 
 /** Carries out a plan in groups of one target partition and at most CTL_BUCKETS_PER_MOVE_MAX buckets. */
 async function applyPlan(deps: Deps, plan: readonly PlannedMove[], config: CtlConfig): Promise<void> {
+  await requireWorkers(deps, config);
   const { bucketsPerMoveMax } = config;
   const groups: { to: number; buckets: number[] }[] = [];
   for (const move of plan) {
