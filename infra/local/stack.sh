@@ -877,7 +877,7 @@ cmd_up() {
   say "  postgres   127.0.0.1:$POSTGRES_PORT  (direct; superuser/password/db $DB_USER; app roles ${APP_ROLES[*]})"
   say "  pgbouncer  127.0.0.1:$PGBOUNCER_PORT  (transaction pooling -> postgres)"
   say "  redis      127.0.0.1:$REDIS_PORT"
-  say "  env:       eval \"\$(LL_PROFILE=$PROFILE bash infra/local/stack.sh env)\""
+  say "  env:       eval \"\$(LL_PROFILE=$PROFILE ${LL_STACK_DIR:+LL_STACK_DIR=$LL_STACK_DIR }bash infra/local/stack.sh env)\""
 }
 
 cmd_down() {
@@ -894,6 +894,10 @@ cmd_status() {
     if pid="$(live_pid "$svc")"; then
       printf '  %-10s running  pid %-8s port %s%s\n' "$svc" "$pid" "$(service_port "$svc")" "$extra"
       n=$((n + 1))
+    elif port_open "$(service_port "$svc")"; then
+      # Not ours, yet something answers there: most often this profile's stack started with
+      # another LL_STACK_DIR (its pid files are there, not here).
+      printf '  %-10s stopped  %-12s port %s%s: in use by another process (a stack with another LL_STACK_DIR?)\n' "$svc" "" "$(service_port "$svc")" "$extra"
     else
       printf '  %-10s stopped  %-12s port %s%s\n' "$svc" "" "$(service_port "$svc")" "$extra"
     fi
