@@ -102,5 +102,14 @@ describe('the compiled apps (dist/)', () => {
       env: { ...process.env, OWNER_DATABASE_URL: db.url, API_DATABASE_URL: roleUrl(db.url, 'api'), REDIS_KEY_PREFIX: `${topics.prefix}:`, KAFKA_TOPIC_PREFIX: topics.prefix },
     });
     expect(reconcile.stdout).toMatch(/reconcile: OK/);
+
+    // SIGTERM: each stops cleanly, exit 0, and says so last (a cut exit has no such line).
+    for (const started of [api, worker]) {
+      started.child.kill('SIGTERM');
+      await exited(started.child);
+      expect(started.child.exitCode).toBe(0);
+      const last = JSON.parse(started.lines.filter((l) => l.startsWith('{')).at(-1)!) as { level: string; msg: string; signal?: string };
+      expect(last).toMatchObject({ level: 'info', msg: 'stopped', signal: 'SIGTERM' });
+    }
   }, 180_000);
 });

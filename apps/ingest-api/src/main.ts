@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     try {
       await runtime.stop();
       await tracing?.shutdown(); // exports the spans still buffered
+      logger.info('stopped', { signal }); // the last line of a clean exit (a cut one has none)
       process.exit(0);
     } catch (error) {
       logger.error('shutdown failed', { error: (error as Error).message });

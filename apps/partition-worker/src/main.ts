@@ -69,10 +69,16 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('stopping', { signal });
     if (reconcileTimer) clearInterval(reconcileTimer);
-    await runtime.stop();
-    await reconcilePool?.end();
-    await tracing?.shutdown(); // exports the spans still buffered
-    process.exit(0);
+    try {
+      await runtime.stop();
+      await reconcilePool?.end();
+      await tracing?.shutdown(); // exports the spans still buffered
+      logger.info('stopped', { signal }); // the last line of a clean exit (a cut one has none)
+      process.exit(0);
+    } catch (error) {
+      logger.error('shutdown failed', { error: (error as Error).message });
+      process.exit(1);
+    }
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));

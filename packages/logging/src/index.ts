@@ -133,10 +133,15 @@ export function httpLogger(logger: Logger) {
       res.setHeader('X-Request-Id', id);
       return id;
     },
-    // A 503 is an answer the API chose (a dependency down, a bucket moving: the client retries
-    // after Retry-After), not a failure of its own: warn. An exception or another 5xx: error.
-    customLogLevel: (_req, res, error) =>
-      error || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode >= 400 ? (res.statusCode === 503 ? 'warn' : 'info') : 'debug',
+    // A 503 is an answer the API chose (a dependency down: the client retries after
+    // Retry-After), not a failure of its own: warn. A bucket being moved is an operator's
+    // planned step, watched by its own metrics (ledger_api_routing_buckets_held): info, or a
+    // spread would write thousands of warnings. An exception or another 5xx: error.
+    customLogLevel: (_req, res, error) => {
+      if (error || (res.statusCode >= 500 && res.statusCode !== 503)) return 'error';
+      if (res.statusCode === 503) return (res as { locals?: { errorCode?: string } }).locals?.errorCode === 'BUCKET_MOVING' ? 'info' : 'warn';
+      return res.statusCode >= 400 ? 'info' : 'debug';
+    },
     // pino-http puts a made-up Error ("failed with status code 503", with pino-http's own
     // stack) on a 5xx line that had no exception; the answer's error code says more.
     customErrorObject: (_req, res, error, fields: Record<string, unknown>) => {

@@ -72,10 +72,14 @@ describe('httpLogger', () => {
   }
 
   test('a 503 the app answered is a warn with its code, without a made-up error and stack', async () => {
-    const line = await answered(503, 'BUCKET_MOVING');
-    expect(line).toMatchObject({ level: 'warn', code: 'BUCKET_MOVING', res: { statusCode: 503 } });
+    const line = await answered(503, 'DEPENDENCY_UNAVAILABLE');
+    expect(line).toMatchObject({ level: 'warn', code: 'DEPENDENCY_UNAVAILABLE', res: { statusCode: 503 } });
     expect(line.err).toBeUndefined();
     expect(line).not.toHaveProperty('dependency');
+  });
+
+  test("a bucket being moved is an operator's planned step: its 503s are info, not a warning each", async () => {
+    expect(await answered(503, 'BUCKET_MOVING')).toMatchObject({ level: 'info', code: 'BUCKET_MOVING', res: { statusCode: 503 } });
   });
 
   test('a 503 for a failing dependency names it', async () => {
