@@ -164,7 +164,9 @@ export function issuesOf(error: ZodError, prefix: readonly (string | number)[] =
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) issues.push({ path: shownPath([...base, key].join('.')), message: 'is not a known field' });
     } else {
-      const missing = issue.code === 'invalid_type' && 'input' in issue && issue.input === undefined;
+      // Any check of an absent value (a type, an enum's options, a union) says so; a custom
+      // refinement's own message stands.
+      const missing = issue.code !== 'custom' && 'input' in issue && issue.input === undefined;
       issues.push({ path: shownPath(base.join('.')) || '(body)', message: missing ? 'is required' : issue.message });
     }
   }

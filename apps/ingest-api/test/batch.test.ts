@@ -2,6 +2,9 @@
 // their byte bound, hostile nesting and out-of-range numbers are detected without recursion, history cursors
 // round-trip and anything else is refused.
 import { ApiError } from '../src/errors';
+import { parseBody, parseQuery } from '../src/http-input';
+import { parseItem } from '../src/routes/batch';
+import { historyQuery, transferBody } from '@ledgerline/schemas';
 import { envelopeProblem, jsonProblem } from '../src/http-input';
 import { groupsOf } from '../src/movements';
 import { decodeHistoryCursor, encodeHistoryCursor } from '../src/routes/transfers';
@@ -20,6 +23,31 @@ describe('groupsOf', () => {
     expect(groupsOf(['a', 'b', 'c'].map(message), 100)).toHaveLength(1);
     expect(groupsOf(['é', 'é'].map(message), 3)).toHaveLength(2);
     expect(groupsOf([], 10)).toEqual([]);
+  });
+});
+
+describe('a missing field', () => {
+  // The parsers must report their input (zod's reportInput) for issuesOf to tell "missing"
+  // from "wrong": a body, a query and a batch item each say "is required".
+  const detailsOf = (parse: () => unknown) => {
+    try {
+      parse();
+    } catch (error) {
+      return (error as ApiError).details;
+    }
+    throw new Error('parsed');
+  };
+
+  test('in a body, a query and a batch item (its kind an enum) is "is required"', () => {
+    expect(detailsOf(() => parseBody(transferBody, { amount: '1', currency: 'USD', from_account_id: '00000000-0000-4000-8000-000000000000' }))).toEqual([
+      { path: 'to_account_id', message: 'is required' },
+    ]);
+    expect(detailsOf(() => parseQuery(historyQuery, {}))).toEqual([{ path: 'account_id', message: 'is required' }]);
+    const item = parseItem({ account_id: '00000000-0000-4000-8000-000000000000', amount: '1', currency: 'USD' });
+    expect('error' in item && item.error.details).toEqual([{ path: 'kind', message: 'is required' }]);
+    // Present but wrong keeps its own message.
+    const wrong = parseItem({ kind: 'REFUND' });
+    expect('error' in wrong && (wrong.error.details as { message: string }[])[0]!.message).toMatch(/^Invalid option/);
   });
 });
 

@@ -151,7 +151,7 @@ function checkWriteBudget(ctx: AppContext, auth: AuthContext, items: number): vo
 }
 
 /** Exactly what the item's single endpoint would parse: the same schema, the same 400s. */
-function parseItem(raw: unknown): ParsedItem {
+export function parseItem(raw: unknown): ParsedItem {
   try {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       throw validationFailed([{ path: '(item)', message: 'must be an object with a kind' }], 'item is not valid');
