@@ -79,8 +79,9 @@ const schema = z.object({
 /** The addresses a local profile must give (scripts/with-profile.sh); every other setting has one default for all. */
 const PROFILE_ADDRESSES = ['KAFKA_BROKERS', 'OWNER_DATABASE_URL', 'API_DATABASE_URL', 'REDIS_URL'] as const;
 
-export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env) {
-  const unfilled = unfilledProfileProblem(env, PROFILE_ADDRESSES);
+/** `connects: false` for a command that reaches no service (token): LL_PROFILE's addresses are not asked for. */
+export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env, { connects = true }: { connects?: boolean } = {}) {
+  const unfilled = connects ? unfilledProfileProblem(env, PROFILE_ADDRESSES) : null;
   if (unfilled) throw new ConfigError(unfilled);
   const raw = parseConfig(schema, env);
   const postgres = [

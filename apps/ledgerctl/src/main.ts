@@ -49,7 +49,8 @@ program
     if (ttlS > TOKEN_LIFETIME_MAX_S_DEFAULT) {
       process.stderr.write(`ledgerctl token: valid for ${ttlS} s; an API with the default JWT_LIFETIME_MAX_S (${TOKEN_LIFETIME_MAX_S_DEFAULT}) refuses it\n`);
     }
-    const secret = loadCtlConfig().jwtSecret;
+    // Signing connects to nothing: no stack's addresses are needed, whatever LL_PROFILE says.
+    const secret = loadCtlConfig(process.env, { connects: false }).jwtSecret;
     if (secret === null) throw new Error('JWT_SECRET: not set; with LEDGERLINE_ENV=production there is no development secret to sign with');
     const token = await signDevToken({ sub: options.sub, scope: options.scope, secret, ttlS });
     process.stdout.write(`${token}\n`);

@@ -77,6 +77,8 @@ test("LL_PROFILE naming another stack than dev, without its addresses, is refuse
   // dev's own addresses are the defaults; no profile, no check.
   expect(loadCtlConfig({ LL_PROFILE: 'dev' }).kafkaBrokers).toEqual(['127.0.0.1:19092']);
   expect(loadCtlConfig({}).kafkaBrokers).toEqual(['127.0.0.1:19092']);
+  // A command that connects to nothing (token) is not asked for addresses.
+  expect(loadCtlConfig({ LL_PROFILE: 'ws1' }, { connects: false }).jwtSecret).toBe('dev-secret-change-me');
 });
 
 test('LEDGERLINE_ENV unset while reaching another host is refused (it would sign tokens with the public development secret there)', () => {

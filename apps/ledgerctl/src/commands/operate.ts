@@ -10,7 +10,7 @@ import { silentLogger } from '@ledgerline/logging';
 import { type BucketMove, bucketTraffic, createPool, findAccount, listOpenMoves, listPartitionStates, listSystemAccounts, loadRouting } from '@ledgerline/postgres';
 import { type CtlConfig, ctlPool } from '../config';
 import { printTable } from '../table';
-import { moveBucketsRetrying } from '../rebalance/move-buckets';
+import { finishOpenMoves, moveBucketsRetrying } from '../rebalance/move-buckets';
 import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
 
 
@@ -86,7 +86,7 @@ async function partitionCountIfKafkaAnswers(config: CtlConfig): Promise<number |
   try {
     return await admin.partitionCount(topicNames(config.topicPrefix).commands);
   } catch (error) {
-    process.stderr.write(`ledgerctl: Kafka (${config.kafkaBrokers.join(', ')}) did not answer (${(error as Error).message}); partitions without buckets are not listed\n`);
+    process.stderr.write(`ledgerctl: Kafka (${config.kafkaBrokers.join(', ')}) could not tell the partition count (${(error as Error).message}); partitions without buckets are not listed\n`);
     return null;
   } finally {
     await admin.close().catch(() => undefined);
@@ -175,12 +175,14 @@ export async function showAccountRouting(config: CtlConfig, accountId: string): 
  * ids are found.
  */
 export async function showSystemAccounts(config: CtlConfig): Promise<void> {
-  await withDeps(config, 'read', async ({ pool, admin, topics }) => {
-    const [accounts, partitions] = await Promise.all([listSystemAccounts(pool), admin.partitionCount(topics.commands)]);
-    // An id names its (kind, partition, currency): find which, for every partition the topic has.
+  // Postgres alone: a view of the money in transit must not be lost in a Kafka outage.
+  await withReadPool(config, async (pool) => {
+    const accounts = await listSystemAccounts(pool);
+    // An id names its (kind, partition, currency): find which, for every partition there can
+    // be (a topic has at most one per bucket).
     const placeOf = new Map<string, number>();
     for (const currency of new Set(accounts.map((a) => a.currency))) {
-      for (let p = 0; p < partitions; p++) {
+      for (let p = 0; p < BUCKET_COUNT; p++) {
         placeOf.set(transitAccountId(p, currency), p);
         placeOf.set(externalAccountId(p, currency), p);
       }
@@ -224,7 +226,14 @@ export async function moveCommand(config: CtlConfig, buckets: number[], toPartit
     const { pool, admin, producer, topics } = deps;
     const partitions = await admin.partitionCount(topics.commands);
     if (toPartition < 0 || toPartition >= partitions) throw new Error(`--to-partition must be in 0..${partitions - 1}`);
-    await requireWorkers(deps, config);
+    // Only a move that still needs a fence needs a worker: one already FENCED, or a bucket
+    // already on the target, is finished (or left) by Postgres alone.
+    const [routing, open] = await Promise.all([loadRouting(pool), listOpenMoves(pool)]);
+    const fenceNeeded = buckets.some((b) => {
+      const move = open.find((m) => m.bucket === b);
+      return move ? move.state === 'HOLDING' : routing.partitionOfBucket(b) !== toPartition;
+    });
+    if (fenceNeeded) await requireWorkers(deps, config);
     const result = await moveBucketsRetrying({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition, config.move);
     // A bucket already on the target is not moved (nor held): say so rather than report a move.
     if (result.moved.length === 0) process.stdout.write(`nothing to move: ${buckets.length === 1 ? `bucket ${buckets[0]} is` : 'the buckets are'} on partition ${toPartition} already\n`);
@@ -243,7 +252,7 @@ export async function addPartitions(config: CtlConfig, to: number, finish: boole
   await withDeps(config, 'owner', async (deps) => {
     const current = await deps.admin.partitionCount(deps.topics.commands);
     if (to < current) throw new Error(`${deps.topics.commands} already has ${current} partitions: Kafka cannot remove partitions`);
-    if (to > current || finish) await requireWorkers(deps, config); // before the topics grow: a spread needs them
+    if (to > current) await requireWorkers(deps, config); // before the topics grow: the spread will move buckets
     if (to > current) {
       await deps.admin.addPartitions([deps.topics.commands, deps.topics.events], to);
       process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
@@ -252,7 +261,7 @@ export async function addPartitions(config: CtlConfig, to: number, finish: boole
     const preview = to === current && !finish;
     // Moves a crash left open are finished where they were going before anything is planned:
     // a plan that sent one of their buckets elsewhere would be refused, and leave it held.
-    const open = preview ? await listOpenMoves(deps.pool) : await finishOpenMoves(deps, config);
+    const open = preview ? await listOpenMoves(deps.pool) : await finishMovesLeftOpen(deps, config);
     const placed = await placement(deps, preview ? open : []);
     const plan = spreadPlan(placed, to);
     if (to === current) {
@@ -263,8 +272,8 @@ export async function addPartitions(config: CtlConfig, to: number, finish: boole
       if (preview) {
         if (plan.length) printTable(['bucket', 'from', 'to'], plan.map((m) => [String(m.bucket), String(m.from), String(m.to)]));
         process.stdout.write(
-          `${heldNote(open)}${deps.topics.commands} already has ${to} partitions; leveling its buckets would make the ${plan.length} moves above` +
-            `${open.length ? `, after the ${movesWord(open.length)} a crash left open` : ''}. Nothing moved: to finish a spread a crash cut short, run again with --finish\n`,
+          `${heldNote(open)}${deps.topics.commands} already has ${to} partitions; leveling its buckets would make ${plan.length ? `the ${plan.length} moves above` : 'no move'}` +
+            `${open.length ? `, after the ${movesWord(open.length)} left open` : ''}. Nothing moved: to finish a spread a crash cut short, run again with --finish\n`,
         );
         return;
       }
@@ -278,7 +287,7 @@ export async function rebalance(config: CtlConfig, apply: boolean, movesMax: num
   await withDeps(config, apply ? 'owner' : 'read', async (deps) => {
     const partitions = await deps.admin.partitionCount(deps.topics.commands);
     // As in addPartitions: open moves first, where they were going; a preview plans as if they were done.
-    const open = apply ? await finishOpenMoves(deps, config) : await listOpenMoves(deps.pool);
+    const open = apply ? await finishMovesLeftOpen(deps, config) : await listOpenMoves(deps.pool);
     const [placed, traffic] = await Promise.all([placement(deps, apply ? [] : open), bucketTraffic(deps.pool, config.trafficWindowMs)]);
     const plan = levelPlan(placed, partitions, traffic, movesMax);
     if (!apply) process.stdout.write(heldNote(open));
@@ -296,28 +305,28 @@ async function placement(deps: Deps, open: readonly BucketMove[]): Promise<(buck
 }
 
 /**
- * Finishes every open move (a `buckets move`, spread or rebalance a crash cut short) where it
- * was going, grouped by target; returns none left open. Until then their buckets are held:
- * their accounts' commands are refused with 503 BUCKET_MOVING.
+ * Finishes the moves open now (a `buckets move`, spread or rebalance a crash cut short, or
+ * one still running elsewhere) where each was going; never starts one. Until then their
+ * buckets are held: their accounts' commands are refused with 503 BUCKET_MOVING. Returns
+ * none left open.
  */
-async function finishOpenMoves(deps: Deps, config: CtlConfig): Promise<BucketMove[]> {
+async function finishMovesLeftOpen(deps: Deps, config: CtlConfig): Promise<BucketMove[]> {
   const open = await listOpenMoves(deps.pool);
   if (open.length === 0) return [];
-  await requireWorkers(deps, config);
-  process.stdout.write(`finishing ${movesWord(open.length)} a crash left open first: ${describeMoves(open)}\n`);
-  const byTarget = new Map<number, number[]>();
-  for (const move of open) byTarget.set(move.toPartition, [...(byTarget.get(move.toPartition) ?? []), move.bucket]);
-  for (const [to, buckets] of byTarget) {
-    await moveBucketsRetrying({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log: () => undefined }, buckets, to, config.move);
-  }
+  if (open.some((m) => m.state === 'HOLDING')) await requireWorkers(deps, config); // a fence to apply
+  process.stdout.write(`finishing ${movesWord(open.length)} left open first (a crashed command's, or one still running): ${describeMoves(open)}\n`);
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const result = await finishOpenMoves({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log }, open, config.move);
+  const done = result.moved.filter((m) => m.state === 'DONE').length;
+  process.stdout.write(`${done} of ${open.length} finished; their buckets stood held up to ${result.holdMs} ms\n`);
   return [];
 }
 
-/** What a preview says of moves a crash left open: their buckets refuse commands until finished. */
+/** What a preview says of moves left open: their buckets refuse commands until finished. */
 function heldNote(open: readonly BucketMove[]): string {
   if (open.length === 0) return '';
   return (
-    `${bucketsWord(open.length)} held by ${movesWord(open.length)} a crash left open (${describeMoves(open)}): ` +
+    `${bucketsWord(open.length)} held by ${movesWord(open.length)} left open (${describeMoves(open)}): ` +
     'their accounts get 503 BUCKET_MOVING until the moves finish (this command with --finish or --apply finishes them first, ' +
     'or `buckets move <bucket> --to-partition <to>`).\n'
   );

@@ -23,6 +23,7 @@ import {
   isRetryablePgError,
   listOpenMoves,
   loadMoves,
+  loadRoutingVersion,
   routersBehind,
   startMoves,
 } from '@ledgerline/postgres';
@@ -106,14 +107,34 @@ export async function moveBuckets(deps: MoveDeps, buckets: readonly number[], to
  * A rolled-back move (MoveAbortedError) or any other error is not retried.
  */
 export async function moveBucketsRetrying(deps: MoveDeps, buckets: readonly number[], toPartition: number, options = MOVE_DEFAULTS): Promise<MoveResult> {
-  for (let attempt = 1; ; attempt++) {
+  return retryingMoves(deps, options, () => moveBuckets(deps, buckets, toPartition, options));
+}
+
+/**
+ * Finishes exactly the moves open now, each at its recorded target: a command's that crashed,
+ * or one still running in another process (each step is idempotent, so driving it from here
+ * too is safe). Never starts a move: one rolled back meanwhile stays rolled back. Retried as
+ * moveBucketsRetrying is.
+ */
+export async function finishOpenMoves(deps: MoveDeps, open: readonly BucketMove[], options = MOVE_DEFAULTS): Promise<MoveResult> {
+  if (open.length === 0) return { moved: [], holdMs: 0 };
+  return retryingMoves(deps, options, async () => {
+    // The routers must route with a table at least this new: it has every listed hold.
+    const version = (await loadRoutingVersion(deps.pool)) ?? 0;
+    const moved = await completeMoves(deps, await loadMoves(deps.pool, open.map((m) => m.id)), version, options);
+    return { moved, holdMs: heldFor(moved) };
+  });
+}
+
+async function retryingMoves(deps: MoveDeps, options: MoveOptions, attempt: () => Promise<MoveResult>): Promise<MoveResult> {
+  for (let n = 1; ; n++) {
     try {
-      return await moveBuckets(deps, buckets, toPartition, options);
+      return await attempt();
     } catch (error) {
       const transient = isRetryablePgError(error) || error instanceof BrokerUnavailableError;
-      if (!transient || attempt >= options.attemptsMax) throw error;
-      deps.log(`move interrupted (${(error as Error).message}); resuming, attempt ${attempt + 1}`);
-      await sleep(options.attemptDelayMs * attempt);
+      if (!transient || n >= options.attemptsMax) throw error;
+      deps.log(`move interrupted (${(error as Error).message}); resuming, attempt ${n + 1}`);
+      await sleep(options.attemptDelayMs * n);
     }
   }
 }
