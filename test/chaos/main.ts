@@ -64,7 +64,8 @@ const USAGE = `usage: npm run chaos -- [--duration-s N] [--seed N] [--rate N] [-
   --seed N        seed of every random choice (default: from the clock; printed)
   --rate N        concurrent-load requests per second (default 80; sequential clients add ~4/s each)
   --keep          keep the run's database, topics, Redis keys and logs even when it passes
-env: LL_PROFILE=dev|test (default test) picks the local stack (infra/local/stack.sh)`;
+env: LL_PROFILE=dev|test|ws1..ws4 (default test) picks the local stack (infra/local/stack.sh),
+  whose services the run stops, kills and restarts: on a shared machine, give it a profile of its own`;
 
 function parseOptions(argv: readonly string[]): Options {
   let values;
