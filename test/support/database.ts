@@ -32,3 +32,23 @@ export async function createTestDatabase(partitionCount: number): Promise<TestDa
     },
   };
 }
+
+/**
+ * A test file's own database (createTestDatabase), made before the file's tests and dropped
+ * after them. Call it at the top of a `describe`; read `db` inside the tests.
+ */
+export function useTestDatabase(partitionCount: number): { readonly db: TestDatabase } {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase(partitionCount);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  return {
+    get db() {
+      if (db === undefined) throw new Error('useTestDatabase: read inside a test (after beforeAll)');
+      return db;
+    },
+  };
+}

@@ -2,19 +2,14 @@
 // role owns (an operator review: a DBA's helper function made every migrate fail with a bare
 // "must be owner of function ..."). Against the real Postgres through PgBouncer.
 import { applyPrivileges, runAdminStatement, withDatabase } from '@ledgerline/postgres';
-import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { useTestDatabase } from '../../../test/support/database';
 import { testServices } from '../../../test/support/env';
 
 describe('privileges.sql', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase(1);
-  });
-  afterAll(async () => {
-    await db.drop();
-  });
+  const own = useTestDatabase(1);
 
   test('an object another role owns stops the migration with its statement and what to do, and changes nothing', async () => {
+    const { db } = own;
     expect(await applyPrivileges(db.pool)).toBe(true); // as it stands: all the owner's
     const direct = withDatabase(testServices().databaseDirectUrl, db.name);
     // Roles are cluster-wide: one of this database's own, so two suites on one stack never meet.

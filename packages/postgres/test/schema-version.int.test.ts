@@ -3,18 +3,13 @@
 // functions the schema does not have yet, and a worker would take the refusals for bad
 // commands. The order is: migrate, then start the new processes.
 import { SchemaBehindError, assertSchemaCurrent, listMigrations } from '../src';
-import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { useTestDatabase } from '../../../test/support/database';
 
 describe('assertSchemaCurrent', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase(1);
-  });
-  afterAll(async () => {
-    await db.drop();
-  });
+  const own = useTestDatabase(1);
 
   test('passes on a migrated database, refuses one a migration behind, naming both versions', async () => {
+    const { db } = own;
     const migrations = listMigrations();
     await expect(assertSchemaCurrent(db.pool, migrations)).resolves.toBeUndefined();
     const newest = Math.max(...migrations.map((m) => m.version));
@@ -24,6 +19,7 @@ describe('assertSchemaCurrent', () => {
   });
 
   test('a database never migrated is at migration 0', async () => {
+    const { db } = own;
     await db.pool.query('ALTER TABLE schema_migrations RENAME TO schema_migrations_away');
     try {
       await expect(assertSchemaCurrent(db.pool)).rejects.toThrow('schema is at migration 0');
