@@ -131,6 +131,18 @@ describe('LEDGERLINE_ENV=production refuses what slipped past the first checks (
     expect(refusal(prod({ API_OPERATOR_NETWORKS: '10.0.0.0/0,::0/00' }))).toEqual([expect.stringMatching(/^API_OPERATOR_NETWORKS: 10\.0\.0\.0\/0, ::0\/00 opens/)]);
     expect(loadApiConfig(prod({ API_OPERATOR_NETWORKS: '10.0.0.0/8,fd00::/8' })).operatorNetworks.text).toBe('10.0.0.0/8,fd00::/8');
   });
+
+  // A review of docs/security.md against the code: an IPv6 subnet holding the IPv4-mapped
+  // range (::ffff:a.b.c.d) passed the IPv6 width check, yet matches IPv4 peers as IPv4.
+  test('operator endpoints opened to all of IPv4 through IPv4-mapped IPv6', () => {
+    for (const wide of ['::ffff:0:0/96', '::/8', '::ffff:0.0.0.0/97', '::ffff:10.0.0.0/100']) {
+      expect(refusal(prod({ API_OPERATOR_NETWORKS: wide }))).toEqual([expect.stringMatching(/^API_OPERATOR_NETWORKS: \S+ opens the operator endpoints/)]);
+    }
+    // As narrow as an IPv4 /8 passes, and means that /8.
+    const mapped = loadApiConfig(prod({ API_OPERATOR_NETWORKS: '::ffff:10.0.0.0/104' })).operatorNetworks;
+    expect([mapped.has('10.1.2.3'), mapped.has('11.1.2.3')]).toEqual([true, false]);
+    expect(loadApiConfig(prod({ API_OPERATOR_NETWORKS: '::1/128,fd00::/8' })).operatorNetworks.has('10.1.2.3')).toBe(false);
+  });
 });
 
 describe('numbers, addresses and names are what they say, in every environment', () => {

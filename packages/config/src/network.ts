@@ -59,11 +59,36 @@ export function parseNetworkList(name: string, text: string): NetworkList {
  */
 const OPERATOR_PREFIX_MIN = { ipv4: 8, ipv6: 7 } as const;
 
+/** The IPv4-mapped IPv6 range (::ffff:a.b.c.d): BlockList matches an IPv4 peer against it too. */
+const MAPPED_PREFIX = 96;
+const MAPPED_RANGE = new BlockList();
+MAPPED_RANGE.addSubnet('::ffff:0:0', MAPPED_PREFIX, 'ipv6');
+
+/**
+ * How wide an item is for the IPv4 peers it lets in, as an IPv4 prefix, when it is an IPv6
+ * subnet that covers IPv4-mapped addresses: `::ffff:0:0/96` or `::/8` is every IPv4 address
+ * (a /0), `::ffff:10.0.0.0/104` is 10.0.0.0/8. null for one that covers none.
+ */
+function mappedIpv4Prefix(item: NetworkItem): number | null {
+  if (item.family !== 'ipv6') return null;
+  if (item.prefix > MAPPED_PREFIX) return MAPPED_RANGE.check(item.address, 'ipv6') ? item.prefix - MAPPED_PREFIX : null;
+  // A CIDR block holding both ends of the mapped range holds all of it (blocks nest or are disjoint).
+  const block = new BlockList();
+  block.addSubnet(item.address, item.prefix, 'ipv6');
+  return block.check('::ffff:0.0.0.0', 'ipv6') && block.check('::ffff:255.255.255.255', 'ipv6') ? 0 : null;
+}
+
+/** Too wide: most of its own family, or most of IPv4 through the IPv4-mapped IPv6 range. */
+function isOpen(item: NetworkItem): boolean {
+  const mapped = mappedIpv4Prefix(item);
+  return item.prefix < OPERATOR_PREFIX_MIN[item.family] || (mapped !== null && mapped < OPERATOR_PREFIX_MIN.ipv4);
+}
+
 /** An operator network list that lets everyone, or most of the internet, in (production only calls this). */
 export function openNetworkProblems(name: string, text: string): string[] {
-  const open = networkItems(name, text).filter((item) => item.prefix < OPERATOR_PREFIX_MIN[item.family]);
+  const open = networkItems(name, text).filter(isOpen);
   if (open.length === 0) return [];
   return [
-    `${name}: ${open.map((item) => item.text).join(', ')} opens the operator endpoints (/metrics, readiness) to every address or most of them (wider than a /${OPERATOR_PREFIX_MIN.ipv4} or an IPv6 /${OPERATOR_PREFIX_MIN.ipv6}); list your operators' networks`,
+    `${name}: ${open.map((item) => item.text).join(', ')} opens the operator endpoints (/metrics, readiness) to every address or most of them (wider than a /${OPERATOR_PREFIX_MIN.ipv4} or an IPv6 /${OPERATOR_PREFIX_MIN.ipv6}, IPv4-mapped IPv6 counted as IPv4); list your operators' networks`,
   ];
 }
