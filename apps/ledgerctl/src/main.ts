@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, describeStartFailure } from '@ledgerline/config';
 import { SCOPES, TOKEN_LIFETIME_MAX_S_DEFAULT, signDevToken, unknownScopes } from '@ledgerline/auth';
 import { BUCKET_COUNT } from '@ledgerline/domain';
+import { uuid } from '@ledgerline/schemas';
 import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
 import { runReconcile } from './commands/reconcile';
@@ -44,7 +45,11 @@ program
     if (!/^[0-9]{1,9}$/.test(options.ttlS) || ttlS < 1) throw new Error('--ttl-s must be a positive integer');
     // A scope the API does not know grants nothing: a token with only typos in it would be refused everything.
     const unknown = unknownScopes(options.scope);
-    if (unknown.length > 0) throw new Error(`--scope: ${unknown.map((s) => JSON.stringify(s)).join(', ')} ${unknown.length === 1 ? 'grants' : 'grant'} nothing here; the scopes are ${SCOPES.join(', ')}`);
+    if (unknown.length > 0) {
+      // Echoed bounded: the first few, each cut (the option is free text).
+      const shown = unknown.slice(0, 5).map((s) => JSON.stringify(s.slice(0, 64)));
+      throw new Error(`--scope: ${shown.join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''} ${unknown.length === 1 ? 'grants' : 'grant'} nothing here; the scopes are ${SCOPES.join(', ')}`);
+    }
     if (options.scope.trim() === '') throw new Error(`--scope: give at least one of ${SCOPES.join(', ')}`);
     if (ttlS > TOKEN_LIFETIME_MAX_S_DEFAULT) {
       process.stderr.write(`ledgerctl token: valid for ${ttlS} s; an API with the default JWT_LIFETIME_MAX_S (${TOKEN_LIFETIME_MAX_S_DEFAULT}) refuses it\n`);
@@ -155,10 +160,11 @@ function parseWithin(text: string, what: string, min: number, max: number): numb
   return value;
 }
 
-/** An account id as the API spells it (a UUID, any case), lower-cased as the API stores it. */
+/** An account id as the API reads one (its `uuid` schema: any case, lower-cased as stored). */
 function parseAccountId(text: string): string {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) throw new Error(`--account must be an account id (a UUID), got ${JSON.stringify(text.slice(0, 100))}`);
-  return text.toLowerCase();
+  const parsed = uuid.safeParse(text);
+  if (!parsed.success) throw new Error(`--account must be an account id (a UUID), got ${JSON.stringify(text.slice(0, 100))}`);
+  return parsed.data;
 }
 
 /** An outbox row's id (a bigint sequence: beyond what parseNonNegative takes). */

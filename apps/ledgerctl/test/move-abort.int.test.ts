@@ -4,8 +4,8 @@
 // Postgres through PgBouncer and Kafka, with no worker running to apply the second fence.
 import { bucketOf } from '@ledgerline/domain';
 import { BatchingProducer } from '@ledgerline/kafka';
-import { loadRouting } from '@ledgerline/postgres';
-import { MOVE_DEFAULTS, MoveAbortedError, moveBuckets } from '../src/rebalance/move-buckets';
+import { abortMoves, listOpenMoves, loadRouting, startMoves } from '@ledgerline/postgres';
+import { MOVE_DEFAULTS, MoveAbortedError, finishOpenMoves, moveBuckets } from '../src/rebalance/move-buckets';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { accountOnPartition } from '../../../test/support/ledger';
@@ -58,4 +58,27 @@ describe('a bucket move aborted at the fence deadline', () => {
     const buckets = await db.pool.query('SELECT bucket, partition, held FROM routing_buckets WHERE bucket = ANY($1::int[]) ORDER BY bucket', [[fencedBucket, lateBucket]]);
     expect(Object.fromEntries(buckets.rows.map((r) => [r.bucket, [r.partition, r.held]]))).toEqual({ [fencedBucket]: [3, false], [lateBucket]: [1, false] });
   });
+
+  // partitions add --finish and rebalance --apply finish the moves they listed open. One
+  // rolled back between that listing and the finishing (its own command's fence wait ran
+  // out) must stay rolled back: starting it again would hold its bucket anew, unasked.
+  test('finishing listed open moves never starts one that was rolled back meanwhile', async () => {
+    const bucket = bucketOf(accountOnPartition(await loadRouting(db.pool), 2, 'rolled-back'));
+    await startMoves(db.pool, [bucket], 0);
+    const listed = (await listOpenMoves(db.pool)).filter((m) => m.bucket === bucket);
+    expect(listed).toHaveLength(1);
+    await abortMoves(db.pool, listed.map((m) => m.id));
+    const result = await finishOpenMoves({ pool: db.pool, producer, commandsTopic: topics.names.commands, log: () => undefined }, listed, {
+      ...MOVE_DEFAULTS,
+      routersWaitMs: 2_000,
+      fenceWaitMs: 2_000,
+      pollMs: 20,
+    });
+    expect(result.moved.map((m) => [m.bucket, m.state])).toEqual([[bucket, 'ABORTED']]);
+    expect(await listOpenMoves(db.pool)).toEqual([]);
+    const after = await loadRouting(db.pool);
+    expect([after.partitionOfBucket(bucket), after.heldBucketCount]).toEqual([2, 0]);
+    const rows = await db.pool.query('SELECT state FROM bucket_moves WHERE bucket = $1', [bucket]);
+    expect(rows.rows).toEqual([{ state: 'ABORTED' }]);
+  }, 60_000);
 });

@@ -29,7 +29,7 @@ export async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', wor
   try {
     // A dependency that fails is named, not left to a bare ECONNREFUSED host:port or to pg's
     // "SASL authentication failed" (a wrong password), which reads like Kafka's.
-    await naming(`Postgres (${hostOf(role === 'owner' ? config.ownerDatabaseUrl : config.readDatabaseUrl)})`, pool.query('SELECT 1'));
+    await reachable(config, role, pool);
     await naming(`Kafka (${config.kafkaBrokers.join(', ')})`, producer.start());
     return await work({ pool, admin, producer, topics: topicNames(config.topicPrefix) });
   } finally {
@@ -56,13 +56,18 @@ function hostOf(url: string): string {
   }
 }
 
+/** Postgres answers as `role`, or the command fails naming Postgres and its host. */
+async function reachable(config: CtlConfig, role: 'owner' | 'read', pool: ReturnType<typeof createPool>): Promise<void> {
+  await naming(`Postgres (${hostOf(role === 'owner' ? config.ownerDatabaseUrl : config.readDatabaseUrl)})`, pool.query('SELECT 1'));
+}
+
 type Deps = { pool: ReturnType<typeof createPool>; admin: KafkaAdmin; producer: BatchingProducer; topics: ReturnType<typeof topicNames> };
 
 /** Postgres alone, as the API role: for the views that need nothing of Kafka (the routing table lives in Postgres). */
 async function withReadPool<T>(config: CtlConfig, work: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
   const pool = ctlPool(config, 'read', 3);
   try {
-    await naming(`Postgres (${hostOf(config.readDatabaseUrl)})`, pool.query('SELECT 1'));
+    await reachable(config, 'read', pool);
     return await work(pool);
   } finally {
     await pool.end();
@@ -252,8 +257,8 @@ export async function addPartitions(config: CtlConfig, to: number, finish: boole
   await withDeps(config, 'owner', async (deps) => {
     const current = await deps.admin.partitionCount(deps.topics.commands);
     if (to < current) throw new Error(`${deps.topics.commands} already has ${current} partitions: Kafka cannot remove partitions`);
-    if (to > current) await requireWorkers(deps, config); // before the topics grow: the spread will move buckets
     if (to > current) {
+      await requireWorkers(deps, config); // before the topics grow: the spread will move buckets
       await deps.admin.addPartitions([deps.topics.commands, deps.topics.events], to);
       process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
       await sleep(config.metadataRefreshWaitMs);
@@ -261,7 +266,8 @@ export async function addPartitions(config: CtlConfig, to: number, finish: boole
     const preview = to === current && !finish;
     // Moves a crash left open are finished where they were going before anything is planned:
     // a plan that sent one of their buckets elsewhere would be refused, and leave it held.
-    const open = preview ? await listOpenMoves(deps.pool) : await finishMovesLeftOpen(deps, config);
+    if (!preview) await finishMovesLeftOpen(deps, config);
+    const open = preview ? await listOpenMoves(deps.pool) : [];
     const placed = await placement(deps, preview ? open : []);
     const plan = spreadPlan(placed, to);
     if (to === current) {
@@ -287,7 +293,8 @@ export async function rebalance(config: CtlConfig, apply: boolean, movesMax: num
   await withDeps(config, apply ? 'owner' : 'read', async (deps) => {
     const partitions = await deps.admin.partitionCount(deps.topics.commands);
     // As in addPartitions: open moves first, where they were going; a preview plans as if they were done.
-    const open = apply ? await finishMovesLeftOpen(deps, config) : await listOpenMoves(deps.pool);
+    if (apply) await finishMovesLeftOpen(deps, config);
+    const open = apply ? [] : await listOpenMoves(deps.pool);
     const [placed, traffic] = await Promise.all([placement(deps, apply ? [] : open), bucketTraffic(deps.pool, config.trafficWindowMs)]);
     const plan = levelPlan(placed, partitions, traffic, movesMax);
     if (!apply) process.stdout.write(heldNote(open));
@@ -307,19 +314,17 @@ async function placement(deps: Deps, open: readonly BucketMove[]): Promise<(buck
 /**
  * Finishes the moves open now (a `buckets move`, spread or rebalance a crash cut short, or
  * one still running elsewhere) where each was going; never starts one. Until then their
- * buckets are held: their accounts' commands are refused with 503 BUCKET_MOVING. Returns
- * none left open.
+ * buckets are held: their accounts' commands are refused with 503 BUCKET_MOVING.
  */
-async function finishMovesLeftOpen(deps: Deps, config: CtlConfig): Promise<BucketMove[]> {
+async function finishMovesLeftOpen(deps: Deps, config: CtlConfig): Promise<void> {
   const open = await listOpenMoves(deps.pool);
-  if (open.length === 0) return [];
+  if (open.length === 0) return;
   if (open.some((m) => m.state === 'HOLDING')) await requireWorkers(deps, config); // a fence to apply
   process.stdout.write(`finishing ${movesWord(open.length)} left open first (a crashed command's, or one still running): ${describeMoves(open)}\n`);
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const result = await finishOpenMoves({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log }, open, config.move);
   const done = result.moved.filter((m) => m.state === 'DONE').length;
   process.stdout.write(`${done} of ${open.length} finished; their buckets stood held up to ${result.holdMs} ms\n`);
-  return [];
 }
 
 /** What a preview says of moves left open: their buckets refuse commands until finished. */
