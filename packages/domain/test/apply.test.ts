@@ -766,6 +766,15 @@ describe('assertBatchInvariants refuses a broken batch before anything is writte
   ])('%s', (_what, breakIt, message) => {
     expect(() => assertBatchInvariants(context, breakIt(good))).toThrow(message);
   });
+
+  test('applyBatch checks its own result: a state no writer should hold ends in InvariantViolation, not in effects', () => {
+    // An account already below its limit (a bug, or a row changed behind the writer's back):
+    // a deposit is applied as usual, and the result it would write is still below the limit.
+    // The worker takes the throw for a bug and stops the partition rather than write it.
+    const overdrawn = userAccount(A, { balance: -10n, seq: 1n });
+    expect(() => applyBatch(contextFor(0, [overdrawn]), [depositCmd('d1', A, 5n)])).toThrow(InvariantViolation);
+    expect(() => applyBatch(contextFor(0, [overdrawn]), [depositCmd('d1', A, 5n)])).toThrow(/below its limit/);
+  });
 });
 
 describe('a reversal that names no amount takes what is left when its writer applies it', () => {

@@ -1,7 +1,8 @@
 // A past instant reads the same balance forever (docs/api.md, the balance `?at=`; migration
 // 0019). Two halves, each with its test:
-//   * the writer stamps its entries only once it holds its partition's row: without it (the
-//     stamp at the transaction's start, as before 0019) the first test fails;
+//   * the writer stamps its entries only once it holds its partition's row: with the stamp
+//     read before the row is locked (the clock read above the partition_state UPDATE in
+//     ledger_apply_batch, or the transaction's start as before 0019) the first test fails;
 //   * a time read first waits for the writers holding a partition's row: without the wait
 //     (awaitEntriesSettled returning at once) the second test reads the figure before the
 //     writer's commit, and the same instant read again afterwards says more.
@@ -43,8 +44,8 @@ describe('a past instant reads the same figure forever', () => {
   }
 
   /** A balanced pair of entries (payer -> payee), written through ledger_apply_batch as the worker writes. */
-  async function movePair(client: Pool | PoolClient, amount: bigint): Promise<string> {
-    const claim: PartitionClaim = await claimPartition(db.pool, TOPIC, 0, 'owner');
+  async function movePair(client: Pool | PoolClient, amount: bigint, claimed?: PartitionClaim): Promise<string> {
+    const claim: PartitionClaim = claimed ?? (await claimPartition(db.pool, TOPIC, 0, 'owner'));
     const transferId = randomUUID();
     const entry = (accountId: string, signed: bigint) => {
       const seq = next.get(accountId)!;
@@ -72,21 +73,46 @@ describe('a past instant reads the same figure forever', () => {
     return rows[0]!.at;
   }
 
-  test("the writer stamps its entries after it holds its partition's row, not when its transaction began", async () => {
-    const client = await db.pool.connect();
+  test("the writer stamps its entries after it holds its partition's row, not before it waited for it", async () => {
+    // Another session holds the partition's row (as a write in flight does); the writer's
+    // call blocks on it. The row is released only after the writer is seen waiting, and the
+    // release's time is read just before it: an entry stamped once the row is held cannot be
+    // older than that time; one stamped before the wait (or at the transaction's start) is.
+    const claim = await claimPartition(db.pool, TOPIC, 0, 'owner'); // before the row is held: the claim writes it too
+    const holder = await db.pool.connect();
     try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ began: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS began`);
-      await client.query('SELECT pg_sleep(0.2)');
-      const transferId = await movePair(client, 3n);
-      const stamp = await stampOf(client, transferId);
-      await client.query('COMMIT');
-      // Stamped at least the 200 ms of sleep after the transaction began (before 0019: equal).
-      expect(Date.parse(stamp) - Date.parse(rows[0]!.began)).toBeGreaterThanOrEqual(200);
+      await holder.query('BEGIN');
+      const held = await holder.query('UPDATE partition_state SET updated_at = now() WHERE topic = $1 AND partition = 0', [TOPIC]);
+      expect(held.rowCount).toBe(1);
+      const written = movePair(db.pool, 3n, claim);
+      await waitForLockWaiters(1);
+      const { rows } = await holder.query<{ released: string }>(
+        `SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS released`,
+      );
+      await holder.query('COMMIT');
+      const transferId = await written;
+      const reader = await db.pool.connect();
+      try {
+        const stamp = await stampOf(reader, transferId);
+        expect({ stamp, notBefore: rows[0]!.released, ordered: stamp >= rows[0]!.released }).toMatchObject({ ordered: true });
+      } finally {
+        reader.release();
+      }
     } finally {
-      client.release(true);
+      holder.release(true);
     }
   });
+
+  /** Waits until `count` sessions of this database wait for a lock (the writer blocked on the held row). */
+  async function waitForLockWaiters(count: number): Promise<void> {
+    for (;;) {
+      const { rows } = await db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if (rows[0]!.n >= count) return;
+      await sleep(10);
+    }
+  }
 
   test('a read of an instant waits for the write in flight that stamped entries at or before it', async () => {
     await movePair(db.pool, 100n); // committed at once
