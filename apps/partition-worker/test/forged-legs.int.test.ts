@@ -3,7 +3,9 @@
 // through PgBouncer and Redis. A CREDIT_LEG or REFUND_LEG is built from nothing but its
 // transfer's row, so the write checks the leg against that row (migration 0021): a leg naming
 // a transfer that does not exist, or a real PROCESSING transfer with another amount, or an
-// account that does not exist, is dead-lettered as UNPROCESSABLE, and the partition goes on.
+// account that does not exist, is dead-lettered as UNPROCESSABLE, and the partition goes on;
+// so is a refund whose credit was never refused (migration 0024) or whose currency is not its
+// account's (refused in memory, apply.ts).
 import { randomUUID } from 'node:crypto';
 import { type CreditLegCommand, type RefundLegCommand, type RoutingTable, creditLegOf } from '@ledgerline/domain';
 import { listDeadLetters, loadRouting } from '@ledgerline/postgres';
@@ -94,6 +96,55 @@ describe('a saga leg no worker built', () => {
     await waitFor('the genuine leg', () => allTerminal(db.pool, [id]), 60_000);
     expect((await transferStatuses(db.pool, [id])).get(id)).toEqual({ status: 'COMPLETED', reason: null });
     expect(await balanceOf(db.pool, payee)).toBe(41n);
+  });
+
+  test('a REFUND_LEG for a real PROCESSING transfer whose credit was never refused is dead-lettered; the genuine credit leg then completes it', async () => {
+    // Found by an outside review: with the transfer's facts and any reason, such a refund
+    // ended the transfer REJECTED (the payer credited back) although its destination never
+    // refused it, and the genuine credit leg was then dead-lettered (migration 0024).
+    const payer = await openAccountOn(db.pool, routing, 0, 'leg-payer-4');
+    const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee-4');
+    const id = randomUUID();
+    await db.pool.query(
+      `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal, request_hash, source_partition, created_at)
+       VALUES ($1, 'TRANSFER', 'PROCESSING', $2, $3, 40, 'USD', 'leg-payer-4', 'test', 0, now())`,
+      [id, payer, payee],
+    );
+    const genuine = creditLegOf({ id, kind: 'TRANSFER', fromAccountId: payer, toAccountId: payee, amount: 40n, currency: 'USD', sourcePartition: 0, holdId: null, reverses: null });
+    const forged: RefundLegCommand = { ...genuine, type: 'REFUND_LEG', reason: 'ACCOUNT_FROZEN', sourcePartition: 1 };
+    const before = await letterCount();
+    await publisher.publishRaw(0, encodeCommand(forged));
+    await depositBehind(payer, 2n);
+    expect(await balanceOf(db.pool, payer)).toBe(2n);
+    expect((await transferStatuses(db.pool, [id])).get(id)?.status).toBe('PROCESSING');
+    const letters = (await listDeadLetters(db.pool, { limit: 10_000 })).map((r) => r.letter);
+    expect(letters.length - before).toBe(1);
+    expect(letters.map((l) => [l.sqlstate, String(l.reason).slice(0, 15)])).toContainEqual(['LL003', 'UNPROCESSABLE: ']);
+
+    await publisher.publishRaw(1, encodeCommand(genuine));
+    await waitFor('the genuine leg', () => allTerminal(db.pool, [id]), 60_000);
+    expect((await transferStatuses(db.pool, [id])).get(id)).toEqual({ status: 'COMPLETED', reason: null });
+    expect(await balanceOf(db.pool, payee)).toBe(40n);
+  });
+
+  test('a REFUND_LEG in another currency than its account is dead-lettered, and the worker does not stop', async () => {
+    // Applied, it would post USD against a EUR account: the batch's own check took that for a
+    // bug, and every owner of the partition stopped on it in turn (an outside review).
+    const euros = accountOnPartition(routing, 0, 'euro-payer');
+    await db.pool.query(
+      `INSERT INTO accounts (id, owner, kind, currency, overdraft_limit, balance, seq) VALUES ($1, 'leg-euro', 'USER', 'EUR', 0, 0, 0)`,
+      [euros],
+    );
+    const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee-5');
+    const source = await openAccountOn(db.pool, routing, 0, 'leg-source-5');
+    const refund: RefundLegCommand = { ...creditLeg(randomUUID(), euros, payee, 10n), type: 'REFUND_LEG', reason: 'ACCOUNT_CLOSED', sourcePartition: 1 };
+    const before = await letterCount();
+    await publisher.publishRaw(0, encodeCommand(refund));
+    await depositBehind(source, 4n);
+    expect(await balanceOf(db.pool, source)).toBe(4n);
+    expect(await balanceOf(db.pool, euros)).toBe(0n);
+    expect((await letterCount()) - before).toBe(1);
+    expect(worker.fatal).toEqual([]);
   });
 
   test('a REFUND_LEG naming an account that does not exist is dead-lettered and the partition goes on', async () => {

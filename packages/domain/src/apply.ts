@@ -349,6 +349,18 @@ class BatchBuilder {
     if (command.kind === 'REVERSAL' && (command.reverses === null || !this.reversalTotalKnown(command.reverses))) {
       throw new UnprocessableCommand(`refund of reversal ${command.transferId} names no loaded original (${command.reverses ?? 'none'})`);
     }
+    // A genuine refund repeats its transfer's facts: the source was debited in this currency,
+    // and a refused reversal hands back what its debit added to the original's total. A leg
+    // that says otherwise was written by someone else; applied, it would post one currency
+    // against another or leave a negative total, which the batch's own check takes for a
+    // bug and stops the partition on.
+    const source = this.account(command.fromAccountId);
+    if (source && source.currency !== command.currency) {
+      throw new UnprocessableCommand(`refund for transfer ${command.transferId} is in ${command.currency}, its account ${command.fromAccountId} in ${source.currency}`);
+    }
+    if (command.kind === 'REVERSAL' && command.reverses !== null && this.reversedSoFar(command.reverses) < command.amount) {
+      throw new UnprocessableCommand(`refund of reversal ${command.transferId} hands back ${command.amount}, more than ${command.reverses} has reversed`);
+    }
     if (this.refuseCredit(command.fromAccountId, command.amount, BALANCE_MAX) ?? this.refuseDebit(this.systemAccountId('TRANSIT', command.currency), command.amount)) {
       // Not even the reserve above USER_BALANCE_MAX holds it: keep the money in transit, where
       // reconcile shows it against this PROCESSING transfer, rather than write past bigint.
@@ -649,6 +661,11 @@ class BatchBuilder {
 
   private reversalTotalKnown(transferId: string): boolean {
     return this.reversalTotals.has(transferId) || this.context.reversible?.get(transferId) !== undefined;
+  }
+
+  /** What has been reversed of `transferId` so far, this batch included (its total must be loaded). */
+  private reversedSoFar(transferId: string): bigint {
+    return this.reversalTotals.get(transferId)?.reversedAmount ?? this.context.reversible?.get(transferId)?.reversedAmount ?? 0n;
   }
 
   private addReversed(transferId: string, delta: bigint): void {

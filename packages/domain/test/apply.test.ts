@@ -465,6 +465,24 @@ describe('cross-partition saga', () => {
     expect(() => applyBatch(contextFor(1, [a], { routes }), [reversalRefund])).toThrow(UnprocessableCommand);
   });
 
+  test('REFUND_LEG in another currency than its account, or handing back more than its reversal added, is unprocessable, never an InvariantViolation that stops the partition', () => {
+    // Found by an outside review: such a leg, written to the topic by someone else, made the
+    // batch unbalanced (USD posted against EUR) or left a negative reversal total, and every
+    // owner of the partition stopped on it in turn.
+    const transit = systemAccount(transit1, 'TRANSIT', 'USD', 40n, 1n);
+    const euros = userAccount(A, { balance: 60n, seq: 3n, currency: 'EUR' });
+    expect(() => applyBatch(contextFor(1, [euros, transit], { routes }), [refundLegCmd('t1', A, B, 10n, 'ACCOUNT_FROZEN', 2)])).toThrow(UnprocessableCommand);
+
+    const original = { id: 'o1', kind: 'TRANSFER' as const, status: 'COMPLETED' as const, fromAccountId: B, toAccountId: A, amount: 100n, currency: 'USD', reversedAmount: 30n };
+    const context = { ...contextFor(1, [userAccount(A, { balance: 60n, seq: 3n }), transit], { routes }), reversible: new Map([[original.id, original]]) };
+    const refundOf = (amount: bigint) => ({ ...refundLegCmd('r1', A, B, amount, 'ACCOUNT_CLOSED', 2), kind: 'REVERSAL' as const, reverses: original.id });
+    expect(() => applyBatch(context, [refundOf(31n)])).toThrow(UnprocessableCommand);
+    // What the reversal added comes back whole: the total returns to 0.
+    const effects = applyBatch(context, [refundOf(30n)]);
+    expect(effects.outcomes).toEqual([{ commandId: 'r1', result: 'LEG_APPLIED' }]);
+    expect(effects.reversalTotals).toEqual([{ transferId: original.id, before: 30n, reversedAmount: 0n }]);
+  });
+
   test('the whole saga across two partitions conserves money and empties the source transit on refund', () => {
     let p1 = new Map([[A, userAccount(A, { balance: 100n })]]);
     const p2 = new Map<string, AccountState>();
