@@ -1,0 +1,195 @@
+// Proves each of reconcile()'s checks below names the violation it exists for, so that a check
+// rewritten to report nothing fails here: transfer-balanced, seq-contiguous, no-overdraft,
+// entries-agree-with-status, in-flight-equals-transit and holds-end-once. Each test plants
+// exactly one violation, in SQL, on a consistent ledger of its own database (a deposit into a
+// user account) and checks that reconcile reports that one and nothing else; the one
+// exception is transfer-balanced, whose plant conservation must report too (see there).
+// ledgerctl's reconcile test (apps/ledgerctl/test) plants the other checks' violations.
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { type ReconcileReport, inTransaction, reconcile } from '../src';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+
+const EXTERNAL = randomUUID();
+const TRANSIT = randomUUID();
+const ALICE = randomUUID();
+const BOB = randomUUID();
+
+type Kind = 'TRANSFER' | 'DEPOSIT' | 'WITHDRAWAL' | 'CAPTURE';
+type Status = 'PROCESSING' | 'COMPLETED' | 'REJECTED';
+
+/** A transfers row as the writer leaves it: a reason only when REJECTED, completed unless PROCESSING. */
+async function transfer(
+  pool: Pool,
+  t: { kind: Kind; status: Status; from: string | null; to: string | null; amount: bigint; holdId?: string },
+): Promise<string> {
+  const id = randomUUID();
+  await pool.query(
+    `INSERT INTO transfers (id, kind, status, reason, from_account_id, to_account_id, amount, currency, principal, request_hash,
+                            source_partition, created_at, completed_at, hold_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'USD', 'reconcile-test', 'hash', 0, now(), $8, $9)`,
+    [
+      id,
+      t.kind,
+      t.status,
+      t.status === 'REJECTED' ? 'INSUFFICIENT_FUNDS' : null,
+      t.from,
+      t.to,
+      t.amount.toString(),
+      t.status === 'PROCESSING' ? null : new Date(),
+      t.holdId ?? null,
+    ],
+  );
+  return id;
+}
+
+/**
+ * Posts `transferId`'s entries as the writer does: each account's next seq (unless `seq` is
+ * given), its balance_after, and the account's balance and seq moved to match.
+ */
+async function post(pool: Pool, transferId: string, legs: { account: string; amount: bigint; seq?: bigint }[]): Promise<void> {
+  await inTransaction(pool, async (client) => {
+    for (const leg of legs) {
+      const { rows } = await client.query<{ balance: string; seq: string }>('SELECT balance, seq FROM accounts WHERE id = $1', [leg.account]);
+      const seq = leg.seq ?? BigInt(rows[0]!.seq) + 1n;
+      const balance = BigInt(rows[0]!.balance) + leg.amount;
+      await client.query(
+        `INSERT INTO entries (account_id, seq, transfer_id, leg, amount, balance_after, currency, partition)
+         VALUES ($1, $2, $3, $4, $5, $6, 'USD', 0)`,
+        [leg.account, seq.toString(), transferId, leg.amount < 0n ? 'DEBIT' : 'CREDIT', leg.amount.toString(), balance.toString()],
+      );
+      await client.query('UPDATE accounts SET balance = $2, seq = $3, rev = rev + 1 WHERE id = $1', [leg.account, balance.toString(), seq.toString()]);
+    }
+  });
+}
+
+function violations(report: ReconcileReport): Record<string, number> {
+  return Object.fromEntries(report.checks.map((c) => [c.name, c.violations]));
+}
+
+/** Every check of `report` at 0 but the `planted` ones (a misspelt name there is an extra key). */
+function only(report: ReconcileReport, planted: Record<string, number>): Record<string, number> {
+  return { ...Object.fromEntries(report.checks.map((c) => [c.name, 0])), ...planted };
+}
+
+function examplesOf(report: ReconcileReport, name: string): string[] {
+  return report.checks.find((c) => c.name === name)?.examples ?? [];
+}
+
+describe('reconcile() reports each planted violation under its own check', () => {
+  let db: TestDatabase;
+
+  const run = () => reconcile(db.pool, { outboxAgeMaxMs: 3_600_000 });
+
+  // A database per test: each plant is the only thing wrong with its ledger.
+  beforeEach(async () => {
+    db = await createTestDatabase(1);
+    await db.pool.query(
+      `INSERT INTO accounts (id, owner, kind, currency, overdraft_limit) VALUES
+         ($1, 'system', 'EXTERNAL', 'USD', NULL), ($2, 'system', 'TRANSIT', 'USD', NULL),
+         ($3, 'alice', 'USER', 'USD', 0), ($4, 'bob', 'USER', 'USD', 0)`,
+      [EXTERNAL, TRANSIT, ALICE, BOB],
+    );
+    const funding = await transfer(db.pool, { kind: 'DEPOSIT', status: 'COMPLETED', from: null, to: ALICE, amount: 100n });
+    await post(db.pool, funding, [
+      { account: EXTERNAL, amount: -100n },
+      { account: ALICE, amount: 100n },
+    ]);
+  });
+  afterEach(async () => {
+    await db.drop();
+  });
+
+  test('the consistent ledger the plants start from: every check reports 0', async () => {
+    const report = await run();
+    expect(violations(report)).toEqual(only(report, {}));
+    expect(report.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['transfer-balanced', 'seq-contiguous', 'no-overdraft', 'entries-agree-with-status', 'in-flight-equals-transit', 'holds-end-once']),
+    );
+    expect([report.accounts, report.transfers]).toEqual([4, 1]);
+  });
+
+  test('transfer-balanced: a deposit whose external leg is missing nets +5', async () => {
+    // Only alice's credit is written. Each currency's balances sum to all of its entries, so a
+    // transfer that does not net to zero unbalances its currency too: conservation must see it
+    // as well, and no plant of this check can avoid that. Every other check stays at 0.
+    const deposit = await transfer(db.pool, { kind: 'DEPOSIT', status: 'COMPLETED', from: null, to: ALICE, amount: 5n });
+    await post(db.pool, deposit, [{ account: ALICE, amount: 5n }]);
+    const report = await run();
+    expect(violations(report)).toEqual(only(report, { 'transfer-balanced': 1, conservation: 1 }));
+    expect(examplesOf(report, 'transfer-balanced')).toEqual([`${deposit} nets 5`]);
+  });
+
+  test('seq-contiguous: a withdrawal posted at seq 3 of an account whose last entry is seq 1', async () => {
+    // Balanced, balances and balance_after right, the account's seq its highest entry's: only
+    // the missing seq 2 is wrong.
+    const withdrawal = await transfer(db.pool, { kind: 'WITHDRAWAL', status: 'COMPLETED', from: ALICE, to: null, amount: 30n });
+    await post(db.pool, withdrawal, [
+      { account: ALICE, amount: -30n, seq: 3n },
+      { account: EXTERNAL, amount: 30n },
+    ]);
+    const report = await run();
+    expect(violations(report)).toEqual(only(report, { 'seq-contiguous': 1 }));
+    expect(examplesOf(report, 'seq-contiguous')).toEqual([`${ALICE}: 2 entries, max seq 3, account seq 3`]);
+  });
+
+  test('no-overdraft: a withdrawal of 150 from a balance of 100 with no overdraft allowed', async () => {
+    // The database's backstop refuses this balance: 0001's CHECK balance >= -overdraft_limit
+    // (named accounts_check1 by Postgres) and 0007's accounts_available_within_limit. Both are
+    // dropped, in this test's own database only, to show reconcile's check catches an
+    // overdraft that got past them.
+    await db.pool.query('ALTER TABLE accounts DROP CONSTRAINT accounts_check1, DROP CONSTRAINT accounts_available_within_limit');
+    const withdrawal = await transfer(db.pool, { kind: 'WITHDRAWAL', status: 'COMPLETED', from: ALICE, to: null, amount: 150n });
+    await post(db.pool, withdrawal, [
+      { account: ALICE, amount: -150n },
+      { account: EXTERNAL, amount: 150n },
+    ]);
+    const report = await run();
+    expect(violations(report)).toEqual(only(report, { 'no-overdraft': 1 }));
+    expect(examplesOf(report, 'no-overdraft')).toEqual([`${ALICE}: balance -50 below -0`]);
+  });
+
+  test('entries-agree-with-status: a REJECTED transfer whose entries moved its money', async () => {
+    const rejected = await transfer(db.pool, { kind: 'TRANSFER', status: 'REJECTED', from: ALICE, to: BOB, amount: 10n });
+    await post(db.pool, rejected, [
+      { account: ALICE, amount: -10n },
+      { account: BOB, amount: 10n },
+    ]);
+    const report = await run();
+    expect(violations(report)).toEqual(only(report, { 'entries-agree-with-status': 1 }));
+    expect(examplesOf(report, 'entries-agree-with-status')).toEqual([`${rejected} REJECTED: from -10, to 10, amount 10`]);
+  });
+
+  test('in-flight-equals-transit: a PROCESSING transfer whose debited money went to the external account, not transit', async () => {
+    // The source is debited and the destination not yet credited, as PROCESSING requires; the
+    // transit account, which should hold the 10 in flight, holds nothing.
+    const flying = await transfer(db.pool, { kind: 'TRANSFER', status: 'PROCESSING', from: ALICE, to: BOB, amount: 10n });
+    await post(db.pool, flying, [
+      { account: ALICE, amount: -10n },
+      { account: EXTERNAL, amount: 10n },
+    ]);
+    const report = await run();
+    expect(violations(report)).toEqual(only(report, { 'in-flight-equals-transit': 1 }));
+    expect(examplesOf(report, 'in-flight-equals-transit')).toEqual(['USD: transit accounts hold 0, PROCESSING transfers carry 10']);
+    expect(report.inFlight).toEqual([{ currency: 'USD', amount: 10n }]);
+  });
+
+  test('holds-end-once: a VOIDED hold whose capture moved money', async () => {
+    // The hold was voided (so alice's held is back to 0), yet a capture of it completed: the
+    // hold ended twice. The capture's entries agree with its status; only the hold's end is wrong.
+    const hold = randomUUID();
+    await db.pool.query(
+      `INSERT INTO holds (id, account_id, bucket, amount, currency, status, principal, request_hash, partition, expires_at, created_at, completed_at)
+       VALUES ($1, $2, 0, 20, 'USD', 'VOIDED', 'alice', 'hash', 0, now() + interval '1 hour', now(), now())`,
+      [hold, ALICE],
+    );
+    const capture = await transfer(db.pool, { kind: 'CAPTURE', status: 'COMPLETED', from: ALICE, to: BOB, amount: 20n, holdId: hold });
+    await post(db.pool, capture, [
+      { account: ALICE, amount: -20n },
+      { account: BOB, amount: 20n },
+    ]);
+    const report = await run();
+    expect(violations(report)).toEqual(only(report, { 'holds-end-once': 1 }));
+    expect(examplesOf(report, 'holds-end-once')).toEqual([`${hold} is VOIDED (captured 0) with 1 captures moving money`]);
+  });
+});
