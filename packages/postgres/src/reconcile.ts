@@ -135,9 +135,11 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
 
 async function transfersBalanced(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(
-    `SELECT transfer_id || ' nets ' || sum(amount) AS example FROM entries GROUP BY transfer_id HAVING sum(amount) <> 0`,
+    `SELECT transfer_id || ' nets ' || sum(amount) || ' ' || currency AS example
+       FROM entries GROUP BY transfer_id, currency HAVING sum(amount) <> 0`,
   );
-  return result('transfer-balanced', "each transfer's entries net to zero", rows.rows);
+  // Per currency: +1 USD and -1 EUR are not a balanced transfer (no movement converts).
+  return result('transfer-balanced', "each transfer's entries net to zero in each currency", rows.rows);
 }
 
 /** Guarded on every insert (the entries trigger of migration 0013; accounts are never removed); checked here too. */

@@ -47,7 +47,7 @@ async function transfer(
  * Posts `transferId`'s entries as the writer does: each account's next seq (unless `seq` is
  * given), its balance_after, and the account's balance and seq moved to match.
  */
-async function post(pool: Pool, transferId: string, legs: { account: string; amount: bigint; seq?: bigint }[]): Promise<void> {
+async function post(pool: Pool, transferId: string, legs: { account: string; amount: bigint; seq?: bigint; currency?: string }[]): Promise<void> {
   await inTransaction(pool, async (client) => {
     for (const leg of legs) {
       const { rows } = await client.query<{ balance: string; seq: string }>('SELECT balance, seq FROM accounts WHERE id = $1', [leg.account]);
@@ -55,8 +55,8 @@ async function post(pool: Pool, transferId: string, legs: { account: string; amo
       const balance = BigInt(rows[0]!.balance) + leg.amount;
       await client.query(
         `INSERT INTO entries (account_id, seq, transfer_id, leg, amount, balance_after, currency, partition)
-         VALUES ($1, $2, $3, $4, $5, $6, 'USD', 0)`,
-        [leg.account, seq.toString(), transferId, leg.amount < 0n ? 'DEBIT' : 'CREDIT', leg.amount.toString(), balance.toString()],
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
+        [leg.account, seq.toString(), transferId, leg.amount < 0n ? 'DEBIT' : 'CREDIT', leg.amount.toString(), balance.toString(), leg.currency ?? 'USD'],
       );
       await client.query('UPDATE accounts SET balance = $2, seq = $3, rev = rev + 1 WHERE id = $1', [leg.account, balance.toString(), seq.toString()]);
     }
@@ -117,7 +117,23 @@ describe('reconcile() reports each planted violation under its own check', () =>
     await post(db.pool, deposit, [{ account: ALICE, amount: 5n }]);
     const report = await run();
     expect(violations(report)).toEqual(only(report, { 'transfer-balanced': 1, conservation: 1 }));
-    expect(examplesOf(report, 'transfer-balanced')).toEqual([`${deposit} nets 5`]);
+    expect(examplesOf(report, 'transfer-balanced')).toEqual([`${deposit} nets 5 USD`]);
+  });
+
+  test('transfer-balanced counts each currency apart: +1 USD and -1 EUR in one transfer do not net to zero', async () => {
+    const [aliceEuros, externalEuros] = [randomUUID(), randomUUID()];
+    await db.pool.query(
+      `INSERT INTO accounts (id, owner, kind, currency, overdraft_limit) VALUES ($1, 'alice', 'USER', 'EUR', 0), ($2, 'system', 'EXTERNAL', 'EUR', NULL)`,
+      [aliceEuros, externalEuros],
+    );
+    const deposit = await transfer(db.pool, { kind: 'DEPOSIT', status: 'COMPLETED', from: null, to: ALICE, amount: 1n });
+    await post(db.pool, deposit, [
+      { account: externalEuros, amount: -1n, currency: 'EUR' },
+      { account: ALICE, amount: 1n },
+    ]);
+    const report = await run();
+    expect(violations(report)['transfer-balanced']).toBe(2);
+    expect(examplesOf(report, 'transfer-balanced').sort()).toEqual([`${deposit} nets -1 EUR`, `${deposit} nets 1 USD`].sort());
   });
 
   test('seq-contiguous: a withdrawal posted at seq 3 of an account whose last entry is seq 1', async () => {
