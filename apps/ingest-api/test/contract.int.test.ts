@@ -270,7 +270,6 @@ describe('HTTP contract v1', () => {
     test('a declared Content-Length over the limit is a 413 at once, without waiting for the body', async () => {
       const { hostname, port } = new URL(api.url);
       const bearer = await token('alice');
-      const started = Date.now();
       // Headers only: the 10 MB body never comes. body-parser alone answered once the request timed out.
       const head = await new Promise<string>((resolve, reject) => {
         const socket = connect(Number(port), hostname, () => {
@@ -286,11 +285,11 @@ describe('HTTP contract v1', () => {
           }
         });
         socket.on('error', reject);
+        // The bound on the wait: an answer that waited for the body never comes within it.
         socket.setTimeout(10_000, () => reject(new Error('no answer within 10 s')));
       });
       expect(head).toMatch(/^HTTP\/1\.1 413 /);
       expect(head.toLowerCase()).toContain('connection: close');
-      expect(Date.now() - started).toBeLessThan(10_000);
     });
   });
 
@@ -382,27 +381,34 @@ describe('HTTP contract v1', () => {
       }
     });
 
-    test('Kafka unreachable: POST answers 503 with Retry-After within a bounded time; readyz names kafka', async () => {
-      const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
-      const cut = await startApi(target, { KAFKA_BROKERS: '127.0.0.1:1', API_PRODUCE_ACK_TIMEOUT_MS: '1500' });
-      try {
+    describe('an API that cannot reach Kafka', () => {
+      let cut: Awaited<ReturnType<typeof startApi>> | undefined;
+      // Started and stopped outside the test (starting waits API_DEPENDENCY_START_WAIT_MS for
+      // Kafka), so that the test's own timeout bounds the requests alone.
+      beforeAll(async () => {
+        const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+        cut = await startApi(target, { KAFKA_BROKERS: '127.0.0.1:1', API_PRODUCE_ACK_TIMEOUT_MS: '1500' });
+      });
+      afterAll(async () => {
+        await cut?.stop();
+      });
+
+      // The test's timeout is the bound on the answer: a POST that waited on the unreachable
+      // Kafka instead of its API_PRODUCE_ACK_TIMEOUT_MS (1.5 s) would not answer within it.
+      test('Kafka unreachable: POST answers 503 with Retry-After within a bounded time; readyz names kafka', async () => {
         const from = await openAccount(alice);
-        const client = new Client(cut.url, await token('alice'));
+        const client = new Client(cut!.url, await token('alice'));
         const key = randomUUID();
-        const started = Date.now();
         const answer = await client.withdraw({ account_id: from, amount: '1', currency: 'USD' }, key);
         expect(answer.status).toBe(503);
-        expect(Date.now() - started).toBeLessThan(10_000);
         expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
-        const ready = await new Client(cut.url, null).get('/readyz');
+        const ready = await new Client(cut!.url, null).get('/readyz');
         expect(ready.status).toBe(503);
         expect(JSON.stringify(ready.body)).toMatch(/kafka/);
         // Nothing was accepted, so the same key goes through once Kafka is reachable.
         const retried = await alice.withdraw({ account_id: from, amount: '1', currency: 'USD' }, key);
         expect(retried.status).toBe(202);
-      } finally {
-        await cut.stop();
-      }
+      }, 20_000);
     });
   });
 });

@@ -398,6 +398,7 @@ describe('hostile input at the HTTP border', () => {
     expect((await counts()).map((n, i) => n - countedBefore[i]!)).toEqual([1, 1, 1]);
   });
 
+  // The test's own timeout is the deadline: Node's 30 s check would answer after it.
   test('a request whose headers stop arriving gets its 408 near API_HTTP_HEADERS_TIMEOUT_MS, not at Node\'s 30 s check', async () => {
     const quick = await startApi(
       { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` },
@@ -405,7 +406,6 @@ describe('hostile input at the HTTP border', () => {
     );
     try {
       const { port, hostname } = new URL(quick.url);
-      const started = Date.now();
       const answer = await new Promise<string>((resolve, reject) => {
         const socket = connect(Number(port), hostname, () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n')); // and nothing more
         let text = '';
@@ -415,12 +415,10 @@ describe('hostile input at the HTTP border', () => {
       });
       expect(answer).toMatch(/^HTTP\/1\.1 408 /);
       expect(answer).toContain('"code":"REQUEST_TIMEOUT"');
-      // A deadline, not a speed figure: within a few seconds of the 2 s configured (it took ~30 s).
-      expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       await quick.stop();
     }
-  });
+  }, 20_000);
 
   test('a metadata key is bounded in characters (code points), as the document declares', async () => {
     const emoji = '\u{1F600}';

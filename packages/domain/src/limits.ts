@@ -39,6 +39,12 @@ export const METADATA_KEYS_MAX = 64;
 /** Characters of a principal (a token's `sub`), as carried by every command. */
 export const PRINCIPAL_CHARS_MAX = 256;
 
+/** Characters of the note an operator acknowledges a dead letter with (ledgerctl dead-letters ack). */
+export const DEAD_LETTER_NOTE_CHARS_MAX = 500;
+
+/** Characters of the operator (user@host) a dead letter's redrive or acknowledgement records. */
+export const OPERATOR_CHARS_MAX = 200;
+
 /** Characters of an Idempotency-Key header (printable ASCII). */
 export const IDEMPOTENCY_KEY_CHARS_MAX = 128;
 

@@ -8,7 +8,9 @@ import {
   BALANCE_MIN,
   BUCKET_COUNT,
   CURRENCY_PATTERN,
+  DEAD_LETTER_NOTE_CHARS_MAX,
   DESCRIPTION_CHARS_MAX,
+  OPERATOR_CHARS_MAX,
   OVERDRAFT_LIMIT_MAX,
 } from '@ledgerline/domain';
 import { listMigrations } from '../src/migrate';
@@ -22,7 +24,12 @@ const sql = listMigrations()
 const MONEY_COLUMNS = ['balance', 'balance_after', 'amount', 'overdraft_limit', 'captured_amount', 'reversed_amount'];
 
 /** Text columns bounded by a shared limit, when a migration bounds them at all. */
-const TEXT_LIMITS: Record<string, number> = { description: DESCRIPTION_CHARS_MAX };
+const TEXT_LIMITS: Record<string, number> = {
+  description: DESCRIPTION_CHARS_MAX,
+  redriven_by: OPERATOR_CHARS_MAX,
+  acknowledged_by: OPERATOR_CHARS_MAX,
+  note: DEAD_LETTER_NOTE_CHARS_MAX,
+};
 
 describe('the migrations agree with packages/domain/src/limits.ts', () => {
   test('every bucket CHECK is 0 <= bucket < BUCKET_COUNT', () => {
@@ -54,17 +61,32 @@ describe('the migrations agree with packages/domain/src/limits.ts', () => {
     expect(sql).toMatch(/ALTER TABLE accounts ADD COLUMN held bigint\b/i);
   });
 
-  test('a numeric bound on a money column is a shared limit', () => {
-    const bounds = [...sql.matchAll(new RegExp(`(${MONEY_COLUMNS.join('|')})\\s*<=?\\s*(\\d+)`, 'gi'))];
-    const allowed = new Set([AMOUNT_MAX, OVERDRAFT_LIMIT_MAX, BALANCE_MAX].map(String));
-    for (const [, column, bound] of bounds) expect({ column, bound, shared: allowed.has(bound!) }).toEqual({ column, bound, shared: true });
+  test('a numeric bound on a money column is its sign (0) or a shared limit', () => {
+    // Bounds above and below: one tighter than the API's (amount > 1, amount <= 10^12) refuses
+    // a value the API accepted.
+    const bounds = [...sql.matchAll(new RegExp(`\\b(${MONEY_COLUMNS.join('|')})\\s*([<>]=?)\\s*(-?\\d+)`, 'gi'))].map(([, column, op, bound]) => ({
+      column: column!.toLowerCase(),
+      op: op!,
+      bound: bound!,
+    }));
+    // The sign checks the migrations have (0001, 0007); none bounds a money column above, so
+    // the API's AMOUNT_MAX and OVERDRAFT_LIMIT_MAX and bigint itself are the upper bounds.
+    expect(bounds.map(({ column, op, bound }) => `${column} ${op} ${bound}`)).toEqual(
+      expect.arrayContaining(['amount > 0', 'overdraft_limit >= 0', 'captured_amount >= 0', 'reversed_amount >= 0']),
+    );
+    const allowed = new Set(['0', ...[AMOUNT_MAX, OVERDRAFT_LIMIT_MAX, BALANCE_MAX, BALANCE_MIN].map(String)]);
+    for (const { column, bound } of bounds) expect({ column, bound, shared: allowed.has(bound) }).toEqual({ column, bound, shared: true });
   });
 
   test('a length bound on a text column is its shared limit', () => {
     const checks = [
-      ...sql.matchAll(/(?:char_length|length)\((\w+)\)\s*<=\s*(\d+)/gi),
+      // CHECK (char_length(note) <= 500), or BETWEEN 1 AND 500: the upper bound.
+      ...sql.matchAll(/\b(?:char_length|character_length|length)\(\s*(\w+)\s*\)\s*(?:<=|BETWEEN\s+\d+\s+AND)\s*(\d+)/gi),
       ...sql.matchAll(/^\s*(\w+)\s+(?:varchar|character varying)\((\d+)\)/gim),
     ];
+    // The dead-letter records' operators and note (0022, 0023). description is plain text,
+    // bounded by the API alone.
+    expect(checks.map(([, column]) => column)).toEqual(expect.arrayContaining(['redriven_by', 'acknowledged_by', 'note']));
     for (const [, column, bound] of checks) {
       expect({ column, known: column! in TEXT_LIMITS }).toEqual({ column, known: true });
       expect({ column, bound: Number(bound) }).toEqual({ column, bound: TEXT_LIMITS[column!] });

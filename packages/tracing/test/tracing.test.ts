@@ -39,15 +39,20 @@ describe('tracing', () => {
   });
 
   test('shutdown is bounded and never throws when the collector does not answer', async () => {
+    let asked = 0;
     const hanging: SpanExporter = {
       export: (_spans, done) => done({ code: 1, error: new Error('ECONNREFUSED') }),
-      shutdown: () => new Promise<void>(() => undefined),
+      shutdown: () => {
+        asked += 1;
+        return new Promise<void>(() => undefined); // never answers
+      },
     };
     const tracing = startTracing({ serviceName: 'test', exporter: hanging });
     trace.getTracer('test').startSpan('lost').end();
-    const started = Date.now();
+    // Bounded: a shutdown that waited for the exporter would never resolve (Jest's timeout).
     await tracing.shutdown(200);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // The exporter was asked to shut down, never answered, and tracing is off all the same.
+    expect(asked).toBe(1);
     expect(tracingEnabled()).toBe(false);
   });
 });

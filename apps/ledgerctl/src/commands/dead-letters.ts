@@ -7,6 +7,7 @@
  * acknowledgement run as the owner, which writes their records.
  */
 import { hostname, userInfo } from 'node:os';
+import { DEAD_LETTER_NOTE_CHARS_MAX, OPERATOR_CHARS_MAX } from '@ledgerline/domain';
 import { acknowledgeDeadLetter, findDeadLetter, inTransaction, listDeadLetters, listRedrives, loadRouting, recordRedrive } from '@ledgerline/postgres';
 import { type CtlConfig, ctlPool } from '../config';
 import { printTable } from '../table';
@@ -187,9 +188,6 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
   });
 }
 
-/** Characters an acknowledgement's note may have at most (the column's bound). */
-export const ACK_NOTE_CHARS_MAX = 500;
-
 /**
  * Records that dead letter `id` is handled, and why (`note`): the letter leaves
  * `dead-letters --open`. Written once; a second acknowledgement is refused, naming the first.
@@ -217,7 +215,7 @@ export async function acknowledgeLetter(config: CtlConfig, id: bigint, note: str
 function noteProblem(note: string): string | null {
   const text = note.trim();
   if (text.length === 0) return 'must say why the letter is handled';
-  if ([...text].length > ACK_NOTE_CHARS_MAX) return `must be at most ${ACK_NOTE_CHARS_MAX} characters`;
+  if ([...text].length > DEAD_LETTER_NOTE_CHARS_MAX) return `must be at most ${DEAD_LETTER_NOTE_CHARS_MAX} characters`;
   if (!text.isWellFormed() || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(text)) return 'must be one line of text, without control or invisible format characters';
   return null;
 }
@@ -263,5 +261,5 @@ function operatorName(): string {
   } catch {
     user = `uid ${process.getuid?.() ?? '?'}`; // no passwd entry (a container's arbitrary uid)
   }
-  return `${user}@${hostname()}`.replace(/[\p{Cc}\p{Cf}]/gu, '?').slice(0, 200).toWellFormed();
+  return `${user}@${hostname()}`.replace(/[\p{Cc}\p{Cf}]/gu, '?').slice(0, OPERATOR_CHARS_MAX).toWellFormed();
 }
