@@ -139,7 +139,8 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
   };
   // A commands topic less replicated than configured would make acks=all mean fewer disks
   // than the operator asked for; one whose records are too small for our produce requests
-  // would refuse them: refuse to start. Kafka unreachable: serve (POSTs answer 503) and let
+  // would refuse them; one that stores a producer's Snappy batch as it is would stop the
+  // workers of its partition: refuse to start. Kafka unreachable: serve (POSTs answer 503) and let
   // readiness fail until the check has passed.
   try {
     await within(verifyCommandsTopic(), startWaitMs, 'no answer');

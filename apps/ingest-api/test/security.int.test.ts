@@ -4,13 +4,17 @@
 // Retry-After while another principal is served), the open-accounts quota is exact under
 // concurrency, routes are case-sensitive and the in-flight cap counts every path, readiness
 // and metrics are for operators, and the API refuses a commands topic less replicated than
-// configured, and that a request's credentials are one token of bounded lifetime.
+// configured or one that would keep a producer's Snappy batch as it is, and that a request's
+// credentials are one token of bounded lifetime.
 import { randomUUID } from 'node:crypto';
 import { type Server, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { accountIdFor } from '@ledgerline/domain';
+import { topicNames } from '@ledgerline/kafka';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { testServices } from '../../../test/support/env';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { Client, TEST_JWT_SECRET, startApi, token } from '../../../test/support/api';
 import { waitFor } from '../../../test/support/worker';
@@ -286,5 +290,40 @@ describe('secure by default', () => {
     await expect(attempt).rejects.toThrow(
       /has max\.message\.bytes=1048588; produce requests of up to 1048576 bytes of values need at least 1310720 \(API_PRODUCE_GROUP_BYTES_MAX\)/,
     );
+  });
+
+  test('the API refuses to start against a commands topic created before compression.type was set, and starts once it is set as it says', async () => {
+    // Created as ledgerline created it before: the broker's default compression.type,
+    // producer, would store a Snappy batch as it is, and no worker could read past it.
+    // kafkajs's admin plays the operator's tools: ledgerline's port never alters a topic.
+    const old = topicNames(`${topics.prefix}old`).commands;
+    const admin = new Kafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-old`, logLevel: logLevel.NOTHING }).admin();
+    const configsBefore = [
+      { name: 'min.insync.replicas', value: '1' },
+      { name: 'retention.ms', value: String(7 * 86_400_000) },
+      { name: 'unclean.leader.election.enable', value: 'false' },
+    ];
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: old, numPartitions: 2, configEntries: configsBefore }], waitForLeaders: true });
+      const oldTarget = { ...target, topicPrefix: `${topics.prefix}old` };
+      const attempt = startApi(oldTarget);
+      attempt.then((api) => api.stop()).catch(() => undefined);
+      await expect(attempt).rejects.toThrow(
+        `topic ${old} has compression.type=producer: a batch a producer compressed with Snappy, LZ4 or ZSTD would be stored as it is, and no worker could ` +
+          `read its partition; set it with: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${old} ` +
+          '--add-config compression.type=uncompressed',
+      );
+      // What that command leaves: the topic's configs as they were, plus compression.type.
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: old, configEntries: [...configsBefore, { name: 'compression.type', value: 'uncompressed' }] }],
+      });
+      const api = await startApi(oldTarget);
+      await api.stop();
+    } finally {
+      await admin.deleteTopics({ topics: [old] }).catch(() => undefined);
+      await admin.disconnect();
+    }
   });
 });

@@ -47,8 +47,24 @@ export const SINGLE_BROKER_DURABILITY: TopicDurability = {
 };
 
 /**
+ * The commands topic's compression.type: the broker stores every batch uncompressed, however
+ * its producer compressed it. kafkajs reads gzip and uncompressed batches only (ledgerline
+ * registers no codec); a batch another client compressed with Snappy, LZ4 or ZSTD would fail
+ * every fetch of its partition before the worker saw a record, so it could not even be
+ * dead-lettered, and each restart and rebalance would stop every partition (invariant 10).
+ * Our own producers send uncompressed: for them the broker has nothing to redo. Only the
+ * commands topic is read by ledgerline; events and dead letters are read by others (dead
+ * letters by ledgerctl from Postgres), who choose what they read.
+ */
+const COMMANDS_COMPRESSION = 'uncompressed';
+
+/** What the commands topic may store: what kafkajs reads without a codec of ours. */
+const COMPRESSIONS_READABLE = new Set([COMMANDS_COMPRESSION, 'gzip']);
+
+/**
  * Creates the topics that do not exist yet. An existing topic is left as it is (its
- * replication and record size are checked by the API at start: `commandsTopicProblem`).
+ * replication, record size and compression are checked by the API at start:
+ * `commandsTopicProblem`).
  */
 export async function ensureTopics(admin: Admin, names: TopicNames, partitionCount: number, durability: TopicDurability): Promise<void> {
   const existing = new Set(await admin.listTopics());
@@ -59,7 +75,11 @@ export async function ensureTopics(admin: Admin, names: TopicNames, partitionCou
     { name: 'unclean.leader.election.enable', value: 'false' },
   ];
   const wanted: ITopicConfig[] = [
-    { topic: names.commands, numPartitions: partitionCount, configEntries: configOf(durability.retentionMs) },
+    {
+      topic: names.commands,
+      numPartitions: partitionCount,
+      configEntries: [...configOf(durability.retentionMs), { name: 'compression.type', value: COMMANDS_COMPRESSION }],
+    },
     { topic: names.events, numPartitions: partitionCount, configEntries: configOf(durability.retentionMs) },
     { topic: names.deadLetter, numPartitions: 1, configEntries: configOf(durability.deadLetterRetentionMs) },
   ]
@@ -89,7 +109,10 @@ export async function partitionCountOf(admin: Admin, topic: string): Promise<num
  * - a max.message.bytes too small for a produce request of `requestBytesMax` bytes of values
  *   (with room for keys and record framing): the broker would refuse such a request, and the
  *   producer, which resends a failed request until it is taken, would resend it forever while
- *   every publish behind it waited.
+ *   every publish behind it waited;
+ * - a compression.type that lets a producer's Snappy, LZ4 or ZSTD batch through as it is
+ *   (COMMANDS_COMPRESSION): a topic created before ledgerline set it. Refused rather than
+ *   altered, as the rest: ledgerline never changes an existing topic; the message says how to.
  */
 export async function commandsTopicProblem(admin: Admin, topic: string, durability: TopicDurability, requestBytesMax: number): Promise<CommandsTopicProblem | null> {
   const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
@@ -100,7 +123,7 @@ export async function commandsTopicProblem(admin: Admin, topic: string, durabili
     return { check: 'replicas', message: `topic ${topic} has partitions with ${replicas} replica(s); KAFKA_REPLICATION_FACTOR is ${durability.replicationFactor}` };
   }
   const configs = await admin.describeConfigs({
-    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas', 'max.message.bytes'] }],
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas', 'max.message.bytes', 'compression.type'] }],
     includeSynonyms: false,
   });
   const entries = configs.resources[0]?.configEntries ?? [];
@@ -116,12 +139,22 @@ export async function commandsTopicProblem(admin: Admin, topic: string, durabili
       message: `topic ${topic} has max.message.bytes=${recordBatchMax}; produce requests of up to ${requestBytesMax} bytes of values need at least ${requestBytesMax + RECORD_BATCH_HEADROOM_BYTES}`,
     };
   }
+  const compression = valueOf('compression.type');
+  if (compression !== undefined && !COMPRESSIONS_READABLE.has(compression)) {
+    return {
+      check: 'compression',
+      message:
+        `topic ${topic} has compression.type=${compression}: a batch a producer compressed with Snappy, LZ4 or ZSTD would be stored as it is, ` +
+        `and no worker could read its partition; set it with: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics ` +
+        `--entity-name ${topic} --add-config compression.type=${COMMANDS_COMPRESSION}`,
+    };
+  }
   return null;
 }
 
 /** Which check of commandsTopicProblem failed, and how, in words. */
 export interface CommandsTopicProblem {
-  check: 'exists' | 'replicas' | 'record-size';
+  check: 'exists' | 'replicas' | 'record-size' | 'compression';
   message: string;
 }
 
