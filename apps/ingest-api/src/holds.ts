@@ -79,9 +79,12 @@ async function visibleHold(ctx: AppContext, auth: AuthContext, holdId: string, c
   return current;
 }
 
-/** The principal that placed it, the held account's owner, or an admin; 404 for anyone else. */
+/**
+ * The held account's owner or an admin; 404 for anyone else. Having placed it is not enough
+ * (a placer without admin owns the account anyway; see transfer-status.ts, mayRead).
+ */
 async function mayRead(ctx: AppContext, auth: AuthContext, hold: CurrentHold): Promise<boolean> {
-  if (isAdmin(auth) || hold.principal === auth.principal) return true;
+  if (isAdmin(auth)) return true;
   const facts = await ctx.directory.lookup(hold.resource.account_id);
   return facts?.owner === auth.principal;
 }
@@ -137,7 +140,8 @@ export async function submitCapture(
   const destination = await ctx.directory.lookup(body.to_account_id);
   if (!destination || destination.kind !== 'USER') throw validationFailed([{ path: 'to_account_id', message: 'no such account' }]);
   if (destination.currency !== hold.resource.currency) {
-    throw validationFailed([{ path: 'to_account_id', message: `is in ${destination.currency}; the hold is in ${hold.resource.currency}` }]);
+    // Not which currency it is: the account may be anyone's (an outside review).
+    throw validationFailed([{ path: 'to_account_id', message: `is in another currency than the hold (${hold.resource.currency})` }]);
   }
   const transferId = transferIdFor(auth.principal, idempotencyKey);
   const requestHash = requestHashOf('CAPTURE', { hold_id: holdId, ...body });

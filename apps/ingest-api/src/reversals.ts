@@ -38,7 +38,8 @@ export async function submitReversal(
   if (!isAdmin(auth)) {
     // Whoever may read the original learns why they may not reverse it; anyone else gets 404.
     const sourceFacts = original.fromAccountId ? await ctx.directory.lookup(original.fromAccountId) : null;
-    const mayRead = original.principal === auth.principal || payerFacts?.owner === auth.principal || sourceFacts?.owner === auth.principal;
+    // The owners of its accounts (as for a read of it: transfer-status.ts, mayRead).
+    const mayRead = payerFacts?.owner === auth.principal || sourceFacts?.owner === auth.principal;
     if (!mayRead) throw notFound('transfer');
   }
   if (!payer || original.status !== 'COMPLETED' || !REVERSIBLE_KINDS.includes(original.kind)) {

@@ -19,7 +19,7 @@
  */
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
 import { REVERSIBLE_KINDS } from '@ledgerline/domain';
-import { type TransferRow, findAccount, findIdempotencyClaimant, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
+import { type TransferRow, accountClosedBy, findIdempotencyClaimant, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
 import type { TransferResource } from '@ledgerline/schemas';
 import { readRepairBalances } from './balance-read-repair';
 import type { AppContext } from './context';
@@ -43,7 +43,7 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
     unsettled: (found) => !isTerminal(found.resource.status),
   });
   if (current.row && isTerminal(current.row.status)) await readRepairBalances(ctx, [current.row.fromAccountId, current.row.toAccountId]);
-  return await asSeenBy(ctx, auth, current.resource, current.principal);
+  return await asSeenBy(ctx, auth, current.resource);
 }
 
 async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | ClaimedOnly | null> {
@@ -78,11 +78,13 @@ export async function withReversedAmounts(ctx: AppContext, resources: readonly T
 }
 
 /**
- * The sender, an admin, or the owner of either account may read a transfer; anyone else
- * gets the same 404 as for an id that does not exist.
+ * An admin, or the owner of either account, may read a transfer; anyone else gets the same
+ * 404 as for an id that does not exist. Having sent it is not enough: a sender without admin
+ * owns its source account anyway, and one that sent it as admin must be admin to read it
+ * (an outside review: a principal's read-only token read what it had sent with an admin one).
  */
 async function mayRead(ctx: AppContext, auth: AuthContext, current: CurrentTransfer): Promise<boolean> {
-  if (isAdmin(auth) || current.principal === auth.principal) return true;
+  if (isAdmin(auth)) return true;
   for (const id of [current.resource.from_account_id, current.resource.to_account_id]) {
     if (!id) continue;
     const facts = await ctx.directory.lookup(id);
@@ -92,13 +94,13 @@ async function mayRead(ctx: AppContext, auth: AuthContext, current: CurrentTrans
 }
 
 /**
- * A transfer as `auth` may see it: a reader who is only the payee (neither admin, nor the
- * sender, nor the source account's owner) sees a rejection's reason only when it is about the
- * payee's own account, so that a payee does not learn that the payer's account is short of
- * funds, frozen or closed (two outside reviews).
+ * A transfer as `auth` may see it: a reader who is only the payee (neither admin nor the
+ * source account's owner) sees a rejection's reason only when it is about the payee's own
+ * account, so that a payee does not learn that the payer's account is short of funds, frozen
+ * or closed (two outside reviews).
  */
-export async function asSeenBy(ctx: AppContext, auth: AuthContext, resource: TransferResource, sender: string): Promise<TransferResource> {
-  if (resource.reason === undefined || isAdmin(auth) || sender === auth.principal) return resource;
+export async function asSeenBy(ctx: AppContext, auth: AuthContext, resource: TransferResource): Promise<TransferResource> {
+  if (resource.reason === undefined || isAdmin(auth)) return resource;
   if (resource.from_account_id && (await ctx.directory.lookup(resource.from_account_id))?.owner === auth.principal) return resource;
   if (await aboutThePayee(ctx, resource)) return resource;
   const { reason: _payersBusiness, ...seen } = resource;
@@ -111,8 +113,10 @@ export async function asSeenBy(ctx: AppContext, auth: AuthContext, resource: Tra
  * bound; it is the credited account's ceiling, or a system account's, which is no one's
  * private business). CURRENCY_MISMATCH and ACCOUNT_CLOSED can be either's (the reason does
  * not say which), so they count as the payee's when its own account explains them: another
- * currency than the transfer's (it never changes), or closed (it stays closed). The rest
- * (funds, frozen, rights, a hold's or an original's state) are the payer's.
+ * currency than the transfer's (it never changes), or closed by the time the transfer was
+ * decided (closed later, it explains nothing: an outside review saw a payee learn that the
+ * payer's account had been closed by closing its own). The rest (funds, frozen, rights, a
+ * hold's or an original's state) are the payer's.
  */
 async function aboutThePayee(ctx: AppContext, resource: TransferResource): Promise<boolean> {
   const to = resource.to_account_id;
@@ -124,7 +128,7 @@ async function aboutThePayee(ctx: AppContext, resource: TransferResource): Promi
     case 'CURRENCY_MISMATCH':
       return to !== undefined && (await ctx.directory.lookup(to))?.currency !== resource.currency;
     case 'ACCOUNT_CLOSED':
-      return to !== undefined && (await findAccount(ctx.pool, to))?.status === 'CLOSED';
+      return to !== undefined && resource.completed_at !== undefined && (await accountClosedBy(ctx.pool, to, resource.completed_at));
     default:
       return false;
   }

@@ -210,7 +210,7 @@ describe('holds, reversals and the account life cycle', () => {
       const euros = (await bob.post('/v1/accounts', { currency: 'EUR' })).body.id as string;
       for (const [to, message] of [
         [randomUUID(), 'no such account'],
-        [euros, 'is in EUR; the hold is in USD'],
+        [euros, 'is in another currency than the hold (USD)'],
       ] as const) {
         const refused = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to });
         expect([refused.status, refused.body.error.details]).toEqual([400, [{ path: 'to_account_id', message }]]);

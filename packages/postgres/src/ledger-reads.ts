@@ -25,6 +25,16 @@ export async function findAccount(pool: Pool, id: string): Promise<AccountRow | 
   return result.rows[0] ? parseAccountRow(result.rows[0]) : null;
 }
 
+/** Whether an account was closed (an applied PATCH to CLOSED) at or before `instant`. */
+export async function accountClosedBy(pool: Pool, accountId: string, instant: string): Promise<boolean> {
+  const result = await pool.query(
+    `SELECT EXISTS (SELECT 1 FROM account_changes
+                     WHERE account_id = $1 AND status = 'CLOSED' AND outcome = 'APPLIED' AND applied_at <= $2) AS closed`,
+    [accountId, instant],
+  );
+  return result.rows[0]?.closed === true;
+}
+
 export async function findAccounts(pool: Pool, ids: readonly string[]): Promise<AccountRow[]> {
   if (ids.length === 0) return [];
   const result = await pool.query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[])`, [ids]);

@@ -99,7 +99,7 @@ export const transferRoutes = [
       });
       // Each as a read of it shows it: a COMPLETED one with its reversed_amount (one read for the page).
       const resources = await withReversedAmounts(ctx, page.transfers.map(transferWireFromRow));
-      const transfers = await Promise.all(resources.map((resource, i) => asSeenBy(ctx, auth, resource, page.transfers[i]!.principal)));
+      const transfers = await Promise.all(resources.map((resource) => asSeenBy(ctx, auth, resource)));
       res.json({ transfers, next_cursor: page.next ? encodeHistoryCursor(page.next) : null });
     },
   }),

@@ -1,0 +1,105 @@
+// Who may read a transfer or a hold, and what a payee learns (docs/api.md: "Owner of an
+// account it touches, or admin; 404 otherwise"; a rejection's `reason` for a payee only when
+// it is about the payee's account). Three leaks an outside review reproduced, each closed:
+// - one principal with two tokens: what it sent or held with its admin token, its read-only
+//   token read (and its reversal, void and capture answered 403 instead of 404);
+// - a payee that closed its own account after a transfer from a closed account was refused
+//   then saw `ACCOUNT_CLOSED`, the payer's reason;
+// - a capture naming anyone's account learned that account's currency.
+// Against the real API, a worker, Kafka, Postgres through PgBouncer and Redis.
+import { useTestLedger } from '../../../test/support/test-ledger';
+import { Client, startApi, token } from '../../../test/support/api';
+import { startWorker } from '../../../test/support/worker';
+
+describe('read rights', () => {
+  const ledger = useTestLedger(2);
+  let api: Awaited<ReturnType<typeof startApi>>;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  let alice: Client;
+  let bob: Client;
+  let opsAdmin: Client;
+  let opsReader: Client;
+
+  beforeAll(async () => {
+    worker = await startWorker(ledger.target);
+    api = await startApi(ledger.target);
+    alice = new Client(api.url, await token('alice'));
+    bob = new Client(api.url, await token('bob'));
+    opsAdmin = new Client(api.url, await token('ops', 'ledger:read ledger:write ledger:admin'));
+    opsReader = new Client(api.url, await token('ops', 'ledger:read ledger:write'));
+  });
+  afterAll(async () => {
+    await api.stop();
+    await worker.stop();
+    expect(worker.fatal).toEqual([]);
+  });
+
+  const settled = async (client: Client, path: string) => {
+    const answer = await client.get(`${path}?wait_ms=15000`);
+    expect(answer.status).toBe(200);
+    return answer.body;
+  };
+  const close = async (client: Client, account: string) => {
+    const answer = await client.request('PATCH', `/v1/accounts/${account}`, { body: { status: 'CLOSED' }, headers: { 'idempotency-key': `close-${account}` } });
+    expect([answer.status, answer.body?.status]).toEqual([200, 'CLOSED']);
+  };
+  const funded = async (client: Client, amount: string) => {
+    const id = (await client.post('/v1/accounts', { currency: 'USD' })).body.id as string;
+    if (amount === '0') return id;
+    const deposit = await opsAdmin.post('/v1/deposits', { account_id: id, amount, currency: 'USD' });
+    expect([deposit.status, deposit.body]).toEqual([202, expect.anything()]);
+    expect(await settled(opsAdmin, `/v1/transfers/${deposit.body.id}`)).toMatchObject({ status: 'COMPLETED' });
+    return id;
+  };
+
+  test("what a principal sent as admin, its token without admin neither reads nor acts on: 404, as for anyone's", async () => {
+    const [a1, a2] = [await funded(alice, '100'), await funded(alice, '0')];
+    const sent = await opsAdmin.post('/v1/transfers', { from_account_id: a1, to_account_id: a2, amount: '10', currency: 'USD' });
+    expect(await settled(opsAdmin, `/v1/transfers/${sent.body.id}`)).toMatchObject({ status: 'COMPLETED' });
+    const held = await opsAdmin.post('/v1/holds', { account_id: a1, amount: '5', currency: 'USD' });
+    expect(await settled(opsAdmin, `/v1/holds/${held.body.id}`)).toMatchObject({ status: 'HELD' });
+
+    expect((await opsReader.get(`/v1/transfers/${sent.body.id}`)).status).toBe(404);
+    expect((await opsReader.get(`/v1/holds/${held.body.id}`)).status).toBe(404);
+    expect((await opsReader.post(`/v1/transfers/${sent.body.id}/reversals`, {})).status).toBe(404);
+    expect((await opsReader.post(`/v1/holds/${held.body.id}/void`, {})).status).toBe(404);
+    expect((await opsReader.post(`/v1/holds/${held.body.id}/capture`, { to_account_id: a2 })).status).toBe(404);
+    // The owner reads both.
+    expect((await alice.get(`/v1/transfers/${sent.body.id}`)).status).toBe(200);
+    expect((await alice.get(`/v1/holds/${held.body.id}`)).status).toBe(200);
+  });
+
+  test("a payee that closes its account after a refusal does not learn the payer's ACCOUNT_CLOSED; one closed before does see its own", async () => {
+    const payer = await funded(alice, '0');
+    const [laterClosed, alreadyClosed] = [await funded(bob, '0'), await funded(bob, '0')];
+    await close(bob, alreadyClosed);
+    await close(alice, payer);
+
+    // Both refused for the payer's closed account (the source is checked first).
+    const toLater = await alice.post('/v1/transfers', { from_account_id: payer, to_account_id: laterClosed, amount: '1', currency: 'USD' });
+    const toClosed = await alice.post('/v1/transfers', { from_account_id: payer, to_account_id: alreadyClosed, amount: '1', currency: 'USD' });
+    expect(await settled(alice, `/v1/transfers/${toLater.body.id}`)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+    expect(await settled(alice, `/v1/transfers/${toClosed.body.id}`)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+
+    await close(bob, laterClosed);
+    const later = await settled(bob, `/v1/transfers/${toLater.body.id}`);
+    expect(later).toMatchObject({ status: 'REJECTED' });
+    expect(later.reason).toBeUndefined();
+    const history = (await bob.get(`/v1/transfers?account_id=${laterClosed}&limit=5`)).body.transfers as { id: string; reason?: string }[];
+    expect(history.find((t) => t.id === toLater.body.id)).toMatchObject({ status: 'REJECTED' });
+    expect(history.find((t) => t.id === toLater.body.id)?.reason).toBeUndefined();
+    // Closed before the transfer was decided: the reason is true of bob's own account.
+    expect(await settled(bob, `/v1/transfers/${toClosed.body.id}`)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+  });
+
+  test("a capture naming an account in another currency is refused without saying which currency that account is in", async () => {
+    const holder = await funded(bob, '50');
+    const euros = (await alice.post('/v1/accounts', { currency: 'EUR' })).body.id as string;
+    const hold = await bob.post('/v1/holds', { account_id: holder, amount: '5', currency: 'USD' });
+    expect(await settled(bob, `/v1/holds/${hold.body.id}`)).toMatchObject({ status: 'HELD' });
+    const capture = await bob.post(`/v1/holds/${hold.body.id}/capture`, { to_account_id: euros });
+    expect(capture.status).toBe(400);
+    expect(JSON.stringify(capture.body)).not.toContain('EUR');
+    expect(capture.body.error.details).toEqual([{ path: 'to_account_id', message: 'is in another currency than the hold (USD)' }]);
+  });
+});
