@@ -159,6 +159,51 @@ describe('ledgerctl dead-letters redrive', () => {
     expect(json.find((l: { id: string }) => l.id === id).acknowledged).toEqual({ at: expect.any(String), by: expect.stringMatching(/@/), note: 'forged by the penetration test; nothing to replay' });
   }, 60_000);
 
+  test('show escapes the control characters of a letter\'s key, value and reason, as the listing does: none reaches the terminal', async () => {
+    // What someone who can write to the commands topic could aim at the operator's terminal:
+    // ESC sequences (clear the screen, a CSI colour, an OSC window title ended by BEL), the
+    // 8-bit CSI (U+009B, C1), DEL, a carriage return to overwrite the line.
+    const hostile = '\u001b[2J\u001b]0;owned\u0007\u009b31m\u007f\rreason: forged';
+    const insert = async (letter: Record<string, unknown>) => {
+      const { rows } = await db.pool.query(
+        `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,
+        [JSON.stringify({ v: 1, topic: topics.names.commands, partition: 0, offset: 11, dead_lettered_at: new Date().toISOString(), ...letter })],
+      );
+      return String(rows[0].id);
+    };
+    const base64 = (text: string) => Buffer.from(text).toString('base64');
+    // Not JSON (JSON refuses a raw control character in a string): its value is shown as it
+    // came, escaped; the reason quotes the bytes, as the decoder's does.
+    const malformed = await insert({ reason: `not JSON: ${hostile}`, key_base64: base64(`key${hostile}`), value_base64: base64(`{"v":1,"d":"${hostile}"}`) });
+    // JSON whose strings hold C1 controls and DEL (JSON.stringify leaves them raw): pretty-printed, escaped.
+    const json = await insert({ reason: 'schema: description: too long', key_base64: base64('00000000-0000-4000-8000-0000000000bb'), value_base64: base64(JSON.stringify({ v: 1, type: 'TRANSFER', description: '\u009b2J\u009d0;owned\u009c\u007f' })) });
+    const controls = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+
+    const shownMalformed = await ledgerctl(['dead-letters', 'show', malformed]);
+    expect(shownMalformed.code).toBe(0);
+    expect(shownMalformed.out).not.toMatch(controls);
+    const escaped = '\\u001b[2J\\u001b]0;owned\\u0007\\u009b31m\\u007f\\u000dreason: forged';
+    expect(shownMalformed.out).toContain(`\nreason:                   not JSON: ${escaped}\n`);
+    expect(shownMalformed.out).toContain(`\nkey:                      key${escaped}\n`);
+    expect(shownMalformed.out).toMatch(/\nvalue:\n\{"v":1,"d":"\\u001b\[2J[^\n]*"\}\n$/);
+
+    const shownJson = await ledgerctl(['dead-letters', 'show', json]);
+    expect(shownJson.code).toBe(0);
+    expect(shownJson.out).not.toMatch(controls);
+    expect(shownJson.out).toContain('\n  "description": "\\u009b2J\\u009d0;owned\\u009c\\u007f"\n');
+    // Escaped as JSON escapes them: the value shown still reads as the command it was.
+    expect(JSON.parse(shownJson.out.slice(shownJson.out.indexOf('value:\n') + 7))).toEqual({ v: 1, type: 'TRANSFER', description: '\u009b2J\u009d0;owned\u009c\u007f' });
+
+    // A refused redrive quotes the reason and the key: escaped on stderr too.
+    const refusedReason = await ledgerctl(['dead-letters', 'redrive', malformed]);
+    expect([refusedReason.code, refusedReason.err]).toEqual([2, expect.stringContaining('was refused before it was applied (not JSON: \\u001b[2J')]);
+    expect(refusedReason.err).not.toMatch(controls);
+    const keyed = await insert({ reason: 'UNPROCESSABLE: test', key_base64: base64(`key${hostile}`), value_base64: base64('{"v":1,"type":"CREDIT_LEG"}') });
+    const refusedKey = await ledgerctl(['dead-letters', 'redrive', keyed]);
+    expect([refusedKey.code, refusedKey.err]).toEqual([2, expect.stringContaining('is keyed "key\\u001b[2J')]);
+    expect(refusedKey.err).not.toMatch(controls);
+  }, 60_000);
+
   test('what cannot be sent again is refused with its reason, exit 2', async () => {
     const none = await ledgerctl(['dead-letters', 'redrive', '999999999']);
     expect([none.code, none.err]).toEqual([2, 'ledgerctl: no dead letter 999999999 (ledgerctl dead-letters lists them)\n']);

@@ -10,7 +10,7 @@ import { hostname, userInfo } from 'node:os';
 import { DEAD_LETTER_NOTE_CHARS_MAX, OPERATOR_CHARS_MAX } from '@ledgerline/domain';
 import { acknowledgeDeadLetter, findDeadLetter, inTransaction, listDeadLetters, listRedrives, loadRouting, recordRedrive } from '@ledgerline/postgres';
 import { type CtlConfig, ctlPool } from '../config';
-import { printTable } from '../table';
+import { printTable, printable } from '../table';
 import { withDeps } from './operate';
 
 const ACCOUNT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -82,6 +82,9 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
 /**
  * One dead letter whole, for an operator: where it was read, why it was refused, and its
  * command decoded (pretty JSON) when the letter keeps it whole, else its bytes' size and hash.
+ * Its key, value and reason are bytes someone wrote to a topic: every line is printed through
+ * `printable`, as the listing's cells are, so an escape sequence in them never reaches the
+ * operator's terminal (where it would clear the screen, retitle the window or forge lines).
  */
 export async function showDeadLetter(config: CtlConfig, id: bigint): Promise<void> {
   const pool = ctlPool(config, 'read', 1);
@@ -90,7 +93,10 @@ export async function showDeadLetter(config: CtlConfig, id: bigint): Promise<voi
     if (row === null) throw new Error(`no dead letter ${id} (ledgerctl dead-letters lists them)`);
     const { letter } = row;
     const command = commandOf(letter.value_base64, letter.value_bytes);
-    const lines: [string, string][] = [
+    const redrives = await listRedrives(pool, id);
+    const ack = row.acknowledgement;
+    // A field's value is one line, or several (the redrives) aligned under the first.
+    const fields: [string, string | string[]][] = [
       ['id', String(row.id)],
       ['read from', `${String(letter.topic ?? '?')} partition ${String(letter.partition ?? row.sourcePartition)} offset ${String(letter.offset ?? '?')}`],
       ['dead-lettered at', String(letter.dead_lettered_at ?? row.createdAt.toISOString())],
@@ -100,26 +106,40 @@ export async function showDeadLetter(config: CtlConfig, id: bigint): Promise<voi
       ['again of', row.againOf === null ? '-' : `${row.againOf} (the same bytes, dead-lettered before)`],
       ['command', `${command.type} ${command.id}`],
       ['key', typeof letter.key_base64 === 'string' ? Buffer.from(letter.key_base64, 'base64').toString('utf8') : '-'],
+      ['acknowledged', ack === null ? 'no' : `${ack.acknowledgedAt.toISOString()} by ${ack.acknowledgedBy}: ${ack.note}`],
+      ['redriven', redrives.length === 0 ? 'never' : redrives.map((r) => `${r.redrivenAt.toISOString()} to partition ${r.toPartition} by ${r.redrivenBy}`)],
     ];
-    const redrives = await listRedrives(pool, id);
-    const ack = row.acknowledgement;
-    lines.push(['acknowledged', ack === null ? 'no' : `${ack.acknowledgedAt.toISOString()} by ${ack.acknowledgedBy}: ${ack.note}`]);
-    lines.push(['redriven', redrives.length === 0 ? 'never' : redrives.map((r) => `${r.redrivenAt.toISOString()} to partition ${r.toPartition} by ${r.redrivenBy}`).join('\n' + ' '.repeat(26))]);
-    if (letter.value_bytes !== undefined) lines.push(['value', `${String(letter.value_bytes)} bytes (the letter keeps the first ones), sha256 ${String(letter.value_sha256 ?? '?')}`]);
-    for (const [name, value] of lines) process.stdout.write(`${`${name}:`.padEnd(26)}${value}\n`);
-    if (letter.value_bytes === undefined && typeof letter.value_base64 === 'string') {
-      const value = Buffer.from(letter.value_base64, 'base64').toString('utf8');
-      let shown = value;
-      try {
-        shown = JSON.stringify(JSON.parse(value), null, 2);
-      } catch {
-        // Not JSON (a malformed message): shown as it came.
-      }
-      process.stdout.write(`value:\n${shown}\n`);
-    }
+    if (letter.value_bytes !== undefined) fields.push(['value', `${String(letter.value_bytes)} bytes (the letter keeps the first ones), sha256 ${String(letter.value_sha256 ?? '?')}`]);
+    const lines = fields.flatMap(([name, value]) => fieldLines(name, value));
+    if (letter.value_bytes === undefined && typeof letter.value_base64 === 'string') lines.push('value:', ...valueLines(Buffer.from(letter.value_base64, 'base64').toString('utf8')));
+    process.stdout.write(lines.map((line) => `${line}\n`).join(''));
   } finally {
     await pool.end();
   }
+}
+
+/** Where a field's value starts on `dead-letters show`'s lines. */
+const FIELD_VALUE_COLUMN = 26;
+
+/** `name: value`, each line of the value escaped (printable), later lines aligned under the first. */
+function fieldLines(name: string, value: string | string[]): string[] {
+  const [first = '', ...rest] = typeof value === 'string' ? [value] : value;
+  return [`${`${name}:`.padEnd(FIELD_VALUE_COLUMN)}${printable(first)}`, ...rest.map((line) => `${' '.repeat(FIELD_VALUE_COLUMN)}${printable(line)}`)];
+}
+
+/**
+ * A letter's whole value: a JSON command pretty-printed, one line per member (JSON.stringify
+ * escapes C0 controls in strings, not DEL or the C1 ones, so each line is escaped too: the
+ * JSON read from it is the same), anything else (a malformed message) as one escaped line.
+ */
+function valueLines(value: string): string[] {
+  let pretty: string;
+  try {
+    pretty = JSON.stringify(JSON.parse(value), null, 2);
+  } catch {
+    return [printable(value)];
+  }
+  return pretty.split('\n').map(printable);
 }
 
 /**
@@ -145,14 +165,16 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
     const row = await findDeadLetter(pool, id);
     if (row === null) throw new Error(`no dead letter ${id} (ledgerctl dead-letters lists them)`);
     const { reason, topic, partition, offset, key_base64: keyBase64, value_base64: valueBase64, value_bytes: valueBytes } = row.letter;
-    if (topic !== topics.commands) throw new Error(`dead letter ${id} was read from ${String(topic)}, not ${topics.commands}: only commands are sent again`);
+    // A refusal quotes the letter (its reason can quote the bytes, its key is them): escaped
+    // for the terminal (printable), as `show` prints them.
+    if (topic !== topics.commands) throw new Error(`dead letter ${id} was read from ${printable(String(topic))}, not ${topics.commands}: only commands are sent again`);
     if (typeof reason !== 'string' || !reason.startsWith('UNPROCESSABLE')) {
-      throw new Error(`dead letter ${id} was refused before it was applied (${String(reason).slice(0, 80)}): sent again it would be refused the same way`);
+      throw new Error(`dead letter ${id} was refused before it was applied (${printable(String(reason).slice(0, 80))}): sent again it would be refused the same way`);
     }
     if (valueBytes !== undefined) throw new Error(`dead letter ${id} keeps only the first bytes of a ${String(valueBytes)}-byte message: the whole command is not there to send again`);
     if (typeof keyBase64 !== 'string' || typeof valueBase64 !== 'string') throw new Error(`dead letter ${id} has no key or no value: nothing to send again`);
     const key = Buffer.from(keyBase64, 'base64').toString('utf8');
-    if (!ACCOUNT_ID.test(key)) throw new Error(`dead letter ${id} is keyed ${JSON.stringify(key.slice(0, 64))}, not by an account id: the pipeline never wrote it`);
+    if (!ACCOUNT_ID.test(key)) throw new Error(`dead letter ${id} is keyed ${printable(JSON.stringify(key.slice(0, 64)))}, not by an account id: the pipeline never wrote it`);
     const value = Buffer.from(valueBase64, 'base64').toString('utf8');
     const type = commandTypeOf(value);
     if (!REDRIVABLE.has(type)) {
