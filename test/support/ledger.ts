@@ -85,7 +85,7 @@ export class TestPublisher {
     return this.producer.publish({ topic: this.topics.names.commands, partition: this.routing.partitionOf(key), key, value: encodeCommand(command, testSeal) });
   }
 
-  publishRaw(partition: number, value: string): Promise<void> {
+  publishRaw(partition: number, value: string | Buffer): Promise<void> {
     return this.producer.publish({ topic: this.topics.names.commands, partition, key: 'poison', value });
   }
 

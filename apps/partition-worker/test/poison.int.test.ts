@@ -74,6 +74,28 @@ describe('poison commands cannot stop a partition', () => {
     expect(Buffer.from(letters[0]!.value_base64 as string, 'base64').toString()).toBe(badDescription);
   });
 
+  test('a command whose bytes are not UTF-8 is dead-lettered as malformed, never applied with U+FFFD, and the partition keeps applying', async () => {
+    // The API refuses such a body (400); something else writing to the topic is not refused
+    // there. FF is no UTF-8 byte, ED A0 80 encodes a surrogate: a lenient decoder reads both
+    // as U+FFFD and the transfer would apply with a description nobody sent.
+    const account = await openAccountOn(db.pool, routing, 0, 'owner-bytes');
+    const other = await openAccountOn(db.pool, routing, 0, 'owner-bytes-2');
+    await settle(await sendAll([deposit(account, 10n)]));
+    const before = (await deadLetters()).length;
+    const payment = transfer(account, other, 'owner-bytes', 3n);
+    const [head, tail] = encodeCommand({ ...payment, description: 'HERE' } as Command).split('HERE') as [string, string];
+    const bytes = Buffer.concat([Buffer.from(head), Buffer.from([0xff, 0xed, 0xa0, 0x80]), Buffer.from(tail)]);
+    await publisher.publishRaw(0, bytes);
+    await settle(await sendAll([deposit(account, 7n)]));
+    // Never applied: no transfer row, no money moved; the deposit behind it applied.
+    expect(await transferStatuses(db.pool, [payment.transferId])).toEqual(new Map());
+    expect(await balanceOf(db.pool, account)).toBe(17n);
+    expect(await balanceOf(db.pool, other)).toBe(0n);
+    const letters = (await deadLetters()).slice(before);
+    expect(letters.map((l) => l.reason)).toEqual([expect.stringMatching(/^not UTF-8: /)]);
+    expect(Buffer.from(letters[0]!.value_base64 as string, 'base64').equals(bytes)).toBe(true);
+  });
+
   test("an operator's sealed command that reaches the partition its account's bucket left is forwarded with its seal and applied by the owner", async () => {
     // A produce that timed out during a bucket move can still land on the old partition
     // after the fence; the old owner forwards it. Forwarding an operator command must keep

@@ -5,6 +5,7 @@
  * are digit strings. A message that fails this schema is a poison message: the worker sends
  * it to the dead-letter topic with the reason and keeps the partition moving.
  */
+import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { ACCOUNT_STATUSES, type Command, DESCRIPTION_CHARS_MAX, FENCE_MOVES_MAX, INTERNAL_OWNERS, PRINCIPAL_CHARS_MAX } from '@ledgerline/domain';
 import type { CommandSeal } from './command-seal';
@@ -152,6 +153,10 @@ export function encodeFence(fence: Fence): string {
  */
 export function decodeCommand(value: Buffer | null, seal: CommandSeal): DecodeResult {
   if (!value || value.length === 0) return { ok: false, reason: 'empty message value' };
+  // Decoded leniently, bytes that are no UTF-8 (an invalid or overlong sequence, an encoded
+  // surrogate) would become U+FFFD and the command be applied with text nobody sent; the
+  // API refuses such a body (400), and so does the worker: the message is malformed.
+  if (!isUtf8(value)) return { ok: false, reason: NOT_UTF8 };
   const opened = seal.open(value.toString('utf8'));
   if ('forged' in opened) return { ok: false, reason: `forged: ${opened.forged}` };
   let json: unknown;
@@ -180,6 +185,9 @@ export function decodeCommand(value: Buffer | null, seal: CommandSeal): DecodeRe
   const overreach = authorityProblem(command);
   return overreach ? { ok: false, reason: `forged: ${overreach}` } : { ok: true, command };
 }
+
+/** Why a message whose bytes are not UTF-8 is dead-lettered (its bytes are in the letter). */
+const NOT_UTF8 = 'not UTF-8: the value holds bytes no UTF-8 text has (an invalid or overlong sequence, an encoded surrogate); refused rather than read with U+FFFD in their place';
 
 /** The kinds a principal submits through the API: the only ones that may carry a seal. */
 const SEALABLE: ReadonlySet<unknown> = new Set(['TRANSFER', 'DEPOSIT', 'WITHDRAWAL', 'HOLD', 'CAPTURE', 'REVERSAL', 'VOID_HOLD', 'UPDATE_ACCOUNT']);

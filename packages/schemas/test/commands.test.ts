@@ -77,6 +77,38 @@ describe('text Postgres cannot store', () => {
     expect(decoded.ok).toBe(false);
     expect(decoded.ok ? '' : decoded.reason).toMatch(/NUL/);
   });
+
+  // The API refuses a body that is not UTF-8 (400); a message on the topic that is not is
+  // malformed too, never applied with U+FFFD where its bytes were.
+  const withDescriptionBytes = (bytes: number[]) => {
+    const [before, after] = encodeCommand({ ...commands[0]!, description: 'HERE' } as Command).split('HERE') as [string, string];
+    return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+  };
+  test.each([
+    ['an invalid byte and an encoded surrogate', [0xff, 0xed, 0xa0, 0x80]],
+    ['an encoded surrogate', [0xed, 0xa0, 0x80]],
+    ['an overlong "/"', [0xc0, 0xaf]],
+    ['a sequence cut short', [0x61, 0xe2, 0x82]],
+    ['a continuation byte alone', [0x80]],
+  ])('a transfer whose description holds %s is malformed (dead-lettered), not applied with U+FFFD', (_name, bytes) => {
+    const decoded = decodeCommand(withDescriptionBytes(bytes));
+    expect(decoded).toEqual({ ok: false, reason: expect.stringMatching(/^not UTF-8: /) });
+  });
+
+  test("a seal covers the bytes: other bytes that a lenient decoder reads as the sealed text are refused", () => {
+    // Sealed over U+FFFD (EF BF BD); sent with FF in its place, which a lenient decoder
+    // reads as U+FFFD too: the seal would verify over bytes the API never sealed.
+    const sealed = Buffer.from(encodeCommand({ ...commands[0]!, admin: true, description: 'a\ufffdb' } as Command));
+    expect(decodeCommand(sealed)).toMatchObject({ ok: true, command: { admin: true, description: 'a\ufffdb' } });
+    const at = sealed.indexOf(Buffer.from('\ufffd'));
+    const swapped = Buffer.concat([sealed.subarray(0, at), Buffer.from([0xff]), sealed.subarray(at + 3)]);
+    expect(decodeCommand(swapped)).toEqual({ ok: false, reason: expect.stringMatching(/^not UTF-8: /) });
+  });
+
+  test('UTF-8 beyond ASCII decodes as sent', () => {
+    const decoded = decodeCommand(withDescriptionBytes([...Buffer.from('ünïcode € 🎉')]));
+    expect(decoded.ok && decoded.command).toMatchObject({ type: 'TRANSFER', description: 'ünïcode € 🎉' });
+  });
 });
 
 describe('operator authority is sealed, never claimed', () => {
