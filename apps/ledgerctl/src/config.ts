@@ -20,6 +20,8 @@ import {
   plaintextProblems,
   serviceAddressProblems,
   stringVar,
+  KAFKA_NAME_CHARS_MAX,
+  optionalNameVar,
   implicitDevelopmentProblem,
   unfilledProfileProblem,
 } from '@ledgerline/config';
@@ -32,7 +34,8 @@ const schema = z.object({
   KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
   KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
   KAFKA_PARTITIONS: intVar(LOCAL_DEFAULTS.partitionCount, 1, BUCKET_COUNT),
-  KAFKA_GROUP_ID: z.string().optional(),
+  /** The workers' consumer group, as they are given it; unset: `<KAFKA_TOPIC_PREFIX>.partition-workers`. */
+  KAFKA_GROUP_ID: optionalNameVar(KAFKA_NAME_CHARS_MAX),
   /** The schema owner (ledgerline_owner): only `migrate`, `buckets move`, `partitions add`, `rebalance --apply`, `dead-letters redrive` and `ack` (their records). */
   OWNER_DATABASE_URL: stringVar(LOCAL_DEFAULTS.ownerDatabaseUrl),
   /** Every read-only command (reconcile, workers, routing show, rebalance --plan) reads as the API role. */

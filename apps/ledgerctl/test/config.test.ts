@@ -1,6 +1,6 @@
 // Proves ledgerctl refuses the local credentials and a weak JWT_SECRET in production, and
 // uses the owner only where the routing changes.
-import { UnsafeConfigError } from '@ledgerline/config';
+import { ConfigError, UnsafeConfigError } from '@ledgerline/config';
 import { loadCtlConfig } from '../src/config';
 import { MOVE_DEFAULTS } from '../src/rebalance/move-buckets';
 
@@ -86,4 +86,17 @@ test('LEDGERLINE_ENV unset while reaching another host is refused (it would sign
   expect(() => loadCtlConfig({ KAFKA_BROKERS: 'kafka-1.internal:9092' })).toThrow(/yet KAFKA_BROKERS reaches kafka-1\.internal,/);
   expect(() => loadCtlConfig({ LEDGERLINE_ENV: 'development', OWNER_DATABASE_URL: OWNER, API_DATABASE_URL: READ })).not.toThrow();
   expect(() => loadCtlConfig({})).not.toThrow();
+});
+
+test('KAFKA_GROUP_ID empty, blank or over-long is refused at load, naming it; unset is the workers\' default group', () => {
+  // '' reached kafkajs (describeGroups) and failed there, naming no variable.
+  for (const [value, why] of [
+    ['', 'is empty or blank: unset it to use the default'],
+    [' ', 'is empty or blank: unset it to use the default'],
+    ['g'.repeat(250), 'must be at most 249 characters'],
+  ] as const) {
+    expect(() => loadCtlConfig({ KAFKA_GROUP_ID: value })).toThrow(new ConfigError(`invalid configuration:\n  KAFKA_GROUP_ID=${JSON.stringify(value)}: ${why}`));
+  }
+  expect(loadCtlConfig({}).groupId).toBe('ledger.partition-workers');
+  expect(loadCtlConfig({ KAFKA_GROUP_ID: 'blue.workers' }).groupId).toBe('blue.workers');
 });

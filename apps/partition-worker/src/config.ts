@@ -23,6 +23,8 @@ import {
   refuseUnsafe,
   serviceAddressProblems,
   stringVar,
+  KAFKA_NAME_CHARS_MAX,
+  optionalNameVar,
   implicitDevelopmentProblem,
 } from '@ledgerline/config';
 
@@ -35,7 +37,8 @@ const schema = z.object({
   LEDGERLINE_COMMAND_KEY_PREVIOUS: z.string().optional(),
   KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
   KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
-  KAFKA_GROUP_ID: z.string().optional(),
+  /** The workers' consumer group (one per deployment); unset: `<KAFKA_TOPIC_PREFIX>.partition-workers`. */
+  KAFKA_GROUP_ID: optionalNameVar(KAFKA_NAME_CHARS_MAX),
   ...kafkaSecurityVars,
   ...kafkaClientVars,
   /** Consumer group: a member silent this long (ms) is evicted and its partitions move. */
@@ -62,7 +65,8 @@ const schema = z.object({
   WORKER_DATABASE_URL: stringVar(LOCAL_DEFAULTS.workerDatabaseUrl),
   REDIS_URL: redisUrlVar(LOCAL_DEFAULTS.redisUrl),
   REDIS_KEY_PREFIX: stringVar('ll:'),
-  WORKER_ID: z.string().optional(),
+  /** This process's name: its Kafka client id, its log name, the owner of the partitions it claims; unset: `worker-<pid>`. */
+  WORKER_ID: optionalNameVar(KAFKA_NAME_CHARS_MAX),
   /** Commands in one batch at most: applied and committed together, in one Postgres transaction. */
   WORKER_BATCH_COMMANDS_MAX: intVar(2000, 1, 20000),
   /**

@@ -127,6 +127,42 @@ test('production refuses the test-only fault switch, open ops networks and the o
   expect(loadWorkerConfig({ ...prod }).databaseUrl).toMatch(/from-the-vault/);
 });
 
+describe('the names the worker hands to Kafka are refused at load when empty, over-long or not a name, naming the variable', () => {
+  const prod = { LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline?sslmode=verify-full', LEDGERLINE_COMMAND_KEY: COMMAND_KEY, ...SERVICES };
+  /** The message loading `env` fails with ('' when it loads). */
+  const refusal = (env: NodeJS.ProcessEnv) => {
+    try {
+      loadWorkerConfig(env);
+      return '';
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message;
+    }
+  };
+
+  // KAFKA_GROUP_ID='' reached kafkajs, which stopped the worker with "Consumer groupId must be
+  // a non-empty string", naming no variable; WORKER_ID='' named the worker ''.
+  test.each([
+    ['KAFKA_GROUP_ID', '""', '', 'is empty or blank: unset it to use the default'],
+    ['KAFKA_GROUP_ID', 'two spaces', '  ', 'is empty or blank: unset it to use the default'],
+    ['KAFKA_GROUP_ID', 'a leading space', ' ledger.partition-workers', 'starts or ends with white space'],
+    ['KAFKA_GROUP_ID', '250 characters', 'g'.repeat(250), 'must be at most 249 characters'],
+    ['WORKER_ID', '""', '', 'is empty or blank: unset it to use the default'],
+    ['WORKER_ID', '250 characters', 'w'.repeat(250), 'must be at most 249 characters'],
+    ['WORKER_ID', 'an escape sequence', 'worker-1\u001b[2J', 'must not contain a control or invisible format character'],
+    ['WORKER_ID', 'a right-to-left override', 'worker\u202e1', 'must not contain a control or invisible format character'],
+  ])('%s set to %s is refused, in development and in production', (name, _shown, value, why) => {
+    for (const env of [{}, prod]) expect(refusal({ ...env, [name]: value })).toBe(`invalid configuration:\n  ${name}=${JSON.stringify(value)}: ${why}`);
+  });
+
+  test('unset: the defaults; set: as given, up to 249 characters', () => {
+    expect(loadWorkerConfig({})).toMatchObject({ groupId: 'ledger.partition-workers', workerId: `worker-${process.pid}` });
+    expect(loadWorkerConfig({ KAFKA_TOPIC_PREFIX: 'blue' }).groupId).toBe('blue.partition-workers');
+    const config = loadWorkerConfig({ ...prod, KAFKA_GROUP_ID: 'g'.repeat(249), WORKER_ID: 'wörker-3' });
+    expect([config.groupId, config.workerId]).toEqual(['g'.repeat(249), 'wörker-3']);
+  });
+});
+
 test('LEDGERLINE_ENV unset while reaching or listening beyond this machine is refused: it would trust seals made with the public development command key', () => {
   expect(() => loadWorkerConfig({ ...SERVICES })).toThrow(new ConfigError(
     'LEDGERLINE_ENV: not set, so the development defaults apply (a public JWT secret and command key), yet REDIS_URL reaches cache.internal, beyond this machine. ' +

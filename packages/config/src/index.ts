@@ -48,6 +48,40 @@ export function stringVar(defaultValue: string) {
     .default(defaultValue);
 }
 
+/**
+ * The longest name a Kafka consumer group or client id given in the environment may have: as
+ * long as Kafka lets a topic's name be. Kafka sets no bound of its own on these below the
+ * protocol's 32,767 bytes; a longer one is a slip (a pasted file, a runaway template).
+ */
+export const KAFKA_NAME_CHARS_MAX = 249;
+
+/**
+ * An optional name the app hands to a library or shows people (a consumer group, a worker's
+ * id): unset takes the app's default, computed where it is used. Set, it must be a name: an
+ * empty `VAR=` from a template would otherwise reach kafkajs as '' and stop the process there
+ * ("Consumer groupId must be a non-empty string"), naming no variable.
+ */
+export function optionalNameVar(maxChars: number) {
+  return z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = nameProblem(value, maxChars);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional();
+}
+
+/** Why `value` is not a name of at most `maxChars` characters, or null. */
+function nameProblem(value: string, maxChars: number): string | null {
+  if (value.trim().length === 0) return 'is empty or blank: unset it to use the default';
+  // ' ledger.partition-workers' would be another group, silently: a copy-paste slip.
+  if (value.trim() !== value) return 'starts or ends with white space';
+  if ([...value].length > maxChars) return `must be at most ${maxChars} characters`;
+  // Names reach logs and ledgerctl's tables, read by people in a terminal.
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value)) return 'must not contain a control or invisible format character';
+  return null;
+}
+
 export function boolVar(defaultValue: boolean) {
   return z
     .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
