@@ -96,6 +96,22 @@ describe('poison commands cannot stop a partition', () => {
     expect(Buffer.from(letters[0]!.value_base64 as string, 'base64').equals(bytes)).toBe(true);
   });
 
+  test('a command stamped with an instant Postgres refuses (year 0000) is dead-lettered at decode, not bisected out of a failed write', async () => {
+    // It passed the schema once: its write failed (22008) every time, it was bisected out and
+    // dead-lettered as UNPROCESSABLE, and its REJECTED row failed the same way.
+    const account = await openAccountOn(db.pool, routing, 0, 'owner-instant');
+    const other = await openAccountOn(db.pool, routing, 0, 'owner-instant-2');
+    await settle(await sendAll([deposit(account, 10n)]));
+    const before = (await deadLetters()).length;
+    const payment = { ...transfer(account, other, 'owner-instant', 3n), acceptedAt: '0000-01-01T00:00:00Z' } as Command;
+    await publisher.publishRaw(0, encodeCommand(payment));
+    await settle(await sendAll([deposit(account, 7n)]));
+    expect(await transferStatuses(db.pool, [payment.transferId])).toEqual(new Map());
+    expect(await balanceOf(db.pool, account)).toBe(17n);
+    const letters = (await deadLetters()).slice(before);
+    expect(letters.map((l) => [l.reason, l.sqlstate])).toEqual([[expect.stringMatching(/^schema: accepted_at: must be an instant from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59\.999999Z/), undefined]]);
+  });
+
   test("an operator's sealed command that reaches the partition its account's bucket left is forwarded with its seal and applied by the owner", async () => {
     // A produce that timed out during a bucket move can still land on the old partition
     // after the fence; the old owner forwards it. Forwarding an operator command must keep
