@@ -258,8 +258,9 @@ export class BatchingProducer {
    * whose deadline passes meanwhile have been answered already; their messages are still sent,
    * since they may have been appended and the resend is what makes that exactly once.
    */
-  private async send(batch: Pending[]): Promise<void> {
-    const messages = batch.reduce((sum, p) => sum + p.messages.length, 0);
+  private async send(taken: Pending[]): Promise<void> {
+    let batch = taken;
+    let messages = batch.reduce((sum, p) => sum + p.messages.length, 0);
     this.inFlight = messages;
     try {
       for (let attempt = 1; !this.stopped; attempt++) {
@@ -267,6 +268,17 @@ export class BatchingProducer {
         try {
           const producer = await this.connection();
           if (this.stopped) break;
+          if (!batch.some((pending) => pending.sent)) {
+            // Nothing of this batch has gone out yet (no producer until now: Kafka unreachable
+            // at start, or a session just reset). A caller whose deadline passed meanwhile was
+            // told its messages were not sent, and may have given its Idempotency-Key back
+            // (docs/design.md invariant 11): they must never go out now. Found by an outside
+            // review; a batch once sent is sent again whole, as below.
+            batch = batch.filter((pending) => !pending.settled);
+            messages = batch.reduce((sum, p) => sum + p.messages.length, 0);
+            this.inFlight = messages;
+            if (batch.length === 0) return;
+          }
           for (const pending of batch) pending.sent = true;
           await producer.sendBatch({ topicMessages: toTopicMessages(batch.flatMap((pending) => pending.messages)), acks: -1 });
           this.onBatch?.(messages, Date.now() - started, true);
