@@ -149,7 +149,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
       await producer.stop().catch(() => undefined);
       await kafkaProbe.close();
       waiter.close();
-      routing.stop();
+      await routing.stop();
       redis.disconnect();
       subscriber.disconnect();
       await pool.end();
@@ -194,7 +194,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
       await producer.stop();
       await kafkaProbe.close();
       flushKafkaLog(kafka); // kafkajs's repeats still folded: written before the process exits
-      routing.stop();
+      await routing.stop();
       redis.disconnect();
       subscriber.disconnect();
       await pool.end();

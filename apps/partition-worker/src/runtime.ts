@@ -239,7 +239,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       await producer.stop();
       await probe.close();
       flushKafkaLog(kafka); // kafkajs's repeats still folded: written before the process exits
-      routing.stop();
+      await routing.stop();
       redis.disconnect();
       await pool.end();
       await closeServer(ops.server);

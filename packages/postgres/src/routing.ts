@@ -115,10 +115,19 @@ export class RoutingWatcher {
     return this.current();
   }
 
-  stop(): void {
+  /**
+   * Stops refreshing and removes this process's observer row, waiting for the DELETE (at most
+   * `deleteWaitMs`): the pool is usually ended right after, and a DELETE not yet sent then never
+   * was (an outside review found a row left behind by every clean restart).
+   */
+  async stop(deleteWaitMs = 2_000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    if (this.observer) void this.pool.query('DELETE FROM routing_observers WHERE instance = $1', [this.observer.instance]).catch(() => undefined);
+    if (!this.observer) return;
+    const deleted = this.pool.query('DELETE FROM routing_observers WHERE instance = $1', [this.observer.instance]).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([deleted, new Promise((resolve) => (timer = setTimeout(resolve, deleteWaitMs)))]);
+    clearTimeout(timer);
   }
 
   /** Installs `table` unless a newer one is already held (monotonic). */

@@ -3,7 +3,7 @@
 // holds (so the settle step waits for requests that passed the hold check before the hold was
 // visible), and a snapshot never moves backwards, whatever order reloads finish in.
 import { RoutingTable } from '@ledgerline/domain';
-import { RoutingWatcher, routersBehind } from '../src';
+import { RoutingWatcher, createPool, routersBehind } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 
 describe('RoutingWatcher', () => {
@@ -30,8 +30,19 @@ describe('RoutingWatcher', () => {
       await watcher.refresh();
       expect(await routersBehind(db.pool, newer, 60_000)).toEqual([]);
     } finally {
-      watcher.stop();
+      await watcher.stop();
     }
+  });
+
+  test("a process that stops removes its observer row before its pool ends (a row left behind would hold every later bucket move's settle step back until it aged out)", async () => {
+    const pool = createPool({ connectionString: db.url, connectionsMax: 2, connectTimeoutMs: 10_000, applicationName: 'test' });
+    const watcher = new RoutingWatcher(pool, 60_000, () => undefined, { instance: 'api-stop-test', role: 'api' });
+    await watcher.start();
+    const rows = () => db.pool.query("SELECT instance FROM routing_observers WHERE instance = 'api-stop-test'").then((r) => r.rows.length);
+    expect(await rows()).toBe(1);
+    await watcher.stop();
+    await pool.end(); // as the API's and the worker's stop do, right after
+    expect(await rows()).toBe(0);
   });
 
   test('the snapshot only moves forward, and a failed refresh throws instead of serving a stale table silently', async () => {
@@ -54,7 +65,7 @@ describe('RoutingWatcher', () => {
       );
       await expect(broken.refresh()).rejects.toThrow(/connection refused/);
     } finally {
-      watcher.stop();
+      await watcher.stop();
     }
   });
 });
