@@ -114,6 +114,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(inFlightCap(ctx));
   mountMethodGuard(app, ROUTES);
   app.use('/v1', authenticate(ctx));
+  app.use('/v1', inFlightPerPrincipalCap(ctx));
   // A batch the API could not start in time is refused before it costs the caller a write
   // of its budget, and before its body is read and parsed (batch-admission.ts).
   app.use((req: Request, _res: Response, next: NextFunction) =>
@@ -131,6 +132,15 @@ export function buildApp(deps: AppDeps): Express {
   // its 413 only once the whole body has arrived, so a client that declares 10 MB and sends
   // nothing held a connection and an in-flight slot until the request timed out (a 408 after
   // a minute; found by an outside review). The connection closes: its body is never read.
+  // A GET, HEAD or DELETE has no body to read here: one declared is refused before a byte of
+  // it is read. Read, a body that never finished held the request's in-flight slot until the
+  // request timed out, on the read budget (500/s) rather than the write budget (an outside
+  // review held every slot with one principal's GETs that declared 100 bytes and sent one).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!BODYLESS_METHODS.has(req.method) || !declaresBody(req)) return next();
+    res.setHeader('Connection', 'close');
+    next(Object.assign(new Error('request body not allowed'), { status: 400, type: 'entity.unexpected', method: req.method }));
+  });
   app.use((req: Request, res: Response, next: NextFunction) => {
     const limit = req.path === BATCH_PATH ? config.batchBodyBytesMax : config.requestBodyBytesMax;
     if (!(Number(req.headers['content-length']) > limit)) return next(); // absent (chunked): body-parser counts
@@ -309,6 +319,44 @@ function inFlightCap(ctx: AppContext) {
     res.once('close', () => {
       inFlight--;
       ctx.metrics.inFlight.dec();
+    });
+    next();
+  };
+}
+
+/** Methods whose requests this API never reads a body of. */
+const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE']);
+
+/** A body is coming: a non-zero Content-Length, or any Transfer-Encoding (chunked). */
+function declaresBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * A principal's share of the in-flight cap: past `inFlightPerPrincipalMax` of its own requests
+ * in progress, its next one is 429 at once, and everyone else's still fit under the global cap
+ * (an outside review filled the whole cap with one principal's slow requests). The map holds a
+ * principal only while it has a request in progress.
+ */
+function inFlightPerPrincipalCap(ctx: AppContext) {
+  const inFlight = new Map<string, number>();
+  return (_req: Request, res: Response, next: NextFunction) => {
+    const { principal } = res.locals.auth as AuthContext;
+    const current = inFlight.get(principal) ?? 0;
+    if (current >= ctx.config.inFlightPerPrincipalMax) {
+      ctx.metrics.refusedOverload.inc();
+      res
+        .status(429)
+        .set('Retry-After', String(ctx.config.backpressureRetryAfterS))
+        .json({ error: { code: 'TOO_MANY_REQUESTS', message: 'too many requests of this principal in progress; retry shortly' } });
+      return;
+    }
+    inFlight.set(principal, current + 1);
+    res.once('close', () => {
+      const left = (inFlight.get(principal) ?? 1) - 1;
+      if (left > 0) inFlight.set(principal, left);
+      else inFlight.delete(principal);
     });
     next();
   };

@@ -119,6 +119,11 @@ const schema = z.object({
   API_LONG_POLL_RECHECK_MS: intVar(1_000, 50, 60_000),
   /** Requests in progress at once (every path but /healthz, long polls included); beyond it 429 + Retry-After. */
   API_IN_FLIGHT_REQUESTS_MAX: intVar(20_000, 1, 1_000_000),
+  /**
+   * Requests of one principal in progress at once; beyond it 429 + Retry-After for that
+   * principal only, so that no one principal can hold every slot of API_IN_FLIGHT_REQUESTS_MAX.
+   */
+  API_IN_FLIGHT_PER_PRINCIPAL_MAX: intVar(5_000, 1, 1_000_000),
   /** How often the routing table's version is checked. */
   API_ROUTING_REFRESH_MS: intVar(1_000, 50, 60_000),
   API_PG_CONNECTIONS_MAX: intVar(20, 1, 500),
@@ -260,6 +265,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     longPollsMax: raw.API_LONG_POLLS_MAX,
     longPollRecheckMs: raw.API_LONG_POLL_RECHECK_MS,
     inFlightRequestsMax: raw.API_IN_FLIGHT_REQUESTS_MAX,
+    inFlightPerPrincipalMax: raw.API_IN_FLIGHT_PER_PRINCIPAL_MAX,
     routingRefreshMs: raw.API_ROUTING_REFRESH_MS,
     pgConnectionsMax: raw.API_PG_CONNECTIONS_MAX,
     pgConnectTimeoutMs: raw.API_PG_CONNECT_TIMEOUT_MS,

@@ -279,6 +279,8 @@ function bodyParserAnswer(
       return answer(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding is not supported: send the body uncompressed');
     case 'charset.unsupported':
       return answer(415, 'UNSUPPORTED_MEDIA_TYPE', 'request body must be UTF-8 application/json');
+    case 'entity.unexpected':
+      return answer(400, 'BAD_REQUEST', `a ${String((error as { method?: unknown }).method)} request carries no body`);
     case 'request.aborted':
     case 'request.size.invalid':
       return answer(400, 'BAD_REQUEST', 'request body was incomplete');

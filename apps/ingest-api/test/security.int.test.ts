@@ -215,6 +215,49 @@ describe('secure by default', () => {
     }
   });
 
+  test("one principal holds at most API_IN_FLIGHT_PER_PRINCIPAL_MAX slots: past it 429 for it alone, and another principal is served", async () => {
+    const api = await start({ API_IN_FLIGHT_REQUESTS_MAX: '10', API_IN_FLIGHT_PER_PRINCIPAL_MAX: '2' });
+    const bearer = await token('ops', 'ledger:admin');
+    const ops = new Client(api.url, bearer);
+    const account = (await ops.post('/v1/accounts', { currency: 'USD' })).body.id as string;
+    const accepted = await ops.post('/v1/deposits', { account_id: account, amount: '1', currency: 'USD' });
+    expect(accepted.status).toBe(202);
+    // No worker runs in this file: each long poll holds a slot of ops's until aborted.
+    const abort = new AbortController();
+    const poll = () => fetch(`${api.url}/v1/transfers/${accepted.body.id}?wait_ms=30000`, { headers: { authorization: `Bearer ${bearer}` }, signal: abort.signal }).catch(() => null);
+    const held = [poll(), poll()];
+    try {
+      await waitFor("ops's two long polls to hold its share", async () => (await ops.get(`/v1/accounts/${account}`)).status === 429);
+      const refused = await ops.get(`/v1/accounts/${account}`);
+      expect([refused.status, refused.body.error.code, refused.headers.get('retry-after')]).toEqual([429, 'TOO_MANY_REQUESTS', expect.any(String)]);
+      expect(refused.body.error.message).toMatch(/of this principal/);
+      expect((await new Client(api.url, await token('alice')).get(`/v1/accounts/${randomUUID()}`)).status).toBe(404);
+    } finally {
+      abort.abort();
+      await Promise.all(held);
+    }
+  });
+
+  test('a GET that declares a body is refused before the body is read: a slow one cannot hold an in-flight slot', async () => {
+    const api = await start();
+    const bearer = await token('alice');
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(new URL(`/v1/accounts/${randomUUID()}`, api.url), {
+        method: 'GET',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', 'content-length': '100' },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.write('{'); // one byte of the 100 declared, and nothing more
+    });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body).error).toMatchObject({ code: 'BAD_REQUEST', message: 'a GET request carries no body' });
+  });
+
   test('readiness and metrics: without a token only from the operator network; details never echoed', async () => {
     const outside = await start({ API_OPERATOR_NETWORKS: '10.0.0.0/8' });
     for (const path of ['/readyz', '/metrics']) {
