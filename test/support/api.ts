@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { signDevToken } from '@ledgerline/auth';
 import { type CreateAccount, type LedgerlineClient, type MovementRequest, type TransferRequest, ledgerlineClient } from '@ledgerline/client';
-import { createLogger, silentLogger } from '@ledgerline/logging';
+import { type Logger, createLogger, silentLogger } from '@ledgerline/logging';
 import { loadApiConfig } from '../../apps/ingest-api/src/config';
 import { type ApiRuntime, startApiRuntime } from '../../apps/ingest-api/src/runtime';
 import { roleUrl, testServices } from './env';
@@ -12,9 +12,10 @@ export const TEST_JWT_SECRET = 'integration-test-secret';
 /**
  * The real API (real pg, ioredis, kafkajs) in-process on a free port, logging in to the
  * target's database as ledgerline_api. `extra` overrides the env; a key set to undefined
- * is removed (e.g. JWT_SECRET, to run with JWKS alone).
+ * is removed (e.g. JWT_SECRET, to run with JWKS alone). `logger` receives its lines (none
+ * unless given, or TEST_API_LOG is set).
  */
-export async function startApi(target: WorkerTarget, extra: Record<string, string | undefined> = {}): Promise<ApiRuntime & { url: string }> {
+export async function startApi(target: WorkerTarget, extra: Record<string, string | undefined> = {}, logger?: Logger): Promise<ApiRuntime & { url: string }> {
   const services = testServices();
   const env: Record<string, string | undefined> = {
     LEDGERLINE_ENV: 'test',
@@ -30,7 +31,7 @@ export async function startApi(target: WorkerTarget, extra: Record<string, strin
   };
   const config = loadApiConfig(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)));
   const runtime = await startApiRuntime(config, {
-    logger: process.env.TEST_API_LOG ? createLogger({ name: 'ingest-api', level: 'debug' }) : silentLogger,
+    logger: logger ?? (process.env.TEST_API_LOG ? createLogger({ name: 'ingest-api', level: 'debug' }) : silentLogger),
   });
   return { ...runtime, url: `http://127.0.0.1:${runtime.port}` };
 }

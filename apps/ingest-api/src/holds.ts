@@ -15,13 +15,14 @@ import { type HoldRow, findHold, findIdempotencyClaimant } from '@ledgerline/pos
 import type { HoldResource, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
 import { readRepairBalances } from './balance-read-repair';
+import { acceptedRecord, lookupAccepted } from './cached-values';
 import { submitCommand, publishCommand } from './command-submission';
 import { earlierTransfer, submitMovements } from './movements';
 import { type ClaimedOnly, mayKnowOfClaim, readLongPolled } from './status-read';
 import type { AppContext } from './context';
 import { DependencyUnavailableError, acceptedButUnrecorded, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
-import { acceptedHoldOf, acceptedTransferWire, holdWire } from './resources';
+import { acceptedTransferWire, holdWire } from './resources';
 
 export interface HoldAnswer {
   /** 202 when this request made it durable; 200 when it replays an earlier one. */
@@ -54,16 +55,15 @@ interface CurrentHold {
 async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold | ClaimedOnly | null> {
   const row = await findHold(ctx.pool, holdId);
   if (row) return { resource: holdWire(row), principal: row.principal, row };
-  let accepted;
+  let found;
   try {
-    accepted = await ctx.redis.accepted.getAccepted(holdId);
+    found = await lookupAccepted(ctx, holdId);
   } catch {
     throw new DependencyUnavailableError('redis', `redis did not answer (down or too slow): cannot tell whether hold ${holdId} was accepted; retry shortly`);
   }
-  if (accepted) {
-    const resource = acceptedHoldOf(accepted.resource);
-    return resource ? { resource, principal: accepted.principal, row: null } : null; // a transfer's record: no hold
-  }
+  // A malformed record is as if none were kept: the claim may still show the hold.
+  const accepted = acceptedRecord(ctx, holdId, found);
+  if (accepted) return 'hold' in accepted ? { resource: accepted.hold, principal: accepted.principal, row: null } : null; // a transfer's record: no hold
   const claimant = await findIdempotencyClaimant(ctx.pool, holdId, 'hold');
   return claimant === null ? null : { claimant };
 }

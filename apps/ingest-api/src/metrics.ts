@@ -119,7 +119,7 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     cacheFallbacks: new Counter({
       name: 'ledger_api_cache_fallbacks_total',
-      help: 'Reads that fell back to Postgres because Redis failed or missed',
+      help: 'Reads that fell back to Postgres because Redis failed (redis_error), missed (miss), or held an entry no writer of ours wrote (malformed)',
       labelNames: ['reason'],
       registers: [registry],
     }),

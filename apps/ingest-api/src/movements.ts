@@ -41,7 +41,8 @@ import { BucketMovingError, forbidden, idempotencyKeyReused } from './errors';
 import { publishFailureReason } from './command-submission';
 import { requestHashOf } from './request-hash';
 import { withReversedAmount, withReversedAmounts } from './transfer-status';
-import { acceptedHoldOf, acceptedHoldWire, acceptedTransferOf, acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
+import { acceptedHoldWire, acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
+import { acceptedRecord, holdIn, lookupAccepted, transferIn } from './cached-values';
 
 /** A HOLD reserves money rather than moving it, but is accepted exactly like the others (POST /v1/holds, batch items). */
 export type MovementRequest =
@@ -162,12 +163,14 @@ async function earlierResources(ctx: AppContext, submissions: readonly MovementS
   // As a read shows them (and a single request's replay): a COMPLETED one with its reversed_amount.
   for (const resource of await withReversedAmounts(ctx, transfers.map(transferWireFromRow))) found.set(resource.id, resource);
   for (const row of holds) found.set(row.id, holdWire(row));
-  const missing = submissions.map((s) => s.id).filter((id) => !found.has(id));
+  const missing = submissions.filter((s) => !found.has(s.id));
   if (missing.length === 0) return found;
-  const records = await ctx.redis.accepted.getAcceptedMany(missing).catch(() => []);
-  missing.forEach((id, i) => {
-    const record = records[i];
-    if (record) found.set(id, record.resource as TransferResource | HoldResource);
+  const records = await ctx.redis.accepted.lookupAcceptedMany(missing.map((s) => s.id)).catch(() => []);
+  missing.forEach(({ id, request }, i) => {
+    // Checked as a single item's replay checks it: a hold's record for a hold, a transfer's for the rest.
+    const accepted = acceptedRecord(ctx, id, records[i] ?? null);
+    const resource = request.kind === 'HOLD' ? holdIn(accepted) : transferIn(accepted);
+    if (resource) found.set(id, resource);
   });
   return found;
 }
@@ -360,8 +363,7 @@ async function earlierResource(ctx: AppContext, kind: MovementRequest['kind'], i
   if (kind !== 'HOLD') return earlierTransfer(ctx, id);
   const hold = await findHold(ctx.pool, id);
   if (hold) return holdWire(hold);
-  const accepted = await ctx.redis.accepted.getAccepted(id).catch(() => null);
-  return accepted ? acceptedHoldOf(accepted.resource) : null;
+  return holdIn(acceptedRecord(ctx, id, await lookupAccepted(ctx, id).catch(() => null)));
 }
 
 /**
@@ -373,8 +375,7 @@ export async function earlierTransfer(ctx: AppContext, transferId: string): Prom
   const row = await findTransfer(ctx.pool, transferId);
   // The same resource GET /v1/transfers/{id} shows (a COMPLETED deposit with its reversed_amount).
   if (row) return withReversedAmount(ctx, transferWireFromRow(row));
-  const accepted = await ctx.redis.accepted.getAccepted(transferId).catch(() => null);
-  return accepted ? acceptedTransferOf(accepted.resource) : null;
+  return transferIn(acceptedRecord(ctx, transferId, await lookupAccepted(ctx, transferId).catch(() => null)));
 }
 
 function toCommand(

@@ -4,7 +4,7 @@
  * and tests may pass their own.
  */
 import type { RoutingTable } from '@ledgerline/domain';
-import type { AcceptedTransfer, CachedBalance, WaitHandle } from '@ledgerline/redis';
+import type { AcceptedLookup, AcceptedTransfer, BalanceLookup, CachedBalance, WaitHandle } from '@ledgerline/redis';
 
 export interface OutgoingCommand {
   topic: string;
@@ -37,16 +37,20 @@ export interface RoutingProvider {
 
 export interface BalanceCachePort {
   refresh(balances: CachedBalance[]): Promise<void>;
-  read(accountId: string): Promise<CachedBalance | null>;
+  /** The account's cached figure, a miss (null), or why the entry is none of ours (BalanceCache.lookup). */
+  lookup(accountId: string, currency: string): Promise<BalanceLookup>;
+  /** Removes the account's entry (one lookup found malformed). */
+  drop(accountId: string): Promise<void>;
 }
 
 export interface AcceptedTransfersPort {
   putAccepted(record: AcceptedTransfer): Promise<void>;
   /** Many records in one round trip (a batch's items); the same records as putAccepted each. */
   putAcceptedMany(records: readonly AcceptedTransfer[]): Promise<void>;
-  getAccepted(transferId: string): Promise<AcceptedTransfer | null>;
-  /** The records of many ids in one round trip, in their order (a replayed batch's items). */
-  getAcceptedMany(transferIds: readonly string[]): Promise<(AcceptedTransfer | null)[]>;
+  /** The id's record, none (null), or why what is kept is none of ours (checked further by cached-values.ts). */
+  lookupAccepted(transferId: string): Promise<AcceptedLookup>;
+  /** The same for many ids in one round trip, in their order (a replayed batch's items). */
+  lookupAcceptedMany(transferIds: readonly string[]): Promise<AcceptedLookup[]>;
 }
 
 export interface StatusWaiterPort {

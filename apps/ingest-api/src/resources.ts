@@ -2,9 +2,11 @@
  * Rows and commands as the wire shows them (docs/api.md): amounts as digit strings,
  * absent fields omitted rather than null (the response schemas mark them optional).
  */
-import type { ClientCommand, HoldCommand } from '@ledgerline/domain';
+import { type ClientCommand, DESCRIPTION_CHARS_MAX, type HoldCommand } from '@ledgerline/domain';
 import type { AccountRow, EntryRow, HoldRow, TransferRow } from '@ledgerline/postgres';
-import type { HoldResource, TransferResource } from '@ledgerline/schemas';
+import { shown } from '@ledgerline/redis';
+import { type HoldResource, type TransferResource, holdResource, instantParam, transferResource } from '@ledgerline/schemas';
+import { z } from 'zod';
 
 export type AccountWire = {
   id: string;
@@ -113,18 +115,40 @@ export function acceptedTransferWire(command: ClientCommand, reversalTo: string 
 }
 
 /**
- * The resource an ACCEPTED record holds, when it is a transfer's. Transfers and holds keep
- * their ACCEPTED records in one store, so a hold's id asked for as a transfer finds the
- * hold's record: that is a 404 for the transfer, not a hold body frozen at ACCEPTED (the
- * hold's row is in another table). A transfer's resource names its `kind`; a hold's does not.
+ * What an ACCEPTED record's resource can be: what acceptedTransferWire and acceptedHoldWire
+ * write (status ACCEPTED; no reason, completion or reversed amount yet; the instants as the
+ * API's clock wrote them), and nothing else: an unknown field refuses it. Redis is not
+ * trusted (cached-values.ts), so a record is parsed before it is shown.
  */
-export function acceptedTransferOf(resource: Record<string, unknown>): TransferResource | null {
-  return typeof resource.kind === 'string' ? (resource as TransferResource) : null;
-}
+const acceptedTransferResource = transferResource
+  .omit({ reason: true, completed_at: true, reversed_amount: true })
+  .extend({ status: z.literal('ACCEPTED'), description: z.string().max(DESCRIPTION_CHARS_MAX).optional(), created_at: instantParam })
+  .strict();
+const acceptedHoldResource = holdResource
+  .omit({ reason: true, completed_at: true })
+  .extend({
+    status: z.literal('ACCEPTED'),
+    captured_amount: z.literal('0'),
+    description: z.string().max(DESCRIPTION_CHARS_MAX).optional(),
+    expires_at: instantParam,
+    created_at: instantParam,
+  })
+  .strict();
 
-/** The resource an ACCEPTED record holds, when it is a hold's (see acceptedTransferOf). */
-export function acceptedHoldOf(resource: Record<string, unknown>): HoldResource | null {
-  return resource.kind === undefined && typeof resource.account_id === 'string' ? (resource as HoldResource) : null;
+/**
+ * The resource an ACCEPTED record kept for `id` holds: a transfer's or a hold's (they keep
+ * their records in one store, so a hold's id asked for as a transfer finds the hold's record:
+ * a 404 for the transfer, not a hold body), or why it is neither (`malformed`). A transfer's
+ * resource names its `kind`; a hold's does not.
+ */
+export function acceptedResourceOf(id: string, resource: Record<string, unknown>): { transfer: TransferResource } | { hold: HoldResource } | { malformed: string } {
+  const parsed = 'kind' in resource ? acceptedTransferResource.safeParse(resource) : acceptedHoldResource.safeParse(resource);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { malformed: `its resource is no ACCEPTED ${'kind' in resource ? 'transfer' : 'hold'}: ${shown(`${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}`, 120)}` };
+  }
+  if (parsed.data.id !== id) return { malformed: `its resource is ${shown(parsed.data.id)}'s` };
+  return 'kind' in parsed.data ? { transfer: parsed.data } : { hold: parsed.data };
 }
 
 export function entryWire(row: EntryRow) {

@@ -3,7 +3,8 @@
  *
  * Where the status comes from, in order of authority:
  *   1. Postgres (the worker's commit): PROCESSING, COMPLETED or REJECTED.
- *   2. Redis's ACCEPTED record (written after Kafka acked, before any worker applied it).
+ *   2. Redis's ACCEPTED record (written after Kafka acked, before any worker applied it), if
+ *      it is one our writers wrote (cached-values.ts): anything else is as if none were kept.
  *   3. Neither, but its Idempotency-Key is claimed: accepted (or in doubt after an unanswered
  *      publish) and not applied yet, its ACCEPTED record lost with the cache (Redis restarted
  *      or flushed while the worker was behind). Its claimant gets a 503 (after the long poll,
@@ -22,9 +23,10 @@ import { REVERSIBLE_KINDS } from '@ledgerline/domain';
 import { type TransferRow, accountClosedBy, findIdempotencyClaimant, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
 import type { TransferResource } from '@ledgerline/schemas';
 import { readRepairBalances } from './balance-read-repair';
+import { acceptedRecord, lookupAccepted } from './cached-values';
 import type { AppContext } from './context';
 import { DependencyUnavailableError } from './errors';
-import { acceptedTransferOf, transferWireFromRow } from './resources';
+import { transferWireFromRow } from './resources';
 import { type ClaimedOnly, readLongPolled } from './status-read';
 
 interface CurrentTransfer {
@@ -49,16 +51,15 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
 async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | ClaimedOnly | null> {
   const row = await findTransfer(ctx.pool, transferId);
   if (row) return { resource: await withReversedAmount(ctx, transferWireFromRow(row)), principal: row.principal, row };
-  let accepted;
+  let found;
   try {
-    accepted = await ctx.redis.accepted.getAccepted(transferId);
+    found = await lookupAccepted(ctx, transferId);
   } catch {
     throw new DependencyUnavailableError('redis', `redis did not answer (down or too slow): cannot tell whether transfer ${transferId} was accepted; retry shortly`);
   }
-  if (accepted) {
-    const resource = acceptedTransferOf(accepted.resource);
-    return resource ? { resource, principal: accepted.principal, row: null } : null; // a hold's record: no transfer
-  }
+  // A malformed record is as if none were kept: the claim may still show the transfer (3.).
+  const accepted = acceptedRecord(ctx, transferId, found);
+  if (accepted) return 'transfer' in accepted ? { resource: accepted.transfer, principal: accepted.principal, row: null } : null; // a hold's record: no transfer
   const claimant = await findIdempotencyClaimant(ctx.pool, transferId, 'transfer');
   return claimant === null ? null : { claimant };
 }

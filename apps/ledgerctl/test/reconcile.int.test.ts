@@ -66,6 +66,11 @@ describe('ledgerctl reconcile', () => {
       const differs = await reconcileCli();
       expect(differs.code).toBe(1);
       expect(differs.out).toMatch(/cache-agrees\s+1/);
+      // An entry none of our writers could have written (the API ignores and removes it): a violation, saying why.
+      await redis.hset(cacheKey, { ...figure, rev: '99999999999999999999999' });
+      const malformed = await reconcileCli();
+      expect(malformed.code).toBe(1);
+      expect(malformed.out).toMatch(/cache-agrees\s+1\s+\S+: redis holds no figure of this account \(rev "9{23}" is not a decimal integer/);
       await redis.hset(cacheKey, figure);
       expect((await reconcileCli()).code).toBe(0);
     } finally {

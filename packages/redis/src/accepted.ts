@@ -1,11 +1,14 @@
 /**
  * Accepted-transfer records. Between Kafka's ack and the worker's commit, Postgres has no
  * row for a transfer; this record lets `GET /v1/transfers/{id}` answer ACCEPTED meanwhile.
- * It is written only after Kafka acknowledged, so it never claims more than is true.
+ * It is written only after Kafka acknowledged, so it never claims more than is true. What it
+ * reads back is checked (`lookupAccepted`; the API parses the resource too: cached-values.ts):
+ * anything else reads as no record.
  */
 import type Redis from 'ioredis';
 import { Keys } from './keys';
 import { type ScriptCommand, scriptCommand } from './scripts';
+import { shown } from './stored';
 
 export interface AcceptedTransfer {
   id: string;
@@ -54,7 +57,7 @@ export class AcceptedTransfers {
   }
 
   async getAccepted(transferId: string): Promise<AcceptedTransfer | null> {
-    return recordOf(transferId, await this.redis.get(this.keys.accepted(transferId)));
+    return recordIn(await this.lookupAccepted(transferId));
   }
 
   /**
@@ -62,25 +65,50 @@ export class AcceptedTransfers {
    * `idsPerCallMax`: a replayed batch looks up all its items at once.
    */
   async getAcceptedMany(transferIds: readonly string[], idsPerCallMax = 1000): Promise<(AcceptedTransfer | null)[]> {
+    return (await this.lookupAcceptedMany(transferIds, idsPerCallMax)).map(recordIn);
+  }
+
+  /**
+   * What the store holds for an id: its record, nothing (null), or something no writer of
+   * ours wrote, with why (`malformed`; read as no record). Checked here: JSON of an object
+   * whose id is this one, with a principal, a request hash and a resource object; the
+   * resource itself is the caller's to check (the API parses it with its own schema). Redis's
+   * errors are thrown, a key of another type's WRONGTYPE too (`isWrongType`).
+   */
+  async lookupAccepted(transferId: string): Promise<AcceptedLookup> {
+    return lookupOf(transferId, await this.redis.get(this.keys.accepted(transferId)));
+  }
+
+  /** lookupAccepted for many ids, in their order, in one `MGET` per `idsPerCallMax` (MGET reads a key of another type as none). */
+  async lookupAcceptedMany(transferIds: readonly string[], idsPerCallMax = 1000): Promise<AcceptedLookup[]> {
     if (!Number.isSafeInteger(idsPerCallMax) || idsPerCallMax < 1) throw new RangeError(`idsPerCallMax must be a positive integer, got ${idsPerCallMax}`);
     const calls: Promise<(string | null)[]>[] = [];
     for (let start = 0; start < transferIds.length; start += idsPerCallMax) {
       calls.push(this.redis.mget(transferIds.slice(start, start + idsPerCallMax).map((id) => this.keys.accepted(id))));
     }
     const texts = (await Promise.all(calls)).flat();
-    return transferIds.map((id, i) => recordOf(id, texts[i] ?? null));
+    return transferIds.map((id, i) => lookupOf(id, texts[i] ?? null));
   }
 }
 
-/** A stored record, checked: anything that is not this id's well-formed record reads as none. */
-function recordOf(transferId: string, text: string | null): AcceptedTransfer | null {
+/** What `lookupAccepted` reads back: the id's record, none (null), or why what is kept is none of ours. */
+export type AcceptedLookup = { record: AcceptedTransfer } | { malformed: string } | null;
+
+const recordIn = (found: AcceptedLookup): AcceptedTransfer | null => (found !== null && 'record' in found ? found.record : null);
+
+/** A stored record, checked: anything that is not this id's well-formed record is malformed. */
+function lookupOf(transferId: string, text: string | null): AcceptedLookup {
   if (text === null) return null;
+  let record: Partial<Record<keyof AcceptedTransfer, unknown>>;
   try {
-    const record = JSON.parse(text) as AcceptedTransfer;
-    if (record.id !== transferId || typeof record.requestHash !== 'string' || typeof record.principal !== 'string') return null;
-    if (typeof record.resource !== 'object' || record.resource === null) return null;
-    return record;
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return { malformed: `not a JSON object: ${shown(text)}` };
+    record = value;
   } catch {
-    return null;
+    return { malformed: `not JSON: ${shown(text)}` };
   }
+  if (record.id !== transferId) return { malformed: `the record of another id: ${typeof record.id === 'string' ? shown(record.id) : typeof record.id}` };
+  if (typeof record.requestHash !== 'string' || typeof record.principal !== 'string') return { malformed: 'principal or requestHash is not text' };
+  if (typeof record.resource !== 'object' || record.resource === null || Array.isArray(record.resource)) return { malformed: 'resource is not an object' };
+  return { record: record as AcceptedTransfer };
 }

@@ -4,3 +4,4 @@ export * from './keys';
 export * from './balance-cache';
 export * from './accepted';
 export * from './status';
+export { isWrongType, shown } from './stored';

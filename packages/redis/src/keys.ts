@@ -3,7 +3,7 @@
  * one Redis) never see each other's keys. One function per key family keeps the layout in
  * one place:
  *
- *   {prefix}bal:{accountId}                 hash   balance, seq, currency, as_of
+ *   {prefix}bal:{accountId}                 hash   balance, seq, currency, as_of, held, rev
  *   {prefix}acc:{transferId}                string JSON accepted-transfer record
  *   {prefix}transfer-status                 pub/sub channel, JSON array of transfer ids
  *

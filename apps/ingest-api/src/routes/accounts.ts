@@ -28,6 +28,7 @@ import {
 } from '@ledgerline/schemas';
 import { type AccountFacts, visible, visibleAccount } from '../account-directory';
 import { submitAccountChange } from '../account-changes';
+import { cachedBalance } from '../cached-values';
 import type { AppContext } from '../context';
 import { ApiError, forbidden, idempotencyKeyReused, notFound, validationFailed } from '../errors';
 import { authOf, requireRead, requireWrite } from '../http-input';
@@ -197,14 +198,14 @@ export const accountRoutes = [
 /**
  * Redis first (the worker refreshes it after every commit, and GET /v1/transfers/{id} and
  * /v1/holds/{id} read-repair it, so it is never older than a status read there:
- * balance-read-repair.ts); Postgres when Redis
- * misses or is down, and then the cache is filled from what Postgres said.
+ * balance-read-repair.ts); Postgres when Redis misses, is down, or holds an entry that is
+ * not a figure this account can have (removed first: cached-values.ts), and then the cache
+ * is filled from what Postgres said.
  */
 async function balanceOf(ctx: AppContext, facts: AccountFacts): Promise<BalanceFigure> {
   try {
-    const cached = await ctx.redis.balances.read(facts.id);
+    const cached = await cachedBalance(ctx, facts);
     if (cached) return cached;
-    ctx.metrics.cacheFallbacks.inc({ reason: 'miss' });
   } catch {
     ctx.metrics.cacheFallbacks.inc({ reason: 'redis_error' });
   }

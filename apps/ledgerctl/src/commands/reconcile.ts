@@ -64,7 +64,9 @@ export async function runReconcile(config: CtlConfig, options: { progress: boole
 /**
  * Redis may be behind (it is refreshed after commit) but never ahead, and where it holds the
  * same revision of an account (`rev`, raised by every change of it) it must hold the same
- * balance and held amount.
+ * balance and held amount. An entry that is no figure our writers could have written (a rev
+ * beyond int64, a balance that is no number, another currency: BalanceCache.lookup) is a
+ * violation too: the API ignores and removes it, but it should not be there.
  *
  * Each step reads Redis first, then Postgres: a figure read from Redis was then at most
  * Postgres's revision, and Postgres only moves forward, so a cache "ahead" is a real one. The
@@ -79,7 +81,7 @@ async function cacheAgreesWithPostgres(config: CtlConfig, pool: ReturnType<typeo
   const cache = new BalanceCache(redis, config.redisKeyPrefix);
   const examples: string[] = [];
   let violations = 0;
-  const result = (): CheckResult => ({ name: 'cache-agrees', description: 'Redis never ahead of Postgres; same revision, same balance and held', violations, examples });
+  const result = (): CheckResult => ({ name: 'cache-agrees', description: 'Redis never ahead of Postgres; same revision, same balance and held; no malformed entry', violations, examples });
   try {
     // Redis not ready, or failing part-way (a read timed out, its breaker open) stops the
     // cache's check with what it found so far; a Postgres error is the ledger's and goes on up.
@@ -96,16 +98,23 @@ async function cacheAgreesWithPostgres(config: CtlConfig, pool: ReturnType<typeo
         (r) => r.id as string,
       );
       if (ids.length === 0) break;
-      let cached: Awaited<ReturnType<typeof cache.read>>[];
+      let cached: Awaited<ReturnType<typeof cache.lookup>>[];
       try {
-        cached = await Promise.all(ids.map((id) => cache.read(id)));
+        cached = await Promise.all(ids.map((id) => cache.lookup(id)));
       } catch (error) {
         return stopped(error);
       }
       const accounts = new Map((await findAccounts(pool, ids)).map((a) => [a.id, a]));
-      for (const figure of cached) {
-        const account = figure && accounts.get(figure.accountId);
-        if (!figure || !account) continue;
+      for (const [i, found] of cached.entries()) {
+        const account = accounts.get(ids[i]!);
+        if (!found || !account) continue;
+        if ('malformed' in found || found.figure.currency !== account.currency) {
+          violations++;
+          const why = 'malformed' in found ? found.malformed : `currency ${found.figure.currency}, not ${account.currency}`;
+          if (examples.length < 5) examples.push(`${account.id}: redis holds no figure of this account (${why})`);
+          continue;
+        }
+        const { figure } = found;
         const ahead = figure.rev > account.rev;
         const differs = figure.rev === account.rev && (figure.balance !== account.balance || figure.held !== account.held);
         if (ahead || differs) {
