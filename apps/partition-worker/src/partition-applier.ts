@@ -22,7 +22,8 @@
  * operator mends the cause and sends it again (ledgerctl dead-letters [redrive]; reconcile's
  * in_flight figures). A failure that even
  * a write of no commands repeats is the database's, not a command's: it is thrown as an
- * operating error for the consumer loop to retry with backoff.
+ * operating error for the consumer loop to retry with backoff. That is checked before a batch
+ * is bisected and again before a command is blamed, which must then fail alone once more.
  */
 import type { Database } from '@ledgerline/postgres';
 import {
@@ -329,12 +330,7 @@ export class PartitionApplier {
    */
   private async isolatePoison(claim: PartitionClaim, messages: readonly ConsumedMessage[], failure: unknown, progress: ApplyProgress): Promise<ApplyResult> {
     try {
-      await writeBatch(this.ports.pool, { claim, fromOffset: claim.nextOffset, toOffset: claim.nextOffset, effects: NO_EFFECTS, before: new Map(), outbox: [] });
-    } catch (error) {
-      if (error instanceof FencedError) return this.fencedBy(claim, error);
-      throw new DatabaseWriteError(`partition ${this.partition}: even a write of no commands fails (${(error as Error).message}); after: ${(failure as Error).message}`, error);
-    }
-    try {
+      await this.provenWritable(claim, failure);
       await this.bisect(claim, messages, progress);
     } catch (error) {
       if (error instanceof FencedError) return this.fencedBy(claim, error);
@@ -343,9 +339,31 @@ export class PartitionApplier {
     return { kind: 'applied', nextOffset: claim.nextOffset };
   }
 
-  /** Commits `messages` in order, halving any run whose write fails deterministically. */
+  /**
+   * A write of no commands, at the claim's next offset, succeeds right now: else `failure` is
+   * the database's, not a command's (DatabaseWriteError, an operating error; FencedError when
+   * the partition is no longer ours).
+   */
+  private async provenWritable(claim: PartitionClaim, failure: unknown): Promise<void> {
+    try {
+      await writeBatch(this.ports.pool, { claim, fromOffset: claim.nextOffset, toOffset: claim.nextOffset, effects: NO_EFFECTS, before: new Map(), outbox: [] });
+    } catch (error) {
+      if (error instanceof FencedError) throw error;
+      throw new DatabaseWriteError(`partition ${this.partition}: even a write of no commands fails (${(error as Error).message}); after: ${(failure as Error).message}`, error);
+    }
+  }
+
+  /**
+   * Commits `messages` in order, halving any run whose write fails deterministically. A
+   * message whose write fails alone is blamed only if, a write of no commands having
+   * succeeded meanwhile, it fails alone again: an error that comes and goes (a server
+   * connection to a node that refuses writes, beside good ones) is then the database's
+   * (the empty write fails), or spares the second attempt, and never rejects a valid command.
+   */
   private async bisect(claim: PartitionClaim, messages: readonly ConsumedMessage[], progress: ApplyProgress): Promise<void> {
     let rest = messages;
+    /** The message that failed alone once, an empty write succeeding after it. */
+    let suspect: ConsumedMessage | null = null;
     while (rest.length > 0 && progress.isActive()) {
       let taken = rest.length;
       try {
@@ -357,6 +375,11 @@ export class PartitionApplier {
       } catch (error) {
         if (failureKind(error) !== 'deterministic') throw error;
         if (taken === 1) {
+          await this.provenWritable(claim, error);
+          if (suspect !== rest[0]) {
+            suspect = rest[0]!;
+            continue; // alone once more
+          }
           await this.isolateOne(claim, rest[0]!, error, progress);
           rest = rest.slice(1);
           continue;
@@ -371,7 +394,8 @@ export class PartitionApplier {
    * The one message whose write fails alone: commit its bytes on the dead-letter topic with
    * whatever isolateUnprocessable gives it (REJECTED UNPROCESSABLE for a client's transfer or
    * hold; nothing for a leg, a void, an expiry or an account change); if even that cannot be
-   * written, the dead letter alone. The partition's offset moves past it either way.
+   * written while a write of no commands can, the dead letter alone. The partition's offset
+   * moves past it either way.
    */
   private async isolateOne(claim: PartitionClaim, message: ConsumedMessage, error: unknown, progress: ApplyProgress): Promise<void> {
     const now = this.ports.clock.now().toISOString();
@@ -386,6 +410,8 @@ export class PartitionApplier {
       this.afterIsolation(claim, offset + 1n, effects, published);
     } catch (rejectionError) {
       if (classifyWriteFailure(rejectionError) !== 'deterministic') throw rejectionError;
+      // Its REJECTED row cannot be stored: believed only while a write of no commands succeeds.
+      await this.provenWritable(claim, rejectionError);
       let published: OutboxRow[];
       try {
         published = await writeBatch(this.ports.pool, { ...write, effects: NO_EFFECTS, outbox: outboxRowsOf(NO_EFFECTS, [letter], this.ports.seal) });

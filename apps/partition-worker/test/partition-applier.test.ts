@@ -1,0 +1,235 @@
+// Proves that the applier blames a command only for a failure that is the command's: an error
+// of the server connection's state (a primary demoted during a failover) or one that comes and
+// goes is retried and never rejects a valid transfer, while a command that fails alone every
+// time is still isolated. Against a fake Postgres that answers the applier's statements as
+// ledger_apply_batch does (the fence on epoch and offset included) and refuses the writes a
+// test chooses with node-pg's own DatabaseError.
+import { createHash, randomUUID } from 'node:crypto';
+import { LOCAL_DEFAULTS } from '@ledgerline/config';
+import { type ClientCommand, RoutingTable, systemClock } from '@ledgerline/domain';
+import type { ConsumedMessage } from '@ledgerline/kafka';
+import { type Database, writeBatch } from '@ledgerline/postgres';
+import { CommandSeal, encodeCommand } from '@ledgerline/schemas';
+import { serverError } from '../../../test/support/pg-errors';
+import { type ApplierPorts, type ApplyProgress, PartitionApplier } from '../src/partition-applier';
+
+const TOPIC = 'test.commands';
+
+/** A write ledger_apply_batch was asked for: its offsets and its batch document. */
+interface WriteAttempt {
+  /** 1 for the first write asked for, counting refused ones. */
+  n: number;
+  from: bigint;
+  to: bigint;
+  transfers: { id: string; status: string; reason: string | null }[];
+}
+
+type Row = Record<string, unknown>;
+
+/** Postgres as the applier sees it, for partition 0 of TOPIC. */
+class FakeLedger {
+  epoch = 0n;
+  nextOffset = 0n;
+  readonly accounts = new Map<string, Row>();
+  readonly transfers = new Map<string, { status: string; reason: string | null }>();
+  readonly deadLetters: { offset: string; reason: string; sqlstate?: string | null }[] = [];
+  /** `from-to` of every write that committed, in order. */
+  readonly committed: string[] = [];
+  /** Every write asked for, committed or refused. */
+  readonly attempts: WriteAttempt[] = [];
+  /** The error a write is refused with (before the fence, as a server connection would), or null. */
+  refuse: (attempt: WriteAttempt) => Error | null = () => null;
+  private outboxIds = 0;
+
+  readonly pool = { query: (config: string | { text: string; values?: unknown[] }, values?: unknown[]) => this.query(config, values) } as unknown as Database;
+
+  openAccount(balance: bigint): string {
+    const id = randomUUID();
+    const now = new Date();
+    this.accounts.set(id, {
+      id,
+      owner: `owner-${id}`,
+      kind: 'USER',
+      currency: 'USD',
+      overdraft_limit: '0',
+      status: 'OPEN',
+      metadata: {},
+      request_hash: 'test',
+      balance: balance.toString(),
+      seq: '0',
+      held: '0',
+      rev: '0',
+      created_at: now,
+      updated_at: now,
+    });
+    return id;
+  }
+
+  private async query(config: string | { text: string; values?: unknown[] }, values?: unknown[]): Promise<{ rows: Row[] }> {
+    const text = typeof config === 'string' ? config : config.text;
+    const params = (typeof config === 'string' ? values : config.values) ?? [];
+    if (text.includes('ledger_apply_batch(')) return this.applyBatch(params);
+    if (text.includes('INSERT INTO partition_state')) {
+      this.epoch++;
+      return { rows: [{ epoch: String(this.epoch), next_offset: String(this.nextOffset) }] };
+    }
+    if (text.includes('FROM partition_state')) return { rows: [{ epoch: String(this.epoch) }] };
+    if (text.includes('FROM accounts WHERE id = ANY')) return { rows: (params[0] as string[]).flatMap((id) => (this.accounts.has(id) ? [this.accounts.get(id)!] : [])) };
+    if (text.includes('ledger_applied_keys(')) {
+      return { rows: (params[0] as string[]).filter((id) => this.transfers.has(id)).map((id) => ({ transfer_id: id, leg: null })) };
+    }
+    throw new Error(`fake ledger: unexpected statement ${text.slice(0, 80)}`);
+  }
+
+  private applyBatch(params: unknown[]): { rows: Row[] } {
+    const [, , epoch, from, to, document] = params as [string, number, string, string, string, string];
+    const doc = JSON.parse(document) as {
+      created: { id: string }[];
+      balances: { id: string; balance: string; seq: string; held: string; rev: string; status: string }[];
+      transfers: { id: string; status: string; reason: string | null }[];
+      statuses: { id: string; status: string; reason: string | null }[];
+      outbox: { topic: string; payload: { offset: string; reason: string; sqlstate?: string | null } | null }[];
+    };
+    const attempt: WriteAttempt = { n: this.attempts.length + 1, from: BigInt(from), to: BigInt(to), transfers: doc.transfers };
+    this.attempts.push(attempt);
+    const refused = this.refuse(attempt);
+    if (refused) throw refused;
+    if (BigInt(epoch) !== this.epoch || BigInt(from) !== this.nextOffset) {
+      throw serverError('LL001', `partition ${TOPIC}/0: epoch ${epoch} at offset ${from} is no longer current`);
+    }
+    this.nextOffset = BigInt(to);
+    this.committed.push(`${from}-${to}`);
+    for (const b of doc.balances) {
+      const row = this.accounts.get(b.id);
+      if (row) this.accounts.set(b.id, { ...row, balance: b.balance, seq: b.seq, held: b.held, rev: b.rev, status: b.status });
+    }
+    for (const t of [...doc.transfers, ...doc.statuses]) this.transfers.set(t.id, { status: t.status, reason: t.reason });
+    for (const o of doc.outbox) if (o.topic === 'dead-letter' && o.payload) this.deadLetters.push(o.payload);
+    return { rows: [{ b0: doc.outbox.map(() => String(++this.outboxIds)) }] };
+  }
+}
+
+function transferOf(from: string, to: string, owner: string, amount: bigint): ClientCommand {
+  const transferId = randomUUID();
+  return {
+    type: 'TRANSFER',
+    transferId,
+    fromAccountId: from,
+    toAccountId: to,
+    amount,
+    currency: 'USD',
+    principal: owner,
+    admin: false,
+    requestHash: createHash('sha256').update(transferId).digest('hex'),
+    description: null,
+    acceptedAt: new Date().toISOString(),
+  };
+}
+
+const messagesOf = (commands: readonly ClientCommand[], firstOffset = 0): ConsumedMessage[] =>
+  commands.map((c, i) => ({ offset: String(firstOffset + i), key: Buffer.from(c.type === 'TRANSFER' ? c.fromAccountId : ''), value: Buffer.from(encodeCommand(c)) }));
+
+function applierOn(ledger: FakeLedger, batchCommandsMax: number) {
+  const routing = RoutingTable.initial(1); // every account on partition 0
+  const log: string[] = [];
+  const ports: ApplierPorts = {
+    pool: ledger.pool,
+    // Group commit writes each batch with writeBatch, alone or beside other partitions'.
+    writer: { write: (write) => writeBatch(ledger.pool, write) },
+    routing: () => routing,
+    refreshRouting: async () => routing,
+    postCommit: { refreshBalances: async () => undefined, publishTerminal: async () => undefined, relay: () => undefined, resumeRelay: async () => undefined },
+    clock: systemClock,
+    seal: new CommandSeal(LOCAL_DEFAULTS.commandKey),
+    log: (line) => log.push(line),
+  };
+  return { applier: new PartitionApplier(TOPIC, 0, 'worker-test', ports, 1_000, batchCommandsMax), log };
+}
+
+/** Four valid transfers between two accounts of partition 0 (one batch of four). */
+function fourTransfers(ledger: FakeLedger) {
+  const from = ledger.openAccount(1_000n);
+  const to = ledger.openAccount(0n);
+  const commands = [1n, 2n, 3n, 4n].map((amount) => transferOf(from, to, `owner-${from}`, amount));
+  return { commands, messages: messagesOf(commands) };
+}
+
+/** What the consumer loop (applyGuarded) does: apply, and on an operating error apply again. */
+async function applyUntilWritten(applier: PartitionApplier, messages: readonly ConsumedMessage[], progress?: ApplyProgress) {
+  const failures: unknown[] = [];
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      return { result: await applier.apply(messages, progress), failures };
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  throw new Error(`not written after 10 attempts: ${failures.map((f) => (f as Error).message).join('; ')}`);
+}
+
+const statusesOf = (ledger: FakeLedger, commands: readonly ClientCommand[]) => commands.map((c) => ledger.transfers.get(c.transferId) ?? null);
+const COMPLETED = { status: 'COMPLETED', reason: null };
+
+describe('PartitionApplier: only a command that fails alone, every time, is blamed', () => {
+  test('writes refused with 25006 by a primary demoted during a failover are retried; no valid transfer is REJECTED', async () => {
+    // Found by an outside review. PgBouncer still holds server connections to the old primary:
+    // the writes that land there are refused read-only, the others go through (reads pass on
+    // both). Two server connections taken in turn: every other write fails.
+    const ledger = new FakeLedger();
+    const { commands, messages } = fourTransfers(ledger);
+    ledger.refuse = (w) => (w.n % 2 === 1 ? serverError('25006', 'cannot execute SELECT ledger_apply_batch in a read-only transaction') : null);
+    const { applier, log } = applierOn(ledger, 4);
+
+    const { result, failures } = await applyUntilWritten(applier, messages);
+
+    expect(result).toEqual({ kind: 'applied', nextOffset: 4n });
+    expect(statusesOf(ledger, commands)).toEqual([COMPLETED, COMPLETED, COMPLETED, COMPLETED]);
+    expect(ledger.deadLetters).toEqual([]);
+    // Thrown to the consumer loop as an operating error (retried with backoff), not bisected.
+    expect(failures.map((f) => (f as { code?: string }).code)).toEqual(['25006']);
+    expect(ledger.committed).toEqual(['0-4']);
+    expect(log.filter((l) => /bisecting|isolated/.test(l))).toEqual([]);
+  });
+
+  // A failure the classification takes for data (P0001, here a trigger an operator switches on
+  // and off) that comes and goes: bisection finds a "culprit" that is none.
+  // Before the fix, the first transfer was blamed: REJECTED UNPROCESSABLE when the error was
+  // gone by its REJECTED write, dead-lettered without a status (never written) when it was
+  // gone only by the dead letter's.
+  test.each([
+    // The command failed alone, an empty write passed, and it passes alone now: applied.
+    ['passes the empty write before bisection, then fails the next three writes', [1, 3, 4, 5], []],
+    // The empty write before a blame fails: the database's error, retried by the consumer loop.
+    ['passes the empty write before bisection, then fails the next four writes', [1, 3, 4, 5, 6], ['DatabaseWriteError']],
+  ])('an error that %s rejects no valid transfer', async (_, failing, thrown) => {
+    const ledger = new FakeLedger();
+    const { commands, messages } = fourTransfers(ledger);
+    ledger.refuse = (w) => (failing.includes(w.n) ? serverError('P0001', 'writes are suspended for maintenance') : null);
+    const { applier } = applierOn(ledger, 4);
+
+    const { result, failures } = await applyUntilWritten(applier, messages);
+
+    expect(result).toEqual({ kind: 'applied', nextOffset: 4n });
+    expect(failures.map((f) => (f as Error).name)).toEqual(thrown);
+    expect(statusesOf(ledger, commands)).toEqual([COMPLETED, COMPLETED, COMPLETED, COMPLETED]);
+    expect(ledger.deadLetters).toEqual([]);
+  });
+
+  test('a transfer whose write fails alone every time is still isolated: REJECTED UNPROCESSABLE, dead-lettered, the rest written in order', async () => {
+    const ledger = new FakeLedger();
+    const { commands, messages } = fourTransfers(ledger);
+    const poison = commands[2]!;
+    // Refused whenever it is applied (its REJECTED row is not).
+    ledger.refuse = (w) => (w.transfers.some((t) => t.id === poison.transferId && t.status === 'COMPLETED') ? serverError('22023', 'test: poison refused') : null);
+    const { applier } = applierOn(ledger, 4);
+
+    const { result } = await applyUntilWritten(applier, messages);
+
+    expect(result).toEqual({ kind: 'applied', nextOffset: 4n });
+    expect(statusesOf(ledger, commands)).toEqual([COMPLETED, COMPLETED, { status: 'REJECTED', reason: 'UNPROCESSABLE' }, COMPLETED]);
+    expect(ledger.deadLetters).toEqual([expect.objectContaining({ offset: '2', reason: 'UNPROCESSABLE: test: poison refused', sqlstate: '22023' })]);
+    // An empty write proves the batch's failure a command's, and another each time offset 2
+    // fails alone (it is written alone twice); offsets only ever move forward.
+    expect(ledger.committed).toEqual(['0-0', '0-2', '2-2', '2-2', '2-3', '3-4']);
+  });
+});
