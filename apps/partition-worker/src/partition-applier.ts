@@ -134,6 +134,27 @@ export class DatabaseWriteError extends Error {
   }
 }
 
+/**
+ * A batch committed, and what follows its commit failed: the consumer's heartbeat
+ * (`progress.committed`: a Kafka connection's EPIPE, a rebalance), the routing's reload after
+ * a fence, or a hook. The write is not at fault and must not be taken for a failed one (a
+ * bisection would write the committed offsets again): an operating error, never a command's.
+ * The consumer loop retries from the claim's next offset, past the batch; `cause` is the
+ * original error (a rebalance is still told by isGroupRejoin, which follows causes).
+ */
+export class AfterCommitError extends Error {
+  override readonly name = 'AfterCommitError';
+  constructor(
+    partition: number,
+    fromOffset: bigint,
+    toOffset: bigint,
+    step: string,
+    override readonly cause: unknown,
+  ) {
+    super(`partition ${partition}: offsets ${fromOffset}..${toOffset} committed, then ${step} failed: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
 /** What the consumer loop wants to hear while a fetch is applied. */
 export interface ApplyProgress {
   /** False once the consumer stops or the fetch went stale (rebalance): apply no more batches. */
@@ -423,7 +444,11 @@ export class PartitionApplier {
       }
       this.afterIsolation(claim, offset + 1n, NO_EFFECTS, published);
     }
-    await progress.committed(claim.nextOffset);
+    try {
+      await progress.committed(claim.nextOffset);
+    } catch (heartbeatError) {
+      throw new AfterCommitError(this.partition, offset, offset + 1n, 'the consumer heartbeat', heartbeatError);
+    }
   }
 
   private afterIsolation(claim: PartitionClaim, nextOffset: bigint, effects: BatchEffects, published: OutboxRow[]): void {
@@ -559,16 +584,24 @@ export class PartitionApplier {
     span?.end();
 
     claim.nextOffset = toOffset;
-    if (batch.generation === this.generation) this.remember(known, effects.accounts);
-    this.ports.afterCommit?.(this.partition, { commands: batch.taken, effects, durationMs: Date.now() - batch.started });
-    this.afterCommit(effects, published, span?.headers ?? null);
-    if (fence) {
-      // The moved buckets are no longer ours: forget their accounts and route by the new table.
-      this.accounts.clear();
-      await this.ports.refreshRouting();
-      this.ports.log(`partition ${this.partition}: applied fence for moves ${fence.moveIds.join(', ')}`);
+    // Committed: from here on nothing that fails is the write's (AfterCommitError).
+    let step = 'its bookkeeping';
+    try {
+      if (batch.generation === this.generation) this.remember(known, effects.accounts);
+      this.ports.afterCommit?.(this.partition, { commands: batch.taken, effects, durationMs: Date.now() - batch.started });
+      this.afterCommit(effects, published, span?.headers ?? null);
+      if (fence) {
+        // The moved buckets are no longer ours: forget their accounts and route by the new table.
+        this.accounts.clear();
+        step = 'the routing reload';
+        await this.ports.refreshRouting();
+        this.ports.log(`partition ${this.partition}: applied fence for moves ${fence.moveIds.join(', ')}`);
+      }
+      step = 'the consumer heartbeat';
+      await progress.committed(toOffset);
+    } catch (error) {
+      throw new AfterCommitError(this.partition, fromOffset, toOffset, step, error);
     }
-    await progress.committed(toOffset);
   }
 
   /**
@@ -658,8 +691,9 @@ function mayBeACopy(failure: unknown): boolean {
 /**
  * classifyWriteFailure, plus the domain's word that a command can never apply (a leg naming
  * an account or an original that does not exist): that is the command's fault, isolated like
- * a write Postgres refuses.
+ * a write Postgres refuses. What fails after a commit is never a command's.
  */
 function failureKind(failure: unknown): WriteFailureKind {
+  if (failure instanceof AfterCommitError) return 'operating'; // the write committed: no command failed
   return failure instanceof UnprocessableCommand ? 'deterministic' : classifyWriteFailure(failure);
 }

@@ -1,15 +1,17 @@
 // Proves that the applier blames a command only for a failure that is the command's: an error
 // of the server connection's state (a primary demoted during a failover) or one that comes and
 // goes is retried and never rejects a valid transfer, while a command that fails alone every
-// time is still isolated. Against a fake Postgres that answers the applier's statements as
+// time is still isolated; and that a failure after a commit (the consumer's heartbeat) is no
+// failed write: nothing committed is written again. Against a fake Postgres that answers the applier's statements as
 // ledger_apply_batch does (the fence on epoch and offset included) and refuses the writes a
 // test chooses with node-pg's own DatabaseError.
 import { createHash, randomUUID } from 'node:crypto';
+import { KafkaJSConnectionError } from 'kafkajs';
 import { LOCAL_DEFAULTS } from '@ledgerline/config';
 import { type ClientCommand, RoutingTable, systemClock } from '@ledgerline/domain';
 import type { ConsumedMessage } from '@ledgerline/kafka';
 import { type Database, writeBatch } from '@ledgerline/postgres';
-import { CommandSeal, encodeCommand } from '@ledgerline/schemas';
+import { CommandSeal, encodeCommand, encodeFence } from '@ledgerline/schemas';
 import { serverError } from '../../../test/support/pg-errors';
 import { type ApplierPorts, type ApplyProgress, PartitionApplier } from '../src/partition-applier';
 
@@ -143,7 +145,7 @@ function applierOn(ledger: FakeLedger, batchCommandsMax: number) {
     seal: new CommandSeal(LOCAL_DEFAULTS.commandKey),
     log: (line) => log.push(line),
   };
-  return { applier: new PartitionApplier(TOPIC, 0, 'worker-test', ports, 1_000, batchCommandsMax), log };
+  return { applier: new PartitionApplier(TOPIC, 0, 'worker-test', ports, 1_000, batchCommandsMax), ports, log };
 }
 
 /** Four valid transfers between two accounts of partition 0 (one batch of four). */
@@ -231,5 +233,68 @@ describe('PartitionApplier: only a command that fails alone, every time, is blam
     // An empty write proves the batch's failure a command's, and another each time offset 2
     // fails alone (it is written alone twice); offsets only ever move forward.
     expect(ledger.committed).toEqual(['0-0', '0-2', '2-2', '2-2', '2-3', '3-4']);
+  });
+});
+
+describe('PartitionApplier: what fails after a commit is not the write', () => {
+  // Found by an outside review: the heartbeat's KafkaJSConnectionError carries code 'EPIPE',
+  // which was read as a SQLSTATE (deterministic): the committed batch was taken for a failed
+  // one and the next was bisected from offsets already committed. The writes were 0-4, 4-4,
+  // 4-8, 8-6 (next_offset moved back), 6-8: commands 4..7 applied twice (deduped as
+  // DUPLICATE, but a dead letter among them would have been written twice).
+  test('a heartbeat failing with EPIPE after a commit is an operating error; offsets only move forward', async () => {
+    const ledger = new FakeLedger();
+    const from = ledger.openAccount(1_000n);
+    const to = ledger.openAccount(0n);
+    const commands = [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n].map((amount) => transferOf(from, to, `owner-${from}`, amount));
+    const { applier } = applierOn(ledger, 4);
+    let heartbeats = 0;
+    const progress: ApplyProgress = {
+      isActive: () => true,
+      beforeCommit: async () => undefined,
+      committed: async () => {
+        // The broker connection drops and comes back: the first two heartbeats fail.
+        if (++heartbeats <= 2) throw new KafkaJSConnectionError('Connection error: write EPIPE', { broker: '127.0.0.1:19092', code: 'EPIPE' });
+      },
+    };
+
+    const { result, failures } = await applyUntilWritten(applier, messagesOf(commands), progress);
+
+    expect(result).toEqual({ kind: 'applied', nextOffset: 8n });
+    expect(ledger.committed).toEqual(['0-4', '4-8']);
+    expect(ledger.attempts.every((w) => w.to >= w.from)).toBe(true);
+    expect(statusesOf(ledger, commands)).toEqual(commands.map(() => COMPLETED));
+    expect(ledger.deadLetters).toEqual([]);
+    // Each thrown to the consumer loop (retried with backoff), naming the commit it followed;
+    // the kafkajs error is its cause (isGroupRejoin follows causes to tell a rebalance).
+    expect(failures.map((f) => (f as Error).message)).toEqual([
+      'partition 0: offsets 0..4 committed, then the consumer heartbeat failed: Connection error: write EPIPE',
+      'partition 0: offsets 4..8 committed, then the consumer heartbeat failed: Connection error: write EPIPE',
+    ]);
+    expect((failures[0] as Error).cause).toBeInstanceOf(KafkaJSConnectionError);
+  });
+
+  test('a routing reload failing after a FENCE committed is an operating error; the fenced batch is not written again', async () => {
+    const ledger = new FakeLedger();
+    const from = ledger.openAccount(1_000n);
+    const to = ledger.openAccount(0n);
+    const commands = [1n, 2n, 3n].map((amount) => transferOf(from, to, `owner-${from}`, amount));
+    const [first, second, third] = messagesOf(commands);
+    const fence: ConsumedMessage = { offset: '2', key: null, value: Buffer.from(encodeFence({ moveIds: [7n], fromPartition: 0 })) };
+    const { applier, ports } = applierOn(ledger, 4);
+    let reloads = 0;
+    ports.refreshRouting = async () => {
+      if (++reloads === 1) throw serverError('57P01', 'terminating connection due to administrator command', 'FATAL');
+      return ports.routing();
+    };
+
+    const { result, failures } = await applyUntilWritten(applier, [first!, second!, fence, { ...third!, offset: '3' }]);
+
+    expect(result).toEqual({ kind: 'applied', nextOffset: 4n });
+    expect(ledger.committed).toEqual(['0-3', '3-4']);
+    expect(statusesOf(ledger, commands)).toEqual(commands.map(() => COMPLETED));
+    expect(failures.map((f) => (f as Error).message)).toEqual([
+      'partition 0: offsets 0..3 committed, then the routing reload failed: terminating connection due to administrator command',
+    ]);
   });
 });

@@ -18,9 +18,9 @@
 import type { PoolClient, QueryConfig } from 'pg';
 import { type AccountState, type BatchEffects, type LegFacts, bucketOf } from '@ledgerline/domain';
 import { FencedError, type PartitionClaim } from './partition-state';
-import { SQLSTATE_CONCURRENT_WRITE, SQLSTATE_FENCED } from './write-errors';
+import { RefusedWriteError, SQLSTATE_CONCURRENT_WRITE, SQLSTATE_FENCED, sqlStateOf } from './write-errors';
 
-export class ConcurrentWriteError extends Error {
+export class ConcurrentWriteError extends RefusedWriteError {
   override readonly name = 'ConcurrentWriteError';
   /** The SQLSTATE it was raised with, so classifyWriteFailure reads it like the raw error. */
   readonly code = SQLSTATE_CONCURRENT_WRITE;
@@ -92,6 +92,15 @@ export async function writeBatch(db: Queryable, write: BatchWrite, timeoutMs = 0
  */
 export async function writeBatches(db: Queryable, writes: readonly BatchWrite[], timeoutMs = 0): Promise<(OutboxRow[] | Error)[]> {
   if (writes.length === 0) return [];
+  for (const { claim, fromOffset, toOffset } of writes) {
+    // ledger_apply_batch sets next_offset to toOffset whenever fromOffset is the stored one: a
+    // write ending before it starts would move the partition back, and the commands between
+    // would be applied again. Only a bug in the caller asks for one (found by an outside
+    // review: a bisection after a failed heartbeat wrote 8-6); refused before anything is sent.
+    if (toOffset < fromOffset) {
+      throw new Error(`partition ${claim.topic}/${claim.partition}: refusing a write from offset ${fromOffset} to ${toOffset}, which would move next_offset back`);
+    }
+  }
   const calls = writes.map((_, i) => {
     const at = i * APPLY_PARAMS;
     return `ledger_apply_batch($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6}::jsonb) AS b${i}`;
@@ -128,7 +137,7 @@ export async function writeBatches(db: Queryable, writes: readonly BatchWrite[],
 const APPLY_PARAMS = 6;
 
 function typedWriteError(error: unknown): unknown {
-  const code = (error as { code?: string }).code;
+  const code = sqlStateOf(error);
   const message = (error as Error).message;
   if (code === SQLSTATE_FENCED) return new FencedError(message);
   if (code === SQLSTATE_CONCURRENT_WRITE) return new ConcurrentWriteError(message);

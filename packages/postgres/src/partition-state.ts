@@ -9,7 +9,7 @@
  *          FencedError, and nothing of the batch is written.
  */
 import type { Pool } from 'pg';
-import { SQLSTATE_FENCED } from './write-errors';
+import { RefusedWriteError, SQLSTATE_FENCED } from './write-errors';
 
 export interface PartitionClaim {
   topic: string;
@@ -18,7 +18,7 @@ export interface PartitionClaim {
   nextOffset: bigint;
 }
 
-export class FencedError extends Error {
+export class FencedError extends RefusedWriteError {
   override readonly name = 'FencedError';
   /** The SQLSTATE it was raised with, so classifyWriteFailure reads it like the raw error. */
   readonly code = SQLSTATE_FENCED;

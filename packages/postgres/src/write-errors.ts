@@ -127,13 +127,26 @@ export const SQLSTATE_LEG_MISMATCH = 'LL003';
 export const SQLSTATE_UNIQUE_VIOLATION = '23505';
 
 /**
- * The error's SQLSTATE, or null when the server gave none. A Node system error (a socket's
- * `EPIPE`: five capitals, like a SQLSTATE) carries `syscall` and a numeric `errno`; its code
- * says the connection failed, never that the data did.
+ * An error this package raises in place of the server's DatabaseError (FencedError,
+ * ConcurrentWriteError), keeping the SQLSTATE the server refused the write with.
+ */
+export abstract class RefusedWriteError extends Error {
+  abstract readonly code: string;
+}
+
+/**
+ * The SQLSTATE the server refused a statement with, or null when no server answered. Only
+ * node-pg's DatabaseError (pg-protocol's parse of an ErrorResponse, from Postgres or from
+ * PgBouncer in its stead) carries one: it always has a `severity` (ERROR, FATAL, PANIC) beside
+ * its `code`. Other errors with a five-character code are not the server's: a Node system
+ * error (a socket's `EPIPE`, with errno and syscall), or kafkajs's KafkaJSConnectionError,
+ * which copies the socket's code (`EPIPE`) without either (a heartbeat after a write); their
+ * code says a connection failed, never that the data did.
  */
 export function sqlStateOf(error: unknown): string | null {
-  const e = error as { code?: unknown; errno?: unknown; syscall?: unknown } | null;
-  if (e === null || typeof e !== 'object' || typeof e.errno === 'number' || e.syscall !== undefined) return null;
+  if (error instanceof RefusedWriteError) return error.code;
+  const e = error as { code?: unknown; severity?: unknown } | null;
+  if (e === null || typeof e !== 'object' || typeof e.severity !== 'string') return null;
   return typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : null;
 }
 

@@ -1,8 +1,9 @@
 // Proves PgBouncer's and Postgres's "not now" errors are classed as retryable (503 at the
 // API, a retried batch at the worker) and data errors are not.
 import { describePgFailure, isRetryablePgError } from '../src';
+import { serverError } from '../../../test/support/pg-errors';
 
-const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+const pgError = (code: string, message: string) => serverError(code, message);
 
 describe('isRetryablePgError', () => {
   // Regression (found by the chaos run): PgBouncer reports a Postgres it cannot log in to

@@ -1,22 +1,24 @@
 // What a failed batch write means decides whether a command is blamed (isolated as
 // UNPROCESSABLE) or the write is retried: only the server's own SQLSTATE may blame the data.
+import { KafkaJSConnectionError } from 'kafkajs';
 import { ConcurrentWriteError, FencedError, classifyWriteFailure, isRetryablePgError, sqlStateOf } from '../src';
 import { serverError } from '../../../test/support/pg-errors';
 
 describe('classifyWriteFailure', () => {
   test("a server's SQLSTATE decides: data errors are deterministic, connection classes operating", () => {
-    expect(classifyWriteFailure({ code: '22P02', message: 'invalid input syntax' })).toBe('deterministic');
-    expect(classifyWriteFailure({ code: '23505', message: 'duplicate key' })).toBe('deterministic');
-    expect(classifyWriteFailure({ code: '08P01', message: 'server conn crashed?' })).toBe('operating');
-    expect(classifyWriteFailure({ code: '57P01', message: 'terminating connection' })).toBe('operating');
-    expect(classifyWriteFailure({ code: '40001', message: 'serialization failure' })).toBe('operating');
+    expect(classifyWriteFailure(serverError('22P02', 'invalid input syntax'))).toBe('deterministic');
+    expect(classifyWriteFailure(serverError('23505', 'duplicate key'))).toBe('deterministic');
+    expect(classifyWriteFailure(serverError('08P01', 'server conn crashed?'))).toBe('operating');
+    expect(classifyWriteFailure(serverError('57P01', 'terminating connection', 'FATAL'))).toBe('operating');
+    expect(classifyWriteFailure(serverError('40001', 'serialization failure'))).toBe('operating');
+    expect(sqlStateOf(serverError('22P02', 'invalid input syntax'))).toBe('22P02');
   });
 
   test('a schema or role that does not match the code is an operating error, never a command to dead-letter', () => {
     // A rolling deploy or a revoked grant on one table: the empty write that proves a failure
     // is a command's touches only partition_state, so these must be operating by themselves.
     for (const code of ['42501', '42703', '42P01', '42883', '0A000', '3F000', '3D000', '39P01']) {
-      expect([code, classifyWriteFailure({ code, message: 'deploy mismatch' })]).toEqual([code, 'operating']);
+      expect([code, classifyWriteFailure(serverError(code, 'deploy mismatch'))]).toEqual([code, 'operating']);
     }
   });
 
@@ -72,6 +74,23 @@ describe('classifyWriteFailure', () => {
     const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'read' });
     expect(classifyWriteFailure(reset)).toBe('operating');
     expect(classifyWriteFailure(new Error('Connection terminated unexpectedly'))).toBe('operating');
+  });
+
+  // Found by an outside review: a kafkajs heartbeat failing after a committed write was read
+  // as SQLSTATE "EPIPE", deterministic, and the next batch was bisected from offsets already
+  // committed.
+  test("a Kafka connection's EPIPE is no SQLSTATE: kafkajs copies the socket's code without errno or syscall", () => {
+    // As network/connection.js builds it from the socket's error.
+    const heartbeat = new KafkaJSConnectionError('Connection error: write EPIPE', { broker: '127.0.0.1:19092', code: 'EPIPE' });
+    expect((heartbeat as unknown as { code: unknown }).code).toBe('EPIPE'); // not in kafkajs's types, set all the same
+    expect(sqlStateOf(heartbeat)).toBeNull();
+    expect(classifyWriteFailure(heartbeat)).toBe('operating');
+  });
+
+  test("only the server's answer has a SQLSTATE: a five-character code on anything but a DatabaseError is none", () => {
+    expect(sqlStateOf(Object.assign(new Error('invalid input syntax'), { code: '22P02' }))).toBeNull();
+    expect(sqlStateOf({ code: '22P02', message: 'invalid input syntax' })).toBeNull();
+    expect(classifyWriteFailure({ code: 'ABCDE', message: 'some library' })).toBe('operating');
   });
 
   test('the typed write errors keep their SQLSTATE', () => {
