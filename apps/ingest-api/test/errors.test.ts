@@ -40,6 +40,14 @@ describe('toHttpError', () => {
       status: 503,
       body: { error: { details: { dependency: 'postgres' } } },
     });
+    // Found by an outside review: these answered 500.
+    for (const error of [
+      new Error('Client has encountered a connection error and is not queryable'),
+      new Error('Client was closed and is not queryable'),
+      Object.assign(new Error('write EPIPE'), { errno: -32, code: 'EPIPE', syscall: 'write' }),
+    ]) {
+      expect([error.message, map(error)]).toMatchObject([error.message, { status: 503, headers: { 'Retry-After': '2' }, body: { error: { details: { dependency: 'postgres' } } } }]);
+    }
   });
 
   it('maps body-parser errors by type, never to 500', () => {

@@ -115,16 +115,45 @@ export function describePgFailure(error: unknown): string {
 }
 
 /**
+ * Node's system errors of a socket or a name lookup (`write EPIPE`, `read ETIMEDOUT`,
+ * `getaddrinfo EAI_AGAIN pgbouncer`): the connection to PgBouncer failed, not the statement.
+ * Told by the syscall; a TLS socket's reset carries only the code.
+ */
+const SOCKET_SYSCALLS: ReadonlySet<string> = new Set(['connect', 'read', 'write', 'writev', 'shutdown', 'getaddrinfo']);
+const SOCKET_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+function isSocketFailure(error: unknown): boolean {
+  const e = error as { code?: unknown; syscall?: unknown } | null;
+  if (e === null || typeof e !== 'object') return false;
+  return (typeof e.syscall === 'string' && SOCKET_SYSCALLS.has(e.syscall)) || (typeof e.code === 'string' && SOCKET_CODES.has(e.code));
+}
+
+/**
  * A statement that may succeed as is on another attempt: a transient SQLSTATE (write-errors.ts,
  * the same table the worker uses; 08P01 is how PgBouncer reports its own trouble reaching
- * Postgres), the pool's own deadline, or a connection that failed before any answer.
+ * Postgres), the pool's own deadline, or a connection that failed before any answer: a
+ * socket's error (EPIPE, ETIMEDOUT, a failed name lookup...) or a node-pg client that lost its
+ * connection or was closed ("... is not queryable").
  */
 export function isRetryablePgError(error: unknown): boolean {
   if (isQueryTimeout(error)) return true;
   const code = sqlStateOf(error);
   if (code !== null) return isTransientSqlState(code);
+  if (isSocketFailure(error)) return true;
   const message = (error as Error)?.message ?? '';
-  return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|server conn crashed|no more connections allowed|query_wait_timeout|server login has been failing|pgbouncer cannot connect to server|the database system is (starting up|shutting down)/i.test(
+  return /ECONNREFUSED|ECONNRESET|Connection terminated|not queryable|timeout exceeded when trying to connect|server conn crashed|no more connections allowed|query_wait_timeout|server login has been failing|pgbouncer cannot connect to server|the database system is (starting up|shutting down)/i.test(
     message,
   );
 }

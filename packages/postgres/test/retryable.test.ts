@@ -24,6 +24,17 @@ describe('isRetryablePgError', () => {
     new Error('Connection terminated unexpectedly'),
     new Error('timeout exceeded when trying to connect'),
     new Error('Query read timeout'), // the pool's own deadline (PoolOptions.queryTimeoutMs)
+    // Found by an outside review: the API answered these with a 500. node-pg's words for a
+    // client whose connection failed, or that was closed (client.js, _handleErrorEvent/query):
+    new Error('Client has encountered a connection error and is not queryable'),
+    new Error('Client was closed and is not queryable'),
+    // Node's socket errors, as its net module builds them (errno, code, syscall):
+    Object.assign(new Error('write EPIPE'), { errno: -32, code: 'EPIPE', syscall: 'write' }),
+    Object.assign(new Error('read ETIMEDOUT'), { errno: -110, code: 'ETIMEDOUT', syscall: 'read' }),
+    Object.assign(new Error('connect EHOSTUNREACH 10.0.0.7:6432'), { errno: -113, code: 'EHOSTUNREACH', syscall: 'connect', address: '10.0.0.7', port: 6432 }),
+    Object.assign(new Error('getaddrinfo EAI_AGAIN pgbouncer'), { errno: -3001, code: 'EAI_AGAIN', syscall: 'getaddrinfo', hostname: 'pgbouncer' }),
+    // A TLS socket reset before its handshake: a code, no syscall.
+    Object.assign(new Error('Client network socket disconnected before secure TLS connection was established'), { code: 'ECONNRESET', host: 'pgbouncer', port: 6432 }),
   ])('retryable: %s', (error) => {
     expect(isRetryablePgError(error)).toBe(true);
   });
@@ -36,6 +47,8 @@ describe('isRetryablePgError', () => {
     pgError('42501', 'permission denied for table holds'),
     pgError('XX000', 'internal error'),
     new Error('something else'),
+    // A system error that is not a socket's is not Postgres unavailable.
+    Object.assign(new Error("ENOENT: no such file or directory, open '/app/openapi.json'"), { errno: -2, code: 'ENOENT', syscall: 'open', path: '/app/openapi.json' }),
   ])('not retryable: %s', (error) => {
     expect(isRetryablePgError(error)).toBe(false);
   });
