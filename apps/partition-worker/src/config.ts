@@ -96,7 +96,7 @@ const schema = z.object({
   WORKER_QUERY_TIMEOUT_MS: intVar(10_000, 6_000, 600_000),
   /** Partitions this process applies at the same time (each still strictly in order). */
   WORKER_PARTITIONS_CONCURRENT_MAX: intVar(8, 1, 256),
-  /** Accounts kept in memory per partition between batches. */
+  /** Accounts kept in memory between batches, by the whole process: each partition it applies gets an equal share. */
   WORKER_ACCOUNT_CACHE_MAX: intVar(200_000, 0, 10_000_000),
   /** How often the sweeper looks for outbox rows a crash left unpublished. */
   WORKER_OUTBOX_SWEEP_INTERVAL_MS: intVar(2000, 100, 600_000),

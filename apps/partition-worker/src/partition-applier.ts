@@ -224,10 +224,29 @@ export class PartitionApplier {
     readonly partition: number,
     private readonly owner: string,
     private readonly ports: ApplierPorts,
-    private readonly accountCacheMax: number,
+    /** Accounts this partition may keep in memory between batches: a number, or its current share of the process's budget. */
+    accountCacheMax: number | (() => number),
     /** Commands per Postgres transaction at most. */
     private readonly batchCommandsMax: number,
-  ) {}
+  ) {
+    this.accountCacheMax = typeof accountCacheMax === 'number' ? () => accountCacheMax : accountCacheMax;
+  }
+
+  private readonly accountCacheMax: () => number;
+
+  /** Accounts kept in memory now. */
+  get cachedAccounts(): number {
+    return this.accounts.size;
+  }
+
+  /** Drops the least recently used accounts past the current bound (a share that shrank). */
+  trimAccounts(): void {
+    const bound = this.accountCacheMax();
+    for (const id of this.accounts.keys()) {
+      if (this.accounts.size <= bound) break;
+      this.accounts.delete(id);
+    }
+  }
 
   get nextOffset(): bigint | null {
     return this.claim?.nextOffset ?? null;
@@ -633,16 +652,13 @@ export class PartitionApplier {
   }
 
   private remember(loaded: ReadonlyMap<string, AccountState>, changed: readonly AccountState[]): void {
-    if (this.accountCacheMax === 0) return;
+    if (this.accountCacheMax() === 0) return void this.accounts.clear();
     for (const [id, state] of loaded) this.accounts.set(id, state);
     for (const state of changed) {
       this.accounts.delete(state.id); // re-insert: Map order doubles as recency for eviction
       this.accounts.set(state.id, state);
     }
-    for (const id of this.accounts.keys()) {
-      if (this.accounts.size <= this.accountCacheMax) break;
-      this.accounts.delete(id);
-    }
+    this.trimAccounts();
   }
 
   private afterCommit(effects: BatchEffects, published: OutboxRow[], trace: TraceHeaders | null = null): void {

@@ -136,8 +136,12 @@ export class PartitionWorker {
     let applier = this.appliers.get(partition);
     if (!applier) {
       const { topic, workerId, ports, accountCacheMax, batchCommandsMax } = this.options;
-      applier = new PartitionApplier(topic, partition, workerId, ports, accountCacheMax, batchCommandsMax);
+      // The cache budget is the process's, shared by every partition it has applied: a worker
+      // that takes over many partitions (a failover) must not multiply it (an outside review
+      // priced 200,000 accounts per partition at ~168 MB, past Node's heap at 24 partitions).
+      applier = new PartitionApplier(topic, partition, workerId, ports, () => Math.floor(accountCacheMax / this.appliers.size), batchCommandsMax);
       this.appliers.set(partition, applier);
+      for (const other of this.appliers.values()) other.trimAccounts();
     }
     return applier;
   }

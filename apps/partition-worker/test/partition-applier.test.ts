@@ -131,7 +131,7 @@ function transferOf(from: string, to: string, owner: string, amount: bigint): Cl
 const messagesOf = (commands: readonly ClientCommand[], firstOffset = 0): ConsumedMessage[] =>
   commands.map((c, i) => ({ offset: String(firstOffset + i), key: Buffer.from(c.type === 'TRANSFER' ? c.fromAccountId : ''), value: Buffer.from(encodeCommand(c)) }));
 
-function applierOn(ledger: FakeLedger, batchCommandsMax: number) {
+function applierOn(ledger: FakeLedger, batchCommandsMax: number, accountCacheMax: number | (() => number) = 1_000) {
   const routing = RoutingTable.initial(1); // every account on partition 0
   const log: string[] = [];
   const ports: ApplierPorts = {
@@ -145,7 +145,7 @@ function applierOn(ledger: FakeLedger, batchCommandsMax: number) {
     seal: new CommandSeal(LOCAL_DEFAULTS.commandKey),
     log: (line) => log.push(line),
   };
-  return { applier: new PartitionApplier(TOPIC, 0, 'worker-test', ports, 1_000, batchCommandsMax), ports, log };
+  return { applier: new PartitionApplier(TOPIC, 0, 'worker-test', ports, accountCacheMax, batchCommandsMax), ports, log };
 }
 
 /** Four valid transfers between two accounts of partition 0 (one batch of four). */
@@ -296,5 +296,26 @@ describe('PartitionApplier: what fails after a commit is not the write', () => {
     expect(failures.map((f) => (f as Error).message)).toEqual([
       'partition 0: offsets 0..3 committed, then the routing reload failed: terminating connection due to administrator command',
     ]);
+  });
+});
+
+describe('PartitionApplier: the account cache keeps to its share of the process budget', () => {
+  test('it never holds more accounts than its current share, and gives back what a smaller share no longer allows', async () => {
+    // The worker gives each partition budget / partitions applied (partition-worker.ts), so a
+    // failover onto many partitions shrinks every share instead of multiplying the budget.
+    const ledger = new FakeLedger();
+    let share = 3;
+    const { applier } = applierOn(ledger, 100, () => share);
+    const pairs = Array.from({ length: 4 }, () => [ledger.openAccount(100n), ledger.openAccount(0n)] as const);
+    const commands = pairs.map(([from, to]) => transferOf(from, to, `owner-${from}`, 1n));
+    await applyUntilWritten(applier, messagesOf(commands));
+    expect(statusesOf(ledger, commands)).toEqual(commands.map(() => COMPLETED));
+    expect(applier.cachedAccounts).toBe(3); // 8 accounts touched
+    share = 1;
+    applier.trimAccounts();
+    expect(applier.cachedAccounts).toBe(1);
+    share = 0;
+    applier.trimAccounts();
+    expect(applier.cachedAccounts).toBe(0);
   });
 });
