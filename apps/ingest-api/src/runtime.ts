@@ -129,7 +129,8 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
   let topicFit = false;
   const verifyCommandsTopic = async () => {
     const problem = await kafkaProbe.commandsTopicProblem(commandsTopic, config.kafkaDurability, config.produceGroupBytesMax);
-    if (problem !== null) throw new CommandsTopicError(problem.check === 'record-size' ? `${problem.message} (API_PRODUCE_GROUP_BYTES_MAX)` : problem.message);
+    if (problem?.refuses === false) logger.warn('commands topic', { problem: problem.message });
+    else if (problem !== null) throw new CommandsTopicError(problem.check === 'record-size' ? `${problem.message} (API_PRODUCE_GROUP_BYTES_MAX)` : problem.message);
     topicFit = true;
   };
   const checkKafka = async () => {

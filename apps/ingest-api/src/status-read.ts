@@ -42,8 +42,10 @@ export async function readLongPolled<Current>(ctx: AppContext, auth: AuthContext
       if (!handle) throw acceptedButUnrecorded(source.what, id);
       await waitLongPoll(ctx, handle, waitMs);
       const after = await source.current();
-      // Its claimant (or an admin) may read it once it shows: the id is derived from the claim.
       if (after === null || isClaimedOnly(after)) throw acceptedButUnrecorded(source.what, id);
+      // Shown now: read as any other, by an admin or an owner of an account it touches (its
+      // claimant sent it with another token, an admin one, perhaps; an outside review).
+      if (!(await source.mayRead(after))) throw notFound(source.what);
       return after;
     }
     if (!(await source.mayRead(first))) throw notFound(source.what);

@@ -7,7 +7,9 @@
 //   then saw `ACCOUNT_CLOSED`, the payer's reason;
 // - a capture naming anyone's account learned that account's currency.
 // Against the real API, a worker, Kafka, Postgres through PgBouncer and Redis.
+import { createRedis } from '@ledgerline/redis';
 import { useTestLedger } from '../../../test/support/test-ledger';
+import { testServices } from '../../../test/support/env';
 import { Client, startApi, token } from '../../../test/support/api';
 import { startWorker } from '../../../test/support/worker';
 
@@ -101,5 +103,38 @@ describe('read rights', () => {
     expect(capture.status).toBe(400);
     expect(JSON.stringify(capture.body)).not.toContain('EUR');
     expect(capture.body.error.details).toEqual([{ path: 'to_account_id', message: 'is in another currency than the hold (USD)' }]);
+  });
+});
+
+describe('read rights when only the Idempotency-Key shows a transfer (its ACCEPTED record lost)', () => {
+  const ledger = useTestLedger(2);
+
+  test("the claimant learns it was accepted (503), and once it is applied reads it only as anyone may: its read-only token gets 404 for what its admin token sent", async () => {
+    const api = await startApi(ledger.target);
+    const redis = createRedis(testServices().redisUrl);
+    let worker: Awaited<ReturnType<typeof startWorker>> | null = null;
+    try {
+      const alice = new Client(api.url, await token('alice'));
+      const opsAdmin = new Client(api.url, await token('ops', 'ledger:read ledger:write ledger:admin'));
+      const opsReader = new Client(api.url, await token('ops', 'ledger:read ledger:write'));
+      const a1 = (await alice.post('/v1/accounts', { currency: 'USD' })).body.id as string;
+      // No worker yet: the deposit stays ACCEPTED; its record is then lost with the cache.
+      const sent = await opsAdmin.post('/v1/deposits', { account_id: a1, amount: '5', currency: 'USD' });
+      expect(sent.status).toBe(202);
+      await redis.del(`${ledger.target.redisKeyPrefix}acc:${sent.body.id}`);
+      expect((await opsReader.get(`/v1/transfers/${sent.body.id}`)).status).toBe(503); // its claimant: accepted, not shown
+      expect((await alice.get(`/v1/transfers/${sent.body.id}`)).status).toBe(404); // the owner cannot know of a claim
+
+      // A long poll that sees it applied meanwhile answers as a read of it would.
+      const polled = opsReader.get(`/v1/transfers/${sent.body.id}?wait_ms=20000`);
+      worker = await startWorker(ledger.target);
+      expect((await polled).status).toBe(404);
+      expect((await opsAdmin.get(`/v1/transfers/${sent.body.id}?wait_ms=15000`)).body).toMatchObject({ status: 'COMPLETED' });
+      expect((await alice.get(`/v1/transfers/${sent.body.id}`)).status).toBe(200);
+    } finally {
+      redis.disconnect();
+      await api.stop();
+      await worker?.stop();
+    }
   });
 });

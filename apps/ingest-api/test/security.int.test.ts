@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { accountIdFor } from '@ledgerline/domain';
+import { createLogger } from '@ledgerline/logging';
 import { topicNames } from '@ledgerline/kafka';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { testServices } from '../../../test/support/env';
@@ -335,10 +336,12 @@ describe('secure by default', () => {
     );
   });
 
-  test('the API refuses to start against a commands topic created before compression.type was set, and starts once it is set as it says', async () => {
+  test('a commands topic created before compression.type was set: the API starts and says how to set it; one set to a codec no worker reads is refused', async () => {
     // Created as ledgerline created it before: the broker's default compression.type,
-    // producer, would store a Snappy batch as it is, and no worker could read past it.
-    // kafkajs's admin plays the operator's tools: ledgerline's port never alters a topic.
+    // producer, would store another client's Snappy batch as it is, and no worker could read
+    // past it. Refusing it would stop every upgraded API until an operator acted, so the API
+    // starts and warns with the command (an outside review). A topic set to snappy makes the
+    // broker store every batch so: refused. kafkajs's admin plays the operator's tools.
     const old = topicNames(`${topics.prefix}old`).commands;
     const admin = new Kafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-old`, logLevel: logLevel.NOTHING }).admin();
     const configsBefore = [
@@ -346,24 +349,38 @@ describe('secure by default', () => {
       { name: 'retention.ms', value: String(7 * 86_400_000) },
       { name: 'unclean.leader.election.enable', value: 'false' },
     ];
+    const setIt = `set it with: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${old} --add-config compression.type=uncompressed`;
     await admin.connect();
     try {
       await admin.createTopics({ topics: [{ topic: old, numPartitions: 2, configEntries: configsBefore }], waitForLeaders: true });
       const oldTarget = { ...target, topicPrefix: `${topics.prefix}old` };
+      const lines: { msg?: string; problem?: string }[] = [];
+      const logger = createLogger({ name: 'ingest-api', level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+      const started = await startApi(oldTarget, {}, logger);
+      await started.stop();
+      expect(lines.filter((l) => l.msg === 'commands topic').map((l) => l.problem)).toEqual([
+        `topic ${old} has compression.type=producer: a batch another client compressed with Snappy, LZ4 or ZSTD would be stored as it is, and no worker could read its partition; ${setIt}`,
+      ]);
+
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: old, configEntries: [...configsBefore, { name: 'compression.type', value: 'snappy' }] }],
+      });
       const attempt = startApi(oldTarget);
       attempt.then((api) => api.stop()).catch(() => undefined);
       await expect(attempt).rejects.toThrow(
-        `topic ${old} has compression.type=producer: a batch a producer compressed with Snappy, LZ4 or ZSTD would be stored as it is, and no worker could ` +
-          `read its partition; set it with: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${old} ` +
-          '--add-config compression.type=uncompressed',
+        `topic ${old} has compression.type=snappy: the broker stores every batch so, and no worker can read it (kafkajs reads uncompressed and gzip); ${setIt}`,
       );
+
       // What that command leaves: the topic's configs as they were, plus compression.type.
       await admin.alterConfigs({
         validateOnly: false,
         resources: [{ type: ConfigResourceTypes.TOPIC, name: old, configEntries: [...configsBefore, { name: 'compression.type', value: 'uncompressed' }] }],
       });
-      const api = await startApi(oldTarget);
-      await api.stop();
+      lines.length = 0;
+      const fixed = await startApi(oldTarget, {}, logger);
+      await fixed.stop();
+      expect(lines.filter((l) => l.msg === 'commands topic')).toEqual([]);
     } finally {
       await admin.deleteTopics({ topics: [old] }).catch(() => undefined);
       await admin.disconnect();

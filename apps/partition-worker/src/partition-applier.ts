@@ -398,7 +398,8 @@ export class PartitionApplier {
    * message whose write fails alone is blamed only if, a write of no commands having
    * succeeded meanwhile, it fails alone again: an error that comes and goes (a server
    * connection to a node that refuses writes, beside good ones) is then the database's
-   * (the empty write fails), or spares the second attempt, and never rejects a valid command.
+   * (the empty write fails), or spares the second attempt; it rejects a valid command only
+   * if it fails that command alone twice while sparing both empty writes.
    */
   private async bisect(claim: PartitionClaim, messages: readonly ConsumedMessage[], progress: ApplyProgress): Promise<void> {
     let rest = messages;
@@ -696,12 +697,19 @@ const NO_EFFECTS = noEffects();
 
 /**
  * How a copy of an applied command fails an optimistic batch: a key already taken (23505),
- * a row no longer in the state its first application found (LL002), or, before any write,
- * an in-memory apply that breaks an invariant (a leg's transit money counted twice).
+ * a row no longer in the state its first application found (LL002, LL003), or, before any
+ * write, an in-memory apply that breaks an invariant (a leg's transit money counted twice) or
+ * finds a leg that cannot apply (a reversal's refund once its total was handed back).
  */
 function mayBeACopy(failure: unknown): boolean {
   const code = sqlStateOf(failure);
-  return failure instanceof InvariantViolation || failure instanceof ConcurrentWriteError || code === SQLSTATE_UNIQUE_VIOLATION || code === SQLSTATE_LEG_MISMATCH;
+  return (
+    failure instanceof InvariantViolation ||
+    failure instanceof UnprocessableCommand ||
+    failure instanceof ConcurrentWriteError ||
+    code === SQLSTATE_UNIQUE_VIOLATION ||
+    code === SQLSTATE_LEG_MISMATCH
+  );
 }
 
 /**

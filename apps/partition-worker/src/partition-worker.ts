@@ -117,6 +117,10 @@ export class PartitionWorker {
   private assign(partitions: number[]): void {
     this.assigned = partitions;
     for (const applier of this.appliers.values()) applier.reassigned();
+    // The cache budget is shared by the partitions assigned now (applierFor): a partition
+    // given away gives its accounts back, and every other share is trimmed (or may grow).
+    for (const [partition, applier] of this.appliers) if (!partitions.includes(partition)) applier.forgetAccounts();
+    for (const applier of this.appliers.values()) applier.trimAccounts();
     this.offsetHints.clear(); // hints for partitions another member may own now
     this.writesFailing.clear();
     this.fenceStorm.reset();
@@ -132,16 +136,21 @@ export class PartitionWorker {
     await this.options.relay.drain();
   }
 
+  /** Each assigned partition's share of WORKER_ACCOUNT_CACHE_MAX. */
+  private accountCacheShare(): number {
+    return Math.floor(this.options.accountCacheMax / Math.max(1, this.assigned.length));
+  }
+
   private applierFor(partition: number): PartitionApplier {
     let applier = this.appliers.get(partition);
     if (!applier) {
       const { topic, workerId, ports, accountCacheMax, batchCommandsMax } = this.options;
-      // The cache budget is the process's, shared by every partition it has applied: a worker
-      // that takes over many partitions (a failover) must not multiply it (an outside review
-      // priced 200,000 accounts per partition at ~168 MB, past Node's heap at 24 partitions).
-      applier = new PartitionApplier(topic, partition, workerId, ports, () => Math.floor(accountCacheMax / this.appliers.size), batchCommandsMax);
+      // The cache budget is the process's, shared by the partitions assigned to it now: a
+      // worker that takes over many partitions (a failover) must not multiply it (an outside
+      // review priced 200,000 accounts per partition at ~168 MB, past Node's heap at 24
+      // partitions), and one that gives them back gets the whole budget back (assign).
+      applier = new PartitionApplier(topic, partition, workerId, ports, () => this.accountCacheShare(), batchCommandsMax);
       this.appliers.set(partition, applier);
-      for (const other of this.appliers.values()) other.trimAccounts();
     }
     return applier;
   }

@@ -110,17 +110,18 @@ export async function partitionCountOf(admin: Admin, topic: string): Promise<num
  *   (with room for keys and record framing): the broker would refuse such a request, and the
  *   producer, which resends a failed request until it is taken, would resend it forever while
  *   every publish behind it waited;
- * - a compression.type that lets a producer's Snappy, LZ4 or ZSTD batch through as it is
- *   (COMMANDS_COMPRESSION): a topic created before ledgerline set it. Refused rather than
- *   altered, as the rest: ledgerline never changes an existing topic; the message says how to.
+ * - a compression.type no worker can read (snappy, lz4, zstd: every batch stored so): refused;
+ *   or `producer`, the broker's default, which lets another client's compressed batch through
+ *   as it is (a topic created before ledgerline set COMMANDS_COMPRESSION): said, not refused.
+ *   Never altered, as the rest: ledgerline never changes an existing topic; the message says how to.
  */
 export async function commandsTopicProblem(admin: Admin, topic: string, durability: TopicDurability, requestBytesMax: number): Promise<CommandsTopicProblem | null> {
   const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
   const found = metadata.topics.find((t) => t.name === topic);
-  if (!found || found.partitions.length === 0) return { check: 'exists', message: `topic ${topic} does not exist (run ledgerctl migrate)` };
+  if (!found || found.partitions.length === 0) return { check: 'exists', refuses: true, message: `topic ${topic} does not exist (run ledgerctl migrate)` };
   const replicas = Math.min(...found.partitions.map((p) => p.replicas.length));
   if (replicas < durability.replicationFactor) {
-    return { check: 'replicas', message: `topic ${topic} has partitions with ${replicas} replica(s); KAFKA_REPLICATION_FACTOR is ${durability.replicationFactor}` };
+    return { check: 'replicas', refuses: true, message: `topic ${topic} has partitions with ${replicas} replica(s); KAFKA_REPLICATION_FACTOR is ${durability.replicationFactor}` };
   }
   const configs = await admin.describeConfigs({
     resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas', 'max.message.bytes', 'compression.type'] }],
@@ -130,23 +131,34 @@ export async function commandsTopicProblem(admin: Admin, topic: string, durabili
   const valueOf = (name: string) => entries.find((e) => e.configName === name)?.configValue;
   const minInsync = valueOf('min.insync.replicas');
   if (minInsync !== undefined && Number(minInsync) < durability.minInsyncReplicas) {
-    return { check: 'replicas', message: `topic ${topic} has min.insync.replicas=${minInsync}; KAFKA_MIN_INSYNC_REPLICAS is ${durability.minInsyncReplicas}` };
+    return { check: 'replicas', refuses: true, message: `topic ${topic} has min.insync.replicas=${minInsync}; KAFKA_MIN_INSYNC_REPLICAS is ${durability.minInsyncReplicas}` };
   }
   const recordBatchMax = valueOf('max.message.bytes');
   if (recordBatchMax !== undefined && requestBytesMax + RECORD_BATCH_HEADROOM_BYTES > Number(recordBatchMax)) {
     return {
       check: 'record-size',
+      refuses: true,
       message: `topic ${topic} has max.message.bytes=${recordBatchMax}; produce requests of up to ${requestBytesMax} bytes of values need at least ${requestBytesMax + RECORD_BATCH_HEADROOM_BYTES}`,
     };
   }
   const compression = valueOf('compression.type');
+  const setIt = `set it with: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${topic} --add-config compression.type=${COMMANDS_COMPRESSION}`;
+  if (compression === 'producer') {
+    // The broker's default, and what ledgerline created before it set COMMANDS_COMPRESSION:
+    // our own producers send uncompressed, so only another client's compressed batch would
+    // stop the workers. Refusing would stop every upgraded API until an operator acts (an
+    // outside review of the change); so it is said at every start instead, with the command.
+    return {
+      check: 'compression',
+      refuses: false,
+      message: `topic ${topic} has compression.type=producer: a batch another client compressed with Snappy, LZ4 or ZSTD would be stored as it is, and no worker could read its partition; ${setIt}`,
+    };
+  }
   if (compression !== undefined && !COMPRESSIONS_READABLE.has(compression)) {
     return {
       check: 'compression',
-      message:
-        `topic ${topic} has compression.type=${compression}: a batch a producer compressed with Snappy, LZ4 or ZSTD would be stored as it is, ` +
-        `and no worker could read its partition; set it with: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics ` +
-        `--entity-name ${topic} --add-config compression.type=${COMMANDS_COMPRESSION}`,
+      refuses: true,
+      message: `topic ${topic} has compression.type=${compression}: the broker stores every batch so, and no worker can read it (kafkajs reads uncompressed and gzip); ${setIt}`,
     };
   }
   return null;
@@ -156,6 +168,8 @@ export async function commandsTopicProblem(admin: Admin, topic: string, durabili
 export interface CommandsTopicProblem {
   check: 'exists' | 'replicas' | 'record-size' | 'compression';
   message: string;
+  /** The API does not start on it (false: it starts, and says so at every start). */
+  refuses: boolean;
 }
 
 /** Room above a request's values for its keys and record framing (the 1 MiB default minus the 768 KiB request cap). */

@@ -24,7 +24,8 @@
  * A "deterministic" error that a batch with no commands also fails with is really an
  * operating error: the worker checks that before it bisects a batch, and again before it
  * blames a single command, which must then fail alone once more (PartitionApplier): an error
- * that comes and goes never rejects a valid command. A broken deploy (a missing column, a
+ * that comes and goes rejects a valid command only if it fails it alone twice and spares
+ * both empty writes. A broken deploy (a missing column, a
  * revoked privilege on one table) may spare that empty write, so its SQLSTATE classes are
  * operating errors by themselves.
  */
