@@ -144,7 +144,7 @@ export class PartitionWorker {
   private applierFor(partition: number): PartitionApplier {
     let applier = this.appliers.get(partition);
     if (!applier) {
-      const { topic, workerId, ports, accountCacheMax, batchCommandsMax } = this.options;
+      const { topic, workerId, ports, batchCommandsMax } = this.options;
       // The cache budget is the process's, shared by the partitions assigned to it now: a
       // worker that takes over many partitions (a failover) must not multiply it (an outside
       // review priced 200,000 accounts per partition at ~168 MB, past Node's heap at 24
