@@ -49,6 +49,17 @@ describe('a saga leg no worker built', () => {
     await publisher.publish(behind);
     await waitFor('the deposit behind it', () => allTerminal(db.pool, [behind.transferId]), 60_000);
   };
+  /** The source partition's half of a 40 USD transfer, as its batch writes it (the row, PROCESSING), and its genuine credit leg. */
+  const processingTransfer = async (payer: string, payee: string) => {
+    const id = randomUUID();
+    await db.pool.query(
+      `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal, request_hash, source_partition, created_at)
+       VALUES ($1, 'TRANSFER', 'PROCESSING', $2, $3, 40, 'USD', 'leg-payer', 'test', 0, now())`,
+      [id, payer, payee],
+    );
+    const genuine = creditLegOf({ id, kind: 'TRANSFER', fromAccountId: payer, toAccountId: payee, amount: 40n, currency: 'USD', sourcePartition: 0, holdId: null, reverses: null });
+    return { id, genuine };
+  };
   const creditLeg = (transferId: string, from: string, to: string, amount: bigint): CreditLegCommand => ({
     type: 'CREDIT_LEG',
     transferId,
@@ -77,14 +88,7 @@ describe('a saga leg no worker built', () => {
   test('a CREDIT_LEG with another amount than its real PROCESSING transfer is dead-lettered; the genuine leg then completes it', async () => {
     const payer = await openAccountOn(db.pool, routing, 0, 'leg-payer-2');
     const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee-2');
-    const id = randomUUID();
-    // The source partition's half, as its batch writes it: the transfer row, PROCESSING.
-    await db.pool.query(
-      `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal, request_hash, source_partition, created_at)
-       VALUES ($1, 'TRANSFER', 'PROCESSING', $2, $3, 40, 'USD', 'leg-payer-2', 'test', 0, now())`,
-      [id, payer, payee],
-    );
-    const genuine = creditLegOf({ id, kind: 'TRANSFER', fromAccountId: payer, toAccountId: payee, amount: 40n, currency: 'USD', sourcePartition: 0, holdId: null, reverses: null });
+    const { id, genuine } = await processingTransfer(payer, payee);
     const before = await letterCount();
     await publisher.publishRaw(1, encodeCommand({ ...genuine, amount: 1_000_000n }));
     await depositBehind(payee, 1n);
@@ -104,13 +108,7 @@ describe('a saga leg no worker built', () => {
     // refused it, and the genuine credit leg was then dead-lettered (migration 0024).
     const payer = await openAccountOn(db.pool, routing, 0, 'leg-payer-4');
     const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee-4');
-    const id = randomUUID();
-    await db.pool.query(
-      `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal, request_hash, source_partition, created_at)
-       VALUES ($1, 'TRANSFER', 'PROCESSING', $2, $3, 40, 'USD', 'leg-payer-4', 'test', 0, now())`,
-      [id, payer, payee],
-    );
-    const genuine = creditLegOf({ id, kind: 'TRANSFER', fromAccountId: payer, toAccountId: payee, amount: 40n, currency: 'USD', sourcePartition: 0, holdId: null, reverses: null });
+    const { id, genuine } = await processingTransfer(payer, payee);
     const forged: RefundLegCommand = { ...genuine, type: 'REFUND_LEG', reason: 'ACCOUNT_FROZEN', sourcePartition: 1 };
     const before = await letterCount();
     await publisher.publishRaw(0, encodeCommand(forged));
