@@ -24,6 +24,7 @@
  * holds per database partition, not per topic). A failing phase is recorded and the others
  * still run; the exit code is non-zero if any failed.
  */
+import { measureAcceptedRecordsLeft } from './accepted-records';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -321,6 +322,11 @@ async function apiPhases_(ctx: BenchContext, m: Measurements, api: Managed, work
     }
   }
   if (has('scenarios')) await guard('scenarios', async () => void m.scenarios.push(...(await runScenarios(ctx, target))));
+  // Once all of the above is applied: what the workers left of the API's ACCEPTED records.
+  await guard('accepted records', async () => {
+    m.acceptedRecordsLeft = await measureAcceptedRecordsLeft(ctx, admin);
+    log(`accepted records left: ${JSON.stringify(m.acceptedRecordsLeft)}`);
+  });
 }
 
 async function cleanup(ctx: BenchContext): Promise<void> {

@@ -3,6 +3,7 @@
  * the details behind them), latest.md (the same for people) and latest.svg (the chart).
  * Every headline figure is the median over `--repeat` runs of the same measurement.
  */
+import type { AcceptedRecordsLeft } from './accepted-records';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -37,6 +38,7 @@ export interface Measurements {
   scenarios: ScenarioResult[];
   profiles: ProfileSummary[];
   reconcile: { seconds: number; entries: number; violations: Record<string, number> } | null;
+  acceptedRecordsLeft: AcceptedRecordsLeft | null;
   notes: string[];
   skipped: Record<string, string>;
   errors: Record<string, string>;
@@ -58,6 +60,7 @@ export function emptyMeasurements(): Measurements {
     scenarios: [],
     profiles: [],
     reconcile: null,
+    acceptedRecordsLeft: null,
     notes: [],
     skipped: {},
     errors: {},
@@ -287,6 +290,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
       scenarios: m.scenarios,
       profiles: m.profiles,
       reconcile: m.reconcile,
+      accepted_records_left: m.acceptedRecordsLeft,
       run_dir: input.runDir,
     },
     notes: m.notes,
@@ -594,6 +598,15 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
       }
       L.push('');
     }
+  }
+  if (m.acceptedRecordsLeft) {
+    const a = m.acceptedRecordsLeft;
+    L.push(
+      '## ACCEPTED records left in Redis',
+      '',
+      `Once the API phases' commands were all applied, Redis held ${a.records.toLocaleString('en-US')} ACCEPTED records for ${a.resources.toLocaleString('en-US')} transfers and holds (${(a.per_resource * 100).toFixed(3)}%): the records the API wrote after their worker had removed them, which expire after API_ACCEPTED_TTL_S.`,
+      '',
+    );
   }
   if (m.reconcile) {
     L.push('## Reconcile cost', '', `One full reconcile() of the bench ledger (${m.reconcile.entries.toLocaleString('en-US')} entries) took ${m.reconcile.seconds} s; violations ${JSON.stringify(m.reconcile.violations)}. Each worker runs it every WORKER_RECONCILE_INTERVAL_MS (300 s by default, one run at a time); the bench turns it off during measurements.`, '');

@@ -162,7 +162,7 @@ const schema = z.object({
   API_HTTP_HEADERS_TIMEOUT_MS: intVar(66_000, 1_000, 600_000),
   /** Time to receive a whole request (ms); long polls answer within API_LONG_POLL_MS_MAX, well inside it. */
   API_HTTP_REQUEST_TIMEOUT_MS: intVar(60_000, 1_000, 600_000),
-  /** How long an ACCEPTED record stays in Redis (Postgres has the transfer once applied). */
+  /** How long an ACCEPTED record stays in Redis at most: its worker removes it once applied (Postgres has the transfer then). */
   API_ACCEPTED_TTL_S: intVar(86_400, 60, 30 * 86_400),
   /** The first message of a produce request waits at most this long for company. */
   API_PRODUCE_LINGER_MS: intVar(2, 0, 1_000),

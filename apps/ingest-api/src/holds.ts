@@ -15,6 +15,7 @@ import { type HoldRow, findHold, findIdempotencyClaimant } from '@ledgerline/pos
 import type { HoldResource, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
 import { readRepairBalances } from './balance-read-repair';
+import { appliedElseAccepted } from './applied-else-accepted';
 import { acceptedRecord, lookupAccepted } from './cached-values';
 import { submitCommand, publishCommand } from './command-submission';
 import { earlierTransfer, submitMovements } from './movements';
@@ -49,23 +50,33 @@ interface CurrentHold {
 }
 
 /**
- * Postgres (applied), else the Redis ACCEPTED record, else the key's claimant when only the
- * Idempotency-Key claim shows it was accepted (its record lost: transfer-status.ts), else nothing.
+ * Postgres (applied), else the Redis ACCEPTED record, else Postgres again (applied-else-accepted.ts),
+ * else the key's claimant when only the Idempotency-Key claim shows it was accepted (its
+ * record lost: transfer-status.ts), else nothing.
  */
 async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold | ClaimedOnly | null> {
-  const row = await findHold(ctx.pool, holdId);
-  if (row) return { resource: holdWire(row), principal: row.principal, row };
+  const found = await appliedElseAccepted(
+    async () => {
+      const row = await findHold(ctx.pool, holdId);
+      return row ? { resource: holdWire(row), principal: row.principal, row } : null;
+    },
+    () => acceptedHold(ctx, holdId),
+  );
+  if (found) return found;
+  const claimant = await findIdempotencyClaimant(ctx.pool, holdId, 'hold');
+  return claimant === null ? null : { claimant };
+}
+
+/** The hold its ACCEPTED record shows; null for none, a transfer's, or a malformed one (as if none were kept). */
+async function acceptedHold(ctx: AppContext, holdId: string): Promise<CurrentHold | null> {
   let found;
   try {
     found = await lookupAccepted(ctx, holdId);
   } catch {
     throw new DependencyUnavailableError('redis', `redis did not answer (down or too slow): cannot tell whether hold ${holdId} was accepted; retry shortly`);
   }
-  // A malformed record is as if none were kept: the claim may still show the hold.
   const accepted = acceptedRecord(ctx, holdId, found);
-  if (accepted) return 'hold' in accepted ? { resource: accepted.hold, principal: accepted.principal, row: null } : null; // a transfer's record: no hold
-  const claimant = await findIdempotencyClaimant(ctx.pool, holdId, 'hold');
-  return claimant === null ? null : { claimant };
+  return accepted && 'hold' in accepted ? { resource: accepted.hold, principal: accepted.principal, row: null } : null;
 }
 
 /** The hold as `auth` may see it; 404 when it may not, 503 when only its claim shows it (acceptedButUnrecorded). */

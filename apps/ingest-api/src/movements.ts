@@ -42,6 +42,7 @@ import { publishFailureReason } from './command-submission';
 import { requestHashOf } from './request-hash';
 import { withReversedAmount, withReversedAmounts } from './transfer-status';
 import { acceptedHoldWire, acceptedTransferWire, holdWire, transferWireFromRow } from './resources';
+import { appliedElseAccepted, appliedElseAcceptedMany } from './applied-else-accepted';
 import { acceptedRecord, holdIn, lookupAccepted, transferIn } from './cached-values';
 
 /** A HOLD reserves money rather than moving it, but is accepted exactly like the others (POST /v1/holds, batch items). */
@@ -153,26 +154,31 @@ function earlierLookup(ctx: AppContext, submissions: readonly MovementSubmission
   return async (_kind, id) => (await found).get(id) ?? null;
 }
 
-/** earlierResource for many ids: the rows in Postgres, else the ACCEPTED records in Redis. */
+/** earlierResource for many ids: the rows in Postgres, else the ACCEPTED records in Redis, else the rows again (applied-else-accepted.ts). */
 async function earlierResources(ctx: AppContext, submissions: readonly MovementSubmission[]): Promise<Map<string, TransferResource | HoldResource>> {
-  const holdIds: string[] = [];
-  const transferIds: string[] = [];
-  for (const { request, id } of submissions) (request.kind === 'HOLD' ? holdIds : transferIds).push(id);
-  const [transfers, holds] = await Promise.all([findTransfers(ctx.pool, transferIds), findHolds(ctx.pool, holdIds)]);
-  const found = new Map<string, TransferResource | HoldResource>();
-  // As a read shows them (and a single request's replay): a COMPLETED one with its reversed_amount.
-  for (const resource of await withReversedAmounts(ctx, transfers.map(transferWireFromRow))) found.set(resource.id, resource);
-  for (const row of holds) found.set(row.id, holdWire(row));
-  const missing = submissions.filter((s) => !found.has(s.id));
-  if (missing.length === 0) return found;
-  const records = await ctx.redis.accepted.lookupAcceptedMany(missing.map((s) => s.id)).catch(() => []);
-  missing.forEach(({ id, request }, i) => {
-    // Checked as a single item's replay checks it: a hold's record for a hold, a transfer's for the rest.
-    const accepted = acceptedRecord(ctx, id, records[i] ?? null);
-    const resource = request.kind === 'HOLD' ? holdIn(accepted) : transferIn(accepted);
-    if (resource) found.set(id, resource);
-  });
-  return found;
+  const isHold = new Set(submissions.filter((s) => s.request.kind === 'HOLD').map((s) => s.id));
+  return appliedElseAcceptedMany<TransferResource | HoldResource>(
+    submissions.map((s) => s.id),
+    async (ids) => {
+      const [transfers, holds] = await Promise.all([findTransfers(ctx.pool, ids.filter((id) => !isHold.has(id))), findHolds(ctx.pool, ids.filter((id) => isHold.has(id)))]);
+      const found = new Map<string, TransferResource | HoldResource>();
+      // As a read shows them (and a single request's replay): a COMPLETED one with its reversed_amount.
+      for (const resource of await withReversedAmounts(ctx, transfers.map(transferWireFromRow))) found.set(resource.id, resource);
+      for (const row of holds) found.set(row.id, holdWire(row));
+      return found;
+    },
+    async (ids) => {
+      const records = await ctx.redis.accepted.lookupAcceptedMany(ids).catch(() => []);
+      const found = new Map<string, TransferResource | HoldResource>();
+      ids.forEach((id, i) => {
+        // Checked as a single item's replay checks it: a hold's record for a hold, a transfer's for the rest.
+        const accepted = acceptedRecord(ctx, id, records[i] ?? null);
+        const resource = isHold.has(id) ? holdIn(accepted) : transferIn(accepted);
+        if (resource) found.set(id, resource);
+      });
+      return found;
+    },
+  );
 }
 
 /** Everything before Kafka: authorise, hold check, claim; a replay with something to show ends here. */
@@ -358,24 +364,32 @@ async function authorise(ctx: AppContext, auth: AuthContext, request: MovementRe
   }
 }
 
-/** What an earlier request with the same key and body produced: Postgres, else the ACCEPTED record. */
+/** What an earlier request with the same key and body produced: Postgres, else the ACCEPTED record, else Postgres again. */
 async function earlierResource(ctx: AppContext, kind: MovementRequest['kind'], id: string): Promise<TransferResource | HoldResource | null> {
   if (kind !== 'HOLD') return earlierTransfer(ctx, id);
-  const hold = await findHold(ctx.pool, id);
-  if (hold) return holdWire(hold);
-  return holdIn(acceptedRecord(ctx, id, await lookupAccepted(ctx, id).catch(() => null)));
+  return appliedElseAccepted<HoldResource>(
+    async () => {
+      const hold = await findHold(ctx.pool, id);
+      return hold ? holdWire(hold) : null;
+    },
+    async () => holdIn(acceptedRecord(ctx, id, await lookupAccepted(ctx, id).catch(() => null))),
+  );
 }
 
 /**
  * The transfer an earlier request under the same key produced (a replay's answer): the row in
- * Postgres, else the ACCEPTED record in Redis, else null. Shared by every write path that
- * names a transfer (movements, captures, reversals).
+ * Postgres, else the ACCEPTED record in Redis, else the row again (applied-else-accepted.ts),
+ * else null. Shared by every write path that names a transfer (movements, captures, reversals).
  */
 export async function earlierTransfer(ctx: AppContext, transferId: string): Promise<TransferResource | null> {
-  const row = await findTransfer(ctx.pool, transferId);
-  // The same resource GET /v1/transfers/{id} shows (a COMPLETED deposit with its reversed_amount).
-  if (row) return withReversedAmount(ctx, transferWireFromRow(row));
-  return transferIn(acceptedRecord(ctx, transferId, await lookupAccepted(ctx, transferId).catch(() => null)));
+  return appliedElseAccepted(
+    async () => {
+      const row = await findTransfer(ctx.pool, transferId);
+      // The same resource GET /v1/transfers/{id} shows (a COMPLETED deposit with its reversed_amount).
+      return row ? withReversedAmount(ctx, transferWireFromRow(row)) : null;
+    },
+    async () => transferIn(acceptedRecord(ctx, transferId, await lookupAccepted(ctx, transferId).catch(() => null))),
+  );
 }
 
 function toCommand(

@@ -28,6 +28,7 @@ import type { AppContext } from './context';
 import { DependencyUnavailableError } from './errors';
 import { transferWireFromRow } from './resources';
 import { type ClaimedOnly, readLongPolled } from './status-read';
+import { appliedElseAccepted } from './applied-else-accepted';
 
 interface CurrentTransfer {
   resource: TransferResource;
@@ -49,19 +50,29 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
 }
 
 async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | ClaimedOnly | null> {
-  const row = await findTransfer(ctx.pool, transferId);
-  if (row) return { resource: await withReversedAmount(ctx, transferWireFromRow(row)), principal: row.principal, row };
+  const found = await appliedElseAccepted(
+    async () => {
+      const row = await findTransfer(ctx.pool, transferId);
+      return row ? { resource: await withReversedAmount(ctx, transferWireFromRow(row)), principal: row.principal, row } : null;
+    },
+    () => acceptedTransfer(ctx, transferId),
+  );
+  if (found) return found;
+  // Neither: the claim may still show the transfer (3.), its record lost with the cache.
+  const claimant = await findIdempotencyClaimant(ctx.pool, transferId, 'transfer');
+  return claimant === null ? null : { claimant };
+}
+
+/** The transfer its ACCEPTED record shows; null for none, a hold's, or a malformed one (as if none were kept). */
+async function acceptedTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | null> {
   let found;
   try {
     found = await lookupAccepted(ctx, transferId);
   } catch {
     throw new DependencyUnavailableError('redis', `redis did not answer (down or too slow): cannot tell whether transfer ${transferId} was accepted; retry shortly`);
   }
-  // A malformed record is as if none were kept: the claim may still show the transfer (3.).
   const accepted = acceptedRecord(ctx, transferId, found);
-  if (accepted) return 'transfer' in accepted ? { resource: accepted.transfer, principal: accepted.principal, row: null } : null; // a hold's record: no transfer
-  const claimant = await findIdempotencyClaimant(ctx.pool, transferId, 'transfer');
-  return claimant === null ? null : { claimant };
+  return accepted && 'transfer' in accepted ? { resource: accepted.transfer, principal: accepted.principal, row: null } : null;
 }
 
 /** A COMPLETED TRANSFER, CAPTURE or DEPOSIT shows how much its reversals took back. */

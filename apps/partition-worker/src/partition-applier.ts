@@ -80,6 +80,11 @@ export interface CachedBalance {
 export interface PostCommitPorts {
   /** Sends its writes before it returns (the promise only reports how they went). */
   refreshBalances(balances: CachedBalance[]): Promise<void>;
+  /**
+   * Removes the API's ACCEPTED records of the transfers and holds this commit wrote: their
+   * rows answer from now on. Called right after refreshBalances, before publishTerminal.
+   */
+  forgetAccepted(ids: string[]): Promise<void>;
   /** Called right after refreshBalances, without waiting for it: must reach the cache after it (one connection). */
   publishTerminal(transferIds: string[]): Promise<void>;
   /** `trace`: the committing batch's context (tracing on), carried on in the rows' headers. */
@@ -685,6 +690,15 @@ export class PartitionApplier {
     void postCommit
       .refreshBalances(balances)
       .catch((error) => log(`partition ${this.partition}: balance cache refresh failed: ${(error as Error).message}`));
+    // Every transfer and hold row this commit wrote, a copy's never (a copy writes no row):
+    // its ACCEPTED record has done its work. One the API writes after this (it lost the race
+    // with a fast worker) expires on its own.
+    const written = [...effects.newTransfers.map((t) => t.id), ...effects.newHolds.map((h) => h.id)];
+    if (written.length) {
+      void postCommit
+        .forgetAccepted(written)
+        .catch((error) => log(`partition ${this.partition}: removing ACCEPTED records failed (they expire on their own): ${(error as Error).message}`));
+    }
     if (terminal.length) {
       void postCommit
         .publishTerminal(terminal)

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { BatchingProducer, KafkaProbe, createKafka, flushKafkaLog, topicNames } from '@ledgerline/kafka';
 import { type Logger, lineLog } from '@ledgerline/logging';
 import { GroupCommitWriter, type OutboxMark, RoutingWatcher, assertSchemaCurrent, createPool, markOutboxPublished } from '@ledgerline/postgres';
-import { BalanceCache, RedisCircuitOpenError, StatusNotifier, createRedis, reportBreakerChanges, ping } from '@ledgerline/redis';
+import { AcceptedTransfers, BalanceCache, RedisCircuitOpenError, StatusNotifier, createRedis, reportBreakerChanges, ping } from '@ledgerline/redis';
 import { BalanceRefresher } from './balance-refresher';
 import { type BatchEffects, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
@@ -91,6 +91,8 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     onOwed: (accounts) => metrics.balanceRefreshOwed.set(accounts),
   });
   const notifier = new StatusNotifier(redis, config.redisKeyPrefix);
+  // Only to remove the API's ACCEPTED records once their rows are committed.
+  const accepted = new AcceptedTransfers(redis, config.redisKeyPrefix);
   const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => logger.warn('routing refresh failed', { error: e.message }));
   await routing.start();
   // The relay's producer: committed outbox rows must go out, so its buffer is large and a
@@ -165,6 +167,10 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       },
       postCommit: {
         refreshBalances: (list) => refresher.refresh(list),
+        forgetAccepted: (ids) =>
+          accepted.forget(ids).catch((error: unknown) => {
+            if (!(error instanceof RedisCircuitOpenError)) throw error;
+          }),
         // While the breaker is open it has said so once; a line per batch would add nothing.
         publishTerminal: (ids) =>
           notifier.publishTerminal(ids).catch((error: unknown) => {

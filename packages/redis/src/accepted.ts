@@ -4,6 +4,12 @@
  * It is written only after Kafka acknowledged, so it never claims more than is true. What it
  * reads back is checked (`lookupAccepted`; the API parses the resource too: cached-values.ts):
  * anything else reads as no record.
+ *
+ * A record is needed only until its row is committed: the worker that commits the row
+ * removes it right after (`forget`), so Redis holds about one record per command not yet
+ * applied, not one per command of the last `ttlS` seconds. The expiry stays for the records
+ * no worker removes (one the API wrote after the worker had already removed it, a removal
+ * Redis did not take, a command dead-lettered without a row).
  */
 import type Redis from 'ioredis';
 import { Keys } from './keys';
@@ -52,6 +58,21 @@ export class AcceptedTransfers {
     for (let start = 0; start < records.length; start += recordsPerCallMax) {
       const chunk = records.slice(start, start + recordsPerCallMax);
       calls.push(this.putAcceptedRecords(chunk.length, ...chunk.map((r) => this.keys.accepted(r.id)), String(this.ttlS), ...chunk.map((r) => JSON.stringify(r))));
+    }
+    await Promise.all(calls);
+  }
+
+  /**
+   * Removes the records of these ids (their rows are committed), in one `UNLINK` per
+   * `idsPerCallMax`; an id without a record costs nothing. Readers look at Postgres before
+   * and after the record (see the API's applied-else-accepted.ts), so a read that missed the
+   * row just before its commit still finds it once the record is gone.
+   */
+  async forget(transferIds: readonly string[], idsPerCallMax = 1000): Promise<void> {
+    if (!Number.isSafeInteger(idsPerCallMax) || idsPerCallMax < 1) throw new RangeError(`idsPerCallMax must be a positive integer, got ${idsPerCallMax}`);
+    const calls: Promise<number>[] = [];
+    for (let start = 0; start < transferIds.length; start += idsPerCallMax) {
+      calls.push(this.redis.unlink(...transferIds.slice(start, start + idsPerCallMax).map((id) => this.keys.accepted(id))));
     }
     await Promise.all(calls);
   }
