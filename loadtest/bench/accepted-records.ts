@@ -1,14 +1,15 @@
 /**
  * The ACCEPTED records Redis still holds once every command of the API phases is applied.
  *
- * The worker that commits a transfer's or hold's row removes its record right after, so what
- * is left is what no worker removed: records the API wrote after their worker had already
- * removed them (the API's write lost the race with a fast worker: it is issued after Kafka's
- * acknowledgement, a batch's after its last produce request), and removals Redis did not
- * take. They expire after API_ACCEPTED_TTL_S; this figure is what README sizes Redis with.
+ * The worker that commits a transfer's or hold's row replaces its record right after with the
+ * applied mark, and the API writes a record only where its key is empty, so one that arrives
+ * after a fast worker's commit is kept out. What is left is what no mark replaced: marks
+ * Redis did not take, records written more than APPLIED_MARK_TTL_S after their commit. They
+ * expire after API_ACCEPTED_TTL_S; README sizes Redis with this figure. Marks are not counted.
  */
 import type { KafkaAdmin } from '@ledgerline/kafka';
 import { topicNames } from '@ledgerline/kafka';
+import { APPLIED_MARK } from '@ledgerline/redis';
 import Redis from 'ioredis';
 import type { BenchContext } from './context';
 import { waitSettled } from './services';
@@ -34,7 +35,7 @@ export async function measureAcceptedRecordsLeft(ctx: BenchContext, admin: Kafka
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${ctx.redisPrefix}acc:*`, 'COUNT', 5000);
-      records += keys.length;
+      if (keys.length > 0) records += (await redis.mget(keys)).filter((value) => value !== null && value !== APPLIED_MARK).length;
       cursor = next;
     } while (cursor !== '0');
   } finally {

@@ -604,7 +604,7 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
     L.push(
       '## ACCEPTED records left in Redis',
       '',
-      `Once the API phases' commands were all applied, Redis held ${a.records.toLocaleString('en-US')} ACCEPTED records for ${a.resources.toLocaleString('en-US')} transfers and holds (${(a.per_resource * 100).toFixed(3)}%): the records the API wrote after their worker had removed them, which expire after API_ACCEPTED_TTL_S.`,
+      `Once the API phases' commands were all applied, Redis held ${a.records.toLocaleString('en-US')} ACCEPTED records for ${a.resources.toLocaleString('en-US')} transfers and holds (${(a.per_resource * 100).toFixed(3)}%): records no applied mark replaced, which expire after API_ACCEPTED_TTL_S (the marks themselves are not counted).`,
       '',
     );
   }

@@ -2,11 +2,11 @@
  * Where a transfer or hold is read from: its row in Postgres once applied, else the ACCEPTED
  * record the API left in Redis when Kafka acknowledged it, else the row again.
  *
- * Why the row twice: the worker removes a record right after the commit that wrote its row
- * (the record has done its work; Redis would otherwise keep one per command for a day). A
- * read that looked at Postgres just before that commit and at Redis just after the removal
- * finds neither, although the resource exists. Its second look at Postgres finds the row,
- * because the removal follows the commit. Without it, such a read would answer 503 ("not
+ * Why the row twice: the worker replaces a record with its applied mark right after the
+ * commit that wrote its row (the record has done its work; Redis would otherwise keep one per
+ * command for a day; packages/redis accepted.ts). A read that looked at Postgres just before
+ * that commit and at Redis just after the mark finds neither, although the resource exists.
+ * Its second look at Postgres finds the row, because the mark follows the commit. Without it, such a read would answer 503 ("not
  * applied yet") or 404, or a replay would publish its command again (deduped, but needless).
  */
 

@@ -81,10 +81,11 @@ export interface PostCommitPorts {
   /** Sends its writes before it returns (the promise only reports how they went). */
   refreshBalances(balances: CachedBalance[]): Promise<void>;
   /**
-   * Removes the API's ACCEPTED records of the transfers and holds this commit wrote: their
-   * rows answer from now on. Called right after refreshBalances, before publishTerminal.
+   * Replaces the API's ACCEPTED records of the transfers and holds this commit wrote with the
+   * short-lived applied mark (their rows answer from now on; the mark keeps out a record the
+   * API writes late). Called right after refreshBalances, before publishTerminal.
    */
-  forgetAccepted(ids: string[]): Promise<void>;
+  markApplied(ids: string[]): Promise<void>;
   /** Called right after refreshBalances, without waiting for it: must reach the cache after it (one connection). */
   publishTerminal(transferIds: string[]): Promise<void>;
   /** `trace`: the committing batch's context (tracing on), carried on in the rows' headers. */
@@ -691,13 +692,13 @@ export class PartitionApplier {
       .refreshBalances(balances)
       .catch((error) => log(`partition ${this.partition}: balance cache refresh failed: ${(error as Error).message}`));
     // Every transfer and hold row this commit wrote, a copy's never (a copy writes no row):
-    // its ACCEPTED record has done its work. One the API writes after this (it lost the race
-    // with a fast worker) expires on its own.
+    // its ACCEPTED record has done its work, and one the API writes after this (it lost the
+    // race with a fast worker) finds the mark and is not written.
     const written = [...effects.newTransfers.map((t) => t.id), ...effects.newHolds.map((h) => h.id)];
     if (written.length) {
       void postCommit
-        .forgetAccepted(written)
-        .catch((error) => log(`partition ${this.partition}: removing ACCEPTED records failed (they expire on their own): ${(error as Error).message}`));
+        .markApplied(written)
+        .catch((error) => log(`partition ${this.partition}: marking ACCEPTED records applied failed (they expire on their own): ${(error as Error).message}`));
     }
     if (terminal.length) {
       void postCommit

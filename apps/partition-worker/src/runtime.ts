@@ -91,7 +91,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     onOwed: (accounts) => metrics.balanceRefreshOwed.set(accounts),
   });
   const notifier = new StatusNotifier(redis, config.redisKeyPrefix);
-  // Only to remove the API's ACCEPTED records once their rows are committed.
+  // Only to mark the API's ACCEPTED records applied once their rows are committed.
   const accepted = new AcceptedTransfers(redis, config.redisKeyPrefix);
   const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => logger.warn('routing refresh failed', { error: e.message }));
   await routing.start();
@@ -167,8 +167,8 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       },
       postCommit: {
         refreshBalances: (list) => refresher.refresh(list),
-        forgetAccepted: (ids) =>
-          accepted.forget(ids).catch((error: unknown) => {
+        markApplied: (ids) =>
+          accepted.markApplied(ids).catch((error: unknown) => {
             if (!(error instanceof RedisCircuitOpenError)) throw error;
           }),
         // While the breaker is open it has said so once; a line per batch would add nothing.

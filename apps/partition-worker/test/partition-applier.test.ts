@@ -140,7 +140,7 @@ function applierOn(ledger: FakeLedger, batchCommandsMax: number, accountCacheMax
     writer: { write: (write) => writeBatch(ledger.pool, write) },
     routing: () => routing,
     refreshRouting: async () => routing,
-    postCommit: { refreshBalances: async () => undefined, forgetAccepted: async () => undefined, publishTerminal: async () => undefined, relay: () => undefined, resumeRelay: async () => undefined },
+    postCommit: { refreshBalances: async () => undefined, markApplied: async () => undefined, publishTerminal: async () => undefined, relay: () => undefined, resumeRelay: async () => undefined },
     clock: systemClock,
     seal: new CommandSeal(LOCAL_DEFAULTS.commandKey),
     log: (line) => log.push(line),

@@ -63,7 +63,7 @@ describe('pipelined batches of one partition', () => {
         clock: systemClock,
         seal: testSeal,
         log: () => undefined,
-        postCommit: { refreshBalances: async () => undefined, forgetAccepted: async () => undefined, publishTerminal: async () => undefined, relay: (_p, rows) => void relayed.push(...rows), resumeRelay: async () => undefined },
+        postCommit: { refreshBalances: async () => undefined, markApplied: async () => undefined, publishTerminal: async () => undefined, relay: (_p, rows) => void relayed.push(...rows), resumeRelay: async () => undefined },
       },
       1000,
       batchCommandsMax, // 1 by default: every batch overlaps the write of the one before

@@ -6,10 +6,13 @@
  * anything else reads as no record.
  *
  * A record is needed only until its row is committed: the worker that commits the row
- * removes it right after (`forget`), so Redis holds about one record per command not yet
- * applied, not one per command of the last `ttlS` seconds. The expiry stays for the records
- * no worker removes (one the API wrote after the worker had already removed it, a removal
- * Redis did not take, a command dead-lettered without a row).
+ * replaces it right after with a short-lived mark (`markApplied`), so Redis holds about one
+ * record per command not yet applied, not one per command of the last `ttlS` seconds. The
+ * mark is what makes that hold when the API is slower than the worker: the API writes a
+ * record after Kafka's acknowledgement, and a fast worker may apply the command before that
+ * write arrives; the write is refused where a mark (or any value) already is (`SET NX`). A
+ * record the mark missed (written more than APPLIED_MARK_TTL_S after the commit, or whose
+ * mark Redis did not take) expires after `ttlS`.
  */
 import type Redis from 'ioredis';
 import { Keys } from './keys';
@@ -28,10 +31,23 @@ export interface AcceptedTransfer {
 
 export const ACCEPTED_TTL_S_DEFAULT = 24 * 3600;
 
+/**
+ * What stands at a record's key once its command is applied: not JSON, so no record can be
+ * mistaken for it, and read as no record. It stays APPLIED_MARK_TTL_S, longer than the API
+ * takes between Kafka's acknowledgement and its record write in any run measured (a batch's
+ * records are written after its last produce request; the bench's overloaded batch phase
+ * acknowledged within 10 s). Its memory: one short key per command applied in the last minute.
+ */
+export const APPLIED_MARK = 'applied';
+export const APPLIED_MARK_TTL_S = 60;
+
 export class AcceptedTransfers {
   private readonly keys: Keys;
   /** KEYS: the records' keys; ARGV: ttl, then each record's JSON (see the script's header). */
   private readonly putAcceptedRecords: ScriptCommand;
+
+  /** KEYS: the records' keys; ARGV: the mark's TTL, the mark (see the script's header). */
+  private readonly markAppliedRecords: ScriptCommand;
 
   constructor(
     private readonly redis: Redis,
@@ -39,15 +55,21 @@ export class AcceptedTransfers {
     private readonly ttlS: number = ACCEPTED_TTL_S_DEFAULT,
   ) {
     this.putAcceptedRecords = scriptCommand(redis, 'put-accepted.lua');
+    this.markAppliedRecords = scriptCommand(redis, 'mark-applied.lua');
     this.keys = new Keys(keyPrefix);
   }
 
+  /**
+   * Writes the record unless its key already holds something: the applied mark (the worker
+   * was faster), or the record an earlier request with the same key wrote (the same record:
+   * the id is derived from the key, and a key is bound to its body).
+   */
   async putAccepted(record: AcceptedTransfer): Promise<void> {
-    await this.redis.set(this.keys.accepted(record.id), JSON.stringify(record), 'EX', this.ttlS);
+    await this.redis.set(this.keys.accepted(record.id), JSON.stringify(record), 'EX', this.ttlS, 'NX');
   }
 
   /**
-   * Many records, as `putAccepted` writes each, in one script call per `recordsPerCallMax`
+   * Many records, as `putAccepted` writes each (not over a value already there), in one script call per `recordsPerCallMax`
    * (one SET for a single record). Not atomic across calls: a failure may leave some written,
    * which only ever shows the truth (each record is written after Kafka acknowledged it).
    */
@@ -63,16 +85,18 @@ export class AcceptedTransfers {
   }
 
   /**
-   * Removes the records of these ids (their rows are committed), in one `UNLINK` per
-   * `idsPerCallMax`; an id without a record costs nothing. Readers look at Postgres before
-   * and after the record (see the API's applied-else-accepted.ts), so a read that missed the
-   * row just before its commit still finds it once the record is gone.
+   * Replaces the records of these ids (their rows are committed) with the applied mark, in one
+   * script call per `idsPerCallMax`; an id without a record gets the mark all the same (its
+   * record may be on its way). Readers look at Postgres before and after the record (see the
+   * API's applied-else-accepted.ts), so a read that missed the row just before its commit
+   * still finds it once the record is gone.
    */
-  async forget(transferIds: readonly string[], idsPerCallMax = 1000): Promise<void> {
+  async markApplied(transferIds: readonly string[], idsPerCallMax = 1000): Promise<void> {
     if (!Number.isSafeInteger(idsPerCallMax) || idsPerCallMax < 1) throw new RangeError(`idsPerCallMax must be a positive integer, got ${idsPerCallMax}`);
-    const calls: Promise<number>[] = [];
+    const calls: Promise<unknown>[] = [];
     for (let start = 0; start < transferIds.length; start += idsPerCallMax) {
-      calls.push(this.redis.unlink(...transferIds.slice(start, start + idsPerCallMax).map((id) => this.keys.accepted(id))));
+      const keys = transferIds.slice(start, start + idsPerCallMax).map((id) => this.keys.accepted(id));
+      calls.push(this.markAppliedRecords(keys.length, ...keys, String(APPLIED_MARK_TTL_S), APPLIED_MARK));
     }
     await Promise.all(calls);
   }
@@ -119,7 +143,7 @@ const recordIn = (found: AcceptedLookup): AcceptedTransfer | null => (found !== 
 
 /** A stored record, checked: anything that is not this id's well-formed record is malformed. */
 function lookupOf(transferId: string, text: string | null): AcceptedLookup {
-  if (text === null) return null;
+  if (text === null || text === APPLIED_MARK) return null;
   let record: Partial<Record<keyof AcceptedTransfer, unknown>>;
   try {
     const value: unknown = JSON.parse(text);

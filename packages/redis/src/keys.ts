@@ -4,7 +4,7 @@
  * one place:
  *
  *   {prefix}bal:{accountId}                 hash   balance, seq, currency, as_of, held, rev
- *   {prefix}acc:{transferId}                string JSON accepted-transfer record (until applied)
+ *   {prefix}acc:{transferId}                string JSON accepted-transfer record (until applied; then the applied mark, 60 s)
  *   {prefix}transfer-status                 pub/sub channel, JSON array of transfer ids
  *
  */

@@ -1,6 +1,8 @@
 // Proves the Redis adapter against a real Redis: the versioned balance refresh never goes back, survives SCRIPT FLUSH, idempotency claims behave, one PUBLISH wakes a long-poll waiter, and an auto-pipelined connection answers each command on its own.
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  APPLIED_MARK,
+  APPLIED_MARK_TTL_S,
   AcceptedTransfers,
   BalanceCache,
   StatusNotifier,
@@ -127,6 +129,33 @@ describe('AcceptedTransfers', () => {
     expect(await accepted.getAccepted(again.id)).toEqual(again);
     await accepted.putAcceptedMany([]);
     await expect(accepted.putAcceptedMany(records, 0)).rejects.toThrow(RangeError);
+  });
+
+  it('marks applied commands: their records replaced for APPLIED_MARK_TTL_S, and a record written after the mark kept out', async () => {
+    const accepted = new AcceptedTransfers(redis, prefix, 300);
+    const recordOf = (id: string) => ({ id, principal: 'alice', requestHash: 'h', resource: { id, status: 'ACCEPTED', amount: '1' } });
+    const applied = randomUUID(); // its record written, then its command applied
+    const early = randomUUID(); // applied before the API's write arrived
+    const earlyInBatch = [randomUUID(), randomUUID()];
+    const waiting = randomUUID(); // not applied: its record stays
+    await accepted.putAccepted(recordOf(applied));
+    await redis.script('FLUSH'); // the mark's first call meets NOSCRIPT and falls back to EVAL
+    await accepted.markApplied([applied, early, ...earlyInBatch], 2); // two calls
+    // The API's writes that lost the race with the worker: refused by the mark.
+    await accepted.putAccepted(recordOf(early));
+    await accepted.putAcceptedMany([...earlyInBatch, waiting].map(recordOf));
+    for (const id of [applied, early, ...earlyInBatch]) {
+      expect([id, await redis.get(`${prefix}acc:${id}`)]).toEqual([id, APPLIED_MARK]);
+      const ttl = await redis.ttl(`${prefix}acc:${id}`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(APPLIED_MARK_TTL_S);
+    }
+    // The mark reads as no record, alone and in a batch's lookup, and is not malformed.
+    expect(await accepted.getAccepted(applied)).toBeNull();
+    expect(await accepted.lookupAccepted(early)).toBeNull();
+    expect(await accepted.lookupAcceptedMany([applied, waiting])).toEqual([null, { record: recordOf(waiting) }]);
+    await accepted.markApplied([]);
+    await expect(accepted.markApplied([waiting], 0)).rejects.toThrow(RangeError);
   });
 
   it('reads many records in their order, in MGET calls: none for ids without one, and none for a record that is not its id\'s', async () => {
