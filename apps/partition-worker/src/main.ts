@@ -8,6 +8,7 @@ import { createLogger } from '@ledgerline/logging';
 import { startTracing } from '@ledgerline/tracing';
 import { createPool, reconcile } from '@ledgerline/postgres';
 import { loadWorkerConfig } from './config';
+import { ReconcileSchedule } from './reconcile-schedule';
 import { startWorkerRuntime } from './runtime';
 
 async function main(): Promise<void> {
@@ -34,41 +35,31 @@ async function main(): Promise<void> {
   const { metrics } = runtime;
   logger.info('applying', { topic: topicNames(config.topicPrefix).commands, group: config.groupId });
 
-  // One run at a time: on a large ledger a run outlasts the interval (the bench measured
-  // 67 s over 10.9M entries), and overlapping runs would only pile up on Postgres. Its own
-  // connection, without the worker's statement deadline (WORKER_QUERY_TIMEOUT_MS): its
-  // checks read whole tables by design.
+  // One worker of the group reconciles: the one assigned partition 0 (reconcile-schedule.ts).
+  // Its own connection, without the worker's statement deadline (WORKER_QUERY_TIMEOUT_MS): its
+  // checks read whole tables by design. Made on every worker (any may be given partition 0); pg
+  // connects lazily, so a worker that never runs reconcile never opens it.
   const reconcilePool =
     config.reconcileIntervalMs > 0
       ? createPool({ connectionString: config.databaseUrl, connectionsMax: 1, connectTimeoutMs: config.pgConnectTimeoutMs, applicationName: 'partition-worker' })
       : null;
-  let reconciling = false;
-  const reconcileTimer =
-    reconcilePool
-      ? setInterval(() => {
-          if (reconciling) return;
-          reconciling = true;
-          reconcile(reconcilePool, { outboxAgeMaxMs: config.reconcileOutboxAgeMaxMs })
-            .then((report) => {
-              for (const check of report.checks) metrics.reconcileViolations.set({ check: check.name }, check.violations);
-              metrics.reconcileLastRun.set(Date.now() / 1000);
-              const broken = report.checks.filter((c) => c.violations > 0);
-              if (broken.length) logger.error('reconcile found violations', Object.fromEntries(broken.map((c) => [c.name, c.violations])));
-            })
-            .catch((error) => logger.warn('reconcile failed', { error: (error as Error).message }))
-            .finally(() => {
-              reconciling = false;
-            });
-        }, config.reconcileIntervalMs)
-      : null;
-  reconcileTimer?.unref();
+  const reconcileSchedule = reconcilePool
+    ? new ReconcileSchedule({
+        intervalMs: config.reconcileIntervalMs,
+        assigned: () => runtime.worker.assignedPartitions(),
+        run: () => reconcile(reconcilePool, { outboxAgeMaxMs: config.reconcileOutboxAgeMaxMs }),
+        metrics,
+        logger,
+      })
+    : null;
+  reconcileSchedule?.start();
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { signal });
-    if (reconcileTimer) clearInterval(reconcileTimer);
+    reconcileSchedule?.stop();
     try {
       await runtime.stop();
       await reconcilePool?.end();

@@ -83,8 +83,19 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
       labelNames: ['partition'],
       registers: [registry],
     }),
-    reconcileViolations: new Gauge({ name: 'ledger_reconcile_violations', help: 'Invariant violations found by the last reconcile', labelNames: ['check'], registers: [registry] }),
-    reconcileLastRun: new Gauge({ name: 'ledger_reconcile_last_run_timestamp_seconds', help: 'When reconcile last completed (0 until the first run, WORKER_RECONCILE_INTERVAL_MS after the start)', registers: [registry] }),
+    // Only the worker assigned partition 0 runs reconcile (reconcile-schedule.ts): the others
+    // export no violations and a last run of 0. Read both with max() across workers.
+    reconcileViolations: new Gauge({
+      name: 'ledger_reconcile_violations',
+      help: "Invariant violations found by this worker's last reconcile; none while another worker runs it (the one assigned partition 0): read max by (check) across workers",
+      labelNames: ['check'],
+      registers: [registry],
+    }),
+    reconcileLastRun: new Gauge({
+      name: 'ledger_reconcile_last_run_timestamp_seconds',
+      help: 'When this worker last completed a reconcile; 0 before its first run (WORKER_RECONCILE_INTERVAL_MS after its start) and while another worker runs it: read max across workers, skipping 0',
+      registers: [registry],
+    }),
   };
 }
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
