@@ -86,8 +86,8 @@ function appEnv(ctx: BenchContext, topicPrefix: string): Record<string, string> 
 
 /**
  * The partition workers, as `npm start` runs them (scripts/run-local.ts: at WORKERS_NICE),
- * except that the periodic reconcile is off: it scans the whole ledger every minute in each
- * worker, which would land in the middle of a measurement window (its cost is measured
+ * except that the periodic reconcile is off: it scans the whole ledger (in the worker holding
+ * partition 0), which would land in the middle of a measurement window (its cost is measured
  * separately with `--reconcile`).
  */
 export function startWorkers(ctx: BenchContext, topicPrefix: string, label: string, profile: boolean): Managed[] {

@@ -609,7 +609,7 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
     );
   }
   if (m.reconcile) {
-    L.push('## Reconcile cost', '', `One full reconcile() of the bench ledger (${m.reconcile.entries.toLocaleString('en-US')} entries) took ${m.reconcile.seconds} s; violations ${JSON.stringify(m.reconcile.violations)}. Each worker runs it every WORKER_RECONCILE_INTERVAL_MS (300 s by default, one run at a time); the bench turns it off during measurements.`, '');
+    L.push('## Reconcile cost', '', `One full reconcile() of the bench ledger (${m.reconcile.entries.toLocaleString('en-US')} entries) took ${m.reconcile.seconds} s; violations ${JSON.stringify(m.reconcile.violations)}. The worker assigned partition 0 runs it every WORKER_RECONCILE_INTERVAL_MS (300 s by default, one run at a time, one worker at a time); the bench turns it off during measurements.`, '');
   }
   L.push('## Method', '');
   for (const [k, v] of Object.entries((r.details as { definitions: Record<string, string> }).definitions)) L.push(`- **${k}**: ${v}`);

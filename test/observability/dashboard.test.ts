@@ -40,6 +40,14 @@ describe('infra/observability', () => {
     }
   });
 
+  test('the reconcile panel reads its gauges across workers: only the one holding partition 0 exports figures', () => {
+    // The others export no violations and a last run of 0 (reconcile-schedule.ts): a query
+    // of one worker's series would show nothing, or 0, whenever partition 0 is elsewhere.
+    const dashboard = JSON.parse(readFileSync(join(DIR, 'grafana', 'ledgerline-dashboard.json'), 'utf8')) as { panels: Panel[] };
+    const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).filter((expr) => expr.includes('ledger_reconcile_'));
+    expect(queries).toEqual(['max by (check) (ledger_reconcile_violations)', 'time() - max(ledger_reconcile_last_run_timestamp_seconds > 0)']);
+  });
+
   test('the scrape config targets the API and the workers as npm start runs them', () => {
     const config = readFileSync(join(DIR, 'prometheus.yml'), 'utf8');
     const runLocal = readFileSync(join(__dirname, '..', '..', 'scripts', 'run-local.ts'), 'utf8');

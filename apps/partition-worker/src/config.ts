@@ -145,10 +145,11 @@ const schema = z.object({
   /** How often relayed outbox rows are marked published (deleted; dead letters marked: one statement for all partitions). */
   WORKER_OUTBOX_MARK_INTERVAL_MS: intVar(250, 10, 60_000),
   /**
-   * How often the worker reconciles the ledger and exports the result as metrics; 0 = never.
-   * A run scans the whole ledger in one snapshot (67 s over 10.9M entries in the bench), and
-   * every worker runs it: keep it rare on a large ledger, or run `ledgerctl reconcile` from
-   * one place instead.
+   * How often the ledger is reconciled and the result exported as metrics; 0 = never. Only
+   * the worker the consumer group assigned partition 0 runs it (reconcile-schedule.ts), so
+   * give every worker the same value. A run scans the whole ledger in one snapshot (67 s over
+   * 10.9M entries in the bench): keep it rare on a large ledger, or 0 and `ledgerctl
+   * reconcile` from one place instead.
    */
   WORKER_RECONCILE_INTERVAL_MS: intVar(300_000, 0, 86_400_000),
   WORKER_RECONCILE_OUTBOX_AGE_MAX_MS: intVar(30_000, 0, 86_400_000),
