@@ -30,6 +30,24 @@ export function writeRetryDelayMs(attempt: number, delay: WriteRetryDelay, rando
   return Math.round(ceiling * (0.5 + random() / 2));
 }
 
+/**
+ * Whether a failed apply ends the fetch, and with which error for kafkajs; null: it is a write
+ * failure, retried by applyGuarded. Rebalance or stop: the next owner takes over. A heartbeat
+ * answering that the group is rebalancing ends the fetch too; it is no write failure (it was
+ * logged and counted as one; found by an outside fault review).
+ *
+ * kafkajs must get its own error to rejoin quietly: it tells a rebalance by the error's `type`
+ * and its own errors by their class (isRebalancing, isKafkaJSError in kafkajs/src/errors.js).
+ * A heartbeat that failed after a commit arrives wrapped (AfterCommitError); thrown wrapped,
+ * kafkajs took it for a failure of the handler and restarted the consumer, which rebalanced
+ * the group again and again (a full bench's uniform drain ran at half its rate: 361 'Error
+ * when calling eachBatch' in one worker's log).
+ */
+export function fetchEnding(error: unknown, active: boolean): { error: unknown } | null {
+  if (active && !isGroupRejoin(error)) return null;
+  return { error: error instanceof AfterCommitError ? error.cause : error };
+}
+
 export interface PartitionWorkerOptions {
   kafka: KafkaClient;
   topic: string;
@@ -218,15 +236,8 @@ export class PartitionWorker {
           this.options.onFatal(error);
           throw error;
         }
-        // Rebalance or stop: the next owner takes over. A heartbeat answering that the group
-        // is rebalancing ends the fetch too; it is no write failure (it was logged and
-        // counted as one; found by an outside fault review).
-        // kafkajs must get its own error to rejoin quietly (it reads the error's `type`): a
-        // heartbeat that failed after a commit arrives wrapped (AfterCommitError), and thrown
-        // wrapped, kafkajs took it for a failure of the handler and restarted the consumer,
-        // which rebalanced the group again and again (a full bench's uniform drain ran at
-        // half its rate: 361 'Error when calling eachBatch' in one worker's log).
-        if (!progress.isActive() || isGroupRejoin(error)) throw error instanceof AfterCommitError ? error.cause : error;
+        const ending = fetchEnding(error, progress.isActive());
+        if (ending) throw ending.error;
         this.writesFailing.set(applier.partition, { since: this.writesFailing.get(applier.partition)?.since ?? Date.now(), error: describePgFailure(error) });
         const delayMs = writeRetryDelayMs(attempt, this.options.writeRetryDelay);
         this.options.onWriteRetry?.(applier.partition, attempt, error as Error);
