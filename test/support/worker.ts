@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, silentLogger } from '@ledgerline/logging';
+import { type Logger, createLogger, silentLogger } from '@ledgerline/logging';
 import { loadWorkerConfig } from '../../apps/partition-worker/src/config';
 import { type WorkerRuntime, startWorkerRuntime } from '../../apps/partition-worker/src/runtime';
 import { roleUrl, testServices } from './env';
@@ -32,12 +32,15 @@ export function workerEnv(target: WorkerTarget, extra: Record<string, string> = 
   };
 }
 
-/** A real worker (real kafkajs, pg, ioredis) running inside the test process. */
-export async function startWorker(target: WorkerTarget, extra: Record<string, string> = {}): Promise<WorkerRuntime & { fatal: Error[] }> {
+/**
+ * A real worker (real kafkajs, pg, ioredis) running inside the test process; `logger` for a
+ * test that reads what it logs.
+ */
+export async function startWorker(target: WorkerTarget, extra: Record<string, string> = {}, logger?: Logger): Promise<WorkerRuntime & { fatal: Error[] }> {
   const fatal: Error[] = [];
   const config = loadWorkerConfig(workerEnv(target, { WORKER_ID: `test-worker-${Math.random().toString(16).slice(2, 8)}`, ...extra }));
   const runtime = await startWorkerRuntime(config, {
-    logger: process.env.TEST_WORKER_LOG ? createLogger({ name: config.workerId, level: 'debug' }) : silentLogger,
+    logger: logger ?? (process.env.TEST_WORKER_LOG ? createLogger({ name: config.workerId, level: 'debug' }) : silentLogger),
     onFatal: (error) => fatal.push(error),
     defaultMetrics: false,
   });
