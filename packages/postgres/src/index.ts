@@ -8,6 +8,7 @@ export * from './partition-state';
 export * from './batch-writer';
 export * from './group-commit';
 export * from './outbox';
+export * from './dead-letters';
 export * from './ops-reads';
 export * from './worker-reads';
 export * from './reconcile';
