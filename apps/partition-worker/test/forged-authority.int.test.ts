@@ -5,7 +5,7 @@
 // else's account is REJECTED FORBIDDEN; and the partition keeps applying what follows.
 import { randomUUID } from 'node:crypto';
 import type { ClientCommand, RoutingTable, UpdateAccountCommand } from '@ledgerline/domain';
-import { loadRouting, reconcile } from '@ledgerline/postgres';
+import { listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
 import { CommandSeal, encodeCommand } from '@ledgerline/schemas';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -37,8 +37,8 @@ describe('a forged Kafka command gets no privilege', () => {
     await db.drop();
   });
 
-  const deadLetters = async () =>
-    (await db.pool.query(`SELECT payload FROM outbox WHERE topic = 'dead-letter' ORDER BY id`)).rows.map((r) => r.payload as { reason: string; value_base64: string });
+  // As ledgerctl reads them: published or still waiting for Kafka (outbox or dead_letters).
+  const deadLetters = async () => (await listDeadLetters(db.pool, { limit: 10_000 })).map((row) => row.letter as { reason: string; value_base64: string });
   const forgedCount = async () => (await worker.metrics.deadLetters.get()).values.find((v) => v.labels.reason === 'forged')?.value ?? 0;
   const transferRows = async (ids: string[]) => (await db.pool.query(`SELECT id FROM transfers WHERE id = ANY($1::uuid[])`, [ids])).rowCount;
 
