@@ -1,11 +1,12 @@
 // Proves each process's Postgres role is bounded by privileges, not by the app's good
 // behaviour: the API role cannot move a balance or write the journal, the worker role
-// cannot rewrite or delete an entry, and a table added by a later migration gets its grants
-// from the privileges step that every migrate re-runs. Runs in a clone of the template,
-// so it also proves the grants survive CREATE DATABASE ... TEMPLATE.
+// cannot rewrite or delete an entry or a published dead letter, and a table added by a
+// later migration gets its grants from the privileges step that every migrate re-runs.
+// Runs in a clone of the template, so it also proves the grants survive CREATE DATABASE
+// ... TEMPLATE.
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { applyPrivileges, balanceAt, createPool, insertUserAccount, listEntries } from '@ledgerline/postgres';
+import { applyPrivileges, balanceAt, createPool, insertUserAccount, listEntries, markOutboxPublished } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from './support/database';
 import { roleUrl } from './support/env';
 
@@ -104,6 +105,16 @@ describe('least-privileged Postgres roles', () => {
     const id = inserted.rows[0].id;
     await expect(api.query('DELETE FROM outbox WHERE id = $1', [id])).rejects.toThrow(denied);
     expect((await worker.query('DELETE FROM outbox WHERE source_partition = 0 AND id = $1', [id])).rowCount).toBe(1);
+  });
+
+  test('the worker moves a published dead letter to dead_letters (0025) and cannot change it there; the API only reads it', async () => {
+    const inserted = await worker.query(`INSERT INTO outbox (source_partition, topic, target_partition, payload) VALUES (1, 'dead-letter', 0, '{"reason":"x"}') RETURNING id`);
+    const id = BigInt(inserted.rows[0].id);
+    await expect(api.query(`INSERT INTO dead_letters (id, source_partition, payload, created_at, published_at) VALUES (0, 0, '{}', now(), now())`)).rejects.toThrow(denied);
+    await markOutboxPublished(worker, [{ sourcePartition: 1, id, topic: 'dead-letter' }]);
+    expect((await api.query('SELECT count(*)::int AS n FROM dead_letters WHERE id = $1', [String(id)])).rows[0].n).toBe(1);
+    await expect(worker.query(`UPDATE dead_letters SET payload = '{}' WHERE id = $1`, [String(id)])).rejects.toThrow(denied);
+    await expect(worker.query('DELETE FROM dead_letters WHERE id = $1', [String(id)])).rejects.toThrow(denied);
   });
 
   test('a table a later migration adds gets its grants from the privileges step', async () => {

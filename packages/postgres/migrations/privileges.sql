@@ -79,11 +79,15 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ledgerline_worker;
 REVOKE UPDATE ON entries FROM ledgerline_worker;
 -- account_changes (0007) is the record of each PATCH's outcome: written once, never changed.
 REVOKE UPDATE ON account_changes FROM ledgerline_worker;
+-- dead_letters (0025) keeps a published dead letter as the relay moved it out of the outbox:
+-- inserted once, never changed.
+REVOKE UPDATE ON dead_letters FROM ledgerline_worker;
 -- Not the worker's to write: the migration record, the API's idempotency claims, and the
 -- records of what an operator did with dead letters (ledgerctl, as the owner; 0022, 0023).
 REVOKE INSERT, UPDATE ON schema_migrations, idempotency_keys, dead_letter_redrives, dead_letter_acknowledgements FROM ledgerline_worker;
 -- DELETE only where the worker deletes: its own routing_observers row when it stops, and
--- outbox rows the relay has published (markOutboxPublished, migration 0010).
+-- outbox rows the relay has published (markOutboxPublished, migration 0010; a dead letter's
+-- row is moved to dead_letters, 0025).
 GRANT DELETE ON routing_observers, outbox TO ledgerline_worker;
 
 -- ---------------------------------------------------------------------------------------

@@ -1,17 +1,20 @@
 /**
  * Dead letters as Postgres keeps them, for `ledgerctl dead-letters`: the letters themselves
- * (outbox rows of the dead-letter topic) and what operators did with them (redrives,
- * acknowledgements; migrations 0022, 0023).
+ * (an outbox row of the dead-letter topic while it waits for Kafka, a dead_letters row once
+ * published; migration 0025) and what operators did with them (redrives, acknowledgements;
+ * migrations 0022, 0023).
  */
 import type { Pool, PoolClient } from 'pg';
 
-/** A dead letter as Postgres keeps it: the outbox row (kept after publishing) and its message. */
+/** A dead letter as Postgres keeps it, published or not yet, and its message. */
 export interface DeadLetterRow {
+  /** Its outbox row's id, kept when the row moves to dead_letters: the redrives and acknowledgements name it. */
   id: bigint;
   sourcePartition: number;
   /** The dead-letter message as published (docs/events.md): reason, offset, the bytes in base64. */
   letter: Record<string, unknown>;
   createdAt: Date;
+  /** When the relay published it (it moved to dead_letters then), or null while it waits in the outbox. */
   publishedAt: Date | null;
   /** How often an operator sent its command again, and the last time (dead_letter_redrives). */
   redrives: number;
@@ -46,9 +49,18 @@ const DEAD_LETTER_COLUMNS = `o.id, o.source_partition, o.payload, o.created_at, 
 /** A letter's bytes as one value: its key, its value (or, cut, its size's hash), compared whole. */
 const LETTER_BYTES = (alias: string) =>
   `md5(concat_ws('|', coalesce(${alias}.payload->>'key_base64', ''), coalesce(${alias}.payload->>'value_base64', ''), coalesce(${alias}.payload->>'value_sha256', '')))`;
+/**
+ * Every dead letter, wherever it is now: still waiting for Kafka, an outbox row of the
+ * dead-letter topic (published_at null, or set by a worker older than migration 0025);
+ * published, a dead_letters row, where the relay's mark moved it (markOutboxPublished). The
+ * move deletes and inserts in one statement, so a read sees each letter once.
+ */
+const LETTERS = `(SELECT id, source_partition, payload, created_at, published_at FROM outbox WHERE topic = 'dead-letter'
+                   UNION ALL
+                   SELECT id, source_partition, payload, created_at, published_at FROM dead_letters)`;
 // Each group of letters with the same bytes hashed once; a later letter names its first.
-const DEAD_LETTERS = `outbox o LEFT JOIN dead_letter_acknowledgements a ON a.letter_id = o.id
-  LEFT JOIN (SELECT ${LETTER_BYTES('e')} AS bytes, min(e.id) AS first_id FROM outbox e WHERE e.topic = 'dead-letter' GROUP BY 1) f
+const DEAD_LETTERS = `${LETTERS} o LEFT JOIN dead_letter_acknowledgements a ON a.letter_id = o.id
+  LEFT JOIN (SELECT ${LETTER_BYTES('e')} AS bytes, min(e.id) AS first_id FROM ${LETTERS} e GROUP BY 1) f
     ON f.bytes = ${LETTER_BYTES('o')} AND f.first_id < o.id`;
 
 type DeadLetterDbRow = {
@@ -80,14 +92,15 @@ function deadLetterOf(r: DeadLetterDbRow): DeadLetterRow {
 }
 
 /**
- * The newest `limit` dead letters (of one source partition, or all), oldest first. Dead
- * letters are rare and the outbox holds only unpublished rows besides them, so this scans it.
+ * The newest `limit` dead letters (of one source partition, or all), oldest first, published
+ * or not yet. The outbox holds only rows still to be sent, so its part is a scan of those;
+ * "again of" reads every letter (they are rare: the API refuses bad input at the border).
  */
 export async function listDeadLetters(pool: Pool, options: { limit: number; partition?: number; open?: boolean }): Promise<DeadLetterRow[]> {
   // `open`: only letters nobody has handled yet, neither acknowledged nor redriven.
   const { rows } = await pool.query<DeadLetterDbRow>(
     `SELECT ${DEAD_LETTER_COLUMNS} FROM ${DEAD_LETTERS}
-      WHERE o.topic = 'dead-letter' AND ($2::int IS NULL OR o.source_partition = $2)
+      WHERE ($2::int IS NULL OR o.source_partition = $2)
         AND (NOT $3::boolean OR (a.letter_id IS NULL AND NOT EXISTS (SELECT 1 FROM dead_letter_redrives r WHERE r.letter_id = o.id)))
       ORDER BY o.id DESC LIMIT $1`,
     [options.limit, options.partition ?? null, options.open === true],
@@ -95,9 +108,9 @@ export async function listDeadLetters(pool: Pool, options: { limit: number; part
   return rows.reverse().map(deadLetterOf);
 }
 
-/** One dead letter by its outbox id, or null when there is none (another topic's row, or no row). */
+/** One dead letter by its id, published or not yet, or null when there is none (another topic's outbox row, or no row). */
 export async function findDeadLetter(pool: Pool | PoolClient, id: bigint): Promise<DeadLetterRow | null> {
-  const { rows } = await pool.query<DeadLetterDbRow>(`SELECT ${DEAD_LETTER_COLUMNS} FROM ${DEAD_LETTERS} WHERE o.id = $1 AND o.topic = 'dead-letter'`, [id.toString()]);
+  const { rows } = await pool.query<DeadLetterDbRow>(`SELECT ${DEAD_LETTER_COLUMNS} FROM ${DEAD_LETTERS} WHERE o.id = $1`, [id.toString()]);
   return rows[0] ? deadLetterOf(rows[0]) : null;
 }
 

@@ -16,12 +16,13 @@ export interface OutboxMark {
 /**
  * Done with published rows (call only once Kafka acknowledged them): commands and events are
  * deleted (Kafka has them now; a delete writes a few dozen WAL bytes where a "published"
- * UPDATE copied the whole row), dead letters are kept and marked published (the only record in
- * Postgres of an isolated command's bytes; rare). Idempotent: repeating it changes nothing.
+ * UPDATE copied the whole row), dead letters are moved to dead_letters (migration 0025: the
+ * only record in Postgres of an isolated command's bytes, kept out of the outbox so that its
+ * scans read only rows still to send; rare). Idempotent: repeating it changes nothing.
  */
 export async function markOutboxPublished(pool: Pool, marks: readonly OutboxMark[]): Promise<void> {
   const gone = marks.filter((m) => m.topic !== 'dead-letter');
-  const kept = marks.filter((m) => m.topic === 'dead-letter');
+  const moved = marks.filter((m) => m.topic === 'dead-letter');
   // One primary-key probe per row: the pairs are joined to (source_partition, id).
   if (gone.length > 0) {
     await pool.query(
@@ -30,11 +31,18 @@ export async function markOutboxPublished(pool: Pool, marks: readonly OutboxMark
       [gone.map((m) => m.sourcePartition), gone.map((m) => String(m.id))],
     );
   }
-  if (kept.length > 0) {
+  if (moved.length > 0) {
+    // One statement, so the letter is in exactly one of the two tables for every reader, and
+    // a letter moved already (marked twice: a repeat, or by the relay and the sweeper both)
+    // deletes nothing and so inserts nothing.
     await pool.query(
-      `UPDATE outbox o SET published_at = now() FROM unnest($1::int[], $2::int8[]) AS d(source_partition, id)
-        WHERE o.source_partition = d.source_partition AND o.id = d.id AND o.published_at IS NULL`,
-      [kept.map((m) => m.sourcePartition), kept.map((m) => String(m.id))],
+      `WITH published AS (
+         DELETE FROM outbox o USING unnest($1::int[], $2::int8[]) AS d(source_partition, id)
+          WHERE o.source_partition = d.source_partition AND o.id = d.id AND o.topic = 'dead-letter'
+         RETURNING o.id, o.source_partition, o.payload, o.created_at)
+       INSERT INTO dead_letters (id, source_partition, payload, created_at, published_at)
+       SELECT id, source_partition, payload, created_at, now() FROM published`,
+      [moved.map((m) => m.sourcePartition), moved.map((m) => String(m.id))],
     );
   }
 }
@@ -101,7 +109,8 @@ export async function loadUnpublishedOutbox(
 
 /**
  * Which of `partitions` have a row unpublished for longer than `ageMs` (the oldest row of
- * each, by the partial index on unpublished rows): what a sweeper would find left behind.
+ * each, the first of the partition in the primary key: the outbox holds only rows still to
+ * send): what a sweeper would find left behind.
  */
 export async function partitionsWithLeftovers(pool: Pool, partitions: readonly number[], ageMs: number): Promise<number[]> {
   if (partitions.length === 0) return [];

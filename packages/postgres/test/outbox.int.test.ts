@@ -1,6 +1,7 @@
 // The outbox sweeper's read: crash leftovers (old, unpublished) come back oldest first, per
 // partition; young rows (the relay is still on them) and published rows never do. And what
-// "published" does to a row: commands and events are deleted, dead letters kept and marked.
+// "published" does to a row: commands and events are deleted, dead letters moved to
+// dead_letters (dead-letters.int.test.ts shows what that leaves the scans and the reads).
 import { loadUnpublishedOutbox, markOutboxPublished } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 
@@ -47,7 +48,7 @@ describe('loadUnpublishedOutbox', () => {
     expect(rows.map((r) => r.id)).toEqual(ids.slice(0, 3));
   });
 
-  test('published rows are deleted, dead letters kept and marked; only the rows named, and again is a no-op', async () => {
+  test('published rows are deleted, dead letters moved to dead_letters; only the rows named, and again is a no-op', async () => {
     const event = await insertRow(5, 0, 200);
     const untouched = await insertRow(5, 0, 201);
     const letter = (
@@ -63,9 +64,8 @@ describe('loadUnpublishedOutbox', () => {
     await markOutboxPublished(db.pool, marks);
     await markOutboxPublished(db.pool, marks);
     const left = await db.pool.query('SELECT id, topic, published_at IS NOT NULL AS published FROM outbox WHERE source_partition = 5 ORDER BY id');
-    expect(left.rows).toEqual([
-      { id: String(untouched), topic: 'events', published: false },
-      { id: String(letter), topic: 'dead-letter', published: true },
-    ]);
+    expect(left.rows).toEqual([{ id: String(untouched), topic: 'events', published: false }]);
+    const moved = await db.pool.query('SELECT id, source_partition, payload, published_at IS NOT NULL AS published FROM dead_letters');
+    expect(moved.rows).toEqual([{ id: String(letter), source_partition: 5, payload: { reason: 'x' }, published: true }]);
   });
 });
