@@ -142,7 +142,7 @@ const schema = z.object({
   WORKER_FETCH_BYTES_MIN: intVar(1, 1, 16 * 1_048_576),
   /** How often the group's offsets (only a hint: Postgres holds next_offset) are committed to Kafka. */
   WORKER_OFFSET_COMMIT_INTERVAL_MS: intVar(1000, 50, 600_000),
-  /** How often relayed outbox rows are marked published (deleted; dead letters marked: one statement for all partitions). */
+  /** How often relayed outbox rows are marked published (deleted; dead letters moved to dead_letters: for all partitions at once). */
   WORKER_OUTBOX_MARK_INTERVAL_MS: intVar(250, 10, 60_000),
   /**
    * How often the ledger is reconciled and the result exported as metrics; 0 = never. Only

@@ -1,6 +1,6 @@
 /**
  * Publishes committed outbox rows, then has them marked published (PublishedMarks: the rows
- * are deleted, dead letters kept and marked), only once Kafka acknowledged them.
+ * are deleted, dead letters moved to dead_letters), only once Kafka acknowledged them.
  *
  * One serial chain per source partition keeps a partition's rows in commit order (so two
  * legs from one account reach their destination in the order they were applied) without

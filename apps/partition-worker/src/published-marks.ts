@@ -1,6 +1,7 @@
 /**
  * Tells Postgres which outbox rows were published (markOutboxPublished: deleted, dead letters
- * marked) a few times a second, for every partition at once, instead of once per relayed batch.
+ * moved to dead_letters) a few times a second, for every partition at once, instead of once
+ * per relayed batch.
  *
  * Why: on the live path batches are small, and the relay's "mark published" UPDATE was a
  * transaction of its own after every batch (a third of Postgres statement time in the

@@ -1,6 +1,7 @@
 /**
  * `ledgerctl dead-letters`: the commands a partition could not apply, as Postgres keeps them
- * (the outbox rows of the dead-letter topic stay after publishing), and `dead-letters
+ * (an outbox row of the dead-letter topic until Kafka has it, then a dead_letters row under
+ * the same id: both are listed, shown, redriven and acknowledged alike), and `dead-letters
  * redrive`, which sends one of them again once its cause is gone and records that it did
  * (dead_letter_redrives), and `dead-letters ack`, an operator's word that one is handled
  * (dead_letter_acknowledgements). Listing and showing read as the API role; a redrive and an
