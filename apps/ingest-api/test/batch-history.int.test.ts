@@ -466,6 +466,31 @@ describe('batch, history and point in time', () => {
       }
     });
 
+    test('a batch taken by the allowance does not count against the window: the next request is told the truth at once', async () => {
+      // 5 writes/s and an allowance of 5 more per hour. The first 6-item batch's rest (5) is
+      // taken by the allowance alone; the window holds only its first point. Right after it
+      // (same second), a single write passes, and another 6-item batch is told to wait for the
+      // allowance, not "1 s" (which, honoured, would only have been refused again).
+      const limited = await startApi(
+        { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${redisKeyPrefix}rl4:` },
+        { API_RATE_WRITES_PER_S: '5', API_RATE_WRITES_BURST: '10', API_RATE_BURST_WINDOW_S: '3600' },
+      );
+      try {
+        const ivan = new Client(limited.url, await token('ivan'));
+        const account = await openAccountOn(db.pool, routing, 0, 'ivan');
+        const item = { kind: 'WITHDRAWAL', account_id: account, amount: '1', currency: 'USD' };
+        const items = Array.from({ length: 6 }, () => item);
+        expect((await ivan.post('/v1/batch', { items })).status).toBe(202);
+        const again = await ivan.post('/v1/batch', { items });
+        expect([again.status, again.body.error.code]).toEqual([429, 'RATE_LIMITED']);
+        expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(3_500);
+        // The window holds the two batches' first points: room for a single write.
+        expect((await ivan.post('/v1/withdrawals', { account_id: account, amount: '1', currency: 'USD' })).status).toBe(202);
+      } finally {
+        await limited.stop();
+      }
+    });
+
     test('a batch the write budget can never take at once is a 400, not a 429 forever', async () => {
       // 5 writes/s and an allowance of 5 more: a request's points come from the window or
       // from the allowance, never both, so 1 (as it arrives) + 5 is the most a batch can cost.
