@@ -15,6 +15,12 @@ const PORT_DEFAULT = 8080;
  * LL_PROFILE) can run beside the first.
  */
 const WORKER_OPS_PORT_BASE_DEFAULT = 9100;
+/**
+ * How long npm start waits for the API and the workers to exit after it passed them a stop
+ * signal, before it SIGKILLs them. With its services up a worker stops in about a second;
+ * with Kafka or Postgres gone it can retry for tens of seconds (45 s seen) before it gives up.
+ */
+const STOP_TIMEOUT_S_DEFAULT = 60;
 
 export interface LocalSettings {
   /** Partition worker processes (WORKERS, 1..64). */
@@ -25,6 +31,8 @@ export interface LocalSettings {
   workersNice: number;
   /** Worker i's ops port is this + i (WORKERS_OPS_PORT_BASE, 1024..65000). */
   opsPortBase: number;
+  /** Seconds from the SIGTERM to the SIGKILL of a child still running (STOP_TIMEOUT_S, 1..600). */
+  stopTimeoutS: number;
 }
 
 export function localSettingsFrom(env: NodeJS.ProcessEnv): LocalSettings {
@@ -35,7 +43,8 @@ export function localSettingsFrom(env: NodeJS.ProcessEnv): LocalSettings {
   if (port >= opsPorts.first && port <= opsPorts.last) {
     throw new Error(`PORT ${port} is a worker's ops port (the workers use ${opsPorts.first}-${opsPorts.last}); choose another`);
   }
-  return { workers, port, workersNice: workersNiceFrom(env), opsPortBase };
+  const stopTimeoutS = integerFrom(env, 'STOP_TIMEOUT_S', STOP_TIMEOUT_S_DEFAULT, 1, 600, 'seconds the API and workers get to stop before a SIGKILL');
+  return { workers, port, workersNice: workersNiceFrom(env), opsPortBase, stopTimeoutS };
 }
 
 function integerFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, what: string): number {

@@ -4,13 +4,13 @@ import { LOCAL_WORKERS_MAX, localSettingsFrom } from '../../scripts/local-settin
 import { WORKERS_NICE_DEFAULT } from '../../scripts/worker-priority';
 
 describe('npm start settings', () => {
-  test('defaults: 2 workers, the API on 8080, workers at the default nice', () => {
-    expect(localSettingsFrom({})).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT, opsPortBase: 9100 });
-    expect(localSettingsFrom({ WORKERS: '', PORT: '' })).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT, opsPortBase: 9100 });
+  test('defaults: 2 workers, the API on 8080, workers at the default nice, 60 s to stop', () => {
+    expect(localSettingsFrom({})).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT, opsPortBase: 9100, stopTimeoutS: 60 });
+    expect(localSettingsFrom({ WORKERS: '', PORT: '' })).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT, opsPortBase: 9100, stopTimeoutS: 60 });
   });
 
   test('values in range are taken', () => {
-    expect(localSettingsFrom({ WORKERS: '1', PORT: '18081', WORKERS_NICE: '0', WORKERS_OPS_PORT_BASE: '9400' })).toEqual({ workers: 1, port: 18081, workersNice: 0, opsPortBase: 9400 });
+    expect(localSettingsFrom({ WORKERS: '1', PORT: '18081', WORKERS_NICE: '0', WORKERS_OPS_PORT_BASE: '9400', STOP_TIMEOUT_S: '5' })).toEqual({ workers: 1, port: 18081, workersNice: 0, opsPortBase: 9400, stopTimeoutS: 5 });
     expect(localSettingsFrom({ WORKERS: String(LOCAL_WORKERS_MAX), PORT: '65535' })).toMatchObject({ workers: LOCAL_WORKERS_MAX, port: 65535 });
   });
 
@@ -40,6 +40,8 @@ describe('npm start settings', () => {
     ['WORKERS_NICE', '20'],
     ['WORKERS_OPS_PORT_BASE', '80'],
     ['WORKERS_OPS_PORT_BASE', '65001'],
+    ['STOP_TIMEOUT_S', '0'],
+    ['STOP_TIMEOUT_S', '601'],
   ])('%s=%j is refused with a message naming it, its range and the value', (name, value) => {
     let message = '';
     try {
