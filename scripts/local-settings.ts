@@ -1,7 +1,8 @@
 /**
  * What `npm start` (scripts/run-local.ts) takes from the environment, checked before anything
  * starts: a value out of range is one clear line and exit 2, never a pipeline that half
- * starts (`WORKERS=1e9` used to spawn processes until the host gave out).
+ * starts (`WORKERS=1e9` used to spawn processes until the host gave out). An empty `VAR=` is
+ * refused too, as the apps refuse it: unset a variable to get its default.
  */
 import { workersNiceFrom } from './worker-priority';
 
@@ -49,7 +50,8 @@ export function localSettingsFrom(env: NodeJS.ProcessEnv): LocalSettings {
 
 function integerFrom(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, what: string): number {
   const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+  if (raw === undefined) return fallback;
+  if (raw.trim() === '') throw new Error(`${name} is empty: unset it to use the default (${fallback})`);
   const value = /^\d{1,6}$/.test(raw) ? Number(raw) : NaN;
   if (!(value >= min && value <= max)) throw new Error(`${name} must be an integer from ${min} to ${max} (${what}), got ${JSON.stringify(raw)}`);
   return value;

@@ -23,10 +23,14 @@ import { getPriority } from 'node:os';
 /** The nice value workers get by default: under contention ~1/9 of a nice-0 thread's CPU. */
 export const WORKERS_NICE_DEFAULT = 10;
 
-/** WORKERS_NICE from the environment: an integer 0..19 (0 runs the workers like the API). */
+/**
+ * WORKERS_NICE from the environment: an integer 0..19 (0 runs the workers like the API). Empty
+ * is refused, as the apps refuse an empty variable: unset it for the default.
+ */
 export function workersNiceFrom(env: NodeJS.ProcessEnv): number {
   const raw = env.WORKERS_NICE;
-  if (raw === undefined || raw === '') return WORKERS_NICE_DEFAULT;
+  if (raw === undefined) return WORKERS_NICE_DEFAULT;
+  if (raw.trim() === '') throw new Error(`WORKERS_NICE is empty: unset it to use the default (${WORKERS_NICE_DEFAULT})`);
   const value = /^\d{1,2}$/.test(raw) ? Number(raw) : NaN;
   if (!(value >= 0 && value <= 19)) {
     throw new Error(`WORKERS_NICE must be an integer from 0 to 19 (the workers' nice value; 0 runs them like the API), got ${JSON.stringify(raw)}`);

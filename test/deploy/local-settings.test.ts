@@ -6,7 +6,10 @@ import { WORKERS_NICE_DEFAULT } from '../../scripts/worker-priority';
 describe('npm start settings', () => {
   test('defaults: 2 workers, the API on 8080, workers at the default nice, 60 s to stop', () => {
     expect(localSettingsFrom({})).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT, opsPortBase: 9100, stopTimeoutS: 60 });
-    expect(localSettingsFrom({ WORKERS: '', PORT: '' })).toEqual({ workers: 2, port: 8080, workersNice: WORKERS_NICE_DEFAULT, opsPortBase: 9100, stopTimeoutS: 60 });
+  });
+
+  test.each(['WORKERS', 'PORT', 'WORKERS_NICE', 'WORKERS_OPS_PORT_BASE', 'STOP_TIMEOUT_S'])('%s= (empty or blank) is refused, not taken as the default, as the apps refuse it', (name) => {
+    for (const value of ['', ' ']) expect(() => localSettingsFrom({ [name]: value })).toThrow(new RegExp(`^${name} is empty: unset it to use the default \\(\\d+\\)$`));
   });
 
   test('values in range are taken', () => {

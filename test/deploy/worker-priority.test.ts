@@ -40,9 +40,9 @@ describe("the workers' CPU priority on a shared host (npm start, npm run bench)"
     expect(threadsNice(nicedCommand(own, process.execPath, ['-e', THREADS_NICE]))).toEqual(new Set([own]));
   });
 
-  it('reads WORKERS_NICE, with its default, and refuses anything but 0..19', () => {
+  it('reads WORKERS_NICE, with its default when unset, and refuses anything but 0..19 (empty too)', () => {
     expect(workersNiceFrom({})).toBe(WORKERS_NICE_DEFAULT);
-    expect(workersNiceFrom({ WORKERS_NICE: '' })).toBe(WORKERS_NICE_DEFAULT);
+    expect(() => workersNiceFrom({ WORKERS_NICE: '' })).toThrow(`WORKERS_NICE is empty: unset it to use the default (${WORKERS_NICE_DEFAULT})`);
     expect(workersNiceFrom({ WORKERS_NICE: '0' })).toBe(0);
     expect(workersNiceFrom({ WORKERS_NICE: '19' })).toBe(19);
     for (const bad of ['-1', '20', '2.5', 'ten', '1e1', ' 5 ', '0x5', '100']) {
