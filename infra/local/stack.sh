@@ -7,7 +7,9 @@
 #
 #   up                    install what is missing (as root), start what is not running, wait
 #                         until every service really answers, print a summary
-#   down                  stop what this script started (by recorded pid: TERM, wait, KILL)
+#   down                  stop what this script started (by recorded pid: TERM, wait, KILL);
+#                         exit 3 naming a service whose port answers with no pid recorded
+#                         here (a stack started with another LL_STACK_DIR?)
 #   status                running/stopped, pid, port per service (exit 0 only if all run)
 #   env                   `export ...` lines for the apps: eval "$(stack.sh env)"
 #   logs [service] [-f]   tail the logs (all services, or one; -f follows)
@@ -765,13 +767,20 @@ reap_service() {   # reap_service <svc> <pid>
 # postgres manages (and checks) its own postmaster.pid; the others we tidy up ourselves.
 cleanup_pidfile() { [ "$1" = postgres ] || rm -f "$(pid_file "$1")"; }
 
+# Stops only what this runtime dir's pid files name. A service that is not ours but whose port
+# answers is not "not running": most often it is this profile's stack started with another
+# LL_STACK_DIR (its pid files are there, not here), as `status` says too. It is left alone, named,
+# and the command fails (exit 3), rather than report a stack stopped that still runs.
 stop_services() {   # stop_services <svc>...: signal all first, then wait (stops in parallel)
   local svc pid
-  local -a svcs=() pids=()
+  local -a svcs=() pids=() foreign=()
   for svc in "$@"; do
     if pid="$(signal_service "$svc" "$(stop_signal "$svc")")"; then
       svcs+=("$svc")
       pids+=("$pid")
+    elif port_open "$(service_port "$svc")"; then
+      say "$svc: not stopped: port $(service_port "$svc") is in use by another process (a stack with another LL_STACK_DIR?)"
+      foreign+=("$svc")
     else
       say "$svc: not running"
     fi
@@ -781,6 +790,10 @@ stop_services() {   # stop_services <svc>...: signal all first, then wait (stops
     reap_service "${svcs[$i]}" "${pids[$i]}"
     say "${svcs[$i]}: stopped (was pid ${pids[$i]})"
   done
+  if [ "${#foreign[@]}" -gt 0 ]; then
+    warn "not stopped: ${foreign[*]} (profile $PROFILE's ports answer, but runtime dir $STACK_DIR has no pid of theirs); a stack started with LL_STACK_DIR set is stopped with the same LL_STACK_DIR"
+    return 3
+  fi
 }
 
 kill_service() {
@@ -947,6 +960,11 @@ usage() {
 LOCK_FILE="$STACK_DIR.stacklock"
 with_lock() {
   if [ "${LL_STACK_LOCKED:-}" = "$LOCK_FILE" ]; then "$@"; return; fi
+  # A command that only stops or deletes needs no lock where none was ever taken: every command
+  # that starts a service takes it first, so nothing this runtime dir's stack started can run,
+  # and creating the file (and its parent dir) would leave a stray one behind, as a `down`
+  # with a mistyped or forgotten LL_STACK_DIR did.
+  if [ "$1" = run_locked ] && ! starts_services "$2" && [ ! -e "$LOCK_FILE" ]; then "$@"; return; fi
   mkdir -p "$(dirname "$STACK_DIR")"
   local rc=0
   LL_STACK_LOCKED="$LOCK_FILE" flock -o -w 300 -E 75 "$LOCK_FILE" bash "$HERE/stack.sh" "${ARGS[@]}" || rc=$?
@@ -957,6 +975,8 @@ need_service() {
   local IFS='|'
   is_service "${1:-}" || die "usage: stack.sh $2 <${SERVICES[*]}>"
 }
+
+starts_services() { case "$1" in up | start-service | restart-service) return 0 ;; *) return 1 ;; esac; }
 
 # Everything that starts or stops something runs here, inside the profile lock.
 run_locked() {
