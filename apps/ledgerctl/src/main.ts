@@ -132,7 +132,7 @@ program
   .command('add')
   .description('grow the commands and events topics and spread buckets onto the new partitions (re-run with --finish to finish a crashed spread)')
   .requiredOption('--to <n>', 'the new partition count')
-  .option('--finish', 'with the topics already at --to: make the moves that level the buckets (without it they are only printed)')
+  .option('--finish', 'with the topics already at --to: make the moves that level the bucket counts, undoing the count changes of any buckets move or rebalance --apply made since (without it they are only printed)')
   // At most one partition per bucket: a partition above that could never own an account, and
   // Kafka cannot take partitions back.
   .action((options: { to: string; finish?: boolean }) => addPartitions(loadCtlConfig(), parseWithin(options.to, '--to', 1, BUCKET_COUNT), options.finish === true));
