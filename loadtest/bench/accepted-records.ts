@@ -2,7 +2,7 @@
  * The ACCEPTED records Redis still holds once every command of the API phases is applied.
  *
  * The worker that commits a transfer's or hold's row replaces its record right after with the
- * applied mark, and the API writes a record only where its key is empty, so one that arrives
+ * applied mark, and the API writes a record anywhere but over the mark, so one that arrives
  * after a fast worker's commit is kept out. What is left is what no mark replaced: marks
  * Redis did not take, records written more than APPLIED_MARK_TTL_S after their commit. They
  * expire after API_ACCEPTED_TTL_S; README sizes Redis with this figure. Marks are not counted.

@@ -10,7 +10,7 @@
  * record per command not yet applied, not one per command of the last `ttlS` seconds. The
  * mark is what makes that hold when the API is slower than the worker: the API writes a
  * record after Kafka's acknowledgement, and a fast worker may apply the command before that
- * write arrives; the write is refused where a mark (or any value) already is (`SET NX`). A
+ * write arrives; the write is skipped where the mark is (put-accepted.lua). A
  * record the mark missed (written more than APPLIED_MARK_TTL_S after the commit, or whose
  * mark Redis did not take) expires after `ttlS`.
  */
@@ -60,26 +60,26 @@ export class AcceptedTransfers {
   }
 
   /**
-   * Writes the record unless its key already holds something: the applied mark (the worker
-   * was faster), or the record an earlier request with the same key wrote (the same record:
-   * the id is derived from the key, and a key is bound to its body).
+   * Writes the record unless its key holds the applied mark (the worker was faster). Anything
+   * else there is overwritten: the same record from an earlier request with the same key (the
+   * id is derived from the key, and a key is bound to its body), or a value none of our
+   * writers wrote, which must not keep the real record out (an outside review: `SET NX` did).
    */
   async putAccepted(record: AcceptedTransfer): Promise<void> {
-    await this.redis.set(this.keys.accepted(record.id), JSON.stringify(record), 'EX', this.ttlS, 'NX');
+    await this.putAcceptedMany([record]);
   }
 
   /**
-   * Many records, as `putAccepted` writes each (not over a value already there), in one script call per `recordsPerCallMax`
-   * (one SET for a single record). Not atomic across calls: a failure may leave some written,
+   * Many records, as `putAccepted` writes each (not over the applied mark), in one script
+   * call per `recordsPerCallMax`. Not atomic across calls: a failure may leave some written,
    * which only ever shows the truth (each record is written after Kafka acknowledged it).
    */
   async putAcceptedMany(records: readonly AcceptedTransfer[], recordsPerCallMax = 1000): Promise<void> {
     if (!Number.isSafeInteger(recordsPerCallMax) || recordsPerCallMax < 1) throw new RangeError(`recordsPerCallMax must be a positive integer, got ${recordsPerCallMax}`);
-    if (records.length === 1) return this.putAccepted(records[0]!);
     const calls: Promise<unknown>[] = [];
     for (let start = 0; start < records.length; start += recordsPerCallMax) {
       const chunk = records.slice(start, start + recordsPerCallMax);
-      calls.push(this.putAcceptedRecords(chunk.length, ...chunk.map((r) => this.keys.accepted(r.id)), String(this.ttlS), ...chunk.map((r) => JSON.stringify(r))));
+      calls.push(this.putAcceptedRecords(chunk.length, ...chunk.map((r) => this.keys.accepted(r.id)), String(this.ttlS), APPLIED_MARK, ...chunk.map((r) => JSON.stringify(r))));
     }
     await Promise.all(calls);
   }

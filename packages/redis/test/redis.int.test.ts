@@ -158,6 +158,20 @@ describe('AcceptedTransfers', () => {
     await expect(accepted.markApplied([waiting], 0)).rejects.toThrow(RangeError);
   });
 
+  it('writes a record over anything but the mark: a value none of our writers wrote does not keep it out', async () => {
+    const accepted = new AcceptedTransfers(redis, prefix, 300);
+    const recordOf = (id: string) => ({ id, principal: 'alice', requestHash: 'h', resource: { id, status: 'ACCEPTED', amount: '1' } });
+    const alone = randomUUID();
+    const inBatch = [randomUUID(), randomUUID()];
+    for (const id of [alone, ...inBatch]) await redis.set(`${prefix}acc:${id}`, 'garbage'); // no TTL: it would stay for good
+    await accepted.putAccepted(recordOf(alone));
+    await accepted.putAcceptedMany(inBatch.map(recordOf));
+    for (const id of [alone, ...inBatch]) {
+      expect(await accepted.getAccepted(id)).toEqual(recordOf(id));
+      expect(await redis.ttl(`${prefix}acc:${id}`)).toBeGreaterThan(200);
+    }
+  });
+
   it('reads many records in their order, in MGET calls: none for ids without one, and none for a record that is not its id\'s', async () => {
     const accepted = new AcceptedTransfers(redis, prefix, 300);
     const records = Array.from({ length: 5 }, (_, i) => {

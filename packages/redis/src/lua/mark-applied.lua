@@ -3,7 +3,7 @@
 
   Each key's ACCEPTED record, if any, is replaced by the applied mark with a short TTL: the
   record has done its work (Postgres answers from now on), and the mark keeps out a record
-  the API writes after this (its SET NX finds the key taken). A key without a record gets the
+  the API writes after this (put-accepted.lua skips a key holding the mark). A key without a record gets the
   mark too: the API's write may still be on its way.
 
   KEYS[i]      {prefix}acc:{id}, one per applied command
