@@ -65,7 +65,8 @@ function run(name: string, script: string, env: Record<string, string>, nice = 0
     child.once('close', () => resolve());
     child.once('exit', () => setTimeout(resolve, 1000));
     // A program that cannot be started (no `nice` on the PATH, say) stops the others too.
-    child.once('error', (error) => {
+    // `on`, not `once`: a second error (a failed SIGKILL, say) unheard would crash the launcher.
+    child.on('error', (error) => {
       if (child.pid === undefined) resolve();
       process.stderr.write(`${name} could not start: ${error.message}\n`);
       shutdown(1, `${name} could not start`);

@@ -14,13 +14,13 @@ const APPS = ['api', 'worker-1'] as const;
 
 // A stand-in for the ingest API and the partition worker: records its pid and its parent's
 // (the launcher's), then each signal it gets; FAKE_STOP_MS later it exits, unless it is the
-// one FAKE_DEAF names, which never does.
+// one FAKE_DEAF names, which never does. Like the real apps, it stops on SIGTERM, SIGINT
+// and SIGHUP (a closed terminal sends the last to the whole foreground group).
 const FAKE_APP = `
 const fs = require('node:fs');
 const name = process.env.WORKER_ID || 'api';
 const file = (what) => process.env.FAKE_STATE_DIR + '/' + name + '.' + what;
-process.on('SIGHUP', () => fs.appendFileSync(file('signals'), 'SIGHUP\\n'));
-for (const signal of ['SIGTERM', 'SIGINT']) {
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
   process.on(signal, () => {
     fs.appendFileSync(file('signals'), signal + '\\n');
     if (process.env.FAKE_DEAF === name) return;

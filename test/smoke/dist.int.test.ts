@@ -103,13 +103,15 @@ describe('the compiled apps (dist/)', () => {
     });
     expect(reconcile.stdout).toMatch(/reconcile: OK/);
 
-    // SIGTERM: each stops cleanly, exit 0, and says so last (a cut exit has no such line).
-    for (const started of [api, worker]) {
-      started.child.kill('SIGTERM');
+    // SIGTERM (the API; a supervisor's) and SIGHUP (the worker; a closed terminal's): each
+    // stops cleanly, exit 0, and says so last (a cut exit has no such line; Node's default
+    // for SIGHUP is to die at once).
+    for (const [started, signal] of [[api, 'SIGTERM'], [worker, 'SIGHUP']] as const) {
+      started.child.kill(signal);
       await exited(started.child);
       expect(started.child.exitCode).toBe(0);
       const last = JSON.parse(started.lines.filter((l) => l.startsWith('{')).at(-1)!) as { level: string; msg: string; signal?: string };
-      expect(last).toMatchObject({ level: 'info', msg: 'stopped', signal: 'SIGTERM' });
+      expect(last).toMatchObject({ level: 'info', msg: 'stopped', signal });
     }
   }, 180_000);
 });

@@ -34,6 +34,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A closed terminal (npm start) sends SIGHUP to the whole foreground group: stop cleanly,
+  // not by Node's default of dying at once (a review of the launcher's signal handling).
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
 }
 
 main().catch((error) => {

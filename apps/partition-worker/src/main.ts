@@ -8,7 +8,7 @@ import { createLogger } from '@ledgerline/logging';
 import { startTracing } from '@ledgerline/tracing';
 import { createPool, reconcile } from '@ledgerline/postgres';
 import { loadWorkerConfig } from './config';
-import { ReconcileSchedule } from './reconcile-schedule';
+import { RECONCILE_STATEMENT_DEADLINE_MIN_MS, ReconcileSchedule } from './reconcile-schedule';
 import { startWorkerRuntime } from './runtime';
 
 async function main(): Promise<void> {
@@ -37,11 +37,20 @@ async function main(): Promise<void> {
 
   // One worker of the group reconciles: the one assigned partition 0 (reconcile-schedule.ts).
   // Its own connection, without the worker's statement deadline (WORKER_QUERY_TIMEOUT_MS): its
-  // checks read whole tables by design. Made on every worker (any may be given partition 0); pg
-  // connects lazily, so a worker that never runs reconcile never opens it.
+  // checks read whole tables by design. Its own deadline instead, the interval or 10 min,
+  // whichever is longer: a connection that died without a reset would otherwise hold the run,
+  // and with it the group's only reconciler, forever (a review of this change). Made on every
+  // worker (any may be given partition 0); pg connects lazily, so a worker that never runs
+  // reconcile never opens it.
   const reconcilePool =
     config.reconcileIntervalMs > 0
-      ? createPool({ connectionString: config.databaseUrl, connectionsMax: 1, connectTimeoutMs: config.pgConnectTimeoutMs, applicationName: 'partition-worker' })
+      ? createPool({
+          connectionString: config.databaseUrl,
+          connectionsMax: 1,
+          connectTimeoutMs: config.pgConnectTimeoutMs,
+          queryTimeoutMs: Math.max(RECONCILE_STATEMENT_DEADLINE_MIN_MS, config.reconcileIntervalMs),
+          applicationName: 'partition-worker',
+        })
       : null;
   const reconcileSchedule = reconcilePool
     ? new ReconcileSchedule({
@@ -73,6 +82,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A closed terminal (npm start) sends SIGHUP to the whole foreground group: stop cleanly,
+  // not by Node's default of dying at once (a review of the launcher's signal handling).
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
 }
 
 main().catch((error) => {

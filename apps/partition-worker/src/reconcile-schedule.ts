@@ -26,17 +26,26 @@ import type { WorkerMetrics } from './metrics';
 /** The partition of the commands topic whose assignee runs the scheduled reconcile. */
 export const RECONCILE_PARTITION = 0;
 
+/**
+ * The shortest statement deadline of a scheduled run (main.ts gives it the interval when
+ * longer): a connection that died without a reset fails the run instead of holding it, and
+ * with it the group's only reconciler, for good.
+ */
+export const RECONCILE_STATEMENT_DEADLINE_MIN_MS = 10 * 60_000;
+
 /** What a tick does: run reconcile, leave the run in progress alone, or stand aside (another worker runs it). */
 export type ReconcileTurn = 'run' | 'busy' | 'elsewhere';
 
 /**
  * The decision, pure: this process reconciles only while partition 0 is assigned to it, and
  * one run at a time (on a large ledger a run outlasts the interval, and overlapping runs
- * would only pile up on Postgres).
+ * would only pile up on Postgres). Without partition 0 it stands aside even while a run of
+ * its own goes on: that run's figures are not exported (a review: a run that hung kept the
+ * worker "busy", and its old figures beside the new runner's, for as long as it hung).
  */
 export function reconcileTurn(assigned: readonly number[], running: boolean): ReconcileTurn {
-  if (running) return 'busy';
-  return assigned.includes(RECONCILE_PARTITION) ? 'run' : 'elsewhere';
+  if (!assigned.includes(RECONCILE_PARTITION)) return 'elsewhere';
+  return running ? 'busy' : 'run';
 }
 
 export interface ReconcileScheduleOptions {
@@ -92,6 +101,11 @@ export class ReconcileSchedule {
     const { metrics, logger, now = Date.now } = this.options;
     try {
       const report = await this.options.run();
+      // Partition 0 moved away during the run: the new runner's figures are the current ones.
+      if (reconcileTurn(this.options.assigned(), false) !== 'run') {
+        logger.info('reconcile: a run finished after partition 0 moved to another worker; its figures are not exported', { partition: RECONCILE_PARTITION });
+        return;
+      }
       for (const check of report.checks) metrics.reconcileViolations.set({ check: check.name }, check.violations);
       metrics.reconcileLastRun.set(now() / 1000);
       const broken = report.checks.filter((c) => c.violations > 0);

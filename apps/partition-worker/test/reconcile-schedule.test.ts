@@ -24,7 +24,8 @@ describe('reconcileTurn', () => {
     expect(reconcileTurn([1, 2, 3], false)).toBe('elsewhere');
     expect(reconcileTurn([], false)).toBe('elsewhere'); // joining, or its consumer crashed
     expect(reconcileTurn([0], true)).toBe('busy');
-    expect(reconcileTurn([1], true)).toBe('busy');
+    // Partition 0 gone while its own run goes on (perhaps hung): it stands aside all the same.
+    expect(reconcileTurn([1], true)).toBe('elsewhere');
   });
 });
 
@@ -89,7 +90,7 @@ describe('ReconcileSchedule', () => {
     expect(await exported(metrics)).toEqual({ violations: [], lastRun: 0 });
   });
 
-  test('one run at a time: a tick while a run is in progress neither starts another nor clears what it will set', async () => {
+  test('one run at a time: a tick while a run is in progress does not start another', async () => {
     const metrics = createWorkerMetrics({ defaultMetrics: false });
     const assigned = [0];
     let finish: (report: ReconcileReport) => void = () => undefined;
@@ -107,15 +108,36 @@ describe('ReconcileSchedule', () => {
     });
     const first = schedule.tick();
     await schedule.tick();
-    assigned.length = 0; // partition 0 moved away while the run goes on
     await schedule.tick();
     expect(started).toBe(1);
     finish(reportOf({ 'money-conserved': 1 }));
     await first;
-    // The run's own figures (a real run, finished); the next tick then stands aside.
     expect(await exported(metrics)).toEqual({ violations: [['money-conserved', 1]], lastRun: 5 });
+  });
+
+  test('partition 0 moving away during a run (one that hangs, say): the worker stands aside at once, and the run exports nothing', async () => {
+    const metrics = createWorkerMetrics({ defaultMetrics: false });
+    const assigned = [0];
+    const finishes: ((report: ReconcileReport) => void)[] = [];
+    const schedule = new ReconcileSchedule({
+      intervalMs: 60_000,
+      assigned: () => assigned,
+      run: () => new Promise<ReconcileReport>((resolve) => finishes.push(resolve)),
+      metrics,
+      logger: silentLogger,
+      now: () => 5_000,
+    });
+    const done = schedule.tick(); // a first run, which will hang
+    expect(finishes).toHaveLength(1);
+    // An earlier run had left figures; partition 0 moves to another worker mid-run.
+    metrics.reconcileViolations.set({ check: 'money-conserved' }, 3);
+    metrics.reconcileLastRun.set(4);
+    assigned.length = 0;
     await schedule.tick();
-    expect(started).toBe(1);
+    expect(await exported(metrics)).toEqual({ violations: [], lastRun: 0 });
+    // The run ends at last: its figures are another worker's business now.
+    finishes[0]!(reportOf({ 'money-conserved': 7 }));
+    await done;
     expect(await exported(metrics)).toEqual({ violations: [], lastRun: 0 });
   });
 
