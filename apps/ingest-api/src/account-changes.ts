@@ -13,6 +13,7 @@
  * Who: an admin may change anything; the owner may only close (checked here and again by
  * the writer).
  */
+import { registerLongPoll } from './status-read';
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { type AccountStatus, type UpdateAccountCommand, accountChangeIdFor } from '@ledgerline/domain';
 import { findAccount, findAccountChange } from '@ledgerline/postgres';
@@ -42,7 +43,7 @@ export async function submitAccountChange(
   const changeId = accountChangeIdFor(auth.principal, idempotencyKey);
   const requestHash = requestHashOf('ACCOUNT_CHANGE', { account_id: accountId, ...body });
   // Registered before publishing, so the writer's notification cannot slip between.
-  const handle = ctx.config.accountChangeWaitMs > 0 ? ctx.redis.waiter.register(changeId) : null;
+  const handle = ctx.config.accountChangeWaitMs > 0 ? registerLongPoll(ctx, auth, changeId) : null;
   try {
     const answer = await submitCommand<{ id: string }>(ctx, auth, {
       id: changeId,

@@ -17,6 +17,7 @@
  *
  * Routes match case-sensitively: `/V1/...` is a 404, never a path around a /v1 middleware.
  */
+import { LongPollShares } from './long-poll-shares';
 import type { Database } from '@ledgerline/postgres';
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
@@ -95,6 +96,7 @@ export function buildApp(deps: AppDeps): Express {
       onRefused: () => metrics.batchAdmissionRefused.inc(),
       onInFlight: (items) => metrics.batchItemsInFlight.set(items),
     }),
+    longPollShares: new LongPollShares(config.longPollsPerPrincipalMax),
     commandsTopic: topicNames(config.kafkaTopicPrefix).commands,
     seal: new CommandSeal(config.commandKey.current),
     clock: deps.clock ?? systemClock,

@@ -115,6 +115,8 @@ const schema = z.object({
   API_ACCOUNT_CHANGE_WAIT_MS: intVar(5_000, 0, WAIT_MS_MAX),
   /** Long polls waiting at once; beyond it a long poll answers at once (no wait). */
   API_LONG_POLLS_MAX: intVar(10_000, 0, 1_000_000),
+  /** One principal's long polls waiting at once; beyond it its long poll answers at once (long-poll-shares.ts). */
+  API_LONG_POLLS_PER_PRINCIPAL_MAX: intVar(1_000, 0, 1_000_000),
   /** Safety re-check of long-polled transfers (pub/sub can lose messages when Redis restarts). */
   API_LONG_POLL_RECHECK_MS: intVar(1_000, 50, 60_000),
   /** Requests in progress at once (every path but /healthz, long polls included); beyond it 429 + Retry-After. */
@@ -263,6 +265,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
     longPollMsMax: raw.API_LONG_POLL_MS_MAX,
     accountChangeWaitMs: raw.API_ACCOUNT_CHANGE_WAIT_MS,
     longPollsMax: raw.API_LONG_POLLS_MAX,
+    longPollsPerPrincipalMax: raw.API_LONG_POLLS_PER_PRINCIPAL_MAX,
     longPollRecheckMs: raw.API_LONG_POLL_RECHECK_MS,
     inFlightRequestsMax: raw.API_IN_FLIGHT_REQUESTS_MAX,
     inFlightPerPrincipalMax: raw.API_IN_FLIGHT_PER_PRINCIPAL_MAX,

@@ -1,4 +1,5 @@
 /** Everything a route handler may use, built once by buildApp from the injected ports. */
+import type { LongPollShares } from './long-poll-shares';
 import type { Database } from '@ledgerline/postgres';
 import type { TokenVerifier } from '@ledgerline/auth';
 import type { Clock } from '@ledgerline/domain';
@@ -25,6 +26,8 @@ export interface AppContext {
   readonly directory: AccountDirectory;
   /** Bounds the batch items worked on at once (POST /v1/batch). */
   readonly batchAdmission: BatchAdmission;
+  /** Bounds one principal's long polls waiting at once. */
+  readonly longPollShares: LongPollShares;
   readonly metrics: ApiMetrics;
   readonly commandsTopic: string;
   /** Seals the commands a ledger:admin principal asks for, so workers can tell them from forged ones. */

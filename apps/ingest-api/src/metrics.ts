@@ -114,7 +114,8 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
     longPollsWaiting: new Gauge({ name: 'ledger_api_long_polls_waiting', help: 'Long polls waiting now', registers: [registry] }),
     longPollsRefused: new Counter({
       name: 'ledger_api_long_polls_refused_total',
-      help: 'Long polls answered at once because the waiter map was full',
+      help: "Long polls answered at once because the waiter map was full (limit=process) or the principal's share of it was (limit=principal)",
+      labelNames: ['limit'],
       registers: [registry],
     }),
     cacheFallbacks: new Counter({

@@ -11,6 +11,7 @@
  * read and the wait cannot be missed.
  */
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
+import type { WaitHandle } from '@ledgerline/redis';
 import type { AppContext } from './context';
 import { acceptedButUnrecorded, notFound } from './errors';
 
@@ -32,8 +33,7 @@ export interface StatusSource<Current> {
 const isClaimedOnly = <Current>(found: Current | ClaimedOnly): found is ClaimedOnly => typeof found === 'object' && found !== null && 'claimant' in found;
 
 export async function readLongPolled<Current>(ctx: AppContext, auth: AuthContext, id: string, waitMs: number, source: StatusSource<Current>): Promise<Current> {
-  const handle = waitMs > 0 ? ctx.redis.waiter.register(id) : null;
-  if (waitMs > 0 && !handle) ctx.metrics.longPollsRefused.inc();
+  const handle = waitMs > 0 ? registerLongPoll(ctx, auth, id) : null;
   try {
     const first = await source.current();
     if (first === null) throw notFound(source.what);
@@ -56,6 +56,28 @@ export async function readLongPolled<Current>(ctx: AppContext, auth: AuthContext
   } finally {
     handle?.cancel();
   }
+}
+
+/**
+ * A place among the waiting long polls for `id`, within `auth`'s share
+ * (API_LONG_POLLS_PER_PRINCIPAL_MAX) and the process's (API_LONG_POLLS_MAX); null, counted,
+ * when either is full: the caller then answers at once. Its `cancel` gives both back.
+ */
+export function registerLongPoll(ctx: AppContext, auth: AuthContext, id: string): WaitHandle | null {
+  const giveBack = ctx.longPollShares.take(auth.principal);
+  const handle = giveBack ? ctx.redis.waiter.register(id) : null;
+  if (!handle) {
+    giveBack?.();
+    ctx.metrics.longPollsRefused.inc({ limit: giveBack ? 'process' : 'principal' });
+    return null;
+  }
+  return {
+    until: (ms) => handle.until(ms),
+    cancel: () => {
+      handle.cancel();
+      giveBack!();
+    },
+  };
 }
 
 /** A long poll's sleep until its waiter wakes it or `waitMs` pass, counted while it lasts. */
