@@ -43,7 +43,7 @@ export const APPLIED_MARK_TTL_S = 60;
 
 export class AcceptedTransfers {
   private readonly keys: Keys;
-  /** KEYS: the records' keys; ARGV: ttl, then each record's JSON (see the script's header). */
+  /** KEYS: the records' keys; ARGV: ttl, the applied mark, then each record's JSON (see the script's header). */
   private readonly putAcceptedRecords: ScriptCommand;
 
   /** KEYS: the records' keys; ARGV: the mark's TTL, the mark (see the script's header). */
@@ -75,13 +75,11 @@ export class AcceptedTransfers {
    * which only ever shows the truth (each record is written after Kafka acknowledged it).
    */
   async putAcceptedMany(records: readonly AcceptedTransfer[], recordsPerCallMax = 1000): Promise<void> {
-    if (!Number.isSafeInteger(recordsPerCallMax) || recordsPerCallMax < 1) throw new RangeError(`recordsPerCallMax must be a positive integer, got ${recordsPerCallMax}`);
-    const calls: Promise<unknown>[] = [];
-    for (let start = 0; start < records.length; start += recordsPerCallMax) {
-      const chunk = records.slice(start, start + recordsPerCallMax);
-      calls.push(this.putAcceptedRecords(chunk.length, ...chunk.map((r) => this.keys.accepted(r.id)), String(this.ttlS), APPLIED_MARK, ...chunk.map((r) => JSON.stringify(r))));
-    }
-    await Promise.all(calls);
+    await Promise.all(
+      chunksOf(records, recordsPerCallMax, 'recordsPerCallMax').map((chunk) =>
+        this.putAcceptedRecords(chunk.length, ...chunk.map((r) => this.keys.accepted(r.id)), String(this.ttlS), APPLIED_MARK, ...chunk.map((r) => JSON.stringify(r))),
+      ),
+    );
   }
 
   /**
@@ -92,13 +90,11 @@ export class AcceptedTransfers {
    * still finds it once the record is gone.
    */
   async markApplied(transferIds: readonly string[], idsPerCallMax = 1000): Promise<void> {
-    if (!Number.isSafeInteger(idsPerCallMax) || idsPerCallMax < 1) throw new RangeError(`idsPerCallMax must be a positive integer, got ${idsPerCallMax}`);
-    const calls: Promise<unknown>[] = [];
-    for (let start = 0; start < transferIds.length; start += idsPerCallMax) {
-      const keys = transferIds.slice(start, start + idsPerCallMax).map((id) => this.keys.accepted(id));
-      calls.push(this.markAppliedRecords(keys.length, ...keys, String(APPLIED_MARK_TTL_S), APPLIED_MARK));
-    }
-    await Promise.all(calls);
+    await Promise.all(
+      chunksOf(transferIds, idsPerCallMax, 'idsPerCallMax').map((chunk) =>
+        this.markAppliedRecords(chunk.length, ...chunk.map((id) => this.keys.accepted(id)), String(APPLIED_MARK_TTL_S), APPLIED_MARK),
+      ),
+    );
   }
 
   async getAccepted(transferId: string): Promise<AcceptedTransfer | null> {
@@ -126,14 +122,18 @@ export class AcceptedTransfers {
 
   /** lookupAccepted for many ids, in their order, in one `MGET` per `idsPerCallMax` (MGET reads a key of another type as none). */
   async lookupAcceptedMany(transferIds: readonly string[], idsPerCallMax = 1000): Promise<AcceptedLookup[]> {
-    if (!Number.isSafeInteger(idsPerCallMax) || idsPerCallMax < 1) throw new RangeError(`idsPerCallMax must be a positive integer, got ${idsPerCallMax}`);
-    const calls: Promise<(string | null)[]>[] = [];
-    for (let start = 0; start < transferIds.length; start += idsPerCallMax) {
-      calls.push(this.redis.mget(transferIds.slice(start, start + idsPerCallMax).map((id) => this.keys.accepted(id))));
-    }
+    const calls = chunksOf(transferIds, idsPerCallMax, 'idsPerCallMax').map((chunk) => this.redis.mget(chunk.map((id) => this.keys.accepted(id))));
     const texts = (await Promise.all(calls)).flat();
     return transferIds.map((id, i) => lookupOf(id, texts[i] ?? null));
   }
+}
+
+/** `items` in slices of at most `perCallMax` (a positive integer, named `what` when it is not), one per Redis call. */
+function chunksOf<T>(items: readonly T[], perCallMax: number, what: string): T[][] {
+  if (!Number.isSafeInteger(perCallMax) || perCallMax < 1) throw new RangeError(`${what} must be a positive integer, got ${perCallMax}`);
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += perCallMax) chunks.push(items.slice(start, start + perCallMax));
+  return chunks;
 }
 
 /** What `lookupAccepted` reads back: the id's record, none (null), or why what is kept is none of ours. */
