@@ -14,6 +14,7 @@ import { type AcceptedLookup, isWrongType, shown } from '@ledgerline/redis';
 import { type HoldResource, type TransferResource, instantParam } from '@ledgerline/schemas';
 import type { AccountFacts } from './account-directory';
 import type { AppContext } from './context';
+import { DependencyUnavailableError } from './errors';
 import { type BalanceFigure, acceptedResourceOf } from './resources';
 
 /**
@@ -81,6 +82,20 @@ export function acceptedRecord(ctx: AppContext, id: string, found: AcceptedLooku
   }
   ctx.warn('cache-malformed-accepted', `ignored the ACCEPTED record kept for ${id} (read as none): ${checked.malformed}`);
   return null;
+}
+
+/**
+ * The ACCEPTED record kept for the transfer or hold `id` (acceptedRecord), for a status read:
+ * Redis failing is 503, as the read cannot tell whether `id` was accepted.
+ */
+export async function acceptedRecordForRead(ctx: AppContext, id: string, what: 'transfer' | 'hold'): Promise<AcceptedRecord | null> {
+  let found;
+  try {
+    found = await lookupAccepted(ctx, id);
+  } catch {
+    throw new DependencyUnavailableError('redis', `redis did not answer (down or too slow): cannot tell whether ${what} ${id} was accepted; retry shortly`);
+  }
+  return acceptedRecord(ctx, id, found);
 }
 
 /** The transfer an ACCEPTED record holds; null for none, or a hold's. */

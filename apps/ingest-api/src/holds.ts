@@ -16,12 +16,12 @@ import type { HoldResource, TransferResource, captureBody, holdBody } from '@led
 import type { z } from 'zod';
 import { readRepairBalances } from './balance-read-repair';
 import { appliedElseAccepted } from './applied-else-accepted';
-import { acceptedRecord, lookupAccepted } from './cached-values';
+import { acceptedRecordForRead, holdIn } from './cached-values';
 import { submitCommand, publishCommand } from './command-submission';
 import { earlierTransfer, submitMovements } from './movements';
 import { type ClaimedOnly, mayKnowOfClaim, readLongPolled } from './status-read';
 import type { AppContext } from './context';
-import { DependencyUnavailableError, acceptedButUnrecorded, forbidden, notFound, validationFailed } from './errors';
+import { acceptedButUnrecorded, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
 import { acceptedTransferWire, holdWire } from './resources';
 
@@ -69,14 +69,9 @@ async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold
 
 /** The hold its ACCEPTED record shows; null for none, a transfer's, or a malformed one (as if none were kept). */
 async function acceptedHold(ctx: AppContext, holdId: string): Promise<CurrentHold | null> {
-  let found;
-  try {
-    found = await lookupAccepted(ctx, holdId);
-  } catch {
-    throw new DependencyUnavailableError('redis', `redis did not answer (down or too slow): cannot tell whether hold ${holdId} was accepted; retry shortly`);
-  }
-  const accepted = acceptedRecord(ctx, holdId, found);
-  return accepted && 'hold' in accepted ? { resource: accepted.hold, principal: accepted.principal, row: null } : null;
+  const accepted = await acceptedRecordForRead(ctx, holdId, 'hold');
+  const resource = holdIn(accepted);
+  return accepted && resource ? { resource, principal: accepted.principal, row: null } : null;
 }
 
 /** The hold as `auth` may see it; 404 when it may not, 503 when only its claim shows it (acceptedButUnrecorded). */

@@ -23,9 +23,8 @@ import { REVERSIBLE_KINDS } from '@ledgerline/domain';
 import { type TransferRow, accountClosedBy, findIdempotencyClaimant, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
 import type { TransferResource } from '@ledgerline/schemas';
 import { readRepairBalances } from './balance-read-repair';
-import { acceptedRecord, lookupAccepted } from './cached-values';
+import { acceptedRecordForRead, transferIn } from './cached-values';
 import type { AppContext } from './context';
-import { DependencyUnavailableError } from './errors';
 import { transferWireFromRow } from './resources';
 import { type ClaimedOnly, readLongPolled } from './status-read';
 import { appliedElseAccepted } from './applied-else-accepted';
@@ -65,14 +64,9 @@ async function currentTransfer(ctx: AppContext, transferId: string): Promise<Cur
 
 /** The transfer its ACCEPTED record shows; null for none, a hold's, or a malformed one (as if none were kept). */
 async function acceptedTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | null> {
-  let found;
-  try {
-    found = await lookupAccepted(ctx, transferId);
-  } catch {
-    throw new DependencyUnavailableError('redis', `redis did not answer (down or too slow): cannot tell whether transfer ${transferId} was accepted; retry shortly`);
-  }
-  const accepted = acceptedRecord(ctx, transferId, found);
-  return accepted && 'transfer' in accepted ? { resource: accepted.transfer, principal: accepted.principal, row: null } : null;
+  const accepted = await acceptedRecordForRead(ctx, transferId, 'transfer');
+  const resource = transferIn(accepted);
+  return accepted && resource ? { resource, principal: accepted.principal, row: null } : null;
 }
 
 /** A COMPLETED TRANSFER, CAPTURE or DEPOSIT shows how much its reversals took back. */
