@@ -17,7 +17,7 @@ import type { LastPartition } from './last-partition';
 import type { PgReport } from './pgstats';
 import type { BatchIngestResult } from './batch';
 import type { IdealResult } from './ideal';
-import type { CapacityResult, CpuPerTransferResult, E2eResult, ScenarioResult, StepResult } from './phases';
+import type { CapacityResult, CapacityStep, CpuPerTransferResult, E2eResult, ScenarioResult, StepResult } from './phases';
 import type { QuietResult } from './quiet';
 import type { BenchPlan } from './plan';
 import type { ProfileSummary } from './profile';
@@ -268,7 +268,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
         baseline: `the synchronous row-lock comparator (loadtest/baseline/server.ts) driven by k6 with ${plan.baselineVus} closed-loop clients for ${plan.baselineSaturationDurationS} s: committed transfers/s`,
         ceiling: `PostgreSQL alone applying writeBatch(applyBatch(...)) batches of ${plan.ceilingBatchCommands} on ${plan.partitions} partitions through PgBouncer, legs routed in memory: COMPLETED transfers/s`,
         e2e_quiet: `${plan.quietRatePerS} cross-partition transfers/s, one at a time, for ${plan.quietDurationS} s after a 1 s warm-up, on an idle system, from the bench driver: POST /v1/transfers, then GET /v1/transfers/{id}?wait_ms=5000; from the 202 to COMPLETED`,
-        ingest_capacity_per_s: `highest offered rate of a k6 steady ramp (${plan.capacityStepS} s steps from ${plan.capacityStartPerS}/s, x${plan.capacityFactor} per step, then ${plan.capacityBisections} bisection(s)) with ack p99 <= ${plan.capacityP99Ms} ms, 0 errors and 0 dropped iterations; ours and the baseline the same way`,
+        ingest_capacity_per_s: `highest offered rate of a k6 steady ramp (an unjudged warm-up step at half the start rate, then ${plan.capacityStepS} s steps from ${plan.capacityStartPerS}/s, x${plan.capacityFactor} per step, then ${plan.capacityBisections} bisection(s)) with ack p99 <= ${plan.capacityP99Ms} ms, 0 errors and 0 dropped iterations; ours and the baseline the same way`,
         cpu_ms_per_transfer: `k6 steady at half of ingest_capacity_per_s.ours for ${plan.cpuDurationS} s, cross-partition pairs only; CPU (/proc) of API, workers, Postgres, PgBouncer, Kafka and Redis from k6's start to its exit, per acked transfer; k6 and other tenants reported outside the total`,
         wal_bytes_per_transfer: 'same window as cpu_ms_per_transfer, until every transfer is COMPLETED and its outbox marks are written: pg_current_wal_lsn() difference / COMPLETED transfers (the dev profile\'s cluster serves only the bench)',
         rows_per_transfer: 'same window: pg_stat_user_tables inserts + updates + deletes per COMPLETED transfer; index entries = (inserts + updates - HOT updates) x the table\'s indexes',
@@ -340,6 +340,9 @@ function chart(input: ReportInput, e2eP99: number | null, caps: Record<string, n
     footer,
   });
 }
+
+const capacityStep = (st: CapacityStep) =>
+  `${st.offered_per_s}/s ${st.passed ? '+' : '-'} (p99 ${cell(st.p99_ms)} ms, ${st.errors} errors, ${st.dropped} dropped)`;
 
 function cell(v: unknown): string {
   return v === null || v === undefined ? '-' : String(v);
@@ -484,7 +487,7 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
     if (!runs.length) continue;
     L.push(`## Single-request capacity, ${kind}`, '');
     runs.forEach((c, i) =>
-      L.push(`Run ${i + 1}: **${cell(c.per_s)}/s**. Steps (${c.step_s} s each; + passed: ack p99 <= ${c.p99_limit_ms} ms, 0 errors, 0 dropped): ${c.steps.map((st) => `${st.offered_per_s}/s ${st.passed ? '+' : '-'} (p99 ${cell(st.p99_ms)} ms, ${st.errors} errors, ${st.dropped} dropped)`).join('; ')}`, ''),
+      L.push(`Run ${i + 1}: **${cell(c.per_s)}/s**. Warm-up (not judged): ${capacityStep(c.warmup)}. Steps (${c.step_s} s each; + passed: ack p99 <= ${c.p99_limit_ms} ms, 0 errors, 0 dropped): ${c.steps.map(capacityStep).join('; ')}`, ''),
     );
   }
   if (m.cpu.length) {
