@@ -9,13 +9,14 @@
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { REVERSIBLE_KINDS, type ReversalCommand, transferIdFor } from '@ledgerline/domain';
-import { findReversedAmount, findTransfer } from '@ledgerline/postgres';
+import { type TransferRow, findReversedAmount, findTransfer } from '@ledgerline/postgres';
 import type { TransferResource, reversalBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
+import { acceptedRecordForRead, transferIn } from './cached-values';
 import { submitCommand } from './command-submission';
 import { earlierTransfer } from './movements';
 import type { AppContext } from './context';
-import { ApiError, forbidden, notFound } from './errors';
+import { ApiError, DependencyUnavailableError, forbidden, notFound } from './errors';
 import { requestHashOf } from './request-hash';
 import { acceptedTransferWire } from './resources';
 
@@ -31,8 +32,7 @@ export async function submitReversal(
   originalId: string,
   body: z.output<typeof reversalBody>,
 ): Promise<ReversalAnswer> {
-  const original = await findTransfer(ctx.pool, originalId);
-  if (!original) throw notFound('transfer');
+  const original = await appliedOriginal(ctx, auth, originalId);
   const payer = original.toAccountId;
   const payerFacts = payer ? await ctx.directory.lookup(payer) : null;
   if (!isAdmin(auth)) {
@@ -42,9 +42,7 @@ export async function submitReversal(
     const mayRead = payerFacts?.owner === auth.principal || sourceFacts?.owner === auth.principal;
     if (!mayRead) throw notFound('transfer');
   }
-  if (!payer || original.status !== 'COMPLETED' || !REVERSIBLE_KINDS.includes(original.kind)) {
-    throw new ApiError(409, 'TRANSFER_NOT_REVERSIBLE', 'only a COMPLETED TRANSFER, CAPTURE or DEPOSIT can be reversed');
-  }
+  if (!payer || original.status !== 'COMPLETED' || !REVERSIBLE_KINDS.includes(original.kind)) throw notReversible();
   if (!isAdmin(auth)) {
     if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
     if (payerFacts?.owner !== auth.principal) throw forbidden("only the owner of the original's destination account may reverse it");
@@ -83,4 +81,38 @@ export async function submitReversal(
     earlier: () => earlierTransfer(ctx, transferId),
   });
   return { status: answer.status, resource: answer.resource };
+}
+
+const notReversible = () => new ApiError(409, 'TRANSFER_NOT_REVERSIBLE', 'only a COMPLETED TRANSFER, CAPTURE or DEPOSIT can be reversed');
+
+/**
+ * The original's row. One accepted but not applied yet has no row, only its ACCEPTED record,
+ * and a read shows it ACCEPTED: to whoever may read it (an admin, the owner of either account,
+ * as transfer-status.ts's mayRead) it is not reversible yet (409), not missing. Anyone else,
+ * and an id nobody sent, gets 404. The row is read again after the record, as a status read
+ * does (applied-else-accepted.ts): a worker may have committed it and replaced the record in
+ * between. With Redis not answering, the record is taken as absent (404, as before).
+ */
+async function appliedOriginal(ctx: AppContext, auth: AuthContext, originalId: string): Promise<TransferRow> {
+  const row = await findTransfer(ctx.pool, originalId);
+  if (row) return row;
+  let accepted;
+  try {
+    accepted = transferIn(await acceptedRecordForRead(ctx, originalId, 'transfer'));
+  } catch (error) {
+    if (!(error instanceof DependencyUnavailableError)) throw error;
+    accepted = null;
+  }
+  const applied = await findTransfer(ctx.pool, originalId);
+  if (applied) return applied;
+  if (accepted && (await mayReadAccepted(ctx, auth, accepted))) throw notReversible();
+  throw notFound('transfer');
+}
+
+async function mayReadAccepted(ctx: AppContext, auth: AuthContext, accepted: TransferResource): Promise<boolean> {
+  if (isAdmin(auth)) return true;
+  for (const id of [accepted.from_account_id, accepted.to_account_id]) {
+    if (id && (await ctx.directory.lookup(id))?.owner === auth.principal) return true;
+  }
+  return false;
 }
