@@ -11,9 +11,10 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { type AuthContext, canRead, canWrite } from '@ledgerline/auth';
 import { idempotencyKeyHeader, textProblem } from '@ledgerline/schemas';
-import { type FieldIssue, forbidden, issuesOf, validationFailed } from './errors';
+import { ApiError, type FieldIssue, forbidden, issuesOf, validationFailed } from './errors';
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  assertObjectBody(body);
   // Before zod: the shape check below walks the document without recursion, so no nesting
   // depth can exhaust the stack, and no text Postgres cannot store reaches a command.
   const problem = jsonProblem(body ?? {}, BODY_DEPTH_MAX);
@@ -21,6 +22,15 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   const parsed = schema.safeParse(body ?? {}, { reportInput: true });
   if (!parsed.success) throw validationFailed(issuesOf(parsed.error), 'request body is not valid');
   return parsed.data;
+}
+
+/**
+ * A body that is JSON but an array is refused whole, as a scalar is (errors.ts: body-parser's
+ * strict mode lets arrays through, scalars not): docs/api.md promises the same answer, without
+ * details, for every JSON text that is not an object. (Absent, it parses as {}.)
+ */
+export function assertObjectBody(body: unknown): void {
+  if (Array.isArray(body)) throw new ApiError(400, 'VALIDATION_FAILED', 'request body must be a JSON object');
 }
 
 /**

@@ -27,7 +27,7 @@ import { batchIdFor, batchItemIdFor } from '@ledgerline/domain';
 import { type BatchItemKind, batchBody, batchEnvelope, batchItemKind, holdBody, holdResource, movementBody, transferBody, transferResource } from '@ledgerline/schemas';
 import type { AppContext } from '../context';
 import { ApiError, errorBody, idempotencyKeyReused, issuesOf, toHttpError, validationFailed } from '../errors';
-import { authOf, envelopeProblem, parseBody, requireWrite } from '../http-input';
+import { assertObjectBody, authOf, envelopeProblem, parseBody, requireWrite } from '../http-input';
 import { type MovementRequest, type MovementSubmission, movementRequestHash, submitMovements } from '../movements';
 import { requestHashOf } from '../request-hash';
 import { defineRoute } from '../route-table';
@@ -118,6 +118,7 @@ async function submitBatch(ctx: AppContext, auth: AuthContext, key: string, enve
 
 /** The envelope (items 1..API_BATCH_ITEMS_MAX), before any item is looked at. */
 function parseEnvelope(ctx: AppContext, body: unknown): unknown[] {
+  assertObjectBody(body);
   const problem = envelopeProblem(body, BATCH_BODY_DEPTH_MAX);
   if (problem) throw validationFailed([problem], 'request body is not valid');
   const parsed = batchEnvelope.safeParse(body ?? {}, { reportInput: true });
