@@ -9,15 +9,16 @@
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { REVERSIBLE_KINDS, type ReversalCommand, transferIdFor } from '@ledgerline/domain';
-import { type TransferRow, findReversedAmount, findTransfer } from '@ledgerline/postgres';
+import { type TransferRow, findReversedAmount } from '@ledgerline/postgres';
 import type { TransferResource, reversalBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
-import { acceptedRecordForRead, transferIn } from './cached-values';
 import { submitCommand } from './command-submission';
 import { earlierTransfer } from './movements';
 import type { AppContext } from './context';
-import { ApiError, DependencyUnavailableError, forbidden, notFound } from './errors';
+import { ApiError, forbidden, notFound } from './errors';
 import { requestHashOf } from './request-hash';
+import { mayKnowOfClaim } from './status-read';
+import { currentTransfer, mayRead } from './transfer-status';
 import { acceptedTransferWire } from './resources';
 
 export interface ReversalAnswer {
@@ -35,13 +36,6 @@ export async function submitReversal(
   const original = await appliedOriginal(ctx, auth, originalId);
   const payer = original.toAccountId;
   const payerFacts = payer ? await ctx.directory.lookup(payer) : null;
-  if (!isAdmin(auth)) {
-    // Whoever may read the original learns why they may not reverse it; anyone else gets 404.
-    const sourceFacts = original.fromAccountId ? await ctx.directory.lookup(original.fromAccountId) : null;
-    // The owners of its accounts (as for a read of it: transfer-status.ts, mayRead).
-    const mayRead = payerFacts?.owner === auth.principal || sourceFacts?.owner === auth.principal;
-    if (!mayRead) throw notFound('transfer');
-  }
   if (!payer || original.status !== 'COMPLETED' || !REVERSIBLE_KINDS.includes(original.kind)) throw notReversible();
   if (!isAdmin(auth)) {
     if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
@@ -86,33 +80,22 @@ export async function submitReversal(
 const notReversible = () => new ApiError(409, 'TRANSFER_NOT_REVERSIBLE', 'only a COMPLETED TRANSFER, CAPTURE or DEPOSIT can be reversed');
 
 /**
- * The original's row. One accepted but not applied yet has no row, only its ACCEPTED record,
- * and a read shows it ACCEPTED: to whoever may read it (an admin, the owner of either account,
- * as transfer-status.ts's mayRead) it is not reversible yet (409), not missing. Anyone else,
- * and an id nobody sent, gets 404. The row is read again after the record, as a status read
- * does (applied-else-accepted.ts): a worker may have committed it and replaced the record in
- * between. With Redis not answering, the record is taken as absent (404, as before).
+ * The original's row, for a caller who may read it (404 for anyone else), found as a status read finds a transfer (transfer-status.ts): its row,
+ * else its ACCEPTED record, else its row again, else its claim. One accepted but not applied
+ * yet has no row, and a status read shows it ACCEPTED (or, its record lost with the cache,
+ * 503 to its claimant): to whoever may read it, it is not reversible yet (409), not missing
+ * (a 404 would tell the caller that a transfer it has seen does not exist). Anyone else, and
+ * an id nobody sent, gets 404; Redis not answering is 503, as for a status read.
  */
 async function appliedOriginal(ctx: AppContext, auth: AuthContext, originalId: string): Promise<TransferRow> {
-  const row = await findTransfer(ctx.pool, originalId);
-  if (row) return row;
-  let accepted;
-  try {
-    accepted = transferIn(await acceptedRecordForRead(ctx, originalId, 'transfer'));
-  } catch (error) {
-    if (!(error instanceof DependencyUnavailableError)) throw error;
-    accepted = null;
+  const current = await currentTransfer(ctx, originalId);
+  if (current === null) throw notFound('transfer');
+  if ('claimant' in current) {
+    if (mayKnowOfClaim(auth, current.claimant)) throw notReversible();
+    throw notFound('transfer');
   }
-  const applied = await findTransfer(ctx.pool, originalId);
-  if (applied) return applied;
-  if (accepted && (await mayReadAccepted(ctx, auth, accepted))) throw notReversible();
-  throw notFound('transfer');
-}
-
-async function mayReadAccepted(ctx: AppContext, auth: AuthContext, accepted: TransferResource): Promise<boolean> {
-  if (isAdmin(auth)) return true;
-  for (const id of [accepted.from_account_id, accepted.to_account_id]) {
-    if (id && (await ctx.directory.lookup(id))?.owner === auth.principal) return true;
-  }
-  return false;
+  // Whoever may read the original learns why they may not reverse it; anyone else gets 404.
+  if (!(await mayRead(ctx, auth, current))) throw notFound('transfer');
+  if (!current.row) throw notReversible();
+  return current.row;
 }

@@ -29,7 +29,7 @@ import { transferWireFromRow } from './resources';
 import { type ClaimedOnly, readLongPolled } from './status-read';
 import { appliedElseAccepted } from './applied-else-accepted';
 
-interface CurrentTransfer {
+export interface CurrentTransfer {
   resource: TransferResource;
   principal: string;
   row: TransferRow | null;
@@ -48,7 +48,7 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
   return await asSeenBy(ctx, auth, current.resource);
 }
 
-async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | ClaimedOnly | null> {
+export async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | ClaimedOnly | null> {
   const found = await appliedElseAccepted(
     async () => {
       const row = await findTransfer(ctx.pool, transferId);
@@ -89,7 +89,7 @@ export async function withReversedAmounts(ctx: AppContext, resources: readonly T
  * owns its source account anyway, and one that sent it as admin must be admin to read it
  * (an outside review: a principal's read-only token read what it had sent with an admin one).
  */
-async function mayRead(ctx: AppContext, auth: AuthContext, current: CurrentTransfer): Promise<boolean> {
+export async function mayRead(ctx: AppContext, auth: AuthContext, current: CurrentTransfer): Promise<boolean> {
   if (isAdmin(auth)) return true;
   for (const id of [current.resource.from_account_id, current.resource.to_account_id]) {
     if (!id) continue;

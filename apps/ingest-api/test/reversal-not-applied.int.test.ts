@@ -5,9 +5,11 @@
 // the transfer was told it did not exist, and a client taking 404 at its word gives up on it).
 // No worker runs here, so every command stays ACCEPTED in Kafka for the whole test.
 import { randomUUID } from 'node:crypto';
+import { createRedis } from '@ledgerline/redis';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { Client, startApi, token } from '../../../test/support/api';
+import { testServices } from '../../../test/support/env';
 
 describe('a reversal of a transfer not applied yet', () => {
   let db: TestDatabase;
@@ -52,5 +54,26 @@ describe('a reversal of a transfer not applied yet', () => {
     expect([stranger.status, stranger.body.error?.code]).toEqual([404, 'NOT_FOUND']);
     const unknown = await bob.post(`/v1/transfers/${randomUUID()}/reversals`, {});
     expect([unknown.status, unknown.body.error?.code]).toEqual([404, 'NOT_FOUND']);
+  });
+
+  test('its record lost with the cache: its claimant still gets 409, anyone else 404', async () => {
+    const redis = createRedis(testServices().redisUrl);
+    try {
+      const from = (await alice.post('/v1/accounts', { currency: 'USD' })).body.id;
+      const to = (await bob.post('/v1/accounts', { currency: 'USD' })).body.id;
+      const original = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: to, amount: '10', currency: 'USD' });
+      expect(original.status).toBe(202);
+      // Redis restarted empty, or flushed: only the Idempotency-Key claim shows the transfer.
+      expect(await redis.del(`${topics.prefix}:acc:${original.body.id}`)).toBe(1);
+      expect((await alice.get(`/v1/transfers/${original.body.id}`)).status).toBe(503);
+      for (const claimant of [alice, admin]) {
+        const reversal = await claimant.post(`/v1/transfers/${original.body.id}/reversals`, {});
+        expect([reversal.status, reversal.body.error?.code]).toEqual([409, 'TRANSFER_NOT_REVERSIBLE']);
+      }
+      const payee = await bob.post(`/v1/transfers/${original.body.id}/reversals`, {});
+      expect([payee.status, payee.body.error?.code]).toEqual([404, 'NOT_FOUND']);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
