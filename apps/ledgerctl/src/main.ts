@@ -2,7 +2,7 @@
 /** ledgerctl: the operator CLI. Each command lives in src/commands/. */
 import { Command, CommanderError } from 'commander';
 import { ConfigError, describeStartFailure } from '@ledgerline/config';
-import { SCOPES, TOKEN_LIFETIME_MAX_S_DEFAULT, signDevToken, unknownScopes } from '@ledgerline/auth';
+import { SCOPES, TOKEN_LIFETIME_MAX_S_DEFAULT, principalProblem, signDevToken, unknownScopes } from '@ledgerline/auth';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 import { uuid } from '@ledgerline/schemas';
 import { loadCtlConfig } from './config';
@@ -43,6 +43,9 @@ program
   .action(async (options: { sub: string; scope: string; ttlS: string }) => {
     const ttlS = Number(options.ttlS);
     if (!/^[0-9]{1,9}$/.test(options.ttlS) || ttlS < 1) throw new Error('--ttl-s must be a positive integer');
+    // The API's own rule for a sub: a token it would refuse (401 or 400) is not printed.
+    const subProblem = principalProblem(options.sub);
+    if (subProblem) throw new Error(`--sub ${subProblem.message}, got ${JSON.stringify(options.sub.slice(0, 64))}${options.sub.length > 64 ? '...' : ''}`);
     // A scope the API does not know grants nothing: a token with only typos in it would be refused everything.
     const unknown = unknownScopes(options.scope);
     if (unknown.length > 0) {

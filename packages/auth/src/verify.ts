@@ -139,24 +139,32 @@ export function verifyToken(authorizationHeader: string | undefined, options: To
 }
 
 function authContextOf(payload: JWTPayload): AuthContext {
-  const principal = payload.sub;
-  if (typeof principal !== 'string' || principal.length === 0 || principal.length > PRINCIPAL_CHARS_MAX) {
-    throw new InvalidTokenError(`sub must be a string of 1..${PRINCIPAL_CHARS_MAX} characters`);
+  const problem = principalProblem(payload.sub);
+  if (problem) throw problem.malformedClaim ? new MalformedClaimError('sub', problem.message) : new InvalidTokenError(`sub ${problem.message}`);
+  return { principal: payload.sub as string, scopes: parseScopes(payload.scope) };
+}
+
+/**
+ * Why `sub` cannot name a principal, or null: the one rule of a token's `sub`, which the
+ * API's verifier applies (a malformed claim answers 400, the rest 401) and `ledgerctl token`
+ * too, so that it never prints a token the API refuses.
+ */
+export function principalProblem(sub: unknown): { message: string; malformedClaim: boolean } | null {
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > PRINCIPAL_CHARS_MAX) {
+    return { message: `must be a string of 1..${PRINCIPAL_CHARS_MAX} characters`, malformedClaim: false };
   }
   // Postgres text cannot hold NUL, nor jsonb a lone surrogate: refuse them here, not as a
   // write that fails in the worker every time it is retried.
-  if (!principal.isWellFormed() || principal.includes('\u0000')) {
-    throw new MalformedClaimError('sub', 'must be well-formed Unicode without NUL');
-  }
+  if (!sub.isWellFormed() || sub.includes('\u0000')) return { message: 'must be well-formed Unicode without NUL', malformedClaim: true };
   // A principal is stored as the owner of accounts and the author of transfers and is read
   // by people: no control characters (a newline or an escape sequence in a log or a
   // terminal) and no invisible format characters (zero-width, bidirectional overrides) that
   // make one name display as another.
-  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(principal)) {
-    throw new MalformedClaimError('sub', 'must not contain control or invisible format characters (zero-width, bidirectional) or line separators');
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(sub)) {
+    return { message: 'must not contain control or invisible format characters (zero-width, bidirectional) or line separators', malformedClaim: true };
   }
-  if (isReservedPrincipal(principal)) throw new InvalidTokenError('sub names an internal owner of the ledger');
-  return { principal, scopes: parseScopes(payload.scope) };
+  if (isReservedPrincipal(sub)) return { message: 'names an internal owner of the ledger', malformedClaim: false };
+  return null;
 }
 
 const RESERVED = new Set(INTERNAL_OWNERS.map(foldPrincipal));
