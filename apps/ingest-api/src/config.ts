@@ -30,6 +30,7 @@ import {
   serviceAddressProblems,
   stringVar,
   implicitDevelopmentProblem,
+  topicPrefixVar,
 } from '@ledgerline/config';
 import { BATCH_ITEMS_MAX, WAIT_MS_MAX } from '@ledgerline/domain';
 import { TOKEN_LIFETIME_MAX_S_DEFAULT } from '@ledgerline/auth';
@@ -50,7 +51,7 @@ const schema = z.object({
   REDIS_URL: redisUrlVar(LOCAL_DEFAULTS.redisUrl),
   REDIS_KEY_PREFIX: stringVar('ll:'),
   KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
-  KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
+  KAFKA_TOPIC_PREFIX: topicPrefixVar(LOCAL_DEFAULTS.topicPrefix),
   ...kafkaDurabilityVars,
   ...kafkaSecurityVars,
   /**

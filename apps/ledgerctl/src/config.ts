@@ -24,6 +24,7 @@ import {
   optionalNameVar,
   implicitDevelopmentProblem,
   unfilledProfileProblem,
+  topicPrefixVar,
 } from '@ledgerline/config';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 import { createPool } from '@ledgerline/postgres';
@@ -32,7 +33,7 @@ const schema = z.object({
   /** development (default), test or production: production refuses local secrets and credentials. */
   LEDGERLINE_ENV: ledgerlineEnvVar(),
   KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
-  KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
+  KAFKA_TOPIC_PREFIX: topicPrefixVar(LOCAL_DEFAULTS.topicPrefix),
   KAFKA_PARTITIONS: intVar(LOCAL_DEFAULTS.partitionCount, 1, BUCKET_COUNT),
   /** The workers' consumer group, as they are given it; unset: `<KAFKA_TOPIC_PREFIX>.partition-workers`. */
   KAFKA_GROUP_ID: optionalNameVar(KAFKA_NAME_CHARS_MAX),

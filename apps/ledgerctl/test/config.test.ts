@@ -100,3 +100,21 @@ test('KAFKA_GROUP_ID empty, blank or over-long is refused at load, naming it; un
   expect(loadCtlConfig({}).groupId).toBe('ledger.partition-workers');
   expect(loadCtlConfig({ KAFKA_GROUP_ID: 'blue.workers' }).groupId).toBe('blue.workers');
 });
+
+test('KAFKA_TOPIC_PREFIX that makes no Kafka topic name is refused at load, naming it', () => {
+  // 'ledger prod' passed and `ledgerctl migrate` ran the migrations, then failed with
+  // kafkajs's "Topic creation errors", naming neither the variable nor the topic.
+  const charsMax = 249 - '.partition-workers'.length;
+  for (const [value, why] of [
+    ['ledger prod', "must be ASCII letters, digits, '.', '_' and '-' only (a Kafka topic name)"],
+    ['ledger/blue', "must be ASCII letters, digits, '.', '_' and '-' only (a Kafka topic name)"],
+    ['lédger', "must be ASCII letters, digits, '.', '_' and '-' only (a Kafka topic name)"],
+    ['', 'must not be empty'],
+    ['p'.repeat(charsMax + 1), `must be at most ${charsMax} characters (its topics and consumer group stay within Kafka's 249)`],
+  ] as const) {
+    expect(() => loadCtlConfig({ KAFKA_TOPIC_PREFIX: value })).toThrow(new ConfigError(`invalid configuration:\n  KAFKA_TOPIC_PREFIX=${JSON.stringify(value)}: ${why}`));
+  }
+  const longest = 'p'.repeat(charsMax);
+  expect(loadCtlConfig({ KAFKA_TOPIC_PREFIX: longest })).toMatchObject({ topicPrefix: longest, groupId: `${longest}.partition-workers` });
+  expect(loadCtlConfig({ KAFKA_TOPIC_PREFIX: 'blue-2.ledger_x' }).topicPrefix).toBe('blue-2.ledger_x');
+});

@@ -26,6 +26,7 @@ import {
   KAFKA_NAME_CHARS_MAX,
   optionalNameVar,
   implicitDevelopmentProblem,
+  topicPrefixVar,
 } from '@ledgerline/config';
 
 const schema = z.object({
@@ -36,7 +37,7 @@ const schema = z.object({
   /** Comma-separated earlier keys still accepted while messages sealed with them may be unapplied. */
   LEDGERLINE_COMMAND_KEY_PREVIOUS: z.string().optional(),
   KAFKA_BROKERS: brokersVar(LOCAL_DEFAULTS.kafkaBrokers),
-  KAFKA_TOPIC_PREFIX: stringVar(LOCAL_DEFAULTS.topicPrefix),
+  KAFKA_TOPIC_PREFIX: topicPrefixVar(LOCAL_DEFAULTS.topicPrefix),
   /** The workers' consumer group (one per deployment); unset: `<KAFKA_TOPIC_PREFIX>.partition-workers`. */
   KAFKA_GROUP_ID: optionalNameVar(KAFKA_NAME_CHARS_MAX),
   ...kafkaSecurityVars,

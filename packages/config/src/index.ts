@@ -71,6 +71,32 @@ export function optionalNameVar(maxChars: number) {
     .optional();
 }
 
+/**
+ * The longest suffix ledgerline puts after KAFKA_TOPIC_PREFIX: the workers' default consumer
+ * group, `<prefix>.partition-workers` (the topics are `<prefix>.commands`, `.events`,
+ * `.dead-letter`).
+ */
+const PREFIXED_NAME_SUFFIX_MAX = '.partition-workers'.length;
+
+/**
+ * KAFKA_TOPIC_PREFIX: what every topic name and the default consumer group start with. A
+ * topic name is at most 249 characters of ASCII letters, digits, '.', '_' and '-' (Kafka's
+ * rule); anything else (a space, a '/', a name past 249 once suffixed) passed the config and
+ * failed at `ledgerctl migrate` with kafkajs's "Topic creation errors", naming no variable,
+ * after the migrations had run.
+ */
+export function topicPrefixVar(defaultValue: string) {
+  const charsMax = KAFKA_NAME_CHARS_MAX - PREFIXED_NAME_SUFFIX_MAX;
+  return z
+    .string()
+    .default(defaultValue)
+    .superRefine((value, ctx) => {
+      if (value.length === 0) ctx.addIssue({ code: 'custom', message: 'must not be empty' });
+      else if (!/^[A-Za-z0-9._-]+$/.test(value)) ctx.addIssue({ code: 'custom', message: "must be ASCII letters, digits, '.', '_' and '-' only (a Kafka topic name)" });
+      else if (value.length > charsMax) ctx.addIssue({ code: 'custom', message: `must be at most ${charsMax} characters (its topics and consumer group stay within Kafka's ${KAFKA_NAME_CHARS_MAX})` });
+    });
+}
+
 /** Why `value` is not a name of at most `maxChars` characters, or null. */
 function nameProblem(value: string, maxChars: number): string | null {
   if (value.trim().length === 0) return 'is empty or blank: unset it to use the default';
