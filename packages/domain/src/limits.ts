@@ -61,8 +61,9 @@ export const FENCE_MOVES_MAX = BUCKET_COUNT;
 export const HISTORY_PAGE_MAX = 200;
 
 /**
- * Items of one POST /v1/batch at most (API_BATCH_ITEMS_MAX may lower it). All of a batch's
- * accepted items travel in one Kafka produce request, so this also bounds that request.
+ * Items of one POST /v1/batch at most (API_BATCH_ITEMS_MAX may lower it). A batch's accepted
+ * items travel in as few Kafka produce requests as API_PRODUCE_GROUP_BYTES_MAX allows
+ * (groupsOf in apps/ingest-api/src/movements.ts; one for a batch of ordinary size).
  */
 export const BATCH_ITEMS_MAX = 1_000;
 
