@@ -169,6 +169,11 @@ export interface ApplyProgress {
   beforeCommit(): Promise<void>;
   /** After each commit, with the partition's new next offset (resolve it in Kafka, heartbeat). */
   committed(nextOffset: bigint): Promise<void>;
+  /**
+   * The offset Kafka read this fetch from (PartitionFetch.fetchedFrom); unknown when left out.
+   * Offsets from it up to the fetch's first message hold no record a consumer is given.
+   */
+  readonly fetchedFrom?: bigint;
 }
 
 const IDLE_PROGRESS: ApplyProgress = {
@@ -306,7 +311,15 @@ export class PartitionApplier {
     const fresh = messages.filter((m) => BigInt(m.offset) >= claim.nextOffset);
     if (fresh.length === 0) return { kind: 'applied', nextOffset: claim.nextOffset };
     const firstOffset = BigInt(fresh[0]!.offset);
-    if (firstOffset > claim.nextOffset) return { kind: 'seek', offset: claim.nextOffset };
+    if (firstOffset > claim.nextOffset) {
+      // A fetch from a later offset (the group's offset is only a hint): read from next_offset.
+      if (progress.fetchedFrom !== claim.nextOffset) return { kind: 'seek', offset: claim.nextOffset };
+      // Read from next_offset itself, Kafka gave nothing before firstOffset: those offsets hold
+      // no record a consumer is given (a commit or abort marker of another client's
+      // transactional write to the topic, an aborted record). Seeking back to them would fetch
+      // this same answer forever, and the partition would apply nothing more.
+      this.ports.log(`partition ${this.partition}: offsets ${claim.nextOffset}..${firstOffset - 1n} hold no record a consumer is given (transaction markers or aborted records); applying from ${firstOffset}`);
+    }
     let committing: Promise<void> | null = null;
     try {
       let ahead: Ahead | null = null;
@@ -451,7 +464,9 @@ export class PartitionApplier {
     const decoded = decodeCommand(message.value, this.ports.seal);
     const effects = decoded.ok && decoded.command ? isolateUnprocessable({ partition: this.partition, now }, decoded.command) : NO_EFFECTS;
     this.ports.log(`partition ${this.partition}: offset ${offset} isolated as UNPROCESSABLE (${letter.sqlstate ?? 'no SQLSTATE'}): ${(error as Error).message}`);
-    const write = { claim, fromOffset: offset, toOffset: offset + 1n, before: new Map<string, AccountState>() };
+    // From the claim's next offset, not the message's: offsets before it may hold no record a
+    // consumer is given (transaction markers), and the write's fence expects next_offset.
+    const write = { claim, fromOffset: claim.nextOffset, toOffset: offset + 1n, before: new Map<string, AccountState>() };
     try {
       const published = await writeBatch(this.ports.pool, { ...write, effects, outbox: outboxRowsOf(effects, [letter], this.ports.seal) });
       this.afterIsolation(claim, offset + 1n, effects, published);

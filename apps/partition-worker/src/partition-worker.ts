@@ -177,6 +177,7 @@ export class PartitionWorker {
     const applier = this.applierFor(fetched.partition);
     const { relay } = this.options;
     const result = await this.applyGuarded(applier, fetched.messages, fetched, {
+      fetchedFrom: fetched.fetchedFrom,
       isActive: () => fetched.isActive(),
       beforeCommit: () => relay.backpressure(fetched.partition),
       committed: async (nextOffset) => {

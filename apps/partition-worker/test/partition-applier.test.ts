@@ -319,3 +319,62 @@ describe('PartitionApplier: the account cache keeps to its share of the process 
     expect(applier.cachedAccounts).toBe(0);
   });
 });
+
+// Found by an outside review, on a stack: one message from a client writing to the commands
+// topic in a Kafka transaction (Kafka Connect, an exactly-once Java producer) is followed by
+// its commit marker, an offset no consumer is given. The worker applied up to the marker;
+// the next fetch, read from the marker's offset, started one past it, and the applier asked
+// to seek back to the marker, which fetched the same answer: the partition applied nothing
+// more, silently (/readyz 200, ~60% of a core), its later transfers ACCEPTED forever.
+describe('PartitionApplier: offsets that hold no record a consumer is given', () => {
+  const fetchedFrom = (offset: bigint): ApplyProgress => ({ isActive: () => true, beforeCommit: async () => undefined, committed: async () => undefined, fetchedFrom: offset });
+
+  test('a fetch read from next_offset that starts past it (a transaction marker between) is applied, not sought back to', async () => {
+    const ledger = new FakeLedger();
+    ledger.nextOffset = 2n; // offsets 0..1 applied; offset 2 is a commit marker
+    const from = ledger.openAccount(1_000n);
+    const to = ledger.openAccount(0n);
+    const commands = [1n, 2n, 3n].map((amount) => transferOf(from, to, `owner-${from}`, amount));
+    const { applier, log } = applierOn(ledger, 10);
+
+    const result = await applier.apply(messagesOf(commands, 3), fetchedFrom(2n));
+
+    expect(result).toEqual({ kind: 'applied', nextOffset: 6n });
+    expect(ledger.committed).toEqual(['2-6']);
+    expect(statusesOf(ledger, commands)).toEqual([COMPLETED, COMPLETED, COMPLETED]);
+    expect(log.filter((l) => l.includes('hold no record'))).toEqual(['partition 0: offsets 2..2 hold no record a consumer is given (transaction markers or aborted records); applying from 3']);
+  });
+
+  test('a fetch read from past next_offset (the group offset ahead of Postgres) still seeks back', async () => {
+    const ledger = new FakeLedger();
+    ledger.nextOffset = 2n;
+    const from = ledger.openAccount(1_000n);
+    const to = ledger.openAccount(0n);
+    const commands = [transferOf(from, to, `owner-${from}`, 1n)];
+    const { applier } = applierOn(ledger, 10);
+
+    expect(await applier.apply(messagesOf(commands, 3), fetchedFrom(3n))).toEqual({ kind: 'seek', offset: 2n });
+    expect(await applier.apply(messagesOf(commands, 3))).toEqual({ kind: 'seek', offset: 2n });
+    expect(ledger.committed).toEqual([]);
+  });
+
+  test('a command right after such offsets whose write fails alone is isolated from next_offset', async () => {
+    const ledger = new FakeLedger();
+    ledger.nextOffset = 2n;
+    const from = ledger.openAccount(1_000n);
+    const to = ledger.openAccount(0n);
+    const commands = [1n, 2n, 3n].map((amount) => transferOf(from, to, `owner-${from}`, amount));
+    const poison = commands[0]!.transferId;
+    ledger.refuse = (w) => (w.transfers.some((t) => t.id === poison && t.status !== 'REJECTED') ? serverError('22003', 'value out of range') : null);
+    const { applier } = applierOn(ledger, 10);
+
+    const { result } = await applyUntilWritten(applier, messagesOf(commands, 3), fetchedFrom(2n));
+
+    expect(result).toEqual({ kind: 'applied', nextOffset: 6n });
+    // Isolated by a write from next_offset through the command (2-4); the rest after it.
+    expect(ledger.committed).toContain('2-4');
+    expect(ledger.nextOffset).toBe(6n);
+    expect(statusesOf(ledger, commands)).toEqual([{ status: 'REJECTED', reason: 'UNPROCESSABLE' }, COMPLETED, COMPLETED]);
+    expect(ledger.deadLetters.map((d) => d.offset)).toEqual(['3']);
+  });
+});

@@ -57,6 +57,11 @@ export interface PartitionFetch {
   readonly topic: string;
   readonly partition: number;
   readonly messages: readonly ConsumedMessage[];
+  /**
+   * The offset the fetch read from. Offsets from it up to the first message hold no record a
+   * consumer is given: transaction markers, aborted records (kafkajs drops them).
+   */
+  readonly fetchedFrom: bigint;
   /** False once the consumer stops or a rebalance has made this fetch stale. */
   isActive(): boolean;
   /** Tells the group this member is alive; throws while a rebalance is in progress. */
@@ -246,6 +251,9 @@ export class PartitionConsumer {
       topic: batch.topic,
       partition: batch.partition,
       messages: batch.messages,
+      // kafkajs's Batch keeps the offset it fetched from (it filters what lies below it), but
+      // its types do not declare it; kafkajs is pinned (2.2.4).
+      fetchedFrom: BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset),
       isActive: () => isRunning() && !isStale(),
       heartbeat,
       // With eachBatchAutoResolve off, an unresolved fetch is fetched again from its start

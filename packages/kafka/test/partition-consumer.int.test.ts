@@ -2,7 +2,9 @@
 // partition worker relies on, whatever client library sits behind PartitionConsumer. It
 // reports its assignment, hands over each partition's messages in offset order, moves the
 // fetch position on only past what was marked processed, seeks, and commits group offsets.
+import { Kafka, logLevel } from 'kafkajs';
 import { BatchingProducer, type ConsumedMessage, type PartitionFetch, PartitionConsumer } from '../src';
+import { testServices } from '../../../test/support/env';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { waitFor } from '../../../test/support/worker';
 
@@ -93,5 +95,45 @@ describe('PartitionConsumer (the Kafka port, consumer side)', () => {
       await consumer.stop();
     }
     expect((await topics.admin.groupOffsets(group, topics.names.commands)).get(0)).toBe(30n);
+  });
+
+  // The worker applies a fetch that starts past its next offset only when the fetch was read
+  // from that offset (fetchedFrom): what lies between then holds no record a consumer is given.
+  // Another client's transactional write leaves its commit marker at such an offset.
+  test('fetchedFrom is the offset a fetch was read from: a transaction marker before its first message', async () => {
+    const foreign = new Kafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-tx`, logLevel: logLevel.NOTHING });
+    const transactional = foreign.producer({ transactionalId: `${topics.prefix}-tx`, idempotent: true, maxInFlightRequests: 1 });
+    await transactional.connect();
+    const tx = await transactional.transaction();
+    await tx.send({ topic: topics.names.commands, messages: [{ partition: 1, key: 'k1', value: 'in a transaction' }] });
+    await tx.commit(); // the message at offset n, its commit marker at n + 1
+    await transactional.disconnect();
+
+    await publish(1, ['after the marker']);
+    const fetches: { fetchedFrom: bigint; messages: { offset: string; value: string }[] }[] = [];
+    let marker: bigint | null = null;
+    let sought = false;
+    const consumer = consumerFor(`${topics.prefix}-gap`, async (fetched) => {
+      fetched.markProcessed(BigInt(fetched.messages.at(-1)!.offset));
+      if (fetched.partition !== 1) return;
+      const messages = fetched.messages.map((m) => ({ offset: m.offset, value: m.value!.toString() }));
+      fetches.push({ fetchedFrom: fetched.fetchedFrom, messages });
+      const transactional = messages.find((m) => m.value === 'in a transaction');
+      if (transactional) marker = BigInt(transactional.offset) + 1n;
+      // As the worker does when its next offset is the marker's: read from there again.
+      if (marker !== null && !sought && messages.some((m) => m.value === 'after the marker')) {
+        sought = true;
+        fetched.seek(marker);
+      }
+    });
+    await consumer.start();
+    try {
+      const reread = () => (sought ? fetches.filter((f) => f.messages[0]?.value === 'after the marker').at(-1) : undefined);
+      await waitFor('the fetch read from the marker', async () => reread() !== undefined && reread()!.fetchedFrom === marker, 30_000);
+      // Read from the marker's offset; the marker is not handed over, the next message is.
+      expect(reread()!.messages[0]!.offset).toBe(String(marker! + 1n));
+    } finally {
+      await consumer.stop();
+    }
   });
 });
