@@ -5,6 +5,7 @@
 // UNPROCESSABLE and dead-lettered with its bytes while everything around it is written in
 // order; and a failure that even an empty write repeats is retried, never blamed on a command.
 import { createHash } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import type { ClientCommand as Command, RoutingTable } from '@ledgerline/domain';
 import { AMOUNT_MAX, USER_BALANCE_MAX } from '@ledgerline/domain';
 import { listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
@@ -12,6 +13,7 @@ import { DEAD_LETTER_VALUE_BYTES_KEPT, encodeCommand } from '@ledgerline/schemas
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, testSeal, transfer, transferStatuses } from '../../../test/support/ledger';
+import { testServices } from '../../../test/support/env';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 const PARTITIONS = 2;
@@ -110,6 +112,35 @@ describe('poison commands cannot stop a partition', () => {
     expect(await balanceOf(db.pool, account)).toBe(17n);
     const letters = (await deadLetters()).slice(before);
     expect(letters.map((l) => [l.reason, l.sqlstate])).toEqual([[expect.stringMatching(/^schema: accepted_at: must be an instant from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59\.999999Z/), undefined]]);
+  });
+
+  test("another client's transactional write (its commit marker an offset no consumer is given) does not stop the partition", async () => {
+    // Kafka Connect or an exactly-once Java producer writing to the topic leaves a commit
+    // marker after its message. The worker dead-letters the message and its next offset is the
+    // marker's; the next fetch, read from there, starts one past it. Seeking back to the
+    // marker fetched the same answer forever: the partition applied nothing more, silently
+    // (an outside review, on a stack).
+    const account = await openAccountOn(db.pool, routing, 1, 'owner-transactional');
+    const before = (await deadLetters()).length;
+    const commands = topics.names.commands;
+    const start = (await topics.admin.highWatermarks(commands)).get(1)!;
+    const foreign = new Kafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-tx`, logLevel: logLevel.NOTHING });
+    const producer = foreign.producer({ transactionalId: `${topics.prefix}-tx`, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const tx = await producer.transaction();
+      await tx.send({ topic: commands, messages: [{ partition: 1, key: 'foreign', value: 'not a command, in a transaction' }] });
+      await tx.commit();
+    } finally {
+      await producer.disconnect();
+    }
+    // The message at `start`, its marker at start + 1 (written just after the commit returns).
+    await waitFor('the commit marker written', async () => (await topics.admin.highWatermarks(commands)).get(1)! >= start + 2n, 30_000);
+    await waitFor('the message dead-lettered', async () => (await deadLetters()).length > before, 30_000);
+    const after = deposit(account, 5n);
+    await settle(await sendAll([after]));
+    expect(await balanceOf(db.pool, account)).toBe(5n);
+    expect((await deadLetters()).slice(before).map((l) => l.offset)).toEqual([String(start)]);
   });
 
   test("an operator's sealed command that reaches the partition its account's bucket left is forwarded with its seal and applied by the owner", async () => {

@@ -104,10 +104,14 @@ describe('PartitionConsumer (the Kafka port, consumer side)', () => {
     const foreign = new Kafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-tx`, logLevel: logLevel.NOTHING });
     const transactional = foreign.producer({ transactionalId: `${topics.prefix}-tx`, idempotent: true, maxInFlightRequests: 1 });
     await transactional.connect();
+    const before = (await topics.admin.highWatermarks(topics.names.commands)).get(1)!;
     const tx = await transactional.transaction();
     await tx.send({ topic: topics.names.commands, messages: [{ partition: 1, key: 'k1', value: 'in a transaction' }] });
     await tx.commit(); // the message at offset n, its commit marker at n + 1
     await transactional.disconnect();
+    // The coordinator writes the marker after the commit returns: wait for it, so that the
+    // next message lands after it (on a fresh cluster it once landed before).
+    await waitFor('the commit marker written', async () => (await topics.admin.highWatermarks(topics.names.commands)).get(1)! >= before + 2n, 30_000);
 
     await publish(1, ['after the marker']);
     const fetches: { fetchedFrom: bigint; messages: { offset: string; value: string }[] }[] = [];
