@@ -4,7 +4,8 @@
  *
  * Ready means: the consumer group assigned this process partitions, every assigned partition
  * with commands waiting is claimed (a claim happens when its first fetch arrives, so an idle
- * partition with nothing to apply needs none), none has had its writes failing for
+ * partition with nothing to apply needs none), none has had its writes failing, or every
+ * fetch starting past its next offset (its records gone from Kafka), for
  * WORKER_WRITES_FAILING_UNREADY_MS, and Postgres and Kafka answer. Redis is checked too, but
  * a worker whose only failing check is Redis is ready, `degraded` (READY_WITHOUT). The
  * answer names each check and says ok or failing; the reason goes to the log, once per change.
@@ -15,6 +16,7 @@ import type { KafkaProbe } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
 import { countUnpublishedOutbox, describePgFailure, listPartitionStates, moneyInFlight } from '@ledgerline/postgres';
 import type { WorkerMetrics } from './metrics';
+import type { Ownership } from './partition-worker';
 
 type CheckName = 'postgres' | 'redis' | 'kafka' | 'partitions';
 export type Readiness = { ready: boolean; degraded: boolean; checks: Record<CheckName, 'ok' | 'failing'> };
@@ -26,13 +28,6 @@ export type Readiness = { ready: boolean; degraded: boolean; checks: Record<Chec
  */
 const READY_WITHOUT: ReadonlySet<CheckName> = new Set(['redis']);
 
-interface Ownership {
-  partition: number;
-  epoch: bigint | null;
-  nextOffset: bigint | null;
-  /** Since when this partition's writes have been failing and retried (Date.now()), with the last error; null while they succeed. */
-  writesFailing: { since: number; error: string } | null;
-}
 
 export interface WorkerHealthDeps {
   topic: string;
@@ -125,9 +120,16 @@ export class WorkerHealth {
     if (owned.length === 0) throw new Error('no partitions assigned by the consumer group (yet)');
     const now = Date.now();
     const stuck: string[] = [];
-    for (const { partition, writesFailing } of owned) {
-      if (writesFailing === null || now - writesFailing.since < this.deps.writesFailingUnreadyMs) continue;
-      stuck.push(`partition ${partition}: writes failing for ${Math.round((now - writesFailing.since) / 1000)} s (last: ${writesFailing.error.slice(0, 200)})`);
+    const lasted = (since: number) => now - since >= this.deps.writesFailingUnreadyMs;
+    for (const { partition, writesFailing, fetchesPastNext: past } of owned) {
+      if (writesFailing !== null && lasted(writesFailing.since)) {
+        stuck.push(`partition ${partition}: writes failing for ${Math.round((now - writesFailing.since) / 1000)} s (last: ${writesFailing.error.slice(0, 200)})`);
+      }
+      if (past !== null && lasted(past.since)) {
+        stuck.push(
+          `partition ${partition}: for ${Math.round((now - past.since) / 1000)} s Kafka has offered nothing from next_offset ${past.nextOffset} (last fetch read from ${past.fetchedFrom}, first offset ${past.firstOffered ?? 'none'}): its records are gone?`,
+        );
+      }
     }
     if (stuck.length > 0) throw new Error(stuck.join('; '));
     const unclaimed = owned.filter((o) => o.epoch === null);

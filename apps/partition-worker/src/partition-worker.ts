@@ -20,6 +20,30 @@ import type { OutboxRelay } from './outbox-relay';
  * reason (Postgres or PgBouncer down, a broken deploy): doubling from the first delay up to
  * the cap, each delay jittered down by up to half so that workers do not retry in step.
  */
+/** A partition Kafka assigned to this process: its claim and whether it is stuck (health.ts reads it). */
+export interface Ownership {
+  partition: number;
+  epoch: bigint | null;
+  nextOffset: bigint | null;
+  /** Since when this partition's writes have been failing and retried (Date.now()), with the last error; null while they succeed. */
+  writesFailing: { since: number; error: string } | null;
+  /** Since when every fetch has started past next_offset and been sought back to it; null once one applies. */
+  fetchesPastNext: FetchesPastNext | null;
+}
+
+export interface FetchesPastNext {
+  since: number;
+  nextOffset: bigint;
+  /** What the last fetch was read from, and its first offset (null: it held nothing). */
+  fetchedFrom: bigint;
+  firstOffered: bigint | null;
+  /** Logged once it lasted FETCHES_PAST_NEXT_TELL_MS. */
+  told: boolean;
+}
+
+/** How long fetches may keep starting past next_offset before the log says so. */
+const FETCHES_PAST_NEXT_TELL_MS = 10_000;
+
 export interface WriteRetryDelay {
   firstMs: number;
   maxMs: number;
@@ -84,6 +108,8 @@ export class PartitionWorker {
   private sweeping: Promise<void> | null = null;
   /** Partitions whose writes are failing and being retried: since when, and the last error (readiness reads it). */
   private readonly writesFailing = new Map<number, { since: number; error: string }>();
+  /** Partitions whose fetches keep starting past next_offset, each sought back to it: since when (readiness reads it). */
+  private readonly fetchesPastNext = new Map<number, FetchesPastNext>();
   private commitTimer: NodeJS.Timeout | null = null;
   /** Latest stored next_offset per partition not yet committed to the group. */
   private readonly offsetHints = new Map<number, bigint>();
@@ -92,10 +118,16 @@ export class PartitionWorker {
   constructor(private readonly options: PartitionWorkerOptions) {}
 
   /** Partitions this process owns right now, with their epoch and stored offset. */
-  ownership(): { partition: number; epoch: bigint | null; nextOffset: bigint | null; writesFailing: { since: number; error: string } | null }[] {
+  ownership(): Ownership[] {
     return this.assigned.map((partition) => {
       const applier = this.appliers.get(partition);
-      return { partition, epoch: applier?.epoch ?? null, nextOffset: applier?.nextOffset ?? null, writesFailing: this.writesFailing.get(partition) ?? null };
+      return {
+        partition,
+        epoch: applier?.epoch ?? null,
+        nextOffset: applier?.nextOffset ?? null,
+        writesFailing: this.writesFailing.get(partition) ?? null,
+        fetchesPastNext: this.fetchesPastNext.get(partition) ?? null,
+      };
     });
   }
 
@@ -186,9 +218,11 @@ export class PartitionWorker {
       },
     });
     if (result.kind === 'seek') {
+      this.notePastNext(fetched, result.offset);
       fetched.seek(result.offset);
       return;
     }
+    this.fetchesPastNext.delete(fetched.partition);
     if (result.kind === 'fenced') {
       // Kafka still says the partition is ours while another owner keeps claiming it: this
       // member's view of the group is stale (fence-storm.ts), and only a rejoin mends it.
@@ -206,6 +240,33 @@ export class PartitionWorker {
     // Only a hint for where the next owner starts fetching; Postgres holds the truth. So it is
     // committed on a timer, for all partitions in one request, not after every fetch.
     if (next !== null) this.offsetHints.set(fetched.partition, next);
+  }
+
+  /**
+   * A fetch that starts past next_offset is sought back to it. Once (a takeover, the group's
+   * offset ahead of Postgres), that is routine; every fetch, for as long as Kafka offers
+   * nothing from next_offset, the partition applies nothing: the records there are gone
+   * (retention deleted them while no worker ran, the topic was deleted and created again).
+   * No automatic answer is right (skipping loses accepted commands), so the partition stays
+   * where it is, says so once in the log, and fails readiness after
+   * WORKER_WRITES_FAILING_UNREADY_MS (health.ts).
+   */
+  private notePastNext(fetched: PartitionFetch, offset: bigint): void {
+    const now = Date.now();
+    const firstOffered = fetched.messages.length > 0 ? BigInt(fetched.messages[0]!.offset) : null;
+    const seen = this.fetchesPastNext.get(fetched.partition);
+    if (!seen || seen.nextOffset !== offset) {
+      this.fetchesPastNext.set(fetched.partition, { since: now, nextOffset: offset, firstOffered, fetchedFrom: fetched.fetchedFrom, told: false });
+      return;
+    }
+    seen.firstOffered = firstOffered;
+    seen.fetchedFrom = fetched.fetchedFrom;
+    if (seen.told || now - seen.since < FETCHES_PAST_NEXT_TELL_MS) return;
+    seen.told = true;
+    this.options.ports.log(
+      `partition ${fetched.partition}: applying failed: for ${Math.round((now - seen.since) / 1000)} s every fetch from next_offset ${offset} was read from ${fetched.fetchedFrom} and started at ${firstOffered ?? 'nothing'}; ` +
+        `Kafka no longer has the records from ${offset} (retention, or the topic deleted and created again?). The partition stays at ${offset}: nothing is skipped without an operator`,
+    );
   }
 
   private async commitOffsetHints(): Promise<void> {

@@ -5,10 +5,13 @@
 // backlog that fall to 0 once everything published is applied, and the money in flight;
 // and that only the operator network reads any of it.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadRouting } from '@ledgerline/postgres';
+import { Kafka, logLevel } from 'kafkajs';
+import { createLogger } from '@ledgerline/logging';
+import { listPartitionStates, loadRouting } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, allTerminal, deposit, openAccountOn } from '../../../test/support/ledger';
+import { testServices } from '../../../test/support/env';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 async function get(url: string): Promise<{ status: number; text: string; json: () => any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON under test
@@ -138,6 +141,53 @@ describe('the worker ops server', () => {
       await db.pool.query('DROP FUNCTION IF EXISTS test_refuse_progress()');
       await publisher.stop();
       await worker.stop();
+    }
+  });
+
+  test("a partition whose next offset Kafka no longer has applies nothing, skips nothing, says so in the log and makes /readyz 503", async () => {
+    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    const publisher = await TestPublisher.create(topics, db.pool);
+    const routing = await loadRouting(db.pool);
+    const account = await openAccountOn(db.pool, routing, 0, 'gone-owner');
+    const lines: { msg: string; partition?: number }[] = [];
+    const logger = createLogger({ name: 'worker', level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+    let worker: Awaited<ReturnType<typeof startWorker>> | null = null;
+    const foreign = new Kafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-gone`, logLevel: logLevel.NOTHING });
+    const admin = foreign.admin();
+    try {
+      // Applied through some offset, then stopped.
+      const first = deposit(account, 1n);
+      worker = await startWorker(target);
+      await publisher.publish(first);
+      await waitFor('the first deposit applied', () => allTerminal(db.pool, [first.transferId]), 30_000);
+      await worker.stop();
+      worker = null;
+      const [state] = await listPartitionStates(db.pool, topics.names.commands);
+      const next = state!.nextOffset;
+      // Two commands accepted while no worker ran, then gone from Kafka (retention, here
+      // deleteRecords) before any worker applied them.
+      const lost = [deposit(account, 2n), deposit(account, 3n)];
+      for (const command of lost) await publisher.publish(command);
+      const kept = deposit(account, 4n);
+      await publisher.publish(kept);
+      await admin.connect();
+      await admin.fetchTopicMetadata({ topics: [topics.names.commands] }); // kafkajs needs it loaded first
+      await admin.deleteTopicRecords({ topic: topics.names.commands, partitions: [{ partition: 0, offset: String(next + 2n) }] });
+
+      worker = await startWorker(target, { WORKER_WRITES_FAILING_UNREADY_MS: '1000' }, logger);
+      const url = `http://127.0.0.1:${worker.opsPort}`;
+      const told = await waitFor('the log says so', async () => lines.find((l) => l.msg.includes(`Kafka no longer has the records from ${next}`)), 30_000);
+      expect(told.partition).toBe(0);
+      // Well past WORKER_WRITES_FAILING_UNREADY_MS (1 s): unready, naming the partitions.
+      expect((await get(`${url}/readyz`)).json()).toEqual({ status: 'failing', checks: { postgres: 'ok', redis: 'ok', kafka: 'ok', partitions: 'failing' } });
+      expect(lines.filter((l) => l.msg.includes('Kafka no longer has the records')).length).toBe(1);
+      // Nothing after the gap was applied in its place: the partition waits for an operator.
+      expect((await listPartitionStates(db.pool, topics.names.commands))[0]!.nextOffset).toBe(next);
+      expect(await allTerminal(db.pool, [kept.transferId])).toBe(false);
+    } finally {
+      await admin.disconnect();
+      await worker?.stop();
+      await publisher.stop();
     }
   });
 
