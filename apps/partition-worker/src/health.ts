@@ -123,7 +123,7 @@ export class WorkerHealth {
     const lasted = (since: number) => now - since >= this.deps.writesFailingUnreadyMs;
     for (const { partition, writesFailing, fetchesPastNext: past } of owned) {
       if (writesFailing !== null && lasted(writesFailing.since)) {
-        stuck.push(`partition ${partition}: writes failing for ${Math.round((now - writesFailing.since) / 1000)} s (last: ${writesFailing.error.slice(0, 200)})`);
+        stuck.push(`partition ${partition}: applying failing for ${Math.round((now - writesFailing.since) / 1000)} s (last: ${writesFailing.error.slice(0, 200)})`);
       }
       if (past !== null && lasted(past.since)) {
         stuck.push(

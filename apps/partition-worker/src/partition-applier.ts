@@ -174,6 +174,8 @@ export interface ApplyProgress {
    * Offsets from it up to the fetch's first message hold no record a consumer is given.
    */
   readonly fetchedFrom?: bigint;
+  /** Where Kafka's log of the partition ended when it answered this fetch (its high watermark); unknown when left out. */
+  readonly logEnd?: bigint | null;
 }
 
 const IDLE_PROGRESS: ApplyProgress = {
@@ -212,7 +214,12 @@ export type ApplyResult =
   | { kind: 'applied'; nextOffset: bigint }
   | { kind: 'seek'; offset: bigint }
   /** `byAnotherOwner`: the partition's epoch moved on (someone claimed it), not a retry of our own committed write. */
-  | { kind: 'fenced'; byAnotherOwner: boolean };
+  | { kind: 'fenced'; byAnotherOwner: boolean }
+  /**
+   * Kafka's log of the partition ends below the offset already applied: the topic was
+   * recreated or truncated, and its commands would be taken for applied ones. Nothing applied.
+   */
+  | { kind: 'log-behind'; logEnd: bigint; nextOffset: bigint };
 
 export class PartitionApplier {
   private claim: PartitionClaim | null = null;
@@ -310,6 +317,11 @@ export class PartitionApplier {
    */
   async apply(messages: readonly ConsumedMessage[], progress: ApplyProgress = IDLE_PROGRESS): Promise<ApplyResult> {
     const claim = this.claim ?? (await this.claimOnce());
+    // A log that ends below what this partition applied is not the log it applied: every
+    // command in it would be skipped below as applied before, without a word (an outside
+    // fault review: commands acknowledged after the topic was recreated were never applied).
+    const { logEnd } = progress;
+    if (logEnd !== undefined && logEnd !== null && logEnd < claim.nextOffset) return { kind: 'log-behind', logEnd, nextOffset: claim.nextOffset };
     const fresh = messages.filter((m) => BigInt(m.offset) >= claim.nextOffset);
     if (fresh.length === 0) return { kind: 'applied', nextOffset: claim.nextOffset };
     const firstOffset = BigInt(fresh[0]!.offset);

@@ -210,6 +210,7 @@ export class PartitionWorker {
     const { relay } = this.options;
     const result = await this.applyGuarded(applier, fetched.messages, fetched, {
       fetchedFrom: fetched.fetchedFrom,
+      logEnd: fetched.highWatermark,
       isActive: () => fetched.isActive(),
       beforeCommit: () => relay.backpressure(fetched.partition),
       committed: async (nextOffset) => {
@@ -217,6 +218,17 @@ export class PartitionWorker {
         await fetched.heartbeat();
       },
     });
+    if (result.kind === 'log-behind') {
+      // Said, and shown by /readyz (as writes failing), until the log reaches the offset again
+      // (a new leader's high watermark catching up) or an operator decides what the offsets
+      // of the new log mean. Fetched again after a pause: the seek finds the log as it is then.
+      const error = `Kafka's log ends at offset ${result.logEnd}, below offset ${result.nextOffset} already applied: the topic was recreated or truncated, and its commands would be skipped as applied; applying none`;
+      if (!this.writesFailing.has(fetched.partition)) this.options.ports.log(`partition ${fetched.partition}: applying failed: ${error}`);
+      this.writesFailing.set(fetched.partition, { since: this.writesFailing.get(fetched.partition)?.since ?? Date.now(), error });
+      await sleep(this.options.writeRetryDelay.maxMs);
+      fetched.seek(result.nextOffset);
+      return;
+    }
     if (result.kind === 'seek') {
       this.notePastNext(fetched, result.offset);
       fetched.seek(result.offset);
@@ -291,7 +303,7 @@ export class PartitionWorker {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await applier.apply(messages, progress);
-        this.writesFailing.delete(applier.partition);
+        if (result.kind !== 'log-behind') this.writesFailing.delete(applier.partition);
         return result;
       } catch (error) {
         if (error instanceof InvariantViolation || error instanceof ConcurrentWriteError) {

@@ -62,6 +62,11 @@ export interface PartitionFetch {
    * consumer is given: transaction markers, aborted records (kafkajs drops them).
    */
   readonly fetchedFrom: bigint;
+  /**
+   * Where the partition's log ended when Kafka answered this fetch (its high watermark), or
+   * null when the answer did not say.
+   */
+  readonly highWatermark: bigint | null;
   /** False once the consumer stops or a rebalance has made this fetch stale. */
   isActive(): boolean;
   /** Tells the group this member is alive; throws while a rebalance is in progress. */
@@ -254,6 +259,7 @@ export class PartitionConsumer {
       // kafkajs's Batch keeps the offset it fetched from (it filters what lies below it), but
       // its types do not declare it; kafkajs is pinned (2.2.4).
       fetchedFrom: BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset),
+      highWatermark: /^[0-9]+$/.test(batch.highWatermark) ? BigInt(batch.highWatermark) : null,
       isActive: () => isRunning() && !isStale(),
       heartbeat,
       // With eachBatchAutoResolve off, an unresolved fetch is fetched again from its start
