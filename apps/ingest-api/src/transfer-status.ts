@@ -103,13 +103,15 @@ export async function mayRead(ctx: AppContext, auth: AuthContext, current: Curre
  * A transfer as `auth` may see it: a reader who is only the payee (neither admin nor the
  * source account's owner) sees a rejection's reason only when it is about the payee's own
  * account, so that a payee does not learn that the payer's account is short of funds, frozen
- * or closed (two outside reviews).
+ * or closed (two outside reviews); and never a rejection's description, the payer's text
+ * that moved no money: anyone could otherwise write into anyone's history for free, with a
+ * transfer it cannot pay ("URGENT: call ... to claim your refund", an outside review).
  */
 export async function asSeenBy(ctx: AppContext, auth: AuthContext, resource: TransferResource): Promise<TransferResource> {
-  if (resource.reason === undefined || isAdmin(auth)) return resource;
+  if (resource.status !== 'REJECTED' || isAdmin(auth)) return resource;
   if (resource.from_account_id && (await ctx.directory.lookup(resource.from_account_id))?.owner === auth.principal) return resource;
-  if (await aboutThePayee(ctx, resource)) return resource;
-  const { reason: _payersBusiness, ...seen } = resource;
+  const { reason, description: _payersText, ...seen } = resource;
+  if (reason !== undefined && (await aboutThePayee(ctx, resource))) return { ...seen, reason };
   return seen;
 }
 

@@ -71,6 +71,26 @@ describe('read rights', () => {
     expect((await alice.get(`/v1/holds/${held.body.id}`)).status).toBe(200);
   });
 
+  test("a refused transfer's description is the payer's: its payee sees the refusal without it, in the transfer and in its history", async () => {
+    // Anyone could write into anyone's history for free with a transfer it cannot pay (an
+    // outside review: "URGENT: call ... to claim your refund" in a payee's list).
+    const [payer, payee] = [await funded(alice, '0'), await funded(bob, '0')];
+    const text = 'URGENT: call +1-555-0100 to claim your refund';
+    const unpaid = await alice.post('/v1/transfers', { from_account_id: payer, to_account_id: payee, amount: '999', currency: 'USD', description: text });
+    expect(await settled(alice, `/v1/transfers/${unpaid.body.id}`)).toMatchObject({ status: 'REJECTED', reason: 'INSUFFICIENT_FUNDS', description: text });
+    const seen = await settled(bob, `/v1/transfers/${unpaid.body.id}`);
+    expect(seen).toMatchObject({ status: 'REJECTED', amount: '999' });
+    expect([seen.description, seen.reason]).toEqual([undefined, undefined]);
+    const history = (await bob.get(`/v1/transfers?account_id=${payee}&limit=5`)).body.transfers as { id: string; description?: string }[];
+    expect(history.find((t) => t.id === unpaid.body.id)).toMatchObject({ status: 'REJECTED' });
+    expect(history.find((t) => t.id === unpaid.body.id)?.description).toBeUndefined();
+    // An admin sees it; a paid transfer's description is the payee's to read.
+    expect((await opsAdmin.get(`/v1/transfers/${unpaid.body.id}`)).body.description).toBe(text);
+    const paying = await funded(alice, '5');
+    const paid = await alice.post('/v1/transfers', { from_account_id: paying, to_account_id: payee, amount: '5', currency: 'USD', description: 'rent' });
+    expect(await settled(bob, `/v1/transfers/${paid.body.id}`)).toMatchObject({ status: 'COMPLETED', description: 'rent' });
+  });
+
   test("a payee that closes its account after a refusal does not learn the payer's ACCOUNT_CLOSED; one closed before does see its own", async () => {
     const payer = await funded(alice, '0');
     const [laterClosed, alreadyClosed] = [await funded(bob, '0'), await funded(bob, '0')];
