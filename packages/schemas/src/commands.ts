@@ -7,7 +7,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
-import { ACCOUNT_STATUSES, type Command, DESCRIPTION_CHARS_MAX, FENCE_MOVES_MAX, INTERNAL_OWNERS, PRINCIPAL_CHARS_MAX } from '@ledgerline/domain';
+import { ACCOUNT_STATUSES, BUCKET_COUNT, type Command, DESCRIPTION_CHARS_MAX, FENCE_MOVES_MAX, INTERNAL_OWNERS, PRINCIPAL_CHARS_MAX } from '@ledgerline/domain';
 import type { CommandSeal } from './command-seal';
 import { amountString, currencyCode, isoTimestamp, limitString, rejectionReason, storableText, uuid } from './primitives';
 
@@ -91,6 +91,12 @@ const updateAccountMessage = z
   })
   .refine((m) => m.status !== null || m.overdraft_limit !== null, { message: 'changes nothing', path: ['status'] });
 
+/** A partition's number: at most BUCKET_COUNT partitions (routing.ts), so 0..BUCKET_COUNT - 1. */
+const partitionNumber = z.number().int().min(0).max(BUCKET_COUNT - 1);
+/** An outbox id (Postgres bigint) in digits: refused here, not by Postgres's cast mid-batch. */
+const BIGINT_MAX = 2n ** 63n - 1n;
+const outboxId = z.string().regex(/^[0-9]{1,19}$/).refine((digits) => BigInt(digits) <= BIGINT_MAX, { message: 'past bigint' });
+
 const legFields = {
   v: z.literal(1),
   transfer_id: uuid,
@@ -98,7 +104,7 @@ const legFields = {
   to_account_id: uuid,
   amount: amountString,
   currency: currencyCode,
-  source_partition: z.number().int().min(0),
+  source_partition: partitionNumber,
   // Absent in legs written before holds and reversals existed: those were all plain transfers.
   kind: z.enum(['TRANSFER', 'CAPTURE', 'REVERSAL']).default('TRANSFER'),
   reverses: uuid.nullable().default(null),
@@ -130,8 +136,8 @@ export type CommandMessage = z.input<typeof commandMessage>;
 export const fenceMessage = z.object({
   v: z.literal(1),
   type: z.literal('FENCE'),
-  move_ids: z.array(z.string().regex(/^[0-9]{1,19}$/)).min(1).max(FENCE_MOVES_MAX),
-  from_partition: z.number().int().min(0),
+  move_ids: z.array(outboxId).min(1).max(FENCE_MOVES_MAX),
+  from_partition: partitionNumber,
 });
 export type FenceMessage = z.input<typeof fenceMessage>;
 

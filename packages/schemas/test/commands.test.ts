@@ -44,6 +44,11 @@ describe('command wire format', () => {
     ['unknown type', JSON.stringify({ v: 1, type: 'STEAL' }), /schema/],
     ['from equals to', JSON.stringify({ ...JSON.parse(encodeCommand(commands[0]!)), to_account_id: (commands[0] as { fromAccountId: string }).fromAccountId }), /differ/],
     ['lower-case currency', JSON.stringify({ ...JSON.parse(encodeCommand(commands[2]!)), currency: 'usd' }), /currency/],
+    // Numbers Postgres would refuse mid-batch (an int past 2^31, a bigint past 2^63 - 1) are refused here: every number bounded.
+    ['a leg from partition 1024', JSON.stringify({ ...JSON.parse(encodeCommand(commands[3]!)), source_partition: 1024 }), /source_partition/],
+    ['a leg from partition 2^31', JSON.stringify({ ...JSON.parse(encodeCommand(commands[3]!)), source_partition: 2 ** 31 }), /source_partition/],
+    ['a fence from partition 1024', JSON.stringify({ v: 1, type: 'FENCE', move_ids: ['1'], from_partition: 1024 }), /from_partition/],
+    ['a fence naming a move past bigint', JSON.stringify({ v: 1, type: 'FENCE', move_ids: ['9223372036854775808'], from_partition: 0 }), /move_ids/],
   ])('%s is a poison message with a reason', (_name, text, reason) => {
     const decoded = decodeCommand(Buffer.from(text));
     expect(decoded.ok).toBe(false);
