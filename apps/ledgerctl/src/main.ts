@@ -164,20 +164,23 @@ function parseWithin(text: string, what: string, min: number, max: number): numb
 }
 
 /** An account id as the API reads one (its `uuid` schema: any case, lower-cased as stored). */
+/** An argument as an error line quotes it: its first 100 characters, escaped. */
+const shown = (text: string) => JSON.stringify(text.slice(0, 100)) + (text.length > 100 ? ` (${text.length} characters)` : '');
+
 function parseAccountId(text: string): string {
   const parsed = uuid.safeParse(text);
-  if (!parsed.success) throw new Error(`--account must be an account id (a UUID), got ${JSON.stringify(text.slice(0, 100))}`);
+  if (!parsed.success) throw new Error(`--account must be an account id (a UUID), got ${shown(text)}`);
   return parsed.data;
 }
 
 /** An outbox row's id (a bigint sequence: beyond what parseNonNegative takes). */
 function parseOutboxId(text: string): bigint {
-  if (!/^[1-9][0-9]{0,17}$/.test(text)) throw new Error(`<id> must be a dead letter's id from \`ledgerctl dead-letters\`, got ${JSON.stringify(text)}`);
+  if (!/^[1-9][0-9]{0,17}$/.test(text)) throw new Error(`<id> must be a dead letter's id from \`ledgerctl dead-letters\`, got ${shown(text)}`);
   return BigInt(text);
 }
 
 function parseNonNegative(text: string, what: string): number {
-  if (!/^[0-9]{1,9}$/.test(text)) throw new Error(`${what} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  if (!/^[0-9]{1,9}$/.test(text)) throw new Error(`${what} must be a non-negative integer, got ${shown(text)}`);
   return Number(text);
 }
 
