@@ -15,7 +15,7 @@ import type { z } from 'zod';
 import { submitCommand } from './command-submission';
 import { earlierTransfer } from './movements';
 import type { AppContext } from './context';
-import { ApiError, forbidden, notFound } from './errors';
+import { ApiError, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
 import { mayKnowOfClaim } from './status-read';
 import { currentTransfer, mayRead } from './transfer-status';
@@ -40,6 +40,12 @@ export async function submitReversal(
   if (!isAdmin(auth)) {
     if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
     if (payerFacts?.owner !== auth.principal) throw forbidden("only the owner of the original's destination account may reverse it");
+  }
+  // More than the whole original can never be taken back, whatever else is reversed: refused
+  // now, as a capture of more than its hold is, not accepted to end REJECTED later (an outside
+  // review). More than what is left (other reversals) is the writer's to decide.
+  if (body.amount !== undefined && BigInt(body.amount) > original.amount) {
+    throw validationFailed([{ path: 'amount', message: `must be at most the original's amount (${original.amount})` }]);
   }
   const transferId = transferIdFor(auth.principal, idempotencyKey);
   const requestHash = requestHashOf('REVERSAL', { reverses: originalId, ...body });

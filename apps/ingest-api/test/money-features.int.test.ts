@@ -324,6 +324,9 @@ describe('holds, reversals and the account life cycle', () => {
       const original = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: to, amount: '100', currency: 'USD' });
       await settled(alice, original.body.id);
       const reverse = (amount?: string) => bob.post(`/v1/transfers/${original.body.id}/reversals`, amount ? { amount } : {});
+      // More than the whole original: refused at once, nothing accepted (as a capture of more than its hold).
+      const tooMuch = await reverse('101');
+      expect([tooMuch.status, tooMuch.body.error?.code, tooMuch.body.error?.details]).toEqual([400, 'VALIDATION_FAILED', [{ path: 'amount', message: "must be at most the original's amount (100)" }]]);
       const first = await reverse('30');
       expect(first.status).toBe(202);
       expect(first.body).toMatchObject({ kind: 'REVERSAL', reverses: original.body.id, from_account_id: to, to_account_id: from, amount: '30' });
