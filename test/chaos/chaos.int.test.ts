@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-/** Setup, 60 s of load with ten faults (two of them 12-15 s pauses), the last heal, drain, quiescence and proof: ~4 min on 2 cores. */
+/** Setup, 60 s of load (longer while faults remain: each heals before the next) with fourteen faults (four of them 12-15 s), the last heal, drain, quiescence and proof: ~3-5 min on 2 cores. */
 const SMOKE_TIMEOUT_MS = 10 * 60_000;
 const LAST_LINE = /^chaos: accepted=(\d+) faults=(\d+) lost=(\d+) duplicated=(\d+) order_violations=(\d+) invariant_violations=(\d+) server_errors_on_bad_input=(\d+)$/;
 

@@ -14,6 +14,18 @@
  *                      a zombie that must be fenced, not write
  *   kafka-pause        SIGSTOP the broker for 15 s, then SIGCONT: requests in flight neither
  *                      fail nor succeed for a while (produce outcomes become ambiguous)
+ *   pg-sessions-end    pg_terminate_backend of every API and worker session, four times
+ *                      0.7 s apart (an operator's kill, a failover): writes in flight lose
+ *                      their answer, some after their commit
+ *   redis-flushall     FLUSHALL and SCRIPT FLUSH with every connection open: records, marks,
+ *                      balances, rate limits and loaded scripts gone under running apps
+ *   grant-revoked      INSERT on entries revoked from the worker's role for 15 s (a deploy
+ *                      whose grants do not match the code): retried, never blamed on a command
+ *   statement-timeouts the worker's role gets statement_timeout 3 ms for 15 s, its sessions
+ *                      ended so that the setting takes: every write times out, retried
+ *
+ * The last four were added after an outside fault review ran them by hand; a command isolated
+ * (dead-lettered, REJECTED UNPROCESSABLE) by any fault is a finding of the proof.
  *
  * One fault at a time: each is injected, then healed (the process or service is back and
  * answering) before the next one starts. The schedule is drawn from the seed: every kind in
@@ -36,11 +48,23 @@ export const FAULT_KINDS = [
   'bucket-move',
   'worker-pause',
   'kafka-pause',
+  'pg-sessions-end',
+  'redis-flushall',
+  'grant-revoked',
+  'statement-timeouts',
 ] as const;
 
 /** The worker's consumer-group session timeout is 10 s: a pause past it gets it evicted. */
 const WORKER_PAUSE_MS = 12_000;
 const KAFKA_PAUSE_MS = 15_000;
+/** How long the worker's role stays without its grant, or with a 3 ms statement timeout. */
+const ROLE_FAULT_MS = 15_000;
+const SESSIONS_END_ROUNDS = 4;
+/** Ends the API's and the workers' sessions in the run's database (not the driver's own). */
+const END_APP_SESSIONS = `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+  WHERE datname = current_database() AND usename IN ('ledgerline_worker', 'ledgerline_api') AND pid <> pg_backend_pid()`;
+const END_WORKER_SESSIONS = `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+  WHERE datname = current_database() AND usename = 'ledgerline_worker'`;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultRecord {
@@ -94,6 +118,10 @@ export interface FaultDeps {
   apps: AppProcesses;
   /** Moves a random bucket that the load uses to another partition (the operator's fault). */
   moveBucket(): Promise<string>;
+  /** Runs one statement in the run's database as its owner (a superuser on the local stack); the first column of the first row. */
+  sql(text: string): Promise<unknown>;
+  /** FLUSHALL and SCRIPT FLUSH on the stack's Redis. */
+  flushRedis(): Promise<string>;
   rng: Rng;
   clock(): number;
   log(line: string): void;
@@ -210,6 +238,36 @@ export class FaultRunner {
         await stack.resume('kafka');
       }
       return `${paused}; resumed after ${KAFKA_PAUSE_MS / 1000}s`;
+    },
+    'pg-sessions-end': async () => {
+      const ended: unknown[] = [];
+      for (let round = 0; round < SESSIONS_END_ROUNDS; round++) {
+        ended.push(await this.deps.sql(END_APP_SESSIONS));
+        await sleep(700);
+      }
+      return `API and worker sessions ended, ${SESSIONS_END_ROUNDS} rounds: ${ended.join(', ')}`;
+    },
+    'redis-flushall': async () => this.deps.flushRedis(),
+    'grant-revoked': async () => {
+      await this.deps.sql('REVOKE INSERT ON entries FROM ledgerline_worker');
+      try {
+        await sleep(ROLE_FAULT_MS);
+      } finally {
+        await this.deps.sql('GRANT INSERT ON entries TO ledgerline_worker');
+      }
+      return `INSERT on entries revoked from ledgerline_worker for ${ROLE_FAULT_MS / 1000}s`;
+    },
+    'statement-timeouts': async () => {
+      const role = (setting: string) => `DO $$ BEGIN EXECUTE format('ALTER ROLE ledgerline_worker IN DATABASE %I ${setting}', current_database()); END $$`;
+      await this.deps.sql(role("SET statement_timeout = ''3ms''")); // quotes doubled inside format()'s literal
+      try {
+        await this.deps.sql(END_WORKER_SESSIONS); // a role setting takes at a session's start
+        await sleep(ROLE_FAULT_MS);
+      } finally {
+        await this.deps.sql(role('RESET statement_timeout'));
+        await this.deps.sql(END_WORKER_SESSIONS);
+      }
+      return `ledgerline_worker's statement_timeout 3 ms for ${ROLE_FAULT_MS / 1000}s`;
     },
     'redis-flush': async () => {
       const { stack, rng } = this.deps;

@@ -21,7 +21,7 @@ import { BatchingProducer, KafkaAdmin, createKafka, SINGLE_BROKER_DURABILITY, to
 import { createPool, ensureRouting, loadRouting, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
 import { createRedis, waitUntilReady } from '@ledgerline/redis';
 import { BUCKET_COUNT } from '@ledgerline/domain';
-import { FaultRunner, planFaults } from './faults';
+import { FAULT_KINDS, FaultRunner, planFaults } from './faults';
 import { LedgerBooks } from './ledger-books';
 import { HoldLoad } from './hold-load';
 import { DEFAULT_SHAPE, LoadGenerator, RunControl, buildWorld, fund } from './load';
@@ -154,6 +154,7 @@ async function main(): Promise<number> {
   let pool: Pool | null = null;
   let admin: KafkaAdmin | null = null;
   let closeMover: () => Promise<void> = async () => undefined;
+  let closeFlusher: () => void = () => undefined;
   let shuttingDown = false;
   let passed = false;
   const control = new RunControl(clock);
@@ -164,6 +165,7 @@ async function main(): Promise<number> {
     await apps?.stopAll().catch((e: Error) => log(`stopping the apps: ${e.message}`));
     await admin?.close();
     await closeMover().catch(() => undefined);
+    closeFlusher();
     await pool?.end().catch(() => undefined);
     // A fault that failed half way may have left a service down: put the stack back as found.
     if (wasRunning) {
@@ -317,7 +319,18 @@ async function main(): Promise<number> {
       rng: rng.fork('rebalance'),
       accountIds: [world.hot, ...world.random].map((a) => a.id),
     });
-    const runner = new FaultRunner({ stack, apps, rng: rng.fork('injectors'), clock, log, moveBucket: () => rebalancer.moveRandomBucket() });
+    const flusher = createRedis(services.redisUrl, { commandTimeoutMs: 5_000 });
+    closeFlusher = () => flusher.disconnect();
+    const runner = new FaultRunner({
+      stack,
+      apps,
+      rng: rng.fork('injectors'),
+      clock,
+      log,
+      moveBucket: () => rebalancer.moveRandomBucket(),
+      sql: async (text) => Object.values((await pool!.query(text)).rows[0] ?? {})[0],
+      flushRedis: async () => `FLUSHALL ${await flusher.flushall()}, SCRIPT FLUSH ${String(await flusher.script('FLUSH'))}`,
+    });
     const grown =
       options.growPartitionsTo > 0
         ? sleep(durationMs / 2)
@@ -380,7 +393,7 @@ async function main(): Promise<number> {
     const kinds = new Set(runner.records.filter((r) => r.healedAtMs !== null).map((r) => r.kind));
     process.stdout.write('\nfaults:\n');
     for (const line of faultTimeline(runner.records)) process.stdout.write(`${line}\n`);
-    process.stdout.write(`  (run clock, as in the logs; load from ${(loadStart / 1000).toFixed(1)}s to ${(loadEnded / 1000).toFixed(1)}s; ${kinds.size} of 7 kinds)\n\n`);
+    process.stdout.write(`  (run clock, as in the logs; load from ${(loadStart / 1000).toFixed(1)}s to ${(loadEnded / 1000).toFixed(1)}s; ${kinds.size} of ${FAULT_KINDS.length} kinds)\n\n`);
     for (const line of findingsReport(proof)) process.stdout.write(`${line}\n`);
     process.stdout.write(`  load: ${JSON.stringify(load.stats)}\n`);
     if (smoke && kinds.size < 7) harnessErrors.push(`only ${kinds.size} of 7 fault kinds were injected and healed`);

@@ -26,7 +26,7 @@
 import type { KafkaAdmin } from '@ledgerline/kafka';
 import type { Pool } from 'pg';
 import type { HoldBook } from './hold-load';
-import { reconcile } from '@ledgerline/postgres';
+import { listDeadLetters, reconcile } from '@ledgerline/postgres';
 import type { LedgerBooks, MovementRecord } from './ledger-books';
 import { OVERFLOW_CLIENT, type SequentialClient } from './load';
 import { sleep } from './random';
@@ -185,6 +185,7 @@ export async function prove(input: ProofInput): Promise<ProofResult> {
   const lost = checkLost(books, transfers);
   const invariant = new FindingSet();
   await checkReconcile(pool, invariant);
+  await checkNothingIsolated(pool, transfers, invariant);
   checkRowsMatchBooks(books, transfers, invariant, input.holdBook);
   const heldLost = input.holdBook ? await checkHolds(pool, input.holdBook, transfers, invariant) : [];
   checkApiPromises(books, transfers, invariant, notes);
@@ -251,6 +252,21 @@ async function checkReconcile(pool: Pool, findings: FindingSet): Promise<void> {
   const report = await reconcile(pool, { outboxAgeMaxMs: 10_000 });
   for (const check of report.checks) {
     if (check.violations > 0) findings.add(`reconcile:${check.name}`, check.examples.join('; ') || check.description, check.violations);
+  }
+}
+
+/**
+ * The load sends only commands the API validated, so a dead letter, or a transfer REJECTED
+ * UNPROCESSABLE, means a fault was taken for a command's own failure and a valid command was
+ * isolated (docs/design.md invariant 10: only operating errors are retried, and a fault is
+ * one). Not counted by the books: a refusal is a terminal status, and moves no money.
+ */
+async function checkNothingIsolated(pool: Pool, transfers: Map<string, TransferRow>, findings: FindingSet): Promise<void> {
+  for (const letter of await listDeadLetters(pool, { limit: EXAMPLES_MAX * 20 })) {
+    findings.add('command-isolated-by-a-fault', `dead letter ${letter.id} (partition ${letter.sourcePartition}, offset ${String(letter.letter.offset)}): ${String(letter.letter.reason).slice(0, 200)}`);
+  }
+  for (const row of transfers.values()) {
+    if (row.status === 'REJECTED' && row.reason === 'UNPROCESSABLE') findings.add('command-isolated-by-a-fault', `transfer ${row.id} REJECTED UNPROCESSABLE`);
   }
 }
 
