@@ -317,7 +317,27 @@ export const entriesQuery = z
     from: instantParam.optional().meta({ description: 'Entries created at or after this instant' }),
     to: instantParam.optional().meta({ description: 'Entries created before this instant (from..to is half-open)' }),
   })
-  .strict();
+  .strict()
+  // A window that ends before it starts selects nothing by mistake, not by design: said, not answered with an empty page.
+  .refine(
+    (q) => {
+      // Each is checked on its own above; the order only between two that passed.
+      const [from, to] = [q.from, q.to].map((instant) => (instant === undefined ? null : microsecondsOf(instant)));
+      return from === null || to === null || from === undefined || to === undefined || from <= to;
+    },
+    { message: 'must not be before from', path: ['to'] },
+  );
+
+/** An instant, in microseconds since the epoch; null for a string instantParam refuses. */
+function microsecondsOf(instant: string): bigint | null {
+  try {
+    const [whole, fraction, offset] = instantParts(instant);
+    const ms = Date.parse(`${whole}${offset}`);
+    return Number.isFinite(ms) ? BigInt(ms) * 1000n + BigInt(fraction.padEnd(6, '0')) : null;
+  } catch {
+    return null;
+  }
+}
 
 export const balanceQuery = z
   .object({
