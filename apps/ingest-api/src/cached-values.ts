@@ -9,13 +9,13 @@
  * packages/redis checks the encoding (BalanceCache.lookup, AcceptedTransfers.lookupAccepted);
  * this module checks the rest against the domain and the resources' schemas.
  */
-import { PRINCIPAL_CHARS_MAX, withinBalanceRange } from '@ledgerline/domain';
+import { type BalanceFigure, PRINCIPAL_CHARS_MAX, withinBalanceRange } from '@ledgerline/domain';
 import { type AcceptedLookup, isWrongType, shown } from '@ledgerline/redis';
 import { type HoldResource, type TransferResource, instantParam } from '@ledgerline/schemas';
 import type { AccountFacts } from './account-directory';
 import type { AppContext } from './context';
 import { DependencyUnavailableError } from './errors';
-import { type BalanceFigure, acceptedResourceOf } from './resources';
+import { acceptedResourceOf } from './resources';
 
 /**
  * The cached figure of `facts`' account when it is one the account can have: packages/redis

@@ -3,8 +3,8 @@
  * only; runtime.ts passes the real adapters (the Kafka port's producer, ioredis classes, pg pool),
  * and tests may pass their own.
  */
-import type { RoutingTable } from '@ledgerline/domain';
-import type { AcceptedLookup, AcceptedTransfer, BalanceLookup, CachedBalance, WaitHandle } from '@ledgerline/redis';
+import type { BalanceFigure, RoutingTable } from '@ledgerline/domain';
+import type { AcceptedLookup, AcceptedTransfer, BalanceLookup, WaitHandle } from '@ledgerline/redis';
 
 export interface OutgoingCommand {
   topic: string;
@@ -36,7 +36,7 @@ export interface RoutingProvider {
 }
 
 export interface BalanceCachePort {
-  refresh(balances: CachedBalance[]): Promise<void>;
+  refresh(balances: BalanceFigure[]): Promise<void>;
   /** The account's cached figure, a miss (null), or why the entry is none of ours (BalanceCache.lookup). */
   lookup(accountId: string, currency: string): Promise<BalanceLookup>;
   /** Removes the account's entry (one lookup found malformed). */

@@ -2,7 +2,7 @@
  * Rows and commands as the wire shows them (docs/api.md): amounts as digit strings,
  * absent fields omitted rather than null (the response schemas mark them optional).
  */
-import { type ClientCommand, DESCRIPTION_CHARS_MAX, type HoldCommand } from '@ledgerline/domain';
+import { type BalanceFigure, type ClientCommand, DESCRIPTION_CHARS_MAX, type HoldCommand } from '@ledgerline/domain';
 import type { AccountRow, EntryRow, HoldRow, TransferRow } from '@ledgerline/postgres';
 import { shown } from '@ledgerline/redis';
 import { type HoldResource, type TransferResource, holdResource, instantParam, transferResource } from '@ledgerline/schemas';
@@ -161,17 +161,6 @@ export function entryWire(row: EntryRow) {
   };
 }
 
-export interface BalanceFigure {
-  accountId: string;
-  currency: string;
-  balance: bigint;
-  seq: bigint;
-  /** Sum of active holds. */
-  held: bigint;
-  /** The account's change counter (the cache's version). */
-  rev: bigint;
-  asOf: string;
-}
 
 export function balanceWire(figure: BalanceFigure) {
   return {

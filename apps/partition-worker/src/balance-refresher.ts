@@ -16,11 +16,11 @@
  * and what is owed when the worker stops is dropped too (logged): the cache is never the
  * truth, and such an account's key falls back to the ledger when it expires.
  */
-import type { CachedBalance } from '@ledgerline/redis';
+import type { BalanceFigure } from '@ledgerline/domain';
 
 export interface BalanceRefresherOptions {
   /** Writes the figures to the cache (BalanceCache.refresh). */
-  send(balances: readonly CachedBalance[]): Promise<void>;
+  send(balances: readonly BalanceFigure[]): Promise<void>;
   /** First and longest delay before a failed refresh is sent again (ms). */
   retryDelayFirstMs: number;
   retryDelayMaxMs: number;
@@ -35,7 +35,7 @@ export interface BalanceRefresherOptions {
 
 export class BalanceRefresher {
   /** The newest figure not yet in the cache, per account, oldest debt first (Map order). */
-  private readonly owed = new Map<string, CachedBalance>();
+  private readonly owed = new Map<string, BalanceFigure>();
   private timer: NodeJS.Timeout | null = null;
   private delayMs: number;
   private dropped = 0;
@@ -54,7 +54,7 @@ export class BalanceRefresher {
    * Sends at once (callers rely on the order of commands on the connection); a failure is
    * remembered and retried, never thrown: the caller has nothing to do about it.
    */
-  refresh(balances: readonly CachedBalance[]): Promise<void> {
+  refresh(balances: readonly BalanceFigure[]): Promise<void> {
     return this.options.send(balances).then(
       () => this.settled(balances),
       (error: Error) => {
@@ -73,7 +73,7 @@ export class BalanceRefresher {
   }
 
   /** A figure the cache now holds (or holds something newer than) is no longer owed. */
-  private settled(balances: readonly CachedBalance[]): void {
+  private settled(balances: readonly BalanceFigure[]): void {
     if (this.owed.size === 0) return;
     for (const b of balances) {
       const owed = this.owed.get(b.accountId);
@@ -82,7 +82,7 @@ export class BalanceRefresher {
     this.report();
   }
 
-  private owe(balances: readonly CachedBalance[]): void {
+  private owe(balances: readonly BalanceFigure[]): void {
     for (const b of balances) {
       const owed = this.owed.get(b.accountId);
       if (owed && owed.rev > b.rev) continue; // a newer figure is owed already

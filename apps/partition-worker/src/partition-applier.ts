@@ -31,6 +31,7 @@ import {
   InvariantViolation,
   UnprocessableCommand,
   type AccountState,
+  type BalanceFigure,
   type BatchEffects,
   type Command,
   type RoutingTable,
@@ -66,20 +67,10 @@ import type { BatchTracing } from './batch-tracing';
 import { type HoldLedgerAhead, holdLedgerAheadOf, readHoldLedgerState } from './hold-state';
 import { outboxRowsOf } from './outbox-messages';
 
-export interface CachedBalance {
-  accountId: string;
-  currency: string;
-  balance: bigint;
-  seq: bigint;
-  held: bigint;
-  rev: bigint;
-  asOf: string;
-}
-
 /** What happens after a commit; best effort, never the truth (docs/design.md, invariant 9). */
 export interface PostCommitPorts {
   /** Sends its writes before it returns (the promise only reports how they went). */
-  refreshBalances(balances: CachedBalance[]): Promise<void>;
+  refreshBalances(balances: BalanceFigure[]): Promise<void>;
   /**
    * Replaces the API's ACCEPTED records of the transfers and holds this commit wrote with the
    * short-lived applied mark (their rows answer from now on; the mark keeps out a record the

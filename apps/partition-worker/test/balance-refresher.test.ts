@@ -1,10 +1,10 @@
 // Proves the bookkeeping of owed balance refreshes: only the newest figure of an account is
 // owed, a figure the cache took is no longer owed, the bound drops the oldest debts, and
 // retries stop once everything landed.
-import type { CachedBalance } from '@ledgerline/redis';
+import type { BalanceFigure } from '@ledgerline/domain';
 import { BalanceRefresher } from '../src/balance-refresher';
 
-const figure = (accountId: string, seq: bigint): CachedBalance => ({
+const figure = (accountId: string, seq: bigint): BalanceFigure => ({
   accountId,
   currency: 'USD',
   balance: seq * 10n,
@@ -17,7 +17,7 @@ const figure = (accountId: string, seq: bigint): CachedBalance => ({
 /** A cache that refuses while `down` and records what it took. */
 function flakyCache() {
   const state = { down: true, sends: 0, taken: new Map<string, bigint>() };
-  const send = async (balances: readonly CachedBalance[]) => {
+  const send = async (balances: readonly BalanceFigure[]) => {
     state.sends++;
     if (state.down) throw new Error('OOM command not allowed');
     for (const b of balances) state.taken.set(b.accountId, b.seq);
@@ -59,7 +59,7 @@ describe('BalanceRefresher', () => {
   test('retries go in slices, each settled on its own; a figure the cache can never take is dropped', async () => {
     const taken: string[] = [];
     let down = true;
-    const send = async (balances: readonly CachedBalance[]) => {
+    const send = async (balances: readonly BalanceFigure[]) => {
       if (down) throw new Error('connection lost');
       if (balances.some((b) => b.accountId === 'bad')) throw new RangeError('seq of bad must not be negative');
       if (balances.some((b) => b.accountId === 'later')) throw new Error('OOM command not allowed');

@@ -24,6 +24,24 @@ export const INTERNAL_OWNERS: readonly string[] = [SYSTEM_OWNER];
  * is refused with OVERDRAFT_IN_USE.
  */
 export type AccountStatus = 'OPEN' | 'FROZEN' | 'CLOSED';
+
+/**
+ * An account's balance as of a commit: what the worker sends to the cache after it, the cache
+ * keeps, and the API shows (available = balance - held). One shape for all three.
+ */
+export interface BalanceFigure {
+  accountId: string;
+  currency: string;
+  balance: bigint;
+  /** The account's entry sequence number this balance reflects. */
+  seq: bigint;
+  /** Sum of the account's active holds. */
+  held: bigint;
+  /** The account's change counter: the cache's version (a hold moves `held`, not `seq`). */
+  rev: bigint;
+  /** ISO 8601: when the balance was committed (or read from Postgres). */
+  asOf: string;
+}
 export const ACCOUNT_STATUSES = ['OPEN', 'FROZEN', 'CLOSED'] as const;
 
 export interface AccountState {

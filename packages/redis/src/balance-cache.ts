@@ -10,20 +10,7 @@ import type Redis from 'ioredis';
 import { Keys } from './keys';
 import { type ScriptCommand, scriptCommand } from './scripts';
 import { shown } from './stored';
-
-export interface CachedBalance {
-  accountId: string;
-  currency: string;
-  balance: bigint;
-  /** The account's entry sequence number this balance reflects. */
-  seq: bigint;
-  /** Sum of the account's active holds: available = balance - held. */
-  held: bigint;
-  /** The account's change counter: the cache's version (a hold moves `held`, not `seq`). */
-  rev: bigint;
-  /** ISO 8601: when the balance was committed (or read from Postgres). */
-  asOf: string;
-}
+import type { BalanceFigure } from '@ledgerline/domain';
 
 export interface BalanceCacheOptions {
   /** Cached balances expire unless written again: idle accounts leave memory. */
@@ -67,7 +54,7 @@ export class BalanceCache {
    * pipelining allows. Each call is still a script of its own, so other clients get a turn
    * between chunks.
    */
-  refresh(balances: readonly CachedBalance[]): Promise<void> {
+  refresh(balances: readonly BalanceFigure[]): Promise<void> {
     const calls: Promise<unknown>[] = [];
     for (let start = 0; start < balances.length; start += this.accountsPerCallMax) {
       const chunk = balances.slice(start, start + this.accountsPerCallMax);
@@ -86,7 +73,7 @@ export class BalanceCache {
    * The account's cached balance, or null: a miss, or an entry none of our writers wrote
    * (see `lookup`).
    */
-  async read(accountId: string): Promise<CachedBalance | null> {
+  async read(accountId: string): Promise<BalanceFigure | null> {
     const found = await this.lookup(accountId);
     return found !== null && 'figure' in found ? found.figure : null;
   }
@@ -121,7 +108,7 @@ export class BalanceCache {
 }
 
 /** What `lookup` reads back: the account's figure, a miss (null), or why the entry is none of ours. */
-export type BalanceLookup = { figure: CachedBalance } | { malformed: string } | null;
+export type BalanceLookup = { figure: BalanceFigure } | { malformed: string } | null;
 
 /** The hash's fields, in the order `lookup` reads them. */
 const FIELDS = ['balance', 'seq', 'currency', 'as_of', 'held', 'rev'] as const;

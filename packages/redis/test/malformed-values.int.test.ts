@@ -7,7 +7,8 @@
 // well-formed entry with a TTL still does (the cache never goes back). And an ACCEPTED record
 // that is not JSON of its own id's record is malformed to `lookupAccepted`, none to `getAccepted`.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AcceptedTransfers, BalanceCache, type CachedBalance, createRedis, isWrongType, waitUntilReady } from '../src';
+import type { BalanceFigure } from '@ledgerline/domain';
+import { AcceptedTransfers, BalanceCache, createRedis, isWrongType, waitUntilReady } from '../src';
 
 const url = process.env.REDIS_URL;
 if (!url) throw new Error('REDIS_URL must point at the test Redis (npm test sets it)');
@@ -26,7 +27,7 @@ afterAll(async () => {
 
 const INT64_MAX = '9223372036854775807';
 const now = () => new Date().toISOString();
-const figure = (accountId: string, rev: bigint, balance = 7n): CachedBalance => ({ accountId, currency: 'USD', balance, seq: rev, held: 0n, rev, asOf: now() });
+const figure = (accountId: string, rev: bigint, balance = 7n): BalanceFigure => ({ accountId, currency: 'USD', balance, seq: rev, held: 0n, rev, asOf: now() });
 /** A well-formed entry as our writers store it, with the highest rev a real one can have. */
 const wellFormed = () => ({ balance: '5', seq: '1', currency: 'USD', as_of: now(), held: '0', rev: INT64_MAX });
 

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { isAdmin } from '@ledgerline/auth';
-import { ENTRIES_PAGE_MAX, accountIdFor } from '@ledgerline/domain';
+import { type BalanceFigure, ENTRIES_PAGE_MAX, accountIdFor } from '@ledgerline/domain';
 import { awaitEntriesSettled, balanceAt, findAccount, insertUserAccountWithinQuota, listEntries } from '@ledgerline/postgres';
 import {
   accountPatchBody,
@@ -34,7 +34,7 @@ import { ApiError, forbidden, idempotencyKeyReused, notFound, validationFailed }
 import { authOf, requireRead, requireWrite } from '../http-input';
 import { requestHashOf } from '../request-hash';
 import { defineRoute } from '../route-table';
-import { type BalanceFigure, accountWire, balanceAtWire, balanceWire, entryWire } from '../resources';
+import { accountWire, balanceAtWire, balanceWire, entryWire } from '../resources';
 
 /**
  * How long a time read waits for the writes in flight before its instant (a batch write
