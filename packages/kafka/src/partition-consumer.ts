@@ -59,7 +59,9 @@ export interface PartitionFetch {
   readonly messages: readonly ConsumedMessage[];
   /**
    * The offset the fetch read from. Offsets from it up to the first message hold no record a
-   * consumer is given: transaction markers, aborted records (kafkajs drops them).
+   * consumer is given: transaction markers, aborted records (kafkajs drops them). When the
+   * fetches just before it held nothing but such records (kafkajs moves past those on its own
+   * and hands nothing over), the offset the first of them read from.
    */
   readonly fetchedFrom: bigint;
   /**
@@ -129,6 +131,12 @@ export class PartitionConsumer {
   /** A rejoin (leave, then join afresh) in progress: one at a time. */
   private rejoining = false;
   private readonly group: ConsumerGroupTiming;
+  /**
+   * Per partition, the offsets kafkajs passed over on its own since the last fetch handed over
+   * (or seek): fetches that held only records no consumer is given (runner.js,
+   * isEmptyDueToFiltering), one run of adjacent ones (fetchedFrom).
+   */
+  private readonly passedOver = new Map<number, { from: bigint; to: bigint }>();
 
   constructor(private readonly options: PartitionConsumerOptions) {
     this.group = { ...CONSUMER_GROUP_DEFAULTS, ...options.group };
@@ -237,7 +245,17 @@ export class PartitionConsumer {
       retry: kafkajsRetry(this.group.retry),
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+      // Emitted for a fetch that held only transaction markers or aborted records before kafkajs
+      // resolves past it (batchSize 0), and for every fetch handed over (batchSize > 0).
+      if (payload.topic !== topic || payload.batchSize !== 0 || !/^[0-9]+$/.test(String(payload.firstOffset))) return;
+      const first = BigInt(payload.firstOffset);
+      const last = BigInt(payload.lastOffset);
+      const run = this.passedOver.get(payload.partition);
+      this.passedOver.set(payload.partition, run && run.to + 1n === first ? { from: run.from, to: last } : { from: first, to: last });
+    });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.passedOver.clear();
       this.options.onAssignment([...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b));
     });
     consumer.on(consumer.events.CRASH, (event) => {
@@ -252,13 +270,17 @@ export class PartitionConsumer {
   }
 
   private fetchOf(consumer: Consumer, { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): PartitionFetch {
+    // kafkajs's Batch keeps the offset it fetched from (it filters what lies below it), but
+    // its types do not declare it; kafkajs is pinned (2.2.4).
+    const fetchedOffset = BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset);
+    const run = this.passedOver.get(batch.partition);
+    this.passedOver.delete(batch.partition);
     return {
       topic: batch.topic,
       partition: batch.partition,
       messages: batch.messages,
-      // kafkajs's Batch keeps the offset it fetched from (it filters what lies below it), but
-      // its types do not declare it; kafkajs is pinned (2.2.4).
-      fetchedFrom: BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset),
+      // Read from where a run of fetches kafkajs passed over began, when it ends right here.
+      fetchedFrom: run && run.to + 1n === fetchedOffset ? run.from : fetchedOffset,
       highWatermark: /^[0-9]+$/.test(batch.highWatermark) ? BigInt(batch.highWatermark) : null,
       isActive: () => isRunning() && !isStale(),
       heartbeat,
@@ -266,7 +288,10 @@ export class PartitionConsumer {
       // (found by the benchmark: the consumer re-read the same messages, and stalled once
       // they filled a whole fetch).
       markProcessed: (offset) => resolveOffset(offset.toString()),
-      seek: (offset) => consumer.seek({ topic: batch.topic, partition: batch.partition, offset: offset.toString() }),
+      seek: (offset) => {
+        this.passedOver.delete(batch.partition);
+        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: offset.toString() });
+      },
     };
   }
 
