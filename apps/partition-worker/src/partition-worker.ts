@@ -173,6 +173,9 @@ export class PartitionWorker {
     for (const applier of this.appliers.values()) applier.trimAccounts();
     this.offsetHints.clear(); // hints for partitions another member may own now
     this.writesFailing.clear();
+    // As writes failing: a note from the last generation would keep /readyz failing for a
+    // partition given back with nothing to fetch (only a fetch that applies clears it).
+    this.fetchesPastNext.clear();
     this.fenceStorm.reset();
     this.options.ports.log(`joined group generation: partitions [${partitions.join(', ')}]`);
   }

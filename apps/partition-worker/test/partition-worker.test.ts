@@ -58,3 +58,26 @@ describe('fetchEnding: what a fetch that must end throws to kafkajs', () => {
     expect(fetchEnding(createErrorFromCode(6), true)).toBeNull(); // NOT_LEADER_FOR_PARTITION: no rejoin
   });
 });
+
+// A fetch sought back to next_offset is noted (fetchesPastNext) until a fetch of the partition
+// applies. A new group generation forgets it, as it forgets writes failing: else a partition
+// sought back just before it went to another member, and given back with nothing to fetch,
+// kept the old note, and /readyz said for as long as the partition stayed idle that Kafka
+// offered nothing from next_offset (health.ts reads the note's `since`).
+describe('PartitionWorker: a new group generation forgets fetches sought back to next_offset', () => {
+  test('the note of a seek in the last generation is not readiness of this one', async () => {
+    const { PartitionWorker } = await import('../src/partition-worker');
+    const lines: string[] = [];
+    // Only what assign and the seek note touch.
+    const worker = new PartitionWorker({ ports: { log: (line: string) => lines.push(line) } } as unknown as ConstructorParameters<typeof PartitionWorker>[0]);
+    const internal = worker as unknown as { assign(partitions: number[]): void; notePastNext(fetched: unknown, offset: bigint): void };
+    internal.assign([0]);
+    internal.notePastNext({ partition: 0, messages: [{ offset: '9' }], fetchedFrom: 9n }, 5n);
+    expect(worker.ownership()[0]!.fetchesPastNext).not.toBeNull();
+
+    internal.assign([]); // the partition goes to another member
+    internal.assign([0]); // and comes back, with nothing to fetch
+
+    expect(worker.ownership()).toEqual([{ partition: 0, epoch: null, nextOffset: null, writesFailing: null, fetchesPastNext: null }]);
+  });
+});
