@@ -396,7 +396,7 @@ async function main(): Promise<number> {
     process.stdout.write(`  (run clock, as in the logs; load from ${(loadStart / 1000).toFixed(1)}s to ${(loadEnded / 1000).toFixed(1)}s; ${kinds.size} of ${FAULT_KINDS.length} kinds)\n\n`);
     for (const line of findingsReport(proof)) process.stdout.write(`${line}\n`);
     process.stdout.write(`  load: ${JSON.stringify(load.stats)}\n`);
-    if (smoke && kinds.size < 7) harnessErrors.push(`only ${kinds.size} of 7 fault kinds were injected and healed`);
+    if (smoke && kinds.size < FAULT_KINDS.length) harnessErrors.push(`only ${kinds.size} of ${FAULT_KINDS.length} fault kinds were injected and healed`);
     if (!quiet.quiet) process.stdout.write(`  the system did not become quiet within ${QUIET_TIMEOUT_MS / 1000}s: ${JSON.stringify(quiet.state)}\n`);
     for (const crash of crashes) process.stdout.write(`  CRASH: ${crash.name} pid ${crash.pid} exited code=${crash.code} signal=${crash.signal} at t=${(crash.atMs / 1000).toFixed(1)}s\n`);
     for (const line of logDigest(runDir)) process.stdout.write(`${line}\n`);

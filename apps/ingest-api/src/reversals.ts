@@ -41,13 +41,14 @@ export async function submitReversal(
     if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
     if (payerFacts?.owner !== auth.principal) throw forbidden("only the owner of the original's destination account may reverse it");
   }
+  const transferId = transferIdFor(auth.principal, idempotencyKey);
   // More than the whole original can never be taken back, whatever else is reversed: refused
   // now, as a capture of more than its hold is, not accepted to end REJECTED later (an outside
-  // review). More than what is left (other reversals) is the writer's to decide.
-  if (body.amount !== undefined && BigInt(body.amount) > original.amount) {
+  // review). More than what is left (other reversals) is the writer's to decide. A retry of
+  // such a reversal accepted before this rule (it ended REJECTED) still gets its replay.
+  if (body.amount !== undefined && BigInt(body.amount) > original.amount && !(await earlierTransfer(ctx, transferId))) {
     throw validationFailed([{ path: 'amount', message: `must be at most the original's amount (${original.amount})` }]);
   }
-  const transferId = transferIdFor(auth.principal, idempotencyKey);
   const requestHash = requestHashOf('REVERSAL', { reverses: originalId, ...body });
   const reversalTo = original.kind === 'DEPOSIT' ? null : original.fromAccountId;
   // Without an amount the writer takes what is left when it applies the reversal (`rest`):

@@ -9,11 +9,13 @@
 // is decided by the capture itself; hold-expiry.int.test.ts proves the scan.
 import { randomUUID } from 'node:crypto';
 import { loadRouting, reconcile } from '@ledgerline/postgres';
-import { type RoutingTable } from '@ledgerline/domain';
+import { type RoutingTable, transferIdFor } from '@ledgerline/domain';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { type Answer, Client, startApi, token } from '../../../test/support/api';
+import { TestPublisher } from '../../../test/support/ledger';
 import { startWorker } from '../../../test/support/worker';
+import { requestHashOf } from '../src/request-hash';
 
 const PARTITIONS = 4;
 
@@ -317,6 +319,36 @@ describe('holds, reversals and the account life cycle', () => {
   });
 
   describe('reversals', () => {
+    test('a reversal of more than the original accepted before that was a 400 still replays, under its key', async () => {
+      // Such a reversal was accepted (202) and ended REJECTED REVERSAL_EXCEEDS_ORIGINAL; its
+      // client retrying the same request after the deploy gets that answer, not the new 400.
+      const from = await openAccount(alice, 0);
+      const to = await openAccount(bob, 0);
+      await deposit(from, '10');
+      const original = await alice.post('/v1/transfers', { from_account_id: from, to_account_id: to, amount: '10', currency: 'USD' });
+      await settled(alice, original.body.id);
+      const key = randomUUID();
+      const body = { amount: '11' };
+      const id = transferIdFor('bob', key);
+      const requestHash = requestHashOf('REVERSAL', { reverses: original.body.id, ...body });
+      // What the API of before wrote: the key's claim, then the command (publisher = Kafka).
+      await db.pool.query('INSERT INTO idempotency_keys (transfer_id, principal, request_hash) VALUES ($1, $2, $3)', [id, 'bob', requestHash]);
+      const publisher = await TestPublisher.create(topics, db.pool);
+      try {
+        await publisher.publish({
+          type: 'REVERSAL', transferId: id, reverses: original.body.id, fromAccountId: to, amount: 11n, currency: 'USD', description: null,
+          principal: 'bob', admin: false, requestHash, acceptedAt: new Date().toISOString(),
+        });
+      } finally {
+        await publisher.stop();
+      }
+      expect(await settled(bob, id)).toMatchObject({ status: 'REJECTED', reason: 'REVERSAL_EXCEEDS_ORIGINAL' });
+      const retried = await bob.post(`/v1/transfers/${original.body.id}/reversals`, body, key);
+      expect([retried.status, retried.body.id, retried.body.status]).toEqual([200, id, 'REJECTED']);
+      // A new key: the 400.
+      expect((await bob.post(`/v1/transfers/${original.body.id}/reversals`, body)).status).toBe(400);
+    });
+
     test('partial reversals add up to the original and no further; reversed_amount shows it', async () => {
       const from = await openAccount(alice, 0);
       const to = await openAccount(bob, 0);

@@ -318,9 +318,10 @@ export class PartitionApplier {
     const firstOffset = BigInt(fresh[0]!.offset);
     if (firstOffset > claim.nextOffset) {
       // A fetch from a later offset (the group's offset is only a hint): read from next_offset.
-      if (progress.fetchedFrom !== claim.nextOffset) return { kind: 'seek', offset: claim.nextOffset };
-      // Read from next_offset itself, Kafka gave nothing before firstOffset: those offsets hold
-      // no record a consumer is given (a commit or abort marker of another client's
+      if (progress.fetchedFrom === undefined || progress.fetchedFrom > claim.nextOffset) return { kind: 'seek', offset: claim.nextOffset };
+      // Read from next_offset or before it, Kafka gave nothing between next_offset and
+      // firstOffset (a fetch is every record from where it was read, in order): those offsets
+      // hold no record a consumer is given (a commit or abort marker of another client's
       // transactional write to the topic, an aborted record). Seeking back to them would fetch
       // this same answer forever, and the partition would apply nothing more.
       this.ports.log(`partition ${this.partition}: offsets ${claim.nextOffset}..${firstOffset - 1n} hold no record a consumer is given (transaction markers or aborted records); applying from ${firstOffset}`);

@@ -345,6 +345,22 @@ describe('PartitionApplier: offsets that hold no record a consumer is given', ()
     expect(log.filter((l) => l.includes('hold no record'))).toEqual(['partition 0: offsets 2..2 hold no record a consumer is given (transaction markers or aborted records); applying from 3']);
   });
 
+  test('a fetch read from before next_offset (a group offset behind) whose fresh part starts past it is applied too', async () => {
+    const ledger = new FakeLedger();
+    ledger.nextOffset = 2n; // 0..1 applied; 2 a marker
+    const from = ledger.openAccount(1_000n);
+    const to = ledger.openAccount(0n);
+    const commands = [1n, 2n].map((amount) => transferOf(from, to, `owner-${from}`, amount));
+    const { applier } = applierOn(ledger, 10);
+    // Read from 0: offsets 0 and 1 (applied before) come again, then nothing at 2, then 3 and 4.
+    const applied = [transferOf(from, to, `owner-${from}`, 9n), transferOf(from, to, `owner-${from}`, 9n)];
+    const messages = [...messagesOf(applied, 0), ...messagesOf(commands, 3)];
+
+    expect(await applier.apply(messages, fetchedFrom(0n))).toEqual({ kind: 'applied', nextOffset: 5n });
+    expect(ledger.committed).toEqual(['2-5']);
+    expect(statusesOf(ledger, commands)).toEqual([COMPLETED, COMPLETED]);
+  });
+
   test('a fetch read from past next_offset (the group offset ahead of Postgres) still seeks back', async () => {
     const ledger = new FakeLedger();
     ledger.nextOffset = 2n;
