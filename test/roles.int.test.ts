@@ -83,9 +83,15 @@ describe('least-privileged Postgres roles', () => {
     await expect(
       api.query(`INSERT INTO accounts (id, owner, kind, currency, overdraft_limit, balance) VALUES ($1, 'mallory', 'USER', 'USD', 0, 1000000)`, [randomUUID()]),
     ).rejects.toThrow(denied);
+    // Nor a system account (no floor: overdraft_limit NULL), under any id: kind is not its column either.
+    for (const kind of ['EXTERNAL', 'TRANSIT', 'USER']) {
+      await expect(
+        api.query(`INSERT INTO accounts (id, owner, kind, currency, overdraft_limit) VALUES ($1, 'mallory', $2, 'USD', NULL)`, [randomUUID(), kind]),
+      ).rejects.toThrow(denied);
+    }
     const opened = randomUUID();
     await insertUserAccount(api, { id: opened, owner: 'bob', currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'h' });
-    expect((await db.pool.query('SELECT balance, seq FROM accounts WHERE id = $1', [opened])).rows[0]).toEqual({ balance: '0', seq: '0' });
+    expect((await db.pool.query('SELECT balance, seq, kind FROM accounts WHERE id = $1', [opened])).rows[0]).toEqual({ balance: '0', seq: '0', kind: 'USER' });
     expect((await db.pool.query('SELECT balance FROM accounts WHERE id = $1', [account])).rows[0].balance).toBe('10');
   });
 

@@ -94,8 +94,10 @@ GRANT DELETE ON routing_observers, outbox TO ledgerline_worker;
 -- ledgerline_api: internet-facing, so it writes only what it writes itself
 -- ---------------------------------------------------------------------------------------
 -- Opening an account (apps/ingest-api/src/routes/accounts.ts). Column list: the balance and
--- seq columns take their defaults (0), so the API can never create an account holding money.
-GRANT INSERT (id, owner, kind, currency, overdraft_limit, metadata, request_hash) ON accounts TO ledgerline_api;
+-- seq columns take their defaults (0), so the API can never create an account holding money;
+-- nor kind, whose default is USER (0026), so it can never open a system (EXTERNAL, TRANSIT)
+-- account, which has no floor.
+GRANT INSERT (id, owner, currency, overdraft_limit, metadata, request_hash) ON accounts TO ledgerline_api;
 -- Idempotency claims: the upsert's no-op DO UPDATE, and the release when publishing failed.
 GRANT INSERT, DELETE ON idempotency_keys TO ledgerline_api;
 GRANT UPDATE (transfer_id) ON idempotency_keys TO ledgerline_api;

@@ -14,13 +14,14 @@ export interface NewUserAccount {
 /**
  * Opening an account inserts a row nobody else can be writing yet (its id is new, derived
  * from the principal and Idempotency-Key), so the API may do it directly: the partition
- * worker becomes the account's single writer from its first movement on.
+ * worker becomes the account's single writer from its first movement on. The row names no
+ * kind: the column's default is USER (migration 0026), and the API role may not write it.
  * Returns the stored row: either the new one or the one an earlier attempt created.
  */
 export async function insertUserAccount(pool: Pool, account: NewUserAccount): Promise<AccountRow> {
   const inserted = await pool.query(
-    `INSERT INTO accounts (id, owner, kind, currency, overdraft_limit, metadata, request_hash)
-     VALUES ($1, $2, 'USER', $3, $4, $5, $6)
+    `INSERT INTO accounts (id, owner, currency, overdraft_limit, metadata, request_hash)
+     VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (id) DO NOTHING
      RETURNING ${ACCOUNT_COLUMNS}`,
     [account.id, account.owner, account.currency, account.overdraftLimit.toString(), account.metadata, account.requestHash],
@@ -52,8 +53,8 @@ export async function insertUserAccountWithinQuota(
     const owned = await client.query('SELECT count(*)::int AS n FROM (SELECT 1 FROM accounts WHERE owner = $1 LIMIT $2) AS o', [account.owner, quota]);
     if (owned.rows[0].n >= quota) return 'QUOTA_EXCEEDED' as const;
     const inserted = await client.query(
-      `INSERT INTO accounts (id, owner, kind, currency, overdraft_limit, metadata, request_hash)
-       VALUES ($1, $2, 'USER', $3, $4, $5, $6)
+      `INSERT INTO accounts (id, owner, currency, overdraft_limit, metadata, request_hash)
+       VALUES ($1, $2, $3, $4, $5, $6)
        RETURNING ${ACCOUNT_COLUMNS}`,
       [account.id, account.owner, account.currency, account.overdraftLimit.toString(), account.metadata, account.requestHash],
     );
