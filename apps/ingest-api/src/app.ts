@@ -157,7 +157,7 @@ export function buildApp(deps: AppDeps): Express {
   mountRoutes(app, ctx, ROUTES);
 
   app.use((req: Request) => {
-    throw new ApiError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`);
+    throw new ApiError(404, 'NOT_FOUND', `no route for ${req.method} ${shownPath(req.path)}`);
   });
   app.use(errorHandler(ctx));
   return app;
@@ -470,4 +470,12 @@ function errorHandler(ctx: AppContext) {
     }
     res.status(answer.status).set(answer.headers).json(answer.body);
   };
+}
+
+/** The most of a path a 404 quotes back: a path is the caller's text (up to ~16 KiB), sent before any token is checked outside /v1. */
+export const SHOWN_PATH_CHARS_MAX = 100;
+
+/** A path as an error message quotes it: its first SHOWN_PATH_CHARS_MAX characters, and how long it was when longer. */
+function shownPath(path: string): string {
+  return path.length > SHOWN_PATH_CHARS_MAX ? `${path.slice(0, SHOWN_PATH_CHARS_MAX)}... (${path.length} characters)` : path;
 }

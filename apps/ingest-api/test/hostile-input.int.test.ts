@@ -307,6 +307,22 @@ describe('hostile input at the HTTP border', () => {
     expect([kept.status, kept.body.metadata]).toEqual([201, { a: 9007199254740991, b: 1, c: '9007199254740993', d: 19.99 }]);
   });
 
+  test("a 404 quotes at most the first 100 characters of the caller's path, with or without a token", async () => {
+    const long = `/${'x'.repeat(8000)}`;
+    for (const path of [long, `/v1${long}`]) {
+      const answer = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${await token('alice')}` } });
+      const text = await answer.text();
+      expect(answer.status).toBe(404);
+      expect(text.length).toBeLessThan(300);
+      expect(JSON.parse(text).error.message).toContain(`(${path.length} characters)`);
+    }
+    const bare = await fetch(`${api.url}${long}`);
+    expect([bare.status, (await bare.text()).length < 300]).toEqual([404, true]);
+    // A short path is quoted whole, as before.
+    const short = await fetch(`${api.url}/nothing-here`);
+    expect(((await short.json()) as { error: { message: string } }).error.message).toBe('no route for GET /nothing-here');
+  });
+
   test('a POST without a body is one whether or not it says Content-Length: 0 (no 415)', async () => {
     const hold = `/v1/holds/${'00000000-0000-4000-8000-00000000f00d'}/void`;
     const headers = { authorization: `Bearer ${await token('alice')}` };
