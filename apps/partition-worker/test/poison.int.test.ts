@@ -7,12 +7,12 @@
 import { createHash } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { ClientCommand as Command, RoutingTable } from '@ledgerline/domain';
-import { AMOUNT_MAX, USER_BALANCE_MAX } from '@ledgerline/domain';
-import { listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
+import { AMOUNT_MAX, USER_BALANCE_MAX, externalAccountId } from '@ledgerline/domain';
+import { insertUserAccount, listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
 import { DEAD_LETTER_VALUE_BYTES_KEPT, encodeCommand } from '@ledgerline/schemas';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
-import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, testSeal, transfer, transferStatuses } from '../../../test/support/ledger';
+import { TestPublisher, accountOnPartition, allTerminal, balanceOf, deposit, openAccountOn, testSeal, transfer, transferStatuses } from '../../../test/support/ledger';
 import { testServices } from '../../../test/support/env';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
@@ -141,6 +141,28 @@ describe('poison commands cannot stop a partition', () => {
     await settle(await sendAll([after]));
     expect(await balanceOf(db.pool, account)).toBe(5n);
     expect((await deadLetters()).slice(before).map((l) => l.offset)).toEqual([String(start)]);
+  });
+
+  test("a row at a system account's id that the ledger did not make fails the command that needs it, not the partition", async () => {
+    // Written with the API's credentials (the API picks an account's id): a USER account at
+    // partition 0's external account id for EUR. Used as the external account, it broke an
+    // invariant and the worker stopped on every restart (an outside security review). EUR:
+    // no other test here uses it, so the worker's cached copy of the row misleads none.
+    const account = accountOnPartition(routing, 0);
+    await insertUserAccount(db.pool, { id: account, owner: 'owner-squatted', currency: 'EUR', overdraftLimit: 0n, metadata: {}, requestHash: 'test' });
+    await insertUserAccount(db.pool, { id: externalAccountId(0, 'EUR'), owner: 'mallory', currency: 'EUR', overdraftLimit: 0n, metadata: {}, requestHash: 'squat' });
+    const before = (await deadLetters()).length;
+    const refused: Command = { ...deposit(account, 5n), currency: 'EUR' };
+    const after = deposit(await openAccountOn(db.pool, routing, 0, 'owner-squatted-2'), 3n);
+    await settle(await sendAll([refused, after]));
+    expect(await transferStatuses(db.pool, [refused.transferId, after.transferId])).toEqual(
+      new Map([
+        [refused.transferId, { status: 'REJECTED', reason: 'UNPROCESSABLE' }],
+        [after.transferId, { status: 'COMPLETED', reason: null }],
+      ]),
+    );
+    expect((await deadLetters()).slice(before).map((l) => l.reason)).toEqual([expect.stringMatching(/not one this ledger made/)]);
+    expect(await balanceOf(db.pool, account)).toBe(0n);
   });
 
   test("an operator's sealed command that reaches the partition its account's bucket left is forwarded with its seal and applied by the owner", async () => {

@@ -681,7 +681,16 @@ class BatchBuilder {
   private systemAccount(kind: 'TRANSIT' | 'EXTERNAL', currency: string): AccountState {
     const id = this.systemAccountId(kind, currency);
     const existing = this.account(id);
-    if (existing) return existing;
+    if (existing) {
+      // Only this code writes a row at a system account's id; another row there (written with
+      // the API's credentials: it picks an account's id) would be used as the partition's
+      // transit or external account and break an invariant, stopping the worker on every
+      // restart. It is the command's to fail, alone (an outside security review).
+      if (existing.kind !== kind || existing.owner !== SYSTEM_OWNER || existing.currency !== currency) {
+        throw new UnprocessableCommand(`account ${id}, this partition's ${kind} account for ${currency}, is a ${existing.kind} account of ${existing.owner} in ${existing.currency}: not one this ledger made`);
+      }
+      return existing;
+    }
     const fresh: AccountState = {
       id,
       owner: SYSTEM_OWNER,

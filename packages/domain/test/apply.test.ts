@@ -270,6 +270,27 @@ describe('same-partition destination refusals', () => {
   });
 });
 
+describe("a row at a system account's id that this ledger did not make", () => {
+  // Only the worker writes a row at a system account's id; one written there with the API's
+  // credentials (a USER account: the API picks ids) was used as the external account, broke an
+  // invariant and stopped the worker on every restart (an outside security review). Now the
+  // command that needs it fails alone (isolated and dead-lettered), not the partition.
+  test('a deposit against it is unprocessable; a genuine one is used', () => {
+    const external = externalAccountId(1, 'USD');
+    const squatter = userAccount(external, { owner: 'mallory' });
+    expect(() => applyBatch(contextFor(1, [userAccount(A), squatter]), [depositCmd('d1', A, 5n)])).toThrow(UnprocessableCommand);
+    const genuine = systemAccount(external, 'EXTERNAL', 'USD', -5n, 1n);
+    expect(applyBatch(contextFor(1, [userAccount(A), genuine]), [depositCmd('d1', A, 5n)]).outcomes).toEqual([{ commandId: 'd1', result: 'COMPLETED' }]);
+  });
+
+  test('a transfer across partitions whose transit id is taken is unprocessable', () => {
+    const transit = transitAccountId(1, 'USD');
+    const squatter = { ...systemAccount(transit, 'EXTERNAL', 'USD', 0n, 0n) };
+    const routes = { [A]: 1, [B]: 2 };
+    expect(() => applyBatch(contextFor(1, [userAccount(A, { balance: 100n }), squatter], { routes }), [transferCmd('t1', A, B, 40n)])).toThrow(UnprocessableCommand);
+  });
+});
+
 describe('cross-partition saga', () => {
   // A lives on partition 1, B on partition 2.
   const routes = { [A]: 1, [B]: 2 };
