@@ -108,6 +108,12 @@ export function buildApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('case sensitive routing', true);
+  // Every answer is JSON or Prometheus text, never a page: a browser must not sniff one into
+  // HTML (a 404 quotes the caller's path; an outside security review).
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
   // Tracing on (packages/tracing): the request's span, active for all that follows.
   if (tracingEnabled()) app.use(requestSpans());
   app.use(httpLogger(logger));

@@ -318,6 +318,10 @@ describe('hostile input at the HTTP border', () => {
     }
     const bare = await fetch(`${api.url}${long}`);
     expect([bare.status, (await bare.text()).length < 300]).toEqual([404, true]);
+    // And no browser takes any answer for a page: nosniff on every one (the 404 included).
+    expect(bare.headers.get('x-content-type-options')).toBe('nosniff');
+    const ok = await fetch(`${api.url}/healthz`);
+    expect([ok.status, ok.headers.get('x-content-type-options')]).toEqual([200, 'nosniff']);
     // A short path is quoted whole, as before.
     const short = await fetch(`${api.url}/nothing-here`);
     expect(((await short.json()) as { error: { message: string } }).error.message).toBe('no route for GET /nothing-here');
