@@ -3,15 +3,13 @@
  * parsed through zod, each failure a 400 with field paths; before zod, a body is walked once
  * for nesting depth and text Postgres cannot store (jsonProblem, envelopeProblem). Without
  * zod: the ambiguous framing app.ts refuses (framingProblem) and the number literals a
- * double would change (inexactNumberLiteral, run on the raw body). Also the reads of the
- * principal app.ts's /v1 middleware attached (authOf) and the scope checks (requireRead,
- * requireWrite).
+ * double would change (inexactNumberLiteral, run on the raw body). Who is calling, and
+ * with which scopes, is request-principal.ts.
  */
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
-import { type AuthContext, canRead, canWrite } from '@ledgerline/auth';
 import { idempotencyKeyHeader, textProblem } from '@ledgerline/schemas';
-import { ApiError, type FieldIssue, forbidden, issuesOf, validationFailed } from './errors';
+import { ApiError, type FieldIssue, issuesOf, validationFailed } from './errors';
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   assertObjectBody(body);
@@ -216,18 +214,4 @@ export function framingProblem(req: Request): string | null {
   const coding = req.headers['transfer-encoding'];
   if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') return `Transfer-Encoding "${coding.slice(0, 64)}" is not supported: only chunked (send the body uncompressed)`;
   return null;
-}
-
-export function authOf(res: Response): AuthContext {
-  const auth = res.locals.auth as AuthContext | undefined;
-  if (!auth) throw new Error('route reached without authentication: the /v1 middleware is missing');
-  return auth;
-}
-
-export function requireRead(auth: AuthContext): void {
-  if (!canRead(auth)) throw forbidden('this token lacks the ledger:read scope');
-}
-
-export function requireWrite(auth: AuthContext): void {
-  if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
 }

@@ -31,7 +31,7 @@ import { submitAccountChange } from '../account-changes';
 import { cachedBalance } from '../cached-values';
 import type { AppContext } from '../context';
 import { ApiError, forbidden, idempotencyKeyReused, notFound, validationFailed } from '../errors';
-import { authOf, requireRead, requireWrite } from '../http-input';
+import { authOf, requireRead, requireWrite } from '../request-principal';
 import { requestHashOf } from '../request-hash';
 import { defineRoute } from '../route-table';
 import { accountWire, balanceAtWire, balanceWire, entryWire } from '../resources';

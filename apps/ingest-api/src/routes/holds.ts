@@ -1,7 +1,7 @@
 /** /v1/holds: place, read (long poll), capture and void holds (docs/api.md, Holds; states in packages/domain/src/model.ts). */
 import { captureBody, holdBody, holdResource, idPath, transferQuery, transferResource, voidBody } from '@ledgerline/schemas';
 import { readHold, submitCapture, submitHold, submitVoid } from '../holds';
-import { authOf, requireRead } from '../http-input';
+import { authOf, requireRead } from '../request-principal';
 import { defineRoute } from '../route-table';
 
 export const holdRoutes = [

@@ -5,7 +5,7 @@ import { type HistoryCursor, listAccountTransfers } from '@ledgerline/postgres';
 import { historyQuery, idPath, movementBody, reversalBody, transferBody, transferQuery, transferResource, transfersPage } from '@ledgerline/schemas';
 import { visibleAccount } from '../account-directory';
 import { validationFailed } from '../errors';
-import { authOf, requireRead } from '../http-input';
+import { authOf, requireRead } from '../request-principal';
 import { type MovementAnswer, submitMovement } from '../movements';
 import { type ResponseSpec, defineRoute } from '../route-table';
 import { transferWireFromRow } from '../resources';
