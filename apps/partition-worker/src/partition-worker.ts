@@ -15,11 +15,6 @@ import { FenceStorm } from './fence-storm';
 import { AfterCommitError, type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
 
-/**
- * Backoff between attempts at applying a fetch after a batch's write failed for an operating
- * reason (Postgres or PgBouncer down, a broken deploy): doubling from the first delay up to
- * the cap, each delay jittered down by up to half so that workers do not retry in step.
- */
 /** A partition Kafka assigned to this process: its claim and whether it is stuck (health.ts reads it). */
 export interface Ownership {
   partition: number;
@@ -43,7 +38,14 @@ export interface FetchesPastNext {
 
 /** How long fetches may keep starting past next_offset before the log says so. */
 const FETCHES_PAST_NEXT_TELL_MS = 10_000;
+/** How long a partition whose log ends below its next offset waits before it fetches again (well inside the session timeout). */
+const LOG_BEHIND_RECHECK_MS = 1_000;
 
+/**
+ * Backoff between attempts at applying a fetch after a batch's write failed for an operating
+ * reason (Postgres or PgBouncer down, a broken deploy): doubling from the first delay up to
+ * the cap, each delay jittered down by up to half so that workers do not retry in step.
+ */
 export interface WriteRetryDelay {
   firstMs: number;
   maxMs: number;
@@ -228,7 +230,10 @@ export class PartitionWorker {
       const error = `Kafka's log ends at offset ${result.logEnd}, below offset ${result.nextOffset} already applied: the topic was recreated or truncated, and its commands would be skipped as applied; applying none`;
       if (!this.writesFailing.has(fetched.partition)) this.options.ports.log(`partition ${fetched.partition}: applying failed: ${error}`);
       this.writesFailing.set(fetched.partition, { since: this.writesFailing.get(fetched.partition)?.since ?? Date.now(), error });
-      await sleep(this.options.writeRetryDelay.maxMs);
+      // A fixed short pause, then a heartbeat (it throws during a rebalance, which ends this
+      // fetch): WORKER_WRITE_RETRY_DELAY_MAX_MS may be set past the session timeout.
+      await sleep(LOG_BEHIND_RECHECK_MS);
+      await fetched.heartbeat();
       fetched.seek(result.nextOffset);
       return;
     }
