@@ -13,6 +13,7 @@
  * never replaces a newer figure with an older one (`rev`), so a repair racing the worker's
  * own refresh is harmless.
  */
+import { balanceFigureOf } from '@ledgerline/domain';
 import { findAccounts } from '@ledgerline/postgres';
 import type { AppContext } from './context';
 
@@ -22,9 +23,7 @@ export async function readRepairBalances(ctx: AppContext, accountIds: readonly (
   try {
     const accounts = await findAccounts(ctx.pool, ids);
     if (accounts.length === 0) return;
-    await ctx.redis.balances.refresh(
-      accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, held: a.held, rev: a.rev, asOf: a.updatedAt })),
-    );
+    await ctx.redis.balances.refresh(accounts.map((a) => balanceFigureOf(a, a.updatedAt)));
   } catch (error) {
     // The status read succeeded; a repair that cannot run must not fail it.
     ctx.warn('read-repair', `balance read-repair failed: ${(error as Error).message}`);

@@ -36,6 +36,7 @@ import {
   type Command,
   type RoutingTable,
   applyBatch,
+  balanceFigureOf,
   dedupeKeyOf,
   isolateUnprocessable,
   noEffects,
@@ -530,7 +531,7 @@ export class PartitionApplier {
     try {
       const states = await loadAccountStates(this.ports.pool, ids);
       const asOf = this.ports.clock.now().toISOString();
-      const balances = [...states.values()].map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, held: a.held, rev: a.rev, asOf }));
+      const balances = [...states.values()].map((a) => balanceFigureOf(a, asOf));
       await this.ports.postCommit.refreshBalances(balances);
     } catch (error) {
       this.ports.log(`partition ${this.partition}: refreshing the cached balances of ${ids.length} accounts after a fence failed: ${(error as Error).message}`);
@@ -724,7 +725,7 @@ export class PartitionApplier {
     // shown as of it would not be the balance a point-in-time read finds at that instant.
     // This partition's next write starts after this reading, so no later entry precedes it.
     const asOf = this.ports.clock.now().toISOString();
-    const balances = effects.accounts.map((a) => ({ accountId: a.id, currency: a.currency, balance: a.balance, seq: a.seq, held: a.held, rev: a.rev, asOf }));
+    const balances = effects.accounts.map((a) => balanceFigureOf(a, asOf));
     const terminal = [
       ...effects.newTransfers.filter((t) => t.status !== 'PROCESSING').map((t) => t.id),
       ...effects.transferStatuses.map((t) => t.id),

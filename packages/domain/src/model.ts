@@ -42,6 +42,11 @@ export interface BalanceFigure {
   /** ISO 8601: when the balance was committed (or read from Postgres). */
   asOf: string;
 }
+
+/** An account's balance figure as of `asOf` (a commit's, or the row's last change). */
+export function balanceFigureOf(account: AccountState, asOf: string): BalanceFigure {
+  return { accountId: account.id, currency: account.currency, balance: account.balance, seq: account.seq, held: account.held, rev: account.rev, asOf };
+}
 export const ACCOUNT_STATUSES = ['OPEN', 'FROZEN', 'CLOSED'] as const;
 
 export interface AccountState {

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { isAdmin } from '@ledgerline/auth';
-import { type BalanceFigure, ENTRIES_PAGE_MAX, accountIdFor } from '@ledgerline/domain';
+import { type BalanceFigure, ENTRIES_PAGE_MAX, accountIdFor, balanceFigureOf } from '@ledgerline/domain';
 import { awaitEntriesSettled, balanceAt, findAccount, insertUserAccountWithinQuota, listEntries } from '@ledgerline/postgres';
 import {
   accountPatchBody,
@@ -211,7 +211,7 @@ async function balanceOf(ctx: AppContext, facts: AccountFacts): Promise<BalanceF
   }
   const row = await findAccount(ctx.pool, facts.id);
   if (!row) throw notFound('account');
-  const figure = { accountId: row.id, currency: row.currency, balance: row.balance, seq: row.seq, held: row.held, rev: row.rev, asOf: row.updatedAt };
+  const figure = balanceFigureOf(row, row.updatedAt);
   void ctx.redis.balances.refresh([figure]).catch(() => undefined);
   return figure;
 }
