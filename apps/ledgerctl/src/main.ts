@@ -45,7 +45,7 @@ program
     if (!/^[0-9]{1,9}$/.test(options.ttlS) || ttlS < 1) throw new Error('--ttl-s must be a positive integer');
     // The API's own rule for a sub: a token it would refuse (401 or 400) is not printed.
     const subProblem = principalProblem(options.sub);
-    if (subProblem) throw new Error(`--sub ${subProblem.message}, got ${JSON.stringify(options.sub.slice(0, 64))}${options.sub.length > 64 ? '...' : ''}`);
+    if (subProblem) throw new Error(`--sub ${subProblem.message}, got ${shown(options.sub)}`);
     // A scope the API does not know grants nothing: a token with only typos in it would be refused everything.
     const unknown = unknownScopes(options.scope);
     if (unknown.length > 0) {
@@ -163,10 +163,10 @@ function parseWithin(text: string, what: string, min: number, max: number): numb
   return value;
 }
 
-/** An account id as the API reads one (its `uuid` schema: any case, lower-cased as stored). */
 /** An argument as an error line quotes it: its first 100 characters, escaped. */
 const shown = (text: string) => JSON.stringify(text.slice(0, 100)) + (text.length > 100 ? ` (${text.length} characters)` : '');
 
+/** An account id as the API reads one (its `uuid` schema: any case, lower-cased as stored). */
 function parseAccountId(text: string): string {
   const parsed = uuid.safeParse(text);
   if (!parsed.success) throw new Error(`--account must be an account id (a UUID), got ${shown(text)}`);
