@@ -9,7 +9,7 @@
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { REVERSIBLE_KINDS, type ReversalCommand, transferIdFor } from '@ledgerline/domain';
-import { type TransferRow, findReversedAmount } from '@ledgerline/postgres';
+import type { TransferRow } from '@ledgerline/postgres';
 import type { TransferResource, reversalBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
 import { submitCommand } from './command-submission';
@@ -33,7 +33,7 @@ export async function submitReversal(
   originalId: string,
   body: z.output<typeof reversalBody>,
 ): Promise<ReversalAnswer> {
-  const original = await appliedOriginal(ctx, auth, originalId);
+  const { row: original, reversed } = await appliedOriginal(ctx, auth, originalId);
   const payer = original.toAccountId;
   const payerFacts = payer ? await ctx.directory.lookup(payer) : null;
   if (!payer || original.status !== 'COMPLETED' || !REVERSIBLE_KINDS.includes(original.kind)) throw notReversible();
@@ -56,7 +56,7 @@ export async function submitReversal(
   // ones tell, is the accepted answer's amount; with nothing left, the whole original, whose
   // refusal gets recorded rather than a request that can never succeed.
   const rest = body.amount === undefined;
-  const left = original.amount - (await findReversedAmount(ctx.pool, originalId));
+  const left = original.amount - reversed;
   const amount = body.amount !== undefined ? BigInt(body.amount) : left > 0n ? left : original.amount;
   const answer = await submitCommand<TransferResource>(ctx, auth, {
     id: transferId,
@@ -87,14 +87,14 @@ export async function submitReversal(
 const notReversible = () => new ApiError(409, 'TRANSFER_NOT_REVERSIBLE', 'only a COMPLETED TRANSFER, CAPTURE or DEPOSIT can be reversed');
 
 /**
- * The original's row, for a caller who may read it (404 for anyone else), found as a status read finds a transfer (transfer-status.ts): its row,
+ * The original's row and how much of it is reversed, for a caller who may read it (404 for anyone else), found as a status read finds a transfer (transfer-status.ts): its row,
  * else its ACCEPTED record, else its row again, else its claim. One accepted but not applied
  * yet has no row, and a status read shows it ACCEPTED (or, its record lost with the cache,
  * 503 to its claimant): to whoever may read it, it is not reversible yet (409), not missing
  * (a 404 would tell the caller that a transfer it has seen does not exist). Anyone else, and
  * an id nobody sent, gets 404; Redis not answering is 503, as for a status read.
  */
-async function appliedOriginal(ctx: AppContext, auth: AuthContext, originalId: string): Promise<TransferRow> {
+async function appliedOriginal(ctx: AppContext, auth: AuthContext, originalId: string): Promise<{ row: TransferRow; reversed: bigint }> {
   const current = await currentTransfer(ctx, originalId);
   if (current === null) throw notFound('transfer');
   if ('claimant' in current) {
@@ -104,5 +104,6 @@ async function appliedOriginal(ctx: AppContext, auth: AuthContext, originalId: s
   // Whoever may read the original learns why they may not reverse it; anyone else gets 404.
   if (!(await mayRead(ctx, auth, current))) throw notFound('transfer');
   if (!current.row) throw notReversible();
-  return current.row;
+  // The read shows a COMPLETED reversible transfer with what its reversals took back.
+  return { row: current.row, reversed: BigInt(current.resource.reversed_amount ?? '0') };
 }

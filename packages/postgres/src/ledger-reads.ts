@@ -53,12 +53,7 @@ export async function findTransfers(pool: Pool, ids: readonly string[]): Promise
   return result.rows.map(parseTransferRow);
 }
 
-/** How much of a transfer its reversals took back (COMPLETED and PROCESSING ones). */
-export async function findReversedAmount(pool: Pool, transferId: string): Promise<bigint> {
-  return (await findReversedAmounts(pool, [transferId])).get(transferId) ?? 0n;
-}
-
-/** findReversedAmount for many transfers in one read; a transfer never reversed has no entry. */
+/** How much of each transfer its reversals took back (COMPLETED and PROCESSING ones), in one read; a transfer never reversed has no entry. */
 export async function findReversedAmounts(pool: Pool, transferIds: readonly string[]): Promise<Map<string, bigint>> {
   if (transferIds.length === 0) return new Map();
   const result = await pool.query<{ transfer_id: string; reversed_amount: string }>(
