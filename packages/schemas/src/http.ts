@@ -321,9 +321,10 @@ export const entriesQuery = z
   // A window that ends before it starts selects nothing by mistake, not by design: said, not answered with an empty page.
   .refine(
     (q) => {
+      if (q.from === undefined || q.to === undefined) return true;
       // Each is checked on its own above; the order only between two that passed.
-      const [from, to] = [q.from, q.to].map((instant) => (instant === undefined ? null : microsecondsOf(instant)));
-      return from === null || to === null || from === undefined || to === undefined || from <= to;
+      const [from, to] = [microsecondsOf(q.from), microsecondsOf(q.to)];
+      return from === null || to === null || from <= to;
     },
     { message: 'must not be before from', path: ['to'] },
   );
