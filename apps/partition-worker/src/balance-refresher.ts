@@ -15,6 +15,9 @@
  * At most `owedMax` accounts are owed; past it the oldest debts are dropped (and counted),
  * and what is owed when the worker stops is dropped too (logged): the cache is never the
  * truth, and such an account's key falls back to the ledger when it expires.
+ *
+ * `allLanded` tells the cache mark (cache-mark.ts) when everything handed over so far is in
+ * the cache, and `droppedTotal` when something handed over never will be.
  */
 import type { BalanceFigure } from '@ledgerline/domain';
 
@@ -39,6 +42,10 @@ export class BalanceRefresher {
   private timer: NodeJS.Timeout | null = null;
   private delayMs: number;
   private dropped = 0;
+  /** Figures dropped since the refresher started (past the bound, or unwritable). */
+  private droppedEver = 0;
+  /** First sends not settled yet (each resolves, never rejects). */
+  private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(private readonly options: BalanceRefresherOptions) {
@@ -55,7 +62,7 @@ export class BalanceRefresher {
    * remembered and retried, never thrown: the caller has nothing to do about it.
    */
   refresh(balances: readonly BalanceFigure[]): Promise<void> {
-    return this.options.send(balances).then(
+    const sent = this.options.send(balances).then(
       () => this.settled(balances),
       (error: Error) => {
         // One line when a run of failures starts, not one per batch while Redis is down.
@@ -63,6 +70,25 @@ export class BalanceRefresher {
         this.owe(balances);
       },
     );
+    this.inFlight.add(sent);
+    void sent.finally(() => this.inFlight.delete(sent));
+    return sent;
+  }
+
+  /** Figures dropped so far, never to be sent again: past the bound, or unwritable. */
+  get droppedTotal(): number {
+    return this.droppedEver;
+  }
+
+  /**
+   * Whether every figure handed over before this call is in the cache (or something newer
+   * is): waits for the sends in flight, then true if nothing is owed and nothing was dropped
+   * meanwhile. False while Redis refuses.
+   */
+  async allLanded(): Promise<boolean> {
+    const dropped = this.droppedEver;
+    await Promise.all([...this.inFlight]);
+    return this.owed.size === 0 && this.droppedEver === dropped && !this.stopped;
   }
 
   stop(): void {
@@ -93,6 +119,7 @@ export class BalanceRefresher {
       if (this.owed.size <= this.options.owedMax) break;
       this.owed.delete(id);
       this.dropped++;
+      this.droppedEver++;
     }
     this.report();
     this.schedule();
@@ -123,6 +150,7 @@ export class BalanceRefresher {
         }
         // A figure the cache can never take (a negative version): a bug, not an outage.
         for (const b of slice) if (this.owed.get(b.accountId) === b) this.owed.delete(b.accountId);
+        this.droppedEver += slice.length;
         this.options.log(`balance cache refresh dropped for ${slice.length} accounts: ${error.message}`);
         this.report();
       }

@@ -122,6 +122,12 @@ const schema = z.object({
   WORKER_BALANCE_REFRESH_RETRY_DELAY_FIRST_MS: intVar(250, 10, 60_000),
   WORKER_BALANCE_REFRESH_RETRY_DELAY_MAX_MS: intVar(5_000, 10, 600_000),
   WORKER_BALANCE_REFRESH_OWED_MAX: intVar(100_000, 1, 10_000_000),
+  /**
+   * How often the worker moves each partition's cache mark forward (cache-mark.ts): a worker
+   * that takes a partition over after a crash refreshes the cached balances of the accounts
+   * changed since the mark, so a shorter interval means a smaller catch-up.
+   */
+  WORKER_CACHE_MARK_INTERVAL_MS: intVar(5_000, 100, 600_000),
   /** Time to open the Redis connection (ms). */
   WORKER_REDIS_CONNECT_TIMEOUT_MS: intVar(2_000, 100, 60_000),
   /** Redis reconnect attempts wait 50 ms more each, up to this (ms). */
@@ -283,6 +289,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     partitionsConcurrentMax: raw.WORKER_PARTITIONS_CONCURRENT_MAX,
     accountCacheMax: raw.WORKER_ACCOUNT_CACHE_MAX,
     outboxSweepIntervalMs: raw.WORKER_OUTBOX_SWEEP_INTERVAL_MS,
+    cacheMarkIntervalMs: raw.WORKER_CACHE_MARK_INTERVAL_MS,
     outboxSweepAgeMs: raw.WORKER_OUTBOX_SWEEP_AGE_MS,
     routingRefreshMs: raw.WORKER_ROUTING_REFRESH_MS,
     pgConnectionsMax: raw.WORKER_PG_CONNECTIONS_MAX,

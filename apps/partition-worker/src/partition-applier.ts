@@ -67,6 +67,7 @@ import { accountsNamed, decodeBatch, dedupeCandidates } from './batch-input';
 import type { BatchTracing } from './batch-tracing';
 import { type HoldLedgerAhead, holdLedgerAheadOf, readHoldLedgerState } from './hold-state';
 import { outboxRowsOf } from './outbox-messages';
+import { type CacheMarkPorts, PartitionCacheMark } from './cache-mark';
 
 /** What happens after a commit; best effort, never the truth (docs/design.md, invariant 9). */
 export interface PostCommitPorts {
@@ -112,6 +113,8 @@ export interface ApplierPorts {
   onFenced?(partition: number): void;
   /** A span per batch when tracing is on (batch-tracing.ts); null or absent: none. */
   tracing?: BatchTracing | null;
+  /** The partition's cache mark (cache-mark.ts); absent: no catch-up, the mark never moves. */
+  cacheMark?: CacheMarkPorts;
   log(message: string): void;
 }
 
@@ -230,6 +233,10 @@ export class PartitionApplier {
    * others are applied optimistically (see `apply`).
    */
   private readKeysBelow = 0n;
+  /** apply() calls in progress (nested when a fetch is applied again), and who waits for none. */
+  private applying = 0;
+  private readonly betweenWritesWaiters: (() => void)[] = [];
+  private readonly cacheMark: PartitionCacheMark | null;
 
   constructor(
     readonly topic: string,
@@ -242,6 +249,7 @@ export class PartitionApplier {
     private readonly batchCommandsMax: number,
   ) {
     this.accountCacheMax = typeof accountCacheMax === 'number' ? () => accountCacheMax : accountCacheMax;
+    this.cacheMark = ports.cacheMark ? new PartitionCacheMark(partition, ports.cacheMark) : null;
   }
 
   private readonly accountCacheMax: () => number;
@@ -308,6 +316,34 @@ export class PartitionApplier {
    * round trip per batch for every batch.
    */
   async apply(messages: readonly ConsumedMessage[], progress: ApplyProgress = IDLE_PROGRESS): Promise<ApplyResult> {
+    this.applying++;
+    try {
+      return await this.applyFetch(messages, progress);
+    } finally {
+      if (--this.applying === 0) for (const wake of this.betweenWritesWaiters.splice(0)) wake();
+    }
+  }
+
+  /**
+   * Moves the partition's cache mark forward if it can (cache-mark.ts; the worker's timer).
+   * Whether it moved.
+   */
+  advanceCacheMark(): Promise<boolean> {
+    return this.cacheMark?.advance(this.claim, () => this.betweenWrites()) ?? Promise.resolve(false);
+  }
+
+  /** The catch-up of the current claim, if one is running (tests). */
+  cacheCaughtUp(): Promise<void> {
+    return this.cacheMark?.settled() ?? Promise.resolve();
+  }
+
+  /** Resolves once no apply() that was running when called is running: every write it sent has committed or failed, and handed its refresh over. */
+  private betweenWrites(): Promise<void> {
+    if (this.applying === 0) return Promise.resolve();
+    return new Promise((resolve) => this.betweenWritesWaiters.push(resolve));
+  }
+
+  private async applyFetch(messages: readonly ConsumedMessage[], progress: ApplyProgress): Promise<ApplyResult> {
     const claim = this.claim ?? (await this.claimOnce());
     // A log that ends below what this partition applied is not the log it applied: every
     // command in it would be skipped below as applied before, without a word (an outside
@@ -582,6 +618,8 @@ export class PartitionApplier {
     this.accounts.clear();
     this.claim = claim;
     this.ports.log(`partition ${this.partition}: claimed epoch ${claim.epoch}, resuming at offset ${claim.nextOffset}`);
+    // Accounts its previous owner changed and may not have refreshed (it may have died between a commit and its refresh).
+    this.cacheMark?.claimed(claim);
     // The previous owner's unpublished rows go out before this owner's first ones.
     await this.ports.postCommit.resumeRelay(this.partition);
     return claim;

@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvariantViolation } from '@ledgerline/domain';
 import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer, isGroupRejoin } from '@ledgerline/kafka';
-import { ConcurrentWriteError, describePgFailure, partitionsWithLeftovers } from '@ledgerline/postgres';
+import { ConcurrentWriteError, describePgFailure, partitionsWithCacheBehind, partitionsWithLeftovers } from '@ledgerline/postgres';
 import { FenceStorm } from './fence-storm';
 import { AfterCommitError, type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
@@ -93,6 +93,8 @@ export interface PartitionWorkerOptions {
   /** How often the consumer group's offsets (a hint, see onFetch) are committed to Kafka. */
   offsetCommitIntervalMs: number;
   outboxSweepIntervalMs: number;
+  /** How often each claimed partition's cache mark is moved forward (cache-mark.ts). */
+  cacheMarkIntervalMs: number;
   outboxSweepAgeMs: number;
   ports: ApplierPorts;
   relay: OutboxRelay;
@@ -107,6 +109,8 @@ export class PartitionWorker {
   private readonly appliers = new Map<number, PartitionApplier>();
   private assigned: number[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
+  private cacheMarkTimer: NodeJS.Timeout | null = null;
+  private markingCache: Promise<void> | null = null;
   private sweeping: Promise<void> | null = null;
   /** Partitions whose writes are failing and being retried: since when, and the last error (readiness reads it). */
   private readonly writesFailing = new Map<number, { since: number; error: string }>();
@@ -163,6 +167,21 @@ export class PartitionWorker {
     this.sweepTimer.unref();
     this.commitTimer = setInterval(() => void this.commitOffsetHints(), this.options.offsetCommitIntervalMs);
     this.commitTimer.unref();
+    this.cacheMarkTimer = setInterval(() => void this.advanceCacheMarks(), this.options.cacheMarkIntervalMs);
+    this.cacheMarkTimer.unref();
+  }
+
+  /** Moves every claimed partition's cache mark forward (cache-mark.ts); one round at a time. */
+  advanceCacheMarks(): Promise<void> {
+    this.markingCache ??= Promise.all(
+      this.assigned.map((partition) => this.appliers.get(partition)?.advanceCacheMark()),
+    ).then(
+      () => undefined,
+      () => undefined, // advance never throws; belt and braces for a timer's promise
+    ).finally(() => {
+      this.markingCache = null;
+    });
+    return this.markingCache;
   }
 
   /** A new group generation (or a crashed consumer: none): every local claim is released. */
@@ -185,9 +204,11 @@ export class PartitionWorker {
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.commitTimer) clearInterval(this.commitTimer);
+    if (this.cacheMarkTimer) clearInterval(this.cacheMarkTimer);
     await this.sweeping; // a sweep running now could still claim a partition (never throws)
     await this.commitOffsetHints();
     await this.consumer?.stop();
+    await this.markingCache; // its wait between writes ends with the consumer's last fetch
     await this.options.relay.drain();
   }
 
@@ -337,18 +358,23 @@ export class PartitionWorker {
    * unpublished (a stop whose relay could not reach Kafka in time, after the group's offset
    * was committed) would wait for the partition's next command: a transfer stays PROCESSING
    * for its credit leg. Such a partition is claimed here; the claim queues the leftovers.
+   * So is one whose last batch committed at or after its cache mark: the claim catches the
+   * balance cache up (cache-mark.ts).
    */
-  private async claimQuietPartitionsWithLeftovers(): Promise<void> {
+  private async claimQuietPartitionsLeftBehind(): Promise<void> {
     const unclaimed = this.ownership().filter((o) => o.epoch === null).map((o) => o.partition);
     if (unclaimed.length === 0) return;
     // Rows as old as the sweeper's own threshold: a live owner elsewhere publishes its rows
     // within milliseconds, so younger ones say nothing about a partition being left behind.
-    const leftBehind = await partitionsWithLeftovers(this.options.ports.pool, unclaimed, this.options.outboxSweepAgeMs);
-    for (const partition of leftBehind) {
-      if (!this.assigned.includes(partition)) continue;
-      if (await this.applierFor(partition).claimQuiet()) {
-        this.options.ports.log(`partition ${partition}: nothing to fetch, and rows its previous owner left unpublished; claimed it to send them`);
-      }
+    const { pool } = this.options.ports;
+    const leftBehind = await partitionsWithLeftovers(pool, unclaimed, this.options.outboxSweepAgeMs);
+    // A batch committed at or after the cache mark: its previous owner may have died before
+    // its refresh, and only a claim catches the cache up (cache-mark.ts).
+    const cacheBehind = await partitionsWithCacheBehind(pool, this.options.topic, unclaimed);
+    for (const partition of unclaimed) {
+      const why = leftBehind.includes(partition) ? 'rows its previous owner left unpublished; claimed it to send them' : cacheBehind.includes(partition) ? 'cached balances its previous owner may have left behind; claimed it to catch them up' : null;
+      if (why === null || !this.assigned.includes(partition)) continue;
+      if (await this.applierFor(partition).claimQuiet()) this.options.ports.log(`partition ${partition}: nothing to fetch, and ${why}`);
     }
   }
 
@@ -362,7 +388,7 @@ export class PartitionWorker {
 
   private async sweepOnce(): Promise<void> {
     try {
-      await this.claimQuietPartitionsWithLeftovers();
+      await this.claimQuietPartitionsLeftBehind();
     } catch (error) {
       this.options.ports.log(`claiming quiet partitions with leftovers failed: ${(error as Error).message}`);
     }

@@ -131,6 +131,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     writeRetryDelay: config.writeRetryDelay,
     offsetCommitIntervalMs: config.offsetCommitIntervalMs,
     outboxSweepIntervalMs: config.outboxSweepIntervalMs,
+    cacheMarkIntervalMs: config.cacheMarkIntervalMs,
     outboxSweepAgeMs: config.outboxSweepAgeMs,
     relay,
     onFatal(error) {
@@ -161,6 +162,14 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       },
       onFenced: (partition) => metrics.fenced.inc({ partition: String(partition) }),
       tracing: batchTracing(),
+      cacheMark: {
+        pool,
+        sendBalances: (list) => balances.refresh(list),
+        cacheTtlS: balances.ttlS,
+        refreshesLanded: () => refresher.allLanded(),
+        refreshesDropped: () => refresher.droppedTotal,
+        log,
+      },
       onDeadLetter(partition, reason) {
         metrics.deadLetters.inc({ reason });
         hooks.onDeadLetter?.(partition, reason);

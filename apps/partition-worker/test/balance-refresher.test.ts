@@ -84,4 +84,42 @@ describe('BalanceRefresher', () => {
     expect(refresher.owedCount).toBe(0);
     refresher.stop();
   });
+
+  test('allLanded waits for the sends in flight, and says no while a figure is owed or after one was dropped', async () => {
+    const cache = flakyCache();
+    cache.state.down = false;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const refresher = new BalanceRefresher({
+      send: async (balances) => {
+        await held; // the first send is slow
+        return cache.send(balances);
+      },
+      retryDelayFirstMs: 5,
+      retryDelayMaxMs: 20,
+      owedMax: 1,
+      sliceMax: 10,
+      log: () => undefined,
+    });
+    void refresher.refresh([figure('a', 1n)]);
+    let answer: boolean | null = null;
+    void refresher.allLanded().then((landed) => (answer = landed));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(answer).toBeNull(); // still in flight
+    release();
+    await until(() => answer !== null);
+    expect(answer).toBe(true);
+    expect(cache.state.taken.get('a')).toBe(1n);
+
+    cache.state.down = true;
+    await refresher.refresh([figure('b', 1n)]);
+    expect(await refresher.allLanded()).toBe(false); // owed
+    await refresher.refresh([figure('c', 1n)]); // past owedMax: b's debt is dropped
+    expect(refresher.droppedTotal).toBe(1);
+    cache.state.down = false;
+    await until(() => refresher.owedCount === 0);
+    expect(refresher.droppedTotal).toBe(1); // never forgotten: the cache mark catches b up
+    expect(await refresher.allLanded()).toBe(true);
+    refresher.stop();
+  });
 });

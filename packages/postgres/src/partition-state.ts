@@ -16,6 +16,12 @@ export interface PartitionClaim {
   partition: number;
   epoch: bigint;
   nextOffset: bigint;
+  /**
+   * The partition's cache mark when it was claimed (migration 0027): every account change its
+   * batches committed before this instant is in the balance cache, or something newer is.
+   * As Postgres shows it (text, microseconds kept).
+   */
+  cacheBehindSince: string;
 }
 
 export class FencedError extends RefusedWriteError {
@@ -30,11 +36,44 @@ export async function claimPartition(pool: Pool, topic: string, partition: numbe
      VALUES ($1, $2, 0, 1, $3, now())
      ON CONFLICT (topic, partition) DO UPDATE
        SET epoch = partition_state.epoch + 1, owner = EXCLUDED.owner, claimed_at = now()
-     RETURNING epoch, next_offset`,
+     RETURNING epoch, next_offset, cache_behind_since::text`,
     [topic, partition, owner],
   );
   const row = result.rows[0];
-  return { topic, partition, epoch: BigInt(row.epoch), nextOffset: BigInt(row.next_offset) };
+  return { topic, partition, epoch: BigInt(row.epoch), nextOffset: BigInt(row.next_offset), cacheBehindSince: row.cache_behind_since };
+}
+
+/** Postgres's clock now, as text (microseconds kept): the time account changes are stamped with. */
+export async function databaseNow(pool: Pool): Promise<string> {
+  const result = await pool.query('SELECT now()::text AS now');
+  return result.rows[0].now as string;
+}
+
+/**
+ * Moves the partition's cache mark forward to `at`, if `claim` is still the partition's
+ * latest and a batch committed since the mark (an idle partition's row is not written
+ * again). Whether it moved.
+ */
+export async function advanceCacheMark(pool: Pool, claim: PartitionClaim, at: string): Promise<boolean> {
+  const result = await pool.query(
+    `UPDATE partition_state SET cache_behind_since = $4::timestamptz
+      WHERE topic = $1 AND partition = $2 AND epoch = $3 AND cache_behind_since < $4::timestamptz AND cache_behind_since <= updated_at`,
+    [claim.topic, claim.partition, claim.epoch.toString(), at],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
+
+/**
+ * Which of these partitions committed a batch at or after their cache mark: their last
+ * owner may have left cached balances behind (a worker claims them to catch the cache up).
+ */
+export async function partitionsWithCacheBehind(pool: Pool, topic: string, partitions: readonly number[]): Promise<number[]> {
+  if (partitions.length === 0) return [];
+  const result = await pool.query(
+    'SELECT partition FROM partition_state WHERE topic = $1 AND partition = ANY($2::int[]) AND cache_behind_since <= updated_at ORDER BY partition',
+    [topic, partitions],
+  );
+  return result.rows.map((r) => Number(r.partition));
 }
 
 /**

@@ -15,7 +15,7 @@ function recordingDb() {
   return { db, sent };
 }
 
-const claim = { topic: 'test.commands', partition: 3, epoch: 2n, nextOffset: 8n };
+const claim = { topic: 'test.commands', partition: 3, epoch: 2n, nextOffset: 8n, cacheBehindSince: '2026-12-05 00:00:00+00' };
 const write = (fromOffset: bigint, toOffset: bigint): BatchWrite => ({ claim, fromOffset, toOffset, effects: noEffects(), before: new Map(), outbox: [] });
 
 describe('writeBatches', () => {

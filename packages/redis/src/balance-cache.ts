@@ -28,7 +28,8 @@ const ACCOUNTS_PER_CALL_MAX_DEFAULT = 1000;
 
 export class BalanceCache {
   private readonly keys: Keys;
-  private readonly ttlS: number;
+  /** Seconds a cached balance lives unless written again. */
+  readonly ttlS: number;
   /** Accounts per script call at most (a larger refresh is sent in chunks of this size). */
   readonly accountsPerCallMax: number;
 

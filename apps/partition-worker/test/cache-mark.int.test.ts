@@ -1,0 +1,116 @@
+// Proves that no cached balance stays behind the ledger when the worker that committed the
+// change died before its refresh reached Redis (docs/design.md, invariant 9; cache-mark.ts).
+//
+// Before the cache mark, a worker killed between a commit and its refresh (the window
+// FAULT_INJECT=crash-after-commit opens on purpose), or stopped while Redis was refusing and
+// refreshes were owed, left those accounts' cached balances behind: `GET /balance` answered
+// the older figure until the account changed again or the key expired (24 h), and reconcile,
+// which allows a cache behind, said nothing.
+import type Redis from 'ioredis';
+import { BalanceCache, createRedis, waitUntilReady } from '@ledgerline/redis';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { TestPublisher, balanceOf, deposit, openAccount } from '../../../test/support/ledger';
+import { testServices } from '../../../test/support/env';
+import { type WorkerTarget, exited, freePort, spawnWorker, startWorker, waitFor } from '../../../test/support/worker';
+
+describe('the cache mark', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  let target: WorkerTarget;
+  let publisher: TestPublisher;
+  let redis: Redis;
+  let cache: BalanceCache;
+  const marks = { WORKER_CACHE_MARK_INTERVAL_MS: '200' };
+
+  /** Whether the partition committed a batch at or after its cache mark (its cache may be behind). */
+  async function markBehind(): Promise<boolean> {
+    const r = await db.pool.query('SELECT cache_behind_since <= updated_at AS behind FROM partition_state WHERE topic = $1 AND partition = 0', [topics.names.commands]);
+    return r.rows[0].behind as boolean;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase(1);
+    topics = await createTestTopics(1);
+    target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    redis = createRedis(testServices().redisUrl);
+    await waitUntilReady(redis, 5_000);
+    publisher = await TestPublisher.create(topics, db.pool);
+    cache = new BalanceCache(redis, target.redisKeyPrefix);
+  });
+
+  afterAll(async () => {
+    await publisher.stop();
+    redis.disconnect();
+    await topics.delete();
+    await db.drop();
+  });
+
+  test('a worker killed between its commit and its refresh: the next owner catches the cached balance up, then moves the mark', async () => {
+    const account = await openAccount(db.pool, 'frank');
+    const first = await startWorker(target, marks);
+    try {
+      await publisher.publish(deposit(account, 100n));
+      await waitFor('the first balance cached', async () => (await cache.read(account))?.balance === 100n);
+      // Its refresh landed, so the owner moves the mark past its batch.
+      await waitFor('the mark past the first batch', async () => !(await markBehind()));
+    } finally {
+      await first.stop();
+    }
+    expect(first.fatal).toEqual([]);
+
+    await publisher.publish(deposit(account, 50n));
+    const crashing = spawnWorker(target, { ...marks, FAULT_INJECT: 'crash-after-commit', WORKER_ID: 'crashing-worker' });
+    expect((await exited(crashing)).signal).toBe('SIGKILL');
+    // The fault is real: the deposit is committed, and the cache still shows the balance before it.
+    expect(await balanceOf(db.pool, account)).toBe(150n);
+    expect((await cache.read(account))?.balance).toBe(100n);
+    expect(await markBehind()).toBe(true);
+
+    const next = await startWorker(target, marks);
+    try {
+      await waitFor('the cache caught up with the committed deposit', async () => (await cache.read(account))?.balance === 150n, 20_000);
+      expect((await cache.read(account))?.seq).toBe(2n);
+      await waitFor('the mark past the crashed batch', async () => !(await markBehind()));
+    } finally {
+      await next.stop();
+    }
+    expect(next.fatal).toEqual([]);
+  });
+
+  test('the mark stays behind a refresh Redis did not take, and a worker with nothing to fetch catches the cache up', async () => {
+    const account = await openAccount(db.pool, 'grace');
+    const seeded = await startWorker(target, marks);
+    try {
+      await publisher.publish(deposit(account, 10n));
+      await waitFor('the first balance cached', async () => (await cache.read(account))?.balance === 10n);
+      await waitFor('the mark past it', async () => !(await markBehind()));
+    } finally {
+      await seeded.stop();
+    }
+
+    // A worker whose Redis never answers: every refresh is owed, and dropped when it stops.
+    const redisless = await startWorker(target, { ...marks, REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    try {
+      await publisher.publish(deposit(account, 5n));
+      await waitFor('the deposit committed', async () => (await balanceOf(db.pool, account)) === 15n);
+      // Ten rounds of the mark's timer: none may pass a batch whose refresh is owed.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(await markBehind()).toBe(true);
+    } finally {
+      await redisless.stop();
+    }
+    expect((await cache.read(account))?.balance).toBe(10n);
+
+    // Its stop committed the group's offset: the next owner has nothing to fetch, and only
+    // the mark tells it that the partition's cache may be behind.
+    const next = await startWorker(target, marks);
+    try {
+      await waitFor('the cache caught up', async () => (await cache.read(account))?.balance === 15n, 20_000);
+      await waitFor('the mark past the deposit', async () => !(await markBehind()));
+    } finally {
+      await next.stop();
+    }
+    expect(next.fatal).toEqual([]);
+  });
+});

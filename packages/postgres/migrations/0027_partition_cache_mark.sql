@@ -1,0 +1,15 @@
+-- The cache mark: how far a partition's balance-cache refreshes are known to have landed.
+--
+-- A worker refreshes the cached balances of a batch's accounts right after its commit, and
+-- retries a refresh Redis refused for as long as it runs. A worker that dies between a
+-- commit and that refresh (kill -9, a crash while Redis was down and refreshes were owed)
+-- left those accounts' cached balances behind the ledger until the account changed again
+-- or the key expired (24 h), and reconcile allows a cache behind.
+--
+-- cache_behind_since: every account change a batch of this partition committed before this
+-- instant (accounts.updated_at, the batch transaction's now()) is in the cache, or the
+-- cache holds something newer, or nothing. The partition's owner moves it forward once its
+-- refreshes have landed; a worker that claims the partition first refreshes every account
+-- changed at or after it (cache-mark.ts). Existing rows start at the migration's time:
+-- balances left behind before it stay as they were.
+ALTER TABLE partition_state ADD COLUMN cache_behind_since timestamptz NOT NULL DEFAULT now();
