@@ -7,7 +7,7 @@ import { parseItem } from '../src/routes/batch';
 import { historyQuery, transferBody } from '@ledgerline/schemas';
 import { envelopeProblem, jsonProblem } from '../src/http-input';
 import { groupsOf } from '../src/movements';
-import { decodeHistoryCursor, encodeHistoryCursor } from '../src/routes/transfers';
+import { decodeHistoryCursor, encodeHistoryCursor } from '../src/history-cursor';
 
 describe('groupsOf', () => {
   const message = (value: string) => ({ value });
