@@ -200,7 +200,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * An account's holds, newest first; pass next_cursor as cursor for the next page
+         * @description Owner of the account or admin; 404 otherwise. Holds a worker has applied (HELD, CAPTURED, VOIDED, EXPIRED, REJECTED), ordered by (created_at, id); status filters them (status=HELD: the active ones).
+         */
+        get: operations["getHolds"];
         put?: never;
         /**
          * Reserve money on an account (owner or admin) until captured, voided or expired
@@ -604,6 +608,10 @@ export interface components {
             expires_at: string;
             created_at: string;
             completed_at?: string;
+        };
+        HoldsPage: {
+            holds: components["schemas"]["Hold"][];
+            next_cursor: string | null;
         };
         Readiness: {
             /** @enum {string} */
@@ -1855,6 +1863,90 @@ export interface operations {
             };
             /** @description IDEMPOTENCY_KEY_REUSED: same key, different body */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHolds: {
+        parameters: {
+            query: {
+                account_id: string;
+                status?: "HELD" | "CAPTURED" | "VOIDED" | "EXPIRED" | "REJECTED";
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of holds */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HoldsPage"];
+                };
+            };
+            /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description NOT_FOUND (or not yours: existence does not leak) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -245,6 +245,48 @@ export async function listAccountTransfers(pool: Pool, request: HistoryPageReque
   return { transfers: shown.map(parseTransferRow), next };
 }
 
+export interface HoldPageRequest {
+  accountId: string;
+  /** The statuses to show (one for a filter, all of them otherwise). */
+  statuses: readonly string[];
+  after: HistoryCursor | null;
+  limit: number;
+}
+
+export interface HoldPage {
+  readonly holds: HoldRow[];
+  /** Set when a further page may exist. */
+  readonly next: HistoryCursor | null;
+}
+
+/**
+ * An account's holds that a worker has applied, newest first by (created_at, id): one
+ * ordered descent of `holds_account_history_idx` (account, status, created_at, id; migration
+ * 0028) per status, each stopped after `limit + 1` rows, merged. The extra row says whether
+ * a next page exists without a COUNT.
+ */
+const HOLD_HISTORY_SQL = `SELECT page.*,
+       to_char(page.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_key
+  FROM unnest($4::text[]) AS s(status)
+ CROSS JOIN LATERAL (SELECT ${HOLD_COLUMNS} FROM holds
+                      WHERE account_id = $1 AND status = s.status
+                        AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
+                      ORDER BY created_at DESC, id DESC LIMIT $5) AS page
+ ORDER BY page.created_at DESC, page.id DESC LIMIT $5`;
+
+export async function listAccountHolds(pool: Pool, request: HoldPageRequest): Promise<HoldPage> {
+  const { accountId, statuses, after, limit } = request;
+  if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_PAGE_MAX) {
+    throw new RangeError(`limit must be in 1..${HISTORY_PAGE_MAX}`);
+  }
+  const result = await pool.query(HOLD_HISTORY_SQL, [accountId, after?.createdAt ?? null, after?.id ?? null, statuses, limit + 1]);
+  const rows = result.rows as Record<string, unknown>[];
+  const shown = rows.slice(0, limit);
+  const last = shown[shown.length - 1];
+  const next = rows.length > limit && last ? { createdAt: String(last.created_at_key), id: String(last.id) } : null;
+  return { holds: shown.map(parseHoldRow), next };
+}
+
 /**
  * Which of `ids` have reached COMPLETED or REJECTED: the long poll's safety re-check asks
  * this once per second for every transfer still waited on, in one query.

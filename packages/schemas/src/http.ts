@@ -18,6 +18,7 @@ import {
   METADATA_DEPTH_MAX,
   METADATA_KEY_CHARS_MAX,
   METADATA_KEYS_MAX,
+  HOLD_STATUSES,
   STORED_TRANSFER_STATUSES,
   TRANSFER_KINDS,
   WAIT_MS_MAX,
@@ -350,18 +351,32 @@ export const balanceQuery = z
 export const transferKind = z.enum(TRANSFER_KINDS);
 export const storedTransferStatus = z.enum(STORED_TRANSFER_STATUSES);
 
+const historyCursor = z
+  .string()
+  .max(128)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor returned by a previous page')
+  .optional()
+  .meta({ description: 'The next_cursor of the previous page' });
+
 export const historyQuery = z
   .object({
     account_id: z.uuid({ message: 'must be a UUID' }),
     status: storedTransferStatus.optional(),
     kind: transferKind.optional(),
     limit: integerQuery(1, HISTORY_PAGE_MAX).default(50),
-    cursor: z
-      .string()
-      .max(128)
-      .regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor returned by a previous page')
-      .optional()
-      .meta({ description: 'The next_cursor of the previous page' }),
+    cursor: historyCursor,
+  })
+  .strict();
+
+/** A hold's status once a worker applied it (ACCEPTED is only in flight). */
+export const storedHoldStatus = z.enum(HOLD_STATUSES);
+
+export const holdHistoryQuery = z
+  .object({
+    account_id: z.uuid({ message: 'must be a UUID' }),
+    status: storedHoldStatus.optional(),
+    limit: integerQuery(1, HISTORY_PAGE_MAX).default(50),
+    cursor: historyCursor,
   })
   .strict();
 
@@ -443,4 +458,6 @@ export const holdResource = z.object({
   created_at: z.string(),
   completed_at: z.string().optional(),
 }).meta({ id: 'Hold' });
+
+export const holdsPage = z.object({ holds: z.array(holdResource), next_cursor: z.string().nullable() }).meta({ id: 'HoldsPage' });
 export type HoldResource = z.infer<typeof holdResource>;

@@ -1,6 +1,11 @@
 /** /v1/holds: place, read (long poll), capture and void holds (docs/api.md, Holds; states in packages/domain/src/model.ts). */
-import { captureBody, holdBody, holdResource, idPath, transferQuery, transferResource, voidBody } from '@ledgerline/schemas';
+import { HOLD_STATUSES } from '@ledgerline/domain';
+import { listAccountHolds } from '@ledgerline/postgres';
+import { captureBody, holdBody, holdHistoryQuery, holdResource, holdsPage, idPath, transferQuery, transferResource, voidBody } from '@ledgerline/schemas';
+import { visibleAccount } from '../account-directory';
+import { decodeHistoryCursor, encodeHistoryCursor } from '../history-cursor';
 import { readHold, submitCapture, submitHold, submitVoid } from '../holds';
+import { holdWire } from '../resources';
 import { authOf, requireRead } from '../request-principal';
 import { defineRoute } from '../route-table';
 
@@ -22,6 +27,29 @@ export const holdRoutes = [
     handle: async (ctx, { res, key, body }) => {
       const answer = await submitHold(ctx, authOf(res), key, body);
       res.status(answer.status).location(`/v1/holds/${answer.resource.id}`).json(answer.resource);
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/v1/holds',
+    summary: "An account's holds, newest first; pass next_cursor as cursor for the next page",
+    description:
+      'Owner of the account or admin; 404 otherwise. Holds a worker has applied (HELD, CAPTURED, VOIDED, EXPIRED, REJECTED), ordered by (created_at, id); status filters them (status=HELD: the active ones).',
+    query: holdHistoryQuery,
+    responses: { 200: { description: 'A page of holds', schema: holdsPage } },
+    errors: [403, 404],
+    handle: async (ctx, { res, query }) => {
+      const auth = authOf(res);
+      requireRead(auth);
+      const account = await visibleAccount(ctx.directory, auth, query.account_id.toLowerCase());
+      const page = await listAccountHolds(ctx.pool, {
+        accountId: account.id,
+        statuses: query.status === undefined ? HOLD_STATUSES : [query.status],
+        after: query.cursor === undefined ? null : decodeHistoryCursor(query.cursor),
+        limit: query.limit,
+      });
+      res.json({ holds: page.holds.map(holdWire), next_cursor: page.next ? encodeHistoryCursor(page.next) : null });
     },
   }),
 
