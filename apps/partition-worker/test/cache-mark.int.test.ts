@@ -12,6 +12,8 @@ import { type TestDatabase, createTestDatabase } from '../../../test/support/dat
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, balanceOf, deposit, openAccount } from '../../../test/support/ledger';
 import { testServices } from '../../../test/support/env';
+import { claimPartition, databaseNow } from '@ledgerline/postgres';
+import { PartitionCacheMark } from '../src/cache-mark';
 import { type WorkerTarget, exited, freePort, spawnWorker, startWorker, waitFor } from '../../../test/support/worker';
 
 describe('the cache mark', () => {
@@ -112,5 +114,47 @@ describe('the cache mark', () => {
       await next.stop();
     }
     expect(next.fatal).toEqual([]);
+  });
+
+  test('the mark is an instant read before the applier is waited for, and moves only after a catch-up of its own claim', async () => {
+    await openAccount(db.pool, 'heidi'); // at least one account changed since the mark below
+    // A mark an hour back, and a batch since it.
+    await db.pool.query(`UPDATE partition_state SET cache_behind_since = now() - interval '1 hour', updated_at = now() WHERE topic = $1 AND partition = 0`, [topics.names.commands]);
+    const claim = await claimPartition(db.pool, topics.names.commands, 0, 'mark-test');
+    const sent: string[][] = [];
+    const mark = new PartitionCacheMark(0, {
+      pool: db.pool,
+      sendBalances: async (balances) => void sent.push(balances.map((b) => b.accountId)),
+      cacheTtlS: 3600,
+      refreshesLanded: async () => true,
+      refreshesDropped: () => 0,
+      log: () => undefined,
+    });
+    const betweenWrites = { calls: 0, at: '' };
+    const waitForWrites = async () => {
+      betweenWrites.calls++;
+      betweenWrites.at = await databaseNow(db.pool);
+    };
+    // Not caught up for this claim: the first step starts the catch-up and moves nothing.
+    expect(await mark.advance(claim, waitForWrites)).toBe(false);
+    expect(betweenWrites.calls).toBe(0);
+    await mark.settled();
+    // Every account changed since that mark (this one, and those of the tests above), its figure sent again.
+    const changed = await db.pool.query(`SELECT id FROM accounts WHERE updated_at >= now() - interval '1 hour'`);
+    expect(sent.flat().sort()).toEqual(changed.rows.map((r) => r.id as string).sort());
+    expect(changed.rows.length).toBeGreaterThan(0);
+    expect(await mark.advance(claim, waitForWrites)).toBe(true);
+    expect(betweenWrites.calls).toBe(1);
+    const row = await db.pool.query(
+      'SELECT cache_behind_since <= $2::timestamptz AS before_the_wait FROM partition_state WHERE topic = $1 AND partition = 0',
+      [topics.names.commands, betweenWrites.at],
+    );
+    // A batch that began after the mark's instant was still to come when the applier was
+    // waited for; one that began before it had been sent, and the wait covered it.
+    expect(row.rows[0].before_the_wait).toBe(true);
+    // A newer claim (another owner) fences the step.
+    await claimPartition(db.pool, topics.names.commands, 0, 'someone-else');
+    await db.pool.query('UPDATE partition_state SET updated_at = now() WHERE topic = $1 AND partition = 0', [topics.names.commands]);
+    expect(await mark.advance(claim, waitForWrites)).toBe(false);
   });
 });
