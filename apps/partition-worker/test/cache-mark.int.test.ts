@@ -118,6 +118,7 @@ describe('the cache mark', () => {
 
   test('the mark is an instant read before the applier is waited for, and moves only after a catch-up of its own claim', async () => {
     await openAccount(db.pool, 'heidi'); // at least one account changed since the mark below
+    await claimPartition(db.pool, topics.names.commands, 0, 'an-earlier-owner'); // the row exists (when run alone)
     // A mark an hour back, and a batch since it.
     await db.pool.query(`UPDATE partition_state SET cache_behind_since = now() - interval '1 hour', updated_at = now() WHERE topic = $1 AND partition = 0`, [topics.names.commands]);
     const claim = await claimPartition(db.pool, topics.names.commands, 0, 'mark-test');
