@@ -178,6 +178,7 @@ export async function createDirect(pool: Pool, kafka: KafkaClient, topic: string
       type: 'DEPOSIT',
       transferId: transferIdFor(fixture.admin, `fund-${account.id}`),
       accountId: account.id,
+      description: null,
       amount,
       currency: fixture.currency,
       principal: fixture.admin,

@@ -38,11 +38,11 @@ export async function openAccountOn(pool: Pool, routing: RoutingTable, partition
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export function deposit(accountId: string, amount: bigint, transferId = randomUUID()): ClientCommand {
-  return { type: 'DEPOSIT', transferId, accountId, amount, currency: 'USD', principal: 'admin', admin: true, requestHash: hash(transferId), acceptedAt: new Date().toISOString() };
+  return { type: 'DEPOSIT', transferId, accountId, description: null, amount, currency: 'USD', principal: 'admin', admin: true, requestHash: hash(transferId), acceptedAt: new Date().toISOString() };
 }
 
 export function withdrawal(accountId: string, owner: string, amount: bigint, transferId = randomUUID()): ClientCommand {
-  return { type: 'WITHDRAWAL', transferId, accountId, amount, currency: 'USD', principal: owner, admin: false, requestHash: hash(transferId), acceptedAt: new Date().toISOString() };
+  return { type: 'WITHDRAWAL', transferId, accountId, description: null, amount, currency: 'USD', principal: owner, admin: false, requestHash: hash(transferId), acceptedAt: new Date().toISOString() };
 }
 
 export function transfer(from: string, to: string, owner: string, amount: bigint, transferId = randomUUID()): ClientCommand {

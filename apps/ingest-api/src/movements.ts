@@ -419,7 +419,7 @@ function toCommand(
       };
     case 'DEPOSIT':
     case 'WITHDRAWAL':
-      return { type: request.kind, accountId: request.body.account_id, transferId: id, ...common };
+      return { type: request.kind, accountId: request.body.account_id, description: request.body.description ?? null, transferId: id, ...common };
     case 'HOLD':
       return {
         type: 'HOLD',

@@ -107,7 +107,7 @@ export function acceptedTransferWire(command: ClientCommand, reversalTo: string 
     ...(to ? { to_account_id: to } : {}),
     amount: command.amount.toString(),
     currency: command.currency,
-    ...((command.type === 'TRANSFER' || command.type === 'REVERSAL') && command.description !== null ? { description: command.description } : {}),
+    ...(command.type !== 'CAPTURE' && command.description !== null ? { description: command.description } : {}),
     created_at: command.acceptedAt,
     ...(command.type === 'CAPTURE' ? { hold_id: command.holdId } : {}),
     ...(command.type === 'REVERSAL' ? { reverses: command.reverses } : {}),

@@ -432,6 +432,7 @@ export interface components {
             account_id: string;
             amount: string;
             currency: string;
+            description?: string;
         };
         ReversalRequest: {
             amount?: string;
@@ -464,6 +465,7 @@ export interface components {
             account_id: string;
             amount: string;
             currency: string;
+            description?: string;
         } | {
             /** @constant */
             kind: "WITHDRAWAL";
@@ -471,6 +473,7 @@ export interface components {
             account_id: string;
             amount: string;
             currency: string;
+            description?: string;
         } | {
             /** @constant */
             kind: "HOLD";

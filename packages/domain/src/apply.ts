@@ -160,7 +160,7 @@ export function isolateUnprocessable(context: Pick<ApplyContext, 'partition' | '
     return batch.effects();
   }
   const safe: ClientCommand =
-    command.type === 'TRANSFER' || command.type === 'REVERSAL' ? { ...command, principal, description: null } : { ...command, principal };
+    command.type === 'CAPTURE' ? { ...command, principal } : { ...command, principal, description: null };
   batch.rejectAs(safe, 'UNPROCESSABLE');
   return batch.effects();
 }
@@ -739,7 +739,7 @@ class BatchBuilder {
       currency: command.currency,
       principal: command.principal,
       requestHash: command.requestHash,
-      description: command.type === 'TRANSFER' || command.type === 'REVERSAL' ? command.description : null,
+      description: command.type === 'CAPTURE' ? null : command.description,
       sourcePartition: this.context.partition,
       createdAt: command.acceptedAt,
       completedAt: status === 'PROCESSING' ? null : this.context.now,

@@ -205,11 +205,14 @@ export interface TransferCommand extends ClientCommandBase {
 export interface DepositCommand extends ClientCommandBase {
   readonly type: 'DEPOSIT';
   readonly accountId: string;
+  /** The depositor's reference (a wire's, a cheque's); null when none was given. */
+  readonly description: string | null;
 }
 
 export interface WithdrawalCommand extends ClientCommandBase {
   readonly type: 'WITHDRAWAL';
   readonly accountId: string;
+  readonly description: string | null;
 }
 
 /** Reserve `amount` of the account's available money until `expiresAt`. */

@@ -101,10 +101,10 @@ function commandsOf(world: World, specs: RunSpec['batches'][number], step: numbe
         break;
       }
       case 'DEPOSIT':
-        out.push({ type: 'DEPOSIT', ...base(i, 'admin', ''), amount: c.amount, accountId: userId(c.to) });
+        out.push({ type: 'DEPOSIT', ...base(i, 'admin', ''), amount: c.amount, accountId: userId(c.to), description: null });
         break;
       case 'WITHDRAWAL':
-        out.push({ type: 'WITHDRAWAL', ...base(i, c.who, ownerOf(userId(c.from))), amount: c.amount, accountId: userId(c.from) });
+        out.push({ type: 'WITHDRAWAL', ...base(i, c.who, ownerOf(userId(c.from))), amount: c.amount, accountId: userId(c.from), description: null });
         break;
       case 'HOLD': {
         const from = userId(c.from);

@@ -44,8 +44,10 @@ const transferMessage = z
   })
   .refine((m) => m.from_account_id !== m.to_account_id, { message: 'from and to must differ', path: ['to_account_id'] });
 
-const depositMessage = z.strictObject({ ...clientFields, type: z.literal('DEPOSIT'), account_id: uuid });
-const withdrawalMessage = z.strictObject({ ...clientFields, type: z.literal('WITHDRAWAL'), account_id: uuid });
+// A deposit's or withdrawal's description is written only when set, so that every other one
+// stays readable by a worker older than it (as a reversal's `rest`).
+const depositMessage = z.strictObject({ ...clientFields, type: z.literal('DEPOSIT'), account_id: uuid, description: storableText(DESCRIPTION_CHARS_MAX).optional() });
+const withdrawalMessage = z.strictObject({ ...clientFields, type: z.literal('WITHDRAWAL'), account_id: uuid, description: storableText(DESCRIPTION_CHARS_MAX).optional() });
 
 // Holds, captures, reversals and account changes (docs/api.md). Keyed by the account whose
 // partition applies them (the held account, the original's destination, the account changed).
@@ -226,7 +228,7 @@ function toCommand(m: z.output<typeof commandMessage>, admin: boolean): Command 
       };
     case 'DEPOSIT':
     case 'WITHDRAWAL':
-      return { type: m.type, transferId: m.transfer_id, accountId: m.account_id, ...clientCommon(m, admin) };
+      return { type: m.type, transferId: m.transfer_id, accountId: m.account_id, description: m.description ?? null, ...clientCommon(m, admin) };
     case 'CREDIT_LEG':
       return { type: m.type, ...legCommon(m) };
     case 'REFUND_LEG':
@@ -320,7 +322,7 @@ export function toMessage(command: Command): CommandMessage {
       };
     case 'DEPOSIT':
     case 'WITHDRAWAL':
-      return { v: 1, type: command.type, account_id: command.accountId, ...clientWire(command) };
+      return { v: 1, type: command.type, account_id: command.accountId, ...(command.description !== null ? { description: command.description } : {}), ...clientWire(command) };
     case 'CREDIT_LEG':
       return { v: 1, type: command.type, ...legWire(command) };
     case 'REFUND_LEG':

@@ -156,6 +156,7 @@ const movementFields = {
   account_id: accountIdField,
   amount: amountString,
   currency: currencyCode,
+  description: description(DESCRIPTION_CHARS_MAX).optional(),
 };
 
 export const movementBody = z.object(movementFields).strict().meta({ id: 'MovementRequest' });

@@ -13,8 +13,8 @@ const hash = 'a'.repeat(64);
 const at = '2026-11-21T04:00:00.000Z';
 const commands: Command[] = [
   { type: 'TRANSFER', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 999_999_999_999_999n, currency: 'USD', principal: 'alice', admin: false, requestHash: hash, description: 'rent', acceptedAt: at },
-  { type: 'DEPOSIT', transferId: randomUUID(), accountId: randomUUID(), amount: 1n, currency: 'EUR', principal: 'ops', admin: true, requestHash: hash, acceptedAt: at },
-  { type: 'WITHDRAWAL', transferId: randomUUID(), accountId: randomUUID(), amount: 42n, currency: 'USD', principal: 'bob', admin: false, requestHash: hash, acceptedAt: at },
+  { type: 'DEPOSIT', transferId: randomUUID(), accountId: randomUUID(), amount: 1n, currency: 'EUR', principal: 'ops', admin: true, requestHash: hash, acceptedAt: at, description: 'wire ref 7731' },
+  { type: 'WITHDRAWAL', transferId: randomUUID(), accountId: randomUUID(), amount: 42n, currency: 'USD', principal: 'bob', admin: false, requestHash: hash, acceptedAt: at, description: null },
   { type: 'CREDIT_LEG', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 5n, currency: 'USD', sourcePartition: 3, kind: 'TRANSFER', reverses: null, holdId: null },
   { type: 'CREDIT_LEG', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 7n, currency: 'USD', sourcePartition: 2, kind: 'CAPTURE', reverses: null, holdId: randomUUID() },
   { type: 'REFUND_LEG', transferId: randomUUID(), fromAccountId: randomUUID(), toAccountId: randomUUID(), amount: 5n, currency: 'USD', sourcePartition: 6, reason: 'DESTINATION_NOT_FOUND', kind: 'REVERSAL', reverses: randomUUID(), holdId: null },
@@ -27,6 +27,11 @@ describe('command wire format', () => {
   test.each(commands.map((c) => [c.type, c] as const))('%s round-trips', (_type, command) => {
     const decoded = decodeCommand(Buffer.from(encodeCommand(command)));
     expect(decoded).toEqual({ ok: true, command });
+  });
+
+  test("a deposit's or withdrawal's description is written only when set: every other one stays readable by an older worker", () => {
+    expect(JSON.parse(encodeCommand(commands[1]!)).description).toBe('wire ref 7731');
+    expect('description' in JSON.parse(encodeCommand(commands[2]!))).toBe(false);
   });
 
   test('amounts travel as digit strings, never JSON numbers', () => {
