@@ -111,6 +111,7 @@ export class PartitionWorker {
   private sweepTimer: NodeJS.Timeout | null = null;
   private cacheMarkTimer: NodeJS.Timeout | null = null;
   private markingCache: Promise<void> | null = null;
+  private stopping = false;
   private sweeping: Promise<void> | null = null;
   /** Partitions whose writes are failing and being retried: since when, and the last error (readiness reads it). */
   private readonly writesFailing = new Map<number, { since: number; error: string }>();
@@ -173,6 +174,7 @@ export class PartitionWorker {
 
   /** Moves every claimed partition's cache mark forward (cache-mark.ts); one round at a time. */
   advanceCacheMarks(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     this.markingCache ??= Promise.all(
       this.assigned.map((partition) => this.appliers.get(partition)?.advanceCacheMark()),
     ).then(
@@ -202,13 +204,16 @@ export class PartitionWorker {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.commitTimer) clearInterval(this.commitTimer);
     if (this.cacheMarkTimer) clearInterval(this.cacheMarkTimer);
     await this.sweeping; // a sweep running now could still claim a partition (never throws)
     await this.commitOffsetHints();
     await this.consumer?.stop();
-    await this.markingCache; // its wait between writes ends with the consumer's last fetch
+    // A round of the cache mark waits for the applier between writes, which the consumer's
+    // stop has ended; bounded all the same, a mark not moved now is moved by the next owner.
+    if (this.markingCache) await Promise.race([this.markingCache, sleep(1_000)]);
     await this.options.relay.drain();
   }
 
