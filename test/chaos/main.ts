@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
 import { BatchingProducer, KafkaAdmin, createKafka, SINGLE_BROKER_DURABILITY, topicNames } from '@ledgerline/kafka';
 import { createPool, ensureRouting, loadRouting, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
-import { createRedis, waitUntilReady } from '@ledgerline/redis';
+import { BalanceCache, createRedis, waitUntilReady } from '@ledgerline/redis';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 import { FAULT_KINDS, FaultRunner, planFaults } from './faults';
 import { LedgerBooks } from './ledger-books';
@@ -384,7 +384,7 @@ async function main(): Promise<number> {
     // The last holds expire at most 15 s after the load stopped; the expiry scan releases them
     // within seconds, so by now none should be HELD 5 s past its time (checkHolds).
     await sleep(Math.max(0, 21_000 - (clock() - loadEnded)));
-    const proof = await prove({ pool, books, sequential: world.sequential, workerFatalExits, holdBook: holdLoad.book });
+    const proof = await prove({ pool, books, sequential: world.sequential, workerFatalExits, holdBook: holdLoad.book, cache: new BalanceCache(flusher, names.redisPrefix) });
     timings.push(`proof ${((clock() - proofStarted) / 1000).toFixed(1)}s`);
     books.save(join(runDir, 'books.json'));
     counts = countsOf(proof, runner.records.length);

@@ -19,11 +19,15 @@
  *                       body, a transfer nobody asked for, a refused request that was applied
  *                       anyway, a bad request answered 2xx, a replay (same key and body) not
  *                       answered with the same transfer, a terminal status read that later
- *                       changed, a worker that stopped on a broken invariant
+ *                       changed, a worker that stopped on a broken invariant, and a cached
+ *                       balance still behind (or ahead of) the ledger once the system is quiet
+ *                       (a worker killed between a commit and its refresh leaves one for the
+ *                       partition's next owner to catch up: docs/design.md, invariant 9)
  *   server_errors_on_bad_input  bad requests answered with a 5xx (a 503 + Retry-After is
  *                       the documented answer only for the ones that need a dependency)
  */
 import type { KafkaAdmin } from '@ledgerline/kafka';
+import type { BalanceCache } from '@ledgerline/redis';
 import type { Pool } from 'pg';
 import type { HoldBook } from './hold-load';
 import { listDeadLetters, reconcile } from '@ledgerline/postgres';
@@ -176,6 +180,8 @@ export interface ProofInput {
   workerFatalExits: string[];
   /** Holds, captures, voids and reversals the hold load sent (issue 13). */
   holdBook?: HoldBook;
+  /** The run's balance cache: no cached balance may stay behind the ledger. */
+  cache?: BalanceCache;
 }
 
 export async function prove(input: ProofInput): Promise<ProofResult> {
@@ -186,6 +192,7 @@ export async function prove(input: ProofInput): Promise<ProofResult> {
   const invariant = new FindingSet();
   await checkReconcile(pool, invariant);
   await checkNothingIsolated(pool, transfers, invariant);
+  if (input.cache) await checkCacheCaughtUp(pool, input.cache, invariant, notes);
   checkRowsMatchBooks(books, transfers, invariant, input.holdBook);
   const heldLost = input.holdBook ? await checkHolds(pool, input.holdBook, transfers, invariant) : [];
   checkApiPromises(books, transfers, invariant, notes);
@@ -252,6 +259,51 @@ async function checkReconcile(pool: Pool, findings: FindingSet): Promise<void> {
   const report = await reconcile(pool, { outboxAgeMaxMs: 10_000 });
   for (const check of report.checks) {
     if (check.violations > 0) findings.add(`reconcile:${check.name}`, check.examples.join('; ') || check.description, check.violations);
+  }
+}
+
+/** Long enough for owed refreshes (5 s backoff at most) and a few rounds of the cache mark and the sweeper. */
+const CACHE_CATCH_UP_WAIT_MS = 20_000;
+
+/**
+ * Once the system is quiet, every cached balance is the ledger's (or absent): one a worker
+ * killed between a commit and its refresh left behind is caught up by the partition's next
+ * owner from its cache mark (cache-mark.ts). Read again until none is behind or the wait is
+ * over; what is still behind (or ahead, or differs at the same revision) is a finding.
+ */
+async function checkCacheCaughtUp(pool: Pool, cache: BalanceCache, findings: FindingSet, notes: string[]): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const accounts = (await pool.query('SELECT id, balance, held, rev FROM accounts ORDER BY id')).rows as { id: string; balance: string; held: string; rev: string }[];
+    let cached: Awaited<ReturnType<BalanceCache['read']>>[];
+    try {
+      cached = await Promise.all(accounts.map((a) => cache.read(a.id)));
+    } catch (error) {
+      // The harness's own connection (Redis was restarted by a fault): read again.
+      if (Date.now() - started > CACHE_CATCH_UP_WAIT_MS) {
+        findings.add('cache-behind-the-ledger', `the cache could not be read: ${(error as Error).message}`);
+        return;
+      }
+      await sleep(1_000);
+      continue;
+    }
+    const wrong: string[] = [];
+    for (const [i, figure] of cached.entries()) {
+      const account = accounts[i]!;
+      if (figure === null) continue;
+      const rev = BigInt(account.rev);
+      const same = figure.rev === rev && figure.balance === BigInt(account.balance) && figure.held === BigInt(account.held);
+      if (!same) wrong.push(`${account.id}: cached ${figure.balance} (held ${figure.held}) rev ${figure.rev}, ledger ${account.balance} (held ${account.held}) rev ${rev}`);
+    }
+    if (wrong.length === 0) {
+      notes.push(`cache: every cached balance is the ledger's (${cached.filter((f) => f !== null).length} of ${accounts.length} accounts cached), ${((Date.now() - started) / 1000).toFixed(1)} s after quiet`);
+      return;
+    }
+    if (Date.now() - started > CACHE_CATCH_UP_WAIT_MS) {
+      for (const line of wrong) findings.add('cache-behind-the-ledger', line);
+      return;
+    }
+    await sleep(1_000);
   }
 }
 
