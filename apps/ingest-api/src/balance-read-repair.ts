@@ -14,16 +14,17 @@
  * own refresh is harmless.
  */
 import { balanceFigureOf } from '@ledgerline/domain';
-import { findAccounts } from '@ledgerline/postgres';
+import { findAccountBalances } from '@ledgerline/postgres';
 import type { AppContext } from './context';
 
 export async function readRepairBalances(ctx: AppContext, accountIds: readonly (string | null)[]): Promise<void> {
   const ids = accountIds.filter((id): id is string => id !== null);
   if (ids.length === 0) return;
   try {
-    const accounts = await findAccounts(ctx.pool, ids);
-    if (accounts.length === 0) return;
-    await ctx.redis.balances.refresh(accounts.map((a) => balanceFigureOf(a, a.updatedAt)));
+    // As of an instant the ledger held each balance (not the row's updated_at: findAccountBalances).
+    const rows = await findAccountBalances(ctx.pool, ids);
+    if (rows.length === 0) return;
+    await ctx.redis.balances.refresh(rows.map((r) => balanceFigureOf(r.account, r.asOf)));
   } catch (error) {
     // The status read succeeded; a repair that cannot run must not fail it.
     ctx.warn('read-repair', `balance read-repair failed: ${(error as Error).message}`);

@@ -11,7 +11,7 @@
 // Kafka, Postgres through PgBouncer and Redis.
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@ledgerline/logging';
-import { findAccount } from '@ledgerline/postgres';
+import { findAccountBalances } from '@ledgerline/postgres';
 import { BalanceCache, createRedis, waitUntilReady } from '@ledgerline/redis';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -75,8 +75,9 @@ describe('values read back from Redis are checked before the API uses them', () 
     };
     /** What Postgres says, as GET .../balance shows it when it reads Postgres. */
     const truth = async () => {
-      const row = (await findAccount(db.pool, account))!;
-      const body = { account_id: account, currency: 'USD', balance: row.balance.toString(), available: (row.balance - row.held).toString(), version: row.seq.toString(), as_of: row.updatedAt };
+      // As GET .../balance reads Postgres: as of an instant the ledger held that balance.
+      const { account: row, asOf } = (await findAccountBalances(db.pool, [account]))[0]!;
+      const body = { account_id: account, currency: 'USD', balance: row.balance.toString(), available: (row.balance - row.held).toString(), version: row.seq.toString(), as_of: asOf };
       return { row, body };
     };
     /** The cache holds Postgres's figure (the worker's, a read-repair's or a miss's refill), and nothing else. */

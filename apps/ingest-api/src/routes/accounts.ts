@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { isAdmin } from '@ledgerline/auth';
 import { type BalanceFigure, ENTRIES_PAGE_MAX, accountIdFor, balanceFigureOf } from '@ledgerline/domain';
-import { awaitEntriesSettled, balanceAt, findAccount, insertUserAccountWithinQuota, listEntries } from '@ledgerline/postgres';
+import { awaitEntriesSettled, balanceAt, findAccount, findAccountBalances, insertUserAccountWithinQuota, listEntries } from '@ledgerline/postgres';
 import {
   accountPatchBody,
   accountResource,
@@ -209,9 +209,11 @@ async function balanceOf(ctx: AppContext, facts: AccountFacts): Promise<BalanceF
   } catch {
     ctx.metrics.cacheFallbacks.inc({ reason: 'redis_error' });
   }
-  const row = await findAccount(ctx.pool, facts.id);
+  // As of an instant the ledger held this balance, which a point-in-time read of it finds
+  // again (not the row's updated_at: findAccountBalances).
+  const [row] = await findAccountBalances(ctx.pool, [facts.id]);
   if (!row) throw notFound('account');
-  const figure = balanceFigureOf(row, row.updatedAt);
+  const figure = balanceFigureOf(row.account, row.asOf);
   void ctx.redis.balances.refresh([figure]).catch(() => undefined);
   return figure;
 }
