@@ -11,7 +11,7 @@
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { type CaptureCommand, type VoidHoldCommand, holdIdFor, transferIdFor } from '@ledgerline/domain';
-import { type HoldRow, findHold, findIdempotencyClaimant } from '@ledgerline/postgres';
+import { type HoldRow, findAccount, findHold, findIdempotencyClaimant } from '@ledgerline/postgres';
 import type { HoldResource, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
 import { readRepairBalances } from './balance-read-repair';
@@ -150,6 +150,15 @@ export async function submitCapture(
     throw validationFailed([{ path: 'to_account_id', message: `is in another currency than the hold (${hold.resource.currency})` }]);
   }
   const transferId = transferIdFor(auth.principal, idempotencyKey);
+  // A closed account stays closed, so it can only refuse the capture; across partitions it
+  // would refuse it only once the hold is used up (CAPTURED, its amount refunded to the held
+  // account's balance), where on one partition the hold stays HELD. Refused here, the hold
+  // stays HELD wherever the destination lives. Not for a retry of a capture accepted before
+  // the destination closed: that one replays (a status the API reads changes, unlike the
+  // checks above).
+  if ((await findAccount(ctx.pool, body.to_account_id))?.status === 'CLOSED' && !(await earlierTransfer(ctx, transferId))) {
+    throw validationFailed([{ path: 'to_account_id', message: 'is closed' }]);
+  }
   const requestHash = requestHashOf('CAPTURE', { hold_id: holdId, ...body });
   const answer = await submitCommand<TransferResource>(ctx, auth, {
     id: transferId,

@@ -204,15 +204,19 @@ describe('holds, reversals and the account life cycle', () => {
       expect((await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to, amount: '301' })).status).toBe(400);
     });
 
-    test('a capture to an account that does not exist or is in another currency is a 400, and the hold stays HELD', async () => {
+    test('a capture to an account that does not exist, is in another currency or is closed is a 400, and the hold stays HELD', async () => {
       const from = await openAccount(alice, 0);
       await deposit(from, '100');
       const placed = await hold(alice, from, '60');
       await holdApplied(alice, placed.body.id);
       const euros = (await bob.post('/v1/accounts', { currency: 'EUR' })).body.id as string;
+      // On another partition: its refusal would have come after the hold was used up (CAPTURED).
+      const closed = await openAccount(bob, 3);
+      expect((await patch(bob, closed, { status: 'CLOSED' })).status).toBe(200);
       for (const [to, message] of [
         [randomUUID(), 'no such account'],
         [euros, 'is in another currency than the hold (USD)'],
+        [closed, 'is closed'],
       ] as const) {
         const refused = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to });
         expect([refused.status, refused.body.error.details]).toEqual([400, [{ path: 'to_account_id', message }]]);
@@ -252,12 +256,30 @@ describe('holds, reversals and the account life cycle', () => {
       expect(await balance(alice, from)).toEqual({ balance: '300', available: '300' });
       expect((await balance(bob, to)).balance).toBe('200');
 
+      // Closed since the capture was accepted (one closed before is a 400): the capture waits
+      // at its partition, whose row another transaction holds, while the destination's close
+      // is sent. The close may wait behind the capture's write (the worker's writes share a
+      // lane), but it is in the destination's log before the credit leg the capture sends.
       const closed = await openAccount(bob, 3);
-      expect((await patch(admin, closed, { status: 'CLOSED' })).status).toBe(200);
       const second = await hold(alice, from, '100');
       await holdApplied(alice, second.body.id);
-      const refused = await alice.post(`/v1/holds/${second.body.id}/capture`, { to_account_id: closed });
+      const lock = await db.pool.connect();
+      const captureKey = randomUUID();
+      let refused: Answer;
+      try {
+        await lock.query('BEGIN');
+        await lock.query('SELECT 1 FROM partition_state WHERE partition = $1 FOR UPDATE', [routing.partitionOf(from)]);
+        refused = await alice.post(`/v1/holds/${second.body.id}/capture`, { to_account_id: closed }, captureKey);
+        expect(refused.status).toBe(202);
+        expect([200, 202]).toContain((await patch(admin, closed, { status: 'CLOSED' })).status);
+      } finally {
+        await lock.query('COMMIT').finally(() => lock.release());
+      }
       expect(await settled(alice, refused.body.id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+      expect((await admin.get(`/v1/accounts/${closed}`)).body.status).toBe('CLOSED');
+      // A retry of the accepted capture replays it, although its destination is closed now.
+      const again = await alice.post(`/v1/holds/${second.body.id}/capture`, { to_account_id: closed }, captureKey);
+      expect([again.status, again.body.id, again.body.status]).toEqual([200, refused.body.id, 'REJECTED']);
       expect(await holdEnded(alice, second.body.id)).toMatchObject({ status: 'CAPTURED' });
       expect(await balance(alice, from)).toEqual({ balance: '300', available: '300' });
     });
