@@ -16,7 +16,7 @@ import type { HoldResource, TransferResource, captureBody, holdBody } from '@led
 import type { z } from 'zod';
 import { readRepairBalances } from './balance-read-repair';
 import { appliedElseAccepted } from './applied-else-accepted';
-import { acceptedRecordForRead, holdIn } from './cached-values';
+import { acceptedRecordForRead, holdIn, transferIn } from './cached-values';
 import { submitCommand, publishCommand } from './command-submission';
 import { earlierTransfer, submitMovements } from './movements';
 import { type ClaimedOnly, mayKnowOfClaim, readLongPolled } from './status-read';
@@ -55,23 +55,33 @@ interface CurrentHold {
  * record lost: transfer-status.ts), else nothing.
  */
 async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold | ClaimedOnly | null> {
+  let aTransfers = false;
   const found = await appliedElseAccepted(
     async () => {
       const row = await findHold(ctx.pool, holdId);
       return row ? { resource: holdWire(row), principal: row.principal, row } : null;
     },
-    () => acceptedHold(ctx, holdId),
+    async () => {
+      const accepted = await acceptedHold(ctx, holdId);
+      aTransfers ||= accepted.aTransfers;
+      return accepted.current;
+    },
   );
   if (found) return found;
+  // The id's ACCEPTED record is a transfer's: its claim is that transfer's, not a hold's whose record was lost.
+  if (aTransfers) return null;
   const claimant = await findIdempotencyClaimant(ctx.pool, holdId, 'hold');
   return claimant === null ? null : { claimant };
 }
 
-/** The hold its ACCEPTED record shows; null for none, a transfer's, or a malformed one (as if none were kept). */
-async function acceptedHold(ctx: AppContext, holdId: string): Promise<CurrentHold | null> {
+/**
+ * The hold its ACCEPTED record shows; none for no record or a malformed one (as if none were
+ * kept), and none for a transfer's, which `aTransfers` tells apart.
+ */
+async function acceptedHold(ctx: AppContext, holdId: string): Promise<{ current: CurrentHold | null; aTransfers: boolean }> {
   const accepted = await acceptedRecordForRead(ctx, holdId, 'hold');
   const resource = holdIn(accepted);
-  return accepted && resource ? { resource, principal: accepted.principal, row: null } : null;
+  return { current: accepted && resource ? { resource, principal: accepted.principal, row: null } : null, aTransfers: transferIn(accepted) !== null };
 }
 
 /** The hold as `auth` may see it; 404 when it may not, 503 when only its claim shows it (acceptedButUnrecorded). */

@@ -23,7 +23,7 @@ import { REVERSIBLE_KINDS } from '@ledgerline/domain';
 import { type TransferRow, accountClosedBy, findIdempotencyClaimant, findReversedAmounts, findTransfer } from '@ledgerline/postgres';
 import type { TransferResource } from '@ledgerline/schemas';
 import { readRepairBalances } from './balance-read-repair';
-import { acceptedRecordForRead, transferIn } from './cached-values';
+import { acceptedRecordForRead, holdIn, transferIn } from './cached-values';
 import type { AppContext } from './context';
 import { transferWireFromRow } from './resources';
 import { type ClaimedOnly, readLongPolled } from './status-read';
@@ -49,24 +49,35 @@ export async function readTransfer(ctx: AppContext, auth: AuthContext, transferI
 }
 
 export async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | ClaimedOnly | null> {
+  let aHolds = false;
   const found = await appliedElseAccepted(
     async () => {
       const row = await findTransfer(ctx.pool, transferId);
       return row ? { resource: await withReversedAmount(ctx, transferWireFromRow(row)), principal: row.principal, row } : null;
     },
-    () => acceptedTransfer(ctx, transferId),
+    async () => {
+      const accepted = await acceptedTransfer(ctx, transferId);
+      aHolds ||= accepted.aHolds;
+      return accepted.current;
+    },
   );
   if (found) return found;
+  // The id's ACCEPTED record is a hold's: its claim is that hold's, not a transfer's whose
+  // record was lost (a 503 would tell its sender to wait for a transfer that never comes).
+  if (aHolds) return null;
   // Neither: the claim may still show the transfer (3.), its record lost with the cache.
   const claimant = await findIdempotencyClaimant(ctx.pool, transferId, 'transfer');
   return claimant === null ? null : { claimant };
 }
 
-/** The transfer its ACCEPTED record shows; null for none, a hold's, or a malformed one (as if none were kept). */
-async function acceptedTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | null> {
+/**
+ * The transfer its ACCEPTED record shows; none for no record or a malformed one (as if none
+ * were kept), and none for a hold's, which `aHolds` tells apart.
+ */
+async function acceptedTransfer(ctx: AppContext, transferId: string): Promise<{ current: CurrentTransfer | null; aHolds: boolean }> {
   const accepted = await acceptedRecordForRead(ctx, transferId, 'transfer');
   const resource = transferIn(accepted);
-  return accepted && resource ? { resource, principal: accepted.principal, row: null } : null;
+  return { current: accepted && resource ? { resource, principal: accepted.principal, row: null } : null, aHolds: holdIn(accepted) !== null };
 }
 
 /** A COMPLETED TRANSFER, CAPTURE or DEPOSIT shows how much its reversals took back. */

@@ -244,6 +244,31 @@ describe('holds, reversals and the account life cycle', () => {
       expect((await alice.get(`/v1/transfers/${capture.body.id}`)).body).toMatchObject({ kind: 'CAPTURE', status: 'COMPLETED' });
     });
 
+    test("before they are applied too: a hold read as a transfer, a capture read as a hold, is a 404, not a lost record's 503", async () => {
+      const from = await openAccount(alice, 0);
+      const to = await openAccount(bob, 0);
+      await deposit(from, '100');
+      // Neither is applied while the test holds their partition's row.
+      const lock = await db.pool.connect();
+      try {
+        await lock.query('BEGIN');
+        await lock.query('SELECT 1 FROM partition_state WHERE partition = $1 FOR UPDATE', [routing.partitionOf(from)]);
+        const placed = await hold(alice, from, '30');
+        const capture = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to, amount: '30' });
+        expect([placed.status, capture.status]).toEqual([202, 202]);
+        expect((await alice.get(`/v1/holds/${placed.body.id}`)).body.status).toBe('ACCEPTED');
+        expect((await alice.get(`/v1/transfers/${capture.body.id}`)).body.status).toBe('ACCEPTED');
+        // Their ACCEPTED records are in Redis, each another kind's: no record is lost.
+        expect((await alice.get(`/v1/transfers/${placed.body.id}`)).status).toBe(404);
+        expect((await alice.get(`/v1/transfers/${placed.body.id}?wait_ms=50`)).status).toBe(404);
+        expect((await alice.get(`/v1/holds/${capture.body.id}`)).status).toBe(404);
+        expect((await alice.post(`/v1/transfers/${placed.body.id}/reversals`, {})).status).toBe(404);
+        expect((await alice.post(`/v1/holds/${capture.body.id}/void`, {})).status).toBe(404);
+      } finally {
+        await lock.query('COMMIT').finally(() => lock.release());
+      }
+    });
+
     test('full capture across partitions (the saga); a refused destination refunds the held balance', async () => {
       const from = await openAccount(alice, 1);
       const to = await openAccount(bob, 2);
