@@ -1,7 +1,7 @@
 /** What a partition worker reads before applying a batch: one query each, any batch size. */
 import type { Pool } from 'pg';
 import { type AccountState, type BalanceFigure, type HoldState, type ReversibleTransfer, type SagaLeg, balanceFigureOf } from '@ledgerline/domain';
-import { ACCOUNT_COLUMNS, parseAccountRow, parseHoldRow } from './rows';
+import { ACCOUNT_COLUMNS, RowShapeError, parseAccountRow, parseHoldRow } from './rows';
 
 export async function loadAccountStates(pool: Pool, ids: readonly string[]): Promise<Map<string, AccountState>> {
   const states = new Map<string, AccountState>();
@@ -17,22 +17,26 @@ export async function loadAccountStates(pool: Pool, ids: readonly string[]): Pro
 /**
  * The balances of the accounts changed at or after `since` (or in the last `withinS` seconds,
  * whichever is later), `limit` at most, in id order after `afterId`: a page of a cache
- * catch-up (cache-mark.ts). Each figure is as of its account's last change, as the API's
- * read-repair writes it. No index serves `updated_at` (one would make every balance update
+ * catch-up (cache-mark.ts). Each figure is as of an instant the ledger held it, as the API's
+ * read-repair writes it (findAccountBalances: the later of the last change and the last
+ * entry's time). No index serves `updated_at` (one would make every balance update
  * non-HOT): each page continues a walk of the primary key, so a whole catch-up reads the
  * table once.
  */
 export async function loadBalancesChangedSince(pool: Pool, since: string, withinS: number, afterId: string | null, limit: number): Promise<BalanceFigure[]> {
   const result = await pool.query(
-    `SELECT ${ACCOUNT_COLUMNS} FROM accounts
+    `SELECT ${ACCOUNT_COLUMNS},
+            greatest(updated_at, (SELECT e.created_at FROM entries e WHERE e.account_id = accounts.id AND e.seq = accounts.seq)) AS balance_as_of
+       FROM accounts
       WHERE updated_at >= GREATEST($1::timestamptz, now() - make_interval(secs => $2::float8))
         AND ($3::uuid IS NULL OR id > $3::uuid)
       ORDER BY id LIMIT $4`,
     [since, withinS, afterId, limit],
   );
-  return result.rows.map((row) => {
-    const account = parseAccountRow(row);
-    return balanceFigureOf(account, account.updatedAt);
+  return result.rows.map((row: Record<string, unknown>) => {
+    const asOf = row.balance_as_of;
+    if (!(asOf instanceof Date)) throw new RowShapeError('account balance: expected balance_as_of timestamptz');
+    return balanceFigureOf(parseAccountRow(row), asOf.toISOString());
   });
 }
 
