@@ -864,3 +864,48 @@ describe('a reversal that names no amount takes what is left when its writer app
     expect(effects.outcomes[1]).toEqual({ commandId: 'r2', result: 'REJECTED', reason: 'REVERSAL_EXCEEDS_ORIGINAL' });
   });
 });
+
+describe('an account with money out cannot close: a saga in flight or an active hold is ACCOUNT_NOT_EMPTY', () => {
+  const closeA = (changeId: string): Command => ({
+    type: 'UPDATE_ACCOUNT',
+    changeId,
+    accountId: A,
+    status: 'CLOSED',
+    overdraftLimit: null,
+    principal: 'alice',
+    admin: false,
+    requestHash: HASH,
+    acceptedAt: ACCEPTED_AT,
+  });
+  const refusedClose = (changeId: string) => ({ commandId: changeId, result: 'ACCOUNT_UPDATE_REJECTED', reason: 'ACCOUNT_NOT_EMPTY' });
+
+  // A refund of a saga still in flight comes home to its source, closed or not (REFUND_LEG
+  // lands even on an account closed since): a close before it would leave a CLOSED account
+  // holding money.
+  test('a saga this batch sent from the account: the close after it is ACCOUNT_NOT_EMPTY', () => {
+    const context = contextFor(0, [userAccount(A, { balance: 30n, seq: 1n }), userAccount(B, { owner: 'bob' })], { routes: { [B]: 1 } });
+    const effects = applyBatch(context, [transferCmd('t1', A, B, 30n), closeA('x1')]);
+    expect(effects.outcomes).toEqual([{ commandId: 't1', result: 'PROCESSING' }, refusedClose('x1')]);
+    expect(accountIn(effects, A)).toMatchObject({ balance: 0n, status: 'OPEN' });
+    expect(effects.accountChanges).toEqual([expect.objectContaining({ id: 'x1', outcome: 'REJECTED', reason: 'ACCOUNT_NOT_EMPTY' })]);
+  });
+
+  test('a saga of an earlier batch still PROCESSING (outgoingInFlight): ACCOUNT_NOT_EMPTY; none, and the same close applies', () => {
+    const accounts = [userAccount(A, { balance: 0n, seq: 1n })];
+    const inFlight = applyBatch({ ...contextFor(0, accounts), outgoingInFlight: new Set([A]) }, [closeA('x1')]);
+    expect(inFlight.outcomes).toEqual([refusedClose('x1')]);
+    expect(inFlight.accounts).toEqual([]);
+    const settled = applyBatch({ ...contextFor(0, accounts), outgoingInFlight: new Set() }, [closeA('x1')]);
+    expect(settled.outcomes).toEqual([{ commandId: 'x1', result: 'ACCOUNT_UPDATED' }]);
+    expect(accountIn(settled, A)?.status).toBe('CLOSED');
+  });
+
+  test('an active hold at balance 0 (inside the overdraft limit): ACCOUNT_NOT_EMPTY; once it is gone the close applies', () => {
+    // With a limit of 0 a hold needs a positive balance, so only an overdraft shows the hold alone.
+    const held = applyBatch(contextFor(0, [userAccount(A, { balance: 0n, overdraftLimit: 50n, held: 20n, seq: 1n })]), [closeA('x1')]);
+    expect(held.outcomes).toEqual([refusedClose('x1')]);
+    expect(held.accounts).toEqual([]);
+    const free = applyBatch(contextFor(0, [userAccount(A, { balance: 0n, overdraftLimit: 50n, held: 0n, seq: 1n })]), [closeA('x1')]);
+    expect(free.outcomes).toEqual([{ commandId: 'x1', result: 'ACCOUNT_UPDATED' }]);
+  });
+});
