@@ -1,10 +1,11 @@
 // Proves that a command written straight to Kafka gets no privilege it cannot prove (docs/
 // security.md "Commands on Kafka"), against a real worker, Kafka, Postgres through PgBouncer
 // and Redis: a deposit or credit limit that claims admin in a flag, carries no seal or a seal
-// under another key is dead-lettered as forged and changes nothing; a transfer from someone
-// else's account is REJECTED FORBIDDEN; and the partition keeps applying what follows.
+// under another key is dead-lettered as forged and changes nothing; a transfer, a capture or a
+// reversal from someone else's account is REJECTED FORBIDDEN, and their void or an early
+// expiry changes nothing; and the partition keeps applying what follows.
 import { randomUUID } from 'node:crypto';
-import type { ClientCommand, RoutingTable, UpdateAccountCommand } from '@ledgerline/domain';
+import type { ClientCommand, Command, RoutingTable, UpdateAccountCommand } from '@ledgerline/domain';
 import { listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
 import { CommandSeal, encodeCommand } from '@ledgerline/schemas';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -117,5 +118,38 @@ describe('a forged Kafka command gets no privilege', () => {
     expect(statuses.get(byOperator.transferId)).toMatchObject({ status: 'COMPLETED' });
     expect(await balanceOf(db.pool, victim)).toBe(90n);
     expect(await balanceOf(db.pool, thief)).toBe(10n);
+  });
+
+  test("someone else's hold is not captured, voided or expired early, and someone else's deposit not reversed, unsealed", async () => {
+    const victim = await openAccountOn(db.pool, routing, 0, 'holder');
+    const thief = await openAccountOn(db.pool, routing, 0, 'taker');
+    const funding = deposit(victim, 100n);
+    await publisher.publish(funding);
+    const common = { currency: 'USD', admin: false, requestHash: 'd'.repeat(64), acceptedAt: new Date().toISOString() };
+    const holdId = randomUUID();
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    await publisher.publish({ type: 'HOLD', holdId, accountId: victim, amount: 40n, expiresAt, description: null, principal: 'holder', ...common });
+    const holdStatus = async () => (await db.pool.query('SELECT status FROM holds WHERE id = $1', [holdId])).rows[0]?.status as string | undefined;
+    await waitFor('the hold placed', async () => (await holdStatus()) === 'HELD', 60_000);
+
+    // The API would answer each of these 403 or 404 before publishing; written straight to
+    // Kafka, only the worker stands in the way.
+    const capture: Command = { type: 'CAPTURE', transferId: randomUUID(), holdId, accountId: victim, toAccountId: thief, amount: 40n, principal: 'taker', ...common };
+    const reversal: Command = { type: 'REVERSAL', transferId: randomUUID(), reverses: funding.transferId, fromAccountId: victim, amount: 50n, description: null, principal: 'taker', ...common };
+    const voided: Command = { type: 'VOID_HOLD', holdId, accountId: victim, principal: 'taker', admin: false, acceptedAt: common.acceptedAt };
+    const expired: Command = { type: 'EXPIRE_HOLD', holdId, accountId: victim };
+    for (const command of [capture, reversal, voided, expired]) await publisher.publish(command);
+    const after = deposit(thief, 1n); // applied after all of them: the partition applies in order
+    await publisher.publish(after);
+    await waitFor('the commands after them', () => allTerminal(db.pool, [after.transferId]), 60_000);
+
+    const statuses = await transferStatuses(db.pool, [capture.transferId, reversal.transferId]);
+    expect(statuses.get(capture.transferId)).toEqual({ status: 'REJECTED', reason: 'FORBIDDEN' });
+    expect(statuses.get(reversal.transferId)).toEqual({ status: 'REJECTED', reason: 'FORBIDDEN' });
+    expect(await holdStatus()).toBe('HELD');
+    const row = (await db.pool.query('SELECT balance, held FROM accounts WHERE id = $1', [victim])).rows[0];
+    expect(row).toEqual({ balance: '100', held: '40' });
+    expect(await balanceOf(db.pool, thief)).toBe(1n);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM transfer_reversals WHERE transfer_id = $1', [funding.transferId])).rows[0].n).toBe(0);
   });
 });

@@ -909,3 +909,70 @@ describe('an account with money out cannot close: a saga in flight or an active 
     expect(free.outcomes).toEqual([{ commandId: 'x1', result: 'ACCOUNT_UPDATED' }]);
   });
 });
+
+describe('only the owner (or an operator) captures or voids a hold or reverses a transfer, and an expiry waits for its time', () => {
+  // The API checks the owner too, but only to answer early: the worker's check is the one a
+  // command written straight to Kafka meets (docs/design.md, invariant 12).
+  const hold = { id: 'h1', accountId: A, amount: 40n, capturedAmount: 0n, currency: 'USD', status: 'HELD' as const, expiresAt: '2026-11-22T00:00:00.000Z' };
+  const withHold = (now = NOW) => ({
+    ...contextFor(0, [userAccount(A, { balance: 100n, held: 40n, seq: 1n }), userAccount(B, { owner: 'bob', seq: 1n })], { now }),
+    holds: new Map([[hold.id, hold]]),
+  });
+
+  test("a capture by someone who does not own the held account is FORBIDDEN and the hold stays HELD; the owner's completes", () => {
+    const stranger = applyBatch(withHold(), [{ ...CAPTURE_OF_H1, principal: 'mallory' } as Command]);
+    expect(stranger.outcomes).toEqual([{ commandId: 'c1', result: 'REJECTED', reason: 'FORBIDDEN' }]);
+    expect(stranger.holdEnds).toEqual([]);
+    noMoneyMoved(stranger);
+    const owner = applyBatch(withHold(), [CAPTURE_OF_H1]);
+    expect(owner.outcomes).toEqual([{ commandId: 'c1', result: 'COMPLETED' }]);
+    expect(accountIn(owner, A)).toMatchObject({ balance: 60n, held: 0n });
+  });
+
+  test("a void by someone who does not own the held account changes nothing; the owner's ends the hold", () => {
+    const voidBy = (principal: string): Command => ({ type: 'VOID_HOLD', holdId: 'h1', accountId: A, principal, admin: false, acceptedAt: ACCEPTED_AT });
+    const stranger = applyBatch(withHold(), [voidBy('mallory')]);
+    expect(stranger.outcomes).toEqual([{ commandId: 'h1', result: 'NO_CHANGE' }]);
+    expect(stranger.holdEnds).toEqual([]);
+    expect(stranger.accounts).toEqual([]);
+    const owner = applyBatch(withHold(), [voidBy('alice')]);
+    expect(owner.outcomes).toEqual([{ commandId: 'h1', result: 'HOLD_ENDED' }]);
+    expect(owner.holdEnds).toEqual([expect.objectContaining({ id: 'h1', status: 'VOIDED' })]);
+    expect(accountIn(owner, A)?.held).toBe(0n);
+  });
+
+  test('an expiry before expires_at by the writer\'s clock changes nothing; at it, the hold is EXPIRED', () => {
+    const expire: Command = { type: 'EXPIRE_HOLD', holdId: 'h1', accountId: A };
+    const early = applyBatch(withHold(), [expire]);
+    expect(early.outcomes).toEqual([{ commandId: 'h1', result: 'NO_CHANGE' }]);
+    expect(early.holdEnds).toEqual([]);
+    expect(early.accounts).toEqual([]);
+    const due = applyBatch(withHold(hold.expiresAt), [expire]);
+    expect(due.outcomes).toEqual([{ commandId: 'h1', result: 'HOLD_ENDED' }]);
+    expect(due.holdEnds).toEqual([expect.objectContaining({ id: 'h1', status: 'EXPIRED' })]);
+  });
+
+  test("a reversal asked by someone who does not own the original's destination is FORBIDDEN; its owner's completes", () => {
+    const original = { id: 't1', kind: 'TRANSFER' as const, status: 'COMPLETED' as const, fromAccountId: A, toAccountId: B, amount: 300n, currency: 'USD', reversedAmount: 0n };
+    const context = { ...contextFor(0, [userAccount(A, { seq: 1n }), userAccount(B, { owner: 'bob', balance: 300n, seq: 1n })]), reversible: new Map([[original.id, original]]) };
+    const reversalBy = (principal: string): Command => ({
+      type: 'REVERSAL',
+      transferId: 'r1',
+      reverses: original.id,
+      fromAccountId: B,
+      amount: 100n,
+      currency: 'USD',
+      description: null,
+      principal,
+      admin: false,
+      requestHash: HASH,
+      acceptedAt: ACCEPTED_AT,
+    });
+    const stranger = applyBatch(context, [reversalBy('mallory')]);
+    expectRejected(stranger, 'r1', 'FORBIDDEN');
+    expect(stranger.reversalTotals).toEqual([]);
+    const owner = applyBatch(context, [reversalBy('bob')]);
+    expect(owner.outcomes).toEqual([{ commandId: 'r1', result: 'COMPLETED' }]);
+    expect(owner.reversalTotals).toEqual([{ transferId: 't1', before: 0n, reversedAmount: 100n }]);
+  });
+});
