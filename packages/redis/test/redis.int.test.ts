@@ -64,6 +64,22 @@ describe('BalanceCache', () => {
     expect(await cache.read(id)).toMatchObject({ balance: -600n, seq: 6n });
   });
 
+  it('compares revs of different lengths by value: 10 is newer than 9, and 9 never replaces 10', async () => {
+    // The script compares canonical decimal strings: by length first, then by character. By
+    // character alone "10" < "9": an account's figure would stick at rev 9, and a stale rev 9
+    // would replace rev 10.
+    const id = randomUUID();
+    await cache.refresh([balance(id, 90n, 9n)]);
+    await cache.refresh([balance(id, 100n, 10n)]);
+    expect(await cache.read(id)).toMatchObject({ balance: 100n, rev: 10n });
+    await cache.refresh([balance(id, 90n, 9n)]); // the stale figure
+    expect(await cache.read(id)).toMatchObject({ balance: 100n, rev: 10n });
+    await cache.refresh([balance(id, 1_000n, 100n)]);
+    expect(await cache.read(id)).toMatchObject({ balance: 1_000n, rev: 100n });
+    await cache.refresh([balance(id, 990n, 99n)]);
+    expect(await cache.read(id)).toMatchObject({ balance: 1_000n, rev: 100n });
+  });
+
   it('compares seq exactly beyond 2^53 and writes many accounts per call', async () => {
     const big = randomUUID();
     await cache.refresh([balance(big, 1n, 9007199254740993n)]);
