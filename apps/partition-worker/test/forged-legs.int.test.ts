@@ -4,8 +4,9 @@
 // transfer's row, so the write checks the leg against that row (migration 0021): a leg naming
 // a transfer that does not exist, or a real PROCESSING transfer with another amount, or an
 // account that does not exist, is dead-lettered as UNPROCESSABLE, and the partition goes on;
-// so is a refund whose credit was never refused (migration 0024) or whose currency is not its
-// account's (refused in memory, apply.ts).
+// so is a refund whose credit was never refused, or was refused for another reason than the
+// refund names (migration 0024), or whose currency is not its account's (refused in memory,
+// apply.ts).
 import { randomUUID } from 'node:crypto';
 import { type CreditLegCommand, type RefundLegCommand, type RoutingTable, creditLegOf } from '@ledgerline/domain';
 import { listDeadLetters, loadRouting } from '@ledgerline/postgres';
@@ -123,6 +124,29 @@ describe('a saga leg no worker built', () => {
     await waitFor('the genuine leg', () => allTerminal(db.pool, [id]), 60_000);
     expect((await transferStatuses(db.pool, [id])).get(id)).toEqual({ status: 'COMPLETED', reason: null });
     expect(await balanceOf(db.pool, payee)).toBe(40n);
+  });
+
+  test('a REFUND_LEG naming another reason than its credit was refused for is dead-lettered; the genuine refund then ends it with the real one', async () => {
+    const payer = await openAccountOn(db.pool, routing, 0, 'leg-payer-6');
+    const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee-6');
+    const { id, genuine } = await processingTransfer(payer, payee);
+    // The destination's batch refused the credit (its row, as that batch writes it); its
+    // genuine refund, with that reason, is not here yet.
+    await db.pool.query(`INSERT INTO transfer_legs (transfer_id, leg, partition, outcome, reason) VALUES ($1, 'CREDIT', 1, 'REJECTED', 'ACCOUNT_CLOSED')`, [id]);
+    const refund: RefundLegCommand = { ...genuine, type: 'REFUND_LEG', reason: 'ACCOUNT_CLOSED', sourcePartition: 1 };
+    const before = await letterCount();
+    await publisher.publishRaw(0, encodeCommand({ ...refund, reason: 'ACCOUNT_FROZEN' }));
+    await depositBehind(payer, 2n);
+    expect(await balanceOf(db.pool, payer)).toBe(2n);
+    expect((await transferStatuses(db.pool, [id])).get(id)?.status).toBe('PROCESSING');
+    const letters = (await listDeadLetters(db.pool, { limit: 10_000 })).map((r) => r.letter);
+    expect(letters.length - before).toBe(1);
+    expect(letters.map((l) => [l.sqlstate, String(l.reason).slice(0, 15)])).toContainEqual(['LL003', 'UNPROCESSABLE: ']);
+
+    await publisher.publishRaw(0, encodeCommand(refund));
+    await waitFor('the genuine refund', () => allTerminal(db.pool, [id]), 60_000);
+    expect((await transferStatuses(db.pool, [id])).get(id)).toEqual({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+    expect(await balanceOf(db.pool, payer)).toBe(42n);
   });
 
   test('a REFUND_LEG in another currency than its account is dead-lettered, and the worker does not stop', async () => {
