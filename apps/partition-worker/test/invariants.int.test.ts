@@ -55,6 +55,13 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
     await waitFor(`${ids.length} transfers terminal`, () => allTerminal(db.pool, ids), timeoutMs);
   }
 
+  /**
+   * Dead letters written so far. A copy of an applied command is a DUPLICATE (invariant 3), not
+   * a command that cannot apply: isolated, it would be dead-lettered, and its balances and
+   * statuses alone would not show it.
+   */
+  const deadLetterCount = async () => (await listDeadLetters(db.pool, { limit: 10_000 })).length;
+
   async function expectReconciled(): Promise<void> {
     await waitFor('outbox drained', async () => {
       const r = await db.pool.query('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
@@ -116,6 +123,7 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       const to = await openAccountOn(db.pool, routing, 2, 'owner-dup-to');
       await settle(await sendAll([deposit(from, 1_000n)]));
       const first = transfer(from, to, 'owner-dup', 100n);
+      const lettersBefore = await deadLetterCount();
       // The API publishes again when a retry finds its key claimed but nothing to show. With
       // batches of 2, the copies land in the same batch and in the batch after it.
       await Promise.all([publisher.publish(first), publisher.publish(first), publisher.publish(first)]);
@@ -130,6 +138,7 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       expect(await balanceOf(db.pool, to)).toBe(157n);
       const entries = await db.pool.query('SELECT count(*) AS n FROM entries WHERE transfer_id = $1', [first.transferId]);
       expect(entries.rows[0].n).toBe('4'); // debit, transit credit; transit debit, credit
+      expect(await deadLetterCount()).toBe(lettersBefore);
     });
 
     test('a refund leg delivered again at a later offset is applied once: the REJECTED status is its record', async () => {
@@ -146,6 +155,7 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       const legRows = await db.pool.query('SELECT leg, outcome FROM transfer_legs WHERE transfer_id = $1', [refused.transferId]);
       expect(legRows.rows).toEqual([{ leg: 'CREDIT', outcome: 'REJECTED' }]);
 
+      const lettersBefore = await deadLetterCount();
       await publisher.publish({
         type: 'REFUND_LEG',
         transferId: refused.transferId,
@@ -163,6 +173,7 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       expect(await balanceOf(db.pool, from)).toBe(1_007n);
       const entries = await db.pool.query('SELECT count(*) AS n FROM entries WHERE transfer_id = $1', [refused.transferId]);
       expect(entries.rows[0].n).toBe('4'); // debit, transit credit; transit debit, refund
+      expect(await deadLetterCount()).toBe(lettersBefore);
       await expectReconciled();
     });
 
@@ -188,6 +199,7 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       });
       await waitFor('the destination closed', async () => (await db.pool.query('SELECT status FROM accounts WHERE id = $1', [to])).rows[0]?.status === 'CLOSED');
       // The sweeper sends the credit leg again, long after it applied.
+      const lettersBefore = await deadLetterCount();
       await publisher.publish(creditLegOf(first.transferId, from, to, 100n, 1));
       // Both partitions move on: the copy neither records a refusal nor sends money home.
       await settle(await sendAll([deposit(elsewhere, 5n), deposit(from, 7n)]));
@@ -196,6 +208,7 @@ describe('partition workers against real Kafka, Postgres and Redis', () => {
       expect(await balanceOf(db.pool, to)).toBe(0n);
       const legRows = await db.pool.query('SELECT leg, outcome FROM transfer_legs WHERE transfer_id = $1', [first.transferId]);
       expect(legRows.rows).toEqual([]);
+      expect(await deadLetterCount()).toBe(lettersBefore);
       await expectReconciled();
     });
 
