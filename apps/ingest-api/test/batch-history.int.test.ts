@@ -230,7 +230,7 @@ describe('batch, history and point in time', () => {
       }
     });
 
-    test('a replay finds items accepted but not yet applied by their ACCEPTED records, each at its own index', async () => {
+    test('a replay finds items (and single requests) accepted but not yet applied by their ACCEPTED records, each at its own index', async () => {
       // An API whose commands topic no worker reads: what it accepts stays ACCEPTED.
       const idleTopics = await createTestTopics(PARTITIONS);
       const idleApi = await startApi({ databaseUrl: db.url, topicPrefix: idleTopics.prefix, redisKeyPrefix });
@@ -240,10 +240,12 @@ describe('batch, history and point in time', () => {
         const idleAlice = new Client(idleApi.url, await token('alice'));
         const from = await openAccount(alice);
         const to = await openAccount(bob);
-        const items = [1, 2, 3].map((amount) => ({ kind: 'TRANSFER', from_account_id: from, to_account_id: to, amount: String(amount), currency: 'USD' }));
+        const items: Record<string, unknown>[] = [1, 2, 3].map((amount) => ({ kind: 'TRANSFER', from_account_id: from, to_account_id: to, amount: String(amount), currency: 'USD' }));
+        // A hold's record is a hold's, read as one (movements.ts earlierResources).
+        items.push({ kind: 'HOLD', account_id: from, amount: '4', currency: 'USD', expires_in_s: 600 });
         const key = randomUUID();
         const first = await idleAlice.post('/v1/batch', { items }, key);
-        expect(first.body.results.map((r: { status: number }) => r.status)).toEqual([202, 202, 202]);
+        expect(first.body.results.map((r: { status: number }) => r.status)).toEqual([202, 202, 202, 202]);
         const ids = first.body.results.map((r: { resource: { id: string } }) => r.resource.id) as string[];
         // The middle item's record is gone (expired, or Redis lost it): it has nothing to show.
         await redis.del(`${redisKeyPrefix}acc:${ids[1]}`);
@@ -255,7 +257,20 @@ describe('batch, history and point in time', () => {
           [0, 200, ids[0], 'ACCEPTED', '1'],
           [1, 202, ids[1], 'ACCEPTED', '2'], // published again: the worker would dedupe it
           [2, 200, ids[2], 'ACCEPTED', '3'],
+          [3, 200, ids[3], 'ACCEPTED', '4'],
         ]);
+
+        // A single request's replay reads the same records: a hold's as a hold, a transfer's as a transfer.
+        for (const [path, body] of [
+          ['/v1/holds', { account_id: from, amount: '5', currency: 'USD', expires_in_s: 600 }],
+          ['/v1/transfers', { from_account_id: from, to_account_id: to, amount: '6', currency: 'USD' }],
+        ] as const) {
+          const single = randomUUID();
+          const accepted = await idleAlice.post(path, body, single);
+          expect([path, accepted.status, accepted.body.status]).toEqual([path, 202, 'ACCEPTED']);
+          const again = await idleAlice.post(path, body, single);
+          expect([path, again.status, again.body]).toEqual([path, 200, accepted.body]);
+        }
       } finally {
         redis.disconnect();
         await idleApi.stop();
