@@ -126,6 +126,36 @@ describe('isolateUnprocessable', () => {
     expect(effects.newTransfers[0]!.principal.isWellFormed()).toBe(true);
   });
 
+  test('a hold, a capture or a reversal is recorded REJECTED UNPROCESSABLE too, without its text: its long poll ends', () => {
+    const now = '2026-12-01T00:00:00.000Z';
+    const client = { currency: 'USD', principal: 'bad\udc00', admin: false, requestHash: 'h', acceptedAt: now };
+    const hold = isolateUnprocessable({ partition: P, now }, { type: 'HOLD', holdId: T1, accountId: A, amount: 5n, expiresAt: now, description: 'x\udc00y', ...client });
+    expect(hold.outcomes).toEqual([{ commandId: T1, result: 'REJECTED', reason: 'UNPROCESSABLE' }]);
+    expect(hold.newHolds).toEqual([expect.objectContaining({ id: T1, status: 'REJECTED', reason: 'UNPROCESSABLE', description: null, completedAt: now })]);
+    expect(hold.newHolds[0]!.principal.isWellFormed()).toBe(true);
+    expect(hold.outbox).toEqual([expect.objectContaining({ kind: 'EVENT', key: T1, event: expect.objectContaining({ type: 'HoldRejected', reason: 'UNPROCESSABLE' }) })]);
+    expect([hold.entries, hold.accounts]).toEqual([[], []]);
+    const capture = isolateUnprocessable({ partition: P, now }, { type: 'CAPTURE', transferId: T1, holdId: T2, accountId: A, toAccountId: B, amount: 5n, ...client });
+    const reversal = isolateUnprocessable({ partition: P, now }, { type: 'REVERSAL', transferId: T2, reverses: T1, fromAccountId: A, amount: 5n, description: 'x', ...client });
+    for (const [effects, id] of [[capture, T1], [reversal, T2]] as const) {
+      expect(effects.outcomes).toEqual([{ commandId: id, result: 'REJECTED', reason: 'UNPROCESSABLE' }]);
+      expect(effects.newTransfers).toEqual([expect.objectContaining({ id, status: 'REJECTED', reason: 'UNPROCESSABLE', description: null })]);
+      expect(effects.entries).toEqual([]);
+    }
+  });
+
+  test('a void, an expiry or an account change gets no effects: the dead letter is its record', () => {
+    const now = '2026-12-01T00:00:00.000Z';
+    for (const command of [
+      { type: 'VOID_HOLD', holdId: T1, accountId: A, principal: 'alice', admin: false, acceptedAt: now },
+      { type: 'EXPIRE_HOLD', holdId: T1, accountId: A },
+      { type: 'UPDATE_ACCOUNT', changeId: T1, accountId: A, status: 'CLOSED', overdraftLimit: null, principal: 'alice', admin: false, requestHash: 'h', acceptedAt: now },
+    ] as const) {
+      const effects = isolateUnprocessable({ partition: P, now }, command);
+      expect([command.type, effects.outcomes, effects.newHolds, effects.holdEnds, effects.accountChanges]).toEqual([command.type, [], [], [], []]);
+    }
+  });
+
   test('a leg gets no effects: its money stays visible in transit', () => {
     const effects = isolateUnprocessable({ partition: P, now: '2026-12-01T00:00:00.000Z' }, creditLegCmd(T1, A, B, 5n, 1));
     expect(effects.outcomes).toEqual([]);
