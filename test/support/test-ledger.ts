@@ -12,6 +12,12 @@ export interface TestLedger {
  * A test file's own ledger: a database cloned from the migrated template and its own topics
  * (`partitions` each), made before the file's tests and dropped after them. Call it at the top
  * of a `describe`; read its members inside the tests (they exist once `beforeAll` ran).
+ *
+ * Jest runs a block's `afterAll` hooks in the order they were declared, so this one, declared
+ * first, drops the ledger before any `afterAll` of the file runs: a worker or an API started
+ * in `beforeAll` and stopped in `afterAll` would be left running against a dropped database
+ * and deleted topics (retrying until it stops). Stop what a test starts in that test, or give
+ * such a `describe` hooks of its own (createTestDatabase, createTestTopics).
  */
 export function useTestLedger(partitions: number): TestLedger {
   let db: TestDatabase | undefined;

@@ -8,13 +8,18 @@
 // - a capture naming anyone's account learned that account's currency.
 // Against the real API, a worker, Kafka, Postgres through PgBouncer and Redis.
 import { createRedis } from '@ledgerline/redis';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { useTestLedger } from '../../../test/support/test-ledger';
 import { testServices } from '../../../test/support/env';
 import { Client, startApi, token } from '../../../test/support/api';
 import { startWorker } from '../../../test/support/worker';
 
 describe('read rights', () => {
-  const ledger = useTestLedger(2);
+  // Its own hooks, not useTestLedger's: the API and the worker stop before the database and
+  // topics go (useTestLedger's afterAll, declared first, would run first).
+  let db: TestDatabase;
+  let topics: TestTopics;
   let api: Awaited<ReturnType<typeof startApi>>;
   let worker: Awaited<ReturnType<typeof startWorker>>;
   let alice: Client;
@@ -23,8 +28,11 @@ describe('read rights', () => {
   let opsReader: Client;
 
   beforeAll(async () => {
-    worker = await startWorker(ledger.target);
-    api = await startApi(ledger.target);
+    db = await createTestDatabase(2);
+    topics = await createTestTopics(2);
+    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    worker = await startWorker(target);
+    api = await startApi(target);
     alice = new Client(api.url, await token('alice'));
     bob = new Client(api.url, await token('bob'));
     opsAdmin = new Client(api.url, await token('ops', 'ledger:read ledger:write ledger:admin'));
@@ -34,6 +42,8 @@ describe('read rights', () => {
     await api.stop();
     await worker.stop();
     expect(worker.fatal).toEqual([]);
+    await topics.delete();
+    await db.drop();
   });
 
   const settled = async (client: Client, path: string) => {
