@@ -3,7 +3,7 @@
 // forwarding, per-account order) to exactly the entries, balances and messages docs/design.md asks for.
 import { InvariantViolation, UnprocessableCommand, applyBatch, assertBatchInvariants, canDebit, creditLegOf, terminalEventOf, type BatchEffects, type LegFacts } from '../src';
 import { externalAccountId, transitAccountId } from '../src/ids';
-import type { AccountState, Command } from '../src/model';
+import type { AccountState, Command, ReversibleTransfer } from '../src/model';
 import {
   ACCEPTED_AT,
   HASH,
@@ -974,5 +974,67 @@ describe('only the owner (or an operator) captures or voids a hold or reverses a
     const owner = applyBatch(context, [reversalBy('bob')]);
     expect(owner.outcomes).toEqual([{ commandId: 'r1', result: 'COMPLETED' }]);
     expect(owner.reversalTotals).toEqual([{ transferId: 't1', before: 0n, reversedAmount: 100n }]);
+  });
+});
+
+describe("a reversal's writer checks the original itself (the API's checks only answer early)", () => {
+  // Alice paid Bob 300 (t1, same partition); Bob asks for 100 back.
+  const original = { id: 't1', kind: 'TRANSFER' as const, status: 'COMPLETED' as const, fromAccountId: A, toAccountId: B, amount: 300n, currency: 'USD', reversedAmount: 0n };
+  const accounts = (a = userAccount(A, { seq: 1n })) => [a, userAccount(B, { owner: 'bob', balance: 300n, seq: 1n }), userAccount(GHOST, { owner: 'bob', balance: 300n, seq: 1n })];
+  const reversal = (changes: Partial<{ fromAccountId: string; currency: string }> = {}): Command => ({
+    type: 'REVERSAL',
+    transferId: 'r1',
+    reverses: original.id,
+    fromAccountId: B,
+    amount: 100n,
+    currency: 'USD',
+    description: null,
+    principal: 'bob',
+    admin: false,
+    requestHash: HASH,
+    acceptedAt: ACCEPTED_AT,
+    ...changes,
+  });
+  /** `known`: the original as the writer reads it (a row no client could make included). */
+  const reversing = (known: object, command = reversal(), a?: AccountState) =>
+    applyBatch({ ...contextFor(0, accounts(a)), reversible: new Map([[original.id, known as ReversibleTransfer]]) }, [command]);
+
+  test('the original as it is: COMPLETED, of a reversible kind, paid to the payer, with a source: the reversal completes', () => {
+    const effects = reversing(original);
+    expect(effects.outcomes).toEqual([{ commandId: 'r1', result: 'COMPLETED' }]);
+    expect(effects.reversalTotals).toEqual([{ transferId: 't1', before: 0n, reversedAmount: 100n }]);
+  });
+
+  test.each([
+    ['still PROCESSING', { ...original, status: 'PROCESSING' }],
+    ['REJECTED', { ...original, status: 'REJECTED' }],
+    ['a WITHDRAWAL (its money left the ledger)', { ...original, kind: 'WITHDRAWAL', toAccountId: B }],
+    ['a transfer row without a source account', { ...original, fromAccountId: null }],
+  ])('an original %s is TRANSFER_NOT_REVERSIBLE, and nothing is reserved', (_what, known) => {
+    const effects = reversing(known);
+    expectRejected(effects, 'r1', 'TRANSFER_NOT_REVERSIBLE');
+    expect(effects.reversalTotals).toEqual([]);
+  });
+
+  test('a payer that is not the original destination is TRANSFER_NOT_REVERSIBLE, even its owner', () => {
+    // GHOST is bob's too, and funded: only the account the original paid may pay it back.
+    const effects = reversing(original, reversal({ fromAccountId: GHOST }));
+    expectRejected(effects, 'r1', 'TRANSFER_NOT_REVERSIBLE');
+    expect(effects.reversalTotals).toEqual([]);
+  });
+
+  test.each([
+    ['the reversal in EUR', original, reversal({ currency: 'EUR' })],
+    ['the original in EUR (its accounts in USD: a row no ledger wrote)', { ...original, currency: 'EUR' }, reversal()],
+  ])("a reversal in another currency than the original's is CURRENCY_MISMATCH: %s", (_what, known, command) => {
+    const effects = reversing(known, command);
+    expectRejected(effects, 'r1', 'CURRENCY_MISMATCH');
+    expect(effects.reversalTotals).toEqual([]);
+  });
+
+  test("refused on the spot (the original's source closed, same partition), it reserves nothing of the original", () => {
+    const effects = reversing(original, reversal(), userAccount(A, { seq: 1n, status: 'CLOSED' }));
+    expectRejected(effects, 'r1', 'ACCOUNT_CLOSED');
+    expect(effects.reversalTotals).toEqual([]);
   });
 });
