@@ -1038,3 +1038,43 @@ describe("a reversal's writer checks the original itself (the API's checks only 
     expect(effects.reversalTotals).toEqual([]);
   });
 });
+
+describe("a capture or a void is checked against its hold's own facts (the API builds them from the hold; a command on Kafka may not)", () => {
+  const hold = { id: 'h1', accountId: A, amount: 40n, capturedAmount: 0n, currency: 'USD', status: 'HELD' as const, expiresAt: '2026-11-22T00:00:00.000Z' };
+  const context = (a = userAccount(A, { balance: 100n, held: 40n, seq: 1n })) => ({
+    ...contextFor(0, [a, userAccount(B, { owner: 'bob', seq: 1n }), userAccount(GHOST, { balance: 100n, seq: 1n })]),
+    holds: new Map([[hold.id, hold]]),
+  });
+
+  test.each([
+    // Alice's other account: routed by it, the capture would write A's balance from another partition.
+    ['naming another account than the hold\'s', { accountId: GHOST }, 'HOLD_NOT_ACTIVE'],
+    ['of more than the hold', { amount: 41n }, 'CAPTURE_EXCEEDS_HOLD'],
+  ])('a capture %s is REJECTED and the hold stays HELD', (_what, changes, reason) => {
+    const effects = applyBatch(context(), [{ ...CAPTURE_OF_H1, ...changes } as Command]);
+    expectRejected(effects, 'c1', reason);
+    expect(effects.holdEnds).toEqual([]);
+  });
+
+  test("a capture in another currency than the hold, to an account in that currency, is CURRENCY_MISMATCH, not an unbalanced batch", () => {
+    const euros = { ...context(), accounts: new Map([...context().accounts, [B, userAccount(B, { owner: 'bob', currency: 'EUR', seq: 1n })]]) };
+    const effects = applyBatch(euros, [{ ...CAPTURE_OF_H1, currency: 'EUR' } as Command]);
+    expectRejected(effects, 'c1', 'CURRENCY_MISMATCH');
+    expect(effects.holdEnds).toEqual([]);
+  });
+
+  test.each([
+    ['FROZEN', 'ACCOUNT_FROZEN'],
+    ['CLOSED', 'ACCOUNT_CLOSED'],
+  ] as const)('a capture from a %s account is %s and the hold stays HELD', (status, reason) => {
+    const effects = applyBatch(context(userAccount(A, { balance: 100n, held: 40n, seq: 1n, status })), [CAPTURE_OF_H1]);
+    expectRejected(effects, 'c1', reason);
+    expect(effects.holdEnds).toEqual([]);
+  });
+
+  test("a void naming another account than the hold's changes nothing", () => {
+    const effects = applyBatch(context(), [{ type: 'VOID_HOLD', holdId: 'h1', accountId: GHOST, principal: 'alice', admin: false, acceptedAt: ACCEPTED_AT }]);
+    expect(effects.outcomes).toEqual([{ commandId: 'h1', result: 'NO_CHANGE' }]);
+    expect([effects.holdEnds, effects.accounts]).toEqual([[], []]);
+  });
+});
