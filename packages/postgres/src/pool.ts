@@ -103,7 +103,10 @@ export function isNoAnswer(error: unknown): boolean {
  * A Postgres failure as an operator should read it. PgBouncer answers for Postgres in its
  * own words ("server login has been failing, try again later (server_login_retry)"), which
  * read like a PgBouncer setting to fix when it is Postgres that is down: those say so first,
- * PgBouncer's text after. Any other error is its own message.
+ * PgBouncer's text after. Any other error the server answered is its own message with its
+ * SQLSTATE: the README sends an operator to the log for "SQLSTATE class 42" (a deploy that does
+ * not match the schema or its grants), and "permission denied for function ..." alone does not
+ * say it. A failure the server did not answer (a refused socket, a timeout) is its message.
  */
 export function describePgFailure(error: unknown): string {
   const message = (error as Error)?.message ?? String(error);
@@ -111,7 +114,14 @@ export function describePgFailure(error: unknown): string {
     return `Postgres is not answering PgBouncer (PgBouncer: ${message})`;
   }
   if (/query_wait_timeout/i.test(message)) return `no Postgres connection came free in time: Postgres down or saturated (PgBouncer: ${message})`;
-  return message;
+  const sqlstate = serverSqlstate(error);
+  return sqlstate === null ? message : `${message} (SQLSTATE ${sqlstate})`;
+}
+
+/** The SQLSTATE of an error the server answered (node-pg's DatabaseError: a severity and a 5-character code), or null. */
+function serverSqlstate(error: unknown): string | null {
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  return typeof severity === 'string' && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
 /**

@@ -63,8 +63,18 @@ describe('describePgFailure', () => {
     expect(describePgFailure(pgError('08P01', 'query_wait_timeout'))).toMatch(/^no Postgres connection came free in time: Postgres down or saturated \(PgBouncer: query_wait_timeout\)$/);
   });
 
-  test('any other failure is its own message', () => {
-    expect(describePgFailure(pgError('23505', 'duplicate key value violates unique constraint'))).toBe('duplicate key value violates unique constraint');
+  test("any other failure the server answered is its own message with its SQLSTATE; one it did not answer, its message", () => {
+    expect(describePgFailure(pgError('23505', 'duplicate key value violates unique constraint'))).toBe('duplicate key value violates unique constraint (SQLSTATE 23505)');
     expect(describePgFailure(new Error('connect ECONNREFUSED 127.0.0.1:26432'))).toBe('connect ECONNREFUSED 127.0.0.1:26432');
+    // A socket's error code is no SQLSTATE, even one of five letters.
+    expect(describePgFailure(Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' }))).toBe('write EPIPE');
+  });
+
+  // Regression (an operator run): the README says a partition whose writes keep failing while
+  // Postgres answers shows "SQLSTATE class 42 in the log", but the worker's `write failed (...)`
+  // line and its /readyz reason carried the message alone (a grant revoked from the worker role).
+  test('a deploy that does not match the schema or its grants names its class-42 SQLSTATE', () => {
+    expect(describePgFailure(pgError('42501', 'permission denied for function ledger_apply_batch'))).toBe('permission denied for function ledger_apply_batch (SQLSTATE 42501)');
+    expect(describePgFailure(pgError('42703', 'column "rest" does not exist'))).toMatch(/\(SQLSTATE 42703\)$/);
   });
 });
