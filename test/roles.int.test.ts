@@ -72,6 +72,22 @@ describe('least-privileged Postgres roles', () => {
     expect(entries.map((e) => e.seq)).toEqual([1n]);
   });
 
+  // Regression (an operator run): the worker wrote the ledger by PUBLIC's EXECUTE alone. A
+  // REVOKE on functions stopped every partition (permission denied for function
+  // ledger_apply_batch), and `migrate`, which re-applies privileges.sql, did not give it back.
+  test('the worker role runs the batch write and the applied-keys lookup by its own grant, given back by every migrate', async () => {
+    await db.pool.query('REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC, ledgerline_worker');
+    await expect(worker.query("SELECT * FROM ledger_applied_keys('{}'::uuid[], '{}'::uuid[], '{}'::text[])")).rejects.toThrow(denied);
+    await applyPrivileges(db.pool);
+    await expect(worker.query("SELECT * FROM ledger_applied_keys('{}'::uuid[], '{}'::uuid[], '{}'::text[])")).resolves.toBeDefined();
+    const { rows } = await db.pool.query(
+      "SELECT has_function_privilege('ledgerline_worker', 'ledger_apply_batch(text, integer, bigint, bigint, bigint, jsonb)', 'EXECUTE') AS batch",
+    );
+    expect(rows[0].batch).toBe(true);
+    // The API role never writes the ledger: no grant of its own, and none left to PUBLIC here.
+    await expect(api.query("SELECT * FROM ledger_applied_keys('{}'::uuid[], '{}'::uuid[], '{}'::text[])")).rejects.toThrow(denied);
+  });
+
   test('the API role cannot update a balance, insert an entry, or write transfers', async () => {
     await expect(api.query('UPDATE accounts SET balance = balance + 1000000 WHERE id = $1', [account])).rejects.toThrow(denied);
     await expect(api.query(INSERT_ENTRY, [account, 2, randomUUID(), 'CREDIT', 5, 15, 'USD', 0])).rejects.toThrow(denied);

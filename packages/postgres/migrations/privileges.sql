@@ -89,6 +89,12 @@ REVOKE INSERT, UPDATE ON schema_migrations, idempotency_keys, dead_letter_redriv
 -- outbox rows the relay has published (markOutboxPublished, migration 0010; a dead letter's
 -- row is moved to dead_letters, 0025).
 GRANT DELETE ON routing_observers, outbox TO ledgerline_worker;
+-- The batch write (batch-writer.ts) and the applied-keys lookup (worker-reads.ts). Executable
+-- by PUBLIC by default; stated here, as the API's functions are below, so that a schema
+-- hardened with a REVOKE on functions keeps the ledger's writer writing, and `migrate` (the
+-- README's "fix the deploy") gives back what such a REVOKE took (test/roles.int.test.ts).
+GRANT EXECUTE ON FUNCTION ledger_apply_batch(text, integer, bigint, bigint, bigint, jsonb) TO ledgerline_worker;
+GRANT EXECUTE ON FUNCTION ledger_applied_keys(uuid[], uuid[], text[]) TO ledgerline_worker;
 
 -- ---------------------------------------------------------------------------------------
 -- ledgerline_api: internet-facing, so it writes only what it writes itself
