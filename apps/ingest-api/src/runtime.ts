@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
-import { within } from '@ledgerline/config';
+import { UnsafeConfigError, within } from '@ledgerline/config';
 import { BatchingProducer, KafkaProbe, createKafka, flushKafkaLog, topicNames } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
-import { IdempotencyClaims, RoutingWatcher, assertSchemaCurrent, createPool, findTerminalTransferIds, oldestOpenMoveSeconds } from '@ledgerline/postgres';
+import { IdempotencyClaims, RoutingWatcher, appLoginProblem, assertSchemaCurrent, createPool, findTerminalTransferIds, oldestOpenMoveSeconds } from '@ledgerline/postgres';
 import {
   AcceptedTransfers,
   BalanceCache,
@@ -56,6 +56,18 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     await pool.end();
     throw error;
   });
+  // Production refuses a login no privilege bounds (a superuser, the schema owner under another
+  // name): the config check sees only the URL's user and password.
+  if (config.ledgerlineEnv === 'production') {
+    const problem = await appLoginProblem(pool).catch(async (error: unknown) => {
+      await pool.end();
+      throw error;
+    });
+    if (problem !== null) {
+      await pool.end();
+      throw new UnsafeConfigError([`API_DATABASE_URL: ${problem}`]);
+    }
+  }
   // Routing is the one thing the API cannot serve without: fail start-up if Postgres is down.
   // It reports the routing version it holds (routing_observers): a bucket move waits until
   // every live API holds the bucket before it fences it.

@@ -6,9 +6,10 @@
  */
 import type { Database } from '@ledgerline/postgres';
 import type { Server } from 'node:http';
+import { UnsafeConfigError } from '@ledgerline/config';
 import { BatchingProducer, KafkaProbe, createKafka, flushKafkaLog, topicNames } from '@ledgerline/kafka';
 import { type Logger, lineLog } from '@ledgerline/logging';
-import { GroupCommitWriter, type OutboxMark, RoutingWatcher, assertSchemaCurrent, createPool, markOutboxPublished } from '@ledgerline/postgres';
+import { GroupCommitWriter, type OutboxMark, RoutingWatcher, appLoginProblem, assertSchemaCurrent, createPool, markOutboxPublished } from '@ledgerline/postgres';
 import { AcceptedTransfers, BalanceCache, RedisCircuitOpenError, StatusNotifier, createRedis, reportBreakerChanges, ping } from '@ledgerline/redis';
 import { BalanceRefresher } from './balance-refresher';
 import { type BatchEffects, systemClock } from '@ledgerline/domain';
@@ -72,6 +73,18 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     await pool.end();
     throw error;
   });
+  // Production refuses a login no privilege bounds (a superuser, the schema owner under another
+  // name): the config check sees only the URL's user and password.
+  if (config.ledgerlineEnv === 'production') {
+    const problem = await appLoginProblem(pool).catch(async (error: unknown) => {
+      await pool.end();
+      throw error;
+    });
+    if (problem !== null) {
+      await pool.end();
+      throw new UnsafeConfigError([`WORKER_DATABASE_URL: ${problem}`]);
+    }
+  }
   // Auto-pipelining: a batch's balance refresh and its wake-up, and those of the partitions
   // committing in the same event-loop turn, leave in one socket write.
   const redis = createRedis(config.redisUrl, {
