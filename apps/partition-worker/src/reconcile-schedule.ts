@@ -14,10 +14,13 @@
  * partition 0 and both run: a read-only snapshot twice, harmless.
  *
  * What a worker that does not run it exports: no `ledger_reconcile_violations` series and a
- * `ledger_reconcile_last_run_timestamp_seconds` of 0 (as before a first run), set at each tick
- * it skips. So figures of a run it did while it held partition 0 do not linger beside the
- * new runner's as if current; read both across workers with max() (the dashboard does), and
- * `> 0` for the last run.
+ * `ledger_reconcile_last_run_timestamp_seconds` of 0 (as before a first run), set within
+ * ASSIGNMENT_CHECK_MS of partition 0 leaving it (and at each tick it skips). So figures of a
+ * run it did while it held partition 0 do not linger beside the new runner's as if current;
+ * read both across workers with max() (the dashboard does), and `> 0` for the last run. (They
+ * were cleared at the next tick only, up to one interval later: in an operator run, partition
+ * 0 went to another worker, which ran, and back within a minute; for the rest of the 5-minute
+ * interval the worker without it still exported its run, the newest, so max() showed it.)
  */
 import type { Logger } from '@ledgerline/logging';
 import type { ReconcileReport } from '@ledgerline/postgres';
@@ -32,6 +35,9 @@ export const RECONCILE_PARTITION = 0;
  * with it the group's only reconciler, for good.
  */
 export const RECONCILE_STATEMENT_DEADLINE_MIN_MS = 10 * 60_000;
+
+/** How often a worker that ran reconcile checks it still holds partition 0 (between ticks). */
+export const ASSIGNMENT_CHECK_MS = 1_000;
 
 /** What a tick does: run reconcile, leave the run in progress alone, or stand aside (another worker runs it). */
 export type ReconcileTurn = 'run' | 'busy' | 'elsewhere';
@@ -58,10 +64,13 @@ export interface ReconcileScheduleOptions {
   metrics: Pick<WorkerMetrics, 'reconcileViolations' | 'reconcileLastRun'>;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   now?: () => number;
+  /** ASSIGNMENT_CHECK_MS unless given. */
+  assignmentCheckMs?: number;
 }
 
 export class ReconcileSchedule {
   private timer: NodeJS.Timeout | null = null;
+  private watch: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   /** Whether the last tick found partition 0 here (to log the change once, not every tick). */
   private runner = false;
@@ -73,12 +82,19 @@ export class ReconcileSchedule {
     // The first tick comes one interval after the start, as before.
     this.timer = setInterval(() => void this.tick(), this.options.intervalMs);
     this.timer.unref();
+    // The figures of its runs go as soon as partition 0 does, not one interval later.
+    this.watch = setInterval(() => {
+      if (this.runner && reconcileTurn(this.options.assigned(), false) === 'elsewhere') this.standAside();
+    }, this.options.assignmentCheckMs ?? ASSIGNMENT_CHECK_MS);
+    this.watch.unref();
   }
 
   /** No further ticks; a run in progress finishes on its own. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.watch) clearInterval(this.watch);
     this.timer = null;
+    this.watch = null;
   }
 
   /** One tick of the schedule; resolves once what it started (if anything) is done. */

@@ -90,6 +90,28 @@ describe('ReconcileSchedule', () => {
     expect(await exported(metrics)).toEqual({ violations: [], lastRun: 0 });
   });
 
+  // Regression (an operator run): the figures were cleared at the next tick only, one interval
+  // (5 min by default) after partition 0 left; meanwhile this worker's run, newer than the new
+  // runner's first, was the one the dashboard's max() showed.
+  test('a worker that loses partition 0 clears its figures within a second, not at its next tick', async () => {
+    let assigned = [0];
+    const { metrics, schedule } = scheduleOn(() => assigned, { 'money-conserved': 0, 'outbox-published': 2 });
+    await schedule.tick();
+    expect((await exported(metrics)).lastRun).toBe(1_000);
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
+    try {
+      schedule.start(); // interval 60 s: no tick comes in what follows
+      jest.advanceTimersByTime(5_000);
+      expect((await exported(metrics)).lastRun).toBe(1_000); // still its: partition 0 is here
+      assigned = [1, 2];
+      jest.advanceTimersByTime(1_000);
+      expect(await exported(metrics)).toEqual({ violations: [], lastRun: 0 });
+    } finally {
+      schedule.stop();
+      jest.useRealTimers();
+    }
+  });
+
   test('one run at a time: a tick while a run is in progress does not start another', async () => {
     const metrics = createWorkerMetrics({ defaultMetrics: false });
     const assigned = [0];
