@@ -219,6 +219,13 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   const commandKey = commandKeySettings(raw.LEDGERLINE_ENV, raw, problems);
   const jwt = jwtSettings(raw.LEDGERLINE_ENV, raw, problems);
+  // One value for both: every worker holds the command key, so any worker host (or anyone who
+  // reads its env) could sign an admin token for the API; the two secrets must be independent.
+  if (raw.LEDGERLINE_ENV === 'production' && jwt.hs256Secret !== null && [commandKey.current, ...commandKey.previous].includes(jwt.hs256Secret)) {
+    problems.push(
+      'JWT_SECRET: is also LEDGERLINE_COMMAND_KEY (or one of its previous keys), which every partition worker holds: a worker host could sign an admin token; give each its own random value',
+    );
+  }
   const durability = kafkaDurability(raw.LEDGERLINE_ENV, raw, problems);
   refuseUnsafe(problems);
   for (const [perS, burst] of [['API_RATE_WRITES_PER_S', 'API_RATE_WRITES_BURST'], ['API_RATE_READS_PER_S', 'API_RATE_READS_BURST']] as const) {

@@ -39,6 +39,15 @@ describe('LEDGERLINE_ENV=production refuses', () => {
     expect(refusal(prod({ JWT_SECRET: 'dev-secret-change-me' }))).toEqual([expect.stringMatching(/^JWT_SECRET: is the development secret/)]);
   });
 
+  // Regression (an operator run): the same random value as JWT_SECRET and LEDGERLINE_COMMAND_KEY
+  // passed every check, and the workers, which hold the command key and no token key, could
+  // then sign admin tokens.
+  test('a JWT secret that is also the command key, current or previous', () => {
+    expect(refusal(prod({ LEDGERLINE_COMMAND_KEY: STRONG }))).toEqual([expect.stringMatching(/^JWT_SECRET: is also LEDGERLINE_COMMAND_KEY/)]);
+    expect(refusal(prod({ LEDGERLINE_COMMAND_KEY_PREVIOUS: STRONG }))).toEqual([expect.stringMatching(/^JWT_SECRET: is also LEDGERLINE_COMMAND_KEY/)]);
+    expect(() => loadApiConfig(prod({}))).not.toThrow();
+  });
+
   test('a secret shorter than 32 bytes', () => {
     expect(refusal(prod({ JWT_SECRET: 'short-but-not-dev' }))).toEqual([expect.stringMatching(/^JWT_SECRET: is 17 bytes; production needs at least 32/)]);
   });
