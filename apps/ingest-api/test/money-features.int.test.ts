@@ -532,6 +532,17 @@ describe('holds, reversals and the account life cycle', () => {
       expect(await settled(alice, after.body.id)).toMatchObject({ status: 'COMPLETED' });
     });
 
+    test("a FROZEN account's owner cannot close it (403, it stays FROZEN); an admin can", async () => {
+      const account = await openAccount(alice, 2);
+      expect((await patch(admin, account, { status: 'FROZEN' })).status).toBe(200);
+      const byOwner = await patch(alice, account, { status: 'CLOSED' });
+      expect(byOwner.status).toBe(403);
+      expect((await alice.get(`/v1/accounts/${account}`)).body.status).toBe('FROZEN');
+      const byAdmin = await patch(admin, account, { status: 'CLOSED' });
+      expect(byAdmin.status).toBe(200);
+      expect(byAdmin.body.status).toBe('CLOSED');
+    });
+
     test('closing needs balance 0 and no active hold; CLOSED refuses debits and credits and stays closed', async () => {
       const account = await openAccount(alice, 3);
       const other = await openAccount(bob, 0);

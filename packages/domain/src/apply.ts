@@ -510,6 +510,9 @@ class BatchBuilder {
     if (!command.admin) {
       // The owner may close the account and nothing else; the limit is credit, an admin's call.
       if (account.owner !== command.principal || command.overdraftLimit !== null || command.status !== 'CLOSED') return 'FORBIDDEN';
+      // A freeze is an admin's too: closed by its owner, the account would refuse every credit
+      // the admin who froze it still means it to take (a refund, a reversal).
+      if (account.status === 'FROZEN') return 'FORBIDDEN';
     }
     if (account.status === 'CLOSED') {
       // Closing again is a no-op that succeeds; anything else would reopen or change it.

@@ -908,6 +908,21 @@ describe('an account with money out cannot close: a saga in flight or an active 
     const free = applyBatch(contextFor(0, [userAccount(A, { balance: 0n, overdraftLimit: 50n, held: 0n, seq: 1n })]), [closeA('x1')]);
     expect(free.outcomes).toEqual([{ commandId: 'x1', result: 'ACCOUNT_UPDATED' }]);
   });
+
+  // A freeze is an admin's decision (an investigation, a court order): its owner closing the
+  // account would take it out of the admin's hands (a closed account refuses every credit, a
+  // refund or reversal the investigation sends it included), so only an admin closes a frozen
+  // account (an outside payments review).
+  test("a FROZEN account's owner cannot close it (FORBIDDEN); an admin can", () => {
+    const frozen = [userAccount(A, { balance: 0n, seq: 1n, status: 'FROZEN' })];
+    const byOwner = applyBatch(contextFor(0, frozen), [closeA('x1')]);
+    expect(byOwner.outcomes).toEqual([{ commandId: 'x1', result: 'ACCOUNT_UPDATE_REJECTED', reason: 'FORBIDDEN' }]);
+    expect(byOwner.accounts).toEqual([]);
+    const closeByAdmin: Command = { type: 'UPDATE_ACCOUNT', changeId: 'x2', accountId: A, status: 'CLOSED', overdraftLimit: null, principal: 'ops', admin: true, requestHash: HASH, acceptedAt: ACCEPTED_AT };
+    const byAdmin = applyBatch(contextFor(0, frozen), [closeByAdmin]);
+    expect(byAdmin.outcomes).toEqual([{ commandId: 'x2', result: 'ACCOUNT_UPDATED' }]);
+    expect(accountIn(byAdmin, A)?.status).toBe('CLOSED');
+  });
 });
 
 describe('only the owner (or an operator) captures or voids a hold or reverses a transfer, and an expiry waits for its time', () => {
