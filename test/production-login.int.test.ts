@@ -2,7 +2,9 @@
 // to Postgres as a role no privilege bounds: a superuser, or a member of ledgerline_owner under
 // another name. The config check reads only the URL (the local passwords, the owner's name), so
 // a superuser with a password of its own passed it (an operator run: the API got as far as
-// the Kafka topic check, the worker to Kafka). A least-privileged login still gets past it.
+// the Kafka topic check, the worker to Kafka). Nor a role with CREATEROLE (it can grant itself
+// the owner's role), nor a member of the other app's role (both apps' rights in one login). A
+// least-privileged login still gets past it.
 import { randomBytes } from 'node:crypto';
 import { createPool, withDatabase } from '@ledgerline/postgres';
 import { startApi } from './support/api';
@@ -16,7 +18,14 @@ describe('production refuses a Postgres login that no privilege bounds', () => {
   let topics: TestTopics;
   const suffix = randomBytes(4).toString('hex');
   const password = randomBytes(24).toString('base64url');
-  const roles = { superuser: `ll_test_super_${suffix}`, ownerMember: `ll_test_owner_member_${suffix}`, api: `ll_test_api_${suffix}`, worker: `ll_test_worker_${suffix}` };
+  const roles = {
+    superuser: `ll_test_super_${suffix}`,
+    ownerMember: `ll_test_owner_member_${suffix}`,
+    roleMaker: `ll_test_createrole_${suffix}`,
+    bothApps: `ll_test_both_apps_${suffix}`,
+    api: `ll_test_api_${suffix}`,
+    worker: `ll_test_worker_${suffix}`,
+  };
   const secret = () => randomBytes(48).toString('base64');
 
   /** Straight to Postgres (PgBouncer's user list knows only the stack's roles), as `role`. */
@@ -42,6 +51,8 @@ describe('production refuses a Postgres login that no privilege bounds', () => {
     const login = `LOGIN PASSWORD '${password}'`;
     await asSuperuser(`CREATE ROLE ${roles.superuser} SUPERUSER ${login}`);
     await asSuperuser(`CREATE ROLE ${roles.ownerMember} ${login}; GRANT ledgerline_owner TO ${roles.ownerMember}`);
+    await asSuperuser(`CREATE ROLE ${roles.roleMaker} CREATEROLE ${login}; GRANT ledgerline_api, ledgerline_worker TO ${roles.roleMaker}`);
+    await asSuperuser(`CREATE ROLE ${roles.bothApps} ${login}; GRANT ledgerline_api, ledgerline_worker TO ${roles.bothApps}`);
     await asSuperuser(`CREATE ROLE ${roles.api} ${login}; GRANT ledgerline_api TO ${roles.api}`);
     await asSuperuser(`CREATE ROLE ${roles.worker} ${login}; GRANT ledgerline_worker TO ${roles.worker}`);
   });
@@ -94,6 +105,16 @@ describe('production refuses a Postgres login that no privilege bounds', () => {
     expect(superuser).toMatchObject({ name: 'UnsafeConfigError' });
     expect(String((superuser as Error).message)).toContain(`WORKER_DATABASE_URL: logs in as "${roles.superuser}", a superuser`);
     expect(await worker(roles.ownerMember)).toMatchObject({ name: 'UnsafeConfigError' });
+  });
+
+  test("a role with CREATEROLE, or a member of the other app's role, is refused by both apps", async () => {
+    for (const start of [api, worker]) {
+      const roleMaker = await start(roles.roleMaker);
+      expect(roleMaker).toMatchObject({ name: 'UnsafeConfigError' });
+      expect(String((roleMaker as Error).message)).toContain(`logs in as "${roles.roleMaker}", which has CREATEROLE`);
+    }
+    expect(String(((await api(roles.bothApps)) as Error).message)).toContain(`API_DATABASE_URL: logs in as "${roles.bothApps}", a member of ledgerline_worker, the other app's role`);
+    expect(String(((await worker(roles.bothApps)) as Error).message)).toContain(`WORKER_DATABASE_URL: logs in as "${roles.bothApps}", a member of ledgerline_api, the other app's role`);
   });
 
   test("a login of the app's own role's is not refused for it", async () => {

@@ -59,7 +59,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
   // Production refuses a login no privilege bounds (a superuser, the schema owner under another
   // name): the config check sees only the URL's user and password.
   if (config.ledgerlineEnv === 'production') {
-    const problem = await appLoginProblem(pool).catch(async (error: unknown) => {
+    const problem = await appLoginProblem(pool, 'ledgerline_api').catch(async (error: unknown) => {
       await pool.end();
       throw error;
     });

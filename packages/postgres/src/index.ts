@@ -4,6 +4,7 @@ export * from './rows';
 export * from './ledger-reads';
 export * from './accounts';
 export * from './routing';
+export * from './app-login';
 export * from './partition-state';
 export * from './batch-writer';
 export * from './group-commit';

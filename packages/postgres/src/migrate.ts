@@ -74,30 +74,6 @@ export async function assertSchemaCurrent(pool: Pool, migrations = listMigration
   }
 }
 
-/**
- * Why the role `pool` logs in as is too powerful for an app to run as, or null. An app's URL
- * naming `ledgerline_owner` is refused by the config check, but a password is all it checks:
- * a superuser (the cluster's own, a managed database's master user) or a role granted the
- * owner's membership under another name passed it, and with it privileges.sql bounds nothing:
- * such a login can disable the append-only trigger on `entries`, rewrite a balance, drop a
- * table. Asked of the server (`current_user` as PgBouncer logs in), so whatever the URL says.
- */
-export async function appLoginProblem(pool: Pool): Promise<string | null> {
-  const { rows } = await pool.query(
-    `SELECT current_user::text AS login, r.rolsuper AS superuser,
-            EXISTS (SELECT FROM pg_roles o WHERE o.rolname = $1 AND pg_has_role(current_user, o.oid, 'MEMBER')) AS owner
-       FROM pg_roles r WHERE r.rolname = current_user`,
-    [OWNER_ROLE],
-  );
-  const row = rows[0] as { login: string; superuser: boolean; owner: boolean } | undefined;
-  if (row === undefined) return null;
-  const login = JSON.stringify(row.login.slice(0, 63));
-  if (row.superuser) return `logs in as ${login}, a superuser: no privilege bounds it (it can disable the entries trigger and rewrite the ledger); the app needs its own least-privileged role (docs/security.md)`;
-  if (row.owner) return `logs in as ${login}, a member of ${OWNER_ROLE}, the schema's owner; the app needs its own least-privileged role (docs/security.md)`;
-  return null;
-}
-
-const OWNER_ROLE = 'ledgerline_owner';
 
 /** Re-applies privileges.sql, once the roles exist (migration 0009); idempotent. */
 export async function applyPrivileges(pool: Pool, sql = readFileSync(PRIVILEGES_FILE, 'utf8')): Promise<boolean> {
