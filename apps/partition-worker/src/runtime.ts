@@ -76,7 +76,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   // Production refuses a login no privilege bounds (a superuser, the schema owner under another
   // name): the config check sees only the URL's user and password.
   if (config.ledgerlineEnv === 'production') {
-    const problem = await appLoginProblem(pool).catch(async (error: unknown) => {
+    const problem = await appLoginProblem(pool, 'ledgerline_worker').catch(async (error: unknown) => {
       await pool.end();
       throw error;
     });
@@ -85,6 +85,14 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       throw new UnsafeConfigError([`WORKER_DATABASE_URL: ${problem}`]);
     }
   }
+  // What the start has opened so far, closed again (last first) if a later step fails: a
+  // runtime that never started must not keep a broker connection or a timer open (an outside
+  // review: a failed start held a test process for minutes).
+  const opened: (() => unknown)[] = [() => pool.end()];
+  const failed = async (error: unknown): Promise<never> => {
+    for (const close of opened.reverse()) await Promise.resolve().then(close).catch(() => undefined);
+    throw error;
+  };
   // Auto-pipelining: a batch's balance refresh and its wake-up, and those of the partitions
   // committing in the same event-loop turn, leave in one socket write.
   const redis = createRedis(config.redisUrl, {
@@ -92,6 +100,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     autoPipelining: true,
     onBreakerChange: reportBreakerChanges(metrics.redisCircuitOpen, (message) => logger.warn(message)),
   });
+  opened.push(() => redis.disconnect());
   const balances = new BalanceCache(redis, config.redisKeyPrefix);
   // A refresh Redis failed is owed and sent again until it lands (balance-refresher.ts).
   const refresher = new BalanceRefresher({
@@ -103,11 +112,13 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     log,
     onOwed: (accounts) => metrics.balanceRefreshOwed.set(accounts),
   });
+  opened.push(() => refresher.stop());
   const notifier = new StatusNotifier(redis, config.redisKeyPrefix);
   // Only to mark the API's ACCEPTED records applied once their rows are committed.
   const accepted = new AcceptedTransfers(redis, config.redisKeyPrefix);
   const routing = new RoutingWatcher(pool, config.routingRefreshMs, (e) => logger.warn('routing refresh failed', { error: e.message }));
-  await routing.start();
+  await routing.start().catch(failed);
+  opened.push(() => routing.stop());
   // The relay's producer: committed outbox rows must go out, so its buffer is large and a
   // publish waits long; the rows stay in Postgres for the sweeper whatever happens. No linger
   // by default: a credit leg is on the transfer's critical path (WORKER_RELAY_LINGER_MS).
@@ -118,7 +129,8 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     bufferMessagesMax: config.relayBufferMessagesMax,
     ackTimeoutMs: config.relayAckTimeoutMs,
   });
-  await producer.start();
+  await producer.start().catch(failed);
+  opened.push(() => producer.stop());
   const marks = new PublishedMarks<OutboxMark>({
     mark: (ids) => markOutboxPublished(pool, ids),
     intervalMs: config.outboxMarkIntervalMs,
@@ -127,6 +139,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     log,
   });
   marks.start();
+  opened.push(() => marks.stop());
   const relay = new OutboxRelay({ producer, pool, marks, topics, routing: () => routing.current(), log, pendingRowsMax: config.relayPendingRowsMax });
 
   const worker = new PartitionWorker({
@@ -206,6 +219,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   routing.onChange(() => worker.forgetAccounts());
 
   const probe = new KafkaProbe(kafka);
+  opened.push(() => probe.close());
   const health = new WorkerHealth({
     topic: topics.commands,
     pool,
@@ -229,14 +243,10 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       worker: config.workerId,
       ownership: worker.ownership().map((o) => ({ ...o, epoch: o.epoch?.toString() ?? null, nextOffset: o.nextOffset?.toString() ?? null })),
     }),
-  }, config.opsNetworks);
+  }, config.opsNetworks).catch(failed);
+  opened.push(() => closeServer(ops.server));
   logger.info('ops server listening', { url: `http://${config.opsHost}:${ops.port}`, endpoints: ['/healthz', '/readyz', '/metrics'] });
-  try {
-    await worker.start();
-  } catch (error) {
-    await closeServer(ops.server);
-    throw error;
-  }
+  await worker.start().catch(failed);
   // Published through the relay's producer: an EXPIRE_HOLD is a command like a leg.
   const expiry = new HoldExpiry({
     pool,
