@@ -17,12 +17,15 @@ describe('a command refused because its bucket is moving', () => {
   let topics: TestTopics;
   let api: Awaited<ReturnType<typeof startApi>>;
   let alice: Client;
+  let admin: Client;
 
   beforeAll(async () => {
     db = await createTestDatabase(2);
     topics = await createTestTopics(2);
-    api = await startApi({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` }, { API_ROUTING_REFRESH_MS: '50' });
+    // No worker here: an account change's answer is its 202, at once.
+    api = await startApi({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` }, { API_ROUTING_REFRESH_MS: '50', API_ACCOUNT_CHANGE_WAIT_MS: '0' });
     alice = new Client(api.url, await token('alice'));
+    admin = new Client(api.url, await token('ops', 'ledger:read ledger:admin'));
   });
 
   afterAll(async () => {
@@ -52,5 +55,25 @@ describe('a command refused because its bucket is moving', () => {
     const other = await withdraw('2', key);
     expect([other.status, other.error?.error.code]).toEqual([202, undefined]);
     expect(other.data).toMatchObject({ amount: '2' });
+  });
+
+  // The same check guards the other commands' path (captures, reversals, account changes:
+  // command-submission.ts), which the test above does not reach (the test-honesty review).
+  test('an account change refused the same way keeps its key unused too', async () => {
+    const opened = await alice.openAccount({ currency: 'USD' });
+    const account = opened.data!.id;
+    const change = (status: string, key: string) => admin.request('PATCH', `/v1/accounts/${account}`, { body: { status }, headers: { 'idempotency-key': key } });
+
+    const routing = await loadRouting(db.pool);
+    const { moves } = await startMoves(db.pool, [bucketOf(account)], 1 - routing.partitionOf(account));
+    await waitFor('the API to see the hold', async () => (await change('FROZEN', randomUUID())).status === 503);
+    const key = randomUUID();
+    const refused = await change('FROZEN', key);
+    expect([refused.status, refused.body.error.code]).toEqual([503, 'BUCKET_MOVING']);
+
+    await abortMoves(db.pool, moves.map((m) => m.id));
+    await waitFor('the API to see the hold lifted', async () => (await change('FROZEN', randomUUID())).status === 202);
+    const other = await change('OPEN', key);
+    expect(other.status).toBe(202); // not 422 IDEMPOTENCY_KEY_REUSED: nothing was sent under the key
   });
 });
