@@ -16,7 +16,9 @@
  * - **Advance.** Once that catch-up is done, the owner moves the mark to an instant `at` of
  *   Postgres's clock when (1) every batch it wrote whose transaction began before `at` has
  *   committed and handed its refresh over (`at` is read first, then the applier is waited
- *   for between writes: such a batch was sent before `at` was read), and (2) every refresh
+ *   for between writes: such a batch was sent before `at` was read; a write that failed with
+ *   its answer lost may have committed, and holds the mark until a later write or a new
+ *   claim settles it), and (2) every refresh
  *   handed over so far has landed, none owed and none dropped since the catch-up began. The
  *   write is fenced by the claim's epoch.
  *
@@ -66,10 +68,12 @@ export class PartitionCacheMark {
 
   /**
    * One step forward for the current `claim` (null: none, nothing to do). `betweenWrites`
-   * resolves once the applier has no write in flight that was in flight when it was called.
+   * resolves once the applier has no write in flight that was in flight when it was called,
+   * to false if a write it sent failed with its outcome unknown (it may have committed
+   * without a refresh) and is not settled yet.
    * Never throws: a failed step is tried again at the next.
    */
-  async advance(claim: PartitionClaim | null, betweenWrites: () => Promise<void>): Promise<boolean> {
+  async advance(claim: PartitionClaim | null, betweenWrites: () => Promise<boolean>): Promise<boolean> {
     if (!claim) return false;
     const caughtUp = this.caughtUp;
     if (caughtUp?.claim !== claim || caughtUp.dropped !== this.ports.refreshesDropped()) {
@@ -79,7 +83,7 @@ export class PartitionCacheMark {
     }
     try {
       const at = await databaseNow(this.ports.pool);
-      await betweenWrites();
+      if (!(await betweenWrites())) return false;
       if (!(await this.ports.refreshesLanded())) return false;
       if (this.ports.refreshesDropped() !== caughtUp.dropped) return false;
       return await advanceCacheMark(this.ports.pool, claim, at);

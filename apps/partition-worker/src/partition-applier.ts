@@ -236,6 +236,14 @@ export class PartitionApplier {
   /** apply() calls in progress (nested when a fetch is applied again), and who waits for none. */
   private applying = 0;
   private readonly betweenWritesWaiters: (() => void)[] = [];
+  /**
+   * The claim under which an apply() threw with a write's outcome unknown (its answer lost:
+   * the connection ended, the write timeout fired while the statement ran on): it may have
+   * committed without its refresh. Cleared by the next commit (a retry from the same offset
+   * commits only if that write did not; if it did, the retry is fenced and refreshes its
+   * accounts) or by a new claim (whose catch-up covers it).
+   */
+  private outcomeUnknownOf: PartitionClaim | null = null;
   private readonly cacheMark: PartitionCacheMark | null;
 
   constructor(
@@ -319,6 +327,11 @@ export class PartitionApplier {
     this.applying++;
     try {
       return await this.applyFetch(messages, progress);
+    } catch (error) {
+      // After a commit its refresh was handed over (AfterCommitError); any other throw may
+      // follow a write that committed unseen.
+      if (!(error instanceof AfterCommitError) && this.claim) this.outcomeUnknownOf = this.claim;
+      throw error;
     } finally {
       if (--this.applying === 0) for (const wake of this.betweenWritesWaiters.splice(0)) wake();
     }
@@ -337,10 +350,14 @@ export class PartitionApplier {
     return this.cacheMark?.settled() ?? Promise.resolve();
   }
 
-  /** Resolves once no apply() that was running when called is running: every write it sent has committed or failed, and handed its refresh over. */
-  private betweenWrites(): Promise<void> {
-    if (this.applying === 0) return Promise.resolve();
-    return new Promise((resolve) => this.betweenWritesWaiters.push(resolve));
+  /**
+   * Resolves once no apply() is running: every write sent before has committed and handed
+   * its refresh over, or failed. True unless one of them failed with its outcome unknown and
+   * has not been settled since (it may have committed, unrefreshed).
+   */
+  private async betweenWrites(): Promise<boolean> {
+    if (this.applying > 0) await new Promise<void>((resolve) => this.betweenWritesWaiters.push(resolve));
+    return this.outcomeUnknownOf === null || this.outcomeUnknownOf !== this.claim;
   }
 
   private async applyFetch(messages: readonly ConsumedMessage[], progress: ApplyProgress): Promise<ApplyResult> {
@@ -756,6 +773,8 @@ export class PartitionApplier {
   }
 
   private afterCommit(effects: BatchEffects, published: OutboxRow[], trace: TraceHeaders | null = null): void {
+    // A write committed from the claim's offset: an earlier one whose answer was lost did not.
+    this.outcomeUnknownOf = null;
     const { postCommit, log } = this.ports;
     postCommit.relay(this.partition, published, trace);
     // As of now, once the commit returned: the batch's own clock reading (its `now`) was taken

@@ -135,6 +135,7 @@ describe('the cache mark', () => {
     const waitForWrites = async () => {
       betweenWrites.calls++;
       betweenWrites.at = await databaseNow(db.pool);
+      return true;
     };
     // Not caught up for this claim: the first step starts the catch-up and moves nothing.
     expect(await mark.advance(claim, waitForWrites)).toBe(false);

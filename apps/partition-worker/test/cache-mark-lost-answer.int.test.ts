@@ -1,0 +1,103 @@
+// A write whose answer was lost (the connection ended after the commit, the write timeout
+// fired while the statement ran on) throws out of apply() with its outcome unknown, and the
+// worker retries it after a pause (partition-worker.ts, applyGuarded). During that pause the
+// applier has no apply() in progress: the cache mark must not take that for "every write
+// sent has committed and handed its refresh over", or it moves past a batch whose refresh
+// was never sent, and a kill before the retry leaves the cached balance behind for good.
+import type { Pool, QueryConfig } from 'pg';
+import { type BalanceFigure, type ClientCommand as Command, type RoutingTable, systemClock } from '@ledgerline/domain';
+import { GroupCommitWriter, loadRouting } from '@ledgerline/postgres';
+import { encodeCommand } from '@ledgerline/schemas';
+import type { ConsumedMessage } from '@ledgerline/kafka';
+import { PartitionApplier } from '../src/partition-applier';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { balanceOf, deposit, openAccountOn, testSeal } from '../../../test/support/ledger';
+
+/** The real pool; on request, the next batch write commits and its answer is lost. */
+function answerLosingPool(pool: Pool): { pool: Pool; loseNext(): void } {
+  let lose = false;
+  const proxy = new Proxy(pool, {
+    get(target, property) {
+      if (property !== 'query') return Reflect.get(target, property, target);
+      return async (query: string | QueryConfig, values?: unknown[]) => {
+        const text = typeof query === 'string' ? query : query.text;
+        const result = await target.query(query, values);
+        if (lose && text.includes('ledger_apply_batch')) {
+          lose = false;
+          throw new Error('injected: Connection terminated unexpectedly (after the commit)');
+        }
+        return result;
+      };
+    },
+  });
+  return { pool: proxy, loseNext: () => void (lose = true) };
+}
+
+function messagesOf(commands: readonly Command[], firstOffset = 0): ConsumedMessage[] {
+  return commands.map((c, i) => ({ offset: String(firstOffset + i), key: null, value: Buffer.from(encodeCommand(c, testSeal)) }));
+}
+
+describe('the cache mark and a write whose answer was lost', () => {
+  let db: TestDatabase;
+  let routing: RoutingTable;
+  beforeAll(async () => {
+    db = await createTestDatabase(1);
+    routing = await loadRouting(db.pool);
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  test('the mark does not move past a batch that may have committed without its refresh', async () => {
+    const topic = 'lost-answer-topic';
+    const account = await openAccountOn(db.pool, routing, 0, 'lost-answer');
+    const cached = new Map<string, BalanceFigure>();
+    const send = async (balances: readonly BalanceFigure[]) => {
+      for (const b of balances) if ((cached.get(b.accountId)?.rev ?? -1n) < b.rev) cached.set(b.accountId, b);
+    };
+    const losing = answerLosingPool(db.pool);
+    const applier = new PartitionApplier(
+      topic,
+      0,
+      'lost-answer-test',
+      {
+        pool: losing.pool,
+        writer: new GroupCommitWriter(losing.pool, { groupMessagesMax: 0 }),
+        routing: () => routing,
+        refreshRouting: async () => routing,
+        clock: systemClock,
+        seal: testSeal,
+        log: () => undefined,
+        postCommit: { refreshBalances: send, markApplied: async () => undefined, publishTerminal: async () => undefined, relay: () => undefined, resumeRelay: async () => undefined },
+        cacheMark: { pool: db.pool, sendBalances: send, cacheTtlS: 3600, refreshesLanded: async () => true, refreshesDropped: () => 0, log: () => undefined },
+      },
+      1000,
+      100,
+    );
+    const commands = [deposit(account, 100n), deposit(account, 50n)];
+
+    expect(await applier.apply(messagesOf(commands.slice(0, 1)))).toEqual({ kind: 'applied', nextOffset: 1n });
+    await applier.cacheCaughtUp();
+    await applier.advanceCacheMark();
+    expect(cached.get(account)?.balance).toBe(100n);
+
+    losing.loseNext();
+    await expect(applier.apply(messagesOf(commands.slice(1), 1))).rejects.toThrow(/injected/);
+    // Committed, and nothing sent to the cache: the applier does not know it committed.
+    expect(await balanceOf(db.pool, account)).toBe(150n);
+    expect(cached.get(account)?.balance).toBe(100n);
+
+    // The worker's pause before the retry: the mark's timer fires (a kill -9 may follow).
+    await applier.advanceCacheMark();
+    const r = await db.pool.query(
+      `SELECT p.cache_behind_since <= a.updated_at AS covered FROM partition_state p, accounts a WHERE p.topic = $1 AND p.partition = 0 AND a.id = $2`,
+      [topic, account],
+    );
+    // Every change committed before the mark is in the cache, or the mark has not passed it.
+    expect(r.rows[0].covered || cached.get(account)?.balance === 150n).toBe(true);
+
+    // The retry meets the fence (the first attempt committed) and refreshes the account.
+    await applier.apply(messagesOf(commands.slice(1), 1));
+    expect(cached.get(account)?.balance).toBe(150n);
+  });
+});
