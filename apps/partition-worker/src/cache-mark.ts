@@ -49,6 +49,8 @@ export class PartitionCacheMark {
   /** The claim whose catch-up is done, and the refresher's drops when it began. */
   private caughtUp: { claim: PartitionClaim; dropped: number } | null = null;
   private catchingUp: Promise<void> | null = null;
+  /** The mark this owner last moved, and under which claim: a later catch-up starts there. */
+  private moved: { claim: PartitionClaim; at: string } | null = null;
 
   constructor(
     private readonly partition: number,
@@ -86,7 +88,9 @@ export class PartitionCacheMark {
       if (!(await betweenWrites())) return false;
       if (!(await this.ports.refreshesLanded())) return false;
       if (this.ports.refreshesDropped() !== caughtUp.dropped) return false;
-      return await advanceCacheMark(this.ports.pool, claim, at);
+      const moved = await advanceCacheMark(this.ports.pool, claim, at);
+      if (moved) this.moved = { claim, at };
+      return moved;
     } catch (error) {
       this.ports.log(`partition ${this.partition}: moving the cache mark failed (tried again later): ${(error as Error).message}`);
       return false;
@@ -96,7 +100,10 @@ export class PartitionCacheMark {
   private startCatchUp(claim: PartitionClaim): void {
     if (this.catchingUp) return;
     const dropped = this.ports.refreshesDropped();
-    this.catchingUp = this.catchUp(claim)
+    // A refresh dropped after this owner moved the mark was for a change after it (the mark
+    // moves only with none owed): no need to send again everything since the claim's mark.
+    const since = this.moved?.claim === claim ? this.moved.at : claim.cacheBehindSince;
+    this.catchingUp = this.catchUp(since)
       .then(
         () => {
           this.caughtUp = { claim, dropped };
@@ -108,16 +115,16 @@ export class PartitionCacheMark {
       });
   }
 
-  private async catchUp(claim: PartitionClaim): Promise<void> {
+  private async catchUp(since: string): Promise<void> {
     let afterId: string | null = null;
     let refreshed = 0;
     for (;;) {
-      const page = await loadBalancesChangedSince(this.ports.pool, claim.cacheBehindSince, this.ports.cacheTtlS, afterId, CATCH_UP_PAGE);
+      const page = await loadBalancesChangedSince(this.ports.pool, since, this.ports.cacheTtlS, afterId, CATCH_UP_PAGE);
       if (page.length > 0) await this.ports.sendBalances(page);
       refreshed += page.length;
       if (page.length < CATCH_UP_PAGE) break;
       afterId = page[page.length - 1]!.accountId;
     }
-    if (refreshed > 0) this.ports.log(`partition ${this.partition}: balance cache caught up for ${refreshed} accounts changed since ${claim.cacheBehindSince}`);
+    if (refreshed > 0) this.ports.log(`partition ${this.partition}: balance cache caught up for ${refreshed} accounts changed since ${since}`);
   }
 }

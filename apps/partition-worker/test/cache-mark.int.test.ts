@@ -159,4 +159,33 @@ describe('the cache mark', () => {
     await db.pool.query('UPDATE partition_state SET updated_at = now() WHERE topic = $1 AND partition = 0', [topics.names.commands]);
     expect(await mark.advance(claim, waitForWrites)).toBe(false);
   });
+  test('a refresh dropped after the mark moved is caught up from the mark, not again from the claim', async () => {
+    await openAccount(db.pool, 'ivan'); // changed an hour after the mark below
+    await claimPartition(db.pool, topics.names.commands, 0, 'an-earlier-owner');
+    await db.pool.query(`UPDATE partition_state SET cache_behind_since = now() - interval '1 hour', updated_at = now() WHERE topic = $1 AND partition = 0`, [topics.names.commands]);
+    const claim = await claimPartition(db.pool, topics.names.commands, 0, 'drop-test');
+    const sent: string[][] = [];
+    let dropped = 0;
+    const mark = new PartitionCacheMark(0, {
+      pool: db.pool,
+      sendBalances: async (balances) => void sent.push(balances.map((b) => b.accountId)),
+      cacheTtlS: 3600,
+      refreshesLanded: async () => true,
+      refreshesDropped: () => dropped,
+      log: () => undefined,
+    });
+    expect(await mark.advance(claim, async () => true)).toBe(false);
+    await mark.settled();
+    expect(sent.flat().length).toBeGreaterThan(0);
+    expect(await mark.advance(claim, async () => true)).toBe(true);
+
+    // Later, with no account changed since the mark moved, Redis drops a figure owed for a
+    // change after it: the catch-up covers what changed since the mark, not the claim's hour.
+    const changedAfter = async () => (await db.pool.query(`SELECT id FROM accounts WHERE updated_at >= (SELECT cache_behind_since FROM partition_state WHERE topic = $1 AND partition = 0)`, [topics.names.commands])).rows.map((r) => r.id as string);
+    sent.length = 0;
+    dropped++;
+    expect(await mark.advance(claim, async () => true)).toBe(false);
+    await mark.settled();
+    expect(sent.flat().sort()).toEqual((await changedAfter()).sort());
+  });
 });
