@@ -110,7 +110,8 @@ export class PartitionWorker {
   private assigned: number[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
   private cacheMarkTimer: NodeJS.Timeout | null = null;
-  private markingCache: Promise<void> | null = null;
+  /** Each partition's round of the cache mark in progress: one at a time per partition, none waiting for another's. */
+  private readonly marking = new Map<number, Promise<unknown>>();
   private stopping = false;
   private sweeping: Promise<void> | null = null;
   /** Partitions whose writes are failing and being retried: since when, and the last error (readiness reads it). */
@@ -168,22 +169,30 @@ export class PartitionWorker {
     this.sweepTimer.unref();
     this.commitTimer = setInterval(() => void this.commitOffsetHints(), this.options.offsetCommitIntervalMs);
     this.commitTimer.unref();
-    this.cacheMarkTimer = setInterval(() => void this.advanceCacheMarks(), this.options.cacheMarkIntervalMs);
+    this.cacheMarkTimer = setInterval(() => {
+      if (!this.stopping) void this.advanceCacheMarks();
+    }, this.options.cacheMarkIntervalMs);
     this.cacheMarkTimer.unref();
   }
 
-  /** Moves every claimed partition's cache mark forward (cache-mark.ts); one round at a time. */
+  /**
+   * Moves every claimed partition's cache mark forward (cache-mark.ts). Each partition's round
+   * waits for its own applier between writes, so a partition busy with a long fetch holds
+   * back only its own mark; a partition whose last round is still running is left to it.
+   */
   advanceCacheMarks(): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    this.markingCache ??= Promise.all(
-      this.assigned.map((partition) => this.appliers.get(partition)?.advanceCacheMark()),
-    ).then(
-      () => undefined,
-      () => undefined, // advance never throws; belt and braces for a timer's promise
-    ).finally(() => {
-      this.markingCache = null;
+    const rounds = this.assigned.map((partition) => {
+      const applier = this.appliers.get(partition);
+      if (!applier) return undefined;
+      let round = this.marking.get(partition);
+      if (!round) {
+        // advance never throws; the catch is for a timer's promise all the same.
+        round = applier.advanceCacheMark().catch(() => false).finally(() => this.marking.delete(partition));
+        this.marking.set(partition, round);
+      }
+      return round;
     });
-    return this.markingCache;
+    return Promise.all(rounds).then(() => undefined);
   }
 
   /** A new group generation (or a crashed consumer: none): every local claim is released. */
@@ -211,9 +220,10 @@ export class PartitionWorker {
     await this.sweeping; // a sweep running now could still claim a partition (never throws)
     await this.commitOffsetHints();
     await this.consumer?.stop();
-    // A round of the cache mark waits for the applier between writes, which the consumer's
-    // stop has ended; bounded all the same, a mark not moved now is moved by the next owner.
-    if (this.markingCache) await Promise.race([this.markingCache, sleep(1_000)]);
+    // A last round of the cache mark, once the consumer's stop has ended every apply: the next
+    // owner's catch-up then starts from here, not from this worker's last tick. Bounded: a
+    // mark not moved now only makes that catch-up longer.
+    await Promise.race([this.advanceCacheMarks(), sleep(1_000)]);
     await this.options.relay.drain();
   }
 
@@ -373,9 +383,10 @@ export class PartitionWorker {
     // within milliseconds, so younger ones say nothing about a partition being left behind.
     const { pool } = this.options.ports;
     const leftBehind = await partitionsWithLeftovers(pool, unclaimed, this.options.outboxSweepAgeMs);
-    // A batch committed at or after the cache mark: its previous owner may have died before
-    // its refresh, and only a claim catches the cache up (cache-mark.ts).
-    const cacheBehind = await partitionsWithCacheBehind(pool, this.options.topic, unclaimed);
+    // A batch committed at or after the cache mark (and none as young as the sweeper's
+    // threshold, as for leftovers): its previous owner may have died before its refresh, and
+    // only a claim catches the cache up (cache-mark.ts).
+    const cacheBehind = await partitionsWithCacheBehind(pool, this.options.topic, unclaimed, this.options.outboxSweepAgeMs);
     for (const partition of unclaimed) {
       const why = leftBehind.includes(partition) ? 'rows its previous owner left unpublished; claimed it to send them' : cacheBehind.includes(partition) ? 'cached balances its previous owner may have left behind; claimed it to catch them up' : null;
       if (why === null || !this.assigned.includes(partition)) continue;
@@ -395,7 +406,7 @@ export class PartitionWorker {
     try {
       await this.claimQuietPartitionsLeftBehind();
     } catch (error) {
-      this.options.ports.log(`claiming quiet partitions with leftovers failed: ${(error as Error).message}`);
+      this.options.ports.log(`claiming quiet partitions left behind failed: ${(error as Error).message}`);
     }
     try {
       const owned = this.ownership().filter((o) => o.epoch !== null).map((o) => o.partition);

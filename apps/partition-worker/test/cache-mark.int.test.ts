@@ -116,6 +116,21 @@ describe('the cache mark', () => {
     expect(next.fatal).toEqual([]);
   });
 
+  test("a worker's stop moves the mark once more: the next owner's catch-up starts from the stop, not from its last tick", async () => {
+    const account = await openAccount(db.pool, 'ivan');
+    // No tick within the test: only the stop's last round can move the mark.
+    const worker = await startWorker(target, { WORKER_CACHE_MARK_INTERVAL_MS: '600000' });
+    try {
+      await publisher.publish(deposit(account, 7n));
+      await waitFor('the deposit cached', async () => (await cache.read(account))?.balance === 7n);
+      expect(await markBehind()).toBe(true);
+    } finally {
+      await worker.stop();
+    }
+    expect(worker.fatal).toEqual([]);
+    expect(await markBehind()).toBe(false);
+  });
+
   test('the mark is an instant read before the applier is waited for, and moves only after a catch-up of its own claim', async () => {
     await openAccount(db.pool, 'heidi'); // at least one account changed since the mark below
     await claimPartition(db.pool, topics.names.commands, 0, 'an-earlier-owner'); // the row exists (when run alone)

@@ -3,5 +3,9 @@
 --
 -- It replaces holds_account_idx (account_id, HELD holds only), which no query read: the
 -- active holds of an account are its prefix (account_id, 'HELD').
-CREATE INDEX holds_account_history_idx ON holds (account_id, status, created_at, id);
-DROP INDEX holds_account_idx;
+--
+-- A plain CREATE INDEX blocks writes to holds while it builds. On a large live table build
+-- it first, outside the migration, and this one finds it (README, Upgrading):
+--   CREATE INDEX CONCURRENTLY IF NOT EXISTS holds_account_history_idx ON holds (account_id, status, created_at, id);
+CREATE INDEX IF NOT EXISTS holds_account_history_idx ON holds (account_id, status, created_at, id);
+DROP INDEX IF EXISTS holds_account_idx;

@@ -64,14 +64,19 @@ export async function advanceCacheMark(pool: Pool, claim: PartitionClaim, at: st
 }
 
 /**
- * Which of these partitions committed a batch at or after their cache mark: their last
- * owner may have left cached balances behind (a worker claims them to catch the cache up).
+ * Which of these partitions committed a batch at or after their cache mark, and none in the
+ * last `quietMs`: their last owner may have left cached balances behind (a worker claims them
+ * to catch the cache up). A partition that committed more recently may have a live owner
+ * elsewhere (an assignment in transition), which moves the mark itself.
  */
-export async function partitionsWithCacheBehind(pool: Pool, topic: string, partitions: readonly number[]): Promise<number[]> {
+export async function partitionsWithCacheBehind(pool: Pool, topic: string, partitions: readonly number[], quietMs: number): Promise<number[]> {
   if (partitions.length === 0) return [];
   const result = await pool.query(
-    'SELECT partition FROM partition_state WHERE topic = $1 AND partition = ANY($2::int[]) AND cache_behind_since <= updated_at ORDER BY partition',
-    [topic, partitions],
+    `SELECT partition FROM partition_state
+      WHERE topic = $1 AND partition = ANY($2::int[]) AND cache_behind_since <= updated_at
+        AND updated_at < now() - make_interval(secs => $3::float8 / 1000)
+      ORDER BY partition`,
+    [topic, partitions, quietMs],
   );
   return result.rows.map((r) => Number(r.partition));
 }
