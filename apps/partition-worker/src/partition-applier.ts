@@ -225,8 +225,6 @@ export class PartitionApplier {
   /** Another owner fenced this worker's claim in the current group generation (claimQuiet leaves it to the fetch path). */
   private fencedByAnotherOwner = false;
   private readonly accounts = new Map<string, AccountState>();
-  /** The accounts of the last batch the fence refused (refreshFencedAccounts). */
-  private fencedAccounts: string[] = [];
   private generation = 0;
   /**
    * Batches starting below this offset read their dedupe keys from the database first; the
@@ -564,31 +562,10 @@ export class PartitionApplier {
    * after all). Which one is told by the epoch; a failed look counts as our own.
    */
   private async fencedBy(claim: PartitionClaim, error: FencedError): Promise<ApplyResult> {
-    const byAnotherOwner = !(await claimIsCurrent(this.ports.pool, claim).catch(() => true));
-    await this.refreshFencedAccounts();
-    return this.released(error.message, byAnotherOwner);
-  }
-
-  /**
-   * The balances of the accounts of a batch the fence refused, as Postgres holds them now,
-   * sent to the cache. The batch may have committed on an earlier attempt whose answer was
-   * lost (a connection ended after its commit: a restart, a killed session, the write
-   * timeout): its refresh never ran, and an account that sees no further commit would be
-   * served its older balance from the cache until the key expires (an outside fault review).
-   * Always safe: the cache keeps the newer of two figures (rev). Best effort, as every refresh.
-   */
-  private async refreshFencedAccounts(): Promise<void> {
-    const ids = this.fencedAccounts;
-    this.fencedAccounts = [];
-    if (ids.length === 0) return;
-    try {
-      const states = await loadAccountStates(this.ports.pool, ids);
-      const asOf = this.ports.clock.now().toISOString();
-      const balances = [...states.values()].map((a) => balanceFigureOf(a, asOf));
-      await this.ports.postCommit.refreshBalances(balances);
-    } catch (error) {
-      this.ports.log(`partition ${this.partition}: refreshing the cached balances of ${ids.length} accounts after a fence failed: ${(error as Error).message}`);
-    }
+    // A refusal of a retry whose first attempt committed after all (its answer lost) leaves
+    // that commit unrefreshed: the next claim's catch-up covers it, since the cache mark never
+    // moves past a write whose outcome is unknown (cache-mark.ts).
+    return this.released(error.message, !(await claimIsCurrent(this.ports.pool, claim).catch(() => true)));
   }
 
   /** The partition is no longer ours to write: said, counted, and every local claim dropped. */
@@ -706,9 +683,6 @@ export class PartitionApplier {
       published = await this.ports.writer.write({ claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds });
     } catch (error) {
       span?.fail(error);
-      // A retry of a write whose answer was lost meets this fence when the first attempt
-      // committed after all: nothing after that commit ran (fencedBy makes the cache good).
-      if (error instanceof FencedError) this.fencedAccounts = effects.accounts.map((a) => a.id);
       throw error;
     }
     span?.end();

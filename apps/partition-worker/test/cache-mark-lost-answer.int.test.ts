@@ -96,8 +96,11 @@ describe('the cache mark and a write whose answer was lost', () => {
     // Every change committed before the mark is in the cache, or the mark has not passed it.
     expect(r.rows[0].covered || cached.get(account)?.balance === 150n).toBe(true);
 
-    // The retry meets the fence (the first attempt committed) and refreshes the account.
-    await applier.apply(messagesOf(commands.slice(1), 1));
+    // The retry meets the fence (the first attempt committed) and releases the partition; the
+    // next claim catches the cache up from the mark, which never passed the lost write.
+    expect(await applier.apply(messagesOf(commands.slice(1), 1))).toEqual({ kind: 'fenced', byAnotherOwner: false });
+    expect(await applier.apply(messagesOf(commands.slice(1), 1))).toEqual({ kind: 'applied', nextOffset: 2n });
+    await applier.cacheCaughtUp();
     expect(cached.get(account)?.balance).toBe(150n);
   });
 });
