@@ -3,7 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, QueryResult } from 'pg';
 import { ENTRIES_PAGE_MAX, HISTORY_PAGE_MAX, SYSTEM_OWNER } from '@ledgerline/domain';
 import {
+  ACCOUNT_BALANCE_COLUMNS,
   ACCOUNT_COLUMNS,
+  type AccountBalanceRow,
+  parseAccountBalanceRow,
   type AccountChangeRow,
   HOLD_COLUMNS,
   type HoldRow,
@@ -41,34 +44,11 @@ export async function findAccounts(pool: Pool, ids: readonly string[]): Promise<
   return result.rows.map(parseAccountRow);
 }
 
-/** An account's row with the instant its balance figure stands for (see findAccountBalances). */
-export interface AccountBalanceRow {
-  readonly account: AccountRow;
-  /** An instant at which the ledger held `account.balance`: given back as `at`, it reads that figure. */
-  readonly asOf: string;
-}
-
-/**
- * The accounts' rows, each as of an instant at which the ledger held its balance: the later of
- * its last entry's time and its last change (a hold, a status). Not `updated_at` alone: that is
- * the writing transaction's start (now()), which precedes the entries' own time, read once the
- * transaction holds its partition's row (migration 0019), by as long as it waited for that row;
- * a point-in-time read of it would show the balance before the entry. The next entry of the
- * account is stamped after this row's commit, so no later entry precedes the instant.
- */
+/** The accounts' rows, each as of an instant at which the ledger held its balance (ACCOUNT_BALANCE_COLUMNS). */
 export async function findAccountBalances(pool: Pool, ids: readonly string[]): Promise<AccountBalanceRow[]> {
   if (ids.length === 0) return [];
-  const result = await pool.query(
-    `SELECT ${ACCOUNT_COLUMNS},
-            greatest(updated_at, (SELECT e.created_at FROM entries e WHERE e.account_id = accounts.id AND e.seq = accounts.seq)) AS balance_as_of
-       FROM accounts WHERE id = ANY($1::uuid[])`,
-    [ids],
-  );
-  return result.rows.map((row: Record<string, unknown>) => {
-    const asOf = row.balance_as_of;
-    if (!(asOf instanceof Date)) throw new RowShapeError('account balance: expected balance_as_of timestamptz');
-    return { account: parseAccountRow(row), asOf: asOf.toISOString() };
-  });
+  const result = await pool.query(`SELECT ${ACCOUNT_BALANCE_COLUMNS} FROM accounts WHERE id = ANY($1::uuid[])`, [ids]);
+  return result.rows.map(parseAccountBalanceRow);
 }
 
 export async function findTransfer(pool: Pool, id: string): Promise<TransferRow | null> {

@@ -84,6 +84,30 @@ export function parseAccountRow(row: Record<string, unknown>): AccountRow {
   };
 }
 
+/** An account's row with the instant its balance figure stands for (ACCOUNT_BALANCE_COLUMNS). */
+export interface AccountBalanceRow {
+  readonly account: AccountRow;
+  /** An instant at which the ledger held `account.balance`: given back as `at`, it reads that figure. */
+  readonly asOf: string;
+}
+
+/**
+ * ACCOUNT_COLUMNS (of `accounts`) and the instant its balance stands for: the later of its
+ * last entry's time and its last change (a hold, a status). Not `updated_at` alone: that is
+ * the writing transaction's start (now()), which precedes the entries' own time, read once
+ * the transaction holds its partition's row (migration 0019), by as long as it waited for
+ * that row; a point-in-time read of it would show the balance before the entry. The next
+ * entry of the account is stamped after this row's commit, so no later entry precedes it.
+ */
+export const ACCOUNT_BALANCE_COLUMNS = `${ACCOUNT_COLUMNS},
+  greatest(updated_at, (SELECT e.created_at FROM entries e WHERE e.account_id = accounts.id AND e.seq = accounts.seq)) AS balance_as_of`;
+
+export function parseAccountBalanceRow(row: Record<string, unknown>): AccountBalanceRow {
+  const asOf = row.balance_as_of;
+  if (!(asOf instanceof Date)) throw new RowShapeError('account balance: expected balance_as_of timestamptz');
+  return { account: parseAccountRow(row), asOf: asOf.toISOString() };
+}
+
 export const TRANSFER_COLUMNS =
   'id, kind, status, reason, from_account_id, to_account_id, amount, currency, principal, request_hash, description, source_partition, created_at, completed_at, hold_id, reverses';
 

@@ -1,7 +1,7 @@
 /** What a partition worker reads before applying a batch: one query each, any batch size. */
 import type { Pool } from 'pg';
 import { type AccountState, type BalanceFigure, type HoldState, type ReversibleTransfer, type SagaLeg, balanceFigureOf } from '@ledgerline/domain';
-import { ACCOUNT_COLUMNS, RowShapeError, parseAccountRow, parseHoldRow } from './rows';
+import { ACCOUNT_BALANCE_COLUMNS, ACCOUNT_COLUMNS, parseAccountBalanceRow, parseAccountRow, parseHoldRow } from './rows';
 
 export async function loadAccountStates(pool: Pool, ids: readonly string[]): Promise<Map<string, AccountState>> {
   const states = new Map<string, AccountState>();
@@ -18,15 +18,13 @@ export async function loadAccountStates(pool: Pool, ids: readonly string[]): Pro
  * The balances of the accounts changed at or after `since` (or in the last `withinS` seconds,
  * whichever is later), `limit` at most, in id order after `afterId`: a page of a cache
  * catch-up (cache-mark.ts). Each figure is as of an instant the ledger held it, as the API's
- * read-repair writes it (findAccountBalances: the later of the last change and the last
- * entry's time). No index serves `updated_at` (one would make every balance update
+ * read-repair writes it (ACCOUNT_BALANCE_COLUMNS). No index serves `updated_at` (one would make every balance update
  * non-HOT): each page continues a walk of the primary key, so a whole catch-up reads the
  * table once.
  */
 export async function loadBalancesChangedSince(pool: Pool, since: string, withinS: number, afterId: string | null, limit: number): Promise<BalanceFigure[]> {
   const result = await pool.query(
-    `SELECT ${ACCOUNT_COLUMNS},
-            greatest(updated_at, (SELECT e.created_at FROM entries e WHERE e.account_id = accounts.id AND e.seq = accounts.seq)) AS balance_as_of
+    `SELECT ${ACCOUNT_BALANCE_COLUMNS}
        FROM accounts
       WHERE updated_at >= GREATEST($1::timestamptz, now() - make_interval(secs => $2::float8))
         AND ($3::uuid IS NULL OR id > $3::uuid)
@@ -34,9 +32,8 @@ export async function loadBalancesChangedSince(pool: Pool, since: string, within
     [since, withinS, afterId, limit],
   );
   return result.rows.map((row: Record<string, unknown>) => {
-    const asOf = row.balance_as_of;
-    if (!(asOf instanceof Date)) throw new RowShapeError('account balance: expected balance_as_of timestamptz');
-    return balanceFigureOf(parseAccountRow(row), asOf.toISOString());
+    const { account, asOf } = parseAccountBalanceRow(row);
+    return balanceFigureOf(account, asOf);
   });
 }
 
