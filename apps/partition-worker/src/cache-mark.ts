@@ -63,16 +63,15 @@ export class PartitionCacheMark {
     this.startCatchUp(claim);
   }
 
-  /** The catch-up of `claim` in progress or done (tests, the worker's stop). */
+  /** Resolves once the catch-up in progress, if any, has ended (tests). */
   settled(): Promise<void> {
     return this.catchingUp ?? Promise.resolve();
   }
 
   /**
    * One step forward for the current `claim` (null: none, nothing to do). `betweenWrites`
-   * resolves once the applier has no write in flight that was in flight when it was called,
-   * to false if a write it sent failed with its outcome unknown (it may have committed
-   * without a refresh) and is not settled yet.
+   * resolves once no apply() is running, to false if a write failed with its outcome unknown
+   * (it may have committed without a refresh) and is not settled yet.
    * Never throws: a failed step is tried again at the next.
    */
   async advance(claim: PartitionClaim | null, betweenWrites: () => Promise<boolean>): Promise<boolean> {

@@ -355,7 +355,7 @@ export class PartitionApplier {
    */
   private async betweenWrites(): Promise<boolean> {
     if (this.applying > 0) await new Promise<void>((resolve) => this.betweenWritesWaiters.push(resolve));
-    return this.outcomeUnknownOf === null || this.outcomeUnknownOf !== this.claim;
+    return this.outcomeUnknownOf === null || this.outcomeUnknownOf !== this.claim; // a new claim's catch-up covers an old one's
   }
 
   private async applyFetch(messages: readonly ConsumedMessage[], progress: ApplyProgress): Promise<ApplyResult> {
