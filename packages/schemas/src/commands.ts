@@ -95,9 +95,9 @@ const updateAccountMessage = z
 
 /** A partition's number: at most BUCKET_COUNT partitions (routing.ts), so 0..BUCKET_COUNT - 1. */
 const partitionNumber = z.number().int().min(0).max(BUCKET_COUNT - 1);
-/** An outbox id (Postgres bigint) in digits: refused here, not by Postgres's cast mid-batch. */
+/** A bucket move's id (bucket_moves.id, a Postgres bigint) in digits: refused here, not by Postgres's cast mid-batch. */
 const BIGINT_MAX = 2n ** 63n - 1n;
-const outboxId = z.string().regex(/^[0-9]{1,19}$/).refine((digits) => BigInt(digits) <= BIGINT_MAX, { message: 'past bigint' });
+const moveId = z.string().regex(/^[0-9]{1,19}$/).refine((digits) => BigInt(digits) <= BIGINT_MAX, { message: 'past bigint' });
 
 const legFields = {
   v: z.literal(1),
@@ -138,7 +138,7 @@ export type CommandMessage = z.input<typeof commandMessage>;
 export const fenceMessage = z.object({
   v: z.literal(1),
   type: z.literal('FENCE'),
-  move_ids: z.array(outboxId).min(1).max(FENCE_MOVES_MAX),
+  move_ids: z.array(moveId).min(1).max(FENCE_MOVES_MAX),
   from_partition: partitionNumber,
 });
 export type FenceMessage = z.input<typeof fenceMessage>;
