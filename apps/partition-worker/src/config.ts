@@ -124,8 +124,9 @@ const schema = z.object({
   WORKER_BALANCE_REFRESH_OWED_MAX: intVar(100_000, 1, 10_000_000),
   /**
    * How often the worker moves each partition's cache mark forward (cache-mark.ts): a worker
-   * that takes a partition over after a crash refreshes the cached balances of the accounts
-   * changed since the mark, so a shorter interval means a smaller catch-up.
+   * that takes a partition over after a crash refreshes the cached balances of every account
+   * changed since the mark, so a shorter interval means fewer of them to send (the catch-up
+   * reads the accounts table once either way).
    */
   WORKER_CACHE_MARK_INTERVAL_MS: intVar(5_000, 100, 600_000),
   /** Time to open the Redis connection (ms). */
