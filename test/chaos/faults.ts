@@ -2,6 +2,11 @@
  * The faults, and when they happen.
  *
  *   worker-kill        kill -9 a partition worker, then start it again (same WORKER_ID)
+ *   worker-commit-crash start one more worker that SIGKILLs itself right after its first
+ *                      batch's Postgres commit (FAULT_INJECT=crash-after-commit): committed,
+ *                      but its cache not refreshed, its outbox not relayed and its Kafka offset
+ *                      not committed. The next owner must apply nothing twice and catch the
+ *                      cache up from the partition's cache mark
  *   worker-rebalance   start one more worker, wait until it joined the group, then stop the
  *                      oldest one (SIGTERM): two consumer-group rebalances
  *   api-kill           kill -9 the ingest API, then start it again on the same port
@@ -39,6 +44,7 @@ import type { Stack } from './stack';
 
 export const FAULT_KINDS = [
   'worker-kill',
+  'worker-commit-crash',
   'worker-rebalance',
   'api-kill',
   'kafka-restart',
@@ -54,6 +60,8 @@ export const FAULT_KINDS = [
   'statement-timeouts',
 ] as const;
 
+/** How long a worker started to crash after its first commit gets to make one. */
+const COMMIT_CRASH_WAIT_MS = 60_000;
 /** The worker's consumer-group session timeout is 10 s: a pause past it gets it evicted. */
 const WORKER_PAUSE_MS = 12_000;
 const KAFKA_PAUSE_MS = 15_000;
@@ -188,6 +196,19 @@ export class FaultRunner {
       await sleep(rng.between(300, 2_000));
       const again = await this.startWithRetry(victim.name, () => apps.workers().find((w) => w.name === victim.name), () => apps.startWorker(victim.name));
       return `${victim.name} pid ${victim.pid} killed (${exit.signal ?? exit.code}), restarted as pid ${again.pid}`;
+    },
+    'worker-commit-crash': async () => {
+      const { apps } = this.deps;
+      const id = `${apps.newWorkerId()}-crashing`;
+      const crashing = await apps.startWorkerCrashingAfterCommit(id);
+      const exit = await Promise.race([crashing.exited, sleep(COMMIT_CRASH_WAIT_MS).then(() => null)]);
+      if (exit === null) {
+        await apps.stop(crashing);
+        return `${id} pid ${crashing.pid} committed no batch within ${COMMIT_CRASH_WAIT_MS / 1000}s; stopped`;
+      }
+      // Only the injected crash ends it with SIGKILL; anything else is a failed start.
+      if (exit.signal !== 'SIGKILL') throw new Error(`${id} pid ${crashing.pid} exited before any commit (code ${exit.code}, signal ${exit.signal}): ${crashing.tail.slice(-3).join(' | ')}`);
+      return `${id} pid ${crashing.pid} killed itself right after a batch's commit (cache not refreshed, offsets not committed)`;
     },
     'worker-rebalance': async () => {
       const { apps } = this.deps;

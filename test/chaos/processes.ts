@@ -62,6 +62,7 @@ export interface AppProcessOptions {
 const TAIL_LINES_MAX = 60;
 /** Start-up bound: tsx compiles on the fly, and a 2-core box is busy with the stack. */
 const READY_TIMEOUT_MS = 90_000;
+const WORKER_SCRIPT = 'apps/partition-worker/src/main.ts';
 /** After SIGTERM, a process gets this long before SIGKILL. */
 const STOP_GRACE_MS = 20_000;
 
@@ -103,8 +104,22 @@ export class AppProcesses {
   /** Started once its ops server's /readyz answers 200: it joined the group and claimed what it must apply. */
   async startWorker(workerId: string): Promise<ManagedChild> {
     const opsPort = await freePort();
-    const child = this.spawn(workerId, 'worker', 'apps/partition-worker/src/main.ts', { ...this.options.workerEnv, WORKER_ID: workerId, WORKER_OPS_PORT: String(opsPort) }, `http://127.0.0.1:${opsPort}`);
+    const child = this.spawn(workerId, 'worker', WORKER_SCRIPT, { ...this.options.workerEnv, WORKER_ID: workerId, WORKER_OPS_PORT: String(opsPort) }, `http://127.0.0.1:${opsPort}`);
     await this.waitFor(child, () => answers200(`${child.readyUrl}/readyz`), 'GET /readyz answering 200');
+    return child;
+  }
+
+  /**
+   * A worker that kills itself (SIGKILL) right after its first batch's Postgres commit, before
+   * it refreshes the balance cache or commits its Kafka offsets (FAULT_INJECT=crash-after-commit:
+   * the window a crash can hit only by chance otherwise). Not waited for: it may die before its
+   * /readyz ever answers. Its exit is expected, so the run neither counts it as a crash nor
+   * restarts it.
+   */
+  async startWorkerCrashingAfterCommit(workerId: string): Promise<ManagedChild> {
+    const opsPort = await freePort();
+    const child = this.spawn(workerId, 'worker', WORKER_SCRIPT, { ...this.options.workerEnv, WORKER_ID: workerId, WORKER_OPS_PORT: String(opsPort), FAULT_INJECT: 'crash-after-commit' }, `http://127.0.0.1:${opsPort}`);
+    child.expectedExit = true;
     return child;
   }
 
