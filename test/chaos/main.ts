@@ -363,7 +363,8 @@ async function main(): Promise<number> {
     // the refresh of that later change would hide a cached balance the crash left behind (a
     // run with the cache mark's catch-up disabled ended all zero that way). Here most of them
     // change no more: only the next owner's catch-up from the partition's cache mark brings
-    // their cached balances level, and the proof's `cache-behind-the-ledger` sees whether it did.
+    // their cached balances level, and the proof's `cache-behind-the-ledger` sees whether it did
+    // (unless a client's read of a terminal status repaired them first: a net, README).
     await runner.inject('worker-commit-crash', clock()).catch((error: Error) => {
       harnessErrors.push(`the closing commit crash failed: ${error.message}`);
     });
