@@ -10,7 +10,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The caller's accounts, newest first; pass next_cursor as cursor for the next page
+         * @description The accounts the token's subject owns, ordered by (created_at, id), each as GET /v1/accounts/{id} shows it. owner lists another principal's accounts and needs ledger:admin (403 otherwise); an owner with no accounts is an empty page.
+         */
+        get: operations["getAccounts"];
         put?: never;
         /** Open an account owned by the token subject */
         post: operations["postAccounts"];
@@ -523,6 +527,10 @@ export interface components {
                 details?: unknown;
             };
         };
+        AccountsPage: {
+            accounts: components["schemas"]["Account"][];
+            next_cursor: string | null;
+        };
         Balance: {
             /** Format: uuid */
             account_id: string;
@@ -632,6 +640,81 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getAccounts: {
+        parameters: {
+            query?: {
+                /** @description Whose accounts: the token's subject when absent; another owner's needs ledger:admin */
+                owner?: string;
+                limit?: number;
+                /** @description The next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of accounts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountsPage"];
+                };
+            };
+            /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     postAccounts: {
         parameters: {
             query?: never;

@@ -49,7 +49,7 @@ export async function insertUserAccountWithinQuota(
     const existing = await client.query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [account.id]);
     // A concurrent request with the same key inserted it first.
     if (existing.rows[0]) return { account: parseAccountRow(existing.rows[0]), inserted: false };
-    // Bounded: never counts more than `quota` rows, through accounts_owner_idx.
+    // Bounded: never counts more than `quota` rows, through accounts_owner_history_idx (its owner prefix).
     const owned = await client.query('SELECT count(*)::int AS n FROM (SELECT 1 FROM accounts WHERE owner = $1 LIMIT $2) AS o', [account.owner, quota]);
     if (owned.rows[0].n >= quota) return 'QUOTA_EXCEEDED' as const;
     const inserted = await client.query(

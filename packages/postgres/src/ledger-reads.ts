@@ -255,6 +255,42 @@ export async function listAccountTransfers(pool: Pool, request: HistoryPageReque
   return { transfers: shown.map(parseTransferRow), next };
 }
 
+export interface AccountPageRequest {
+  owner: string;
+  after: HistoryCursor | null;
+  limit: number;
+}
+
+export interface AccountPage {
+  readonly accounts: AccountRow[];
+  /** Set when a further page may exist. */
+  readonly next: HistoryCursor | null;
+}
+
+/**
+ * An owner's accounts, newest first by (created_at, id): one ordered descent of
+ * `accounts_owner_history_idx` (owner, created_at, id; migration 0029), stopped after
+ * `limit + 1` rows; the extra row says whether a next page exists without a COUNT.
+ */
+const OWNER_ACCOUNTS_SQL = `SELECT ${ACCOUNT_COLUMNS},
+       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_key
+  FROM accounts
+ WHERE owner = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
+ ORDER BY created_at DESC, id DESC LIMIT $4`;
+
+export async function listOwnerAccounts(pool: Pool, request: AccountPageRequest): Promise<AccountPage> {
+  const { owner, after, limit } = request;
+  if (!Number.isInteger(limit) || limit < 1 || limit > HISTORY_PAGE_MAX) {
+    throw new RangeError(`limit must be in 1..${HISTORY_PAGE_MAX}`);
+  }
+  const result = await pool.query(OWNER_ACCOUNTS_SQL, [owner, after?.createdAt ?? null, after?.id ?? null, limit + 1]);
+  const rows = result.rows as Record<string, unknown>[];
+  const shown = rows.slice(0, limit);
+  const last = shown[shown.length - 1];
+  const next = rows.length > limit && last ? { createdAt: String(last.created_at_key), id: String(last.id) } : null;
+  return { accounts: shown.map(parseAccountRow), next };
+}
+
 export interface HoldPageRequest {
   accountId: string;
   /** The statuses to show (one for a filter, all of them otherwise). */
@@ -316,7 +352,7 @@ export async function findTerminalTransferIds(pool: Pool, ids: readonly string[]
 
 /** The ledger's own accounts (each partition's transit and external account per currency), with their balances. */
 export async function listSystemAccounts(pool: Pool): Promise<{ id: string; kind: 'TRANSIT' | 'EXTERNAL'; currency: string; balance: bigint }[]> {
-  // By owner (accounts_owner_idx), not by kind: a handful of rows, never a scan of the users'.
+  // By owner (accounts_owner_history_idx), not by kind: a handful of rows, never a scan of the users'.
   const result = await pool.query(`SELECT id, kind, currency, balance::text AS balance FROM accounts WHERE owner = $1 AND kind <> 'USER' ORDER BY currency, kind, id`, [SYSTEM_OWNER]);
   return result.rows.map((r) => ({ id: String(r.id), kind: r.kind as 'TRANSIT' | 'EXTERNAL', currency: String(r.currency), balance: BigInt(r.balance) }));
 }

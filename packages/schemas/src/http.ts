@@ -19,11 +19,12 @@ import {
   METADATA_KEY_CHARS_MAX,
   METADATA_KEYS_MAX,
   HOLD_STATUSES,
+  PRINCIPAL_CHARS_MAX,
   STORED_TRANSFER_STATUSES,
   TRANSFER_KINDS,
   WAIT_MS_MAX,
 } from '@ledgerline/domain';
-import { amountString, currencyCode, limitString, rejectionReason } from './primitives';
+import { amountString, currencyCode, limitString, rejectionReason, storableText } from './primitives';
 
 const accountIdField = z.uuid({ message: 'must be a UUID' });
 
@@ -392,6 +393,20 @@ export const accountResource = z.object({
   metadata: z.record(z.string(), z.unknown()),
   created_at: z.string(),
 }).meta({ id: 'Account' });
+
+export const accountsPage = z.object({ accounts: z.array(accountResource), next_cursor: z.string().nullable() }).meta({ id: 'AccountsPage' });
+
+/** GET /v1/accounts: the caller's accounts, or (admin) another owner's. */
+export const accountListQuery = z
+  .object({
+    owner: storableText(PRINCIPAL_CHARS_MAX)
+      .pipe(z.string().min(1))
+      .optional()
+      .meta({ description: "Whose accounts: the token's subject when absent; another owner's needs ledger:admin" }),
+    limit: integerQuery(1, HISTORY_PAGE_MAX).default(50),
+    cursor: historyCursor,
+  })
+  .strict();
 
 export const balanceResource = z.object({
   account_id: z.uuid(),

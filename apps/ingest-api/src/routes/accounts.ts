@@ -1,5 +1,5 @@
 /**
- * /v1/accounts: open an account, read it, its balance and its entries.
+ * /v1/accounts: open an account, list the caller's, read one, its balance and its entries.
  *
  * Opening an account is not a money movement: it inserts a row nobody else can be writing
  * (its id is derived from principal + Idempotency-Key), so the API writes it directly and
@@ -12,10 +12,12 @@
 import { z } from 'zod';
 import { isAdmin } from '@ledgerline/auth';
 import { type BalanceFigure, ENTRIES_PAGE_MAX, accountIdFor, balanceFigureOf } from '@ledgerline/domain';
-import { awaitEntriesSettled, balanceAt, findAccount, findAccountBalances, insertUserAccountWithinQuota, listEntries } from '@ledgerline/postgres';
+import { awaitEntriesSettled, balanceAt, findAccount, findAccountBalances, insertUserAccountWithinQuota, listEntries, listOwnerAccounts } from '@ledgerline/postgres';
 import {
+  accountListQuery,
   accountPatchBody,
   accountResource,
+  accountsPage,
   balanceAtResource,
   balanceQuery,
   balanceResource,
@@ -34,6 +36,7 @@ import { ApiError, forbidden, idempotencyKeyReused, notFound, validationFailed }
 import { authOf, requireRead, requireWrite } from '../request-principal';
 import { requestHashOf } from '../request-hash';
 import { defineRoute } from '../route-table';
+import { decodeHistoryCursor, encodeHistoryCursor } from '../history-cursor';
 import { accountWire, balanceAtWire, balanceWire, entryWire } from '../resources';
 
 /**
@@ -86,6 +89,30 @@ export const accountRoutes = [
       if (row.requestHash !== requestHash) throw idempotencyKeyReused();
       ctx.directory.remember(row);
       res.status(inserted.inserted ? 201 : 200).location(`/v1/accounts/${id}`).json(accountWire(row));
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/v1/accounts',
+    summary: "The caller's accounts, newest first; pass next_cursor as cursor for the next page",
+    description:
+      "The accounts the token's subject owns, ordered by (created_at, id), each as GET /v1/accounts/{id} shows it. " +
+      "owner lists another principal's accounts and needs ledger:admin (403 otherwise); an owner with no accounts is an empty page.",
+    query: accountListQuery,
+    responses: { 200: { description: 'A page of accounts', schema: accountsPage } },
+    errors: [403],
+    handle: async (ctx, { res, query }) => {
+      const auth = authOf(res);
+      requireRead(auth);
+      const owner = query.owner ?? auth.principal;
+      if (owner !== auth.principal && !isAdmin(auth)) throw forbidden("listing another owner's accounts needs the ledger:admin scope");
+      const page = await listOwnerAccounts(ctx.pool, {
+        owner,
+        after: query.cursor === undefined ? null : decodeHistoryCursor(query.cursor),
+        limit: query.limit,
+      });
+      res.json({ accounts: page.accounts.map(accountWire), next_cursor: page.next ? encodeHistoryCursor(page.next) : null });
     },
   }),
 
