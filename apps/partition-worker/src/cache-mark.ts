@@ -12,7 +12,10 @@
  *   account changed at or after the mark it found (or in the cache's lifetime, if shorter:
  *   an entry written earlier has expired), as Postgres holds it now. Not only the
  *   partition's accounts: a bucket moved away since is caught up here too. Always safe
- *   beside the owner's own refreshes: the cache keeps the newer `rev`.
+ *   beside the owner's own refreshes: the cache keeps the newer `rev`. It is one pass over
+ *   the `accounts` table, a range of heap blocks per statement (loadBalancesChangedInBlocks);
+ *   one that fails is tried again after a wait that doubles per failure (a new claim tries
+ *   at once).
  * - **Advance.** Once that catch-up is done, the owner moves the mark to an instant `at` of
  *   Postgres's clock when (1) every batch it wrote whose transaction began before `at` has
  *   committed and handed its refresh over (`at` is read first, then the applier is waited
@@ -26,7 +29,7 @@
  * that committed a batch at or after its mark (`partitionsWithCacheBehind`).
  */
 import type { Database } from '@ledgerline/postgres';
-import { type PartitionClaim, advanceCacheMark, databaseNow, loadBalancesChangedSince } from '@ledgerline/postgres';
+import { type PartitionClaim, accountBlocks, advanceCacheMark, databaseNow, loadBalancesChangedInBlocks } from '@ledgerline/postgres';
 import type { BalanceFigure } from '@ledgerline/domain';
 
 export interface CacheMarkPorts {
@@ -40,10 +43,27 @@ export interface CacheMarkPorts {
   /** Figures the owner's refresher dropped so far (BalanceRefresher.droppedTotal). */
   refreshesDropped(): number;
   log(line: string): void;
+  /** Heap blocks of `accounts` read per statement of a catch-up (default CATCH_UP_BLOCKS; tests use a few). */
+  catchUpBlocks?: number;
+  /** The wait after a first failed catch-up (default CATCH_UP_RETRY_MS; tests shorten it). */
+  catchUpRetryMs?: number;
 }
 
-/** Accounts read and sent per page of a catch-up. */
-const CATCH_UP_PAGE = 1000;
+/**
+ * Heap blocks read per statement of a catch-up: 8 MiB, a few milliseconds from memory, well
+ * within the worker's statement deadline from disk, whatever the table's size.
+ */
+const CATCH_UP_BLOCKS = 1024;
+/** Figures sent to Redis per write of a catch-up. */
+const CATCH_UP_SEND = 1000;
+/**
+ * After a failed catch-up (Redis or Postgres refusing), the next waits this long, doubling
+ * per failure up to CATCH_UP_RETRY_MAX_MS; a new claim starts one at once. Each catch-up reads
+ * the whole `accounts` table: retried at every round of the mark (5 s), a Redis outage would
+ * have every claimed partition scan it every 5 s.
+ */
+const CATCH_UP_RETRY_MS = 5_000;
+const CATCH_UP_RETRY_MAX_MS = 300_000;
 
 export class PartitionCacheMark {
   /** The claim whose catch-up is done, and the refresher's drops when it began. */
@@ -51,6 +71,9 @@ export class PartitionCacheMark {
   private catchingUp: Promise<void> | null = null;
   /** The mark this owner last moved, and under which claim: a later catch-up starts there. */
   private moved: { claim: PartitionClaim; at: string } | null = null;
+  /** Catch-ups failed in a row, and when the next may start (Date.now() ms). */
+  private failures = 0;
+  private retryAt = 0;
 
   constructor(
     private readonly partition: number,
@@ -60,6 +83,7 @@ export class PartitionCacheMark {
   /** A claim was taken: catch the cache up from the mark it found, in the background. */
   claimed(claim: PartitionClaim): void {
     this.caughtUp = null;
+    this.retryAt = 0;
     this.startCatchUp(claim);
   }
 
@@ -97,7 +121,7 @@ export class PartitionCacheMark {
   }
 
   private startCatchUp(claim: PartitionClaim): void {
-    if (this.catchingUp) return;
+    if (this.catchingUp || Date.now() < this.retryAt) return;
     const dropped = this.ports.refreshesDropped();
     // A refresh dropped after this owner moved the mark was for a change after it (the mark
     // moves only with none owed): no need to send again everything since the claim's mark.
@@ -106,8 +130,14 @@ export class PartitionCacheMark {
       .then(
         () => {
           this.caughtUp = { claim, dropped };
+          this.failures = 0;
         },
-        (error: Error) => this.ports.log(`partition ${this.partition}: catching the balance cache up failed (tried again later): ${error.message}`),
+        (error: Error) => {
+          const waitMs = Math.min(CATCH_UP_RETRY_MAX_MS, (this.ports.catchUpRetryMs ?? CATCH_UP_RETRY_MS) * 2 ** this.failures);
+          this.failures++;
+          this.retryAt = Date.now() + waitMs;
+          this.ports.log(`partition ${this.partition}: catching the balance cache up failed (tried again in ${waitMs / 1000} s): ${error.message}`);
+        },
       )
       .finally(() => {
         this.catchingUp = null;
@@ -115,14 +145,15 @@ export class PartitionCacheMark {
   }
 
   private async catchUp(since: string): Promise<void> {
-    let afterId: string | null = null;
+    const { pool, cacheTtlS } = this.ports;
+    const step = this.ports.catchUpBlocks ?? CATCH_UP_BLOCKS;
+    // The table as it is now: a row written before this began is in one of these blocks.
+    const blocks = await accountBlocks(pool);
     let refreshed = 0;
-    for (;;) {
-      const page = await loadBalancesChangedSince(this.ports.pool, since, this.ports.cacheTtlS, afterId, CATCH_UP_PAGE);
-      if (page.length > 0) await this.ports.sendBalances(page);
-      refreshed += page.length;
-      if (page.length < CATCH_UP_PAGE) break;
-      afterId = page[page.length - 1]!.accountId;
+    for (let from = 0; from < blocks; from += step) {
+      const changed = await loadBalancesChangedInBlocks(pool, since, cacheTtlS, from, from + step);
+      for (let at = 0; at < changed.length; at += CATCH_UP_SEND) await this.ports.sendBalances(changed.slice(at, at + CATCH_UP_SEND));
+      refreshed += changed.length;
     }
     if (refreshed > 0) this.ports.log(`partition ${this.partition}: balance cache caught up for ${refreshed} accounts changed since ${since}`);
   }

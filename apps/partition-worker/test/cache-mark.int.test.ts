@@ -203,4 +203,73 @@ describe('the cache mark', () => {
     await mark.settled();
     expect(sent.flat().sort()).toEqual((await changedAfter()).sort());
   });
+  /** A claim of partition 0 whose mark is an hour back, with a batch since it. */
+  async function claimWithMarkAnHourBack(owner: string) {
+    await claimPartition(db.pool, topics.names.commands, 0, 'an-earlier-owner'); // the row exists (when run alone)
+    await db.pool.query(`UPDATE partition_state SET cache_behind_since = now() - interval '1 hour', updated_at = now() WHERE topic = $1 AND partition = 0`, [topics.names.commands]);
+    return claimPartition(db.pool, topics.names.commands, 0, owner);
+  }
+
+  test('a catch-up reads the accounts table a range of blocks per statement, and finds the changed accounts of every range, the last one included', async () => {
+    // 600 accounts in new blocks, in order; three changed since the mark (the first, one
+    // in the middle, the last), the rest two hours before it.
+    await db.pool.query(`INSERT INTO accounts (id, owner, kind, currency, overdraft_limit, updated_at)
+      SELECT gen_random_uuid(), 'ranges-' || g, 'USER', 'USD', 0,
+             CASE WHEN g IN (1, 300, 600) THEN now() ELSE now() - interval '2 hours' END
+        FROM generate_series(1, 600) AS g`);
+    const step = 2;
+    const blocks = Number((await db.pool.query(`SELECT (pg_relation_size('accounts') / current_setting('block_size')::int8)::int8 AS n`)).rows[0].n);
+    const lastBlock = Number((await db.pool.query(`SELECT (ctid::text::point)[0] AS block FROM accounts WHERE owner = 'ranges-600'`)).rows[0].block);
+    expect(blocks).toBeGreaterThanOrEqual(4 * step); // several ranges
+    expect(lastBlock).toBeGreaterThanOrEqual(blocks - step); // in the last range
+    const claim = await claimWithMarkAnHourBack('ranges-test');
+    const sent: string[][] = [];
+    const mark = new PartitionCacheMark(0, {
+      pool: db.pool,
+      sendBalances: async (balances) => void sent.push(balances.map((b) => b.accountId)),
+      cacheTtlS: 3600,
+      refreshesLanded: async () => true,
+      refreshesDropped: () => 0,
+      log: () => undefined,
+      catchUpBlocks: step,
+    });
+    expect(await mark.advance(claim, async () => true)).toBe(false);
+    await mark.settled();
+    const changed = await db.pool.query(`SELECT id, owner FROM accounts WHERE updated_at >= now() - interval '1 hour'`);
+    expect(changed.rows.filter((r) => String(r.owner).startsWith('ranges-')).map((r) => r.owner).sort()).toEqual(['ranges-1', 'ranges-300', 'ranges-600']);
+    expect(sent.flat().sort()).toEqual(changed.rows.map((r) => r.id as string).sort());
+    expect(await mark.advance(claim, async () => true)).toBe(true);
+  });
+
+  test('a failed catch-up is tried again after a wait, not at every step (each one reads the whole table)', async () => {
+    await openAccount(db.pool, 'judy'); // changed since the mark below
+    const claim = await claimWithMarkAnHourBack('retry-test');
+    let attempts = 0;
+    const mark = new PartitionCacheMark(0, {
+      pool: db.pool,
+      sendBalances: async () => {
+        attempts++;
+        if (attempts === 1) throw new Error('Redis refused');
+      },
+      cacheTtlS: 3600,
+      refreshesLanded: async () => true,
+      refreshesDropped: () => 0,
+      log: () => undefined,
+      catchUpRetryMs: 1_500,
+    });
+    expect(await mark.advance(claim, async () => true)).toBe(false);
+    await mark.settled();
+    expect(attempts).toBe(1);
+    // Steps within the wait start nothing.
+    for (let step = 0; step < 3; step++) {
+      expect(await mark.advance(claim, async () => true)).toBe(false);
+      await mark.settled();
+    }
+    expect(attempts).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    expect(await mark.advance(claim, async () => true)).toBe(false);
+    await mark.settled();
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(await mark.advance(claim, async () => true)).toBe(true);
+  });
 });

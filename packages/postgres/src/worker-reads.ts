@@ -14,22 +14,34 @@ export async function loadAccountStates(pool: Pool, ids: readonly string[]): Pro
   return states;
 }
 
+/** The heap blocks `accounts` has now: a cache catch-up reads them in ranges (loadBalancesChangedInBlocks). */
+export async function accountBlocks(pool: Pool): Promise<number> {
+  const result = await pool.query(`SELECT (pg_relation_size('accounts') / current_setting('block_size')::int8)::int8 AS blocks`);
+  return Number(result.rows[0].blocks);
+}
+
 /**
- * The balances of the accounts changed at or after `since` (or in the last `withinS` seconds,
- * whichever is later), `limit` at most, in id order after `afterId`: a page of a cache
+ * The balances of the accounts in heap blocks [fromBlock, toBlock) changed at or after
+ * `since` (or in the last `withinS` seconds, whichever is later): one range of a cache
  * catch-up (cache-mark.ts). Each figure is as of an instant the ledger held it, as the API's
- * read-repair writes it (ACCOUNT_BALANCE_COLUMNS). No index serves `updated_at` (one would make every balance update
- * non-HOT): each page continues a walk of the primary key, so a whole catch-up reads the
- * table once.
+ * read-repair writes it (ACCOUNT_BALANCE_COLUMNS).
+ *
+ * No index serves `updated_at` (one would make every balance update non-HOT), so a catch-up
+ * reads the whole table, once, a range of blocks per statement (a TID range scan): each
+ * statement's time is bounded by its range whatever the table's size, and the catch-up never
+ * meets the worker's statement deadline. (Paged by id instead, a catch-up that found few
+ * changed accounts, the usual case, read the whole table in its first statement: on a large
+ * enough table that statement met the deadline, and the catch-up failed every time.)
+ * A row an update moves to another block after the catch-up began was changed after it
+ * began, and the writer of that change refreshes it.
  */
-export async function loadBalancesChangedSince(pool: Pool, since: string, withinS: number, afterId: string | null, limit: number): Promise<BalanceFigure[]> {
+export async function loadBalancesChangedInBlocks(pool: Pool, since: string, withinS: number, fromBlock: number, toBlock: number): Promise<BalanceFigure[]> {
   const result = await pool.query(
     `SELECT ${ACCOUNT_BALANCE_COLUMNS}
        FROM accounts
-      WHERE updated_at >= GREATEST($1::timestamptz, now() - make_interval(secs => $2::float8))
-        AND ($3::uuid IS NULL OR id > $3::uuid)
-      ORDER BY id LIMIT $4`,
-    [since, withinS, afterId, limit],
+      WHERE ctid >= format('(%s,0)', $3::int8)::tid AND ctid < format('(%s,0)', $4::int8)::tid
+        AND updated_at >= GREATEST($1::timestamptz, now() - make_interval(secs => $2::float8))`,
+    [since, withinS, fromBlock, toBlock],
   );
   return result.rows.map((row: Record<string, unknown>) => {
     const { account, asOf } = parseAccountBalanceRow(row);
