@@ -92,7 +92,8 @@ export function batch(data) {
   const body = jsonOf(res);
   const results = res.status === 202 && body !== null && Array.isArray(body.results) ? body.results : null;
   if (!results) {
-    transferFailed.add(1, { batch: 'whole' });
+    // transfer_failed counts items: a batch refused whole failed every one of its transfers.
+    for (let i = 0; i < transfers.length; i++) transferFailed.add(1, { batch: 'whole' });
     return;
   }
   // What the client waited: from its first attempt, through refusals and Retry-After waits.
