@@ -56,12 +56,12 @@ function groupedByOwner(accounts) {
   return { ids: ids.join(','), owners, starts };
 }
 
-/** Call from setup(): returns what every VU needs (small; copied to each VU). */
+/** Call from setup(): returns what every VU needs (small; copied to each VU), and `loadStartMs`. */
 export function setupFixture(cfg) {
   if (fileMeta) {
     const meta = fileMeta[0];
     if (meta.currency !== cfg.currency) throw new Error(`fixture currency ${meta.currency} != CURRENCY ${cfg.currency}`);
-    return { merchant: meta.merchant, admin: meta.admin, accounts: null, prefix: `k6${Date.now().toString(36)}` };
+    return { merchant: meta.merchant, admin: meta.admin, accounts: null, prefix: `k6${Date.now().toString(36)}`, loadStartMs: Date.now() };
   }
   const prefix = `k6${Date.now().toString(36)}`;
   const admin = adminPrincipal(prefix);
@@ -74,7 +74,8 @@ export function setupFixture(cfg) {
   const funding = accounts.map((a) => ({ id: a.id, amount: cfg.fundAmount }));
   funding.push({ id: merchant.id, amount: cfg.fundAmount * 1000 });
   fund(cfg, admin, funding);
-  return { merchant, admin, accounts, prefix };
+  // When the load starts: the summary's rates are per second of load, not of setup too.
+  return { merchant, admin, accounts, prefix, loadStartMs: Date.now() };
 }
 
 /** The account list in a VU (file-backed SharedArray, or what setup() created). */
