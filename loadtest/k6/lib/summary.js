@@ -39,6 +39,7 @@ export function summarize(data, scenarioName, extra) {
     );
   }
   if (m.transfer_failed) push(`  transfer_failed    ${fmt(m.transfer_failed.values.rate * 100, 3)}% (${m.transfer_failed.values.passes} of ${m.transfer_failed.values.passes + m.transfer_failed.values.fails})`);
+  if (m.read_failed) push(`  read_failed        ${fmt(m.read_failed.values.rate * 100, 3)}% (${m.read_failed.values.passes} of ${m.read_failed.values.passes + m.read_failed.values.fails} reads)`);
   if (m.dropped_iterations) push(`  dropped_iterations ${m.dropped_iterations.values.count}`);
   if (m.money_moved) push(`  money_moved        ${fmt(m.money_moved.values.rate * 100, 1)}% of ${m.money_moved.values.passes + m.money_moved.values.fails} sampled transfers`);
   if (m.replay_consistent) push(`  replay_consistent  ${fmt(m.replay_consistent.values.rate * 100, 2)}%`);
