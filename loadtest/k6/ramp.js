@@ -38,6 +38,9 @@ const thresholds = {
   transfer_failed: [`rate<=${t.errorRateMax}`],
   dropped_iterations: [{ threshold: `count<=${Math.max(t.droppedMax, Math.ceil(maxRate * 2))}`, abortOnFail: true, delayAbortEval: '10s' }],
   money_moved: [`rate>=${t.movedRateMin}`],
+  // As every scenario (loadtest/README.md): the sampled 202 -> COMPLETED wait. Not an abort
+  // and not part of a step's "sustained" verdict, which is about the ack path.
+  e2e_ms: [`p(99)<${t.e2eP99Ms}`],
 };
 // Per-stage sub-metrics: they appear in the summary only if they carry a threshold.
 for (const rate of rates) {
