@@ -41,6 +41,8 @@ const thresholds = {
   // As every scenario (loadtest/README.md): the sampled 202 -> COMPLETED wait. Not an abort
   // and not part of a step's "sustained" verdict, which is about the ack path.
   e2e_ms: [`p(99)<${t.e2eP99Ms}`],
+  // As lib/options.js: no transfer acked at all is a failed run, not an empty pass.
+  transfers_acked: ['count>0'],
 };
 // Per-stage sub-metrics: they appear in the summary only if they carry a threshold.
 for (const rate of rates) {

@@ -23,6 +23,10 @@ export function transferThresholds(t) {
     dropped_iterations: [`count<=${t.droppedMax}`],
     money_moved: [`rate>=${t.movedRateMin}`],
     e2e_ms: [`p(99)<${t.e2eP99Ms}`],
+    // The thresholds above pass on no samples at all (an empty rate or trend is not judged):
+    // a run whose iterations never got a transfer acked (each threw before or after its POST)
+    // must not end 'all thresholds passed'.
+    transfers_acked: ['count>0'],
   };
 }
 
