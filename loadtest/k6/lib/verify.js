@@ -4,7 +4,7 @@
 import http from 'k6/http';
 import { check } from 'k6';
 import { ADMIN_SCOPE, bearer } from './auth.js';
-import { getEntries, getTransfer, is2xx, jsonOf } from './api.js';
+import { getEntries, getTransfer, getTransferRequest, is2xx, jsonOf } from './api.js';
 import { e2eMs, moneyMoved } from './metrics.js';
 
 const JOURNAL_PAGE = 100;
@@ -25,13 +25,31 @@ export function balanceVersions(cfg, admin, ids) {
 }
 
 /**
+ * Long-polls several transfers at once (http.batch), for a caller that follows more than one
+ * transfer acked at the same instant: polled one after another, each later one would be seen
+ * only once the earlier ones were verified, and its e2e_ms would carry their waits. Returns,
+ * per id, the answer and when it arrived (the batch's start plus that request's own time).
+ */
+export function pollTransfers(cfg, admin, transferIds) {
+  // The caller's options must let k6 send them all at once (batch, batchPerHost >= the count):
+  // a request k6 holds back has no timing for that wait.
+  const startedAt = Date.now();
+  const responses = http.batch(transferIds.map((id) => getTransferRequest(cfg, admin, id, cfg.waitMs)));
+  return responses.map((res) => {
+    const t = res.timings;
+    return { res, seenAt: startedAt + Math.round(t.blocked + t.connecting + t.tls_handshaking + t.duration) };
+  });
+}
+
+/**
  * Waits for the transfer to become terminal and checks its effects. `ackedAtMs` is when the
  * POST's 2xx arrived; the wait from there to COMPLETED is the sampled end-to-end latency.
  * `journalSide` names the account whose entries to search ('from' or 'to'), or null to skip.
+ * `polled` (from pollTransfers) is the long poll already made for this transfer, if any.
  */
-export function verifyMoved(cfg, admin, transferId, from, to, amount, versionsBefore, ackedAtMs, journalSide) {
-  const res = getTransfer(cfg, admin, transferId, cfg.waitMs);
-  const seenAt = Date.now();
+export function verifyMoved(cfg, admin, transferId, from, to, amount, versionsBefore, ackedAtMs, journalSide, polled) {
+  const res = polled ? polled.res : getTransfer(cfg, admin, transferId, cfg.waitMs);
+  const seenAt = polled ? polled.seenAt : Date.now();
   const body = jsonOf(res);
   const completed = check(body, { 'transfer COMPLETED': (b) => b !== null && b.status === 'COMPLETED' });
   if (completed) e2eMs.add(seenAt - ackedAtMs);
