@@ -21,6 +21,9 @@ const t = thresholdSettings({ p95Ms: 25, p99Ms: 50, errorRateMax: 0, droppedMax:
 const thresholds = transferThresholds(t);
 thresholds.replay_consistent = ['rate==1'];
 export const options = baseOptions({ storm: loadShape('storm', { rate: 100, duration: '60s' }) }, thresholds);
+// http.batch sends at most batchPerHost requests to one host at once (k6's default is 6):
+// past that, COPIES would go out in waves, not at once.
+options.batchPerHost = Math.max(6, copies);
 
 export function setup() {
   return setupFixture(common);
