@@ -13,7 +13,7 @@ import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, balanceOf, deposit, openAccount } from '../../../test/support/ledger';
 import { testServices } from '../../../test/support/env';
 import { claimPartition, databaseNow } from '@ledgerline/postgres';
-import { PartitionCacheMark } from '../src/cache-mark';
+import { type CacheMarkPorts, PartitionCacheMark } from '../src/cache-mark';
 import { type WorkerTarget, exited, freePort, spawnWorker, startWorker, waitFor } from '../../../test/support/worker';
 
 describe('the cache mark', () => {
@@ -29,6 +29,11 @@ describe('the cache mark', () => {
   async function markBehind(): Promise<boolean> {
     const r = await db.pool.query('SELECT cache_behind_since <= updated_at AS behind FROM partition_state WHERE topic = $1 AND partition = 0', [topics.names.commands]);
     return r.rows[0].behind as boolean;
+  }
+
+  /** A cache mark of partition 0 driven by the test: every refresh landed, none dropped, unless `ports` says otherwise. */
+  function markOf(ports: Partial<CacheMarkPorts> & Pick<CacheMarkPorts, 'sendBalances'>): PartitionCacheMark {
+    return new PartitionCacheMark(0, { pool: db.pool, cacheTtlS: 3600, refreshesLanded: async () => true, refreshesDropped: () => 0, log: () => undefined, ...ports });
   }
 
   beforeAll(async () => {
@@ -138,14 +143,7 @@ describe('the cache mark', () => {
     await db.pool.query(`UPDATE partition_state SET cache_behind_since = now() - interval '1 hour', updated_at = now() WHERE topic = $1 AND partition = 0`, [topics.names.commands]);
     const claim = await claimPartition(db.pool, topics.names.commands, 0, 'mark-test');
     const sent: string[][] = [];
-    const mark = new PartitionCacheMark(0, {
-      pool: db.pool,
-      sendBalances: async (balances) => void sent.push(balances.map((b) => b.accountId)),
-      cacheTtlS: 3600,
-      refreshesLanded: async () => true,
-      refreshesDropped: () => 0,
-      log: () => undefined,
-    });
+    const mark = markOf({ sendBalances: async (balances) => void sent.push(balances.map((b) => b.accountId)) });
     const betweenWrites = { calls: 0, at: '' };
     const waitForWrites = async () => {
       betweenWrites.calls++;
@@ -181,14 +179,7 @@ describe('the cache mark', () => {
     const claim = await claimPartition(db.pool, topics.names.commands, 0, 'drop-test');
     const sent: string[][] = [];
     let dropped = 0;
-    const mark = new PartitionCacheMark(0, {
-      pool: db.pool,
-      sendBalances: async (balances) => void sent.push(balances.map((b) => b.accountId)),
-      cacheTtlS: 3600,
-      refreshesLanded: async () => true,
-      refreshesDropped: () => dropped,
-      log: () => undefined,
-    });
+    const mark = markOf({ sendBalances: async (balances) => void sent.push(balances.map((b) => b.accountId)), refreshesDropped: () => dropped });
     expect(await mark.advance(claim, async () => true)).toBe(false);
     await mark.settled();
     expect(sent.flat().length).toBeGreaterThan(0);
@@ -224,15 +215,7 @@ describe('the cache mark', () => {
     expect(lastBlock).toBeGreaterThanOrEqual(blocks - step); // in the last range
     const claim = await claimWithMarkAnHourBack('ranges-test');
     const sent: string[][] = [];
-    const mark = new PartitionCacheMark(0, {
-      pool: db.pool,
-      sendBalances: async (balances) => void sent.push(balances.map((b) => b.accountId)),
-      cacheTtlS: 3600,
-      refreshesLanded: async () => true,
-      refreshesDropped: () => 0,
-      log: () => undefined,
-      catchUpBlocks: step,
-    });
+    const mark = markOf({ sendBalances: async (balances) => void sent.push(balances.map((b) => b.accountId)), catchUpBlocks: step });
     expect(await mark.advance(claim, async () => true)).toBe(false);
     await mark.settled();
     const changed = await db.pool.query(`SELECT id, owner FROM accounts WHERE updated_at >= now() - interval '1 hour'`);
@@ -245,16 +228,11 @@ describe('the cache mark', () => {
     await openAccount(db.pool, 'judy'); // changed since the mark below
     const claim = await claimWithMarkAnHourBack('retry-test');
     let attempts = 0;
-    const mark = new PartitionCacheMark(0, {
-      pool: db.pool,
+    const mark = markOf({
       sendBalances: async () => {
         attempts++;
         if (attempts === 1) throw new Error('Redis refused');
       },
-      cacheTtlS: 3600,
-      refreshesLanded: async () => true,
-      refreshesDropped: () => 0,
-      log: () => undefined,
       catchUpRetryMs: 1_500,
     });
     expect(await mark.advance(claim, async () => true)).toBe(false);
