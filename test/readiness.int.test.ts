@@ -31,8 +31,12 @@ describe('GET /readyz against really stopped services', () => {
     return { status: answer.status, body: answer.body, text: JSON.stringify(answer.body), retryAfter: answer.headers.get('retry-after') };
   }
 
-  test('all up: 200', async () => {
-    await waitFor('ready', async () => (await readiness()).status === 200);
+  test('all up: 200 ok, every check ok (not a degraded 200)', async () => {
+    const ready = await waitFor('ready', async () => {
+      const r = await readiness();
+      return r.status === 200 && r.body.status === 'ok' ? r : null;
+    });
+    expect(ready.body).toEqual({ status: 'ok', checks: { kafka: 'ok', postgres: 'ok', redis: 'ok' } });
   });
 
   test('redis stopped: still 200, degraded, naming redis; ok again once it is back', async () => {
