@@ -13,7 +13,8 @@
  *   an entry written earlier has expired), as Postgres holds it now. Not only the
  *   partition's accounts: a bucket moved away since is caught up here too. Always safe
  *   beside the owner's own refreshes: the cache keeps the newer `rev`. It is one pass over
- *   the `accounts` table, a range of heap blocks per statement (loadBalancesChangedInBlocks);
+ *   the `accounts` table, a range of heap blocks per statement (loadBalancesChangedInBlocks;
+ *   one during which the table was rewritten, VACUUM FULL or the like, fails: its rows moved);
  *   one that fails is tried again after a wait that doubles per failure (a new claim tries
  *   at once).
  * - **Advance.** Once that catch-up is done, the owner moves the mark to an instant `at` of
@@ -148,13 +149,17 @@ export class PartitionCacheMark {
     const { pool, cacheTtlS } = this.ports;
     const step = this.ports.catchUpBlocks ?? CATCH_UP_BLOCKS;
     // The table as it is now: a row written before this began is in one of these blocks.
-    const blocks = await accountBlocks(pool);
+    const { blocks, file } = await accountBlocks(pool);
     let refreshed = 0;
     for (let from = 0; from < blocks; from += step) {
       const changed = await loadBalancesChangedInBlocks(pool, since, cacheTtlS, from, from + step);
       for (let at = 0; at < changed.length; at += CATCH_UP_SEND) await this.ports.sendBalances(changed.slice(at, at + CATCH_UP_SEND));
       refreshed += changed.length;
     }
+    // Unless the table was rewritten meanwhile: then a row not read in the old file's blocks
+    // still to come may have been in the new file's blocks already read (not done: tried again).
+    const after = await accountBlocks(pool);
+    if (after.file !== file) throw new Error(`the accounts table was rewritten during the catch-up (VACUUM FULL, CLUSTER or the like: file ${file}, now ${after.file})`);
     if (refreshed > 0) this.ports.log(`partition ${this.partition}: balance cache caught up for ${refreshed} accounts changed since ${since}`);
   }
 }

@@ -14,10 +14,18 @@ export async function loadAccountStates(pool: Pool, ids: readonly string[]): Pro
   return states;
 }
 
-/** The heap blocks `accounts` has now: a cache catch-up reads them in ranges (loadBalancesChangedInBlocks). */
-export async function accountBlocks(pool: Pool): Promise<number> {
-  const result = await pool.query(`SELECT (pg_relation_size('accounts') / current_setting('block_size')::int8)::int8 AS blocks`);
-  return Number(result.rows[0].blocks);
+/**
+ * The heap blocks `accounts` has now, and the file they are in: a cache catch-up reads them
+ * in ranges (loadBalancesChangedInBlocks). A rewrite of the table (VACUUM FULL, CLUSTER,
+ * pg_repack, a rewriting ALTER TABLE) puts its rows in other blocks of another file without
+ * changing them; a pass it came in the middle of may have missed some, and says so by the
+ * file having changed.
+ */
+export async function accountBlocks(pool: Pool): Promise<{ blocks: number; file: string }> {
+  const result = await pool.query(
+    `SELECT (pg_relation_size('accounts') / current_setting('block_size')::int8)::int8 AS blocks, pg_relation_filenode('accounts')::text AS file`,
+  );
+  return { blocks: Number(result.rows[0].blocks), file: String(result.rows[0].file) };
 }
 
 /**
@@ -33,7 +41,8 @@ export async function accountBlocks(pool: Pool): Promise<number> {
  * changed accounts, the usual case, read the whole table in its first statement: on a large
  * enough table that statement met the deadline, and the catch-up failed every time.)
  * A row an update moves to another block after the catch-up began was changed after it
- * began, and the writer of that change refreshes it.
+ * began, and the writer of that change refreshes it; a rewrite of the table moves rows
+ * nobody changed (accountBlocks tells).
  */
 export async function loadBalancesChangedInBlocks(pool: Pool, since: string, withinS: number, fromBlock: number, toBlock: number): Promise<BalanceFigure[]> {
   const result = await pool.query(
