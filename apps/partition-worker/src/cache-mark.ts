@@ -75,6 +75,8 @@ export class PartitionCacheMark {
   /** Catch-ups failed in a row, and when the next may start (Date.now() ms). */
   private failures = 0;
   private retryAt = 0;
+  /** The claim taken last: only a failed catch-up of its own makes its next one wait. */
+  private latest: PartitionClaim | null = null;
 
   constructor(
     private readonly partition: number,
@@ -85,6 +87,7 @@ export class PartitionCacheMark {
   claimed(claim: PartitionClaim): void {
     this.caughtUp = null;
     this.retryAt = 0;
+    this.latest = claim;
     this.startCatchUp(claim);
   }
 
@@ -134,6 +137,12 @@ export class PartitionCacheMark {
           this.failures = 0;
         },
         (error: Error) => {
+          if (claim !== this.latest && this.latest !== null) {
+            // An earlier claim's, ended after a new claim was taken (whose catch-up could not
+            // start meanwhile): the new claim's starts at its next step, as a new claim's does.
+            this.ports.log(`partition ${this.partition}: catching the balance cache up for an earlier claim failed: ${error.message}`);
+            return;
+          }
           const waitMs = Math.min(CATCH_UP_RETRY_MAX_MS, (this.ports.catchUpRetryMs ?? CATCH_UP_RETRY_MS) * 2 ** this.failures);
           this.failures++;
           this.retryAt = Date.now() + waitMs;

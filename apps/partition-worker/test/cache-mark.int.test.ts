@@ -291,4 +291,34 @@ describe('the cache mark', () => {
     expect(attempts).toBeGreaterThanOrEqual(2);
     expect(await mark.advance(claim, async () => true)).toBe(true);
   });
+
+  test("a claim's catch-up that fails after a newer claim was taken does not make the newer one's wait", async () => {
+    await openAccount(db.pool, 'kim'); // changed since the mark below
+    const first = await claimWithMarkAnHourBack('earlier-claim');
+    let refuse!: () => void;
+    const refused = new Promise<void>((resolve) => (refuse = resolve));
+    let sends = 0;
+    const mark = markOf({
+      sendBalances: async () => {
+        if (++sends === 1) {
+          await refused;
+          throw new Error('Redis refused');
+        }
+      },
+      catchUpRetryMs: 60_000,
+    });
+    mark.claimed(first);
+    await waitFor("the first claim's catch-up sending", async () => sends === 1, 10_000, 10);
+    // The partition is claimed again (lost and taken back) while that catch-up runs: the new
+    // claim's own cannot start until it ends, and then fails.
+    const second = await claimPartition(db.pool, topics.names.commands, 0, 'later-claim');
+    mark.claimed(second);
+    refuse();
+    await mark.settled();
+    // The new claim's catch-up starts at its next step, as a new claim's does, not a minute later.
+    expect(await mark.advance(second, async () => true)).toBe(false);
+    await mark.settled();
+    expect(sends).toBeGreaterThanOrEqual(2);
+    expect(await mark.advance(second, async () => true)).toBe(true);
+  });
 });
