@@ -203,8 +203,10 @@ export class FaultRunner {
       const crashing = await apps.startWorkerCrashingAfterCommit(id);
       const exit = await Promise.race([crashing.exited, sleep(COMMIT_CRASH_WAIT_MS).then(() => null)]);
       if (exit === null) {
+        // Under load a worker that joins gets partitions and commits within seconds: no crash
+        // means the fault did not happen (and the run's closing check would prove nothing).
         await apps.stop(crashing);
-        return `${id} pid ${crashing.pid} committed no batch within ${COMMIT_CRASH_WAIT_MS / 1000}s; stopped`;
+        throw new Error(`${id} pid ${crashing.pid} committed no batch within ${COMMIT_CRASH_WAIT_MS / 1000}s (stopped)`);
       }
       // Only the injected crash ends it with SIGKILL; anything else is a failed start.
       if (exit.signal !== 'SIGKILL') throw new Error(`${id} pid ${crashing.pid} exited before any commit (code ${exit.code}, signal ${exit.signal}): ${crashing.tail.slice(-3).join(' | ')}`);
