@@ -11,7 +11,8 @@ import { listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { ledgerctlFor } from '../../../test/support/ledgerctl';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
-import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, transfer, transferStatuses } from '../../../test/support/ledger';
+import { encodeCommand } from '@ledgerline/schemas';
+import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, testSeal, transfer, transferStatuses } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 
@@ -122,6 +123,50 @@ describe('ledgerctl dead-letters redrive', () => {
       await worker.stop();
     }
   }, 180_000);
+
+  test("a deposit an older worker refused for a member it did not know (its description) has no status of its own, and is applied once sent again", async () => {
+    // The upgrade window README "Upgrading" warns of: a newer API's deposit with a description
+    // reached a worker older than it, which dead-lettered it as malformed. No REJECTED was
+    // recorded, so its client reads it ACCEPTED and its Idempotency-Key stays bound: only the
+    // letter, sent again to a current worker, ends it.
+    const account = await openAccountOn(db.pool, routing, 0, 'wired');
+    const wire = { ...deposit(account, 250n), description: 'wire 42' };
+    const insert = async (reason: string, key: string, value: string) => {
+      const { rows } = await db.pool.query(
+        `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,
+        [JSON.stringify({ v: 1, reason, topic: topics.names.commands, partition: 0, offset: 3, key_base64: Buffer.from(key).toString('base64'), value_base64: Buffer.from(value).toString('base64'), dead_lettered_at: new Date().toISOString() })],
+      );
+      return String(rows[0].id);
+    };
+    // What a worker of ff0f3f9 wrote for it: the whole sealed message, refused by its schema.
+    const letter = await insert('schema: (root): Unrecognized key: "description"', account, encodeCommand(wire, testSeal));
+    // A schema refusal this build makes too is still refused: sent again it would be dead-lettered again.
+    const unknown = await insert('schema: (root): Unrecognized key: "colour"', account, JSON.stringify({ v: 1, type: 'DEPOSIT', account_id: account, colour: 'red' }));
+    const refused = await ledgerctl(['dead-letters', 'redrive', unknown]);
+    expect([refused.code, refused.err]).toEqual([2, expect.stringMatching(/was refused before it was applied \(schema: \(root\): Unrecognized key: "colour"\)/)]);
+    const worker = await startWorker({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` });
+    const publisher = await TestPublisher.create(topics, db.pool);
+    try {
+      expect((await transferStatuses(db.pool, [wire.transferId])).get(wire.transferId)).toBeUndefined();
+      const redriven = await ledgerctl(['dead-letters', 'redrive', letter]);
+      expect([redriven.code, redriven.out]).toEqual([0, expect.stringMatching(/^dead letter \d+ \(DEPOSIT, partition 0, offset 3\) sent again to partition 0 of /)]);
+      await waitFor('the deposit applied', () => allTerminal(db.pool, [wire.transferId]));
+      expect((await transferStatuses(db.pool, [wire.transferId])).get(wire.transferId)?.status).toBe('COMPLETED');
+      expect((await db.pool.query('SELECT description FROM transfers WHERE id = $1', [wire.transferId])).rows[0].description).toBe('wire 42');
+      // Sent again, it is a copy of an applied deposit: the money arrives once.
+      expect((await ledgerctl(['dead-letters', 'redrive', letter])).code).toBe(0);
+      const marker = deposit(account, 1n);
+      await publisher.publish(marker); // applied after the copy on the same partition
+      await waitFor('the marker applied', () => allTerminal(db.pool, [marker.transferId]));
+      expect(await balanceOf(db.pool, account)).toBe(251n);
+      const report = await reconcile(db.pool, { outboxAgeMaxMs: 3_600_000 });
+      expect(report.checks.filter((c) => c.violations > 0)).toEqual([]);
+      expect(worker.fatal).toEqual([]);
+    } finally {
+      await publisher.stop();
+      await worker.stop();
+    }
+  }, 120_000);
 
   test('ack records once, with its note, who handled a letter; --open then leaves it out; a bad note or id changes nothing', async () => {
     const { rows } = await db.pool.query(

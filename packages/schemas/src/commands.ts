@@ -194,6 +194,26 @@ export function decodeCommand(value: Buffer | null, seal: CommandSeal): DecodeRe
   return overreach ? { ok: false, reason: `forged: ${overreach}` } : { ok: true, command };
 }
 
+/**
+ * Why this build's schema refuses a command message's text, or null when it reads it as a
+ * command (a FENCE is not one). A seal, the last `operator_seal` member, is set aside without
+ * being verified: only a worker holds the key, and it verifies the seal when it applies the
+ * command. For ledgerctl: a letter a worker dead-lettered for its schema may name a member
+ * that worker was too old to know (README, Upgrading), and then reads now.
+ */
+export function commandSchemaProblem(text: string): string | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return `not JSON: ${(error as Error).message}`;
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return 'not a JSON object';
+  const { operator_seal: _seal, ...members } = json as Record<string, unknown>;
+  const parsed = commandMessage.safeParse(members);
+  return parsed.success ? null : `schema: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`;
+}
+
 /** Why a message whose bytes are not UTF-8 is dead-lettered (its bytes are in the letter). */
 const NOT_UTF8 = 'not UTF-8: the value holds bytes no UTF-8 text has (an invalid or overlong sequence, an encoded surrogate); refused rather than read with U+FFFD in their place';
 

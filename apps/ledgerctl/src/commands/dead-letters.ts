@@ -9,6 +9,7 @@
  */
 import { hostname, userInfo } from 'node:os';
 import { DEAD_LETTER_NOTE_CHARS_MAX, OPERATOR_CHARS_MAX } from '@ledgerline/domain';
+import { commandSchemaProblem } from '@ledgerline/schemas';
 import { acknowledgeDeadLetter, findDeadLetter, inTransaction, listDeadLetters, listRedrives, loadRouting, recordRedrive } from '@ledgerline/postgres';
 import { type CtlConfig, ctlPool } from '../config';
 import { printTable, printable } from '../table';
@@ -150,7 +151,8 @@ function valueLines(value: string): string[] {
  * hold still HELD. An account change is not among them: it carries no version, so sent after
  * a later change it would undo that one (an unfreeze over a freeze), and the admin's seal on
  * it does not expire. A client's command was recorded REJECTED UNPROCESSABLE: its client
- * sends a new request.
+ * sends a new request. Besides these, any command but an account change that a worker older
+ * than this build refused for its schema (redriveDeadLetter): it was never recorded at all.
  */
 const REDRIVABLE: ReadonlySet<string> = new Set(['CREDIT_LEG', 'REFUND_LEG', 'VOID_HOLD', 'EXPIRE_HOLD']);
 
@@ -169,7 +171,13 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
     // A refusal quotes the letter (its reason can quote the bytes, its key is them): escaped
     // for the terminal (printable), as `show` prints them.
     if (topic !== topics.commands) throw new Error(`dead letter ${id} was read from ${printable(String(topic))}, not ${topics.commands}: only commands are sent again`);
-    if (typeof reason !== 'string' || !reason.startsWith('UNPROCESSABLE')) {
+    // A schema refusal by a worker older than this build (a member added since: a deposit's
+    // description) reads now: that command was never applied nor recorded (its client reads it
+    // ACCEPTED), and a current worker applies it. One this build refuses too stays refused.
+    const olderSchema =
+      typeof reason === 'string' && reason.startsWith('schema:') && typeof valueBase64 === 'string' && valueBytes === undefined &&
+      commandSchemaProblem(Buffer.from(valueBase64, 'base64').toString('utf8')) === null;
+    if (typeof reason !== 'string' || !(reason.startsWith('UNPROCESSABLE') || olderSchema)) {
       throw new Error(`dead letter ${id} was refused before it was applied (${printable(String(reason).slice(0, 80))}): sent again it would be refused the same way`);
     }
     if (valueBytes !== undefined) throw new Error(`dead letter ${id} keeps only the first bytes of a ${String(valueBytes)}-byte message: the whole command is not there to send again`);
@@ -178,7 +186,9 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
     if (!ACCOUNT_ID.test(key)) throw new Error(`dead letter ${id} is keyed ${printable(JSON.stringify(key.slice(0, 64)))}, not by an account id: the pipeline never wrote it`);
     const value = Buffer.from(valueBase64, 'base64').toString('utf8');
     const type = commandTypeOf(value);
-    if (!REDRIVABLE.has(type)) {
+    // A client's command refused by an older worker's schema has no status of its own: sending
+    // it again is the only way it ends (a copy of one applied since is read as a DUPLICATE).
+    if (!REDRIVABLE.has(type) && !(olderSchema && type !== 'UPDATE_ACCOUNT')) {
       throw new Error(
         type === 'UPDATE_ACCOUNT'
           ? `dead letter ${id} is an account change: sent now it could undo a later one; make the change again (PATCH /v1/accounts/{id})`
