@@ -15,6 +15,7 @@
  *   beside the owner's own refreshes: the cache keeps the newer `rev`. It is one pass over
  *   the `accounts` table, a range of heap blocks per statement (loadBalancesChangedInBlocks;
  *   one during which the table was rewritten, VACUUM FULL or the like, fails: its rows moved);
+ *   the partitions a rebalance hands a worker together share one pass (CatchUpPasses);
  *   one that fails is tried again after a wait that doubles per failure (a new claim tries
  *   at once).
  * - **Advance.** Once that catch-up is done, the owner moves the mark to an instant `at` of
@@ -48,6 +49,11 @@ export interface CacheMarkPorts {
   catchUpBlocks?: number;
   /** The wait after a first failed catch-up (default CATCH_UP_RETRY_MS; tests shorten it). */
   catchUpRetryMs?: number;
+  /**
+   * The worker's shared passes (CatchUpPasses): a catch-up asked for while a pass has not
+   * begun rides on it. Without it, each catch-up is a pass of its own.
+   */
+  passes?: CatchUpPasses;
 }
 
 /**
@@ -154,21 +160,79 @@ export class PartitionCacheMark {
       });
   }
 
-  private async catchUp(since: string): Promise<void> {
-    const { pool, cacheTtlS } = this.ports;
-    const step = this.ports.catchUpBlocks ?? CATCH_UP_BLOCKS;
-    // The table as it is now: a row written before this began is in one of these blocks.
-    const { blocks, file } = await accountBlocks(pool);
-    let refreshed = 0;
-    for (let from = 0; from < blocks; from += step) {
-      const changed = await loadBalancesChangedInBlocks(pool, since, cacheTtlS, from, from + step);
-      for (let at = 0; at < changed.length; at += CATCH_UP_SEND) await this.ports.sendBalances(changed.slice(at, at + CATCH_UP_SEND));
-      refreshed += changed.length;
+  private catchUp(since: string): Promise<void> {
+    const { passes } = this.ports;
+    if (passes) return passes.request(since);
+    return catchUpPass(this.ports, since).then((refreshed) => {
+      if (refreshed > 0) this.ports.log(`partition ${this.partition}: balance cache caught up for ${refreshed} accounts changed since ${since}`);
+    });
+  }
+}
+
+/**
+ * One pass over `accounts`: sends every account changed at or after `since` (within the
+ * cache's lifetime), a range of heap blocks per statement; returns how many it sent. Fails if
+ * the table was rewritten meanwhile (its rows moved between blocks).
+ */
+async function catchUpPass(ports: Pick<CacheMarkPorts, 'pool' | 'cacheTtlS' | 'sendBalances' | 'catchUpBlocks'>, since: string): Promise<number> {
+  const { pool, cacheTtlS } = ports;
+  const step = ports.catchUpBlocks ?? CATCH_UP_BLOCKS;
+  // The table as it is now: a row written before this began is in one of these blocks.
+  const { blocks, file } = await accountBlocks(pool);
+  let refreshed = 0;
+  for (let from = 0; from < blocks; from += step) {
+    const changed = await loadBalancesChangedInBlocks(pool, since, cacheTtlS, from, from + step);
+    for (let at = 0; at < changed.length; at += CATCH_UP_SEND) await ports.sendBalances(changed.slice(at, at + CATCH_UP_SEND));
+    refreshed += changed.length;
+  }
+  // Unless the table was rewritten meanwhile: then a row not read in the old file's blocks
+  // still to come may have been in the new file's blocks already read (not done: tried again).
+  const after = await accountBlocks(pool);
+  if (after.file !== file) throw new Error(`the accounts table was rewritten during the catch-up (VACUUM FULL, CLUSTER or the like: file ${file}, now ${after.file})`);
+  return refreshed;
+}
+
+/** How long a pass waits, from the first catch-up asked of it, for others to ride on it. */
+const PASS_GATHER_MS = 100;
+
+/**
+ * The catch-up passes of one worker, shared by its partitions' cache marks. Each pass reads
+ * the whole `accounts` table (every partition's accounts: a bucket may have moved), so a
+ * rebalance that hands a worker eight partitions would read it eight times over, at once.
+ * Instead a catch-up asked for joins the pass that has not begun yet, which starts
+ * PASS_GATHER_MS after its first request, from the earliest `since` asked of it: a pass that
+ * begins after every claim it serves and covers every mark it serves does what each one's own
+ * would. One asked for while a pass runs waits for the next (the running one began before it
+ * was asked). A failed pass fails every catch-up that rode on it; each mark waits on its own.
+ */
+export class CatchUpPasses {
+  private next: { since: string; done: Promise<void> } | null = null;
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly ports: Pick<CacheMarkPorts, 'pool' | 'cacheTtlS' | 'sendBalances' | 'log' | 'catchUpBlocks'>,
+    private readonly pass: (since: string) => Promise<number> = (since) => catchUpPass(this.ports, since),
+  ) {}
+
+  /** Resolves once a pass that began after this call has sent every account changed since `since`. */
+  request(since: string): Promise<void> {
+    if (this.next) {
+      // Instants as UTC ISO 8601 text with microseconds compare as text (databaseNow, the marks).
+      if (Date.parse(since) < Date.parse(this.next.since) || (Date.parse(since) === Date.parse(this.next.since) && since < this.next.since)) this.next.since = since;
+      return this.next.done;
     }
-    // Unless the table was rewritten meanwhile: then a row not read in the old file's blocks
-    // still to come may have been in the new file's blocks already read (not done: tried again).
-    const after = await accountBlocks(pool);
-    if (after.file !== file) throw new Error(`the accounts table was rewritten during the catch-up (VACUUM FULL, CLUSTER or the like: file ${file}, now ${after.file})`);
-    if (refreshed > 0) this.ports.log(`partition ${this.partition}: balance cache caught up for ${refreshed} accounts changed since ${since}`);
+    const next: { since: string; done: Promise<void> } = { since, done: Promise.resolve() };
+    const previous = this.running;
+    next.done = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, PASS_GATHER_MS));
+      await previous.catch(() => undefined); // begins after the pass in progress, if any
+      this.next = null; // from here on, a request waits for the pass after this one
+      const since = next.since;
+      const refreshed = await this.pass(since);
+      if (refreshed > 0) this.ports.log(`balance cache caught up for ${refreshed} accounts changed since ${since}`);
+    })();
+    this.next = next;
+    this.running = next.done;
+    return next.done;
   }
 }

@@ -12,6 +12,7 @@ import { type Logger, lineLog } from '@ledgerline/logging';
 import { GroupCommitWriter, type OutboxMark, RoutingWatcher, appLoginProblem, assertSchemaCurrent, createPool, markOutboxPublished } from '@ledgerline/postgres';
 import { AcceptedTransfers, BalanceCache, RedisCircuitOpenError, StatusNotifier, createRedis, reportBreakerChanges, ping } from '@ledgerline/redis';
 import { BalanceRefresher } from './balance-refresher';
+import { CatchUpPasses } from './cache-mark';
 import { type BatchEffects, systemClock } from '@ledgerline/domain';
 import { CommandSeal } from '@ledgerline/schemas';
 import type { WorkerConfig } from './config';
@@ -195,6 +196,8 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
         refreshesLanded: () => refresher.allLanded(),
         refreshesDropped: () => refresher.droppedTotal,
         log,
+        // One pass over the accounts for the partitions a rebalance hands over together.
+        passes: new CatchUpPasses({ pool, sendBalances: (list) => balances.refresh(list), cacheTtlS: balances.ttlS, log }),
       },
       onDeadLetter(partition, reason) {
         metrics.deadLetters.inc({ reason });

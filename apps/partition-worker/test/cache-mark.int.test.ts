@@ -13,7 +13,7 @@ import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, balanceOf, deposit, openAccount } from '../../../test/support/ledger';
 import { testServices } from '../../../test/support/env';
 import { claimPartition, databaseNow } from '@ledgerline/postgres';
-import { type CacheMarkPorts, PartitionCacheMark } from '../src/cache-mark';
+import { type CacheMarkPorts, CatchUpPasses, PartitionCacheMark } from '../src/cache-mark';
 import { type WorkerTarget, exited, freePort, spawnWorker, startWorker, waitFor } from '../../../test/support/worker';
 
 describe('the cache mark', () => {
@@ -320,5 +320,38 @@ describe('the cache mark', () => {
     await mark.settled();
     expect(sends).toBeGreaterThanOrEqual(2);
     expect(await mark.advance(second, async () => true)).toBe(true);
+  });
+  test("partitions claimed together share one pass over the accounts, from the earliest mark; a catch-up asked for during a pass gets the next", async () => {
+    await openAccount(db.pool, 'kim'); // changed since the marks below
+    const passes: string[] = [];
+    const shared = new CatchUpPasses({ pool: db.pool, sendBalances: async () => undefined, cacheTtlS: 3600, log: () => undefined }, async (since) => {
+      passes.push(since);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return 0;
+    });
+    // Two partitions of one worker, their marks one and two hours back.
+    const claims = [];
+    for (const [partition, back] of [[0, '1 hour'], [1, '2 hours']] as const) {
+      await claimPartition(db.pool, topics.names.commands, partition, 'an-earlier-owner');
+      await db.pool.query(`UPDATE partition_state SET cache_behind_since = now() - interval '${back}', updated_at = now() WHERE topic = $1 AND partition = $2`, [topics.names.commands, partition]);
+      claims.push(await claimPartition(db.pool, topics.names.commands, partition, 'shared-test'));
+    }
+    const marks = claims.map(
+      (_, partition) => new PartitionCacheMark(partition, { pool: db.pool, sendBalances: async () => undefined, cacheTtlS: 3600, refreshesLanded: async () => true, refreshesDropped: () => 0, log: () => undefined, passes: shared }),
+    );
+    for (const [i, mark] of marks.entries()) mark.claimed(claims[i]!);
+    await Promise.all(marks.map((mark) => mark.settled()));
+    expect(passes).toEqual([claims[1]!.cacheBehindSince]); // one pass, from the earlier mark
+    for (const [i, mark] of marks.entries()) expect(await mark.advance(claims[i]!, async () => true)).toBe(true);
+
+    // While a pass runs, a new request waits for the next one, from its own instant.
+    passes.length = 0;
+    const first = shared.request(claims[0]!.cacheBehindSince);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the first pass has begun
+    const second = shared.request(claims[1]!.cacheBehindSince);
+    await first;
+    expect(passes).toEqual([claims[0]!.cacheBehindSince]);
+    await second;
+    expect(passes).toEqual([claims[0]!.cacheBehindSince, claims[1]!.cacheBehindSince]);
   });
 });
