@@ -51,7 +51,7 @@ export interface CacheMarkPorts {
   catchUpRetryMs?: number;
   /**
    * The worker's shared passes (CatchUpPasses): a catch-up asked for while a pass has not
-   * begun rides on it. Without it, each catch-up is a pass of its own.
+   * begun rides on it. Without it, the mark has passes of its own.
    */
   passes?: CatchUpPasses;
 }
@@ -83,11 +83,14 @@ export class PartitionCacheMark {
   private retryAt = 0;
   /** The claim taken last: only a failed catch-up of its own makes its next one wait. */
   private latest: PartitionClaim | null = null;
+  private readonly passes: CatchUpPasses;
 
   constructor(
     private readonly partition: number,
     private readonly ports: CacheMarkPorts,
-  ) {}
+  ) {
+    this.passes = ports.passes ?? new CatchUpPasses({ ...ports, log: (line) => ports.log(`partition ${partition}: ${line}`) });
+  }
 
   /** A claim was taken: catch the cache up from the mark it found, in the background. */
   claimed(claim: PartitionClaim): void {
@@ -136,7 +139,8 @@ export class PartitionCacheMark {
     // A refresh dropped after this owner moved the mark was for a change after it (the mark
     // moves only with none owed): no need to send again everything since the claim's mark.
     const since = this.moved?.claim === claim ? this.moved.at : claim.cacheBehindSince;
-    this.catchingUp = this.catchUp(since)
+    this.catchingUp = this.passes
+      .request(since)
       .then(
         () => {
           this.caughtUp = { claim, dropped };
@@ -158,14 +162,6 @@ export class PartitionCacheMark {
       .finally(() => {
         this.catchingUp = null;
       });
-  }
-
-  private catchUp(since: string): Promise<void> {
-    const { passes } = this.ports;
-    if (passes) return passes.request(since);
-    return catchUpPass(this.ports, since).then((refreshed) => {
-      if (refreshed > 0) this.ports.log(`partition ${this.partition}: balance cache caught up for ${refreshed} accounts changed since ${since}`);
-    });
   }
 }
 
@@ -217,8 +213,8 @@ export class CatchUpPasses {
   /** Resolves once a pass that began after this call has sent every account changed since `since`. */
   request(since: string): Promise<void> {
     if (this.next) {
-      // Instants as UTC ISO 8601 text with microseconds compare as text (databaseNow, the marks).
-      if (Date.parse(since) < Date.parse(this.next.since) || (Date.parse(since) === Date.parse(this.next.since) && since < this.next.since)) this.next.since = since;
+      // The marks' instants are one fixed-width UTC text (partition-state.ts): they compare as text.
+      if (since < this.next.since) this.next.since = since;
       return this.next.done;
     }
     const next: { since: string; done: Promise<void> } = { since, done: Promise.resolve() };
