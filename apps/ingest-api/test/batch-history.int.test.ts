@@ -655,15 +655,18 @@ describe('batch, history and point in time', () => {
       const account = await openAccount(alice);
       await deposit(account, '100');
       await deposit(account, '50');
-      // Shown to the millisecond; Postgres keeps microseconds, so the entry's own time is
-      // later than its shown time by up to 999 µs.
+      // A balance's as_of is to the microsecond (the ledger's clock): given back, it is itself.
       const shown = (await alice.get(`/v1/accounts/${account}/balance`)).body;
       expect(shown).toMatchObject({ balance: '150', version: '2' });
-      expect(shown.as_of).toMatch(/\.[0-9]{3}Z$/);
-      const atAsOf = (await alice.get(`/v1/accounts/${account}/balance?at=${shown.as_of}`)).body;
+      expect(shown.as_of).toMatch(/\.[0-9]{6}Z$/);
+      expect((await alice.get(`/v1/accounts/${account}/balance?at=${shown.as_of}`)).body).toMatchObject({ balance: '150', version: '2', as_of: shown.as_of });
+      // Cut to the millisecond (as an entry's created_at is shown), the entry's own time is
+      // later than the shown time by up to 999 µs: the `at` stands for the whole millisecond.
+      const millisecond = shown.as_of.replace(/([0-9]{3})[0-9]{3}Z$/, '$1Z');
+      const atAsOf = (await alice.get(`/v1/accounts/${account}/balance?at=${millisecond}`)).body;
       // The figure's as_of is the last instant `at` stood for, to the microsecond: given back,
       // it reads the same figure (with `at` cut to milliseconds it read less).
-      expect(atAsOf).toMatchObject({ balance: '150', version: '2', as_of: shown.as_of.replace(/Z$/, '999Z') });
+      expect(atAsOf).toMatchObject({ balance: '150', version: '2', as_of: millisecond.replace(/Z$/, '999Z') });
       expect((await alice.get(`/v1/accounts/${account}/balance?at=${atAsOf.as_of}`)).body).toEqual(atAsOf);
       const second = shown.as_of.replace(/\.[0-9]+Z$/, 'Z');
       while (Date.now() <= Date.parse(second) + 1_000) await sleep(10); // until that second is over

@@ -45,6 +45,7 @@ import {
 import {
   type BatchWriter,
   type OutboxRow,
+  type WrittenBatch,
   type OutboxRowInput,
   type PartitionClaim,
   ConcurrentWriteError,
@@ -526,22 +527,22 @@ export class PartitionApplier {
     // consumer is given (transaction markers), and the write's fence expects next_offset.
     const write = { claim, fromOffset: claim.nextOffset, toOffset: offset + 1n, before: new Map<string, AccountState>() };
     try {
-      const published = await writeBatch(this.ports.pool, { ...write, effects, outbox: outboxRowsOf(effects, [letter], this.ports.seal) });
-      this.afterIsolation(claim, offset + 1n, effects, published);
+      const written = await writeBatch(this.ports.pool, { ...write, effects, outbox: outboxRowsOf(effects, [letter], this.ports.seal) });
+      this.afterIsolation(claim, offset + 1n, effects, written);
     } catch (rejectionError) {
       if (classifyWriteFailure(rejectionError) !== 'deterministic') throw rejectionError;
       // Its REJECTED row cannot be stored: believed only while a write of no commands succeeds.
       await this.provenWritable(claim, rejectionError);
-      let published: OutboxRow[];
+      let written: WrittenBatch;
       try {
-        published = await writeBatch(this.ports.pool, { ...write, effects: NO_EFFECTS, outbox: outboxRowsOf(NO_EFFECTS, [letter], this.ports.seal) });
+        written = await writeBatch(this.ports.pool, { ...write, effects: NO_EFFECTS, outbox: outboxRowsOf(NO_EFFECTS, [letter], this.ports.seal) });
       } catch (letterError) {
         // A dead letter is base64 bytes and storable text: if it cannot be written, the
         // database is at fault; never loop on it as if it were the command's.
         if (classifyWriteFailure(letterError) !== 'deterministic') throw letterError;
         throw new DatabaseWriteError(`partition ${this.partition}: cannot write the dead letter of offset ${offset}`, letterError);
       }
-      this.afterIsolation(claim, offset + 1n, NO_EFFECTS, published);
+      this.afterIsolation(claim, offset + 1n, NO_EFFECTS, written);
     }
     try {
       await progress.committed(claim.nextOffset);
@@ -550,10 +551,10 @@ export class PartitionApplier {
     }
   }
 
-  private afterIsolation(claim: PartitionClaim, nextOffset: bigint, effects: BatchEffects, published: OutboxRow[]): void {
+  private afterIsolation(claim: PartitionClaim, nextOffset: bigint, effects: BatchEffects, written: WrittenBatch): void {
     claim.nextOffset = nextOffset;
     this.ports.onDeadLetter?.(this.partition, 'unprocessable');
-    this.afterCommit(effects, published);
+    this.afterCommit(effects, written);
   }
 
   /**
@@ -677,10 +678,10 @@ export class PartitionApplier {
   private async commit(claim: PartitionClaim, batch: PreparedBatch, progress: ApplyProgress): Promise<void> {
     const { fromOffset, toOffset, effects, known, outbox, fence } = batch;
     const span = this.ports.tracing?.start(this.topic, this.partition, batch.input, batch.taken, fromOffset, toOffset) ?? null;
-    let published: OutboxRow[];
+    let written: WrittenBatch;
     try {
       // One statement, so one transaction: effects, offset, epoch check and outbox commit together.
-      published = await this.ports.writer.write({ claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds });
+      written = await this.ports.writer.write({ claim, fromOffset, toOffset, effects, before: known, outbox, fenceMoveIds: fence?.moveIds });
     } catch (error) {
       span?.fail(error);
       throw error;
@@ -693,7 +694,7 @@ export class PartitionApplier {
     try {
       if (batch.generation === this.generation) this.remember(known, effects.accounts);
       this.ports.afterCommit?.(this.partition, { commands: batch.taken, effects, durationMs: Date.now() - batch.started });
-      this.afterCommit(effects, published, span?.headers ?? null);
+      this.afterCommit(effects, written, span?.headers ?? null);
       if (fence) {
         // The moved buckets are no longer ours: forget their accounts and route by the new table.
         this.accounts.clear();
@@ -746,17 +747,15 @@ export class PartitionApplier {
     this.trimAccounts();
   }
 
-  private afterCommit(effects: BatchEffects, published: OutboxRow[], trace: TraceHeaders | null = null): void {
+  private afterCommit(effects: BatchEffects, written: WrittenBatch, trace: TraceHeaders | null = null): void {
     // A write committed from the claim's offset: an earlier one whose answer was lost did not.
     this.outcomeUnknownOf = null;
     const { postCommit, log } = this.ports;
-    postCommit.relay(this.partition, published, trace);
-    // As of now, once the commit returned: the batch's own clock reading (its `now`) was taken
-    // before the write, earlier than the entries' time (their transaction's), and a balance
-    // shown as of it would not be the balance a point-in-time read finds at that instant.
-    // This partition's next write starts after this reading, so no later entry precedes it.
-    const asOf = this.ports.clock.now().toISOString();
-    const balances = effects.accounts.map((a) => balanceFigureOf(a, asOf));
+    postCommit.relay(this.partition, written.published, trace);
+    // As of the write's own reading of Postgres's clock, the entries' clock: not the batch's
+    // `now` (taken before the write, earlier than the entries' time), nor this worker's clock
+    // after the commit (another host's: behind the entries, or ahead of the next batch's).
+    const balances = effects.accounts.map((a) => balanceFigureOf(a, written.asOf));
     const terminal = [
       ...effects.newTransfers.filter((t) => t.status !== 'PROCESSING').map((t) => t.id),
       ...effects.transferStatuses.map((t) => t.id),
@@ -774,10 +773,10 @@ export class PartitionApplier {
     // Every transfer and hold row this commit wrote, a copy's never (a copy writes no row):
     // its ACCEPTED record has done its work, and one the API writes after this (it lost the
     // race with a fast worker) finds the mark and is not written.
-    const written = [...effects.newTransfers.map((t) => t.id), ...effects.newHolds.map((h) => h.id)];
-    if (written.length) {
+    const rowsWritten = [...effects.newTransfers.map((t) => t.id), ...effects.newHolds.map((h) => h.id)];
+    if (rowsWritten.length) {
       void postCommit
-        .markApplied(written)
+        .markApplied(rowsWritten)
         .catch((error) => log(`partition ${this.partition}: marking ACCEPTED records applied failed (they expire on their own): ${(error as Error).message}`));
     }
     if (terminal.length) {

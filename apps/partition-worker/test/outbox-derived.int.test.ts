@@ -51,7 +51,7 @@ describe('outbox rows derived from their transfer', () => {
       commands,
     );
     const toOffset = claim.nextOffset + BigInt(commands.length);
-    const rows = await writeBatch(db.pool, { claim, fromOffset: claim.nextOffset, toOffset, effects, before: known, outbox: outboxRowsOf(effects, [], testSeal) });
+    const { published: rows } = await writeBatch(db.pool, { claim, fromOffset: claim.nextOffset, toOffset, effects, before: known, outbox: outboxRowsOf(effects, [], testSeal) });
     claim.nextOffset = toOffset;
     const next = new Map(known);
     for (const account of effects.accounts) next.set(account.id, account);

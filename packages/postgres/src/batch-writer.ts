@@ -17,6 +17,7 @@
  */
 import type { PoolClient, QueryConfig } from 'pg';
 import { type AccountState, type BatchEffects, type LegFacts, bucketOf } from '@ledgerline/domain';
+import { utcInstantText } from './instant-text';
 import { FencedError, type PartitionClaim } from './partition-state';
 import { RefusedWriteError, SQLSTATE_CONCURRENT_WRITE, SQLSTATE_FENCED, sqlStateOf } from './write-errors';
 
@@ -49,6 +50,22 @@ export interface OutboxRow extends OutboxRowInput {
   id: bigint;
 }
 
+/** A batch as written: committed, or inside the caller's transaction. */
+export interface WrittenBatch {
+  /** Its outbox rows with their ids, in batch order. */
+  published: OutboxRow[];
+  /**
+   * An instant at which the ledger holds the balances the batch wrote, on Postgres's clock,
+   * in UTC to the microsecond (`2026-12-06T01:11:37.684123Z`): read after the batch's writes,
+   * so at or after its entries' time (their stamp, migration 0019), and before the commit,
+   * so before the entries of the partition's next batch (stamped once that batch holds the
+   * partition's row, which this commit releases). Given back as `at`, it reads the balances
+   * the batch wrote. The worker's clock is not the entries' clock: on another host it can be
+   * behind them, or ahead of the next batch's.
+   */
+  asOf: string;
+}
+
 export interface BatchWrite {
   claim: PartitionClaim;
   /** The offset this batch starts at: must equal the stored next_offset. */
@@ -72,10 +89,11 @@ export interface Queryable {
 /**
  * Writes the batch with one call of ledger_apply_batch: one round trip, one transaction
  * (a single statement commits or rolls back as a whole; inside a caller's BEGIN it joins
- * that transaction instead). Returns the outbox rows with their ids, in batch order.
- * `timeoutMs` (0: none) bounds the wait for its answer.
+ * that transaction instead). Returns the outbox rows with their ids, in batch order, and
+ * the instant the balances it wrote stand for. `timeoutMs` (0: none) bounds the wait for its
+ * answer.
  */
-export async function writeBatch(db: Queryable, write: BatchWrite, timeoutMs = 0): Promise<OutboxRow[]> {
+export async function writeBatch(db: Queryable, write: BatchWrite, timeoutMs = 0): Promise<WrittenBatch> {
   const [written] = await writeBatches(db, [write], timeoutMs);
   if (written instanceof Error) throw written;
   return written!;
@@ -85,12 +103,12 @@ export async function writeBatch(db: Queryable, write: BatchWrite, timeoutMs = 0
  * Writes several partitions' batches in ONE statement, so one transaction: every batch
  * commits, or none does (then it throws). One call of ledger_apply_batch per batch, in the
  * order given; each batch keeps its own fence (epoch and offset of its partition). Returns,
- * in the order of `writes`, each batch's outbox rows, or the Error of a batch whose answer
+ * in the order of `writes`, each batch as written, or the Error of a batch whose answer
  * did not match it (committed, but its outbox ids are not what it wrote). Used by group
  * commit (group-commit.ts): the batches must be of distinct partitions, which touch distinct
  * accounts (one writer per account).
  */
-export async function writeBatches(db: Queryable, writes: readonly BatchWrite[], timeoutMs = 0): Promise<(OutboxRow[] | Error)[]> {
+export async function writeBatches(db: Queryable, writes: readonly BatchWrite[], timeoutMs = 0): Promise<(WrittenBatch | Error)[]> {
   if (writes.length === 0) return [];
   for (const { claim, fromOffset, toOffset } of writes) {
     // ledger_apply_batch sets next_offset to toOffset whenever fromOffset is the stored one: a
@@ -113,9 +131,11 @@ export async function writeBatches(db: Queryable, writes: readonly BatchWrite[],
     write.toOffset.toString(),
     batchDocument(write),
   ]);
-  let row: Record<string, string[]>;
+  let row: Record<string, string[]> & { as_of: string };
   try {
-    const text = `SELECT ${calls.join(', ')}`;
+    // The clock is read by the outer query, once the subquery (kept apart by OFFSET 0) has
+    // returned its row, so after every batch's writes: the instant of WrittenBatch.asOf.
+    const text = `SELECT w.*, ${utcInstantText('clock_timestamp()')} AS as_of FROM (SELECT ${calls.join(', ')} OFFSET 0) AS w`;
     // pg's client-side read timeout: the promise fails with "Query read timeout" and, through
     // a pool, the connection is closed. No SQLSTATE, so an operating error (retried); had the
     // statement committed all the same, the retry meets its fence (LL001).
@@ -124,12 +144,13 @@ export async function writeBatches(db: Queryable, writes: readonly BatchWrite[],
   } catch (error) {
     throw typedWriteError(error);
   }
+  const asOf = row.as_of;
   return writes.map((write, i) => {
     const ids = row[`b${i}`] ?? [];
     if (ids.length !== write.outbox.length) {
       return new Error(`ledger_apply_batch returned ${ids.length} outbox ids for ${write.outbox.length} rows`);
     }
-    return write.outbox.map((out, n) => ({ ...out, id: BigInt(ids[n]!) }));
+    return { published: write.outbox.map((out, n) => ({ ...out, id: BigInt(ids[n]!) })), asOf };
   });
 }
 

@@ -37,12 +37,12 @@
  * the statement committed all the same, the retry is refused by its fence, as after any lost
  * answer.
  */
-import type { BatchWrite, OutboxRow, Queryable } from './batch-writer';
+import type { BatchWrite, Queryable, WrittenBatch } from './batch-writer';
 import { writeBatch, writeBatches } from './batch-writer';
 
 /** What the applier writes its batches through. */
 export interface BatchWriter {
-  write(write: BatchWrite): Promise<OutboxRow[]>;
+  write(write: BatchWrite): Promise<WrittenBatch>;
 }
 
 export interface GroupCommitOptions {
@@ -56,7 +56,7 @@ export interface GroupCommitOptions {
 
 interface Waiting {
   write: BatchWrite;
-  resolve(rows: OutboxRow[]): void;
+  resolve(written: WrittenBatch): void;
   reject(error: unknown): void;
 }
 
@@ -69,12 +69,12 @@ export class GroupCommitWriter implements BatchWriter {
     private readonly options: GroupCommitOptions,
   ) {}
 
-  write(write: BatchWrite): Promise<OutboxRow[]> {
+  write(write: BatchWrite): Promise<WrittenBatch> {
     if (write.toOffset - write.fromOffset > BigInt(this.options.groupMessagesMax)) {
       this.observe(1);
       return writeBatch(this.db, write, this.options.timeoutMs);
     }
-    return new Promise<OutboxRow[]>((resolve, reject) => {
+    return new Promise<WrittenBatch>((resolve, reject) => {
       this.waiting.push({ write, resolve, reject });
       if (!this.laneBusy) void this.runLane();
     });
@@ -93,7 +93,7 @@ export class GroupCommitWriter implements BatchWriter {
   private async send(group: Waiting[]): Promise<void> {
     if (group.length === 1) return this.alone(group[0]!);
     this.observe(group.length);
-    let written: (OutboxRow[] | Error)[];
+    let written: (WrittenBatch | Error)[];
     try {
       written = await writeBatches(this.db, group.map((w) => w.write), this.options.timeoutMs);
     } catch {
@@ -102,9 +102,9 @@ export class GroupCommitWriter implements BatchWriter {
       return;
     }
     group.forEach((w, i) => {
-      const rows = written[i]!;
-      if (rows instanceof Error) w.reject(rows);
-      else w.resolve(rows);
+      const batch = written[i]!;
+      if (batch instanceof Error) w.reject(batch);
+      else w.resolve(batch);
     });
   }
 

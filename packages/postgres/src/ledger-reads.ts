@@ -1,6 +1,7 @@
 /** Read side used by the API and ledgerctl. Every query is bounded by a key or a LIMIT. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, QueryResult } from 'pg';
+import { utcInstantText } from './instant-text';
 import { ENTRIES_PAGE_MAX, HISTORY_PAGE_MAX, SYSTEM_OWNER } from '@ledgerline/domain';
 import {
   ACCOUNT_BALANCE_COLUMNS,
@@ -236,7 +237,7 @@ const HISTORY_SIDE = (column: 'from_account_id' | 'to_account_id') => `(SELECT $
    ORDER BY created_at DESC, id DESC LIMIT $6)`;
 
 export const HISTORY_SQL = `SELECT page.*,
-       to_char(page.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_key
+       ${utcInstantText('page.created_at')} AS created_at_key
   FROM unnest($4::text[]) AS s(status)
  CROSS JOIN unnest($5::text[]) AS k(kind)
  CROSS JOIN LATERAL (${HISTORY_SIDE('from_account_id')} UNION ALL ${HISTORY_SIDE('to_account_id')}) AS page
@@ -273,7 +274,7 @@ export interface AccountPage {
  * `limit + 1` rows; the extra row says whether a next page exists without a COUNT.
  */
 const OWNER_ACCOUNTS_SQL = `SELECT ${ACCOUNT_COLUMNS},
-       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_key
+       ${utcInstantText('created_at')} AS created_at_key
   FROM accounts
  WHERE owner = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
  ORDER BY created_at DESC, id DESC LIMIT $4`;
@@ -312,7 +313,7 @@ export interface HoldPage {
  * a next page exists without a COUNT.
  */
 const HOLD_HISTORY_SQL = `SELECT page.*,
-       to_char(page.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_key
+       ${utcInstantText('page.created_at')} AS created_at_key
   FROM unnest($4::text[]) AS s(status)
  CROSS JOIN LATERAL (SELECT ${HOLD_COLUMNS} FROM holds
                       WHERE account_id = $1 AND status = s.status

@@ -10,6 +10,7 @@
  */
 import type { Pool } from 'pg';
 import { RefusedWriteError, SQLSTATE_FENCED } from './write-errors';
+import { utcInstantText } from './instant-text';
 
 export interface PartitionClaim {
   topic: string;
@@ -30,19 +31,13 @@ export class FencedError extends RefusedWriteError {
   readonly code = SQLSTATE_FENCED;
 }
 
-/**
- * An instant as ISO 8601 text in UTC with microseconds, whatever the session's DateStyle or
- * TimeZone (a role's settings apply through PgBouncer too): JS Dates keep milliseconds only.
- */
-const isoText = (expression: string) => `to_char(${expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-
 export async function claimPartition(pool: Pool, topic: string, partition: number, owner: string): Promise<PartitionClaim> {
   const result = await pool.query(
     `INSERT INTO partition_state (topic, partition, next_offset, epoch, owner, claimed_at)
      VALUES ($1, $2, 0, 1, $3, now())
      ON CONFLICT (topic, partition) DO UPDATE
        SET epoch = partition_state.epoch + 1, owner = EXCLUDED.owner, claimed_at = now()
-     RETURNING epoch, next_offset, ${isoText('cache_behind_since')} AS cache_behind_since`,
+     RETURNING epoch, next_offset, ${utcInstantText('cache_behind_since')} AS cache_behind_since`,
     [topic, partition, owner],
   );
   const row = result.rows[0];
@@ -51,7 +46,7 @@ export async function claimPartition(pool: Pool, topic: string, partition: numbe
 
 /** Postgres's clock now, as text (microseconds kept): the time account changes are stamped with. */
 export async function databaseNow(pool: Pool): Promise<string> {
-  const result = await pool.query(`SELECT ${isoText('now()')} AS now`);
+  const result = await pool.query(`SELECT ${utcInstantText('now()')} AS now`);
   return result.rows[0].now as string;
 }
 

@@ -14,6 +14,7 @@ import {
   type RejectionReason,
   type TransferKind,
 } from '@ledgerline/domain';
+import { utcInstantText } from './instant-text';
 
 export class RowShapeError extends Error {
   override readonly name = 'RowShapeError';
@@ -100,12 +101,15 @@ export interface AccountBalanceRow {
  * entry of the account is stamped after this row's commit, so no later entry precedes it.
  */
 export const ACCOUNT_BALANCE_COLUMNS = `${ACCOUNT_COLUMNS},
-  greatest(updated_at, (SELECT e.created_at FROM entries e WHERE e.account_id = accounts.id AND e.seq = accounts.seq)) AS balance_as_of`;
+  ${utcInstantText('greatest(updated_at, (SELECT e.created_at FROM entries e WHERE e.account_id = accounts.id AND e.seq = accounts.seq))')} AS balance_as_of`;
+
+/** What utcInstantText renders. */
+const UTC_INSTANT_TEXT = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$/;
 
 export function parseAccountBalanceRow(row: Record<string, unknown>): AccountBalanceRow {
   const asOf = row.balance_as_of;
-  if (!(asOf instanceof Date)) throw new RowShapeError('account balance: expected balance_as_of timestamptz');
-  return { account: parseAccountRow(row), asOf: asOf.toISOString() };
+  if (typeof asOf !== 'string' || !UTC_INSTANT_TEXT.test(asOf)) throw new RowShapeError('account balance: expected balance_as_of as UTC text with microseconds');
+  return { account: parseAccountRow(row), asOf };
 }
 
 export const TRANSFER_COLUMNS =

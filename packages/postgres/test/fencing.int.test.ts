@@ -209,7 +209,7 @@ describe('partition fencing in Postgres', () => {
       key: i === 7 ? null : `key-"${i}"\\`,
       payload: JSON.stringify({ n: i, amount: '92233720368547758', text: 'quote " backslash \\ unicode é' }),
     }));
-    const rows = await writeBatch(db.pool, { claim, fromOffset: 0n, toOffset: 1n, effects, before: accounts, outbox });
+    const { published: rows } = await writeBatch(db.pool, { claim, fromOffset: 0n, toOffset: 1n, effects, before: accounts, outbox });
     expect(rows.map((r) => r.payload)).toEqual(outbox.map((o) => o.payload));
     for (let i = 1; i < rows.length; i++) expect(rows[i]!.id > rows[i - 1]!.id).toBe(true);
     const stored = await db.pool.query('SELECT id, topic, target_partition, message_key, payload FROM outbox WHERE id = ANY($1::int8[]) ORDER BY id', [

@@ -92,7 +92,7 @@ describe('group commit of several partitions', () => {
     const batches = await Promise.all([0, 1, 2].map((p) => depositWrite('together', p, BigInt(10 + p))));
 
     // All three ready at once: the first goes alone at once, the two others wait and go together.
-    const rows = await Promise.all(batches.map((b) => writer.write(b.write)));
+    const rows = (await Promise.all(batches.map((b) => writer.write(b.write)))).map((w) => w.published);
 
     expect(recording.statements).toEqual([1, 2]);
     rows.forEach((written, p) => {
