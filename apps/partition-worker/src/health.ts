@@ -72,7 +72,14 @@ export class WorkerHealth {
     return { ready: blocking.length === 0, degraded: failures.length > 0, checks };
   }
 
-  /** Sets the scrape-time gauges; a dependency that does not answer leaves the last values. */
+  /**
+   * Sets the scrape-time gauges. Each is read from its own sources, and a gauge whose source
+   * does not answer within checkTimeoutMs loses its series (the last value would be a figure
+   * from before the outage, shown as now's): lag needs Kafka (and Postgres only for a partition
+   * assigned but not claimed yet), so it stays true through a Postgres outage, when commands
+   * pile up; outbox backlog and money in flight need Postgres. `ledger_worker_scrape_read_
+   * timestamp_seconds{source}` says when each source last answered.
+   */
   async refreshMetrics(): Promise<void> {
     const { metrics, topic, pool, kafka, checkTimeoutMs } = this.deps;
     const owned = this.deps.ownership();
@@ -84,34 +91,42 @@ export class WorkerHealth {
     this.relaySeen = relay;
 
     const partitions = owned.map((o) => o.partition);
-    try {
-      const [watermarks, states, backlog, inFlight] = await within(
-        Promise.all([
-          kafka.highWatermarks(topic),
-          listPartitionStates(pool, topic),
-          countUnpublishedOutbox(pool, partitions, OUTBOX_BACKLOG_COUNT_CAP),
-          moneyInFlight(pool, partitions),
-        ]),
-        checkTimeoutMs,
-        'lag and backlog not read',
-      );
-      metrics.consumerLag.reset();
-      metrics.outboxBacklog.reset();
-      metrics.moneyInFlight.reset();
-      metrics.transfersInFlight.reset();
+    const read = <T>(promise: Promise<T>, what: string) => within(promise, checkTimeoutMs, `${what} not read`);
+    const unclaimed = owned.some((o) => o.nextOffset === null);
+    const [watermarks, states, backlog, inFlight] = await Promise.allSettled([
+      read(kafka.highWatermarks(topic), 'high watermarks'),
+      unclaimed ? read(listPartitionStates(pool, topic), 'partition states') : Promise.resolve([]),
+      read(countUnpublishedOutbox(pool, partitions, OUTBOX_BACKLOG_COUNT_CAP), 'outbox backlog'),
+      read(moneyInFlight(pool, partitions), 'money in flight'),
+    ]);
+    const failed = [watermarks, states, backlog, inFlight].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length) this.deps.logger.debug('scrape-time gauges not read', { errors: failed.map((r) => (r.reason as Error).message) });
+    const nowS = Date.now() / 1000;
+    if (watermarks.status === 'fulfilled') metrics.scrapeRead.set({ source: 'kafka' }, nowS);
+    if (backlog.status === 'fulfilled' && inFlight.status === 'fulfilled' && states.status === 'fulfilled') metrics.scrapeRead.set({ source: 'postgres' }, nowS);
+
+    metrics.consumerLag.reset();
+    if (watermarks.status === 'fulfilled') {
       for (const o of owned) {
-        const applied = o.nextOffset ?? states.find((s) => s.partition === o.partition)?.nextOffset ?? 0n;
-        const high = watermarks.get(o.partition) ?? applied;
+        const stored = states.status === 'fulfilled' ? states.value.find((s) => s.partition === o.partition)?.nextOffset : undefined;
+        const applied = o.nextOffset ?? stored ?? (states.status === 'fulfilled' ? 0n : null);
+        if (applied === null) continue; // neither claimed nor read: unknown, not 0
+        const high = watermarks.value.get(o.partition) ?? applied;
         metrics.consumerLag.set({ partition: String(o.partition) }, Number(high > applied ? high - applied : 0n));
-        metrics.outboxBacklog.set({ partition: String(o.partition) }, backlog.get(o.partition) ?? 0);
-        metrics.transfersInFlight.set({ partition: String(o.partition) }, 0);
       }
-      for (const row of inFlight) {
+    }
+    metrics.outboxBacklog.reset();
+    if (backlog.status === 'fulfilled') {
+      for (const o of owned) metrics.outboxBacklog.set({ partition: String(o.partition) }, backlog.value.get(o.partition) ?? 0);
+    }
+    metrics.moneyInFlight.reset();
+    metrics.transfersInFlight.reset();
+    if (inFlight.status === 'fulfilled') {
+      for (const o of owned) metrics.transfersInFlight.set({ partition: String(o.partition) }, 0);
+      for (const row of inFlight.value) {
         metrics.moneyInFlight.set({ partition: String(row.partition), currency: row.currency }, Number(row.amount));
         metrics.transfersInFlight.inc({ partition: String(row.partition) }, row.transfers);
       }
-    } catch (error) {
-      this.deps.logger.debug('scrape-time gauges not refreshed', { error: (error as Error).message });
     }
   }
 

@@ -69,6 +69,12 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
       labelNames: ['partition'],
       registers: [registry],
     }),
+    scrapeRead: new Gauge({
+      name: 'ledger_worker_scrape_read_timestamp_seconds',
+      help: 'When a scrape last read the gauges of each source: kafka (consumer lag), postgres (outbox backlog, money and transfers in flight). A source that does not answer a scrape leaves its gauges without series, not at their last value',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
     relayPublished: new Counter({ name: 'ledger_worker_relay_published_total', help: 'Outbox rows the relay published', registers: [registry] }),
     relayFailures: new Counter({ name: 'ledger_worker_relay_failures_total', help: 'Relay publishes that failed (rows retried)', registers: [registry] }),
     moneyInFlight: new Gauge({
