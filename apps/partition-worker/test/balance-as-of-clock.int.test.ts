@@ -7,17 +7,11 @@
 // `as_of` after the next batch's entries, so `?at=<as_of>` read a newer one; and to the
 // millisecond, a next batch in the same millisecond was inside it. Here the worker's clock is
 // set 5 s off in each direction, against real Postgres, batches back to back.
-import { type BalanceFigure, type ClientCommand as Command, type Clock, type RoutingTable } from '@ledgerline/domain';
-import { GroupCommitWriter, balanceAt, loadRouting } from '@ledgerline/postgres';
-import { encodeCommand } from '@ledgerline/schemas';
-import type { ConsumedMessage } from '@ledgerline/kafka';
-import { PartitionApplier } from '../src/partition-applier';
+import type { BalanceFigure, Clock, RoutingTable } from '@ledgerline/domain';
+import { balanceAt, loadRouting } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { deposit, openAccountOn, testSeal } from '../../../test/support/ledger';
-
-function messagesOf(commands: readonly Command[], firstOffset: number): ConsumedMessage[] {
-  return commands.map((c, i) => ({ offset: String(firstOffset + i), key: null, value: Buffer.from(encodeCommand(c, testSeal)) }));
-}
+import { deposit, openAccountOn } from '../../../test/support/ledger';
+import { QUIET_POST_COMMIT, messagesOf, realApplier } from './support/real-applier';
 
 describe("the as_of of a worker's balance refresh", () => {
   let db: TestDatabase;
@@ -39,24 +33,15 @@ describe("the as_of of a worker's balance refresh", () => {
     const sent: BalanceFigure[] = [];
     const send = async (balances: readonly BalanceFigure[]) => void sent.push(...balances);
     const skewed: Clock = { now: () => new Date(Date.now() + skewMs) };
-    const applier = new PartitionApplier(
+    const applier = realApplier(db.pool, {
       topic,
-      0,
-      'as-of-clock-test',
-      {
-        pool: db.pool,
-        writer: new GroupCommitWriter(db.pool, { groupMessagesMax: 0 }),
-        routing: () => routing,
-        refreshRouting: async () => routing,
+      routing,
+      ports: {
         clock: skewed,
-        seal: testSeal,
-        log: () => undefined,
-        postCommit: { refreshBalances: send, markApplied: async () => undefined, publishTerminal: async () => undefined, relay: () => undefined, resumeRelay: async () => undefined },
+        postCommit: { ...QUIET_POST_COMMIT, refreshBalances: send },
         cacheMark: { pool: db.pool, sendBalances: send, cacheTtlS: 3600, refreshesLanded: async () => true, refreshesDropped: () => 0, log: () => undefined },
       },
-      1000,
-      100,
-    );
+    });
     const amounts = [100n, 50n, 25n];
     for (const [i, amount] of amounts.entries()) {
       // Back to back: the next batch's entries may fall in the same millisecond, which an

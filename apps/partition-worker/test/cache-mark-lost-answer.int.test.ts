@@ -5,13 +5,11 @@
 // sent has committed and handed its refresh over", or it moves past a batch whose refresh
 // was never sent, and a kill before the retry leaves the cached balance behind for good.
 import type { Pool, QueryConfig } from 'pg';
-import { type BalanceFigure, type ClientCommand as Command, type RoutingTable, systemClock } from '@ledgerline/domain';
+import type { BalanceFigure, RoutingTable } from '@ledgerline/domain';
 import { GroupCommitWriter, loadRouting } from '@ledgerline/postgres';
-import { encodeCommand } from '@ledgerline/schemas';
-import type { ConsumedMessage } from '@ledgerline/kafka';
-import { PartitionApplier } from '../src/partition-applier';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { balanceOf, deposit, openAccountOn, testSeal } from '../../../test/support/ledger';
+import { balanceOf, deposit, openAccountOn } from '../../../test/support/ledger';
+import { QUIET_POST_COMMIT, messagesOf, realApplier } from './support/real-applier';
 
 /** The real pool; on request, the next batch write commits and its answer is lost. */
 function answerLosingPool(pool: Pool): { pool: Pool; loseNext(): void } {
@@ -33,10 +31,6 @@ function answerLosingPool(pool: Pool): { pool: Pool; loseNext(): void } {
   return { pool: proxy, loseNext: () => void (lose = true) };
 }
 
-function messagesOf(commands: readonly Command[], firstOffset = 0): ConsumedMessage[] {
-  return commands.map((c, i) => ({ offset: String(firstOffset + i), key: null, value: Buffer.from(encodeCommand(c, testSeal)) }));
-}
-
 describe('the cache mark and a write whose answer was lost', () => {
   let db: TestDatabase;
   let routing: RoutingTable;
@@ -56,24 +50,16 @@ describe('the cache mark and a write whose answer was lost', () => {
       for (const b of balances) if ((cached.get(b.accountId)?.rev ?? -1n) < b.rev) cached.set(b.accountId, b);
     };
     const losing = answerLosingPool(db.pool);
-    const applier = new PartitionApplier(
+    const applier = realApplier(losing.pool, {
       topic,
-      0,
-      'lost-answer-test',
-      {
-        pool: losing.pool,
+      routing,
+      ports: {
         writer: new GroupCommitWriter(losing.pool, { groupMessagesMax: 0 }),
-        routing: () => routing,
-        refreshRouting: async () => routing,
-        clock: systemClock,
-        seal: testSeal,
-        log: () => undefined,
-        postCommit: { refreshBalances: send, markApplied: async () => undefined, publishTerminal: async () => undefined, relay: () => undefined, resumeRelay: async () => undefined },
+        postCommit: { ...QUIET_POST_COMMIT, refreshBalances: send },
         cacheMark: { pool: db.pool, sendBalances: send, cacheTtlS: 3600, refreshesLanded: async () => true, refreshesDropped: () => 0, log: () => undefined },
       },
-      1000,
-      100,
-    );
+      batchCommandsMax: 100,
+    });
     const commands = [deposit(account, 100n), deposit(account, 50n)];
 
     expect(await applier.apply(messagesOf(commands.slice(0, 1)))).toEqual({ kind: 'applied', nextOffset: 1n });

@@ -13,17 +13,12 @@ import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, allTerminal, deposit, openAccountOn } from '../../../test/support/ledger';
 import { testServices } from '../../../test/support/env';
 import { startWorker, waitFor } from '../../../test/support/worker';
+import { sample } from './support/prometheus-text';
 
 async function get(url: string): Promise<{ status: number; text: string; json: () => any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON under test
   const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
   const text = await response.text();
   return { status: response.status, text, json: () => JSON.parse(text) };
-}
-
-/** The value of one sample line of Prometheus text, e.g. `name{partition="0"}`. */
-function sample(metrics: string, series: string): number | null {
-  const line = metrics.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? null : Number(line.slice(series.length + 1));
 }
 
 describe('the worker ops server', () => {

@@ -107,7 +107,7 @@ class FakeLedger {
     }
     for (const t of [...doc.transfers, ...doc.statuses]) this.transfers.set(t.id, { status: t.status, reason: t.reason });
     for (const o of doc.outbox) if (o.topic === 'dead-letter' && o.payload) this.deadLetters.push(o.payload);
-    return { rows: [{ b0: doc.outbox.map(() => String(++this.outboxIds)) }] };
+    return { rows: [{ b0: doc.outbox.map(() => String(++this.outboxIds)), as_of: new Date().toISOString() }] };
   }
 }
 

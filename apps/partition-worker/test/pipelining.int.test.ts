@@ -5,13 +5,12 @@ import { randomUUID } from 'node:crypto';
 // leaves behind, commands it applied (a duplicate in N+1 is skipped), and that a failed
 // write of N discards N+1 so a retry applies everything exactly once.
 import type { Pool, QueryConfig } from 'pg';
-import { type ClientCommand as Command, type RoutingTable, systemClock } from '@ledgerline/domain';
-import { GroupCommitWriter, type OutboxRow, loadRouting, reconcile } from '@ledgerline/postgres';
-import { encodeCommand } from '@ledgerline/schemas';
-import { PartitionApplier } from '../src/partition-applier';
-import type { ConsumedMessage } from '@ledgerline/kafka';
+import type { ClientCommand as Command, RoutingTable } from '@ledgerline/domain';
+import { type OutboxRow, loadRouting, reconcile } from '@ledgerline/postgres';
+import type { PartitionApplier } from '../src/partition-applier';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { balanceOf, deposit, openAccountOn, testSeal, transfer, transferStatuses } from '../../../test/support/ledger';
+import { balanceOf, deposit, openAccountOn, transfer, transferStatuses } from '../../../test/support/ledger';
+import { QUIET_POST_COMMIT, messagesOf, realApplier } from './support/real-applier';
 
 const WRITE_DELAY_MS = 150;
 
@@ -35,10 +34,6 @@ function slowWritePool(pool: Pool, failWriteNumber: number | null = null): { poo
   return { pool: proxy, writes: () => writes };
 }
 
-function messagesOf(commands: readonly Command[], firstOffset = 0): ConsumedMessage[] {
-  return commands.map((c, i) => ({ offset: String(firstOffset + i), key: null, value: Buffer.from(encodeCommand(c, testSeal)) }));
-}
-
 describe('pipelined batches of one partition', () => {
   let db: TestDatabase;
   let routing: RoutingTable;
@@ -51,23 +46,8 @@ describe('pipelined batches of one partition', () => {
   });
 
   function applierOn(pool: Pool, topic: string, relayed: OutboxRow[], batchCommandsMax = 1): PartitionApplier {
-    return new PartitionApplier(
-      topic,
-      0,
-      'pipelining-test',
-      {
-        pool,
-        writer: new GroupCommitWriter(pool, { groupMessagesMax: 0 }),
-        routing: () => routing,
-        refreshRouting: async () => routing,
-        clock: systemClock,
-        seal: testSeal,
-        log: () => undefined,
-        postCommit: { refreshBalances: async () => undefined, markApplied: async () => undefined, publishTerminal: async () => undefined, relay: (_p, rows) => void relayed.push(...rows), resumeRelay: async () => undefined },
-      },
-      1000,
-      batchCommandsMax, // 1 by default: every batch overlaps the write of the one before
-    );
+    // 1 command per batch by default: every batch overlaps the write of the one before.
+    return realApplier(pool, { topic, routing, batchCommandsMax, ports: { postCommit: { ...QUIET_POST_COMMIT, relay: (_p, rows) => void relayed.push(...rows) } } });
   }
 
   test('each batch sees the balances and the applied commands of the batch still being written', async () => {

@@ -15,12 +15,7 @@ import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { testServices } from '../../../test/support/env';
 import { type WorkerHealthDeps, WorkerHealth } from '../src/health';
 import { createWorkerMetrics } from '../src/metrics';
-
-/** The value of one sample line of Prometheus text, e.g. `name{partition="0"}`; null when absent. */
-function sample(metrics: string, series: string): number | null {
-  const line = metrics.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? null : Number(line.slice(series.length + 1));
-}
+import { sample } from './support/prometheus-text';
 
 describe("the worker's scrape-time gauges", () => {
   let db: TestDatabase;
