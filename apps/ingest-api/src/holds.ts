@@ -12,7 +12,7 @@
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { type CaptureCommand, type VoidHoldCommand, holdIdFor, transferIdFor } from '@ledgerline/domain';
 import { type HoldRow, findAccount, findHold, findIdempotencyClaimant } from '@ledgerline/postgres';
-import type { HoldResource, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
+import type { HoldResource, HoldWait, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
 import { readRepairBalances } from './balance-read-repair';
 import { appliedElseAccepted } from './applied-else-accepted';
@@ -105,13 +105,17 @@ async function mayRead(ctx: AppContext, auth: AuthContext, hold: CurrentHold): P
   return facts?.owner === auth.principal;
 }
 
-/** `GET /v1/holds/{id}?wait_ms=`: waits while the hold is ACCEPTED (not applied yet). */
-export async function readHold(ctx: AppContext, auth: AuthContext, holdId: string, waitMs: number): Promise<HoldResource> {
+/**
+ * `GET /v1/holds/{id}?wait_ms=&until=`: waits while the hold is ACCEPTED (not applied yet),
+ * and with `until` ended also while it is HELD (the worker notifies a hold's end as it does
+ * its placement).
+ */
+export async function readHold(ctx: AppContext, auth: AuthContext, holdId: string, waitMs: number, until: HoldWait = 'applied'): Promise<HoldResource> {
   const current = await readLongPolled(ctx, auth, holdId, waitMs, {
     what: 'hold',
     current: () => currentHold(ctx, holdId),
     mayRead: (found) => mayRead(ctx, auth, found),
-    unsettled: (found) => found.resource.status === 'ACCEPTED',
+    unsettled: (found) => found.resource.status === 'ACCEPTED' || (until === 'ended' && found.resource.status === 'HELD'),
   });
   // A REJECTED hold never changed a balance: nothing for the cache to catch up with.
   if (current.resource.status !== 'ACCEPTED' && current.resource.status !== 'REJECTED') await readRepairBalances(ctx, [current.resource.account_id]);

@@ -33,7 +33,8 @@ export interface StatusSource<Current> {
 const isClaimedOnly = <Current>(found: Current | ClaimedOnly): found is ClaimedOnly => typeof found === 'object' && found !== null && 'claimant' in found;
 
 export async function readLongPolled<Current>(ctx: AppContext, auth: AuthContext, id: string, waitMs: number, source: StatusSource<Current>): Promise<Current> {
-  const handle = waitMs > 0 ? registerLongPoll(ctx, auth, id) : null;
+  const deadline = Date.now() + waitMs;
+  let handle = waitMs > 0 ? registerLongPoll(ctx, auth, id) : null;
   try {
     const first = await source.current();
     if (first === null) throw notFound(source.what);
@@ -49,10 +50,21 @@ export async function readLongPolled<Current>(ctx: AppContext, auth: AuthContext
       return after;
     }
     if (!(await source.mayRead(first))) throw notFound(source.what);
-    if (!handle || !source.unsettled(first)) return first;
-    await waitLongPoll(ctx, handle, waitMs);
-    const after = await source.current();
-    return after !== null && !isClaimedOnly(after) ? after : first;
+    // A wake-up says the id changed (or the safety re-check found it applied), not that it is
+    // settled as this read means it (a hold waited on until it ends is woken when placed):
+    // wait again, registered anew before the read, until settled or the time is up.
+    let current = first;
+    while (handle && source.unsettled(current)) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await waitLongPoll(ctx, handle, left);
+      handle.cancel();
+      handle = Date.now() < deadline ? registerLongPoll(ctx, auth, id) : null;
+      const after = await source.current();
+      if (after === null || isClaimedOnly(after)) break;
+      current = after;
+    }
+    return current;
   } finally {
     handle?.cancel();
   }

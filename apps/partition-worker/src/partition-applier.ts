@@ -759,8 +759,10 @@ export class PartitionApplier {
     const terminal = [
       ...effects.newTransfers.filter((t) => t.status !== 'PROCESSING').map((t) => t.id),
       ...effects.transferStatuses.map((t) => t.id),
-      // Long polls on holds wait for them to be applied, PATCHes for their outcome.
+      // Long polls on holds wait for them to be applied, or to end (`until=ended`); PATCHes
+      // for their outcome.
       ...effects.newHolds.map((h) => h.id),
+      ...effects.holdEnds.map((h) => h.id),
       ...effects.accountChanges.map((c) => c.id),
     ];
     // Balances first, then the wake-up, issued back to back on one connection (Redis runs a

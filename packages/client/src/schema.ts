@@ -228,7 +228,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A hold; wait_ms holds the request while it is ACCEPTED (not applied yet) or the time is up */
+        /** A hold; wait_ms holds the request while it is ACCEPTED (not applied yet), with until=ended also while it is HELD, or until the time is up */
         get: operations["getHoldsId"];
         put?: never;
         post?: never;
@@ -2184,6 +2184,8 @@ export interface operations {
         parameters: {
             query?: {
                 wait_ms?: number;
+                /** @description What wait_ms waits for: `applied` (the default), while the hold is ACCEPTED; `ended`, while it is ACCEPTED or HELD (until a capture, void or expiry ends it) */
+                until?: "applied" | "ended";
             };
             header?: never;
             path: {

@@ -311,6 +311,20 @@ export const transferQuery = z
   .object({ wait_ms: integerQuery(0, WAIT_MS_MAX).optional() })
   .strict();
 
+/** What a hold's long poll waits for: applied (no longer ACCEPTED), or ended (no longer ACCEPTED or HELD). */
+export const HOLD_WAITS = ['applied', 'ended'] as const;
+export type HoldWait = (typeof HOLD_WAITS)[number];
+
+export const holdQuery = z
+  .object({
+    wait_ms: integerQuery(0, WAIT_MS_MAX).optional(),
+    until: z
+      .enum(HOLD_WAITS)
+      .default('applied')
+      .meta({ description: 'What wait_ms waits for: `applied` (the default), while the hold is ACCEPTED; `ended`, while it is ACCEPTED or HELD (until a capture, void or expiry ends it)' }),
+  })
+  .strict();
+
 export const entriesQuery = z
   .object({
     limit: integerQuery(1, ENTRIES_PAGE_MAX).default(50),

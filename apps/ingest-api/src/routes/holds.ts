@@ -1,7 +1,7 @@
 /** /v1/holds: place, read (long poll), capture and void holds (docs/api.md, Holds; states in packages/domain/src/model.ts). */
 import { HOLD_STATUSES } from '@ledgerline/domain';
 import { listAccountHolds } from '@ledgerline/postgres';
-import { captureBody, holdBody, holdHistoryQuery, holdResource, holdsPage, idPath, transferQuery, transferResource, voidBody } from '@ledgerline/schemas';
+import { captureBody, holdBody, holdHistoryQuery, holdQuery, holdResource, holdsPage, idPath, transferResource, voidBody } from '@ledgerline/schemas';
 import { visibleAccount } from '../account-directory';
 import { decodeHistoryCursor, encodeHistoryCursor } from '../history-cursor';
 import { readHold, submitCapture, submitHold, submitVoid } from '../holds';
@@ -56,15 +56,15 @@ export const holdRoutes = [
   defineRoute({
     method: 'get',
     path: '/v1/holds/{id}',
-    summary: 'A hold; wait_ms holds the request while it is ACCEPTED (not applied yet) or the time is up',
+    summary: 'A hold; wait_ms holds the request while it is ACCEPTED (not applied yet), with until=ended also while it is HELD, or until the time is up',
     params: idPath,
-    query: transferQuery,
+    query: holdQuery,
     responses: { 200: { description: 'The hold', schema: holdResource } },
     errors: [403],
     handle: async (ctx, { res, params, query }) => {
       const auth = authOf(res);
       requireRead(auth);
-      res.json(await readHold(ctx, auth, params.id, Math.min(query.wait_ms ?? 0, ctx.config.longPollMsMax)));
+      res.json(await readHold(ctx, auth, params.id, Math.min(query.wait_ms ?? 0, ctx.config.longPollMsMax), query.until));
     },
   }),
 
