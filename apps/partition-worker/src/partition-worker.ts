@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvariantViolation } from '@ledgerline/domain';
 import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer, isGroupRejoin } from '@ledgerline/kafka';
-import { ConcurrentWriteError, describePgFailure, partitionsWithCacheBehind, partitionsWithLeftovers } from '@ledgerline/postgres';
+import { ConcurrentWriteError, describePgFailure, listPartitionStates, partitionsWithCacheBehind, partitionsWithLeftovers } from '@ledgerline/postgres';
 import { FenceStorm } from './fence-storm';
 import { AfterCommitError, type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
@@ -210,6 +210,28 @@ export class PartitionWorker {
     this.fetchesPastNext.clear();
     this.fenceStorm.reset();
     this.options.ports.log(`joined group generation: partitions [${partitions.join(', ')}]`);
+    if (partitions.length > 0) void this.fetchFromStoredOffsets(partitions);
+  }
+
+  /**
+   * Each partition assigned here is fetched from the next offset Postgres stored for it
+   * (invariant 3), not from the group's committed offset, which is only a hint. The applier
+   * seeks back to the stored offset when a fetch starts past it, but only a fetch does: after
+   * Postgres was restored from a backup, the hint stood past the stored offset, at the log's
+   * end, no fetch came until a new command did, and every command accepted after the backup
+   * waited unapplied, readiness ok (docs/operations.md). A partition Postgres has no row for
+   * starts at 0, as its first claim will say (claimPartition).
+   */
+  private async fetchFromStoredOffsets(partitions: number[]): Promise<void> {
+    try {
+      const states = await listPartitionStates(this.options.ports.pool, this.options.topic);
+      // A newer generation's own call seeks its partitions.
+      if (this.assigned !== partitions || this.stopping) return;
+      const stored = new Map(states.map((state) => [state.partition, state.nextOffset]));
+      for (const partition of partitions) this.consumer?.seekPartition(partition, stored.get(partition) ?? 0n);
+    } catch (error) {
+      this.options.ports.log(`reading the stored offsets of partitions [${partitions.join(', ')}] failed (${(error as Error).message}); they are fetched from the group's offsets`);
+    }
   }
 
   async stop(): Promise<void> {

@@ -185,6 +185,22 @@ export class PartitionConsumer {
     })();
   }
 
+  /**
+   * The next fetch of an assigned partition starts at `offset`, outside any fetch's handler.
+   * False when there is no running consumer to tell (stopped, restarting, or kafkajs refused).
+   */
+  seekPartition(partition: number, offset: bigint): boolean {
+    const consumer = this.consumer;
+    if (!consumer) return false;
+    try {
+      consumer.seek({ topic: this.options.topic, partition, offset: offset.toString() });
+    } catch {
+      return false;
+    }
+    this.passedOver.delete(partition);
+    return true;
+  }
+
   /** Commits the group's offsets (the next offset to read, per partition); failures are ignored. */
   async commitOffsets(offsets: readonly { partition: number; offset: bigint }[]): Promise<boolean> {
     if (offsets.length === 0 || !this.consumer) return false;
