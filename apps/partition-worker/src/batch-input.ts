@@ -28,6 +28,16 @@ export interface DecodedBatch {
  * Decodes the next batch: messages up to and including the first FENCE marker (the batch
  * ends at the fence), and says how many it took. Commands after a fence must see the
  * routing the fence changes, so they go in the next batch (the next transaction).
+ *
+ * A REVERSAL also ends the batch before it: it begins the next one, which the applier
+ * prepares from committed state (PreparedBatch.startsWithReversal). A reversal reads its
+ * original transfer's row as the database holds it, and the commands before it in the log
+ * may change that row (the credit leg that completes the original, or the original itself on
+ * this partition): in one batch with them, or prepared while their batch commits, it would
+ * find the original as it was before them and refuse it (TRANSFER_NOT_REVERSIBLE). In normal
+ * operation a reversal comes long after its original's end, which its client read first; a
+ * replay of the log (a restored database, docs/operations.md) brings them together, and the
+ * log must apply to the same result however it is cut into batches.
  */
 export function decodeBatch(
   topic: string,
@@ -42,6 +52,7 @@ export function decodeBatch(
     const message = messages[i]!;
     const decoded = decodeCommand(message.value, seal);
     if (decoded.ok && decoded.command) {
+      if (decoded.command.type === 'REVERSAL' && i > 0) return { batch: { commands, deadLetters, fence: null }, taken: i };
       commands.push(decoded.command);
       continue;
     }

@@ -183,6 +183,17 @@ const schema = z.object({
    */
   WORKER_WRITES_FAILING_UNREADY_MS: intVar(60_000, 1_000, 3_600_000),
   /**
+   * How long a saga leg (CREDIT_LEG, REFUND_LEG) that the write refuses for its transfer's
+   * state (SQLSTATE LL003: no such transfer yet, or not in the state the leg follows) is
+   * retried, its partition waiting, before it is dead-lettered. 0, the default: at once. In
+   * normal operation a leg is sent only after its transfer is written, so such a leg was built
+   * by no worker (docs/security.md). Set it only while workers replay Kafka into a database
+   * restored from a backup (docs/operations.md): there a leg Kafka still holds can reach its
+   * partition before its source partition has applied its transfer again, and waiting keeps
+   * the partitions' first order (a reversal after the leg then finds its transfer COMPLETED).
+   */
+  WORKER_LEG_WAIT_FOR_SOURCE_MS: intVar(0, 0, 86_400_000),
+  /**
    * How long the relay's producer lets the first outbox row of a produce request wait for
    * company; 0 = none: the request goes out at the end of the event-loop turn that published,
    * and what is published while it is in flight forms the next one (one request in flight at
@@ -312,6 +323,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     opsNetworks: parseNetworkList('WORKER_OPS_NETWORKS', raw.WORKER_OPS_NETWORKS),
     readyCheckTimeoutMs: raw.WORKER_READY_CHECK_TIMEOUT_MS,
     writesFailingUnreadyMs: raw.WORKER_WRITES_FAILING_UNREADY_MS,
+    legWaitForSourceMs: raw.WORKER_LEG_WAIT_FOR_SOURCE_MS,
     relayLingerMs: raw.WORKER_RELAY_LINGER_MS,
     relayBatchSizeMax: raw.WORKER_RELAY_BATCH_SIZE_MAX,
     relayBufferMessagesMax: raw.WORKER_RELAY_BUFFER_MESSAGES_MAX,

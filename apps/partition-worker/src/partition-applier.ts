@@ -137,6 +137,24 @@ export class DatabaseWriteError extends Error {
 }
 
 /**
+ * A saga leg refused for its transfer's state while the worker waits for legs' sources
+ * (WORKER_LEG_WAIT_FOR_SOURCE_MS: a replay into a restored database). An operating error: the
+ * consumer loop retries the partition from the leg after its backoff, and the partition shows
+ * as failing its writes meanwhile (readiness names it and this message).
+ */
+export class LegAwaitsSourceError extends Error {
+  override readonly name = 'LegAwaitsSourceError';
+  constructor(
+    partition: number,
+    offset: string,
+    waitMs: number,
+    override readonly cause: unknown,
+  ) {
+    super(`partition ${partition}: the saga leg at offset ${offset} waits for its transfer's source partition (refused: ${(cause as Error)?.message ?? String(cause)}); retried until WORKER_LEG_WAIT_FOR_SOURCE_MS (${waitMs} ms) has passed for it, then dead-lettered`);
+  }
+}
+
+/**
  * A batch committed, and what follows its commit failed: the consumer's heartbeat
  * (`progress.committed`: a Kafka connection's EPIPE, a rebalance), the routing's reload after
  * a fence, or a hook. The write is not at fault and must not be taken for a failed one (a
@@ -204,6 +222,8 @@ interface PreparedBatch {
   outbox: OutboxRowInput[];
   fence: { moveIds: bigint[] } | null;
   appliedKeys: string[];
+  /** Its first command is a REVERSAL: prepared from committed state only (decodeBatch). */
+  startsWithReversal: boolean;
 }
 
 export type ApplyResult =
@@ -243,6 +263,8 @@ export class PartitionApplier {
    * accounts) or by a new claim (whose catch-up covers it).
    */
   private outcomeUnknownOf: PartitionClaim | null = null;
+  /** The saga leg being retried for its transfer's state (legWaitsForSource): its offset, and since when. */
+  private legAwaiting: { offset: bigint; since: number } | null = null;
   private readonly cacheMark: PartitionCacheMark | null;
 
   constructor(
@@ -254,6 +276,8 @@ export class PartitionApplier {
     accountCacheMax: number | (() => number),
     /** Commands per Postgres transaction at most. */
     private readonly batchCommandsMax: number,
+    /** How long a saga leg refused for its transfer's state is retried before it is isolated (0: at once; legWaitsForSource). */
+    private readonly legWaitForSourceMs = 0,
   ) {
     this.accountCacheMax = typeof accountCacheMax === 'number' ? () => accountCacheMax : accountCacheMax;
     this.cacheMark = ports.cacheMark ? new PartitionCacheMark(partition, ports.cacheMark) : null;
@@ -384,8 +408,11 @@ export class PartitionApplier {
       let ahead: Ahead | null = null;
       let fromOffset = claim.nextOffset;
       for (let rest = fresh; rest.length > 0 && progress.isActive(); ) {
-        const batch = await this.prepare(rest.slice(0, this.batchCommandsMax), fromOffset, ahead, fromOffset < this.readKeysBelow);
+        let batch = await this.prepare(rest.slice(0, this.batchCommandsMax), fromOffset, ahead, fromOffset < this.readKeysBelow);
         if (committing) await committing;
+        // A reversal reads its original from committed state only (decodeBatch): prepared
+        // again once the batch before it has committed.
+        if (ahead && batch.startsWithReversal) batch = await this.prepare(rest.slice(0, this.batchCommandsMax), fromOffset, null, fromOffset < this.readKeysBelow);
         await progress.beforeCommit();
         committing = this.commit(claim, batch, progress);
         // Observed here so a failure while the next batch is prepared is not an unhandled
@@ -499,6 +526,7 @@ export class PartitionApplier {
             suspect = rest[0]!;
             continue; // alone once more
           }
+          if (this.legWaitsForSource(rest[0]!, error)) throw new LegAwaitsSourceError(this.partition, rest[0]!.offset, this.legWaitForSourceMs, error);
           await this.isolateOne(claim, rest[0]!, error, progress);
           rest = rest.slice(1);
           continue;
@@ -507,6 +535,27 @@ export class PartitionApplier {
         rest = rest.slice(Math.ceil(taken / 2));
       }
     }
+  }
+
+  /**
+   * Whether `message`, refused alone with `error`, is a saga leg to retry rather than isolate:
+   * refused for its transfer's state (LL003), while the wait the worker was started with
+   * (WORKER_LEG_WAIT_FOR_SOURCE_MS, 0 by default) has not run out for it. Only a replay into
+   * a restored database sets one (docs/operations.md): a leg Kafka still holds may reach this
+   * partition before its source partition has applied its transfer again, and a leg
+   * dead-lettered there lets the commands after it (a reversal of the transfer) see a state
+   * the partition never saw the first time. Its source's new copy of the leg would still
+   * complete the transfer, so the money would agree; the order would not.
+   */
+  private legWaitsForSource(message: ConsumedMessage, error: unknown): boolean {
+    if (this.legWaitForSourceMs <= 0 || sqlStateOf(error) !== SQLSTATE_LEG_MISMATCH) return false;
+    const decoded = decodeCommand(message.value, this.ports.seal);
+    const type = decoded.ok ? decoded.command?.type : undefined;
+    if (type !== 'CREDIT_LEG' && type !== 'REFUND_LEG') return false;
+    const offset = BigInt(message.offset);
+    const now = Date.now();
+    if (this.legAwaiting?.offset !== offset) this.legAwaiting = { offset, since: now };
+    return now - this.legAwaiting.since < this.legWaitForSourceMs;
   }
 
   /**
@@ -665,6 +714,7 @@ export class PartitionApplier {
       outbox: outboxRowsOf(effects, deadLetters, this.ports.seal),
       fence,
       appliedKeys,
+      startsWithReversal: commands[0]?.type === 'REVERSAL',
     };
   }
 

@@ -80,6 +80,8 @@ export interface PartitionWorkerOptions {
   groupId: string;
   workerId: string;
   batchCommandsMax: number;
+  /** How long a saga leg refused for its transfer's state is retried before it is dead-lettered (WORKER_LEG_WAIT_FOR_SOURCE_MS; 0: at once). */
+  legWaitForSourceMs?: number;
   partitionsConcurrentMax: number;
   accountCacheMax: number;
   fetchBytesMax: number;
@@ -257,12 +259,12 @@ export class PartitionWorker {
   private applierFor(partition: number): PartitionApplier {
     let applier = this.appliers.get(partition);
     if (!applier) {
-      const { topic, workerId, ports, batchCommandsMax } = this.options;
+      const { topic, workerId, ports, batchCommandsMax, legWaitForSourceMs = 0 } = this.options;
       // The cache budget is the process's, shared by the partitions assigned to it now: a
       // worker that takes over many partitions (a failover) must not multiply it (an outside
       // review priced 200,000 accounts per partition at ~168 MB, past Node's heap at 24
       // partitions), and one that gives them back gets the whole budget back (assign).
-      applier = new PartitionApplier(topic, partition, workerId, ports, () => this.accountCacheShare(), batchCommandsMax);
+      applier = new PartitionApplier(topic, partition, workerId, ports, () => this.accountCacheShare(), batchCommandsMax, legWaitForSourceMs);
       this.appliers.set(partition, applier);
     }
     return applier;

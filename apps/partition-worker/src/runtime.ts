@@ -149,6 +149,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     groupId: config.groupId,
     workerId: config.workerId,
     batchCommandsMax: config.batchCommandsMax,
+    legWaitForSourceMs: config.legWaitForSourceMs,
     partitionsConcurrentMax: config.partitionsConcurrentMax,
     accountCacheMax: config.accountCacheMax,
     fetchBytesMax: config.fetchBytesMax,

@@ -1,0 +1,98 @@
+// Proves that a replay into a database restored from a backup keeps each partition's first
+// order when the workers wait for legs' sources (WORKER_LEG_WAIT_FOR_SOURCE_MS,
+// docs/operations.md). A cross-partition transfer T (A on partition 0 to B on partition 1) and
+// a reversal R of it (applied on partition 1 after T's credit leg) are applied once, then
+// replayed from Kafka into a "restored" database that holds neither. Partition 0 is held back
+// (a lock on its partition_state row, as a busier source would be), so the leg reaches
+// partition 1 before T exists again: dead-lettered there (the default, for a leg no worker
+// built), R would find T not COMPLETED and end REJECTED, where it had been COMPLETED (an
+// outside disaster-recovery review saw 24-27 such reversals per restore). Waiting, the leg
+// completes T once partition 0 has applied it again, and R ends COMPLETED as before.
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClientCommand } from '@ledgerline/domain';
+import { insertUserAccount, listDeadLetters, loadRouting } from '@ledgerline/postgres';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { TestPublisher, accountOnPartition, balanceOf, deposit, transfer, transferStatuses } from '../../../test/support/ledger';
+import { startWorker, waitFor } from '../../../test/support/worker';
+
+const hash = (id: string) => createHash('sha256').update(id).digest('hex');
+
+function reversal(of: string, from: string, owner: string, amount: bigint): ClientCommand {
+  const transferId = randomUUID();
+  return { type: 'REVERSAL', transferId, reverses: of, fromAccountId: from, amount, currency: 'USD', principal: owner, admin: false, requestHash: hash(transferId), description: null, acceptedAt: new Date().toISOString() };
+}
+
+describe('a replay into a restored database, waiting for legs’ sources', () => {
+  let live: TestDatabase;
+  let restored: TestDatabase;
+  let topics: TestTopics;
+
+  beforeAll(async () => {
+    [live, restored] = await Promise.all([createTestDatabase(2), createTestDatabase(2)]);
+    topics = await createTestTopics(2);
+  });
+
+  afterAll(async () => {
+    await topics.delete();
+    await Promise.all([live.drop(), restored.drop()]);
+  });
+
+  test('a reversal applied after its transfer’s credit leg is COMPLETED again, and no leg is dead-lettered', async () => {
+    const routing = await loadRouting(live.pool);
+    const [a, b] = [accountOnPartition(routing, 0), accountOnPartition(routing, 1)];
+    expect([(await loadRouting(restored.pool)).partitionOf(a), (await loadRouting(restored.pool)).partitionOf(b)]).toEqual([0, 1]);
+    for (const db of [live, restored]) {
+      await insertUserAccount(db.pool, { id: a, owner: 'ann', currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'test' });
+      await insertUserAccount(db.pool, { id: b, owner: 'ben', currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'test' });
+    }
+    // The backup: both partitions claimed once, nothing applied.
+    for (const partition of [0, 1]) {
+      await restored.pool.query('INSERT INTO partition_state (topic, partition, next_offset, epoch) VALUES ($1, $2, 0, 1)', [topics.names.commands, partition]);
+    }
+    const publisher = await TestPublisher.create(topics, live.pool);
+    const target = { topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    const t = transfer(a, b, 'ann', 60n);
+    const r = reversal(t.transferId, b, 'ben', 60n);
+    try {
+      const first = await startWorker({ ...target, databaseUrl: live.url });
+      try {
+        await publisher.publish(deposit(a, 100n));
+        await publisher.publish(t);
+        await waitFor('T completed', async () => (await transferStatuses(live.pool, [t.transferId])).get(t.transferId)?.status === 'COMPLETED');
+        await publisher.publish(r);
+        await waitFor('R completed', async () => (await transferStatuses(live.pool, [r.transferId])).get(r.transferId)?.status === 'COMPLETED');
+      } finally {
+        await first.stop();
+      }
+
+      // Partition 0 held back: its claim and writes wait for this lock.
+      const lock = await restored.pool.connect();
+      await lock.query('BEGIN');
+      await lock.query('SELECT 1 FROM partition_state WHERE topic = $1 AND partition = 0 FOR UPDATE', [topics.names.commands]);
+      const second = await startWorker({ ...target, databaseUrl: restored.url }, { WORKER_LEG_WAIT_FOR_SOURCE_MS: '60000', WORKER_WRITE_RETRY_DELAY_MAX_MS: '500' });
+      try {
+        // Partition 1 has met the leg before T exists again (claimed, next_offset still 0).
+        await waitFor('partition 1 claimed', async () => (await restored.pool.query(`SELECT epoch > 1 AS claimed FROM partition_state WHERE topic = $1 AND partition = 1`, [topics.names.commands])).rows[0]?.claimed === true);
+        await sleep(1_500);
+        await lock.query('COMMIT');
+        await waitFor('R replayed', async () => {
+          const status = (await transferStatuses(restored.pool, [r.transferId])).get(r.transferId)?.status;
+          return status === 'COMPLETED' || status === 'REJECTED';
+        });
+        const statuses = await transferStatuses(restored.pool, [t.transferId, r.transferId]);
+        expect(statuses.get(t.transferId)).toEqual({ status: 'COMPLETED', reason: null });
+        expect(statuses.get(r.transferId)).toEqual({ status: 'COMPLETED', reason: null });
+        expect([await balanceOf(restored.pool, a), await balanceOf(restored.pool, b)]).toEqual([100n, 0n]);
+        expect(await listDeadLetters(restored.pool, { limit: 10 })).toEqual([]);
+        expect(second.fatal).toEqual([]);
+      } finally {
+        lock.release();
+        await second.stop();
+      }
+    } finally {
+      await publisher.stop();
+    }
+  });
+});

@@ -1,0 +1,62 @@
+// Proves that a partition's log applies to the same result however it is cut into batches,
+// for a reversal that follows its original in the log: a deposit and its reversal fetched
+// together. The reversal reads its original's row as the database holds it; in one batch with
+// the deposit, or prepared while the deposit's batch commits (pipelining), it found no
+// original and ended REJECTED TRANSFER_NOT_REVERSIBLE, where applied in later fetches it
+// completes. In normal operation a reversal comes after its client read the original's end;
+// a replay into a restored database brings them together (docs/operations.md). Here the
+// batch write is held 300 ms before it is sent, so a reversal prepared beside it would read
+// before its commit. Against real Postgres.
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool, QueryConfig } from 'pg';
+import type { ClientCommand, RoutingTable } from '@ledgerline/domain';
+import { loadRouting } from '@ledgerline/postgres';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { balanceOf, deposit, openAccountOn, transferStatuses } from '../../../test/support/ledger';
+import { messagesOf, realApplier } from './support/real-applier';
+
+/** The real pool, its batch writes sent 300 ms late. */
+function slowWriting(pool: Pool): Pool {
+  return new Proxy(pool, {
+    get(target, property) {
+      if (property !== 'query') return Reflect.get(target, property, target);
+      return async (query: string | QueryConfig, values?: unknown[]) => {
+        const text = typeof query === 'string' ? query : query.text;
+        if (text.includes('ledger_apply_batch')) await sleep(300);
+        return target.query(query, values);
+      };
+    },
+  });
+}
+
+function reversal(of: string, from: string, owner: string, amount: bigint): ClientCommand {
+  const transferId = randomUUID();
+  const requestHash = createHash('sha256').update(transferId).digest('hex');
+  return { type: 'REVERSAL', transferId, reverses: of, fromAccountId: from, amount, currency: 'USD', principal: owner, admin: false, requestHash, description: null, acceptedAt: new Date().toISOString() };
+}
+
+describe('a reversal fetched with its original', () => {
+  let db: TestDatabase;
+  let routing: RoutingTable;
+  beforeAll(async () => {
+    db = await createTestDatabase(1);
+    routing = await loadRouting(db.pool);
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  test('completes, as it does fetched after it', async () => {
+    const account = await openAccountOn(db.pool, routing, 0, 'reversal-order');
+    const pool = slowWriting(db.pool);
+    const applier = realApplier(pool, { topic: 'reversal-order', routing, ports: { pool } });
+    const d = deposit(account, 100n);
+    const r = reversal(d.transferId, account, 'reversal-order', 40n);
+    expect(await applier.apply(messagesOf([d, r]))).toEqual({ kind: 'applied', nextOffset: 2n });
+    const statuses = await transferStatuses(db.pool, [d.transferId, r.transferId]);
+    expect(statuses.get(d.transferId)).toEqual({ status: 'COMPLETED', reason: null });
+    expect(statuses.get(r.transferId)).toEqual({ status: 'COMPLETED', reason: null });
+    expect(await balanceOf(db.pool, account)).toBe(60n);
+  });
+});
