@@ -142,8 +142,17 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
     p95_ms: med(m.e2e.map((e) => e.e2e?.p95_ms)),
     p99_ms: med(m.e2e.map((e) => e.e2e?.p99_ms)),
   };
+  // Two rates per drain, in different units. `per_s`: the backlog's own commands per second
+  // until every partition's offset covers them; for a cross-partition transfer that is only its
+  // debit leg (the credit leg is appended behind the destination partition's backlog and mostly
+  // applied after that clock stops). `settled_per_s`: the backlog's transfers per second until
+  // every one of them is terminal (both legs applied). The ceiling and the baseline count
+  // finished transfers, so they are compared with the second; in the full run of
+  // `benchmxb2c5g1` the uniform drain's first rate (21,898/s) was 1.9x its second (11,417/s).
   const drainUniform = med(m.drain.uniform.map((d) => d.per_s), 0);
   const drainHot = med(m.drain.hot.map((d) => d.per_s), 0);
+  const settledUniform = med(m.drain.uniform.map((d) => d.settled_per_s), 0);
+  const settledHot = med(m.drain.hot.map((d) => d.settled_per_s), 0);
   const hotLast = medianBy(m.drain.hot, (d) => d.per_s)?.last_partition ?? null;
   const baseUniform = med(m.baselineSaturation.uniform.map((s) => s.acked_per_s), 0);
   const baseHot = med(m.baselineSaturation.hot.map((s) => s.acked_per_s), 0);
@@ -203,9 +212,12 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
       met: batchRun ? batchRun.rate_per_s >= 15000 && (batchRun.p99_ms ?? Infinity) <= 250 && plan.batchDurationS >= 30 : null,
     },
     {
-      name: 'drain uniform >= 80% of the ceiling',
-      measured: drainUniform !== null && ceiling ? `${Math.round((drainUniform / ceiling) * 100)}% (${drainUniform}/s vs ${ceiling}/s)` : '-',
-      met: drainUniform !== null && ceiling ? drainUniform >= 0.8 * ceiling : null,
+      name: 'drain uniform >= 80% of the ceiling (transfers COMPLETED/s, both legs, against the ceiling\'s COMPLETED/s)',
+      measured:
+        settledUniform !== null && ceiling
+          ? `${Math.round((settledUniform / ceiling) * 100)}% (${settledUniform}/s vs ${ceiling}/s; backlog commands ${drainUniform ?? '-'}/s)`
+          : stuck(m.drain.uniform) ?? '-',
+      met: settledUniform !== null && ceiling ? settledUniform >= 0.8 * ceiling : stuck(m.drain.uniform) ? false : null,
     },
     {
       name: 'ceiling >= 50% of the ideal (PostgreSQL alone, smallest double-entry schema)',
@@ -218,19 +230,22 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
       met: typeof writesRun?.wal_bytes_per_transfer === 'number' ? writesRun.wal_bytes_per_transfer <= 2000 : null,
     },
     {
-      name: 'drain uniform >= 20,000 commands/s',
+      name: 'drain uniform >= 20,000 commands/s (the backlog\'s own commands: a cross-partition transfer\'s debit leg, not its credit leg)',
       measured: drainUniform !== null ? `${drainUniform}/s` : stuck(m.drain.uniform) ?? '-',
       met: drainUniform !== null ? drainUniform >= 20000 : stuck(m.drain.uniform) ? false : null,
     },
     {
-      name: 'drain hot >= 90% of uniform',
-      measured: drainUniform && drainHot !== null ? `${Math.round((drainHot / drainUniform) * 100)}%` : stuck(m.drain.hot) ?? '-',
-      met: drainUniform && drainHot !== null ? drainHot >= 0.9 * drainUniform : stuck(m.drain.hot) ? false : null,
+      name: 'drain hot >= 90% of uniform (transfers COMPLETED/s until the whole backlog is terminal)',
+      measured:
+        settledUniform && settledHot !== null
+          ? `${Math.round((settledHot / settledUniform) * 100)}% (${settledHot}/s vs ${settledUniform}/s; backlog commands alone ${drainUniform && drainHot !== null ? `${Math.round((drainHot / drainUniform) * 100)}%` : '-'})`
+          : stuck(m.drain.hot) ?? '-',
+      met: settledUniform && settledHot !== null ? settledHot >= 0.9 * settledUniform : stuck(m.drain.hot) ? false : null,
     },
     {
-      name: 'drain hot >= 10x the row-lock baseline (hot)',
-      measured: baseHot && drainHot !== null ? `${round(drainHot / baseHot, 1)}x (${drainHot}/s vs ${baseHot}/s)` : stuck(m.drain.hot) ?? '-',
-      met: baseHot && drainHot !== null ? drainHot >= 10 * baseHot : stuck(m.drain.hot) ? false : null,
+      name: 'drain hot >= 10x the row-lock baseline (hot), both in transfers COMPLETED/s',
+      measured: baseHot && settledHot !== null ? `${round(settledHot / baseHot, 1)}x (${settledHot}/s vs ${baseHot}/s)` : stuck(m.drain.hot) ?? '-',
+      met: baseHot && settledHot !== null ? settledHot >= 10 * baseHot : stuck(m.drain.hot) ? false : null,
     },
   ];
 
@@ -242,7 +257,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
     run_id: input.runId,
     ingest: { rate_per_s: ingestHead.acked_per_s, p50_ms: ingestHead.p50_ms, p95_ms: ingestHead.p95_ms, p99_ms: ingestHead.p99_ms, errors: ingestHead.errors },
     e2e: e2eHead,
-    drain: { uniform_per_s: drainUniform, hot_per_s: drainHot },
+    drain: { uniform_per_s: drainUniform, hot_per_s: drainHot, uniform_settled_per_s: settledUniform, hot_settled_per_s: settledHot },
     baseline: { uniform_per_s: baseUniform, hot_per_s: baseHot },
     ceiling: { per_s: ceiling },
     e2e_quiet: { rate_per_s: quiet.rate_per_s, p50_ms: quiet.p50_ms, p99_ms: quiet.p99_ms },
@@ -263,7 +278,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
       definitions: {
         ingest: `k6 constant-arrival-rate against POST /v1/transfers at ${plan.ingestTargetRate}/s for ${plan.ingestDurationS} s; rate_per_s = 2xx answers / s; latency = the 202 (durable in Kafka); errors = non-2xx or timeouts`,
         e2e: `k6 at ${plan.e2eRate}/s; one transfer in ${plan.e2eSampleEvery} is long-polled (GET /v1/transfers/{id}?wait_ms=10000) from its 202 until COMPLETED; percentiles of those samples`,
-        drain: `commands/s the ${plan.workers} worker processes apply from a backlog of ${plan.drainCommands.toLocaleString('en-US')} TRANSFER commands already in Kafka, from their first commit until every partition's stored offset covers the backlog`,
+        drain: `uniform_per_s / hot_per_s: commands/s the ${plan.workers} worker processes apply from a backlog of ${plan.drainCommands.toLocaleString('en-US')} TRANSFER commands already in Kafka, from their first commit until every partition's stored offset covers the backlog; for a cross-partition transfer that is its debit leg only (its credit leg is appended behind the destination partition's backlog). uniform_settled_per_s / hot_settled_per_s: the backlog's transfers per second from the same first commit until every one is terminal (both legs applied): the figure compared with the ceiling (COMPLETED transfers/s) and the baseline (committed transfers/s), and hot with uniform`,
         drain_hot_last_partition: `the hot drain's partition done last (the merchant's): backlog commands it applied per second from the first commit until it was the only partition not done (shared_per_s), and after (alone_per_s, for alone_s seconds; alone_vs_uniform = alone_per_s / the uniform drain); from the drain's polls of partition_state (loadtest/bench/last-partition.ts)`,
         baseline: `the synchronous row-lock comparator (loadtest/baseline/server.ts) driven by k6 with ${plan.baselineVus} closed-loop clients for ${plan.baselineSaturationDurationS} s: committed transfers/s`,
         ceiling: `PostgreSQL alone applying writeBatch(applyBatch(...)) batches of ${plan.ceilingBatchCommands} on ${plan.partitions} partitions through PgBouncer, legs routed in memory: COMPLETED transfers/s`,
@@ -306,7 +321,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
   ];
   writeFileSync(
     join(input.outDir, 'latest.svg'),
-    chart(input, e2eHead.p99_ms, { capOurs, capBase, drainUniform, drainHot, baseUniform, baseHot, ceiling, ideal }, footer),
+    chart(input, e2eHead.p99_ms, { capOurs, capBase, settledUniform, settledHot, baseUniform, baseHot, ceiling, ideal }, footer),
   );
   writeFileSync(join(input.outDir, 'latest.md'), markdown(input, result, targets));
   return result;
@@ -330,8 +345,8 @@ function chart(input: ReportInput, e2eP99: number | null, caps: Record<string, n
     bars: [
       { label: 'ledgerline single requests (p99 <= 100 ms)', value: caps.capOurs ?? null, kind: 'ours' },
       { label: 'row-lock baseline single requests (p99 <= 100 ms)', value: caps.capBase ?? null, kind: 'baseline' },
-      { label: 'ledgerline drain, uniform', value: caps.drainUniform ?? null, kind: 'ours' },
-      { label: 'ledgerline drain, hot account', value: caps.drainHot ?? null, kind: 'ours' },
+      { label: 'ledgerline drain, uniform (until every transfer is COMPLETED)', value: caps.settledUniform ?? null, kind: 'ours' },
+      { label: 'ledgerline drain, hot account (until every transfer is COMPLETED)', value: caps.settledHot ?? null, kind: 'ours' },
       { label: 'row-lock baseline saturated, uniform', value: caps.baseUniform ?? null, kind: 'baseline' },
       { label: 'row-lock baseline saturated, hot account', value: caps.baseHot ?? null, kind: 'baseline' },
       { label: 'ledgerline ceiling (writeBatch alone)', value: caps.ceiling ?? null, kind: 'ceiling' },
@@ -422,7 +437,8 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
   L.push('| figure | value |', '|---|---|');
   L.push(`| ingest at ${plan.ingestTargetRate}/s offered: acked/s, ack p50/p95/p99, errors | ${cell(head.ingest.rate_per_s)}/s, ${cell(head.ingest.p50_ms)} / ${cell(head.ingest.p95_ms)} / ${cell(head.ingest.p99_ms)} ms, ${cell(head.ingest.errors)} errors |`);
   L.push(`| e2e at ${plan.e2eRate}/s: 202 -> COMPLETED p50/p95/p99 | ${cell(head.e2e.p50_ms)} / ${cell(head.e2e.p95_ms)} / ${cell(head.e2e.p99_ms)} ms |`);
-  L.push(`| worker drain, uniform / hot (commands/s) | ${cell(head.drain.uniform_per_s)} / ${cell(head.drain.hot_per_s)} |`);
+  L.push(`| worker drain, uniform / hot: backlog commands/s until every partition's offset covers the backlog (credit legs not counted) | ${cell(head.drain.uniform_per_s)} / ${cell(head.drain.hot_per_s)} |`);
+  L.push(`| worker drain, uniform / hot: transfers COMPLETED/s until every transfer of the backlog is terminal (both legs; what the ceiling and the baseline count) | ${cell(head.drain.uniform_settled_per_s)} / ${cell(head.drain.hot_settled_per_s)} |`);
   const lastP = head.drain_hot_last_partition;
   L.push(`| hot drain, the partition done last: commands/s while others ran / once alone (share of uniform) | ${lastP ? `p${lastP.partition}: ${cell(lastP.shared_per_s)} / ${cell(lastP.alone_per_s)} for ${cell(lastP.alone_s)} s (${lastP.alone_vs_uniform === null ? '-' : `${Math.round(lastP.alone_vs_uniform * 100)}%`})` : '-'} |`);
   L.push(`| row-lock baseline, uniform / hot (transfers/s) | ${cell(head.baseline.uniform_per_s)} / ${cell(head.baseline.hot_per_s)} |`);
