@@ -12,7 +12,7 @@ import type { BenchPlan } from './plan';
 import type { Services } from './services';
 import type { Fixture } from './fixture';
 import { type Managed, spawnNode } from './processes';
-import { CpuMeter, type PidSource, type TickSource, childrenOf, pidFromFile, reapedChildrenTicks } from './cpu';
+import { CpuMeter, type PidSource, type TickSource, type TreeSource, pidFromFile, reapedChildrenTicks } from './cpu';
 import { PgMeter } from './pgstats';
 import { withDatabase } from '@ledgerline/postgres';
 
@@ -140,18 +140,20 @@ export function cpuMeter(
   pids: Record<string, number[]> = {},
   withReapedChildren?: string,
 ): CpuMeter {
-  const groups: Record<string, PidSource | TickSource> = {};
+  const groups: Record<string, PidSource | TickSource | TreeSource> = {};
   // k6 (or any child that exits inside the window) is only measurable once reaped.
   if (withReapedChildren) groups[withReapedChildren] = { ticks: reapedChildrenTicks };
   for (const [name, list] of Object.entries(pids)) groups[name] = () => list;
   for (const [name, list] of Object.entries(procs)) {
     groups[name] = () => list.filter((p): p is Managed => p !== null && p.alive).map((p) => p.pid);
   }
-  const withChildren = (pid: number | null) => (pid === null ? [] : [pid, ...childrenOf(pid)]);
-  groups.postgres = () => withChildren(pidFromFile(join(ctx.stackDir, 'postgres/data/postmaster.pid')));
-  groups.kafka = () => withChildren(pidFromFile(join(ctx.stackDir, 'kafka/kafka.pid')));
-  groups.pgbouncer = () => withChildren(pidFromFile(join(ctx.stackDir, 'pgbouncer/pgbouncer.pid')));
-  groups.redis = () => withChildren(pidFromFile(join(ctx.stackDir, 'redis/redis.pid')));
+  // Each service with the processes it forks, those that exit inside the window included
+  // (Postgres forks a backend per connection and an autovacuum worker per run).
+  const tree = (pidFile: string): TreeSource => ({ root: () => pidFromFile(join(ctx.stackDir, pidFile)) });
+  groups.postgres = tree('postgres/data/postmaster.pid');
+  groups.kafka = tree('kafka/kafka.pid');
+  groups.pgbouncer = tree('pgbouncer/pgbouncer.pid');
+  groups.redis = tree('redis/redis.pid');
   return new CpuMeter(groups);
 }
 

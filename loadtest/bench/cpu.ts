@@ -14,6 +14,14 @@ export type PidSource = () => number[];
 export interface TickSource {
   ticks(): number;
 }
+/**
+ * A service and the processes it forks (the postmaster and its backends): the root's pid, its
+ * children's, and the CPU of children it has reaped (the root's cutime + cstime), so that a
+ * backend or an autovacuum worker that exits inside the window is still counted.
+ */
+export interface TreeSource {
+  root(): number | null;
+}
 
 /**
  * CPU of this process's children that have exited and been waited for (cutime + cstime of
@@ -55,7 +63,18 @@ function pidTicks(pid: number): number | null {
   }
 }
 
-export function childrenOf(parent: number): number[] {
+/** CPU of the children `pid` has waited for (cutime + cstime), or null. */
+function reapedTicksOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(after[13]) + Number(after[14]);
+  } catch {
+    return null;
+  }
+}
+
+function childrenOf(parent: number): number[] {
   const children: number[] = [];
   let entries: string[] = [];
   try {
@@ -91,11 +110,22 @@ export function pidFromFile(path: string): number | null {
 export class CpuMeter {
   private start: Sample | null = null;
 
-  constructor(private readonly groups: Record<string, PidSource | TickSource>) {}
+  constructor(private readonly groups: Record<string, PidSource | TickSource | TreeSource>) {}
 
   private sample(): Sample {
     const perPid = new Map<string, number>();
     for (const [group, source] of Object.entries(this.groups)) {
+      if ('root' in source) {
+        const root = source.root();
+        if (root === null) continue;
+        for (const pid of [root, ...childrenOf(root)]) {
+          const ticks = pidTicks(pid);
+          if (ticks !== null) perPid.set(`${group}:${pid}`, ticks);
+        }
+        const reaped = reapedTicksOf(root);
+        if (reaped !== null) perPid.set(`${group}:reaped-by-${root}`, reaped);
+        continue;
+      }
       if (typeof source !== 'function') {
         perPid.set(`${group}:ticks`, source.ticks());
         continue;
@@ -119,18 +149,38 @@ export class CpuMeter {
       const end = this.sample();
       const seconds = (end.at - this.start.at) / 1000;
       if (seconds <= 0) return null;
-      const cores: Record<string, number> = {};
-      for (const [key, ticks] of end.perPid) {
+      const ticksBy: Record<string, number> = {};
+      const add = (key: string, delta: number) => {
         const group = key.slice(0, key.indexOf(':'));
-        const delta = ticks - (this.start.perPid.get(key) ?? 0);
-        cores[group] = (cores[group] ?? 0) + delta / CLOCK_TICKS_PER_S / seconds;
+        ticksBy[group] = (ticksBy[group] ?? 0) + delta;
+      };
+      for (const [key, ticks] of end.perPid) add(key, ticks - (this.start.perPid.get(key) ?? 0));
+      // A tree's child that exited in the window: its whole life's CPU is in the root's reaped
+      // counter now, so what it had used before the window comes off again.
+      for (const [key, ticks] of this.start.perPid) {
+        const group = key.slice(0, key.indexOf(':'));
+        const source = this.groups[group];
+        if (source && typeof source !== 'function' && 'root' in source && !end.perPid.has(key) && !key.includes(':reaped-by-')) add(key, -ticks);
+      }
+      const cores: Record<string, number> = {};
+      const cpuMs: Record<string, number> = {};
+      for (const [group, ticks] of Object.entries(ticksBy)) {
+        cores[group] = ticks / CLOCK_TICKS_PER_S / seconds;
+        cpuMs[group] = (ticks * 1000) / CLOCK_TICKS_PER_S;
       }
       const machineCores = ((end.busy - this.start.busy) / Math.max(1, end.all - this.start.all)) * coresCount();
       const known = Object.values(cores).reduce((a, b) => a + b, 0);
       const rounded: Record<string, number> = {};
       for (const [group, value] of Object.entries(cores)) rounded[group] = Math.round(value * 100) / 100;
       rounded.other = Math.round(Math.max(0, machineCores - known) * 100) / 100;
-      return { window_s: Math.round(seconds * 10) / 10, machine_busy_cores: Math.round(machineCores * 100) / 100, cores: coresCount(), by_group: rounded };
+      cpuMs.other = Math.max(0, machineCores - known) * seconds * 1000;
+      return {
+        window_s: Math.round(seconds * 10) / 10,
+        machine_busy_cores: Math.round(machineCores * 100) / 100,
+        cores: coresCount(),
+        by_group: rounded,
+        cpu_ms_by_group: cpuMs,
+      };
     } catch {
       return null;
     }
@@ -143,6 +193,11 @@ export interface CpuReport {
   cores: number;
   /** Cores used by each group; `other` = machine busy minus all groups (other tenants). */
   by_group: Record<string, number>;
+  /**
+   * CPU milliseconds each group used in the window, unrounded (`by_group` is rounded to 0.01
+   * of a core, for reading): what per-transfer figures are computed from.
+   */
+  cpu_ms_by_group: Record<string, number>;
 }
 
 function coresCount(): number {

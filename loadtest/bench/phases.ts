@@ -424,7 +424,7 @@ export async function measureCpuPerTransfer(ctx: BenchContext, target: Target, r
   const exchangeTimers: NodeJS.Timeout[] = [];
   const counted: { report: ExchangesReport | null } = { report: null };
   const durationS = ctx.plan.cpuDurationS;
-  const { result } = await runStep(ctx, target, {
+  const { figures, result } = await runStep(ctx, target, {
     name: `cpu-${rate}-r${rep}`,
     script: 'steady.js',
     durationS,
@@ -443,13 +443,16 @@ export async function measureCpuPerTransfer(ctx: BenchContext, target: Target, r
   const done = await ctx.pool.query("SELECT count(*)::int AS n FROM transfers WHERE description = $1 AND status = 'COMPLETED'", [tag]);
   const completed = Number(done.rows[0].n);
   const writesReport = await writes.end(completed);
-  const acked = Math.round(result.acked_per_s * ctx.plan.cpuDurationS);
+  // k6's own count, and each group's CPU in milliseconds as measured: not the rate rounded to
+  // a whole number per second times the duration, nor cores rounded to 0.01 times the window
+  // rounded to 0.1 s (at 300/s for 10 s, 0.01 of a core is 0.034 ms per transfer per group).
+  const acked = figures.acked;
   const cpu = result.cpu;
-  const msPer = (cores: number) => (cpu && acked > 0 ? (round((cores * cpu.window_s * 1000) / acked, 3) ?? 0) : 0);
+  const msOf = (group: string) => (cpu && acked > 0 ? (cpu.cpu_ms_by_group[group] ?? 0) / acked : 0);
   const byProcess: Record<string, number> = {};
-  for (const g of SYSTEM_GROUPS) byProcess[g] = msPer(cpu?.by_group[g] ?? 0);
-  const outside: Record<string, number> = { k6: msPer(cpu?.by_group.k6 ?? 0), other: msPer(cpu?.by_group.other ?? 0) };
-  const total = cpu && acked > 0 ? round(Object.values(byProcess).reduce((a, b) => a + b, 0), 3) : null;
+  for (const g of SYSTEM_GROUPS) byProcess[g] = round(msOf(g), 3) ?? 0;
+  const outside: Record<string, number> = { k6: round(msOf('k6'), 3) ?? 0, other: round(msOf('other'), 3) ?? 0 };
+  const total = cpu && acked > 0 ? round(SYSTEM_GROUPS.reduce((a, g) => a + msOf(g), 0), 3) : null;
   log(
     `cpu per transfer at ${rate}/s offered (cross-partition): ${total ?? '-'} ms (${SYSTEM_GROUPS.map((g) => `${g} ${byProcess[g]}`).join(', ')}; k6 ${outside.k6}, other ${outside.other}); ` +
       `writes per completed transfer: ${writesReport?.wal_bytes_per_transfer ?? '-'} WAL bytes, ${writesReport?.rows_per_transfer ?? '-'} rows, ${writesReport?.index_entries_per_transfer ?? '-'} index entries (${completed} completed)`,
