@@ -489,7 +489,7 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
         `| ${i + 1} | ${e.acked_per_s} | ${cell(e.p99_ms)} | ${cell(e.e2e?.p50_ms)} / ${cell(e.e2e?.p95_ms)} / ${cell(e.e2e?.p99_ms)} | ${cell(e.e2e?.n)} | ${cell(e.e2e_db?.p50_ms)} / ${cell(e.e2e_db?.p95_ms)} / ${cell(e.e2e_db?.p99_ms)} | ${cell(e.e2e_db?.n)} | ${e.money_moved ? `${round(e.money_moved.rate * 100, 1)}% of ${e.money_moved.n}` : '-'} | ${cpuLine(e.cpu)} |`,
       ),
     );
-    L.push('', 'Client-observed = from the 202 to a long poll returning COMPLETED (includes the Redis wake-up). Postgres clocks = completed_at (the worker batch\'s clock, taken before its commit) minus created_at (the ack): a lower bound.', '');
+    L.push('', 'Client-observed = from the 202 to a long poll returning COMPLETED (includes the Redis wake-up). Postgres clocks = completed_at (the worker batch\'s clock, taken before its commit) minus created_at (the API\'s idempotency claim, taken before the command is produced to Kafka and the 202 sent): it adds the ack path and leaves out the commit and the long poll\'s wake-up, so it is not a bound of the client figure either way.', '');
   }
   if (m.quiet.length) {
     L.push(`## Quiet latency: one cross-partition transfer at a time, ${plan.quietRatePerS}/s`, '');
@@ -497,7 +497,7 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
     m.quiet.forEach((q, i) =>
       L.push(`| ${i + 1} | ${q.n} | ${cell(q.p50_ms)} / ${cell(q.p95_ms)} / ${cell(q.p99_ms)} / ${cell(q.max_ms)} | ${cell(q.db_p50_ms)} / ${cell(q.db_p99_ms)} | ${cell(q.ack_p50_ms)} / ${cell(q.ack_p99_ms)} | ${q.failures} |`),
     );
-    L.push('', 'Postgres clocks = completed_at (the credit leg\'s batch clock) minus created_at (the debit leg\'s batch clock): the two worker hops; the client figure adds the API\'s long-poll wake-up and read.', '');
+    L.push('', 'Postgres clocks = completed_at (the credit leg\'s batch clock, before its commit) minus created_at (the API\'s idempotency claim, before the command is produced and the 202 sent): the ack path and the two worker hops; the client figure starts at the 202 instead and adds the credit leg\'s commit and the API\'s long-poll wake-up and read.', '');
   }
   for (const [kind, runs] of [['ours', m.capacity.ours], ['row-lock baseline', m.capacity.baseline]] as const) {
     if (!runs.length) continue;
