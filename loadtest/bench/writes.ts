@@ -2,11 +2,15 @@
  * What Postgres writes per completed transfer: WAL bytes (pg_current_wal_lsn before and
  * after), and heap rows and index entries per table (pg_stat_user_tables counters).
  *
- * Index entries are not counted by Postgres itself; they follow from the row counters: an
- * inserted row adds one entry to every index of its table, a non-HOT update adds one to every
- * index again, a HOT update (no indexed column changed, room on the page) adds none, and a
- * delete adds none (it only marks the row). So entries = (inserted + updated - hot updated)
- * x indexes of the table.
+ * Index entries are not counted by Postgres's statistics. They are counted in the window's
+ * WAL (pg_walinspect): every new B-tree leaf tuple is one INSERT_LEAF or INSERT_POST record,
+ * or the level-0 SPLIT_L/SPLIT_R record of the insertion that split its page. The row
+ * counters alone, (inserted + updated - hot updated) x indexes of the table, overcount: a
+ * partial index takes only the rows its predicate admits (`transfers_processing_idx` the
+ * PROCESSING ones, `transfers_hold_idx` and `transfers_reverses_idx` none of a plain
+ * transfer), and a BRIN index keeps a summary per page range, not an entry per row. That
+ * formula is the fallback when the WAL cannot be read (no pg_walinspect, WAL recycled), and
+ * the report says which was used.
  *
  * The statistics counters reach the shared view only when a backend reports them: at most
  * once a second while busy, and about 10 s after it went idle (PostgreSQL 15's
@@ -43,6 +47,12 @@ export interface WritesReport {
   wal_bytes_per_transfer: number | null;
   rows_per_transfer: number | null;
   index_entries_per_transfer: number | null;
+  /**
+   * `wal`: B-tree leaf tuples written in the window (exact); `row counters`: (inserted +
+   * updated - HOT updated) x the table's indexes, an upper bound (partial and BRIN indexes
+   * counted as if every row entered them).
+   */
+  index_entries_from: 'wal' | 'row counters';
   /** Per table, per transfer. */
   by_table: Record<string, TableWrites>;
   /**
@@ -87,6 +97,42 @@ async function walByRelationAndRecord(directUrl: string, from: string, to: strin
       [from, to],
     );
     return r.rows.map((row) => ({ rel: String(row.rel), record: String(row.record), bytes: Number(row.bytes) }));
+  } catch {
+    return null; // no pg_walinspect, or the window's WAL already recycled
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * New B-tree leaf tuples per table (all its indexes) between two positions, from the WAL:
+ * INSERT_LEAF and INSERT_POST records, plus level-0 page splits (the insertion that splits a
+ * leaf is logged in the split record). Only this database's relations. Null without the WAL.
+ */
+async function indexEntriesFromWal(directUrl: string, from: string, to: string): Promise<Map<string, number> | null> {
+  const client = new Client({ connectionString: directUrl });
+  await client.connect();
+  try {
+    const r = await client.query(
+      `WITH w AS (
+         SELECT w.record_type, w.description,
+                substring(w.block_ref from 'rel [0-9]+/([0-9]+)/[0-9]+')::oid AS db,
+                substring(w.block_ref from 'rel [0-9]+/[0-9]+/([0-9]+)')::oid AS relfilenode
+           FROM pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn) w
+          WHERE w.resource_manager = 'Btree'
+       )
+       SELECT t.relname AS name,
+              count(*) FILTER (WHERE w.record_type IN ('INSERT_LEAF', 'INSERT_POST')
+                                  OR (w.record_type IN ('SPLIT_L', 'SPLIT_R') AND w.description ~ '^level:? 0,'))::float8 AS n
+         FROM w
+         JOIN pg_class c ON c.relfilenode = w.relfilenode
+         JOIN pg_index i ON i.indexrelid = c.oid
+         JOIN pg_class t ON t.oid = i.indrelid
+        WHERE w.db = (SELECT oid FROM pg_database WHERE datname = current_database())
+        GROUP BY 1`,
+      [from, to],
+    );
+    return new Map(r.rows.map((row) => [String(row.name), Number(row.n)]));
   } catch {
     return null; // no pg_walinspect, or the window's WAL already recycled
   } finally {
@@ -152,6 +198,7 @@ export class WritesMeter {
     if (!this.start) return null;
     const walEnd = this.walEnd ?? (await walPosition(this.directUrl));
     const records = await walByRelationAndRecord(this.directUrl, this.start.walLsn, walEnd.lsn);
+    const walEntries = await indexEntriesFromWal(this.directUrl, this.start.walLsn, walEnd.lsn);
     const tables = await this.settledCounters();
     const byTable: Record<string, TableWrites> = {};
     let rows = 0;
@@ -165,8 +212,8 @@ export class WritesMeter {
         hotUpdated: after.hotUpdated - before.hotUpdated,
         deleted: after.deleted - before.deleted,
       };
-      const indexEntries = (d.inserted + d.updated - d.hotUpdated) * after.indexes;
-      if (d.inserted + d.updated + d.deleted === 0) continue;
+      const indexEntries = walEntries ? (walEntries.get(name) ?? 0) : (d.inserted + d.updated - d.hotUpdated) * after.indexes;
+      if (d.inserted + d.updated + d.deleted === 0 && indexEntries === 0) continue;
       rows += d.inserted + d.updated + d.deleted;
       entries += indexEntries;
       byTable[name] = { inserted: per(d.inserted), updated: per(d.updated), hot_updated: per(d.hotUpdated), deleted: per(d.deleted), index_entries: per(indexEntries) };
@@ -181,6 +228,7 @@ export class WritesMeter {
       wal_bytes_per_transfer: transfers > 0 ? Math.round(wal / transfers) : null,
       rows_per_transfer: transfers > 0 ? round(rows / transfers, 2) : null,
       index_entries_per_transfer: transfers > 0 ? round(entries / transfers, 2) : null,
+      index_entries_from: walEntries ? 'wal' : 'row counters',
       by_table: byTable,
       wal_by_relation: perRelation,
       wal_by_record: perRecord,
