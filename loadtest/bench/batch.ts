@@ -19,9 +19,23 @@ import type { CpuReport } from './cpu';
 import { runK6 } from './k6run';
 import type { Managed } from './processes';
 import { waitSettled } from './services';
-import { log, round } from './util';
+import { log, round, sleep } from './util';
 
 export const BATCH_SCRIPT = 'loadtest/k6/batch.js';
+/** A backlog applied faster than this is reported without a rate (drained_per_s null). */
+const DRAIN_TIMED_S_MIN = 1;
+const DRAIN_POLL_MS = 100;
+
+/** When (driver clock) at least `accepted` transfers of `tag` were terminal; null on timeout. */
+async function waitTerminal(ctx: BenchContext, tag: string, accepted: number, timeoutMs: number): Promise<number | null> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await ctx.pool.query("SELECT count(*)::int AS n FROM transfers WHERE description = $1 AND status IN ('COMPLETED', 'REJECTED')", [tag]);
+    if (Number(r.rows[0].n) >= accepted) return Date.now();
+    await sleep(DRAIN_POLL_MS);
+  }
+  return null;
+}
 export const BATCH_ROUTE = '/v1/batch';
 
 export interface BatchIngestResult {
@@ -39,8 +53,19 @@ export interface BatchIngestResult {
   refusals: number;
   errors: number;
   dropped: number;
-  /** Items applied per second after the load stopped, until the backlog was gone. */
+  /**
+   * Transfers COMPLETED per second after the load stopped: from the load's end until every
+   * accepted item is terminal (polled every DRAIN_POLL_MS). Null when that took under
+   * DRAIN_TIMED_S_MIN (too short to be a rate) or never happened.
+   */
   drained_per_s: number | null;
+  /**
+   * The backlog when the load stopped: accepted items with no row yet (both legs to apply, or
+   * the whole transfer) and PROCESSING ones (debit leg applied, the credit leg to apply).
+   * drained_per_s counts both alike: a backlog of PROCESSING transfers drains at up to twice
+   * the rate of one not yet applied.
+   */
+  backlog_at_end: { not_applied: number; processing: number } | null;
   /** Items COMPLETED per second while the load ran. */
   completed_during_per_s: number | null;
   cpu: CpuReport | null;
@@ -95,13 +120,24 @@ export async function measureBatchIngest(ctx: BenchContext, procs: { api: Manage
   });
   const cpu = meter.end();
   const count = async () => Number((await ctx.pool.query("SELECT count(*)::int AS n FROM transfers WHERE description = $1 AND status = 'COMPLETED'", [tag])).rows[0].n);
-  const appliedAtEnd = await count();
+  const atEnd = await ctx.pool.query(
+    `SELECT count(*) FILTER (WHERE status = 'COMPLETED')::int AS completed, count(*) FILTER (WHERE status = 'PROCESSING')::int AS processing,
+            count(*)::int AS rows
+       FROM transfers WHERE description = $1`,
+    [tag],
+  );
+  const endedAt = Date.now();
+  const appliedAtEnd = Number(atEnd.rows[0].completed);
+  // Until every accepted item is terminal, on the driver's clock, DRAIN_POLL_MS apart: neither
+  // waitSettled's two quiet polls 250 ms apart nor completed_at (the worker's batch clock,
+  // taken before the batch is written: it can precede the load's end) time a drain of seconds.
+  const doneAt = await waitTerminal(ctx, tag, run.figures.acked, ctx.plan.settleTimeoutS * 1000);
   const settled = await waitSettled(ctx.pool, admin, topic, ctx.plan.settleTimeoutS * 1000);
   const appliedAfter = await count();
   const f = run.figures;
   const batches = run.summary.metrics.ack_ms?.values.count;
   if (batches === undefined) throw new Error(`${BATCH_SCRIPT} answered no batch with 202; see ${run.logPath}`);
-  const drainS = settled.ms === null ? null : settled.ms / 1000 - 0.5; // waitSettled needs two quiet polls 250 ms apart
+  const drainS = doneAt === null ? null : (doneAt - endedAt) / 1000;
   const result: BatchIngestResult = {
     items_per_batch: items,
     offered_items_per_s: batchesPerS * items,
@@ -113,13 +149,15 @@ export async function measureBatchIngest(ctx: BenchContext, procs: { api: Manage
     refusals: run.summary.metrics.batch_refused?.values.count ?? 0,
     errors: f.errors,
     dropped: f.dropped,
-    drained_per_s: drainS && drainS > 0 && appliedAfter > appliedAtEnd ? Math.round((appliedAfter - appliedAtEnd) / drainS) : null,
+    drained_per_s: drainS !== null && drainS >= DRAIN_TIMED_S_MIN && appliedAfter > appliedAtEnd ? Math.round((appliedAfter - appliedAtEnd) / drainS) : null,
+    backlog_at_end: { not_applied: Math.max(0, f.acked - Number(atEnd.rows[0].rows)), processing: Number(atEnd.rows[0].processing) },
     completed_during_per_s: Math.round(appliedAtEnd / durationS),
     cpu,
   };
   log(
     `batch ingest: ${result.rate_per_s} items/s accepted (${items} per batch, ${batchesPerS} batches/s offered), ack p50/p99 ${result.p50_ms}/${result.p99_ms} ms from the first attempt (accepted attempt p99 ${result.attempt_p99_ms ?? '-'} ms), ${result.refusals} refusals retried after Retry-After, ${result.errors} failed, ${result.dropped} batches dropped by k6; ` +
-      `backlog of ${appliedAfter - appliedAtEnd} applied at ${result.drained_per_s ?? '-'}/s after the load (${settled.ms === null ? `not settled: ${settled.reason}` : `settled in ${settled.ms} ms`})`,
+      `backlog of ${appliedAfter - appliedAtEnd} (${result.backlog_at_end?.not_applied} not applied, ${result.backlog_at_end?.processing} PROCESSING) applied at ${result.drained_per_s ?? '-'}/s after the load, ` +
+      `the last ${drainS === null ? '-' : round(drainS, 2)} s after it (${settled.ms === null ? `not settled: ${settled.reason}` : `settled in ${settled.ms} ms`})`,
   );
   return result;
 }

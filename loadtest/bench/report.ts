@@ -288,7 +288,7 @@ export function writeReport(input: ReportInput): Record<string, unknown> {
         wal_bytes_per_transfer: 'same window as cpu_ms_per_transfer, until every transfer is COMPLETED and its outbox marks are written: pg_current_wal_lsn() difference / COMPLETED transfers (the dev profile\'s cluster serves only the bench)',
         rows_per_transfer: 'same window: pg_stat_user_tables inserts + updates + deletes per COMPLETED transfer; index entries = B-tree leaf tuples written in the WAL window (INSERT_LEAF, INSERT_POST and level-0 splits, pg_walinspect: a partial index counts only the rows its predicate admits, a BRIN index none), or, when the WAL cannot be read (index_entries_from = "row counters"), the upper bound (inserts + updates - HOT updates) x the table\'s indexes',
         exchanges_per_transfer: 'inside the cpu_ms_per_transfer load (its first and last seconds left out): TCP data segments sent on the stack\'s loopback connections (ss -ti data_segs_out), by hop from the process that wrote to the one that read, per offered transfer; a segment is one write as the kernel sent it (loadtest/bench/exchanges.ts)',
-        batch_ingest: `k6 ${plan.batchItems}-item POST /v1/batch requests at ${plan.batchItemsPerS} items/s offered for ${plan.batchDurationS} s: items accepted/s, batch ack p99; drained_per_s = items applied per second after the load stopped`,
+        batch_ingest: `k6 ${plan.batchItems}-item POST /v1/batch requests at ${plan.batchItemsPerS} items/s offered for ${plan.batchDurationS} s: items accepted/s, batch ack p99; drained_per_s = the backlog's transfers COMPLETED per second from the load's end until every accepted item is terminal (polled every 100 ms; null when under 1 s), with the backlog's make-up in details.batch[].backlog_at_end (not applied at all / PROCESSING: only the credit leg left)`,
         ideal: `PostgreSQL alone (direct connections, same server): ${plan.idealWriters} writers on disjoint accounts, batches of ${plan.idealBatchTransfers} transfers in one statement each (a transfer row, two entries, one balance UPDATE per account per batch): transfers committed/s`,
       },
       ingest_sweep: [...m.ingest.entries()].sort((a, b) => a[0] - b[0]).map(([rate, steps]) => ({ rate, median: medianStep(steps), runs: steps })),
@@ -535,10 +535,16 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
   }
   if (m.batch.length) {
     L.push('## Batch ingest (POST /v1/batch)', '');
-    L.push('| run | items/batch | offered items/s | accepted items/s | ack p50 / p99 ms | errors | dropped | applied/s during | backlog applied/s after | CPU |', '|---|---:|---:|---:|---|---:|---:|---:|---:|---|');
-    m.batch.forEach((b, i) =>
-      L.push(`| ${i + 1} | ${b.items_per_batch} | ${b.offered_items_per_s} | ${b.rate_per_s} | ${cell(b.p50_ms)} / ${cell(b.p99_ms)} | ${b.errors} | ${b.dropped} | ${cell(b.completed_during_per_s)} | ${cell(b.drained_per_s)} | ${cpuLine(b.cpu)} |`),
+    L.push(
+      '| run | items/batch | offered items/s | accepted items/s | ack p50 / p99 ms | errors | dropped | applied/s during | backlog at the end: not applied / PROCESSING | backlog COMPLETED/s after | CPU |',
+      '|---|---:|---:|---:|---|---:|---:|---:|---|---:|---|',
     );
+    m.batch.forEach((b, i) =>
+      L.push(
+        `| ${i + 1} | ${b.items_per_batch} | ${b.offered_items_per_s} | ${b.rate_per_s} | ${cell(b.p50_ms)} / ${cell(b.p99_ms)} | ${b.errors} | ${b.dropped} | ${cell(b.completed_during_per_s)} | ${b.backlog_at_end ? `${b.backlog_at_end.not_applied} / ${b.backlog_at_end.processing}` : '-'} | ${cell(b.drained_per_s)} | ${cpuLine(b.cpu)} |`,
+      ),
+    );
+    L.push('', 'Backlog COMPLETED/s after: transfers of the backlog COMPLETED per second from the load\'s end until every accepted item is terminal (polled every 100 ms); a PROCESSING transfer needs only its credit leg, so the figure depends on the backlog\'s make-up; "-" when the backlog took under 1 s.');
     L.push('');
   }
   for (const mix of ['uniform', 'hot'] as const) {
