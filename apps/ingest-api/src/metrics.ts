@@ -9,7 +9,7 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
   /** Read at each scrape (set by the runtime, which has the pool). */
   let oldestOpenMove: (() => Promise<number>) | null = null;
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-  return {
+  const metrics = {
     registry,
     requests: new Counter({
       name: 'ledger_api_requests_total',
@@ -125,6 +125,14 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers: [registry],
     }),
   };
+  // A labelled counter has no series until its first inc(), and a series that first appears
+  // at 1 is not an increase to rate() or increase(): the first refusal of a kind would never
+  // show. Each known label value starts at 0.
+  for (const kind of ['read', 'write']) metrics.refusedRateLimited.inc({ kind }, 0);
+  for (const reason of ['backpressure', 'unknown', 'unavailable']) metrics.publishFailures.inc({ reason }, 0);
+  for (const limit of ['process', 'principal']) metrics.longPollsRefused.inc({ limit }, 0);
+  for (const reason of ['miss', 'malformed', 'redis_error']) metrics.cacheFallbacks.inc({ reason }, 0);
+  return metrics;
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;

@@ -15,7 +15,7 @@ import { within } from '@ledgerline/config';
 import type { KafkaProbe } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
 import { countUnpublishedOutbox, describePgFailure, listPartitionStates, moneyInFlight } from '@ledgerline/postgres';
-import type { WorkerMetrics } from './metrics';
+import { type WorkerMetrics, zeroPartitionCounters } from './metrics';
 import type { Ownership } from './partition-worker';
 
 type CheckName = 'postgres' | 'redis' | 'kafka' | 'partitions';
@@ -91,6 +91,7 @@ export class WorkerHealth {
     this.relaySeen = relay;
 
     const partitions = owned.map((o) => o.partition);
+    zeroPartitionCounters(metrics, partitions);
     const read = <T>(promise: Promise<T>, what: string) => within(promise, checkTimeoutMs, `${what} not read`);
     const unclaimed = owned.some((o) => o.nextOffset === null);
     const [watermarks, states, backlog, inFlight] = await Promise.allSettled([

@@ -1,10 +1,11 @@
 /** Prometheus metrics of one worker process. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DeadLetterReason } from './partition-applier';
 
 export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-  return {
+  const metrics = {
     registry,
     commandsApplied: new Counter({ name: 'ledger_worker_commands_applied_total', help: 'Commands committed', labelNames: ['partition'], registers: [registry] }),
     batchCommands: new Histogram({
@@ -103,5 +104,21 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
       registers: [registry],
     }),
   };
+  // A labelled counter has no series until its first inc(), and a series that first appears
+  // at 1 is not an increase to rate() or increase(): the first dead letter of a kind would
+  // never show on the dashboard. Each reason starts at 0; the per-partition counters start
+  // at 0 for each assigned partition (zeroPartitionCounters, at every scrape).
+  for (const reason of DEAD_LETTER_REASONS) metrics.deadLetters.inc({ reason }, 0);
+  return metrics;
+}
+
+const DEAD_LETTER_REASONS = ['malformed', 'forged', 'unprocessable'] as const satisfies readonly DeadLetterReason[];
+
+/** Gives each per-partition counter a 0 series for each partition, so that its first count is an increase. */
+export function zeroPartitionCounters(metrics: Pick<WorkerMetrics, 'fenced' | 'writeRetries'>, partitions: readonly number[]): void {
+  for (const partition of partitions) {
+    metrics.fenced.inc({ partition: String(partition) }, 0);
+    metrics.writeRetries.inc({ partition: String(partition) }, 0);
+  }
 }
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
