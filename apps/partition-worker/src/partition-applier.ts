@@ -224,6 +224,8 @@ interface PreparedBatch {
   appliedKeys: string[];
   /** Its first command is a REVERSAL: prepared from committed state only (decodeBatch). */
   startsWithReversal: boolean;
+  /** Messages it dead-letters (in `outbox`): counted and logged once the batch commits, not at each attempt. */
+  deadLetters: readonly { offset: string; kind: 'malformed' | 'forged'; reason: string }[];
 }
 
 export type ApplyResult =
@@ -680,12 +682,6 @@ export class PartitionApplier {
     const now = this.ports.clock.now().toISOString();
     const { batch, taken } = decodeBatch(this.topic, this.partition, all, now, this.ports.seal);
     const { commands, deadLetters, fence } = batch;
-    for (const letter of deadLetters) {
-      const kind = letter.reason.startsWith('forged:') ? 'forged' : 'malformed';
-      this.ports.onDeadLetter?.(this.partition, kind);
-      // As the UNPROCESSABLE isolation logs: an operator looks for the offset in the log first.
-      this.ports.log(`partition ${this.partition}: offset ${letter.offset} dead-lettered as ${kind}: ${letter.reason}`);
-    }
     const routing = await this.currentRouting(commands);
     const partitionOf = (id: string) => routing.partitionOf(id);
 
@@ -715,6 +711,7 @@ export class PartitionApplier {
       fence,
       appliedKeys,
       startsWithReversal: commands[0]?.type === 'REVERSAL',
+      deadLetters: deadLetters.map((letter) => ({ offset: String(letter.offset), kind: letter.reason.startsWith('forged:') ? 'forged' : 'malformed', reason: letter.reason })),
     };
   }
 
@@ -743,6 +740,13 @@ export class PartitionApplier {
     let step = 'its bookkeeping';
     try {
       if (batch.generation === this.generation) this.remember(known, effects.accounts);
+      // Counted here, once: a batch prepared again after a failed write (Postgres down) meets
+      // the same letters again, and counting them at prepare counted one message per attempt.
+      for (const letter of batch.deadLetters) {
+        this.ports.onDeadLetter?.(this.partition, letter.kind);
+        // As the UNPROCESSABLE isolation logs: an operator looks for the offset in the log first.
+        this.ports.log(`partition ${this.partition}: offset ${letter.offset} dead-lettered as ${letter.kind}: ${letter.reason}`);
+      }
       this.ports.afterCommit?.(this.partition, { commands: batch.taken, effects, durationMs: Date.now() - batch.started });
       this.afterCommit(effects, written, span?.headers ?? null);
       if (fence) {
