@@ -42,10 +42,15 @@ describe('infra/observability', () => {
 
   test('the reconcile panel reads its gauges across workers: only the one holding partition 0 exports figures', () => {
     // The others export no violations and a last run of 0 (reconcile-schedule.ts): a query
-    // of one worker's series would show nothing, or 0, whenever partition 0 is elsewhere.
+    // of one worker's series would show nothing, or 0, whenever partition 0 is elsewhere. And
+    // the last run is the newest over a day, not over the gauges now: when partition 0 moved to
+    // a worker that does not reconcile (interval 0), the worker that did set its gauge to 0, and
+    // `time() - max(gauge > 0)` went empty: the signal for "nobody runs it" could not fire.
     const dashboard = JSON.parse(readFileSync(join(DIR, 'grafana', 'ledgerline-dashboard.json'), 'utf8')) as { panels: Panel[] };
     const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).filter((expr) => expr.includes('ledger_reconcile_'));
-    expect(queries).toEqual(['max by (check) (ledger_reconcile_violations)', 'time() - max(ledger_reconcile_last_run_timestamp_seconds > 0)']);
+    expect(queries).toEqual(['max by (check) (ledger_reconcile_violations)', 'time() - max(max_over_time(ledger_reconcile_last_run_timestamp_seconds[1d]) > 0)']);
+    // The README's signal is the dashboard's query, word for word.
+    expect(readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8')).toContain(`\`time() - max(max_over_time(ledger_reconcile_last_run_timestamp_seconds[1d]) > 0)\``);
   });
 
   test('the scrape config targets the API and the workers as npm start runs them', () => {
