@@ -53,6 +53,18 @@ describe('infra/observability', () => {
     expect(readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8')).toContain(`\`time() - max(max_over_time(ledger_reconcile_last_run_timestamp_seconds[1d]) > 0)\``);
   });
 
+  test("the reconcile stat colours the seconds since the last run by their own thresholds, not the violations' red at 1", () => {
+    const dashboard = JSON.parse(readFileSync(join(DIR, 'grafana', 'ledgerline-dashboard.json'), 'utf8')) as {
+      panels: (Omit<Panel, 'targets'> & { targets?: { expr: string; refId: string }[]; fieldConfig: { overrides: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[] } })[];
+    };
+    const panel = dashboard.panels.find((p) => p.title === 'Reconcile violations')!;
+    const age = panel.targets!.find((t) => t.expr.includes('ledger_reconcile_last_run_timestamp_seconds'))!;
+    const override = panel.fieldConfig.overrides.find((o) => o.matcher.id === 'byFrameRefID' && o.matcher.options === age.refId);
+    expect(override?.properties.find((p) => p.id === 'unit')?.value).toBe('s');
+    const steps = (override?.properties.find((p) => p.id === 'thresholds')?.value as { steps: { value: number | null }[] }).steps;
+    expect(steps.at(-1)?.value).toBe(600);
+  });
+
   test('the scrape config targets the API and the workers as npm start runs them', () => {
     const config = readFileSync(join(DIR, 'prometheus.yml'), 'utf8');
     const runLocal = readFileSync(join(__dirname, '..', '..', 'scripts', 'run-local.ts'), 'utf8');
