@@ -40,6 +40,17 @@ describe('infra/observability', () => {
     }
   });
 
+  test("every metric the README's signals table names is on the dashboard, as the README says", () => {
+    const dashboard = JSON.parse(readFileSync(join(DIR, 'grafana', 'ledgerline-dashboard.json'), 'utf8')) as { panels: Panel[] };
+    const queried = new Set(dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => t.expr.match(/\bledger_[a-z_]+/g) ?? [])));
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('| signal | what it means | what to do |'));
+    const signals = table.slice(0, table.indexOf('\n\n')).split('\n').map((row) => row.split(' | ')[1] ?? '');
+    const named = [...new Set(signals.flatMap((cell) => cell.match(/\bledger_[a-z_]+/g) ?? []))];
+    expect(named.length).toBeGreaterThan(10);
+    expect(named.filter((name) => !queried.has(name))).toEqual([]);
+  });
+
   test('the reconcile panel reads its gauges across workers: only the one holding partition 0 exports figures', () => {
     // The others export no violations and a last run of 0 (reconcile-schedule.ts): a query
     // of one worker's series would show nothing, or 0, whenever partition 0 is elsewhere. And
