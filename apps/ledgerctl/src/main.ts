@@ -4,12 +4,13 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, describeStartFailure } from '@ledgerline/config';
 import { SCOPES, TOKEN_LIFETIME_MAX_S_DEFAULT, principalProblem, signDevToken, unknownScopes } from '@ledgerline/auth';
 import { BUCKET_COUNT } from '@ledgerline/domain';
-import { uuid } from '@ledgerline/schemas';
+import { instantParam, uuid } from '@ledgerline/schemas';
 import { loadCtlConfig } from './config';
 import { setup } from './commands/setup';
 import { runReconcile } from './commands/reconcile';
 import { addPartitions, moveCommand, rebalance, showAccountRouting, showRouting, showSystemAccounts, showWorkers } from './commands/operate';
 import { acknowledgeLetter, redriveDeadLetter, showDeadLetter, showDeadLetters } from './commands/dead-letters';
+import { rebindKeys } from './commands/keys';
 
 /** Dead letters one `ledgerctl dead-letters` prints at most: each is a row with its reason. */
 const DEAD_LETTERS_SHOWN_MAX = 10_000;
@@ -106,6 +107,18 @@ deadLetters
   .description('record that one dead letter is handled, and why: it leaves `dead-letters --open` (written once, as the schema owner)')
   .requiredOption('--note <text>', 'why it is handled (one line, at most 500 characters)')
   .action((id: string, options: { note: string }) => acknowledgeLetter(loadCtlConfig(), parseOutboxId(id), options.note));
+
+program
+  .command('keys')
+  .description('Idempotency-Key operations')
+  .command('rebind')
+  .description('after a restore from a backup, once the workers have applied Kafka again and before the APIs start: bind the keys whose claims the restore lost to the transfers and holds written since --since (docs/operations.md)')
+  .requiredOption('--since <instant>', "RFC 3339 instant with an offset: the backup's START TIME (its backup_label), or earlier")
+  .action((options: { since: string }) => {
+    const since = instantParam.safeParse(options.since);
+    if (!since.success) throw new Error(`--since ${options.since}: ${since.error.issues[0]?.message ?? 'not an instant'}`);
+    return rebindKeys(loadCtlConfig(), since.data);
+  });
 
 const routing = program.command('routing').description('the bucket -> partition table');
 routing

@@ -7,11 +7,12 @@
 // partition 1 before T exists again: dead-lettered there (the default, for a leg no worker
 // built), R would find T not COMPLETED and end REJECTED, where it had been COMPLETED (an
 // outside disaster-recovery review saw 24-27 such reversals per restore). Waiting, the leg
-// completes T once partition 0 has applied it again, and R ends COMPLETED as before.
+// completes T once partition 0 has applied it again, and R ends COMPLETED as before. Then the
+// Idempotency-Key claims the restore lost are bound again from the rows (ledgerctl keys rebind).
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientCommand } from '@ledgerline/domain';
-import { insertUserAccount, listDeadLetters, loadRouting } from '@ledgerline/postgres';
+import { IdempotencyClaims, insertUserAccount, listDeadLetters, loadRouting, rebindLostClaims } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, accountOnPartition, balanceOf, deposit, transfer, transferStatuses } from '../../../test/support/ledger';
@@ -87,6 +88,14 @@ describe('a replay into a restored database, waiting for legs’ sources', () =>
         expect([await balanceOf(restored.pool, a), await balanceOf(restored.pool, b)]).toEqual([100n, 0n]);
         expect(await listDeadLetters(restored.pool, { limit: 10 })).toEqual([]);
         expect(second.fatal).toEqual([]);
+
+        // The keys' claims were lost with the restore: bound again from the rows (ledgerctl
+        // keys rebind), a retry of R's key with another body is refused, with its own replays.
+        const claims = new IdempotencyClaims(restored.pool);
+        expect(await rebindLostClaims(restored.pool, '2000-01-01T00:00:00Z')).toBe(3); // the deposit, T and R
+        expect((await claims.claim(r.transferId, 'ben', hash('another body'))).kind).toBe('reused');
+        expect((await claims.claim(r.transferId, 'ben', r.requestHash)).kind).toBe('replay');
+        expect(await rebindLostClaims(restored.pool, '2000-01-01T00:00:00Z')).toBe(0);
       } finally {
         lock.release();
         await second.stop();
