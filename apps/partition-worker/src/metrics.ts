@@ -72,7 +72,7 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
     }),
     scrapeRead: new Gauge({
       name: 'ledger_worker_scrape_read_timestamp_seconds',
-      help: 'When a scrape last read the gauges of each source: kafka (consumer lag), postgres (outbox backlog, money and transfers in flight). A source that does not answer a scrape leaves its gauges without series, not at their last value',
+      help: 'When a scrape last read the gauges of each source: kafka (consumer lag), postgres (outbox backlog, money and transfers in flight); 0 until one did. A source that does not answer a scrape leaves its gauges without series, not at their last value',
       labelNames: ['source'],
       registers: [registry],
     }),
@@ -109,6 +109,9 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
   // never show on the dashboard. Each reason starts at 0; the per-partition counters start
   // at 0 for each assigned partition (zeroPartitionCounters, at every scrape).
   for (const reason of DEAD_LETTER_REASONS) metrics.deadLetters.inc({ reason }, 0);
+  // 0 (never) until a scrape reads the source: a source down from the worker's start shows as
+  // the oldest read there is, not as no series an age rule would never see.
+  for (const source of ['kafka', 'postgres']) metrics.scrapeRead.set({ source }, 0);
   return metrics;
 }
 

@@ -56,6 +56,11 @@ describe("the worker's scrape-time gauges", () => {
       return metrics.registry.metrics();
     };
     try {
+      // A source that never answered reads as 0 (never), not as no series.
+      deps.pool = unreachable;
+      const never = await scrape();
+      expect(sample(never, 'ledger_worker_scrape_read_timestamp_seconds{source="postgres"}')).toBe(0);
+      deps.pool = db.pool;
       await produce(5);
       const up = await scrape();
       expect(sample(up, 'ledger_worker_consumer_lag_messages{partition="0"}')).toBe(3);
