@@ -61,6 +61,11 @@ export function transfer(from: string, to: string, owner: string, amount: bigint
   };
 }
 
+/** A reversal of `of`, paid back by `from` (the original's destination), whose owner sends it. */
+export function reversal(of: string, from: string, owner: string, amount: bigint, transferId = randomUUID()): ClientCommand {
+  return { type: 'REVERSAL', transferId, reverses: of, fromAccountId: from, amount, currency: 'USD', principal: owner, admin: false, requestHash: hash(transferId), description: null, acceptedAt: new Date().toISOString() };
+}
+
 /** The key a worker started with no LEDGERLINE_COMMAND_KEY verifies operator seals with. */
 export const testSeal = new CommandSeal(LOCAL_DEFAULTS.commandKey);
 

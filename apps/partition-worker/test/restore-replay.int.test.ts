@@ -9,21 +9,15 @@
 // outside disaster-recovery review saw 24-27 such reversals per restore). Waiting, the leg
 // completes T once partition 0 has applied it again, and R ends COMPLETED as before. Then the
 // Idempotency-Key claims the restore lost are bound again from the rows (ledgerctl keys rebind).
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClientCommand } from '@ledgerline/domain';
 import { IdempotencyClaims, insertUserAccount, listDeadLetters, loadRouting, rebindLostClaims } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
-import { TestPublisher, accountOnPartition, balanceOf, deposit, transfer, transferStatuses } from '../../../test/support/ledger';
+import { TestPublisher, accountOnPartition, balanceOf, deposit, reversal, transfer, transferStatuses } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 const hash = (id: string) => createHash('sha256').update(id).digest('hex');
-
-function reversal(of: string, from: string, owner: string, amount: bigint): ClientCommand {
-  const transferId = randomUUID();
-  return { type: 'REVERSAL', transferId, reverses: of, fromAccountId: from, amount, currency: 'USD', principal: owner, admin: false, requestHash: hash(transferId), description: null, acceptedAt: new Date().toISOString() };
-}
 
 describe('a replay into a restored database, waiting for legs’ sources', () => {
   let live: TestDatabase;

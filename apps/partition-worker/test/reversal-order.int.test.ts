@@ -7,13 +7,12 @@
 // a replay into a restored database brings them together (docs/operations.md). Here the
 // batch write is held 300 ms before it is sent, so a reversal prepared beside it would read
 // before its commit. Against real Postgres.
-import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, QueryConfig } from 'pg';
-import type { ClientCommand, RoutingTable } from '@ledgerline/domain';
+import type { RoutingTable } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { balanceOf, deposit, openAccountOn, transferStatuses } from '../../../test/support/ledger';
+import { balanceOf, deposit, openAccountOn, reversal, transferStatuses } from '../../../test/support/ledger';
 import { messagesOf, realApplier } from './support/real-applier';
 
 /** The real pool, its batch writes sent 300 ms late. */
@@ -28,12 +27,6 @@ function slowWriting(pool: Pool): Pool {
       };
     },
   });
-}
-
-function reversal(of: string, from: string, owner: string, amount: bigint): ClientCommand {
-  const transferId = randomUUID();
-  const requestHash = createHash('sha256').update(transferId).digest('hex');
-  return { type: 'REVERSAL', transferId, reverses: of, fromAccountId: from, amount, currency: 'USD', principal: owner, admin: false, requestHash, description: null, acceptedAt: new Date().toISOString() };
 }
 
 describe('a reversal fetched with its original', () => {
