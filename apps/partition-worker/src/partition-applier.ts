@@ -138,9 +138,10 @@ export class DatabaseWriteError extends Error {
 
 /**
  * A saga leg refused for its transfer's state while the worker waits for legs' sources
- * (WORKER_LEG_WAIT_FOR_SOURCE_MS: a replay into a restored database). An operating error: the
- * consumer loop retries the partition from the leg after its backoff, and the partition shows
- * as failing its writes meanwhile (readiness names it and this message).
+ * (WORKER_LEG_WAIT_FOR_SOURCE_MS: a replay into a restored database). Not a failed write:
+ * the consumer loop hands the fetch back and fetches the partition again from the leg after a
+ * short pause (partition-worker.ts, `leg-waits`), and the partition shows as failing its writes
+ * meanwhile (readiness names it and this message).
  */
 export class LegAwaitsSourceError extends Error {
   override readonly name = 'LegAwaitsSourceError';
@@ -410,11 +411,11 @@ export class PartitionApplier {
       let ahead: Ahead | null = null;
       let fromOffset = claim.nextOffset;
       for (let rest = fresh; rest.length > 0 && progress.isActive(); ) {
-        let batch = await this.prepare(rest.slice(0, this.batchCommandsMax), fromOffset, ahead, fromOffset < this.readKeysBelow);
+        let batch = await this.prepare(rest.slice(0, this.batchLimitAt(fromOffset)), fromOffset, ahead, fromOffset < this.readKeysBelow);
         if (committing) await committing;
         // A reversal reads its original from committed state only (decodeBatch): prepared
         // again once the batch before it has committed.
-        if (ahead && batch.startsWithReversal) batch = await this.prepare(rest.slice(0, this.batchCommandsMax), fromOffset, null, fromOffset < this.readKeysBelow);
+        if (ahead && batch.startsWithReversal) batch = await this.prepare(rest.slice(0, this.batchLimitAt(fromOffset)), fromOffset, null, fromOffset < this.readKeysBelow);
         await progress.beforeCommit();
         committing = this.commit(claim, batch, progress);
         // Observed here so a failure while the next batch is prepared is not an unhandled
@@ -462,7 +463,7 @@ export class PartitionApplier {
       if (failureKind(failure) !== 'deterministic') throw failure;
       // Everything before the failed batch is committed; isolate the culprit in that batch,
       // then go on with the rest as usual.
-      const failed = fresh.filter((m) => BigInt(m.offset) >= claim.nextOffset).slice(0, this.batchCommandsMax);
+      const failed = fresh.filter((m) => BigInt(m.offset) >= claim.nextOffset).slice(0, this.batchLimitAt(claim.nextOffset));
       this.ports.log(`partition ${this.partition}: write failed deterministically (${sqlStateOf(failure)}: ${(failure as Error).message}); bisecting ${failed.length} messages`);
       const isolated = await this.isolatePoison(claim, failed, failure, progress);
       if (isolated.kind === 'fenced') return isolated;
@@ -549,6 +550,15 @@ export class PartitionApplier {
    * the partition never saw the first time. Its source's new copy of the leg would still
    * complete the transfer, so the money would agree; the order would not.
    */
+  /**
+   * Commands in the batch starting at `offset`: one when it is the saga leg waiting for its
+   * source (legWaitsForSource), tried alone until it applies, so that each try does not
+   * bisect a whole fetch down to it again.
+   */
+  private batchLimitAt(offset: bigint): number {
+    return this.legAwaiting?.offset === offset ? 1 : this.batchCommandsMax;
+  }
+
   private legWaitsForSource(message: ConsumedMessage, error: unknown): boolean {
     if (this.legWaitForSourceMs <= 0 || sqlStateOf(error) !== SQLSTATE_LEG_MISMATCH) return false;
     const decoded = decodeCommand(message.value, this.ports.seal);

@@ -12,7 +12,7 @@ import { InvariantViolation } from '@ledgerline/domain';
 import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer, isGroupRejoin } from '@ledgerline/kafka';
 import { ConcurrentWriteError, describePgFailure, listPartitionStates, partitionsWithCacheBehind, partitionsWithLeftovers } from '@ledgerline/postgres';
 import { FenceStorm } from './fence-storm';
-import { AfterCommitError, type ApplierPorts, type ApplyProgress, PartitionApplier } from './partition-applier';
+import { AfterCommitError, type ApplierPorts, type ApplyProgress, type ApplyResult, LegAwaitsSourceError, PartitionApplier } from './partition-applier';
 import type { OutboxRelay } from './outbox-relay';
 
 /** A partition Kafka assigned to this process: its claim and whether it is stuck (health.ts reads it). */
@@ -40,6 +40,11 @@ export interface FetchesPastNext {
 const FETCHES_PAST_NEXT_TELL_MS = 10_000;
 /** How long a partition whose log ends below its next offset waits before it fetches again (well inside the session timeout). */
 const LOG_BEHIND_RECHECK_MS = 1_000;
+/**
+ * The pause before a partition whose saga leg waits for its source (LegAwaitsSourceError) is
+ * fetched again from the leg. Short: the fetch's other partitions wait for it to return.
+ */
+const LEG_WAIT_RECHECK_MS = 100;
 
 /**
  * Backoff between attempts at applying a fetch after a batch's write failed for an operating
@@ -283,6 +288,18 @@ export class PartitionWorker {
         await fetched.heartbeat();
       },
     });
+    if (result.kind === 'leg-waits') {
+      // Not retried inside this fetch: kafkajs fetches a broker's partitions again only once
+      // every batch of the last fetch has been handled, so a partition waiting here would keep
+      // its leg's source partition, if this worker holds it too, from the records it must
+      // apply first. Handed back, and fetched again from the leg after a short pause.
+      if (this.writesFailing.get(fetched.partition)?.error !== result.error) this.options.ports.log(`partition ${fetched.partition}: ${result.error}`);
+      this.writesFailing.set(fetched.partition, { since: this.writesFailing.get(fetched.partition)?.since ?? Date.now(), error: result.error });
+      await sleep(LEG_WAIT_RECHECK_MS);
+      await fetched.heartbeat();
+      fetched.seek(result.nextOffset);
+      return;
+    }
     if (result.kind === 'log-behind') {
       // Said, and shown by /readyz (as writes failing), until the log reaches the offset again
       // (a new leader's high watermark catching up) or an operator decides what the offsets
@@ -367,13 +384,20 @@ export class PartitionWorker {
    * makes kafkajs restart the consumer, which rebalances every partition of the group, every
    * ~30 s for as long as Postgres is down.
    */
-  private async applyGuarded(applier: PartitionApplier, messages: readonly ConsumedMessage[], fetched: PartitionFetch, progress: ApplyProgress) {
+  private async applyGuarded(
+    applier: PartitionApplier,
+    messages: readonly ConsumedMessage[],
+    fetched: PartitionFetch,
+    progress: ApplyProgress,
+  ): Promise<ApplyResult | { kind: 'leg-waits'; nextOffset: bigint; error: string }> {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await applier.apply(messages, progress);
         if (result.kind !== 'log-behind') this.writesFailing.delete(applier.partition);
         return result;
       } catch (error) {
+        const nextOffset = applier.nextOffset;
+        if (error instanceof LegAwaitsSourceError && nextOffset !== null) return { kind: 'leg-waits', nextOffset, error: error.message };
         if (error instanceof InvariantViolation || error instanceof ConcurrentWriteError) {
           this.options.onFatal(error);
           throw error;

@@ -53,7 +53,9 @@ describe('a replay into a restored database, waiting for legs’ sources', () =>
     try {
       const first = await startWorker({ ...target, databaseUrl: live.url });
       try {
-        await publisher.publish(deposit(a, 100n));
+        // Ahead of T on its partition, more than one small fetch holds (WORKER_FETCH_BYTES_MAX
+        // below): partition 0 needs further fetches to reach T while partition 1 waits for it.
+        for (let i = 0; i < 10; i++) await publisher.publish(deposit(a, 10n));
         await publisher.publish(t);
         await waitFor('T completed', async () => (await transferStatuses(live.pool, [t.transferId])).get(t.transferId)?.status === 'COMPLETED');
         await publisher.publish(r);
@@ -66,7 +68,7 @@ describe('a replay into a restored database, waiting for legs’ sources', () =>
       const lock = await restored.pool.connect();
       await lock.query('BEGIN');
       await lock.query('SELECT 1 FROM partition_state WHERE topic = $1 AND partition = 0 FOR UPDATE', [topics.names.commands]);
-      const second = await startWorker({ ...target, databaseUrl: restored.url }, { WORKER_LEG_WAIT_FOR_SOURCE_MS: '60000', WORKER_WRITE_RETRY_DELAY_MAX_MS: '500' });
+      const second = await startWorker({ ...target, databaseUrl: restored.url }, { WORKER_LEG_WAIT_FOR_SOURCE_MS: '60000', WORKER_WRITE_RETRY_DELAY_MAX_MS: '500', WORKER_FETCH_BYTES_MAX: '1024' });
       try {
         // Partition 1 has met the leg before T exists again (claimed, next_offset still 0).
         await waitFor('partition 1 claimed', async () => (await restored.pool.query(`SELECT epoch > 1 AS claimed FROM partition_state WHERE topic = $1 AND partition = 1`, [topics.names.commands])).rows[0]?.claimed === true);
@@ -86,7 +88,7 @@ describe('a replay into a restored database, waiting for legs’ sources', () =>
         // The keys' claims were lost with the restore: bound again from the rows (ledgerctl
         // keys rebind), a retry of R's key with another body is refused, with its own replays.
         const claims = new IdempotencyClaims(restored.pool);
-        expect(await rebindLostClaims(restored.pool, '2000-01-01T00:00:00Z')).toBe(3); // the deposit, T and R
+        expect(await rebindLostClaims(restored.pool, '2000-01-01T00:00:00Z')).toBe(12); // the ten deposits, T and R
         expect((await claims.claim(r.transferId, 'ben', hash('another body'))).kind).toBe('reused');
         expect((await claims.claim(r.transferId, 'ben', r.requestHash)).kind).toBe('replay');
         expect(await rebindLostClaims(restored.pool, '2000-01-01T00:00:00Z')).toBe(0);
