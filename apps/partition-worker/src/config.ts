@@ -191,8 +191,6 @@ const schema = z.object({
    * restored from a backup (docs/operations.md): there a leg Kafka still holds can reach its
    * partition before its source partition has applied its transfer again, and waiting keeps
    * the partitions' first order (a reversal after the leg then finds its transfer COMPLETED).
-   * A waiting partition holds one of WORKER_PARTITIONS_CONCURRENT_MAX's slots: set that to at
-   * least the partitions a worker holds meanwhile, so the sources are never queued behind.
    */
   WORKER_LEG_WAIT_FOR_SOURCE_MS: intVar(0, 0, 86_400_000),
   /**
