@@ -10,7 +10,7 @@
  * and withdrawal, so that `POST /v1/batch` places holds the same way and in batch order.
  */
 import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
-import { type CaptureCommand, type VoidHoldCommand, holdIdFor, transferIdFor } from '@ledgerline/domain';
+import { type CaptureCommand, type VoidHoldCommand, holdEndedKey, holdIdFor, transferIdFor } from '@ledgerline/domain';
 import { type HoldRow, findAccount, findHold, findIdempotencyClaimant } from '@ledgerline/postgres';
 import type { HoldResource, HoldWait, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
@@ -107,12 +107,14 @@ async function mayRead(ctx: AppContext, auth: AuthContext, hold: CurrentHold): P
 
 /**
  * `GET /v1/holds/{id}?wait_ms=&until=`: waits while the hold is ACCEPTED (not applied yet),
- * and with `until` ended also while it is HELD (the worker notifies a hold's end as it does
- * its placement).
+ * and with `until` ended also while it is HELD, on its ended key (holdEndedKey), which the
+ * worker notifies when a batch ends the hold or refuses it, and the re-check finds settled
+ * only once it is no longer HELD.
  */
 export async function readHold(ctx: AppContext, auth: AuthContext, holdId: string, waitMs: number, until: HoldWait = 'applied'): Promise<HoldResource> {
   const current = await readLongPolled(ctx, auth, holdId, waitMs, {
     what: 'hold',
+    waitKey: until === 'ended' ? holdEndedKey(holdId) : holdId,
     current: () => currentHold(ctx, holdId),
     mayRead: (found) => mayRead(ctx, auth, found),
     unsettled: (found) => found.resource.status === 'ACCEPTED' || (until === 'ended' && found.resource.status === 'HELD'),

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { UnsafeConfigError, within } from '@ledgerline/config';
 import { BatchingProducer, KafkaProbe, createKafka, flushKafkaLog, topicNames } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
-import { IdempotencyClaims, RoutingWatcher, appLoginProblem, assertSchemaCurrent, createPool, findTerminalTransferIds, oldestOpenMoveSeconds } from '@ledgerline/postgres';
+import { IdempotencyClaims, RoutingWatcher, appLoginProblem, assertSchemaCurrent, createPool, oldestOpenMoveSeconds } from '@ledgerline/postgres';
 import {
   AcceptedTransfers,
   BalanceCache,
@@ -27,6 +27,7 @@ import type { ApiConfig } from './config';
 import { createApiMetrics } from './metrics';
 import { createRequestLimiter } from './rate-limits';
 import { commandPublisher } from './tracing';
+import { settledWaitKeys } from './status-read';
 
 export interface ApiRuntime {
   app: Express;
@@ -101,7 +102,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
   const waiter = new TransferStatusWaiter(subscriber, config.redisKeyPrefix, {
     waitersMax: config.longPollsMax,
     recheckMs: config.longPollRecheckMs,
-    areTerminal: (ids) => findTerminalTransferIds(pool, ids),
+    areTerminal: (keys) => settledWaitKeys(pool, keys),
     onError: (e) => logger.warn('long-poll re-check failed', { error: e.message }),
   });
 

@@ -11,6 +11,8 @@
  * read and the wait cannot be missed.
  */
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
+import { type Database, findEndedHoldIds, findTerminalTransferIds } from '@ledgerline/postgres';
+import { holdEndedKey, holdIdOfEndedKey } from '@ledgerline/domain';
 import type { WaitHandle } from '@ledgerline/redis';
 import type { AppContext } from './context';
 import { acceptedButUnrecorded, notFound } from './errors';
@@ -23,6 +25,8 @@ export interface ClaimedOnly {
 /** What a status read needs of its resource family. */
 export interface StatusSource<Current> {
   what: 'transfer' | 'hold';
+  /** What the long poll waits on: the id (applied, or terminal for a transfer) unless given (holdEndedKey). */
+  waitKey?: string;
   /** The resource as it stands now: applied, ACCEPTED, known by its claim only, or unknown. */
   current(): Promise<Current | ClaimedOnly | null>;
   mayRead(current: Current): Promise<boolean>;
@@ -33,8 +37,7 @@ export interface StatusSource<Current> {
 const isClaimedOnly = <Current>(found: Current | ClaimedOnly): found is ClaimedOnly => typeof found === 'object' && found !== null && 'claimant' in found;
 
 export async function readLongPolled<Current>(ctx: AppContext, auth: AuthContext, id: string, waitMs: number, source: StatusSource<Current>): Promise<Current> {
-  const deadline = Date.now() + waitMs;
-  let handle = waitMs > 0 ? registerLongPoll(ctx, auth, id) : null;
+  const handle = waitMs > 0 ? registerLongPoll(ctx, auth, source.waitKey ?? id) : null;
   try {
     const first = await source.current();
     if (first === null) throw notFound(source.what);
@@ -50,24 +53,33 @@ export async function readLongPolled<Current>(ctx: AppContext, auth: AuthContext
       return after;
     }
     if (!(await source.mayRead(first))) throw notFound(source.what);
-    // A wake-up says the id changed (or the safety re-check found it applied), not that it is
-    // settled as this read means it (a hold waited on until it ends is woken when placed):
-    // wait again, registered anew before the read, until settled or the time is up.
-    let current = first;
-    while (handle && source.unsettled(current)) {
-      const left = deadline - Date.now();
-      if (left <= 0) break;
-      await waitLongPoll(ctx, handle, left);
-      handle.cancel();
-      handle = Date.now() < deadline ? registerLongPoll(ctx, auth, id) : null;
-      const after = await source.current();
-      if (after === null || isClaimedOnly(after)) break;
-      current = after;
-    }
-    return current;
+    if (!handle || !source.unsettled(first)) return first;
+    // Woken when the wait key is settled (notified, or found so by the safety re-check,
+    // settledWaitKeys), or when the time is up: one more read answers.
+    await waitLongPoll(ctx, handle, waitMs);
+    const after = await source.current();
+    return after !== null && !isClaimedOnly(after) ? after : first;
   } finally {
     handle?.cancel();
   }
+}
+
+/**
+ * The safety re-check of the long polls' wait keys (TransferStatusWaiter): which are settled
+ * now. A transfer's or account change's id once it is terminal, a hold's once it is applied;
+ * a hold's ended key (holdEndedKey) once it is no longer HELD.
+ */
+export async function settledWaitKeys(pool: Database, keys: readonly string[]): Promise<ReadonlySet<string>> {
+  const ids: string[] = [];
+  const endedHolds: string[] = [];
+  for (const key of keys) {
+    const holdId = holdIdOfEndedKey(key);
+    if (holdId === null) ids.push(key);
+    else endedHolds.push(holdId);
+  }
+  const [settled, ended] = await Promise.all([findTerminalTransferIds(pool, ids), findEndedHoldIds(pool, endedHolds)]);
+  for (const holdId of ended) settled.add(holdEndedKey(holdId));
+  return settled;
 }
 
 /**

@@ -116,10 +116,10 @@ describe('a long poll until a hold has ended', () => {
     await alice.post(`/v1/holds/${id}/void`, {});
   });
 
-  test('a poll woken before the hold has ended waits on (here by the safety re-check, every 50 ms on this API)', async () => {
+  test('the safety re-check (every 50 ms on this API) does not end a poll on a hold that is still HELD', async () => {
     const { id } = await heldHold(0);
-    // The re-check wakes every poll on a hold that is applied (it knows no more): woken while
-    // HELD, a poll until ended must wait again, not answer HELD.
+    // The re-check asks Postgres which waited keys are settled: for a poll until ended, only
+    // a hold that is no longer HELD (a poll waiting for the placement is settled by any row).
     const recheckingApi = await startApi(target, { API_LONG_POLL_RECHECK_MS: '50' });
     try {
       const viaRechecking = new Client(recheckingApi.url, await token('alice'));

@@ -38,6 +38,7 @@ import {
   applyBatch,
   balanceFigureOf,
   dedupeKeyOf,
+  holdEndedKey,
   isolateUnprocessable,
   noEffects,
   subjectAccountOf,
@@ -356,7 +357,8 @@ export class PartitionApplier {
     } catch (error) {
       // After a commit its refresh was handed over (AfterCommitError); any other throw may
       // follow a write that committed unseen.
-      if (!(error instanceof AfterCommitError) && this.claim) this.outcomeUnknownOf = this.claim;
+      // A leg waiting for its source was refused by the database: nothing of its try committed.
+      if (!(error instanceof AfterCommitError) && !(error instanceof LegAwaitsSourceError) && this.claim) this.outcomeUnknownOf = this.claim;
       throw error;
     } finally {
       if (--this.applying === 0) for (const wake of this.betweenWritesWaiters.splice(0)) wake();
@@ -823,10 +825,11 @@ export class PartitionApplier {
     const terminal = [
       ...effects.newTransfers.filter((t) => t.status !== 'PROCESSING').map((t) => t.id),
       ...effects.transferStatuses.map((t) => t.id),
-      // Long polls on holds wait for them to be applied, or to end (`until=ended`); PATCHes
-      // for their outcome.
+      // Long polls on holds wait for them to be applied, or on their ended key to end
+      // (`until=ended`: a refusal ends one too); PATCHes for their outcome.
       ...effects.newHolds.map((h) => h.id),
-      ...effects.holdEnds.map((h) => h.id),
+      ...effects.newHolds.filter((h) => h.status !== 'HELD').map((h) => holdEndedKey(h.id)),
+      ...effects.holdEnds.map((h) => holdEndedKey(h.id)),
       ...effects.accountChanges.map((c) => c.id),
     ];
     // Balances first, then the wake-up, issued back to back on one connection (Redis runs a

@@ -8,3 +8,4 @@ export * from './effects';
 export * from './derived-messages';
 export * from './batch-invariants';
 export * from './clock';
+export * from './wait-keys';

@@ -351,6 +351,13 @@ export async function findTerminalTransferIds(pool: Pool, ids: readonly string[]
   return new Set(result.rows.map((r) => r.id as string));
 }
 
+/** Which of these holds have ended: captured, voided, expired, or refused (anything but HELD). */
+export async function findEndedHoldIds(pool: Pool, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const result = await pool.query(`SELECT id FROM holds WHERE id = ANY($1::uuid[]) AND status <> 'HELD'`, [ids]);
+  return new Set(result.rows.map((r) => r.id as string));
+}
+
 /** The ledger's own accounts (each partition's transit and external account per currency), with their balances. */
 export async function listSystemAccounts(pool: Pool): Promise<{ id: string; kind: 'TRANSIT' | 'EXTERNAL'; currency: string; balance: bigint }[]> {
   // By owner (accounts_owner_history_idx), not by kind: a handful of rows, never a scan of the users'.
