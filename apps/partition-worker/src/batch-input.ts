@@ -22,6 +22,8 @@ export interface DecodedBatch {
   deadLetters: DeadLetterMessage[];
   /** The FENCE marker the batch ends at, if any (see `decodeBatch`). */
   fence: Fence | null;
+  /** The batch ends before a REVERSAL: the next one is prepared from committed state (see `decodeBatch`). */
+  endsBeforeReversal: boolean;
 }
 
 /**
@@ -30,7 +32,7 @@ export interface DecodedBatch {
  * routing the fence changes, so they go in the next batch (the next transaction).
  *
  * A REVERSAL also ends the batch before it: it begins the next one, which the applier
- * prepares from committed state (PreparedBatch.startsWithReversal). A reversal reads its
+ * prepares only once this one has committed, as after a fence. A reversal reads its
  * original transfer's row as the database holds it, and the commands before it in the log
  * may change that row (the credit leg that completes the original, or the original itself on
  * this partition): in one batch with them, or prepared while their batch commits, it would
@@ -52,14 +54,14 @@ export function decodeBatch(
     const message = messages[i]!;
     const decoded = decodeCommand(message.value, seal);
     if (decoded.ok && decoded.command) {
-      if (decoded.command.type === 'REVERSAL' && i > 0) return { batch: { commands, deadLetters, fence: null }, taken: i };
+      if (decoded.command.type === 'REVERSAL' && i > 0) return { batch: { commands, deadLetters, fence: null, endsBeforeReversal: true }, taken: i };
       commands.push(decoded.command);
       continue;
     }
-    if (decoded.ok) return { batch: { commands, deadLetters, fence: decoded.fence }, taken: i + 1 };
+    if (decoded.ok) return { batch: { commands, deadLetters, fence: decoded.fence, endsBeforeReversal: false }, taken: i + 1 };
     deadLetters.push(deadLetterOf({ topic, partition, offset: message.offset, key: message.key, value: message.value }, decoded.reason, now));
   }
-  return { batch: { commands, deadLetters, fence: null }, taken: messages.length };
+  return { batch: { commands, deadLetters, fence: null, endsBeforeReversal: false }, taken: messages.length };
 }
 
 /** Accounts the batch may read or write on this partition, system accounts included. */

@@ -224,8 +224,8 @@ interface PreparedBatch {
   outbox: OutboxRowInput[];
   fence: { moveIds: bigint[] } | null;
   appliedKeys: string[];
-  /** Its first command is a REVERSAL: prepared from committed state only (decodeBatch). */
-  startsWithReversal: boolean;
+  /** It ends before a REVERSAL, which reads its original from committed state only (decodeBatch). */
+  endsBeforeReversal: boolean;
   /** Messages it dead-letters (in `outbox`): counted and logged once the batch commits, not at each attempt. */
   deadLetters: readonly { offset: string; kind: 'malformed' | 'forged'; reason: string }[];
 }
@@ -413,11 +413,8 @@ export class PartitionApplier {
       let ahead: Ahead | null = null;
       let fromOffset = claim.nextOffset;
       for (let rest = fresh; rest.length > 0 && progress.isActive(); ) {
-        let batch = await this.prepare(rest.slice(0, this.batchLimitAt(fromOffset)), fromOffset, ahead, fromOffset < this.readKeysBelow);
+        const batch = await this.prepare(rest.slice(0, this.batchLimitAt(fromOffset)), fromOffset, ahead, fromOffset < this.readKeysBelow);
         if (committing) await committing;
-        // A reversal reads its original from committed state only (decodeBatch): prepared
-        // again once the batch before it has committed.
-        if (ahead && batch.startsWithReversal) batch = await this.prepare(rest.slice(0, this.batchLimitAt(fromOffset)), fromOffset, null, fromOffset < this.readKeysBelow);
         await progress.beforeCommit();
         committing = this.commit(claim, batch, progress);
         // Observed here so a failure while the next batch is prepared is not an unhandled
@@ -425,8 +422,9 @@ export class PartitionApplier {
         committing.catch(() => undefined);
         rest = rest.slice(batch.taken);
         fromOffset = batch.toOffset;
-        if (batch.fence) {
-          // The fence changes the routing the next batch must be applied with: no overlap.
+        if (batch.fence || batch.endsBeforeReversal) {
+          // The fence changes the routing the next batch must be applied with, and a reversal
+          // reads its original as committed (decodeBatch): no overlap.
           await committing;
           committing = null;
           ahead = null;
@@ -543,6 +541,15 @@ export class PartitionApplier {
   }
 
   /**
+   * Commands in the batch starting at `offset`: one when it is the saga leg waiting for its
+   * source (legWaitsForSource), tried alone until it applies, so that each try does not
+   * bisect a whole fetch down to it again.
+   */
+  private batchLimitAt(offset: bigint): number {
+    return this.legAwaiting?.offset === offset ? 1 : this.batchCommandsMax;
+  }
+
+  /**
    * Whether `message`, refused alone with `error`, is a saga leg to retry rather than isolate:
    * refused for its transfer's state (LL003), while the wait the worker was started with
    * (WORKER_LEG_WAIT_FOR_SOURCE_MS, 0 by default) has not run out for it. Only a replay into
@@ -552,15 +559,6 @@ export class PartitionApplier {
    * the partition never saw the first time. Its source's new copy of the leg would still
    * complete the transfer, so the money would agree; the order would not.
    */
-  /**
-   * Commands in the batch starting at `offset`: one when it is the saga leg waiting for its
-   * source (legWaitsForSource), tried alone until it applies, so that each try does not
-   * bisect a whole fetch down to it again.
-   */
-  private batchLimitAt(offset: bigint): number {
-    return this.legAwaiting?.offset === offset ? 1 : this.batchCommandsMax;
-  }
-
   private legWaitsForSource(message: ConsumedMessage, error: unknown): boolean {
     if (this.legWaitForSourceMs <= 0 || sqlStateOf(error) !== SQLSTATE_LEG_MISMATCH) return false;
     const decoded = decodeCommand(message.value, this.ports.seal);
@@ -722,7 +720,7 @@ export class PartitionApplier {
       outbox: outboxRowsOf(effects, deadLetters, this.ports.seal),
       fence,
       appliedKeys,
-      startsWithReversal: commands[0]?.type === 'REVERSAL',
+      endsBeforeReversal: batch.endsBeforeReversal,
       deadLetters: deadLetters.map((letter) => ({ offset: String(letter.offset), kind: letter.reason.startsWith('forged:') ? 'forged' : 'malformed', reason: letter.reason })),
     };
   }
