@@ -14,7 +14,7 @@ function portsTable(): Map<string, number> {
   const table = new Map<string, number>();
   for (const line of text.split('\n')) {
     const match = /^([A-Z0-9_]+)=(\d+)$/.exec(line);
-    if (match) table.set(match[1], Number(match[2]));
+    if (match) table.set(match[1]!, Number(match[2]));
   }
   return table;
 }

@@ -272,9 +272,12 @@ export const instantParam = z
   .regex(
     // The date part spells out month lengths and leap years (29 February only in a year
     // divisible by 4, and by 400 for a century), so the document declares that too.
-    /^((?!0000)[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29)T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-5]):[0-5][0-9])$/,
+    /^((?!0000)[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29)[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$/,
     'must be an RFC 3339 date-time with an offset (at most ±15:59) and at most 6 fractional digits, e.g. 2026-01-31T12:00:00Z',
   )
+  // RFC 3339's grammar is ABNF, whose literals match either case: 2026-01-31t12:00:00z is the
+  // same instant as 2026-01-31T12:00:00Z, and is read in upper case from here on.
+  .transform((value) => value.toUpperCase())
   .refine((value) => Number.isFinite(Date.parse(value)) && new Date(Date.parse(value)).getUTCFullYear() >= 1, 'must be a date that exists');
 
 /**

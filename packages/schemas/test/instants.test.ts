@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from '@ledgerline/domain';
 import { CommandSeal, INSTANT_MAX, INSTANT_MIN, decodeCommand, encodeCommand, isoTimestamp } from '../src';
-import { lastMicrosecondOf, utcInstantOf } from '../src/http';
+import { instantParam, lastMicrosecondOf, utcInstantOf } from '../src/http';
 
 describe('lastMicrosecondOf', () => {
   it.each([
@@ -15,6 +15,25 @@ describe('lastMicrosecondOf', () => {
 
   it('refuses what is not an instant', () => {
     expect(() => lastMicrosecondOf('yesterday')).toThrow(RangeError);
+  });
+});
+
+// RFC 3339's grammar is ABNF, case-insensitive: `t` and `z` are the same instant as `T` and `Z`.
+// The API's `at`, `from` and `to` take them and read them in upper case.
+describe('instantParam: an instant a client sends', () => {
+  it.each([
+    ['2026-12-04t14:36:50.221z', '2026-12-04T14:36:50.221Z'],
+    ['2026-12-04t14:36:50Z', '2026-12-04T14:36:50Z'],
+    ['2026-12-04T14:36:50.2z', '2026-12-04T14:36:50.2Z'],
+    ['2026-12-04t14:36:50-05:30', '2026-12-04T14:36:50-05:30'],
+    ['2026-12-04T14:36:50Z', '2026-12-04T14:36:50Z'],
+  ])('%s reads as %s', (sent, read) => {
+    expect(instantParam.safeParse(sent)).toEqual({ success: true, data: read });
+    expect(lastMicrosecondOf(instantParam.parse(sent))).toBe(lastMicrosecondOf(read));
+  });
+
+  it.each(['2026-12-04 14:36:50Z', '2026-12-04x14:36:50Z', '2026-12-04T14:36:50', '2026-12-04T14:36:50UTC', '2026-02-30t00:00:00z'])('refuses %s', (sent) => {
+    expect(instantParam.safeParse(sent).success).toBe(false);
   });
 });
 
