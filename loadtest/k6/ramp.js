@@ -43,6 +43,7 @@ const thresholds = {
   e2e_ms: [`p(99)<${t.e2eP99Ms}`],
   // As lib/options.js: no transfer acked at all is a failed run, not an empty pass.
   transfers_acked: ['count>0'],
+  transfers_verified: ['count>0'],
 };
 // Per-stage sub-metrics: they appear in the summary only if they carry a threshold.
 for (const rate of rates) {

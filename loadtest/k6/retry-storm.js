@@ -30,7 +30,7 @@ export function setup() {
 }
 
 export function storm(data) {
-  const { from, to, journalSide } = pickPair(accountsOf(data), data.merchant, 'uniform');
+  const { from, to, journalSide } = pickPair(accountsOf(data), data.merchant, 'uniform', common.pairs);
   const amount = randomAmount(common);
   const sampled = isSampled(common);
   const before = sampled && common.verify === 'full' ? balanceVersions(common, data.admin, [from.id, to.id]) : null;

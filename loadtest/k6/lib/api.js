@@ -46,11 +46,13 @@ export function postBatch(cfg, owner, transfers, key) {
   });
 }
 
-export function createAccount(cfg, owner, key) {
-  return http.post(`${cfg.baseUrl}/v1/accounts`, JSON.stringify({ currency: cfg.currency }), {
-    headers: headers(cfg, owner, USER_SCOPE, key),
-    tags: { name: 'POST /v1/accounts' },
-  });
+export function createAccountRequest(cfg, owner, key) {
+  return {
+    method: 'POST',
+    url: `${cfg.baseUrl}/v1/accounts`,
+    body: JSON.stringify({ currency: cfg.currency }),
+    params: { headers: headers(cfg, owner, USER_SCOPE, key), tags: { name: 'POST /v1/accounts' } },
+  };
 }
 
 export function depositRequest(cfg, admin, accountId, amount, key) {

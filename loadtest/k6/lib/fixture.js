@@ -9,12 +9,53 @@
 // for USERS principals plus one merchant, funds them through POST /v1/deposits and waits
 // until every deposit is COMPLETED, all through the public API.
 import http from 'k6/http';
+import { sleep } from 'k6';
 import { SharedArray } from 'k6/data';
-import { adminPrincipal, createAccount, depositRequest, getTransferRequest, is2xx, jsonOf } from './api.js';
+import { adminPrincipal, createAccountRequest, depositRequest, getTransferRequest, is2xx, jsonOf } from './api.js';
 import { common } from './env.js';
 
 const BATCH_PARALLEL_MAX = 50;
 const FUND_WAIT_ROUNDS_MAX = 10;
+/**
+ * A setup request answered 429 (a principal's rate limit: 100 writes/s by default, and funding
+ * sends a thousand deposits as one admin) or 503 (a dependency down a moment) is sent again
+ * with its Idempotency-Key after Retry-After (1 s without one, at most RETRY_AFTER_MAX_S),
+ * up to SETUP_ATTEMPTS_MAX times: the same key and body come back as the same account or
+ * deposit, never a second one.
+ */
+const SETUP_ATTEMPTS_MAX = 20;
+const RETRY_AFTER_MAX_S = 10;
+
+function isRetryable(res) {
+  return res.status === 429 || res.status === 503;
+}
+
+function retryAfterS(responses) {
+  let wait = 0;
+  for (const res of responses) {
+    const header = Number(res.headers['Retry-After']);
+    wait = Math.max(wait, Number.isFinite(header) && header > 0 ? Math.min(header, RETRY_AFTER_MAX_S) : 1);
+  }
+  return wait;
+}
+
+/** `send(requests)` -> responses, in order; the 429s and 503s among them sent again until answered. */
+function sendRetrying(requests, send) {
+  const responses = send(requests);
+  for (let attempt = 1; attempt < SETUP_ATTEMPTS_MAX; attempt++) {
+    const again = [];
+    responses.forEach((res, i) => {
+      if (isRetryable(res)) again.push(i);
+    });
+    if (again.length === 0) break;
+    sleep(retryAfterS(again.map((i) => responses[i])));
+    const answers = send(again.map((i) => requests[i]));
+    again.forEach((i, n) => {
+      responses[i] = answers[n];
+    });
+  }
+  return responses;
+}
 
 const fileAccounts = common.fixturePath
   ? new SharedArray('fixture-accounts', () => JSON.parse(open(common.fixturePath)).accounts)
@@ -112,7 +153,7 @@ export function ownerAt(groups, i) {
 }
 
 function openAccount(cfg, owner, key) {
-  const res = createAccount(cfg, owner, key);
+  const [res] = sendRetrying([createAccountRequest(cfg, owner, key)], (requests) => http.batch(requests));
   const body = jsonOf(res);
   if (!is2xx(res) || !body || !body.id) throw new Error(`POST /v1/accounts answered ${res.status}: ${res.body}`);
   return { id: body.id, owner };
@@ -122,7 +163,10 @@ function fund(cfg, admin, funding) {
   const ids = [];
   for (let start = 0; start < funding.length; start += BATCH_PARALLEL_MAX) {
     const chunk = funding.slice(start, start + BATCH_PARALLEL_MAX);
-    const responses = http.batch(chunk.map((f) => depositRequest(cfg, admin, f.id, f.amount, `fund-${f.id}`)));
+    const responses = sendRetrying(
+      chunk.map((f) => depositRequest(cfg, admin, f.id, f.amount, `fund-${f.id}`)),
+      (requests) => http.batch(requests),
+    );
     responses.forEach((res, i) => {
       const body = jsonOf(res);
       if (!is2xx(res) || !body || !body.id) throw new Error(`deposit into ${chunk[i].id} answered ${res.status}: ${res.body}`);

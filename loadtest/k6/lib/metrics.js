@@ -12,6 +12,8 @@ export const transfersAcked = new Counter('transfers_acked');
 export const e2eMs = new Trend('e2e_ms', true);
 /** Sampled: 1 when the transfer COMPLETED and both balances (and the journal) show it. */
 export const moneyMoved = new Rate('money_moved');
+/** Sampled transfers checked (money_moved's samples): a rate with none passes its threshold. */
+export const transfersVerified = new Counter('transfers_verified');
 /** Balance reads of the read-heavy scenario. */
 export const readMs = new Trend('read_ms', true);
 export const readFailed = new Rate('read_failed');

@@ -27,6 +27,9 @@ export function transferThresholds(t) {
     // a run whose iterations never got a transfer acked (each threw before or after its POST)
     // must not end 'all thresholds passed'.
     transfers_acked: ['count>0'],
+    // Likewise money_moved: a run whose sampled iterations all failed before their check (the
+    // first iteration is always sampled) proved nothing about the money, and must say so.
+    transfers_verified: ['count>0'],
   };
 }
 

@@ -5,7 +5,7 @@ import http from 'k6/http';
 import { check } from 'k6';
 import { ADMIN_SCOPE, bearer } from './auth.js';
 import { getEntries, getTransfer, getTransferRequest, is2xx, jsonOf } from './api.js';
-import { e2eMs, moneyMoved } from './metrics.js';
+import { e2eMs, moneyMoved, transfersVerified } from './metrics.js';
 
 const JOURNAL_PAGE = 100;
 
@@ -75,5 +75,6 @@ export function verifyMoved(cfg, admin, transferId, from, to, amount, versionsBe
     }
   }
   moneyMoved.add(ok ? 1 : 0);
+  transfersVerified.add(1);
   return ok;
 }
