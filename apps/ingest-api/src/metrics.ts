@@ -86,13 +86,15 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     bucketMoveOldestSeconds: new Gauge({
       name: 'ledger_api_bucket_move_oldest_seconds',
-      help: 'How long the oldest open bucket move has stood (0 with none): a move takes about a second; one standing for minutes died, and its buckets stay held until it is run again (ledgerctl buckets move)',
+      help: 'How long the oldest open bucket move has stood (0 with none; NaN while Postgres does not answer): a move takes about a second; one standing for minutes died, and its buckets stay held until it is run again (ledgerctl buckets move)',
       registers: [registry],
       async collect() {
         if (!oldestOpenMove) return;
-        // Postgres not answering leaves the last value: a scrape never fails for it.
+        // Postgres not answering is not known: NaN, never the last value, which would show a
+        // move from before the outage as standing now (or none, when one died during it). A
+        // scrape never fails for it.
         const seconds = await oldestOpenMove().catch(() => null);
-        if (seconds !== null) this.set(seconds);
+        this.set(seconds ?? Number.NaN);
       },
     }),
     /** Where `ledger_api_bucket_move_oldest_seconds` reads its value at each scrape. */
