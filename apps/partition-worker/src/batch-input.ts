@@ -22,8 +22,6 @@ export interface DecodedBatch {
   deadLetters: DeadLetterMessage[];
   /** The FENCE marker the batch ends at, if any (see `decodeBatch`). */
   fence: Fence | null;
-  /** The batch ends before a REVERSAL: the next one is prepared from committed state (see `decodeBatch`). */
-  endsBeforeReversal: boolean;
 }
 
 /**
@@ -54,14 +52,24 @@ export function decodeBatch(
     const message = messages[i]!;
     const decoded = decodeCommand(message.value, seal);
     if (decoded.ok && decoded.command) {
-      if (decoded.command.type === 'REVERSAL' && i > 0) return { batch: { commands, deadLetters, fence: null, endsBeforeReversal: true }, taken: i };
+      if (decoded.command.type === 'REVERSAL' && i > 0) return { batch: { commands, deadLetters, fence: null }, taken: i };
       commands.push(decoded.command);
       continue;
     }
-    if (decoded.ok) return { batch: { commands, deadLetters, fence: decoded.fence, endsBeforeReversal: false }, taken: i + 1 };
+    if (decoded.ok) return { batch: { commands, deadLetters, fence: decoded.fence }, taken: i + 1 };
     deadLetters.push(deadLetterOf({ topic, partition, offset: message.offset, key: message.key, value: message.value }, decoded.reason, now));
   }
-  return { batch: { commands, deadLetters, fence: null, endsBeforeReversal: false }, taken: messages.length };
+  return { batch: { commands, deadLetters, fence: null }, taken: messages.length };
+}
+
+/**
+ * Whether `message` is a REVERSAL, whose batch is prepared only once the batch before it has
+ * committed (decodeBatch), wherever that batch ended: at the reversal, or full right before it
+ * (WORKER_BATCH_COMMANDS_MAX, or a saga leg tried alone).
+ */
+export function isReversal(message: ConsumedMessage, seal: CommandSeal): boolean {
+  const decoded = decodeCommand(message.value, seal);
+  return decoded.ok && decoded.command?.type === 'REVERSAL';
 }
 
 /** Accounts the batch may read or write on this partition, system accounts included. */

@@ -65,7 +65,7 @@ import {
 import { type CommandSeal, deadLetterOf, decodeCommand } from '@ledgerline/schemas';
 import type { ConsumedMessage } from '@ledgerline/kafka';
 import type { TraceHeaders } from '@ledgerline/tracing';
-import { accountsNamed, decodeBatch, dedupeCandidates } from './batch-input';
+import { accountsNamed, decodeBatch, dedupeCandidates, isReversal } from './batch-input';
 import type { BatchTracing } from './batch-tracing';
 import { type HoldLedgerAhead, holdLedgerAheadOf, readHoldLedgerState } from './hold-state';
 import { outboxRowsOf } from './outbox-messages';
@@ -224,8 +224,6 @@ interface PreparedBatch {
   outbox: OutboxRowInput[];
   fence: { moveIds: bigint[] } | null;
   appliedKeys: string[];
-  /** It ends before a REVERSAL, which reads its original from committed state only (decodeBatch). */
-  endsBeforeReversal: boolean;
   /** Messages it dead-letters (in `outbox`): counted and logged once the batch commits, not at each attempt. */
   deadLetters: readonly { offset: string; kind: 'malformed' | 'forged'; reason: string }[];
 }
@@ -422,9 +420,9 @@ export class PartitionApplier {
         committing.catch(() => undefined);
         rest = rest.slice(batch.taken);
         fromOffset = batch.toOffset;
-        if (batch.fence || batch.endsBeforeReversal) {
+        if (batch.fence || (rest.length > 0 && isReversal(rest[0]!, this.ports.seal))) {
           // The fence changes the routing the next batch must be applied with, and a reversal
-          // reads its original as committed (decodeBatch): no overlap.
+          // reads its original as committed (decodeBatch), however this batch ended: no overlap.
           await committing;
           committing = null;
           ahead = null;
@@ -720,7 +718,6 @@ export class PartitionApplier {
       outbox: outboxRowsOf(effects, deadLetters, this.ports.seal),
       fence,
       appliedKeys,
-      endsBeforeReversal: batch.endsBeforeReversal,
       deadLetters: deadLetters.map((letter) => ({ offset: String(letter.offset), kind: letter.reason.startsWith('forged:') ? 'forged' : 'malformed', reason: letter.reason })),
     };
   }

@@ -40,10 +40,16 @@ describe('a reversal fetched with its original', () => {
     await db.drop();
   });
 
-  test('completes, as it does fetched after it', async () => {
+  // The batch before the reversal may end anywhere: at the reversal (decodeBatch cuts there), or
+  // right before it because the batch is full (WORKER_BATCH_COMMANDS_MAX, or a leg tried alone
+  // during a restore's replay). Either way the reversal's batch waits for that one's commit.
+  test.each([
+    ['a batch ending at the reversal', 1000],
+    ['a full batch ending right before it', 1],
+  ])('completes, as it does fetched after it: %s', async (_case, batchCommandsMax) => {
     const account = await openAccountOn(db.pool, routing, 0, 'reversal-order');
     const pool = slowWriting(db.pool);
-    const applier = realApplier(pool, { topic: 'reversal-order', routing, ports: { pool } });
+    const applier = realApplier(pool, { topic: `reversal-order-${batchCommandsMax}`, routing, batchCommandsMax, ports: { pool } });
     const d = deposit(account, 100n);
     const r = reversal(d.transferId, account, 'reversal-order', 40n);
     expect(await applier.apply(messagesOf([d, r]))).toEqual({ kind: 'applied', nextOffset: 2n });
