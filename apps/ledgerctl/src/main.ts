@@ -112,7 +112,7 @@ program
   .command('keys')
   .description('Idempotency-Key operations')
   .command('rebind')
-  .description('after a restore from a backup, once the workers have applied Kafka again and before the APIs start: bind the keys whose claims the restore lost to the transfers and holds written since --since (docs/operations.md)')
+  .description('after a restore from a backup, once the workers have applied Kafka again and before the APIs start: bind the keys whose claims the restore lost to the transfers, holds and account changes written since --since (docs/operations.md)')
   .requiredOption('--since <instant>', "RFC 3339 instant with an offset: the backup's START TIME (its backup_label), or earlier")
   .action((options: { since: string }) => {
     const since = instantParam.safeParse(options.since);

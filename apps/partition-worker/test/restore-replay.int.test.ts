@@ -9,7 +9,8 @@
 // outside disaster-recovery review saw 24-27 such reversals per restore). Waiting, the leg
 // completes T once partition 0 has applied it again, and R ends COMPLETED as before. Then the
 // Idempotency-Key claims the restore lost are bound again from the rows (ledgerctl keys rebind).
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import type { UpdateAccountCommand } from '@ledgerline/domain';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IdempotencyClaims, insertUserAccount, listDeadLetters, loadRouting, rebindLostClaims } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -36,11 +37,12 @@ describe('a replay into a restored database, waiting for legs’ sources', () =>
 
   test('a reversal applied after its transfer’s credit leg is COMPLETED again, and no leg is dead-lettered', async () => {
     const routing = await loadRouting(live.pool);
-    const [a, b] = [accountOnPartition(routing, 0), accountOnPartition(routing, 1)];
+    const [a, b, c] = [accountOnPartition(routing, 0), accountOnPartition(routing, 1), accountOnPartition(routing, 1)];
     expect([(await loadRouting(restored.pool)).partitionOf(a), (await loadRouting(restored.pool)).partitionOf(b)]).toEqual([0, 1]);
     for (const db of [live, restored]) {
       await insertUserAccount(db.pool, { id: a, owner: 'ann', currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'test' });
       await insertUserAccount(db.pool, { id: b, owner: 'ben', currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'test' });
+      await insertUserAccount(db.pool, { id: c, owner: 'cat', currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'test' });
     }
     // The backup: both partitions claimed once, nothing applied.
     for (const partition of [0, 1]) {
@@ -50,12 +52,25 @@ describe('a replay into a restored database, waiting for legs’ sources', () =>
     const target = { topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
     const t = transfer(a, b, 'ann', 60n);
     const r = reversal(t.transferId, b, 'ben', 60n);
+    // An account change (its owner closing it) is a command with an Idempotency-Key too.
+    const close: UpdateAccountCommand = {
+      type: 'UPDATE_ACCOUNT',
+      changeId: randomUUID(),
+      accountId: c,
+      status: 'CLOSED',
+      overdraftLimit: null,
+      principal: 'cat',
+      admin: false,
+      requestHash: hash('close c'),
+      acceptedAt: new Date().toISOString(),
+    };
     try {
       const first = await startWorker({ ...target, databaseUrl: live.url });
       try {
         // Ahead of T on its partition, more than one small fetch holds (WORKER_FETCH_BYTES_MAX
         // below): partition 0 needs further fetches to reach T while partition 1 waits for it.
         for (let i = 0; i < 10; i++) await publisher.publish(deposit(a, 10n));
+        await publisher.publish(close);
         await publisher.publish(t);
         await waitFor('T completed', async () => (await transferStatuses(live.pool, [t.transferId])).get(t.transferId)?.status === 'COMPLETED');
         await publisher.publish(r);
@@ -88,9 +103,12 @@ describe('a replay into a restored database, waiting for legs’ sources', () =>
         // The keys' claims were lost with the restore: bound again from the rows (ledgerctl
         // keys rebind), a retry of R's key with another body is refused, with its own replays.
         const claims = new IdempotencyClaims(restored.pool);
-        expect(await rebindLostClaims(restored.pool, '2000-01-01T00:00:00Z')).toBe(12); // the ten deposits, T and R
+        expect((await restored.pool.query('SELECT outcome FROM account_changes WHERE id = $1', [close.changeId])).rows).toEqual([{ outcome: 'APPLIED' }]);
+        expect(await rebindLostClaims(restored.pool, '2000-01-01T00:00:00Z')).toBe(13); // the ten deposits, T, R and the change
         expect((await claims.claim(r.transferId, 'ben', hash('another body'))).kind).toBe('reused');
         expect((await claims.claim(r.transferId, 'ben', r.requestHash)).kind).toBe('replay');
+        expect((await claims.claim(close.changeId, 'cat', hash('another body'))).kind).toBe('reused');
+        expect((await claims.claim(close.changeId, 'cat', close.requestHash)).kind).toBe('replay');
         expect(await rebindLostClaims(restored.pool, '2000-01-01T00:00:00Z')).toBe(0);
       } finally {
         lock.release();

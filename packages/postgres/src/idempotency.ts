@@ -38,14 +38,16 @@ export async function findIdempotencyClaimant(pool: Pool, id: string, family: 't
 
 /**
  * After a restore from a backup (docs/operations.md): binds again the Idempotency-Keys whose
- * claims the restore lost, from the transfers and holds written since `since` (RFC 3339),
- * which the workers have applied again from Kafka: each row keeps its claimant and its
- * request's hash, all a claim holds. A retry under such a key then replays, or is refused as
- * reused with another body, as before the loss; unbound, another body was accepted (202) and
- * never applied, its id held by the first body's command. A key still claimed is left as it
- * is. Batches' own keys and accounts' are not rebuilt (their rows do not hold their claim's
- * hash). One pass over both tables: run once, with the APIs stopped. Returns how many keys it
- * bound.
+ * claims the restore lost, from the transfers, holds and account changes written since `since`
+ * (RFC 3339), which the workers have applied again from Kafka: each row keeps its claimant and
+ * its request's hash, all a claim holds. A retry under such a key then replays, or is refused
+ * as reused with another body, as before the loss; unbound, another body was accepted (202)
+ * and never applied, its id held by the first body's command. A key still claimed is left as
+ * it is. A batch's own key is not rebuilt (no row keeps the whole batch's hash); its items,
+ * bound by the batch's claim, get a claim row each, which nothing reads by key but which the
+ * count includes. Accounts are not commands: their rows are their keys' only record. One
+ * pass over the three tables: run once, with the APIs stopped. Returns how many claim rows it
+ * wrote.
  */
 export async function rebindLostClaims(pool: Pool, since: string): Promise<number> {
   const result = await pool.query(
@@ -53,6 +55,8 @@ export async function rebindLostClaims(pool: Pool, since: string): Promise<numbe
      SELECT id, principal, request_hash, created_at FROM transfers WHERE created_at >= $1::timestamptz
      UNION ALL
      SELECT id, principal, request_hash, created_at FROM holds WHERE created_at >= $1::timestamptz
+     UNION ALL
+     SELECT id, principal, request_hash, created_at FROM account_changes WHERE created_at >= $1::timestamptz
      ON CONFLICT (transfer_id) DO NOTHING`,
     [since],
   );
