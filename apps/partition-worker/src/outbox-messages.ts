@@ -36,10 +36,21 @@ export function outboxRowsOf(effects: BatchEffects, deadLetters: readonly object
 /**
  * A row the sweeper found, with its message: as stored, or rebuilt from its transfer's row.
  * Throws for a derived row whose transfer does not exist (a broken ledger, never a leftover).
+ *
+ * A stored payload comes back as Postgres renders jsonb (members reordered, a space after each
+ * colon and comma), not as the text the relay had: the same JSON value, which is all an event
+ * or a leg needs. Not a sealed command's, though: its seal is an HMAC of the exact text, the
+ * last member of it, so the rendering would be dead-lettered as forged (an operator's command
+ * forwarded after a bucket move, left unpublished by a crash). `seal` seals it again, over
+ * the text sent: the outbox is written by this ledger's workers only, and the command was
+ * verified when it was decoded, before the batch that stored it.
  */
-export function withMessage(row: UnpublishedOutboxRow): OutboxRow & { sourcePartition: number } {
+export function withMessage(row: UnpublishedOutboxRow, seal: CommandSeal): OutboxRow & { sourcePartition: number } {
   const { id, sourcePartition, topic, targetPartition } = row;
-  if (row.derivedFrom === null) return { id, sourcePartition, topic, targetPartition, key: row.key, payload: row.payload };
+  if (row.derivedFrom === null) {
+    const payload = topic === 'commands' ? sealedAgain(row.payload, seal) : row.payload;
+    return { id, sourcePartition, topic, targetPartition, key: row.key, payload };
+  }
   const { as, transfer, transferId } = row.derivedFrom;
   if (transfer === null) throw new Error(`outbox row ${sourcePartition}/${id} is derived from transfer ${transferId}, which does not exist`);
   if (as === 'CREDIT_LEG') {
@@ -48,3 +59,13 @@ export function withMessage(row: UnpublishedOutboxRow): OutboxRow & { sourcePart
   }
   return { id, sourcePartition, topic, targetPartition, key: transfer.id, payload: JSON.stringify(toLedgerEventMessage(terminalEventOf(transfer))) };
 }
+
+/** A stored command as the relay would send it: sealed again over its text when it was sealed. */
+function sealedAgain(stored: string, seal: CommandSeal): string {
+  const message = JSON.parse(stored) as Record<string, unknown>;
+  if (!Object.hasOwn(message, SEAL_MEMBER_NAME)) return stored;
+  const { [SEAL_MEMBER_NAME]: _, ...unsealed } = message;
+  return seal.seal(JSON.stringify(unsealed));
+}
+
+const SEAL_MEMBER_NAME = 'operator_seal';

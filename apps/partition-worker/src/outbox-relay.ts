@@ -24,6 +24,7 @@ import type { Database } from '@ledgerline/postgres';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RoutingTable } from '@ledgerline/domain';
 import { type BatchingProducer, type OutgoingMessage, type TopicNames, topicForOutbox } from '@ledgerline/kafka';
+import type { CommandSeal } from '@ledgerline/schemas';
 import { type OutboxMark, type OutboxRow, loadUnpublishedOutbox } from '@ledgerline/postgres';
 import { withMessage } from './outbox-messages';
 import type { PublishedMarks } from './published-marks';
@@ -38,6 +39,8 @@ export interface OutboxRelayOptions {
   log(message: string): void;
   /** Rows waiting in one partition's chain at most before `relay` callers are told to wait. */
   pendingRowsMax: number;
+  /** Seals a leftover operator command again (`withMessage`): the key the worker seals with. */
+  seal: CommandSeal;
 }
 
 export class OutboxRelay {
@@ -99,7 +102,7 @@ export class OutboxRelay {
     let count = 0;
     for (const row of await loadUnpublishedOutbox(this.options.pool, partitions, ageMs)) {
       try {
-        const { sourcePartition, ...message } = withMessage(row);
+        const { sourcePartition, ...message } = withMessage(row, this.options.seal);
         const rows = byPartition.get(sourcePartition);
         if (rows) rows.push(message);
         else byPartition.set(sourcePartition, [message]);

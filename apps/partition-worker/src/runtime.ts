@@ -141,7 +141,8 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   });
   marks.start();
   opened.push(() => marks.stop());
-  const relay = new OutboxRelay({ producer, pool, marks, topics, routing: () => routing.current(), log, pendingRowsMax: config.relayPendingRowsMax });
+  const seal = new CommandSeal(config.commandKey.current, config.commandKey.previous);
+  const relay = new OutboxRelay({ producer, pool, marks, topics, routing: () => routing.current(), log, pendingRowsMax: config.relayPendingRowsMax, seal });
 
   const worker = new PartitionWorker({
     kafka,
@@ -180,7 +181,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
       routing: () => routing.current(),
       refreshRouting: () => routing.refresh(),
       clock: systemClock,
-      seal: new CommandSeal(config.commandKey.current, config.commandKey.previous),
+      seal,
       log,
       afterCommit(partition, committed) {
         metrics.commandsApplied.inc({ partition: String(partition) }, committed.commands);

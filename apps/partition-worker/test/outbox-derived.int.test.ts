@@ -20,7 +20,8 @@ import {
 import { type OutboxRow, type PartitionClaim, claimPartition, loadAccountStates, loadUnpublishedOutbox, writeBatch } from '@ledgerline/postgres';
 import { outboxRowsOf, withMessage } from '../src/outbox-messages';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { accountOnPartition, openAccountOn, testSeal, transfer } from '../../../test/support/ledger';
+import { decodeCommand } from '@ledgerline/schemas';
+import { accountOnPartition, deposit, openAccountOn, testSeal, transfer } from '../../../test/support/ledger';
 
 const PARTITIONS = 8;
 const P = 2;
@@ -124,7 +125,7 @@ describe('outbox rows derived from their transfer', () => {
 
     // Nothing was relayed: every row is a leftover, and the sweeper's message is the relay's:
     // byte for byte when rebuilt; as JSON when stored (jsonb orders the members its own way).
-    const swept = (await loadUnpublishedOutbox(db.pool, [P, Q], 0)).map(withMessage);
+    const swept = (await loadUnpublishedOutbox(db.pool, [P, Q], 0)).map((row) => withMessage(row, testSeal));
     expect(swept).toHaveLength(written.length);
     const relayed = new Map(written.map((w) => [`${w.sourcePartition}/${w.id}`, w]));
     for (const row of swept) {
@@ -142,7 +143,29 @@ describe('outbox rows derived from their transfer', () => {
     const leftovers = await loadUnpublishedOutbox(db.pool, [P], 0);
     const broken = leftovers.filter((r) => r.derivedFrom?.transferId === ghost);
     expect(broken).toHaveLength(1);
-    expect(() => withMessage(broken[0]!)).toThrow(ghost);
-    expect(leftovers.filter((r) => r !== broken[0]).map(withMessage).length).toBe(leftovers.length - 1);
+    expect(() => withMessage(broken[0]!, testSeal)).toThrow(ghost);
+    expect(leftovers.filter((r) => r !== broken[0]).map((row) => withMessage(row, testSeal)).length).toBe(leftovers.length - 1);
+  });
+
+  test("an operator's command forwarded after a bucket move and left unpublished goes out with a seal that verifies", async () => {
+    // A deposit (sealed: only an operator may deposit) reaches P, but its account is Q's now:
+    // P forwards it, sealed again, in its outbox. A crash before the relay published it leaves
+    // the row to the sweeper, which reads the payload back from jsonb: its own rendering.
+    const b = await openAccountOn(db.pool, routing, Q, 'derived-owner');
+    const command = deposit(b, 70n);
+    const effects = await apply(P, [command]);
+    expect(effects.outcomes).toEqual([{ commandId: command.transferId, result: 'FORWARDED' }]);
+    const stored = (await loadUnpublishedOutbox(db.pool, [P], 0)).filter((r) => r.topic === 'commands' && r.payload?.includes(command.transferId));
+    expect(stored).toHaveLength(1);
+    // As Postgres renders it, the seal no longer verifies: the owner would dead-letter it as forged.
+    expect(decodeCommand(Buffer.from(stored[0]!.payload!), testSeal)).toMatchObject({ ok: false, reason: expect.stringMatching(/^forged:/) });
+    // As the sweeper sends it, the owner reads the operator's deposit.
+    const swept = withMessage(stored[0]!, testSeal);
+    expect(swept.key).toBe(b);
+    expect(decodeCommand(Buffer.from(swept.payload), testSeal)).toEqual({ ok: true, command });
+    // An unsealed command's leftover is sent as stored.
+    const plain = (await loadUnpublishedOutbox(db.pool, [P, Q], 0)).find((r) => r.topic === 'commands' && r.derivedFrom === null && !r.payload!.includes('operator_seal'));
+    expect(plain).toBeDefined();
+    expect(withMessage(plain!, testSeal).payload).toBe(plain!.payload);
   });
 });

@@ -11,6 +11,7 @@ import { type OutboxMark, type OutboxRow, markOutboxPublished } from '@ledgerlin
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { testServices } from '../../../test/support/env';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
+import { testSeal } from '../../../test/support/ledger';
 import { stack } from '../../../test/support/stack';
 import { waitFor } from '../../../test/support/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -48,7 +49,7 @@ describe('outbox relay order across a publish failure', () => {
     marks.start();
     const routing = RoutingTable.initial(2);
     const target = routing.partitionOf(KEY);
-    const relay = new OutboxRelay({ producer, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 10_000 });
+    const relay = new OutboxRelay({ producer, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 10_000, seal: testSeal });
     // Committed rows of source partition 0, as the apply loop hands them over.
     const committed = await commitRows(db, 0, target, 0, ROWS);
     const row = (i: number): OutboxRow => committed[i]!;
@@ -106,7 +107,7 @@ describe('outbox relay order across a publish failure', () => {
     // gone before its marks are flushed (never started, never flushed). The first three rows
     // were committed and never handed to its relay at all.
     const lostMarks = new PublishedMarks<OutboxMark>({ mark: () => Promise.reject(new Error('dead')), intervalMs: 100, pendingMax: 10, idsPerFlushMax: 10, log: () => undefined });
-    const dying = new OutboxRelay({ producer: before, pool: db.pool, marks: lostMarks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100 });
+    const dying = new OutboxRelay({ producer: before, pool: db.pool, marks: lostMarks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100, seal: testSeal });
     dying.relay(1, [committed[3]!]);
     await waitFor('the last row published', async () => dying.published === 1);
     await before.stop();
@@ -116,7 +117,7 @@ describe('outbox relay order across a publish failure', () => {
     const after = new BatchingProducer({ kafka, lingerMs: 0, batchSizeMax: 100, bufferMessagesMax: 1_000, ackTimeoutMs: 5_000 });
     await after.start();
     const marks = new PublishedMarks<OutboxMark>({ mark: (m) => markOutboxPublished(db.pool, m), intervalMs: 100, pendingMax: 100, idsPerFlushMax: 100, log: () => undefined });
-    const sweeper = new OutboxRelay({ producer: after, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100 });
+    const sweeper = new OutboxRelay({ producer: after, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100, seal: testSeal });
     try {
       expect(await sweeper.sweep([1], 0)).toBe(4);
       await marks.flush();
@@ -138,7 +139,7 @@ describe('outbox relay order across a publish failure', () => {
     const producer = new BatchingProducer({ kafka, lingerMs: 0, batchSizeMax: 100, bufferMessagesMax: 1_000, ackTimeoutMs: 5_000 });
     await producer.start();
     const marks = new PublishedMarks<OutboxMark>({ mark: (m) => markOutboxPublished(db.pool, m), intervalMs: 100, pendingMax: 100, idsPerFlushMax: 100, log: () => undefined });
-    const relay = new OutboxRelay({ producer, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100 });
+    const relay = new OutboxRelay({ producer, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100, seal: testSeal });
     try {
       await relay.resume(0);
       await relay.relay(0, await commitRows(db, 0, target, 2_003, 2));
@@ -159,7 +160,7 @@ describe('outbox relay order across a publish failure', () => {
     const producer = new BatchingProducer({ kafka, lingerMs: 0, batchSizeMax: 100, bufferMessagesMax: 1_000, ackTimeoutMs: 1_000 });
     await producer.start();
     const marks = new PublishedMarks<OutboxMark>({ mark: (m) => markOutboxPublished(db.pool, m), intervalMs: 100, pendingMax: 100, idsPerFlushMax: 100, log: () => undefined });
-    const relay = new OutboxRelay({ producer, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100 });
+    const relay = new OutboxRelay({ producer, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 100, seal: testSeal });
     await commitRows(db, 1, target, 3_000, 3);
     stack('pause-service', 'kafka');
     paused = true;
