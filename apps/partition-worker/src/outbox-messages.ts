@@ -48,7 +48,7 @@ export function outboxRowsOf(effects: BatchEffects, deadLetters: readonly object
 export function withMessage(row: UnpublishedOutboxRow, seal: CommandSeal): OutboxRow & { sourcePartition: number } {
   const { id, sourcePartition, topic, targetPartition } = row;
   if (row.derivedFrom === null) {
-    const payload = topic === 'commands' ? sealedAgain(row.payload, seal) : row.payload;
+    const payload = topic === 'commands' ? seal.sealAgain(row.payload) : row.payload;
     return { id, sourcePartition, topic, targetPartition, key: row.key, payload };
   }
   const { as, transfer, transferId } = row.derivedFrom;
@@ -59,13 +59,3 @@ export function withMessage(row: UnpublishedOutboxRow, seal: CommandSeal): Outbo
   }
   return { id, sourcePartition, topic, targetPartition, key: transfer.id, payload: JSON.stringify(toLedgerEventMessage(terminalEventOf(transfer))) };
 }
-
-/** A stored command as the relay would send it: sealed again over its text when it was sealed. */
-function sealedAgain(stored: string, seal: CommandSeal): string {
-  const message = JSON.parse(stored) as Record<string, unknown>;
-  if (!Object.hasOwn(message, SEAL_MEMBER_NAME)) return stored;
-  const { [SEAL_MEMBER_NAME]: _, ...unsealed } = message;
-  return seal.seal(JSON.stringify(unsealed));
-}
-
-const SEAL_MEMBER_NAME = 'operator_seal';

@@ -17,7 +17,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 const SEAL_MEMBER = ',"operator_seal":"';
-const SEAL_NAME = '"operator_seal"';
+const SEAL_PROPERTY = 'operator_seal';
+const SEAL_NAME = `"${SEAL_PROPERTY}"`;
 /** base64url of a 32-byte HMAC-SHA256, unpadded. */
 const SEAL_CHARS = 43;
 
@@ -36,6 +37,19 @@ export class CommandSeal {
   seal(json: string): string {
     if (!json.endsWith('}')) throw new Error('CommandSeal: only a JSON object can be sealed');
     return `${json.slice(0, -1)}${SEAL_MEMBER}${mac(this.keys[0]!, json)}"}`;
+  }
+
+  /**
+   * A sealed message whose text a store re-rendered (Postgres's jsonb orders the members its
+   * own way and adds spaces), sealed again over its new text: the old seal covered bytes that
+   * are gone, and would read as forged. Only for messages this ledger wrote itself and
+   * verified before storing them (a worker's outbox); one without a seal is returned as it is.
+   */
+  sealAgain(json: string): string {
+    const message = JSON.parse(json) as Record<string, unknown>;
+    if (!Object.hasOwn(message, SEAL_PROPERTY)) return json;
+    const { [SEAL_PROPERTY]: _seal, ...unsealed } = message;
+    return this.seal(JSON.stringify(unsealed));
   }
 
   /**

@@ -130,6 +130,15 @@ describe('operator authority is sealed, never claimed', () => {
     return decoded.ok ? '' : decoded.reason;
   };
 
+  test('a sealed message a store re-rendered (jsonb) is sealed again over its new text; an unsealed one is left as it is', () => {
+    const sealed = seal.seal('{"type":"DEPOSIT","amount":"70"}');
+    const rendered = JSON.stringify(JSON.parse(sealed), null, 1); // same value, other text
+    expect(seal.open(rendered)).toEqual({ forged: 'operator_seal must be the last member of the message' });
+    const again = seal.sealAgain(rendered);
+    expect(seal.open(again)).toEqual({ text: '{"type":"DEPOSIT","amount":"70"}', sealed: true });
+    expect(seal.sealAgain('{"type": "TRANSFER"}')).toBe('{"type": "TRANSFER"}');
+  });
+
   test('an operator command carries a seal as its last member and decodes as admin', () => {
     const text = encodeCommand(deposit);
     expect(text).toMatch(/,"operator_seal":"[A-Za-z0-9_-]{43}"}$/);
