@@ -29,9 +29,11 @@ export interface DecodedBatch {
  * ends at the fence), and says how many it took. Commands after a fence must see the
  * routing the fence changes, so they go in the next batch (the next transaction).
  *
- * A REVERSAL also ends the batch before it: it begins the next one, which the applier
- * prepares only once this one has committed, as after a fence. A reversal reads its
- * original transfer's row as the database holds it, and the commands before it in the log
+ * A REVERSAL, or a close of an account, also ends the batch before it (readsCommittedState):
+ * it begins the next one, which the applier prepares only once this one has committed, as
+ * after a fence. A close reads which of its account's transfers are PROCESSING, which a
+ * REFUND_LEG before it may have ended: in one batch with it, or prepared beside its commit, it
+ * was refused ACCOUNT_NOT_EMPTY. A reversal reads its original transfer's row as the database holds it, and the commands before it in the log
  * may change that row (the credit leg that completes the original, or the original itself on
  * this partition): in one batch with them, or prepared while their batch commits, it would
  * find the original as it was before them and refuse it (TRANSFER_NOT_REVERSIBLE). In normal
@@ -52,7 +54,7 @@ export function decodeBatch(
     const message = messages[i]!;
     const decoded = decodeCommand(message.value, seal);
     if (decoded.ok && decoded.command) {
-      if (decoded.command.type === 'REVERSAL' && i > 0) return { batch: { commands, deadLetters, fence: null }, taken: i };
+      if (readsCommittedState(decoded.command) && i > 0) return { batch: { commands, deadLetters, fence: null }, taken: i };
       commands.push(decoded.command);
       continue;
     }
@@ -63,13 +65,21 @@ export function decodeBatch(
 }
 
 /**
- * Whether `message` is a REVERSAL, whose batch is prepared only once the batch before it has
- * committed (decodeBatch), wherever that batch ended: at the reversal, or full right before it
- * (WORKER_BATCH_COMMANDS_MAX, or a saga leg tried alone).
+ * Whether `command` reads state of the commands before it that neither the batch's own apply
+ * nor `Ahead` carries, so that it must begin a batch prepared once the batch before it has
+ * committed (decodeBatch), wherever that batch ended: at it, or full right before it
+ * (WORKER_BATCH_COMMANDS_MAX, or a saga leg tried alone). A REVERSAL reads its original's
+ * status; a close reads which of its account's transfers are still PROCESSING
+ * (loadOutgoingInFlight), which a REFUND_LEG before it may have ended.
  */
-export function isReversal(message: ConsumedMessage, seal: CommandSeal): boolean {
+export function readsCommittedState(command: Command): boolean {
+  return command.type === 'REVERSAL' || (command.type === 'UPDATE_ACCOUNT' && command.status === 'CLOSED');
+}
+
+/** Whether `message` is a command that begins its own batch (readsCommittedState). */
+export function beginsItsOwnBatch(message: ConsumedMessage, seal: CommandSeal): boolean {
   const decoded = decodeCommand(message.value, seal);
-  return decoded.ok && decoded.command?.type === 'REVERSAL';
+  return decoded.ok && !!decoded.command && readsCommittedState(decoded.command);
 }
 
 /** Accounts the batch may read or write on this partition, system accounts included. */

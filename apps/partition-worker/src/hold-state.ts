@@ -63,7 +63,9 @@ export async function readHoldLedgerState(pool: Database, commands: readonly Com
       const pending = ahead.holds.get(id);
       const stored = holds.get(id);
       if (pending && stored) holds.set(id, { ...stored, status: pending.status, capturedAmount: pending.capturedAmount });
-      else if (pending && pending.status === 'HELD') holds.set(id, pending);
+      // Placed by the batch ahead (not stored yet), and maybe ended by it too: as it left it,
+      // so a capture finds it EXPIRED (HOLD_EXPIRED), as in one batch with it.
+      else if (pending) holds.set(id, pending);
     }
     for (const [id, original] of reversible) {
       const pending = ahead.reversed.get(id);

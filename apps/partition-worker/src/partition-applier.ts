@@ -65,7 +65,7 @@ import {
 import { type CommandSeal, deadLetterOf, decodeCommand } from '@ledgerline/schemas';
 import type { ConsumedMessage } from '@ledgerline/kafka';
 import type { TraceHeaders } from '@ledgerline/tracing';
-import { accountsNamed, decodeBatch, dedupeCandidates, isReversal } from './batch-input';
+import { accountsNamed, beginsItsOwnBatch, decodeBatch, dedupeCandidates } from './batch-input';
 import type { BatchTracing } from './batch-tracing';
 import { type HoldLedgerAhead, holdLedgerAheadOf, readHoldLedgerState } from './hold-state';
 import { outboxRowsOf } from './outbox-messages';
@@ -420,9 +420,10 @@ export class PartitionApplier {
         committing.catch(() => undefined);
         rest = rest.slice(batch.taken);
         fromOffset = batch.toOffset;
-        if (batch.fence || (rest.length > 0 && isReversal(rest[0]!, this.ports.seal))) {
-          // The fence changes the routing the next batch must be applied with, and a reversal
-          // reads its original as committed (decodeBatch), however this batch ended: no overlap.
+        if (batch.fence || (rest.length > 0 && beginsItsOwnBatch(rest[0]!, this.ports.seal))) {
+          // The fence changes the routing the next batch must be applied with, and a reversal or
+          // a close reads as committed what this batch changes (readsCommittedState), however
+          // this batch ended: no overlap.
           await committing;
           committing = null;
           ahead = null;

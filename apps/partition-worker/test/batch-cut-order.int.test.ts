@@ -1,0 +1,115 @@
+// A partition's log applies to the same result however it is cut into batches (decodeBatch),
+// for the reads a command makes of committed state that `Ahead` does not carry:
+//
+// - An owner's close reads which of its account's transfers are still PROCESSING
+//   (loadOutgoingInFlight). A REFUND_LEG that ends one, in the same batch or in the batch
+//   committing beside it, is not seen: the close is refused ACCOUNT_NOT_EMPTY, where applied
+//   after that refund's commit it is APPLIED. A replay into a restored database brings such
+//   commands together (refund, the owner's withdrawal, the close, seconds apart when live).
+// - A capture reads its hold: a hold placed and expired in the batch committing beside it is
+//   not carried by the overlay (only a HELD one is), so the capture is refused
+//   HOLD_NOT_ACTIVE, where applied in one batch or after it, HOLD_EXPIRED.
+//
+// The batch write is held 300 ms before it is sent, so a batch prepared beside it reads
+// before its commit. Against real Postgres.
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool, QueryConfig } from 'pg';
+import type { CaptureCommand, Command, ClientCommand, ExpireHoldCommand, HoldCommand, RefundLegCommand, RoutingTable, UpdateAccountCommand } from '@ledgerline/domain';
+import { loadRouting } from '@ledgerline/postgres';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { deposit, openAccountOn, transfer, transferStatuses, withdrawal } from '../../../test/support/ledger';
+import { messagesOf, realApplier } from './support/real-applier';
+
+function slowWriting(pool: Pool): Pool {
+  return new Proxy(pool, {
+    get(target, property) {
+      if (property !== 'query') return Reflect.get(target, property, target);
+      return async (query: string | QueryConfig, values?: unknown[]) => {
+        const text = typeof query === 'string' ? query : query.text;
+        if (text.includes('ledger_apply_batch')) await sleep(300);
+        return target.query(query, values);
+      };
+    },
+  });
+}
+
+const hash = (text: string) => createHash('sha256').update(text).digest('hex');
+const asMessages = (commands: readonly Command[], first: number) => messagesOf(commands as unknown as ClientCommand[], first);
+
+describe('commands that read committed state, however the log is cut into batches', () => {
+  let db: TestDatabase;
+  let routing: RoutingTable;
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+    routing = await loadRouting(db.pool);
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  // 'separate': each command its own fetch (as live); 'one batch'; 'beside': [refund, withdrawal] committing while [close] is prepared.
+  test.each([
+    ['separate fetches', 1000, true],
+    ['one batch', 1000, false],
+    ['the close prepared beside the refund’s commit', 2, false],
+  ])("an owner's close after a refund and a withdrawal is APPLIED: %s", async (_case, batchCommandsMax, separate) => {
+    const owner = `closer-${randomUUID()}`;
+    const a = await openAccountOn(db.pool, routing, 0, owner);
+    const b = await openAccountOn(db.pool, routing, 1, 'payee');
+    const pool = slowWriting(db.pool);
+    const applier = realApplier(pool, { topic: `close-order-${randomUUID()}`, routing, batchCommandsMax, ports: { pool } });
+    const t = transfer(a, b, owner, 60n);
+    expect(await applier.apply(messagesOf([deposit(a, 60n), t]))).toEqual({ kind: 'applied', nextOffset: 2n });
+    expect((await transferStatuses(db.pool, [t.transferId])).get(t.transferId)?.status).toBe('PROCESSING');
+    // Partition 1 refused the credit (b closed, say): its row, as that batch writes it, and its refund.
+    await db.pool.query(`INSERT INTO transfer_legs (transfer_id, leg, partition, outcome, reason) VALUES ($1, 'CREDIT', 1, 'REJECTED', 'ACCOUNT_CLOSED')`, [t.transferId]);
+    const refund: RefundLegCommand = {
+      type: 'REFUND_LEG', transferId: t.transferId, kind: 'TRANSFER', reverses: null, holdId: null,
+      fromAccountId: a, toAccountId: b, amount: 60n, currency: 'USD', reason: 'ACCOUNT_CLOSED', sourcePartition: 1,
+    };
+    const close: UpdateAccountCommand = {
+      type: 'UPDATE_ACCOUNT', changeId: randomUUID(), accountId: a, status: 'CLOSED', overdraftLimit: null,
+      principal: owner, admin: false, requestHash: hash('close'), acceptedAt: new Date().toISOString(),
+    };
+    const rest: Command[] = [refund, withdrawal(a, owner, 60n), close];
+    if (separate) {
+      for (let i = 0; i < rest.length; i++) await applier.apply(asMessages([rest[i]!], 2 + i));
+    } else {
+      expect(await applier.apply(asMessages(rest, 2))).toEqual({ kind: 'applied', nextOffset: 5n });
+    }
+    expect((await transferStatuses(db.pool, [t.transferId])).get(t.transferId)).toEqual({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+    const change = await db.pool.query('SELECT outcome, reason FROM account_changes WHERE id = $1', [close.changeId]);
+    expect(change.rows).toEqual([{ outcome: 'APPLIED', reason: null }]);
+  });
+
+  test.each([
+    ['separate fetches', 1000, true],
+    ['one batch', 1000, false],
+    ['the capture prepared beside the expiry’s commit', 2, false],
+  ])('a capture after its hold expired is refused HOLD_EXPIRED: %s', async (_case, batchCommandsMax, separate) => {
+    const owner = `holder-${randomUUID()}`;
+    const a = await openAccountOn(db.pool, routing, 0, owner);
+    const c = await openAccountOn(db.pool, routing, 0, 'merchant');
+    const pool = slowWriting(db.pool);
+    const applier = realApplier(pool, { topic: `capture-order-${randomUUID()}`, routing, batchCommandsMax, ports: { pool } });
+    expect(await applier.apply(messagesOf([deposit(a, 100n)]))).toEqual({ kind: 'applied', nextOffset: 1n });
+    const holdId = randomUUID();
+    const hold: HoldCommand = {
+      type: 'HOLD', holdId, accountId: a, amount: 50n, currency: 'USD', principal: owner, admin: false,
+      requestHash: hash(holdId), acceptedAt: new Date(Date.now() - 10_000).toISOString(), expiresAt: new Date(Date.now() - 5_000).toISOString(), description: null,
+    };
+    const expire: ExpireHoldCommand = { type: 'EXPIRE_HOLD', holdId, accountId: a };
+    const capture: CaptureCommand = {
+      type: 'CAPTURE', transferId: randomUUID(), holdId, accountId: a, toAccountId: c, amount: 50n, currency: 'USD',
+      principal: owner, admin: false, requestHash: hash('capture'), acceptedAt: new Date().toISOString(),
+    };
+    const rest: Command[] = [hold, expire, capture];
+    if (separate) {
+      for (let i = 0; i < rest.length; i++) await applier.apply(asMessages([rest[i]!], 1 + i));
+    } else {
+      expect(await applier.apply(asMessages(rest, 1))).toEqual({ kind: 'applied', nextOffset: 4n });
+    }
+    expect((await transferStatuses(db.pool, [capture.transferId])).get(capture.transferId)).toEqual({ status: 'REJECTED', reason: 'HOLD_EXPIRED' });
+  });
+});
