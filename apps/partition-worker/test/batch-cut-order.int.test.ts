@@ -13,26 +13,11 @@
 // The batch write is held 300 ms before it is sent, so a batch prepared beside it reads
 // before its commit. Against real Postgres.
 import { createHash, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Pool, QueryConfig } from 'pg';
 import type { CaptureCommand, Command, ClientCommand, ExpireHoldCommand, HoldCommand, RefundLegCommand, RoutingTable, UpdateAccountCommand } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { deposit, openAccountOn, transfer, transferStatuses, withdrawal } from '../../../test/support/ledger';
-import { messagesOf, realApplier } from './support/real-applier';
-
-function slowWriting(pool: Pool): Pool {
-  return new Proxy(pool, {
-    get(target, property) {
-      if (property !== 'query') return Reflect.get(target, property, target);
-      return async (query: string | QueryConfig, values?: unknown[]) => {
-        const text = typeof query === 'string' ? query : query.text;
-        if (text.includes('ledger_apply_batch')) await sleep(300);
-        return target.query(query, values);
-      };
-    },
-  });
-}
+import { messagesOf, realApplier, slowWriting } from './support/real-applier';
 
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');
 const asMessages = (commands: readonly Command[], first: number) => messagesOf(commands as unknown as ClientCommand[], first);

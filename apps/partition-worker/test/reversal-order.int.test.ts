@@ -7,27 +7,11 @@
 // a replay into a restored database brings them together (docs/operations.md). Here the
 // batch write is held 300 ms before it is sent, so a reversal prepared beside it would read
 // before its commit. Against real Postgres.
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Pool, QueryConfig } from 'pg';
 import type { RoutingTable } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { balanceOf, deposit, openAccountOn, reversal, transferStatuses } from '../../../test/support/ledger';
-import { messagesOf, realApplier } from './support/real-applier';
-
-/** The real pool, its batch writes sent 300 ms late. */
-function slowWriting(pool: Pool): Pool {
-  return new Proxy(pool, {
-    get(target, property) {
-      if (property !== 'query') return Reflect.get(target, property, target);
-      return async (query: string | QueryConfig, values?: unknown[]) => {
-        const text = typeof query === 'string' ? query : query.text;
-        if (text.includes('ledger_apply_batch')) await sleep(300);
-        return target.query(query, values);
-      };
-    },
-  });
-}
+import { messagesOf, realApplier, slowWriting } from './support/real-applier';
 
 describe('a reversal fetched with its original', () => {
   let db: TestDatabase;

@@ -3,7 +3,8 @@
  * one partition's batches by hand: its commands as the consumer would hand them over, and
  * ports whose post-commit side effects do nothing unless a test gives its own.
  */
-import type { Pool } from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool, QueryConfig } from 'pg';
 import { type ClientCommand, type RoutingTable, systemClock } from '@ledgerline/domain';
 import type { ConsumedMessage } from '@ledgerline/kafka';
 import { GroupCommitWriter } from '@ledgerline/postgres';
@@ -14,6 +15,23 @@ import { testSeal } from '../../../../test/support/ledger';
 /** `commands` as consumed messages, at offsets from `firstOffset` on. */
 export function messagesOf(commands: readonly ClientCommand[], firstOffset = 0): ConsumedMessage[] {
   return commands.map((c, i) => ({ offset: String(firstOffset + i), key: null, value: Buffer.from(encodeCommand(c, testSeal)) }));
+}
+
+/**
+ * The real pool, its batch writes (`ledger_apply_batch`) sent `delayMs` late: a batch prepared
+ * beside such a write reads the database before that write commits.
+ */
+export function slowWriting(pool: Pool, delayMs = 300): Pool {
+  return new Proxy(pool, {
+    get(target, property) {
+      if (property !== 'query') return Reflect.get(target, property, target);
+      return async (query: string | QueryConfig, values?: unknown[]) => {
+        const text = typeof query === 'string' ? query : query.text;
+        if (text.includes('ledger_apply_batch')) await sleep(delayMs);
+        return target.query(query, values);
+      };
+    },
+  });
 }
 
 /** Post-commit ports that do nothing. */
