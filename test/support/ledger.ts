@@ -1,7 +1,7 @@
 /** Test-side helpers that talk to the real services: build commands, publish them, read outcomes. */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { type ClientCommand, type Command, RoutingTable, subjectAccountOf, uuidV5 } from '@ledgerline/domain';
+import { type ClientCommand, type Command, RoutingTable, type UpdateAccountCommand, subjectAccountOf, uuidV5 } from '@ledgerline/domain';
 import { BatchingProducer } from '@ledgerline/kafka';
 import { insertUserAccount, loadRouting } from '@ledgerline/postgres';
 import { LOCAL_DEFAULTS } from '@ledgerline/config';
@@ -64,6 +64,11 @@ export function transfer(from: string, to: string, owner: string, amount: bigint
 /** A reversal of `of`, paid back by `from` (the original's destination), whose owner sends it. */
 export function reversal(of: string, from: string, owner: string, amount: bigint, transferId = randomUUID()): ClientCommand {
   return { type: 'REVERSAL', transferId, reverses: of, fromAccountId: from, amount, currency: 'USD', principal: owner, admin: false, requestHash: hash(transferId), description: null, acceptedAt: new Date().toISOString() };
+}
+
+/** An owner closing its account (the one account change an owner may make unsealed). */
+export function ownerClose(accountId: string, owner: string, changeId = randomUUID()): UpdateAccountCommand {
+  return { type: 'UPDATE_ACCOUNT', changeId, accountId, status: 'CLOSED', overdraftLimit: null, principal: owner, admin: false, requestHash: hash(changeId), acceptedAt: new Date().toISOString() };
 }
 
 /** The key a worker started with no LEDGERLINE_COMMAND_KEY verifies operator seals with. */

@@ -31,14 +31,14 @@ export interface DecodedBatch {
  *
  * A REVERSAL, or a close of an account, also ends the batch before it (readsCommittedState):
  * it begins the next one, which the applier prepares only once this one has committed, as
- * after a fence. A close reads which of its account's transfers are PROCESSING, which a
- * REFUND_LEG before it may have ended: in one batch with it, or prepared beside its commit, it
- * was refused ACCOUNT_NOT_EMPTY. A reversal reads its original transfer's row as the database holds it, and the commands before it in the log
- * may change that row (the credit leg that completes the original, or the original itself on
- * this partition): in one batch with them, or prepared while their batch commits, it would
- * find the original as it was before them and refuse it (TRANSFER_NOT_REVERSIBLE). In normal
- * operation a reversal comes long after its original's end, which its client read first; a
- * replay of the log (a restored database, docs/operations.md) brings them together, and the
+ * after a fence. Each reads rows the commands before it in the log may change, and that
+ * neither the batch's own apply nor the overlay of the batch being committed carries: a
+ * reversal its original transfer's row (the credit leg that completes it), a close which of
+ * its account's transfers are still PROCESSING (a REFUND_LEG that ends one). In one batch
+ * with them, or prepared while their batch commits, it would be refused
+ * (TRANSFER_NOT_REVERSIBLE, ACCOUNT_NOT_EMPTY) where applied after them it succeeds. In normal
+ * operation such a command comes long after what it depends on, which its client read first;
+ * a replay of the log (a restored database, docs/operations.md) brings them together, and the
  * log must apply to the same result however it is cut into batches.
  */
 export function decodeBatch(
@@ -65,12 +65,9 @@ export function decodeBatch(
 }
 
 /**
- * Whether `command` reads state of the commands before it that neither the batch's own apply
- * nor `Ahead` carries, so that it must begin a batch prepared once the batch before it has
- * committed (decodeBatch), wherever that batch ended: at it, or full right before it
- * (WORKER_BATCH_COMMANDS_MAX, or a saga leg tried alone). A REVERSAL reads its original's
- * status; a close reads which of its account's transfers are still PROCESSING
- * (loadOutgoingInFlight), which a REFUND_LEG before it may have ended.
+ * Whether `command` begins its own batch, prepared once the batch before it has committed
+ * (decodeBatch), wherever that batch ended: at it, or full right before it
+ * (WORKER_BATCH_COMMANDS_MAX, or a saga leg tried alone).
  */
 export function readsCommittedState(command: Command): boolean {
   return command.type === 'REVERSAL' || (command.type === 'UPDATE_ACCOUNT' && command.status === 'CLOSED');

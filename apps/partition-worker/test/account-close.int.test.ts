@@ -5,11 +5,11 @@
 // that sent it, or from its PROCESSING transfer row (loadOutgoingInFlight) when an earlier
 // batch did.
 import { randomUUID } from 'node:crypto';
-import type { RoutingTable, UpdateAccountCommand } from '@ledgerline/domain';
+import type { RoutingTable } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
-import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, transfer, transferStatuses } from '../../../test/support/ledger';
+import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, ownerClose, transfer, transferStatuses } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 describe('an account with a saga in flight cannot close', () => {
@@ -36,18 +36,6 @@ describe('an account with a saga in flight cannot close', () => {
     await db.drop();
   });
 
-  const closeBy = (accountId: string, owner: string): UpdateAccountCommand => ({
-    type: 'UPDATE_ACCOUNT',
-    changeId: randomUUID(),
-    accountId,
-    status: 'CLOSED',
-    overdraftLimit: null,
-    principal: owner,
-    admin: false,
-    requestHash: 'c'.repeat(64),
-    acceptedAt: new Date().toISOString(),
-  });
-
   async function changeOutcome(changeId: string): Promise<{ outcome: string; reason: string | null }> {
     return waitFor(`account change ${changeId} applied`, async () => {
       const { rows } = await db.pool.query('SELECT outcome, reason FROM account_changes WHERE id = $1', [changeId]);
@@ -68,7 +56,7 @@ describe('an account with a saga in flight cannot close', () => {
     // One produce request, in this order: partition 0 applies the close before the refund
     // can reach it (the refund needs partition 1 to answer first).
     const out = transfer(source, closed, 'closer', 20n);
-    const close = closeBy(source, 'closer');
+    const close = ownerClose(source, 'closer');
     await Promise.all([publisher.publish(out), publisher.publish(close)]);
 
     expect(await changeOutcome(close.changeId)).toEqual({ outcome: 'REJECTED', reason: 'ACCOUNT_NOT_EMPTY' });
@@ -87,13 +75,13 @@ describe('an account with a saga in flight cannot close', () => {
        VALUES ($1, 'TRANSFER', 'PROCESSING', $2, $3, 5, 'USD', 'waiting', 'h', 0, now())`,
       [inFlight, source, randomUUID()],
     );
-    const early = closeBy(source, 'waiting');
+    const early = ownerClose(source, 'waiting');
     await publisher.publish(early);
     expect(await changeOutcome(early.changeId)).toEqual({ outcome: 'REJECTED', reason: 'ACCOUNT_NOT_EMPTY' });
     expect(await statusOf(source)).toBe('OPEN');
 
     await db.pool.query(`UPDATE transfers SET status = 'COMPLETED', completed_at = now() WHERE id = $1`, [inFlight]);
-    const later = closeBy(source, 'waiting');
+    const later = ownerClose(source, 'waiting');
     await publisher.publish(later);
     expect(await changeOutcome(later.changeId)).toEqual({ outcome: 'APPLIED', reason: null });
     expect(await statusOf(source)).toBe('CLOSED');

@@ -13,10 +13,10 @@
 // The batch write is held 300 ms before it is sent, so a batch prepared beside it reads
 // before its commit. Against real Postgres.
 import { createHash, randomUUID } from 'node:crypto';
-import type { CaptureCommand, Command, ClientCommand, ExpireHoldCommand, HoldCommand, RefundLegCommand, RoutingTable, UpdateAccountCommand } from '@ledgerline/domain';
+import type { CaptureCommand, Command, ClientCommand, ExpireHoldCommand, HoldCommand, RefundLegCommand, RoutingTable } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { deposit, openAccountOn, transfer, transferStatuses, withdrawal } from '../../../test/support/ledger';
+import { deposit, openAccountOn, ownerClose, transfer, transferStatuses, withdrawal } from '../../../test/support/ledger';
 import { messagesOf, realApplier, slowWriting } from './support/real-applier';
 
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -53,10 +53,7 @@ describe('commands that read committed state, however the log is cut into batche
       type: 'REFUND_LEG', transferId: t.transferId, kind: 'TRANSFER', reverses: null, holdId: null,
       fromAccountId: a, toAccountId: b, amount: 60n, currency: 'USD', reason: 'ACCOUNT_CLOSED', sourcePartition: 1,
     };
-    const close: UpdateAccountCommand = {
-      type: 'UPDATE_ACCOUNT', changeId: randomUUID(), accountId: a, status: 'CLOSED', overdraftLimit: null,
-      principal: owner, admin: false, requestHash: hash('close'), acceptedAt: new Date().toISOString(),
-    };
+    const close = ownerClose(a, owner);
     const rest: Command[] = [refund, withdrawal(a, owner, 60n), close];
     if (separate) {
       for (let i = 0; i < rest.length; i++) await applier.apply(asMessages([rest[i]!], 2 + i));

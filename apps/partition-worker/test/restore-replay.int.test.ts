@@ -9,13 +9,12 @@
 // outside disaster-recovery review saw 24-27 such reversals per restore). Waiting, the leg
 // completes T once partition 0 has applied it again, and R ends COMPLETED as before. Then the
 // Idempotency-Key claims the restore lost are bound again from the rows (ledgerctl keys rebind).
-import { createHash, randomUUID } from 'node:crypto';
-import type { UpdateAccountCommand } from '@ledgerline/domain';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IdempotencyClaims, insertUserAccount, listDeadLetters, loadRouting, rebindLostClaims } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
-import { TestPublisher, accountOnPartition, balanceOf, deposit, reversal, transfer, transferStatuses } from '../../../test/support/ledger';
+import { TestPublisher, accountOnPartition, balanceOf, deposit, ownerClose, reversal, transfer, transferStatuses } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 const hash = (id: string) => createHash('sha256').update(id).digest('hex');
@@ -53,17 +52,7 @@ describe('a replay into a restored database, waiting for legs’ sources', () =>
     const t = transfer(a, b, 'ann', 60n);
     const r = reversal(t.transferId, b, 'ben', 60n);
     // An account change (its owner closing it) is a command with an Idempotency-Key too.
-    const close: UpdateAccountCommand = {
-      type: 'UPDATE_ACCOUNT',
-      changeId: randomUUID(),
-      accountId: c,
-      status: 'CLOSED',
-      overdraftLimit: null,
-      principal: 'cat',
-      admin: false,
-      requestHash: hash('close c'),
-      acceptedAt: new Date().toISOString(),
-    };
+    const close = ownerClose(c, 'cat');
     try {
       const first = await startWorker({ ...target, databaseUrl: live.url });
       try {
