@@ -39,6 +39,20 @@ export async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', wor
   }
 }
 
+/**
+ * Postgres alone, as `role`, for a command that needs nothing else (`keys rebind`): it runs
+ * whether or not Kafka answers, and a Postgres that fails is named as withDeps names it.
+ */
+export async function withPostgres<T>(config: CtlConfig, role: 'owner' | 'read', work: (pool: Deps['pool']) => Promise<T>): Promise<T> {
+  const pool = ctlPool(config, role, 1);
+  try {
+    await reachable(config, role, pool);
+    return await work(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
 async function naming<T>(what: string, call: Promise<T>): Promise<T> {
   try {
     return await call;
