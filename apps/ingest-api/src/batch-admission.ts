@@ -3,16 +3,19 @@
  * once; a batch that does not fit waits its turn, first come first served, for at most
  * `waitMaxMs`, and is then refused (429 TOO_MANY_REQUESTS with Retry-After) before any of its
  * items is charged to the caller's write budget, claimed or published (the request itself
- * took one write, as every request does). Once a full round of items is waiting, a new batch
- * is refused before it is charged at all or its body is parsed (app.ts).
+ * took one write, as every request does). At most a round of items (`itemsInFlightMax`)
+ * waits: once a full round is waiting, a new batch is refused before it is charged at all or
+ * its body is parsed (app.ts), and one that got past that check while the queue filled is
+ * refused at once when it would wait beyond the round.
  *
  * Why: without a bound, every batch that arrives is worked on at once, and the process's CPU
  * is shared among all of them. Offered more than it can do, the API then answers EVERY batch
  * late: measured with `npm run bench -- --quick --only batch` (15,000 items/s offered, 500 per
  * batch), the median batch was answered after 10.8 s and the 99th percentile after 12.3 s,
- * and k6 ran out of connections. Bounded, a batch is either worked on at full speed or told
- * at once to come back, so an accepted batch's latency stays near its own service time and a
- * client's retry (with the same Idempotency-Key) finds the API where it left off.
+ * and k6 ran out of connections. Bounded, a batch is worked on at full speed, after a wait
+ * of at most `waitMaxMs` behind at most a round, or told to come back, so an accepted batch's
+ * latency stays within the wait plus its own service time and a client's retry (with the same
+ * Idempotency-Key) finds the API where it left off.
  *
  * A batch larger than the bound is admitted alone when nothing else is in flight, so no
  * valid batch is refused for its size. Single-item routes are not counted here: they are
@@ -84,6 +87,9 @@ export class BatchAdmission {
       return Promise.resolve();
     }
     if (this.options.waitMaxMs === 0) return Promise.reject(this.refusal());
+    // At most a round of items waits (a larger batch may wait alone): `saturated` refuses
+    // before parsing, but batches already past it while the queue filled end here.
+    if (this.waiting.length > 0 && this.itemsWaiting + items > this.options.itemsInFlightMax) return Promise.reject(this.refusal());
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { items, admit: resolve, timer: null };
       waiter.timer = setTimeout(() => {

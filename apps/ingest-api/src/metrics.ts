@@ -76,7 +76,7 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     batchAdmissionRefused: new Counter({
       name: 'ledger_api_batch_admission_refused_total',
-      help: 'POST /v1/batch requests refused with 429 because they could not start within API_BATCH_ADMISSION_WAIT_MS',
+      help: 'POST /v1/batch requests refused with 429 by batch admission: a full round of items was already waiting, or the batch could not start within API_BATCH_ADMISSION_WAIT_MS',
       registers: [registry],
     }),
     bucketsHeld: new Gauge({

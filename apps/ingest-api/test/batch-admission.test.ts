@@ -1,6 +1,6 @@
 // Proves the batch admission bound: items in flight never exceed it (a larger batch runs
 // alone), batches start in arrival order, a batch that cannot start within the wait is
-// refused and counted, and a full queue reports itself saturated.
+// refused and counted, at most a round of items waits, and a full queue reports itself saturated.
 import { AdmissionRefusedError, BatchAdmission } from '../src/batch-admission';
 
 /** A unit of work that ends when the test says so. */
@@ -94,6 +94,23 @@ describe('BatchAdmission', () => {
     await expect(small).resolves.toBe('small');
     held.open();
     await holder;
+  });
+
+  test('past a full round of items waiting, a batch is refused at once, not after the wait', async () => {
+    let refused = 0;
+    const admission = new BatchAdmission({ itemsInFlightMax: 10, waitMaxMs: 60_000, onRefused: () => refused++ });
+    const held = gate();
+    const holder = admission.run(10, () => held.promise);
+    const waiting = admission.run(6, async () => 'waited'); // a round has room for it
+    let ran = false;
+    const over = admission.run(5, async () => (ran = true)); // 6 + 5 waiting would pass the round
+    await expect(over).rejects.toBeInstanceOf(AdmissionRefusedError); // within the test's 5 s, not the 60 s wait
+    expect([refused, ran]).toEqual([1, false]);
+    const fits = admission.run(4, async () => 'fits'); // 6 + 4: still a round
+    held.open();
+    await holder;
+    await expect(waiting).resolves.toBe('waited');
+    await expect(fits).resolves.toBe('fits');
   });
 
   test('saturated once a full round of items is waiting', async () => {

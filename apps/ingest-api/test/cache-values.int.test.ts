@@ -110,7 +110,8 @@ describe('values read back from Redis are checked before the API uses them', () 
     worker = undefined;
 
     // (a) Written straight into Redis, with the highest rev a real entry can have (or more):
-    // each was served as is, and none could be replaced by a refresh of the real figure.
+    // before the API checked them each was served as is, and before the refresh script
+    // checked them none could be replaced by a refresh of the real figure.
     const now = new Date().toISOString();
     const entry = { balance: '100', seq: '1', currency: 'USD', as_of: now, held: '0', rev: INT64_MAX };
     const malformed: [string, Record<string, string> | string][] = [

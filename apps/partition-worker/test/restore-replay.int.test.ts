@@ -110,5 +110,5 @@ describe('a replay into a restored database, waiting for legs’ sources', () =>
     } finally {
       await publisher.stop();
     }
-  });
+  }, 120_000);
 });

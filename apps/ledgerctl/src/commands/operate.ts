@@ -39,20 +39,6 @@ export async function withDeps<T>(config: CtlConfig, role: 'owner' | 'read', wor
   }
 }
 
-/**
- * Postgres alone, as `role`, for a command that needs nothing else (`keys rebind`): it runs
- * whether or not Kafka answers, and a Postgres that fails is named as withDeps names it.
- */
-export async function withPostgres<T>(config: CtlConfig, role: 'owner' | 'read', work: (pool: Deps['pool']) => Promise<T>): Promise<T> {
-  const pool = ctlPool(config, role, 1);
-  try {
-    await reachable(config, role, pool);
-    return await work(pool);
-  } finally {
-    await pool.end();
-  }
-}
-
 async function naming<T>(what: string, call: Promise<T>): Promise<T> {
   try {
     return await call;
@@ -77,11 +63,15 @@ async function reachable(config: CtlConfig, role: 'owner' | 'read', pool: Return
 
 type Deps = { pool: ReturnType<typeof createPool>; admin: KafkaAdmin; producer: BatchingProducer; topics: ReturnType<typeof topicNames> };
 
-/** Postgres alone, as the API role: for the views that need nothing of Kafka (the routing table lives in Postgres). */
-async function withReadPool<T>(config: CtlConfig, work: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
-  const pool = ctlPool(config, 'read', 3);
+/**
+ * Postgres alone, as `role`, for a command that needs nothing of Kafka: the views (the
+ * routing table lives in Postgres) and `keys rebind`. It runs whether Kafka answers or not;
+ * a Postgres that fails is named as withDeps names it.
+ */
+export async function withPostgres<T>(config: CtlConfig, role: 'owner' | 'read', work: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
+  const pool = ctlPool(config, role, 3);
   try {
-    await reachable(config, 'read', pool);
+    await reachable(config, role, pool);
     return await work(pool);
   } finally {
     await pool.end();
@@ -143,7 +133,7 @@ export async function showWorkers(config: CtlConfig): Promise<void> {
 }
 
 export async function showRouting(config: CtlConfig): Promise<void> {
-  await withReadPool(config, async (pool) => {
+  await withPostgres(config, 'read', async (pool) => {
     const [routing, traffic, open, partitions] = await Promise.all([
       loadRouting(pool),
       bucketTraffic(pool, config.trafficWindowMs),
@@ -174,7 +164,7 @@ export async function showRouting(config: CtlConfig): Promise<void> {
 
 /** Where one account lives: its bucket, the partition that bucket routes to, and any move of it in progress. */
 export async function showAccountRouting(config: CtlConfig, accountId: string): Promise<void> {
-  await withReadPool(config, async (pool) => {
+  await withPostgres(config, 'read', async (pool) => {
     const [routing, open, account] = await Promise.all([loadRouting(pool), listOpenMoves(pool), findAccount(pool, accountId)]);
     const bucket = bucketOf(accountId);
     const what = account ? `${account.kind} account, ${account.currency}, ${account.status}` : 'no such account (this is where it would live)';
@@ -195,7 +185,7 @@ export async function showAccountRouting(config: CtlConfig, accountId: string): 
  */
 export async function showSystemAccounts(config: CtlConfig): Promise<void> {
   // Postgres alone: a view of the money in transit must not be lost in a Kafka outage.
-  await withReadPool(config, async (pool) => {
+  await withPostgres(config, 'read', async (pool) => {
     const accounts = await listSystemAccounts(pool);
     // An id names its (kind, partition, currency): find which, for every partition there can
     // be (a topic has at most one per bucket).
