@@ -22,6 +22,21 @@ import { messagesOf, realApplier, slowWriting } from './support/real-applier';
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');
 const asMessages = (commands: readonly Command[], first: number) => messagesOf(commands as unknown as ClientCommand[], first);
 
+/** Partition 0's applier on the real database, its batch writes held 300 ms (slowWriting), at most `batchCommandsMax` commands a batch. */
+function slowApplier(db: TestDatabase, routing: RoutingTable, topic: string, batchCommandsMax: number) {
+  const pool = slowWriting(db.pool);
+  return realApplier(pool, { topic: `${topic}-${randomUUID()}`, routing, batchCommandsMax, ports: { pool } });
+}
+
+/** `commands` from offset `first`: each in a fetch of its own (as live), or all in one. */
+async function applyFrom(applier: ReturnType<typeof realApplier>, commands: readonly Command[], first: number, separate: boolean): Promise<void> {
+  if (separate) {
+    for (let i = 0; i < commands.length; i++) await applier.apply(asMessages([commands[i]!], first + i));
+  } else {
+    expect(await applier.apply(asMessages(commands, first))).toEqual({ kind: 'applied', nextOffset: BigInt(first + commands.length) });
+  }
+}
+
 describe('commands that read committed state, however the log is cut into batches', () => {
   let db: TestDatabase;
   let routing: RoutingTable;
@@ -42,8 +57,7 @@ describe('commands that read committed state, however the log is cut into batche
     const owner = `closer-${randomUUID()}`;
     const a = await openAccountOn(db.pool, routing, 0, owner);
     const b = await openAccountOn(db.pool, routing, 1, 'payee');
-    const pool = slowWriting(db.pool);
-    const applier = realApplier(pool, { topic: `close-order-${randomUUID()}`, routing, batchCommandsMax, ports: { pool } });
+    const applier = slowApplier(db, routing, 'close-order', batchCommandsMax);
     const t = transfer(a, b, owner, 60n);
     expect(await applier.apply(messagesOf([deposit(a, 60n), t]))).toEqual({ kind: 'applied', nextOffset: 2n });
     expect((await transferStatuses(db.pool, [t.transferId])).get(t.transferId)?.status).toBe('PROCESSING');
@@ -54,12 +68,7 @@ describe('commands that read committed state, however the log is cut into batche
       fromAccountId: a, toAccountId: b, amount: 60n, currency: 'USD', reason: 'ACCOUNT_CLOSED', sourcePartition: 1,
     };
     const close = ownerClose(a, owner);
-    const rest: Command[] = [refund, withdrawal(a, owner, 60n), close];
-    if (separate) {
-      for (let i = 0; i < rest.length; i++) await applier.apply(asMessages([rest[i]!], 2 + i));
-    } else {
-      expect(await applier.apply(asMessages(rest, 2))).toEqual({ kind: 'applied', nextOffset: 5n });
-    }
+    await applyFrom(applier, [refund, withdrawal(a, owner, 60n), close], 2, separate);
     expect((await transferStatuses(db.pool, [t.transferId])).get(t.transferId)).toEqual({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
     const change = await db.pool.query('SELECT outcome, reason FROM account_changes WHERE id = $1', [close.changeId]);
     expect(change.rows).toEqual([{ outcome: 'APPLIED', reason: null }]);
@@ -73,8 +82,7 @@ describe('commands that read committed state, however the log is cut into batche
     const owner = `holder-${randomUUID()}`;
     const a = await openAccountOn(db.pool, routing, 0, owner);
     const c = await openAccountOn(db.pool, routing, 0, 'merchant');
-    const pool = slowWriting(db.pool);
-    const applier = realApplier(pool, { topic: `capture-order-${randomUUID()}`, routing, batchCommandsMax, ports: { pool } });
+    const applier = slowApplier(db, routing, 'capture-order', batchCommandsMax);
     expect(await applier.apply(messagesOf([deposit(a, 100n)]))).toEqual({ kind: 'applied', nextOffset: 1n });
     const holdId = randomUUID();
     const hold: HoldCommand = {
@@ -86,12 +94,7 @@ describe('commands that read committed state, however the log is cut into batche
       type: 'CAPTURE', transferId: randomUUID(), holdId, accountId: a, toAccountId: c, amount: 50n, currency: 'USD',
       principal: owner, admin: false, requestHash: hash('capture'), acceptedAt: new Date().toISOString(),
     };
-    const rest: Command[] = [hold, expire, capture];
-    if (separate) {
-      for (let i = 0; i < rest.length; i++) await applier.apply(asMessages([rest[i]!], 1 + i));
-    } else {
-      expect(await applier.apply(asMessages(rest, 1))).toEqual({ kind: 'applied', nextOffset: 4n });
-    }
+    await applyFrom(applier, [hold, expire, capture], 1, separate);
     expect((await transferStatuses(db.pool, [capture.transferId])).get(capture.transferId)).toEqual({ status: 'REJECTED', reason: 'HOLD_EXPIRED' });
   });
 });

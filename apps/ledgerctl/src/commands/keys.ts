@@ -4,10 +4,10 @@ import type { CtlConfig } from '../config';
 import { withPostgres } from './operate';
 
 /**
- * Binds again the keys whose claims a restore lost, from the transfers, holds and account changes written
- * since `since`: run once the workers have applied Kafka's commands again, before the APIs
- * start. As the schema owner (the API role may only claim through the API's path); Postgres
- * is all it needs.
+ * Binds again the keys whose claims a restore lost, from the transfers, holds and account
+ * changes written since `since`: run once the workers have applied Kafka's commands again,
+ * before the APIs start. As the schema owner (the API role may only claim through the API's
+ * path); Postgres is all it needs.
  */
 export async function rebindKeys(config: CtlConfig, since: string): Promise<void> {
   const bound = await withPostgres(config, 'owner', (pool) => rebindLostClaims(pool, since));
