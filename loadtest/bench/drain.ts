@@ -55,7 +55,14 @@ export interface DrainResult {
   last_partition: LastPartition | null;
   outcome: Record<string, number>;
   worker_logs: string[];
+  /** CPU from the first commit until the last partition's offset covers the backlog (drain_s). */
   cpu: CpuReport | null;
+  /**
+   * CPU from the first commit until every transfer of the backlog is terminal (settled_s):
+   * the window settled_per_s is counted over, credit legs included, so the drain's CPU per
+   * settled transfer compares with the ceiling's per transfer. Null when it did not settle.
+   */
+  settled_cpu: CpuReport | null;
   pg: PgReport | null;
 }
 
@@ -80,17 +87,21 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
     const spawnedAt = Date.now();
     workers = startWorkers(ctx, prefix, `drain-${mix}${rep}`, ctx.plan.profile);
     const cpu = cpuMeter(ctx, { workers });
+    const settledCpu = cpuMeter(ctx, { workers });
     const pg = pgMeter(ctx, ctx.benchDb);
     const progress = await followProgress(ctx, topic, targets, workers, spawnedAt, () => {
       cpu.begin();
+      settledCpu.begin();
       void pg.begin();
     });
     const cpuReport = cpu.end();
     const pgReport = await pg.end();
     let settledS: number | null = null;
+    let settledCpuReport: CpuReport | null = null;
     if (!progress.timedOut && !progress.stalled && progress.firstAt !== null) {
       const settled = await waitSettled(ctx.pool, admin, topic, ctx.plan.settleTimeoutS * 1000);
       settledS = settled.ms === null ? null : (Date.now() - progress.firstAt) / 1000;
+      if (settledS !== null) settledCpuReport = settledCpu.end();
     }
     await Promise.all(workers.map((w) => w.stop()));
     const outcome = await outcomes(ctx, tag);
@@ -119,6 +130,7 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
       outcome,
       worker_logs: workers.map((w) => w.logPath),
       cpu: cpuReport,
+      settled_cpu: settledCpuReport,
       pg: pgReport,
     };
     log(

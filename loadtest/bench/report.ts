@@ -551,11 +551,18 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
     const runs = m.drain[mix];
     if (!runs.length) continue;
     L.push(`## 3. Worker drain, ${mix} (${runs[0]!.commands.toLocaleString('en-US')} commands${plan.drainCommands < 1_000_000 ? ', fewer than the 1,000,000 of a full run' : ''})`, '');
-    L.push('| run | applied/s | drain s | start-up s | all legs settled /s | finished | outcomes | CPU | CPU ms per command |', '|---|---:|---:|---:|---:|---|---|---|---|');
+    L.push(
+      '| run | applied/s | drain s | start-up s | all legs settled /s | finished | outcomes | CPU | CPU ms per command | until settled: CPU | CPU ms per settled transfer |',
+      '|---|---:|---:|---:|---:|---|---|---|---|---|---|',
+    );
     runs.forEach((d, i) =>
       L.push(
-        `| ${i + 1} | ${cell(d.per_s)} | ${cell(d.drain_s)} | ${cell(d.startup_s)} | ${cell(d.settled_per_s)} | ${d.stalled ? `**stalled** at ${d.applied}` : d.timed_out ? `**timed out** at ${d.applied}` : 'yes'} | ${JSON.stringify(d.outcome)} | ${cpuLine(d.cpu)} | ${cpuPerItem(d.cpu, d.per_s)} |`,
+        `| ${i + 1} | ${cell(d.per_s)} | ${cell(d.drain_s)} | ${cell(d.startup_s)} | ${cell(d.settled_per_s)} | ${d.stalled ? `**stalled** at ${d.applied}` : d.timed_out ? `**timed out** at ${d.applied}` : 'yes'} | ${JSON.stringify(d.outcome)} | ${cpuLine(d.cpu)} | ${cpuPerItem(d.cpu, d.per_s)} | ${cpuLine(d.settled_cpu ?? null)} | ${cpuPerItem(d.settled_cpu ?? null, d.settled_per_s)} |`,
       ),
+    );
+    L.push(
+      '',
+      'CPU ms per command: over the drain window (first commit until every offset covers the backlog: the debits, and the credit legs applied meanwhile), per backlog command. CPU ms per settled transfer: over the settled window (until every transfer is terminal, credit legs included), per transfer: comparable with the ceiling\'s CPU ms per transfer (section 5).',
     );
     const last = runs[runs.length - 1]!;
     if (last.stalled || last.timed_out) L.push('', `The workers stopped applying before the backlog was done; their logs: ${last.worker_logs.map((p) => `\`${p}\``).join(', ')}`);
