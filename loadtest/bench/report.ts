@@ -557,7 +557,7 @@ function markdown(input: ReportInput, r: Record<string, unknown>, targets: { nam
     );
     runs.forEach((d, i) =>
       L.push(
-        `| ${i + 1} | ${cell(d.per_s)} | ${cell(d.drain_s)} | ${cell(d.startup_s)} | ${cell(d.settled_per_s)} | ${d.stalled ? `**stalled** at ${d.applied}` : d.timed_out ? `**timed out** at ${d.applied}` : 'yes'} | ${JSON.stringify(d.outcome)} | ${cpuLine(d.cpu)} | ${cpuPerItem(d.cpu, d.per_s)} | ${cpuLine(d.settled_cpu ?? null)} | ${cpuPerItem(d.settled_cpu ?? null, d.settled_per_s)} |`,
+        `| ${i + 1} | ${cell(d.per_s)} | ${cell(d.drain_s)} | ${cell(d.startup_s)} | ${cell(d.settled_per_s)} | ${d.stalled ? `**stalled** at ${d.applied}` : d.timed_out ? `**timed out** at ${d.applied}` : 'yes'} | ${JSON.stringify(d.outcome)} | ${cpuLine(d.cpu)} | ${cpuPerItem(d.cpu, d.per_s)} | ${cpuLine(d.settled_cpu)} | ${cpuPerItem(d.settled_cpu, d.settled_per_s)} |`,
       ),
     );
     L.push(

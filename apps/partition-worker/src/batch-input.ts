@@ -65,41 +65,45 @@ export function decodeBatch(
 }
 
 /**
- * For each command type, whether it reads committed state that the overlay of the batch ahead
- * (`Ahead` in partition-applier.ts: balances, holds, reversal totals, new transfers' sources)
- * does not carry. One entry per type, so a new command type does not compile until someone
- * decides: a type left out of this table would otherwise be batched with what it depends on,
- * and no test would notice until a replay cut the log differently.
- */
-const READS_COMMITTED_STATE: { readonly [T in Command['type']]: boolean | ((command: Extract<Command, { type: T }>) => boolean) } = {
-  // Balances and account states only, which the overlay carries.
-  TRANSFER: false,
-  DEPOSIT: false,
-  WITHDRAWAL: false,
-  // The hold's state (hold-state.ts), overlaid.
-  HOLD: false,
-  CAPTURE: false,
-  VOID_HOLD: false,
-  EXPIRE_HOLD: false,
-  // A leg's transfer row is checked by ledger_apply_batch at commit, not read here; a leg of
-  // a reversal reads its original's reversal total, which the overlay carries.
-  CREDIT_LEG: false,
-  REFUND_LEG: false,
-  // The original's status (COMPLETED by its credit leg, which the overlay does not carry).
-  REVERSAL: true,
-  // A close reads which of its account's transfers are still PROCESSING (a REFUND_LEG ends
-  // one, and the overlay carries only new ones); a freeze or a limit reads the account only.
-  UPDATE_ACCOUNT: (command) => command.status === 'CLOSED',
-};
-
-/**
  * Whether `command` begins its own batch, prepared once the batch before it has committed
  * (decodeBatch), wherever that batch ended: at it, or full right before it
- * (WORKER_BATCH_COMMANDS_MAX, or a saga leg tried alone).
+ * (WORKER_BATCH_COMMANDS_MAX, or a saga leg tried alone). It does when it reads committed
+ * state that the overlay of the batch ahead (`Ahead` in partition-applier.ts: balances,
+ * holds, reversal totals, new transfers' sources) does not carry. Every command type has its
+ * case, so a new type does not compile until someone decides: left out, it would be batched
+ * with what it depends on, and no test would notice until a replay cut the log differently.
  */
 export function readsCommittedState(command: Command): boolean {
-  const rule = READS_COMMITTED_STATE[command.type] as boolean | ((command: Command) => boolean);
-  return typeof rule === 'function' ? rule(command) : rule;
+  switch (command.type) {
+    // Balances and account states only, which the overlay carries.
+    case 'TRANSFER':
+    case 'DEPOSIT':
+    case 'WITHDRAWAL':
+    // The hold's state (hold-state.ts), overlaid.
+    case 'HOLD':
+    case 'CAPTURE':
+    case 'VOID_HOLD':
+    case 'EXPIRE_HOLD':
+    // A leg's transfer row is checked by ledger_apply_batch at commit, not read here; a leg of
+    // a reversal reads its original's reversal total, which the overlay carries.
+    case 'CREDIT_LEG':
+    case 'REFUND_LEG':
+      return false;
+    // The original's status (COMPLETED by its credit leg, which the overlay does not carry).
+    case 'REVERSAL':
+      return true;
+    // A close reads which of its account's transfers are still PROCESSING (a REFUND_LEG ends
+    // one, and the overlay carries only new ones); a freeze or a limit reads the account only.
+    case 'UPDATE_ACCOUNT':
+      return command.status === 'CLOSED';
+    default:
+      return unclassified(command);
+  }
+}
+
+/** Unreachable for a decoded command; a type missing from the switch above fails to compile here. */
+function unclassified(command: never): never {
+  throw new Error(`command type ${(command as { type: unknown }).type} is not classified by readsCommittedState`);
 }
 
 /** Whether `message` is a command that begins its own batch (readsCommittedState). */
