@@ -29,6 +29,7 @@ import { BackpressureError, BrokerUnavailableError } from './errors';
 import { kafkajsOf, toTopicMessages } from './kafkajs';
 import type { OutgoingMessage } from './messages';
 import { settledWithin } from './settled-within';
+import { keyPartitioner } from './key-partitioner';
 
 /** Backoff between attempts at a produce request that failed: doubling, capped, jittered. */
 const RESEND_DELAY_FIRST_MS = 50;
@@ -317,6 +318,7 @@ export class BatchingProducer {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
+        createPartitioner: keyPartitioner,
         // Partitions added by `ledgerctl partitions add` must become known within seconds.
         metadataMaxAge: 5_000,
         retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },

@@ -13,6 +13,7 @@ import type { Producer } from 'kafkajs';
 import type { KafkaClient } from './client';
 import { kafkajsOf, toTopicMessages } from './kafkajs';
 import type { OutgoingMessage } from './messages';
+import { keyPartitioner } from './key-partitioner';
 
 export interface BulkProducerOptions {
   kafka: KafkaClient;
@@ -31,6 +32,7 @@ export class BulkProducer {
       idempotent: options.idempotent,
       maxInFlightRequests: options.requestsInFlightMax,
       allowAutoTopicCreation: false,
+      createPartitioner: keyPartitioner,
     });
   }
 
