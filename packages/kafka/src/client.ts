@@ -3,6 +3,7 @@ import { Kafka, type SASLOptions, logLevel } from 'kafkajs';
 import type { Logger } from '@ledgerline/logging';
 import { installIdleTimerFix } from './idle-timer-fix';
 import { kafkajsLogCreator } from './kafkajs-log';
+import { installProduceEncoding } from './produce-encoding';
 
 export interface KafkaClientOptions {
   brokers: string[];
@@ -52,6 +53,7 @@ const logFlushes = new WeakMap<KafkaClient, () => void>();
 
 export function createKafka(options: KafkaClientOptions): KafkaClient {
   installIdleTimerFix();
+  installProduceEncoding();
   const logger = options.logger?.child({ component: 'kafkajs' });
   const security = options.security;
   const logCreator = kafkajsLogCreator(logger);
