@@ -21,6 +21,8 @@
  * was written for (package.json pins it); the test fails when kafkajs moves.
  */
 
+import { crc32c } from './crc32c';
+
 /** The part of a kafkajs message the encoder reads (kafkajs's `Message`, after partitioning). */
 interface ProduceMessage {
   key?: Buffer | string | null;
@@ -85,8 +87,6 @@ const TRANSACTIONAL_ATTRIBUTE = 16;
 interface KafkajsInternals {
   Encoder: new (initialSize?: number) => KafkajsEncoder;
   Long: LongClass;
-  /** kafkajs's CRC-32C of a record batch, as an unsigned 32-bit integer. */
-  crc32C: (buffer: Buffer) => number;
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports -- kafkajs's internals: no public way to reach them, and no types. */
@@ -104,7 +104,6 @@ function kafkajsInternals(): KafkajsInternals {
   internals ??= {
     Encoder: require('kafkajs/src/protocol/encoder') as KafkajsInternals['Encoder'],
     Long: require('kafkajs/src/utils/long') as LongClass,
-    crc32C: require('kafkajs/src/protocol/recordBatch/crc32C') as KafkajsInternals['crc32C'],
   };
   return internals;
 }
@@ -235,7 +234,7 @@ export function encodeProduceRequest(args: ProduceRequestArgs): KafkajsEncoder |
           w.bytes(header.value);
         }
       }
-      buf.writeUInt32BE(kafkajs.crc32C(buf.subarray(bodyAt, w.offset)), crcAt);
+      buf.writeUInt32BE(crc32c(buf.subarray(bodyAt, w.offset)), crcAt);
     }
   }
   if (w.offset !== size) throw new Error(`produce request encoding: wrote ${w.offset} bytes of the ${size} reckoned`);
