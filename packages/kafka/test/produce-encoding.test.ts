@@ -121,4 +121,14 @@ describe('the one-pass produce request encoder', () => {
       allocations.mockRestore();
     }
   });
+
+  it('hands kafkajs back a request it leaves, which kafkajs then encodes itself', async () => {
+    installProduceEncoding();
+    const args: ProduceRequestArgs = { acks: -1, timeout: 1_000, topicData: [{ topic: 't', partitions: [{ partition: 0, messages: [{ key: 'k', value: 'v', timestamp: String(NOW - 5) }] }] }] };
+    const allocations = jest.spyOn(Buffer, 'allocUnsafe');
+    const encoded = await produceModule.protocol({ version: 7 })(args).request.encode();
+    expect(allocations).not.toHaveBeenCalled();
+    allocations.mockRestore();
+    expect(encoded.buffer.equals(await kafkajsBytes(args))).toBe(true);
+  });
 });
