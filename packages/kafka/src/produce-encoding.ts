@@ -137,6 +137,13 @@ export function installProduceEncoding(): void {
 /** A message's key or value as it goes on the wire: absent (-1) or its bytes. */
 type Bytes = Buffer | string | null;
 
+/** One partition's records as the first pass sizes them: each record's body, its headers, all of them with their length prefixes. */
+interface PartitionPlan {
+  bodySizes: number[];
+  headers: Header[][];
+  recordsSize: number;
+}
+
 /** A record's header, flattened as kafkajs flattens a header with several values. */
 interface Header {
   key: string;
@@ -151,22 +158,18 @@ interface Header {
 export function encodeProduceRequest(args: ProduceRequestArgs): KafkajsEncoder | null {
   if ((args.compression ?? 0) !== 0) return null;
   const transactionalId = args.transactionalId ?? null;
-  const now = Date.now();
   const kafkajs = kafkajsInternals();
   const producerId = args.producerId === undefined ? -1n : kafkajs.Long.fromValue(args.producerId).value;
-  const timestamp = BigInt(now);
+  const timestamp = BigInt(Date.now());
   const producerEpoch = args.producerEpoch ?? 0;
 
   // First pass: every record's size, and whether all of it is a shape this encoder writes.
-  const recordSizes: number[][] = [];
-  const headersOf: Header[][][] = [];
+  const plans: PartitionPlan[] = [];
   let size = stringSize(transactionalId) + 2 + 4 + 4;
   for (const topic of args.topicData) {
     size += stringSize(topic.topic) + 4;
     for (const partition of topic.partitions) {
-      const sizes: number[] = [];
-      const headers: Header[][] = [];
-      size += 4 + 4 + RECORD_BATCH_OVERHEAD;
+      const plan: PartitionPlan = { bodySizes: [], headers: [], recordsSize: 0 };
       for (let i = 0; i < partition.messages.length; i++) {
         const message = partition.messages[i]!;
         if (message.timestamp !== undefined && message.timestamp !== null) return null;
@@ -174,13 +177,13 @@ export function encodeProduceRequest(args: ProduceRequestArgs): KafkajsEncoder |
         if (!isBytes(key) || !isBytes(message.value)) return null;
         const flat = flatHeaders(message.headers);
         if (flat === undefined) return null;
-        headers.push(flat);
         const body = 1 + 1 + varIntSize(i) + bytesSize(key) + bytesSize(message.value) + headersSize(flat);
-        sizes.push(body);
-        size += varIntSize(body) + body;
+        plan.bodySizes.push(body);
+        plan.headers.push(flat);
+        plan.recordsSize += varIntSize(body) + body;
       }
-      recordSizes.push(sizes);
-      headersOf.push(headers);
+      plans.push(plan);
+      size += 4 + 4 + RECORD_BATCH_OVERHEAD + plan.recordsSize;
     }
   }
 
@@ -195,13 +198,9 @@ export function encodeProduceRequest(args: ProduceRequestArgs): KafkajsEncoder |
     w.string(topic.topic);
     w.int32(topic.partitions.length);
     for (const partition of topic.partitions) {
-      const sizes = recordSizes[p]!;
-      const headers = headersOf[p]!;
-      p++;
-      let recordsSize = 0;
-      for (const body of sizes) recordsSize += varIntSize(body) + body;
+      const plan = plans[p++]!;
       // record_set: firstOffset int64, batch length int32, then the batch itself.
-      const batchSize = 4 + 1 + 4 + BATCH_BODY_FIXED + recordsSize;
+      const batchSize = 4 + 1 + 4 + BATCH_BODY_FIXED + plan.recordsSize;
       w.int32(partition.partition);
       w.int32(8 + 4 + batchSize);
       w.int64(0n);
@@ -221,13 +220,13 @@ export function encodeProduceRequest(args: ProduceRequestArgs): KafkajsEncoder |
       w.int32(partition.messages.length);
       for (let i = 0; i < partition.messages.length; i++) {
         const message = partition.messages[i]!;
-        w.varInt(sizes[i]!);
+        w.varInt(plan.bodySizes[i]!);
         w.int8(0); // attributes
         w.varInt(0); // timestamp delta: no message has its own timestamp
         w.varInt(i); // offset delta
         w.bytes(message.key ?? null);
         w.bytes(message.value);
-        const flat = headers[i]!;
+        const flat = plan.headers[i]!;
         w.varInt(flat.length);
         for (const header of flat) {
           w.bytes(header.key);
