@@ -1,3 +1,5 @@
+// Before kafkajs: it replaces a module of kafkajs's producer, which takes it when it loads.
+import './message-grouping';
 import { readFileSync } from 'node:fs';
 import { Kafka, type SASLOptions, logLevel } from 'kafkajs';
 import type { Logger } from '@ledgerline/logging';

@@ -1,3 +1,5 @@
+// First: it replaces a module of kafkajs's producer, which takes it when it loads.
+export { messageGroupingReplaced } from './message-grouping';
 export * from './client';
 export { type TopicDurability, type TopicNames, SINGLE_BROKER_DURABILITY, topicForOutbox, topicNames } from './topics';
 export * from './errors';
