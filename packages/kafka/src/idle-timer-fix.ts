@@ -16,6 +16,8 @@
  * kafkajs moves, so that an upgrade comes back here.
  */
 
+import { kafkajsVersion } from './kafkajs';
+
 /** The part of kafkajs's internal request queue the fix reads and writes. */
 interface RequestQueueInternals {
   pending: unknown[];
@@ -40,11 +42,6 @@ export function kafkajsRequestQueue(): RequestQueueClass {
   // An internal module of kafkajs: there is no public way to reach it, and no types.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('kafkajs/src/network/requestQueue') as RequestQueueClass;
-}
-
-export function kafkajsVersion(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('kafkajs/package.json') as { version: string }).version;
 }
 
 /** Whether the fix is in place (false on a kafkajs it was not written for). */

@@ -20,6 +20,7 @@
  * `test/message-grouping.test.ts` compares the two and checks the install in a real process.
  */
 import Module from 'node:module';
+import { kafkajsVersion } from './kafkajs';
 
 /** The kafkajs version whose producer this replaces a module of (package.json pins it). */
 const KAFKAJS_VERSION_REPLACED = '2.2.4';
@@ -42,11 +43,9 @@ export function groupMessagesByPartition<M>({ topic, partitionMetadata, messages
   return grouped;
 }
 
-/* eslint-disable @typescript-eslint/no-require-imports -- kafkajs's internal module paths; only resolved here, never loaded. */
+/** kafkajs's internal module paths: only resolved here, never loaded. */
 const groupingPath = (): string => require.resolve('kafkajs/src/producer/groupMessagesPerPartition');
 const sendMessagesPath = (): string => require.resolve('kafkajs/src/producer/sendMessages');
-const kafkajsVersion = (): string => (require('kafkajs/package.json') as { version: string }).version;
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Whether kafkajs's producer, once loaded, groups with `groupMessagesByPartition`. */
 export function messageGroupingReplaced(): boolean {

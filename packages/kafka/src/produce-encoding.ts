@@ -22,6 +22,7 @@
  */
 
 import { crc32c } from './crc32c';
+import { kafkajsVersion } from './kafkajs';
 
 /** The part of a kafkajs message the encoder reads (kafkajs's `Message`, after partitioning). */
 interface ProduceMessage {
@@ -92,10 +93,6 @@ interface KafkajsInternals {
 /* eslint-disable @typescript-eslint/no-require-imports -- kafkajs's internals: no public way to reach them, and no types. */
 function kafkajsProduceModule(): ProduceModule {
   return require('kafkajs/src/protocol/requests/produce') as ProduceModule;
-}
-
-function kafkajsVersion(): string {
-  return (require('kafkajs/package.json') as { version: string }).version;
 }
 
 let internals: KafkajsInternals | null = null;

@@ -4,7 +4,8 @@
  * sends what waits behind its in-flight cap or a broker throttle. The idle-connection test
  * against the real broker is idle-connections.int.test.ts.
  */
-import { KAFKAJS_VERSION_FIXED, idleTimerFixInstalled, installIdleTimerFix, kafkajsRequestQueue, kafkajsVersion } from '../src/idle-timer-fix';
+import { KAFKAJS_VERSION_FIXED, idleTimerFixInstalled, installIdleTimerFix, kafkajsRequestQueue } from '../src/idle-timer-fix';
+import { kafkajsVersion } from '../src/kafkajs';
 
 interface TestQueue {
   pending: unknown[];

@@ -36,7 +36,7 @@ function states(users: readonly string[]): Map<string, AccountState> {
 }
 
 function write(partition: number, accounts: Map<string, AccountState>, commands: Command[]): BatchWrite {
-  const effects = applyBatch({ partition, now: new Date().toISOString(), accounts, partitionOf, alreadyApplied: new Set(), holds: new Map(), reversible: new Map() } as never, commands);
+  const effects = applyBatch({ partition, now: new Date().toISOString(), accounts, partitionOf, alreadyApplied: new Set() }, commands);
   const outbox = effects.outbox.map((item) =>
     item.kind === 'COMMAND'
       ? { topic: 'commands' as const, targetPartition: item.partition, key: item.key, payload: PAYLOAD, derived: item.derivedAs ? { as: item.derivedAs, transferId: item.command.transferId } : undefined }
@@ -65,16 +65,16 @@ const source = write(0, states(sources), transfers);
 const legs = source.effects.newTransfers.map((t) => creditLegOf(t));
 const destination = write(1, states(destinations), legs);
 
-function microsPerCommand(batch: BatchWrite): { us: number; bytes: number } {
+function microsPerCommand(batch: BatchWrite): { us: number; characters: number } {
   const rounds = 200;
-  let bytes = 0;
-  for (let i = 0; i < rounds / 4; i++) bytes = batchDocument(batch).length;
+  let characters = 0;
+  for (let i = 0; i < rounds / 4; i++) characters = batchDocument(batch).length;
   const started = process.hrtime.bigint();
-  for (let i = 0; i < rounds; i++) bytes = batchDocument(batch).length;
-  return { us: Number(process.hrtime.bigint() - started) / 1_000 / rounds / COMMANDS, bytes };
+  for (let i = 0; i < rounds; i++) characters = batchDocument(batch).length;
+  return { us: Number(process.hrtime.bigint() - started) / 1_000 / rounds / COMMANDS, characters };
 }
 
 for (const [name, batch] of [['source (TRANSFER)', source], ['destination (CREDIT_LEG)', destination]] as const) {
-  const { us, bytes } = microsPerCommand(batch);
-  console.log(`${name}: ${us.toFixed(2)} us a command, ${bytes} characters a batch`);
+  const { us, characters } = microsPerCommand(batch);
+  console.log(`${name}: ${us.toFixed(2)} us a command, ${characters} characters a batch`);
 }
