@@ -16,7 +16,7 @@
  * kafkajs moves, so that an upgrade comes back here.
  */
 
-import { kafkajsVersion } from './kafkajs';
+import { kafkajsVersion } from './kafkajs-version';
 
 /** The part of kafkajs's internal request queue the fix reads and writes. */
 interface RequestQueueInternals {

@@ -20,7 +20,7 @@
  * `test/message-grouping.test.ts` compares the two and checks the install in a real process.
  */
 import Module from 'node:module';
-import { kafkajsVersion } from './kafkajs';
+import { kafkajsVersion } from './kafkajs-version';
 
 /** The kafkajs version whose producer this replaces a module of (package.json pins it). */
 const KAFKAJS_VERSION_REPLACED = '2.2.4';

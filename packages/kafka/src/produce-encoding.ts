@@ -22,7 +22,7 @@
  */
 
 import { crc32c } from './crc32c';
-import { kafkajsVersion } from './kafkajs';
+import { kafkajsVersion } from './kafkajs-version';
 
 /** The part of a kafkajs message the encoder reads (kafkajs's `Message`, after partitioning). */
 interface ProduceMessage {

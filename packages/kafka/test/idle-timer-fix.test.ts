@@ -5,7 +5,7 @@
  * against the real broker is idle-connections.int.test.ts.
  */
 import { KAFKAJS_VERSION_FIXED, idleTimerFixInstalled, installIdleTimerFix, kafkajsRequestQueue } from '../src/idle-timer-fix';
-import { kafkajsVersion } from '../src/kafkajs';
+import { kafkajsVersion } from '../src/kafkajs-version';
 
 interface TestQueue {
   pending: unknown[];
