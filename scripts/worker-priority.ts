@@ -5,7 +5,7 @@
  * answer (202: durable in Kafka) then keeps its latency under load, and the backlog waits in
  * Kafka, which is what it is for. When the host is not full the priority changes nothing.
  * docs/design.md, "When the host is full", says what it does and does not do;
- * loadtest/README.md (sixteenth round) has the measurements.
+ * loadtest/JOURNAL.md (sixteenth round) has the measurements.
  *
  * A nice value ranks threads within one scheduling group. With Linux's autogroups
  * (`kernel.sched_autogroup_enabled`, on by default) each session is a group, so the workers

@@ -3,7 +3,7 @@
  * times a transfer makes one process write to another's socket, counted by the kernel.
  *
  * Why: at low rates the CPU per transfer is mostly the fixed cost of each exchange (a write,
- * a wake-up, a read, the framework around them), not the work of the rows (loadtest/README.md,
+ * a wake-up, a read, the framework around them), not the work of the rows (loadtest/JOURNAL.md,
  * tenth round). This figure counts them without touching the processes, so a change that
  * saves a round trip shows up here whatever else the shared box is doing.
  *

@@ -110,7 +110,7 @@ const schema = z.object({
    * a round of items waits; a batch past it is refused at once. The wait lets a queued batch
    * in at the box's capacity (a 500-item batch took ~150-200 ms, a round ~270 ms at 15,000
    * items/s), where a refusal costs its client Retry-After's whole second; past capacity an
-   * accepted batch may take the wait plus its own work (loadtest/README.md, "Batch admission
+   * accepted batch may take the wait plus its own work (loadtest/JOURNAL.md, "Batch admission
    * sized to the box").
    */
   API_BATCH_ITEMS_IN_FLIGHT_MAX: intVar(4_000, 1, 1_000_000),

@@ -4,7 +4,7 @@
  * message it adds (`[...current, message]`) into an object assigned through a computed key:
  * quadratic in a request's messages per partition. A drain's relay sends a batch's credit legs
  * and events in one call, so this was 0.6-1.0 us a message against 0.01 for a linear grouping,
- * and a tenth of the bytes a drain worker allocates (loadtest/README.md, thirty-sixth round).
+ * and a tenth of the bytes a drain worker allocates (loadtest/JOURNAL.md, thirty-sixth round).
  *
  * The replacement gives the same result: an object from each partition the partitioner names
  * to its messages in call order, the partitioner asked once per message in order, and `{}`

@@ -6,7 +6,7 @@
  * encoding the relay's produce requests was 17% of a worker's busy time. Written in one pass
  * into one buffer, the same bytes take 1.2 us a message at 500 messages a request against
  * kafkajs's 8.8, and 2.4 against 34 at one message on each of eight partitions
- * (`npx tsx packages/kafka/bench/produce-encoding.ts`; loadtest/README.md, "thirty-fifth round").
+ * (`npx tsx packages/kafka/bench/produce-encoding.ts`; loadtest/JOURNAL.md, "thirty-fifth round").
  *
  * `encodeProduceRequest` writes exactly the bytes kafkajs's Produce v3 request encoder writes
  * (versions 3 to 8 of the request share one layout; kafkajs implements up to 7), for the

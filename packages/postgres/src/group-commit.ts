@@ -5,7 +5,7 @@
  *
  * Why: between idle and saturated, a partition's batch holds one or a few commands, and
  * most of what it costs is fixed: the round trip, the commit and its WAL flush, and ~0.5 ms
- * of execution for a one-command call of ledger_apply_batch (loadtest/README.md, "Group
+ * of execution for a one-command call of ledger_apply_batch (loadtest/JOURNAL.md, "Group
  * commit across partitions"). At 200 transfers/s, 60% of a worker's writes started while
  * another of its writes was in flight.
  *
