@@ -5,7 +5,7 @@
 // resubmitted under a new key would have moved the money twice (found by an outside fault
 // review). Against the real API, Kafka, Postgres through PgBouncer, Redis and a worker.
 import { randomUUID } from 'node:crypto';
-import type { RoutingTable } from '@ledgerline/domain';
+import { type RoutingTable, batchIdFor } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
 import { createRedis } from '@ledgerline/redis';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -85,4 +85,30 @@ describe('a transfer whose ACCEPTED record Redis lost before a worker applied it
       await api.stop();
     }
   }, 120_000);
+
+  // A whole batch's claim (batchIdFor) is bound to no resource, ever: read as a command
+  // accepted and not applied, it answered its claimant 503 "poll again" for good (migration
+  // 0030). Its id appears in no answer, but anyone can derive it from the key.
+  test("a batch's own id is not a command waiting: its claimant gets 404 for it, as a transfer and as a hold", async () => {
+    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    const api = await startApi(target);
+    try {
+      const ivan = new Client(api.url, await token('ivan'));
+      const from = await openAccountOn(db.pool, routing, 0, 'ivan');
+      const to = await openAccountOn(db.pool, routing, 1, 'ivan');
+      const key = randomUUID();
+      const batch = await ivan.post('/v1/batch', { items: [{ kind: 'TRANSFER', from_account_id: from, to_account_id: to, amount: '1', currency: 'USD' }] }, key);
+      expect(batch.status).toBe(202);
+      const batchId = batchIdFor('ivan', key);
+      // The claim is there, and it is the batch's.
+      const claim = await db.pool.query('SELECT principal, batch FROM idempotency_keys WHERE transfer_id = $1', [batchId]);
+      expect(claim.rows).toEqual([{ principal: 'ivan', batch: true }]);
+      for (const path of [`/v1/transfers/${batchId}`, `/v1/transfers/${batchId}?wait_ms=200`, `/v1/holds/${batchId}`]) {
+        const answer = await ivan.get(path);
+        expect([path, answer.status, answer.body.error.code]).toEqual([path, 404, 'NOT_FOUND']);
+      }
+    } finally {
+      await api.stop();
+    }
+  }, 60_000);
 });

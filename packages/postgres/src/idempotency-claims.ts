@@ -34,6 +34,8 @@ export interface ClaimRequest {
   readonly transferId: string;
   readonly principal: string;
   readonly requestHash: string;
+  /** A whole POST /v1/batch's claim (batchIdFor): no resource will ever carry its id (migration 0030). */
+  readonly batch: boolean;
 }
 
 /** What the statement answered for one transfer id. */
@@ -65,9 +67,9 @@ export const CLAIM_CONCURRENT_FLUSHES_MAX_DEFAULT = 2;
  * touch one row twice in a statement ("cannot affect row a second time"), so each id appears
  * once (distinctClaims).
  */
-const CLAIM_KEYS_SQL = `INSERT INTO idempotency_keys (transfer_id, principal, request_hash)
-SELECT c.transfer_id, c.principal, c.request_hash
-  FROM unnest($1::uuid[], $2::text[], $3::text[]) AS c(transfer_id, principal, request_hash)
+const CLAIM_KEYS_SQL = `INSERT INTO idempotency_keys (transfer_id, principal, request_hash, batch)
+SELECT c.transfer_id, c.principal, c.request_hash, c.batch
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[]) AS c(transfer_id, principal, request_hash, batch)
  ORDER BY c.transfer_id
 ON CONFLICT (transfer_id) DO UPDATE SET transfer_id = EXCLUDED.transfer_id
 RETURNING transfer_id, request_hash, (xmax = 0) AS inserted, xmin::text AS version, created_at`;
@@ -129,12 +131,16 @@ export class IdempotencyClaims {
     this.concurrentFlushesMax = positiveInteger('concurrentFlushesMax', options.concurrentFlushesMax ?? CLAIM_CONCURRENT_FLUSHES_MAX_DEFAULT);
   }
 
-  /** Claims `transferId` for a request whose body hashes to `requestHash`. */
-  claim(transferId: string, principal: string, requestHash: string): Promise<KeyClaim> {
+  /**
+   * Claims `transferId` for a request whose body hashes to `requestHash`; `of` says whether
+   * the id is a command's (a transfer, hold, account or account change: its row will carry
+   * the id once applied) or a whole batch's (no row ever will).
+   */
+  claim(transferId: string, principal: string, requestHash: string, of: 'command' | 'batch' = 'command'): Promise<KeyClaim> {
     // The answer is matched by the id Postgres returns, which is always canonical lower case.
     if (!CANONICAL_UUID.test(transferId)) return Promise.reject(new TypeError(`transfer id ${transferId} is not a lower-case UUID`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ transferId, principal, requestHash, resolve, reject });
+      this.queue.push({ transferId, principal, requestHash, batch: of === 'batch', resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -197,6 +203,7 @@ export class IdempotencyClaims {
       claims.map((c) => c.transferId),
       claims.map((c) => c.principal),
       claims.map((c) => c.requestHash),
+      claims.map((c) => c.batch),
     ]);
     const stored = new Map<string, StoredClaim>();
     for (const row of result.rows as Record<string, unknown>[]) {

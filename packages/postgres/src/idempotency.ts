@@ -17,17 +17,19 @@ export async function releaseIdempotencyKey(pool: Pool, transferId: string, requ
 }
 
 /**
- * Who claimed `id` under an Idempotency-Key (its principal), or null when nobody did or the id
+ * Who claimed `id` under an Idempotency-Key (its principal), or null when nobody did, the id
  * names a resource of another family (a hold, a transfer, an account or an account change
- * row): that the key was claimed is the only trace left of a command accepted (or in doubt
- * after an unanswered publish) and not applied yet, once Redis lost its ACCEPTED record.
- * `family` is the route asking: a transfer id asked for as a hold is not a hold. Read only
- * on that rare path.
+ * row), or the claim is a whole batch's (migration 0030: no resource ever carries a batch's
+ * id, so it is never "not applied yet"): that the key was claimed is the only trace left of a
+ * command accepted (or in doubt after an unanswered publish) and not applied yet, once Redis
+ * lost its ACCEPTED record. `family` is the route asking: a transfer id asked for as a hold is
+ * not a hold. Read only on that rare path.
  */
 export async function findIdempotencyClaimant(pool: Pool, id: string, family: 'transfer' | 'hold'): Promise<string | null> {
   const result = await pool.query(
     `SELECT principal FROM idempotency_keys
       WHERE transfer_id = $1
+        AND NOT batch
         AND NOT EXISTS (SELECT 1 FROM ${family === 'transfer' ? 'holds' : 'transfers'} WHERE id = $1)
         AND NOT EXISTS (SELECT 1 FROM accounts WHERE id = $1)
         AND NOT EXISTS (SELECT 1 FROM account_changes WHERE id = $1)`,

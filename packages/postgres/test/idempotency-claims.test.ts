@@ -4,7 +4,7 @@ import { type ClaimRequest, IdempotencyClaims, type KeyClaim, type StoredClaim, 
 
 const ID_A = '00000000-0000-5000-8000-00000000000a';
 const ID_B = '00000000-0000-5000-8000-00000000000b';
-const claimOf = (transferId: string, requestHash: string): ClaimRequest => ({ transferId, principal: 'alice', requestHash });
+const claimOf = (transferId: string, requestHash: string): ClaimRequest => ({ transferId, principal: 'alice', requestHash, batch: false });
 const kinds = (answers: KeyClaim[]) => answers.map((a) => a.kind);
 const AT = '2026-12-04T17:00:00.123Z';
 

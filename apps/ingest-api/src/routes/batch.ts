@@ -93,7 +93,7 @@ async function submitBatch(ctx: AppContext, auth: AuthContext, key: string, enve
   await chargeWrites(ctx, auth, envelope.length);
   const items = envelope.map(parseItem);
 
-  const claim = await ctx.claims.claim(batchIdFor(auth.principal, key), auth.principal, batchHash(items));
+  const claim = await ctx.claims.claim(batchIdFor(auth.principal, key), auth.principal, batchHash(items), 'batch');
   if (claim.kind === 'reused') throw idempotencyKeyReused();
 
   const submissions: MovementSubmission[] = [];

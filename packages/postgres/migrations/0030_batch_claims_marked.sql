@@ -1,0 +1,15 @@
+-- A whole batch's Idempotency-Key claim is marked as such, so that its id is never read as a
+-- command accepted and not applied yet.
+--
+-- POST /v1/batch claims its key under batchIdFor(principal, key); its items are bound by that
+-- claim and no row of any resource ever carries the batch's own id. findIdempotencyClaimant
+-- read every claim row without a resource as "accepted, not applied yet", so the batch's
+-- claimant asking GET /v1/transfers/{id} or /v1/holds/{id} with the batch's id (which no
+-- answer shows, but which anyone can derive from the key) got a 503 "poll again" for good,
+-- where any other unknown id gets a 404. Claims written before this migration read as false:
+-- such an old batch id still answers 503 to its claimant.
+--
+-- A column with a constant default is a catalogue change only (no table rewrite); the API
+-- role's INSERT grant on idempotency_keys is the whole table's, so it covers the column.
+-- IF NOT EXISTS: a migration run again (the 0028 and 0029 tests re-run every migration after 27) changes nothing.
+ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS batch boolean NOT NULL DEFAULT false;
