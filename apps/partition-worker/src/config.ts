@@ -129,6 +129,12 @@ const schema = z.object({
    * reads the accounts table once either way).
    */
   WORKER_CACHE_MARK_INTERVAL_MS: intVar(5_000, 100, 600_000),
+  /**
+   * How long a worker's stop waits for its last round of the cache mark (ms). A mark not moved
+   * within it only makes the next owner's catch-up longer; a longer bound makes a stop slower
+   * when Postgres or Redis is slow.
+   */
+  WORKER_STOP_CACHE_MARK_TIMEOUT_MS: intVar(1_000, 0, 60_000),
   /** Time to open the Redis connection (ms). */
   WORKER_REDIS_CONNECT_TIMEOUT_MS: intVar(2_000, 100, 60_000),
   /** Redis reconnect attempts wait 50 ms more each, up to this (ms). */
@@ -302,6 +308,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     accountCacheMax: raw.WORKER_ACCOUNT_CACHE_MAX,
     outboxSweepIntervalMs: raw.WORKER_OUTBOX_SWEEP_INTERVAL_MS,
     cacheMarkIntervalMs: raw.WORKER_CACHE_MARK_INTERVAL_MS,
+    stopCacheMarkTimeoutMs: raw.WORKER_STOP_CACHE_MARK_TIMEOUT_MS,
     outboxSweepAgeMs: raw.WORKER_OUTBOX_SWEEP_AGE_MS,
     routingRefreshMs: raw.WORKER_ROUTING_REFRESH_MS,
     pgConnectionsMax: raw.WORKER_PG_CONNECTIONS_MAX,

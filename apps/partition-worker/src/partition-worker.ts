@@ -102,6 +102,8 @@ export interface PartitionWorkerOptions {
   outboxSweepIntervalMs: number;
   /** How often each claimed partition's cache mark is moved forward (cache-mark.ts). */
   cacheMarkIntervalMs: number;
+  /** How long stop() waits for the last round of the cache mark. */
+  stopCacheMarkTimeoutMs: number;
   outboxSweepAgeMs: number;
   ports: ApplierPorts;
   relay: OutboxRelay;
@@ -252,7 +254,12 @@ export class PartitionWorker {
     // A last round of the cache mark, once the consumer's stop has ended every apply: the next
     // owner's catch-up then starts from here, not from this worker's last tick. Bounded: a
     // mark not moved now only makes that catch-up longer.
-    await Promise.race([this.advanceCacheMarks(), sleep(1_000)]);
+    const bound = new AbortController();
+    await Promise.race([
+      this.advanceCacheMarks(),
+      sleep(this.options.stopCacheMarkTimeoutMs, undefined, { signal: bound.signal }).catch(() => undefined),
+    ]);
+    bound.abort(); // the timer ends with the mark's round: a stopped worker holds no handle
     await this.options.relay.drain();
   }
 

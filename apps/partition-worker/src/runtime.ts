@@ -161,6 +161,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     offsetCommitIntervalMs: config.offsetCommitIntervalMs,
     outboxSweepIntervalMs: config.outboxSweepIntervalMs,
     cacheMarkIntervalMs: config.cacheMarkIntervalMs,
+    stopCacheMarkTimeoutMs: config.stopCacheMarkTimeoutMs,
     outboxSweepAgeMs: config.outboxSweepAgeMs,
     relay,
     onFatal(error) {
