@@ -51,14 +51,15 @@ describe('a saga leg no worker built', () => {
     await waitFor('the deposit behind it', () => allTerminal(db.pool, [behind.transferId]), 60_000);
   };
   /** The source partition's half of a 40 USD transfer, as its batch writes it (the row, PROCESSING), and its genuine credit leg. */
-  const processingTransfer = async (payer: string, payee: string) => {
+  const processingTransfer = async (payer: string, payee: string, capturing: string | null = null) => {
     const id = randomUUID();
+    const kind = capturing === null ? 'TRANSFER' : 'CAPTURE';
     await db.pool.query(
-      `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal, request_hash, source_partition, created_at)
-       VALUES ($1, 'TRANSFER', 'PROCESSING', $2, $3, 40, 'USD', 'leg-payer', 'test', 0, now())`,
-      [id, payer, payee],
+      `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal, request_hash, source_partition, created_at, hold_id)
+       VALUES ($1, $4, 'PROCESSING', $2, $3, 40, 'USD', 'leg-payer', 'test', 0, now(), $5)`,
+      [id, payer, payee, kind, capturing],
     );
-    const genuine = creditLegOf({ id, kind: 'TRANSFER', fromAccountId: payer, toAccountId: payee, amount: 40n, currency: 'USD', sourcePartition: 0, holdId: null, reverses: null });
+    const genuine = creditLegOf({ id, kind, fromAccountId: payer, toAccountId: payee, amount: 40n, currency: 'USD', sourcePartition: 0, holdId: capturing, reverses: null });
     return { id, genuine };
   };
   const creditLeg = (transferId: string, from: string, to: string, amount: bigint): CreditLegCommand => ({
@@ -181,5 +182,60 @@ describe('a saga leg no worker built', () => {
     await depositBehind(source, 3n);
     expect(await balanceOf(db.pool, source)).toBe(3n);
     expect((await letterCount()) - before).toBe(1);
+  });
+
+  describe("a capture's leg written before legs named their hold", () => {
+    // Legs of versions before dd37d9b carry no hold_id; a capture's row has always named its
+    // hold. The check against the row (0021, 0024) refused such a leg, and its redrive (the
+    // same bytes) again: the capture stayed PROCESSING and its money in transit, for good, on
+    // an upgrade the README supports (an outside review). Migration 0031 compares the hold
+    // only when the leg names one.
+    const withoutHold = (leg: CreditLegCommand | RefundLegCommand): string => {
+      const message = JSON.parse(encodeCommand(leg)) as Record<string, unknown>;
+      delete message.hold_id;
+      return JSON.stringify(message);
+    };
+
+    test('its CREDIT_LEG completes the capture', async () => {
+      const payer = await openAccountOn(db.pool, routing, 0, 'leg-payer-7');
+      const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee-7');
+      const { id, genuine } = await processingTransfer(payer, payee, randomUUID());
+      const before = await letterCount();
+      await publisher.publishRaw(1, withoutHold(genuine));
+      await waitFor('the old leg', () => allTerminal(db.pool, [id]), 60_000);
+      expect((await transferStatuses(db.pool, [id])).get(id)).toEqual({ status: 'COMPLETED', reason: null });
+      expect(await balanceOf(db.pool, payee)).toBe(40n);
+      expect((await letterCount()) - before).toBe(0);
+    });
+
+    test('its REFUND_LEG ends the capture REJECTED and credits the payer back', async () => {
+      const payer = await openAccountOn(db.pool, routing, 0, 'leg-payer-8');
+      const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee-8');
+      const { id, genuine } = await processingTransfer(payer, payee, randomUUID());
+      await db.pool.query(`INSERT INTO transfer_legs (transfer_id, leg, partition, outcome, reason) VALUES ($1, 'CREDIT', 1, 'REJECTED', 'ACCOUNT_CLOSED')`, [id]);
+      const before = await letterCount();
+      await publisher.publishRaw(0, withoutHold({ ...genuine, type: 'REFUND_LEG', reason: 'ACCOUNT_CLOSED', sourcePartition: 1 }));
+      await waitFor('the old refund', () => allTerminal(db.pool, [id]), 60_000);
+      expect((await transferStatuses(db.pool, [id])).get(id)).toEqual({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+      expect(await balanceOf(db.pool, payer)).toBe(40n);
+      expect((await letterCount()) - before).toBe(0);
+    });
+
+    test('a CREDIT_LEG naming another hold than its capture is still dead-lettered; the genuine one completes it', async () => {
+      const payer = await openAccountOn(db.pool, routing, 0, 'leg-payer-9');
+      const payee = await openAccountOn(db.pool, routing, 1, 'leg-payee-9');
+      const { id, genuine } = await processingTransfer(payer, payee, randomUUID());
+      const before = await letterCount();
+      await publisher.publishRaw(1, encodeCommand({ ...genuine, holdId: randomUUID() }));
+      await depositBehind(payee, 1n);
+      expect(await balanceOf(db.pool, payee)).toBe(1n);
+      expect((await transferStatuses(db.pool, [id])).get(id)?.status).toBe('PROCESSING');
+      expect((await letterCount()) - before).toBe(1);
+
+      await publisher.publishRaw(1, encodeCommand(genuine));
+      await waitFor('the genuine leg', () => allTerminal(db.pool, [id]), 60_000);
+      expect((await transferStatuses(db.pool, [id])).get(id)).toEqual({ status: 'COMPLETED', reason: null });
+      expect(await balanceOf(db.pool, payee)).toBe(41n);
+    });
   });
 });
