@@ -86,7 +86,8 @@ async function submitWithTable<R extends Record<string, unknown>>(
     await ctx.publisher.publishTogether([{ topic: ctx.commandsTopic, partition: routing.partitionOf(subject), key: subject, value: encodeCommand(command, ctx.seal) }]);
   } catch (error) {
     const maybeSent = publishMayHaveReachedKafka(error);
-    if (claim.kind === 'new' && !maybeSent) {
+    // A claim with no version shared its statement with a replay, which may publish: kept.
+    if (claim.kind === 'new' && claim.version !== null && !maybeSent) {
       // A release that fails leaves the key bound (a retry with the same body publishes again).
       await releaseIdempotencyKey(ctx.pool, id, requestHash, claim.version).catch((e: Error) =>
         ctx.warn('releaseIdempotencyKey', `releasing the Idempotency-Key of ${id} failed: ${e.message}`),

@@ -22,12 +22,14 @@ import { RowShapeError } from './rows';
 
 /**
  * `new` carries the row version it inserted (the row's xmin), which is what a release gives
- * back (releaseIdempotencyKey): never a version a later replay of the key has written.
+ * back (releaseIdempotencyKey): never a version a later replay of the key has written. It is
+ * null when a replay of the key (the same body) shared the statement: that replay wrote no
+ * version of its own and may publish, so the key must not be given back.
  * `new` and `replay` carry when the key was first claimed (the row's created_at, ISO 8601 to
  * the millisecond): the same for every claim of the key, so every submission of one command
  * can build it with the same accepted-at time, whichever request publishes it.
  */
-export type KeyClaim = { kind: 'new'; version: string; claimedAt: string } | { kind: 'replay'; claimedAt: string } | { kind: 'reused' };
+export type KeyClaim = { kind: 'new'; version: string | null; claimedAt: string } | { kind: 'replay'; claimedAt: string } | { kind: 'reused' };
 
 export interface ClaimRequest {
   /** transferIdFor(principal, Idempotency-Key): a lower-case UUID. */
@@ -94,16 +96,25 @@ export function distinctClaims<C extends ClaimRequest>(claims: readonly C[]): C[
  * Each claim's answer, exactly as if the claims had run one after another in arrival order:
  * the first claim of an id is 'new' when the statement inserted the row; every other claim
  * (an earlier batch's row, or an earlier claim in this very batch) compares its hash with
- * the one the row holds: same body 'replay', another body 'reused'.
+ * the one the row holds: same body 'replay', another body 'reused'. One difference: a replay
+ * in a later statement writes a row version of its own, which a release of the first claim
+ * then leaves in place; a replay in this statement writes none, so the first claim gets no
+ * version to release (KeyClaim).
  */
 export function answerClaims(claims: readonly ClaimRequest[], stored: ReadonlyMap<string, StoredClaim>): KeyClaim[] {
+  const replayedHere = new Set<string>();
   const answered = new Set<string>();
+  for (const claim of claims) {
+    if (answered.has(claim.transferId) && stored.get(claim.transferId)?.requestHash === claim.requestHash) replayedHere.add(claim.transferId);
+    answered.add(claim.transferId);
+  }
+  answered.clear();
   return claims.map((claim) => {
     const row = stored.get(claim.transferId);
     if (row === undefined) throw new Error(`idempotency claim of ${claim.transferId} got no row back`);
     const first = !answered.has(claim.transferId);
     answered.add(claim.transferId);
-    if (first && row.inserted) return { kind: 'new', version: row.version, claimedAt: row.claimedAt };
+    if (first && row.inserted) return { kind: 'new', version: replayedHere.has(claim.transferId) ? null : row.version, claimedAt: row.claimedAt };
     return row.requestHash === claim.requestHash ? { kind: 'replay', claimedAt: row.claimedAt } : REUSED;
   });
 }

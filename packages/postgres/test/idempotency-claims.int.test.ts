@@ -139,7 +139,7 @@ describe('IdempotencyClaims against Postgres', () => {
 
   describe('releasing a key (Kafka refused the command)', () => {
     const newVersion = (claim: KeyClaim) => {
-      if (claim.kind !== 'new') throw new Error(`expected a new claim, got ${claim.kind}`);
+      if (claim.kind !== 'new' || claim.version === null) throw new Error(`expected a new claim with a version to release, got ${JSON.stringify(claim)}`);
       return claim.version;
     };
 
@@ -171,6 +171,32 @@ describe('IdempotencyClaims against Postgres', () => {
       await releaseIdempotencyKey(db.pool, id, 'h1', newVersion(first));
       expect(await storedHash(id)).toBe('h1');
       expect(kinds([await claims.claim(id, 'alice', 'h2')])).toEqual(['reused']);
+    });
+
+    test('a claim that shared its statement with a replay of the key gives nothing back: the replay may have published', async () => {
+      // Found by an outside review: a double submit lands both claims in one statement, which
+      // writes one row version for both; the first's release deleted it by that version while
+      // the replay published, so another body was then accepted under the key and never applied.
+      const { claims, flushes } = claimer();
+      const id = randomUUID();
+      const [first, replay] = await Promise.all([claims.claim(id, 'alice', 'h1'), claims.claim(id, 'alice', 'h1')]);
+      expect(flushes).toEqual([2]); // one statement carried both
+      expect(kinds([first, replay])).toEqual(['new', 'replay']);
+      // What the API does when the first request's publish certainly failed: release what the
+      // claim lets it release.
+      const releasable = first.kind === 'new' ? first.version : null;
+      if (releasable !== null) await releaseIdempotencyKey(db.pool, id, 'h1', releasable);
+      expect(await storedHash(id)).toBe('h1');
+      expect(kinds([await claims.claim(id, 'alice', 'h2')])).toEqual(['reused']);
+    });
+
+    test('a claim that shared its statement only with another body under the key may still give it back', async () => {
+      const { claims } = claimer();
+      const id = randomUUID();
+      const [first, other] = await Promise.all([claims.claim(id, 'alice', 'h1'), claims.claim(id, 'alice', 'h2')]);
+      expect(kinds([first, other])).toEqual(['new', 'reused']);
+      await releaseIdempotencyKey(db.pool, id, 'h1', newVersion(first));
+      expect(await storedHash(id)).toBeUndefined();
     });
   });
 });
