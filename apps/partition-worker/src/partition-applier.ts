@@ -247,6 +247,12 @@ export class PartitionApplier {
   private releases = 0;
   /** Another owner fenced this worker's claim in the current group generation (claimQuiet leaves it to the fetch path). */
   private fencedByAnotherOwner = false;
+  /**
+   * The process's routing snapshot may predate a fence this partition's log holds: set by a
+   * claim (the previous owner may have applied one since this process's last reload) and by a
+   * fence's commit until its reload succeeds. The next prepare reloads before deciding.
+   */
+  private routingOwed = true;
   private readonly accounts = new Map<string, AccountState>();
   private generation = 0;
   /**
@@ -672,6 +678,7 @@ export class PartitionApplier {
     }
     this.accounts.clear();
     this.claim = claim;
+    this.routingOwed = true;
     this.ports.log(`partition ${this.partition}: claimed epoch ${claim.epoch}, resuming at offset ${claim.nextOffset}`);
     // Accounts its previous owner changed and may not have refreshed (it may have died between a commit and its refresh).
     this.cacheMark?.claimed(claim);
@@ -761,7 +768,9 @@ export class PartitionApplier {
         // The moved buckets are no longer ours: forget their accounts and route by the new table.
         this.accounts.clear();
         step = 'the routing reload';
+        this.routingOwed = true; // until a reload succeeds: a retry must not apply with the table from before the fence
         await this.ports.refreshRouting();
+        this.routingOwed = false;
         this.ports.log(`partition ${this.partition}: applied fence for moves ${fence.moveIds.join(', ')}`);
       }
       step = 'the consumer heartbeat';
@@ -772,14 +781,23 @@ export class PartitionApplier {
   }
 
   /**
-   * The routing to apply with. A command that looks like another partition's is about to be
-   * forwarded; first make sure the table is not merely stale (a move just fenced), or the
-   * command would bounce back and overtake later ones.
+   * The routing to apply with, read again from the database when the snapshot may be wrong:
+   * - a command that looks like another partition's is about to be forwarded: first make sure
+   *   the table is not merely stale (a move just fenced), or the command would bounce back and
+   *   overtake later ones;
+   * - a claim, or a fence whose reload failed, left the snapshot owed (routingOwed): it may
+   *   predate a fence this partition's log holds, and would say "ours" for a bucket moved
+   *   away (legs and expiries routed before the fence land after it here): applied here, its
+   *   commands would meet a second writer, the bucket's new partition.
+   * Between claims and fences this is no read at all.
    */
   private async currentRouting(commands: readonly Command[]): Promise<RoutingTable> {
     const routing = this.ports.routing();
-    const foreign = commands.some((c) => routing.partitionOf(subjectAccountOf(c)) !== this.partition);
-    return foreign ? this.ports.refreshRouting() : routing;
+    const doubtful = this.routingOwed || commands.some((c) => routing.partitionOf(subjectAccountOf(c)) !== this.partition);
+    if (!doubtful) return routing;
+    const current = await this.ports.refreshRouting();
+    this.routingOwed = false;
+    return current;
   }
 
   /**

@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { KafkaJSConnectionError } from 'kafkajs';
 import { LOCAL_DEFAULTS } from '@ledgerline/config';
-import { type ClientCommand, RoutingTable, systemClock } from '@ledgerline/domain';
+import { type ClientCommand, RoutingTable, bucketOf, systemClock } from '@ledgerline/domain';
 import type { ConsumedMessage } from '@ledgerline/kafka';
 import { type Database, writeBatch } from '@ledgerline/postgres';
 import { CommandSeal, encodeCommand, encodeFence } from '@ledgerline/schemas';
@@ -282,9 +282,13 @@ describe('PartitionApplier: what fails after a commit is not the write', () => {
     const [first, second, third] = messagesOf(commands);
     const fence: ConsumedMessage = { offset: '2', key: null, value: Buffer.from(encodeFence({ moveIds: [7n], fromPartition: 0 })) };
     const { applier, ports } = applierOn(ledger, 4);
-    let reloads = 0;
+    let failed = false;
     ports.refreshRouting = async () => {
-      if (++reloads === 1) throw serverError('57P01', 'terminating connection due to administrator command', 'FATAL');
+      // The reload after the fence's commit fails once (the claim's own reload came before it).
+      if (ledger.committed.length === 1 && !failed) {
+        failed = true;
+        throw serverError('57P01', 'terminating connection due to administrator command', 'FATAL');
+      }
       return ports.routing();
     };
 
@@ -296,6 +300,108 @@ describe('PartitionApplier: what fails after a commit is not the write', () => {
     expect(failures.map((f) => (f as Error).message)).toEqual([
       'partition 0: offsets 0..3 committed, then the routing reload failed: terminating connection due to administrator command',
     ]);
+  });
+});
+
+// Found by an outside review: a worker decided whether a command was its own from its
+// process's routing snapshot, and reloaded it only when a command looked foreign. A snapshot
+// from before a bucket's fence says "mine" for that bucket on its old partition, where legs
+// and expiries routed before the fence land after it: with a reload failed after the fence
+// (retried 100-200 ms later, before the 1 s timer), or a takeover within a second of it, the
+// old partition applied them while the new one wrote the same accounts: two writers.
+describe('PartitionApplier: a moved bucket is not applied with a snapshot from before its fence', () => {
+  /** Every bucket on partition 0, `held` held (a move is on); after the fence, `moved` on partition 1. */
+  const tableOf = (version: number, bucket: number, placement: 'before' | 'held' | 'fenced') =>
+    RoutingTable.fromRows(
+      version,
+      RoutingTable.initial(1).rows().map((row) => (row.bucket === bucket ? { bucket, partition: placement === 'fenced' ? 1 : 0, held: placement !== 'before' } : row)),
+    );
+
+  function movingApplier(ledger: FakeLedger, snapshot: 'before' | 'held') {
+    const { applier, ports } = applierOn(ledger, 4);
+    const from = ledger.openAccount(1_000n);
+    const to = ledger.openAccount(0n);
+    const bucket = bucketOf(from);
+    let current = tableOf(2, bucket, snapshot);
+    let fenced = false;
+    let failNextAfterFence = false;
+    const reloads: string[] = [];
+    ports.routing = () => current;
+    // The database's table: the bucket's row says FENCED once the fence's batch committed.
+    ports.refreshRouting = async () => {
+      if (fenced && failNextAfterFence) {
+        failNextAfterFence = false;
+        reloads.push('failed');
+        throw serverError('57P01', 'terminating connection due to administrator command', 'FATAL');
+      }
+      current = fenced ? tableOf(3, bucket, 'fenced') : tableOf(2, bucket, 'held');
+      reloads.push(`v${current.version}`);
+      return current;
+    };
+    return {
+      applier,
+      from,
+      to,
+      reloads,
+      fence: (options: { reloadFails: boolean }) => {
+        fenced = true;
+        failNextAfterFence = options.reloadFails;
+      },
+      /** The fence's batch committed (the FakeLedger wrote it): the database's table moves on. */
+      fenceOnCommit: (options: { reloadFails: boolean }) => {
+        const refuse = ledger.refuse;
+        ledger.refuse = (attempt) => {
+          const refused = refuse(attempt);
+          if (!refused && attempt.from === 0n && attempt.to === 2n) {
+            fenced = true;
+            failNextAfterFence = options.reloadFails;
+          }
+          return refused;
+        };
+      },
+    };
+  }
+
+  for (const snapshot of ['held', 'before'] as const) {
+    test(`a routing reload failing after the fence committed: the retry forwards the bucket's command (snapshot ${snapshot === 'held' ? 'with the bucket held' : 'from before the hold'})`, async () => {
+      const ledger = new FakeLedger();
+      const { applier, from, to, reloads, fenceOnCommit } = movingApplier(ledger, snapshot);
+      const [before, after] = [transferOf(from, to, `owner-${from}`, 1n), transferOf(from, to, `owner-${from}`, 2n)];
+      const [first, second] = messagesOf([before, after]);
+      const fence: ConsumedMessage = { offset: '1', key: null, value: Buffer.from(encodeFence({ moveIds: [7n], fromPartition: 0 })) };
+      fenceOnCommit({ reloadFails: true });
+
+      const { result, failures } = await applyUntilWritten(applier, [first!, fence, { ...second!, offset: '2' }]);
+
+      expect(result).toEqual({ kind: 'applied', nextOffset: 3n });
+      expect(ledger.committed).toEqual(['0-2', '2-3']);
+      expect(failures.map((f) => (f as Error).message)).toEqual([
+        'partition 0: offsets 0..2 committed, then the routing reload failed: terminating connection due to administrator command',
+      ]);
+      // Before the fence the old partition owns the bucket; after it, partition 1 does.
+      expect(ledger.transfers.get(before.transferId)).toEqual(COMPLETED);
+      expect(ledger.transfers.get(after.transferId)).toBeUndefined();
+      expect(reloads).toContain('v3');
+    });
+  }
+
+  test("a claim taken again with a snapshot from before the fence: the first batch reloads the table and forwards the bucket's command", async () => {
+    const ledger = new FakeLedger();
+    const { applier, from, to, reloads, fence } = movingApplier(ledger, 'before');
+    const earlier = transferOf(from, to, `owner-${from}`, 1n);
+    expect((await applyUntilWritten(applier, messagesOf([earlier]))).result).toEqual({ kind: 'applied', nextOffset: 1n });
+    expect(ledger.transfers.get(earlier.transferId)).toEqual(COMPLETED);
+    // A rebalance takes the partition away; its new owner applies the fence; a later one gives
+    // it back to this process, whose timer has not reloaded the table since.
+    applier.reassigned();
+    fence({ reloadFails: false });
+    const after = transferOf(from, to, `owner-${from}`, 2n);
+
+    const { result } = await applyUntilWritten(applier, messagesOf([after], 1));
+
+    expect(result).toEqual({ kind: 'applied', nextOffset: 2n });
+    expect(ledger.transfers.get(after.transferId)).toBeUndefined();
+    expect(reloads).toEqual(['v2', 'v3']);
   });
 });
 
