@@ -81,4 +81,42 @@ describe('a bucket move aborted at the fence deadline', () => {
     const rows = await db.pool.query('SELECT state FROM bucket_moves WHERE bucket = $1', [bucket]);
     expect(rows.rows).toEqual([{ state: 'ABORTED' }]);
   }, 60_000);
+
+  // Found by an outside review: a resumed move (its first run published the fence, then died)
+  // waits for the APIs again; its old fence lands meanwhile. When an API stayed behind, the
+  // move was reported "rolled back" although nothing was (it was FENCED, not HOLDING): its
+  // bucket stayed held, every command of its accounts 503, with nothing saying to finish it.
+  test('a move fenced while an API stays behind is finished, not reported rolled back and left held', async () => {
+    const routing = await loadRouting(db.pool);
+    const bucket = bucketOf(accountOnPartition(routing, 2, 'fenced-while-routers-lag'));
+    await db.pool.query(`INSERT INTO routing_observers (instance, role, version, seen_at) VALUES ('api-behind', 'api', 0, now())`);
+    const refresh = setInterval(() => void db.pool.query(`UPDATE routing_observers SET seen_at = now() WHERE instance = 'api-behind'`).catch(() => undefined), 200);
+    try {
+      const outcome = moveBuckets({ pool: db.pool, producer, commandsTopic: topics.names.commands, log: () => undefined }, [bucket], 0, {
+        ...MOVE_DEFAULTS,
+        routersWaitMs: 1_500,
+        routerFreshMs: 3_000,
+        fenceWaitMs: 3_000,
+        pollMs: 20,
+      }).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      // The fence of an earlier run of this move is applied while it waits for the APIs.
+      await waitFor('the move is holding, then fenced', async () => {
+        const r = await db.pool.query(`UPDATE bucket_moves SET state = 'FENCED', fenced_at = now() WHERE bucket = $1 AND state = 'HOLDING' RETURNING id`, [bucket]);
+        return r.rowCount === 1;
+      });
+      const error = await outcome;
+      expect(error).toBeInstanceOf(MoveAbortedError);
+      expect((error as Error).message).toMatch(/0 moves rolled back, 1 already fenced and finished/);
+    } finally {
+      clearInterval(refresh);
+      await db.pool.query(`DELETE FROM routing_observers WHERE instance = 'api-behind'`);
+    }
+    const rows = await db.pool.query('SELECT state FROM bucket_moves WHERE bucket = $1', [bucket]);
+    expect(rows.rows).toEqual([{ state: 'DONE' }]);
+    const after = await loadRouting(db.pool);
+    expect([after.partitionOfBucket(bucket), after.isHeld(accountOnPartition(routing, 2, 'fenced-while-routers-lag'))]).toEqual([0, false]);
+  }, 60_000);
 });

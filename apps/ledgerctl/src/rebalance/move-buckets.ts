@@ -160,8 +160,7 @@ async function waitForRouters(deps: MoveDeps, version: number, holding: readonly
     const behind = await routersBehind(deps.pool, version, options.routerFreshMs);
     if (behind.length === 0) return;
     if (Date.now() > deadline) {
-      await abortMoves(deps.pool, holding.map((m) => m.id));
-      throw new MoveAbortedError(`APIs ${behind.join(', ')} did not pick up routing version ${version}; move rolled back`);
+      throw await rolledBack(deps, holding.map((m) => m.id), `APIs ${behind.join(', ')} did not pick up routing version ${version}`);
     }
     await sleep(options.pollMs);
   }
@@ -188,20 +187,24 @@ async function waitForFences(deps: MoveDeps, ids: readonly bigint[], options: Mo
   for (;;) {
     const moves = await loadMoves(deps.pool, ids);
     if (moves.every((m) => m.state !== 'HOLDING')) return;
-    if (Date.now() > deadline) {
-      // Only moves still HOLDING roll back; a fence that lands later finds them ABORTED and
-      // changes nothing. Moves already FENCED belong to their new partition: they cannot be
-      // undone, so they are finished (switched, hold lifted) rather than left held.
-      const aborted = await abortMoves(deps.pool, moves.filter((m) => m.state === 'HOLDING').map((m) => m.id));
-      // All ids: a fence may have landed between the read above and the rollback.
-      const finished = await finishMoves(deps.pool, ids);
-      const after = await loadMoves(deps.pool, ids);
-      const states = after.map((m) => `bucket ${m.bucket}: ${m.state}`).join(', ');
-      throw new MoveAbortedError(
-        `the old partition did not apply the fence in time (is a worker running?): ${aborted} moves rolled back, ${finished} already fenced and finished; ${states}`,
-      );
-    }
+    if (Date.now() > deadline) throw await rolledBack(deps, ids, 'the old partition did not apply the fence in time (is a worker running?)');
     await sleep(options.pollMs);
   }
+}
+
+/**
+ * Gives up on `ids` and says truthfully what that left. Only moves still HOLDING roll back
+ * (abortMoves touches no other); a fence that lands later finds them ABORTED and changes
+ * nothing. Moves already FENCED, though listed HOLDING (a resumed move whose earlier run's
+ * fence lands now), belong to their new partition: they cannot be undone, so they are
+ * finished (switched, hold lifted) rather than left held. All ids are finished, since a fence
+ * may land between any read and the rollback.
+ */
+async function rolledBack(deps: MoveDeps, ids: readonly bigint[], why: string): Promise<MoveAbortedError> {
+  const aborted = await abortMoves(deps.pool, ids);
+  const finished = await finishMoves(deps.pool, ids);
+  const after = await loadMoves(deps.pool, ids);
+  const states = after.map((m) => `bucket ${m.bucket}: ${m.state}`).join(', ');
+  return new MoveAbortedError(`${why}: ${aborted} moves rolled back, ${finished} already fenced and finished; ${states}`);
 }
 
