@@ -82,7 +82,7 @@ export const errorBody = z
     error: z.object({
       code: z.enum(API_ERROR_CODES),
       message: z.string(),
-      details: z.unknown().optional().meta({ description: 'VALIDATION_FAILED: a list of {path, message}; 503: {dependency}' }),
+      details: z.unknown().optional().meta({ description: 'VALIDATION_FAILED: a list of {path, message}, at most 50 (the last then says how many more); 503: {dependency}' }),
     }),
   })
   .meta({ id: 'Error' });
@@ -157,7 +157,21 @@ export function shownPath(path: string): string {
  * as "is required" (when the parse reported its input: `{ reportInput: true }`), not as the
  * type or format it would have needed.
  */
+/**
+ * At most this many field issues are listed in one answer (its last entry then says how many
+ * more there were): a body of 1 MiB can name some 100,000 unknown keys, and an answer listing
+ * each would be several times the request (an outside review measured 6.45 MB).
+ */
+export const FIELD_ISSUES_MAX = 50;
+
 export function issuesOf(error: ZodError, prefix: readonly (string | number)[] = []): FieldIssue[] {
+  const issues = allIssuesOf(error, prefix);
+  if (issues.length <= FIELD_ISSUES_MAX) return issues;
+  const more = issues.length - (FIELD_ISSUES_MAX - 1);
+  return [...issues.slice(0, FIELD_ISSUES_MAX - 1), { path: '(body)', message: `and ${more} more issues, not listed` }];
+}
+
+function allIssuesOf(error: ZodError, prefix: readonly (string | number)[]): FieldIssue[] {
   const issues: FieldIssue[] = [];
   for (const issue of error.issues) {
     const base = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];

@@ -2,7 +2,7 @@
 import { ExpiredTokenError, InvalidTokenError, MissingTokenError, AuthUnavailableError } from '@ledgerline/auth';
 import { BackpressureError, BrokerUnavailableError } from '@ledgerline/kafka';
 import { z } from 'zod';
-import { ApiError, DependencyUnavailableError, issuesOf, toHttpError } from '../src/errors';
+import { ApiError, DependencyUnavailableError, FIELD_ISSUES_MAX, issuesOf, toHttpError } from '../src/errors';
 
 const retry = { backpressureRetryAfterS: 1, unavailableRetryAfterS: 2 };
 const map = (error: unknown) => toHttpError(error, retry);
@@ -92,3 +92,24 @@ describe('Postgres data exceptions', () => {
     expect(map(Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' }))).toMatchObject({ status: 400 });
   });
 });
+
+describe('issuesOf: a bounded list', () => {
+  const strict = z.strictObject({ amount: z.string() });
+
+  it('lists every issue up to the bound', () => {
+    const keys = Object.fromEntries(Array.from({ length: FIELD_ISSUES_MAX - 1 }, (_, i) => [`k${i}`, 1]));
+    const issues = issuesOf(strict.safeParse({ amount: '1', ...keys }).error!);
+    expect(issues).toHaveLength(FIELD_ISSUES_MAX - 1);
+    expect(issues.at(-1)).toEqual({ path: `k${FIELD_ISSUES_MAX - 2}`, message: 'is not a known field' });
+  });
+
+  it('past the bound, lists the first ones and says how many more there were', () => {
+    // A 1 MiB body can name ~100,000 unknown keys: the answer must not list each (an outside review).
+    const keys = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, 1]));
+    const issues = issuesOf(strict.safeParse({ amount: '1', ...keys }).error!);
+    expect(issues).toHaveLength(FIELD_ISSUES_MAX);
+    expect(issues[0]).toEqual({ path: 'k0', message: 'is not a known field' });
+    expect(issues.at(-1)).toEqual({ path: '(body)', message: `and ${100_000 - (FIELD_ISSUES_MAX - 1)} more issues, not listed` });
+  });
+});
+

@@ -523,7 +523,7 @@ export interface components {
                 /** @enum {string} */
                 code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "MALFORMED_URL" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "ACCOUNT_CLOSED" | "TRANSFER_NOT_REVERSIBLE" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "EXPECTATION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";
                 message: string;
-                /** @description VALIDATION_FAILED: a list of {path, message}; 503: {dependency} */
+                /** @description VALIDATION_FAILED: a list of {path, message}, at most 50 (the last then says how many more); 503: {dependency} */
                 details?: unknown;
             };
         };
@@ -598,7 +598,7 @@ export interface components {
                     /** @enum {string} */
                     code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "MALFORMED_URL" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "ACCOUNT_CLOSED" | "TRANSFER_NOT_REVERSIBLE" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "EXPECTATION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";
                     message: string;
-                    /** @description VALIDATION_FAILED: a list of {path, message}; 503: {dependency} */
+                    /** @description VALIDATION_FAILED: a list of {path, message}, at most 50 (the last then says how many more); 503: {dependency} */
                     details?: unknown;
                 };
             }[];
