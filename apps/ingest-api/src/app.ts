@@ -108,6 +108,9 @@ export function buildApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('case sensitive routing', true);
+  // One spelling per route: `/v1/batch/` is a 404, not the batch route without its own body
+  // limit and admission check, which compare the path as spelled (an outside review).
+  app.set('strict routing', true);
   // Every answer is JSON or Prometheus text, never a page: a browser must not sniff one into
   // HTML (a 404 quotes the caller's path; an outside security review).
   app.use((_req: Request, res: Response, next: NextFunction) => {

@@ -192,6 +192,17 @@ describe('secure by default', () => {
     expect((await anonymous.post('/v1/accounts', { currency: 'USD' })).status).toBe(401);
   });
 
+  test('routes are strict: a trailing slash is a 404, never the route without its own body limit and admission check', async () => {
+    // Found by an outside review: /v1/batch/ reached the batch route with the 16 KiB limit of
+    // single requests and without batch admission's check before the body is read.
+    const api = await start();
+    const frank = new Client(api.url, await token('frank'));
+    const answer = await frank.request('POST', '/v1/batch/', { body: { items: [] }, key: 'trailing-slash-batch' });
+    expect([answer.status, answer.body.error?.code]).toEqual([404, 'NOT_FOUND']);
+    expect((await frank.get('/v1/accounts/')).status).toBe(404);
+    expect((await frank.get('/v1/accounts')).status).toBe(200);
+  });
+
   test('the in-flight cap counts every path but /healthz: /readyz, /metrics and /V1/... are refused past it', async () => {
     const api = await start({ API_IN_FLIGHT_REQUESTS_MAX: '1' });
     const ops = new Client(api.url, await token('ops', 'ledger:admin'));
