@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { signDevToken } from '@ledgerline/auth';
+import type { Clock } from '@ledgerline/domain';
 import { type CreateAccount, type LedgerlineClient, type MovementRequest, type TransferRequest, ledgerlineClient } from '@ledgerline/client';
 import { type Logger, createLogger, silentLogger } from '@ledgerline/logging';
 import { loadApiConfig } from '../../apps/ingest-api/src/config';
@@ -15,7 +16,7 @@ export const TEST_JWT_SECRET = 'integration-test-secret';
  * is removed (e.g. JWT_SECRET, to run with JWKS alone). `logger` receives its lines (none
  * unless given, or TEST_API_LOG is set).
  */
-export async function startApi(target: WorkerTarget, extra: Record<string, string | undefined> = {}, logger?: Logger): Promise<ApiRuntime & { url: string }> {
+export async function startApi(target: WorkerTarget, extra: Record<string, string | undefined> = {}, logger?: Logger, clock?: Clock): Promise<ApiRuntime & { url: string }> {
   const services = testServices();
   const env: Record<string, string | undefined> = {
     LEDGERLINE_ENV: 'test',
@@ -32,6 +33,7 @@ export async function startApi(target: WorkerTarget, extra: Record<string, strin
   const config = loadApiConfig(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)));
   const runtime = await startApiRuntime(config, {
     logger: logger ?? (process.env.TEST_API_LOG ? createLogger({ name: 'ingest-api', level: 'debug' }) : silentLogger),
+    clock,
   });
   return { ...runtime, url: `http://127.0.0.1:${runtime.port}` };
 }

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { UnsafeConfigError, within } from '@ledgerline/config';
 import { BatchingProducer, KafkaProbe, createKafka, flushKafkaLog, topicNames } from '@ledgerline/kafka';
+import type { Clock } from '@ledgerline/domain';
 import type { Logger } from '@ledgerline/logging';
 import { IdempotencyClaims, RoutingWatcher, appLoginProblem, assertSchemaCurrent, createPool, oldestOpenMoveSeconds } from '@ledgerline/postgres';
 import {
@@ -40,6 +41,8 @@ export interface ApiRuntime {
 
 export interface ApiHooks {
   logger: Logger;
+  /** This host's clock (tests give one that runs behind or ahead of Postgres's). */
+  clock?: Clock;
 }
 
 export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promise<ApiRuntime> {
@@ -181,6 +184,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
     checkKafka,
     metrics,
     logger,
+    clock: hooks.clock,
     limiter: createRequestLimiter(config.rateLimits, redis, `${config.redisKeyPrefix}rl:`),
     redis: {
       balances: new BalanceCache(redis, config.redisKeyPrefix),

@@ -112,4 +112,53 @@ describe('a read of a past instant through the API', () => {
       write.close();
     }
   });
+
+  // Found by an outside review: whether an instant had passed was read from the API host's
+  // clock, while the ledger's instants (entries, `as_of`) are Postgres's. An API host whose
+  // clock runs behind read a `to` the ledger had passed without waiting for the writes in
+  // flight before it, and refused an `as_of` given straight back as `at`.
+  describe('by an API whose clock runs a minute behind the ledger', () => {
+    let late: Awaited<ReturnType<typeof startApi>>;
+    let aliceThere: Client;
+
+    beforeAll(async () => {
+      const behind = { now: () => new Date(Date.now() - 60_000) };
+      late = await startApi({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` }, {}, undefined, behind);
+      aliceThere = new Client(late.url, await token('alice'));
+    });
+
+    afterAll(async () => {
+      await late.stop();
+    });
+
+    test('an `as_of` given back as `at` reads the same figure, not "in the future"', async () => {
+      const write = await writeInFlight();
+      await write.commit();
+      write.close();
+      const now = await aliceThere.get(`/v1/accounts/${write.account}/balance`);
+      expect(now.status).toBe(200);
+      const then = await aliceThere.get(`/v1/accounts/${write.account}/balance?at=${now.body.as_of}`);
+      expect([then.status, then.body.balance]).toEqual([200, now.body.balance]);
+    });
+
+    test('GET entries ?to= an instant the ledger has passed waits for the write in flight before it', async () => {
+      const write = await writeInFlight();
+      try {
+        const to = new Date(Date.parse(write.at) + 1).toISOString();
+        while (Date.now() <= Date.parse(to) + 5) await sleep(1);
+        let done = false;
+        const answer = aliceThere.get(`/v1/accounts/${write.account}/entries?to=${to}`).finally(() => {
+          done = true;
+        });
+        await sleep(300);
+        expect(done).toBe(false);
+        await write.commit();
+        const { status, body } = await answer;
+        expect(status).toBe(200);
+        expect(body.entries.map((e: { amount: string }) => e.amount)).toEqual(['7']);
+      } finally {
+        write.close();
+      }
+    });
+  });
 });

@@ -170,6 +170,17 @@ export interface SettleOptions {
 }
 
 /**
+ * Whether `at` (RFC 3339) has passed on the ledger's clock: Postgres's, which stamps every
+ * entry (clock_timestamp() in ledger_apply_batch) and every `as_of`. Not the caller's own
+ * clock, which may run behind it (a window the ledger has closed would be read as open, and
+ * not waited for) or ahead of it (a read of an instant the ledger has not reached).
+ */
+export async function ledgerClockPassed(pool: Pool, at: string): Promise<boolean> {
+  const result: QueryResult<{ passed: boolean }> = await pool.query('SELECT clock_timestamp() > $1::timestamptz AS passed', [at]);
+  return result.rows[0]?.passed === true;
+}
+
+/**
  * Resolves once no write in flight can still add entries stamped at or before `at`
  * (RFC 3339): a read that starts after it sees every such entry, now and forever, so a past
  * instant always reads the same figure. Migration 0019 states the protocol: a writer stamps

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { isAdmin } from '@ledgerline/auth';
 import { type BalanceFigure, ENTRIES_PAGE_MAX, accountIdFor, balanceFigureOf } from '@ledgerline/domain';
-import { awaitEntriesSettled, balanceAt, findAccount, findAccountBalances, insertUserAccountWithinQuota, listEntries, listOwnerAccounts } from '@ledgerline/postgres';
+import { awaitEntriesSettled, balanceAt, findAccount, findAccountBalances, insertUserAccountWithinQuota, ledgerClockPassed, listEntries, listOwnerAccounts } from '@ledgerline/postgres';
 import {
   accountListQuery,
   accountPatchBody,
@@ -175,10 +175,11 @@ export const accountRoutes = [
         return;
       }
       // `at` stands for the whole of its last digit. A figure for a moment that has not wholly
-      // passed would change as money moves: refused. (The clock has milliseconds: the
-      // current one has not passed.)
+      // passed would change as money moves: refused. Passed on the ledger's clock, which
+      // stamped the entries and every `as_of`, not this host's (an outside review: with this
+      // host's clock behind, an `as_of` given straight back was refused as in the future).
       const last = lastMicrosecondOf(query.at);
-      if (Date.parse(last) >= ctx.clock.now().getTime()) {
+      if (!(await ledgerClockPassed(ctx.pool, last))) {
         throw validationFailed([{ path: 'at', message: 'must not be in the future' }]);
       }
       // Writes still in flight may stamp entries at or before `at`: wait for them, or the
@@ -205,7 +206,10 @@ export const accountRoutes = [
       const facts = await visibleAccount(ctx.directory, auth, params.id);
       const limit = Math.min(query.limit, ENTRIES_PAGE_MAX);
       // A window that ends in the past reads the same entries forever, as a past `at` does.
-      if (query.to !== undefined && Date.parse(query.to) <= ctx.clock.now().getTime()) await awaitEntriesSettled(ctx.pool, query.to, ENTRIES_SETTLE);
+      // The past on the ledger's clock: with this host's clock behind it, a `to` the ledger
+      // had passed was read without waiting for the writes in flight before it, and read more
+      // a moment later (an outside review).
+      if (query.to !== undefined && (await ledgerClockPassed(ctx.pool, query.to))) await awaitEntriesSettled(ctx.pool, query.to, ENTRIES_SETTLE);
       const entries = await listEntries(ctx.pool, facts.id, {
         beforeSeq: query.cursor === undefined ? null : BigInt(query.cursor),
         from: query.from ?? null,
