@@ -181,6 +181,23 @@ describe('numbers, addresses and names are what they say, in every environment',
 
   test('REDIS_URL must be a redis:// or rediss:// URL; HOST must not be blank', () => {
     expect(() => loadApiConfig({ REDIS_URL: 'NaN' })).toThrow(/REDIS_URL="NaN": must be a redis:\/\/ or rediss:\/\/ URL/);
+    // ioredis turns TLS on only for `rediss://` as written: an upper-case scheme, which URL
+    // reads as rediss:, passed production's TLS check and connected in plain text.
+    for (const scheme of ['REDISS', 'Rediss', 'REDIS']) {
+      expect(() => loadApiConfig({ REDIS_URL: `${scheme}://127.0.0.1:6380` })).toThrow(/REDIS_URL=.*the scheme in lower case/);
+    }
+    expect(loadApiConfig({ REDIS_URL: 'rediss://127.0.0.1:6380' }).redisUrl).toBe('rediss://127.0.0.1:6380');
+    // A refused URL is shown without its user and password (the message goes to the logs).
+    const refused = (() => {
+      try {
+        loadApiConfig({ REDIS_URL: 'valkey://default:S3cr3t@cache:6379' });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    })();
+    expect(refused).toMatch(/REDIS_URL="valkey:\/\/\*\*\*@cache:6379": must be/);
+    expect(refused).not.toMatch(/S3cr3t/);
     expect(() => loadApiConfig({ REDIS_URL: 'http://cache:6379' })).toThrow(/REDIS_URL/);
     expect(() => loadApiConfig({ HOST: ' ' })).toThrow(/HOST=" ": must not be empty or blank/);
   });

@@ -16,9 +16,19 @@ export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessE
   const lines = parsed.error.issues.map((issue) => {
     const name = issue.path.join('.');
     const value = env[name];
-    return `  ${name}=${value === undefined ? '(unset)' : JSON.stringify(value)}: ${issue.message}`;
+    return `  ${name}=${value === undefined ? '(unset)' : shownValue(name, value)}: ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+/**
+ * A refused value as the message may show it: a secret's only by its length, and a URL's
+ * user and password masked (`redis://***@cache:6379`): the message goes to stderr, which an
+ * orchestrator ships to its logs (an outside review found REDIS_URL's password there).
+ */
+export function shownValue(name: string, value: string): string {
+  if (/(SECRET|PASSWORD|KEY|TOKEN)$/.test(name)) return `(${value.length} characters, not shown)`;
+  return JSON.stringify(value.replace(/\/\/[^/?#]*@/g, '//***@'));
 }
 
 /**
@@ -417,12 +427,16 @@ export function redisUrlVar(defaultValue: string) {
   return z
     .preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().default(defaultValue))
     .refine((text) => {
+      // The scheme exactly as ioredis reads it: it turns TLS on only for a URL that begins
+      // with `rediss://`, so `REDISS://` (which URL reads as rediss:) would pass production's
+      // TLS check and connect in plain text (an outside review).
+      if (!text.startsWith('redis://') && !text.startsWith('rediss://')) return false;
       try {
         return ['redis:', 'rediss:'].includes(new URL(text).protocol);
       } catch {
         return false;
       }
-    }, 'must be a redis:// or rediss:// URL');
+    }, 'must be a redis:// or rediss:// URL (the scheme in lower case)');
 }
 
 /**

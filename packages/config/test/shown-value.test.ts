@@ -1,0 +1,24 @@
+// Proves that a refused configuration value is shown without the secrets it may hold: the
+// message goes to stderr, which an orchestrator ships to its logs.
+import { z } from 'zod';
+import { parseConfig, shownValue } from '../src';
+
+describe('a refused value, as the configuration error shows it', () => {
+  test("a URL's user and password are masked, the rest kept", () => {
+    expect(shownValue('REDIS_URL', 'valkey://default:S3cr3t@cache:6379')).toBe('"valkey://***@cache:6379"');
+    expect(shownValue('JWT_JWKS_URL', 'https://u:p@keys.example/jwks')).toBe('"https://***@keys.example/jwks"');
+    expect(shownValue('REDIS_URL', 'NaN')).toBe('"NaN"');
+  });
+
+  test('a secret is shown only by its length', () => {
+    expect(shownValue('JWT_SECRET', 'hunter2')).toBe('(7 characters, not shown)');
+    expect(shownValue('LEDGERLINE_COMMAND_KEY', 'k'.repeat(40))).toBe('(40 characters, not shown)');
+    expect(shownValue('KAFKA_SASL_PASSWORD', 'pw')).toBe('(2 characters, not shown)');
+  });
+
+  test('parseConfig names the variable and masks what it refused', () => {
+    const schema = z.object({ SOME_URL: z.string().startsWith('redis://') });
+    expect(() => parseConfig(schema, { SOME_URL: 'valkey://user:S3cr3t@cache:6379' })).toThrow(/SOME_URL="valkey:\/\/\*\*\*@cache:6379"/);
+    expect(() => parseConfig(schema, { SOME_URL: 'valkey://user:S3cr3t@cache:6379' })).not.toThrow(/S3cr3t/);
+  });
+});
