@@ -114,6 +114,21 @@ describe('poison commands cannot stop a partition', () => {
     expect(letters.map((l) => [l.reason, l.sqlstate])).toEqual([[expect.stringMatching(/^schema: accepted_at: must be an instant from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59\.999999Z/), undefined]]);
   });
 
+  test('a FENCE naming a move that is not digits is dead-lettered, and the partition keeps applying', async () => {
+    // Found by an outside review: its decode threw (BigInt('x') in the schema's bound), the
+    // worker took the throw for an operating error and retried the batch forever. A FENCE
+    // needs no seal: anyone who can write to the topic could stop a partition with one.
+    const account = await openAccountOn(db.pool, routing, 0, 'owner-fence');
+    await settle(await sendAll([deposit(account, 10n)]));
+    const before = (await deadLetters()).length;
+    const fence = JSON.stringify({ v: 1, type: 'FENCE', move_ids: ['x'], from_partition: 0 });
+    await publisher.publishRaw(0, fence);
+    await settle(await sendAll([deposit(account, 7n)]));
+    expect(await balanceOf(db.pool, account)).toBe(17n);
+    const letters = (await deadLetters()).slice(before);
+    expect(letters.map((l) => l.reason)).toEqual([expect.stringMatching(/^schema: move_ids\.0: /)]);
+  });
+
   test("another client's transactional write (its commit marker an offset no consumer is given) does not stop the partition", async () => {
     // Kafka Connect or an exactly-once Java producer writing to the topic leaves a commit
     // marker after its message. The worker dead-letters the message and its next offset is the

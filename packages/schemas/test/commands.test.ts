@@ -54,6 +54,11 @@ describe('command wire format', () => {
     ['a leg from partition 2^31', JSON.stringify({ ...JSON.parse(encodeCommand(commands[3]!)), source_partition: 2 ** 31 }), /source_partition/],
     ['a fence from partition 1024', JSON.stringify({ v: 1, type: 'FENCE', move_ids: ['1'], from_partition: 1024 }), /from_partition/],
     ['a fence naming a move past bigint', JSON.stringify({ v: 1, type: 'FENCE', move_ids: ['9223372036854775808'], from_partition: 0 }), /move_ids/],
+    // Found by an outside review: the pattern's failure did not stop zod from running the
+    // bound's BigInt(), which threw; the worker took the throw for an operating error and
+    // retried the batch forever (no seal is needed to write a FENCE).
+    ['a fence naming a move that is not digits', JSON.stringify({ v: 1, type: 'FENCE', move_ids: ['x'], from_partition: 0 }), /move_ids/],
+    ['a fence naming a move in hex', JSON.stringify({ v: 1, type: 'FENCE', move_ids: ['0x1f'], from_partition: 0 }), /move_ids/],
   ])('%s is a poison message with a reason', (_name, text, reason) => {
     const decoded = decodeCommand(Buffer.from(text));
     expect(decoded.ok).toBe(false);
@@ -206,5 +211,17 @@ describe('operator authority is sealed, never claimed', () => {
     const rotated = new CommandSeal('n'.repeat(32), ['k'.repeat(32)]);
     expect(decodeWith(Buffer.from(encodeCommand(deposit)), rotated)).toEqual({ ok: true, command: deposit });
     expect(decodeWith(Buffer.from(encodeWith(deposit, rotated)), seal).ok).toBe(false);
+  });
+});
+
+describe('decodeCommand never throws', () => {
+  test('a throw anywhere in decoding is a poison message with a reason, never an error the worker would retry forever', () => {
+    const throwing = {
+      open: () => {
+        throw new Error('boom');
+      },
+    } as unknown as CommandSeal;
+    const decoded = decodeWith(Buffer.from('{"v":1}'), throwing);
+    expect(decoded).toEqual({ ok: false, reason: 'undecodable: boom' });
   });
 });
