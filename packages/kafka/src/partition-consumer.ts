@@ -29,7 +29,7 @@ export interface ConsumedMessage {
 }
 
 /** Header values as they come off the wire: bytes (a header may repeat: a list). */
-export type ConsumedHeaders = Readonly<Record<string, Buffer | string | readonly (Buffer | string)[] | undefined>>;
+export type ConsumedHeaders = Readonly<Record<string, Buffer | string | null | readonly (Buffer | string | null)[] | undefined>>;
 
 /**
  * A consumed message's headers as strings (UTF-8; the first value of a repeated header).
@@ -43,7 +43,10 @@ export function headersOf(message: ConsumedMessage): Record<string, string> {
   for (const name in headers) {
     const raw = headers[name];
     const value = Array.isArray(raw) ? raw[0] : raw;
-    if (value !== undefined) decoded[name] = value.toString();
+    // A header may carry no value at all (Kafka's null, which kafkajs gives as null): absent
+    // here. Calling toString() on it threw before the batch's write, which the worker took
+    // for an operating error and retried forever (an outside review; tracing on only).
+    if (value !== undefined && value !== null) decoded[name] = value.toString();
   }
   return decoded;
 }
