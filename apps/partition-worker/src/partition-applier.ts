@@ -57,6 +57,7 @@ import {
   classifyWriteFailure,
   claimIsCurrent,
   claimPartition,
+  findTerminalTransferIds,
   sqlStateOf,
   loadAccountStates,
   loadAppliedKeys,
@@ -534,7 +535,7 @@ export class PartitionApplier {
             suspect = rest[0]!;
             continue; // alone once more
           }
-          if (this.legWaitsForSource(rest[0]!, error)) throw new LegAwaitsSourceError(this.partition, rest[0]!.offset, this.legWaitForSourceMs, error);
+          if (await this.legWaitsForSource(rest[0]!, error)) throw new LegAwaitsSourceError(this.partition, rest[0]!.offset, this.legWaitForSourceMs, error);
           await this.isolateOne(claim, rest[0]!, error, progress);
           rest = rest.slice(1);
           continue;
@@ -562,13 +563,17 @@ export class PartitionApplier {
    * partition before its source partition has applied its transfer again, and a leg
    * dead-lettered there lets the commands after it (a reversal of the transfer) see a state
    * the partition never saw the first time. Its source's new copy of the leg would still
-   * complete the transfer, so the money would agree; the order would not.
+   * complete the transfer, so the money would agree; the order would not. A leg whose
+   * transfer has ended (the replay decided it otherwise: its payer's account lost with the
+   * restore) can never apply: it is isolated at once, not waited for (an outside review: it
+   * held its partition for the whole wait, and a genuine leg behind it ran out of its own).
    */
-  private legWaitsForSource(message: ConsumedMessage, error: unknown): boolean {
+  private async legWaitsForSource(message: ConsumedMessage, error: unknown): Promise<boolean> {
     if (this.legWaitForSourceMs <= 0 || sqlStateOf(error) !== SQLSTATE_LEG_MISMATCH) return false;
     const decoded = decodeCommand(message.value, this.ports.seal);
-    const type = decoded.ok ? decoded.command?.type : undefined;
-    if (type !== 'CREDIT_LEG' && type !== 'REFUND_LEG') return false;
+    const leg = decoded.ok ? decoded.command : undefined;
+    if (leg?.type !== 'CREDIT_LEG' && leg?.type !== 'REFUND_LEG') return false;
+    if ((await findTerminalTransferIds(this.ports.pool, [leg.transferId])).size > 0) return false;
     const offset = BigInt(message.offset);
     const now = Date.now();
     if (this.legAwaiting?.offset !== offset) this.legAwaiting = { offset, since: now };
