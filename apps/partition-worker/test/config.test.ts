@@ -54,6 +54,9 @@ test('Kafka SASL: needs its user; production refuses it without TLS', () => {
   const db = 'postgres://ledgerline_worker:from-the-vault@db:6432/ledgerline?sslmode=verify-full';
   const key = { LEDGERLINE_COMMAND_KEY: COMMAND_KEY };
   expect(() => loadWorkerConfig({ KAFKA_SASL_MECHANISM: 'scram-sha-512' })).toThrow(/^KAFKA_SASL_USERNAME: KAFKA_SASL_MECHANISM needs/);
+  // Credentials without a mechanism were ignored: the worker connected unauthenticated (an outside review).
+  expect(() => loadWorkerConfig({ KAFKA_SASL_USERNAME: 'worker', KAFKA_SASL_PASSWORD: 'pw' })).toThrow(/^KAFKA_SASL_MECHANISM: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD need KAFKA_SASL_MECHANISM/);
+  expect(() => loadWorkerConfig({ KAFKA_SASL_PASSWORD: 'pw' })).toThrow(/^KAFKA_SASL_MECHANISM: /);
   const sasl = { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'ledgerline-worker', KAFKA_SASL_PASSWORD: 'pw' };
   expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, KAFKA_SSL: 'false', WORKER_DATABASE_URL: db, ...key, ...sasl })).toThrow(/^KAFKA_SSL: SASL without TLS/);
   const config = loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, WORKER_DATABASE_URL: db, KAFKA_SSL: 'true', ...key, ...sasl });

@@ -525,6 +525,11 @@ export function kafkaSecurity(
   if (mechanism !== undefined && (!raw.KAFKA_SASL_USERNAME || !raw.KAFKA_SASL_PASSWORD)) {
     throw new ConfigError('KAFKA_SASL_USERNAME: KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
   }
+  // The other way round too: credentials without a mechanism were ignored, and the app
+  // connected without authenticating, to a listener that allows it (an outside review).
+  if (mechanism === undefined && (raw.KAFKA_SASL_USERNAME || raw.KAFKA_SASL_PASSWORD)) {
+    throw new ConfigError('KAFKA_SASL_MECHANISM: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD need KAFKA_SASL_MECHANISM (plain, scram-sha-256 or scram-sha-512); unset, they would be ignored');
+  }
   if (mechanism !== undefined && !raw.KAFKA_SSL && ledgerlineEnv === 'production') {
     problems.push('KAFKA_SSL: SASL without TLS sends the credentials (plain) and every message in the clear: set KAFKA_SSL=true');
   }
