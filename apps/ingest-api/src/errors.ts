@@ -153,17 +153,17 @@ export function shownPath(path: string): string {
 }
 
 /**
- * zod issues as field paths; an unknown key is reported at its own path, and a missing one
- * as "is required" (when the parse reported its input: `{ reportInput: true }`), not as the
- * type or format it would have needed.
- */
-/**
  * At most this many field issues are listed in one answer (its last entry then says how many
  * more there were): a body of 1 MiB can name some 100,000 unknown keys, and an answer listing
  * each would be several times the request (an outside review measured 6.45 MB).
  */
 export const FIELD_ISSUES_MAX = 50;
 
+/**
+ * zod issues as field paths; an unknown key is reported at its own path, and a missing one
+ * as "is required" (when the parse reported its input: `{ reportInput: true }`), not as the
+ * type or format it would have needed. At most FIELD_ISSUES_MAX of them.
+ */
 export function issuesOf(error: ZodError, prefix: readonly (string | number)[] = []): FieldIssue[] {
   const issues = allIssuesOf(error, prefix);
   if (issues.length <= FIELD_ISSUES_MAX) return issues;

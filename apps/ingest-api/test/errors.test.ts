@@ -103,6 +103,14 @@ describe('issuesOf: a bounded list', () => {
     expect(issues.at(-1)).toEqual({ path: `k${FIELD_ISSUES_MAX - 2}`, message: 'is not a known field' });
   });
 
+  it('at the bound, lists them all; one past it, the last entry says how many more', () => {
+    const keysOf = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 1]));
+    const at = issuesOf(strict.safeParse({ amount: '1', ...keysOf(FIELD_ISSUES_MAX) }).error!);
+    expect([at.length, at.at(-1)]).toEqual([FIELD_ISSUES_MAX, { path: `k${FIELD_ISSUES_MAX - 1}`, message: 'is not a known field' }]);
+    const past = issuesOf(strict.safeParse({ amount: '1', ...keysOf(FIELD_ISSUES_MAX + 1) }).error!);
+    expect([past.length, past.at(-1)]).toEqual([FIELD_ISSUES_MAX, { path: '(body)', message: 'and 2 more issues, not listed' }]);
+  });
+
   it('past the bound, lists the first ones and says how many more there were', () => {
     // A 1 MiB body can name ~100,000 unknown keys: the answer must not list each (an outside review).
     const keys = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, 1]));

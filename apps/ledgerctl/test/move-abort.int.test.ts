@@ -119,4 +119,39 @@ describe('a bucket move aborted at the fence deadline', () => {
     const after = await loadRouting(db.pool);
     expect([after.partitionOfBucket(bucket), after.isHeld(accountOnPartition(routing, 2, 'fenced-while-routers-lag'))]).toEqual([0, false]);
   }, 60_000);
+
+  test('finishing open moves, one already FENCED and one HOLDING, while an API stays behind: the fenced one is finished too, nothing left held', async () => {
+    const routing = await loadRouting(db.pool);
+    const fencedBucket = bucketOf(accountOnPartition(routing, 1, 'open-fenced'));
+    const holdingBucket = bucketOf(accountOnPartition(routing, 2, 'open-holding'));
+    await startMoves(db.pool, [fencedBucket, holdingBucket], 3);
+    // An earlier run's fence landed for one of them before this run began.
+    await db.pool.query(`UPDATE bucket_moves SET state = 'FENCED', fenced_at = now() WHERE bucket = $1 AND state = 'HOLDING'`, [fencedBucket]);
+    const open = (await listOpenMoves(db.pool)).filter((m) => m.bucket === fencedBucket || m.bucket === holdingBucket);
+    expect(open.map((m) => m.state).sort()).toEqual(['FENCED', 'HOLDING']);
+    await db.pool.query(`INSERT INTO routing_observers (instance, role, version, seen_at) VALUES ('api-behind-2', 'api', 0, now())`);
+    const refresh = setInterval(() => void db.pool.query(`UPDATE routing_observers SET seen_at = now() WHERE instance = 'api-behind-2'`).catch(() => undefined), 200);
+    let error: unknown = null;
+    try {
+      await finishOpenMoves({ pool: db.pool, producer, commandsTopic: topics.names.commands, log: () => undefined }, open, {
+        ...MOVE_DEFAULTS,
+        routersWaitMs: 1_000,
+        routerFreshMs: 3_000,
+        fenceWaitMs: 3_000,
+        pollMs: 20,
+      });
+    } catch (thrown) {
+      error = thrown;
+    } finally {
+      clearInterval(refresh);
+      await db.pool.query(`DELETE FROM routing_observers WHERE instance = 'api-behind-2'`);
+    }
+    expect(error).toBeInstanceOf(MoveAbortedError);
+    expect((error as Error).message).toMatch(/1 moves rolled back, 1 already fenced and finished/);
+    const rows = await db.pool.query('SELECT bucket, state FROM bucket_moves WHERE bucket = ANY($1::int[])', [[fencedBucket, holdingBucket]]);
+    expect(Object.fromEntries(rows.rows.map((r) => [r.bucket, r.state]))).toEqual({ [fencedBucket]: 'DONE', [holdingBucket]: 'ABORTED' });
+    const after = await loadRouting(db.pool);
+    expect([after.partitionOfBucket(fencedBucket), after.partitionOfBucket(holdingBucket), after.heldBucketCount]).toEqual([3, 2, 0]);
+  }, 60_000);
 });
+

@@ -27,8 +27,9 @@ export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessE
  * orchestrator ships to its logs (an outside review found REDIS_URL's password there).
  */
 export function shownValue(name: string, value: string): string {
-  if (/(SECRET|PASSWORD|KEY|TOKEN)$/.test(name)) return `(${value.length} characters, not shown)`;
-  return JSON.stringify(value.replace(/\/\/[^/?#]*@/g, '//***@'));
+  if (/(SECRET|PASSWORD|_KEY|TOKEN)(_PREVIOUS)?$/.test(name)) return `(${value.length} characters, not shown)`;
+  // To the last `@`: a password may hold an unencoded `/`, `?` or `#`. And any query.
+  return JSON.stringify(value.replace(/\/\/.*@/, '//***@').replace(/\?.*$/, '?***'));
 }
 
 /**

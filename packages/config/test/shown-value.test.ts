@@ -8,12 +8,17 @@ describe('a refused value, as the configuration error shows it', () => {
     expect(shownValue('REDIS_URL', 'valkey://default:S3cr3t@cache:6379')).toBe('"valkey://***@cache:6379"');
     expect(shownValue('JWT_JWKS_URL', 'https://u:p@keys.example/jwks')).toBe('"https://***@keys.example/jwks"');
     expect(shownValue('REDIS_URL', 'NaN')).toBe('"NaN"');
+    // A password with an unencoded `/`, `?`, `#` or `@`, and a query that may carry one.
+    expect(shownValue('REDIS_URL', 'valkey://u:pa/ss?w#o@rd@cache:6379')).toBe('"valkey://***@cache:6379"');
+    expect(shownValue('SOME_URL', 'postgres://db/x?password=S3cr3t')).toBe('"postgres://db/x?***"');
   });
 
   test('a secret is shown only by its length', () => {
     expect(shownValue('JWT_SECRET', 'hunter2')).toBe('(7 characters, not shown)');
     expect(shownValue('LEDGERLINE_COMMAND_KEY', 'k'.repeat(40))).toBe('(40 characters, not shown)');
     expect(shownValue('KAFKA_SASL_PASSWORD', 'pw')).toBe('(2 characters, not shown)');
+    expect(shownValue('LEDGERLINE_COMMAND_KEY_PREVIOUS', 'old,older')).toBe('(9 characters, not shown)');
+    expect(shownValue('REDIS_KEY_PREFIX', 'll: ')).toBe('"ll: "');
   });
 
   test('parseConfig names the variable and masks what it refused', () => {

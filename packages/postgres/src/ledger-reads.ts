@@ -170,17 +170,6 @@ export interface SettleOptions {
 }
 
 /**
- * Whether `at` (RFC 3339) has passed on the ledger's clock: Postgres's, which stamps every
- * entry (clock_timestamp() in ledger_apply_batch) and every `as_of`. Not the caller's own
- * clock, which may run behind it (a window the ledger has closed would be read as open, and
- * not waited for) or ahead of it (a read of an instant the ledger has not reached).
- */
-export async function ledgerClockPassed(pool: Pool, at: string): Promise<boolean> {
-  const result: QueryResult<{ passed: boolean }> = await pool.query('SELECT clock_timestamp() > $1::timestamptz AS passed', [at]);
-  return result.rows[0]?.passed === true;
-}
-
-/**
  * Resolves once no write in flight can still add entries stamped at or before `at`
  * (RFC 3339): a read that starts after it sees every such entry, now and forever, so a past
  * instant always reads the same figure. Migration 0019 states the protocol: a writer stamps
@@ -189,6 +178,21 @@ export async function ledgerClockPassed(pool: Pool, at: string): Promise<boolean
  * is in flight; throws EntriesUnsettledError after `timeoutMs`.
  */
 export async function awaitEntriesSettled(pool: Pool, at: string, options: SettleOptions): Promise<void> {
+  await settleEntries(pool, at, options, 'wait');
+}
+
+/**
+ * awaitEntriesSettled for an `at` that has passed on the ledger's clock, else false at once
+ * (nothing waited for). The ledger's clock, Postgres's, which stamps every entry and every
+ * `as_of`: not the caller's own, which may run behind it (a window the ledger has closed would
+ * be read as open, and not waited for) or ahead of it (an outside review). One statement when
+ * nothing is in flight, as before.
+ */
+export async function settleEntriesIfPassed(pool: Pool, at: string, options: SettleOptions): Promise<boolean> {
+  return settleEntries(pool, at, options, 'answer');
+}
+
+async function settleEntries(pool: Pool, at: string, options: SettleOptions, notPassedYet: 'wait' | 'answer'): Promise<boolean> {
   const started = Date.now();
   const overdue = () => Date.now() - started >= options.timeoutMs;
   let writers: string[] | null = null;
@@ -197,11 +201,12 @@ export async function awaitEntriesSettled(pool: Pool, at: string, options: Settl
     if (writers === null) {
       const result: QueryResult<{ writers: string[] | null }> = await pool.query('SELECT ledger_entry_writers_before($1::timestamptz)::text[] AS writers', [at]);
       writers = result.rows[0]?.writers ?? null; // null: `at` has not passed on the database's clock yet
+      if (writers === null && notPassedYet === 'answer') return false;
     } else {
       const result: QueryResult<{ running: string[] }> = await pool.query('SELECT ledger_transactions_running($1::xid8[])::text[] AS running', [writers]);
       writers = result.rows[0]?.running ?? [];
     }
-    if (writers !== null && writers.length === 0) return;
+    if (writers !== null && writers.length === 0) return true;
     if (overdue()) throw new EntriesUnsettledError(at, Date.now() - started);
     await sleep(pause);
     pause = Math.min(pause * 2, options.pollMaxMs);

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { isAdmin } from '@ledgerline/auth';
 import { type BalanceFigure, ENTRIES_PAGE_MAX, accountIdFor, balanceFigureOf } from '@ledgerline/domain';
-import { awaitEntriesSettled, balanceAt, findAccount, findAccountBalances, insertUserAccountWithinQuota, ledgerClockPassed, listEntries, listOwnerAccounts } from '@ledgerline/postgres';
+import { balanceAt, findAccount, findAccountBalances, insertUserAccountWithinQuota, listEntries, listOwnerAccounts, settleEntriesIfPassed } from '@ledgerline/postgres';
 import {
   accountListQuery,
   accountPatchBody,
@@ -178,13 +178,12 @@ export const accountRoutes = [
       // passed would change as money moves: refused. Passed on the ledger's clock, which
       // stamped the entries and every `as_of`, not this host's (an outside review: with this
       // host's clock behind, an `as_of` given straight back was refused as in the future).
-      const last = lastMicrosecondOf(query.at);
-      if (!(await ledgerClockPassed(ctx.pool, last))) {
-        throw validationFailed([{ path: 'at', message: 'must not be in the future' }]);
-      }
       // Writes still in flight may stamp entries at or before `at`: wait for them, or the
       // same `at` would read more a moment later (migration 0019).
-      await awaitEntriesSettled(ctx.pool, last, ENTRIES_SETTLE);
+      const last = lastMicrosecondOf(query.at);
+      if (!(await settleEntriesIfPassed(ctx.pool, last, ENTRIES_SETTLE))) {
+        throw validationFailed([{ path: 'at', message: 'must not be in the future' }]);
+      }
       // From the ledger, never the cache: the cache only knows the latest figure. `as_of` is
       // the last instant the figure covers, with microseconds: given back as `at`, it reads
       // the same figure.
@@ -209,7 +208,7 @@ export const accountRoutes = [
       // The past on the ledger's clock: with this host's clock behind it, a `to` the ledger
       // had passed was read without waiting for the writes in flight before it, and read more
       // a moment later (an outside review).
-      if (query.to !== undefined && (await ledgerClockPassed(ctx.pool, query.to))) await awaitEntriesSettled(ctx.pool, query.to, ENTRIES_SETTLE);
+      if (query.to !== undefined) await settleEntriesIfPassed(ctx.pool, query.to, ENTRIES_SETTLE);
       const entries = await listEntries(ctx.pool, facts.id, {
         beforeSeq: query.cursor === undefined ? null : BigInt(query.cursor),
         from: query.from ?? null,

@@ -172,10 +172,11 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
     // for the terminal (printable), as `show` prints them.
     if (topic !== topics.commands) throw new Error(`dead letter ${id} was read from ${printable(String(topic))}, not ${topics.commands}: only commands are sent again`);
     // A schema refusal by a worker older than this build (a member added since: a deposit's
-    // description) reads now: that command was never applied nor recorded (its client reads it
-    // ACCEPTED), and a current worker applies it. One this build refuses too stays refused.
+    // description), or a decode that threw in an older build (a bug since fixed: `undecodable:`),
+    // reads now: that command was never applied nor recorded (its client reads it ACCEPTED),
+    // and a current worker applies it. One this build refuses too stays refused.
     const olderSchema =
-      typeof reason === 'string' && reason.startsWith('schema:') && typeof valueBase64 === 'string' && valueBytes === undefined &&
+      typeof reason === 'string' && (reason.startsWith('schema:') || reason.startsWith('undecodable:')) && typeof valueBase64 === 'string' && valueBytes === undefined &&
       commandSchemaProblem(Buffer.from(valueBase64, 'base64').toString('utf8')) === null;
     if (typeof reason !== 'string' || !(reason.startsWith('UNPROCESSABLE') || olderSchema)) {
       throw new Error(`dead letter ${id} was refused before it was applied (${printable(String(reason).slice(0, 80))}): sent again it would be refused the same way`);

@@ -144,7 +144,7 @@ export async function completeMoves(deps: MoveDeps, moves: readonly BucketMove[]
   const ids = moves.map((m) => m.id);
   const holding = moves.filter((m) => m.state === 'HOLDING');
   if (holding.length > 0) {
-    await waitForRouters(deps, version, holding, options);
+    await waitForRouters(deps, version, ids, options);
     await publishFences(deps, holding, options);
     await waitForFences(deps, ids, options);
   }
@@ -154,13 +154,15 @@ export async function completeMoves(deps: MoveDeps, moves: readonly BucketMove[]
   return done;
 }
 
-async function waitForRouters(deps: MoveDeps, version: number, holding: readonly BucketMove[], options: MoveOptions): Promise<void> {
+/** Waits until every live API routes with `version`; past the wait, gives up on `ids`, every open move listed (rolledBack). */
+async function waitForRouters(deps: MoveDeps, version: number, ids: readonly bigint[], options: MoveOptions): Promise<void> {
   const deadline = Date.now() + options.routersWaitMs;
   for (;;) {
     const behind = await routersBehind(deps.pool, version, options.routerFreshMs);
     if (behind.length === 0) return;
     if (Date.now() > deadline) {
-      throw await rolledBack(deps, holding.map((m) => m.id), `APIs ${behind.join(', ')} did not pick up routing version ${version}`);
+      // All ids: a move listed FENCED (a resumed one) is finished too, not left held.
+      throw await rolledBack(deps, ids, `APIs ${behind.join(', ')} did not pick up routing version ${version}`);
     }
     await sleep(options.pollMs);
   }
