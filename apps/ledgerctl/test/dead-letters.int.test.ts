@@ -168,6 +168,25 @@ describe('ledgerctl dead-letters redrive', () => {
     }
   }, 120_000);
 
+  test("a command whose decoding threw in an older build ('undecodable:') is sent again once this build reads it, and stays refused while it does not", async () => {
+    // decodeCommand dead-letters what throws inside it (a worker bug): once a build that reads
+    // the bytes runs, the command, never applied nor recorded, must be sendable again.
+    const account = await openAccountOn(db.pool, routing, 0, 'undecodable');
+    const insert = async (value: string) => {
+      const { rows } = await db.pool.query(
+        `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,
+        [JSON.stringify({ v: 1, reason: 'undecodable: Cannot convert x to a BigInt', topic: topics.names.commands, partition: 0, offset: 5, key_base64: Buffer.from(account).toString('base64'), value_base64: Buffer.from(value).toString('base64'), dead_lettered_at: new Date().toISOString() })],
+      );
+      return String(rows[0].id);
+    };
+    const readable = await insert(encodeCommand(deposit(account, 3n), testSeal));
+    const unreadable = await insert(JSON.stringify({ v: 1, type: 'DEPOSIT', account_id: account, colour: 'red' }));
+    const refused = await ledgerctl(['dead-letters', 'redrive', unreadable]);
+    expect([refused.code, refused.err]).toEqual([2, expect.stringMatching(/was refused before it was applied \(undecodable: /)]);
+    const redriven = await ledgerctl(['dead-letters', 'redrive', readable]);
+    expect([redriven.code, redriven.out]).toEqual([0, expect.stringMatching(/^dead letter \d+ \(DEPOSIT, partition 0, offset 5\) sent again to partition 0 of /)]);
+  }, 60_000);
+
   test('ack records once, with its note, who handled a letter; --open then leaves it out; a bad note or id changes nothing', async () => {
     const { rows } = await db.pool.query(
       `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,
