@@ -58,7 +58,11 @@ export async function readLongPolled<Current>(ctx: AppContext, auth: AuthContext
     // settledWaitKeys), or when the time is up: one more read answers.
     await waitLongPoll(ctx, handle, waitMs);
     const after = await source.current();
-    return after !== null && !isClaimedOnly(after) ? after : first;
+    if (after === null || isClaimedOnly(after)) return first;
+    // Read as any other: what it woke to may name other accounts than what it began with (a
+    // reversal recorded REJECTED without its destination; an outside review).
+    if (!(await source.mayRead(after))) throw notFound(source.what);
+    return after;
   } finally {
     handle?.cancel();
   }
