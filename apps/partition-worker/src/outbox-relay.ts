@@ -21,9 +21,8 @@
  * Rows the sweeper republishes carry none (the context lived in the crashed process only).
  */
 import type { Database } from '@ledgerline/postgres';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RoutingTable } from '@ledgerline/domain';
-import { type BatchingProducer, type OutgoingMessage, type TopicNames, topicForOutbox } from '@ledgerline/kafka';
+import { type BatchingProducer, type OutgoingMessage, type TopicNames, settledWithin, topicForOutbox } from '@ledgerline/kafka';
 import type { CommandSeal } from '@ledgerline/schemas';
 import { type OutboxMark, type OutboxRow, loadUnpublishedOutbox } from '@ledgerline/postgres';
 import { withMessage } from './outbox-messages';
@@ -124,9 +123,7 @@ export class OutboxRelay {
    * published marks.
    */
   async drain(timeoutMs = 10_000): Promise<void> {
-    const abort = new AbortController();
-    await Promise.race([Promise.all([...this.chains.values()]), sleep(timeoutMs, undefined, { signal: abort.signal }).catch(() => undefined)]);
-    abort.abort();
+    await settledWithin(Promise.all([...this.chains.values()]), timeoutMs);
     await this.options.marks.flush();
   }
 

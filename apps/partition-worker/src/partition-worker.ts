@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvariantViolation } from '@ledgerline/domain';
-import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer, isGroupRejoin } from '@ledgerline/kafka';
+import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer, isGroupRejoin, settledWithin } from '@ledgerline/kafka';
 import { ConcurrentWriteError, describePgFailure, listPartitionStates, partitionsWithCacheBehind, partitionsWithLeftovers } from '@ledgerline/postgres';
 import { FenceStorm } from './fence-storm';
 import { AfterCommitError, type ApplierPorts, type ApplyProgress, type ApplyResult, LegAwaitsSourceError, PartitionApplier } from './partition-applier';
@@ -254,12 +254,7 @@ export class PartitionWorker {
     // A last round of the cache mark, once the consumer's stop has ended every apply: the next
     // owner's catch-up then starts from here, not from this worker's last tick. Bounded: a
     // mark not moved now only makes that catch-up longer.
-    const bound = new AbortController();
-    await Promise.race([
-      this.advanceCacheMarks(),
-      sleep(this.options.stopCacheMarkTimeoutMs, undefined, { signal: bound.signal }).catch(() => undefined),
-    ]);
-    bound.abort(); // the timer ends with the mark's round: a stopped worker holds no handle
+    await settledWithin(this.advanceCacheMarks(), this.options.stopCacheMarkTimeoutMs);
     await this.options.relay.drain();
   }
 

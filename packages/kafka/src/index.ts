@@ -9,4 +9,5 @@ export * from './bulk-producer';
 export * from './probe';
 export * from './partition-consumer';
 export { isGroupRejoin } from './group-rejoin';
+export { settledWithin } from './settled-within';
 export * from './admin';
