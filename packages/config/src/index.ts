@@ -432,11 +432,7 @@ export function redisUrlVar(defaultValue: string) {
       // with `rediss://`, so `REDISS://` (which URL reads as rediss:) would pass production's
       // TLS check and connect in plain text (an outside review).
       if (!text.startsWith('redis://') && !text.startsWith('rediss://')) return false;
-      try {
-        return ['redis:', 'rediss:'].includes(new URL(text).protocol);
-      } catch {
-        return false;
-      }
+      return URL.canParse(text);
     }, 'must be a redis:// or rediss:// URL (the scheme in lower case)');
 }
 

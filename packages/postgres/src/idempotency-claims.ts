@@ -102,13 +102,14 @@ export function distinctClaims<C extends ClaimRequest>(claims: readonly C[]): C[
  * version to release (KeyClaim).
  */
 export function answerClaims(claims: readonly ClaimRequest[], stored: ReadonlyMap<string, StoredClaim>): KeyClaim[] {
+  // Ids that a later claim of this statement replays (the same body as the row holds): one pass.
+  const seen = new Set<string>();
   const replayedHere = new Set<string>();
-  const answered = new Set<string>();
   for (const claim of claims) {
-    if (answered.has(claim.transferId) && stored.get(claim.transferId)?.requestHash === claim.requestHash) replayedHere.add(claim.transferId);
-    answered.add(claim.transferId);
+    if (seen.has(claim.transferId) && stored.get(claim.transferId)?.requestHash === claim.requestHash) replayedHere.add(claim.transferId);
+    seen.add(claim.transferId);
   }
-  answered.clear();
+  const answered = new Set<string>();
   return claims.map((claim) => {
     const row = stored.get(claim.transferId);
     if (row === undefined) throw new Error(`idempotency claim of ${claim.transferId} got no row back`);
