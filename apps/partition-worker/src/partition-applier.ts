@@ -375,7 +375,8 @@ export class PartitionApplier {
    * Whether it moved.
    */
   advanceCacheMark(): Promise<boolean> {
-    return this.cacheMark?.advance(this.claim, () => this.betweenWrites()) ?? Promise.resolve(false);
+    const claim = this.claim;
+    return this.cacheMark?.advance(claim, () => this.betweenWrites(claim)) ?? Promise.resolve(false);
   }
 
   /** The catch-up of the current claim, if one is running (tests). */
@@ -386,11 +387,16 @@ export class PartitionApplier {
   /**
    * Resolves once no apply() is running: every write sent before has committed and handed
    * its refresh over, or failed. True unless one of them failed with its outcome unknown and
-   * has not been settled since (it may have committed, unrefreshed).
+   * has not been settled since (it may have committed, unrefreshed), or `claim`, the claim
+   * the mark's round is for, is no longer this applier's: a write may have ended it by
+   * meeting its own fence, i.e. by finding that an earlier attempt whose answer was lost
+   * (alone, or in a grouped statement written again batch by batch) did commit, without a
+   * refresh. Only the next claim's catch-up, from the mark as it stands, covers that write.
    */
-  private async betweenWrites(): Promise<boolean> {
+  private async betweenWrites(claim: PartitionClaim | null): Promise<boolean> {
     if (this.applying > 0) await new Promise<void>((resolve) => this.betweenWritesWaiters.push(resolve));
-    return this.outcomeUnknownOf === null || this.outcomeUnknownOf !== this.claim; // a new claim's catch-up covers an old one's
+    // An outcome unknown under an older claim is covered by this claim's catch-up.
+    return claim !== null && this.claim === claim && this.outcomeUnknownOf !== claim;
   }
 
   private async applyFetch(messages: readonly ConsumedMessage[], progress: ApplyProgress): Promise<ApplyResult> {
