@@ -16,20 +16,28 @@
  * Ordering: one produce request in flight at a time (maxInFlightRequests 1), and a request
  * that fails is sent again, with backoff, by the SAME idempotent producer session until Kafka
  * acknowledges it, before anything behind it goes out. Kafka's idempotence (producer id and
- * per-partition sequence numbers) then appends it exactly once, and nothing published after
- * it can be appended before it: a command whose produce timed out is never applied after a
- * later command that got its 202 first. Starting a fresh session after a failure (as this
- * class once did) would lose that guarantee: the old request could still land, after newer
- * ones. Only a broker's definite refusal of the session resets it (see `sessionBroken`).
+ * per-partition sequence numbers) then appends a request whose answer was lost once, and
+ * nothing published after it can be appended before it: a command whose produce timed out is
+ * never applied after a later command that got its 202 first. Starting a fresh session after a
+ * failure (as this class once did) would lose that guarantee: the old request could still
+ * land, after newer ones. Only a broker's definite refusal of the session resets it (see
+ * `sessionBroken`).
+ *
+ * A request spans brokers (one per partition leader). When kafkajs resolves it with part of it
+ * unwritten (produce-acknowledgement.ts: a leader that moved, a partition it did not know yet),
+ * only the rest is sent again. When it rejects after some brokers appended their part, the
+ * whole request is sent again and those parts are appended a second time, under new sequence
+ * numbers: a duplicate, never a loss, and every reader of the topics dedupes (a command by
+ * its transfer or hold id, a saga leg by its transfer and leg, docs/events.md for events).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer } from 'kafkajs';
 import type { KafkaClient } from './client';
 import { BackpressureError, BrokerUnavailableError } from './errors';
-import { kafkajsOf, toTopicMessages } from './kafkajs';
+import { groupByTopic, kafkajsOf, toKafkaMessage } from './kafkajs';
 import type { OutgoingMessage } from './messages';
 import { settledWithin } from './settled-within';
-import { keyPartitioner } from './key-partitioner';
+import { PartitionPlan } from './produce-acknowledgement';
 
 /** Backoff between attempts at a produce request that failed: doubling, capped, jittered. */
 const RESEND_DELAY_FIRST_MS = 50;
@@ -70,8 +78,17 @@ export interface BatchingProducerOptions {
   ackTimeoutMs: number;
 }
 
+/** A produce call resolved with part of its request not written (produce-acknowledgement.ts). */
+class PartlyUnwrittenError extends Error {
+  constructor(unwritten: number, sent: number) {
+    super(`Kafka acknowledged the produce request without ${unwritten} of its ${sent} messages`);
+    this.name = 'PartlyUnwrittenError';
+  }
+}
+
 /** One publish call: a single message, or a group that must travel in one produce request. */
 interface Pending {
+  /** What is still to be written: a resend after a partial acknowledgement carries only the rest. */
   messages: readonly OutgoingMessage[];
   resolve: () => void;
   reject: (error: Error) => void;
@@ -96,6 +113,8 @@ export class BatchingProducer {
   private readonly stopping = new AbortController();
   private linger: { cancel(): void } | null = null;
   private lastFailureAt = 0;
+  /** The partition each message of a request was planned for: what its answer is checked against. */
+  private readonly plan = new PartitionPlan();
   /** Called after each produce request with its size and duration (metrics). */
   onBatch: ((size: number, durationMs: number, ok: boolean) => void) | null = null;
 
@@ -281,10 +300,25 @@ export class BatchingProducer {
             if (batch.length === 0) return;
           }
           for (const pending of batch) pending.sent = true;
-          await producer.sendBatch({ topicMessages: toTopicMessages(batch.flatMap((pending) => pending.messages)), acks: -1 });
-          this.onBatch?.(messages, Date.now() - started, true);
-          for (const pending of batch) this.settle(pending, null);
-          return;
+          const sent = batch.flatMap((pending) => pending.messages.map((outgoing) => ({ pending, outgoing, topic: outgoing.topic, message: toKafkaMessage(outgoing) })));
+          const acknowledged = await producer.sendBatch({ topicMessages: groupByTopic(sent), acks: -1 });
+          // kafkajs may resolve with part of the request never written (produce-acknowledgement.ts):
+          // only what Kafka acknowledged is settled; the rest is sent again, as a failed request is.
+          const unwritten = this.plan.unacknowledged(sent, acknowledged);
+          if (unwritten.length === 0) {
+            this.onBatch?.(messages, Date.now() - started, true);
+            for (const pending of batch) this.settle(pending, null);
+            return;
+          }
+          for (const pending of batch) {
+            const rest = unwritten.filter((u) => u.pending === pending).map((u) => u.outgoing);
+            if (rest.length === 0) this.settle(pending, null);
+            else pending.messages = rest;
+          }
+          batch = batch.filter((pending) => unwritten.some((u) => u.pending === pending));
+          messages = unwritten.length;
+          this.inFlight = messages;
+          throw new PartlyUnwrittenError(unwritten.length, sent.length);
         } catch (error) {
           this.lastFailureAt = Date.now();
           this.onBatch?.(messages, Date.now() - started, false);
@@ -318,7 +352,7 @@ export class BatchingProducer {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
-        createPartitioner: keyPartitioner,
+        createPartitioner: this.plan.createPartitioner,
         // Partitions added by `ledgerctl partitions add` must become known within seconds.
         metadataMaxAge: 5_000,
         retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },

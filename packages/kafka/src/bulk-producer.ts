@@ -3,7 +3,8 @@
  * bench's drain backlog, its fixture when there is no API). Not the API's path (that is
  * BatchingProducer, with its deadlines, backpressure and resend-until-acked): each `send` is
  * one produce request of exactly the caller's messages, acks=all, and a failure is thrown to
- * the caller once kafkajs's own retries give up.
+ * the caller once kafkajs's own retries give up (or when kafkajs resolved without some of
+ * them: produce-acknowledgement.ts).
  *
  * Order: with `requestsInFlightMax` 1 successive sends are appended in the order they were
  * made; above 1 a later request may overtake an earlier one (fine for a backlog whose order
@@ -11,9 +12,9 @@
  */
 import type { Producer } from 'kafkajs';
 import type { KafkaClient } from './client';
-import { kafkajsOf, toTopicMessages } from './kafkajs';
+import { groupByTopic, kafkajsOf, toKafkaMessage } from './kafkajs';
 import type { OutgoingMessage } from './messages';
-import { keyPartitioner } from './key-partitioner';
+import { PartitionPlan } from './produce-acknowledgement';
 
 export interface BulkProducerOptions {
   kafka: KafkaClient;
@@ -25,6 +26,7 @@ export interface BulkProducerOptions {
 
 export class BulkProducer {
   private readonly producer: Producer;
+  private readonly plan = new PartitionPlan();
   private connected: Promise<void> | null = null;
 
   constructor(options: BulkProducerOptions) {
@@ -32,7 +34,7 @@ export class BulkProducer {
       idempotent: options.idempotent,
       maxInFlightRequests: options.requestsInFlightMax,
       allowAutoTopicCreation: false,
-      createPartitioner: keyPartitioner,
+      createPartitioner: this.plan.createPartitioner,
     });
   }
 
@@ -40,7 +42,11 @@ export class BulkProducer {
   async send(messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.connect();
-    await this.producer.sendBatch({ topicMessages: toTopicMessages(messages), acks: -1 });
+    const sent = messages.map((m) => ({ topic: m.topic, message: toKafkaMessage(m) }));
+    const acknowledged = await this.producer.sendBatch({ topicMessages: groupByTopic(sent), acks: -1 });
+    const unwritten = this.plan.unacknowledged(sent, acknowledged).length;
+    // kafkajs may resolve with part of the request unwritten (produce-acknowledgement.ts).
+    if (unwritten > 0) throw new Error(`Kafka acknowledged the produce request without ${unwritten} of its ${sent.length} messages`);
   }
 
   async close(): Promise<void> {

@@ -12,16 +12,21 @@ export function kafkajsOf(client: KafkaClient): Kafka {
   return client as unknown as Kafka;
 }
 
-/** Messages grouped by topic, in their order, as one kafkajs `sendBatch` takes them. */
-export function toTopicMessages(messages: Iterable<OutgoingMessage>): TopicMessages[] {
+/** One outgoing message as kafkajs takes it: a new object each call (PartitionPlan tells them apart). */
+export function toKafkaMessage(message: OutgoingMessage): Message {
+  const kafkaMessage: Message = { key: message.key, value: message.value };
+  if (message.partition !== null) kafkaMessage.partition = message.partition;
+  if (message.headers !== undefined) kafkaMessage.headers = message.headers;
+  return kafkaMessage;
+}
+
+/** `sent`'s kafkajs messages grouped by topic, in their order: one `sendBatch`'s `topicMessages`. */
+export function groupByTopic(sent: Iterable<{ topic: string; message: Message }>): TopicMessages[] {
   const byTopic = new Map<string, Message[]>();
-  for (const message of messages) {
-    let list = byTopic.get(message.topic);
-    if (!list) byTopic.set(message.topic, (list = []));
-    const kafkaMessage: Message = { key: message.key, value: message.value };
-    if (message.partition !== null) kafkaMessage.partition = message.partition;
-    if (message.headers !== undefined) kafkaMessage.headers = message.headers;
-    list.push(kafkaMessage);
+  for (const { topic, message } of sent) {
+    let list = byTopic.get(topic);
+    if (!list) byTopic.set(topic, (list = []));
+    list.push(message);
   }
   return [...byTopic].map(([topic, list]) => ({ topic, messages: list }));
 }
