@@ -215,6 +215,11 @@ export function startServer(
     server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
     server.headersTimeout = timeouts.headersTimeoutMs;
     server.requestTimeout = timeouts.requestTimeoutMs;
+    // Node keeps the first 2,000 headers of a request and drops the rest without a word,
+    // though its parser still frames the body by them: a Content-Length, a second
+    // Authorization or a Content-Encoding past them went unseen by every check. No count
+    // limit; the 16 KiB of maxHeaderSize bounds a request's headers (431 past it).
+    server.maxHeadersCount = 0;
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
       const answer = answerClientError(error, socket);
       if (answer) onRawAnswer(answer);
