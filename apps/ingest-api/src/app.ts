@@ -133,6 +133,7 @@ export function buildApp(deps: AppDeps): Express {
   );
   app.use('/v1', rateLimit(ctx));
   app.use('/v1', refuseLongQueries);
+  app.use('/v1', refuseMalformedQueryEscapes);
   app.use(jsonOnly);
   // The batch route alone takes a large body; every other route keeps the small limit.
   // Bodies are read as sent: no Content-Encoding (a compressed body is 415, and no
@@ -289,6 +290,24 @@ function refuseLongQueries(req: Request, _res: Response, next: NextFunction): vo
   let pairs = 0;
   for (let at = req.url.indexOf('?'); at >= 0 && pairs <= QUERY_PAIRS_MAX; at = req.url.indexOf('&', at + 1)) pairs++;
   next(pairs > QUERY_PAIRS_MAX ? validationFailed([{ path: '(query)', message: `has more than ${QUERY_PAIRS_MAX} parameters` }], 'query is not valid') : undefined);
+}
+
+/**
+ * A query's `%` escapes must decode to UTF-8, as a path's must (MALFORMED_URL): the query
+ * parser (qs) replaces what it cannot decode with U+FFFD and keeps `%zz` as written, so
+ * `?owner=%FF` read the accounts of a principal named "\uFFFD" (an outside review).
+ */
+function refuseMalformedQueryEscapes(req: Request, _res: Response, next: NextFunction): void {
+  const at = req.url.indexOf('?');
+  if (at < 0 || !req.url.includes('%', at)) return next();
+  for (const part of req.url.slice(at + 1).split(/[&=]/)) {
+    try {
+      decodeURIComponent(part);
+    } catch (error) {
+      return next(error); // URIError: 400 MALFORMED_URL (errors.ts)
+    }
+  }
+  next();
 }
 
 /** framingProblem's refusals: a 400, and the connection closes (what follows cannot be trusted). */

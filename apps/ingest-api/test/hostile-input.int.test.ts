@@ -172,6 +172,18 @@ describe('hostile input at the HTTP border', () => {
     }
   });
 
+  test('a malformed percent-escape in the query is a 400 MALFORMED_URL, never read as U+FFFD (an outside review)', async () => {
+    const admin = new Client(api.url, await token('ops', 'ledger:admin'));
+    for (const query of ['owner=%FF', 'owner=%E0%A4%A', 'owner=caf%E9', 'owner=%zz', 'ow%FFner=alice', 'limit=1&owner=%C0%80']) {
+      const answer = await admin.get(`/v1/accounts?${query}`);
+      expect([query, answer.status, answer.body.error?.code]).toEqual([query, 400, 'MALFORMED_URL']);
+    }
+    // Well-formed escapes still read as they decode.
+    const fine = await admin.get('/v1/accounts?owner=%61lice&limit=1');
+    expect(fine.status).toBe(200);
+    expect(fine.body.accounts.map((a: { owner: string }) => a.owner)).toEqual(['alice']);
+  });
+
   async function accountsOwnedBy(owner: string): Promise<number> {
     const count = await db.pool.query(`SELECT count(*)::int AS n FROM accounts WHERE owner = $1`, [owner]);
     return count.rows[0].n;
