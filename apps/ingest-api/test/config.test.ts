@@ -187,6 +187,10 @@ describe('numbers, addresses and names are what they say, in every environment',
       expect(() => loadApiConfig({ REDIS_URL: `${scheme}://127.0.0.1:6380` })).toThrow(/REDIS_URL=.*the scheme in lower case/);
     }
     expect(loadApiConfig({ REDIS_URL: 'rediss://127.0.0.1:6380' }).redisUrl).toBe('rediss://127.0.0.1:6380');
+    // ioredis reads a URL's query as options: `?tls` (tls "") turned TLS off under rediss://.
+    for (const tail of ['/?tls', '/?tls=', '/0?family=6', '?tls=false', '/#x']) {
+      expect(() => loadApiConfig({ REDIS_URL: `rediss://127.0.0.1:6380${tail}` })).toThrow(/REDIS_URL=.*without a query or fragment/);
+    }
     // A refused URL is shown without its user and password (the message goes to the logs).
     const refused = (() => {
       try {

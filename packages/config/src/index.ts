@@ -432,8 +432,11 @@ export function redisUrlVar(defaultValue: string) {
       // with `rediss://`, so `REDISS://` (which URL reads as rediss:) would pass production's
       // TLS check and connect in plain text (an outside review).
       if (!text.startsWith('redis://') && !text.startsWith('rediss://')) return false;
-      return URL.canParse(text);
-    }, 'must be a redis:// or rediss:// URL (the scheme in lower case)');
+      // ioredis copies a URL's query into its options, over what the scheme means:
+      // `rediss://host/?tls` set tls to "" and connected in plain text, password and all (an
+      // outside review). The URL names the server and the credentials, nothing else.
+      return URL.canParse(text) && !text.includes('?') && !text.includes('#');
+    }, 'must be a redis:// or rediss:// URL (the scheme in lower case), without a query or fragment');
 }
 
 /**
