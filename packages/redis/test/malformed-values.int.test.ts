@@ -147,4 +147,17 @@ describe('AcceptedTransfers: a record none of our writers wrote reads as none, a
     await redis.set(key(garbled), 'garbled');
     expect(await accepted.lookupAcceptedMany([id, garbled, randomUUID()])).toEqual([{ record }, { malformed: expect.stringMatching(/^not JSON/) }, null]);
   });
+
+  test('a key of another type does not keep its record, or the records written after it in the same call, out (an outside review)', async () => {
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    await redis.hset(key(ids[1]!), { id: ids[1]! });
+    await redis.sadd(key(ids[2]!), 'x');
+    const records = ids.map((id) => ({ id, principal: 'alice', requestHash: 'h', resource: { id, status: 'ACCEPTED' } }));
+    await accepted.putAcceptedMany(records);
+    expect(await accepted.lookupAcceptedMany(ids)).toEqual(records.map((record) => ({ record })));
+    // The applied mark still keeps a record out.
+    await accepted.markApplied([ids[0]!]);
+    await accepted.putAcceptedMany(records.slice(0, 1));
+    expect(await accepted.getAccepted(ids[0]!)).toBeNull();
+  });
 });

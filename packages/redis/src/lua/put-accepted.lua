@@ -20,7 +20,9 @@ local ttl = ARGV[1]
 local mark = ARGV[2]
 local written = 0
 for i = 1, #KEYS do
-  if redis.call('GET', KEYS[i]) ~= mark then
+  -- pcall: a key of another type answers WRONGTYPE, which would end the script and leave this
+  -- record and every one after it unwritten; SET replaces a value of any type.
+  if redis.pcall('GET', KEYS[i]) ~= mark then
     redis.call('SET', KEYS[i], ARGV[i + 2], 'EX', ttl)
     written = written + 1
   end
