@@ -24,7 +24,7 @@ import type { Database } from '@ledgerline/postgres';
 import type { RoutingTable } from '@ledgerline/domain';
 import { type BatchingProducer, type OutgoingMessage, type TopicNames, settledWithin, topicForOutbox } from '@ledgerline/kafka';
 import type { CommandSeal } from '@ledgerline/schemas';
-import { type OutboxMark, type OutboxRow, loadUnpublishedOutbox } from '@ledgerline/postgres';
+import { OUTBOX_SWEEP_ROWS_MAX, type OutboxMark, type OutboxRow, loadUnpublishedOutbox } from '@ledgerline/postgres';
 import { withMessage } from './outbox-messages';
 import type { PublishedMarks } from './published-marks';
 
@@ -80,26 +80,44 @@ export class OutboxRelay {
   }
 
   /**
-   * A partition just claimed: queue the rows its previous owner left unpublished, whatever
+   * A partition just claimed: queue every row its previous owner left unpublished, whatever
    * their age, ahead of anything the new owner commits (call it before the first commit).
-   * At most one sweep's worth of rows (OUTBOX_SWEEP_ROWS_MAX); the sweeper sends the rest.
+   * Read a page (OUTBOX_SWEEP_ROWS_MAX rows) at a time, each queued before the next is read:
+   * a relay may run up to `pendingRowsMax` rows behind its commits, and rows past the first
+   * page, left to the sweeper, went out after the new owner's (an outside review).
    * Never throws: the sweeper finds what this could not read.
    */
   async resume(partition: number): Promise<void> {
     try {
-      await this.queueLeftovers([partition], 0, `partition ${partition} claimed`);
+      let after: bigint | null = null;
+      for (;;) {
+        const page: { read: number; lastId: bigint | null } = await this.queueLeftovers([partition], 0, `partition ${partition} claimed`, after);
+        if (page.read < OUTBOX_SWEEP_ROWS_MAX || page.lastId === null) break;
+        after = page.lastId;
+      }
     } catch (error) {
       this.options.log(`outbox relay: leftovers of partition ${partition} not read (${(error as Error).message}); the sweeper will send them`);
     }
   }
 
-  /** Reads leftovers and queues them on their chains; `sent` resolves once Kafka has them. */
-  private async queueLeftovers(partitions: readonly number[], ageMs: number, who: string): Promise<{ count: number; sent: Promise<unknown> }> {
-    const none = { count: 0, sent: Promise.resolve() };
-    if (partitions.length === 0) return none;
+  /**
+   * Reads leftovers (one page, past `afterId`) and queues them on their chains; `sent`
+   * resolves once Kafka has them; `read` and `lastId` say how many rows the page held and
+   * the last one's id.
+   */
+  private async queueLeftovers(
+    partitions: readonly number[],
+    ageMs: number,
+    who: string,
+    afterId: bigint | null = null,
+  ): Promise<{ count: number; sent: Promise<unknown>; read: number; lastId: bigint | null }> {
+    if (partitions.length === 0) return { count: 0, sent: Promise.resolve(), read: 0, lastId: null };
     const byPartition = new Map<number, OutboxRow[]>();
     let count = 0;
-    for (const row of await loadUnpublishedOutbox(this.options.pool, partitions, ageMs)) {
+    const page = await loadUnpublishedOutbox(this.options.pool, partitions, ageMs, OUTBOX_SWEEP_ROWS_MAX, afterId);
+    const read = page.length;
+    const lastId = page.at(-1)?.id ?? null;
+    for (const row of page) {
       try {
         const { sourcePartition, ...message } = withMessage(row, this.options.seal);
         const rows = byPartition.get(sourcePartition);
@@ -112,9 +130,9 @@ export class OutboxRelay {
         this.options.log(`${who}: ${(error as Error).message}; left unsent`);
       }
     }
-    if (count === 0) return none;
+    if (count === 0) return { count, sent: Promise.resolve(), read, lastId };
     this.options.log(`${who}: republishing ${count} rows left behind`);
-    return { count, sent: Promise.all([...byPartition].map(([partition, rows]) => this.relay(partition, rows))) };
+    return { count, sent: Promise.all([...byPartition].map(([partition, rows]) => this.relay(partition, rows))), read, lastId };
   }
 
   /**

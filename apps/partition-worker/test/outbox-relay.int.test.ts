@@ -7,7 +7,7 @@
 // and Postgres.
 import { RoutingTable } from '@ledgerline/domain';
 import { BatchingProducer, PartitionConsumer, createKafka } from '@ledgerline/kafka';
-import { type OutboxMark, type OutboxRow, markOutboxPublished } from '@ledgerline/postgres';
+import { OUTBOX_SWEEP_ROWS_MAX, type OutboxMark, type OutboxRow, markOutboxPublished } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { testServices } from '../../../test/support/env';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -153,6 +153,34 @@ describe('outbox relay order across a publish failure', () => {
     expect(seen).toEqual([2_000, 2_001, 2_002, 2_003, 2_004]);
   }, 120_000);
 
+  test("a new owner's first rows go out after every row the previous owner left, past the first page of leftovers too", async () => {
+    // Found by an outside crash-consistency review: `resume` queued only the first
+    // OUTBOX_SWEEP_ROWS_MAX leftovers, and a relay may run up to pendingRowsMax rows behind.
+    const kafka = createKafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-resume-pages` });
+    const routing = RoutingTable.initial(2);
+    const target = routing.partitionOf(KEY);
+    const left = OUTBOX_SWEEP_ROWS_MAX + 2;
+    await db.pool.query(
+      `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload)
+       SELECT 1, 'commands', $1, $2, jsonb_build_object('n', n) FROM generate_series($3::int, $4::int) AS n ORDER BY n`,
+      [target, KEY, 10_000, 10_000 + left - 1],
+    );
+    const producer = new BatchingProducer({ kafka, lingerMs: 0, batchSizeMax: 500, bufferMessagesMax: 5_000, ackTimeoutMs: 5_000 });
+    await producer.start();
+    const marks = new PublishedMarks<OutboxMark>({ mark: (m) => markOutboxPublished(db.pool, m), intervalMs: 100, pendingMax: 5_000, idsPerFlushMax: 5_000, log: () => undefined });
+    const relay = new OutboxRelay({ producer, pool: db.pool, marks, topics: topics.names, routing: () => routing, log: () => undefined, pendingRowsMax: 20_000, seal: testSeal });
+    try {
+      await relay.resume(1);
+      await relay.relay(1, await commitRows(db, 1, target, 10_000 + left, 2));
+      await relay.drain();
+    } finally {
+      await producer.stop();
+    }
+    expect(await remaining(db, 1)).toEqual([]);
+    const seen = (await readPartition(topics, target, ROWS + 4 + 5 + left + 2, 'after-pages')).filter((n) => n >= 10_000);
+    expect(seen).toEqual(Array.from({ length: left + 2 }, (_, i) => 10_000 + i));
+  }, 120_000);
+
   test('a sweep does not queue rows a sweep before it is still sending while the broker is away', async () => {
     const kafka = createKafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-overlap`, requestTimeoutMs: 1_000 });
     const routing = RoutingTable.initial(2);
@@ -181,7 +209,7 @@ describe('outbox relay order across a publish failure', () => {
       await producer.stop();
     }
     expect(await remaining(db, 1)).toEqual([]);
-    const seen = (await readPartition(topics, target, ROWS + 4 + 5 + 3, 'after-overlap')).filter((n) => n >= 3_000);
+    const seen = (await readPartition(topics, target, ROWS + 4 + 5 + OUTBOX_SWEEP_ROWS_MAX + 4 + 3, 'after-overlap')).filter((n) => n >= 3_000 && n < 10_000);
     expect(seen).toEqual([3_000, 3_001, 3_002]);
   }, 120_000);
 });

@@ -74,18 +74,21 @@ export async function loadUnpublishedOutbox(
   partitions: readonly number[],
   ageMs: number,
   limit = OUTBOX_SWEEP_ROWS_MAX,
+  afterId: bigint | null = null,
 ): Promise<UnpublishedOutboxRow[]> {
   if (partitions.length === 0) return [];
+  // afterId: the next page of a partition's rows (a new owner reading every leftover before
+  // its first commit), past the last id of the page before.
   const result = await pool.query(
     `SELECT o.id, o.source_partition, o.topic, o.target_partition, o.message_key, o.payload::text AS payload, o.transfer_id, o.derived_as
        FROM unnest($1::int[]) AS p(partition)
        CROSS JOIN LATERAL (
          SELECT id, source_partition, topic, target_partition, message_key, payload, transfer_id, derived_as, created_at FROM outbox
-          WHERE published_at IS NULL AND source_partition = p.partition
+          WHERE published_at IS NULL AND source_partition = p.partition AND ($4::bigint IS NULL OR id > $4::bigint)
           ORDER BY id LIMIT $3) AS o
       WHERE o.created_at < now() - make_interval(secs => $2::float8 / 1000)
       ORDER BY o.id LIMIT $3`,
-    [partitions, ageMs, Math.min(limit, OUTBOX_SWEEP_ROWS_MAX)],
+    [partitions, ageMs, Math.min(limit, OUTBOX_SWEEP_ROWS_MAX), afterId === null ? null : afterId.toString()],
   );
   const derivedIds = [...new Set(result.rows.filter((r) => r.derived_as !== null).map((r) => String(r.transfer_id)))];
   const transfers = new Map<string, TransferRow>();
