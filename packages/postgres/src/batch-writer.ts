@@ -11,9 +11,9 @@
  * trips through PgBouncer, each parsed and planned afresh, cost more than the rows.
  *
  * No row locks are taken on purpose: the partition's single writer is the only one to
- * update these accounts. The balance UPDATE still checks that each account's seq is the one
- * the writer expected, so a broken single-writer assumption fails loudly instead of
- * silently overwriting a balance.
+ * update these accounts. The balance UPDATE still checks that each account's seq and rev are
+ * the ones the writer expected (rev moves with every change, a hold or a freeze too: 0032), so
+ * a broken single-writer assumption fails loudly instead of silently overwriting an account.
  */
 import type { PoolClient, QueryConfig } from 'pg';
 import { type AccountState, type BatchEffects, type LegFacts, bucketOf } from '@ledgerline/domain';
@@ -191,6 +191,9 @@ export function batchDocument(write: BatchWrite): string {
     balance: a.balance.toString(),
     seq: a.seq.toString(),
     expected_seq: effects.createdAccountIds.has(a.id) ? '0' : (before.get(a.id)?.seq ?? 0n).toString(),
+    // Every change moves rev, a hold or a freeze too (seq moves with entries only): a second
+    // writer of any change fails (LL002, migration 0032).
+    expected_rev: effects.createdAccountIds.has(a.id) ? '0' : (before.get(a.id)?.rev ?? 0n).toString(),
     held: a.held.toString(),
     rev: a.rev.toString(),
     status: a.status,

@@ -160,6 +160,27 @@ describe('partition fencing in Postgres', () => {
     expect((await db.pool.query('SELECT status FROM holds WHERE id = $1', [holdId])).rows[0].status).toBe('VOIDED');
   });
 
+  test('a hold placed from a state another write changed without an entry fails the whole batch (ConcurrentWriteError): no held total is overwritten', async () => {
+    // Found by an outside schema review: seq moves with entries only, so a second writer's
+    // hold, written from the state before the first writer's hold, overwrote `held` (0032).
+    const routing = await loadRouting(db.pool);
+    const account = await openAccountOn(db.pool, routing, 0, 'fence-rev');
+    const claim = await claimPartition(db.pool, 'rev-topic', 0, 'owner');
+    await (await applyNext(claim, account, 0n, [deposit(account, 100n)])).write();
+    const base = { principal: 'fence-rev', admin: false, acceptedAt: new Date().toISOString() };
+    const holdOf = (amount: bigint): Command => ({
+      type: 'HOLD', holdId: randomUUID(), accountId: account, amount, currency: 'USD', requestHash: 'h',
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(), description: null, ...base,
+    });
+    const first = await applyNext(claim, account, 1n, [holdOf(60n)]);
+    await first.write();
+    const second = await applyNext(claim, account, 2n, [holdOf(30n)], { accounts: first.context.accounts });
+    await expect(second.write()).rejects.toBeInstanceOf(ConcurrentWriteError);
+    expect(await offsetOf('rev-topic')).toBe('2');
+    const row = (await db.pool.query('SELECT held, seq FROM accounts WHERE id = $1', [account])).rows[0];
+    expect(row).toEqual({ held: '60', seq: '1' });
+  });
+
   test('a reversal total another write moved fails the whole batch (ConcurrentWriteError): no total is overwritten', async () => {
     const routing = await loadRouting(db.pool);
     const account = await openAccountOn(db.pool, routing, 0, 'fence-reversal');
