@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { inTransaction } from './pool';
@@ -32,20 +33,58 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
     .map((file) => ({ version: Number(file.slice(0, 4)), name: file, sql: readFileSync(join(dir, file), 'utf8') }));
 }
 
-export async function migrate(pool: Pool, migrations = listMigrations()): Promise<string[]> {
+export interface MigrateOptions {
+  /**
+   * How long a migration waits for a lock before it gives way (default 2 s). An ALTER TABLE
+   * queued behind a long reader (a reconcile reads every table for minutes) makes every
+   * writer of that table queue behind it: the workers' batches failed on their own 5 s lock
+   * timeout, round after round, and the API's account reads timed out, for as long as the
+   * reader ran (an outside schema review). Waiting less than the workers' 5 s and then
+   * stepping aside lets them through between attempts.
+   */
+  lockTimeoutMs?: number;
+  /** The pause before the next attempt (default 1 s). */
+  lockRetryDelayMs?: number;
+  /** Attempts of one migration at most (default 200: about 10 minutes). */
+  lockAttemptsMax?: number;
+  /** Told each time a migration gave way (ledgerctl prints it). */
+  onLockWait?(migration: string, attempt: number): void;
+}
+
+/** SQLSTATE lock_not_available: the statement waited lock_timeout for a lock. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
+export async function migrate(pool: Pool, migrations = listMigrations(), options: MigrateOptions = {}): Promise<string[]> {
+  const { lockTimeoutMs = 2_000, lockRetryDelayMs = 1_000, lockAttemptsMax = 200, onLockWait } = options;
   const applied: string[] = [];
   for (const migration of migrations) {
-    const ran = await inTransaction(pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
-      // Created under the lock: two concurrent CREATE TABLE IF NOT EXISTS can still collide.
-      await client.query(CREATE_MIGRATIONS_TABLE);
-      const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
-      if (done.rowCount) return false;
-      await client.query(migration.sql);
-      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
-      return true;
-    });
-    if (ran) applied.push(migration.name);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ran = await inTransaction(pool, async (client) => {
+          await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(lockTimeoutMs))}`);
+          await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+          // Created under the lock: two concurrent CREATE TABLE IF NOT EXISTS can still collide.
+          await client.query(CREATE_MIGRATIONS_TABLE);
+          const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
+          if (done.rowCount) return false;
+          await client.query(migration.sql);
+          await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+          return true;
+        });
+        if (ran) applied.push(migration.name);
+        break;
+      } catch (error) {
+        if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
+        if (attempt >= lockAttemptsMax) {
+          throw new Error(
+            `${migration.name}: no lock within ${lockTimeoutMs} ms in ${attempt} attempts; a long transaction holds the table it changes` +
+              ' (a reconcile? see pg_stat_activity): let it end, then run migrate again',
+          );
+        }
+        onLockWait?.(migration.name, attempt);
+        await delay(lockRetryDelayMs);
+      }
+    }
   }
   await applyPrivileges(pool);
   return applied;

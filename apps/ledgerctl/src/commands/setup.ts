@@ -10,7 +10,9 @@ import { type CtlConfig, ctlPool } from '../config';
 export async function setup(config: CtlConfig, log: (line: string) => void): Promise<void> {
   const pool = ctlPool(config, 'owner', 2);
   try {
-    const applied = await migrate(pool);
+    const applied = await migrate(pool, undefined, {
+      onLockWait: (migration, attempt) => log(`${migration}: a table it changes is in use (a long transaction); trying again (attempt ${attempt + 1})`),
+    });
     log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
     const routing = await ensureRouting(pool, config.partitionCount);
     log(`routing table version ${routing.version}`);
