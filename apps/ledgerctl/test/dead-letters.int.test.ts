@@ -11,7 +11,7 @@ import { listDeadLetters, loadRouting, reconcile } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { ledgerctlFor } from '../../../test/support/ledgerctl';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
-import { encodeCommand } from '@ledgerline/schemas';
+import { CommandSeal, encodeCommand } from '@ledgerline/schemas';
 import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn, testSeal, transfer, transferStatuses } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
@@ -186,6 +186,56 @@ describe('ledgerctl dead-letters redrive', () => {
     const redriven = await ledgerctl(['dead-letters', 'redrive', readable]);
     expect([redriven.code, redriven.out]).toEqual([0, expect.stringMatching(/^dead letter \d+ \(DEPOSIT, partition 0, offset 5\) sent again to partition 0 of /)]);
   }, 60_000);
+
+  test('a deposit refused for a seal its worker could not verify (a key rotation done out of order) is applied once sent again to workers that have the key', async () => {
+    // Found by an outside review of the runbooks: docs/security.md promised this redrive, and
+    // ledgerctl refused every `forged:` letter. The workers judge the seal: sent again to
+    // workers without the key, it is dead-lettered again; to workers with it, applied.
+    const account = await openAccountOn(db.pool, routing, 0, 'rotated');
+    const newKey = 'rotation-new-key-0123456789abcdef';
+    const sealed = deposit(account, 70n);
+    const { rows } = await db.pool.query(
+      `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,
+      [
+        JSON.stringify({
+          v: 1, reason: 'forged: operator_seal does not verify under any configured LEDGERLINE_COMMAND_KEY', topic: topics.names.commands, partition: 0, offset: 9,
+          key_base64: Buffer.from(account).toString('base64'), value_base64: Buffer.from(encodeCommand(sealed, new CommandSeal(newKey))).toString('base64'),
+          dead_lettered_at: new Date().toISOString(),
+        }),
+      ],
+    );
+    const letter = String(rows[0].id);
+    const lettersOf = async () => (await listDeadLetters(db.pool, { limit: 100 })).filter((row) => String(row.letter.reason).startsWith('forged:')).length;
+    const before = await lettersOf();
+    // The workers without the new key: refused again, as a new letter; nothing moves.
+    const old = await startWorker({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` });
+    try {
+      const early = await ledgerctl(['dead-letters', 'redrive', letter]);
+      expect([early.code, early.out]).toEqual([0, expect.stringMatching(/^dead letter \d+ \(DEPOSIT, partition 0, offset 9\) sent again to partition 0 of /)]);
+      await waitFor('the deposit dead-lettered again', async () => (await lettersOf()) > before);
+      expect((await transferStatuses(db.pool, [sealed.transferId])).get(sealed.transferId)).toBeUndefined();
+    } finally {
+      await old.stop();
+    }
+    // Every worker has the key now (as previous or current): the same bytes apply, once.
+    const rotated = await startWorker({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` }, { LEDGERLINE_COMMAND_KEY_PREVIOUS: newKey });
+    try {
+      expect((await ledgerctl(['dead-letters', 'redrive', letter])).code).toBe(0);
+      await waitFor('the deposit applied', () => allTerminal(db.pool, [sealed.transferId]));
+      expect((await transferStatuses(db.pool, [sealed.transferId])).get(sealed.transferId)?.status).toBe('COMPLETED');
+      expect(await balanceOf(db.pool, account)).toBe(70n);
+      expect(rotated.fatal).toEqual([]);
+    } finally {
+      await rotated.stop();
+    }
+    // A forged account change stays refused: sent late it could undo a later change.
+    const { rows: changeRows } = await db.pool.query(
+      `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES (0, 'dead-letter', 0, NULL, $1::jsonb) RETURNING id`,
+      [JSON.stringify({ v: 1, reason: 'forged: operator_seal does not verify', topic: topics.names.commands, partition: 0, offset: 10, key_base64: Buffer.from(account).toString('base64'), value_base64: Buffer.from('{"v":1,"type":"UPDATE_ACCOUNT"}').toString('base64'), dead_lettered_at: new Date().toISOString() })],
+    );
+    const change = await ledgerctl(['dead-letters', 'redrive', String(changeRows[0].id)]);
+    expect([change.code, change.err]).toEqual([2, expect.stringMatching(/is an account change: sent now it could undo a later one/)]);
+  }, 120_000);
 
   test('ack records once, with its note, who handled a letter; --open then leaves it out; a bad note or id changes nothing', async () => {
     const { rows } = await db.pool.query(
