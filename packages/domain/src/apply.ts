@@ -378,7 +378,7 @@ class BatchBuilder {
 
   private applyHold(command: HoldCommand): void {
     const account = this.account(command.accountId);
-    const refusal = this.refuseSource(command, account);
+    const refusal = this.refuseSource(command, account) ?? this.refuseHeld(account, command.amount);
     if (refusal) {
       this.newHolds.push(this.holdRow(command, 'REJECTED', refusal));
       this.outbox.push({ kind: 'EVENT', key: command.holdId, event: this.holdEvent('HoldRejected', command, 0n, refusal) });
@@ -548,6 +548,16 @@ class BatchBuilder {
     if (!account) return null; // not posted to: the caller refuses a missing account itself
     const ceiling = account.kind === 'USER' ? userCeiling : BALANCE_MAX;
     return account.balance + amount > ceiling ? 'BALANCE_LIMIT_EXCEEDED' : null;
+  }
+
+  /**
+   * BALANCE_LIMIT_EXCEEDED when holding `amount` more would take the account's held total
+   * past BALANCE_MAX (bigint, as `held` is in Postgres): reachable only above USER_BALANCE_MAX
+   * (refunds) with a large overdraft limit, where Postgres refused the write (22003) and the
+   * hold was isolated as UNPROCESSABLE (an outside review).
+   */
+  private refuseHeld(account: AccountState | undefined, amount: bigint): RejectionReason | null {
+    return account && account.held + amount > BALANCE_MAX ? 'BALANCE_LIMIT_EXCEEDED' : null;
   }
 
   /** BALANCE_LIMIT_EXCEEDED when debiting `amount` would take the account below BALANCE_MIN. */

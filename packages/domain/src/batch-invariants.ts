@@ -3,7 +3,7 @@
  * (`applyBatch` calls it on what it built): a batch that breaks one is a bug, and the worker
  * stops rather than commit it.
  */
-import { AMOUNT_MAX, withinBalanceRange } from './money';
+import { AMOUNT_MAX, BALANCE_MAX, withinBalanceRange } from './money';
 import type { BatchEffects } from './effects';
 import type { AccountState, ReversibleTransfer } from './model';
 
@@ -66,7 +66,7 @@ export function assertBatchInvariants(context: StateBefore, effects: BatchEffect
     if (!withinBalanceRange(account.balance)) {
       throw new InvariantViolation(`account ${account.id} would end at ${account.balance}, outside bigint`);
     }
-    if (account.held < 0n) throw new InvariantViolation(`account ${account.id} holds ${account.held}`);
+    if (account.held < 0n || account.held > BALANCE_MAX) throw new InvariantViolation(`account ${account.id} holds ${account.held}`);
     if (account.overdraftLimit !== null && account.balance - account.held < -account.overdraftLimit) {
       throw new InvariantViolation(`account ${account.id} would end at ${account.balance} (${account.held} held), below its limit`);
     }

@@ -73,6 +73,22 @@ describe('balance bounds', () => {
     expect(effects.transferStatuses).toEqual([]);
   });
 
+  test('a hold that would take the held total past bigint is REJECTED BALANCE_LIMIT_EXCEEDED, and the next one applies (an outside review)', () => {
+    // Above USER_BALANCE_MAX only through refunds, with an admin's overdraft limit: the hold
+    // passes the funds check, and `held` would leave Postgres's bigint.
+    const account = userAccount(A, { balance: BALANCE_MAX - 10n, overdraftLimit: AMOUNT_MAX, held: BALANCE_MAX - 5n, seq: 4n });
+    const now = new Date().toISOString();
+    const hold = (holdId: string, amount: bigint) =>
+      ({ type: 'HOLD', holdId, accountId: A, amount, currency: 'USD', principal: 'alice', admin: false, requestHash: 'h', acceptedAt: now, expiresAt: '2099-01-01T00:00:00.000Z', description: null }) as const;
+    const effects = applyBatch(contextFor(P, [account]), [hold(T1, AMOUNT_MAX - 10n), hold(T2, 5n)]);
+    expect(effects.outcomes).toEqual([
+      { commandId: T1, result: 'REJECTED', reason: 'BALANCE_LIMIT_EXCEEDED' },
+      { commandId: T2, result: 'HELD' },
+    ]);
+    expect(accountIn(effects, A)!.held).toBe(BALANCE_MAX);
+    expect(() => assertBatchInvariants(contextFor(P, [account]), effects)).not.toThrow();
+  });
+
   test('the batch assertion refuses an effect outside the range (the guard behind the outcome)', () => {
     const context = contextFor(P, [userAccount(A, { balance: BALANCE_MAX, seq: 1n })]);
     const effects = applyBatch(context, []);
