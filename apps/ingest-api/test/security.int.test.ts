@@ -347,6 +347,24 @@ describe('secure by default', () => {
     );
   });
 
+  test('a commands topic that compacts is refused: compaction would delete an account\'s commands before they are applied (an outside review)', async () => {
+    const compacted = topicNames(`${topics.prefix}cmp`).commands;
+    const admin = new Kafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-cmp`, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        topics: [{ topic: compacted, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'compression.type', value: 'uncompressed' }] }],
+        waitForLeaders: true,
+      });
+      const attempt = startApi({ ...target, topicPrefix: `${topics.prefix}cmp` });
+      attempt.then((api) => api.stop()).catch(() => undefined);
+      await expect(attempt).rejects.toThrow(`topic ${compacted} has cleanup.policy=compact,delete: compaction keeps one command per account`);
+    } finally {
+      await admin.deleteTopics({ topics: [compacted] }).catch(() => undefined);
+      await admin.disconnect();
+    }
+  });
+
   test('a commands topic created before compression.type was set: the API starts and says how to set it; one set to a codec no worker reads is refused', async () => {
     // Created as ledgerline created it before: the broker's default compression.type,
     // producer, would store another client's Snappy batch as it is, and no worker could read

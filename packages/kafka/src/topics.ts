@@ -71,6 +71,9 @@ export async function ensureTopics(admin: Admin, names: TopicNames, partitionCou
   const configOf = (retentionMs: number) => [
     { name: 'min.insync.replicas', value: String(durability.minInsyncReplicas) },
     { name: 'retention.ms', value: String(retentionMs) },
+    // Never compacted, whatever the broker's default: compaction keeps one record per key, and
+    // a command is keyed by its account, so an account's earlier commands would go.
+    { name: 'cleanup.policy', value: 'delete' },
     // A leader that is not in sync never takes over: acknowledged writes are never dropped.
     { name: 'unclean.leader.election.enable', value: 'false' },
   ];
@@ -114,6 +117,9 @@ export async function partitionCountOf(admin: Admin, topic: string): Promise<num
  *   or `producer`, the broker's default, which lets another client's compressed batch through
  *   as it is (a topic created before ledgerline set COMMANDS_COMPRESSION): said, not refused.
  *   Never altered, as the rest: ledgerline never changes an existing topic; the message says how to.
+ * - a cleanup.policy that compacts: Kafka keeps only the latest record per key, and a command
+ *   is keyed by its account, so an account's accepted commands not yet applied would be
+ *   deleted, and the workers would step over the holes (an outside review): refused.
  */
 export async function commandsTopicProblem(admin: Admin, topic: string, durability: TopicDurability, requestBytesMax: number): Promise<CommandsTopicProblem | null> {
   const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
@@ -124,7 +130,7 @@ export async function commandsTopicProblem(admin: Admin, topic: string, durabili
     return { check: 'replicas', refuses: true, message: `topic ${topic} has partitions with ${replicas} replica(s); KAFKA_REPLICATION_FACTOR is ${durability.replicationFactor}` };
   }
   const configs = await admin.describeConfigs({
-    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas', 'max.message.bytes', 'compression.type'] }],
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas', 'max.message.bytes', 'compression.type', 'cleanup.policy'] }],
     includeSynonyms: false,
   });
   const entries = configs.resources[0]?.configEntries ?? [];
@@ -139,6 +145,16 @@ export async function commandsTopicProblem(admin: Admin, topic: string, durabili
       check: 'record-size',
       refuses: true,
       message: `topic ${topic} has max.message.bytes=${recordBatchMax}; produce requests of up to ${requestBytesMax} bytes of values need at least ${requestBytesMax + RECORD_BATCH_HEADROOM_BYTES}`,
+    };
+  }
+  const cleanup = valueOf('cleanup.policy');
+  if (cleanup !== undefined && cleanup.split(',').some((policy) => policy.trim() === 'compact')) {
+    return {
+      check: 'cleanup',
+      refuses: true,
+      message:
+        `topic ${topic} has cleanup.policy=${cleanup}: compaction keeps one command per account and deletes the others before they are applied; ` +
+        `set it with: kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${topic} --add-config cleanup.policy=delete`,
     };
   }
   const compression = valueOf('compression.type');
@@ -166,7 +182,7 @@ export async function commandsTopicProblem(admin: Admin, topic: string, durabili
 
 /** Which check of commandsTopicProblem failed, and how, in words. */
 export interface CommandsTopicProblem {
-  check: 'exists' | 'replicas' | 'record-size' | 'compression';
+  check: 'exists' | 'replicas' | 'record-size' | 'cleanup' | 'compression';
   message: string;
   /** The API does not start on it (false: it starts, and says so at every start). */
   refuses: boolean;
