@@ -176,7 +176,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--repeat N] [--only a,b] [--sk
   --cpu-rate N        run the cpu phase at N transfers/s instead of half the capacity (to compare
                       two builds at one load; the report says so)
   --profile           node --cpu-prof on the workers and the API, summarised in the report
-  --reconcile         time one full reconcile of the bench ledger at the end (evidence only)
+  --reconcile         time one full reconcile of the bench ledger at the end (exit 1 when it
+                      finds violations; the figures are written either way)
   --keep              keep the bench databases, topics and Redis keys afterwards`;
 
 export function parsePlan(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchPlan {

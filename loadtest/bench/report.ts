@@ -67,6 +67,18 @@ export function emptyMeasurements(): Measurements {
   };
 }
 
+/**
+ * The bench's exit code, decided once the figures are written: 1 when a phase failed, and 1 when
+ * `--reconcile` found money wrong in the bench ledger (any check with violations), since a run
+ * whose ledger does not reconcile must not pass a script that only reads the exit code (it
+ * exited 0 with the violations only in latest.md's prose; found by an outside review).
+ */
+export function benchExitCode(m: Pick<Measurements, 'errors' | 'reconcile'>): 0 | 1 {
+  if (Object.keys(m.errors).length > 0) return 1;
+  const violations = m.reconcile ? Object.values(m.reconcile.violations).reduce((sum, n) => sum + n, 0) : 0;
+  return violations > 0 ? 1 : 0;
+}
+
 /** How a drain that never finished ended, for the targets table. */
 function stuck(runs: DrainResult[]): string | null {
   const bad = runs.find((d) => d.stalled || d.timed_out);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { DrainResult } from '../../loadtest/bench/drain';
 import type { StepResult } from '../../loadtest/bench/phases';
 import { parsePlan } from '../../loadtest/bench/plan';
-import { emptyMeasurements, writeReport } from '../../loadtest/bench/report';
+import { benchExitCode, emptyMeasurements, writeReport } from '../../loadtest/bench/report';
 
 /** The drains of `benchmxb2c5g1` (full run): backlog commands/s and transfers COMPLETED/s. */
 const drain = (mix: 'uniform' | 'hot', perS: number, settledPerS: number): DrainResult =>
@@ -34,5 +34,27 @@ describe('bench report: the drains against the ceiling and the baseline', () => 
     expect(target('drain uniform >= 20,000 commands/s')).toMatchObject({ met: true, measured: '21898/s' });
     const md = readFileSync(join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('| 11417 / 10113 |');
+  });
+});
+
+describe('bench exit code (benchExitCode)', () => {
+  const measured = (errors: Record<string, string>, violations: Record<string, number> | null) => {
+    const m = emptyMeasurements();
+    m.errors = errors;
+    m.reconcile = violations && { seconds: 67, entries: 10_900_000, violations };
+    return m;
+  };
+
+  it('is 0 for a run whose phases all ran and whose reconcile found nothing (or did not run)', () => {
+    expect(benchExitCode(measured({}, null))).toBe(0);
+    expect(benchExitCode(measured({}, { money_conserved: 0, balances_match_entries: 0 }))).toBe(0);
+  });
+
+  it('is 1 when --reconcile found violations in any check, though no phase failed', () => {
+    expect(benchExitCode(measured({}, { money_conserved: 0, balances_match_entries: 3 }))).toBe(1);
+  });
+
+  it('is 1 when a phase failed', () => {
+    expect(benchExitCode(measured({ 'drain hot #1': 'timed out' }, null))).toBe(1);
   });
 });
