@@ -32,6 +32,9 @@
 #                     postgres user when running as root)
 #   LEDGERLINE_CACHE  jar cache, default $HOME/.cache/ledgerline (shared by clones and profiles)
 #   PG_BIN            PostgreSQL binaries, default /usr/lib/postgresql/15/bin
+#   LL_FETCH_ATTEMPTS, LL_FETCH_BACKOFF_S
+#                     retries of apt-get and of the Maven fetch: 4 attempts, 2/4/8 s apart
+#                     (infra/local/install.sh)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -52,6 +55,8 @@ esac
 # ports.env is the single source of truth for ports (docker-compose.yml reads it too).
 # shellcheck source-path=SCRIPTDIR source=ports.env
 . "$HERE/ports.env"
+# shellcheck source-path=SCRIPTDIR source=install.sh
+. "$HERE/install.sh"
 profile_var() { local name="${PROFILE^^}_$1"; printf '%s' "${!name:?$name missing from ports.env}"; }
 KAFKA_PORT="$(profile_var KAFKA_PORT)"
 KAFKA_CONTROLLER_PORT="$(profile_var KAFKA_CONTROLLER_PORT)"
@@ -275,15 +280,7 @@ ensure_packages() {
     die "missing packages: ${missing[*]}; install them (sudo apt-get install -y ${missing[*]}) or run as root"
   fi
   say "installing missing packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # flock: the dev and test stacks may both install on a fresh machine; apt would refuse the
-  # second one while the first holds its lock.
-  (
-    flock 7
-    apt-get update -q
-    # --no-upgrade: install what is absent, never upgrade a present package as a side effect.
-    apt-get install -y -q --no-install-recommends --no-upgrade "${missing[@]}"
-  ) 7>/var/lock/ledgerline-apt.lock
+  apt_install "${missing[@]}" || die "could not install ${missing[*]} (apt-get output above)"
 }
 
 ensure_runtime_dir() {
@@ -311,8 +308,11 @@ ensure_kafka_jars() {
     kafka_jars_cached && exit 0
     say "fetching Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_LIBS (once per machine)"
     rm -rf "$KAFKA_LIBS.tmp" "$KAFKA_LIBS"
-    mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS.tmp" ||
-      die "maven could not fetch the Kafka jars (see output above)"
+    # Retried: one 502 or 429 from Central on any of ~90 jars would fail a fresh machine's npm test.
+    # What an attempt downloaded stays in ~/.m2, so the next one fetches only the rest.
+    with_retries "maven's fetch of the Kafka $KAFKA_VERSION jars" \
+      mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" dependency:copy-dependencies -DoutputDirectory="$KAFKA_LIBS.tmp" ||
+      die "maven could not fetch the Kafka jars from Maven Central (see output above)"
     [ -f "$KAFKA_LIBS.tmp/kafka_2.13-$KAFKA_VERSION.jar" ] || die "maven finished but kafka_2.13-$KAFKA_VERSION.jar is missing"
     mv "$KAFKA_LIBS.tmp" "$KAFKA_LIBS"
     sha256sum "$KAFKA_POM" | cut -d' ' -f1 >"$KAFKA_LIBS_MARKER"
@@ -852,8 +852,38 @@ export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 EOF
 }
 
+# cmd_up's state for its EXIT trap, which runs after cmd_up's locals are gone.
+UP_KAFKA_LAUNCH=""     # pid of the background Kafka launch, once forked
+UP_RUNNING_BEFORE=""   # the services that ran before this `up`: " kafka redis "
+
+# cmd_up's EXIT trap: `up` launches Kafka in the background while it starts the others. When one
+# of them failed, the script exited with that launch still under way: a caller's `down` (the
+# EXIT trap of scripts/test.sh) found no pid file yet ("kafka: not running"), and the broker
+# came up afterwards and ran on, orphaned (found by an outside review). So on any exit before
+# `up` is done (die, a signal): wait for the launch to end (it is bounded: storage format, JVM
+# start, 5 s for its pid file), then stop every service that runs now and did not run before,
+# so a failed `up` leaves nothing running that it started. The exit status is kept.
+up_failed() {
+  local rc=$?
+  trap - EXIT
+  [ -z "$UP_KAFKA_LAUNCH" ] || wait "$UP_KAFKA_LAUNCH" 2>/dev/null || true
+  local svc started=()
+  for svc in "${SERVICES[@]}"; do
+    [[ "$UP_RUNNING_BEFORE" == *" $svc "* ]] && continue
+    running "$svc" && started+=("$svc")
+  done
+  if [ "${#started[@]}" -gt 0 ]; then
+    warn "up failed: stopping what it started: ${started[*]}"
+    stop_services "${started[@]}" >&2 || true
+  fi
+  exit "$rc"
+}
+
 cmd_up() {
-  local t0="$EPOCHREALTIME"
+  local t0="$EPOCHREALTIME" svc
+  UP_RUNNING_BEFORE=" "
+  for svc in "${SERVICES[@]}"; do running "$svc" && UP_RUNNING_BEFORE+="$svc "; done
+  trap up_failed EXIT
   ensure_packages
   ensure_runtime_dir
   ensure_kafka_jars
@@ -868,6 +898,7 @@ cmd_up() {
   else
     kafka_launch &
     kafka_bg=$!
+    UP_KAFKA_LAUNCH=$kafka_bg
   fi
   start_service postgres
   # Already running from an older checkout: roles, database owner, PgBouncer's user list.
@@ -883,6 +914,7 @@ cmd_up() {
   fi
   kafka_wait
   [ -n "$kafka_bg" ] && say "kafka: started (pid $(live_pid kafka), port $KAFKA_PORT)"
+  trap - EXIT   # up is done: everything answers
 
   say ""
   say "ledgerline stack up (profile $PROFILE, ${LL_STACK_DIR:+LL_STACK_DIR=}$STACK_DIR) in $(elapsed "$t0")s:"
