@@ -41,6 +41,7 @@ export async function reconcile(pool: Pool, options: ReconcileOptions): Promise<
     checks.push(...(await perAccountChecks(client, options)));
     checks.push(await transfersBalanced(client));
     checks.push(await entriesNameAccounts(client));
+    checks.push(await entriesNameTransfers(client));
     checks.push(await legsAgreeWithStatus(client));
     checks.push(await transferEntriesAgreeWithStatus(client));
     const inFlight = await inFlightCheck(client);
@@ -82,6 +83,8 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
   let gapCount = 0;
   const backwards: { example: string }[] = [];
   let backwardsCount = 0;
+  const unchained: { example: string }[] = [];
+  let unchainedCount = 0;
   let overdraftCount = 0;
   let after = '00000000-0000-0000-0000-000000000000';
   let done = 0;
@@ -89,14 +92,21 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
     const page = await client.query(
       `SELECT a.id, a.balance, a.seq, a.overdraft_limit,
               coalesce(e.total, 0) AS entries_total, coalesce(e.n, 0) AS entries_n, coalesce(e.max_seq, 0) AS max_seq,
-              coalesce(e.last_after, 0) AS last_after, coalesce(e.backwards, 0) AS backwards
+              coalesce(e.last_after, 0) AS last_after, coalesce(e.backwards, 0) AS backwards,
+              coalesce(e.unchained, 0) AS unchained, e.first_unchained
          FROM (SELECT * FROM accounts WHERE id > $1 ORDER BY id LIMIT $2) a
          LEFT JOIN LATERAL (
            SELECT sum(amount) AS total, count(*) AS n, max(seq) AS max_seq, count(*) FILTER (WHERE back) AS backwards,
+                  count(*) FILTER (WHERE unchained) AS unchained,
+                  (array_agg('seq ' || seq || ': balance_after ' || balance_after || ', previous ' || previous_after || ' + amount ' || amount
+                             ORDER BY seq) FILTER (WHERE unchained))[1] AS first_unchained,
                   (SELECT balance_after FROM entries x WHERE x.account_id = a.id ORDER BY seq DESC LIMIT 1) AS last_after
-             -- One pass over the account's entries in seq order: the sums, and each created_at
-             -- against the one before it (entry-times-ordered).
-             FROM (SELECT amount, seq, created_at < lag(created_at) OVER (ORDER BY seq) AS back
+             -- One pass over the account's entries in seq order: the sums, each created_at
+             -- against the one before it (entry-times-ordered), and each balance_after against
+             -- the one before it plus its own amount (balance-after-chained).
+             FROM (SELECT amount, seq, balance_after, created_at < lag(created_at) OVER (ORDER BY seq) AS back,
+                          lag(balance_after, 1, 0::bigint) OVER (ORDER BY seq) AS previous_after,
+                          balance_after <> lag(balance_after, 1, 0::bigint) OVER (ORDER BY seq) + amount AS unchained
                      FROM entries WHERE account_id = a.id) y) e ON true
         ORDER BY a.id`,
       [after, step],
@@ -110,6 +120,10 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
       if (row.entries_n !== row.max_seq || row.seq !== row.max_seq) {
         gapCount++;
         gaps.push({ example: `${row.id}: ${row.entries_n} entries, max seq ${row.max_seq}, account seq ${row.seq}` });
+      }
+      if (row.unchained !== '0') {
+        unchainedCount++;
+        unchained.push({ example: `${row.id}: ${row.first_unchained} (${row.unchained === '1' ? '1 entry' : `${row.unchained} entries`} off the chain)` });
       }
       if (row.backwards !== '0') {
         backwardsCount++;
@@ -127,6 +141,12 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
   return [
     result('balance-equals-entries', "every account's balance equals the sum of its entries", balance, balanceCount),
     result('seq-contiguous', "each account's entry seq runs 1..n without gaps", gaps, gapCount),
+    // The balance at a past instant is an intermediate entry's balance_after (ledger-reads.ts,
+    // BALANCE_AT_SQL): balance-equals-entries sees only the last one. Every account opens at 0
+    // (the API's INSERT grant leaves balance to its default, 0: privileges.sql; the worker
+    // creates system accounts at 0: ledger_apply_batch), and an amount is signed as the balance
+    // moves (apply.ts, post), so the first entry's balance_after is its own amount.
+    result('balance-after-chained', "each entry's balance_after is the one before it (0 for an account's first) plus its amount", unchained, unchainedCount),
     // The time reads (balance at an instant, the entries window) bisect the seqs on it (0016).
     result('entry-times-ordered', "each account's entries' created_at never decreases as seq grows", backwards, backwardsCount),
     result('no-overdraft', 'no balance is below its overdraft limit', overdraft, overdraftCount),
@@ -151,6 +171,31 @@ async function entriesNameAccounts(client: PoolClient): Promise<CheckResult> {
       GROUP BY e.account_id`,
   );
   return result('entry-accounts-exist', 'every entry names an existing account', rows.rows);
+}
+
+/**
+ * Every movement that posts entries is a transfer with a row: a client command's row is
+ * written in the batch that posts its first entries (COMPLETED, or PROCESSING with the
+ * source's debit), and a saga leg's entries (credit, refund) are written only with the status
+ * change of that row, which ledger_apply_batch refuses when the row is not there (LL003).
+ * Nothing in the database checks it on insert; entries-agree-with-status starts from the
+ * transfers, so an entry of no transfer would be seen by no other check.
+ *
+ * Entries have no index on transfer_id (migration 0011), and every one is read: one hashed
+ * anti-join over them (transfers hashed), which is what the planner chose at 40,000 entries.
+ * Nested loops are off, as in holds-end-once, so that statistics that under-count the entries
+ * cannot turn it into a probe of transfers per entry.
+ */
+async function entriesNameTransfers(client: PoolClient): Promise<CheckResult> {
+  await client.query('SET LOCAL enable_nestloop = off');
+  const rows = await client.query(
+    `SELECT e.transfer_id || ' has ' || count(*) || ' entries and no transfer' AS example
+       FROM entries e
+      WHERE NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = e.transfer_id)
+      GROUP BY e.transfer_id`,
+  );
+  await client.query('SET LOCAL enable_nestloop = on');
+  return result('entry-transfers-exist', 'every entry names an existing transfer', rows.rows);
 }
 
 /**

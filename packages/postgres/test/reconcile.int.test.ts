@@ -1,10 +1,13 @@
 // Proves each of reconcile()'s checks below names the violation it exists for, so that a check
-// rewritten to report nothing fails here: transfer-balanced, seq-contiguous, no-overdraft,
-// entries-agree-with-status, in-flight-equals-transit and holds-end-once. Each test plants
+// rewritten to report nothing fails here: transfer-balanced, seq-contiguous,
+// balance-after-chained, no-overdraft, entry-transfers-exist, entries-agree-with-status,
+// in-flight-equals-transit and holds-end-once. Each test plants
 // exactly one violation, in SQL, on a consistent ledger of its own database (a deposit into a
-// user account) and checks that reconcile reports that one and nothing else; the one
-// exception is transfer-balanced, whose plant conservation must report too (see there).
-// ledgerctl's reconcile test (apps/ledgerctl/test) plants the other checks' violations.
+// user account) and checks that reconcile reports that one and nothing else; the
+// exceptions are transfer-balanced, whose plant conservation must report too, and the
+// first-entry case of balance-after-chained, which balance-equals-entries reports too (see there).
+// ledgerctl's reconcile test (apps/ledgerctl/test) plants the other checks' violations;
+// reconcile-every-movement.int.test.ts runs them all on a ledger real workers wrote.
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { type ReconcileReport, inTransaction, reconcile } from '../src';
@@ -45,18 +48,24 @@ async function transfer(
 
 /**
  * Posts `transferId`'s entries as the writer does: each account's next seq (unless `seq` is
- * given), its balance_after, and the account's balance and seq moved to match.
+ * given), its balance_after (unless `balanceAfter` is given), and the account's balance and
+ * seq moved to match.
  */
-async function post(pool: Pool, transferId: string, legs: { account: string; amount: bigint; seq?: bigint; currency?: string }[]): Promise<void> {
+async function post(
+  pool: Pool,
+  transferId: string,
+  legs: { account: string; amount: bigint; seq?: bigint; currency?: string; balanceAfter?: bigint }[],
+): Promise<void> {
   await inTransaction(pool, async (client) => {
     for (const leg of legs) {
       const { rows } = await client.query<{ balance: string; seq: string }>('SELECT balance, seq FROM accounts WHERE id = $1', [leg.account]);
       const seq = leg.seq ?? BigInt(rows[0]!.seq) + 1n;
       const balance = BigInt(rows[0]!.balance) + leg.amount;
+      const balanceAfter = leg.balanceAfter ?? balance;
       await client.query(
         `INSERT INTO entries (account_id, seq, transfer_id, leg, amount, balance_after, currency, partition)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 0)`,
-        [leg.account, seq.toString(), transferId, leg.amount < 0n ? 'DEBIT' : 'CREDIT', leg.amount.toString(), balance.toString(), leg.currency ?? 'USD'],
+        [leg.account, seq.toString(), transferId, leg.amount < 0n ? 'DEBIT' : 'CREDIT', leg.amount.toString(), balanceAfter.toString(), leg.currency ?? 'USD'],
       );
       await client.query('UPDATE accounts SET balance = $2, seq = $3, rev = rev + 1 WHERE id = $1', [leg.account, balance.toString(), seq.toString()]);
     }
@@ -104,7 +113,16 @@ describe('reconcile() reports each planted violation under its own check', () =>
     const report = await run();
     expect(violations(report)).toEqual(only(report, {}));
     expect(report.checks.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['transfer-balanced', 'seq-contiguous', 'no-overdraft', 'entries-agree-with-status', 'in-flight-equals-transit', 'holds-end-once']),
+      expect.arrayContaining([
+        'transfer-balanced',
+        'seq-contiguous',
+        'balance-after-chained',
+        'no-overdraft',
+        'entry-transfers-exist',
+        'entries-agree-with-status',
+        'in-flight-equals-transit',
+        'holds-end-once',
+      ]),
     );
     expect([report.accounts, report.transfers]).toEqual([4, 1]);
   });
@@ -147,6 +165,61 @@ describe('reconcile() reports each planted violation under its own check', () =>
     const report = await run();
     expect(violations(report)).toEqual(only(report, { 'seq-contiguous': 1 }));
     expect(examplesOf(report, 'seq-contiguous')).toEqual([`${ALICE}: 2 entries, max seq 3, account seq 3`]);
+  });
+
+  test('balance-after-chained: a balance_after wrong in the middle of an account, its balance and last balance_after right', async () => {
+    // Found by an outside review: the balance at a past instant (GET .../balance?at=) is read
+    // straight from an intermediate entry's balance_after, and the other checks see only the
+    // last one. Alice's +5 says 999 where 105 is right; her -5 after it says 100 again, so her
+    // balance, its entries' sum and her last balance_after all agree. Two entries are off the
+    // chain (the 999, and the 100 that does not follow from it); one account is named.
+    const deposit = await transfer(db.pool, { kind: 'DEPOSIT', status: 'COMPLETED', from: null, to: ALICE, amount: 5n });
+    await post(db.pool, deposit, [
+      { account: EXTERNAL, amount: -5n },
+      { account: ALICE, amount: 5n, balanceAfter: 999n },
+    ]);
+    const withdrawal = await transfer(db.pool, { kind: 'WITHDRAWAL', status: 'COMPLETED', from: ALICE, to: null, amount: 5n });
+    await post(db.pool, withdrawal, [
+      { account: ALICE, amount: -5n },
+      { account: EXTERNAL, amount: 5n },
+    ]);
+    const report = await run();
+    expect(violations(report)).toEqual(only(report, { 'balance-after-chained': 1 }));
+    expect(examplesOf(report, 'balance-after-chained')).toEqual([`${ALICE}: seq 2: balance_after 999, previous 100 + amount 5 (2 entries off the chain)`]);
+  });
+
+  test("balance-after-chained: an account's first entry counts from 0", async () => {
+    // Bob's first entry, +10, says 50, and his second follows from it (50 - 10 = 40): only the
+    // first is off the chain, which only a chain starting at 0 sees. His balance (0, the sum of
+    // his entries) disagrees with his last balance_after (40), which balance-equals-entries
+    // reports as well.
+    const payIn = await transfer(db.pool, { kind: 'DEPOSIT', status: 'COMPLETED', from: null, to: BOB, amount: 10n });
+    await post(db.pool, payIn, [
+      { account: EXTERNAL, amount: -10n },
+      { account: BOB, amount: 10n, balanceAfter: 50n },
+    ]);
+    const payOut = await transfer(db.pool, { kind: 'WITHDRAWAL', status: 'COMPLETED', from: BOB, to: null, amount: 10n });
+    await post(db.pool, payOut, [
+      { account: BOB, amount: -10n, balanceAfter: 40n },
+      { account: EXTERNAL, amount: 10n },
+    ]);
+    const report = await run();
+    expect(violations(report)).toEqual(only(report, { 'balance-after-chained': 1, 'balance-equals-entries': 1 }));
+    expect(examplesOf(report, 'balance-after-chained')).toEqual([`${BOB}: seq 1: balance_after 50, previous 0 + amount 10 (1 entry off the chain)`]);
+  });
+
+  test('entry-transfers-exist: a balanced pair of entries whose transfer has no row', async () => {
+    // Found by an outside review: entries-agree-with-status starts from the transfers, so
+    // entries of a transfer with no row were examined by nothing. This pair nets zero, every
+    // balance and balance_after follows from it: only the missing row is wrong.
+    const orphan = randomUUID();
+    await post(db.pool, orphan, [
+      { account: EXTERNAL, amount: -5n },
+      { account: ALICE, amount: 5n },
+    ]);
+    const report = await run();
+    expect(violations(report)).toEqual(only(report, { 'entry-transfers-exist': 1 }));
+    expect(examplesOf(report, 'entry-transfers-exist')).toEqual([`${orphan} has 2 entries and no transfer`]);
   });
 
   test('no-overdraft: a withdrawal of 150 from a balance of 100 with no overdraft allowed', async () => {
