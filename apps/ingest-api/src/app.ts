@@ -441,8 +441,12 @@ function jsonOnly(req: Request, _res: Response, next: NextFunction) {
   next();
 }
 
-/** The charset a Content-Type names, lower-cased: utf-8 when it names none; null when malformed. */
+/**
+ * The charset a Content-Type names, lower-cased: utf-8 when it names none; null when malformed
+ * or named twice (`content-type` keeps the first, another reader the last: an outside review).
+ */
 function charsetOf(header: string): string | null {
+  if ((header.match(/;\s*charset\s*=/gi) ?? []).length > 1) return null;
   try {
     return parseContentType(header).parameters.charset?.toLowerCase() ?? 'utf-8';
   } catch {
