@@ -79,9 +79,13 @@ describe('the cache mark and a write whose answer was lost', () => {
     await db.drop();
   });
 
-  test('the mark does not move past a batch that may have committed without its refresh', async () => {
-    const topic = 'lost-answer-topic';
-    const account = await openAccountOn(db.pool, routing, 0, 'lost-answer');
+  /**
+   * An account on partition 0, an applier whose batch writes can lose their answer (`losing`),
+   * a cache (`cached`) the refreshes and the mark's catch-up fill, and the first of two
+   * deposits applied and marked: the cache shows 100. `markPool` is what the mark's rounds ask.
+   */
+  async function lostAnswerSetup(topic: string, owner: string, markPool: Pool = db.pool) {
+    const account = await openAccountOn(db.pool, routing, 0, owner);
     const cached = new Map<string, BalanceFigure>();
     const send = async (balances: readonly BalanceFigure[]) => {
       for (const b of balances) if ((cached.get(b.accountId)?.rev ?? -1n) < b.rev) cached.set(b.accountId, b);
@@ -93,16 +97,20 @@ describe('the cache mark and a write whose answer was lost', () => {
       ports: {
         writer: new GroupCommitWriter(losing.pool, { groupMessagesMax: 0 }),
         postCommit: { ...QUIET_POST_COMMIT, refreshBalances: send },
-        cacheMark: { pool: db.pool, sendBalances: send, cacheTtlS: 3600, refreshesLanded: async () => true, refreshesDropped: () => 0, log: () => undefined },
+        cacheMark: { pool: markPool, sendBalances: send, cacheTtlS: 3600, refreshesLanded: async () => true, refreshesDropped: () => 0, log: () => undefined },
       },
       batchCommandsMax: 100,
     });
     const commands = [deposit(account, 100n), deposit(account, 50n)];
-
     expect(await applier.apply(messagesOf(commands.slice(0, 1)))).toEqual({ kind: 'applied', nextOffset: 1n });
     await applier.cacheCaughtUp();
     await applier.advanceCacheMark();
     expect(cached.get(account)?.balance).toBe(100n);
+    return { account, cached, losing, applier, commands };
+  }
+
+  test('the mark does not move past a batch that may have committed without its refresh', async () => {
+    const { account, cached, losing, applier, commands } = await lostAnswerSetup('lost-answer-topic', 'lost-answer');
 
     losing.loseNext();
     await expect(applier.apply(messagesOf(commands.slice(1), 1))).rejects.toThrow(/injected/);
@@ -114,7 +122,7 @@ describe('the cache mark and a write whose answer was lost', () => {
     await applier.advanceCacheMark();
     const r = await db.pool.query(
       `SELECT p.cache_behind_since <= a.updated_at AS covered FROM partition_state p, accounts a WHERE p.topic = $1 AND p.partition = 0 AND a.id = $2`,
-      [topic, account],
+      ['lost-answer-topic', account],
     );
     // Every change committed before the mark is in the cache, or the mark has not passed it.
     expect(r.rows[0].covered || cached.get(account)?.balance === 150n).toBe(true);
@@ -132,30 +140,8 @@ describe('the cache mark and a write whose answer was lost', () => {
     // retry ran, and once the retry's fence released the claim it took "no claim" for "a new
     // claim's catch-up covers it" and moved the old claim's mark (still the partition's
     // latest epoch) past the write whose refresh was never sent.
-    const topic = 'lost-answer-fenced-round';
-    const account = await openAccountOn(db.pool, routing, 0, 'lost-answer-fenced');
-    const cached = new Map<string, BalanceFigure>();
-    const send = async (balances: readonly BalanceFigure[]) => {
-      for (const b of balances) if ((cached.get(b.accountId)?.rev ?? -1n) < b.rev) cached.set(b.accountId, b);
-    };
-    const losing = answerLosingPool(db.pool);
     const clock = clockWatchingPool(db.pool);
-    const applier = realApplier(losing.pool, {
-      topic,
-      routing,
-      ports: {
-        writer: new GroupCommitWriter(losing.pool, { groupMessagesMax: 0 }),
-        postCommit: { ...QUIET_POST_COMMIT, refreshBalances: send },
-        cacheMark: { pool: clock.pool, sendBalances: send, cacheTtlS: 3600, refreshesLanded: async () => true, refreshesDropped: () => 0, log: () => undefined },
-      },
-      batchCommandsMax: 100,
-    });
-    const commands = [deposit(account, 100n), deposit(account, 50n)];
-
-    expect(await applier.apply(messagesOf(commands.slice(0, 1)))).toEqual({ kind: 'applied', nextOffset: 1n });
-    await applier.cacheCaughtUp();
-    await applier.advanceCacheMark();
-    expect(cached.get(account)?.balance).toBe(100n);
+    const { account, cached, losing, applier, commands } = await lostAnswerSetup('lost-answer-fenced-round', 'lost-answer-fenced', clock.pool);
 
     losing.loseNext();
     await expect(applier.apply(messagesOf(commands.slice(1), 1))).rejects.toThrow(/injected/);
