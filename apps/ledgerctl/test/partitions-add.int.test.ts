@@ -106,6 +106,26 @@ describe('ledgerctl partitions add at the current count', () => {
     }
   }, 120_000);
 
+  // An outside runbook review ran 9 workers on 8 partitions: `workers` said "9 members" and
+  // named only the 8 owners; the spare was nowhere.
+  test('workers names a member holding no partition, a spare when there are more workers than partitions', async () => {
+    const ledgerctl = ledgerctlFor(ledger.target);
+    const three = [await startWorker(ledger.target, { WORKER_ID: 'w-a' }), await startWorker(ledger.target, { WORKER_ID: 'w-b' }), await startWorker(ledger.target, { WORKER_ID: 'w-c' })];
+    try {
+      const listed = await waitFor('three members, one of them named as holding nothing', async () => {
+        const answer = await ledgerctl(['workers']);
+        return /: Stable, 3 members\n/.test(answer.out) && /\nholding no partition /.test(answer.out) ? answer : undefined;
+      });
+      expect([listed.code, listed.err]).toEqual([0, '']);
+      const spare = /\nholding no partition \(spare while the group has more members than partitions; ready, and given partitions when a member leaves\): (w-[abc]) \S+\n$/.exec(listed.out)?.[1];
+      expect(spare).toBeDefined();
+      const owners = ['w-a', 'w-b', 'w-c'].filter((id) => new RegExp(`\\n[01] +${id} `).test(listed.out));
+      expect(owners.sort()).toEqual(['w-a', 'w-b', 'w-c'].filter((id) => id !== spare));
+    } finally {
+      for (const worker of three) await worker.stop();
+    }
+  }, 120_000);
+
   // An operator review moved a bucket with no worker running: the bucket stood held, its
   // accounts answering 503, for the 60 s the fence wait lasts, then the move rolled back.
   test('a move, a spread or a rebalance with no worker in the group is refused before anything is held', async () => {

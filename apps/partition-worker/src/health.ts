@@ -6,9 +6,12 @@
  * with commands waiting is claimed (a claim happens when its first fetch arrives, so an idle
  * partition with nothing to apply needs none), none has had its writes failing, or every
  * fetch starting past its next offset (its records gone from Kafka), for
- * WORKER_WRITES_FAILING_UNREADY_MS, and Postgres and Kafka answer. Redis is checked too, but
- * a worker whose only failing check is Redis is ready, `degraded` (READY_WITHOUT). The
- * answer names each check and says ok or failing; the reason goes to the log, once per change.
+ * WORKER_WRITES_FAILING_UNREADY_MS, and Postgres and Kafka answer. A member the group gave
+ * nothing because it has more members than the topic has partitions is ready too, its
+ * partitions check `spare` (sparesVerdict): it is a standby, and a rollout or a healthcheck
+ * gated on readiness must not wait for it forever. Redis is checked too, but a worker whose
+ * only failing check is Redis is ready, `degraded` (READY_WITHOUT). The answer names each
+ * check and says ok, spare or failing; the reason goes to the log, once per change.
  */
 import type { Database } from '@ledgerline/postgres';
 import { within } from '@ledgerline/config';
@@ -19,7 +22,9 @@ import { type WorkerMetrics, zeroPartitionCounters } from './metrics';
 import type { Ownership } from './partition-worker';
 
 type CheckName = 'postgres' | 'redis' | 'kafka' | 'partitions';
-export type Readiness = { ready: boolean; degraded: boolean; checks: Record<CheckName, 'ok' | 'failing'> };
+/** `spare`: passed, by a member holding no partition while the others hold them all (partitions only). */
+type CheckVerdict = 'ok' | 'spare' | 'failing';
+export type Readiness = { ready: boolean; degraded: boolean; checks: Record<CheckName, CheckVerdict> };
 
 /**
  * Checks that leave the worker ready when they fail: Redis is the balance cache, refreshed
@@ -28,9 +33,27 @@ export type Readiness = { ready: boolean; degraded: boolean; checks: Record<Chec
  */
 const READY_WITHOUT: ReadonlySet<CheckName> = new Set(['redis']);
 
+/**
+ * Why a process the group assigned no partition is not ready, or null when it is a spare: a
+ * member of the group (Kafka lists its member id) while the group has more members than the
+ * topic has partitions, so that the others hold every one. A process not in the group (still
+ * joining, its consumer crashed and restarting, evicted) is not ready, nor is a member given
+ * nothing while the group is no larger than the topic: a rebalance owes it partitions.
+ */
+export function sparesVerdict(memberId: string | null, groupMembers: readonly string[], partitionCount: number): string | null {
+  if (memberId === null) return 'no partitions: not in the consumer group (joining, or its consumer restarting)';
+  if (!groupMembers.includes(memberId)) return `no partitions: the consumer group does not list this member (${memberId}); it joins again`;
+  if (groupMembers.length <= partitionCount) {
+    return `no partitions assigned although the group has ${groupMembers.length} members for ${partitionCount} partitions (a rebalance in progress?)`;
+  }
+  return null;
+}
 
 export interface WorkerHealthDeps {
   topic: string;
+  /** The workers' consumer group, and this process's member id in it while it is a member. */
+  groupId: string;
+  memberId(): string | null;
   pool: Database;
   pingRedis(): Promise<void>;
   kafka: KafkaProbe;
@@ -54,10 +77,10 @@ export class WorkerHealth {
 
   async readiness(): Promise<Readiness> {
     const { pool, pingRedis, kafka, checkTimeoutMs } = this.deps;
-    const run = (name: CheckName, check: () => Promise<void>) =>
+    const run = (name: CheckName, check: () => Promise<'ok' | 'spare' | void>) =>
       within(check(), checkTimeoutMs, 'no answer').then(
-        () => [name, null] as const,
-        (error: unknown) => [name, name === 'postgres' ? describePgFailure(error) : ((error as Error).message ?? String(error))] as const,
+        (passed) => [name, null, passed ?? 'ok'] as const,
+        (error: unknown) => [name, name === 'postgres' ? describePgFailure(error) : ((error as Error).message ?? String(error)), 'failing'] as const,
       );
     const results = await Promise.all([
       run('postgres', async () => void (await pool.query('SELECT 1'))),
@@ -65,7 +88,7 @@ export class WorkerHealth {
       run('kafka', () => kafka.check()),
       run('partitions', () => this.checkPartitions()),
     ]);
-    const checks = Object.fromEntries(results.map(([name, failure]) => [name, failure === null ? 'ok' : 'failing'])) as Readiness['checks'];
+    const checks = Object.fromEntries(results.map(([name, , verdict]) => [name, verdict])) as Readiness['checks'];
     const failures = results.filter(([, failure]) => failure !== null);
     this.logChange(failures.map(([name, failure]) => `${name}: ${failure}`).join('; '));
     const blocking = failures.filter(([name]) => !READY_WITHOUT.has(name));
@@ -131,9 +154,20 @@ export class WorkerHealth {
     }
   }
 
-  private async checkPartitions(): Promise<void> {
+  private async checkPartitions(): Promise<'ok' | 'spare'> {
     const owned = this.deps.ownership();
-    if (owned.length === 0) throw new Error('no partitions assigned by the consumer group (yet)');
+    if (owned.length === 0) {
+      // A member given nothing is a spare only if Kafka itself lists it in a group larger than
+      // the topic; it used to fail here for as long as it stayed spare, and a 9th worker on 8
+      // partitions never became ready (an outside runbook review).
+      const memberId = this.deps.memberId();
+      const { kafka, groupId, topic } = this.deps;
+      // Not in the group: nothing to ask Kafka.
+      const [members, watermarks] = memberId === null ? [[], new Map()] : await Promise.all([kafka.groupMemberIds(groupId), kafka.highWatermarks(topic)]);
+      const verdict = sparesVerdict(memberId, members, watermarks.size);
+      if (verdict !== null) throw new Error(verdict);
+      return 'spare';
+    }
     const now = Date.now();
     const stuck: string[] = [];
     const lasted = (since: number) => now - since >= this.deps.writesFailingUnreadyMs;
@@ -149,10 +183,11 @@ export class WorkerHealth {
     }
     if (stuck.length > 0) throw new Error(stuck.join('; '));
     const unclaimed = owned.filter((o) => o.epoch === null);
-    if (unclaimed.length === 0) return;
+    if (unclaimed.length === 0) return 'ok';
     const [watermarks, states] = await Promise.all([this.deps.kafka.highWatermarks(this.deps.topic), listPartitionStates(this.deps.pool, this.deps.topic)]);
     const waiting = unclaimed.filter((o) => (watermarks.get(o.partition) ?? 0n) > (states.find((s) => s.partition === o.partition)?.nextOffset ?? 0n));
     if (waiting.length > 0) throw new Error(`partitions [${waiting.map((o) => o.partition).join(', ')}] have commands waiting and are not claimed yet`);
+    return 'ok';
   }
 
   private logChange(verdict: string): void {

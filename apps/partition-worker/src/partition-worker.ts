@@ -153,6 +153,11 @@ export class PartitionWorker {
     return this.assigned;
   }
 
+  /** This process's member id in the consumer group while it is a member (joined, its consumer not crashed since); null otherwise. */
+  groupMemberId(): string | null {
+    return this.consumer?.memberId() ?? null;
+  }
+
   /** The routing changed: cached accounts may now belong elsewhere (they are reloaded). */
   forgetAccounts(): void {
     for (const applier of this.appliers.values()) applier.forgetAccounts();
@@ -204,7 +209,14 @@ export class PartitionWorker {
     return Promise.all(rounds).then(() => undefined);
   }
 
-  /** A new group generation (or a crashed consumer: none): every local claim is released. */
+  /**
+   * A new group generation, or a crashed consumer (none: until it joins again the group may
+   * give its partitions to another member): every local claim is released. No fetch of this
+   * member is in progress (PartitionConsumerOptions.onAssignment), so no batch is left
+   * writing under a released claim; the sweeper, the cache mark and hold expiry read the
+   * assignment afresh on their next round, and a claim a sweep takes meanwhile is not kept
+   * (PartitionApplier.takeClaim).
+   */
   private assign(partitions: number[]): void {
     this.assigned = partitions;
     for (const applier of this.appliers.values()) applier.reassigned();
@@ -218,7 +230,8 @@ export class PartitionWorker {
     // partition given back with nothing to fetch (only a fetch that applies clears it).
     this.fetchesPastNext.clear();
     this.fenceStorm.reset();
-    this.options.ports.log(`joined group generation: partitions [${partitions.join(', ')}]`);
+    const member = this.consumer?.memberId() ?? null;
+    this.options.ports.log(member === null ? 'out of the consumer group until its consumer joins again: partitions []' : `joined group generation: partitions [${partitions.join(', ')}]`);
     if (partitions.length > 0) void this.fetchFromStoredOffsets(partitions);
   }
 

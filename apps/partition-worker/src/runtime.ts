@@ -228,6 +228,8 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
   opened.push(() => probe.close());
   const health = new WorkerHealth({
     topic: topics.commands,
+    groupId: config.groupId,
+    memberId: () => worker.groupMemberId(),
     pool,
     pingRedis: () => ping(redis),
     kafka: probe,

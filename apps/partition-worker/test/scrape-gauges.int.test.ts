@@ -40,6 +40,8 @@ describe("the worker's scrape-time gauges", () => {
     const metrics = createWorkerMetrics({ defaultMetrics: false });
     const deps: WorkerHealthDeps = {
       topic: topics.names.commands,
+      groupId: `${topics.prefix}.partition-workers`,
+      memberId: () => null,
       pool: db.pool,
       pingRedis: async () => undefined,
       kafka: probe,

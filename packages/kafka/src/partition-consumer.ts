@@ -6,8 +6,10 @@
  * restart), so that replacing the client library is a change inside this package, checked
  * by its conformance suite (test/partition-consumer.int.test.ts).
  *
- * States:  stopped --start--> running --crash (non-retriable)--> restarting --> running
+ * States:  stopped --start--> running --crash--> restarting --> running
  *          running | restarting --stop--> stopped
+ * A crash (restarted by kafkajs itself or, non-retriable, by a fresh consumer here) takes every
+ * partition away (`onAssignment([])`): the member is out of the group until it joins again.
  *
  * Offsets: nothing is committed automatically. The owner marks what it has processed
  * (`markProcessed`, which moves the fetch position on) and may `commitOffsets` whenever it
@@ -95,7 +97,12 @@ export interface PartitionConsumerOptions {
   fetchBytesMin: number;
   /** Group membership timing; what is left out comes from CONSUMER_GROUP_DEFAULTS. */
   group?: Partial<ConsumerGroupTiming>;
-  /** The member's partitions of `topic` changed (a new group generation; [] after a crash). */
+  /**
+   * The member's partitions of `topic` changed: a new group generation, or [] after a crash,
+   * whichever path restarts the consumer (until it rejoins, the group may give them to another
+   * member). Called with no fetch of this member in progress: kafkajs ends its fetches before
+   * it reports a crash, and a generation's fetches before it joins the next one.
+   */
   onAssignment(partitions: number[]): void;
   /** Handles one fetch; a throw makes the client fetch it again (after its own backoff). */
   onFetch(fetched: PartitionFetch): Promise<void>;
@@ -133,6 +140,8 @@ export class PartitionConsumer {
   private stopping = false;
   /** A rejoin (leave, then join afresh) in progress: one at a time. */
   private rejoining = false;
+  /** The group's id for this member while it is in the group (joined, not crashed or stopped since); null otherwise. */
+  private member: string | null = null;
   private readonly group: ConsumerGroupTiming;
   /**
    * Per partition, the offsets kafkajs passed over on its own since the last fetch handed over
@@ -154,8 +163,17 @@ export class PartitionConsumer {
     }
   }
 
+  /**
+   * The group's id for this member (as `describeGroup` lists it) while it is in the group: it
+   * joined a generation, and has not crashed, been replaced or stopped since. Null otherwise.
+   */
+  memberId(): string | null {
+    return this.member;
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    this.member = null;
     // kafkajs forgets a consumer's runner when it is disconnected before `run` has joined the
     // group; the runner then joins and fetches on its own, with nothing left to stop it. So a
     // start in progress ends first and closes what it opened itself (connectAndRun); past the
@@ -275,13 +293,29 @@ export class PartitionConsumer {
     });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.passedOver.clear();
+      this.member = event.payload.memberId;
       this.options.onAssignment([...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b));
     });
     consumer.on(consumer.events.CRASH, (event) => {
-      // kafkajs restarts the consumer itself after a retriable error; after a non-retriable
-      // one (seen in the chaos run: "Failed to find group coordinator" while Kafka restarted)
-      // it stops for good and the process would sit idle. Start a fresh consumer instead.
-      if (event.payload.restart || this.stopping) return;
+      if (this.stopping || this.consumer !== consumer) return; // stopped, or a consumer already replaced
+      if (event.payload.restart) {
+        // kafkajs restarts the consumer itself after a retriable error (Kafka stopped or
+        // unreachable: every error of a 90 s outage was of this kind). It has disconnected
+        // first (its fetches ended, the group left if the broker answered), so until it joins
+        // again the member holds nothing, and the group may give its partitions to another
+        // member: say so, as the other path does. Kept, the worker went on exporting the old
+        // generation's partitions (assigned, outbox backlog, money in flight) and /readyz its
+        // partitions "ok" for the whole outage (an outside runbook review). Each failed
+        // attempt to rejoin crashes again: said once, when the member leaves.
+        if (this.member === null) return;
+        this.member = null;
+        this.options.log(`consumer crashed (${event.payload.error.message}); kafkajs restarts it, and until it joins the group again it holds no partitions`);
+        this.options.onAssignment([]);
+        return;
+      }
+      // After a non-retriable one (seen in the chaos run: "Failed to find group coordinator"
+      // while Kafka restarted) kafkajs stops for good and the process would sit idle. Start a
+      // fresh consumer instead.
       this.options.log(`consumer crashed (${event.payload.error.message}); starting a new one in ${this.group.restartDelayMs} ms`);
       void this.restart(consumer);
     });
@@ -318,6 +352,7 @@ export class PartitionConsumer {
   private async restart(crashed: Consumer): Promise<void> {
     if (this.consumer !== crashed) return; // already replaced
     this.consumer = null;
+    this.member = null;
     this.options.onAssignment([]);
     await crashed.disconnect().catch(() => undefined);
     while (!this.stopping) {

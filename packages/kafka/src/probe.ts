@@ -1,6 +1,6 @@
 /**
- * Readiness and lag for the ops endpoints: whether the cluster answers, and each partition's
- * high watermark. One admin client, connected on first use and reused between probes (a
+ * Readiness and lag for the ops endpoints: whether the cluster answers, each partition's
+ * high watermark, and who is in the workers' consumer group. One admin client, connected on first use and reused between probes (a
  * probe every few seconds must not open a connection each time).
  */
 import type { Admin } from 'kafkajs';
@@ -36,6 +36,12 @@ export class KafkaProbe {
   async highWatermarks(topic: string): Promise<Map<number, bigint>> {
     const offsets = await this.probe(() => this.admin.fetchTopicOffsets(topic));
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  }
+
+  /** The member ids of consumer group `groupId` as its coordinator lists them (none: the group is empty or unknown). */
+  async groupMemberIds(groupId: string): Promise<string[]> {
+    const { groups } = await this.probe(() => this.admin.describeGroups([groupId]));
+    return (groups[0]?.members ?? []).map((member) => member.memberId);
   }
 
   /** Why the commands topic `topic` cannot take what is sent as configured, or null (topics.ts commandsTopicProblem). */
