@@ -61,8 +61,11 @@ export async function migrate(pool: Pool, migrations = listMigrations(), options
     for (let attempt = 1; ; attempt++) {
       try {
         const ran = await inTransaction(pool, async (client) => {
-          await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(lockTimeoutMs))}`);
+          // The migrations' own lock first, waited for as long as it takes: another migrate
+          // running a long migration is not a reader to step aside for (an outside review of
+          // the change: a second run gave up after 200 attempts, blaming a long transaction).
           await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+          await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(lockTimeoutMs))}`);
           // Created under the lock: two concurrent CREATE TABLE IF NOT EXISTS can still collide.
           await client.query(CREATE_MIGRATIONS_TABLE);
           const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);

@@ -42,6 +42,21 @@ describe('a migration behind a long reader', () => {
     }
   }, 60_000);
 
+  test('a second migrate waits for the first one\'s long migration, however long, and then finds it applied', async () => {
+    const { db } = own;
+    const slow = { version: 9_003, name: '9003_slow.sql', sql: 'SELECT pg_sleep(1.5)' };
+    const waits: string[] = [];
+    const options = { lockTimeoutMs: 100, lockRetryDelayMs: 50, lockAttemptsMax: 2, onLockWait: (name: string) => waits.push(name) };
+    const first = migrate(db.pool, [slow], options);
+    await waitFor('the first migrate running its migration', async () =>
+      (await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1.5)%'`)).rows[0].n === 1,
+    );
+    const second = migrate(db.pool, [slow], options);
+    expect(await first).toEqual([slow.name]);
+    expect(await second).toEqual([]);
+    expect(waits).toEqual([]);
+  }, 60_000);
+
   test('gives up after lockAttemptsMax attempts, naming the migration, with nothing applied', async () => {
     const { db } = own;
     await db.pool.query('CREATE TABLE lock_probe_2 (id int PRIMARY KEY)');
