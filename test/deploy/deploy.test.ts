@@ -37,4 +37,21 @@ describe('Dockerfile, docker-compose.yml and the build', () => {
     expect(service('partition-worker')).toMatch(/WORKER_OPS_HOST: 0\.0\.0\.0/);
     expect(compose).not.toMatch(/npx", "tsx"/);
   });
+
+  test("compose's Postgres has every server setting stack.sh's has, with the same value (compose says it does)", () => {
+    // Found by an outside review: compose lacked client_connection_check_interval, so a
+    // statement the API gave up on ran on in Postgres, holding its connection.
+    const compose = read('docker-compose.yml');
+    const postgres = compose.slice(compose.indexOf('\n  postgres:\n'), compose.indexOf('\n\n', compose.indexOf('\n  postgres:\n')));
+    const composeSettings = new Map([...postgres.matchAll(/^\s+- ([a-z_.]+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const stack = read('infra/local/stack.sh');
+    const start = stack.indexOf('cat >"$PG_DATA/ledgerline.conf" <<EOF');
+    expect(start).toBeGreaterThan(0);
+    const conf = stack.slice(start, stack.indexOf('\nEOF', start));
+    // Where and how the native stack listens and logs, and what it sizes per machine, are its own.
+    const local = new Set(['listen_addresses', 'port', 'unix_socket_directories', 'password_encryption', 'log_line_prefix', 'log_min_duration_statement', 'shared_buffers', 'max_wal_size']);
+    const stackSettings = [...conf.matchAll(/^([a-z_.]+) = (.+)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'(.*)'$/, '$1')] as const).filter(([name]) => !local.has(name));
+    expect(stackSettings.length).toBeGreaterThan(5);
+    expect(stackSettings.filter(([name, value]) => composeSettings.get(name) !== value)).toEqual([]);
+  });
 });

@@ -8,7 +8,7 @@ import type { Database } from '@ledgerline/postgres';
 import { LRUCache } from 'lru-cache';
 import { type AuthContext, isAdmin } from '@ledgerline/auth';
 import type { AccountKind } from '@ledgerline/domain';
-import { type AccountRow, findAccount } from '@ledgerline/postgres';
+import { type AccountRow, findAccount, findAccounts } from '@ledgerline/postgres';
 import { notFound } from './errors';
 
 export interface AccountFacts {
@@ -34,6 +34,19 @@ export class AccountDirectory {
     if (cached) return cached;
     const row = await findAccount(this.pool, accountId);
     return row ? this.remember(row) : null;
+  }
+
+  /** The facts of each of `accountIds` that exists, by id: one statement for those not held. */
+  async lookupMany(accountIds: readonly string[]): Promise<Map<string, AccountFacts>> {
+    const found = new Map<string, AccountFacts>();
+    const missing: string[] = [];
+    for (const id of new Set(accountIds)) {
+      const cached = this.cache?.get(id);
+      if (cached) found.set(id, cached);
+      else missing.push(id);
+    }
+    for (const row of await findAccounts(this.pool, missing)) found.set(row.id, this.remember(row));
+    return found;
   }
 
   remember(row: AccountRow): AccountFacts {

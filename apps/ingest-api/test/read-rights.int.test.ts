@@ -7,6 +7,7 @@
 //   then saw `ACCOUNT_CLOSED`, the payer's reason;
 // - a capture naming anyone's account learned that account's currency.
 // Against the real API, a worker, Kafka, Postgres through PgBouncer and Redis.
+import { Pool } from 'pg';
 import { createRedis } from '@ledgerline/redis';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -122,6 +123,41 @@ describe('read rights', () => {
     expect(history.find((t) => t.id === toLater.body.id)?.reason).toBeUndefined();
     // Closed before the transfer was decided: the reason is true of bob's own account.
     expect(await settled(bob, `/v1/transfers/${toClosed.body.id}`)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+  });
+
+  test('a history page of rejections shows each reason as a read of its row does, with one closing check for the whole page (an outside review)', async () => {
+    // A page once ran a statement per ACCOUNT_CLOSED row, all at once: up to 200 a request on
+    // the API's pool, from one principal's reads.
+    const payer = await funded(alice, '0');
+    const target = await funded(bob, '0');
+    await close(alice, payer);
+    const send = async () => (await alice.post('/v1/transfers', { from_account_id: payer, to_account_id: target, amount: '1', currency: 'USD' })).body.id as string;
+    const before = [await send(), await send(), await send()];
+    for (const id of before) expect(await settled(alice, `/v1/transfers/${id}`)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+    await close(bob, target);
+    const after = [await send(), await send(), await send()];
+    for (const id of after) expect(await settled(alice, `/v1/transfers/${id}`)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+
+    const admin = new Pool({ connectionString: testServices().databaseDirectUrl, max: 1 });
+    try {
+      await admin.query('SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)', [db.name]);
+      const page = await bob.get(`/v1/transfers?account_id=${target}&limit=10`);
+      expect(page.status).toBe(200);
+      const shown = new Map((page.body.transfers as { id: string; reason?: string }[]).map((t) => [t.id, t.reason]));
+      // Decided before bob's account closed: the payer's reason, not shown; after: bob's own.
+      expect([...before, ...after].map((id) => shown.get(id) ?? null)).toEqual([null, null, null, 'ACCOUNT_CLOSED', 'ACCOUNT_CLOSED', 'ACCOUNT_CLOSED']);
+      for (const id of [...before, ...after]) expect((await bob.get(`/v1/transfers/${id}`)).body.reason ?? null).toBe(shown.get(id) ?? null);
+      const { rows } = await admin.query(
+        `SELECT coalesce(sum(s.calls), 0)::int AS calls
+           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
+          WHERE d.datname = $1 AND r.rolname = 'ledgerline_api' AND s.query LIKE '%FROM account_changes%'`,
+        [db.name],
+      );
+      // The page's one check, then one per single read above.
+      expect(rows[0].calls).toBe(1 + 6);
+    } finally {
+      await admin.end();
+    }
   });
 
   test("a capture naming an account in another currency is refused without saying which currency that account is in", async () => {

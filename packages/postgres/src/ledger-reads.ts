@@ -29,14 +29,17 @@ export async function findAccount(pool: Pool, id: string): Promise<AccountRow | 
   return result.rows[0] ? parseAccountRow(result.rows[0]) : null;
 }
 
-/** Whether an account was closed (an applied PATCH to CLOSED) at or before `instant`. */
-export async function accountClosedBy(pool: Pool, accountId: string, instant: string): Promise<boolean> {
+/** For each (account, instant), whether the account was closed (an applied PATCH to CLOSED) at or before the instant: one statement. */
+export async function accountsClosedBy(pool: Pool, checks: readonly { accountId: string; instant: string }[]): Promise<boolean[]> {
+  if (checks.length === 0) return [];
   const result = await pool.query(
     `SELECT EXISTS (SELECT 1 FROM account_changes
-                     WHERE account_id = $1 AND status = 'CLOSED' AND outcome = 'APPLIED' AND applied_at <= $2) AS closed`,
-    [accountId, instant],
+                     WHERE account_id = c.account_id AND status = 'CLOSED' AND outcome = 'APPLIED' AND applied_at <= c.instant) AS closed
+       FROM unnest($1::uuid[], $2::timestamptz[]) WITH ORDINALITY AS c(account_id, instant, n)
+      ORDER BY c.n`,
+    [checks.map((c) => c.accountId), checks.map((c) => c.instant)],
   );
-  return result.rows[0]?.closed === true;
+  return result.rows.map((row) => row.closed === true);
 }
 
 export async function findAccounts(pool: Pool, ids: readonly string[]): Promise<AccountRow[]> {

@@ -10,7 +10,7 @@ import { type MovementAnswer, submitMovement } from '../movements';
 import { type ResponseSpec, defineRoute } from '../route-table';
 import { transferWireFromRow } from '../resources';
 import { submitReversal } from '../reversals';
-import { asSeenBy, readTransfer, withReversedAmounts } from '../transfer-status';
+import { asSeenByAll, readTransfer, withReversedAmounts } from '../transfer-status';
 
 const movementResponses: Record<number, ResponseSpec> = {
   202: { description: 'Durable in Kafka; poll Location for the outcome', schema: transferResource, location: true },
@@ -99,7 +99,7 @@ export const transferRoutes = [
       });
       // Each as a read of it shows it: a COMPLETED one with its reversed_amount (one read for the page).
       const resources = await withReversedAmounts(ctx, page.transfers.map(transferWireFromRow));
-      const transfers = await Promise.all(resources.map((resource) => asSeenBy(ctx, auth, resource)));
+      const transfers = await asSeenByAll(ctx, auth, resources);
       res.json({ transfers, next_cursor: page.next ? encodeHistoryCursor(page.next) : null });
     },
   }),
