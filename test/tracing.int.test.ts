@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { type RoutingTable } from '@ledgerline/domain';
+import { PartitionConsumer, headersOf } from '@ledgerline/kafka';
 import { loadRouting } from '@ledgerline/postgres';
 import { type Tracing, startTracing } from '@ledgerline/tracing';
 import { type TestDatabase, createTestDatabase } from './support/database';
@@ -36,7 +37,9 @@ describe('tracing: HTTP request -> Kafka headers -> the batch that applied it', 
     routing = await loadRouting(db.pool);
   });
 
+  const afterDone: (() => Promise<void>)[] = [];
   afterAll(async () => {
+    for (const done of afterDone) await done();
     await api.stop();
     await worker.stop();
     expect(worker.fatal).toEqual([]);
@@ -102,5 +105,43 @@ describe('tracing: HTTP request -> Kafka headers -> the batch that applied it', 
     const credit = await waitFor('the credit batch span', async () => batchSpans().find((s) => linksTo(s, debit.spanContext().traceId)), 5_000);
     expect(credit.attributes['messaging.destination.partition.id']).toBe('1');
     expect(credit.links.find((l) => l.context.traceId === debit.spanContext().traceId)!.context.spanId).toBe(debit.spanContext().spanId);
+  });
+
+  test("a command carries its trace's traceparent and nothing else of the client's: no baggage, no tracestate (an outside review)", async () => {
+    // A client's 8 KB baggage went onto every message its request published, uncounted by the
+    // produce size bounds: a large batch made a request Kafka refused, resent forever.
+    const admin = new Client(api.url, await token('ops', 'ledger:admin'));
+    const account = await openAccountOn(admin, 0);
+    const traceparent = `00-${randomUUID().replace(/-/g, '')}-${randomUUID().replace(/-/g, '').slice(0, 16)}-01`;
+    const sent = await admin.request('POST', '/v1/deposits', {
+      body: { account_id: account, amount: '5', currency: 'USD' },
+      headers: { 'idempotency-key': randomUUID(), traceparent, tracestate: 'vendor=abc', baggage: `k=${'x'.repeat(8_000)}` },
+    });
+    expect(sent.status).toBe(202);
+    const headers = await new Promise<Record<string, string>>((resolve, reject) => {
+      const consumer = new PartitionConsumer({
+        kafka: topics.kafka,
+        topic: topics.names.commands,
+        groupId: `${topics.prefix}-headers`,
+        partitionsConcurrentMax: 1,
+        fetchBytesMax: 1_048_576,
+        fetchWaitMs: 50,
+        fetchBytesMin: 1,
+        onAssignment: () => undefined,
+        onFetch: async (fetched) => {
+          const message = fetched.messages.find((m) => m.value?.toString().includes(sent.body.id));
+          if (message) resolve(headersOf(message));
+          if (fetched.messages.length > 0) fetched.markProcessed(BigInt(fetched.messages[fetched.messages.length - 1]!.offset));
+        },
+        log: () => undefined,
+      });
+      consumer.start().then(
+        () => setTimeout(() => reject(new Error('the deposit was not found on the commands topic')), 20_000).unref(),
+        reject,
+      );
+      afterDone.push(() => consumer.stop());
+    });
+    expect(Object.keys(headers)).toEqual(['traceparent']);
+    expect(headers.traceparent!.slice(3, 35)).toBe(traceparent.slice(3, 35)); // the client's trace, continued
   });
 });

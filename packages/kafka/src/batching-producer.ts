@@ -66,7 +66,7 @@ export interface BatchingProducerOptions {
   /** Messages per produce request at most. */
   batchSizeMax: number;
   /**
-   * Bytes of keys and values per produce request at most (default 768 KiB), so that what one
+   * Bytes of keys, values and headers per produce request at most (default 768 KiB), so that what one
    * partition gets in a request stays under the broker's message.max.bytes (1 MiB by
    * default), which a record batch must fit whatever its count. A single publish call larger
    * than this is still sent, alone.
@@ -76,6 +76,13 @@ export interface BatchingProducerOptions {
   bufferMessagesMax: number;
   /** A publish not acknowledged within this fails with BrokerUnavailableError. */
   ackTimeoutMs: number;
+}
+
+/** What a message adds to a request: its key, value and headers (which a record batch carries too), and framing. */
+function messageBytes(message: OutgoingMessage): number {
+  let bytes = Buffer.byteLength(message.value) + Buffer.byteLength(message.key) + RECORD_OVERHEAD_BYTES;
+  if (message.headers) for (const name in message.headers) bytes += Buffer.byteLength(name) + Buffer.byteLength(message.headers[name]!);
+  return bytes;
 }
 
 /** A produce call resolved with part of its request not written (produce-acknowledgement.ts). */
@@ -263,7 +270,7 @@ export class BatchingProducer {
     let bytes = 0;
     let calls = 0;
     for (const pending of this.buffer) {
-      const size = pending.messages.reduce((sum, m) => sum + Buffer.byteLength(m.value) + Buffer.byteLength(m.key) + RECORD_OVERHEAD_BYTES, 0);
+      const size = pending.messages.reduce((sum, m) => sum + messageBytes(m), 0);
       if (calls > 0 && (messages + pending.messages.length > this.options.batchSizeMax || bytes + size > bytesMax)) break;
       messages += pending.messages.length;
       bytes += size;

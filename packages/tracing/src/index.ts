@@ -8,8 +8,12 @@
  * path. The OpenTelemetry API without a registered SDK is a no-op anyway; not wiring it at
  * all makes "off" cost nothing, not merely little.
  *
- * Context crosses Kafka as W3C trace-context headers (`traceparent`, `tracestate`), plain
- * strings on the message (packages/kafka carries them as a Record<string, string>).
+ * Context crosses Kafka as the W3C `traceparent` header alone, a plain string on the message
+ * (packages/kafka carries it as a Record<string, string>): 55 bytes a message, whatever the
+ * client sent. A client's `baggage` (up to 8 KB) and `tracestate` once went onto every message
+ * its request published, uncounted by the produce size bounds: about 130 messages of a batch
+ * in one partition made a request Kafka refused as too large, which the producer resends
+ * forever, stopping that API's publishing (an outside review).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Context, ROOT_CONTEXT, type SpanContext, context, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
@@ -19,7 +23,7 @@ import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@ope
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
-/** The headers a traced Kafka message carries: W3C `traceparent` (and `tracestate` when set). */
+/** The headers a traced Kafka message carries: W3C `traceparent`, nothing else. */
 export type TraceHeaders = Record<string, string>;
 
 export interface TracingOptions {
@@ -85,11 +89,11 @@ export function tracingEnabled(): boolean {
   return started !== null;
 }
 
-/** W3C trace-context headers for `ctx` (the active context by default); empty when tracing is off. */
+/** The W3C `traceparent` header for `ctx` (the active context by default); empty when tracing is off or there is no span. */
 export function traceHeaders(ctx: Context = context.active()): TraceHeaders {
   const carrier: TraceHeaders = {};
   propagation.inject(ctx, carrier);
-  return carrier;
+  return carrier.traceparent === undefined ? {} : { traceparent: carrier.traceparent };
 }
 
 /** The remote span context that `headers` carry (a consumed message's), or null. */
