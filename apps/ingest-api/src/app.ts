@@ -498,9 +498,14 @@ function errorHandler(ctx: AppContext) {
     // pino-http's line for this request carries the status; the stack goes with the request id.
     if (answer.unexpected) req.log.error({ err: error }, `500 on ${req.method} ${req.path}`);
     res.locals.errorCode = answer.body.error.code; // for the request's log line
-    // A 503 names the dependency that failed (Postgres, Kafka, Redis, auth): the log line too.
+    // A 503 names the dependency that failed (Postgres, Kafka, Redis, auth): the log line too,
+    // and why, once per interval per dependency (the client is told only which: a key set
+    // that could not be fetched was logged nowhere, an outside review).
     const dependency = (answer.body.error as { details?: { dependency?: unknown } }).details?.dependency;
-    if (typeof dependency === 'string') res.locals.errorDependency = dependency;
+    if (typeof dependency === 'string') {
+      res.locals.errorDependency = dependency;
+      if (error instanceof Error) ctx.warn(`unavailable-${dependency}`, `${dependency} unavailable: ${error.message}`);
+    }
     if (res.headersSent) {
       res.destroy();
       return;

@@ -88,6 +88,25 @@ describe('secure by default', () => {
       await new Promise((resolve) => jwks.close(resolve));
     });
 
+    test('a key set that cannot be fetched is 503 naming auth, and its cause is logged (an outside review)', async () => {
+      const broken = createServer((_req, res) => res.writeHead(500).end('down'));
+      await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
+      try {
+        const lines: { msg?: string }[] = [];
+        const logger = createLogger({ name: 'ingest-api', level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+        const url = `http://127.0.0.1:${(broken.address() as AddressInfo).port}/jwks.json`;
+        const api = await startApi({ ...target, redisKeyPrefix: `${topics.prefix}:${randomUUID().slice(0, 8)}:` }, { JWT_SECRET: undefined, JWT_JWKS_URL: url, JWT_ISSUER: 'https://idp.test', JWT_AUDIENCE: 'ledgerline' }, logger);
+        started.push(api);
+        const rs = await new SignJWT({ scope: 'ledger:read' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('dave').setIssuer('https://idp.test').setAudience('ledgerline').setExpirationTime('1h').sign(privateKey);
+        const answer = await new Client(api.url, rs).get(`/v1/accounts/${randomUUID()}`);
+        expect([answer.status, answer.body.error?.details]).toEqual([503, { dependency: 'auth' }]);
+        expect(JSON.stringify(answer.body)).not.toMatch(/500|jwks\.json/);
+        expect(lines.map((l) => l.msg)).toContainEqual(expect.stringMatching(/^auth unavailable: JWKS unavailable: Expected 200 OK/));
+      } finally {
+        await new Promise((resolve) => broken.close(resolve));
+      }
+    });
+
     test('an HS256 token is 401, whether signed with the development secret or any other', async () => {
       const url = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
       const api = await start({ JWT_SECRET: undefined, JWT_JWKS_URL: url, JWT_ISSUER: 'https://idp.test', JWT_AUDIENCE: 'ledgerline' });
