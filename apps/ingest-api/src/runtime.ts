@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { UnsafeConfigError, within } from '@ledgerline/config';
 import { BatchingProducer, KafkaProbe, createKafka, flushKafkaLog, topicNames } from '@ledgerline/kafka';
 import type { Clock } from '@ledgerline/domain';
-import type { Logger } from '@ledgerline/logging';
+import { type Logger, loggedUrl } from '@ledgerline/logging';
 import { IdempotencyClaims, RoutingWatcher, appLoginProblem, assertSchemaCurrent, createPool, oldestOpenMoveSeconds } from '@ledgerline/postgres';
 import {
   AcceptedTransfers,
@@ -197,7 +197,7 @@ export async function startApiRuntime(config: ApiConfig, hooks: ApiHooks): Promi
   // counted like the rest, at info as pino-http logs a 4xx.
   const server = await startServer(app, config.port, config.host, config.http, ({ status, code, id, method, url }) => {
     metrics.requests.inc({ method: method ?? 'unknown', route: 'unparsed', status: String(status) });
-    logger.info('request answered before routing', { req: { id, method, url }, res: { statusCode: status }, code });
+    logger.info('request answered before routing', { req: { id, method, ...loggedUrl(url) }, res: { statusCode: status }, code });
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

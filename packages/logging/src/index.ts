@@ -157,9 +157,22 @@ export function httpLogger(logger: Logger) {
       return code === undefined ? fields : { ...fields, code };
     },
     serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, ...loggedUrl(req.url) }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   });
 }
+/** A request URL's first characters: a line per request, and the client writes the URL. */
+export const LOGGED_URL_CHARS_MAX = 256;
+
+/**
+ * The URL a request line shows: whole when short, else its first LOGGED_URL_CHARS_MAX
+ * characters and its length. A 15 KB query on a 401 wrote a 15 KB line, synchronously, with
+ * no principal to rate-limit (an outside review).
+ */
+export function loggedUrl(url: string | undefined): { url?: string; url_length?: number } {
+  if (url === undefined) return {};
+  return url.length <= LOGGED_URL_CHARS_MAX ? { url } : { url: url.slice(0, LOGGED_URL_CHARS_MAX), url_length: url.length };
+}
+
 export { type FoldedLine, RepeatFilter, type RepeatFilterOptions } from './repeats';

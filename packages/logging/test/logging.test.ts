@@ -52,6 +52,25 @@ describe('the pino Logger', () => {
 });
 
 describe('httpLogger', () => {
+  test("a request line shows a long URL's first 256 characters and its length, not all of it (an outside review)", async () => {
+    const { logger, lines } = capture('info');
+    const middleware = httpLogger(logger);
+    const server = createServer((req, res) => middleware(req, res, () => void (res.statusCode = 401, res.end())));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const long = `/v1/accounts?q=${'A'.repeat(15_000)}`;
+    await fetch(`http://127.0.0.1:${port}${long}`);
+    await fetch(`http://127.0.0.1:${port}/v1/accounts?q=short`);
+    await new Promise((resolve) => server.close(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    const requests = lines.filter((line) => line.req !== undefined).map((line) => line.req as { url: string; url_length?: number });
+    expect(requests).toEqual([
+      { id: expect.anything(), method: 'GET', url: long.slice(0, 256), url_length: long.length },
+      { id: expect.anything(), method: 'GET', url: '/v1/accounts?q=short' },
+    ]);
+    expect(Math.max(...lines.map((line) => JSON.stringify(line).length))).toBeLessThan(1_000);
+  });
+
   async function answered(status: number, code: string | null, thrown: Error | null = null, dependency: string | null = null): Promise<Record<string, unknown>> {
     const { logger, lines } = capture('debug');
     const middleware = httpLogger(logger);
