@@ -190,9 +190,14 @@ export class WorkerHealth {
     return 'ok';
   }
 
+  /**
+   * Logs a verdict that changed, not one that only counted more seconds ("applying failing for
+   * 31 s"): every probe, every few seconds, logged the same failure again (an outside review).
+   */
   private logChange(verdict: string): void {
-    if (verdict === this.lastVerdict) return;
-    this.lastVerdict = verdict;
+    const kind = verdict.replace(/\bfor \d+ s\b/g, 'for some time');
+    if (kind === this.lastVerdict) return;
+    this.lastVerdict = kind;
     if (verdict) this.deps.logger.warn('checks failing', { reasons: verdict });
     else this.deps.logger.info('all checks ok');
   }

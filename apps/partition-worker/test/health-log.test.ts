@@ -1,0 +1,43 @@
+// The worker's readiness logs a failing verdict when it changes, not at every probe while it
+// only counts more seconds (an outside review of what the system writes about itself).
+import { createLogger } from '@ledgerline/logging';
+import type { Database } from '@ledgerline/postgres';
+import type { KafkaProbe } from '@ledgerline/kafka';
+import { WorkerHealth } from '../src/health';
+import { createWorkerMetrics } from '../src/metrics';
+import type { Ownership } from '../src/partition-worker';
+
+test('a stuck partition is logged once while its failure only lasts longer, and again when it changes or ends', async () => {
+  const lines: { msg?: string; reasons?: string }[] = [];
+  const logger = createLogger({ name: 'worker', level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const stuck: Ownership = { partition: 0, epoch: 1n, nextOffset: 5n, writesFailing: { since: Date.now() - 60_000, error: 'timeout' }, fetchesPastNext: null };
+  let owned: Ownership[] = [stuck];
+  const health = new WorkerHealth({
+    topic: 'commands',
+    groupId: 'workers',
+    memberId: () => 'member-1',
+    pool: { query: async () => ({ rows: [] }) } as unknown as Database,
+    pingRedis: async () => undefined,
+    kafka: { check: async () => undefined } as unknown as KafkaProbe,
+    ownership: () => owned,
+    relayCounts: () => ({ published: 0, failures: 0 }),
+    metrics: createWorkerMetrics({ defaultMetrics: false }),
+    checkTimeoutMs: 1_000,
+    writesFailingUnreadyMs: 30_000,
+    logger,
+  });
+  const failing = () => lines.filter((l) => l.msg === 'checks failing').map((l) => l.reasons);
+
+  expect((await health.readiness()).checks.partitions).toBe('failing');
+  for (const lasted of [5_000, 10_000, 15_000]) {
+    stuck.writesFailing!.since -= lasted; // the same failure, seconds later
+    await health.readiness();
+  }
+  expect(failing()).toEqual([expect.stringMatching(/^partitions: partition 0: applying failing for 60 s \(last: timeout\)$/)]);
+  stuck.writesFailing!.error = 'connection refused';
+  await health.readiness();
+  expect(failing()).toHaveLength(2);
+  owned = [{ ...stuck, writesFailing: null }];
+  expect((await health.readiness()).ready).toBe(true);
+  expect(lines.at(-1)?.msg).toBe('all checks ok');
+});
