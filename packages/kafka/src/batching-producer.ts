@@ -37,7 +37,7 @@ import { BackpressureError, BrokerUnavailableError } from './errors';
 import { groupByTopic, kafkajsOf, toKafkaMessage } from './kafkajs';
 import type { OutgoingMessage } from './messages';
 import { settledWithin } from './settled-within';
-import { PartitionPlan } from './produce-acknowledgement';
+import { PartitionPlan, PartlyUnwrittenError } from './produce-acknowledgement';
 
 /** Backoff between attempts at a produce request that failed: doubling, capped, jittered. */
 const RESEND_DELAY_FIRST_MS = 50;
@@ -83,14 +83,6 @@ function messageBytes(message: OutgoingMessage): number {
   let bytes = Buffer.byteLength(message.value) + Buffer.byteLength(message.key) + RECORD_OVERHEAD_BYTES;
   if (message.headers) for (const name in message.headers) bytes += Buffer.byteLength(name) + Buffer.byteLength(message.headers[name]!);
   return bytes;
-}
-
-/** A produce call resolved with part of its request not written (produce-acknowledgement.ts). */
-class PartlyUnwrittenError extends Error {
-  constructor(unwritten: number, sent: number) {
-    super(`Kafka acknowledged the produce request without ${unwritten} of its ${sent} messages`);
-    this.name = 'PartlyUnwrittenError';
-  }
 }
 
 /** One publish call: a single message, or a group that must travel in one produce request. */
@@ -317,12 +309,15 @@ export class BatchingProducer {
             for (const pending of batch) this.settle(pending, null);
             return;
           }
-          for (const pending of batch) {
-            const rest = unwritten.filter((u) => u.pending === pending).map((u) => u.outgoing);
-            if (rest.length === 0) this.settle(pending, null);
-            else pending.messages = rest;
+          const rest = new Map<Pending, OutgoingMessage[]>();
+          for (const { pending, outgoing } of unwritten) {
+            const messagesLeft = rest.get(pending);
+            if (messagesLeft) messagesLeft.push(outgoing);
+            else rest.set(pending, [outgoing]);
           }
-          batch = batch.filter((pending) => unwritten.some((u) => u.pending === pending));
+          for (const pending of batch) if (!rest.has(pending)) this.settle(pending, null);
+          for (const [pending, messagesLeft] of rest) pending.messages = messagesLeft;
+          batch = [...rest.keys()];
           messages = unwritten.length;
           this.inFlight = messages;
           throw new PartlyUnwrittenError(unwritten.length, sent.length);

@@ -14,7 +14,7 @@ import type { Producer } from 'kafkajs';
 import type { KafkaClient } from './client';
 import { groupByTopic, kafkajsOf, toKafkaMessage } from './kafkajs';
 import type { OutgoingMessage } from './messages';
-import { PartitionPlan } from './produce-acknowledgement';
+import { PartitionPlan, PartlyUnwrittenError } from './produce-acknowledgement';
 
 export interface BulkProducerOptions {
   kafka: KafkaClient;
@@ -46,7 +46,7 @@ export class BulkProducer {
     const acknowledged = await this.producer.sendBatch({ topicMessages: groupByTopic(sent), acks: -1 });
     const unwritten = this.plan.unacknowledged(sent, acknowledged).length;
     // kafkajs may resolve with part of the request unwritten (produce-acknowledgement.ts).
-    if (unwritten > 0) throw new Error(`Kafka acknowledged the produce request without ${unwritten} of its ${sent.length} messages`);
+    if (unwritten > 0) throw new PartlyUnwrittenError(unwritten, sent.length);
   }
 
   async close(): Promise<void> {

@@ -40,14 +40,25 @@ export class PartitionPlan {
    * the call's `acknowledged` answer does not cover, in their order.
    */
   unacknowledged<T extends { topic: string; message: Message }>(sent: readonly T[], acknowledged: readonly RecordMetadata[]): T[] {
-    const written = new Set(acknowledged.filter((r) => r.errorCode === 0).map((r) => partitionKey(r.topicName, r.partition)));
+    // Per topic, the partitions written: a lookup per message, no key built per message.
+    const written = new Map<string, Set<number>>();
+    for (const { topicName, partition, errorCode } of acknowledged) {
+      if (errorCode !== 0) continue;
+      let partitions = written.get(topicName);
+      if (!partitions) written.set(topicName, (partitions = new Set()));
+      partitions.add(partition);
+    }
     return sent.filter(({ topic, message }) => {
       const partition = this.chosen.get(message);
-      return partition === undefined || !written.has(partitionKey(topic, partition));
+      return partition === undefined || written.get(topic)?.has(partition) !== true;
     });
   }
 }
 
-function partitionKey(topic: string, partition: number): string {
-  return `${partition}\u0000${topic}`;
+/** A produce call resolved with part of its request not written. */
+export class PartlyUnwrittenError extends Error {
+  override readonly name = 'PartlyUnwrittenError';
+  constructor(unwritten: number, sent: number) {
+    super(`Kafka acknowledged the produce request without ${unwritten} of its ${sent} messages`);
+  }
 }
