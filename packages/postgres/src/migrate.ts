@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -13,17 +14,31 @@ import { inTransaction } from './pool';
  * After the last one, every run re-applies `migrations/privileges.sql` (ownership and the
  * grants of the app roles), so a table added by any later migration gets its privileges
  * without a migration of its own having to remember them.
+ *
+ * Each applied migration's checksum is recorded, and every run first compares the files with
+ * them: a migration edited after it was applied would otherwise be skipped silently (its
+ * version is recorded), leaving a database that differs from what the file says. A row
+ * recorded before checksums were kept takes the file's checksum on the next run.
  */
 const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
 const PRIVILEGES_FILE = join(MIGRATIONS_DIR, 'privileges.sql');
 const MIGRATION_LOCK_KEY = 4_271_946_001;
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
-  version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+  version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), checksum text)`;
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+}
+
+/** sha256 of the migration's text, line endings normalised (a checkout with CRLF is the same file). */
+export function migrationChecksum(sql: string): string {
+  return createHash('sha256').update(sql.replace(/\r\n/g, '\n')).digest('hex');
+}
+
+export class MigrationChangedError extends Error {
+  override readonly name = 'MigrationChangedError';
 }
 
 export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
@@ -56,6 +71,7 @@ const LOCK_NOT_AVAILABLE = '55P03';
 
 export async function migrate(pool: Pool, migrations = listMigrations(), options: MigrateOptions = {}): Promise<string[]> {
   const { lockTimeoutMs = 2_000, lockRetryDelayMs = 1_000, lockAttemptsMax = 200, onLockWait } = options;
+  await verifyAppliedChecksums(pool, migrations);
   const applied: string[] = [];
   for (const migration of migrations) {
     for (let attempt = 1; ; attempt++) {
@@ -66,12 +82,14 @@ export async function migrate(pool: Pool, migrations = listMigrations(), options
           // the change: a second run gave up after 200 attempts, blaming a long transaction).
           await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
           await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.trunc(lockTimeoutMs))}`);
-          // Created under the lock: two concurrent CREATE TABLE IF NOT EXISTS can still collide.
-          await client.query(CREATE_MIGRATIONS_TABLE);
           const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
           if (done.rowCount) return false;
           await client.query(migration.sql);
-          await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+          await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+            migration.version,
+            migration.name,
+            migrationChecksum(migration.sql),
+          ]);
           return true;
         });
         if (ran) applied.push(migration.name);
@@ -91,6 +109,43 @@ export async function migrate(pool: Pool, migrations = listMigrations(), options
   }
   await applyPrivileges(pool);
   return applied;
+}
+
+/**
+ * Before anything is applied: every migration of this build that the database records must
+ * still read as it did when applied. A version the build does not know (a newer build
+ * migrated this database) is not ours to judge.
+ */
+async function verifyAppliedChecksums(pool: Pool, migrations: Migration[]): Promise<void> {
+  await inTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    // Created under the lock: two concurrent CREATE TABLE IF NOT EXISTS can still collide.
+    await client.query(CREATE_MIGRATIONS_TABLE);
+    const column = await client.query(
+      `SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migrations' AND column_name = 'checksum'`,
+    );
+    // Only when missing: ALTER TABLE takes its lock even when IF NOT EXISTS finds the column.
+    if (!column.rowCount) await client.query('ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text');
+    const recorded = await client.query<{ version: number; checksum: string | null }>('SELECT version, checksum FROM schema_migrations');
+    const byVersion = new Map(recorded.rows.map((row) => [row.version, row]));
+    const changed: string[] = [];
+    for (const migration of migrations) {
+      const row = byVersion.get(migration.version);
+      if (!row) continue;
+      const checksum = migrationChecksum(migration.sql);
+      if (row.checksum === null) {
+        await client.query('UPDATE schema_migrations SET checksum = $2 WHERE version = $1', [migration.version, checksum]);
+      } else if (row.checksum !== checksum) {
+        changed.push(migration.name);
+      }
+    }
+    if (changed.length) {
+      throw new MigrationChangedError(
+        `${changed.join(', ')}: changed since ${changed.length === 1 ? 'it was' : 'they were'} applied to this database, so migrate applies nothing.` +
+          ' An applied migration must never change: restore the file as it was released and put the change in a new migration',
+      );
+    }
+  });
 }
 
 export class SchemaBehindError extends Error {
