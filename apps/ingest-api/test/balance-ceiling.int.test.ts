@@ -62,6 +62,14 @@ describe("a rejection for the payee's own ceiling", () => {
       expect((await admin.get(`/v1/accounts/${external}`)).body).toMatchObject({ id: external, owner: 'system', overdraft_limit: null, status: 'OPEN' });
       expect(BigInt((await admin.get(`/v1/accounts/${external}/balance`)).body.balance)).toBeLessThanOrEqual(-(AMOUNT_MAX * BigInt(fits)));
       expect((await bob.get(`/v1/accounts/${external}`)).status).toBe(404);
+      // No movement names it (a deposit has no source): its history is refused, not an empty
+      // page that would say nothing moved; its entries show its side of each deposit.
+      const systemHistory = await admin.get(`/v1/transfers?account_id=${external}`);
+      expect(systemHistory.status).toBe(400);
+      expect(systemHistory.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'account_id' }] });
+      const externalEntries = (await admin.get(`/v1/accounts/${external}/entries?limit=200`)).body.entries as { transfer_id: string }[];
+      expect(externalEntries.some((e) => e.transfer_id === overDeposit.body.id)).toBe(false);
+      expect(externalEntries.length).toBeGreaterThan(0);
     } finally {
       await api.stop();
       await worker.stop();

@@ -91,7 +91,7 @@ export interface paths {
         };
         /**
          * The movements that touch an account (as source or destination), newest first; pass next_cursor as cursor for the next page
-         * @description Owner of the account or admin; 404 otherwise. Movements a worker has applied (PROCESSING, COMPLETED, REJECTED), ordered by (created_at, id).
+         * @description Owner of the account or admin; 404 otherwise. Movements a worker has applied (PROCESSING, COMPLETED, REJECTED), ordered by (created_at, id). A system account (admin only) is 400: no movement names it; its entries list its side of each.
          */
         get: operations["getTransfers"];
         put?: never;

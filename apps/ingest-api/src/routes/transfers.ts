@@ -5,6 +5,7 @@ import { listAccountTransfers } from '@ledgerline/postgres';
 import { historyQuery, idPath, movementBody, reversalBody, transferBody, transferQuery, transferResource, transfersPage } from '@ledgerline/schemas';
 import { visibleAccount } from '../account-directory';
 import { decodeHistoryCursor, encodeHistoryCursor } from '../history-cursor';
+import { validationFailed } from '../errors';
 import { authOf, requireRead } from '../request-principal';
 import { type MovementAnswer, submitMovement } from '../movements';
 import { type ResponseSpec, defineRoute } from '../route-table';
@@ -82,7 +83,7 @@ export const transferRoutes = [
     path: '/v1/transfers',
     summary: 'The movements that touch an account (as source or destination), newest first; pass next_cursor as cursor for the next page',
     description:
-      'Owner of the account or admin; 404 otherwise. Movements a worker has applied (PROCESSING, COMPLETED, REJECTED), ordered by (created_at, id).',
+      'Owner of the account or admin; 404 otherwise. Movements a worker has applied (PROCESSING, COMPLETED, REJECTED), ordered by (created_at, id). A system account (admin only) is 400: no movement names it; its entries list its side of each.',
     query: historyQuery,
     responses: { 200: { description: 'A page of movements', schema: transfersPage } },
     errors: [403, 404],
@@ -90,6 +91,12 @@ export const transferRoutes = [
       const auth = authOf(res);
       requireRead(auth);
       const account = await visibleAccount(ctx.directory, auth, query.account_id.toLowerCase());
+      // No movement names a system account as its source or destination (a deposit has no
+      // source, a cross-partition movement names its two user accounts): its history would
+      // read as empty, which is false. Its side of each movement is in its entries.
+      if (account.kind !== 'USER') {
+        throw validationFailed([{ path: 'account_id', message: 'names a system account, which no movement names as source or destination: read its entries (GET /v1/accounts/{id}/entries)' }]);
+      }
       const page = await listAccountTransfers(ctx.pool, {
         accountId: account.id,
         statuses: query.status === undefined ? STORED_TRANSFER_STATUSES : [query.status],
