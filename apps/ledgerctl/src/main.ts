@@ -15,9 +15,12 @@ import { rebindKeys } from './commands/keys';
 /** Dead letters one `ledgerctl dead-letters` prints at most: each is a row with its reason. */
 const DEAD_LETTERS_SHOWN_MAX = 10_000;
 
-// Output piped into `head` closes early: that is the reader's choice, not an error.
+// Output piped into `head` closes early: that is the reader's choice, not an error. The
+// command still runs to its end, unheard, so that its exit code stays its verdict: exiting 0
+// at the first refused write made `reconcile | head -1` read a broken ledger as sound (an
+// outside review). Each later write is refused the same way and ignored.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
+  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
   throw error;
 });
 
@@ -94,6 +97,14 @@ const deadLetters = program
       json: options.json === true,
     }),
   );
+// The list's options choose which letters are listed; a subcommand names its one letter by
+// id and reads none of them. Given with one (`dead-letters --partition 1 redrive 9`), they
+// were accepted and ignored, so the redrive of a letter of another partition looked checked
+// (an outside review): refused instead, before anything connects.
+deadLetters.hook('preSubcommand', (parent, subcommand) => {
+  const given = parent.options.filter((option) => parent.getOptionValueSource(option.attributeName()) === 'cli').map((option) => option.long);
+  if (given.length) throw new Error(`${given.join(', ')}: an option of the list (\`dead-letters\`), not of \`dead-letters ${subcommand.name()}\`, which acts on the one letter its id names`);
+});
 deadLetters
   .command('show <id>')
   .description('one dead letter whole: where it was read, why, and its command decoded')

@@ -28,3 +28,19 @@ describe('ledgerctl arguments', () => {
     expect(run.stderr.length).toBeLessThan(2_000);
   });
 });
+
+// The list's options (`--limit`, `--partition`, `--open`, `--json`) were accepted beside a
+// subcommand and ignored: `dead-letters --partition 1 redrive 9` redrove a letter of
+// partition 0 (an outside review). Refused, exit 2, before anything connects.
+describe('dead-letters subcommands', () => {
+  test.each([
+    [['dead-letters', '--partition', '1', 'redrive', '9'], '--partition', 'redrive'],
+    [['dead-letters', 'show', '6', '--json'], '--json', 'show'],
+    [['dead-letters', '--limit', 'abc', 'show', '6'], '--limit', 'show'],
+    [['dead-letters', 'ack', '5', '--note', 'handled', '--open'], '--open', 'ack'],
+  ])('%j is refused, naming the option', (args, option, subcommand) => {
+    const run = ledgerctl(...args);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe(`ledgerctl: ${option}: an option of the list (\`dead-letters\`), not of \`dead-letters ${subcommand}\`, which acts on the one letter its id names\n`);
+  });
+});

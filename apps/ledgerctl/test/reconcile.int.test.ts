@@ -8,12 +8,17 @@
 // unless the accounts checked before the failure disagreed, which is reported (exit 1).
 import { findAccount, loadRouting } from '@ledgerline/postgres';
 import { createRedis, waitUntilReady } from '@ledgerline/redis';
-import { ledgerctlFor } from '../../../test/support/ledgerctl';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { ledgerctlEnvFor, ledgerctlFor } from '../../../test/support/ledgerctl';
 import { testServices } from '../../../test/support/env';
 import { useTestLedger } from '../../../test/support/test-ledger';
 import { TestPublisher, allTerminal, deposit, openAccountOn } from '../../../test/support/ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
+
+const ROOT = join(__dirname, '..', '..', '..');
 
 describe('ledgerctl reconcile', () => {
   const ledger = useTestLedger(2);
@@ -21,6 +26,18 @@ describe('ledgerctl reconcile', () => {
   const ledgerctl = (args: string[], extra: Record<string, string> = {}) => ledgerctlFor({ databaseUrl: ledger.db.url, topicPrefix: ledger.topics.prefix })(args, extra);
 
   const reconcileCli = () => ledgerctl(['reconcile', '--no-progress']);
+
+  /** reconcile's exit code when its reader closes the pipe before the first line. */
+  const reconcileUnheard = async (): Promise<number | null> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/ledgerctl/src/main.ts'), 'reconcile', '--no-progress'], {
+      cwd: ROOT,
+      env: { ...process.env, ...ledgerctlEnvFor({ databaseUrl: ledger.db.url, topicPrefix: ledger.topics.prefix }) },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    child.stdout.destroy();
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return code;
+  };
 
   test('a usage error exits 2, never 1 (which only reconcile gives, for a broken ledger); a partition count past the buckets is refused', async () => {
     const typo = await ledgerctl(['reconcile', '--no-chache']);
@@ -91,6 +108,9 @@ describe('ledgerctl reconcile', () => {
     expect(broken.code).toBe(1);
     expect(broken.out).toMatch(/conservation\s+1/);
     expect(broken.out).toMatch(/balance-equals-entries\s+1/);
+    // Read by a reader that stops at once (`reconcile | head -1`): the verdict is still the
+    // exit code. It used to exit 0 at the first refused write.
+    expect(await reconcileUnheard()).toBe(1);
     await ledger.db.pool.query('UPDATE accounts SET balance = balance - 1 WHERE id = $1', [account]);
 
     // Issue 13's invariants: held money no hold explains, a reversal total past the original,
