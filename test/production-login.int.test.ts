@@ -27,6 +27,12 @@ describe('production refuses a Postgres login that no privilege bounds', () => {
     worker: `ll_test_worker_${suffix}`,
   };
   const secret = () => randomBytes(48).toString('base64');
+  /**
+   * The local stack's Kafka has no TLS listener. Production wants TLS to Kafka even through a
+   * loopback bootstrap address (the brokers the cluster advertises may be elsewhere); this
+   * test is about the Postgres login, so it says, as an operator would, that Kafka stays here.
+   */
+  const kafkaOnThisMachine = { LEDGERLINE_PLAINTEXT_ALLOWED: 'kafka' };
 
   /** Straight to Postgres (PgBouncer's user list knows only the stack's roles), as `role`. */
   function loginUrl(role: string): string {
@@ -80,6 +86,7 @@ describe('production refuses a Postgres login that no privilege bounds', () => {
     startError(() =>
       startApi(target(), {
         LEDGERLINE_ENV: 'production',
+        ...kafkaOnThisMachine,
         API_DATABASE_URL: loginUrl(role),
         JWT_SECRET: secret(),
         LEDGERLINE_COMMAND_KEY: secret(),
@@ -89,7 +96,7 @@ describe('production refuses a Postgres login that no privilege bounds', () => {
       }),
     );
 
-  const worker = (role: string) => startError(() => startWorker(target(), { LEDGERLINE_ENV: 'production', WORKER_DATABASE_URL: loginUrl(role), LEDGERLINE_COMMAND_KEY: secret() }));
+  const worker = (role: string) => startError(() => startWorker(target(), { LEDGERLINE_ENV: 'production', ...kafkaOnThisMachine, WORKER_DATABASE_URL: loginUrl(role), LEDGERLINE_COMMAND_KEY: secret() }));
 
   test('the API refuses a superuser and a member of ledgerline_owner, naming API_DATABASE_URL', async () => {
     const superuser = await api(roles.superuser);

@@ -1,7 +1,7 @@
 // Proves the API refuses to start in production with each unsafe setting, one line naming
 // the variable, and that development and test still start with no env at all.
 import { REDIS_BREAKER_OPEN_MS_DEFAULT } from '@ledgerline/redis';
-import { UnsafeConfigError, describeStartFailure } from '@ledgerline/config';
+import { ConfigError, UnsafeConfigError, describeStartFailure } from '@ledgerline/config';
 import { loadApiConfig } from '../src/config';
 
 const STRONG = 'Vq3xR9tLw2mZ8pKc5nYb7hJd4sFg6aQe1uTo0iWkXyEzCvBn'; // 48 varied characters: a secret that looks random
@@ -191,6 +191,11 @@ describe('numbers, addresses and names are what they say, in every environment',
     for (const tail of ['/?tls', '/?tls=', '/0?family=6', '?tls=false', '/#x']) {
       expect(() => loadApiConfig({ REDIS_URL: `rediss://127.0.0.1:6380${tail}` })).toThrow(/REDIS_URL=.*without a query or fragment/);
     }
+    // The path is the database: ioredis read `/1abc` as 1 and `/ledger` as 0 (an outside review).
+    for (const path of ['/1abc', '/ledger', '/-1', '/16', '/01', '/99999999999', '/1/']) {
+      expect(() => loadApiConfig({ REDIS_URL: `rediss://127.0.0.1:6380${path}` })).toThrow(/REDIS_URL=.*must name no database or one from 0 to 15 in decimal digits/);
+    }
+    for (const path of ['', '/', '/0', '/15']) expect(loadApiConfig({ REDIS_URL: `rediss://127.0.0.1:6380${path}` }).redisUrl).toBe(`rediss://127.0.0.1:6380${path}`);
     // A refused URL is shown without its user and password (the message goes to the logs).
     const refused = (() => {
       try {
@@ -225,6 +230,22 @@ describe('LEDGERLINE_ENV=production refuses connections in the clear to another 
     ]);
     // The operator's word that the network is encrypted (a service mesh): started.
     expect(loadApiConfig({ ...plain, LEDGERLINE_PLAINTEXT_ALLOWED: 'postgres,redis,kafka' }).redisUrl).toBe('redis://cache.internal:6379');
+  });
+
+  test("the database URL's ssl parameter as node-pg reads it: ssl= is no TLS, ssl=no-verify checks nothing, PGSSLMODE then unread (an outside review)", () => {
+    const withSsl = (value: string) => prod({ API_DATABASE_URL: DB.replace('sslmode=verify-full', `ssl=${value}`), PGSSLMODE: 'verify-full' });
+    expect(refusal(withSsl(''))).toEqual([expect.stringMatching(/^API_DATABASE_URL: connects to db\.internal without TLS \(an empty ssl= is no TLS to node-pg\)/)]);
+    expect(refusal(withSsl('no-verify'))).toEqual([expect.stringMatching(/^API_DATABASE_URL: connects to db\.internal over TLS without checking its certificate/)]);
+    expect(loadApiConfig(withSsl('true')).databaseUrl).toMatch(/\?ssl=true$/);
+  });
+
+  test('NODE_TLS_REJECT_UNAUTHORIZED=0, every certificate check off, is refused (an outside review)', () => {
+    expect(refusal(prod({ NODE_TLS_REJECT_UNAUTHORIZED: '0' }))).toEqual([expect.stringMatching(/^NODE_TLS_REJECT_UNAUTHORIZED: is "0", which turns off the certificate check/)]);
+  });
+
+  test('Kafka on this machine without TLS is refused: the client goes on to the brokers the cluster advertises (an outside review)', () => {
+    expect(refusal(prod({ KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_SSL: 'false' }))).toEqual([expect.stringMatching(/^KAFKA_SSL: the bootstrap brokers \(127\.0\.0\.1\) are on this machine, but/)]);
+    expect(loadApiConfig(prod({ KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_SSL: 'false', LEDGERLINE_PLAINTEXT_ALLOWED: 'kafka' })).kafkaSecurity.ssl).toBe(false);
   });
 });
 
@@ -281,6 +302,19 @@ describe('development and test', () => {
     expect(refusal({ LEDGERLINE_ENV: 'development', HOST: '0.0.0.0', API_DATABASE_URL: 'postgres://u:p@db.internal:5432/ledgerline' })).toBeNull();
     expect(refusal({ LEDGERLINE_ENV: 'test', REDIS_URL: 'redis://cache.internal:6379' })).toBeNull();
     expect(refusal({ HOST: '::1', API_DATABASE_URL: 'postgres://u:p@localhost:5432/ledgerline', REDIS_URL: 'redis://127.0.0.2:6379' })).toBeNull();
+  });
+
+  test('NODE_ENV=production (the Dockerfile sets it) without LEDGERLINE_ENV is refused though everything is on loopback: behind a local proxy the public secret signed admin tokens (an outside review)', () => {
+    expect(() => loadApiConfig({ NODE_ENV: 'production' })).toThrow(
+      new ConfigError(
+        'LEDGERLINE_ENV: not set, so the development defaults apply (a public JWT secret and command key), yet NODE_ENV="production" says this is a deployment. ' +
+          'Set LEDGERLINE_ENV=production, or LEDGERLINE_ENV=development to run the development defaults deliberately',
+      ),
+    );
+    for (const nodeEnv of ['Production', 'staging', ' prod ']) expect(() => loadApiConfig({ NODE_ENV: nodeEnv })).toThrow(/^LEDGERLINE_ENV: not set, .* yet NODE_ENV="[^"]+" says this is a deployment/);
+    // Said explicitly (docker compose says development over the image's NODE_ENV), or a development NODE_ENV: it starts.
+    expect(loadApiConfig({ NODE_ENV: 'production', LEDGERLINE_ENV: 'development' }).jwt.hs256Secret).toBe('dev-secret-change-me');
+    for (const nodeEnv of ['development', 'test', 'dev', '']) expect(loadApiConfig({ NODE_ENV: nodeEnv }).ledgerlineEnv).toBe('development');
   });
 
   test('with a JWKS URL the dev secret no longer applies: HS256 needs an explicit JWT_SECRET everywhere', () => {

@@ -21,6 +21,8 @@ test('production refuses each local credential, the local stack\'s addresses and
       expect.stringMatching(/^KAFKA_BROKERS: not set; production needs your own/),
       expect.stringMatching(/^REDIS_URL: not set; production needs your own/),
       expect.stringMatching(/^JWT_SECRET: is the development secret/),
+      // Kafka without TLS, even through the default loopback bootstrap (it leads to the brokers the cluster advertises).
+      expect.stringMatching(/^KAFKA_SSL: the bootstrap brokers \(127\.0\.0\.1\) are on this machine/),
     ]);
   }
 });
@@ -35,6 +37,22 @@ test('production refuses the owner\'s and the reader\'s Postgres in the clear, a
       expect.stringMatching(/^KAFKA_SSL: the brokers \(kafka-1\.internal\) are reached without TLS/),
     ]);
   }
+});
+
+test("production refuses the URL's ssl=no-verify and ssl= as node-pg reads them, and NODE_TLS_REJECT_UNAUTHORIZED=0 (an outside review)", () => {
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadCtlConfig({ LEDGERLINE_ENV: 'production', OWNER_DATABASE_URL: OWNER, API_DATABASE_URL: READ, ...SERVICES, ...env });
+      return [];
+    } catch (error) {
+      return [...(error as UnsafeConfigError).problems];
+    }
+  };
+  expect(problems({ OWNER_DATABASE_URL: OWNER.replace('sslmode=verify-full', 'ssl=no-verify'), API_DATABASE_URL: READ.replace('sslmode=verify-full', 'ssl=') })).toEqual([
+    expect.stringMatching(/^OWNER_DATABASE_URL: connects to db over TLS without checking its certificate or its host name \(ssl=no-verify\)/),
+    expect.stringMatching(/^API_DATABASE_URL: connects to db without TLS \(an empty ssl= is no TLS to node-pg\)/),
+  ]);
+  expect(problems({ NODE_TLS_REJECT_UNAUTHORIZED: '0' })).toEqual([expect.stringMatching(/^NODE_TLS_REJECT_UNAUTHORIZED: is "0"/)]);
 });
 
 test('production refuses topics a single broker could lose: the replicas ledgerctl migrate creates', () => {
@@ -83,6 +101,8 @@ test("LL_PROFILE naming another stack than dev, without its addresses, is refuse
 
 test('LEDGERLINE_ENV unset while reaching another host is refused (it would sign tokens with the public development secret there)', () => {
   expect(() => loadCtlConfig({ OWNER_DATABASE_URL: OWNER })).toThrow(/^LEDGERLINE_ENV: not set, .* yet OWNER_DATABASE_URL reaches db, beyond this machine/);
+  // All on loopback, but NODE_ENV says deployment (the image's ledgerctl; an outside review): refused.
+  expect(() => loadCtlConfig({ NODE_ENV: 'production' })).toThrow(/^LEDGERLINE_ENV: not set, .* yet NODE_ENV="production" says this is a deployment/);
   expect(() => loadCtlConfig({ KAFKA_BROKERS: 'kafka-1.internal:9092' })).toThrow(/yet KAFKA_BROKERS reaches kafka-1\.internal,/);
   expect(() => loadCtlConfig({ LEDGERLINE_ENV: 'development', OWNER_DATABASE_URL: OWNER, API_DATABASE_URL: READ })).not.toThrow();
   expect(() => loadCtlConfig({})).not.toThrow();

@@ -224,7 +224,8 @@ const schema = z.object({
   ...tracingVars,
   /**
    * How often the worker looks for HELD holds that fell due on its partitions and publishes
-   * their EXPIRE_HOLD (docs/api.md: released within 5 s of expires_at); 0 = never (tests only).
+   * their EXPIRE_HOLD (docs/api.md: released within 5 s of expires_at); 0 = never (tests only:
+   * production refuses it, elsewhere the worker logs a warning at start).
    */
   WORKER_HOLD_EXPIRY_SCAN_MS: intVar(1_000, 0, 4_000),
   /** Due holds published per scan at most. */
@@ -254,6 +255,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
       ...serviceAddressProblems(env),
       ...openNetworkProblems('WORKER_OPS_NETWORKS', raw.WORKER_OPS_NETWORKS),
       ...(raw.FAULT_INJECT === 'none' ? [] : [`FAULT_INJECT: ${raw.FAULT_INJECT} is a test switch (the worker kills itself); unset it`]),
+      // The other test switch: with it no hold of this worker's partitions ever expires, and
+      // their amounts stay out of `available` (an outside review).
+      ...(raw.WORKER_HOLD_EXPIRY_SCAN_MS === 0
+        ? ['WORKER_HOLD_EXPIRY_SCAN_MS: 0 turns hold expiry off (a test switch): holds past expires_at would keep their amount out of available; unset it (a scan every 1,000 ms)']
+        : []),
       ...plaintextProblems(
         { postgres: [['WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL]], redisUrl: raw.REDIS_URL, kafka: { brokers: raw.KAFKA_BROKERS, ssl: kafkaSecurityConfig.ssl } },
         env,

@@ -33,6 +33,8 @@ export interface HoldExpiryOptions {
   holdsPerScanMax: number;
   republishAfterMs: number;
   log(message: string): void;
+  /** A setting an operator must hear about (logged at warn). */
+  warn(message: string): void;
 }
 
 export class HoldExpiry {
@@ -43,7 +45,14 @@ export class HoldExpiry {
   constructor(private readonly options: HoldExpiryOptions) {}
 
   start(): void {
-    if (this.options.scanIntervalMs === 0) return;
+    if (this.options.scanIntervalMs === 0) {
+      // A test switch (production refuses it): nothing else shows that holds stopped expiring,
+      // only holds read one by one (an outside review).
+      this.options.warn(
+        'hold expiry is off (WORKER_HOLD_EXPIRY_SCAN_MS=0, a test switch): HELD holds of the partitions this process applies keep their amount out of available past expires_at',
+      );
+      return;
+    }
     this.timer = setInterval(() => {
       if (!this.running) this.running = this.scan().then(() => undefined).finally(() => (this.running = null));
     }, this.options.scanIntervalMs);

@@ -267,6 +267,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     holdsPerScanMax: config.holdExpiryHoldsPerScanMax,
     republishAfterMs: config.holdExpiryRepublishMs,
     log,
+    warn: (message) => logger.warn(message),
   });
   expiry.start();
 

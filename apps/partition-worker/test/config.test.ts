@@ -61,6 +61,10 @@ test('Kafka SASL: needs its user; production refuses it without TLS', () => {
   expect(() => loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, KAFKA_SSL: 'false', WORKER_DATABASE_URL: db, ...key, ...sasl })).toThrow(/^KAFKA_SSL: SASL without TLS/);
   const config = loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...SERVICES, WORKER_DATABASE_URL: db, KAFKA_SSL: 'true', ...key, ...sasl });
   expect(config.kafkaSecurity).toEqual({ ssl: true, sslCaFile: null, sasl: { mechanism: 'scram-sha-512', username: 'ledgerline-worker', password: 'pw' } });
+  // A CA file alone turns TLS on; SASL over it was refused as "without TLS" (an outside review).
+  const { KAFKA_SSL: _ssl, ...servicesWithoutSsl } = SERVICES;
+  const overCaFile = loadWorkerConfig({ LEDGERLINE_ENV: 'production', ...servicesWithoutSsl, WORKER_DATABASE_URL: db, KAFKA_SSL_CA_FILE: '/etc/ca.pem', ...key, ...sasl });
+  expect(overCaFile.kafkaSecurity).toEqual({ ssl: true, sslCaFile: '/etc/ca.pem', sasl: { mechanism: 'scram-sha-512', username: 'ledgerline-worker', password: 'pw' } });
 });
 
 describe('tunables passed to the packages', () => {
@@ -127,6 +131,14 @@ test('production refuses the test-only fault switch, open ops networks and the o
   expect(() => loadWorkerConfig({ ...prod, REDIS_URL: 'redis://cache.internal:6379' })).toThrow(/^REDIS_URL: connects to cache\.internal without TLS/);
   expect(() => loadWorkerConfig({ WORKER_OUTBOX_SWEEP_AGE_MS: '100' })).toThrow(ConfigError);
   expect(() => loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '' })).toThrow(/WORKER_HOLD_EXPIRY_SCAN_MS="": is empty/);
+  // The other test switch: no hold would ever expire (an outside review). Outside production it is taken (tests use it).
+  expect(() => loadWorkerConfig({ ...prod, WORKER_HOLD_EXPIRY_SCAN_MS: '0' })).toThrow(/^WORKER_HOLD_EXPIRY_SCAN_MS: 0 turns hold expiry off \(a test switch\)/);
+  expect(loadWorkerConfig({ ...prod, WORKER_HOLD_EXPIRY_SCAN_MS: '100' }).holdExpiryScanMs).toBe(100);
+  expect(loadWorkerConfig({ LEDGERLINE_ENV: 'test', WORKER_HOLD_EXPIRY_SCAN_MS: '0' }).holdExpiryScanMs).toBe(0);
+  // node-pg reads ?ssl=no-verify as TLS without checks, PGSSLMODE notwithstanding.
+  expect(() => loadWorkerConfig({ ...prod, PGSSLMODE: 'verify-full', WORKER_DATABASE_URL: prod.WORKER_DATABASE_URL.replace('sslmode=verify-full', 'ssl=no-verify') })).toThrow(
+    /^WORKER_DATABASE_URL: connects to db over TLS without checking its certificate or its host name \(ssl=no-verify\)/,
+  );
   expect(loadWorkerConfig({ ...prod }).databaseUrl).toMatch(/from-the-vault/);
 });
 
@@ -175,4 +187,6 @@ test('LEDGERLINE_ENV unset while reaching or listening beyond this machine is re
   expect(() => loadWorkerConfig({ WORKER_DATABASE_URL: 'postgres://u:p@10.0.0.5:6432/ledgerline' })).toThrow(/yet WORKER_DATABASE_URL reaches 10\.0\.0\.5,/);
   expect(loadWorkerConfig({ LEDGERLINE_ENV: 'development', WORKER_OPS_HOST: '0.0.0.0', ...SERVICES }).commandKey.current).toBe('dev-command-key-change-me');
   expect(() => loadWorkerConfig({})).not.toThrow();
+  // All on loopback, but NODE_ENV says deployment (an outside review): refused.
+  expect(() => loadWorkerConfig({ NODE_ENV: 'production' })).toThrow(/^LEDGERLINE_ENV: not set, .* yet NODE_ENV="production" says this is a deployment/);
 });

@@ -28,8 +28,18 @@ export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessE
  */
 export function shownValue(name: string, value: string): string {
   if (/(SECRET|PASSWORD|_KEY|TOKEN)(_PREVIOUS)?$/.test(name)) return `(${value.length} characters, not shown)`;
-  // To the last `@`: a password may hold an unencoded `/`, `?` or `#`. And any query.
-  return JSON.stringify(value.replace(/\/\/.*@/, '//***@').replace(/\?.*$/, '?***'));
+  // Kept: the scheme and the slashes after it, whatever they are. Not `//` alone: a URL refused
+  // for its mistyped scheme (`rediss:/:pw@cache`, `rediss:pw@cache`) has none, and its
+  // password was printed (an outside review).
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:[/\\]*/.exec(value)?.[0] ?? '';
+  let rest = value.slice(scheme.length);
+  // The credentials, to the last `@`: a password may hold an unencoded `/`, `?`, `#` or `@`.
+  // When they hold a `?` or `#`, that `@` may as well be inside a query (`?password=p@ss`):
+  // nothing after the scheme is shown.
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) rest = /[?#]/.test(rest.slice(0, at)) ? '***' : `***${rest.slice(at)}`;
+  // And any query or fragment (`&` too: what follows an `@` inside a query is still the query).
+  return JSON.stringify(scheme + rest.replace(/[?#&].*$/, '?***'));
 }
 
 /**
@@ -203,6 +213,12 @@ export type LedgerlineEnv = (typeof LEDGERLINE_ENVS)[number];
  * environment it is in would be a deployment that forgot LEDGERLINE_ENV=production: it
  * refuses to start. Saying `development` (npm start and docker compose do) or `test` goes on.
  * `listens`: [variable, address] the process binds (0.0.0.0 and :: are every interface).
+ *
+ * Addresses cannot tell a deployment whose dependencies and listener are all on one host (the
+ * API on 127.0.0.1 behind nginx or a sidecar, reached by everyone): that one took tokens
+ * signed with the public secret (an outside review). NODE_ENV says it: set to anything but
+ * development or test (the Dockerfile sets production, a unit file or a platform often does),
+ * it is a deployment, and without LEDGERLINE_ENV the process refuses to start.
  */
 export function implicitDevelopmentProblem(
   env: NodeJS.ProcessEnv,
@@ -210,6 +226,13 @@ export function implicitDevelopmentProblem(
   listens: readonly (readonly [string, string])[] = [],
 ): string | null {
   if (env.LEDGERLINE_ENV?.trim()) return null;
+  const nodeEnv = env.NODE_ENV?.trim() ?? '';
+  if (nodeEnv !== '' && !DEVELOPMENT_NODE_ENVS.includes(nodeEnv.toLowerCase())) {
+    return (
+      `LEDGERLINE_ENV: not set, so the development defaults apply (a public JWT secret and command key), yet NODE_ENV=${JSON.stringify(nodeEnv.slice(0, 32))} ` +
+      'says this is a deployment. Set LEDGERLINE_ENV=production, or LEDGERLINE_ENV=development to run the development defaults deliberately'
+    );
+  }
   const beyond = [...hostsBeyondThisMachine(connections, env), ...listens.filter(([, host]) => !isThisHost(host))];
   if (beyond.length === 0) return null;
   const [name, host] = beyond[0]!;
@@ -219,6 +242,9 @@ export function implicitDevelopmentProblem(
     'or LEDGERLINE_ENV=development to run the development defaults on a network deliberately'
   );
 }
+
+/** NODE_ENV values that do not mark a deployment (implicitDevelopmentProblem). */
+const DEVELOPMENT_NODE_ENVS: readonly string[] = ['development', 'dev', 'test'];
 
 /**
  * LL_PROFILE names a local stack (test, ws1..ws4), but the addresses `names` were not filled in
@@ -427,17 +453,35 @@ const OWNER_ROLE = 'ledgerline_owner';
 export function redisUrlVar(defaultValue: string) {
   return z
     .preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.string().default(defaultValue))
-    .refine((text) => {
-      // The scheme exactly as ioredis reads it: it turns TLS on only for a URL that begins
-      // with `rediss://`, so `REDISS://` (which URL reads as rediss:) would pass production's
-      // TLS check and connect in plain text (an outside review).
-      if (!text.startsWith('redis://') && !text.startsWith('rediss://')) return false;
-      // ioredis copies a URL's query into its options, over what the scheme means:
-      // `rediss://host/?tls` set tls to "" and connected in plain text, password and all (an
-      // outside review). The URL names the server and the credentials, nothing else.
-      return URL.canParse(text) && !text.includes('?') && !text.includes('#');
-    }, 'must be a redis:// or rediss:// URL (the scheme in lower case), without a query or fragment');
+    .superRefine((text, ctx) => {
+      const problem = redisUrlProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 }
+
+/** Why ioredis would not read `text` as the server, credentials and database it seems to name, or null. */
+function redisUrlProblem(text: string): string | null {
+  // The scheme exactly as ioredis reads it: it turns TLS on only for a URL that begins
+  // with `rediss://`, so `REDISS://` (which URL reads as rediss:) would pass production's
+  // TLS check and connect in plain text (an outside review).
+  // ioredis copies a URL's query into its options, over what the scheme means:
+  // `rediss://host/?tls` set tls to "" and connected in plain text, password and all (an
+  // outside review). The URL names the server and the credentials, nothing else.
+  if ((!text.startsWith('redis://') && !text.startsWith('rediss://')) || !URL.canParse(text) || text.includes('?') || text.includes('#')) {
+    return 'must be a redis:// or rediss:// URL (the scheme in lower case), without a query or fragment';
+  }
+  // The path is the database number, which ioredis takes with parseInt: `/1abc` was database
+  // 1 and `/ledger` database 0, silently, and a number beyond the server's databases fails
+  // its SELECT and leaves the connection on 0 (an outside review). Redis has 16 by default.
+  const path = new URL(text).pathname;
+  if (path !== '' && path !== '/' && !(/^\/(0|[1-9][0-9]?)$/.test(path) && Number(path.slice(1)) < REDIS_DATABASES)) {
+    return `must name no database or one from 0 to ${REDIS_DATABASES - 1} in decimal digits after the port (/0 to /${REDIS_DATABASES - 1})`;
+  }
+  return null;
+}
+
+/** Databases a Redis server has unless its `databases` setting says otherwise. */
+const REDIS_DATABASES = 16;
 
 /**
  * The services whose addresses default to the local stack. In production each must be given:
@@ -530,11 +574,14 @@ export function kafkaSecurity(
   if (mechanism === undefined && (raw.KAFKA_SASL_USERNAME || raw.KAFKA_SASL_PASSWORD)) {
     throw new ConfigError('KAFKA_SASL_MECHANISM: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD need KAFKA_SASL_MECHANISM (plain, scram-sha-256 or scram-sha-512); unset, they would be ignored');
   }
-  if (mechanism !== undefined && !raw.KAFKA_SSL && ledgerlineEnv === 'production') {
+  // A CA file alone turns TLS on (kafkajs gets `ssl: { ca }`). The SASL check read
+  // KAFKA_SSL alone and refused that configuration as "SASL without TLS" (an outside review).
+  const ssl = raw.KAFKA_SSL || raw.KAFKA_SSL_CA_FILE !== undefined;
+  if (mechanism !== undefined && !ssl && ledgerlineEnv === 'production') {
     problems.push('KAFKA_SSL: SASL without TLS sends the credentials (plain) and every message in the clear: set KAFKA_SSL=true');
   }
   return {
-    ssl: raw.KAFKA_SSL || raw.KAFKA_SSL_CA_FILE !== undefined,
+    ssl,
     sslCaFile: raw.KAFKA_SSL_CA_FILE ?? null,
     sasl: mechanism === undefined ? null : { mechanism, username: raw.KAFKA_SASL_USERNAME!, password: raw.KAFKA_SASL_PASSWORD! },
   };

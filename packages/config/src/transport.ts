@@ -4,11 +4,16 @@
  * them and can change them. Production therefore refuses a connection to another host that
  * is not TLS with a verified certificate: Postgres `sslmode=verify-full` (or `require`,
  * which node-pg verifies the same way), `rediss://`, `KAFKA_SSL=true`. A connection to this
- * host (loopback, a Unix socket) stays allowed: it never leaves the machine.
+ * host (loopback, a Unix socket) stays allowed: it never leaves the machine. Kafka is the
+ * exception: its bootstrap address only leads to the brokers the cluster advertises, which
+ * may be anywhere, so production wants TLS to Kafka whatever KAFKA_BROKERS says.
  *
  * Where the network itself is encrypted (a service mesh's sidecar, WireGuard), the operator
  * says so, per dependency: `LEDGERLINE_PLAINTEXT_ALLOWED=postgres,redis,kafka`. A deliberate
  * choice, written down in the deployment, rather than a default nobody chose.
+ *
+ * NODE_TLS_REJECT_UNAUTHORIZED=0 turns off the certificate check of every one of these
+ * connections at once (and of the JWKS fetch): production refuses it, with no opt-out.
  */
 import { isIP } from 'node:net';
 import { parse as parsePgUrl } from 'pg-connection-string';
@@ -28,6 +33,7 @@ export interface AppConnections {
 /** One line per connection production refuses (see the top); `env` for PG* and the opt-out. */
 export function plaintextProblems(connections: AppConnections, env: NodeJS.ProcessEnv): string[] {
   const { allowed, problems } = allowedPlaintext(env[PLAINTEXT_ALLOWED_VAR]);
+  problems.push(...certificateCheckProblems(env));
   const optOut = (dependency: Dependency) => `, or ${PLAINTEXT_ALLOWED_VAR}=${dependency} if the network between them is encrypted`;
   if (!allowed.has('postgres')) {
     for (const [name, url] of connections.postgres ?? []) {
@@ -41,11 +47,38 @@ export function plaintextProblems(connections: AppConnections, env: NodeJS.Proce
       problems.push(`REDIS_URL: connects to ${url.hostname} without TLS; production needs rediss://${optOut('redis')}`);
     }
   }
+  // Not by the bootstrap address: kafkajs asks KAFKA_BROKERS for the cluster's metadata only,
+  // then produces and fetches at the host:port each broker advertises, with the same (lack
+  // of) TLS. `127.0.0.1:9092` with brokers advertised as kafka-2.internal sent commands in the
+  // clear to kafka-2 (an outside review); what a cluster advertises is only known after
+  // connecting, and may change. So production wants TLS to Kafka, loopback bootstrap or not.
   if (!allowed.has('kafka') && connections.kafka && !connections.kafka.ssl) {
-    const remote = connections.kafka.brokers.map((broker) => broker.slice(0, broker.lastIndexOf(':'))).filter((host) => !isThisHost(host));
-    if (remote.length > 0) problems.push(`KAFKA_SSL: the brokers (${remote.join(', ')}) are reached without TLS; production needs KAFKA_SSL=true${optOut('kafka')}`);
+    const hosts = connections.kafka.brokers.map((broker) => broker.slice(0, broker.lastIndexOf(':')));
+    const remote = hosts.filter((host) => !isThisHost(host));
+    problems.push(
+      remote.length > 0
+        ? `KAFKA_SSL: the brokers (${remote.join(', ')}) are reached without TLS; production needs KAFKA_SSL=true${optOut('kafka')}`
+        : `KAFKA_SSL: the bootstrap brokers (${hosts.join(', ')}) are on this machine, but the client then connects to every broker the cluster advertises, ` +
+            `without TLS, wherever it is; production needs KAFKA_SSL=true${optOut('kafka')} (or every broker is on this machine)`,
+    );
   }
   return problems;
+}
+
+/**
+ * Node reads NODE_TLS_REJECT_UNAUTHORIZED=0 as "accept any certificate" for every TLS client
+ * that leaves `rejectUnauthorized` unset: node-pg, ioredis, kafkajs and jose's JWKS fetch all
+ * do. The check production asks of each connection would then pass and check nothing (an
+ * outside review). Any value but 1 is refused: Node disables checks only for `0`, but a
+ * `false` or `no` says the operator meant to.
+ */
+function certificateCheckProblems(env: NodeJS.ProcessEnv): string[] {
+  const value = env.NODE_TLS_REJECT_UNAUTHORIZED;
+  if (value === undefined || value === '' || value === '1') return [];
+  return [
+    `NODE_TLS_REJECT_UNAUTHORIZED: is ${JSON.stringify(value.slice(0, 16))}${value === '0' ? ', which turns off' : ', which looks meant to turn off'} ` +
+      'the certificate check of every TLS connection (Postgres, Redis, Kafka, the JWKS fetch); production checks them: unset it (or give the CA: sslrootcert, KAFKA_SSL_CA_FILE)',
+  ];
 }
 
 /**
@@ -79,8 +112,19 @@ function postgresProblem(url: string, env: NodeJS.ProcessEnv): string | null {
   }
   const host = parsed.host || env.PGHOST || 'localhost';
   if (isThisHost(host)) return null;
-  // Without sslmode in the URL, node-pg takes PGSSLMODE (and without either, no TLS).
+  // Without any ssl parameter in the URL, node-pg takes PGSSLMODE (and without either, no TLS).
   const ssl = parsed.ssl ?? sslOfMode(env.PGSSLMODE);
+  // pg-connection-string makes `ssl=true` and `ssl=1` true and `ssl=0` false, and leaves any
+  // other `ssl` value a string, which node-pg reads on its own terms (connection-parameters.js,
+  // client.js): `no-verify` is TLS without any check, an empty value (`?ssl=${PG_SSL}` with
+  // the variable unset) no TLS at all. Both passed this check (an outside review). Any other
+  // string (`false`, `require`) is refused too: node-pg defines no meaning for it (`false`
+  // happens to give TLS), so the URL does not say what it gets.
+  if (typeof ssl === 'string') {
+    if (ssl === 'no-verify') return `connects to ${host} over TLS without checking its certificate or its host name (ssl=no-verify)`;
+    if (ssl === '') return `connects to ${host} without TLS (an empty ssl= is no TLS to node-pg)`;
+    return `gives ssl=${JSON.stringify(ssl.slice(0, 32))}, which node-pg does not define (true, 1, 0 and no-verify only), for ${host}`;
+  }
   if (ssl === undefined || ssl === false) return `connects to ${host} without TLS`;
   // no-verify, and libpq's require/verify-ca under uselibpqcompat=true (pg-connection-string
   // then replaces the host name check with one that passes everything).
@@ -107,7 +151,8 @@ function sslOfMode(mode: string | undefined): boolean | { rejectUnauthorized: fa
 
 /**
  * [variable, host] of every connection that leaves this machine (loopback and Unix sockets
- * left out), read as the apps read their URLs.
+ * left out), read as the apps read their URLs. For Kafka only the bootstrap addresses can be
+ * judged before connecting (the brokers the cluster advertises are not known yet).
  */
 export function hostsBeyondThisMachine(connections: AppConnections, env: NodeJS.ProcessEnv): [string, string][] {
   const hosts: [string, string][] = [];
