@@ -315,7 +315,6 @@ async function main(): Promise<number> {
       admin: moverAdmin,
       producer: moverProducer,
       commandsTopic: topics.commands,
-      eventsTopic: topics.events,
       rng: rng.fork('rebalance'),
       accountIds: [world.hot, ...world.random].map((a) => a.id),
     });

@@ -20,7 +20,7 @@ export class ChaosRebalancer {
   readonly holdsMs: number[] = [];
 
   constructor(
-    private readonly deps: { pool: Pool; admin: KafkaAdmin; producer: BatchingProducer; commandsTopic: string; eventsTopic: string; rng: Rng; accountIds: readonly string[] },
+    private readonly deps: { pool: Pool; admin: KafkaAdmin; producer: BatchingProducer; commandsTopic: string; rng: Rng; accountIds: readonly string[] },
   ) {}
 
   private moveDeps() {
@@ -39,10 +39,10 @@ export class ChaosRebalancer {
   }
 
   async growPartitions(to: number): Promise<string> {
-    const { pool, admin, commandsTopic, eventsTopic } = this.deps;
+    const { pool, admin, commandsTopic } = this.deps;
     const current = await admin.partitionCount(commandsTopic);
     if (to <= current) return `already ${current} partitions`;
-    await admin.addPartitions([commandsTopic, eventsTopic], to);
+    await admin.addPartitions([commandsTopic], to); // as ledgerctl partitions add: the events topic keeps its count
     await delay(6_000); // clients refresh topic metadata every 5 s
     const routing = await loadRouting(pool);
     const plan = spreadPlan((b) => routing.partitionOfBucket(b), to);

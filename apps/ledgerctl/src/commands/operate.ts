@@ -271,7 +271,12 @@ export async function addPartitions(config: CtlConfig, to: number, finish: boole
     if (to < current) throw new Error(`${deps.topics.commands} already has ${current} partitions: Kafka cannot remove partitions`);
     if (to > current) {
       await requireWorkers(deps, config); // before the topics grow: the spread will move buckets
-      await deps.admin.addPartitions([deps.topics.commands, deps.topics.events], to);
+      // The commands topic only. Growing the events topic would hash its keys onto the new
+      // partitions: one hold's or account's later events would land on another partition
+      // than its earlier ones, and a consumer could read them out of order, with nothing in
+      // them to reorder by (an outside review). Its count is the consumers' parallelism, not
+      // ours; docs/events.md says what growing it by hand costs.
+      await deps.admin.addPartitions([deps.topics.commands], to);
       process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
       await sleep(config.metadataRefreshWaitMs);
     }
