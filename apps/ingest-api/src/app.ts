@@ -510,9 +510,21 @@ function errorHandler(ctx: AppContext) {
       res.destroy();
       return;
     }
+    // What a handler set for the answer it meant to send describes that answer, not this
+    // one: `send` (GET /docs/assets/{file}) sets a stylesheet's Content-Type, a day's public
+    // Cache-Control and Last-Modified before it finds a precondition failing, and a 412 JSON
+    // body went out labelled text/css and cacheable by any shared cache for a day (an outside
+    // review). An error is JSON (res.json sets the type once none is set) and never cached.
+    for (const header of SUCCESS_REPRESENTATION_HEADERS) res.removeHeader(header);
     res.status(answer.status).set(answer.headers).json(answer.body);
   };
 }
+
+/**
+ * Headers that describe a successful answer's body or how long it may be cached; none of
+ * them is true of an error answer. Allow, Connection, X-Request-Id and the like stay.
+ */
+const SUCCESS_REPRESENTATION_HEADERS = ['Content-Type', 'Content-Length', 'Content-Disposition', 'Content-Range', 'Accept-Ranges', 'Cache-Control', 'Expires', 'ETag', 'Last-Modified', 'Location'] as const;
 
 /** The most of a path a 404 quotes back: a path is the caller's text (up to ~16 KiB), sent before any token is checked outside /v1. */
 export const SHOWN_PATH_CHARS_MAX = 100;

@@ -154,7 +154,7 @@ describe('hostile input at the HTTP border', () => {
   test("swagger-ui's files: a Range is ignored (the whole file) and a precondition that fails is a 412, never a 500", async () => {
     const anonymous = new Client(api.url, null);
     const whole = await anonymous.request('GET', '/docs/assets/swagger-ui.css');
-    expect(whole.status).toBe(200);
+    expect([whole.status, whole.headers.get('content-type'), whole.headers.get('cache-control')]).toEqual([200, 'text/css; charset=utf-8', 'public, max-age=86400']);
     for (const range of ['bytes=99999999-', 'bytes=5-1', 'bytes=0-9']) {
       const ranged = await anonymous.request('GET', '/docs/assets/swagger-ui.css', { headers: { range } });
       expect([range, ranged.status, String(ranged.body).length]).toEqual([range, 200, String(whole.body).length]);
@@ -162,6 +162,16 @@ describe('hostile input at the HTTP border', () => {
     for (const headers of [{ 'if-match': '"x"' }, { 'if-unmodified-since': 'Mon, 01 Jan 1990 00:00:00 GMT' }] as Record<string, string>[]) {
       const refused = await anonymous.request('GET', '/docs/assets/swagger-ui.css', { headers });
       expect([refused.status, refused.body.error?.code]).toEqual([412, 'PRECONDITION_FAILED']);
+      // The error is JSON and not the file: none of the stylesheet's headers (its type, a
+      // day's public caching a shared cache would serve to everyone) comes with it.
+      const describing = ['content-type', 'cache-control', 'last-modified', 'etag', 'accept-ranges'].map((name) => [name, refused.headers.get(name)]);
+      expect(describing).toEqual([
+        ['content-type', 'application/json; charset=utf-8'],
+        ['cache-control', null],
+        ['last-modified', null],
+        ['etag', null],
+        ['accept-ranges', null],
+      ]);
     }
     // `If-Match: *` holds for a file that exists (RFC 9110): the file, not a 412.
     const any = await anonymous.request('GET', '/docs/assets/swagger-ui.css', { headers: { 'if-match': '*' } });
