@@ -311,6 +311,18 @@ describe('HTTP contract v1', () => {
       expect((await anonymous.get('/docs')).status).toBe(200);
     });
 
+    test('the typed client answers the non-JSON routes with their text, the JSON ones parsed (it threw a SyntaxError: an outside review)', async () => {
+      const metrics = await anonymous.api.GET('/metrics');
+      expect([metrics.response.status, typeof metrics.data]).toEqual([200, 'string']);
+      expect(metrics.data).toMatch(/^# HELP /);
+      const page = await anonymous.api.GET('/docs');
+      expect([page.response.status, page.data]).toEqual([200, expect.stringContaining('/docs/assets/swagger-ui-bundle.js')]);
+      const css = await anonymous.api.GET('/docs/assets/{file}', { params: { path: { file: 'swagger-ui.css' } } });
+      expect([css.response.status, css.data]).toEqual([200, expect.stringContaining('.swagger-ui')]);
+      const ready = await anonymous.api.GET('/readyz');
+      expect([ready.response.status, ready.data]).toEqual([200, { status: 'ok', checks: { kafka: 'ok', postgres: 'ok', redis: 'ok' } }]);
+    });
+
     test('the spec documents every route the running app serves, and no other', () => {
       const documented = Object.entries(apiDocument().paths ?? {}).flatMap(([path, ops]) =>
         Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${path}`),

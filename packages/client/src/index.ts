@@ -11,8 +11,11 @@
  *   });
  *
  * Answers never throw on a status: `data` is the success body, `error` the Error body.
+ * A success body is read by its Content-Type: JSON parsed, anything else (the Prometheus
+ * text of /metrics, the HTML of /docs, swagger-ui's files) as text. A caller that wants
+ * another form (the favicon's bytes) passes openapi-fetch's `parseAs`, which is obeyed.
  */
-import createClient, { type Client, type ClientOptions } from 'openapi-fetch';
+import createClient, { type Client, type ClientOptions, type ParseAs } from 'openapi-fetch';
 import type { components, operations, paths } from './schema';
 
 export type { components, operations, paths };
@@ -32,12 +35,33 @@ export type LedgerlineClient = Client<paths>;
 
 export interface LedgerlineClientOptions extends Omit<ClientOptions, 'baseUrl'> {
   baseUrl: string;
-  /** A bearer token (JWT) sent with every request; null for the operations endpoints. */
+  /**
+   * A bearer token (JWT) sent with every request; null for the public endpoints (/healthz,
+   * /openapi.json, /docs, and /readyz and /metrics from the operator network; from
+   * elsewhere those two need a ledger:admin token).
+   */
   token: string | null;
 }
 
+const HTTP_METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH', 'TRACE'] as const;
+
+type CallInit = ({ parseAs?: ParseAs } & Record<string, unknown>) | undefined;
+type CallResult = { data?: unknown; error?: unknown; response: Response };
+type Call = (url: string, init: CallInit) => Promise<CallResult>;
+
 export function ledgerlineClient({ token, ...options }: LedgerlineClientOptions): LedgerlineClient {
   const client = createClient<paths>(options);
+  // openapi-fetch reads every success body with JSON.parse unless told otherwise: the
+  // documented 200s of /metrics, /docs and /docs/assets/{file} threw a SyntaxError instead
+  // of answering (an outside review). Every call reads the body as text and parses it only
+  // when the answer says it is JSON.
+  const methods = client as unknown as Record<(typeof HTTP_METHODS)[number], Call>;
+  for (const method of HTTP_METHODS) {
+    const call = methods[method].bind(client);
+    methods[method] = (url, init) => readByContentType(init, (asText) => call(url, asText));
+  }
+  const request = client.request.bind(client) as unknown as (method: string, url: string, init: CallInit) => Promise<CallResult>;
+  (client as unknown as { request: typeof request }).request = (method, url, init) => readByContentType(init, (asText) => request(method, url, asText));
   if (token !== null) {
     client.use({
       onRequest({ request }) {
@@ -47,4 +71,20 @@ export function ledgerlineClient({ token, ...options }: LedgerlineClientOptions)
     });
   }
   return client;
+}
+
+/** One call, its success body parsed as JSON when its Content-Type says JSON, else text. */
+async function readByContentType(init: CallInit, call: (init: CallInit) => Promise<CallResult>): Promise<CallResult> {
+  if (init?.parseAs !== undefined) return call(init);
+  const answer = await call({ ...init, parseAs: 'text' });
+  // `data` is absent for a 204, a HEAD or an empty body, and on an error (whose body
+  // openapi-fetch parses as JSON when it is JSON, whatever parseAs says).
+  if (typeof answer.data !== 'string' || !isJson(answer.response.headers.get('Content-Type'))) return answer;
+  return { ...answer, data: answer.data === '' ? undefined : JSON.parse(answer.data) };
+}
+
+/** application/json, and the structured +json types (application/problem+json). */
+function isJson(contentType: string | null): boolean {
+  const mediaType = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  return mediaType === 'application/json' || /^application\/[^/]+\+json$/.test(mediaType);
 }
