@@ -21,30 +21,54 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json',
   422: 'IDEMPOTENCY_KEY_REUSED: same key, different body',
-  429: 'BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After)',
+  429: 'RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After',
   503: 'DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After)',
 };
 
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const, minimum: 1 } } };
 
-function successResponse(spec: ResponseSpec) {
-  const headers = spec.location ? { Location: { description: "The resource's URL", schema: { type: 'string' as const } } } : undefined;
+/** The only 429 of a public route: no principal, no budget, nothing produced. */
+const PUBLIC_429 = 'TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After)';
+
+/** Every 429 and 503 carries Retry-After, those a route declares itself (GET /readyz's 503) too. */
+const carriesRetryAfter = (status: number) => status === 429 || status === 503;
+
+function declaredResponse(status: number, spec: ResponseSpec) {
+  const headers = {
+    ...(spec.location ? { Location: { description: "The resource's URL", schema: { type: 'string' as const } } } : {}),
+    ...(carriesRetryAfter(status) ? retryAfter : {}),
+  };
   const content = spec.contentTypes
-    ? Object.fromEntries(spec.contentTypes.map((type) => [type, {}]))
+    ? Object.fromEntries(spec.contentTypes.map((type) => [type, contentOf(type)]))
     : spec.schema
       ? { 'application/json': { schema: spec.schema } }
       : undefined;
-  return { description: spec.description, ...(headers ? { headers } : {}), ...(content ? { content } : {}) };
+  return { description: spec.description, ...(Object.keys(headers).length > 0 ? { headers } : {}), ...(content ? { content } : {}) };
+}
+
+/** A text body (Prometheus text, HTML, CSS, a script) is a string: typed clients read it as one. */
+function contentOf(type: string) {
+  return type.startsWith('text/') ? { schema: { type: 'string' as const } } : {};
+}
+
+/**
+ * Who may call the route. Operator routes answer the operator network without a token and
+ * anyone else only with a ledger:admin token: the token is optional, and a client outside
+ * that network must send one (`security: []` said none was ever needed; an outside review).
+ */
+function securityOf(route: Route): { security?: Record<string, string[]>[] } {
+  if (route.operator) return { security: [{}, { bearer: [] }] };
+  return route.public ? { security: [] } : {};
 }
 
 function operationOf(route: Route): ZodOpenApiOperationObject {
   const responses: ZodOpenApiResponsesObject = {};
-  for (const [status, spec] of Object.entries(route.responses)) responses[status as `${1 | 2 | 3 | 4 | 5}${string}`] = successResponse(spec);
+  for (const [status, spec] of Object.entries(route.responses)) responses[status as `${1 | 2 | 3 | 4 | 5}${string}`] = declaredResponse(Number(status), spec);
   for (const status of errorStatusesOf(route)) {
     if (responses[String(status) as `${1 | 2 | 3 | 4 | 5}${string}`]) continue;
     responses[String(status) as `${1 | 2 | 3 | 4 | 5}${string}`] = {
-      description: ERROR_DESCRIPTIONS[status] ?? 'error',
-      ...(status === 429 || status === 503 ? { headers: retryAfter } : {}),
+      description: (status === 429 && route.public ? PUBLIC_429 : ERROR_DESCRIPTIONS[status]) ?? 'error',
+      ...(carriesRetryAfter(status) ? { headers: retryAfter } : {}),
       ...(status === 405 ? { headers: { Allow: { schema: { type: 'string' as const } } } } : {}),
       content: { 'application/json': { schema: errorBody } },
     };
@@ -53,7 +77,7 @@ function operationOf(route: Route): ZodOpenApiOperationObject {
     operationId: operationIdOf(route),
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
-    ...(route.public ? { security: [] } : {}),
+    ...securityOf(route),
     requestParams: {
       ...(route.params ? { path: route.params as z.ZodObject } : {}),
       ...(route.query ? { query: route.query as z.ZodObject } : {}),

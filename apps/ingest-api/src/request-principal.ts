@@ -3,9 +3,12 @@
  * token (authOf), and the scope checks a route makes before it acts (requireRead,
  * requireWrite). What the principal may do to a given account or transfer is decided where
  * that resource is read (transfer-status.ts, holds.ts, reversals.ts, routes/accounts.ts).
+ * requireOperator guards the operator routes (/readyz, /metrics), which have no /v1
+ * middleware in front of them.
  */
-import type { Response } from 'express';
-import { type AuthContext, canRead, canWrite } from '@ledgerline/auth';
+import type { Request, Response } from 'express';
+import { type AuthContext, canRead, canWrite, isAdmin } from '@ledgerline/auth';
+import type { AppContext } from './context';
 import { forbidden } from './errors';
 
 export function authOf(res: Response): AuthContext {
@@ -20,4 +23,15 @@ export function requireRead(auth: AuthContext): void {
 
 export function requireWrite(auth: AuthContext): void {
   if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
+}
+
+/**
+ * The TCP peer is on the operator network, or the request carries a valid ledger:admin
+ * token (401 without one, 403 with a lesser one). The route table runs it for every route
+ * declared `operator`, the declaration /openapi.json reads (its token is optional).
+ */
+export async function requireOperator(ctx: AppContext, req: Request): Promise<void> {
+  if (ctx.config.operatorNetworks.has(req.socket.remoteAddress)) return;
+  const auth = await ctx.verifier.verifyToken(req.get('Authorization'));
+  if (!isAdmin(auth)) throw forbidden('readiness and metrics need the operator network or a ledger:admin token');
 }

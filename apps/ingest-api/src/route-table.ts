@@ -42,6 +42,7 @@ import type { z } from 'zod';
 import type { AppContext } from './context';
 import { ApiError, notFound, shownPath, validationFailed } from './errors';
 import { idempotencyKeyOf, parseBody, parseQuery } from './http-input';
+import { requireOperator } from './request-principal';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -79,6 +80,12 @@ export interface RouteSpec<
   description?: string;
   /** No bearer token (operations endpoints). Every /v1 route needs one. */
   public?: boolean;
+  /**
+   * With `public`: the operator network (API_OPERATOR_NETWORKS) gets in without a token,
+   * anyone else only with a ledger:admin one (requireOperator, run by mountRoutes before
+   * the handler). The document declares the token optional.
+   */
+  operator?: boolean;
   /** The request needs an Idempotency-Key header; a reused key with another body is 422. */
   idempotent?: boolean;
   params?: P;
@@ -162,6 +169,7 @@ export function mountMethodGuard(app: Express, routes: readonly Route[]): void {
 export function mountRoutes(app: Express, ctx: AppContext, routes: readonly Route[]): void {
   for (const route of routes) {
     app[route.method](expressPath(route.path), async (req: Request, res: Response) => {
+      if (route.operator) await requireOperator(ctx, req);
       await route.handle(ctx, inputOf(route, req, res));
     });
   }

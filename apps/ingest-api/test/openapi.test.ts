@@ -6,7 +6,10 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { idempotencyKeyHeader } from '@ledgerline/schemas';
+import { loadApiConfig } from '../src/config';
 import { API_ERROR_CODES } from '../src/errors';
+import { createRequestLimiter } from '../src/rate-limits';
+import { BATCH_ITEMS_BY_DEFAULT } from '../src/routes/batch';
 import { parseBody, parseQuery } from '../src/http-input';
 import { type Route, errorStatusesOf } from '../src/route-table';
 import { ROUTES, apiDocument } from '../src/routes';
@@ -14,7 +17,7 @@ import { ROUTES, apiDocument } from '../src/routes';
 type Json = Record<string, unknown>;
 type Operation = { parameters?: Json[]; requestBody?: { required?: boolean; content: Record<string, { schema: Json }> }; responses: Record<string, Json> };
 
-const doc = apiDocument() as unknown as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Json> } };
+const doc = apiDocument() as unknown as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Json> }; security: unknown };
 const SPEC_ID = 'ledgerline';
 
 function ajvWith() {
@@ -117,6 +120,7 @@ const BOUNDS: BoundCase[] = [
   { route: 'GET /v1/transfers', where: 'query', base: { account_id: ACCOUNT }, field: 'kind', inside: ['DEPOSIT'], past: ['deposit', 'HOLD'] },
   { route: 'GET /v1/transfers', where: 'query', base: { account_id: ACCOUNT }, field: 'cursor', inside: ['abc_-1', x(128)], past: [x(129), 'a b', 'a+b/='] },
   { route: 'GET /v1/transfers', where: 'query', base: {}, field: 'account_id', inside: [ACCOUNT], past: ['abc', ''] },
+  { route: 'GET /v1/accounts', where: 'query', base: {}, field: 'owner', inside: ['a', x(256), 'é'.repeat(256), '\u{1F600}'], past: ['', x(257), 'a\u0000b', '\uD800', 'a\uDC00'] },
   { route: 'POST /v1/batch', where: 'body', base: {}, field: 'items', inside: [[{ kind: 'DEPOSIT', ...movement }], [{ kind: 'TRANSFER', ...transfer }]], past: [[], [{ kind: 'REFUND', ...movement }], [{ ...movement }], 'x'] },
   { route: 'POST /v1/transfers', where: 'header', base: {}, field: 'Idempotency-Key', inside: ['k', x(128), '!~'], past: ['', x(129), 'has space', 'é'] },
   { route: 'GET /v1/accounts/{id}', where: 'path', base: {}, field: 'id', inside: [ACCOUNT, ACCOUNT.toUpperCase()], past: ['abc', `${ACCOUNT}0`] },
@@ -211,6 +215,56 @@ describe('openApiDocument', () => {
       // The in-flight cap answers 429 on public paths too (/metrics, /openapi.json, /docs), all but /healthz.
       expect({ route: route.path, declares429: '429' in responses }).toEqual({ route: route.path, declares429: route.path !== '/healthz' });
     }
+  });
+
+  test('every 429 and 503 declares Retry-After, a route\'s own (GET /readyz\'s 503) included', () => {
+    for (const route of ROUTES) {
+      for (const [status, response] of Object.entries(operationOf(route).responses)) {
+        if (status !== '429' && status !== '503') continue;
+        const retryAfter = (response as { headers?: Record<string, unknown> }).headers?.['Retry-After'];
+        expect({ route: `${route.method} ${route.path}`, status, retryAfter: retryAfter !== undefined }).toEqual({ route: `${route.method} ${route.path}`, status, retryAfter: true });
+      }
+    }
+  });
+
+  test("a /v1 route's 429 names every code a 429 carries; a public route's only the in-flight cap's", () => {
+    const codes429 = ['RATE_LIMITED', 'TOO_MANY_REQUESTS', 'BACKPRESSURE'];
+    for (const route of ROUTES) {
+      const description = operationOf(route).responses['429']?.description as string | undefined;
+      if (description === undefined) continue;
+      const named = codes429.filter((code) => description.includes(code));
+      expect({ route: route.path, named }).toEqual({ route: route.path, named: route.public ? ['TOO_MANY_REQUESTS'] : codes429 });
+    }
+  });
+
+  test('who may call: /v1 the bearer token, the operator routes the operator network or the token, the rest anyone', () => {
+    const security = Object.fromEntries(ROUTES.map((route) => [`${route.method} ${route.path}`, (operationOf(route) as { security?: unknown }).security]));
+    expect(security['get /readyz']).toEqual([{}, { bearer: [] }]);
+    expect(security['get /metrics']).toEqual([{}, { bearer: [] }]);
+    for (const path of ['/healthz', '/openapi.json', '/docs', '/docs/assets/{file}']) expect([path, security[`get ${path}`]]).toEqual([path, []]);
+    // The document's default (bearer) for every /v1 route.
+    for (const route of ROUTES.filter((r) => !r.public)) expect([route.path, security[`${route.method} ${route.path}`]]).toEqual([route.path, undefined]);
+    expect(doc.security).toEqual([{ bearer: [] }]);
+    // A route that asks for the operator's token answers 401 and 403 in the document too.
+    for (const route of ROUTES.filter((r) => r.operator)) expect(Object.keys(operationOf(route).responses)).toEqual(expect.arrayContaining(['401', '403']));
+  });
+
+  test("the batch route states the item bound the caller's write budget sets, at the default settings", () => {
+    const config = loadApiConfig({});
+    const limiter = createRequestLimiter(config.rateLimits, null, 'openapi-test');
+    const bound = (scopes: string[]) => Math.min(config.batchItemsMax, limiter.capacity('write', { principal: 'p', scopes: new Set(scopes) }));
+    expect(BATCH_ITEMS_BY_DEFAULT).toEqual({ user: bound(['ledger:read', 'ledger:write']), admin: bound(['ledger:admin']) });
+    const batch = operationOf(routeOf('POST /v1/batch')) as unknown as { summary: string; description: string };
+    expect(batch.summary).toContain(`(${BATCH_ITEMS_BY_DEFAULT.user} for a non-admin at the defaults)`);
+    expect(batch.description).toContain(`At the defaults that is ${BATCH_ITEMS_BY_DEFAULT.user} items for a non-admin and 1,000 for an admin`);
+    expect(batch.description).toMatch(/API_RATE_WRITES_PER_S and API_RATE_WRITES_BURST - API_RATE_WRITES_PER_S \+ 1, both times API_RATE_ADMIN_FACTOR/);
+  });
+
+  test('a text answer (Prometheus text, HTML, CSS, a script) is declared a string, so typed clients read it as one', () => {
+    const content = (path: string) => (operationOf(routeOf(`GET ${path}`)).responses['200'] as { content: Record<string, unknown> }).content;
+    expect(content('/metrics')).toEqual({ 'text/plain': { schema: { type: 'string' } } });
+    expect(content('/docs')).toEqual({ 'text/html': { schema: { type: 'string' } } });
+    expect(content('/docs/assets/{file}')).toEqual({ 'text/css': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } }, 'application/javascript': {}, 'image/png': {} });
   });
 
   test('lists the API error codes as an enum', () => {

@@ -187,8 +187,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Up to 1,000 movements under one Idempotency-Key; each item answered as its single endpoint would
-         * @description Items are TRANSFER, DEPOSIT, WITHDRAWAL or HOLD, each with its endpoint's body. Not atomic: the answer is 202 with one result per item, in item order, `status` being what the item would have got alone (202, 200 for a replayed item, 400, 403, 429, 503...). Every accepted item is durable in Kafka before the answer. Item i is named by (principal, key, i): the same key and body replay, another body under the key is 422. API_BATCH_ITEMS_MAX may lower the item ceiling; the body may be up to API_BATCH_BODY_BYTES_MAX (1 MiB).
+         * Up to 1,000 movements under one Idempotency-Key, no more than the caller's write budget takes (101 for a non-admin at the defaults); each item answered as its single endpoint would
+         * @description Items are TRANSFER, DEPOSIT, WITHDRAWAL or HOLD, each with its endpoint's body. Not atomic: the answer is 202 with one result per item, in item order, `status` being what the item would have got alone (202, 200 for a replayed item, 400, 403, 429, 503...). Every accepted item is durable in Kafka before the answer. Item i is named by (principal, key, i): the same key and body replay, another body under the key is 422. How many items: at most 1,000 (maxItems), fewer when API_BATCH_ITEMS_MAX is lower, and never more than the caller's write budget can take at once, since a batch costs one write per item: the larger of API_RATE_WRITES_PER_S and API_RATE_WRITES_BURST - API_RATE_WRITES_PER_S + 1, both times API_RATE_ADMIN_FACTOR for a ledger:admin token. At the defaults that is 101 items for a non-admin and 1,000 for an admin. A batch over the bound is 400 VALIDATION_FAILED at `items`, its message naming the bound; one within it that the budget cannot take now is 429 RATE_LIMITED. The body may be up to API_BATCH_BODY_BYTES_MAX (1 MiB).
          */
         post: operations["postBatch"];
         delete?: never;
@@ -443,6 +443,7 @@ export interface components {
             description?: string;
         };
         BatchRequest: {
+            /** @description At most the caller's write budget can take at once, which depends on the principal and the deployment: see POST /v1/batch */
             items: components["schemas"]["BatchItem"][];
         };
         BatchItem: {
@@ -691,7 +692,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -816,7 +817,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -896,7 +897,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1032,7 +1033,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1115,7 +1116,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1202,7 +1203,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1287,7 +1288,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1403,7 +1404,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1519,7 +1520,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1635,7 +1636,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1771,7 +1772,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1853,7 +1854,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -1956,7 +1957,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2040,7 +2041,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2156,7 +2157,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2240,7 +2241,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2367,7 +2368,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2471,7 +2472,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2554,7 +2555,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After) */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2568,6 +2569,8 @@ export interface operations {
             /** @description A dependency is failing (details name it, ok/failing only; Retry-After) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2591,7 +2594,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": unknown;
+                    "text/plain": string;
                 };
             };
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
@@ -2612,7 +2615,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After) */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2643,7 +2646,7 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After) */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2671,10 +2674,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/html": unknown;
+                    "text/html": string;
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After) */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */
@@ -2704,8 +2707,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/css": unknown;
-                    "text/javascript": unknown;
+                    "text/css": string;
+                    "text/javascript": string;
                     "application/javascript": unknown;
                     "image/png": unknown;
                 };
@@ -2737,7 +2740,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description BACKPRESSURE or TOO_MANY_REQUESTS (Retry-After) */
+            /** @description TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After) */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying */

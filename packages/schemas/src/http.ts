@@ -24,7 +24,7 @@ import {
   TRANSFER_KINDS,
   WAIT_MS_MAX,
 } from '@ledgerline/domain';
-import { amountString, currencyCode, limitString, rejectionReason, storableText } from './primitives';
+import { amountString, currencyCode, limitString, rejectionReason } from './primitives';
 
 const accountIdField = z.uuid({ message: 'must be a UUID' });
 
@@ -33,6 +33,13 @@ const accountIdField = z.uuid({ message: 'must be a UUID' });
  * hold. Said as a pattern so the document declares it too.
  */
 const text = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, 'must not contain the NUL character (\\u0000)');
+
+/**
+ * storableText's rule (primitives.ts: well-formed, no NUL) as a pattern, so the document
+ * declares it: any code point but NUL and a lone surrogate. A pair is one code point to a
+ * unicode-mode validator (the first branch) and two units to zod's regex (the second).
+ */
+const STORABLE_TEXT = /^(?:[^\u0000\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
 
 /**
  * A description: one line people read (statements, the history, a support screen). Besides
@@ -190,9 +197,19 @@ export const batchItem = z
   ])
   .meta({ id: 'BatchItem' });
 
-/** POST /v1/batch. API_BATCH_ITEMS_MAX may lower the item ceiling (400 beyond it). */
+/**
+ * POST /v1/batch. API_BATCH_ITEMS_MAX may lower the item ceiling, and so may the caller's
+ * write budget (400 beyond either): both are the API's settings, so the schema states the
+ * absolute cap and says where the rest is.
+ */
 export const batchBody = z
-  .object({ items: z.array(batchItem).min(1, 'must hold at least one item').max(BATCH_ITEMS_MAX, `must hold at most ${BATCH_ITEMS_MAX} items`) })
+  .object({
+    items: z
+      .array(batchItem)
+      .min(1, 'must hold at least one item')
+      .max(BATCH_ITEMS_MAX, `must hold at most ${BATCH_ITEMS_MAX} items`)
+      .meta({ description: "At most the caller's write budget can take at once, which depends on the principal and the deployment: see POST /v1/batch" }),
+  })
   .strict()
   .meta({ id: 'BatchRequest' });
 
@@ -416,8 +433,13 @@ export const accountsPage = z.object({ accounts: z.array(accountResource), next_
 /** GET /v1/accounts: the caller's accounts, or (admin) another owner's. */
 export const accountListQuery = z
   .object({
-    owner: storableText(PRINCIPAL_CHARS_MAX)
-      .pipe(z.string().min(1))
+    // Every rule said in a way the document can state: it rendered a pipe's input side only
+    // and a refinement not at all, so `owner=` (a 400) was valid by it (an outside review).
+    owner: z
+      .string()
+      .min(1)
+      .max(PRINCIPAL_CHARS_MAX)
+      .regex(STORABLE_TEXT, 'must be well-formed Unicode (no lone UTF-16 surrogate) and must not contain the NUL character (\\u0000)')
       .optional()
       .meta({ description: "Whose accounts: the token's subject when absent; another owner's needs ledger:admin" }),
     limit: integerQuery(1, HISTORY_PAGE_MAX).default(50),

@@ -23,7 +23,7 @@
  */
 import { z } from 'zod';
 import type { AuthContext } from '@ledgerline/auth';
-import { batchIdFor, batchItemIdFor } from '@ledgerline/domain';
+import { BATCH_ITEMS_MAX, batchIdFor, batchItemIdFor } from '@ledgerline/domain';
 import { type BatchItemKind, batchBody, batchEnvelope, batchItemKind, holdBody, holdResource, movementBody, transferBody, transferResource } from '@ledgerline/schemas';
 import type { AppContext } from '../context';
 import { ApiError, errorBody, idempotencyKeyReused, issuesOf, toHttpError, validationFailed } from '../errors';
@@ -54,6 +54,14 @@ export const batchResult = z
 
 type ParsedItem = { request: MovementRequest } | { error: ApiError; raw: unknown };
 
+/**
+ * The most items a batch may hold with the default settings (apps/ingest-api/src/config.ts:
+ * 100 writes/s, a burst of 200, admins 10 times that; capped at BATCH_ITEMS_MAX), as the
+ * document states them. A unit test (openapi.test.ts) holds them to the limiter's own
+ * capacity under the default configuration.
+ */
+export const BATCH_ITEMS_BY_DEFAULT = { user: 101, admin: 1_000 } as const;
+
 export interface BatchItemResult {
   index: number;
   status: number;
@@ -65,9 +73,14 @@ export const batchRoutes = [
   defineRoute({
     method: 'post',
     path: BATCH_PATH,
-    summary: 'Up to 1,000 movements under one Idempotency-Key; each item answered as its single endpoint would',
+    summary: `Up to ${BATCH_ITEMS_MAX.toLocaleString('en-US')} movements under one Idempotency-Key, no more than the caller's write budget takes (${BATCH_ITEMS_BY_DEFAULT.user} for a non-admin at the defaults); each item answered as its single endpoint would`,
     description:
-      'Items are TRANSFER, DEPOSIT, WITHDRAWAL or HOLD, each with its endpoint\'s body. Not atomic: the answer is 202 with one result per item, in item order, `status` being what the item would have got alone (202, 200 for a replayed item, 400, 403, 429, 503...). Every accepted item is durable in Kafka before the answer. Item i is named by (principal, key, i): the same key and body replay, another body under the key is 422. API_BATCH_ITEMS_MAX may lower the item ceiling; the body may be up to API_BATCH_BODY_BYTES_MAX (1 MiB).',
+      'Items are TRANSFER, DEPOSIT, WITHDRAWAL or HOLD, each with its endpoint\'s body. Not atomic: the answer is 202 with one result per item, in item order, `status` being what the item would have got alone (202, 200 for a replayed item, 400, 403, 429, 503...). Every accepted item is durable in Kafka before the answer. Item i is named by (principal, key, i): the same key and body replay, another body under the key is 422. ' +
+      // The schema's maxItems is the absolute cap; what a principal may send depends on who it
+      // is, which JSON Schema cannot say: the document said 1,000 to everyone, and a
+      // non-admin's batch of 102 was a 400 every time (an outside review).
+      `How many items: at most ${BATCH_ITEMS_MAX.toLocaleString('en-US')} (maxItems), fewer when API_BATCH_ITEMS_MAX is lower, and never more than the caller's write budget can take at once, since a batch costs one write per item: the larger of API_RATE_WRITES_PER_S and API_RATE_WRITES_BURST - API_RATE_WRITES_PER_S + 1, both times API_RATE_ADMIN_FACTOR for a ledger:admin token. ` +
+      `At the defaults that is ${BATCH_ITEMS_BY_DEFAULT.user} items for a non-admin and ${BATCH_ITEMS_BY_DEFAULT.admin.toLocaleString('en-US')} for an admin. A batch over the bound is 400 VALIDATION_FAILED at \`items\`, its message naming the bound; one within it that the budget cannot take now is 429 RATE_LIMITED. The body may be up to API_BATCH_BODY_BYTES_MAX (1 MiB).`,
     idempotent: true,
     body: batchBody,
     bodyCheckedBy: 'handler',

@@ -4,16 +4,16 @@
  * /readyz and /metrics say how the deployment is doing, which is nobody else's business:
  * they answer without a token only to the operator network (API_OPERATOR_NETWORKS,
  * loopback by default), and to anyone else only with a ledger:admin token (probes and
- * scrapers run on the operator network and have none). /readyz says which dependency
- * fails, never why (the reason goes to the log). /healthz says nothing and stays open.
+ * scrapers run on the operator network and have none). They are declared `operator`: the
+ * route table enforces it (requireOperator) and /openapi.json states it. /readyz says which
+ * dependency fails, never why (the reason goes to the log). /healthz says nothing and stays
+ * open.
  */
-import type { Request } from 'express';
 import { z } from 'zod';
-import { isAdmin } from '@ledgerline/auth';
 import { within } from '@ledgerline/config';
 import { describePgFailure } from '@ledgerline/postgres';
 import type { AppContext } from '../context';
-import { errorBody, forbidden } from '../errors';
+import { errorBody } from '../errors';
 import { defineRoute } from '../route-table';
 
 type CheckName = 'kafka' | 'postgres' | 'redis';
@@ -46,13 +46,13 @@ export const opsRoutes = [
     path: '/readyz',
     summary: 'Kafka and Postgres answer; Redis reported but not required (operator network, or a ledger:admin token)',
     public: true,
+    operator: true,
     responses: {
       200: { description: 'Ready: `ok`, or `degraded` when only Redis is failing', schema: readiness },
       503: { description: 'A dependency is failing (details name it, ok/failing only; Retry-After)', schema: errorBody },
     },
     errors: [401, 403],
-    handle: async (ctx, { req, res }) => {
-      await requireOperator(ctx, req);
+    handle: async (ctx, { res }) => {
       const results = await runChecks(ctx);
       const names = Object.keys(results) as CheckName[];
       const checks = Object.fromEntries(names.map((name) => [name, results[name] === 'ok' ? 'ok' : 'failing'])) as Record<CheckName, CheckState>;
@@ -81,24 +81,14 @@ export const opsRoutes = [
     path: '/metrics',
     summary: 'Prometheus metrics (operator network, or a ledger:admin token)',
     public: true,
+    operator: true,
     responses: { 200: { description: 'Prometheus text format', contentTypes: ['text/plain'] } },
     errors: [401, 403],
-    handle: async (ctx, { req, res }) => {
-      await requireOperator(ctx, req);
+    handle: async (ctx, { res }) => {
       res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
     },
   }),
 ];
-
-/**
- * The TCP peer is on the operator network, or the request carries a valid ledger:admin
- * token (401 without one, 403 with a lesser one).
- */
-async function requireOperator(ctx: AppContext, req: Request): Promise<void> {
-  if (ctx.config.operatorNetworks.has(req.socket.remoteAddress)) return;
-  const auth = await ctx.verifier.verifyToken(req.get('Authorization'));
-  if (!isAdmin(auth)) throw forbidden('readiness and metrics need the operator network or a ledger:admin token');
-}
 
 /** All three at once, each bounded: a hung dependency costs readyCheckTimeoutMs, not forever. */
 async function runChecks(ctx: AppContext): Promise<Record<CheckName, string>> {
