@@ -1,12 +1,15 @@
 # syntax=docker/dockerfile:1
 # One image for the three apps, run as the unprivileged `node` user:
 #   docker build -t ledgerline .
-#   docker run ledgerline                                   # the ingest API (default)
-#   docker run ledgerline dist/partition-worker/main.js     # a partition worker
-#   docker run ledgerline dist/ledgerctl/main.js migrate    # ledgerctl
+#   docker run --init ledgerline                                 # the ingest API (default)
+#   docker run --init ledgerline dist/partition-worker/main.js   # a partition worker
+#   docker run --init ledgerline dist/ledgerctl/main.js migrate  # ledgerctl
 # Configuration is env only (.env.example; every tunable in apps/*/src/config.ts). Inside a
 # container set HOST=0.0.0.0 (API) and WORKER_OPS_HOST=0.0.0.0 (worker ops server) so
-# published ports reach them; docker-compose.yml's `apps` profile does.
+# published ports reach them; docker-compose.yml's `apps` profile does. Run it with an init
+# (`docker run --init`; compose's `init: true`): node as PID 1 gets only the signals it has a
+# handler for, so a SIGTERM before the app's handlers are in place (the first moment of main)
+# would be dropped; under an init it ends the process at once instead.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 

@@ -38,6 +38,14 @@ describe('Dockerfile, docker-compose.yml and the build', () => {
     expect(compose).not.toMatch(/npx", "tsx"/);
   });
 
+  test('compose runs every app container under an init, not node as PID 1', () => {
+    // Found by an outside review: node as PID 1 gets only the signals it handles, so a
+    // `docker stop` in its first moments was dropped until the SIGKILL.
+    const compose = read('docker-compose.yml');
+    const service = (name: string) => compose.slice(compose.indexOf(`\n  ${name}:\n`), compose.indexOf('\n\n', compose.indexOf(`\n  ${name}:\n`)));
+    for (const name of ['migrate', 'ingest-api', 'partition-worker']) expect(service(name)).toMatch(/^ {4}init: true\b/m);
+  });
+
   test("compose's Postgres has every server setting stack.sh's has, with the same value (compose says it does)", () => {
     // Found by an outside review: compose lacked client_connection_check_interval, so a
     // statement the API gave up on ran on in Postgres, holding its connection.

@@ -2,25 +2,30 @@
  * The ingest API process: config from env, real adapters (runtime.ts), signals. Nothing
  * else lives here.
  */
-import { describeStartFailure } from '@ledgerline/config';
-import { createLogger } from '@ledgerline/logging';
+import { describeStartFailure, listenForStopSignals } from '@ledgerline/config';
+import { type Logger, createLogger } from '@ledgerline/logging';
 import { startTracing } from '@ledgerline/tracing';
 import { loadApiConfig } from './config';
 import { startApiRuntime } from './runtime';
 
 async function main(): Promise<void> {
+  // First of all, before the start takes its time (stop-signals.ts): a stop asked for while
+  // the API starts is kept, and done once it has started.
+  let started: Logger | null = null;
+  const signals = listenForStopSignals((signal) => {
+    if (started) started.warn('drain cut short: the same signal again; exiting now (requests in progress are cut; clients retry them)', { signal });
+    else process.stderr.write(`ingest-api: ${signal} again while stopping: exiting now\n`);
+  });
   const config = loadApiConfig();
   const logger = createLogger({ name: 'ingest-api', level: config.logLevel });
+  started = logger;
   // Before the runtime: the app and the publisher wire their spans only when it is on.
   const tracing = config.tracing.enabled ? startTracing({ serviceName: config.tracing.serviceName }) : null;
   if (tracing) logger.info('tracing on (OTLP over HTTP)', { serviceName: config.tracing.serviceName });
   const runtime = await startApiRuntime(config, { logger });
   logger.info('listening', { url: `http://${config.host}:${runtime.port}`, docs: '/docs', readiness: '/readyz' });
 
-  let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
     logger.info('draining', { signal, graceMs: config.shutdownGraceMs });
     try {
       await runtime.stop();
@@ -32,11 +37,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  // A closed terminal (npm start) sends SIGHUP to the whole foreground group: stop cleanly,
-  // not by Node's default of dying at once (a review of the launcher's signal handling).
-  process.on('SIGHUP', () => void shutdown('SIGHUP'));
+  // Now, or at once if a signal came during the start (kept by listenForStopSignals).
+  signals.onStop((signal) => void shutdown(signal));
 }
 
 main().catch((error) => {

@@ -2,18 +2,29 @@
  * The partition worker process: the only place its real adapters (kafkajs, pg, ioredis)
  * are wired together, and where its logger is made (JSON lines on stdout).
  */
-import { topicNames } from '@ledgerline/kafka';
-import { describeStartFailure } from '@ledgerline/config';
-import { createLogger } from '@ledgerline/logging';
+import { settledWithin, topicNames } from '@ledgerline/kafka';
+import { describeStartFailure, listenForStopSignals } from '@ledgerline/config';
+import { type Logger, createLogger } from '@ledgerline/logging';
 import { startTracing } from '@ledgerline/tracing';
 import { createPool, reconcile } from '@ledgerline/postgres';
 import { loadWorkerConfig } from './config';
 import { RECONCILE_STATEMENT_DEADLINE_MIN_MS, ReconcileSchedule } from './reconcile-schedule';
 import { startWorkerRuntime } from './runtime';
 
+/** How long the stop waits for a scheduled reconcile it cut (its connection ended) to give its connection back. */
+const RECONCILE_CUT_WAIT_MS = 5_000;
+
 async function main(): Promise<void> {
+  // First of all, before the start takes its time (stop-signals.ts): a stop asked for while
+  // the worker starts is kept, and done once it has started.
+  let started: Logger | null = null;
+  const signals = listenForStopSignals((signal) => {
+    if (started) started.warn('stop cut short: the same signal again; exiting now (whatever was not done is left to the next owner)', { signal });
+    else process.stderr.write(`partition-worker: ${signal} again while stopping: exiting now\n`);
+  });
   const config = loadWorkerConfig();
   const logger = createLogger({ name: config.workerId, level: config.logLevel });
+  started = logger;
   // Before the runtime: the applier wires its batch spans only when it is on.
   const tracing = config.tracing.enabled
     ? startTracing({ serviceName: config.tracing.serviceName, attributes: { 'service.instance.id': config.workerId } })
@@ -52,6 +63,10 @@ async function main(): Promise<void> {
           applicationName: 'partition-worker',
         })
       : null;
+  // The connection of a reconcile in progress, which the stop ends (cutReconcile).
+  const reconcileConnections = new Set<{ end(): Promise<void> }>();
+  reconcilePool?.on('acquire', (client) => reconcileConnections.add(client));
+  reconcilePool?.on('release', (_error, client) => reconcileConnections.delete(client));
   const reconcileSchedule = reconcilePool
     ? new ReconcileSchedule({
         intervalMs: config.reconcileIntervalMs,
@@ -63,15 +78,24 @@ async function main(): Promise<void> {
     : null;
   reconcileSchedule?.start();
 
-  let stopping = false;
+  // A run in progress is cut, not waited for: its statements may take up to their deadline
+  // (10 min or the interval) on a real ledger, far past any grace period, and the stop waited
+  // for it, past compose's 55 s to a SIGKILL (found by an outside review). It only reads; the
+  // next runner reconciles again. Its connection is ended (PgBouncer then drops its server
+  // connection, which ends the statement); a cancel request by backend pid would not reach
+  // it through PgBouncer.
+  const cutReconcile = async (): Promise<void> => {
+    if (reconcileConnections.size === 0) return;
+    logger.info('stopping: the scheduled reconcile in progress is cut short (it only reads; the next run checks again)');
+    await Promise.all([...reconcileConnections].map((client) => client.end().catch(() => undefined)));
+  };
+
   const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
     logger.info('stopping', { signal });
     reconcileSchedule?.stop();
     try {
-      await runtime.stop();
-      await reconcilePool?.end();
+      await Promise.all([runtime.stop(), cutReconcile()]);
+      if (reconcilePool) await settledWithin(reconcilePool.end(), RECONCILE_CUT_WAIT_MS);
       await tracing?.shutdown(); // exports the spans still buffered
       logger.info('stopped', { signal }); // the last line of a clean exit (a cut one has none)
       process.exit(0);
@@ -80,11 +104,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  // A closed terminal (npm start) sends SIGHUP to the whole foreground group: stop cleanly,
-  // not by Node's default of dying at once (a review of the launcher's signal handling).
-  process.on('SIGHUP', () => void shutdown('SIGHUP'));
+  // Now, or at once if a signal came during the start (kept by listenForStopSignals).
+  signals.onStop((signal) => void shutdown(signal));
 }
 
 main().catch((error) => {

@@ -123,6 +123,12 @@ export class PartitionWorker {
   private readonly marking = new Map<number, Promise<unknown>>();
   private stopping = false;
   private sweeping: Promise<void> | null = null;
+  /**
+   * The claiming part of the sweep in progress (claimQuietPartitionsLeftBehind), which stop()
+   * waits for: a claim taken after the consumer left the group could fence the next owner.
+   * Not its publish: that waits for Kafka without a deadline (BatchingProducer.publishAll).
+   */
+  private sweepClaiming: Promise<void> | null = null;
   /** Partitions whose writes are failing and being retried: since when, and the last error (readiness reads it). */
   private readonly writesFailing = new Map<number, { since: number; error: string }>();
   /** Partitions whose fetches keep starting past next_offset, each sought back to it: since when (readiness reads it). */
@@ -261,7 +267,14 @@ export class PartitionWorker {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.commitTimer) clearInterval(this.commitTimer);
     if (this.cacheMarkTimer) clearInterval(this.cacheMarkTimer);
-    await this.sweeping; // a sweep running now could still claim a partition (never throws)
+    // A sweep running now could still claim a partition: its claims are waited for (bounded by
+    // WORKER_QUERY_TIMEOUT_MS per statement; never throws). Its publish is not: while Kafka
+    // does not acknowledge it (unreachable, a topic missing) it resends until the producer
+    // stops, which only comes after this, and stop() hung until Kafka came back, the worker
+    // still in the group (found by an outside review). Its rows are marked published only once
+    // Kafka has them, so what it does not get to send stays in Postgres for the next owner's
+    // sweep; it is in the relay's chains, which drain() below waits for, at most 10 s.
+    await this.sweepClaiming;
     await this.commitOffsetHints();
     await this.consumer?.stop();
     // A last round of the cache mark, once the consumer's stop has ended every apply: the next
@@ -459,18 +472,28 @@ export class PartitionWorker {
 
   /** One sweep at a time: with Kafka slow, a sweep outlives its interval, and the next would queue the same rows again. */
   private sweep(): Promise<void> {
-    this.sweeping ??= this.sweepOnce().finally(() => {
-      this.sweeping = null;
-    });
+    if (!this.sweeping) {
+      const claiming = this.claimLeftBehind();
+      this.sweepClaiming = claiming;
+      this.sweeping = claiming.then(() => this.sweepOutbox()).finally(() => {
+        this.sweeping = null;
+        this.sweepClaiming = null;
+      });
+    }
     return this.sweeping;
   }
 
-  private async sweepOnce(): Promise<void> {
+  private async claimLeftBehind(): Promise<void> {
     try {
       await this.claimQuietPartitionsLeftBehind();
     } catch (error) {
       this.options.ports.log(`claiming quiet partitions left behind failed: ${(error as Error).message}`);
     }
+  }
+
+  private async sweepOutbox(): Promise<void> {
+    // Stopping: the claims are done with, and nothing new is queued for a producer about to stop.
+    if (this.stopping) return;
     try {
       const owned = this.ownership().filter((o) => o.epoch !== null).map((o) => o.partition);
       await this.options.relay.sweep(owned, this.options.outboxSweepAgeMs);

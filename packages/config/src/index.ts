@@ -678,3 +678,4 @@ export function describeStartFailure(app: string, error: unknown): string {
 }
 export * from './network';
 export * from './transport';
+export * from './stop-signals';
