@@ -11,6 +11,10 @@ import { runReconcile } from './commands/reconcile';
 import { addPartitions, moveCommand, rebalance, showAccountRouting, showRouting, showSystemAccounts, showWorkers } from './commands/operate';
 import { acknowledgeLetter, redriveDeadLetter, showDeadLetter, showDeadLetters } from './commands/dead-letters';
 import { rebindKeys } from './commands/keys';
+import { MoveAbortedError } from './rebalance/move-buckets';
+
+/** ledgerctl's exit code when a bucket move it planned or drove was rolled back instead of finished. */
+const EXIT_MOVE_NOT_FINISHED = 3;
 
 /** Dead letters one `ledgerctl dead-letters` prints at most: each is a row with its reason. */
 const DEAD_LETTERS_SHOWN_MAX = 10_000;
@@ -212,5 +216,8 @@ program.parseAsync(process.argv).catch((error: Error) => {
   // Commander has printed its own line (and the help) already; --help and --version end here with 0.
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   process.stderr.write(error instanceof ConfigError ? describeStartFailure('ledgerctl', error) : `ledgerctl: ${error.message}\n`);
-  process.exit(2);
+  // A bucket move that did not finish (rolled back: its wait ran out, or another ledgerctl
+  // driving it gave up) exits 3: the input was sound (2 is refused input) and the ledger is
+  // not broken (1 is reconcile's), but the routing is not what the command set out to make.
+  process.exit(error instanceof MoveAbortedError ? EXIT_MOVE_NOT_FINISHED : 2);
 });

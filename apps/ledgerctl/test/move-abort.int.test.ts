@@ -74,12 +74,39 @@ describe('a bucket move aborted at the fence deadline', () => {
       fenceWaitMs: 2_000,
       pollMs: 20,
     });
-    expect(result.moved.map((m) => [m.bucket, m.state])).toEqual([[bucket, 'ABORTED']]);
+    expect(result.moved).toEqual([]);
+    expect(result.rolledBack.map((m) => [m.bucket, m.state])).toEqual([[bucket, 'ABORTED']]);
     expect(await listOpenMoves(db.pool)).toEqual([]);
     const after = await loadRouting(db.pool);
     expect([after.partitionOfBucket(bucket), after.heldBucketCount]).toEqual([2, 0]);
     const rows = await db.pool.query('SELECT state FROM bucket_moves WHERE bucket = $1', [bucket]);
     expect(rows.rows).toEqual([{ state: 'ABORTED' }]);
+  }, 60_000);
+
+  // Found by an outside review: a second ledgerctl driving the same move (finishing moves left
+  // open) rolls it back when its own wait runs out. The first one's fence wait then ends (no
+  // move is HOLDING) and it reported the ABORTED move as moved, although the bucket never left.
+  test('a move another ledgerctl rolls back while this one waits for the fence is reported rolled back, not moved', async () => {
+    const bucket = bucketOf(accountOnPartition(await loadRouting(db.pool), 2, 'rolled-back-by-another'));
+    // No worker runs: the fence is never applied, so only the other driver ends the wait.
+    const moving = moveBuckets({ pool: db.pool, producer, commandsTopic: topics.names.commands, log: () => undefined }, [bucket], 0, {
+      ...MOVE_DEFAULTS,
+      fenceWaitMs: 600_000,
+      pollMs: 20,
+    });
+    const holding = await waitFor('the move is holding', async () => {
+      const open = (await listOpenMoves(db.pool)).filter((m) => m.bucket === bucket && m.state === 'HOLDING');
+      return open.length > 0 ? open : null;
+    });
+    expect(holding).toHaveLength(1);
+    // What the other driver's rollback does (rolledBack: abort what is still HOLDING).
+    expect(await abortMoves(db.pool, holding.map((m) => m.id))).toBe(1);
+    const result = await moving;
+    expect(result.moved).toEqual([]);
+    expect(result.rolledBack.map((m) => [m.bucket, m.state])).toEqual([[bucket, 'ABORTED']]);
+    expect(result.holdMs).toBe(0);
+    const after = await loadRouting(db.pool);
+    expect([after.partitionOfBucket(bucket), after.heldBucketCount]).toEqual([2, 0]);
   }, 60_000);
 
   // Found by an outside review: a resumed move (its first run published the fence, then died)

@@ -10,7 +10,7 @@ import { silentLogger } from '@ledgerline/logging';
 import { type BucketMove, bucketTraffic, createPool, findAccount, listOpenMoves, listPartitionStates, listSystemAccounts, loadRouting } from '@ledgerline/postgres';
 import { type CtlConfig, ctlPool } from '../config';
 import { printTable } from '../table';
-import { finishOpenMoves, moveBucketsRetrying } from '../rebalance/move-buckets';
+import { MoveAbortedError, finishOpenMoves, moveBucketsRetrying } from '../rebalance/move-buckets';
 import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
 
 
@@ -253,8 +253,10 @@ export async function moveCommand(config: CtlConfig, buckets: number[], toPartit
     if (fenceNeeded) await requireWorkers(deps, config);
     const result = await moveBucketsRetrying({ pool, producer, commandsTopic: topics.commands, log: (l) => process.stdout.write(`${l}\n`) }, buckets, toPartition, config.move);
     // A bucket already on the target is not moved (nor held): say so rather than report a move.
-    if (result.moved.length === 0) process.stdout.write(`nothing to move: ${buckets.length === 1 ? `bucket ${buckets[0]} is` : 'the buckets are'} on partition ${toPartition} already\n`);
-    else process.stdout.write(`moved ${bucketsWord(result.moved.length)} to partition ${toPartition}; held ${result.holdMs} ms\n`);
+    if (result.moved.length === 0 && result.rolledBack.length === 0) process.stdout.write(`nothing to move: ${buckets.length === 1 ? `bucket ${buckets[0]} is` : 'the buckets are'} on partition ${toPartition} already\n`);
+    if (result.moved.length > 0) process.stdout.write(`moved ${bucketsWord(result.moved.length)} to partition ${toPartition}; held ${result.holdMs} ms\n`);
+    // Only DONE moves count: one another ledgerctl rolled back never moved its bucket.
+    if (result.rolledBack.length > 0) throw new MoveAbortedError(rolledBackByAnother(result.rolledBack));
   });
 }
 
@@ -340,8 +342,23 @@ async function finishMovesLeftOpen(deps: Deps, config: CtlConfig): Promise<void>
   process.stdout.write(`finishing ${movesWord(open.length)} left open first (a crashed command's, or one still running): ${describeMoves(open)}\n`);
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const result = await finishOpenMoves({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log }, open, config.move);
-  const done = result.moved.filter((m) => m.state === 'DONE').length;
-  process.stdout.write(`${done} of ${open.length} finished; their buckets stood held up to ${result.holdMs} ms\n`);
+  // One rolled back meanwhile by the command driving it stays where it was: this command's
+  // plan is made afterwards, from the table as it is, so it goes on (the rollback is named).
+  const rolledBack = result.rolledBack.length ? `; rolled back by the command driving them, not moved: ${describeMoves(result.rolledBack)}` : '';
+  process.stdout.write(`${result.moved.length} of ${open.length} finished${rolledBack}; their buckets stood held up to ${result.holdMs} ms\n`);
+}
+
+/**
+ * Why a command reports moves it drove as not made, though its own waits did not run out:
+ * another ledgerctl drove the same moves (each step is idempotent, so two may) and rolled
+ * them back when its wait ran out. The buckets stayed where they were, not held.
+ */
+function rolledBackByAnother(moves: readonly BucketMove[]): string {
+  return (
+    `${movesWord(moves.length)} rolled back, not made (${describeMoves(moves)}): another ledgerctl driving the same ` +
+    `${moves.length === 1 ? 'move' : 'moves'} gave up on ${moves.length === 1 ? 'it' : 'them'} (its wait for the APIs or the fence ran out); ` +
+    `${moves.length === 1 ? 'its bucket stays' : 'their buckets stay'} where ${moves.length === 1 ? 'it was' : 'they were'}, not held. Run the move again once the cause is mended`
+  );
 }
 
 /** What a preview says of moves left open: their buckets refuse commands until finished. */
@@ -376,16 +393,29 @@ async function applyPlan(deps: Deps, plan: readonly PlannedMove[], config: CtlCo
   }
   const bar = process.stderr.isTTY ? new SingleBar({ format: 'moving buckets {bar} {value}/{total}', stream: process.stderr }) : null;
   bar?.start(plan.length, 0);
+  // Counted from the moves that finished (DONE), never from the plan: a step's move that
+  // another ledgerctl rolled back moved nothing (found by an outside review).
   let done = 0;
+  let steps = 0;
   const holds: number[] = [];
-  for (const group of groups) {
-    const result = await moveBucketsRetrying({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log: () => undefined }, group.buckets, group.to, config.move);
-    holds.push(result.holdMs);
-    done += group.buckets.length;
-    if (bar) bar.update(done);
-    else process.stdout.write(`moved ${done}/${plan.length} buckets\n`);
+  try {
+    for (const group of groups) {
+      const result = await moveBucketsRetrying({ pool: deps.pool, producer: deps.producer, commandsTopic: deps.topics.commands, log: () => undefined }, group.buckets, group.to, config.move);
+      steps++;
+      holds.push(result.holdMs);
+      done += result.moved.length;
+      if (bar) bar.update(done);
+      else process.stdout.write(`moved ${done}/${plan.length} buckets\n`);
+      // The plan stops at a rolled-back step, as at one this command rolled back itself: the
+      // cause (an API or a worker behind) would most likely roll the next steps back too.
+      if (result.rolledBack.length > 0) throw new MoveAbortedError(rolledBackByAnother(result.rolledBack));
+    }
+  } catch (error) {
+    bar?.stop();
+    if (error instanceof MoveAbortedError) process.stdout.write(`${done} of ${plan.length} buckets moved before a step was rolled back; the plan's remaining steps were not made\n`);
+    throw error;
   }
   bar?.stop();
   holds.sort((a, b) => a - b);
-  process.stdout.write(`${plan.length} buckets moved in ${groups.length} steps; hold per step p50 ${holds[Math.floor(holds.length / 2)] ?? 0} ms, max ${holds[holds.length - 1] ?? 0} ms\n`);
+  process.stdout.write(`${done} buckets moved in ${steps} steps; hold per step p50 ${holds[Math.floor(holds.length / 2)] ?? 0} ms, max ${holds[holds.length - 1] ?? 0} ms\n`);
 }

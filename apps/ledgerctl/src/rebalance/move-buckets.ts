@@ -63,7 +63,16 @@ export const MOVE_DEFAULTS: MoveOptions = {
 };
 
 export interface MoveResult {
+  /** The moves that finished (DONE): their buckets are on the new partition. */
   moved: BucketMove[];
+  /**
+   * The moves that ended ABORTED instead: rolled back by another ledgerctl driving the same
+   * moves (a `rebalance --apply` or `partitions add --finish` finishing moves left open, or a
+   * re-run of the same `buckets move`) whose own wait ran out. Their buckets stayed where they
+   * were, not held. A command that reported them moved would tell the operator a bucket is on
+   * a partition it never reached (found by an outside review).
+   */
+  rolledBack: BucketMove[];
   /**
    * From hold to switch: how long the moved buckets' clients were refused, the longest of
    * their moves' created_at to finished_at (Postgres's clock on both ends), so that a move
@@ -95,10 +104,18 @@ export async function moveBuckets(deps: MoveDeps, buckets: readonly number[], to
   const fresh = buckets.filter((b) => !resumed.some((m) => m.bucket === b));
   const { moves: created, version } = await startMoves(deps.pool, fresh, toPartition);
   const moves = [...resumed, ...created];
-  if (moves.length === 0) return { moved: [], holdMs: 0 };
+  if (moves.length === 0) return { moved: [], rolledBack: [], holdMs: 0 };
   if (resumed.length) deps.log(`resuming ${resumed.length === 1 ? '1 open move' : `${resumed.length} open moves`} (${resumed.map((m) => `${m.bucket}:${m.state}`).join(', ')})`);
-  const moved = await completeMoves(deps, moves, version, options);
-  return { moved, holdMs: heldFor(moved) };
+  return outcomeOf(await completeMoves(deps, moves, version, options));
+}
+
+/**
+ * What the moves a command drove came to: a move ends DONE or ABORTED (completeMoves waits
+ * until none is HOLDING and finishes every FENCED one), and only DONE ones moved anything.
+ */
+function outcomeOf(ended: readonly BucketMove[]): MoveResult {
+  const moved = ended.filter((m) => m.state === 'DONE');
+  return { moved, rolledBack: ended.filter((m) => m.state === 'ABORTED'), holdMs: heldFor(moved) };
 }
 
 /**
@@ -117,12 +134,11 @@ export async function moveBucketsRetrying(deps: MoveDeps, buckets: readonly numb
  * moveBucketsRetrying is.
  */
 export async function finishOpenMoves(deps: MoveDeps, open: readonly BucketMove[], options = MOVE_DEFAULTS): Promise<MoveResult> {
-  if (open.length === 0) return { moved: [], holdMs: 0 };
+  if (open.length === 0) return { moved: [], rolledBack: [], holdMs: 0 };
   return retryingMoves(deps, options, async () => {
     // The routers must route with a table at least this new: it has every listed hold.
     const version = (await loadRoutingVersion(deps.pool)) ?? 0;
-    const moved = await completeMoves(deps, await loadMoves(deps.pool, open.map((m) => m.id)), version, options);
-    return { moved, holdMs: heldFor(moved) };
+    return outcomeOf(await completeMoves(deps, await loadMoves(deps.pool, open.map((m) => m.id)), version, options));
   });
 }
 
@@ -149,9 +165,10 @@ export async function completeMoves(deps: MoveDeps, moves: readonly BucketMove[]
     await waitForFences(deps, ids, options);
   }
   await finishMoves(deps.pool, ids);
-  const done = await loadMoves(deps.pool, ids);
-  deps.log(`bucket moves done: ${done.filter((m) => m.state === 'DONE').length} of ${done.length}`);
-  return done;
+  const ended = await loadMoves(deps.pool, ids);
+  const rolledBack = ended.filter((m) => m.state === 'ABORTED');
+  deps.log(`bucket moves done: ${ended.filter((m) => m.state === 'DONE').length} of ${ended.length}${rolledBack.length ? `; rolled back meanwhile (by another ledgerctl driving them): ${rolledBack.map((m) => `bucket ${m.bucket}`).join(', ')}` : ''}`);
+  return ended;
 }
 
 /** Waits until every live API routes with `version`; past the wait, gives up on `ids`, every open move listed (rolledBack). */
