@@ -129,17 +129,50 @@ export async function routersBehind(pool: Pool, version: number, freshMs: number
   return result.rows.map((r) => r.instance as string);
 }
 
-/** Commands per bucket over the last `windowMs`, from the transfers applied in it. */
-export async function bucketTraffic(pool: Pool, windowMs: number, rowsMax = 200_000): Promise<Map<number, number>> {
+/**
+ * Transfers applied per bucket, and the span of time they were counted over: what a rate is
+ * `perBucket` divided by `overMs`, never by the window when the read was capped.
+ */
+export interface BucketTraffic {
+  perBucket: Map<number, number>;
+  /** Transfers counted: the window's, or its newest `rowsMax` when `capped`. */
+  transfers: number;
+  /** The time the counted transfers cover (ms): the whole window, or less when `capped`. */
+  overMs: number;
+  /** The window held more than `rowsMax` transfers: only its newest were counted, over the time they cover. */
+  capped: boolean;
+  rowsMax: number;
+}
+
+/** How many transfers `bucketTraffic` reads at most: bounds the sort and what it sends ledgerctl. */
+export const BUCKET_TRAFFIC_ROWS_MAX = 200_000;
+
+/**
+ * Transfers applied per bucket over the last `windowMs`, counted per subject account in SQL.
+ * At most the newest `rowsMax` are read; past that the figures cover only the time those
+ * newest ones span (from the oldest of them to now), and say so: dividing their count by the
+ * whole window capped every rate at rowsMax per window (40,000 commands/min for 5 minutes)
+ * and undercounted every bucket alike (found by an outside review). `transfers` has no index
+ * on applied_at (one would cost every transfer a WAL write): this reads the table whole.
+ */
+export async function bucketTraffic(pool: Pool, windowMs: number, rowsMax = BUCKET_TRAFFIC_ROWS_MAX): Promise<BucketTraffic> {
   const result = await pool.query(
-    `SELECT coalesce(from_account_id, to_account_id)::text AS subject FROM transfers
-      WHERE applied_at > now() - make_interval(secs => $1::float8 / 1000) ORDER BY applied_at DESC LIMIT $2`,
+    `WITH newest AS (
+       SELECT coalesce(from_account_id, to_account_id)::text AS subject, applied_at FROM transfers
+        WHERE applied_at > now() - make_interval(secs => $1::float8 / 1000) ORDER BY applied_at DESC LIMIT $2)
+     SELECT subject, count(*)::int AS n, (extract(epoch from now() - min(min(applied_at)) OVER ()) * 1000)::float8 AS span_ms
+       FROM newest GROUP BY subject`,
     [windowMs, rowsMax],
   );
-  const counts = new Map<number, number>();
+  const perBucket = new Map<number, number>();
+  let transfers = 0;
   for (const row of result.rows) {
     const bucket = bucketOf(row.subject as string);
-    counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
+    perBucket.set(bucket, (perBucket.get(bucket) ?? 0) + Number(row.n));
+    transfers += Number(row.n);
   }
-  return counts;
+  const capped = transfers >= rowsMax;
+  // Capped, the rows cover from the oldest read to now; at least 1 ms, so a rate is finite.
+  const overMs = capped ? Math.min(windowMs, Math.max(1, Number(result.rows[0]?.span_ms ?? windowMs))) : windowMs;
+  return { perBucket, transfers, overMs, capped, rowsMax };
 }

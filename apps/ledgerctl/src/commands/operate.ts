@@ -12,6 +12,7 @@ import { type CtlConfig, ctlPool } from '../config';
 import { printTable } from '../table';
 import { MoveAbortedError, finishOpenMoves, moveBucketsRetrying } from '../rebalance/move-buckets';
 import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
+import { trafficView } from '../rebalance/traffic';
 
 
 /**
@@ -154,18 +155,20 @@ export async function showRouting(config: CtlConfig): Promise<void> {
       const p = routing.partitionOfBucket(bucket);
       const entry = perPartition.get(p) ?? { buckets: 0, load: 0 };
       entry.buckets++;
-      entry.load += traffic.get(bucket) ?? 0;
+      entry.load += traffic.perBucket.get(bucket) ?? 0;
       perPartition.set(p, entry);
     }
-    const minutes = config.trafficWindowMs / 60_000;
+    // Rates over the time the counted transfers cover: a capped read covers less than the window.
+    const view = trafficView(traffic, config.trafficWindowMs);
     process.stdout.write(`routing table version ${routing.version}, ${BUCKET_COUNT} buckets\n`);
     printTable(
       ['partition', 'buckets', 'commands/min'],
-      [...perPartition].sort((a, b) => a[0] - b[0]).map(([p, e]) => [String(p), String(e.buckets), (e.load / minutes).toFixed(1)]),
+      [...perPartition].sort((a, b) => a[0] - b[0]).map(([p, e]) => [String(p), String(e.buckets), view.perMinute(e.load).toFixed(1)]),
     );
-    const hot = [...traffic].sort((a, b) => b[1] - a[1]).slice(0, 10);
-    process.stdout.write(`\nhottest buckets (last ${windowWords(config.trafficWindowMs)}):\n`);
-    printTable(['bucket', 'partition', 'commands/min'], hot.map(([b, n]) => [String(b), String(routing.partitionOfBucket(b)), (n / minutes).toFixed(1)]));
+    const hot = [...traffic.perBucket].sort((a, b) => b[1] - a[1]).slice(0, 10);
+    process.stdout.write(`\nhottest buckets (${view.span}):\n`);
+    printTable(['bucket', 'partition', 'commands/min'], hot.map(([b, n]) => [String(b), String(routing.partitionOfBucket(b)), view.perMinute(n).toFixed(1)]));
+    process.stdout.write(view.note);
     if (open.length) process.stdout.write(`\nmoves in progress: ${open.map((m) => `${m.bucket} ${m.fromPartition}->${m.toPartition} ${m.state}`).join(', ')}\n`);
   });
 }
@@ -219,11 +222,6 @@ export async function showSystemAccounts(config: CtlConfig): Promise<void> {
 
 function bucketsWord(n: number): string {
   return n === 1 ? '1 bucket' : `${n} buckets`;
-}
-
-/** CTL_TRAFFIC_WINDOW_MS in words: "5 min", "90 s". */
-function windowWords(ms: number): string {
-  return ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
 }
 
 /**
@@ -315,10 +313,13 @@ export async function rebalance(config: CtlConfig, apply: boolean, movesMax: num
     if (apply) await finishMovesLeftOpen(deps, config);
     const open = apply ? [] : await listOpenMoves(deps.pool);
     const [placed, traffic] = await Promise.all([placement(deps, apply ? [] : open), bucketTraffic(deps.pool, config.trafficWindowMs)]);
-    const plan = levelPlan(placed, partitions, traffic, movesMax);
+    // Leveled by the counts read; shown as rates over the time they cover (a capped read covers less than the window).
+    const plan = levelPlan(placed, partitions, traffic.perBucket, movesMax);
+    const view = trafficView(traffic, config.trafficWindowMs);
     if (!apply) process.stdout.write(heldNote(open));
     if (plan.length === 0) process.stdout.write('already level: nothing to move\n');
-    else printTable(['bucket', 'from', 'to', `commands (${windowWords(config.trafficWindowMs)})`], plan.map((m) => [String(m.bucket), String(m.from), String(m.to), String(m.load)]));
+    else printTable(['bucket', 'from', 'to', `commands/min (${view.span})`], plan.map((m) => [String(m.bucket), String(m.from), String(m.to), view.perMinute(m.load).toFixed(1)]));
+    process.stdout.write(view.note);
     if (apply && plan.length) await applyPlan(deps, plan, config);
   });
 }
