@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { bucketOf } from '@ledgerline/domain';
 import { BatchingProducer } from '@ledgerline/kafka';
-import { loadMoves, loadRouting, reconcile, startMoves, abortMoves } from '@ledgerline/postgres';
+import { loadMoves, loadRouting, loadRoutingVersion, reconcile, startMoves, abortMoves } from '@ledgerline/postgres';
 import { encodeFence } from '@ledgerline/schemas';
 import { MOVE_DEFAULTS, moveBuckets } from '../src/rebalance/move-buckets';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -24,11 +24,12 @@ describe('bucket moves under load', () => {
   let workers: Awaited<ReturnType<typeof startWorker>>[];
   let producer: BatchingProducer;
   let admin: Client;
+  let target: { databaseUrl: string; topicPrefix: string; redisKeyPrefix: string };
 
   beforeAll(async () => {
     db = await createTestDatabase(PARTITIONS);
     topics = await createTestTopics(PARTITIONS);
-    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
     workers = [await startWorker(target, { WORKER_ROUTING_REFRESH_MS: '200' }), await startWorker(target, { WORKER_ROUTING_REFRESH_MS: '200' })];
     api = await startApi(target, { API_ROUTING_REFRESH_MS: '200' });
     producer = new BatchingProducer({ kafka: topics.kafka, lingerMs: 1, batchSizeMax: 100, bufferMessagesMax: 1000, ackTimeoutMs: 10_000 });
@@ -203,5 +204,29 @@ describe('bucket moves under load', () => {
     const routing = await loadRouting(db.pool);
     expect(routing.partitionOfBucket(bucket)).toBe(2);
     expect(routing.isHeld(account)).toBe(false);
+  });
+
+  // Found by an outside review: an API refreshing less often than CTL_MOVE_ROUTER_FRESH_MS
+  // counted as gone between its reports, so a move fenced without waiting for it, and it kept
+  // routing the held bucket's commands to the old partition (forwarded behind later ones).
+  // Each API now records its interval: the move waits until this one holds the hold.
+  test('an API refreshing less often than the move judges freshness by is waited for, not taken as gone', async () => {
+    const slowApi = await startApi(target, { API_ROUTING_REFRESH_MS: '3000' });
+    try {
+      const slowRow = async () => (await db.pool.query(`SELECT version, seen_at FROM routing_observers WHERE refresh_ms = 3000`)).rows[0] as { version: string; seen_at: Date } | undefined;
+      // Start right after one of its reports, so that it is silent for longer than routerFreshMs
+      // long before its next one.
+      const first = (await waitFor('the slow API reports', slowRow))!.seen_at.getTime();
+      await waitFor('the slow API reports again', async () => ((await slowRow())?.seen_at.getTime() ?? first) > first);
+      const bucket = bucketOf(accountOnPartition(await loadRouting(db.pool), 1, 'slow-api'));
+      const before = (await loadRoutingVersion(db.pool))!;
+      const result = await moveBuckets(deps(), [bucket], 3, { ...fastMove, routerFreshMs: 500 });
+      expect(result.moved.map((m) => m.state)).toEqual(['DONE']);
+      // The hold bumped the version to before + 1: the slow API had reported it (or newer)
+      // before the move went past its settle step.
+      expect(Number((await slowRow())!.version)).toBeGreaterThanOrEqual(before + 1);
+    } finally {
+      await slowApi.stop();
+    }
   });
 });

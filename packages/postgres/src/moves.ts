@@ -119,14 +119,28 @@ export async function listOpenMoves(pool: Pool): Promise<BucketMove[]> {
   return result.rows.map(parseMove);
 }
 
-/** Ingest instances seen within `freshMs` that still route with an older table than `version`. */
-export async function routersBehind(pool: Pool, version: number, freshMs: number): Promise<string[]> {
+export interface RouterBehind {
+  instance: string;
+  /** How often it reports (its API_ROUTING_REFRESH_MS), or null for an API from before migration 0033. */
+  refreshMs: number | null;
+}
+
+/**
+ * Live ingest instances that still route with an older table than `version`. An API is live
+ * while it has reported within its own refresh interval plus `freshMs` (an API from before
+ * migration 0033 records no interval: within `freshMs`). Judged by `freshMs` alone, a healthy
+ * API refreshing less often than that counted as gone between its reports, and a move fenced
+ * without waiting for it (found by an outside review).
+ */
+export async function routersBehind(pool: Pool, version: number, freshMs: number): Promise<RouterBehind[]> {
   const result = await pool.query(
-    `SELECT instance FROM routing_observers
-      WHERE role = 'api' AND version < $1 AND seen_at > now() - make_interval(secs => $2::float8 / 1000)`,
+    `SELECT instance, refresh_ms FROM routing_observers
+      WHERE role = 'api' AND version < $1
+        AND seen_at > now() - make_interval(secs => ($2::float8 + coalesce(refresh_ms, 0)) / 1000)
+      ORDER BY instance`,
     [version, freshMs],
   );
-  return result.rows.map((r) => r.instance as string);
+  return result.rows.map((r) => ({ instance: r.instance as string, refreshMs: r.refresh_ms === null ? null : Number(r.refresh_ms) }));
 }
 
 /**

@@ -146,10 +146,12 @@ export class RoutingWatcher {
 
   private async report(): Promise<void> {
     if (!this.observer || !this.table) return;
+    // With its interval: a bucket move takes this process as gone only once it has been silent
+    // for longer than that (plus ledgerctl's margin), whatever API_ROUTING_REFRESH_MS is.
     await this.pool.query(
-      `INSERT INTO routing_observers (instance, role, version, seen_at) VALUES ($1, $2, $3, now())
-       ON CONFLICT (instance) DO UPDATE SET version = EXCLUDED.version, role = EXCLUDED.role, seen_at = now()`,
-      [this.observer.instance, this.observer.role, this.routedVersion()],
+      `INSERT INTO routing_observers (instance, role, version, seen_at, refresh_ms) VALUES ($1, $2, $3, now(), $4)
+       ON CONFLICT (instance) DO UPDATE SET version = EXCLUDED.version, role = EXCLUDED.role, seen_at = now(), refresh_ms = EXCLUDED.refresh_ms`,
+      [this.observer.instance, this.observer.role, this.routedVersion(), this.refreshMs],
     );
   }
 }

@@ -25,12 +25,32 @@ describe('RoutingWatcher', () => {
       const newer = await bump(); // ...then a move holds a bucket
       await watcher.refresh();
       expect(watcher.current().version).toBe(newer); // new requests see the hold
-      expect(await routersBehind(db.pool, newer, 60_000)).toEqual(['api-lease-test']); // the move must wait
+      expect(await routersBehind(db.pool, newer, 60_000)).toEqual([{ instance: 'api-lease-test', refreshMs: 60_000 }]); // the move must wait
       lease.release(); // the old request has published
       await watcher.refresh();
       expect(await routersBehind(db.pool, newer, 60_000)).toEqual([]);
     } finally {
       await watcher.stop();
+    }
+  });
+
+  // Found by an outside review: judged by the mover's freshness window alone, a healthy API
+  // refreshing less often than that counted as gone between its reports.
+  test('an API is live within its own refresh interval plus the freshness window; one that records no interval (older) within the window alone', async () => {
+    await db.pool.query(
+      `INSERT INTO routing_observers (instance, role, version, seen_at, refresh_ms) VALUES
+         ('api-slow', 'api', 0, now() - interval '3 s', 10000),
+         ('api-slow-gone', 'api', 0, now() - interval '15 s', 10000),
+         ('api-older-build', 'api', 0, now() - interval '3 s', NULL),
+         ('api-older-build-live', 'api', 0, now() - interval '100 ms', NULL)`,
+    );
+    try {
+      expect(await routersBehind(db.pool, 1_000_000, 1_000)).toEqual([
+        { instance: 'api-older-build-live', refreshMs: null },
+        { instance: 'api-slow', refreshMs: 10_000 },
+      ]);
+    } finally {
+      await db.pool.query(`DELETE FROM routing_observers WHERE instance LIKE 'api-slow%' OR instance LIKE 'api-older-build%'`);
     }
   });
 

@@ -37,9 +37,9 @@ export interface MoveDeps {
 }
 
 export interface MoveOptions {
-  /** How long APIs get to pick up the hold before the move is rolled back. */
+  /** How long APIs get to pick up the hold, beyond the slowest one's refresh interval, before the move is rolled back. */
   routersWaitMs: number;
-  /** An API that has not reported within this is considered gone. */
+  /** An API that has not reported within its own refresh interval plus this is considered gone. */
   routerFreshMs: number;
   /** How long the old partition gets to apply the fence before the move is rolled back. */
   fenceWaitMs: number;
@@ -173,13 +173,16 @@ export async function completeMoves(deps: MoveDeps, moves: readonly BucketMove[]
 
 /** Waits until every live API routes with `version`; past the wait, gives up on `ids`, every open move listed (rolledBack). */
 async function waitForRouters(deps: MoveDeps, version: number, ids: readonly bigint[], options: MoveOptions): Promise<void> {
-  const deadline = Date.now() + options.routersWaitMs;
+  const started = Date.now();
   for (;;) {
     const behind = await routersBehind(deps.pool, version, options.routerFreshMs);
     if (behind.length === 0) return;
-    if (Date.now() > deadline) {
+    // An API picks the hold up at its next refresh: one refreshing every 30 s (its
+    // API_ROUTING_REFRESH_MS, recorded with its report) gets that on top of the wait.
+    const slowestRefreshMs = Math.max(0, ...behind.map((r) => r.refreshMs ?? 0));
+    if (Date.now() > started + options.routersWaitMs + slowestRefreshMs) {
       // All ids: a move listed FENCED (a resumed one) is finished too, not left held.
-      throw await rolledBack(deps, ids, `APIs ${behind.join(', ')} did not pick up routing version ${version}`);
+      throw await rolledBack(deps, ids, `APIs ${behind.map((r) => r.instance).join(', ')} did not pick up routing version ${version}`);
     }
     await sleep(options.pollMs);
   }
