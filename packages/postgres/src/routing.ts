@@ -59,6 +59,8 @@ export async function loadRouting(pool: Pool): Promise<RoutingTable> {
 export class RoutingWatcher {
   private table: RoutingTable | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** The timer's refresh still waiting for Postgres, if any. */
+  private timedRefresh: Promise<unknown> | null = null;
   private changeListeners: ((table: RoutingTable) => void)[] = [];
   /** Leases held per routing version. */
   private readonly leases = new Map<number, number>();
@@ -81,7 +83,16 @@ export class RoutingWatcher {
   async start(): Promise<RoutingTable> {
     this.install(await loadRouting(this.pool));
     await this.report();
-    this.timer = setInterval(() => void this.refresh().catch((error: Error) => this.onError(error)), this.refreshMs);
+    this.timer = setInterval(() => {
+      // One timed refresh at a time: while Postgres or PgBouncer is slow, a refresh started
+      // every interval regardless piled up, each holding a pooled connection until its
+      // deadline (10 of a worker's 12), and the worker's own writes then timed out waiting for
+      // one (an outside review). A round whose predecessor is still waiting is skipped.
+      if (this.timedRefresh) return;
+      this.timedRefresh = this.refresh()
+        .catch((error: Error) => this.onError(error))
+        .finally(() => (this.timedRefresh = null));
+    }, this.refreshMs);
     this.timer.unref();
     return this.current();
   }

@@ -5,6 +5,7 @@
 import { RoutingTable } from '@ledgerline/domain';
 import { RoutingWatcher, createPool, routersBehind } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { waitFor } from '../../../test/support/worker';
 
 describe('RoutingWatcher', () => {
   let db: TestDatabase;
@@ -63,6 +64,33 @@ describe('RoutingWatcher', () => {
     await watcher.stop();
     await pool.end(); // as the API's and the worker's stop do, right after
     expect(await rows()).toBe(0);
+  });
+
+  // Found by an outside review: a refresh was started every interval whether or not the last
+  // one had answered, so with Postgres slow they piled up, each holding a pooled connection.
+  test('while a timed refresh waits for Postgres, the next rounds are skipped: one connection in use, not one per interval', async () => {
+    const pool = createPool({ connectionString: db.url, connectionsMax: 8, connectTimeoutMs: 10_000, applicationName: 'routing-overlap' });
+    const watcher = new RoutingWatcher(pool, 100);
+    const locker = await db.pool.connect();
+    try {
+      await watcher.start();
+      // A DDL-strength lock: every read of routing_version waits behind it.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE routing_version IN ACCESS EXCLUSIVE MODE');
+      const waiting = () =>
+        db.pool
+          .query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM routing_version%'`)
+          .then((r) => r.rows[0].n as number);
+      await waitFor('the timer\'s refresh to wait behind the lock', async () => (await waiting()) >= 1);
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // fifteen intervals
+      expect(await waiting()).toBe(1);
+      expect(pool.totalCount).toBe(1);
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+      await watcher.stop();
+      await pool.end();
+    }
   });
 
   test('the snapshot only moves forward, and a failed refresh throws instead of serving a stale table silently', async () => {
