@@ -364,6 +364,12 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=4
 
+# A transaction left open on a partition hides every later record of it from the workers'
+# read_committed consumers until it ends: the broker aborts it at its timeout, which a client
+# may set up to this bound (Kafka's default: 15 min). ledgerline writes no transactions; 60 s
+# bounds how long another client's can stop a partition (docs/security.md, "Commands on Kafka").
+transaction.max.timeout.ms=60000
+
 # Consumer groups start at once instead of waiting 3 s for more members (tests, restarts).
 group.initial.rebalance.delay.ms=0
 

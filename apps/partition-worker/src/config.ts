@@ -189,6 +189,14 @@ const schema = z.object({
    */
   WORKER_WRITES_FAILING_UNREADY_MS: intVar(60_000, 1_000, 3_600_000),
   /**
+   * A partition whose applied position has stood at (or below) its last stable offset this
+   * long while its log goes on past it makes /readyz 503: a transaction another client left
+   * open on it hides every later record from the worker's read_committed consumer until the
+   * broker aborts it (at most its transaction.max.timeout.ms). Long enough for a transaction
+   * that is only slow to commit, short enough that a stopped partition is seen.
+   */
+  WORKER_OPEN_TRANSACTION_UNREADY_MS: intVar(30_000, 1_000, 3_600_000),
+  /**
    * How long a saga leg (CREDIT_LEG, REFUND_LEG) that the write refuses for its transfer's
    * state (SQLSTATE LL003: no such transfer yet, or not in the state the leg follows) is
    * retried, its partition waiting, before it is dead-lettered. 0, the default: at once. In
@@ -336,6 +344,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     opsNetworks: parseNetworkList('WORKER_OPS_NETWORKS', raw.WORKER_OPS_NETWORKS),
     readyCheckTimeoutMs: raw.WORKER_READY_CHECK_TIMEOUT_MS,
     writesFailingUnreadyMs: raw.WORKER_WRITES_FAILING_UNREADY_MS,
+    openTransactionUnreadyMs: raw.WORKER_OPEN_TRANSACTION_UNREADY_MS,
     legWaitForSourceMs: raw.WORKER_LEG_WAIT_FOR_SOURCE_MS,
     relayLingerMs: raw.WORKER_RELAY_LINGER_MS,
     relayBatchSizeMax: raw.WORKER_RELAY_BATCH_SIZE_MAX,

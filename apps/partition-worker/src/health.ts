@@ -6,7 +6,8 @@
  * with commands waiting is claimed (a claim happens when its first fetch arrives, so an idle
  * partition with nothing to apply needs none), none has had its writes failing, or every
  * fetch starting past its next offset (its records gone from Kafka), for
- * WORKER_WRITES_FAILING_UNREADY_MS, and Postgres and Kafka answer. A member the group gave
+ * WORKER_WRITES_FAILING_UNREADY_MS, none has stood behind a Kafka transaction left open for
+ * WORKER_OPEN_TRANSACTION_UNREADY_MS (open-transactions.ts), and Postgres and Kafka answer. A member the group gave
  * nothing because it has more members than the topic has partitions is ready too, its
  * partitions check `spare` (sparesVerdict): it is a standby, and a rollout or a healthcheck
  * gated on readiness must not wait for it forever. Redis is checked too, but a worker whose
@@ -15,10 +16,11 @@
  */
 import type { Database } from '@ledgerline/postgres';
 import { within } from '@ledgerline/config';
-import type { KafkaProbe } from '@ledgerline/kafka';
+import type { KafkaProbe, PartitionEnd } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
 import { countUnpublishedOutbox, describePgFailure, listPartitionStates, moneyInFlight } from '@ledgerline/postgres';
 import { type WorkerMetrics, zeroPartitionCounters } from './metrics';
+import { type HeldPartition, OpenTransactionWatch, describeHeld } from './open-transactions';
 import type { Ownership } from './partition-worker';
 
 type CheckName = 'postgres' | 'redis' | 'kafka' | 'partitions';
@@ -63,6 +65,8 @@ export interface WorkerHealthDeps {
   checkTimeoutMs: number;
   /** Writes failing this long make the partitions check fail. */
   writesFailingUnreadyMs: number;
+  /** A partition behind a transaction left open this long makes the partitions check fail. */
+  openTransactionUnreadyMs: number;
   logger: Logger;
 }
 
@@ -72,8 +76,11 @@ const OUTBOX_BACKLOG_COUNT_CAP = 1_000_000;
 export class WorkerHealth {
   private lastVerdict = 'not checked yet';
   private relaySeen = { published: 0, failures: 0 };
+  private readonly openTransactions: OpenTransactionWatch;
 
-  constructor(private readonly deps: WorkerHealthDeps) {}
+  constructor(private readonly deps: WorkerHealthDeps) {
+    this.openTransactions = new OpenTransactionWatch(deps.openTransactionUnreadyMs, deps.logger);
+  }
 
   async readiness(): Promise<Readiness> {
     const { pool, pingRedis, kafka, checkTimeoutMs } = this.deps;
@@ -101,7 +108,10 @@ export class WorkerHealth {
    * from before the outage, shown as now's): lag needs Kafka (and Postgres only for a partition
    * assigned but not claimed yet), so it stays true through a Postgres outage, when commands
    * pile up; outbox backlog and money in flight need Postgres. `ledger_worker_scrape_read_
-   * timestamp_seconds{source}` says when each source last answered.
+   * timestamp_seconds{source}` says when each source last answered. Lag is counted to the log
+   * end, past the records of a transaction still open (which the consumer cannot read yet),
+   * not to the last stable offset kafkajs's own offset reads stop at: those read ~0 while an
+   * open transaction stopped the partition (an outside review).
    */
   async refreshMetrics(): Promise<void> {
     const { metrics, topic, pool, kafka, checkTimeoutMs } = this.deps;
@@ -117,27 +127,33 @@ export class WorkerHealth {
     zeroPartitionCounters(metrics, partitions);
     const read = <T>(promise: Promise<T>, what: string) => within(promise, checkTimeoutMs, `${what} not read`);
     const unclaimed = owned.some((o) => o.nextOffset === null);
-    const [watermarks, states, backlog, inFlight] = await Promise.allSettled([
-      read(kafka.highWatermarks(topic), 'high watermarks'),
+    const [ends, states, backlog, inFlight] = await Promise.allSettled([
+      read(kafka.partitionEnds(topic), 'partition ends'),
       unclaimed ? read(listPartitionStates(pool, topic), 'partition states') : Promise.resolve([]),
       read(countUnpublishedOutbox(pool, partitions, OUTBOX_BACKLOG_COUNT_CAP), 'outbox backlog'),
       read(moneyInFlight(pool, partitions), 'money in flight'),
     ]);
-    const failed = [watermarks, states, backlog, inFlight].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failed = [ends, states, backlog, inFlight].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length) this.deps.logger.debug('scrape-time gauges not read', { errors: failed.map((r) => (r.reason as Error).message) });
     const nowS = Date.now() / 1000;
-    if (watermarks.status === 'fulfilled') metrics.scrapeRead.set({ source: 'kafka' }, nowS);
+    if (ends.status === 'fulfilled') metrics.scrapeRead.set({ source: 'kafka' }, nowS);
     if (backlog.status === 'fulfilled' && inFlight.status === 'fulfilled' && states.status === 'fulfilled') metrics.scrapeRead.set({ source: 'postgres' }, nowS);
 
     metrics.consumerLag.reset();
-    if (watermarks.status === 'fulfilled') {
-      for (const o of owned) {
+    metrics.behindOpenTransaction.reset();
+    if (ends.status === 'fulfilled') {
+      const readings = owned.map((o) => {
         const stored = states.status === 'fulfilled' ? states.value.find((s) => s.partition === o.partition)?.nextOffset : undefined;
-        const applied = o.nextOffset ?? stored ?? (states.status === 'fulfilled' ? 0n : null);
-        if (applied === null) continue; // neither claimed nor read: unknown, not 0
-        const high = watermarks.value.get(o.partition) ?? applied;
-        metrics.consumerLag.set({ partition: String(o.partition) }, Number(high > applied ? high - applied : 0n));
+        // Neither claimed nor read: unknown (null), not 0.
+        return { partition: o.partition, applied: o.nextOffset ?? stored ?? (states.status === 'fulfilled' ? 0n : null), end: ends.value.get(o.partition) };
+      });
+      for (const { partition, applied, end } of readings) {
+        if (applied === null) continue;
+        const logEnd = end?.logEnd ?? applied;
+        metrics.consumerLag.set({ partition: String(partition) }, Number(logEnd > applied ? logEnd - applied : 0n));
       }
+      const held = new Set(this.openTransactions.observe(readings).map((p) => p.partition));
+      for (const { partition, applied } of readings) if (applied !== null) metrics.behindOpenTransaction.set({ partition: String(partition) }, held.has(partition) ? 1 : 0);
     }
     metrics.outboxBacklog.reset();
     if (backlog.status === 'fulfilled') {
@@ -163,8 +179,8 @@ export class WorkerHealth {
       const memberId = this.deps.memberId();
       const { kafka, groupId, topic } = this.deps;
       // Not in the group: nothing to ask Kafka.
-      const [members, watermarks] = memberId === null ? [[], new Map()] : await Promise.all([kafka.groupMemberIds(groupId), kafka.highWatermarks(topic)]);
-      const verdict = sparesVerdict(memberId, members, watermarks.size);
+      const [members, ends] = memberId === null ? [[], new Map()] : await Promise.all([kafka.groupMemberIds(groupId), kafka.partitionEnds(topic)]);
+      const verdict = sparesVerdict(memberId, members, ends.size);
       if (verdict !== null) throw new Error(verdict);
       return 'spare';
     }
@@ -181,13 +197,24 @@ export class WorkerHealth {
         );
       }
     }
-    if (stuck.length > 0) throw new Error(stuck.join('; '));
     const unclaimed = owned.filter((o) => o.epoch === null);
-    if (unclaimed.length === 0) return 'ok';
-    const [watermarks, states] = await Promise.all([this.deps.kafka.highWatermarks(this.deps.topic), listPartitionStates(this.deps.pool, this.deps.topic)]);
-    const waiting = unclaimed.filter((o) => (watermarks.get(o.partition) ?? 0n) > (states.find((s) => s.partition === o.partition)?.nextOffset ?? 0n));
+    const [ends, states] = await Promise.all([this.deps.kafka.partitionEnds(this.deps.topic), unclaimed.length > 0 ? listPartitionStates(this.deps.pool, this.deps.topic) : []]);
+    const storedNext = (partition: number) => states.find((s) => s.partition === partition)?.nextOffset ?? 0n;
+    for (const held of this.heldBehindOpenTransactions(owned, ends, storedNext, now)) stuck.push(describeHeld(held, now));
+    if (stuck.length > 0) throw new Error(stuck.join('; '));
+    // Waiting: records the consumer can read (up to the stable offset; what an open
+    // transaction holds is the check above's).
+    const waiting = unclaimed.filter((o) => (ends.get(o.partition)?.stableOffset ?? 0n) > storedNext(o.partition));
     if (waiting.length > 0) throw new Error(`partitions [${waiting.map((o) => o.partition).join(', ')}] have commands waiting and are not claimed yet`);
     return 'ok';
+  }
+
+  /** The owned partitions that have stood behind a transaction left open for openTransactionUnreadyMs (open-transactions.ts). */
+  private heldBehindOpenTransactions(owned: readonly Ownership[], ends: Map<number, PartitionEnd>, storedNext: (partition: number) => bigint, now: number): HeldPartition[] {
+    return this.openTransactions.observe(
+      owned.map((o) => ({ partition: o.partition, applied: o.nextOffset ?? storedNext(o.partition), end: ends.get(o.partition) })),
+      now,
+    );
   }
 
   /**

@@ -60,7 +60,13 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
     assignedPartitions: new Gauge({ name: 'ledger_worker_assigned_partitions', help: 'Partitions the consumer group assigned to this process', registers: [registry] }),
     consumerLag: new Gauge({
       name: 'ledger_worker_consumer_lag_messages',
-      help: "Messages in the partition not applied yet: Kafka's high watermark minus the next_offset Postgres holds",
+      help: "Messages in the partition not applied yet: its log end (past any transaction still open) minus the next_offset Postgres holds",
+      labelNames: ['partition'],
+      registers: [registry],
+    }),
+    behindOpenTransaction: new Gauge({
+      name: 'ledger_worker_partition_behind_open_transaction',
+      help: "1 while the partition has stood at its last stable offset, its log going on past it, for WORKER_OPEN_TRANSACTION_UNREADY_MS: another client's Kafka transaction left open hides every later record from the worker until it ends (/readyz fails); else 0",
       labelNames: ['partition'],
       registers: [registry],
     }),

@@ -238,6 +238,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     metrics,
     checkTimeoutMs: config.readyCheckTimeoutMs,
     writesFailingUnreadyMs: config.writesFailingUnreadyMs,
+    openTransactionUnreadyMs: config.openTransactionUnreadyMs,
     logger,
   });
   // Up before the consumer joins: /healthz answers and /readyz says "not yet" meanwhile.

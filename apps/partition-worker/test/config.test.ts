@@ -83,6 +83,7 @@ describe('tunables passed to the packages', () => {
     // Every statement has a deadline by default (a dead connection must not hold a partition).
     expect(config.writeTimeoutMs).toBe(10_000);
     expect(config.queryTimeoutMs).toBe(10_000);
+    expect(config.openTransactionUnreadyMs).toBe(30_000);
   });
 
   test.each([
@@ -95,6 +96,8 @@ describe('tunables passed to the packages', () => {
     ['WORKER_CONSUMER_RETRIES', '101', /must be <= 100/],
     ['WORKER_WRITE_RETRY_DELAY_FIRST_MS', '0', /must be >= 1/],
     ['WORKER_PG_IDLE_TIMEOUT_MS', '-1', /must be >= 0/],
+    ['WORKER_OPEN_TRANSACTION_UNREADY_MS', '999', /must be >= 1000/],
+    ['WORKER_OPEN_TRANSACTION_UNREADY_MS', '3600001', /must be <= 3600000/],
     ['WORKER_QUERY_TIMEOUT_MS', '0', /must be >= 6000/],
     ['WORKER_WRITE_TIMEOUT_MS', '5000', /must be >= 6000/],
     ['WORKER_REDIS_COMMAND_TIMEOUT_MS', '9', /must be >= 10/],

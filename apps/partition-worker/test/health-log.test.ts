@@ -18,12 +18,13 @@ test('a stuck partition is logged once while its failure only lasts longer, and 
     memberId: () => 'member-1',
     pool: { query: async () => ({ rows: [] }) } as unknown as Database,
     pingRedis: async () => undefined,
-    kafka: { check: async () => undefined } as unknown as KafkaProbe,
+    kafka: { check: async () => undefined, partitionEnds: async () => new Map([[0, { logEnd: 5n, stableOffset: 5n }]]) } as unknown as KafkaProbe,
     ownership: () => owned,
     relayCounts: () => ({ published: 0, failures: 0 }),
     metrics: createWorkerMetrics({ defaultMetrics: false }),
     checkTimeoutMs: 1_000,
     writesFailingUnreadyMs: 30_000,
+    openTransactionUnreadyMs: 30_000,
     logger,
   });
   const failing = () => lines.filter((l) => l.msg === 'checks failing').map((l) => l.reasons);

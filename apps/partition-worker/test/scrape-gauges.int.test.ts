@@ -50,6 +50,7 @@ describe("the worker's scrape-time gauges", () => {
       metrics,
       checkTimeoutMs: 3_000,
       writesFailingUnreadyMs: 60_000,
+      openTransactionUnreadyMs: 30_000,
       logger: createLogger({ name: 'scrape-gauges-test', level: 'silent' }),
     };
     const health = new WorkerHealth(deps);

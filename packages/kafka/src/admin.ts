@@ -7,6 +7,7 @@
 import { type Admin, AssignerProtocol } from 'kafkajs';
 import type { KafkaClient } from './client';
 import { kafkajsOf } from './kafkajs';
+import { type PartitionEnd, logEndAdmin, readPartitionEnds } from './log-end';
 import { type TopicDurability, type TopicNames, ensureTopics, partitionCountOf } from './topics';
 
 export interface GroupMember {
@@ -25,10 +26,13 @@ export interface GroupDescription {
 
 export class KafkaAdmin {
   private readonly admin: Admin;
+  /** Reads offsets READ_UNCOMMITTED: the log end (log-end.ts). */
+  private readonly logEnds: Admin;
   private connected: Promise<void> | null = null;
 
   constructor(kafka: KafkaClient) {
     this.admin = kafkajsOf(kafka).admin();
+    this.logEnds = logEndAdmin(kafka);
   }
 
   /** Creates the topics that do not exist yet (topics.ts `ensureTopics`). */
@@ -48,11 +52,20 @@ export class KafkaAdmin {
     await this.admin.createPartitions({ topicPartitions: topics.map((topic) => ({ topic, count })) });
   }
 
-  /** The next offset to be written in each partition of `topic` (its high watermark). */
+  /**
+   * The next offset to be written in each partition of `topic` (its high watermark, the log
+   * end): past the records of a transaction still open, which kafkajs's own offsets stop before.
+   */
   async highWatermarks(topic: string): Promise<Map<number, bigint>> {
     await this.connect();
-    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const offsets = await this.logEnds.fetchTopicOffsets(topic);
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  }
+
+  /** Each partition of `topic`'s log end and last stable offset (log-end.ts). */
+  async partitionEnds(topic: string): Promise<Map<number, PartitionEnd>> {
+    await this.connect();
+    return readPartitionEnds(this.admin, this.logEnds, topic);
   }
 
   /** The group's committed offset per partition of `topic`; null where it committed none. */
@@ -96,12 +109,12 @@ export class KafkaAdmin {
   }
 
   async close(): Promise<void> {
-    await this.admin.disconnect().catch(() => undefined);
+    await Promise.all([this.admin.disconnect().catch(() => undefined), this.logEnds.disconnect().catch(() => undefined)]);
     this.connected = null;
   }
 
   private connect(): Promise<void> {
-    this.connected ??= this.admin.connect().catch((error: unknown) => {
+    this.connected ??= Promise.all([this.admin.connect(), this.logEnds.connect()]).then(() => undefined, (error: unknown) => {
       this.connected = null;
       throw error;
     });

@@ -11,3 +11,4 @@ export * from './partition-consumer';
 export { isGroupRejoin } from './group-rejoin';
 export { settledWithin } from './settled-within';
 export * from './admin';
+export type { PartitionEnd } from './log-end';

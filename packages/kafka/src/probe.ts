@@ -1,11 +1,13 @@
 /**
  * Readiness and lag for the ops endpoints: whether the cluster answers, each partition's
- * high watermark, and who is in the workers' consumer group. One admin client, connected on first use and reused between probes (a
- * probe every few seconds must not open a connection each time).
+ * log end and last stable offset (log-end.ts), and who is in the workers' consumer group. Two
+ * admin clients (the second reads the log end: READ_UNCOMMITTED), connected on first use and
+ * reused between probes (a probe every few seconds must not open a connection each time).
  */
 import type { Admin } from 'kafkajs';
 import type { KafkaClient } from './client';
 import { kafkajsOf } from './kafkajs';
+import { type PartitionEnd, logEndAdmin, readPartitionEnds } from './log-end';
 import { settledWithin } from './settled-within';
 import { type CommandsTopicProblem, type TopicDurability, commandsTopicProblem } from './topics';
 
@@ -18,13 +20,17 @@ const CLOSE_WAIT_FOR_PROBES_MS = 5_000;
 
 export class KafkaProbe {
   private readonly admin: Admin;
+  /** Reads offsets READ_UNCOMMITTED (log-end.ts); connected on first use of partitionEnds only (the API never reads them). */
+  private readonly logEnds: Admin;
   private connected: Promise<void> | null = null;
+  private logEndsConnected: Promise<void> | null = null;
   private closed = false;
   /** Probes not yet answered: close() lets them finish (see close). */
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(kafka: KafkaClient) {
     this.admin = kafkajsOf(kafka).admin();
+    this.logEnds = logEndAdmin(kafka);
   }
 
   /** Resolves when the cluster answers a metadata request; throws otherwise. */
@@ -32,10 +38,12 @@ export class KafkaProbe {
     await this.probe(() => this.admin.describeCluster());
   }
 
-  /** The next offset to be written in each partition of `topic` (its high watermark). */
-  async highWatermarks(topic: string): Promise<Map<number, bigint>> {
-    const offsets = await this.probe(() => this.admin.fetchTopicOffsets(topic));
-    return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  /** Each partition of `topic`'s log end and last stable offset (log-end.ts). */
+  async partitionEnds(topic: string): Promise<Map<number, PartitionEnd>> {
+    return this.probe(async () => {
+      await this.connectLogEnds();
+      return readPartitionEnds(this.admin, this.logEnds, topic);
+    });
   }
 
   /** The member ids of consumer group `groupId` as its coordinator lists them (none: the group is empty or unknown). */
@@ -59,8 +67,9 @@ export class KafkaProbe {
   async close(): Promise<void> {
     this.closed = true;
     await this.connected?.catch(() => undefined);
+    await this.logEndsConnected?.catch(() => undefined);
     await settledWithin(Promise.allSettled([...this.inFlight]), CLOSE_WAIT_FOR_PROBES_MS);
-    await this.admin.disconnect().catch(() => undefined);
+    await Promise.all([this.admin.disconnect().catch(() => undefined), this.logEnds.disconnect().catch(() => undefined)]);
   }
 
   /** Runs one probe on the connected admin, kept in `inFlight` until it settles. */
@@ -79,5 +88,13 @@ export class KafkaProbe {
       throw error;
     });
     return this.connected;
+  }
+
+  private connectLogEnds(): Promise<void> {
+    this.logEndsConnected ??= this.logEnds.connect().catch((error: unknown) => {
+      this.logEndsConnected = null;
+      throw error;
+    });
+    return this.logEndsConnected;
   }
 }

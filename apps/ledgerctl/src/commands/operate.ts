@@ -105,9 +105,9 @@ async function partitionCountIfKafkaAnswers(config: CtlConfig): Promise<number |
 
 export async function showWorkers(config: CtlConfig): Promise<void> {
   await withDeps(config, 'read', async ({ pool, admin, topics }) => {
-    const [group, watermarks, states] = await Promise.all([
+    const [group, ends, states] = await Promise.all([
       admin.describeGroup(config.groupId),
-      admin.highWatermarks(topics.commands),
+      admin.partitionEnds(topics.commands),
       listPartitionStates(pool, topics.commands),
     ]);
     // Two members with one WORKER_ID would read as one: each is then told apart by its member id.
@@ -128,15 +128,27 @@ export async function showWorkers(config: CtlConfig): Promise<void> {
     for (const [clientId, n] of perClientId) {
       if (n > 1) process.stderr.write(`ledgerctl workers: ${n} members share the client id ${JSON.stringify(clientId)}: give each worker its own WORKER_ID\n`);
     }
-    const rows = [...watermarks]
+    // Lag runs to the log end. A stable offset below it means a transaction is open on the
+    // partition: the workers read committed records only, so nothing past the stable offset
+    // reaches them until it ends (lag against the stable offset read ~0 meanwhile: an outside
+    // review).
+    const held: number[] = [];
+    const rows = [...ends]
       .sort((a, b) => a[0] - b[0])
-      .map(([partition, high]) => {
+      .map(([partition, { logEnd, stableOffset }]) => {
         const state = states.find((s) => s.partition === partition);
         const applied = state?.nextOffset ?? 0n;
-        return [String(partition), owners.get(partition) ?? '(unassigned)', String(state?.epoch ?? 0n), String(applied), String(high - applied)];
+        if (stableOffset < logEnd) held.push(partition);
+        const transaction = stableOffset < logEnd ? `open: stable ${stableOffset} < end ${logEnd}` : '-';
+        return [String(partition), owners.get(partition) ?? '(unassigned)', String(state?.epoch ?? 0n), String(applied), String(logEnd > applied ? logEnd - applied : 0n), transaction];
       });
     process.stdout.write(`group ${config.groupId}: ${group.state}, ${group.members.length} members\n`);
-    printTable(['partition', 'owner', 'epoch', 'applied (pg offset)', 'lag'], rows);
+    printTable(['partition', 'owner', 'epoch', 'applied (pg offset)', 'lag', 'transaction'], rows);
+    if (held.length > 0) {
+      process.stdout.write(
+        `partitions [${held.join(', ')}]: a Kafka transaction is open; the workers read nothing past its first record (the stable offset) until it commits or the broker aborts it (transaction.max.timeout.ms). ledgerline writes no transactions: see docs/security.md, "Commands on Kafka"\n`,
+      );
+    }
     if (spares.length > 0) process.stdout.write(`holding no partition (spare while the group has more members than partitions; ready, and given partitions when a member leaves): ${spares.sort().join(', ')}\n`);
   });
 }
