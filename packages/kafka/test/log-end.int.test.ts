@@ -9,6 +9,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { KafkaProbe } from '@ledgerline/kafka';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { testServices } from '../../../test/support/env';
+import { waitFor } from '../../../test/support/worker';
 
 describe("a partition's ends", () => {
   let topics: TestTopics;
@@ -37,8 +38,13 @@ describe("a partition's ends", () => {
       expect(await topics.admin.highWatermarks(topic)).toEqual(new Map([[0, 0n], [1, 4n]]));
 
       await transaction.abort();
-      // The abort marker is written at the log end; the stable offset then reaches it.
-      expect((await probe.partitionEnds(topic)).get(1)).toEqual({ logEnd: 5n, stableOffset: 5n });
+      // The abort marker is written at the log end; the stable offset then reaches it. The
+      // coordinator answers the abort before its markers reach the partition: waited for.
+      const ended = await waitFor('the abort marker on the partition', async () => {
+        const end = (await probe.partitionEnds(topic)).get(1);
+        return end && end.stableOffset === end.logEnd ? end : undefined;
+      });
+      expect(ended).toEqual({ logEnd: 5n, stableOffset: 5n });
     } finally {
       await probe.close();
       await Promise.all([plain.disconnect(), transactional.disconnect()]);
