@@ -23,10 +23,14 @@ const DEAD_LETTERS_SHOWN_MAX = 10_000;
 // command still runs to its end, unheard, so that its exit code stays its verdict: exiting 0
 // at the first refused write made `reconcile | head -1` read a broken ledger as sound (an
 // outside review). Each later write is refused the same way and ignored.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
-  throw error;
-});
+// The same for stderr: `reconcile 2>&1 | head` closed it too, and a note written there (the
+// cache check skipped) then crashed the command with exit 1, "a violation", on a sound ledger.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    throw error;
+  });
+}
 
 // A usage error (unknown option, missing argument) exits 2 like every other refused input:
 // exit 1 stays reserved for what `reconcile` found, so a script can tell a typo from a
@@ -161,7 +165,7 @@ program
   .command('partitions')
   .description('partition operations')
   .command('add')
-  .description('grow the commands and events topics and spread buckets onto the new partitions (re-run with --finish to finish a crashed spread)')
+  .description('grow the commands topic (the events topic keeps its count: docs/events.md) and spread buckets onto the new partitions (re-run with --finish to finish a crashed spread)')
   .requiredOption('--to <n>', 'the new partition count')
   .option('--finish', 'with the topics already at --to: make the moves that level the bucket counts, undoing the count changes of any buckets move or rebalance --apply made since (without it they are only printed)')
   // At most one partition per bucket: a partition above that could never own an account, and

@@ -27,14 +27,15 @@ describe('ledgerctl reconcile', () => {
 
   const reconcileCli = () => ledgerctl(['reconcile', '--no-progress']);
 
-  /** reconcile's exit code when its reader closes the pipe before the first line. */
-  const reconcileUnheard = async (): Promise<number | null> => {
+  /** reconcile's exit code when its reader closes the pipe (stdout and stderr, as `2>&1 | head`) before the first line. */
+  const reconcileUnheard = async (extra: Record<string, string> = {}): Promise<number | null> => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/ledgerctl/src/main.ts'), 'reconcile', '--no-progress'], {
       cwd: ROOT,
-      env: { ...process.env, ...ledgerctlEnvFor({ databaseUrl: ledger.db.url, topicPrefix: ledger.topics.prefix }) },
-      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, ...ledgerctlEnvFor({ databaseUrl: ledger.db.url, topicPrefix: ledger.topics.prefix }), ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.destroy();
+    child.stderr.destroy();
     const [code] = (await once(child, 'exit')) as [number | null];
     return code;
   };
@@ -101,6 +102,8 @@ describe('ledgerctl reconcile', () => {
     expect(unreachable.out).toMatch(/cache-agrees\s+skipped/);
     expect(unreachable.out).toMatch(/reconcile: OK \(cache-agrees skipped\)/);
     expect(unreachable.err).toMatch(/cache-agrees skipped: .*--no-cache skips it deliberately/);
+    // Its note on stderr, to a reader that has gone (`2>&1 | head`), is not a violation either.
+    expect(await reconcileUnheard({ REDIS_URL: 'redis://127.0.0.1:1', CTL_REDIS_READY_WAIT_MS: '500' })).toBe(0);
 
     // Money created out of thin air: a balance moved without an entry.
     await ledger.db.pool.query('UPDATE accounts SET balance = balance + 1 WHERE id = $1', [account]);

@@ -69,12 +69,16 @@ export function plaintextProblems(connections: AppConnections, env: NodeJS.Proce
  * Node reads NODE_TLS_REJECT_UNAUTHORIZED=0 as "accept any certificate" for every TLS client
  * that leaves `rejectUnauthorized` unset: node-pg, ioredis, kafkajs and jose's JWKS fetch all
  * do. The check production asks of each connection would then pass and check nothing (an
- * outside review). Any value but 1 is refused: Node disables checks only for `0`, but a
- * `false` or `no` says the operator meant to.
+ * outside review). `0` is refused, and so is any value that does not read as "on": Node
+ * disables checks only for `0`, but a `false` or `no` says the operator meant to. `1`, `true`,
+ * `yes` and `on` (any case) say the checks stay on, which they do (an outside review of the
+ * change: `true` was refused as if it turned them off).
  */
+const CHECKS_ON = new Set(['', '1', 'true', 'yes', 'on']);
+
 function certificateCheckProblems(env: NodeJS.ProcessEnv): string[] {
   const value = env.NODE_TLS_REJECT_UNAUTHORIZED;
-  if (value === undefined || value === '' || value === '1') return [];
+  if (value === undefined || CHECKS_ON.has(value.trim().toLowerCase())) return [];
   return [
     `NODE_TLS_REJECT_UNAUTHORIZED: is ${JSON.stringify(value.slice(0, 16))}${value === '0' ? ', which turns off' : ', which looks meant to turn off'} ` +
       'the certificate check of every TLS connection (Postgres, Redis, Kafka, the JWKS fetch); production checks them: unset it (or give the CA: sslrootcert, KAFKA_SSL_CA_FILE)',

@@ -90,7 +90,7 @@ test('NODE_TLS_REJECT_UNAUTHORIZED=0, which turns off every certificate check, i
       expect.stringMatching(/^NODE_TLS_REJECT_UNAUTHORIZED: is "(0|false)", which (turns|looks meant to turn) off the certificate check of every TLS connection/),
     ]);
   }
-  for (const value of [undefined, '', '1']) expect(plaintextProblems(local, { NODE_TLS_REJECT_UNAUTHORIZED: value })).toEqual([]);
+  for (const value of [undefined, '', '1', 'true', 'TRUE', 'yes', 'on']) expect(plaintextProblems(local, { NODE_TLS_REJECT_UNAUTHORIZED: value })).toEqual([]);
 });
 
 /**
