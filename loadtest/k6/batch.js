@@ -18,7 +18,7 @@ import { Counter, Trend } from 'k6/metrics';
 import { is2xx, jsonOf, postBatch } from './lib/api.js';
 import { common, int } from './lib/env.js';
 import { accountGroupsOf, ownerAt, setupFixture } from './lib/fixture.js';
-import { ackMs, transferFailed, transfersAcked } from './lib/metrics.js';
+import { ackMs, countAcked, transferFailed } from './lib/metrics.js';
 import { baseOptions, loadShape, thresholdSettings, transferThresholds } from './lib/options.js';
 import { summarize } from './lib/summary.js';
 import { balanceVersions, pollTransfers, verifyMoved } from './lib/verify.js';
@@ -110,7 +110,7 @@ export function batch(data) {
     transferFailed.add(ok ? 0 : 1);
     if (ok) acked++;
   }
-  transfersAcked.add(acked);
+  if (acked > 0) countAcked(acked);
   // The sampled items were acked together: long-poll them together, so that each one's
   // e2e_ms is its own wait, not the verification of the items before it as well.
   const followed = chosen.map((i, n) => ({ i, n })).filter(({ i }) => results[i] && results[i].resource);

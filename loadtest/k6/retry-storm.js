@@ -9,7 +9,7 @@ import { check } from 'k6';
 import { common, int } from './lib/env.js';
 import { accountsOf, setupFixture } from './lib/fixture.js';
 import { is2xx, jsonOf, transferRequest } from './lib/api.js';
-import { ackMs, replayConsistent, transferFailed, transfersAcked } from './lib/metrics.js';
+import { ackMs, countAcked, replayConsistent, transferFailed } from './lib/metrics.js';
 import { baseOptions, loadShape, thresholdSettings, transferThresholds } from './lib/options.js';
 import { summarize } from './lib/summary.js';
 import { isSampled, iterationKey, pickPair, randomAmount } from './lib/transfer.js';
@@ -50,7 +50,7 @@ export function storm(data) {
   replayConsistent.add(consistent ? 1 : 0);
   check(responses, { 'every copy answered 2xx with the same transfer': () => consistent });
   if (!allOk) return;
-  transfersAcked.add(1);
+  countAcked(1);
   if (sampled) verifyMoved(common, data.admin, ids[0], from, to, amount, before, ackedAt, journalSide);
 }
 

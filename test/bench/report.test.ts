@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DrainResult } from '../../loadtest/bench/drain';
-import type { StepResult } from '../../loadtest/bench/phases';
+import type { E2eResult, StepResult } from '../../loadtest/bench/phases';
+import type { QuietResult } from '../../loadtest/bench/quiet';
 import { parsePlan } from '../../loadtest/bench/plan';
 import { benchExitCode, emptyMeasurements, writeReport } from '../../loadtest/bench/report';
 
@@ -34,6 +35,52 @@ describe('bench report: the drains against the ceiling and the baseline', () => 
     expect(target('drain uniform >= 20,000 commands/s')).toMatchObject({ met: true, measured: '21898/s' });
     const md = readFileSync(join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('| 11417 / 10113 |');
+  });
+});
+
+describe('bench report: latency percentiles with samples not COMPLETED within the long poll', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const e2eRun = (p99: number, n: number, censored: number, lowerBounds: ('p50_ms' | 'p95_ms' | 'p99_ms')[]) =>
+    ({ acked_per_s: 2_000, e2e: { p50_ms: 9, p95_ms: 30, p99_ms: p99, n, censored, lower_bounds: lowerBounds } }) as unknown as E2eResult;
+  const quietRun = (p99: number, censored: number, lowerBounds: ('p50_ms' | 'p95_ms' | 'p99_ms')[]) =>
+    ({ rate_per_s: 20, n: 200, failures: censored, censored, lower_bounds: lowerBounds, p50_ms: 10.6, p95_ms: 20, p99_ms: p99, max_ms: 5_004 }) as unknown as QuietResult;
+  const report = (m: ReturnType<typeof emptyMeasurements>) => {
+    const now = new Date();
+    const result = writeReport({ plan: parsePlan([], {}), m, startedAt: now, finishedAt: now, runId: 'test', runDir: dir, repoRoot: dir, outDir: dir, k6Version: 'k6' });
+    const targets = result.targets as { name: string; measured: string; met: boolean | null }[];
+    return { result, target: (start: string) => targets.find((t) => t.name.startsWith(start))!, md: readFileSync(join(dir, 'latest.md'), 'utf8') };
+  };
+
+  it('judges a p99 that reaches a censored sample as the lower bound it is, and says so', () => {
+    const m = emptyMeasurements();
+    m.e2e.push(e2eRun(10_000, 60, 3, ['p99_ms']));
+    m.quiet.push(quietRun(5_000, 4, ['p99_ms']));
+    const { result, target, md } = report(m);
+    expect(result.e2e).toMatchObject({ p99_ms: 10_000, censored: 3, lower_bounds: ['p99_ms'] });
+    expect(result.e2e_quiet).toMatchObject({ p50_ms: 10.6, p99_ms: 5_000, censored: 4, lower_bounds: ['p99_ms'] });
+    expect(target('e2e: p99')).toMatchObject({ met: false, measured: expect.stringMatching(/^p99 >=10000 ms at 2000\/s \(3 sampled transfers not COMPLETED/) });
+    expect(target('quiet:')).toMatchObject({ met: false, measured: expect.stringMatching(/^p50 10\.6 ms, p99 >=5000 ms \(n 200\) \(4 sampled/) });
+    expect(md).toContain('| 9 / 30 / >=10000 ms (3 sampled transfers not COMPLETED');
+  });
+
+  it('does not call a target met on a lower bound under it (a long poll shorter than the target)', () => {
+    const m = emptyMeasurements();
+    m.e2e.push(e2eRun(30, 101, 4, ['p99_ms'])); // WAIT_MS=30: the 4 slowest are only known to be >= 30 ms
+    expect(report(m).target('e2e: p99').met).toBeNull();
+  });
+
+  it('judges an exact p99 as before', () => {
+    const m = emptyMeasurements();
+    m.e2e.push(e2eRun(120, 1_000, 5, []));
+    m.quiet.push(quietRun(24.8, 0, []));
+    const { target } = report(m);
+    expect(target('e2e: p99')).toMatchObject({ met: true, measured: 'p99 120 ms at 2000/s (5 sampled transfers not COMPLETED when their long poll ended, counted at what they waited: >= marks a lower bound)' });
+    expect(target('quiet:')).toMatchObject({ met: true, measured: 'p50 10.6 ms, p99 24.8 ms (n 200)' });
   });
 });
 

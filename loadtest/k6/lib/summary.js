@@ -6,17 +6,34 @@ function fmt(value, digits) {
   return value === undefined || value === null || Number.isNaN(value) ? '-' : Number(value).toFixed(digits);
 }
 
-function trendLine(name, m) {
-  if (!m) return null;
-  const v = m.values;
-  return `  ${name.padEnd(18)} p50 ${fmt(v['p(50)'], 1)} ms  p95 ${fmt(v['p(95)'], 1)} ms  p99 ${fmt(v['p(99)'], 1)} ms  max ${fmt(v.max, 1)} ms  n ${v.count}`;
+/**
+ * k6's Trend percentile interpolates between the samples at floor and ceil of p x (n - 1): it
+ * is a lower bound once that reaches the top `censored` samples (the slowest; see e2eCensored).
+ * Mirrored by the bench (loadtest/bench/util.ts, k6PercentileIsLowerBound).
+ */
+function reachesCensored(p, n, censored) {
+  return censored > 0 && Math.ceil((p / 100) * (n - 1)) >= n - censored;
 }
 
-/** Seconds from the end of setup() (`loadStartMs` in its data) to now, the end of the run; null without it. */
-function loadSeconds(data) {
+function trendLine(name, m, censored) {
+  if (!m) return null;
+  const v = m.values;
+  const c = censored || 0;
+  const at = (p) => `${reachesCensored(p, v.count, c) ? '>=' : ''}${fmt(v[`p(${p})`], 1)}`;
+  const line = `  ${name.padEnd(18)} p50 ${at(50)} ms  p95 ${at(95)} ms  p99 ${at(99)} ms  max ${c > 0 ? '>=' : ''}${fmt(v.max, 1)} ms  n ${v.count}`;
+  return c > 0 ? `${line} (${c} not COMPLETED when the long poll ended, counted at what they waited: >= marks a lower bound)` : line;
+}
+
+/**
+ * Seconds from the end of setup() (`loadStartMs` in its data: the load's first sends) to the
+ * last ack (acked_at_ms's max): the time the acks counted in transfers_acked took, graceful
+ * stop included. Null without either.
+ */
+function ackWindowSeconds(data) {
   const start = data.setup_data && Number(data.setup_data.loadStartMs);
-  if (!start || !Number.isFinite(start)) return null;
-  const seconds = (Date.now() - start) / 1000;
+  const last = data.metrics.acked_at_ms && Number(data.metrics.acked_at_ms.values.max);
+  if (!start || !Number.isFinite(start) || !last || !Number.isFinite(last)) return null;
+  const seconds = (last - start) / 1000;
   return seconds > 0 ? seconds : null;
 }
 
@@ -25,17 +42,18 @@ export function summarize(data, scenarioName, extra) {
   const lines = [`\n== ${scenarioName} (${common.target} ${common.baseUrl}) ==`];
   const push = (line) => line && lines.push(line);
   push(trendLine('ack_ms', m.ack_ms));
-  push(trendLine('e2e_ms (sampled)', m.e2e_ms));
+  push(trendLine('e2e_ms (sampled)', m.e2e_ms, m.e2e_censored ? m.e2e_censored.values.count : 0));
   push(trendLine('read_ms', m.read_ms));
   if (m.transfers_acked) {
     // k6's own rate divides by the whole run, setup() included (opening and funding ACCOUNTS
-    // accounts takes seconds): per second of load is what was sustained.
-    const loadS = loadSeconds(data);
+    // accounts takes seconds); dividing by DURATION leaves out the graceful stop, whose acks
+    // are counted. Per second from the load's start to the last ack is what was sustained.
+    const windowS = ackWindowSeconds(data);
     const count = m.transfers_acked.values.count;
     push(
-      loadS === null
+      windowS === null
         ? `  transfers_acked    ${count} (${fmt(m.transfers_acked.values.rate, 1)}/s over the whole run, setup included)`
-        : `  transfers_acked    ${count} (${fmt(count / loadS, 1)}/s over ${fmt(loadS, 1)} s of load; ${fmt(m.transfers_acked.values.rate, 1)}/s with setup)`,
+        : `  transfers_acked    ${count} (${fmt(count / windowS, 1)}/s over ${fmt(windowS, 1)} s from the load's start to the last ack; ${fmt(m.transfers_acked.values.rate, 1)}/s with setup)`,
     );
   }
   if (m.transfer_failed) push(`  transfer_failed    ${fmt(m.transfer_failed.values.rate * 100, 3)}% (${m.transfer_failed.values.passes} of ${m.transfer_failed.values.passes + m.transfer_failed.values.fails})`);

@@ -4,7 +4,7 @@
 import exec from 'k6/execution';
 import { is2xx, jsonOf, postTransfer } from './api.js';
 import { accountsOf } from './fixture.js';
-import { ackMs, transferFailed, transfersAcked } from './metrics.js';
+import { ackMs, countAcked, transferFailed } from './metrics.js';
 import { balanceVersions, verifyMoved } from './verify.js';
 
 /** Share of transfers touching the merchant in the hot mix: half into it, half out of it. */
@@ -81,7 +81,7 @@ export function transferIteration(cfg, data, mix, tags) {
   transferFailed.add(ok ? 0 : 1, tags);
   if (!ok) return null;
   ackMs.add(res.timings.duration, tags);
-  transfersAcked.add(1, tags);
+  countAcked(1, tags);
   if (sampled) verifyMoved(cfg, data.admin, body.id, from, to, amount, before, ackedAt, journalSide);
   return body;
 }
