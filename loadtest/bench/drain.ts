@@ -19,7 +19,7 @@ import type { CpuReport } from './cpu';
 import { type LastPartition, LastPartitionTracker } from './last-partition';
 import type { PgReport } from './pgstats';
 import type { Managed } from './processes';
-import { STALL_MS, createTopics, partitionOffsets, waitSettled } from './services';
+import { STALL_MS, type Settled, createTopics, partitionOffsets, waitSettled } from './services';
 import { log, round, sleep } from './util';
 import { type Mix, PairPicker, nextTransfer, seededRandom } from './workload';
 
@@ -100,7 +100,8 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
     let settledCpuReport: CpuReport | null = null;
     if (!progress.timedOut && !progress.stalled && progress.firstAt !== null) {
       const settled = await waitSettled(ctx.pool, admin, topic, ctx.plan.settleTimeoutS * 1000);
-      settledS = settled.ms === null ? null : (Date.now() - progress.firstAt) / 1000;
+      // Until the first poll that saw every transfer terminal, not the one that confirmed it.
+      settledS = settledSeconds(progress.firstAt, settled);
       if (settledS !== null) settledCpuReport = settledCpu.end();
     }
     await Promise.all(workers.map((w) => w.stop()));
@@ -142,6 +143,11 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
     await Promise.all(workers.map((w) => w.stop()));
     await admin.close();
   }
+}
+
+/** Seconds from the first commit until the backlog was first seen settled (Settled.at); null when it was not. */
+export function settledSeconds(firstAt: number, settled: Settled): number | null {
+  return settled.at === null ? null : (settled.at - firstAt) / 1000;
 }
 
 async function produceBacklog(ctx: BenchContext, topic: string, tag: string, mix: Mix, commands: number, rep: number): Promise<void> {
