@@ -9,11 +9,10 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { createLogger } from '@ledgerline/logging';
 import { listPartitionStates, loadRouting } from '@ledgerline/postgres';
-import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
-import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { TestPublisher, allTerminal, balanceOf, deposit, openAccountOn } from '../../../test/support/ledger';
 import { ledgerctlFor } from '../../../test/support/ledgerctl';
 import { testServices } from '../../../test/support/env';
+import { useTestLedger } from '../../../test/support/test-ledger';
 import { startWorker, waitFor } from '../../../test/support/worker';
 import { sample } from './support/prometheus-text';
 
@@ -23,19 +22,10 @@ async function get(url: string): Promise<{ status: number; text: string }> {
 }
 
 describe('a Kafka transaction left open on a partition', () => {
-  let db: TestDatabase;
-  let topics: TestTopics;
-  beforeAll(async () => {
-    db = await createTestDatabase(1);
-    topics = await createTestTopics(1);
-  });
-  afterAll(async () => {
-    await topics.delete();
-    await db.drop();
-  });
+  const ledger = useTestLedger(1);
 
   test('makes /readyz fail naming it, is logged and counted, lag runs to the log end; it clears when the transaction ends', async () => {
-    const target = { databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` };
+    const { db, topics, target } = ledger;
     const publisher = await TestPublisher.create(topics, db.pool);
     const account = await openAccountOn(db.pool, await loadRouting(db.pool), 0, 'open-txn-owner');
     const lines: { msg: string; level: number; partition?: number; reasons?: string }[] = [];

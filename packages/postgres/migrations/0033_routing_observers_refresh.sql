@@ -5,4 +5,4 @@
 -- then fenced without waiting for it, and it kept publishing the held bucket's commands to the
 -- old partition, to be forwarded behind later ones (an outside review). NULL: a row of an API
 -- from before this migration, which reports no interval and is judged as before.
-ALTER TABLE routing_observers ADD COLUMN refresh_ms integer CHECK (refresh_ms > 0);
+ALTER TABLE routing_observers ADD COLUMN IF NOT EXISTS refresh_ms integer CHECK (refresh_ms > 0);
