@@ -197,11 +197,15 @@ export class WorkerHealth {
         );
       }
     }
+    // Reported before Kafka is asked anything more: a slow offset read that ran out the
+    // check's time lost these reasons, the ones an operator most needs (an outside review).
+    // The open-transaction watch misses one reading meanwhile, which changes nothing there.
+    if (stuck.length > 0) throw new Error(stuck.join('; '));
     const unclaimed = owned.filter((o) => o.epoch === null);
     const [ends, states] = await Promise.all([this.deps.kafka.partitionEnds(this.deps.topic), unclaimed.length > 0 ? listPartitionStates(this.deps.pool, this.deps.topic) : []]);
     const storedNext = (partition: number) => states.find((s) => s.partition === partition)?.nextOffset ?? 0n;
-    for (const held of this.heldBehindOpenTransactions(owned, ends, storedNext, now)) stuck.push(describeHeld(held, now));
-    if (stuck.length > 0) throw new Error(stuck.join('; '));
+    const held = this.heldBehindOpenTransactions(owned, ends, storedNext, now);
+    if (held.length > 0) throw new Error(held.map((p) => describeHeld(p, now)).join('; '));
     // Waiting: records the consumer can read (up to the stable offset; what an open
     // transaction holds is the check above's).
     const waiting = unclaimed.filter((o) => (ends.get(o.partition)?.stableOffset ?? 0n) > storedNext(o.partition));

@@ -9,10 +9,15 @@
  * in the worker runs meanwhile, so nothing fails: an outside review saw /readyz stay 200 and the
  * lag read ~0 for as long as it lasted.
  *
- * A partition is held when its log goes on past its stable offset while its applied position
- * is at (or below: only markers or aborted records may lie between) that stable offset, and
- * neither has moved for `unreadyMs`. A transaction that commits or aborts moves the stable
- * offset, and the partition is released at the next reading.
+ * A partition is held once a transaction has stood open on it (its log going on past its
+ * stable offset) at every reading for `unreadyMs`, whether or not the stable offset or the
+ * applied position moved meanwhile: a writer that opens each transaction before the last one
+ * ends keeps the partition behind one for as long as it goes on, every command waiting about a
+ * transaction's timeout, while the stable offset moves at each abort (an outside review of the
+ * first version, whose clock restarted at every move, so such a chain never tripped it). It is
+ * released at the first reading with no transaction open. ledgerline writes no transactions,
+ * so a partition clear of them is the normal state. A reading that could not be taken (the
+ * position or the ends unknown) changes nothing.
  */
 import type { PartitionEnd } from '@ledgerline/kafka';
 import type { Logger } from '@ledgerline/logging';
@@ -27,14 +32,15 @@ export interface PartitionReading {
 
 export interface HeldPartition {
   partition: number;
+  /** The applied position and stable offset at the latest reading. */
   applied: bigint;
   stableOffset: bigint;
-  /** When the partition was first seen standing where it is (ms since the epoch). */
+  /** Since when a transaction has stood open on the partition at every reading (ms since the epoch). */
   since: number;
 }
 
 export class OpenTransactionWatch {
-  /** Partitions seen standing at their stable offset with the log past it, and since when. */
+  /** Partitions seen with a transaction open at every reading, and since when. */
   private readonly standing = new Map<number, HeldPartition>();
   /** Partitions reported held (logged), so that each is logged once when held and once when released. */
   private readonly reported = new Set<number>();
@@ -49,15 +55,18 @@ export class OpenTransactionWatch {
    * held by it) and returns those that have stood behind an open transaction for `unreadyMs`.
    */
   observe(readings: readonly PartitionReading[], now = Date.now()): HeldPartition[] {
-    const present = new Set<number>();
+    const listed = new Set(readings.map((r) => r.partition));
+    // No longer held by this worker: forgotten.
+    for (const partition of this.standing.keys()) if (!listed.has(partition)) this.standing.delete(partition);
     for (const { partition, applied, end } of readings) {
-      if (applied === null || end === undefined || end.logEnd <= end.stableOffset || applied > end.stableOffset) continue;
-      present.add(partition);
-      const before = this.standing.get(partition);
-      if (before && before.applied === applied && before.stableOffset === end.stableOffset) continue;
-      this.standing.set(partition, { partition, applied, stableOffset: end.stableOffset, since: now });
+      if (applied === null || end === undefined) continue; // not read this time: as it was
+      if (end.logEnd <= end.stableOffset) {
+        this.standing.delete(partition); // no transaction open
+        continue;
+      }
+      const since = this.standing.get(partition)?.since ?? now;
+      this.standing.set(partition, { partition, applied, stableOffset: end.stableOffset, since });
     }
-    for (const partition of this.standing.keys()) if (!present.has(partition)) this.standing.delete(partition);
     const held = [...this.standing.values()].filter((p) => now - p.since >= this.unreadyMs).sort((a, b) => a.partition - b.partition);
     this.logChanges(held, now);
     return held;

@@ -42,3 +42,28 @@ test('a stuck partition is logged once while its failure only lasts longer, and 
   expect((await health.readiness()).ready).toBe(true);
   expect(lines.at(-1)?.msg).toBe('all checks ok');
 });
+
+// An outside review: the check asked Kafka for the partitions' ends before reporting what it
+// had already found, so an offset read that ran out the check's time lost "applying failing".
+test("a stuck partition's reasons are reported though Kafka's offsets do not answer", async () => {
+  const lines: { msg?: string; reasons?: string }[] = [];
+  const logger = createLogger({ name: 'worker', level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const stuck: Ownership = { partition: 0, epoch: 1n, nextOffset: 5n, writesFailing: { since: Date.now() - 60_000, error: 'timeout' }, fetchesPastNext: null };
+  const health = new WorkerHealth({
+    topic: 'commands',
+    groupId: 'workers',
+    memberId: () => 'member-1',
+    pool: { query: async () => ({ rows: [] }) } as unknown as Database,
+    pingRedis: async () => undefined,
+    kafka: { check: async () => undefined, partitionEnds: () => new Promise(() => undefined) } as unknown as KafkaProbe,
+    ownership: () => [stuck],
+    relayCounts: () => ({ published: 0, failures: 0 }),
+    metrics: createWorkerMetrics({ defaultMetrics: false }),
+    checkTimeoutMs: 200,
+    writesFailingUnreadyMs: 30_000,
+    openTransactionUnreadyMs: 30_000,
+    logger,
+  });
+  expect((await health.readiness()).checks.partitions).toBe('failing');
+  expect(lines.filter((l) => l.msg === 'checks failing').map((l) => l.reasons)).toEqual([expect.stringMatching(/partition 0: applying failing for 60 s \(last: timeout\)/)]);
+});

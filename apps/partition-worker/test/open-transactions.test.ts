@@ -1,7 +1,7 @@
-// Which partitions stand behind a Kafka transaction left open: held once the applied position
-// has stood at the last stable offset, the log going on past it, for the bound; released when
-// the stable offset moves (the transaction ended) or the partition applies again. Logged once
-// each way (an outside review: an open transaction stopped a partition and nothing said so).
+// Which partitions stand behind a Kafka transaction left open: held once a transaction has
+// stood open on the partition (the log going on past the last stable offset) at every reading
+// for the bound; released at the first reading with none open. Logged once each way (an
+// outside review: an open transaction stopped a partition and nothing said so).
 import { createLogger } from '@ledgerline/logging';
 import { OpenTransactionWatch, describeHeld } from '../src/open-transactions';
 
@@ -27,24 +27,32 @@ test('a partition at its stable offset with the log past it is held after the bo
   expect(lines.at(-1)?.msg).toBe('partition 3 is no longer behind an open Kafka transaction');
 });
 
-test('only markers between the applied position and the stable offset still count; a partition that moves, that is ahead of the reading or not known does not', () => {
+test('a chain of transactions, each opened before the last ends, holds the partition from the first: the stable offset and the position moving do not restart the time', () => {
+  // An outside review of the first version: its clock restarted at every move of the stable
+  // offset, so a writer opening a new transaction every 20 s, each aborted at its timeout,
+  // delayed every command by that timeout and never tripped it.
   const { watch } = watchWithLog();
   const t0 = 1_000_000;
   const readings = (applied: bigint | null, stable: bigint, logEnd: bigint) => [{ partition: 0, applied, end: end(stable, logEnd) }];
-  watch.observe(readings(14n, 15n, 17n), t0); // a commit marker at 14, then the open transaction
-  expect(watch.observe(readings(14n, 15n, 17n), t0 + 30_000).map((p) => p.partition)).toEqual([0]);
-  // The stable offset moved (one transaction ended, another is open): the time starts again.
-  expect(watch.observe(readings(14n, 20n, 22n), t0 + 31_000)).toEqual([]);
-  expect(watch.observe(readings(14n, 20n, 22n), t0 + 61_000).map((p) => p.partition)).toEqual([0]);
-  // Applying (the position moved) is not standing.
-  expect(watch.observe(readings(18n, 20n, 22n), t0 + 62_000)).toEqual([]);
-  // No transaction open (the stable offset is the log end), unknown position, or no longer held by this worker.
-  const fresh = watchWithLog().watch;
-  for (const [applied, stable, logEnd] of [[5n, 5n, 5n], [null, 5n, 7n], [9n, 5n, 7n]] as const) {
-    fresh.observe(readings(applied, stable, logEnd), t0);
-    expect(fresh.observe(readings(applied, stable, logEnd), t0 + 60_000)).toEqual([]);
-  }
-  fresh.observe(readings(5n, 5n, 7n), t0);
-  fresh.observe([], t0 + 10_000);
-  expect(fresh.observe(readings(5n, 5n, 7n), t0 + 30_000)).toEqual([]);
+  expect(watch.observe(readings(15n, 15n, 17n), t0)).toEqual([]);
+  // The first transaction aborted, the next already open: the worker applied what it freed.
+  expect(watch.observe(readings(19n, 20n, 23n), t0 + 20_000)).toEqual([]);
+  const held = watch.observe(readings(20n, 20n, 24n), t0 + 30_000);
+  expect(held).toEqual([{ partition: 0, applied: 20n, stableOffset: 20n, since: t0 }]);
+  expect(watch.observe(readings(24n, 26n, 29n), t0 + 45_000).map((p) => p.since)).toEqual([t0]);
+  // A reading not taken (the position or the ends unknown) changes nothing.
+  expect(watch.observe([{ partition: 0, applied: null, end: end(26n, 29n) }], t0 + 50_000).map((p) => p.since)).toEqual([t0]);
+  expect(watch.observe([{ partition: 0, applied: 26n, end: undefined }], t0 + 51_000).map((p) => p.since)).toEqual([t0]);
+  // No transaction open at a reading: released; the next one starts the time again.
+  expect(watch.observe(readings(29n, 30n, 30n), t0 + 52_000)).toEqual([]);
+  expect(watch.observe(readings(30n, 30n, 31n), t0 + 53_000)).toEqual([]);
+  expect(watch.observe(readings(30n, 30n, 32n), t0 + 83_000).map((p) => p.since)).toEqual([t0 + 53_000]);
+});
+
+test('a partition no longer held by this worker is forgotten', () => {
+  const { watch } = watchWithLog();
+  const t0 = 1_000_000;
+  watch.observe([{ partition: 0, applied: 5n, end: end(5n, 7n) }], t0);
+  watch.observe([], t0 + 10_000);
+  expect(watch.observe([{ partition: 0, applied: 5n, end: end(5n, 7n) }], t0 + 30_000)).toEqual([]);
 });

@@ -131,7 +131,8 @@ export async function showWorkers(config: CtlConfig): Promise<void> {
     // Lag runs to the log end. A stable offset below it means a transaction is open on the
     // partition: the workers read committed records only, so nothing past the stable offset
     // reaches them until it ends (lag against the stable offset read ~0 meanwhile: an outside
-    // review).
+    // review). A negative lag is shown as it is: the log ends below the stored offset (the topic
+    // recreated or truncated), which the worker refuses to apply past ("log-behind").
     const held: number[] = [];
     const rows = [...ends]
       .sort((a, b) => a[0] - b[0])
@@ -140,7 +141,7 @@ export async function showWorkers(config: CtlConfig): Promise<void> {
         const applied = state?.nextOffset ?? 0n;
         if (stableOffset < logEnd) held.push(partition);
         const transaction = stableOffset < logEnd ? `open: stable ${stableOffset} < end ${logEnd}` : '-';
-        return [String(partition), owners.get(partition) ?? '(unassigned)', String(state?.epoch ?? 0n), String(applied), String(logEnd > applied ? logEnd - applied : 0n), transaction];
+        return [String(partition), owners.get(partition) ?? '(unassigned)', String(state?.epoch ?? 0n), String(applied), String(logEnd - applied), transaction];
       });
     process.stdout.write(`group ${config.groupId}: ${group.state}, ${group.members.length} members\n`);
     printTable(['partition', 'owner', 'epoch', 'applied (pg offset)', 'lag', 'transaction'], rows);
