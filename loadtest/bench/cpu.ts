@@ -37,7 +37,8 @@ export function reapedChildrenTicks(): number {
   }
 }
 
-interface Sample {
+/** The counters at one moment (a window's start or end; CpuMeter.snapshot). */
+export interface CpuSnapshot {
   at: number;
   busy: number;
   all: number;
@@ -108,11 +109,11 @@ export function pidFromFile(path: string): number | null {
 }
 
 export class CpuMeter {
-  private start: Sample | null = null;
+  private start: CpuSnapshot | null = null;
 
   constructor(private readonly groups: Record<string, PidSource | TickSource | TreeSource>) {}
 
-  private sample(): Sample {
+  private sample(): CpuSnapshot {
     const perPid = new Map<string, number>();
     for (const [group, source] of Object.entries(this.groups)) {
       if ('root' in source) {
@@ -142,11 +143,23 @@ export class CpuMeter {
     this.start = this.sample();
   }
 
-  /** Cores used per group over the window (1.0 = one core busy for the whole window). */
-  end(): CpuReport | null {
+  /**
+   * The counters now, for a window that may end here: a caller that learns only later where its
+   * window ended (the first of the polls that confirm it) takes one at each candidate and
+   * passes the right one to end().
+   */
+  snapshot(): CpuSnapshot {
+    return this.sample();
+  }
+
+  /**
+   * Cores used per group over the window (1.0 = one core busy for the whole window), from
+   * begin() to now, or to `until` (a snapshot taken since begin()).
+   */
+  end(until?: CpuSnapshot): CpuReport | null {
     if (!this.start) return null;
     try {
-      const end = this.sample();
+      const end = until ?? this.sample();
       const seconds = (end.at - this.start.at) / 1000;
       if (seconds <= 0) return null;
       const ticksBy: Record<string, number> = {};

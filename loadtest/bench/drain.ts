@@ -15,7 +15,7 @@
 import { BulkProducer, KafkaAdmin, type OutgoingMessage, topicNames } from '@ledgerline/kafka';
 import { encodeCommand } from '@ledgerline/schemas';
 import { type BenchContext, cpuMeter, pgMeter, startWorkers } from './context';
-import type { CpuReport } from './cpu';
+import type { CpuMeter, CpuReport, CpuSnapshot } from './cpu';
 import { type LastPartition, LastPartitionTracker } from './last-partition';
 import type { PgReport } from './pgstats';
 import type { Managed } from './processes';
@@ -99,10 +99,11 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
     let settledS: number | null = null;
     let settledCpuReport: CpuReport | null = null;
     if (!progress.timedOut && !progress.stalled && progress.firstAt !== null) {
-      const settled = await waitSettled(ctx.pool, admin, topic, ctx.plan.settleTimeoutS * 1000);
-      // Until the first poll that saw every transfer terminal, not the one that confirmed it.
-      settledS = settledSeconds(progress.firstAt, settled);
-      if (settledS !== null) settledCpuReport = settledCpu.end();
+      // A CPU snapshot at each caught-up poll: the window ends at the first of them, as the clock.
+      const settled = await waitSettled(ctx.pool, admin, topic, ctx.plan.settleTimeoutS * 1000, () => settledCpu.snapshot());
+      const span = settledWindow(progress.firstAt, settled, settledCpu);
+      settledS = span.seconds;
+      settledCpuReport = span.cpu;
     }
     await Promise.all(workers.map((w) => w.stop()));
     const outcome = await outcomes(ctx, tag);
@@ -145,9 +146,15 @@ export async function measureDrain(ctx: BenchContext, mix: Mix, commands: number
   }
 }
 
-/** Seconds from the first commit until the backlog was first seen settled (Settled.at); null when it was not. */
-export function settledSeconds(firstAt: number, settled: Settled): number | null {
-  return settled.at === null ? null : (settled.at - firstAt) / 1000;
+/**
+ * The settled window: from the first commit until the first poll that saw every transfer
+ * terminal (Settled.at), not the one that confirmed it, in seconds and in CPU (the meter begun
+ * at the first commit, ended at the snapshot taken at that same poll: until an outside review
+ * the CPU ran on to the confirming poll, 0.25-0.5 s past the clock). Null both when it did not settle.
+ */
+export function settledWindow(firstAt: number, settled: Settled<CpuSnapshot>, cpu: CpuMeter): { seconds: number | null; cpu: CpuReport | null } {
+  if (settled.at === null || settled.mark === null) return { seconds: null, cpu: null };
+  return { seconds: (settled.at - firstAt) / 1000, cpu: cpu.end(settled.mark) };
 }
 
 async function produceBacklog(ctx: BenchContext, topic: string, tag: string, mix: Mix, commands: number, rep: number): Promise<void> {

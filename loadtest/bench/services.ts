@@ -120,11 +120,13 @@ export async function processingCount(pool: Pool): Promise<number> {
 /** No progress for this long while work is pending means the workers are stuck. */
 export const STALL_MS = 30_000;
 
-export interface Settled {
+export interface Settled<M = null> {
   /** How long it took (to `at`), or null when it did not happen. */
   ms: number | null;
   /** When (driver clock) the first of the caught-up polls that ended the wait answered; null when it did not happen. */
   at: number | null;
+  /** What the caller's `markCaughtUp` took at that same poll (a CPU snapshot); null without one. */
+  mark: M | null;
   /** Why not: 'timeout' or 'stalled' (nothing applied for STALL_MS while work was pending). */
   reason: 'timeout' | 'stalled' | null;
 }
@@ -136,24 +138,25 @@ const CAUGHT_UP_POLLS = 2;
  * Caught-up polls in a row. The work was done by the first poll of the streak that ends the
  * wait, not by the last: the ones after it only confirm it. Until an outside review the drain's
  * settled clock stopped at the confirming poll, one 250 ms sleep and one or two polls late
- * (2-3% of a quick run's 16 s drain).
+ * (2-3% of a quick run's 16 s drain); and until the next one its CPU window still did, so
+ * each poll may carry a mark (a CPU snapshot) that is handed back with the first poll's time.
  */
-export class CaughtUpStreak {
-  private since: number | null = null;
+export class CaughtUpStreak<M = null> {
+  private first: { at: number; mark: M | null } | null = null;
   private polls = 0;
 
   constructor(private readonly needed: number) {}
 
-  /** A poll answered at `at`; once `needed` in a row were caught up, when the first of them answered. */
-  observe(at: number, caughtUp: boolean): number | null {
+  /** A poll answered at `at`; once `needed` in a row were caught up, the first of them (its time and mark). */
+  observe(at: number, caughtUp: boolean, mark: M | null = null): { at: number; mark: M | null } | null {
     if (!caughtUp) {
       this.polls = 0;
-      this.since = null;
+      this.first = null;
       return null;
     }
-    if (this.polls === 0) this.since = at;
+    if (this.polls === 0) this.first = { at, mark };
     this.polls++;
-    return this.polls >= this.needed ? this.since : null;
+    return this.polls >= this.needed ? this.first : null;
   }
 }
 
@@ -162,11 +165,12 @@ export class CaughtUpStreak {
  * watermark on every partition, twice in a row so a leg in flight through the outbox is
  * not missed) and no transfer is half-way (PROCESSING). Gives up after `timeoutMs`, or
  * sooner when nothing moves for STALL_MS; the caller reports it and the bench goes on.
- * Settled at the first of the two polls (CaughtUpStreak).
+ * Settled at the first of the two polls (CaughtUpStreak); `markCaughtUp`, if given, is called
+ * at each caught-up poll, and what it returned at that first one comes back as `mark`.
  */
-export async function waitSettled(pool: Pool, admin: KafkaAdmin, topic: string, timeoutMs: number): Promise<Settled> {
+export async function waitSettled<M = null>(pool: Pool, admin: KafkaAdmin, topic: string, timeoutMs: number, markCaughtUp?: () => M): Promise<Settled<M>> {
   const started = Date.now();
-  const streak = new CaughtUpStreak(CAUGHT_UP_POLLS);
+  const streak = new CaughtUpStreak<M>(CAUGHT_UP_POLLS);
   let lastApplied = -1n;
   let lastProgressAt = started;
   while (Date.now() - started < timeoutMs) {
@@ -179,15 +183,15 @@ export async function waitSettled(pool: Pool, admin: KafkaAdmin, topic: string, 
       appliedSum += at;
       if (at < end) caughtUp = false;
     }
-    const settledAt = streak.observe(answeredAt, caughtUp);
-    if (settledAt !== null) return { ms: settledAt - started, at: settledAt, reason: null };
+    const settled = streak.observe(answeredAt, caughtUp, caughtUp && markCaughtUp ? markCaughtUp() : null);
+    if (settled !== null) return { ms: settled.at - started, at: settled.at, mark: settled.mark, reason: null };
     if (appliedSum !== lastApplied) {
       lastApplied = appliedSum;
       lastProgressAt = answeredAt;
     } else if (!caughtUp && answeredAt - lastProgressAt > STALL_MS) {
-      return { ms: null, at: null, reason: 'stalled' };
+      return { ms: null, at: null, mark: null, reason: 'stalled' };
     }
     await sleep(250);
   }
-  return { ms: null, at: null, reason: 'timeout' };
+  return { ms: null, at: null, mark: null, reason: 'timeout' };
 }
