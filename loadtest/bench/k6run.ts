@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Managed, spawnLogged } from './processes';
-import { k6PercentileIsLowerBound, log } from './util';
+import { log } from './util';
 
 /** k6 exits 99 when a threshold is crossed: a measured outcome, not a failed run. */
 const EXIT_THRESHOLDS_CROSSED = 99;
@@ -19,8 +19,11 @@ interface MetricData {
 export interface K6Summary {
   metrics: Record<string, MetricData | undefined>;
   computed: Record<string, unknown> | null;
-  /** What setup() returned; `loadStartMs` is its end, when the load's first requests go out. */
-  setup_data?: { loadStartMs?: unknown } | null;
+  /**
+   * What setup() returned (lib/fixture.js): `loadStartMs` is its end, when the load's first
+   * requests go out, and `loadEndMs` that plus the load's nominal length (DURATION).
+   */
+  setup_data?: { loadStartMs?: unknown; loadEndMs?: unknown } | null;
   state?: { testRunDurationMs?: number };
 }
 
@@ -31,25 +34,34 @@ export interface CensoredPercentiles {
   p99_ms: number | null;
   /** Samples, the censored ones included. */
   n: number;
-  /** Sampled transfers not COMPLETED when their long poll ended, counted at what they waited (>= WAIT_MS). */
+  /** Sampled transfers not COMPLETED when their long poll ended, counted at what they waited (a lower bound). */
   censored: number;
-  /** The percentiles above that reach a censored sample: lower bounds, not the percentile. */
+  /** The percentiles above that depend on a censored sample: lower bounds, not the percentile. */
   lower_bounds: ('p50_ms' | 'p95_ms' | 'p99_ms')[];
 }
 
 export interface K6Figures {
+  /** Every ack, the graceful stop's included. */
   acked: number;
   /**
-   * acked / ack_window_s: per second of the time the counted acks took. Not per DURATION: k6's
-   * graceful stop (10 s) lets iterations in flight at its end finish, and their acks count.
+   * The acks that arrived within the load's window, per second of it (`acked_in_window /
+   * window.seconds`): what the load sustained. Not all acks over DURATION (k6's graceful stop
+   * lets iterations in flight when it ends run up to 10 s more, and their acks would count),
+   * nor over the time to the last ack (one straggler stretches it, acks that stop early shrink
+   * it). Without the window in the summary, all acks over the whole k6 run.
    */
   acked_per_s: number;
+  /** Acks within the window (`transfers_acked{late:false}`); null without the window. */
+  acked_in_window: number | null;
+  /** Acks in k6's graceful stop, after the window; null without the window. */
+  acked_late: number | null;
   /**
-   * From the load's start (the end of setup()) to the last ack (acked_at_ms's max), both on
-   * k6's clock; when the summary lacks either, the whole k6 run (setup included: a longer
-   * window, so a rate that can only be understated). Null with nothing acked.
+   * The load's nominal window, k6's clock: from the end of setup() for DURATION (setup_data's
+   * loadStartMs to loadEndMs). When the summary lacks it (one from before it), the whole k6
+   * run, setup and graceful stop included: a longer window, so a rate that can only be
+   * understated (start_ms/end_ms null). Null with nothing acked and no window.
    */
-  ack_window: { start_ms: number | null; last_ack_ms: number | null; seconds: number } | null;
+  window: { start_ms: number | null; end_ms: number | null; seconds: number } | null;
   p50_ms: number | null;
   p95_ms: number | null;
   p99_ms: number | null;
@@ -108,22 +120,32 @@ function value(summary: K6Summary, metric: string, stat: string): number | null 
   return v === undefined || !Number.isFinite(v) ? null : v;
 }
 
-function ackWindow(summary: K6Summary, acked: number): K6Figures['ack_window'] {
-  if (acked === 0) return null;
+function loadWindow(summary: K6Summary, acked: number): K6Figures['window'] {
   const start = Number(summary.setup_data?.loadStartMs);
-  const lastAck = value(summary, 'acked_at_ms', 'max');
-  if (Number.isFinite(start) && start > 0 && lastAck !== null && lastAck > start) return { start_ms: start, last_ack_ms: lastAck, seconds: (lastAck - start) / 1000 };
+  const end = Number(summary.setup_data?.loadEndMs);
+  if (Number.isFinite(start) && Number.isFinite(end) && start > 0 && end > start) return { start_ms: start, end_ms: end, seconds: (end - start) / 1000 };
+  if (acked === 0) return null;
   const runMs = summary.state?.testRunDurationMs;
-  if (runMs !== undefined && runMs > 0) return { start_ms: null, last_ack_ms: null, seconds: runMs / 1000 };
-  throw new Error('k6 summary has acks but neither their window (setup_data.loadStartMs, acked_at_ms) nor the run\'s duration');
+  if (runMs !== undefined && runMs > 0) return { start_ms: null, end_ms: null, seconds: runMs / 1000 };
+  throw new Error('k6 summary has acks but neither the load\'s window (setup_data.loadStartMs, loadEndMs) nor the run\'s duration');
 }
 
+const PERCENTILES = { p50_ms: 'p(50)', p95_ms: 'p(95)', p99_ms: 'p(99)' } as const;
+
+/**
+ * e2e_ms counts a sampled transfer not COMPLETED within its poll at what it waited, a lower
+ * bound; e2e_high_ms counts it above any latency, an upper bound (lib/metrics.js). A
+ * percentile is exact where the two agree, and a lower bound where they differ. Without
+ * e2e_high_ms (a summary from before it) every percentile is a lower bound once one was censored.
+ */
 function e2eOf(summary: K6Summary): CensoredPercentiles | null {
   const n = value(summary, 'e2e_ms', 'count') ?? 0;
   if (n === 0) return null;
   const censored = value(summary, 'e2e_censored', 'count') ?? 0;
-  const at = { p50_ms: 50, p95_ms: 95, p99_ms: 99 } as const;
-  const lowerBounds = (Object.keys(at) as (keyof typeof at)[]).filter((key) => k6PercentileIsLowerBound(at[key], n, censored));
+  const hasHigh = summary.metrics.e2e_high_ms !== undefined;
+  const lowerBounds = (Object.keys(PERCENTILES) as (keyof typeof PERCENTILES)[]).filter(
+    (key) => censored > 0 && (!hasHigh || value(summary, 'e2e_high_ms', PERCENTILES[key]) !== value(summary, 'e2e_ms', PERCENTILES[key])),
+  );
   return { p50_ms: value(summary, 'e2e_ms', 'p(50)'), p95_ms: value(summary, 'e2e_ms', 'p(95)'), p99_ms: value(summary, 'e2e_ms', 'p(99)'), n, censored, lower_bounds: lowerBounds };
 }
 
@@ -137,11 +159,15 @@ export function figuresOf(summary: K6Summary): K6Figures {
   for (const [name, metric] of Object.entries(summary.metrics)) {
     for (const [expr, t] of Object.entries(metric?.thresholds ?? {})) if (!t.ok) crossed.push(`${name}: ${expr}`);
   }
-  const window = ackWindow(summary, acked);
+  const span = loadWindow(summary, acked);
+  // A submetric with no sample may be left out of the summary: none acked within the window.
+  const inWindow = span !== null && span.start_ms !== null ? (value(summary, 'transfers_acked{late:false}', 'count') ?? 0) : null;
   return {
     acked,
-    acked_per_s: window === null ? 0 : acked / window.seconds,
-    ack_window: window,
+    acked_per_s: span === null ? 0 : (inWindow ?? acked) / span.seconds,
+    acked_in_window: inWindow,
+    acked_late: inWindow === null ? null : acked - inWindow,
+    window: span,
     p50_ms: value(summary, 'ack_ms', 'p(50)'),
     p95_ms: value(summary, 'ack_ms', 'p(95)'),
     p99_ms: value(summary, 'ack_ms', 'p(99)'),

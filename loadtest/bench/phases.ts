@@ -18,10 +18,12 @@ import { WritesMeter, type WritesReport } from './writes';
 export interface StepResult {
   offered_per_s: number;
   duration_s: number;
-  /** Acks per second from the load's start to the last ack (k6run.ts, K6Figures.acked_per_s). */
+  /** Acks that arrived within the step's window, per second of it (k6run.ts, K6Figures.acked_per_s). */
   acked_per_s: number;
-  /** Seconds from the load's start to the last ack: duration_s plus what the graceful stop took. */
+  /** Seconds of the window acked_per_s is counted over: the step's duration (the whole k6 run for a summary without it). */
   ack_window_s: number | null;
+  /** Acks after the window, in k6's graceful stop: counted apart, not in acked_per_s. */
+  acked_late: number | null;
   p50_ms: number | null;
   p95_ms: number | null;
   p99_ms: number | null;
@@ -125,7 +127,8 @@ async function runStep(ctx: BenchContext, target: Target, step: StepOptions): Pr
     offered_per_s: Number(step.env.RATE ?? 0),
     duration_s: step.durationS,
     acked_per_s: Math.round(f.acked_per_s),
-    ack_window_s: round(f.ack_window?.seconds, 1),
+    ack_window_s: round(f.window?.seconds, 1),
+    acked_late: f.acked_late,
     p50_ms: round(f.p50_ms, 2),
     p95_ms: round(f.p95_ms, 2),
     p99_ms: round(f.p99_ms, 2),
@@ -139,7 +142,7 @@ async function runStep(ctx: BenchContext, target: Target, step: StepOptions): Pr
     pg: pgReport,
   };
   log(
-    `${step.name}: offered ${result.offered_per_s || '-'}/s, acked ${result.acked_per_s}/s, ack p50/p95/p99 ${result.p50_ms}/${result.p95_ms}/${result.p99_ms} ms, ` +
+    `${step.name}: offered ${result.offered_per_s || '-'}/s, acked ${result.acked_per_s}/s (${result.acked_late ?? '-'} more late, in the graceful stop), ack p50/p95/p99 ${result.p50_ms}/${result.p95_ms}/${result.p99_ms} ms, ` +
       `errors ${result.errors}, dropped ${result.dropped}` +
       (completedPerS !== null ? `, completed ${completedPerS}/s during the step, settled ${settleS ?? '>timeout'} s after` : '') +
       (cpuReport ? `; cpu ${JSON.stringify(cpuReport.by_group)}` : ''),

@@ -26,24 +26,6 @@ export function percentileSorted(sorted: readonly number[], p: number): number |
   return sorted[rank]!;
 }
 
-/**
- * Censored samples: latencies known only to be at least a ceiling (a long poll that ended
- * before COMPLETED), kept among the samples at that ceiling, so they are the `censored`
- * largest. A percentile that reaches one of them is a lower bound, not the percentile.
- */
-/** For percentileSorted's nearest rank. */
-export function nearestRankIsLowerBound(p: number, n: number, censored: number): boolean {
-  if (censored <= 0 || n === 0) return false;
-  const rank = Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1));
-  return rank >= n - censored;
-}
-
-/** For k6's Trend percentile: linear between the samples at floor and ceil of p x (n - 1) (k6's TrendSink.P). */
-export function k6PercentileIsLowerBound(p: number, n: number, censored: number): boolean {
-  if (censored <= 0 || n === 0) return false;
-  return Math.ceil((p / 100) * (n - 1)) >= n - censored;
-}
-
 /** A latency figure judged against `limit`: not met above it; met at or under it unless only a lower bound (then unknown). */
 export function atMost(value: number | null, lowerBound: boolean, limit: number): boolean | null {
   if (value === null) return null;

@@ -19,7 +19,7 @@ import { is2xx, jsonOf, postBatch } from './lib/api.js';
 import { common, int } from './lib/env.js';
 import { accountGroupsOf, ownerAt, setupFixture } from './lib/fixture.js';
 import { ackMs, countAcked, transferFailed } from './lib/metrics.js';
-import { baseOptions, loadShape, thresholdSettings, transferThresholds } from './lib/options.js';
+import { baseOptions, loadShape, nominalLoadMs, thresholdSettings, transferThresholds } from './lib/options.js';
 import { summarize } from './lib/summary.js';
 import { balanceVersions, pollTransfers, verifyMoved } from './lib/verify.js';
 import { iterationKey, randomAmount } from './lib/transfer.js';
@@ -47,6 +47,9 @@ function retryAfterS(res) {
 const t = thresholdSettings({ p95Ms: 250, p99Ms: 500, errorRateMax: 0, droppedMax: 0, e2eP99Ms: 2000 });
 
 export const options = baseOptions({ batch: loadShape('batch', { rate: 2, duration: '60s' }) }, transferThresholds(t));
+// In the init context: setup() sees the exported options emptied (k6 consolidates them).
+const loadMs = nominalLoadMs(options.scenarios);
+
 // A sampled batch's items are long-polled together (pollTransfers, one http.batch), each timed
 // from the batch's start: all must go out at once, not in k6's default waves (20 per batch,
 // 6 per host), or an item queued behind the others would be timed without its wait.
@@ -54,7 +57,7 @@ options.batch = Math.max(20, sampleItems);
 options.batchPerHost = Math.max(6, sampleItems);
 
 export function setup() {
-  return setupFixture(common);
+  return setupFixture(common, loadMs);
 }
 
 function randomIndex(n) {
@@ -110,7 +113,7 @@ export function batch(data) {
     transferFailed.add(ok ? 0 : 1);
     if (ok) acked++;
   }
-  if (acked > 0) countAcked(acked);
+  if (acked > 0) countAcked(acked, data);
   // The sampled items were acked together: long-poll them together, so that each one's
   // e2e_ms is its own wait, not the verification of the items before it as well.
   const followed = chosen.map((i, n) => ({ i, n })).filter(({ i }) => results[i] && results[i].resource);

@@ -5,16 +5,18 @@
 //   k6 run -e BASE_URL=http://127.0.0.1:8080 -e RATE=500 -e DURATION=60s loadtest/k6/hot-account.js
 import { common } from './lib/env.js';
 import { setupFixture } from './lib/fixture.js';
-import { baseOptions, loadShape, thresholdSettings, transferThresholds } from './lib/options.js';
+import { baseOptions, loadShape, nominalLoadMs, thresholdSettings, transferThresholds } from './lib/options.js';
 import { summarize } from './lib/summary.js';
 import { transferIteration } from './lib/transfer.js';
 
 const t = thresholdSettings({ p95Ms: 25, p99Ms: 50, errorRateMax: 0, droppedMax: 0, e2eP99Ms: 250 });
 
 export const options = baseOptions({ hot: loadShape('hot', { rate: 200, duration: '60s' }) }, transferThresholds(t));
+// In the init context: setup() sees the exported options emptied (k6 consolidates them).
+const loadMs = nominalLoadMs(options.scenarios);
 
 export function setup() {
-  return setupFixture(common);
+  return setupFixture(common, loadMs);
 }
 
 export function hot(data) {

@@ -9,7 +9,7 @@ import { USER_SCOPE } from './lib/auth.js';
 import { getBalance, is2xx, jsonOf } from './lib/api.js';
 import { accountsOf, setupFixture } from './lib/fixture.js';
 import { readFailed, readMs } from './lib/metrics.js';
-import { baseOptions, loadShape, thresholdSettings, transferThresholds } from './lib/options.js';
+import { baseOptions, loadShape, nominalLoadMs, thresholdSettings, transferThresholds } from './lib/options.js';
 import { summarize } from './lib/summary.js';
 import { transferIteration } from './lib/transfer.js';
 
@@ -35,9 +35,11 @@ const thresholds = transferThresholds(t);
 thresholds.read_ms = [`p(95)<${readP95Ms}`, `p(99)<${readP99Ms}`];
 thresholds.read_failed = [`rate<=${t.errorRateMax}`];
 export const options = baseOptions({ writes: writeShape, reads: readShape }, thresholds);
+// In the init context: setup() sees the exported options emptied (k6 consolidates them).
+const loadMs = nominalLoadMs(options.scenarios);
 
 export function setup() {
-  return setupFixture(common);
+  return setupFixture(common, loadMs);
 }
 
 export function writes(data) {

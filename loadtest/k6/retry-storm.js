@@ -10,7 +10,7 @@ import { common, int } from './lib/env.js';
 import { accountsOf, setupFixture } from './lib/fixture.js';
 import { is2xx, jsonOf, transferRequest } from './lib/api.js';
 import { ackMs, countAcked, replayConsistent, transferFailed } from './lib/metrics.js';
-import { baseOptions, loadShape, thresholdSettings, transferThresholds } from './lib/options.js';
+import { baseOptions, loadShape, nominalLoadMs, thresholdSettings, transferThresholds } from './lib/options.js';
 import { summarize } from './lib/summary.js';
 import { isSampled, iterationKey, pickPair, randomAmount } from './lib/transfer.js';
 import { balanceVersions, verifyMoved } from './lib/verify.js';
@@ -21,12 +21,15 @@ const t = thresholdSettings({ p95Ms: 25, p99Ms: 50, errorRateMax: 0, droppedMax:
 const thresholds = transferThresholds(t);
 thresholds.replay_consistent = ['rate==1'];
 export const options = baseOptions({ storm: loadShape('storm', { rate: 100, duration: '60s' }) }, thresholds);
+// In the init context: setup() sees the exported options emptied (k6 consolidates them).
+const loadMs = nominalLoadMs(options.scenarios);
+
 // http.batch sends at most batchPerHost requests to one host at once (k6's default is 6):
 // past that, COPIES would go out in waves, not at once.
 options.batchPerHost = Math.max(6, copies);
 
 export function setup() {
-  return setupFixture(common);
+  return setupFixture(common, loadMs);
 }
 
 export function storm(data) {
@@ -50,7 +53,7 @@ export function storm(data) {
   replayConsistent.add(consistent ? 1 : 0);
   check(responses, { 'every copy answered 2xx with the same transfer': () => consistent });
   if (!allOk) return;
-  countAcked(1);
+  countAcked(1, data);
   if (sampled) verifyMoved(common, data.admin, ids[0], from, to, amount, before, ackedAt, journalSide);
 }
 

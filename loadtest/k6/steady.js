@@ -6,7 +6,7 @@
 // sweep, the e2e run and the baseline runs (TARGET=baseline, EXECUTOR=constant-vus).
 import { common, oneOf } from './lib/env.js';
 import { setupFixture } from './lib/fixture.js';
-import { baseOptions, loadShape, thresholdSettings, transferThresholds } from './lib/options.js';
+import { baseOptions, loadShape, nominalLoadMs, thresholdSettings, transferThresholds } from './lib/options.js';
 import { summarize } from './lib/summary.js';
 import { transferIteration } from './lib/transfer.js';
 
@@ -14,9 +14,11 @@ const mix = oneOf('MIX', 'uniform', ['uniform', 'hot']);
 const t = thresholdSettings({ p95Ms: 25, p99Ms: 50, errorRateMax: 0, droppedMax: 0, e2eP99Ms: 250 });
 
 export const options = baseOptions({ steady: loadShape('steady', { rate: 200, duration: '60s' }) }, transferThresholds(t));
+// In the init context: setup() sees the exported options emptied (k6 consolidates them).
+const loadMs = nominalLoadMs(options.scenarios);
 
 export function setup() {
-  return setupFixture(common);
+  return setupFixture(common, loadMs);
 }
 
 export function steady(data) {

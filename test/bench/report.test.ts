@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BatchIngestResult } from '../../loadtest/bench/batch';
 import type { DrainResult } from '../../loadtest/bench/drain';
 import type { E2eResult, StepResult } from '../../loadtest/bench/phases';
 import type { QuietResult } from '../../loadtest/bench/quiet';
@@ -81,6 +82,48 @@ describe('bench report: latency percentiles with samples not COMPLETED within th
     const { target } = report(m);
     expect(target('e2e: p99')).toMatchObject({ met: true, measured: 'p99 120 ms at 2000/s (5 sampled transfers not COMPLETED when their long poll ended, counted at what they waited: >= marks a lower bound)' });
     expect(target('quiet:')).toMatchObject({ met: true, measured: 'p50 10.6 ms, p99 24.8 ms (n 200)' });
+  });
+});
+
+describe('bench report: the ingest and batch targets, accepted for their whole duration', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const batchRun = (errors: number, dropped: number) =>
+    ({ items_per_batch: 500, offered_items_per_s: 15_000, rate_per_s: 15_100, p50_ms: 80, p99_ms: 200, ack_window_s: 30, acked_late: 0, errors, dropped, drained_per_s: null, drain_s: null, completed_during_per_s: null, backlog_at_end: null, e2e: null, cpu: null }) as unknown as BatchIngestResult;
+  const ingestStep = (dropped: number) =>
+    ({ offered_per_s: 5_000, duration_s: 60, acked_per_s: 5_000, ack_window_s: 60, acked_late: 0, p50_ms: 5, p95_ms: 20, p99_ms: 40, errors: 0, dropped, completed_per_s: null, settle_s: null, settle_problem: null, thresholds_crossed: [], cpu: null, pg: null }) as unknown as StepResult;
+  const targets = (m: ReturnType<typeof emptyMeasurements>) => {
+    const now = new Date();
+    const result = writeReport({ plan: parsePlan([], {}), m, startedAt: now, finishedAt: now, runId: 'test', runDir: dir, repoRoot: dir, outDir: dir, k6Version: 'k6' });
+    return result.targets as { name: string; measured: string; met: boolean | null }[];
+  };
+  const batchTarget = (errors: number, dropped: number) => {
+    const m = emptyMeasurements();
+    m.batch.push(batchRun(errors, dropped));
+    return targets(m).find((t) => t.name.startsWith('batch ingest'))!;
+  };
+  const ingestTarget = (dropped: number) => {
+    const m = emptyMeasurements();
+    m.ingest.set(5_000, [ingestStep(dropped)]);
+    return targets(m).find((t) => t.name.startsWith('ingest:'))!;
+  };
+
+  it('calls the batch target met at 15,000 items/s within the window with every batch accepted', () => {
+    expect(batchTarget(0, 0)).toMatchObject({ met: true, measured: expect.stringMatching(/^15100\/s, p99 200 ms, 0 items failed, 0 batches dropped, 0 items acked late/) });
+  });
+
+  it('does not call it met when batches were refused for good or never sent, whatever the rate of the rest', () => {
+    expect(batchTarget(500, 0).met).toBe(false); // a batch still refused after its retries: 500 items failed
+    expect(batchTarget(0, 3).met).toBe(false); // three batches k6 had no VU for
+  });
+
+  it('does not call the ingest target met when k6 dropped iterations', () => {
+    expect(ingestTarget(0).met).toBe(true);
+    expect(ingestTarget(12)).toMatchObject({ met: false, measured: '5000/s, p99 40 ms, 0 errors, 12 dropped' });
   });
 });
 

@@ -97,12 +97,22 @@ function groupedByOwner(accounts) {
   return { ids: ids.join(','), owners, starts };
 }
 
-/** Call from setup(): returns what every VU needs (small; copied to each VU), and `loadStartMs`. */
-export function setupFixture(cfg) {
+/**
+ * Call from setup() with the load's nominal length (nominalLoadMs in lib/options.js): returns
+ * what every VU needs (small; copied to each VU), and the load's window, `loadStartMs` (now,
+ * when the load's first requests go out) to `loadEndMs` (that plus `loadMs`): the acks within
+ * it are what the rates count (countAcked).
+ */
+export function setupFixture(cfg, loadMs) {
+  if (!(loadMs > 0)) throw new Error(`setupFixture: the load's length (ms) is needed, got ${loadMs}`);
+  const window = () => {
+    const loadStartMs = Date.now();
+    return { loadStartMs, loadEndMs: loadStartMs + loadMs };
+  };
   if (fileMeta) {
     const meta = fileMeta[0];
     if (meta.currency !== cfg.currency) throw new Error(`fixture currency ${meta.currency} != CURRENCY ${cfg.currency}`);
-    return { merchant: meta.merchant, admin: meta.admin, accounts: null, prefix: `k6${Date.now().toString(36)}`, loadStartMs: Date.now() };
+    return Object.assign({ merchant: meta.merchant, admin: meta.admin, accounts: null, prefix: `k6${Date.now().toString(36)}` }, window());
   }
   const prefix = `k6${Date.now().toString(36)}`;
   const admin = adminPrincipal(prefix);
@@ -116,7 +126,7 @@ export function setupFixture(cfg) {
   funding.push({ id: merchant.id, amount: cfg.fundAmount * 1000 });
   fund(cfg, admin, funding);
   // When the load starts: the summary's rates are per second of load, not of setup too.
-  return { merchant, admin, accounts, prefix, loadStartMs: Date.now() };
+  return Object.assign({ merchant, admin, accounts, prefix }, window());
 }
 
 /** The account list in a VU (file-backed SharedArray, or what setup() created). */

@@ -7,34 +7,27 @@ function fmt(value, digits) {
 }
 
 /**
- * k6's Trend percentile interpolates between the samples at floor and ceil of p x (n - 1): it
- * is a lower bound once that reaches the top `censored` samples (the slowest; see e2eCensored).
- * Mirrored by the bench (loadtest/bench/util.ts, k6PercentileIsLowerBound).
+ * A Trend's line; with `high` (e2e_high_ms, the same samples with each censored one put above
+ * any latency: lib/metrics.js), `>=` marks each figure that differs from it, a lower bound:
+ * it depends on a sample not COMPLETED within its poll, counted at what it waited.
+ * Mirrored by the bench (loadtest/bench/k6run.ts, e2eOf).
  */
-function reachesCensored(p, n, censored) {
-  return censored > 0 && Math.ceil((p / 100) * (n - 1)) >= n - censored;
-}
-
-function trendLine(name, m, censored) {
+function trendLine(name, m, high, censored) {
   if (!m) return null;
   const v = m.values;
   const c = censored || 0;
-  const at = (p) => `${reachesCensored(p, v.count, c) ? '>=' : ''}${fmt(v[`p(${p})`], 1)}`;
-  const line = `  ${name.padEnd(18)} p50 ${at(50)} ms  p95 ${at(95)} ms  p99 ${at(99)} ms  max ${c > 0 ? '>=' : ''}${fmt(v.max, 1)} ms  n ${v.count}`;
+  const bound = (stat) => (high && c > 0 && high.values[stat] !== v[stat] ? '>=' : '');
+  const at = (p) => `${bound(`p(${p})`)}${fmt(v[`p(${p})`], 1)}`;
+  const line = `  ${name.padEnd(18)} p50 ${at(50)} ms  p95 ${at(95)} ms  p99 ${at(99)} ms  max ${bound('max')}${fmt(v.max, 1)} ms  n ${v.count}`;
   return c > 0 ? `${line} (${c} not COMPLETED when the long poll ended, counted at what they waited: >= marks a lower bound)` : line;
 }
 
-/**
- * Seconds from the end of setup() (`loadStartMs` in its data: the load's first sends) to the
- * last ack (acked_at_ms's max): the time the acks counted in transfers_acked took, graceful
- * stop included. Null without either.
- */
-function ackWindowSeconds(data) {
+/** The load's nominal window from setup()'s data (lib/fixture.js): seconds, or null without it. */
+function loadWindowSeconds(data) {
   const start = data.setup_data && Number(data.setup_data.loadStartMs);
-  const last = data.metrics.acked_at_ms && Number(data.metrics.acked_at_ms.values.max);
-  if (!start || !Number.isFinite(start) || !last || !Number.isFinite(last)) return null;
-  const seconds = (last - start) / 1000;
-  return seconds > 0 ? seconds : null;
+  const end = data.setup_data && Number(data.setup_data.loadEndMs);
+  if (!start || !end || !Number.isFinite(start) || !Number.isFinite(end) || end <= start) return null;
+  return (end - start) / 1000;
 }
 
 export function summarize(data, scenarioName, extra) {
@@ -42,18 +35,19 @@ export function summarize(data, scenarioName, extra) {
   const lines = [`\n== ${scenarioName} (${common.target} ${common.baseUrl}) ==`];
   const push = (line) => line && lines.push(line);
   push(trendLine('ack_ms', m.ack_ms));
-  push(trendLine('e2e_ms (sampled)', m.e2e_ms, m.e2e_censored ? m.e2e_censored.values.count : 0));
+  push(trendLine('e2e_ms (sampled)', m.e2e_ms, m.e2e_high_ms, m.e2e_censored ? m.e2e_censored.values.count : 0));
   push(trendLine('read_ms', m.read_ms));
   if (m.transfers_acked) {
     // k6's own rate divides by the whole run, setup() included (opening and funding ACCOUNTS
-    // accounts takes seconds); dividing by DURATION leaves out the graceful stop, whose acks
-    // are counted. Per second from the load's start to the last ack is what was sustained.
-    const windowS = ackWindowSeconds(data);
+    // accounts takes seconds) and the graceful stop. What was sustained is the acks that
+    // arrived within the load's window, per second of it; those of the graceful stop are late.
+    const windowS = loadWindowSeconds(data);
     const count = m.transfers_acked.values.count;
+    const inWindow = m['transfers_acked{late:false}'] ? m['transfers_acked{late:false}'].values.count : 0;
     push(
       windowS === null
         ? `  transfers_acked    ${count} (${fmt(m.transfers_acked.values.rate, 1)}/s over the whole run, setup included)`
-        : `  transfers_acked    ${count} (${fmt(count / windowS, 1)}/s over ${fmt(windowS, 1)} s from the load's start to the last ack; ${fmt(m.transfers_acked.values.rate, 1)}/s with setup)`,
+        : `  transfers_acked    ${count}: ${inWindow} within the ${fmt(windowS, 1)} s of load (${fmt(inWindow / windowS, 1)}/s), ${count - inWindow} late (in the graceful stop)`,
     );
   }
   if (m.transfer_failed) push(`  transfer_failed    ${fmt(m.transfer_failed.values.rate * 100, 3)}% (${m.transfer_failed.values.passes} of ${m.transfer_failed.values.passes + m.transfer_failed.values.fails})`);

@@ -81,7 +81,7 @@ export function transferIteration(cfg, data, mix, tags) {
   transferFailed.add(ok ? 0 : 1, tags);
   if (!ok) return null;
   ackMs.add(res.timings.duration, tags);
-  countAcked(1, tags);
+  countAcked(1, data, tags);
   if (sampled) verifyMoved(cfg, data.admin, body.id, from, to, amount, before, ackedAt, journalSide);
   return body;
 }
