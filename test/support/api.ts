@@ -5,18 +5,14 @@ import { type CreateAccount, type LedgerlineClient, type MovementRequest, type T
 import { type Logger, createLogger, silentLogger } from '@ledgerline/logging';
 import { loadApiConfig } from '../../apps/ingest-api/src/config';
 import { type ApiRuntime, startApiRuntime } from '../../apps/ingest-api/src/runtime';
+import { type AppProcess, spawnApp } from './app-process';
 import { roleUrl, testServices } from './env';
 import type { WorkerTarget } from './worker';
 
 export const TEST_JWT_SECRET = 'integration-test-secret';
 
-/**
- * The real API (real pg, ioredis, kafkajs) in-process on a free port, logging in to the
- * target's database as ledgerline_api. `extra` overrides the env; a key set to undefined
- * is removed (e.g. JWT_SECRET, to run with JWKS alone). `logger` receives its lines (none
- * unless given, or TEST_API_LOG is set).
- */
-export async function startApi(target: WorkerTarget, extra: Record<string, string | undefined> = {}, logger?: Logger, clock?: Clock): Promise<ApiRuntime & { url: string }> {
+/** The API's environment for a test target; a key of `extra` set to undefined is removed. */
+export function apiEnv(target: WorkerTarget, extra: Record<string, string | undefined> = {}): Record<string, string> {
   const services = testServices();
   const env: Record<string, string | undefined> = {
     LEDGERLINE_ENV: 'test',
@@ -30,12 +26,27 @@ export async function startApi(target: WorkerTarget, extra: Record<string, strin
     API_SHUTDOWN_GRACE_MS: '1000',
     ...extra,
   };
-  const config = loadApiConfig(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)));
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+/**
+ * The real API (real pg, ioredis, kafkajs) in-process on a free port, logging in to the
+ * target's database as ledgerline_api. `extra` overrides the env; a key set to undefined
+ * is removed (e.g. JWT_SECRET, to run with JWKS alone). `logger` receives its lines (none
+ * unless given, or TEST_API_LOG is set).
+ */
+export async function startApi(target: WorkerTarget, extra: Record<string, string | undefined> = {}, logger?: Logger, clock?: Clock): Promise<ApiRuntime & { url: string }> {
+  const config = loadApiConfig(apiEnv(target, extra));
   const runtime = await startApiRuntime(config, {
     logger: logger ?? (process.env.TEST_API_LOG ? createLogger({ name: 'ingest-api', level: 'debug' }) : silentLogger),
     clock,
   });
   return { ...runtime, url: `http://127.0.0.1:${runtime.port}` };
+}
+
+/** The API as its own OS process (apps/ingest-api/src/main.ts), for tests that signal it. */
+export function spawnApi(target: WorkerTarget, extra: Record<string, string | undefined> = {}): AppProcess {
+  return spawnApp('apps/ingest-api/src/main.ts', apiEnv(target, extra));
 }
 
 export function token(sub: string, scope = 'ledger:read ledger:write', ttlS = 3600): Promise<string> {

@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, createLogger, silentLogger } from '@ledgerline/logging';
 import { loadWorkerConfig } from '../../apps/partition-worker/src/config';
 import { type WorkerRuntime, startWorkerRuntime } from '../../apps/partition-worker/src/runtime';
+import { type AppProcess, spawnApp } from './app-process';
 import { roleUrl, testServices } from './env';
 
 export { freePort } from './ports';
@@ -48,17 +48,8 @@ export async function startWorker(target: WorkerTarget, extra: Record<string, st
 }
 
 /** A worker as its own OS process, for tests that kill it. */
-export function spawnWorker(target: WorkerTarget, extra: Record<string, string> = {}): ChildProcess & { output: string[] } {
-  const root = join(__dirname, '..', '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/partition-worker/src/main.ts')], {
-    cwd: root,
-    env: { ...process.env, ...workerEnv(target, extra) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }) as ChildProcess & { output: string[] };
-  child.output = [];
-  child.stdout?.on('data', (d: Buffer) => child.output.push(d.toString()));
-  child.stderr?.on('data', (d: Buffer) => child.output.push(d.toString()));
-  return child;
+export function spawnWorker(target: WorkerTarget, extra: Record<string, string> = {}): AppProcess {
+  return spawnApp('apps/partition-worker/src/main.ts', workerEnv(target, extra));
 }
 
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -1,0 +1,97 @@
+// How the ingest API stops, as a process of its own (real Kafka, PgBouncer, Postgres and
+// Redis), in the two cases its stop signals exist for (packages/config/src/stop-signals.ts):
+// - a SIGTERM while the API is still starting is kept: the API finishes starting, then
+//   stops cleanly (with no handler yet, the signal killed it outright outside a container and
+//   was dropped inside one, where node is PID 1);
+// - the same signal a second time, while a drain waits for a request in progress, exits at
+//   once with the code of a death by that signal (143).
+// No timing is asserted: each test proves that the process exits, and how; a stop that hangs
+// fails by the test's timeout.
+import { type Server, type Socket, connect, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { type AppProcess } from '../support/app-process';
+import { spawnApi } from '../support/api';
+import { type TestDatabase, createTestDatabase } from '../support/database';
+import { type TestTopics, createTestTopics } from '../support/kafka';
+import { exited, waitFor } from '../support/worker';
+
+interface LogLine { level: string; msg: string; signal?: string; url?: string }
+const lines = (api: AppProcess): LogLine[] =>
+  api.output.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+const logged = (api: AppProcess, msg: string) => lines(api).find((l) => l.msg === msg);
+
+describe('the ingest API stopping', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+  const running: AppProcess[] = [];
+  const sockets: Socket[] = [];
+  const servers: Server[] = [];
+
+  beforeEach(async () => {
+    db = await createTestDatabase(1);
+    topics = await createTestTopics(1);
+  }, 60_000);
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+    for (const server of servers.splice(0)) server.close();
+    for (const api of running.splice(0)) {
+      if (api.exitCode === null && api.signalCode === null) api.kill('SIGKILL');
+      await exited(api);
+    }
+    await topics.delete();
+    await db.drop();
+  });
+
+  const start = (extra: Record<string, string> = {}): AppProcess => {
+    const api = spawnApi({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` }, extra);
+    running.push(api);
+    return api;
+  };
+
+  test('a SIGTERM while the API is still starting is kept: it finishes starting, then stops cleanly', async () => {
+    // A "broker" that takes connections and never answers: the API's start waits on it (up to
+    // API_DEPENDENCY_START_WAIT_MS, twice), and its first connection shows the API's main() is
+    // running, past the line that listens for stop signals.
+    let connected = false;
+    const silentBroker = createServer((socket) => {
+      connected = true;
+      sockets.push(socket);
+    });
+    servers.push(silentBroker);
+    await new Promise<void>((resolve) => silentBroker.listen(0, '127.0.0.1', resolve));
+    const brokerPort = (silentBroker.address() as AddressInfo).port;
+
+    const api = start({ KAFKA_BROKERS: `127.0.0.1:${brokerPort}`, API_DEPENDENCY_START_WAIT_MS: '4000' });
+    await waitFor('the API connecting to the broker while it starts', async () => connected, 60_000, 20);
+    expect(logged(api, 'listening')).toBeUndefined();
+    api.kill('SIGTERM');
+
+    expect(await exited(api)).toEqual({ code: 0, signal: null });
+    const messages = lines(api).map((l) => l.msg);
+    expect(messages.indexOf('listening')).toBeGreaterThanOrEqual(0);
+    expect(messages.indexOf('draining')).toBeGreaterThan(messages.indexOf('listening'));
+    expect(lines(api).at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
+  }, 120_000);
+
+  test('the same stop signal a second time cuts a drain that waits for a request in progress, with the code of a death by it', async () => {
+    const api = start({ API_SHUTDOWN_GRACE_MS: '120000' });
+    const listening = await waitFor('the API listening', async () => logged(api, 'listening'), 60_000, 50);
+    const { port } = new URL(listening.url ?? '');
+
+    // A request in progress that never ends by itself: its headers sent, half its body.
+    const slow = connect(Number(port), '127.0.0.1');
+    sockets.push(slow);
+    slow.on('error', () => undefined);
+    await new Promise<void>((resolve) => slow.once('connect', resolve));
+    slow.write('POST /v1/transfers HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"amount":');
+
+    api.kill('SIGTERM');
+    await waitFor('the drain under way', async () => logged(api, 'draining'), 30_000, 50);
+    // Another stop signal is not a second request (npm start's Ctrl-C sends SIGINT, then its launcher SIGTERM).
+    api.kill('SIGINT');
+    api.kill('SIGTERM');
+    expect(await exited(api)).toEqual({ code: 143, signal: null });
+    expect(lines(api).some((l) => l.msg.startsWith('drain cut short') && l.signal === 'SIGTERM')).toBe(true);
+    expect(logged(api, 'stopped')).toBeUndefined();
+  }, 120_000);
+});
