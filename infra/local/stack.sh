@@ -1043,18 +1043,38 @@ run_locked() {
   esac
 }
 
+# A word past what a command takes is refused before anything runs (exit 2): `down kafka`
+# stopped the whole stack and said so with exit 0, an operator's natural way to stop one
+# service (found by an outside review).
+refuse_extra() {
+  local cmd="$1" takes="$2"
+  shift 2
+  [ "$#" -gt 0 ] || return 0
+  local hint=""
+  case "$cmd" in
+    up) hint="; one service: stack.sh start-service <svc>" ;;
+    down | stop) hint="; one service: stack.sh stop-service <svc>" ;;
+  esac
+  warn "$cmd takes $takes; unexpected: $*$hint"
+  exit 2
+}
+
 main() {
   ARGS=("$@")
   local cmd="${1:-help}"
   shift || true
   case "$cmd" in
-    up | down | stop | reset) with_lock run_locked "$cmd" ;;
+    up | down | stop | reset)
+      refuse_extra "$cmd" "no argument" "$@"
+      with_lock run_locked "$cmd"
+      ;;
     start-service | stop-service | kill-service | restart-service | pause-service | resume-service)
       need_service "${1:-}" "$cmd"
+      refuse_extra "$cmd" "one service" "${@:2}"
       with_lock run_locked "$cmd" "$1"
       ;;
-    status) cmd_status ;;
-    env) url_env ;;
+    status) refuse_extra "$cmd" "no argument" "$@"; cmd_status ;;
+    env) refuse_extra "$cmd" "no argument" "$@"; url_env ;;
     logs) cmd_logs "$@" ;;
     help | -h | --help) usage ;;
     *) usage >&2; exit 2 ;;
