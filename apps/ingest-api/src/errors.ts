@@ -239,7 +239,17 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
   if (error instanceof BucketMovingError) {
     return answer(503, 'BUCKET_MOVING', error.message, undefined, { 'Retry-After': String(retry.backpressureRetryAfterS) });
   }
-  if (error instanceof BrokerUnavailableError) return unavailable('kafka', 'kafka unreachable; retry with the same Idempotency-Key');
+  // Which of the two a client met matters for its key (docs/api.md, "Idempotency"): a command
+  // that was certainly not sent gave its key back, one Kafka may still append kept it bound
+  // (an outside review: both said the same, and the docs promised 422 for another body always).
+  if (error instanceof BrokerUnavailableError) {
+    return unavailable(
+      'kafka',
+      error.maybeSent
+        ? 'kafka did not confirm the command, which it may still append; retry with the same Idempotency-Key and body'
+        : 'kafka unreachable; the command was not sent; retry with the same Idempotency-Key and body',
+    );
+  }
   if (error instanceof DependencyUnavailableError) return unavailable(error.dependency, error.message);
   if (error instanceof EntriesUnsettledError) return unavailable('postgres', error.message);
 

@@ -31,6 +31,18 @@ describe('toHttpError', () => {
     });
   });
 
+  it('tells a command Kafka never got (its key given back) from one Kafka may still append (its key bound)', () => {
+    expect(map(new BrokerUnavailableError('down', false)).body).toMatchObject({
+      error: { code: 'DEPENDENCY_UNAVAILABLE', message: 'kafka unreachable; the command was not sent; retry with the same Idempotency-Key and body' },
+    });
+    expect(map(new BrokerUnavailableError('timed out', true)).body).toMatchObject({
+      error: {
+        code: 'DEPENDENCY_UNAVAILABLE',
+        message: 'kafka did not confirm the command, which it may still append; retry with the same Idempotency-Key and body',
+      },
+    });
+  });
+
   it('maps dependency and Postgres connection failures to 503', () => {
     expect(map(new DependencyUnavailableError('redis', 'redis unreachable'))).toMatchObject({
       status: 503,
