@@ -52,6 +52,8 @@ describe('ledgerctl dead-letters redrive', () => {
       const funding = deposit(payer, 1_000n);
       await publisher.publish(funding);
       await waitFor('the deposit applied', () => allTerminal(db.pool, [funding.transferId]));
+      // Only the external account so far: nothing in transit, said so (not left out).
+      expect((await ledgerctl(['system-accounts'])).out).toContain('USD: 0 in transit');
       const payment = transfer(payer, payee, 'payer', 300n);
       await publisher.publish(payment);
       const letter = await waitFor('the credit leg dead-lettered', async () => (await listDeadLetters(db.pool, { limit: 10 })).find((row) => row.sourcePartition === 1));

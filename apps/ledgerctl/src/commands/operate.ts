@@ -227,8 +227,10 @@ export async function showSystemAccounts(config: CtlConfig): Promise<void> {
       ['currency', 'partition', 'kind', 'id', 'balance'],
       rows.map((a) => [a.currency, a.partition < 0 ? '?' : String(a.partition), a.kind, a.id, a.balance.toString()]),
     );
-    const inTransit = new Map<string, bigint>();
-    for (const a of accounts) if (a.kind === 'TRANSIT') inTransit.set(a.currency, (inTransit.get(a.currency) ?? 0n) + a.balance);
+    // Every currency the ledger has system accounts in, 0 before its first cross-partition
+    // movement opens a transit account (a missing line read as "not shown", not as none).
+    const inTransit = new Map<string, bigint>([...new Set(rows.map((a) => a.currency))].map((currency) => [currency, 0n]));
+    for (const a of accounts) if (a.kind === 'TRANSIT') inTransit.set(a.currency, inTransit.get(a.currency)! + a.balance);
     for (const [currency, total] of inTransit) process.stdout.write(`${currency}: ${total} in transit (the transit accounts' sum: money between a movement's two legs)\n`);
   });
 }
