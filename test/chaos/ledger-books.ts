@@ -29,6 +29,8 @@ export interface Attempt {
   /** `id` and `status` of the transfer resource in a 2xx body. */
   id?: string;
   resourceStatus?: string;
+  /** The Retry-After header, when the answer had one (every 429 and 503 must: docs/api.md). */
+  retryAfter?: string;
 }
 
 export type Outcome = 'in-flight' | 'acknowledged' | 'refused' | 'unknown';

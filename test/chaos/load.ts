@@ -235,7 +235,9 @@ export async function http(apiUrl: string, control: RunControl, request: HttpReq
     } else if (typeof object.error?.code === 'string') {
       attempt.code = object.error.code;
     }
-    const retryAfter = Number(response.headers.get('retry-after'));
+    const retryAfterHeader = response.headers.get('retry-after');
+    if (retryAfterHeader !== null) attempt.retryAfter = retryAfterHeader;
+    const retryAfter = Number(retryAfterHeader);
     return { attempt, json, retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : null };
   } catch (error) {
     const err = error as Error & { cause?: { code?: string; message?: string } };

@@ -19,7 +19,8 @@
  *                       body, a transfer nobody asked for, a refused request that was applied
  *                       anyway, a bad request answered 2xx, a replay (same key and body) not
  *                       answered with the same transfer, a terminal status read that later
- *                       changed, a worker that stopped on a broken invariant, and a cached
+ *                       changed, a 500 to a valid request, a 429 or 503 without a
+ *                       Retry-After, a worker that stopped on a broken invariant, and a cached
  *                       balance still behind (or ahead of) the ledger once the system is quiet
  *                       (a worker killed between a commit and its refresh leaves one for the
  *                       partition's next owner to catch up: docs/design.md, invariant 9)
@@ -360,11 +361,21 @@ function checkApiPromises(books: LedgerBooks, transfers: Map<string, TransferRow
       if (attempt.id !== undefined && attempt.id !== record.transferId) {
         findings.add('answered-with-another-transfer-id', describe(record, `answer named ${attempt.id}`));
       }
+      // A fault is never a bug's answer: a dependency down is a 503 (docs/api.md, "Errors").
+      if (attempt.status === 500) findings.add('answered-500-to-a-valid-request', describe(record, `answered 500 ${attempt.code ?? ''} at t=${ms(attempt.atMs)}`));
     }
     for (const replay of record.replays) {
       if (replay.status === null || replay.status === 429 || replay.status >= 500) continue;
       if (replay.status >= 300) findings.add('replay-not-answered-with-the-transfer', describe(record, `replay (same key, same body) answered ${replay.status} ${replay.code ?? ''}`));
       else if (replay.id !== record.transferId) findings.add('replay-not-answered-with-the-transfer', describe(record, `replay answered id ${replay.id}`));
+    }
+  }
+  // Every 429 and 503 tells the client when to retry (found by an outside review: a 503
+  // without it passed every chaos run). Valid and bad requests, first attempts and replays.
+  const attempts = [...books.movements.flatMap((m) => [...m.attempts, ...m.replays]), ...books.bad.flatMap((b) => b.attempts)];
+  for (const attempt of attempts) {
+    if ((attempt.status === 429 || attempt.status === 503) && !/^[1-9][0-9]*$/.test(attempt.retryAfter ?? '')) {
+      findings.add('retry-after-missing', `${attempt.status} ${attempt.code ?? ''} at t=${ms(attempt.atMs)}: Retry-After ${attempt.retryAfter === undefined ? 'absent' : JSON.stringify(attempt.retryAfter)}`);
     }
   }
   for (const bad of books.bad) {
@@ -540,8 +551,6 @@ function runNotes(books: LedgerBooks, transfers: Map<string, TransferRow>): stri
   notes.push(`valid requests retried with the same key: ${retried}`);
   const sorted = [...byStatus].sort((a, b) => b[1] - a[1]);
   for (const [label, n] of sorted.slice(0, 12)) notes.push(`  answers to valid requests: ${label}: ${n}x`);
-  const serverErrors500 = books.movements.flatMap((m) => m.attempts.filter((a) => a.status === 500).map(() => m.path));
-  if (serverErrors500.length > 0) notes.push(`WARNING: ${serverErrors500.length} answers 500 INTERNAL to valid requests (the API log has the stacks)`);
   const refusals = new Map<string, number>();
   for (const m of books.movements) {
     if (m.outcome !== 'refused') continue;
