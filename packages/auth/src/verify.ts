@@ -103,7 +103,10 @@ export class TokenVerifier {
       requiredClaims: ['exp', 'sub'],
     };
     const { secret, jwks } = this;
-    if (!(alg === 'HS256' && secret) && !(alg === 'RS256' && jwks)) throw new InvalidTokenError(`algorithm ${alg} is not accepted`);
+    if (!(alg === 'HS256' && secret) && !(alg === 'RS256' && jwks)) {
+      // Quoted and cut like any other caller's text an answer echoes before the token is trusted.
+      throw new InvalidTokenError(`algorithm ${shownKey(alg)} is not accepted`);
+    }
     let payload: JWTPayload;
     try {
       payload =

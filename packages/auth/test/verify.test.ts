@@ -95,6 +95,16 @@ describe('HS256', () => {
     await expect(hs.verifyToken(`Bearer ${rs}`)).rejects.toBeInstanceOf(InvalidTokenError);
   });
 
+  it('an alg that is not accepted is echoed quoted and cut: the header is the caller\'s text, read before any signature', async () => {
+    const body = Buffer.from(JSON.stringify({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
+    const unsigned = (alg: string) => `Bearer ${Buffer.from(JSON.stringify({ alg })).toString('base64url')}.${body}.`;
+    await expect(hs.verifyToken(unsigned('none'))).rejects.toThrow(new InvalidTokenError('algorithm "none" is not accepted'));
+    const long = `<script>${'A'.repeat(5000)}`;
+    const refusal = await hs.verifyToken(unsigned(long)).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(InvalidTokenError);
+    expect((refusal as Error).message).toBe(`algorithm "<script>${'A'.repeat(32)}..." is not accepted`);
+  });
+
   it('a signed token whose payload or header repeats a key is refused: its issuer may have read the other value', async () => {
     const expS = Math.floor(Date.now() / 1000) + 60;
     const signed = (header: string, payload: string) => {
