@@ -63,6 +63,17 @@ describe('LEDGERLINE_ENV=production refuses', () => {
     expect(problems).toEqual([expect.stringMatching(/^JWT_ISSUER: required with JWT_JWKS_URL/), expect.stringMatching(/^JWT_AUDIENCE: required with JWT_JWKS_URL/)]);
   });
 
+  // Regression (an outside review): blank ones started, and every token then failed the claim.
+  test('a blank JWT_ISSUER or JWT_AUDIENCE, or one with white space around it, in every environment, naming the variable', () => {
+    const jwks = { JWT_JWKS_URL: 'https://idp.example/jwks.json', JWT_ISSUER: 'https://idp.example/', JWT_AUDIENCE: 'ledgerline' };
+    for (const env of [prod(jwks), {}]) {
+      expect(() => loadApiConfig({ ...env, JWT_ISSUER: ' ' })).toThrow(new ConfigError("JWT_ISSUER: is blank; set the value every token's iss must equal, or leave it unset"));
+      expect(() => loadApiConfig({ ...env, JWT_AUDIENCE: '\t ' })).toThrow(new ConfigError("JWT_AUDIENCE: is blank; set the value every token's aud must equal, or leave it unset"));
+      expect(() => loadApiConfig({ ...env, JWT_AUDIENCE: 'ledgerline ' })).toThrow(/^JWT_AUDIENCE: starts or ends with white space/);
+    }
+    expect(loadApiConfig(prod(jwks)).jwt).toMatchObject({ issuer: 'https://idp.example/', audience: 'ledgerline' });
+  });
+
   test('no LEDGERLINE_COMMAND_KEY, the development one, or one shorter than 32 bytes (anyone holding it can seal a deposit)', () => {
     const { LEDGERLINE_COMMAND_KEY: _unset, ...withoutKey } = prod({});
     expect(refusal(withoutKey)).toEqual([expect.stringMatching(/^LEDGERLINE_COMMAND_KEY: not set; production needs a random key of at least 32 bytes/)]);

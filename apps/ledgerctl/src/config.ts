@@ -7,6 +7,7 @@ import {
   redisUrlVar,
   ConfigError,
   intVar,
+  jwtClaimBinding,
   jwtSecretProblems,
   kafkaClientTuning,
   kafkaClientVars,
@@ -48,6 +49,9 @@ const schema = z.object({
   REDIS_KEY_PREFIX: stringVar('ll:'),
   /** `ledgerctl token` signs with it; the development secret outside production when unset. */
   JWT_SECRET: z.string().optional(),
+  /** `ledgerctl token`'s default `--iss` and `--aud`: the API's own (it checks them when set). */
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
   /** reconcile: an outbox row unpublished longer than this is a violation. */
   RECONCILE_OUTBOX_AGE_MAX_MS: intVar(30_000, 0, 86_400_000),
   /** reconcile: accounts compared with Redis per round trip. */
@@ -136,6 +140,9 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env, { connects =
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     /** null in production without JWT_SECRET: `token` refuses (there is no default to sign with). */
     jwtSecret: raw.JWT_SECRET || (production ? null : LOCAL_DEFAULTS.jwtSecret),
+    /** What `token` puts in `iss` and `aud` unless told otherwise; null: no such claim. */
+    jwtIssuer: jwtClaimBinding('JWT_ISSUER', raw.JWT_ISSUER),
+    jwtAudience: jwtClaimBinding('JWT_AUDIENCE', raw.JWT_AUDIENCE),
     reconcileOutboxAgeMaxMs: raw.RECONCILE_OUTBOX_AGE_MAX_MS,
     cacheCheckAccountsPerStep: raw.CTL_CACHE_CHECK_ACCOUNTS_PER_STEP,
     pgConnectTimeoutMs: raw.CTL_PG_CONNECT_TIMEOUT_MS,

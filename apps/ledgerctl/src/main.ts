@@ -52,7 +52,10 @@ program
   .option('--sub <principal>', 'the principal (JWT sub)', 'alice')
   .option('--scope <scopes>', `space-separated scopes, of ${SCOPES.join(', ')} (ledger:write does not imply ledger:read; ledger:admin implies both)`, 'ledger:read ledger:write')
   .option('--ttl-s <seconds>', `lifetime in seconds; the API refuses more than its JWT_LIFETIME_MAX_S (default ${TOKEN_LIFETIME_MAX_S_DEFAULT})`, String(TOKEN_LIFETIME_MAX_S_DEFAULT))
-  .action(async (options: { sub: string; scope: string; ttlS: string }) => {
+  // HS256 tokens of two environments sharing a secret tell themselves apart only by these (docs/security.md).
+  .option('--iss <issuer>', 'the issuer (JWT iss), which an API with JWT_ISSUER requires (default: JWT_ISSUER when set, else none)')
+  .option('--aud <audience>', 'the audience (JWT aud), which an API with JWT_AUDIENCE requires (default: JWT_AUDIENCE when set, else none)')
+  .action(async (options: { sub: string; scope: string; ttlS: string; iss?: string; aud?: string }) => {
     const ttlS = Number(options.ttlS);
     if (!/^[0-9]{1,9}$/.test(options.ttlS) || ttlS < 1) throw new Error('--ttl-s must be a positive integer');
     // The API's own rule for a sub: a token it would refuse (401 or 400) is not printed.
@@ -70,9 +73,15 @@ program
       process.stderr.write(`ledgerctl token: valid for ${ttlS} s; an API with the default JWT_LIFETIME_MAX_S (${TOKEN_LIFETIME_MAX_S_DEFAULT}) refuses it\n`);
     }
     // Signing connects to nothing: no stack's addresses are needed, whatever LL_PROFILE says.
-    const secret = loadCtlConfig(process.env, { connects: false }).jwtSecret;
+    for (const [option, value] of [['--iss', options.iss], ['--aud', options.aud]] as const) {
+      if (value !== undefined && (value.trim() === '' || value.trim() !== value)) throw new Error(`${option}: is blank or has white space around it; no API's JWT_ISSUER or JWT_AUDIENCE can equal it`);
+    }
+    const config = loadCtlConfig(process.env, { connects: false });
+    const secret = config.jwtSecret;
     if (secret === null) throw new Error('JWT_SECRET: not set; with LEDGERLINE_ENV=production there is no development secret to sign with');
-    const token = await signDevToken({ sub: options.sub, scope: options.scope, secret, ttlS });
+    const issuer = options.iss ?? config.jwtIssuer ?? undefined;
+    const audience = options.aud ?? config.jwtAudience ?? undefined;
+    const token = await signDevToken({ sub: options.sub, scope: options.scope, secret, ttlS, issuer, audience });
     process.stdout.write(`${token}\n`);
   });
 

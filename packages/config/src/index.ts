@@ -319,8 +319,8 @@ export function jwtSettings(ledgerlineEnv: LedgerlineEnv, env: JwtEnv, problems:
   const settings: JwtSettings = {
     hs256Secret: secret ?? (jwksUrl === null && ledgerlineEnv !== 'production' ? LOCAL_DEFAULTS.jwtSecret : null),
     jwksUrl,
-    issuer: env.JWT_ISSUER || null,
-    audience: env.JWT_AUDIENCE || null,
+    issuer: jwtClaimBinding('JWT_ISSUER', env.JWT_ISSUER),
+    audience: jwtClaimBinding('JWT_AUDIENCE', env.JWT_AUDIENCE),
   };
   if (ledgerlineEnv !== 'production') return settings;
   // The most dangerous mistakes are listed last, where the eye lands.
@@ -338,6 +338,19 @@ export function jwtSettings(ledgerlineEnv: LedgerlineEnv, env: JwtEnv, problems:
     );
   }
   return settings;
+}
+
+/**
+ * JWT_ISSUER or JWT_AUDIENCE as the value every token's `iss` or `aud` must equal; null when
+ * unset or empty. A blank one, or one with white space around it, matches no token anyone
+ * issues: the API would start and refuse everyone with 401, and `ledgerctl token` would sign
+ * tokens for nobody. Refused at start instead, in every environment, naming the variable.
+ */
+export function jwtClaimBinding(variable: 'JWT_ISSUER' | 'JWT_AUDIENCE', value: string | undefined): string | null {
+  if (value === undefined || value === '') return null;
+  if (value.trim() === '') throw new ConfigError(`${variable}: is blank; set the value every token's ${variable === 'JWT_ISSUER' ? 'iss' : 'aud'} must equal, or leave it unset`);
+  if (value.trim() !== value) throw new ConfigError(`${variable}: starts or ends with white space (a copy-paste slip?); no token's claim would equal it`);
+  return value;
 }
 
 /** A JWT_SECRET explicitly set to something an attacker knows or can guess. */
