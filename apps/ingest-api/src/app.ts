@@ -25,7 +25,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { Duplex } from 'node:stream';
 import { parse as parseContentType } from 'content-type';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { type AuthContext, TokenVerifier } from '@ledgerline/auth';
+import { type AuthContext, AuthError, AuthUnavailableError, TokenVerifier } from '@ledgerline/auth';
 import type { IdempotencyClaims } from '@ledgerline/postgres';
 import { topicNames } from '@ledgerline/kafka';
 import { type Logger, httpLogger, silentLogger } from '@ledgerline/logging';
@@ -399,7 +399,9 @@ function inFlightPerPrincipalCap(ctx: AppContext) {
 
 function authenticate(ctx: AppContext) {
   return async (req: Request, res: Response, next: NextFunction) => {
-    res.locals.auth = await ctx.verifier.verifyToken(req.get('Authorization'));
+    const auth = await ctx.verifier.verifyToken(req.get('Authorization'));
+    res.locals.auth = auth;
+    res.locals.principal = auth.principal; // for the request's log line (packages/logging httpLogger)
     next();
   };
 }
@@ -498,6 +500,8 @@ function errorHandler(ctx: AppContext) {
     // pino-http's line for this request carries the status; the stack goes with the request id.
     if (answer.unexpected) req.log.error({ err: error }, `500 on ${req.method} ${req.path}`);
     res.locals.errorCode = answer.body.error.code; // for the request's log line
+    // A refused token: which check failed, for the same line (the message the caller gets; never the token).
+    if (error instanceof AuthError && !(error instanceof AuthUnavailableError)) res.locals.authRefusal = answer.body.error.message;
     // A 503 names the dependency that failed (Postgres, Kafka, Redis, auth): the log line too,
     // and why, once per interval per dependency (the client is told only which: a key set
     // that could not be fetched was logged nowhere, an outside review).

@@ -30,8 +30,9 @@ export function requireWrite(auth: AuthContext): void {
  * token (401 without one, 403 with a lesser one). The route table runs it for every route
  * declared `operator`, the declaration /openapi.json reads (its token is optional).
  */
-export async function requireOperator(ctx: AppContext, req: Request): Promise<void> {
+export async function requireOperator(ctx: AppContext, req: Request, res: Response): Promise<void> {
   if (ctx.config.operatorNetworks.has(req.socket.remoteAddress)) return;
   const auth = await ctx.verifier.verifyToken(req.get('Authorization'));
+  res.locals.principal = auth.principal; // for the request's log line, the 403 below included
   if (!isAdmin(auth)) throw forbidden('readiness and metrics need the operator network or a ledger:admin token');
 }

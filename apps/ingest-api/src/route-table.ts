@@ -169,7 +169,7 @@ export function mountMethodGuard(app: Express, routes: readonly Route[]): void {
 export function mountRoutes(app: Express, ctx: AppContext, routes: readonly Route[]): void {
   for (const route of routes) {
     app[route.method](expressPath(route.path), async (req: Request, res: Response) => {
-      if (route.operator) await requireOperator(ctx, req);
+      if (route.operator) await requireOperator(ctx, req, res);
       await route.handle(ctx, inputOf(route, req, res));
     });
   }

@@ -5,7 +5,8 @@
 // concurrency, routes are case-sensitive and the in-flight cap counts every path, readiness
 // and metrics are for operators, and the API refuses a commands topic less replicated than
 // configured or one that would keep a producer's Snappy batch as it is, and that a request's
-// credentials are one token of bounded lifetime.
+// credentials are one token of bounded lifetime, and that each refusal's request line says
+// who made it.
 import { randomUUID } from 'node:crypto';
 import { type Server, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -302,6 +303,37 @@ describe('secure by default', () => {
     expect(ready.status).toBe(503);
     expect(ready.body.error.details).toEqual({ failed: ['kafka'], checks: { kafka: 'failing', postgres: 'ok', redis: 'ok' } });
     expect(JSON.stringify(ready.body)).not.toMatch(/ECONN|127\.0\.0\.1|timeout|within/i);
+  });
+
+  // Regression (an outside review): no request line said who made it, so a refusal could not
+  // be attributed (who probed an account, who was refused a transfer).
+  test("the request log names who asked: a 403's and a 404's line the principal, a 401's the check that failed, never the token", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ name: 'ingest-api', level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+    const api = await startApi({ ...target, redisKeyPrefix: `${topics.prefix}:${randomUUID().slice(0, 8)}:` }, { API_OPERATOR_NETWORKS: '10.0.0.0/8' }, logger);
+    started.push(api);
+    const mallory = new Client(api.url, await token('mallory'));
+    const account = (await new Client(api.url, await token('alice')).post('/v1/accounts', { currency: 'USD' })).body.id as string;
+    const expired = await token('mallory', 'ledger:read', -3600);
+    const answers = [
+      await mallory.post('/v1/transfers', { from_account_id: account, to_account_id: randomUUID(), amount: '1', currency: 'USD' }),
+      await mallory.get(`/v1/accounts/${account}`),
+      await mallory.get('/readyz'),
+      await new Client(api.url, expired).get(`/v1/accounts/${account}`),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([403, 404, 403, 401]);
+    // 4xx lines are info, the account's 201 debug: one line per refusal, in the order answered.
+    const requestLines = await waitFor('the four refusals logged', async () => {
+      const found = lines.filter((l) => l.res !== undefined);
+      return found.length >= 4 ? found : null;
+    });
+    const [transfer, read, readiness, refused] = requestLines;
+    expect(transfer).toMatchObject({ req: { method: 'POST', url: '/v1/transfers' }, res: { statusCode: 403 }, code: 'FORBIDDEN', principal: 'mallory' });
+    expect(read).toMatchObject({ req: { method: 'GET', url: `/v1/accounts/${account}` }, res: { statusCode: 404 }, principal: 'mallory' });
+    expect(readiness).toMatchObject({ req: { url: '/readyz' }, res: { statusCode: 403 }, principal: 'mallory' });
+    expect(refused).toMatchObject({ req: { url: `/v1/accounts/${account}` }, res: { statusCode: 401 }, code: 'TOKEN_EXPIRED', auth_refusal: 'token has expired' });
+    expect(refused).not.toHaveProperty('principal');
+    expect(JSON.stringify(lines)).not.toContain(expired.split('.')[2]);
   });
 
   test('two Authorization headers in one request: 400 BAD_REQUEST, whichever of them is valid (a proxy may read the other)', async () => {

@@ -118,7 +118,10 @@ export function lineLog(logger: Logger): (message: string) => void {
  * pino-http for the API: one line per answered request with its id, method, route, status and
  * duration (and, for an error answer, the `code` the app put in `res.locals.errorCode`, and for
  * a 503 the failing dependency it put in `res.locals.errorDependency`), and
- * `req.log`, a child logger carrying the request id. The id is the caller's
+ * `req.log`, a child logger carrying the request id. It names who asked: the verified
+ * principal the app put in `res.locals.principal` (a 403 or 404 is attributable), or for a
+ * refused token the check that failed, from `res.locals.authRefusal` (never the token).
+ * The id is the caller's
  * `X-Request-Id` when it is a short printable token, else a fresh UUID, and is echoed back.
  * No headers are logged (they hold bearer tokens). Successful requests log at debug: at
  * thousands of requests a second an info line each would cost more than the request.
@@ -146,15 +149,16 @@ export function httpLogger(logger: Logger) {
     // stack) on a 5xx line that had no exception; the answer's error code says more.
     customErrorObject: (_req, res, error, fields: Record<string, unknown>) => {
       const answered = (res as { err?: unknown }).err === undefined && error.message === `failed with status code ${res.statusCode}`;
-      if (!answered) return fields;
+      if (!answered) return { ...fields, ...requester(res) };
       const { err: _synthetic, ...rest } = fields;
       const locals = (res as { locals?: { errorCode?: string; errorDependency?: string } }).locals;
-      return locals?.errorDependency === undefined ? { ...rest, code: locals?.errorCode } : { ...rest, code: locals.errorCode, dependency: locals.errorDependency };
+      const answer = locals?.errorDependency === undefined ? { ...rest, code: locals?.errorCode } : { ...rest, code: locals.errorCode, dependency: locals.errorDependency };
+      return { ...answer, ...requester(res) };
     },
     // A 4xx is a "success" to pino-http (no exception): its line gets the answer's code here.
     customSuccessObject: (_req, res, fields: Record<string, unknown>) => {
       const code = (res as { locals?: { errorCode?: string } }).locals?.errorCode;
-      return code === undefined ? fields : { ...fields, code };
+      return { ...(code === undefined ? fields : { ...fields, code }), ...requester(res) };
     },
     serializers: {
       req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, ...loggedUrl(req.url) }),
@@ -162,6 +166,26 @@ export function httpLogger(logger: Logger) {
     },
   });
 }
+/**
+ * The most of a principal, or of a token's refusal, a request line shows: a principal is the
+ * token's `sub`, up to 256 characters and checked control-free when the token was verified
+ * (packages/auth principalProblem); the cut keeps a line bounded whatever the app puts there.
+ */
+export const LOGGED_PRINCIPAL_CHARS_MAX = 256;
+
+/**
+ * Who made the request, as its line says it: `principal` once a token was verified (an
+ * access log that cannot say who read a balance or was refused a transfer attributes
+ * nothing: an outside review), else `auth_refusal`, why the token was refused. Neither for a
+ * request that carried no token to check (/healthz, a 404 outside /v1).
+ */
+function requester(res: unknown): { principal?: string; auth_refusal?: string } {
+  const locals = (res as { locals?: { principal?: unknown; authRefusal?: unknown } }).locals;
+  if (typeof locals?.principal === 'string') return { principal: locals.principal.slice(0, LOGGED_PRINCIPAL_CHARS_MAX) };
+  if (typeof locals?.authRefusal === 'string') return { auth_refusal: locals.authRefusal.slice(0, LOGGED_PRINCIPAL_CHARS_MAX) };
+  return {};
+}
+
 /** A request URL's first characters: a line per request, and the client writes the URL. */
 export const LOGGED_URL_CHARS_MAX = 256;
 

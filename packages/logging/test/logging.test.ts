@@ -1,7 +1,8 @@
 // Proves the Logger port's pino adapter writes one JSON object per line with the level's
 // name, the message and the bound fields, that child loggers carry their bindings, and that
 // lineLog turns a `partition N: ...` message into a structured `partition` (and `epoch`), and
-// that the request log gives a 503 the API chose a warn with its code, not a made-up error.
+// that the request log gives a 503 the API chose a warn with its code, not a made-up error,
+// and names who asked (the verified principal, or why the token was refused).
 import { type AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
@@ -71,12 +72,19 @@ describe('httpLogger', () => {
     expect(Math.max(...lines.map((line) => JSON.stringify(line).length))).toBeLessThan(1_000);
   });
 
-  async function answered(status: number, code: string | null, thrown: Error | null = null, dependency: string | null = null): Promise<Record<string, unknown>> {
+  async function answered(
+    status: number,
+    code: string | null,
+    thrown: Error | null = null,
+    dependency: string | null = null,
+    requester: Record<string, unknown> = {},
+  ): Promise<Record<string, unknown>> {
     const { logger, lines } = capture('debug');
     const middleware = httpLogger(logger);
     const server = createServer((req, res) => {
       middleware(req, res, () => {
-        if (code) (res as unknown as { locals: Record<string, unknown> }).locals = dependency ? { errorCode: code, errorDependency: dependency } : { errorCode: code };
+        (res as unknown as { locals: Record<string, unknown> }).locals = { ...requester };
+        if (code) Object.assign((res as unknown as { locals: Record<string, unknown> }).locals, dependency ? { errorCode: code, errorDependency: dependency } : { errorCode: code });
         if (thrown) (res as unknown as { err: Error }).err = thrown;
         res.statusCode = status;
         res.end();
@@ -116,5 +124,18 @@ describe('httpLogger', () => {
   test('a 4xx line carries its code too, so an operator can find every IDEMPOTENCY_KEY_REUSED', async () => {
     expect(await answered(422, 'IDEMPOTENCY_KEY_REUSED')).toMatchObject({ level: 'info', code: 'IDEMPOTENCY_KEY_REUSED', res: { statusCode: 422 } });
     expect((await answered(202, null)).code).toBeUndefined();
+  });
+
+  test('a line names the verified principal (cut to 256 characters), or why the token was refused; neither when there was none', async () => {
+    expect(await answered(403, 'FORBIDDEN', null, null, { principal: 'mallory' })).toMatchObject({ level: 'info', code: 'FORBIDDEN', principal: 'mallory' });
+    expect(await answered(202, null, null, null, { principal: 'alice' })).toMatchObject({ level: 'debug', principal: 'alice' });
+    expect(await answered(500, 'INTERNAL', new Error('boom'), null, { principal: 'alice' })).toMatchObject({ level: 'error', principal: 'alice' });
+    expect(await answered(503, 'DEPENDENCY_UNAVAILABLE', null, 'redis', { principal: 'alice' })).toMatchObject({ dependency: 'redis', principal: 'alice' });
+    expect((await answered(404, 'NOT_FOUND', null, null, { principal: 'p'.repeat(300) })).principal).toBe('p'.repeat(256));
+    const refused = await answered(401, 'TOKEN_EXPIRED', null, null, { authRefusal: 'token has expired' });
+    expect(refused).toMatchObject({ code: 'TOKEN_EXPIRED', auth_refusal: 'token has expired' });
+    expect(refused).not.toHaveProperty('principal');
+    const anonymous = await answered(404, 'NOT_FOUND');
+    expect([anonymous.principal, anonymous.auth_refusal]).toEqual([undefined, undefined]);
   });
 });
