@@ -21,7 +21,7 @@ import { submitCommand, publishCommand } from './command-submission';
 import { earlierTransfer, submitMovements } from './movements';
 import { type ClaimedOnly, mayKnowOfClaim, readLongPolled } from './status-read';
 import type { AppContext } from './context';
-import { acceptedButUnrecorded, forbidden, notFound, validationFailed } from './errors';
+import { ApiError, acceptedButUnrecorded, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
 import { acceptedTransferWire, holdWire } from './resources';
 
@@ -152,29 +152,21 @@ export async function submitCapture(
 ): Promise<CaptureAnswer> {
   const hold = await holdToActOn(ctx, auth, holdId);
   const body = { ...input, to_account_id: input.to_account_id.toLowerCase() };
+  const transferId = transferIdFor(auth.principal, idempotencyKey);
+  // A hold the API already reads as ended (a row no longer HELD) can only refuse a capture:
+  // 409 at once, before the destination is looked at. Accepted to end REJECTED, it gave the
+  // caller, for free and without limit, the destination checks' verdict on any account id
+  // (an outside review). A retry of a capture accepted earlier under this key goes on to
+  // replay (or to 422 for another body), still without looking at the destination.
+  const ended = hold.row !== null && hold.row.status !== 'HELD';
+  if (ended && !(await earlierTransfer(ctx, transferId))) {
+    throw new ApiError(409, 'HOLD_NOT_ACTIVE', `the hold is ${hold.row!.status}: only a HELD hold can be captured`);
+  }
   const holdAmount = BigInt(hold.resource.amount);
   const amount = body.amount === undefined ? holdAmount : BigInt(body.amount);
   if (amount > holdAmount) throw validationFailed([{ path: 'amount', message: `must be at most the hold's amount (${holdAmount})` }]);
   if (body.to_account_id === hold.resource.account_id) throw validationFailed([{ path: 'to_account_id', message: 'must differ from the held account' }]);
-  // Across partitions a hold ends CAPTURED before the destination answers (docs/api.md):
-  // a destination that cannot exist or cannot take the currency would use the hold up for
-  // a refund. What never changes about an account is checked here, before anything is sent.
-  const destination = await ctx.directory.lookup(body.to_account_id);
-  if (!destination || destination.kind !== 'USER') throw validationFailed([{ path: 'to_account_id', message: 'no such account' }]);
-  if (destination.currency !== hold.resource.currency) {
-    // Not which currency it is: the account may be anyone's (an outside review).
-    throw validationFailed([{ path: 'to_account_id', message: `is in another currency than the hold (${hold.resource.currency})` }]);
-  }
-  const transferId = transferIdFor(auth.principal, idempotencyKey);
-  // A closed account stays closed, so it can only refuse the capture; across partitions it
-  // would refuse it only once the hold is used up (CAPTURED, its amount refunded to the held
-  // account's balance), where on one partition the hold stays HELD. Refused here, the hold
-  // stays HELD wherever the destination lives. Not for a retry of a capture accepted before
-  // the destination closed: that one replays (a status the API reads changes, unlike the
-  // checks above).
-  if ((await findAccount(ctx.pool, body.to_account_id))?.status === 'CLOSED' && !(await earlierTransfer(ctx, transferId))) {
-    throw validationFailed([{ path: 'to_account_id', message: 'is closed' }]);
-  }
+  if (!ended) await refuseDestination(ctx, hold, body.to_account_id, transferId);
   const requestHash = requestHashOf('CAPTURE', { hold_id: holdId, ...body });
   const answer = await submitCommand<TransferResource>(ctx, auth, {
     id: transferId,
@@ -199,6 +191,32 @@ export async function submitCapture(
     earlier: () => earlierTransfer(ctx, transferId),
   });
   return { status: answer.status, resource: answer.resource };
+}
+
+/**
+ * Across partitions a hold ends CAPTURED before the destination answers (docs/api.md): a
+ * destination that cannot exist, cannot take the currency or is closed would use the hold up
+ * for a refund, so what never changes about an account is checked here, before anything is
+ * sent. Run only for a hold that may still be HELD: the caller can pay, and learns what a
+ * transfer it can pay would tell it (REJECTED DESTINATION_NOT_FOUND, CURRENCY_MISMATCH,
+ * ACCOUNT_CLOSED), no more (not which currency the account is in: it may be anyone's).
+ */
+async function refuseDestination(ctx: AppContext, hold: CurrentHold, toAccountId: string, transferId: string): Promise<void> {
+  const destination = await ctx.directory.lookup(toAccountId);
+  if (!destination || destination.kind !== 'USER') throw validationFailed([{ path: 'to_account_id', message: 'no such account' }]);
+  if (destination.currency !== hold.resource.currency) {
+    // Not which currency it is: the account may be anyone's (an outside review).
+    throw validationFailed([{ path: 'to_account_id', message: `is in another currency than the hold (${hold.resource.currency})` }]);
+  }
+  // A closed account stays closed, so it can only refuse the capture; across partitions it
+  // would refuse it only once the hold is used up (CAPTURED, its amount refunded to the held
+  // account's balance), where on one partition the hold stays HELD. Refused here, the hold
+  // stays HELD wherever the destination lives. Not for a retry of a capture accepted before
+  // the destination closed: that one replays (a status the API reads changes, unlike the
+  // checks above).
+  if ((await findAccount(ctx.pool, toAccountId))?.status === 'CLOSED' && !(await earlierTransfer(ctx, transferId))) {
+    throw validationFailed([{ path: 'to_account_id', message: 'is closed' }]);
+  }
 }
 
 /**

@@ -108,12 +108,16 @@ describe('hold expiry by the partition writer', () => {
       cases.map(async (c) => {
         const wait = Date.parse(c.hold.expires_at) - Date.now() + c.plan.captureAfterExpiryMs;
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        return (await alice.post(`/v1/holds/${c.hold.id}/capture`, { to_account_id: c.to, amount: '25' })).body.id as string;
+        const answer = await alice.post(`/v1/holds/${c.hold.id}/capture`, { to_account_id: c.to, amount: '25' });
+        // The scan released the hold before the capture came, and the API read it EXPIRED: refused at once.
+        if (answer.status === 409) return null;
+        expect(answer.status).toBe(202);
+        return answer.body.id as string;
       }),
     );
     const seen = new Set<string>();
     for (const [i, c] of cases.entries()) {
-      const capture = await terminal(captures[i]!);
+      const capture = captures[i] ? await terminal(captures[i]) : { status: 'REJECTED', reason: 'HOLD_EXPIRED' };
       const hold = await waitFor('hold ended', async () => {
         const h = await holdOf(c.hold.id);
         return h.status === 'HELD' ? null : h;

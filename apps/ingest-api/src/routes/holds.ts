@@ -73,8 +73,11 @@ export const holdRoutes = [
     path: '/v1/holds/{id}/capture',
     summary: 'Move (part of) a HELD hold to another account: a transfer of kind CAPTURE (owner of the held account or admin)',
     description:
-      'amount <= the hold (default: all of it); the rest is released and the hold ends CAPTURED. A capture applied at or after ' +
-      'expires_at ends REJECTED HOLD_EXPIRED (whether the expiry scan released the hold yet or not); one of a VOIDED or CAPTURED hold, HOLD_NOT_ACTIVE.',
+      'amount <= the hold (default: all of it); the rest is released and the hold ends CAPTURED. 409 HOLD_NOT_ACTIVE at once for a hold ' +
+      'already VOIDED, CAPTURED, EXPIRED or REJECTED (before to_account_id is looked at; a retry of a capture accepted earlier under the ' +
+      'same key still replays). A to_account_id that does not exist, is in another currency or is closed is a 400 while the hold may be ' +
+      'HELD. A capture applied at or after expires_at ends REJECTED HOLD_EXPIRED (whether the expiry scan released the hold yet or not); ' +
+      'one that reaches the worker after a void or another capture, HOLD_NOT_ACTIVE.',
     idempotent: true,
     params: idPath,
     body: captureBody,
@@ -82,7 +85,7 @@ export const holdRoutes = [
       202: { description: 'Durable in Kafka; poll Location (the transfer) for the outcome', schema: transferResource, location: true },
       200: { description: 'Replay of an earlier request with the same key and body: its current resource', schema: transferResource, location: true },
     },
-    errors: [403],
+    errors: [403, 409],
     handle: async (ctx, { res, key, params, body }) => {
       const answer = await submitCapture(ctx, authOf(res), key, params.id, body);
       res.status(answer.status).location(`/v1/transfers/${answer.resource.id}`).json(answer.resource);
