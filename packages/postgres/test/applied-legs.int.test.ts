@@ -5,7 +5,8 @@
 //   pending, set up straight in SQL.
 // - The batch write refuses a copy that takes the other branch than its leg did: a copy
 //   that applies where the leg was refused, one refused where the leg applied (LL003, which the
-//   worker takes for a copy first, and only after its dedupe read for the leg's own fault).
+//   worker takes for a copy first, and only after its dedupe read for the leg's own fault),
+//   and a refused refund of a transfer whose credit was never refused.
 // - Reconcile names the statuses their rows contradict.
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
@@ -162,6 +163,8 @@ describe('the batch write refuses a copy of a leg that takes the other branch', 
   });
   const refusedLeg = (id: string, leg: 'CREDIT' | 'REFUND') => ({ transfer_id: id, leg, partition: 0, outcome: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
   const statusOf = async (id: string) => (await db.pool.query('SELECT status FROM transfers WHERE id = $1', [id])).rows[0].status as string;
+  const legRowsOf = async (id: string) =>
+    (await db.pool.query('SELECT leg FROM transfer_legs WHERE transfer_id = $1 ORDER BY leg', [id])).rows.map((r) => r.leg as string);
 
   test('a credit leg refused before: a copy that would now complete the transfer fails', async () => {
     const id = await plantTransfer(db.pool, 'PROCESSING', [{ leg: 'CREDIT', outcome: 'REJECTED' }]);
@@ -185,6 +188,19 @@ describe('the batch write refuses a copy of a leg that takes the other branch', 
     expect(await applyBatch({ legs: [refusedLeg(rejected, 'REFUND')] })).toBe('LL003');
     const rows = await db.pool.query('SELECT transfer_id, leg FROM transfer_legs WHERE transfer_id = ANY($1::uuid[])', [[completed, rejected]]);
     expect(rows.rows).toEqual([{ transfer_id: rejected, leg: 'CREDIT' }]);
+  });
+
+  test('a refund refused at its source with no refused credit to answer is not recorded (LL003)', async () => {
+    // Every other refused-REFUND row here is refused first by its transfer's status; this one is
+    // PROCESSING, so only the refund's own guard (a refund answers a refused credit) stands.
+    const id = await plantTransfer(db.pool, 'PROCESSING', []);
+    expect(await applyBatch({ legs: [refusedLeg(id, 'REFUND')] })).toBe('LL003');
+    expect(await legRowsOf(id)).toEqual([]);
+    expect(await statusOf(id)).toBe('PROCESSING');
+    // The same refund answering a refused credit is written (money held in transit).
+    const answering = await plantTransfer(db.pool, 'PROCESSING', [{ leg: 'CREDIT', outcome: 'REJECTED' }]);
+    expect(await applyBatch({ legs: [refusedLeg(answering, 'REFUND')] })).toBeNull();
+    expect(await legRowsOf(answering)).toEqual(['CREDIT', 'REFUND']);
   });
 
   test("a leg whose facts are not its transfer's is refused (LL003) and changes nothing; with them it is written", async () => {
