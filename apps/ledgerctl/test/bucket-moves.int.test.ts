@@ -206,6 +206,31 @@ describe('bucket moves under load', () => {
     expect(routing.isHeld(account)).toBe(false);
   });
 
+  // Found by an outside review: nothing failed with the fence's partition check removed from
+  // ledger_apply_batch, the only place a fence's partition is compared with the move's. A fence
+  // applied on another partition (a misrouted redrive, a forged FENCE: commands are not refused
+  // at the door by their type) would switch the bucket while its old partition may still hold
+  // commands for it: two writers for its accounts.
+  test('a fence that reaches a partition the move is not from leaves the move holding and the table as it was', async () => {
+    const bucket = bucketOf(accountOnPartition(await loadRouting(db.pool), 1, 'misrouted-fence'));
+    const { moves } = await startMoves(db.pool, [bucket], 2);
+    const version = await loadRoutingVersion(db.pool);
+    // The move's own fence, naming its own source partition, produced to the target partition.
+    await producer.publish({ topic: topics.names.commands, partition: 2, key: 'fence-misrouted', value: encodeFence({ moveIds: [moves[0]!.id], fromPartition: 1 }) });
+    // A deposit after the fence on the same partition proves the worker went past it.
+    const account = accountOnPartition(await loadRouting(db.pool), 2, 'after-misrouted-fence');
+    await db.pool.query(`INSERT INTO accounts (id, owner, kind, currency, overdraft_limit) VALUES ($1, 'ops', 'USER', 'USD', 0)`, [account]);
+    const id = await send('deposit', (key) => admin.deposit({ account_id: account, amount: '5', currency: 'USD' }, key), [], account);
+    await waitFor('deposit applied', async () => (await db.pool.query(`SELECT status FROM transfers WHERE id = $1`, [id])).rows[0]?.status === 'COMPLETED');
+    expect((await loadMoves(db.pool, [moves[0]!.id]))[0]!.state).toBe('HOLDING');
+    expect(await loadRoutingVersion(db.pool)).toBe(version);
+    expect((await loadRouting(db.pool)).partitionOfBucket(bucket)).toBe(1);
+    // The fence on the partition the move is from still finishes it.
+    const rerun = await moveBuckets(deps(), [bucket], 2, fastMove);
+    expect(rerun.moved.map((m) => [m.id, m.state])).toEqual([[moves[0]!.id, 'DONE']]);
+    expect((await loadRouting(db.pool)).partitionOfBucket(bucket)).toBe(2);
+  });
+
   // Found by an outside review: an API refreshing less often than CTL_MOVE_ROUTER_FRESH_MS
   // counted as gone between its reports, so a move fenced without waiting for it, and it kept
   // routing the held bucket's commands to the old partition (forwarded behind later ones).
