@@ -3,9 +3,10 @@
 // relayed, its requests time out, and once it is back every row arrives, in commit order,
 // none skipped. And that a row leaves Postgres only once Kafka has it: nothing is deleted while
 // the broker is paused, and after a crash (rows committed but never relayed, or published but
-// not yet deleted) the sweeper publishes them all again before they go. Against the real Kafka
-// and Postgres.
-import { RoutingTable } from '@ledgerline/domain';
+// not yet deleted) the sweeper publishes them all again before they go. And that a command row
+// goes to its key's partition in the table read at publish time. Against the real Kafka and
+// Postgres.
+import { BUCKET_COUNT, RoutingTable, bucketOf } from '@ledgerline/domain';
 import { BatchingProducer, PartitionConsumer, createKafka } from '@ledgerline/kafka';
 import { OUTBOX_SWEEP_ROWS_MAX, type OutboxMark, type OutboxRow, markOutboxPublished } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -212,6 +213,53 @@ describe('outbox relay order across a publish failure', () => {
     const seen = (await readPartition(topics, target, ROWS + 4 + 5 + OUTBOX_SWEEP_ROWS_MAX + 4 + 3, 'after-overlap')).filter((n) => n >= 3_000 && n < 10_000);
     expect(seen).toEqual([3_000, 3_001, 3_002]);
   }, 120_000);
+});
+
+// Found by an outside review: nothing failed with the relay routing by the partition a row
+// was committed for, as the old partition forwards what is no longer its own. A leg committed
+// before a move and published after it must go straight to the bucket's new partition
+// (ARCHITECTURE.md: legs in flight are routed at publish time with the current table), not
+// take an extra hop behind the old partition's later commands.
+describe('outbox relay routing', () => {
+  let db: TestDatabase;
+  let topics: TestTopics;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+    topics = await createTestTopics(2);
+  });
+
+  afterAll(async () => {
+    await topics.delete();
+    await db.drop();
+  });
+
+  test("a command row goes to its key's partition in the table at publish time, not the one it was committed for", async () => {
+    const kafka = createKafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-routing` });
+    const atCommit = RoutingTable.initial(2);
+    const committedFor = atCommit.partitionOf(KEY);
+    const movedTo = 1 - committedFor;
+    // The key's bucket moved after the rows were committed (the table the relay reads now).
+    const moved = RoutingTable.fromRows(
+      atCommit.version + 1,
+      Array.from({ length: BUCKET_COUNT }, (_, bucket) => ({ bucket, partition: bucket === bucketOf(KEY) ? movedTo : atCommit.partitionOfBucket(bucket) })),
+    );
+    const committed = await commitRows(db, 0, committedFor, 0, 3);
+    const producer = new BatchingProducer({ kafka, lingerMs: 0, batchSizeMax: 100, bufferMessagesMax: 1_000, ackTimeoutMs: 5_000 });
+    await producer.start();
+    const marks = new PublishedMarks<OutboxMark>({ mark: (m) => markOutboxPublished(db.pool, m), intervalMs: 100, pendingMax: 100, idsPerFlushMax: 100, log: () => undefined });
+    const relay = new OutboxRelay({ producer, pool: db.pool, marks, topics: topics.names, routing: () => moved, log: () => undefined, pendingRowsMax: 100, seal: testSeal });
+    try {
+      await relay.relay(0, committed);
+      await relay.drain();
+    } finally {
+      await producer.stop();
+    }
+    expect(relay.published).toBe(3);
+    // Acknowledged by the (single) broker: its high watermarks count every row, all on the new partition.
+    const ends = await topics.admin.highWatermarks(topics.names.commands);
+    expect({ committedFor: ends.get(committedFor), movedTo: ends.get(movedTo) }).toEqual({ committedFor: 0n, movedTo: 3n });
+  });
 });
 
 const KEY = '00000000-0000-4000-8000-000000000001';
