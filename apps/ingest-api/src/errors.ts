@@ -241,15 +241,15 @@ export function toHttpError(error: unknown, retry: RetryAfterPolicy): HttpErrorA
   if (error instanceof BucketMovingError) {
     return answer(503, 'BUCKET_MOVING', error.message, undefined, { 'Retry-After': String(retry.backpressureRetryAfterS) });
   }
-  // Which of the two a client met matters for its key (docs/api.md, "Idempotency"): a command
-  // that was certainly not sent gave its key back, one Kafka may still append kept it bound
-  // (an outside review: both said the same, and the docs promised 422 for another body always).
+  // What became of this attempt's command (an outside review: both failures said the same).
+  // Only this attempt: an earlier one under the same key, answered by an ambiguous 503, may
+  // still be appended, which is why the answer never tells the client its key is free.
   if (error instanceof BrokerUnavailableError) {
     return unavailable(
       'kafka',
       error.maybeSent
-        ? 'kafka did not confirm the command, which it may still append; retry with the same Idempotency-Key and body'
-        : 'kafka unreachable; the command was not sent; retry with the same Idempotency-Key and body',
+        ? 'kafka did not confirm this attempt, which it may still append; retry with the same Idempotency-Key and body'
+        : 'kafka unreachable; this attempt was not sent; retry with the same Idempotency-Key and body',
     );
   }
   if (error instanceof DependencyUnavailableError) return unavailable(error.dependency, error.message);

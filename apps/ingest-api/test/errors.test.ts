@@ -31,14 +31,14 @@ describe('toHttpError', () => {
     });
   });
 
-  it('tells a command Kafka never got (its key given back) from one Kafka may still append (its key bound)', () => {
+  it('tells an attempt Kafka never got from one Kafka may still append', () => {
     expect(map(new BrokerUnavailableError('down', false)).body).toMatchObject({
-      error: { code: 'DEPENDENCY_UNAVAILABLE', message: 'kafka unreachable; the command was not sent; retry with the same Idempotency-Key and body' },
+      error: { code: 'DEPENDENCY_UNAVAILABLE', message: 'kafka unreachable; this attempt was not sent; retry with the same Idempotency-Key and body' },
     });
     expect(map(new BrokerUnavailableError('timed out', true)).body).toMatchObject({
       error: {
         code: 'DEPENDENCY_UNAVAILABLE',
-        message: 'kafka did not confirm the command, which it may still append; retry with the same Idempotency-Key and body',
+        message: 'kafka did not confirm this attempt, which it may still append; retry with the same Idempotency-Key and body',
       },
     });
   });
