@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** ledgerctl: the operator CLI. Each command lives in src/commands/. */
 import { Command, CommanderError } from 'commander';
-import { ConfigError, describeStartFailure } from '@ledgerline/config';
+import { ConfigError, describeStartFailure, jwtClaimBinding } from '@ledgerline/config';
 import { SCOPES, TOKEN_LIFETIME_MAX_S_DEFAULT, principalProblem, signDevToken, unknownScopes } from '@ledgerline/auth';
 import { BUCKET_COUNT } from '@ledgerline/domain';
 import { instantParam, uuid } from '@ledgerline/schemas';
@@ -73,9 +73,9 @@ program
       process.stderr.write(`ledgerctl token: valid for ${ttlS} s; an API with the default JWT_LIFETIME_MAX_S (${TOKEN_LIFETIME_MAX_S_DEFAULT}) refuses it\n`);
     }
     // Signing connects to nothing: no stack's addresses are needed, whatever LL_PROFILE says.
-    for (const [option, value] of [['--iss', options.iss], ['--aud', options.aud]] as const) {
-      if (value !== undefined && (value.trim() === '' || value.trim() !== value)) throw new Error(`${option}: is blank or has white space around it; no API's JWT_ISSUER or JWT_AUDIENCE can equal it`);
-    }
+    // The API's own rule for JWT_ISSUER / JWT_AUDIENCE: a value no API could be set to is refused.
+    jwtClaimBinding('--iss', options.iss);
+    jwtClaimBinding('--aud', options.aud);
     const config = loadCtlConfig(process.env, { connects: false });
     const secret = config.jwtSecret;
     if (secret === null) throw new Error('JWT_SECRET: not set; with LEDGERLINE_ENV=production there is no development secret to sign with');

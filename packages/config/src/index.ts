@@ -319,8 +319,8 @@ export function jwtSettings(ledgerlineEnv: LedgerlineEnv, env: JwtEnv, problems:
   const settings: JwtSettings = {
     hs256Secret: secret ?? (jwksUrl === null && ledgerlineEnv !== 'production' ? LOCAL_DEFAULTS.jwtSecret : null),
     jwksUrl,
-    issuer: jwtClaimBinding('JWT_ISSUER', env.JWT_ISSUER),
-    audience: jwtClaimBinding('JWT_AUDIENCE', env.JWT_AUDIENCE),
+    issuer: claimBindingOrProblem(ledgerlineEnv, 'JWT_ISSUER', env.JWT_ISSUER, problems),
+    audience: claimBindingOrProblem(ledgerlineEnv, 'JWT_AUDIENCE', env.JWT_AUDIENCE, problems),
   };
   if (ledgerlineEnv !== 'production') return settings;
   // The most dangerous mistakes are listed last, where the eye lands.
@@ -346,11 +346,23 @@ export function jwtSettings(ledgerlineEnv: LedgerlineEnv, env: JwtEnv, problems:
  * issues: the API would start and refuse everyone with 401, and `ledgerctl token` would sign
  * tokens for nobody. Refused at start instead, in every environment, naming the variable.
  */
-export function jwtClaimBinding(variable: 'JWT_ISSUER' | 'JWT_AUDIENCE', value: string | undefined): string | null {
+export function jwtClaimBinding(variable: 'JWT_ISSUER' | 'JWT_AUDIENCE' | '--iss' | '--aud', value: string | undefined): string | null {
   if (value === undefined || value === '') return null;
-  if (value.trim() === '') throw new ConfigError(`${variable}: is blank; set the value every token's ${variable === 'JWT_ISSUER' ? 'iss' : 'aud'} must equal, or leave it unset`);
+  const claim = variable === 'JWT_ISSUER' || variable === '--iss' ? 'iss' : 'aud';
+  if (value.trim() === '') throw new ConfigError(`${variable}: is blank; set the value every token's ${claim} must equal, or leave it unset`);
   if (value.trim() !== value) throw new ConfigError(`${variable}: starts or ends with white space (a copy-paste slip?); no token's claim would equal it`);
   return value;
+}
+
+/** jwtClaimBinding, its refusal listed with the others in production (refuseUnsafe throws them all at once). */
+function claimBindingOrProblem(ledgerlineEnv: LedgerlineEnv, variable: 'JWT_ISSUER' | 'JWT_AUDIENCE', value: string | undefined, problems: string[]): string | null {
+  try {
+    return jwtClaimBinding(variable, value);
+  } catch (error) {
+    if (ledgerlineEnv !== 'production' || !(error instanceof ConfigError)) throw error;
+    problems.push(error.message);
+    return value ?? null; // refused: kept as it is, so that no "required" problem repeats it
+  }
 }
 
 /** A JWT_SECRET explicitly set to something an attacker knows or can guess. */
