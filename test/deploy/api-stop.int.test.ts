@@ -9,15 +9,13 @@
 // fails by the test's timeout.
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { type AppProcess } from '../support/app-process';
+import { type AppProcess, logLines } from '../support/app-process';
 import { spawnApi } from '../support/api';
 import { type TestDatabase, createTestDatabase } from '../support/database';
 import { type TestTopics, createTestTopics } from '../support/kafka';
 import { exited, waitFor } from '../support/worker';
 
-interface LogLine { level: string; msg: string; signal?: string; url?: string }
-const lines = (api: AppProcess): LogLine[] =>
-  api.output.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+const lines = logLines;
 const logged = (api: AppProcess, msg: string) => lines(api).find((l) => l.msg === msg);
 
 describe('the ingest API stopping', () => {

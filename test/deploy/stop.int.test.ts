@@ -8,15 +8,15 @@
 //   leaves the group (without a handler yet, it died at once and sent no LeaveGroup).
 // No timing is asserted: each test proves that the process exits, and how; a stop that hangs
 // fails by the test's timeout.
-import type { ChildProcess } from 'node:child_process';
 import { BatchingProducer, CONSUMER_GROUP_DEFAULTS, PartitionConsumer } from '@ledgerline/kafka';
+import { type AppProcess, logLines } from '../support/app-process';
 import { type TestDatabase, createTestDatabase } from '../support/database';
 import { type TestTopics, createTestTopics } from '../support/kafka';
 import { exited, freePort, spawnWorker, waitFor } from '../support/worker';
 
-type Worker = ChildProcess & { output: string[] };
+type Worker = AppProcess;
 
-const lines = (worker: Worker) => worker.output.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string; signal?: string });
+const lines = (worker: Worker) => logLines(worker);
 const logged = (worker: Worker, text: string) => lines(worker).some((l) => l.msg.includes(text));
 
 describe('a partition worker stopping', () => {

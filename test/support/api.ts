@@ -44,7 +44,11 @@ export async function startApi(target: WorkerTarget, extra: Record<string, strin
   return { ...runtime, url: `http://127.0.0.1:${runtime.port}` };
 }
 
-/** The API as its own OS process (apps/ingest-api/src/main.ts), for tests that signal it. */
+/**
+ * The API as its own OS process (apps/ingest-api/src/main.ts), for tests that signal it; a key
+ * of `extra` set to undefined is left out of what it adds, not removed from the test's own
+ * environment (spawnApp).
+ */
 export function spawnApi(target: WorkerTarget, extra: Record<string, string | undefined> = {}): AppProcess {
   return spawnApp('apps/ingest-api/src/main.ts', apiEnv(target, extra));
 }
