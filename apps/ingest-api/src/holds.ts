@@ -156,10 +156,10 @@ export async function submitCapture(
   // A hold the API already reads as ended (a row no longer HELD) can only refuse a capture:
   // 409 at once, before the destination is looked at. Accepted to end REJECTED, it gave the
   // caller, for free and without limit, the destination checks' verdict on any account id
-  // (an outside review). A retry of a capture accepted earlier under this key goes on to
-  // replay (or to 422 for another body), still without looking at the destination.
+  // (an outside review). A retry under a key a capture was sent (or may have been) under
+  // goes on to submitCommand, still without looking at the destination.
   const ended = hold.row !== null && hold.row.status !== 'HELD';
-  if (ended && !(await earlierTransfer(ctx, transferId))) {
+  if (ended && !(await sentEarlierUnderKey(ctx, transferId))) {
     throw new ApiError(409, 'HOLD_NOT_ACTIVE', `the hold is ${hold.row!.status}: only a HELD hold can be captured`);
   }
   const holdAmount = BigInt(hold.resource.amount);
@@ -191,6 +191,19 @@ export async function submitCapture(
     earlier: () => earlierTransfer(ctx, transferId),
   });
   return { status: answer.status, resource: answer.resource };
+}
+
+/**
+ * A command went out under this key before, or may have: its transfer shows (the row, or the
+ * ACCEPTED record), or only the key's claim does (the record lost, or never written: an
+ * ambiguous 503 keeps the key bound). submitCommand then replays it, publishes it again (the
+ * same body: the worker dedupes on the id) or answers 422 (another body), as it does for a
+ * live hold; a 409 there would turn into 200 once the first attempt is applied (an outside
+ * review).
+ */
+async function sentEarlierUnderKey(ctx: AppContext, transferId: string): Promise<boolean> {
+  if (await earlierTransfer(ctx, transferId)) return true;
+  return (await findIdempotencyClaimant(ctx.pool, transferId, 'transfer')) !== null;
 }
 
 /**

@@ -267,6 +267,35 @@ describe('holds, reversals and the account life cycle', () => {
       expect(await balance(alice, from)).toEqual({ balance: '80', available: '80' });
     });
 
+    // Regression (an outside review): the 409 looked for a capture sent earlier under the key
+    // in its transfer and its ACCEPTED record only, not in the key's claim. A capture whose
+    // first attempt got the ambiguous 503 (the key kept, no record written), or whose record
+    // Redis lost, got 409 on a retry with the same body, and 200 once that attempt applied.
+    test('a capture of an ended hold under a key only its claim shows is published again (same body) or 422 (another body), not 409', async () => {
+      const from = await openAccount(alice, 0);
+      const to = await openAccount(bob, 0);
+      await deposit(from, '100');
+      const placed = await hold(alice, from, '10');
+      await holdApplied(alice, placed.body.id);
+      expect((await alice.post(`/v1/holds/${placed.body.id}/void`, {})).status).toBe(202);
+      expect(await holdEnded(alice, placed.body.id)).toMatchObject({ status: 'VOIDED' });
+      const key = randomUUID();
+      const body = { to_account_id: to, amount: '5' };
+      const id = transferIdFor('alice', key);
+      // What a first attempt answered with the ambiguous 503 leaves: the key's claim, and no
+      // ACCEPTED record or transfer (its command may still be on its way to the worker).
+      const requestHash = requestHashOf('CAPTURE', { hold_id: placed.body.id, ...body });
+      await db.pool.query('INSERT INTO idempotency_keys (transfer_id, principal, request_hash) VALUES ($1, $2, $3)', [id, 'alice', requestHash]);
+      const reused = await alice.post(`/v1/holds/${placed.body.id}/capture`, { ...body, amount: '6' }, key);
+      expect([reused.status, reused.body.error?.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+      const retried = await alice.post(`/v1/holds/${placed.body.id}/capture`, body, key);
+      expect([retried.status, retried.body.id]).toEqual([202, id]);
+      expect(await settled(alice, id)).toMatchObject({ status: 'REJECTED', reason: 'HOLD_NOT_ACTIVE' });
+      const replayed = await alice.post(`/v1/holds/${placed.body.id}/capture`, body, key);
+      expect([replayed.status, replayed.body.id, replayed.body.status]).toEqual([200, id, 'REJECTED']);
+      expect(await balance(alice, from)).toEqual({ balance: '100', available: '100' });
+    });
+
     test('a hold is not a transfer: each id read through the other\'s endpoint is a 404, before and after it is applied', async () => {
       const from = await openAccount(alice, 0);
       const to = await openAccount(bob, 0);

@@ -74,9 +74,9 @@ export const holdRoutes = [
     summary: 'Move (part of) a HELD hold to another account: a transfer of kind CAPTURE (owner of the held account or admin)',
     description:
       'amount <= the hold (default: all of it); the rest is released and the hold ends CAPTURED. 409 HOLD_NOT_ACTIVE at once for a hold ' +
-      'already VOIDED, CAPTURED, EXPIRED or REJECTED (before to_account_id is looked at; a retry of a capture accepted earlier under the ' +
-      'same key still replays). A to_account_id that does not exist, is in another currency or is closed is a 400 while the hold may be ' +
-      'HELD. A capture applied at or after expires_at ends REJECTED HOLD_EXPIRED (whether the expiry scan released the hold yet or not); ' +
+      'already VOIDED, CAPTURED, EXPIRED or REJECTED, before to_account_id is looked at; unless a capture was sent, or may have been ' +
+      '(an ambiguous 503), under the same key: then the same body replays it or sends it again, and another body is 422. A ' +
+      'to_account_id that does not exist, is in another currency or is closed is a 400 while the hold may be HELD. A capture applied at or after expires_at ends REJECTED HOLD_EXPIRED (whether the expiry scan released the hold yet or not); ' +
       'one that reaches the worker after a void or another capture, HOLD_NOT_ACTIVE.',
     idempotent: true,
     params: idPath,
