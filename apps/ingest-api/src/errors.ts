@@ -51,8 +51,10 @@ export const API_ERROR_CODES = [
   'ACCOUNT_CLOSED',
   // 409: a reversal of what cannot be reversed (not a COMPLETED TRANSFER, CAPTURE or DEPOSIT)
   'TRANSFER_NOT_REVERSIBLE',
-  // 409: a capture of a hold already ended (VOIDED, CAPTURED, EXPIRED or REJECTED)
+  // 409: a capture of a hold already ended (VOIDED, CAPTURED or REJECTED; EXPIRED: the
+  // worker's reason for a late capture, so a client tells an expiry apart whenever it is seen)
   'HOLD_NOT_ACTIVE',
+  'HOLD_EXPIRED',
   // 412: a precondition (If-Match, If-Unmodified-Since) on a static file that does not hold
   'PRECONDITION_FAILED',
   // 413, 415, 417, 422

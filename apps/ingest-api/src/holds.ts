@@ -159,9 +159,7 @@ export async function submitCapture(
   // (an outside review). A retry under a key a capture was sent (or may have been) under
   // goes on to submitCommand, still without looking at the destination.
   const ended = hold.row !== null && hold.row.status !== 'HELD';
-  if (ended && !(await sentEarlierUnderKey(ctx, transferId))) {
-    throw new ApiError(409, 'HOLD_NOT_ACTIVE', `the hold is ${hold.row!.status}: only a HELD hold can be captured`);
-  }
+  if (ended && !(await sentEarlierUnderKey(ctx, transferId))) throw holdEndedError(hold.row!.status);
   const holdAmount = BigInt(hold.resource.amount);
   const amount = body.amount === undefined ? holdAmount : BigInt(body.amount);
   if (amount > holdAmount) throw validationFailed([{ path: 'amount', message: `must be at most the hold's amount (${holdAmount})` }]);
@@ -191,6 +189,16 @@ export async function submitCapture(
     earlier: () => earlierTransfer(ctx, transferId),
   });
   return { status: answer.status, resource: answer.resource };
+}
+
+/**
+ * The 409 for a capture of an ended hold. An EXPIRED one answers the worker's own reason for a
+ * late capture, HOLD_EXPIRED: a client that branches on it (to place a new hold) gets it
+ * whether the expiry scan released the hold before the capture came or not (an outside
+ * review); the others, HOLD_NOT_ACTIVE.
+ */
+function holdEndedError(status: HoldRow['status']): ApiError {
+  return new ApiError(409, status === 'EXPIRED' ? 'HOLD_EXPIRED' : 'HOLD_NOT_ACTIVE', `the hold is ${status}: only a HELD hold can be captured`);
 }
 
 /**

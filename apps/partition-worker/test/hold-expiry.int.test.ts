@@ -83,6 +83,10 @@ describe('hold expiry by the partition writer', () => {
     process.stdout.write(`hold released ${Date.parse(ended.completed_at) - Date.parse(ended.expires_at)} ms after expires_at\n`);
     await waitFor('available restored', async () => (await alice.get(`/v1/accounts/${account}/balance`)).body.available === '100');
     expect((await alice.get(`/v1/accounts/${account}/balance`)).body).toMatchObject({ balance: '100', available: '100' });
+    // A capture of the released hold is refused at once with the reason a late capture ends
+    // REJECTED with, HOLD_EXPIRED, not the generic HOLD_NOT_ACTIVE (an outside review).
+    const late = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: await openAccount(0) });
+    expect([late.status, late.body]).toEqual([409, { error: { code: 'HOLD_EXPIRED', message: 'the hold is EXPIRED: only a HELD hold can be captured' } }]);
   });
 
   test('captures racing expiries: each hold ends once, and the money agrees with how it ended', async () => {
