@@ -264,6 +264,11 @@ describe('holds, reversals and the account life cycle', () => {
         const fresh = await alice.post(`/v1/holds/${captured.body.id}/capture`, { to_account_id: destination });
         expect([fresh.status, fresh.body.error?.code]).toEqual([409, 'HOLD_NOT_ACTIVE']);
       }
+      // Another body that is a 400 of its own is that 400: checked before the key, for any hold.
+      const over = await alice.post(`/v1/holds/${captured.body.id}/capture`, { to_account_id: to, amount: '21' }, key);
+      expect([over.status, over.body.error?.details]).toEqual([400, [{ path: 'amount', message: "must be at most the hold's amount (20)" }]]);
+      const self = await alice.post(`/v1/holds/${captured.body.id}/capture`, { to_account_id: from }, key);
+      expect([self.status, self.body.error?.details]).toEqual([400, [{ path: 'to_account_id', message: 'must differ from the held account' }]]);
       expect(await balance(alice, from)).toEqual({ balance: '80', available: '80' });
     });
 

@@ -76,8 +76,9 @@ export const holdRoutes = [
       'amount <= the hold (default: all of it); the rest is released and the hold ends CAPTURED. A hold already ended is a 409 at ' +
       'once, before to_account_id is looked at: HOLD_EXPIRED for an EXPIRED hold, HOLD_NOT_ACTIVE for a VOIDED, CAPTURED or REJECTED ' +
       'one; unless a capture was sent, or may have been (an ambiguous 503), under the same key: then the same body replays it or ' +
-      'sends it again, and another body is 422. A to_account_id that does not exist, is in another currency or is closed is a 400 ' +
-      'while the hold may be HELD. A capture after expires_at is refused HOLD_EXPIRED whether the expiry scan released the hold yet ' +
+      'sends it again, and another body is 422 (after the 400s for an amount over the hold or to_account_id equal to the held account, ' +
+      'checked before the key). A to_account_id that does not exist, is in another currency or is closed is a 400 while the ' +
+      'hold may be HELD. A capture after expires_at is refused HOLD_EXPIRED whether the expiry scan released the hold yet ' +
       'or not: the 409 once the API shows it EXPIRED, else it ends REJECTED HOLD_EXPIRED; one that reaches the worker after a void ' +
       'or another capture ends REJECTED HOLD_NOT_ACTIVE.',
     idempotent: true,
