@@ -20,7 +20,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   412: 'PRECONDITION_FAILED: If-Match or If-Unmodified-Since does not hold for the file',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json',
-  422: 'IDEMPOTENCY_KEY_REUSED: same key, different body',
+  422: 'IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency")',
   429: 'RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After',
   503: 'DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After)',
 };

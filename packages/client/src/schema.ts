@@ -808,7 +808,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body */
+            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1024,7 +1024,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body */
+            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1395,7 +1395,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body */
+            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1511,7 +1511,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body */
+            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1627,7 +1627,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body */
+            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1763,7 +1763,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body */
+            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1948,7 +1948,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body */
+            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2148,7 +2148,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body */
+            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2368,7 +2368,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body */
+            /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
                     [name: string]: unknown;
