@@ -69,6 +69,10 @@ describe('LEDGERLINE_ENV=production refuses', () => {
     expect(() => loadApiConfig({ JWT_ISSUER: ' ' })).toThrow(new ConfigError("JWT_ISSUER: is blank; set the value every token's iss must equal, or leave it unset"));
     expect(() => loadApiConfig({ JWT_AUDIENCE: '\t ' })).toThrow(new ConfigError("JWT_AUDIENCE: is blank; set the value every token's aud must equal, or leave it unset"));
     expect(() => loadApiConfig({ JWT_AUDIENCE: 'ledgerline ' })).toThrow(/^JWT_AUDIENCE: starts or ends with white space/);
+    // Bounded and printable (a review of the change: any length or an escape sequence was taken).
+    expect(() => loadApiConfig({ JWT_ISSUER: 'https://idp.example/\u001b[2J' })).toThrow(/^JWT_ISSUER: must be at most 1024 characters, without control characters/);
+    expect(() => loadApiConfig({ JWT_AUDIENCE: 'a'.repeat(1025) })).toThrow(/^JWT_AUDIENCE: must be at most 1024 characters/);
+    expect(loadApiConfig({ JWT_AUDIENCE: 'a'.repeat(1024) }).jwt.audience).toHaveLength(1024);
     // In production, listed with every other refusal (a review of the change: it stopped at the first).
     expect(refusal(prod({ ...jwks, JWT_ISSUER: ' ', JWT_AUDIENCE: 'ledgerline ', JWT_SECRET: 'dev-secret-change-me' }))).toEqual([
       "JWT_ISSUER: is blank; set the value every token's iss must equal, or leave it unset",

@@ -73,6 +73,7 @@ describe('ledgerctl token --iss --aud', () => {
   test('a blank one is refused, naming it, and nothing is printed', () => {
     for (const [args, env, named] of [
       [['--aud', ' '], {}, /^ledgerctl: --aud: is blank/],
+      [['--iss', 'idp\u0007'], {}, /^ledgerctl: --iss: must be at most 1024 characters, without control characters/],
       [[], { JWT_ISSUER: '  ' }, /JWT_ISSUER: is blank/],
     ] as const) {
       const run = token('alice', [...args], env);

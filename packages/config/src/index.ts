@@ -346,11 +346,19 @@ export function jwtSettings(ledgerlineEnv: LedgerlineEnv, env: JwtEnv, problems:
  * issues: the API would start and refuse everyone with 401, and `ledgerctl token` would sign
  * tokens for nobody. Refused at start instead, in every environment, naming the variable.
  */
+/** The longest JWT_ISSUER / JWT_AUDIENCE taken (an issuer URL or an audience name is far shorter). */
+const JWT_CLAIM_BINDING_CHARS_MAX = 1024;
+
 export function jwtClaimBinding(variable: 'JWT_ISSUER' | 'JWT_AUDIENCE' | '--iss' | '--aud', value: string | undefined): string | null {
   if (value === undefined || value === '') return null;
   const claim = variable === 'JWT_ISSUER' || variable === '--iss' ? 'iss' : 'aud';
   if (value.trim() === '') throw new ConfigError(`${variable}: is blank; set the value every token's ${claim} must equal, or leave it unset`);
   if (value.trim() !== value) throw new ConfigError(`${variable}: starts or ends with white space (a copy-paste slip?); no token's claim would equal it`);
+  // Bounded and printable like any other text the apps take: `ledgerctl token --iss` signs it
+  // into a token, and a refused token's line may quote it.
+  if (value.length > JWT_CLAIM_BINDING_CHARS_MAX || /\p{Cc}/u.test(value)) {
+    throw new ConfigError(`${variable}: must be at most ${JWT_CLAIM_BINDING_CHARS_MAX} characters, without control characters`);
+  }
   return value;
 }
 
