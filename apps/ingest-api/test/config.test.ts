@@ -368,3 +368,11 @@ describe('timeouts passed to the HTTP server, Postgres, Redis and Kafka', () => 
     expect(() => loadApiConfig({ API_HTTP_HEADERS_TIMEOUT_MS: '65000' })).toThrow(/^API_HTTP_HEADERS_TIMEOUT_MS: 65000 must be more than API_HTTP_KEEP_ALIVE_TIMEOUT_MS=65000/);
   });
 });
+
+describe("the producer's linger", () => {
+  test('unset: 0, so a 202 on a quiet API waits for no timer (smart batching); a linger is still settable', () => {
+    expect(loadApiConfig({}).produceLingerMs).toBe(0);
+    expect(loadApiConfig({ API_PRODUCE_LINGER_MS: '2' }).produceLingerMs).toBe(2);
+    expect(() => loadApiConfig({ API_PRODUCE_LINGER_MS: '1001' })).toThrow(/API_PRODUCE_LINGER_MS="1001": must be <= 1000/);
+  });
+});
