@@ -7,6 +7,7 @@
 //   then saw `ACCOUNT_CLOSED`, the payer's reason;
 // - a capture naming anyone's account learned that account's currency.
 // Against the real API, a worker, Kafka, Postgres through PgBouncer and Redis.
+import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { createRedis } from '@ledgerline/redis';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -155,6 +156,43 @@ describe('read rights', () => {
       );
       // The page's one check, then one per single read above.
       expect(rows[0].calls).toBe(1 + 6);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  test("a 404 for another owner's account costs the same Postgres read as one for an id that does not exist, so its time does not tell them apart (an outside review)", async () => {
+    // The API caches the facts of accounts it has seen. Another owner's account answered
+    // from that cache came back a round trip sooner than a missing id (about one PgBouncer
+    // round trip, measured under load by the authorization review): the time alone said
+    // that the account exists. Counted here as the statements each 404 runs, not timed.
+    const account = await funded(alice, '0');
+    expect((await alice.get(`/v1/accounts/${account}/balance`)).status).toBe(200); // its facts are now held
+    const admin = new Pool({ connectionString: testServices().databaseDirectUrl, max: 1 });
+    const reset = () => admin.query('SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)', [db.name]);
+    /** The API's reads of one account's row by id (findAccount), since the last reset. */
+    const accountReads = async () =>
+      (
+        await admin.query(
+          `SELECT coalesce(sum(s.calls), 0)::int AS calls
+             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
+            WHERE d.datname = $1 AND r.rolname = 'ledgerline_api' AND s.query LIKE '%updated_at FROM accounts WHERE id = $1%'`,
+          [db.name],
+        )
+      ).rows[0].calls as number;
+    try {
+      const paths = (id: string) => [`/v1/accounts/${id}/balance`, `/v1/accounts/${id}/entries`, `/v1/transfers?account_id=${id}`, `/v1/holds?account_id=${id}`];
+      await reset();
+      for (const path of paths(account)) expect((await bob.get(path)).status).toBe(404);
+      const foreign = await accountReads();
+      await reset();
+      for (const path of paths(randomUUID())) expect((await bob.get(path)).status).toBe(404);
+      const missing = await accountReads();
+      expect({ foreign, missing }).toEqual({ foreign: 4, missing: 4 });
+      // The owner's own account is still served from what is held: no read of its row.
+      await reset();
+      expect((await alice.get(`/v1/accounts/${account}/entries`)).status).toBe(200);
+      expect(await accountReads()).toBe(0);
     } finally {
       await admin.end();
     }
