@@ -328,7 +328,7 @@ async function main(): Promise<number> {
       log,
       moveBucket: () => rebalancer.moveRandomBucket(),
       sql: async (text) => Object.values((await pool!.query(text)).rows[0] ?? {})[0],
-      flushRedis: async () => `FLUSHALL ${await flusher.flushall()}, SCRIPT FLUSH ${String(await flusher.script('FLUSH'))}`,
+      flushRedis: () => flushWhenConnected(flusher),
     });
     const grown =
       options.growPartitionsTo > 0
@@ -538,3 +538,25 @@ main().then(
     process.exit(2);
   },
 );
+
+/** How long a FLUSHALL waits for the harness's own connection to Redis to be back. */
+const FLUSH_CONNECT_WAIT_MS = 20_000;
+
+/**
+ * FLUSHALL and SCRIPT FLUSH, once the harness's Redis connection is up. Right after a
+ * redis-flush fault (Redis killed and started again), that connection may still be
+ * reconnecting, and it queues nothing while down (enableOfflineQueue false): a flush then
+ * failed as a harness error that ended the run's faults ("Stream isn't writeable", a 600 s
+ * run of session 47). Both commands are idempotent, so a failed attempt is simply repeated.
+ */
+async function flushWhenConnected(flusher: ReturnType<typeof createRedis>): Promise<string> {
+  const deadline = Date.now() + FLUSH_CONNECT_WAIT_MS;
+  for (;;) {
+    try {
+      return `FLUSHALL ${await flusher.flushall()}, SCRIPT FLUSH ${String(await flusher.script('FLUSH'))}`;
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      await sleep(250);
+    }
+  }
+}
