@@ -15,8 +15,7 @@ import { type TestDatabase, createTestDatabase } from '../support/database';
 import { type TestTopics, createTestTopics } from '../support/kafka';
 import { exited, waitFor } from '../support/worker';
 
-const lines = logLines;
-const logged = (api: AppProcess, msg: string) => lines(api).find((l) => l.msg === msg);
+const logged = (api: AppProcess, msg: string) => logLines(api).find((l) => l.msg === msg);
 
 describe('the ingest API stopping', () => {
   let db: TestDatabase;
@@ -65,10 +64,10 @@ describe('the ingest API stopping', () => {
     api.kill('SIGTERM');
 
     expect(await exited(api)).toEqual({ code: 0, signal: null });
-    const messages = lines(api).map((l) => l.msg);
+    const messages = logLines(api).map((l) => l.msg);
     expect(messages.indexOf('listening')).toBeGreaterThanOrEqual(0);
     expect(messages.indexOf('draining')).toBeGreaterThan(messages.indexOf('listening'));
-    expect(lines(api).at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
+    expect(logLines(api).at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
   }, 120_000);
 
   test('the same stop signal a second time cuts a drain that waits for a request in progress, with the code of a death by it', async () => {
@@ -89,7 +88,7 @@ describe('the ingest API stopping', () => {
     api.kill('SIGINT');
     api.kill('SIGTERM');
     expect(await exited(api)).toEqual({ code: 143, signal: null });
-    expect(lines(api).some((l) => l.msg.startsWith('drain cut short') && l.signal === 'SIGTERM')).toBe(true);
+    expect(logLines(api).some((l) => l.msg.startsWith('drain cut short') && l.signal === 'SIGTERM')).toBe(true);
     expect(logged(api, 'stopped')).toBeUndefined();
   }, 120_000);
 });

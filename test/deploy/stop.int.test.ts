@@ -14,15 +14,12 @@ import { type TestDatabase, createTestDatabase } from '../support/database';
 import { type TestTopics, createTestTopics } from '../support/kafka';
 import { exited, freePort, spawnWorker, waitFor } from '../support/worker';
 
-type Worker = AppProcess;
-
-const lines = (worker: Worker) => logLines(worker);
-const logged = (worker: Worker, text: string) => lines(worker).some((l) => l.msg.includes(text));
+const logged = (worker: AppProcess, text: string) => logLines(worker).some((l) => l.msg.includes(text));
 
 describe('a partition worker stopping', () => {
   let db: TestDatabase;
   let topics: TestTopics;
-  const running: Worker[] = [];
+  const running: AppProcess[] = [];
 
   beforeEach(async () => {
     db = await createTestDatabase(1);
@@ -37,7 +34,7 @@ describe('a partition worker stopping', () => {
     await db.drop();
   });
 
-  const start = (extra: Record<string, string> = {}): Worker => {
+  const start = (extra: Record<string, string> = {}): AppProcess => {
     const worker = spawnWorker({ databaseUrl: db.url, topicPrefix: topics.prefix, redisKeyPrefix: `${topics.prefix}:` }, { WORKER_ID: `stop-${topics.prefix}`, ...extra });
     running.push(worker);
     return worker;
@@ -60,7 +57,7 @@ describe('a partition worker stopping', () => {
    * reviewer's reproduction. Partition 0 is claimed first (a row that goes out), so that the
    * sweeper, not the claim, takes the second row.
    */
-  const workerWithSweepPublishing = async (): Promise<{ worker: Worker; stuckRow: string }> => {
+  const workerWithSweepPublishing = async (): Promise<{ worker: AppProcess; stuckRow: string }> => {
     const worker = start();
     await leaveEventRow('FIRST');
     await waitFor('the first row published and deleted', async () => logged(worker, 'nothing to fetch, and rows its previous owner left unpublished') && (await outboxIds()).length === 0, 60_000, 200);
@@ -74,7 +71,7 @@ describe('a partition worker stopping', () => {
     const { worker, stuckRow } = await workerWithSweepPublishing();
     worker.kill('SIGTERM');
     expect(await exited(worker)).toEqual({ code: 0, signal: null });
-    expect(lines(worker).at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
+    expect(logLines(worker).at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
     // Not marked published: the next owner's sweep sends it.
     expect(await outboxIds()).toEqual([stuckRow]);
   }, 120_000);
@@ -87,7 +84,7 @@ describe('a partition worker stopping', () => {
     worker.kill('SIGTERM');
     worker.kill('SIGINT');
     expect(await exited(worker)).toEqual({ code: 130, signal: null });
-    expect(lines(worker).some((l) => l.msg.startsWith('stop cut short') && l.signal === 'SIGINT')).toBe(true);
+    expect(logLines(worker).some((l) => l.msg.startsWith('stop cut short') && l.signal === 'SIGINT')).toBe(true);
     expect(logged(worker, 'stopped')).toBe(false);
     expect(await outboxIds()).toEqual([stuckRow]);
   }, 120_000);
@@ -109,7 +106,7 @@ describe('a partition worker stopping', () => {
       worker.kill('SIGTERM');
       // Exits while the lock is still held: the run was not waited for.
       expect(await exited(worker)).toEqual({ code: 0, signal: null });
-      expect(lines(worker).at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
+      expect(logLines(worker).at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
       expect(logged(worker, 'the scheduled reconcile in progress is cut short')).toBe(true);
     } finally {
       await locker.query('ROLLBACK').catch(() => undefined);
@@ -157,7 +154,7 @@ describe('a partition worker stopping', () => {
       await waitFor('the SIGTERM taken', async () => worker.exitCode !== null || worker.signalCode !== null || (await topics.admin.describeGroup(groupId)).state === 'PreparingRebalance', 10_000, 50);
       release();
       expect(await exited(worker)).toEqual({ code: 0, signal: null });
-      expect(lines(worker).at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
+      expect(logLines(worker).at(-1)).toMatchObject({ msg: 'stopped', signal: 'SIGTERM' });
       // It sent a LeaveGroup: only the test's member is left (a worker that died would stay a member for its session timeout).
       const group = await topics.admin.describeGroup(groupId);
       expect(group.members.map((m) => m.clientId).filter((id) => id.includes('stop-'))).toEqual([]);

@@ -107,6 +107,19 @@ describe('holds, reversals and the account life cycle', () => {
     return client.post('/v1/holds', { account_id: accountId, amount, currency: 'USD', ...extra });
   }
 
+  /**
+   * Alice's account `from` (on partition `fromPartition`, when given) funded with `funds` and
+   * a hold of `amount` on it, applied; and Bob's account `to` for a capture.
+   */
+  async function heldFor(funds: string, amount: string, fromPartition?: number, toPartition?: number) {
+    const from = await openAccount(alice, fromPartition);
+    const to = await openAccount(bob, toPartition);
+    await deposit(from, funds);
+    const placed = await hold(alice, from, amount);
+    await holdApplied(alice, placed.body.id);
+    return { from, to, placed };
+  }
+
   async function patch(client: Client, accountId: string, body: Record<string, unknown>) {
     return client.request('PATCH', `/v1/accounts/${accountId}`, { body, headers: { 'idempotency-key': randomUUID() } });
   }
@@ -183,11 +196,7 @@ describe('holds, reversals and the account life cycle', () => {
     });
 
     test('partial capture on the same partition: CAPTURED with captured_amount, the rest released', async () => {
-      const from = await openAccount(alice, 0);
-      const to = await openAccount(bob, 0);
-      await deposit(from, '1000');
-      const placed = await hold(alice, from, '300');
-      await holdApplied(alice, placed.body.id);
+      const { from, to, placed } = await heldFor('1000', '300', 0, 0);
       expect((await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to, amount: '301' })).status).toBe(400);
       const capture = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to, amount: '120' });
       expect(capture.status).toBe(202);
@@ -277,11 +286,7 @@ describe('holds, reversals and the account life cycle', () => {
     // first attempt got the ambiguous 503 (the key kept, no record written), or whose record
     // Redis lost, got 409 on a retry with the same body, and 200 once that attempt applied.
     test('a capture of an ended hold under a key only its claim shows is published again (same body) or 422 (another body), not 409', async () => {
-      const from = await openAccount(alice, 0);
-      const to = await openAccount(bob, 0);
-      await deposit(from, '100');
-      const placed = await hold(alice, from, '10');
-      await holdApplied(alice, placed.body.id);
+      const { from, to, placed } = await heldFor('100', '10', 0, 0);
       expect((await alice.post(`/v1/holds/${placed.body.id}/void`, {})).status).toBe(202);
       expect(await holdEnded(alice, placed.body.id)).toMatchObject({ status: 'VOIDED' });
       const key = randomUUID();
@@ -346,11 +351,7 @@ describe('holds, reversals and the account life cycle', () => {
     });
 
     test('full capture across partitions (the saga); a refused destination refunds the held balance', async () => {
-      const from = await openAccount(alice, 1);
-      const to = await openAccount(bob, 2);
-      await deposit(from, '500');
-      const placed = await hold(alice, from, '200');
-      await holdApplied(alice, placed.body.id);
+      const { from, to, placed } = await heldFor('500', '200', 1, 2);
       const capture = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to });
       expect(await settled(alice, capture.body.id)).toMatchObject({ status: 'COMPLETED', amount: '200' });
       expect(await holdEnded(alice, placed.body.id)).toMatchObject({ status: 'CAPTURED', captured_amount: '200' });
@@ -386,11 +387,7 @@ describe('holds, reversals and the account life cycle', () => {
     });
 
     test('void: VOIDED, available restored; a capture after it is 409 HOLD_NOT_ACTIVE', async () => {
-      const from = await openAccount(alice);
-      const to = await openAccount(bob);
-      await deposit(from, '100');
-      const placed = await hold(alice, from, '70');
-      await holdApplied(alice, placed.body.id);
+      const { from, to, placed } = await heldFor('100', '70');
       const voided = await alice.post(`/v1/holds/${placed.body.id}/void`, {});
       expect(voided.status).toBe(202);
       expect(await holdEnded(alice, placed.body.id)).toMatchObject({ status: 'VOIDED', captured_amount: '0' });

@@ -340,14 +340,17 @@ export function jwtSettings(ledgerlineEnv: LedgerlineEnv, env: JwtEnv, problems:
   return settings;
 }
 
-/**
- * JWT_ISSUER or JWT_AUDIENCE as the value every token's `iss` or `aud` must equal; null when
- * unset or empty. A blank one, or one with white space around it, matches no token anyone
- * issues: the API would start and refuse everyone with 401, and `ledgerctl token` would sign
- * tokens for nobody. Refused at start instead, in every environment, naming the variable.
- */
 /** The longest JWT_ISSUER / JWT_AUDIENCE taken (an issuer URL or an audience name is far shorter). */
 const JWT_CLAIM_BINDING_CHARS_MAX = 1024;
+
+/**
+ * JWT_ISSUER or JWT_AUDIENCE (or `ledgerctl token`'s --iss / --aud) as the value every token's
+ * `iss` or `aud` must equal; null when unset or empty. A blank one, or one with white space
+ * around it, matches no token anyone issues: the API would start and refuse everyone with 401,
+ * and `ledgerctl token` would sign tokens for nobody. Refused at start instead, in every
+ * environment, naming the variable; so is one over JWT_CLAIM_BINDING_CHARS_MAX characters or
+ * with a control character.
+ */
 
 export function jwtClaimBinding(variable: 'JWT_ISSUER' | 'JWT_AUDIENCE' | '--iss' | '--aud', value: string | undefined): string | null {
   if (value === undefined || value === '') return null;
