@@ -13,6 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Pool } from 'pg';
 import { type KafkaAdmin, topicNames } from '@ledgerline/kafka';
 import { type BenchContext, cpuMeter } from './context';
 import type { CpuReport } from './cpu';
@@ -41,7 +42,7 @@ async function waitTerminal(ctx: BenchContext, tag: string, accepted: number, ti
 }
 
 /** The batch's transfers as they stood at `at`, from Postgres clocks (see batchRates). */
-interface BacklogAt {
+export interface BacklogAt {
   completed: number;
   /** Rows written (the debit leg, or the whole transfer, applied). */
   rows: number;
@@ -95,8 +96,8 @@ export function batchRates(input: BatchRatesInput): Pick<BatchIngestResult, 'rat
  * batch's rows scans the whole transfers table (no index on description): polled during the
  * load it would take a share of the cores the load is measuring.
  */
-async function backlogAt(ctx: BenchContext, tag: string, at: number): Promise<BacklogAt> {
-  const r = await ctx.pool.query(
+export async function backlogAt(pool: Pool, tag: string, at: number): Promise<BacklogAt> {
+  const r = await pool.query(
     `SELECT count(*) FILTER (WHERE status = 'COMPLETED' AND completed_at <= $2)::int AS completed,
             count(*) FILTER (WHERE applied_at <= $2)::int AS rows,
             count(*) FILTER (WHERE applied_at <= $2 AND (completed_at IS NULL OR completed_at > $2))::int AS processing
@@ -202,7 +203,7 @@ export async function measureBatchIngest(ctx: BenchContext, procs: { api: Manage
   const batches = run.summary.metrics.ack_ms?.values.count;
   if (batches === undefined) throw new Error(`${BATCH_SCRIPT} answered no batch with 202; see ${run.logPath}`);
   const loadEnd = f.window?.end_ms ?? null;
-  const atEnd = loadEnd === null ? null : await backlogAt(ctx, tag, loadEnd);
+  const atEnd = loadEnd === null ? null : await backlogAt(ctx.pool, tag, loadEnd);
   // Until every accepted item is terminal, on the driver's clock, DRAIN_POLL_MS apart: neither
   // waitSettled's two quiet polls 250 ms apart nor completed_at (the worker's batch clock,
   // taken before the batch is written: it can precede the load's end) time a drain of seconds.
