@@ -15,11 +15,10 @@ import { type HoldRow, findAccount, findHold, findIdempotencyClaimant } from '@l
 import type { HoldResource, HoldWait, TransferResource, captureBody, holdBody } from '@ledgerline/schemas';
 import type { z } from 'zod';
 import { readRepairBalances } from './balance-read-repair';
-import { appliedElseAccepted } from './applied-else-accepted';
 import { acceptedRecordForRead, holdIn, transferIn } from './cached-values';
 import { submitCommand, publishCommand } from './command-submission';
 import { earlierTransfer, submitMovements } from './movements';
-import { type ClaimedOnly, mayKnowOfClaim, readLongPolled } from './status-read';
+import { type ClaimedOnly, type Hidden, findAsShown, isClaimedOnly, isHidden, mayKnowOfClaim, readLongPolled } from './status-read';
 import type { AppContext } from './context';
 import { ApiError, acceptedButUnrecorded, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
@@ -50,48 +49,43 @@ interface CurrentHold {
 }
 
 /**
- * Postgres (applied), else the Redis ACCEPTED record, else Postgres again (applied-else-accepted.ts),
- * else the key's claimant when only the Idempotency-Key claim shows it was accepted (its
- * record lost: transfer-status.ts), else nothing.
+ * The hold as `auth` may see it: Postgres (applied), else the Redis ACCEPTED record, else
+ * Postgres again, else the key's claimant when only the Idempotency-Key claim shows it was
+ * accepted (its record lost: transfer-status.ts), else nothing; another owner's is HIDDEN,
+ * after the same reads as an unknown id (findAsShown).
  */
-async function currentHold(ctx: AppContext, holdId: string): Promise<CurrentHold | ClaimedOnly | null> {
-  let aTransfers = false;
-  const found = await appliedElseAccepted(
-    async () => {
-      const row = await findHold(ctx.pool, holdId);
-      return row ? { resource: holdWire(row), principal: row.principal, row } : null;
+async function currentHold(ctx: AppContext, auth: AuthContext, holdId: string): Promise<CurrentHold | ClaimedOnly | Hidden | null> {
+  return await findAsShown<CurrentHold>(
+    {
+      applied: async () => {
+        const row = await findHold(ctx.pool, holdId);
+        return row ? { resource: holdWire(row), principal: row.principal, row } : null;
+      },
+      accepted: () => acceptedHold(ctx, holdId),
+      claimant: () => findIdempotencyClaimant(ctx.pool, holdId, 'hold'),
     },
-    async () => {
-      const accepted = await acceptedHold(ctx, holdId);
-      aTransfers ||= accepted.aTransfers;
-      return accepted.current;
-    },
+    (current) => mayRead(ctx, auth, current),
   );
-  if (found) return found;
-  // The id's ACCEPTED record is a transfer's: its claim is that transfer's, not a hold's whose record was lost.
-  if (aTransfers) return null;
-  const claimant = await findIdempotencyClaimant(ctx.pool, holdId, 'hold');
-  return claimant === null ? null : { claimant };
 }
 
 /**
  * The hold its ACCEPTED record shows; none for no record or a malformed one (as if none were
- * kept), and none for a transfer's, which `aTransfers` tells apart.
+ * kept), and none for a transfer's, which `otherFamily` tells apart.
  */
-async function acceptedHold(ctx: AppContext, holdId: string): Promise<{ current: CurrentHold | null; aTransfers: boolean }> {
+async function acceptedHold(ctx: AppContext, holdId: string): Promise<{ found: CurrentHold | null; otherFamily: boolean }> {
   const accepted = await acceptedRecordForRead(ctx, holdId, 'hold');
   const resource = holdIn(accepted);
-  return { current: accepted && resource ? { resource, principal: accepted.principal, row: null } : null, aTransfers: transferIn(accepted) !== null };
+  return { found: accepted && resource ? { resource, principal: accepted.principal, row: null } : null, otherFamily: transferIn(accepted) !== null };
 }
 
 /** The hold as `auth` may see it; 404 when it may not, 503 when only its claim shows it (acceptedButUnrecorded). */
-async function visibleHold(ctx: AppContext, auth: AuthContext, holdId: string, current: Awaited<ReturnType<typeof currentHold>>): Promise<CurrentHold> {
-  if (current === null) throw notFound('hold');
-  if ('claimant' in current) {
+async function visibleHold(ctx: AppContext, auth: AuthContext, holdId: string): Promise<CurrentHold> {
+  const current = await currentHold(ctx, auth, holdId);
+  if (current === null || isHidden(current)) throw notFound('hold');
+  if (isClaimedOnly(current)) {
     if (mayKnowOfClaim(auth, current.claimant)) throw acceptedButUnrecorded('hold', holdId);
     throw notFound('hold');
   }
-  if (!(await mayRead(ctx, auth, current))) throw notFound('hold');
   return current;
 }
 
@@ -115,8 +109,7 @@ export async function readHold(ctx: AppContext, auth: AuthContext, holdId: strin
   const current = await readLongPolled(ctx, auth, holdId, waitMs, {
     what: 'hold',
     waitKey: until === 'ended' ? holdEndedKey(holdId) : holdId,
-    current: () => currentHold(ctx, holdId),
-    mayRead: (found) => mayRead(ctx, auth, found),
+    current: () => currentHold(ctx, auth, holdId),
     unsettled: (found) => found.resource.status === 'ACCEPTED' || (until === 'ended' && found.resource.status === 'HELD'),
   });
   // A REJECTED hold never changed a balance: nothing for the cache to catch up with.
@@ -126,7 +119,7 @@ export async function readHold(ctx: AppContext, auth: AuthContext, holdId: strin
 
 /** The hold a capture or void names, if the caller may act on it (owner of the held account or admin). */
 async function holdToActOn(ctx: AppContext, auth: AuthContext, holdId: string): Promise<CurrentHold> {
-  const current = await visibleHold(ctx, auth, holdId, await currentHold(ctx, holdId));
+  const current = await visibleHold(ctx, auth, holdId);
   if (isAdmin(auth)) return current;
   if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
   const facts = await ctx.directory.lookup(current.resource.account_id);

@@ -17,8 +17,8 @@ import { earlierTransfer } from './movements';
 import type { AppContext } from './context';
 import { ApiError, forbidden, notFound, validationFailed } from './errors';
 import { requestHashOf } from './request-hash';
-import { mayKnowOfClaim } from './status-read';
-import { currentTransfer, mayRead } from './transfer-status';
+import { isClaimedOnly, isHidden, mayKnowOfClaim } from './status-read';
+import { currentTransfer } from './transfer-status';
 import { acceptedTransferWire } from './resources';
 
 export interface ReversalAnswer {
@@ -95,14 +95,14 @@ const notReversible = () => new ApiError(409, 'TRANSFER_NOT_REVERSIBLE', 'only a
  * an id nobody sent, gets 404; Redis not answering is 503, as for a status read.
  */
 async function appliedOriginal(ctx: AppContext, auth: AuthContext, originalId: string): Promise<{ row: TransferRow; reversed: bigint }> {
-  const current = await currentTransfer(ctx, originalId);
-  if (current === null) throw notFound('transfer');
-  if ('claimant' in current) {
+  // Whoever may read the original learns why they may not reverse it; anyone else gets 404,
+  // after the same reads as for an id nobody sent (findAsShown).
+  const current = await currentTransfer(ctx, auth, originalId);
+  if (current === null || isHidden(current)) throw notFound('transfer');
+  if (isClaimedOnly(current)) {
     if (mayKnowOfClaim(auth, current.claimant)) throw notReversible();
     throw notFound('transfer');
   }
-  // Whoever may read the original learns why they may not reverse it; anyone else gets 404.
-  if (!(await mayRead(ctx, auth, current))) throw notFound('transfer');
   if (!current.row) throw notReversible();
   // The read shows a COMPLETED reversible transfer with what its reversals took back.
   return { row: current.row, reversed: BigInt(current.resource.reversed_amount ?? '0') };

@@ -1,7 +1,8 @@
 /**
  * A status read with an optional long poll (`GET /v1/transfers/{id}`, `GET /v1/holds/{id}`),
  * one rule for both families:
- * - unknown, or not the caller's to read: 404 (the same answer for both);
+ * - unknown, or not the caller's to read: 404 (the same answer for both, after the same reads:
+ *   findAsShown);
  * - known only by its Idempotency-Key claim (accepted, its ACCEPTED record lost with the
  *   cache): its claimant or an admin gets a 503 (acceptedButUnrecorded), after the long poll
  *   if one was asked for and the resource did not show up meanwhile; anyone else the 404;
@@ -15,6 +16,7 @@ import { type Database, findEndedHoldIds, findTerminalTransferIds } from '@ledge
 import { holdEndedKey, holdIdOfEndedKey } from '@ledgerline/domain';
 import type { WaitHandle } from '@ledgerline/redis';
 import type { AppContext } from './context';
+import { appliedElseAccepted } from './applied-else-accepted';
 import { acceptedButUnrecorded, notFound } from './errors';
 
 /** Only the claim of its Idempotency-Key shows the resource, and who claimed it. */
@@ -22,46 +24,100 @@ export interface ClaimedOnly {
   claimant: string;
 }
 
+/** The resource exists, and the caller may not read it: answered as an unknown id (404). */
+export const HIDDEN = Object.freeze({ hidden: true as const });
+export type Hidden = typeof HIDDEN;
+export const isHidden = (found: unknown): found is Hidden => found === HIDDEN;
+
+/** The places one id is looked for, in order (applied-else-accepted.ts, then the claim). */
+export interface IdLookups<Found> {
+  /** The applied row's resource, if any. */
+  applied(): Promise<Found | null>;
+  /** The ACCEPTED record's resource, if any; `otherFamily` when the record is the other family's (a hold's for a transfer id). */
+  accepted(): Promise<{ found: Found | null; otherFamily: boolean }>;
+  /** Who claimed the id's Idempotency-Key, when only that claim shows it (its ACCEPTED record lost). */
+  claimant(): Promise<string | null>;
+}
+
+/**
+ * One id as `mayShow` lets the caller see it: applied, else ACCEPTED, else applied again, else
+ * known by its claim only, else unknown (null).
+ *
+ * A resource the caller may not read is, to the lookups, not there: every later look an
+ * unknown id takes is taken too (the ACCEPTED record, the row again, the claim), nothing they
+ * find is shown, and the answer is HIDDEN, which callers answer as they answer an unknown id. So another owner's
+ * transfer or hold costs the same reads as an id nobody sent, and its 404 does not come back
+ * sooner (ids are derived from a principal and an Idempotency-Key, which may be guessable; an
+ * account read's 404 got the same treatment first: account-directory.ts, visibleAccount).
+ */
+export async function findAsShown<Found>(lookups: IdLookups<Found>, mayShow: (found: Found) => Promise<boolean>): Promise<Found | ClaimedOnly | Hidden | null> {
+  let hidden = false;
+  let otherFamily = false;
+  // Once something the caller may not read was found, nothing found after it is shown: the
+  // row outranks the ACCEPTED record it replaced, and a record the caller may read must not
+  // stand in for a row it may not (a long poll woke to such a row: long-poll-readers.int).
+  const shown = async (found: Found | null): Promise<Found | null> => {
+    if (found === null || hidden) return null;
+    if (await mayShow(found)) return found;
+    hidden = true;
+    return null;
+  };
+  const found = await appliedElseAccepted(
+    async () => shown(await lookups.applied()),
+    async () => {
+      const accepted = await lookups.accepted();
+      otherFamily ||= accepted.otherFamily;
+      return shown(accepted.found);
+    },
+  );
+  if (found !== null) return found;
+  // The id's ACCEPTED record is the other family's: its claim is that resource's, not one of
+  // this family whose record was lost (a 503 would tell its sender to wait for what never comes).
+  if (otherFamily) return hidden ? HIDDEN : null;
+  // Neither: the claim may still show it, its record lost with the cache.
+  const claimant = await lookups.claimant();
+  if (hidden) return HIDDEN;
+  return claimant === null ? null : { claimant };
+}
+
 /** What a status read needs of its resource family. */
 export interface StatusSource<Current> {
   what: 'transfer' | 'hold';
   /** What the long poll waits on: the id (applied, or terminal for a transfer) unless given (holdEndedKey). */
   waitKey?: string;
-  /** The resource as it stands now: applied, ACCEPTED, known by its claim only, or unknown. */
-  current(): Promise<Current | ClaimedOnly | null>;
-  mayRead(current: Current): Promise<boolean>;
+  /** The resource as it stands now, as the caller may see it (findAsShown): applied, ACCEPTED, known by its claim only, hidden, or unknown. */
+  current(): Promise<Current | ClaimedOnly | Hidden | null>;
   /** Not settled yet: a long poll waits for it to change. */
   unsettled(current: Current): boolean;
 }
 
-const isClaimedOnly = <Current>(found: Current | ClaimedOnly): found is ClaimedOnly => typeof found === 'object' && found !== null && 'claimant' in found;
+export const isClaimedOnly = <Current>(found: Current | ClaimedOnly | Hidden): found is ClaimedOnly => typeof found === 'object' && found !== null && 'claimant' in found;
 
 export async function readLongPolled<Current>(ctx: AppContext, auth: AuthContext, id: string, waitMs: number, source: StatusSource<Current>): Promise<Current> {
   const handle = waitMs > 0 ? registerLongPoll(ctx, auth, source.waitKey ?? id) : null;
   try {
     const first = await source.current();
-    if (first === null) throw notFound(source.what);
+    if (first === null || isHidden(first)) throw notFound(source.what);
     if (isClaimedOnly(first)) {
       if (!mayKnowOfClaim(auth, first.claimant)) throw notFound(source.what);
       if (!handle) throw acceptedButUnrecorded(source.what, id);
       await waitLongPoll(ctx, handle, waitMs);
       const after = await source.current();
+      // Shown now, it was read as any other, by an admin or an owner of an account it touches
+      // (its claimant sent it with another token, an admin one, perhaps; an outside review).
+      if (isHidden(after)) throw notFound(source.what);
       if (after === null || isClaimedOnly(after)) throw acceptedButUnrecorded(source.what, id);
-      // Shown now: read as any other, by an admin or an owner of an account it touches (its
-      // claimant sent it with another token, an admin one, perhaps; an outside review).
-      if (!(await source.mayRead(after))) throw notFound(source.what);
       return after;
     }
-    if (!(await source.mayRead(first))) throw notFound(source.what);
     if (!handle || !source.unsettled(first)) return first;
     // Woken when the wait key is settled (notified, or found so by the safety re-check,
     // settledWaitKeys), or when the time is up: one more read answers.
     await waitLongPoll(ctx, handle, waitMs);
     const after = await source.current();
-    if (after === null || isClaimedOnly(after)) return first;
     // Read as any other: what it woke to may name other accounts than what it began with (a
     // reversal recorded REJECTED without its destination; an outside review).
-    if (!(await source.mayRead(after))) throw notFound(source.what);
+    if (isHidden(after)) throw notFound(source.what);
+    if (after === null || isClaimedOnly(after)) return first;
     return after;
   } finally {
     handle?.cancel();

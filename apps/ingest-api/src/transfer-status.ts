@@ -12,7 +12,9 @@
  *      new key would move the money twice (found by an outside fault review).
  *   4. None of these: 404 (or 503 when Redis could not be asked, since ACCEPTED may be there).
  *
- * Long poll, 404s and the claimant's 503: status-read.ts, the same rule as for holds.
+ * Long poll, 404s and the claimant's 503: status-read.ts, the same rule as for holds. Another
+ * owner's transfer is looked for as far as an unknown id is (findAsShown), so its 404 costs
+ * the same reads.
  *
  * Read-your-writes: before a terminal status read from Postgres is returned, the balances
  * of the transfer's accounts are refreshed in the cache (balance-read-repair.ts). A client
@@ -27,8 +29,7 @@ import { readRepairBalances } from './balance-read-repair';
 import { acceptedRecordForRead, holdIn, transferIn } from './cached-values';
 import type { AppContext } from './context';
 import { transferWireFromRow } from './resources';
-import { type ClaimedOnly, readLongPolled } from './status-read';
-import { appliedElseAccepted } from './applied-else-accepted';
+import { type ClaimedOnly, type Hidden, findAsShown, isClaimedOnly, isHidden, readLongPolled } from './status-read';
 
 export interface CurrentTransfer {
   resource: TransferResource;
@@ -41,44 +42,42 @@ const isTerminal = (status: string) => status === 'COMPLETED' || status === 'REJ
 export async function readTransfer(ctx: AppContext, auth: AuthContext, transferId: string, waitMs: number): Promise<TransferResource> {
   const current = await readLongPolled(ctx, auth, transferId, waitMs, {
     what: 'transfer',
-    current: () => currentTransfer(ctx, transferId),
-    mayRead: (found) => mayRead(ctx, auth, found),
+    current: () => currentTransfer(ctx, auth, transferId),
     unsettled: (found) => !isTerminal(found.resource.status),
   });
   if (current.row && isTerminal(current.row.status)) await readRepairBalances(ctx, [current.row.fromAccountId, current.row.toAccountId]);
   return await asSeenBy(ctx, auth, current.resource);
 }
 
-export async function currentTransfer(ctx: AppContext, transferId: string): Promise<CurrentTransfer | ClaimedOnly | null> {
-  let aHolds = false;
-  const found = await appliedElseAccepted(
-    async () => {
-      const row = await findTransfer(ctx.pool, transferId);
-      return row ? { resource: await withReversedAmount(ctx, transferWireFromRow(row)), principal: row.principal, row } : null;
+/**
+ * The transfer as `auth` may see it (findAsShown: another owner's is HIDDEN, after the reads
+ * an unknown id takes); an applied one with what its reversals took back, read only once it
+ * may be shown.
+ */
+export async function currentTransfer(ctx: AppContext, auth: AuthContext, transferId: string): Promise<CurrentTransfer | ClaimedOnly | Hidden | null> {
+  const found = await findAsShown<CurrentTransfer>(
+    {
+      applied: async () => {
+        const row = await findTransfer(ctx.pool, transferId);
+        return row ? { resource: transferWireFromRow(row), principal: row.principal, row } : null;
+      },
+      accepted: () => acceptedTransfer(ctx, transferId),
+      claimant: () => findIdempotencyClaimant(ctx.pool, transferId, 'transfer'),
     },
-    async () => {
-      const accepted = await acceptedTransfer(ctx, transferId);
-      aHolds ||= accepted.aHolds;
-      return accepted.current;
-    },
+    (current) => mayRead(ctx, auth, current),
   );
-  if (found) return found;
-  // The id's ACCEPTED record is a hold's: its claim is that hold's, not a transfer's whose
-  // record was lost (a 503 would tell its sender to wait for a transfer that never comes).
-  if (aHolds) return null;
-  // Neither: the claim may still show the transfer (3.), its record lost with the cache.
-  const claimant = await findIdempotencyClaimant(ctx.pool, transferId, 'transfer');
-  return claimant === null ? null : { claimant };
+  if (found === null || isHidden(found) || isClaimedOnly(found) || found.row === null) return found;
+  return { ...found, resource: await withReversedAmount(ctx, found.resource) };
 }
 
 /**
  * The transfer its ACCEPTED record shows; none for no record or a malformed one (as if none
- * were kept), and none for a hold's, which `aHolds` tells apart.
+ * were kept), and none for a hold's, which `otherFamily` tells apart.
  */
-async function acceptedTransfer(ctx: AppContext, transferId: string): Promise<{ current: CurrentTransfer | null; aHolds: boolean }> {
+async function acceptedTransfer(ctx: AppContext, transferId: string): Promise<{ found: CurrentTransfer | null; otherFamily: boolean }> {
   const accepted = await acceptedRecordForRead(ctx, transferId, 'transfer');
   const resource = transferIn(accepted);
-  return { current: accepted && resource ? { resource, principal: accepted.principal, row: null } : null, aHolds: holdIn(accepted) !== null };
+  return { found: accepted && resource ? { resource, principal: accepted.principal, row: null } : null, otherFamily: holdIn(accepted) !== null };
 }
 
 /** A COMPLETED TRANSFER, CAPTURE or DEPOSIT shows how much its reversals took back. */

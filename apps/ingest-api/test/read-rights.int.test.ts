@@ -198,6 +198,77 @@ describe('read rights', () => {
     }
   });
 
+  test("a 404 for another owner's transfer or hold takes the same reads as one for an id nobody sent, on every route that looks one up", async () => {
+    // Ids are derived from a principal and an Idempotency-Key, which a client may choose
+    // guessably ("order-1234"). A transfer or hold found and refused came back after one read
+    // (two for a COMPLETED transfer, its reversals), an unknown id after four looks (the row,
+    // the ACCEPTED record, the row again, the claim): the time told that the victim had sent
+    // under that key. Counted here as the statements each 404 runs, by kind, not timed.
+    const [a1, a2] = [await funded(alice, '100'), await funded(alice, '0')];
+    const sent = await alice.post('/v1/transfers', { from_account_id: a1, to_account_id: a2, amount: '10', currency: 'USD' });
+    expect(await settled(alice, `/v1/transfers/${sent.body.id}`)).toMatchObject({ status: 'COMPLETED' });
+    const held = await alice.post('/v1/holds', { account_id: a1, amount: '5', currency: 'USD' });
+    expect(await settled(alice, `/v1/holds/${held.body.id}`)).toMatchObject({ status: 'HELD' });
+    const routes = (transferId: string, holdId: string) => [
+      () => bob.get(`/v1/transfers/${transferId}`),
+      () => bob.get(`/v1/transfers/${transferId}?wait_ms=50`),
+      () => bob.post(`/v1/transfers/${transferId}/reversals`, {}),
+      () => bob.get(`/v1/holds/${holdId}`),
+      () => bob.post(`/v1/holds/${holdId}/void`, {}),
+      () => bob.post(`/v1/holds/${holdId}/capture`, { to_account_id: a2 }),
+    ];
+    const admin = new Pool({ connectionString: testServices().databaseDirectUrl, max: 1 });
+    const reset = () => admin.query('SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)', [db.name]);
+    /** The API's lookups of one id since the last reset, by what they read. */
+    const lookups = async () =>
+      (
+        await admin.query(
+          `SELECT CASE WHEN s.query LIKE '%FROM idempotency_keys%' THEN 'claim'
+                       WHEN s.query LIKE '%FROM transfers WHERE id = $1%' THEN 'transfer'
+                       WHEN s.query LIKE '%FROM holds WHERE id = $1%' THEN 'hold'
+                       WHEN s.query LIKE '%FROM transfer_reversals%' THEN 'reversals'
+                       WHEN s.query LIKE '%FROM accounts%' THEN 'accounts'
+                       ELSE 'other' END AS kind,
+                  sum(s.calls)::int AS calls
+             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
+            WHERE d.datname = $1 AND r.rolname = 'ledgerline_api'
+              AND s.query NOT LIKE '%routing_observers%' AND s.query NOT LIKE '%routing_version%'
+            GROUP BY 1 ORDER BY 1`,
+          [db.name],
+        )
+      ).rows;
+    try {
+      // Once before counting: the API then holds alice's accounts' facts, as it would for a
+      // caller probing again and again.
+      for (const send of routes(sent.body.id, held.body.id)) expect((await send()).status).toBe(404);
+      await reset();
+      for (const send of routes(sent.body.id, held.body.id)) expect((await send()).status).toBe(404);
+      const hidden = await lookups();
+      await reset();
+      for (const send of routes(randomUUID(), randomUUID())) expect((await send()).status).toBe(404);
+      const unknown = await lookups();
+      expect(hidden).toEqual(unknown);
+      // Four looks at a transfer id (three routes) and at a hold id (three routes): two of its
+      // row and one of its claim each time.
+      expect(unknown).toEqual([
+        { kind: 'claim', calls: 6 },
+        { kind: 'hold', calls: 6 },
+        { kind: 'transfer', calls: 6 },
+      ]);
+      // Its owner still reads it at once, with what its reversals took back (and the
+      // read-repair's one read of the two balances).
+      await reset();
+      expect((await alice.get(`/v1/transfers/${sent.body.id}`)).body).toMatchObject({ status: 'COMPLETED', reversed_amount: '0' });
+      expect(await lookups()).toEqual([
+        { kind: 'accounts', calls: 1 },
+        { kind: 'reversals', calls: 1 },
+        { kind: 'transfer', calls: 1 },
+      ]);
+    } finally {
+      await admin.end();
+    }
+  });
+
   test("a capture naming an account in another currency is refused without saying which currency that account is in", async () => {
     const holder = await funded(bob, '50');
     const euros = (await alice.post('/v1/accounts', { currency: 'EUR' })).body.id as string;
