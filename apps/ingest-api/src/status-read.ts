@@ -71,12 +71,13 @@ export async function findAsShown<Found>(lookups: IdLookups<Found>, mayShow: (fo
     },
   );
   if (found !== null) return found;
-  // The id's ACCEPTED record is the other family's: its claim is that resource's, not one of
-  // this family whose record was lost (a 503 would tell its sender to wait for what never comes).
-  if (otherFamily) return hidden ? HIDDEN : null;
-  // Neither: the claim may still show it, its record lost with the cache.
+  // Neither: the claim may still show it, its record lost with the cache. Read even when the
+  // answer is already known, so that every way to a 404 takes the same four looks.
   const claimant = await lookups.claimant();
   if (hidden) return HIDDEN;
+  // The id's ACCEPTED record is the other family's: its claim is that resource's, not one of
+  // this family whose record was lost (a 503 would tell its sender to wait for what never comes).
+  if (otherFamily) return null;
   return claimant === null ? null : { claimant };
 }
 

@@ -14,7 +14,9 @@
  *
  * Long poll, 404s and the claimant's 503: status-read.ts, the same rule as for holds. Another
  * owner's transfer is looked for as far as an unknown id is (findAsShown), so its 404 costs
- * the same reads.
+ * the same reads, and it gets the unknown id's 503 when Redis cannot be asked. The check
+ * itself reads the owners of its accounts from the account directory, a Postgres read for
+ * each one not cached (docs/api.md says so).
  *
  * Read-your-writes: before a terminal status read from Postgres is returned, the balances
  * of the transfer's accounts are refreshed in the cache (balance-read-repair.ts). A client
