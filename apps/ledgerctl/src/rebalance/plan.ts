@@ -48,7 +48,11 @@ export function spreadPlan(current: (bucket: number) => number, partitionCount: 
 
 /**
  * Greedy leveling: move the busiest buckets off the busiest partition to the least busy one
- * while that narrows the gap, up to `movesMax` moves.
+ * while that narrows the gap, up to `movesMax` moves. A bucket moves at most once in a plan:
+ * each move holds its accounts (503 BUCKET_MOVING) while it lasts, and the moves are applied
+ * grouped by target partition, so a bucket planned twice was held twice and could end where
+ * its first move, not its last, sent it (an outside review: 968 2->1, then 968 1->0, applied
+ * as 968 -> 0 first and 968 -> 1 second).
  */
 export function levelPlan(
   current: (bucket: number) => number,
@@ -60,6 +64,7 @@ export function levelPlan(
   const load = new Array<number>(partitionCount).fill(0);
   for (const [bucket, count] of traffic) load[owner[bucket]!] = (load[owner[bucket]!] ?? 0) + count;
   const moves: PlannedMove[] = [];
+  const moved = new Set<number>();
   while (moves.length < movesMax) {
     const hottest = load.indexOf(Math.max(...load));
     const coldest = load.indexOf(Math.min(...load));
@@ -68,13 +73,14 @@ export function levelPlan(
     let best = -1;
     let bestLoad = 0;
     for (const [bucket, count] of traffic) {
-      if (owner[bucket] === hottest && count < gap && count > bestLoad) {
+      if (owner[bucket] === hottest && !moved.has(bucket) && count < gap && count > bestLoad) {
         best = bucket;
         bestLoad = count;
       }
     }
     if (best < 0) break;
     moves.push({ bucket: best, from: hottest, to: coldest, load: bestLoad });
+    moved.add(best);
     owner[best] = coldest;
     load[hottest]! -= bestLoad;
     load[coldest]! += bestLoad;
