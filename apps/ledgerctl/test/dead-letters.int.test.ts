@@ -318,6 +318,12 @@ describe('ledgerctl dead-letters redrive', () => {
     const refusedKey = await ledgerctl(['dead-letters', 'redrive', keyed]);
     expect([refusedKey.code, refusedKey.err]).toEqual([2, expect.stringContaining('is keyed "key\\u001b[2J')]);
     expect(refusedKey.err).not.toMatch(controls);
+    // The command's type, read from the letter's bytes, is quoted too (an outside review of
+    // ledgerctl: a forged letter's type reached the terminal raw, on stderr and on stdout).
+    const typed = await insert({ reason: 'UNPROCESSABLE: test', key_base64: base64('00000000-0000-4000-8000-0000000000bb'), value_base64: base64(JSON.stringify({ v: 1, type: `X${hostile}` })) });
+    const refusedType = await ledgerctl(['dead-letters', 'redrive', typed]);
+    expect([refusedType.code, refusedType.err]).toEqual([2, expect.stringContaining('is a X\\u001b[2J\\u001b]0;owned\\u0007')]);
+    expect(refusedType.err).not.toMatch(controls);
   }, 60_000);
 
   test('what cannot be sent again is refused with its reason, exit 2', async () => {

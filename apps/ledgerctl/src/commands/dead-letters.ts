@@ -194,13 +194,15 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
     if (!ACCOUNT_ID.test(key)) throw new Error(`dead letter ${id} is keyed ${printable(JSON.stringify(key.slice(0, 64)))}, not by an account id: the pipeline never wrote it`);
     const value = Buffer.from(valueBase64, 'base64').toString('utf8');
     const type = commandTypeOf(value);
+    // The type comes from the letter's bytes (a forged one's is anything): escaped, and cut, wherever it is printed.
+    const shownType = printable(type.slice(0, 32));
     // A client's command refused by an older worker's schema has no status of its own: sending
     // it again is the only way it ends (a copy of one applied since is read as a DUPLICATE).
     if (!REDRIVABLE.has(type) && !((olderSchema || forged) && type !== 'UPDATE_ACCOUNT')) {
       throw new Error(
         type === 'UPDATE_ACCOUNT'
           ? `dead letter ${id} is an account change: sent now it could undo a later one; make the change again (PATCH /v1/accounts/{id})`
-          : `dead letter ${id} is a ${type}, recorded REJECTED UNPROCESSABLE when it was isolated: its client sends a new request`,
+          : `dead letter ${id} is a ${shownType}, recorded REJECTED UNPROCESSABLE when it was isolated: its client sends a new request`,
       );
     }
     const to = (await loadRouting(pool)).partitionOf(key);
@@ -223,7 +225,7 @@ export async function redriveDeadLetter(config: CtlConfig, id: bigint): Promise<
       process.stderr.write(`ledgerctl dead-letters redrive: dead letter ${id} was sent again, but its record was not written (${why}); the listing will not show this redrive\n`);
     }
     process.stdout.write(
-      `dead letter ${id} (${type}, partition ${String(partition)}, offset ${String(offset)}) sent again to partition ${to} of ${topics.commands}: ` +
+      `dead letter ${id} (${shownType}, partition ${String(partition)}, offset ${String(offset)}) sent again to partition ${to} of ${topics.commands}: ` +
         'applied if its cause is gone (a copy of an applied command changes nothing), dead-lettered again if not\n',
     );
   });

@@ -9,7 +9,7 @@ import { BatchingProducer, KafkaAdmin, createKafka, topicNames } from '@ledgerli
 import { silentLogger } from '@ledgerline/logging';
 import { type BucketMove, bucketTraffic, createPool, findAccount, listOpenMoves, listPartitionStates, listSystemAccounts, loadRouting } from '@ledgerline/postgres';
 import { type CtlConfig, ctlPool } from '../config';
-import { printTable } from '../table';
+import { printTable, printable } from '../table';
 import { MoveAbortedError, finishOpenMoves, moveBucketsRetrying } from '../rebalance/move-buckets';
 import { type PlannedMove, levelPlan, spreadPlan } from '../rebalance/plan';
 import { trafficView } from '../rebalance/traffic';
@@ -126,7 +126,7 @@ export async function showWorkers(config: CtlConfig): Promise<void> {
       if (partitions.length === 0) spares.push(name);
     }
     for (const [clientId, n] of perClientId) {
-      if (n > 1) process.stderr.write(`ledgerctl workers: ${n} members share the client id ${JSON.stringify(clientId)}: give each worker its own WORKER_ID\n`);
+      if (n > 1) process.stderr.write(`ledgerctl workers: ${n} members share the client id ${printable(JSON.stringify(clientId))}: give each worker its own WORKER_ID\n`);
     }
     // Lag runs to the log end. A stable offset below it means a transaction is open on the
     // partition: the workers read committed records only, so nothing past the stable offset
@@ -150,7 +150,8 @@ export async function showWorkers(config: CtlConfig): Promise<void> {
         `partitions [${held.join(', ')}]: a Kafka transaction is open; the workers read nothing past its first record (the stable offset) until it commits or the broker aborts it (transaction.max.timeout.ms). ledgerline writes no transactions: see docs/security.md, "Commands on Kafka"\n`,
       );
     }
-    if (spares.length > 0) process.stdout.write(`holding no partition (spare while the group has more members than partitions; ready, and given partitions when a member leaves): ${spares.sort().join(', ')}\n`);
+    // Client ids and hosts are what each member told the broker: escaped, as the table's cells are.
+    if (spares.length > 0) process.stdout.write(`holding no partition (spare while the group has more members than partitions; ready, and given partitions when a member leaves): ${printable(spares.sort().join(', '))}\n`);
   });
 }
 
