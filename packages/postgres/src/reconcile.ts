@@ -66,6 +66,21 @@ function result(name: string, description: string, rows: { example: string }[], 
   return { name, description, violations, examples: rows.slice(0, EXAMPLES_MAX).map((r) => r.example) };
 }
 
+/**
+ * A check's query (one `example` column per violating row), counted in Postgres and cut to
+ * its first EXAMPLES_MAX rows: a ledger with many violations (the outbox stalled for hours,
+ * say) never sends them all to this process, which may be a worker's scheduled run (an
+ * outside review of ledgerctl: every row came back, one string each).
+ */
+function capped(sql: string): string {
+  return `SELECT example, count(*) OVER () AS violations FROM (${sql}) AS violation LIMIT ${EXAMPLES_MAX}`;
+}
+
+/** The result of a `capped` query: its rows are the examples, each carrying the whole count. */
+function counted(name: string, description: string, rows: { example: string; violations: string }[]): CheckResult {
+  return result(name, description, rows, Number(rows[0]?.violations ?? 0));
+}
+
 async function currencyTotals(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(
     `SELECT currency || ' sums to ' || sum(balance) AS example FROM accounts GROUP BY currency HAVING sum(balance) <> 0`,
@@ -115,23 +130,23 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
     for (const row of page.rows) {
       if (row.balance !== row.entries_total || (row.entries_n !== '0' && row.last_after !== row.balance)) {
         balanceCount++;
-        balance.push({ example: `${row.id}: balance ${row.balance}, entries sum ${row.entries_total}` });
+        if (balance.length < EXAMPLES_MAX) balance.push({ example: `${row.id}: balance ${row.balance}, entries sum ${row.entries_total}` });
       }
       if (row.entries_n !== row.max_seq || row.seq !== row.max_seq) {
         gapCount++;
-        gaps.push({ example: `${row.id}: ${row.entries_n} entries, max seq ${row.max_seq}, account seq ${row.seq}` });
+        if (gaps.length < EXAMPLES_MAX) gaps.push({ example: `${row.id}: ${row.entries_n} entries, max seq ${row.max_seq}, account seq ${row.seq}` });
       }
       if (row.unchained !== '0') {
         unchainedCount++;
-        unchained.push({ example: `${row.id}: ${row.first_unchained} (${row.unchained === '1' ? '1 entry' : `${row.unchained} entries`} off the chain)` });
+        if (unchained.length < EXAMPLES_MAX) unchained.push({ example: `${row.id}: ${row.first_unchained} (${row.unchained === '1' ? '1 entry' : `${row.unchained} entries`} off the chain)` });
       }
       if (row.backwards !== '0') {
         backwardsCount++;
-        backwards.push({ example: `${row.id}: created_at goes back ${row.backwards} time(s) as seq grows` });
+        if (backwards.length < EXAMPLES_MAX) backwards.push({ example: `${row.id}: created_at goes back ${row.backwards} time(s) as seq grows` });
       }
       if (row.overdraft_limit !== null && BigInt(row.balance) < -BigInt(row.overdraft_limit)) {
         overdraftCount++;
-        overdraft.push({ example: `${row.id}: balance ${row.balance} below -${row.overdraft_limit}` });
+        if (overdraft.length < EXAMPLES_MAX) overdraft.push({ example: `${row.id}: balance ${row.balance} below -${row.overdraft_limit}` });
       }
     }
     after = page.rows[page.rows.length - 1].id;
@@ -155,22 +170,22 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
 
 async function transfersBalanced(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(
-    `SELECT transfer_id || ' nets ' || sum(amount) || ' ' || currency AS example
-       FROM entries GROUP BY transfer_id, currency HAVING sum(amount) <> 0`,
+    capped(`SELECT transfer_id || ' nets ' || sum(amount) || ' ' || currency AS example
+       FROM entries GROUP BY transfer_id, currency HAVING sum(amount) <> 0`),
   );
   // Per currency: +1 USD and -1 EUR are not a balanced transfer (no movement converts).
-  return result('transfer-balanced', "each transfer's entries net to zero in each currency", rows.rows);
+  return counted('transfer-balanced', "each transfer's entries net to zero in each currency", rows.rows);
 }
 
 /** Guarded on every insert (the entries trigger of migration 0013; accounts are never removed); checked here too. */
 async function entriesNameAccounts(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(
-    `SELECT e.account_id || ' has ' || count(*) || ' entries and no account' AS example
+    capped(`SELECT e.account_id || ' has ' || count(*) || ' entries and no account' AS example
        FROM entries e
       WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id)
-      GROUP BY e.account_id`,
+      GROUP BY e.account_id`),
   );
-  return result('entry-accounts-exist', 'every entry names an existing account', rows.rows);
+  return counted('entry-accounts-exist', 'every entry names an existing account', rows.rows);
 }
 
 /**
@@ -189,13 +204,13 @@ async function entriesNameAccounts(client: PoolClient): Promise<CheckResult> {
 async function entriesNameTransfers(client: PoolClient): Promise<CheckResult> {
   await client.query('SET LOCAL enable_nestloop = off');
   const rows = await client.query(
-    `SELECT e.transfer_id || ' has ' || count(*) || ' entries and no transfer' AS example
+    capped(`SELECT e.transfer_id || ' has ' || count(*) || ' entries and no transfer' AS example
        FROM entries e
       WHERE NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = e.transfer_id)
-      GROUP BY e.transfer_id`,
+      GROUP BY e.transfer_id`),
   );
   await client.query('SET LOCAL enable_nestloop = on');
-  return result('entry-transfers-exist', 'every entry names an existing transfer', rows.rows);
+  return counted('entry-transfers-exist', 'every entry names an existing transfer', rows.rows);
 }
 
 /**
@@ -208,16 +223,16 @@ async function entriesNameTransfers(client: PoolClient): Promise<CheckResult> {
  */
 async function legsAgreeWithStatus(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(
-    `SELECT t.id || ' is ' || t.status || ' with legs ' || coalesce(string_agg(l.leg || ':' || l.outcome, ','), 'none') AS example
+    capped(`SELECT t.id || ' is ' || t.status || ' with legs ' || coalesce(string_agg(l.leg || ':' || l.outcome, ','), 'none') AS example
        FROM transfers t LEFT JOIN transfer_legs l ON l.transfer_id = t.id
       WHERE t.kind IN ('TRANSFER', 'CAPTURE', 'REVERSAL')
       GROUP BY t.id, t.status
      HAVING (t.status = 'COMPLETED' AND (bool_or(l.outcome = 'REJECTED') OR bool_or(l.leg = 'REFUND')))
          OR (t.status = 'REJECTED' AND (bool_or(l.leg = 'CREDIT' AND l.outcome = 'APPLIED') OR bool_or(l.leg = 'REFUND' AND l.outcome = 'REJECTED')))
          OR (t.status = 'PROCESSING' AND (bool_or(l.leg = 'CREDIT' AND l.outcome = 'APPLIED') OR bool_or(l.leg = 'REFUND')))
-         OR (bool_or(l.leg = 'REFUND') AND NOT bool_or(l.leg = 'CREDIT' AND l.outcome = 'REJECTED'))`,
+         OR (bool_or(l.leg = 'REFUND') AND NOT bool_or(l.leg = 'CREDIT' AND l.outcome = 'REJECTED'))`),
   );
-  return result('legs-agree-with-status', "every transfer's saga legs agree with its status", rows.rows);
+  return counted('legs-agree-with-status', "every transfer's saga legs agree with its status", rows.rows);
 }
 
 async function transferEntriesAgreeWithStatus(client: PoolClient): Promise<CheckResult> {
@@ -226,7 +241,7 @@ async function transferEntriesAgreeWithStatus(client: PoolClient): Promise<Check
   // account (a deposit's source, a withdrawal's or a deposit reversal's destination) is the
   // external account.
   const rows = await client.query(
-    `WITH moved AS (
+    capped(`WITH moved AS (
        SELECT t.id, t.kind, t.status, t.amount, t.from_account_id, t.to_account_id,
               coalesce(sum(e.amount) FILTER (WHERE e.account_id = t.from_account_id), 0) AS from_net,
               coalesce(sum(e.amount) FILTER (WHERE e.account_id = t.to_account_id), 0) AS to_net
@@ -236,9 +251,9 @@ async function transferEntriesAgreeWithStatus(client: PoolClient): Promise<Check
        FROM moved
       WHERE (status = 'COMPLETED' AND ((from_account_id IS NOT NULL AND from_net <> -amount) OR (to_account_id IS NOT NULL AND to_net <> amount)))
          OR (status = 'REJECTED' AND (from_net <> 0 OR to_net <> 0))
-         OR (status = 'PROCESSING' AND (from_net <> -amount OR to_net <> 0))`,
+         OR (status = 'PROCESSING' AND (from_net <> -amount OR to_net <> 0))`),
   );
-  return result('entries-agree-with-status', "each transfer's entries on its accounts match its status", rows.rows);
+  return counted('entries-agree-with-status', "each transfer's entries on its accounts match its status", rows.rows);
 }
 
 async function inFlightCheck(client: PoolClient): Promise<{ check: CheckResult; amounts: { currency: string; amount: bigint }[] }> {
@@ -259,24 +274,24 @@ async function inFlightCheck(client: PoolClient): Promise<{ check: CheckResult; 
 
 async function outboxBacklog(client: PoolClient, ageMaxMs: number): Promise<CheckResult> {
   const rows = await client.query(
-    `SELECT 'outbox ' || id || ' (' || topic || ') unpublished since ' || created_at AS example
+    capped(`SELECT 'outbox ' || id || ' (' || topic || ') unpublished since ' || created_at AS example
        FROM outbox WHERE published_at IS NULL AND created_at < now() - make_interval(secs => $1::float8 / 1000)
-      ORDER BY id`,
+      ORDER BY id`),
     [ageMaxMs],
   );
-  return result('outbox-published', `no outbox row stays unpublished beyond ${ageMaxMs} ms`, rows.rows);
+  return counted('outbox-published', `no outbox row stays unpublished beyond ${ageMaxMs} ms`, rows.rows);
 }
 
 // The invariants of holds, reversals and the account life cycle (docs/api.md).
 
 async function heldEqualsHolds(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(
-    `WITH active AS (SELECT account_id, sum(amount) AS held FROM holds WHERE status = 'HELD' GROUP BY account_id)
+    capped(`WITH active AS (SELECT account_id, sum(amount) AS held FROM holds WHERE status = 'HELD' GROUP BY account_id)
      SELECT coalesce(a.id, h.account_id) || ': held ' || coalesce(a.held, 0) || ', active holds ' || coalesce(h.held, 0) AS example
        FROM (SELECT id, held FROM accounts WHERE held <> 0) a FULL JOIN active h ON h.account_id = a.id
-      WHERE coalesce(a.held, 0) <> coalesce(h.held, 0)`,
+      WHERE coalesce(a.held, 0) <> coalesce(h.held, 0)`),
   );
-  return result('held-equals-active-holds', 'each account\'s balance - available (held) equals the sum of its HELD holds', rows.rows);
+  return counted('held-equals-active-holds', 'each account\'s balance - available (held) equals the sum of its HELD holds', rows.rows);
 }
 
 async function holdEndsAgreeWithCaptures(client: PoolClient): Promise<CheckResult> {
@@ -288,7 +303,7 @@ async function holdEndsAgreeWithCaptures(client: PoolClient): Promise<CheckResul
   // capture, would scan every entry once per capture.
   await client.query('SET LOCAL enable_nestloop = off');
   const rows = await client.query(
-    `WITH moved AS (
+    capped(`WITH moved AS (
        SELECT t.hold_id, count(*) AS n, max(t.amount) AS amount, max(t.id::text) AS id
          FROM transfers t
         WHERE t.hold_id IS NOT NULL AND EXISTS (SELECT 1 FROM entries e WHERE e.transfer_id = t.id)
@@ -296,15 +311,15 @@ async function holdEndsAgreeWithCaptures(client: PoolClient): Promise<CheckResul
      SELECT h.id || ' is ' || h.status || ' (captured ' || h.captured_amount || ') with ' || coalesce(m.n, 0) || ' captures moving money' AS example
        FROM holds h LEFT JOIN moved m ON m.hold_id = h.id
       WHERE (h.status = 'CAPTURED' AND (m.n IS DISTINCT FROM 1 OR m.amount <> h.captured_amount OR m.id <> h.capture_id::text))
-         OR (h.status <> 'CAPTURED' AND m.n IS NOT NULL)`,
+         OR (h.status <> 'CAPTURED' AND m.n IS NOT NULL)`),
   );
   await client.query('SET LOCAL enable_nestloop = on');
-  return result('holds-end-once', 'a hold is captured by exactly one capture (for captured_amount) or by none; never captured and voided', rows.rows);
+  return counted('holds-end-once', 'a hold is captured by exactly one capture (for captured_amount) or by none; never captured and voided', rows.rows);
 }
 
 async function reversalsWithinOriginal(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(
-    `WITH reversing AS (
+    capped(`WITH reversing AS (
        SELECT reverses AS id, sum(amount) AS amount FROM transfers
         WHERE reverses IS NOT NULL AND status IN ('COMPLETED', 'PROCESSING') GROUP BY reverses)
      SELECT t.id || ': amount ' || t.amount || ', reversed ' || coalesce(r.reversed_amount, 0) || ', reversals ' || coalesce(v.amount, 0) AS example
@@ -312,19 +327,19 @@ async function reversalsWithinOriginal(client: PoolClient): Promise<CheckResult>
        LEFT JOIN transfer_reversals r ON r.transfer_id = t.id
        LEFT JOIN reversing v ON v.id = t.id
       WHERE (r.transfer_id IS NOT NULL OR v.id IS NOT NULL)
-        AND (coalesce(r.reversed_amount, 0) <> coalesce(v.amount, 0) OR coalesce(v.amount, 0) > t.amount)`,
+        AND (coalesce(r.reversed_amount, 0) <> coalesce(v.amount, 0) OR coalesce(v.amount, 0) > t.amount)`),
   );
-  return result('reversals-within-original', "a transfer's reversals add up to its reversed_amount, never more than its amount", rows.rows);
+  return counted('reversals-within-original', "a transfer's reversals add up to its reversed_amount, never more than its amount", rows.rows);
 }
 
 async function closedAccountsStayClosed(client: PoolClient): Promise<CheckResult> {
   const rows = await client.query(
-    `WITH closing AS (
+    capped(`WITH closing AS (
        SELECT account_id, min(seq_at) AS seq_at FROM account_changes
         WHERE outcome = 'APPLIED' AND status = 'CLOSED' GROUP BY account_id)
      SELECT a.id || ': balance ' || a.balance || ', held ' || a.held || ', seq ' || a.seq || ' after closing at ' || coalesce(c.seq_at::text, 'unknown') AS example
        FROM accounts a LEFT JOIN closing c ON c.account_id = a.id
-      WHERE a.status = 'CLOSED' AND (a.balance <> 0 OR a.held <> 0 OR c.seq_at IS NULL OR a.seq <> c.seq_at)`,
+      WHERE a.status = 'CLOSED' AND (a.balance <> 0 OR a.held <> 0 OR c.seq_at IS NULL OR a.seq <> c.seq_at)`),
   );
-  return result('closed-accounts-empty', 'a closed account has balance 0, no hold and no entry after its closing', rows.rows);
+  return counted('closed-accounts-empty', 'a closed account has balance 0, no hold and no entry after its closing', rows.rows);
 }

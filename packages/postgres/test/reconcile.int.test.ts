@@ -9,9 +9,10 @@
 // ledgerctl's reconcile test (apps/ledgerctl/test) plants the other checks' violations;
 // reconcile-every-movement.int.test.ts runs them all on a ledger real workers wrote.
 import { randomUUID } from 'node:crypto';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import { type ReconcileReport, inTransaction, reconcile } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
+import { testServices } from '../../../test/support/env';
 
 const EXTERNAL = randomUUID();
 const TRANSIT = randomUUID();
@@ -280,5 +281,39 @@ describe('reconcile() reports each planted violation under its own check', () =>
     const report = await run();
     expect(violations(report)).toEqual(only(report, { 'holds-end-once': 1 }));
     expect(examplesOf(report, 'holds-end-once')).toEqual([`${hold} is VOIDED (captured 0) with 1 captures moving money`]);
+  });
+
+  test('many violations: each check counts them all and reads only its first five (an outside review: every violating row came back)', async () => {
+    // Seven unpublished outbox rows past the age, and seven accounts whose balance no entry
+    // explains: a ledger with thousands of these (an outbox stalled for hours) sent every row
+    // to the process, which may be a worker's scheduled run.
+    await db.pool.query(
+      `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload, created_at)
+       SELECT 0, 'events', 0, NULL, '{}'::jsonb, now() - interval '2 hours' FROM generate_series(1, 7)`,
+    );
+    await db.pool.query(
+      `INSERT INTO accounts (id, owner, kind, currency, overdraft_limit, balance)
+       SELECT gen_random_uuid(), 'carol', 'USER', 'USD', 0, 1 FROM generate_series(1, 7)`,
+    );
+    const admin = new Pool({ connectionString: testServices().databaseDirectUrl, max: 1 });
+    let report: ReconcileReport;
+    let outboxRowsRead: number;
+    try {
+      await admin.query('SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)', [db.name]);
+      report = await run();
+      const { rows } = await admin.query(
+        `SELECT coalesce(sum(s.rows), 0)::int AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = $1 AND s.query LIKE '%FROM outbox WHERE published_at IS NULL%'`,
+        [db.name],
+      );
+      outboxRowsRead = rows[0].n;
+    } finally {
+      await admin.end();
+    }
+    expect(outboxRowsRead).toBe(5); // 7 before: one row per violation
+    expect(violations(report)).toMatchObject({ 'outbox-published': 7, 'balance-equals-entries': 7 });
+    expect(examplesOf(report, 'outbox-published')).toHaveLength(5);
+    expect(examplesOf(report, 'outbox-published')[0]).toMatch(/^outbox \d+ \(events\) unpublished since /);
+    expect(examplesOf(report, 'balance-equals-entries')).toHaveLength(5);
   });
 });
