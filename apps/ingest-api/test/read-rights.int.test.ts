@@ -219,7 +219,11 @@ describe('read rights', () => {
     ];
     const admin = new Pool({ connectionString: testServices().databaseDirectUrl, max: 1 });
     const reset = () => admin.query('SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)', [db.name]);
-    /** The API's lookups of one id since the last reset, by what they read. */
+    /**
+     * The API's lookups of one id since the last reset, by what they read. Other statements
+     * are left out: the long polls' safety re-check (settledWaitKeys) runs on its own timer
+     * for whatever is registered at that moment, which a `wait_ms` request may or may not be.
+     */
     const lookups = async () =>
       (
         await admin.query(
@@ -236,7 +240,7 @@ describe('read rights', () => {
             GROUP BY 1 ORDER BY 1`,
           [db.name],
         )
-      ).rows;
+      ).rows.filter((row: { kind: string }) => row.kind !== 'other');
     try {
       // Once before counting: the API then holds alice's accounts' facts, as it would for a
       // caller probing again and again.
