@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { bucketOf } from '@ledgerline/domain';
 import { BatchingProducer } from '@ledgerline/kafka';
-import { loadMoves, loadRouting, loadRoutingVersion, reconcile, startMoves, abortMoves } from '@ledgerline/postgres';
+import { listOpenMoves, loadMoves, loadRouting, loadRoutingVersion, reconcile, startMoves, abortMoves } from '@ledgerline/postgres';
 import { encodeFence } from '@ledgerline/schemas';
-import { MOVE_DEFAULTS, moveBuckets } from '../src/rebalance/move-buckets';
+import { MOVE_DEFAULTS, moveBuckets, moveBucketsRetrying } from '../src/rebalance/move-buckets';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { Client, type Typed, startApi, token } from '../../../test/support/api';
@@ -177,6 +177,46 @@ describe('bucket moves under load', () => {
     const rerun = await moveBuckets(deps(), [bucket], 2, fastMove);
     expect(rerun.moved.map((m) => [m.id, m.state])).toEqual([[moves[0]!.id, 'DONE']]);
     expect((await loadRouting(db.pool)).partitionOfBucket(bucket)).toBe(2);
+  });
+
+  test('two moves started at once over a shared bucket: one moves, the other is refused by name, not by a duplicate-key error (an outside review)', async () => {
+    // The race, placed: the first move's transaction holds its new moves, uncommitted, while
+    // it waits for the routing version (locked here); the second lists no open move and its
+    // insert waits on the first's. Released, the second's insert met the one-open-move index:
+    // Postgres's 23505, exit 2, and its other bucket not moved. Now it lists again and refuses,
+    // naming the move it raced.
+    const routing = await loadRouting(db.pool);
+    const [a, shared, b] = ['race-a', 'race-shared', 'race-b'].map((salt) => bucketOf(accountOnPartition(routing, 0, salt)));
+    const lockWaiters = async () =>
+      Number((await db.pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name])).rows[0].n);
+    const blocker = await db.pool.connect();
+    let results: PromiseSettledResult<Awaited<ReturnType<typeof moveBucketsRetrying>>>[];
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT version FROM routing_version FOR UPDATE');
+      const first = moveBucketsRetrying(deps(), [a!, shared!], 2, fastMove);
+      await waitFor('the first move waiting for the routing version', async () => (await lockWaiters()) >= 1);
+      const second = moveBucketsRetrying(deps(), [shared!, b!], 3, { ...fastMove, attemptDelayMs: 0 });
+      await waitFor("the second move's insert waiting on the first's", async () => (await lockWaiters()) >= 2);
+      await blocker.query('COMMIT');
+      results = await Promise.allSettled([first, second]);
+    } finally {
+      blocker.release();
+    }
+    expect(results[0]).toMatchObject({ status: 'fulfilled', value: { moved: [expect.anything(), expect.anything()] } });
+    const after = await loadRouting(db.pool);
+    const second = results[1]!;
+    // Listed again at once, the second finds the first's move still open and refuses by name;
+    // had the first finished by then, the second would move both its buckets on from there.
+    // Either is a right answer; a duplicate-key error is not.
+    if (second.status === 'rejected') {
+      expect(String((second.reason as Error).message)).toMatch(new RegExp(`^already moving elsewhere: bucket ${shared} -> partition 2 \\((HOLDING|FENCED)\\)`));
+      expect([a, shared, b].map((bucket) => after.partitionOfBucket(bucket!))).toEqual([2, 2, 0]);
+    } else {
+      expect(second.value.moved.map((m) => m.bucket).sort((x, y) => x - y)).toEqual([shared!, b!].sort((x, y) => x - y));
+      expect([a, shared, b].map((bucket) => after.partitionOfBucket(bucket!))).toEqual([2, 3, 3]);
+    }
+    expect(await listOpenMoves(db.pool)).toEqual([]);
   });
 
   test('a move that died after the fence was applied is finished by running it again', async () => {

@@ -42,6 +42,16 @@ async function bumpRoutingVersion(client: PoolClient): Promise<number> {
 }
 
 /**
+ * Whether `error` is startMoves refused by the one-open-move index: another process opened a
+ * move of one of the buckets between the caller's listing of open moves and its insert. Not a
+ * failure of the move: listed again, that move is resumed (same target) or refused by name.
+ */
+export function isOpenMoveRace(error: unknown): boolean {
+  const e = error as { code?: unknown; constraint?: unknown } | null;
+  return e !== null && typeof e === 'object' && e.code === '23505' && e.constraint === 'bucket_moves_one_open';
+}
+
+/**
  * Step 1: hold the buckets (ingest answers 503 for them) and record one HOLDING move each.
  * Buckets already on `toPartition` are skipped; a bucket with a move in progress is refused
  * by the unique index, so two moves of one bucket cannot race.

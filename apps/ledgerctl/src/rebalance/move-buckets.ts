@@ -20,6 +20,7 @@ import {
   type BucketMove,
   abortMoves,
   finishMoves,
+  isOpenMoveRace,
   isRetryablePgError,
   listOpenMoves,
   loadMoves,
@@ -147,7 +148,10 @@ async function retryingMoves(deps: MoveDeps, options: MoveOptions, attempt: () =
     try {
       return await attempt();
     } catch (error) {
-      const transient = isRetryablePgError(error) || error instanceof BrokerUnavailableError;
+      // Another ledgerctl opening a move of one of the buckets first is a race, not a failure:
+      // listed again, its move is resumed or refused by name (an outside review: it exited 2
+      // with Postgres's duplicate-key message, and the other buckets did not move).
+      const transient = isRetryablePgError(error) || error instanceof BrokerUnavailableError || isOpenMoveRace(error);
       if (!transient || n >= options.attemptsMax) throw error;
       deps.log(`move interrupted (${(error as Error).message}); resuming, attempt ${n + 1}`);
       await sleep(options.attemptDelayMs * n);
