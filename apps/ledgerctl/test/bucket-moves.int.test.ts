@@ -1,7 +1,9 @@
 // Proves buckets move between partitions while money keeps moving (hold, fence, switch):
 // per-account order holds, nothing is applied twice, money is conserved, only the moved
 // buckets' clients are held, and a move interrupted at any step is finished by re-running it.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { bucketOf } from '@ledgerline/domain';
 import { BatchingProducer } from '@ledgerline/kafka';
 import { listOpenMoves, loadMoves, loadRouting, loadRoutingVersion, reconcile, startMoves, abortMoves } from '@ledgerline/postgres';
@@ -12,7 +14,7 @@ import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
 import { Client, type Typed, startApi, token } from '../../../test/support/api';
 import { startWorker, waitFor } from '../../../test/support/worker';
 import { accountOnPartition } from '../../../test/support/ledger';
-import { ledgerctlFor } from '../../../test/support/ledgerctl';
+import { ledgerctlEnvFor, ledgerctlFor } from '../../../test/support/ledgerctl';
 
 const PARTITIONS = 4;
 const quiet = () => undefined;
@@ -218,6 +220,33 @@ describe('bucket moves under load', () => {
     }
     expect(await listOpenMoves(db.pool)).toEqual([]);
   });
+
+  test('Ctrl-C while a move waits rolls its holds back and exits 3, instead of leaving the bucket held until someone runs it again (an outside review)', async () => {
+    // An API that reports an old routing version and a 10-minute refresh: the move waits for
+    // it (up to CTL_MOVE_ROUTERS_WAIT_MS plus that refresh) with the bucket held.
+    const stale = `stale-api-${randomUUID()}`;
+    await db.pool.query("INSERT INTO routing_observers (instance, role, version, seen_at, refresh_ms) VALUES ($1, 'api', 0, now(), 600000)", [stale]);
+    const bucket = bucketOf(accountOnPartition(await loadRouting(db.pool), 0, 'interrupted'));
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../src/main.ts'), 'buckets', 'move', String(bucket), '--to-partition', '2'], {
+        cwd: join(__dirname, '../../..'),
+        env: { ...process.env, ...ledgerctlEnvFor(target) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await waitFor('the move holding its bucket', async () => (await listOpenMoves(db.pool)).some((m) => m.bucket === bucket && m.state === 'HOLDING'));
+      child.kill('SIGINT');
+      expect(await exited).toBe(3);
+      expect(err).toContain('interrupted (SIGINT) while waiting for the APIs: 1 moves rolled back');
+      const after = await loadRouting(db.pool);
+      expect([after.partitionOfBucket(bucket), after.isHeld(accountOnPartition(after, 0, 'interrupted'))]).toEqual([0, false]);
+      expect((await listOpenMoves(db.pool)).filter((m) => m.bucket === bucket)).toEqual([]);
+    } finally {
+      await db.pool.query('DELETE FROM routing_observers WHERE instance = $1', [stale]);
+    }
+  }, 60_000);
 
   test('a move that died after the fence was applied is finished by running it again', async () => {
     const bucket = bucketOf(accountOnPartition(await loadRouting(db.pool), 1));

@@ -29,6 +29,7 @@ import {
   startMoves,
 } from '@ledgerline/postgres';
 import { encodeFence } from '@ledgerline/schemas';
+import { type Interruption, watchInterruption } from './interruption';
 
 export interface MoveDeps {
   pool: Database;
@@ -164,9 +165,14 @@ export async function completeMoves(deps: MoveDeps, moves: readonly BucketMove[]
   const ids = moves.map((m) => m.id);
   const holding = moves.filter((m) => m.state === 'HOLDING');
   if (holding.length > 0) {
-    await waitForRouters(deps, version, ids, options);
-    await publishFences(deps, holding, options);
-    await waitForFences(deps, ids, options);
+    const interruption = watchInterruption();
+    try {
+      await waitForRouters(deps, version, ids, options, interruption);
+      await publishFences(deps, holding, options);
+      await waitForFences(deps, ids, options, interruption);
+    } finally {
+      interruption.stop();
+    }
   }
   await finishMoves(deps.pool, ids);
   const ended = await loadMoves(deps.pool, ids);
@@ -176,11 +182,12 @@ export async function completeMoves(deps: MoveDeps, moves: readonly BucketMove[]
 }
 
 /** Waits until every live API routes with `version`; past the wait, gives up on `ids`, every open move listed (rolledBack). */
-async function waitForRouters(deps: MoveDeps, version: number, ids: readonly bigint[], options: MoveOptions): Promise<void> {
+async function waitForRouters(deps: MoveDeps, version: number, ids: readonly bigint[], options: MoveOptions, interruption: Interruption): Promise<void> {
   const started = Date.now();
   for (;;) {
     const behind = await routersBehind(deps.pool, version, options.routerFreshMs);
     if (behind.length === 0) return;
+    if (interruption.signal !== null) throw await rolledBack(deps, ids, `interrupted (${interruption.signal}) while waiting for the APIs`);
     // An API picks the hold up at its next refresh: one refreshing every 30 s (its
     // API_ROUTING_REFRESH_MS, recorded with its report) gets that on top of the wait.
     const slowestRefreshMs = Math.max(0, ...behind.map((r) => r.refreshMs ?? 0));
@@ -208,11 +215,12 @@ async function publishFences(deps: MoveDeps, holding: readonly BucketMove[], opt
   );
 }
 
-async function waitForFences(deps: MoveDeps, ids: readonly bigint[], options: MoveOptions): Promise<void> {
+async function waitForFences(deps: MoveDeps, ids: readonly bigint[], options: MoveOptions, interruption: Interruption): Promise<void> {
   const deadline = Date.now() + options.fenceWaitMs;
   for (;;) {
     const moves = await loadMoves(deps.pool, ids);
     if (moves.every((m) => m.state !== 'HOLDING')) return;
+    if (interruption.signal !== null) throw await rolledBack(deps, ids, `interrupted (${interruption.signal}) while waiting for the fence`);
     if (Date.now() > deadline) throw await rolledBack(deps, ids, 'the old partition did not apply the fence in time (is a worker running?)');
     await sleep(options.pollMs);
   }
