@@ -71,9 +71,16 @@ function result(name: string, description: string, rows: { example: string }[], 
  * its first EXAMPLES_MAX rows: a ledger with many violations (the outbox stalled for hours,
  * say) never sends them all to this process, which may be a worker's scheduled run (an
  * outside review of ledgerctl: every row came back, one string each).
+ *
+ * The check runs as a MATERIALIZED CTE, which Postgres plans for all its rows, as it planned
+ * the query alone. A LIMIT over a plain subquery lets the planner choose a plan that is fast
+ * for the first rows instead: the 600 s chaos run's proof found entries-agree-with-status
+ * still running after three minutes that way (a nested loop over `entries`, which has no
+ * index by transfer), where the query alone takes a fraction of a second.
  */
 function capped(sql: string): string {
-  return `SELECT example, count(*) OVER () AS violations FROM (${sql}) AS violation LIMIT ${EXAMPLES_MAX}`;
+  return `WITH violation AS MATERIALIZED (${sql})
+          SELECT example, (SELECT count(*) FROM violation) AS violations FROM violation LIMIT ${EXAMPLES_MAX}`;
 }
 
 /** The result of a `capped` query: its rows are the examples, each carrying the whole count. */
