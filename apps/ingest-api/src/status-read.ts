@@ -45,10 +45,11 @@ export interface IdLookups<Found> {
  *
  * A resource the caller may not read is, to the lookups, not there: every later look an
  * unknown id takes is taken too (the ACCEPTED record, the row again, the claim), nothing they
- * find is shown, and the answer is HIDDEN, which callers answer as they answer an unknown id. So another owner's
- * transfer or hold costs the same reads as an id nobody sent, and its 404 does not come back
- * sooner (ids are derived from a principal and an Idempotency-Key, which may be guessable; an
- * account read's 404 got the same treatment first: account-directory.ts, visibleAccount).
+ * find is shown, and the answer is HIDDEN, which callers answer as they answer an unknown id.
+ * So another owner's transfer or hold costs the same reads as an id nobody sent, and its 404
+ * does not come back sooner (ids are derived from a principal and an Idempotency-Key, which
+ * may be guessable; an account read's 404 got the same treatment first: account-directory.ts,
+ * visibleAccount).
  */
 export async function findAsShown<Found>(lookups: IdLookups<Found>, mayShow: (found: Found) => Promise<boolean>): Promise<Found | ClaimedOnly | Hidden | null> {
   let hidden = false;

@@ -192,13 +192,14 @@ describe('bucket moves under load', () => {
     const lockWaiters = async () =>
       Number((await db.pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [db.name])).rows[0].n);
     const blocker = await db.pool.connect();
+    const secondLog: string[] = [];
     let results: PromiseSettledResult<Awaited<ReturnType<typeof moveBucketsRetrying>>>[];
     try {
       await blocker.query('BEGIN');
       await blocker.query('SELECT version FROM routing_version FOR UPDATE');
       const first = moveBucketsRetrying(deps(), [a!, shared!], 2, fastMove);
       await waitFor('the first move waiting for the routing version', async () => (await lockWaiters()) >= 1);
-      const second = moveBucketsRetrying(deps(), [shared!, b!], 3, { ...fastMove, attemptDelayMs: 0 });
+      const second = moveBucketsRetrying({ ...deps(), log: (line) => secondLog.push(line) }, [shared!, b!], 3, { ...fastMove, attemptDelayMs: 0 });
       await waitFor("the second move's insert waiting on the first's", async () => (await lockWaiters()) >= 2);
       await blocker.query('COMMIT');
       results = await Promise.allSettled([first, second]);
@@ -206,6 +207,8 @@ describe('bucket moves under load', () => {
       blocker.release();
     }
     expect(results[0]).toMatchObject({ status: 'fulfilled', value: { moved: [expect.anything(), expect.anything()] } });
+    // It says what happened in the operator's words, not Postgres's.
+    expect(secondLog[0]).toBe('another process opened a move of one of these buckets first; reading the open moves again, attempt 2');
     const after = await loadRouting(db.pool);
     const second = results[1]!;
     // Listed again at once, the second finds the first's move still open and refuses by name;

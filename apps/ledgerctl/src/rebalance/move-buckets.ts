@@ -152,9 +152,14 @@ async function retryingMoves(deps: MoveDeps, options: MoveOptions, attempt: () =
       // Another ledgerctl opening a move of one of the buckets first is a race, not a failure:
       // listed again, its move is resumed or refused by name (an outside review: it exited 2
       // with Postgres's duplicate-key message, and the other buckets did not move).
-      const transient = isRetryablePgError(error) || error instanceof BrokerUnavailableError || isOpenMoveRace(error);
+      const raced = isOpenMoveRace(error);
+      const transient = raced || isRetryablePgError(error) || error instanceof BrokerUnavailableError;
       if (!transient || n >= options.attemptsMax) throw error;
-      deps.log(`move interrupted (${(error as Error).message}); resuming, attempt ${n + 1}`);
+      deps.log(
+        raced
+          ? `another process opened a move of one of these buckets first; reading the open moves again, attempt ${n + 1}`
+          : `move interrupted (${(error as Error).message}); resuming, attempt ${n + 1}`,
+      );
       await sleep(options.attemptDelayMs * n);
     }
   }
