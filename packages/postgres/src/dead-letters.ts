@@ -42,10 +42,12 @@ export interface Redrive {
   redrivenBy: string;
 }
 
-const DEAD_LETTER_COLUMNS = `o.id, o.source_partition, o.payload, o.created_at, o.published_at,
+/** What is known of a letter besides its message: small, whatever the message's size. */
+const DEAD_LETTER_FACTS = `o.id, o.source_partition, o.created_at, o.published_at,
             (SELECT count(*)::int FROM dead_letter_redrives r WHERE r.letter_id = o.id) AS redrives,
             (SELECT max(r.redriven_at) FROM dead_letter_redrives r WHERE r.letter_id = o.id) AS last_redriven_at,
             a.acknowledged_at, a.acknowledged_by, a.note, f.first_id::text AS again_of`;
+const DEAD_LETTER_COLUMNS = `${DEAD_LETTER_FACTS}, o.payload`;
 /** A letter's bytes as one value: its key, its value (or, cut, its size's hash), compared whole. */
 const LETTER_BYTES = (alias: string) =>
   `md5(concat_ws('|', coalesce(${alias}.payload->>'key_base64', ''), coalesce(${alias}.payload->>'value_base64', ''), coalesce(${alias}.payload->>'value_sha256', '')))`;
@@ -92,20 +94,56 @@ function deadLetterOf(r: DeadLetterDbRow): DeadLetterRow {
 }
 
 /**
- * The newest `limit` dead letters (of one source partition, or all), oldest first, published
- * or not yet. The outbox holds only rows still to be sent, so its part is a scan of those;
- * "again of" reads every letter (they are rare: the API refuses bad input at the border).
+ * How many letters' messages one read holds at most. A letter keeps up to
+ * DEAD_LETTER_VALUE_BYTES_KEPT bytes of its command, in base64 inside JSON (about 90 kB with
+ * its reason), so a page is a few megabytes whatever `limit` asks: `ledgerctl dead-letters
+ * --limit 10000` never holds ten thousand messages at once, in Postgres's answer or in Node.
  */
-export async function listDeadLetters(pool: Pool, options: { limit: number; partition?: number; open?: boolean }): Promise<DeadLetterRow[]> {
+export const DEAD_LETTER_PAGE = 50;
+
+/**
+ * The newest `limit` dead letters (of one source partition, or all), oldest first, published
+ * or not yet, read a page at a time: first what is known of each (small: its id, times,
+ * redrives, acknowledgement, "again of"), then the messages of `pageSize` letters per read.
+ * The outbox holds only rows still to be sent, so its part is a scan of those; "again of"
+ * hashes every letter in Postgres, which returns only the hashes' matches (letters are rare:
+ * the API refuses bad input at the border). A letter the relay publishes between the two
+ * reads moves to dead_letters under the same id, and is read there, with its mark.
+ */
+export async function* readDeadLetters(
+  pool: Pool,
+  options: { limit: number; partition?: number; open?: boolean },
+  pageSize: number = DEAD_LETTER_PAGE,
+): AsyncGenerator<DeadLetterRow> {
   // `open`: only letters nobody has handled yet, neither acknowledged nor redriven.
-  const { rows } = await pool.query<DeadLetterDbRow>(
-    `SELECT ${DEAD_LETTER_COLUMNS} FROM ${DEAD_LETTERS}
+  const { rows: facts } = await pool.query<Omit<DeadLetterDbRow, 'payload'>>(
+    `SELECT ${DEAD_LETTER_FACTS} FROM ${DEAD_LETTERS}
       WHERE ($2::int IS NULL OR o.source_partition = $2)
         AND (NOT $3::boolean OR (a.letter_id IS NULL AND NOT EXISTS (SELECT 1 FROM dead_letter_redrives r WHERE r.letter_id = o.id)))
       ORDER BY o.id DESC LIMIT $1`,
     [options.limit, options.partition ?? null, options.open === true],
   );
-  return rows.reverse().map(deadLetterOf);
+  facts.reverse();
+  for (let start = 0; start < facts.length; start += pageSize) {
+    const page = facts.slice(start, start + pageSize);
+    const { rows } = await pool.query<{ id: string; payload: Record<string, unknown>; published_at: Date | null }>(
+      `SELECT id, payload, published_at FROM ${LETTERS} l WHERE id = ANY($1::int8[])`,
+      [page.map((fact) => fact.id)],
+    );
+    const messages = new Map(rows.map((row) => [row.id, row]));
+    for (const fact of page) {
+      const message = messages.get(fact.id);
+      // Letters are never deleted; a row gone between the reads would be a restore, and is left out.
+      if (message !== undefined) yield deadLetterOf({ ...fact, payload: message.payload, published_at: message.published_at });
+    }
+  }
+}
+
+/** readDeadLetters' letters in one array, for a caller that needs them together (a test, the chaos proof). */
+export async function listDeadLetters(pool: Pool, options: { limit: number; partition?: number; open?: boolean }): Promise<DeadLetterRow[]> {
+  const letters: DeadLetterRow[] = [];
+  for await (const letter of readDeadLetters(pool, options)) letters.push(letter);
+  return letters;
 }
 
 /** One dead letter by its id, published or not yet, or null when there is none (another topic's outbox row, or no row). */

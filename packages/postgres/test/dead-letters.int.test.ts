@@ -9,6 +9,8 @@ import type { Pool } from 'pg';
 import {
   acknowledgeDeadLetter,
   countUnpublishedOutbox,
+  DEAD_LETTER_PAGE,
+  type DeadLetterRow,
   findDeadLetter,
   inTransaction,
   listDeadLetters,
@@ -17,8 +19,10 @@ import {
   markOutboxPublished,
   migrate,
   partitionsWithLeftovers,
+  readDeadLetters,
   recordRedrive,
 } from '../src';
+import { DEAD_LETTER_VALUE_BYTES_KEPT } from '@ledgerline/schemas';
 import { useTestDatabase } from '../../../test/support/database';
 
 /** A dead letter's message as the worker writes it (docs/events.md), with the bytes it names. */
@@ -96,6 +100,43 @@ describe('published dead letters', () => {
     expect(shown!.publishedAt).toBeInstanceOf(Date);
     expect(await findDeadLetter(db.pool, waiting)).toMatchObject({ id: waiting, publishedAt: null });
     expect(await findDeadLetter(db.pool, event)).toBeNull(); // another topic's row
+  });
+
+  test('a long listing holds at most a page of messages per read, and lists every letter whole, in order', async () => {
+    const { db } = own;
+    const P = 5;
+    // More letters than a page, each keeping as much of its command as a letter can
+    // (DEAD_LETTER_VALUE_BYTES_KEPT), each different, and one the same bytes as the first.
+    const count = DEAD_LETTER_PAGE + 12;
+    const valueOf = (i: number) => `{"v":1,"type":"CREDIT_LEG","pad":"${String(i).padStart(6, '0')}${'x'.repeat(DEAD_LETTER_VALUE_BYTES_KEPT - 40)}"}`;
+    const ids: bigint[] = [];
+    for (let i = 0; i < count; i += 1) ids.push(await insertOutbox(P, 'dead-letter', letterOf(i, valueOf(i))));
+    const copy = await insertOutbox(P, 'dead-letter', letterOf(count, valueOf(0)));
+    await markOutboxPublished(db.pool, ids.slice(0, 20).map((id) => ({ sourcePartition: P, id, topic: 'dead-letter' as const })));
+
+    // The pool as the listing uses it, recording how many bytes of rows each read returned.
+    const readBytes: number[] = [];
+    const recording = {
+      query: async (...args: Parameters<Pool['query']>) => {
+        const result = await (db.pool.query as (...a: unknown[]) => Promise<{ rows: unknown[] }>)(...args);
+        readBytes.push(Buffer.byteLength(JSON.stringify(result.rows)));
+        return result;
+      },
+    } as unknown as Pool;
+    const listed: DeadLetterRow[] = [];
+    for await (const letter of readDeadLetters(recording, { limit: 10_000, partition: P })) listed.push(letter);
+
+    expect(listed.map((r) => r.id)).toEqual([...ids, copy]);
+    expect(listed.map((r) => Buffer.from(String(r.letter.value_base64), 'base64').toString())).toEqual([...ids.map((_, i) => valueOf(i)), valueOf(0)]);
+    expect(listed.map((r) => r.publishedAt !== null)).toEqual([...ids.map((_, i) => i < 20), false]);
+    expect(listed.at(-1)!.againOf).toBe(ids[0]);
+    // One letter's row is about 90 kB (its value in base64); no read returned more than a
+    // page of them, and the whole listing (about 5.7 MB) took several reads.
+    const letterBytes = Buffer.byteLength(JSON.stringify(listed[1]!.letter));
+    expect(letterBytes).toBeGreaterThan(DEAD_LETTER_VALUE_BYTES_KEPT);
+    expect(Math.max(...readBytes)).toBeLessThan((DEAD_LETTER_PAGE + 1) * letterBytes);
+    expect(readBytes.filter((bytes) => bytes > letterBytes).length).toBeGreaterThanOrEqual(2);
+    expect(readBytes.reduce((a, b) => a + b, 0)).toBeGreaterThan(count * letterBytes);
   });
 
   test('a mark that names a dead letter moves nothing but that letter', async () => {

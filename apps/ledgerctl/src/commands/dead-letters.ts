@@ -7,10 +7,11 @@
  * (dead_letter_acknowledgements). Listing and showing read as the API role; a redrive and an
  * acknowledgement run as the owner, which writes their records.
  */
+import { once } from 'node:events';
 import { hostname, userInfo } from 'node:os';
 import { DEAD_LETTER_NOTE_CHARS_MAX, OPERATOR_CHARS_MAX } from '@ledgerline/domain';
 import { commandSchemaProblem } from '@ledgerline/schemas';
-import { acknowledgeDeadLetter, findDeadLetter, inTransaction, listDeadLetters, listRedrives, loadRouting, recordRedrive } from '@ledgerline/postgres';
+import { acknowledgeDeadLetter, findDeadLetter, inTransaction, listRedrives, loadRouting, readDeadLetters, recordRedrive } from '@ledgerline/postgres';
 import { type CtlConfig, ctlPool } from '../config';
 import { printTable, printable } from '../table';
 import { withDeps } from './operate';
@@ -35,47 +36,48 @@ export async function showDeadLetters(config: CtlConfig, options: { limit: numbe
   }
   const pool = ctlPool(config, 'read', 1);
   try {
-    const rows = await listDeadLetters(pool, options);
+    // Read a page of letters at a time (readDeadLetters): a line of --json is written, and a
+    // row of the table reduced to its cells, before the next page is read.
+    const letters = readDeadLetters(pool, options);
     if (options.json) {
       // The whole message, bytes included (docs/events.md), one JSON line each: for tools.
-      for (const row of rows) {
+      for await (const row of letters) {
         const ack = row.acknowledgement;
         const redriven = {
           redrives: row.redrives,
           last_redriven_at: row.lastRedrivenAt?.toISOString() ?? null,
           acknowledged: ack === null ? null : { at: ack.acknowledgedAt.toISOString(), by: ack.acknowledgedBy, note: ack.note },
         };
-        process.stdout.write(`${JSON.stringify({ id: String(row.id), source_partition: row.sourcePartition, published: row.publishedAt !== null, ...redriven, ...row.letter })}\n`);
+        await written(`${JSON.stringify({ id: String(row.id), source_partition: row.sourcePartition, published: row.publishedAt !== null, ...redriven, ...row.letter })}\n`);
       }
       return;
     }
-    if (rows.length === 0) {
+    const cells: string[][] = [];
+    for await (const row of letters) {
+      const reason = String(row.letter.reason ?? '');
+      const command = commandOf(row.letter.value_base64, row.letter.value_bytes);
+      cells.push([
+        String(row.id),
+        String(row.letter.partition ?? row.sourcePartition),
+        String(row.letter.offset ?? ''),
+        command.type,
+        command.id,
+        row.againOf === null ? '-' : String(row.againOf),
+        String(row.letter.dead_lettered_at ?? row.createdAt.toISOString()),
+        row.publishedAt ? 'yes' : 'not yet',
+        row.lastRedrivenAt === null ? '-' : `${row.redrives}x, last ${row.lastRedrivenAt.toISOString()}`,
+        row.acknowledgement === null ? '-' : row.acknowledgement.acknowledgedAt.toISOString(),
+        reason.length > REASON_SHOWN_MAX ? `${reason.slice(0, REASON_SHOWN_MAX)}...` : reason,
+      ]);
+    }
+    if (cells.length === 0) {
       process.stdout.write(options.open ? 'no open dead letters (each is acknowledged or redriven)\n' : 'no dead letters\n');
       return;
     }
     // A command redriven and dead-lettered again is a new letter with the same bytes: each
     // later letter names the first one with its key and value ('again of'), listed or not
     // (--open leaves out the redriven original, and --limit the older ones).
-    printTable(
-      ['id', 'partition', 'offset', 'command', 'command id', 'again of', 'dead-lettered at', 'on topic', 'redriven', 'acknowledged', 'reason'],
-      rows.map((row) => {
-        const reason = String(row.letter.reason ?? '');
-        const command = commandOf(row.letter.value_base64, row.letter.value_bytes);
-        return [
-          String(row.id),
-          String(row.letter.partition ?? row.sourcePartition),
-          String(row.letter.offset ?? ''),
-          command.type,
-          command.id,
-          row.againOf === null ? '-' : String(row.againOf),
-          String(row.letter.dead_lettered_at ?? row.createdAt.toISOString()),
-          row.publishedAt ? 'yes' : 'not yet',
-          row.lastRedrivenAt === null ? '-' : `${row.redrives}x, last ${row.lastRedrivenAt.toISOString()}`,
-          row.acknowledgement === null ? '-' : row.acknowledgement.acknowledgedAt.toISOString(),
-          reason.length > REASON_SHOWN_MAX ? `${reason.slice(0, REASON_SHOWN_MAX)}...` : reason,
-        ];
-      }),
-    );
+    printTable(['id', 'partition', 'offset', 'command', 'command id', 'again of', 'dead-lettered at', 'on topic', 'redriven', 'acknowledged', 'reason'], cells);
   } finally {
     await pool.end();
   }
@@ -118,6 +120,11 @@ export async function showDeadLetter(config: CtlConfig, id: bigint): Promise<voi
   } finally {
     await pool.end();
   }
+}
+
+/** Writes `text` to stdout, waiting when its buffer is full (a slow reader of a pipe), so lines never pile up in memory. */
+async function written(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
 }
 
 /** Where a field's value starts on `dead-letters show`'s lines. */
