@@ -8,12 +8,14 @@
 // refund names (migration 0024), or whose currency is not its account's (refused in memory,
 // apply.ts).
 import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import { type CreditLegCommand, type RefundLegCommand, type RoutingTable, creditLegOf } from '@ledgerline/domain';
 import { listDeadLetters, loadRouting } from '@ledgerline/postgres';
 import { encodeCommand } from '@ledgerline/schemas';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
-import { TestPublisher, accountOnPartition, allTerminal, balanceOf, deposit, openAccountOn, transferStatuses } from '../../../test/support/ledger';
+import { TestPublisher, accountOnPartition, allTerminal, balanceOf, deposit, openAccountOn, ownerClose, testSeal, transferStatuses } from '../../../test/support/ledger';
+import { testServices } from '../../../test/support/env';
 import { startWorker, waitFor } from '../../../test/support/worker';
 
 const PARTITIONS = 2;
@@ -182,6 +184,41 @@ describe('a saga leg no worker built', () => {
     await depositBehind(source, 3n);
     expect(await balanceOf(db.pool, source)).toBe(3n);
     expect((await letterCount()) - before).toBe(1);
+  });
+
+  test("a REFUND_LEG behind its account's close, in one batch, is dead-lettered: the close applies and the partition goes on", async () => {
+    // Found by an outside review: nothing was in flight from the account, so the close
+    // applied, and the forged refund behind it landed on the account its batch had just
+    // closed. The batch's check ("closed with balance") took that for a bug: the worker
+    // stopped, and so did every owner of the partition after it (apply.ts, applyRefundLeg).
+    const account = await openAccountOn(db.pool, routing, 0, 'leg-closer');
+    const forged: RefundLegCommand = { ...creditLeg(randomUUID(), account, randomUUID(), 5n), type: 'REFUND_LEG', reason: 'ACCOUNT_FROZEN', sourcePartition: 1 };
+    const before = await letterCount();
+    // One produce request, one record batch: the two reach the worker in one fetch, the close
+    // first (a close begins its own batch, and the refund joins it).
+    const producer = new Kafka({ brokers: testServices().kafkaBrokers, clientId: 'close-and-refund', logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: topics.names.commands,
+        acks: -1,
+        messages: [
+          { partition: 0, key: account, value: encodeCommand(ownerClose(account, 'leg-closer'), testSeal) },
+          { partition: 0, key: account, value: encodeCommand(forged) },
+        ],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    await depositBehind(await openAccountOn(db.pool, routing, 0, 'leg-closer-2'), 6n);
+    const { rows } = await db.pool.query('SELECT status, balance::text FROM accounts WHERE id = $1', [account]);
+    expect(rows[0]).toEqual({ status: 'CLOSED', balance: '0' });
+    const letters = (await listDeadLetters(db.pool, { limit: 10_000 })).map((r) => r.letter);
+    expect(letters.length - before).toBe(1);
+    // Refused in memory behind the close, the refund is isolated by bisection: written alone,
+    // after the close, the write's check against its transfer's row refuses it (LL003).
+    expect(String(letters.at(-1)!.reason)).toMatch(/^UNPROCESSABLE: /);
+    expect(worker.fatal).toEqual([]);
   });
 
   describe("a capture's leg written before legs named their hold", () => {

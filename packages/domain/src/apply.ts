@@ -355,6 +355,14 @@ class BatchBuilder {
     // against another or leave a negative total, which the batch's own check takes for a
     // bug and stops the partition on.
     const source = this.account(command.fromAccountId);
+    // A close waits for every transfer from its account to end (refuseAccountUpdate), so no
+    // genuine refund follows its account's close in one batch. Applied, it would leave the
+    // account closed with money, which the batch's check takes for a bug and stops the
+    // partition on, whoever owns it next (an outside review). A refund after a close in an
+    // earlier batch reaches the write, which checks it against its transfer's row.
+    if (source?.status === 'CLOSED' && this.context.accounts.get(command.fromAccountId)?.status !== 'CLOSED') {
+      throw new UnprocessableCommand(`refund for transfer ${command.transferId} follows the close of its account ${command.fromAccountId} in the same batch`);
+    }
     if (source && source.currency !== command.currency) {
       throw new UnprocessableCommand(`refund for transfer ${command.transferId} is in ${command.currency}, its account ${command.fromAccountId} in ${source.currency}`);
     }

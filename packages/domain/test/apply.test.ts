@@ -486,6 +486,21 @@ describe('cross-partition saga', () => {
     expect(() => applyBatch(contextFor(1, [a], { routes }), [reversalRefund])).toThrow(UnprocessableCommand);
   });
 
+  test("REFUND_LEG behind its account's close in one batch is unprocessable, never an InvariantViolation that stops the partition", () => {
+    // Found by an outside review: the close applied (nothing in flight from the account, which
+    // a genuine refund needs), then the forged refund landed on the account the batch had just
+    // closed, and the batch's check ("closed with balance") stopped every owner of the partition in turn.
+    const transit = systemAccount(transit1, 'TRANSIT', 'USD', 40n, 1n);
+    const context = { ...contextFor(1, [userAccount(A, { balance: 0n, seq: 3n }), transit], { routes }), outgoingInFlight: new Set<string>() };
+    const close: Command = { type: 'UPDATE_ACCOUNT', changeId: 'x1', accountId: A, status: 'CLOSED', overdraftLimit: null, principal: 'alice', admin: false, requestHash: HASH, acceptedAt: ACCEPTED_AT };
+    expect(() => applyBatch(context, [close, refundLegCmd('t1', A, B, 5n, 'ACCOUNT_FROZEN', 2)])).toThrow(UnprocessableCommand);
+    // Without the refund the close applies; on an account closed by an earlier batch the
+    // refund is left to the write, which checks it against its transfer's row (LL003).
+    expect(applyBatch(context, [close]).outcomes).toEqual([{ commandId: 'x1', result: 'ACCOUNT_UPDATED' }]);
+    const closedBefore = { ...contextFor(1, [userAccount(A, { balance: 0n, seq: 3n, status: 'CLOSED' }), transit], { routes }), outgoingInFlight: new Set<string>() };
+    expect(applyBatch(closedBefore, [refundLegCmd('t1', A, B, 5n, 'ACCOUNT_FROZEN', 2)]).outcomes).toEqual([{ commandId: 't1', result: 'LEG_APPLIED' }]);
+  });
+
   test('REFUND_LEG in another currency than its account, or handing back more than its reversal added, is unprocessable, never an InvariantViolation that stops the partition', () => {
     // Found by an outside review: such a leg, written to the topic by someone else, made the
     // batch unbalanced (USD posted against EUR) or left a negative reversal total, and every

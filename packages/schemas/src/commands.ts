@@ -60,7 +60,11 @@ const holdMessage = z.strictObject({
   expires_at: isoTimestamp,
   description: storableText(512).nullable(),
 });
-const captureMessage = z.strictObject({ ...clientFields, type: z.literal('CAPTURE'), hold_id: uuid, account_id: uuid, to_account_id: uuid });
+// The API refuses a capture into the held account itself (holds.ts); so does the worker, for
+// a message someone else wrote (an outside review: it ended the hold CAPTURED, moving nothing).
+const captureMessage = z
+  .strictObject({ ...clientFields, type: z.literal('CAPTURE'), hold_id: uuid, account_id: uuid, to_account_id: uuid })
+  .refine((m) => m.to_account_id !== m.account_id, { message: 'to_account_id must differ from the held account', path: ['to_account_id'] });
 const reversalMessage = z.strictObject({
   ...clientFields,
   type: z.literal('REVERSAL'),

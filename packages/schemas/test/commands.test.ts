@@ -23,6 +23,10 @@ const commands: Command[] = [
   { type: 'REVERSAL', transferId: randomUUID(), reverses: randomUUID(), fromAccountId: randomUUID(), amount: 30n, currency: 'USD', description: 'rest', rest: true, principal: 'bob', admin: false, requestHash: hash, acceptedAt: at },
 ];
 
+const capturing = JSON.parse(
+  encodeCommand({ type: 'CAPTURE', transferId: randomUUID(), holdId: randomUUID(), accountId: randomUUID(), toAccountId: randomUUID(), amount: 40n, currency: 'USD', principal: 'bob', admin: false, requestHash: hash, acceptedAt: at }),
+) as { account_id: string };
+
 describe('command wire format', () => {
   test.each(commands.map((c) => [c.type, c] as const))('%s round-trips', (_type, command) => {
     const decoded = decodeCommand(Buffer.from(encodeCommand(command)));
@@ -48,6 +52,8 @@ describe('command wire format', () => {
     ['a member this version does not know', JSON.stringify({ ...JSON.parse(encodeCommand(commands[2]!)), on_behalf_of: 'ops' }), /on_behalf_of/],
     ['unknown type', JSON.stringify({ v: 1, type: 'STEAL' }), /schema/],
     ['from equals to', JSON.stringify({ ...JSON.parse(encodeCommand(commands[0]!)), to_account_id: (commands[0] as { fromAccountId: string }).fromAccountId }), /differ/],
+    // Found by an outside review: applied, it ended the hold CAPTURED and moved nothing (the API refuses it; a message on Kafka may not come from the API).
+    ['a capture into the held account', JSON.stringify({ ...capturing, to_account_id: capturing.account_id }), /differ/],
     ['lower-case currency', JSON.stringify({ ...JSON.parse(encodeCommand(commands[2]!)), currency: 'usd' }), /currency/],
     // Numbers Postgres would refuse mid-batch (an int past 2^31, a bigint past 2^63 - 1) are refused here: every number bounded.
     ['a leg from partition 1024', JSON.stringify({ ...JSON.parse(encodeCommand(commands[3]!)), source_partition: 1024 }), /source_partition/],
