@@ -16,7 +16,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPool, ensureRouting, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
+import { createPool, ensureRouting, listDeadLetters, migrate, runAdminStatement, withDatabase } from '@ledgerline/postgres';
+import { INVARIANT_BROKEN_REASON } from '../../apps/partition-worker/src/partition-applier';
 import { startApi, token } from '../support/api';
 import { testServices } from '../support/env';
 import { createTestTopics } from '../support/kafka';
@@ -84,6 +85,20 @@ async function main(): Promise<number> {
     if (worker.fatal.length > 0) {
       process.stderr.write(`fuzz: the worker stopped on ${worker.fatal.map((e) => e.message).join('; ')}\n`);
       return 1;
+    }
+    // A command whose apply broke an invariant is isolated, not a stop (the worker's
+    // failureKind): a bug all the same, found by its dead letter's reason.
+    const ledger = createPool({ connectionString: target.databaseUrl, connectionsMax: 1, connectTimeoutMs: 10_000, applicationName: 'fuzz' });
+    try {
+      const letters = await listDeadLetters(ledger, { limit: 10_000 });
+      const broken = letters.filter((row) => String(row.letter.reason).startsWith(INVARIANT_BROKEN_REASON));
+      process.stdout.write(`fuzz: ${letters.length} dead letters, ${broken.length} of them for a broken invariant\n`);
+      if (broken.length > 0) {
+        process.stderr.write(`fuzz: commands broke an invariant in memory: ${broken.map((row) => String(row.letter.reason)).join('; ')}\n`);
+        return 1;
+      }
+    } finally {
+      await ledger.end();
     }
     return code;
   } finally {

@@ -124,6 +124,13 @@ export interface ApplierPorts {
 export type DeadLetterReason = 'malformed' | 'forged' | 'unprocessable';
 
 /**
+ * How a dead letter's reason begins when its command broke an invariant in memory (a bug in
+ * the apply, isolated rather than written: failureKind): still UNPROCESSABLE, so redrive and
+ * the listing treat it as any other, and told apart by the runs that look for bugs (the fuzzer).
+ */
+export const INVARIANT_BROKEN_REASON = 'UNPROCESSABLE: broke an invariant in memory: ';
+
+/**
  * A write failed, and a write of no commands failed the same way: the database (a broken
  * deploy, a revoked privilege, a full disk), not a command, is at fault. Retried with
  * backoff by the consumer loop, never blamed on a command.
@@ -468,7 +475,7 @@ export class PartitionApplier {
       // A worker that lost the partition without hearing of it yet (paused past its session,
       // a broker restart) applies the next fetch to accounts another owner has since written:
       // the in-memory apply can break an invariant before the write would have been fenced.
-      // Only the partition's current owner may take that for a bug and stop.
+      // Only the partition's current owner may take that for a command's doing (below).
       if (failure instanceof InvariantViolation && !(await claimIsCurrent(this.ports.pool, claim))) {
         return this.released(`epoch ${claim.epoch} was superseded while this worker applied from its cache (${failure.message})`, true);
       }
@@ -596,10 +603,16 @@ export class PartitionApplier {
   private async isolateOne(claim: PartitionClaim, message: ConsumedMessage, error: unknown, progress: ApplyProgress): Promise<void> {
     const now = this.ports.clock.now().toISOString();
     const offset = BigInt(message.offset);
-    const letter = deadLetterOf({ topic: this.topic, partition: this.partition, offset: message.offset, key: message.key, value: message.value }, `UNPROCESSABLE: ${(error as Error).message}`, now, sqlStateOf(error));
+    const letter = deadLetterOf(
+      { topic: this.topic, partition: this.partition, offset: message.offset, key: message.key, value: message.value },
+      `${error instanceof InvariantViolation ? INVARIANT_BROKEN_REASON : 'UNPROCESSABLE: '}${(error as Error).message}`,
+      now,
+      sqlStateOf(error),
+    );
     const decoded = decodeCommand(message.value, this.ports.seal);
     const effects = decoded.ok && decoded.command ? isolateUnprocessable({ partition: this.partition, now }, decoded.command) : NO_EFFECTS;
-    this.ports.log(`partition ${this.partition}: offset ${offset} isolated as UNPROCESSABLE (${letter.sqlstate ?? 'no SQLSTATE'}): ${(error as Error).message}`);
+    const bug = error instanceof InvariantViolation ? ' (it broke an invariant in memory, so nothing of it was written: a bug in the worker\'s apply, please report it)' : '';
+    this.ports.log(`partition ${this.partition}: offset ${offset} isolated as UNPROCESSABLE (${letter.sqlstate ?? 'no SQLSTATE'})${bug}: ${(error as Error).message}`);
     // From the claim's next offset, not the message's: offsets before it may hold no record a
     // consumer is given (transaction markers), and the write's fence expects next_offset.
     const write = { claim, fromOffset: claim.nextOffset, toOffset: offset + 1n, before: new Map<string, AccountState>() };
@@ -717,8 +730,10 @@ export class PartitionApplier {
     const known = await this.accountsFor(named, ahead?.accounts);
     const alreadyApplied = readAppliedKeys ? await this.appliedKeysOf(commands) : new Set<string>();
     if (ahead) for (const key of ahead.appliedKeys) alreadyApplied.add(key);
-    // Pure: may throw InvariantViolation, which must stop the worker before any write, or
-    // UnprocessableCommand, which isolates the command that can never apply.
+    // Pure: may throw UnprocessableCommand, for a command that can never apply, or
+    // InvariantViolation, for a batch whose result the check refuses (a bug in the apply that
+    // a command reaches); either stops the batch before any write, and bisection isolates the
+    // command that causes it (failureKind).
     const effects = applyBatch({ partition: this.partition, now, accounts: known, partitionOf, alreadyApplied, ...holdLedger }, commands);
     const appliedKeys = commands
       .filter((_, i) => effects.outcomes[i]!.result !== 'FORWARDED')
@@ -907,5 +922,11 @@ function mayBeACopy(failure: unknown): boolean {
  */
 function failureKind(failure: unknown): WriteFailureKind {
   if (failure instanceof AfterCommitError) return 'operating'; // the write committed: no command failed
+  // An invariant the in-memory apply breaks, read and applied again first (mayBeACopy) by the
+  // partition's current owner (claimIsCurrent): deterministic, as the apply is pure. It is a
+  // bug the check kept out of the ledger; the command that reaches it is isolated, loudly
+  // (isolateOne), rather than stopping the partition for every owner in turn, which is
+  // what it did until an outside review found a forged refund that reached one (invariant 10).
+  if (failure instanceof InvariantViolation) return 'deterministic';
   return failure instanceof UnprocessableCommand ? 'deterministic' : classifyWriteFailure(failure);
 }

@@ -107,7 +107,7 @@ export interface PartitionWorkerOptions {
   outboxSweepAgeMs: number;
   ports: ApplierPorts;
   relay: OutboxRelay;
-  /** A broken invariant: the process must stop rather than write (docs/design.md, "Poison isolation"). */
+  /** A second writer, or a broken invariant that is no command's: the process must stop rather than write (docs/design.md, "Poison isolation"). */
   onFatal(error: Error): void;
   /** A batch's write failed for an operating reason and will be retried (alerting, metrics). */
   onWriteRetry?(partition: number, attempt: number, error: Error): void;
@@ -404,10 +404,10 @@ export class PartitionWorker {
   }
 
   /**
-   * Applies a fetch until it is written or the partition is no longer ours. A broken
-   * invariant or a second writer (InvariantViolation, ConcurrentWriteError) stops the
-   * process. Deterministic failures never get here: the applier isolates the command that
-   * causes them. Everything else is an operating error (a dependency down), retried here with
+   * Applies a fetch until it is written or the partition is no longer ours. A second writer
+   * (ConcurrentWriteError) stops the process, and so would a broken invariant that is no
+   * command's (InvariantViolation; the applier isolates the command that breaks one).
+   * Deterministic failures never get here: the applier isolates the command that causes them. Everything else is an operating error (a dependency down), retried here with
    * backoff and a heartbeat between attempts instead of being thrown to kafkajs: a throw
    * makes kafkajs restart the consumer, which rebalances every partition of the group, every
    * ~30 s for as long as Postgres is down.

@@ -236,6 +236,31 @@ describe('PartitionApplier: only a command that fails alone, every time, is blam
   });
 });
 
+describe('PartitionApplier: a command whose apply breaks an invariant in memory', () => {
+  test('is isolated (REJECTED UNPROCESSABLE, dead-lettered, said loudly), nothing of it written, and the rest of its batch applies: it never stops the partition', async () => {
+    // An outside review found a forged refund that reached such a bug (fixed in apply.ts):
+    // the check refused the batch, and the worker stopped, as did every owner after it. Here
+    // the bug is an account read back below its own limit (no row Postgres would keep: its
+    // check constraint refuses it), so any credit into it leaves it below its limit.
+    const ledger = new FakeLedger();
+    const from = ledger.openAccount(1_000n);
+    const to = ledger.openAccount(0n);
+    const broken = ledger.openAccount(0n);
+    ledger.accounts.get(broken)!.balance = '-100';
+    const commands = [transferOf(from, to, `owner-${from}`, 1n), transferOf(from, to, `owner-${from}`, 2n), transferOf(from, broken, `owner-${from}`, 3n), transferOf(from, to, `owner-${from}`, 4n)];
+    const { applier, log } = applierOn(ledger, 4);
+
+    const { result, failures } = await applyUntilWritten(applier, messagesOf(commands));
+
+    expect(failures).toEqual([]);
+    expect(result).toEqual({ kind: 'applied', nextOffset: 4n });
+    expect(statusesOf(ledger, commands)).toEqual([COMPLETED, COMPLETED, { status: 'REJECTED', reason: 'UNPROCESSABLE' }, COMPLETED]);
+    expect(ledger.deadLetters).toEqual([expect.objectContaining({ offset: '2', reason: expect.stringMatching(/^UNPROCESSABLE: broke an invariant in memory: .*below its limit/) })]);
+    expect(ledger.accounts.get(broken)!.balance).toBe('-100');
+    expect(log.filter((line) => /isolated as UNPROCESSABLE.*broke an invariant in memory/.test(line))).toHaveLength(1);
+  });
+});
+
 describe('PartitionApplier: what fails after a commit is not the write', () => {
   // Found by an outside review: the heartbeat's KafkaJSConnectionError carries code 'EPIPE',
   // which was read as a SQLSTATE (deterministic): the committed batch was taken for a failed
