@@ -225,10 +225,11 @@ async function refuseDestination(ctx: AppContext, hold: CurrentHold, toAccountId
   // A closed account stays closed, so it can only refuse the capture; across partitions it
   // would refuse it only once the hold is used up (CAPTURED, its amount refunded to the held
   // account's balance), where on one partition the hold stays HELD. Refused here, the hold
-  // stays HELD wherever the destination lives. Not for a retry of a capture accepted before
-  // the destination closed: that one replays (a status the API reads changes, unlike the
-  // checks above).
-  if ((await findAccount(ctx.pool, toAccountId))?.status === 'CLOSED' && !(await earlierTransfer(ctx, transferId))) {
+  // stays HELD wherever the destination lives. Not for a retry of a capture sent, or maybe
+  // sent, before the destination closed (its transfer, its record, or only its key's claim
+  // shows it: sentEarlierUnderKey): that one replays, or publishes the same body again, as
+  // its first attempt may still be applied (an outside review found the claim missed here).
+  if ((await findAccount(ctx.pool, toAccountId))?.status === 'CLOSED' && !(await sentEarlierUnderKey(ctx, transferId))) {
     throw validationFailed([{ path: 'to_account_id', message: 'is closed' }]);
   }
 }

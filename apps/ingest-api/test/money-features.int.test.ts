@@ -306,6 +306,36 @@ describe('holds, reversals and the account life cycle', () => {
       expect(await balance(alice, from)).toEqual({ balance: '100', available: '100' });
     });
 
+    // Regression (an outside review): the same gap in the closed-destination check of a live
+    // hold, which looked for an earlier capture in its transfer and its ACCEPTED record only.
+    // A retry after an ambiguous 503, its payee closed meanwhile, got 400 "is closed" (the
+    // hold said to stay as it was), while the first attempt could still apply and use it up;
+    // the same retry then got 200.
+    test("a capture of a live hold whose destination closed since, under a key only its claim shows, is published again (same body), not 400", async () => {
+      const { from, to, placed } = await heldFor('100', '10', 0, 3);
+      const key = randomUUID();
+      const body = { to_account_id: to };
+      const id = transferIdFor('alice', key);
+      const requestHash = requestHashOf('CAPTURE', { hold_id: placed.body.id, ...body });
+      await db.pool.query('INSERT INTO idempotency_keys (transfer_id, principal, request_hash) VALUES ($1, $2, $3)', [id, 'alice', requestHash]);
+      expect((await patch(bob, to, { status: 'CLOSED' })).status).toBe(200);
+
+      const reused = await alice.post(`/v1/holds/${placed.body.id}/capture`, { ...body, amount: '6' }, key);
+      expect([reused.status, reused.body.error?.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+      const retried = await alice.post(`/v1/holds/${placed.body.id}/capture`, body, key);
+      expect([retried.status, retried.body.id]).toEqual([202, id]);
+      // Across partitions the hold is used up before the destination refuses; the money comes back.
+      expect(await settled(alice, id)).toMatchObject({ status: 'REJECTED', reason: 'ACCOUNT_CLOSED' });
+      const replayed = await alice.post(`/v1/holds/${placed.body.id}/capture`, body, key);
+      expect([replayed.status, replayed.body.id, replayed.body.status]).toEqual([200, id, 'REJECTED']);
+      expect(await balance(alice, from)).toEqual({ balance: '100', available: '100' });
+      // Without a claim under the key, the closed destination is refused before anything is sent.
+      const second = await heldFor('100', '10', 0, 3);
+      expect((await patch(bob, second.to, { status: 'CLOSED' })).status).toBe(200);
+      const refused = await alice.post(`/v1/holds/${second.placed.body.id}/capture`, { to_account_id: second.to });
+      expect([refused.status, refused.body.error?.details]).toEqual([400, [{ path: 'to_account_id', message: 'is closed' }]]);
+    });
+
     test('a hold is not a transfer: each id read through the other\'s endpoint is a 404, before and after it is applied', async () => {
       const from = await openAccount(alice, 0);
       const to = await openAccount(bob, 0);
