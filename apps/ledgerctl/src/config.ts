@@ -74,6 +74,8 @@ const schema = z.object({
   CTL_MOVE_POLL_MS: intVar(25, 1, 10_000),
   /** Bucket moves: one attempt waits this long (ms) for Kafka to take the fence markers. */
   CTL_MOVE_FENCE_PUBLISH_TIMEOUT_MS: intVar(15_000, 100, 600_000),
+  /** Bucket moves: how long (ms) a fenced move waits for its old partition's outbox to be published up to the fence before it switches anyway (0: no wait). */
+  CTL_MOVE_OUTBOX_WAIT_MS: intVar(30_000, 0, 3_600_000),
   /** Bucket moves: attempts after Postgres or Kafka failed under a move, each resuming it. */
   CTL_MOVE_ATTEMPTS_MAX: intVar(10, 1, 100),
   /** Bucket moves: attempt n waits n times this (ms) first. */
@@ -155,6 +157,7 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env, { connects =
       fenceWaitMs: raw.CTL_MOVE_FENCE_WAIT_MS,
       pollMs: raw.CTL_MOVE_POLL_MS,
       fencePublishTimeoutMs: raw.CTL_MOVE_FENCE_PUBLISH_TIMEOUT_MS,
+      outboxWaitMs: raw.CTL_MOVE_OUTBOX_WAIT_MS,
       attemptsMax: raw.CTL_MOVE_ATTEMPTS_MAX,
       attemptDelayMs: raw.CTL_MOVE_ATTEMPT_DELAY_MS,
     },

@@ -262,6 +262,70 @@ describe('bucket moves under load', () => {
     expect(rerun.moved.map((m) => m.state)).toEqual(['DONE']);
   });
 
+  describe("the old partition's outbox, published up to the fence before the switch (an outside review)", () => {
+    // A hold's or an account's events are published by the partition owning the account. A
+    // relay behind its commits (here: one row it cannot mark published, held by a lock) let
+    // the new partition publish a hold's void before the old one published its placement.
+    async function lagging(partition: number, account: string) {
+      const { rows } = await db.pool.query(
+        `INSERT INTO outbox (source_partition, topic, target_partition, message_key, payload) VALUES ($1, 'events', NULL, $2, '{"n":1}'::jsonb) RETURNING id`,
+        [partition, account],
+      );
+      const id = String(rows[0].id);
+      const lock = await db.pool.connect();
+      await lock.query('BEGIN');
+      await lock.query('SELECT 1 FROM outbox WHERE source_partition = $1 AND id = $2 FOR UPDATE', [partition, id]);
+      return {
+        /** What the relay's mark does once Kafka has the row. */
+        published: async () => {
+          await lock.query('DELETE FROM outbox WHERE source_partition = $1 AND id = $2', [partition, id]);
+          await lock.query('COMMIT');
+        },
+        release: async () => {
+          await lock.query('ROLLBACK').catch(() => undefined);
+          lock.release();
+          await db.pool.query('DELETE FROM outbox WHERE source_partition = $1 AND id = $2', [partition, id]);
+        },
+      };
+    }
+    const fencedMoveOf = async (bucket: number) => (await listOpenMoves(db.pool)).find((m) => m.bucket === bucket && m.state === 'FENCED');
+
+    test('a fenced move waits, its bucket held, until the rows committed before the fence are published; then it switches', async () => {
+      const account = accountOnPartition(await loadRouting(db.pool), 1, 'outbox-drain');
+      const bucket = bucketOf(account);
+      const lines: string[] = [];
+      const relay = await lagging(1, account);
+      try {
+        const moving = moveBuckets({ ...deps(), log: (line: string) => lines.push(line) }, [bucket], 2, { ...fastMove, outboxWaitMs: 60_000 });
+        await waitFor('the fence applied', () => fencedMoveOf(bucket));
+        await new Promise((resolve) => setTimeout(resolve, 750));
+        expect(await fencedMoveOf(bucket)).toBeDefined();
+        expect((await loadRouting(db.pool)).isHeld(account)).toBe(true);
+        await relay.published();
+        const result = await moving;
+        expect(result.moved.map((m) => [m.bucket, m.state])).toEqual([[bucket, 'DONE']]);
+        expect((await loadRouting(db.pool)).isHeld(account)).toBe(false);
+        expect(lines.filter((line) => line.includes('not published up to the fence'))).toEqual([]);
+      } finally {
+        await relay.release();
+      }
+    });
+
+    test('past CTL_MOVE_OUTBOX_WAIT_MS it switches anyway and says which partition was behind', async () => {
+      const account = accountOnPartition(await loadRouting(db.pool), 1, 'outbox-drain-bound');
+      const bucket = bucketOf(account);
+      const lines: string[] = [];
+      const relay = await lagging(1, account);
+      try {
+        const result = await moveBuckets({ ...deps(), log: (line: string) => lines.push(line) }, [bucket], 3, { ...fastMove, outboxWaitMs: 300 });
+        expect(result.moved.map((m) => [m.bucket, m.state])).toEqual([[bucket, 'DONE']]);
+        expect(lines.filter((line) => line.includes('not published up to the fence'))).toEqual([expect.stringMatching(/^switching with partitions 1 not published up to the fence \(after 300 ms;/)]);
+      } finally {
+        await relay.release();
+      }
+    });
+  });
+
   test('a move rolled back before its fence stays rolled back when the fence arrives late', async () => {
     const bucket = bucketOf(accountOnPartition(await loadRouting(db.pool), 2, 'late'));
     const { moves } = await startMoves(db.pool, [bucket], 0);

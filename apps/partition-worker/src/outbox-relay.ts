@@ -85,7 +85,11 @@ export class OutboxRelay {
    * Read a page (OUTBOX_SWEEP_ROWS_MAX rows) at a time, each queued before the next is read:
    * a relay may run up to `pendingRowsMax` rows behind its commits, and rows past the first
    * page, left to the sweeper, went out after the new owner's (an outside review).
-   * Never throws: the sweeper finds what this could not read.
+   * Throws when a page cannot be read: the new owner then does not use its claim (takeClaim)
+   * and claims again, as for any operating error. Leaving the rest to the sweeper, as this
+   * did until another outside review, let the new owner's events of a hold or an account go
+   * out before the old owner's. Rows of a page queued before the failure are queued again by
+   * the next claim: copies, as the delivery promise allows.
    */
   async resume(partition: number): Promise<void> {
     try {
@@ -96,7 +100,8 @@ export class OutboxRelay {
         after = page.lastId;
       }
     } catch (error) {
-      this.options.log(`outbox relay: leftovers of partition ${partition} not read (${(error as Error).message}); the sweeper will send them`);
+      this.options.log(`outbox relay: leftovers of partition ${partition} not read (${(error as Error).message}); the claim is not used until they are`);
+      throw error;
     }
   }
 

@@ -88,7 +88,8 @@ export interface PostCommitPorts {
   relay(partition: number, rows: OutboxRow[], trace: TraceHeaders | null): void;
   /**
    * The partition was just claimed: queue what its previous owner left unpublished ahead of
-   * this owner's first rows (resolves once queued, never throws).
+   * this owner's first rows (resolves once queued; throws when they could not be read, and
+   * the claim is then not used).
    */
   resumeRelay(partition: number): Promise<void>;
 }
@@ -706,8 +707,15 @@ export class PartitionApplier {
     this.ports.log(`partition ${this.partition}: claimed epoch ${claim.epoch}, resuming at offset ${claim.nextOffset}`);
     // Accounts its previous owner changed and may not have refreshed (it may have died between a commit and its refresh).
     this.cacheMark?.claimed(claim);
-    // The previous owner's unpublished rows go out before this owner's first ones.
-    await this.ports.postCommit.resumeRelay(this.partition);
+    // The previous owner's unpublished rows go out before this owner's first ones. Unread,
+    // the claim is dropped (an operating error, retried by the caller with a new claim):
+    // kept, its first commit could publish before them (an outside review).
+    try {
+      await this.ports.postCommit.resumeRelay(this.partition);
+    } catch (error) {
+      if (this.claim === claim) this.claim = null;
+      throw error;
+    }
     return claim;
   }
 

@@ -261,6 +261,32 @@ describe('PartitionApplier: a command whose apply breaks an invariant in memory'
   });
 });
 
+describe("PartitionApplier: a claim whose previous owner's leftovers could not be read is not used", () => {
+  test("the first write waits for a claim that queued them: the previous owner's rows go out before this owner's", async () => {
+    // Found by an outside review: the relay's resume swallowed a failed read, the claim was
+    // used, and the new owner's first events (a hold's void) could be published before the
+    // old owner's (its placement), which the sweeper sent later.
+    const ledger = new FakeLedger();
+    const { commands, messages } = fourTransfers(ledger);
+    const { applier, ports } = applierOn(ledger, 4);
+    const resumes: string[] = [];
+    ports.postCommit.resumeRelay = async () => {
+      if (resumes.length === 0) {
+        resumes.push('failed');
+        throw new Error('test: connection terminated while reading the leftovers');
+      }
+      resumes.push(`queued with ${ledger.committed.length} writes committed`);
+    };
+
+    const { result, failures } = await applyUntilWritten(applier, messages);
+
+    expect(failures.map((f) => (f as Error).message)).toEqual(['test: connection terminated while reading the leftovers']);
+    expect(resumes).toEqual(['failed', 'queued with 0 writes committed']);
+    expect(result).toEqual({ kind: 'applied', nextOffset: 4n });
+    expect(statusesOf(ledger, commands)).toEqual([COMPLETED, COMPLETED, COMPLETED, COMPLETED]);
+  });
+});
+
 describe('PartitionApplier: what fails after a commit is not the write', () => {
   // Found by an outside review: the heartbeat's KafkaJSConnectionError carries code 'EPIPE',
   // which was read as a SQLSTATE (deterministic): the committed batch was taken for a failed

@@ -145,3 +145,33 @@ export async function countUnpublishedOutbox(pool: Pool, partitions: readonly nu
   );
   return new Map(result.rows.map((r) => [Number(r.partition), Number(r.n)]));
 }
+
+/**
+ * The newest unpublished outbox row of each of `partitions` that has one (its id): what a
+ * bucket move waits to see published before it switches (outboxLeftAtOrBelow).
+ */
+export async function newestUnpublishedOutbox(pool: Pool, partitions: readonly number[]): Promise<Map<number, bigint>> {
+  if (partitions.length === 0) return new Map();
+  const result = await pool.query(
+    `SELECT p.partition, newest.id
+       FROM unnest($1::int[]) AS p(partition)
+       CROSS JOIN LATERAL (SELECT id FROM outbox
+                            WHERE published_at IS NULL AND source_partition = p.partition
+                            ORDER BY id DESC LIMIT 1) AS newest`,
+    [partitions],
+  );
+  return new Map(result.rows.map((r) => [Number(r.partition), BigInt(r.id)]));
+}
+
+/** Which of `marks`' partitions still hold an unpublished row at or below their mark (an id). */
+export async function outboxLeftAtOrBelow(pool: Pool, marks: ReadonlyMap<number, bigint>): Promise<number[]> {
+  if (marks.size === 0) return [];
+  const result = await pool.query(
+    `SELECT m.partition
+       FROM unnest($1::int[], $2::int8[]) AS m(partition, mark)
+      WHERE EXISTS (SELECT 1 FROM outbox
+                     WHERE published_at IS NULL AND source_partition = m.partition AND id <= m.mark)`,
+    [[...marks.keys()], [...marks.values()].map(String)],
+  );
+  return result.rows.map((r) => Number(r.partition));
+}

@@ -14,12 +14,13 @@ export interface Interruption {
   stop(): void;
 }
 
-export function watchInterruption(): Interruption {
+/** `doing`: what the command does on a first signal, as it tells the operator. */
+export function watchInterruption(doing: string): Interruption {
   let signal: string | null = null;
   const onSignal = (name: string) => {
     if (signal !== null) process.exit(EXIT_AFTER_SECOND_SIGNAL);
     signal = name;
-    process.stderr.write(`ledgerctl: ${name}: rolling back the move's holds (again to exit at once)\n`);
+    process.stderr.write(`ledgerctl: ${name}: ${doing} (again to exit at once)\n`);
   };
   for (const name of SIGNALS) process.on(name, onSignal);
   return {

@@ -10,7 +10,10 @@
  *   3. fence   publish a FENCE marker to each old partition
  *   4. fenced  wait until the old owner applied past it (state FENCED, set in its batch
  *              transaction: from then on the bucket is the new partition's)
- *   5. switch  finishMoves: routing_buckets points at the new partition, hold lifted
+ *   5. drain   wait until each old partition's relay has published the outbox rows it
+ *              committed up to its fence (bounded: outboxWaitMs), so the new partition's
+ *              first event of a hold or an account follows every earlier one
+ *   6. switch  finishMoves: routing_buckets points at the new partition, hold lifted
  */
 import type { Database } from '@ledgerline/postgres';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +28,8 @@ import {
   listOpenMoves,
   loadMoves,
   loadRoutingVersion,
+  newestUnpublishedOutbox,
+  outboxLeftAtOrBelow,
   routersBehind,
   startMoves,
 } from '@ledgerline/postgres';
@@ -48,6 +53,11 @@ export interface MoveOptions {
   pollMs: number;
   /** How long one attempt waits for Kafka to take the fence markers. */
   fencePublishTimeoutMs: number;
+  /**
+   * How long a fenced move waits for its old partition's relay to publish what that partition
+   * committed up to the fence, before it switches anyway, saying so (0: no wait).
+   */
+  outboxWaitMs: number;
   /** Attempts of `moveBucketsRetrying` at most, `attemptDelayMs` apart times the attempt. */
   attemptsMax: number;
   attemptDelayMs: number;
@@ -60,6 +70,7 @@ export const MOVE_DEFAULTS: MoveOptions = {
   fenceWaitMs: 60_000,
   pollMs: 25,
   fencePublishTimeoutMs: 15_000,
+  outboxWaitMs: 30_000,
   attemptsMax: 10,
   attemptDelayMs: 1_000,
 };
@@ -170,7 +181,7 @@ export async function completeMoves(deps: MoveDeps, moves: readonly BucketMove[]
   const ids = moves.map((m) => m.id);
   const holding = moves.filter((m) => m.state === 'HOLDING');
   if (holding.length > 0) {
-    const interruption = watchInterruption();
+    const interruption = watchInterruption("rolling back the move's holds");
     try {
       await waitForRouters(deps, version, ids, options, interruption);
       await publishFences(deps, holding, options);
@@ -179,6 +190,7 @@ export async function completeMoves(deps: MoveDeps, moves: readonly BucketMove[]
       interruption.stop();
     }
   }
+  await waitForOldOutboxes(deps, ids, options);
   await finishMoves(deps.pool, ids);
   const ended = await loadMoves(deps.pool, ids);
   const rolledBack = ended.filter((m) => m.state === 'ABORTED');
@@ -201,6 +213,44 @@ async function waitForRouters(deps: MoveDeps, version: number, ids: readonly big
       throw await rolledBack(deps, ids, `APIs ${behind.map((r) => r.instance).join(', ')} did not pick up routing version ${version}`);
     }
     await sleep(options.pollMs);
+  }
+}
+
+/**
+ * Step 5. A hold's or an account's events are written by the partition that owns the account,
+ * and each partition's relay publishes its own outbox, possibly behind its commits (a busy
+ * drain, a Kafka hiccup, an owner that died before publishing, whose rows wait for the next
+ * owner). Switched at once, the new partition could publish a hold's void before the old one
+ * published its placement, or an unfreeze before the freeze: one key's events out of order on
+ * the events topic (found by an outside review). So a fenced move waits until every row its
+ * old partition held unpublished when the fence was seen applied is published (the relay
+ * publishes a partition's rows in id order, and a new owner's claim queues the old owner's
+ * first). Bounded by `outboxWaitMs`, and cut short by Ctrl-C: the buckets are held meanwhile,
+ * so past it the move switches anyway and says which partitions were behind. A move rolled
+ * back or finished by an interruption while it waited for the fence does not wait here.
+ */
+async function waitForOldOutboxes(deps: MoveDeps, ids: readonly bigint[], options: MoveOptions): Promise<void> {
+  if (options.outboxWaitMs === 0) return;
+  const fenced = (await loadMoves(deps.pool, ids)).filter((m) => m.state === 'FENCED');
+  const marks = await newestUnpublishedOutbox(deps.pool, [...new Set(fenced.map((m) => m.fromPartition))]);
+  if (marks.size === 0) return;
+  const interruption = watchInterruption("switching now, without waiting for the old partitions' outbox");
+  try {
+    const deadline = Date.now() + options.outboxWaitMs;
+    for (;;) {
+      const behind = await outboxLeftAtOrBelow(deps.pool, marks);
+      if (behind.length === 0) return;
+      const cut = interruption.signal !== null ? `interrupted (${interruption.signal})` : Date.now() > deadline ? `after ${options.outboxWaitMs} ms` : null;
+      if (cut !== null) {
+        deps.log(
+          `switching with partitions ${behind.join(', ')} not published up to the fence (${cut}; is their relay or Kafka behind?): an event of a moved hold or account published by the new partition may reach consumers before an earlier one still in the old partition's outbox`,
+        );
+        return;
+      }
+      await sleep(options.pollMs);
+    }
+  } finally {
+    interruption.stop();
   }
 }
 
