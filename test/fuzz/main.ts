@@ -87,9 +87,22 @@ async function main(): Promise<number> {
       return 1;
     }
     // A command whose apply broke an invariant is isolated, not a stop (the worker's
-    // failureKind): a bug all the same, found by its dead letter's reason.
+    // failureKind): a bug all the same, found by its dead letter's reason, once the worker
+    // has applied everything the run sent (each partition's next offset at its log end; the
+    // saga legs it appends on the way are waited for the same way).
     const ledger = createPool({ connectionString: target.databaseUrl, connectionsMax: 1, connectTimeoutMs: 10_000, applicationName: 'fuzz' });
     try {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const ends = await topics.admin.highWatermarks(topics.names.commands);
+        const applied = new Map((await ledger.query('SELECT partition, next_offset FROM partition_state WHERE topic = $1', [topics.names.commands])).rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]));
+        if ([...ends].every(([partition, end]) => end === 0n || (applied.get(partition) ?? -1n) >= end)) break;
+        if (Date.now() > deadline) {
+          process.stderr.write('fuzz: the worker did not apply everything the run sent within 60 s\n');
+          return 1;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
       const letters = await listDeadLetters(ledger, { limit: 10_000 });
       const broken = letters.filter((row) => String(row.letter.reason).startsWith(INVARIANT_BROKEN_REASON));
       process.stdout.write(`fuzz: ${letters.length} dead letters, ${broken.length} of them for a broken invariant\n`);

@@ -17,6 +17,7 @@ describe('counters start at 0', () => {
       'ledger_worker_dead_letters_total{reason="malformed"} 0',
       'ledger_worker_dead_letters_total{reason="forged"} 0',
       'ledger_worker_dead_letters_total{reason="unprocessable"} 0',
+      'ledger_worker_dead_letters_total{reason="invariant"} 0',
     ]);
     metrics.fenced.inc({ partition: '3' });
     zeroPartitionCounters(metrics, [3, 5]);

@@ -319,7 +319,7 @@ describe('bucket moves under load', () => {
       try {
         const result = await moveBuckets({ ...deps(), log: (line: string) => lines.push(line) }, [bucket], 3, { ...fastMove, outboxWaitMs: 300 });
         expect(result.moved.map((m) => [m.bucket, m.state])).toEqual([[bucket, 'DONE']]);
-        expect(lines.filter((line) => line.includes('not published up to the fence'))).toEqual([expect.stringMatching(/^switching with partitions 1 not published up to the fence \(after 300 ms;/)]);
+        expect(lines.filter((line) => line.includes('not published up to the fence'))).toEqual([expect.stringMatching(/^switching with partitions 1 \(oldest row \d+\) not published up to the fence \(after 300 ms\)/)]);
       } finally {
         await relay.release();
       }

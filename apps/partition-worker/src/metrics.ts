@@ -30,7 +30,7 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
     }),
     deadLetters: new Counter({
       name: 'ledger_worker_dead_letters_total',
-      help: 'Messages put on the dead-letter topic: malformed (did not decode), forged (claims an authority its kind and seal do not give) or unprocessable (write failed deterministically)',
+      help: 'Messages put on the dead-letter topic: malformed (did not decode), forged (claims an authority its kind and seal do not give) unprocessable (write failed deterministically) or invariant (its apply broke an invariant in memory: a bug)',
       labelNames: ['reason'],
       registers: [registry],
     }),
@@ -121,7 +121,7 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
   return metrics;
 }
 
-const DEAD_LETTER_REASONS = ['malformed', 'forged', 'unprocessable'] as const satisfies readonly DeadLetterReason[];
+const DEAD_LETTER_REASONS = ['malformed', 'forged', 'unprocessable', 'invariant'] as const satisfies readonly DeadLetterReason[];
 
 /** Gives each per-partition counter a 0 series for each partition, so that its first count is an increase. */
 export function zeroPartitionCounters(metrics: Pick<WorkerMetrics, 'fenced' | 'writeRetries'>, partitions: readonly number[]): void {

@@ -110,7 +110,8 @@ export interface ApplierPorts {
   afterCommit?(partition: number, committed: { commands: number; effects: BatchEffects; durationMs: number }): void;
   /**
    * A message went to the dead-letter topic: `malformed` (it did not decode), `forged` (it
-   * claims an authority its kind and seal do not give) or `unprocessable` (its write failed).
+   * claims an authority its kind and seal do not give), `unprocessable` (its write failed)
+   * or `invariant` (its apply broke an invariant in memory: a bug, INVARIANT_BROKEN_REASON).
    */
   onDeadLetter?(partition: number, reason: DeadLetterReason): void;
   /** Called when a commit was refused because another owner claimed the partition (metrics). */
@@ -122,7 +123,7 @@ export interface ApplierPorts {
   log(message: string): void;
 }
 
-export type DeadLetterReason = 'malformed' | 'forged' | 'unprocessable';
+export type DeadLetterReason = 'malformed' | 'forged' | 'unprocessable' | 'invariant';
 
 /**
  * How a dead letter's reason begins when its command broke an invariant in memory (a bug in
@@ -466,6 +467,10 @@ export class PartitionApplier {
       // The failed batch starts at the claim's next offset (everything before it committed).
       if (claim.nextOffset >= this.readKeysBelow && mayBeACopy(failure)) {
         this.readKeysBelow = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
+        // An invariant broken in memory is taken for a command's only against Postgres's
+        // state: the cached accounts are read again, so a cache at odds with the ledger is
+        // not blamed on a command (an outside review).
+        if (failure instanceof InvariantViolation) this.forgetAccounts();
         // Routine after a takeover or a redelivery (a copy of an applied command), so an info
         // line, not a warning: the words avoid lineLog's alarm words on purpose.
         this.ports.log(
@@ -484,7 +489,7 @@ export class PartitionApplier {
       // Everything before the failed batch is committed; isolate the culprit in that batch,
       // then go on with the rest as usual.
       const failed = fresh.filter((m) => BigInt(m.offset) >= claim.nextOffset).slice(0, this.batchLimitAt(claim.nextOffset));
-      this.ports.log(`partition ${this.partition}: write failed deterministically (${sqlStateOf(failure)}: ${(failure as Error).message}); bisecting ${failed.length} messages`);
+      this.ports.log(`partition ${this.partition}: write failed deterministically (${sqlStateOf(failure) ?? (failure as Error).name}: ${(failure as Error).message}); bisecting ${failed.length} messages`);
       const isolated = await this.isolatePoison(claim, failed, failure, progress);
       if (isolated.kind === 'fenced') return isolated;
       return this.apply(messages, progress);
@@ -619,7 +624,7 @@ export class PartitionApplier {
     const write = { claim, fromOffset: claim.nextOffset, toOffset: offset + 1n, before: new Map<string, AccountState>() };
     try {
       const written = await writeBatch(this.ports.pool, { ...write, effects, outbox: outboxRowsOf(effects, [letter], this.ports.seal) });
-      this.afterIsolation(claim, offset + 1n, effects, written);
+      this.afterIsolation(claim, offset + 1n, effects, written, error);
     } catch (rejectionError) {
       if (classifyWriteFailure(rejectionError) !== 'deterministic') throw rejectionError;
       // Its REJECTED row cannot be stored: believed only while a write of no commands succeeds.
@@ -633,7 +638,7 @@ export class PartitionApplier {
         if (classifyWriteFailure(letterError) !== 'deterministic') throw letterError;
         throw new DatabaseWriteError(`partition ${this.partition}: cannot write the dead letter of offset ${offset}`, letterError);
       }
-      this.afterIsolation(claim, offset + 1n, NO_EFFECTS, written);
+      this.afterIsolation(claim, offset + 1n, NO_EFFECTS, written, error);
     }
     try {
       await progress.committed(claim.nextOffset);
@@ -642,9 +647,9 @@ export class PartitionApplier {
     }
   }
 
-  private afterIsolation(claim: PartitionClaim, nextOffset: bigint, effects: BatchEffects, written: WrittenBatch): void {
+  private afterIsolation(claim: PartitionClaim, nextOffset: bigint, effects: BatchEffects, written: WrittenBatch, error: unknown): void {
     claim.nextOffset = nextOffset;
-    this.ports.onDeadLetter?.(this.partition, 'unprocessable');
+    this.ports.onDeadLetter?.(this.partition, error instanceof InvariantViolation ? 'invariant' : 'unprocessable');
     this.afterCommit(effects, written);
   }
 
@@ -701,21 +706,21 @@ export class PartitionApplier {
       this.ports.log(`partition ${this.partition}: epoch ${claim.epoch} claimed while the partition was released; not kept`);
       return claim;
     }
+    // The previous owner's unpublished rows go out before this owner's first ones, so the
+    // claim is this applier's only once they are queued: every caller meanwhile waits on
+    // `claiming`. Unread, the claim is not kept (an operating error, retried with a new
+    // claim); kept, a commit could publish before them (two outside reviews).
+    await this.ports.postCommit.resumeRelay(this.partition);
+    if (this.releases !== releases) {
+      this.ports.log(`partition ${this.partition}: epoch ${claim.epoch} claimed while the partition was released; not kept`);
+      return claim;
+    }
     this.accounts.clear();
     this.claim = claim;
     this.routingOwed = true;
     this.ports.log(`partition ${this.partition}: claimed epoch ${claim.epoch}, resuming at offset ${claim.nextOffset}`);
     // Accounts its previous owner changed and may not have refreshed (it may have died between a commit and its refresh).
     this.cacheMark?.claimed(claim);
-    // The previous owner's unpublished rows go out before this owner's first ones. Unread,
-    // the claim is dropped (an operating error, retried by the caller with a new claim):
-    // kept, its first commit could publish before them (an outside review).
-    try {
-      await this.ports.postCommit.resumeRelay(this.partition);
-    } catch (error) {
-      if (this.claim === claim) this.claim = null;
-      throw error;
-    }
     return claim;
   }
 

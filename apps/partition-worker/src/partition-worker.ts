@@ -107,7 +107,7 @@ export interface PartitionWorkerOptions {
   outboxSweepAgeMs: number;
   ports: ApplierPorts;
   relay: OutboxRelay;
-  /** A second writer, or a broken invariant that is no command's: the process must stop rather than write (docs/design.md, "Poison isolation"). */
+  /** A second writer (or an InvariantViolation that reached the consumer loop, which the applier isolates before it can): the process must stop rather than write (docs/design.md, "Poison isolation"). */
   onFatal(error: Error): void;
   /** A batch's write failed for an operating reason and will be retried (alerting, metrics). */
   onWriteRetry?(partition: number, attempt: number, error: Error): void;
@@ -405,8 +405,8 @@ export class PartitionWorker {
 
   /**
    * Applies a fetch until it is written or the partition is no longer ours. A second writer
-   * (ConcurrentWriteError) stops the process, and so would a broken invariant that is no
-   * command's (InvariantViolation; the applier isolates the command that breaks one).
+   * (ConcurrentWriteError) stops the process; so would an InvariantViolation, but the applier
+   * isolates the command that breaks one before it can get here (kept as a last guard).
    * Deterministic failures never get here: the applier isolates the command that causes them. Everything else is an operating error (a dependency down), retried here with
    * backoff and a heartbeat between attempts instead of being thrown to kafkajs: a throw
    * makes kafkajs restart the consumer, which rebalances every partition of the group, every
@@ -466,7 +466,12 @@ export class PartitionWorker {
     for (const partition of unclaimed) {
       const why = leftBehind.includes(partition) ? 'rows its previous owner left unpublished; claimed it to send them' : cacheBehind.includes(partition) ? 'cached balances its previous owner may have left behind; claimed it to catch them up' : null;
       if (why === null || !this.assigned.includes(partition)) continue;
-      if (await this.applierFor(partition).claimQuiet()) this.options.ports.log(`partition ${partition}: nothing to fetch, and ${why}`);
+      // One partition's failed claim (its leftovers unread: not kept) does not skip the others.
+      try {
+        if (await this.applierFor(partition).claimQuiet()) this.options.ports.log(`partition ${partition}: nothing to fetch, and ${why}`);
+      } catch (error) {
+        this.options.ports.log(`partition ${partition}: claiming it to send what its previous owner left failed (${(error as Error).message}); the next sweep tries again`);
+      }
     }
   }
 

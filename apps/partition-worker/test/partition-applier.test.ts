@@ -248,7 +248,9 @@ describe('PartitionApplier: a command whose apply breaks an invariant in memory'
     const broken = ledger.openAccount(0n);
     ledger.accounts.get(broken)!.balance = '-100';
     const commands = [transferOf(from, to, `owner-${from}`, 1n), transferOf(from, to, `owner-${from}`, 2n), transferOf(from, broken, `owner-${from}`, 3n), transferOf(from, to, `owner-${from}`, 4n)];
-    const { applier, log } = applierOn(ledger, 4);
+    const { applier, ports, log } = applierOn(ledger, 4);
+    const counted: string[] = [];
+    ports.onDeadLetter = (_partition, reason) => counted.push(reason);
 
     const { result, failures } = await applyUntilWritten(applier, messagesOf(commands));
 
@@ -258,6 +260,7 @@ describe('PartitionApplier: a command whose apply breaks an invariant in memory'
     expect(ledger.deadLetters).toEqual([expect.objectContaining({ offset: '2', reason: expect.stringMatching(/^UNPROCESSABLE: broke an invariant in memory: .*below its limit/) })]);
     expect(ledger.accounts.get(broken)!.balance).toBe('-100');
     expect(log.filter((line) => /isolated as UNPROCESSABLE.*broke an invariant in memory/.test(line))).toHaveLength(1);
+    expect(counted).toEqual(['invariant']);
   });
 });
 

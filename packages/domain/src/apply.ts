@@ -353,12 +353,12 @@ class BatchBuilder {
     // and a refused reversal hands back what its debit added to the original's total. A leg
     // that says otherwise was written by someone else; applied, it would post one currency
     // against another or leave a negative total, which the batch's own check takes for a
-    // bug and stops the partition on.
+    // bug (the worker once stopped on it; it now isolates the command as one).
     const source = this.account(command.fromAccountId);
     // A close waits for every transfer from its account to end (refuseAccountUpdate), so no
     // genuine refund follows its account's close in one batch. Applied, it would leave the
-    // account closed with money, which the batch's check takes for a bug and stops the
-    // partition on, whoever owns it next (an outside review). A refund after a close in an
+    // account closed with money, which the batch's check takes for a bug (every owner of the
+    // partition stopped on it in turn until an outside review). A refund after a close in an
     // earlier batch reaches the write, which checks it against its transfer's row.
     if (source?.status === 'CLOSED' && this.context.accounts.get(command.fromAccountId)?.status !== 'CLOSED') {
       throw new UnprocessableCommand(`refund for transfer ${command.transferId} follows the close of its account ${command.fromAccountId} in the same batch`);

@@ -1,7 +1,8 @@
 /**
  * The invariants every batch's effects must keep, asserted before anything is written
- * (`applyBatch` calls it on what it built): a batch that breaks one is a bug, and the worker
- * stops rather than commit it.
+ * (`applyBatch` calls it on what it built): a batch that breaks one is a bug, and is never
+ * committed; the worker isolates the command that reaches the bug (docs/design.md, "Poison
+ * isolation").
  */
 import { AMOUNT_MAX, BALANCE_MAX, withinBalanceRange } from './money';
 import type { BatchEffects } from './effects';
@@ -18,9 +19,9 @@ export class InvariantViolation extends Error {
 }
 
 /**
- * Asserted before anything is written: a batch that breaks one of these is a bug, and the
- * worker must stop rather than commit it (docs/design.md, invariants 1, 2 and 6, and the
- * holds', reversals' and closed accounts' rules of docs/api.md).
+ * Asserted before anything is written: a batch that breaks one of these is a bug, and must
+ * never be committed (docs/design.md, invariants 1, 2 and 6, and the holds', reversals' and
+ * closed accounts' rules of docs/api.md).
  */
 export function assertBatchInvariants(context: StateBefore, effects: BatchEffects): void {
   const sumByCurrency = new Map<string, bigint>();

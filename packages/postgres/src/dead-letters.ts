@@ -126,9 +126,16 @@ export async function* readDeadLetters(
   facts.reverse();
   for (let start = 0; start < facts.length; start += pageSize) {
     const page = facts.slice(start, start + pageSize);
+    // By (source_partition, id): the outbox's key, so each letter is one index probe there
+    // (or in dead_letters, by its id), never a scan of a relay's backlog (an outside review).
     const { rows } = await pool.query<{ id: string; payload: Record<string, unknown>; published_at: Date | null }>(
-      `SELECT id, payload, published_at FROM ${LETTERS} l WHERE id = ANY($1::int8[])`,
-      [page.map((fact) => fact.id)],
+      `SELECT l.id, l.payload, l.published_at
+         FROM unnest($1::int[], $2::int8[]) AS k(source_partition, id)
+         CROSS JOIN LATERAL (SELECT id, payload, published_at FROM outbox
+                              WHERE source_partition = k.source_partition AND id = k.id AND topic = 'dead-letter'
+                             UNION ALL
+                             SELECT id, payload, published_at FROM dead_letters WHERE id = k.id) AS l`,
+      [page.map((fact) => fact.source_partition), page.map((fact) => fact.id)],
     );
     const messages = new Map(rows.map((row) => [row.id, row]));
     for (const fact of page) {

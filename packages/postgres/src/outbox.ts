@@ -163,15 +163,20 @@ export async function newestUnpublishedOutbox(pool: Pool, partitions: readonly n
   return new Map(result.rows.map((r) => [Number(r.partition), BigInt(r.id)]));
 }
 
-/** Which of `marks`' partitions still hold an unpublished row at or below their mark (an id). */
-export async function outboxLeftAtOrBelow(pool: Pool, marks: ReadonlyMap<number, bigint>): Promise<number[]> {
-  if (marks.size === 0) return [];
+/**
+ * The partitions of `marks` that still hold an unpublished row at or below their mark (an
+ * id), each with its oldest such row's id (the relay publishes a partition's rows in id
+ * order: a row that stays oldest is one the relay is not getting past).
+ */
+export async function outboxLeftAtOrBelow(pool: Pool, marks: ReadonlyMap<number, bigint>): Promise<Map<number, bigint>> {
+  if (marks.size === 0) return new Map();
   const result = await pool.query(
-    `SELECT m.partition
+    `SELECT m.partition, oldest.id
        FROM unnest($1::int[], $2::int8[]) AS m(partition, mark)
-      WHERE EXISTS (SELECT 1 FROM outbox
-                     WHERE published_at IS NULL AND source_partition = m.partition AND id <= m.mark)`,
+       CROSS JOIN LATERAL (SELECT id FROM outbox
+                            WHERE published_at IS NULL AND source_partition = m.partition AND id <= m.mark
+                            ORDER BY id LIMIT 1) AS oldest`,
     [[...marks.keys()], [...marks.values()].map(String)],
   );
-  return result.rows.map((r) => Number(r.partition));
+  return new Map(result.rows.map((r) => [Number(r.partition), BigInt(r.id)]));
 }

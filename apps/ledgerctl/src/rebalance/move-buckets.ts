@@ -204,13 +204,13 @@ async function waitForRouters(deps: MoveDeps, version: number, ids: readonly big
   for (;;) {
     const behind = await routersBehind(deps.pool, version, options.routerFreshMs);
     if (behind.length === 0) return;
-    if (interruption.signal !== null) throw await rolledBack(deps, ids, `interrupted (${interruption.signal}) while waiting for the APIs`);
+    if (interruption.signal !== null) throw await rolledBack(deps, ids, `interrupted (${interruption.signal}) while waiting for the APIs`, options, true);
     // An API picks the hold up at its next refresh: one refreshing every 30 s (its
     // API_ROUTING_REFRESH_MS, recorded with its report) gets that on top of the wait.
     const slowestRefreshMs = Math.max(0, ...behind.map((r) => r.refreshMs ?? 0));
     if (Date.now() > started + options.routersWaitMs + slowestRefreshMs) {
       // All ids: a move listed FENCED (a resumed one) is finished too, not left held.
-      throw await rolledBack(deps, ids, `APIs ${behind.map((r) => r.instance).join(', ')} did not pick up routing version ${version}`);
+      throw await rolledBack(deps, ids, `APIs ${behind.map((r) => r.instance).join(', ')} did not pick up routing version ${version}`, options);
     }
     await sleep(options.pollMs);
   }
@@ -222,35 +222,38 @@ async function waitForRouters(deps: MoveDeps, version: number, ids: readonly big
  * drain, a Kafka hiccup, an owner that died before publishing, whose rows wait for the next
  * owner). Switched at once, the new partition could publish a hold's void before the old one
  * published its placement, or an unfreeze before the freeze: one key's events out of order on
- * the events topic (found by an outside review). So a fenced move waits until every row its
- * old partition held unpublished when the fence was seen applied is published (the relay
- * publishes a partition's rows in id order, and a new owner's claim queues the old owner's
- * first). Bounded by `outboxWaitMs`, and cut short by Ctrl-C: the buckets are held meanwhile,
- * so past it the move switches anyway and says which partitions were behind. A move rolled
- * back or finished by an interruption while it waited for the fence does not wait here.
+ * the events topic (found by an outside review). So before the fenced moves among `ids`
+ * switch, this waits until every row their old partitions held unpublished when the fence was
+ * seen applied is published (the relay publishes a partition's rows in id order, and a new
+ * owner's claim queues the old owner's first). Bounded by `outboxWaitMs`, and cut short by
+ * Ctrl-C or when the caller is already giving up (`cutShort`, a rolled-back attempt's reason),
+ * since the buckets stay held meanwhile: then the moves switch anyway, and the log names the
+ * partitions behind and the oldest row each holds.
  */
-async function waitForOldOutboxes(deps: MoveDeps, ids: readonly bigint[], options: MoveOptions): Promise<void> {
+async function waitForOldOutboxes(deps: MoveDeps, ids: readonly bigint[], options: MoveOptions, cutShort: string | null = null): Promise<void> {
   if (options.outboxWaitMs === 0) return;
   const fenced = (await loadMoves(deps.pool, ids)).filter((m) => m.state === 'FENCED');
   const marks = await newestUnpublishedOutbox(deps.pool, [...new Set(fenced.map((m) => m.fromPartition))]);
   if (marks.size === 0) return;
-  const interruption = watchInterruption("switching now, without waiting for the old partitions' outbox");
+  const interruption = cutShort === null ? watchInterruption("switching now, without waiting for the old partitions' outbox") : null;
   try {
     const deadline = Date.now() + options.outboxWaitMs;
     for (;;) {
       const behind = await outboxLeftAtOrBelow(deps.pool, marks);
-      if (behind.length === 0) return;
-      const cut = interruption.signal !== null ? `interrupted (${interruption.signal})` : Date.now() > deadline ? `after ${options.outboxWaitMs} ms` : null;
+      if (behind.size === 0) return;
+      const signal = interruption?.signal ?? null;
+      const cut = cutShort ?? (signal !== null ? `interrupted (${signal})` : Date.now() > deadline ? `after ${options.outboxWaitMs} ms` : null);
       if (cut !== null) {
+        const which = [...behind].map(([partition, oldest]) => `${partition} (oldest row ${oldest})`).join(', ');
         deps.log(
-          `switching with partitions ${behind.join(', ')} not published up to the fence (${cut}; is their relay or Kafka behind?): an event of a moved hold or account published by the new partition may reach consumers before an earlier one still in the old partition's outbox`,
+          `switching with partitions ${which} not published up to the fence (${cut}): an event of a moved hold or account published by the new partition may reach consumers before an earlier one still in the old partition's outbox; a relay or Kafka behind catches up by itself, a row that stays oldest is one the relay cannot send (ledgerctl reconcile's outbox-published check names it)`,
         );
         return;
       }
       await sleep(options.pollMs);
     }
   } finally {
-    interruption.stop();
+    interruption?.stop();
   }
 }
 
@@ -275,8 +278,8 @@ async function waitForFences(deps: MoveDeps, ids: readonly bigint[], options: Mo
   for (;;) {
     const moves = await loadMoves(deps.pool, ids);
     if (moves.every((m) => m.state !== 'HOLDING')) return;
-    if (interruption.signal !== null) throw await rolledBack(deps, ids, `interrupted (${interruption.signal}) while waiting for the fence`);
-    if (Date.now() > deadline) throw await rolledBack(deps, ids, 'the old partition did not apply the fence in time (is a worker running?)');
+    if (interruption.signal !== null) throw await rolledBack(deps, ids, `interrupted (${interruption.signal}) while waiting for the fence`, options, true);
+    if (Date.now() > deadline) throw await rolledBack(deps, ids, 'the old partition did not apply the fence in time (is a worker running?)', options);
     await sleep(options.pollMs);
   }
 }
@@ -289,8 +292,12 @@ async function waitForFences(deps: MoveDeps, ids: readonly bigint[], options: Mo
  * finished (switched, hold lifted) rather than left held. All ids are finished, since a fence
  * may land between any read and the rollback.
  */
-async function rolledBack(deps: MoveDeps, ids: readonly bigint[], why: string): Promise<MoveAbortedError> {
+async function rolledBack(deps: MoveDeps, ids: readonly bigint[], why: string, options: MoveOptions, interrupted = false): Promise<MoveAbortedError> {
   const aborted = await abortMoves(deps.pool, ids);
+  // The fenced ones switch as a finished move does, after their old partitions' outbox
+  // (step 5), unless an operator's signal is why the command is giving up (an outside review:
+  // a fence wait that ran out on one partition switched another's fenced bucket without it).
+  await waitForOldOutboxes(deps, ids, options, interrupted ? why : null);
   const finished = await finishMoves(deps.pool, ids);
   const after = await loadMoves(deps.pool, ids);
   const states = after.map((m) => `bucket ${m.bucket}: ${m.state}`).join(', ');
