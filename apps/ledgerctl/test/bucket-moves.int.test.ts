@@ -311,6 +311,46 @@ describe('bucket moves under load', () => {
       }
     });
 
+    test("a move given up on (another bucket's fence late) still drains before it switches the fenced bucket", async () => {
+      // Found by a review of the first form: the rollback finished fenced moves without step 5.
+      const routing = await loadRouting(db.pool);
+      const fenced = accountOnPartition(routing, 1, 'drain-on-rollback');
+      const late = accountOnPartition(routing, 2, 'drain-on-rollback-late');
+      const [fencedBucket, lateBucket] = [bucketOf(fenced), bucketOf(late)];
+      // The first bucket's move was fenced by an earlier run that died before its switch.
+      const { moves } = await startMoves(db.pool, [fencedBucket], 3);
+      await producer.publish({ topic: topics.names.commands, partition: 1, key: 'fence-1', value: encodeFence({ moveIds: [moves[0]!.id], fromPartition: 1 }) });
+      await waitFor('fenced', async () => (await loadMoves(db.pool, [moves[0]!.id]))[0]!.state === 'FENCED');
+      const relay = await lagging(1, fenced);
+      // Partition 2 cannot apply anything while the test holds its row (claimed by a deposit
+      // first, so the row exists): the second fence is late.
+      await db.pool.query(`INSERT INTO accounts (id, owner, kind, currency, overdraft_limit) VALUES ($1, 'ops', 'USER', 'USD', 0)`, [late]);
+      const id = await send('deposit', (key) => admin.deposit({ account_id: late, amount: '5', currency: 'USD' }, key), [], late);
+      await waitFor('deposit applied', async () => (await db.pool.query(`SELECT status FROM transfers WHERE id = $1`, [id])).rows[0]?.status === 'COMPLETED');
+      const stall = await db.pool.connect();
+      await stall.query('BEGIN');
+      await stall.query('SELECT 1 FROM partition_state WHERE partition = 2 FOR UPDATE');
+      try {
+        const moving = moveBuckets(deps(), [fencedBucket, lateBucket], 3, { ...fastMove, fenceWaitMs: 1_000, outboxWaitMs: 60_000 }).then(
+          () => null,
+          (error: Error) => error,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 2_500)); // past the fence wait
+        expect((await loadMoves(db.pool, [moves[0]!.id]))[0]!.state).toBe('FENCED');
+        expect((await loadRouting(db.pool)).isHeld(fenced)).toBe(true);
+        await relay.published();
+        const given = await moving;
+        expect(given?.message).toMatch(/did not apply the fence in time .*: 1 moves rolled back, 1 already fenced and finished/);
+        expect((await loadMoves(db.pool, [moves[0]!.id]))[0]!.state).toBe('DONE');
+        expect((await loadRouting(db.pool)).isHeld(fenced)).toBe(false);
+        expect((await loadRouting(db.pool)).isHeld(late)).toBe(false);
+      } finally {
+        await stall.query('ROLLBACK');
+        stall.release();
+        await relay.release();
+      }
+    });
+
     test('past CTL_MOVE_OUTBOX_WAIT_MS it switches anyway and says which partition was behind', async () => {
       const account = accountOnPartition(await loadRouting(db.pool), 1, 'outbox-drain-bound');
       const bucket = bucketOf(account);
