@@ -30,7 +30,7 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}) 
     }),
     deadLetters: new Counter({
       name: 'ledger_worker_dead_letters_total',
-      help: 'Messages put on the dead-letter topic: malformed (did not decode), forged (claims an authority its kind and seal do not give) unprocessable (write failed deterministically) or invariant (its apply broke an invariant in memory: a bug)',
+      help: 'Messages put on the dead-letter topic: malformed (did not decode), forged (claims an authority its kind and seal do not give), unprocessable (write failed deterministically) or invariant (its apply broke an invariant in memory: a bug)',
       labelNames: ['reason'],
       registers: [registry],
     }),

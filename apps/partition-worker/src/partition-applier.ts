@@ -609,22 +609,25 @@ export class PartitionApplier {
   private async isolateOne(claim: PartitionClaim, message: ConsumedMessage, error: unknown, progress: ApplyProgress): Promise<void> {
     const now = this.ports.clock.now().toISOString();
     const offset = BigInt(message.offset);
+    // A command whose apply broke an invariant in memory is a bug's witness: told apart in its
+    // letter, its log line and its count (failureKind).
+    const reason: DeadLetterReason = error instanceof InvariantViolation ? 'invariant' : 'unprocessable';
     const letter = deadLetterOf(
       { topic: this.topic, partition: this.partition, offset: message.offset, key: message.key, value: message.value },
-      `${error instanceof InvariantViolation ? INVARIANT_BROKEN_REASON : 'UNPROCESSABLE: '}${(error as Error).message}`,
+      `${reason === 'invariant' ? INVARIANT_BROKEN_REASON : 'UNPROCESSABLE: '}${(error as Error).message}`,
       now,
       sqlStateOf(error),
     );
     const decoded = decodeCommand(message.value, this.ports.seal);
     const effects = decoded.ok && decoded.command ? isolateUnprocessable({ partition: this.partition, now }, decoded.command) : NO_EFFECTS;
-    const bug = error instanceof InvariantViolation ? ' (it broke an invariant in memory, so nothing of it was written: a bug in the worker\'s apply, please report it)' : '';
+    const bug = reason === 'invariant' ? " (it broke an invariant in memory, so nothing of it was written: a bug in the worker's apply, please report it)" : '';
     this.ports.log(`partition ${this.partition}: offset ${offset} isolated as UNPROCESSABLE (${letter.sqlstate ?? 'no SQLSTATE'})${bug}: ${(error as Error).message}`);
     // From the claim's next offset, not the message's: offsets before it may hold no record a
     // consumer is given (transaction markers), and the write's fence expects next_offset.
     const write = { claim, fromOffset: claim.nextOffset, toOffset: offset + 1n, before: new Map<string, AccountState>() };
     try {
       const written = await writeBatch(this.ports.pool, { ...write, effects, outbox: outboxRowsOf(effects, [letter], this.ports.seal) });
-      this.afterIsolation(claim, offset + 1n, effects, written, error);
+      this.afterIsolation(claim, offset + 1n, effects, written, reason);
     } catch (rejectionError) {
       if (classifyWriteFailure(rejectionError) !== 'deterministic') throw rejectionError;
       // Its REJECTED row cannot be stored: believed only while a write of no commands succeeds.
@@ -638,7 +641,7 @@ export class PartitionApplier {
         if (classifyWriteFailure(letterError) !== 'deterministic') throw letterError;
         throw new DatabaseWriteError(`partition ${this.partition}: cannot write the dead letter of offset ${offset}`, letterError);
       }
-      this.afterIsolation(claim, offset + 1n, NO_EFFECTS, written, error);
+      this.afterIsolation(claim, offset + 1n, NO_EFFECTS, written, reason);
     }
     try {
       await progress.committed(claim.nextOffset);
@@ -647,9 +650,9 @@ export class PartitionApplier {
     }
   }
 
-  private afterIsolation(claim: PartitionClaim, nextOffset: bigint, effects: BatchEffects, written: WrittenBatch, error: unknown): void {
+  private afterIsolation(claim: PartitionClaim, nextOffset: bigint, effects: BatchEffects, written: WrittenBatch, reason: DeadLetterReason): void {
     claim.nextOffset = nextOffset;
-    this.ports.onDeadLetter?.(this.partition, error instanceof InvariantViolation ? 'invariant' : 'unprocessable');
+    this.ports.onDeadLetter?.(this.partition, reason);
     this.afterCommit(effects, written);
   }
 
@@ -699,22 +702,22 @@ export class PartitionApplier {
   private async takeClaim(): Promise<PartitionClaim> {
     const releases = this.releases;
     const claim = await claimPartition(this.ports.pool, this.topic, this.partition, this.owner);
-    if (this.releases !== releases) {
-      // Released meanwhile (a rebalance): the partition may be another member's now. The
-      // caller's fetch, if any, is no longer active and commits nothing with it; nothing
-      // keeps it, and the previous owner's rows are left to whoever owns it.
+    // Released meanwhile (a rebalance), before or while the leftovers were read: the partition
+    // may be another member's now. The caller's fetch, if any, is no longer active and commits
+    // nothing with it; nothing keeps it, and the previous owner's rows are left to whoever
+    // owns it.
+    const released = () => {
+      if (this.releases === releases) return false;
       this.ports.log(`partition ${this.partition}: epoch ${claim.epoch} claimed while the partition was released; not kept`);
-      return claim;
-    }
+      return true;
+    };
+    if (released()) return claim;
     // The previous owner's unpublished rows go out before this owner's first ones, so the
     // claim is this applier's only once they are queued: every caller meanwhile waits on
     // `claiming`. Unread, the claim is not kept (an operating error, retried with a new
     // claim); kept, a commit could publish before them (two outside reviews).
     await this.ports.postCommit.resumeRelay(this.partition);
-    if (this.releases !== releases) {
-      this.ports.log(`partition ${this.partition}: epoch ${claim.epoch} claimed while the partition was released; not kept`);
-      return claim;
-    }
+    if (released()) return claim;
     this.accounts.clear();
     this.claim = claim;
     this.routingOwed = true;

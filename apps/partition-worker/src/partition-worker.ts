@@ -407,7 +407,8 @@ export class PartitionWorker {
    * Applies a fetch until it is written or the partition is no longer ours. A second writer
    * (ConcurrentWriteError) stops the process; so would an InvariantViolation, but the applier
    * isolates the command that breaks one before it can get here (kept as a last guard).
-   * Deterministic failures never get here: the applier isolates the command that causes them. Everything else is an operating error (a dependency down), retried here with
+   * Deterministic failures never get here: the applier isolates the command that causes
+   * them. Everything else is an operating error (a dependency down), retried here with
    * backoff and a heartbeat between attempts instead of being thrown to kafkajs: a throw
    * makes kafkajs restart the consumer, which rebalances every partition of the group, every
    * ~30 s for as long as Postgres is down.
