@@ -32,7 +32,7 @@ import { type AuthContext, canWrite, isAdmin } from '@ledgerline/auth';
 import { type ClientCommand, type HoldCommand, type RoutingTable, commandIdOf, transferIdFor } from '@ledgerline/domain';
 import { type KeyClaim, findHold, findHolds, findTransfer, findTransfers, releaseIdempotencyKey } from '@ledgerline/postgres';
 import { type HoldResource, type TransferResource, encodeCommand } from '@ledgerline/schemas';
-import { publishMayHaveReachedKafka } from '@ledgerline/kafka';
+import { BrokerUnavailableError, publishMayHaveReachedKafka } from '@ledgerline/kafka';
 import type { z } from 'zod';
 import type { holdBody, movementBody, transferBody } from '@ledgerline/schemas';
 import type { AcceptedTransfer } from '@ledgerline/redis';
@@ -271,7 +271,11 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
         ),
       );
       ctx.metrics.publishFailures.inc({ reason: publishFailureReason(error) }, failed.length);
-      for (const item of failed) outcomes.set(item, { error });
+      // Only the failed group's items may be in Kafka: the later ones are told they were not
+      // sent (an outside review: they were told, as the failed group's, that Kafka may still
+      // append them).
+      const notSent = maybeSent ? new BrokerUnavailableError('an earlier produce request of this batch failed', false) : error;
+      failed.forEach((item, i) => outcomes.set(item, { error: i < group.length ? error : notSent }));
       break;
     }
   }

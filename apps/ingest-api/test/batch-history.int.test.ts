@@ -3,6 +3,7 @@
 // point-in-time balance, against the real API, a real worker, Kafka, Postgres and Redis.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { type RoutingTable, batchIdFor, batchItemIdFor } from '@ledgerline/domain';
 import { loadRouting } from '@ledgerline/postgres';
@@ -275,6 +276,40 @@ describe('batch, history and point in time', () => {
         redis.disconnect();
         await idleApi.stop();
         await idleTopics.delete();
+      }
+    });
+
+    test('a produce request of a batch that fails: its items may still be appended; the later requests were never sent, and say so', async () => {
+      // An API that sends each item in its own produce request (1 KiB of commands a request)
+      // on topics of its own, and a commands topic whose max.message.bytes is then lowered
+      // below the middle item's size: Kafka refuses that request until the ack deadline.
+      const ownTopics = await createTestTopics(PARTITIONS);
+      const oneEach = await startApi(
+        { databaseUrl: db.url, topicPrefix: ownTopics.prefix, redisKeyPrefix },
+        { API_PRODUCE_GROUP_BYTES_MAX: '1024', API_PRODUCE_ACK_TIMEOUT_MS: '1000' },
+      );
+      const kafkaAdmin = new Kafka({ brokers: testServices().kafkaBrokers, clientId: `${ownTopics.prefix}-cfg`, logLevel: logLevel.NOTHING }).admin();
+      await kafkaAdmin.connect();
+      try {
+        const account = await openAccount(alice);
+        const oneEachAdmin = new Client(oneEach.url, await token('ops', 'ledger:read ledger:admin'));
+        // 512 three-byte characters: a command of about 2 KB, in a request of its own.
+        const items = ['1', '2', '3'].map((amount) => ({ kind: 'DEPOSIT', account_id: account, amount, currency: 'USD', ...(amount === '2' ? { description: '€'.repeat(512) } : {}) }));
+        await kafkaAdmin.alterConfigs({
+          validateOnly: false,
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: ownTopics.names.commands, configEntries: [{ name: 'max.message.bytes', value: '1500' }] }],
+        });
+        const answer = await oneEachAdmin.post('/v1/batch', { items }, randomUUID());
+        expect(answer.status).toBe(202);
+        expect(answer.body.results.map((r: { status: number; error?: { message: string } }) => [r.status, r.error?.message])).toEqual([
+          [202, undefined],
+          [503, 'kafka did not confirm this attempt, which it may still append; retry with the same Idempotency-Key and body'],
+          [503, 'kafka unreachable; this attempt was not sent; retry with the same Idempotency-Key and body'],
+        ]);
+      } finally {
+        await oneEach.stop();
+        await kafkaAdmin.disconnect();
+        await ownTopics.delete();
       }
     });
 
