@@ -24,6 +24,7 @@ import type { AppContext } from './context';
 import { ApiError, forbidden, notFound } from './errors';
 import { requestHashOf } from './request-hash';
 import { type AccountWire, accountWire } from './resources';
+import { lookupAs } from './account-directory';
 
 export type AccountChangeAnswer = { status: 200 | 202; account: AccountWire };
 
@@ -34,7 +35,7 @@ export async function submitAccountChange(
   accountId: string,
   body: z.output<typeof accountPatchBody>,
 ): Promise<AccountChangeAnswer> {
-  const facts = await ctx.directory.lookup(accountId);
+  const facts = await lookupAs(ctx.directory, auth, accountId);
   if (!facts || facts.kind !== 'USER' || (!isAdmin(auth) && facts.owner !== auth.principal)) throw notFound('account');
   if (!isAdmin(auth)) {
     if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');

@@ -37,6 +37,7 @@ import type { z } from 'zod';
 import type { holdBody, movementBody, transferBody } from '@ledgerline/schemas';
 import type { AcceptedTransfer } from '@ledgerline/redis';
 import type { AppContext } from './context';
+import { lookupAs } from './account-directory';
 import { BucketMovingError, forbidden, idempotencyKeyReused } from './errors';
 import { publishFailureReason } from './command-submission';
 import { requestHashOf } from './request-hash';
@@ -362,7 +363,7 @@ async function authorise(ctx: AppContext, auth: AuthContext, request: MovementRe
   }
   if (isAdmin(auth)) return;
   if (!canWrite(auth)) throw forbidden('this token lacks the ledger:write scope');
-  const source = await ctx.directory.lookup(subjectOf(request));
+  const source = await lookupAs(ctx.directory, auth, subjectOf(request));
   if (!source || source.kind !== 'USER' || source.owner !== auth.principal) {
     throw forbidden(request.kind === 'HOLD' ? 'money can only be held on your own accounts' : 'money can only be moved from your own accounts');
   }
