@@ -3,7 +3,8 @@
 // another name. The config check reads only the URL (the local passwords, the owner's name), so
 // a superuser with a password of its own passed it (an operator run: the API got as far as
 // the Kafka topic check, the worker to Kafka). Nor a role with CREATEROLE (it can grant itself
-// the owner's role), nor a member of the other app's role (both apps' rights in one login). A
+// the owner's role), nor a member of the other app's role (both apps' rights in one login), nor
+// one of pg_write_all_data (every table, whatever the grants). A
 // least-privileged login still gets past it.
 import { randomBytes } from 'node:crypto';
 import { createPool, withDatabase } from '@ledgerline/postgres';
@@ -23,6 +24,7 @@ describe('production refuses a Postgres login that no privilege bounds', () => {
     ownerMember: `ll_test_owner_member_${suffix}`,
     roleMaker: `ll_test_createrole_${suffix}`,
     bothApps: `ll_test_both_apps_${suffix}`,
+    writesAll: `ll_test_writes_all_${suffix}`,
     api: `ll_test_api_${suffix}`,
     worker: `ll_test_worker_${suffix}`,
   };
@@ -59,6 +61,7 @@ describe('production refuses a Postgres login that no privilege bounds', () => {
     await asSuperuser(`CREATE ROLE ${roles.ownerMember} ${login}; GRANT ledgerline_owner TO ${roles.ownerMember}`);
     await asSuperuser(`CREATE ROLE ${roles.roleMaker} CREATEROLE ${login}; GRANT ledgerline_api, ledgerline_worker TO ${roles.roleMaker}`);
     await asSuperuser(`CREATE ROLE ${roles.bothApps} ${login}; GRANT ledgerline_api, ledgerline_worker TO ${roles.bothApps}`);
+    await asSuperuser(`CREATE ROLE ${roles.writesAll} ${login}; GRANT ledgerline_api, ledgerline_worker TO ${roles.writesAll}; GRANT pg_write_all_data TO ${roles.writesAll}`);
     await asSuperuser(`CREATE ROLE ${roles.api} ${login}; GRANT ledgerline_api TO ${roles.api}`);
     await asSuperuser(`CREATE ROLE ${roles.worker} ${login}; GRANT ledgerline_worker TO ${roles.worker}`);
   });
@@ -122,6 +125,14 @@ describe('production refuses a Postgres login that no privilege bounds', () => {
     }
     expect(String(((await api(roles.bothApps)) as Error).message)).toContain(`API_DATABASE_URL: logs in as "${roles.bothApps}", a member of ledgerline_worker, the other app's role`);
     expect(String(((await worker(roles.bothApps)) as Error).message)).toContain(`WORKER_DATABASE_URL: logs in as "${roles.bothApps}", a member of ledgerline_api, the other app's role`);
+  });
+
+  test('a member of pg_write_all_data (it writes a balance whatever the grants say) is refused by both apps (an outside security review)', async () => {
+    // A member of its own app's role as well, so that only the predefined role refuses it.
+    await asSuperuser(`REVOKE ledgerline_worker FROM ${roles.writesAll}`);
+    expect(String(((await api(roles.writesAll)) as Error).message)).toContain(`API_DATABASE_URL: logs in as "${roles.writesAll}", a member of pg_write_all_data`);
+    await asSuperuser(`GRANT ledgerline_worker TO ${roles.writesAll}; REVOKE ledgerline_api FROM ${roles.writesAll}`);
+    expect(String(((await worker(roles.writesAll)) as Error).message)).toContain(`WORKER_DATABASE_URL: logs in as "${roles.writesAll}", a member of pg_write_all_data`);
   });
 
   test("a login of the app's own role's is not refused for it", async () => {
