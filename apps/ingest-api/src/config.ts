@@ -223,7 +223,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env) {
       ...serviceAddressProblems(env),
       ...openNetworkProblems('API_OPERATOR_NETWORKS', raw.API_OPERATOR_NETWORKS),
       ...plaintextProblems(
-        { postgres: [['API_DATABASE_URL', raw.API_DATABASE_URL]], redisUrl: raw.REDIS_URL, kafka: { brokers: raw.KAFKA_BROKERS, ssl: kafkaSecurityConfig.ssl } },
+        { postgres: [['API_DATABASE_URL', raw.API_DATABASE_URL]], redisUrl: raw.REDIS_URL, kafka: { brokers: raw.KAFKA_BROKERS, ssl: kafkaSecurityConfig.ssl }, tracing: raw.OTEL_TRACING === 'on' },
         env,
       ),
     );

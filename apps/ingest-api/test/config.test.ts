@@ -258,6 +258,14 @@ describe('LEDGERLINE_ENV=production refuses connections in the clear to another 
     expect(loadApiConfig(withSsl('true')).databaseUrl).toMatch(/\?ssl=true$/);
   });
 
+  test('tracing on to a collector on another host over http:// is refused: spans carry ids and the collector token (an outside security review)', () => {
+    expect(refusal(prod({ OTEL_TRACING: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.internal:4318' }))).toEqual([
+      expect.stringMatching(/^OTEL_EXPORTER_OTLP_ENDPOINT: sends spans \(request paths, ids\) and OTEL_EXPORTER_OTLP_HEADERS to otel-collector\.internal without TLS/),
+    ]);
+    expect(loadApiConfig(prod({ OTEL_TRACING: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.internal:4318', LEDGERLINE_PLAINTEXT_ALLOWED: 'tracing' })).tracing.enabled).toBe(true);
+    expect(loadApiConfig(prod({ OTEL_TRACING: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.internal:4318' })).tracing.enabled).toBe(false);
+  });
+
   test('NODE_TLS_REJECT_UNAUTHORIZED=0, every certificate check off, is refused (an outside review)', () => {
     expect(refusal(prod({ NODE_TLS_REJECT_UNAUTHORIZED: '0' }))).toEqual([expect.stringMatching(/^NODE_TLS_REJECT_UNAUTHORIZED: is "0", which turns off the certificate check/)]);
   });

@@ -269,7 +269,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
         ? ['WORKER_HOLD_EXPIRY_SCAN_MS: 0 turns hold expiry off (a test switch): holds past expires_at would keep their amount out of available; unset it (a scan every 1,000 ms)']
         : []),
       ...plaintextProblems(
-        { postgres: [['WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL]], redisUrl: raw.REDIS_URL, kafka: { brokers: raw.KAFKA_BROKERS, ssl: kafkaSecurityConfig.ssl } },
+        { postgres: [['WORKER_DATABASE_URL', raw.WORKER_DATABASE_URL]], redisUrl: raw.REDIS_URL, kafka: { brokers: raw.KAFKA_BROKERS, ssl: kafkaSecurityConfig.ssl }, tracing: raw.OTEL_TRACING === 'on' },
         env,
       ),
     );

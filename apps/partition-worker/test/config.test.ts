@@ -132,6 +132,9 @@ test('production refuses the test-only fault switch, open ops networks and the o
     /^WORKER_DATABASE_URL: connects to db without TLS/,
   );
   expect(() => loadWorkerConfig({ ...prod, REDIS_URL: 'redis://cache.internal:6379' })).toThrow(/^REDIS_URL: connects to cache\.internal without TLS/);
+  // Spans carry account and transfer ids in their paths (an outside security review).
+  expect(() => loadWorkerConfig({ ...prod, OTEL_TRACING: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel.internal:4318' })).toThrow(/^OTEL_EXPORTER_OTLP_ENDPOINT: sends spans .* to otel\.internal without TLS/);
+  expect(loadWorkerConfig({ ...prod, OTEL_TRACING: 'on', OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.internal:4318' }).tracing.enabled).toBe(true);
   expect(() => loadWorkerConfig({ WORKER_OUTBOX_SWEEP_AGE_MS: '100' })).toThrow(ConfigError);
   expect(() => loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '' })).toThrow(/WORKER_HOLD_EXPIRY_SCAN_MS="": is empty/);
   // The other test switch: no hold would ever expire (an outside review). Outside production it is taken (tests use it).

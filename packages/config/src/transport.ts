@@ -9,7 +9,7 @@
  * may be anywhere, so production wants TLS to Kafka whatever KAFKA_BROKERS says.
  *
  * Where the network itself is encrypted (a service mesh's sidecar, WireGuard), the operator
- * says so, per dependency: `LEDGERLINE_PLAINTEXT_ALLOWED=postgres,redis,kafka`. A deliberate
+ * says so, per dependency: `LEDGERLINE_PLAINTEXT_ALLOWED=postgres,redis,kafka,tracing`. A deliberate
  * choice, written down in the deployment, rather than a default nobody chose.
  *
  * NODE_TLS_REJECT_UNAUTHORIZED=0 turns off the certificate check of every one of these
@@ -19,7 +19,7 @@ import { isIP } from 'node:net';
 import { parse as parsePgUrl } from 'pg-connection-string';
 
 export const PLAINTEXT_ALLOWED_VAR = 'LEDGERLINE_PLAINTEXT_ALLOWED';
-const DEPENDENCIES = ['postgres', 'redis', 'kafka'] as const;
+const DEPENDENCIES = ['postgres', 'redis', 'kafka', 'tracing'] as const;
 type Dependency = (typeof DEPENDENCIES)[number];
 
 /** The connections an app makes, as its configuration gives them. */
@@ -28,6 +28,8 @@ export interface AppConnections {
   postgres?: readonly (readonly [string, string])[];
   redisUrl?: string;
   kafka?: { brokers: readonly string[]; ssl: boolean };
+  /** OTEL_TRACING=on: spans (URL paths with account and transfer ids, a collector's token) go to the OTLP endpoint. */
+  tracing?: boolean;
 }
 
 /** One line per connection production refuses (see the top); `env` for PG* and the opt-out. */
@@ -62,7 +64,30 @@ export function plaintextProblems(connections: AppConnections, env: NodeJS.Proce
             `without TLS, wherever it is; production needs KAFKA_SSL=true${optOut('kafka')} (or every broker is on this machine)`,
     );
   }
+  if (!allowed.has('tracing') && connections.tracing) {
+    const problem = otlpEndpointProblem(env, optOut('tracing'));
+    if (problem) problems.push(problem);
+  }
   return problems;
+}
+
+/**
+ * Where the OTLP exporter sends spans, read as it reads it (the traces endpoint, else the
+ * general one, else http://localhost:4318), when that is another host in the clear (an outside
+ * security review: production let spans and the collector's token travel unencrypted).
+ */
+function otlpEndpointProblem(env: NodeJS.ProcessEnv, optOut: string): string | null {
+  const [name, value] = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    ? ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT]
+    : ['OTEL_EXPORTER_OTLP_ENDPOINT', env.OTEL_EXPORTER_OTLP_ENDPOINT || 'http://localhost:4318'];
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${name}: is not a URL`;
+  }
+  if (url.protocol === 'https:' || isThisHost(url.hostname)) return null;
+  return `${name}: sends spans (request paths, ids) and OTEL_EXPORTER_OTLP_HEADERS to ${url.hostname} without TLS; production needs https://${optOut}`;
 }
 
 /**

@@ -150,6 +150,24 @@ test('LEDGERLINE_PLAINTEXT_ALLOWED opts out per dependency; an unknown name is r
   expect(plaintextProblems(remote, { LEDGERLINE_PLAINTEXT_ALLOWED: 'postgres, Kafka' })).toEqual([expect.stringMatching(/^REDIS_URL: connects to cache\.internal without TLS/)]);
   expect(plaintextProblems(remote, { LEDGERLINE_PLAINTEXT_ALLOWED: 'postgres,redis,kafka' })).toEqual([]);
   expect(plaintextProblems({}, { LEDGERLINE_PLAINTEXT_ALLOWED: 'postgres,rabbitmq' })).toEqual([
-    'LEDGERLINE_PLAINTEXT_ALLOWED: "rabbitmq" is not one of postgres, redis, kafka',
+    'LEDGERLINE_PLAINTEXT_ALLOWED: "rabbitmq" is not one of postgres, redis, kafka, tracing',
   ]);
+});
+
+test('tracing on: spans to another host in the clear are refused (an outside security review); to this host, over https or opted out, they pass', () => {
+  const on = { tracing: true };
+  const refusal = (name: string, host: string) =>
+    `${name}: sends spans (request paths, ids) and OTEL_EXPORTER_OTLP_HEADERS to ${host} without TLS; production needs https://, or LEDGERLINE_PLAINTEXT_ALLOWED=tracing if the network between them is encrypted`;
+  expect(plaintextProblems(on, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.internal:4318' })).toEqual([refusal('OTEL_EXPORTER_OTLP_ENDPOINT', 'otel-collector.internal')]);
+  // The traces endpoint is what the exporter uses when both are set.
+  expect(plaintextProblems(on, { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.internal', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://10.0.0.7:4318/v1/traces' })).toEqual([
+    refusal('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', '10.0.0.7'),
+  ]);
+  expect(plaintextProblems(on, { OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' })).toEqual(['OTEL_EXPORTER_OTLP_ENDPOINT: is not a URL']);
+  for (const env of [{}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://[::1]:4318' }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.internal' }]) {
+    expect(plaintextProblems(on, env)).toEqual([]);
+  }
+  expect(plaintextProblems(on, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel.internal', LEDGERLINE_PLAINTEXT_ALLOWED: 'tracing' })).toEqual([]);
+  // Tracing off: the exporter never starts, so its endpoint is not read.
+  expect(plaintextProblems({ tracing: false }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel.internal' })).toEqual([]);
 });
