@@ -51,6 +51,10 @@ export async function reconcile(pool: Pool, options: ReconcileOptions): Promise<
     checks.push(await holdEndsAgreeWithCaptures(client));
     checks.push(await reversalsWithinOriginal(client));
     checks.push(await closedAccountsStayClosed(client));
+    checks.push(await entriesOnNamedAccounts(client));
+    checks.push(await entryCurrencies(client));
+    checks.push(await reversalsMirrorOriginal(client));
+    checks.push(await capturesPaidByTheirHold(client));
     const counts = await client.query('SELECT (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM transfers) AS transfers');
     return {
       checks,
@@ -128,7 +132,7 @@ async function perAccountChecks(client: PoolClient, options: ReconcileOptions): 
              -- the one before it plus its own amount (balance-after-chained).
              FROM (SELECT amount, seq, balance_after, created_at < lag(created_at) OVER (ORDER BY seq) AS back,
                           lag(balance_after, 1, 0::bigint) OVER (ORDER BY seq) AS previous_after,
-                          balance_after <> lag(balance_after, 1, 0::bigint) OVER (ORDER BY seq) + amount AS unchained
+                          balance_after <> lag(balance_after, 1, 0::bigint) OVER (ORDER BY seq)::numeric + amount AS unchained
                      FROM entries WHERE account_id = a.id) y) e ON true
         ORDER BY a.id`,
       [after, step],
@@ -346,7 +350,57 @@ async function closedAccountsStayClosed(client: PoolClient): Promise<CheckResult
         WHERE outcome = 'APPLIED' AND status = 'CLOSED' GROUP BY account_id)
      SELECT a.id || ': balance ' || a.balance || ', held ' || a.held || ', seq ' || a.seq || ' after closing at ' || coalesce(c.seq_at::text, 'unknown') AS example
        FROM accounts a LEFT JOIN closing c ON c.account_id = a.id
-      WHERE a.status = 'CLOSED' AND (a.balance <> 0 OR a.held <> 0 OR c.seq_at IS NULL OR a.seq <> c.seq_at)`),
+      WHERE (a.status = 'CLOSED' AND (a.balance <> 0 OR a.held <> 0 OR c.seq_at IS NULL OR a.seq <> c.seq_at))
+         OR (c.account_id IS NOT NULL AND a.status <> 'CLOSED')`),
   );
   return counted('closed-accounts-empty', 'a closed account has balance 0, no hold and no entry after its closing', rows.rows);
+}
+
+/** An entry on a USER account belongs to a transfer that names that account as payer or payee. */
+async function entriesOnNamedAccounts(client: PoolClient): Promise<CheckResult> {
+  await client.query('SET LOCAL enable_nestloop = off');
+  const rows = await client.query(
+    capped(`SELECT e.account_id || ' has ' || count(*) || ' entries of ' || e.transfer_id || ', which names it neither as payer nor payee' AS example
+       FROM entries e JOIN accounts a ON a.id = e.account_id JOIN transfers t ON t.id = e.transfer_id
+      WHERE a.kind = 'USER' AND e.account_id IS DISTINCT FROM t.from_account_id AND e.account_id IS DISTINCT FROM t.to_account_id
+      GROUP BY e.account_id, e.transfer_id`),
+  );
+  await client.query('SET LOCAL enable_nestloop = on');
+  return counted('entries-on-named-accounts', "every entry on a user account is on its transfer's payer or payee", rows.rows);
+}
+
+/** An entry is in its account's currency and in its transfer's. */
+async function entryCurrencies(client: PoolClient): Promise<CheckResult> {
+  await client.query('SET LOCAL enable_nestloop = off');
+  const rows = await client.query(
+    capped(`SELECT e.account_id || ' seq ' || e.seq || ': entry in ' || e.currency || ', account in ' || a.currency || ', transfer in ' || coalesce(t.currency, '?') AS example
+       FROM entries e JOIN accounts a ON a.id = e.account_id LEFT JOIN transfers t ON t.id = e.transfer_id
+      WHERE e.currency <> a.currency OR e.currency <> t.currency`),
+  );
+  await client.query('SET LOCAL enable_nestloop = on');
+  return counted('entry-currencies', "every entry is in its account's currency and its transfer's", rows.rows);
+}
+
+/** A reversal that moved money runs back from the original's payee to its payer (outside for a deposit), in its currency. */
+async function reversalsMirrorOriginal(client: PoolClient): Promise<CheckResult> {
+  const rows = await client.query(
+    capped(`SELECT r.id || ' reverses ' || o.id || ' from ' || coalesce(r.from_account_id::text, 'outside') || ' to ' || coalesce(r.to_account_id::text, 'outside') AS example
+       FROM transfers r JOIN transfers o ON o.id = r.reverses
+      WHERE r.status IN ('COMPLETED', 'PROCESSING')
+        AND (r.from_account_id IS DISTINCT FROM o.to_account_id
+             OR r.to_account_id IS DISTINCT FROM (CASE WHEN o.kind = 'DEPOSIT' THEN NULL ELSE o.from_account_id END)
+             OR r.currency <> o.currency)`),
+  );
+  return counted('reversals-mirror-original', "a reversal moves money from its original's payee back to its payer", rows.rows);
+}
+
+/** A capture that moved money is paid by its hold's account, in its hold's currency, for no more than the hold. */
+async function capturesPaidByTheirHold(client: PoolClient): Promise<CheckResult> {
+  const rows = await client.query(
+    capped(`SELECT t.id || ' captures hold ' || h.id || ' of ' || h.account_id || ' from ' || coalesce(t.from_account_id::text, 'nowhere') AS example
+       FROM transfers t JOIN holds h ON h.id = t.hold_id
+      WHERE t.kind = 'CAPTURE' AND t.status IN ('COMPLETED', 'PROCESSING')
+        AND (t.from_account_id IS DISTINCT FROM h.account_id OR t.currency <> h.currency OR t.amount > h.amount)`),
+  );
+  return counted('captures-paid-by-their-hold', "a capture moves money from its hold's account", rows.rows);
 }

@@ -1,9 +1,10 @@
 // Every entry names an existing account (docs/design.md, invariant 2), guarded by the
 // database itself: a statement trigger on `entries` checks each INSERT's accounts once
 // (migration 0013; a foreign key did it per row before), and accounts are never removed, so
-// an entry's account cannot disappear afterwards. Drop the entries trigger and the first
-// three tests fail (an entry for nobody is committed); drop the accounts triggers and the
-// last one does.
+// an entry's account cannot disappear afterwards. The same trigger refuses an entry in
+// another currency than its account's (migration 0034). Drop the entries trigger and the first
+// four tests fail (an entry for nobody, or in the wrong currency, is committed); drop the
+// accounts triggers and the last one does.
 import { noEffects } from '@ledgerline/domain';
 import { claimPartition, writeBatch } from '../src';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
@@ -105,6 +106,21 @@ describe('every entry names an existing account', () => {
       ),
     ).rejects.toMatchObject({ code: '23503' });
     expect(await entriesOf(NOBODY)).toBe(0);
+  });
+
+  test("an entry in another currency than its account's is refused whole, through the function or not (an outside review)", async () => {
+    const euros = (await db.pool.query<{ id: string }>(
+      `INSERT INTO accounts (id, owner, kind, currency, overdraft_limit, balance, seq)
+       VALUES (gen_random_uuid(), 'entry-accounts', 'USER', 'EUR', 0, 0, 0) RETURNING id`,
+    )).rows[0]!.id;
+    const dollars = await openAccount();
+    const offset = (await claimPartition(db.pool, TOPIC, 0, 'owner')).nextOffset;
+    // applyPair's entries are in USD: the EUR account's credit is the wrong one.
+    await expect(applyPair(offset, dollars, euros)).rejects.toMatchObject({ code: '23514', message: `an entry in USD names account ${euros}, which is in EUR` });
+    await expect(
+      db.pool.query(`INSERT INTO entries (account_id, seq, transfer_id, leg, amount, balance_after, currency, partition) VALUES ($1, 1, gen_random_uuid(), 'CREDIT', 1, 1, 'EUR', 0)`, [dollars]),
+    ).rejects.toMatchObject({ code: '23514' });
+    expect([await entriesOf(dollars), await entriesOf(euros)]).toEqual([0, 0]);
   });
 
   test('entries for existing accounts go in', async () => {
