@@ -122,6 +122,14 @@ describe('least-privileged Postgres roles', () => {
     expect((await db.pool.query('SELECT count(*)::int AS n FROM entries WHERE account_id = $1', [account])).rows[0].n).toBe(2);
   });
 
+  test('neither app writes the routing table: only ledgerctl does, as the owner (an outside security review)', async () => {
+    for (const role of [worker, api]) {
+      await expect(role.query('UPDATE routing_buckets SET partition = partition WHERE bucket = 0')).rejects.toThrow(denied);
+      await expect(role.query('INSERT INTO routing_buckets (bucket, partition) VALUES (1000000, 0)')).rejects.toThrow(denied);
+    }
+    expect((await worker.query('SELECT count(*)::int AS n FROM routing_buckets')).rows[0].n).toBeGreaterThan(0);
+  });
+
   test('the worker may delete outbox rows (the relay deletes what it published); the API may not', async () => {
     const inserted = await worker.query(`INSERT INTO outbox (source_partition, topic, message_key, payload) VALUES (0, 'events', 'k', '{}') RETURNING id`);
     const id = inserted.rows[0].id;

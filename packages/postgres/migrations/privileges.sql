@@ -82,9 +82,11 @@ REVOKE UPDATE ON account_changes FROM ledgerline_worker;
 -- dead_letters (0025) keeps a published dead letter as the relay moved it out of the outbox:
 -- inserted once, never changed.
 REVOKE UPDATE ON dead_letters FROM ledgerline_worker;
--- Not the worker's to write: the migration record, the API's idempotency claims, and the
--- records of what an operator did with dead letters (ledgerctl, as the owner; 0022, 0023).
-REVOKE INSERT, UPDATE ON schema_migrations, idempotency_keys, dead_letter_redrives, dead_letter_acknowledgements FROM ledgerline_worker;
+-- Not the worker's to write: the migration record, the API's idempotency claims, the
+-- records of what an operator did with dead letters (ledgerctl, as the owner; 0022, 0023),
+-- and the routing table, which only ledgerctl writes (setup, bucket moves, as the owner; the
+-- worker reads it and fences a move through bucket_moves: an outside security review).
+REVOKE INSERT, UPDATE ON schema_migrations, idempotency_keys, dead_letter_redrives, dead_letter_acknowledgements, routing_buckets FROM ledgerline_worker;
 -- DELETE only where the worker deletes: its own routing_observers row when it stops, and
 -- outbox rows the relay has published (markOutboxPublished, migration 0010; a dead letter's
 -- row is moved to dead_letters, 0025).
