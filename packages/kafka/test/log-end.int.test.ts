@@ -50,4 +50,32 @@ describe("a partition's ends", () => {
       await Promise.all([plain.disconnect(), transactional.disconnect()]);
     }
   });
+
+  test('records appended while the ends are read never look like an open transaction (an outside operator review)', async () => {
+    const foreign = new Kafka({ brokers: testServices().kafkaBrokers, clientId: `${topics.prefix}-busy`, logLevel: logLevel.NOTHING });
+    const plain = foreign.producer();
+    const probe = new KafkaProbe(topics.kafka);
+    const topic = topics.names.commands;
+    let producing = true;
+    try {
+      await plain.connect();
+      // One small produce after another on both partitions, no transaction anywhere.
+      const load = (async () => {
+        for (let i = 0; producing; i++) await plain.send({ topic, messages: [{ partition: i % 2, value: `m${i}` }] });
+      })();
+      const gaps: string[] = [];
+      for (let read = 0; read < 150; read++) {
+        for (const [partition, end] of await probe.partitionEnds(topic)) {
+          if (end.stableOffset < end.logEnd) gaps.push(`read ${read}, partition ${partition}: stable ${end.stableOffset} < end ${end.logEnd}`);
+        }
+      }
+      producing = false;
+      await load;
+      expect(gaps).toEqual([]);
+    } finally {
+      producing = false;
+      await probe.close();
+      await plain.disconnect();
+    }
+  });
 });
