@@ -40,6 +40,8 @@ import {
   dedupeKeyOf,
   holdEndedKey,
   isolateUnprocessable,
+  legFactsMatch,
+  legFactsOf,
   noEffects,
   subjectAccountOf,
 } from '@ledgerline/domain';
@@ -57,7 +59,7 @@ import {
   classifyWriteFailure,
   claimIsCurrent,
   claimPartition,
-  findTerminalTransferIds,
+  findTransfer,
   sqlStateOf,
   loadAccountStates,
   loadAppliedKeys,
@@ -586,13 +588,20 @@ export class PartitionApplier {
    * transfer has ended (the replay decided it otherwise: its payer's account lost with the
    * restore) can never apply: it is isolated at once, not waited for (an outside review: it
    * held its partition for the whole wait, and a genuine leg behind it ran out of its own).
+   * Nor can a leg whose transfer was written again with other facts (legFactsMatch): a
+   * replay after a bucket move applies the first run's transfers on the source partition the
+   * restored routing names, and their first-run legs, naming the old one, each held their
+   * partition for the whole wait (an outside operator review: 149 such legs, at ten minutes
+   * each; the transfer's new leg, behind them, completes it).
    */
   private async legWaitsForSource(message: ConsumedMessage, error: unknown): Promise<boolean> {
     if (this.legWaitForSourceMs <= 0 || sqlStateOf(error) !== SQLSTATE_LEG_MISMATCH) return false;
     const decoded = decodeCommand(message.value, this.ports.seal);
     const leg = decoded.ok ? decoded.command : undefined;
     if (leg?.type !== 'CREDIT_LEG' && leg?.type !== 'REFUND_LEG') return false;
-    if ((await findTerminalTransferIds(this.ports.pool, [leg.transferId])).size > 0) return false;
+    // Its transfer ended, or written with other facts than the leg's: nothing will change that.
+    const transfer = await findTransfer(this.ports.pool, leg.transferId);
+    if (transfer !== null && (transfer.status !== 'PROCESSING' || !legFactsMatch(legFactsOf(leg), transfer))) return false;
     const offset = BigInt(message.offset);
     const now = Date.now();
     if (this.legAwaiting?.offset !== offset) this.legAwaiting = { offset, since: now };

@@ -11,6 +11,7 @@
 // Idempotency-Key claims the restore lost are bound again from the rows (ledgerctl keys rebind).
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CreditLegCommand } from '@ledgerline/domain';
 import { IdempotencyClaims, insertUserAccount, listDeadLetters, loadRouting, rebindLostClaims } from '@ledgerline/postgres';
 import { type TestDatabase, createTestDatabase } from '../../../test/support/database';
 import { type TestTopics, createTestTopics } from '../../../test/support/kafka';
@@ -111,4 +112,51 @@ describe('a replay into a restored database, waiting for legs’ sources', () =>
       await publisher.stop();
     }
   }, 120_000);
+
+  test('a first-run leg whose transfer the replay applied again on another source partition is dead-lettered at once, and the new leg completes it', async () => {
+    // After a bucket move made since the backup, the restored routing sends the first run's
+    // transfer to another source partition than the one its first leg names (an outside
+    // operator review: each such leg held its partition for the whole wait, ten minutes, 149
+    // of them on one restore). Here: the first-run leg names partition 2, the replay applied
+    // the transfer on partition 0, and both legs wait in partition 1's log, the old one first.
+    const [db, own] = await Promise.all([createTestDatabase(3), createTestTopics(3)]);
+    const routing = await loadRouting(db.pool);
+    const [a, b] = [accountOnPartition(routing, 0), accountOnPartition(routing, 1)];
+    for (const [id, owner] of [[a, 'ann'], [b, 'ben']] as const) {
+      await insertUserAccount(db.pool, { id, owner, currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'test' });
+    }
+    for (const partition of [0, 1, 2]) {
+      await db.pool.query('INSERT INTO partition_state (topic, partition, next_offset, epoch) VALUES ($1, $2, 0, 1)', [own.names.commands, partition]);
+    }
+    const publisher = await TestPublisher.create(own, db.pool);
+    const t = transfer(a, b, 'ann', 60n);
+    const firstRunLeg: CreditLegCommand = { type: 'CREDIT_LEG', transferId: t.transferId, kind: 'TRANSFER', reverses: null, holdId: null, fromAccountId: a, toAccountId: b, amount: 60n, currency: 'USD', sourcePartition: 2 };
+    // Partition 1 held back until the transfer is PROCESSING again, on partition 0.
+    const lock = await db.pool.connect();
+    await lock.query('BEGIN');
+    await lock.query('SELECT 1 FROM partition_state WHERE topic = $1 AND partition = 1 FOR UPDATE', [own.names.commands]);
+    const worker = await startWorker({ databaseUrl: db.url, topicPrefix: own.prefix, redisKeyPrefix: `${own.prefix}:` }, { WORKER_LEG_WAIT_FOR_SOURCE_MS: '60000', WORKER_WRITE_RETRY_DELAY_MAX_MS: '500' });
+    let released = false;
+    try {
+      await publisher.publish(firstRunLeg);
+      await publisher.publish(deposit(a, 100n));
+      await publisher.publish(t);
+      await waitFor('T processing again', async () => (await transferStatuses(db.pool, [t.transferId])).get(t.transferId)?.status === 'PROCESSING');
+      await lock.query('COMMIT');
+      released = true;
+      // Well within the 60 s wait: the first-run leg is not waited for.
+      await waitFor('T completed by its new leg', async () => (await transferStatuses(db.pool, [t.transferId])).get(t.transferId)?.status === 'COMPLETED', 20_000);
+      expect([await balanceOf(db.pool, a), await balanceOf(db.pool, b)]).toEqual([40n, 60n]);
+      const letters = await listDeadLetters(db.pool, { limit: 10 });
+      expect(letters.map((l) => [l.sourcePartition, l.letter.sqlstate])).toEqual([[1, 'LL003']]);
+      expect(worker.fatal).toEqual([]);
+    } finally {
+      if (!released) await lock.query('ROLLBACK');
+      lock.release();
+      await worker.stop();
+      await publisher.stop();
+      await own.delete();
+      await db.drop();
+    }
+  }, 60_000);
 });

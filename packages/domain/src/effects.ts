@@ -129,6 +129,31 @@ export function legFactsOf(command: CreditLegCommand | RefundLegCommand): LegFac
 }
 
 /**
+ * Whether a leg's facts are its transfer's row's, compared as the write compares them
+ * (ledger_apply_batch: a capture's leg from before legs named their hold stands for any hold
+ * of its transfer; a refund's source partition is not compared). The row's facts never change
+ * once it is written, so a leg that does not carry them can never apply to it: a leg of a
+ * restore's first run whose transfer the replay applied again on another source partition (its
+ * account's bucket had moved after the backup), or a forged one.
+ */
+export function legFactsMatch(
+  facts: LegFacts,
+  transfer: Pick<NewTransferEffect, 'kind' | 'fromAccountId' | 'toAccountId' | 'amount' | 'currency' | 'sourcePartition' | 'holdId' | 'reverses'>,
+): boolean {
+  const same = (a: string | null, b: string | null) => (a === null ? b === null : b !== null && a.toLowerCase() === b.toLowerCase());
+  return (
+    facts.kind === transfer.kind &&
+    facts.amount === transfer.amount &&
+    facts.currency === transfer.currency &&
+    same(facts.fromAccountId, transfer.fromAccountId) &&
+    same(facts.toAccountId, transfer.toAccountId) &&
+    same(facts.reverses, transfer.reverses) &&
+    (same(facts.holdId, transfer.holdId) || (facts.holdId === null && facts.kind === 'CAPTURE')) &&
+    (facts.sourcePartition === null || facts.sourcePartition === transfer.sourcePartition)
+  );
+}
+
+/**
  * A saga leg the partition refused: it moved no money and changed no transfer's status, so
  * this row is its only record (and its dedupe key). A leg that applies is recorded by the
  * status it sets instead (COMPLETED for a credit leg, REJECTED for a refund leg): a copy then

@@ -1,7 +1,7 @@
 // Proves, example by example, that applyBatch takes every branch of the transfer life cycle
 // (same-partition, cross-partition saga, deposits, withdrawals, rejections, duplicates,
 // forwarding, per-account order) to exactly the entries, balances and messages docs/design.md asks for.
-import { InvariantViolation, UnprocessableCommand, applyBatch, assertBatchInvariants, canDebit, creditLegOf, terminalEventOf, type BatchEffects, type LegFacts } from '../src';
+import { InvariantViolation, UnprocessableCommand, applyBatch, assertBatchInvariants, canDebit, creditLegOf, legFactsMatch, legFactsOf, terminalEventOf, type BatchEffects, type LegFacts } from '../src';
 import { externalAccountId, transitAccountId } from '../src/ids';
 import type { AccountState, Command, ReversibleTransfer } from '../src/model';
 import {
@@ -557,6 +557,18 @@ describe('messages derived from a transfer row (the outbox stores the row, the s
     expect(creditLegOf(row)).toEqual({ type: 'CREDIT_LEG', transferId: 't9', kind: 'TRANSFER', reverses: null, holdId: null, fromAccountId: A, toAccountId: B, amount: 7n, currency: 'USD', sourcePartition: 1 });
     expect(() => creditLegOf({ ...row, kind: 'DEPOSIT' })).toThrow(InvariantViolation);
     expect(() => creditLegOf({ ...row, toAccountId: null })).toThrow(InvariantViolation);
+  });
+
+  test("a leg carries its transfer's facts when the write would take it: its own leg does, one naming another source or amount does not", () => {
+    const leg = legFactsOf(creditLegOf(row));
+    expect(legFactsMatch(leg, row)).toBe(true);
+    expect(legFactsMatch({ ...leg, fromAccountId: A.toUpperCase() }, row)).toBe(true); // uuids compare as uuids
+    expect(legFactsMatch({ ...leg, sourcePartition: 2 }, row)).toBe(false); // a restore's first-run leg after a bucket move
+    expect(legFactsMatch({ ...leg, amount: 8n }, row)).toBe(false);
+    expect(legFactsMatch({ ...leg, sourcePartition: null }, row)).toBe(true); // a refund's: its source is the refusing partition, not compared
+    // A capture's leg from before legs named their hold stands for any hold of its transfer.
+    expect(legFactsMatch({ ...leg, kind: 'CAPTURE', holdId: null }, { ...row, kind: 'CAPTURE', holdId: 'h1' })).toBe(true);
+    expect(legFactsMatch({ ...leg, kind: 'CAPTURE', holdId: 'h2' }, { ...row, kind: 'CAPTURE', holdId: 'h1' })).toBe(false);
   });
 
   test('a finished transfer has its terminal event; a PROCESSING one has none', () => {
