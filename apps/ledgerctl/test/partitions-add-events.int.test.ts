@@ -22,6 +22,8 @@ describe('ledgerctl partitions add', () => {
       const grown = await ledgerctl(['partitions', 'add', '--to', '3']);
       expect([grown.code, grown.err]).toEqual([0, '']);
       expect(grown.out).toMatch(new RegExp(`^${ledger.topics.names.commands}: 2 -> 3 partitions`));
+      // Past this line Kafka cannot take them back: an interrupted run is told how to finish (an operator review).
+      expect(grown.out).toContain('(if this is interrupted, `partitions add --to 3 --finish` spreads the buckets onto them)');
       expect(await admin.partitionCount(ledger.topics.names.commands)).toBe(3);
       expect(await admin.partitionCount(ledger.topics.names.events)).toBe(2);
       expect((await loadRouting(ledger.db.pool)).rows().filter((r) => r.partition === 2).length).toBeGreaterThan(300);

@@ -59,7 +59,8 @@ describe('ledgerctl partitions add at the current count', () => {
 
       const preview = await ledgerctl(['partitions', 'add', '--to', '2']);
       expect([preview.code, preview.err]).toEqual([0, '']);
-      expect(preview.out).toContain(heldNote);
+      // Each names the flag it has (an operator review: rebalance's note said --finish, which it refuses).
+      expect(preview.out).toContain(`${heldNote}: their accounts get 503 BUCKET_MOVING until the moves finish (this command with --finish finishes them first`);
       expect(preview.out).toMatch(/would make the 2 moves above, after the 2 moves left open\. Nothing moved/);
       expect((await listOpenMoves(ledger.db.pool)).map((m) => m.bucket).sort((x, y) => x - y)).toEqual([a, b].sort((x, y) => x - y));
 
@@ -76,7 +77,7 @@ describe('ledgerctl partitions add at the current count', () => {
       await startMoves(ledger.db.pool, [c], 1);
       const plan = await ledgerctl(['rebalance']);
       expect([plan.code, plan.err]).toEqual([0, '']);
-      expect(plan.out).toContain(`1 bucket held by 1 move left open (${c} 0->1 HOLDING)`);
+      expect(plan.out).toContain(`1 bucket held by 1 move left open (${c} 0->1 HOLDING): their accounts get 503 BUCKET_MOVING until the moves finish (this command with --apply finishes them first`);
       const applied = await ledgerctl(['rebalance', '--apply']);
       expect([applied.code, applied.err]).toEqual([0, '']);
       expect(applied.out).toMatch(new RegExp(`^finishing 1 move left open first \\(a crashed command's, or one still running\\): ${c} 0->1 HOLDING\n`));

@@ -293,7 +293,13 @@ export async function addPartitions(config: CtlConfig, to: number, finish: boole
       // them to reorder by (an outside review). Its count is the consumers' parallelism, not
       // ours; docs/events.md says what growing it by hand costs.
       await deps.admin.addPartitions([deps.topics.commands], to);
-      process.stdout.write(`${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them\n`);
+      // Kafka cannot take partitions back: from here an interrupted run leaves the new ones
+      // without buckets, which the same command with --finish spreads (an operator review: a
+      // Ctrl-C in this wait printed nothing).
+      process.stdout.write(
+        `${deps.topics.commands}: ${current} -> ${to} partitions; waiting for clients to see them (if this is interrupted, ` +
+          `\`partitions add --to ${to} --finish\` spreads the buckets onto them)\n`,
+      );
       await sleep(config.metadataRefreshWaitMs);
     }
     const preview = to === current && !finish;
@@ -311,7 +317,7 @@ export async function addPartitions(config: CtlConfig, to: number, finish: boole
       if (preview) {
         if (plan.length) printTable(['bucket', 'from', 'to'], plan.map((m) => [String(m.bucket), String(m.from), String(m.to)]));
         process.stdout.write(
-          `${heldNote(open)}${deps.topics.commands} already has ${to} partitions; leveling its buckets would make ${plan.length ? `the ${plan.length} moves above` : 'no move'}` +
+          `${heldNote(open, '--finish')}${deps.topics.commands} already has ${to} partitions; leveling its buckets would make ${plan.length ? `the ${plan.length} moves above` : 'no move'}` +
             `${open.length ? `, after the ${movesWord(open.length)} left open` : ''}. Nothing moved: to finish a spread a crash cut short, run again with --finish\n`,
         );
         return;
@@ -332,7 +338,7 @@ export async function rebalance(config: CtlConfig, apply: boolean, movesMax: num
     // Leveled by the counts read; shown as rates over the time they cover (a capped read covers less than the window).
     const plan = levelPlan(placed, partitions, traffic.perBucket, movesMax);
     const view = trafficView(traffic, config.trafficWindowMs);
-    if (!apply) process.stdout.write(heldNote(open));
+    if (!apply) process.stdout.write(heldNote(open, '--apply'));
     if (plan.length === 0) process.stdout.write('already level: nothing to move\n');
     else printTable(['bucket', 'from', 'to', `commands/min (${view.span})`], plan.map((m) => [String(m.bucket), String(m.from), String(m.to), view.perMinute(m.load).toFixed(1)]));
     process.stdout.write(view.note);
@@ -379,11 +385,11 @@ function rolledBackByAnother(moves: readonly BucketMove[]): string {
 }
 
 /** What a preview says of moves left open: their buckets refuse commands until finished. */
-function heldNote(open: readonly BucketMove[]): string {
+function heldNote(open: readonly BucketMove[], finishingFlag: '--finish' | '--apply'): string {
   if (open.length === 0) return '';
   return (
     `${bucketsWord(open.length)} held by ${movesWord(open.length)} left open (${describeMoves(open)}): ` +
-    'their accounts get 503 BUCKET_MOVING until the moves finish (this command with --finish or --apply finishes them first, ' +
+    `their accounts get 503 BUCKET_MOVING until the moves finish (this command with ${finishingFlag} finishes them first, ` +
     'or `buckets move <bucket> --to-partition <to>`).\n'
   );
 }
