@@ -124,6 +124,18 @@ export function buildApp(deps: AppDeps): Express {
   app.use(refuseAmbiguousFraming);
   app.use(inFlightCap(ctx));
   mountMethodGuard(app, ROUTES);
+  // A GET, HEAD or DELETE has no body to read here: one declared is refused before a byte of
+  // it is read, and the connection closed. Read, a body that never finished held the
+  // request's in-flight slot until the request timed out, on the read budget (500/s) rather
+  // than the write budget (an outside review held every slot with one principal's GETs that
+  // declared 100 bytes and sent one). Before the Content-Type's 415 (an outside review: a GET
+  // with a body and no Content-Type was a 415, and its unread body was taken for the next
+  // request's start); after the method's 405, which closes the connection too (errorHandler).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!BODYLESS_METHODS.has(req.method) || !declaresBody(req)) return next();
+    res.setHeader('Connection', 'close');
+    next(Object.assign(new Error('request body not allowed'), { status: 400, type: 'entity.unexpected', method: req.method }));
+  });
   app.use('/v1', authenticate(ctx));
   app.use('/v1', inFlightPerPrincipalCap(ctx));
   // A batch the API could not start in time is refused before it costs the caller a write
@@ -144,15 +156,6 @@ export function buildApp(deps: AppDeps): Express {
   // its 413 only once the whole body has arrived, so a client that declares 10 MB and sends
   // nothing held a connection and an in-flight slot until the request timed out (a 408 after
   // a minute; found by an outside review). The connection closes: its body is never read.
-  // A GET, HEAD or DELETE has no body to read here: one declared is refused before a byte of
-  // it is read. Read, a body that never finished held the request's in-flight slot until the
-  // request timed out, on the read budget (500/s) rather than the write budget (an outside
-  // review held every slot with one principal's GETs that declared 100 bytes and sent one).
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (!BODYLESS_METHODS.has(req.method) || !declaresBody(req)) return next();
-    res.setHeader('Connection', 'close');
-    next(Object.assign(new Error('request body not allowed'), { status: 400, type: 'entity.unexpected', method: req.method }));
-  });
   app.use((req: Request, res: Response, next: NextFunction) => {
     const limit = req.path === BATCH_PATH ? config.batchBodyBytesMax : config.requestBodyBytesMax;
     if (!(Number(req.headers['content-length']) > limit)) return next(); // absent (chunked): body-parser counts
@@ -520,6 +523,10 @@ function errorHandler(ctx: AppContext) {
     // body went out labelled text/css and cacheable by any shared cache for a day (an outside
     // review). An error is JSON (res.json sets the type once none is set) and never cached.
     for (const header of SUCCESS_REPRESENTATION_HEADERS) res.removeHeader(header);
+    // Refused before its body was read (a 405, 415, 401, 429...): the connection closes, or the
+    // body's unread bytes would be taken for the start of the next request on it (an outside
+    // review: a GET's 415 kept it open, and the next request was "not valid HTTP").
+    if (declaresBody(req) && !req.complete) res.setHeader('Connection', 'close');
     res.status(answer.status).set(answer.headers).json(answer.body);
   };
 }

@@ -86,7 +86,7 @@ export const errorBody = z
     error: z.object({
       code: z.enum(API_ERROR_CODES),
       message: z.string(),
-      details: z.unknown().optional().meta({ description: 'VALIDATION_FAILED: a list of {path, message}, at most 50 (the last then says how many more); 503: {dependency}' }),
+      details: z.unknown().optional().meta({ description: 'VALIDATION_FAILED: a list of {path, message}, at most 50 (the last then says how many more); 429 RATE_LIMITED: {kind} (read or write); 409 ACCOUNT_QUOTA_EXCEEDED: {accounts_max}; 503: {dependency}, or on /readyz {failed, checks}' }),
     }),
   })
   .meta({ id: 'Error' });

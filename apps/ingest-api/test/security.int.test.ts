@@ -290,6 +290,32 @@ describe('secure by default', () => {
     expect(JSON.parse(answer.body).error).toMatchObject({ code: 'BAD_REQUEST', message: 'a GET request carries no body' });
   });
 
+  test('a GET, HEAD or DELETE that declares a body is that 400 (a DELETE its 405), connection closed, whatever its Content-Type and its path (an outside review)', async () => {
+    // Checked after the Content-Type's 415 and the method's 405 before: the connection stayed
+    // open and the body's first bytes were read as the next request.
+    const api = await start();
+    const bearer = await token('alice');
+    const send = (method: string, path: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const req = request(new URL(path, api.url), { method, headers: { authorization: `Bearer ${bearer}`, 'content-length': '2', ...headers } });
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+        req.write('{');
+      });
+    const answers = [
+      await send('GET', '/v1/accounts', {}),
+      await send('GET', '/healthz', {}),
+      await send('HEAD', '/v1/accounts', {}),
+      await send('DELETE', '/v1/accounts', { 'content-type': 'application/json' }),
+      await send('GET', '/v1/accounts', { 'content-type': 'text/plain' }),
+    ];
+    // DELETE is declared on no path: its 405 (with Allow) comes first, and closes the connection too.
+    expect(answers).toEqual([400, 400, 400, 405, 400].map((status) => ({ status, connection: 'close' })));
+  });
+
   test('readiness and metrics: without a token only from the operator network; details never echoed', async () => {
     const outside = await start({ API_OPERATOR_NETWORKS: '10.0.0.0/8' });
     for (const path of ['/readyz', '/metrics']) {

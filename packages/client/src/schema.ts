@@ -212,7 +212,7 @@ export interface paths {
         put?: never;
         /**
          * Reserve money on an account (owner or admin) until captured, voided or expired
-         * @description available drops by amount while the hold is HELD; balance does not move. expires_in_s: 1..2592000, default 604800. Poll (or long-poll) the hold: ACCEPTED -> HELD | REJECTED (INSUFFICIENT_FUNDS, ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, ACCOUNT_FROZEN, ACCOUNT_CLOSED).
+         * @description available drops by amount while the hold is HELD; balance does not move. expires_in_s: 1..2592000, default 604800. Poll (or long-poll) the hold: ACCEPTED -> HELD | REJECTED (INSUFFICIENT_FUNDS, ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, ACCOUNT_FROZEN, ACCOUNT_CLOSED, FORBIDDEN, BALANCE_LIMIT_EXCEEDED, UNPROCESSABLE).
          */
         post: operations["postHolds"];
         delete?: never;
@@ -524,7 +524,7 @@ export interface components {
                 /** @enum {string} */
                 code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "MALFORMED_URL" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "ACCOUNT_CLOSED" | "TRANSFER_NOT_REVERSIBLE" | "HOLD_NOT_ACTIVE" | "HOLD_EXPIRED" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "EXPECTATION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";
                 message: string;
-                /** @description VALIDATION_FAILED: a list of {path, message}, at most 50 (the last then says how many more); 503: {dependency} */
+                /** @description VALIDATION_FAILED: a list of {path, message}, at most 50 (the last then says how many more); 429 RATE_LIMITED: {kind} (read or write); 409 ACCOUNT_QUOTA_EXCEEDED: {accounts_max}; 503: {dependency}, or on /readyz {failed, checks} */
                 details?: unknown;
             };
         };
@@ -599,7 +599,7 @@ export interface components {
                     /** @enum {string} */
                     code: "VALIDATION_FAILED" | "MALFORMED_JSON" | "MALFORMED_URL" | "BAD_REQUEST" | "TOKEN_MISSING" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "HEADERS_TOO_LARGE" | "ACCOUNT_QUOTA_EXCEEDED" | "ACCOUNT_NOT_EMPTY" | "OVERDRAFT_IN_USE" | "ACCOUNT_CLOSED" | "TRANSFER_NOT_REVERSIBLE" | "HOLD_NOT_ACTIVE" | "HOLD_EXPIRED" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "EXPECTATION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "TOO_MANY_REQUESTS" | "BACKPRESSURE" | "DEPENDENCY_UNAVAILABLE" | "BUCKET_MOVING" | "INTERNAL";
                     message: string;
-                    /** @description VALIDATION_FAILED: a list of {path, message}, at most 50 (the last then says how many more); 503: {dependency} */
+                    /** @description VALIDATION_FAILED: a list of {path, message}, at most 50 (the last then says how many more); 429 RATE_LIMITED: {kind} (read or write); 409 ACCOUNT_QUOTA_EXCEEDED: {accounts_max}; 503: {dependency}, or on /readyz {failed, checks} */
                     details?: unknown;
                 };
             }[];

@@ -32,6 +32,7 @@ import { authOf, requireWrite } from '../request-principal';
 import { type MovementRequest, type MovementSubmission, movementRequestHash, submitMovements } from '../movements';
 import { requestHashOf } from '../request-hash';
 import { defineRoute } from '../route-table';
+import { RateLimitedError } from '../rate-limits';
 
 export const BATCH_PATH = '/v1/batch';
 
@@ -151,7 +152,15 @@ function parseEnvelope(ctx: AppContext, body: unknown): unknown[] {
  * n can ever fit the budget is checked before admission (checkWriteBudget).
  */
 async function chargeWrites(ctx: AppContext, auth: AuthContext, items: number): Promise<void> {
-  if (items > 1) await ctx.limiter.consume('write', auth, items - 1);
+  if (items <= 1) return;
+  try {
+    await ctx.limiter.consume('write', auth, items - 1);
+  } catch (error) {
+    // Counted as the rate-limit middleware counts its own refusals (an outside review: a batch
+    // refused here was a 429 RATE_LIMITED that ledger_api_rate_limited_total never showed).
+    if (error instanceof RateLimitedError) ctx.metrics.refusedRateLimited.inc({ kind: 'write' });
+    throw error;
+  }
 }
 
 /** A batch larger than the principal's whole write budget could never pass: invalid, not "retry later". */

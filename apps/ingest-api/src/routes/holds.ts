@@ -16,7 +16,7 @@ export const holdRoutes = [
     summary: 'Reserve money on an account (owner or admin) until captured, voided or expired',
     description:
       'available drops by amount while the hold is HELD; balance does not move. expires_in_s: 1..2592000, default 604800. ' +
-      'Poll (or long-poll) the hold: ACCEPTED -> HELD | REJECTED (INSUFFICIENT_FUNDS, ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, ACCOUNT_FROZEN, ACCOUNT_CLOSED).',
+      'Poll (or long-poll) the hold: ACCEPTED -> HELD | REJECTED (INSUFFICIENT_FUNDS, ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH, ACCOUNT_FROZEN, ACCOUNT_CLOSED, FORBIDDEN, BALANCE_LIMIT_EXCEEDED, UNPROCESSABLE).',
     idempotent: true,
     body: holdBody,
     responses: {
