@@ -129,8 +129,8 @@ export function buildApp(deps: AppDeps): Express {
   // request's in-flight slot until the request timed out, on the read budget (500/s) rather
   // than the write budget (an outside review held every slot with one principal's GETs that
   // declared 100 bytes and sent one). Before the Content-Type's 415 (an outside review: a GET
-  // with a body and no Content-Type was a 415, and its unread body was taken for the next
-  // request's start); after the method's 405, which closes the connection too (errorHandler).
+  // with a body and no Content-Type was a 415 that kept the connection, where docs/api.md
+  // promises this 400); after the method's 405.
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (!BODYLESS_METHODS.has(req.method) || !declaresBody(req)) return next();
     res.setHeader('Connection', 'close');
@@ -523,10 +523,6 @@ function errorHandler(ctx: AppContext) {
     // body went out labelled text/css and cacheable by any shared cache for a day (an outside
     // review). An error is JSON (res.json sets the type once none is set) and never cached.
     for (const header of SUCCESS_REPRESENTATION_HEADERS) res.removeHeader(header);
-    // Refused before its body was read (a 405, 415, 401, 429...): the connection closes, or the
-    // body's unread bytes would be taken for the start of the next request on it (an outside
-    // review: a GET's 415 kept it open, and the next request was "not valid HTTP").
-    if (declaresBody(req) && !req.complete) res.setHeader('Connection', 'close');
     res.status(answer.status).set(answer.headers).json(answer.body);
   };
 }

@@ -271,11 +271,12 @@ async function publish(ctx: AppContext, items: readonly ToPublish[], routing: Ro
             : undefined,
         ),
       );
-      ctx.metrics.publishFailures.inc({ reason: publishFailureReason(error) }, failed.length);
       // Only the failed group's items may be in Kafka: the later ones are told they were not
       // sent (an outside review: they were told, as the failed group's, that Kafka may still
-      // append them).
+      // append them), and counted so.
       const notSent = maybeSent ? new BrokerUnavailableError('an earlier produce request of this batch failed', false) : error;
+      ctx.metrics.publishFailures.inc({ reason: publishFailureReason(error) }, maybeSent ? group.length : failed.length);
+      if (maybeSent && failed.length > group.length) ctx.metrics.publishFailures.inc({ reason: publishFailureReason(notSent) }, failed.length - group.length);
       failed.forEach((item, i) => outcomes.set(item, { error: i < group.length ? error : notSent }));
       break;
     }

@@ -306,6 +306,11 @@ describe('batch, history and point in time', () => {
           [503, 'kafka did not confirm this attempt, which it may still append; retry with the same Idempotency-Key and body'],
           [503, 'kafka unreachable; this attempt was not sent; retry with the same Idempotency-Key and body'],
         ]);
+        // Counted as they were answered: one that may be in Kafka, one that certainly is not.
+        const failures = await (await fetch(`${oneEach.url}/metrics`)).text();
+        expect(failures.split('\n').filter((l) => l.startsWith('ledger_api_publish_failures_total{'))).toEqual(
+          expect.arrayContaining(['ledger_api_publish_failures_total{reason="unknown"} 1', 'ledger_api_publish_failures_total{reason="unavailable"} 1']),
+        );
       } finally {
         await oneEach.stop();
         await kafkaAdmin.disconnect();

@@ -21,8 +21,9 @@ const UNBOUNDED_PREDEFINED_ROLES = ['pg_write_all_data', 'pg_write_server_files'
  * A superuser (the cluster's own, a managed database's master user) or a member of the
  * owner's role under another name passed the config check, and with it privileges.sql bounds
  * nothing: such a login can disable the append-only trigger on `entries`, rewrite a balance,
- * drop a table. So can a member of a predefined role that writes every table or the server's
-files. A role with CREATEROLE can grant itself the owner's role. And a member of the
+ * drop a table. A member of a predefined role that writes every table (pg_write_all_data) can
+ * rewrite a balance, and one of the server-file roles read or write the server's files. A role
+ * with CREATEROLE can grant itself the owner's role. And a member of the
  * other app's role holds both apps' rights: the API's would write the ledger, the worker's
  * would claim idempotency keys. Asked of the server (`current_user` as PgBouncer logs in), so
  * whatever the URL says.

@@ -76,6 +76,19 @@ describe('reconcile reports what it once missed', () => {
     expect(flagged(await run())).toEqual(['entry-currencies']);
   });
 
+  test("entries in their accounts' currency that is not their transfer's (a USD transfer posted as EUR)", async () => {
+    const [erin, frank] = [randomUUID(), randomUUID()];
+    await db.pool.query(`INSERT INTO accounts (id, owner, kind, currency, overdraft_limit) VALUES ($1, 'erin', 'USER', 'EUR', 0), ($2, 'frank', 'USER', 'EUR', 0)`, [erin, frank]);
+    const euros = await row(db.pool, { kind: 'DEPOSIT', from: null, to: erin, amount: 10n, currency: 'EUR' });
+    const externalEur = randomUUID();
+    await db.pool.query(`INSERT INTO accounts (id, owner, kind, currency, overdraft_limit) VALUES ($1, 'system', 'EXTERNAL', 'EUR', NULL)`, [externalEur]);
+    await post(db.pool, euros, [{ account: externalEur, amount: -10n }, { account: erin, amount: 10n }]);
+    // The trigger of 0034 lets these in: each entry is in its own account's currency.
+    const dollars = await row(db.pool, { kind: 'TRANSFER', from: erin, to: frank, amount: 10n, currency: 'USD' });
+    await post(db.pool, dollars, [{ account: erin, amount: -10n }, { account: frank, amount: 10n }]);
+    expect(flagged(await run())).toEqual(['entry-currencies']);
+  });
+
   test('a closed account opened again and credited after its close', async () => {
     await db.pool.query(
       `INSERT INTO account_changes (id, account_id, status, outcome, principal, request_hash, seq_at, created_at, applied_at)
@@ -134,5 +147,8 @@ describe('reconcile reports a capture paid by another account than its hold', ()
     );
     await post(db.pool, capture, [{ account: BOB, amount: -30n }, { account: CAROL, amount: 30n }]);
     expect(flagged(await reconcile(db.pool, { outboxAgeMaxMs: 3_600_000 }))).toEqual(['captures-paid-by-their-hold']);
+    // Paid by the hold's account, but for more than the hold: reported too.
+    await db.pool.query('UPDATE transfers SET from_account_id = $2, amount = 40 WHERE id = $1', [capture, ALICE]);
+    expect((await reconcile(db.pool, { outboxAgeMaxMs: 3_600_000 })).checks.find((c) => c.name === 'captures-paid-by-their-hold')!.violations).toBe(1);
   });
 });
