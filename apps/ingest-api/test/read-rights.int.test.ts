@@ -161,6 +161,30 @@ describe('read rights', () => {
     }
   });
 
+  /**
+   * Runs `body` with a count of the API's reads of one account's row by id (findAccount), as
+   * Postgres counts them (pg_stat_statements), since the last `reset`.
+   */
+  async function countingAccountReads(body: (count: { reset(): Promise<void>; accountReads(): Promise<number> }) => Promise<void>): Promise<void> {
+    const admin = new Pool({ connectionString: testServices().databaseDirectUrl, max: 1 });
+    try {
+      await body({
+        reset: async () => void (await admin.query('SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)', [db.name])),
+        accountReads: async () =>
+          (
+            await admin.query(
+              `SELECT coalesce(sum(s.calls), 0)::int AS calls
+                 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
+                WHERE d.datname = $1 AND r.rolname = 'ledgerline_api' AND s.query LIKE '%updated_at FROM accounts WHERE id = $1%'`,
+              [db.name],
+            )
+          ).rows[0].calls as number,
+      });
+    } finally {
+      await admin.end();
+    }
+  }
+
   test("a 404 for another owner's account costs the same Postgres read as one for an id that does not exist, so its time does not tell them apart (an outside review)", async () => {
     // The API caches the facts of accounts it has seen. Another owner's account answered
     // from that cache came back a round trip sooner than a missing id (about one PgBouncer
@@ -168,19 +192,7 @@ describe('read rights', () => {
     // that the account exists. Counted here as the statements each 404 runs, not timed.
     const account = await funded(alice, '0');
     expect((await alice.get(`/v1/accounts/${account}/balance`)).status).toBe(200); // its facts are now held
-    const admin = new Pool({ connectionString: testServices().databaseDirectUrl, max: 1 });
-    const reset = () => admin.query('SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)', [db.name]);
-    /** The API's reads of one account's row by id (findAccount), since the last reset. */
-    const accountReads = async () =>
-      (
-        await admin.query(
-          `SELECT coalesce(sum(s.calls), 0)::int AS calls
-             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
-            WHERE d.datname = $1 AND r.rolname = 'ledgerline_api' AND s.query LIKE '%updated_at FROM accounts WHERE id = $1%'`,
-          [db.name],
-        )
-      ).rows[0].calls as number;
-    try {
+    await countingAccountReads(async ({ reset, accountReads }) => {
       const paths = (id: string) => [`/v1/accounts/${id}/balance`, `/v1/accounts/${id}/entries`, `/v1/transfers?account_id=${id}`, `/v1/holds?account_id=${id}`];
       await reset();
       for (const path of paths(account)) expect((await bob.get(path)).status).toBe(404);
@@ -193,9 +205,7 @@ describe('read rights', () => {
       await reset();
       expect((await alice.get(`/v1/accounts/${account}/entries`)).status).toBe(200);
       expect(await accountReads()).toBe(0);
-    } finally {
-      await admin.end();
-    }
+    });
   });
 
   test("a write refused for another owner's account (403 on a movement, 404 on a PATCH) costs the same Postgres read as one for an id that does not exist (an outside security review)", async () => {
@@ -204,17 +214,6 @@ describe('read rights', () => {
     // measured by the review). Counted as statements, not timed.
     const account = await funded(alice, '0');
     expect((await alice.get(`/v1/accounts/${account}/balance`)).status).toBe(200); // its facts are now held
-    const admin = new Pool({ connectionString: testServices().databaseDirectUrl, max: 1 });
-    const reset = () => admin.query('SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)', [db.name]);
-    const accountReads = async () =>
-      (
-        await admin.query(
-          `SELECT coalesce(sum(s.calls), 0)::int AS calls
-             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
-            WHERE d.datname = $1 AND r.rolname = 'ledgerline_api' AND s.query LIKE '%updated_at FROM accounts WHERE id = $1%'`,
-          [db.name],
-        )
-      ).rows[0].calls as number;
     const attempts = async (client: Client, id: string) => [
       (await client.post('/v1/withdrawals', { account_id: id, amount: '1', currency: 'USD' })).status,
       (await client.post('/v1/transfers', { from_account_id: id, to_account_id: randomUUID(), amount: '1', currency: 'USD' })).status,
@@ -222,7 +221,7 @@ describe('read rights', () => {
       (await client.post('/v1/batch', { items: [{ kind: 'WITHDRAWAL', account_id: id, amount: '1', currency: 'USD' }] })).body.results[0].status,
       (await client.request('PATCH', `/v1/accounts/${id}`, { body: { status: 'CLOSED' }, headers: { 'idempotency-key': randomUUID() } })).status,
     ];
-    try {
+    await countingAccountReads(async ({ reset, accountReads }) => {
       await reset();
       expect(await attempts(bob, account)).toEqual([403, 403, 403, 403, 404]);
       const foreign = await accountReads();
@@ -235,9 +234,7 @@ describe('read rights', () => {
       await reset();
       expect((await alice.post('/v1/withdrawals', { account_id: account, amount: '1', currency: 'USD' })).status).toBe(202);
       expect(await accountReads()).toBe(0);
-    } finally {
-      await admin.end();
-    }
+    });
   });
 
   test("a 404 for another owner's transfer or hold takes the same reads as one for an id nobody sent, on every route that looks one up", async () => {
