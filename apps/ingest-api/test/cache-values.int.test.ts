@@ -144,9 +144,10 @@ describe('values read back from Redis are checked before the API uses them', () 
     // (b) A malformed entry with a TTL, that no API read removes: the refresh after the next
     // real change (the worker's; the read-repair of GET /v1/transfers/{id}) replaces it.
     worker = await startWorker(target);
-    await redis.del(key);
-    await redis.hset(key, { ...entry, currency: 'ZZ<script>', rev: '99999999999999999999999' });
-    await redis.expire(key, 3600);
+    // Written whole in one transaction: the refresh script replaces an entry without a TTL, and
+    // the worker's background refreshes (its claim's catch-up) may land at any moment (a CI run
+    // under load saw one between an HSET and its EXPIRE, and the entry below replaced).
+    await redis.multi().del(key).hset(key, { ...entry, currency: 'ZZ<script>', rev: '99999999999999999999999' }).expire(key, 3600).exec();
     await deposit('5');
     await cachedAsPostgres();
     expect(await servedFromCache()).toMatchObject({ balance: '105', currency: 'USD' });
@@ -154,9 +155,7 @@ describe('values read back from Redis are checked before the API uses them', () 
     // One the refresh script cannot tell from a real one (its shape is right, its rev the
     // highest) but the API can (no such day): the first read removes it, and from then on
     // the real figure is cached again, changes included.
-    await redis.del(key);
-    await redis.hset(key, { ...entry, balance: '777', as_of: '2026-02-30T00:00:00Z' });
-    await redis.expire(key, 3600);
+    await redis.multi().del(key).hset(key, { ...entry, balance: '777', as_of: '2026-02-30T00:00:00Z' }).expire(key, 3600).exec();
     await deposit('5');
     expect(await redis.hget(key, 'balance')).toBe('777'); // still there: newer by its rev, and it expires
     expect((await alice.get(`/v1/accounts/${account}/balance`)).body).toEqual((await truth()).body);
