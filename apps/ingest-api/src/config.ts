@@ -69,8 +69,9 @@ const schema = z.object({
   LEDGERLINE_COMMAND_KEY_PREVIOUS: z.string().optional(),
   /** RS256 key set; production requires JWT_ISSUER and JWT_AUDIENCE with it. */
   JWT_JWKS_URL: optionalUrl,
-  JWT_ISSUER: z.string().min(1).optional(),
-  JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Empty, blank or padded: refused by jwtClaimBinding, naming the variable, in every environment. */
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
   /** A token whose exp is further away than this (s) is refused (401): at most 30 days. */
   JWT_LIFETIME_MAX_S: intVar(TOKEN_LIFETIME_MAX_S_DEFAULT, 60, 30 * 86_400),
   /**

@@ -67,6 +67,9 @@ describe('LEDGERLINE_ENV=production refuses', () => {
   test('a blank JWT_ISSUER or JWT_AUDIENCE, or one with white space around it, in every environment, naming the variable', () => {
     const jwks = { JWT_JWKS_URL: 'https://idp.example/jwks.json', JWT_ISSUER: 'https://idp.example/', JWT_AUDIENCE: 'ledgerline' };
     expect(() => loadApiConfig({ JWT_ISSUER: ' ' })).toThrow(new ConfigError("JWT_ISSUER: is blank; set the value every token's iss must equal, or leave it unset"));
+    // Empty too, with the same words as ledgerctl's (an outside review: zod's own message here,
+    // while ledgerctl took it as unset and signed tokens without the claim).
+    expect(() => loadApiConfig({ JWT_ISSUER: '' })).toThrow(new ConfigError("JWT_ISSUER: is blank; set the value every token's iss must equal, or leave it unset"));
     expect(() => loadApiConfig({ JWT_AUDIENCE: '\t ' })).toThrow(new ConfigError("JWT_AUDIENCE: is blank; set the value every token's aud must equal, or leave it unset"));
     expect(() => loadApiConfig({ JWT_AUDIENCE: 'ledgerline ' })).toThrow(/^JWT_AUDIENCE: starts or ends with white space/);
     // Bounded and printable (a review of the change: any length or an escape sequence was taken).

@@ -75,6 +75,9 @@ describe('ledgerctl token --iss --aud', () => {
       [['--aud', ' '], {}, /^ledgerctl: --aud: is blank/],
       [['--iss', 'idp\u0007'], {}, /^ledgerctl: --iss: must be at most 1024 characters, without control characters/],
       [[], { JWT_ISSUER: '  ' }, /JWT_ISSUER: is blank/],
+      // Empty is not unset: the API refuses it the same way (an outside review).
+      [[], { JWT_AUDIENCE: '' }, /JWT_AUDIENCE: is blank/],
+      [['--iss', ''], {}, /^ledgerctl: --iss: is blank/],
     ] as const) {
       const run = token('alice', [...args], env);
       expect([run.status, run.stdout]).toEqual([2, '']);

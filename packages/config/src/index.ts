@@ -345,15 +345,16 @@ const JWT_CLAIM_BINDING_CHARS_MAX = 1024;
 
 /**
  * JWT_ISSUER or JWT_AUDIENCE (or `ledgerctl token`'s --iss / --aud) as the value every token's
- * `iss` or `aud` must equal; null when unset or empty. A blank one, or one with white space
+ * `iss` or `aud` must equal; null when unset. An empty or blank one, or one with white space
  * around it, matches no token anyone issues: the API would start and refuse everyone with 401,
- * and `ledgerctl token` would sign tokens for nobody. Refused at start instead, in every
- * environment, naming the variable; so is one over JWT_CLAIM_BINDING_CHARS_MAX characters or
- * with a control character.
+ * and `ledgerctl token` would sign tokens for nobody (or, taking an empty one as unset, sign
+ * tokens without the claim that the API, refusing it, never starts to check). Refused at start
+ * instead, in every environment and in every app alike, naming the variable; so is one over
+ * JWT_CLAIM_BINDING_CHARS_MAX characters or with a control character.
  */
 
 export function jwtClaimBinding(variable: 'JWT_ISSUER' | 'JWT_AUDIENCE' | '--iss' | '--aud', value: string | undefined): string | null {
-  if (value === undefined || value === '') return null;
+  if (value === undefined) return null;
   const claim = variable === 'JWT_ISSUER' || variable === '--iss' ? 'iss' : 'aud';
   if (value.trim() === '') throw new ConfigError(`${variable}: is blank; set the value every token's ${claim} must equal, or leave it unset`);
   if (value.trim() !== value) throw new ConfigError(`${variable}: starts or ends with white space (a copy-paste slip?); no token's claim would equal it`);
