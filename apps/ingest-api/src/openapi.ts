@@ -27,6 +27,16 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const, minimum: 1 } } };
 
+/** On every answer (packages/logging, the request-id middleware): the log's lines for it carry the same id. */
+const requestId = {
+  'X-Request-Id': { description: "The caller's X-Request-Id when it sent a short printable one, else a fresh UUID", schema: { type: 'string' as const } },
+};
+
+/** RFC 6750: `Bearer` for a missing token, `Bearer error="invalid_token"` for an invalid or expired one (errors.ts). */
+const wwwAuthenticate = {
+  'WWW-Authenticate': { description: 'Bearer, or Bearer error="invalid_token" for an invalid or expired token', schema: { type: 'string' as const } },
+};
+
 /** The only 429 of a public route: no principal, no budget, nothing produced. */
 const PUBLIC_429 = 'TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After)';
 
@@ -35,6 +45,7 @@ const carriesRetryAfter = (status: number) => status === 429 || status === 503;
 
 function declaredResponse(status: number, spec: ResponseSpec) {
   const headers = {
+    ...requestId,
     ...(spec.location ? { Location: { description: "The resource's URL", schema: { type: 'string' as const } } } : {}),
     ...(carriesRetryAfter(status) ? retryAfter : {}),
   };
@@ -43,7 +54,7 @@ function declaredResponse(status: number, spec: ResponseSpec) {
     : spec.schema
       ? { 'application/json': { schema: spec.schema } }
       : undefined;
-  return { description: spec.description, ...(Object.keys(headers).length > 0 ? { headers } : {}), ...(content ? { content } : {}) };
+  return { description: spec.description, headers, ...(content ? { content } : {}) };
 }
 
 /** A text body (Prometheus text, HTML, CSS, a script) is a string: typed clients read it as one. */
@@ -68,8 +79,12 @@ function operationOf(route: Route): ZodOpenApiOperationObject {
     if (responses[String(status) as `${1 | 2 | 3 | 4 | 5}${string}`]) continue;
     responses[String(status) as `${1 | 2 | 3 | 4 | 5}${string}`] = {
       description: (status === 429 && route.public ? PUBLIC_429 : ERROR_DESCRIPTIONS[status]) ?? 'error',
-      ...(carriesRetryAfter(status) ? { headers: retryAfter } : {}),
-      ...(status === 405 ? { headers: { Allow: { schema: { type: 'string' as const } } } } : {}),
+      headers: {
+        ...requestId,
+        ...(carriesRetryAfter(status) ? retryAfter : {}),
+        ...(status === 401 ? wwwAuthenticate : {}),
+        ...(status === 405 ? { Allow: { description: 'The methods the path serves', schema: { type: 'string' as const } } } : {}),
+      },
       content: { 'application/json': { schema: errorBody } },
     };
   }

@@ -227,6 +227,19 @@ describe('openApiDocument', () => {
     }
   });
 
+  // An outside docs audit: the live answers carried these, the document declared none.
+  test('every answer declares X-Request-Id, every 401 WWW-Authenticate, and the assets route its 304', () => {
+    for (const route of ROUTES) {
+      for (const [status, response] of Object.entries(operationOf(route).responses)) {
+        const headers = Object.keys((response as { headers?: Record<string, unknown> }).headers ?? {});
+        const name = `${route.method} ${route.path} ${status}`;
+        expect({ name, requestId: headers.includes('X-Request-Id') }).toEqual({ name, requestId: true });
+        if (status === '401') expect({ name, wwwAuthenticate: headers.includes('WWW-Authenticate') }).toEqual({ name, wwwAuthenticate: true });
+      }
+    }
+    expect(Object.keys(operationOf(routeOf('GET /docs/assets/{file}')).responses)).toContain('304');
+  });
+
   test("a /v1 route's 429 names every code a 429 carries; a public route's only the in-flight cap's", () => {
     const codes429 = ['RATE_LIMITED', 'TOO_MANY_REQUESTS', 'BACKPRESSURE'];
     for (const route of ROUTES) {

@@ -659,6 +659,8 @@ export interface operations {
             /** @description A page of accounts */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -668,6 +670,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -677,6 +681,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -686,6 +694,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -695,6 +705,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -706,6 +718,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -735,6 +749,8 @@ export interface operations {
             /** @description Replay of an earlier request with the same key and body */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -746,6 +762,8 @@ export interface operations {
             /** @description Opened */
             201: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -757,6 +775,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -766,6 +786,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -775,6 +799,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -784,6 +810,8 @@ export interface operations {
             /** @description The request conflicts with the resource state */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -793,6 +821,8 @@ export interface operations {
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -802,6 +832,8 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -811,6 +843,8 @@ export interface operations {
             /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -820,6 +854,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -831,6 +867,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -855,6 +893,8 @@ export interface operations {
             /** @description The account */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -864,6 +904,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -873,6 +915,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -882,6 +928,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -891,6 +939,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -900,6 +950,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -911,6 +963,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -942,6 +996,8 @@ export interface operations {
             /** @description Applied: the account as it is now */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -953,6 +1009,8 @@ export interface operations {
             /** @description Durable in Kafka, not applied yet: the account as it is now */
             202: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -964,6 +1022,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -973,6 +1033,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -982,6 +1046,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -991,6 +1057,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1000,6 +1068,8 @@ export interface operations {
             /** @description The request conflicts with the resource state */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1009,6 +1079,8 @@ export interface operations {
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1018,6 +1090,8 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1027,6 +1101,8 @@ export interface operations {
             /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1036,6 +1112,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1047,6 +1125,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1074,6 +1154,8 @@ export interface operations {
             /** @description The balance (Balance), or with `at` the balance then (BalanceAt) */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1083,6 +1165,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1092,6 +1176,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1101,6 +1189,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1110,6 +1200,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1119,6 +1211,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1130,6 +1224,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1161,6 +1257,8 @@ export interface operations {
             /** @description A page of entries */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1170,6 +1268,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1179,6 +1279,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1188,6 +1292,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1197,6 +1303,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1206,6 +1314,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1217,6 +1327,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1246,6 +1358,8 @@ export interface operations {
             /** @description A page of movements */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1255,6 +1369,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1264,6 +1380,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1273,6 +1393,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1282,6 +1404,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1291,6 +1415,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1302,6 +1428,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1331,6 +1459,8 @@ export interface operations {
             /** @description Replay of an earlier request with the same key and body: its current resource */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -1342,6 +1472,8 @@ export interface operations {
             /** @description Durable in Kafka; poll Location for the outcome */
             202: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -1353,6 +1485,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1362,6 +1496,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1371,6 +1509,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1380,6 +1520,8 @@ export interface operations {
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1389,6 +1531,8 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1398,6 +1542,8 @@ export interface operations {
             /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1407,6 +1553,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1418,6 +1566,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1447,6 +1597,8 @@ export interface operations {
             /** @description Replay of an earlier request with the same key and body: its current resource */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -1458,6 +1610,8 @@ export interface operations {
             /** @description Durable in Kafka; poll Location for the outcome */
             202: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -1469,6 +1623,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1478,6 +1634,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1487,6 +1647,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1496,6 +1658,8 @@ export interface operations {
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1505,6 +1669,8 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1514,6 +1680,8 @@ export interface operations {
             /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1523,6 +1691,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1534,6 +1704,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1563,6 +1735,8 @@ export interface operations {
             /** @description Replay of an earlier request with the same key and body: its current resource */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -1574,6 +1748,8 @@ export interface operations {
             /** @description Durable in Kafka; poll Location for the outcome */
             202: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -1585,6 +1761,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1594,6 +1772,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1603,6 +1785,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1612,6 +1796,8 @@ export interface operations {
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1621,6 +1807,8 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1630,6 +1818,8 @@ export interface operations {
             /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1639,6 +1829,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1650,6 +1842,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1681,6 +1875,8 @@ export interface operations {
             /** @description Replay of an earlier request with the same key and body: its current resource */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -1692,6 +1888,8 @@ export interface operations {
             /** @description Durable in Kafka; poll Location for the outcome */
             202: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -1703,6 +1901,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1712,6 +1912,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1721,6 +1925,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1730,6 +1936,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1739,6 +1947,8 @@ export interface operations {
             /** @description The request conflicts with the resource state */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1748,6 +1958,8 @@ export interface operations {
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1757,6 +1969,8 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1766,6 +1980,8 @@ export interface operations {
             /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1775,6 +1991,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1786,6 +2004,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1812,6 +2032,8 @@ export interface operations {
             /** @description The transfer */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1821,6 +2043,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1830,6 +2054,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1839,6 +2067,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1848,6 +2078,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1857,6 +2089,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1868,6 +2102,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1897,6 +2133,8 @@ export interface operations {
             /** @description One result per item, in item order */
             202: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1906,6 +2144,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1915,6 +2155,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1924,6 +2168,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1933,6 +2179,8 @@ export interface operations {
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1942,6 +2190,8 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1951,6 +2201,8 @@ export interface operations {
             /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1960,6 +2212,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1971,6 +2225,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -1999,6 +2255,8 @@ export interface operations {
             /** @description A page of holds */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2008,6 +2266,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2017,6 +2277,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2026,6 +2290,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2035,6 +2301,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2044,6 +2312,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2055,6 +2325,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2084,6 +2356,8 @@ export interface operations {
             /** @description Replay of an earlier request with the same key and body: its current resource */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -2095,6 +2369,8 @@ export interface operations {
             /** @description Durable in Kafka; poll Location for HELD or REJECTED */
             202: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -2106,6 +2382,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2115,6 +2393,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2124,6 +2406,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2133,6 +2417,8 @@ export interface operations {
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2142,6 +2428,8 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2151,6 +2439,8 @@ export interface operations {
             /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2160,6 +2450,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2171,6 +2463,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2199,6 +2493,8 @@ export interface operations {
             /** @description The hold */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2208,6 +2504,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2217,6 +2515,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2226,6 +2528,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2235,6 +2539,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2244,6 +2550,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2255,6 +2563,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2286,6 +2596,8 @@ export interface operations {
             /** @description Replay of an earlier request with the same key and body: its current resource */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -2297,6 +2609,8 @@ export interface operations {
             /** @description Durable in Kafka; poll Location (the transfer) for the outcome */
             202: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -2308,6 +2622,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2317,6 +2633,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2326,6 +2646,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2335,6 +2657,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2344,6 +2668,8 @@ export interface operations {
             /** @description The request conflicts with the resource state */
             409: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2353,6 +2679,8 @@ export interface operations {
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2362,6 +2690,8 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2371,6 +2701,8 @@ export interface operations {
             /** @description IDEMPOTENCY_KEY_REUSED: same key, different body, while the key is bound (docs/api.md, "Idempotency") */
             422: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2380,6 +2712,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2391,6 +2725,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2419,6 +2755,8 @@ export interface operations {
             /** @description Durable in Kafka; poll Location (the hold) */
             202: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description The resource's URL */
                     Location?: string;
                     [name: string]: unknown;
@@ -2430,6 +2768,8 @@ export interface operations {
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2439,6 +2779,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2448,6 +2792,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2457,6 +2803,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2466,6 +2814,8 @@ export interface operations {
             /** @description PAYLOAD_TOO_LARGE */
             413: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2475,6 +2825,8 @@ export interface operations {
             /** @description UNSUPPORTED_MEDIA_TYPE: a body must be UTF-8 application/json */
             415: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2484,6 +2836,8 @@ export interface operations {
             /** @description RATE_LIMITED: the principal is over its read or write budget (details.kind); TOO_MANY_REQUESTS: the in-flight cap or batch admission is full; BACKPRESSURE: the produce buffer is full. Each with Retry-After */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2495,6 +2849,8 @@ export interface operations {
             /** @description DEPENDENCY_UNAVAILABLE or BUCKET_MOVING (Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2517,6 +2873,8 @@ export interface operations {
             /** @description Alive */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2540,6 +2898,8 @@ export interface operations {
             /** @description Ready: `ok`, or `degraded` when only Redis is failing */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2549,6 +2909,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2558,6 +2922,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2567,6 +2933,8 @@ export interface operations {
             /** @description TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After) */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2578,6 +2946,8 @@ export interface operations {
             /** @description A dependency is failing (details name it, ok/failing only; Retry-After) */
             503: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2600,6 +2970,8 @@ export interface operations {
             /** @description Prometheus text format */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2609,6 +2981,10 @@ export interface operations {
             /** @description TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED */
             401: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    /** @description Bearer, or Bearer error="invalid_token" for an invalid or expired token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2618,6 +2994,8 @@ export interface operations {
             /** @description FORBIDDEN: the token lacks the scope, or the account is not yours */
             403: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2627,6 +3005,8 @@ export interface operations {
             /** @description TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After) */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2649,6 +3029,8 @@ export interface operations {
             /** @description OpenAPI 3.1 */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2658,6 +3040,8 @@ export interface operations {
             /** @description TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After) */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2680,6 +3064,8 @@ export interface operations {
             /** @description HTML */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2689,6 +3075,8 @@ export interface operations {
             /** @description TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After) */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;
@@ -2710,9 +3098,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A stylesheet, script or icon */
+            /** @description A stylesheet, script or icon (Cache-Control: public, max-age=86400; Last-Modified) */
             200: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2722,9 +3112,20 @@ export interface operations {
                     "image/png": unknown;
                 };
             };
+            /** @description Not Modified: the If-Modified-Since sent holds (no body) */
+            304: {
+                headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description VALIDATION_FAILED (details list field paths), MALFORMED_JSON, or a missing/invalid Idempotency-Key */
             400: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2734,6 +3135,8 @@ export interface operations {
             /** @description NOT_FOUND (or not yours: existence does not leak) */
             404: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2743,6 +3146,8 @@ export interface operations {
             /** @description PRECONDITION_FAILED: If-Match or If-Unmodified-Since does not hold for the file */
             412: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2752,6 +3157,8 @@ export interface operations {
             /** @description TOO_MANY_REQUESTS: the in-flight cap is full (Retry-After) */
             429: {
                 headers: {
+                    /** @description The caller's X-Request-Id when it sent a short printable one, else a fresh UUID */
+                    "X-Request-Id"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
                     [name: string]: unknown;

@@ -59,7 +59,10 @@ export function docsRoutes(documentJson: () => string) {
       summary: 'The files of swagger-ui that /docs loads',
       public: true,
       params: z.object({ file: z.enum(ASSETS) }).strict(),
-      responses: { 200: { description: 'A stylesheet, script or icon', contentTypes: ['text/css', 'text/javascript', 'application/javascript', 'image/png'] } },
+      responses: {
+        200: { description: 'A stylesheet, script or icon (Cache-Control: public, max-age=86400; Last-Modified)', contentTypes: ['text/css', 'text/javascript', 'application/javascript', 'image/png'] },
+        304: { description: 'Not Modified: the If-Modified-Since sent holds (no body)' },
+      },
       errors: [412],
       handle: (_ctx, { req, res, params }) =>
         new Promise<void>((resolve, reject) => {
