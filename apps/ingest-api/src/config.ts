@@ -196,7 +196,7 @@ const schema = z.object({
   API_PRODUCE_ACK_TIMEOUT_MS: intVar(5_000, 100, 120_000),
   /** Each readiness check (Kafka, Postgres, Redis) gets at most this long. */
   API_READY_CHECK_TIMEOUT_MS: intVar(1_000, 50, 30_000),
-  /** Retry-After sent with 429 (backpressure) and with 503 (dependency down). */
+  /** Retry-After of a 429 (BACKPRESSURE, TOO_MANY_REQUESTS) and of a 503 BUCKET_MOVING (a move takes about a second); of a 503 DEPENDENCY_UNAVAILABLE. */
   API_BACKPRESSURE_RETRY_AFTER_S: intVar(1, 1, 3_600),
   API_UNAVAILABLE_RETRY_AFTER_S: intVar(2, 1, 3_600),
   /** On SIGTERM, requests in progress get this long to finish before connections are cut. */
