@@ -11,7 +11,7 @@ export const SCOPES: readonly string[] = [SCOPE_READ, SCOPE_WRITE, SCOPE_ADMIN];
 
 /** The scopes in a space-separated `scope` that grant nothing here (a typo, another API's). */
 export function unknownScopes(scope: string): string[] {
-  return [...parseScopes(scope)].filter((s) => !SCOPES.includes(s));
+  return [...(parseScopes(scope) ?? [])].filter((s) => !SCOPES.includes(s));
 }
 
 export interface AuthContext {
@@ -32,9 +32,15 @@ export function canWrite(auth: AuthContext): boolean {
   return auth.scopes.has(SCOPE_WRITE) || isAdmin(auth);
 }
 
-/** `scope` is a space-separated string (RFC 8693); an array is accepted for tolerance. */
-export function parseScopes(claim: unknown): Set<string> {
+/**
+ * `scope` is a space-separated string (RFC 8693); an array of strings is accepted for
+ * tolerance; absent, it grants nothing. Anything else is null: a claim the issuer did not mean
+ * (an array with a number or an object in it was read for its strings alone; an outside
+ * review), which the verifier refuses as an invalid token rather than guess at.
+ */
+export function parseScopes(claim: unknown): Set<string> | null {
+  if (claim === undefined) return new Set();
   if (typeof claim === 'string') return new Set(claim.split(' ').filter(Boolean));
-  if (Array.isArray(claim)) return new Set(claim.filter((s): s is string => typeof s === 'string' && s.length > 0));
-  return new Set();
+  if (Array.isArray(claim) && claim.every((s) => typeof s === 'string')) return new Set(claim.filter(Boolean));
+  return null;
 }

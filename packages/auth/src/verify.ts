@@ -144,7 +144,9 @@ export function verifyToken(authorizationHeader: string | undefined, options: To
 function authContextOf(payload: JWTPayload): AuthContext {
   const problem = principalProblem(payload.sub);
   if (problem) throw problem.malformedClaim ? new MalformedClaimError('sub', problem.message) : new InvalidTokenError(`sub ${problem.message}`);
-  return { principal: payload.sub as string, scopes: parseScopes(payload.scope) };
+  const scopes = parseScopes(payload.scope);
+  if (scopes === null) throw new InvalidTokenError('scope must be a space-separated string or an array of strings');
+  return { principal: payload.sub as string, scopes };
 }
 
 /**

@@ -11,7 +11,7 @@ describe('scopes', () => {
   });
 
   it('write does not imply read; admin implies both', () => {
-    const as = (scope: string) => ({ principal: 'p', scopes: parseScopes(scope) });
+    const as = (scope: string) => ({ principal: 'p', scopes: parseScopes(scope)! });
     expect([canRead(as('ledger:write')), canWrite(as('ledger:write'))]).toEqual([false, true]);
     expect([canRead(as('ledger:admin')), canWrite(as('ledger:admin')), isAdmin(as('ledger:admin'))]).toEqual([true, true, true]);
     expect([canRead(as('foo')), canWrite(as('foo'))]).toEqual([false, false]);

@@ -86,6 +86,17 @@ describe('HS256', () => {
     await expect(hs.verifyToken(`Bearer ${noSub}`)).rejects.toThrow(new InvalidTokenError('token rejected: missing required "sub" claim'));
   });
 
+  it('a scope claim that is neither a string nor an array of strings is refused, not read for its strings (an outside review)', async () => {
+    const key = new TextEncoder().encode(secret);
+    const withScope = (scope: unknown) => new SignJWT({ scope } as Record<string, unknown>).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('1h').sign(key);
+    for (const scope of [['ledger:read', 5, null, {}], 5, { 'ledger:admin': true }, null, true]) {
+      await expect(hs.verifyToken(`Bearer ${await withScope(scope)}`)).rejects.toThrow(new InvalidTokenError('scope must be a space-separated string or an array of strings'));
+    }
+    expect([...(await hs.verifyToken(`Bearer ${await withScope(['ledger:read', '', 'ledger:write'])}`)).scopes]).toEqual(['ledger:read', 'ledger:write']);
+    const noScope = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('1h').sign(key);
+    expect((await hs.verifyToken(`Bearer ${noScope}`)).scopes.size).toBe(0);
+  });
+
   it('alg none and algorithms without a configured key are refused', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
     const body = Buffer.from(JSON.stringify({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
