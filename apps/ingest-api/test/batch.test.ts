@@ -43,6 +43,12 @@ describe('a missing field', () => {
       { path: 'to_account_id', message: 'is required' },
     ]);
     expect(detailsOf(() => parseQuery(historyQuery, {}))).toEqual([{ path: 'account_id', message: 'is required' }]);
+    // A repeated parameter is named as such (an outside review: "must be a UUID" for two good ids).
+    const id = '00000000-0000-4000-8000-000000000000';
+    expect(detailsOf(() => parseQuery(historyQuery, { account_id: [id, id], limit: ['1', '2'] }))).toEqual([
+      { path: 'account_id', message: 'is given more than once' },
+      { path: 'limit', message: 'is given more than once' },
+    ]);
     const item = parseItem({ account_id: '00000000-0000-4000-8000-000000000000', amount: '1', currency: 'USD' });
     expect('error' in item && item.error.details).toEqual([{ path: 'kind', message: 'is required' }]);
     // Present but wrong keeps its own message.
