@@ -8,7 +8,8 @@
 //   commands together (refund, the owner's withdrawal, the close, seconds apart when live).
 // - A capture reads its hold: a hold placed and expired in the batch committing beside it is
 //   not carried by the overlay (only a HELD one is), so the capture is refused
-//   HOLD_NOT_ACTIVE, where applied in one batch or after it, HOLD_EXPIRED.
+//   HOLD_NOT_ACTIVE, where applied in one batch or after it, HOLD_EXPIRED. One accepted before
+//   the hold's expires_at takes it, however late it is applied, in one batch or in several.
 //
 // The batch write is held 300 ms before it is sent, so a batch prepared beside it reads
 // before its commit. Against real Postgres.
@@ -96,5 +97,35 @@ describe('commands that read committed state, however the log is cut into batche
     };
     await applyFrom(applier, [hold, expire, capture], 1, separate);
     expect((await transferStatuses(db.pool, [capture.transferId])).get(capture.transferId)).toEqual({ status: 'REJECTED', reason: 'HOLD_EXPIRED' });
+  });
+
+  // A capture is late by when the API accepted it (an outside review: one acknowledged before
+  // expires_at, applied once paused workers resumed, was refused HOLD_EXPIRED); the scan's
+  // expiry behind it in the log then finds the hold ended and changes nothing.
+  test.each([
+    ['separate fetches', 1000, true],
+    ['one batch', 1000, false],
+  ])('a capture accepted before its hold expired, applied after, takes the hold: %s', async (_case, batchCommandsMax, separate) => {
+    const owner = `holder-${randomUUID()}`;
+    const a = await openAccountOn(db.pool, routing, 0, owner);
+    const c = await openAccountOn(db.pool, routing, 0, 'merchant');
+    const applier = slowApplier(db, routing, 'capture-in-time', batchCommandsMax);
+    expect(await applier.apply(messagesOf([deposit(a, 100n)]))).toEqual({ kind: 'applied', nextOffset: 1n });
+    const holdId = randomUUID();
+    const hold: HoldCommand = {
+      type: 'HOLD', holdId, accountId: a, amount: 50n, currency: 'USD', principal: owner, admin: false,
+      requestHash: hash(holdId), acceptedAt: new Date(Date.now() - 10_000).toISOString(), expiresAt: new Date(Date.now() - 5_000).toISOString(), description: null,
+    };
+    const capture: CaptureCommand = {
+      type: 'CAPTURE', transferId: randomUUID(), holdId, accountId: a, toAccountId: c, amount: 30n, currency: 'USD',
+      principal: owner, admin: false, requestHash: hash(`capture-${holdId}`), acceptedAt: new Date(Date.now() - 6_000).toISOString(),
+    };
+    const expire: ExpireHoldCommand = { type: 'EXPIRE_HOLD', holdId, accountId: a };
+    await applyFrom(applier, [hold, capture, expire], 1, separate);
+    expect((await transferStatuses(db.pool, [capture.transferId])).get(capture.transferId)).toEqual({ status: 'COMPLETED', reason: null });
+    const ended = await db.pool.query('SELECT status, captured_amount FROM holds WHERE id = $1', [holdId]);
+    expect(ended.rows).toEqual([{ status: 'CAPTURED', captured_amount: '30' }]);
+    const balances = await db.pool.query('SELECT id, balance, held FROM accounts WHERE id = ANY($1) ORDER BY balance', [[a, c]]);
+    expect(balances.rows).toEqual([{ id: c, balance: '30', held: '0' }, { id: a, balance: '70', held: '0' }]);
   });
 });

@@ -414,9 +414,13 @@ class BatchBuilder {
     // Released by the expiry scan before the capture came: the capture is late, as below.
     if (hold.status === 'EXPIRED') return this.reject(command, 'HOLD_EXPIRED');
     if (hold.status !== 'HELD') return this.reject(command, 'HOLD_NOT_ACTIVE');
-    if (this.isDue(hold)) {
-      // By this partition's clock the hold has expired: release it now, and refuse the capture.
-      this.endHold(hold, 'EXPIRED', 0n, null);
+    // Late is when the API accepted it, not when this writer got to it: a capture acknowledged
+    // before expires_at and still finding the hold HELD is taken, however far behind the
+    // partition is (an outside review: workers paused past expires_at turned a capture the
+    // merchant sent in time into HOLD_EXPIRED); and a replay decides it the same way.
+    if (acceptedWhenDue(command, hold)) {
+      // Released here if this writer's clock agrees it is due (the scan's own rule).
+      if (this.isDue(hold)) this.endHold(hold, 'EXPIRED', 0n, null);
       return this.reject(command, 'HOLD_EXPIRED');
     }
     const account = this.account(hold.accountId);
@@ -447,8 +451,9 @@ class BatchBuilder {
       if (!command.admin && account?.owner !== command.principal) {
         return void this.outcomes.push({ commandId: command.holdId, result: 'NO_CHANGE' });
       }
-      // A void that arrives after expiry by this partition's clock finds the hold expired.
-      this.endHold(hold, this.isDue(hold) ? 'EXPIRED' : 'VOIDED', 0n, null);
+      // A void accepted at or after expires_at finds the hold expired; one accepted before it
+      // voids it, however late it is applied (as a capture, above).
+      this.endHold(hold, acceptedWhenDue(command, hold) ? 'EXPIRED' : 'VOIDED', 0n, null);
       return void this.outcomes.push({ commandId: command.holdId, result: 'HOLD_ENDED' });
     }
     // An expiry is applied only when this writer's own clock agrees the hold is due.
@@ -880,6 +885,11 @@ function transferEnds(
       return { fromAccountId: command.fromAccountId, toAccountId: original?.kind === 'DEPOSIT' ? null : (original?.fromAccountId ?? null) };
     }
   }
+}
+
+/** The API accepted `command` at or after the hold's `expires_at` (both stamped by the API's clock). */
+function acceptedWhenDue(command: CaptureCommand | VoidHoldCommand, hold: HoldState): boolean {
+  return Date.parse(command.acceptedAt) >= Date.parse(hold.expiresAt);
 }
 
 /**

@@ -89,8 +89,11 @@ function commandsOf(world: World, specs: RunSpec['batches'][number], step: numbe
     principal: principal(who, owner),
     admin: who === 'admin',
     requestHash: HASH,
-    acceptedAt: ACCEPTED_AT,
+    acceptedAt: acceptedAt(i),
   });
+  // Half accepted as they are applied, half long before (a partition behind): a capture or a
+  // void is decided by when it was accepted, so both sides of an expiry are reached.
+  const acceptedAt = (i: number) => (i % 2 === 0 ? now : ACCEPTED_AT);
   const out: Command[] = [];
   specs.forEach((c, i) => {
     switch (c.type) {
@@ -130,7 +133,7 @@ function commandsOf(world: World, specs: RunSpec['batches'][number], step: numbe
         const holdId = holdIds.length ? holdIds[c.hold % holdIds.length]! : `h-missing${i}`;
         const accountId = world.holds.get(holdId)?.accountId ?? userId(c.hold);
         if (c.type === 'EXPIRE_HOLD') out.push({ type: 'EXPIRE_HOLD', holdId, accountId });
-        else out.push({ type: 'VOID_HOLD', holdId, accountId, principal: principal(c.who, ownerOf(accountId)), admin: c.who === 'admin', acceptedAt: ACCEPTED_AT });
+        else out.push({ type: 'VOID_HOLD', holdId, accountId, principal: principal(c.who, ownerOf(accountId)), admin: c.who === 'admin', acceptedAt: acceptedAt(i) });
         break;
       }
       case 'REVERSAL': {

@@ -412,6 +412,33 @@ describe('cross-partition saga', () => {
     expect(effects.entries).toEqual([]);
   });
 
+  // Decided by when the API accepted it (an outside review: a capture acknowledged in time
+  // and applied late, behind paused workers, was refused HOLD_EXPIRED). NOW is 05:00:00.
+  test.each([
+    ['accepted a second before expires_at, applied after it', '2026-11-21T04:59:58.000Z', '2026-11-21T04:59:59.000Z', 'CAPTURED', null],
+    ['accepted at expires_at', '2026-11-21T04:59:59.000Z', '2026-11-21T04:59:59.000Z', 'EXPIRED', 'HOLD_EXPIRED'],
+    ['accepted after expires_at, applied before it by a slow writer clock', '2026-11-21T05:00:01.000Z', '2026-11-21T05:00:00.500Z', null, 'HOLD_EXPIRED'],
+  ])('a capture %s: hold %s, refused %s', (_name, acceptedAt, expiresAt, ended, reason) => {
+    const hold = { id: 'h1', accountId: A, amount: 40n, capturedAmount: 0n, currency: 'USD', status: 'HELD' as const, expiresAt };
+    const a = userAccount(A, { balance: 100n, held: 40n, seq: 2n });
+    const effects = applyBatch({ ...contextFor(1, [a], { routes }), holds: new Map([['h1', hold]]) }, [{ ...CAPTURE_OF_H1, acceptedAt }]);
+    expect(effects.holdEnds.map((h) => h.status)).toEqual(ended ? [ended] : []);
+    if (reason) expect(effects.outcomes).toEqual([{ commandId: 'c1', result: 'REJECTED', reason }]);
+    else expect(effects.outcomes).toEqual([{ commandId: 'c1', result: 'PROCESSING' }]);
+  });
+
+  test.each([
+    ['before expires_at ends it VOIDED, however late it is applied', '2026-11-21T04:59:58.000Z', 'VOIDED'],
+    ['at or after expires_at ends it EXPIRED', '2026-11-21T04:59:59.000Z', 'EXPIRED'],
+  ])('a void accepted %s', (_name, acceptedAt, ended) => {
+    const hold = { id: 'h1', accountId: A, amount: 40n, capturedAmount: 0n, currency: 'USD', status: 'HELD' as const, expiresAt: '2026-11-21T04:59:59.000Z' };
+    const a = userAccount(A, { balance: 100n, held: 40n, seq: 2n });
+    const effects = applyBatch({ ...contextFor(1, [a], { routes }), holds: new Map([['h1', hold]]) }, [
+      { type: 'VOID_HOLD', holdId: 'h1', accountId: A, principal: 'alice', admin: false, acceptedAt },
+    ]);
+    expect(effects.holdEnds.map((h) => h.status)).toEqual([ended]);
+  });
+
   test.each<[string, AccountState[], string]>([
     ['missing', [], 'DESTINATION_NOT_FOUND'],
     ['closed', [userAccount(B, { owner: 'bob', status: 'CLOSED' })], 'ACCOUNT_CLOSED'],
