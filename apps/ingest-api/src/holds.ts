@@ -153,6 +153,12 @@ export async function submitCapture(
   // goes on to submitCommand, still without looking at the destination.
   const ended = hold.row !== null && hold.row.status !== 'HELD';
   if (ended && !(await sentEarlierUnderKey(ctx, transferId))) throw holdEndedError(hold.row!.status);
+  // Due, though the scan has not released it yet: accepted now, the capture would be stamped at
+  // or after expires_at, and the worker decides by that stamp (it would end REJECTED
+  // HOLD_EXPIRED). Refused at once instead, as for an EXPIRED hold; a retry of a capture sent
+  // in time replays it.
+  const due = !ended && Date.now() >= Date.parse(hold.resource.expires_at);
+  if (due && !(await sentEarlierUnderKey(ctx, transferId))) throw holdEndedError('EXPIRED');
   const holdAmount = BigInt(hold.resource.amount);
   const amount = body.amount === undefined ? holdAmount : BigInt(body.amount);
   if (amount > holdAmount) throw validationFailed([{ path: 'amount', message: `must be at most the hold's amount (${holdAmount})` }]);
@@ -185,7 +191,7 @@ export async function submitCapture(
 }
 
 /**
- * The 409 for a capture of an ended hold. An EXPIRED one answers the worker's own reason for a
+ * The 409 for a capture of an ended (or due) hold. An EXPIRED one answers the worker's own reason for a
  * late capture, HOLD_EXPIRED: a client that branches on it (to place a new hold) gets it
  * whether the expiry scan released the hold before the capture came or not (an outside
  * review); the others, HOLD_NOT_ACTIVE.

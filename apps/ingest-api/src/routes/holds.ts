@@ -78,8 +78,9 @@ export const holdRoutes = [
       'one; unless a capture was sent, or may have been (an ambiguous 503), under the same key: then the same body replays it or ' +
       'sends it again, and another body is 422 (after the 400s for an amount over the hold or to_account_id equal to the held account, ' +
       'checked before the key). A to_account_id that does not exist, is in another currency or is closed is a 400 while the ' +
-      'hold may be HELD. A capture after expires_at is refused HOLD_EXPIRED whether the expiry scan released the hold yet ' +
-      'or not: the 409 once the API shows it EXPIRED, else it ends REJECTED HOLD_EXPIRED; one that reaches the worker after a void ' +
+      'hold may be HELD. A capture is in time when accepted before expires_at, however late it is applied; one sent at or after ' +
+      'expires_at is a 409 HOLD_EXPIRED whether the expiry scan released the hold yet or not (one stamped at expires_at while ' +
+      'checked a moment before ends REJECTED HOLD_EXPIRED); one that reaches the worker after a void ' +
       'or another capture ends REJECTED HOLD_NOT_ACTIVE.',
     idempotent: true,
     params: idPath,
