@@ -488,6 +488,11 @@ export class PartitionApplier {
         return this.released(`epoch ${claim.epoch} was superseded while this worker applied from its cache (${failure.message})`, true);
       }
       if (failureKind(failure) !== 'deterministic') throw failure;
+      // Bisected from Postgres's state: a cached account out of step with its row (changed
+      // behind this worker, e.g. a repair in SQL) fails the write deterministically too (the
+      // terms guard of migration 0035), and must not be blamed on each command that touches
+      // it (an outside review). Only on this path; a bug's batch still fails from a fresh read.
+      this.forgetAccounts();
       // Everything before the failed batch is committed; isolate the culprit in that batch,
       // then go on with the rest as usual.
       const failed = fresh.filter((m) => BigInt(m.offset) >= claim.nextOffset).slice(0, this.batchLimitAt(claim.nextOffset));
