@@ -142,9 +142,14 @@ export function loadCtlConfig(env: NodeJS.ProcessEnv = process.env, { connects =
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     /** null in production without JWT_SECRET: `token` refuses (there is no default to sign with). */
     jwtSecret: raw.JWT_SECRET || (production ? null : LOCAL_DEFAULTS.jwtSecret),
-    /** What `token` puts in `iss` and `aud` unless told otherwise; null: no such claim. */
-    jwtIssuer: jwtClaimBinding('JWT_ISSUER', raw.JWT_ISSUER),
-    jwtAudience: jwtClaimBinding('JWT_AUDIENCE', raw.JWT_AUDIENCE),
+    /**
+     * What `token` puts in `iss` and `aud` unless told otherwise; null: no such claim. Judged
+     * (jwtClaimBinding: empty, blank or padded refused) only by `token`, which uses them: a
+     * migrate or a reconcile signs nothing (an outside upgrade review: an env file's empty
+     * `JWT_ISSUER=` stopped `migrate`).
+     */
+    jwtIssuer: () => jwtClaimBinding('JWT_ISSUER', raw.JWT_ISSUER),
+    jwtAudience: () => jwtClaimBinding('JWT_AUDIENCE', raw.JWT_AUDIENCE),
     reconcileOutboxAgeMaxMs: raw.RECONCILE_OUTBOX_AGE_MAX_MS,
     cacheCheckAccountsPerStep: raw.CTL_CACHE_CHECK_ACCOUNTS_PER_STEP,
     pgConnectTimeoutMs: raw.CTL_PG_CONNECT_TIMEOUT_MS,

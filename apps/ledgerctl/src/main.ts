@@ -79,8 +79,8 @@ program
     const config = loadCtlConfig(process.env, { connects: false });
     const secret = config.jwtSecret;
     if (secret === null) throw new Error('JWT_SECRET: not set; with LEDGERLINE_ENV=production there is no development secret to sign with');
-    const issuer = options.iss ?? config.jwtIssuer ?? undefined;
-    const audience = options.aud ?? config.jwtAudience ?? undefined;
+    const issuer = options.iss ?? config.jwtIssuer() ?? undefined;
+    const audience = options.aud ?? config.jwtAudience() ?? undefined;
     const token = await signDevToken({ sub: options.sub, scope: options.scope, secret, ttlS, issuer, audience });
     process.stdout.write(`${token}\n`);
   });

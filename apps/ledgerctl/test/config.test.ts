@@ -121,6 +121,16 @@ test('KAFKA_GROUP_ID empty, blank or over-long is refused at load, naming it; un
   expect(loadCtlConfig({ KAFKA_GROUP_ID: 'blue.workers' }).groupId).toBe('blue.workers');
 });
 
+// An outside upgrade review: an env file's empty JWT_ISSUER= stopped `migrate`, which signs
+// nothing; only `token` judges them (token.test: refused there, naming the variable).
+test('JWT_ISSUER and JWT_AUDIENCE are judged when a token is signed, not at load', () => {
+  const config = loadCtlConfig({ JWT_ISSUER: '', JWT_AUDIENCE: ' ' });
+  expect(() => config.jwtIssuer()).toThrow(/^JWT_ISSUER: is blank/);
+  expect(() => config.jwtAudience()).toThrow(/^JWT_AUDIENCE: is blank/);
+  expect(loadCtlConfig({ JWT_ISSUER: 'https://idp.example/' }).jwtIssuer()).toBe('https://idp.example/');
+  expect(loadCtlConfig({}).jwtAudience()).toBeNull();
+});
+
 test('KAFKA_TOPIC_PREFIX that makes no Kafka topic name is refused at load, naming it', () => {
   // 'ledger prod' passed and `ledgerctl migrate` ran the migrations, then failed with
   // kafkajs's "Topic creation errors", naming neither the variable nor the topic.
