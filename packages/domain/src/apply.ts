@@ -887,7 +887,11 @@ function transferEnds(
   }
 }
 
-/** The API accepted `command` at or after the hold's `expires_at` (both stamped by the API's clock). */
+/**
+ * The API accepted `command` at or after the hold's `expires_at`. A capture's `acceptedAt` is
+ * its key's claim, read from the database's clock as the hold's own claim was (expires_at
+ * counts from it); a void's is the API host's clock (docs/api.md, "Holds").
+ */
 function acceptedWhenDue(command: CaptureCommand | VoidHoldCommand, hold: HoldState): boolean {
   return Date.parse(command.acceptedAt) >= Date.parse(hold.expiresAt);
 }
