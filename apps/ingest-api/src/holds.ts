@@ -146,24 +146,21 @@ export async function submitCapture(
   const hold = await holdToActOn(ctx, auth, holdId);
   const body = { ...input, to_account_id: input.to_account_id.toLowerCase() };
   const transferId = transferIdFor(auth.principal, idempotencyKey);
-  // A hold the API already reads as ended (a row no longer HELD) can only refuse a capture:
-  // 409 at once, before the destination is looked at. Accepted to end REJECTED, it gave the
-  // caller, for free and without limit, the destination checks' verdict on any account id
-  // (an outside review). A retry under a key a capture was sent (or may have been) under
-  // goes on to submitCommand, still without looking at the destination.
-  const ended = hold.row !== null && hold.row.status !== 'HELD';
-  if (ended && !(await sentEarlierUnderKey(ctx, transferId))) throw holdEndedError(hold.row!.status);
-  // Due, though the scan has not released it yet: accepted now, the capture would be stamped at
-  // or after expires_at, and the worker decides by that stamp (it would end REJECTED
-  // HOLD_EXPIRED). Refused at once instead, as for an EXPIRED hold; a retry of a capture sent
-  // in time replays it.
-  const due = !ended && Date.now() >= Date.parse(hold.resource.expires_at);
-  if (due && !(await sentEarlierUnderKey(ctx, transferId))) throw holdEndedError('EXPIRED');
+  // A hold the API already reads as ended (a row no longer HELD), or due though the scan has
+  // not released it yet (accepted now, the capture would be stamped at or after expires_at,
+  // and the worker decides by that stamp), can only refuse a capture: 409 at once, before the
+  // destination is looked at. Accepted to end REJECTED, it gave the caller, for free and
+  // without limit, the destination checks' verdict on any account id (an outside review). A
+  // retry under a key a capture was sent (or may have been) under goes on to submitCommand,
+  // still without looking at the destination.
+  const ended = hold.row !== null && hold.row.status !== 'HELD' ? hold.row.status : null;
+  const closed = ended ?? (ctx.clock.now().getTime() >= Date.parse(hold.resource.expires_at) ? 'EXPIRED' : null);
+  if (closed !== null && !(await sentEarlierUnderKey(ctx, transferId))) throw holdEndedError(closed);
   const holdAmount = BigInt(hold.resource.amount);
   const amount = body.amount === undefined ? holdAmount : BigInt(body.amount);
   if (amount > holdAmount) throw validationFailed([{ path: 'amount', message: `must be at most the hold's amount (${holdAmount})` }]);
   if (body.to_account_id === hold.resource.account_id) throw validationFailed([{ path: 'to_account_id', message: 'must differ from the held account' }]);
-  if (!ended) await refuseDestination(ctx, hold, body.to_account_id, transferId);
+  if (closed === null) await refuseDestination(ctx, hold, body.to_account_id, transferId);
   const requestHash = requestHashOf('CAPTURE', { hold_id: holdId, ...body });
   const answer = await submitCommand<TransferResource>(ctx, auth, {
     id: transferId,
