@@ -75,26 +75,37 @@ describe('commands that read committed state, however the log is cut into batche
     expect(change.rows).toEqual([{ outcome: 'APPLIED', reason: null }]);
   });
 
+  /**
+   * A funded holder on partition 0 with a hold of 50 that expired 5 s ago (placed 10 s ago), a
+   * merchant beside it, the applier (past the deposit), and a capture of `amount` to the
+   * merchant accepted `acceptedAgoMs` ago, with the scan's EXPIRE_HOLD of that hold.
+   */
+  async function expiredHoldAndCapture(topic: string, batchCommandsMax: number, amount: bigint, acceptedAgoMs: number) {
+    const owner = `holder-${randomUUID()}`;
+    const a = await openAccountOn(db.pool, routing, 0, owner);
+    const c = await openAccountOn(db.pool, routing, 0, 'merchant');
+    const applier = slowApplier(db, routing, topic, batchCommandsMax);
+    expect(await applier.apply(messagesOf([deposit(a, 100n)]))).toEqual({ kind: 'applied', nextOffset: 1n });
+    const holdId = randomUUID();
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+    const hold: HoldCommand = {
+      type: 'HOLD', holdId, accountId: a, amount: 50n, currency: 'USD', principal: owner, admin: false,
+      requestHash: hash(holdId), acceptedAt: ago(10_000), expiresAt: ago(5_000), description: null,
+    };
+    const expire: ExpireHoldCommand = { type: 'EXPIRE_HOLD', holdId, accountId: a };
+    const capture: CaptureCommand = {
+      type: 'CAPTURE', transferId: randomUUID(), holdId, accountId: a, toAccountId: c, amount, currency: 'USD',
+      principal: owner, admin: false, requestHash: hash(`capture-${holdId}`), acceptedAt: ago(acceptedAgoMs),
+    };
+    return { a, c, applier, hold, expire, capture };
+  }
+
   test.each([
     ['separate fetches', 1000, true],
     ['one batch', 1000, false],
     ['the capture prepared beside the expiry’s commit', 2, false],
   ])('a capture after its hold expired is refused HOLD_EXPIRED: %s', async (_case, batchCommandsMax, separate) => {
-    const owner = `holder-${randomUUID()}`;
-    const a = await openAccountOn(db.pool, routing, 0, owner);
-    const c = await openAccountOn(db.pool, routing, 0, 'merchant');
-    const applier = slowApplier(db, routing, 'capture-order', batchCommandsMax);
-    expect(await applier.apply(messagesOf([deposit(a, 100n)]))).toEqual({ kind: 'applied', nextOffset: 1n });
-    const holdId = randomUUID();
-    const hold: HoldCommand = {
-      type: 'HOLD', holdId, accountId: a, amount: 50n, currency: 'USD', principal: owner, admin: false,
-      requestHash: hash(holdId), acceptedAt: new Date(Date.now() - 10_000).toISOString(), expiresAt: new Date(Date.now() - 5_000).toISOString(), description: null,
-    };
-    const expire: ExpireHoldCommand = { type: 'EXPIRE_HOLD', holdId, accountId: a };
-    const capture: CaptureCommand = {
-      type: 'CAPTURE', transferId: randomUUID(), holdId, accountId: a, toAccountId: c, amount: 50n, currency: 'USD',
-      principal: owner, admin: false, requestHash: hash('capture'), acceptedAt: new Date().toISOString(),
-    };
+    const { applier, hold, expire, capture } = await expiredHoldAndCapture('capture-order', batchCommandsMax, 50n, 0);
     await applyFrom(applier, [hold, expire, capture], 1, separate);
     expect((await transferStatuses(db.pool, [capture.transferId])).get(capture.transferId)).toEqual({ status: 'REJECTED', reason: 'HOLD_EXPIRED' });
   });
@@ -106,24 +117,10 @@ describe('commands that read committed state, however the log is cut into batche
     ['separate fetches', 1000, true],
     ['one batch', 1000, false],
   ])('a capture accepted before its hold expired, applied after, takes the hold: %s', async (_case, batchCommandsMax, separate) => {
-    const owner = `holder-${randomUUID()}`;
-    const a = await openAccountOn(db.pool, routing, 0, owner);
-    const c = await openAccountOn(db.pool, routing, 0, 'merchant');
-    const applier = slowApplier(db, routing, 'capture-in-time', batchCommandsMax);
-    expect(await applier.apply(messagesOf([deposit(a, 100n)]))).toEqual({ kind: 'applied', nextOffset: 1n });
-    const holdId = randomUUID();
-    const hold: HoldCommand = {
-      type: 'HOLD', holdId, accountId: a, amount: 50n, currency: 'USD', principal: owner, admin: false,
-      requestHash: hash(holdId), acceptedAt: new Date(Date.now() - 10_000).toISOString(), expiresAt: new Date(Date.now() - 5_000).toISOString(), description: null,
-    };
-    const capture: CaptureCommand = {
-      type: 'CAPTURE', transferId: randomUUID(), holdId, accountId: a, toAccountId: c, amount: 30n, currency: 'USD',
-      principal: owner, admin: false, requestHash: hash(`capture-${holdId}`), acceptedAt: new Date(Date.now() - 6_000).toISOString(),
-    };
-    const expire: ExpireHoldCommand = { type: 'EXPIRE_HOLD', holdId, accountId: a };
+    const { a, c, applier, hold, expire, capture } = await expiredHoldAndCapture('capture-in-time', batchCommandsMax, 30n, 6_000);
     await applyFrom(applier, [hold, capture, expire], 1, separate);
     expect((await transferStatuses(db.pool, [capture.transferId])).get(capture.transferId)).toEqual({ status: 'COMPLETED', reason: null });
-    const ended = await db.pool.query('SELECT status, captured_amount FROM holds WHERE id = $1', [holdId]);
+    const ended = await db.pool.query('SELECT status, captured_amount FROM holds WHERE id = $1', [hold.holdId]);
     expect(ended.rows).toEqual([{ status: 'CAPTURED', captured_amount: '30' }]);
     const balances = await db.pool.query('SELECT id, balance, held FROM accounts WHERE id = ANY($1) ORDER BY balance', [[a, c]]);
     expect(balances.rows).toEqual([{ id: c, balance: '30', held: '0' }, { id: a, balance: '70', held: '0' }]);
