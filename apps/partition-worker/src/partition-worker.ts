@@ -7,7 +7,6 @@
  * rebalance releases all local claims: a partition that comes back to us may have been
  * written by someone else in between, so it is re-claimed and its cache reloaded.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InvariantViolation } from '@ledgerline/domain';
 import { type ConsumedMessage, type KafkaClient, type ConsumerGroupTiming, type PartitionFetch, PartitionConsumer, isGroupRejoin, settledWithin } from '@ledgerline/kafka';
 import { ConcurrentWriteError, describePgFailure, listPartitionStates, partitionsWithCacheBehind, partitionsWithLeftovers } from '@ledgerline/postgres';
@@ -40,10 +39,7 @@ export interface FetchesPastNext {
 const FETCHES_PAST_NEXT_TELL_MS = 10_000;
 /** How long a partition whose log ends below its next offset waits before it fetches again (well inside the session timeout). */
 const LOG_BEHIND_RECHECK_MS = 1_000;
-/**
- * The pause before a partition whose saga leg waits for its source (LegAwaitsSourceError) is
- * fetched again from the leg. Short: the fetch's other partitions wait for it to return.
- */
+/** The pause before a partition whose saga leg waits for its source (LegAwaitsSourceError) is fetched again from the leg. */
 const LEG_WAIT_RECHECK_MS = 100;
 
 /**
@@ -63,7 +59,7 @@ export function writeRetryDelayMs(attempt: number, delay: WriteRetryDelay, rando
 
 /**
  * Whether a failed apply ends the fetch, and with which error for kafkajs; null: it is a write
- * failure, retried by applyGuarded. Rebalance or stop: the next owner takes over. A heartbeat
+ * failure, handed back for a retry by applyGuarded. Rebalance or stop: the next owner takes over. A heartbeat
  * answering that the group is rebalancing ends the fetch too; it is no write failure (it was
  * logged and counted as one; found by an outside fault review).
  *
@@ -129,6 +125,8 @@ export class PartitionWorker {
    * Not its publish: that waits for Kafka without a deadline (BatchingProducer.publishAll).
    */
   private sweepClaiming: Promise<void> | null = null;
+  /** Per partition, the operating failures in a row of its latest writes (the backoff grows with them). */
+  private readonly writeAttempts = new Map<number, number>();
   /** Partitions whose writes are failing and being retried: since when, and the last error (readiness reads it). */
   private readonly writesFailing = new Map<number, { since: number; error: string }>();
   /** Partitions whose fetches keep starting past next_offset, each sought back to it: since when (readiness reads it). */
@@ -232,6 +230,7 @@ export class PartitionWorker {
     for (const applier of this.appliers.values()) applier.trimAccounts();
     this.offsetHints.clear(); // hints for partitions another member may own now
     this.writesFailing.clear();
+    this.writeAttempts.clear();
     // As writes failing: a note from the last generation would keep /readyz failing for a
     // partition given back with nothing to fetch (only a fetch that applies clears it).
     this.fetchesPastNext.clear();
@@ -323,9 +322,12 @@ export class PartitionWorker {
       // apply first. Handed back, and fetched again from the leg after a short pause.
       if (this.writesFailing.get(fetched.partition)?.error !== result.error) this.options.ports.log(`partition ${fetched.partition}: ${result.error}`);
       this.writesFailing.set(fetched.partition, { since: this.writesFailing.get(fetched.partition)?.since ?? Date.now(), error: result.error });
-      await sleep(LEG_WAIT_RECHECK_MS);
-      await fetched.heartbeat();
-      fetched.seek(result.nextOffset);
+      fetched.retryLater(result.nextOffset, LEG_WAIT_RECHECK_MS);
+      return;
+    }
+    if (result.kind === 'write-failed') {
+      // Handed back for the backoff, as a leg's wait: the worker's other partitions go on.
+      fetched.retryLater(result.nextOffset, result.delayMs);
       return;
     }
     if (result.kind === 'log-behind') {
@@ -335,11 +337,7 @@ export class PartitionWorker {
       const error = `Kafka's log ends at offset ${result.logEnd}, below offset ${result.nextOffset} already applied: the topic was recreated or truncated, and its commands would be skipped as applied; applying none`;
       if (!this.writesFailing.has(fetched.partition)) this.options.ports.log(`partition ${fetched.partition}: applying failed: ${error}`);
       this.writesFailing.set(fetched.partition, { since: this.writesFailing.get(fetched.partition)?.since ?? Date.now(), error });
-      // A fixed short pause, then a heartbeat (it throws during a rebalance, which ends this
-      // fetch): WORKER_WRITE_RETRY_DELAY_MAX_MS may be set past the session timeout.
-      await sleep(LOG_BEHIND_RECHECK_MS);
-      await fetched.heartbeat();
-      fetched.seek(result.nextOffset);
+      fetched.retryLater(result.nextOffset, LOG_BEHIND_RECHECK_MS);
       return;
     }
     if (result.kind === 'seek') {
@@ -404,43 +402,46 @@ export class PartitionWorker {
   }
 
   /**
-   * Applies a fetch until it is written or the partition is no longer ours. A second writer
-   * (ConcurrentWriteError) stops the process; so would an InvariantViolation, but the applier
-   * isolates the command that breaks one before it can get here (kept as a last guard).
-   * Deterministic failures never get here: the applier isolates the command that causes
-   * them. Everything else is an operating error (a dependency down), retried here with
-   * backoff and a heartbeat between attempts instead of being thrown to kafkajs: a throw
-   * makes kafkajs restart the consumer, which rebalances every partition of the group, every
-   * ~30 s for as long as Postgres is down.
+   * Applies a fetch once. A second writer (ConcurrentWriteError) stops the process; so would an
+   * InvariantViolation, but the applier isolates the command that breaks one before it can get
+   * here (kept as a last guard). Deterministic failures never get here: the applier isolates
+   * the command that causes them. Everything else is an operating error (a dependency down, a
+   * deploy that does not match the schema, a lock not granted in time): the partition is
+   * handed back to be fetched again from its next offset after a backoff, counted per
+   * partition. Not retried inside the fetch: the worker's other partitions would wait for it
+   * (an on-call drill: one partition's revoked grant held back three others). Not thrown to
+   * kafkajs either: a throw makes it restart the consumer, which rebalances every partition of
+   * the group, every ~30 s for as long as Postgres is down.
    */
   private async applyGuarded(
     applier: PartitionApplier,
     messages: readonly ConsumedMessage[],
     fetched: PartitionFetch,
     progress: ApplyProgress,
-  ): Promise<ApplyResult | { kind: 'leg-waits'; nextOffset: bigint; error: string }> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const result = await applier.apply(messages, progress);
-        if (result.kind !== 'log-behind') this.writesFailing.delete(applier.partition);
-        return result;
-      } catch (error) {
-        const nextOffset = applier.nextOffset;
-        if (error instanceof LegAwaitsSourceError && nextOffset !== null) return { kind: 'leg-waits', nextOffset, error: error.message };
-        if (error instanceof InvariantViolation || error instanceof ConcurrentWriteError) {
-          this.options.onFatal(error);
-          throw error;
-        }
-        const ending = fetchEnding(error, progress.isActive());
-        if (ending) throw ending.error;
-        this.writesFailing.set(applier.partition, { since: this.writesFailing.get(applier.partition)?.since ?? Date.now(), error: describePgFailure(error) });
-        const delayMs = writeRetryDelayMs(attempt, this.options.writeRetryDelay);
-        this.options.onWriteRetry?.(applier.partition, attempt, error as Error);
-        this.options.ports.log(`partition ${applier.partition}: write failed (${describePgFailure(error)}); attempt ${attempt}, retrying in ${delayMs} ms`);
-        await sleep(delayMs);
-        // Throws during a rebalance, which ends this fetch the way the consumer expects.
-        await fetched.heartbeat();
+  ): Promise<ApplyResult | { kind: 'leg-waits'; nextOffset: bigint; error: string } | { kind: 'write-failed'; nextOffset: bigint; delayMs: number }> {
+    try {
+      const result = await applier.apply(messages, progress);
+      this.writeAttempts.delete(applier.partition);
+      if (result.kind !== 'log-behind') this.writesFailing.delete(applier.partition);
+      return result;
+    } catch (error) {
+      const nextOffset = applier.nextOffset;
+      if (error instanceof LegAwaitsSourceError && nextOffset !== null) return { kind: 'leg-waits', nextOffset, error: error.message };
+      if (error instanceof InvariantViolation || error instanceof ConcurrentWriteError) {
+        this.options.onFatal(error);
+        throw error;
       }
+      const ending = fetchEnding(error, progress.isActive());
+      if (ending) throw ending.error;
+      const attempt = (this.writeAttempts.get(applier.partition) ?? 0) + 1;
+      this.writeAttempts.set(applier.partition, attempt);
+      this.writesFailing.set(applier.partition, { since: this.writesFailing.get(applier.partition)?.since ?? Date.now(), error: describePgFailure(error) });
+      const delayMs = writeRetryDelayMs(attempt, this.options.writeRetryDelay);
+      this.options.onWriteRetry?.(applier.partition, attempt, error as Error);
+      this.options.ports.log(`partition ${applier.partition}: write failed (${describePgFailure(error)}); attempt ${attempt}, retrying in ${delayMs} ms`);
+      // Nothing of this fetch past the stored offset is written; unclaimed (its claim failed),
+      // nothing of it at all: fetched again from where it was read.
+      return { kind: 'write-failed', nextOffset: nextOffset ?? fetched.fetchedFrom, delayMs };
     }
   }
 

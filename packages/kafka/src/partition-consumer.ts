@@ -82,6 +82,14 @@ export interface PartitionFetch {
   markProcessed(offset: bigint): void;
   /** The next fetch of this partition starts at `offset` instead. */
   seek(offset: bigint): void;
+  /**
+   * Hands the partition back for `delayMs`: it is not fetched again before then, and its next
+   * fetch starts at `offset`. The member's other partitions are fetched meanwhile; a handler
+   * that waited inside its fetch instead held all of them back, since the next fetch comes
+   * only once every partition of the last one is handled. A new group generation, a
+   * restarted consumer or a stop ends the wait.
+   */
+  retryLater(offset: bigint, delayMs: number): void;
 }
 
 export interface PartitionConsumerOptions {
@@ -149,6 +157,8 @@ export class PartitionConsumer {
    * isEmptyDueToFiltering), one run of adjacent ones (fetchedFrom).
    */
   private readonly passedOver = new Map<number, { from: bigint; to: bigint }>();
+  /** Partitions handed back by `retryLater`, each with the timer that resumes it (kafkajs keeps a pause across generations). */
+  private readonly handedBack = new Map<number, NodeJS.Timeout>();
 
   constructor(private readonly options: PartitionConsumerOptions) {
     this.group = { ...CONSUMER_GROUP_DEFAULTS, ...options.group };
@@ -181,7 +191,16 @@ export class PartitionConsumer {
     if (this.launching) await settledWithin(this.launching, this.group.rebalanceTimeoutMs);
     const consumer = this.consumer;
     this.consumer = null;
+    this.forgetHandedBack();
     await consumer?.disconnect().catch(() => undefined);
+  }
+
+  /** Ends every `retryLater` wait without resuming (the consumer they paused is gone, or resumes them itself). */
+  private forgetHandedBack(): number[] {
+    const partitions = [...this.handedBack.keys()];
+    for (const timer of this.handedBack.values()) clearTimeout(timer);
+    this.handedBack.clear();
+    return partitions;
   }
 
   /**
@@ -293,6 +312,10 @@ export class PartitionConsumer {
     });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.passedOver.clear();
+      // A pause outlives the generation in kafkajs: a partition handed back and assigned here
+      // again would wait out its delay; the new generation's owner decides afresh.
+      const handedBack = this.forgetHandedBack();
+      if (handedBack.length > 0) consumer.resume([{ topic, partitions: handedBack }]);
       this.member = event.payload.memberId;
       this.options.onAssignment([...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b));
     });
@@ -322,7 +345,7 @@ export class PartitionConsumer {
     return consumer;
   }
 
-  private fetchOf(consumer: Consumer, { batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): PartitionFetch {
+  private fetchOf(consumer: Consumer, { batch, heartbeat, isRunning, isStale, resolveOffset, pause }: EachBatchPayload): PartitionFetch {
     // kafkajs's Batch keeps the offset it fetched from (it filters what lies below it), but
     // its types do not declare it; kafkajs is pinned (2.2.4).
     const fetchedOffset = BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset);
@@ -345,6 +368,20 @@ export class PartitionConsumer {
         this.passedOver.delete(batch.partition);
         consumer.seek({ topic: batch.topic, partition: batch.partition, offset: offset.toString() });
       },
+      retryLater: (offset, delayMs) => {
+        this.passedOver.delete(batch.partition);
+        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: offset.toString() });
+        const earlier = this.handedBack.get(batch.partition);
+        if (earlier) clearTimeout(earlier);
+        const resume = pause();
+        const timer = setTimeout(() => {
+          if (this.handedBack.get(batch.partition) !== timer) return;
+          this.handedBack.delete(batch.partition);
+          if (this.consumer === consumer) resume();
+        }, delayMs);
+        timer.unref();
+        this.handedBack.set(batch.partition, timer);
+      },
     };
   }
 
@@ -352,6 +389,7 @@ export class PartitionConsumer {
   private async restart(crashed: Consumer): Promise<void> {
     if (this.consumer !== crashed) return; // already replaced
     this.consumer = null;
+    this.forgetHandedBack();
     this.member = null;
     this.options.onAssignment([]);
     await crashed.disconnect().catch(() => undefined);

@@ -140,4 +140,72 @@ describe('PartitionConsumer (the Kafka port, consumer side)', () => {
       await consumer.stop();
     }
   });
+  // The worker hands back a partition whose write failed for an operating reason, to be
+  // retried after a backoff; its other partitions must not wait for that (a handler that
+  // waited inside its fetch held back the member's next fetch, so all of them).
+  test('retryLater: the partition is not fetched again before the delay, then from the offset given; the others are fetched meanwhile', async () => {
+    await publish(0, ['r0-a', 'r0-b']);
+    await publish(1, ['r1-a']);
+    const p0: { at: number; first: bigint }[] = [];
+    const p1: { at: number; values: string[] }[] = [];
+    let handedBackAt = 0;
+    const consumer = consumerFor(`${topics.prefix}-retry-later`, async (fetched) => {
+      const last = BigInt(fetched.messages.at(-1)!.offset);
+      if (fetched.partition === 1) {
+        p1.push({ at: Date.now(), values: fetched.messages.map((m) => m.value!.toString()) });
+        fetched.markProcessed(last);
+        return;
+      }
+      const first = BigInt(fetched.messages[0]!.offset);
+      p0.push({ at: Date.now(), first });
+      if (p0.length === 1) {
+        handedBackAt = Date.now();
+        fetched.retryLater(first, 3_000);
+        return;
+      }
+      fetched.markProcessed(last);
+    });
+    await consumer.start();
+    try {
+      await waitFor('partition 0 handed back', async () => handedBackAt > 0, 30_000);
+      await publish(1, ['r1-during']);
+      await waitFor('partition 1 fetched while partition 0 waits', async () => p1.some((f) => f.values.includes('r1-during')), 30_000);
+      const during = p1.find((f) => f.values.includes('r1-during'))!;
+      expect(p0).toHaveLength(1);
+      await waitFor('partition 0 fetched again', async () => p0.length >= 2, 30_000);
+      expect(during.at).toBeLessThan(p0[1]!.at);
+      expect(p0[1]!.at - handedBackAt).toBeGreaterThanOrEqual(3_000);
+      expect(p0[1]!.first).toBe(p0[0]!.first);
+    } finally {
+      await consumer.stop();
+    }
+  });
+  test('retryLater: a new group generation ends the wait (kafkajs would keep the partition paused)', async () => {
+    await publish(0, ['g0']);
+    const group = `${topics.prefix}-retry-generation`;
+    const assignments: number[][] = [];
+    const p0: number[] = [];
+    const consumer = consumerFor(group, async (fetched) => {
+      const last = BigInt(fetched.messages.at(-1)!.offset);
+      if (fetched.partition === 0) {
+        p0.push(Date.now());
+        if (p0.length === 1) return fetched.retryLater(BigInt(fetched.messages[0]!.offset), 120_000);
+      }
+      fetched.markProcessed(last);
+    }, assignments);
+    const other = consumerFor(group, async (fetched) => fetched.markProcessed(BigInt(fetched.messages.at(-1)!.offset)));
+    await consumer.start();
+    try {
+      await waitFor('partition 0 handed back for two minutes', async () => p0.length === 1, 30_000);
+      const generations = assignments.length;
+      await other.start();
+      await waitFor('a second member joined', async () => assignments.length > generations && assignments.at(-1)!.length === 1, 60_000);
+      await other.stop();
+      await waitFor('both partitions back', async () => assignments.at(-1)!.length === 2, 60_000);
+      await waitFor('partition 0 fetched again long before its two minutes', async () => p0.length >= 2, 30_000);
+    } finally {
+      await other.stop();
+      await consumer.stop();
+    }
+  }, 180_000);
 });
