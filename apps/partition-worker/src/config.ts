@@ -236,6 +236,13 @@ const schema = z.object({
    * production refuses it, elsewhere the worker logs a warning at start).
    */
   WORKER_HOLD_EXPIRY_SCAN_MS: intVar(1_000, 0, 4_000),
+  /**
+   * How long past its expires_at a hold waits before the scan publishes its EXPIRE_HOLD: a
+   * capture or a void accepted a moment before expires_at and still being produced then
+   * reaches the partition first, and is decided by when it was accepted (docs/api.md).
+   * Scan interval plus grace stays within 4 s: holds are released within 5 s.
+   */
+  WORKER_HOLD_EXPIRY_GRACE_MS: intVar(1_000, 0, 3_000),
   /** Due holds published per scan at most. */
   WORKER_HOLD_EXPIRY_HOLDS_PER_SCAN_MAX: intVar(5_000, 1, 100_000),
   /** A hold's EXPIRE_HOLD is not published again before this (the first may still be in flight). */
@@ -285,6 +292,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
   if (raw.WORKER_KAFKA_HEARTBEAT_INTERVAL_MS * 3 > raw.WORKER_KAFKA_SESSION_TIMEOUT_MS) {
     throw new ConfigError(
       `WORKER_KAFKA_HEARTBEAT_INTERVAL_MS=${raw.WORKER_KAFKA_HEARTBEAT_INTERVAL_MS} must be at most a third of WORKER_KAFKA_SESSION_TIMEOUT_MS=${raw.WORKER_KAFKA_SESSION_TIMEOUT_MS}`,
+    );
+  }
+  if (raw.WORKER_HOLD_EXPIRY_SCAN_MS + raw.WORKER_HOLD_EXPIRY_GRACE_MS > 4_000) {
+    throw new ConfigError(
+      `WORKER_HOLD_EXPIRY_SCAN_MS=${raw.WORKER_HOLD_EXPIRY_SCAN_MS} plus WORKER_HOLD_EXPIRY_GRACE_MS=${raw.WORKER_HOLD_EXPIRY_GRACE_MS} must be at most 4000: holds are released within 5 s of expires_at`,
     );
   }
   orderedDelays('WORKER_CONSUMER_RETRY_DELAY', raw.WORKER_CONSUMER_RETRY_DELAY_FIRST_MS, raw.WORKER_CONSUMER_RETRY_DELAY_MAX_MS);
@@ -356,6 +368,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: raw.LOG_LEVEL,
     tracing: tracingConfig(raw, 'ledgerline-partition-worker'),
     holdExpiryScanMs: raw.WORKER_HOLD_EXPIRY_SCAN_MS,
+    holdExpiryGraceMs: raw.WORKER_HOLD_EXPIRY_GRACE_MS,
     holdExpiryHoldsPerScanMax: raw.WORKER_HOLD_EXPIRY_HOLDS_PER_SCAN_MAX,
     holdExpiryRepublishMs: raw.WORKER_HOLD_EXPIRY_REPUBLISH_MS,
     reconcileIntervalMs: raw.WORKER_RECONCILE_INTERVAL_MS,

@@ -3,7 +3,7 @@
  * partition nobody writes to.
  *
  * Every `scanIntervalMs` this process looks for HELD holds whose `expires_at` has passed by
- * its clock, on the buckets of the partitions Kafka assigned to it, and publishes an
+ * its clock by `graceMs`, on the buckets of the partitions Kafka assigned to it, and publishes an
  * EXPIRE_HOLD command for each to the hold's own partition (key: the held account). The
  * partition's writer applies it in order with everything else and expires the hold only if
  * its batch clock agrees (apply.ts): there is never a second writer, and a capture racing
@@ -11,8 +11,14 @@
  *
  * Publishing twice is harmless (the second finds the hold no longer HELD); a hold published
  * recently is not published again for `republishAfterMs`, so a slow partition is not flooded.
- * A lost publish is made good by the next scan. With the default 1 s scan a hold is
- * released ~1-2 s after it falls due (the contract: within 5 s).
+ * A lost publish is made good by the next scan. With the default 1 s scan and 1 s grace a
+ * hold is released ~2-3 s after it falls due (the contract: within 5 s).
+ *
+ * The grace is for a capture or a void accepted a moment before `expires_at`: the API stamps
+ * it, then produces it, and an EXPIRE_HOLD published in between would reach the partition
+ * first and end the hold, though the command was in time (an outside review of the money
+ * lifecycle). Waiting `graceMs` lets any such command whose produce took less than that stand
+ * first in the partition's order, where it is decided by its acceptance time.
  */
 import type { Database } from '@ledgerline/postgres';
 import { BUCKET_COUNT, type Clock, type ExpireHoldCommand, type RoutingTable } from '@ledgerline/domain';
@@ -29,6 +35,8 @@ export interface HoldExpiryOptions {
   assigned(): readonly number[];
   clock: Clock;
   scanIntervalMs: number;
+  /** How long past `expires_at` a hold is left for a capture or void accepted in time and still being produced. */
+  graceMs: number;
   /** Due holds handled per scan at most (the rest wait for the next scan). */
   holdsPerScanMax: number;
   republishAfterMs: number;
@@ -75,7 +83,7 @@ export class HoldExpiry {
     const now = this.options.clock.now();
     let due;
     try {
-      due = await loadDueHolds(this.options.pool, buckets, now, this.options.holdsPerScanMax);
+      due = await loadDueHolds(this.options.pool, buckets, new Date(now.getTime() - this.options.graceMs), this.options.holdsPerScanMax);
     } catch (error) {
       this.options.log(`hold expiry scan failed: ${(error as Error).message}`);
       return 0;

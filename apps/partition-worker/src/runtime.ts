@@ -265,6 +265,7 @@ export async function startWorkerRuntime(config: WorkerConfig, hooks: WorkerHook
     assigned: () => worker.assignedPartitions(),
     clock: systemClock,
     scanIntervalMs: config.holdExpiryScanMs,
+    graceMs: config.holdExpiryGraceMs,
     holdsPerScanMax: config.holdExpiryHoldsPerScanMax,
     republishAfterMs: config.holdExpiryRepublishMs,
     log,

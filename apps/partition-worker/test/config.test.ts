@@ -120,6 +120,12 @@ describe('tunables passed to the packages', () => {
     expect(() => loadWorkerConfig({ WORKER_KAFKA_HEARTBEAT_INTERVAL_MS: '4000' })).toThrow(/^WORKER_KAFKA_HEARTBEAT_INTERVAL_MS=4000 must be at most a third of WORKER_KAFKA_SESSION_TIMEOUT_MS=10000/);
     expect(() => loadWorkerConfig({ WORKER_WRITE_RETRY_DELAY_FIRST_MS: '6000' })).toThrow(/^WORKER_WRITE_RETRY_DELAY_FIRST_MS=6000 must be at most WORKER_WRITE_RETRY_DELAY_MAX_MS=5000/);
     expect(() => loadWorkerConfig({ KAFKA_RETRY_DELAY_FIRST_MS: '3000' })).toThrow(/^KAFKA_RETRY_DELAY_FIRST_MS: 3000 is more than KAFKA_RETRY_DELAY_MAX_MS=2000/);
+    // Holds are released within 5 s of expires_at: the scan's interval and the grace together stay within 4 s.
+    expect(loadWorkerConfig({}).holdExpiryGraceMs).toBe(1_000);
+    expect(loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '1000', WORKER_HOLD_EXPIRY_GRACE_MS: '3000' }).holdExpiryGraceMs).toBe(3_000);
+    expect(() => loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '2000', WORKER_HOLD_EXPIRY_GRACE_MS: '2500' })).toThrow(
+      /^WORKER_HOLD_EXPIRY_SCAN_MS=2000 plus WORKER_HOLD_EXPIRY_GRACE_MS=2500 must be at most 4000/,
+    );
   });
 });
 

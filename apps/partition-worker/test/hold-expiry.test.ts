@@ -17,6 +17,7 @@ test('WORKER_HOLD_EXPIRY_SCAN_MS=0: start() warns once, naming the variable, and
     assigned: () => untouched('the assignment'),
     clock: systemClock,
     scanIntervalMs: 0,
+    graceMs: 1_000,
     holdsPerScanMax: 10,
     republishAfterMs: 3_000,
     log: (message) => untouched(`log("${message}")`),
