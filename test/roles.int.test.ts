@@ -111,6 +111,40 @@ describe('least-privileged Postgres roles', () => {
     expect((await db.pool.query('SELECT balance FROM accounts WHERE id = $1', [account])).rows[0].balance).toBe('10');
   });
 
+  // An outside audit: as the worker it changed an account's owner (reconcile saw nothing, and
+  // the new owner could spend), a COMPLETED transfer's amount, an account's id and currency.
+  test('the worker role updates only the columns the batch write changes: never who owns an account, its id or currency, nor a transfer\'s parties or amount', async () => {
+    const transfer = randomUUID();
+    const payee = randomUUID();
+    await insertUserAccount(db.pool, { id: payee, owner: 'bob', currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'h' });
+    await db.pool.query(
+      `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal, request_hash, source_partition, created_at, completed_at)
+       VALUES ($1, 'TRANSFER', 'COMPLETED', $2, $3, 5, 'USD', 'alice', 'h', 0, now(), now())`,
+      [transfer, account, payee],
+    );
+    for (const forged of [
+      [`UPDATE accounts SET owner = 'mallory' WHERE id = $1`, account],
+      [`UPDATE accounts SET id = gen_random_uuid() WHERE id = $1`, account],
+      [`UPDATE accounts SET currency = 'EUR' WHERE id = $1`, account],
+      [`UPDATE accounts SET kind = 'EXTERNAL' WHERE id = $1`, account],
+      [`UPDATE transfers SET amount = amount + 1 WHERE id = $1`, transfer],
+      [`UPDATE transfers SET to_account_id = gen_random_uuid() WHERE id = $1`, transfer],
+      [`UPDATE transfers SET principal = 'mallory' WHERE id = $1`, transfer],
+      [`UPDATE holds SET amount = amount + 1 WHERE account_id = $1`, account],
+      [`UPDATE holds SET account_id = gen_random_uuid() WHERE account_id = $1`, account],
+      [`UPDATE transfer_reversals SET transfer_id = gen_random_uuid() WHERE transfer_id = $1`, transfer],
+    ] as const) {
+      await expect(worker.query(forged[0], [forged[1]])).rejects.toThrow(denied);
+    }
+    expect((await db.pool.query('SELECT owner, currency FROM accounts WHERE id = $1', [account])).rows[0]).toEqual({ owner: 'alice', currency: 'USD' });
+    // What the batch write changes, it still may.
+    await worker.query(`UPDATE transfers SET status = 'COMPLETED', reason = NULL, completed_at = now() WHERE id = $1`, [transfer]);
+    await worker.query(`UPDATE accounts SET held = 0, rev = rev, status = 'OPEN', overdraft_limit = 0, updated_at = now() WHERE id = $1`, [account]);
+    await worker.query(`INSERT INTO transfer_reversals (transfer_id, reversed_amount) VALUES ($1, 0)
+                        ON CONFLICT (transfer_id) DO UPDATE SET reversed_amount = excluded.reversed_amount, updated_at = now()`, [transfer]);
+    await worker.query(`UPDATE transfer_reversals SET reversed_amount = 1, updated_at = now() WHERE transfer_id = $1`, [transfer]);
+  });
+
   test('the worker role cannot update, delete or truncate an entry (the privilege refuses, before the trigger)', async () => {
     await expect(worker.query('UPDATE entries SET amount = 1000000 WHERE account_id = $1', [account])).rejects.toThrow(denied);
     await expect(worker.query('DELETE FROM entries WHERE account_id = $1', [account])).rejects.toThrow(denied);

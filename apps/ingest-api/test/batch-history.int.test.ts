@@ -769,6 +769,32 @@ describe('batch, history and point in time', () => {
       expect(reversedOffsets.status).toBe(400);
       expect((await alice.get(`/v1/accounts/${account}/entries?from=${from}&to=${from}`)).body.entries).toEqual([]);
     });
+    // An outside audit built a statement the obvious way (balance at `from`, plus the window's
+    // entries, against the balance at `to`) and it never added up: `at` includes its instant,
+    // the window excludes `to`, and a batch's entries share one instant. docs/api.md gives the
+    // recipe: both balances at the microsecond before each end.
+    test('a statement adds up: the balance a microsecond before `from`, plus the window\'s entries, is the balance a microsecond before `to`', async () => {
+      const account = await openAccount(alice);
+      await deposit(account, '1');
+      // One batch: its deposits are applied together and their entries share one created_at.
+      const batch = await admin.post('/v1/batch', { items: ['10', '20', '30'].map((amount) => ({ kind: 'DEPOSIT', account_id: account, amount, currency: 'USD' })) });
+      expect(batch.status).toBe(202);
+      const batchIds = (batch.body.results as { resource: { id: string } }[]).map((r) => r.resource.id);
+      for (const id of batchIds) expect((await settled(admin, id)).status).toBe('COMPLETED');
+      const later = [await deposit(account, '100'), await deposit(account, '200')];
+      const [batchStart] = await entryMicros(account, [batchIds[0]!]);
+      const [laterEnd] = await entryMicros(account, [later[1]!]);
+      const windows: [bigint, bigint][] = [[batchStart!, laterEnd!], [batchStart!, laterEnd! + 1n], [batchStart! + 1n, laterEnd!]];
+      for (const [from, to] of windows) {
+        const opening = BigInt((await alice.get(`/v1/accounts/${account}/balance?at=${isoMicros(from - 1n)}`)).body.balance);
+        const closing = BigInt((await alice.get(`/v1/accounts/${account}/balance?at=${isoMicros(to - 1n)}`)).body.balance);
+        const window = (await alice.get(`/v1/accounts/${account}/entries?from=${isoMicros(from)}&to=${isoMicros(to)}&limit=500`)).body.entries as { amount: string }[];
+        expect(opening + window.reduce((sum, e) => sum + BigInt(e.amount), 0n)).toBe(closing);
+      }
+      // The obvious way counts the batch's entries twice: `at` = `from` includes them.
+      const naive = BigInt((await alice.get(`/v1/accounts/${account}/balance?at=${isoMicros(batchStart!)}`)).body.balance);
+      expect(naive).toBeGreaterThan(1n);
+    });
   });
 
   /** The exact created_at (epoch microseconds) of each transfer's entry on `account`. */

@@ -82,6 +82,18 @@ REVOKE UPDATE ON account_changes FROM ledgerline_worker;
 -- dead_letters (0025) keeps a published dead letter as the relay moved it out of the outbox:
 -- inserted once, never changed.
 REVOKE UPDATE ON dead_letters FROM ledgerline_worker;
+-- The ledger's own rows change only where the batch write (ledger_apply_batch) changes them:
+-- an account's balance, seq, holds total, rev and terms (its id, owner, currency and kind
+-- never change: the worker decides who may spend by the owner, and entries name the id); a
+-- transfer's status, reason and completion time, never its parties or amount; a hold's end;
+-- a reversal total. An outside audit changed, as the worker, an account's owner (reconcile
+-- saw nothing; the new owner could then spend), a COMPLETED transfer's amount, an account's
+-- id and currency.
+REVOKE UPDATE ON accounts, transfers, holds, transfer_reversals FROM ledgerline_worker;
+GRANT UPDATE (balance, seq, held, rev, status, overdraft_limit, updated_at) ON accounts TO ledgerline_worker;
+GRANT UPDATE (status, reason, completed_at) ON transfers TO ledgerline_worker;
+GRANT UPDATE (status, captured_amount, capture_id, completed_at) ON holds TO ledgerline_worker;
+GRANT UPDATE (reversed_amount, updated_at) ON transfer_reversals TO ledgerline_worker;
 -- Not the worker's to write: the migration record, the API's idempotency claims, the
 -- records of what an operator did with dead letters (ledgerctl, as the owner; 0022, 0023),
 -- and the routing table, which only ledgerctl writes (setup, bucket moves, as the owner; the
