@@ -472,7 +472,8 @@ describe('holds, reversals and the account life cycle', () => {
       // ended REJECTED (the worker decides by the acceptance time); nothing is sent.
       expect((await alice.get(`/v1/holds/${placed.body.id}`)).body.status).toBe('HELD');
       const capture = await alice.post(`/v1/holds/${placed.body.id}/capture`, { to_account_id: to });
-      expect([capture.status, capture.body]).toEqual([409, { error: { code: 'HOLD_EXPIRED', message: 'the hold is EXPIRED: only a HELD hold can be captured' } }]);
+      // Named by its time: the hold still reads HELD (an outside review saw "the hold is EXPIRED" beside it).
+      expect([capture.status, capture.body]).toEqual([409, { error: { code: 'HOLD_EXPIRED', message: `the hold expired at ${placed.body.expires_at}: a capture must be sent before it (the hold reads HELD until the expiry releases it, within seconds)` } }]);
       const voided = await alice.post(`/v1/holds/${placed.body.id}/void`, {});
       expect(voided.status).toBe(202);
       expect(await holdEnded(alice, placed.body.id)).toMatchObject({ status: 'EXPIRED' });

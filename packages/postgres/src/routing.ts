@@ -64,6 +64,8 @@ export class RoutingWatcher {
   private changeListeners: ((table: RoutingTable) => void)[] = [];
   /** Leases held per routing version. */
   private readonly leases = new Map<number, number>();
+  /** Callers of `unleased` waiting for the last lease to be released. */
+  private unleasedWaiters: (() => void)[] = [];
 
   /**
    * `observer` names this process in routing_observers, where a bucket move checks that
@@ -114,8 +116,29 @@ export class RoutingWatcher {
         const left = (this.leases.get(table.version) ?? 1) - 1;
         if (left > 0) this.leases.set(table.version, left);
         else this.leases.delete(table.version);
+        if (this.leases.size === 0) for (const wake of this.unleasedWaiters.splice(0)) wake();
       },
     };
+  }
+
+  /**
+   * Resolves true once no request holds a lease (every one has published, or given up), or
+   * false after `timeoutMs`. A stopping process waits for it before it stops its producer and
+   * ends its pool: a request cut from its client is still publishing, or giving its key back.
+   */
+  unleased(timeoutMs: number): Promise<boolean> {
+    if (this.leases.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.unleasedWaiters = this.unleasedWaiters.filter((w) => w !== wake);
+        resolve(false);
+      }, timeoutMs);
+      this.unleasedWaiters.push(wake);
+    });
   }
 
   /** Reloads the table if its version changed; throws when Postgres cannot be read. */

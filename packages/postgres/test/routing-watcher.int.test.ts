@@ -35,6 +35,29 @@ describe('RoutingWatcher', () => {
     }
   });
 
+  // A stopping API waits for it before stopping its producer and ending its pool: an outside
+  // review saw a request cut at the end of the grace meet both stopped.
+  test('unleased: true at once with no lease, true when the last lease is released, false after its timeout while one is held', async () => {
+    const watcher = new RoutingWatcher(db.pool, 60_000);
+    try {
+      await watcher.start();
+      expect(await watcher.unleased(10)).toBe(true);
+      const first = watcher.lease();
+      const second = watcher.lease();
+      expect(await watcher.unleased(50)).toBe(false);
+      const waiting = watcher.unleased(30_000);
+      let settled = false;
+      void waiting.then(() => (settled = true));
+      first.release();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(settled).toBe(false); // one request still publishing
+      second.release();
+      expect(await waiting).toBe(true);
+    } finally {
+      await watcher.stop();
+    }
+  });
+
   // Found by an outside review: judged by the mover's freshness window alone, a healthy API
   // refreshing less often than that counted as gone between its reports.
   test('an API is live within its own refresh interval plus the freshness window; one that records no interval (older) within the window alone', async () => {
