@@ -294,7 +294,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
       `WORKER_KAFKA_HEARTBEAT_INTERVAL_MS=${raw.WORKER_KAFKA_HEARTBEAT_INTERVAL_MS} must be at most a third of WORKER_KAFKA_SESSION_TIMEOUT_MS=${raw.WORKER_KAFKA_SESSION_TIMEOUT_MS}`,
     );
   }
-  if (raw.WORKER_HOLD_EXPIRY_SCAN_MS + raw.WORKER_HOLD_EXPIRY_GRACE_MS > 4_000) {
+  // Unset, the grace yields to a scan interval set before it existed (up to 4,000 ms, which
+  // the default grace would have pushed past the promise: an outside review of the change).
+  const holdExpiryGraceMs =
+    env.WORKER_HOLD_EXPIRY_GRACE_MS === undefined ? Math.min(raw.WORKER_HOLD_EXPIRY_GRACE_MS, 4_000 - raw.WORKER_HOLD_EXPIRY_SCAN_MS) : raw.WORKER_HOLD_EXPIRY_GRACE_MS;
+  if (raw.WORKER_HOLD_EXPIRY_SCAN_MS + holdExpiryGraceMs > 4_000) {
     throw new ConfigError(
       `WORKER_HOLD_EXPIRY_SCAN_MS=${raw.WORKER_HOLD_EXPIRY_SCAN_MS} plus WORKER_HOLD_EXPIRY_GRACE_MS=${raw.WORKER_HOLD_EXPIRY_GRACE_MS} must be at most 4000: holds are released within 5 s of expires_at`,
     );
@@ -368,7 +372,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: raw.LOG_LEVEL,
     tracing: tracingConfig(raw, 'ledgerline-partition-worker'),
     holdExpiryScanMs: raw.WORKER_HOLD_EXPIRY_SCAN_MS,
-    holdExpiryGraceMs: raw.WORKER_HOLD_EXPIRY_GRACE_MS,
+    holdExpiryGraceMs,
     holdExpiryHoldsPerScanMax: raw.WORKER_HOLD_EXPIRY_HOLDS_PER_SCAN_MAX,
     holdExpiryRepublishMs: raw.WORKER_HOLD_EXPIRY_REPUBLISH_MS,
     reconcileIntervalMs: raw.WORKER_RECONCILE_INTERVAL_MS,

@@ -123,6 +123,10 @@ describe('tunables passed to the packages', () => {
     // Holds are released within 5 s of expires_at: the scan's interval and the grace together stay within 4 s.
     expect(loadWorkerConfig({}).holdExpiryGraceMs).toBe(1_000);
     expect(loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '1000', WORKER_HOLD_EXPIRY_GRACE_MS: '3000' }).holdExpiryGraceMs).toBe(3_000);
+    // A scan interval set before the grace existed still starts: the unset grace yields to it.
+    expect(loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '3500' }).holdExpiryGraceMs).toBe(500);
+    expect(loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '4000' }).holdExpiryGraceMs).toBe(0);
+    expect(() => loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '3500', WORKER_HOLD_EXPIRY_GRACE_MS: '1000' })).toThrow(/must be at most 4000/);
     expect(() => loadWorkerConfig({ WORKER_HOLD_EXPIRY_SCAN_MS: '2000', WORKER_HOLD_EXPIRY_GRACE_MS: '2500' })).toThrow(
       /^WORKER_HOLD_EXPIRY_SCAN_MS=2000 plus WORKER_HOLD_EXPIRY_GRACE_MS=2500 must be at most 4000/,
     );

@@ -159,6 +159,8 @@ export class PartitionConsumer {
   private readonly passedOver = new Map<number, { from: bigint; to: bigint }>();
   /** Partitions handed back by `retryLater`, each with the timer that resumes it (kafkajs keeps a pause across generations). */
   private readonly handedBack = new Map<number, NodeJS.Timeout>();
+  /** Group generations joined (and consumers replaced): a fetch handed over in one may not pause a partition in the next. */
+  private generation = 0;
 
   constructor(private readonly options: PartitionConsumerOptions) {
     this.group = { ...CONSUMER_GROUP_DEFAULTS, ...options.group };
@@ -197,6 +199,7 @@ export class PartitionConsumer {
 
   /** Ends every `retryLater` wait without resuming (the consumer they paused is gone, or resumes them itself). */
   private forgetHandedBack(): number[] {
+    this.generation++;
     const partitions = [...this.handedBack.keys()];
     for (const timer of this.handedBack.values()) clearTimeout(timer);
     this.handedBack.clear();
@@ -351,6 +354,7 @@ export class PartitionConsumer {
     const fetchedOffset = BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset);
     const run = this.passedOver.get(batch.partition);
     this.passedOver.delete(batch.partition);
+    const generation = this.generation;
     return {
       topic: batch.topic,
       partition: batch.partition,
@@ -369,6 +373,10 @@ export class PartitionConsumer {
         consumer.seek({ topic: batch.topic, partition: batch.partition, offset: offset.toString() });
       },
       retryLater: (offset, delayMs) => {
+        // A fetch of a generation that has ended (kafkajs can rejoin from inside another
+        // broker's fetch while this one's handler still runs): the new generation's owner
+        // fetches the partition from where Postgres says; a pause now would hold it back.
+        if (generation !== this.generation) return;
         this.passedOver.delete(batch.partition);
         consumer.seek({ topic: batch.topic, partition: batch.partition, offset: offset.toString() });
         const earlier = this.handedBack.get(batch.partition);

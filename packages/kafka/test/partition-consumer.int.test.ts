@@ -208,4 +208,37 @@ describe('PartitionConsumer (the Kafka port, consumer side)', () => {
       await consumer.stop();
     }
   }, 180_000);
+  // kafkajs can rejoin the group from inside one broker's fetch while another broker's
+  // handler still runs (an outside review of the change): that handler's retryLater, made
+  // after the new generation began, must not pause the partition in it.
+  test('retryLater from a fetch of an ended generation does nothing', async () => {
+    const group = `${topics.prefix}-retry-stale`;
+    const assignments: number[][] = [];
+    let stale: PartitionFetch | null = null;
+    const seen: string[] = [];
+    const consumer = consumerFor(group, async (fetched) => {
+      if (fetched.partition === 0) {
+        stale ??= fetched;
+        for (const m of fetched.messages) seen.push(m.value!.toString());
+      }
+      fetched.markProcessed(BigInt(fetched.messages.at(-1)!.offset));
+    }, assignments);
+    const other = consumerFor(group, async (fetched) => fetched.markProcessed(BigInt(fetched.messages.at(-1)!.offset)));
+    await publish(0, ['s0']);
+    await consumer.start();
+    try {
+      await waitFor('a fetch of partition 0 kept', async () => stale !== null, 30_000);
+      const generations = assignments.length;
+      await other.start();
+      await waitFor('a second member joined', async () => assignments.length > generations && assignments.at(-1)!.length === 1, 60_000);
+      await other.stop();
+      await waitFor('both partitions back', async () => assignments.at(-1)!.length === 2, 60_000);
+      (stale as unknown as PartitionFetch).retryLater(0n, 120_000);
+      await publish(0, ['s1-after']);
+      await waitFor('partition 0 still fetched in the new generation', async () => seen.includes('s1-after'), 30_000);
+    } finally {
+      await other.stop();
+      await consumer.stop();
+    }
+  }, 180_000);
 });
