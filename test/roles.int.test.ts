@@ -137,12 +137,58 @@ describe('least-privileged Postgres roles', () => {
       await expect(worker.query(forged[0], [forged[1]])).rejects.toThrow(denied);
     }
     expect((await db.pool.query('SELECT owner, currency FROM accounts WHERE id = $1', [account])).rows[0]).toEqual({ owner: 'alice', currency: 'USD' });
-    // What the batch write changes, it still may.
-    await worker.query(`UPDATE transfers SET status = 'COMPLETED', reason = NULL, completed_at = now() WHERE id = $1`, [transfer]);
+    // What the batch write changes, it still may (a transfer while PROCESSING: 0036).
+    const inFlight = randomUUID();
+    await db.pool.query(
+      `INSERT INTO transfers (id, kind, status, from_account_id, to_account_id, amount, currency, principal, request_hash, source_partition, created_at)
+       VALUES ($1, 'TRANSFER', 'PROCESSING', $2, $3, 5, 'USD', 'alice', 'h', 0, now())`,
+      [inFlight, account, payee],
+    );
+    await worker.query(`UPDATE transfers SET status = 'COMPLETED', reason = NULL, completed_at = now() WHERE id = $1`, [inFlight]);
     await worker.query(`UPDATE accounts SET held = 0, rev = rev, status = 'OPEN', overdraft_limit = 0, updated_at = now() WHERE id = $1`, [account]);
     await worker.query(`INSERT INTO transfer_reversals (transfer_id, reversed_amount) VALUES ($1, 0)
                         ON CONFLICT (transfer_id) DO UPDATE SET reversed_amount = excluded.reversed_amount, updated_at = now()`, [transfer]);
     await worker.query(`UPDATE transfer_reversals SET reversed_amount = 1, updated_at = now() WHERE transfer_id = $1`, [transfer]);
+  });
+
+  // An outside audit: a VOIDED hold brought back to HELD, with the account's held raised to
+  // match, passes reconcile (each row agrees with the others). Migration 0036.
+  test('what has ended stays ended for the worker role: a COMPLETED or REJECTED transfer, a hold no longer HELD, a CLOSED account; the owner may still repair', async () => {
+    const owner = randomUUID();
+    const payee = randomUUID();
+    await insertUserAccount(db.pool, { id: owner, owner: 'carol', currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'h' });
+    await insertUserAccount(db.pool, { id: payee, owner: 'dave', currency: 'USD', overdraftLimit: 0n, metadata: {}, requestHash: 'h' });
+    const ended = { completed: randomUUID(), rejected: randomUUID() };
+    for (const [id, status] of [[ended.completed, 'COMPLETED'], [ended.rejected, 'REJECTED']] as const) {
+      await db.pool.query(
+        `INSERT INTO transfers (id, kind, status, reason, from_account_id, to_account_id, amount, currency, principal, request_hash, source_partition, created_at, completed_at)
+         VALUES ($1, 'TRANSFER', $2, $3, $4, $5, 5, 'USD', 'carol', 'h', 0, now(), now())`,
+        [id, status, status === 'REJECTED' ? 'INSUFFICIENT_FUNDS' : null, owner, payee],
+      );
+    }
+    const hold = randomUUID();
+    await db.pool.query(
+      `INSERT INTO holds (id, account_id, bucket, amount, currency, status, principal, request_hash, partition, expires_at, created_at, completed_at)
+       VALUES ($1, $2, 0, 5, 'USD', 'VOIDED', 'carol', 'h', 0, now(), now(), now())`,
+      [hold, owner],
+    );
+    await db.pool.query(`UPDATE accounts SET status = 'CLOSED' WHERE id = $1`, [payee]);
+    const endedRow = /has ended \((COMPLETED|REJECTED|VOIDED|CLOSED)\): it does not change again/;
+    for (const forged of [
+      [`UPDATE transfers SET status = 'REJECTED', reason = 'INSUFFICIENT_FUNDS' WHERE id = $1`, ended.completed],
+      [`UPDATE transfers SET completed_at = now() WHERE id = $1`, ended.completed],
+      [`UPDATE transfers SET status = 'COMPLETED', reason = NULL WHERE id = $1`, ended.rejected],
+      [`UPDATE holds SET status = 'HELD', completed_at = NULL WHERE id = $1`, hold],
+      [`UPDATE accounts SET status = 'OPEN' WHERE id = $1`, payee],
+    ] as const) {
+      await expect(worker.query(forged[0], [forged[1]])).rejects.toThrow(endedRow);
+    }
+    expect((await db.pool.query('SELECT status FROM holds WHERE id = $1', [hold])).rows[0].status).toBe('VOIDED');
+    // A closed account's row may still be written (its rev, a zero balance), only not reopened.
+    await worker.query(`UPDATE accounts SET updated_at = now() WHERE id = $1`, [payee]);
+    // The owner repairs knowingly.
+    await db.pool.query(`UPDATE holds SET status = 'EXPIRED' WHERE id = $1`, [hold]);
+    await db.pool.query(`UPDATE accounts SET status = 'OPEN' WHERE id = $1`, [payee]);
   });
 
   test('the worker role cannot update, delete or truncate an entry (the privilege refuses, before the trigger)', async () => {
