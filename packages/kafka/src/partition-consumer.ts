@@ -193,12 +193,16 @@ export class PartitionConsumer {
     if (this.launching) await settledWithin(this.launching, this.group.rebalanceTimeoutMs);
     const consumer = this.consumer;
     this.consumer = null;
-    this.forgetHandedBack();
+    this.startGeneration();
     await consumer?.disconnect().catch(() => undefined);
   }
 
-  /** Ends every `retryLater` wait without resuming (the consumer they paused is gone, or resumes them itself). */
-  private forgetHandedBack(): number[] {
+  /**
+   * A new generation (joined, replaced or stopped): fetches handed over before it may no longer
+   * pause a partition, and every `retryLater` wait ends without resuming (the consumer they
+   * paused is gone, or the caller resumes them itself). Returns the partitions that waited.
+   */
+  private startGeneration(): number[] {
     this.generation++;
     const partitions = [...this.handedBack.keys()];
     for (const timer of this.handedBack.values()) clearTimeout(timer);
@@ -317,7 +321,7 @@ export class PartitionConsumer {
       this.passedOver.clear();
       // A pause outlives the generation in kafkajs: a partition handed back and assigned here
       // again would wait out its delay; the new generation's owner decides afresh.
-      const handedBack = this.forgetHandedBack();
+      const handedBack = this.startGeneration();
       if (handedBack.length > 0) consumer.resume([{ topic, partitions: handedBack }]);
       this.member = event.payload.memberId;
       this.options.onAssignment([...(event.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b));
@@ -397,7 +401,7 @@ export class PartitionConsumer {
   private async restart(crashed: Consumer): Promise<void> {
     if (this.consumer !== crashed) return; // already replaced
     this.consumer = null;
-    this.forgetHandedBack();
+    this.startGeneration();
     this.member = null;
     this.options.onAssignment([]);
     await crashed.disconnect().catch(() => undefined);
